@@ -1,0 +1,48 @@
+/**
+ * One error type for everything a user can get wrong or the world can break.
+ * The code is stable (tests and scripts match on it); the message is one line
+ * a person can act on. The CLI prints `error E_CODE: message` and exits with
+ * `exitCode`.
+ */
+export type ErrorCode =
+  | 'E_CONFIG' // bad config file, key, type or value
+  | 'E_DATA' // missing, truncated or malformed dataset files
+  | 'E_DOWNLOAD' // dataset download failed (offline, bad checksum, HTTP error)
+  | 'E_BACKEND' // a requested backend cannot load or is not what was asked for
+  | 'E_CHECKPOINT' // checkpoint missing, unreadable or from another run
+  | 'E_MODEL' // unknown model, or weights that do not fit the model
+  | 'E_PROTOCOL' // a frame or message that breaks the wire protocol
+  | 'E_AUTH' // a peer that cannot prove the shared token
+  | 'E_WORKER_LOST' // a worker died, hung or sent a bad gradient
+  | 'E_NO_WORKERS' // no worker left to compute, past the deadline
+  | 'E_TIMEOUT' // a wait that ran past its deadline
+  | 'E_USAGE' // bad command-line usage
+  | 'E_INTERNAL'; // a bug: an invariant of the trainer itself broke
+
+const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
+  E_CONFIG: 2,
+  E_USAGE: 2,
+};
+
+export class TrainerError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: number;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TrainerError';
+    this.code = code;
+    this.exitCode = EXIT_CODES[code] ?? 1;
+  }
+}
+
+export function isTrainerError(err: unknown, code?: ErrorCode): err is TrainerError {
+  return err instanceof TrainerError && (code === undefined || err.code === code);
+}
+
+/** One line for a person: `E_CODE: message`, or the first line of an unknown error. */
+export function describeError(err: unknown): string {
+  if (err instanceof TrainerError) return `${err.code}: ${err.message}`;
+  if (err instanceof Error) return `E_INTERNAL: ${err.message.split('\n')[0] ?? ''}`;
+  return `E_INTERNAL: ${String(err)}`;
+}
