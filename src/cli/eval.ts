@@ -1,0 +1,42 @@
+/** `trainer eval --run DIR`: train and validation accuracy of a saved model. */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readExportedModel } from '../coordinator/export.js';
+import { loadRunData } from '../coordinator/run.js';
+import { selectBackend } from '../shared/backend.js';
+import { validateConfig, type BackendName } from '../shared/config.js';
+import { TrainerError } from '../shared/errors.js';
+import { chunks, MicroBatchComputer, type BatchStats } from '../shared/gradient.js';
+import { getModel } from '../shared/model.js';
+
+export interface EvalArgs {
+  run: string;
+  backend?: string;
+  json: boolean;
+}
+
+export async function evalCommand(a: EvalArgs, overrides: Record<string, unknown>): Promise<void> {
+  let stored: unknown;
+  try {
+    stored = JSON.parse(await readFile(join(a.run, 'config.json'), 'utf8'));
+  } catch {
+    throw new TrainerError('E_MODEL', `${a.run} is not a run folder (no readable config.json)`);
+  }
+  const base = stored as Record<string, Record<string, unknown>>;
+  const config = validateConfig({ ...base, data: { ...base.data, ...(overrides.data as object | undefined) } });
+  const exported = await readExportedModel(join(a.run, 'model'));
+  const model = getModel(config.model.name);
+  if (exported.params.length !== model.size) throw new TrainerError('E_MODEL', `weights do not fit model ${model.name}`);
+  const backend = await selectBackend((a.backend ?? config.backend) as BackendName, null);
+  const data = await loadRunData(config);
+  const computer = new MicroBatchComputer(model, exported.meta.normalization, config.eval.batchSize);
+  const accuracy = (split: 'train' | 'val') => {
+    const d = split === 'train' ? data.train : data.val;
+    const parts: BatchStats[] = chunks(d.count, config.eval.batchSize).map((idx) => computer.evaluate(exported.params, d, idx));
+    const correct = parts.reduce((s, p) => s + p.correct, 0);
+    return d.count ? correct / d.count : 0;
+  };
+  const result = { run: a.run, backend: backend.name, trainAcc: accuracy('train'), valAcc: accuracy('val') };
+  if (a.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else process.stdout.write(`Accuracy train: ${result.trainAcc.toFixed(4)}\nAccuracy val: ${result.valAcc.toFixed(4)}\n`);
+}

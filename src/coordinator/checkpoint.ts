@@ -1,0 +1,136 @@
+/**
+ * Checkpoints: everything needed to continue a run so that it ends
+ * bit-identical to one never interrupted. One file, written atomically
+ * (write, fsync, rename): a crash leaves the previous checkpoint intact.
+ *
+ * Layout: "TRAINCK1", u32 LE header length, JSON header (space-padded to a
+ * multiple of 4 bytes), then float32 LE parameters and, when momentum is on,
+ * the momentum buffer. The header holds a sha256 of the arrays.
+ *
+ * The random state is counter-based: the order of examples is a pure function
+ * of (run.seed, epoch), so (seed, epoch, stepInEpoch) is the whole RNG state.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Config } from '../shared/config.js';
+import { TrainerError } from '../shared/errors.js';
+import { bytesOf, writeFileAtomic } from '../shared/atomic-file.js';
+
+const MAGIC = 'TRAINCK1';
+export const CHECKPOINT_FILE = 'checkpoint/state.ckpt';
+
+/** Training progress at a step boundary. */
+export interface Progress {
+  /** Epoch in progress (0-based); equals train.epochs when the run is complete. */
+  epoch: number;
+  /** Steps already done in `epoch`. */
+  stepInEpoch: number;
+  /** Steps done since the start of the run. */
+  globalStep: number;
+  /** Sums over the steps done in `epoch` so far, in step order. */
+  epochLossSum: number;
+  epochCorrect: number;
+  epochExamples: number;
+  /** Training seconds in `epoch` so far, and for the whole run. */
+  epochTrainSec: number;
+  elapsedSec: number;
+}
+
+export interface CheckpointState extends Progress {
+  model: string;
+  seed: number;
+  params: Float32Array;
+  momentum: Float32Array | null;
+  config: Config;
+}
+
+interface Header extends Progress {
+  format: 1;
+  model: string;
+  seed: number;
+  paramCount: number;
+  hasMomentum: boolean;
+  sha256: string;
+  config: Config;
+  savedAt: string;
+}
+
+export async function saveCheckpoint(runDir: string, s: CheckpointState): Promise<void> {
+  const arrays = s.momentum ? [bytesOf(s.params), bytesOf(s.momentum)] : [bytesOf(s.params)];
+  const hash = createHash('sha256');
+  for (const a of arrays) hash.update(a);
+  const header: Header = {
+    format: 1,
+    model: s.model,
+    seed: s.seed,
+    paramCount: s.params.length,
+    hasMomentum: s.momentum !== null,
+    sha256: hash.digest('hex'),
+    epoch: s.epoch,
+    stepInEpoch: s.stepInEpoch,
+    globalStep: s.globalStep,
+    epochLossSum: s.epochLossSum,
+    epochCorrect: s.epochCorrect,
+    epochExamples: s.epochExamples,
+    epochTrainSec: s.epochTrainSec,
+    elapsedSec: s.elapsedSec,
+    config: s.config,
+    savedAt: new Date().toISOString(),
+  };
+  let json = JSON.stringify(header);
+  json += ' '.repeat((4 - (Buffer.byteLength(json) % 4)) % 4);
+  const head = Buffer.alloc(12);
+  head.write(MAGIC, 0, 'latin1');
+  head.writeUInt32LE(Buffer.byteLength(json), 8);
+  await writeFileAtomic(join(runDir, CHECKPOINT_FILE), [head, Buffer.from(json), ...arrays]);
+}
+
+export async function loadCheckpoint(runDir: string): Promise<CheckpointState> {
+  const file = join(runDir, CHECKPOINT_FILE);
+  let buf: Buffer;
+  try {
+    buf = await readFile(file);
+  } catch (err) {
+    throw new TrainerError('E_CHECKPOINT', `no checkpoint to resume from: cannot read ${file} (${(err as NodeJS.ErrnoException).code})`);
+  }
+  const bad = (why: string) => new TrainerError('E_CHECKPOINT', `checkpoint ${file} is unusable: ${why}`);
+  if (buf.length < 12 || buf.toString('latin1', 0, 8) !== MAGIC) throw bad('not a trainer checkpoint');
+  const len = buf.readUInt32LE(8);
+  if (12 + len > buf.length) throw bad('truncated header');
+  let h: Header;
+  try {
+    h = JSON.parse(buf.toString('utf8', 12, 12 + len)) as Header;
+  } catch {
+    throw bad('corrupt header');
+  }
+  const start = 12 + len;
+  const n = h.paramCount;
+  const expected = start + n * 4 * (h.hasMomentum ? 2 : 1);
+  if (buf.length !== expected) throw bad(`size ${buf.length} bytes, expected ${expected}`);
+  const hash = createHash('sha256').update(buf.subarray(start)).digest('hex');
+  if (hash !== h.sha256) throw bad('checksum mismatch');
+  // Copy into fresh, aligned arrays: the file buffer's offset need not be a multiple of 4.
+  const params = new Float32Array(n);
+  bytesOf(params).set(buf.subarray(start, start + n * 4));
+  let momentum: Float32Array | null = null;
+  if (h.hasMomentum) {
+    momentum = new Float32Array(n);
+    bytesOf(momentum).set(buf.subarray(start + n * 4, start + n * 8));
+  }
+  return {
+    model: h.model,
+    seed: h.seed,
+    params,
+    momentum,
+    config: h.config,
+    epoch: h.epoch,
+    stepInEpoch: h.stepInEpoch,
+    globalStep: h.globalStep,
+    epochLossSum: h.epochLossSum,
+    epochCorrect: h.epochCorrect,
+    epochExamples: h.epochExamples,
+    epochTrainSec: h.epochTrainSec,
+    elapsedSec: h.elapsedSec,
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * Export to the TensorFlow.js layers-model format (model.json + weights.bin),
+ * loadable with tf.loadLayersModel. The layers model takes NHWC images
+ * normalised as in training and outputs logits; model.json's userDefinedMetadata
+ * carries the normalisation and class names needed to use it.
+ *
+ * The layers' weights, in order, are exactly the flat parameter layout, so
+ * weights.bin is byte for byte the trained parameter vector.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { bytesOf, writeFileAtomic } from '../shared/atomic-file.js';
+import type { Normalization } from '../shared/data/normalize.js';
+import { TrainerError } from '../shared/errors.js';
+import type { ModelSpec } from '../shared/model.js';
+
+export interface ExportMetadata {
+  normalization: Normalization;
+  classNames: string[];
+}
+
+export async function exportLayersModel(dir: string, model: ModelSpec, params: Float32Array, meta: ExportMetadata): Promise<void> {
+  const layers = model.buildLayers();
+  try {
+    const ws = layers.weights;
+    if (ws.length !== model.params.length) throw new TrainerError('E_INTERNAL', `layers model ${model.name} does not match its layout`);
+    let artifacts: tf.io.ModelArtifacts | undefined;
+    await layers.save(
+      tf.io.withSaveHandler(async (a) => {
+        artifacts = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    if (!artifacts?.modelTopology || !artifacts.weightSpecs) throw new TrainerError('E_INTERNAL', 'layers model did not serialise');
+    const specs = artifacts.weightSpecs;
+    model.params.forEach((p, i) => {
+      const spec = specs[i];
+      if (!spec || spec.shape.reduce((a, b) => a * b, 1) !== p.size) {
+        throw new TrainerError('E_INTERNAL', `layers weight ${i} does not match parameter ${p.name}`);
+      }
+    });
+    const json = {
+      format: 'layers-model',
+      generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
+      convertedBy: null,
+      modelTopology: artifacts.modelTopology,
+      weightsManifest: [{ paths: ['weights.bin'], weights: specs }],
+      userDefinedMetadata: { trainer: { model: model.name, ...meta } },
+    };
+    await writeFileAtomic(join(dir, 'weights.bin'), bytesOf(params));
+    await writeFileAtomic(join(dir, 'model.json'), Buffer.from(JSON.stringify(json)));
+  } finally {
+    layers.dispose();
+  }
+}
+
+export interface ExportedModel {
+  modelName: string;
+  params: Float32Array;
+  meta: ExportMetadata;
+}
+
+/** Reads an exported model back as a flat parameter vector and its metadata. */
+export async function readExportedModel(dir: string): Promise<ExportedModel> {
+  let json: { userDefinedMetadata?: { trainer?: { model: string } & ExportMetadata } };
+  let bin: Buffer;
+  try {
+    json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
+    bin = await readFile(join(dir, 'weights.bin'));
+  } catch (err) {
+    throw new TrainerError('E_MODEL', `cannot read exported model in ${dir}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const meta = json.userDefinedMetadata?.trainer;
+  if (!meta || bin.length % 4 !== 0) throw new TrainerError('E_MODEL', `${dir}/model.json was not written by trainer`);
+  const params = new Float32Array(bin.length / 4);
+  bytesOf(params).set(bin);
+  return { modelName: meta.model, params, meta: { normalization: meta.normalization, classNames: meta.classNames } };
+}

@@ -1,0 +1,38 @@
+/**
+ * The one interface the step loop sees, whatever computes the gradients:
+ * the coordinator's own thread, worker threads, child processes or remote
+ * machines. That is what keeps one code path for 1..N workers.
+ */
+import type { BatchStats } from '../shared/gradient.js';
+
+export interface MicroBatchResult extends BatchStats {
+  /** d(sum of losses)/d(params) of this micro-batch; owned by the pool, valid until the next runStep. */
+  gradient: Float32Array;
+  /** Who computed it (for per-worker statistics). */
+  worker: string;
+}
+
+export interface WorkerStats {
+  worker: string;
+  microBatches: number;
+  examples: number;
+  computeMs: number;
+}
+
+export interface WorkerPool {
+  /** How many workers compute in parallel now. */
+  readonly size: number;
+  /** Makes `weights` (a vector the pool must not keep a reference to) the parameters of version `version`. */
+  publish(version: number, weights: Float32Array): Promise<void>;
+  /**
+   * Gradients of every micro-batch of one step, at weights `version`, in
+   * micro-batch order. A worker that fails loses its micro-batches to the
+   * others within this call; it rejects only when no worker can finish them.
+   */
+  runStep(step: number, version: number, microBatches: readonly Int32Array[]): Promise<MicroBatchResult[]>;
+  /** Forward-only loss and accuracy of `split` at `version`, chunk by chunk, in chunk order. */
+  evaluate(version: number, split: 'train' | 'val', chunks: readonly Int32Array[]): Promise<BatchStats[]>;
+  /** Per-worker work done so far. */
+  stats(): WorkerStats[];
+  close(): Promise<void>;
+}

@@ -1,0 +1,185 @@
+/**
+ * The step loop. One process is just a pool of size 1 on the same path:
+ * plan the global batch, have the pool compute its micro-batches, reduce in
+ * micro-batch order, SGD on the flat vector, publish the new weights; at epoch
+ * ends evaluate, log, checkpoint.
+ */
+import { appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Config } from '../shared/config.js';
+import type { LoadedData } from '../shared/data/dataset.js';
+import { chunks, type BatchStats } from '../shared/gradient.js';
+import type { ModelSpec } from '../shared/model.js';
+import { saveCheckpoint, type Progress } from './checkpoint.js';
+import { reduceGradients, sgdStep, type SgdState } from './optimizer.js';
+import { planEpoch, splitMicroBatches } from './plan.js';
+import type { WorkerPool } from './pool.js';
+
+export interface EpochMetrics {
+  epoch: number;
+  step: number;
+  trainLoss: number;
+  /** Accuracy over the training steps of this epoch, as the weights moved. */
+  runningAcc: number;
+  trainAcc: number | null;
+  valAcc: number | null;
+  valLoss: number | null;
+  imagesPerSec: number;
+  elapsedSec: number;
+  workers: number;
+}
+
+export interface StepInfo {
+  epoch: number;
+  stepInEpoch: number;
+  stepsInEpoch: number;
+  globalStep: number;
+  examples: number;
+  lossSum: number;
+  imagesPerSec: number;
+  workers: number;
+}
+
+export interface TrainState extends Progress {
+  params: Float32Array;
+  sgd: SgdState;
+}
+
+export interface TrainLoopOptions {
+  config: Config;
+  model: ModelSpec;
+  data: LoadedData;
+  pool: WorkerPool;
+  runDir: string;
+  state: TrainState;
+  log: (line: string) => void;
+  /** Stop at the next step boundary, with a checkpoint. */
+  signal?: AbortSignal;
+  onStep?: (info: StepInfo) => void;
+  onEpoch?: (m: EpochMetrics) => void;
+}
+
+export type TrainOutcome = 'finished' | 'stopped';
+
+export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
+  const { config, model, data, pool, state } = o;
+  const { batchSize, microBatches, epochs } = config.train;
+  const grad = new Float32Array(model.size);
+  const n = data.train.count;
+  let elapsedBase = state.elapsedSec - state.epochTrainSec;
+  await pool.publish(state.globalStep, state.params);
+
+  for (; state.epoch < epochs; state.epoch++) {
+    const plan = planEpoch(config.run.seed, state.epoch, n, batchSize);
+    const epochStart = performance.now() - state.epochTrainSec * 1000;
+    for (; state.stepInEpoch < plan.steps; state.stepInEpoch++) {
+      if (o.signal?.aborted) {
+        state.epochTrainSec = (performance.now() - epochStart) / 1000;
+        state.elapsedSec = elapsedBase + state.epochTrainSec;
+        await checkpoint(o);
+        return 'stopped';
+      }
+      const batch = plan.batch(state.stepInEpoch);
+      const results = await pool.runStep(state.globalStep, state.globalStep, splitMicroBatches(batch, microBatches));
+      reduceGradients(grad, results.map((r) => r.gradient), batch.length);
+      sgdStep(state.params, grad, state.sgd, config.train);
+      for (const r of results) {
+        state.epochLossSum += r.lossSum;
+        state.epochCorrect += r.correct;
+      }
+      state.epochExamples += batch.length;
+      state.globalStep++;
+      await pool.publish(state.globalStep, state.params);
+      o.onStep?.({
+        epoch: state.epoch,
+        stepInEpoch: state.stepInEpoch + 1,
+        stepsInEpoch: plan.steps,
+        globalStep: state.globalStep,
+        examples: state.epochExamples,
+        lossSum: state.epochLossSum,
+        imagesPerSec: state.epochExamples / ((performance.now() - epochStart) / 1000),
+        workers: pool.size,
+      });
+    }
+    const trainSec = (performance.now() - epochStart) / 1000;
+
+    const last = state.epoch + 1 === epochs;
+    const evaluated = last || (state.epoch + 1) % config.eval.every === 0 ? await evaluate(o) : null;
+    const metrics: EpochMetrics = {
+      epoch: state.epoch + 1,
+      step: state.globalStep,
+      trainLoss: state.epochLossSum / state.epochExamples,
+      runningAcc: state.epochCorrect / state.epochExamples,
+      trainAcc: evaluated?.train.acc ?? null,
+      valAcc: evaluated?.val.acc ?? null,
+      valLoss: evaluated?.val.loss ?? null,
+      imagesPerSec: state.epochExamples / trainSec,
+      elapsedSec: elapsedBase + trainSec + (evaluated?.seconds ?? 0),
+      workers: pool.size,
+    };
+    elapsedBase = metrics.elapsedSec;
+    await appendFile(join(o.runDir, 'metrics.jsonl'), `${JSON.stringify(metrics)}\n`);
+    o.log(epochLine(metrics));
+    o.onEpoch?.(metrics);
+
+    Object.assign(state, { stepInEpoch: 0, epochLossSum: 0, epochCorrect: 0, epochExamples: 0, epochTrainSec: 0 });
+    state.elapsedSec = elapsedBase;
+    if (last || (state.epoch + 1) % config.checkpoint.every === 0) {
+      state.epoch++; // the checkpoint records the epoch to continue with
+      await checkpoint(o);
+      state.epoch--;
+    }
+  }
+  return 'finished';
+}
+
+interface Evaluation {
+  train: { acc: number; loss: number };
+  val: { acc: number; loss: number };
+  seconds: number;
+}
+
+async function evaluate(o: TrainLoopOptions): Promise<Evaluation> {
+  const t0 = performance.now();
+  const size = o.config.eval.batchSize;
+  const v = o.state.globalStep;
+  const sum = (parts: BatchStats[]) => {
+    let lossSum = 0, correct = 0, count = 0;
+    for (const p of parts) {
+      lossSum += p.lossSum;
+      correct += p.correct;
+      count += p.count;
+    }
+    return { acc: count ? correct / count : 0, loss: count ? lossSum / count : 0 };
+  };
+  const train = sum(await o.pool.evaluate(v, 'train', chunks(o.data.train.count, size)));
+  const val = sum(await o.pool.evaluate(v, 'val', chunks(o.data.val.count, size)));
+  return { train, val, seconds: (performance.now() - t0) / 1000 };
+}
+
+async function checkpoint(o: TrainLoopOptions): Promise<void> {
+  const s = o.state;
+  await saveCheckpoint(o.runDir, {
+    model: o.model.name,
+    seed: o.config.run.seed,
+    params: s.params,
+    momentum: s.sgd.momentum,
+    config: o.config,
+    epoch: s.epoch,
+    stepInEpoch: s.stepInEpoch,
+    globalStep: s.globalStep,
+    epochLossSum: s.epochLossSum,
+    epochCorrect: s.epochCorrect,
+    epochExamples: s.epochExamples,
+    epochTrainSec: s.epochTrainSec,
+    elapsedSec: s.elapsedSec,
+  });
+}
+
+/** The article's per-epoch line, plus throughput and, when evaluated, accuracy. */
+export function epochLine(m: EpochMetrics, now = new Date()): string {
+  const stamp = now.toISOString().replace('T', ' ').slice(0, 19);
+  let line = `${stamp} Epoch ${m.epoch}, Training loss ${m.trainLoss.toFixed(4)}, ${Math.round(m.imagesPerSec)} images/s`;
+  if (m.trainAcc !== null && m.valAcc !== null) line += `, train acc ${m.trainAcc.toFixed(3)}, val acc ${m.valAcc.toFixed(3)}`;
+  return line;
+}

@@ -1,0 +1,279 @@
+/**
+ * The run configuration: typed defaults in one place, YAML over defaults, CLI
+ * flags over YAML, then one validation that names the key path and quotes the
+ * bad value. The resolved config is stored with every run and checkpoint.
+ */
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { TrainerError } from './errors.js';
+
+const posInt = (what = 'a positive integer') =>
+  z.number({ error: `must be ${what}` }).int({ error: `must be ${what}` }).positive({ error: `must be ${what}` });
+const nonNegInt = () =>
+  z.number({ error: 'must be a non-negative integer' }).int({ error: 'must be a non-negative integer' }).min(0, {
+    error: 'must be a non-negative integer',
+  });
+const nonNeg = () =>
+  z.number({ error: 'must be a non-negative number' }).min(0, { error: 'must be a non-negative number' }).finite();
+const bool = () => z.boolean({ error: 'must be true or false' });
+const str = () => z.string({ error: 'must be a string' }).min(1, { error: 'must be a non-empty string' });
+const triple = (what: string) =>
+  z.tuple([z.number(), z.number(), z.number()], { error: `must be a list of 3 numbers (${what})` });
+
+export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+export const MODELS = ['net', 'fc'] as const;
+export type ModelName = (typeof MODELS)[number];
+export const TRANSPORTS = ['local', 'threads', 'procs', 'ws'] as const;
+
+const normalizeSchema = z.union(
+  [
+    z.literal('auto'),
+    z.literal('article'),
+    z.object({ mean: triple('per-channel means'), std: triple('per-channel stds') }).strict(),
+  ],
+  { error: "must be 'auto', 'article' or {mean: [r, g, b], std: [r, g, b]}" },
+);
+
+export const configSchema = z
+  .object({
+    run: z
+      .object({
+        /** Run folder name under run.dir. */
+        name: str(),
+        /** Parent folder of run folders. */
+        dir: str(),
+        /** Seeds initialisation and the per-epoch permutation. */
+        seed: nonNegInt(),
+      })
+      .strict(),
+    data: z
+      .object({
+        source: z.enum(['cifar10', 'synthetic'], { error: "must be 'cifar10' or 'synthetic'" }),
+        /** Folder holding cifar-10-binary.tar.gz or cifar-10-batches-bin/. */
+        path: str(),
+        /** Download the CIFAR-10 tarball when it is absent. */
+        download: bool(),
+        url: str(),
+        md5: z.string({ error: 'must be an md5 hex string' }).regex(/^[0-9a-f]{32}$/, { error: 'must be an md5 hex string' }),
+        /** Class names to keep, remapped to 0..k-1 in this order; null keeps all ten. */
+        classes: z.array(str(), { error: 'must be a list of class names or null' }).min(1).nullable(),
+        /** Per-channel normalisation: the article's figures, computed from the training set, or explicit. */
+        normalize: normalizeSchema,
+        /** Keep only the first N training / validation records (after class selection); null keeps all. */
+        limitTrain: posInt().nullable(),
+        limitVal: posInt().nullable(),
+        synthetic: z.object({ trainSize: posInt(), valSize: posInt(), seed: nonNegInt() }).strict(),
+      })
+      .strict(),
+    model: z.object({ name: z.enum(MODELS, { error: "must be 'net' or 'fc'" }) }).strict(),
+    train: z
+      .object({
+        epochs: posInt(),
+        /** Global batch: examples per SGD step, whatever the number of workers. */
+        batchSize: posInt(),
+        /** Fixed micro-batches per step; the unit of work and of reduction order. */
+        microBatches: posInt(),
+        lr: z.number({ error: 'must be a positive number' }).positive({ error: 'must be a positive number' }).finite(),
+        momentum: nonNeg().max(1, { error: 'must be in [0, 1)' }),
+        weightDecay: nonNeg(),
+      })
+      .strict(),
+    eval: z
+      .object({
+        /** Compute train and validation accuracy every N epochs (and always at the end). */
+        every: posInt(),
+        /** Images per evaluation task. */
+        batchSize: posInt(),
+      })
+      .strict(),
+    checkpoint: z.object({ every: posInt() }).strict(),
+    backend: z.enum(BACKENDS, { error: `must be one of ${BACKENDS.join(', ')}` }),
+    /** CUDA device index for tensorflow-gpu; null = no GPU asked for. */
+    gpu: nonNegInt().nullable(),
+    cluster: z
+      .object({
+        transport: z.enum(TRANSPORTS, { error: `must be one of ${TRANSPORTS.join(', ')}` }),
+        /** Worker threads, processes or remote workers to train with. */
+        workers: posInt(),
+        /** A micro-batch not back within this time is given to another worker. */
+        stepTimeoutMs: posInt(),
+        heartbeatMs: posInt(),
+        /** With no worker at all, wait this long, then checkpoint and stop. */
+        noWorkerTimeoutMs: posInt(),
+        handshakeTimeoutMs: posInt(),
+        /** Shared secret of coordinator and workers (or TRAINER_TOKEN); null = none, loopback only. */
+        token: z.string({ error: 'must be a string or null' }).nullable(),
+        host: str(),
+        port: nonNegInt().max(65535, { error: 'must be a port number (0-65535)' }),
+        /** Largest frame accepted from a peer; 0 = sized from the model and data. */
+        maxPayloadBytes: nonNegInt(),
+        tls: z.object({ cert: z.string().nullable(), key: z.string().nullable() }).strict(),
+      })
+      .strict(),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type DataConfig = Config['data'];
+
+export const DEFAULT_CONFIG: Config = {
+  run: { name: 'run', dir: 'runs', seed: 0 },
+  data: {
+    source: 'cifar10',
+    path: 'data',
+    download: false,
+    url: 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz',
+    md5: 'c32a1d4ab5d03f1284b67883e8d87530',
+    classes: null,
+    normalize: 'auto',
+    limitTrain: null,
+    limitVal: null,
+    synthetic: { trainSize: 5000, valSize: 1000, seed: 1 },
+  },
+  model: { name: 'net' },
+  train: { epochs: 10, batchSize: 64, microBatches: 4, lr: 0.01, momentum: 0, weightDecay: 0 },
+  eval: { every: 1, batchSize: 500 },
+  checkpoint: { every: 1 },
+  backend: 'auto',
+  gpu: null,
+  cluster: {
+    transport: 'local',
+    workers: 1,
+    stepTimeoutMs: 60_000,
+    heartbeatMs: 5_000,
+    noWorkerTimeoutMs: 120_000,
+    handshakeTimeoutMs: 10_000,
+    token: null,
+    host: '127.0.0.1',
+    port: 9000,
+    maxPayloadBytes: 0,
+    tls: { cert: null, key: null },
+  },
+};
+
+/** Top-level config sections: the keys a dotted CLI flag may start with. */
+export const CONFIG_SECTIONS = Object.keys(DEFAULT_CONFIG) as (keyof Config)[];
+
+type Plain = Record<string, unknown>;
+const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Deep merge: objects merge key by key, anything else (arrays included) replaces. */
+export function mergeConfig(base: unknown, over: unknown): unknown {
+  if (!isPlain(base) || !isPlain(over)) return over === undefined ? base : over;
+  const out: Plain = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = k in base ? mergeConfig(base[k], v) : v;
+  return out;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v = root;
+  for (const k of path) v = isPlain(v) || Array.isArray(v) ? (v as Plain)[k as string] : undefined;
+  return v;
+}
+
+function quote(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const s = JSON.stringify(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/** Validates a merged config; throws E_CONFIG with one line naming the key path and the value. */
+export function validateConfig(raw: unknown): Config {
+  const r = configSchema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    if (!issue) throw new TrainerError('E_CONFIG', 'invalid config');
+    const path = issue.path.map(String).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      const key = [path, issue.keys[0]].filter(Boolean).join('.');
+      throw new TrainerError('E_CONFIG', `unknown config key ${key}`);
+    }
+    throw new TrainerError('E_CONFIG', `${path} ${issue.message}, got ${quote(valueAt(raw, issue.path))}`);
+  }
+  const c = r.data;
+  if (c.cluster.workers > c.train.microBatches) {
+    throw new TrainerError(
+      'E_CONFIG',
+      `cluster.workers (${c.cluster.workers}) must not exceed train.microBatches (${c.train.microBatches}): ` +
+        'each worker needs at least one micro-batch per step; raise train.microBatches',
+    );
+  }
+  if (c.train.microBatches > c.train.batchSize) {
+    throw new TrainerError(
+      'E_CONFIG',
+      `train.microBatches (${c.train.microBatches}) must not exceed train.batchSize (${c.train.batchSize})`,
+    );
+  }
+  return c;
+}
+
+export async function readConfigFile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new TrainerError('E_CONFIG', `cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    const first = (err as Error).message.split('\n')[0];
+    throw new TrainerError('E_CONFIG', `config file ${file} is not valid YAML: ${first}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (!isPlain(doc)) throw new TrainerError('E_CONFIG', `config file ${file} must hold a mapping of sections`);
+  return doc;
+}
+
+/**
+ * Resolves the config: defaults, then the YAML file (if any), then overrides
+ * (dotted CLI flags already turned into a nested object), then validation.
+ */
+export async function resolveConfig(file: string | undefined, overrides: unknown = {}): Promise<Config> {
+  const fromFile = file === undefined ? {} : await readConfigFile(file);
+  return validateConfig(mergeConfig(mergeConfig(structuredClone(DEFAULT_CONFIG), fromFile), overrides));
+}
+
+/**
+ * Splits dotted config flags (`--train.epochs 2`, `--data.classes=[airplane,ship]`)
+ * out of argv. Values are read as YAML scalars or flow collections, so numbers,
+ * booleans, null and lists mean the same as in a config file.
+ */
+export function extractConfigFlags(argv: readonly string[]): { rest: string[]; overrides: Plain } {
+  const rest: string[] = [];
+  const overrides: Plain = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const m = /^--([A-Za-z]\w*)\.([\w.]+)(?:=(.*))?$/s.exec(arg);
+    if (!m || !(CONFIG_SECTIONS as string[]).includes(m[1] as string)) {
+      rest.push(arg);
+      continue;
+    }
+    let text = m[3];
+    if (text === undefined) {
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) {
+        throw new TrainerError('E_CONFIG', `--${m[1]}.${m[2]} needs a value`);
+      }
+      text = next;
+      i++;
+    }
+    let value: unknown;
+    try {
+      value = parseYaml(text);
+    } catch {
+      value = text;
+    }
+    const keys = [m[1] as string, ...(m[2] as string).split('.')];
+    let node = overrides;
+    for (const k of keys.slice(0, -1)) {
+      if (!isPlain(node[k])) node[k] = {};
+      node = node[k] as Plain;
+    }
+    node[keys[keys.length - 1] as string] = value;
+  }
+  return { rest, overrides };
+}

@@ -1,0 +1,64 @@
+/**
+ * World size 1: the coordinator's own thread computes every micro-batch with
+ * the same MicroBatchComputer the workers use. The reference path that every
+ * other pool must match bit for bit.
+ */
+import type { WorkerPool, MicroBatchResult, WorkerStats } from '../coordinator/pool.js';
+import type { LoadedData } from '../shared/data/dataset.js';
+import type { Normalization } from '../shared/data/normalize.js';
+import { MicroBatchComputer, type BatchStats } from '../shared/gradient.js';
+import type { ModelSpec } from '../shared/model.js';
+
+export class InProcessPool implements WorkerPool {
+  readonly size = 1;
+  private readonly computer: MicroBatchComputer;
+  private weights: Float32Array;
+  private version = -1;
+  private slots: Float32Array[] = [];
+  private readonly counters: WorkerStats = { worker: 'local', microBatches: 0, examples: 0, computeMs: 0 };
+
+  constructor(
+    model: ModelSpec,
+    norm: Normalization,
+    private readonly data: LoadedData,
+    maxMicroBatch: number,
+  ) {
+    this.computer = new MicroBatchComputer(model, norm, maxMicroBatch);
+    this.weights = new Float32Array(model.size);
+  }
+
+  async publish(version: number, weights: Float32Array): Promise<void> {
+    this.weights.set(weights);
+    this.version = version;
+  }
+
+  private checkVersion(version: number): void {
+    if (version !== this.version) throw new Error(`weights version ${version} asked for, ${this.version} published`);
+  }
+
+  async runStep(_step: number, version: number, microBatches: readonly Int32Array[]): Promise<MicroBatchResult[]> {
+    this.checkVersion(version);
+    while (this.slots.length < microBatches.length) this.slots.push(new Float32Array(this.weights.length));
+    return microBatches.map((indices, m) => {
+      const t0 = performance.now();
+      const gradient = this.slots[m] as Float32Array;
+      const stats = this.computer.gradient(this.weights, this.data.train, indices, gradient);
+      this.counters.microBatches++;
+      this.counters.examples += indices.length;
+      this.counters.computeMs += performance.now() - t0;
+      return { ...stats, gradient, worker: 'local' };
+    });
+  }
+
+  async evaluate(version: number, split: 'train' | 'val', chunks: readonly Int32Array[]): Promise<BatchStats[]> {
+    this.checkVersion(version);
+    const data = split === 'train' ? this.data.train : this.data.val;
+    return chunks.map((indices) => this.computer.evaluate(this.weights, data, indices));
+  }
+
+  stats(): WorkerStats[] {
+    return [{ ...this.counters }];
+  }
+
+  async close(): Promise<void> {}
+}

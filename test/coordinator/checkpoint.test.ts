@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import test from 'node:test';
+import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint, type CheckpointState } from '../../src/coordinator/checkpoint.js';
+import { isTrainerError } from '../../src/shared/errors.js';
+import { smallConfig, tempDir } from '../helpers.js';
+
+async function sample(dir: string, momentum: boolean): Promise<CheckpointState> {
+  return {
+    model: 'net',
+    seed: 3,
+    params: Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i)),
+    momentum: momentum ? Float32Array.from({ length: 1000 }, (_, i) => Math.cos(i)) : null,
+    config: smallConfig(dir),
+    epoch: 2,
+    stepInEpoch: 5,
+    globalStep: 25,
+    epochLossSum: 123.456789,
+    epochCorrect: 77,
+    epochExamples: 320,
+    epochTrainSec: 1.5,
+    elapsedSec: 10.25,
+  };
+}
+
+test('a checkpoint round-trips every field bit for bit', async () => {
+  for (const momentum of [false, true]) {
+    const dir = await tempDir();
+    const s = await sample(dir, momentum);
+    await saveCheckpoint(dir, s);
+    assert.deepEqual(await loadCheckpoint(dir), s);
+  }
+});
+
+test('saving leaves no temporary files behind and replaces the previous checkpoint', async () => {
+  const dir = await tempDir();
+  const s = await sample(dir, true);
+  await saveCheckpoint(dir, s);
+  s.globalStep = 26;
+  await saveCheckpoint(dir, s);
+  assert.deepEqual(await readdir(join(dir, 'checkpoint')), ['state.ckpt']);
+  assert.equal((await loadCheckpoint(dir)).globalStep, 26);
+});
+
+test('a missing, truncated or corrupted checkpoint is E_CHECKPOINT', async () => {
+  const dir = await tempDir();
+  await assert.rejects(loadCheckpoint(dir), (e) => isTrainerError(e, 'E_CHECKPOINT') && /no checkpoint/.test(e.message));
+  await saveCheckpoint(dir, await sample(dir, false));
+  const file = join(dir, CHECKPOINT_FILE);
+  const bytes = await readFile(file);
+  await writeFile(file, bytes.subarray(0, bytes.length - 4));
+  await assert.rejects(loadCheckpoint(dir), (e) => isTrainerError(e, 'E_CHECKPOINT') && /size/.test(e.message));
+  const flipped = Buffer.from(bytes);
+  flipped[flipped.length - 1] = (flipped[flipped.length - 1] as number) ^ 1;
+  await writeFile(file, flipped);
+  await assert.rejects(loadCheckpoint(dir), (e) => isTrainerError(e, 'E_CHECKPOINT') && /checksum/.test(e.message));
+  await writeFile(file, 'hello');
+  await assert.rejects(loadCheckpoint(dir), (e) => isTrainerError(e, 'E_CHECKPOINT') && /not a trainer checkpoint/.test(e.message));
+});

@@ -1,0 +1,26 @@
+/** Shared set-up for tests: small synthetic runs in temporary folders. */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_CONFIG, mergeConfig, validateConfig, type Config } from '../src/shared/config.js';
+
+export async function tempDir(prefix = 'trainer-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+/** A config for a small, fast synthetic run under `dir`; `over` is merged on top. */
+export function smallConfig(dir: string, over: object = {}): Config {
+  const base = mergeConfig(structuredClone(DEFAULT_CONFIG), {
+    run: { dir: join(dir, 'runs'), name: 'run', seed: 3 },
+    data: { source: 'synthetic', path: join(dir, 'data'), synthetic: { trainSize: 600, valSize: 200, seed: 1 } },
+    train: { epochs: 2, batchSize: 64, microBatches: 4, lr: 0.05, momentum: 0.9 },
+    eval: { every: 1, batchSize: 200 },
+    backend: 'wasm',
+  });
+  return validateConfig(mergeConfig(base, over));
+}
+
+/** Silences run logs unless TRAINER_TEST_LOG is set. */
+export const quietLog = (line: string) => {
+  if (process.env.TRAINER_TEST_LOG) process.stderr.write(`${line}\n`);
+};

@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'node:test';
+import { DEFAULT_CONFIG, extractConfigFlags, resolveConfig, validateConfig } from '../../src/shared/config.js';
+import { isTrainerError } from '../../src/shared/errors.js';
+
+const withOverride = (o: object) => resolveConfig(undefined, o);
+
+async function rejectsWith(p: Promise<unknown>, message: string | RegExp) {
+  await assert.rejects(p, (err) => {
+    assert.ok(isTrainerError(err, 'E_CONFIG'), `expected E_CONFIG, got ${String(err)}`);
+    assert.equal(err.exitCode, 2);
+    if (typeof message === 'string') assert.equal(err.message, message);
+    else assert.match(err.message, message);
+    return true;
+  });
+}
+
+test('defaults validate', () => {
+  assert.deepEqual(validateConfig(structuredClone(DEFAULT_CONFIG)), DEFAULT_CONFIG);
+});
+
+test('a bad value names the key path and quotes the value', async () => {
+  await rejectsWith(withOverride({ train: { batchSize: -3 } }), 'train.batchSize must be a positive integer, got -3');
+  await rejectsWith(withOverride({ train: { lr: 'fast' } }), 'train.lr must be a positive number, got "fast"');
+  await rejectsWith(withOverride({ backend: 'tpu' }), /^backend must be one of auto, tensorflow-gpu, tensorflow, wasm, cpu, got "tpu"$/);
+  await rejectsWith(withOverride({ train: { epochs: 1.5 } }), 'train.epochs must be a positive integer, got 1.5');
+  await rejectsWith(withOverride({ data: { classes: 'ship' } }), /^data\.classes must be a list of class names or null, got "ship"$/);
+});
+
+test('an unknown key is named with its path', async () => {
+  await rejectsWith(withOverride({ train: { epoch: 3 } }), 'unknown config key train.epoch');
+  await rejectsWith(withOverride({ trian: {} }), 'unknown config key trian');
+});
+
+test('more workers than micro-batches is a config error', async () => {
+  await rejectsWith(withOverride({ cluster: { workers: 5 }, train: { microBatches: 4 } }), /cluster\.workers \(5\) must not exceed train\.microBatches \(4\)/);
+});
+
+test('YAML over defaults, flags over YAML', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cfg-'));
+  const file = join(dir, 'c.yaml');
+  await writeFile(file, 'train:\n  epochs: 7\n  lr: 0.05\ndata:\n  classes: [airplane, ship]\n');
+  const c = await resolveConfig(file, { train: { epochs: 2 } });
+  assert.equal(c.train.epochs, 2);
+  assert.equal(c.train.lr, 0.05);
+  assert.equal(c.train.batchSize, DEFAULT_CONFIG.train.batchSize);
+  assert.deepEqual(c.data.classes, ['airplane', 'ship']);
+});
+
+test('unreadable or malformed config files are E_CONFIG', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cfg-'));
+  await rejectsWith(resolveConfig(join(dir, 'missing.yaml')), /cannot read config file .*missing\.yaml/);
+  const bad = join(dir, 'bad.yaml');
+  await writeFile(bad, 'train: [unclosed\n');
+  await rejectsWith(resolveConfig(bad), /is not valid YAML/);
+  const list = join(dir, 'list.yaml');
+  await writeFile(list, '- 1\n- 2\n');
+  await rejectsWith(resolveConfig(list), /must hold a mapping/);
+});
+
+test('dotted flags become nested overrides with YAML-typed values', () => {
+  const { rest, overrides } = extractConfigFlags([
+    'train', '--config', 'x.yaml', '--train.epochs', '2', '--data.path=./d', '--data.classes', '[airplane, ship]',
+    '--data.download', 'true', '--gpu', '0', '--data.limitTrain', 'null',
+  ]);
+  assert.deepEqual(rest, ['train', '--config', 'x.yaml', '--gpu', '0']);
+  assert.deepEqual(overrides, {
+    train: { epochs: 2 },
+    data: { path: './d', classes: ['airplane', 'ship'], download: true, limitTrain: null },
+  });
+});
+
+test('a dotted flag without a value is an error', () => {
+  assert.throws(() => extractConfigFlags(['--train.epochs']), (e) => isTrainerError(e, 'E_CONFIG'));
+  assert.throws(() => extractConfigFlags(['--train.epochs', '--quiet']), (e) => isTrainerError(e, 'E_CONFIG'));
+});
