@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `trainer` command line. */
+import * as tf from '@tensorflow/tfjs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { extractConfigFlags } from '../shared/config.js';
@@ -13,6 +14,7 @@ const CONFIG_FLAG_HELP =
   'values are read as YAML (--data.classes "[airplane, ship]").';
 
 export async function main(argv: string[]): Promise<void> {
+  tf.enableProdMode(); // no debug checks, no console banners
   const { rest, overrides } = extractConfigFlags(argv);
   await yargs(rest)
     .scriptName('trainer')

@@ -4,6 +4,7 @@ import { runTraining, type PoolFactory } from '../coordinator/run.js';
 import { resolveConfig, type Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { createInProcessPool } from '../worker/local-pool.js';
+import { threadPoolFactory } from '../worker/thread-pool.js';
 import { downloadProgress } from './output.js';
 
 export interface TrainArgs {
@@ -44,6 +45,7 @@ export function flagOverrides(a: Pick<TrainArgs, 'threads' | 'backend' | 'gpu'>,
 
 export const POOL_FACTORIES: Partial<Record<Config['cluster']['transport'], PoolFactory>> = {
   local: createInProcessPool,
+  threads: threadPoolFactory(),
 };
 
 export async function trainCommand(a: TrainArgs, overrides: Record<string, unknown>): Promise<void> {

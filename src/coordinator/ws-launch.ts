@@ -1,0 +1,112 @@
+/**
+ * Pool factories over the ws pool: `ws` listens and waits for remote workers;
+ * `procs` also starts N local `trainer worker` processes on 127.0.0.1 with an
+ * ephemeral port and a one-off token (passed in the environment, not argv).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { TrainerError } from '../shared/errors.js';
+import type { PoolContext, PoolFactory } from './run.js';
+import { WsPool, type WsPoolOptions } from './ws-pool.js';
+
+export interface WsFactoryOptions {
+  host: string;
+  port: number;
+  token: string | null;
+  /** Workers to wait for before the first step. */
+  minWorkers: number;
+  /** Stops the wait for workers. */
+  signal?: AbortSignal;
+  /** Called once listening, with the bound URL (tests connect workers here). */
+  onListening?: (url: string, port: number) => void;
+  extra?: Partial<WsPoolOptions>;
+}
+
+export function wsPoolFactory(f: WsFactoryOptions): PoolFactory {
+  return async (ctx: PoolContext) => {
+    const pool = await WsPool.start({ ...ctx, token: f.token, ...f.extra }, f.host, f.port);
+    const { url, port } = pool.listening;
+    ctx.log(`coordinator listening on ${url}; waiting for ${f.minWorkers} worker(s)`);
+    f.onListening?.(url, port);
+    try {
+      await pool.waitForWorkers(f.minWorkers, f.signal);
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+    return pool;
+  };
+}
+
+/** dist/src/cli/main.js, beside this file's folder. */
+export const MAIN_JS = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+
+export interface ProcsOptions {
+  /** CUDA device per worker process, round-robin; empty = no GPU. */
+  gpus: readonly number[];
+  signal?: AbortSignal;
+  /** Extra worker flags (tests). */
+  workerArgs?: readonly string[];
+}
+
+/** Worker i's command line (without the node binary). */
+export function workerArgv(url: string, ctx: PoolContext, i: number, o: ProcsOptions): string[] {
+  const argv = [MAIN_JS, 'worker', '--connect', url, '--name', `proc${i}`, '--retry-for-ms', '10000'];
+  const gpu = o.gpus.length > 0 ? o.gpus[i % o.gpus.length] : ctx.config.gpu;
+  if (gpu !== null && gpu !== undefined) argv.push('--gpu', String(gpu));
+  else argv.push('--backend', ctx.config.backend);
+  argv.push(...(o.workerArgs ?? []));
+  return argv;
+}
+
+export function procsPoolFactory(o: ProcsOptions): PoolFactory {
+  return async (ctx: PoolContext) => {
+    const n = ctx.config.cluster.workers;
+    const token = randomBytes(24).toString('hex');
+    const children: ChildProcess[] = [];
+    const reap = async () => {
+      const exits = children.map((c) => (c.exitCode !== null || c.signalCode !== null ? null : new Promise((r) => c.once('exit', r))));
+      const t = setTimeout(() => children.forEach((c) => c.kill('SIGKILL')), 5000);
+      await Promise.all(exits);
+      clearTimeout(t);
+    };
+    const abort = new AbortController();
+    const signal = o.signal ? AbortSignal.any([o.signal, abort.signal]) : abort.signal;
+    let failure: Error | null = null;
+    const factory = wsPoolFactory({
+      host: '127.0.0.1',
+      port: 0,
+      token,
+      minWorkers: n,
+      signal,
+      extra: { onClose: reap },
+      onListening: (url) => {
+        for (let i = 0; i < n; i++) {
+          const child = spawn(process.execPath, workerArgv(url, ctx, i, o), {
+            env: { ...process.env, TRAINER_TOKEN: token },
+            stdio: ['ignore', 'ignore', 'pipe'],
+          });
+          let tail = '';
+          child.stderr?.setEncoding('utf8').on('data', (s: string) => {
+            tail = (tail + s).slice(-2000);
+            for (const line of s.split('\n')) if (line.trim()) ctx.log(`[worker ${i}] ${line}`);
+          });
+          child.once('exit', (code, sig) => {
+            if (code !== 0 && failure === null) {
+              failure = new TrainerError('E_WORKER_LOST', `worker process ${i} exited (${sig ?? code}): ${tail.trim().split('\n').pop() ?? ''}`);
+              abort.abort();
+            }
+          });
+          children.push(child);
+        }
+      },
+    });
+    try {
+      return await factory(ctx);
+    } catch (err) {
+      children.forEach((c) => c.kill('SIGKILL'));
+      throw failure ?? err;
+    }
+  };
+}

@@ -1,0 +1,237 @@
+/**
+ * N worker threads on this machine (piscina), sharing memory with the
+ * coordinator thread: dataset, weights, batch indices and gradient slots are
+ * SharedArrayBuffers set up once, so a step moves no arrays between threads.
+ *
+ * Faults: a task that throws, a thread that dies, or a task past
+ * cluster.stepTimeoutMs (its thread is terminated) is run again, on whichever
+ * thread is free, within the same step; piscina replaces lost threads. The
+ * gradient of a micro-batch does not depend on which thread computes it, so
+ * the step's result stays bit-identical.
+ */
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { MicroBatchResult, WorkerPool, WorkerStats } from '../coordinator/pool.js';
+import type { PoolFactory } from '../coordinator/run.js';
+import type { Config } from '../shared/config.js';
+import { TrainerError } from '../shared/errors.js';
+import type { BatchStats } from '../shared/gradient.js';
+import { shareLoadedData } from './shared-data.js';
+import type { Fault, ThreadInit, ThreadResult, ThreadTask } from './thread-protocol.js';
+
+export interface ThreadPoolOptions {
+  threads: number;
+  /** Attempts per micro-batch within one step before the step fails. */
+  maxAttempts?: number;
+  /** Tests only: a fault for the given attempt of a micro-batch (attempt 0 is the first). */
+  injectFault?: (step: number, microBatch: number, attempt: number) => Fault | undefined;
+}
+
+const WORKER_FILE = fileURLToPath(new URL('./thread-worker.js', import.meta.url));
+
+export class ThreadPool implements WorkerPool {
+  readonly size: number;
+  private readonly piscina: Piscina<ThreadTask, ThreadResult>;
+  private readonly init: ThreadInit;
+  private readonly modelSize: number;
+  /**
+   * Gradient slots. A slot holding a finished micro-batch stays taken until the
+   * next step (the loop reduces it after the step); a slot whose thread was
+   * terminated mid-task is retired for good.
+   */
+  private readonly retired = new Set<number>();
+  private freeSlots: number[] = [];
+  private readonly perThread = new Map<number, WorkerStats>();
+  private readonly maxAttempts: number;
+  private readonly timeoutMs: number;
+  private lastNumTensors = new Map<number, number>();
+  private inFlight = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    config: Config,
+    init: ThreadInit,
+    modelSize: number,
+    private readonly opts: ThreadPoolOptions,
+  ) {
+    this.size = opts.threads;
+    this.init = init;
+    this.modelSize = modelSize;
+    this.maxAttempts = opts.maxAttempts ?? 4;
+    this.timeoutMs = config.cluster.stepTimeoutMs;
+    this.piscina = new Piscina<ThreadTask, ThreadResult>({
+      filename: WORKER_FILE,
+      minThreads: opts.threads,
+      maxThreads: opts.threads,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: 2 ** 31 - 1,
+      workerData: init,
+    });
+    // A thread that dies is replaced by piscina; its task rejects and is retried.
+    this.piscina.on('error', () => {});
+  }
+
+  /** Starts every thread and waits until each has loaded its backend and model. */
+  async start(): Promise<void> {
+    const deadline = Math.max(this.timeoutMs, STARTUP_TIMEOUT_MS);
+    await Promise.all(Array.from({ length: this.size }, () => this.withDeadline({ kind: 'ping' }, 'thread start-up', deadline)));
+  }
+
+  async publish(version: number, weights: Float32Array): Promise<void> {
+    this.init.weights.set(weights);
+    Atomics.store(this.init.header, 0, version);
+  }
+
+  async runStep(step: number, version: number, microBatches: readonly Int32Array[]): Promise<MicroBatchResult[]> {
+    // The previous step's gradients have been reduced: every live slot is free again.
+    this.freeSlots = Array.from({ length: this.init.slotCount }, (_, i) => i).filter((i) => !this.retired.has(i)).reverse();
+    let offset = 0;
+    const placed = microBatches.map((mb) => {
+      this.init.indices.set(mb, offset);
+      const at = { offset, length: mb.length };
+      offset += mb.length;
+      return at;
+    });
+    return Promise.all(placed.map((at, m) => this.runMicroBatch(step, version, m, at.offset, at.length)));
+  }
+
+  private async runMicroBatch(step: number, version: number, m: number, offset: number, length: number): Promise<MicroBatchResult> {
+    const failures: string[] = [];
+    for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
+      const slot = this.freeSlots.pop();
+      if (slot === undefined) throw new TrainerError('E_WORKER_LOST', 'no gradient slot left: too many worker threads hung');
+      const fault = this.opts.injectFault?.(step, m, attempt);
+      const task: ThreadTask = { kind: 'gradient', step, version, microBatch: m, offset, length, slot, ...(fault ? { fault } : {}) };
+      try {
+        const r = await this.withDeadline(task, `step ${step} micro-batch ${m}`);
+        this.record(r, length);
+        const gradient = this.init.slots.subarray(slot * this.modelSize, (slot + 1) * this.modelSize);
+        return { lossSum: r.lossSum, correct: r.correct, count: r.count, gradient, worker: `thread-${r.thread}` };
+      } catch (err) {
+        // A timed-out thread was terminated while it may have been writing its
+        // slot: retire the slot rather than risk a late write into a reused one.
+        if (err instanceof TrainerError && err.code === 'E_TIMEOUT') this.retired.add(slot);
+        else this.freeSlots.push(slot);
+        failures.push((err as Error).message.split('\n')[0] ?? '');
+      }
+    }
+    throw new TrainerError(
+      'E_WORKER_LOST',
+      `step ${step} micro-batch ${m} failed ${this.maxAttempts} times (${failures.join('; ')})`,
+    );
+  }
+
+  /**
+   * Runs a task with a deadline (cluster.stepTimeoutMs); past it the thread is
+   * terminated. At most one task per thread is handed to piscina at a time, so
+   * the deadline counts from when a thread takes the task, not queue time.
+   */
+  private async withDeadline(task: ThreadTask, what: string, timeoutMs = this.timeoutMs): Promise<ThreadResult> {
+    while (this.inFlight >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.inFlight++;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    try {
+      return await this.piscina.run(task, { signal: controller.signal });
+    } catch (err) {
+      if (controller.signal.aborted) {
+        throw new TrainerError('E_TIMEOUT', `${what} took longer than ${timeoutMs} ms (cluster.stepTimeoutMs)`);
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      this.inFlight--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  private record(r: ThreadResult, examples: number): void {
+    const s = this.perThread.get(r.thread) ?? { worker: `thread-${r.thread}`, microBatches: 0, examples: 0, computeMs: 0 };
+    s.microBatches++;
+    s.examples += examples;
+    s.computeMs += r.computeMs;
+    this.perThread.set(r.thread, s);
+    this.lastNumTensors.set(r.thread, r.numTensors);
+  }
+
+  async evaluate(version: number, split: 'train' | 'val', chunks: readonly Int32Array[]): Promise<BatchStats[]> {
+    return Promise.all(
+      chunks.map(async (c, i) => {
+        const start = c[0] ?? 0;
+        if (c.some((v, k) => v !== start + k)) throw new TrainerError('E_INTERNAL', 'evaluation chunks must be contiguous ranges');
+        let lastErr: unknown;
+        for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
+          try {
+            const r = await this.withDeadline({ kind: 'evaluate', version, split, start, length: c.length }, `evaluation chunk ${i}`);
+            return { lossSum: r.lossSum, correct: r.correct, count: r.count };
+          } catch (err) {
+            lastErr = err;
+          }
+        }
+        throw new TrainerError('E_WORKER_LOST', `evaluation chunk ${i} failed: ${(lastErr as Error).message}`);
+      }),
+    );
+  }
+
+  stats(): WorkerStats[] {
+    return [...this.perThread.values()].map((s) => ({ ...s }));
+  }
+
+  /** tf.memory().numTensors each thread reported after its last task. */
+  tensorCounts(): Map<number, number> {
+    return new Map(this.lastNumTensors);
+  }
+
+  async close(): Promise<void> {
+    await this.piscina.destroy();
+  }
+}
+
+/** A new thread imports tfjs and loads its backend before its first task. */
+const STARTUP_TIMEOUT_MS = 60_000;
+
+/** Spare slots for attempts whose thread hung: a few, on top of one per micro-batch. */
+const SPARE_SLOTS = 4;
+
+/** The threads pool for `trainer train --threads N` (cluster.transport threads). */
+export function threadPoolFactory(extra: Partial<ThreadPoolOptions> = {}): PoolFactory {
+  return async ({ config, model, data, normalization, log }) => {
+    const threads = config.cluster.workers;
+    let backend = config.backend;
+    if ((backend === 'tensorflow' || backend === 'tensorflow-gpu' || config.gpu !== null) && threads > 1) {
+      throw new TrainerError(
+        'E_CONFIG',
+        `backend ${backend === 'auto' ? 'tensorflow-gpu' : backend} cannot run in more than one worker thread ` +
+          '(tfjs-node loads once per process): use processes instead, trainer train --procs N (or --gpus 0,1)',
+      );
+    }
+    // tfjs-node's addon loads in one thread per process only, so auto means wasm here.
+    if (backend === 'auto' && threads > 1) backend = 'wasm';
+    shareLoadedData(data);
+    const { batchSize, microBatches } = config.train;
+    const maxBatch = Math.max(Math.ceil(batchSize / microBatches), config.eval.batchSize);
+    const slotCount = microBatches + SPARE_SLOTS;
+    const init: ThreadInit = {
+      backend,
+      model: model.name,
+      normalization,
+      train: data.train,
+      val: data.val,
+      weights: new Float32Array(new SharedArrayBuffer(model.size * 4)),
+      header: new Int32Array(new SharedArrayBuffer(4)).fill(-1),
+      indices: new Int32Array(new SharedArrayBuffer(batchSize * 4)),
+      slots: new Float32Array(new SharedArrayBuffer(slotCount * model.size * 4)),
+      slotCount,
+      maxBatch,
+    };
+    const pool = new ThreadPool(config, init, model.size, { threads, ...extra });
+    try {
+      await pool.start();
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+    log(`workers: ${threads} thread${threads > 1 ? 's' : ''}, backend ${backend}`);
+    return pool;
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * What the coordinator thread and its worker threads say to each other. The
+ * big arrays (dataset, weights, gradient slots, batch indices) are shared
+ * memory set up once; a task names only step, weights version, micro-batch and
+ * where its indices and its gradient slot are.
+ */
+import type { BackendName, ModelName } from '../shared/config.js';
+import type { Dataset } from '../shared/data/cifar-format.js';
+import type { Normalization } from '../shared/data/normalize.js';
+
+export interface ThreadInit {
+  backend: BackendName;
+  model: ModelName;
+  normalization: Normalization;
+  train: Dataset;
+  val: Dataset;
+  /** Parameters of the published version (SharedArrayBuffer). */
+  weights: Float32Array;
+  /** [0]: the version of `weights`, written after the weights themselves. */
+  header: Int32Array;
+  /** The current step's global batch, micro-batch after micro-batch. */
+  indices: Int32Array;
+  /** Gradient slots, `slotCount` × model size floats. */
+  slots: Float32Array;
+  slotCount: number;
+  maxBatch: number;
+}
+
+/** Test-only faults, injected by the pool's `injectFault` option. */
+export type Fault = 'exit' | 'throw' | 'hang';
+
+export type ThreadTask =
+  | {
+      kind: 'gradient';
+      step: number;
+      version: number;
+      microBatch: number;
+      /** The micro-batch's indices are indices[offset, offset + length). */
+      offset: number;
+      length: number;
+      slot: number;
+      fault?: Fault;
+    }
+  | { kind: 'evaluate'; version: number; split: 'train' | 'val'; start: number; length: number }
+  | { kind: 'ping' };
+
+export interface ThreadResult {
+  thread: number;
+  lossSum: number;
+  correct: number;
+  count: number;
+  computeMs: number;
+  /** tf.memory().numTensors after the task: must not grow from step to step. */
+  numTensors: number;
+}

@@ -1,0 +1,65 @@
+/**
+ * Worker-thread entry (piscina). Loads its backend and builds its model once,
+ * at module load; then each task computes one micro-batch gradient (into its
+ * shared slot) or one evaluation chunk, reading dataset and weights from
+ * shared memory.
+ */
+import { threadId } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { workerData } from 'piscina';
+import { selectBackend } from '../shared/backend.js';
+import { MicroBatchComputer } from '../shared/gradient.js';
+import { getModel } from '../shared/model.js';
+import type { ThreadInit, ThreadResult, ThreadTask } from './thread-protocol.js';
+
+const init = workerData as ThreadInit;
+await selectBackend(init.backend, null);
+const model = getModel(init.model);
+const computer = new MicroBatchComputer(model, init.normalization, init.maxBatch);
+// The weights are copied out of shared memory once per version, so a
+// coordinator that publishes early can never hand a task torn weights.
+const weights = new Float32Array(model.size);
+let weightsVersion = -1;
+
+function loadWeights(version: number): void {
+  if (weightsVersion === version) return;
+  const published = Atomics.load(init.header, 0);
+  if (published !== version) throw new Error(`task wants weights version ${version}, version ${published} is published`);
+  weights.set(init.weights);
+  weightsVersion = version;
+}
+
+function injectFault(fault: string): void {
+  if (fault === 'exit') process.exit(1); // ends this thread only
+  if (fault === 'throw') throw new Error('injected fault');
+  if (fault === 'hang') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // blocks until terminated
+}
+
+export default function run(task: ThreadTask): ThreadResult {
+  const t0 = performance.now();
+  let stats = { lossSum: 0, correct: 0, count: 0 };
+  switch (task.kind) {
+    case 'gradient': {
+      loadWeights(task.version);
+      if (task.fault) injectFault(task.fault);
+      const indices = init.indices.subarray(task.offset, task.offset + task.length);
+      const out = init.slots.subarray(task.slot * model.size, (task.slot + 1) * model.size);
+      stats = computer.gradient(weights, init.train, indices, out);
+      break;
+    }
+    case 'evaluate': {
+      loadWeights(task.version);
+      const indices = new Int32Array(task.length);
+      for (let i = 0; i < task.length; i++) indices[i] = task.start + i;
+      stats = computer.evaluate(weights, task.split === 'train' ? init.train : init.val, indices);
+      break;
+    }
+    case 'ping':
+      break;
+    default: {
+      const never: never = task;
+      throw new Error(`unknown task ${JSON.stringify(never)}`);
+    }
+  }
+  return { thread: threadId, ...stats, computeMs: performance.now() - t0, numTensors: tf.memory().numTensors };
+}
