@@ -1,0 +1,181 @@
+/**
+ * `npm run bench`: training throughput of the article's CNN (batch 64) in one
+ * invocation, so that ratios compare runs made minutes apart on the same
+ * (shared, noisy) machine:
+ *   - the trainer in-process, with 1 and 2 worker threads (scaling efficiency,
+ *     share of step time outside gradient computation, peak RSS);
+ *   - PyTorch's reference (../shared/reference/torch_reference.py) with 1 and
+ *     2 threads on the same data files, when `python3 -c "import torch"` works;
+ *   - peak RSS with CIFAR-10-sized data (50,000 images) for 1 and 4 threads
+ *     (with --memory).
+ * Each configuration runs in its own child process, so peak RSS is its own.
+ *
+ * Options: --images N (training images, default 6400), --epochs N (default 2;
+ * the last epoch is measured), --micro-batches M (default 2), --memory.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { WorkerPool, WorkerStats } from '../src/coordinator/pool.js';
+import { loadRunData, runTraining, type PoolFactory } from '../src/coordinator/run.js';
+import { DEFAULT_CONFIG, mergeConfig, validateConfig, type Config } from '../src/shared/config.js';
+import { createInProcessPool } from '../src/worker/local-pool.js';
+import { threadPoolFactory } from '../src/worker/thread-pool.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const TORCH_REFERENCE = resolve(ROOT, '..', 'shared', 'reference', 'torch_reference.py');
+
+interface ChildSpec {
+  label: string;
+  transport: 'local' | 'threads';
+  threads: number;
+  images: number;
+  epochs: number;
+  microBatches: number;
+  dataDir: string;
+  runDir: string;
+  /** Only load the data and start the pool (memory measurement). */
+  startOnly?: boolean;
+}
+
+interface ChildResult {
+  label: string;
+  imagesPerSec: number;
+  /** 1 − (compute time summed over workers) / (workers × wall time) in the measured epoch. */
+  overheadShare: number;
+  maxRssMB: number;
+}
+
+function configFor(s: ChildSpec): Config {
+  return validateConfig(
+    mergeConfig(structuredClone(DEFAULT_CONFIG), {
+      run: { dir: s.runDir, name: s.label.replace(/\W+/g, '-'), seed: 0 },
+      data: { source: 'synthetic', path: s.dataDir, synthetic: { trainSize: s.images, valSize: 500, seed: 1 } },
+      model: { name: 'net' },
+      train: { epochs: s.epochs, batchSize: 64, microBatches: s.microBatches, lr: 0.01, momentum: 0 },
+      eval: { every: 1000, batchSize: 500 },
+      checkpoint: { every: 1000 },
+      backend: 'wasm',
+      cluster: { transport: s.transport, workers: s.threads },
+    }),
+  );
+}
+
+async function child(s: ChildSpec): Promise<ChildResult> {
+  const config = configFor(s);
+  const factory: PoolFactory = s.transport === 'local' ? createInProcessPool : threadPoolFactory();
+  let pool: WorkerPool | undefined;
+  if (s.startOnly) {
+    const data = await loadRunData(config);
+    const { getModel } = await import('../src/shared/model.js');
+    const { resolveNormalization } = await import('../src/coordinator/run.js');
+    pool = await factory({ config, model: getModel('net'), data, normalization: resolveNormalization('auto', data), log: () => {} });
+    await pool.close();
+    return { label: s.label, imagesPerSec: 0, overheadShare: 0, maxRssMB: process.resourceUsage().maxRSS / 1024 };
+  }
+  let before: WorkerStats[] = [];
+  let measured = { imagesPerSec: 0, overheadShare: 0 };
+  await runTraining({
+    config,
+    resume: false,
+    log: () => {},
+    createPool: async (ctx) => (pool = await factory(ctx)),
+    onEpoch: (m) => {
+      const after = (pool as WorkerPool).stats();
+      if (m.epoch === s.epochs - 1) before = after;
+      if (m.epoch !== s.epochs) return;
+      const computeMs = after.reduce((a, w) => a + w.computeMs, 0) - before.reduce((a, w) => a + w.computeMs, 0);
+      const wallMs = (s.images / m.imagesPerSec) * 1000;
+      measured = { imagesPerSec: m.imagesPerSec, overheadShare: 1 - computeMs / (s.threads * wallMs) };
+    },
+  });
+  return { label: s.label, ...measured, maxRssMB: process.resourceUsage().maxRSS / 1024 };
+}
+
+function runChild(s: ChildSpec): ChildResult {
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', JSON.stringify(s)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return JSON.parse(out.trim().split('\n').pop() as string) as ChildResult;
+}
+
+function torchAvailable(): boolean {
+  if (!existsSync(TORCH_REFERENCE)) return false;
+  return spawnSync('python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+}
+
+function runTorch(dataDir: string, threads: number, epochs: number): { imagesPerSec: number; valAcc: number } {
+  const out = execFileSync('python3', [TORCH_REFERENCE, dataDir, '--epochs', String(epochs), '--threads', String(threads)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const r = JSON.parse(out.trim().split('\n').pop() as string) as { images_per_sec: number; val_acc: number };
+  return { imagesPerSec: r.images_per_sec, valAcc: r.val_acc };
+}
+
+const fmt = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      child: { type: 'string' },
+      images: { type: 'string', default: '6400' },
+      epochs: { type: 'string', default: '2' },
+      'micro-batches': { type: 'string', default: '2' },
+      memory: { type: 'boolean', default: false },
+    },
+  });
+  if (values.child) {
+    process.stdout.write(`${JSON.stringify(await child(JSON.parse(values.child) as ChildSpec))}\n`);
+    return;
+  }
+  const images = Number(values.images);
+  const epochs = Number(values.epochs);
+  const microBatches = Number(values['micro-batches']);
+  const work = await mkdtemp(join(tmpdir(), 'trainer-bench-'));
+  const dataDir = join(work, 'data');
+  const base = { images, epochs, microBatches, dataDir, runDir: join(work, 'runs') };
+  // Generate the data set once, outside the timed runs.
+  const data = await loadRunData(configFor({ ...base, label: 'prep', transport: 'local', threads: 1 }));
+  const torchDataDir = dirname(data.sourceDir);
+
+  console.log(`trainer bench: model net, batch 64, ${microBatches} micro-batches, ${images} synthetic images, epoch ${epochs} of ${epochs} measured, backend wasm`);
+  const rows: ChildResult[] = [];
+  for (const spec of [
+    { label: 'in-process', transport: 'local' as const, threads: 1 },
+    { label: '1 thread', transport: 'threads' as const, threads: 1 },
+    { label: '2 threads', transport: 'threads' as const, threads: 2 },
+  ]) {
+    rows.push(runChild({ ...base, ...spec }));
+  }
+  const one = rows[1] as ChildResult;
+  const two = rows[2] as ChildResult;
+  console.log('\n| run | images/s | outside compute | peak RSS MB |\n| --- | ---: | ---: | ---: |');
+  for (const r of rows) console.log(`| ${r.label} | ${fmt(r.imagesPerSec)} | ${fmt(r.overheadShare * 100, 1)} % | ${fmt(r.maxRssMB)} |`);
+  console.log(`\nscaling, 2 threads / 1 thread: ${fmt(two.imagesPerSec / one.imagesPerSec, 2)}x (efficiency ${fmt((two.imagesPerSec / one.imagesPerSec / 2) * 100, 0)} %)`);
+
+  if (torchAvailable()) {
+    const t1 = runTorch(torchDataDir, 1, epochs);
+    const t2 = runTorch(torchDataDir, 2, epochs);
+    console.log('\n| PyTorch CPU (same data files) | images/s | trainer / PyTorch |\n| --- | ---: | ---: |');
+    console.log(`| 1 thread | ${fmt(t1.imagesPerSec)} | ${fmt(one.imagesPerSec / t1.imagesPerSec, 2)} |`);
+    console.log(`| 2 threads | ${fmt(t2.imagesPerSec)} | ${fmt(two.imagesPerSec / t2.imagesPerSec, 2)} |`);
+  } else {
+    console.log('\nPyTorch reference skipped: python3 cannot import torch (apt-get install python3-torch) or ../shared/reference is absent');
+  }
+
+  if (values.memory) {
+    console.log('\n| CIFAR-10-sized data (50,000 images), pool started | peak RSS MB |\n| --- | ---: |');
+    for (const threads of [1, 4]) {
+      const r = runChild({ ...base, images: 50_000, label: `memory ${threads}`, transport: 'threads', threads, microBatches: 4, startOnly: true });
+      console.log(`| ${threads} thread${threads > 1 ? 's' : ''} | ${fmt(r.maxRssMB)} |`);
+    }
+  }
+}
+
+await main();

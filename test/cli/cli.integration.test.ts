@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import test from 'node:test';
+import { tempDir } from '../helpers.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+function trainer(args: string[], cwd?: string) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000, ...(cwd ? { cwd } : {}) });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('a bad config value is one line naming the key and value, exit code 2', () => {
+  const r = trainer(['train', '--train.batchSize', '-3']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stderr, 'error E_CONFIG: train.batchSize must be a positive integer, got -3\n');
+});
+
+test('an unknown config key and a missing config file are E_CONFIG', () => {
+  const a = trainer(['train', '--train.epoch', '3']);
+  assert.equal(a.code, 2);
+  assert.equal(a.stderr, 'error E_CONFIG: unknown config key train.epoch\n');
+  const b = trainer(['train', '--config', '/nonexistent/c.yaml']);
+  assert.equal(b.code, 2);
+  assert.match(b.stderr, /^error E_CONFIG: cannot read config file \/nonexistent\/c\.yaml/);
+});
+
+test('unknown commands and options are usage errors; --help works on every command', () => {
+  const a = trainer(['fly']);
+  assert.equal(a.code, 2);
+  assert.match(a.stderr, /^error E_USAGE: /);
+  const b = trainer(['train', '--thread', '2']);
+  assert.equal(b.code, 2);
+  assert.match(b.stderr, /Unknown argument/);
+  for (const cmd of [[], ['train'], ['eval']]) {
+    const h = trainer([...cmd, '--help']);
+    assert.equal(h.code, 0, `${cmd.join(' ')} --help`);
+    assert.match(h.stdout, /--help/);
+  }
+  assert.match(trainer(['train', '--help']).stdout, /--threads/);
+});
+
+test('missing CIFAR data offline is E_DATA naming the folder and the synthetic source', async () => {
+  const dir = await tempDir();
+  const r = trainer(['train', '--data.path', join(dir, 'nothing'), '--run.dir', join(dir, 'runs')]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^error E_DATA: no CIFAR-10 data in .*nothing.*--data\.source synthetic/);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+});
+
+test('train then eval from the command line, with --threads 2', async () => {
+  const dir = await tempDir();
+  const config = join(dir, 'c.yaml');
+  await writeFile(
+    config,
+    [
+      'run: {name: cli, dir: runs}',
+      'data: {source: synthetic, path: data, synthetic: {trainSize: 256, valSize: 64, seed: 1}}',
+      'train: {epochs: 1, batchSize: 64, microBatches: 2}',
+      'backend: wasm',
+    ].join('\n'),
+  );
+  const t = trainer(['train', '--config', config, '--threads', '2', '--json'], dir);
+  assert.equal(t.code, 0, t.stderr);
+  const epoch = JSON.parse(t.stdout.trim());
+  assert.equal(epoch.epoch, 1);
+  assert.equal(epoch.step, 4);
+  const e = trainer(['eval', '--run', join(dir, 'runs', 'cli'), '--json'], dir);
+  assert.equal(e.code, 0, e.stderr);
+  const acc = JSON.parse(e.stdout);
+  assert.equal(acc.trainAcc, epoch.trainAcc);
+  assert.equal(acc.valAcc, epoch.valAcc);
+});
