@@ -104,13 +104,17 @@ function runChild(s: ChildSpec): ChildResult {
   return JSON.parse(out.trim().split('\n').pop() as string) as ChildResult;
 }
 
-function torchAvailable(): boolean {
-  if (!existsSync(TORCH_REFERENCE)) return false;
-  return spawnSync('python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+/** A python with torch: the one on PATH, or Debian's (python3-torch), which a pyenv shim may hide. */
+function torchPython(): string | null {
+  if (!existsSync(TORCH_REFERENCE)) return null;
+  for (const py of ['python3', '/usr/bin/python3']) {
+    if (spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) return py;
+  }
+  return null;
 }
 
-function runTorch(dataDir: string, threads: number, epochs: number): { imagesPerSec: number; valAcc: number } {
-  const out = execFileSync('python3', [TORCH_REFERENCE, dataDir, '--epochs', String(epochs), '--threads', String(threads)], {
+function runTorch(py: string, dataDir: string, threads: number, epochs: number): { imagesPerSec: number; valAcc: number } {
+  const out = execFileSync(py, [TORCH_REFERENCE, dataDir, '--epochs', String(epochs), '--threads', String(threads)], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -159,9 +163,10 @@ async function main(): Promise<void> {
   for (const r of rows) console.log(`| ${r.label} | ${fmt(r.imagesPerSec)} | ${fmt(r.overheadShare * 100, 1)} % | ${fmt(r.maxRssMB)} |`);
   console.log(`\nscaling, 2 threads / 1 thread: ${fmt(two.imagesPerSec / one.imagesPerSec, 2)}x (efficiency ${fmt((two.imagesPerSec / one.imagesPerSec / 2) * 100, 0)} %)`);
 
-  if (torchAvailable()) {
-    const t1 = runTorch(torchDataDir, 1, epochs);
-    const t2 = runTorch(torchDataDir, 2, epochs);
+  const py = torchPython();
+  if (py) {
+    const t1 = runTorch(py, torchDataDir, 1, epochs);
+    const t2 = runTorch(py, torchDataDir, 2, epochs);
     console.log('\n| PyTorch CPU (same data files) | images/s | trainer / PyTorch |\n| --- | ---: | ---: |');
     console.log(`| 1 thread | ${fmt(t1.imagesPerSec)} | ${fmt(one.imagesPerSec / t1.imagesPerSec, 2)} |`);
     console.log(`| 2 threads | ${fmt(t2.imagesPerSec)} | ${fmt(two.imagesPerSec / t2.imagesPerSec, 2)} |`);

@@ -1,0 +1,377 @@
+/**
+ * A seeded, CIFAR-shaped synthetic dataset, for machines without the real one
+ * (CI is offline) and for fast tests. Each class is a shape with its own
+ * orientation and a loose colour preference; position, size, colours, texture,
+ * background gradient, clutter and pixel noise are random, so a small CNN has
+ * to learn shapes to do well and cannot reach 100% at once.
+ *
+ * Same (seed, count, classes) gives byte-identical images on every machine:
+ * the generator uses its own PRNG and only IEEE-exact operations (+ - * /,
+ * sqrt, floor), never Math.random, sin, cos, exp or pow, whose last bits may
+ * differ between platforms. A worker that regenerates the set therefore gets
+ * the same bytes (and the same hash) as the coordinator.
+ */
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import * as tar from 'tar';
+import { TrainerError } from '../errors.js';
+import {
+  BATCHES_DIR,
+  CIFAR10_CLASSES,
+  IMAGE_BYTES,
+  IMAGE_SIDE,
+  META_FILE,
+  PLANE_BYTES,
+  TEST_BATCH_FILE,
+  TRAIN_BATCH_FILES,
+  allocateDataset,
+  writeCifarBatch,
+} from './cifar-format.js';
+import type { Dataset } from './cifar-format.js';
+
+export interface SyntheticOptions {
+  trainSize: number;
+  valSize: number;
+  seed: number;
+}
+
+/** Independent random streams, so the validation set never repeats training images. */
+const STREAM_TRAIN = 1;
+const STREAM_VAL = 2;
+
+/** `count` images with balanced labels 0..classes-1 in shuffled order. */
+export function generateSynthetic(count: number, seed: number, classes = 10): Dataset {
+  return generateStream(count, seed, STREAM_TRAIN, classes);
+}
+
+/**
+ * Writes a synthetic train/val split into `dir/cifar-10-batches-bin/` in the
+ * real binary layout: the training set split over data_batch_1..5.bin, the
+ * validation set as test_batch.bin, plus batches.meta.txt. The folder is built
+ * under a temporary name and renamed into place, so concurrent callers (several
+ * worker processes on one machine) never read a half-written set.
+ * Returns the path of the batches folder.
+ */
+export async function writeSyntheticCifar(dir: string, opts: SyntheticOptions): Promise<string> {
+  checkSyntheticOptions(opts);
+  const final = join(dir, BATCHES_DIR);
+  const tmp = join(dir, `.${BATCHES_DIR}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    await mkdir(tmp, { recursive: true });
+    const train = generateStream(opts.trainSize, opts.seed, STREAM_TRAIN, 10);
+    let start = 0;
+    for (let f = 0; f < TRAIN_BATCH_FILES.length; f++) {
+      // Spread the remainder over the first files: 12 records -> 3 3 2 2 2.
+      const n = Math.floor(opts.trainSize / 5) + (f < opts.trainSize % 5 ? 1 : 0);
+      await writeCifarBatch(join(tmp, TRAIN_BATCH_FILES[f] as string), sliceDataset(train, start, n));
+      start += n;
+    }
+    await writeCifarBatch(join(tmp, TEST_BATCH_FILE), generateStream(opts.valSize, opts.seed, STREAM_VAL, 10));
+    await writeFile(join(tmp, META_FILE), `${CIFAR10_CLASSES.join('\n')}\n`);
+    try {
+      await rename(tmp, final);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // Someone else finished the same set first; theirs is identical.
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+    }
+  } catch (err) {
+    if (err instanceof TrainerError) throw err;
+    throw new TrainerError('E_DATA', `cannot write synthetic dataset into ${dir}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  return final;
+}
+
+/** Packs `srcDir/cifar-10-batches-bin/` into a gzipped tarball laid out like the published one. */
+export async function makeCifarTarball(srcDir: string, outFile: string): Promise<void> {
+  await tar.c({ gzip: true, file: outFile, cwd: srcDir, portable: true }, [BATCHES_DIR]);
+}
+
+export function checkSyntheticOptions(opts: SyntheticOptions): void {
+  for (const key of ['trainSize', 'valSize'] as const) {
+    const v = opts[key];
+    if (!Number.isSafeInteger(v) || v < 0) {
+      throw new TrainerError('E_DATA', `data.synthetic.${key} must be a non-negative integer, got ${String(v)}`);
+    }
+  }
+  if (!Number.isSafeInteger(opts.seed)) {
+    throw new TrainerError('E_DATA', `data.synthetic.seed must be an integer, got ${String(opts.seed)}`);
+  }
+}
+
+function sliceDataset(d: Dataset, start: number, n: number): Dataset {
+  return {
+    images: d.images.subarray(start * IMAGE_BYTES, (start + n) * IMAGE_BYTES),
+    labels: d.labels.subarray(start, start + n),
+    count: n,
+  };
+}
+
+function generateStream(count: number, seed: number, stream: number, classes: number): Dataset {
+  if (!Number.isSafeInteger(count) || count < 0) {
+    throw new TrainerError('E_DATA', `synthetic count must be a non-negative integer, got ${String(count)}`);
+  }
+  if (!Number.isSafeInteger(seed)) throw new TrainerError('E_DATA', `synthetic seed must be an integer, got ${String(seed)}`);
+  if (!Number.isInteger(classes) || classes < 1 || classes > SHAPES.length) {
+    throw new TrainerError('E_DATA', `synthetic classes must be an integer in 1..${SHAPES.length}, got ${String(classes)}`);
+  }
+  // Fold all 53 bits of the seed in, so seeds 1 and 2^32+1 differ.
+  const base = mix32(mix32((seed >>> 0) ^ mix32(Math.floor(seed / 0x100000000) >>> 0)) ^ Math.imul(stream, 0x9e3779b1));
+  const out = allocateDataset(count);
+  for (let i = 0; i < count; i++) out.labels[i] = i % classes;
+  const shuffle = new Rng(mix32(base ^ 0x5bd1e995));
+  for (let i = count - 1; i > 0; i--) {
+    const j = shuffle.int(i + 1);
+    const t = out.labels[i] as number;
+    out.labels[i] = out.labels[j] as number;
+    out.labels[j] = t;
+  }
+  const canvas = new Float64Array(IMAGE_BYTES);
+  for (let i = 0; i < count; i++) {
+    // One stream per image: image i does not depend on how many came before.
+    const rng = new Rng(mix32(base + Math.imul(i + 1, 0x85ebca6b)));
+    renderImage(canvas, out.labels[i] as number, rng);
+    const o = i * IMAGE_BYTES;
+    for (let p = 0; p < IMAGE_BYTES; p++) {
+      const v = canvas[p] as number;
+      out.images[o + p] = v <= 0 ? 0 : v >= 1 ? 255 : Math.floor(v * 255 + 0.5);
+    }
+  }
+  return out;
+}
+
+/** mulberry32: small, fast, good enough for pictures; 32-bit state. */
+class Rng {
+  private s: number;
+  constructor(seed: number) {
+    this.s = seed >>> 0;
+  }
+  u32(): number {
+    this.s = (this.s + 0x6d2b79f5) >>> 0;
+    let t = this.s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  }
+  /** Uniform in [0, 1). */
+  next(): number {
+    return this.u32() / 4294967296;
+  }
+  range(lo: number, hi: number): number {
+    return lo + (hi - lo) * this.next();
+  }
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+  /** Approximately standard normal (Irwin–Hall of 4, no log/cos). */
+  normal(): number {
+    return (this.next() + this.next() + this.next() + this.next() - 2) * 1.7320508075688772;
+  }
+}
+
+function mix32(x: number): number {
+  x = (x ^ (x >>> 16)) >>> 0;
+  x = Math.imul(x, 0x7feb352d);
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b);
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+
+type Rgb = [number, number, number];
+
+/** HSV in [0,1] to RGB in [0,1]; piecewise linear, so exact everywhere. */
+function hsv(h: number, s: number, v: number): Rgb {
+  const hh = (h - Math.floor(h)) * 6;
+  const sector = Math.floor(hh);
+  const f = hh - sector;
+  const p = v * (1 - s);
+  const q = v * (1 - s * f);
+  const t = v * (1 - s * (1 - f));
+  switch (sector) {
+    case 0: return [v, t, p];
+    case 1: return [q, v, p];
+    case 2: return [p, v, t];
+    case 3: return [p, q, v];
+    case 4: return [t, p, v];
+    default: return [v, p, q];
+  }
+}
+
+function randomColour(rng: Rng): Rgb {
+  return hsv(rng.next(), rng.range(0.2, 1), rng.range(0.15, 1));
+}
+
+/** Background colours: any hue, washed out, so the object usually stands out. */
+function dullColour(rng: Rng): Rgb {
+  return hsv(rng.next(), rng.range(0, 0.4), rng.range(0.15, 0.9));
+}
+
+/** Signed distance (pixels, negative inside) from local point (a, b) to a box of half-sizes hx, hy. */
+function boxDist(a: number, b: number, hx: number, hy: number): number {
+  const qx = Math.abs(a) - hx;
+  const qy = Math.abs(b) - hy;
+  const ox = qx > 0 ? qx : 0;
+  const oy = qy > 0 ? qy : 0;
+  return Math.sqrt(ox * ox + oy * oy) + Math.min(Math.max(qx, qy), 0);
+}
+
+/**
+ * A class's shape: signed distance at local coordinates (a along the shape's
+ * axis, b across it), for a shape of size r. `base` is the axis direction
+ * before jitter: orientation is part of the class (bar vs bar, + vs ×).
+ */
+interface Shape {
+  base: [number, number];
+  hue: number;
+  dist(a: number, b: number, r: number): number;
+}
+
+const SQRT1_2 = 0.7071067811865476;
+const SHAPES: readonly Shape[] = [
+  { base: [1, 0], hue: 0.0, dist: (a, b, r) => Math.sqrt(a * a + b * b) - r }, // disc
+  { base: [1, 0], hue: 0.1, dist: (a, b, r) => Math.abs(Math.sqrt(a * a + b * b) - r * 0.8) - Math.max(1, r * 0.18) }, // ring
+  { base: [1, 0], hue: 0.2, dist: (a, b, r) => boxDist(a, b, r, Math.max(1.2, r * 0.28)) }, // horizontal bar
+  { base: [0, 1], hue: 0.3, dist: (a, b, r) => boxDist(a, b, r, Math.max(1.2, r * 0.28)) }, // vertical bar
+  { base: [1, 0], hue: 0.4, dist: (a, b, r) => cross(a, b, r) }, // plus
+  { base: [SQRT1_2, SQRT1_2], hue: 0.5, dist: (a, b, r) => cross(a, b, r) }, // diagonal cross
+  { base: [1, 0], hue: 0.6, dist: (a, b, r) => boxDist(a, b, r * 0.8, r * 0.8) }, // filled square
+  { base: [1, 0], hue: 0.7, dist: (a, b, r) => Math.abs(boxDist(a, b, r * 0.75, r * 0.75)) - Math.max(0.9, r * 0.15) }, // frame
+  { base: [1, 0], hue: 0.8, dist: (a, b, r) => triangle(a, b, r) }, // triangle, apex up
+  { base: [1, 0], hue: 0.9, dist: (a, b, r) => Math.sqrt(a * a + b * b) - r * 0.9 }, // striped disc (two colours)
+];
+const STRIPED_CLASS = 9;
+
+function cross(a: number, b: number, r: number): number {
+  const w = Math.max(1, r * 0.24);
+  return Math.min(boxDist(a, b, r, w), boxDist(a, b, w, r));
+}
+
+/** Equilateral-ish triangle, apex towards -b (up), as the max of three edge half-planes. */
+function triangle(a: number, b: number, r: number): number {
+  // Edge normals (unit): bottom (0, 1); left (-0.866, -0.5); right (0.866, -0.5). Inradius r/2.
+  const h = r * 0.5;
+  const d0 = b - h;
+  const d1 = -0.8660254037844386 * a - 0.5 * b - h;
+  const d2 = 0.8660254037844386 * a - 0.5 * b - h;
+  return Math.max(d0, d1, d2);
+}
+
+/** Blends `colour` into the canvas with coverage from a signed distance (1-pixel soft edge). */
+function paint(canvas: Float64Array, p: number, d: number, rgb: Rgb, opacity: number): void {
+  let alpha = 0.5 - d;
+  if (alpha <= 0) return;
+  if (alpha > 1) alpha = 1;
+  alpha *= opacity;
+  for (let c = 0; c < 3; c++) {
+    const at = c * PLANE_BYTES + p;
+    canvas[at] = (canvas[at] as number) * (1 - alpha) + rgb[c]! * alpha;
+  }
+}
+
+function renderImage(canvas: Float64Array, label: number, rng: Rng): void {
+  const S = IMAGE_SIDE;
+  // Background: a linear gradient between two colours along a random direction,
+  // sometimes with faint stripes.
+  const bgA = dullColour(rng);
+  const bgB = dullColour(rng);
+  const [gdx, gdy] = unitVector(rng.normal(), rng.normal());
+  const bgStripes = rng.chance(0.35) ? rng.range(0.04, 0.12) : 0;
+  const [sdx, sdy] = unitVector(rng.normal(), rng.normal());
+  const bgPeriod = rng.range(3, 9);
+  for (let y = 0; y < S; y++) {
+    for (let x = 0; x < S; x++) {
+      const p = y * S + x;
+      let t = ((x - 15.5) * gdx + (y - 15.5) * gdy) / 32 + 0.5;
+      t = t < 0 ? 0 : t > 1 ? 1 : t;
+      const stripe = bgStripes * triangleWave((x * sdx + y * sdy) / bgPeriod);
+      for (let c = 0; c < 3; c++) canvas[c * PLANE_BYTES + p] = bgA[c]! + (bgB[c]! - bgA[c]!) * t + stripe;
+    }
+  }
+
+  // Clutter: small blobs and short strokes in random colours.
+  const clutter = rng.int(3);
+  for (let k = 0; k < clutter; k++) drawClutter(canvas, rng);
+
+  // The object.
+  const shape = SHAPES[label] as Shape;
+  const r = rng.range(6.5, 12);
+  const cx = rng.range(r * 0.7, S - r * 0.7);
+  const cy = rng.range(r * 0.7, S - r * 0.7);
+  const jitter = rng.range(-0.3, 0.3); // about ±17 degrees
+  const [ux, uy] = unitVector(shape.base[0] - jitter * shape.base[1], shape.base[1] + jitter * shape.base[0]);
+  // Colour is a hint, not the answer: usually near the class's hue, sometimes anything.
+  const hue = rng.chance(0.15) ? rng.next() : shape.hue + rng.normal() * 0.04;
+  const colour = hsv(hue, rng.range(0.5, 1), rng.range(0.5, 1));
+  const second = randomColour(rng);
+  const striped = label === STRIPED_CLASS;
+  const textured = striped || rng.chance(0.3);
+  const texAmount = striped ? 1 : rng.range(0.15, 0.4);
+  const [tx, ty] = unitVector(rng.normal(), rng.normal());
+  const texPeriod = rng.range(2.5, 5);
+  const opacity = rng.range(0.75, 1);
+  const rgb: Rgb = [0, 0, 0];
+  for (let y = 0; y < S; y++) {
+    for (let x = 0; x < S; x++) {
+      const px = x + 0.5 - cx;
+      const py = y + 0.5 - cy;
+      const a = px * ux + py * uy;
+      const b = -px * uy + py * ux;
+      const d = shape.dist(a, b, r);
+      if (d >= 0.5) continue;
+      const w = textured ? texAmount * triangleWave((px * tx + py * ty) / texPeriod) : 0;
+      for (let c = 0; c < 3; c++) rgb[c] = colour[c]! * (1 - w) + (striped ? second[c]! : colour[c]! * 0.4) * w;
+      paint(canvas, y * S + x, d, rgb, opacity);
+    }
+  }
+
+  // Sometimes one stroke crosses the object.
+  if (rng.chance(0.25)) drawClutter(canvas, rng);
+
+  // Per-image contrast/brightness, then per-pixel noise.
+  const gain = rng.range(0.75, 1.15);
+  const offset = rng.range(-0.08, 0.08);
+  const sigma = rng.range(0.01, 0.05);
+  for (let i = 0; i < IMAGE_BYTES; i++) canvas[i] = ((canvas[i] as number) - 0.5) * gain + 0.5 + offset + sigma * rng.normal();
+}
+
+function drawClutter(canvas: Float64Array, rng: Rng): void {
+  const S = IMAGE_SIDE;
+  const colour = randomColour(rng);
+  const x0 = rng.range(0, S);
+  const y0 = rng.range(0, S);
+  const blob = rng.chance(0.5);
+  const radius = blob ? rng.range(1.2, 3) : rng.range(0.5, 1);
+  const len = blob ? 0 : rng.range(3, 9);
+  const [dx, dy] = unitVector(rng.normal(), rng.normal());
+  for (let y = 0; y < S; y++) {
+    for (let x = 0; x < S; x++) {
+      const px = x + 0.5 - x0;
+      const py = y + 0.5 - y0;
+      // Distance to the segment from (x0, y0) along (dx, dy) for len pixels.
+      let t = px * dx + py * dy;
+      t = t < 0 ? 0 : t > len ? len : t;
+      const ex = px - t * dx;
+      const ey = py - t * dy;
+      const d = Math.sqrt(ex * ex + ey * ey) - radius;
+      if (d < 0.5) paint(canvas, y * S + x, d, colour, 1);
+    }
+  }
+}
+
+/** 0..1..0 every unit of t; a trig-free stand-in for a sine wave. */
+function triangleWave(t: number): number {
+  const f = t - Math.floor(t);
+  return f < 0.5 ? 2 * f : 2 - 2 * f;
+}
+
+function unitVector(x: number, y: number): [number, number] {
+  const n = Math.sqrt(x * x + y * y);
+  return n > 1e-9 ? [x / n, y / n] : [1, 0];
+}
