@@ -1,0 +1,38 @@
+// Shared plumbing for kernels that read and write the wasm backend's heap directly.
+import type * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+/** Name tfjs uses for the wasm backend. */
+export const WASM_BACKEND = 'wasm';
+
+/**
+ * A Float32Array view of a tensor that lives on the wasm heap. Views must be taken after every
+ * allocation in the same kernel: malloc may grow the memory, which detaches older views.
+ */
+export function heapF32(backend: BackendWasm, t: tf.TensorInfo): Float32Array {
+  if (t.dtype !== 'float32') {
+    throw new Error(`wasm training kernels need float32 tensors, got ${t.dtype}`);
+  }
+  return backend.typedArrayFromHeap(t) as Float32Array;
+}
+
+/** Byte offset of a tensor's data inside the wasm memory. */
+export function heapOffset(backend: BackendWasm, t: tf.TensorInfo): number {
+  return backend.getMemoryOffset(t.dataId);
+}
+
+/** The Emscripten module behind the backend (its type is not shipped with tfjs-backend-wasm). */
+export type EmscriptenHeap = {
+  _malloc(bytes: number): number;
+  _free(ptr: number): void;
+  HEAPU8: Uint8Array;
+};
+
+export function emscripten(backend: BackendWasm): EmscriptenHeap {
+  return backend.wasm as unknown as EmscriptenHeap;
+}
+
+/** An environment variable, or undefined where there is no `process` (a browser worker). */
+export function envVar(name: string): string | undefined {
+  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
+}
