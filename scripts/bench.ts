@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
 import type { WorkerPool, WorkerStats } from '../src/coordinator/pool.js';
 import { loadRunData, runTraining, type PoolFactory } from '../src/coordinator/run.js';
 import { DEFAULT_CONFIG, mergeConfig, validateConfig, type Config } from '../src/shared/config.js';
@@ -40,6 +41,7 @@ interface ChildSpec {
   runDir: string;
   /** Only load the data and start the pool (memory measurement). */
   startOnly?: boolean;
+  model?: 'net' | 'fc';
 }
 
 interface ChildResult {
@@ -48,6 +50,8 @@ interface ChildResult {
   /** 1 − (compute time summed over workers) / (workers × wall time) in the measured epoch. */
   overheadShare: number;
   maxRssMB: number;
+  /** Resident set size at the end of each epoch: flat when nothing leaks. */
+  rssByEpochMB: number[];
 }
 
 function configFor(s: ChildSpec): Config {
@@ -55,7 +59,7 @@ function configFor(s: ChildSpec): Config {
     mergeConfig(structuredClone(DEFAULT_CONFIG), {
       run: { dir: s.runDir, name: s.label.replace(/\W+/g, '-'), seed: 0 },
       data: { source: 'synthetic', path: s.dataDir, synthetic: { trainSize: s.images, valSize: 500, seed: 1 } },
-      model: { name: 'net' },
+      model: { name: s.model ?? 'net' },
       train: { epochs: s.epochs, batchSize: 64, microBatches: s.microBatches, lr: 0.01, momentum: 0 },
       eval: { every: 1000, batchSize: 500 },
       checkpoint: { every: 1000 },
@@ -75,9 +79,10 @@ async function child(s: ChildSpec): Promise<ChildResult> {
     const { resolveNormalization } = await import('../src/coordinator/run.js');
     pool = await factory({ config, model: getModel('net'), data, normalization: resolveNormalization('auto', data), log: () => {} });
     await pool.close();
-    return { label: s.label, imagesPerSec: 0, overheadShare: 0, maxRssMB: process.resourceUsage().maxRSS / 1024 };
+    return { label: s.label, imagesPerSec: 0, overheadShare: 0, maxRssMB: process.resourceUsage().maxRSS / 1024, rssByEpochMB: [] };
   }
   let before: WorkerStats[] = [];
+  const rssByEpochMB: number[] = [];
   let measured = { imagesPerSec: 0, overheadShare: 0 };
   await runTraining({
     config,
@@ -85,6 +90,7 @@ async function child(s: ChildSpec): Promise<ChildResult> {
     log: () => {},
     createPool: async (ctx) => (pool = await factory(ctx)),
     onEpoch: (m) => {
+      rssByEpochMB.push(process.memoryUsage().rss / 2 ** 20);
       const after = (pool as WorkerPool).stats();
       if (m.epoch === s.epochs - 1) before = after;
       if (m.epoch !== s.epochs) return;
@@ -93,7 +99,7 @@ async function child(s: ChildSpec): Promise<ChildResult> {
       measured = { imagesPerSec: m.imagesPerSec, overheadShare: 1 - computeMs / (s.threads * wallMs) };
     },
   });
-  return { label: s.label, ...measured, maxRssMB: process.resourceUsage().maxRSS / 1024 };
+  return { label: s.label, ...measured, maxRssMB: process.resourceUsage().maxRSS / 1024, rssByEpochMB };
 }
 
 function runChild(s: ChildSpec): ChildResult {
@@ -125,6 +131,7 @@ function runTorch(py: string, dataDir: string, threads: number, epochs: number):
 const fmt = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 async function main(): Promise<void> {
+  tf.enableProdMode(); // no debug checks, no console banners
   const { values } = parseArgs({
     options: {
       child: { type: 'string' },
@@ -161,6 +168,7 @@ async function main(): Promise<void> {
   const two = rows[2] as ChildResult;
   console.log('\n| run | images/s | outside compute | peak RSS MB |\n| --- | ---: | ---: | ---: |');
   for (const r of rows) console.log(`| ${r.label} | ${fmt(r.imagesPerSec)} | ${fmt(r.overheadShare * 100, 1)} % | ${fmt(r.maxRssMB)} |`);
+  console.log(`RSS after each epoch, 2 threads: ${two.rssByEpochMB.map((x) => fmt(x)).join(' / ')} MB`);
   console.log(`\nscaling, 2 threads / 1 thread: ${fmt(two.imagesPerSec / one.imagesPerSec, 2)}x (efficiency ${fmt((two.imagesPerSec / one.imagesPerSec / 2) * 100, 0)} %)`);
 
   const py = torchPython();
@@ -175,6 +183,9 @@ async function main(): Promise<void> {
   }
 
   if (values.memory) {
+    // The fc model: 3.7 M parameters, 15 MB per gradient and per weights copy.
+    const fc = runChild({ ...base, images: 1280, epochs: 3, label: 'fc, 2 threads', transport: 'threads', threads: 2, model: 'fc' });
+    console.log(`\nfc model, 2 threads: ${fmt(fc.imagesPerSec)} images/s, peak RSS ${fmt(fc.maxRssMB)} MB, RSS after each epoch ${fc.rssByEpochMB.map((x) => fmt(x)).join(' / ')} MB`);
     console.log('\n| CIFAR-10-sized data (50,000 images), pool started | peak RSS MB |\n| --- | ---: |');
     for (const threads of [1, 4]) {
       const r = runChild({ ...base, images: 50_000, label: `memory ${threads}`, transport: 'threads', threads, microBatches: 4, startOnly: true });

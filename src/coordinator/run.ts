@@ -7,14 +7,14 @@ import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Config } from '../shared/config.js';
 import { loadDatasets, type LoadedData } from '../shared/data/dataset.js';
-import { ARTICLE_NORMALIZATION, channelStats, type Normalization } from '../shared/data/normalize.js';
+import { ARTICLE_NORMALIZATION, resolveNormalization as resolveDataNormalization, type Normalization } from '../shared/data/normalize.js';
 import { TrainerError } from '../shared/errors.js';
 import { getModel, initParams, type ModelSpec } from '../shared/model.js';
 import { writeFileAtomic } from '../shared/atomic-file.js';
 import { CHECKPOINT_FILE, loadCheckpoint } from './checkpoint.js';
 import { exportLayersModel } from './export.js';
 import type { WorkerPool } from './pool.js';
-import { trainLoop, type EpochMetrics, type StepInfo, type TrainOutcome, type TrainState } from './train-loop.js';
+import { trainLoop, type EpochMetrics, type StepInfo, type StepTiming, type TrainOutcome, type TrainState } from './train-loop.js';
 
 export interface PoolContext {
   config: Config;
@@ -35,6 +35,7 @@ export interface RunOptions {
   onDownloadProgress?: (received: number, total: number | null) => void;
   onStep?: (info: StepInfo) => void;
   onEpoch?: (m: EpochMetrics) => void;
+  onStepTiming?: (t: StepTiming) => void;
 }
 
 export interface RunResult {
@@ -48,10 +49,9 @@ export function runDirOf(config: Config): string {
   return resolve(config.run.dir, config.run.name);
 }
 
+/** The run's normalisation: the article's figures, the training set's statistics, or as given (checked). */
 export function resolveNormalization(setting: Config['data']['normalize'], data: LoadedData): Normalization {
-  if (setting === 'article') return ARTICLE_NORMALIZATION;
-  if (setting === 'auto') return channelStats(data.train);
-  return { mean: setting.mean, std: setting.std };
+  return resolveDataNormalization(setting === 'article' ? ARTICLE_NORMALIZATION : setting, data.train);
 }
 
 /** Keys whose change would make a resumed run a different run. */
@@ -150,6 +150,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.onStep ? { onStep: o.onStep } : {}),
       ...(o.onEpoch ? { onEpoch: o.onEpoch } : {}),
+      ...(o.onStepTiming ? { onStepTiming: o.onStepTiming } : {}),
     });
   } finally {
     await pool.close();
