@@ -5,9 +5,13 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { extractConfigFlags } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
+import { coordinatorCommand, coordinatorOptions } from './coordinator.js';
 import { evalCommand } from './eval.js';
 import { fail } from './output.js';
+import { predictCommand, predictOptions } from './predict.js';
+import { reportCommand } from './report.js';
 import { trainCommand, trainOptions } from './train.js';
+import { workerCommand, workerOptions } from './worker.js';
 
 const CONFIG_FLAG_HELP =
   'Every config key can be set with a dotted flag, e.g. --train.epochs 2 --data.path ./data --run.dir /tmp/runs; ' +
@@ -36,7 +40,24 @@ export async function main(argv: string[]): Promise<void> {
           .epilog('--data.* flags override where the data is read from.'),
       (a) => evalCommand(a, overrides),
     )
-    .demandCommand(1, 'name a command: train or eval (see --help)')
+    .command(
+      'coordinator',
+      'train with WebSocket workers: listen, wait for them, run the step loop',
+      (y) => coordinatorOptions(y).epilog(CONFIG_FLAG_HELP),
+      (a) => coordinatorCommand(a, overrides),
+    )
+    .command('worker', 'compute micro-batches for a coordinator', (y) => workerOptions(y), (a) => workerCommand(a))
+    .command(
+      'report <run>',
+      'write RUN/report.html: curves, throughput, workers and config of a run (one offline file)',
+      (y) =>
+        y
+          .positional('run', { type: 'string', demandOption: true, describe: 'run folder' })
+          .option('quiet', { type: 'boolean', default: false, describe: 'do not print the report path' }),
+      (a) => reportCommand(a),
+    )
+    .command('predict <images..>', 'top classes of PNG or JPEG files under a trained model', (y) => predictOptions(y), (a) => predictCommand(a))
+    .demandCommand(1, 'name a command: train, eval, report, predict, coordinator or worker (see --help)')
     .strict()
     .help()
     .alias('h', 'help')

@@ -4,32 +4,41 @@ import { runTraining, type PoolFactory } from '../coordinator/run.js';
 import { resolveConfig, type Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { createInProcessPool } from '../worker/local-pool.js';
+import { parseGpuList, procsPoolFactory } from '../coordinator/ws-launch.js';
 import { threadPoolFactory } from '../worker/thread-pool.js';
 import { downloadProgress } from './output.js';
+import { createProgress } from './progress.js';
+import { TraceRecorder } from './trace.js';
 
 export interface TrainArgs {
   config?: string;
   threads?: number;
+  procs?: number;
+  gpus?: string;
   backend?: string;
   gpu?: number;
   resume: boolean;
   quiet: boolean;
   json: boolean;
+  trace?: string;
 }
 
 export function trainOptions<T>(y: Argv<T>) {
   return y
     .option('config', { type: 'string', describe: 'YAML config file (defaults apply to keys it leaves out)' })
     .option('threads', { type: 'number', describe: 'worker threads on this machine (sets cluster.transport threads)' })
+    .option('procs', { type: 'number', describe: 'local worker processes over WebSocket (sets cluster.transport procs)' })
+    .option('gpus', { type: 'string', describe: 'with --procs: CUDA devices for the worker processes, e.g. 0,1' })
     .option('backend', { type: 'string', describe: 'auto | tensorflow-gpu | tensorflow | wasm | cpu' })
     .option('gpu', { type: 'number', describe: 'CUDA device index (sets CUDA_VISIBLE_DEVICES, backend tensorflow-gpu)' })
     .option('resume', { type: 'boolean', default: false, describe: 'continue the run in run.dir/run.name from its checkpoint' })
     .option('quiet', { type: 'boolean', default: false, describe: 'print only errors' })
-    .option('json', { type: 'boolean', default: false, describe: 'one JSON object per epoch on stdout (metrics.jsonl schema)' });
+    .option('json', { type: 'boolean', default: false, describe: 'one JSON object per epoch on stdout (metrics.jsonl schema)' })
+    .option('trace', { type: 'string', describe: 'write a Chrome trace (Perfetto, chrome://tracing) of every step to this file' });
 }
 
 /** CLI flags that are shorthands for config keys, layered over the dotted overrides. */
-export function flagOverrides(a: Pick<TrainArgs, 'threads' | 'backend' | 'gpu'>, overrides: Record<string, unknown>) {
+export function flagOverrides(a: Pick<TrainArgs, 'threads' | 'procs' | 'backend' | 'gpu'>, overrides: Record<string, unknown>) {
   const out: Record<string, unknown> = structuredClone(overrides);
   const section = (k: string) => (out[k] ??= {}) as Record<string, unknown>;
   if (a.threads !== undefined) {
@@ -37,6 +46,12 @@ export function flagOverrides(a: Pick<TrainArgs, 'threads' | 'backend' | 'gpu'>,
       throw new TrainerError('E_CONFIG', `--threads must be a positive integer, got ${JSON.stringify(a.threads)}`);
     }
     Object.assign(section('cluster'), { transport: 'threads', workers: a.threads });
+  }
+  if (a.procs !== undefined) {
+    if (!Number.isInteger(a.procs) || a.procs < 1) {
+      throw new TrainerError('E_CONFIG', `--procs must be a positive integer, got ${JSON.stringify(a.procs)}`);
+    }
+    Object.assign(section('cluster'), { transport: 'procs', workers: a.procs });
   }
   if (a.backend !== undefined) out.backend = a.backend;
   if (a.gpu !== undefined) out.gpu = a.gpu;
@@ -46,18 +61,25 @@ export function flagOverrides(a: Pick<TrainArgs, 'threads' | 'backend' | 'gpu'>,
 export const POOL_FACTORIES: Partial<Record<Config['cluster']['transport'], PoolFactory>> = {
   local: createInProcessPool,
   threads: threadPoolFactory(),
+  procs: procsPoolFactory({ gpus: [] }),
 };
 
 export async function trainCommand(a: TrainArgs, overrides: Record<string, unknown>): Promise<void> {
   const config = await resolveConfig(a.config, flagOverrides(a, overrides));
-  const createPool = POOL_FACTORIES[config.cluster.transport];
+  const createPool =
+    a.gpus !== undefined && config.cluster.transport === 'procs'
+      ? procsPoolFactory({ gpus: parseGpuList(a.gpus) })
+      : POOL_FACTORIES[config.cluster.transport];
   if (!createPool) {
     throw new TrainerError('E_CONFIG', `cluster.transport ${config.cluster.transport} is not available in trainer train`);
   }
-  const log = a.quiet || a.json ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
+  const bar = createProgress({ stream: process.stderr, epochs: config.train.epochs, quiet: a.quiet, lines: !a.json });
+  const log = bar.log;
+  const trace = a.trace !== undefined ? new TraceRecorder() : undefined;
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);
+    bar.done();
     process.stderr.write('\nstopping at the next step (Ctrl-C again to quit at once)\n');
     controller.abort();
   };
@@ -72,10 +94,17 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
       log,
       signal: controller.signal,
       ...(progress ? { onDownloadProgress: progress } : {}),
-      ...(a.json ? { onEpoch: (m) => process.stdout.write(`${JSON.stringify(m)}\n`) } : {}),
+      ...(bar.onStep ? { onStep: bar.onStep } : {}),
+      ...(trace ? { onStepTiming: trace.onStepTiming } : {}),
+      onEpoch: (m) => {
+        trace?.onEpoch(m);
+        if (a.json) process.stdout.write(`${JSON.stringify(m)}\n`);
+      },
     });
     if (result.outcome === 'stopped') process.exitCode = 130;
   } finally {
+    bar.done();
+    if (trace && a.trace !== undefined) await trace.write(a.trace);
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }

@@ -13,7 +13,8 @@ import type { ModelSpec } from '../shared/model.js';
 import { saveCheckpoint, type Progress } from './checkpoint.js';
 import { reduceGradients, sgdStep, type SgdState } from './optimizer.js';
 import { planEpoch, splitMicroBatches } from './plan.js';
-import type { WorkerPool } from './pool.js';
+import type { WorkerPool, WorkerStats } from './pool.js';
+import { writeFileAtomic } from '../shared/atomic-file.js';
 
 export interface EpochMetrics {
   epoch: number;
@@ -40,6 +41,17 @@ export interface StepInfo {
   workers: number;
 }
 
+/** Where one step's time went, for `trainer train --trace`. */
+export interface StepTiming {
+  epoch: number;
+  /** The step's index (0-based, global). */
+  step: number;
+  /** performance.now() in ms at: start, micro-batches planned, results back, reduced, updated, published. */
+  marks: [number, number, number, number, number, number];
+  /** pool.stats() after the step (cumulative per worker; the tracer takes differences). */
+  workers: WorkerStats[];
+}
+
 export interface TrainState extends Progress {
   params: Float32Array;
   sgd: SgdState;
@@ -57,6 +69,8 @@ export interface TrainLoopOptions {
   signal?: AbortSignal;
   onStep?: (info: StepInfo) => void;
   onEpoch?: (m: EpochMetrics) => void;
+  /** Called after every step with its timing; costs nothing when unset. */
+  onStepTiming?: (t: StepTiming) => void;
 }
 
 export type TrainOutcome = 'finished' | 'stopped';
@@ -79,10 +93,16 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
         await checkpoint(o);
         return 'stopped';
       }
+      const t0 = performance.now();
       const batch = plan.batch(state.stepInEpoch);
-      const results = await pool.runStep(state.globalStep, state.globalStep, splitMicroBatches(batch, microBatches));
+      const micro = splitMicroBatches(batch, microBatches);
+      const t1 = performance.now();
+      const results = await pool.runStep(state.globalStep, state.globalStep, micro);
+      const t2 = performance.now();
       reduceGradients(grad, results.map((r) => r.gradient), batch.length);
+      const t3 = performance.now();
       sgdStep(state.params, grad, state.sgd, config.train);
+      const t4 = performance.now();
       for (const r of results) {
         state.epochLossSum += r.lossSum;
         state.epochCorrect += r.correct;
@@ -90,6 +110,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
       state.epochExamples += batch.length;
       state.globalStep++;
       await pool.publish(state.globalStep, state.params);
+      o.onStepTiming?.({ epoch: state.epoch, step: state.globalStep - 1, marks: [t0, t1, t2, t3, t4, performance.now()], workers: pool.stats() });
       o.onStep?.({
         epoch: state.epoch,
         stepInEpoch: state.stepInEpoch + 1,
@@ -119,6 +140,8 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
     };
     elapsedBase = metrics.elapsedSec;
     await appendFile(join(o.runDir, 'metrics.jsonl'), `${JSON.stringify(metrics)}\n`);
+    // Per-worker share and speed, for `trainer report` (counted since this process started).
+    await writeFileAtomic(join(o.runDir, 'workers.json'), Buffer.from(`${JSON.stringify(pool.stats())}\n`));
     o.log(epochLine(metrics));
     o.onEpoch?.(metrics);
 

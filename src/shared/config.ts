@@ -76,7 +76,7 @@ export const configSchema = z
         /** Fixed micro-batches per step; the unit of work and of reduction order. */
         microBatches: posInt(),
         lr: z.number({ error: 'must be a positive number' }).positive({ error: 'must be a positive number' }).finite(),
-        momentum: nonNeg().max(1, { error: 'must be in [0, 1)' }),
+        momentum: nonNeg().lt(1, { error: 'must be in [0, 1)' }),
         weightDecay: nonNeg(),
       })
       .strict(),

@@ -1,0 +1,184 @@
+/**
+ * The README's config reference, generated from the schema: every key's path,
+ * type and limits (from the zod schema), default (from DEFAULT_CONFIG) and a
+ * sentence (below). test/docs/config-reference.test.ts fails when README.md
+ * and this output differ, and this script fails when a schema key has no
+ * sentence or a sentence names no key, so the reference cannot drift.
+ *
+ *   node dist/scripts/config-reference.js           print the section
+ *   node dist/scripts/config-reference.js --write   rewrite it in README.md
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { configSchema, DEFAULT_CONFIG } from '../src/shared/config.js';
+
+/** One sentence per key; the schema's comments say the same where it has them. */
+export const DESCRIPTIONS: Record<string, string> = {
+  'run.name': 'Run folder name under `run.dir`.',
+  'run.dir': 'Parent folder of run folders.',
+  'run.seed': 'Seeds the initial weights and the per-epoch permutation: with the same seed, any number of workers ends with the same weights.',
+  'data.source': '`cifar10` reads the CIFAR-10 binary files; `synthetic` generates a seeded CIFAR-shaped set into `data.path` in the same format.',
+  'data.path': 'Folder holding `cifar-10-binary.tar.gz` or `cifar-10-batches-bin/` (and generated synthetic sets).',
+  'data.download': 'Download the CIFAR-10 tarball from `data.url` (md5-checked) when neither it nor the extracted folder is there.',
+  'data.url': 'Where `data.download` fetches the tarball from (http or https, redirects followed).',
+  'data.md5': 'Expected md5 of the downloaded tarball.',
+  'data.classes': 'Class names to keep, relabelled 0..k-1 in this order (CIFAR-3 is `[airplane, automobile, ship]`); null keeps all ten.',
+  'data.normalize':
+    "Per-channel normalisation: `article` (the article's mean 0.4914/0.4822/0.4465, std 0.2470/0.2435/0.2616), `auto` (computed from the selected training set) or explicit.",
+  'data.limitTrain': 'Keep only the first N training records (after class selection); null keeps all.',
+  'data.limitVal': 'Keep only the first N validation records (after class selection); null keeps all.',
+  'data.synthetic.trainSize': 'Synthetic training images generated (before class selection).',
+  'data.synthetic.valSize': 'Synthetic validation images generated (before class selection).',
+  'data.synthetic.seed': 'Seed of the synthetic images; another seed or size is another set, in another folder.',
+  'model.name': "`net`: the article's CNN (18,354 parameters); `fc`: the article's fully connected net (3072→1024→512→128→10).",
+  'train.epochs': 'Passes over the training set.',
+  'train.batchSize': 'Global batch: examples per SGD step, whatever the number of workers.',
+  'train.microBatches': 'Fixed micro-batches per step: the unit of work and of reduction order. At least `cluster.workers`, at most `train.batchSize`.',
+  'train.lr': 'SGD learning rate.',
+  'train.momentum': 'SGD momentum; 0 is plain SGD.',
+  'train.weightDecay': 'L2 weight decay, added to the gradient as `weightDecay·p`.',
+  'eval.every': 'Compute train and validation accuracy every N epochs (and always after the last).',
+  'eval.batchSize': 'Images per evaluation task.',
+  'checkpoint.every': 'Write `checkpoint/state.ckpt` every N epochs (and always at the end and on Ctrl-C).',
+  backend: 'Where tensors are computed; `auto` picks tensorflow-gpu when a GPU is asked for, else tensorflow, else wasm, else cpu.',
+  gpu: 'CUDA device index for tensorflow-gpu (sets `CUDA_VISIBLE_DEVICES`); null asks for no GPU.',
+  'cluster.transport':
+    "`local`: the coordinator's own thread; `threads`: worker threads (`--threads N`); `procs`: local worker processes over WebSocket (`--procs N`); `ws`: remote workers (`trainer coordinator`).",
+  'cluster.workers': 'Worker threads, processes or remote workers to train with.',
+  'cluster.stepTimeoutMs': 'A micro-batch not back within this time is given to another worker.',
+  'cluster.heartbeatMs': 'Ping interval to WebSocket workers; one silent for 3 intervals is dropped and its micro-batches reassigned.',
+  'cluster.noWorkerTimeoutMs': 'With no worker at all, wait this long, then checkpoint and stop.',
+  'cluster.handshakeTimeoutMs': 'A connection that has not authenticated within this time is closed.',
+  'cluster.token': 'Shared secret of coordinator and workers (or the `TRAINER_TOKEN` environment variable); null means none, allowed on loopback only. `trainer coordinator` keeps it out of the stored config.',
+  'cluster.host': 'Address the coordinator listens on; anything but loopback needs a token.',
+  'cluster.port': 'Port the coordinator listens on; 0 picks a free port.',
+  'cluster.maxPayloadBytes': 'Largest WebSocket frame accepted from a peer; 0 sizes it from the model and data.',
+  'cluster.tls.cert': 'PEM certificate file: with `cluster.tls.key`, the coordinator serves `wss://`.',
+  'cluster.tls.key': 'PEM private key file of `cluster.tls.cert`.',
+};
+
+type JsonSchema = {
+  type?: string | string[];
+  enum?: unknown[];
+  const?: unknown;
+  anyOf?: JsonSchema[];
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema | false;
+  prefixItems?: JsonSchema[];
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  minLength?: number;
+  minItems?: number;
+  pattern?: string;
+};
+
+const SAFE_MAX = Number.MAX_SAFE_INTEGER;
+
+function describeType(s: JsonSchema): string {
+  if (s.anyOf) return s.anyOf.map(describeType).join(' | ');
+  if (s.const !== undefined) return JSON.stringify(s.const).replace(/"/g, "'");
+  if (s.enum) return s.enum.map((v) => `'${String(v)}'`).join(' | ');
+  if (Array.isArray(s.type)) return s.type.map((t) => describeType({ ...s, type: t })).join(' | ');
+  switch (s.type) {
+    case 'null':
+      return 'null';
+    case 'boolean':
+      return 'boolean';
+    case 'string':
+      return s.pattern ? `string matching ${s.pattern}` : 'string';
+    case 'integer':
+    case 'number': {
+      const what = s.type === 'integer' ? 'integer' : 'number';
+      const hasMax = s.maximum !== undefined && s.maximum < SAFE_MAX;
+      if (s.exclusiveMinimum === 0) return hasMax ? `${what} in (0, ${s.maximum}]` : `${what} > 0`;
+      if (s.minimum !== undefined) return hasMax ? `${what} in [${s.minimum}, ${s.maximum}]` : `${what} ≥ ${s.minimum}`;
+      return what;
+    }
+    case 'array':
+      if (s.prefixItems) return `[${s.prefixItems.map(describeType).join(', ')}]`;
+      return `list of ${s.items ? describeType(s.items) : 'values'}`;
+    case 'object':
+      return `{${Object.entries(s.properties ?? {})
+        .map(([k, v]) => `${k}: ${describeType(v)}`)
+        .join(', ')}}`;
+    default:
+      return 'value';
+  }
+}
+
+export interface KeyDoc {
+  path: string;
+  type: string;
+  default: unknown;
+  description: string;
+}
+
+function defaultAt(path: string): unknown {
+  let v: unknown = DEFAULT_CONFIG;
+  for (const k of path.split('.')) v = (v as Record<string, unknown>)[k];
+  return v;
+}
+
+/** Every leaf key of the schema, in schema order. Throws when a key and the descriptions disagree. */
+export function configKeys(): KeyDoc[] {
+  const root = z.toJSONSchema(configSchema, { io: 'input' }) as JsonSchema;
+  const out: KeyDoc[] = [];
+  const walk = (s: JsonSchema, prefix: string) => {
+    for (const [k, v] of Object.entries(s.properties ?? {})) {
+      const path = prefix ? `${prefix}.${k}` : k;
+      if (v.type === 'object' && v.properties) {
+        walk(v, path);
+        continue;
+      }
+      const description = DESCRIPTIONS[path];
+      if (description === undefined) throw new Error(`config key ${path} has no description in scripts/config-reference.ts`);
+      out.push({ path, type: describeType(v), default: defaultAt(path), description });
+    }
+  };
+  walk(root, '');
+  const known = new Set(out.map((d) => d.path));
+  const stale = Object.keys(DESCRIPTIONS).filter((p) => !known.has(p));
+  if (stale.length > 0) throw new Error(`scripts/config-reference.ts describes keys the schema lacks: ${stale.join(', ')}`);
+  return out;
+}
+
+export const BEGIN = '<!-- config-reference:begin (generated by scripts/config-reference.ts; do not edit by hand) -->';
+export const END = '<!-- config-reference:end -->';
+
+const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+/** The markdown between the markers (markers included). */
+export function configReference(): string {
+  const rows = configKeys().map(
+    (d) => `| \`${d.path}\` | \`${cell(d.type)}\` | \`${cell(JSON.stringify(d.default))}\` | ${cell(d.description)} |`,
+  );
+  return [BEGIN, '', '| key | type | default | what it does |', '| --- | --- | --- | --- |', ...rows, '', END].join('\n');
+}
+
+/** README text with the generated section replaced; throws when the markers are missing. */
+export function withReference(readme: string): string {
+  const a = readme.indexOf(BEGIN);
+  const b = readme.indexOf(END);
+  if (a < 0 || b < a) throw new Error('README.md has no config-reference markers');
+  return readme.slice(0, a) + configReference() + readme.slice(b + END.length);
+}
+
+/** The generated section as README.md holds it now, or null when it has none. */
+export function currentReference(readme: string): string | null {
+  const a = readme.indexOf(BEGIN);
+  const b = readme.indexOf(END);
+  return a < 0 || b < a ? null : readme.slice(a, b + END.length);
+}
+
+const README = fileURLToPath(new URL('../../README.md', import.meta.url));
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  if (process.argv.includes('--write')) {
+    await writeFile(README, withReference(await readFile(README, 'utf8')));
+    process.stdout.write(`${README}: config reference updated\n`);
+  } else {
+    process.stdout.write(`${configReference()}\n`);
+  }
+}

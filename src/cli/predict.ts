@@ -1,0 +1,80 @@
+/**
+ * `trainer predict --run DIR IMAGE...`: the top classes of PNG or JPEG files
+ * under a trained model, the article's "Label: 1 – Class: automobile" on real
+ * files.
+ */
+import { access, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Argv } from 'yargs';
+import { readExportedModel } from '../coordinator/export.js';
+import { selectBackend } from '../shared/backend.js';
+import { BACKENDS, type BackendName } from '../shared/config.js';
+import { TrainerError } from '../shared/errors.js';
+import { classifyRecords, type ClassScore } from '../predict/classify.js';
+import { decodeImage, toCifarRecord } from '../predict/image.js';
+
+export interface PredictArgs {
+  run: string;
+  images: string[];
+  top: number;
+  backend: string;
+  json: boolean;
+}
+
+export function predictOptions<T>(y: Argv<T>) {
+  return y
+    .positional('images', { type: 'string', array: true, demandOption: true, describe: 'PNG or JPEG files, any size' })
+    .option('run', { type: 'string', demandOption: true, describe: 'run folder (holds model/) or a model folder (holds model.json)' })
+    .option('top', { type: 'number', default: 3, describe: 'how many classes to list per image' })
+    .option('backend', { type: 'string', default: 'auto', describe: 'auto | tensorflow | wasm | cpu' })
+    .option('json', { type: 'boolean', default: false, describe: 'one JSON object per image on stdout' });
+}
+
+async function modelDir(run: string): Promise<string> {
+  const nested = join(run, 'model');
+  return access(join(nested, 'model.json')).then(
+    () => nested,
+    () => run,
+  );
+}
+
+/** "Label: 1 – Class: automobile" and the top classes, one per line. */
+export function formatPrediction(file: string, ranked: readonly ClassScore[], top: number): string {
+  const best = ranked[0];
+  if (!best) return `${file}: no classes\n`;
+  const shown = ranked.slice(0, top);
+  const width = Math.max(...shown.map((s) => s.className.length));
+  const lines = shown.map((s) => `  ${String(s.label).padStart(2)} ${s.className.padEnd(width)} ${(s.probability * 100).toFixed(1).padStart(5)} %`);
+  return `${file}: Label: ${best.label} – Class: ${best.className}\n${lines.join('\n')}\n`;
+}
+
+export async function predictCommand(a: PredictArgs): Promise<void> {
+  if (!Number.isInteger(a.top) || a.top < 1) throw new TrainerError('E_USAGE', `--top must be a positive integer, got ${JSON.stringify(a.top)}`);
+  if (!(BACKENDS as readonly string[]).includes(a.backend) || a.backend === 'tensorflow-gpu') {
+    throw new TrainerError('E_USAGE', `--backend must be one of auto, tensorflow, wasm, cpu; got ${JSON.stringify(a.backend)}`);
+  }
+  // Every file is read and decoded before the model loads: a typo fails fast.
+  const records: Uint8Array[] = [];
+  for (const file of a.images) {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(file);
+    } catch (err) {
+      throw new TrainerError('E_DATA', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    records.push(toCifarRecord(decodeImage(bytes, file)));
+  }
+  const exported = await readExportedModel(await modelDir(a.run));
+  await selectBackend(a.backend as BackendName, null);
+  const results = classifyRecords(exported, records);
+  a.images.forEach((file, i) => {
+    const ranked = results[i] ?? [];
+    if (a.json) {
+      const best = ranked[0];
+      const top = ranked.slice(0, a.top).map((s) => ({ label: s.label, class: s.className, probability: s.probability }));
+      process.stdout.write(`${JSON.stringify({ file, label: best?.label ?? null, class: best?.className ?? null, top })}\n`);
+    } else {
+      process.stdout.write(formatPrediction(file, ranked, a.top));
+    }
+  });
+}

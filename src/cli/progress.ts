@@ -1,0 +1,122 @@
+/**
+ * Training progress for people: on a terminal, one bar per epoch on stderr
+ * (images/s, running loss, ETA, workers alive), redrawn at most every
+ * `minRedrawMs`; anywhere else, only the plain per-epoch lines, so logs and CI
+ * output stay one line per epoch with no carriage returns or escapes.
+ */
+import type { StepInfo } from '../coordinator/train-loop.js';
+
+export interface ProgressView {
+  epoch: number;
+  epochs: number;
+  stepInEpoch: number;
+  stepsInEpoch: number;
+  /** Mean loss over the epoch's steps so far. */
+  loss: number;
+  imagesPerSec: number;
+  /** Seconds to the end of the epoch's training steps; null when unknown. */
+  etaSec: number | null;
+  workers: number;
+}
+
+export function progressView(s: StepInfo, epochs: number): ProgressView {
+  const perStep = s.stepInEpoch > 0 ? s.examples / s.stepInEpoch : 0;
+  const remaining = (s.stepsInEpoch - s.stepInEpoch) * perStep;
+  return {
+    epoch: s.epoch + 1,
+    epochs,
+    stepInEpoch: s.stepInEpoch,
+    stepsInEpoch: s.stepsInEpoch,
+    loss: s.examples > 0 ? s.lossSum / s.examples : Number.NaN,
+    imagesPerSec: s.imagesPerSec,
+    etaSec: s.imagesPerSec > 0 && Number.isFinite(s.imagesPerSec) ? remaining / s.imagesPerSec : null,
+    workers: s.workers,
+  };
+}
+
+/** 75 -> "1:15", 3725 -> "1:02:05". */
+export function formatDuration(sec: number | null): string {
+  if (sec === null || !Number.isFinite(sec) || sec < 0) return '--:--';
+  const t = Math.round(sec);
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t % 3600) / 60);
+  const s = String(t % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
+}
+
+/**
+ * One line, at most `columns` characters: the bar shrinks to fit the figures
+ * and disappears on very narrow terminals.
+ */
+export function renderProgress(v: ProgressView, columns = 80): string {
+  const head = `epoch ${v.epoch}/${v.epochs}`;
+  const steps = `${v.stepInEpoch}/${v.stepsInEpoch}`;
+  const tail =
+    `${steps} ${Math.round(v.imagesPerSec)} img/s loss ${Number.isFinite(v.loss) ? v.loss.toFixed(4) : '-'}` +
+    ` ETA ${formatDuration(v.etaSec)} workers ${v.workers}`;
+  const barWidth = Math.min(20, columns - head.length - tail.length - 4);
+  if (barWidth < 5) return `${head} ${tail}`.slice(0, Math.max(0, columns - 1));
+  const frac = v.stepsInEpoch > 0 ? Math.min(1, v.stepInEpoch / v.stepsInEpoch) : 0;
+  const done = Math.round(frac * barWidth);
+  return `${head} [${'#'.repeat(done)}${'.'.repeat(barWidth - done)}] ${tail}`;
+}
+
+export interface ProgressStream {
+  isTTY?: boolean;
+  columns?: number;
+  write(text: string): unknown;
+}
+
+export interface ProgressOptions {
+  stream: ProgressStream;
+  epochs: number;
+  /** Print nothing but errors. */
+  quiet: boolean;
+  /** Print the per-epoch lines (off with --json, where stdout carries the metrics). */
+  lines: boolean;
+  /** Least time between two redraws of the bar, ms (default 100: at most ~10 per second). */
+  minRedrawMs?: number;
+  now?: () => number;
+}
+
+export interface Progress {
+  /** The per-epoch and start-up lines. */
+  log: (line: string) => void;
+  /** Per step: redraws the bar; undefined when no bar is drawn (not a terminal, or quiet). */
+  onStep: ((s: StepInfo) => void) | undefined;
+  /** Clears the bar, e.g. before the process exits. */
+  done: () => void;
+}
+
+const CLEAR_LINE = '\r\x1b[2K';
+
+export function createProgress(o: ProgressOptions): Progress {
+  const { stream } = o;
+  const writeLine = (line: string) => stream.write(`${line}\n`);
+  if (o.quiet) return { log: () => {}, onStep: undefined, done: () => {} };
+  if (!stream.isTTY) return { log: o.lines ? writeLine : () => {}, onStep: undefined, done: () => {} };
+
+  const minRedrawMs = o.minRedrawMs ?? 100;
+  const now = o.now ?? (() => performance.now());
+  let shown = false;
+  let lastDraw = -Infinity;
+  const clear = () => {
+    if (shown) stream.write(CLEAR_LINE);
+    shown = false;
+  };
+  return {
+    log: (line) => {
+      clear();
+      if (o.lines) writeLine(line);
+    },
+    onStep: (s) => {
+      const t = now();
+      // The epoch's last step is drawn regardless, so the bar ends full.
+      if (t - lastDraw < minRedrawMs && s.stepInEpoch !== s.stepsInEpoch) return;
+      lastDraw = t;
+      stream.write(`${shown ? CLEAR_LINE : ''}${renderProgress(progressView(s, o.epochs), stream.columns || 80)}`);
+      shown = true;
+    },
+    done: clear,
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * The coordinator's live dashboard over HTTP: `/` a page that refreshes itself
+ * from `/status.json` every second (no reload, no external resources),
+ * `/metrics` in the Prometheus text format, `/healthz`. A request handler that
+ * any http.Server can mount: it answers its own paths and returns false for
+ * the rest (e.g. the WebSocket server's upgrade path).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DASHBOARD_PAGE } from './page.js';
+import { prometheusText, type DashboardState } from './state.js';
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+export function dashboardHandler(state: DashboardState): RequestHandler {
+  return (req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    const send = (type: string, body: string) => {
+      res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    };
+    switch (path) {
+      case '/':
+        send('text/html; charset=utf-8', DASHBOARD_PAGE);
+        return true;
+      case '/status.json':
+        send('application/json', JSON.stringify(state.snapshot()));
+        return true;
+      case '/metrics':
+        send('text/plain; version=0.0.4; charset=utf-8', prometheusText(state.snapshot()));
+        return true;
+      case '/healthz':
+        send('text/plain; charset=utf-8', 'ok\n');
+        return true;
+      default:
+        return false;
+    }
+  };
+}

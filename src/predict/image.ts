@@ -1,0 +1,132 @@
+/**
+ * Image files into CIFAR records: decode a PNG or JPEG of any size, composite
+ * any transparency over white, and resize to 32×32 by area averaging (each
+ * output pixel is the mean of the source area it covers, with fractional
+ * weights at the edges), stretching to a square as the article's Resize((32,
+ * 32)) does. The result is a CIFAR record (red, green, blue planes of bytes),
+ * so prediction normalises it with the very code training used.
+ */
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
+import { IMAGE_BYTES, IMAGE_SIDE, PLANE_BYTES } from '../shared/data/cifar-format.js';
+import { TrainerError } from '../shared/errors.js';
+
+/** Largest image accepted, in pixels (default 40 megapixels: ~160 MB of RGBA while decoding). */
+export const DEFAULT_MAX_IMAGE_PIXELS = 40_000_000;
+
+export interface RgbaImage {
+  width: number;
+  height: number;
+  /** width × height × 4 bytes, row by row. */
+  data: Uint8Array;
+}
+
+const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+export function imageKind(bytes: Uint8Array): 'png' | 'jpeg' | null {
+  if (PNG_MAGIC.every((b, i) => bytes[i] === b)) return 'png';
+  if (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
+  return null;
+}
+
+/** Decodes by content, not by file name; `name` is for messages. */
+export function decodeImage(bytes: Uint8Array, name: string, maxImagePixels = DEFAULT_MAX_IMAGE_PIXELS): RgbaImage {
+  const kind = imageKind(bytes);
+  if (kind === null) throw new TrainerError('E_DATA', `${name} is not a PNG or JPEG file`);
+  const tooLarge = (w: number, h: number) => {
+    if (w * h > maxImagePixels) {
+      throw new TrainerError('E_DATA', `${name} is ${w}×${h} pixels, more than the limit of ${maxImagePixels} (maxImagePixels)`);
+    }
+  };
+  try {
+    if (kind === 'png') {
+      // IHDR is the first chunk: width and height at bytes 16 and 20. Checked before inflating.
+      if (bytes.length >= 24) {
+        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        tooLarge(view.getUint32(16), view.getUint32(20));
+      }
+      const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
+    }
+    const img = jpeg.decode(bytes, {
+      useTArray: true,
+      formatAsRGBA: true,
+      maxResolutionInMP: maxImagePixels / 1e6,
+      maxMemoryUsageInMB: Math.ceil((maxImagePixels * 8) / 1e6) + 64,
+    });
+    tooLarge(img.width, img.height);
+    return { width: img.width, height: img.height, data: img.data };
+  } catch (err) {
+    if (err instanceof TrainerError) throw err;
+    const why = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    throw new TrainerError('E_DATA', `cannot decode ${name} as ${kind.toUpperCase()}: ${why}`);
+  }
+}
+
+/** For each output index, the source indices it covers and their weights (summing to 1). */
+function areaWeights(src: number, dst: number): { index: Int32Array; weight: Float64Array; start: Int32Array } {
+  const scale = src / dst;
+  const index: number[] = [];
+  const weight: number[] = [];
+  const start = new Int32Array(dst + 1);
+  for (let o = 0; o < dst; o++) {
+    start[o] = index.length;
+    const lo = o * scale;
+    const hi = (o + 1) * scale;
+    for (let i = Math.floor(lo); i < Math.min(src, Math.ceil(hi)); i++) {
+      const w = Math.min(hi, i + 1) - Math.max(lo, i);
+      if (w > 0) {
+        index.push(i);
+        weight.push(w / scale);
+      }
+    }
+  }
+  start[dst] = index.length;
+  return { index: Int32Array.from(index), weight: Float64Array.from(weight), start };
+}
+
+/**
+ * A CIFAR record (3,072 bytes: red, green, blue planes, 32×32 each) of `img`,
+ * composited over white and area-averaged.
+ */
+export function toCifarRecord(img: RgbaImage): Uint8Array {
+  const { width: w, height: h, data } = img;
+  if (w < 1 || h < 1 || data.length < w * h * 4) throw new TrainerError('E_DATA', `image of ${w}×${h} pixels has no pixel data`);
+  const S = IMAGE_SIDE;
+  // Rows first: for every source row, 32 columns per channel (composited over white).
+  const cols = areaWeights(w, S);
+  const rows = areaWeights(h, S);
+  const mid = new Float64Array(h * S * 3);
+  for (let y = 0; y < h; y++) {
+    for (let ox = 0; ox < S; ox++) {
+      let r = 0, g = 0, b = 0;
+      for (let k = cols.start[ox] as number; k < (cols.start[ox + 1] as number); k++) {
+        const p = (y * w + (cols.index[k] as number)) * 4;
+        const a = (data[p + 3] as number) / 255;
+        const wt = cols.weight[k] as number;
+        r += wt * ((data[p] as number) * a + 255 * (1 - a));
+        g += wt * ((data[p + 1] as number) * a + 255 * (1 - a));
+        b += wt * ((data[p + 2] as number) * a + 255 * (1 - a));
+      }
+      const m = (y * S + ox) * 3;
+      mid[m] = r;
+      mid[m + 1] = g;
+      mid[m + 2] = b;
+    }
+  }
+  const out = new Uint8Array(IMAGE_BYTES);
+  for (let oy = 0; oy < S; oy++) {
+    for (let ox = 0; ox < S; ox++) {
+      const acc = [0, 0, 0];
+      for (let k = rows.start[oy] as number; k < (rows.start[oy + 1] as number); k++) {
+        const m = ((rows.index[k] as number) * S + ox) * 3;
+        const wt = rows.weight[k] as number;
+        for (let c = 0; c < 3; c++) acc[c]! += wt * (mid[m + c] as number);
+      }
+      for (let c = 0; c < 3; c++) {
+        out[c * PLANE_BYTES + oy * S + ox] = Math.max(0, Math.min(255, Math.round(acc[c] as number)));
+      }
+    }
+  }
+  return out;
+}

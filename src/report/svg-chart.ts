@@ -1,0 +1,136 @@
+/**
+ * Line charts as inline SVG, with no script: the report must open from disk
+ * with no network. Each series is a <polyline> plus one <circle> per point, both
+ * tagged with data-series, so a browser test can count what was drawn.
+ * A null value (e.g. validation accuracy of an epoch that was not evaluated) is
+ * no point; the line joins the points on either side.
+ */
+
+export interface Series {
+  /** Stable id, in data-series. */
+  key: string;
+  label: string;
+  color: string;
+  values: readonly (number | null)[];
+  dashed?: boolean;
+}
+
+export interface ChartSpec {
+  id: string;
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  /** x of each value index (epochs). */
+  xs: readonly number[];
+  series: readonly Series[];
+  /** Fixed y range (e.g. [0, 1] for accuracy); default from the data. */
+  yRange?: [number, number];
+  /** Horizontal reference lines, e.g. the article's accuracies. */
+  references?: readonly { label: string; y: number; color: string }[];
+  width?: number;
+  height?: number;
+  /** Decimals of the y tick labels; default from the tick step. */
+  yDecimals?: number;
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+}
+
+/** About `count` round tick values covering [lo, hi]. */
+export function niceTicks(lo: number, hi: number, count = 5): number[] {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / count;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = ([1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag) as number;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
+const fmt = (v: number) => Number(v.toFixed(2)).toString();
+
+export function lineChart(c: ChartSpec): string {
+  const width = c.width ?? 560;
+  const height = c.height ?? 300;
+  const m = { left: 60, right: 16, top: 48, bottom: 44 };
+  const pw = width - m.left - m.right;
+  const ph = height - m.top - m.bottom;
+
+  const finite = c.series.flatMap((s) => s.values.filter((v): v is number => v !== null && Number.isFinite(v)));
+  const refs = c.references ?? [];
+  let [ylo, yhi] = c.yRange ?? [Math.min(...finite, ...refs.map((r) => r.y)), Math.max(...finite, ...refs.map((r) => r.y))];
+  if (!Number.isFinite(ylo) || !Number.isFinite(yhi)) [ylo, yhi] = [0, 1];
+  if (yhi - ylo < 1e-12) [ylo, yhi] = [ylo - (Math.abs(ylo) || 1) * 0.1, yhi + (Math.abs(yhi) || 1) * 0.1];
+  if (!c.yRange) {
+    const pad = (yhi - ylo) * 0.05;
+    [ylo, yhi] = [ylo - pad, yhi + pad];
+  }
+  const xlo = Math.min(...c.xs);
+  const xhi = Math.max(...c.xs);
+  const sx = (x: number) => m.left + (xhi > xlo ? ((x - xlo) / (xhi - xlo)) * pw : pw / 2);
+  const sy = (y: number) => m.top + ph - ((y - ylo) / (yhi - ylo)) * ph;
+
+  const parts: string[] = [];
+  parts.push(
+    `<svg id="${escapeHtml(c.id)}" class="chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(c.title)}">`,
+  );
+  parts.push(`<text x="${m.left}" y="18" class="title">${escapeHtml(c.title)}</text>`);
+  parts.push(`<rect class="plot" x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#ccc"/>`);
+
+  const yTicks = niceTicks(ylo, yhi);
+  const ystep = yTicks.length > 1 ? (yTicks[1] as number) - (yTicks[0] as number) : 1;
+  const yDecimals = c.yDecimals ?? Math.max(0, Math.min(6, -Math.floor(Math.log10(ystep) + 1e-9)));
+  for (const t of yTicks) {
+    const y = fmt(sy(t));
+    parts.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${y}" y2="${y}" stroke="#eee"/>`);
+    parts.push(`<text x="${m.left - 6}" y="${y}" class="ytick" text-anchor="end" dominant-baseline="middle">${t.toFixed(yDecimals)}</text>`);
+  }
+  const xTicks = c.xs.length <= 12 ? c.xs : niceTicks(xlo, xhi, 10).filter((x) => Number.isInteger(x));
+  for (const t of xTicks) {
+    parts.push(`<text x="${fmt(sx(t))}" y="${m.top + ph + 16}" class="xtick" text-anchor="middle">${t}</text>`);
+  }
+  parts.push(`<text x="${m.left + pw / 2}" y="${height - 8}" class="axis" text-anchor="middle">${escapeHtml(c.xLabel)}</text>`);
+  parts.push(
+    `<text transform="translate(14 ${m.top + ph / 2}) rotate(-90)" class="axis" text-anchor="middle">${escapeHtml(c.yLabel)}</text>`,
+  );
+
+  for (const r of refs) {
+    const y = fmt(sy(r.y));
+    parts.push(
+      `<line class="reference" x1="${m.left}" x2="${m.left + pw}" y1="${y}" y2="${y}" stroke="${r.color}" stroke-dasharray="2 4"/>` +
+        `<text x="${m.left + pw - 4}" y="${fmt(sy(r.y) - 4)}" class="reflabel" text-anchor="end" fill="${r.color}">${escapeHtml(r.label)}</text>`,
+    );
+  }
+
+  for (const s of c.series) {
+    const pts: [number, number][] = [];
+    s.values.forEach((v, i) => {
+      const x = c.xs[i];
+      if (v !== null && Number.isFinite(v) && x !== undefined) pts.push([sx(x), sy(v)]);
+    });
+    const key = escapeHtml(s.key);
+    if (pts.length > 0) {
+      parts.push(
+        `<polyline class="line" data-series="${key}" fill="none" stroke="${s.color}" stroke-width="2"` +
+          `${s.dashed ? ' stroke-dasharray="6 4"' : ''} points="${pts.map(([x, y]) => `${fmt(x)},${fmt(y)}`).join(' ')}"/>`,
+      );
+    }
+    for (const [x, y] of pts) parts.push(`<circle class="point" data-series="${key}" cx="${fmt(x)}" cy="${fmt(y)}" r="3" fill="${s.color}"/>`);
+  }
+
+  // legend: one row under the title, right-aligned
+  let lx = width - m.right;
+  const legend: string[] = [];
+  for (const s of [...c.series].reverse()) {
+    const w = 26 + s.label.length * 6.5;
+    lx -= w;
+    legend.push(
+      `<line x1="${fmt(lx)}" x2="${fmt(lx + 16)}" y1="32" y2="32" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>` +
+        `<text x="${fmt(lx + 20)}" y="36" class="legend">${escapeHtml(s.label)}</text>`,
+    );
+  }
+  parts.push(...legend.reverse());
+  parts.push('</svg>');
+  return parts.join('\n');
+}

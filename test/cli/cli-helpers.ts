@@ -1,0 +1,35 @@
+/** Running the built CLI as a child process (pipes, never a terminal) on small synthetic runs. */
+import { spawnSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function trainer(args: string[], cwd?: string): CliResult {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000, ...(cwd ? { cwd } : {}) });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Writes DIR/c.yaml: a synthetic run named `name` under DIR/runs that trains in about a second. */
+export async function smallConfigFile(dir: string, name = 'run', epochs = 2): Promise<string> {
+  const file = join(dir, 'c.yaml');
+  await writeFile(
+    file,
+    [
+      `run: {name: ${name}, dir: ${JSON.stringify(join(dir, 'runs'))}, seed: 3}`,
+      `data: {source: synthetic, path: ${JSON.stringify(join(dir, 'data'))}, synthetic: {trainSize: 320, valSize: 64, seed: 1}}`,
+      `train: {epochs: ${epochs}, batchSize: 64, microBatches: 4, lr: 0.05, momentum: 0.9}`,
+      'eval: {batchSize: 200}',
+      'backend: wasm',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}

@@ -1,0 +1,20 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { tempDir } from '../helpers.js';
+import { smallConfigFile, trainer } from './cli-helpers.js';
+
+test('--json prints only JSON lines on stdout, one per epoch in the metrics.jsonl schema, and no epoch lines', async () => {
+  const dir = await tempDir();
+  const r = trainer(['train', '--config', await smallConfigFile(dir, 'json', 2), '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  assert.equal(lines.pop(), '', 'stdout ends with a newline');
+  assert.equal(lines.length, 2, r.stdout);
+  const keys = ['epoch', 'step', 'trainLoss', 'runningAcc', 'trainAcc', 'valAcc', 'valLoss', 'imagesPerSec', 'elapsedSec', 'workers'];
+  lines.forEach((l, i) => {
+    const m = JSON.parse(l) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(m).sort(), [...keys].sort());
+    assert.equal(m.epoch, i + 1);
+  });
+  assert.doesNotMatch(r.stderr, /Epoch \d/);
+});
