@@ -86,18 +86,26 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
   for (; state.epoch < epochs; state.epoch++) {
     const plan = planEpoch(config.run.seed, state.epoch, n, batchSize);
     const epochStart = performance.now() - state.epochTrainSec * 1000;
+    // Stopping, or a pool that cannot finish a step, leaves a checkpoint at
+    // the last step boundary: nothing already computed is lost.
+    const checkpointHere = async () => {
+      state.epochTrainSec = (performance.now() - epochStart) / 1000;
+      state.elapsedSec = elapsedBase + state.epochTrainSec;
+      await checkpoint(o);
+    };
     for (; state.stepInEpoch < plan.steps; state.stepInEpoch++) {
       if (o.signal?.aborted) {
-        state.epochTrainSec = (performance.now() - epochStart) / 1000;
-        state.elapsedSec = elapsedBase + state.epochTrainSec;
-        await checkpoint(o);
+        await checkpointHere();
         return 'stopped';
       }
       const t0 = performance.now();
       const batch = plan.batch(state.stepInEpoch);
       const micro = splitMicroBatches(batch, microBatches);
       const t1 = performance.now();
-      const results = await pool.runStep(state.globalStep, state.globalStep, micro);
+      const results = await pool.runStep(state.globalStep, state.globalStep, micro).catch(async (err: unknown) => {
+        await checkpointHere();
+        throw err;
+      });
       const t2 = performance.now();
       reduceGradients(grad, results.map((r) => r.gradient), batch.length);
       const t3 = performance.now();
@@ -125,7 +133,13 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
     const trainSec = (performance.now() - epochStart) / 1000;
 
     const last = state.epoch + 1 === epochs;
-    const evaluated = last || (state.epoch + 1) % config.eval.every === 0 ? await evaluate(o) : null;
+    const due = last || (state.epoch + 1) % config.eval.every === 0;
+    const evaluated = due
+      ? await evaluate(o).catch(async (err: unknown) => {
+          await checkpointHere(); // every step of the epoch is done; a resume evaluates and goes on
+          throw err;
+        })
+      : null;
     const metrics: EpochMetrics = {
       epoch: state.epoch + 1,
       step: state.globalStep,

@@ -9,7 +9,7 @@
  */
 import type { WebSocket } from 'ws';
 import { isTrainerError } from '../shared/errors.js';
-import { CLOSE, PROTOCOL_VERSION, decodeMessage, encodeMessage, type Message, type MessageOf } from '../shared/protocol.js';
+import { CLOSE, closeReason, PROTOCOL_VERSION, decodeMessage, encodeMessage, type Message, type MessageOf } from '../shared/protocol.js';
 import { authMac, checkMac, newNonce } from '../shared/ws-auth.js';
 
 export type ConnState = 'auth' | 'joining' | 'ready' | 'closed';
@@ -84,7 +84,7 @@ export class WorkerConn {
   close(code: number, reason: string): void {
     if (this.state === 'closed') return;
     // ws close reasons are at most 123 bytes.
-    this.ws.close(code, reason.slice(0, 120));
+    this.ws.close(code, closeReason(reason));
     this.closed(code, reason);
     // A peer that never answers the close handshake is cut off.
     setTimeout(() => this.ws.terminate(), 2000).unref();

@@ -42,6 +42,9 @@ export function wsPoolFactory(f: WsFactoryOptions): PoolFactory {
 /** dist/src/cli/main.js, beside this file's folder. */
 export const MAIN_JS = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
+/** How long local worker processes get to start, load a backend and join. */
+const JOIN_DEADLINE_MS = 60_000;
+
 export interface ProcsOptions {
   /** CUDA device per worker process, round-robin; empty = no GPU. */
   gpus: readonly number[];
@@ -102,11 +105,27 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
         }
       },
     });
+    const joinMs = Math.max(JOIN_DEADLINE_MS, 3 * ctx.config.cluster.handshakeTimeoutMs);
+    const deadline = setTimeout(() => {
+      failure ??= new TrainerError('E_TIMEOUT', `${n} local worker process(es) not ready within ${joinMs} ms`);
+      abort.abort();
+    }, joinMs);
     try {
       return await factory(ctx);
     } catch (err) {
       children.forEach((c) => c.kill('SIGKILL'));
       throw failure ?? err;
+    } finally {
+      clearTimeout(deadline);
     }
   };
+}
+
+/** `--gpus 0,1` as device indices. */
+export function parseGpuList(text: string): number[] {
+  const parts = text.split(',').map((s) => s.trim());
+  if (parts.length === 0 || parts.some((p) => !/^\d+$/.test(p))) {
+    throw new TrainerError('E_USAGE', `--gpus must be a comma-separated list of device indices, e.g. 0,1; got ${JSON.stringify(text)}`);
+  }
+  return parts.map(Number);
 }

@@ -13,7 +13,7 @@ import type { Normalization } from '../shared/data/normalize.js';
 import { TrainerError, isTrainerError } from '../shared/errors.js';
 import { MicroBatchComputer } from '../shared/gradient.js';
 import { getModel } from '../shared/model.js';
-import { CLOSE, PROTOCOL_VERSION, assertNever, decodeMessage, encodeMessage, type Message, type MessageOf } from '../shared/protocol.js';
+import { CLOSE, closeReason, PROTOCOL_VERSION, assertNever, decodeMessage, encodeMessage, type Message, type MessageOf } from '../shared/protocol.js';
 import { parseDatasetBlob, sha256Hex, type WireDatasets } from '../shared/wire-dataset.js';
 import { authMac, checkMac, newNonce } from '../shared/ws-auth.js';
 import { readCachedBlob, writeCachedBlob } from './dataset-cache.js';
@@ -103,7 +103,7 @@ class WorkerState {
         if (ws.readyState === WebSocket.OPEN) ws.send(encodeMessage(m));
       };
       const fail = (err: TrainerError, code: number) => {
-        ws.close(code, err.message.slice(0, 120));
+        ws.close(code, closeReason(err.message));
         reject(err);
       };
       const onAbort = () => {
@@ -198,7 +198,7 @@ class WorkerState {
           } catch (err) {
             if (isTrainerError(err, 'E_PROTOCOL')) {
               o.log(`protocol error from the coordinator: ${err.message}`);
-              return void ws.close(CLOSE.protocolError, err.message.slice(0, 120));
+              return void ws.close(CLOSE.protocolError, closeReason(err.message));
             }
             const e = isTrainerError(err) ? err : new TrainerError('E_INTERNAL', String((err as Error)?.message ?? err));
             fail(e, 1011);

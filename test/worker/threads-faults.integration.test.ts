@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import test from 'node:test';
+import { loadCheckpoint } from '../../src/coordinator/checkpoint.js';
 import { runTraining, type PoolFactory } from '../../src/coordinator/run.js';
 import { isTrainerError } from '../../src/shared/errors.js';
 import type { Fault } from '../../src/worker/thread-protocol.js';
@@ -43,12 +45,15 @@ test('a thread that dies, throws or hangs mid-step loses its micro-batches to th
   }
 });
 
-test('a micro-batch that fails on every attempt ends the step with E_WORKER_LOST, not a hang', async () => {
+test('a micro-batch that fails on every attempt ends the step with E_WORKER_LOST, not a hang, and leaves a checkpoint', async () => {
   const dir = await tempDir();
   await assert.rejects(
     train(dir, 'always', threadPoolFactory({ maxAttempts: 3, injectFault: (s, m) => (s === 1 && m === 0 ? 'throw' : undefined) })),
     (e) => isTrainerError(e, 'E_WORKER_LOST') && /failed 3 times/.test(e.message),
   );
+  const ck = await loadCheckpoint(join(dir, 'runs', 'always'));
+  assert.equal(ck.globalStep, 1, 'the checkpoint holds the one step that finished');
+  assert.equal(ck.stepInEpoch, 1);
 });
 
 test('tfjs-node backends in more than one thread point to multi-process mode', async () => {

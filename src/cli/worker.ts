@@ -1,0 +1,82 @@
+/** `trainer worker --connect HOST:PORT`: compute micro-batches for a coordinator. */
+import { readFileSync } from 'node:fs';
+import type { Argv } from 'yargs';
+import { BACKENDS, type BackendName } from '../shared/config.js';
+import { TrainerError } from '../shared/errors.js';
+import { resolveToken } from '../shared/ws-auth.js';
+import { defaultCacheDir } from '../worker/dataset-cache.js';
+import { runWsWorker } from '../worker/ws-worker.js';
+
+export interface WorkerArgs {
+  connect: string;
+  gpu?: number;
+  backend?: string;
+  token?: string;
+  name?: string;
+  cacheDir?: string;
+  retryForMs: number;
+  ca?: string;
+  quiet: boolean;
+}
+
+export function workerOptions<T>(y: Argv<T>) {
+  return y
+    .option('connect', { type: 'string', demandOption: true, describe: 'coordinator HOST:PORT (or ws://..., wss://...)' })
+    .option('gpu', { type: 'number', describe: 'CUDA device index (sets CUDA_VISIBLE_DEVICES, backend tensorflow-gpu)' })
+    .option('backend', { type: 'string', describe: `${BACKENDS.join(' | ')} (default: the run's backend)` })
+    .option('token', { type: 'string', describe: 'shared token (default TRAINER_TOKEN)' })
+    .option('name', { type: 'string', describe: 'name in the coordinator log (default host:pid)' })
+    .option('cache-dir', { type: 'string', describe: 'dataset cache (default $XDG_CACHE_HOME/trainer or ~/.cache/trainer)' })
+    .option('retry-for-ms', { type: 'number', default: 0, describe: 'give up after this long without a coordinator; 0 = never' })
+    .option('ca', { type: 'string', describe: 'CA certificate (PEM) to trust for wss://' })
+    .option('quiet', { type: 'boolean', default: false, describe: 'print only errors' });
+}
+
+/** HOST:PORT, [v6]:PORT or a ws(s) URL, as a URL. */
+export function coordinatorUrl(connect: string): string {
+  if (/^wss?:\/\//.test(connect)) return connect;
+  const m = /^(\[[^\]]+\]|[^:/\s]+):(\d{1,5})$/.exec(connect);
+  if (!m || Number(m[2]) > 65535) throw new TrainerError('E_USAGE', `--connect must be HOST:PORT, got ${JSON.stringify(connect)}`);
+  return `ws://${m[1]}:${m[2]}`;
+}
+
+export function parseBackend(b: string | undefined): BackendName | undefined {
+  if (b === undefined) return undefined;
+  if (!(BACKENDS as readonly string[]).includes(b)) throw new TrainerError('E_USAGE', `--backend must be one of ${BACKENDS.join(', ')}, got ${JSON.stringify(b)}`);
+  return b as BackendName;
+}
+
+export async function workerCommand(a: WorkerArgs): Promise<void> {
+  const url = coordinatorUrl(a.connect);
+  if (a.gpu !== undefined && (!Number.isInteger(a.gpu) || a.gpu < 0)) {
+    throw new TrainerError('E_USAGE', `--gpu must be a non-negative integer, got ${JSON.stringify(a.gpu)}`);
+  }
+  const log = a.quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const backend = parseBackend(a.backend);
+    await runWsWorker({
+      url,
+      token: resolveToken(a.token ?? null),
+      ...(backend ? { backend } : {}),
+      gpu: a.gpu ?? null,
+      ...(a.name ? { name: a.name } : {}),
+      cacheDir: a.cacheDir ?? defaultCacheDir(),
+      retryForMs: a.retryForMs,
+      ...(a.ca ? { ca: readFileSync(a.ca) } : {}),
+      log,
+      signal: controller.signal,
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  // tfjs and timers of a finished session must not keep the process alive.
+  process.exit(0);
+}

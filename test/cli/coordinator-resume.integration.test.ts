@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { access, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import test from 'node:test';
+import { CHECKPOINT_FILE } from '../../src/coordinator/checkpoint.js';
+import { tempDir } from '../helpers.js';
+import { TOKEN, freePort, killAll, referenceSha, spawnMain, spawnWorker, waitFor, wsConfig, type Spawned } from '../coordinator/ws-helpers.js';
+
+test('a coordinator SIGKILLed mid-run and restarted with --resume gets its workers back and ends bit-identical', async () => {
+  const dir = await tempDir();
+  const config = wsConfig(dir, 'resumed', { train: { epochs: 3 } });
+  const expected = await referenceSha(config);
+  const file = join(dir, 'config.yaml');
+  await writeFile(file, JSON.stringify(config));
+  const port = await freePort();
+  const url = `127.0.0.1:${port}`;
+  const runDir = join(config.run.dir, config.run.name);
+  const coordinator = (resume: boolean) =>
+    spawnMain(['coordinator', '--config', file, '--port', String(port), '--min-workers', '2', ...(resume ? ['--resume'] : [])], {
+      TRAINER_TOKEN: TOKEN,
+    });
+  const procs: Spawned[] = [];
+  try {
+    const first = coordinator(false);
+    procs.push(first);
+    await waitFor('the coordinator to listen', () => first.output().includes('listening'));
+    procs.push(spawnWorker(url, dir, 'a'), spawnWorker(url, dir, 'b'));
+    // Killed after the first epoch's checkpoint, somewhere in the second epoch.
+    await waitFor('a checkpoint', () => access(join(runDir, CHECKPOINT_FILE)).then(() => true, () => false));
+    first.child.kill('SIGKILL');
+    assert.equal(await first.exited, null);
+
+    const second = coordinator(true);
+    procs.push(second);
+    assert.equal(await second.exited, 0, second.output());
+    assert.match(second.output(), /resuming .* at epoch 2/);
+    const sha = createHash('sha256').update(await readFile(join(runDir, 'model', 'weights.bin'))).digest('hex');
+    assert.equal(sha, expected);
+    // The same two worker processes carried on: they reconnected rather than being replaced.
+    assert.equal(second.output().match(/ready; \d workers/g)?.length, 2);
+  } finally {
+    killAll(procs);
+  }
+});

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { coordinatorUrl, parseBackend } from '../../src/cli/worker.js';
+import { flagOverrides } from '../../src/cli/train.js';
+import { parseGpuList, workerArgv } from '../../src/coordinator/ws-launch.js';
+import type { PoolContext } from '../../src/coordinator/run.js';
+import { isTrainerError } from '../../src/shared/errors.js';
+import { smallConfig } from '../helpers.js';
+
+test('--connect takes HOST:PORT, [v6]:PORT or a ws/wss URL', () => {
+  assert.equal(coordinatorUrl('10.0.0.5:9000'), 'ws://10.0.0.5:9000');
+  assert.equal(coordinatorUrl('gpu-box:9000'), 'ws://gpu-box:9000');
+  assert.equal(coordinatorUrl('[::1]:9000'), 'ws://[::1]:9000');
+  assert.equal(coordinatorUrl('wss://c.example:443'), 'wss://c.example:443');
+  for (const bad of ['9000', 'host', 'host:99999', 'host:port', 'http://x:1']) {
+    assert.throws(() => coordinatorUrl(bad), (e: unknown) => isTrainerError(e, 'E_USAGE'), bad);
+  }
+});
+
+test('--backend is checked; --gpus is a list of device indices', () => {
+  assert.equal(parseBackend('wasm'), 'wasm');
+  assert.equal(parseBackend(undefined), undefined);
+  assert.throws(() => parseBackend('cuda'), (e: unknown) => isTrainerError(e, 'E_USAGE'));
+  assert.deepEqual(parseGpuList('0,1'), [0, 1]);
+  assert.deepEqual(parseGpuList(' 2 '), [2]);
+  for (const bad of ['', '0,', 'a', '-1', '0;1']) assert.throws(() => parseGpuList(bad), (e: unknown) => isTrainerError(e, 'E_USAGE'), bad);
+});
+
+test('--procs N sets transport procs and N workers', () => {
+  assert.deepEqual(flagOverrides({ procs: 3 }, {}), { cluster: { transport: 'procs', workers: 3 } });
+  assert.throws(() => flagOverrides({ procs: 0 }, {}), (e: unknown) => isTrainerError(e, 'E_CONFIG'));
+});
+
+test('with --gpus 0,1 each local worker process gets its own --gpu, round-robin; without, the run backend', () => {
+  const ctx = { config: smallConfig('/tmp/x') } as PoolContext;
+  const gpuOf = (argv: string[]) => argv[argv.indexOf('--gpu') + 1];
+  assert.equal(gpuOf(workerArgv('ws://127.0.0.1:1', ctx, 0, { gpus: [0, 1] })), '0');
+  assert.equal(gpuOf(workerArgv('ws://127.0.0.1:1', ctx, 1, { gpus: [0, 1] })), '1');
+  assert.equal(gpuOf(workerArgv('ws://127.0.0.1:1', ctx, 2, { gpus: [0, 1] })), '0');
+  const plain = workerArgv('ws://127.0.0.1:1', ctx, 0, { gpus: [] });
+  assert.ok(!plain.includes('--gpu'));
+  assert.equal(plain[plain.indexOf('--backend') + 1], 'wasm');
+  const one = workerArgv('ws://127.0.0.1:1', { config: { ...ctx.config, gpu: 3 } } as PoolContext, 1, { gpus: [] });
+  assert.equal(gpuOf(one), '3');
+  // The token never appears on a command line (ps shows those): it goes in the environment.
+  assert.ok(!plain.some((a) => a.includes('token')));
+});

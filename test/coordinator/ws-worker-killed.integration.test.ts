@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { runTraining } from '../../src/coordinator/run.js';
+import { wsPoolFactory } from '../../src/coordinator/ws-launch.js';
+import type { PoolEvent } from '../../src/coordinator/ws-pool.js';
+import { quietLog, tempDir } from '../helpers.js';
+import { TOKEN, killAll, referenceSha, spawnWorker, wsConfig, type Spawned } from './ws-helpers.js';
+
+test('a worker SIGKILLed mid-step loses its micro-batches to the other, and the weights stay bit-identical', async () => {
+  const dir = await tempDir();
+  const config = wsConfig(dir, 'killed');
+  const expected = await referenceSha(config);
+  const workers = new Map<string, Spawned>();
+  const names = new Map<string, string>();
+  const events: PoolEvent[] = [];
+  let killedAtStep = -1;
+  try {
+    const r = await runTraining({
+      config,
+      resume: false,
+      log: quietLog,
+      createPool: wsPoolFactory({
+        host: '127.0.0.1',
+        port: 0,
+        token: TOKEN,
+        minWorkers: 2,
+        onListening: (url) => {
+          workers.set('a', spawnWorker(url, dir, 'a'));
+          workers.set('b', spawnWorker(url, dir, 'b'));
+        },
+        extra: {
+          onEvent: (e) => {
+            events.push(e);
+            if (e.kind === 'ready') names.set(e.worker, e.name);
+            // The moment step 3 hands worker b a micro-batch, b dies.
+            if (e.kind === 'task' && e.step === 3 && names.get(e.worker) === 'b' && killedAtStep < 0) {
+              killedAtStep = e.step;
+              workers.get('b')?.child.kill('SIGKILL');
+            }
+          },
+        },
+      }),
+    });
+    assert.equal(killedAtStep, 3);
+    assert.equal(r.weightsSha256, expected);
+    const evicted = events.findIndex((e) => e.kind === 'evicted' && names.get(e.worker) === 'b');
+    assert.ok(evicted > 0, 'b was noticed gone');
+    const laterStep3 = events.slice(evicted).filter((e) => e.kind === 'task' && e.step === 3);
+    assert.ok(laterStep3.length > 0, "b's micro-batches of step 3 were given out again within step 3");
+    assert.ok(laterStep3.every((e) => e.kind === 'task' && names.get(e.worker) === 'a'));
+  } finally {
+    killAll([...workers.values()]);
+  }
+});
