@@ -26,13 +26,15 @@ import { loadRunData, runTraining, type PoolFactory } from '../src/coordinator/r
 import { DEFAULT_CONFIG, mergeConfig, validateConfig, type Config } from '../src/shared/config.js';
 import { createInProcessPool } from '../src/worker/local-pool.js';
 import { threadPoolFactory } from '../src/worker/thread-pool.js';
+import { procsPoolFactory } from '../src/coordinator/ws-launch.js';
+import { WsPool } from '../src/coordinator/ws-pool.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TORCH_REFERENCE = resolve(ROOT, '..', 'shared', 'reference', 'torch_reference.py');
 
 interface ChildSpec {
   label: string;
-  transport: 'local' | 'threads';
+  transport: 'local' | 'threads' | 'procs';
   threads: number;
   images: number;
   epochs: number;
@@ -52,6 +54,11 @@ interface ChildResult {
   maxRssMB: number;
   /** Resident set size at the end of each epoch: flat when nothing leaks. */
   rssByEpochMB: number[];
+  /** WebSocket transports: bytes on the wire per step (both directions) in the measured epoch. */
+  wireBytesPerStep?: number;
+  /** Per step in the measured epoch: ms in reduce, and ms not spent computing by the busiest worker (transfer, dispatch, reduce, update). */
+  reduceMs?: number;
+  commMs?: number;
 }
 
 function configFor(s: ChildSpec): Config {
@@ -61,7 +68,7 @@ function configFor(s: ChildSpec): Config {
       data: { source: 'synthetic', path: s.dataDir, synthetic: { trainSize: s.images, valSize: 500, seed: 1 } },
       model: { name: s.model ?? 'net' },
       train: { epochs: s.epochs, batchSize: 64, microBatches: s.microBatches, lr: 0.01, momentum: 0 },
-      eval: { every: 1000, batchSize: 500 },
+      eval: { every: 1, batchSize: 500 },
       checkpoint: { every: 1000 },
       backend: 'wasm',
       cluster: { transport: s.transport, workers: s.threads },
@@ -71,7 +78,12 @@ function configFor(s: ChildSpec): Config {
 
 async function child(s: ChildSpec): Promise<ChildResult> {
   const config = configFor(s);
-  const factory: PoolFactory = s.transport === 'local' ? createInProcessPool : threadPoolFactory();
+  const factory: PoolFactory =
+    s.transport === 'local' ? createInProcessPool : s.transport === 'threads' ? threadPoolFactory() : procsPoolFactory({ gpus: [] });
+  const wire = () => (pool instanceof WsPool ? pool.wireBytes() : { in: 0, out: 0 });
+  let wireBefore = { in: 0, out: 0 };
+  let reduceMs = 0;
+  let steps = 0;
   let pool: WorkerPool | undefined;
   if (s.startOnly) {
     const data = await loadRunData(config);
@@ -84,22 +96,39 @@ async function child(s: ChildSpec): Promise<ChildResult> {
   let before: WorkerStats[] = [];
   const rssByEpochMB: number[] = [];
   let measured = { imagesPerSec: 0, overheadShare: 0 };
+  let extra: Pick<ChildResult, 'wireBytesPerStep' | 'reduceMs' | 'commMs'> = {};
   await runTraining({
     config,
     resume: false,
     log: () => {},
     createPool: async (ctx) => (pool = await factory(ctx)),
+    onStepTiming: (t) => {
+      if (t.epoch !== s.epochs - 1) return;
+      reduceMs += t.marks[3] - t.marks[2];
+      steps++;
+    },
     onEpoch: (m) => {
       rssByEpochMB.push(process.memoryUsage().rss / 2 ** 20);
       const after = (pool as WorkerPool).stats();
-      if (m.epoch === s.epochs - 1) before = after;
+      if (m.epoch === s.epochs - 1) {
+        before = after;
+        wireBefore = wire();
+      }
       if (m.epoch !== s.epochs) return;
+      const w = wire();
+      const busiest = Math.max(...after.map((a) => a.computeMs - (before.find((b) => b.worker === a.worker)?.computeMs ?? 0)));
+      const wallMsAll = (s.images / m.imagesPerSec) * 1000;
+      extra = {
+        wireBytesPerStep: (w.in + w.out - wireBefore.in - wireBefore.out) / steps,
+        reduceMs: reduceMs / steps,
+        commMs: (wallMsAll - busiest) / steps,
+      };
       const computeMs = after.reduce((a, w) => a + w.computeMs, 0) - before.reduce((a, w) => a + w.computeMs, 0);
       const wallMs = (s.images / m.imagesPerSec) * 1000;
       measured = { imagesPerSec: m.imagesPerSec, overheadShare: 1 - computeMs / (s.threads * wallMs) };
     },
   });
-  return { label: s.label, ...measured, maxRssMB: process.resourceUsage().maxRSS / 1024, rssByEpochMB };
+  return { label: s.label, ...measured, ...extra, maxRssMB: process.resourceUsage().maxRSS / 1024, rssByEpochMB };
 }
 
 function runChild(s: ChildSpec): ChildResult {
@@ -161,6 +190,7 @@ async function main(): Promise<void> {
     { label: 'in-process', transport: 'local' as const, threads: 1 },
     { label: '1 thread', transport: 'threads' as const, threads: 1 },
     { label: '2 threads', transport: 'threads' as const, threads: 2 },
+    { label: '2 ws worker processes', transport: 'procs' as const, threads: 2 },
   ]) {
     rows.push(runChild({ ...base, ...spec }));
   }
@@ -169,6 +199,8 @@ async function main(): Promise<void> {
   console.log('\n| run | images/s | outside compute | peak RSS MB |\n| --- | ---: | ---: | ---: |');
   for (const r of rows) console.log(`| ${r.label} | ${fmt(r.imagesPerSec)} | ${fmt(r.overheadShare * 100, 1)} % | ${fmt(r.maxRssMB)} |`);
   console.log(`RSS after each epoch, 2 threads: ${two.rssByEpochMB.map((x) => fmt(x)).join(' / ')} MB`);
+  const ws = rows[3] as ChildResult;
+  console.log(`2 ws worker processes / 2 threads: ${fmt(ws.imagesPerSec / two.imagesPerSec, 2)}x; ${fmt((ws.wireBytesPerStep ?? 0) / 1e3, 1)} kB on the wire per step`);
   console.log(`\nscaling, 2 threads / 1 thread: ${fmt(two.imagesPerSec / one.imagesPerSec, 2)}x (efficiency ${fmt((two.imagesPerSec / one.imagesPerSec / 2) * 100, 0)} %)`);
 
   const py = torchPython();
@@ -186,6 +218,13 @@ async function main(): Promise<void> {
     // The fc model: 3.7 M parameters, 15 MB per gradient and per weights copy.
     const fc = runChild({ ...base, images: 1280, epochs: 3, label: 'fc, 2 threads', transport: 'threads', threads: 2, model: 'fc' });
     console.log(`\nfc model, 2 threads: ${fmt(fc.imagesPerSec)} images/s, peak RSS ${fmt(fc.maxRssMB)} MB, RSS after each epoch ${fc.rssByEpochMB.map((x) => fmt(x)).join(' / ')} MB`);
+    const fcWs = runChild({ ...base, images: 1280, epochs: 3, label: 'fc, 2 ws processes', transport: 'procs', threads: 2, model: 'fc' });
+    const mb = (fcWs.wireBytesPerStep ?? 0) / 1e6;
+    console.log(
+      `fc model, 2 ws worker processes: ${fmt(fcWs.imagesPerSec)} images/s; per step ${fmt(mb, 1)} MB on the wire, ` +
+        `reduce ${fmt(fcWs.reduceMs ?? 0, 1)} ms, ${fmt(fcWs.commMs ?? 0, 1)} ms outside the busiest worker's compute ` +
+        `(${fmt(mb / 1e3 / ((fcWs.commMs ?? 1) / 1e3), 2)} GB/s effective); coordinator peak RSS ${fmt(fcWs.maxRssMB)} MB`,
+    );
     console.log('\n| CIFAR-10-sized data (50,000 images), pool started | peak RSS MB |\n| --- | ---: |');
     for (const threads of [1, 4]) {
       const r = runChild({ ...base, images: 50_000, label: `memory ${threads}`, transport: 'threads', threads, microBatches: 4, startOnly: true });

@@ -255,6 +255,17 @@ export class WsPool implements WorkerPool, ConnHost {
     return (await this.run('eval', -1, version, split, chunks)) as BatchStats[];
   }
 
+  /** Bytes received from and sent to workers so far, closed connections included. */
+  wireBytes(): { in: number; out: number } {
+    let bytesIn = this.bytesIn;
+    let bytesOut = this.bytesOut;
+    for (const c of this.conns) {
+      bytesIn += c.bytesIn;
+      bytesOut += c.bytesOut;
+    }
+    return { in: bytesIn, out: bytesOut };
+  }
+
   stats(): WorkerStats[] {
     return [...this.members.values()].map((m) => ({ ...m.stats }));
   }
