@@ -10,7 +10,7 @@
  *     (with --memory).
  * Each configuration runs in its own child process, so peak RSS is its own.
  *
- * Options: --images N (training images, default 6400), --epochs N (default 2;
+ * Options: --images N (training images, default 6400), --epochs N (default 5;
  * the last epoch is measured), --micro-batches M (default 2), --memory.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -165,7 +165,7 @@ async function main(): Promise<void> {
     options: {
       child: { type: 'string' },
       images: { type: 'string', default: '6400' },
-      epochs: { type: 'string', default: '2' },
+      epochs: { type: 'string', default: '5' },
       'micro-batches': { type: 'string', default: '2' },
       memory: { type: 'boolean', default: false },
     },

@@ -50,6 +50,9 @@ export interface ThreadResult {
   correct: number;
   count: number;
   computeMs: number;
+  /** When the thread started and finished the task: performance.timeOrigin + performance.now(), in ms. */
+  startedAtMs: number;
+  endedAtMs: number;
   /** tf.memory().numTensors after the task: must not grow from step to step. */
   numTensors: number;
 }

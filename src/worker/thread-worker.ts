@@ -61,5 +61,13 @@ export default function run(task: ThreadTask): ThreadResult {
       throw new Error(`unknown task ${JSON.stringify(never)}`);
     }
   }
-  return { thread: threadId, ...stats, computeMs: performance.now() - t0, numTensors: tf.memory().numTensors };
+  const t1 = performance.now();
+  return {
+    thread: threadId,
+    ...stats,
+    computeMs: t1 - t0,
+    startedAtMs: performance.timeOrigin + t0,
+    endedAtMs: performance.timeOrigin + t1,
+    numTensors: tf.memory().numTensors,
+  };
 }
