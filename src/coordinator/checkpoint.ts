@@ -67,14 +67,7 @@ export async function saveCheckpoint(runDir: string, s: CheckpointState): Promis
     paramCount: s.params.length,
     hasMomentum: s.momentum !== null,
     sha256: hash.digest('hex'),
-    epoch: s.epoch,
-    stepInEpoch: s.stepInEpoch,
-    globalStep: s.globalStep,
-    epochLossSum: s.epochLossSum,
-    epochCorrect: s.epochCorrect,
-    epochExamples: s.epochExamples,
-    epochTrainSec: s.epochTrainSec,
-    elapsedSec: s.elapsedSec,
+    ...progressOf(s),
     config: s.config,
     savedAt: new Date().toISOString(),
   };
@@ -118,19 +111,11 @@ export async function loadCheckpoint(runDir: string): Promise<CheckpointState> {
     momentum = new Float32Array(n);
     bytesOf(momentum).set(buf.subarray(start + n * 4, start + n * 8));
   }
-  return {
-    model: h.model,
-    seed: h.seed,
-    params,
-    momentum,
-    config: h.config,
-    epoch: h.epoch,
-    stepInEpoch: h.stepInEpoch,
-    globalStep: h.globalStep,
-    epochLossSum: h.epochLossSum,
-    epochCorrect: h.epochCorrect,
-    epochExamples: h.epochExamples,
-    epochTrainSec: h.epochTrainSec,
-    elapsedSec: h.elapsedSec,
-  };
+  return { model: h.model, seed: h.seed, params, momentum, config: h.config, ...progressOf(h) };
+}
+
+/** Just the Progress fields of a larger object. */
+export function progressOf(p: Progress): Progress {
+  const { epoch, stepInEpoch, globalStep, epochLossSum, epochCorrect, epochExamples, epochTrainSec, elapsedSec } = p;
+  return { epoch, stepInEpoch, globalStep, epochLossSum, epochCorrect, epochExamples, epochTrainSec, elapsedSec };
 }

@@ -10,7 +10,7 @@ import type { Config } from '../shared/config.js';
 import type { LoadedData } from '../shared/data/dataset.js';
 import { chunks, type BatchStats } from '../shared/gradient.js';
 import type { ModelSpec } from '../shared/model.js';
-import { saveCheckpoint, type Progress } from './checkpoint.js';
+import { progressOf, saveCheckpoint, type Progress } from './checkpoint.js';
 import { reduceGradients, sgdStep, type SgdState } from './optimizer.js';
 import { planEpoch, splitMicroBatches } from './plan.js';
 import type { WorkerPool, WorkerStats } from './pool.js';
@@ -202,14 +202,7 @@ async function checkpoint(o: TrainLoopOptions): Promise<void> {
     params: s.params,
     momentum: s.sgd.momentum,
     config: o.config,
-    epoch: s.epoch,
-    stepInEpoch: s.stepInEpoch,
-    globalStep: s.globalStep,
-    epochLossSum: s.epochLossSum,
-    epochCorrect: s.epochCorrect,
-    epochExamples: s.epochExamples,
-    epochTrainSec: s.epochTrainSec,
-    elapsedSec: s.elapsedSec,
+    ...progressOf(s),
   });
 }
 
