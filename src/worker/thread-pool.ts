@@ -71,10 +71,11 @@ export class ThreadPool implements WorkerPool {
     this.piscina.on('error', () => {});
   }
 
-  /** Starts every thread and waits until each has loaded its backend and model. */
-  async start(): Promise<void> {
+  /** Starts every thread, waits until each has loaded its backend and model, and names the backend. */
+  async start(): Promise<string> {
     const deadline = Math.max(this.timeoutMs, STARTUP_TIMEOUT_MS);
-    await Promise.all(Array.from({ length: this.size }, () => this.withDeadline({ kind: 'ping' }, 'thread start-up', deadline)));
+    const pongs = await Promise.all(Array.from({ length: this.size }, () => this.withDeadline({ kind: 'ping' }, 'thread start-up', deadline)));
+    return [...new Set(pongs.map((p) => p.backend))].join(', ');
   }
 
   async publish(version: number, weights: Float32Array): Promise<void> {
@@ -225,13 +226,14 @@ export function threadPoolFactory(extra: Partial<ThreadPoolOptions> = {}): PoolF
       maxBatch,
     };
     const pool = new ThreadPool(config, init, model.size, { threads, ...extra });
+    let inUse: string;
     try {
-      await pool.start();
+      inUse = await pool.start();
     } catch (err) {
       await pool.close();
       throw err;
     }
-    log(`workers: ${threads} thread${threads > 1 ? 's' : ''}, backend ${backend}`);
+    log(`workers: ${threads} thread${threads > 1 ? 's' : ''}, backend ${inUse}${backend === config.backend ? '' : ` (${config.backend} resolves to ${backend} in threads)`}`);
     return pool;
   };
 }

@@ -53,6 +53,8 @@ export interface ThreadResult {
   /** When the thread started and finished the task: performance.timeOrigin + performance.now(), in ms. */
   startedAtMs: number;
   endedAtMs: number;
+  /** The tfjs backend the thread computes on. */
+  backend: string;
   /** tf.memory().numTensors after the task: must not grow from step to step. */
   numTensors: number;
 }

@@ -68,6 +68,7 @@ export default function run(task: ThreadTask): ThreadResult {
     computeMs: t1 - t0,
     startedAtMs: performance.timeOrigin + t0,
     endedAtMs: performance.timeOrigin + t1,
+    backend: tf.getBackend(),
     numTensors: tf.memory().numTensors,
   };
 }
