@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import test from 'node:test';
+import { tempDir } from '../helpers.js';
+import { CLI, smallConfigFile, trainer } from './cli-helpers.js';
+
+/** Runs `trainer train` and sends SIGINT once the first epoch line is out; resolves with its exit code and stderr. */
+function trainUntilInterrupted(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let sent = false;
+    const guard = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.stderr.setEncoding('utf8').on('data', (s: string) => {
+      stderr += s;
+      if (!sent && /Epoch 1,/.test(stderr)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(guard);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+test('Ctrl-C on trainer train --threads 2 checkpoints at the next step; --resume ends bit-identical to an uninterrupted run', async () => {
+  const dir = await tempDir();
+  const config = await smallConfigFile(dir, 'run', 4);
+  // 2,000 images: 32 steps an epoch, so the signal lands well before the run ends.
+  const size = ['--data.synthetic.trainSize', '2000'];
+  const whole = trainer(['train', '--config', config, '--threads', '2', '--run.name', 'whole', ...size]);
+  assert.equal(whole.code, 0, whole.stderr);
+  const wholeSha = /weights sha256 ([0-9a-f]{64})/.exec(whole.stderr)?.[1];
+  assert.ok(wholeSha);
+
+  const stopped = await trainUntilInterrupted(['train', '--config', config, '--threads', '2', '--run.name', 'cut', ...size]);
+  assert.equal(stopped.code, 130, stopped.stderr);
+  assert.match(stopped.stderr, /stopped at epoch \d+, step \d+; checkpoint written, continue with --resume/);
+  assert.doesNotMatch(stopped.stderr, /weights sha256/);
+
+  const resumed = trainer(['train', '--config', config, '--threads', '2', '--run.name', 'cut', '--resume', ...size]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /resuming .* at epoch \d+, step \d+/);
+  assert.equal(/weights sha256 ([0-9a-f]{64})/.exec(resumed.stderr)?.[1], wholeSha);
+});
