@@ -54,6 +54,10 @@ export const DESCRIPTIONS: Record<string, string> = {
   'cluster.host': 'Address the coordinator listens on; anything but loopback needs a token.',
   'cluster.port': 'Port the coordinator listens on; 0 picks a free port.',
   'cluster.maxPayloadBytes': 'Largest WebSocket frame accepted from a peer; 0 sizes it from the model and data.',
+  'cluster.maxMessagesPerSec': 'Frames one WebSocket worker may send per second (a burst of as many); a worker past it is dropped.',
+  'cluster.maxPendingBytes': 'Bytes queued to a WebSocket worker that does not read before it is dropped; 0 sizes it as 4 weights frames plus 2 dataset chunks.',
+  'cluster.dataChunkBytes': 'Size of the pieces the dataset is sent to a joining worker in (each one frame); at most 256 MiB.',
+  'cluster.tasksInFlight': 'Micro-batches sent ahead to one WebSocket worker, so it never waits a round trip between them.',
   'cluster.tls.cert': 'PEM certificate file: with `cluster.tls.key`, the coordinator serves `wss://`.',
   'cluster.tls.key': 'PEM private key file of `cluster.tls.cert`.',
 };

@@ -1,9 +1,13 @@
 /** `trainer coordinator --config FILE`: train with remote WebSocket workers. */
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Argv } from 'yargs';
-import { runTraining } from '../coordinator/run.js';
+import { CHECKPOINT_FILE } from '../coordinator/checkpoint.js';
+import { runDirOf, runTraining } from '../coordinator/run.js';
 import { wsPoolFactory } from '../coordinator/ws-launch.js';
+import { dashboardUrlOf, parseStatusPort, startDashboard, type LiveDashboard } from '../dashboard/live.js';
 import { resolveConfig } from '../shared/config.js';
-import { TrainerError } from '../shared/errors.js';
+import { TrainerError, isTrainerError } from '../shared/errors.js';
 import { isLoopbackHost, resolveToken } from '../shared/ws-auth.js';
 import { downloadProgress } from './output.js';
 
@@ -12,6 +16,9 @@ export interface CoordinatorArgs {
   host?: string;
   port?: number;
   minWorkers?: number;
+  statusPort?: number;
+  /** false (`--no-dashboard`) serves no dashboard at all. */
+  dashboard?: boolean;
   resume: boolean;
   quiet: boolean;
   json: boolean;
@@ -23,6 +30,8 @@ export function coordinatorOptions<T>(y: Argv<T>) {
     .option('host', { type: 'string', describe: 'address to listen on (cluster.host, default 127.0.0.1)' })
     .option('port', { type: 'number', describe: 'port to listen on (cluster.port, default 9000; 0 = any free port)' })
     .option('min-workers', { type: 'number', describe: 'start with this many workers (default cluster.workers)' })
+    .option('status-port', { type: 'number', describe: 'serve the dashboard on this port of the same host instead of the workers\' port (0 = any free port)' })
+    .option('dashboard', { type: 'boolean', default: true, describe: 'serve the read-only, unauthenticated dashboard (--no-dashboard: none)' })
     .option('resume', { type: 'boolean', default: false, describe: 'continue the run from its checkpoint' })
     .option('quiet', { type: 'boolean', default: false, describe: 'print only errors' })
     .option('json', { type: 'boolean', default: false, describe: 'one JSON object per epoch on stdout' });
@@ -39,6 +48,7 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
   if (!Number.isInteger(minWorkers) || minWorkers < 1) {
     throw new TrainerError('E_USAGE', `--min-workers must be a positive integer, got ${JSON.stringify(a.minWorkers)}`);
   }
+  const statusPort = parseStatusPort(a.statusPort);
   const token = resolveToken(config.cluster.token);
   if (token === null && !isLoopbackHost(config.cluster.host)) {
     throw new TrainerError(
@@ -57,19 +67,58 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  let dash: LiveDashboard | null = null;
   try {
+    // The dashboard binds where the coordinator does: its port, or a status port on the same host.
+    if (a.dashboard !== false) {
+      dash = await startDashboard({
+        run: config.run.name,
+        epochs: config.train.epochs,
+        host: config.cluster.host,
+        tls: config.cluster.tls,
+        ...(statusPort !== undefined ? { statusPort } : {}),
+      });
+      if (dash.served) log(`dashboard on ${dash.served.url}`);
+    }
+    const d = dash;
     const progress = downloadProgress();
     const result = await runTraining({
       config: stored,
       resume: a.resume,
-      createPool: wsPoolFactory({ host: config.cluster.host, port: config.cluster.port, token, minWorkers, signal: controller.signal }),
+      createPool: wsPoolFactory({
+        host: config.cluster.host,
+        port: config.cluster.port,
+        token,
+        minWorkers,
+        signal: controller.signal,
+        ...(d ? { onPool: (pool) => d.state.setWorkerSource(() => pool.workerInfo()) } : {}),
+        ...(d && !d.served
+          ? { extra: { onRequest: d.handler }, onListening: (url: string) => log(`dashboard on ${dashboardUrlOf(url)}`) }
+          : {}),
+      }),
       log,
       signal: controller.signal,
       ...(progress ? { onDownloadProgress: progress } : {}),
-      ...(a.json ? { onEpoch: (m) => process.stdout.write(`${JSON.stringify(m)}\n`) } : {}),
+      ...(d ? { onStep: d.onStep, onStepTiming: d.onStepTiming } : {}),
+      onEpoch: (m) => {
+        d?.onEpoch(m);
+        if (a.json) process.stdout.write(`${JSON.stringify(m)}\n`);
+      },
     });
     if (result.outcome === 'stopped') process.exitCode = 130;
+  } catch (err) {
+    // Ctrl-C while waiting for workers (at the start, or after all of them left) is a stop, not a failure.
+    if (!(controller.signal.aborted && isTrainerError(err, 'E_NO_WORKERS'))) throw err;
+    const runDir = runDirOf(stored);
+    const saved = await access(join(runDir, CHECKPOINT_FILE)).then(() => true, () => false);
+    process.stderr.write(
+      saved
+        ? `stopped while waiting for workers; checkpoint in ${runDir}, continue with --resume\n`
+        : 'stopped while waiting for workers; nothing trained yet, no checkpoint written\n',
+    );
+    process.exitCode = 130;
   } finally {
+    await dash?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

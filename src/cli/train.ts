@@ -1,10 +1,12 @@
 /** `trainer train`: one machine, the coordinator's loop with a local pool. */
 import type { Argv } from 'yargs';
 import { runTraining, type PoolFactory } from '../coordinator/run.js';
+import type { StepTiming } from '../coordinator/train-loop.js';
 import { resolveConfig, type Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { createInProcessPool } from '../worker/local-pool.js';
 import { parseGpuList, procsPoolFactory } from '../coordinator/ws-launch.js';
+import { parseStatusPort, startDashboard, type LiveDashboard } from '../dashboard/live.js';
 import { threadPoolFactory } from '../worker/thread-pool.js';
 import { downloadProgress } from './output.js';
 import { createProgress } from './progress.js';
@@ -21,6 +23,7 @@ export interface TrainArgs {
   quiet: boolean;
   json: boolean;
   trace?: string;
+  statusPort?: number;
 }
 
 export function trainOptions<T>(y: Argv<T>) {
@@ -34,7 +37,8 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('resume', { type: 'boolean', default: false, describe: 'continue the run in run.dir/run.name from its checkpoint' })
     .option('quiet', { type: 'boolean', default: false, describe: 'print only errors' })
     .option('json', { type: 'boolean', default: false, describe: 'one JSON object per epoch on stdout (metrics.jsonl schema)' })
-    .option('trace', { type: 'string', describe: 'write a Chrome trace (Perfetto, chrome://tracing) of every step to this file' });
+    .option('trace', { type: 'string', describe: 'write a Chrome trace (Perfetto, chrome://tracing) of every step to this file' })
+    .option('status-port', { type: 'number', describe: 'serve the live dashboard on 127.0.0.1:N (0 = any free port)' });
 }
 
 /** CLI flags that are shorthands for config keys, layered over the dotted overrides. */
@@ -66,9 +70,20 @@ export const POOL_FACTORIES: Partial<Record<Config['cluster']['transport'], Pool
 
 export async function trainCommand(a: TrainArgs, overrides: Record<string, unknown>): Promise<void> {
   const config = await resolveConfig(a.config, flagOverrides(a, overrides));
+  const statusPort = parseStatusPort(a.statusPort);
+  const controller = new AbortController();
+  // Local runs only listen on loopback, and so does their dashboard.
+  const dash: LiveDashboard | null =
+    statusPort === undefined
+      ? null
+      : await startDashboard({ run: config.run.name, epochs: config.train.epochs, host: '127.0.0.1', statusPort, tls: { cert: null, key: null } });
   const createPool =
-    a.gpus !== undefined && config.cluster.transport === 'procs'
-      ? procsPoolFactory({ gpus: parseGpuList(a.gpus) })
+    config.cluster.transport === 'procs'
+      ? procsPoolFactory({
+          gpus: a.gpus !== undefined ? parseGpuList(a.gpus) : [],
+          signal: controller.signal,
+          ...(dash ? { onPool: (pool) => dash.state.setWorkerSource(() => pool.workerInfo()) } : {}),
+        })
       : POOL_FACTORIES[config.cluster.transport];
   if (!createPool) {
     throw new TrainerError('E_CONFIG', `cluster.transport ${config.cluster.transport} is not available in trainer train`);
@@ -76,7 +91,7 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
   const bar = createProgress({ stream: process.stderr, epochs: config.train.epochs, quiet: a.quiet, lines: !a.json });
   const log = bar.log;
   const trace = a.trace !== undefined ? new TraceRecorder() : undefined;
-  const controller = new AbortController();
+  if (dash?.served) log(`dashboard on ${dash.served.url}`);
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);
     bar.done();
@@ -94,15 +109,28 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
       log,
       signal: controller.signal,
       ...(progress ? { onDownloadProgress: progress } : {}),
-      ...(bar.onStep ? { onStep: bar.onStep } : {}),
-      ...(trace ? { onStepTiming: trace.onStepTiming } : {}),
+      onStep: (s) => {
+        bar.onStep?.(s);
+        dash?.onStep(s);
+      },
+      // Only when someone reads it: the loop then asks the pool for its statistics every step.
+      ...(trace || dash
+        ? {
+            onStepTiming: (t: StepTiming) => {
+              trace?.onStepTiming(t);
+              dash?.onStepTiming(t);
+            },
+          }
+        : {}),
       onEpoch: (m) => {
         trace?.onEpoch(m);
+        dash?.onEpoch(m);
         if (a.json) process.stdout.write(`${JSON.stringify(m)}\n`);
       },
     });
     if (result.outcome === 'stopped') process.exitCode = 130;
   } finally {
+    await dash?.close();
     bar.done();
     if (trace && a.trace !== undefined) await trace.write(a.trace);
     process.off('SIGINT', onSigint);

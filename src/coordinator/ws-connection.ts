@@ -9,7 +9,9 @@
  */
 import type { WebSocket } from 'ws';
 import { isTrainerError } from '../shared/errors.js';
-import { CLOSE, closeReason, PROTOCOL_VERSION, decodeMessage, encodeMessage, type Message, type MessageOf } from '../shared/protocol.js';
+import { decodeMessage } from '../shared/protocol-decode.js';
+import { CLOSE, closeReason, PROTOCOL_VERSION, type Message, type MessageOf } from '../shared/protocol.js';
+import { encodeMessage } from '../shared/protocol-encode.js';
 import { authMac, checkMac, newNonce } from '../shared/ws-auth.js';
 
 export type ConnState = 'auth' | 'joining' | 'ready' | 'closed';
@@ -19,17 +21,24 @@ const MAX_UNAUTHENTICATED_FRAME_BYTES = 1024;
 
 export interface ConnLimits {
   handshakeTimeoutMs: number;
+  /** Ping interval; a worker silent for 3 intervals while idle is dropped. */
+  heartbeatMs: number;
+  /** A worker holding tasks must return one within this time. */
+  stepTimeoutMs: number;
   /** Frames a worker may send per second (token bucket, this many per second, burst of the same). */
   maxMessagesPerSec: number;
   /** Bytes queued to a worker that does not read before it is dropped. */
   maxPendingBytes: number;
 }
 
+/** The welcome a worker gets, apart from its id and the coordinator's proof. */
+export type Welcome = Omit<MessageOf<'welcome'>, 'type' | 'workerId' | 'mac'>;
+
 export interface ConnHost {
   readonly token: string | null;
   readonly limits: ConnLimits;
   /** The welcome for this worker, apart from its id and proof. */
-  welcome(): Omit<MessageOf<'welcome'>, 'type' | 'workerId' | 'mac'>;
+  welcome(): Welcome;
   /** The dataset blob, in `welcome().dataset.chunks` pieces. */
   datasetChunk(index: number): Uint8Array;
   log(line: string): void;
@@ -46,8 +55,8 @@ export class WorkerConn {
   /** performance.now() of the last frame from the worker. */
   lastHeardMs = performance.now();
   readonly openedMs = performance.now();
-  lastPingMs = performance.now();
-  pingSeq = 0;
+  private lastPingMs = performance.now();
+  private pingSeq = 0;
   bytesIn = 0;
   bytesOut = 0;
   private readonly nonce = newNonce();
@@ -57,6 +66,8 @@ export class WorkerConn {
 
   constructor(
     readonly id: string,
+    /** The peer's address and port as the socket sees it (for logs and the dashboard). */
+    readonly address: string,
     private readonly ws: WebSocket,
     private readonly host: ConnHost,
   ) {
@@ -96,10 +107,25 @@ export class WorkerConn {
     this.host.onClosed(this, code, reason);
   }
 
-  /** Called on the pool's timer: the handshake must finish in time. */
-  checkHandshake(now: number): void {
-    if (this.state === 'auth' && now - this.openedMs > this.host.limits.handshakeTimeoutMs) {
-      this.close(CLOSE.handshakeTimeout, `no valid hello within ${this.host.limits.handshakeTimeoutMs} ms`);
+  /**
+   * Called on the pool's timer: the handshake must finish in time, and a ready
+   * worker must either return results (`busySinceMs`: when it last got work
+   * while idle or returned a result, null when it holds no task) or answer pings.
+   */
+  tick(now: number, busySinceMs: number | null): void {
+    const l = this.host.limits;
+    if (this.state === 'auth' && now - this.openedMs > l.handshakeTimeoutMs) {
+      return this.close(CLOSE.handshakeTimeout, `no valid hello within ${l.handshakeTimeoutMs} ms`);
+    }
+    if (this.state !== 'ready') return;
+    if (busySinceMs !== null) {
+      // A worker computing cannot answer pings (tfjs calls are synchronous): its deadline is the task's.
+      if (now - busySinceMs > l.stepTimeoutMs) this.close(CLOSE.timedOut, `no result within ${l.stepTimeoutMs} ms`);
+    } else if (now - this.lastHeardMs > 3 * l.heartbeatMs) {
+      this.close(CLOSE.timedOut, `silent for ${Math.round(now - this.lastHeardMs)} ms`);
+    } else if (now - this.lastPingMs >= l.heartbeatMs) {
+      this.lastPingMs = now;
+      this.send({ type: 'ping', seq: this.pingSeq++ >>> 0 });
     }
   }
 

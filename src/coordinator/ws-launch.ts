@@ -16,16 +16,19 @@ export interface WsFactoryOptions {
   token: string | null;
   /** Workers to wait for before the first step. */
   minWorkers: number;
-  /** Stops the wait for workers. */
+  /** Stops the wait for workers, at the start and whenever all of them left mid-run. */
   signal?: AbortSignal;
   /** Called once listening, with the bound URL (tests connect workers here). */
   onListening?: (url: string, port: number) => void;
+  /** Called once the pool exists (the dashboard reads its workers). */
+  onPool?: (pool: WsPool) => void;
   extra?: Partial<WsPoolOptions>;
 }
 
 export function wsPoolFactory(f: WsFactoryOptions): PoolFactory {
   return async (ctx: PoolContext) => {
-    const pool = await WsPool.start({ ...ctx, token: f.token, ...f.extra }, f.host, f.port);
+    const pool = await WsPool.start({ ...ctx, token: f.token, ...(f.signal ? { signal: f.signal } : {}), ...f.extra }, f.host, f.port);
+    f.onPool?.(pool);
     const { url, port } = pool.listening;
     ctx.log(`coordinator listening on ${url}; waiting for ${f.minWorkers} worker(s)`);
     f.onListening?.(url, port);
@@ -51,6 +54,9 @@ export interface ProcsOptions {
   signal?: AbortSignal;
   /** Extra worker flags (tests). */
   workerArgs?: readonly string[];
+  /** Plain HTTP requests on the pool's port (the dashboard). */
+  onRequest?: WsPoolOptions['onRequest'];
+  onPool?: (pool: WsPool) => void;
 }
 
 /** Worker i's command line (without the node binary). */
@@ -83,7 +89,9 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
       token,
       minWorkers: n,
       signal,
-      extra: { onClose: reap },
+      // The pool itself stops waiting on Ctrl-C only, not when a child failed (that is reported as such).
+      extra: { onClose: reap, signal: o.signal ?? new AbortController().signal, ...(o.onRequest ? { onRequest: o.onRequest } : {}) },
+      ...(o.onPool ? { onPool: o.onPool } : {}),
       onListening: (url) => {
         for (let i = 0; i < n; i++) {
           const child = spawn(process.execPath, workerArgv(url, ctx, i, o), {

@@ -9,66 +9,23 @@
  * its tasks go back to the queue within the same call. A worker that becomes
  * ready mid-call is admitted at the next call (immediately if nobody is left).
  */
+import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { Config } from '../shared/config.js';
-import type { LoadedData } from '../shared/data/dataset.js';
-import type { Normalization } from '../shared/data/normalize.js';
 import { TrainerError } from '../shared/errors.js';
 import type { BatchStats } from '../shared/gradient.js';
 import type { ModelSpec } from '../shared/model.js';
-import { CLOSE, FRAME_OVERHEAD_BYTES, encodeMessage, type Message, type MessageOf, type Split } from '../shared/protocol.js';
-import { datasetBlob, sha256Hex } from '../shared/wire-dataset.js';
+import { CLOSE, FRAME_OVERHEAD_BYTES, type Message, type Split } from '../shared/protocol.js';
+import { encodeMessage } from '../shared/protocol-encode.js';
 import type { MicroBatchResult, WorkerPool, WorkerStats } from './pool.js';
-import { WorkerConn, type ConnHost, type ConnLimits } from './ws-connection.js';
+import { WorkerConn, type ConnHost, type ConnLimits, type Welcome } from './ws-connection.js';
+import { checkResult, createJob, type Job, type ResultMessage, type Task } from './ws-job.js';
+import { JoinOffer } from './ws-offer.js';
+import type { WorkerInfo, WsPoolOptions } from './ws-pool-types.js';
 import { listen, type Listening } from './ws-server.js';
 
-export interface WsPoolOptions {
-  config: Config;
-  model: ModelSpec;
-  data: LoadedData;
-  normalization: Normalization;
-  log: (line: string) => void;
-  /** The shared secret (already resolved from cluster.token / TRAINER_TOKEN); null on loopback only. */
-  token: string | null;
-  /** Frames per second one worker may send; default 1000. */
-  maxMessagesPerSec?: number;
-  /** Unread bytes queued to one worker before it is dropped; default 4 weights frames + 2 data chunks. */
-  maxPendingBytes?: number;
-  /** Dataset chunk size on the wire; default 1 MiB. */
-  dataChunkBytes?: number;
-  /** Tasks sent ahead to one worker (hides the round trip); default 2. */
-  tasksInFlight?: number;
-  /** Observer for tests and metrics. */
-  onEvent?: (e: PoolEvent) => void;
-  /** Runs after the pool closed (e.g. reaps local worker processes). */
-  onClose?: () => Promise<void>;
-}
-
-export type PoolEvent =
-  | { kind: 'ready'; worker: string; name: string }
-  | { kind: 'task'; worker: string; step: number; index: number }
-  | { kind: 'evicted'; worker: string; code: number; reason: string };
-
-interface Task {
-  id: number;
-  index: number;
-  indices: Int32Array;
-}
-
-interface Job {
-  kind: 'grad' | 'eval';
-  step: number;
-  version: number;
-  split: Split;
-  queue: Task[];
-  results: (MicroBatchResult | BatchStats | undefined)[];
-  remaining: number;
-  /** When the pool ran out of workers during this job (performance.now()), else null. */
-  waitingSinceMs: number | null;
-  resolve(): void;
-  reject(err: Error): void;
-}
+export type { PoolEvent, WorkerInfo, WsPoolOptions } from './ws-pool-types.js';
 
 interface Member {
   conn: WorkerConn;
@@ -77,6 +34,8 @@ interface Member {
   version: number;
   /** Last time it was given work while idle or returned a result. */
   progressMs: number;
+  /** performance.now() of its last result, or null. */
+  lastResultMs: number | null;
   stats: WorkerStats;
 }
 
@@ -87,9 +46,8 @@ export class WsPool implements WorkerPool, ConnHost {
   /** Ready workers not yet taking part (they join at the next call). */
   private readonly joiners: WorkerConn[] = [];
   private readonly conns = new Set<WorkerConn>();
-  private readonly blob: Buffer;
-  private readonly welcomeMsg: ReturnType<ConnHost['welcome']>;
-  private readonly chunkBytes: number;
+  private readonly offer: JoinOffer;
+  /** Tasks sent ahead to one worker (cluster.tasksInFlight). */
   private readonly depth: number;
   private weights: Float32Array;
   private version = -1;
@@ -112,33 +70,11 @@ export class WsPool implements WorkerPool, ConnHost {
     this.cluster = o.config.cluster;
     this.token = o.token;
     this.weights = new Float32Array(o.model.size);
-    this.blob = datasetBlob(o.data);
-    this.chunkBytes = o.dataChunkBytes ?? 1 << 20;
-    this.depth = o.tasksInFlight ?? 2;
-    const weightsFrameBytes = o.model.size * 4 + FRAME_OVERHEAD_BYTES;
-    this.limits = {
-      handshakeTimeoutMs: this.cluster.handshakeTimeoutMs,
-      maxMessagesPerSec: o.maxMessagesPerSec ?? 1000,
-      maxPendingBytes: o.maxPendingBytes ?? 4 * weightsFrameBytes + 2 * (this.chunkBytes + FRAME_OVERHEAD_BYTES),
-    };
-    const maxBatch = Math.max(Math.ceil(o.config.train.batchSize / o.config.train.microBatches), o.config.eval.batchSize);
-    this.welcomeMsg = {
-      model: o.model.name,
-      modelSize: o.model.size,
-      mean: [...o.normalization.mean],
-      std: [...o.normalization.std],
-      backend: o.config.backend,
-      maxBatch,
-      heartbeatMs: this.cluster.heartbeatMs,
-      dataset: {
-        sha256: sha256Hex(this.blob),
-        bytes: this.blob.length,
-        trainCount: o.data.train.count,
-        valCount: o.data.val.count,
-        chunks: Math.ceil(this.blob.length / this.chunkBytes),
-      },
-    };
-    listening.wss.on('connection', (ws: WebSocket) => this.accept(ws));
+    this.offer = new JoinOffer(o.config, o.model, o.data, o.normalization);
+    this.limits = this.offer.limits;
+    this.depth = this.cluster.tasksInFlight;
+    listening.wss.on('connection', (ws: WebSocket, req: IncomingMessage) => this.accept(ws, req));
+    o.signal?.addEventListener('abort', () => this.pump(), { once: true });
     const c = this.cluster;
     const tick = Math.max(10, Math.min(1000, c.heartbeatMs, c.stepTimeoutMs, c.noWorkerTimeoutMs, c.handshakeTimeoutMs) / 4);
     this.timer = setInterval(() => this.onTick(), tick);
@@ -155,6 +91,7 @@ export class WsPool implements WorkerPool, ConnHost {
       port,
       maxPayloadBytes: WsPool.maxPayloadFor(o.model, o.config.cluster.maxPayloadBytes),
       tls: o.config.cluster.tls,
+      ...(o.onRequest ? { onRequest: o.onRequest } : {}),
     });
     return new WsPool(o, l);
   }
@@ -176,12 +113,12 @@ export class WsPool implements WorkerPool, ConnHost {
 
   // ------------------------------------------------------------ ConnHost
 
-  welcome() {
-    return this.welcomeMsg;
+  welcome(): Welcome {
+    return this.offer.welcome;
   }
 
   datasetChunk(index: number): Uint8Array {
-    return this.blob.subarray(index * this.chunkBytes, Math.min(this.blob.length, (index + 1) * this.chunkBytes));
+    return this.offer.datasetChunk(index);
   }
 
   log(line: string): void {
@@ -270,12 +207,30 @@ export class WsPool implements WorkerPool, ConnHost {
     return [...this.members.values()].map((m) => ({ ...m.stats }));
   }
 
+  /** Every ready worker, taking part or about to: for the dashboard. */
+  workerInfo(): WorkerInfo[] {
+    const now = performance.now();
+    const info = (conn: WorkerConn, m: Member | undefined): WorkerInfo => ({
+      ...(m ? m.stats : { worker: `${conn.id} ${conn.name}`, microBatches: 0, examples: 0, computeMs: 0 }),
+      address: conn.address,
+      backend: conn.backend,
+      inflight: m ? m.inflight.size : 0,
+      lastResultMsAgo: m && m.lastResultMs !== null ? Math.round(now - m.lastResultMs) : null,
+      lastHeardMsAgo: Math.round(now - conn.lastHeardMs),
+    });
+    return [
+      ...[...this.members.values()].map((m) => info(m.conn, m)),
+      ...this.joiners.filter((c) => c.state === 'ready').map((c) => info(c, undefined)),
+    ];
+  }
+
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
     clearInterval(this.timer);
     for (const c of [...this.conns]) {
-      c.send({ type: 'leave', reason: 'coordinator done' });
+      // Nothing but the challenge goes to a peer that has not proved the token.
+      if (c.state !== 'auth') c.send({ type: 'leave', reason: 'coordinator done' });
       c.close(CLOSE.shutdown, 'coordinator done');
     }
     // Let the close frames leave before the sockets are cut.
@@ -287,9 +242,11 @@ export class WsPool implements WorkerPool, ConnHost {
 
   // ------------------------------------------------------------ scheduling
 
-  private accept(ws: WebSocket): void {
+  private accept(ws: WebSocket, req: IncomingMessage): void {
     if (this.closing) return ws.close(CLOSE.shutdown, 'coordinator closing');
-    const conn = new WorkerConn(`w${this.nextConnId++}-${randomBytes(2).toString('hex')}`, ws, this);
+    const { remoteAddress, remotePort } = req.socket;
+    const address = remoteAddress?.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress ?? '?'}:${remotePort ?? '?'}`;
+    const conn = new WorkerConn(`w${this.nextConnId++}-${randomBytes(2).toString('hex')}`, address, ws, this);
     this.conns.add(conn);
   }
 
@@ -301,6 +258,7 @@ export class WsPool implements WorkerPool, ConnHost {
         inflight: new Map(),
         version: -1,
         progressMs: performance.now(),
+        lastResultMs: null,
         stats: { worker: `${conn.id} ${conn.name}`, microBatches: 0, examples: 0, computeMs: 0 },
       });
     }
@@ -311,29 +269,11 @@ export class WsPool implements WorkerPool, ConnHost {
     if (version !== this.version) throw new TrainerError('E_INTERNAL', `weights version ${version} asked for, ${this.version} published`);
     if (this.closing) throw new TrainerError('E_NO_WORKERS', 'pool closed');
     this.admitJoiners();
-    return new Promise<Job['results']>((resolve, reject) => {
-      const job: Job = {
-        kind,
-        step,
-        version,
-        split,
-        queue: parts.map((indices, index) => ({ id: this.nextTaskId++ >>> 0, index, indices })),
-        results: new Array(parts.length).fill(undefined),
-        remaining: parts.length,
-        waitingSinceMs: null,
-        resolve: () => {
-          this.job = null;
-          resolve(job.results);
-        },
-        reject: (err) => {
-          this.job = null;
-          reject(err);
-        },
-      };
-      this.job = job;
-      if (job.remaining === 0) return job.resolve();
-      this.pump();
-    });
+    const { job, done } = createJob(kind, step, version, split, parts, () => this.nextTaskId++ >>> 0, () => (this.job = null));
+    this.job = job;
+    if (job.remaining === 0) job.resolve();
+    else this.pump();
+    return done;
   }
 
   /** Gives queued tasks to workers with room, lowest index first. */
@@ -341,6 +281,7 @@ export class WsPool implements WorkerPool, ConnHost {
     const job = this.job;
     if (!job) return;
     if (this.members.size === 0) {
+      if (this.o.signal?.aborted) return job.reject(new TrainerError('E_NO_WORKERS', 'stopped while waiting for a worker to join'));
       if (job.waitingSinceMs === null && job.queue.length > 0) {
         job.waitingSinceMs = performance.now();
         this.o.log(`no workers: waiting up to ${this.cluster.noWorkerTimeoutMs / 1000} s for one to join`);
@@ -381,55 +322,36 @@ export class WsPool implements WorkerPool, ConnHost {
     member.conn.send(m);
   }
 
-  private onResult(member: Member, m: MessageOf<'gradient'> | MessageOf<'evalResult'>): void {
+  private onResult(member: Member, m: ResultMessage): void {
     const job = this.job;
     const task = member.inflight.get(m.taskId);
     const evict = (why: string) => member.conn.close(CLOSE.badResult, `E_WORKER_LOST: ${why}`);
     // A result for no task of this worker (a replay, another step, a made-up id) is never used.
     if (!job || !task) return evict(`result for unknown task ${m.taskId}`);
-    if (m.version !== job.version) return evict(`result at version ${m.version}, task at ${job.version}`);
-    if (m.count !== task.indices.length || m.correct > m.count) return evict('count or correct does not fit the task');
-    let result: MicroBatchResult | BatchStats;
+    const checked = checkResult(job, task, m, this.o.model.size, member.conn.id);
+    if ('refused' in checked) return evict(checked.refused);
     if (m.type === 'gradient') {
-      if (job.kind !== 'grad' || m.step !== job.step) return evict(`gradient for step ${m.step}, task of step ${job.step}`);
-      const g = m.gradient;
-      if (g.length !== this.o.model.size) return evict(`gradient of ${g.length} values, model has ${this.o.model.size}`);
-      for (let i = 0; i < g.length; i++) if (!Number.isFinite(g[i] as number)) return evict('gradient holds NaN or Inf');
-      result = { lossSum: m.lossSum, correct: m.correct, count: m.count, gradient: g, worker: member.conn.id };
       member.stats.microBatches++;
       member.stats.examples += m.count;
       member.stats.computeMs += m.computeMs;
-    } else {
-      if (job.kind !== 'eval') return evict('evaluation result during a training step');
-      result = { lossSum: m.lossSum, correct: m.correct, count: m.count };
     }
     member.inflight.delete(m.taskId);
-    member.progressMs = performance.now();
-    job.results[task.index] = result;
+    member.progressMs = member.lastResultMs = performance.now();
+    job.results[task.index] = checked.ok;
     if (--job.remaining === 0) return job.resolve();
     this.pump();
   }
 
   private onTick(): void {
     const now = performance.now();
-    const c = this.cluster;
-    for (const conn of this.conns) conn.checkHandshake(now);
     for (const conn of this.conns) {
-      if (conn.state !== 'ready') continue;
       const member = this.members.get(conn);
-      if (member && member.inflight.size > 0) {
-        // A worker computing cannot answer pings (tfjs calls are synchronous): its deadline is the task's.
-        if (now - member.progressMs > c.stepTimeoutMs) conn.close(CLOSE.timedOut, `no result within ${c.stepTimeoutMs} ms`);
-      } else if (now - conn.lastHeardMs > 3 * c.heartbeatMs) {
-        conn.close(CLOSE.timedOut, `silent for ${Math.round(now - conn.lastHeardMs)} ms`);
-      } else if (now - conn.lastPingMs >= c.heartbeatMs) {
-        conn.lastPingMs = now;
-        conn.send({ type: 'ping', seq: conn.pingSeq++ >>> 0 });
-      }
+      conn.tick(now, member && member.inflight.size > 0 ? member.progressMs : null);
     }
     const job = this.job;
-    if (job && job.waitingSinceMs !== null && now - job.waitingSinceMs > c.noWorkerTimeoutMs) {
-      job.reject(new TrainerError('E_NO_WORKERS', `no worker joined within cluster.noWorkerTimeoutMs (${c.noWorkerTimeoutMs} ms)`));
+    const limitMs = this.cluster.noWorkerTimeoutMs;
+    if (job && job.waitingSinceMs !== null && now - job.waitingSinceMs > limitMs) {
+      job.reject(new TrainerError('E_NO_WORKERS', `no worker joined within cluster.noWorkerTimeoutMs (${limitMs} ms)`));
     }
   }
 }

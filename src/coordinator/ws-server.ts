@@ -1,13 +1,18 @@
 /**
  * The listening socket: plain HTTP or, with a certificate and key, HTTPS, and
  * a ws server on it whose maxPayload is checked before a frame is buffered.
+ * Plain HTTP requests (not upgrades) go to `onRequest` when given (the
+ * dashboard); whatever it leaves unanswered gets 426 Upgrade Required.
  */
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { TrainerError } from '../shared/errors.js';
+
+/** Answers a plain HTTP request and returns true, or returns false to leave it to the caller. */
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 export interface ListenOptions {
   host: string;
@@ -15,6 +20,8 @@ export interface ListenOptions {
   port: number;
   maxPayloadBytes: number;
   tls: { cert: string | null; key: string | null };
+  /** Called for every plain HTTP request before the 426 reply; must not throw. */
+  onRequest?: RequestHandler;
 }
 
 export interface Listening {
@@ -41,7 +48,14 @@ export async function listen(o: ListenOptions): Promise<Listening> {
   } else {
     server = createHttpServer();
   }
-  server.on('request', (_req, res) => {
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    try {
+      if (o.onRequest?.(req, res)) return;
+    } catch {
+      // A page that cannot be rendered must not take the coordinator down.
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      return void res.end('internal error\n');
+    }
     res.writeHead(426, { 'content-type': 'text/plain' }).end('trainer coordinator: connect with a WebSocket worker\n');
   });
   const wss = new WebSocketServer({ server, maxPayload: o.maxPayloadBytes, perMessageDeflate: false, clientTracking: true });

@@ -5,11 +5,11 @@
  * any http.Server can mount: it answers its own paths and returns false for
  * the rest (e.g. the WebSocket server's upgrade path).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestHandler } from '../coordinator/ws-server.js';
 import { DASHBOARD_PAGE } from './page.js';
 import { prometheusText, type DashboardState } from './state.js';
 
-export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+export type { RequestHandler };
 
 export function dashboardHandler(state: DashboardState): RequestHandler {
   return (req, res) => {

@@ -19,7 +19,7 @@ th:first-child, td:first-child { text-align: left; } svg { border: 1px solid #e4
 <span><b id="alive">0</b> workers</span>
 </div>
 <svg id="loss-curve" width="640" height="220" viewBox="0 0 640 220"><polyline id="loss-line" fill="none" stroke="#1f77b4" stroke-width="2" points=""/></svg>
-<table id="workers"><thead><tr><th>worker</th><th>micro-batches</th><th>images</th><th>images/s computing</th><th>last work</th></tr></thead><tbody></tbody></table>
+<table id="workers"><thead><tr><th>worker</th><th>address</th><th>backend</th><th>micro-batches</th><th>images</th><th>images/s computing</th><th>last result</th><th>last heartbeat</th></tr></thead><tbody></tbody></table>
 <script>
 const $ = (id) => document.getElementById(id);
 function draw(curve) {
@@ -30,11 +30,13 @@ function draw(curve) {
   const sy = (y) => 210 - (y1 > y0 ? (y - y0) / (y1 - y0) : 0.5) * 200;
   $('loss-line').setAttribute('points', curve.map((p) => sx(p[0]).toFixed(1) + ',' + sy(p[1]).toFixed(1)).join(' '));
 }
+const ago = (ms) => ms === null ? '–' : (ms / 1000).toFixed(1) + ' s ago';
 function row(w) {
   const tr = document.createElement('tr');
   tr.className = 'worker';
-  for (const v of [w.worker, w.microBatches, w.examples, Math.round(w.imagesPerSec),
-    w.lastWorkMsAgo === null ? '–' : (w.lastWorkMsAgo / 1000).toFixed(1) + ' s ago']) {
+  // textContent only: worker names come from the workers.
+  for (const v of [w.worker, w.address ?? '–', w.backend ?? '–', w.microBatches, w.examples, Math.round(w.imagesPerSec),
+    ago(w.lastWorkMsAgo), ago(w.lastHeartbeatMsAgo)]) {
     const td = document.createElement('td');
     td.textContent = String(v);
     tr.appendChild(td);
@@ -51,7 +53,8 @@ async function tick() {
     $('loss').textContent = st.loss === null ? '–' : st.loss.toFixed(4);
     $('speed').textContent = Math.round(st.imagesPerSec);
     $('alive').textContent = st.workersAlive;
-    $('state').textContent = st.finished ? 'finished' : 'training, up ' + Math.round(st.uptimeSec) + ' s';
+    $('state').textContent = st.finished ? 'finished'
+      : (st.workersAlive === 0 ? 'waiting for workers' : 'training') + ', up ' + Math.round(st.uptimeSec) + ' s';
     $('workers').tBodies[0].replaceChildren(...st.workers.map(row));
     draw(st.lossCurve);
   } catch (e) {

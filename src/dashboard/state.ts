@@ -1,16 +1,29 @@
 /**
  * What the live dashboard shows, kept up to date from the step loop's
  * callbacks (onStep, onEpoch, onStepTiming): no access to the pool needed, so
- * any coordinator (threads, processes, WebSocket) can feed it.
+ * any coordinator (threads, processes, WebSocket) can feed it. A WebSocket
+ * pool can also be named as the source of the worker table (`setWorkerSource`),
+ * which adds each worker's address, backend and last heartbeat and lists
+ * workers as soon as they are ready, before their first micro-batch.
+ *
+ * Read-only by construction: a snapshot is a copy, and nothing in it comes
+ * from the config (so never the token).
  */
 import type { WorkerStats } from '../coordinator/pool.js';
 import type { EpochMetrics, StepInfo, StepTiming } from '../coordinator/train-loop.js';
+import type { WorkerInfo } from '../coordinator/ws-pool.js';
 
 export interface WorkerStatus extends WorkerStats {
   /** Examples per second of compute time. */
   imagesPerSec: number;
   /** ms since the worker last finished a micro-batch; null if it never did. */
   lastWorkMsAgo: number | null;
+  /** Remote address:port (WebSocket workers), else null. */
+  address: string | null;
+  /** Backend the worker computes on (WebSocket workers), else null. */
+  backend: string | null;
+  /** ms since the last frame from the worker, heartbeats included (WebSocket workers), else null. */
+  lastHeartbeatMsAgo: number | null;
 }
 
 export interface DashboardStatus {
@@ -41,6 +54,7 @@ export class DashboardState {
   private workers: WorkerStats[] = [];
   private readonly lastWork = new Map<string, { microBatches: number; at: number }>();
   private readonly started: number;
+  private workerSource: (() => WorkerInfo[]) | null = null;
   finished = false;
 
   constructor(
@@ -72,9 +86,15 @@ export class DashboardState {
     this.workers = t.workers.map((w) => ({ ...w }));
   };
 
+  /** Takes the worker table from a live pool from now on. */
+  setWorkerSource(source: () => WorkerInfo[]): void {
+    this.workerSource = source;
+  }
+
   snapshot(): DashboardStatus {
     const s = this.last;
     const now = this.now();
+    const live = this.workerSource?.() ?? null;
     return {
       run: this.run,
       epoch: s ? s.epoch + 1 : 0,
@@ -82,24 +102,42 @@ export class DashboardState {
       step: s?.globalStep ?? 0,
       stepInEpoch: s?.stepInEpoch ?? 0,
       stepsInEpoch: s?.stepsInEpoch ?? 0,
-      workersAlive: s?.workers ?? 0,
+      workersAlive: live ? live.length : (s?.workers ?? 0),
       imagesPerSec: s?.imagesPerSec ?? 0,
       loss: s && s.examples > 0 ? s.lossSum / s.examples : null,
       lossCurve: [...this.curve],
       epochsDone: [...this.epochsDone],
-      workers: this.workers.map((w) => {
-        const seen = this.lastWork.get(w.worker);
-        return {
-          ...w,
-          imagesPerSec: w.computeMs > 0 ? (w.examples / w.computeMs) * 1000 : 0,
-          lastWorkMsAgo: seen && w.microBatches > 0 ? Math.round(now - seen.at) : null,
-        };
-      }),
+      workers: live
+        ? live.map((w) => ({
+            worker: w.worker,
+            microBatches: w.microBatches,
+            examples: w.examples,
+            computeMs: w.computeMs,
+            imagesPerSec: speed(w),
+            lastWorkMsAgo: w.lastResultMsAgo,
+            address: w.address,
+            backend: w.backend,
+            lastHeartbeatMsAgo: w.lastHeardMsAgo,
+          }))
+        : this.workers.map((w) => {
+            const seen = this.lastWork.get(w.worker);
+            return {
+              ...w,
+              imagesPerSec: speed(w),
+              lastWorkMsAgo: seen && w.microBatches > 0 ? Math.round(now - seen.at) : null,
+              address: null,
+              backend: null,
+              lastHeartbeatMsAgo: null,
+            };
+          }),
       finished: this.finished,
       uptimeSec: (now - this.started) / 1000,
     };
   }
 }
+
+/** Examples per second of compute time. */
+const speed = (w: WorkerStats) => (w.computeMs > 0 ? (w.examples / w.computeMs) * 1000 : 0);
 
 const escapeLabel = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
@@ -119,5 +157,10 @@ export function prometheusText(st: DashboardStatus): string {
   metric('trainer_worker_micro_batches_total', 'counter', 'Micro-batches computed, per worker.', per((w) => w.microBatches));
   metric('trainer_worker_examples_total', 'counter', 'Examples computed, per worker.', per((w) => w.examples));
   metric('trainer_worker_compute_seconds_total', 'counter', 'Compute time, per worker.', per((w) => w.computeMs / 1000));
+  const heard = st.workers.filter((w) => w.lastHeartbeatMsAgo !== null);
+  if (heard.length > 0) {
+    metric('trainer_worker_last_heard_seconds', 'gauge', 'Seconds since the last frame from a WebSocket worker.',
+      heard.map((w) => [`{worker="${escapeLabel(w.worker)}"}`, (w.lastHeartbeatMsAgo as number) / 1000]));
+  }
   return `${out.join('\n')}\n`;
 }

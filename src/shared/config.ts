@@ -109,6 +109,14 @@ export const configSchema = z
         port: nonNegInt().max(65535, { error: 'must be a port number (0-65535)' }),
         /** Largest frame accepted from a peer; 0 = sized from the model and data. */
         maxPayloadBytes: nonNegInt(),
+        /** Frames one worker may send per second (burst of the same); past it the worker is dropped. Default 1000. */
+        maxMessagesPerSec: posInt(),
+        /** Bytes queued to one worker that does not read before it is dropped; 0 = 4 weights frames + 2 dataset chunks. */
+        maxPendingBytes: nonNegInt(),
+        /** Size of the dataset chunks sent to a joining worker; default 1 MiB. */
+        dataChunkBytes: posInt().max(1 << 28, { error: 'must be a positive integer of at most 268435456' }),
+        /** Tasks sent ahead to one worker, to hide the round trip; default 2. */
+        tasksInFlight: posInt(),
         tls: z.object({ cert: z.string().nullable(), key: z.string().nullable() }).strict(),
       })
       .strict(),
@@ -149,6 +157,10 @@ export const DEFAULT_CONFIG: Config = {
     host: '127.0.0.1',
     port: 9000,
     maxPayloadBytes: 0,
+    maxMessagesPerSec: 1000,
+    maxPendingBytes: 0,
+    dataChunkBytes: 1 << 20,
+    tasksInFlight: 2,
     tls: { cert: null, key: null },
   },
 };

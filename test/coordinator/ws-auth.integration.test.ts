@@ -3,10 +3,12 @@ import test from 'node:test';
 import WebSocket from 'ws';
 import { coordinatorCommand } from '../../src/cli/coordinator.js';
 import { isTrainerError } from '../../src/shared/errors.js';
-import { CLOSE, PROTOCOL_VERSION, decodeMessage, encodeMessage, type Message } from '../../src/shared/protocol.js';
+import { decodeMessage } from '../../src/shared/protocol-decode.js';
+import { CLOSE, PROTOCOL_VERSION, type Message } from '../../src/shared/protocol.js';
+import { encodeMessage } from '../../src/shared/protocol-encode.js';
 import { authMac, newNonce } from '../../src/shared/ws-auth.js';
 import { tempDir } from '../helpers.js';
-import { TOKEN, spawnWorker, startBarePool } from './ws-helpers.js';
+import { TOKEN, spawnWorker, startBarePool, wsConfig } from './ws-helpers.js';
 
 /** A raw client: the frames it got and how it was closed. */
 function client(url: string) {
@@ -76,7 +78,7 @@ test('a socket that never says hello is closed with 4408 within cluster.handshak
 });
 
 test('frames past maxPayload, oversize hellos, text frames and floods are cut off', async () => {
-  const { pool, url } = await startBarePool(await tempDir(), {}, { maxMessagesPerSec: 50 });
+  const { pool, url } = await startBarePool(await tempDir(), { cluster: { ...wsConfig('', 'x').cluster, maxMessagesPerSec: 50 } });
   try {
     const big = client(url);
     await big.first;

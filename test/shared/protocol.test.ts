@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import test from 'node:test';
 import { pack } from 'msgpackr';
 import { isTrainerError } from '../../src/shared/errors.js';
-import { PROTOCOL_VERSION, SENT_BY, closeReason, decodeMessage, encodeMessage, type Message, type MessageType } from '../../src/shared/protocol.js';
+import { decodeMessage } from '../../src/shared/protocol-decode.js';
+import { PROTOCOL_VERSION, SENT_BY, closeReason, type Message, type MessageType } from '../../src/shared/protocol.js';
+import { encodeMessage } from '../../src/shared/protocol-encode.js';
 
 const bytes = (n: number, fill = 7) => new Uint8Array(n).fill(fill);
 const sha = 'ab'.repeat(32);

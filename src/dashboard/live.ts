@@ -1,0 +1,63 @@
+/**
+ * A dashboard for one training process: the state fed by the step loop's
+ * callbacks, and where it is served — on the coordinator's own port (the
+ * caller mounts `handler` there) or, with a status port, on a server of its
+ * own bound to the same host.
+ */
+import type { EpochMetrics, StepInfo, StepTiming } from '../coordinator/train-loop.js';
+import type { RequestHandler } from '../coordinator/ws-server.js';
+import { TrainerError } from '../shared/errors.js';
+import { dashboardHandler } from './http.js';
+import { serveDashboard, type ServedDashboard } from './serve.js';
+import { DashboardState } from './state.js';
+
+export interface LiveDashboard {
+  state: DashboardState;
+  handler: RequestHandler;
+  /** The server of its own, when a status port was given; else null (mount `handler`). */
+  served: ServedDashboard | null;
+  onStep(s: StepInfo): void;
+  onEpoch(m: EpochMetrics): void;
+  onStepTiming(t: StepTiming): void;
+  close(): Promise<void>;
+}
+
+export interface LiveDashboardOptions {
+  run: string;
+  epochs: number;
+  host: string;
+  /** Serve on this port (0 = any free one) instead of the caller's; undefined = the caller mounts it. */
+  statusPort?: number;
+  tls: { cert: string | null; key: string | null };
+}
+
+/** `--status-port` as a port number. */
+export function parseStatusPort(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) {
+    throw new TrainerError('E_USAGE', `--status-port must be a port number (0-65535), got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+export async function startDashboard(o: LiveDashboardOptions): Promise<LiveDashboard> {
+  const state = new DashboardState(o.run, o.epochs);
+  const handler = dashboardHandler(state);
+  const served = o.statusPort === undefined ? null : await serveDashboard(handler, o.host, o.statusPort, o.tls);
+  return {
+    state,
+    handler,
+    served,
+    onStep: state.onStep,
+    onEpoch: state.onEpoch,
+    onStepTiming: state.onStepTiming,
+    close: async () => {
+      await served?.close();
+    },
+  };
+}
+
+/** The dashboard's address on a ws(s):// listening URL. */
+export function dashboardUrlOf(wsUrl: string): string {
+  return `${wsUrl.replace(/^ws/, 'http')}/`;
+}

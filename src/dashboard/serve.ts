@@ -1,0 +1,63 @@
+/**
+ * The dashboard on a port of its own (`--status-port`): a plain HTTP server,
+ * or HTTPS with the coordinator's certificate, bound to the coordinator's host,
+ * answering the dashboard's paths and 404 to anything else.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { RequestHandler } from '../coordinator/ws-server.js';
+import { TrainerError } from '../shared/errors.js';
+
+export interface ServedDashboard {
+  /** http(s)://host:port/ with the port actually bound. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function serveDashboard(
+  handler: RequestHandler,
+  host: string,
+  port: number,
+  tls: { cert: string | null; key: string | null },
+): Promise<ServedDashboard> {
+  const onRequest: RequestHandler = (req, res) => {
+    try {
+      if (handler(req, res)) return true;
+    } catch {
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+      return true;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    return true;
+  };
+  let server: Server;
+  if (tls.cert !== null && tls.key !== null) {
+    let material: { cert: Buffer; key: Buffer };
+    try {
+      material = { cert: readFileSync(tls.cert), key: readFileSync(tls.key) };
+    } catch (err) {
+      throw new TrainerError('E_CONFIG', `cannot read cluster.tls files: ${(err as Error).message}`);
+    }
+    server = createHttpsServer(material, onRequest) as unknown as Server;
+  } else {
+    server = createHttpServer(onRequest);
+  }
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new TrainerError('E_CONFIG', `cannot serve the dashboard on ${host}:${port}: ${err.code ?? err.message}`)),
+    );
+    server.listen(port, host, () => resolve());
+  });
+  const bound = (server.address() as AddressInfo).port;
+  return {
+    url: `${tls.cert !== null ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${bound}/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { access, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import test from 'node:test';
+import { CHECKPOINT_FILE, loadCheckpoint } from '../../src/coordinator/checkpoint.js';
+import { tempDir } from '../helpers.js';
+import { TOKEN, freePort, killAll, spawnMain, spawnWorker, waitFor, wsConfig, type Spawned } from '../coordinator/ws-helpers.js';
+
+const exists = (f: string) => access(f).then(() => true, () => false);
+
+async function coordinatorFor(name: string, workers: number, over: object = {}) {
+  const dir = await tempDir();
+  const config = wsConfig(dir, name, { cluster: { ...wsConfig(dir, name).cluster, workers, noWorkerTimeoutMs: 120_000 }, ...over });
+  const file = join(dir, 'config.yaml');
+  await writeFile(file, JSON.stringify(config));
+  const port = await freePort();
+  const coordinator = spawnMain(['coordinator', '--config', file, '--port', String(port)], { TRAINER_TOKEN: TOKEN });
+  await waitFor('the coordinator to listen', () => coordinator.output().includes('listening'));
+  return { dir, coordinator, url: `127.0.0.1:${port}`, runDir: join(config.run.dir, config.run.name) };
+}
+
+test('Ctrl-C while the coordinator waits for its workers ends the wait at once, tells the worker already there to leave, exits 130 with one line', async () => {
+  const procs: Spawned[] = [];
+  try {
+    const { dir, coordinator, url, runDir } = await coordinatorFor('waiting', 2);
+    procs.push(coordinator);
+    const worker = spawnWorker(url, dir, 'early');
+    procs.push(worker);
+    await waitFor('one worker ready', () => coordinator.output().includes('ready; 1 workers'));
+    const t0 = performance.now();
+    coordinator.child.kill('SIGINT');
+    assert.equal(await coordinator.exited, 130, coordinator.output());
+    assert.ok(performance.now() - t0 < 5000, `took ${performance.now() - t0} ms`);
+    assert.match(coordinator.output(), /^stopped while waiting for workers; nothing trained yet, no checkpoint written$/m);
+    assert.equal(await exists(join(runDir, CHECKPOINT_FILE)), false);
+    assert.equal(await worker.exited, 0, worker.output());
+    assert.match(worker.output(), /leaving: coordinator done/);
+  } finally {
+    killAll(procs);
+  }
+});
+
+test('Ctrl-C while the coordinator waits because every worker left mid-run writes a checkpoint at that step and exits 130 at once', async () => {
+  const procs: Spawned[] = [];
+  try {
+    const { dir, coordinator, url, runDir } = await coordinatorFor('deserted', 1, { train: { epochs: 30 } });
+    procs.push(coordinator);
+    const worker = spawnWorker(url, dir, 'only');
+    procs.push(worker);
+    // After the first epoch's checkpoint, somewhere in the second epoch or later.
+    await waitFor('a checkpoint', () => exists(join(runDir, CHECKPOINT_FILE)));
+    worker.child.kill('SIGKILL');
+    await waitFor('the coordinator to wait', () => /no workers: waiting up to 120 s/.test(coordinator.output()));
+    const t0 = performance.now();
+    coordinator.child.kill('SIGINT');
+    assert.equal(await coordinator.exited, 130, coordinator.output());
+    assert.ok(performance.now() - t0 < 5000, `took ${performance.now() - t0} ms`);
+    assert.match(coordinator.output(), /^stopped while waiting for workers; checkpoint in .*deserted, continue with --resume$/m);
+    const ck = await loadCheckpoint(runDir);
+    assert.ok(ck.globalStep >= 7, `checkpoint at step ${ck.globalStep}`);
+    assert.doesNotMatch(coordinator.output(), /E_INTERNAL|at .*\.js:\d+/);
+  } finally {
+    killAll(procs);
+  }
+});
