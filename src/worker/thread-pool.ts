@@ -46,6 +46,7 @@ export class ThreadPool implements WorkerPool {
   private readonly timeoutMs: number;
   private lastNumTensors = new Map<number, number>();
   private inFlight = 0;
+  private tickets = 0;
   private readonly waiting: (() => void)[] = [];
 
   constructor(
@@ -63,7 +64,9 @@ export class ThreadPool implements WorkerPool {
       filename: WORKER_FILE,
       minThreads: opts.threads,
       maxThreads: opts.threads,
-      concurrentTasksPerWorker: 1,
+      // A second task waits in the thread's own queue and starts the moment the
+      // first ends, without a round trip through this thread.
+      concurrentTasksPerWorker: TASKS_PER_THREAD,
       idleTimeout: 2 ** 31 - 1,
       workerData: init,
     });
@@ -102,9 +105,11 @@ export class ThreadPool implements WorkerPool {
       const slot = this.freeSlots.pop();
       if (slot === undefined) throw new TrainerError('E_WORKER_LOST', 'no gradient slot left: too many worker threads hung');
       const fault = this.opts.injectFault?.(step, m, attempt);
-      const task: ThreadTask = { kind: 'gradient', step, version, microBatch: m, offset, length, slot, ...(fault ? { fault } : {}) };
+      const ticket = ++this.tickets;
+      const task: ThreadTask = { kind: 'gradient', step, version, microBatch: m, offset, length, slot, ticket, ...(fault ? { fault } : {}) };
+      const startedAt = () => (Atomics.load(this.init.started, slot) === ticket ? (this.init.startedAtMs[slot] as number) : null);
       try {
-        const r = await this.withDeadline(task, `step ${step} micro-batch ${m}`);
+        const r = await this.withDeadline(task, `step ${step} micro-batch ${m}`, this.timeoutMs, startedAt);
         this.record(r, length);
         const gradient = this.init.slots.subarray(slot * this.modelSize, (slot + 1) * this.modelSize);
         return { lossSum: r.lossSum, correct: r.correct, count: r.count, gradient, worker: `thread-${r.thread}` };
@@ -124,14 +129,33 @@ export class ThreadPool implements WorkerPool {
 
   /**
    * Runs a task with a deadline (cluster.stepTimeoutMs); past it the thread is
-   * terminated. At most one task per thread is handed to piscina at a time, so
-   * the deadline counts from when a thread takes the task, not queue time.
+   * terminated. At most TASKS_PER_THREAD tasks per thread are handed to
+   * piscina at a time. For a task that says when it starts (`running`), the
+   * deadline counts from its start, not from its time in a thread's queue;
+   * any other task gets the deadline once per task that may be ahead of it.
    */
-  private async withDeadline(task: ThreadTask, what: string, timeoutMs = this.timeoutMs): Promise<ThreadResult> {
-    while (this.inFlight >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
+  private async withDeadline(
+    task: ThreadTask,
+    what: string,
+    timeoutMs = this.timeoutMs,
+    startedAt?: () => number | null,
+  ): Promise<ThreadResult> {
+    while (this.inFlight >= this.size * TASKS_PER_THREAD) await new Promise<void>((resolve) => this.waiting.push(resolve));
     this.inFlight++;
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    let queuedPeriods = 0;
+    const expire = () => {
+      const since = startedAt?.();
+      if (since === null && ++queuedPeriods < TASKS_PER_THREAD) {
+        // Still queued behind a task that has its own deadline: wait for it.
+        timer = setTimeout(expire, timeoutMs);
+        return;
+      }
+      const left = since === null || since === undefined ? 0 : since + timeoutMs - (performance.timeOrigin + performance.now());
+      if (left > 0) timer = setTimeout(expire, left);
+      else controller.abort();
+    };
+    let timer = setTimeout(expire, startedAt ? timeoutMs : timeoutMs * TASKS_PER_THREAD);
     try {
       return await this.piscina.run(task, { signal: controller.signal });
     } catch (err) {
@@ -188,6 +212,9 @@ export class ThreadPool implements WorkerPool {
   }
 }
 
+/** Tasks handed to one thread at a time: the one it computes and the next. */
+const TASKS_PER_THREAD = 2;
+
 /** A new thread imports tfjs and loads its backend before its first task. */
 const STARTUP_TIMEOUT_MS = 60_000;
 
@@ -223,6 +250,8 @@ export function threadPoolFactory(extra: Partial<ThreadPoolOptions> = {}): PoolF
       indices: new Int32Array(new SharedArrayBuffer(batchSize * 4)),
       slots: new Float32Array(new SharedArrayBuffer(slotCount * model.size * 4)),
       slotCount,
+      started: new Int32Array(new SharedArrayBuffer(slotCount * 4)),
+      startedAtMs: new Float64Array(new SharedArrayBuffer(slotCount * 8)),
       maxBatch,
     };
     const pool = new ThreadPool(config, init, model.size, { threads, ...extra });

@@ -23,6 +23,10 @@ export interface ThreadInit {
   /** Gradient slots, `slotCount` × model size floats. */
   slots: Float32Array;
   slotCount: number;
+  /** started[slot]: the ticket of the task that last began computing into that slot. */
+  started: Int32Array;
+  /** startedAtMs[slot]: when it began (performance.timeOrigin + performance.now()); written before started[slot]. */
+  startedAtMs: Float64Array;
   maxBatch: number;
 }
 
@@ -39,6 +43,8 @@ export type ThreadTask =
       offset: number;
       length: number;
       slot: number;
+      /** Written to started[slot] when the task begins: tells a queued task from a running one. */
+      ticket: number;
       fault?: Fault;
     }
   | { kind: 'evaluate'; version: number; split: 'train' | 'val'; start: number; length: number }

@@ -40,6 +40,8 @@ export default function run(task: ThreadTask): ThreadResult {
   let stats = { lossSum: 0, correct: 0, count: 0 };
   switch (task.kind) {
     case 'gradient': {
+      init.startedAtMs[task.slot] = performance.timeOrigin + t0;
+      Atomics.store(init.started, task.slot, task.ticket);
       loadWeights(task.version);
       if (task.fault) injectFault(task.fault);
       const indices = init.indices.subarray(task.offset, task.offset + task.length);
