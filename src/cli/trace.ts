@@ -2,13 +2,15 @@
  * `trainer train --trace FILE`: a Chrome trace (the JSON object format that
  * Perfetto and chrome://tracing open) of where the time goes. The coordinator's
  * track has one `step` span per step, split into plan, dispatch-wait, reduce,
- * update and publish; each worker has a track with a `compute` span per step
- * (its compute time in that step, from the pool's per-worker counters) and a
- * `wait` span until the step's last result came back.
+ * update and publish; each worker has a track with, per micro-batch, a
+ * `transfer` span (handed over, until it starts), a `compute` span and a
+ * `transfer` span back, then a `wait` span until the step's last result came
+ * back.
  *
- * Workers report how long they computed, not when they started, so a worker's
- * compute span is drawn from the moment the step was dispatched: exact for its
- * length, approximate for its position.
+ * Worker threads report when they started and ended. A remote worker reports
+ * how long it computed, so its compute span sits in the middle of the round
+ * trip. A pool that gives no timing gets one compute span per worker and step,
+ * drawn from the moment the step was dispatched.
  */
 import { writeFile } from 'node:fs/promises';
 import type { WorkerStats } from '../coordinator/pool.js';
@@ -72,6 +74,10 @@ export class TraceRecorder {
     this.span('step', COORDINATOR_TID, start, end, { epoch: t.epoch + 1, step: t.step });
     STEP_PHASES.forEach((name, i) => this.span(name, COORDINATOR_TID, t.marks[i] as number, t.marks[i + 1] as number));
     const sent = t.marks[1];
+    if (t.results.length > 0 && t.results.every((r) => r.timing)) {
+      this.timedResults(t, dispatched);
+      return;
+    }
     for (const w of t.workers) {
       const before = this.last.get(w.worker);
       this.last.set(w.worker, { ...w });
@@ -86,6 +92,24 @@ export class TraceRecorder {
     }
     this.lastStepEnd = end;
   };
+
+  /** Per micro-batch spans from the results' own timing. */
+  private timedResults(t: StepTiming, dispatched: number): void {
+    const lastEnd = new Map<number, number>();
+    for (const r of t.results) {
+      const timing = r.timing;
+      if (!timing) continue;
+      const tid = this.tidOf(r.worker);
+      const args = { step: t.step, microBatches: 1, examples: r.count };
+      this.span('transfer', tid, timing.sentMs, timing.startMs, { step: t.step, direction: 'to worker' });
+      this.span('compute', tid, timing.startMs, timing.endMs, args);
+      this.span('transfer', tid, timing.endMs, timing.receivedMs, { step: t.step, direction: 'to coordinator' });
+      lastEnd.set(tid, Math.max(lastEnd.get(tid) ?? 0, timing.receivedMs));
+    }
+    for (const [tid, end] of lastEnd) if (end < dispatched) this.span('wait', tid, end, dispatched, { step: t.step });
+    for (const w of t.workers) this.last.set(w.worker, { ...w });
+    this.lastStepEnd = t.marks[5];
+  }
 
   /** Marks the epoch end; the time since the last step is evaluation and metrics. */
   readonly onEpoch = (m: EpochMetrics): void => {

@@ -10,6 +10,21 @@ export interface MicroBatchResult extends BatchStats {
   gradient: Float32Array;
   /** Who computed it (for per-worker statistics). */
   worker: string;
+  /** Where its time went, for traces; absent where a pool cannot tell. */
+  timing?: ResultTiming;
+}
+
+/**
+ * A micro-batch's life in the coordinator's performance.now() clock (ms):
+ * handed to the transport, computing, computed, back. A thread reports its own
+ * start and end; for a remote worker only its compute time is known, and it is
+ * placed in the middle of the round trip.
+ */
+export interface ResultTiming {
+  sentMs: number;
+  startMs: number;
+  endMs: number;
+  receivedMs: number;
 }
 
 export interface WorkerStats {

@@ -13,7 +13,7 @@ import type { ModelSpec } from '../shared/model.js';
 import { progressOf, saveCheckpoint, type Progress } from './checkpoint.js';
 import { reduceGradients, sgdStep, type SgdState } from './optimizer.js';
 import { planEpoch, splitMicroBatches } from './plan.js';
-import type { WorkerPool, WorkerStats } from './pool.js';
+import type { MicroBatchResult, WorkerPool, WorkerStats } from './pool.js';
 import { writeFileAtomic } from '../shared/atomic-file.js';
 
 export interface EpochMetrics {
@@ -50,6 +50,8 @@ export interface StepTiming {
   marks: [number, number, number, number, number, number];
   /** pool.stats() after the step (cumulative per worker; the tracer takes differences). */
   workers: WorkerStats[];
+  /** Each micro-batch's worker and, where the pool knows it, its timing. */
+  results: Pick<MicroBatchResult, 'worker' | 'timing' | 'count'>[];
 }
 
 export interface TrainState extends Progress {
@@ -118,7 +120,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
       state.epochExamples += batch.length;
       state.globalStep++;
       await pool.publish(state.globalStep, state.params);
-      o.onStepTiming?.({ epoch: state.epoch, step: state.globalStep - 1, marks: [t0, t1, t2, t3, t4, performance.now()], workers: pool.stats() });
+      o.onStepTiming?.({ epoch: state.epoch, step: state.globalStep - 1, marks: [t0, t1, t2, t3, t4, performance.now()], workers: pool.stats(), results });
       o.onStep?.({
         epoch: state.epoch,
         stepInEpoch: state.stepInEpoch + 1,

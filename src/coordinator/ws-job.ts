@@ -14,6 +14,8 @@ export interface Task {
   /** Micro-batch (or evaluation chunk) index: the slot of its result. */
   index: number;
   indices: Int32Array;
+  /** When it was last sent to a worker (performance.now()), for traces. */
+  sentMs?: number;
 }
 
 export interface Job {

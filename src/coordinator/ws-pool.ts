@@ -314,6 +314,7 @@ export class WsPool implements WorkerPool, ConnHost {
     }
     if (member.inflight.size === 0) member.progressMs = performance.now();
     member.inflight.set(task.id, task);
+    task.sentMs = performance.now();
     this.o.onEvent?.({ kind: 'task', worker: member.conn.id, step: job.step, index: task.index });
     const m: Message =
       job.kind === 'grad'
@@ -337,6 +338,12 @@ export class WsPool implements WorkerPool, ConnHost {
     }
     member.inflight.delete(m.taskId);
     member.progressMs = member.lastResultMs = performance.now();
+    if (m.type === 'gradient' && task.sentMs !== undefined) {
+      const sentMs = task.sentMs;
+      const receivedMs = member.lastResultMs;
+      const startMs = sentMs + Math.max(0, receivedMs - sentMs - m.computeMs) / 2;
+      (checked.ok as MicroBatchResult).timing = { sentMs, startMs, endMs: Math.min(receivedMs, startMs + m.computeMs), receivedMs };
+    }
     job.results[task.index] = checked.ok;
     if (--job.remaining === 0) return job.resolve();
     this.pump();

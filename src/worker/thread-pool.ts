@@ -109,10 +109,18 @@ export class ThreadPool implements WorkerPool {
       const task: ThreadTask = { kind: 'gradient', step, version, microBatch: m, offset, length, slot, ticket, ...(fault ? { fault } : {}) };
       const startedAt = () => (Atomics.load(this.init.started, slot) === ticket ? (this.init.startedAtMs[slot] as number) : null);
       try {
+        const sentMs = performance.now();
         const r = await this.withDeadline(task, `step ${step} micro-batch ${m}`, this.timeoutMs, startedAt);
         this.record(r, length);
         const gradient = this.init.slots.subarray(slot * this.modelSize, (slot + 1) * this.modelSize);
-        return { lossSum: r.lossSum, correct: r.correct, count: r.count, gradient, worker: `thread-${r.thread}` };
+        // Threads stamp times as timeOrigin + now; this thread's clock has its own origin.
+        const timing = {
+          sentMs,
+          startMs: r.startedAtMs - performance.timeOrigin,
+          endMs: r.endedAtMs - performance.timeOrigin,
+          receivedMs: performance.now(),
+        };
+        return { lossSum: r.lossSum, correct: r.correct, count: r.count, gradient, worker: `thread-${r.thread}`, timing };
       } catch (err) {
         // A timed-out thread was terminated while it may have been writing its
         // slot: retire the slot rather than risk a late write into a reused one.

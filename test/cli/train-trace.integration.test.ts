@@ -38,4 +38,31 @@ test('--trace writes a Chrome trace with one step span per step, its phases, and
   assert.equal(microBatches, 40, 'every micro-batch of every step is on some worker track');
   const names = trace.traceEvents.filter((e) => e.name === 'thread_name').map((e) => e.args?.name);
   assert.ok(names.includes('coordinator'));
+  assertTimedMicroBatches(trace, 40);
+});
+
+/** Per micro-batch: a transfer out, a compute and a transfer back, in that order and inside their step. */
+function assertTimedMicroBatches(trace: ChromeTrace, microBatches: number): void {
+  const spans = trace.traceEvents.filter((e) => e.ph === 'X');
+  const steps = spans.filter((e) => e.name === 'step');
+  const compute = spans.filter((e) => e.name === 'compute');
+  const transfer = spans.filter((e) => e.name === 'transfer');
+  assert.equal(compute.length, microBatches);
+  assert.equal(transfer.length, 2 * microBatches);
+  const slack = 1000; // µs: clocks of threads and processes are read at slightly different moments
+  for (const c of compute) {
+    const step = steps.find((s) => s.args?.step === c.args?.step)!;
+    assert.ok(c.ts >= step.ts - slack && c.ts + c.dur! <= step.ts + step.dur! + slack, `compute of step ${c.args?.step} inside its step`);
+    assert.ok(transfer.some((t) => t.tid === c.tid && Math.abs(t.ts + t.dur! - c.ts) < 1), 'a transfer ends where the compute starts');
+    assert.ok(transfer.some((t) => t.tid === c.tid && Math.abs(t.ts - (c.ts + c.dur!)) < 1), 'a transfer starts where the compute ends');
+  }
+}
+
+test('--trace with WebSocket worker processes draws transfer and compute spans per micro-batch', async () => {
+  const dir = await tempDir();
+  const file = join(dir, 'trace.json');
+  const r = trainer(['train', '--config', await smallConfigFile(dir, 'trace-ws', 1), '--procs', '2', '--trace', file, '--quiet']);
+  assert.equal(r.code, 0, r.stderr);
+  const trace = JSON.parse(await readFile(file, 'utf8')) as ChromeTrace;
+  assertTimedMicroBatches(trace, 20);
 });
