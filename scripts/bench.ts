@@ -14,7 +14,7 @@
  * the last epoch is measured), --micro-batches M (default 2), --memory.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -59,6 +59,8 @@ interface ChildResult {
   /** Per step in the measured epoch: ms in reduce, and ms not spent computing by the busiest worker (transfer, dispatch, reduce, update). */
   reduceMs?: number;
   commMs?: number;
+  /** Peak RSS of each worker process (ws transports), read from /proc at the end of the last epoch. */
+  workerPeakRssMB?: number[];
 }
 
 function configFor(s: ChildSpec): Config {
@@ -97,6 +99,7 @@ async function child(s: ChildSpec): Promise<ChildResult> {
   const rssByEpochMB: number[] = [];
   let measured = { imagesPerSec: 0, overheadShare: 0 };
   let extra: Pick<ChildResult, 'wireBytesPerStep' | 'reduceMs' | 'commMs'> = {};
+  let workerPeakRssMB: number[] = [];
   await runTraining({
     config,
     resume: false,
@@ -116,6 +119,7 @@ async function child(s: ChildSpec): Promise<ChildResult> {
       }
       if (m.epoch !== s.epochs) return;
       const w = wire();
+      workerPeakRssMB = childPeakRssMB();
       const busiest = Math.max(...after.map((a) => a.computeMs - (before.find((b) => b.worker === a.worker)?.computeMs ?? 0)));
       const wallMsAll = (s.images / m.imagesPerSec) * 1000;
       extra = {
@@ -128,7 +132,36 @@ async function child(s: ChildSpec): Promise<ChildResult> {
       measured = { imagesPerSec: m.imagesPerSec, overheadShare: 1 - computeMs / (s.threads * wallMs) };
     },
   });
-  return { label: s.label, ...measured, ...extra, maxRssMB: process.resourceUsage().maxRSS / 1024, rssByEpochMB };
+  return {
+    label: s.label,
+    ...measured,
+    ...extra,
+    maxRssMB: process.resourceUsage().maxRSS / 1024,
+    rssByEpochMB,
+    ...(workerPeakRssMB.length ? { workerPeakRssMB } : {}),
+  };
+}
+
+/** Peak RSS (VmHWM) of this process's child processes, on Linux; empty elsewhere. */
+function childPeakRssMB(): number[] {
+  const out: number[] = [];
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return out;
+  }
+  for (const pid of pids) {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      if (Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]) !== process.pid) continue;
+      const kb = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]);
+      if (kb > 0) out.push(kb / 1024);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return out;
 }
 
 function runChild(s: ChildSpec): ChildResult {
@@ -201,6 +234,7 @@ async function main(): Promise<void> {
   console.log(`RSS after each epoch, 2 threads: ${two.rssByEpochMB.map((x) => fmt(x)).join(' / ')} MB`);
   const ws = rows[3] as ChildResult;
   console.log(`2 ws worker processes / 2 threads: ${fmt(ws.imagesPerSec / two.imagesPerSec, 2)}x; ${fmt((ws.wireBytesPerStep ?? 0) / 1e3, 1)} kB on the wire per step`);
+  console.log(`peak RSS, coordinator ${fmt(ws.maxRssMB)} MB, ws worker processes ${(ws.workerPeakRssMB ?? []).map((x) => `${fmt(x)} MB`).join(', ')}`);
   console.log(`\nscaling, 2 threads / 1 thread: ${fmt(two.imagesPerSec / one.imagesPerSec, 2)}x (efficiency ${fmt((two.imagesPerSec / one.imagesPerSec / 2) * 100, 0)} %)`);
 
   const py = torchPython();
@@ -223,7 +257,8 @@ async function main(): Promise<void> {
     console.log(
       `fc model, 2 ws worker processes: ${fmt(fcWs.imagesPerSec)} images/s; per step ${fmt(mb, 1)} MB on the wire, ` +
         `reduce ${fmt(fcWs.reduceMs ?? 0, 1)} ms, ${fmt(fcWs.commMs ?? 0, 1)} ms outside the busiest worker's compute ` +
-        `(${fmt(mb / 1e3 / ((fcWs.commMs ?? 1) / 1e3), 2)} GB/s effective); coordinator peak RSS ${fmt(fcWs.maxRssMB)} MB`,
+        `(${fmt(mb / 1e3 / ((fcWs.commMs ?? 1) / 1e3), 2)} GB/s effective); peak RSS coordinator ${fmt(fcWs.maxRssMB)} MB, ` +
+        `workers ${(fcWs.workerPeakRssMB ?? []).map((x) => `${fmt(x)} MB`).join(', ')}`,
     );
     console.log('\n| CIFAR-10-sized data (50,000 images), pool started | peak RSS MB |\n| --- | ---: |');
     for (const threads of [1, 4]) {
