@@ -44,9 +44,42 @@ export function sgdStep(params: Float32Array, grad: Float32Array, state: SgdStat
  * the number of examples in the global batch.
  */
 export function reduceGradients(out: Float32Array, parts: readonly Float32Array[], examples: number): void {
-  out.fill(0);
-  for (const part of parts) {
-    for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) + (part[i] as number);
+  const r = new OrderedReduction(out, parts.length);
+  parts.forEach((p, m) => r.add(m, p));
+  r.finish(examples);
+}
+
+/**
+ * The same fixed-order sum, fed as micro-batches arrive in any order: part m
+ * is added as soon as parts 0..m-1 have been, so most of the reduction happens
+ * while later micro-batches still compute, with the very same roundings.
+ */
+export class OrderedReduction {
+  private next = 0;
+  private readonly waiting = new Map<number, Float32Array>();
+
+  constructor(
+    private readonly out: Float32Array,
+    private readonly count: number,
+  ) {
+    out.fill(0);
   }
-  for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) / examples;
+
+  /** Adds part m (again is a no-op: a pool may report a result early and return it too). */
+  add(m: number, part: Float32Array): void {
+    if (m < this.next || this.waiting.has(m)) return;
+    this.waiting.set(m, part);
+    const out = this.out;
+    for (let p = this.waiting.get(this.next); p !== undefined; p = this.waiting.get(this.next)) {
+      for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) + (p[i] as number);
+      this.waiting.delete(this.next++);
+    }
+  }
+
+  /** Divides the complete sum by the examples of the global batch. */
+  finish(examples: number): void {
+    if (this.next !== this.count) throw new Error(`reduction has ${this.next} of ${this.count} micro-batches`);
+    const out = this.out;
+    for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) / examples;
+  }
 }

@@ -27,6 +27,13 @@ export interface ResultTiming {
   receivedMs: number;
 }
 
+/**
+ * Told of each micro-batch result as soon as it is accepted (index m), once
+ * per micro-batch, before runStep resolves: lets the loop reduce while the
+ * other micro-batches still compute.
+ */
+export type ResultListener = (m: number, result: MicroBatchResult) => void;
+
 export interface WorkerStats {
   worker: string;
   microBatches: number;
@@ -44,7 +51,7 @@ export interface WorkerPool {
    * micro-batch order. A worker that fails loses its micro-batches to the
    * others within this call; it rejects only when no worker can finish them.
    */
-  runStep(step: number, version: number, microBatches: readonly Int32Array[]): Promise<MicroBatchResult[]>;
+  runStep(step: number, version: number, microBatches: readonly Int32Array[], onResult?: ResultListener): Promise<MicroBatchResult[]>;
   /** Forward-only loss and accuracy of `split` at `version`, chunk by chunk, in chunk order. */
   evaluate(version: number, split: 'train' | 'val', chunks: readonly Int32Array[]): Promise<BatchStats[]>;
   /** Per-worker work done so far. */

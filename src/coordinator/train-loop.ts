@@ -11,7 +11,7 @@ import type { LoadedData } from '../shared/data/dataset.js';
 import { chunks, type BatchStats } from '../shared/gradient.js';
 import type { ModelSpec } from '../shared/model.js';
 import { progressOf, saveCheckpoint, type Progress } from './checkpoint.js';
-import { reduceGradients, sgdStep, type SgdState } from './optimizer.js';
+import { OrderedReduction, sgdStep, type SgdState } from './optimizer.js';
 import { planEpoch, splitMicroBatches } from './plan.js';
 import type { MicroBatchResult, WorkerPool, WorkerStats } from './pool.js';
 import { writeFileAtomic } from '../shared/atomic-file.js';
@@ -104,12 +104,16 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
       const batch = plan.batch(state.stepInEpoch);
       const micro = splitMicroBatches(batch, microBatches);
       const t1 = performance.now();
-      const results = await pool.runStep(state.globalStep, state.globalStep, micro).catch(async (err: unknown) => {
-        await checkpointHere();
-        throw err;
-      });
+      const reduction = new OrderedReduction(grad, micro.length);
+      const results = await pool
+        .runStep(state.globalStep, state.globalStep, micro, (m, r) => reduction.add(m, r.gradient))
+        .catch(async (err: unknown) => {
+          await checkpointHere();
+          throw err;
+        });
       const t2 = performance.now();
-      reduceGradients(grad, results.map((r) => r.gradient), batch.length);
+      results.forEach((r, m) => reduction.add(m, r.gradient)); // whatever the pool did not report early
+      reduction.finish(batch.length);
       const t3 = performance.now();
       sgdStep(state.params, grad, state.sgd, config.train);
       const t4 = performance.now();

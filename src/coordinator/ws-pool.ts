@@ -18,7 +18,7 @@ import type { BatchStats } from '../shared/gradient.js';
 import type { ModelSpec } from '../shared/model.js';
 import { CLOSE, FRAME_OVERHEAD_BYTES, type Message, type Split } from '../shared/protocol.js';
 import { encodeMessage } from '../shared/protocol-encode.js';
-import type { MicroBatchResult, WorkerPool, WorkerStats } from './pool.js';
+import type { MicroBatchResult, ResultListener, WorkerPool, WorkerStats } from './pool.js';
 import { WorkerConn, type ConnHost, type ConnLimits, type Welcome } from './ws-connection.js';
 import { checkResult, createJob, type Job, type ResultMessage, type Task } from './ws-job.js';
 import { JoinOffer } from './ws-offer.js';
@@ -54,6 +54,7 @@ export class WsPool implements WorkerPool, ConnHost {
   private weightsFrame: { version: number; frame: Uint8Array } | null = null;
   private job: Job | null = null;
   private nextTaskId = 1;
+  private resultListener: ResultListener | null = null;
   private nextConnId = 1;
   private readonly timer: NodeJS.Timeout;
   private readonly readyWaiters: (() => void)[] = [];
@@ -183,9 +184,14 @@ export class WsPool implements WorkerPool, ConnHost {
     this.weightsFrame = null;
   }
 
-  async runStep(step: number, version: number, microBatches: readonly Int32Array[]): Promise<MicroBatchResult[]> {
-    const results = await this.run('grad', step, version, 'train', microBatches);
-    return results as MicroBatchResult[];
+  async runStep(step: number, version: number, microBatches: readonly Int32Array[], onResult?: ResultListener): Promise<MicroBatchResult[]> {
+    this.resultListener = onResult ?? null;
+    try {
+      const results = await this.run('grad', step, version, 'train', microBatches);
+      return results as MicroBatchResult[];
+    } finally {
+      this.resultListener = null;
+    }
   }
 
   async evaluate(version: number, split: Split, chunks: readonly Int32Array[]): Promise<BatchStats[]> {
@@ -344,7 +350,9 @@ export class WsPool implements WorkerPool, ConnHost {
       const startMs = sentMs + Math.max(0, receivedMs - sentMs - m.computeMs) / 2;
       (checked.ok as MicroBatchResult).timing = { sentMs, startMs, endMs: Math.min(receivedMs, startMs + m.computeMs), receivedMs };
     }
+    const first = job.results[task.index] === undefined;
     job.results[task.index] = checked.ok;
+    if (first && job.kind === 'grad') this.resultListener?.(task.index, checked.ok as MicroBatchResult);
     if (--job.remaining === 0) return job.resolve();
     this.pump();
   }

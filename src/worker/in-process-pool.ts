@@ -3,7 +3,7 @@
  * the same MicroBatchComputer the workers use. The reference path that every
  * other pool must match bit for bit.
  */
-import type { WorkerPool, MicroBatchResult, WorkerStats } from '../coordinator/pool.js';
+import type { MicroBatchResult, ResultListener, WorkerPool, WorkerStats } from '../coordinator/pool.js';
 import type { LoadedData } from '../shared/data/dataset.js';
 import type { Normalization } from '../shared/data/normalize.js';
 import { MicroBatchComputer, type BatchStats } from '../shared/gradient.js';
@@ -36,7 +36,7 @@ export class InProcessPool implements WorkerPool {
     if (version !== this.version) throw new Error(`weights version ${version} asked for, ${this.version} published`);
   }
 
-  async runStep(_step: number, version: number, microBatches: readonly Int32Array[]): Promise<MicroBatchResult[]> {
+  async runStep(_step: number, version: number, microBatches: readonly Int32Array[], onResult?: ResultListener): Promise<MicroBatchResult[]> {
     this.checkVersion(version);
     while (this.slots.length < microBatches.length) this.slots.push(new Float32Array(this.weights.length));
     return microBatches.map((indices, m) => {
@@ -46,7 +46,9 @@ export class InProcessPool implements WorkerPool {
       this.counters.microBatches++;
       this.counters.examples += indices.length;
       this.counters.computeMs += performance.now() - t0;
-      return { ...stats, gradient, worker: 'local' };
+      const result = { ...stats, gradient, worker: 'local' };
+      onResult?.(m, result);
+      return result;
     });
   }
 

@@ -11,7 +11,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import type { MicroBatchResult, WorkerPool, WorkerStats } from '../coordinator/pool.js';
+import type { MicroBatchResult, ResultListener, WorkerPool, WorkerStats } from '../coordinator/pool.js';
 import type { PoolFactory } from '../coordinator/run.js';
 import type { Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
@@ -86,7 +86,7 @@ export class ThreadPool implements WorkerPool {
     Atomics.store(this.init.header, 0, version);
   }
 
-  async runStep(step: number, version: number, microBatches: readonly Int32Array[]): Promise<MicroBatchResult[]> {
+  async runStep(step: number, version: number, microBatches: readonly Int32Array[], onResult?: ResultListener): Promise<MicroBatchResult[]> {
     // The previous step's gradients have been reduced: every live slot is free again.
     this.freeSlots = Array.from({ length: this.init.slotCount }, (_, i) => i).filter((i) => !this.retired.has(i)).reverse();
     let offset = 0;
@@ -96,7 +96,13 @@ export class ThreadPool implements WorkerPool {
       offset += mb.length;
       return at;
     });
-    return Promise.all(placed.map((at, m) => this.runMicroBatch(step, version, m, at.offset, at.length)));
+    return Promise.all(
+      placed.map(async (at, m) => {
+        const r = await this.runMicroBatch(step, version, m, at.offset, at.length);
+        onResult?.(m, r);
+        return r;
+      }),
+    );
   }
 
   private async runMicroBatch(step: number, version: number, m: number, offset: number, length: number): Promise<MicroBatchResult> {

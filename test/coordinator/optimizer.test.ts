@@ -29,3 +29,33 @@ test('reduction adds micro-batch gradients in order and divides by the batch siz
   reduceGradients(out, [Float32Array.from([1, 2]), Float32Array.from([3, 4]), Float32Array.from([0, 0])], 4);
   assert.deepEqual([...out], [1, 1.5]);
 });
+
+test('micro-batch gradients reduced as they arrive, in any order, give the bits of the in-order sum', async () => {
+  const { OrderedReduction } = await import('../../src/coordinator/optimizer.js');
+  const n = 1000;
+  // Values whose float32 sums depend on the order of addition.
+  const parts = Array.from({ length: 5 }, (_, m) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * (m + 1)) * 10 ** ((i + m) % 7)));
+  const inOrder = new Float32Array(n);
+  reduceGradients(inOrder, parts, 64);
+  for (const order of [[4, 3, 2, 1, 0], [2, 0, 4, 1, 3], [1, 0, 3, 2, 4]]) {
+    const out = new Float32Array(n);
+    const r = new OrderedReduction(out, parts.length);
+    for (const m of order) r.add(m, parts[m] as Float32Array);
+    r.finish(64);
+    assert.deepEqual(new Uint32Array(out.buffer), new Uint32Array(inOrder.buffer), `order ${order.join(',')}`);
+  }
+  // The test means something: summed in another order, these parts give other bits.
+  const sum = (ps: Float32Array[]) => {
+    const acc = new Float32Array(n);
+    for (const p of ps) for (let i = 0; i < n; i++) acc[i] = (acc[i] as number) + (p[i] as number);
+    return new Uint32Array(acc.buffer);
+  };
+  assert.notDeepEqual(sum([...parts].reverse()), sum(parts));
+});
+
+test('finishing a reduction before every micro-batch arrived is an error', async () => {
+  const { OrderedReduction } = await import('../../src/coordinator/optimizer.js');
+  const r = new OrderedReduction(new Float32Array(2), 3);
+  r.add(1, Float32Array.from([1, 1]));
+  assert.throws(() => r.finish(4), /0 of 3/);
+});
