@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { pack } from 'msgpackr';
 import WebSocket from 'ws';
-import type { WorkerPool } from '../../src/coordinator/pool.js';
 import { runTraining, type PoolFactory } from '../../src/coordinator/run.js';
 import { wsPoolFactory } from '../../src/coordinator/ws-launch.js';
 import { decodeMessage } from '../../src/shared/protocol-decode.js';
@@ -10,7 +9,7 @@ import { PROTOCOL_VERSION, type Message } from '../../src/shared/protocol.js';
 import { encodeMessage } from '../../src/shared/protocol-encode.js';
 import { authMac, newNonce } from '../../src/shared/ws-auth.js';
 import { quietLog, tempDir } from '../helpers.js';
-import { TOKEN, killAll, referenceSha, spawnWorker, wsConfig, type Spawned } from './ws-helpers.js';
+import { TOKEN, killAll, referenceSha, spawnWorker, withStepHooks, wsConfig, type Spawned } from './ws-helpers.js';
 
 const FRAMES = 1200;
 
@@ -173,25 +172,12 @@ test('1,200 malformed, oversize, out-of-order and replayed frames thrown at a li
     },
   });
   // The fuzz starts at step 1 and steps 2..7 wait for it to get along, so it lands mid-run however fast the machine.
-  const createPool: PoolFactory = async (ctx) => {
-    const pool = await ws(ctx);
-    const wrapped: WorkerPool = {
-      get size() {
-        return pool.size;
-      },
-      publish: (v, w) => pool.publish(v, w),
-      runStep: async (step, version, mbs) => {
-        if (step === 1) startFuzz(url);
-        while (step >= 2 && step <= 7 && sent.frames < ((step - 1) * FRAMES) / 6) await new Promise((r) => setTimeout(r, 10));
-        if (step === 7) await lanesDone;
-        return pool.runStep(step, version, mbs);
-      },
-      evaluate: (v, split, chunks) => pool.evaluate(v, split, chunks),
-      stats: () => pool.stats(),
-      close: () => pool.close(),
-    };
-    return wrapped;
-  };
+  const createPool: PoolFactory = async (ctx) =>
+    withStepHooks(await ws(ctx), async (step) => {
+      if (step === 1) startFuzz(url);
+      while (step >= 2 && step <= 7 && sent.frames < ((step - 1) * FRAMES) / 6) await new Promise((r) => setTimeout(r, 10));
+      if (step === 7) await lanesDone;
+    });
   try {
     const r = await runTraining({ config, resume: false, createPool, log: quietLog });
     assert.ok(sent.frames >= FRAMES, `${sent.frames} frames`);

@@ -93,3 +93,33 @@ export async function startBarePool(dir: string, over: object = {}, extra: Parti
   );
   return { pool, config, lines, url: pool.listening.url };
 }
+
+/**
+ * The same pool, with `before(step)` awaited before each step's work is handed
+ * out and `after(step)` once it is back (or failed): how tests line events up
+ * with steps however fast the machine. Everything else, the early-result
+ * listener included, goes straight through.
+ */
+export function withStepHooks(
+  pool: import('../../src/coordinator/pool.js').WorkerPool,
+  before: (step: number) => Promise<void> | void,
+  after: (step: number) => void = () => {},
+): import('../../src/coordinator/pool.js').WorkerPool {
+  return {
+    get size() {
+      return pool.size;
+    },
+    publish: (v, w) => pool.publish(v, w),
+    runStep: async (step, version, mbs, onResult) => {
+      await before(step);
+      try {
+        return await pool.runStep(step, version, mbs, onResult);
+      } finally {
+        after(step);
+      }
+    },
+    evaluate: (v, split, chunks) => pool.evaluate(v, split, chunks),
+    stats: () => pool.stats(),
+    close: () => pool.close(),
+  };
+}

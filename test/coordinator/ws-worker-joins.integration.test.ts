@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import type { WorkerPool } from '../../src/coordinator/pool.js';
 import { runTraining, type PoolFactory } from '../../src/coordinator/run.js';
 import { wsPoolFactory } from '../../src/coordinator/ws-launch.js';
 import type { PoolEvent } from '../../src/coordinator/ws-pool.js';
 import { quietLog, tempDir } from '../helpers.js';
-import { TOKEN, killAll, referenceSha, spawnWorker, wsConfig, type Spawned } from './ws-helpers.js';
+import { TOKEN, killAll, referenceSha, spawnWorker, withStepHooks, wsConfig, type Spawned } from './ws-helpers.js';
 
 test('a worker joining mid-run gets data and weights, takes micro-batches from the next step, and the hash holds', async () => {
   const dir = await tempDir();
@@ -38,26 +37,18 @@ test('a worker joining mid-run gets data and weights, takes micro-batches from t
   // The late worker starts after step 2; step 12 waits for it, so it joins mid-run however fast the machine.
   const createPool: PoolFactory = async (ctx) => {
     const pool = await ws(ctx);
-    const wrapped: WorkerPool = {
-      get size() {
-        return pool.size;
-      },
-      publish: (v, w) => pool.publish(v, w),
-      runStep: async (step, version, mbs) => {
+    const wrapped = withStepHooks(
+      pool,
+      async (step) => {
         if (step === 2) workers.push(spawnWorker(url, dir, 'late'));
         while (step === 12 && pool.size < 2) await new Promise((r) => setTimeout(r, 10));
         if (readyDuring === undefined) stepsBefore = step;
         inFlight = step;
-        try {
-          return await pool.runStep(step, version, mbs);
-        } finally {
-          inFlight = null;
-        }
       },
-      evaluate: (v, split, chunks) => pool.evaluate(v, split, chunks),
-      stats: () => pool.stats(),
-      close: () => pool.close(),
-    };
+      () => {
+        inFlight = null;
+      },
+    );
     return wrapped;
   };
   try {
