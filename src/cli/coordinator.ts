@@ -5,6 +5,7 @@ import type { Argv } from 'yargs';
 import { CHECKPOINT_FILE } from '../coordinator/checkpoint.js';
 import { runDirOf, runTraining } from '../coordinator/run.js';
 import { wsPoolFactory } from '../coordinator/ws-launch.js';
+import { parseAllowedHosts } from '../dashboard/host-check.js';
 import { dashboardUrlOf, parseStatusPort, startDashboard, type LiveDashboard } from '../dashboard/live.js';
 import { resolveConfig } from '../shared/config.js';
 import { TrainerError, isTrainerError } from '../shared/errors.js';
@@ -19,6 +20,8 @@ export interface CoordinatorArgs {
   statusPort?: number;
   /** false (`--no-dashboard`) serves no dashboard at all. */
   dashboard?: boolean;
+  /** `--allowed-host`, repeatable: more Host names the dashboard answers. */
+  allowedHost?: string[];
   resume: boolean;
   quiet: boolean;
   json: boolean;
@@ -32,6 +35,7 @@ export function coordinatorOptions<T>(y: Argv<T>) {
     .option('min-workers', { type: 'number', describe: 'start with this many workers (default cluster.workers)' })
     .option('status-port', { type: 'number', describe: 'serve the dashboard on this port of the same host instead of the workers\' port (0 = any free port)' })
     .option('dashboard', { type: 'boolean', default: true, describe: 'serve the read-only, unauthenticated dashboard (--no-dashboard: none)' })
+    .option('allowed-host', { type: 'string', array: true, describe: 'a Host name the dashboard answers besides IP addresses, localhost, --host and this machine\'s name (repeatable; .example.com admits subdomains)' })
     .option('resume', { type: 'boolean', default: false, describe: 'continue the run from its checkpoint' })
     .option('quiet', { type: 'boolean', default: false, describe: 'print only errors' })
     .option('json', { type: 'boolean', default: false, describe: 'one JSON object per epoch on stdout' });
@@ -49,6 +53,7 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
     throw new TrainerError('E_USAGE', `--min-workers must be a positive integer, got ${JSON.stringify(a.minWorkers)}`);
   }
   const statusPort = parseStatusPort(a.statusPort);
+  const allowedHosts = parseAllowedHosts(a.allowedHost);
   const token = resolveToken(config.cluster.token);
   if (token === null && !isLoopbackHost(config.cluster.host)) {
     throw new TrainerError(
@@ -76,6 +81,7 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
         epochs: config.train.epochs,
         host: config.cluster.host,
         tls: config.cluster.tls,
+        allowedHosts,
         ...(statusPort !== undefined ? { statusPort } : {}),
       });
       if (dash.served) log(`dashboard on ${dash.served.url}`);

@@ -6,6 +6,7 @@ import { resolveConfig, type Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { createInProcessPool } from '../worker/local-pool.js';
 import { parseGpuList, procsPoolFactory } from '../coordinator/ws-launch.js';
+import { parseAllowedHosts } from '../dashboard/host-check.js';
 import { parseStatusPort, startDashboard, type LiveDashboard } from '../dashboard/live.js';
 import { threadPoolFactory } from '../worker/thread-pool.js';
 import { downloadProgress } from './output.js';
@@ -24,6 +25,8 @@ export interface TrainArgs {
   json: boolean;
   trace?: string;
   statusPort?: number;
+  /** `--allowed-host`, repeatable: more Host names the dashboard answers. */
+  allowedHost?: string[];
 }
 
 export function trainOptions<T>(y: Argv<T>) {
@@ -38,7 +41,8 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('quiet', { type: 'boolean', default: false, describe: 'print only errors' })
     .option('json', { type: 'boolean', default: false, describe: 'one JSON object per epoch on stdout (metrics.jsonl schema)' })
     .option('trace', { type: 'string', describe: 'write a Chrome trace (Perfetto, chrome://tracing) of every step to this file' })
-    .option('status-port', { type: 'number', describe: 'serve the live dashboard on 127.0.0.1:N (0 = any free port)' });
+    .option('status-port', { type: 'number', describe: 'serve the live dashboard on 127.0.0.1:N (0 = any free port)' })
+    .option('allowed-host', { type: 'string', array: true, describe: 'with --status-port: a Host name the dashboard answers besides IP addresses, localhost and this machine\'s name (repeatable)' });
 }
 
 /** CLI flags that are shorthands for config keys, layered over the dotted overrides. */
@@ -71,12 +75,13 @@ export const POOL_FACTORIES: Partial<Record<Config['cluster']['transport'], Pool
 export async function trainCommand(a: TrainArgs, overrides: Record<string, unknown>): Promise<void> {
   const config = await resolveConfig(a.config, flagOverrides(a, overrides));
   const statusPort = parseStatusPort(a.statusPort);
+  const allowedHosts = parseAllowedHosts(a.allowedHost);
   const controller = new AbortController();
   // Local runs only listen on loopback, and so does their dashboard.
   const dash: LiveDashboard | null =
     statusPort === undefined
       ? null
-      : await startDashboard({ run: config.run.name, epochs: config.train.epochs, host: '127.0.0.1', statusPort, tls: { cert: null, key: null } });
+      : await startDashboard({ run: config.run.name, epochs: config.train.epochs, host: '127.0.0.1', statusPort, tls: { cert: null, key: null }, allowedHosts });
   const createPool =
     config.cluster.transport === 'procs'
       ? procsPoolFactory({

@@ -3,16 +3,25 @@
  * from `/status.json` every second (no reload, no external resources),
  * `/metrics` in the Prometheus text format, `/healthz`. A request handler that
  * any http.Server can mount: it answers its own paths and returns false for
- * the rest (e.g. the WebSocket server's upgrade path).
+ * the rest (e.g. the WebSocket server's upgrade path). A request whose Host
+ * the check refuses gets 403 whatever its path (see host-check.ts); WebSocket
+ * upgrades never come here, so workers are not subject to it.
  */
 import type { RequestHandler } from '../coordinator/ws-server.js';
+import { refusedHostMessage, type HostCheck } from './host-check.js';
 import { DASHBOARD_PAGE } from './page.js';
 import { prometheusText, type DashboardState } from './state.js';
 
 export type { RequestHandler };
 
-export function dashboardHandler(state: DashboardState): RequestHandler {
+export function dashboardHandler(state: DashboardState, hostAllowed: HostCheck): RequestHandler {
   return (req, res) => {
+    const host = req.headers.host;
+    if (!hostAllowed(host)) {
+      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+      res.end(req.method === 'HEAD' ? undefined : refusedHostMessage(host ?? ''));
+      return true;
+    }
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     const send = (type: string, body: string) => {

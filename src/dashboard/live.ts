@@ -7,6 +7,7 @@
 import type { EpochMetrics, StepInfo, StepTiming } from '../coordinator/train-loop.js';
 import type { RequestHandler } from '../coordinator/ws-server.js';
 import { TrainerError } from '../shared/errors.js';
+import { hostCheck } from './host-check.js';
 import { dashboardHandler } from './http.js';
 import { serveDashboard, type ServedDashboard } from './serve.js';
 import { DashboardState } from './state.js';
@@ -29,6 +30,8 @@ export interface LiveDashboardOptions {
   /** Serve on this port (0 = any free one) instead of the caller's; undefined = the caller mounts it. */
   statusPort?: number;
   tls: { cert: string | null; key: string | null };
+  /** Host names answered besides IP literals, localhost, `host` and this machine's hostname (`--allowed-host`); default none. */
+  allowedHosts?: readonly string[];
 }
 
 /** `--status-port` as a port number. */
@@ -42,7 +45,7 @@ export function parseStatusPort(v: unknown): number | undefined {
 
 export async function startDashboard(o: LiveDashboardOptions): Promise<LiveDashboard> {
   const state = new DashboardState(o.run, o.epochs);
-  const handler = dashboardHandler(state);
+  const handler = dashboardHandler(state, hostCheck(o.host, o.allowedHosts));
   const served = o.statusPort === undefined ? null : await serveDashboard(handler, o.host, o.statusPort, o.tls);
   return {
     state,

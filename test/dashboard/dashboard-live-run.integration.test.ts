@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import test from 'node:test';
 import { chromium } from 'playwright-core';
 import { runTraining } from '../../src/coordinator/run.js';
+import { hostCheck } from '../../src/dashboard/host-check.js';
 import { dashboardHandler } from '../../src/dashboard/http.js';
 import { DashboardState } from '../../src/dashboard/state.js';
 import { threadPoolFactory } from '../../src/worker/thread-pool.js';
@@ -22,7 +23,7 @@ test('the dashboard page, loaded during a real run, sees a worker appear and the
     cluster: { transport: 'threads', workers: 2 },
   });
   const state = new DashboardState(config.run.name, config.train.epochs);
-  const handle = dashboardHandler(state);
+  const handle = dashboardHandler(state, hostCheck('127.0.0.1'));
   const server = createServer((req, res) => {
     if (!handle(req, res)) res.writeHead(404).end();
   });
