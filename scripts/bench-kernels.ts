@@ -1,12 +1,17 @@
 // Per-op and whole-step benchmark of the wasm training kernels: "before" is the stock wasm
 // kernel (or, for Conv2DBackpropFilter, which wasm lacks, the Part-1 JS loop), "after" is what
 // registerWasmTrainingKernels() installs. Both are measured in the same run, interleaved, and
-// each op's "after" output is compared with its "before" output.
+// each op's "after" output is compared with its "before" output. The Input rows compare the
+// batch input the trainer made before (normalizeBatch's JS loop, then tf.tensor4d) with the
+// wasm table kernel that MicroBatchComputer uses now.
 //   node dist/scripts/bench-kernels.js [--reps 15] [--steps 8]
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { IMAGE_BYTES, allocateDataset, type Dataset } from '../src/shared/data/cifar-format.js';
+import { ARTICLE_NORMALIZATION, normalizationTable, normalizeBatch } from '../src/shared/data/normalize.js';
 import { conv2dBackpropFilterJsConfig } from '../src/shared/kernels/conv2d_backprop_filter.js';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../src/shared/kernels/index.js';
+import { normalizedImagesOnWasm } from '../src/shared/kernels/normalize_images.js';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -39,7 +44,34 @@ function rand(shape: number[], seed: number): tf.Tensor {
   return tf.randomUniform(shape, -1, 1, 'float32', seed);
 }
 
-type OpCase = { label: string; run: () => tf.Tensor };
+/** `before`, where given, is timed in place of `run` with the stock kernels. */
+type OpCase = { label: string; run: () => tf.Tensor; before?: () => tf.Tensor };
+
+/** A random CIFAR-shaped set and random batches of it, for the input rows. */
+function inputCases(): OpCase[] {
+  const count = 2000;
+  const d: Dataset = allocateDataset(count);
+  let s = 1;
+  const next = (): number => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0);
+  for (let i = 0; i < d.images.length; i++) d.images[i] = next() >>> 24;
+  const table = normalizationTable(ARTICLE_NORMALIZATION);
+  const buf = new Float32Array(64 * IMAGE_BYTES);
+  return [64, 32].map((n) => {
+    const indices = Int32Array.from({ length: n }, () => next() % count);
+    return {
+      label: `Input [${n}] uint8 CHW -> normalised NHWC float32`,
+      before: () => {
+        normalizeBatch(d, indices, ARTICLE_NORMALIZATION, buf);
+        return tf.tensor4d(buf.subarray(0, n * IMAGE_BYTES), [n, 32, 32, 3]);
+      },
+      run: () => {
+        const x = normalizedImagesOnWasm(d, indices, table);
+        if (x === null) throw new Error('the input kernel cannot run on this backend');
+        return x;
+      },
+    };
+  });
+}
 
 function opCases(): OpCase[] {
   const x1 = rand([64, 32, 32, 3], 1);
@@ -79,6 +111,7 @@ function opCases(): OpCase[] {
     { label: 'Identity [64,32,32,16] (tf.clone)', run: () => tf.clone(dy1) },
     { label: 'BatchMatMul [64,512]^T x [64,32]', run: () => tf.matMul(h, d3, true, false) },
     { label: 'BatchMatMul [64,32] x [512,32]^T', run: () => tf.matMul(d3, w3, false, true) },
+    ...inputCases(),
   ];
 }
 
@@ -112,15 +145,16 @@ function benchOps(): void {
   console.log(`per op, batch 64, median of ${REPS} (ms); rel diff = max|after-before| / max|before|:`);
   console.log(`${'op'.padEnd(52)} ${'before'.padStart(8)} ${'after'.padStart(8)} ${'speedup'.padStart(8)}  rel diff`);
   for (const c of opCases()) {
+    const runBefore = c.before ?? c.run;
     useBefore();
-    const expected = valuesOf(c.run);
+    const expected = valuesOf(runBefore);
     useAfter();
     const actual = valuesOf(c.run);
     const before: number[] = [];
     const after: number[] = [];
     for (let i = 0; i < REPS + 2; i++) {
       useBefore();
-      const b = timeOnce(c.run);
+      const b = timeOnce(runBefore);
       useAfter();
       const a = timeOnce(c.run);
       if (i >= 2) {

@@ -81,6 +81,7 @@ export class Fn {
   f32Load(offset = 0): this { return this.op(0x2a).mem(2, offset); }
   f32Store(offset = 0): this { return this.op(0x38).mem(2, offset); }
   i32Load(offset = 0): this { return this.op(0x28).mem(2, offset); }
+  i32Load8U(offset = 0): this { return this.op(0x2d).mem(0, offset); }
   f32Add(): this { return this.op(0x92); }
   f32Sub(): this { return this.op(0x93); }
   f32Mul(): this { return this.op(0x94); }
