@@ -34,6 +34,19 @@ export interface ResultTiming {
  */
 export type ResultListener = (m: number, result: MicroBatchResult) => void;
 
+/** What the loop may tell a pool about one step beyond its micro-batches. */
+export interface StepHooks {
+  /** Told of each result as soon as it is accepted (see ResultListener). */
+  onResult?: ResultListener;
+  /**
+   * The next step's micro-batches, when the loop knows them: a worker may
+   * load those examples while it waits for the next weights, taking that
+   * work off the step's critical path. A hint only: pools may ignore it, and
+   * it never changes what is computed.
+   */
+  next?: readonly Int32Array[];
+}
+
 export interface WorkerStats {
   worker: string;
   microBatches: number;
@@ -51,7 +64,7 @@ export interface WorkerPool {
    * micro-batch order. A worker that fails loses its micro-batches to the
    * others within this call; it rejects only when no worker can finish them.
    */
-  runStep(step: number, version: number, microBatches: readonly Int32Array[], onResult?: ResultListener): Promise<MicroBatchResult[]>;
+  runStep(step: number, version: number, microBatches: readonly Int32Array[], hooks?: StepHooks): Promise<MicroBatchResult[]>;
   /** Forward-only loss and accuracy of `split` at `version`, chunk by chunk, in chunk order. */
   evaluate(version: number, split: 'train' | 'val', chunks: readonly Int32Array[]): Promise<BatchStats[]>;
   /** Per-worker work done so far. */

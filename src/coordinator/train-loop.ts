@@ -105,8 +105,9 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
       const micro = splitMicroBatches(batch, microBatches);
       const t1 = performance.now();
       const reduction = new OrderedReduction(grad, micro.length);
+      const next = state.stepInEpoch + 1 < plan.steps ? splitMicroBatches(plan.batch(state.stepInEpoch + 1), microBatches) : undefined;
       const results = await pool
-        .runStep(state.globalStep, state.globalStep, micro, (m, r) => reduction.add(m, r.gradient))
+        .runStep(state.globalStep, state.globalStep, micro, { onResult: (m, r) => reduction.add(m, r.gradient), ...(next ? { next } : {}) })
         .catch(async (err: unknown) => {
           await checkpointHere();
           throw err;

@@ -9,14 +9,18 @@
  *   - a result is used only when it answers a task this worker holds, and
  *     passes checkResult; anything else evicts the worker;
  *   - an evicted worker's tasks go back to the queue within the same call,
- *     so the step's math never depends on who computed it.
+ *     so the step's math never depends on who computed it;
+ *   - once every task of a step is out, each worker is told the examples it
+ *     will probably get first in the next step (`prefetch`), so it loads them
+ *     after its last task, while the coordinator reduces and updates. A wrong
+ *     guess costs nothing but the load.
  */
 import { TrainerError } from '../shared/errors.js';
 import type { BatchStats } from '../shared/gradient.js';
 import type { ModelSpec } from '../shared/model.js';
 import { CLOSE, type Message, type Split } from '../shared/protocol.js';
 import { encodeMessage } from '../shared/protocol-encode.js';
-import type { MicroBatchResult, ResultListener, WorkerStats } from './pool.js';
+import type { MicroBatchResult, ResultListener, StepHooks, WorkerStats } from './pool.js';
 import type { WorkerConn } from './ws-connection.js';
 import { checkResult, createJob, type Job, type ResultMessage, type Task } from './ws-job.js';
 import type { PoolEvent } from './ws-pool-types.js';
@@ -66,6 +70,8 @@ export class Dispatcher {
   private job: Job | null = null;
   private nextTaskId = 1;
   private resultListener: ResultListener | null = null;
+  /** The next step's micro-batches, to announce once the step in flight has no task left to give. */
+  private hint: { step: number; next: readonly Int32Array[] } | null = null;
 
   constructor(private readonly o: DispatchOptions) {
     this.weights = new Float32Array(o.model.size);
@@ -81,12 +87,14 @@ export class Dispatcher {
     this.weightsFrame = null;
   }
 
-  async runStep(step: number, version: number, microBatches: readonly Int32Array[], onResult?: ResultListener): Promise<MicroBatchResult[]> {
-    this.resultListener = onResult ?? null;
+  async runStep(step: number, version: number, microBatches: readonly Int32Array[], hooks: StepHooks = {}): Promise<MicroBatchResult[]> {
+    this.resultListener = hooks.onResult ?? null;
     try {
+      this.hint = hooks.next ? { step: step + 1, next: hooks.next } : null;
       return (await this.run('grad', step, version, 'train', microBatches)) as MicroBatchResult[];
     } finally {
       this.resultListener = null;
+      this.hint = null;
     }
   }
 
@@ -166,6 +174,23 @@ export class Dispatcher {
         this.send(member, job, job.queue.shift() as Task);
         given = true;
       }
+    }
+    // After its last task of the step, never before: a worker loads a hint as soon as it is idle.
+    if (job.queue.length === 0 && this.hint) {
+      this.prefetch(this.hint.step, this.hint.next);
+      this.hint = null;
+    }
+  }
+
+  /**
+   * Tells each worker the first micro-batch the next step's pump would give
+   * it, were membership unchanged: the same round-robin over the same members.
+   */
+  private prefetch(step: number, next: readonly Int32Array[]): void {
+    const members = [...this.o.members.values()].filter((m) => m.conn.state === 'ready');
+    for (let i = 0; i < Math.min(members.length, next.length); i++) {
+      const indices = next[i] as Int32Array;
+      if (indices.length > 0) (members[i] as Member).conn.send({ type: 'prefetch', step, indices });
     }
   }
 

@@ -16,7 +16,7 @@ import { TrainerError } from '../shared/errors.js';
 import type { BatchStats } from '../shared/gradient.js';
 import type { ModelSpec } from '../shared/model.js';
 import { CLOSE, FRAME_OVERHEAD_BYTES, type Message, type Split } from '../shared/protocol.js';
-import type { MicroBatchResult, ResultListener, WorkerPool, WorkerStats } from './pool.js';
+import type { MicroBatchResult, StepHooks, WorkerPool, WorkerStats } from './pool.js';
 import { WorkerConn, type ConnHost, type ConnLimits, type Welcome } from './ws-connection.js';
 import { Dispatcher, newMember, type Member } from './ws-dispatch.js';
 import { JoinOffer } from './ws-offer.js';
@@ -155,9 +155,9 @@ export class WsPool implements WorkerPool, ConnHost {
     this.dispatch.publish(version, weights);
   }
 
-  async runStep(step: number, version: number, microBatches: readonly Int32Array[], onResult?: ResultListener): Promise<MicroBatchResult[]> {
+  async runStep(step: number, version: number, microBatches: readonly Int32Array[], hooks?: StepHooks): Promise<MicroBatchResult[]> {
     this.checkOpen();
-    return this.dispatch.runStep(step, version, microBatches, onResult);
+    return this.dispatch.runStep(step, version, microBatches, hooks);
   }
 
   async evaluate(version: number, split: Split, chunks: readonly Int32Array[]): Promise<BatchStats[]> {

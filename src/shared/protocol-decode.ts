@@ -162,6 +162,9 @@ function readFields(r: Reader, type: MessageType): Message {
         version: r.int('version'),
         indices: r.int32s('indices', MAX_TASK_INDICES),
       };
+    case 'prefetch':
+      r.only('type', 'step', 'indices');
+      return { type, step: r.int('step'), indices: r.int32s('indices', MAX_TASK_INDICES) };
     case 'evalTask':
       r.only('type', 'taskId', 'version', 'split', 'indices');
       return {

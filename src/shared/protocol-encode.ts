@@ -43,6 +43,7 @@ export function encodeMessage(m: Message): Uint8Array {
     case 'weights':
       return packr.pack({ ...m, weights: leBytes(m.weights) });
     case 'task':
+    case 'prefetch':
     case 'evalTask':
       return packr.pack({ ...m, indices: leBytes(m.indices) });
     case 'gradient':

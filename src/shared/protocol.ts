@@ -10,13 +10,14 @@
  *
  * Flow: challenge -> hello (HMAC of the nonce) -> welcome (HMAC back) ->
  * dataRequest + dataChunk* or straight to ready -> weights / task /
- * evalTask <-> gradient / evalResult, ping <-> pong, leave either way.
+ * evalTask <-> gradient / evalResult (prefetch: a hint, nothing owed back),
+ * ping <-> pong, leave either way.
  */
 import type { BackendName, ModelName } from './config.js';
 import { TrainerError } from './errors.js';
 
 /** Bumped on any change of a message's shape or meaning; checked at join. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** WebSocket close codes (4000-4999 is the application range). */
 export const CLOSE = {
@@ -83,6 +84,12 @@ export type Message =
   | { type: 'weights'; version: number; weights: Float32Array }
   /** coordinator -> worker: gradient of the examples `indices` at weights `version`. */
   | { type: 'task'; taskId: number; step: number; version: number; indices: Int32Array }
+  /**
+   * coordinator -> worker: the examples of a task that will probably follow
+   * (at `step`, with weights not computed yet): load them meanwhile. A hint:
+   * nothing is owed back, and a task for other examples simply loads those.
+   */
+  | { type: 'prefetch'; step: number; indices: Int32Array }
   /** coordinator -> worker: forward-only loss and accuracy of `indices` of `split`. */
   | { type: 'evalTask'; taskId: number; version: number; split: Split; indices: Int32Array }
   /** worker -> coordinator: the answer to `task` taskId. */
@@ -117,6 +124,7 @@ export const SENT_BY: Readonly<Record<MessageType, 'coordinator' | 'worker' | 'b
   ready: 'worker',
   weights: 'coordinator',
   task: 'coordinator',
+  prefetch: 'coordinator',
   evalTask: 'coordinator',
   gradient: 'worker',
   evalResult: 'worker',

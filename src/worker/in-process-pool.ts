@@ -3,7 +3,7 @@
  * the same MicroBatchComputer the workers use. The reference path that every
  * other pool must match bit for bit.
  */
-import type { MicroBatchResult, ResultListener, WorkerPool, WorkerStats } from '../coordinator/pool.js';
+import type { MicroBatchResult, StepHooks, WorkerPool, WorkerStats } from '../coordinator/pool.js';
 import type { LoadedData } from '../shared/data/dataset.js';
 import type { Normalization } from '../shared/data/normalize.js';
 import { MicroBatchComputer, type BatchStats } from '../shared/gradient.js';
@@ -36,7 +36,7 @@ export class InProcessPool implements WorkerPool {
     if (version !== this.version) throw new Error(`weights version ${version} asked for, ${this.version} published`);
   }
 
-  async runStep(_step: number, version: number, microBatches: readonly Int32Array[], onResult?: ResultListener): Promise<MicroBatchResult[]> {
+  async runStep(_step: number, version: number, microBatches: readonly Int32Array[], hooks: StepHooks = {}): Promise<MicroBatchResult[]> {
     this.checkVersion(version);
     while (this.slots.length < microBatches.length) this.slots.push(new Float32Array(this.weights.length));
     return microBatches.map((indices, m) => {
@@ -47,7 +47,7 @@ export class InProcessPool implements WorkerPool {
       this.counters.examples += indices.length;
       this.counters.computeMs += performance.now() - t0;
       const result = { ...stats, gradient, worker: 'local' };
-      onResult?.(m, result);
+      hooks.onResult?.(m, result);
       return result;
     });
   }

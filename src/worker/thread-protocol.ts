@@ -18,7 +18,11 @@ export interface ThreadInit {
   weights: Float32Array;
   /** [0]: the version of `weights`, written after the weights themselves. */
   header: Int32Array;
-  /** The current step's global batch, micro-batch after micro-batch. */
+  /**
+   * Two halves of one global batch each: a step's micro-batches, one after
+   * another, in the half of its step's parity, and the next step's (when
+   * known) in the other, for prefetching.
+   */
   indices: Int32Array;
   /** Gradient slots, `slotCount` × model size floats. */
   slots: Float32Array;
@@ -45,6 +49,12 @@ export type ThreadTask =
       slot: number;
       /** Written to started[slot] when the task begins: tells a queued task from a running one. */
       ticket: number;
+      /**
+       * indices[offset, offset + length) of the same micro-batch in the next
+       * step: the thread loads those examples once this task is done, while
+       * the next weights are computed. A hint; it never changes a result.
+       */
+      next?: { offset: number; length: number };
       fault?: Fault;
     }
   | { kind: 'evaluate'; version: number; split: 'train' | 'val'; start: number; length: number }
@@ -63,4 +73,6 @@ export interface ThreadResult {
   backend: string;
   /** tf.memory().numTensors after the task: must not grow from step to step. */
   numTensors: number;
+  /** The thread's prefetched inputs so far: used by their task, or dropped. */
+  staging: { used: number; dropped: number };
 }

@@ -35,6 +35,15 @@ function injectFault(fault: string): void {
   if (fault === 'hang') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // blocks until terminated
 }
 
+/** Loads the examples of the task expected next; a hint only, so one that cannot be loaded is dropped. */
+function prefetch(at: { offset: number; length: number }): void {
+  try {
+    computer.stage(init.train, init.indices.subarray(at.offset, at.offset + at.length));
+  } catch {
+    computer.discardStaged();
+  }
+}
+
 export default function run(task: ThreadTask): ThreadResult {
   const t0 = performance.now();
   let stats = { lossSum: 0, correct: 0, count: 0 };
@@ -47,6 +56,9 @@ export default function run(task: ThreadTask): ThreadResult {
       const indices = init.indices.subarray(task.offset, task.offset + task.length);
       const out = init.slots.subarray(task.slot * model.size, (task.slot + 1) * model.size);
       stats = computer.gradient(weights, init.train, indices, out);
+      const next = task.next;
+      // After the result is posted: the coordinator is reducing, this thread would only wait.
+      if (next) setImmediate(() => prefetch(next));
       break;
     }
     case 'evaluate': {
@@ -72,5 +84,6 @@ export default function run(task: ThreadTask): ThreadResult {
     endedAtMs: performance.timeOrigin + t1,
     backend: tf.getBackend(),
     numTensors: tf.memory().numTensors,
+    staging: { ...computer.staging },
   };
 }

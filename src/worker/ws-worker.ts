@@ -66,6 +66,8 @@ export async function runWsWorker(o: WsWorkerOptions): Promise<void> {
     const end = await state.session();
     if (end.kind === 'leave') {
       o.log(`leaving: ${end.reason}`);
+      const s = state.staging();
+      if (s) o.log(`prefetched inputs: ${s.used} used by their task, ${s.dropped} dropped`);
       return;
     }
     if (end.wasReady) {
@@ -114,6 +116,8 @@ class WorkerState {
       let chunks: Buffer[] = [];
       let expected: MessageOf<'welcome'>['dataset'] | null = null;
       const queue: { m: MessageOf<'task'> | MessageOf<'evalTask'>; weights: Float32Array }[] = [];
+      /** Examples the coordinator expects to send next: loaded once the queue is empty. */
+      let hint: Int32Array | null = null;
       let draining = false;
 
       const send = (m: Message) => {
@@ -130,18 +134,31 @@ class WorkerState {
       };
       o.signal?.addEventListener('abort', onAbort, { once: true });
 
+      // Work runs in a later turn, so frames already received (a task queued
+      // behind this one, a ping, a prefetch) are read first.
       const drain = () => {
         if (draining) return;
         draining = true;
         setImmediate(() => {
           draining = false;
+          if (ws.readyState !== WebSocket.OPEN) return;
           const item = queue.shift();
-          if (!item || ws.readyState !== WebSocket.OPEN) return;
+          if (!item) {
+            const indices = hint;
+            hint = null;
+            if (indices) this.prefetch(indices);
+            return;
+          }
           try {
             send(this.compute(item.m, item.weights));
           } catch (err) {
             o.log(`cannot compute task ${item.m.taskId}: ${(err as Error).message}`);
             return void ws.close(CLOSE.protocolError, 'bad task');
+          }
+          if (queue.length === 0 && hint) {
+            // Now, not a turn later: the result is on its way and the next weights cannot be here yet.
+            this.prefetch(hint);
+            hint = null;
           }
           if (queue.length > 0) drain();
         });
@@ -188,6 +205,9 @@ class WorkerState {
           case 'evalTask':
             if (!weights || weights.version !== m.version) throw new TrainerError('E_PROTOCOL', `task at version ${m.version} without its weights`);
             queue.push({ m, weights: weights.values });
+            return drain();
+          case 'prefetch':
+            hint = m.indices;
             return drain();
           case 'ping':
             return send({ type: 'pong', seq: m.seq });
@@ -256,6 +276,18 @@ class WorkerState {
         this.o.log(`dataset ${w.dataset.sha256.slice(0, 12)} from the cache`);
       }
     }
+  }
+
+  /** How prefetched inputs fared so far, once there is a computer. */
+  staging(): { used: number; dropped: number } | null {
+    return this.computer ? { ...this.computer.staging } : null;
+  }
+
+  /** Loads the examples of a task expected next; a hint only, so a bad one is just dropped. */
+  private prefetch(indices: Int32Array): void {
+    const train = this.data?.sets.train;
+    if (!this.computer || !train || indices.some((i) => i >= train.count)) return;
+    this.computer.stage(train, indices);
   }
 
   private compute(m: MessageOf<'task'> | MessageOf<'evalTask'>, weights: Float32Array): Message {

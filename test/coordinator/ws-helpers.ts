@@ -110,10 +110,10 @@ export function withStepHooks(
       return pool.size;
     },
     publish: (v, w) => pool.publish(v, w),
-    runStep: async (step, version, mbs, onResult) => {
+    runStep: async (step, version, mbs, hooks) => {
       await before(step);
       try {
-        return await pool.runStep(step, version, mbs, onResult);
+        return await pool.runStep(step, version, mbs, hooks);
       } finally {
         after(step);
       }

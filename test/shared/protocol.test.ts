@@ -32,6 +32,7 @@ const SAMPLES: Record<MessageType, Message> = {
   ready: { type: 'ready', sha256: sha, backend: 'wasm' },
   weights: { type: 'weights', version: 12, weights: new Float32Array([1.5, -0, Math.PI, 1e-30, 3.4e38]) },
   task: { type: 'task', taskId: 7, step: 12, version: 12, indices: new Int32Array([5, 0, 2147483647]) },
+  prefetch: { type: 'prefetch', step: 13, indices: new Int32Array([9, 4, 0]) },
   evalTask: { type: 'evalTask', taskId: 8, version: 12, split: 'val', indices: new Int32Array([1, 2, 3]) },
   gradient: {
     type: 'gradient',
@@ -123,6 +124,8 @@ test('wrong types and out-of-range values are E_PROTOCOL', () => {
   rejects(pack({ ...g, correct: 2 ** 40 }), /correct/);
   rejects(pack({ type: 'task', taskId: 1, step: 1, version: 1, indices: Buffer.from(new Int32Array([3, -1]).buffer) }), /non-negative/);
   rejects(pack({ type: 'evalTask', taskId: 1, version: 1, split: 'test', indices: Buffer.alloc(4) }), /split must be one of/);
+  rejects(pack({ type: 'prefetch', step: 1, indices: Buffer.from(new Int32Array([-4]).buffer) }), /non-negative/);
+  rejects(pack({ type: 'prefetch', step: 1, indices: Buffer.alloc(4), taskId: 3 }), /taskId/);
   rejects(pack({ ...SAMPLES.hello, mac: Buffer.alloc(31) }), /mac must be binary of 32/);
   rejects(pack({ ...SAMPLES.hello, name: 'x'.repeat(200) }), /name/);
   rejects(pack({ ...SAMPLES.hello, name: 'bell\u0007' }), /name/);
@@ -135,6 +138,7 @@ test('wrong types and out-of-range values are E_PROTOCOL', () => {
 test("a message from the wrong side is E_PROTOCOL: workers never send tasks, coordinators never send gradients", () => {
   rejects(encodeMessage(SAMPLES.task), /a worker may not send task/, 'worker');
   rejects(encodeMessage(SAMPLES.weights), /a worker may not send weights/, 'worker');
+  rejects(encodeMessage(SAMPLES.prefetch), /a worker may not send prefetch/, 'worker');
   rejects(encodeMessage(SAMPLES.gradient), /a coordinator may not send gradient/, 'coordinator');
   rejects(encodeMessage(SAMPLES.hello), /a coordinator may not send hello/, 'coordinator');
   assert.equal(decodeMessage(encodeMessage(SAMPLES.leave), 'worker').type, 'leave');
