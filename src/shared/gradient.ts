@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { IMAGE_BYTES, type Dataset } from './data/cifar-format.js';
 import { normalizationTable, normalizeBatchFromTable, type Normalization } from './data/normalize.js';
 import { normalizedImagesOnWasm } from './kernels/normalize_images.js';
+import { copyFloatsInto } from './kernels/wasm_heap.js';
 import { NUM_OUTPUTS, paramTensors, type ModelSpec } from './model.js';
 
 export interface BatchStats {
@@ -133,7 +134,7 @@ export class MicroBatchComputer {
       })(params);
       this.model.params.forEach((spec, i) => {
         const g = grads[i] as tf.Tensor;
-        out.set(g.dataSync() as Float32Array, spec.offset);
+        copyFloatsInto(g, out, spec.offset);
       });
       const lossSum = value.dataSync()[0] as number;
       const correct = (correctT as tf.Tensor).dataSync()[0] as number;

@@ -1,5 +1,5 @@
 // Shared plumbing for kernels that read and write the wasm backend's heap directly.
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 /** Name tfjs uses for the wasm backend. */
@@ -14,6 +14,15 @@ export function heapF32(backend: BackendWasm, t: tf.TensorInfo): Float32Array {
     throw new Error(`wasm training kernels need float32 tensors, got ${t.dtype}`);
   }
   return backend.typedArrayFromHeap(t) as Float32Array;
+}
+
+/**
+ * Copies a float32 tensor's values into `out` at `offset`. On the wasm backend straight from
+ * its heap (one copy, nothing allocated); elsewhere through dataSync (a fresh array, then a copy).
+ */
+export function copyFloatsInto(t: tf.Tensor, out: Float32Array, offset: number): void {
+  const backend = t.dtype === 'float32' && tf.getBackend() === WASM_BACKEND ? (tf.backend() as BackendWasm) : null;
+  out.set(backend ? heapF32(backend, t) : (t.dataSync() as Float32Array), offset);
 }
 
 /** Byte offset of a tensor's data inside the wasm memory. */
