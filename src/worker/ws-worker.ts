@@ -134,12 +134,13 @@ class WorkerState {
       };
       o.signal?.addEventListener('abort', onAbort, { once: true });
 
-      // Work runs in a later turn, so frames already received (a task queued
-      // behind this one, a ping, a prefetch) are read first.
-      const drain = () => {
+      // A task that finds the worker idle runs at once: frames that came with
+      // it (a second task, a prefetch hint) wait in the chain until it is done,
+      // which is when they matter. Anything queued behind runs a turn later.
+      const drain = (now = false) => {
         if (draining) return;
         draining = true;
-        setImmediate(() => {
+        const work = () => {
           draining = false;
           if (ws.readyState !== WebSocket.OPEN) return;
           const item = queue.shift();
@@ -161,7 +162,9 @@ class WorkerState {
             hint = null;
           }
           if (queue.length > 0) drain();
-        });
+        };
+        if (now) work();
+        else setImmediate(work);
       };
 
       const handle = async (m: Message): Promise<void> => {
@@ -205,7 +208,7 @@ class WorkerState {
           case 'evalTask':
             if (!weights || weights.version !== m.version) throw new TrainerError('E_PROTOCOL', `task at version ${m.version} without its weights`);
             queue.push({ m, weights: weights.values });
-            return drain();
+            return drain(queue.length === 1);
           case 'prefetch':
             hint = m.indices;
             return drain();
