@@ -11,12 +11,14 @@ import { maxPoolGradConfig } from './max_pool_grad.js';
 import { ensureSetUp, rememberStockKernel, stockKernel } from './stock_kernels.js';
 import { sumConfig } from './sum.js';
 import { tanhConfig } from './tanh.js';
+import { TANH_GRAD, overrideTanhGradient, restoreTanhGradient, tanhGradConfig } from './tanh_grad.js';
 
 /** Every kernel this folder provides, all for the 'wasm' backend. */
 export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
   conv2dBackpropFilterConfig,
   conv2dBackpropInputConfig,
   tanhConfig,
+  tanhGradConfig,
   maxPoolConfig,
   maxPoolGradConfig,
   sumConfig,
@@ -27,8 +29,9 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
 
 /**
  * Registers every kernel in this folder for the 'wasm' backend, replacing stock ones of the same
- * name. Safe to call more than once, before or after tf.setBackend('wasm'): our kernels need no
- * setupFunc (tfjs runs those only when a backend initialises), they set themselves up lazily.
+ * name, and the Tanh gradient that uses TrainerTanhGrad on wasm (tfjs's own elsewhere). Safe to
+ * call more than once, before or after tf.setBackend('wasm'): our kernels need no setupFunc
+ * (tfjs runs those only when a backend initialises), they set themselves up lazily.
  */
 export function registerWasmTrainingKernels(): void {
   for (const config of WASM_TRAINING_KERNELS) {
@@ -40,13 +43,15 @@ export function registerWasmTrainingKernels(): void {
     }
     tf.registerKernel(config);
   }
+  overrideTanhGradient();
 }
 
 /**
- * Puts back the stock kernels (and removes ours where wasm has none), for before/after
- * comparisons. `names` limits this to some kernels.
+ * Puts back the stock kernels (and removes ours where wasm has none, with tfjs's Tanh gradient
+ * for TrainerTanhGrad), for before/after comparisons. `names` limits this to some kernels.
  */
 export function unregisterWasmTrainingKernels(names?: readonly string[]): void {
+  if (names === undefined || names.includes(TANH_GRAD)) restoreTanhGradient();
   for (const config of WASM_TRAINING_KERNELS) {
     if (names !== undefined && !names.includes(config.kernelName)) continue;
     if (tf.getKernel(config.kernelName, config.backendName) !== config) continue;

@@ -5,6 +5,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { Fn } from './wasm_asm.js';
 import { envVar } from './wasm_heap.js';
 import { CONV_BPF_BLOCKS, convBpfFn } from './conv2d_backprop_filter_simd.js';
+import { tanhGradFn } from './tanh_grad_simd.js';
 import { instantiateOnBackend } from './wasm_instance.js';
 
 /** Eigen's rational tanh (generic_fast_tanh_float): |error| < 1e-6 over all floats. */
@@ -237,6 +238,7 @@ function biasAddFn(): Fn {
 
 export type SimdKernels = {
   tanh(inPtr: number, outPtr: number, n: number): void;
+  tanhGrad(dyPtr: number, yPtr: number, outPtr: number, n: number): void;
   colSum(xPtr: number, accPtr: number, rows: number, pairs: number): void;
   biasAdd(aPtr: number, biasPtr: number, outPtr: number, rows: number, vecs: number): void;
   maxPool2x2(xPtr: number, outPtr: number, rows: number, outWidth: number, vecs: number, pixBytes: number, rowBytes: number): void;
@@ -259,13 +261,14 @@ export function simdKernels(backend: BackendWasm): SimdKernels | null {
   const key = backend.wasm as object;
   const hit = cache.get(key);
   if (hit !== undefined) return hit;
-  const fns = [tanhFn(), maxPool2x2Fn(), maxPoolGrad2x2Fn(), colSumFn(), biasAddFn(), ...CONV_BPF_BLOCKS.map(([r, c]) => convBpfFn(r, c))];
+  const fns = [tanhFn(), tanhGradFn(), maxPool2x2Fn(), maxPoolGrad2x2Fn(), colSumFn(), biasAddFn(), ...CONV_BPF_BLOCKS.map(([r, c]) => convBpfFn(r, c))];
   const exports = instantiateOnBackend(backend, fns);
   const kernels: SimdKernels | null =
     exports === null
       ? null
       : {
           tanh: exports['tanh'] as SimdKernels['tanh'],
+          tanhGrad: exports['tanhGrad'] as SimdKernels['tanhGrad'],
           maxPool2x2: exports['maxPool2x2'] as SimdKernels['maxPool2x2'],
           maxPoolGrad2x2: exports['maxPoolGrad2x2'] as SimdKernels['maxPoolGrad2x2'],
           colSum: exports['colSum'] as SimdKernels['colSum'],

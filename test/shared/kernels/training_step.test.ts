@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../../../src/shared/kernels/index.js';
+import { TANH_GRAD } from '../../../src/shared/kernels/tanh_grad.js';
 import { bitIdentical, randomValues, relativeError, useBackend } from './reference.js';
 
 const SHAPES: number[][] = [[3, 3, 3, 16], [16], [3, 3, 16, 8], [8], [512, 32], [32], [32, 10], [10]];
@@ -9,6 +11,10 @@ const BATCH = 4;
 /** Gradients of the brief's model (conv-tanh-pool x2, dense-tanh, dense, softmax CE), flattened. */
 async function modelGrads(backend: 'cpu' | 'wasm'): Promise<Float32Array[]> {
   await useBackend(backend);
+  return gradsWithKernelsAsRegistered();
+}
+
+function gradsWithKernelsAsRegistered(): Float32Array[] {
   const vars = SHAPES.map((s, i) => tf.variable(tf.tensor(randomValues(tf.util.sizeFromShape(s), i + 1, 0.3), s)));
   const [w1, b1, w2, b2, w3, b3, w4, b4] = vars as [tf.Variable, tf.Variable, tf.Variable, tf.Variable, tf.Variable, tf.Variable, tf.Variable, tf.Variable];
   const x = tf.tensor(randomValues(BATCH * 32 * 32 * 3, 99), [BATCH, 32, 32, 3]) as tf.Tensor4D;
@@ -40,5 +46,17 @@ describe('a training step of the model on wasm', () => {
     const first = await modelGrads('wasm');
     const second = await modelGrads('wasm');
     first.forEach((g, i) => assert.ok(bitIdentical(g, second[i]!), `weight ${i}`));
+  });
+
+  it("gives the same bits with the fused Tanh gradient as with tfjs's three ops", async () => {
+    const fused = await modelGrads('wasm');
+    unregisterWasmTrainingKernels([TANH_GRAD]);
+    let threeOps: Float32Array[];
+    try {
+      threeOps = gradsWithKernelsAsRegistered();
+    } finally {
+      registerWasmTrainingKernels();
+    }
+    fused.forEach((g, i) => assert.ok(bitIdentical(g, threeOps[i]!), `weight ${i}`));
   });
 });

@@ -1,7 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { maxAbsDiff, randomValues, relativeError, runOn } from './reference.js';
+import { TANH_GRAD } from '../../../src/shared/kernels/tanh_grad.js';
+import { maxAbsDiff, randomValues, relativeError, runOn, useBackend } from './reference.js';
 
 // Where the SIMD module cannot run (a threaded or non-SIMD wasm build), every kernel falls back
 // to a JS loop or the stock kernel; TRAINER_WASM_SIMD=0 forces that here.
@@ -46,4 +47,11 @@ describe('wasm kernels without the SIMD module', () => {
       assert.ok(err <= c.tolerance, `error ${err}`);
     });
   }
+
+  it("take tfjs's own Tanh gradient (Square, Sub, Multiply), not the fused kernel", async () => {
+    await useBackend('wasm');
+    const profile = await tf.profile(() => tf.grad((t: tf.Tensor) => tf.tanh(t).sum())(x([64, 5], 9)));
+    const names = profile.kernels.map((k) => k.name);
+    assert.ok(!names.includes(TANH_GRAD) && names.includes(tf.Square) && names.includes(tf.Sub), names.join(' '));
+  });
 });
