@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { runTraining, type PoolFactory } from '../../src/coordinator/run.js';
-import { MAIN_JS } from '../../src/coordinator/ws-launch.js';
+import { MAIN_JS, wsPoolFactory } from '../../src/coordinator/ws-launch.js';
 import type { Config } from '../../src/shared/config.js';
 import { createInProcessPool } from '../../src/worker/local-pool.js';
 import { quietLog, smallConfig } from '../helpers.js';
@@ -55,6 +55,35 @@ export function spawnMain(args: string[], env: Record<string, string> = {}): Spa
   child.stdout?.resume();
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, output: () => out, exited };
+}
+
+/**
+ * Trains `config` over a ws pool on 127.0.0.1 with one real worker process per
+ * name, spawned once the pool listens; `workers` fills in as they start, so
+ * pool events can reach them (e.g. to kill one mid-step).
+ */
+export function trainWithWorkers(
+  config: Config,
+  dir: string,
+  names: readonly string[],
+  workers: Map<string, Spawned>,
+  extra: Partial<import('../../src/coordinator/ws-pool.js').WsPoolOptions> = {},
+) {
+  return runTraining({
+    config,
+    resume: false,
+    log: quietLog,
+    createPool: wsPoolFactory({
+      host: '127.0.0.1',
+      port: 0,
+      token: TOKEN,
+      minWorkers: names.length,
+      onListening: (url) => {
+        for (const name of names) workers.set(name, spawnWorker(url, dir, name));
+      },
+      extra,
+    }),
+  });
 }
 
 export function killAll(ps: readonly Spawned[]): void {

@@ -1,38 +1,25 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { runTraining } from '../../src/coordinator/run.js';
-import { wsPoolFactory } from '../../src/coordinator/ws-launch.js';
-import { quietLog, tempDir } from '../helpers.js';
-import { TOKEN, killAll, referenceSha, spawnWorker, wsConfig, type Spawned } from './ws-helpers.js';
+import { tempDir } from '../helpers.js';
+import { killAll, referenceSha, trainWithWorkers, wsConfig, type Spawned } from './ws-helpers.js';
 
 test('ws workers load the examples of their next task while the coordinator updates, and the weights do not change', async () => {
   const dir = await tempDir();
   // 7 steps an epoch, 6 with a next step to announce; 4 micro-batches, 2 to each worker.
   const config = wsConfig(dir, 'prefetch');
   const expected = await referenceSha(config);
-  const workers: Spawned[] = [];
+  const workers = new Map<string, Spawned>();
   try {
-    const r = await runTraining({
-      config,
-      resume: false,
-      log: quietLog,
-      createPool: wsPoolFactory({
-        host: '127.0.0.1',
-        port: 0,
-        token: TOKEN,
-        minWorkers: 2,
-        onListening: (url) => workers.push(spawnWorker(url, dir, 'a'), spawnWorker(url, dir, 'b')),
-      }),
-    });
+    const r = await trainWithWorkers(config, dir, ['a', 'b'], workers);
     assert.equal(r.weightsSha256, expected);
-    assert.deepEqual(await Promise.all(workers.map((w) => w.exited)), [0, 0]);
-    for (const w of workers) {
+    assert.deepEqual(await Promise.all([...workers.values()].map((w) => w.exited)), [0, 0]);
+    for (const w of workers.values()) {
       const m = /prefetched inputs: (\d+) used by their task, (\d+) dropped/.exec(w.output());
       assert.ok(m, `a worker reports its prefetches:\n${w.output()}`);
       // 2 epochs x 6 announced steps; a late hint (the worker was already busy again) may be missed or dropped.
       assert.ok(Number(m[1]) >= 6 && Number(m[1]) + Number(m[2]) <= 12, m[0]);
     }
   } finally {
-    killAll(workers);
+    killAll([...workers.values()]);
   }
 });

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { runTraining } from '../../src/coordinator/run.js';
-import { wsPoolFactory } from '../../src/coordinator/ws-launch.js';
 import type { PoolEvent } from '../../src/coordinator/ws-pool.js';
-import { quietLog, tempDir } from '../helpers.js';
-import { TOKEN, killAll, referenceSha, spawnWorker, wsConfig, type Spawned } from './ws-helpers.js';
+import { tempDir } from '../helpers.js';
+import { killAll, referenceSha, trainWithWorkers, wsConfig, type Spawned } from './ws-helpers.js';
 
 test('a worker SIGKILLed mid-step loses its micro-batches to the other, and the weights stay bit-identical', async () => {
   const dir = await tempDir();
@@ -15,31 +13,16 @@ test('a worker SIGKILLed mid-step loses its micro-batches to the other, and the 
   const events: PoolEvent[] = [];
   let killedAtStep = -1;
   try {
-    const r = await runTraining({
-      config,
-      resume: false,
-      log: quietLog,
-      createPool: wsPoolFactory({
-        host: '127.0.0.1',
-        port: 0,
-        token: TOKEN,
-        minWorkers: 2,
-        onListening: (url) => {
-          workers.set('a', spawnWorker(url, dir, 'a'));
-          workers.set('b', spawnWorker(url, dir, 'b'));
-        },
-        extra: {
-          onEvent: (e) => {
-            events.push(e);
-            if (e.kind === 'ready') names.set(e.worker, e.name);
-            // The moment step 3 hands worker b a micro-batch, b dies.
-            if (e.kind === 'task' && e.step === 3 && names.get(e.worker) === 'b' && killedAtStep < 0) {
-              killedAtStep = e.step;
-              workers.get('b')?.child.kill('SIGKILL');
-            }
-          },
-        },
-      }),
+    const r = await trainWithWorkers(config, dir, ['a', 'b'], workers, {
+      onEvent: (e) => {
+        events.push(e);
+        if (e.kind === 'ready') names.set(e.worker, e.name);
+        // The moment step 3 hands worker b a micro-batch, b dies.
+        if (e.kind === 'task' && e.step === 3 && names.get(e.worker) === 'b' && killedAtStep < 0) {
+          killedAtStep = e.step;
+          workers.get('b')?.child.kill('SIGKILL');
+        }
+      },
     });
     assert.equal(killedAtStep, 3);
     assert.equal(r.weightsSha256, expected);
