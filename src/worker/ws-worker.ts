@@ -290,7 +290,12 @@ class WorkerState {
   private prefetch(indices: Int32Array): void {
     const train = this.data?.sets.train;
     if (!this.computer || !train || indices.some((i) => i >= train.count)) return;
-    this.computer.stage(train, indices);
+    try {
+      this.computer.stage(train, indices);
+    } catch (err) {
+      this.computer.discardStaged();
+      this.o.log(`cannot prefetch: ${(err as Error).message}`);
+    }
   }
 
   private compute(m: MessageOf<'task'> | MessageOf<'evalTask'>, weights: Float32Array): Message {
