@@ -2,14 +2,20 @@
  * The one validating decoder: every frame from outside passes
  * `decodeMessage` before any other code sees it. It checks each field's type
  * and range, rejects unknown keys, unknown types and messages from the wrong
- * side, and copies array payloads into fresh, aligned typed arrays (msgpackr
- * hands `bin` back as a Buffer that views a larger, arbitrarily aligned buffer).
+ * side. Float arrays are views of the frame where they lie 4-aligned in it
+ * (weights and gradient frames are padded so they do, see protocol-encode.ts)
+ * and fresh copies otherwise; index arrays are always copied. A view is safe
+ * to keep: a frame's buffer is never reused (ws allocates one per message, or
+ * slices a socket read Node does not reuse).
  */
 import { Unpackr } from 'msgpackr';
 import { BACKENDS, MODELS } from './config.js';
 import { TrainerError } from './errors.js';
 import { MAX_ARRAY_BYTES, MAX_TASK_INDICES, SENT_BY, assertNever, type Message, type MessageType } from './protocol.js';
+import { endianness } from 'node:os';
 import { fromLeBytes } from './protocol-encode.js';
+
+const LITTLE_ENDIAN = endianness() === 'LE';
 
 class Reader {
   constructor(
@@ -62,7 +68,14 @@ class Reader {
   }
 
   float32s(key: string): Float32Array {
-    return fromLeBytes(this.bytes(key, 0, MAX_ARRAY_BYTES, 4), (n) => new Float32Array(n));
+    const b = this.bytes(key, 0, MAX_ARRAY_BYTES, 4);
+    if (LITTLE_ENDIAN && b.byteOffset % 4 === 0) return new Float32Array(b.buffer, b.byteOffset, b.length / 4);
+    return fromLeBytes(b, (n) => new Float32Array(n));
+  }
+
+  /** The optional alignment padding before an array (0-3 characters, never read). */
+  pad(): void {
+    if (Object.hasOwn(this.obj, 'pad')) this.str('pad', 3);
   }
 
   int32s(key: string, maxLength: number): Int32Array {
@@ -151,7 +164,8 @@ function readFields(r: Reader, type: MessageType): Message {
       r.only('type', 'sha256', 'backend');
       return { type, sha256: r.str('sha256', 64, SHA256_HEX), backend: r.str('backend', 64, NAME) };
     case 'weights':
-      r.only('type', 'version', 'weights');
+      r.only('type', 'version', 'pad', 'weights');
+      r.pad();
       return { type, version: r.int('version'), weights: r.float32s('weights') };
     case 'task':
       r.only('type', 'taskId', 'step', 'version', 'indices');
@@ -175,7 +189,8 @@ function readFields(r: Reader, type: MessageType): Message {
         indices: r.int32s('indices', MAX_TASK_INDICES),
       };
     case 'gradient':
-      r.only('type', 'taskId', 'step', 'version', 'lossSum', 'correct', 'count', 'computeMs', 'gradient');
+      r.only('type', 'taskId', 'step', 'version', 'lossSum', 'correct', 'count', 'computeMs', 'pad', 'gradient');
+      r.pad();
       return {
         type,
         taskId: r.int('taskId', 0, U32),

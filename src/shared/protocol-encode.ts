@@ -2,6 +2,12 @@
  * Messages to frames: one msgpack map per message, typed arrays as raw
  * little-endian `bin` (a view, no copy, on little-endian machines), and the
  * way back from such bytes to a fresh, aligned typed array for the decoder.
+ *
+ * The weights and gradient frames put their array last, behind a `pad`
+ * string of 0-3 characters chosen so that the array starts at a multiple of
+ * 4 bytes into the frame: a receiver whose frame starts aligned (ws hands a
+ * message spread over several reads back in a fresh buffer) views the floats
+ * in place instead of copying 73 kB (`net`) to 15 MB (`fc`) per message.
  */
 import { endianness } from 'node:os';
 import { Packr } from 'msgpackr';
@@ -36,18 +42,35 @@ export function fromLeBytes<T extends Float32Array | Int32Array>(bytes: Uint8Arr
 }
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
+const NO_BYTES = new Uint8Array(0);
+
+/** Bytes of a msgpack bin header for a payload of `n` bytes. */
+function binHeaderBytes(n: number): number {
+  return n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+}
+
+/** `fields` plus `key: array` last, with the array's bytes at a 4-aligned offset of the frame. */
+function packAligned(fields: Record<string, unknown>, key: string, array: Float32Array): Uint8Array {
+  const bytes = leBytes(array);
+  // The same map with an empty array: only the bin header's size differs.
+  const probe = packr.pack({ ...fields, pad: '', [key]: NO_BYTES });
+  const offset = probe.length - binHeaderBytes(0) + binHeaderBytes(bytes.length);
+  return packr.pack({ ...fields, pad: 'x'.repeat((4 - (offset % 4)) % 4), [key]: bytes });
+}
 
 /** One frame for one message. Typed arrays go out as raw little-endian `bin`. */
 export function encodeMessage(m: Message): Uint8Array {
   switch (m.type) {
     case 'weights':
-      return packr.pack({ ...m, weights: leBytes(m.weights) });
+      return packAligned({ type: m.type, version: m.version }, 'weights', m.weights);
     case 'task':
     case 'prefetch':
     case 'evalTask':
       return packr.pack({ ...m, indices: leBytes(m.indices) });
-    case 'gradient':
-      return packr.pack({ ...m, gradient: leBytes(m.gradient) });
+    case 'gradient': {
+      const { gradient, ...fields } = m;
+      return packAligned(fields, 'gradient', gradient);
+    }
     case 'challenge':
     case 'hello':
     case 'welcome':

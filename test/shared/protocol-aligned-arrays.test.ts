@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { pack } from 'msgpackr';
+import { isTrainerError } from '../../src/shared/errors.js';
+import { decodeMessage } from '../../src/shared/protocol-decode.js';
+import type { Message } from '../../src/shared/protocol.js';
+import { encodeMessage } from '../../src/shared/protocol-encode.js';
+
+const floats = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.fround(Math.sin(i) * 100));
+
+/** Frames whose headers differ in length: small and large ids, numbers of every msgpack width, arrays of every bin width. */
+function frames(): { m: Message; array: Float32Array }[] {
+  const out: { m: Message; array: Float32Array }[] = [];
+  for (const n of [0, 1, 3, 63, 64, 16_383, 16_384, 18_354]) {
+    for (const id of [0, 1, 200, 300, 70_000, 2 ** 32 - 1]) {
+      const gradient = floats(n);
+      out.push({ m: { type: 'gradient', taskId: id, step: id * 3, version: id, lossSum: 1.5, correct: 0, count: 1, computeMs: 7.25, gradient }, array: gradient });
+      const weights = floats(n);
+      out.push({ m: { type: 'weights', version: id * 7, weights }, array: weights });
+    }
+  }
+  return out;
+}
+
+test('weights and gradient frames carry their floats at a 4-aligned offset, whatever their header', () => {
+  for (const { array, m } of frames()) {
+    const frame = encodeMessage(m);
+    const offset = frame.length - array.byteLength;
+    assert.equal(offset % 4, 0, `${m.type} of ${array.length} floats, header ${offset} bytes`);
+    assert.deepEqual(new Uint8Array(frame.buffer, frame.byteOffset + offset, array.byteLength), new Uint8Array(array.buffer));
+  }
+});
+
+test('an aligned frame decodes to a view of its own bytes, a misaligned one to an equal copy', () => {
+  for (const { array, m } of frames()) {
+    if (array.length === 0) continue;
+    const fresh = Buffer.from(encodeMessage(m)); // a buffer of its own, as ws hands over a message
+    const viewed = decodeMessage(fresh, m.type === 'gradient' ? 'worker' : 'coordinator');
+    const got = viewed.type === 'gradient' ? viewed.gradient : viewed.type === 'weights' ? viewed.weights : null;
+    assert.ok(got);
+    assert.equal(got.buffer, fresh.buffer, 'no copy');
+    assert.deepEqual(got, array);
+
+    const shifted = Buffer.alloc(fresh.length + 1);
+    fresh.copy(shifted, 1);
+    const copied = decodeMessage(shifted.subarray(1));
+    const again = copied.type === 'gradient' ? copied.gradient : copied.type === 'weights' ? copied.weights : null;
+    assert.ok(again);
+    assert.notEqual(again.buffer, shifted.buffer);
+    assert.equal(again.byteOffset % 4, 0);
+    assert.deepEqual(again, array);
+  }
+});
+
+test('the padding is optional and checked: at most 3 characters of string', () => {
+  const weights = Buffer.from(new Float32Array([1, 2, 3]).buffer);
+  const ok = decodeMessage(pack({ type: 'weights', version: 1, weights }));
+  assert.deepEqual(ok.type === 'weights' && [...ok.weights], [1, 2, 3]);
+  for (const pad of ['xxxx', 3, null]) {
+    assert.throws(
+      () => decodeMessage(pack({ type: 'weights', version: 1, pad, weights })),
+      (err: unknown) => isTrainerError(err, 'E_PROTOCOL') && /pad/.test(err.message),
+    );
+  }
+  assert.throws(() => decodeMessage(pack({ type: 'task', taskId: 1, step: 1, version: 1, pad: '', indices: Buffer.alloc(4) })), /unknown field "pad"/);
+});
