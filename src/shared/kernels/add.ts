@@ -5,9 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { simdKernels } from './simd_module.js';
 import { runStockKernel } from './stock_kernels.js';
-import { WASM_BACKEND, heapOffset } from './wasm_heap.js';
+import { WASM_BACKEND, heapOffset, type KernelArgs } from './wasm_heap.js';
 
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
 /** True when `bias` broadcasts along the last axis of `t`: shape [..1, C] with C = t's last dim. */
 function isBiasOf(bias: tf.TensorInfo, t: tf.TensorInfo): boolean {

@@ -5,9 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { runStockKernel } from './stock_kernels.js';
-import { WASM_BACKEND, heapF32 } from './wasm_heap.js';
+import { WASM_BACKEND, heapF32, type KernelArgs } from './wasm_heap.js';
 
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
 function transposed(backend: BackendWasm, t: tf.TensorInfo): tf.TensorInfo {
   const rank = t.shape.length;

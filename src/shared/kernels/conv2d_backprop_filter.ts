@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { CONV_BPF_BLOCKS } from './conv2d_backprop_filter_simd.js';
 import { simdKernels, type SimdKernels } from './simd_module.js';
-import { WASM_BACKEND, emscripten, heapF32, heapOffset } from './wasm_heap.js';
+import { WASM_BACKEND, emscripten, heapF32, heapOffset, type KernelArgs } from './wasm_heap.js';
 
 type Conv2DBackpropFilterAttrs = {
   strides: [number, number] | number;
@@ -150,7 +150,6 @@ function conv2dBackpropFilterSimd(
   }
 }
 
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
 /** Part-1 kernel (JS loop only), kept as the baseline for scripts/bench-kernels.ts. */
 function conv2dBackpropFilterJsKernel(args: KernelArgs): tf.TensorInfo {

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { runStockKernel } from './stock_kernels.js';
-import { WASM_BACKEND, heapF32 } from './wasm_heap.js';
+import { WASM_BACKEND, heapF32, type KernelArgs } from './wasm_heap.js';
 
 type Conv2DBackpropInputAttrs = {
   strides: [number, number] | number;
@@ -14,7 +14,6 @@ type Conv2DBackpropInputAttrs = {
   inputShape: [number, number, number, number];
 };
 
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
 /** rot[kh,kw,co,ci] = w[KH-1-kh, KW-1-kw, ci, co]. */
 export function rotateFilter(w: Float32Array, rot: Float32Array, kH: number, kW: number, cIn: number, cOut: number): void {

@@ -4,9 +4,8 @@
 // written in place, so, like the cpu backend's Identity, we share the data and count a reference.
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { WASM_BACKEND } from './wasm_heap.js';
+import { WASM_BACKEND, type KernelArgs } from './wasm_heap.js';
 
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
 function identityKernel(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as BackendWasm;

@@ -3,33 +3,17 @@
 // NaN semantics; every other pool goes to the stock kernel.
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { tiles2x2 } from './max_pool_grad.js';
+import { poolInfo, tiles2x2, type PoolAttrs } from './max_pool_grad.js';
 import { simdKernels } from './simd_module.js';
 import { runStockKernel } from './stock_kernels.js';
-import { WASM_BACKEND, heapOffset } from './wasm_heap.js';
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
-type MaxPoolAttrs = {
-  filterSize: [number, number] | number;
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-};
+import { WASM_BACKEND, heapOffset, type KernelArgs } from './wasm_heap.js';
 
 function maxPoolKernel(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as BackendWasm;
   const { x } = args.inputs as { x: tf.TensorInfo };
-  const attrs = args.attrs as unknown as MaxPoolAttrs;
   const simd = simdKernels(backend);
   if (simd !== null && x.dtype === 'float32' && x.shape.length === 4) {
-    const info = tf.backend_util.computePool2DInfo(
-      x.shape as [number, number, number, number],
-      attrs.filterSize,
-      attrs.strides,
-      1,
-      attrs.pad,
-      attrs.dimRoundingMode,
-    );
+    const info = poolInfo(x.shape, args.attrs as unknown as PoolAttrs);
     if (tiles2x2(info)) {
       const out = backend.makeOutput(info.outShape, 'float32');
       const pixBytes = info.inChannels * 4;

@@ -3,14 +3,20 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { simdKernels } from './simd_module.js';
-import { WASM_BACKEND, heapF32, heapOffset } from './wasm_heap.js';
+import { WASM_BACKEND, heapF32, heapOffset, type KernelArgs } from './wasm_heap.js';
 
-type MaxPoolGradAttrs = {
+/** The attributes MaxPool and MaxPoolGrad share. */
+export type PoolAttrs = {
   filterSize: [number, number] | number;
   strides: [number, number] | number;
   pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 };
+
+/** The pool's geometry for an NHWC input of `shape`. */
+export function poolInfo(shape: readonly number[], attrs: PoolAttrs): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computePool2DInfo(shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+}
 
 /**
  * Generic path: each dy goes to the first maximum (row-major, strict >, from -Infinity) of its
@@ -60,18 +66,10 @@ export function tiles2x2(info: tf.backend_util.Conv2DInfo): boolean {
   );
 }
 
-function maxPoolGradKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+function maxPoolGradKernel(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as BackendWasm;
   const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
-  const attrs = args.attrs as unknown as MaxPoolGradAttrs;
-  const info = tf.backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number],
-    attrs.filterSize,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-  );
+  const info = poolInfo(input.shape, args.attrs as unknown as PoolAttrs);
   const dx = backend.makeOutput(input.shape, 'float32');
   const simd = simdKernels(backend);
   if (simd !== null && tiles2x2(info)) {

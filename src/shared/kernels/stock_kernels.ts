@@ -1,6 +1,7 @@
 // Remembers the stock wasm kernels we replace, so a replacement can hand cases it does not
 // cover back to them, and benchmarks can compare against them.
 import * as tf from '@tensorflow/tfjs';
+import type { KernelArgs } from './wasm_heap.js';
 
 const stock = new Map<string, tf.KernelConfig>();
 
@@ -12,7 +13,6 @@ export function stockKernel(kernelName: string): tf.KernelConfig | undefined {
   return stock.get(kernelName);
 }
 
-type KernelArgs = Parameters<tf.KernelFunc>[0];
 
 /**
  * tfjs runs a kernel's setupFunc only for kernels registered when the backend initialises; a

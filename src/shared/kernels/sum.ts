@@ -5,9 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { simdKernels } from './simd_module.js';
 import { runStockKernel } from './stock_kernels.js';
-import { WASM_BACKEND, emscripten, heapF32, heapOffset } from './wasm_heap.js';
+import { WASM_BACKEND, emscripten, heapF32, heapOffset, type KernelArgs } from './wasm_heap.js';
 
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
 function sumKernel(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as BackendWasm;

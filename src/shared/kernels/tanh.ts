@@ -5,9 +5,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { simdKernels } from './simd_module.js';
 import { runStockKernel } from './stock_kernels.js';
-import { WASM_BACKEND, heapOffset } from './wasm_heap.js';
+import { WASM_BACKEND, heapOffset, type KernelArgs } from './wasm_heap.js';
 
-function tanhKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+function tanhKernel(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as BackendWasm;
   const { x } = args.inputs as { x: tf.TensorInfo };
   const simd = simdKernels(backend);

@@ -9,12 +9,11 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { simdKernels } from './simd_module.js';
-import { WASM_BACKEND, heapF32, heapOffset } from './wasm_heap.js';
+import { WASM_BACKEND, heapF32, heapOffset, type KernelArgs } from './wasm_heap.js';
 
 /** Kernel name of the fused gradient; inputs { dy, y } of one shape, float32. */
 export const TANH_GRAD = 'TrainerTanhGrad';
 
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
 function tanhGradKernel(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as BackendWasm;

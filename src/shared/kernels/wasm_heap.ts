@@ -2,6 +2,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
+/** What tfjs hands a kernel function. */
+export type KernelArgs = Parameters<tf.KernelFunc>[0];
+
 /** Name tfjs uses for the wasm backend. */
 export const WASM_BACKEND = 'wasm';
 
