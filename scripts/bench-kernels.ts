@@ -2,9 +2,9 @@
 // kernel (or, for Conv2DBackpropFilter, which wasm lacks, the Part-1 JS loop), "after" is what
 // registerWasmTrainingKernels() installs. Both are measured in the same run, interleaved, and
 // each op's "after" output is compared with its "before" output (MaxPoolGrad's with the cpu
-// backend's: the stock wasm kernel is wrong there). The Input rows compare the batch input the
-// trainer made before (normalizeBatch's JS loop, then tf.tensor4d) with the wasm table kernel
-// that MicroBatchComputer uses now. The TanhGrad rows compare tfjs's Tanh gradient (Square, Sub,
+// backend's: the stock wasm kernel is wrong there). The Input rows compare the batch input made
+// in JavaScript (normalizeBatch's table loop, then tf.tensor4d: the path off wasm) with the wasm
+// table kernel that MicroBatchComputer uses on wasm. The TanhGrad rows compare tfjs's Tanh gradient (Square, Sub,
 // Multiply) with the fused kernel, and the whole-step table also times our kernels without it.
 //   node dist/scripts/bench-kernels.js [--reps 15] [--steps 8]
 import * as tf from '@tensorflow/tfjs';

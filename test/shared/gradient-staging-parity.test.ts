@@ -8,7 +8,7 @@ import { NUM_OUTPUTS, getModel, initParams, paramTensors, type ModelSpec } from 
 import { NORMALIZATIONS, everyByteDataset, firstBitDifference, oddIndices, referenceImages } from './input-fixtures.js';
 import { useBackend } from './kernels/reference.js';
 
-/** MicroBatchComputer.gradient as it was before the table and the wasm kernel: normalizeBatch, tf.tensor4d. */
+/** MicroBatchComputer.gradient without the wasm kernel or staging: normalizeBatch in JavaScript, then tf.tensor4d. */
 function previousGradient(model: ModelSpec, norm: Normalization, weights: Float32Array, data: Dataset, indices: ArrayLike<number>): { out: Float32Array; stats: BatchStats } {
   const n = indices.length;
   const out = new Float32Array(model.size);

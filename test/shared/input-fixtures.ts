@@ -1,6 +1,6 @@
 // Helpers for the tests of how a micro-batch's input is made (not a test file itself).
 import { IMAGE_BYTES, PLANE_BYTES, allocateDataset, type Dataset } from '../../src/shared/data/cifar-format.js';
-import { ARTICLE_NORMALIZATION, normalizeBatch, type Normalization } from '../../src/shared/data/normalize.js';
+import { ARTICLE_NORMALIZATION, normalizePixel, type Normalization } from '../../src/shared/data/normalize.js';
 
 /** Normalisations to test with: the article's, an identity-like one, odd ones, a tiny std. */
 export const NORMALIZATIONS: readonly Normalization[] = [
@@ -39,10 +39,17 @@ export function oddIndices(count: number, n: number): Int32Array {
   return out;
 }
 
-/** What the trainer used before the table: normalizeBatch into a fresh array. */
+/** The definition, pixel by pixel with normalizePixel, independent of any table or kernel. */
 export function referenceImages(d: Dataset, indices: ArrayLike<number>, norm: Normalization): Float32Array {
   const out = new Float32Array(indices.length * IMAGE_BYTES);
-  normalizeBatch(d, indices, norm, out);
+  for (let k = 0; k < indices.length; k++) {
+    const image = (indices[k] as number) * IMAGE_BYTES;
+    for (let c = 0; c < 3; c++) {
+      for (let p = 0; p < PLANE_BYTES; p++) {
+        out[k * IMAGE_BYTES + p * 3 + c] = normalizePixel(d.images[image + c * PLANE_BYTES + p] as number, c as 0 | 1 | 2, norm);
+      }
+    }
+  }
   return out;
 }
 

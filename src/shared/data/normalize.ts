@@ -105,40 +105,12 @@ export function normalizePixel(pixel: number, c: 0 | 1 | 2, norm: Normalization)
 /**
  * Writes the images at `indices` into `out` as NHWC float32, image k at
  * out[k*3072 .. (k+1)*3072), element (y, x, c) at ((y*32 + x)*3 + c), using the
- * formula at the top of this file. `out.length` must be at least
- * indices.length*3072; the rest of `out` is left alone. Allocates nothing.
+ * formula at the top of this file (through its table: the same bits).
+ * `out.length` must be at least indices.length*3072; the rest of `out` is left
+ * alone. For one-off batches (prediction, tests); training keeps its table.
  */
 export function normalizeBatch(d: Dataset, indices: ArrayLike<number>, norm: Normalization, out: Float32Array): void {
-  checkNormalization(norm);
-  const n = indices.length;
-  if (out.length < n * IMAGE_BYTES) {
-    throw new TrainerError('E_INTERNAL', `normalizeBatch: output holds ${out.length} floats, ${n} images need ${n * IMAGE_BYTES}`);
-  }
-  const { mean, std } = norm;
-  const scale0 = 1 / (255 * std[0]);
-  const scale1 = 1 / (255 * std[1]);
-  const scale2 = 1 / (255 * std[2]);
-  const shift0 = -mean[0] / std[0];
-  const shift1 = -mean[1] / std[1];
-  const shift2 = -mean[2] / std[2];
-  const { images, count } = d;
-  for (let k = 0; k < n; k++) {
-    const i = indices[k] as number;
-    if (!Number.isInteger(i) || i < 0 || i >= count) {
-      throw new TrainerError('E_INTERNAL', `normalizeBatch: index ${i} at position ${k} is outside 0..${count - 1}`);
-    }
-    const r = i * IMAGE_BYTES;
-    const g = r + PLANE_BYTES;
-    const b = g + PLANE_BYTES;
-    let o = k * IMAGE_BYTES;
-    for (let p = 0; p < PLANE_BYTES; p++) {
-      // Float32Array stores round to float32 exactly as Math.fround does.
-      out[o] = (images[r + p] as number) * scale0 + shift0;
-      out[o + 1] = (images[g + p] as number) * scale1 + shift1;
-      out[o + 2] = (images[b + p] as number) * scale2 + shift2;
-      o += 3;
-    }
-  }
+  normalizeBatchFromTable(d, indices, normalizationTable(norm), out);
 }
 
 /** Floats in a table from `normalizationTable`: 256 byte values for each of the 3 channels. */
@@ -171,8 +143,9 @@ export function checkBatchIndices(d: Dataset, indices: ArrayLike<number>, who: s
 }
 
 /**
- * `normalizeBatch` through a table from `normalizationTable`: the same floats bit for bit,
- * about a third faster. For backends the wasm kernel does not serve. Allocates nothing.
+ * The images at `indices` as NHWC float32 (see normalizeBatch), looked up in a table from
+ * `normalizationTable`: the one JavaScript conversion, for backends the wasm kernel does not
+ * serve and for normalizeBatch. Allocates nothing.
  */
 export function normalizeBatchFromTable(d: Dataset, indices: ArrayLike<number>, table: Float32Array, out: Float32Array): void {
   const n = indices.length;

@@ -7,8 +7,9 @@
 // A table rather than the formula: a lookup gives exactly normalizePixel's float32 (bit-identical
 // training depends on it), and measured at batch 32 the scalar lookup (~31 µs) beat the float64
 // formula in SIMD (f64x2 mul, add, demote: ~50 µs), while tensor ops (cast, gather, transpose)
-// took ~20 ms. The whole input costs ~40 µs against ~150 µs for normalizeBatch's JS loop plus
-// tf.tensor4d, and ~110 µs for a JS table loop (the Input rows of scripts/bench-kernels.ts).
+// took ~20 ms. The whole input costs ~40 µs against ~150 µs for the formula in a JS loop plus
+// tf.tensor4d, and ~110 µs for the JS table loop (normalizeBatch; the Input rows of
+// scripts/bench-kernels.ts).
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { IMAGE_BYTES, IMAGE_CHANNELS, IMAGE_SIDE, PLANE_BYTES, type Dataset } from '../data/cifar-format.js';
