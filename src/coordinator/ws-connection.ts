@@ -92,6 +92,11 @@ export class WorkerConn {
     }
   }
 
+  /** Bytes handed to the socket and not yet to the operating system. */
+  get pendingBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+
   close(code: number, reason: string): void {
     if (this.state === 'closed') return;
     // ws close reasons are at most 123 bytes.

@@ -19,7 +19,7 @@ import { TrainerError } from '../shared/errors.js';
 import type { BatchStats } from '../shared/gradient.js';
 import type { ModelSpec } from '../shared/model.js';
 import { CLOSE, type Message, type Split } from '../shared/protocol.js';
-import { encodeMessage } from '../shared/protocol-encode.js';
+import { ArrayFrame } from '../shared/protocol-encode.js';
 import type { MicroBatchResult, ResultListener, StepHooks, WorkerStats } from './pool.js';
 import type { WorkerConn } from './ws-connection.js';
 import { checkResult, createJob, type Job, type ResultMessage, type Task } from './ws-job.js';
@@ -64,9 +64,12 @@ export interface DispatchOptions {
 }
 
 export class Dispatcher {
-  private readonly weights: Float32Array;
   private version = -1;
-  private weightsFrame: { version: number; frame: Uint8Array } | null = null;
+  /** The weights of `version`, as the frame every worker gets; rewritten in place by publish. */
+  private readonly weightsFrame: ArrayFrame;
+  private frame: Uint8Array | null = null;
+  /** Connections handed `frame`: it is rewritten in place only once none of them still holds unsent bytes. */
+  private readonly frameHolders = new Set<WorkerConn>();
   private job: Job | null = null;
   private nextTaskId = 1;
   private resultListener: ResultListener | null = null;
@@ -74,7 +77,7 @@ export class Dispatcher {
   private hint: { step: number; next: readonly Int32Array[] } | null = null;
 
   constructor(private readonly o: DispatchOptions) {
-    this.weights = new Float32Array(o.model.size);
+    this.weightsFrame = new ArrayFrame('weights', o.model.size);
   }
 
   get busy(): boolean {
@@ -82,9 +85,11 @@ export class Dispatcher {
   }
 
   publish(version: number, weights: Float32Array): void {
-    this.weights.set(weights);
+    const reuse = [...this.frameHolders].every((conn) => conn.pendingBytes === 0);
+    this.frameHolders.clear();
+    this.weightsFrame.floats(reuse).set(weights);
+    this.frame = this.weightsFrame.finish({ type: 'weights', version });
     this.version = version;
-    this.weightsFrame = null;
   }
 
   async runStep(step: number, version: number, microBatches: readonly Int32Array[], hooks: StepHooks = {}): Promise<MicroBatchResult[]> {
@@ -196,10 +201,8 @@ export class Dispatcher {
 
   private send(member: Member, job: Job, task: Task): void {
     if (member.version !== job.version) {
-      if (this.weightsFrame?.version !== this.version) {
-        this.weightsFrame = { version: this.version, frame: encodeMessage({ type: 'weights', version: this.version, weights: this.weights }) };
-      }
-      member.conn.sendFrame(this.weightsFrame.frame);
+      member.conn.sendFrame(this.frame as Uint8Array);
+      this.frameHolders.add(member.conn);
       member.version = job.version;
     }
     if (member.inflight.size === 0) member.progressMs = performance.now();

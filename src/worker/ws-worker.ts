@@ -15,7 +15,7 @@ import { MicroBatchComputer } from '../shared/gradient.js';
 import { getModel } from '../shared/model.js';
 import { decodeMessage } from '../shared/protocol-decode.js';
 import { CLOSE, closeReason, PROTOCOL_VERSION, assertNever, type Message, type MessageOf } from '../shared/protocol.js';
-import { encodeMessage } from '../shared/protocol-encode.js';
+import { ArrayFrame, encodeMessage } from '../shared/protocol-encode.js';
 import { parseDatasetBlob, sha256Hex, type WireDatasets } from '../shared/wire-dataset.js';
 import { authMac, checkMac, newNonce } from '../shared/ws-auth.js';
 import { readCachedBlob, writeCachedBlob } from './dataset-cache.js';
@@ -97,8 +97,8 @@ class WorkerState {
   private data: { sha256: string; sets: WireDatasets } | null = null;
   private computer: MicroBatchComputer | null = null;
   private computerKey = '';
-  /** The gradient of the task at hand; encoded before the next task starts, so one buffer does. */
-  private gradient = new Float32Array(0);
+  /** The gradient frame: computed into in place, its buffer reused once the socket has sent the last one. */
+  private gradientFrame: ArrayFrame | null = null;
   private readonly name: string;
 
   constructor(private readonly o: WsWorkerOptions) {
@@ -120,9 +120,10 @@ class WorkerState {
       let hint: Int32Array | null = null;
       let draining = false;
 
-      const send = (m: Message) => {
-        if (ws.readyState === WebSocket.OPEN) ws.send(encodeMessage(m));
+      const sendFrame = (frame: Uint8Array) => {
+        if (ws.readyState === WebSocket.OPEN) ws.send(frame);
       };
+      const send = (m: Message) => sendFrame(encodeMessage(m));
       const fail = (err: TrainerError, code: number) => {
         ws.close(code, closeReason(err.message));
         reject(err);
@@ -151,7 +152,7 @@ class WorkerState {
             return;
           }
           try {
-            send(this.compute(item.m, item.weights));
+            sendFrame(this.compute(item.m, item.weights, ws.bufferedAmount === 0));
           } catch (err) {
             o.log(`cannot compute task ${item.m.taskId}: ${(err as Error).message}`);
             return void ws.close(CLOSE.protocolError, 'bad task');
@@ -298,7 +299,8 @@ class WorkerState {
     }
   }
 
-  private compute(m: MessageOf<'task'> | MessageOf<'evalTask'>, weights: Float32Array): Message {
+  /** The result frame of a task; `reuse`: the socket holds no unsent bytes, so the last gradient frame's buffer is free. */
+  private compute(m: MessageOf<'task'> | MessageOf<'evalTask'>, weights: Float32Array, reuse: boolean): Uint8Array {
     const computer = this.computer as MicroBatchComputer;
     const sets = (this.data as { sets: WireDatasets }).sets;
     const set = m.type === 'task' || m.split === 'train' ? sets.train : sets.val;
@@ -306,10 +308,11 @@ class WorkerState {
     const t0 = performance.now();
     if (m.type === 'evalTask') {
       const s = computer.evaluate(weights, set, m.indices);
-      return { type: 'evalResult', taskId: m.taskId, version: m.version, ...s };
+      return encodeMessage({ type: 'evalResult', taskId: m.taskId, version: m.version, ...s });
     }
-    if (this.gradient.length !== computer.model.size) this.gradient = new Float32Array(computer.model.size);
-    const s = computer.gradient(weights, set, m.indices, this.gradient);
-    return { type: 'gradient', taskId: m.taskId, step: m.step, version: m.version, ...s, computeMs: performance.now() - t0, gradient: this.gradient };
+    if (this.gradientFrame?.length !== computer.model.size) this.gradientFrame = new ArrayFrame('gradient', computer.model.size);
+    const s = computer.gradient(weights, set, m.indices, this.gradientFrame.floats(reuse));
+    const fields: Omit<MessageOf<'gradient'>, 'gradient'> = { type: 'gradient', taskId: m.taskId, step: m.step, version: m.version, ...s, computeMs: performance.now() - t0 };
+    return this.gradientFrame.finish(fields);
   }
 }

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { pack } from 'msgpackr';
+import { pack, unpack } from 'msgpackr';
 import { isTrainerError } from '../../src/shared/errors.js';
 import { decodeMessage } from '../../src/shared/protocol-decode.js';
 import type { Message } from '../../src/shared/protocol.js';
-import { encodeMessage } from '../../src/shared/protocol-encode.js';
+import { ARRAY_OFFSET, ArrayFrame, encodeMessage } from '../../src/shared/protocol-encode.js';
 
 const floats = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.fround(Math.sin(i) * 100));
 
@@ -22,13 +22,44 @@ function frames(): { m: Message; array: Float32Array }[] {
   return out;
 }
 
-test('weights and gradient frames carry their floats at a 4-aligned offset, whatever their header', () => {
+test('weights and gradient frames carry their floats at byte 20, whatever their other fields', () => {
   for (const { array, m } of frames()) {
     const frame = encodeMessage(m);
-    const offset = frame.length - array.byteLength;
-    assert.equal(offset % 4, 0, `${m.type} of ${array.length} floats, header ${offset} bytes`);
-    assert.deepEqual(new Uint8Array(frame.buffer, frame.byteOffset + offset, array.byteLength), new Uint8Array(array.buffer));
+    assert.equal(ARRAY_OFFSET % 4, 0);
+    assert.deepEqual(new Uint8Array(frame.buffer, frame.byteOffset + ARRAY_OFFSET, array.byteLength), new Uint8Array(array.buffer));
+    // Any msgpack reader sees the message itself: maps are unordered.
+    const plain = unpack(frame) as Record<string, unknown>;
+    const { [m.type === 'gradient' ? 'gradient' : 'weights']: bytes, pad, ...fields } = plain;
+    const { [m.type === 'gradient' ? 'gradient' : 'weights']: _array, ...expected } = m as unknown as Record<string, unknown>;
+    assert.deepEqual(fields, expected);
+    assert.match(pad as string, /^x{0,3}$/);
+    assert.deepEqual(new Uint8Array(bytes as Uint8Array), new Uint8Array(array.buffer));
   }
+});
+
+test('an ArrayFrame reuses its buffer only when told to, and grows it for long fields', () => {
+  const f = new ArrayFrame('gradient', 3);
+  const a = f.floats(false);
+  a.set([1, 2, 3]);
+  const first = f.finish({ type: 'gradient', taskId: 1, step: 2, version: 3, lossSum: 0.5, correct: 1, count: 2, computeMs: 1 });
+  const firstBytes = Buffer.from(first);
+  // A socket may still be sending the first frame: the second gets a buffer of its own.
+  const b = f.floats(false);
+  assert.notEqual(b.buffer, a.buffer);
+  b.set([4, 5, 6]);
+  const second = f.finish({ type: 'gradient', taskId: 2, step: 2, version: 3, lossSum: 0.25, correct: 0, count: 2, computeMs: 1 });
+  assert.deepEqual(Buffer.from(first), firstBytes, 'the first frame is untouched');
+  const got = decodeMessage(Buffer.from(second), 'worker');
+  assert.deepEqual(got.type === 'gradient' && [...got.gradient], [4, 5, 6]);
+  // Once sent, the same buffer serves the next frame.
+  const c = f.floats(true);
+  assert.equal(c.buffer, b.buffer);
+  c.set([7, 8, 9]);
+  // Fields longer than the room kept after the floats: a bigger buffer, the floats carried over.
+  const long = f.finish({ type: 'gradient', note: 'y'.repeat(1000) });
+  assert.deepEqual([...new Float32Array(long.buffer, long.byteOffset + ARRAY_OFFSET, 3)], [7, 8, 9]);
+  assert.equal((unpack(long) as { note: string }).note.length, 1000);
+  assert.throws(() => f.finish(Object.fromEntries(Array.from({ length: 14 }, (_, i) => [`k${i}`, i]))), /at most 13/);
 });
 
 test('an aligned frame decodes to a view of its own bytes, a misaligned one to an equal copy', () => {
