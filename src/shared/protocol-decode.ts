@@ -3,7 +3,7 @@
  * `decodeMessage` before any other code sees it. It checks each field's type
  * and range, rejects unknown keys, unknown types and messages from the wrong
  * side. Float arrays are views of the frame where they lie 4-aligned in it
- * (weights and gradient frames are padded so they do, see protocol-encode.ts)
+ * (weights and gradient frames put them at byte 20, see protocol-encode.ts)
  * and fresh copies otherwise; index arrays are always copied. A view is safe
  * to keep: a frame's buffer is never reused (ws allocates one per message, or
  * slices a socket read Node does not reuse).
