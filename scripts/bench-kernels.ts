@@ -15,6 +15,7 @@ import { conv2dBackpropFilterJsConfig } from '../src/shared/kernels/conv2d_backp
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../src/shared/kernels/index.js';
 import { normalizedImagesOnWasm } from '../src/shared/kernels/normalize_images.js';
 import { TANH_GRAD } from '../src/shared/kernels/tanh_grad.js';
+import { median } from './stats.js';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -38,11 +39,6 @@ function useAfter(without?: readonly string[]): void {
   }
   registerWasmTrainingKernels();
   if (without !== undefined) unregisterWasmTrainingKernels(without);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 function rand(shape: number[], seed: number): tf.Tensor {

@@ -10,8 +10,12 @@
  *     (with --memory).
  * Each configuration runs in its own child process, so peak RSS is its own.
  *
+ * The ws-vs-threads ratio is the median over alternating pairs of runs
+ * (--pairs, default 3): a single pair on a shared machine can be off by 10 %.
+ *
  * Options: --images N (training images, default 6400), --epochs N (default 5;
- * the last epoch is measured), --micro-batches M (default 2), --memory.
+ * the last epoch is measured), --micro-batches M (default 2), --pairs N,
+ * --memory.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -28,6 +32,7 @@ import { createInProcessPool } from '../src/worker/local-pool.js';
 import { threadPoolFactory } from '../src/worker/thread-pool.js';
 import { procsPoolFactory } from '../src/coordinator/ws-launch.js';
 import { WsPool } from '../src/coordinator/ws-pool.js';
+import { median } from './stats.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TORCH_REFERENCE = resolve(ROOT, '..', 'shared', 'reference', 'torch_reference.py');
@@ -200,6 +205,7 @@ async function main(): Promise<void> {
       images: { type: 'string', default: '6400' },
       epochs: { type: 'string', default: '5' },
       'micro-batches': { type: 'string', default: '2' },
+      pairs: { type: 'string', default: '3' },
       memory: { type: 'boolean', default: false },
     },
   });
@@ -233,7 +239,17 @@ async function main(): Promise<void> {
   for (const r of rows) console.log(`| ${r.label} | ${fmt(r.imagesPerSec)} | ${fmt(r.overheadShare * 100, 1)} % | ${fmt(r.maxRssMB)} |`);
   console.log(`RSS after each epoch, 2 threads: ${two.rssByEpochMB.map((x) => fmt(x)).join(' / ')} MB`);
   const ws = rows[3] as ChildResult;
-  console.log(`2 ws worker processes / 2 threads: ${fmt(ws.imagesPerSec / two.imagesPerSec, 2)}x; ${fmt((ws.wireBytesPerStep ?? 0) / 1e3, 1)} kB on the wire per step`);
+  // More pairs, each run right after the other, so that both see the same machine.
+  const ratios = [ws.imagesPerSec / two.imagesPerSec];
+  for (let i = 1; i < Number(values.pairs); i++) {
+    const t = runChild({ ...base, label: `2 threads, pair ${i + 1}`, transport: 'threads', threads: 2 });
+    const w = runChild({ ...base, label: `2 ws worker processes, pair ${i + 1}`, transport: 'procs', threads: 2 });
+    ratios.push(w.imagesPerSec / t.imagesPerSec);
+  }
+  console.log(
+    `2 ws worker processes / 2 threads: ${fmt(median(ratios), 2)}x, median of ${ratios.length} alternating pairs ` +
+      `(${ratios.map((r) => fmt(r, 2)).join(', ')}); ${fmt((ws.wireBytesPerStep ?? 0) / 1e3, 1)} kB on the wire per step`,
+  );
   console.log(`peak RSS, coordinator ${fmt(ws.maxRssMB)} MB, ws worker processes ${(ws.workerPeakRssMB ?? []).map((x) => `${fmt(x)} MB`).join(', ')}`);
   console.log(`\nscaling, 2 threads / 1 thread: ${fmt(two.imagesPerSec / one.imagesPerSec, 2)}x (efficiency ${fmt((two.imagesPerSec / one.imagesPerSec / 2) * 100, 0)} %)`);
 
