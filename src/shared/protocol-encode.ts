@@ -11,6 +11,7 @@
  */
 import { endianness } from 'node:os';
 import { Packr } from 'msgpackr';
+import { TrainerError } from './errors.js';
 import { assertNever, type Message } from './protocol.js';
 
 const LITTLE_ENDIAN = endianness() === 'LE';
@@ -96,7 +97,7 @@ export class ArrayFrame {
     const packed = packr.pack(fields);
     const map16 = packed[0] === 0xde;
     const count = map16 ? packed.readUInt16BE(1) : (packed[0] as number) ^ 0x80;
-    if (count < 0 || count > MAX_TAIL_FIELDS) throw new Error(`an array frame takes at most ${MAX_TAIL_FIELDS} other fields`);
+    if (count < 0 || count > MAX_TAIL_FIELDS) throw new TrainerError('E_INTERNAL', `an array frame takes at most ${MAX_TAIL_FIELDS} other fields`);
     const tail = packed.subarray(map16 ? 3 : 1);
     const end = ARRAY_OFFSET + this.length * 4 + tail.length;
     let buf = this.buf ?? Buffer.alloc(0);
