@@ -86,7 +86,7 @@ function configFor(s: ChildSpec): Config {
 async function child(s: ChildSpec): Promise<ChildResult> {
   const config = configFor(s);
   const factory: PoolFactory =
-    s.transport === 'local' ? createInProcessPool : s.transport === 'threads' ? threadPoolFactory() : procsPoolFactory({ gpus: [] });
+    s.transport === 'local' ? createInProcessPool : s.transport === 'threads' ? threadPoolFactory() : procsPoolFactory({});
   const wire = () => (pool instanceof WsPool ? pool.wireBytes() : { in: 0, out: 0 });
   let wireBefore = { in: 0, out: 0 };
   let reduceMs = 0;

@@ -60,6 +60,7 @@ export const DESCRIPTIONS: Record<string, string> = {
   'cluster.tasksInFlight': 'Micro-batches sent ahead to one WebSocket worker, so it never waits a round trip between them.',
   'cluster.tls.cert': 'PEM certificate file: with `cluster.tls.key`, the coordinator serves `wss://`.',
   'cluster.tls.key': 'PEM private key file of `cluster.tls.cert`.',
+  'cluster.gpus': 'With `cluster.transport: procs` (`trainer train --procs`): CUDA device of each local worker process, round-robin, e.g. `[0, 1]` for one process per GPU; empty gives every process the run\'s `gpu`. `--gpus 0,1` sets it.',
 };
 
 type JsonSchema = {

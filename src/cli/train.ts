@@ -34,7 +34,7 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('config', { type: 'string', describe: 'YAML config file (defaults apply to keys it leaves out)' })
     .option('threads', { type: 'number', describe: 'worker threads on this machine (sets cluster.transport threads)' })
     .option('procs', { type: 'number', describe: 'local worker processes over WebSocket (sets cluster.transport procs)' })
-    .option('gpus', { type: 'string', describe: 'with --procs: CUDA devices for the worker processes, e.g. 0,1' })
+    .option('gpus', { type: 'string', describe: 'with --procs: CUDA devices for the worker processes, round-robin, e.g. 0,1 (sets cluster.gpus)' })
     .option('backend', { type: 'string', describe: 'auto | tensorflow-gpu | tensorflow | wasm | cpu' })
     .option('gpu', { type: 'number', describe: 'CUDA device index (sets CUDA_VISIBLE_DEVICES, backend tensorflow-gpu)' })
     .option('resume', { type: 'boolean', default: false, describe: 'continue the run in run.dir/run.name from its checkpoint' })
@@ -46,7 +46,7 @@ export function trainOptions<T>(y: Argv<T>) {
 }
 
 /** CLI flags that are shorthands for config keys, layered over the dotted overrides. */
-export function flagOverrides(a: Pick<TrainArgs, 'threads' | 'procs' | 'backend' | 'gpu'>, overrides: Record<string, unknown>) {
+export function flagOverrides(a: Pick<TrainArgs, 'threads' | 'procs' | 'gpus' | 'backend' | 'gpu'>, overrides: Record<string, unknown>) {
   const out: Record<string, unknown> = structuredClone(overrides);
   const section = (k: string) => (out[k] ??= {}) as Record<string, unknown>;
   if (a.threads !== undefined) {
@@ -61,6 +61,7 @@ export function flagOverrides(a: Pick<TrainArgs, 'threads' | 'procs' | 'backend'
     }
     Object.assign(section('cluster'), { transport: 'procs', workers: a.procs });
   }
+  if (a.gpus !== undefined) section('cluster').gpus = parseGpuList(a.gpus);
   if (a.backend !== undefined) out.backend = a.backend;
   if (a.gpu !== undefined) out.gpu = a.gpu;
   return out;
@@ -69,7 +70,7 @@ export function flagOverrides(a: Pick<TrainArgs, 'threads' | 'procs' | 'backend'
 export const POOL_FACTORIES: Partial<Record<Config['cluster']['transport'], PoolFactory>> = {
   local: createInProcessPool,
   threads: threadPoolFactory(),
-  procs: procsPoolFactory({ gpus: [] }),
+  procs: procsPoolFactory({}),
 };
 
 export async function trainCommand(a: TrainArgs, overrides: Record<string, unknown>): Promise<void> {
@@ -85,7 +86,6 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
   const createPool =
     config.cluster.transport === 'procs'
       ? procsPoolFactory({
-          gpus: a.gpus !== undefined ? parseGpuList(a.gpus) : [],
           signal: controller.signal,
           ...(dash ? { onPool: (pool) => dash.state.setWorkerSource(() => pool.workerInfo()) } : {}),
         })

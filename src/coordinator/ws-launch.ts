@@ -49,8 +49,6 @@ export const MAIN_JS = fileURLToPath(new URL('../cli/main.js', import.meta.url))
 const JOIN_DEADLINE_MS = 60_000;
 
 export interface ProcsOptions {
-  /** CUDA device per worker process, round-robin; empty = no GPU. */
-  gpus: readonly number[];
   signal?: AbortSignal;
   /** Extra worker flags (tests). */
   workerArgs?: readonly string[];
@@ -62,7 +60,8 @@ export interface ProcsOptions {
 /** Worker i's command line (without the node binary). */
 export function workerArgv(url: string, ctx: PoolContext, i: number, o: ProcsOptions): string[] {
   const argv = [MAIN_JS, 'worker', '--connect', url, '--name', `proc${i}`, '--retry-for-ms', '10000'];
-  const gpu = o.gpus.length > 0 ? o.gpus[i % o.gpus.length] : ctx.config.gpu;
+  const gpus = ctx.config.cluster.gpus;
+  const gpu = gpus.length > 0 ? gpus[i % gpus.length] : ctx.config.gpu;
   if (gpu !== null && gpu !== undefined) argv.push('--gpu', String(gpu));
   else argv.push('--backend', ctx.config.backend);
   argv.push(...(o.workerArgs ?? []));

@@ -118,6 +118,8 @@ export const configSchema = z
         /** Tasks sent ahead to one worker, to hide the round trip; default 2. */
         tasksInFlight: posInt(),
         tls: z.object({ cert: z.string().nullable(), key: z.string().nullable() }).strict(),
+        /** `trainer train --procs`: CUDA device of each local worker process, round-robin; empty = the run's `gpu`. */
+        gpus: z.array(nonNegInt(), { error: 'must be a list of CUDA device indices, e.g. [0, 1]' }),
       })
       .strict(),
   })
@@ -162,6 +164,7 @@ export const DEFAULT_CONFIG: Config = {
     dataChunkBytes: 1 << 20,
     tasksInFlight: 2,
     tls: { cert: null, key: null },
+    gpus: [],
   },
 };
 

@@ -31,17 +31,28 @@ test('--procs N sets transport procs and N workers', () => {
   assert.throws(() => flagOverrides({ procs: 0 }, {}), (e: unknown) => isTrainerError(e, 'E_CONFIG'));
 });
 
-test('with --gpus 0,1 each local worker process gets its own --gpu, round-robin; without, the run backend', () => {
-  const ctx = { config: smallConfig('/tmp/x') } as PoolContext;
+test('--gpus 0,1 sets cluster.gpus; each local worker process then gets its own --gpu, round-robin; without, the run backend', () => {
+  assert.deepEqual(flagOverrides({ procs: 2, gpus: '0,1' }, {}), { cluster: { transport: 'procs', workers: 2, gpus: [0, 1] } });
+  assert.throws(() => flagOverrides({ gpus: '0;1' }, {}), (e: unknown) => isTrainerError(e, 'E_USAGE'));
+  const config = smallConfig('/tmp/x');
+  const ctx = (gpus: number[], gpu: number | null = null) => ({ config: { ...config, gpu, cluster: { ...config.cluster, gpus } } }) as PoolContext;
   const gpuOf = (argv: string[]) => argv[argv.indexOf('--gpu') + 1];
-  assert.equal(gpuOf(workerArgv('ws://127.0.0.1:1', ctx, 0, { gpus: [0, 1] })), '0');
-  assert.equal(gpuOf(workerArgv('ws://127.0.0.1:1', ctx, 1, { gpus: [0, 1] })), '1');
-  assert.equal(gpuOf(workerArgv('ws://127.0.0.1:1', ctx, 2, { gpus: [0, 1] })), '0');
-  const plain = workerArgv('ws://127.0.0.1:1', ctx, 0, { gpus: [] });
+  assert.equal(gpuOf(workerArgv('ws://127.0.0.1:1', ctx([0, 1]), 0, {})), '0');
+  assert.equal(gpuOf(workerArgv('ws://127.0.0.1:1', ctx([0, 1]), 1, {})), '1');
+  assert.equal(gpuOf(workerArgv('ws://127.0.0.1:1', ctx([0, 1]), 2, {})), '0');
+  const plain = workerArgv('ws://127.0.0.1:1', ctx([]), 0, {});
   assert.ok(!plain.includes('--gpu'));
   assert.equal(plain[plain.indexOf('--backend') + 1], 'wasm');
-  const one = workerArgv('ws://127.0.0.1:1', { config: { ...ctx.config, gpu: 3 } } as PoolContext, 1, { gpus: [] });
-  assert.equal(gpuOf(one), '3');
+  assert.equal(gpuOf(workerArgv('ws://127.0.0.1:1', ctx([], 3), 1, {})), '3');
   // The token never appears on a command line (ps shows those): it goes in the environment.
   assert.ok(!plain.some((a) => a.includes('token')));
+});
+
+test('cluster.gpus in a config file is a list of device indices', async () => {
+  const { validateConfig, mergeConfig, DEFAULT_CONFIG } = await import('../../src/shared/config.js');
+  const withGpus = (gpus: unknown) => validateConfig(mergeConfig(structuredClone(DEFAULT_CONFIG), { cluster: { gpus } }));
+  assert.deepEqual(withGpus([1, 0]).cluster.gpus, [1, 0]);
+  for (const bad of [[-1], ['0'], 1, [0.5]]) {
+    assert.throws(() => withGpus(bad), (e: unknown) => isTrainerError(e, 'E_CONFIG') && /cluster\.gpus/.test(e.message), JSON.stringify(bad));
+  }
 });
