@@ -18,7 +18,7 @@ import type { ModelSpec } from '../shared/model.js';
 import { CLOSE, FRAME_OVERHEAD_BYTES, type Message, type Split } from '../shared/protocol.js';
 import type { MicroBatchResult, StepHooks, WorkerPool, WorkerStats } from './pool.js';
 import { WorkerConn, type ConnHost, type ConnLimits, type Welcome } from './ws-connection.js';
-import { tuneHeapGrowthForStreaming } from './heap-growth.js';
+import { tuneHeapGrowthForStreaming } from '../shared/heap-growth.js';
 import { Dispatcher, newMember, type Member } from './ws-dispatch.js';
 import { JoinOffer } from './ws-offer.js';
 import type { WorkerInfo, WsPoolOptions } from './ws-pool-types.js';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import test from 'node:test';
-import { HEAP_GROWING_PERCENT, tuneHeapGrowthForStreaming } from '../../src/coordinator/heap-growth.js';
+import { HEAP_GROWING_PERCENT, tuneHeapGrowthForStreaming } from '../../src/shared/heap-growth.js';
 
-const MODULE = new URL('../../src/coordinator/heap-growth.js', import.meta.url).href;
+const MODULE = new URL('../../src/shared/heap-growth.js', import.meta.url).href;
 
 /** The factors V8 used for its old-generation limits, in a fresh node that runs `script` (with gc() exposed). */
 function limitFactors(script: string, env: NodeJS.ProcessEnv = {}): { factors: number[]; stdout: string } {
