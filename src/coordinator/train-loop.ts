@@ -104,7 +104,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
       const batch = plan.batch(state.stepInEpoch);
       const micro = splitMicroBatches(batch, microBatches);
       const t1 = performance.now();
-      const reduction = new OrderedReduction(grad, micro.length);
+      const reduction = new OrderedReduction(grad, micro.length, batch.length);
       const next = state.stepInEpoch + 1 < plan.steps ? splitMicroBatches(plan.batch(state.stepInEpoch + 1), microBatches) : undefined;
       const results = await pool
         .runStep(state.globalStep, state.globalStep, micro, { onResult: (m, r) => reduction.add(m, r.gradient), ...(next ? { next } : {}) })
@@ -114,7 +114,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
         });
       const t2 = performance.now();
       results.forEach((r, m) => reduction.add(m, r.gradient)); // whatever the pool did not report early
-      reduction.finish(batch.length);
+      reduction.finish();
       const t3 = performance.now();
       sgdStep(state.params, grad, state.sgd, config.train);
       const t4 = performance.now();

@@ -8,6 +8,24 @@ test('plain SGD subtracts lr times the gradient', () => {
   assert.deepEqual([...p], [Math.fround(1 - Math.fround(0.1 * 0.5)), Math.fround(-2 - 0.1)]);
 });
 
+test('plain SGD rounds lr·g to float32 before subtracting, as float32 tensors do, element by element', () => {
+  const n = 10_000;
+  const p0 = Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 3);
+  const g = Float32Array.from({ length: n }, (_, i) => Math.cos(i * 7) * 10 ** ((i % 5) - 2));
+  for (const weightDecay of [0, 0.01]) {
+    const p = p0.slice();
+    sgdStep(p, g, { momentum: null }, { lr: 0.013, momentum: 0, weightDecay });
+    const expected = Float32Array.from(p0, (x, i) => {
+      const gi = weightDecay === 0 ? (g[i] as number) : Math.fround((g[i] as number) + Math.fround(weightDecay * x));
+      return Math.fround(x - Math.fround(0.013 * gi));
+    });
+    assert.deepEqual(new Uint32Array(p.buffer), new Uint32Array(expected.buffer), `weightDecay ${weightDecay}`);
+    // Without the inner rounding some elements come out otherwise: the check can fail.
+    const unrounded = Float32Array.from(p0, (x, i) => x - 0.013 * (g[i] as number));
+    if (weightDecay === 0) assert.notDeepEqual(new Uint32Array(unrounded.buffer), new Uint32Array(expected.buffer));
+  }
+});
+
 test('momentum and weight decay follow torch.optim.SGD', () => {
   // Reference values computed in float64 from PyTorch's update rule.
   const lr = 0.1, mu = 0.9, wd = 0.01;
@@ -36,12 +54,12 @@ test('micro-batch gradients reduced as they arrive, in any order, give the bits 
   // Values whose float32 sums depend on the order of addition.
   const parts = Array.from({ length: 5 }, (_, m) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * (m + 1)) * 10 ** ((i + m) % 7)));
   const inOrder = new Float32Array(n);
-  reduceGradients(inOrder, parts, 64);
+  reduceGradients(inOrder, parts, 60); // not a power of 2: the division rounds
   for (const order of [[4, 3, 2, 1, 0], [2, 0, 4, 1, 3], [1, 0, 3, 2, 4]]) {
     const out = new Float32Array(n);
-    const r = new OrderedReduction(out, parts.length);
+    const r = new OrderedReduction(out, parts.length, 60);
     for (const m of order) r.add(m, parts[m] as Float32Array);
-    r.finish(64);
+    r.finish();
     assert.deepEqual(new Uint32Array(out.buffer), new Uint32Array(inOrder.buffer), `order ${order.join(',')}`);
   }
   // The test means something: summed in another order, these parts give other bits.
@@ -51,11 +69,14 @@ test('micro-batch gradients reduced as they arrive, in any order, give the bits 
     return new Uint32Array(acc.buffer);
   };
   assert.notDeepEqual(sum([...parts].reverse()), sum(parts));
+  // And the division folded into the last part's pass gives the bits of a separate pass over the float32 sum.
+  const twoPasses = Float32Array.from(new Float32Array(sum(parts).buffer), (x) => x / 60);
+  assert.deepEqual(new Uint32Array(inOrder.buffer), new Uint32Array(twoPasses.buffer));
 });
 
 test('finishing a reduction before every micro-batch arrived is an error', async () => {
   const { OrderedReduction } = await import('../../src/coordinator/optimizer.js');
-  const r = new OrderedReduction(new Float32Array(2), 3);
+  const r = new OrderedReduction(new Float32Array(2), 3, 4);
   r.add(1, Float32Array.from([1, 1]));
-  assert.throws(() => r.finish(4), /0 of 3/);
+  assert.throws(() => r.finish(), /0 of 3/);
 });
