@@ -66,8 +66,8 @@ export function reduceGradients(out: Float32Array, parts: readonly Float32Array[
  * The same fixed-order sum, fed as micro-batches arrive in any order: part m
  * is added as soon as parts 0..m-1 have been, so most of the reduction happens
  * while later micro-batches still compute, with the very same roundings. The
- * last part's pass also divides by the examples of the global batch, so no
- * separate pass is left for after the last result.
+ * last part is added by `finish`, in the same pass as the division by the
+ * examples of the global batch: one pass left after the last result, not two.
  */
 export class OrderedReduction {
   private next = 0;
@@ -86,17 +86,19 @@ export class OrderedReduction {
   add(m: number, part: Float32Array): void {
     if (m < this.next || this.waiting.has(m)) return;
     this.waiting.set(m, part);
-    const out = this.out;
-    for (let p = this.waiting.get(this.next); p !== undefined; p = this.waiting.get(this.next)) {
-      if (this.next === this.count - 1) addAndDivide(out, p, this.examples);
-      else addInto(out, p);
+    const last = this.count - 1;
+    for (let p = this.waiting.get(this.next); p !== undefined && this.next < last; p = this.waiting.get(this.next)) {
+      addInto(this.out, p);
       this.waiting.delete(this.next++);
     }
   }
 
-  /** Checks that every part is in: `out` then holds the step gradient. */
+  /** Adds the last part and divides: `out` then holds the step gradient. */
   finish(): void {
-    if (this.next !== this.count) throw new Error(`reduction has ${this.next} of ${this.count} micro-batches`);
+    const lastPart = this.waiting.get(this.count - 1);
+    if (this.next !== this.count - 1 || lastPart === undefined) throw new Error(`reduction has ${this.next} of ${this.count} micro-batches`);
+    addAndDivide(this.out, lastPart, this.examples);
+    this.waiting.delete(this.next++);
   }
 }
 
