@@ -22,9 +22,11 @@
  *   - coordinator, `net`, 2 ws workers: 2 mark-compacts in 500 steps, both at
  *     start-up, instead of 14-17; median 7,341 vs 6,966 images/s over 5
  *     rounds (2 threads: 7,461);
- *   - workers too, `fc`: 19 instead of 41-60 mark-compacts per worker in 60
- *     steps; 479-507 vs 439-479 images/s over 3 rounds; `net` unchanged
- *     (medians 7,041 vs 7,130 over 12 rounds, within the noise).
+ *   - workers with `fc` (15 MB frames): 19 instead of 41-60 mark-compacts
+ *     per worker in 60 steps; 479-507 vs 439-479 images/s over 3 rounds.
+ *     With `net` (73 kB frames) a worker runs only about 3 mark-compacts a
+ *     run anyway, and tuning it lost 1-4 % (medians over 20 alternating
+ *     pairs), so a worker tunes only for weights of LARGE_FRAME_BYTES or more.
  *
  * V8 reads `--heap-growing-percent` each time it computes a new limit, so
  * setting it at run time takes effect from the next garbage collection.
@@ -32,6 +34,9 @@
  * `--heap-growing-percent` given to node wins.
  */
 import { setFlagsFromString } from 'node:v8';
+
+/** A worker whose weights frames are at least this large tunes its heap growth too. */
+export const LARGE_FRAME_BYTES = 1 << 20;
 
 /** The old generation may grow to (1 + this / 100) times its live size before a mark-compact. */
 export const HEAP_GROWING_PERCENT = 200;

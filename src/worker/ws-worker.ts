@@ -12,7 +12,7 @@ import type { BackendName } from '../shared/config.js';
 import type { Normalization } from '../shared/data/normalize.js';
 import { TrainerError, isTrainerError } from '../shared/errors.js';
 import { MicroBatchComputer } from '../shared/gradient.js';
-import { tuneHeapGrowthForStreaming } from '../shared/heap-growth.js';
+import { LARGE_FRAME_BYTES, tuneHeapGrowthForStreaming } from '../shared/heap-growth.js';
 import { getModel } from '../shared/model.js';
 import { decodeMessage } from '../shared/protocol-decode.js';
 import { CLOSE, closeReason, PROTOCOL_VERSION, assertNever, type Message, type MessageOf } from '../shared/protocol.js';
@@ -59,7 +59,6 @@ const BACKOFF_MIN_MS = 200;
 const BACKOFF_MAX_MS = 5000;
 
 export async function runWsWorker(o: WsWorkerOptions): Promise<void> {
-  tuneHeapGrowthForStreaming();
   const state = new WorkerState(o);
   let backoff = BACKOFF_MIN_MS;
   let lostSince = performance.now();
@@ -272,6 +271,7 @@ class WorkerState {
     if (this.computerKey !== key) {
       const model = getModel(w.model);
       if (model.size !== w.modelSize) throw new TrainerError('E_PROTOCOL', `model ${w.model} has ${model.size} parameters here, ${w.modelSize} at the coordinator`);
+      if (model.size * 4 >= LARGE_FRAME_BYTES) tuneHeapGrowthForStreaming();
       this.computer = new MicroBatchComputer(model, norm, w.maxBatch);
       this.computerKey = key;
     }
