@@ -11,7 +11,7 @@
  * Each configuration runs in its own child process, so peak RSS is its own.
  *
  * The ws-vs-threads ratio is the median over alternating pairs of runs
- * (--pairs, default 3): a single pair on a shared machine can be off by 10 %.
+ * (--pairs, default 5): a single pair on a shared machine can be off by 10 %.
  *
  * Options: --images N (training images, default 6400), --epochs N (default 5;
  * the last epoch is measured), --micro-batches M (default 2), --pairs N,
@@ -205,7 +205,7 @@ async function main(): Promise<void> {
       images: { type: 'string', default: '6400' },
       epochs: { type: 'string', default: '5' },
       'micro-batches': { type: 'string', default: '2' },
-      pairs: { type: 'string', default: '3' },
+      pairs: { type: 'string', default: '5' },
       memory: { type: 'boolean', default: false },
     },
   });
