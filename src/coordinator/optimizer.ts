@@ -33,9 +33,10 @@ export function sgdStep(params: Float32Array, grad: Float32Array, state: SgdStat
     return;
   }
   if (momentum === 0) {
+    // Weight decay without momentum.
     for (let i = 0; i < n; i++) {
       const p = params[i] as number;
-      const g = weightDecay === 0 ? (grad[i] as number) : Math.fround((grad[i] as number) + Math.fround(weightDecay * p));
+      const g = Math.fround((grad[i] as number) + Math.fround(weightDecay * p));
       params[i] = p - Math.fround(lr * g);
     }
     return;
