@@ -40,7 +40,7 @@ function prefetch(at: { offset: number; length: number }): void {
   try {
     computer.stage(init.train, init.indices.subarray(at.offset, at.offset + at.length));
   } catch {
-    computer.discardStaged();
+    // stage() staged nothing; the task will prepare its input itself.
   }
 }
 

@@ -292,11 +292,10 @@ class WorkerState {
   /** Loads the examples of a task expected next; a hint only, so a bad one is just dropped. */
   private prefetch(indices: Int32Array): void {
     const train = this.data?.sets.train;
-    if (!this.computer || !train || indices.some((i) => i >= train.count)) return;
+    if (!this.computer || !train) return;
     try {
-      this.computer.stage(train, indices);
+      this.computer.stage(train, indices); // checks the indices; on failure nothing is staged
     } catch (err) {
-      this.computer.discardStaged();
       this.o.log(`cannot prefetch: ${(err as Error).message}`);
     }
   }
