@@ -95,17 +95,23 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
       state.elapsedSec = elapsedBase + state.epochTrainSec;
       await checkpoint(o);
     };
+    const planned = (step: number) => {
+      const batch = plan.batch(step);
+      return { size: batch.length, micro: splitMicroBatches(batch, microBatches) };
+    };
+    // Each step's micro-batches are planned one step ahead, as the pool's hint for the next step.
+    let upcoming = state.stepInEpoch < plan.steps ? planned(state.stepInEpoch) : null;
     for (; state.stepInEpoch < plan.steps; state.stepInEpoch++) {
       if (o.signal?.aborted) {
         await checkpointHere();
         return 'stopped';
       }
       const t0 = performance.now();
-      const batch = plan.batch(state.stepInEpoch);
-      const micro = splitMicroBatches(batch, microBatches);
+      const { size, micro } = upcoming as { size: number; micro: Int32Array[] };
+      upcoming = state.stepInEpoch + 1 < plan.steps ? planned(state.stepInEpoch + 1) : null;
+      const next = upcoming?.micro;
       const t1 = performance.now();
-      const reduction = new OrderedReduction(grad, micro.length, batch.length);
-      const next = state.stepInEpoch + 1 < plan.steps ? splitMicroBatches(plan.batch(state.stepInEpoch + 1), microBatches) : undefined;
+      const reduction = new OrderedReduction(grad, micro.length, size);
       const results = await pool
         .runStep(state.globalStep, state.globalStep, micro, { onResult: (m, r) => reduction.add(m, r.gradient), ...(next ? { next } : {}) })
         .catch(async (err: unknown) => {
@@ -122,7 +128,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
         state.epochLossSum += r.lossSum;
         state.epochCorrect += r.correct;
       }
-      state.epochExamples += batch.length;
+      state.epochExamples += size;
       state.globalStep++;
       await pool.publish(state.globalStep, state.params);
       o.onStepTiming?.({ epoch: state.epoch, step: state.globalStep - 1, marks: [t0, t1, t2, t3, t4, performance.now()], workers: pool.stats(), results });
