@@ -83,15 +83,12 @@ export class MicroBatchComputer {
   /** The staged input if it was made for exactly these examples, else a fresh one. */
   private input(data: Dataset, indices: ArrayLike<number>): Input {
     const s = this.staged;
-    this.staged = null;
-    if (s !== null) {
-      if (s.data === data && sameIndices(this.stagedIndices, s.n, indices)) {
-        this.staging.used++;
-        return s;
-      }
-      this.staging.dropped++;
-      tf.dispose([s.x, s.y]);
+    if (s !== null && s.data === data && sameIndices(this.stagedIndices, s.n, indices)) {
+      this.staged = null;
+      this.staging.used++;
+      return s;
     }
+    this.discardStaged();
     return this.prepare(data, indices);
   }
 
