@@ -8,7 +8,7 @@ import type { Config } from '../shared/config.js';
 import type { LoadedData } from '../shared/data/dataset.js';
 import type { Normalization } from '../shared/data/normalize.js';
 import type { ModelSpec } from '../shared/model.js';
-import { FRAME_OVERHEAD_BYTES } from '../shared/protocol.js';
+import { arrayFrameBytes, FRAME_OVERHEAD_BYTES } from '../shared/protocol.js';
 import { datasetBlob, sha256Hex } from '../shared/wire-dataset.js';
 import type { ConnLimits, Welcome } from './ws-connection.js';
 
@@ -22,7 +22,7 @@ export class JoinOffer {
     const c = config.cluster;
     this.blob = datasetBlob(data);
     this.chunkBytes = c.dataChunkBytes;
-    const weightsFrameBytes = model.size * 4 + FRAME_OVERHEAD_BYTES;
+    const weightsFrameBytes = arrayFrameBytes(model.size);
     this.limits = {
       handshakeTimeoutMs: c.handshakeTimeoutMs,
       heartbeatMs: c.heartbeatMs,

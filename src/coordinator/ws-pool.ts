@@ -15,7 +15,7 @@ import type { WebSocket } from 'ws';
 import { TrainerError } from '../shared/errors.js';
 import type { BatchStats } from '../shared/gradient.js';
 import type { ModelSpec } from '../shared/model.js';
-import { CLOSE, FRAME_OVERHEAD_BYTES, type Message, type Split } from '../shared/protocol.js';
+import { arrayFrameBytes, CLOSE, type Message, type Split } from '../shared/protocol.js';
 import type { MicroBatchResult, StepHooks, WorkerPool, WorkerStats } from './pool.js';
 import { WorkerConn, type ConnHost, type ConnLimits, type Welcome } from './ws-connection.js';
 import { tuneHeapGrowthForStreaming } from '../shared/heap-growth.js';
@@ -69,7 +69,7 @@ export class WsPool implements WorkerPool, ConnHost {
 
   /** Largest frame a worker legitimately sends: a gradient. */
   static maxPayloadFor(model: ModelSpec, configured: number): number {
-    return configured > 0 ? configured : model.size * 4 + FRAME_OVERHEAD_BYTES;
+    return configured > 0 ? configured : arrayFrameBytes(model.size);
   }
 
   static async start(o: WsPoolOptions, host: string, port: number): Promise<WsPool> {

@@ -139,6 +139,10 @@ export function assertNever(x: never): never {
 
 /** Bytes a frame of `m`'s shape takes beyond its arrays: for sizing ws maxPayload. */
 export const FRAME_OVERHEAD_BYTES = 512;
+/** Largest weights or gradient frame of `floats` values: for ws maxPayload and pending-byte limits. */
+export function arrayFrameBytes(floats: number): number {
+  return floats * 4 + FRAME_OVERHEAD_BYTES;
+}
 /** No legitimate array is larger than this (a 2^28-float gradient); ws maxPayload is the real limit. */
 export const MAX_ARRAY_BYTES = 1 << 30;
 /** Indices of one task: the largest micro-batch or evaluation chunk. */
