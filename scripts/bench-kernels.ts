@@ -9,12 +9,12 @@
 //   node dist/scripts/bench-kernels.js [--reps 15] [--steps 8]
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { IMAGE_BYTES, allocateDataset, type Dataset } from '../src/shared/data/cifar-format.js';
-import { ARTICLE_NORMALIZATION, normalizationTable, normalizeBatch } from '../src/shared/data/normalize.js';
-import { conv2dBackpropFilterJsConfig } from '../src/shared/kernels/conv2d_backprop_filter.js';
-import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../src/shared/kernels/index.js';
-import { normalizedImagesOnWasm } from '../src/shared/kernels/normalize_images.js';
-import { TANH_GRAD } from '../src/shared/kernels/tanh_grad.js';
+import { IMAGE_BYTES, allocateDataset, type Dataset } from '../src/data/cifar-format.js';
+import { ARTICLE_NORMALIZATION, normalizationTable, normalizeBatch } from '../src/data/normalize.js';
+import { conv2dBackpropFilterJsConfig } from '../src/worker/kernels/conv2d-backprop-filter.js';
+import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../src/worker/kernels/index.js';
+import { normalizedImagesOnWasm } from '../src/worker/kernels/normalize-images.js';
+import { TANH_GRAD } from '../src/worker/kernels/tanh-grad.js';
 import { median } from './stats.js';
 
 function flag(name: string, fallback: number): number {

@@ -25,13 +25,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import type { WorkerPool, WorkerStats } from '../src/coordinator/pool.js';
+import type { WorkerPool, WorkerStats } from '../src/transports/pool.js';
 import { loadRunData, runTraining, type PoolFactory } from '../src/coordinator/run.js';
 import { DEFAULT_CONFIG, mergeConfig, validateConfig, type Config } from '../src/shared/config.js';
-import { createInProcessPool } from '../src/worker/local-pool.js';
-import { threadPoolFactory } from '../src/worker/thread-pool.js';
-import { procsPoolFactory } from '../src/coordinator/ws-launch.js';
-import { WsPool } from '../src/coordinator/ws-pool.js';
+import { createInProcessPool } from '../src/transports/local-pool.js';
+import { threadPoolFactory } from '../src/transports/threads/pool.js';
+import { procsPoolFactory } from '../src/transports/ws/launch.js';
+import { WsPool } from '../src/transports/ws/pool.js';
 import { median } from './stats.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -94,7 +94,7 @@ async function child(s: ChildSpec): Promise<ChildResult> {
   let pool: WorkerPool | undefined;
   if (s.startOnly) {
     const data = await loadRunData(config);
-    const { getModel } = await import('../src/shared/model.js');
+    const { getModel } = await import('../src/worker/model.js');
     const { resolveNormalization } = await import('../src/coordinator/run.js');
     pool = await factory({ config, model: getModel('net'), data, normalization: resolveNormalization('auto', data), log: () => {} });
     await pool.close();

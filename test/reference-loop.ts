@@ -4,9 +4,9 @@
  * tf.variableGrads, PyTorch's SGD written with tensor ops.
  */
 import * as tf from '@tensorflow/tfjs';
-import { IMAGE_BYTES, type Dataset } from '../src/shared/data/cifar-format.js';
-import { normalizeBatch, type Normalization } from '../src/shared/data/normalize.js';
-import { getModel, initParams } from '../src/shared/model.js';
+import { IMAGE_BYTES, type Dataset } from '../src/data/cifar-format.js';
+import { normalizeBatch, type Normalization } from '../src/data/normalize.js';
+import { getModel, initParams } from '../src/worker/model.js';
 import { epochPermutation } from '../src/shared/rng.js';
 import type { Config } from '../src/shared/config.js';
 

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { CHECKPOINT_FILE } from '../coordinator/checkpoint.js';
 import { runDirOf, runTraining } from '../coordinator/run.js';
-import { wsPoolFactory } from '../coordinator/ws-launch.js';
+import { wsPoolFactory } from '../transports/ws/launch.js';
 import { parseAllowedHosts } from '../dashboard/host-check.js';
 import { dashboardUrlOf, parseStatusPort, startDashboard, type LiveDashboard } from '../dashboard/live.js';
 import { resolveConfig } from '../shared/config.js';
 import { TrainerError, isTrainerError } from '../shared/errors.js';
-import { isLoopbackHost, resolveToken } from '../shared/ws-auth.js';
+import { isLoopbackHost, resolveToken } from '../transports/ws/auth.js';
 import { downloadProgress } from './output.js';
 
 export interface CoordinatorArgs {

@@ -3,11 +3,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readExportedModel } from '../coordinator/export.js';
 import { loadRunData } from '../coordinator/run.js';
-import { selectBackend } from '../shared/backend.js';
+import { selectBackend } from '../worker/backend.js';
 import { validateConfig, type BackendName } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
-import { chunks, MicroBatchComputer, type BatchStats } from '../shared/gradient.js';
-import { getModel } from '../shared/model.js';
+import { chunks, MicroBatchComputer, type BatchStats } from '../worker/gradient.js';
+import { getModel } from '../worker/model.js';
 
 export interface EvalArgs {
   run: string;

@@ -7,7 +7,7 @@ import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { readExportedModel } from '../coordinator/export.js';
-import { selectBackend } from '../shared/backend.js';
+import { selectBackend } from '../worker/backend.js';
 import { BACKENDS, type BackendName } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { classifyRecords, type ClassScore } from '../predict/classify.js';

@@ -13,7 +13,7 @@
  * drawn from the moment the step was dispatched.
  */
 import { writeFile } from 'node:fs/promises';
-import type { WorkerStats } from '../coordinator/pool.js';
+import type { WorkerStats } from '../transports/pool.js';
 import type { EpochMetrics, StepTiming } from '../coordinator/train-loop.js';
 
 export interface TraceEvent {

@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { BACKENDS, type BackendName } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
-import { resolveToken } from '../shared/ws-auth.js';
-import { defaultCacheDir } from '../worker/dataset-cache.js';
-import { runWsWorker } from '../worker/ws-worker.js';
+import { resolveToken } from '../transports/ws/auth.js';
+import { defaultCacheDir } from '../transports/ws/dataset-cache.js';
+import { runWsWorker } from '../transports/ws/worker.js';
 
 export interface WorkerArgs {
   connect: string;

@@ -11,9 +11,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { bytesOf, writeFileAtomic } from '../shared/atomic-file.js';
-import type { Normalization } from '../shared/data/normalize.js';
+import type { Normalization } from '../data/normalize.js';
 import { TrainerError } from '../shared/errors.js';
-import type { ModelSpec } from '../shared/model.js';
+import type { ModelSpec } from '../worker/model.js';
 
 export interface ExportMetadata {
   normalization: Normalization;

@@ -6,14 +6,14 @@ import { createHash } from 'node:crypto';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Config } from '../shared/config.js';
-import { loadDatasets, type LoadedData } from '../shared/data/dataset.js';
-import { ARTICLE_NORMALIZATION, resolveNormalization as resolveDataNormalization, type Normalization } from '../shared/data/normalize.js';
+import { loadDatasets, type LoadedData } from '../data/dataset.js';
+import { ARTICLE_NORMALIZATION, resolveNormalization as resolveDataNormalization, type Normalization } from '../data/normalize.js';
 import { TrainerError } from '../shared/errors.js';
-import { getModel, initParams, type ModelSpec } from '../shared/model.js';
+import { getModel, initParams, type ModelSpec } from '../worker/model.js';
 import { writeFileAtomic } from '../shared/atomic-file.js';
 import { CHECKPOINT_FILE, loadCheckpoint } from './checkpoint.js';
 import { exportLayersModel } from './export.js';
-import type { WorkerPool } from './pool.js';
+import type { WorkerPool } from '../transports/pool.js';
 import { trainLoop, type EpochMetrics, type StepInfo, type StepTiming, type TrainOutcome, type TrainState } from './train-loop.js';
 
 export interface PoolContext {

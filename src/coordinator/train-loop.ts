@@ -7,13 +7,13 @@
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../shared/config.js';
-import type { LoadedData } from '../shared/data/dataset.js';
-import { chunks, type BatchStats } from '../shared/gradient.js';
-import type { ModelSpec } from '../shared/model.js';
+import type { LoadedData } from '../data/dataset.js';
+import { chunks, type BatchStats } from '../worker/gradient.js';
+import type { ModelSpec } from '../worker/model.js';
 import { progressOf, saveCheckpoint, type Progress } from './checkpoint.js';
 import { OrderedReduction, sgdStep, type SgdState } from './optimizer.js';
 import { planEpoch, splitMicroBatches } from './plan.js';
-import type { MicroBatchResult, WorkerPool, WorkerStats } from './pool.js';
+import type { MicroBatchResult, WorkerPool, WorkerStats } from '../transports/pool.js';
 import { writeFileAtomic } from '../shared/atomic-file.js';
 
 export interface EpochMetrics {

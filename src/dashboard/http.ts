@@ -7,7 +7,7 @@
  * the check refuses gets 403 whatever its path (see host-check.ts); WebSocket
  * upgrades never come here, so workers are not subject to it.
  */
-import type { RequestHandler } from '../coordinator/ws-server.js';
+import type { RequestHandler } from '../transports/ws/server.js';
 import { refusedHostMessage, type HostCheck } from './host-check.js';
 import { DASHBOARD_PAGE } from './page.js';
 import { prometheusText, type DashboardState } from './state.js';

@@ -5,7 +5,7 @@
  * own bound to the same host.
  */
 import type { EpochMetrics, StepInfo, StepTiming } from '../coordinator/train-loop.js';
-import type { RequestHandler } from '../coordinator/ws-server.js';
+import type { RequestHandler } from '../transports/ws/server.js';
 import { TrainerError } from '../shared/errors.js';
 import { hostCheck } from './host-check.js';
 import { dashboardHandler } from './http.js';

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { RequestHandler } from '../coordinator/ws-server.js';
+import type { RequestHandler } from '../transports/ws/server.js';
 import { TrainerError } from '../shared/errors.js';
 
 export interface ServedDashboard {

@@ -9,9 +9,9 @@
  * Read-only by construction: a snapshot is a copy, and nothing in it comes
  * from the config (so never the token).
  */
-import type { WorkerStats } from '../coordinator/pool.js';
+import type { WorkerStats } from '../transports/pool.js';
 import type { EpochMetrics, StepInfo, StepTiming } from '../coordinator/train-loop.js';
-import type { WorkerInfo } from '../coordinator/ws-pool.js';
+import type { WorkerInfo } from '../transports/ws/pool.js';
 
 export interface WorkerStatus extends WorkerStats {
   /** Examples per second of compute time. */

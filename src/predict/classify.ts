@@ -5,11 +5,11 @@
  * on (the networks always have 10 outputs; a run on a subset uses the first k).
  */
 import type { ExportedModel } from '../coordinator/export.js';
-import { IMAGE_BYTES, type Dataset } from '../shared/data/cifar-format.js';
-import { normalizeBatch } from '../shared/data/normalize.js';
+import { IMAGE_BYTES, type Dataset } from '../data/cifar-format.js';
+import { normalizeBatch } from '../data/normalize.js';
 import { TrainerError } from '../shared/errors.js';
-import { MicroBatchComputer } from '../shared/gradient.js';
-import { getModel, NUM_OUTPUTS } from '../shared/model.js';
+import { MicroBatchComputer } from '../worker/gradient.js';
+import { getModel, NUM_OUTPUTS } from '../worker/model.js';
 
 export interface ClassScore {
   label: number;

@@ -8,7 +8,7 @@
  */
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { IMAGE_BYTES, IMAGE_SIDE, PLANE_BYTES } from '../shared/data/cifar-format.js';
+import { IMAGE_BYTES, IMAGE_SIDE, PLANE_BYTES } from '../data/cifar-format.js';
 import { TrainerError } from '../shared/errors.js';
 
 /** Largest image accepted, in pixels (default 40 megapixels: ~160 MB of RGBA while decoding). */

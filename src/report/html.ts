@@ -3,7 +3,7 @@
  * fonts, no links out), so it opens from disk anywhere, offline.
  */
 import { stringify as toYaml } from 'yaml';
-import type { WorkerStats } from '../coordinator/pool.js';
+import type { WorkerStats } from '../transports/pool.js';
 import type { RunRecord } from './read-run.js';
 import { escapeHtml, lineChart } from './svg-chart.js';
 

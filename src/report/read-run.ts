@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { WorkerStats } from '../coordinator/pool.js';
+import type { WorkerStats } from '../transports/pool.js';
 import type { EpochMetrics } from '../coordinator/train-loop.js';
 import { TrainerError } from '../shared/errors.js';
 

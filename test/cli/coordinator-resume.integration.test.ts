@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { CHECKPOINT_FILE } from '../../src/coordinator/checkpoint.js';
 import { tempDir } from '../helpers.js';
-import { TOKEN, freePort, killAll, referenceSha, spawnMain, spawnWorker, waitFor, wsConfig, type Spawned } from '../coordinator/ws-helpers.js';
+import { TOKEN, freePort, killAll, referenceSha, spawnMain, spawnWorker, waitFor, wsConfig, type Spawned } from '../transports/ws/helpers.js';
 
 test('a coordinator SIGKILLed mid-run and restarted with --resume gets its workers back and ends bit-identical', async () => {
   const dir = await tempDir();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { CHECKPOINT_FILE, loadCheckpoint } from '../../src/coordinator/checkpoint.js';
 import { tempDir } from '../helpers.js';
-import { TOKEN, freePort, killAll, spawnMain, spawnWorker, waitFor, wsConfig, type Spawned } from '../coordinator/ws-helpers.js';
+import { TOKEN, freePort, killAll, spawnMain, spawnWorker, waitFor, wsConfig, type Spawned } from '../transports/ws/helpers.js';
 
 const exists = (f: string) => access(f).then(() => true, () => false);
 

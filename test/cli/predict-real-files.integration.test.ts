@@ -6,10 +6,10 @@ import * as tf from '@tensorflow/tfjs';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { loadRunData } from '../../src/coordinator/run.js';
-import { selectBackend } from '../../src/shared/backend.js';
+import { selectBackend } from '../../src/worker/backend.js';
 import { validateConfig } from '../../src/shared/config.js';
-import { IMAGE_BYTES, PLANE_BYTES } from '../../src/shared/data/cifar-format.js';
-import { normalizeBatch, type Normalization } from '../../src/shared/data/normalize.js';
+import { IMAGE_BYTES, PLANE_BYTES } from '../../src/data/cifar-format.js';
+import { normalizeBatch, type Normalization } from '../../src/data/normalize.js';
 import { tempDir } from '../helpers.js';
 import { trainer } from './cli-helpers.js';
 

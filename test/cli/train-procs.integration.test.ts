@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
 import { tempDir } from '../helpers.js';
-import { referenceSha, spawnMain, wsConfig } from '../coordinator/ws-helpers.js';
+import { referenceSha, spawnMain, wsConfig } from '../transports/ws/helpers.js';
 
 test('trainer train --procs 2 runs two local worker processes and matches the in-process weights', async () => {
   const dir = await tempDir();

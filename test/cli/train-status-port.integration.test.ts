@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
 import { tempDir } from '../helpers.js';
-import { freePort, killAll, spawnMain, waitFor, wsConfig } from '../coordinator/ws-helpers.js';
+import { freePort, killAll, spawnMain, waitFor, wsConfig } from '../transports/ws/helpers.js';
 
 test('trainer train --procs 2 --status-port serves the dashboard on 127.0.0.1 with both worker processes, their addresses and backend', async () => {
   const dir = await tempDir();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { coordinatorUrl, parseBackend } from '../../src/cli/worker.js';
 import { flagOverrides } from '../../src/cli/train.js';
-import { parseGpuList, workerArgv } from '../../src/coordinator/ws-launch.js';
+import { parseGpuList, workerArgv } from '../../src/transports/ws/launch.js';
 import type { PoolContext } from '../../src/coordinator/run.js';
 import { isTrainerError } from '../../src/shared/errors.js';
 import { smallConfig } from '../helpers.js';

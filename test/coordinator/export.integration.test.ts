@@ -5,11 +5,11 @@ import test from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { readExportedModel } from '../../src/coordinator/export.js';
 import { loadRunData, resolveNormalization, runTraining } from '../../src/coordinator/run.js';
-import { IMAGE_BYTES } from '../../src/shared/data/cifar-format.js';
-import { normalizeBatch } from '../../src/shared/data/normalize.js';
-import { MicroBatchComputer } from '../../src/shared/gradient.js';
-import { getModel } from '../../src/shared/model.js';
-import { createInProcessPool } from '../../src/worker/local-pool.js';
+import { IMAGE_BYTES } from '../../src/data/cifar-format.js';
+import { normalizeBatch } from '../../src/data/normalize.js';
+import { MicroBatchComputer } from '../../src/worker/gradient.js';
+import { getModel } from '../../src/worker/model.js';
+import { createInProcessPool } from '../../src/transports/local-pool.js';
 import { quietLog, smallConfig, tempDir } from '../helpers.js';
 
 /** tf.loadLayersModel over plain files, as a user without tfjs-node would load it. */

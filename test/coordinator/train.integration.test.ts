@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { runTraining } from '../../src/coordinator/run.js';
 import type { EpochMetrics } from '../../src/coordinator/train-loop.js';
-import { createInProcessPool } from '../../src/worker/local-pool.js';
+import { createInProcessPool } from '../../src/transports/local-pool.js';
 import { quietLog, smallConfig, tempDir } from '../helpers.js';
 
 test('a short synthetic run lowers the loss and ends far above chance', async () => {

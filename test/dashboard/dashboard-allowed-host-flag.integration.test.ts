@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import test from 'node:test';
 import { tempDir } from '../helpers.js';
-import { TOKEN, freePort, killAll, spawnMain, waitFor, wsConfig, type Spawned } from '../coordinator/ws-helpers.js';
+import { TOKEN, freePort, killAll, spawnMain, waitFor, wsConfig, type Spawned } from '../transports/ws/helpers.js';
 
 function status(port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {

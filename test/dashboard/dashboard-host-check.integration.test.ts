@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import test from 'node:test';
 import { WebSocket } from 'ws';
-import { listen } from '../../src/coordinator/ws-server.js';
+import { listen } from '../../src/transports/ws/server.js';
 import { startDashboard } from '../../src/dashboard/live.js';
 
 const PATHS = ['/', '/metrics', '/healthz'] as const;

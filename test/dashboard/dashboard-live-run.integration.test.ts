@@ -8,7 +8,7 @@ import { runTraining } from '../../src/coordinator/run.js';
 import { hostCheck } from '../../src/dashboard/host-check.js';
 import { dashboardHandler } from '../../src/dashboard/http.js';
 import { DashboardState } from '../../src/dashboard/state.js';
-import { threadPoolFactory } from '../../src/worker/thread-pool.js';
+import { threadPoolFactory } from '../../src/transports/threads/pool.js';
 import { quietLog, smallConfig, tempDir } from '../helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';

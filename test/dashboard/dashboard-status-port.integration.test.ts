@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
 import { tempDir } from '../helpers.js';
-import { TOKEN, freePort, killAll, spawnMain, spawnWorker, waitFor, wsConfig, type Spawned } from '../coordinator/ws-helpers.js';
+import { TOKEN, freePort, killAll, spawnMain, spawnWorker, waitFor, wsConfig, type Spawned } from '../transports/ws/helpers.js';
 
 test('with --status-port a real coordinator serves /metrics and /healthz there (no browser), read-only, and its workers\' port answers 426', async () => {
   const dir = await tempDir();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { PLANE_BYTES } from '../../src/shared/data/cifar-format.js';
+import { PLANE_BYTES } from '../../src/data/cifar-format.js';
 import { toCifarRecord, type RgbaImage } from '../../src/predict/image.js';
 
 function image(width: number, height: number, pixel: (x: number, y: number) => [number, number, number, number]): RgbaImage {

@@ -1,0 +1,159 @@
+/**
+ * The one entry point to data: find (or extract, download, or generate) the
+ * CIFAR-10 batch files, read them through the one reader, then apply class
+ * selection and limits. Everything above this file sees only `LoadedData`.
+ */
+import { mkdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { TrainerError } from '../shared/errors.js';
+import {
+  BATCHES_DIR,
+  CIFAR10_CLASSES,
+  TEST_BATCH_FILE,
+  TRAIN_BATCH_FILES,
+  pickRecords,
+  readCifarBatch,
+  readCifarBatches,
+} from './cifar-format.js';
+import type { Dataset } from './cifar-format.js';
+import { CIFAR10_MD5, CIFAR10_TARBALL, CIFAR10_URL, downloadFile, extractCifarTarball } from './download.js';
+import { checkSyntheticOptions, writeSyntheticCifar } from './synthetic.js';
+
+export interface DataOptions {
+  source: 'cifar10' | 'synthetic';
+  /** Folder holding cifar-10-binary.tar.gz or cifar-10-batches-bin/ (and synthetic sets). */
+  path: string;
+  /** cifar10 only: download the archive when neither the folder nor the archive is there. */
+  download: boolean;
+  /** Default the official archive URL. http:// and https://, redirects followed. */
+  url?: string;
+  /** Default the published md5 of the official archive. */
+  md5?: string;
+  /** null = all 10; else class names, relabelled 0..k-1 in the order given. */
+  classes: string[] | null;
+  /** Keep the first N training records after class selection; null = all. */
+  limitTrain: number | null;
+  /** Keep the first N validation records after class selection; null = all. */
+  limitVal: number | null;
+  /** Synthetic source: generated once into `${path}/synthetic-<seed>-<trainSize>-<valSize>/`. */
+  synthetic: { trainSize: number; valSize: number; seed: number };
+  /** Download progress, for the CLI's bar; total is null when the server does not say. */
+  onProgress?: (received: number, total: number | null) => void;
+}
+
+export interface LoadedData {
+  train: Dataset;
+  val: Dataset;
+  /** Names of the selected classes; label i is classNames[i]. */
+  classNames: string[];
+  /** Absolute path of the cifar-10-batches-bin/ folder the records were read from. */
+  sourceDir: string;
+}
+
+export async function loadDatasets(opts: DataOptions): Promise<LoadedData> {
+  // Check everything the user typed before touching the network or the disk.
+  const selection = selectClasses(opts.classes);
+  checkLimit('data.limitTrain', opts.limitTrain);
+  checkLimit('data.limitVal', opts.limitVal);
+  const sourceDir = opts.source === 'synthetic' ? await ensureSynthetic(opts) : await ensureCifar10(opts);
+
+  const train = await readCifarBatches(TRAIN_BATCH_FILES.map((f) => join(sourceDir, f)));
+  const val = await readCifarBatch(join(sourceDir, TEST_BATCH_FILE));
+  return {
+    train: selectRecords(train, selection.remap, opts.limitTrain),
+    val: selectRecords(val, selection.remap, opts.limitVal),
+    classNames: selection.names,
+    sourceDir,
+  };
+}
+
+/** The synthetic set's folder name; a different seed or size is a different set. */
+export function syntheticDirName(s: { trainSize: number; valSize: number; seed: number }): string {
+  return `synthetic-${s.seed}-${s.trainSize}-${s.valSize}`;
+}
+
+async function ensureCifar10(opts: DataOptions): Promise<string> {
+  const dir = resolve(opts.path);
+  const batches = join(dir, BATCHES_DIR);
+  const tarball = join(dir, CIFAR10_TARBALL);
+  if (await isDirectory(batches)) return batches;
+  if (await isFile(tarball)) return extractCifarTarball(tarball, dir);
+  const url = opts.url ?? CIFAR10_URL;
+  if (!opts.download) {
+    throw new TrainerError(
+      'E_DATA',
+      `no CIFAR-10 data in ${dir}: put ${CIFAR10_TARBALL} (from ${url}) or ${BATCHES_DIR}/ there, ` +
+        `or pass --data.download true, or use --data.source synthetic`,
+    );
+  }
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw new TrainerError('E_DOWNLOAD', `cannot create data folder ${dir}: ${(err as Error).message}`, { cause: err });
+  }
+  const progress = opts.onProgress === undefined ? {} : { onProgress: opts.onProgress };
+  await downloadFile(url, tarball, { md5: opts.md5 ?? CIFAR10_MD5, ...progress });
+  return extractCifarTarball(tarball, dir);
+}
+
+async function ensureSynthetic(opts: DataOptions): Promise<string> {
+  checkSyntheticOptions(opts.synthetic);
+  const dir = join(resolve(opts.path), syntheticDirName(opts.synthetic));
+  const batches = join(dir, BATCHES_DIR);
+  if (await isDirectory(batches)) return batches;
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw new TrainerError('E_DATA', `cannot create synthetic data folder ${dir}: ${(err as Error).message}`, { cause: err });
+  }
+  return writeSyntheticCifar(dir, opts.synthetic);
+}
+
+interface Selection {
+  names: string[];
+  /** remap[oldLabel] = new label, or -1 to drop; null keeps every record as is. */
+  remap: Int16Array | null;
+}
+
+function selectClasses(classes: string[] | null): Selection {
+  if (classes === null) return { names: [...CIFAR10_CLASSES], remap: null };
+  if (classes.length === 0) {
+    throw new TrainerError('E_DATA', `data.classes is empty: name at least one of ${CIFAR10_CLASSES.join(', ')}, or null for all`);
+  }
+  const remap = new Int16Array(CIFAR10_CLASSES.length).fill(-1);
+  classes.forEach((name, i) => {
+    const old = CIFAR10_CLASSES.indexOf(name);
+    if (old < 0) {
+      throw new TrainerError('E_DATA', `unknown class '${name}' in data.classes; valid names: ${CIFAR10_CLASSES.join(', ')}`);
+    }
+    if (remap[old] !== -1) throw new TrainerError('E_DATA', `class '${name}' is listed twice in data.classes`);
+    remap[old] = i;
+  });
+  return { names: [...classes], remap };
+}
+
+function checkLimit(key: string, limit: number | null): void {
+  if (limit !== null && (!Number.isSafeInteger(limit) || limit < 0)) {
+    throw new TrainerError('E_DATA', `${key} must be a non-negative integer or null, got ${String(limit)}`);
+  }
+}
+
+/** The records whose class is selected, relabelled, in file order, at most `limit` of them. */
+function selectRecords(d: Dataset, remap: Int16Array | null, limit: number | null): Dataset {
+  const max = limit === null ? d.count : Math.min(limit, d.count);
+  if (remap === null && max === d.count) return d;
+  const indices = new Uint32Array(max);
+  let n = 0;
+  for (let i = 0; i < d.count && n < max; i++) {
+    if (remap === null || (remap[d.labels[i] as number] as number) >= 0) indices[n++] = i;
+  }
+  return pickRecords(d, indices.subarray(0, n), remap === null ? undefined : (label) => remap[label] as number);
+}
+
+async function isDirectory(p: string): Promise<boolean> {
+  return stat(p).then((s) => s.isDirectory(), () => false);
+}
+
+async function isFile(p: string): Promise<boolean> {
+  return stat(p).then((s) => s.isFile(), () => false);
+}

@@ -1,0 +1,189 @@
+/**
+ * Getting the published archive onto disk: an HTTP(S) download with progress
+ * and an md5 check, and extraction with the `tar` package (no shell).
+ *
+ * Both steps are all-or-nothing. The download streams into a temporary file
+ * next to the destination and is renamed into place only after the checksum
+ * matches; extraction unpacks into a temporary folder and renames
+ * `cifar-10-batches-bin/` into place only when every batch file is there. An
+ * interrupted run therefore leaves nothing that a later run would mistake for
+ * good data.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import { basename, dirname, join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as tar from 'tar';
+import { TrainerError } from '../shared/errors.js';
+import { BATCHES_DIR, META_FILE, TEST_BATCH_FILE, TRAIN_BATCH_FILES, errorText } from './cifar-format.js';
+
+export const CIFAR10_URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz';
+export const CIFAR10_MD5 = 'c32a1d4ab5d03f1284b67883e8d87530';
+export const CIFAR10_TARBALL = 'cifar-10-binary.tar.gz';
+
+export interface DownloadOptions {
+  /** Expected md5 of the whole file, hex; the file is rejected unless it matches. */
+  md5: string;
+  /** Called after every chunk; total is the Content-Length, or null when the server sends none. */
+  onProgress?: (received: number, total: number | null) => void;
+  /** Redirects followed before giving up. Default 5. */
+  maxRedirects?: number;
+  /** Abort when the connection is silent this long (connecting or mid-body). Default 60 000 ms. */
+  idleTimeoutMs?: number;
+  /** Abort when the body grows past this. Default 1 GiB (the archive is 163 MiB). */
+  maxDownloadBytes?: number;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * Downloads `url` to `dest`. Any failure (connection, HTTP status other than
+ * 200, size limit, timeout, md5 mismatch) throws E_DOWNLOAD and leaves no
+ * temporary file behind; `dest` is only ever created complete and verified.
+ */
+export async function downloadFile(url: string, dest: string, opts: DownloadOptions): Promise<void> {
+  const tmp = join(dirname(dest), `${basename(dest)}.download-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    const res = await openFollowingRedirects(url, opts.maxRedirects ?? 5, opts.idleTimeoutMs ?? 60_000);
+    const totalHeader = Number(res.headers['content-length']);
+    const total = Number.isSafeInteger(totalHeader) && totalHeader >= 0 ? totalHeader : null;
+    const limit = opts.maxDownloadBytes ?? 1024 ** 3;
+    if (total !== null && total > limit) {
+      res.destroy();
+      throw new TrainerError('E_DOWNLOAD', `download of ${url} refused: ${total} bytes is over the ${limit}-byte limit`);
+    }
+    const hash = createHash('md5');
+    let received = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        received += chunk.length;
+        if (received > limit) {
+          done(new TrainerError('E_DOWNLOAD', `download of ${url} stopped: over the ${limit}-byte limit`));
+          return;
+        }
+        hash.update(chunk);
+        opts.onProgress?.(received, total);
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(res, meter, createWriteStream(tmp));
+    } catch (err) {
+      if (err instanceof TrainerError) throw err;
+      const of = total === null ? '' : ` of ${total}`;
+      throw new TrainerError('E_DOWNLOAD', `download of ${url} broke off after ${received}${of} bytes: ${errorText(err)}`, { cause: err });
+    }
+    if (total !== null && received !== total) {
+      throw new TrainerError('E_DOWNLOAD', `download of ${url} ended after ${received} of ${total} bytes`);
+    }
+    const got = hash.digest('hex');
+    if (got !== opts.md5.toLowerCase()) {
+      throw new TrainerError('E_DOWNLOAD', `download of ${url} has md5 ${got}, expected ${opts.md5}: corrupt or not the CIFAR-10 archive`);
+    }
+    await rename(tmp, dest);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    if (err instanceof TrainerError) throw err;
+    throw new TrainerError('E_DOWNLOAD', `download of ${url} failed: ${errorText(err)}`, { cause: err });
+  }
+}
+
+/** GETs `url`, following up to `maxRedirects` redirects, and resolves with the 200 response. */
+async function openFollowingRedirects(url: string, maxRedirects: number, idleTimeoutMs: number): Promise<IncomingMessage> {
+  let current = url;
+  for (let hop = 0; ; hop++) {
+    const res = await get(current, idleTimeoutMs);
+    const status = res.statusCode ?? 0;
+    if (REDIRECTS.has(status) && res.headers.location !== undefined) {
+      res.resume();
+      if (hop >= maxRedirects) throw new TrainerError('E_DOWNLOAD', `download of ${url} failed: more than ${maxRedirects} redirects`);
+      current = new URL(res.headers.location, current).toString();
+      continue;
+    }
+    if (status !== 200) {
+      res.resume();
+      const via = current === url ? '' : ` (redirected to ${current})`;
+      throw new TrainerError('E_DOWNLOAD', `download of ${url} failed: HTTP ${status} ${res.statusMessage ?? ''}`.trimEnd() + via);
+    }
+    return res;
+  }
+}
+
+function get(url: string, idleTimeoutMs: number): Promise<IncomingMessage> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return Promise.reject(new TrainerError('E_DOWNLOAD', `download URL is not a valid URL: ${url}`));
+  }
+  const client = parsed.protocol === 'https:' ? https : parsed.protocol === 'http:' ? http : null;
+  if (client === null) {
+    return Promise.reject(new TrainerError('E_DOWNLOAD', `download URL must be http:// or https://, got ${url}`));
+  }
+  return new Promise((resolve, reject) => {
+    let response: IncomingMessage | null = null;
+    // agent: false -> one connection per request, nothing kept alive after the download.
+    const req = client.get(parsed, { agent: false, headers: { 'user-agent': 'trainer' } }, (res) => {
+      response = res;
+      resolve(res);
+    });
+    // The socket timeout covers connecting and every gap in the body.
+    req.setTimeout(idleTimeoutMs, () => {
+      const err = new Error(`no data for ${idleTimeoutMs} ms`);
+      response?.destroy(err); // the body stream must fail with this reason, not a bare "aborted"
+      req.destroy(err);
+    });
+    req.on('error', reject);
+  });
+}
+
+/**
+ * Unpacks `cifar-10-batches-bin/` from `tarball` into `destDir`. Only regular
+ * files and folders under that one folder are extracted (no links, nothing
+ * else), and the folder appears in `destDir` only once every batch file is in
+ * it. A corrupt or foreign tarball throws E_DATA naming it.
+ */
+export async function extractCifarTarball(tarball: string, destDir: string): Promise<string> {
+  const final = join(destDir, BATCHES_DIR);
+  const tmp = await mkdtemp(join(destDir, '.extract-'));
+  try {
+    try {
+      await tar.x({
+        file: tarball,
+        cwd: tmp,
+        strict: true,
+        preserveOwner: false,
+        filter: (path, entry) => {
+          const type = 'type' in entry ? entry.type : 'File';
+          const clean = path.replace(/^\.\//, '');
+          return (type === 'File' || type === 'Directory') && (clean === BATCHES_DIR || clean.startsWith(`${BATCHES_DIR}/`));
+        },
+      });
+    } catch (err) {
+      throw new TrainerError('E_DATA', `cannot extract ${tarball}: ${errorText(err)} (delete it to download again)`, { cause: err });
+    }
+    for (const file of [...TRAIN_BATCH_FILES, TEST_BATCH_FILE, META_FILE]) {
+      const ok = await stat(join(tmp, BATCHES_DIR, file)).then((s) => s.isFile(), () => false);
+      if (!ok) {
+        throw new TrainerError('E_DATA', `${tarball} does not contain ${BATCHES_DIR}/${file}: not the CIFAR-10 binary archive?`);
+      }
+    }
+    try {
+      await rename(join(tmp, BATCHES_DIR), final);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // Another process extracted the same archive first.
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') {
+        throw new TrainerError('E_DATA', `cannot move extracted files to ${final}: ${errorText(err)}`, { cause: err });
+      }
+    }
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  return final;
+}

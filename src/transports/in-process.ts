@@ -1,0 +1,66 @@
+/**
+ * World size 1: the coordinator's own thread computes every micro-batch with
+ * the same MicroBatchComputer the workers use. The reference path that every
+ * other pool must match bit for bit.
+ */
+import type { MicroBatchResult, StepHooks, WorkerPool, WorkerStats } from './pool.js';
+import type { LoadedData } from '../data/dataset.js';
+import type { Normalization } from '../data/normalize.js';
+import { MicroBatchComputer, type BatchStats } from '../worker/gradient.js';
+import type { ModelSpec } from '../worker/model.js';
+
+export class InProcessPool implements WorkerPool {
+  readonly size = 1;
+  private readonly computer: MicroBatchComputer;
+  private weights: Float32Array;
+  private version = -1;
+  private slots: Float32Array[] = [];
+  private readonly counters: WorkerStats = { worker: 'local', microBatches: 0, examples: 0, computeMs: 0 };
+
+  constructor(
+    model: ModelSpec,
+    norm: Normalization,
+    private readonly data: LoadedData,
+    maxMicroBatch: number,
+  ) {
+    this.computer = new MicroBatchComputer(model, norm, maxMicroBatch);
+    this.weights = new Float32Array(model.size);
+  }
+
+  async publish(version: number, weights: Float32Array): Promise<void> {
+    this.weights.set(weights);
+    this.version = version;
+  }
+
+  private checkVersion(version: number): void {
+    if (version !== this.version) throw new Error(`weights version ${version} asked for, ${this.version} published`);
+  }
+
+  async runStep(_step: number, version: number, microBatches: readonly Int32Array[], hooks: StepHooks = {}): Promise<MicroBatchResult[]> {
+    this.checkVersion(version);
+    while (this.slots.length < microBatches.length) this.slots.push(new Float32Array(this.weights.length));
+    return microBatches.map((indices, m) => {
+      const t0 = performance.now();
+      const gradient = this.slots[m] as Float32Array;
+      const stats = this.computer.gradient(this.weights, this.data.train, indices, gradient);
+      this.counters.microBatches++;
+      this.counters.examples += indices.length;
+      this.counters.computeMs += performance.now() - t0;
+      const result = { ...stats, gradient, worker: 'local' };
+      hooks.onResult?.(m, result);
+      return result;
+    });
+  }
+
+  async evaluate(version: number, split: 'train' | 'val', chunks: readonly Int32Array[]): Promise<BatchStats[]> {
+    this.checkVersion(version);
+    const data = split === 'train' ? this.data.train : this.data.val;
+    return chunks.map((indices) => this.computer.evaluate(this.weights, data, indices));
+  }
+
+  stats(): WorkerStats[] {
+    return [{ ...this.counters }];
+  }
+
+  async close(): Promise<void> {}
+}

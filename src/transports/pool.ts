@@ -1,0 +1,73 @@
+/**
+ * The one interface the step loop sees, whatever computes the gradients:
+ * the coordinator's own thread, worker threads, child processes or remote
+ * machines. That is what keeps one code path for 1..N workers.
+ */
+import type { BatchStats } from '../worker/gradient.js';
+
+export interface MicroBatchResult extends BatchStats {
+  /** d(sum of losses)/d(params) of this micro-batch; owned by the pool, valid until the next runStep. */
+  gradient: Float32Array;
+  /** Who computed it (for per-worker statistics). */
+  worker: string;
+  /** Where its time went, for traces; absent where a pool cannot tell. */
+  timing?: ResultTiming;
+}
+
+/**
+ * A micro-batch's life in the coordinator's performance.now() clock (ms):
+ * handed to the transport, computing, computed, back. A thread reports its own
+ * start and end; for a remote worker only its compute time is known, and it is
+ * placed in the middle of the round trip.
+ */
+export interface ResultTiming {
+  sentMs: number;
+  startMs: number;
+  endMs: number;
+  receivedMs: number;
+}
+
+/**
+ * Told of each micro-batch result as soon as it is accepted (index m), once
+ * per micro-batch, before runStep resolves: lets the loop reduce while the
+ * other micro-batches still compute.
+ */
+export type ResultListener = (m: number, result: MicroBatchResult) => void;
+
+/** What the loop may tell a pool about one step beyond its micro-batches. */
+export interface StepHooks {
+  /** Told of each result as soon as it is accepted (see ResultListener). */
+  onResult?: ResultListener;
+  /**
+   * The next step's micro-batches, when the loop knows them: a worker may
+   * load those examples while it waits for the next weights, taking that
+   * work off the step's critical path. A hint only: pools may ignore it, and
+   * it never changes what is computed.
+   */
+  next?: readonly Int32Array[];
+}
+
+export interface WorkerStats {
+  worker: string;
+  microBatches: number;
+  examples: number;
+  computeMs: number;
+}
+
+export interface WorkerPool {
+  /** How many workers compute in parallel now. */
+  readonly size: number;
+  /** Makes `weights` (a vector the pool must not keep a reference to) the parameters of version `version`. */
+  publish(version: number, weights: Float32Array): Promise<void>;
+  /**
+   * Gradients of every micro-batch of one step, at weights `version`, in
+   * micro-batch order. A worker that fails loses its micro-batches to the
+   * others within this call; it rejects only when no worker can finish them.
+   */
+  runStep(step: number, version: number, microBatches: readonly Int32Array[], hooks?: StepHooks): Promise<MicroBatchResult[]>;
+  /** Forward-only loss and accuracy of `split` at `version`, chunk by chunk, in chunk order. */
+  evaluate(version: number, split: 'train' | 'val', chunks: readonly Int32Array[]): Promise<BatchStats[]>;
+  /** Per-worker work done so far. */
+  stats(): WorkerStats[];
+  close(): Promise<void>;
+}

@@ -1,0 +1,224 @@
+/**
+ * One worker's WebSocket, coordinator side, up to the point where it is ready
+ * for work: the challenge-response, the protocol version check, the dataset
+ * (sent in chunks, or skipped when the worker names its sha256), and the
+ * per-connection limits. Every frame passes the one decoder; anything out of
+ * order, too large, too frequent or unauthenticated closes the socket with a
+ * close code that says why. Nothing is sent before the worker has proved the
+ * token, except the challenge itself.
+ */
+import type { WebSocket } from 'ws';
+import { isTrainerError } from '../../shared/errors.js';
+import { decodeMessage } from './decode.js';
+import { CLOSE, closeReason, PROTOCOL_VERSION, type Message, type MessageOf } from './protocol.js';
+import { encodeMessage } from './encode.js';
+import { authMac, checkMac, newNonce } from './auth.js';
+
+export type ConnState = 'auth' | 'joining' | 'ready' | 'closed';
+
+/** A frame before authentication is a hello: anything bigger is hostile. */
+const MAX_UNAUTHENTICATED_FRAME_BYTES = 1024;
+
+export interface ConnLimits {
+  handshakeTimeoutMs: number;
+  /** Ping interval; a worker silent for 3 intervals while idle is dropped. */
+  heartbeatMs: number;
+  /** A worker holding tasks must return one within this time. */
+  stepTimeoutMs: number;
+  /** Frames a worker may send per second (token bucket, this many per second, burst of the same). */
+  maxMessagesPerSec: number;
+  /** Bytes queued to a worker that does not read before it is dropped. */
+  maxPendingBytes: number;
+}
+
+/** The welcome a worker gets, apart from its id and the coordinator's proof. */
+export type Welcome = Omit<MessageOf<'welcome'>, 'type' | 'workerId' | 'mac'>;
+
+export interface ConnHost {
+  readonly token: string | null;
+  readonly limits: ConnLimits;
+  /** The welcome for this worker, apart from its id and proof. */
+  welcome(): Welcome;
+  /** The dataset blob, in `welcome().dataset.chunks` pieces. */
+  datasetChunk(index: number): Uint8Array;
+  log(line: string): void;
+  onReady(conn: WorkerConn): void;
+  /** A message of a ready worker (gradient, evalResult, pong). */
+  onMessage(conn: WorkerConn, m: Message): void;
+  onClosed(conn: WorkerConn, code: number, reason: string): void;
+}
+
+export class WorkerConn {
+  state: ConnState = 'auth';
+  name = '?';
+  backend = '?';
+  /** performance.now() of the last frame from the worker. */
+  lastHeardMs = performance.now();
+  readonly openedMs = performance.now();
+  private lastPingMs = performance.now();
+  private pingSeq = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  private readonly nonce = newNonce();
+  private tokens: number;
+  private lastRefillMs = performance.now();
+  private sendingData = false;
+
+  constructor(
+    readonly id: string,
+    /** The peer's address and port as the socket sees it (for logs and the dashboard). */
+    readonly address: string,
+    private readonly ws: WebSocket,
+    private readonly host: ConnHost,
+  ) {
+    this.tokens = host.limits.maxMessagesPerSec;
+    ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
+    ws.on('close', (code, reason) => this.closed(code, reason.toString()));
+    ws.on('error', () => this.close(CLOSE.protocolError, 'socket error'));
+    this.send({ type: 'challenge', protocol: PROTOCOL_VERSION, nonce: this.nonce });
+  }
+
+  /** Sends one message; a worker whose unread backlog passes the limit is dropped. */
+  send(m: Message): void {
+    this.sendFrame(encodeMessage(m));
+  }
+
+  sendFrame(frame: Uint8Array, done?: (err?: Error) => void): void {
+    if (this.state === 'closed') return;
+    this.bytesOut += frame.length;
+    this.ws.send(frame, { binary: true }, done);
+    if (this.ws.bufferedAmount > this.host.limits.maxPendingBytes) {
+      this.close(CLOSE.tooSlow, `more than ${this.host.limits.maxPendingBytes} bytes unread`);
+    }
+  }
+
+  /** Bytes handed to the socket and not yet to the operating system. */
+  get pendingBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    // ws close reasons are at most 123 bytes.
+    this.ws.close(code, closeReason(reason));
+    this.closed(code, reason);
+    // A peer that never answers the close handshake is cut off.
+    setTimeout(() => this.ws.terminate(), 2000).unref();
+  }
+
+  private closed(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.host.onClosed(this, code, reason);
+  }
+
+  /**
+   * Called on the pool's timer: the handshake must finish in time, and a ready
+   * worker must either return results (`busySinceMs`: when it last got work
+   * while idle or returned a result, null when it holds no task) or answer pings.
+   */
+  tick(now: number, busySinceMs: number | null): void {
+    const l = this.host.limits;
+    if (this.state === 'auth' && now - this.openedMs > l.handshakeTimeoutMs) {
+      return this.close(CLOSE.handshakeTimeout, `no valid hello within ${l.handshakeTimeoutMs} ms`);
+    }
+    if (this.state !== 'ready') return;
+    if (busySinceMs !== null) {
+      // A worker computing cannot answer pings (tfjs calls are synchronous): its deadline is the task's.
+      if (now - busySinceMs > l.stepTimeoutMs) this.close(CLOSE.timedOut, `no result within ${l.stepTimeoutMs} ms`);
+    } else if (now - this.lastHeardMs > 3 * l.heartbeatMs) {
+      this.close(CLOSE.timedOut, `silent for ${Math.round(now - this.lastHeardMs)} ms`);
+    } else if (now - this.lastPingMs >= l.heartbeatMs) {
+      this.lastPingMs = now;
+      this.send({ type: 'ping', seq: this.pingSeq++ >>> 0 });
+    }
+  }
+
+  private allowFrame(now: number): boolean {
+    const rate = this.host.limits.maxMessagesPerSec;
+    this.tokens = Math.min(rate, this.tokens + ((now - this.lastRefillMs) / 1000) * rate);
+    this.lastRefillMs = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    if (this.state === 'closed') return;
+    const now = performance.now();
+    this.bytesIn += data.length;
+    if (!this.allowFrame(now)) return this.close(CLOSE.rateLimited, `more than ${this.host.limits.maxMessagesPerSec} messages/s`);
+    if (!isBinary) return this.close(CLOSE.protocolError, 'text frame');
+    if (this.state === 'auth' && data.length > MAX_UNAUTHENTICATED_FRAME_BYTES) {
+      return this.close(CLOSE.protocolError, 'oversize frame before authentication');
+    }
+    let m: Message;
+    try {
+      m = decodeMessage(data, 'worker');
+    } catch (err) {
+      const why = isTrainerError(err) ? err.message : 'undecodable frame';
+      return this.close(CLOSE.protocolError, why);
+    }
+    this.lastHeardMs = now;
+    this.handle(m);
+  }
+
+  private handle(m: Message): void {
+    if (m.type === 'leave') {
+      this.host.log(`worker ${this.id} (${this.name}) leaves: ${m.reason}`);
+      return this.close(1000, 'bye');
+    }
+    switch (this.state) {
+      case 'auth':
+        if (m.type !== 'hello') return this.close(CLOSE.protocolError, `expected hello, got ${m.type}`);
+        return this.onHello(m);
+      case 'joining':
+        if (m.type === 'dataRequest' && !this.sendingData) return void this.sendDataset();
+        if (m.type === 'ready') return this.onWorkerReady(m);
+        if (m.type === 'pong') return;
+        return this.close(CLOSE.protocolError, `unexpected ${m.type} while joining`);
+      case 'ready':
+        if (m.type === 'gradient' || m.type === 'evalResult' || m.type === 'pong') return this.host.onMessage(this, m);
+        return this.close(CLOSE.protocolError, `unexpected ${m.type}`);
+      case 'closed':
+        return;
+    }
+  }
+
+  private onHello(m: MessageOf<'hello'>): void {
+    // The token first: a peer that cannot prove it learns nothing, not even our protocol opinion.
+    if (!checkMac(this.host.token, 'worker', this.nonce, m.mac)) {
+      this.host.log(`connection ${this.id}: authentication failed`);
+      return this.close(CLOSE.authFailed, 'E_AUTH: bad token');
+    }
+    if (m.protocol !== PROTOCOL_VERSION) {
+      return this.close(CLOSE.versionMismatch, `E_PROTOCOL: protocol ${m.protocol}, coordinator speaks ${PROTOCOL_VERSION}`);
+    }
+    this.name = m.name;
+    this.state = 'joining';
+    this.send({ type: 'welcome', workerId: this.id, mac: authMac(this.host.token, 'coordinator', m.nonce), ...this.host.welcome() });
+  }
+
+  /** Chunks one after another, each when the previous left the socket: the backlog stays one chunk. */
+  private async sendDataset(): Promise<void> {
+    this.sendingData = true;
+    const total = this.host.welcome().dataset.chunks;
+    const t0 = performance.now();
+    for (let i = 0; i < total; i++) {
+      if (this.state !== 'joining') return;
+      const frame = encodeMessage({ type: 'dataChunk', index: i, bytes: this.host.datasetChunk(i) });
+      const ok = await new Promise<boolean>((resolve) => this.sendFrame(frame, (err) => resolve(!err)));
+      if (!ok) return this.close(CLOSE.protocolError, 'dataset send failed');
+    }
+    this.host.log(`worker ${this.id} (${this.name}): dataset sent in ${Math.round(performance.now() - t0)} ms`);
+  }
+
+  private onWorkerReady(m: MessageOf<'ready'>): void {
+    if (m.sha256 !== this.host.welcome().dataset.sha256) {
+      return this.close(CLOSE.protocolError, 'ready with another dataset');
+    }
+    this.backend = m.backend;
+    this.state = 'ready';
+    this.host.onReady(this);
+  }
+}

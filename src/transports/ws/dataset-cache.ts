@@ -1,0 +1,36 @@
+/**
+ * The worker's dataset cache: blobs named by their sha256 under the user's
+ * cache folder, so a worker that rejoins (or a second worker on the same
+ * machine) proves it holds the data instead of fetching it again.
+ */
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../shared/atomic-file.js';
+import { sha256Hex } from './wire-dataset.js';
+
+/** $TRAINER_CACHE_DIR, else $XDG_CACHE_HOME/trainer, else ~/.cache/trainer. */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.TRAINER_CACHE_DIR) return env.TRAINER_CACHE_DIR;
+  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, 'trainer');
+  return join(homedir(), '.cache', 'trainer');
+}
+
+function blobPath(dir: string, sha256: string): string {
+  return join(dir, 'datasets', `${sha256}.bin`);
+}
+
+/** The cached blob, if present and its content still hashes to its name. */
+export async function readCachedBlob(dir: string, sha256: string): Promise<Buffer | null> {
+  let b: Buffer;
+  try {
+    b = await readFile(blobPath(dir, sha256));
+  } catch {
+    return null;
+  }
+  return sha256Hex(b) === sha256 ? b : null;
+}
+
+export async function writeCachedBlob(dir: string, sha256: string, blob: Uint8Array): Promise<void> {
+  await writeFileAtomic(blobPath(dir, sha256), blob);
+}

@@ -1,0 +1,138 @@
+/**
+ * Pool factories over the ws pool: `ws` listens and waits for remote workers;
+ * `procs` also starts N local `trainer worker` processes on 127.0.0.1 with an
+ * ephemeral port and a one-off token (passed in the environment, not argv).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { TrainerError } from '../../shared/errors.js';
+import type { PoolContext, PoolFactory } from '../../coordinator/run.js';
+import { WsPool, type WsPoolOptions } from './pool.js';
+
+export interface WsFactoryOptions {
+  host: string;
+  port: number;
+  token: string | null;
+  /** Workers to wait for before the first step. */
+  minWorkers: number;
+  /** Stops the wait for workers, at the start and whenever all of them left mid-run. */
+  signal?: AbortSignal;
+  /** Called once listening, with the bound URL (tests connect workers here). */
+  onListening?: (url: string, port: number) => void;
+  /** Called once the pool exists (the dashboard reads its workers). */
+  onPool?: (pool: WsPool) => void;
+  extra?: Partial<WsPoolOptions>;
+}
+
+export function wsPoolFactory(f: WsFactoryOptions): PoolFactory {
+  return async (ctx: PoolContext) => {
+    const pool = await WsPool.start({ ...ctx, token: f.token, ...(f.signal ? { signal: f.signal } : {}), ...f.extra }, f.host, f.port);
+    f.onPool?.(pool);
+    const { url, port } = pool.listening;
+    ctx.log(`coordinator listening on ${url}; waiting for ${f.minWorkers} worker(s)`);
+    f.onListening?.(url, port);
+    try {
+      await pool.waitForWorkers(f.minWorkers, f.signal);
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+    return pool;
+  };
+}
+
+/** dist/src/cli/main.js, beside this file's folder. */
+export const MAIN_JS = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+
+/** How long local worker processes get to start, load a backend and join. */
+const JOIN_DEADLINE_MS = 60_000;
+
+export interface ProcsOptions {
+  signal?: AbortSignal;
+  /** Extra worker flags (tests). */
+  workerArgs?: readonly string[];
+  /** Plain HTTP requests on the pool's port (the dashboard). */
+  onRequest?: WsPoolOptions['onRequest'];
+  onPool?: (pool: WsPool) => void;
+}
+
+/** Worker i's command line (without the node binary). */
+export function workerArgv(url: string, ctx: PoolContext, i: number, o: ProcsOptions): string[] {
+  const argv = [MAIN_JS, 'worker', '--connect', url, '--name', `proc${i}`, '--retry-for-ms', '10000'];
+  const gpus = ctx.config.cluster.gpus;
+  const gpu = gpus.length > 0 ? gpus[i % gpus.length] : ctx.config.gpu;
+  if (gpu !== null && gpu !== undefined) argv.push('--gpu', String(gpu));
+  else argv.push('--backend', ctx.config.backend);
+  argv.push(...(o.workerArgs ?? []));
+  return argv;
+}
+
+export function procsPoolFactory(o: ProcsOptions): PoolFactory {
+  return async (ctx: PoolContext) => {
+    const n = ctx.config.cluster.workers;
+    const token = randomBytes(24).toString('hex');
+    const children: ChildProcess[] = [];
+    const reap = async () => {
+      const exits = children.map((c) => (c.exitCode !== null || c.signalCode !== null ? null : new Promise((r) => c.once('exit', r))));
+      const t = setTimeout(() => children.forEach((c) => c.kill('SIGKILL')), 5000);
+      await Promise.all(exits);
+      clearTimeout(t);
+    };
+    const abort = new AbortController();
+    const signal = o.signal ? AbortSignal.any([o.signal, abort.signal]) : abort.signal;
+    let failure: Error | null = null;
+    const factory = wsPoolFactory({
+      host: '127.0.0.1',
+      port: 0,
+      token,
+      minWorkers: n,
+      signal,
+      // The pool itself stops waiting on Ctrl-C only, not when a child failed (that is reported as such).
+      extra: { onClose: reap, signal: o.signal ?? new AbortController().signal, ...(o.onRequest ? { onRequest: o.onRequest } : {}) },
+      ...(o.onPool ? { onPool: o.onPool } : {}),
+      onListening: (url) => {
+        for (let i = 0; i < n; i++) {
+          const child = spawn(process.execPath, workerArgv(url, ctx, i, o), {
+            env: { ...process.env, TRAINER_TOKEN: token },
+            stdio: ['ignore', 'ignore', 'pipe'],
+          });
+          let tail = '';
+          child.stderr?.setEncoding('utf8').on('data', (s: string) => {
+            tail = (tail + s).slice(-2000);
+            for (const line of s.split('\n')) if (line.trim()) ctx.log(`[worker ${i}] ${line}`);
+          });
+          child.once('exit', (code, sig) => {
+            if (code !== 0 && failure === null) {
+              failure = new TrainerError('E_WORKER_LOST', `worker process ${i} exited (${sig ?? code}): ${tail.trim().split('\n').pop() ?? ''}`);
+              abort.abort();
+            }
+          });
+          children.push(child);
+        }
+      },
+    });
+    const joinMs = Math.max(JOIN_DEADLINE_MS, 3 * ctx.config.cluster.handshakeTimeoutMs);
+    const deadline = setTimeout(() => {
+      failure ??= new TrainerError('E_TIMEOUT', `${n} local worker process(es) not ready within ${joinMs} ms`);
+      abort.abort();
+    }, joinMs);
+    try {
+      return await factory(ctx);
+    } catch (err) {
+      children.forEach((c) => c.kill('SIGKILL'));
+      throw failure ?? err;
+    } finally {
+      clearTimeout(deadline);
+    }
+  };
+}
+
+/** `--gpus 0,1` as device indices. */
+export function parseGpuList(text: string): number[] {
+  const parts = text.split(',').map((s) => s.trim());
+  if (parts.length === 0 || parts.some((p) => !/^\d+$/.test(p))) {
+    throw new TrainerError('E_USAGE', `--gpus must be a comma-separated list of device indices, e.g. 0,1; got ${JSON.stringify(text)}`);
+  }
+  return parts.map(Number);
+}

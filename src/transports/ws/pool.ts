@@ -1,0 +1,246 @@
+/**
+ * A WorkerPool of WebSocket workers (remote machines, or local child
+ * processes): the listening socket, membership (connections, joins, leaves,
+ * heartbeats) and what the dashboard sees. Who computes which task is
+ * dispatch.ts's business.
+ *
+ * A worker that closes, stays silent, overruns stepTimeoutMs or sends a
+ * result that does not fit its task is evicted and its tasks go back to the
+ * queue within the same call. A worker that becomes ready mid-call is
+ * admitted at the next call (immediately if nobody is left).
+ */
+import type { IncomingMessage } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import type { WebSocket } from 'ws';
+import { TrainerError } from '../../shared/errors.js';
+import type { BatchStats } from '../../worker/gradient.js';
+import type { ModelSpec } from '../../worker/model.js';
+import { arrayFrameBytes, CLOSE, type Message, type Split } from './protocol.js';
+import type { MicroBatchResult, StepHooks, WorkerPool, WorkerStats } from '../pool.js';
+import { WorkerConn, type ConnHost, type ConnLimits, type Welcome } from './connection.js';
+import { tuneHeapGrowthForStreaming } from './heap-growth.js';
+import { Dispatcher, newMember, type Member } from './dispatch.js';
+import { JoinOffer } from './offer.js';
+import type { WorkerInfo, WsPoolOptions } from './pool-types.js';
+import { listen, type Listening } from './server.js';
+
+export type { PoolEvent, WorkerInfo, WsPoolOptions } from './pool-types.js';
+
+export class WsPool implements WorkerPool, ConnHost {
+  readonly token: string | null;
+  readonly limits: ConnLimits;
+  private readonly members = new Map<WorkerConn, Member>();
+  /** Ready workers not yet taking part (they join at the next call). */
+  private readonly joiners: WorkerConn[] = [];
+  private readonly conns = new Set<WorkerConn>();
+  private readonly offer: JoinOffer;
+  private readonly dispatch: Dispatcher;
+  private nextConnId = 1;
+  private readonly timer: NodeJS.Timeout;
+  private readonly readyWaiters: (() => void)[] = [];
+  private closing = false;
+  /** Totals, for bytes-per-step figures. */
+  bytesIn = 0;
+  bytesOut = 0;
+
+  private constructor(
+    private readonly o: WsPoolOptions,
+    readonly listening: Listening,
+  ) {
+    const c = o.config.cluster;
+    this.token = o.token;
+    this.offer = new JoinOffer(o.config, o.model, o.data, o.normalization);
+    this.limits = this.offer.limits;
+    this.dispatch = new Dispatcher({
+      model: o.model,
+      tasksInFlight: c.tasksInFlight,
+      noWorkerTimeoutMs: c.noWorkerTimeoutMs,
+      members: this.members,
+      admitJoiners: () => this.admitJoiners(),
+      log: o.log,
+      ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
+    listening.wss.on('connection', (ws: WebSocket, req: IncomingMessage) => this.accept(ws, req));
+    o.signal?.addEventListener('abort', () => this.dispatch.pump(), { once: true });
+    const tick = Math.max(10, Math.min(1000, c.heartbeatMs, c.stepTimeoutMs, c.noWorkerTimeoutMs, c.handshakeTimeoutMs) / 4);
+    this.timer = setInterval(() => this.onTick(), tick);
+  }
+
+  /** Largest frame a worker legitimately sends: a gradient. */
+  static maxPayloadFor(model: ModelSpec, configured: number): number {
+    return configured > 0 ? configured : arrayFrameBytes(model.size);
+  }
+
+  static async start(o: WsPoolOptions, host: string, port: number): Promise<WsPool> {
+    tuneHeapGrowthForStreaming();
+    const l = await listen({
+      host,
+      port,
+      maxPayloadBytes: WsPool.maxPayloadFor(o.model, o.config.cluster.maxPayloadBytes),
+      tls: o.config.cluster.tls,
+      ...(o.onRequest ? { onRequest: o.onRequest } : {}),
+    });
+    return new WsPool(o, l);
+  }
+
+  get size(): number {
+    return this.members.size + this.joiners.length;
+  }
+
+  /** Resolves once `n` workers are ready. */
+  async waitForWorkers(n: number, signal?: AbortSignal): Promise<void> {
+    while (this.size < n) {
+      if (signal?.aborted) throw new TrainerError('E_NO_WORKERS', `stopped while waiting for ${n} workers (${this.size} ready)`);
+      await new Promise<void>((resolve) => {
+        this.readyWaiters.push(resolve);
+        signal?.addEventListener('abort', () => resolve(), { once: true });
+      });
+    }
+  }
+
+  // ------------------------------------------------------------ ConnHost
+
+  welcome(): Welcome {
+    return this.offer.welcome;
+  }
+
+  datasetChunk(index: number): Uint8Array {
+    return this.offer.datasetChunk(index);
+  }
+
+  log(line: string): void {
+    this.o.log(line);
+  }
+
+  onReady(conn: WorkerConn): void {
+    this.o.log(`worker ${conn.id} (${conn.name}, backend ${conn.backend}) ready; ${this.size + 1} workers`);
+    if (conn.backend !== this.o.config.backend && this.o.config.backend !== 'auto') {
+      this.o.log(`warning: worker ${conn.id} runs backend ${conn.backend}, the run asks for ${this.o.config.backend}: results are bit-exact only within one backend`);
+    }
+    this.o.onEvent?.({ kind: 'ready', worker: conn.id, name: conn.name });
+    this.joiners.push(conn);
+    for (const w of this.readyWaiters.splice(0)) w();
+    this.dispatch.joined();
+  }
+
+  onMessage(conn: WorkerConn, m: Message): void {
+    const member = this.members.get(conn);
+    if (m.type === 'pong') return;
+    if (!member) return conn.close(CLOSE.protocolError, `${m.type} before any task`);
+    switch (m.type) {
+      case 'gradient':
+      case 'evalResult':
+        return this.dispatch.onResult(member, m);
+      default:
+        return conn.close(CLOSE.protocolError, `unexpected ${m.type}`);
+    }
+  }
+
+  onClosed(conn: WorkerConn, code: number, reason: string): void {
+    this.conns.delete(conn);
+    this.bytesIn += conn.bytesIn;
+    this.bytesOut += conn.bytesOut;
+    const i = this.joiners.indexOf(conn);
+    if (i >= 0) this.joiners.splice(i, 1);
+    const member = this.members.get(conn);
+    if (member || i >= 0) this.o.log(`worker ${conn.id} (${conn.name}) gone (${code} ${reason}); ${this.size - (member ? 1 : 0)} workers left`);
+    this.o.onEvent?.({ kind: 'evicted', worker: conn.id, code, reason });
+    if (!member) return;
+    this.members.delete(conn);
+    this.dispatch.requeue(member);
+  }
+
+  // ------------------------------------------------------------ WorkerPool
+
+  async publish(version: number, weights: Float32Array): Promise<void> {
+    this.dispatch.publish(version, weights);
+  }
+
+  async runStep(step: number, version: number, microBatches: readonly Int32Array[], hooks?: StepHooks): Promise<MicroBatchResult[]> {
+    this.checkOpen();
+    return this.dispatch.runStep(step, version, microBatches, hooks);
+  }
+
+  async evaluate(version: number, split: Split, chunks: readonly Int32Array[]): Promise<BatchStats[]> {
+    this.checkOpen();
+    return this.dispatch.evaluate(version, split, chunks);
+  }
+
+  /** Bytes received from and sent to workers so far, closed connections included. */
+  wireBytes(): { in: number; out: number } {
+    let bytesIn = this.bytesIn;
+    let bytesOut = this.bytesOut;
+    for (const c of this.conns) {
+      bytesIn += c.bytesIn;
+      bytesOut += c.bytesOut;
+    }
+    return { in: bytesIn, out: bytesOut };
+  }
+
+  stats(): WorkerStats[] {
+    return [...this.members.values()].map((m) => ({ ...m.stats }));
+  }
+
+  /** Every ready worker, taking part or about to: for the dashboard. */
+  workerInfo(): WorkerInfo[] {
+    const now = performance.now();
+    const info = (conn: WorkerConn, m: Member | undefined): WorkerInfo => ({
+      ...(m ? m.stats : { worker: `${conn.id} ${conn.name}`, microBatches: 0, examples: 0, computeMs: 0 }),
+      address: conn.address,
+      backend: conn.backend,
+      inflight: m ? m.inflight.size : 0,
+      lastResultMsAgo: m && m.lastResultMs !== null ? Math.round(now - m.lastResultMs) : null,
+      lastHeardMsAgo: Math.round(now - conn.lastHeardMs),
+    });
+    return [
+      ...[...this.members.values()].map((m) => info(m.conn, m)),
+      ...this.joiners.filter((c) => c.state === 'ready').map((c) => info(c, undefined)),
+    ];
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    clearInterval(this.timer);
+    for (const c of [...this.conns]) {
+      // Nothing but the challenge goes to a peer that has not proved the token.
+      if (c.state !== 'auth') c.send({ type: 'leave', reason: 'coordinator done' });
+      c.close(CLOSE.shutdown, 'coordinator done');
+    }
+    // Let the close frames leave before the sockets are cut.
+    await new Promise((r) => setTimeout(r, 50));
+    await this.listening.close();
+    await this.o.onClose?.();
+    this.dispatch.fail(new TrainerError('E_NO_WORKERS', 'pool closed'));
+  }
+
+  // ------------------------------------------------------------ membership
+
+  private checkOpen(): void {
+    if (this.closing) throw new TrainerError('E_NO_WORKERS', 'pool closed');
+  }
+
+  private accept(ws: WebSocket, req: IncomingMessage): void {
+    if (this.closing) return ws.close(CLOSE.shutdown, 'coordinator closing');
+    const { remoteAddress, remotePort } = req.socket;
+    const address = remoteAddress?.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress ?? '?'}:${remotePort ?? '?'}`;
+    const conn = new WorkerConn(`w${this.nextConnId++}-${randomBytes(2).toString('hex')}`, address, ws, this);
+    this.conns.add(conn);
+  }
+
+  private admitJoiners(): void {
+    for (const conn of this.joiners.splice(0)) {
+      if (conn.state === 'ready') this.members.set(conn, newMember(conn));
+    }
+  }
+
+  private onTick(): void {
+    const now = performance.now();
+    for (const conn of this.conns) {
+      const member = this.members.get(conn);
+      conn.tick(now, member && member.inflight.size > 0 ? member.progressMs : null);
+    }
+    this.dispatch.tick(now);
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * The wire protocol between a coordinator and its WebSocket workers: every
+ * message is a member of one discriminated union on `type`, framed as one
+ * msgpack map per binary WebSocket message.
+ *
+ * Every incoming frame passes `decodeMessage` (decode.ts), the one
+ * validating decoder, before any other code sees it; `encodeMessage`
+ * (encode.ts) writes them. Typed arrays travel as raw little-endian
+ * bytes in msgpack `bin` fields.
+ *
+ * Flow: challenge -> hello (HMAC of the nonce) -> welcome (HMAC back) ->
+ * dataRequest + dataChunk* or straight to ready -> weights / task /
+ * evalTask <-> gradient / evalResult (prefetch: a hint, nothing owed back),
+ * ping <-> pong, leave either way.
+ */
+import type { BackendName, ModelName } from '../../shared/config.js';
+import { TrainerError } from '../../shared/errors.js';
+
+/** Bumped on any change of a message's shape or meaning; checked at join. */
+export const PROTOCOL_VERSION = 2;
+
+/** WebSocket close codes (4000-4999 is the application range). */
+export const CLOSE = {
+  /** The coordinator is done or stopping; the worker should exit. */
+  shutdown: 4000,
+  protocolError: 4400,
+  authFailed: 4401,
+  handshakeTimeout: 4408,
+  rateLimited: 4429,
+  badResult: 4422,
+  versionMismatch: 4426,
+  /** Silent past the heartbeat deadline, or a task past stepTimeoutMs. */
+  timedOut: 4504,
+  /** The coordinator's outgoing buffer to this worker passed the pending-bytes limit. */
+  tooSlow: 4509,
+} as const;
+
+export type Split = 'train' | 'val';
+
+/**
+ * A WebSocket close reason: at most 123 bytes of UTF-8, and messages may quote
+ * what a peer sent, so printable ASCII only.
+ */
+export function closeReason(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 120);
+}
+
+export interface DatasetInfo {
+  /** sha256 (hex) of the dataset blob (see wire-dataset.ts). */
+  sha256: string;
+  bytes: number;
+  trainCount: number;
+  valCount: number;
+  /** Chunks the blob is sent in when the worker does not hold it. */
+  chunks: number;
+}
+
+export type Message =
+  /** coordinator -> worker, first frame: prove you hold the token by HMAC of `nonce`. */
+  | { type: 'challenge'; protocol: number; nonce: Uint8Array }
+  /** worker -> coordinator: HMAC of the coordinator's nonce, and a nonce for the coordinator to prove itself. */
+  | { type: 'hello'; protocol: number; mac: Uint8Array; nonce: Uint8Array; name: string }
+  /** coordinator -> worker after a good hello: what to compute with, and the coordinator's own proof. */
+  | {
+      type: 'welcome';
+      workerId: string;
+      mac: Uint8Array;
+      model: ModelName;
+      modelSize: number;
+      mean: [number, number, number];
+      std: [number, number, number];
+      backend: BackendName;
+      maxBatch: number;
+      heartbeatMs: number;
+      dataset: DatasetInfo;
+    }
+  /** worker -> coordinator: send me the dataset (not in my cache). */
+  | { type: 'dataRequest' }
+  /** coordinator -> worker: one chunk of the dataset blob, in order. */
+  | { type: 'dataChunk'; index: number; bytes: Uint8Array }
+  /** worker -> coordinator: dataset held (sha256 checked), backend up; give me work. */
+  | { type: 'ready'; sha256: string; backend: string }
+  /** coordinator -> worker: the parameters of `version`. */
+  | { type: 'weights'; version: number; weights: Float32Array }
+  /** coordinator -> worker: gradient of the examples `indices` at weights `version`. */
+  | { type: 'task'; taskId: number; step: number; version: number; indices: Int32Array }
+  /**
+   * coordinator -> worker: the examples of a task that will probably follow
+   * (at `step`, with weights not computed yet): load them meanwhile. A hint:
+   * nothing is owed back, and a task for other examples simply loads those.
+   */
+  | { type: 'prefetch'; step: number; indices: Int32Array }
+  /** coordinator -> worker: forward-only loss and accuracy of `indices` of `split`. */
+  | { type: 'evalTask'; taskId: number; version: number; split: Split; indices: Int32Array }
+  /** worker -> coordinator: the answer to `task` taskId. */
+  | {
+      type: 'gradient';
+      taskId: number;
+      step: number;
+      version: number;
+      lossSum: number;
+      correct: number;
+      count: number;
+      computeMs: number;
+      gradient: Float32Array;
+    }
+  /** worker -> coordinator: the answer to `evalTask` taskId. */
+  | { type: 'evalResult'; taskId: number; version: number; lossSum: number; correct: number; count: number }
+  | { type: 'ping'; seq: number }
+  | { type: 'pong'; seq: number }
+  /** Either way: I am going; the reason is for the log. */
+  | { type: 'leave'; reason: string };
+
+export type MessageType = Message['type'];
+export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
+
+/** Which side may send each message: a frame from the wrong side is a protocol error. */
+export const SENT_BY: Readonly<Record<MessageType, 'coordinator' | 'worker' | 'both'>> = {
+  challenge: 'coordinator',
+  hello: 'worker',
+  welcome: 'coordinator',
+  dataRequest: 'worker',
+  dataChunk: 'coordinator',
+  ready: 'worker',
+  weights: 'coordinator',
+  task: 'coordinator',
+  prefetch: 'coordinator',
+  evalTask: 'coordinator',
+  gradient: 'worker',
+  evalResult: 'worker',
+  ping: 'coordinator',
+  pong: 'worker',
+  leave: 'both',
+};
+
+export function assertNever(x: never): never {
+  throw new TrainerError('E_INTERNAL', `unhandled case ${JSON.stringify(x)}`);
+}
+
+/** Bytes a frame of `m`'s shape takes beyond its arrays: for sizing ws maxPayload. */
+export const FRAME_OVERHEAD_BYTES = 512;
+/** Largest weights or gradient frame of `floats` values: for ws maxPayload and pending-byte limits. */
+export function arrayFrameBytes(floats: number): number {
+  return floats * 4 + FRAME_OVERHEAD_BYTES;
+}
+/** No legitimate array is larger than this (a 2^28-float gradient); ws maxPayload is the real limit. */
+export const MAX_ARRAY_BYTES = 1 << 30;
+/** Indices of one task: the largest micro-batch or evaluation chunk. */
+export const MAX_TASK_INDICES = 1 << 20;

@@ -1,0 +1,86 @@
+/**
+ * The listening socket: plain HTTP or, with a certificate and key, HTTPS, and
+ * a ws server on it whose maxPayload is checked before a frame is buffered.
+ * Plain HTTP requests (not upgrades) go to `onRequest` when given (the
+ * dashboard); whatever it leaves unanswered gets 426 Upgrade Required.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { TrainerError } from '../../shared/errors.js';
+
+/** Answers a plain HTTP request and returns true, or returns false to leave it to the caller. */
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+export interface ListenOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  maxPayloadBytes: number;
+  tls: { cert: string | null; key: string | null };
+  /** Called for every plain HTTP request before the 426 reply; must not throw. */
+  onRequest?: RequestHandler;
+}
+
+export interface Listening {
+  wss: WebSocketServer;
+  server: Server;
+  /** ws://host:port or wss://host:port, with the port actually bound. */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function listen(o: ListenOptions): Promise<Listening> {
+  const { cert, key } = o.tls;
+  if ((cert === null) !== (key === null)) throw new TrainerError('E_CONFIG', 'cluster.tls needs both cert and key, or neither');
+  let server: Server;
+  if (cert !== null && key !== null) {
+    let material: { cert: Buffer; key: Buffer };
+    try {
+      material = { cert: readFileSync(cert), key: readFileSync(key) };
+    } catch (err) {
+      throw new TrainerError('E_CONFIG', `cannot read cluster.tls files: ${(err as Error).message}`);
+    }
+    server = createHttpsServer(material) as unknown as Server;
+  } else {
+    server = createHttpServer();
+  }
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    try {
+      if (o.onRequest?.(req, res)) return;
+    } catch {
+      // A page that cannot be rendered must not take the coordinator down.
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      return void res.end('internal error\n');
+    }
+    res.writeHead(426, { 'content-type': 'text/plain' }).end('trainer coordinator: connect with a WebSocket worker\n');
+  });
+  const wss = new WebSocketServer({ server, maxPayload: o.maxPayloadBytes, perMessageDeflate: false, clientTracking: true });
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) =>
+      reject(new TrainerError('E_CONFIG', `cannot listen on ${o.host}:${o.port}: ${err.code ?? err.message}`));
+    server.once('error', onError);
+    server.listen(o.port, o.host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const scheme = cert !== null ? 'wss' : 'ws';
+  const hostPart = o.host.includes(':') ? `[${o.host}]` : o.host;
+  return {
+    wss,
+    server,
+    url: `${scheme}://${hostPart}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close(() => server.close(() => resolve()));
+        server.closeAllConnections?.();
+      }),
+  };
+}

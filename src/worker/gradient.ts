@@ -1,0 +1,199 @@
+/**
+ * The unit of work: the gradient of one micro-batch. Every worker (in-process,
+ * thread, child process or remote) runs exactly this code, so a micro-batch's
+ * gradient depends only on (weights, indices, backend): never on who computed it.
+ *
+ * The gradient is of the SUM of per-example losses; the coordinator adds the
+ * micro-batch gradients in fixed order and divides by the global batch size.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { IMAGE_BYTES, type Dataset } from '../data/cifar-format.js';
+import { normalizationTable, normalizeBatchFromTable, type Normalization } from '../data/normalize.js';
+import { normalizedImagesOnWasm } from './kernels/normalize-images.js';
+import { copyFloatsInto } from './kernels/wasm-heap.js';
+import { NUM_OUTPUTS, paramTensors, type ModelSpec } from './model.js';
+
+export interface BatchStats {
+  /** Sum of per-example cross-entropy losses (float32 result, widened). */
+  lossSum: number;
+  /** Examples whose arg-max logit is the label. */
+  correct: number;
+  count: number;
+}
+
+/** A micro-batch's input on the backend: images [n, 32, 32, 3] float32, labels [n] int32. */
+interface Input {
+  x: tf.Tensor4D;
+  y: tf.Tensor1D;
+}
+
+export class MicroBatchComputer {
+  /** normalizePixel for every byte and channel, built on first use (which checks the norm). */
+  private table: Float32Array | null = null;
+  /** Host-side images, only for backends the wasm kernel does not serve. */
+  private images: Float32Array | null = null;
+  private labelBuf: Int32Array;
+  /** What stage() prepared, and for which examples (stagedIndices[0, n)). */
+  private staged: (Input & { data: Dataset; n: number }) | null = null;
+  private stagedIndices: Int32Array;
+  /** How staged inputs fared: used by the call they were staged for, or dropped (for traces and tests). */
+  readonly staging = { used: 0, dropped: 0 };
+
+  constructor(
+    readonly model: ModelSpec,
+    readonly norm: Normalization,
+    private readonly maxBatch = 64,
+  ) {
+    this.labelBuf = new Int32Array(maxBatch);
+    this.stagedIndices = new Int32Array(maxBatch);
+  }
+
+  /**
+   * Prepares now the input of a coming gradient() or evaluate() call for the examples of `data`
+   * at `indices`, so that a worker can do it while it waits for the step's weights: the input
+   * does not depend on them, and turning bytes into a tensor then leaves the critical path.
+   * The next gradient(), evaluate() or logits() call takes it: gradient() and evaluate() use it
+   * if they are given the same `data` object and element-wise equal indices (the indices are
+   * copied here, so the caller may reuse its array), and otherwise drop it (its tensors are
+   * disposed) and prepare their input as usual. Results are bit-identical either way: the
+   * staged tensors hold exactly what the call would have prepared. Staging again replaces the
+   * previous staged input; staging no indices only drops it. Throws E_INTERNAL, staging
+   * nothing, if an index is not a record of `data`.
+   */
+  stage(data: Dataset, indices: ArrayLike<number>): void {
+    this.discardStaged();
+    const n = indices.length;
+    if (n === 0) return;
+    const { x, y } = this.prepare(data, indices);
+    if (this.stagedIndices.length < n) this.stagedIndices = new Int32Array(n);
+    for (let i = 0; i < n; i++) this.stagedIndices[i] = indices[i] as number;
+    // Kept: a stage() inside tf.tidy must not lose its tensors when the scope ends.
+    this.staged = { data, n, x: tf.keep(x), y: tf.keep(y) };
+  }
+
+  /** Drops what stage() prepared, if anything (e.g. when the staged step will not come). */
+  discardStaged(): void {
+    const s = this.staged;
+    this.staged = null;
+    if (s === null) return;
+    this.staging.dropped++;
+    tf.dispose([s.x, s.y]);
+  }
+
+  /** The staged input if it was made for exactly these examples, else a fresh one. */
+  private input(data: Dataset, indices: ArrayLike<number>): Input {
+    const s = this.staged;
+    if (s !== null && s.data === data && sameIndices(this.stagedIndices, s.n, indices)) {
+      this.staged = null;
+      this.staging.used++;
+      return s;
+    }
+    this.discardStaged();
+    return this.prepare(data, indices);
+  }
+
+  private prepare(data: Dataset, indices: ArrayLike<number>): Input {
+    const n = indices.length;
+    const table = (this.table ??= normalizationTable(this.norm));
+    let x = normalizedImagesOnWasm(data, indices, table);
+    if (x === null) {
+      if (this.images === null || this.images.length < n * IMAGE_BYTES) {
+        this.images = new Float32Array(Math.max(n, this.maxBatch) * IMAGE_BYTES);
+      }
+      normalizeBatchFromTable(data, indices, table, this.images);
+      x = tf.tensor4d(this.images.subarray(0, n * IMAGE_BYTES), [n, 32, 32, 3]);
+    }
+    if (this.labelBuf.length < n) this.labelBuf = new Int32Array(n);
+    for (let i = 0; i < n; i++) this.labelBuf[i] = data.labels[indices[i] as number] as number;
+    const y = tf.tensor1d(this.labelBuf.subarray(0, n), 'int32');
+    return { x, y };
+  }
+
+  /**
+   * Writes d(sum of losses)/d(params) for the examples at `indices` into `out`
+   * (length model.size) and returns the loss sum and correct count.
+   */
+  gradient(weights: Float32Array, data: Dataset, indices: ArrayLike<number>, out: Float32Array): BatchStats {
+    const n = indices.length;
+    if (n === 0) {
+      this.discardStaged();
+      out.fill(0);
+      return { lossSum: 0, correct: 0, count: 0 };
+    }
+    const { x, y } = this.input(data, indices);
+    const params = paramTensors(this.model, weights);
+    let correctT: tf.Tensor | undefined;
+    try {
+      const { value, grads } = tf.valueAndGrads((...ws: tf.Tensor[]) => {
+        const logits = this.model.forward(ws, x);
+        correctT = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32')));
+        return tf.neg(tf.sum(tf.mul(tf.oneHot(y, NUM_OUTPUTS), tf.logSoftmax(logits)))) as tf.Scalar;
+      })(params);
+      this.model.params.forEach((spec, i) => {
+        const g = grads[i] as tf.Tensor;
+        copyFloatsInto(g, out, spec.offset);
+      });
+      const lossSum = value.dataSync()[0] as number;
+      const correct = (correctT as tf.Tensor).dataSync()[0] as number;
+      tf.dispose([value, ...grads]);
+      return { lossSum, correct, count: n };
+    } finally {
+      tf.dispose([x, y, ...params]);
+      if (correctT) correctT.dispose();
+    }
+  }
+
+  /** Loss sum and correct count of the examples at `indices`, forward only. */
+  evaluate(weights: Float32Array, data: Dataset, indices: ArrayLike<number>): BatchStats {
+    const n = indices.length;
+    if (n === 0) {
+      this.discardStaged();
+      return { lossSum: 0, correct: 0, count: 0 };
+    }
+    const { x, y } = this.input(data, indices);
+    const params = paramTensors(this.model, weights);
+    try {
+      const [loss, correct] = tf.tidy(() => {
+        const logits = this.model.forward(params, x);
+        const l = tf.neg(tf.sum(tf.mul(tf.oneHot(y, NUM_OUTPUTS), tf.logSoftmax(logits))));
+        const c = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32'));
+        return [l.dataSync()[0] as number, c.dataSync()[0] as number];
+      });
+      return { lossSum: loss, correct, count: n };
+    } finally {
+      tf.dispose([x, y, ...params]);
+    }
+  }
+
+  /** Logits [n, 10] of already-normalised NHWC images, for prediction. */
+  logits(weights: Float32Array, images: Float32Array, n: number): Float32Array {
+    this.discardStaged();
+    const params = paramTensors(this.model, weights);
+    try {
+      const out = tf.tidy(() => this.model.forward(params, tf.tensor4d(images.subarray(0, n * IMAGE_BYTES), [n, 32, 32, 3])));
+      const values = out.dataSync() as Float32Array;
+      out.dispose();
+      return values;
+    } finally {
+      tf.dispose(params);
+    }
+  }
+}
+
+/** Whether `indices` is exactly staged[0, n). */
+function sameIndices(staged: Int32Array, n: number, indices: ArrayLike<number>): boolean {
+  if (indices.length !== n) return false;
+  for (let i = 0; i < n; i++) if (staged[i] !== indices[i]) return false;
+  return true;
+}
+
+/** Evaluation indices in chunks of `size`: [0, size), [size, 2·size), ... */
+export function chunks(count: number, size: number): Int32Array[] {
+  const out: Int32Array[] = [];
+  for (let s = 0; s < count; s += size) {
+    const idx = new Int32Array(Math.min(size, count - s));
+    for (let i = 0; i < idx.length; i++) idx[i] = s + i;
+    out.push(idx);
+  }
+  return out;
+}

@@ -1,0 +1,284 @@
+// The SIMD kernels, assembled once per wasm backend instance and run on its own memory, so they
+// read and write tensors in place. Every function here is a fixed sequence of IEEE operations,
+// which makes results bit-identical across runs and machines.
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { Fn } from './wasm-asm.js';
+import { envVar } from './wasm-heap.js';
+import { CONV_BPF_BLOCKS, convBpfFn } from './conv2d-backprop-filter-simd.js';
+import { tanhGradFn } from './tanh-grad-simd.js';
+import { instantiateOnBackend } from './wasm-instance.js';
+
+/** Eigen's rational tanh (generic_fast_tanh_float): |error| < 1e-6 over all floats. */
+const TANH_CLAMP = 7.90531110763549805;
+const TANH_TINY = 0.0004;
+const TANH_ALPHA = [
+  4.89352455891786e-3, 6.37261928875436e-4, 1.48572235717979e-5, 5.12229709037114e-8,
+  -8.60467152213735e-11, 2.00018790482477e-13, -2.76076847742355e-16,
+];
+const TANH_BETA = [4.89352518554385e-3, 2.26843463243900e-3, 1.18534705686654e-4, 1.19825839466702e-6];
+
+/**
+ * Emits tanh of each local in `xs` (all v128 if `vector`, else f32) into fresh locals, which it
+ * returns. The steps are interleaved across the inputs so that their dependency chains overlap.
+ */
+function emitTanh(f: Fn, xs: readonly number[], vector: boolean): number[] {
+  const t = vector ? 'v128' : 'f32';
+  const k = (c: number): Fn => (vector ? f.f32x4Const(c) : f.f32(c));
+  const mul = (): Fn => (vector ? f.f32x4Mul() : f.f32Mul());
+  const add = (): Fn => (vector ? f.f32x4Add() : f.f32Add());
+  const xc = xs.map(() => f.local(t));
+  const x2 = xs.map(() => f.local(t));
+  const p = xs.map(() => f.local(t));
+  const q = xs.map(() => f.local(t));
+  xs.forEach((x, j) => {
+    // pmin/pmax (x first) are single instructions and still pass NaN through, like f32.min/max.
+    f.get(x);
+    k(TANH_CLAMP);
+    vector ? f.f32x4Pmin() : f.f32Min();
+    k(-TANH_CLAMP);
+    vector ? f.f32x4Pmax() : f.f32Max();
+    f.tee(xc[j]!).get(xc[j]!);
+    mul().set(x2[j]!);
+  });
+  // Horner's scheme, highest coefficient first.
+  xs.forEach((_, j) => {
+    f.get(x2[j]!);
+    k(TANH_ALPHA[6]!);
+    mul();
+    k(TANH_ALPHA[5]!);
+    add().set(p[j]!);
+    f.get(x2[j]!);
+    k(TANH_BETA[3]!);
+    mul();
+    k(TANH_BETA[2]!);
+    add().set(q[j]!);
+  });
+  for (let i = 4; i >= 0; i--) {
+    xs.forEach((_, j) => {
+      f.get(p[j]!).get(x2[j]!);
+      mul();
+      k(TANH_ALPHA[i]!);
+      add().set(p[j]!);
+      if (i >= 3) {
+        f.get(q[j]!).get(x2[j]!);
+        mul();
+        k(TANH_BETA[i - 3]!);
+        add().set(q[j]!);
+      }
+    });
+  }
+  return xs.map((x, j) => {
+    f.get(p[j]!).get(xc[j]!);
+    mul();
+    f.get(q[j]!);
+    vector ? f.f32x4Div() : f.f32Div();
+    // Tiny inputs return x itself (which keeps -0 as -0).
+    const r = p[j]!;
+    f.set(r);
+    if (vector) {
+      f.get(x).get(r).get(x).f32x4Abs().f32x4Const(TANH_TINY).f32x4Lt().bitselect().set(r);
+    } else {
+      f.get(x).get(r).get(x).f32Abs().f32(TANH_TINY).f32Lt().select().set(r);
+    }
+    return r;
+  });
+}
+
+/** Vectors per iteration of the tanh loop: enough independent work to hide latencies. */
+const TANH_UNROLL = 4;
+
+/** tanh(inPtr, outPtr, n): out[i] = tanh(in[i]) for n floats; in and out may alias. */
+function tanhFn(): Fn {
+  const f = new Fn('tanh', ['i32', 'i32', 'i32']);
+  const [inPtr, outPtr, n] = [0, 1, 2];
+  const i = f.local('i32');
+  const end = f.local('i32');
+  const vs = Array.from({ length: TANH_UNROLL }, () => f.local('v128'));
+  const s = f.local('f32');
+  const byteAt = (base: number): Fn => f.get(base).get(i).i32(2).shl().add();
+  f.get(n).i32(-4 * TANH_UNROLL).and().set(end);
+  f.forLoop(i, () => f.i32(0), () => f.get(end), 4 * TANH_UNROLL, () => {
+    vs.forEach((v, j) => byteAt(inPtr).v128Load(16 * j).set(v));
+    emitTanh(f, vs, true).forEach((r, j) => byteAt(outPtr).get(r).v128Store(16 * j));
+  });
+  f.get(n).i32(-4).and().set(end);
+  f.forLoop(i, () => f.get(i), () => f.get(end), 4, () => {
+    byteAt(inPtr).v128Load().set(vs[0]!);
+    const [r] = emitTanh(f, [vs[0]!], true);
+    byteAt(outPtr).get(r!).v128Store();
+  });
+  f.forLoop(i, () => f.get(i), () => f.get(n), 1, () => {
+    byteAt(inPtr).f32Load().set(s);
+    const [r] = emitTanh(f, [s], false);
+    byteAt(outPtr).get(r!).f32Store();
+  });
+  return f;
+}
+
+/**
+ * maxPool2x2(xPtr, outPtr, rows, outWidth, vecs, pixBytes, rowBytes): a 2x2 stride-2 max pool
+ * whose windows tile the input exactly (rows = batch*outHeight, vecs = channels/4), with the cpu
+ * backend's semantics: the first value greater than all before it, starting from -Infinity (so
+ * NaNs are skipped, and an all-NaN window gives -Infinity).
+ */
+function maxPool2x2Fn(): Fn {
+  const f = new Fn('maxPool2x2', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
+  const [xPtr, outPtr, rows, outWidth, vecs, pixBytes, rowBytes] = [0, 1, 2, 3, 4, 5, 6];
+  const [r, ow, cv, a, op] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
+  const best = f.local('v128');
+  const v = f.local('v128');
+  f.get(outPtr).set(op);
+  f.forLoop(r, () => f.i32(0), () => f.get(rows), 1, () => {
+    f.forLoop(ow, () => f.i32(0), () => f.get(outWidth), 1, () => {
+      f.get(xPtr).get(r).get(rowBytes).mul().i32(1).shl().add().get(ow).get(pixBytes).mul().i32(1).shl().add().set(a);
+      f.forLoop(cv, () => f.i32(0), () => f.get(vecs), 1, () => {
+        f.f32x4Const(-Infinity).set(best);
+        for (let k = 0; k < 4; k++) {
+          f.get(a);
+          if (k & 1) f.get(pixBytes).add();
+          if (k & 2) f.get(rowBytes).add();
+          f.v128Load().set(v);
+          f.get(v).get(best).get(v).get(best).f32x4Gt().bitselect().set(best);
+        }
+        f.get(op).get(best).v128Store();
+        f.get(op).i32(16).add().set(op);
+        f.get(a).i32(16).add().set(a);
+      });
+    });
+  });
+  return f;
+}
+
+/**
+ * maxPoolGrad2x2(xPtr, dyPtr, dxPtr, rows, outWidth, vecs, pixBytes, rowBytes): the gradient of a
+ * 2x2 stride-2 max pool whose windows tile the input exactly (rows = batch*outHeight, vecs =
+ * channels/4). Each dy goes to the first maximum of its window in row-major order, as in the cpu
+ * backend (strict >, starting from -Infinity, so an all-NaN window gets no gradient); every dx
+ * element is written, so dx needs no zero fill.
+ */
+function maxPoolGrad2x2Fn(): Fn {
+  const f = new Fn('maxPoolGrad2x2', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
+  const [xPtr, dyPtr, dxPtr, rows, outWidth, vecs, pixBytes, rowBytes] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [r, ow, cv, a, delta, dyp] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
+  const best = f.local('v128');
+  const pos = f.local('v128');
+  const gt = f.local('v128');
+  const g = f.local('v128');
+  const vals = [f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128')];
+  const addr = (k: number): Fn => {
+    f.get(a);
+    if (k & 1) f.get(pixBytes).add();
+    if (k & 2) f.get(rowBytes).add();
+    return f;
+  };
+  f.get(dxPtr).get(xPtr).sub().set(delta);
+  f.get(dyPtr).set(dyp);
+  f.forLoop(r, () => f.i32(0), () => f.get(rows), 1, () => {
+    f.forLoop(ow, () => f.i32(0), () => f.get(outWidth), 1, () => {
+      f.get(xPtr).get(r).get(rowBytes).mul().i32(1).shl().add().get(ow).get(pixBytes).mul().i32(1).shl().add().set(a);
+      f.forLoop(cv, () => f.i32(0), () => f.get(vecs), 1, () => {
+        f.f32x4Const(-Infinity).set(best);
+        f.i32x4Const(-1).set(pos);
+        vals.forEach((v, k) => {
+          addr(k).v128Load().tee(v).get(best).f32x4Gt().set(gt);
+          f.get(v).get(best).get(gt).bitselect().set(best);
+          f.i32x4Const(k).get(pos).get(gt).bitselect().set(pos);
+        });
+        f.get(dyp).v128Load().set(g);
+        vals.forEach((_, k) => {
+          addr(k).get(delta).add();
+          f.get(g).v128Zero().get(pos).i32x4Const(k).i32x4Eq().bitselect().v128Store();
+        });
+        f.get(dyp).i32(16).add().set(dyp);
+        f.get(a).i32(16).add().set(a);
+      });
+    });
+  });
+  return f;
+}
+
+/**
+ * colSum(xPtr, accPtr, rows, pairs): acc[c] += sum over r of x[r, c] for c < 2*pairs, with acc a
+ * float64 array, so sums over many rows keep the cpu backend's (float64) accuracy.
+ */
+function colSumFn(): Fn {
+  const f = new Fn('colSum', ['i32', 'i32', 'i32', 'i32']);
+  const [xPtr, accPtr, rows, pairs] = [0, 1, 2, 3];
+  const [r, p, xp, ap] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
+  f.get(xPtr).set(xp);
+  f.forLoop(r, () => f.i32(0), () => f.get(rows), 1, () => {
+    f.get(accPtr).set(ap);
+    f.forLoop(p, () => f.i32(0), () => f.get(pairs), 1, () => {
+      f.get(ap).get(ap).v128Load().get(xp).v128Load64Splat().f64x2PromoteLow().f64x2Add().v128Store();
+      f.get(ap).i32(16).add().set(ap);
+      f.get(xp).i32(8).add().set(xp);
+    });
+  });
+  return f;
+}
+
+/** biasAdd(aPtr, biasPtr, outPtr, rows, vecs): out[r, c] = a[r, c] + bias[c], 4*vecs columns. */
+function biasAddFn(): Fn {
+  const f = new Fn('biasAdd', ['i32', 'i32', 'i32', 'i32', 'i32']);
+  const [aPtr, biasPtr, outPtr, rows, vecs] = [0, 1, 2, 3, 4];
+  const [r, v, ap, op, bp] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
+  f.get(aPtr).set(ap);
+  f.get(outPtr).set(op);
+  f.forLoop(r, () => f.i32(0), () => f.get(rows), 1, () => {
+    f.get(biasPtr).set(bp);
+    f.forLoop(v, () => f.i32(0), () => f.get(vecs), 1, () => {
+      f.get(op).get(ap).v128Load().get(bp).v128Load().f32x4Add().v128Store();
+      f.get(ap).i32(16).add().set(ap);
+      f.get(op).i32(16).add().set(op);
+      f.get(bp).i32(16).add().set(bp);
+    });
+  });
+  return f;
+}
+
+export type SimdKernels = {
+  tanh(inPtr: number, outPtr: number, n: number): void;
+  tanhGrad(dyPtr: number, yPtr: number, outPtr: number, n: number): void;
+  colSum(xPtr: number, accPtr: number, rows: number, pairs: number): void;
+  biasAdd(aPtr: number, biasPtr: number, outPtr: number, rows: number, vecs: number): void;
+  maxPool2x2(xPtr: number, outPtr: number, rows: number, outWidth: number, vecs: number, pixBytes: number, rowBytes: number): void;
+  maxPoolGrad2x2(
+    xPtr: number, dyPtr: number, dxPtr: number, rows: number, outWidth: number, vecs: number,
+    pixBytes: number, rowBytes: number,
+  ): void;
+  convBpf(rows: number, cols: number): (...args: number[]) => void;
+};
+
+const cache = new WeakMap<object, SimdKernels | null>();
+
+/**
+ * The SIMD kernels bound to this backend's memory, or null where they cannot run (no SIMD, or a
+ * threaded build whose shared memory we do not import); callers then use their JS or stock path.
+ */
+export function simdKernels(backend: BackendWasm): SimdKernels | null {
+  // TRAINER_WASM_SIMD=0 forces the fallbacks (used by tests; also a switch if a runtime misbehaves).
+  if (envVar('TRAINER_WASM_SIMD') === '0') return null;
+  const key = backend.wasm as object;
+  const hit = cache.get(key);
+  if (hit !== undefined) return hit;
+  const fns = [tanhFn(), tanhGradFn(), maxPool2x2Fn(), maxPoolGrad2x2Fn(), colSumFn(), biasAddFn(), ...CONV_BPF_BLOCKS.map(([r, c]) => convBpfFn(r, c))];
+  const exports = instantiateOnBackend(backend, fns);
+  const kernels: SimdKernels | null =
+    exports === null
+      ? null
+      : {
+          tanh: exports['tanh'] as SimdKernels['tanh'],
+          tanhGrad: exports['tanhGrad'] as SimdKernels['tanhGrad'],
+          maxPool2x2: exports['maxPool2x2'] as SimdKernels['maxPool2x2'],
+          maxPoolGrad2x2: exports['maxPoolGrad2x2'] as SimdKernels['maxPoolGrad2x2'],
+          colSum: exports['colSum'] as SimdKernels['colSum'],
+          biasAdd: exports['biasAdd'] as SimdKernels['biasAdd'],
+          convBpf: (rows, cols) => {
+            const fn = exports[`convBpf_${rows}x${cols}`];
+            if (fn === undefined) throw new Error(`no convBpf block ${rows}x${cols}`);
+            return fn;
+          },
+        };
+  cache.set(key, kernels);
+  return kernels;
+}

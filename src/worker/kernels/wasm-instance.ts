@@ -1,0 +1,42 @@
+// Instantiates modules built with wasm-asm.ts on the wasm backend's own memory, so their
+// functions read and write tensors in place (pointers are the backend's memory offsets).
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { type Fn, assembleModule } from './wasm-asm.js';
+import { envVar } from './wasm-heap.js';
+
+// The project's lib settings (ES2022, no DOM) do not declare WebAssembly; this is the part we use.
+type WasmMemory = { readonly buffer: ArrayBuffer | SharedArrayBuffer };
+type WasmApi = {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+  Memory: abstract new (...args: never[]) => WasmMemory;
+};
+const WebAssemblyApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+export type WasmFunction = (...args: number[]) => void;
+
+function findMemory(backend: BackendWasm): WasmMemory | null {
+  const asm = (backend.wasm as unknown as { asm?: Record<string, unknown> }).asm;
+  if (asm === undefined) return null;
+  for (const value of Object.values(asm)) {
+    if (value instanceof WebAssemblyApi.Memory) return value;
+  }
+  return null;
+}
+
+/**
+ * The exported functions of a module made of `fns`, bound to the backend's memory; null where
+ * that cannot be done (no SIMD support, or a threaded build, whose shared memory we do not
+ * import). Set TRAINER_KERNELS_DEBUG to see why.
+ */
+export function instantiateOnBackend(backend: BackendWasm, fns: readonly Fn[]): Record<string, WasmFunction> | null {
+  const memory = findMemory(backend);
+  if (memory === null || memory.buffer instanceof SharedArrayBuffer) return null;
+  try {
+    const module = new WebAssemblyApi.Module(assembleModule(fns));
+    return new WebAssemblyApi.Instance(module, { env: { memory } }).exports as Record<string, WasmFunction>;
+  } catch (err) {
+    if (envVar('TRAINER_KERNELS_DEBUG') !== undefined) console.error(err);
+    return null;
+  }
+}

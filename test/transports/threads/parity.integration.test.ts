@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import test from 'node:test';
+import { readExportedModel } from '../../../src/coordinator/export.js';
+import { loadRunData, resolveNormalization, runTraining, type PoolFactory } from '../../../src/coordinator/run.js';
+import { selectBackend } from '../../../src/worker/backend.js';
+import type { Config } from '../../../src/shared/config.js';
+import { createInProcessPool } from '../../../src/transports/local-pool.js';
+import { threadPoolFactory } from '../../../src/transports/threads/pool.js';
+import { quietLog, smallConfig, tempDir } from '../../helpers.js';
+import { referenceTrain, relativeDistance } from '../../reference-loop.js';
+
+// 600 examples in batches of 64: 10 steps an epoch, the last one of 24.
+// Two epochs: 20 steps, two of them partial.
+async function train(dir: string, name: string, createPool: PoolFactory, over: object = {}) {
+  const config = smallConfig(dir, { run: { name }, train: { epochs: 2, microBatches: 4 }, eval: { every: 2 }, ...over });
+  const losses: number[] = [];
+  const r = await runTraining({ config, resume: false, createPool, log: quietLog, onEpoch: (m) => losses.push(m.trainLoss) });
+  return { config, sha: r.weightsSha256, losses, runDir: r.runDir };
+}
+
+test('1, 2, 3 and 4 threads end with bit-identical weights, equal to the in-process run and the reference loop', async () => {
+  const dir = await tempDir();
+  const base = await train(dir, 'in-process', createInProcessPool);
+  assert.match(base.sha ?? '', /^[0-9a-f]{64}$/);
+  for (const threads of [1, 2, 3, 4]) {
+    const r = await train(dir, `threads-${threads}`, threadPoolFactory(), { cluster: { transport: 'threads', workers: threads } });
+    assert.equal(r.sha, base.sha, `${threads} threads`);
+    assert.deepEqual(r.losses, base.losses, `per-epoch losses with ${threads} threads`);
+  }
+
+  // The plain loop: no micro-batches, no pool, no reduction code.
+  const config: Config = base.config;
+  await selectBackend('wasm', null);
+  const data = await loadRunData(config);
+  const reference = referenceTrain(config, data.train, resolveNormalization(config.data.normalize, data));
+  const trained = (await readExportedModel(join(base.runDir, 'model'))).params;
+  const distance = relativeDistance(trained, reference);
+  assert.ok(distance < 1e-5, `relative distance to the reference loop ${distance}`);
+  assert.ok(distance > 0 || trained.length > 0);
+});
+
+test('weights.bin is the sha256 the run reports', async () => {
+  const dir = await tempDir();
+  const r = await train(dir, 'hash', threadPoolFactory(), { cluster: { transport: 'threads', workers: 2 }, train: { epochs: 1 } });
+  const { createHash } = await import('node:crypto');
+  const bytes = await readFile(join(r.runDir, 'model', 'weights.bin'));
+  assert.equal(createHash('sha256').update(bytes).digest('hex'), r.sha);
+});

@@ -1,0 +1,154 @@
+/** Shared set-up of the WebSocket tests: real worker processes on 127.0.0.1. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { runTraining, type PoolFactory } from '../../../src/coordinator/run.js';
+import { MAIN_JS, wsPoolFactory } from '../../../src/transports/ws/launch.js';
+import type { Config } from '../../../src/shared/config.js';
+import { createInProcessPool } from '../../../src/transports/local-pool.js';
+import { quietLog, smallConfig } from '../../helpers.js';
+
+export const TOKEN = 'test-token-0123456789';
+
+/** 400 examples in batches of 64: 7 steps an epoch, the last one of 16; 4 micro-batches a step. */
+export function wsConfig(dir: string, name: string, over: object = {}): Config {
+  return smallConfig(dir, {
+    run: { name },
+    data: { synthetic: { trainSize: 400, valSize: 100 } },
+    train: { epochs: 2, microBatches: 4 },
+    eval: { every: 2, batchSize: 50 },
+    cluster: { transport: 'ws', workers: 2, heartbeatMs: 500, stepTimeoutMs: 20_000, handshakeTimeoutMs: 2000, noWorkerTimeoutMs: 5000 },
+    ...over,
+  });
+}
+
+/** sha256 of the weights of the same run on the in-process pool. */
+export async function referenceSha(config: Config): Promise<string> {
+  const c = { ...config, run: { ...config.run, name: `${config.run.name}-reference` } };
+  const r = await runTraining({ config: c, resume: false, createPool: createInProcessPool as PoolFactory, log: quietLog });
+  return r.weightsSha256 as string;
+}
+
+export interface Spawned {
+  child: ChildProcess;
+  /** stderr so far. */
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+/** `trainer worker` as a real child process. */
+export function spawnWorker(url: string, dir: string, name: string, extra: string[] = [], token: string | null = TOKEN): Spawned {
+  const retry = extra.includes('--retry-for-ms') ? [] : ['--retry-for-ms', '15000'];
+  return spawnMain(['worker', '--connect', url.replace(/^ws:\/\//, ''), '--backend', 'wasm', '--name', name, ...retry, ...extra], {
+    TRAINER_CACHE_DIR: join(dir, 'cache', name),
+    ...(token !== null ? { TRAINER_TOKEN: token } : {}),
+  });
+}
+
+export function spawnMain(args: string[], env: Record<string, string> = {}): Spawned {
+  const child = spawn(process.execPath, [MAIN_JS, ...args], { env: { ...process.env, TRAINER_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stderr?.setEncoding('utf8').on('data', (s: string) => {
+    out += s;
+    if (process.env.TRAINER_TEST_LOG) process.stderr.write(`[${args[0]}] ${s}`);
+  });
+  child.stdout?.resume();
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => out, exited };
+}
+
+/**
+ * Trains `config` over a ws pool on 127.0.0.1 with one real worker process per
+ * name, spawned once the pool listens; `workers` fills in as they start, so
+ * pool events can reach them (e.g. to kill one mid-step).
+ */
+export function trainWithWorkers(
+  config: Config,
+  dir: string,
+  names: readonly string[],
+  workers: Map<string, Spawned>,
+  extra: Partial<import('../../../src/transports/ws/pool.js').WsPoolOptions> = {},
+) {
+  return runTraining({
+    config,
+    resume: false,
+    log: quietLog,
+    createPool: wsPoolFactory({
+      host: '127.0.0.1',
+      port: 0,
+      token: TOKEN,
+      minWorkers: names.length,
+      onListening: (url) => {
+        for (const name of names) workers.set(name, spawnWorker(url, dir, name));
+      },
+      extra,
+    }),
+  });
+}
+
+export function killAll(ps: readonly Spawned[]): void {
+  for (const p of ps) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+}
+
+/** A port free right now (for a coordinator that must come back on the same one). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const t0 = Date.now();
+  while (!(await cond())) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** A listening pool with the run's data but no training, for poking at with raw sockets. */
+export async function startBarePool(dir: string, over: object = {}, extra: Partial<import('../../../src/transports/ws/pool.js').WsPoolOptions> = {}) {
+  const { loadRunData, resolveNormalization } = await import('../../../src/coordinator/run.js');
+  const { getModel } = await import('../../../src/worker/model.js');
+  const { WsPool } = await import('../../../src/transports/ws/pool.js');
+  const config = wsConfig(dir, 'bare', over);
+  const data = await loadRunData(config);
+  const lines: string[] = [];
+  const pool = await WsPool.start(
+    { config, model: getModel(config.model.name), data, normalization: resolveNormalization(config.data.normalize, data), log: (l) => lines.push(l), token: TOKEN, ...extra },
+    '127.0.0.1',
+    0,
+  );
+  return { pool, config, lines, url: pool.listening.url };
+}
+
+/**
+ * The same pool, with `before(step)` awaited before each step's work is handed
+ * out and `after(step)` once it is back (or failed): how tests line events up
+ * with steps however fast the machine. Everything else, the early-result
+ * listener included, goes straight through.
+ */
+export function withStepHooks(
+  pool: import('../../../src/transports/pool.js').WorkerPool,
+  before: (step: number) => Promise<void> | void,
+  after: (step: number) => void = () => {},
+): import('../../../src/transports/pool.js').WorkerPool {
+  return {
+    get size() {
+      return pool.size;
+    },
+    publish: (v, w) => pool.publish(v, w),
+    runStep: async (step, version, mbs, hooks) => {
+      await before(step);
+      try {
+        return await pool.runStep(step, version, mbs, hooks);
+      } finally {
+        after(step);
+      }
+    },
+    evaluate: (v, split, chunks) => pool.evaluate(v, split, chunks),
+    stats: () => pool.stats(),
+    close: () => pool.close(),
+  };
+}

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import type { PoolEvent } from '../../../src/transports/ws/pool.js';
+import { tempDir } from '../../helpers.js';
+import { killAll, referenceSha, trainWithWorkers, wsConfig, type Spawned } from './helpers.js';
+
+test('a worker SIGKILLed mid-step loses its micro-batches to the other, and the weights stay bit-identical', async () => {
+  const dir = await tempDir();
+  const config = wsConfig(dir, 'killed');
+  const expected = await referenceSha(config);
+  const workers = new Map<string, Spawned>();
+  const names = new Map<string, string>();
+  const events: PoolEvent[] = [];
+  let killedAtStep = -1;
+  try {
+    const r = await trainWithWorkers(config, dir, ['a', 'b'], workers, {
+      onEvent: (e) => {
+        events.push(e);
+        if (e.kind === 'ready') names.set(e.worker, e.name);
+        // The moment step 3 hands worker b a micro-batch, b dies.
+        if (e.kind === 'task' && e.step === 3 && names.get(e.worker) === 'b' && killedAtStep < 0) {
+          killedAtStep = e.step;
+          workers.get('b')?.child.kill('SIGKILL');
+        }
+      },
+    });
+    assert.equal(killedAtStep, 3);
+    assert.equal(r.weightsSha256, expected);
+    const evicted = events.findIndex((e) => e.kind === 'evicted' && names.get(e.worker) === 'b');
+    assert.ok(evicted > 0, 'b was noticed gone');
+    const laterStep3 = events.slice(evicted).filter((e) => e.kind === 'task' && e.step === 3);
+    assert.ok(laterStep3.length > 0, "b's micro-batches of step 3 were given out again within step 3");
+    assert.ok(laterStep3.every((e) => e.kind === 'task' && names.get(e.worker) === 'a'));
+  } finally {
+    killAll([...workers.values()]);
+  }
+});
