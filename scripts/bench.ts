@@ -26,9 +26,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import type { WorkerPool, WorkerStats } from '../src/transports/pool.js';
-import { loadRunData, runTraining, type PoolFactory } from '../src/coordinator/run.js';
+import { loadRunData, runTraining } from '../src/coordinator/run.js';
+import type { PoolFactory } from '../src/transports/pool.js';
 import { DEFAULT_CONFIG, mergeConfig, validateConfig, type Config } from '../src/shared/config.js';
-import { createInProcessPool } from '../src/transports/local-pool.js';
+import { createInProcessPool } from '../src/transports/in-process.js';
 import { threadPoolFactory } from '../src/transports/threads/pool.js';
 import { procsPoolFactory } from '../src/transports/ws/launch.js';
 import { WsPool } from '../src/transports/ws/pool.js';
@@ -95,8 +96,8 @@ async function child(s: ChildSpec): Promise<ChildResult> {
   if (s.startOnly) {
     const data = await loadRunData(config);
     const { getModel } = await import('../src/worker/model.js');
-    const { resolveNormalization } = await import('../src/coordinator/run.js');
-    pool = await factory({ config, model: getModel('net'), data, normalization: resolveNormalization('auto', data), log: () => {} });
+    const { resolveNormalization } = await import('../src/data/normalize.js');
+    pool = await factory({ config, model: getModel('net'), data, normalization: resolveNormalization('auto', data.train), log: () => {} });
     await pool.close();
     return { label: s.label, imagesPerSec: 0, overheadShare: 0, maxRssMB: process.resourceUsage().maxRSS / 1024, rssByEpochMB: [] };
   }

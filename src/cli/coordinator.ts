@@ -1,10 +1,7 @@
 /** `trainer coordinator --config FILE`: train with remote WebSocket workers. */
-import { access } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Argv } from 'yargs';
-import { CHECKPOINT_FILE } from '../coordinator/checkpoint.js';
-import { runDirOf, runTraining } from '../coordinator/run.js';
-import { wsPoolFactory } from '../transports/ws/launch.js';
+import { runTraining } from '../coordinator/run.js';
+import { RunFolder } from '../coordinator/run-folder.js';
 import { parseAllowedHosts } from '../dashboard/host-check.js';
 import { dashboardUrlOf, parseStatusPort, startDashboard, type LiveDashboard } from '../dashboard/live.js';
 import { resolveConfig } from '../shared/config.js';
@@ -91,17 +88,19 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
     const result = await runTraining({
       config: stored,
       resume: a.resume,
-      createPool: wsPoolFactory({
-        host: config.cluster.host,
-        port: config.cluster.port,
-        token,
-        minWorkers,
+      launch: {
         signal: controller.signal,
         ...(d ? { onPool: (pool) => d.state.setWorkerSource(() => pool.workerInfo()) } : {}),
-        ...(d && !d.served
-          ? { extra: { onRequest: d.handler }, onListening: (url: string) => log(`dashboard on ${dashboardUrlOf(url)}`) }
-          : {}),
-      }),
+        ws: {
+          host: config.cluster.host,
+          port: config.cluster.port,
+          token,
+          minWorkers,
+          ...(d && !d.served
+            ? { extra: { onRequest: d.handler }, onListening: (url: string) => log(`dashboard on ${dashboardUrlOf(url)}`) }
+            : {}),
+        },
+      },
       log,
       signal: controller.signal,
       ...(progress ? { onDownloadProgress: progress } : {}),
@@ -115,8 +114,9 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
   } catch (err) {
     // Ctrl-C while waiting for workers (at the start, or after all of them left) is a stop, not a failure.
     if (!(controller.signal.aborted && isTrainerError(err, 'E_NO_WORKERS'))) throw err;
-    const runDir = runDirOf(stored);
-    const saved = await access(join(runDir, CHECKPOINT_FILE)).then(() => true, () => false);
+    const folder = RunFolder.of(stored);
+    const runDir = folder.dir;
+    const saved = await folder.hasCheckpoint();
     process.stderr.write(
       saved
         ? `stopped while waiting for workers; checkpoint in ${runDir}, continue with --resume\n`

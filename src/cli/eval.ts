@@ -1,8 +1,7 @@
 /** `trainer eval --run DIR`: train and validation accuracy of a saved model. */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { readExportedModel } from '../coordinator/export.js';
 import { loadRunData } from '../coordinator/run.js';
+import { RunFolder } from '../coordinator/run-folder.js';
 import { selectBackend } from '../worker/backend.js';
 import { validateConfig, type BackendName } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
@@ -16,15 +15,10 @@ export interface EvalArgs {
 }
 
 export async function evalCommand(a: EvalArgs, overrides: Record<string, unknown>): Promise<void> {
-  let stored: unknown;
-  try {
-    stored = JSON.parse(await readFile(join(a.run, 'config.json'), 'utf8'));
-  } catch {
-    throw new TrainerError('E_MODEL', `${a.run} is not a run folder (no readable config.json)`);
-  }
-  const base = stored as Record<string, Record<string, unknown>>;
+  const folder = new RunFolder(a.run);
+  const base = (await folder.readConfig()) as Record<string, Record<string, unknown>>;
   const config = validateConfig({ ...base, data: { ...base.data, ...(overrides.data as object | undefined) } });
-  const exported = await readExportedModel(join(a.run, 'model'));
+  const exported = await readExportedModel(folder.modelDir);
   const model = getModel(config.model.name);
   if (exported.params.length !== model.size) throw new TrainerError('E_MODEL', `weights do not fit model ${model.name}`);
   const backend = await selectBackend((a.backend ?? config.backend) as BackendName, null);

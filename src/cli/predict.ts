@@ -7,6 +7,7 @@ import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { readExportedModel } from '../coordinator/export.js';
+import { RunFolder } from '../coordinator/run-folder.js';
 import { selectBackend } from '../worker/backend.js';
 import { BACKENDS, type BackendName } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
@@ -31,7 +32,7 @@ export function predictOptions<T>(y: Argv<T>) {
 }
 
 async function modelDir(run: string): Promise<string> {
-  const nested = join(run, 'model');
+  const nested = new RunFolder(run).modelDir;
   return access(join(nested, 'model.json')).then(
     () => nested,
     () => run,

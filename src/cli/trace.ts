@@ -14,7 +14,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { WorkerStats } from '../transports/pool.js';
-import type { EpochMetrics, StepTiming } from '../coordinator/train-loop.js';
+import type { EpochMetrics } from '../coordinator/run-folder.js';
+import type { StepTiming } from '../coordinator/train-loop.js';
 
 export interface TraceEvent {
   name: string;

@@ -1,14 +1,12 @@
 /** `trainer train`: one machine, the coordinator's loop with a local pool. */
 import type { Argv } from 'yargs';
-import { runTraining, type PoolFactory } from '../coordinator/run.js';
+import { runTraining } from '../coordinator/run.js';
 import type { StepTiming } from '../coordinator/train-loop.js';
-import { resolveConfig, type Config } from '../shared/config.js';
-import { TrainerError } from '../shared/errors.js';
-import { createInProcessPool } from '../transports/local-pool.js';
-import { parseGpuList, procsPoolFactory } from '../transports/ws/launch.js';
 import { parseAllowedHosts } from '../dashboard/host-check.js';
 import { parseStatusPort, startDashboard, type LiveDashboard } from '../dashboard/live.js';
-import { threadPoolFactory } from '../transports/threads/pool.js';
+import { resolveConfig } from '../shared/config.js';
+import { TrainerError } from '../shared/errors.js';
+import { parseGpuList } from '../transports/ws/launch.js';
 import { downloadProgress } from './output.js';
 import { createProgress } from './progress.js';
 import { TraceRecorder } from './trace.js';
@@ -67,12 +65,6 @@ export function flagOverrides(a: Pick<TrainArgs, 'threads' | 'procs' | 'gpus' | 
   return out;
 }
 
-export const POOL_FACTORIES: Partial<Record<Config['cluster']['transport'], PoolFactory>> = {
-  local: createInProcessPool,
-  threads: threadPoolFactory(),
-  procs: procsPoolFactory({}),
-};
-
 export async function trainCommand(a: TrainArgs, overrides: Record<string, unknown>): Promise<void> {
   const config = await resolveConfig(a.config, flagOverrides(a, overrides));
   const statusPort = parseStatusPort(a.statusPort);
@@ -83,16 +75,6 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
     statusPort === undefined
       ? null
       : await startDashboard({ run: config.run.name, epochs: config.train.epochs, host: '127.0.0.1', statusPort, tls: { cert: null, key: null }, allowedHosts });
-  const createPool =
-    config.cluster.transport === 'procs'
-      ? procsPoolFactory({
-          signal: controller.signal,
-          ...(dash ? { onPool: (pool) => dash.state.setWorkerSource(() => pool.workerInfo()) } : {}),
-        })
-      : POOL_FACTORIES[config.cluster.transport];
-  if (!createPool) {
-    throw new TrainerError('E_CONFIG', `cluster.transport ${config.cluster.transport} is not available in trainer train`);
-  }
   const bar = createProgress({ stream: process.stderr, epochs: config.train.epochs, quiet: a.quiet, lines: !a.json });
   const log = bar.log;
   const trace = a.trace !== undefined ? new TraceRecorder() : undefined;
@@ -110,7 +92,10 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
     const result = await runTraining({
       config,
       resume: a.resume,
-      createPool,
+      launch: {
+        signal: controller.signal,
+        ...(dash ? { onPool: (pool) => dash.state.setWorkerSource(() => pool.workerInfo()) } : {}),
+      },
       log,
       signal: controller.signal,
       ...(progress ? { onDownloadProgress: progress } : {}),

@@ -12,13 +12,11 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { bytesOf, writeFileAtomic } from '../shared/atomic-file.js';
 
 const MAGIC = 'TRAINCK1';
-export const CHECKPOINT_FILE = 'checkpoint/state.ckpt';
 
 /** Training progress at a step boundary. */
 export interface Progress {
@@ -56,7 +54,8 @@ interface Header extends Progress {
   savedAt: string;
 }
 
-export async function saveCheckpoint(runDir: string, s: CheckpointState): Promise<void> {
+/** Writes `file` (a run folder's checkpointFile) atomically. */
+export async function saveCheckpoint(file: string, s: CheckpointState): Promise<void> {
   const arrays = s.momentum ? [bytesOf(s.params), bytesOf(s.momentum)] : [bytesOf(s.params)];
   const hash = createHash('sha256');
   for (const a of arrays) hash.update(a);
@@ -76,11 +75,10 @@ export async function saveCheckpoint(runDir: string, s: CheckpointState): Promis
   const head = Buffer.alloc(12);
   head.write(MAGIC, 0, 'latin1');
   head.writeUInt32LE(Buffer.byteLength(json), 8);
-  await writeFileAtomic(join(runDir, CHECKPOINT_FILE), [head, Buffer.from(json), ...arrays]);
+  await writeFileAtomic(file, [head, Buffer.from(json), ...arrays]);
 }
 
-export async function loadCheckpoint(runDir: string): Promise<CheckpointState> {
-  const file = join(runDir, CHECKPOINT_FILE);
+export async function loadCheckpoint(file: string): Promise<CheckpointState> {
   let buf: Buffer;
   try {
     buf = await readFile(file);

@@ -7,6 +7,7 @@
  * The layers' weights, in order, are exactly the flat parameter layout, so
  * weights.bin is byte for byte the trained parameter vector.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -20,7 +21,8 @@ export interface ExportMetadata {
   classNames: string[];
 }
 
-export async function exportLayersModel(dir: string, model: ModelSpec, params: Float32Array, meta: ExportMetadata): Promise<void> {
+/** Writes model.json and weights.bin into `dir`; returns the sha256 of weights.bin as read back. */
+export async function exportLayersModel(dir: string, model: ModelSpec, params: Float32Array, meta: ExportMetadata): Promise<string> {
   const layers = model.buildLayers();
   try {
     const ws = layers.weights;
@@ -50,6 +52,7 @@ export async function exportLayersModel(dir: string, model: ModelSpec, params: F
     };
     await writeFileAtomic(join(dir, 'weights.bin'), bytesOf(params));
     await writeFileAtomic(join(dir, 'model.json'), Buffer.from(JSON.stringify(json)));
+    return createHash('sha256').update(await readFile(join(dir, 'weights.bin'))).digest('hex');
   } finally {
     layers.dispose();
   }

@@ -83,9 +83,11 @@ export class OrderedReduction {
     out.fill(0);
   }
 
-  /** Adds part m (again is a no-op: a pool may report a result early and return it too). */
+  /** Adds part m; each part exactly once (a pool reports each result once). */
   add(m: number, part: Float32Array): void {
-    if (m < this.next || this.waiting.has(m)) return;
+    if (!Number.isInteger(m) || m < 0 || m >= this.count || m < this.next || this.waiting.has(m)) {
+      throw new Error(`reduction: part ${m} of ${this.count} given twice or out of range`);
+    }
     this.waiting.set(m, part);
     const last = this.count - 1;
     for (let p = this.waiting.get(this.next); p !== undefined && this.next < last; p = this.waiting.get(this.next)) {

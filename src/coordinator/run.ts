@@ -2,34 +2,26 @@
  * One training run from a resolved config: the run folder, data, model,
  * worker pool, the step loop, and the exported model at the end.
  */
-import { createHash } from 'node:crypto';
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import type { Config } from '../shared/config.js';
+import { mkdir } from 'node:fs/promises';
 import { loadDatasets, type LoadedData } from '../data/dataset.js';
-import { ARTICLE_NORMALIZATION, resolveNormalization as resolveDataNormalization, type Normalization } from '../data/normalize.js';
+import { resolveNormalization } from '../data/normalize.js';
+import type { Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
-import { getModel, initParams, type ModelSpec } from '../worker/model.js';
-import { writeFileAtomic } from '../shared/atomic-file.js';
-import { CHECKPOINT_FILE, loadCheckpoint } from './checkpoint.js';
+import { createPool, type PoolLaunch } from '../transports/create-pool.js';
+import type { PoolFactory } from '../transports/pool.js';
+import { getModel, initParams } from '../worker/model.js';
+import { loadCheckpoint } from './checkpoint.js';
 import { exportLayersModel } from './export.js';
-import type { WorkerPool } from '../transports/pool.js';
-import { trainLoop, type EpochMetrics, type StepInfo, type StepTiming, type TrainOutcome, type TrainState } from './train-loop.js';
-
-export interface PoolContext {
-  config: Config;
-  model: ModelSpec;
-  data: LoadedData;
-  normalization: Normalization;
-  log: (line: string) => void;
-}
-
-export type PoolFactory = (ctx: PoolContext) => Promise<WorkerPool>;
+import { RunFolder, type EpochMetrics } from './run-folder.js';
+import { trainLoop, type StepInfo, type StepTiming, type TrainOutcome, type TrainState } from './train-loop.js';
 
 export interface RunOptions {
   config: Config;
   resume: boolean;
-  createPool: PoolFactory;
+  /** How the transport starts (stop signal, ws address and token, dashboard hook). */
+  launch?: PoolLaunch;
+  /** Another pool than cluster.transport's (tests: injected faults, captured pools). */
+  createPool?: PoolFactory;
   log: (line: string) => void;
   signal?: AbortSignal;
   onDownloadProgress?: (received: number, total: number | null) => void;
@@ -43,15 +35,6 @@ export interface RunResult {
   outcome: TrainOutcome;
   /** sha256 of model/weights.bin (the trained parameter vector), when finished. */
   weightsSha256: string | null;
-}
-
-export function runDirOf(config: Config): string {
-  return resolve(config.run.dir, config.run.name);
-}
-
-/** The run's normalisation: the article's figures, the training set's statistics, or as given (checked). */
-export function resolveNormalization(setting: Config['data']['normalize'], data: LoadedData): Normalization {
-  return resolveDataNormalization(setting === 'article' ? ARTICLE_NORMALIZATION : setting, data.train);
 }
 
 /** Keys whose change would make a resumed run a different run. */
@@ -88,11 +71,12 @@ export async function loadRunData(config: Config, onProgress?: RunOptions['onDow
 
 export async function runTraining(o: RunOptions): Promise<RunResult> {
   const { config } = o;
-  const runDir = runDirOf(config);
+  const folder = RunFolder.of(config);
+  const runDir = folder.dir;
   const model = getModel(config.model.name);
   let state: TrainState;
   if (o.resume) {
-    const ck = await loadCheckpoint(runDir);
+    const ck = await loadCheckpoint(folder.checkpointFile);
     const diff = firstDifference(identity(ck.config), identity(config));
     if (diff) {
       throw new TrainerError('E_CHECKPOINT', `cannot resume ${runDir}: ${diff} differs from the checkpoint's config`);
@@ -101,11 +85,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     state = { ...ck, sgd: { momentum: ck.momentum } };
     o.log(`resuming ${runDir} at epoch ${ck.epoch + 1}, step ${ck.globalStep}`);
   } else {
-    const exists = await access(join(runDir, CHECKPOINT_FILE)).then(
-      () => true,
-      () => false,
-    );
-    if (exists) {
+    if (await folder.hasCheckpoint()) {
       throw new TrainerError(
         'E_CONFIG',
         `run folder ${runDir} already holds a run; pass --resume to continue it or choose another --run.name`,
@@ -125,18 +105,19 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     };
   }
   await mkdir(runDir, { recursive: true });
-  await writeFileAtomic(join(runDir, 'config.json'), Buffer.from(`${JSON.stringify(config, null, 2)}\n`));
-  await trimMetrics(runDir, o.resume ? state.epoch : 0);
+  await folder.writeConfig(config);
+  await folder.keepMetricsThrough(o.resume ? state.epoch : 0);
 
   const data = await loadRunData(config, o.onDownloadProgress);
-  const normalization = resolveNormalization(config.data.normalize, data);
+  const normalization = resolveNormalization(config.data.normalize, data.train);
   o.log(
     `data: ${data.train.count} training and ${data.val.count} validation images, classes ${data.classNames.join(', ')}` +
       ` (from ${data.sourceDir})`,
   );
   o.log(`model ${model.name}: ${model.size} parameters; batch ${config.train.batchSize} in ${config.train.microBatches} micro-batches`);
 
-  const pool = await o.createPool({ config, model, data, normalization, log: o.log });
+  const ctx = { config, model, data, normalization, log: o.log };
+  const pool = o.createPool ? await o.createPool(ctx) : await createPool(ctx, o.launch);
   let outcome: TrainOutcome;
   try {
     outcome = await trainLoop({
@@ -144,7 +125,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
       model,
       data,
       pool,
-      runDir,
+      folder,
       state,
       log: o.log,
       ...(o.signal ? { signal: o.signal } : {}),
@@ -159,31 +140,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     o.log(`stopped at epoch ${state.epoch + 1}, step ${state.globalStep}; checkpoint written, continue with --resume`);
     return { runDir, outcome, weightsSha256: null };
   }
-  const modelDir = join(runDir, 'model');
-  await exportLayersModel(modelDir, model, state.params, { normalization, classNames: data.classNames });
-  const sha = createHash('sha256').update(await readFile(join(modelDir, 'weights.bin'))).digest('hex');
-  o.log(`model saved to ${modelDir} (weights sha256 ${sha})`);
+  const sha = await exportLayersModel(folder.modelDir, model, state.params, { normalization, classNames: data.classNames });
+  o.log(`model saved to ${folder.modelDir} (weights sha256 ${sha})`);
   return { runDir, outcome, weightsSha256: sha };
-}
-
-/** After a resume, forget metric lines of epochs the checkpoint had not reached. */
-async function trimMetrics(runDir: string, completedEpochs: number): Promise<void> {
-  const file = join(runDir, 'metrics.jsonl');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return;
-  }
-  const kept = text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .filter((l) => {
-      try {
-        return (JSON.parse(l) as { epoch: number }).epoch <= completedEpochs;
-      } catch {
-        return false;
-      }
-    });
-  await writeFile(file, kept.map((l) => `${l}\n`).join(''));
 }

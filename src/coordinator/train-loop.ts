@@ -1,33 +1,55 @@
 /**
- * The step loop. One process is just a pool of size 1 on the same path:
- * plan the global batch, have the pool compute its micro-batches, reduce in
- * micro-batch order, SGD on the flat vector, publish the new weights; at epoch
- * ends evaluate, log, checkpoint.
+ * The training loop, top to bottom: trainLoop runs epochs of steps; trainStep
+ * is one SGD step (the pool computes the micro-batches, each gradient is
+ * added in micro-batch order as it arrives, SGD updates the flat parameters,
+ * the new weights are published); endEpoch evaluates when due, records the
+ * metrics, moves on and checkpoints when due. One process is just a pool of
+ * size 1 on the same path. Stopping (Ctrl-C) or a pool that cannot finish a
+ * step leaves a checkpoint at the last step boundary: nothing computed is lost.
  */
-import { appendFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Config } from '../shared/config.js';
 import type { LoadedData } from '../data/dataset.js';
+import type { Config } from '../shared/config.js';
+import type { MicroBatchResult, WorkerPool, WorkerStats } from '../transports/pool.js';
 import { chunks, type BatchStats } from '../worker/gradient.js';
 import type { ModelSpec } from '../worker/model.js';
 import { progressOf, saveCheckpoint, type Progress } from './checkpoint.js';
 import { OrderedReduction, sgdStep, type SgdState } from './optimizer.js';
-import { planEpoch, splitMicroBatches } from './plan.js';
-import type { MicroBatchResult, WorkerPool, WorkerStats } from '../transports/pool.js';
-import { writeFileAtomic } from '../shared/atomic-file.js';
+import { planEpoch, splitMicroBatches, type EpochPlan } from './plan.js';
+import type { EpochMetrics, RunFolder } from './run-folder.js';
 
-export interface EpochMetrics {
+export interface TrainState extends Progress {
+  params: Float32Array;
+  sgd: SgdState;
+}
+
+/** A step's global batch, as the pool gets it. */
+export interface PlannedStep {
+  /** Examples in the global batch (the divisor of the summed gradient). */
+  size: number;
+  micro: Int32Array[];
+}
+
+/** Where one step's time went, for `trainer train --trace` and the dashboard. */
+export interface StepTiming {
   epoch: number;
+  /** The step's index (0-based, global). */
   step: number;
-  trainLoss: number;
-  /** Accuracy over the training steps of this epoch, as the weights moved. */
-  runningAcc: number;
-  trainAcc: number | null;
-  valAcc: number | null;
-  valLoss: number | null;
-  imagesPerSec: number;
-  elapsedSec: number;
-  workers: number;
+  /** performance.now() in ms at: start, micro-batches planned, results back, reduced, updated, published. */
+  marks: [number, number, number, number, number, number];
+  /** pool.stats() after the step (cumulative per worker; the tracer takes differences). */
+  workers: WorkerStats[];
+  /** Each micro-batch's worker and, where the pool knows it, its timing. */
+  results: Pick<MicroBatchResult, 'worker' | 'timing' | 'count'>[];
+}
+
+export interface StepContext {
+  config: Config;
+  pool: WorkerPool;
+  state: TrainState;
+  /** The step gradient, reused from step to step. */
+  grad: Float32Array;
+  /** Called after every step with its timing; costs nothing when unset. */
+  onStepTiming?: (t: StepTiming) => void;
 }
 
 export interface StepInfo {
@@ -41,30 +63,12 @@ export interface StepInfo {
   workers: number;
 }
 
-/** Where one step's time went, for `trainer train --trace`. */
-export interface StepTiming {
-  epoch: number;
-  /** The step's index (0-based, global). */
-  step: number;
-  /** performance.now() in ms at: start, micro-batches planned, results back, reduced, updated, published. */
-  marks: [number, number, number, number, number, number];
-  /** pool.stats() after the step (cumulative per worker; the tracer takes differences). */
-  workers: WorkerStats[];
-  /** Each micro-batch's worker and, where the pool knows it, its timing. */
-  results: Pick<MicroBatchResult, 'worker' | 'timing' | 'count'>[];
-}
-
-export interface TrainState extends Progress {
-  params: Float32Array;
-  sgd: SgdState;
-}
-
 export interface TrainLoopOptions {
   config: Config;
   model: ModelSpec;
   data: LoadedData;
   pool: WorkerPool;
-  runDir: string;
+  folder: RunFolder;
   state: TrainState;
   log: (line: string) => void;
   /** Stop at the next step boundary, with a checkpoint. */
@@ -78,109 +82,140 @@ export interface TrainLoopOptions {
 export type TrainOutcome = 'finished' | 'stopped';
 
 export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
-  const { config, model, data, pool, state } = o;
-  const { batchSize, microBatches, epochs } = config.train;
-  const grad = new Float32Array(model.size);
-  const n = data.train.count;
-  let elapsedBase = state.elapsedSec - state.epochTrainSec;
+  const { config, pool, state } = o;
+  const ctx: StepContext = { config, pool, state, grad: new Float32Array(o.model.size), ...(o.onStepTiming ? { onStepTiming: o.onStepTiming } : {}) };
   await pool.publish(state.globalStep, state.params);
-
-  for (; state.epoch < epochs; state.epoch++) {
-    const plan = planEpoch(config.run.seed, state.epoch, n, batchSize);
-    const epochStart = performance.now() - state.epochTrainSec * 1000;
-    // Stopping, or a pool that cannot finish a step, leaves a checkpoint at
-    // the last step boundary: nothing already computed is lost.
-    const checkpointHere = async () => {
-      state.epochTrainSec = (performance.now() - epochStart) / 1000;
-      state.elapsedSec = elapsedBase + state.epochTrainSec;
-      await checkpoint(o);
-    };
-    const planned = (step: number) => {
-      const batch = plan.batch(step);
-      return { size: batch.length, micro: splitMicroBatches(batch, microBatches) };
-    };
+  while (state.epoch < config.train.epochs) {
+    const clock = new EpochClock(state);
+    const plan = planEpoch(config.run.seed, state.epoch, o.data.train.count, config.train.batchSize);
     // Each step's micro-batches are planned one step ahead, as the pool's hint for the next step.
-    let upcoming = state.stepInEpoch < plan.steps ? planned(state.stepInEpoch) : null;
-    for (; state.stepInEpoch < plan.steps; state.stepInEpoch++) {
+    for (let batch = planStep(plan, state.stepInEpoch, config.train.microBatches); batch !== null; ) {
       if (o.signal?.aborted) {
-        await checkpointHere();
+        await checkpoint(o, clock);
         return 'stopped';
       }
       const t0 = performance.now();
-      const { size, micro } = upcoming as { size: number; micro: Int32Array[] };
-      upcoming = state.stepInEpoch + 1 < plan.steps ? planned(state.stepInEpoch + 1) : null;
-      const next = upcoming?.micro;
-      const t1 = performance.now();
-      const reduction = new OrderedReduction(grad, micro.length, size);
-      const results = await pool
-        .runStep(state.globalStep, state.globalStep, micro, { onResult: (m, r) => reduction.add(m, r.gradient), ...(next ? { next } : {}) })
-        .catch(async (err: unknown) => {
-          await checkpointHere();
-          throw err;
-        });
-      const t2 = performance.now();
-      results.forEach((r, m) => reduction.add(m, r.gradient)); // whatever the pool did not report early
-      reduction.finish();
-      const t3 = performance.now();
-      sgdStep(state.params, grad, state.sgd, config.train);
-      const t4 = performance.now();
-      for (const r of results) {
-        state.epochLossSum += r.lossSum;
-        state.epochCorrect += r.correct;
-      }
-      state.epochExamples += size;
-      state.globalStep++;
-      await pool.publish(state.globalStep, state.params);
-      o.onStepTiming?.({ epoch: state.epoch, step: state.globalStep - 1, marks: [t0, t1, t2, t3, t4, performance.now()], workers: pool.stats(), results });
+      const next = planStep(plan, state.stepInEpoch + 1, config.train.microBatches);
+      await trainStep(ctx, batch, next, [t0, performance.now()]).catch(checkpointThenThrow(o, clock));
+      batch = next;
       o.onStep?.({
         epoch: state.epoch,
-        stepInEpoch: state.stepInEpoch + 1,
+        stepInEpoch: state.stepInEpoch,
         stepsInEpoch: plan.steps,
         globalStep: state.globalStep,
         examples: state.epochExamples,
         lossSum: state.epochLossSum,
-        imagesPerSec: state.epochExamples / ((performance.now() - epochStart) / 1000),
+        imagesPerSec: state.epochExamples / clock.trainSec(),
         workers: pool.size,
       });
     }
-    const trainSec = (performance.now() - epochStart) / 1000;
-
-    const last = state.epoch + 1 === epochs;
-    const due = last || (state.epoch + 1) % config.eval.every === 0;
-    const evaluated = due
-      ? await evaluate(o).catch(async (err: unknown) => {
-          await checkpointHere(); // every step of the epoch is done; a resume evaluates and goes on
-          throw err;
-        })
-      : null;
-    const metrics: EpochMetrics = {
-      epoch: state.epoch + 1,
-      step: state.globalStep,
-      trainLoss: state.epochLossSum / state.epochExamples,
-      runningAcc: state.epochCorrect / state.epochExamples,
-      trainAcc: evaluated?.train.acc ?? null,
-      valAcc: evaluated?.val.acc ?? null,
-      valLoss: evaluated?.val.loss ?? null,
-      imagesPerSec: state.epochExamples / trainSec,
-      elapsedSec: elapsedBase + trainSec + (evaluated?.seconds ?? 0),
-      workers: pool.size,
-    };
-    elapsedBase = metrics.elapsedSec;
-    await appendFile(join(o.runDir, 'metrics.jsonl'), `${JSON.stringify(metrics)}\n`);
-    // Per-worker share and speed, for `trainer report` (counted since this process started).
-    await writeFileAtomic(join(o.runDir, 'workers.json'), Buffer.from(`${JSON.stringify(pool.stats())}\n`));
-    o.log(epochLine(metrics));
-    o.onEpoch?.(metrics);
-
-    Object.assign(state, { stepInEpoch: 0, epochLossSum: 0, epochCorrect: 0, epochExamples: 0, epochTrainSec: 0 });
-    state.elapsedSec = elapsedBase;
-    if (last || (state.epoch + 1) % config.checkpoint.every === 0) {
-      state.epoch++; // the checkpoint records the epoch to continue with
-      await checkpoint(o);
-      state.epoch--;
-    }
+    await endEpoch(o, clock);
   }
   return 'finished';
+}
+
+/** Step `step` of an epoch's plan, split into train.microBatches; null past the epoch's end. */
+export function planStep(plan: EpochPlan, step: number, microBatches: number): PlannedStep | null {
+  if (step >= plan.steps) return null;
+  const batch = plan.batch(step);
+  return { size: batch.length, micro: splitMicroBatches(batch, microBatches) };
+}
+
+/**
+ * Runs `batch` as step state.globalStep and advances the state past it. `next`,
+ * the step after it when known, is a hint that lets workers load its examples
+ * early. `marks` are the times the step started and was planned.
+ */
+export async function trainStep(o: StepContext, batch: PlannedStep, next: PlannedStep | null, marks: [number, number]): Promise<void> {
+  const { pool, state } = o;
+  const reduction = new OrderedReduction(o.grad, batch.micro.length, batch.size);
+  const results = await pool.runStep(state.globalStep, batch.micro, {
+    onResult: (m, r) => reduction.add(m, r.gradient),
+    ...(next ? { next: next.micro } : {}),
+  });
+  const t2 = performance.now();
+  reduction.finish();
+  const t3 = performance.now();
+  sgdStep(state.params, o.grad, state.sgd, o.config.train);
+  const t4 = performance.now();
+  for (const r of results) {
+    state.epochLossSum += r.lossSum;
+    state.epochCorrect += r.correct;
+  }
+  state.epochExamples += batch.size;
+  state.stepInEpoch++;
+  state.globalStep++;
+  await pool.publish(state.globalStep, state.params);
+  o.onStepTiming?.({ epoch: state.epoch, step: state.globalStep - 1, marks: [...marks, t2, t3, t4, performance.now()], workers: pool.stats(), results });
+}
+
+/**
+ * The epoch's end: evaluation when due (every eval.every epochs and after the
+ * last), the metrics line, then the state moves to the next epoch, so the
+ * checkpoint (when due) records the epoch to continue with.
+ */
+async function endEpoch(o: TrainLoopOptions, clock: EpochClock): Promise<void> {
+  const { config, state, pool } = o;
+  const trainSec = clock.trainSec();
+  const last = state.epoch + 1 === config.train.epochs;
+  const due = last || (state.epoch + 1) % config.eval.every === 0;
+  // Every step of the epoch is done: after a failed evaluation, a resume evaluates and goes on.
+  const evaluated = due ? await evaluate(o).catch(checkpointThenThrow(o, clock)) : null;
+  const metrics: EpochMetrics = {
+    epoch: state.epoch + 1,
+    step: state.globalStep,
+    trainLoss: state.epochLossSum / state.epochExamples,
+    runningAcc: state.epochCorrect / state.epochExamples,
+    trainAcc: evaluated?.train.acc ?? null,
+    valAcc: evaluated?.val.acc ?? null,
+    valLoss: evaluated?.val.loss ?? null,
+    imagesPerSec: state.epochExamples / trainSec,
+    elapsedSec: clock.elapsedBase + trainSec + (evaluated?.seconds ?? 0),
+    workers: pool.size,
+  };
+  await o.folder.appendMetrics(metrics);
+  await o.folder.writeWorkers(pool.stats());
+  o.log(epochLine(metrics));
+  o.onEpoch?.(metrics);
+
+  Object.assign(state, { epoch: state.epoch + 1, stepInEpoch: 0, epochLossSum: 0, epochCorrect: 0, epochExamples: 0, epochTrainSec: 0, elapsedSec: metrics.elapsedSec });
+  if (last || state.epoch % config.checkpoint.every === 0) await saveCheckpoint(o.folder.checkpointFile, checkpointState(o));
+}
+
+/** Training time of the epoch in progress, continued across a resume. */
+class EpochClock {
+  private readonly startMs: number;
+  /** Run seconds before this epoch. */
+  readonly elapsedBase: number;
+
+  constructor(state: TrainState) {
+    this.startMs = performance.now() - state.epochTrainSec * 1000;
+    this.elapsedBase = state.elapsedSec - state.epochTrainSec;
+  }
+
+  trainSec(): number {
+    return (performance.now() - this.startMs) / 1000;
+  }
+}
+
+/** A checkpoint at the current step boundary, mid-epoch. */
+async function checkpoint(o: TrainLoopOptions, clock: EpochClock): Promise<void> {
+  o.state.epochTrainSec = clock.trainSec();
+  o.state.elapsedSec = clock.elapsedBase + o.state.epochTrainSec;
+  await saveCheckpoint(o.folder.checkpointFile, checkpointState(o));
+}
+
+/** For a failure mid-epoch: the checkpoint at the last step boundary, then the error. */
+function checkpointThenThrow(o: TrainLoopOptions, clock: EpochClock) {
+  return async (err: unknown): Promise<never> => {
+    await checkpoint(o, clock);
+    throw err;
+  };
+}
+
+function checkpointState(o: TrainLoopOptions) {
+  const s = o.state;
+  return { model: o.model.name, seed: o.config.run.seed, params: s.params, momentum: s.sgd.momentum, config: o.config, ...progressOf(s) };
 }
 
 interface Evaluation {
@@ -205,18 +240,6 @@ async function evaluate(o: TrainLoopOptions): Promise<Evaluation> {
   const train = sum(await o.pool.evaluate(v, 'train', chunks(o.data.train.count, size)));
   const val = sum(await o.pool.evaluate(v, 'val', chunks(o.data.val.count, size)));
   return { train, val, seconds: (performance.now() - t0) / 1000 };
-}
-
-async function checkpoint(o: TrainLoopOptions): Promise<void> {
-  const s = o.state;
-  await saveCheckpoint(o.runDir, {
-    model: o.model.name,
-    seed: o.config.run.seed,
-    params: s.params,
-    momentum: s.sgd.momentum,
-    config: o.config,
-    ...progressOf(s),
-  });
 }
 
 /** The article's per-epoch line, plus throughput and, when evaluated, accuracy. */

@@ -4,7 +4,8 @@
  * caller mounts `handler` there) or, with a status port, on a server of its
  * own bound to the same host.
  */
-import type { EpochMetrics, StepInfo, StepTiming } from '../coordinator/train-loop.js';
+import type { StepInfo, StepTiming } from '../coordinator/train-loop.js';
+import type { EpochMetrics } from '../coordinator/run-folder.js';
 import type { RequestHandler } from '../transports/ws/server.js';
 import { TrainerError } from '../shared/errors.js';
 import { hostCheck } from './host-check.js';

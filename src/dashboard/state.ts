@@ -10,7 +10,8 @@
  * from the config (so never the token).
  */
 import type { WorkerStats } from '../transports/pool.js';
-import type { EpochMetrics, StepInfo, StepTiming } from '../coordinator/train-loop.js';
+import type { StepInfo, StepTiming } from '../coordinator/train-loop.js';
+import type { EpochMetrics } from '../coordinator/run-folder.js';
 import type { WorkerInfo } from '../transports/ws/pool.js';
 
 export interface WorkerStatus extends WorkerStats {

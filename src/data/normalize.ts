@@ -68,11 +68,12 @@ export function channelStats(d: Dataset): Normalization {
 }
 
 /**
- * 'auto' means the statistics of the training set (after class selection and
- * limits); anything else is used as given, after checking it.
+ * The run's normalisation (data.normalize): 'auto' means the statistics of the
+ * training set (after class selection and limits), 'article' the article's
+ * figures; anything else is used as given, after checking it.
  */
-export function resolveNormalization(spec: 'auto' | Normalization, train: Dataset): Normalization {
-  const norm = spec === 'auto' ? channelStats(train) : spec;
+export function resolveNormalization(spec: 'auto' | 'article' | Normalization, train: Dataset): Normalization {
+  const norm = spec === 'auto' ? channelStats(train) : spec === 'article' ? ARTICLE_NORMALIZATION : spec;
   checkNormalization(norm);
   return norm;
 }

@@ -1,13 +1,14 @@
 /**
- * World size 1: the coordinator's own thread computes every micro-batch with
- * the same MicroBatchComputer the workers use. The reference path that every
- * other pool must match bit for bit.
+ * World size 1 (cluster.transport `local`): the coordinator's own thread
+ * computes every micro-batch with the same MicroBatchComputer the workers
+ * use. The reference path that every other pool must match bit for bit.
  */
-import type { MicroBatchResult, StepHooks, WorkerPool, WorkerStats } from './pool.js';
 import type { LoadedData } from '../data/dataset.js';
 import type { Normalization } from '../data/normalize.js';
+import { selectBackend } from '../worker/backend.js';
 import { MicroBatchComputer, type BatchStats } from '../worker/gradient.js';
 import type { ModelSpec } from '../worker/model.js';
+import { maxTaskBatch, type MicroBatchResult, type PoolFactory, type StepHooks, type WorkerPool, type WorkerStats } from './pool.js';
 
 export class InProcessPool implements WorkerPool {
   readonly size = 1;
@@ -36,8 +37,8 @@ export class InProcessPool implements WorkerPool {
     if (version !== this.version) throw new Error(`weights version ${version} asked for, ${this.version} published`);
   }
 
-  async runStep(_step: number, version: number, microBatches: readonly Int32Array[], hooks: StepHooks = {}): Promise<MicroBatchResult[]> {
-    this.checkVersion(version);
+  async runStep(step: number, microBatches: readonly Int32Array[], hooks: StepHooks): Promise<MicroBatchResult[]> {
+    this.checkVersion(step);
     while (this.slots.length < microBatches.length) this.slots.push(new Float32Array(this.weights.length));
     return microBatches.map((indices, m) => {
       const t0 = performance.now();
@@ -47,7 +48,7 @@ export class InProcessPool implements WorkerPool {
       this.counters.examples += indices.length;
       this.counters.computeMs += performance.now() - t0;
       const result = { ...stats, gradient, worker: 'local' };
-      hooks.onResult?.(m, result);
+      hooks.onResult(m, result);
       return result;
     });
   }
@@ -64,3 +65,9 @@ export class InProcessPool implements WorkerPool {
 
   async close(): Promise<void> {}
 }
+
+export const createInProcessPool: PoolFactory = async ({ config, model, data, normalization, log }) => {
+  const b = await selectBackend(config.backend, config.gpu);
+  log(`backend: ${b.name}${b.detail ? ` (${b.detail})` : ''}`);
+  return new InProcessPool(model, normalization, data, maxTaskBatch(config));
+};

@@ -1,9 +1,15 @@
 /**
  * The one interface the step loop sees, whatever computes the gradients:
  * the coordinator's own thread, worker threads, child processes or remote
- * machines. That is what keeps one code path for 1..N workers.
+ * machines. That is what keeps one code path for 1..N workers. Each
+ * transport (in-process.ts, threads/, ws/) implements WorkerPool and exports
+ * a PoolFactory; create-pool.ts picks one by cluster.transport.
  */
+import type { LoadedData } from '../data/dataset.js';
+import type { Normalization } from '../data/normalize.js';
+import type { Config } from '../shared/config.js';
 import type { BatchStats } from '../worker/gradient.js';
+import type { ModelSpec } from '../worker/model.js';
 
 export interface MicroBatchResult extends BatchStats {
   /** d(sum of losses)/d(params) of this micro-batch; owned by the pool, valid until the next runStep. */
@@ -28,16 +34,15 @@ export interface ResultTiming {
 }
 
 /**
- * Told of each micro-batch result as soon as it is accepted (index m), once
- * per micro-batch, before runStep resolves: lets the loop reduce while the
- * other micro-batches still compute.
+ * Told of each micro-batch result as soon as it is accepted (index m), exactly
+ * once per micro-batch, before runStep resolves: the loop reduces from these
+ * calls alone, while the other micro-batches still compute.
  */
 export type ResultListener = (m: number, result: MicroBatchResult) => void;
 
-/** What the loop may tell a pool about one step beyond its micro-batches. */
+/** What the loop tells a pool about one step besides its micro-batches. */
 export interface StepHooks {
-  /** Told of each result as soon as it is accepted (see ResultListener). */
-  onResult?: ResultListener;
+  onResult: ResultListener;
   /**
    * The next step's micro-batches, when the loop knows them: a worker may
    * load those examples while it waits for the next weights, taking that
@@ -57,17 +62,39 @@ export interface WorkerStats {
 export interface WorkerPool {
   /** How many workers compute in parallel now. */
   readonly size: number;
-  /** Makes `weights` (a vector the pool must not keep a reference to) the parameters of version `version`. */
+  /**
+   * Makes `weights` (a vector the pool must not keep a reference to) the
+   * parameters of version `version`. The loop publishes version s before
+   * step s: a step's number is the version of the weights it computes at.
+   */
   publish(version: number, weights: Float32Array): Promise<void>;
   /**
-   * Gradients of every micro-batch of one step, at weights `version`, in
+   * Gradients of every micro-batch of step `step`, at the weights published
+   * as version `step`, reported through `hooks.onResult` and returned in
    * micro-batch order. A worker that fails loses its micro-batches to the
    * others within this call; it rejects only when no worker can finish them.
    */
-  runStep(step: number, version: number, microBatches: readonly Int32Array[], hooks?: StepHooks): Promise<MicroBatchResult[]>;
+  runStep(step: number, microBatches: readonly Int32Array[], hooks: StepHooks): Promise<MicroBatchResult[]>;
   /** Forward-only loss and accuracy of `split` at `version`, chunk by chunk, in chunk order. */
   evaluate(version: number, split: 'train' | 'val', chunks: readonly Int32Array[]): Promise<BatchStats[]>;
   /** Per-worker work done so far. */
   stats(): WorkerStats[];
   close(): Promise<void>;
+}
+
+/** What every transport is given to build its pool: the run as resolved. */
+export interface PoolContext {
+  config: Config;
+  model: ModelSpec;
+  data: LoadedData;
+  normalization: Normalization;
+  log: (line: string) => void;
+}
+
+/** Builds a ready pool (workers started or joined) for one run. */
+export type PoolFactory = (ctx: PoolContext) => Promise<WorkerPool>;
+
+/** The most examples one task holds: a training micro-batch or an evaluation chunk. */
+export function maxTaskBatch(config: Pick<Config, 'train' | 'eval'>): number {
+  return Math.max(Math.ceil(config.train.batchSize / config.train.microBatches), config.eval.batchSize);
 }

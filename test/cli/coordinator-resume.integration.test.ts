@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
-import { CHECKPOINT_FILE } from '../../src/coordinator/checkpoint.js';
+import { RunFolder } from '../../src/coordinator/run-folder.js';
 import { tempDir } from '../helpers.js';
 import { TOKEN, freePort, killAll, referenceSha, spawnMain, spawnWorker, waitFor, wsConfig, type Spawned } from '../transports/ws/helpers.js';
 
@@ -27,7 +27,7 @@ test('a coordinator SIGKILLed mid-run and restarted with --resume gets its worke
     await waitFor('the coordinator to listen', () => first.output().includes('listening'));
     procs.push(spawnWorker(url, dir, 'a'), spawnWorker(url, dir, 'b'));
     // Killed after the first epoch's checkpoint, somewhere in the second epoch.
-    await waitFor('a checkpoint', () => access(join(runDir, CHECKPOINT_FILE)).then(() => true, () => false));
+    await waitFor('a checkpoint', () => access(new RunFolder(runDir).checkpointFile).then(() => true, () => false));
     first.child.kill('SIGKILL');
     assert.equal(await first.exited, null);
 

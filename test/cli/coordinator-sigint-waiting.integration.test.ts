@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { access, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
-import { CHECKPOINT_FILE, loadCheckpoint } from '../../src/coordinator/checkpoint.js';
+import { loadCheckpoint } from '../../src/coordinator/checkpoint.js';
+import { RunFolder } from '../../src/coordinator/run-folder.js';
 import { tempDir } from '../helpers.js';
 import { TOKEN, freePort, killAll, spawnMain, spawnWorker, waitFor, wsConfig, type Spawned } from '../transports/ws/helpers.js';
 
@@ -32,7 +33,7 @@ test('Ctrl-C while the coordinator waits for its workers ends the wait at once, 
     assert.equal(await coordinator.exited, 130, coordinator.output());
     assert.ok(performance.now() - t0 < 5000, `took ${performance.now() - t0} ms`);
     assert.match(coordinator.output(), /^stopped while waiting for workers; nothing trained yet, no checkpoint written$/m);
-    assert.equal(await exists(join(runDir, CHECKPOINT_FILE)), false);
+    assert.equal(await exists(new RunFolder(runDir).checkpointFile), false);
     assert.equal(await worker.exited, 0, worker.output());
     assert.match(worker.output(), /leaving: coordinator done/);
   } finally {
@@ -48,7 +49,7 @@ test('Ctrl-C while the coordinator waits because every worker left mid-run write
     const worker = spawnWorker(url, dir, 'only');
     procs.push(worker);
     // After the first epoch's checkpoint, somewhere in the second epoch or later.
-    await waitFor('a checkpoint', () => exists(join(runDir, CHECKPOINT_FILE)));
+    await waitFor('a checkpoint', () => exists(new RunFolder(runDir).checkpointFile));
     worker.child.kill('SIGKILL');
     await waitFor('the coordinator to wait', () => /no workers: waiting up to 120 s/.test(coordinator.output()));
     const t0 = performance.now();
@@ -56,7 +57,7 @@ test('Ctrl-C while the coordinator waits because every worker left mid-run write
     assert.equal(await coordinator.exited, 130, coordinator.output());
     assert.ok(performance.now() - t0 < 5000, `took ${performance.now() - t0} ms`);
     assert.match(coordinator.output(), /^stopped while waiting for workers; checkpoint in .*deserted, continue with --resume$/m);
-    const ck = await loadCheckpoint(runDir);
+    const ck = await loadCheckpoint(new RunFolder(runDir).checkpointFile);
     assert.ok(ck.globalStep >= 7, `checkpoint at step ${ck.globalStep}`);
     assert.doesNotMatch(coordinator.output(), /E_INTERNAL|at .*\.js:\d+/);
   } finally {

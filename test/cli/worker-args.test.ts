@@ -3,7 +3,7 @@ import test from 'node:test';
 import { coordinatorUrl, parseBackend } from '../../src/cli/worker.js';
 import { flagOverrides } from '../../src/cli/train.js';
 import { parseGpuList, workerArgv } from '../../src/transports/ws/launch.js';
-import type { PoolContext } from '../../src/coordinator/run.js';
+import type { PoolContext } from '../../src/transports/pool.js';
 import { isTrainerError } from '../../src/shared/errors.js';
 import { smallConfig } from '../helpers.js';
 

@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import test from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { readExportedModel } from '../../src/coordinator/export.js';
-import { loadRunData, resolveNormalization, runTraining } from '../../src/coordinator/run.js';
+import { loadRunData, runTraining } from '../../src/coordinator/run.js';
+import { resolveNormalization } from '../../src/data/normalize.js';
 import { IMAGE_BYTES } from '../../src/data/cifar-format.js';
 import { normalizeBatch } from '../../src/data/normalize.js';
 import { MicroBatchComputer } from '../../src/worker/gradient.js';
 import { getModel } from '../../src/worker/model.js';
-import { createInProcessPool } from '../../src/transports/local-pool.js';
+import { createInProcessPool } from '../../src/transports/in-process.js';
 import { quietLog, smallConfig, tempDir } from '../helpers.js';
 
 /** tf.loadLayersModel over plain files, as a user without tfjs-node would load it. */
@@ -41,7 +42,7 @@ for (const modelName of ['net', 'fc'] as const) {
 
     const layers = await tf.loadLayersModel(fileHandler(modelDir));
     const data = await loadRunData(config);
-    const norm = resolveNormalization(config.data.normalize, data);
+    const norm = resolveNormalization(config.data.normalize, data.train);
     const n = 16;
     const x = new Float32Array(n * IMAGE_BYTES);
     normalizeBatch(data.val, Int32Array.from({ length: n }, (_, i) => i), norm, x);

@@ -80,3 +80,14 @@ test('finishing a reduction before every micro-batch arrived is an error', async
   r.add(1, Float32Array.from([1, 1]));
   assert.throws(() => r.finish(), /0 of 3/);
 });
+
+test('a micro-batch added twice, or one outside the step, is an error: each result has one path into the sum', async () => {
+  const { OrderedReduction } = await import('../../src/coordinator/optimizer.js');
+  const r = new OrderedReduction(new Float32Array(2), 3, 4);
+  r.add(0, Float32Array.from([1, 1])); // added at once
+  assert.throws(() => r.add(0, Float32Array.from([1, 1])), /part 0 of 3 given twice/);
+  r.add(2, Float32Array.from([1, 1])); // waits for part 1
+  assert.throws(() => r.add(2, Float32Array.from([1, 1])), /part 2 of 3 given twice/);
+  assert.throws(() => r.add(3, Float32Array.from([1, 1])), /out of range/);
+  assert.throws(() => r.add(-1, Float32Array.from([1, 1])), /out of range/);
+});

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { runTraining } from '../../src/coordinator/run.js';
 import { isTrainerError } from '../../src/shared/errors.js';
-import { createInProcessPool } from '../../src/transports/local-pool.js';
+import { createInProcessPool } from '../../src/transports/in-process.js';
 import { quietLog, smallConfig, tempDir } from '../helpers.js';
 
 // 300 examples, batch 64: 5 steps an epoch; 3 epochs = 15 steps.

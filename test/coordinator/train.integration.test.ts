@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
 import { runTraining } from '../../src/coordinator/run.js';
-import type { EpochMetrics } from '../../src/coordinator/train-loop.js';
-import { createInProcessPool } from '../../src/transports/local-pool.js';
+import type { EpochMetrics } from '../../src/coordinator/run-folder.js';
+import { createInProcessPool } from '../../src/transports/in-process.js';
 import { quietLog, smallConfig, tempDir } from '../helpers.js';
 
 test('a short synthetic run lowers the loss and ends far above chance', async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import test from 'node:test';
 import { chromium } from 'playwright-core';
-import { parseMetrics } from '../../src/report/read-run.js';
+import { parseMetrics } from '../../src/coordinator/run-folder.js';
 import { smallConfigFile, trainer } from '../cli/cli-helpers.js';
 import { tempDir } from '../helpers.js';
 

@@ -17,7 +17,7 @@ export interface ThreadInit {
   /** Parameters of the published version (SharedArrayBuffer). */
   weights: Float32Array;
   /** [0]: the version of `weights`, written after the weights themselves. */
-  header: Int32Array;
+  publishedVersion: Int32Array;
   /**
    * Two halves of one global batch each: a step's micro-batches, one after
    * another, in the half of its step's parity, and the next step's (when
@@ -40,8 +40,8 @@ export type Fault = 'exit' | 'throw' | 'hang';
 export type ThreadTask =
   | {
       kind: 'gradient';
+      /** Also the version of the weights it computes at. */
       step: number;
-      version: number;
       microBatch: number;
       /** The micro-batch's indices are indices[offset, offset + length). */
       offset: number;

@@ -11,11 +11,10 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import type { MicroBatchResult, StepHooks, WorkerPool, WorkerStats } from '../pool.js';
-import type { PoolFactory } from '../../coordinator/run.js';
 import type { Config } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
 import type { BatchStats } from '../../worker/gradient.js';
+import { maxTaskBatch, type MicroBatchResult, type PoolContext, type StepHooks, type WorkerPool, type WorkerStats } from '../pool.js';
 import { shareLoadedData } from './shared-data.js';
 import type { Fault, ThreadInit, ThreadResult, ThreadTask } from './messages.js';
 
@@ -89,10 +88,10 @@ export class ThreadPool implements WorkerPool {
 
   async publish(version: number, weights: Float32Array): Promise<void> {
     this.init.weights.set(weights);
-    Atomics.store(this.init.header, 0, version);
+    Atomics.store(this.init.publishedVersion, 0, version);
   }
 
-  async runStep(step: number, version: number, microBatches: readonly Int32Array[], hooks: StepHooks = {}): Promise<MicroBatchResult[]> {
+  async runStep(step: number, microBatches: readonly Int32Array[], hooks: StepHooks): Promise<MicroBatchResult[]> {
     // The previous step's gradients have been reduced: every live slot is free again.
     this.freeSlots = Array.from({ length: this.init.slotCount }, (_, i) => i).filter((i) => !this.retired.has(i)).reverse();
     const half = this.init.indices.length / 2;
@@ -112,8 +111,8 @@ export class ThreadPool implements WorkerPool {
     const next = hooks.next && microBatches.length <= this.size ? place(hooks.next, ((step + 1) % 2) * half) : [];
     return Promise.all(
       placed.map(async (at, m) => {
-        const r = await this.runMicroBatch(step, version, m, at.offset, at.length, next[m]);
-        hooks.onResult?.(m, r);
+        const r = await this.runMicroBatch(step, m, at.offset, at.length, next[m]);
+        hooks.onResult(m, r);
         return r;
       }),
     );
@@ -121,7 +120,6 @@ export class ThreadPool implements WorkerPool {
 
   private async runMicroBatch(
     step: number,
-    version: number,
     m: number,
     offset: number,
     length: number,
@@ -133,7 +131,7 @@ export class ThreadPool implements WorkerPool {
       if (slot === undefined) throw new TrainerError('E_WORKER_LOST', 'no gradient slot left: too many worker threads hung');
       const fault = this.opts.injectFault?.(step, m, attempt);
       const ticket = ++this.tickets;
-      const task: ThreadTask = { kind: 'gradient', step, version, microBatch: m, offset, length, slot, ticket, ...(next?.length ? { next } : {}), ...(fault ? { fault } : {}) };
+      const task: ThreadTask = { kind: 'gradient', step, microBatch: m, offset, length, slot, ticket, ...(next?.length ? { next } : {}), ...(fault ? { fault } : {}) };
       const startedAt = () => (Atomics.load(this.init.started, slot) === ticket ? (this.init.startedAtMs[slot] as number) : null);
       try {
         const sentMs = performance.now();
@@ -268,7 +266,7 @@ const STARTUP_TIMEOUT_MS = 60_000;
 const SPARE_SLOTS = 4;
 
 /** The threads pool for `trainer train --threads N` (cluster.transport threads). */
-export function threadPoolFactory(extra: Partial<ThreadPoolOptions> = {}): PoolFactory {
+export function threadPoolFactory(extra: Partial<ThreadPoolOptions> = {}): (ctx: PoolContext) => Promise<ThreadPool> {
   return async ({ config, model, data, normalization, log }) => {
     const threads = config.cluster.workers;
     let backend = config.backend;
@@ -283,7 +281,6 @@ export function threadPoolFactory(extra: Partial<ThreadPoolOptions> = {}): PoolF
     if (backend === 'auto' && threads > 1) backend = 'wasm';
     shareLoadedData(data);
     const { batchSize, microBatches } = config.train;
-    const maxBatch = Math.max(Math.ceil(batchSize / microBatches), config.eval.batchSize);
     const slotCount = microBatches + SPARE_SLOTS;
     const init: ThreadInit = {
       backend,
@@ -292,13 +289,13 @@ export function threadPoolFactory(extra: Partial<ThreadPoolOptions> = {}): PoolF
       train: data.train,
       val: data.val,
       weights: new Float32Array(new SharedArrayBuffer(model.size * 4)),
-      header: new Int32Array(new SharedArrayBuffer(4)).fill(-1),
+      publishedVersion: new Int32Array(new SharedArrayBuffer(4)).fill(-1),
       indices: new Int32Array(new SharedArrayBuffer(2 * batchSize * 4)),
       slots: new Float32Array(new SharedArrayBuffer(slotCount * model.size * 4)),
       slotCount,
       started: new Int32Array(new SharedArrayBuffer(slotCount * 4)),
       startedAtMs: new Float64Array(new SharedArrayBuffer(slotCount * 8)),
-      maxBatch,
+      maxBatch: maxTaskBatch(config),
     };
     const pool = new ThreadPool(config, init, model.size, { threads, ...extra });
     let inUse: string;

@@ -23,7 +23,7 @@ let weightsVersion = -1;
 
 function loadWeights(version: number): void {
   if (weightsVersion === version) return;
-  const published = Atomics.load(init.header, 0);
+  const published = Atomics.load(init.publishedVersion, 0);
   if (published !== version) throw new Error(`task wants weights version ${version}, version ${published} is published`);
   weights.set(init.weights);
   weightsVersion = version;
@@ -51,7 +51,7 @@ export default function run(task: ThreadTask): ThreadResult {
     case 'gradient': {
       init.startedAtMs[task.slot] = performance.timeOrigin + t0;
       Atomics.store(init.started, task.slot, task.ticket);
-      loadWeights(task.version);
+      loadWeights(task.step);
       if (task.fault) injectFault(task.fault);
       const indices = init.indices.subarray(task.offset, task.offset + task.length);
       const out = init.slots.subarray(task.slot * model.size, (task.slot + 1) * model.size);

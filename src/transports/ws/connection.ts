@@ -57,8 +57,8 @@ export class WorkerConn {
   readonly openedMs = performance.now();
   private lastPingMs = performance.now();
   private pingSeq = 0;
-  bytesIn = 0;
-  bytesOut = 0;
+  private bytesInCount = 0;
+  private bytesOutCount = 0;
   private readonly nonce = newNonce();
   private tokens: number;
   private lastRefillMs = performance.now();
@@ -85,11 +85,20 @@ export class WorkerConn {
 
   sendFrame(frame: Uint8Array, done?: (err?: Error) => void): void {
     if (this.state === 'closed') return;
-    this.bytesOut += frame.length;
+    this.bytesOutCount += frame.length;
     this.ws.send(frame, { binary: true }, done);
     if (this.ws.bufferedAmount > this.host.limits.maxPendingBytes) {
       this.close(CLOSE.tooSlow, `more than ${this.host.limits.maxPendingBytes} bytes unread`);
     }
+  }
+
+  /** Frame bytes received from and sent to this worker. */
+  get bytesIn(): number {
+    return this.bytesInCount;
+  }
+
+  get bytesOut(): number {
+    return this.bytesOutCount;
   }
 
   /** Bytes handed to the socket and not yet to the operating system. */
@@ -146,7 +155,7 @@ export class WorkerConn {
   private onFrame(data: Buffer, isBinary: boolean): void {
     if (this.state === 'closed') return;
     const now = performance.now();
-    this.bytesIn += data.length;
+    this.bytesInCount += data.length;
     if (!this.allowFrame(now)) return this.close(CLOSE.rateLimited, `more than ${this.host.limits.maxMessagesPerSec} messages/s`);
     if (!isBinary) return this.close(CLOSE.protocolError, 'text frame');
     if (this.state === 'auth' && data.length > MAX_UNAUTHENTICATED_FRAME_BYTES) {

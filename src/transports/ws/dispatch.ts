@@ -80,10 +80,6 @@ export class Dispatcher {
     this.weightsFrame = new ArrayFrame('weights', o.model.size);
   }
 
-  get busy(): boolean {
-    return this.job !== null;
-  }
-
   publish(version: number, weights: Float32Array): void {
     const reuse = [...this.frameHolders].every((conn) => conn.pendingBytes === 0);
     this.frameHolders.clear();
@@ -92,11 +88,11 @@ export class Dispatcher {
     this.version = version;
   }
 
-  async runStep(step: number, version: number, microBatches: readonly Int32Array[], hooks: StepHooks = {}): Promise<MicroBatchResult[]> {
-    this.resultListener = hooks.onResult ?? null;
+  async runStep(step: number, microBatches: readonly Int32Array[], hooks: StepHooks): Promise<MicroBatchResult[]> {
+    this.resultListener = hooks.onResult;
     try {
       this.hint = hooks.next ? { step: step + 1, next: hooks.next } : null;
-      return (await this.run('grad', step, version, 'train', microBatches)) as MicroBatchResult[];
+      return (await this.run('grad', step, step, 'train', microBatches)) as MicroBatchResult[];
     } finally {
       this.resultListener = null;
       this.hint = null;
@@ -237,9 +233,10 @@ export class Dispatcher {
       const startMs = sentMs + Math.max(0, receivedMs - sentMs - m.computeMs) / 2;
       (checked.ok as MicroBatchResult).timing = { sentMs, startMs, endMs: Math.min(receivedMs, startMs + m.computeMs), receivedMs };
     }
-    const first = job.results[task.index] === undefined;
+    // The first result of a task is the one used (results are bit-identical whoever computes them).
+    if (job.results[task.index] !== undefined) return this.pump();
     job.results[task.index] = checked.ok;
-    if (first && job.kind === 'grad') this.resultListener?.(task.index, checked.ok as MicroBatchResult);
+    if (job.kind === 'grad') this.resultListener?.(task.index, checked.ok as MicroBatchResult);
     if (--job.remaining === 0) return job.resolve();
     this.pump();
   }

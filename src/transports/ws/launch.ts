@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { TrainerError } from '../../shared/errors.js';
-import type { PoolContext, PoolFactory } from '../../coordinator/run.js';
+import type { PoolContext, PoolFactory } from '../pool.js';
 import { WsPool, type WsPoolOptions } from './pool.js';
 
 export interface WsFactoryOptions {

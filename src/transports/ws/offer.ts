@@ -10,6 +10,7 @@ import type { Normalization } from '../../data/normalize.js';
 import type { ModelSpec } from '../../worker/model.js';
 import { arrayFrameBytes, FRAME_OVERHEAD_BYTES } from './protocol.js';
 import { datasetBlob, sha256Hex } from './wire-dataset.js';
+import { maxTaskBatch } from '../pool.js';
 import type { ConnLimits, Welcome } from './connection.js';
 
 export class JoinOffer {
@@ -31,14 +32,13 @@ export class JoinOffer {
       // A worker may fall a few frames behind: the weights of a step or two and the dataset chunk in flight.
       maxPendingBytes: c.maxPendingBytes > 0 ? c.maxPendingBytes : 4 * weightsFrameBytes + 2 * (this.chunkBytes + FRAME_OVERHEAD_BYTES),
     };
-    const maxBatch = Math.max(Math.ceil(config.train.batchSize / config.train.microBatches), config.eval.batchSize);
     this.welcome = {
       model: model.name,
       modelSize: model.size,
       mean: [...normalization.mean],
       std: [...normalization.std],
       backend: config.backend,
-      maxBatch,
+      maxBatch: maxTaskBatch(config),
       heartbeatMs: c.heartbeatMs,
       dataset: {
         sha256: sha256Hex(this.blob),

@@ -3,19 +3,10 @@
  * HTTP handler for its port) and what it tells its observers: events for
  * tests, and a row per ready worker for the dashboard.
  */
-import type { Config } from '../../shared/config.js';
-import type { LoadedData } from '../../data/dataset.js';
-import type { Normalization } from '../../data/normalize.js';
-import type { ModelSpec } from '../../worker/model.js';
-import type { WorkerStats } from '../pool.js';
+import type { PoolContext, WorkerStats } from '../pool.js';
 import type { RequestHandler } from './server.js';
 
-export interface WsPoolOptions {
-  config: Config;
-  model: ModelSpec;
-  data: LoadedData;
-  normalization: Normalization;
-  log: (line: string) => void;
+export interface WsPoolOptions extends PoolContext {
   /** The shared secret (already resolved from cluster.token / TRAINER_TOKEN); null on loopback only. */
   token: string | null;
   /** Ends a wait for workers (at the start, or when every worker left mid-step) with E_NO_WORKERS. */

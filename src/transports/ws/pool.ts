@@ -39,9 +39,8 @@ export class WsPool implements WorkerPool, ConnHost {
   private readonly timer: NodeJS.Timeout;
   private readonly readyWaiters: (() => void)[] = [];
   private closing = false;
-  /** Totals, for bytes-per-step figures. */
-  bytesIn = 0;
-  bytesOut = 0;
+  /** Bytes of closed connections, for bytes-per-step figures. */
+  private closedBytes = { in: 0, out: 0 };
 
   private constructor(
     private readonly o: WsPoolOptions,
@@ -139,8 +138,8 @@ export class WsPool implements WorkerPool, ConnHost {
 
   onClosed(conn: WorkerConn, code: number, reason: string): void {
     this.conns.delete(conn);
-    this.bytesIn += conn.bytesIn;
-    this.bytesOut += conn.bytesOut;
+    this.closedBytes.in += conn.bytesIn;
+    this.closedBytes.out += conn.bytesOut;
     const i = this.joiners.indexOf(conn);
     if (i >= 0) this.joiners.splice(i, 1);
     const member = this.members.get(conn);
@@ -157,9 +156,9 @@ export class WsPool implements WorkerPool, ConnHost {
     this.dispatch.publish(version, weights);
   }
 
-  async runStep(step: number, version: number, microBatches: readonly Int32Array[], hooks?: StepHooks): Promise<MicroBatchResult[]> {
+  async runStep(step: number, microBatches: readonly Int32Array[], hooks: StepHooks): Promise<MicroBatchResult[]> {
     this.checkOpen();
-    return this.dispatch.runStep(step, version, microBatches, hooks);
+    return this.dispatch.runStep(step, microBatches, hooks);
   }
 
   async evaluate(version: number, split: Split, chunks: readonly Int32Array[]): Promise<BatchStats[]> {
@@ -169,8 +168,8 @@ export class WsPool implements WorkerPool, ConnHost {
 
   /** Bytes received from and sent to workers so far, closed connections included. */
   wireBytes(): { in: number; out: number } {
-    let bytesIn = this.bytesIn;
-    let bytesOut = this.bytesOut;
+    let bytesIn = this.closedBytes.in;
+    let bytesOut = this.closedBytes.out;
     for (const c of this.conns) {
       bytesIn += c.bytesIn;
       bytesOut += c.bytesOut;

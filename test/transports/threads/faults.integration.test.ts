@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import test from 'node:test';
 import { loadCheckpoint } from '../../../src/coordinator/checkpoint.js';
-import { runTraining, type PoolFactory } from '../../../src/coordinator/run.js';
+import { RunFolder } from '../../../src/coordinator/run-folder.js';
+import { runTraining } from '../../../src/coordinator/run.js';
+import type { PoolFactory } from '../../../src/transports/pool.js';
 import { isTrainerError } from '../../../src/shared/errors.js';
 import type { Fault } from '../../../src/transports/threads/messages.js';
 import { threadPoolFactory } from '../../../src/transports/threads/pool.js';
@@ -51,7 +53,7 @@ test('a micro-batch that fails on every attempt ends the step with E_WORKER_LOST
     train(dir, 'always', threadPoolFactory({ maxAttempts: 3, injectFault: (s, m) => (s === 1 && m === 0 ? 'throw' : undefined) })),
     (e) => isTrainerError(e, 'E_WORKER_LOST') && /failed 3 times/.test(e.message),
   );
-  const ck = await loadCheckpoint(join(dir, 'runs', 'always'));
+  const ck = await loadCheckpoint(new RunFolder(join(dir, 'runs', 'always')).checkpointFile);
   assert.equal(ck.globalStep, 1, 'the checkpoint holds the one step that finished');
   assert.equal(ck.stepInEpoch, 1);
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { runTraining, type PoolFactory } from '../../../src/coordinator/run.js';
+import { runTraining } from '../../../src/coordinator/run.js';
+import type { PoolFactory } from '../../../src/transports/pool.js';
 import { ThreadPool, threadPoolFactory } from '../../../src/transports/threads/pool.js';
 import { quietLog, smallConfig, tempDir } from '../../helpers.js';
 
@@ -15,7 +16,7 @@ test('worker threads free their tensors every step: the count after step 10 equa
   });
   let pool: ThreadPool | undefined;
   const factory = threadPoolFactory();
-  const capture: PoolFactory = async (ctx) => (pool = (await factory(ctx)) as ThreadPool);
+  const capture: PoolFactory = async (ctx) => (pool = await factory(ctx));
   const counts = new Map<number, number[]>();
   await runTraining({
     config,

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { runTraining, type PoolFactory } from '../../../src/coordinator/run.js';
-import { createInProcessPool } from '../../../src/transports/local-pool.js';
+import { runTraining } from '../../../src/coordinator/run.js';
+import type { PoolFactory } from '../../../src/transports/pool.js';
+import { createInProcessPool } from '../../../src/transports/in-process.js';
 import { threadPoolFactory, type ThreadPool } from '../../../src/transports/threads/pool.js';
 import { quietLog, smallConfig, tempDir } from '../../helpers.js';
 
@@ -16,7 +17,7 @@ test('threads load the next step\'s examples while they wait, and the weights do
     config: smallConfig(dir, { run: { name: 'threads' }, ...over, cluster: { transport: 'threads', workers: 2 } }),
     resume: false,
     log: quietLog,
-    createPool: async (ctx) => (pool = (await factory(ctx)) as ThreadPool),
+    createPool: async (ctx) => (pool = await factory(ctx)),
   });
   assert.equal(r.weightsSha256, base.weightsSha256);
   const { used, dropped } = (pool as ThreadPool).staging();

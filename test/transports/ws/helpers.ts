@@ -2,10 +2,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { runTraining, type PoolFactory } from '../../../src/coordinator/run.js';
+import { runTraining } from '../../../src/coordinator/run.js';
+import type { PoolFactory } from '../../../src/transports/pool.js';
 import { MAIN_JS, wsPoolFactory } from '../../../src/transports/ws/launch.js';
 import type { Config } from '../../../src/shared/config.js';
-import { createInProcessPool } from '../../../src/transports/local-pool.js';
+import { createInProcessPool } from '../../../src/transports/in-process.js';
 import { quietLog, smallConfig } from '../../helpers.js';
 
 export const TOKEN = 'test-token-0123456789';
@@ -109,14 +110,15 @@ export async function waitFor(what: string, cond: () => boolean | Promise<boolea
 
 /** A listening pool with the run's data but no training, for poking at with raw sockets. */
 export async function startBarePool(dir: string, over: object = {}, extra: Partial<import('../../../src/transports/ws/pool.js').WsPoolOptions> = {}) {
-  const { loadRunData, resolveNormalization } = await import('../../../src/coordinator/run.js');
+  const { loadRunData } = await import('../../../src/coordinator/run.js');
+  const { resolveNormalization } = await import('../../../src/data/normalize.js');
   const { getModel } = await import('../../../src/worker/model.js');
   const { WsPool } = await import('../../../src/transports/ws/pool.js');
   const config = wsConfig(dir, 'bare', over);
   const data = await loadRunData(config);
   const lines: string[] = [];
   const pool = await WsPool.start(
-    { config, model: getModel(config.model.name), data, normalization: resolveNormalization(config.data.normalize, data), log: (l) => lines.push(l), token: TOKEN, ...extra },
+    { config, model: getModel(config.model.name), data, normalization: resolveNormalization(config.data.normalize, data.train), log: (l) => lines.push(l), token: TOKEN, ...extra },
     '127.0.0.1',
     0,
   );
@@ -139,10 +141,10 @@ export function withStepHooks(
       return pool.size;
     },
     publish: (v, w) => pool.publish(v, w),
-    runStep: async (step, version, mbs, hooks) => {
+    runStep: async (step, mbs, hooks) => {
       await before(step);
       try {
-        return await pool.runStep(step, version, mbs, hooks);
+        return await pool.runStep(step, mbs, hooks);
       } finally {
         after(step);
       }

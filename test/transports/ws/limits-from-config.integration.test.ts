@@ -50,7 +50,7 @@ test('cluster.dataChunkBytes sets the dataset chunks and cluster.tasksInFlight t
     await waitFor('the worker to be ready', () => pool.size === 1);
     await pool.publish(0, new Float32Array((w.welcome() as MessageOf<'welcome'>).modelSize));
     const parts = [0, 1, 2, 3, 4].map((i) => Int32Array.of(i));
-    step = pool.runStep(0, 0, parts).catch(() => null);
+    step = pool.runStep(0, parts, { onResult: () => {} }).catch(() => null);
     await waitFor('tasks', () => w.got.some((m) => m.type === 'task'));
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(w.got.filter((m) => m.type === 'task').length, 3, 'three tasks ahead, no more until one comes back');

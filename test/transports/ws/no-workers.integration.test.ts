@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { loadCheckpoint } from '../../../src/coordinator/checkpoint.js';
+import { RunFolder } from '../../../src/coordinator/run-folder.js';
 import { runTraining } from '../../../src/coordinator/run.js';
 import { wsPoolFactory } from '../../../src/transports/ws/launch.js';
 import { isTrainerError } from '../../../src/shared/errors.js';
@@ -58,6 +59,6 @@ test('with every worker gone the coordinator says it waits, then fails with E_NO
 
 test('... leaving a checkpoint at the step it could not finish', async () => {
   const { config } = await outcome;
-  const ck = await loadCheckpoint(`${config.run.dir}/${config.run.name}`);
+  const ck = await loadCheckpoint(RunFolder.of(config).checkpointFile);
   assert.equal(ck.globalStep, 3);
 });

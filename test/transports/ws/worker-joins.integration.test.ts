@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { runTraining, type PoolFactory } from '../../../src/coordinator/run.js';
+import { runTraining } from '../../../src/coordinator/run.js';
+import type { PoolFactory } from '../../../src/transports/pool.js';
 import { wsPoolFactory } from '../../../src/transports/ws/launch.js';
 import type { PoolEvent } from '../../../src/transports/ws/pool.js';
 import { quietLog, tempDir } from '../../helpers.js';
