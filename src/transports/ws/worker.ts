@@ -1,25 +1,25 @@
 /**
- * The worker process: connect to a coordinator, prove the token (and check
- * the coordinator's proof), hold the dataset (from the cache or the wire),
- * then compute whatever tasks arrive with the same MicroBatchComputer every
- * pool uses. A dropped link is retried with backoff; a `leave` from the
- * coordinator, an auth failure or Ctrl-C ends the worker.
+ * The worker process (`trainer worker`): connect to a coordinator and run one
+ * session (worker-session.ts: the protocol) per connection. What survives
+ * reconnects is a WorkerCompute: the backend, the dataset (from the cache or
+ * the wire), the MicroBatchComputer every pool uses, and the gradient frame
+ * it computes into. A dropped link is retried with backoff; a `leave` from
+ * the coordinator, an auth failure or Ctrl-C ends the worker.
  */
 import { hostname } from 'node:os';
 import WebSocket from 'ws';
-import { selectBackend, type SelectedBackend } from '../../worker/backend.js';
-import type { BackendName } from '../../shared/config.js';
 import type { Normalization } from '../../data/normalize.js';
-import { TrainerError, isTrainerError } from '../../shared/errors.js';
+import type { BackendName } from '../../shared/config.js';
+import { TrainerError } from '../../shared/errors.js';
+import { selectBackend, type SelectedBackend } from '../../worker/backend.js';
 import { MicroBatchComputer } from '../../worker/gradient.js';
-import { LARGE_FRAME_BYTES, tuneHeapGrowthForStreaming } from './heap-growth.js';
 import { getModel } from '../../worker/model.js';
-import { decodeMessage } from './decode.js';
-import { CLOSE, closeReason, PROTOCOL_VERSION, assertNever, type Message, type MessageOf } from './protocol.js';
-import { ArrayFrame, encodeMessage } from './encode.js';
-import { parseDatasetBlob, sha256Hex, type WireDatasets } from './wire-dataset.js';
-import { authMac, checkMac, newNonce } from './auth.js';
 import { readCachedBlob, writeCachedBlob } from './dataset-cache.js';
+import { ArrayFrame, encodeMessage } from './encode.js';
+import { LARGE_FRAME_BYTES, tuneHeapGrowthForStreaming } from './heap-growth.js';
+import type { MessageOf } from './protocol.js';
+import { parseDatasetBlob, type WireDatasets } from './wire-dataset.js';
+import { WorkerSession, type SessionEnd } from './worker-session.js';
 
 export interface WsWorkerOptions {
   /** ws://host:port or wss://host:port. */
@@ -39,8 +39,6 @@ export interface WsWorkerOptions {
   signal?: AbortSignal;
 }
 
-type SessionEnd = { kind: 'leave'; reason: string } | { kind: 'dropped'; wasReady: boolean; why: string };
-
 const MAX_FRAME_BYTES = 1 << 30;
 
 /**
@@ -59,15 +57,16 @@ const BACKOFF_MIN_MS = 200;
 const BACKOFF_MAX_MS = 5000;
 
 export async function runWsWorker(o: WsWorkerOptions): Promise<void> {
-  const state = new WorkerState(o);
+  const compute = new WorkerCompute({ ...(o.backend ? { backend: o.backend } : {}), gpu: o.gpu, cacheDir: o.cacheDir, log: o.log });
+  const name = o.name ?? defaultWorkerName();
   let backoff = BACKOFF_MIN_MS;
   let lostSince = performance.now();
   for (;;) {
     if (o.signal?.aborted) return;
-    const end = await state.session();
+    const end = await connectOnce(o, compute, name);
     if (end.kind === 'leave') {
       o.log(`leaving: ${end.reason}`);
-      const s = state.staging();
+      const s = compute.staging();
       if (s) o.log(`prefetched inputs: ${s.used} used by their task, ${s.dropped} dropped`);
       return;
     }
@@ -92,176 +91,72 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** What survives reconnects: backend, dataset, compiled computer. */
-class WorkerState {
+/** One connection: a socket and the session on it, until the socket closes (or the session fails for good). */
+function connectOnce(o: WsWorkerOptions, compute: WorkerCompute, name: string): Promise<SessionEnd> {
+  return new Promise<SessionEnd>((resolve, reject) => {
+    const ws = new WebSocket(o.url, { ...WORKER_SOCKET_OPTIONS, ...(o.ca ? { ca: o.ca } : {}) });
+    const session = new WorkerSession(
+      compute,
+      {
+        send: (frame) => {
+          if (ws.readyState === WebSocket.OPEN) ws.send(frame);
+        },
+        close: (code, reason) => ws.close(code, reason),
+        get bufferedAmount() {
+          return ws.bufferedAmount;
+        },
+        get open() {
+          return ws.readyState === WebSocket.OPEN;
+        },
+      },
+      { url: o.url, token: o.token, name, log: o.log, onFatal: reject },
+    );
+    const onAbort = () => session.leave('worker interrupted');
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    // Frames are handled strictly in order, even across the awaits of the join.
+    let chain = Promise.resolve();
+    ws.on('message', (data: Buffer) => {
+      chain = chain.then(() => session.receive(data));
+    });
+    ws.on('error', () => {}); // 'close' follows and decides.
+    ws.on('close', (code, reasonBuf) => {
+      o.signal?.removeEventListener('abort', onAbort);
+      try {
+        resolve(session.ended(code, reasonBuf.toString()));
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
+}
+
+export interface ComputeOptions {
+  /** Backend to compute on; undefined takes the run's (from the coordinator). */
+  backend?: BackendName;
+  gpu: number | null;
+  cacheDir: string;
+  log: (line: string) => void;
+}
+
+export type WorkTask = MessageOf<'task'> | MessageOf<'evalTask'>;
+
+export class WorkerCompute {
   private backend: SelectedBackend | null = null;
   private data: { sha256: string; sets: WireDatasets } | null = null;
   private computer: MicroBatchComputer | null = null;
   private computerKey = '';
   /** The gradient frame: computed into in place, its buffer reused once the socket has sent the last one. */
   private gradientFrame: ArrayFrame | null = null;
-  private readonly name: string;
 
-  constructor(private readonly o: WsWorkerOptions) {
-    this.name = o.name ?? `${hostname()}:${process.pid}`;
-  }
+  constructor(private readonly o: ComputeOptions) {}
 
-  session(): Promise<SessionEnd> {
-    const o = this.o;
-    return new Promise<SessionEnd>((resolve, reject) => {
-      const ws = new WebSocket(o.url, { ...WORKER_SOCKET_OPTIONS, ...(o.ca ? { ca: o.ca } : {}) });
-      const myNonce = newNonce();
-      let ready = false;
-      let leaving: string | null = null;
-      let weights: { version: number; values: Float32Array } | null = null;
-      let chunks: Buffer[] = [];
-      let expected: MessageOf<'welcome'>['dataset'] | null = null;
-      const queue: { m: MessageOf<'task'> | MessageOf<'evalTask'>; weights: Float32Array }[] = [];
-      /** Examples the coordinator expects to send next: loaded once the queue is empty. */
-      let hint: Int32Array | null = null;
-      let draining = false;
-
-      const sendFrame = (frame: Uint8Array) => {
-        if (ws.readyState === WebSocket.OPEN) ws.send(frame);
-      };
-      const send = (m: Message) => sendFrame(encodeMessage(m));
-      const fail = (err: TrainerError, code: number) => {
-        ws.close(code, closeReason(err.message));
-        reject(err);
-      };
-      const onAbort = () => {
-        leaving = 'interrupted';
-        send({ type: 'leave', reason: 'worker interrupted' });
-        ws.close(1000, 'bye');
-      };
-      o.signal?.addEventListener('abort', onAbort, { once: true });
-
-      // A task that finds the worker idle runs at once: frames that came with
-      // it (a second task, a prefetch hint) wait in the chain until it is done,
-      // which is when they matter. Anything queued behind runs a turn later.
-      const drain = (now = false) => {
-        if (draining) return;
-        draining = true;
-        const work = () => {
-          draining = false;
-          if (ws.readyState !== WebSocket.OPEN) return;
-          const item = queue.shift();
-          if (!item) {
-            const indices = hint;
-            hint = null;
-            if (indices) this.prefetch(indices);
-            return;
-          }
-          try {
-            sendFrame(this.compute(item.m, item.weights, ws.bufferedAmount === 0));
-          } catch (err) {
-            o.log(`cannot compute task ${item.m.taskId}: ${(err as Error).message}`);
-            return void ws.close(CLOSE.protocolError, 'bad task');
-          }
-          if (queue.length === 0 && hint) {
-            // Now, not a turn later: the result is on its way and the next weights cannot be here yet.
-            this.prefetch(hint);
-            hint = null;
-          }
-          if (queue.length > 0) drain();
-        };
-        if (now) work();
-        else setImmediate(work);
-      };
-
-      const handle = async (m: Message): Promise<void> => {
-        switch (m.type) {
-          case 'challenge':
-            if (m.protocol !== PROTOCOL_VERSION) {
-              return fail(new TrainerError('E_PROTOCOL', `coordinator speaks protocol ${m.protocol}, this worker ${PROTOCOL_VERSION}`), CLOSE.versionMismatch);
-            }
-            return send({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(o.token, 'worker', m.nonce), nonce: myNonce, name: this.name });
-          case 'welcome':
-            if (!checkMac(o.token, 'coordinator', myNonce, m.mac)) {
-              return fail(new TrainerError('E_AUTH', `the coordinator at ${o.url} does not hold our token`), CLOSE.authFailed);
-            }
-            await this.prepare(m);
-            if (this.data?.sha256 === m.dataset.sha256) {
-              return send({ type: 'ready', sha256: m.dataset.sha256, backend: (this.backend as SelectedBackend).name });
-            }
-            expected = m.dataset;
-            chunks = [];
-            return send({ type: 'dataRequest' });
-          case 'dataChunk': {
-            if (!expected || m.index !== chunks.length) throw new TrainerError('E_PROTOCOL', `unexpected data chunk ${m.index}`);
-            chunks.push(Buffer.from(m.bytes));
-            if (chunks.length < expected.chunks) return;
-            const blob = Buffer.concat(chunks);
-            chunks = [];
-            if (blob.length !== expected.bytes || sha256Hex(blob) !== expected.sha256) throw new TrainerError('E_PROTOCOL', 'dataset sha256 mismatch');
-            this.data = { sha256: expected.sha256, sets: parseDatasetBlob(blob) };
-            await writeCachedBlob(o.cacheDir, expected.sha256, blob).catch((err: Error) => o.log(`cannot cache the dataset: ${err.message}`));
-            o.log(`dataset ${expected.sha256.slice(0, 12)} received (${blob.length} bytes)`);
-            send({ type: 'ready', sha256: expected.sha256, backend: (this.backend as SelectedBackend).name });
-            expected = null;
-            return;
-          }
-          case 'weights':
-            weights = { version: m.version, values: m.weights };
-            if (!ready) o.log(`working (backend ${this.backend?.name})`);
-            ready = true;
-            return;
-          case 'task':
-          case 'evalTask':
-            if (!weights || weights.version !== m.version) throw new TrainerError('E_PROTOCOL', `task at version ${m.version} without its weights`);
-            queue.push({ m, weights: weights.values });
-            return drain(queue.length === 1);
-          case 'prefetch':
-            hint = m.indices;
-            return drain();
-          case 'ping':
-            return send({ type: 'pong', seq: m.seq });
-          case 'leave':
-            leaving = m.reason;
-            return void ws.close(1000, 'bye');
-          case 'hello':
-          case 'dataRequest':
-          case 'ready':
-          case 'gradient':
-          case 'evalResult':
-          case 'pong':
-            throw new TrainerError('E_PROTOCOL', `coordinator sent ${m.type}`);
-          default:
-            return assertNever(m);
-        }
-      };
-
-      // Frames are handled strictly in order, even across the awaits of the join.
-      let chain = Promise.resolve();
-      ws.on('message', (data: Buffer) => {
-        chain = chain.then(async () => {
-          try {
-            await handle(decodeMessage(data, 'coordinator'));
-          } catch (err) {
-            if (isTrainerError(err, 'E_PROTOCOL')) {
-              o.log(`protocol error from the coordinator: ${err.message}`);
-              return void ws.close(CLOSE.protocolError, closeReason(err.message));
-            }
-            const e = isTrainerError(err) ? err : new TrainerError('E_INTERNAL', String((err as Error)?.message ?? err));
-            fail(e, 1011);
-          }
-        });
-      });
-      ws.on('error', () => {}); // 'close' follows and decides.
-      ws.on('close', (code, reasonBuf) => {
-        o.signal?.removeEventListener('abort', onAbort);
-        const reason = reasonBuf.toString();
-        if (leaving !== null) return resolve({ kind: 'leave', reason: leaving });
-        if (code === CLOSE.shutdown) return resolve({ kind: 'leave', reason: reason || 'coordinator done' });
-        if (code === CLOSE.authFailed) return reject(new TrainerError('E_AUTH', `the coordinator rejected our token (${reason})`));
-        if (code === CLOSE.versionMismatch) return reject(new TrainerError('E_PROTOCOL', reason));
-        resolve({ kind: 'dropped', wasReady: ready, why: `${code}${reason ? ` ${reason}` : ''}` });
-      });
-    });
+  /** The backend in use, once a welcome has been prepared for. */
+  get backendName(): string {
+    return this.backend?.name ?? '?';
   }
 
   /** Backend (once), computer for the run's model and normalisation, dataset from the cache. */
-  private async prepare(w: MessageOf<'welcome'>): Promise<void> {
+  async prepare(w: MessageOf<'welcome'>): Promise<void> {
     if (!this.backend) {
       this.backend = await selectBackend(this.o.backend ?? w.backend, this.o.gpu);
       this.o.log(`backend: ${this.backend.name}${this.backend.detail ? ` (${this.backend.detail})` : ''}`);
@@ -284,13 +179,24 @@ class WorkerState {
     }
   }
 
+  holdsDataset(sha256: string): boolean {
+    return this.data?.sha256 === sha256;
+  }
+
+  /** A dataset received whole and checked: kept, and cached for the next run. */
+  async acceptDataset(sha256: string, blob: Buffer): Promise<void> {
+    this.data = { sha256, sets: parseDatasetBlob(blob) };
+    await writeCachedBlob(this.o.cacheDir, sha256, blob).catch((err: Error) => this.o.log(`cannot cache the dataset: ${err.message}`));
+    this.o.log(`dataset ${sha256.slice(0, 12)} received (${blob.length} bytes)`);
+  }
+
   /** How prefetched inputs fared so far, once there is a computer. */
   staging(): { used: number; dropped: number } | null {
     return this.computer ? { ...this.computer.staging } : null;
   }
 
   /** Loads the examples of a task expected next; a hint only, so a bad one is just dropped. */
-  private prefetch(indices: Int32Array): void {
+  prefetch(indices: Int32Array): void {
     const train = this.data?.sets.train;
     if (!this.computer || !train) return;
     try {
@@ -301,10 +207,10 @@ class WorkerState {
   }
 
   /** The result frame of a task; `reuse`: the socket holds no unsent bytes, so the last gradient frame's buffer is free. */
-  private compute(m: MessageOf<'task'> | MessageOf<'evalTask'>, weights: Float32Array, reuse: boolean): Uint8Array {
-    const computer = this.computer as MicroBatchComputer;
-    const sets = (this.data as { sets: WireDatasets }).sets;
-    const set = m.type === 'task' || m.split === 'train' ? sets.train : sets.val;
+  compute(m: WorkTask, weights: Float32Array, reuse: boolean): Uint8Array {
+    const { computer, data } = this;
+    if (!computer || !data) throw new TrainerError('E_PROTOCOL', `task ${m.taskId} before the worker joined`);
+    const set = m.type === 'task' || m.split === 'train' ? data.sets.train : data.sets.val;
     for (const i of m.indices) if (i >= set.count) throw new TrainerError('E_PROTOCOL', `index ${i} past the dataset (${set.count})`);
     const t0 = performance.now();
     if (m.type === 'evalTask') {
@@ -316,4 +222,9 @@ class WorkerState {
     const fields: Omit<MessageOf<'gradient'>, 'gradient'> = { type: 'gradient', taskId: m.taskId, step: m.step, version: m.version, ...s, computeMs: performance.now() - t0 };
     return this.gradientFrame.finish(fields);
   }
+}
+
+/** host:pid, a worker's default name. */
+export function defaultWorkerName(): string {
+  return `${hostname()}:${process.pid}`;
 }

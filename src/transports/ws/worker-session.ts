@@ -1,0 +1,259 @@
+/**
+ * One connection of a ws worker, the worker's side of the protocol, as an
+ * explicit state machine that mirrors the coordinator's connection.ts:
+ *
+ *   authenticating  challenge: check the protocol, answer with our proof (hello)
+ *                   welcome: check the coordinator's proof, prepare backend and model,
+ *                   then ready (dataset cached) or dataRequest
+ *   joining         dataChunk*: the dataset, checked by size and sha256, then ready
+ *   ready           weights, task, evalTask, prefetch: compute and answer
+ *
+ * Every frame passes the one decoder first; then one method per message, and
+ * a message out of turn is the coordinator's protocol error. The session knows its link only as send/close, so each transition is
+ * testable without a socket (test/transports/ws/worker-session.test.ts).
+ */
+import { TrainerError, isTrainerError } from '../../shared/errors.js';
+import { checkMac, authMac, newNonce } from './auth.js';
+import { decodeMessage } from './decode.js';
+import { encodeMessage } from './encode.js';
+import { CLOSE, closeReason, PROTOCOL_VERSION, assertNever, type DatasetInfo, type Message, type MessageOf } from './protocol.js';
+import { sha256Hex } from './wire-dataset.js';
+import type { WorkTask, WorkerCompute } from './worker.js';
+
+/** The socket, as a session sees it. */
+export interface SessionLink {
+  /** Sends one frame; nothing once the link is closed. */
+  send(frame: Uint8Array): void;
+  close(code: number, reason: string): void;
+  /** Bytes handed to the socket and not yet written out. */
+  readonly bufferedAmount: number;
+  readonly open: boolean;
+}
+
+export interface SessionOptions {
+  /** The coordinator's URL, for messages. */
+  url: string;
+  token: string | null;
+  name: string;
+  log: (line: string) => void;
+  /** An error that must end the worker, not be retried (wrong token, protocol version, internal). */
+  onFatal: (err: TrainerError) => void;
+}
+
+/** How a session ended, when it did not end the worker. */
+export type SessionEnd = { kind: 'leave'; reason: string } | { kind: 'dropped'; wasReady: boolean; why: string };
+
+type State =
+  | { name: 'authenticating'; challenged: boolean }
+  | { name: 'joining'; dataset: DatasetInfo; chunks: Buffer[]; bytes: number }
+  | {
+      name: 'ready';
+      weights: { version: number; values: Float32Array } | null;
+      queue: { m: WorkTask; weights: Float32Array }[];
+      /** Examples the coordinator expects to send next: loaded once the queue is empty. */
+      hint: Int32Array | null;
+      draining: boolean;
+    };
+
+export class WorkerSession {
+  private state: State = { name: 'authenticating', challenged: false };
+  private readonly nonce = newNonce();
+  /** Set when this side (Ctrl-C) or the coordinator (`leave`) ends the session on purpose. */
+  private leaving: string | null = null;
+
+  constructor(
+    private readonly compute: WorkerCompute,
+    private readonly link: SessionLink,
+    private readonly o: SessionOptions,
+  ) {}
+
+  get stateName(): State['name'] {
+    return this.state.name;
+  }
+
+  /** A frame from the coordinator, as it came off the socket; frames are handed over one at a time, in order. */
+  async receive(frame: Uint8Array): Promise<void> {
+    try {
+      await this.dispatch(decodeMessage(frame, 'coordinator'));
+    } catch (err) {
+      if (isTrainerError(err, 'E_PROTOCOL')) {
+        this.o.log(`protocol error from the coordinator: ${err.message}`);
+        return this.link.close(CLOSE.protocolError, closeReason(err.message));
+      }
+      this.fail(isTrainerError(err) ? err : new TrainerError('E_INTERNAL', String((err as Error)?.message ?? err)), 1011);
+    }
+  }
+
+  /** Leaves on purpose (Ctrl-C): tells the coordinator, then closes. */
+  leave(reason: string): void {
+    this.leaving = 'interrupted';
+    this.send({ type: 'leave', reason });
+    this.link.close(1000, 'bye');
+  }
+
+  /** The link closed with `code`: how the session ended. Throws for ends that must not be retried. */
+  ended(code: number, reason: string): SessionEnd {
+    if (this.leaving !== null) return { kind: 'leave', reason: this.leaving };
+    if (code === CLOSE.shutdown) return { kind: 'leave', reason: reason || 'coordinator done' };
+    if (code === CLOSE.authFailed) throw new TrainerError('E_AUTH', `the coordinator rejected our token (${reason})`);
+    if (code === CLOSE.versionMismatch) throw new TrainerError('E_PROTOCOL', reason);
+    return { kind: 'dropped', wasReady: this.state.name === 'ready' && this.state.weights !== null, why: `${code}${reason ? ` ${reason}` : ''}` };
+  }
+
+  private dispatch(m: Message): Promise<void> | void {
+    switch (m.type) {
+      case 'challenge':
+        return this.onChallenge(m);
+      case 'welcome':
+        return this.onWelcome(m);
+      case 'dataChunk':
+        return this.onDataChunk(m);
+      case 'weights':
+        return this.onWeights(m);
+      case 'task':
+      case 'evalTask':
+        return this.onTask(m);
+      case 'prefetch':
+        return this.onPrefetch(m);
+      case 'ping':
+        return this.onPing(m);
+      case 'leave':
+        return this.onLeave(m);
+      case 'hello':
+      case 'dataRequest':
+      case 'ready':
+      case 'gradient':
+      case 'evalResult':
+      case 'pong':
+        throw new TrainerError('E_PROTOCOL', `coordinator sent ${m.type}`);
+      default:
+        return assertNever(m);
+    }
+  }
+
+  private outOfTurn(m: Message): TrainerError {
+    return new TrainerError('E_PROTOCOL', `${m.type} while ${this.state.name}`);
+  }
+
+  private onChallenge(m: MessageOf<'challenge'>): void {
+    const s = this.state;
+    if (s.name !== 'authenticating' || s.challenged) throw this.outOfTurn(m);
+    if (m.protocol !== PROTOCOL_VERSION) {
+      return this.fail(new TrainerError('E_PROTOCOL', `coordinator speaks protocol ${m.protocol}, this worker ${PROTOCOL_VERSION}`), CLOSE.versionMismatch);
+    }
+    s.challenged = true;
+    this.send({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(this.o.token, 'worker', m.nonce), nonce: this.nonce, name: this.o.name });
+  }
+
+  private async onWelcome(m: MessageOf<'welcome'>): Promise<void> {
+    const s = this.state;
+    if (s.name !== 'authenticating' || !s.challenged) throw this.outOfTurn(m);
+    if (!checkMac(this.o.token, 'coordinator', this.nonce, m.mac)) {
+      return this.fail(new TrainerError('E_AUTH', `the coordinator at ${this.o.url} does not hold our token`), CLOSE.authFailed);
+    }
+    await this.compute.prepare(m);
+    if (this.compute.holdsDataset(m.dataset.sha256)) return this.becomeReady(m.dataset.sha256);
+    this.state = { name: 'joining', dataset: m.dataset, chunks: [], bytes: 0 };
+    this.send({ type: 'dataRequest' });
+  }
+
+  private async onDataChunk(m: MessageOf<'dataChunk'>): Promise<void> {
+    const s = this.state;
+    if (s.name !== 'joining') throw this.outOfTurn(m);
+    if (m.index !== s.chunks.length) throw new TrainerError('E_PROTOCOL', `unexpected data chunk ${m.index}`);
+    // Never hold more than the coordinator declared: a chunk past it ends the session.
+    s.bytes += m.bytes.length;
+    if (s.bytes > s.dataset.bytes || s.chunks.length >= s.dataset.chunks) {
+      throw new TrainerError('E_PROTOCOL', `dataset chunks past the declared ${s.dataset.bytes} bytes in ${s.dataset.chunks} chunks`);
+    }
+    s.chunks.push(Buffer.from(m.bytes));
+    if (s.chunks.length < s.dataset.chunks) return;
+    const blob = Buffer.concat(s.chunks);
+    s.chunks = [];
+    if (blob.length !== s.dataset.bytes || sha256Hex(blob) !== s.dataset.sha256) throw new TrainerError('E_PROTOCOL', 'dataset sha256 mismatch');
+    await this.compute.acceptDataset(s.dataset.sha256, blob);
+    this.becomeReady(s.dataset.sha256);
+  }
+
+  private becomeReady(sha256: string): void {
+    this.state = { name: 'ready', weights: null, queue: [], hint: null, draining: false };
+    this.send({ type: 'ready', sha256, backend: this.compute.backendName });
+  }
+
+  private onWeights(m: MessageOf<'weights'>): void {
+    const s = this.state;
+    if (s.name !== 'ready') throw this.outOfTurn(m);
+    if (s.weights === null) this.o.log(`working (backend ${this.compute.backendName})`);
+    s.weights = { version: m.version, values: m.weights };
+  }
+
+  private onTask(m: WorkTask): void {
+    const s = this.state;
+    if (s.name !== 'ready') throw this.outOfTurn(m);
+    if (!s.weights || s.weights.version !== m.version) throw new TrainerError('E_PROTOCOL', `task at version ${m.version} without its weights`);
+    s.queue.push({ m, weights: s.weights.values });
+    this.drain(s, s.queue.length === 1);
+  }
+
+  private onPrefetch(m: MessageOf<'prefetch'>): void {
+    const s = this.state;
+    if (s.name !== 'ready') throw this.outOfTurn(m);
+    s.hint = m.indices;
+    this.drain(s);
+  }
+
+  private onPing(m: MessageOf<'ping'>): void {
+    if (this.state.name === 'authenticating') throw this.outOfTurn(m);
+    this.send({ type: 'pong', seq: m.seq });
+  }
+
+  private onLeave(m: MessageOf<'leave'>): void {
+    this.leaving = m.reason;
+    this.link.close(1000, 'bye');
+  }
+
+  /**
+   * Computes queued tasks. A task that finds the worker idle runs at once:
+   * frames that came with it (a second task, a prefetch hint) wait in the
+   * chain until it is done, which is when they matter. Anything queued behind
+   * runs a turn later. Once the queue is empty, the hint is loaded.
+   */
+  private drain(s: Extract<State, { name: 'ready' }>, now = false): void {
+    if (s.draining) return;
+    s.draining = true;
+    const work = () => {
+      s.draining = false;
+      if (!this.link.open) return;
+      const item = s.queue.shift();
+      if (!item) {
+        const indices = s.hint;
+        s.hint = null;
+        if (indices) this.compute.prefetch(indices);
+        return;
+      }
+      try {
+        this.link.send(this.compute.compute(item.m, item.weights, this.link.bufferedAmount === 0));
+      } catch (err) {
+        this.o.log(`cannot compute task ${item.m.taskId}: ${(err as Error).message}`);
+        return this.link.close(CLOSE.protocolError, 'bad task');
+      }
+      if (s.queue.length === 0 && s.hint) {
+        // Now, not a turn later: the result is on its way and the next weights cannot be here yet.
+        this.compute.prefetch(s.hint);
+        s.hint = null;
+      }
+      if (s.queue.length > 0) this.drain(s);
+    };
+    if (now) work();
+    else setImmediate(work);
+  }
+
+  private send(m: Message): void {
+    this.link.send(encodeMessage(m));
+  }
+
+  private fail(err: TrainerError, code: number): void {
+    this.link.close(code, closeReason(err.message));
+    this.o.onFatal(err);
+  }
+}

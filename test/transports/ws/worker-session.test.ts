@@ -1,0 +1,180 @@
+// The worker's side of the protocol as a state machine, fed encoded frames without a socket:
+// each transition, and what a message out of turn does.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { isTrainerError, type TrainerError } from '../../../src/shared/errors.js';
+import { authMac, newNonce } from '../../../src/transports/ws/auth.js';
+import { decodeMessage } from '../../../src/transports/ws/decode.js';
+import { encodeMessage } from '../../../src/transports/ws/encode.js';
+import { CLOSE, PROTOCOL_VERSION, type Message, type MessageOf } from '../../../src/transports/ws/protocol.js';
+import { datasetBlob, sha256Hex } from '../../../src/transports/ws/wire-dataset.js';
+import { WorkerCompute } from '../../../src/transports/ws/worker.js';
+import { WorkerSession } from '../../../src/transports/ws/worker-session.js';
+import { getModel } from '../../../src/worker/model.js';
+import { everyByteDataset } from '../../worker/input-fixtures.js';
+
+const TOKEN = 'session-test-token';
+
+function fakeLink() {
+  const sent: Message[] = [];
+  const closes: { code: number; reason: string }[] = [];
+  return {
+    sent,
+    closes,
+    link: {
+      send: (frame: Uint8Array) => void sent.push(decodeMessage(frame, 'worker')),
+      close: (code: number, reason: string) => void closes.push({ code, reason }),
+      bufferedAmount: 0,
+      get open() {
+        return closes.length === 0;
+      },
+    },
+  };
+}
+
+async function setUp(token: string | null = TOKEN) {
+  const dir = await mkdtemp(join(tmpdir(), 'trainer-session-'));
+  const log: string[] = [];
+  const fatal: TrainerError[] = [];
+  const compute = new WorkerCompute({ backend: 'cpu', gpu: null, cacheDir: dir, log: (l) => log.push(l) });
+  const { link, sent, closes } = fakeLink();
+  const session = new WorkerSession(compute, link, { url: 'ws://test', token, name: 'w', log: (l) => log.push(l), onFatal: (e) => fatal.push(e) });
+  const feed = (m: Message) => session.receive(encodeMessage(m));
+  return { dir, session, sent, closes, fatal, log, feed, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+const model = getModel('net');
+const blob = datasetBlob({ train: everyByteDataset(6), val: everyByteDataset(2) });
+const dataset = { sha256: sha256Hex(blob), bytes: blob.length, trainCount: 6, valCount: 2, chunks: 2 };
+
+function welcome(workerNonce: Uint8Array, token: string | null = TOKEN): Message {
+  return {
+    type: 'welcome',
+    workerId: 'w1',
+    mac: authMac(token, 'coordinator', workerNonce),
+    model: 'net',
+    modelSize: model.size,
+    mean: [0.5, 0.5, 0.5],
+    std: [0.25, 0.25, 0.25],
+    backend: 'cpu',
+    maxBatch: 4,
+    heartbeatMs: 1000,
+    dataset,
+  };
+}
+
+test('authenticating: a challenge is answered with a hello that proves the token; a second challenge is out of turn', async () => {
+  const s = await setUp();
+  try {
+    const nonce = newNonce();
+    await s.feed({ type: 'challenge', protocol: PROTOCOL_VERSION, nonce });
+    const hello = s.sent[0] as MessageOf<'hello'>;
+    assert.equal(hello.type, 'hello');
+    assert.deepEqual([...hello.mac], [...authMac(TOKEN, 'worker', nonce)]);
+    assert.equal(s.session.stateName, 'authenticating');
+    await s.feed({ type: 'challenge', protocol: PROTOCOL_VERSION, nonce });
+    assert.equal(s.closes[0]?.code, CLOSE.protocolError);
+    assert.match(s.closes[0]?.reason ?? '', /challenge while authenticating/);
+    assert.equal(s.fatal.length, 0, 'a misbehaving coordinator is retried, not fatal');
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('authenticating: another protocol version, or a coordinator without our token, ends the worker', async () => {
+  const a = await setUp();
+  const b = await setUp();
+  try {
+    await a.feed({ type: 'challenge', protocol: PROTOCOL_VERSION + 1, nonce: newNonce() });
+    assert.equal(a.closes[0]?.code, CLOSE.versionMismatch);
+    assert.ok(isTrainerError(a.fatal[0], 'E_PROTOCOL'));
+
+    await b.feed({ type: 'challenge', protocol: PROTOCOL_VERSION, nonce: newNonce() });
+    const hello = b.sent[0] as MessageOf<'hello'>;
+    await b.feed(welcome(hello.nonce, 'another-token'));
+    assert.equal(b.closes[0]?.code, CLOSE.authFailed);
+    assert.ok(isTrainerError(b.fatal[0], 'E_AUTH'));
+    assert.equal(b.session.stateName, 'authenticating');
+  } finally {
+    await a.cleanup();
+    await b.cleanup();
+  }
+});
+
+test('a welcome before the challenge, or a task before the join, is out of turn', async () => {
+  const s = await setUp();
+  try {
+    await s.feed(welcome(newNonce()));
+    assert.match(s.closes[0]?.reason ?? '', /welcome while authenticating/);
+    const t = await setUp();
+    await t.feed({ type: 'task', taskId: 1, step: 0, version: 0, indices: Int32Array.of(0) });
+    assert.match(t.closes[0]?.reason ?? '', /task while authenticating/);
+    await t.cleanup();
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('joining: the dataset arrives in order and checked, then ready; weights and a task give a gradient', async () => {
+  const s = await setUp();
+  try {
+    await s.feed({ type: 'challenge', protocol: PROTOCOL_VERSION, nonce: newNonce() });
+    await s.feed(welcome((s.sent[0] as MessageOf<'hello'>).nonce));
+    assert.equal(s.sent[1]?.type, 'dataRequest');
+    assert.equal(s.session.stateName, 'joining');
+    const half = Math.ceil(blob.length / 2);
+    await s.feed({ type: 'dataChunk', index: 0, bytes: blob.subarray(0, half) });
+    assert.equal(s.session.stateName, 'joining');
+    await s.feed({ type: 'dataChunk', index: 1, bytes: blob.subarray(half) });
+    assert.equal(s.session.stateName, 'ready');
+    assert.deepEqual(s.sent[2], { type: 'ready', sha256: dataset.sha256, backend: 'cpu' });
+
+    await s.feed({ type: 'weights', version: 3, weights: new Float32Array(model.size).fill(0.01) });
+    await s.feed({ type: 'task', taskId: 7, step: 3, version: 3, indices: Int32Array.of(0, 5) });
+    const g = s.sent[3] as MessageOf<'gradient'>;
+    assert.equal(g.type, 'gradient');
+    assert.deepEqual([g.taskId, g.step, g.version, g.count, g.gradient.length], [7, 3, 3, 2, model.size]);
+    assert.ok(g.gradient.some((v) => v !== 0));
+    assert.equal(s.closes.length, 0);
+
+    await s.feed({ type: 'task', taskId: 8, step: 4, version: 4, indices: Int32Array.of(1) });
+    assert.match(s.closes[0]?.reason ?? '', /task at version 4 without its weights/);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('joining: a chunk out of order, or more bytes than declared, ends the session before they are kept', async () => {
+  const a = await setUp();
+  const b = await setUp();
+  try {
+    for (const s of [a, b]) {
+      await s.feed({ type: 'challenge', protocol: PROTOCOL_VERSION, nonce: newNonce() });
+      await s.feed(welcome((s.sent[0] as MessageOf<'hello'>).nonce));
+    }
+    await a.feed({ type: 'dataChunk', index: 1, bytes: blob.subarray(0, 10) });
+    assert.match(a.closes[0]?.reason ?? '', /unexpected data chunk 1/);
+    await b.feed({ type: 'dataChunk', index: 0, bytes: new Uint8Array(blob.length + 1) });
+    assert.equal(b.closes[0]?.code, CLOSE.protocolError);
+    assert.match(b.closes[0]?.reason ?? '', /past the declared/);
+  } finally {
+    await a.cleanup();
+    await b.cleanup();
+  }
+});
+
+test('the session says how it ended: a leave, a shutdown, a drop, or a rejected token', async () => {
+  const s = await setUp();
+  try {
+    assert.deepEqual(s.session.ended(1006, ''), { kind: 'dropped', wasReady: false, why: '1006' });
+    assert.deepEqual(s.session.ended(CLOSE.shutdown, 'coordinator done'), { kind: 'leave', reason: 'coordinator done' });
+    assert.throws(() => s.session.ended(CLOSE.authFailed, 'E_AUTH: bad token'), (e: unknown) => isTrainerError(e, 'E_AUTH'));
+    await s.feed({ type: 'leave', reason: 'run finished' });
+    assert.deepEqual(s.session.ended(1000, 'bye'), { kind: 'leave', reason: 'run finished' });
+  } finally {
+    await s.cleanup();
+  }
+});
