@@ -38,6 +38,11 @@ export class InProcessPool implements WorkerPool {
   }
 
   async runStep(step: number, microBatches: readonly Int32Array[], hooks: StepHooks): Promise<MicroBatchResult[]> {
+    // The gradients below are computed synchronously, and awaiting a settled
+    // promise never leaves the microtask queue: without this turn of the event
+    // loop, a whole epoch runs before a Ctrl-C handler (or a dashboard request)
+    // gets to run. setImmediate costs a few microseconds a step.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     this.checkVersion(step);
     while (this.slots.length < microBatches.length) this.slots.push(new Float32Array(this.weights.length));
     return microBatches.map((indices, m) => {
