@@ -41,6 +41,7 @@ export const DESCRIPTIONS: Record<string, string> = {
   'eval.every': 'Compute train and validation accuracy every N epochs (and always after the last).',
   'eval.batchSize': 'Images per evaluation task.',
   'checkpoint.every': 'Write `checkpoint/state.ckpt` every N epochs (and always at the end and on Ctrl-C).',
+  'log.everySteps': 'Write a line to `steps.jsonl` every N steps: the mean loss and images/s of those steps, the learning rate and the workers.',
   backend: 'Where tensors are computed; `auto` picks tensorflow-gpu when a GPU is asked for, else tensorflow, else wasm, else cpu.',
   gpu: 'CUDA device index for tensorflow-gpu (sets `CUDA_VISIBLE_DEVICES`); null asks for no GPU.',
   'cluster.transport':
