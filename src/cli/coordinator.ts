@@ -93,7 +93,7 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
       resume: a.resume,
       launch: {
         signal: controller.signal,
-        ...(d ? { onPool: (pool) => d.state.setWorkerSource(() => pool.workerInfo()) } : {}),
+        ...(d ? { onPool: d.onPool } : {}),
         ws: {
           host: config.cluster.host,
           port: config.cluster.port,
@@ -104,6 +104,7 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
             : {}),
         },
       },
+      ...(d ? { onPool: d.onPool } : {}),
       log,
       result: progress.result,
       signal: controller.signal,

@@ -88,8 +88,9 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
       resume: a.resume,
       launch: {
         signal: controller.signal,
-        ...(dash ? { onPool: (pool) => dash.state.setWorkerSource(() => pool.workerInfo()) } : {}),
+        ...(dash ? { onPool: dash.onPool } : {}),
       },
+      ...(dash ? { onPool: dash.onPool } : {}),
       log: progress.log,
       result: progress.result,
       signal: controller.signal,

@@ -8,7 +8,7 @@ import { resolveNormalization } from '../data/normalize.js';
 import type { Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { createPool, type PoolLaunch } from '../transports/create-pool.js';
-import type { PoolFactory } from '../transports/pool.js';
+import type { PoolFactory, WorkerPool } from '../transports/pool.js';
 import { getModel, initParams } from '../worker/model.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { exportLayersModel } from './export.js';
@@ -24,6 +24,8 @@ export interface RunOptions {
   launch?: PoolLaunch;
   /** Another pool than cluster.transport's (tests: injected faults, captured pools). */
   createPool?: PoolFactory;
+  /** Called with the pool once it is built, before the first step (the dashboard lists its workers). */
+  onPool?: (pool: WorkerPool) => void;
   /** Progress and diagnostics, for people (stderr). */
   log: (line: string) => void;
   /** Results: the epoch lines, the end of the run, the model's path (stdout); default `log`. */
@@ -115,6 +117,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
 
   const ctx = { config, model, data, normalization, log: o.log };
   const pool = o.createPool ? await o.createPool(ctx) : await createPool(ctx, o.launch);
+  o.onPool?.(pool);
   const steps = new StepLog(folder, config.log.everySteps, config.train.lr);
   const onStep = o.onStep;
   let outcome: TrainOutcome;
