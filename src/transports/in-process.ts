@@ -61,7 +61,13 @@ export class InProcessPool implements WorkerPool {
   async evaluate(version: number, split: 'train' | 'val', chunks: readonly Int32Array[]): Promise<BatchStats[]> {
     this.checkVersion(version);
     const data = split === 'train' ? this.data.train : this.data.val;
-    return chunks.map((indices) => this.computer.evaluate(this.weights, data, indices));
+    const out: BatchStats[] = [];
+    for (const indices of chunks) {
+      // As in runStep: a Ctrl-C during a long evaluation is heard (and said) at once.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      out.push(this.computer.evaluate(this.weights, data, indices));
+    }
+    return out;
   }
 
   stats(): WorkerStats[] {
