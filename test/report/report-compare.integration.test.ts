@@ -3,6 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
 import { runTraining } from '../../src/coordinator/run.js';
+import { renderReport } from '../../src/report/html.js';
+import { readRun } from '../../src/report/read-run.js';
 import { createInProcessPool } from '../../src/transports/in-process.js';
 import { trainer } from '../cli/cli-helpers.js';
 import { quietLog, smallConfig, tempDir } from '../helpers.js';
@@ -10,7 +12,7 @@ import { quietLog, smallConfig, tempDir } from '../helpers.js';
 /** The vertices of the polyline drawn for `series`. */
 const vertices = (html: string, series: string) => (new RegExp(`<polyline class="line" data-series="${series}"[^>]* points="([^"]+)"`).exec(html)?.[1] ?? '').split(' ').filter(Boolean).length;
 
-test('trainer report draws loss per step (--run or positional), and trainer report A B overlays two runs and lists how their configs differ', async () => {
+test('report.html draws loss per step with epoch marks; trainer report --run A --run B overlays two runs and lists how their configs differ', async () => {
   const dir = await tempDir();
   // 300 examples, batch 64: 5 steps an epoch, 2 epochs, a steps.jsonl line every step.
   const run = (name: string, lr: number) =>
@@ -24,17 +26,14 @@ test('trainer report draws loss per step (--run or positional), and trainer repo
   await run('b', 0.01);
   const [a, b] = [join(dir, 'runs', 'a'), join(dir, 'runs', 'b')];
 
-  const one = trainer(['report', '--run', a]);
-  assert.equal(one.code, 0, one.stderr);
-  assert.equal(one.stdout, `${join(a, 'report.html')}\n`);
-  const html = await readFile(join(a, 'report.html'), 'utf8');
+  const html = renderReport(await readRun(a));
   assert.equal(vertices(html, 'loss'), 10, 'the smoothed loss: one vertex per step');
   assert.equal(vertices(html, 'loss-raw'), 10, 'the loss as logged, under it');
   assert.equal(html.match(/<line class="mark"/g)?.length, 2, 'a mark where each epoch ended');
   assert.match(html, />step</);
 
   const out = join(dir, 'compare.html');
-  const both = trainer(['report', a, b, '--out', out]);
+  const both = trainer(['report', '--run', a, '--run', b, '--out', out]);
   assert.equal(both.code, 0, both.stderr);
   assert.equal(both.stdout, `${out}\n`);
   const page = await readFile(out, 'utf8');
