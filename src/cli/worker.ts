@@ -22,7 +22,7 @@ export interface WorkerArgs {
 export function workerOptions<T>(y: Argv<T>) {
   return y
     .option('connect', { type: 'string', demandOption: true, describe: 'coordinator HOST:PORT (or ws://..., wss://...)' })
-    .option('gpu', { type: 'number', describe: 'CUDA device index (sets CUDA_VISIBLE_DEVICES, backend tensorflow-gpu)' })
+    .option('gpu', { type: 'number', describe: 'GPU to compute on: CUDA device for tensorflow-gpu, N-th hardware adapter for webgpu (auto tries both)' })
     .option('backend', { type: 'string', describe: `${BACKENDS.join(' | ')} (default: the run's backend)` })
     .option('token', { type: 'string', describe: 'shared token (default TRAINER_TOKEN)' })
     .option('name', { type: 'string', describe: 'name in the coordinator log (default host:pid)' })

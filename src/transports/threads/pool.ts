@@ -204,7 +204,7 @@ export class ThreadPool implements WorkerPool {
   }
 
   private record(r: ThreadResult, examples: number): void {
-    const s = this.perThread.get(r.thread) ?? { worker: `thread-${r.thread}`, microBatches: 0, examples: 0, computeMs: 0 };
+    const s = this.perThread.get(r.thread) ?? { worker: `thread-${r.thread}`, backend: r.backend, microBatches: 0, examples: 0, computeMs: 0 };
     s.microBatches++;
     s.examples += examples;
     s.computeMs += r.computeMs;
@@ -270,11 +270,11 @@ export function threadPoolFactory(extra: Partial<ThreadPoolOptions> = {}): (ctx:
   return async ({ config, model, data, normalization, log }) => {
     const threads = config.cluster.workers;
     let backend = config.backend;
-    if ((backend === 'tensorflow' || backend === 'tensorflow-gpu' || config.gpu !== null) && threads > 1) {
+    if ((backend === 'tensorflow' || backend === 'tensorflow-gpu' || (backend === 'auto' && config.gpu !== null)) && threads > 1) {
       throw new TrainerError(
         'E_CONFIG',
         `backend ${backend === 'auto' ? 'tensorflow-gpu' : backend} cannot run in more than one worker thread ` +
-          '(tfjs-node loads once per process): use processes instead, trainer train --procs N (or --gpus 0,1)',
+          '(tfjs-node loads once per process): use processes instead, trainer train --procs N (or --gpus 0,1), or --backend webgpu',
       );
     }
     // tfjs-node's addon loads in one thread per process only, so auto means wasm here.
@@ -284,6 +284,7 @@ export function threadPoolFactory(extra: Partial<ThreadPoolOptions> = {}): (ctx:
     const slotCount = microBatches + SPARE_SLOTS;
     const init: ThreadInit = {
       backend,
+      gpu: config.gpu,
       model: model.name,
       normalization,
       train: data.train,

@@ -45,7 +45,7 @@ export function newMember(conn: WorkerConn): Member {
     version: -1,
     progressMs: performance.now(),
     lastResultMs: null,
-    stats: { worker: `${conn.id} ${conn.name}`, microBatches: 0, examples: 0, computeMs: 0 },
+    stats: { worker: `${conn.id} ${conn.name}`, backend: conn.backend, microBatches: 0, examples: 0, computeMs: 0 },
   };
 }
 

@@ -177,7 +177,7 @@ export class WorkerSession {
 
   private becomeReady(sha256: string): void {
     this.state = { name: 'ready', weights: null, queue: [], hint: null, draining: false };
-    this.send({ type: 'ready', sha256, backend: this.compute.backendName });
+    this.send({ type: 'ready', sha256, backend: this.compute.backendKind });
   }
 
   private onWeights(m: MessageOf<'weights'>): void {
@@ -213,39 +213,59 @@ export class WorkerSession {
   }
 
   /**
-   * Computes queued tasks. A task that finds the worker idle runs at once:
-   * frames that came with it (a second task, a prefetch hint) wait in the
-   * chain until it is done, which is when they matter. Anything queued behind
-   * runs a turn later. Once the queue is empty, the hint is loaded.
+   * Computes queued tasks, one at a time. A task that finds the worker idle
+   * runs at once: frames that came with it (a second task, a prefetch hint)
+   * wait in the chain until it is done, which is when they matter. Anything
+   * queued behind runs a turn later. Once the queue is empty, the hint is
+   * loaded. On a backend with asynchronous readback (webgpu) the result
+   * leaves when it is read back, and frames arriving meanwhile just queue.
    */
   private drain(s: Extract<State, { name: 'ready' }>, now = false): void {
     if (s.draining) return;
     s.draining = true;
     const work = () => {
-      s.draining = false;
-      if (!this.link.open) return;
+      if (!this.link.open) return void (s.draining = false);
       const item = s.queue.shift();
       if (!item) {
+        s.draining = false;
         const indices = s.hint;
         s.hint = null;
         if (indices) this.compute.prefetch(indices);
         return;
       }
+      let result: Uint8Array | Promise<Uint8Array>;
       try {
-        this.link.send(this.compute.compute(item.m, item.weights, this.link.bufferedAmount === 0));
+        result = this.compute.compute(item.m, item.weights, this.link.bufferedAmount === 0);
       } catch (err) {
-        this.o.log(`cannot compute task ${item.m.taskId}: ${(err as Error).message}`);
-        return this.link.close(CLOSE.protocolError, 'bad task');
+        return this.computeFailed(s, item.m, err);
       }
-      if (s.queue.length === 0 && s.hint) {
-        // Now, not a turn later: the result is on its way and the next weights cannot be here yet.
-        this.compute.prefetch(s.hint);
-        s.hint = null;
-      }
-      if (s.queue.length > 0) this.drain(s);
+      if (result instanceof Uint8Array) return this.computed(s, result);
+      result.then(
+        (frame) => this.computed(s, frame),
+        (err: unknown) => this.computeFailed(s, item.m, err),
+      );
     };
     if (now) work();
     else setImmediate(work);
+  }
+
+  private computed(s: Extract<State, { name: 'ready' }>, frame: Uint8Array): void {
+    s.draining = false;
+    this.link.send(frame);
+    if (s.queue.length === 0 && s.hint) {
+      // Now, not a turn later: the result is on its way and the next weights cannot be here yet.
+      this.compute.prefetch(s.hint);
+      s.hint = null;
+    }
+    if (s.queue.length > 0) this.drain(s);
+  }
+
+  /** A task this worker cannot compute: the coordinator's fault (bad indices), or a backend that failed for good. */
+  private computeFailed(s: Extract<State, { name: 'ready' }>, m: WorkTask, err: unknown): void {
+    s.draining = false;
+    if (isTrainerError(err, 'E_BACKEND')) return this.fail(err, 1011);
+    this.o.log(`cannot compute task ${m.taskId}: ${(err as Error).message}`);
+    this.link.close(CLOSE.protocolError, 'bad task');
   }
 
   private send(m: Message): void {

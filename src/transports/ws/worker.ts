@@ -12,7 +12,7 @@ import type { Normalization } from '../../data/normalize.js';
 import type { BackendName } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
 import { selectBackend, type SelectedBackend } from '../../worker/backend.js';
-import { MicroBatchComputer } from '../../worker/gradient.js';
+import { MicroBatchComputer, type BatchStats } from '../../worker/gradient.js';
 import { getModel } from '../../worker/model.js';
 import { readCachedBlob, writeCachedBlob } from './dataset-cache.js';
 import { ArrayFrame, encodeMessage } from './encode.js';
@@ -155,6 +155,11 @@ export class WorkerCompute {
     return this.backend?.name ?? '?';
   }
 
+  /** What the coordinator compares for parity: the backend and, on a GPU, the device (at most 64 characters). */
+  get backendKind(): string {
+    return (this.backend?.kind ?? '?').slice(0, 64);
+  }
+
   /** Backend (once), computer for the run's model and normalisation, dataset from the cache. */
   async prepare(w: MessageOf<'welcome'>): Promise<void> {
     if (!this.backend) {
@@ -206,21 +211,26 @@ export class WorkerCompute {
     }
   }
 
-  /** The result frame of a task; `reuse`: the socket holds no unsent bytes, so the last gradient frame's buffer is free. */
-  compute(m: WorkTask, weights: Float32Array, reuse: boolean): Uint8Array {
+  /**
+   * The result frame of a task; `reuse`: the socket holds no unsent bytes, so
+   * the last gradient frame's buffer is free. Synchronous on backends that
+   * read back synchronously (the frame leaves at once), a promise on webgpu.
+   */
+  compute(m: WorkTask, weights: Float32Array, reuse: boolean): Uint8Array | Promise<Uint8Array> {
     const { computer, data } = this;
     if (!computer || !data) throw new TrainerError('E_PROTOCOL', `task ${m.taskId} before the worker joined`);
     const set = m.type === 'task' || m.split === 'train' ? data.sets.train : data.sets.val;
     for (const i of m.indices) if (i >= set.count) throw new TrainerError('E_PROTOCOL', `index ${i} past the dataset (${set.count})`);
     const t0 = performance.now();
     if (m.type === 'evalTask') {
-      const s = computer.evaluate(weights, set, m.indices);
-      return encodeMessage({ type: 'evalResult', taskId: m.taskId, version: m.version, ...s });
+      const evalFrame = (s: BatchStats) => encodeMessage({ type: 'evalResult', taskId: m.taskId, version: m.version, ...s });
+      return computer.readsBackSync ? evalFrame(computer.evaluate(weights, set, m.indices)) : computer.evaluateAsync(weights, set, m.indices).then(evalFrame);
     }
     if (this.gradientFrame?.length !== computer.model.size) this.gradientFrame = new ArrayFrame('gradient', computer.model.size);
-    const s = computer.gradient(weights, set, m.indices, this.gradientFrame.floats(reuse));
-    const fields: Omit<MessageOf<'gradient'>, 'gradient'> = { type: 'gradient', taskId: m.taskId, step: m.step, version: m.version, ...s, computeMs: performance.now() - t0 };
-    return this.gradientFrame.finish(fields);
+    const frame = this.gradientFrame;
+    const out = frame.floats(reuse);
+    const gradientFrame = (s: BatchStats) => frame.finish({ type: 'gradient', taskId: m.taskId, step: m.step, version: m.version, ...s, computeMs: performance.now() - t0 });
+    return computer.readsBackSync ? gradientFrame(computer.gradient(weights, set, m.indices, out)) : computer.gradientAsync(weights, set, m.indices, out).then(gradientFrame);
   }
 }
 

@@ -40,7 +40,8 @@ export interface Spawned {
 /** `trainer worker` as a real child process. */
 export function spawnWorker(url: string, dir: string, name: string, extra: string[] = [], token: string | null = TOKEN): Spawned {
   const retry = extra.includes('--retry-for-ms') ? [] : ['--retry-for-ms', '15000'];
-  return spawnMain(['worker', '--connect', url.replace(/^ws:\/\//, ''), '--backend', 'wasm', '--name', name, ...retry, ...extra], {
+  const backend = extra.includes('--backend') ? [] : ['--backend', 'wasm'];
+  return spawnMain(['worker', '--connect', url.replace(/^ws:\/\//, ''), ...backend, '--name', name, ...retry, ...extra], {
     TRAINER_CACHE_DIR: join(dir, 'cache', name),
     ...(token !== null ? { TRAINER_TOKEN: token } : {}),
   });
@@ -69,6 +70,7 @@ export function trainWithWorkers(
   names: readonly string[],
   workers: Map<string, Spawned>,
   extra: Partial<import('../../../src/transports/ws/pool.js').WsPoolOptions> = {},
+  workerArgs: string[] = [],
 ) {
   return runTraining({
     config,
@@ -80,7 +82,7 @@ export function trainWithWorkers(
       token: TOKEN,
       minWorkers: names.length,
       onListening: (url) => {
-        for (const name of names) workers.set(name, spawnWorker(url, dir, name));
+        for (const name of names) workers.set(name, spawnWorker(url, dir, name, workerArgs));
       },
       extra,
     }),
