@@ -29,6 +29,7 @@ CTLD_PORT=${TRAINER_SLURM_PORT:-16817}
 NODES=(n1 n2 n3)
 CONF=$STATE/slurm.conf
 SOCKET=$STATE/munge/munge.socket
+[[ $STATE != *[[:space:]]* ]] || { echo "slurm-cluster: TRAINER_SLURM_DIR must not contain spaces" >&2; exit 1; }
 
 die() { echo "slurm-cluster: $*" >&2; exit 1; }
 
@@ -38,13 +39,20 @@ need() {
   [ ${#missing[@]} -eq 0 ] || die "not installed: ${missing[*]} (Debian: apt-get install slurmctld slurmd slurm-client munge)"
 }
 
-# PID in FILE if that process still runs and its command line names WORD.
+# The command lines this script starts its daemons with (a PID is trusted only
+# while its process still has that command line).
+MUNGED_CMD="munged -F --force --socket=$SOCKET"
+CTLD_CMD="slurmctld -D -i -f $CONF"
+slurmd_cmd() { echo "slurmd -D -N $1 -f $CONF"; }
+
+# PID in FILE if that process still runs and its command line starts with CMD.
 alive() {
-  local file=$1 word=$2 pid
+  local file=$1 cmd=$2 pid line
   [ -s "$file" ] || return 1
   pid=$(cat "$file")
   [ -r "/proc/$pid/cmdline" ] || return 1
-  tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- "$word" || return 1
+  line=$(tr '\0' ' ' < "/proc/$pid/cmdline")
+  [[ $line == "$cmd"* ]] || return 1
   echo "$pid"
 }
 
@@ -98,14 +106,14 @@ EOF
 }
 
 start_munge() {
-  if alive "$STATE/munged.pid" munged > /dev/null; then return; fi
+  if alive "$STATE/munged.pid" "$MUNGED_CMD" > /dev/null; then return; fi
   if [ ! -s "$STATE/munge/munge.key" ]; then
     (umask 077 && head -c 1024 /dev/urandom > "$STATE/munge/munge.key")
   fi
   chmod 600 "$STATE/munge/munge.key"
   rm -f "$SOCKET" "$SOCKET.lock"
   # Foreground (-F) under setsid: $! is the daemon itself, so down can stop it by PID.
-  setsid munged -F --force --socket="$SOCKET" --key-file="$STATE/munge/munge.key" \
+  setsid $MUNGED_CMD --key-file="$STATE/munge/munge.key" \
     --pid-file="$STATE/munge/munged.pid.unused" --log-file="$STATE/log/munged.log" \
     --seed-file="$STATE/munge/munged.seed" < /dev/null >> "$STATE/log/munged.out" 2>&1 &
   echo $! > "$STATE/munged.pid"
@@ -114,16 +122,16 @@ start_munge() {
 }
 
 start_ctld() {
-  if alive "$STATE/slurmctld.pid.mine" slurmctld > /dev/null; then return; fi
-  setsid slurmctld -D -i -f "$CONF" < /dev/null >> "$STATE/log/slurmctld.out" 2>&1 &
+  if alive "$STATE/slurmctld.pid.mine" "$CTLD_CMD" > /dev/null; then return; fi
+  setsid $CTLD_CMD < /dev/null >> "$STATE/log/slurmctld.out" 2>&1 &
   echo $! > "$STATE/slurmctld.pid.mine"
 }
 
 start_slurmd() {
   local n=$1
-  if alive "$STATE/slurmd-$n.pid.mine" "slurmd" > /dev/null; then return; fi
+  if alive "$STATE/slurmd-$n.pid.mine" "$(slurmd_cmd "$n")" > /dev/null; then return; fi
   mkdir -p "$STATE/spool/$n"
-  setsid slurmd -D -N "$n" -f "$CONF" < /dev/null >> "$STATE/log/slurmd-$n.out" 2>&1 &
+  setsid $(slurmd_cmd "$n") < /dev/null >> "$STATE/log/slurmd-$n.out" 2>&1 &
   echo $! > "$STATE/slurmd-$n.pid.mine"
 }
 
@@ -154,29 +162,37 @@ up() {
   die "nodes not ready after 30 s; logs in $STATE/log"
 }
 
-stop_pid() {
-  local file=$1 word=$2 pid
-  pid=$(alive "$file" "$word") || { rm -f "$file"; return 0; }
-  kill -TERM "$pid" 2> /dev/null || true
-  for _ in $(seq 100); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
-  [ -d "/proc/$pid" ] && kill -KILL "$pid" 2> /dev/null || true
-  rm -f "$file"
+# Stops the daemons named by "pidfile|command" pairs together (each takes a second or two).
+stop_pids() {
+  local pids=() pid entry
+  for entry in "$@"; do
+    if pid=$(alive "${entry%%|*}" "${entry#*|}"); then kill -TERM "$pid" 2> /dev/null && pids+=("$pid"); fi
+    rm -f "${entry%%|*}"
+  done
+  for _ in $(seq 100); do
+    local left=()
+    for pid in "${pids[@]}"; do [ -d "/proc/$pid" ] && left+=("$pid"); done
+    [ ${#left[@]} -eq 0 ] && return 0
+    sleep 0.1
+  done
+  for pid in "${left[@]}"; do kill -KILL "$pid" 2> /dev/null || true; done
 }
 
 down() {
-  for n in "${NODES[@]}"; do stop_pid "$STATE/slurmd-$n.pid.mine" slurmd; done
-  stop_pid "$STATE/slurmctld.pid.mine" slurmctld
-  stop_pid "$STATE/munged.pid" munged
+  local daemons=("$STATE/slurmctld.pid.mine|$CTLD_CMD")
+  for n in "${NODES[@]}"; do daemons+=("$STATE/slurmd-$n.pid.mine|$(slurmd_cmd "$n")"); done
+  stop_pids "${daemons[@]}"
+  stop_pids "$STATE/munged.pid|$MUNGED_CMD"
   echo "slurm-cluster: down"
 }
 
 status() {
   local ok=0 pid
-  for d in "munged:$STATE/munged.pid:munged" "slurmctld:$STATE/slurmctld.pid.mine:slurmctld" \
-    "slurmd n1:$STATE/slurmd-n1.pid.mine:slurmd" "slurmd n2:$STATE/slurmd-n2.pid.mine:slurmd" \
-    "slurmd n3:$STATE/slurmd-n3.pid.mine:slurmd"; do
-    IFS=: read -r name file word <<< "$d"
-    if pid=$(alive "$file" "$word"); then echo "$name: running (pid $pid)"; else echo "$name: stopped"; ok=1; fi
+  local checks=("munged|$STATE/munged.pid|$MUNGED_CMD" "slurmctld|$STATE/slurmctld.pid.mine|$CTLD_CMD")
+  for n in "${NODES[@]}"; do checks+=("slurmd $n|$STATE/slurmd-$n.pid.mine|$(slurmd_cmd "$n")"); done
+  for d in "${checks[@]}"; do
+    IFS='|' read -r name file cmd <<< "$d"
+    if pid=$(alive "$file" "$cmd"); then echo "$name: running (pid $pid)"; else echo "$name: stopped"; ok=1; fi
   done
   if [ $ok -eq 0 ] && ! nodes_ready; then echo "nodes: not all up"; ok=1; fi
   [ $ok -eq 0 ] && echo "SLURM_CONF=$CONF"
