@@ -13,26 +13,40 @@
  */
 import type { Obj } from './kustomize-subset.js';
 
-type Validate = ((data: unknown) => boolean) & { errors?: { instancePath: string; message?: string; keyword: string; params: unknown }[] | null };
+interface SchemaError {
+  instancePath: string;
+  keyword: string;
+  params: unknown;
+}
+type ModelClass = { prototype: { validate(this: unknown): void } };
 
-const SCHEMAS: Record<string, string> = {
-  'v1/ConfigMap': 'IoK8sApiCoreV1ConfigMap',
-  'v1/Secret': 'IoK8sApiCoreV1Secret',
-  'v1/Service': 'IoK8sApiCoreV1Service',
-  'v1/PersistentVolumeClaim': 'IoK8sApiCoreV1PersistentVolumeClaim',
-  'v1/Pod': 'IoK8sApiCoreV1Pod',
-  'batch/v1/Job': 'IoK8sApiBatchV1Job',
+const MODELS: Record<string, [string, string]> = {
+  'v1/ConfigMap': ['kubernetes-models/v1/ConfigMap', 'ConfigMap'],
+  'v1/Secret': ['kubernetes-models/v1/Secret', 'Secret'],
+  'v1/Service': ['kubernetes-models/v1/Service', 'Service'],
+  'v1/PersistentVolumeClaim': ['kubernetes-models/v1/PersistentVolumeClaim', 'PersistentVolumeClaim'],
+  'v1/Pod': ['kubernetes-models/v1/Pod', 'Pod'],
+  'batch/v1/Job': ['kubernetes-models/batch/v1/Job', 'Job'],
 };
 
 /** Problems of `o`, as "path: what" lines; empty when it is valid. */
 export async function validateObject(o: Obj): Promise<string[]> {
   const key = `${String(o.apiVersion)}/${String(o.kind)}`;
-  const schema = SCHEMAS[key];
-  if (!schema) return [`${key}: no schema wired up in test/deploy/k8s-validate.ts`];
-  const mod = (await import(`kubernetes-models/_schemas/${schema}`)) as { validate: Validate };
+  const model = MODELS[key];
+  if (!model) return [`${key}: no schema wired up in test/deploy/k8s-validate.ts`];
+  const cls = ((await import(model[0])) as Record<string, ModelClass>)[model[1]];
+  if (!cls) return [`${key}: ${model[0]} has no ${model[1]}`];
   const records: { path: string; keys: string[]; read: Set<string> }[] = [];
-  const ok = mod.validate(traced(o, '', records));
-  const problems = ok ? [] : (mod.validate.errors ?? []).map((e) => `${e.instancePath || '/'}: ${e.keyword} ${JSON.stringify(e.params)}`);
+  const problems: string[] = [];
+  try {
+    // The model's validate() runs the compiled schema on `this`: here, the traced object
+    // (constructing a model would copy the object, reading every key).
+    cls.prototype.validate.call(traced(o, '', records));
+  } catch (err) {
+    const errors = (err as { errors?: SchemaError[] }).errors;
+    if (!errors) throw err;
+    for (const e of errors) problems.push(`${e.instancePath || '/'}: ${e.keyword} ${JSON.stringify(e.params)}`);
+  }
   for (const r of records) {
     for (const k of r.keys) if (!r.read.has(k)) problems.push(`${r.path}/${k}: unknown field`);
   }
