@@ -72,11 +72,18 @@ function runFlags(name: string, epochs: number, limitTrain: number): string[] {
 
 const shaOf = (out: string) => /model saved to .* \(weights sha256 ([0-9a-f]{64})\)/.exec(out)?.[1];
 
+const references = new Map<string, string>();
+
+/** The weights sha256 of `trainer train --threads 1` on these flags (each computed once). */
 function referenceSha(flags: string[]): string {
+  const key = JSON.stringify(flags);
+  const known = references.get(key);
+  if (known) return known;
   const r = spawnSync(process.execPath, [CLI, 'train', ...flags, '--threads', '1'], { cwd: REPO, encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
   const sha = shaOf(r.stderr);
   assert.ok(sha, r.stderr);
+  references.set(key, sha);
   return sha;
 }
 
@@ -154,7 +161,7 @@ test('sbatch on three nodes trains to the same weights sha256 as trainer train -
 
 test('a worker task SIGKILLed mid-run loses its micro-batches to the others and the sha256 stays the same', { skip }, async () => {
   const flags = runFlags('killed', 3, 1024);
-  const expected = referenceSha(runFlags('killed-ref', 3, 1024));
+  const expected = referenceSha(runFlags('ref-3x1024', 3, 1024));
   const token = 'test-token-that-must-stay-out-of-output-and-argv';
   const job = await submit(['--nodes', '3', '--ntasks-per-node', '1'], flags, slurmEnv({ TRAINER_TOKEN: token }));
   const victim = `job${job.id}.task1@n2`;
@@ -183,6 +190,26 @@ test('a worker task SIGKILLed mid-run loses its micro-batches to the others and 
   assert.match(r.output.slice(gone), /Epoch 2,/, 'training went on after the kill');
   assert.match(r.output, /task 1 on n2: worker exited with status 137/);
   assert.ok(!r.output.includes(token), 'the token is not in the job output');
+});
+
+test('near the time limit the coordinator checkpoints, and a job submitted with --resume ends with the same sha256', { skip }, async () => {
+  const flags = runFlags('resumed', 3, 1024);
+  const expected = referenceSha(runFlags('ref-3x1024', 3, 1024));
+  const first = await submit(['--nodes', '3', '--ntasks-per-node', '1'], flags, slurmEnv());
+  const deadline = performance.now() + JOB_LIMIT_MS;
+  while (!/Epoch 1,/.test(await output(first)) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  // What #SBATCH --signal=B:USR1@120 sends 120 s before the time limit: the batch shell alone.
+  await run('scancel', ['--batch', '--signal=USR1', first.id], { env: slurmEnv(), timeout: 10_000 });
+  const r1 = await finished(first);
+  assert.equal(r1.exitCode, 130, r1.output);
+  assert.match(r1.output, /time limit near: asking the coordinator to stop/);
+  assert.match(r1.output, /stopped at epoch \d, step \d+; checkpoint written/);
+  assert.match(r1.output, /trainer\.sbatch: error: the coordinator stopped early \(exit 130\).*resubmit with --resume/);
+  const second = await submit(['--nodes', '3', '--ntasks-per-node', '1'], [...flags, '--resume'], slurmEnv());
+  const r2 = await finished(second);
+  assert.equal(r2.exitCode, 0, r2.output);
+  assert.match(r2.output, /resuming .* at epoch/);
+  assert.equal(shaOf(r2.output), expected, r2.output);
 });
 
 test('--gpus-per-task 1 gives each task its own CUDA_VISIBLE_DEVICES and each worker --gpu 0', { skip }, async () => {
