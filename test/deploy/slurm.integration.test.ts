@@ -215,18 +215,23 @@ test('near the time limit the coordinator checkpoints, and a job submitted with 
 test('--gpus-per-task 1 gives each task its own CUDA_VISIBLE_DEVICES and each worker --gpu 0', { skip }, async () => {
   // A stand-in trainer: no GPU backend can load here, and the choice is made before it would.
   const stub = join(dir, 'stub-trainer.sh');
-  await writeFile(stub, '#!/bin/sh\necho "stub $*" >&2\n[ "$1" = coordinator ] && sleep 1\nexit 0\n');
+  await writeFile(stub, '#!/bin/sh\necho "stub $* (token ${TRAINER_TOKEN:+set})" >&2\n[ "$1" = coordinator ] && sleep 1\nexit 0\n');
   await chmod(stub, 0o755);
-  const job = await submit(['--nodes', '3', '--ntasks-per-node', '2', '--gpus-per-task', '1'], ['--config', 'x.yaml'], slurmEnv({ TRAINER_BIN: stub }));
+  // --export=NONE too: the job starts without the submitter's environment, and the workers still get the token.
+  const job = await submit(
+    ['--nodes', '3', '--ntasks-per-node', '2', '--gpus-per-task', '1', `--export=NONE,TRAINER_BIN=${stub}`],
+    ['--config', 'x.yaml'],
+    slurmEnv(),
+  );
   const r = await finished(job);
   assert.equal(r.state, 'COMPLETED', r.output);
-  assert.match(r.output, /stub coordinator --host 127\.0\.0\.1 --port \d+ --min-workers 6 --config x\.yaml/);
+  assert.match(r.output, /stub coordinator --host 127\.0\.0\.1 --port \d+ --min-workers 6 --config x\.yaml \(token set\)/);
   const seen = new Map<string, string[]>();
   for (const m of r.output.matchAll(/task (\d) on (n\d): CUDA_VISIBLE_DEVICES=(\S+) -> worker --gpu 0/g)) {
     seen.set(m[2] ?? '', [...(seen.get(m[2] ?? '') ?? []), m[3] ?? ''].sort());
   }
   assert.deepEqual(Object.fromEntries(seen), { n1: ['0', '1'], n2: ['0', '1'], n3: ['0', '1'] }, r.output);
-  assert.equal(r.output.match(/stub worker --connect 127\.0\.0\.1:\d+ --retry-for-ms \d+ --name job\d+\.task\d@n\d --gpu 0/g)?.length, 6);
+  assert.equal(r.output.match(/stub worker --connect 127\.0\.0\.1:\d+ --retry-for-ms \d+ --name job\d+\.task\d@n\d --gpu 0 \(token set\)/g)?.length, 6);
 });
 
 test('a coordinator that cannot start fails the job with its error and one line of the script', { skip }, async () => {
