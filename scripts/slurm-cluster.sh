@@ -40,7 +40,8 @@ need() {
 }
 
 # The command lines this script starts its daemons with (a PID is trusted only
-# while its process still has that command line).
+# while its process still has that command line). They are split on spaces
+# where they are run: hence no spaces in the state folder's path.
 MUNGED_CMD="munged -F --force --socket=$SOCKET"
 CTLD_CMD="slurmctld -D -i -f $CONF"
 slurmd_cmd() { echo "slurmd -D -N $1 -f $CONF"; }
@@ -113,6 +114,7 @@ start_munge() {
   chmod 600 "$STATE/munge/munge.key"
   rm -f "$SOCKET" "$SOCKET.lock"
   # Foreground (-F) under setsid: $! is the daemon itself, so down can stop it by PID.
+  # shellcheck disable=SC2086
   setsid $MUNGED_CMD --key-file="$STATE/munge/munge.key" \
     --pid-file="$STATE/munge/munged.pid.unused" --log-file="$STATE/log/munged.log" \
     --seed-file="$STATE/munge/munged.seed" < /dev/null >> "$STATE/log/munged.out" 2>&1 &
@@ -123,6 +125,7 @@ start_munge() {
 
 start_ctld() {
   if alive "$STATE/slurmctld.pid.mine" "$CTLD_CMD" > /dev/null; then return; fi
+  # shellcheck disable=SC2086
   setsid $CTLD_CMD < /dev/null >> "$STATE/log/slurmctld.out" 2>&1 &
   echo $! > "$STATE/slurmctld.pid.mine"
 }
@@ -131,6 +134,7 @@ start_slurmd() {
   local n=$1
   if alive "$STATE/slurmd-$n.pid.mine" "$(slurmd_cmd "$n")" > /dev/null; then return; fi
   mkdir -p "$STATE/spool/$n"
+  # shellcheck disable=SC2046
   setsid $(slurmd_cmd "$n") < /dev/null >> "$STATE/log/slurmd-$n.out" 2>&1 &
   echo $! > "$STATE/slurmd-$n.pid.mine"
 }
