@@ -2,7 +2,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { runTraining } from '../../../src/coordinator/run.js';
+import { runTraining, type RunOptions } from '../../../src/coordinator/run.js';
+import type { WsPool } from '../../../src/transports/ws/pool.js';
 import type { PoolFactory } from '../../../src/transports/pool.js';
 import { MAIN_JS, wsPoolFactory } from '../../../src/transports/ws/launch.js';
 import type { Config } from '../../../src/shared/config.js';
@@ -71,11 +72,13 @@ export function trainWithWorkers(
   workers: Map<string, Spawned>,
   extra: Partial<import('../../../src/transports/ws/pool.js').WsPoolOptions> = {},
   workerArgs: string[] = [],
+  watch: Pick<RunOptions, 'onStepTiming'> & { onPool?: (pool: WsPool) => void } = {},
 ) {
   return runTraining({
     config,
     resume: false,
     log: quietLog,
+    ...(watch.onStepTiming ? { onStepTiming: watch.onStepTiming } : {}),
     createPool: wsPoolFactory({
       host: '127.0.0.1',
       port: 0,
@@ -84,6 +87,7 @@ export function trainWithWorkers(
       onListening: (url) => {
         for (const name of names) workers.set(name, spawnWorker(url, dir, name, workerArgs));
       },
+      ...(watch.onPool ? { onPool: watch.onPool } : {}),
       extra,
     }),
   });
