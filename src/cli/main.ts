@@ -8,6 +8,7 @@ import { extractConfigFlags } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { closest } from '../shared/suggest.js';
 import { coordinatorCommand, coordinatorOptions } from './coordinator.js';
+import { doctorCommand, doctorOptions } from './doctor.js';
 import { evalCommand, evalOptions } from './eval.js';
 import { fail } from './output.js';
 import { predictCommand, predictOptions } from './predict.js';
@@ -73,6 +74,12 @@ const COMMANDS: Record<string, Command> = {
     describe: 'top classes of PNG or JPEG files under a trained model',
     options: (y) => predictOptions(y),
     run: predictCommand as Handler,
+  },
+  doctor: {
+    spec: 'doctor',
+    describe: 'which backends and GPUs this machine can compute on (--train: one epoch on each)',
+    options: (y) => doctorOptions(y),
+    run: doctorCommand as Handler,
   },
 };
 

@@ -26,6 +26,12 @@ export interface EpochMetrics {
   imagesPerSec: number;
   elapsedSec: number;
   workers: number;
+  /**
+   * The backend kinds that have computed so far (SelectedBackend.kind). More
+   * than one: parity with a one-backend run's weights hash does not hold.
+   * Empty in lines written before it existed.
+   */
+  backends: string[];
 }
 
 /** One line of steps.jsonl: the steps since the previous line. */
@@ -166,7 +172,7 @@ export class RunFolder {
   async readWorkers(): Promise<WorkerStats[]> {
     try {
       const w: unknown = JSON.parse(await readFile(this.workersFile, 'utf8'));
-      return Array.isArray(w) ? w.filter(isWorkerStats) : [];
+      return Array.isArray(w) ? w.filter(isWorkerStats).map((s) => ({ ...s, backend: s.backend ?? '?' })) : [];
     } catch {
       return [];
     }
@@ -177,7 +183,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
 const numOrNull = (v: unknown) => v === null || num(v);
 
-function isEpochMetrics(v: unknown): v is EpochMetrics {
+function isEpochMetrics(v: unknown): v is Omit<EpochMetrics, 'backends'> & { backends?: unknown } {
   return (
     isObject(v) &&
     num(v.epoch) &&
@@ -197,13 +203,16 @@ function isStepMetrics(v: unknown): v is StepMetrics {
   return isObject(v) && num(v.step) && num(v.epoch) && num(v.loss) && num(v.imagesPerSec) && num(v.lr) && num(v.workers) && num(v.elapsedSec);
 }
 
+/** A workers.json row; rows written before `backend` existed read as backend '?'. */
 function isWorkerStats(v: unknown): v is WorkerStats {
-  return isObject(v) && typeof v.worker === 'string' && num(v.microBatches) && num(v.examples) && num(v.computeMs);
+  return isObject(v) && typeof v.worker === 'string' && num(v.microBatches) && num(v.examples) && num(v.computeMs) && (v.backend === undefined || typeof v.backend === 'string');
 }
 
 /** Metric lines in epoch order; a torn or foreign line (e.g. a crash mid-append) is skipped. */
 export function parseMetrics(text: string): EpochMetrics[] {
-  return parseJsonLines(text, isEpochMetrics).sort((a, b) => a.epoch - b.epoch);
+  return parseJsonLines(text, isEpochMetrics)
+    .map((v) => ({ ...v, backends: Array.isArray(v.backends) ? v.backends.filter((b): b is string => typeof b === 'string') : [] }))
+    .sort((a, b) => a.epoch - b.epoch);
 }
 
 function parseJsonLines<T>(text: string, is: (v: unknown) => v is T): T[] {

@@ -16,14 +16,16 @@ export class InProcessPool implements WorkerPool {
   private weights: Float32Array;
   private version = -1;
   private slots: Float32Array[] = [];
-  private readonly counters: WorkerStats = { worker: 'local', microBatches: 0, examples: 0, computeMs: 0 };
+  private readonly counters: WorkerStats;
 
   constructor(
     model: ModelSpec,
     norm: Normalization,
     private readonly data: LoadedData,
     maxMicroBatch: number,
+    backendKind: string,
   ) {
+    this.counters = { worker: 'local', backend: backendKind, microBatches: 0, examples: 0, computeMs: 0 };
     this.computer = new MicroBatchComputer(model, norm, maxMicroBatch);
     this.weights = new Float32Array(model.size);
   }
@@ -38,24 +40,26 @@ export class InProcessPool implements WorkerPool {
   }
 
   async runStep(step: number, microBatches: readonly Int32Array[], hooks: StepHooks): Promise<MicroBatchResult[]> {
-    // The gradients below are computed synchronously, and awaiting a settled
-    // promise never leaves the microtask queue: without this turn of the event
-    // loop, a whole epoch runs before a Ctrl-C handler (or a dashboard request)
-    // gets to run. setImmediate costs a few microseconds a step.
+    // On wasm and cpu the gradients below are computed synchronously, and
+    // awaiting a settled promise never leaves the microtask queue: without this
+    // turn of the event loop, a whole epoch runs before a Ctrl-C handler (or a
+    // dashboard request) gets to run. setImmediate costs a few microseconds a step.
     await new Promise<void>((resolve) => setImmediate(resolve));
     this.checkVersion(step);
     while (this.slots.length < microBatches.length) this.slots.push(new Float32Array(this.weights.length));
-    return microBatches.map((indices, m) => {
+    const results: MicroBatchResult[] = [];
+    for (const [m, indices] of microBatches.entries()) {
       const t0 = performance.now();
       const gradient = this.slots[m] as Float32Array;
-      const stats = this.computer.gradient(this.weights, this.data.train, indices, gradient);
+      const stats = await this.computer.gradientAsync(this.weights, this.data.train, indices, gradient);
       this.counters.microBatches++;
       this.counters.examples += indices.length;
       this.counters.computeMs += performance.now() - t0;
       const result = { ...stats, gradient, worker: 'local' };
       hooks.onResult(m, result);
-      return result;
-    });
+      results.push(result);
+    }
+    return results;
   }
 
   async evaluate(version: number, split: 'train' | 'val', chunks: readonly Int32Array[]): Promise<BatchStats[]> {
@@ -65,7 +69,7 @@ export class InProcessPool implements WorkerPool {
     for (const indices of chunks) {
       // As in runStep: a Ctrl-C during a long evaluation is heard (and said) at once.
       await new Promise<void>((resolve) => setImmediate(resolve));
-      out.push(this.computer.evaluate(this.weights, data, indices));
+      out.push(await this.computer.evaluateAsync(this.weights, data, indices));
     }
     return out;
   }
@@ -80,5 +84,5 @@ export class InProcessPool implements WorkerPool {
 export const createInProcessPool: PoolFactory = async ({ config, model, data, normalization, log }) => {
   const b = await selectBackend(config.backend, config.gpu);
   log(`backend: ${b.name}${b.detail ? ` (${b.detail})` : ''}`);
-  return new InProcessPool(model, normalization, data, maxTaskBatch(config));
+  return new InProcessPool(model, normalization, data, maxTaskBatch(config), b.kind);
 };

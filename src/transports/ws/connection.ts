@@ -52,6 +52,8 @@ export class WorkerConn {
   state: ConnState = 'auth';
   name = '?';
   backend = '?';
+  /** Micro-batches the worker computes at once (its compute threads). */
+  threads = 1;
   /** performance.now() of the last frame from the worker. */
   lastHeardMs = performance.now();
   readonly openedMs = performance.now();
@@ -227,6 +229,7 @@ export class WorkerConn {
       return this.close(CLOSE.protocolError, 'ready with another dataset');
     }
     this.backend = m.backend;
+    this.threads = m.threads ?? 1;
     this.state = 'ready';
     this.host.onReady(this);
   }

@@ -45,13 +45,18 @@ export function newMember(conn: WorkerConn): Member {
     version: -1,
     progressMs: performance.now(),
     lastResultMs: null,
-    stats: { worker: `${conn.id} ${conn.name}`, microBatches: 0, examples: 0, computeMs: 0 },
+    stats: { worker: workerLabel(conn), backend: conn.backend, microBatches: 0, examples: 0, computeMs: 0 },
   };
+}
+
+/** How a worker is named in statistics, the dashboard and the report: id, name, and its threads when several. */
+export function workerLabel(conn: WorkerConn): string {
+  return `${conn.id} ${conn.name}${conn.threads > 1 ? ` (${conn.threads} threads)` : ''}`;
 }
 
 export interface DispatchOptions {
   model: ModelSpec;
-  /** Tasks sent ahead to one worker (cluster.tasksInFlight). */
+  /** Tasks sent ahead to one worker (cluster.tasksInFlight), per compute thread of the worker. */
   tasksInFlight: number;
   noWorkerTimeoutMs: number;
   /** The workers taking part, in the order they joined. */
@@ -171,7 +176,7 @@ export class Dispatcher {
       given = false;
       for (const member of members.values()) {
         if (job.queue.length === 0) break;
-        if (member.inflight.size >= this.o.tasksInFlight || member.conn.state !== 'ready') continue;
+        if (member.inflight.size >= this.o.tasksInFlight * member.conn.threads || member.conn.state !== 'ready') continue;
         this.send(member, job, job.queue.shift() as Task);
         given = true;
       }

@@ -19,7 +19,7 @@ import { arrayFrameBytes, CLOSE, type Message, type Split } from './protocol.js'
 import type { MicroBatchResult, StepHooks, WorkerPool, WorkerStats } from '../pool.js';
 import { WorkerConn, type ConnHost, type ConnLimits, type Welcome } from './connection.js';
 import { tuneHeapGrowthForStreaming } from './heap-growth.js';
-import { Dispatcher, newMember, type Member } from './dispatch.js';
+import { Dispatcher, newMember, workerLabel, type Member } from './dispatch.js';
 import { JoinOffer } from './offer.js';
 import type { WorkerInfo, WsPoolOptions } from './pool-types.js';
 import { listen, type Listening } from './server.js';
@@ -113,9 +113,14 @@ export class WsPool implements WorkerPool, ConnHost {
   }
 
   onReady(conn: WorkerConn): void {
-    this.o.log(`worker ${conn.id} (${conn.name}, backend ${conn.backend}) ready; ${this.size + 1} workers`);
-    if (conn.backend !== this.o.config.backend && this.o.config.backend !== 'auto') {
-      this.o.log(`warning: worker ${conn.id} runs backend ${conn.backend}, the run asks for ${this.o.config.backend}: results are bit-exact only within one backend`);
+    this.o.log(`worker ${conn.id} (${conn.name}, backend ${conn.backend}${conn.threads > 1 ? `, ${conn.threads} threads` : ''}) ready; ${this.size + 1} workers`);
+    const asked = this.o.config.backend;
+    if (conn.backend.split(' ')[0] !== asked && asked !== 'auto') {
+      this.o.log(`warning: worker ${conn.id} runs backend ${conn.backend}, the run asks for ${asked}: results are bit-exact only within one backend`);
+    }
+    const kinds = new Set([...this.members.keys(), ...this.joiners].map((c) => c.backend));
+    if (kinds.size > 0 && !kinds.has(conn.backend)) {
+      this.o.log(`parity: mixed backends (${[...kinds, conn.backend].join(', ')}): the weights hash will not match a run on one backend`);
     }
     this.o.onEvent?.({ kind: 'ready', worker: conn.id, name: conn.name });
     this.joiners.push(conn);
@@ -185,7 +190,8 @@ export class WsPool implements WorkerPool, ConnHost {
   workerInfo(): WorkerInfo[] {
     const now = performance.now();
     const info = (conn: WorkerConn, m: Member | undefined): WorkerInfo => ({
-      ...(m ? m.stats : { worker: `${conn.id} ${conn.name}`, microBatches: 0, examples: 0, computeMs: 0 }),
+      ...(m ? m.stats : { worker: workerLabel(conn), backend: conn.backend, microBatches: 0, examples: 0, computeMs: 0 }),
+      threads: conn.threads,
       address: conn.address,
       backend: conn.backend,
       inflight: m ? m.inflight.size : 0,

@@ -16,8 +16,8 @@
 import type { BackendName, ModelName } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
 
-/** Bumped on any change of a message's shape or meaning; checked at join. */
-export const PROTOCOL_VERSION = 2;
+/** Bumped on any change of a message's shape or meaning; checked at join. 3: `ready` says how many threads compute. */
+export const PROTOCOL_VERSION = 3;
 
 /** WebSocket close codes (4000-4999 is the application range). */
 export const CLOSE = {
@@ -78,8 +78,11 @@ export type Message =
   | { type: 'dataRequest' }
   /** coordinator -> worker: one chunk of the dataset blob, in order. */
   | { type: 'dataChunk'; index: number; bytes: Uint8Array }
-  /** worker -> coordinator: dataset held (sha256 checked), backend up; give me work. */
-  | { type: 'ready'; sha256: string; backend: string }
+  /**
+   * worker -> coordinator: dataset held (sha256 checked), backend up; give me work.
+   * `threads`: micro-batches it computes at once (one process, N compute threads); absent means 1.
+   */
+  | { type: 'ready'; sha256: string; backend: string; threads?: number }
   /** coordinator -> worker: the parameters of `version`. */
   | { type: 'weights'; version: number; weights: Float32Array }
   /** coordinator -> worker: gradient of the examples `indices` at weights `version`. */
@@ -145,5 +148,7 @@ export function arrayFrameBytes(floats: number): number {
 }
 /** No legitimate array is larger than this (a 2^28-float gradient); ws maxPayload is the real limit. */
 export const MAX_ARRAY_BYTES = 1 << 30;
+/** Compute threads one worker process may announce. */
+export const MAX_WORKER_THREADS = 1024;
 /** Indices of one task: the largest micro-batch or evaluation chunk. */
 export const MAX_TASK_INDICES = 1 << 20;

@@ -29,7 +29,7 @@ const SAMPLES: Record<MessageType, Message> = {
   },
   dataRequest: { type: 'dataRequest' },
   dataChunk: { type: 'dataChunk', index: 3, bytes: bytes(1000, 9) },
-  ready: { type: 'ready', sha256: sha, backend: 'wasm' },
+  ready: { type: 'ready', sha256: sha, backend: 'wasm', threads: 4 },
   weights: { type: 'weights', version: 12, weights: new Float32Array([1.5, -0, Math.PI, 1e-30, 3.4e38]) },
   task: { type: 'task', taskId: 7, step: 12, version: 12, indices: new Int32Array([5, 0, 2147483647]) },
   prefetch: { type: 'prefetch', step: 13, indices: new Int32Array([9, 4, 0]) },
