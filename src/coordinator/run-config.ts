@@ -78,7 +78,7 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
   if (!(await folder.hasCheckpoint())) {
     throw new TrainerError(
       'E_CHECKPOINT',
-      `no run to resume in ${folder.dir} (no checkpoint there): check --run.name and --run.dir, or start it without --resume`,
+      `no checkpoint to resume from in ${folder.dir}: check --run.name and --run.dir, or start the run without --resume`,
     );
   }
   const stored = (await loadCheckpoint(folder.checkpointFile)).config;

@@ -47,7 +47,7 @@ test('--resume takes the stored config: no --config needed, a YAML file does not
   );
   await assert.rejects(
     resolveRunConfig({ overrides: { run: { ...where.run, name: 'nothing-here' } }, resume: true, log }),
-    (e) => isTrainerError(e, 'E_CHECKPOINT') && /no run to resume in .*nothing-here/.test(e.message),
+    (e) => isTrainerError(e, 'E_CHECKPOINT') && /no checkpoint to resume from in .*nothing-here/.test(e.message),
   );
 });
 
