@@ -32,6 +32,7 @@ test('the CLI keeps the usual conventions: --version, -c, did you mean, errors p
   assert.equal(help.code, 0);
   const train = flat(help.stdout);
   assert.match(train, /-c, --config/);
+  assert.match(train, /--threads/);
   assert.match(train, /--procs/);
   assert.match(train, /Environment: TRAINER_TOKEN/);
   assert.match(train, /the "Config reference" section of README\.md/);
