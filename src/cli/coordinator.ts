@@ -3,15 +3,14 @@ import type { Argv } from 'yargs';
 import { runTraining } from '../coordinator/run.js';
 import { RunFolder } from '../coordinator/run-folder.js';
 import { parseAllowedHosts } from '../dashboard/host-check.js';
-import { dashboardUrlOf, parseStatusPort, startDashboard, type LiveDashboard } from '../dashboard/live.js';
+import { dashboardRun, dashboardUrlOf, parseStatusPort, startDashboard, type LiveDashboard } from '../dashboard/live.js';
 import { resolveRunConfig } from '../coordinator/run-config.js';
 import type { StepTiming } from '../coordinator/train-loop.js';
 import { TrainerError, isTrainerError } from '../shared/errors.js';
 import { isLoopbackHost, resolveToken } from '../transports/ws/auth.js';
-import { downloadProgress } from './output.js';
+import { downloadProgress, note, stopOnSignal } from './output.js';
 import { createProgress } from './progress.js';
 import { TraceRecorder } from './trace.js';
-import { dashboardRun, note, stopOnSignal } from './train.js';
 
 export interface CoordinatorArgs {
   config?: string;
@@ -71,8 +70,8 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
   const stored = { ...config, cluster: { ...config.cluster, token: null } };
   const progress = createProgress({ stream: process.stderr, out: process.stdout, epochs: config.train.epochs, quiet: a.quiet, json: a.json });
   const { log } = progress;
-  // The dashboard's address is for people, even with --json or --quiet.
-  const tell = (line: string) => process.stderr.write(`${line}\n`);
+  // The dashboard's address is for people: on stderr, also with --json.
+  const tell = note(a.quiet);
   const trace = a.trace !== undefined ? new TraceRecorder() : undefined;
   const controller = new AbortController();
   const stop = stopOnSignal(controller, progress.done);

@@ -3,12 +3,11 @@ import type { Argv } from 'yargs';
 import { runTraining } from '../coordinator/run.js';
 import type { StepTiming } from '../coordinator/train-loop.js';
 import { parseAllowedHosts } from '../dashboard/host-check.js';
-import { parseStatusPort, startDashboard, type LiveDashboard } from '../dashboard/live.js';
+import { dashboardRun, parseStatusPort, startDashboard, type LiveDashboard } from '../dashboard/live.js';
 import { resolveRunConfig } from '../coordinator/run-config.js';
-import type { Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { parseGpuList } from '../transports/ws/launch.js';
-import { downloadProgress } from './output.js';
+import { downloadProgress, note, stopOnSignal } from './output.js';
 import { createProgress } from './progress.js';
 import { TraceRecorder } from './trace.js';
 
@@ -78,8 +77,8 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
       : await startDashboard({ ...dashboardRun(config), host: '127.0.0.1', statusPort, tls: { cert: null, key: null }, allowedHosts });
   const progress = createProgress({ stream: process.stderr, out: process.stdout, epochs: config.train.epochs, quiet: a.quiet, json: a.json });
   const trace = a.trace !== undefined ? new TraceRecorder() : undefined;
-  // The dashboard's address is for people, even with --json or --quiet.
-  if (dash?.served) process.stderr.write(`dashboard on ${dash.served.url}\n`);
+  // The dashboard's address is for people: on stderr, also with --json.
+  if (dash?.served && !a.quiet) process.stderr.write(`dashboard on ${dash.served.url}\n`);
   const stop = stopOnSignal(controller, progress.done);
   try {
     const download = downloadProgress();
@@ -121,31 +120,4 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
     if (trace && a.trace !== undefined) await trace.write(a.trace);
     stop();
   }
-}
-
-/** A line for people on stderr, unless --quiet. */
-export const note = (quiet: boolean) => (quiet ? () => {} : (line: string) => void process.stderr.write(`${line}\n`));
-
-/** What the dashboard says about the run before its first step. */
-export function dashboardRun(config: Config) {
-  return { run: config.run.name, epochs: config.train.epochs, workersWanted: config.cluster.workers };
-}
-
-/**
- * Ctrl-C (or SIGTERM): stop at the next step boundary, with a checkpoint; a
- * second one quits at once. Returns the function that removes the handlers.
- */
-export function stopOnSignal(controller: AbortController, beforeNote: () => void = () => {}): () => void {
-  const onSignal = () => {
-    if (controller.signal.aborted) process.exit(130);
-    beforeNote();
-    process.stderr.write('\nstopping at the next step (Ctrl-C again to quit at once)\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
 }

@@ -141,10 +141,13 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
       ...(o.onEpoch ? { onEpoch: o.onEpoch } : {}),
       ...(o.onStepTiming ? { onStepTiming: o.onStepTiming } : {}),
     });
+  } catch (err) {
+    await steps.close().catch(() => {}); // the loop's error is the one to report
+    throw err;
   } finally {
     await pool.close();
-    await steps.close();
   }
+  await steps.close();
   if (outcome === 'stopped') {
     result(`stopped at epoch ${state.epoch + 1}, step ${state.globalStep}; checkpoint written, continue with --resume`);
     return { runDir, outcome, weightsSha256: null };

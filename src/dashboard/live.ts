@@ -9,6 +9,7 @@ import type { EpochMetrics } from '../coordinator/run-folder.js';
 import type { WorkerPool } from '../transports/pool.js';
 import type { WsPool } from '../transports/ws/pool.js';
 import type { RequestHandler } from '../transports/ws/server.js';
+import type { Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { hostCheck } from './host-check.js';
 import { dashboardHandler } from './http.js';
@@ -39,6 +40,11 @@ export interface LiveDashboardOptions {
   tls: { cert: string | null; key: string | null };
   /** Host names answered besides IP literals, localhost, `host` and this machine's hostname (`--allowed-host`); default none. */
   allowedHosts?: readonly string[];
+}
+
+/** What the dashboard says about a run before its first step. */
+export function dashboardRun(config: Pick<Config, 'run' | 'train' | 'cluster'>): Pick<LiveDashboardOptions, 'run' | 'epochs' | 'workersWanted'> {
+  return { run: config.run.name, epochs: config.train.epochs, workersWanted: config.cluster.workers };
 }
 
 /** `--status-port` as a port number. */
