@@ -22,6 +22,14 @@ export interface BatchStats {
   count: number;
 }
 
+/**
+ * Weights as a computer takes them: a vector, copied to the backend for one
+ * call, or a version of a vector, copied once and kept for every call at
+ * that version (a thread computes several micro-batches of a step at one
+ * version). The caller must not change `flat` while its version is in use.
+ */
+export type WeightsInput = Float32Array | { version: number; flat: Float32Array };
+
 /** A micro-batch's input on the backend: images [n, 32, 32, 3] float32, labels [n] int32. */
 interface Input {
   x: tf.Tensor4D;
@@ -39,6 +47,8 @@ export class MicroBatchComputer {
   private stagedIndices: Int32Array;
   /** How staged inputs fared: used by the call they were staged for, or dropped (for traces and tests). */
   readonly staging = { used: 0, dropped: 0 };
+  /** The parameter tensors of the last versioned weights. */
+  private kept: { version: number; flat: Float32Array; tensors: tf.Tensor[] } | null = null;
 
   constructor(
     readonly model: ModelSpec,
@@ -124,7 +134,7 @@ export class MicroBatchComputer {
    * Writes d(sum of losses)/d(params) for the examples at `indices` into `out`
    * (length model.size) and returns the loss sum and correct count.
    */
-  gradient(weights: Float32Array, data: Dataset, indices: ArrayLike<number>, out: Float32Array): BatchStats {
+  gradient(weights: WeightsInput, data: Dataset, indices: ArrayLike<number>, out: Float32Array): BatchStats {
     const n = indices.length;
     if (n === 0) return this.emptyGradient(out);
     const b = this.backward(weights, data, indices);
@@ -137,7 +147,7 @@ export class MicroBatchComputer {
   }
 
   /** gradient() on any backend: on webgpu the gradients, loss and correct count come back in one readback. */
-  async gradientAsync(weights: Float32Array, data: Dataset, indices: ArrayLike<number>, out: Float32Array): Promise<BatchStats> {
+  async gradientAsync(weights: WeightsInput, data: Dataset, indices: ArrayLike<number>, out: Float32Array): Promise<BatchStats> {
     if (this.readsBackSync) return this.gradient(weights, data, indices, out);
     const n = indices.length;
     if (n === 0) return this.emptyGradient(out);
@@ -162,9 +172,9 @@ export class MicroBatchComputer {
   }
 
   /** The loss sum, its gradients and the correct count, as tensors the caller reads and then disposes. */
-  private backward(weights: Float32Array, data: Dataset, indices: ArrayLike<number>) {
+  private backward(weights: WeightsInput, data: Dataset, indices: ArrayLike<number>) {
     const { x, y } = this.input(data, indices);
-    const params = paramTensors(this.model, weights);
+    const { params, owned } = this.params(weights);
     let correctT: tf.Tensor | undefined;
     try {
       const { value, grads } = tf.valueAndGrads((...ws: tf.Tensor[]) => {
@@ -178,12 +188,30 @@ export class MicroBatchComputer {
       if (correctT) correctT.dispose();
       throw err;
     } finally {
-      tf.dispose([x, y, ...params]);
+      tf.dispose([x, y, ...(owned ? params : [])]);
     }
   }
 
+  /** Parameter tensors for `weights`: fresh ones the caller disposes (owned), or those kept for its version. */
+  private params(weights: WeightsInput): { params: tf.Tensor[]; owned: boolean } {
+    if (weights instanceof Float32Array) return { params: paramTensors(this.model, weights), owned: true };
+    const k = this.kept;
+    if (k !== null && k.version === weights.version && k.flat === weights.flat) return { params: k.tensors, owned: false };
+    this.dropWeights();
+    const tensors = paramTensors(this.model, weights.flat);
+    this.kept = { version: weights.version, flat: weights.flat, tensors };
+    return { params: tensors, owned: false };
+  }
+
+  /** Frees the tensors of the versioned weights kept, if any. */
+  dropWeights(): void {
+    const k = this.kept;
+    this.kept = null;
+    if (k !== null) tf.dispose(k.tensors);
+  }
+
   /** Loss sum and correct count of the examples at `indices`, forward only. */
-  evaluate(weights: Float32Array, data: Dataset, indices: ArrayLike<number>): BatchStats {
+  evaluate(weights: WeightsInput, data: Dataset, indices: ArrayLike<number>): BatchStats {
     const n = indices.length;
     if (n === 0) {
       this.discardStaged();
@@ -199,7 +227,7 @@ export class MicroBatchComputer {
   }
 
   /** evaluate() on any backend. */
-  async evaluateAsync(weights: Float32Array, data: Dataset, indices: ArrayLike<number>): Promise<BatchStats> {
+  async evaluateAsync(weights: WeightsInput, data: Dataset, indices: ArrayLike<number>): Promise<BatchStats> {
     if (this.readsBackSync) return this.evaluate(weights, data, indices);
     const n = indices.length;
     if (n === 0) {
@@ -211,9 +239,9 @@ export class MicroBatchComputer {
   }
 
   /** [loss sum, correct count] of the examples at `indices`, as one float32 tensor. */
-  private forwardStats(weights: Float32Array, data: Dataset, indices: ArrayLike<number>): tf.Tensor1D {
+  private forwardStats(weights: WeightsInput, data: Dataset, indices: ArrayLike<number>): tf.Tensor1D {
     const { x, y } = this.input(data, indices);
-    const params = paramTensors(this.model, weights);
+    const { params, owned } = this.params(weights);
     try {
       return tf.tidy(() => {
         const logits = this.model.forward(params, x);
@@ -222,7 +250,7 @@ export class MicroBatchComputer {
         return tf.stack([l, tf.cast(c, 'float32')]) as tf.Tensor1D;
       });
     } finally {
-      tf.dispose([x, y, ...params]);
+      tf.dispose([x, y, ...(owned ? params : [])]);
     }
   }
 

@@ -1,8 +1,17 @@
 /**
- * What the coordinator thread and its worker threads say to each other. The
- * big arrays (dataset, weights, gradient slots, batch indices) are shared
- * memory set up once; a task names only step, weights version, micro-batch and
- * where its indices and its gradient slot are.
+ * What the feeding thread (the pool's or the engine's) and its compute threads
+ * share, and how they read it. Nothing travels by message once a thread is
+ * up: the dataset, weights, batch indices and gradient slots are shared
+ * memory set up once, and so is the task board, an array of entries the
+ * feeding thread fills and the threads claim.
+ *
+ * An entry's state is the only word both sides write:
+ *   FREE/DONE/FAILED --feeder--> PENDING --thread (compareExchange)--> CLAIMED + thread id
+ *   CLAIMED + id --that thread--> DONE or FAILED;  CLAIMED + id --feeder (deadline, exit)--> FAILED
+ * Every other field of an entry is written by one side before the state
+ * change that hands it over (Atomics.store and compareExchange order them).
+ * A thread finishing an entry the feeder has already failed (it hung, or its
+ * claim was revoked) loses the compareExchange and its result is ignored.
  */
 import type { BackendName, ModelName } from '../../shared/config.js';
 import type { Dataset } from '../../data/cifar-format.js';
@@ -16,65 +25,109 @@ export interface ThreadInit {
   normalization: Normalization;
   train: Dataset;
   val: Dataset;
-  /** Parameters of the published version (SharedArrayBuffer). */
+  /** Parameters of the published version (SharedArrayBuffer); written only while no task runs. */
   weights: Float32Array;
-  /** [0]: the version of `weights`, written after the weights themselves. */
-  publishedVersion: Int32Array;
   /**
-   * Two halves of one global batch each: a step's micro-batches, one after
-   * another, in the half of its step's parity, and the next step's (when
-   * known) in the other, for prefetching.
+   * Batch indices. The pool keeps two halves of one global batch each: a
+   * step's micro-batches, one after another, in the half of its step's
+   * parity, and the next step's (when known) in the other, for prefetching.
    */
   indices: Int32Array;
-  /** Gradient slots, `slotCount` × model size floats. */
+  /** Gradient slots, `slotCount` × model size floats: entry e < slotCount computes into slot e. */
   slots: Float32Array;
   slotCount: number;
-  /** started[slot]: the ticket of the task that last began computing into that slot. */
-  started: Int32Array;
-  /** startedAtMs[slot]: when it began (performance.timeOrigin + performance.now()); written before started[slot]. */
-  startedAtMs: Float64Array;
+  /** The most examples one task holds (micro-batch or evaluation chunk). */
   maxBatch: number;
+  /** Micro-batches of a training step (sizes a thread warms up with). */
+  microBatches: number;
+  batchSize: number;
+  board: Board;
 }
+
+/** The task board: control words, entries, their results and error texts, and per-thread figures. */
+export interface Board {
+  /** CTRL.* words. */
+  ctrl: Int32Array;
+  /** `capacity` entries of ENTRY_INTS ints (E.* fields). */
+  entries: Int32Array;
+  /** `capacity` results of RESULT_FLOATS doubles (R.* fields). */
+  results: Float64Array;
+  /** `capacity` error texts of ERROR_BYTES UTF-8 bytes, zero-padded. */
+  errors: Uint8Array;
+  capacity: number;
+  /** Per thread position: HINT_INTS ints (H.*): the next step's micro-batch it is likely to compute, to prefetch. */
+  hints: Int32Array;
+  /** Per thread position: STAT_STRIDE ints (S.*): what the thread there reported after its last task. */
+  stats: Int32Array;
+  positions: number;
+}
+
+/** Control words; each on a cache line of its own, as different threads write them. */
+export const CTRL = {
+  /** Bumped by the feeder whenever it posts tasks (or asks threads to stop): idle threads wait on it. */
+  SEQ: 0,
+  /** Bumped by threads (and by the feeder on exits) whenever an entry is settled: the feeder waits on it. */
+  EVENTS: 16,
+  /** The version of `weights`, stored after the weights themselves. */
+  VERSION: 32,
+  /** 1: threads leave their loop. */
+  STOP: 48,
+} as const;
+export const CTRL_INTS = 64;
+
+/** Entry states; a claimed entry holds CLAIMED + the claiming thread's id (ids start at 1). */
+export const STATE = { FREE: 0, PENDING: 1, DONE: 2, FAILED: 3, CLAIMED: 16 } as const;
+
+/** Entry fields. */
+export const E = {
+  STATE: 0,
+  KIND: 1,
+  /** The weights version the task computes at (a training step's number). */
+  VERSION: 2,
+  /** Evaluation: 0 train, 1 validation. */
+  SPLIT: 3,
+  /** Gradient: the task's indices are indices[OFFSET, OFFSET + LENGTH); evaluation: records [OFFSET, OFFSET + LENGTH) of the split. */
+  OFFSET: 4,
+  LENGTH: 5,
+  /** FAULT_CODE of a test fault, 0 for none. */
+  FAULT: 6,
+  /** The thread position that should take it first (-1: any); others take it when they have nothing of their own. */
+  PREFER: 7,
+} as const;
+export const ENTRY_INTS = 8;
+
+export const KIND = { GRADIENT: 1, EVALUATE: 2 } as const;
+
+/**
+ * Result fields: loss sum, correct count, examples, when the thread started and ended
+ * (performance.timeOrigin + now, ms), and its node:worker_threads id.
+ */
+export const R = { LOSS: 0, CORRECT: 1, COUNT: 2, START: 3, END: 4, THREAD: 5 } as const;
+export const RESULT_FLOATS = 6;
+
+export const ERROR_BYTES = 240;
+
+/** Hint fields: a serial (bumped per hint), where the indices are, how many, and the weights version (step) they are for. */
+export const H = { SERIAL: 0, OFFSET: 1, LENGTH: 2, VERSION: 3 } as const;
+export const HINT_INTS = 4;
+
+/** Per-thread figures: tf.memory().numTensors after its last task, prefetched inputs used and dropped, its thread id. */
+export const S = { TENSORS: 0, USED: 1, DROPPED: 2, THREAD: 3 } as const;
+/** One cache line per position: each thread writes its own after every task. */
+export const STAT_STRIDE = 16;
 
 /** Test-only faults, injected by the pool's `injectFault` option. */
 export type Fault = 'exit' | 'throw' | 'hang';
+export const FAULT_CODE: Record<Fault, number> = { exit: 1, throw: 2, hang: 3 };
 
-export type ThreadTask =
-  | {
-      kind: 'gradient';
-      /** Also the version of the weights it computes at. */
-      step: number;
-      microBatch: number;
-      /** The micro-batch's indices are indices[offset, offset + length). */
-      offset: number;
-      length: number;
-      slot: number;
-      /** Written to started[slot] when the task begins: tells a queued task from a running one. */
-      ticket: number;
-      /**
-       * indices[offset, offset + length) of the same micro-batch in the next
-       * step: the thread loads those examples once this task is done, while
-       * the next weights are computed. A hint; it never changes a result.
-       */
-      next?: { offset: number; length: number };
-      fault?: Fault;
-    }
-  | { kind: 'evaluate'; version: number; split: 'train' | 'val'; start: number; length: number }
-  | { kind: 'ping' };
-
-export interface ThreadResult {
-  thread: number;
-  lossSum: number;
-  correct: number;
-  count: number;
-  computeMs: number;
-  /** When the thread started and finished the task: performance.timeOrigin + performance.now(), in ms. */
-  startedAtMs: number;
-  endedAtMs: number;
-  /** The backend kind the thread computes on (SelectedBackend.kind). */
-  backend: string;
-  /** tf.memory().numTensors after the task: must not grow from step to step. */
-  numTensors: number;
-  /** The thread's prefetched inputs so far: used by their task, or dropped. */
-  staging: { used: number; dropped: number };
+/** What a compute thread is started with (its workerData). */
+export interface ThreadStart {
+  init: ThreadInit;
+  /** Its position, 0..threads-1 (a replacement takes the position of the thread it replaces). */
+  position: number;
+  /** Its id on the board, never reused: a claimed entry's state is STATE.CLAIMED + id. */
+  id: number;
 }
+
+/** The one message a thread sends: when it is ready to claim tasks, or why it cannot start. */
+export type ThreadMessage = { kind: 'ready'; backend: string } | { kind: 'failed'; code: string | null; message: string };

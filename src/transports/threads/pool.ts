@@ -1,22 +1,28 @@
 /**
- * N worker threads on this machine (piscina), sharing memory with the
- * coordinator thread: dataset, weights, batch indices and gradient slots are
- * SharedArrayBuffers set up once, so a step moves no arrays between threads.
+ * N compute threads on this machine, sharing memory with the coordinator
+ * thread: dataset, weights, batch indices, gradient slots and the task board
+ * (messages.ts) are SharedArrayBuffers set up once, so a step moves no arrays
+ * and sends no messages between threads. A step posts its micro-batches on
+ * the board; each thread claims the ones that prefer its position first,
+ * then any left pending (a slow or lost thread's), and the coordinator
+ * reduces each result as the board reports it.
  *
- * Faults: a task that throws, a thread that dies, or a task past
- * cluster.stepTimeoutMs (its thread is terminated) is run again, on whichever
- * thread is free, within the same step; piscina replaces lost threads. The
- * gradient of a micro-batch does not depend on which thread computes it, so
- * the step's result stays bit-identical.
+ * Faults: a task that throws, a thread that exits, or a task past
+ * cluster.stepTimeoutMs (its thread is terminated) is posted again, into a
+ * fresh gradient slot, within the same step, and whichever thread is free
+ * takes it; a lost thread is replaced. The gradient of a micro-batch does not
+ * depend on which thread computes it, so the step's result stays
+ * bit-identical.
  */
-import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
 import type { Config } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
 import type { BatchStats } from '../../worker/gradient.js';
 import { maxTaskBatch, type MicroBatchResult, type PoolContext, type StepHooks, type WorkerPool, type WorkerStats } from '../pool.js';
+import { ThreadBoard, type TaskOutcome } from './board.js';
+import type { Fault, ThreadInit } from './messages.js';
 import { threadInit } from './shared-data.js';
-import type { Fault, ThreadInit, ThreadResult, ThreadTask } from './messages.js';
+
+export { WORKER_FILE } from './board.js';
 
 export interface ThreadPoolOptions {
   threads: number;
@@ -26,77 +32,52 @@ export interface ThreadPoolOptions {
   injectFault?: (step: number, microBatch: number, attempt: number) => Fault | undefined;
 }
 
-/** The thread entry, for every pool of these threads. */
-export const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
-
 export class ThreadPool implements WorkerPool {
   readonly size: number;
-  private readonly piscina: Piscina<ThreadTask, ThreadResult>;
-  private readonly init: ThreadInit;
-  private readonly modelSize: number;
-  /**
-   * Gradient slots. A slot holding a finished micro-batch stays taken until the
-   * next step (the loop reduces it after the step); a slot whose thread was
-   * terminated mid-task is retired for good.
-   */
-  private readonly retired = new Set<number>();
-  private freeSlots: number[] = [];
-  private readonly perThread = new Map<number, WorkerStats>();
   private readonly maxAttempts: number;
-  private readonly timeoutMs: number;
-  private lastNumTensors = new Map<number, number>();
-  private lastStaging = new Map<number, ThreadResult['staging']>();
-  private inFlight = 0;
-  private tickets = 0;
-  private readonly waiting: (() => void)[] = [];
+  /** Gradient slots (board entries 0..slotCount-1) free this step. A slot holding a result stays taken until the next step. */
+  private freeSlots: number[] = [];
+  /** Board entries for evaluation chunks. */
+  private readonly freeEval: number[];
+  private readonly perThread = new Map<number, WorkerStats>();
 
-  constructor(
-    config: Config,
-    init: ThreadInit,
-    modelSize: number,
+  private constructor(
+    private readonly board: ThreadBoard,
+    private readonly init: ThreadInit,
+    private readonly modelSize: number,
+    evalEntries: number,
     private readonly opts: ThreadPoolOptions,
   ) {
     this.size = opts.threads;
-    this.init = init;
-    this.modelSize = modelSize;
     this.maxAttempts = opts.maxAttempts ?? 4;
-    this.timeoutMs = config.cluster.stepTimeoutMs;
-    this.piscina = new Piscina<ThreadTask, ThreadResult>({
-      filename: WORKER_FILE,
-      minThreads: opts.threads,
-      maxThreads: opts.threads,
-      // A second task waits in the thread's own queue and starts the moment the
-      // first ends, without a round trip through this thread.
-      concurrentTasksPerWorker: TASKS_PER_THREAD,
-      // An idle thread waits with Atomics.waitAsync, not Atomics.wait, so its
-      // event loop runs: that is when it loads the next step's examples (the
-      // task's `next` hint). Measured: no slower than 'sync' (7,209 vs 6,986 images/s
-      // over three runs each, 2 threads), and the hint is used for 9 in 10 tasks.
-      atomics: 'async',
-      idleTimeout: 2 ** 31 - 1,
-      workerData: init,
-    });
-    // A thread that dies is replaced by piscina; its task rejects and is retried.
-    this.piscina.on('error', () => {});
+    this.freeEval = Array.from({ length: evalEntries }, (_, i) => init.slotCount + i).reverse();
+    // Listed from now on (the dashboard's worker table), with nothing done yet.
+    for (const t of board.ready()) this.perThread.set(t.thread, { worker: `thread-${t.thread}`, backend: t.backend, microBatches: 0, examples: 0, computeMs: 0 });
   }
 
-  /** Starts every thread, waits until each has loaded its backend and model, and names the backend. */
-  async start(): Promise<string> {
-    const deadline = Math.max(this.timeoutMs, STARTUP_TIMEOUT_MS);
-    const pongs = await Promise.all(Array.from({ length: this.size }, () => this.withDeadline({ kind: 'ping' }, 'thread start-up', deadline)));
-    // Listed from now on (the dashboard's worker table), with nothing done yet.
-    for (const p of pongs) if (!this.perThread.has(p.thread)) this.perThread.set(p.thread, { worker: `thread-${p.thread}`, backend: p.backend, microBatches: 0, examples: 0, computeMs: 0 });
-    return [...new Set(pongs.map((p) => p.backend))].join(', ');
+  /** Starts every thread and waits until each has loaded its backend and model. */
+  static async start(config: Config, init: ThreadInit, modelSize: number, evalEntries: number, opts: ThreadPoolOptions): Promise<ThreadPool> {
+    const board = await ThreadBoard.start(init, {
+      threads: opts.threads,
+      timeoutMs: config.cluster.stepTimeoutMs,
+      startupTimeoutMs: Math.max(config.cluster.stepTimeoutMs, STARTUP_TIMEOUT_MS),
+    });
+    return new ThreadPool(board, init, modelSize, evalEntries, opts);
+  }
+
+  /** The backend kinds the threads compute on. */
+  backends(): string {
+    return this.board.backends().join(', ');
   }
 
   async publish(version: number, weights: Float32Array): Promise<void> {
-    this.init.weights.set(weights);
-    Atomics.store(this.init.publishedVersion, 0, version);
+    this.board.publish(version, weights);
   }
 
   async runStep(step: number, microBatches: readonly Int32Array[], hooks: StepHooks): Promise<MicroBatchResult[]> {
     // The previous step's gradients have been reduced: every live slot is free again.
-    this.freeSlots = Array.from({ length: this.init.slotCount }, (_, i) => i).filter((i) => !this.retired.has(i)).reverse();
+    this.freeSlots = [];
+    for (let s = this.init.slotCount - 1; s >= 0; s--) if (!this.board.isRetired(s)) this.freeSlots.push(s);
     const half = this.init.indices.length / 2;
     const place = (mbs: readonly Int32Array[], base: number) => {
       let offset = base;
@@ -108,131 +89,86 @@ export class ThreadPool implements WorkerPool {
       });
     };
     // This step's indices stay put while its tasks run; the next step's go to the other half.
-    // A thread loads its hint when its task ends, so hints only pay when each thread has one
-    // task a step; with more, a thread's second task would just drop what the first staged.
     const placed = place(microBatches, (step % 2) * half);
-    const next = hooks.next && microBatches.length <= this.size ? place(hooks.next, ((step + 1) % 2) * half) : [];
+    if (hooks.next) {
+      // Each thread loads the next step's micro-batch it will take first (the one preferring it) once it has nothing left to do.
+      const next = place(hooks.next, ((step + 1) % 2) * half);
+      for (let p = 0; p < this.size; p++) this.board.hint(p, step + 1, next[p]?.offset ?? 0, next[p]?.length ?? 0);
+    }
     return Promise.all(
       placed.map(async (at, m) => {
-        const r = await this.runMicroBatch(step, m, at.offset, at.length, next[m]);
+        const r = await this.runMicroBatch(step, m, at.offset, at.length);
         hooks.onResult(m, r);
         return r;
       }),
     );
   }
 
-  private async runMicroBatch(
-    step: number,
-    m: number,
-    offset: number,
-    length: number,
-    next?: { offset: number; length: number },
-  ): Promise<MicroBatchResult> {
+  private async runMicroBatch(step: number, m: number, offset: number, length: number): Promise<MicroBatchResult> {
     const failures: string[] = [];
     for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
       const slot = this.freeSlots.pop();
       if (slot === undefined) throw new TrainerError('E_WORKER_LOST', 'no gradient slot left: too many worker threads hung');
       const fault = this.opts.injectFault?.(step, m, attempt);
-      const ticket = ++this.tickets;
-      const task: ThreadTask = { kind: 'gradient', step, microBatch: m, offset, length, slot, ticket, ...(next?.length ? { next } : {}), ...(fault ? { fault } : {}) };
-      const startedAt = () => (Atomics.load(this.init.started, slot) === ticket ? (this.init.startedAtMs[slot] as number) : null);
       try {
-        const sentMs = performance.now();
-        const r = await this.withDeadline(task, `step ${step} micro-batch ${m}`, this.timeoutMs, startedAt);
+        const task = { kind: 'gradient' as const, version: step, offset, length, prefer: m % this.size, ...(fault ? { fault } : {}) };
+        const r = await this.board.run(slot, task, `step ${step} micro-batch ${m}`);
         this.record(r, length);
         const gradient = this.init.slots.subarray(slot * this.modelSize, (slot + 1) * this.modelSize);
         // Threads stamp times as timeOrigin + now; this thread's clock has its own origin.
         const timing = {
-          sentMs,
+          sentMs: r.postedMs,
           startMs: r.startedAtMs - performance.timeOrigin,
           endMs: r.endedAtMs - performance.timeOrigin,
           receivedMs: performance.now(),
         };
         return { lossSum: r.lossSum, correct: r.correct, count: r.count, gradient, worker: `thread-${r.thread}`, timing };
       } catch (err) {
-        // A timed-out thread was terminated while it may have been writing its
-        // slot: retire the slot rather than risk a late write into a reused one.
-        if (err instanceof TrainerError && err.code === 'E_TIMEOUT') this.retired.add(slot);
-        else this.freeSlots.push(slot);
+        // A slot whose thread was terminated mid-task is retired by the board; any other is free again.
+        if (!this.board.isRetired(slot)) this.freeSlots.push(slot);
         failures.push((err as Error).message.split('\n')[0] ?? '');
       }
     }
-    throw new TrainerError(
-      'E_WORKER_LOST',
-      `step ${step} micro-batch ${m} failed ${this.maxAttempts} times (${failures.join('; ')})`,
-    );
+    throw new TrainerError('E_WORKER_LOST', `step ${step} micro-batch ${m} failed ${this.maxAttempts} times (${failures.join('; ')})`);
   }
 
-  /**
-   * Runs a task with a deadline (cluster.stepTimeoutMs); past it the thread is
-   * terminated. At most TASKS_PER_THREAD tasks per thread are handed to
-   * piscina at a time. For a task that says when it starts (`running`), the
-   * deadline counts from its start, not from its time in a thread's queue;
-   * any other task gets the deadline once per task that may be ahead of it.
-   */
-  private async withDeadline(
-    task: ThreadTask,
-    what: string,
-    timeoutMs = this.timeoutMs,
-    startedAt?: () => number | null,
-  ): Promise<ThreadResult> {
-    while (this.inFlight >= this.size * TASKS_PER_THREAD) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.inFlight++;
-    const controller = new AbortController();
-    let queuedPeriods = 0;
-    const expire = () => {
-      const since = startedAt?.();
-      if (since === null && ++queuedPeriods < TASKS_PER_THREAD) {
-        // Still queued behind a task that has its own deadline: wait for it.
-        timer = setTimeout(expire, timeoutMs);
-        return;
-      }
-      const left = since === null || since === undefined ? 0 : since + timeoutMs - (performance.timeOrigin + performance.now());
-      if (left > 0) timer = setTimeout(expire, left);
-      else controller.abort();
-    };
-    let timer = setTimeout(expire, startedAt ? timeoutMs : timeoutMs * TASKS_PER_THREAD);
-    try {
-      return await this.piscina.run(task, { signal: controller.signal });
-    } catch (err) {
-      if (controller.signal.aborted) {
-        throw new TrainerError('E_TIMEOUT', `${what} took longer than ${timeoutMs} ms (cluster.stepTimeoutMs)`);
-      }
-      throw err;
-    } finally {
-      clearTimeout(timer);
-      this.inFlight--;
-      this.waiting.shift()?.();
-    }
-  }
-
-  private record(r: ThreadResult, examples: number): void {
-    const s = this.perThread.get(r.thread) ?? { worker: `thread-${r.thread}`, backend: r.backend, microBatches: 0, examples: 0, computeMs: 0 };
+  private record(r: TaskOutcome, examples: number): void {
+    const backend = this.board.ready().find((t) => t.thread === r.thread)?.backend ?? this.backends();
+    const s = this.perThread.get(r.thread) ?? { worker: `thread-${r.thread}`, backend, microBatches: 0, examples: 0, computeMs: 0 };
     s.microBatches++;
     s.examples += examples;
-    s.computeMs += r.computeMs;
+    s.computeMs += r.endedAtMs - r.startedAtMs;
     this.perThread.set(r.thread, s);
-    this.lastNumTensors.set(r.thread, r.numTensors);
-    this.lastStaging.set(r.thread, r.staging);
   }
 
   async evaluate(version: number, split: 'train' | 'val', chunks: readonly Int32Array[]): Promise<BatchStats[]> {
-    return Promise.all(
-      chunks.map(async (c, i) => {
-        const start = c[0] ?? 0;
-        if (c.some((v, k) => v !== start + k)) throw new TrainerError('E_INTERNAL', 'evaluation chunks must be contiguous ranges');
-        let lastErr: unknown;
-        for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
-          try {
-            const r = await this.withDeadline({ kind: 'evaluate', version, split, start, length: c.length }, `evaluation chunk ${i}`);
-            return { lossSum: r.lossSum, correct: r.correct, count: r.count };
-          } catch (err) {
-            lastErr = err;
-          }
-        }
-        throw new TrainerError('E_WORKER_LOST', `evaluation chunk ${i} failed: ${(lastErr as Error).message}`);
-      }),
-    );
+    const out: BatchStats[] = new Array(chunks.length);
+    let next = 0;
+    // As many chunks posted at a time as there are evaluation entries; each one done posts the next.
+    const feed = async () => {
+      for (let i = next++; i < chunks.length; i = next++) out[i] = await this.evaluateChunk(version, split, i, chunks[i] as Int32Array);
+    };
+    await Promise.all(Array.from({ length: Math.min(this.freeEval.length, chunks.length) }, feed));
+    return out;
+  }
+
+  private async evaluateChunk(version: number, split: 'train' | 'val', i: number, c: Int32Array): Promise<BatchStats> {
+    const start = c[0] ?? 0;
+    if (c.some((v, k) => v !== start + k)) throw new TrainerError('E_INTERNAL', 'evaluation chunks must be contiguous ranges');
+    let lastErr: unknown;
+    for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
+      const entry = this.freeEval.pop();
+      if (entry === undefined) throw new TrainerError('E_WORKER_LOST', 'no evaluation entry left: too many worker threads hung');
+      try {
+        const r = await this.board.run(entry, { kind: 'evaluate', version, split, offset: start, length: c.length }, `evaluation chunk ${i}`);
+        this.freeEval.push(entry);
+        return { lossSum: r.lossSum, correct: r.correct, count: r.count };
+      } catch (err) {
+        if (!this.board.isRetired(entry)) this.freeEval.push(entry);
+        lastErr = err;
+      }
+    }
+    throw new TrainerError('E_WORKER_LOST', `evaluation chunk ${i} failed: ${(lastErr as Error).message}`);
   }
 
   stats(): WorkerStats[] {
@@ -241,26 +177,18 @@ export class ThreadPool implements WorkerPool {
 
   /** tf.memory().numTensors each thread reported after its last task. */
   tensorCounts(): Map<number, number> {
-    return new Map(this.lastNumTensors);
+    return this.board.tensorCounts();
   }
 
-  /** Prefetched inputs over all threads, as of their last results: used by their task, or dropped. */
-  staging(): ThreadResult['staging'] {
-    let used = 0, dropped = 0;
-    for (const s of this.lastStaging.values()) {
-      used += s.used;
-      dropped += s.dropped;
-    }
-    return { used, dropped };
+  /** Prefetched inputs over all threads so far: used by their task, or dropped. */
+  staging(): { used: number; dropped: number } {
+    return this.board.staging();
   }
 
   async close(): Promise<void> {
-    await this.piscina.destroy();
+    await this.board.close();
   }
 }
-
-/** Tasks handed to one thread at a time: the one it computes and the next. */
-const TASKS_PER_THREAD = 2;
 
 /** A new thread imports tfjs and loads its backend before its first task. */
 const STARTUP_TIMEOUT_MS = 60_000;
@@ -283,6 +211,8 @@ export function threadPoolFactory(extra: Partial<ThreadPoolOptions> = {}): (ctx:
     // tfjs-node's addon loads in one thread per process only, so auto means wasm here.
     if (backend === 'auto' && threads > 1) backend = 'wasm';
     const { batchSize, microBatches } = config.train;
+    // Two evaluation chunks per thread in flight (one computing, one waiting), and spares for hung ones.
+    const evalEntries = 2 * threads + SPARE_SLOTS;
     const init = threadInit({
       backend,
       gpu: config.gpu,
@@ -291,16 +221,14 @@ export function threadPoolFactory(extra: Partial<ThreadPoolOptions> = {}): (ctx:
       data,
       indices: 2 * batchSize,
       slotCount: microBatches + SPARE_SLOTS,
+      evalEntries,
+      threads,
       maxBatch: maxTaskBatch(config),
+      microBatches,
+      batchSize,
     });
-    const pool = new ThreadPool(config, init, model.size, { threads, ...extra });
-    let inUse: string;
-    try {
-      inUse = await pool.start();
-    } catch (err) {
-      await pool.close();
-      throw err;
-    }
+    const pool = await ThreadPool.start(config, init, model.size, evalEntries, { threads, ...extra });
+    const inUse = pool.backends();
     log(`workers: ${threads} thread${threads > 1 ? 's' : ''}, backend ${inUse}${backend === config.backend ? '' : ` (${config.backend} resolves to ${backend} in threads)`}`);
     return pool;
   };

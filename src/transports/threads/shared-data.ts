@@ -8,7 +8,7 @@ import type { Dataset } from '../../data/cifar-format.js';
 import type { Normalization } from '../../data/normalize.js';
 import type { BackendName } from '../../shared/config.js';
 import type { ModelSpec } from '../../worker/model.js';
-import type { ThreadInit } from './messages.js';
+import { CTRL_INTS, ENTRY_INTS, ERROR_BYTES, HINT_INTS, RESULT_FLOATS, STAT_STRIDE, type Board, type ThreadInit } from './messages.js';
 
 export function isShared(a: ArrayBufferView): boolean {
   return a.buffer instanceof SharedArrayBuffer;
@@ -32,14 +32,21 @@ export interface ThreadInitOptions {
   data: { train: Dataset; val: Dataset };
   /** Ints of batch indices the feeding thread writes. */
   indices: number;
+  /** Gradient slots (and the board's first entries, which compute into them). */
   slotCount: number;
+  /** Board entries beyond the gradient slots, for evaluation tasks. */
+  evalEntries: number;
+  /** Thread positions. */
+  threads: number;
   maxBatch: number;
+  microBatches: number;
+  batchSize: number;
 }
 
 /**
- * What every thread gets at start (piscina's workerData): the datasets moved
- * into shared memory (in place: the private copies can be collected), and
- * zeroed shared weights, indices, slots and their bookkeeping.
+ * What every thread gets at start (its workerData): the datasets moved into
+ * shared memory (in place: the private copies can be collected), and zeroed
+ * shared weights, indices, slots and the task board.
  */
 export function threadInit(o: ThreadInitOptions): ThreadInit {
   const shared = <T>(Ctor: new (b: SharedArrayBuffer) => T, bytes: number) => new Ctor(new SharedArrayBuffer(bytes));
@@ -53,12 +60,26 @@ export function threadInit(o: ThreadInitOptions): ThreadInit {
     train: o.data.train,
     val: o.data.val,
     weights: shared(Float32Array, o.model.size * 4),
-    publishedVersion: shared(Int32Array, 4).fill(-1),
     indices: shared(Int32Array, o.indices * 4),
     slots: shared(Float32Array, o.slotCount * o.model.size * 4),
     slotCount: o.slotCount,
-    started: shared(Int32Array, o.slotCount * 4),
-    startedAtMs: shared(Float64Array, o.slotCount * 8),
     maxBatch: o.maxBatch,
+    microBatches: o.microBatches,
+    batchSize: o.batchSize,
+    board: boardFor(o.slotCount + o.evalEntries, o.threads),
+  };
+}
+
+function boardFor(capacity: number, positions: number): Board {
+  const shared = <T>(Ctor: new (b: SharedArrayBuffer) => T, bytes: number) => new Ctor(new SharedArrayBuffer(bytes));
+  return {
+    ctrl: shared(Int32Array, CTRL_INTS * 4),
+    entries: shared(Int32Array, capacity * ENTRY_INTS * 4),
+    results: shared(Float64Array, capacity * RESULT_FLOATS * 8),
+    errors: shared(Uint8Array, capacity * ERROR_BYTES),
+    capacity,
+    hints: shared(Int32Array, positions * HINT_INTS * 4),
+    stats: shared(Int32Array, positions * STAT_STRIDE * 4),
+    positions,
   };
 }

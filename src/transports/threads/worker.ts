@@ -1,89 +1,170 @@
 /**
- * Worker-thread entry (piscina). Loads its backend and builds its model once,
- * at module load; then each task computes one micro-batch gradient (into its
- * shared slot) or one evaluation chunk, reading dataset and weights from
- * shared memory.
+ * Compute-thread entry. Loads its backend and builds its model once, says it
+ * is ready, then loops: claim a pending entry of the task board, compute it
+ * (a micro-batch gradient into the entry's shared slot, or an evaluation
+ * chunk), settle it, and when nothing is pending, load the examples of the
+ * task it expects next and sleep in Atomics.wait until tasks are posted.
+ *
+ * Why Atomics.wait and not messages: a thread that blocks is woken by the
+ * kernel the moment a task is posted, without going through an event loop
+ * (a message is a task on the receiving loop, queued behind whatever else
+ * runs there), and it never competes for a core while it waits. The event
+ * loop still runs while a task computes asynchronously (webgpu's readback).
  */
-import { threadId } from 'node:worker_threads';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { workerData } from 'piscina';
 import { selectBackend } from '../../worker/backend.js';
 import { MicroBatchComputer } from '../../worker/gradient.js';
 import { getModel } from '../../worker/model.js';
-import type { ThreadInit, ThreadResult, ThreadTask } from './messages.js';
+import { CTRL, E, ENTRY_INTS, ERROR_BYTES, FAULT_CODE, H, HINT_INTS, KIND, R, RESULT_FLOATS, S, STAT_STRIDE, STATE, type ThreadMessage, type ThreadStart } from './messages.js';
 
-const init = workerData as ThreadInit;
-const selected = await selectBackend(init.backend, init.gpu);
-const model = getModel(init.model);
-const computer = new MicroBatchComputer(model, init.normalization, init.maxBatch);
-// The weights are copied out of shared memory once per version, so a
-// coordinator that publishes early can never hand a task torn weights.
-const weights = new Float32Array(model.size);
-let weightsVersion = -1;
+const { init, position, id } = workerData as ThreadStart;
+const { ctrl, entries, results, errors, hints, stats } = init.board;
+const post = (m: ThreadMessage) => parentPort?.postMessage(m);
 
-function loadWeights(version: number): void {
-  if (weightsVersion === version) return;
-  const published = Atomics.load(init.publishedVersion, 0);
-  if (published !== version) throw new Error(`task wants weights version ${version}, version ${published} is published`);
-  weights.set(init.weights);
-  weightsVersion = version;
+let computer: MicroBatchComputer;
+let backendKind: string;
+try {
+  const selected = await selectBackend(init.backend, init.gpu);
+  backendKind = selected.kind;
+  computer = new MicroBatchComputer(getModel(init.model), init.normalization, init.maxBatch);
+} catch (err) {
+  const code = (err as { code?: unknown }).code;
+  post({ kind: 'failed', code: typeof code === 'string' ? code : null, message: (err as Error).message ?? String(err) });
+  throw err;
 }
+const model = computer.model;
+const claimed = STATE.CLAIMED + id;
+const encoder = new TextEncoder();
+/** The hint serial last staged, and a private copy of its indices (the shared ones may be rewritten meanwhile). */
+let stagedHint = 0;
+const hintIndices = new Int32Array(init.maxBatch);
 
-function injectFault(fault: string): void {
-  if (fault === 'exit') process.exit(1); // ends this thread only
-  if (fault === 'throw') throw new Error('injected fault');
-  if (fault === 'hang') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // blocks until terminated
-}
+stats[position * STAT_STRIDE + S.THREAD] = threadId;
+post({ kind: 'ready', backend: backendKind });
+await loop();
 
-/** Loads the examples of the task expected next; a hint only, so one that cannot be loaded is dropped. */
-function prefetch(at: { offset: number; length: number }): void {
-  try {
-    computer.stage(init.train, init.indices.subarray(at.offset, at.offset + at.length));
-  } catch {
-    // stage() staged nothing; the task will prepare its input itself.
+async function loop(): Promise<void> {
+  for (;;) {
+    // Read before looking for work: a post after the look changes it, and the wait returns at once.
+    const seq = Atomics.load(ctrl, CTRL.SEQ);
+    if (Atomics.load(ctrl, CTRL.STOP) === 1) return;
+    const e = claim();
+    if (e >= 0) {
+      const version = await run(e);
+      // Nothing left of this step for anyone to take: load the next step's examples now, before
+      // claiming any of its tasks (the coordinator may have posted them already: the input is
+      // prepared once either way, and the task that prefers this thread takes it).
+      if (!pendingAt(version)) prefetch(version + 1);
+      continue;
+    }
+    if (prefetch(null)) continue;
+    Atomics.wait(ctrl, CTRL.SEQ, seq);
   }
 }
 
-export default async function run(task: ThreadTask): Promise<ThreadResult> {
+/** A pending entry, now claimed by this thread: one that prefers this position first, then the lowest; -1 if none. */
+function claim(): number {
+  let other = -1;
+  for (let e = 0; e < init.board.capacity; e++) {
+    const at = e * ENTRY_INTS;
+    if (Atomics.load(entries, at + E.STATE) !== STATE.PENDING) continue;
+    if (entries[at + E.PREFER] === position || entries[at + E.PREFER] === -1) {
+      if (Atomics.compareExchange(entries, at + E.STATE, STATE.PENDING, claimed) === STATE.PENDING) return e;
+    } else if (other < 0) {
+      other = e;
+    }
+  }
+  // Another position's task, still pending after a full pass over the board: its thread is busy or gone.
+  for (let e = Math.max(other, 0); other >= 0 && e < init.board.capacity; e++) {
+    if (Atomics.compareExchange(entries, e * ENTRY_INTS + E.STATE, STATE.PENDING, claimed) === STATE.PENDING) return e;
+  }
+  return -1;
+}
+
+/** Whether a task at weights `version` is still pending. */
+function pendingAt(version: number): boolean {
+  for (let e = 0; e < init.board.capacity; e++) {
+    const at = e * ENTRY_INTS;
+    if (Atomics.load(entries, at + E.STATE) === STATE.PENDING && entries[at + E.VERSION] === version) return true;
+  }
+  return false;
+}
+
+/** Computes entry `e` and settles it; returns its weights version. */
+async function run(e: number): Promise<number> {
+  const at = e * ENTRY_INTS;
+  const r = e * RESULT_FLOATS;
   const t0 = performance.now();
-  let stats = { lossSum: 0, correct: 0, count: 0 };
-  switch (task.kind) {
-    case 'gradient': {
-      init.startedAtMs[task.slot] = performance.timeOrigin + t0;
-      Atomics.store(init.started, task.slot, task.ticket);
-      loadWeights(task.step);
-      if (task.fault) injectFault(task.fault);
-      const indices = init.indices.subarray(task.offset, task.offset + task.length);
-      const out = init.slots.subarray(task.slot * model.size, (task.slot + 1) * model.size);
-      stats = await computer.gradientAsync(weights, init.train, indices, out);
-      const next = task.next;
-      // After the result is posted: the coordinator is reducing, this thread would only wait.
-      if (next) setImmediate(() => prefetch(next));
-      break;
+  results[r + R.START] = performance.timeOrigin + t0;
+  results[r + R.THREAD] = threadId;
+  let settled: number = STATE.DONE;
+  const version = entries[at + E.VERSION] as number;
+  try {
+    const fault = entries[at + E.FAULT] as number;
+    if (fault !== 0) injectFault(fault);
+    const published = Atomics.load(ctrl, CTRL.VERSION);
+    if (published !== version) throw new Error(`task wants weights version ${version}, version ${published} is published`);
+    const weights = { version, flat: init.weights };
+    const offset = entries[at + E.OFFSET] as number;
+    const length = entries[at + E.LENGTH] as number;
+    let s;
+    if (entries[at + E.KIND] === KIND.GRADIENT) {
+      if (e >= init.slotCount) throw new Error(`entry ${e} has no gradient slot`);
+      const out = init.slots.subarray(e * model.size, (e + 1) * model.size);
+      s = await computer.gradientAsync(weights, init.train, init.indices.subarray(offset, offset + length), out);
+    } else {
+      const indices = new Int32Array(length);
+      for (let i = 0; i < length; i++) indices[i] = offset + i;
+      s = await computer.evaluateAsync(weights, entries[at + E.SPLIT] === 1 ? init.val : init.train, indices);
     }
-    case 'evaluate': {
-      loadWeights(task.version);
-      const indices = new Int32Array(task.length);
-      for (let i = 0; i < task.length; i++) indices[i] = task.start + i;
-      stats = await computer.evaluateAsync(weights, task.split === 'train' ? init.train : init.val, indices);
-      break;
-    }
-    case 'ping':
-      break;
-    default: {
-      const never: never = task;
-      throw new Error(`unknown task ${JSON.stringify(never)}`);
-    }
+    results[r + R.LOSS] = s.lossSum;
+    results[r + R.CORRECT] = s.correct;
+    results[r + R.COUNT] = s.count;
+  } catch (err) {
+    settled = STATE.FAILED;
+    const text = errors.subarray(e * ERROR_BYTES, (e + 1) * ERROR_BYTES);
+    text.fill(0);
+    encoder.encodeInto(((err as Error).message ?? String(err)).split('\n')[0] ?? '', text);
   }
-  const t1 = performance.now();
-  return {
-    thread: threadId,
-    ...stats,
-    computeMs: t1 - t0,
-    startedAtMs: performance.timeOrigin + t0,
-    endedAtMs: performance.timeOrigin + t1,
-    backend: selected.kind,
-    numTensors: tf.memory().numTensors,
-    staging: { ...computer.staging },
-  };
+  results[r + R.END] = performance.timeOrigin + performance.now();
+  report(true);
+  // Lost when the feeder has failed the entry meanwhile (past its deadline): the result is dropped.
+  Atomics.compareExchange(entries, at + E.STATE, claimed, settled);
+  Atomics.add(ctrl, CTRL.EVENTS, 1);
+  Atomics.notify(ctrl, CTRL.EVENTS);
+  return version;
+}
+
+/** Stages the examples of this position's hint (if it is for `version`, unless null), once per hint; whether it did. */
+function prefetch(version: number | null): boolean {
+  const h = position * HINT_INTS;
+  const serial = Atomics.load(hints, h + H.SERIAL);
+  if (serial === stagedHint || (version !== null && hints[h + H.VERSION] !== version)) return false;
+  stagedHint = serial;
+  const offset = hints[h + H.OFFSET] as number;
+  const length = Math.min(hints[h + H.LENGTH] as number, hintIndices.length);
+  if (length <= 0) return false;
+  hintIndices.set(init.indices.subarray(offset, offset + length));
+  try {
+    computer.stage(init.train, hintIndices.subarray(0, length));
+  } catch {
+    // A hint only: stage() staged nothing, and the task prepares its input itself.
+  }
+  report(false);
+  return true;
+}
+
+/** This thread's figures, for the pool's tensorCounts() (after a task only: staged inputs hold tensors) and staging(). */
+function report(afterTask: boolean): void {
+  const at = position * STAT_STRIDE;
+  if (afterTask) stats[at + S.TENSORS] = tf.memory().numTensors;
+  stats[at + S.USED] = computer.staging.used;
+  stats[at + S.DROPPED] = computer.staging.dropped;
+}
+
+function injectFault(code: number): void {
+  if (code === FAULT_CODE.exit) process.exit(1); // ends this thread only
+  if (code === FAULT_CODE.throw) throw new Error('injected fault');
+  if (code === FAULT_CODE.hang) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // blocks until terminated
 }

@@ -1,0 +1,338 @@
+/**
+ * The feeding side of the task board (messages.ts): starts the compute
+ * threads, posts tasks into entries, and settles each posted entry exactly
+ * once, as done, failed, past its deadline, or lost with its thread.
+ *
+ * The feeding thread sleeps in Atomics.waitAsync on the board's event
+ * counter, so its event loop keeps running during a step (Ctrl-C, timers,
+ * the dashboard, thread exits) while it costs nothing. A task that runs past
+ * its deadline (cluster.stepTimeoutMs from its start) has its thread
+ * terminated; a thread that exits loses its claimed task; either way a
+ * replacement thread is started at its position.
+ */
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { TrainerError, type ErrorCode } from '../../shared/errors.js';
+import { CTRL, E, ENTRY_INTS, ERROR_BYTES, FAULT_CODE, H, HINT_INTS, KIND, R, RESULT_FLOATS, S, STAT_STRIDE, STATE, type Fault, type ThreadInit, type ThreadMessage, type ThreadStart } from './messages.js';
+
+/** The thread entry. */
+export const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
+
+export interface TaskSpec {
+  kind: 'gradient' | 'evaluate';
+  /** Weights version. */
+  version: number;
+  split?: 'train' | 'val';
+  /** Gradient: where its indices are in ThreadInit.indices; evaluation: its records. */
+  offset: number;
+  length: number;
+  /** The thread position that should take it first. */
+  prefer?: number;
+  fault?: Fault;
+}
+
+export interface TaskOutcome {
+  lossSum: number;
+  correct: number;
+  count: number;
+  /** performance.timeOrigin + now (ms) in the thread: started, ended. */
+  startedAtMs: number;
+  endedAtMs: number;
+  /** The node:worker_threads id of the thread that computed it. */
+  thread: number;
+  /** This thread's performance.now() when the task was posted. */
+  postedMs: number;
+}
+
+export interface BoardOptions {
+  threads: number;
+  /** A task running longer than this has its thread terminated (cluster.stepTimeoutMs). */
+  timeoutMs: number;
+  /** How long a thread may take to load its backend and model. */
+  startupTimeoutMs: number;
+}
+
+interface Thread {
+  id: number;
+  position: number;
+  worker: Worker;
+  /** node:worker_threads id. */
+  threadId: number;
+  backend: string;
+  ready: boolean;
+  /** Terminated by us (past a deadline, or closing): its exit is expected. */
+  ending: boolean;
+}
+
+interface Posted {
+  what: string;
+  postedMs: number;
+  /** When the feeder first saw it claimed without a start stamp (ms, timeOrigin-based). */
+  seenClaimedMs: number;
+  resolve: (o: TaskOutcome) => void;
+  reject: (err: Error) => void;
+}
+
+type WaitAsync = (a: Int32Array, i: number, v: number, t?: number) => { async: boolean; value: Promise<string> | string };
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+
+export class ThreadBoard {
+  private readonly threads = new Map<number, Thread>();
+  private readonly posted = new Map<number, Posted>();
+  private readonly retired = new Set<number>();
+  private nextId = 1;
+  private watching = false;
+  private closing = false;
+  private hintSerial = 0;
+  /** Staging figures of threads that are gone. */
+  private readonly gone = { used: 0, dropped: 0 };
+  private readonly decoder = new TextDecoder();
+
+  private constructor(
+    private readonly init: ThreadInit,
+    private readonly o: BoardOptions,
+  ) {}
+
+  /** Starts `threads` threads and waits until each has loaded its backend and model. */
+  static async start(init: ThreadInit, o: BoardOptions): Promise<ThreadBoard> {
+    const board = new ThreadBoard(init, o);
+    try {
+      await Promise.all(Array.from({ length: o.threads }, (_, p) => board.spawn(p)));
+    } catch (err) {
+      await board.close();
+      throw err;
+    }
+    return board;
+  }
+
+  /** The threads that are up: their node:worker_threads id and backend kind. */
+  ready(): { thread: number; backend: string }[] {
+    return [...this.threads.values()].filter((t) => t.ready).map((t) => ({ thread: t.threadId, backend: t.backend }));
+  }
+
+  /** The backend kinds the threads compute on. */
+  backends(): string[] {
+    return [...new Set(this.ready().map((t) => t.backend))];
+  }
+
+  /** Entries that may not be posted again: a thread was terminated while it computed there. */
+  isRetired(entry: number): boolean {
+    return this.retired.has(entry);
+  }
+
+  /** Makes `weights` version `version`; only while no task runs. */
+  publish(version: number, weights: Float32Array): void {
+    this.init.weights.set(weights);
+    Atomics.store(this.init.board.ctrl, CTRL.VERSION, version);
+  }
+
+  /** Tells the thread at `position` which examples it will likely compute at weights `version`, to load them before. */
+  hint(position: number, version: number, offset: number, length: number): void {
+    const h = this.init.board.hints;
+    const at = position * HINT_INTS;
+    h[at + H.OFFSET] = offset;
+    h[at + H.LENGTH] = length;
+    h[at + H.VERSION] = version;
+    Atomics.store(h, at + H.SERIAL, ++this.hintSerial);
+  }
+
+  /** Posts a task into `entry` and settles when it does: a thread computed it, it failed, or it was lost. */
+  run(entry: number, spec: TaskSpec, what: string): Promise<TaskOutcome> {
+    if (this.closing) return Promise.reject(new TrainerError('E_WORKER_LOST', `${what}: the threads are closing`));
+    if (this.retired.has(entry) || this.posted.has(entry)) throw new TrainerError('E_INTERNAL', `board entry ${entry} is in use`);
+    const { entries, results, ctrl } = this.init.board;
+    const at = entry * ENTRY_INTS;
+    entries[at + E.KIND] = spec.kind === 'gradient' ? KIND.GRADIENT : KIND.EVALUATE;
+    entries[at + E.VERSION] = spec.version;
+    entries[at + E.SPLIT] = spec.split === 'val' ? 1 : 0;
+    entries[at + E.OFFSET] = spec.offset;
+    entries[at + E.LENGTH] = spec.length;
+    entries[at + E.FAULT] = spec.fault ? FAULT_CODE[spec.fault] : 0;
+    entries[at + E.PREFER] = spec.prefer ?? -1;
+    results.fill(0, entry * RESULT_FLOATS, (entry + 1) * RESULT_FLOATS);
+    const p = new Promise<TaskOutcome>((resolve, reject) => {
+      this.posted.set(entry, { what, postedMs: performance.now(), seenClaimedMs: 0, resolve, reject });
+    });
+    Atomics.store(entries, at + E.STATE, STATE.PENDING);
+    Atomics.add(ctrl, CTRL.SEQ, 1);
+    Atomics.notify(ctrl, CTRL.SEQ);
+    void this.watch();
+    return p;
+  }
+
+  /** tf.memory().numTensors each live thread reported after its last task, by thread id. */
+  tensorCounts(): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const t of this.threads.values()) if (t.ready) out.set(t.threadId, this.stat(t.position, S.TENSORS));
+    return out;
+  }
+
+  /** Prefetched inputs over all threads so far: used by their task, or dropped. */
+  staging(): { used: number; dropped: number } {
+    let { used, dropped } = this.gone;
+    for (let p = 0; p < this.init.board.positions; p++) {
+      used += this.stat(p, S.USED);
+      dropped += this.stat(p, S.DROPPED);
+    }
+    return { used, dropped };
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    const { ctrl } = this.init.board;
+    Atomics.store(ctrl, CTRL.STOP, 1);
+    Atomics.add(ctrl, CTRL.SEQ, 1);
+    Atomics.notify(ctrl, CTRL.SEQ);
+    const all = [...this.threads.values()];
+    for (const t of all) t.ending = true;
+    await Promise.all(all.map((t) => t.worker.terminate()));
+    this.threads.clear();
+    for (const [entry, p] of this.posted) {
+      this.posted.delete(entry);
+      p.reject(new TrainerError('E_WORKER_LOST', `${p.what}: the threads were closed`));
+    }
+  }
+
+  private stat(position: number, field: number): number {
+    return this.init.board.stats[position * STAT_STRIDE + field] as number;
+  }
+
+  /** Starts a thread at `position`; resolves once it is ready. */
+  private spawn(position: number): Promise<void> {
+    const id = this.nextId++;
+    const start: ThreadStart = { init: this.init, position, id };
+    const worker = new Worker(WORKER_FILE, { workerData: start });
+    const t: Thread = { id, position, worker, threadId: worker.threadId, backend: '', ready: false, ending: false };
+    // Its position's figures start again from zero: keep the old thread's.
+    this.gone.used += this.stat(position, S.USED);
+    this.gone.dropped += this.stat(position, S.DROPPED);
+    this.init.board.stats.fill(0, position * STAT_STRIDE, (position + 1) * STAT_STRIDE);
+    this.threads.set(id, t);
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        t.ending = true;
+        void worker.terminate();
+        reject(new TrainerError('E_TIMEOUT', `thread start-up took longer than ${this.o.startupTimeoutMs} ms`));
+      }, this.o.startupTimeoutMs);
+      let failure = '';
+      let failureCode: ErrorCode = 'E_BACKEND';
+      worker.on('message', (m: ThreadMessage) => {
+        if (m.kind === 'failed') {
+          failure = m.message;
+          if (m.code !== null && m.code.startsWith('E_')) failureCode = m.code as ErrorCode;
+          return;
+        }
+        t.backend = m.backend;
+        t.ready = true;
+        clearTimeout(timer);
+        resolve();
+      });
+      worker.on('error', (err) => (failure ||= err.message.split('\n')[0] ?? ''));
+      worker.on('exit', (code) => {
+        clearTimeout(timer);
+        this.threads.delete(id);
+        if (!t.ready) reject(failure ? new TrainerError(failureCode, failure) : new TrainerError('E_WORKER_LOST', `a compute thread exited with code ${code} while starting`));
+        this.lost(t, `thread exited with code ${code}${failure ? ` (${failure.split('\n')[0]})` : ''}`);
+      });
+    });
+  }
+
+  /** A thread is gone: its claimed entries fail, and another thread takes its place. */
+  private lost(t: Thread, why: string): void {
+    for (const entry of this.posted.keys()) this.fail(entry, STATE.CLAIMED + t.id, why);
+    // A thread we terminated was replaced then; one that never started is not (the others finish the step, or none is left).
+    if (!this.closing && t.ready && !t.ending) this.spawn(t.position).catch(() => {});
+    const { ctrl } = this.init.board;
+    Atomics.add(ctrl, CTRL.EVENTS, 1);
+    Atomics.notify(ctrl, CTRL.EVENTS);
+  }
+
+  /** Fails `entry` if it is still in state `from`, with `why` as its error; whether it did. */
+  private fail(entry: number, from: number, why: string): boolean {
+    const { entries, errors } = this.init.board;
+    const text = errors.subarray(entry * ERROR_BYTES, (entry + 1) * ERROR_BYTES);
+    if (Atomics.compareExchange(entries, entry * ENTRY_INTS + E.STATE, from, STATE.FAILED) !== from) return false;
+    text.fill(0);
+    new TextEncoder().encodeInto(why, text);
+    return true;
+  }
+
+  /** Settles posted entries as threads report them, until none is outstanding. */
+  private async watch(): Promise<void> {
+    if (this.watching) return;
+    this.watching = true;
+    const { ctrl } = this.init.board;
+    try {
+      while (this.posted.size > 0) {
+        const seen = Atomics.load(ctrl, CTRL.EVENTS);
+        const nextDeadline = this.settle();
+        if (this.posted.size === 0) break;
+        if (this.threads.size === 0) {
+          for (const [entry, p] of this.posted) {
+            this.posted.delete(entry);
+            p.reject(new TrainerError('E_WORKER_LOST', `${p.what}: no compute thread is left`));
+          }
+          break;
+        }
+        const wait = waitAsync(ctrl, CTRL.EVENTS, seen, Number.isFinite(nextDeadline) ? Math.max(1, nextDeadline - nowMs()) : undefined);
+        if (wait.async) await wait.value;
+      }
+    } finally {
+      this.watching = false;
+    }
+  }
+
+  /** Settles every posted entry that is done or failed, and fails those past their deadline; returns the next deadline. */
+  private settle(): number {
+    const { entries, results, errors } = this.init.board;
+    let next = Infinity;
+    for (const [entry, p] of this.posted) {
+      const state = Atomics.load(entries, entry * ENTRY_INTS + E.STATE);
+      const r = entry * RESULT_FLOATS;
+      if (state === STATE.DONE) {
+        this.posted.delete(entry);
+        p.resolve({
+          lossSum: results[r + R.LOSS] as number,
+          correct: results[r + R.CORRECT] as number,
+          count: results[r + R.COUNT] as number,
+          startedAtMs: results[r + R.START] as number,
+          endedAtMs: results[r + R.END] as number,
+          thread: results[r + R.THREAD] as number,
+          postedMs: p.postedMs,
+        });
+      } else if (state === STATE.FAILED) {
+        this.posted.delete(entry);
+        const text = errors.subarray(entry * ERROR_BYTES, (entry + 1) * ERROR_BYTES);
+        const end = text.indexOf(0);
+        p.reject(new Error(this.decoder.decode(text.slice(0, end < 0 ? text.length : end))));
+      } else if (state >= STATE.CLAIMED) {
+        const started = (results[r + R.START] as number) || (p.seenClaimedMs ||= nowMs());
+        const deadline = started + this.o.timeoutMs;
+        if (nowMs() < deadline) {
+          next = Math.min(next, deadline);
+          continue;
+        }
+        const t = this.threads.get(state - STATE.CLAIMED);
+        if (!this.fail(entry, state, 'past its deadline')) {
+          next = nowMs(); // settled meanwhile: look again at once
+          continue;
+        }
+        // The thread may still write its slot until it is gone: the entry is never posted again.
+        this.retired.add(entry);
+        this.posted.delete(entry);
+        p.reject(new TrainerError('E_TIMEOUT', `${p.what} took longer than ${this.o.timeoutMs} ms (cluster.stepTimeoutMs)`));
+        if (t && !t.ending) {
+          t.ending = true;
+          void t.worker.terminate();
+          if (!this.closing) this.spawn(t.position).catch(() => {});
+        }
+      }
+    }
+    return next;
+  }
+}
+
+/** Milliseconds on the clock threads stamp with (performance.timeOrigin + now). */
+function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
