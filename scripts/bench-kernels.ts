@@ -6,7 +6,11 @@
 // in JavaScript (normalizeBatch's table loop, then tf.tensor4d: the path off wasm) with the wasm
 // table kernel that MicroBatchComputer uses on wasm. The TanhGrad rows compare tfjs's Tanh gradient (Square, Sub,
 // Multiply) with the fused kernel, and the whole-step table also times our kernels without it.
-//   node dist/scripts/bench-kernels.js [--reps 15] [--steps 8]
+// The products section times BatchMatMul at the fc model's shapes (ours against the stock
+// XNNPACK kernel, whose packed weights are cached when the same tensor comes again: in training
+// every step brings new ones) in GFLOP/s, next to the machine's wasm SIMD peak: independent
+// multiply-then-add chains, and fused multiply-add chains where relaxed SIMD is available.
+//   node dist/scripts/bench-kernels.js [--reps 15] [--steps 8] [--only products]
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { IMAGE_BYTES, allocateDataset, type Dataset } from '../src/data/cifar-format.js';
@@ -15,6 +19,8 @@ import { conv2dBackpropFilterJsConfig } from '../src/worker/kernels/conv2d-backp
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../src/worker/kernels/index.js';
 import { normalizedImagesOnWasm } from '../src/worker/kernels/normalize-images.js';
 import { TANH_GRAD } from '../src/worker/kernels/tanh-grad.js';
+import { allowRelaxedSimd } from '../src/worker/kernels/relaxed-simd.js';
+import { Fn, assembleModule } from '../src/worker/kernels/wasm-asm.js';
 import { median } from './stats.js';
 
 function flag(name: string, fallback: number): number {
@@ -264,12 +270,101 @@ function benchSteps(): void {
   }
 }
 
+/**
+ * peak_{kind}(iters): 12 independent chains acc = acc·x + y of f32x4 (mul then add, or one fused
+ * multiply-add): enough chains to cover the latency, so the loop runs at the FP ports' throughput.
+ */
+function peakFn(fused: boolean): Fn {
+  const f = new Fn(fused ? 'peakFma' : 'peakMulAdd', ['i32']);
+  const it = f.local('i32');
+  const accs = Array.from({ length: 12 }, () => f.local('v128'));
+  const [x, y] = [f.local('v128'), f.local('v128')];
+  f.f32x4Const(0.999).set(x);
+  f.f32x4Const(1e-3).set(y);
+  accs.forEach((a, i) => f.f32x4Const(i).set(a));
+  f.forLoop(it, () => f.i32(0), () => f.get(0), 1, () => {
+    for (const a of accs) {
+      if (fused) f.get(a).get(x).get(y).f32x4RelaxedMadd().set(a);
+      else f.get(a).get(x).f32x4Mul().get(y).f32x4Add().set(a);
+    }
+  });
+  // Keep the chains alive: store their sum.
+  f.i32(0);
+  f.get(accs[0]!);
+  for (const a of accs.slice(1)) f.get(a).f32x4Add();
+  f.v128Store();
+  return f;
+}
+
+/** GFLOP/s of peakFn, or null where relaxed SIMD does not compile. */
+function peakGflops(fused: boolean): number | null {
+  type Wasm = { Memory: new (d: { initial: number }) => object; Module: new (b: Uint8Array) => object; Instance: new (m: object, i: object) => { exports: Record<string, (n: number) => void> } };
+  const W = (globalThis as unknown as { WebAssembly: Wasm }).WebAssembly;
+  let run: (n: number) => void;
+  try {
+    const instance = new W.Instance(new W.Module(assembleModule([peakFn(fused)])), { env: { memory: new W.Memory({ initial: 1 }) } });
+    run = instance.exports[fused ? 'peakFma' : 'peakMulAdd'] as (n: number) => void;
+  } catch {
+    return null;
+  }
+  const iters = 2_000_000;
+  run(iters / 10);
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    run(iters);
+    times.push(performance.now() - t0);
+  }
+  // 12 chains x 4 lanes x 2 flops per iteration.
+  return (iters * 12 * 4 * 2) / (median(times) * 1e6);
+}
+
+function benchProducts(): void {
+  const mulAdd = peakGflops(false);
+  const fma = peakGflops(true);
+  console.log(`\nwasm SIMD peak, one thread: ${mulAdd?.toFixed(1)} GFLOP/s multiply then add; ${fma === null ? 'no relaxed SIMD' : `${fma.toFixed(1)} GFLOP/s fused multiply-add (relaxed SIMD)`}`);
+  console.log(`BatchMatMul at the fc model's shapes, median of ${REPS} (ms, GFLOP/s); stock = XNNPACK with its packed weights cached:`);
+  const cases: [string, number[], number[], boolean, boolean][] = [
+    ['fc1 forward [16,3072] x [3072,1024]', [16, 3072], [3072, 1024], false, false],
+    ['fc1 weight gradient [16,3072]^T x [16,1024]', [16, 3072], [16, 1024], true, false],
+    ['fc2 input gradient [16,512] x [1024,512]^T', [16, 512], [1024, 512], false, true],
+    ['fc1 forward [64,3072] x [3072,1024]', [64, 3072], [3072, 1024], false, false],
+    ['fc1 weight gradient [64,3072]^T x [64,1024]', [64, 3072], [64, 1024], true, false],
+  ];
+  for (const [label, as, bs, ta, tb] of cases) {
+    const a = rand(as, 1);
+    const b = rand(bs, 2);
+    const m = (ta ? as[1] : as[0]) as number;
+    const k = (ta ? as[0] : as[1]) as number;
+    const n = (tb ? bs[0] : bs[1]) as number;
+    const time = (): number => {
+      const ts: number[] = [];
+      for (let i = 0; i < REPS + 1; i++) {
+        const ms = timeOnce(() => tf.matMul(a, b, ta, tb));
+        if (i > 0) ts.push(ms);
+      }
+      return median(ts);
+    };
+    useAfter();
+    const ours = time();
+    useBefore();
+    const stock = time();
+    useAfter();
+    const gf = (ms: number) => ((2 * m * k * n) / (ms * 1e6)).toFixed(1);
+    console.log(`${label.padEnd(46)} ours ${ours.toFixed(2).padStart(7)} ms ${gf(ours).padStart(5)} GFLOP/s   stock ${stock.toFixed(2).padStart(7)} ms ${gf(stock).padStart(5)} GFLOP/s`);
+    tf.dispose([a, b]);
+  }
+}
+
 async function main(): Promise<void> {
+  allowRelaxedSimd();
   registerWasmTrainingKernels();
   if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend failed to initialise');
   console.log(`tfjs ${tf.version.tfjs}, wasm threads: 1 (node), SIMD: ${String(tf.env().getBool('WASM_HAS_SIMD_SUPPORT'))}`);
-  await benchOps();
-  benchSteps();
+  const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+  if (only === undefined || only === 'ops') await benchOps();
+  if (only === undefined || only === 'steps') benchSteps();
+  if (only === undefined || only === 'products') benchProducts();
 }
 
 await main();

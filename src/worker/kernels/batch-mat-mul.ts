@@ -1,25 +1,42 @@
-// BatchMatMul for the wasm backend: the stock kernel is fast (XNNPACK) only without transposes;
-// the transposed products of backprop (dW = x^T dy, dx = dy W^T) take a slow loop there
-// (~1.7 ms for the model's 512x32 dense layer). For a single matrix pair we transpose the
-// operand(s) explicitly (tens of microseconds) and run the fast path.
+// BatchMatMul for the wasm backend. The stock kernel is XNNPACK's fully connected operator, which
+// packs (copies and rearranges) its second operand every time it sees a new tensor: in training
+// every weight is a new tensor each step, so every product paid a full extra pass over the
+// weights, and the transposed products of backprop (dW = x^T dy, dx = dy W^T) took a slow loop or
+// an explicit transpose in JavaScript. For a single pair of float32 matrices we run our own SIMD
+// product (mat-mul-simd.ts) straight on the operands in any of the forms training uses; batches of
+// several matrices and other dtypes go to the stock kernel.
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { matMulFns, type MatMulKernels } from './mat-mul-simd.js';
 import { runStockKernel } from './stock-kernels.js';
-import { WASM_BACKEND, heapF32, type KernelArgs } from './wasm-heap.js';
+import { WASM_BACKEND, envVar, heapOffset, type KernelArgs } from './wasm-heap.js';
+import { instantiateOnBackend } from './wasm-instance.js';
 
+const modules = new WeakMap<object, MatMulKernels | null>();
 
-function transposed(backend: BackendWasm, t: tf.TensorInfo): tf.TensorInfo {
-  const rank = t.shape.length;
-  const rows = t.shape[rank - 2]!;
-  const cols = t.shape[rank - 1]!;
-  const shape = [...t.shape.slice(0, -2), cols, rows];
-  const out = backend.makeOutput(shape, 'float32');
-  const src = heapF32(backend, t);
-  const dst = heapF32(backend, out);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c]!;
-  }
-  return out;
+/** The product functions on this backend's memory, or null where they cannot run (the stock kernel is used). */
+function matMulKernels(backend: BackendWasm): MatMulKernels | null {
+  if (envVar('TRAINER_WASM_SIMD') === '0') return null;
+  const key = backend.wasm as object;
+  const hit = modules.get(key);
+  if (hit !== undefined) return hit;
+  // Fused multiply-adds where V8 has relaxed SIMD (allowRelaxedSimd) and TRAINER_WASM_FMA is not 0.
+  const fused = envVar('TRAINER_WASM_FMA') === '0' ? null : instantiateOnBackend(backend, matMulFns(true));
+  const exports = fused ?? instantiateOnBackend(backend, matMulFns());
+  const kernels = exports === null ? null : (exports as unknown as MatMulKernels);
+  modules.set(key, kernels);
+  return kernels;
+}
+
+/** Floats of B per panel: 512 KB, which stays in the second-level cache with room for A and C. */
+const PANEL_FLOATS = 131072;
+
+/** C (m x n, row-major) = A·B with B (inner x n, row-major) and A(r, k) at aPtr + r·aRowBytes + k·aKBytes. */
+function product(k: MatMulKernels, aPtr: number, bPtr: number, cPtr: number, m: number, n: number, inner: number, aRowBytes: number, aKBytes: number): void {
+  const kBlock = Math.max(16, Math.floor(PANEL_FLOATS / n));
+  // Keep the larger operand's block in cache: B's column strip, or A's row band.
+  const gemm = Math.min(inner, kBlock) * n >= m * inner ? k.gemmColsOuter : k.gemmRowsOuter;
+  gemm(aPtr, bPtr, cPtr, m, n, inner, kBlock, aRowBytes, aKBytes, n * 4, n * 4);
 }
 
 function batchMatMulKernel(args: KernelArgs): tf.TensorInfo {
@@ -28,23 +45,47 @@ function batchMatMulKernel(args: KernelArgs): tf.TensorInfo {
   const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
   const single = (t: tf.TensorInfo): boolean => t.shape.length >= 2 && tf.util.sizeFromShape(t.shape.slice(0, -2)) === 1;
   const stockArgs = args as unknown as Parameters<tf.KernelFunc>[0];
-  if (!(transposeA || transposeB) || a.dtype !== 'float32' || b.dtype !== 'float32' || !single(a) || !single(b)) {
-    return runStockKernel(tf.BatchMatMul, stockArgs);
-  }
+  const k = a.dtype === 'float32' && b.dtype === 'float32' && single(a) && single(b) && !(transposeA && transposeB) ? matMulKernels(backend) : null;
+  if (k === null) return runStockKernel(tf.BatchMatMul, stockArgs);
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const [a0, a1] = [a.shape[ra - 2] as number, a.shape[ra - 1] as number];
+  const [b0, b1] = [b.shape[rb - 2] as number, b.shape[rb - 1] as number];
+  const m = transposeA ? a1 : a0;
+  const inner = transposeA ? a0 : a1;
+  const n = transposeB ? b0 : b1;
+  if ((transposeB ? b1 : b0) !== inner) throw new Error(`BatchMatMul: inner dimensions ${inner} and ${transposeB ? b1 : b0} differ`);
+  const batchShape = (ra >= rb ? a.shape : b.shape).slice(0, -2);
+  const out = backend.makeOutput([...batchShape, m, n], 'float32');
+  if (m * n === 0) return out;
+  // Pointers are taken after every allocation: one may move the heap's buffer, not the offsets.
   const temps: tf.TensorInfo[] = [];
+  const temp = (shape: number[]): tf.TensorInfo => {
+    const t = backend.makeOutput(shape, 'float32');
+    temps.push(t);
+    return t;
+  };
   try {
-    const a2 = transposeA ? transposed(backend, a) : a;
-    if (transposeA) temps.push(a2);
-    const b2 = transposeB ? transposed(backend, b) : b;
-    if (transposeB) temps.push(b2);
-    return runStockKernel(tf.BatchMatMul, {
-      ...stockArgs,
-      inputs: { a: a2, b: b2 },
-      attrs: { ...args.attrs, transposeA: false, transposeB: false },
-    });
+    if (transposeB && m * inner + m * n < n * inner) {
+      // dy W^T with W the larger: (W dy^T)^T, transposing the two small matrices instead of W.
+      const aT = temp([inner, m]);
+      const outT = temp([n, m]);
+      k.transpose(heapOffset(backend, a), heapOffset(backend, aT), m, inner);
+      product(k, heapOffset(backend, b), heapOffset(backend, aT), heapOffset(backend, outT), n, m, inner, inner * 4, 4);
+      k.transpose(heapOffset(backend, outT), heapOffset(backend, out), n, m);
+    } else if (transposeB) {
+      const bT = temp([inner, n]);
+      k.transpose(heapOffset(backend, b), heapOffset(backend, bT), n, inner);
+      product(k, heapOffset(backend, a), heapOffset(backend, bT), heapOffset(backend, out), m, n, inner, a1 * 4, 4);
+    } else {
+      // A(r, k): x^T dy reads x's columns as rows.
+      const [aRowBytes, aKBytes] = transposeA ? [4, a1 * 4] : [a1 * 4, 4];
+      product(k, heapOffset(backend, a), heapOffset(backend, b), heapOffset(backend, out), m, n, inner, aRowBytes, aKBytes);
+    }
   } finally {
     for (const t of temps) backend.disposeData(t.dataId);
   }
+  return out;
 }
 
 export const batchMatMulConfig: tf.KernelConfig = {

@@ -8,6 +8,7 @@ import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { identityConfig } from './identity.js';
 import { maxPoolConfig } from './max-pool.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
+import { allowRelaxedSimd } from './relaxed-simd.js';
 import { ensureSetUp, rememberStockKernel, stockKernel } from './stock-kernels.js';
 import { sumConfig } from './sum.js';
 import { tanhConfig } from './tanh.js';
@@ -34,6 +35,7 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
  * (tfjs runs those only when a backend initialises), they set themselves up lazily.
  */
 export function registerWasmTrainingKernels(): void {
+  allowRelaxedSimd();
   for (const config of WASM_TRAINING_KERNELS) {
     const current = tf.getKernel(config.kernelName, config.backendName);
     if (current === config) continue;

@@ -75,6 +75,9 @@ export class Fn {
   ltS(): this { return this.op(0x48); }
   geS(): this { return this.op(0x4e); }
   eqz(): this { return this.op(0x45); }
+  eq(): this { return this.op(0x46); }
+  /** call of the module's function number `index` (its position in assembleModule's list). */
+  call(index: number): this { this.op(0x10); uleb(index, this.code); return this; }
   ltU(): this { return this.op(0x49); }
   and(): this { return this.op(0x71); }
 
@@ -109,6 +112,7 @@ export class Fn {
   }
   i32x4Eq(): this { return this.simd(0x37); }
   f32x4Splat(): this { return this.simd(0x13); }
+  f32x4ExtractLane(lane: number): this { return this.simd(0x1f).op(lane); }
   f32x4Lt(): this { return this.simd(0x43); }
   f32x4Gt(): this { return this.simd(0x44); }
   bitselect(): this { return this.simd(0x52); }
@@ -121,6 +125,8 @@ export class Fn {
   f32x4Max(): this { return this.simd(0xe9); }
   f32x4Pmin(): this { return this.simd(0xea); }
   f32x4Pmax(): this { return this.simd(0xeb); }
+  /** Relaxed SIMD (a flag in Node 20): a·b + c, fused into one rounding where the CPU has FMA, else mul then add. */
+  f32x4RelaxedMadd(): this { return this.simd(0x105); }
 
   /** `block ... end`; `br 0` inside jumps past the end. */
   block(body: () => void): this { this.op(0x02, 0x40); body(); return this.op(0x0b); }

@@ -25,7 +25,79 @@ function matMul(c: Case): tf.Tensor {
   );
 }
 
+const bits = new Float32Array(1);
+const bitsI = new Int32Array(bits.buffer);
+
+/** The float32 next to `r` towards `target`. */
+function nextToward(r: number, target: number): number {
+  if (r === 0) return target > 0 ? 1.401298464324817e-45 : -1.401298464324817e-45;
+  bits[0] = r;
+  bitsI[0] = (bitsI[0] as number) + ((target > r) === (r > 0) ? 1 : -1);
+  return bits[0] as number;
+}
+
+/** float32 fma(a, b, c), rounded once: a·b is exact in float64, and the sum's float64 error settles a tie. */
+function fmaf(a: number, b: number, c: number): number {
+  const p = a * b;
+  const s = p + c;
+  const v = s - p;
+  const err = p - (s - v) + (c - v);
+  const r = Math.fround(s);
+  if (err === 0 || r === s) return r;
+  const other = nextToward(r, s);
+  return 2 * s === r + other && (err > 0) === (other > r) ? other : r;
+}
+
+/** a (m x k) times b (k x n) as the kernel sums: k in order from 0, float32 after each operation (with `fused`, each multiply-add). */
+function referenceProduct(a: Float32Array, b: Float32Array, m: number, k: number, n: number, fused: boolean): Float32Array {
+  const out = new Float32Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) {
+        const x = a[i * k + p]!;
+        const y = b[p * n + j]!;
+        s = fused ? fmaf(x, y, s) : Math.fround(s + Math.fround(x * y));
+      }
+      out[i * n + j] = s;
+    }
+  }
+  return out;
+}
+
+function transpose(x: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = x[r * cols + c]!;
+  return out;
+}
+
 describe('BatchMatMul on wasm', () => {
+  it('sums in a fixed order whatever the blocking: bit-identical to a float32 loop for every edge of rows and columns', async () => {
+    // With relaxed SIMD on an FMA CPU the SIMD columns are fused multiply-adds; all of them or none.
+    let fused: boolean | undefined;
+    // Rows 1..13 cover every remainder of the 6-row blocks; columns every remainder of 8 and 4.
+    for (const [m, k, n] of [[1, 1, 1], [5, 3, 7], [7, 9, 13], [13, 17, 12], [6, 2, 8], [12, 33, 20], [16, 64, 40]] as const) {
+      const a = randomValues(m * k, m + k);
+      const b = randomValues(k * n, k + n);
+      const plain = referenceProduct(a, b, m, k, n, false);
+      const withFma = referenceProduct(a, b, m, k, n, true);
+      for (const [transposeA, transposeB] of [[false, false], [true, false], [false, true]] as const) {
+        const actual = await runOn('wasm', () =>
+          tf.tidy(() =>
+            tf.matMul(
+              transposeA ? tf.tensor(transpose(a, m, k), [k, m]) : tf.tensor(a, [m, k]),
+              transposeB ? tf.tensor(transpose(b, k, n), [n, k]) : tf.tensor(b, [k, n]),
+              transposeA,
+              transposeB,
+            ),
+          ),
+        );
+        if (fused === undefined && !bitIdentical(plain, withFma)) fused = bitIdentical(actual, withFma);
+        assert.ok(bitIdentical(actual, fused ? withFma : plain), `${m}x${k} by ${k}x${n}, transposeA ${transposeA}, transposeB ${transposeB}, ${fused ? 'fused' : 'plain'}`);
+      }
+    }
+  });
+
   for (const c of CASES) {
     it(`matches the cpu backend: ${c.name}`, async () => {
       const expected = await runOn('cpu', () => matMul(c));
