@@ -67,8 +67,9 @@ export class ThreadEngine {
       indices: o.threads * o.maxBatch,
       slotCount: o.threads,
       evalEntries: 0,
-      microBatches: 1,
-      batchSize: o.maxBatch,
+      // Task sizes are the coordinator's: no warm-up at sizes we would have to guess.
+      microBatches: 0,
+      batchSize: 0,
     });
     const board = await ThreadBoard.start(init, { threads: o.threads, timeoutMs: o.taskTimeoutMs ?? 3_600_000, startupTimeoutMs: 60_000 });
     return new ThreadEngine(board, init, o.model, board.backends().join(', '), o.threads);

@@ -38,7 +38,7 @@ export interface ThreadInit {
   slotCount: number;
   /** The most examples one task holds (micro-batch or evaluation chunk). */
   maxBatch: number;
-  /** Micro-batches of a training step (sizes a thread warms up with). */
+  /** Micro-batches of a training step (sizes a thread warms up with; 0: unknown, no warm-up). */
   microBatches: number;
   batchSize: number;
   board: Board;
