@@ -1,0 +1,278 @@
+/**
+ * `npm run bench:scale`: how far one coordinator goes. A real coordinator
+ * (WsPool and the step loop's trainStep) drives K simulated workers that
+ * speak the real protocol over real sockets on 127.0.0.1 but replace the
+ * gradient computation by a fixed delay and a precomputed gradient of the
+ * model's real size (scale/sim-workers.ts), for K = 1, 2, 4, ... 128 and the
+ * models `net` (73 kB frames) and `fc` (15 MB), with train.microBatches = K.
+ * Each configuration runs in a process of its own (scale/coordinator.ts);
+ * configurations alternate over --rounds rounds and medians are printed with
+ * the spread over rounds. Then: runs at the largest K with machine-level
+ * aggregation (K/T connections of T threads), the cost model fitted to all
+ * runs (scale/cost-model.ts), and the worker counts at which the coordinator's
+ * CPU or a 1/10/25/100 Gbit/s link stops scaling.
+ *
+ * Bounded: each run measures at most --max-seconds (after --warmup steps) and
+ * is killed after --timeout-s; once --budget-min has passed, the remaining
+ * runs are skipped and named. No test runs this and CI does not need it.
+ *
+ * Options: --models net,fc  --ks 1,2,4,8,16,32,64,128  --delay-ms 20
+ * --micro-batch-size 16  --rounds 2  --warmup 2  --min-steps 5
+ * --min-seconds 3  --max-steps 200  --max-seconds 30  --timeout-s 240
+ * --budget-min 45  --machine-threads 8  --fc-max-k 128  --max-rss-mb 6000
+ * --json FILE (raw results)  --no-spread (all workers from 127.0.0.1).
+ */
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { DEFAULT_CONFIG, mergeConfig, validateConfig, type ModelName } from '../src/shared/config.js';
+import { loadRunData } from '../src/coordinator/run.js';
+import { arrayFrameBytes } from '../src/transports/ws/protocol.js';
+import { getModel } from '../src/worker/model.js';
+import { runCoordinator, runDirFor, type RunResult, type RunSpec } from './scale/coordinator.js';
+import { fitCostModel, linkMs, predictCpuMs, saturationK, type CostModel, type Topology } from './scale/cost-model.js';
+import { runSimWorkers, type SimOptions } from './scale/sim-workers.js';
+import { median } from './stats.js';
+
+const SELF = fileURLToPath(import.meta.url);
+const LINKS_GBIT = [1, 10, 25, 100] as const;
+/** Micro-batch compute times the saturation table is given for, ms. */
+const COMPUTE_MS = [10, 100, 1000] as const;
+
+const fmt = (x: number, d = 0) =>
+  Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '∞';
+/** Significant figures for small and large numbers alike. */
+const sig = (x: number) => (Math.abs(x) >= 100 ? fmt(x) : Math.abs(x) >= 10 ? fmt(x, 1) : Math.abs(x) >= 1 ? fmt(x, 2) : fmt(x, 3));
+
+function runChild(spec: RunSpec, timeoutS: number): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [SELF, '--role', 'coordinator', '--spec', JSON.stringify(spec)],
+      { timeout: timeoutS * 1000, killSignal: 'SIGKILL', maxBuffer: 16 << 20, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        const last = stdout.trim().split('\n').pop() ?? '';
+        if (!err && last.startsWith('{')) return resolve(JSON.parse(last) as RunResult);
+        const why = err?.killed ? `killed after ${timeoutS} s` : (stderr.trim().split('\n').filter(Boolean).pop() ?? String(err?.message));
+        reject(new Error(why));
+      },
+    );
+  });
+}
+
+interface Row {
+  key: string;
+  runs: RunResult[];
+}
+
+/** Median over rounds of one figure, with its spread when it varied. */
+function med(rs: readonly RunResult[], f: (r: RunResult) => number, withSpread = false): string {
+  const xs = rs.map(f);
+  const m = sig(median(xs));
+  if (!withSpread || xs.length < 2) return m;
+  return `${m} (${sig(Math.min(...xs))}–${sig(Math.max(...xs))})`;
+}
+
+function printTable(title: string, rows: readonly Row[]): void {
+  console.log(`\n${title}\n`);
+  console.log('| K (conn × threads) | grads/step | steps/s | coord CPU ms/step | CPU ms/step/worker | loop busy | MB out/in per step | step ms | outside compute ms | after last result ms | coord RSS MB (peak) | sim CPU ms/step |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const row of rows) {
+    const rs = row.runs;
+    const s = (rs[0] as RunResult).spec;
+    const k = s.connections * s.threads;
+    console.log(
+      `| ${k}${s.threads > 1 ? ` (${s.connections} × ${s.threads})` : ''} | ${s.microBatches} | ${med(rs, (r) => r.stepsPerSec)} | ${med(rs, (r) => r.cpuMsPerStep, true)} | ` +
+        `${med(rs, (r) => r.cpuMsPerStep / k)} | ${med(rs, (r) => r.eventLoopBusy * 100)} % | ${med(rs, (r) => r.bytesOutPerStep / 1e6)} / ${med(rs, (r) => r.bytesInPerStep / 1e6)} | ` +
+        `${med(rs, (r) => r.stepMs.median)} | ${med(rs, (r) => r.outsideComputeMs.median, true)} | ${med(rs, (r) => r.afterLastResultMs)} | ` +
+        `${med(rs, (r) => r.rssMB)} (${med(rs, (r) => r.maxRssMB)}) | ${med(rs, (r) => r.simCpuMsPerStep)} |`,
+    );
+  }
+}
+
+function printModel(m: CostModel, nObs: number): void {
+  console.log(`\nFitted coordinator CPU per step (${nObs} configurations, relative least squares, largest error ${fmt(m.maxRelError * 100)} %):`);
+  console.log(
+    `  cpu ≈ ${sig(m.a)} ms + C × (${sig(m.c0 * 1000)} µs + ${sig(m.c1)} ms/MB) + G × (${sig(m.g0 * 1000)} µs + ${sig(m.g1)} ms/MB)`,
+  );
+  console.log('  C: connections (a weights frame each per step), G: gradients received per step, MB: the model\'s frame size');
+  console.log('  link per step ≈ max(C, G) × MB × 8 / (Gbit/s) ms (full duplex; fan-out and fan-in staggered alike)');
+  console.log('  step ≈ t + overhead, t = one micro-batch\'s compute; one coordinator stops scaling where overhead = t (50 % efficiency)');
+}
+
+function printSaturation(m: CostModel, models: readonly ModelName[], threads: number): void {
+  const tops: Topology[] = [
+    { label: 'flat (1 worker = 1 connection)', connectionsPerWorker: 1, gradientsPerWorker: 1 },
+    { label: `machines of ${threads} threads (protocol 3)`, connectionsPerWorker: 1 / threads, gradientsPerWorker: 1 },
+    { label: `machines of ${threads}, one block sum each`, connectionsPerWorker: 1 / threads, gradientsPerWorker: 1 / threads },
+  ];
+  for (const name of models) {
+    const mb = arrayFrameBytes(getModel(name).size) / 1e6;
+    console.log(`\n${name} (${fmt(mb * 1000, 0)} kB frames): workers (one micro-batch each per step) at which the coordinator stops scaling`);
+    console.log(`\n| topology | micro-batch compute | CPU | ${LINKS_GBIT.map((g) => `${g} Gbit/s`).join(' | ')} |`);
+    console.log(`| --- | ---: | ---: | ${LINKS_GBIT.map(() => '---:').join(' | ')} |`);
+    for (const t of tops) {
+      for (const c of COMPUTE_MS) {
+        const ks = [saturationK(m, t, mb, c, null), ...LINKS_GBIT.map((g) => saturationK(m, t, mb, c, g))];
+        console.log(`| ${t.label} | ${c} ms | ${ks.map((k) => fmt(k)).join(' | ')} |`);
+      }
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      role: { type: 'string' },
+      spec: { type: 'string' },
+      models: { type: 'string', default: 'net,fc' },
+      ks: { type: 'string', default: '1,2,4,8,16,32,64,128' },
+      'delay-ms': { type: 'string', default: '20' },
+      'micro-batch-size': { type: 'string', default: '16' },
+      rounds: { type: 'string', default: '2' },
+      warmup: { type: 'string', default: '2' },
+      'min-steps': { type: 'string', default: '5' },
+      'min-seconds': { type: 'string', default: '3' },
+      'max-steps': { type: 'string', default: '200' },
+      'max-seconds': { type: 'string', default: '30' },
+      'timeout-s': { type: 'string', default: '240' },
+      'budget-min': { type: 'string', default: '45' },
+      'machine-threads': { type: 'string', default: '8' },
+      'fc-max-k': { type: 'string', default: '128' },
+      'max-rss-mb': { type: 'string', default: '6000' },
+      json: { type: 'string' },
+      'no-spread': { type: 'boolean', default: false },
+    },
+  });
+  if (values.role === 'coordinator') {
+    process.stdout.write(`${JSON.stringify(await runCoordinator(JSON.parse(values.spec as string) as RunSpec))}\n`);
+    return;
+  }
+  if (values.role === 'sim') {
+    const o = JSON.parse(values.spec as string) as SimOptions;
+    const r = await runSimWorkers({ ...o, token: process.env.TRAINER_TOKEN ?? null });
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+    process.exit(0);
+  }
+
+  const num = (k: keyof typeof values) => Number(values[k]);
+  const models = (values.models as string).split(',') as ModelName[];
+  const ks = (values.ks as string).split(',').map(Number);
+  const threads = num('machine-threads');
+  const designK = Math.max(...ks);
+  const work = await mkdtemp(join(tmpdir(), 'trainer-scale-'));
+  const dataDir = join(work, 'data');
+  const base = {
+    microBatchSize: num('micro-batch-size'),
+    delayMs: num('delay-ms'),
+    warmupSteps: num('warmup'),
+    minSteps: num('min-steps'),
+    minSeconds: num('min-seconds'),
+    maxSteps: num('max-steps'),
+    maxSeconds: num('max-seconds'),
+    dataDir,
+    spreadAddresses: !values['no-spread'],
+  };
+  // The data set once, outside the timed runs.
+  await loadRunData(validateConfig(mergeConfig(structuredClone(DEFAULT_CONFIG), { data: { source: 'synthetic', path: dataDir, synthetic: { trainSize: 1024, valSize: 64, seed: 1 } } })));
+
+  const flat = (model: ModelName, k: number): Omit<RunSpec, 'runDir'> => ({ ...base, label: `${model} K=${k}`, model, connections: k, threads: 1, microBatches: k });
+  const machines = (model: ModelName, k: number): Omit<RunSpec, 'runDir'> => ({ ...base, label: `${model} K=${k} as ${k / threads}x${threads}`, model, connections: k / threads, threads, microBatches: k });
+  const plan: Omit<RunSpec, 'runDir'>[] = [];
+  for (const k of ks) for (const model of models) if (model !== 'fc' || k <= num('fc-max-k')) plan.push(flat(model, k));
+  if (threads > 1 && designK % threads === 0 && designK > threads) for (const model of models) if (model !== 'fc' || designK <= num('fc-max-k')) plan.push(machines(model, designK));
+
+  const cores = cpus().length;
+  console.log(
+    `trainer bench:scale: ${models.join(', ')}; K = ${ks.join(', ')}; train.microBatches = K, ${base.microBatchSize} examples each; ` +
+      `simulated compute ${base.delayMs} ms per micro-batch; ${values.rounds} rounds; ${cores} cores, ${fmt(totalmem() / 2 ** 30)} GiB, load ${fmt(loadavg()[0] as number, 1)}`,
+  );
+  const t0 = Date.now();
+  const budgetMs = num('budget-min') * 60_000;
+  const rows = new Map<string, Row>();
+  const skipped: string[] = [];
+  /** Per model, the K at which flat runs stopped and why. */
+  const stops = new Map<ModelName, string>();
+  for (let round = 0; round < num('rounds'); round++) {
+    for (const p of plan) {
+      const k = p.connections * p.threads;
+      const stop = stops.get(p.model);
+      if (stop && p.threads === 1 && k >= Number(stop.split(' ')[0])) continue;
+      if (Date.now() - t0 > budgetMs) {
+        skipped.push(`${p.label} (round ${round + 1})`);
+        continue;
+      }
+      // Memory: the coordinator's RSS roughly doubles with K; skip what would pass the limit.
+      const smaller = rows.get(`${p.model} ${k / 2}x1`)?.runs.map((r) => r.maxRssMB) ?? [];
+      if (p.threads === 1 && smaller.length && 2 * Math.max(...smaller) > num('max-rss-mb')) {
+        stops.set(p.model, `${k} (coordinator RSS at K=${k / 2} was ${fmt(Math.max(...smaller))} MB; twice that passes --max-rss-mb ${values['max-rss-mb']})`);
+        continue;
+      }
+      const spec: RunSpec = { ...p, runDir: runDirFor(work, `${p.label} r${round}`) };
+      const started = Date.now();
+      try {
+        const r = await runChild(spec, num('timeout-s'));
+        const key = `${p.model} ${p.connections}x${p.threads}`;
+        const row = rows.get(key) ?? { key, runs: [] };
+        row.runs.push(r);
+        rows.set(key, row);
+        console.error(
+          `[round ${round + 1}] ${p.label}: ${fmt(r.steps)} steps, ${sig(r.cpuMsPerStep)} CPU ms/step, ${sig(r.outsideComputeMs.median)} ms outside compute, ` +
+            `${fmt((Date.now() - started) / 1000)} s, load ${fmt(r.load[0], 1)}→${fmt(r.load[1], 1)}${r.problems.length ? `; problems: ${r.problems.join('; ')}` : ''}`,
+        );
+      } catch (err) {
+        console.error(`[round ${round + 1}] ${p.label}: failed: ${(err as Error).message}`);
+        if (p.threads === 1) stops.set(p.model, `${k} (${(err as Error).message})`);
+      }
+    }
+  }
+
+  const all = [...rows.values()];
+  for (const model of models) {
+    printTable(`${model}: one worker per connection`, all.filter((r) => r.key.startsWith(`${model} `) && r.key.endsWith('x1')).sort((a, b) => (a.runs[0] as RunResult).spec.connections - (b.runs[0] as RunResult).spec.connections));
+    const stop = stops.get(model);
+    if (stop) console.log(`\n${model}: stopped at K = ${stop}`);
+  }
+  const design = all.filter((r) => (r.runs[0] as RunResult).spec.threads > 1);
+  if (design.length) {
+    const at = (model: ModelName, c: number) => all.filter((r) => r.key === `${model} ${c}x1`);
+    const cmp: Row[] = [];
+    for (const model of models) cmp.push(...at(model, designK), ...design.filter((r) => r.key.startsWith(`${model} `)), ...at(model, designK / threads));
+    printTable(
+      `Design at ${designK} workers: flat; ${designK / threads} machines × ${threads} threads (protocol 3, every micro-batch sent back); ` +
+        `and one block sum per machine, which the coordinator sees as ${designK / threads} flat workers (the K=${designK / threads} row)`,
+      cmp,
+    );
+  }
+
+  const obs = all.map((row) => {
+    const r = row.runs[0] as RunResult;
+    return { connections: r.spec.connections, gradients: r.spec.microBatches, frameMB: arrayFrameBytes(r.modelSize) / 1e6, cpuMs: median(row.runs.map((x) => x.cpuMsPerStep)) };
+  });
+  if (obs.length >= 3) {
+    const m = fitCostModel(obs);
+    printModel(m, obs.length);
+    console.log('\n| configuration | measured CPU ms/step | fitted | measured outside compute ms | fitted CPU + 1 Gbit/s link |\n| --- | ---: | ---: | ---: | ---: |');
+    for (const row of all) {
+      const r = row.runs[0] as RunResult;
+      const mb = arrayFrameBytes(r.modelSize) / 1e6;
+      const fitted = predictCpuMs(m, r.spec.connections, r.spec.microBatches, mb);
+      console.log(
+        `| ${r.spec.model} ${r.spec.connections}${r.spec.threads > 1 ? ` × ${r.spec.threads}` : ''} | ${med(row.runs, (x) => x.cpuMsPerStep)} | ${sig(fitted)} | ` +
+          `${med(row.runs, (x) => x.outsideComputeMs.median)} | ${sig(fitted + linkMs(r.spec.connections, r.spec.microBatches, mb, 1))} |`,
+      );
+    }
+    printSaturation(m, models, threads);
+  }
+  if (skipped.length) console.log(`\nSkipped after --budget-min ${values['budget-min']}: ${skipped.join(', ')}`);
+  const jsonFile = values.json ?? join(work, 'scale.json');
+  writeFileSync(jsonFile, JSON.stringify([...rows.values()], null, 1));
+  console.log(`\nRaw results: ${jsonFile}; ${fmt((Date.now() - t0) / 60_000, 1)} min; load ${fmt(loadavg()[0] as number, 1)} at the end`);
+  if (!values.json) await rm(join(work, 'runs'), { recursive: true, force: true });
+}
+
+await main();

@@ -1,0 +1,134 @@
+/**
+ * The coordinator's cost per step as a linear model, fitted to the scale
+ * bench's measurements:
+ *
+ *   cpu(C, G, S) = a + C·(c0 + c1·S) + G·(g0 + g1·S)        [ms per step]
+ *
+ * C: connections (weights frames sent per step), G: gradients received per
+ * step (micro-batches, or block sums), S: the model's frame size in MB.
+ * Every run with one thread per connection has C = G; the runs with several
+ * threads behind one connection (C = G / threads) separate the two.
+ *
+ * The link adds no CPU but time: per step, C·S go out and G·S come in. The
+ * fan-out is staggered (each worker starts when its weights arrive) and the
+ * fan-in follows the same stagger, so in and out overlap on a full-duplex
+ * link: link(C, G, S, bw) ≈ max(C, G)·S·8/bw.
+ *
+ * The step loop is synchronous (SGD needs every gradient; the next weights
+ * need SGD), so both lie on the step's critical path: with t the compute time
+ * of one micro-batch, a step of K single-micro-batch workers takes about
+ * t + overhead(K). One coordinator stops scaling at the K where the overhead
+ * reaches t: efficiency 50 %, and adding workers can at most double the
+ * throughput reached there.
+ */
+
+export interface Observation {
+  connections: number;
+  gradients: number;
+  /** Weights or gradient frame, MB. */
+  frameMB: number;
+  /** Measured coordinator CPU per step, ms. */
+  cpuMs: number;
+}
+
+export interface CostModel {
+  a: number;
+  c0: number;
+  c1: number;
+  g0: number;
+  g1: number;
+  /** Largest relative error of the fit over the observations. */
+  maxRelError: number;
+}
+
+const FEATURES = ['a', 'c0', 'c1', 'g0', 'g1'] as const;
+
+function features(o: Pick<Observation, 'connections' | 'gradients' | 'frameMB'>): number[] {
+  return [1, o.connections, o.connections * o.frameMB, o.gradients, o.gradients * o.frameMB];
+}
+
+export function predictCpuMs(m: CostModel, connections: number, gradients: number, frameMB: number): number {
+  const x = features({ connections, gradients, frameMB });
+  return [m.a, m.c0, m.c1, m.g0, m.g1].reduce((s, c, i) => s + c * (x[i] as number), 0);
+}
+
+/** Solves A x = b (small, dense) by Gaussian elimination with partial pivoting; null when singular. */
+function solve(A: number[][], b: number[]): number[] | null {
+  const n = b.length;
+  const M = A.map((row, i) => [...row, b[i] as number]);
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs((M[r] as number[])[c] as number) > Math.abs((M[p] as number[])[c] as number)) p = r;
+    const pivot = (M[p] as number[])[c] as number;
+    if (Math.abs(pivot) < 1e-12) return null;
+    [M[c], M[p]] = [M[p] as number[], M[c] as number[]];
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = ((M[r] as number[])[c] as number) / pivot;
+      for (let k = c; k <= n; k++) (M[r] as number[])[k] = ((M[r] as number[])[k] as number) - f * ((M[c] as number[])[k] as number);
+    }
+  }
+  return M.map((row, i) => (row[n] as number) / (row[i] as number));
+}
+
+/**
+ * Least squares on relative error (each row divided by its measurement: the
+ * figures span four orders of magnitude), with every coefficient kept
+ * non-negative: a coefficient that comes out negative is dropped (set to 0)
+ * and the rest refitted.
+ */
+export function fitCostModel(obs: readonly Observation[]): CostModel {
+  let active = FEATURES.map((_, i) => i);
+  let coef = new Array<number>(FEATURES.length).fill(0);
+  for (;;) {
+    const A = active.map(() => new Array<number>(active.length).fill(0));
+    const b = new Array<number>(active.length).fill(0);
+    for (const o of obs) {
+      const x = features(o);
+      const w = 1 / Math.max(o.cpuMs, 1e-3);
+      active.forEach((fi, i) => {
+        b[i] = (b[i] as number) + (x[fi] as number) * w * o.cpuMs * w;
+        active.forEach((fj, j) => ((A[i] as number[])[j] = ((A[i] as number[])[j] as number) + (x[fi] as number) * w * (x[fj] as number) * w));
+      });
+    }
+    const x = solve(A, b);
+    coef = new Array<number>(FEATURES.length).fill(0);
+    if (x === null) {
+      // Collinear (e.g. no run with several threads per connection): fold the connection terms into the gradient ones.
+      active = active.filter((f) => f !== 1 && f !== 2);
+      continue;
+    }
+    active.forEach((f, i) => (coef[f] = x[i] as number));
+    const worst = active.reduce((w, f) => ((coef[f] as number) < (coef[w] as number) ? f : w), active[0] as number);
+    if ((coef[worst] as number) >= 0) break;
+    active = active.filter((f) => f !== worst);
+  }
+  const [a, c0, c1, g0, g1] = coef as [number, number, number, number, number];
+  const m = { a, c0, c1, g0, g1, maxRelError: 0 };
+  m.maxRelError = Math.max(...obs.map((o) => Math.abs(predictCpuMs(m, o.connections, o.gradients, o.frameMB) - o.cpuMs) / o.cpuMs));
+  return m;
+}
+
+/** Link time per step, ms, on a full-duplex link of `gbitPerSec`. */
+export function linkMs(connections: number, gradients: number, frameMB: number, gbitPerSec: number): number {
+  return (Math.max(connections, gradients) * frameMB * 8) / gbitPerSec;
+}
+
+/** How K workers (compute threads, one micro-batch each per step) reach the coordinator. */
+export interface Topology {
+  label: string;
+  /** Connections per worker thread: 1 flat, 1/T with T threads per machine. */
+  connectionsPerWorker: number;
+  /** Gradients per worker thread: 1, or 1/T when a machine sends one block sum. */
+  gradientsPerWorker: number;
+}
+
+/**
+ * The worker count (threads, one micro-batch each) at which the coordinator's
+ * overhead per step, CPU or link, reaches `computeMs`; Infinity when it never does.
+ */
+export function saturationK(m: CostModel, t: Topology, frameMB: number, computeMs: number, gbitPerSec: number | null): number {
+  if (gbitPerSec !== null) return computeMs / linkMs(t.connectionsPerWorker, t.gradientsPerWorker, frameMB, gbitPerSec);
+  const perWorker = predictCpuMs(m, t.connectionsPerWorker, t.gradientsPerWorker, frameMB) - m.a;
+  return perWorker <= 0 ? Infinity : Math.max(0, (computeMs - m.a) / perWorker);
+}
