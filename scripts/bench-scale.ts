@@ -30,11 +30,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG, mergeConfig, validateConfig, type ModelName } from '../src/shared/config.js';
+import { reduceGradients } from '../src/coordinator/optimizer.js';
 import { loadRunData } from '../src/coordinator/run.js';
 import { arrayFrameBytes } from '../src/transports/ws/protocol.js';
 import { getModel } from '../src/worker/model.js';
 import { runCoordinator, runDirFor, type RunResult, type RunSpec } from './scale/coordinator.js';
-import { fitCostModel, linkMs, predictCpuMs, saturationK, type CostModel, type Topology } from './scale/cost-model.js';
+import { blockSumK, fitCostModel, predictCpuMs, saturationK, type CostModel, type Topology } from './scale/cost-model.js';
 import { runSimWorkers, type SimOptions } from './scale/sim-workers.js';
 import { median } from './stats.js';
 
@@ -79,30 +80,36 @@ function med(rs: readonly RunResult[], f: (r: RunResult) => number, withSpread =
 
 function printTable(title: string, rows: readonly Row[]): void {
   console.log(`\n${title}\n`);
-  console.log('| K (conn × threads) | grads/step | steps/s | coord CPU ms/step | CPU ms/step/worker | loop busy | MB out/in per step | step ms | outside compute ms | after last result ms | coord RSS MB (peak) | sim CPU ms/step |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| K (conn × threads) | grads/step | steps/s | efficiency | coord CPU ms/step | of which kernel | CPU ms/step/worker | loop busy | MB out/in per step | step ms | outside compute ms | after last result ms | coord RSS MB (peak) | sim CPU ms/step |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const row of rows) {
     const rs = row.runs;
     const s = (rs[0] as RunResult).spec;
     const k = s.connections * s.threads;
+    void k;
     console.log(
-      `| ${k}${s.threads > 1 ? ` (${s.connections} × ${s.threads})` : ''} | ${s.microBatches} | ${med(rs, (r) => r.stepsPerSec)} | ${med(rs, (r) => r.cpuMsPerStep, true)} | ` +
-        `${med(rs, (r) => r.cpuMsPerStep / k)} | ${med(rs, (r) => r.eventLoopBusy * 100)} % | ${med(rs, (r) => r.bytesOutPerStep / 1e6)} / ${med(rs, (r) => r.bytesInPerStep / 1e6)} | ` +
+      `| ${s.block ? `${s.connections * s.block} (${s.connections} block sums of ${s.block})` : `${k}${s.threads > 1 ? ` (${s.connections} × ${s.threads})` : ''}`} | ${s.microBatches} | ${med(rs, (r) => r.stepsPerSec)} | ` +
+        `${med(rs, (r) => (100 * s.delayMs * Math.ceil(s.microBatches / (s.connections * s.threads))) / r.stepMs.median)} % | ${med(rs, (r) => r.cpuMsPerStep, true)} | ` +
+        `${med(rs, (r) => r.sysMsPerStep)} | ${med(rs, (r) => r.cpuMsPerStep / k)} | ${med(rs, (r) => r.eventLoopBusy * 100)} % | ${med(rs, (r) => r.bytesOutPerStep / 1e6)} / ${med(rs, (r) => r.bytesInPerStep / 1e6)} | ` +
         `${med(rs, (r) => r.stepMs.median)} | ${med(rs, (r) => r.outsideComputeMs.median, true)} | ${med(rs, (r) => r.afterLastResultMs)} | ` +
         `${med(rs, (r) => r.rssMB)} (${med(rs, (r) => r.maxRssMB)}) | ${med(rs, (r) => r.simCpuMsPerStep)} |`,
     );
   }
 }
 
-function printModel(m: CostModel, nObs: number): void {
+function printModel(m: CostModel, nObs: number, yardstick: number): void {
   console.log(`\nFitted coordinator CPU per step (${nObs} configurations, relative least squares, largest error ${fmt(m.maxRelError * 100)} %):`);
   console.log(
     `  cpu ≈ ${sig(m.a)} ms + C × (${sig(m.c0 * 1000)} µs + ${sig(m.c1)} ms/MB) + G × (${sig(m.g0 * 1000)} µs + ${sig(m.g1)} ms/MB)`,
   );
   console.log('  C: connections (a weights frame each per step), G: gradients received per step, MB: the model\'s frame size');
+  console.log(`  per MB, in passes of this machine's reduction loop (${sig(yardstick)} CPU ms/MB): a gradient in ${sig(m.g1 / yardstick)}, a weights frame out ${sig(m.c1 / yardstick)}`);
   console.log('  link per step ≈ max(C, G) × MB × 8 / (Gbit/s) ms (full duplex; fan-out and fan-in staggered alike)');
   console.log('  step ≈ t + overhead, t = one micro-batch\'s compute; one coordinator stops scaling where overhead = t (50 % efficiency)');
 }
+
+/** A worker count: whole workers, '<1' when not even one fits. */
+const count = (k: number) => (k < 1 ? '<1' : k >= 1e5 ? '≥ 100,000' : fmt(Math.floor(k)));
 
 function printSaturation(m: CostModel, models: readonly ModelName[], threads: number): void {
   const tops: Topology[] = [
@@ -118,10 +125,44 @@ function printSaturation(m: CostModel, models: readonly ModelName[], threads: nu
     for (const t of tops) {
       for (const c of COMPUTE_MS) {
         const ks = [saturationK(m, t, mb, c, null), ...LINKS_GBIT.map((g) => saturationK(m, t, mb, c, g))];
-        console.log(`| ${t.label} | ${c} ms | ${ks.map((k) => fmt(k)).join(' | ')} |`);
+        console.log(`| ${t.label} | ${c} ms | ${ks.map(count).join(' | ')} |`);
       }
     }
   }
+}
+
+/** Past one coordinator, by the fitted model: the workers each topology holds before its overhead reaches the compute time. */
+function printBeyond(m: CostModel, models: readonly ModelName[], threads: number): void {
+  for (const name of models) {
+    const mb = arrayFrameBytes(getModel(name).size) / 1e6;
+    const flat: Topology = { label: '', connectionsPerWorker: 1, gradientsPerWorker: 1 };
+    const machines: Topology = { label: '', connectionsPerWorker: 1 / threads, gradientsPerWorker: 1 };
+    const both = (t: Topology, c: number, g: number | null) => Math.min(saturationK(m, t, mb, c, null), g === null ? Infinity : saturationK(m, t, mb, c, g));
+    console.log(`\n${name}, by the model: workers (threads, one micro-batch each) before the overhead reaches the compute time; CPU, or CPU and link`);
+    console.log(`\n| micro-batch compute | resource | flat | machines of ${threads} threads | machines of ${threads}, one block sum each | the same under a tree of aggregators (how many) |`);
+    console.log('| ---: | --- | ---: | ---: | ---: | ---: |');
+    for (const c of [100, 1000]) {
+      for (const g of [null, 1, 10]) {
+        const tree = blockSumK(m, threads, mb, c, g, true);
+        console.log(
+          `| ${c} ms | ${g === null ? 'CPU' : `CPU, ${g} Gbit/s`} | ${count(both(flat, c, g))} | ${count(both(machines, c, g))} | ` +
+            `${count(blockSumK(m, threads, mb, c, g, false).k)} | ${count(tree.k)}${tree.aggregators ? ` (${tree.aggregators})` : ''} |`,
+        );
+      }
+    }
+  }
+}
+
+/** CPU ms per MB of one reduction pass (out = (out + p) / d, after out.fill(0)) over fc-sized arrays: the machine's yardstick now. */
+function yardstickMsPerMB(): number {
+  const n = getModel('fc').size;
+  const out = new Float32Array(n);
+  const p = new Float32Array(n).fill(1e-3);
+  reduceGradients(out, [p], 2); // first touch of the pages
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < 10; i++) reduceGradients(out, [p], 2);
+  const cpu = process.cpuUsage(cpu0);
+  return (cpu.user + cpu.system) / 1000 / 10 / ((n * 4) / 1e6);
 }
 
 async function main(): Promise<void> {
@@ -150,7 +191,7 @@ async function main(): Promise<void> {
   });
   if (values.role === 'coordinator') {
     process.stdout.write(`${JSON.stringify(await runCoordinator(JSON.parse(values.spec as string) as RunSpec))}\n`);
-    return;
+    process.exit(0);
   }
   if (values.role === 'sim') {
     const o = JSON.parse(values.spec as string) as SimOptions;
@@ -182,14 +223,30 @@ async function main(): Promise<void> {
 
   const flat = (model: ModelName, k: number): Omit<RunSpec, 'runDir'> => ({ ...base, label: `${model} K=${k}`, model, connections: k, threads: 1, microBatches: k });
   const machines = (model: ModelName, k: number): Omit<RunSpec, 'runDir'> => ({ ...base, label: `${model} K=${k} as ${k / threads}x${threads}`, model, connections: k / threads, threads, microBatches: k });
+  // A block sum per machine (not in the protocol yet): the coordinator then sees K/T workers, each
+  // sending one gradient for a task of T micro-batches' examples, computed on T threads at once.
+  const blocks = (model: ModelName, k: number): Omit<RunSpec, 'runDir'> => ({
+    ...base,
+    label: `${model} K=${k} as ${k / threads} block sums of ${threads}`,
+    model,
+    connections: k / threads,
+    threads: 1,
+    microBatches: k / threads,
+    microBatchSize: base.microBatchSize * threads,
+    block: threads,
+  });
   const plan: Omit<RunSpec, 'runDir'>[] = [];
   for (const k of ks) for (const model of models) if (model !== 'fc' || k <= num('fc-max-k')) plan.push(flat(model, k));
-  if (threads > 1 && designK % threads === 0 && designK > threads) for (const model of models) if (model !== 'fc' || designK <= num('fc-max-k')) plan.push(machines(model, designK));
+  if (threads > 1 && designK % threads === 0 && designK > threads) {
+    for (const model of models) if (model !== 'fc' || designK <= num('fc-max-k')) plan.push(machines(model, designK), blocks(model, designK));
+  }
 
   const cores = cpus().length;
+  const yardstick = yardstickMsPerMB();
   console.log(
     `trainer bench:scale: ${models.join(', ')}; K = ${ks.join(', ')}; train.microBatches = K, ${base.microBatchSize} examples each; ` +
-      `simulated compute ${base.delayMs} ms per micro-batch; ${values.rounds} rounds; ${cores} cores, ${fmt(totalmem() / 2 ** 30)} GiB, load ${fmt(loadavg()[0] as number, 1)}`,
+      `simulated compute ${base.delayMs} ms per micro-batch; ${values.rounds} rounds; ${cores} cores (${cpus()[0]?.model ?? '?'}), ${fmt(totalmem() / 2 ** 30)} GiB, load ${fmt(loadavg()[0] as number, 1)}; ` +
+      `one reduction pass takes ${sig(yardstick)} CPU ms/MB here now`,
   );
   const t0 = Date.now();
   const budgetMs = num('budget-min') * 60_000;
@@ -216,7 +273,7 @@ async function main(): Promise<void> {
       const started = Date.now();
       try {
         const r = await runChild(spec, num('timeout-s'));
-        const key = `${p.model} ${p.connections}x${p.threads}`;
+        const key = `${p.model} ${p.connections}x${p.threads}${p.block ? ` b${p.block}` : ''}`;
         const row = rows.get(key) ?? { key, runs: [] };
         row.runs.push(r);
         rows.set(key, row);
@@ -237,14 +294,13 @@ async function main(): Promise<void> {
     const stop = stops.get(model);
     if (stop) console.log(`\n${model}: stopped at K = ${stop}`);
   }
-  const design = all.filter((r) => (r.runs[0] as RunResult).spec.threads > 1);
+  const design = all.filter((r) => (r.runs[0] as RunResult).spec.threads > 1 || (r.runs[0] as RunResult).spec.block);
   if (design.length) {
-    const at = (model: ModelName, c: number) => all.filter((r) => r.key === `${model} ${c}x1`);
     const cmp: Row[] = [];
-    for (const model of models) cmp.push(...at(model, designK), ...design.filter((r) => r.key.startsWith(`${model} `)), ...at(model, designK / threads));
+    for (const model of models) cmp.push(...all.filter((r) => r.key === `${model} ${designK}x1`), ...design.filter((r) => r.key.startsWith(`${model} `)));
     printTable(
-      `Design at ${designK} workers: flat; ${designK / threads} machines × ${threads} threads (protocol 3, every micro-batch sent back); ` +
-        `and one block sum per machine, which the coordinator sees as ${designK / threads} flat workers (the K=${designK / threads} row)`,
+      `Design at ${designK} workers: flat; ${designK / threads} machines × ${threads} threads (protocol 3: every micro-batch's gradient comes back); ` +
+        `${designK / threads} machines sending one block sum of ${threads} micro-batches each (simulated: ${designK / threads} tasks of ${threads}× the examples)`,
       cmp,
     );
   }
@@ -255,23 +311,27 @@ async function main(): Promise<void> {
   });
   if (obs.length >= 3) {
     const m = fitCostModel(obs);
-    printModel(m, obs.length);
-    console.log('\n| configuration | measured CPU ms/step | fitted | measured outside compute ms | fitted CPU + 1 Gbit/s link |\n| --- | ---: | ---: | ---: | ---: |');
+    printModel(m, obs.length, yardstick);
+    console.log('\n| configuration | measured CPU ms/step | fitted | measured outside compute ms (loopback) |\n| --- | ---: | ---: | ---: |');
     for (const row of all) {
       const r = row.runs[0] as RunResult;
       const mb = arrayFrameBytes(r.modelSize) / 1e6;
       const fitted = predictCpuMs(m, r.spec.connections, r.spec.microBatches, mb);
       console.log(
-        `| ${r.spec.model} ${r.spec.connections}${r.spec.threads > 1 ? ` × ${r.spec.threads}` : ''} | ${med(row.runs, (x) => x.cpuMsPerStep)} | ${sig(fitted)} | ` +
-          `${med(row.runs, (x) => x.outsideComputeMs.median)} | ${sig(fitted + linkMs(r.spec.connections, r.spec.microBatches, mb, 1))} |`,
+        `| ${r.spec.model} ${r.spec.connections}${r.spec.threads > 1 ? ` × ${r.spec.threads} threads` : r.spec.block ? ` block sums of ${r.spec.block}` : ''} | ` +
+          `${med(row.runs, (x) => x.cpuMsPerStep)} | ${sig(fitted)} | ${med(row.runs, (x) => x.outsideComputeMs.median)} |`,
       );
     }
     printSaturation(m, models, threads);
+    printBeyond(m, models, threads);
   }
   if (skipped.length) console.log(`\nSkipped after --budget-min ${values['budget-min']}: ${skipped.join(', ')}`);
   const jsonFile = values.json ?? join(work, 'scale.json');
   writeFileSync(jsonFile, JSON.stringify([...rows.values()], null, 1));
-  console.log(`\nRaw results: ${jsonFile}; ${fmt((Date.now() - t0) / 60_000, 1)} min; load ${fmt(loadavg()[0] as number, 1)} at the end`);
+  console.log(
+    `\nRaw results: ${jsonFile}; ${fmt((Date.now() - t0) / 60_000, 1)} min; load ${fmt(loadavg()[0] as number, 1)} at the end; ` +
+      `one reduction pass ${sig(yardstickMsPerMB())} CPU ms/MB at the end (${sig(yardstick)} at the start)`,
+  );
   if (!values.json) await rm(join(work, 'runs'), { recursive: true, force: true });
 }
 

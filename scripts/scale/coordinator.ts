@@ -32,6 +32,8 @@ export interface RunSpec {
   microBatches: number;
   /** Examples per micro-batch (only the size of a task's index list: the compute is simulated). */
   microBatchSize: number;
+  /** Set when each task stands for a block of this many micro-batches summed at the machine (a design prototype). */
+  block?: number;
   /** Simulated compute time of one micro-batch on one thread, ms. */
   delayMs: number;
   warmupSteps: number;
@@ -57,6 +59,8 @@ export interface RunResult {
   stepsPerSec: number;
   /** Coordinator process CPU time (user + system, all its threads) per measured step, ms. */
   cpuMsPerStep: number;
+  /** Of which in the kernel (system time): socket copies, page faults. */
+  sysMsPerStep: number;
   /** Share of the measured wall time the coordinator's event loop was busy. */
   eventLoopBusy: number;
   bytesInPerStep: number;
@@ -213,7 +217,9 @@ export async function runCoordinator(s: RunSpec): Promise<RunResult> {
     const rssMB = process.memoryUsage().rss / 2 ** 20;
     await pool.close();
     debug('pool closed');
-    const simResult = await Promise.race([sim.result, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('simulated workers did not end')), 30_000))]);
+    let ended: NodeJS.Timeout | undefined;
+    const simResult = await Promise.race([sim.result, new Promise<never>((_, reject) => (ended = setTimeout(() => reject(new Error('simulated workers did not end')), 30_000)))]);
+    clearTimeout(ended);
     debug('simulated workers ended');
     problems.push(...simResult.abnormalCloses.slice(0, 5));
     const totalSteps = n;
@@ -223,6 +229,7 @@ export async function runCoordinator(s: RunSpec): Promise<RunResult> {
       steps,
       stepsPerSec: steps / wallSec,
       cpuMsPerStep: (cpu.user + cpu.system) / 1000 / steps,
+      sysMsPerStep: cpu.system / 1000 / steps,
       eventLoopBusy: elu.utilization,
       bytesInPerStep: (wire.in - wire0.in) / steps,
       bytesOutPerStep: (wire.out - wire0.out) / steps,

@@ -132,3 +132,42 @@ export function saturationK(m: CostModel, t: Topology, frameMB: number, computeM
   const perWorker = predictCpuMs(m, t.connectionsPerWorker, t.gradientsPerWorker, frameMB) - m.a;
   return perWorker <= 0 ? Infinity : Math.max(0, (computeMs - m.a) / perWorker);
 }
+
+/** One level's overhead: its coordinator's CPU for `n` children (one gradient each), or its link, whichever is longer. */
+function levelMs(m: CostModel, n: number, frameMB: number, gbitPerSec: number | null): number {
+  const cpu = predictCpuMs(m, n, n, frameMB);
+  return gbitPerSec === null ? cpu : Math.max(cpu, linkMs(n, n, frameMB, gbitPerSec));
+}
+
+/**
+ * Workers (threads, one micro-batch each) that machines of `threads` sending
+ * one block sum each can have before the overhead reaches `computeMs`: with
+ * `aggregators` 0, straight to the coordinator; otherwise under a two-level
+ * tree, the best number of aggregators chosen (each sums its machines' block
+ * sums in a fixed order and sends one gradient up; the levels add up on the
+ * step's critical path). `gbitPerSec` null: CPU only.
+ */
+export function blockSumK(m: CostModel, threads: number, frameMB: number, computeMs: number, gbitPerSec: number | null, tree: boolean): { k: number; aggregators: number } {
+  // The largest n with level(n) <= budget, levels being increasing in n.
+  const most = (budget: number) => {
+    if (levelMs(m, 1, frameMB, gbitPerSec) > budget) return 0;
+    let lo = 1;
+    let hi = 2;
+    while (levelMs(m, hi, frameMB, gbitPerSec) <= budget && hi < 1e9) hi *= 2;
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (levelMs(m, mid, frameMB, gbitPerSec) <= budget) lo = mid;
+      else hi = mid;
+    }
+    return lo;
+  };
+  if (!tree) return { k: threads * most(computeMs), aggregators: 0 };
+  let best = { k: 0, aggregators: 0 };
+  for (let a = 1; a <= 4096; a++) {
+    const root = levelMs(m, a, frameMB, gbitPerSec);
+    if (root >= computeMs) break;
+    const k = threads * a * most(computeMs - root);
+    if (k > best.k) best = { k, aggregators: a };
+  }
+  return best;
+}
