@@ -20,6 +20,7 @@
  * --micro-batch-size 16  --rounds 2  --warmup 2  --min-steps 5
  * --min-seconds 3  --max-steps 200  --max-seconds 30  --timeout-s 240
  * --budget-min 45  --machine-threads 8  --fc-max-k 128  --max-rss-mb 6000
+ * --compute-ms 10,100,1000 (micro-batch compute times the tables are given for)
  * --json FILE (raw results)  --no-spread (all workers from 127.0.0.1).
  */
 import { execFile } from 'node:child_process';
@@ -41,8 +42,8 @@ import { median } from './stats.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const LINKS_GBIT = [1, 10, 25, 100] as const;
-/** Micro-batch compute times the saturation table is given for, ms. */
-const COMPUTE_MS = [10, 100, 1000] as const;
+/** Micro-batch compute times the saturation tables are given for, ms (--compute-ms). */
+let COMPUTE_MS: readonly number[] = [10, 100, 1000];
 
 const fmt = (x: number, d = 0) =>
   Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '∞';
@@ -141,7 +142,7 @@ function printBeyond(m: CostModel, models: readonly ModelName[], threads: number
     console.log(`\n${name}, by the model: workers (threads, one micro-batch each) before the overhead reaches the compute time; CPU, or CPU and link`);
     console.log(`\n| micro-batch compute | resource | flat | machines of ${threads} threads | machines of ${threads}, one block sum each | the same under a tree of aggregators (how many) |`);
     console.log('| ---: | --- | ---: | ---: | ---: | ---: |');
-    for (const c of [100, 1000]) {
+    for (const c of COMPUTE_MS.filter((c) => c >= 100)) {
       for (const g of [null, 1, 10]) {
         const tree = blockSumK(m, threads, mb, c, g, true);
         console.log(
@@ -187,6 +188,7 @@ async function main(): Promise<void> {
       'max-rss-mb': { type: 'string', default: '6000' },
       json: { type: 'string' },
       'no-spread': { type: 'boolean', default: false },
+      'compute-ms': { type: 'string', default: '10,100,1000' },
     },
   });
   if (values.role === 'coordinator') {
@@ -201,6 +203,7 @@ async function main(): Promise<void> {
   }
 
   const num = (k: keyof typeof values) => Number(values[k]);
+  COMPUTE_MS = (values['compute-ms'] as string).split(',').map(Number);
   const models = (values.models as string).split(',') as ModelName[];
   const ks = (values.ks as string).split(',').map(Number);
   const threads = num('machine-threads');
