@@ -8,24 +8,22 @@
  * a precomputed, finite gradient of the model's size, so the coordinator
  * does all the work it does for real workers.
  *
- * Why a hand-written WebSocket client rather than `ws` or WorkerSession: the
- * point is the coordinator's cost, so the workers must cost this shared
- * machine as little as possible. With `ws`, each of K workers would
- * reassemble every weights frame into a fresh buffer (1.9 GB a step for
- * `fc` at K = 128) and copy each gradient into the frame it sends. Here a
- * connection reads into one reused buffer (net.Socket's `onread`), skips the
- * payload of weights frames (a sim worker computes nothing with them), and
- * sends every gradient from one shared buffer of floats with a small tail of
- * its own (writev). The bytes on the wire are those of a real worker: client
- * frames masked with an all-zero key, as worker.ts sends them.
+ * Why a hand-written WebSocket client (ws-client.ts) rather than `ws` or
+ * WorkerSession: the point is the coordinator's cost, so the workers must
+ * cost this shared machine as little as possible. With `ws`, each of K
+ * workers would reassemble every weights frame into a fresh buffer (1.9 GB a
+ * step for `fc` at K = 128) and copy each gradient into the frame it sends.
+ * Here a connection reads into one reused buffer, skips the payload of
+ * weights frames (a sim worker computes nothing with them), and sends every
+ * gradient from one buffer of floats shared by all, with a small tail of its
+ * own. The bytes on the wire are those of a real worker.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
 import { Packr } from 'msgpackr';
-import { authMac, newNonce } from '../../src/transports/ws/auth.js';
+import { authMac, checkMac, newNonce } from '../../src/transports/ws/auth.js';
 import { decodeMessage } from '../../src/transports/ws/decode.js';
 import { ArrayFrame, ARRAY_OFFSET, encodeMessage } from '../../src/transports/ws/encode.js';
-import { PROTOCOL_VERSION, type Message, type MessageOf } from '../../src/transports/ws/protocol.js';
+import { CLOSE, PROTOCOL_VERSION, type Message, type MessageOf } from '../../src/transports/ws/protocol.js';
+import { RawWsClient } from './ws-client.js';
 
 export interface SimOptions {
   /** ws://127.0.0.1:port */
@@ -56,9 +54,8 @@ export interface SimResult {
   abnormalCloses: string[];
 }
 
-/** Frames larger than this are weights (checked by their key) and are counted, not read. */
+/** Messages larger than this are weights (checked by their key) and are counted, not read. */
 const KEEP_MAX_BYTES = 64 * 1024;
-const READ_BUFFER_BYTES = 256 * 1024;
 
 /** A gradient frame cut in two: the shared head and floats, and a per-result tail of the other fields. */
 class GradientTemplate {
@@ -97,41 +94,16 @@ class GradientTemplate {
   }
 }
 
-/** A WebSocket client frame header: FIN + binary (or `opcode`), masked with the all-zero key. */
-function clientHeader(len: number, opcode = 0x2): Buffer {
-  if (len < 126) return Buffer.from([0x80 | opcode, 0x80 | len, 0, 0, 0, 0]);
-  if (len < 65536) return Buffer.from([0x80 | opcode, 0x80 | 126, len >> 8, len & 255, 0, 0, 0, 0]);
-  const h = Buffer.alloc(14);
-  h[0] = 0x80 | opcode;
-  h[1] = 0x80 | 127;
-  h.writeBigUInt64BE(BigInt(len), 2);
-  return h;
-}
-
 type Task = MessageOf<'task'> | MessageOf<'evalTask'>;
 
+/** One simulated worker: one connection, the worker's side of the protocol, `threads` simulated compute threads. */
 class SimWorker {
-  private socket!: Socket;
-  private http = '';
-  private upgraded = false;
-  private readonly key = randomBytes(16).toString('base64');
+  private readonly ws: RawWsClient;
   private readonly nonce = newNonce();
-  // Frame parser state.
-  private head = Buffer.alloc(14);
-  private headLen = 0;
-  private opcode = 0;
-  private payloadLeft = -1;
-  private keep: Buffer | null = null;
-  private keepAt = 0;
-  private peek = Buffer.alloc(32);
-  private peekLen = 0;
-  // Work.
   private readonly queue: Task[] = [];
   private running = 0;
+  /** Set once the coordinator has sent us away (leave, or close code 4000). */
   private leaving = false;
-  private failure: string | null = null;
-  bytesIn = 0;
-  bytesOut = 0;
   gradients = 0;
   skipped = 0;
 
@@ -139,124 +111,34 @@ class SimWorker {
     private readonly o: SimOptions,
     private readonly index: number,
     private readonly template: GradientTemplate,
-    private readonly done: (closeWhy: string | null) => void,
-  ) {}
-
-  start(): void {
-    const url = new URL(this.o.url);
-    const i = this.index;
-    this.socket = connect({
-      host: url.hostname,
-      port: Number(url.port),
-      ...(this.o.spreadAddresses ? { localAddress: `127.77.${Math.floor(i / 200)}.${1 + (i % 200)}` } : {}),
-      onread: {
-        buffer: Buffer.alloc(READ_BUFFER_BYTES),
-        callback: (n: number, buf: Uint8Array) => {
-          this.bytesIn += n;
-          try {
-            this.onBytes(buf as Buffer, 0, n);
-          } catch (err) {
-            this.failure = (err as Error).message;
-            this.socket.destroy();
-          }
-          return true;
+    done: (why: string | null) => void,
+  ) {
+    const i = index;
+    this.ws = new RawWsClient(
+      o.url,
+      o.spreadAddresses ? `127.77.${Math.floor(i / 200)}.${1 + (i % 200)}` : undefined,
+      {
+        onMessage: (payload) => this.onMessage(decodeMessage(payload, 'coordinator')),
+        onSkipped: (head) => {
+          // Only weights frames are this large (their key sits in the first 20 bytes, see encode.ts).
+          if (!head.subarray(0, ARRAY_OFFSET).includes('weights')) throw new Error('unexpected large frame');
+          this.skipped++;
         },
+        onCloseFrame: (code) => {
+          if (code === CLOSE.shutdown) this.leaving = true;
+        },
+        onEnd: (error) => done(error ?? (this.leaving ? null : 'closed without a leave')),
       },
-    });
-    this.socket.setNoDelay(true);
-    this.socket.on('connect', () => {
-      const req = `GET / HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${this.key}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
-      this.socket.write(req);
-    });
-    let ended = false;
-    const end = (why: string | null) => {
-      if (ended) return;
-      ended = true;
-      this.done(why);
-    };
-    this.socket.on('error', (err) => end(`socket error: ${err.message}`));
-    this.socket.on('close', () => end(this.failure ?? (this.leaving ? null : 'socket closed without a leave')));
+      KEEP_MAX_BYTES,
+    );
   }
 
-  private onBytes(buf: Buffer, at: number, end: number): void {
-    if (!this.upgraded) {
-      // The HTTP answer is short and arrives before any frame; read it byte-exactly.
-      const text = buf.toString('latin1', at, end);
-      this.http += text;
-      const stop = this.http.indexOf('\r\n\r\n');
-      if (stop < 0) return;
-      const status = this.http.slice(0, this.http.indexOf('\r\n'));
-      const accept = createHash('sha1').update(`${this.key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-      if (!/^HTTP\/1\.1 101/.test(status) || !this.http.includes(accept)) throw new Error(`sim: upgrade refused: ${status}`);
-      const consumed = stop + 4 - (this.http.length - text.length);
-      this.upgraded = true;
-      this.http = '';
-      return this.onBytes(buf, at + consumed, end);
-    }
-    while (at < end) {
-      if (this.payloadLeft < 0) {
-        // Header: 2 bytes, then 2 or 8 of length; server frames are not masked.
-        this.head[this.headLen++] = buf[at++] as number;
-        if (this.headLen < 2) continue;
-        const b1 = this.head[1] as number;
-        if (b1 & 0x80) throw new Error('sim: masked frame from the server');
-        const len7 = b1 & 0x7f;
-        const need = len7 === 126 ? 4 : len7 === 127 ? 10 : 2;
-        if (this.headLen < need) continue;
-        const b0 = this.head[0] as number;
-        if (!(b0 & 0x80) || (b0 & 0x0f) === 0) throw new Error('sim: fragmented frame');
-        this.opcode = b0 & 0x0f;
-        const len = len7 === 126 ? this.head.readUInt16BE(2) : len7 === 127 ? Number(this.head.readBigUInt64BE(2)) : len7;
-        this.headLen = 0;
-        this.payloadLeft = len;
-        this.keep = len <= KEEP_MAX_BYTES ? Buffer.allocUnsafe(len) : null;
-        this.keepAt = 0;
-        this.peekLen = 0;
-        if (len === 0) this.frameDone();
-        continue;
-      }
-      const take = Math.min(this.payloadLeft, end - at);
-      if (this.keep) buf.copy(this.keep, this.keepAt, at, at + take);
-      else if (this.peekLen < this.peek.length) {
-        const p = Math.min(this.peek.length - this.peekLen, take);
-        buf.copy(this.peek, this.peekLen, at, at + p);
-        this.peekLen += p;
-      }
-      this.keepAt += take;
-      this.payloadLeft -= take;
-      at += take;
-      if (this.payloadLeft === 0) this.frameDone();
-    }
+  get bytesIn(): number {
+    return this.ws.bytesIn;
   }
 
-  private frameDone(): void {
-    this.payloadLeft = -1;
-    const payload = this.keep;
-    this.keep = null;
-    switch (this.opcode) {
-      case 0x2:
-        if (payload) return this.onMessage(decodeMessage(payload, 'coordinator'));
-        // A large frame: the weights (their key sits in the frame's first 20 bytes, see encode.ts).
-        if (!this.peek.subarray(0, ARRAY_OFFSET).includes('weights')) throw new Error('sim: unexpected large frame');
-        this.skipped++;
-        return;
-      case 0x8: {
-        // Close: answer with the same code, then hang up.
-        const code = payload && payload.length >= 2 ? payload.readUInt16BE(0) : 1000;
-        if (code === 4000) this.leaving = true;
-        const body = Buffer.alloc(2);
-        body.writeUInt16BE(code === 1005 ? 1000 : code, 0);
-        this.frame([body], 0x8);
-        this.socket.end();
-        return;
-      }
-      case 0x9:
-        return this.frame(payload ? [payload] : [], 0xa);
-      case 0xa:
-        return;
-      default:
-        throw new Error(`sim: opcode ${this.opcode}`);
-    }
+  get bytesOut(): number {
+    return this.ws.bytesOut;
   }
 
   private onMessage(m: Message): void {
@@ -264,7 +146,8 @@ class SimWorker {
       case 'challenge':
         return this.send({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(this.o.token, 'worker', m.nonce), nonce: this.nonce, name: `sim${this.index}` });
       case 'welcome':
-        if (m.modelSize !== this.o.modelSize) throw new Error(`sim: model of ${m.modelSize} parameters, expected ${this.o.modelSize}`);
+        if (!checkMac(this.o.token, 'coordinator', this.nonce, m.mac)) throw new Error('the coordinator does not hold our token');
+        if (m.modelSize !== this.o.modelSize) throw new Error(`model of ${m.modelSize} parameters, expected ${this.o.modelSize}`);
         // As a worker whose cache holds the dataset: it names the sha256 and is ready.
         return this.send({ type: 'ready', sha256: m.dataset.sha256, backend: 'sim', ...(this.o.threads > 1 ? { threads: this.o.threads } : {}) });
       case 'weights':
@@ -282,7 +165,7 @@ class SimWorker {
       case 'prefetch':
         return;
       default:
-        throw new Error(`sim: unexpected ${m.type}`);
+        throw new Error(`unexpected ${m.type}`);
     }
   }
 
@@ -294,9 +177,8 @@ class SimWorker {
       const t0 = performance.now();
       const finish = () => {
         this.running--;
-        const ms = performance.now() - t0;
         if (t.type === 'task') {
-          this.frame([this.template.prefix, this.template.tail(t.taskId, t.step, t.version, t.indices.length, ms)]);
+          this.ws.send([this.template.prefix, this.template.tail(t.taskId, t.step, t.version, t.indices.length, performance.now() - t0)]);
           this.gradients++;
         } else {
           this.send({ type: 'evalResult', taskId: t.taskId, version: t.version, lossSum: t.indices.length * 2.3, correct: 0, count: t.indices.length });
@@ -309,19 +191,7 @@ class SimWorker {
   }
 
   private send(m: Message): void {
-    this.frame([Buffer.from(encodeMessage(m))]);
-  }
-
-  /** One client frame whose payload is `parts`, in one writev (the shared floats are not copied). */
-  private frame(parts: Buffer[], opcode = 0x2): void {
-    if (this.socket.destroyed) return;
-    const header = clientHeader(parts.reduce((n, p) => n + p.length, 0), opcode);
-    this.socket.cork();
-    for (const p of [header, ...parts]) {
-      this.socket.write(p);
-      this.bytesOut += p.length;
-    }
-    this.socket.uncork();
+    this.ws.send([Buffer.from(encodeMessage(m))]);
   }
 }
 
@@ -350,9 +220,7 @@ export function runSimWorkers(o: SimOptions): Promise<SimResult> {
     };
     try {
       for (let i = 0; i < o.count; i++) {
-        const w = new SimWorker(o, i, template, onDone(i));
-        workers.push(w);
-        w.start();
+        workers.push(new SimWorker(o, i, template, onDone(i)));
       }
     } catch (err) {
       reject(err);
