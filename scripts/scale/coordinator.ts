@@ -163,12 +163,10 @@ export async function runCoordinator(s: RunSpec): Promise<RunResult> {
 
     // Only the marks and per-worker compute: a timing's results still hold their gradients.
     const timings: Pick<StepTiming, 'marks' | 'workers'>[] = [];
-    const state: TrainState = {
-      params: initParams(model, 0),
-      sgd: { momentum: null },
-      ...{ epoch: 0, stepInEpoch: 0, globalStep: 0, epochLossSum: 0, epochCorrect: 0, epochExamples: 0, epochTrainSec: 0, elapsedSec: 0 },
-    };
+    const progress = { epoch: 0, stepInEpoch: 0, globalStep: 0, epochLossSum: 0, epochCorrect: 0, epochExamples: 0, epochTrainSec: 0, elapsedSec: 0 };
+    const state: TrainState = { params: initParams(model, 0), sgd: { momentum: null }, ...progress };
     const ctx: StepContext = { config, pool, state, grad: new Float32Array(model.size), onStepTiming: (t) => void timings.push({ marks: t.marks, workers: t.workers }) };
+    // The examples do not matter to simulated workers; any valid indices do.
     const B = config.train.batchSize;
     const plan = (step: number): PlannedStep => {
       const batch = new Int32Array(B);
