@@ -27,6 +27,15 @@ export const MODELS = ['net', 'fc'] as const;
 export type ModelName = (typeof MODELS)[number];
 export const TRANSPORTS = ['local', 'threads', 'procs', 'ws'] as const;
 
+/** Examples in one task (a micro-batch or an evaluation chunk): the most a task frame may carry. */
+export const MAX_TASK_EXAMPLES = 1 << 20;
+/** Micro-batches of one step: each is a task, and its gradient is held until it is reduced. */
+export const MAX_MICRO_BATCHES = 1024;
+/** Bytes of gradients a step may hold at once (train.microBatches of them): beyond it, a run cannot allocate them. */
+export const MAX_STEP_GRADIENT_BYTES = 4 * 2 ** 30;
+/** Parameters of each model (src/worker/model.ts builds them; a test checks the two agree), for config-time limits. */
+export const MODEL_PARAMETERS: Readonly<Record<ModelName, number>> = { net: 18_354, fc: 3_738_506 };
+
 const normalizeSchema = z.union(
   [
     z.literal('auto'),
@@ -74,7 +83,7 @@ export const configSchema = z
         /** Global batch: examples per SGD step, whatever the number of workers. */
         batchSize: posInt(),
         /** Fixed micro-batches per step; the unit of work and of reduction order. */
-        microBatches: posInt(),
+        microBatches: posInt().max(MAX_MICRO_BATCHES, { error: `must be a positive integer of at most ${MAX_MICRO_BATCHES}` }),
         lr: z.number({ error: 'must be a positive number' }).positive({ error: 'must be a positive number' }).finite(),
         momentum: nonNeg().lt(1, { error: 'must be in [0, 1)' }),
         weightDecay: nonNeg(),
@@ -85,7 +94,7 @@ export const configSchema = z
         /** Compute train and validation accuracy every N epochs (and always at the end). */
         every: posInt(),
         /** Images per evaluation task. */
-        batchSize: posInt(),
+        batchSize: posInt().max(MAX_TASK_EXAMPLES, { error: `must be a positive integer of at most ${MAX_TASK_EXAMPLES}` }),
       })
       .strict(),
     checkpoint: z.object({ every: posInt() }).strict(),
@@ -190,6 +199,8 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 
 function quote(v: unknown): string {
   if (v === undefined) return 'nothing';
+  // JSON has no NaN or Infinity (YAML's .nan and .inf): it would print them as null.
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
   const s = JSON.stringify(v);
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
@@ -219,6 +230,22 @@ export function validateConfig(raw: unknown): Config {
     throw new TrainerError(
       'E_CONFIG',
       `train.microBatches (${c.train.microBatches}) must not exceed train.batchSize (${c.train.batchSize})`,
+    );
+  }
+  const perTask = Math.ceil(c.train.batchSize / c.train.microBatches);
+  if (perTask > MAX_TASK_EXAMPLES) {
+    throw new TrainerError(
+      'E_CONFIG',
+      `train.batchSize (${c.train.batchSize}) in train.microBatches (${c.train.microBatches}) makes micro-batches of ${perTask} examples, ` +
+        `at most ${MAX_TASK_EXAMPLES}; raise train.microBatches`,
+    );
+  }
+  const gradientBytes = c.train.microBatches * MODEL_PARAMETERS[c.model.name] * 4;
+  if (gradientBytes > MAX_STEP_GRADIENT_BYTES) {
+    throw new TrainerError(
+      'E_CONFIG',
+      `train.microBatches (${c.train.microBatches}) with model ${c.model.name} holds ${(gradientBytes / 2 ** 30).toFixed(1)} GiB of gradients a step, ` +
+        `at most ${MAX_STEP_GRADIENT_BYTES / 2 ** 30} GiB: at most ${Math.floor(MAX_STEP_GRADIENT_BYTES / (MODEL_PARAMETERS[c.model.name] * 4))} micro-batches`,
     );
   }
   return c;

@@ -13,7 +13,7 @@
  * evalTask <-> gradient / evalResult (prefetch: a hint, nothing owed back),
  * ping <-> pong, leave either way.
  */
-import type { BackendName, ModelName } from '../../shared/config.js';
+import { MAX_TASK_EXAMPLES, type BackendName, type ModelName } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
 
 /** Bumped on any change of a message's shape or meaning; checked at join. */
@@ -145,5 +145,5 @@ export function arrayFrameBytes(floats: number): number {
 }
 /** No legitimate array is larger than this (a 2^28-float gradient); ws maxPayload is the real limit. */
 export const MAX_ARRAY_BYTES = 1 << 30;
-/** Indices of one task: the largest micro-batch or evaluation chunk. */
-export const MAX_TASK_INDICES = 1 << 20;
+/** Indices of one task: the largest micro-batch or evaluation chunk (the config refuses larger ones). */
+export const MAX_TASK_INDICES = MAX_TASK_EXAMPLES;
