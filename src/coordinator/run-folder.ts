@@ -5,10 +5,10 @@
  * is spelled here and nowhere else: the loop writes through it, and run,
  * report, eval and predict read through it.
  */
-import { access, appendFile, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { access, appendFile, readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import type { Config } from '../shared/config.js';
-import { writeFileAtomic } from '../shared/atomic-file.js';
+import { ioError, removeOrphanTemps, writeFileAtomic } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
 import type { WorkerStats } from '../transports/pool.js';
 
@@ -75,7 +75,9 @@ export class RunFolder {
   }
 
   async appendMetrics(m: EpochMetrics): Promise<void> {
-    await appendFile(this.metricsFile, `${JSON.stringify(m)}\n`);
+    await appendFile(this.metricsFile, `${JSON.stringify(m)}\n`).catch((err: unknown) => {
+      throw ioError(this.metricsFile, err);
+    });
   }
 
   /** Metric lines in epoch order, none when no epoch finished; a torn or foreign line is skipped. */
@@ -96,7 +98,13 @@ export class RunFolder {
       return;
     }
     const kept = parseMetrics(text).filter((m) => m.epoch <= completedEpochs);
-    await writeFile(this.metricsFile, kept.map((m) => `${JSON.stringify(m)}\n`).join(''));
+    await writeFileAtomic(this.metricsFile, Buffer.from(kept.map((m) => `${JSON.stringify(m)}\n`).join('')));
+  }
+
+  /** Temporary files of writes a killed process never finished (the run's own files only); returns their names. */
+  async removeOrphanTemps(): Promise<string[]> {
+    const dirs = [this.dir, dirname(this.checkpointFile), this.modelDir];
+    return (await Promise.all(dirs.map((d) => removeOrphanTemps(d)))).flat();
   }
 
   /** Per-worker share and speed, counted since the training process started. */
