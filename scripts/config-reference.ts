@@ -28,7 +28,7 @@ export const DESCRIPTIONS: Record<string, string> = {
     "Per-channel normalisation: `article` (the article's mean 0.4914/0.4822/0.4465, std 0.2470/0.2435/0.2616), `auto` (computed from the selected training set) or explicit.",
   'data.limitTrain': 'Keep only the first N training records (after class selection); null keeps all.',
   'data.limitVal': 'Keep only the first N validation records (after class selection); null keeps all.',
-  'data.synthetic.trainSize': 'Synthetic training images generated (before class selection).',
+  'data.synthetic.trainSize': 'Synthetic training images generated (before class selection); at least 5, one in each training batch file.',
   'data.synthetic.valSize': 'Synthetic validation images generated (before class selection).',
   'data.synthetic.seed': 'Seed of the synthetic images; another seed or size is another set, in another folder.',
   'model.name': "`net`: the article's CNN (18,354 parameters); `fc`: the article's fully connected net (3072→1024→512→128→10).",

@@ -73,7 +73,14 @@ export const configSchema = z
         /** Keep only the first N training / validation records (after class selection); null keeps all. */
         limitTrain: posInt().nullable(),
         limitVal: posInt().nullable(),
-        synthetic: z.object({ trainSize: posInt(), valSize: posInt(), seed: nonNegInt() }).strict(),
+        synthetic: z
+          .object({
+            /** At least 5: one record in each of data_batch_1..5.bin. */
+            trainSize: posInt('an integer of at least 5').min(5, { error: 'must be an integer of at least 5' }),
+            valSize: posInt(),
+            seed: nonNegInt(),
+          })
+          .strict(),
       })
       .strict(),
     model: z.object({ name: z.enum(MODELS, { error: "must be 'net' or 'fc'" }) }).strict(),
