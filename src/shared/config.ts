@@ -118,7 +118,12 @@ export const configSchema = z
         heartbeatMs: posInt(),
         /** With no worker at all, wait this long, then checkpoint and stop. */
         noWorkerTimeoutMs: posInt(),
+        /** A connection that has not authenticated within this time is closed (one that never sends a byte too). */
         handshakeTimeoutMs: posInt(),
+        /** Connections not yet authenticated, in all: the excess is closed at once. */
+        maxUnauthenticated: posInt(),
+        /** Connections not yet authenticated from one address: the excess is closed at once. */
+        maxUnauthenticatedPerAddress: posInt(),
         /** Shared secret of coordinator and workers (or TRAINER_TOKEN); null = none, loopback only. */
         token: z.string({ error: 'must be a string or null' }).nullable(),
         host: str(),
@@ -171,6 +176,8 @@ export const DEFAULT_CONFIG: Config = {
     heartbeatMs: 5_000,
     noWorkerTimeoutMs: 120_000,
     handshakeTimeoutMs: 10_000,
+    maxUnauthenticated: 64,
+    maxUnauthenticatedPerAddress: 16,
     token: null,
     host: '127.0.0.1',
     port: 9000,

@@ -42,6 +42,8 @@ export interface ConnHost {
   /** The dataset blob, in `welcome().dataset.chunks` pieces. */
   datasetChunk(index: number): Uint8Array;
   log(line: string): void;
+  /** The worker proved the token (its socket is no longer capped as unauthenticated). */
+  onAuthenticated(conn: WorkerConn): void;
   onReady(conn: WorkerConn): void;
   /** A message of a ready worker (gradient, evalResult, pong). */
   onMessage(conn: WorkerConn, m: Message): void;
@@ -205,6 +207,7 @@ export class WorkerConn {
     }
     this.name = m.name;
     this.state = 'joining';
+    this.host.onAuthenticated(this);
     this.send({ type: 'welcome', workerId: this.id, mac: authMac(this.host.token, 'coordinator', m.nonce), ...this.host.welcome() });
   }
 

@@ -10,6 +10,7 @@
  * admitted at the next call (immediately if nobody is left).
  */
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { TrainerError } from '../../shared/errors.js';
@@ -33,6 +34,8 @@ export class WsPool implements WorkerPool, ConnHost {
   /** Ready workers not yet taking part (they join at the next call). */
   private readonly joiners: WorkerConn[] = [];
   private readonly conns = new Set<WorkerConn>();
+  /** Each connection's TCP (or TLS) socket, for admission.ts. */
+  private readonly sockets = new WeakMap<WorkerConn, Socket>();
   private readonly offer: JoinOffer;
   private readonly dispatch: Dispatcher;
   private nextConnId = 1;
@@ -73,11 +76,18 @@ export class WsPool implements WorkerPool, ConnHost {
 
   static async start(o: WsPoolOptions, host: string, port: number): Promise<WsPool> {
     tuneHeapGrowthForStreaming();
+    const c = o.config.cluster;
     const l = await listen({
       host,
       port,
-      maxPayloadBytes: WsPool.maxPayloadFor(o.model, o.config.cluster.maxPayloadBytes),
-      tls: o.config.cluster.tls,
+      maxPayloadBytes: WsPool.maxPayloadFor(o.model, c.maxPayloadBytes),
+      tls: c.tls,
+      admission: {
+        maxUnauthenticated: c.maxUnauthenticated,
+        maxUnauthenticatedPerAddress: c.maxUnauthenticatedPerAddress,
+        handshakeTimeoutMs: c.handshakeTimeoutMs,
+      },
+      log: o.log,
       ...(o.onRequest ? { onRequest: o.onRequest } : {}),
     });
     return new WsPool(o, l);
@@ -110,6 +120,11 @@ export class WsPool implements WorkerPool, ConnHost {
 
   log(line: string): void {
     this.o.log(line);
+  }
+
+  onAuthenticated(conn: WorkerConn): void {
+    const socket = this.sockets.get(conn);
+    if (socket) this.listening.admission.authenticated(socket);
   }
 
   onReady(conn: WorkerConn): void {
@@ -224,7 +239,9 @@ export class WsPool implements WorkerPool, ConnHost {
     if (this.closing) return ws.close(CLOSE.shutdown, 'coordinator closing');
     const { remoteAddress, remotePort } = req.socket;
     const address = remoteAddress?.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress ?? '?'}:${remotePort ?? '?'}`;
+    this.listening.admission.upgraded(req.socket);
     const conn = new WorkerConn(`w${this.nextConnId++}-${randomBytes(2).toString('hex')}`, address, ws, this);
+    this.sockets.set(conn, req.socket);
     this.conns.add(conn);
   }
 
