@@ -62,6 +62,10 @@ export const DESCRIPTIONS: Record<string, string> = {
   'cluster.tasksInFlight': 'Micro-batches sent ahead to one WebSocket worker, so it never waits a round trip between them.',
   'cluster.tls.cert': 'PEM certificate file: with `cluster.tls.key`, the coordinator serves `wss://`.',
   'cluster.tls.key': 'PEM private key file of `cluster.tls.cert`.',
+  'cluster.verify': 'Checks untrusted WebSocket workers by recomputation: this fraction of micro-batches and evaluation chunks, drawn at random, is also computed by a second worker and compared bit for bit (a mismatch goes to a third; the odd one is evicted and refused for the run). 0 checks nothing, 1 everything (twice the compute); needs one backend and `cluster.workers` ≥ 2. See Security.',
+  'cluster.maxNormRatio': 'A WebSocket worker\'s gradient whose norm per example passes this multiple of the median of the step (and the step before) is suspect: it is used only if another worker computes the same bits, else its sender is evicted and refused for the run.',
+  'cluster.stallBackoffMs': 'A worker evicted for a stall (a task past `cluster.stepTimeoutMs`, or silence) may rejoin after this long, doubled for each further stall.',
+  'cluster.maxStalls': 'Stalls after which a worker (by name) is refused for the rest of the run.',
   'cluster.gpus': 'With `cluster.transport: procs` (`trainer train --procs`): CUDA device of each local worker process, round-robin, e.g. `[0, 1]` for one process per GPU; empty gives every process the run\'s `gpu`. `--gpus 0,1` sets it.',
 };
 

@@ -139,6 +139,14 @@ export const configSchema = z
         /** Tasks sent ahead to one worker, to hide the round trip; default 2. */
         tasksInFlight: posInt(),
         tls: z.object({ cert: z.string().nullable(), key: z.string().nullable() }).strict(),
+        /** Fraction of micro-batches and evaluation chunks computed by a second worker and compared bit for bit: 0 off, 1 all. */
+        verify: z.number({ error: 'must be a number in [0, 1]' }).min(0, { error: 'must be a number in [0, 1]' }).max(1, { error: 'must be a number in [0, 1]' }),
+        /** A gradient whose norm per example passes this multiple of the step's median is suspect. */
+        maxNormRatio: z.number({ error: 'must be a number of at least 1' }).min(1, { error: 'must be a number of at least 1' }).finite(),
+        /** A worker evicted for a stall may rejoin after this long, doubled for each further stall. */
+        stallBackoffMs: posInt(),
+        /** Stalls after which a worker is refused for the rest of the run. */
+        maxStalls: posInt(),
         /** `trainer train --procs`: CUDA device of each local worker process, round-robin; empty = the run's `gpu`. */
         gpus: z.array(nonNegInt(), { error: 'must be a list of CUDA device indices, e.g. [0, 1]' }),
       })
@@ -187,6 +195,10 @@ export const DEFAULT_CONFIG: Config = {
     dataChunkBytes: 1 << 20,
     tasksInFlight: 2,
     tls: { cert: null, key: null },
+    verify: 0,
+    maxNormRatio: 1000,
+    stallBackoffMs: 10_000,
+    maxStalls: 3,
     gpus: [],
   },
 };
@@ -245,6 +257,9 @@ export function validateConfig(raw: unknown): Config {
       'E_CONFIG',
       `train.microBatches (${c.train.microBatches}) must not exceed train.batchSize (${c.train.batchSize})`,
     );
+  }
+  if (c.cluster.verify > 0 && c.cluster.workers < 2) {
+    throw new TrainerError('E_CONFIG', `cluster.verify ${c.cluster.verify} needs cluster.workers of at least 2: a result is checked by a second worker`);
   }
   const perTask = Math.ceil(c.train.batchSize / c.train.microBatches);
   if (perTask > MAX_TASK_EXAMPLES) {

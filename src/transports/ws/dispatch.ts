@@ -1,20 +1,30 @@
 /**
- * Dispatch for the ws pool: who computes which task of the step (or
- * evaluation pass) in flight, and what comes back. The pool owns membership
- * (sockets, joins, leaves); this file owns the job, the weights frame, and
- * the rules:
- *   - tasks go out lowest micro-batch first, round-robin, at most
- *     `cluster.tasksInFlight` per worker, each preceded by the weights when
- *     the worker holds another version;
- *   - a result is used only when it answers a task this worker holds, and
- *     passes checkResult; anything else evicts the worker;
- *   - an evicted worker's tasks go back to the queue within the same call,
- *     so the step's math never depends on who computed it;
- *   - once every task of a step is out, each worker is told the examples it
+ * Dispatch for the ws pool: who computes which part of the step (or
+ * evaluation pass) in flight, what comes back, and what is used. The pool
+ * owns membership (sockets, joins, leaves); this file owns the job, the
+ * weights frame, and the rules:
+ *   - parts go out lowest index first, round-robin, at most
+ *     `cluster.tasksInFlight` copies per worker, each preceded by the weights
+ *     when the worker holds another version; two copies of a part never go
+ *     to the same worker;
+ *   - a result is considered only when it answers a copy this worker holds
+ *     and fits it (job.ts); anything else evicts the worker;
+ *   - results are judged (verdict.ts): a part is used once it has the
+ *     identical unsuspected results it needs, 1, or 2 for the fraction
+ *     `cluster.verify` of parts; a suspect result (not finite, or an absurd
+ *     norm) or a disagreement gets another copy computed elsewhere, and
+ *     whoever sent a result other than the one used is evicted and refused for
+ *     the run. Each part is reported once, when decided, so the reduction
+ *     order never depends on who computed what;
+ *   - a worker slow with a part (stragglers.ts) has it run again by an idle
+ *     worker; the first usable result wins;
+ *   - an evicted worker's copies go back to the queue within the same call;
+ *   - once every part of a step is out, each worker is told the examples it
  *     will probably get first in the next step (`prefetch`), so it loads them
  *     after its last task, while the coordinator reduces and updates. A wrong
  *     guess costs nothing but the load.
  */
+import { randomInt } from 'node:crypto';
 import { TrainerError } from '../../shared/errors.js';
 import type { BatchStats } from '../../worker/gradient.js';
 import type { ModelSpec } from '../../worker/model.js';
@@ -22,13 +32,16 @@ import { CLOSE, type Message, type Split } from './protocol.js';
 import { ArrayFrame } from './encode.js';
 import type { MicroBatchResult, ResultListener, StepHooks, WorkerStats } from '../pool.js';
 import type { WorkerConn } from './connection.js';
-import { checkResult, createJob, type Job, type ResultMessage, type Task } from './job.js';
+import { checkResult, createJob, enqueue, type Assignment, type Job, type Part, type ResultMessage } from './job.js';
 import type { PoolEvent } from './pool-types.js';
+import { Stragglers } from './stragglers.js';
+import { decide, median, sameResult, suspicion, voteOf, type Vote } from './verdict.js';
 
 /** A worker taking part in dispatch. */
 export interface Member {
   conn: WorkerConn;
-  inflight: Map<number, Task>;
+  /** Copies it holds, by task id: of the job in flight, or of finished ones it is still computing. */
+  inflight: Map<number, Assignment>;
   /** Weights version this worker holds. */
   version: number;
   /** Last time it was given work while idle or returned a result. */
@@ -54,13 +67,27 @@ export interface DispatchOptions {
   /** Tasks sent ahead to one worker (cluster.tasksInFlight). */
   tasksInFlight: number;
   noWorkerTimeoutMs: number;
+  /** Fraction of parts computed by two workers and compared bit for bit (cluster.verify). */
+  verify: number;
+  /** A gradient whose norm per example passes this multiple of the step's median is suspect (cluster.maxNormRatio). */
+  maxNormRatio: number;
+  /** Draws which parts are verified: a uniform number in [0, 1); crypto-random unless given (tests). */
+  draw?: () => number;
   /** The workers taking part, in the order they joined. */
   members: ReadonlyMap<WorkerConn, Member>;
-  /** Turns ready joiners into members (at the start of a job, and when nobody is left). */
+  /** Turns ready joiners into members (at the start of a job, when nobody is left, or when a part needs another worker). */
   admitJoiners: () => void;
+  /** Evicts a worker and refuses its name for the rest of the run. */
+  ban: (conn: WorkerConn, reason: string) => void;
   log: (line: string) => void;
   onEvent?: (e: PoolEvent) => void;
   signal?: AbortSignal;
+}
+
+/** Results of one worker used unverified (0 < cluster.verify < 1): what a lie of it may have changed. */
+interface Unverified {
+  sinceStep: number;
+  count: number;
 }
 
 export class Dispatcher {
@@ -75,6 +102,12 @@ export class Dispatcher {
   private resultListener: ResultListener | null = null;
   /** The next step's micro-batches, to announce once the step in flight has no task left to give. */
   private hint: { step: number; next: readonly Int32Array[] } | null = null;
+  /** Norms per example of the gradients used in the previous step and in this one: what a suspect norm is measured against. */
+  private lastNorms: number[] = [];
+  private stepNorms: number[] = [];
+  private readonly stragglers = new Stragglers();
+  private speculation: NodeJS.Timeout | null = null;
+  private readonly unverified = new WeakMap<WorkerConn, Unverified>();
 
   constructor(private readonly o: DispatchOptions) {
     this.weightsFrame = new ArrayFrame('weights', o.model.size);
@@ -92,7 +125,9 @@ export class Dispatcher {
     this.resultListener = hooks.onResult;
     try {
       this.hint = hooks.next ? { step: step + 1, next: hooks.next } : null;
-      return (await this.run('grad', step, step, 'train', microBatches)) as MicroBatchResult[];
+      const results = (await this.run('grad', step, step, 'train', microBatches)) as MicroBatchResult[];
+      if (this.stepNorms.length > 0) this.lastNorms = this.stepNorms;
+      return results;
     } finally {
       this.resultListener = null;
       this.hint = null;
@@ -108,12 +143,12 @@ export class Dispatcher {
     this.job?.reject(err);
   }
 
-  /** A member left: its tasks go back to the queue, lowest index first, and on to whoever is left. */
+  /** A member left: its copies go back to the queue where their parts still want them, and on to whoever is left. */
   requeue(member: Member): void {
     const job = this.job;
-    if (job && member.inflight.size > 0) {
-      job.queue.push(...member.inflight.values());
-      job.queue.sort((a, b) => a.index - b.index);
+    for (const a of member.inflight.values()) {
+      a.part.running--;
+      if (a.job === job && !job.done) this.settle(job, a.part);
     }
     member.inflight.clear();
     if (!job) return;
@@ -121,65 +156,120 @@ export class Dispatcher {
     this.pump();
   }
 
-  /** A worker became ready: with nobody left to compute the job in flight, it takes over now. */
+  /** A worker became ready: it takes part now when nobody is left, or when a part waits for another worker. */
   joined(): void {
-    if (this.job && this.o.members.size === 0) {
+    if (this.job && (this.o.members.size === 0 || this.job.waitingFor === 'another')) {
       this.o.admitJoiners();
       this.pump();
     }
   }
 
-  /** On the pool's timer: a job that has waited for a worker longer than cluster.noWorkerTimeoutMs fails. */
+  /** On the pool's timer: a job that has waited for a worker longer than cluster.noWorkerTimeoutMs fails; slow parts are run again. */
   tick(now: number): void {
     const job = this.job;
     const limitMs = this.o.noWorkerTimeoutMs;
     if (job && job.waitingSinceMs !== null && now - job.waitingSinceMs > limitMs) {
-      job.reject(new TrainerError('E_NO_WORKERS', `no worker joined within cluster.noWorkerTimeoutMs (${limitMs} ms)`));
+      const what = job.waitingFor === 'another' ? 'no other worker joined to compute a part a second time' : 'no worker joined';
+      return job.reject(new TrainerError('E_NO_WORKERS', `${what} within cluster.noWorkerTimeoutMs (${limitMs} ms)`));
     }
+    if (job) this.speculate(now);
   }
 
   private run(kind: Job['kind'], step: number, version: number, split: Split, parts: readonly Int32Array[]) {
     if (this.job) throw new TrainerError('E_INTERNAL', 'ws pool: one step or evaluation at a time');
     if (version !== this.version) throw new TrainerError('E_INTERNAL', `weights version ${version} asked for, ${this.version} published`);
     this.o.admitJoiners();
-    const { job, done } = createJob(kind, step, version, split, parts, () => this.nextTaskId++ >>> 0, () => (this.job = null));
+    const verify = this.o.verify;
+    // Which parts are verified is drawn fresh and unpredictably: a worker cannot tell a checked task from another.
+    const draw = this.o.draw ?? (() => randomInt(2 ** 32) / 2 ** 32);
+    const need = () => (verify >= 1 || (verify > 0 && draw() < verify) ? 2 : 1);
+    const { job, done } = createJob(kind, step, version, split, parts, need, () => {
+      this.job = null;
+      if (this.speculation) clearTimeout(this.speculation);
+      this.speculation = null;
+    });
     this.job = job;
+    this.stepNorms = [];
     if (job.remaining === 0) job.resolve();
     else this.pump();
     return done;
   }
 
-  /** Gives queued tasks to workers with room, lowest index first. */
+  /** Gives wanted copies to workers with room, lowest index first, then slow parts to idle workers. */
   pump(): void {
     const job = this.job;
-    if (!job) return;
+    if (!job || job.done) return;
     const members = this.o.members;
+    // Copies of parts decided meanwhile are no longer wanted.
+    for (const p of job.queue) if (p.decided !== null) p.queued--;
+    job.queue = job.queue.filter((p) => p.decided === null);
     if (members.size === 0) {
       if (this.o.signal?.aborted) return job.reject(new TrainerError('E_NO_WORKERS', 'stopped while waiting for a worker to join'));
       if (job.waitingSinceMs === null && job.queue.length > 0) {
         job.waitingSinceMs = performance.now();
+        job.waitingFor = 'any';
         this.o.log(`no workers: waiting up to ${this.o.noWorkerTimeoutMs / 1000} s for one to join`);
       }
       return;
     }
-    if (job.waitingSinceMs !== null) {
+    if (job.waitingFor === 'any') {
       job.waitingSinceMs = null;
+      job.waitingFor = null;
       this.o.log(`continuing with ${members.size} worker(s)`);
     }
-    // Round-robin, one task per worker per pass, so a step spreads over everyone.
+    // Round-robin, one copy per worker per pass, so a step spreads over everyone.
     for (let given = true; given && job.queue.length > 0; ) {
       given = false;
       for (const member of members.values()) {
-        if (job.queue.length === 0) break;
         if (member.inflight.size >= this.o.tasksInFlight || member.conn.state !== 'ready') continue;
-        this.send(member, job, job.queue.shift() as Task);
+        const i = job.queue.findIndex((p) => !p.tried.has(member.conn));
+        if (i < 0) continue;
+        const part = job.queue.splice(i, 1)[0] as Part;
+        part.queued--;
+        this.send(member, job, part, false);
         given = true;
       }
     }
+    this.checkBlocked(job);
+    if (job.done) return;
+    this.speculate(performance.now());
     // After its last task of the step, never before: a worker loads a hint as soon as it is idle.
     if (job.queue.length === 0 && this.hint) {
       this.prefetch(this.hint.step, this.hint.next);
       this.hint = null;
+    }
+  }
+
+  /**
+   * A wanted copy that every worker present has already computed waits for
+   * another worker (up to cluster.noWorkerTimeoutMs). With verification off
+   * and a single worker there is nobody to ask: its result stands, and a
+   * non-finite one means the run diverged.
+   */
+  private checkBlocked(job: Job): void {
+    const members = [...this.o.members.keys()];
+    const blocked = job.queue.filter((p) => members.every((c) => p.tried.has(c)));
+    if (blocked.length === 0) {
+      if (job.waitingFor === 'another') {
+        job.waitingSinceMs = null;
+        job.waitingFor = null;
+      }
+      return;
+    }
+    if (this.o.verify === 0 && members.length === 1) {
+      for (const part of blocked) {
+        const vote = part.votes.at(-1);
+        if (job.done) return;
+        if (!vote || part.running > 0) continue;
+        if (!vote.finite) return job.reject(this.diverged(job, part, [vote]));
+        this.use(job, part, vote, false, []);
+      }
+      return;
+    }
+    if (job.waitingFor === null) {
+      job.waitingSinceMs = performance.now();
+      job.waitingFor = 'another';
+      this.o.log(`${this.partName(job, blocked[0] as Part)} needs another worker than the ${members.length} present; waiting up to ${this.o.noWorkerTimeoutMs / 1000} s for one to join`);
     }
   }
 
@@ -195,49 +285,196 @@ export class Dispatcher {
     }
   }
 
-  private send(member: Member, job: Job, task: Task): void {
+  /** Idle workers take second copies of the parts slow workers hold; re-armed for the next part to become slow. */
+  private speculate(now: number): void {
+    const job = this.job;
+    if (!job || job.done) return;
+    const slowAfterMs = this.stragglers.slowAfterMs();
+    if (slowAfterMs === null) return;
+    const members = [...this.o.members.values()];
+    const idle = members.filter((m) => m.inflight.size === 0 && m.conn.state === 'ready');
+    if (idle.length === 0) return;
+    const slow: Part[] = [];
+    let nextCheckMs = Number.POSITIVE_INFINITY;
+    for (const m of members) {
+      const held = [...m.inflight.values()].filter((a) => a.job === job && a.part.decided === null && a.part.running === 1 && a.part.queued === 0);
+      if (held.length === 0) continue;
+      const slowAtMs = m.progressMs + slowAfterMs;
+      if (now >= slowAtMs) slow.push(...held.map((a) => a.part));
+      else nextCheckMs = Math.min(nextCheckMs, slowAtMs);
+    }
+    slow.sort((a, b) => a.index - b.index);
+    for (const member of idle) {
+      while (member.inflight.size < this.o.tasksInFlight) {
+        const i = slow.findIndex((p) => !p.tried.has(member.conn) && p.running === 1);
+        if (i < 0) break;
+        const part = slow.splice(i, 1)[0] as Part;
+        this.o.log(`${this.partName(job, part)} is slow (past ${Math.round(slowAfterMs)} ms): also given to worker ${member.conn.id} (${member.conn.name})`);
+        this.send(member, job, part, true);
+      }
+    }
+    if (this.speculation) clearTimeout(this.speculation);
+    this.speculation = null;
+    if (Number.isFinite(nextCheckMs)) {
+      this.speculation = setTimeout(() => this.speculate(performance.now()), Math.max(1, nextCheckMs - now + 1));
+      this.speculation.unref();
+    }
+  }
+
+  private send(member: Member, job: Job, part: Part, speculative: boolean): void {
     if (member.version !== job.version) {
       member.conn.sendFrame(this.frame as Uint8Array);
       this.frameHolders.add(member.conn);
       member.version = job.version;
     }
-    if (member.inflight.size === 0) member.progressMs = performance.now();
-    member.inflight.set(task.id, task);
-    task.sentMs = performance.now();
-    this.o.onEvent?.({ kind: 'task', worker: member.conn.id, step: job.step, index: task.index });
+    const now = performance.now();
+    if (member.inflight.size === 0) member.progressMs = now;
+    const id = this.nextTaskId++ >>> 0;
+    member.inflight.set(id, { id, job, part, sentMs: now, speculative });
+    part.running++;
+    part.tried.add(member.conn);
+    this.o.onEvent?.({ kind: 'task', worker: member.conn.id, step: job.step, index: part.index });
     const m: Message =
       job.kind === 'grad'
-        ? { type: 'task', taskId: task.id, step: job.step, version: job.version, indices: task.indices }
-        : { type: 'evalTask', taskId: task.id, version: job.version, split: job.split, indices: task.indices };
+        ? { type: 'task', taskId: id, step: job.step, version: job.version, indices: part.indices }
+        : { type: 'evalTask', taskId: id, version: job.version, split: job.split, indices: part.indices };
     member.conn.send(m);
   }
 
   onResult(member: Member, m: ResultMessage): void {
-    const job = this.job;
-    const task = member.inflight.get(m.taskId);
+    const a = member.inflight.get(m.taskId);
     const evict = (why: string) => member.conn.close(CLOSE.badResult, `E_WORKER_LOST: ${why}`);
-    // A result for no task of this worker (a replay, another step, a made-up id) is never used.
-    if (!job || !task) return evict(`result for unknown task ${m.taskId}`);
-    const checked = checkResult(job, task, m, this.o.model.size, member.conn.id);
+    // A result for no copy this worker holds (a replay, a made-up id) is never used.
+    if (!a) return evict(`result for unknown task ${m.taskId}`);
+    const checked = checkResult(a, m, this.o.model.size, member.conn.id);
     if ('refused' in checked) return evict(checked.refused);
+    const now = performance.now();
+    member.inflight.delete(m.taskId);
+    a.part.running--;
     if (m.type === 'gradient') {
       member.stats.microBatches++;
       member.stats.examples += m.count;
       member.stats.computeMs += m.computeMs;
+      const startMs = a.sentMs + Math.max(0, now - a.sentMs - m.computeMs) / 2;
+      (checked.ok as MicroBatchResult).timing = { sentMs: a.sentMs, startMs, endMs: Math.min(now, startMs + m.computeMs), receivedMs: now };
     }
-    member.inflight.delete(m.taskId);
-    member.progressMs = member.lastResultMs = performance.now();
-    if (m.type === 'gradient' && task.sentMs !== undefined) {
-      const sentMs = task.sentMs;
-      const receivedMs = member.lastResultMs;
-      const startMs = sentMs + Math.max(0, receivedMs - sentMs - m.computeMs) / 2;
-      (checked.ok as MicroBatchResult).timing = { sentMs, startMs, endMs: Math.min(receivedMs, startMs + m.computeMs), receivedMs };
+    // Service time: from when the worker could start on it (it computes its copies one after another).
+    this.stragglers.record(now - Math.max(a.sentMs, member.lastResultMs ?? 0));
+    member.progressMs = member.lastResultMs = now;
+    const vote = voteOf(member.conn, checked.ok);
+    const { job, part } = a;
+    if (part.decided !== null || job.done) this.late(job, part, vote);
+    else {
+      part.votes.push(vote);
+      this.settle(job, part);
     }
-    // The first result of a task is the one used (results are bit-identical whoever computes them).
-    if (job.results[task.index] !== undefined) return this.pump();
-    job.results[task.index] = checked.ok;
-    if (job.kind === 'grad') this.resultListener?.(task.index, checked.ok as MicroBatchResult);
-    if (--job.remaining === 0) return job.resolve();
     this.pump();
+  }
+
+  /**
+   * Decides `part` if its votes allow, else asks for the copies it still
+   * wants. In a run's first step there is no earlier step to measure norms
+   * against: its parts are judged together, once each has a result.
+   */
+  private settle(job: Job, part: Part): void {
+    if (part.decided !== null || job.done) return;
+    if (this.holding(job)) {
+      if (job.parts.some((p) => p.votes.length === 0 && p.decided === null)) {
+        if (part.votes.length === 0) this.wantCopies(job, part, part.need);
+        return;
+      }
+      for (const p of job.parts) if (p.decided === null && !job.done) this.judge(job, p);
+      return;
+    }
+    this.judge(job, part);
+  }
+
+  private holding(job: Job): boolean {
+    return job.kind === 'grad' && this.lastNorms.length === 0 && job.parts.length > 1;
+  }
+
+  private judge(job: Job, part: Part): void {
+    if (part.votes.length === 0) return this.wantCopies(job, part, part.need);
+    const reference = (v: Vote<WorkerConn>) => median(this.referenceNorms(job, part, v));
+    const d = decide(part.votes, part.need, (v) => suspicion(v, reference(v), this.o.maxNormRatio));
+    switch (d.kind) {
+      case 'pending':
+        return this.wantCopies(job, part, d.wanted);
+      case 'diverged':
+        return job.reject(this.diverged(job, part, d.votes));
+      case 'use': {
+        const agreeing = part.votes.length - d.losers.length;
+        const why = (loser: Vote<WorkerConn>) =>
+          d.verified
+            ? `verification mismatch on ${this.partName(job, part)}: its result differs from the one ${agreeing} other workers computed`
+            : `${suspicion(loser, reference(loser), this.o.maxNormRatio) ?? 'a different result'} in its result for ${this.partName(job, part)}, which another worker computed otherwise`;
+        return this.use(job, part, d.vote, d.verified, d.losers.map((l) => ({ vote: l, why: why(l) })));
+      }
+    }
+  }
+
+  /** Copies of `part` under way or waiting: at least `count`. */
+  private wantCopies(job: Job, part: Part, count: number): void {
+    for (let k = part.running + part.queued; k < count; k++) enqueue(job, part);
+  }
+
+  /** Norms to measure `v` against: the previous step's and this one's used gradients, or in a first step the other parts' first results. */
+  private referenceNorms(job: Job, part: Part, v: Vote<WorkerConn>): number[] {
+    if (job.kind !== 'grad' || v.result.count === 0) return [];
+    if (!this.holding(job)) return [...this.lastNorms, ...this.stepNorms];
+    return job.parts.flatMap((p) => {
+      const first = p.votes[0];
+      return p !== part && first && first.finite && first.result.count > 0 ? [first.normPerExample] : [];
+    });
+  }
+
+  private use(job: Job, part: Part, vote: Vote<WorkerConn>, verified: boolean, losers: { vote: Vote<WorkerConn>; why: string }[]): void {
+    part.decided = { vote, verified };
+    for (const l of losers) this.punish(job, l.vote.from, l.why);
+    if (job.done) return;
+    if (job.kind === 'grad' && vote.result.count > 0) this.stepNorms.push(vote.normPerExample);
+    if (!verified && this.o.verify > 0 && job.kind === 'grad') {
+      const u = this.unverified.get(vote.from) ?? { sinceStep: job.step, count: 0 };
+      u.count++;
+      this.unverified.set(vote.from, u);
+    }
+    job.results[part.index] = vote.result;
+    if (job.kind === 'grad') this.resultListener?.(part.index, vote.result as MicroBatchResult);
+    if (--job.remaining === 0) job.resolve();
+  }
+
+  /** A worker whose result lost: evicted and refused for the run; with results of it used unverified, the run stops. */
+  private punish(job: Job, conn: WorkerConn, why: string): void {
+    this.o.log(`verification mismatch: worker ${conn.id} (${conn.name}) evicted and refused for the rest of the run: ${why}`);
+    this.o.ban(conn, why);
+    const u = this.unverified.get(conn);
+    if (u && !job.done) {
+      job.reject(
+        new TrainerError(
+          'E_VERIFY',
+          `worker ${conn.id} (${conn.name}) was caught sending a wrong result (${why}), and ${u.count} result(s) of it since step ${u.sinceStep} ` +
+            `were used unverified (cluster.verify ${this.o.verify}): the weights may hold them, so the run stops without saving. ` +
+            `Resume from a checkpoint of step ${u.sinceStep} or earlier, or start again with cluster.verify 1`,
+        ),
+      );
+    }
+  }
+
+  /** A result for a part already decided (a slow copy, a straggler's answer): only a contradiction of verified bits matters. */
+  private late(job: Job, part: Part, vote: Vote<WorkerConn>): void {
+    const d = part.decided;
+    if (d === null || sameResult(vote, d.vote)) return;
+    if (d.verified) return this.punish(job, vote.from, `verification mismatch on ${this.partName(job, part)}: its late result differs from the one two workers agreed on`);
+    this.o.log(`warning: worker ${vote.from.id} (${vote.from.name}) and worker ${d.vote.from.id} (${d.vote.from.name}) disagree on ${this.partName(job, part)} (the first, unverified, was used)`);
+  }
+
+  private diverged(job: Job, part: Part, votes: Vote<WorkerConn>[]): TrainerError {
+    const who = votes.map((v) => `${v.from.id} (${v.from.name})`).join(' and ');
+    const alone = votes.length === 1 ? ', and no other worker is there to confirm it' : '';
+    return new TrainerError('E_DIVERGED', `worker(s) ${who} compute a NaN or infinite result for ${this.partName(job, part)}${alone}: the run diverged and stops without saving (lower train.lr?)`);
+  }
+
+  private partName(job: Job, part: Part): string {
+    return job.kind === 'grad' ? `micro-batch ${part.index} of step ${job.step}` : `${job.split} evaluation chunk ${part.index}`;
   }
 }

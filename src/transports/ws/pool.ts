@@ -21,11 +21,16 @@ import type { MicroBatchResult, StepHooks, WorkerPool, WorkerStats } from '../po
 import { WorkerConn, type ConnHost, type ConnLimits, type Welcome } from './connection.js';
 import { tuneHeapGrowthForStreaming } from './heap-growth.js';
 import { Dispatcher, newMember, type Member } from './dispatch.js';
+import { Standing } from './standing.js';
+import { datasetProof } from './wire-dataset.js';
 import { JoinOffer } from './offer.js';
 import type { WorkerInfo, WsPoolOptions } from './pool-types.js';
 import { listen, type Listening } from './server.js';
 
 export type { PoolEvent, WorkerInfo, WsPoolOptions } from './pool-types.js';
+
+/** Workers in a row rejecting the welcome, with none ready, that stop the pool. */
+const WELCOME_REJECTIONS_TO_STOP = 3;
 
 export class WsPool implements WorkerPool, ConnHost {
   readonly token: string | null;
@@ -38,6 +43,13 @@ export class WsPool implements WorkerPool, ConnHost {
   private readonly sockets = new WeakMap<WorkerConn, Socket>();
   private readonly offer: JoinOffer;
   private readonly dispatch: Dispatcher;
+  private readonly standing: Standing;
+  /** The backend every worker must run when results are compared bit for bit (cluster.verify > 0). */
+  private verifyBackend: string | null;
+  /** Workers in a row that closed on the welcome, while none was ready: they reject what this coordinator offers. */
+  private welcomeRejections = 0;
+  /** Why the pool cannot go on, once it cannot (every worker rejects the welcome). */
+  private failure: TrainerError | null = null;
   private nextConnId = 1;
   private readonly timer: NodeJS.Timeout;
   private readonly readyWaiters: (() => void)[] = [];
@@ -53,12 +65,20 @@ export class WsPool implements WorkerPool, ConnHost {
     this.token = o.token;
     this.offer = new JoinOffer(o.config, o.model, o.data, o.normalization);
     this.limits = this.offer.limits;
+    this.verifyBackend = o.config.backend === 'auto' ? null : o.config.backend;
+    this.standing = new Standing({ stallBackoffMs: c.stallBackoffMs, maxStalls: c.maxStalls });
     this.dispatch = new Dispatcher({
       model: o.model,
       tasksInFlight: c.tasksInFlight,
       noWorkerTimeoutMs: c.noWorkerTimeoutMs,
+      verify: c.verify,
+      maxNormRatio: c.maxNormRatio,
       members: this.members,
       admitJoiners: () => this.admitJoiners(),
+      ban: (conn, reason) => {
+        this.standing.ban(conn.name, reason);
+        conn.close(CLOSE.banned, `E_VERIFY: ${reason}`);
+      },
       log: o.log,
       ...(o.onEvent ? { onEvent: o.onEvent } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
@@ -100,6 +120,7 @@ export class WsPool implements WorkerPool, ConnHost {
   /** Resolves once `n` workers are ready. */
   async waitForWorkers(n: number, signal?: AbortSignal): Promise<void> {
     while (this.size < n) {
+      if (this.failure) throw this.failure;
       if (signal?.aborted) throw new TrainerError('E_NO_WORKERS', `stopped while waiting for ${n} workers (${this.size} ready)`);
       await new Promise<void>((resolve) => {
         this.readyWaiters.push(resolve);
@@ -118,6 +139,14 @@ export class WsPool implements WorkerPool, ConnHost {
     return this.offer.datasetChunk(index);
   }
 
+  checkDatasetProof(nonce: Uint8Array, proof: Uint8Array): boolean {
+    return Buffer.from(datasetProof(this.offer.blob, nonce)).equals(proof);
+  }
+
+  refusal(name: string): { code: number; reason: string } | null {
+    return this.standing.refusal(name, performance.now());
+  }
+
   log(line: string): void {
     this.o.log(line);
   }
@@ -128,6 +157,15 @@ export class WsPool implements WorkerPool, ConnHost {
   }
 
   onReady(conn: WorkerConn): void {
+    const verify = this.o.config.cluster.verify;
+    if (verify > 0) {
+      // Bits are compared, and bits agree within one backend only.
+      this.verifyBackend ??= conn.backend;
+      if (conn.backend !== this.verifyBackend) {
+        return conn.close(CLOSE.protocolError, `cluster.verify compares results bit for bit: this run computes on ${this.verifyBackend}, this worker on ${conn.backend}`);
+      }
+    }
+    this.welcomeRejections = 0;
     this.o.log(`worker ${conn.id} (${conn.name}, backend ${conn.backend}) ready; ${this.size + 1} workers`);
     if (conn.backend !== this.o.config.backend && this.o.config.backend !== 'auto') {
       this.o.log(`warning: worker ${conn.id} runs backend ${conn.backend}, the run asks for ${this.o.config.backend}: results are bit-exact only within one backend`);
@@ -159,6 +197,10 @@ export class WsPool implements WorkerPool, ConnHost {
     if (i >= 0) this.joiners.splice(i, 1);
     const member = this.members.get(conn);
     if (member || i >= 0) this.o.log(`worker ${conn.id} (${conn.name}) gone (${code} ${reason}); ${this.size - (member ? 1 : 0)} workers left`);
+    if (code === CLOSE.timedOut && conn.closedWhile === 'ready') {
+      this.o.log(`worker ${conn.id} (${conn.name}) stalled: ${this.standing.stalled(conn.name, performance.now())}`);
+    }
+    if (conn.closedWhile === 'joining' && conn.closedByPeer && code === CLOSE.protocolError) this.welcomeRejected(conn, reason);
     this.o.onEvent?.({ kind: 'evicted', worker: conn.id, code, reason });
     if (!member) return;
     this.members.delete(conn);
@@ -231,7 +273,26 @@ export class WsPool implements WorkerPool, ConnHost {
 
   // ------------------------------------------------------------ membership
 
+  /**
+   * A worker closed on the welcome with a protocol error: it cannot work with
+   * what this coordinator offers (a batch bound it refuses, a model it lacks).
+   * Said each time; after WELCOME_REJECTIONS_TO_STOP in a row with no worker
+   * ready, the pool stops with the worker's reason instead of waiting forever.
+   */
+  private welcomeRejected(conn: WorkerConn, reason: string): void {
+    this.welcomeRejections++;
+    this.o.log(`worker ${conn.id} (${conn.name}) rejected this coordinator's welcome: ${reason || 'no reason given'}`);
+    if (this.size > 0 || this.welcomeRejections < WELCOME_REJECTIONS_TO_STOP) return;
+    this.failure = new TrainerError(
+      'E_PROTOCOL',
+      `${this.welcomeRejections} workers in a row rejected this coordinator's welcome and none is ready: ${reason || 'no reason given'}`,
+    );
+    for (const w of this.readyWaiters.splice(0)) w();
+    this.dispatch.fail(this.failure);
+  }
+
   private checkOpen(): void {
+    if (this.failure) throw this.failure;
     if (this.closing) throw new TrainerError('E_NO_WORKERS', 'pool closed');
   }
 

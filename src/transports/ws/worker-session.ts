@@ -45,7 +45,7 @@ export type SessionEnd = { kind: 'leave'; reason: string } | { kind: 'dropped'; 
 
 type State =
   | { name: 'authenticating'; challenged: boolean }
-  | { name: 'joining'; dataset: DatasetInfo; chunks: Buffer[]; bytes: number }
+  | { name: 'joining'; dataset: DatasetInfo; proofNonce: Uint8Array; chunks: Buffer[]; bytes: number }
   | {
       name: 'ready';
       weights: { version: number; values: Float32Array } | null;
@@ -97,6 +97,7 @@ export class WorkerSession {
     if (code === CLOSE.shutdown) return { kind: 'leave', reason: reason || 'coordinator done' };
     if (code === CLOSE.authFailed) throw new TrainerError('E_AUTH', `the coordinator rejected our token (${reason})`);
     if (code === CLOSE.versionMismatch) throw new TrainerError('E_PROTOCOL', reason);
+    if (code === CLOSE.banned) throw new TrainerError('E_WORKER_LOST', `the coordinator refuses this worker for the rest of the run (${reason})`);
     return { kind: 'dropped', wasReady: this.state.name === 'ready' && this.state.weights !== null, why: `${code}${reason ? ` ${reason}` : ''}` };
   }
 
@@ -152,8 +153,8 @@ export class WorkerSession {
       return this.fail(new TrainerError('E_AUTH', `the coordinator at ${this.o.url} does not hold our token`), CLOSE.authFailed);
     }
     await this.compute.prepare(m);
-    if (this.compute.holdsDataset(m.dataset.sha256)) return this.becomeReady(m.dataset.sha256);
-    this.state = { name: 'joining', dataset: m.dataset, chunks: [], bytes: 0 };
+    if (this.compute.holdsDataset(m.dataset.sha256)) return this.becomeReady(m.dataset.sha256, m.proofNonce);
+    this.state = { name: 'joining', dataset: m.dataset, proofNonce: m.proofNonce, chunks: [], bytes: 0 };
     this.send({ type: 'dataRequest' });
   }
 
@@ -172,12 +173,12 @@ export class WorkerSession {
     s.chunks = [];
     if (blob.length !== s.dataset.bytes || sha256Hex(blob) !== s.dataset.sha256) throw new TrainerError('E_PROTOCOL', 'dataset sha256 mismatch');
     await this.compute.acceptDataset(s.dataset.sha256, blob);
-    this.becomeReady(s.dataset.sha256);
+    this.becomeReady(s.dataset.sha256, s.proofNonce);
   }
 
-  private becomeReady(sha256: string): void {
+  private becomeReady(sha256: string, proofNonce: Uint8Array): void {
     this.state = { name: 'ready', weights: null, queue: [], hint: null, draining: false };
-    this.send({ type: 'ready', sha256, backend: this.compute.backendName });
+    this.send({ type: 'ready', sha256, backend: this.compute.backendName, proof: this.compute.datasetProof(proofNonce) });
   }
 
   private onWeights(m: MessageOf<'weights'>): void {
