@@ -46,6 +46,23 @@ export function spawnWorker(url: string, dir: string, name: string, extra: strin
   });
 }
 
+const ROGUE_JS = new URL('./rogue-worker.js', import.meta.url).pathname;
+
+/** A token-holding worker that misbehaves as `mode` says (rogue-worker.ts), as a real child process. */
+export function spawnRogue(url: string, dir: string, mode: string, name: string): Spawned {
+  const child = spawn(process.execPath, [ROGUE_JS, url.startsWith('ws') ? url : `ws://${url}`, mode, name], {
+    env: { ...process.env, TRAINER_TOKEN: TOKEN, TRAINER_CACHE_DIR: join(dir, 'cache', name) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let out = '';
+  child.stderr?.setEncoding('utf8').on('data', (s: string) => {
+    out += s;
+    if (process.env.TRAINER_TEST_LOG) process.stderr.write(s);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => out, exited };
+}
+
 export function spawnMain(args: string[], env: Record<string, string> = {}): Spawned {
   const child = spawn(process.execPath, [MAIN_JS, ...args], { env: { ...process.env, TRAINER_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

@@ -5,29 +5,10 @@
  *
  *   npm run build && node dist/test/transports/ws/measure-late-worker.js [MS] [ROUNDS]
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { runTraining } from '../../../src/coordinator/run.js';
 import { wsPoolFactory } from '../../../src/transports/ws/launch.js';
 import { tempDir } from '../../helpers.js';
-import { TOKEN, killAll, referenceSha, spawnWorker, wsConfig, type Spawned } from './helpers.js';
-import { join } from 'node:path';
-
-const ROGUE_JS = fileURLToPath(new URL('./rogue-worker.js', import.meta.url));
-
-export function spawnRogue(url: string, dir: string, mode: string, name: string): Spawned {
-  const child = spawn(process.execPath, [ROGUE_JS, url, mode, name], {
-    env: { ...process.env, TRAINER_TOKEN: TOKEN, TRAINER_CACHE_DIR: join(dir, 'cache', name) },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let out = '';
-  child.stderr?.setEncoding('utf8').on('data', (s: string) => {
-    out += s;
-    if (process.env.TRAINER_TEST_LOG) process.stderr.write(s);
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
-}
+import { TOKEN, killAll, referenceSha, spawnRogue, spawnWorker, wsConfig, type Spawned } from './helpers.js';
 
 async function timeRun(lateMs: number | null): Promise<{ stepMs: number; steps: number; sha: string | null; expected: string }> {
   const dir = await tempDir();
