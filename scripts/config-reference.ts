@@ -53,7 +53,7 @@ export const DESCRIPTIONS: Record<string, string> = {
   'cluster.maxUnauthenticated': 'Connections to the coordinator\'s port (workers not yet authenticated, dashboard requests) open at once; the excess is closed as it connects. Every socket also counts against the open-file limit (`ulimit -n`) less 64 descriptors kept for the run\'s files.',
   'cluster.maxUnauthenticatedPerAddress': 'The same, from one address.',
   'cluster.token': 'Shared secret of coordinator and workers (or the `TRAINER_TOKEN` environment variable); null means none, allowed on loopback only. `trainer coordinator` keeps it out of the stored config.',
-  'cluster.host': 'Address the coordinator listens on; anything but loopback needs a token.',
+  'cluster.host': 'Address the coordinator listens on; anything but `localhost` or a literal loopback address (127.0.0.0/8, ::1) needs a token.',
   'cluster.port': 'Port the coordinator listens on; 0 picks a free port.',
   'cluster.maxPayloadBytes': 'Largest WebSocket frame accepted from a peer; 0 sizes it from the model and data.',
   'cluster.maxMessagesPerSec': 'Frames one WebSocket worker may send per second (a burst of as many); a worker past it is dropped.',
