@@ -19,8 +19,8 @@ export interface SgdState {
 /**
  * One SGD update of `params` in place. Returns whether every parameter is
  * still a finite number: each new value, as stored in float32, is added times
- * 0 to a sum that stays 0 exactly when all are finite (the same check as the
- * ws pool's allFinite, in the same pass, about free). The values stored are
+ * 0 to a sum that stays 0 exactly when all are finite (x*0 is NaN for NaN and
+ * ±Inf), in the same pass, about free. The values stored are
  * those of the plain update: Math.fround of the double result is what storing
  * it into a Float32Array does anyway.
  */

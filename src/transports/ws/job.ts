@@ -133,23 +133,3 @@ export function checkResult(
   if (g.length !== modelSize) return { refused: `gradient of ${g.length} values, model has ${modelSize}` };
   return { ok: { lossSum: m.lossSum, correct: m.correct, count: m.count, gradient: g, worker } };
 }
-
-/**
- * Whether no value is NaN or ±Inf. x·0 is 0 for every finite x and NaN
- * otherwise, so the sum of those products is 0 exactly when all are finite;
- * four independent sums run about twice as fast as a test per value (1.8 vs
- * 4.1 ms for the fc model's 3.7 M floats).
- */
-export function allFinite(a: Float32Array): boolean {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  const n4 = a.length & ~3;
-  let i = 0;
-  for (; i < n4; i += 4) {
-    s0 += (a[i] as number) * 0;
-    s1 += (a[i + 1] as number) * 0;
-    s2 += (a[i + 2] as number) * 0;
-    s3 += (a[i + 3] as number) * 0;
-  }
-  for (; i < a.length; i++) s0 += (a[i] as number) * 0;
-  return s0 + s1 + s2 + s3 === 0;
-}

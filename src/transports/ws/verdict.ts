@@ -40,8 +40,8 @@ export type Decision<W> =
 /**
  * Sum of squares in float64, in four lanes: NaN or Infinity exactly when a
  * value is (a finite float32 squared is at most 1.2e77, far from overflow), so
- * one pass gives both the finiteness check and the norm, at the cost of the
- * former allFinite pass on the step's critical path.
+ * one pass gives both the finiteness check and the norm, about the cost of
+ * the x*0 finiteness pass it replaces on the step's critical path.
  */
 export function sumOfSquares(a: Float32Array): number {
   let s0 = 0, s1 = 0, s2 = 0, s3 = 0;

@@ -9,11 +9,20 @@ const none = () => null;
 test('sumOfSquares is the norm squared in float64, and NaN or Infinity exactly when a value is', () => {
   assert.equal(sumOfSquares(Float32Array.of(3, 4, 0, 0, 12)), 169);
   assert.equal(sumOfSquares(Float32Array.of(3e38, 3e38, 3e38, 3e38, 3e38)), 5 * Math.fround(3e38) ** 2);
-  for (const bad of [NaN, Infinity, -Infinity]) for (let at = 0; at < 6; at++) {
-    const a = new Float32Array(6).fill(1);
-    a[at] = bad;
-    assert.equal(Number.isFinite(sumOfSquares(a)), false, `${bad} at ${at}`);
+  // Every position and lane, lengths with and without a tail past the four lanes, the float32 extremes finite.
+  const finite = [0, -0, 1, -1, 3.4028234663852886e38, -3.4028234663852886e38, 1.401298464324817e-45, 1e-40];
+  for (const n of [0, 1, 3, 4, 5, 8, 11, 64]) {
+    const a = Float32Array.from({ length: n }, (_, i) => finite[i % finite.length] as number);
+    assert.ok(Number.isFinite(sumOfSquares(a)), `${n} finite values`);
+    for (let at = 0; at < n; at++) {
+      for (const bad of [NaN, Infinity, -Infinity]) {
+        const b = a.slice();
+        b[at] = bad;
+        assert.equal(Number.isFinite(sumOfSquares(b)), false, `${bad} at ${at} of ${n}`);
+      }
+    }
   }
+  assert.equal(Number.isFinite(sumOfSquares(Float32Array.from([Infinity, -Infinity, 0, 0]))), false);
 });
 
 test('results are the same when every bit is; any two non-finite results are the same verdict', () => {
