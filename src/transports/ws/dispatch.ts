@@ -9,10 +9,10 @@
  *     to the same worker;
  *   - a result is considered only when it answers a copy this worker holds
  *     and fits it (job.ts); anything else evicts the worker;
- *   - results are judged (verdict.ts): a part is used once it has the
- *     identical unsuspected results it needs, 1, or 2 for the fraction
- *     `cluster.verify` of parts; a suspect result (not finite, or an absurd
- *     norm) or a disagreement gets another copy computed elsewhere, and
+ *   - results are tallied (tally.ts, by verdict.ts's rules): a part is used
+ *     once it has the identical unsuspected results it needs, 1, or 2 for the
+ *     fraction `cluster.verify` of parts; a suspect result (not finite, or an
+ *     absurd norm) or a disagreement gets another copy computed elsewhere, and
  *     whoever sent a result other than the one used is evicted and refused for
  *     the run. Each part is reported once, when decided, so the reduction
  *     order never depends on who computed what;
@@ -32,10 +32,11 @@ import { CLOSE, type Message, type Split } from './protocol.js';
 import { ArrayFrame } from './encode.js';
 import type { MicroBatchResult, ResultListener, StepHooks, WorkerStats } from '../pool.js';
 import type { WorkerConn } from './connection.js';
-import { checkResult, createJob, enqueue, type Assignment, type Job, type Part, type ResultMessage } from './job.js';
+import { checkResult, createJob, partName, type Assignment, type Job, type Part, type ResultMessage } from './job.js';
 import type { PoolEvent } from './pool-types.js';
 import { Stragglers } from './stragglers.js';
-import { decide, median, sameResult, suspicion, voteOf, type Vote } from './verdict.js';
+import { Tally } from './tally.js';
+import { voteOf } from './verdict.js';
 
 /** A worker taking part in dispatch. */
 export interface Member {
@@ -84,12 +85,6 @@ export interface DispatchOptions {
   signal?: AbortSignal;
 }
 
-/** Results of one worker used unverified (0 < cluster.verify < 1): what a lie of it may have changed. */
-interface Unverified {
-  sinceStep: number;
-  count: number;
-}
-
 export class Dispatcher {
   private version = -1;
   /** The weights of `version`, as the frame every worker gets; rewritten in place by publish. */
@@ -102,15 +97,23 @@ export class Dispatcher {
   private resultListener: ResultListener | null = null;
   /** The next step's micro-batches, to announce once the step in flight has no task left to give. */
   private hint: { step: number; next: readonly Int32Array[] } | null = null;
-  /** Norms per example of the gradients used in the previous step and in this one: what a suspect norm is measured against. */
-  private lastNorms: number[] = [];
-  private stepNorms: number[] = [];
+  private readonly tally: Tally;
   private readonly stragglers = new Stragglers();
   private speculation: NodeJS.Timeout | null = null;
-  private readonly unverified = new WeakMap<WorkerConn, Unverified>();
 
   constructor(private readonly o: DispatchOptions) {
     this.weightsFrame = new ArrayFrame('weights', o.model.size);
+    this.tally = new Tally({
+      verify: o.verify,
+      maxNormRatio: o.maxNormRatio,
+      ban: o.ban,
+      log: o.log,
+      onUse: (job, part, result) => {
+        job.results[part.index] = result;
+        if (job.kind === 'grad') this.resultListener?.(part.index, result as MicroBatchResult);
+        if (--job.remaining === 0) job.resolve();
+      },
+    });
   }
 
   publish(version: number, weights: Float32Array): void {
@@ -126,7 +129,7 @@ export class Dispatcher {
     try {
       this.hint = hooks.next ? { step: step + 1, next: hooks.next } : null;
       const results = (await this.run('grad', step, step, 'train', microBatches)) as MicroBatchResult[];
-      if (this.stepNorms.length > 0) this.lastNorms = this.stepNorms;
+      this.tally.stepDone();
       return results;
     } finally {
       this.resultListener = null;
@@ -148,7 +151,7 @@ export class Dispatcher {
     const job = this.job;
     for (const a of member.inflight.values()) {
       a.part.running--;
-      if (a.job === job && !job.done) this.settle(job, a.part);
+      if (job && a.job === job && !job.done) this.tally.settle(job, a.part);
     }
     member.inflight.clear();
     if (!job) return;
@@ -189,7 +192,7 @@ export class Dispatcher {
       this.speculation = null;
     });
     this.job = job;
-    this.stepNorms = [];
+    this.tally.start();
     if (job.remaining === 0) job.resolve();
     else this.pump();
     return done;
@@ -257,19 +260,13 @@ export class Dispatcher {
       return;
     }
     if (this.o.verify === 0 && members.length === 1) {
-      for (const part of blocked) {
-        const vote = part.votes.at(-1);
-        if (job.done) return;
-        if (!vote || part.running > 0) continue;
-        if (!vote.finite) return job.reject(this.diverged(job, part, [vote]));
-        this.use(job, part, vote, false, []);
-      }
+      for (const part of blocked) this.tally.trustLone(job, part);
       return;
     }
     if (job.waitingFor === null) {
       job.waitingSinceMs = performance.now();
       job.waitingFor = 'another';
-      this.o.log(`${this.partName(job, blocked[0] as Part)} needs another worker than the ${members.length} present; waiting up to ${this.o.noWorkerTimeoutMs / 1000} s for one to join`);
+      this.o.log(`${partName(job, blocked[0] as Part)} needs another worker than the ${members.length} present; waiting up to ${this.o.noWorkerTimeoutMs / 1000} s for one to join`);
     }
   }
 
@@ -309,7 +306,7 @@ export class Dispatcher {
         const i = slow.findIndex((p) => !p.tried.has(member.conn) && p.running === 1);
         if (i < 0) break;
         const part = slow.splice(i, 1)[0] as Part;
-        this.o.log(`${this.partName(job, part)} is slow (past ${Math.round(slowAfterMs)} ms): also given to worker ${member.conn.id} (${member.conn.name})`);
+        this.o.log(`${partName(job, part)} is slow (past ${Math.round(slowAfterMs)} ms): also given to worker ${member.conn.id} (${member.conn.name})`);
         this.send(member, job, part, true);
       }
     }
@@ -361,120 +358,7 @@ export class Dispatcher {
     // Service time: from when the worker could start on it (it computes its copies one after another).
     this.stragglers.record(now - Math.max(a.sentMs, member.lastResultMs ?? 0));
     member.progressMs = member.lastResultMs = now;
-    const vote = voteOf(member.conn, checked.ok);
-    const { job, part } = a;
-    if (part.decided !== null || job.done) this.late(job, part, vote);
-    else {
-      part.votes.push(vote);
-      this.settle(job, part);
-    }
+    this.tally.add(a.job, a.part, voteOf(member.conn, checked.ok));
     this.pump();
-  }
-
-  /**
-   * Decides `part` if its votes allow, else asks for the copies it still
-   * wants. In a run's first step there is no earlier step to measure norms
-   * against: its parts are judged together, once each has a result.
-   */
-  private settle(job: Job, part: Part): void {
-    if (part.decided !== null || job.done) return;
-    if (this.holding(job)) {
-      if (job.parts.some((p) => p.votes.length === 0 && p.decided === null)) {
-        if (part.votes.length === 0) this.wantCopies(job, part, part.need);
-        return;
-      }
-      for (const p of job.parts) if (p.decided === null && !job.done) this.judge(job, p);
-      return;
-    }
-    this.judge(job, part);
-  }
-
-  private holding(job: Job): boolean {
-    return job.kind === 'grad' && this.lastNorms.length === 0 && job.parts.length > 1;
-  }
-
-  private judge(job: Job, part: Part): void {
-    if (part.votes.length === 0) return this.wantCopies(job, part, part.need);
-    const reference = (v: Vote<WorkerConn>) => median(this.referenceNorms(job, part, v));
-    const d = decide(part.votes, part.need, (v) => suspicion(v, reference(v), this.o.maxNormRatio));
-    switch (d.kind) {
-      case 'pending':
-        return this.wantCopies(job, part, d.wanted);
-      case 'diverged':
-        return job.reject(this.diverged(job, part, d.votes));
-      case 'use': {
-        const agreeing = part.votes.length - d.losers.length;
-        const why = (loser: Vote<WorkerConn>) =>
-          d.verified
-            ? `verification mismatch on ${this.partName(job, part)}: its result differs from the one ${agreeing} other workers computed`
-            : `${suspicion(loser, reference(loser), this.o.maxNormRatio) ?? 'a different result'} in its result for ${this.partName(job, part)}, which another worker computed otherwise`;
-        return this.use(job, part, d.vote, d.verified, d.losers.map((l) => ({ vote: l, why: why(l) })));
-      }
-    }
-  }
-
-  /** Copies of `part` under way or waiting: at least `count`. */
-  private wantCopies(job: Job, part: Part, count: number): void {
-    for (let k = part.running + part.queued; k < count; k++) enqueue(job, part);
-  }
-
-  /** Norms to measure `v` against: the previous step's and this one's used gradients, or in a first step the other parts' first results. */
-  private referenceNorms(job: Job, part: Part, v: Vote<WorkerConn>): number[] {
-    if (job.kind !== 'grad' || v.result.count === 0) return [];
-    if (!this.holding(job)) return [...this.lastNorms, ...this.stepNorms];
-    return job.parts.flatMap((p) => {
-      const first = p.votes[0];
-      return p !== part && first && first.finite && first.result.count > 0 ? [first.normPerExample] : [];
-    });
-  }
-
-  private use(job: Job, part: Part, vote: Vote<WorkerConn>, verified: boolean, losers: { vote: Vote<WorkerConn>; why: string }[]): void {
-    part.decided = { vote, verified };
-    for (const l of losers) this.punish(job, l.vote.from, l.why);
-    if (job.done) return;
-    if (job.kind === 'grad' && vote.result.count > 0) this.stepNorms.push(vote.normPerExample);
-    if (!verified && this.o.verify > 0 && job.kind === 'grad') {
-      const u = this.unverified.get(vote.from) ?? { sinceStep: job.step, count: 0 };
-      u.count++;
-      this.unverified.set(vote.from, u);
-    }
-    job.results[part.index] = vote.result;
-    if (job.kind === 'grad') this.resultListener?.(part.index, vote.result as MicroBatchResult);
-    if (--job.remaining === 0) job.resolve();
-  }
-
-  /** A worker whose result lost: evicted and refused for the run; with results of it used unverified, the run stops. */
-  private punish(job: Job, conn: WorkerConn, why: string): void {
-    this.o.log(`verification mismatch: worker ${conn.id} (${conn.name}) evicted and refused for the rest of the run: ${why}`);
-    this.o.ban(conn, why);
-    const u = this.unverified.get(conn);
-    if (u && !job.done) {
-      job.reject(
-        new TrainerError(
-          'E_VERIFY',
-          `worker ${conn.id} (${conn.name}) was caught sending a wrong result (${why}), and ${u.count} result(s) of it since step ${u.sinceStep} ` +
-            `were used unverified (cluster.verify ${this.o.verify}): the weights may hold them, so the run stops without saving. ` +
-            `Resume from a checkpoint of step ${u.sinceStep} or earlier, or start again with cluster.verify 1`,
-        ),
-      );
-    }
-  }
-
-  /** A result for a part already decided (a slow copy, a straggler's answer): only a contradiction of verified bits matters. */
-  private late(job: Job, part: Part, vote: Vote<WorkerConn>): void {
-    const d = part.decided;
-    if (d === null || sameResult(vote, d.vote)) return;
-    if (d.verified) return this.punish(job, vote.from, `verification mismatch on ${this.partName(job, part)}: its late result differs from the one two workers agreed on`);
-    this.o.log(`warning: worker ${vote.from.id} (${vote.from.name}) and worker ${d.vote.from.id} (${d.vote.from.name}) disagree on ${this.partName(job, part)} (the first, unverified, was used)`);
-  }
-
-  private diverged(job: Job, part: Part, votes: Vote<WorkerConn>[]): TrainerError {
-    const who = votes.map((v) => `${v.from.id} (${v.from.name})`).join(' and ');
-    const alone = votes.length === 1 ? ', and no other worker is there to confirm it' : '';
-    return new TrainerError('E_DIVERGED', `worker(s) ${who} compute a NaN or infinite result for ${this.partName(job, part)}${alone}: the run diverged and stops without saving (lower train.lr?)`);
-  }
-
-  private partName(job: Job, part: Part): string {
-    return job.kind === 'grad' ? `micro-batch ${part.index} of step ${job.step}` : `${job.split} evaluation chunk ${part.index}`;
   }
 }
