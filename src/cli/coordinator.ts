@@ -14,6 +14,7 @@ export interface CoordinatorArgs {
   host?: string;
   port?: number;
   minWorkers?: number;
+  backend?: string;
   statusPort?: number;
   /** false (`--no-dashboard`) serves no dashboard at all. */
   dashboard?: boolean;
@@ -30,6 +31,7 @@ export function coordinatorOptions<T>(y: Argv<T>) {
     .option('host', { type: 'string', describe: 'address to listen on (cluster.host, default 127.0.0.1)' })
     .option('port', { type: 'number', describe: 'port to listen on (cluster.port, default 9000; 0 = any free port)' })
     .option('min-workers', { type: 'number', describe: 'start with this many workers (default cluster.workers)' })
+    .option('backend', { type: 'string', describe: "the run's backend, for workers started without their own --backend (sets backend)" })
     .option('status-port', { type: 'number', describe: 'serve the dashboard on this port of the same host instead of the workers\' port (0 = any free port)' })
     .option('dashboard', { type: 'boolean', default: true, describe: 'serve the read-only, unauthenticated dashboard (--no-dashboard: none)' })
     .option('allowed-host', { type: 'string', array: true, describe: 'a Host name the dashboard answers besides IP addresses, localhost, --host and this machine\'s name (repeatable; .example.com admits subdomains)' })
@@ -44,6 +46,7 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
   cluster.transport = 'ws';
   if (a.host !== undefined) cluster.host = a.host;
   if (a.port !== undefined) cluster.port = a.port;
+  if (a.backend !== undefined) over.backend = a.backend;
   const config = await resolveConfig(a.config, over);
   const minWorkers = a.minWorkers ?? config.cluster.workers;
   if (!Number.isInteger(minWorkers) || minWorkers < 1) {

@@ -5,7 +5,7 @@ import { RunFolder } from '../coordinator/run-folder.js';
 import { selectBackend } from '../worker/backend.js';
 import { validateConfig, type BackendName } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
-import { chunks, MicroBatchComputer, type BatchStats } from '../worker/gradient.js';
+import { chunks, MicroBatchComputer } from '../worker/gradient.js';
 import { getModel } from '../worker/model.js';
 
 export interface EvalArgs {
@@ -24,13 +24,13 @@ export async function evalCommand(a: EvalArgs, overrides: Record<string, unknown
   const backend = await selectBackend((a.backend ?? config.backend) as BackendName, null);
   const data = await loadRunData(config);
   const computer = new MicroBatchComputer(model, exported.meta.normalization, config.eval.batchSize);
-  const accuracy = (split: 'train' | 'val') => {
+  const accuracy = async (split: 'train' | 'val') => {
     const d = split === 'train' ? data.train : data.val;
-    const parts: BatchStats[] = chunks(d.count, config.eval.batchSize).map((idx) => computer.evaluate(exported.params, d, idx));
-    const correct = parts.reduce((s, p) => s + p.correct, 0);
+    let correct = 0;
+    for (const idx of chunks(d.count, config.eval.batchSize)) correct += (await computer.evaluateAsync(exported.params, d, idx)).correct;
     return d.count ? correct / d.count : 0;
   };
-  const result = { run: a.run, backend: backend.name, trainAcc: accuracy('train'), valAcc: accuracy('val') };
+  const result = { run: a.run, backend: backend.name, trainAcc: await accuracy('train'), valAcc: await accuracy('val') };
   if (a.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else process.stdout.write(`Accuracy train: ${result.trainAcc.toFixed(4)}\nAccuracy val: ${result.valAcc.toFixed(4)}\n`);
 }

@@ -6,6 +6,7 @@ import { hideBin } from 'yargs/helpers';
 import { extractConfigFlags } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { coordinatorCommand, coordinatorOptions } from './coordinator.js';
+import { doctorCommand, doctorOptions } from './doctor.js';
 import { evalCommand } from './eval.js';
 import { fail } from './output.js';
 import { predictCommand, predictOptions } from './predict.js';
@@ -35,7 +36,7 @@ export async function main(argv: string[]): Promise<void> {
       (y) =>
         y
           .option('run', { type: 'string', demandOption: true, describe: 'run folder (holds config.json and model/)' })
-          .option('backend', { type: 'string', describe: 'auto | tensorflow | wasm | cpu' })
+          .option('backend', { type: 'string', describe: 'auto | tensorflow | webgpu | wasm | cpu' })
           .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' })
           .epilog('--data.* flags override where the data is read from.'),
       (a) => evalCommand(a, overrides),
@@ -57,7 +58,8 @@ export async function main(argv: string[]): Promise<void> {
       (a) => reportCommand(a),
     )
     .command('predict <images..>', 'top classes of PNG or JPEG files under a trained model', (y) => predictOptions(y), (a) => predictCommand(a))
-    .demandCommand(1, 'name a command: train, eval, report, predict, coordinator or worker (see --help)')
+    .command('doctor', 'which backends and GPUs this machine can compute on (--train: one epoch on each)', (y) => doctorOptions(y), (a) => doctorCommand(a))
+    .demandCommand(1, 'name a command: train, eval, report, predict, coordinator, worker or doctor (see --help)')
     .strict()
     .help()
     .alias('h', 'help')

@@ -27,7 +27,7 @@ export function predictOptions<T>(y: Argv<T>) {
     .positional('images', { type: 'string', array: true, demandOption: true, describe: 'PNG or JPEG files, any size' })
     .option('run', { type: 'string', demandOption: true, describe: 'run folder (holds model/) or a model folder (holds model.json)' })
     .option('top', { type: 'number', default: 3, describe: 'how many classes to list per image' })
-    .option('backend', { type: 'string', default: 'auto', describe: 'auto | tensorflow | wasm | cpu' })
+    .option('backend', { type: 'string', default: 'auto', describe: 'auto | tensorflow | webgpu | wasm | cpu' })
     .option('json', { type: 'boolean', default: false, describe: 'one JSON object per image on stdout' });
 }
 
@@ -67,7 +67,7 @@ export async function predictCommand(a: PredictArgs): Promise<void> {
   }
   const exported = await readExportedModel(await modelDir(a.run));
   await selectBackend(a.backend as BackendName, null);
-  const results = classifyRecords(exported, records);
+  const results = await classifyRecords(exported, records);
   a.images.forEach((file, i) => {
     const ranked = results[i] ?? [];
     if (a.json) {

@@ -1,15 +1,18 @@
 /** `trainer worker --connect HOST:PORT`: compute micro-batches for a coordinator. */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { Argv } from 'yargs';
 import { BACKENDS, type BackendName } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { resolveToken } from '../transports/ws/auth.js';
 import { defaultCacheDir } from '../transports/ws/dataset-cache.js';
+import { MAX_WORKER_THREADS } from '../transports/ws/protocol.js';
 import { runWsWorker } from '../transports/ws/worker.js';
 
 export interface WorkerArgs {
   connect: string;
   gpu?: number;
+  threads?: string;
   backend?: string;
   token?: string;
   name?: string;
@@ -22,7 +25,8 @@ export interface WorkerArgs {
 export function workerOptions<T>(y: Argv<T>) {
   return y
     .option('connect', { type: 'string', demandOption: true, describe: 'coordinator HOST:PORT (or ws://..., wss://...)' })
-    .option('gpu', { type: 'number', describe: 'CUDA device index (sets CUDA_VISIBLE_DEVICES, backend tensorflow-gpu)' })
+    .option('gpu', { type: 'number', describe: 'GPU to compute on: CUDA device for tensorflow-gpu, N-th hardware adapter for webgpu (auto tries both)' })
+    .option('threads', { type: 'string', describe: 'compute threads behind this one connection, or auto (one per core): one copy of the dataset and weights per machine (default 1)' })
     .option('backend', { type: 'string', describe: `${BACKENDS.join(' | ')} (default: the run's backend)` })
     .option('token', { type: 'string', describe: 'shared token (default TRAINER_TOKEN)' })
     .option('name', { type: 'string', describe: 'name in the coordinator log (default host:pid)' })
@@ -40,6 +44,17 @@ export function coordinatorUrl(connect: string): string {
   return `ws://${m[1]}:${m[2]}`;
 }
 
+/** `--threads N` or `auto` (the cores this process may use). */
+export function parseThreads(t: string | undefined): number {
+  if (t === undefined) return 1;
+  if (t === 'auto') return availableParallelism();
+  const n = Number(t);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_WORKER_THREADS) {
+    throw new TrainerError('E_USAGE', `--threads must be an integer from 1 to ${MAX_WORKER_THREADS} or auto, got ${JSON.stringify(t)}`);
+  }
+  return n;
+}
+
 export function parseBackend(b: string | undefined): BackendName | undefined {
   if (b === undefined) return undefined;
   if (!(BACKENDS as readonly string[]).includes(b)) throw new TrainerError('E_USAGE', `--backend must be one of ${BACKENDS.join(', ')}, got ${JSON.stringify(b)}`);
@@ -51,6 +66,7 @@ export async function workerCommand(a: WorkerArgs): Promise<void> {
   if (a.gpu !== undefined && (!Number.isInteger(a.gpu) || a.gpu < 0)) {
     throw new TrainerError('E_USAGE', `--gpu must be a non-negative integer, got ${JSON.stringify(a.gpu)}`);
   }
+  const threads = parseThreads(a.threads);
   const log = a.quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
   const controller = new AbortController();
   const onSignal = () => {
@@ -66,6 +82,7 @@ export async function workerCommand(a: WorkerArgs): Promise<void> {
       token: resolveToken(a.token ?? null),
       ...(backend ? { backend } : {}),
       gpu: a.gpu ?? null,
+      threads,
       ...(a.name ? { name: a.name } : {}),
       cacheDir: a.cacheDir ?? defaultCacheDir(),
       retryForMs: a.retryForMs,

@@ -25,6 +25,12 @@ export interface EpochMetrics {
   imagesPerSec: number;
   elapsedSec: number;
   workers: number;
+  /**
+   * The backend kinds that have computed so far (SelectedBackend.kind). More
+   * than one: parity with a one-backend run's weights hash does not hold.
+   * Empty in lines written before it existed.
+   */
+  backends: string[];
 }
 
 export class RunFolder {
@@ -116,7 +122,7 @@ export class RunFolder {
   async readWorkers(): Promise<WorkerStats[]> {
     try {
       const w: unknown = JSON.parse(await readFile(this.workersFile, 'utf8'));
-      return Array.isArray(w) ? w.filter(isWorkerStats) : [];
+      return Array.isArray(w) ? w.filter(isWorkerStats).map((s) => ({ ...s, backend: s.backend ?? '?' })) : [];
     } catch {
       return [];
     }
@@ -127,7 +133,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
 const numOrNull = (v: unknown) => v === null || num(v);
 
-function isEpochMetrics(v: unknown): v is EpochMetrics {
+function isEpochMetrics(v: unknown): v is Omit<EpochMetrics, 'backends'> & { backends?: unknown } {
   return (
     isObject(v) &&
     num(v.epoch) &&
@@ -143,8 +149,9 @@ function isEpochMetrics(v: unknown): v is EpochMetrics {
   );
 }
 
+/** A workers.json row; rows written before `backend` existed read as backend '?'. */
 function isWorkerStats(v: unknown): v is WorkerStats {
-  return isObject(v) && typeof v.worker === 'string' && num(v.microBatches) && num(v.examples) && num(v.computeMs);
+  return isObject(v) && typeof v.worker === 'string' && num(v.microBatches) && num(v.examples) && num(v.computeMs) && (v.backend === undefined || typeof v.backend === 'string');
 }
 
 /** Metric lines in epoch order; a torn or foreign line (e.g. a crash mid-append) is skipped. */
@@ -158,7 +165,7 @@ export function parseMetrics(text: string): EpochMetrics[] {
     } catch {
       continue;
     }
-    if (isEpochMetrics(v)) out.push(v);
+    if (isEpochMetrics(v)) out.push({ ...v, backends: Array.isArray(v.backends) ? v.backends.filter((b) => typeof b === 'string') : [] });
   }
   return out.sort((a, b) => a.epoch - b.epoch);
 }

@@ -177,6 +177,7 @@ async function endEpoch(o: TrainLoopOptions, clock: EpochClock): Promise<void> {
     imagesPerSec: state.epochExamples / trainSec,
     elapsedSec: clock.elapsedBase + trainSec + (evaluated?.seconds ?? 0),
     workers: pool.size,
+    backends: backendKinds(pool.stats()),
   };
   await o.folder.appendMetrics(metrics);
   await o.folder.writeWorkers(pool.stats());
@@ -257,10 +258,16 @@ async function evaluate(o: TrainLoopOptions): Promise<Evaluation> {
   return { train, val, seconds: (performance.now() - t0) / 1000 };
 }
 
-/** The article's per-epoch line, plus throughput and, when evaluated, accuracy. */
+/** The distinct backend kinds of the workers that have computed. */
+function backendKinds(stats: readonly WorkerStats[]): string[] {
+  return [...new Set(stats.filter((s) => s.microBatches > 0).map((s) => s.backend))].sort();
+}
+
+/** The article's per-epoch line, plus throughput and, when evaluated, accuracy; and a warning when backends were mixed. */
 export function epochLine(m: EpochMetrics, now = new Date()): string {
   const stamp = now.toISOString().replace('T', ' ').slice(0, 19);
   let line = `${stamp} Epoch ${m.epoch}, Training loss ${m.trainLoss.toFixed(4)}, ${Math.round(m.imagesPerSec)} images/s`;
   if (m.trainAcc !== null && m.valAcc !== null) line += `, train acc ${m.trainAcc.toFixed(3)}, val acc ${m.valAcc.toFixed(3)}`;
+  if (m.backends.length > 1) line += `, parity: mixed backends (${m.backends.join(', ')})`;
   return line;
 }

@@ -21,8 +21,6 @@ export interface WorkerStatus extends WorkerStats {
   lastWorkMsAgo: number | null;
   /** Remote address:port (WebSocket workers), else null. */
   address: string | null;
-  /** Backend the worker computes on (WebSocket workers), else null. */
-  backend: string | null;
   /** ms since the last frame from the worker, heartbeats included (WebSocket workers), else null. */
   lastHeartbeatMsAgo: number | null;
 }
@@ -127,7 +125,6 @@ export class DashboardState {
               imagesPerSec: speed(w),
               lastWorkMsAgo: seen && w.microBatches > 0 ? Math.round(now - seen.at) : null,
               address: null,
-              backend: null,
               lastHeartbeatMsAgo: null,
             };
           }),

@@ -30,7 +30,7 @@ export function rankClasses(logits: ArrayLike<number>, classNames: readonly stri
 }
 
 /** Ranked classes for each record (3,072 bytes each, CIFAR layout). */
-export function classifyRecords(exported: ExportedModel, records: readonly Uint8Array[]): ClassScore[][] {
+export async function classifyRecords(exported: ExportedModel, records: readonly Uint8Array[]): Promise<ClassScore[][]> {
   const model = getModel(exported.modelName as Parameters<typeof getModel>[0]);
   if (exported.params.length !== model.size) throw new TrainerError('E_MODEL', `weights do not fit model ${model.name}`);
   const { classNames, normalization } = exported.meta;
@@ -43,6 +43,6 @@ export function classifyRecords(exported: ExportedModel, records: readonly Uint8
   records.forEach((r, i) => data.images.set(r, i * IMAGE_BYTES));
   const input = new Float32Array(n * IMAGE_BYTES);
   normalizeBatch(data, Int32Array.from({ length: n }, (_, i) => i), normalization, input);
-  const logits = new MicroBatchComputer(model, normalization, n).logits(exported.params, input, n);
+  const logits = await new MicroBatchComputer(model, normalization, n).logits(exported.params, input, n);
   return records.map((_, i) => rankClasses(logits.subarray(i * NUM_OUTPUTS, (i + 1) * NUM_OUTPUTS), classNames));
 }

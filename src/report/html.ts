@@ -45,13 +45,13 @@ function workersTable(workers: readonly WorkerStats[]): string {
     const share = w.microBatches / total;
     const speed = w.computeMs > 0 ? (w.examples / w.computeMs) * 1000 : 0;
     return (
-      `<tr class="worker"><td>${escapeHtml(w.worker)}</td><td>${w.microBatches}</td>` +
+      `<tr class="worker"><td>${escapeHtml(w.worker)}</td><td>${escapeHtml(w.backend ?? '')}</td><td>${w.microBatches}</td>` +
       `<td>${(share * 100).toFixed(1)} %</td><td><div class="bar"><div style="width:${(share * 100).toFixed(1)}%"></div></div></td>` +
       `<td>${w.examples}</td><td>${(w.computeMs / 1000).toFixed(1)}</td><td>${Math.round(speed)}</td></tr>`
     );
   });
   return (
-    '<table id="workers"><tr><th>worker</th><th>micro-batches</th><th>share</th><th></th><th>images</th>' +
+    '<table id="workers"><tr><th>worker</th><th>backend</th><th>micro-batches</th><th>share</th><th></th><th>images</th>' +
     `<th>compute s</th><th>images/s computing</th></tr>\n${rows.join('\n')}</table>` +
     '<p class="note">Counted since the training process started (a resumed run counts from the resume).</p>'
   );
@@ -164,6 +164,10 @@ export function renderReport(run: RunRecord, now = new Date()): string {
   }
 
   parts.push('<h2>Workers</h2>');
+  const kinds = run.metrics.at(-1)?.backends ?? [];
+  if (kinds.length > 1) {
+    parts.push(`<p class="note" id="parity">parity: mixed backends (${escapeHtml(kinds.join(', '))}): the weights hash does not match a run on one backend.</p>`);
+  }
   parts.push(workersTable(run.workers));
   parts.push('<h2>Config</h2>');
   parts.push(`<pre id="config">${escapeHtml(toYaml(redacted(config)))}</pre>`);

@@ -21,7 +21,7 @@ const str = () => z.string({ error: 'must be a string' }).min(1, { error: 'must 
 const triple = (what: string) =>
   z.tuple([z.number(), z.number(), z.number()], { error: `must be a list of 3 numbers (${what})` });
 
-export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 export const MODELS = ['net', 'fc'] as const;
 export type ModelName = (typeof MODELS)[number];
@@ -106,7 +106,7 @@ export const configSchema = z
       .strict(),
     checkpoint: z.object({ every: posInt() }).strict(),
     backend: z.enum(BACKENDS, { error: `must be one of ${BACKENDS.join(', ')}` }),
-    /** CUDA device index for tensorflow-gpu; null = no GPU asked for. */
+    /** The GPU: CUDA device for tensorflow-gpu, N-th hardware adapter for webgpu; null = no GPU asked for. */
     gpu: nonNegInt().nullable(),
     cluster: z
       .object({

@@ -16,14 +16,16 @@ export class InProcessPool implements WorkerPool {
   private weights: Float32Array;
   private version = -1;
   private slots: Float32Array[] = [];
-  private readonly counters: WorkerStats = { worker: 'local', microBatches: 0, examples: 0, computeMs: 0 };
+  private readonly counters: WorkerStats;
 
   constructor(
     model: ModelSpec,
     norm: Normalization,
     private readonly data: LoadedData,
     maxMicroBatch: number,
+    backendKind: string,
   ) {
+    this.counters = { worker: 'local', backend: backendKind, microBatches: 0, examples: 0, computeMs: 0 };
     this.computer = new MicroBatchComputer(model, norm, maxMicroBatch);
     this.weights = new Float32Array(model.size);
   }
@@ -40,23 +42,27 @@ export class InProcessPool implements WorkerPool {
   async runStep(step: number, microBatches: readonly Int32Array[], hooks: StepHooks): Promise<MicroBatchResult[]> {
     this.checkVersion(step);
     while (this.slots.length < microBatches.length) this.slots.push(new Float32Array(this.weights.length));
-    return microBatches.map((indices, m) => {
+    const results: MicroBatchResult[] = [];
+    for (const [m, indices] of microBatches.entries()) {
       const t0 = performance.now();
       const gradient = this.slots[m] as Float32Array;
-      const stats = this.computer.gradient(this.weights, this.data.train, indices, gradient);
+      const stats = await this.computer.gradientAsync(this.weights, this.data.train, indices, gradient);
       this.counters.microBatches++;
       this.counters.examples += indices.length;
       this.counters.computeMs += performance.now() - t0;
       const result = { ...stats, gradient, worker: 'local' };
       hooks.onResult(m, result);
-      return result;
-    });
+      results.push(result);
+    }
+    return results;
   }
 
   async evaluate(version: number, split: 'train' | 'val', chunks: readonly Int32Array[]): Promise<BatchStats[]> {
     this.checkVersion(version);
     const data = split === 'train' ? this.data.train : this.data.val;
-    return chunks.map((indices) => this.computer.evaluate(this.weights, data, indices));
+    const out: BatchStats[] = [];
+    for (const indices of chunks) out.push(await this.computer.evaluateAsync(this.weights, data, indices));
+    return out;
   }
 
   stats(): WorkerStats[] {
@@ -69,5 +75,5 @@ export class InProcessPool implements WorkerPool {
 export const createInProcessPool: PoolFactory = async ({ config, model, data, normalization, log }) => {
   const b = await selectBackend(config.backend, config.gpu);
   log(`backend: ${b.name}${b.detail ? ` (${b.detail})` : ''}`);
-  return new InProcessPool(model, normalization, data, maxTaskBatch(config));
+  return new InProcessPool(model, normalization, data, maxTaskBatch(config), b.kind);
 };

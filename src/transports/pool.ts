@@ -54,6 +54,11 @@ export interface StepHooks {
 
 export interface WorkerStats {
   worker: string;
+  /**
+   * The worker's backend kind (SelectedBackend.kind: the backend, and for GPU
+   * backends the device): results are bit-identical among workers of one kind.
+   */
+  backend: string;
   microBatches: number;
   examples: number;
   computeMs: number;

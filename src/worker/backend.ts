@@ -1,24 +1,30 @@
 /**
- * Backend selection. `auto` picks tensorflow-gpu when a GPU is asked for, else
- * tensorflow (tfjs-node) when its native library loads, else wasm, else cpu.
- * A GPU that was asked for and cannot be used is an error, never a silent fall
- * back to the CPU.
+ * Backend selection. `auto` picks a GPU backend when a GPU is asked for
+ * (`--gpu N`: tensorflow-gpu, then webgpu), else tensorflow (tfjs-node) when
+ * its native library loads, else wasm, else cpu. A GPU that was asked for and
+ * cannot be used is an error naming what is missing for each GPU backend,
+ * never a silent fall back to the CPU; a software WebGPU adapter is used only
+ * when webgpu is asked for by name without `--gpu`.
  *
  * The loader is injectable so the selection logic is tested without the native
- * packages (which cannot install offline).
+ * packages (which cannot install offline) and without a GPU.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendName } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
+import type { WebGpuAdapter } from './webgpu.js';
 
 export const GPU_REQUIREMENTS =
-  'tfjs-node-gpu 4.22 needs an NVIDIA driver, CUDA 11.2 and cuDNN 8.1 libraries (libcudart.so.11.0, libcudnn.so.8) on the library path';
+  'tfjs-node-gpu 4.22 needs @tensorflow/tfjs-node-gpu installed with internet (its installer downloads libtensorflow), an NVIDIA driver, ' +
+  'and CUDA 11.2 and cuDNN 8.1 libraries (libcudart.so.11.0, libcudnn.so.8) on the library path';
 
 export interface BackendLoader {
   /** Imports @tensorflow/tfjs-node (gpu = false) or @tensorflow/tfjs-node-gpu; throws when the native library cannot load. */
   loadNative(gpu: boolean): Promise<void>;
   /** Imports @tensorflow/tfjs-backend-wasm and registers the training kernels it lacks. */
   loadWasm(): Promise<void>;
+  /** Loads Dawn and tfjs-backend-webgpu and makes webgpu the tfjs backend: the N-th hardware adapter, or any (null). */
+  loadWebGpu(gpu: number | null): Promise<WebGpuAdapter>;
   setBackend(name: 'tensorflow' | 'wasm' | 'cpu'): Promise<boolean>;
   /** tf.backend().isUsingGpuDevice for the tensorflow backend. */
   isUsingGpu(): boolean;
@@ -28,9 +34,14 @@ export interface SelectedBackend {
   /** What was asked for, resolved: never 'auto'. */
   name: Exclude<BackendName, 'auto'>;
   /** The tfjs backend registered and in use. */
-  tfBackend: 'tensorflow' | 'wasm' | 'cpu';
-  /** Why auto chose it, or what it fell back from (for the start-up line). */
+  tfBackend: 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+  /** Why auto chose it, what it fell back from, or the device (for the start-up line). */
   detail: string;
+  /**
+   * What results are bit-identical across: the backend, and for GPU backends
+   * the device model. Workers of one kind give the same weights hash.
+   */
+  kind: string;
 }
 
 const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
@@ -46,6 +57,11 @@ export const defaultLoader: BackendLoader = {
     const { registerWasmTrainingKernels } = await import('./kernels/index.js');
     registerWasmTrainingKernels();
   },
+  async loadWebGpu(gpu) {
+    const { loadWebGpu } = await import('./webgpu.js');
+    const adapterName = process.env.TRAINER_WEBGPU_ADAPTER || undefined;
+    return loadWebGpu({ gpu, ...(adapterName ? { adapterName } : {}), onFatal: (m) => process.emitWarning(m) });
+  },
   async setBackend(name) {
     const ok = await tf.setBackend(name);
     await tf.ready();
@@ -58,12 +74,62 @@ export const defaultLoader: BackendLoader = {
 };
 
 /**
- * Sets the environment the GPU build reads when it loads: it uses the last
- * visible device, so `--gpu N` means "only device N is visible".
+ * Sets the environment TensorFlow reads when it loads. It uses the last
+ * visible device, so `--gpu N` means "only device N is visible"; where the
+ * scheduler already chose devices (Slurm, containers set CUDA_VISIBLE_DEVICES),
+ * N counts among those, as `cuda:N` does in PyTorch. Kernels are made
+ * deterministic (same inputs, same bits) unless the user set otherwise.
  */
 export function gpuEnvironment(gpu: number, env: NodeJS.ProcessEnv): void {
-  env.CUDA_VISIBLE_DEVICES = String(gpu);
+  // Slurm writes NoDevFiles when the job was given no GPU.
+  if (env.CUDA_VISIBLE_DEVICES === 'NoDevFiles') throw new TrainerError('E_BACKEND', `--gpu ${gpu}: this job was given no GPU (CUDA_VISIBLE_DEVICES=NoDevFiles)`);
+  const visible = env.CUDA_VISIBLE_DEVICES?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (visible && visible.length > 0) {
+    const device = visible[gpu];
+    if (device === undefined) {
+      throw new TrainerError('E_BACKEND', `--gpu ${gpu}: only ${visible.length} device(s) visible (CUDA_VISIBLE_DEVICES=${env.CUDA_VISIBLE_DEVICES})`);
+    }
+    env.CUDA_VISIBLE_DEVICES = device;
+  } else {
+    env.CUDA_VISIBLE_DEVICES = String(gpu);
+  }
   env.TF_FORCE_GPU_ALLOW_GROWTH = 'true';
+  deterministicTensorflow(env);
+}
+
+/** TensorFlow's switches for deterministic kernels, read when it loads. */
+function deterministicTensorflow(env: NodeJS.ProcessEnv): void {
+  env.TF_DETERMINISTIC_OPS ??= '1';
+  env.TF_CUDNN_DETERMINISTIC ??= '1';
+}
+
+async function tensorflowGpu(gpu: number | null, loader: BackendLoader, env: NodeJS.ProcessEnv): Promise<SelectedBackend> {
+  if (gpu !== null) gpuEnvironment(gpu, env);
+  else deterministicTensorflow(env);
+  const where = gpu !== null ? ` (CUDA_VISIBLE_DEVICES=${env.CUDA_VISIBLE_DEVICES})` : '';
+  try {
+    await loader.loadNative(true);
+  } catch (err) {
+    throw new TrainerError('E_BACKEND', `tensorflow-gpu: @tensorflow/tfjs-node-gpu did not load (${firstLine(err)}); ${GPU_REQUIREMENTS}`);
+  }
+  if (!(await loader.setBackend('tensorflow'))) {
+    throw new TrainerError('E_BACKEND', `tensorflow-gpu: the tensorflow backend did not initialise; ${GPU_REQUIREMENTS}`);
+  }
+  if (!loader.isUsingGpu()) throw new TrainerError('E_BACKEND', `tensorflow-gpu: TensorFlow sees no usable GPU${where}; ${GPU_REQUIREMENTS}`);
+  const detail = gpu !== null ? `GPU ${gpu}` : 'GPU';
+  return { name: 'tensorflow-gpu', tfBackend: 'tensorflow', detail, kind: 'tensorflow-gpu' };
+}
+
+async function webgpu(gpu: number | null, loader: BackendLoader): Promise<SelectedBackend> {
+  let a: WebGpuAdapter;
+  try {
+    a = await loader.loadWebGpu(gpu);
+  } catch (err) {
+    const { WEBGPU_REQUIREMENTS } = await import('./webgpu.js');
+    throw new TrainerError('E_BACKEND', `webgpu: ${firstLine(err)}; ${WEBGPU_REQUIREMENTS}`);
+  }
+  const detail = `${a.description}${a.software ? ' (software)' : ''}`;
+  return { name: 'webgpu', tfBackend: 'webgpu', detail, kind: `webgpu ${a.device}` };
 }
 
 export async function selectBackend(
@@ -72,36 +138,29 @@ export async function selectBackend(
   loader: BackendLoader = defaultLoader,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<SelectedBackend> {
-  if (gpu !== null && requested !== 'auto' && requested !== 'tensorflow-gpu') {
-    throw new TrainerError('E_CONFIG', `--gpu ${gpu} needs backend tensorflow-gpu or auto, got backend ${requested}`);
+  if (gpu !== null && requested !== 'auto' && requested !== 'tensorflow-gpu' && requested !== 'webgpu') {
+    throw new TrainerError('E_CONFIG', `--gpu ${gpu} needs backend tensorflow-gpu, webgpu or auto, got backend ${requested}`);
   }
-  const wantGpu = requested === 'tensorflow-gpu' || gpu !== null;
-  if (wantGpu) {
-    if (gpu !== null) gpuEnvironment(gpu, env);
-    try {
-      await loader.loadNative(true);
-    } catch (err) {
-      throw new TrainerError(
-        'E_BACKEND',
-        `GPU requested but @tensorflow/tfjs-node-gpu did not load (${firstLine(err)}); ${GPU_REQUIREMENTS}`,
-      );
+  if (requested === 'webgpu') return webgpu(gpu, loader);
+  if (requested === 'tensorflow-gpu') return tensorflowGpu(gpu, loader, env);
+  if (requested === 'auto' && gpu !== null) {
+    // A GPU asked for: each GPU backend in turn, and if none works, why each did not.
+    const whyNot: string[] = [];
+    for (const attempt of [() => tensorflowGpu(gpu, loader, env), () => webgpu(gpu, loader)]) {
+      try {
+        return await attempt();
+      } catch (err) {
+        whyNot.push(firstLine(err));
+      }
     }
-    if (!(await loader.setBackend('tensorflow'))) {
-      throw new TrainerError('E_BACKEND', `GPU requested but the tensorflow backend did not initialise; ${GPU_REQUIREMENTS}`);
-    }
-    if (!loader.isUsingGpu()) {
-      throw new TrainerError(
-        'E_BACKEND',
-        `GPU requested but TensorFlow sees no usable GPU${gpu !== null ? ` (CUDA_VISIBLE_DEVICES=${gpu})` : ''}; ${GPU_REQUIREMENTS}`,
-      );
-    }
-    return { name: 'tensorflow-gpu', tfBackend: 'tensorflow', detail: gpu !== null ? `GPU ${gpu}` : 'GPU' };
+    throw new TrainerError('E_BACKEND', `--gpu ${gpu}: no GPU backend is usable. ${whyNot.join(' | ')}`);
   }
 
   if (requested === 'tensorflow' || requested === 'auto') {
+    deterministicTensorflow(env);
     try {
       await loader.loadNative(false);
-      if (await loader.setBackend('tensorflow')) return { name: 'tensorflow', tfBackend: 'tensorflow', detail: 'tfjs-node' };
+      if (await loader.setBackend('tensorflow')) return { name: 'tensorflow', tfBackend: 'tensorflow', detail: 'tfjs-node', kind: 'tensorflow' };
       if (requested === 'tensorflow') throw new Error('the tensorflow backend did not initialise');
     } catch (err) {
       if (requested === 'tensorflow') {
@@ -118,7 +177,7 @@ export async function selectBackend(
   if (requested === 'wasm' || requested === 'auto') {
     try {
       await loader.loadWasm();
-      if (await loader.setBackend('wasm')) return { name: 'wasm', tfBackend: 'wasm', detail: nativeNote };
+      if (await loader.setBackend('wasm')) return { name: 'wasm', tfBackend: 'wasm', detail: nativeNote, kind: 'wasm' };
       throw new Error('the wasm backend did not initialise');
     } catch (err) {
       if (requested === 'wasm') throw new TrainerError('E_BACKEND', `backend wasm did not load: ${firstLine(err)}`);
@@ -126,5 +185,5 @@ export async function selectBackend(
   }
 
   if (!(await loader.setBackend('cpu'))) throw new TrainerError('E_BACKEND', 'the cpu backend did not initialise');
-  return { name: 'cpu', tfBackend: 'cpu', detail: requested === 'auto' ? 'tfjs-node and wasm not available' : '' };
+  return { name: 'cpu', tfBackend: 'cpu', detail: requested === 'auto' ? 'tfjs-node and wasm not available' : '', kind: 'cpu' };
 }

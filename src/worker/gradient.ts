@@ -12,6 +12,7 @@ import { normalizationTable, normalizeBatchFromTable, type Normalization } from 
 import { normalizedImagesOnWasm } from './kernels/normalize-images.js';
 import { copyFloatsInto } from './kernels/wasm-heap.js';
 import { NUM_OUTPUTS, paramTensors, type ModelSpec } from './model.js';
+import { TrainerError } from '../shared/errors.js';
 
 export interface BatchStats {
   /** Sum of per-example cross-entropy losses (float32 result, widened). */
@@ -110,16 +111,58 @@ export class MicroBatchComputer {
   }
 
   /**
+   * Whether results can be read back synchronously: on every backend but
+   * webgpu, whose readback in Node is asynchronous only. Callers that may run
+   * on webgpu use the *Async methods, which give the same bits as the
+   * synchronous ones wherever both work.
+   */
+  get readsBackSync(): boolean {
+    return tf.getBackend() !== 'webgpu';
+  }
+
+  /**
    * Writes d(sum of losses)/d(params) for the examples at `indices` into `out`
    * (length model.size) and returns the loss sum and correct count.
    */
   gradient(weights: Float32Array, data: Dataset, indices: ArrayLike<number>, out: Float32Array): BatchStats {
     const n = indices.length;
-    if (n === 0) {
-      this.discardStaged();
-      out.fill(0);
-      return { lossSum: 0, correct: 0, count: 0 };
+    if (n === 0) return this.emptyGradient(out);
+    const b = this.backward(weights, data, indices);
+    try {
+      this.model.params.forEach((spec, i) => copyFloatsInto(b.grads[i] as tf.Tensor, out, spec.offset));
+      return { lossSum: b.value.dataSync()[0] as number, correct: b.correct.dataSync()[0] as number, count: n };
+    } finally {
+      b.dispose();
     }
+  }
+
+  /** gradient() on any backend: on webgpu the gradients, loss and correct count come back in one readback. */
+  async gradientAsync(weights: Float32Array, data: Dataset, indices: ArrayLike<number>, out: Float32Array): Promise<BatchStats> {
+    if (this.readsBackSync) return this.gradient(weights, data, indices, out);
+    const n = indices.length;
+    if (n === 0) return this.emptyGradient(out);
+    const b = this.backward(weights, data, indices);
+    try {
+      const flat = tf.tidy(() =>
+        tf.concat([...b.grads.map((g) => tf.reshape(g, [-1])), tf.reshape(b.value, [1]), tf.reshape(tf.cast(b.correct, 'float32'), [1])]),
+      );
+      const v = await readBack(flat);
+      const size = this.model.size;
+      out.set(v.subarray(0, size));
+      return { lossSum: v[size] as number, correct: v[size + 1] as number, count: n };
+    } finally {
+      b.dispose();
+    }
+  }
+
+  private emptyGradient(out: Float32Array): BatchStats {
+    this.discardStaged();
+    out.fill(0);
+    return { lossSum: 0, correct: 0, count: 0 };
+  }
+
+  /** The loss sum, its gradients and the correct count, as tensors the caller reads and then disposes. */
+  private backward(weights: Float32Array, data: Dataset, indices: ArrayLike<number>) {
     const { x, y } = this.input(data, indices);
     const params = paramTensors(this.model, weights);
     let correctT: tf.Tensor | undefined;
@@ -129,17 +172,13 @@ export class MicroBatchComputer {
         correctT = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32')));
         return tf.neg(tf.sum(tf.mul(tf.oneHot(y, NUM_OUTPUTS), tf.logSoftmax(logits)))) as tf.Scalar;
       })(params);
-      this.model.params.forEach((spec, i) => {
-        const g = grads[i] as tf.Tensor;
-        copyFloatsInto(g, out, spec.offset);
-      });
-      const lossSum = value.dataSync()[0] as number;
-      const correct = (correctT as tf.Tensor).dataSync()[0] as number;
-      tf.dispose([value, ...grads]);
-      return { lossSum, correct, count: n };
+      const correct = correctT as tf.Tensor;
+      return { value, grads: grads as tf.Tensor[], correct, dispose: () => tf.dispose([value, ...grads, correct]) };
+    } catch (err) {
+      if (correctT) correctT.dispose();
+      throw err;
     } finally {
       tf.dispose([x, y, ...params]);
-      if (correctT) correctT.dispose();
     }
   }
 
@@ -150,33 +189,78 @@ export class MicroBatchComputer {
       this.discardStaged();
       return { lossSum: 0, correct: 0, count: 0 };
     }
+    const both = this.forwardStats(weights, data, indices);
+    try {
+      const v = both.dataSync();
+      return { lossSum: v[0] as number, correct: v[1] as number, count: n };
+    } finally {
+      both.dispose();
+    }
+  }
+
+  /** evaluate() on any backend. */
+  async evaluateAsync(weights: Float32Array, data: Dataset, indices: ArrayLike<number>): Promise<BatchStats> {
+    if (this.readsBackSync) return this.evaluate(weights, data, indices);
+    const n = indices.length;
+    if (n === 0) {
+      this.discardStaged();
+      return { lossSum: 0, correct: 0, count: 0 };
+    }
+    const v = await readBack(this.forwardStats(weights, data, indices));
+    return { lossSum: v[0] as number, correct: v[1] as number, count: n };
+  }
+
+  /** [loss sum, correct count] of the examples at `indices`, as one float32 tensor. */
+  private forwardStats(weights: Float32Array, data: Dataset, indices: ArrayLike<number>): tf.Tensor1D {
     const { x, y } = this.input(data, indices);
     const params = paramTensors(this.model, weights);
     try {
-      const [loss, correct] = tf.tidy(() => {
+      return tf.tidy(() => {
         const logits = this.model.forward(params, x);
         const l = tf.neg(tf.sum(tf.mul(tf.oneHot(y, NUM_OUTPUTS), tf.logSoftmax(logits))));
         const c = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32'));
-        return [l.dataSync()[0] as number, c.dataSync()[0] as number];
+        return tf.stack([l, tf.cast(c, 'float32')]) as tf.Tensor1D;
       });
-      return { lossSum: loss, correct, count: n };
     } finally {
       tf.dispose([x, y, ...params]);
     }
   }
 
-  /** Logits [n, 10] of already-normalised NHWC images, for prediction. */
-  logits(weights: Float32Array, images: Float32Array, n: number): Float32Array {
+  /** Logits [n, 10] of already-normalised NHWC images, for prediction (any backend). */
+  async logits(weights: Float32Array, images: Float32Array, n: number): Promise<Float32Array> {
     this.discardStaged();
     const params = paramTensors(this.model, weights);
     try {
       const out = tf.tidy(() => this.model.forward(params, tf.tensor4d(images.subarray(0, n * IMAGE_BYTES), [n, 32, 32, 3])));
-      const values = out.dataSync() as Float32Array;
-      out.dispose();
-      return values;
+      return this.readsBackSync ? readSync(out) : await readBack(out);
     } finally {
       tf.dispose(params);
     }
+  }
+}
+
+/** A tensor's floats, synchronously, then the tensor is disposed. */
+function readSync(t: tf.Tensor): Float32Array {
+  try {
+    return t.dataSync() as Float32Array;
+  } finally {
+    t.dispose();
+  }
+}
+
+/**
+ * A tensor's floats, asynchronously (the only readback webgpu has in Node),
+ * then the tensor is disposed. A failed readback says why the device stopped
+ * when it knows (a lost device rejects with an empty AbortError).
+ */
+async function readBack(t: tf.Tensor): Promise<Float32Array> {
+  try {
+    return (await t.data()) as Float32Array;
+  } catch (err) {
+    const { webGpuFailure } = await import('./webgpu.js');
+    throw new TrainerError('E_BACKEND', `reading results back failed: ${webGpuFailure() ?? ((err as Error).message || String(err))}`);
+  } finally {
+    t.dispose();
   }
 }
 

@@ -10,7 +10,7 @@ test('--json prints only JSON lines on stdout, one per epoch in the metrics.json
   const lines = r.stdout.split('\n');
   assert.equal(lines.pop(), '', 'stdout ends with a newline');
   assert.equal(lines.length, 2, r.stdout);
-  const keys = ['epoch', 'step', 'trainLoss', 'runningAcc', 'trainAcc', 'valAcc', 'valLoss', 'imagesPerSec', 'elapsedSec', 'workers'];
+  const keys = ['epoch', 'step', 'trainLoss', 'runningAcc', 'trainAcc', 'valAcc', 'valLoss', 'imagesPerSec', 'elapsedSec', 'workers', 'backends'];
   lines.forEach((l, i) => {
     const m = JSON.parse(l) as Record<string, unknown>;
     assert.deepEqual(Object.keys(m).sort(), [...keys].sort());

@@ -48,7 +48,7 @@ for (const modelName of ['net', 'fc'] as const) {
     normalizeBatch(data.val, Int32Array.from({ length: n }, (_, i) => i), norm, x);
     const fromLayers = tf.tidy(() => (layers.predict(tf.tensor4d(x, [n, 32, 32, 3])) as tf.Tensor).dataSync() as Float32Array);
     const exported = await readExportedModel(modelDir);
-    const fromTrainer = new MicroBatchComputer(getModel(modelName), exported.meta.normalization, n).logits(exported.params, x, n);
+    const fromTrainer = await new MicroBatchComputer(getModel(modelName), exported.meta.normalization, n).logits(exported.params, x, n);
     assert.equal(fromLayers.length, n * 10);
     for (let i = 0; i < fromLayers.length; i++) {
       assert.ok(Math.abs((fromLayers[i] as number) - (fromTrainer[i] as number)) < 1e-4, `logit ${i}`);

@@ -25,7 +25,7 @@ test('defaults validate', () => {
 test('a bad value names the key path and quotes the value', async () => {
   await rejectsWith(withOverride({ train: { batchSize: -3 } }), 'train.batchSize must be a positive integer, got -3');
   await rejectsWith(withOverride({ train: { lr: 'fast' } }), 'train.lr must be a positive number, got "fast"');
-  await rejectsWith(withOverride({ backend: 'tpu' }), /^backend must be one of auto, tensorflow-gpu, tensorflow, wasm, cpu, got "tpu"$/);
+  await rejectsWith(withOverride({ backend: 'tpu' }), /^backend must be one of auto, tensorflow-gpu, tensorflow, webgpu, wasm, cpu, got "tpu"$/);
   await rejectsWith(withOverride({ train: { epochs: 1.5 } }), 'train.epochs must be a positive integer, got 1.5');
   await rejectsWith(withOverride({ data: { classes: 'ship' } }), /^data\.classes must be a list of class names or null, got "ship"$/);
 });

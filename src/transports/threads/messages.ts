@@ -10,6 +10,8 @@ import type { Normalization } from '../../data/normalize.js';
 
 export interface ThreadInit {
   backend: BackendName;
+  /** The GPU (webgpu's N-th hardware adapter); null for none. */
+  gpu: number | null;
   model: ModelName;
   normalization: Normalization;
   train: Dataset;
@@ -69,7 +71,7 @@ export interface ThreadResult {
   /** When the thread started and finished the task: performance.timeOrigin + performance.now(), in ms. */
   startedAtMs: number;
   endedAtMs: number;
-  /** The tfjs backend the thread computes on. */
+  /** The backend kind the thread computes on (SelectedBackend.kind). */
   backend: string;
   /** tf.memory().numTensors after the task: must not grow from step to step. */
   numTensors: number;

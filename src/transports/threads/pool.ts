@@ -15,7 +15,7 @@ import type { Config } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
 import type { BatchStats } from '../../worker/gradient.js';
 import { maxTaskBatch, type MicroBatchResult, type PoolContext, type StepHooks, type WorkerPool, type WorkerStats } from '../pool.js';
-import { shareLoadedData } from './shared-data.js';
+import { threadInit } from './shared-data.js';
 import type { Fault, ThreadInit, ThreadResult, ThreadTask } from './messages.js';
 
 export interface ThreadPoolOptions {
@@ -26,7 +26,8 @@ export interface ThreadPoolOptions {
   injectFault?: (step: number, microBatch: number, attempt: number) => Fault | undefined;
 }
 
-const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
+/** The thread entry, for every pool of these threads. */
+export const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
 
 export class ThreadPool implements WorkerPool {
   readonly size: number;
@@ -204,7 +205,7 @@ export class ThreadPool implements WorkerPool {
   }
 
   private record(r: ThreadResult, examples: number): void {
-    const s = this.perThread.get(r.thread) ?? { worker: `thread-${r.thread}`, microBatches: 0, examples: 0, computeMs: 0 };
+    const s = this.perThread.get(r.thread) ?? { worker: `thread-${r.thread}`, backend: r.backend, microBatches: 0, examples: 0, computeMs: 0 };
     s.microBatches++;
     s.examples += examples;
     s.computeMs += r.computeMs;
@@ -270,33 +271,26 @@ export function threadPoolFactory(extra: Partial<ThreadPoolOptions> = {}): (ctx:
   return async ({ config, model, data, normalization, log }) => {
     const threads = config.cluster.workers;
     let backend = config.backend;
-    if ((backend === 'tensorflow' || backend === 'tensorflow-gpu' || config.gpu !== null) && threads > 1) {
+    if ((backend === 'tensorflow' || backend === 'tensorflow-gpu' || (backend === 'auto' && config.gpu !== null)) && threads > 1) {
       throw new TrainerError(
         'E_CONFIG',
         `backend ${backend === 'auto' ? 'tensorflow-gpu' : backend} cannot run in more than one worker thread ` +
-          '(tfjs-node loads once per process): use processes instead, trainer train --procs N (or --gpus 0,1)',
+          '(tfjs-node loads once per process): use processes instead, trainer train --procs N (or --gpus 0,1), or --backend webgpu',
       );
     }
     // tfjs-node's addon loads in one thread per process only, so auto means wasm here.
     if (backend === 'auto' && threads > 1) backend = 'wasm';
-    shareLoadedData(data);
     const { batchSize, microBatches } = config.train;
-    const slotCount = microBatches + SPARE_SLOTS;
-    const init: ThreadInit = {
+    const init = threadInit({
       backend,
-      model: model.name,
+      gpu: config.gpu,
+      model,
       normalization,
-      train: data.train,
-      val: data.val,
-      weights: new Float32Array(new SharedArrayBuffer(model.size * 4)),
-      publishedVersion: new Int32Array(new SharedArrayBuffer(4)).fill(-1),
-      indices: new Int32Array(new SharedArrayBuffer(2 * batchSize * 4)),
-      slots: new Float32Array(new SharedArrayBuffer(slotCount * model.size * 4)),
-      slotCount,
-      started: new Int32Array(new SharedArrayBuffer(slotCount * 4)),
-      startedAtMs: new Float64Array(new SharedArrayBuffer(slotCount * 8)),
+      data,
+      indices: 2 * batchSize,
+      slotCount: microBatches + SPARE_SLOTS,
       maxBatch: maxTaskBatch(config),
-    };
+    });
     const pool = new ThreadPool(config, init, model.size, { threads, ...extra });
     let inUse: string;
     try {

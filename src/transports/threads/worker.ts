@@ -13,7 +13,7 @@ import { getModel } from '../../worker/model.js';
 import type { ThreadInit, ThreadResult, ThreadTask } from './messages.js';
 
 const init = workerData as ThreadInit;
-await selectBackend(init.backend, null);
+const selected = await selectBackend(init.backend, init.gpu);
 const model = getModel(init.model);
 const computer = new MicroBatchComputer(model, init.normalization, init.maxBatch);
 // The weights are copied out of shared memory once per version, so a
@@ -44,7 +44,7 @@ function prefetch(at: { offset: number; length: number }): void {
   }
 }
 
-export default function run(task: ThreadTask): ThreadResult {
+export default async function run(task: ThreadTask): Promise<ThreadResult> {
   const t0 = performance.now();
   let stats = { lossSum: 0, correct: 0, count: 0 };
   switch (task.kind) {
@@ -55,7 +55,7 @@ export default function run(task: ThreadTask): ThreadResult {
       if (task.fault) injectFault(task.fault);
       const indices = init.indices.subarray(task.offset, task.offset + task.length);
       const out = init.slots.subarray(task.slot * model.size, (task.slot + 1) * model.size);
-      stats = computer.gradient(weights, init.train, indices, out);
+      stats = await computer.gradientAsync(weights, init.train, indices, out);
       const next = task.next;
       // After the result is posted: the coordinator is reducing, this thread would only wait.
       if (next) setImmediate(() => prefetch(next));
@@ -65,7 +65,7 @@ export default function run(task: ThreadTask): ThreadResult {
       loadWeights(task.version);
       const indices = new Int32Array(task.length);
       for (let i = 0; i < task.length; i++) indices[i] = task.start + i;
-      stats = computer.evaluate(weights, task.split === 'train' ? init.train : init.val, indices);
+      stats = await computer.evaluateAsync(weights, task.split === 'train' ? init.train : init.val, indices);
       break;
     }
     case 'ping':
@@ -82,7 +82,7 @@ export default function run(task: ThreadTask): ThreadResult {
     computeMs: t1 - t0,
     startedAtMs: performance.timeOrigin + t0,
     endedAtMs: performance.timeOrigin + t1,
-    backend: tf.getBackend(),
+    backend: selected.kind,
     numTensors: tf.memory().numTensors,
     staging: { ...computer.staging },
   };

@@ -59,6 +59,8 @@ export class WorkerConn {
   state: ConnState = 'auth';
   name = '?';
   backend = '?';
+  /** Micro-batches the worker computes at once (its compute threads). */
+  threads = 1;
   /** performance.now() of the last frame from the worker. */
   lastHeardMs = performance.now();
   readonly openedMs = performance.now();
@@ -253,6 +255,7 @@ export class WorkerConn {
       return this.close(CLOSE.protocolError, 'ready without proof of holding the dataset');
     }
     this.backend = m.backend;
+    this.threads = m.threads ?? 1;
     this.state = 'ready';
     this.host.onReady(this);
   }

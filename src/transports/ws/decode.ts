@@ -11,7 +11,7 @@
 import { Unpackr } from 'msgpackr';
 import { BACKENDS, MODELS } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
-import { MAX_ARRAY_BYTES, MAX_TASK_INDICES, SENT_BY, assertNever, type Message, type MessageType } from './protocol.js';
+import { MAX_ARRAY_BYTES, MAX_TASK_INDICES, MAX_WORKER_THREADS, SENT_BY, assertNever, type Message, type MessageType } from './protocol.js';
 import { endianness } from 'node:os';
 import { fromLeBytes } from './encode.js';
 
@@ -30,6 +30,10 @@ class Reader {
   private get(key: string): unknown {
     if (!Object.hasOwn(this.obj, key)) throw new TrainerError('E_PROTOCOL', `${this.type} lacks ${key}`);
     return this.obj[key];
+  }
+
+  has(key: string): boolean {
+    return Object.hasOwn(this.obj, key);
   }
 
   int(key: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
@@ -168,9 +172,17 @@ function readFields(r: Reader, type: MessageType): Message {
     case 'dataChunk':
       r.only('type', 'index', 'bytes');
       return { type, index: r.int('index', 0, U32), bytes: r.bytes('bytes', 0, MAX_ARRAY_BYTES) };
-    case 'ready':
-      r.only('type', 'sha256', 'backend', 'proof');
-      return { type, sha256: r.str('sha256', 64, SHA256_HEX), backend: r.str('backend', 64, NAME), proof: r.bytes('proof', 32, 32) };
+    case 'ready': {
+      r.only('type', 'sha256', 'backend', 'proof', 'threads');
+      const threads = r.has('threads') ? r.int('threads', 1, MAX_WORKER_THREADS) : undefined;
+      return {
+        type,
+        sha256: r.str('sha256', 64, SHA256_HEX),
+        backend: r.str('backend', 64, NAME),
+        proof: r.bytes('proof', 32, 32),
+        ...(threads !== undefined ? { threads } : {}),
+      };
+    }
     case 'weights':
       r.only('type', 'version', 'pad', 'weights');
       r.pad();

@@ -59,13 +59,18 @@ export function newMember(conn: WorkerConn): Member {
     version: -1,
     progressMs: performance.now(),
     lastResultMs: null,
-    stats: { worker: `${conn.id} ${conn.name}`, microBatches: 0, examples: 0, computeMs: 0 },
+    stats: { worker: workerLabel(conn), backend: conn.backend, microBatches: 0, examples: 0, computeMs: 0 },
   };
+}
+
+/** How a worker is named in statistics, the dashboard and the report: id, name, and its threads when several. */
+export function workerLabel(conn: WorkerConn): string {
+  return `${conn.id} ${conn.name}${conn.threads > 1 ? ` (${conn.threads} threads)` : ''}`;
 }
 
 export interface DispatchOptions {
   model: ModelSpec;
-  /** Tasks sent ahead to one worker (cluster.tasksInFlight). */
+  /** Tasks sent ahead to one worker (cluster.tasksInFlight), per compute thread of the worker. */
   tasksInFlight: number;
   noWorkerTimeoutMs: number;
   /** Fraction of parts computed by two workers and compared bit for bit (cluster.verify). */
@@ -224,7 +229,7 @@ export class Dispatcher {
     for (let given = true; given && job.queue.length > 0; ) {
       given = false;
       for (const member of members.values()) {
-        if (member.inflight.size >= this.o.tasksInFlight || member.conn.state !== 'ready') continue;
+        if (member.inflight.size >= this.capacity(member) || member.conn.state !== 'ready') continue;
         const i = job.queue.findIndex((p) => !p.tried.has(member.conn));
         if (i < 0) continue;
         const part = job.queue.splice(i, 1)[0] as Part;
@@ -289,7 +294,8 @@ export class Dispatcher {
     const slowAfterMs = this.stragglers.slowAfterMs();
     if (slowAfterMs === null) return;
     const members = [...this.o.members.values()];
-    const idle = members.filter((m) => m.inflight.size === 0 && m.conn.state === 'ready');
+    // Idle: a compute thread free (a worker computes conn.threads copies at once).
+    const idle = members.filter((m) => m.inflight.size < m.conn.threads && m.conn.state === 'ready');
     if (idle.length === 0) return;
     const slow: Part[] = [];
     let nextCheckMs = Number.POSITIVE_INFINITY;
@@ -302,7 +308,7 @@ export class Dispatcher {
     }
     slow.sort((a, b) => a.index - b.index);
     for (const member of idle) {
-      while (member.inflight.size < this.o.tasksInFlight) {
+      while (member.inflight.size < this.capacity(member)) {
         const i = slow.findIndex((p) => !p.tried.has(member.conn) && p.running === 1);
         if (i < 0) break;
         const part = slow.splice(i, 1)[0] as Part;
@@ -316,6 +322,11 @@ export class Dispatcher {
       this.speculation = setTimeout(() => this.speculate(performance.now()), Math.max(1, nextCheckMs - now + 1));
       this.speculation.unref();
     }
+  }
+
+  /** Copies one worker may hold: cluster.tasksInFlight per compute thread. */
+  private capacity(member: Member): number {
+    return this.o.tasksInFlight * member.conn.threads;
   }
 
   private send(member: Member, job: Job, part: Part, speculative: boolean): void {

@@ -20,7 +20,7 @@ import { arrayFrameBytes, CLOSE, type Message, type Split } from './protocol.js'
 import type { MicroBatchResult, StepHooks, WorkerPool, WorkerStats } from '../pool.js';
 import { WorkerConn, type ConnHost, type ConnLimits, type Welcome } from './connection.js';
 import { tuneHeapGrowthForStreaming } from './heap-growth.js';
-import { Dispatcher, newMember, type Member } from './dispatch.js';
+import { Dispatcher, newMember, workerLabel, type Member } from './dispatch.js';
 import { Standing } from './standing.js';
 import { datasetProof } from './wire-dataset.js';
 import { JoinOffer } from './offer.js';
@@ -44,8 +44,8 @@ export class WsPool implements WorkerPool, ConnHost {
   private readonly offer: JoinOffer;
   private readonly dispatch: Dispatcher;
   private readonly standing: Standing;
-  /** The backend every worker must run when results are compared bit for bit (cluster.verify > 0). */
-  private verifyBackend: string | null;
+  /** The backend kind every worker must run when results are compared bit for bit (cluster.verify > 0). */
+  private verifyBackend: string | null = null;
   /** Workers in a row that closed on the welcome, while none was ready: they reject what this coordinator offers. */
   private welcomeRejections = 0;
   /** Why the pool cannot go on, once it cannot (every worker rejects the welcome). */
@@ -65,7 +65,6 @@ export class WsPool implements WorkerPool, ConnHost {
     this.token = o.token;
     this.offer = new JoinOffer(o.config, o.model, o.data, o.normalization);
     this.limits = this.offer.limits;
-    this.verifyBackend = o.config.backend === 'auto' ? null : o.config.backend;
     this.standing = new Standing({ stallBackoffMs: c.stallBackoffMs, maxStalls: c.maxStalls });
     this.dispatch = new Dispatcher({
       model: o.model,
@@ -157,18 +156,22 @@ export class WsPool implements WorkerPool, ConnHost {
   }
 
   onReady(conn: WorkerConn): void {
-    const verify = this.o.config.cluster.verify;
-    if (verify > 0) {
-      // Bits are compared, and bits agree within one backend only.
+    if (this.o.config.cluster.verify > 0) {
+      // Bits are compared, and bits agree among workers of one backend kind only (the first to join sets it).
       this.verifyBackend ??= conn.backend;
       if (conn.backend !== this.verifyBackend) {
         return conn.close(CLOSE.protocolError, `cluster.verify compares results bit for bit: this run computes on ${this.verifyBackend}, this worker on ${conn.backend}`);
       }
     }
     this.welcomeRejections = 0;
-    this.o.log(`worker ${conn.id} (${conn.name}, backend ${conn.backend}) ready; ${this.size + 1} workers`);
-    if (conn.backend !== this.o.config.backend && this.o.config.backend !== 'auto') {
-      this.o.log(`warning: worker ${conn.id} runs backend ${conn.backend}, the run asks for ${this.o.config.backend}: results are bit-exact only within one backend`);
+    this.o.log(`worker ${conn.id} (${conn.name}, backend ${conn.backend}${conn.threads > 1 ? `, ${conn.threads} threads` : ''}) ready; ${this.size + 1} workers`);
+    const asked = this.o.config.backend;
+    if (conn.backend.split(' ')[0] !== asked && asked !== 'auto') {
+      this.o.log(`warning: worker ${conn.id} runs backend ${conn.backend}, the run asks for ${asked}: results are bit-exact only within one backend`);
+    }
+    const kinds = new Set([...this.members.keys(), ...this.joiners].map((c) => c.backend));
+    if (kinds.size > 0 && !kinds.has(conn.backend)) {
+      this.o.log(`parity: mixed backends (${[...kinds, conn.backend].join(', ')}): the weights hash will not match a run on one backend`);
     }
     this.o.onEvent?.({ kind: 'ready', worker: conn.id, name: conn.name });
     this.joiners.push(conn);
@@ -242,7 +245,8 @@ export class WsPool implements WorkerPool, ConnHost {
   workerInfo(): WorkerInfo[] {
     const now = performance.now();
     const info = (conn: WorkerConn, m: Member | undefined): WorkerInfo => ({
-      ...(m ? m.stats : { worker: `${conn.id} ${conn.name}`, microBatches: 0, examples: 0, computeMs: 0 }),
+      ...(m ? m.stats : { worker: workerLabel(conn), backend: conn.backend, microBatches: 0, examples: 0, computeMs: 0 }),
+      threads: conn.threads,
       address: conn.address,
       backend: conn.backend,
       inflight: m ? m.inflight.size : 0,

@@ -14,7 +14,7 @@
  * evalResult (prefetch: a hint, nothing owed back), ping <-> pong, leave
  * either way.
  *
- * Version 3: welcome.proofNonce and ready.proof (a worker proves it holds the
+ * Version 4: welcome.proofNonce and ready.proof (a worker proves it holds the
  * dataset, not just its public sha256); a result's lossSum may be NaN or
  * infinite (a worker reports what it computed, the coordinator judges it);
  * close codes `refused` and `banned`.
@@ -22,8 +22,12 @@
 import { MAX_TASK_EXAMPLES, type BackendName, type ModelName } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
 
-/** Bumped on any change of a message's shape or meaning; checked at join. */
-export const PROTOCOL_VERSION = 3;
+/**
+ * Bumped on any change of a message's shape or meaning; checked at join.
+ * 3: `ready` says how many threads compute. 4: welcome.proofNonce and
+ * ready.proof, non-finite losses, close codes `refused` and `banned`.
+ */
+export const PROTOCOL_VERSION = 4;
 
 /** WebSocket close codes (4000-4999 is the application range). */
 export const CLOSE = {
@@ -90,8 +94,11 @@ export type Message =
   | { type: 'dataRequest' }
   /** coordinator -> worker: one chunk of the dataset blob, in order. */
   | { type: 'dataChunk'; index: number; bytes: Uint8Array }
-  /** worker -> coordinator: dataset held (sha256 checked, `proof` of its bytes under the welcome's nonce), backend up; give me work. */
-  | { type: 'ready'; sha256: string; backend: string; proof: Uint8Array }
+  /**
+   * worker -> coordinator: dataset held (sha256 checked, `proof` of its bytes under the welcome's nonce), backend up; give me work.
+   * `threads`: micro-batches it computes at once (one process, N compute threads); absent means 1.
+   */
+  | { type: 'ready'; sha256: string; backend: string; proof: Uint8Array; threads?: number }
   /** coordinator -> worker: the parameters of `version`. */
   | { type: 'weights'; version: number; weights: Float32Array }
   /** coordinator -> worker: gradient of the examples `indices` at weights `version`. */
@@ -157,5 +164,7 @@ export function arrayFrameBytes(floats: number): number {
 }
 /** No legitimate array is larger than this (a 2^28-float gradient); ws maxPayload is the real limit. */
 export const MAX_ARRAY_BYTES = 1 << 30;
+/** Compute threads one worker process may announce. */
+export const MAX_WORKER_THREADS = 1024;
 /** Indices of one task: the largest micro-batch or evaluation chunk (the config refuses larger ones). */
 export const MAX_TASK_INDICES = MAX_TASK_EXAMPLES;

@@ -46,14 +46,19 @@ export type SessionEnd = { kind: 'leave'; reason: string } | { kind: 'dropped'; 
 type State =
   | { name: 'authenticating'; challenged: boolean }
   | { name: 'joining'; dataset: DatasetInfo; proofNonce: Uint8Array; chunks: Buffer[]; bytes: number }
-  | {
-      name: 'ready';
-      weights: { version: number; values: Float32Array } | null;
-      queue: { m: WorkTask; weights: Float32Array }[];
-      /** Examples the coordinator expects to send next: loaded once the queue is empty. */
-      hint: Int32Array | null;
-      draining: boolean;
-    };
+  | Ready;
+
+interface Ready {
+  name: 'ready';
+  weights: { version: number; values: Float32Array } | null;
+  queue: { m: WorkTask; weights: Float32Array }[];
+  /** Tasks computing now (asynchronously: webgpu, compute threads). */
+  running: number;
+  /** Examples the coordinator expects to send next: loaded once nothing is queued or running. */
+  hint: Int32Array | null;
+  /** A turn of drain() is scheduled. */
+  draining: boolean;
+}
 
 export class WorkerSession {
   private state: State = { name: 'authenticating', challenged: false };
@@ -153,7 +158,7 @@ export class WorkerSession {
       return this.fail(new TrainerError('E_AUTH', `the coordinator at ${this.o.url} does not hold our token`), CLOSE.authFailed);
     }
     await this.compute.prepare(m);
-    if (this.compute.holdsDataset(m.dataset.sha256)) return this.becomeReady(m.dataset.sha256, m.proofNonce);
+    if (this.compute.holdsDataset(m.dataset.sha256)) return await this.becomeReady(m.dataset.sha256, m.proofNonce);
     this.state = { name: 'joining', dataset: m.dataset, proofNonce: m.proofNonce, chunks: [], bytes: 0 };
     this.send({ type: 'dataRequest' });
   }
@@ -173,12 +178,15 @@ export class WorkerSession {
     s.chunks = [];
     if (blob.length !== s.dataset.bytes || sha256Hex(blob) !== s.dataset.sha256) throw new TrainerError('E_PROTOCOL', 'dataset sha256 mismatch');
     await this.compute.acceptDataset(s.dataset.sha256, blob);
-    this.becomeReady(s.dataset.sha256, s.proofNonce);
+    await this.becomeReady(s.dataset.sha256, s.proofNonce);
   }
 
-  private becomeReady(sha256: string, proofNonce: Uint8Array): void {
-    this.state = { name: 'ready', weights: null, queue: [], hint: null, draining: false };
-    this.send({ type: 'ready', sha256, backend: this.compute.backendName, proof: this.compute.datasetProof(proofNonce) });
+  private async becomeReady(sha256: string, proofNonce: Uint8Array): Promise<void> {
+    await this.compute.beforeReady();
+    this.state = { name: 'ready', weights: null, queue: [], hint: null, draining: false, running: 0 };
+    const threads = this.compute.parallelism;
+    const proof = this.compute.datasetProof(proofNonce);
+    this.send({ type: 'ready', sha256, backend: this.compute.backendKind, proof, ...(threads > 1 ? { threads } : {}) });
   }
 
   private onWeights(m: MessageOf<'weights'>): void {
@@ -214,39 +222,67 @@ export class WorkerSession {
   }
 
   /**
-   * Computes queued tasks. A task that finds the worker idle runs at once:
-   * frames that came with it (a second task, a prefetch hint) wait in the
-   * chain until it is done, which is when they matter. Anything queued behind
-   * runs a turn later. Once the queue is empty, the hint is loaded.
+   * Computes queued tasks, as many at once as the worker has compute threads
+   * (one, in this thread, by default). A task that finds the worker idle
+   * runs at once: frames that came with it (a second task, a prefetch hint)
+   * wait in the chain until it is done, which is when they matter. Anything
+   * queued behind runs a turn later. Once nothing is queued or running, the
+   * hint is loaded. A result computed asynchronously (webgpu, threads) leaves
+   * when it is ready, and frames arriving meanwhile just queue.
    */
-  private drain(s: Extract<State, { name: 'ready' }>, now = false): void {
+  private drain(s: Ready, now = false): void {
     if (s.draining) return;
     s.draining = true;
     const work = () => {
       s.draining = false;
       if (!this.link.open) return;
-      const item = s.queue.shift();
-      if (!item) {
-        const indices = s.hint;
-        s.hint = null;
-        if (indices) this.compute.prefetch(indices);
-        return;
+      while (s.running < this.compute.parallelism && s.queue.length > 0) {
+        const item = s.queue.shift() as { m: WorkTask; weights: Float32Array };
+        let result: Uint8Array | Promise<Uint8Array>;
+        try {
+          result = this.compute.compute(item.m, item.weights, this.link.bufferedAmount === 0);
+        } catch (err) {
+          return this.computeFailed(item.m, err);
+        }
+        if (result instanceof Uint8Array) {
+          this.link.send(result);
+          // Now, not a turn later: the result is on its way and the next weights cannot be here yet.
+          this.prefetchIfIdle(s);
+          if (s.queue.length > 0) this.drain(s);
+          return;
+        }
+        s.running++;
+        result.then(
+          (frame) => {
+            s.running--;
+            this.link.send(frame);
+            this.prefetchIfIdle(s);
+            this.drain(s, true);
+          },
+          (err: unknown) => {
+            s.running--;
+            this.computeFailed(item.m, err);
+          },
+        );
       }
-      try {
-        this.link.send(this.compute.compute(item.m, item.weights, this.link.bufferedAmount === 0));
-      } catch (err) {
-        this.o.log(`cannot compute task ${item.m.taskId}: ${(err as Error).message}`);
-        return this.link.close(CLOSE.protocolError, 'bad task');
-      }
-      if (s.queue.length === 0 && s.hint) {
-        // Now, not a turn later: the result is on its way and the next weights cannot be here yet.
-        this.compute.prefetch(s.hint);
-        s.hint = null;
-      }
-      if (s.queue.length > 0) this.drain(s);
+      this.prefetchIfIdle(s);
     };
     if (now) work();
     else setImmediate(work);
+  }
+
+  /** With nothing queued or computing, loads the hinted examples. */
+  private prefetchIfIdle(s: Ready): void {
+    if (s.queue.length > 0 || s.running > 0 || s.hint === null) return;
+    this.compute.prefetch(s.hint);
+    s.hint = null;
+  }
+
+  /** A task this worker cannot compute: the coordinator's fault (bad indices), or a backend that failed for good. */
+  private computeFailed(m: WorkTask, err: unknown): void {
+    if (isTrainerError(err, 'E_BACKEND')) return this.fail(err, 1011);
+    this.o.log(`cannot compute task ${m.taskId}: ${(err as Error).message}`);
+    this.link.close(CLOSE.protocolError, 'bad task');
   }
 
   private send(m: Message): void {

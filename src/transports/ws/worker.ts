@@ -12,8 +12,9 @@ import type { Normalization } from '../../data/normalize.js';
 import type { BackendName } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
 import { selectBackend, type SelectedBackend } from '../../worker/backend.js';
-import { MicroBatchComputer } from '../../worker/gradient.js';
-import { getModel } from '../../worker/model.js';
+import { MicroBatchComputer, type BatchStats } from '../../worker/gradient.js';
+import { getModel, type ModelSpec } from '../../worker/model.js';
+import { ThreadEngine } from '../threads/engine.js';
 import { readCachedBlob, writeCachedBlob } from './dataset-cache.js';
 import { ArrayFrame, encodeMessage } from './encode.js';
 import { LARGE_FRAME_BYTES, tuneHeapGrowthForStreaming } from './heap-growth.js';
@@ -28,6 +29,8 @@ export interface WsWorkerOptions {
   /** Backend to compute on; undefined takes the run's (from the coordinator). */
   backend?: BackendName;
   gpu: number | null;
+  /** Compute threads behind the one connection (default 1: compute in this thread). */
+  threads?: number;
   name?: string;
   cacheDir: string;
   /** Stop retrying after this long without reaching a coordinator; 0 = never stop. */
@@ -57,7 +60,15 @@ const BACKOFF_MIN_MS = 200;
 const BACKOFF_MAX_MS = 5000;
 
 export async function runWsWorker(o: WsWorkerOptions): Promise<void> {
-  const compute = new WorkerCompute({ ...(o.backend ? { backend: o.backend } : {}), gpu: o.gpu, cacheDir: o.cacheDir, log: o.log });
+  const compute = new WorkerCompute({ ...(o.backend ? { backend: o.backend } : {}), gpu: o.gpu, threads: o.threads ?? 1, cacheDir: o.cacheDir, log: o.log });
+  try {
+    await reconnecting(o, compute);
+  } finally {
+    await compute.close();
+  }
+}
+
+async function reconnecting(o: WsWorkerOptions, compute: WorkerCompute): Promise<void> {
   const name = o.name ?? defaultWorkerName();
   let backoff = BACKOFF_MIN_MS;
   let lostSince = performance.now();
@@ -134,17 +145,31 @@ export interface ComputeOptions {
   /** Backend to compute on; undefined takes the run's (from the coordinator). */
   backend?: BackendName;
   gpu: number | null;
+  /** Compute threads behind this one connection (`--threads N`); 1 computes in this thread. */
+  threads: number;
   cacheDir: string;
   log: (line: string) => void;
 }
 
 export type WorkTask = MessageOf<'task'> | MessageOf<'evalTask'>;
 
+/** The run a worker prepares for: what its welcome said. */
+interface RunSpec {
+  key: string;
+  model: ModelSpec;
+  norm: Normalization;
+  backend: BackendName;
+  maxBatch: number;
+}
+
 export class WorkerCompute {
   private backend: SelectedBackend | null = null;
   private data: { sha256: string; blob: Uint8Array; sets: WireDatasets } | null = null;
+  private run: RunSpec | null = null;
+  /** With one thread: this thread's computer. */
   private computer: MicroBatchComputer | null = null;
-  private computerKey = '';
+  /** With several: the threads, for the run and dataset they were started for. */
+  private engine: { engine: ThreadEngine; key: string } | null = null;
   /** The gradient frame: computed into in place, its buffer reused once the socket has sent the last one. */
   private gradientFrame: ArrayFrame | null = null;
 
@@ -152,23 +177,35 @@ export class WorkerCompute {
 
   /** The backend in use, once a welcome has been prepared for. */
   get backendName(): string {
-    return this.backend?.name ?? '?';
+    return this.backend?.name ?? this.engine?.engine.backendKind.split(' ')[0] ?? '?';
   }
 
-  /** Backend (once), computer for the run's model and normalisation, dataset from the cache. */
+  /** What the coordinator compares for parity: the backend and, on a GPU, the device (at most 64 characters). */
+  get backendKind(): string {
+    return (this.engine?.engine.backendKind ?? this.backend?.kind ?? '?').slice(0, 64);
+  }
+
+  /** Tasks computed at once. */
+  get parallelism(): number {
+    return this.engine?.engine.threads ?? 1;
+  }
+
+  /** Backend (once, in this thread when it computes here), computer for the run's model and normalisation, dataset from the cache. */
   async prepare(w: MessageOf<'welcome'>): Promise<void> {
-    if (!this.backend) {
-      this.backend = await selectBackend(this.o.backend ?? w.backend, this.o.gpu);
-      this.o.log(`backend: ${this.backend.name}${this.backend.detail ? ` (${this.backend.detail})` : ''}`);
-    }
-    const norm: Normalization = { mean: w.mean, std: w.std };
-    const key = JSON.stringify([w.model, w.mean, w.std, w.maxBatch]);
-    if (this.computerKey !== key) {
+    const key = JSON.stringify([w.model, w.mean, w.std, w.maxBatch, w.backend]);
+    if (this.run?.key !== key) {
       const model = getModel(w.model);
       if (model.size !== w.modelSize) throw new TrainerError('E_PROTOCOL', `model ${w.model} has ${model.size} parameters here, ${w.modelSize} at the coordinator`);
       if (model.size * 4 >= LARGE_FRAME_BYTES) tuneHeapGrowthForStreaming();
-      this.computer = new MicroBatchComputer(model, norm, w.maxBatch);
-      this.computerKey = key;
+      this.run = { key, model, norm: { mean: w.mean, std: w.std }, backend: this.o.backend ?? w.backend, maxBatch: w.maxBatch };
+      this.computer = null;
+    }
+    if (this.o.threads === 1) {
+      if (!this.backend) {
+        this.backend = await selectBackend(this.run.backend, this.o.gpu);
+        this.o.log(`backend: ${this.backend.name}${this.backend.detail ? ` (${this.backend.detail})` : ''}`);
+      }
+      this.computer ??= new MicroBatchComputer(this.run.model, this.run.norm, this.run.maxBatch);
     }
     if (this.data?.sha256 !== w.dataset.sha256) {
       const cached = await readCachedBlob(this.o.cacheDir, w.dataset.sha256);
@@ -177,6 +214,19 @@ export class WorkerCompute {
         this.o.log(`dataset ${w.dataset.sha256.slice(0, 12)} from the cache`);
       }
     }
+  }
+
+  /** Before saying ready: with several threads, they start (once per run and dataset) and load their backend. */
+  async beforeReady(): Promise<void> {
+    const { run, data } = this;
+    if (this.o.threads === 1 || !run || !data) return;
+    const key = `${run.key} ${data.sha256}`;
+    if (this.engine?.key === key) return;
+    await this.engine?.engine.close();
+    this.engine = null;
+    const engine = await ThreadEngine.start({ threads: this.o.threads, backend: run.backend, gpu: this.o.gpu, model: run.model, normalization: run.norm, data: data.sets, maxBatch: run.maxBatch });
+    this.engine = { engine, key };
+    this.o.log(`${engine.threads} compute threads, backend ${engine.backendKind}`);
   }
 
   holdsDataset(sha256: string): boolean {
@@ -201,7 +251,7 @@ export class WorkerCompute {
     return this.computer ? { ...this.computer.staging } : null;
   }
 
-  /** Loads the examples of a task expected next; a hint only, so a bad one is just dropped. */
+  /** Loads the examples of a task expected next; a hint only, so a bad one is just dropped (threads load their own). */
   prefetch(indices: Int32Array): void {
     const train = this.data?.sets.train;
     if (!this.computer || !train) return;
@@ -212,21 +262,38 @@ export class WorkerCompute {
     }
   }
 
-  /** The result frame of a task; `reuse`: the socket holds no unsent bytes, so the last gradient frame's buffer is free. */
-  compute(m: WorkTask, weights: Float32Array, reuse: boolean): Uint8Array {
-    const { computer, data } = this;
-    if (!computer || !data) throw new TrainerError('E_PROTOCOL', `task ${m.taskId} before the worker joined`);
+  /**
+   * The result frame of a task; `reuse`: the socket holds no unsent bytes, so
+   * the last gradient frame's buffer is free. Synchronous on backends that
+   * read back synchronously in this thread (the frame leaves at once), a
+   * promise on webgpu and with compute threads.
+   */
+  compute(m: WorkTask, weights: Float32Array, reuse: boolean): Uint8Array | Promise<Uint8Array> {
+    const { run, data } = this;
+    if (!run || !data) throw new TrainerError('E_PROTOCOL', `task ${m.taskId} before the worker joined`);
     const set = m.type === 'task' || m.split === 'train' ? data.sets.train : data.sets.val;
     for (const i of m.indices) if (i >= set.count) throw new TrainerError('E_PROTOCOL', `index ${i} past the dataset (${set.count})`);
     const t0 = performance.now();
+    const engine = this.engine?.engine;
     if (m.type === 'evalTask') {
-      const s = computer.evaluate(weights, set, m.indices);
-      return encodeMessage({ type: 'evalResult', taskId: m.taskId, version: m.version, ...s });
+      const evalFrame = (s: BatchStats) => encodeMessage({ type: 'evalResult', taskId: m.taskId, version: m.version, ...s });
+      if (engine) return engine.evaluate(m.version, weights, m.split, m.indices).then(evalFrame);
+      const computer = this.computer as MicroBatchComputer;
+      return computer.readsBackSync ? evalFrame(computer.evaluate(weights, set, m.indices)) : computer.evaluateAsync(weights, set, m.indices).then(evalFrame);
     }
-    if (this.gradientFrame?.length !== computer.model.size) this.gradientFrame = new ArrayFrame('gradient', computer.model.size);
-    const s = computer.gradient(weights, set, m.indices, this.gradientFrame.floats(reuse));
-    const fields: Omit<MessageOf<'gradient'>, 'gradient'> = { type: 'gradient', taskId: m.taskId, step: m.step, version: m.version, ...s, computeMs: performance.now() - t0 };
-    return this.gradientFrame.finish(fields);
+    // Several tasks compute at once with threads: each result gets a frame of its own.
+    if (engine || this.gradientFrame?.length !== run.model.size) this.gradientFrame = new ArrayFrame('gradient', run.model.size);
+    const frame = this.gradientFrame;
+    const out = frame.floats(reuse && !engine);
+    const gradientFrame = (s: BatchStats) => frame.finish({ type: 'gradient', taskId: m.taskId, step: m.step, version: m.version, ...s, computeMs: performance.now() - t0 });
+    if (engine) return engine.gradient(m.version, weights, m.indices, out).then(gradientFrame);
+    const computer = this.computer as MicroBatchComputer;
+    return computer.readsBackSync ? gradientFrame(computer.gradient(weights, set, m.indices, out)) : computer.gradientAsync(weights, set, m.indices, out).then(gradientFrame);
+  }
+
+  async close(): Promise<void> {
+    await this.engine?.engine.close();
+    this.engine = null;
   }
 }
 

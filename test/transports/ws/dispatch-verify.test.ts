@@ -20,6 +20,8 @@ type Answer = (step: number, index: number, g: Float32Array) => Float32Array | n
 
 class FakeConn {
   state: 'ready' | 'closed' = 'ready';
+  threads = 1;
+  backend = 'wasm';
   pendingBytes = 0;
   closed: { code: number; reason: string } | null = null;
   readonly tasks: MessageOf<'task'>[] = [];

@@ -2,7 +2,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { runTraining } from '../../../src/coordinator/run.js';
+import { runTraining, type RunOptions } from '../../../src/coordinator/run.js';
+import type { WsPool } from '../../../src/transports/ws/pool.js';
 import type { PoolFactory } from '../../../src/transports/pool.js';
 import { MAIN_JS, wsPoolFactory } from '../../../src/transports/ws/launch.js';
 import type { Config } from '../../../src/shared/config.js';
@@ -40,7 +41,8 @@ export interface Spawned {
 /** `trainer worker` as a real child process. */
 export function spawnWorker(url: string, dir: string, name: string, extra: string[] = [], token: string | null = TOKEN): Spawned {
   const retry = extra.includes('--retry-for-ms') ? [] : ['--retry-for-ms', '15000'];
-  return spawnMain(['worker', '--connect', url.replace(/^ws:\/\//, ''), '--backend', 'wasm', '--name', name, ...retry, ...extra], {
+  const backend = extra.includes('--backend') ? [] : ['--backend', 'wasm'];
+  return spawnMain(['worker', '--connect', url.replace(/^ws:\/\//, ''), ...backend, '--name', name, ...retry, ...extra], {
     TRAINER_CACHE_DIR: join(dir, 'cache', name),
     ...(token !== null ? { TRAINER_TOKEN: token } : {}),
   });
@@ -86,19 +88,23 @@ export function trainWithWorkers(
   names: readonly string[],
   workers: Map<string, Spawned>,
   extra: Partial<import('../../../src/transports/ws/pool.js').WsPoolOptions> = {},
+  workerArgs: string[] = [],
+  watch: Pick<RunOptions, 'onStepTiming'> & { onPool?: (pool: WsPool) => void } = {},
 ) {
   return runTraining({
     config,
     resume: false,
     log: quietLog,
+    ...(watch.onStepTiming ? { onStepTiming: watch.onStepTiming } : {}),
     createPool: wsPoolFactory({
       host: '127.0.0.1',
       port: 0,
       token: TOKEN,
       minWorkers: names.length,
       onListening: (url) => {
-        for (const name of names) workers.set(name, spawnWorker(url, dir, name));
+        for (const name of names) workers.set(name, spawnWorker(url, dir, name, workerArgs));
       },
+      ...(watch.onPool ? { onPool: watch.onPool } : {}),
       extra,
     }),
   });

@@ -30,7 +30,7 @@ const SAMPLES: Record<MessageType, Message> = {
   },
   dataRequest: { type: 'dataRequest' },
   dataChunk: { type: 'dataChunk', index: 3, bytes: bytes(1000, 9) },
-  ready: { type: 'ready', sha256: sha, backend: 'wasm', proof: bytes(32, 5) },
+  ready: { type: 'ready', sha256: sha, backend: 'wasm', proof: bytes(32, 5), threads: 4 },
   weights: { type: 'weights', version: 12, weights: new Float32Array([1.5, -0, Math.PI, 1e-30, 3.4e38]) },
   task: { type: 'task', taskId: 7, step: 12, version: 12, indices: new Int32Array([5, 0, 2147483647]) },
   prefetch: { type: 'prefetch', step: 13, indices: new Int32Array([9, 4, 0]) },
@@ -175,8 +175,8 @@ test('close reasons quoting a peer stay within the 123 bytes WebSocket allows', 
   assert.match(r, /^[\x20-\x7e]*$/);
 });
 
-test('protocol 3: a result may carry a NaN or infinite loss (the coordinator judges it, a decoder error would evict an honest worker of a diverged run)', () => {
-  assert.equal(PROTOCOL_VERSION, 3);
+test('protocol 4: a result may carry a NaN or infinite loss (the coordinator judges it, a decoder error would evict an honest worker of a diverged run)', () => {
+  assert.equal(PROTOCOL_VERSION, 4);
   for (const lossSum of [NaN, Infinity, -Infinity]) {
     for (const m of [{ ...SAMPLES.gradient, lossSum }, { ...SAMPLES.evalResult, lossSum }] as Message[]) {
       const back = decodeMessage(encodeMessage(m), 'worker');

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   const from = fromText ? Number(fromText) : 0;
   const lateMs = mode.startsWith('late:') ? Number(mode.slice(5)) : 0;
   const log = (line: string) => process.stderr.write(`[${name}] ${line}\n`);
-  const compute = new WorkerCompute({ backend: 'wasm', gpu: null, cacheDir: process.env.TRAINER_CACHE_DIR ?? '/tmp/trainer-rogue', log });
+  const compute = new WorkerCompute({ backend: 'wasm', gpu: null, threads: 1, cacheDir: process.env.TRAINER_CACHE_DIR ?? '/tmp/trainer-rogue', log });
   let results = 0;
   for (let attempt = 0; attempt < 200; attempt++) {
     const end = await new Promise<SessionEnd>((resolve, reject) => {

@@ -40,7 +40,7 @@ async function setUp(token: string | null = TOKEN) {
   const dir = await mkdtemp(join(tmpdir(), 'trainer-session-'));
   const log: string[] = [];
   const fatal: TrainerError[] = [];
-  const compute = new WorkerCompute({ backend: 'cpu', gpu: null, cacheDir: dir, log: (l) => log.push(l) });
+  const compute = new WorkerCompute({ backend: 'cpu', gpu: null, threads: 1, cacheDir: dir, log: (l) => log.push(l) });
   const { link, sent, closes } = fakeLink();
   const session = new WorkerSession(compute, link, { url: 'ws://test', token, name: 'w', log: (l) => log.push(l), onFatal: (e) => fatal.push(e) });
   const feed = (m: Message) => session.receive(encodeMessage(m));

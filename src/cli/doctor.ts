@@ -1,0 +1,173 @@
+/**
+ * `trainer doctor [--train]`: what this machine can compute on. Each backend
+ * is probed in a child process of its own (a process holds one tfjs backend,
+ * and tfjs-node loads once per process); with --train, configs/demo.yaml
+ * trains one epoch on each usable GPU backend and on wasm, and the table
+ * gives images/s and the weights hash of each. Always exits 0 with the table:
+ * a missing backend is a row that says why, not a failure.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Argv } from 'yargs';
+import { RunFolder } from '../coordinator/run-folder.js';
+import { describeError } from '../shared/errors.js';
+import { selectBackend } from '../worker/backend.js';
+
+const MAIN_JS = fileURLToPath(new URL('./main.js', import.meta.url));
+/** One training epoch's limit: the whole check must end within minutes on a GPU machine. */
+const TRAIN_LIMIT_MS = 150_000;
+
+export interface DoctorArgs {
+  train: boolean;
+  config: string;
+  /** With --train on a software adapter, train on this many images only (it runs at tens of images/s). */
+  softwareLimit: number;
+  /** Internal: probe one backend in this process and print one JSON line. */
+  probe?: string;
+  gpu?: number;
+}
+
+export function doctorOptions<T>(y: Argv<T>) {
+  return y
+    .option('train', { type: 'boolean', default: false, describe: 'also train one epoch of --config on each usable GPU backend and on wasm' })
+    .option('config', { type: 'string', default: 'configs/demo.yaml', describe: 'the config --train runs' })
+    .option('software-limit', { type: 'number', default: 512, describe: 'with --train on a software adapter (lavapipe), train on this many images only' })
+    .option('probe', { type: 'string', hidden: true })
+    .option('gpu', { type: 'number', hidden: true });
+}
+
+interface Probe {
+  ok: boolean;
+  detail: string;
+}
+
+/** One row of the table per (backend, --gpu) tried. */
+const CANDIDATES: { backend: string; gpu: number | null; gpuBackend: boolean }[] = [
+  { backend: 'tensorflow-gpu', gpu: 0, gpuBackend: true },
+  { backend: 'webgpu', gpu: 0, gpuBackend: true },
+  { backend: 'webgpu', gpu: null, gpuBackend: false },
+  { backend: 'tensorflow', gpu: null, gpuBackend: false },
+  { backend: 'wasm', gpu: null, gpuBackend: false },
+  { backend: 'cpu', gpu: null, gpuBackend: false },
+];
+
+export async function doctorCommand(a: DoctorArgs): Promise<void> {
+  if (a.probe !== undefined) return probeHere(a.probe, a.gpu ?? null);
+  const out = (line = '') => process.stdout.write(`${line}\n`);
+  out(`node ${process.version}, ${process.platform}-${process.arch}`);
+  out(`CUDA_VISIBLE_DEVICES=${process.env.CUDA_VISIBLE_DEVICES ?? '(unset)'}  NVIDIA_DRIVER_CAPABILITIES=${process.env.NVIDIA_DRIVER_CAPABILITIES ?? '(unset)'}`);
+  out(`nvidia-smi: ${command('nvidia-smi', ['-L']) ?? 'not found'}`);
+  out(`Vulkan drivers (ICD files): ${vulkanIcds().join(', ') || 'none found'}`);
+  out(`WebGPU adapters Dawn sees: ${await dawnAdapters()}`);
+  out();
+
+  const rows: string[][] = [];
+  const fixes = new Set<string>();
+  const usable: { backend: string; gpu: number | null; software: boolean }[] = [];
+  for (const c of CANDIDATES) {
+    const p = probeInChild(c.backend, c.gpu);
+    const [why, ...fix] = p.detail.split('; ');
+    rows.push([c.gpu === null ? c.backend : `${c.backend} --gpu ${c.gpu}`, p.ok ? 'yes' : 'no', why ?? '']);
+    if (!p.ok && fix.length > 0) fixes.add(fix.join('; '));
+    if (p.ok && (c.gpuBackend || c.backend === 'wasm')) usable.push({ backend: c.backend, gpu: c.gpu, software: false });
+    // webgpu without --gpu is worth training on only when it is not the hardware adapter already listed.
+    if (p.ok && c.backend === 'webgpu' && c.gpu === null && /\(software\)$/.test(p.detail)) usable.push({ backend: 'webgpu', gpu: null, software: true });
+  }
+  out(table(['backend', 'usable', 'detail'], rows));
+  if (fixes.size > 0) out(`\nWhat the missing ones need:\n${[...fixes].map((f) => `- ${f}`).join('\n')}`);
+
+  if (!a.train) {
+    out('\n(trainer doctor --train also trains one epoch on each usable GPU backend and on wasm)');
+    return;
+  }
+  out(`\nOne epoch of ${a.config} on each:`);
+  const dir = await mkdtemp(join(tmpdir(), 'trainer-doctor-'));
+  const trained: string[][] = [];
+  try {
+    for (const u of usable) trained.push(trainOnce(a, u, dir));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  out(table(['backend', 'images/s', 'weights sha256', 'note'], trained));
+}
+
+/** The backend in this process: one JSON line {ok, detail}. */
+async function probeHere(backend: string, gpu: number | null): Promise<void> {
+  let r: Probe;
+  try {
+    const b = await selectBackend(backend as Parameters<typeof selectBackend>[0], gpu);
+    r = { ok: true, detail: b.detail || b.name };
+  } catch (err) {
+    r = { ok: false, detail: describeError(err) };
+  }
+  process.stdout.write(`${JSON.stringify(r)}\n`);
+  process.exit(0);
+}
+
+function probeInChild(backend: string, gpu: number | null): Probe {
+  const args = [MAIN_JS, 'doctor', '--probe', backend, ...(gpu === null ? [] : ['--gpu', String(gpu)])];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 120_000 });
+  const line = r.stdout?.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as Probe;
+  } catch {
+    return { ok: false, detail: `probe failed (${r.signal ?? r.status}): ${(r.stderr ?? '').trim().split('\n').pop() ?? ''}` };
+  }
+}
+
+function trainOnce(a: DoctorArgs, u: { backend: string; gpu: number | null; software: boolean }, dir: string): string[] {
+  const name = `${u.backend}${u.gpu === null ? '' : `-gpu${u.gpu}`}${u.software ? '-software' : ''}`;
+  const args = [MAIN_JS, 'train', '--config', a.config, '--backend', u.backend, '--train.epochs', '1', '--run.dir', dir, '--run.name', name, '--json'];
+  if (u.gpu !== null) args.push('--gpu', String(u.gpu));
+  if (u.software) args.push('--data.limitTrain', String(a.softwareLimit), '--data.limitVal', String(Math.min(a.softwareLimit, 256)));
+  const label = u.gpu === null ? u.backend : `${u.backend} --gpu ${u.gpu}`;
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: TRAIN_LIMIT_MS });
+  const epoch = (r.stdout ?? '').split('\n').flatMap((l) => {
+    try {
+      return [JSON.parse(l) as { imagesPerSec: number }];
+    } catch {
+      return [];
+    }
+  })[0];
+  const weights = join(new RunFolder(join(dir, name)).modelDir, 'weights.bin');
+  if (r.status !== 0 || !epoch || !existsSync(weights)) {
+    const errorLine = (r.stderr ?? '').split('\n').find((l) => l.startsWith('error ')) ?? `exit ${r.status}`;
+    return [label, '', '', r.signal ? `stopped after ${TRAIN_LIMIT_MS / 1000} s` : errorLine];
+  }
+  const sha = createHash('sha256').update(readFileSync(weights)).digest('hex');
+  return [label, String(Math.round(epoch.imagesPerSec)), sha, u.software ? `software adapter: the first ${a.softwareLimit} images only` : ''];
+}
+
+function command(cmd: string, args: string[]): string | null {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] }).trim().replace(/\n/g, '; ');
+  } catch {
+    return null;
+  }
+}
+
+function vulkanIcds(): string[] {
+  const dirs = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
+  return dirs.flatMap((d) => (existsSync(d) ? readdirSync(d).filter((f) => f.endsWith('.json')).map((f) => join(d, f)) : []));
+}
+
+async function dawnAdapters(): Promise<string> {
+  try {
+    const { listWebGpuAdapters } = await import('../worker/webgpu.js');
+    const names = await listWebGpuAdapters();
+    return names.length ? names.map((n) => JSON.stringify(n)).join(', ') : 'none (no Vulkan driver?)';
+  } catch (err) {
+    return `webgpu package not loadable (${describeError(err)})`;
+  }
+}
+
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd();
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,124 @@
+/**
+ * N compute threads behind one WebSocket worker process (`trainer worker
+ * --threads N`): one connection, one copy of the dataset and of the weights
+ * per machine. The threads run the same entry as `trainer train --threads`
+ * (worker.ts); each task is one micro-batch computed on its own by whichever
+ * thread is free, so its gradient has the bits a single-thread worker gives
+ * and the weights hash does not change.
+ *
+ * A thread copies the weights of a version once, at its first task of that
+ * version, so a new version is published only once no task of another
+ * version runs: a stale task finishing late never sees torn weights.
+ */
+import { Piscina } from 'piscina';
+import type { Dataset } from '../../data/cifar-format.js';
+import type { Normalization } from '../../data/normalize.js';
+import type { BackendName } from '../../shared/config.js';
+import { TrainerError } from '../../shared/errors.js';
+import type { BatchStats } from '../../worker/gradient.js';
+import type { ModelSpec } from '../../worker/model.js';
+import type { ThreadInit, ThreadResult, ThreadTask } from './messages.js';
+import { WORKER_FILE } from './pool.js';
+import { threadInit } from './shared-data.js';
+
+export interface EngineOptions {
+  threads: number;
+  backend: BackendName;
+  gpu: number | null;
+  model: ModelSpec;
+  normalization: Normalization;
+  data: { train: Dataset; val: Dataset };
+  /** The most examples one task holds. */
+  maxBatch: number;
+}
+
+export class ThreadEngine {
+  readonly threads: number;
+  private readonly free: number[];
+  private published = -1;
+  private running = 0;
+  private readonly idle: (() => void)[] = [];
+  private tickets = 0;
+
+  private constructor(
+    private readonly piscina: Piscina<ThreadTask, ThreadResult>,
+    private readonly init: ThreadInit,
+    private readonly model: ModelSpec,
+    /** The backend kind the threads compute on. */
+    readonly backendKind: string,
+    threads: number,
+  ) {
+    this.threads = threads;
+    this.free = Array.from({ length: init.slotCount }, (_, i) => i);
+  }
+
+  /** Starts every thread and waits until each has loaded its backend and model. */
+  static async start(o: EngineOptions): Promise<ThreadEngine> {
+    // tfjs-node's addon loads in one thread per process only, so auto means wasm here (as in trainer train --threads).
+    const backend = o.backend === 'auto' ? 'wasm' : o.backend;
+    if (backend === 'tensorflow' || backend === 'tensorflow-gpu') {
+      throw new TrainerError('E_CONFIG', `backend ${backend} cannot run in more than one thread (tfjs-node loads once per process): run one worker process per GPU instead`);
+    }
+    const init = threadInit({ ...o, backend, indices: o.threads * o.maxBatch, slotCount: o.threads });
+    const piscina = new Piscina<ThreadTask, ThreadResult>({
+      filename: WORKER_FILE,
+      minThreads: o.threads,
+      maxThreads: o.threads,
+      idleTimeout: 2 ** 31 - 1,
+      workerData: init,
+    });
+    try {
+      const pongs = await Promise.all(Array.from({ length: o.threads }, () => piscina.run({ kind: 'ping' })));
+      return new ThreadEngine(piscina, init, o.model, [...new Set(pongs.map((p) => p.backend))].join(', '), o.threads);
+    } catch (err) {
+      await piscina.destroy();
+      throw err;
+    }
+  }
+
+  /** d(sum of losses)/d(params) of the examples at `indices` at weights `version`, into `out`. */
+  async gradient(version: number, weights: Float32Array, indices: Int32Array, out: Float32Array): Promise<BatchStats> {
+    if (indices.length > this.init.maxBatch) throw new TrainerError('E_PROTOCOL', `a task of ${indices.length} examples, at most ${this.init.maxBatch}`);
+    return this.withSlot(version, weights, async (slot) => {
+      const offset = slot * this.init.maxBatch;
+      this.init.indices.set(indices, offset);
+      const task: ThreadTask = { kind: 'gradient', step: version, microBatch: 0, offset, length: indices.length, slot, ticket: ++this.tickets };
+      const r = await this.piscina.run(task);
+      out.set(this.init.slots.subarray(slot * this.model.size, (slot + 1) * this.model.size));
+      return { lossSum: r.lossSum, correct: r.correct, count: r.count };
+    });
+  }
+
+  /** Loss sum and correct count of a contiguous range of `split` at weights `version`. */
+  async evaluate(version: number, weights: Float32Array, split: 'train' | 'val', indices: Int32Array): Promise<BatchStats> {
+    const start = indices[0] ?? 0;
+    if (indices.some((v, k) => v !== start + k)) throw new TrainerError('E_PROTOCOL', 'evaluation indices must be a contiguous range');
+    return this.withSlot(version, weights, async () => {
+      const r = await this.piscina.run({ kind: 'evaluate', version, split, start, length: indices.length });
+      return { lossSum: r.lossSum, correct: r.correct, count: r.count };
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.piscina.destroy();
+  }
+
+  /** Runs `f` on a free slot once `weights` are published as `version` (after any task of another version ended). */
+  private async withSlot<T>(version: number, weights: Float32Array, f: (slot: number) => Promise<T>): Promise<T> {
+    while (this.published !== version && this.running > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+    if (this.published !== version) {
+      this.init.weights.set(weights);
+      Atomics.store(this.init.publishedVersion, 0, version);
+      this.published = version;
+    }
+    const slot = this.free.pop();
+    if (slot === undefined) throw new TrainerError('E_INTERNAL', `more than ${this.threads} tasks at once`);
+    this.running++;
+    try {
+      return await f(slot);
+    } finally {
+      this.free.push(slot);
+      if (--this.running === 0) for (const wake of this.idle.splice(0)) wake();
+    }
+  }
+}

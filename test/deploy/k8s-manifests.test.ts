@@ -1,0 +1,213 @@
+/**
+ * deploy/k8s/ rendered offline (the subset of kustomize it uses; compared with
+ * `kubectl kustomize` where kubectl is installed), every object checked
+ * against the Kubernetes schemas with unknown fields reported, and the
+ * objects checked against each other: the Service finds the coordinator, the
+ * workers dial the Service, the worker count and the token are each set once.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parse, parseAllDocuments } from 'yaml';
+import { tempDir } from '../helpers.js';
+import { validateObject } from './k8s-validate.js';
+import { containers, kustomizeBuild, podSpecs, type Obj } from './kustomize-subset.js';
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const K8S = join(REPO, 'deploy/k8s');
+const CLI = join(REPO, 'dist/src/cli/main.js');
+
+let dir = '';
+let objs: Obj[] = [];
+
+before(async () => {
+  dir = await tempDir('trainer-k8s-');
+  // token.env is each user's own and not in git: write one, as the instructions say.
+  await cp(K8S, join(dir, 'k8s'), { recursive: true });
+  await writeFile(join(dir, 'k8s/token.env'), 'TRAINER_TOKEN=0123456789abcdef0123456789abcdef0123456789abcdef\n');
+  objs = await kustomizeBuild(join(dir, 'k8s'));
+});
+
+const nameOf = (o: Obj) => String((o.metadata as Obj).name);
+function get(kind: string, name: string): Obj {
+  const o = objs.find((x) => x.kind === kind && nameOf(x) === name);
+  assert.ok(o, `no ${kind} ${name} in the rendered kustomization`);
+  return o;
+}
+function container(o: Obj, name: string): Obj {
+  const c = containers(o).find((x) => x.name === name);
+  assert.ok(c, `${nameOf(o)} has no container ${name}`);
+  return c;
+}
+const envOf = (c: Obj, name: string) => ((c.env as Obj[]) ?? []).find((e) => e.name === name);
+
+test('the kustomization renders the Secret, settings, volume, coordinator Job and Service, and workers Job', () => {
+  assert.deepEqual(objs.map((o) => `${String(o.kind)}/${nameOf(o)}`).sort(), [
+    'ConfigMap/trainer-settings',
+    'Job/trainer-coordinator',
+    'Job/trainer-workers',
+    'PersistentVolumeClaim/trainer-state',
+    'Secret/trainer-token',
+    'Service/trainer-coordinator',
+  ]);
+});
+
+test('kubectl kustomize renders the same objects as the test does', (t) => {
+  const probe = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
+  if (probe.status !== 0) return t.skip('kubectl is not installed: the offline rendering alone is checked');
+  const r = spawnSync('kubectl', ['kustomize', join(dir, 'k8s')], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const theirs = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj);
+  const key = (o: Obj) => `${String(o.kind)}/${nameOf(o)}`;
+  const sort = (xs: Obj[]) => [...xs].sort((a, b) => key(a).localeCompare(key(b)));
+  assert.deepEqual(sort(theirs), sort(objs));
+});
+
+test('every rendered object, and the state-reader pod, fits the Kubernetes schema with no unknown field', async () => {
+  const reader = parse(await readFile(join(K8S, 'tools/state-reader.yaml'), 'utf8')) as Obj;
+  for (const o of [...objs, reader]) {
+    assert.deepEqual(await validateObject(o), [], `${String(o.kind)} ${nameOf(o)}`);
+  }
+  // The reader mounts the claim the kustomization creates.
+  const claim = ((podSpecs(reader)[0]?.volumes as Obj[])[0]?.persistentVolumeClaim as Obj).claimName;
+  get('PersistentVolumeClaim', String(claim));
+});
+
+test('the Service selects the coordinator pod and exposes the port it listens and answers /healthz on', () => {
+  const svc = get('Service', 'trainer-coordinator');
+  const job = get('Job', 'trainer-coordinator');
+  const podLabels = ((job.spec as Obj).template as Obj).metadata as Obj;
+  const selector = (svc.spec as Obj).selector as Record<string, string>;
+  for (const [k, v] of Object.entries(selector)) assert.equal((podLabels.labels as Record<string, string>)[k], v, `selector ${k}`);
+  const workerPod = ((get('Job', 'trainer-workers').spec as Obj).template as Obj).metadata as Obj;
+  assert.ok(Object.entries(selector).some(([k, v]) => (workerPod.labels as Record<string, string>)[k] !== v), 'the selector does not also match workers');
+
+  const [port] = (svc.spec as Obj).ports as Obj[];
+  const c = container(job, 'coordinator');
+  const cport = ((c.ports as Obj[]) ?? []).find((p) => p.name === port?.targetPort);
+  assert.ok(cport, `the coordinator has a port named ${String(port?.targetPort)}`);
+  assert.equal(cport.containerPort, port?.port);
+  const script = String((c.args as string[])[0]);
+  assert.match(script, new RegExp(`--host 0\\.0\\.0\\.0 --port ${String(cport.containerPort)} `));
+  const probe = (c.readinessProbe as Obj).httpGet as Obj;
+  assert.deepEqual([probe.path, probe.port], ['/healthz', port?.targetPort]);
+});
+
+test('workers dial the Service by name and port, one GPU and --gpu 0 each, as an Indexed Job', () => {
+  const svc = get('Service', 'trainer-coordinator');
+  const workers = get('Job', 'trainer-workers');
+  const spec = workers.spec as Obj;
+  assert.equal(spec.completionMode, 'Indexed');
+  const c = container(workers, 'worker');
+  const args = c.args as string[];
+  assert.equal(args[0], 'worker');
+  const [port] = (svc.spec as Obj).ports as Obj[];
+  assert.equal(args[args.indexOf('--connect') + 1], `${nameOf(svc)}:${String(port?.port)}`);
+  assert.equal(args[args.indexOf('--gpu') + 1], '0');
+  assert.ok(Number(args[args.indexOf('--retry-for-ms') + 1]) >= 60_000, 'workers wait for a coordinator that starts after them');
+  assert.equal(((c.resources as Obj).limits as Obj)['nvidia.com/gpu'], 1);
+});
+
+test('the worker count is set once: parallelism, completions and --min-workers follow it', async () => {
+  const settings = get('ConfigMap', 'trainer-settings');
+  const n = Number((settings.data as Obj).workers);
+  assert.ok(Number.isInteger(n) && n > 0);
+  const spec = get('Job', 'trainer-workers').spec as Obj;
+  assert.equal(spec.parallelism, n);
+  assert.equal(spec.completions, n);
+  const c = container(get('Job', 'trainer-coordinator'), 'coordinator');
+  assert.deepEqual((envOf(c, 'TRAINER_WORKERS')?.valueFrom as Obj).configMapKeyRef, { name: 'trainer-settings', key: 'workers' });
+  assert.match(String((c.args as string[])[0]), /--min-workers "\$TRAINER_WORKERS"/);
+  // Changing it in kustomization.yaml changes all three.
+  const k = join(dir, 'k8s/kustomization.yaml');
+  const original = await readFile(k, 'utf8');
+  await writeFile(k, original.replace('- workers=3', '- workers=5'));
+  try {
+    const again = await kustomizeBuild(join(dir, 'k8s'));
+    const w = again.find((o) => nameOf(o) === 'trainer-workers' && o.kind === 'Job')?.spec as Obj;
+    assert.deepEqual([w.parallelism, w.completions], [5, 5]);
+  } finally {
+    await writeFile(k, original);
+  }
+});
+
+test('every Secret, ConfigMap and volume claim a pod refers to exists, with the key it names', () => {
+  const pods = objs.filter((o) => podSpecs(o).length > 0);
+  assert.equal(pods.length, 2);
+  for (const o of pods) {
+    for (const c of containers(o)) {
+      for (const e of (c.env as Obj[]) ?? []) {
+        const from = e.valueFrom as Obj | undefined;
+        for (const [ref, kind] of [['secretKeyRef', 'Secret'], ['configMapKeyRef', 'ConfigMap']] as const) {
+          const r = from?.[ref] as Obj | undefined;
+          if (!r) continue;
+          const target = get(kind, String(r.name));
+          assert.ok(String(r.key) in (target.data as Obj), `${kind} ${String(r.name)} has key ${String(r.key)}`);
+        }
+      }
+      assert.ok(envOf(c, 'TRAINER_TOKEN'), `${nameOf(o)}/${String(c.name)} gets the token`);
+      assert.ok(!JSON.stringify(c.args ?? []).includes('0123456789abcdef'), 'the token is not in argv');
+    }
+    for (const v of (podSpecs(o)[0]?.volumes as Obj[]) ?? []) {
+      const claim = v.persistentVolumeClaim as Obj | undefined;
+      if (claim) get('PersistentVolumeClaim', String(claim.claimName));
+    }
+  }
+  const token = (get('Secret', 'trainer-token').data as Obj).TRAINER_TOKEN;
+  assert.equal(Buffer.from(String(token), 'base64').toString(), '0123456789abcdef0123456789abcdef0123456789abcdef');
+});
+
+test('both pods run the image named once in kustomization.yaml', async () => {
+  const k = parse(await readFile(join(K8S, 'kustomization.yaml'), 'utf8')) as { images: { newName: string; newTag: string }[] };
+  const [img] = k.images;
+  const images = objs.flatMap(containers).map((c) => c.image);
+  assert.deepEqual(images, [`${img?.newName}:${img?.newTag}`, `${img?.newName}:${img?.newTag}`]);
+});
+
+test('the coordinator resumes exactly when its run folder on the volume holds a checkpoint', async () => {
+  // Why the check: --resume without a checkpoint is an error.
+  const none = spawnSync(process.execPath, [CLI, 'coordinator', '--config', join(REPO, 'configs/demo.yaml'), '--resume', '--run.dir', join(dir, 'nowhere'), '--port', '0'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(none.status, 1);
+  assert.match(none.stderr, /E_CHECKPOINT: no checkpoint to resume from/);
+
+  const c = container(get('Job', 'trainer-coordinator'), 'coordinator');
+  assert.deepEqual(c.command, ['sh', '-c']);
+  const script = String((c.args as string[])[0]);
+  const bin = join(dir, 'bin');
+  await mkdir(bin, { recursive: true });
+  await writeFile(join(bin, 'trainer'), '#!/bin/sh\necho "$@"\n', { mode: 0o755 });
+  const settings = get('ConfigMap', 'trainer-settings').data as Record<string, string>;
+  const state = join(dir, 'state');
+  const env = {
+    PATH: `${bin}:${process.env.PATH ?? ''}`,
+    TRAINER_STATE: state,
+    TRAINER_WORKERS: settings.workers,
+    TRAINER_CONFIG: settings.config,
+    TRAINER_RUN: settings.run,
+    TRAINER_ARGS: settings.args,
+  };
+  const argvOf = () => {
+    const r = spawnSync('sh', ['-c', script], { encoding: 'utf8', env });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.trim().split('\n').pop() ?? '';
+  };
+  const fresh = argvOf();
+  assert.equal(
+    fresh,
+    `coordinator --config configs/cifar3.yaml --host 0.0.0.0 --port 9000 --min-workers 3 --run.dir ${state}/runs --run.name cifar3 --data.path ${state}/data --data.download true`,
+  );
+  await mkdir(join(state, 'runs/cifar3/checkpoint'), { recursive: true });
+  await writeFile(join(state, 'runs/cifar3/checkpoint/state.ckpt'), '');
+  assert.equal(argvOf(), fresh.replace(' --data.download', ' --resume --data.download'));
+  // The config the pod names is in the image (the Dockerfile copies configs/).
+  await readFile(join(REPO, settings.config ?? ''));
+});
+
+test('token.env stays out of git', async () => {
+  assert.match(await readFile(join(K8S, '.gitignore'), 'utf8'), /^token\.env$/m);
+  const tracked = spawnSync('git', ['ls-files', 'deploy/k8s'], { cwd: REPO, encoding: 'utf8' });
+  if (tracked.status === 0) assert.doesNotMatch(tracked.stdout, /token\.env/);
+});

@@ -1,0 +1,259 @@
+/**
+ * deploy/slurm/trainer.sbatch on a real Slurm: scripts/slurm-cluster.sh runs
+ * slurmctld and three slurmd (nodes n1..n3) on this machine, all on 127.0.0.1.
+ * Skips, and says why, where Slurm is not installed (.ci/run installs it).
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { tempDir } from '../helpers.js';
+
+const run = promisify(execFile);
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const CLI = join(REPO, 'dist/src/cli/main.js');
+const SBATCH = join(REPO, 'deploy/slurm/trainer.sbatch');
+const CLUSTER = join(REPO, 'scripts/slurm-cluster.sh');
+// A state folder and ports of the test's own, apart from a cluster someone started by hand.
+const STATE = join(tmpdir(), 'trainer-slurm-test');
+const SLURM_ENV = { TRAINER_SLURM_DIR: STATE, TRAINER_SLURM_PORT: '16827' };
+const SLURM_CONF = join(STATE, 'slurm.conf');
+const JOB_LIMIT_MS = 90_000;
+const DONE = /^(COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|PREEMPTED|BOOT_FAIL|DEADLINE)$/;
+
+const missing = ['sbatch', 'srun', 'scontrol', 'slurmctld', 'slurmd', 'munged'].filter(
+  (c) => spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0,
+);
+const skip = missing.length > 0 ? `Slurm is not installed (no ${missing.join(', ')}): apt-get install slurmctld slurmd slurm-client munge` : false;
+if (skip) process.stderr.write(`skipping the Slurm tests: ${skip}\n`);
+
+let dir = '';
+const jobs: string[] = [];
+
+before(async () => {
+  if (skip) return;
+  dir = await tempDir('trainer-slurm-');
+  const t0 = performance.now();
+  const up = await run(CLUSTER, ['up'], { env: { ...process.env, ...SLURM_ENV }, timeout: 60_000 });
+  process.stderr.write(`${up.stdout.trim()} (${Math.round(performance.now() - t0)} ms)\n`);
+});
+
+after(async () => {
+  if (skip) return;
+  for (const id of jobs) spawnSync('scancel', [id], { env: slurmEnv() });
+  await run(CLUSTER, ['down'], { env: { ...process.env, ...SLURM_ENV }, timeout: 60_000 });
+});
+
+function slurmEnv(over: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, SLURM_CONF, TRAINER_CACHE_DIR: join(dir, 'cache'), ...over };
+  for (const [k, v] of Object.entries(over)) if (v === undefined) delete env[k];
+  return env;
+}
+
+/** Flags of a run of a few seconds on synthetic data under the test's folder. */
+function runFlags(name: string, epochs: number, limitTrain: number): string[] {
+  return [
+    '--config', 'configs/demo.yaml',
+    '--train.epochs', String(epochs),
+    '--data.limitTrain', String(limitTrain),
+    '--data.limitVal', '64',
+    '--data.synthetic.trainSize', '1200',
+    '--data.synthetic.valSize', '200',
+    '--data.path', join(dir, 'data'),
+    '--run.dir', join(dir, 'runs'),
+    '--run.name', name,
+  ];
+}
+
+const shaOf = (out: string) => /model saved to .* \(weights sha256 ([0-9a-f]{64})\)/.exec(out)?.[1];
+
+const references = new Map<string, string>();
+
+/** The weights sha256 of `trainer train --threads 1` on these flags (each computed once). */
+function referenceSha(flags: string[]): string {
+  const key = JSON.stringify(flags);
+  const known = references.get(key);
+  if (known) return known;
+  const r = spawnSync(process.execPath, [CLI, 'train', ...flags, '--threads', '1'], { cwd: REPO, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const sha = shaOf(r.stderr);
+  assert.ok(sha, r.stderr);
+  references.set(key, sha);
+  return sha;
+}
+
+interface Job {
+  id: string;
+  out: string;
+}
+
+async function submit(sbatchArgs: string[], trainerArgs: string[], env: NodeJS.ProcessEnv): Promise<Job> {
+  const { stdout } = await run('sbatch', ['--parsable', '--output', join(dir, 'job-%j.out'), ...sbatchArgs, SBATCH, ...trainerArgs], {
+    cwd: REPO,
+    env,
+    timeout: 30_000,
+  });
+  const id = stdout.trim().split(';')[0] ?? '';
+  assert.match(id, /^\d+$/);
+  jobs.push(id);
+  return { id, out: join(dir, `job-${id}.out`) };
+}
+
+const output = (job: Job) => readFile(job.out, 'utf8').catch(() => '');
+
+async function finished(job: Job): Promise<{ state: string; exitCode: number; output: string }> {
+  const deadline = performance.now() + JOB_LIMIT_MS;
+  for (;;) {
+    const { stdout } = await run('scontrol', ['-o', 'show', 'job', job.id], { env: slurmEnv(), timeout: 10_000 });
+    const state = /JobState=(\S+)/.exec(stdout)?.[1] ?? '';
+    if (DONE.test(state)) {
+      const exitCode = Number(/ExitCode=(\d+):/.exec(stdout)?.[1] ?? -1);
+      return { state, exitCode, output: await output(job) };
+    }
+    if (performance.now() > deadline) {
+      spawnSync('scancel', [job.id], { env: slurmEnv() });
+      assert.fail(`job ${job.id} still ${state} after ${JOB_LIMIT_MS} ms:\n${await output(job)}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** PIDs of this machine's processes whose command line contains `needle`. */
+function pidsWith(needle: string): number[] {
+  const pids: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').join(' ').includes(needle)) pids.push(Number(e));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+test('sbatch on three nodes trains to the same weights sha256 as trainer train --threads 1', { skip }, async () => {
+  const flags = runFlags('parity', 1, 256);
+  const expected = referenceSha(runFlags('parity-ref', 1, 256));
+  const job = await submit(['--nodes', '3', '--ntasks-per-node', '1'], flags, slurmEnv({ TRAINER_TOKEN: undefined }));
+  const r = await finished(job);
+  assert.equal(r.state, 'COMPLETED', r.output);
+  assert.equal(r.exitCode, 0);
+  assert.equal(shaOf(r.output), expected, r.output);
+  // The coordinator ran on the first node, at its NodeAddr, on a port derived from the job id.
+  const port = 20000 + (Number(job.id) % 20000);
+  assert.match(r.output, new RegExp(`coordinator on n1 listening on 127\\.0\\.0\\.1:${port}, workers dial 127\\.0\\.0\\.1:${port}`));
+  assert.match(r.output, /token: a fresh one for this job/);
+  assert.doesNotMatch(r.output, /\b[0-9a-f]{48}\b/, 'the generated token is never printed');
+  // One worker per node, no GPU asked for: no --gpu; each left when the coordinator was done.
+  for (const [task, node] of [['0', 'n1'], ['1', 'n2'], ['2', 'n3']]) {
+    assert.match(r.output, new RegExp(`task ${task} on ${node}: CUDA_VISIBLE_DEVICES=\\(unset\\) -> worker \\(no --gpu\\)`));
+    assert.match(r.output, new RegExp(`worker \\S+ \\(job${job.id}\\.task${task}@${node}\\) gone \\(4000 coordinator done\\)`));
+  }
+  assert.equal(r.output.match(/leaving: coordinator done/g)?.length, 3);
+  assert.doesNotMatch(r.output, /trainer\.sbatch: error/);
+});
+
+test('a worker task SIGKILLed mid-run loses its micro-batches to the others and the sha256 stays the same', { skip }, async () => {
+  const flags = runFlags('killed', 3, 1024);
+  const expected = referenceSha(runFlags('ref-3x1024', 3, 1024));
+  const token = 'test-token-that-must-stay-out-of-output-and-argv';
+  const job = await submit(['--nodes', '3', '--ntasks-per-node', '1'], flags, slurmEnv({ TRAINER_TOKEN: token }));
+  const victim = `job${job.id}.task1@n2`;
+  const deadline = performance.now() + JOB_LIMIT_MS;
+  let killed = 0;
+  while (killed === 0 && performance.now() < deadline) {
+    if (/Epoch 1,/.test(await output(job))) {
+      // Neither the coordinator's nor any worker's command line holds the token.
+      for (const pid of [...pidsWith(`job${job.id}.task`), ...pidsWith('coordinator --host')]) {
+        assert.ok(!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(token), `pid ${pid} has the token in argv`);
+      }
+      const [pid] = pidsWith(victim).filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('worker'));
+      assert.ok(pid, `no process named ${victim}:\n${await output(job)}`);
+      process.kill(pid, 'SIGKILL');
+      killed = pid;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(killed > 0, 'the run reached the end of epoch 1');
+  const r = await finished(job);
+  assert.equal(r.state, 'COMPLETED', r.output);
+  assert.equal(r.exitCode, 0, 'the job succeeds: the coordinator finished');
+  assert.equal(shaOf(r.output), expected, r.output);
+  const gone = r.output.search(new RegExp(`\\(${victim.replace(/\./g, '\\.')}\\) gone`));
+  assert.ok(gone > 0, `the coordinator noticed ${victim} gone:\n${r.output}`);
+  assert.match(r.output.slice(gone), /Epoch 2,/, 'training went on after the kill');
+  assert.match(r.output, /task 1 on n2: worker exited with status 137/);
+  assert.ok(!r.output.includes(token), 'the token is not in the job output');
+});
+
+test('near the time limit the coordinator checkpoints, and a job submitted with --resume ends with the same sha256', { skip }, async () => {
+  const flags = runFlags('resumed', 3, 1024);
+  const expected = referenceSha(runFlags('ref-3x1024', 3, 1024));
+  const first = await submit(['--nodes', '3', '--ntasks-per-node', '1'], flags, slurmEnv());
+  const deadline = performance.now() + JOB_LIMIT_MS;
+  while (!/Epoch 1,/.test(await output(first)) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  // What #SBATCH --signal=B:USR1@120 sends 120 s before the time limit: the batch shell alone.
+  await run('scancel', ['--batch', '--signal=USR1', first.id], { env: slurmEnv(), timeout: 10_000 });
+  const r1 = await finished(first);
+  assert.equal(r1.exitCode, 130, r1.output);
+  assert.match(r1.output, /time limit near: asking the coordinator to stop/);
+  assert.match(r1.output, /stopped at epoch \d, step \d+; checkpoint written/);
+  assert.match(r1.output, /trainer\.sbatch: error: the coordinator stopped early \(exit 130\).*resubmit with --resume/);
+  const second = await submit(['--nodes', '3', '--ntasks-per-node', '1'], [...flags, '--resume'], slurmEnv());
+  const r2 = await finished(second);
+  assert.equal(r2.exitCode, 0, r2.output);
+  assert.match(r2.output, /resuming .* at epoch/);
+  assert.equal(shaOf(r2.output), expected, r2.output);
+});
+
+test('--gpus-per-task 1 gives each task its own CUDA_VISIBLE_DEVICES and each worker --gpu 0', { skip }, async () => {
+  // A stand-in trainer: no GPU backend can load here, and the choice is made before it would.
+  const stub = join(dir, 'stub-trainer.sh');
+  await writeFile(stub, '#!/bin/sh\necho "stub $* (token ${TRAINER_TOKEN:+set})" >&2\n[ "$1" = coordinator ] && sleep 1\nexit 0\n');
+  await chmod(stub, 0o755);
+  // --export=NONE too: the job starts without the submitter's environment, and the workers still get the token.
+  const job = await submit(
+    ['--nodes', '3', '--ntasks-per-node', '2', '--gpus-per-task', '1', `--export=NONE,TRAINER_BIN=${stub}`],
+    ['--config', 'x.yaml'],
+    slurmEnv(),
+  );
+  const r = await finished(job);
+  assert.equal(r.state, 'COMPLETED', r.output);
+  assert.match(r.output, /stub coordinator --host 127\.0\.0\.1 --port \d+ --min-workers 6 --config x\.yaml \(token set\)/);
+  const seen = new Map<string, string[]>();
+  for (const m of r.output.matchAll(/task (\d) on (n\d): CUDA_VISIBLE_DEVICES=(\S+) -> worker --gpu 0/g)) {
+    seen.set(m[2] ?? '', [...(seen.get(m[2] ?? '') ?? []), m[3] ?? ''].sort());
+  }
+  assert.deepEqual(Object.fromEntries(seen), { n1: ['0', '1'], n2: ['0', '1'], n3: ['0', '1'] }, r.output);
+  assert.equal(r.output.match(/stub worker --connect 127\.0\.0\.1:\d+ --retry-for-ms \d+ --name job\d+\.task\d@n\d --gpu 0 \(token set\)/g)?.length, 6);
+});
+
+test('a coordinator that cannot start fails the job with its error and one line of the script', { skip }, async () => {
+  const job = await submit(['--nodes', '3'], [...runFlags('bad', 1, 256), '--train.batchSize', '-3'], slurmEnv());
+  const r = await finished(job);
+  assert.equal(r.state, 'FAILED', r.output);
+  assert.equal(r.exitCode, 2);
+  assert.match(r.output, /error E_CONFIG: train\.batchSize must be a positive integer, got -3/);
+  const ours = r.output.split('\n').filter((l) => l.startsWith('trainer.sbatch: error:'));
+  assert.deepEqual(ours, ['trainer.sbatch: error: the coordinator on n1 exited with status 2 (its message is above); workers stopped']);
+});
+
+test('workers that cannot start fail the job instead of leaving the coordinator waiting', { skip }, async () => {
+  const stub = join(dir, 'stub-no-workers.sh');
+  // The coordinator waits (as a real one would for its workers); every worker fails at once.
+  await writeFile(stub, '#!/bin/sh\nif [ "$1" = coordinator ]; then exec sleep 300; fi\necho "cannot load a backend" >&2\nexit 3\n');
+  await chmod(stub, 0o755);
+  const job = await submit(['--nodes', '3'], ['--config', 'x.yaml'], slurmEnv({ TRAINER_BIN: stub, TRAINER_GRACE_S: '2' }));
+  const r = await finished(job);
+  assert.equal(r.state, 'FAILED', r.output);
+  assert.equal(r.output.match(/worker exited with status 3/g)?.length, 3, r.output);
+  const ours = r.output.split('\n').filter((l) => l.startsWith('trainer.sbatch: error:'));
+  assert.equal(ours.length, 1, r.output);
+  assert.match(ours[0] ?? '', /every worker task ended \(srun exit 3\) while the coordinator was still running/);
+});

@@ -1,0 +1,26 @@
+// Which adapter name `--gpu N` asks Dawn for, from the names Dawn lists (no GPU needed).
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { chooseHardwareAdapter, normaliseDeviceName } from '../../src/worker/webgpu.js';
+
+test('--gpu N is the N-th hardware adapter; software adapters do not count', () => {
+  const names = ['llvmpipe (LLVM 15.0.6, 256 bits)', 'NVIDIA H200', 'AMD Radeon Pro W7900'];
+  assert.equal(chooseHardwareAdapter(names, 0), 'NVIDIA H200');
+  assert.equal(chooseHardwareAdapter(names, 1), 'AMD Radeon Pro W7900');
+  assert.throws(() => chooseHardwareAdapter(names, 2), /Dawn sees 2 hardware adapter\(s\)/);
+  assert.throws(() => chooseHardwareAdapter(['llvmpipe (LLVM 15.0.6, 256 bits)'], 0), /0 hardware adapter/);
+  assert.throws(() => chooseHardwareAdapter([], 0), /adapters: none/);
+});
+
+test('identical GPUs cannot be told apart by name: the first works, the others say how to isolate GPUs', () => {
+  const names = ['NVIDIA H200', 'NVIDIA H200'];
+  assert.equal(chooseHardwareAdapter(names, 0), 'NVIDIA H200');
+  assert.throws(() => chooseHardwareAdapter(names, 1), /cannot be told apart.*NVIDIA_VISIBLE_DEVICES/);
+  // A name that an earlier adapter's name contains would select that earlier one.
+  assert.throws(() => chooseHardwareAdapter(['NVIDIA H200 NVL', 'NVIDIA H200'], 1), /cannot be told apart/);
+});
+
+test("Dawn's device name normalisation, to check the adapter it gave", () => {
+  assert.equal(normaliseDeviceName('llvmpipe (LLVM 15.0.6, 256 bits)'), 'llvmpipe-llvm-15-0-6-256-bits-');
+  assert.equal(normaliseDeviceName('NVIDIA H200'), 'nvidia-h200');
+});
