@@ -41,6 +41,7 @@ export const DESCRIPTIONS: Record<string, string> = {
   'eval.every': 'Compute train and validation accuracy every N epochs (and always after the last).',
   'eval.batchSize': 'Images per evaluation task (at most 1,048,576, the most a task frame carries).',
   'checkpoint.every': 'Write `checkpoint/state.ckpt` every N epochs (and always at the end and on Ctrl-C).',
+  'log.everySteps': 'Write a line to `steps.jsonl` every N steps: the mean loss and images/s of those steps, the learning rate and the workers.',
   backend: 'Where tensors are computed; `auto` picks a GPU backend when a GPU is asked for (tensorflow-gpu, then webgpu), else tensorflow, else wasm, else cpu. `webgpu` without `gpu` takes Dawn\'s first adapter, a software one (lavapipe) included.',
   gpu: 'The GPU to compute on: for tensorflow-gpu the CUDA device (sets `CUDA_VISIBLE_DEVICES`; counted among those already visible when it is set), for webgpu the N-th hardware adapter; null asks for no GPU.',
   'cluster.transport':

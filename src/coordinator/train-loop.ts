@@ -62,6 +62,12 @@ export interface StepInfo {
   lossSum: number;
   imagesPerSec: number;
   workers: number;
+  /** This step alone: its mean loss, its examples and its duration in seconds. */
+  stepLoss: number;
+  stepExamples: number;
+  stepSec: number;
+  /** Run seconds so far (training and evaluation, continued across a resume). */
+  elapsedSec: number;
 }
 
 export interface TrainLoopOptions {
@@ -72,6 +78,8 @@ export interface TrainLoopOptions {
   folder: RunFolder;
   state: TrainState;
   log: (line: string) => void;
+  /** Where the epoch lines go (results, stdout); default `log`. */
+  result?: (line: string) => void;
   /** Stop at the next step boundary, with a checkpoint. */
   signal?: AbortSignal;
   onStep?: (info: StepInfo) => void;
@@ -97,6 +105,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
       }
       const t0 = performance.now();
       const next = planStep(plan, state.stepInEpoch + 1, config.train.microBatches);
+      const before = { lossSum: state.epochLossSum, examples: state.epochExamples };
       await trainStep(ctx, batch, next, [t0, performance.now()]).catch(checkpointThenThrow(o, clock));
       batch = next;
       o.onStep?.({
@@ -108,6 +117,10 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
         lossSum: state.epochLossSum,
         imagesPerSec: state.epochExamples / clock.trainSec(),
         workers: pool.size,
+        stepLoss: (state.epochLossSum - before.lossSum) / (state.epochExamples - before.examples),
+        stepExamples: state.epochExamples - before.examples,
+        stepSec: (performance.now() - t0) / 1000,
+        elapsedSec: clock.elapsedBase + clock.trainSec(),
       });
     }
     await endEpoch(o, clock);
@@ -181,7 +194,7 @@ async function endEpoch(o: TrainLoopOptions, clock: EpochClock): Promise<void> {
   };
   await o.folder.appendMetrics(metrics);
   await o.folder.writeWorkers(pool.stats());
-  o.log(epochLine(metrics));
+  (o.result ?? o.log)(epochLine(metrics));
   o.onEpoch?.(metrics);
 
   Object.assign(state, { epoch: state.epoch + 1, stepInEpoch: 0, epochLossSum: 0, epochCorrect: 0, epochExamples: 0, epochTrainSec: 0, elapsedSec: metrics.elapsedSec });

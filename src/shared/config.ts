@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { TrainerError } from './errors.js';
+import { didYouMean } from './suggest.js';
 
 const posInt = (what = 'a positive integer') =>
   z.number({ error: `must be ${what}` }).int({ error: `must be ${what}` }).positive({ error: `must be ${what}` });
@@ -105,6 +106,8 @@ export const configSchema = z
       })
       .strict(),
     checkpoint: z.object({ every: posInt() }).strict(),
+    /** steps.jsonl: one line every N steps (loss, images/s, learning rate, workers). */
+    log: z.object({ everySteps: posInt() }).strict(),
     backend: z.enum(BACKENDS, { error: `must be one of ${BACKENDS.join(', ')}` }),
     /** The GPU: CUDA device for tensorflow-gpu, N-th hardware adapter for webgpu; null = no GPU asked for. */
     gpu: nonNegInt().nullable(),
@@ -175,6 +178,7 @@ export const DEFAULT_CONFIG: Config = {
   train: { epochs: 10, batchSize: 64, microBatches: 4, lr: 0.01, momentum: 0, weightDecay: 0 },
   eval: { every: 1, batchSize: 500 },
   checkpoint: { every: 1 },
+  log: { everySteps: 10 },
   backend: 'auto',
   gpu: null,
   cluster: {
@@ -205,6 +209,13 @@ export const DEFAULT_CONFIG: Config = {
 
 /** Top-level config sections: the keys a dotted CLI flag may start with. */
 export const CONFIG_SECTIONS = Object.keys(DEFAULT_CONFIG) as (keyof Config)[];
+
+/** Every config key as a dotted path (`train.epochs`, `cluster.tls.cert`). */
+export function configKeys(): string[] {
+  const walk = (v: unknown, prefix: string): string[] =>
+    isPlain(v) && prefix !== 'data.normalize' ? Object.entries(v).flatMap(([k, x]) => walk(x, prefix ? `${prefix}.${k}` : k)) : [prefix];
+  return walk(DEFAULT_CONFIG, '');
+}
 
 type Plain = Record<string, unknown>;
 const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -240,7 +251,7 @@ export function validateConfig(raw: unknown): Config {
     const path = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
       const key = [path, issue.keys[0]].filter(Boolean).join('.');
-      throw new TrainerError('E_CONFIG', `unknown config key ${key}`);
+      throw new TrainerError('E_CONFIG', `unknown config key ${key}${didYouMean(key, [...configKeys(), ...CONFIG_SECTIONS])}`);
     }
     throw new TrainerError('E_CONFIG', `${path} ${issue.message}, got ${quote(valueAt(raw, issue.path))}`);
   }

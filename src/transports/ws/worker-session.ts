@@ -100,7 +100,14 @@ export class WorkerSession {
   ended(code: number, reason: string): SessionEnd {
     if (this.leaving !== null) return { kind: 'leave', reason: this.leaving };
     if (code === CLOSE.shutdown) return { kind: 'leave', reason: reason || 'coordinator done' };
-    if (code === CLOSE.authFailed) throw new TrainerError('E_AUTH', `the coordinator rejected our token (${reason})`);
+    if (code === CLOSE.authFailed) {
+      throw new TrainerError(
+        'E_AUTH',
+        this.o.token === null
+          ? `the coordinator at ${this.o.url} requires a token and this worker has none: set TRAINER_TOKEN or --token`
+          : `the coordinator at ${this.o.url} rejected our token: it holds another one (or none); give both the same TRAINER_TOKEN`,
+      );
+    }
     if (code === CLOSE.versionMismatch) throw new TrainerError('E_PROTOCOL', reason);
     if (code === CLOSE.banned) throw new TrainerError('E_WORKER_LOST', `the coordinator refuses this worker for the rest of the run (${reason})`);
     return { kind: 'dropped', wasReady: this.state.name === 'ready' && this.state.weights !== null, why: `${code}${reason ? ` ${reason}` : ''}` };

@@ -33,7 +33,7 @@ export async function referenceSha(config: Config): Promise<string> {
 
 export interface Spawned {
   child: ChildProcess;
-  /** stderr so far. */
+  /** stderr and stdout so far, as they came. */
   output(): string;
   exited: Promise<number | null>;
 }
@@ -68,11 +68,12 @@ export function spawnRogue(url: string, dir: string, mode: string, name: string)
 export function spawnMain(args: string[], env: Record<string, string> = {}): Spawned {
   const child = spawn(process.execPath, [MAIN_JS, ...args], { env: { ...process.env, TRAINER_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stderr?.setEncoding('utf8').on('data', (s: string) => {
+  const onData = (s: string) => {
     out += s;
     if (process.env.TRAINER_TEST_LOG) process.stderr.write(`[${args[0]}] ${s}`);
-  });
-  child.stdout?.resume();
+  };
+  child.stderr?.setEncoding('utf8').on('data', onData);
+  child.stdout?.setEncoding('utf8').on('data', onData);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, output: () => out, exited };
 }
