@@ -80,7 +80,8 @@ async function tick() {
     $('wanted').textContent = st.workersWanted;
     $('state').textContent = st.finished ? 'finished'
       : (st.step === 0 && st.workersAlive < st.workersWanted ? 'waiting for workers (' + st.workersAlive + ' of ' + st.workersWanted + ')'
-        : st.workersAlive === 0 ? 'waiting for workers' : 'training') + ', up ' + Math.round(st.uptimeSec) + ' s';
+        : st.workersAlive === 0 ? 'waiting for workers' : 'training') + ', up ' + Math.round(st.uptimeSec) + ' s' +
+      (st.backends.length > 1 ? ' · parity: mixed backends (' + st.backends.join(', ') + '): the weights hash will not match a run on one backend' : '');
     $('workers').tBodies[0].replaceChildren(...st.workers.map((w) => row('worker', [w.worker, w.address ?? '–', w.backend ?? '–',
       w.microBatches, w.examples, Math.round(w.imagesPerSec), ago(w.lastWorkMsAgo), ago(w.lastHeartbeatMsAgo)])));
     $('epochs-table').tBodies[0].replaceChildren(...st.epochsDone.map((e) => row('epoch', [e.epoch, e.trainLoss.toFixed(4),

@@ -54,6 +54,8 @@ export interface DashboardStatus {
   /** Seconds to the end of the run at the pace so far (evaluation included); null until two steps are done. */
   etaSec: number | null;
   workers: WorkerStatus[];
+  /** The backend kinds of the workers listed; more than one: the weights hash will not match a one-backend run. */
+  backends: string[];
   finished: boolean;
   uptimeSec: number;
 }
@@ -138,6 +140,7 @@ export class DashboardState {
     const { pending } = this;
     const curve: [number, number][] = [...this.curve.map(([step, loss]): [number, number] => [step, loss])];
     if (pending.steps > 0) curve.push([pending.step, pending.lossSum / pending.steps]);
+    const workers = this.workerRows(live, now);
     return {
       run: this.run,
       epoch: s ? s.epoch + 1 : 0,
@@ -153,31 +156,38 @@ export class DashboardState {
       lossCurve: curve,
       epochsDone: [...this.epochsDone],
       etaSec: this.etaSec(s, now),
-      workers: live
-        ? live.map((w) => ({
-            worker: w.worker,
-            microBatches: w.microBatches,
-            examples: w.examples,
-            computeMs: w.computeMs,
-            imagesPerSec: speed(w),
-            lastWorkMsAgo: w.lastResultMsAgo,
-            address: w.address,
-            backend: w.backend,
-            lastHeartbeatMsAgo: w.lastHeardMsAgo,
-          }))
-        : (this.statsSource?.() ?? this.workers).map((w) => {
-            const seen = this.lastWork.get(w.worker);
-            return {
-              ...w,
-              imagesPerSec: speed(w),
-              lastWorkMsAgo: seen && w.microBatches > 0 ? Math.round(now - seen.at) : null,
-              address: null,
-              lastHeartbeatMsAgo: null,
-            };
-          }),
+      workers,
+      backends: [...new Set(workers.map((w) => w.backend).filter((b) => b !== '?'))].sort(),
       finished: this.finished,
       uptimeSec: (now - this.started) / 1000,
     };
+  }
+
+  /** The workers' rows: from the ws pool when it has one, else from the threads' or in-process statistics. */
+  private workerRows(live: WorkerInfo[] | null, now: number): WorkerStatus[] {
+    if (live) {
+      return live.map((w) => ({
+        worker: w.worker,
+        microBatches: w.microBatches,
+        examples: w.examples,
+        computeMs: w.computeMs,
+        imagesPerSec: speed(w),
+        lastWorkMsAgo: w.lastResultMsAgo,
+        address: w.address,
+        backend: w.backend,
+        lastHeartbeatMsAgo: w.lastHeardMsAgo,
+      }));
+    }
+    return (this.statsSource?.() ?? this.workers).map((w) => {
+      const seen = this.lastWork.get(w.worker);
+      return {
+        ...w,
+        imagesPerSec: speed(w),
+        lastWorkMsAgo: seen && w.microBatches > 0 ? Math.round(now - seen.at) : null,
+        address: null,
+        lastHeartbeatMsAgo: null,
+      };
+    });
   }
 }
 
