@@ -17,7 +17,7 @@
  *     the run. Each part is reported once, when decided, so the reduction
  *     order never depends on who computed what;
  *   - a worker slow with a part (stragglers.ts) has it run again by an idle
- *     worker; the first usable result wins;
+ *     worker of the same backend kind; the first usable result wins;
  *   - an evicted worker's copies go back to the queue within the same call;
  *   - once every part of a step is out, each worker is told the examples it
  *     will probably get first in the next step (`prefetch`), so it loads them
@@ -291,28 +291,29 @@ export class Dispatcher {
   private speculate(now: number): void {
     const job = this.job;
     if (!job || job.done) return;
-    const slowAfterMs = this.stragglers.slowAfterMs();
-    if (slowAfterMs === null) return;
     const members = [...this.o.members.values()];
     // Idle: a compute thread free (a worker computes conn.threads copies at once).
     const idle = members.filter((m) => m.inflight.size < m.conn.threads && m.conn.state === 'ready');
     if (idle.length === 0) return;
-    const slow: Part[] = [];
+    const slow: { part: Part; kind: string; afterMs: number }[] = [];
     let nextCheckMs = Number.POSITIVE_INFINITY;
     for (const m of members) {
+      const afterMs = this.stragglers.slowAfterMs(m.conn.backend);
+      if (afterMs === null) continue;
       const held = [...m.inflight.values()].filter((a) => a.job === job && a.part.decided === null && a.part.running === 1 && a.part.queued === 0);
       if (held.length === 0) continue;
-      const slowAtMs = m.progressMs + slowAfterMs;
-      if (now >= slowAtMs) slow.push(...held.map((a) => a.part));
-      else nextCheckMs = Math.min(nextCheckMs, slowAtMs);
+      const slowAtMs = m.progressMs + afterMs;
+      if (now >= slowAtMs) slow.push(...held.map((a) => ({ part: a.part, kind: m.conn.backend, afterMs })));
+      // Re-armed only for parts an idle worker of the same kind could take.
+      else if (idle.some((i) => i.conn.backend === m.conn.backend)) nextCheckMs = Math.min(nextCheckMs, slowAtMs);
     }
-    slow.sort((a, b) => a.index - b.index);
+    slow.sort((a, b) => a.part.index - b.part.index);
     for (const member of idle) {
       while (member.inflight.size < this.capacity(member)) {
-        const i = slow.findIndex((p) => !p.tried.has(member.conn) && p.running === 1);
+        const i = slow.findIndex((s) => s.kind === member.conn.backend && !s.part.tried.has(member.conn) && s.part.running === 1);
         if (i < 0) break;
-        const part = slow.splice(i, 1)[0] as Part;
-        this.o.log(`${partName(job, part)} is slow (past ${Math.round(slowAfterMs)} ms): also given to worker ${member.conn.id} (${member.conn.name})`);
+        const { part, afterMs } = slow.splice(i, 1)[0] as (typeof slow)[number];
+        this.o.log(`${partName(job, part)} is slow (past ${Math.round(afterMs)} ms): also given to worker ${member.conn.id} (${member.conn.name})`);
         this.send(member, job, part, true);
       }
     }
@@ -367,7 +368,7 @@ export class Dispatcher {
       (checked.ok as MicroBatchResult).timing = { sentMs: a.sentMs, startMs, endMs: Math.min(now, startMs + m.computeMs), receivedMs: now };
     }
     // Service time: from when the worker could start on it (it computes its copies one after another).
-    this.stragglers.record(now - Math.max(a.sentMs, member.lastResultMs ?? 0));
+    this.stragglers.record(member.conn.backend, now - Math.max(a.sentMs, member.lastResultMs ?? 0));
     member.progressMs = member.lastResultMs = now;
     this.tally.add(a.job, a.part, voteOf(member.conn, checked.ok));
     this.pump();
