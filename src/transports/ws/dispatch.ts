@@ -111,6 +111,7 @@ export class Dispatcher {
     this.tally = new Tally({
       verify: o.verify,
       maxNormRatio: o.maxNormRatio,
+      workers: () => o.members.keys(),
       ban: o.ban,
       log: o.log,
       onUse: (job, part, result) => {

@@ -3,8 +3,8 @@
  * and the part is decided by verdict.ts's rules once its votes allow; until
  * then it asks for the copies it still wants (the dispatcher hands them out).
  * A decided part's result is used (once), whoever sent something else is
- * evicted and refused for the run, and two workers agreeing on a non-finite
- * result end the job with E_DIVERGED.
+ * evicted and refused for the run, and workers agreeing on a non-finite
+ * result (3, or both of 2) end the job with E_DIVERGED.
  *
  * Norms are measured against the gradients used in the previous step and in
  * this one; in a run's first step there is no previous one, so its parts are
@@ -22,6 +22,8 @@ export interface TallyOptions {
   verify: number;
   /** cluster.maxNormRatio. */
   maxNormRatio: number;
+  /** Workers taking part now: a suspect result is confirmed by 3 credible ones, or both of 2. */
+  workers: () => Iterable<WorkerConn>;
   /** Evicts a worker and refuses its name for the rest of the run. */
   ban: (conn: WorkerConn, reason: string) => void;
   log: (line: string) => void;
@@ -40,6 +42,8 @@ export class Tally {
   private lastNorms: number[] = [];
   private stepNorms: number[] = [];
   private readonly unverified = new WeakMap<WorkerConn, Unverified>();
+  /** Workers a result of which was used: only they can confirm a suspect result. */
+  private readonly record = new WeakSet<WorkerConn>();
 
   constructor(private readonly o: TallyOptions) {}
 
@@ -96,7 +100,12 @@ export class Tally {
   private judge(job: Job, part: Part): void {
     if (part.votes.length === 0) return this.wantCopies(job, part, part.need);
     const reference = (v: Vote<WorkerConn>) => median(this.referenceNorms(job, part, v));
-    const d = decide(part.votes, part.need, (v) => suspicion(v, reference(v), this.o.maxNormRatio));
+    // Credible: a worker a result of which was used before; everyone while nobody present has such a record.
+    const present = [...this.o.workers()];
+    const recorded = present.filter((c) => this.record.has(c)).length;
+    const credible = (v: Vote<WorkerConn>) => recorded === 0 || this.record.has(v.from);
+    const confirm = Math.min(3, Math.max(2, recorded === 0 ? present.length : recorded));
+    const d = decide(part.votes, part.need, (v) => suspicion(v, reference(v), this.o.maxNormRatio), confirm, credible);
     switch (d.kind) {
       case 'pending':
         return this.wantCopies(job, part, d.wanted);
@@ -133,6 +142,7 @@ export class Tally {
     for (const l of losers) this.punish(job, l.vote.from, l.why);
     if (job.done) return;
     if (job.kind === 'grad' && vote.result.count > 0) this.stepNorms.push(vote.normPerExample);
+    for (const v of part.votes) if (sameResult(v, vote)) this.record.add(v.from);
     if (!verified && this.o.verify > 0 && job.kind === 'grad') {
       const u = this.unverified.get(vote.from) ?? { sinceStep: job.step, count: 0 };
       u.count++;

@@ -5,9 +5,9 @@
  *
  *   - a result is suspect when a value is NaN or infinite, or when its
  *     gradient's norm per example is more than cluster.maxNormRatio times the
- *     median of the step's others: it is used only if a second worker computes
- *     the very same bits (then it is genuine: a non-finite one means the run
- *     diverged);
+ *     median of the step's others: it is used only if other credible workers
+ *     compute the very same bits (two more where there are three, one more
+ *     with two; then it is genuine: a non-finite one means the run diverged);
  *   - a part needs `need` identical unsuspected results (2 when verified, else
  *     1); two that differ need a third to decide, and whoever sent a result
  *     other than the one used is a liar.
@@ -92,8 +92,20 @@ export function suspicion(v: Vote<unknown>, reference: number | null, maxRatio: 
   return null;
 }
 
-/** What to do with a part that has `votes` and needs `need` identical unsuspected results. */
-export function decide<W>(votes: readonly Vote<W>[], need: number, suspect: (v: Vote<W>) => string | null): Decision<W> {
+/**
+ * What to do with a part that has `votes` and needs `need` identical
+ * unsuspected results. A suspect result counts as genuine once `confirm`
+ * credible workers sent its very bits (tally.ts: 3 where there are that many,
+ * and only workers whose results were used before: fresh token holders
+ * agreeing on NaN must not stop a run).
+ */
+export function decide<W>(
+  votes: readonly Vote<W>[],
+  need: number,
+  suspect: (v: Vote<W>) => string | null,
+  confirm = 2,
+  credible: (v: Vote<W>) => boolean = () => true,
+): Decision<W> {
   const groups: { votes: Vote<W>[]; suspect: string | null }[] = [];
   for (const v of votes) {
     const g = groups.find((x) => sameResult(x.votes[0] as Vote<W>, v));
@@ -103,8 +115,8 @@ export function decide<W>(votes: readonly Vote<W>[], need: number, suspect: (v: 
   const clean = groups.filter((g) => g.suspect === null);
   // Two different unsuspected results: one is wrong, and only a majority can tell which.
   const needed = clean.length >= 2 ? Math.max(need, 2) : need;
-  // Usable: unsuspected and enough of them, or the same bits from two workers (a suspect result confirmed is genuine).
-  const usable = groups.filter((g) => (g.suspect === null && g.votes.length >= needed) || g.votes.length >= 2);
+  // Usable: unsuspected and enough of them, or a suspect result confirmed (the same bits from `confirm` workers: genuine).
+  const usable = groups.filter((g) => (g.suspect === null ? g.votes.length >= needed : g.votes.filter(credible).length >= Math.max(2, confirm)));
   if (usable.length === 0) {
     const best = Math.max(0, ...clean.map((g) => g.votes.length));
     return { kind: 'pending', wanted: Math.max(1, needed - best) };

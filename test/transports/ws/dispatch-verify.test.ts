@@ -58,6 +58,16 @@ function setUp(answers: Record<string, Answer>, verify: number, draws: number[] 
       }),
   );
   for (const c of conns) members.set(c as unknown as WorkerConn, newMember(c as unknown as WorkerConn));
+  /** A worker joining between steps. */
+  const join = (name: string, answer: Answer) => {
+    const c = new FakeConn(`w-${name}`, name, answer, (x) => {
+      const m = members.get(x as unknown as WorkerConn);
+      members.delete(x as unknown as WorkerConn);
+      if (m) d.requeue(m);
+    });
+    conns.push(c);
+    members.set(c as unknown as WorkerConn, newMember(c as unknown as WorkerConn));
+  };
   d = new Dispatcher({
     model,
     tasksInFlight: 2,
@@ -94,7 +104,7 @@ function setUp(answers: Record<string, Answer>, verify: number, draws: number[] 
     }
     return { results: (await p) as MicroBatchResult[], reported };
   };
-  return { conns, log, step, d };
+  return { conns, log, step, d, join };
 }
 
 const truthful: Answer = (_s, _i, g) => g;
@@ -170,4 +180,23 @@ test('a worker that never answers has its parts run again by an idle worker once
   assert.deepEqual(results.map((r) => Array.from(r.gradient)), [0, 1, 2, 3].map((i) => Array.from(honest(1, i))));
   assert.ok(log.some((x) => /micro-batch \d of step 1 is slow \(past \d+ ms\): also given to worker w-a \(a\)/.test(x)), log.join('\n'));
   assert.equal(conns[1]?.closed, null, 'slow is not evicted (stepTimeoutMs does that)');
+});
+
+test('two token holders agreeing on NaN do not stop a run of three workers: the third computes a finite result, and both are refused', async () => {
+  const nan: Answer = (s, _i, g) => (s === 1 ? g.fill(NaN) : g);
+  const { conns, step } = setUp({ a: truthful, l1: nan, l2: nan }, 0);
+  await step(0);
+  const { results } = await step(1);
+  assert.deepEqual(results.map((r) => Array.from(r.gradient)), [0, 1, 2].map((i) => Array.from(honest(1, i))));
+  assert.equal(conns[0]?.closed, null);
+  assert.deepEqual([conns[1]?.closed?.code, conns[2]?.closed?.code], [4403, 4403]);
+});
+
+test('workers with no result used yet cannot confirm a NaN: fresh ones agreeing on it are refused, and the run goes on', async () => {
+  const { conns, step, join } = setUp({ a: truthful, b: truthful }, 0);
+  await step(0);
+  for (const name of ['l1', 'l2', 'l3']) join(name, (_s, _i, g) => g.fill(NaN));
+  const { results } = await step(1, 5);
+  assert.deepEqual(results.map((r) => Array.from(r.gradient)), [0, 1, 2, 3, 4].map((i) => Array.from(honest(1, i))));
+  assert.deepEqual(conns.map((c) => c.closed?.code ?? null), [null, null, 4403, 4403, 4403]);
 });

@@ -55,3 +55,13 @@ test('a suspect result is used only when another worker computes its very bits; 
   assert.deepEqual(decide([nan, honest], 1, suspect), { kind: 'use', vote: honest, verified: false, losers: [nan] });
   assert.equal(decide([nan, inf], 1, suspect).kind, 'diverged');
 });
+
+test('a suspect result needs `confirm` credible workers to count as genuine: agreeing newcomers are not enough', () => {
+  const suspect = (v: Vote<string>) => suspicion(v, 1, 1000);
+  const nans = ['l1', 'l2', 'l3'].map((w) => vote(w, NaN, 0));
+  assert.equal(decide(nans, 1, suspect, 3).kind, 'diverged');
+  assert.deepEqual(decide(nans, 1, suspect, 3, (v) => v.from === 'a'), { kind: 'pending', wanted: 1 });
+  const a = vote('a', NaN, 0), b = vote('b', NaN, 0);
+  assert.equal(decide([...nans, a], 1, suspect, 2, (v) => v.from === 'a' || v.from === 'b').kind, 'pending');
+  assert.equal(decide([...nans, a, b], 1, suspect, 2, (v) => v.from === 'a' || v.from === 'b').kind, 'diverged');
+});
