@@ -3,11 +3,14 @@ import type { Argv } from 'yargs';
 import { runTraining } from '../coordinator/run.js';
 import { RunFolder } from '../coordinator/run-folder.js';
 import { parseAllowedHosts } from '../dashboard/host-check.js';
-import { dashboardUrlOf, parseStatusPort, startDashboard, type LiveDashboard } from '../dashboard/live.js';
-import { resolveConfig } from '../shared/config.js';
+import { dashboardRun, dashboardUrlOf, parseStatusPort, startDashboard, type LiveDashboard } from '../dashboard/live.js';
+import { resolveRunConfig } from '../coordinator/run-config.js';
+import type { StepTiming } from '../coordinator/train-loop.js';
 import { TrainerError, isTrainerError } from '../shared/errors.js';
 import { isLoopbackHost, resolveToken } from '../transports/ws/auth.js';
-import { downloadProgress } from './output.js';
+import { downloadProgress, note, stopOnSignal } from './output.js';
+import { createProgress } from './progress.js';
+import { TraceRecorder } from './trace.js';
 
 export interface CoordinatorArgs {
   config?: string;
@@ -23,11 +26,12 @@ export interface CoordinatorArgs {
   resume: boolean;
   quiet: boolean;
   json: boolean;
+  trace?: string;
 }
 
 export function coordinatorOptions<T>(y: Argv<T>) {
   return y
-    .option('config', { type: 'string', describe: 'YAML config file' })
+    .option('config', { alias: 'c', type: 'string', describe: 'YAML config file (defaults apply to keys it leaves out; optional with --resume)' })
     .option('host', { type: 'string', describe: 'address to listen on (cluster.host, default 127.0.0.1)' })
     .option('port', { type: 'number', describe: 'port to listen on (cluster.port, default 9000; 0 = any free port)' })
     .option('min-workers', { type: 'number', describe: 'start with this many workers (default cluster.workers)' })
@@ -35,9 +39,10 @@ export function coordinatorOptions<T>(y: Argv<T>) {
     .option('status-port', { type: 'number', describe: 'serve the dashboard on this port of the same host instead of the workers\' port (0 = any free port)' })
     .option('dashboard', { type: 'boolean', default: true, describe: 'serve the read-only, unauthenticated dashboard (--no-dashboard: none)' })
     .option('allowed-host', { type: 'string', array: true, describe: 'a Host name the dashboard answers besides IP addresses, localhost, --host and this machine\'s name (repeatable; .example.com admits subdomains)' })
-    .option('resume', { type: 'boolean', default: false, describe: 'continue the run from its checkpoint' })
+    .option('resume', { type: 'boolean', default: false, describe: 'continue the run in run.dir/run.name with its stored config (flags override; --train.epochs N extends it)' })
     .option('quiet', { type: 'boolean', default: false, describe: 'print only errors' })
-    .option('json', { type: 'boolean', default: false, describe: 'one JSON object per epoch on stdout' });
+    .option('json', { type: 'boolean', default: false, describe: 'stdout: one JSON object per epoch (metrics.jsonl schema) and nothing else' })
+    .option('trace', { type: 'string', describe: 'write a Chrome trace (Perfetto, chrome://tracing) of every step to this file' });
 }
 
 export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<string, unknown>): Promise<void> {
@@ -47,7 +52,7 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
   if (a.host !== undefined) cluster.host = a.host;
   if (a.port !== undefined) cluster.port = a.port;
   if (a.backend !== undefined) over.backend = a.backend;
-  const config = await resolveConfig(a.config, over);
+  const config = await resolveRunConfig({ ...(a.config !== undefined ? { file: a.config } : {}), overrides: over, resume: a.resume, log: note(a.quiet) });
   const minWorkers = a.minWorkers ?? config.cluster.workers;
   if (!Number.isInteger(minWorkers) || minWorkers < 1) {
     throw new TrainerError('E_USAGE', `--min-workers must be a positive integer, got ${JSON.stringify(a.minWorkers)}`);
@@ -63,52 +68,63 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
   }
   // The run folder keeps the config: never the secret.
   const stored = { ...config, cluster: { ...config.cluster, token: null } };
-  const log = a.quiet || a.json ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
+  const progress = createProgress({ stream: process.stderr, out: process.stdout, epochs: config.train.epochs, quiet: a.quiet, json: a.json });
+  const { log } = progress;
+  // The dashboard's address is for people: on stderr, also with --json.
+  const tell = note(a.quiet);
+  const trace = a.trace !== undefined ? new TraceRecorder() : undefined;
   const controller = new AbortController();
-  const onSignal = () => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write('\nstopping at the next step (Ctrl-C again to quit at once)\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stop = stopOnSignal(controller, progress.done);
   let dash: LiveDashboard | null = null;
   try {
     // The dashboard binds where the coordinator does: its port, or a status port on the same host.
     if (a.dashboard !== false) {
       dash = await startDashboard({
-        run: config.run.name,
-        epochs: config.train.epochs,
+        ...dashboardRun(config),
         host: config.cluster.host,
         tls: config.cluster.tls,
         allowedHosts,
         ...(statusPort !== undefined ? { statusPort } : {}),
       });
-      if (dash.served) log(`dashboard on ${dash.served.url}`);
+      if (dash.served) tell(`dashboard on ${dash.served.url}`);
     }
     const d = dash;
-    const progress = downloadProgress();
+    const download = downloadProgress();
     const result = await runTraining({
       config: stored,
       resume: a.resume,
       launch: {
         signal: controller.signal,
-        ...(d ? { onPool: (pool) => d.state.setWorkerSource(() => pool.workerInfo()) } : {}),
+        ...(d ? { onPool: d.onPool } : {}),
         ws: {
           host: config.cluster.host,
           port: config.cluster.port,
           token,
           minWorkers,
           ...(d && !d.served
-            ? { extra: { onRequest: d.handler }, onListening: (url: string) => log(`dashboard on ${dashboardUrlOf(url)}`) }
+            ? { extra: { onRequest: d.handler }, onListening: (url: string) => tell(`dashboard on ${dashboardUrlOf(url)}`) }
             : {}),
         },
       },
+      ...(d ? { onPool: d.onPool } : {}),
       log,
+      result: progress.result,
       signal: controller.signal,
-      ...(progress ? { onDownloadProgress: progress } : {}),
-      ...(d ? { onStep: d.onStep, onStepTiming: d.onStepTiming } : {}),
+      ...(download ? { onDownloadProgress: download } : {}),
+      onStep: (s) => {
+        progress.onStep?.(s);
+        d?.onStep(s);
+      },
+      ...(trace || d
+        ? {
+            onStepTiming: (t: StepTiming) => {
+              trace?.onStepTiming(t);
+              d?.onStepTiming(t);
+            },
+          }
+        : {}),
       onEpoch: (m) => {
+        trace?.onEpoch(m);
         d?.onEpoch(m);
         if (a.json) process.stdout.write(`${JSON.stringify(m)}\n`);
       },
@@ -128,7 +144,8 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
     process.exitCode = 130;
   } finally {
     await dash?.close();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    progress.done();
+    if (trace && a.trace !== undefined) await trace.write(a.trace);
+    stop();
   }
 }

@@ -1,4 +1,5 @@
-/** `trainer eval --run DIR`: train and validation accuracy of a saved model. */
+/** `trainer eval --run DIR` (or `trainer eval DIR`): train and validation accuracy of a saved model. */
+import type { Argv } from 'yargs';
 import { readExportedModel } from '../coordinator/export.js';
 import { loadRunData } from '../coordinator/run.js';
 import { RunFolder } from '../coordinator/run-folder.js';
@@ -9,12 +10,21 @@ import { chunks, MicroBatchComputer } from '../worker/gradient.js';
 import { getModel } from '../worker/model.js';
 
 export interface EvalArgs {
-  run: string;
+  run?: string;
   backend?: string;
   json: boolean;
 }
 
+export function evalOptions<T>(y: Argv<T>) {
+  return y
+    .positional('run', { type: 'string', describe: 'run folder (holds config.json and model/), as RUN or --run RUN' })
+    .option('run', { type: 'string', describe: 'run folder (holds config.json and model/), as RUN or --run RUN' })
+    .option('backend', { type: 'string', describe: 'auto | tensorflow | webgpu | wasm | cpu' })
+    .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' });
+}
+
 export async function evalCommand(a: EvalArgs, overrides: Record<string, unknown>): Promise<void> {
+  if (a.run === undefined) throw new TrainerError('E_USAGE', 'name the run folder: trainer eval --run runs/NAME (see trainer eval --help)');
   const folder = new RunFolder(a.run);
   const base = (await folder.readConfig()) as Record<string, Record<string, unknown>>;
   const config = validateConfig({ ...base, data: { ...base.data, ...(overrides.data as object | undefined) } });

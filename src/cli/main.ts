@@ -1,72 +1,146 @@
 #!/usr/bin/env node
 /** The `trainer` command line. */
+import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { extractConfigFlags } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
+import { closest } from '../shared/suggest.js';
 import { coordinatorCommand, coordinatorOptions } from './coordinator.js';
 import { doctorCommand, doctorOptions } from './doctor.js';
-import { evalCommand } from './eval.js';
+import { evalCommand, evalOptions } from './eval.js';
 import { fail } from './output.js';
 import { predictCommand, predictOptions } from './predict.js';
-import { reportCommand } from './report.js';
+import { reportCommand, reportOptions } from './report.js';
 import { trainCommand, trainOptions } from './train.js';
 import { workerCommand, workerOptions } from './worker.js';
 
+const VERSION = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
+
 const CONFIG_FLAG_HELP =
   'Every config key can be set with a dotted flag, e.g. --train.epochs 2 --data.path ./data --run.dir /tmp/runs; ' +
-  'values are read as YAML (--data.classes "[airplane, ship]").';
+  'values are read as YAML (--data.classes "[airplane, ship]"). Every key, its default and what it does: ' +
+  'the "Config reference" section of README.md.';
+
+const ENV_HELP =
+  'Environment: TRAINER_TOKEN (shared token of coordinator and workers), TRAINER_CACHE_DIR (a worker\'s dataset cache), ' +
+  'TRAINER_DEBUG=1 (stack traces of internal errors), TRAINER_WASM_SIMD=0 (stock wasm kernels), ' +
+  'TRAINER_GC_TUNING=0 (V8\'s own heap growth).';
+
+type Handler = (args: never, overrides: Record<string, unknown>) => Promise<void>;
+
+interface Command {
+  /** yargs command string: name and positionals. */
+  spec: string;
+  describe: string;
+  options: (y: Argv) => Argv<unknown>;
+  run: Handler;
+}
+
+const COMMANDS: Record<string, Command> = {
+  train: {
+    spec: 'train',
+    describe: 'train on this machine: in-process, --threads N worker threads or --procs N worker processes',
+    options: (y) => trainOptions(y).epilog(`${CONFIG_FLAG_HELP}\n\n${ENV_HELP}`),
+    run: trainCommand as Handler,
+  },
+  coordinator: {
+    spec: 'coordinator',
+    describe: 'train with WebSocket workers: listen, wait for them, run the step loop',
+    options: (y) => coordinatorOptions(y).epilog(`${CONFIG_FLAG_HELP}\n\n${ENV_HELP}`),
+    run: coordinatorCommand as Handler,
+  },
+  worker: {
+    spec: 'worker',
+    describe: 'compute micro-batches for a coordinator',
+    options: (y) => workerOptions(y).epilog(ENV_HELP),
+    run: workerCommand as Handler,
+  },
+  eval: {
+    spec: 'eval [run]',
+    describe: 'train and validation accuracy of a saved run',
+    options: (y) => evalOptions(y).epilog('--data.* flags override where the data is read from.'),
+    run: evalCommand as Handler,
+  },
+  report: {
+    spec: 'report [runs..]',
+    describe: 'write RUN/report.html (curves, throughput, workers, config), or one page comparing several runs',
+    options: (y) => reportOptions(y),
+    run: reportCommand as Handler,
+  },
+  predict: {
+    spec: 'predict <images..>',
+    describe: 'top classes of PNG or JPEG files under a trained model',
+    options: (y) => predictOptions(y),
+    run: predictCommand as Handler,
+  },
+  doctor: {
+    spec: 'doctor',
+    describe: 'which backends and GPUs this machine can compute on (--train: one epoch on each)',
+    options: (y) => doctorOptions(y),
+    run: doctorCommand as Handler,
+  },
+};
+
+/** The option names (and aliases) a command's builder declares, read by running it on a recorder. */
+function optionNames(options: Command['options']): string[] {
+  const names = ['help', 'h', 'version'];
+  const recorder: Record<string, unknown> = {};
+  const chain = () => recorder;
+  Object.assign(recorder, {
+    option: (name: string, o: { alias?: string | string[] }) => {
+      names.push(name, ...[o.alias ?? []].flat());
+      return recorder;
+    },
+    positional: chain,
+    epilog: chain,
+    example: chain,
+    check: chain,
+  });
+  options(recorder as unknown as Argv);
+  return names;
+}
+
+/** yargs' own messages, made one line with a code, a suggestion and the help to read. */
+function usageError(msg: string, command: string | undefined): TrainerError {
+  const help = command ? `trainer ${command} --help` : 'trainer --help';
+  const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
+  if (unknown && command) {
+    const known = optionNames((COMMANDS[command] as Command).options);
+    const parts = (unknown[1] as string).split(', ').map((name) => {
+      const flag = name.length === 1 ? `-${name}` : `--${name}`;
+      const near = closest(name, known);
+      return near === null ? `unknown option ${flag}` : `unknown option ${flag}; did you mean --${near}?`;
+    });
+    return new TrainerError('E_USAGE', `${parts.join('; ')} (see ${help})`);
+  }
+  return new TrainerError('E_USAGE', `${msg} (see ${help})`);
+}
 
 export async function main(argv: string[]): Promise<void> {
   tf.enableProdMode(); // no debug checks, no console banners
   const { rest, overrides } = extractConfigFlags(argv);
-  await yargs(rest)
+  const first = rest[0];
+  const command = first !== undefined && first in COMMANDS ? first : undefined;
+  if (first !== undefined && !first.startsWith('-') && command === undefined) {
+    const near = closest(first, Object.keys(COMMANDS));
+    throw new TrainerError('E_USAGE', `unknown command ${JSON.stringify(first)}${near ? `; did you mean ${near}?` : ''} (see trainer --help)`);
+  }
+  let y = yargs(rest)
     .scriptName('trainer')
-    .usage('$0 <command> [options]\n\nData-parallel training of CNNs on CIFAR with TensorFlow.js.')
-    .command(
-      'train',
-      'train on this machine (in-process, or --threads N)',
-      (y) => trainOptions(y).epilog(CONFIG_FLAG_HELP),
-      (a) => trainCommand(a, overrides),
-    )
-    .command(
-      'eval',
-      'train and validation accuracy of a saved run',
-      (y) =>
-        y
-          .option('run', { type: 'string', demandOption: true, describe: 'run folder (holds config.json and model/)' })
-          .option('backend', { type: 'string', describe: 'auto | tensorflow | webgpu | wasm | cpu' })
-          .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' })
-          .epilog('--data.* flags override where the data is read from.'),
-      (a) => evalCommand(a, overrides),
-    )
-    .command(
-      'coordinator',
-      'train with WebSocket workers: listen, wait for them, run the step loop',
-      (y) => coordinatorOptions(y).epilog(CONFIG_FLAG_HELP),
-      (a) => coordinatorCommand(a, overrides),
-    )
-    .command('worker', 'compute micro-batches for a coordinator', (y) => workerOptions(y), (a) => workerCommand(a))
-    .command(
-      'report <run>',
-      'write RUN/report.html: curves, throughput, workers and config of a run (one offline file)',
-      (y) =>
-        y
-          .positional('run', { type: 'string', demandOption: true, describe: 'run folder' })
-          .option('quiet', { type: 'boolean', default: false, describe: 'do not print the report path' }),
-      (a) => reportCommand(a),
-    )
-    .command('predict <images..>', 'top classes of PNG or JPEG files under a trained model', (y) => predictOptions(y), (a) => predictCommand(a))
-    .command('doctor', 'which backends and GPUs this machine can compute on (--train: one epoch on each)', (y) => doctorOptions(y), (a) => doctorCommand(a))
-    .demandCommand(1, 'name a command: train, eval, report, predict, coordinator, worker or doctor (see --help)')
+    .usage('$0 <command> [options]\n\nData-parallel training of CNNs on CIFAR with TensorFlow.js.');
+  for (const c of Object.values(COMMANDS)) y = y.command(c.spec, c.describe, c.options, (a) => c.run(a as never, overrides));
+  await y
+    .demandCommand(1, `name a command: ${Object.keys(COMMANDS).join(', ')}`)
+    .epilog(`trainer <command> --help lists a command's options. ${ENV_HELP}`)
     .strict()
     .help()
     .alias('h', 'help')
-    .version(false)
+    .version(VERSION)
     .fail((msg, err) => {
       if (err) throw err;
-      throw new TrainerError('E_USAGE', `${msg} (see trainer --help)`);
+      throw usageError(msg, command);
     })
     .parseAsync();
 }

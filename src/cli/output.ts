@@ -1,4 +1,4 @@
-/** How the CLI talks to people: one-line errors on stderr, progress only on a terminal. */
+/** How the CLI talks to people: one-line errors and notes on stderr, progress only on a terminal, Ctrl-C. */
 import { describeError, isTrainerError } from '../shared/errors.js';
 
 export function fail(err: unknown): never {
@@ -24,5 +24,27 @@ export function downloadProgress(stream: NodeJS.WriteStream = process.stderr) {
       stream.write(`\rdownloading ${mb(received)} MB`);
     }
     if (total !== null && received >= total) stream.write('\n');
+  };
+}
+
+/** A line for people on stderr, unless --quiet. */
+export const note = (quiet: boolean) => (quiet ? () => {} : (line: string) => void process.stderr.write(`${line}\n`));
+
+/**
+ * Ctrl-C (or SIGTERM): stop at the next step boundary, with a checkpoint; a
+ * second one quits at once. Returns the function that removes the handlers.
+ */
+export function stopOnSignal(controller: AbortController, beforeNote: () => void = () => {}): () => void {
+  const onSignal = () => {
+    if (controller.signal.aborted) process.exit(130);
+    beforeNote();
+    process.stderr.write('\nstopping at the next step (Ctrl-C again to quit at once)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   };
 }

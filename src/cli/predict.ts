@@ -24,7 +24,7 @@ export interface PredictArgs {
 
 export function predictOptions<T>(y: Argv<T>) {
   return y
-    .positional('images', { type: 'string', array: true, demandOption: true, describe: 'PNG or JPEG files, any size' })
+    .positional('images', { type: 'string', array: true, default: undefined, describe: 'PNG or JPEG files, any size (one or more)' })
     .option('run', { type: 'string', demandOption: true, describe: 'run folder (holds model/) or a model folder (holds model.json)' })
     .option('top', { type: 'number', default: 3, describe: 'how many classes to list per image' })
     .option('backend', { type: 'string', default: 'auto', describe: 'auto | tensorflow | webgpu | wasm | cpu' })

@@ -1,8 +1,10 @@
 /**
- * Training progress for people: on a terminal, one bar per epoch on stderr
- * (images/s, running loss, ETA, workers alive), redrawn at most every
- * `minRedrawMs`; anywhere else, only the plain per-epoch lines, so logs and CI
- * output stay one line per epoch with no carriage returns or escapes.
+ * What a training command prints, on which stream. Results (the epoch lines,
+ * the end of the run, the model's path) go to stdout, so `trainer train > log`
+ * keeps them; progress and diagnostics go to stderr: on a terminal one bar per
+ * epoch (images/s, running loss, ETA, workers alive), redrawn at most every
+ * `minRedrawMs` and cleared before any line is written; anywhere else no bar,
+ * so logs and CI output stay plain lines with no carriage returns or escapes.
  */
 import type { StepInfo } from '../coordinator/train-loop.js';
 
@@ -68,20 +70,25 @@ export interface ProgressStream {
 }
 
 export interface ProgressOptions {
+  /** Progress and diagnostics (stderr): the bar, on a terminal, and the `log` lines. */
   stream: ProgressStream;
+  /** Results (stdout): the `result` lines. */
+  out: ProgressStream;
   epochs: number;
   /** Print nothing but errors. */
   quiet: boolean;
-  /** Print the per-epoch lines (off with --json, where stdout carries the metrics). */
-  lines: boolean;
+  /** stdout carries JSON (`--json`): result lines go to `stream` instead. */
+  json: boolean;
   /** Least time between two redraws of the bar, ms (default 100: at most ~10 per second). */
   minRedrawMs?: number;
   now?: () => number;
 }
 
 export interface Progress {
-  /** The per-epoch and start-up lines. */
+  /** Progress and diagnostics: start-up lines, notes, the dashboard's address (stderr). */
   log: (line: string) => void;
+  /** Results: the epoch lines, the end of the run, the model's path (stdout, or stderr with --json). */
+  result: (line: string) => void;
   /** Per step: redraws the bar; undefined when no bar is drawn (not a terminal, or quiet). */
   onStep: ((s: StepInfo) => void) | undefined;
   /** Clears the bar, e.g. before the process exits. */
@@ -92,10 +99,8 @@ const CLEAR_LINE = '\r\x1b[2K';
 
 export function createProgress(o: ProgressOptions): Progress {
   const { stream } = o;
-  const writeLine = (line: string) => stream.write(`${line}\n`);
-  if (o.quiet) return { log: () => {}, onStep: undefined, done: () => {} };
-  if (!stream.isTTY) return { log: o.lines ? writeLine : () => {}, onStep: undefined, done: () => {} };
-
+  if (o.quiet) return { log: () => {}, result: () => {}, onStep: undefined, done: () => {} };
+  const bar = stream.isTTY === true;
   const minRedrawMs = o.minRedrawMs ?? 100;
   const now = o.now ?? (() => performance.now());
   let shown = false;
@@ -104,19 +109,25 @@ export function createProgress(o: ProgressOptions): Progress {
     if (shown) stream.write(CLEAR_LINE);
     shown = false;
   };
+  const to = (s: ProgressStream) => (line: string) => {
+    clear();
+    s.write(`${line}\n`);
+  };
+  const log = to(stream);
+  const result = o.json ? log : to(o.out);
   return {
-    log: (line) => {
-      clear();
-      if (o.lines) writeLine(line);
-    },
-    onStep: (s) => {
-      const t = now();
-      // The epoch's last step is drawn regardless, so the bar ends full.
-      if (t - lastDraw < minRedrawMs && s.stepInEpoch !== s.stepsInEpoch) return;
-      lastDraw = t;
-      stream.write(`${shown ? CLEAR_LINE : ''}${renderProgress(progressView(s, o.epochs), stream.columns || 80)}`);
-      shown = true;
-    },
+    log,
+    result,
+    onStep: bar
+      ? (s) => {
+          const t = now();
+          // The epoch's last step is drawn regardless, so the bar ends full.
+          if (t - lastDraw < minRedrawMs && s.stepInEpoch !== s.stepsInEpoch) return;
+          lastDraw = t;
+          stream.write(`${shown ? CLEAR_LINE : ''}${renderProgress(progressView(s, o.epochs), stream.columns || 80)}`);
+          shown = true;
+        }
+      : undefined,
     done: clear,
   };
 }

@@ -1,17 +1,44 @@
-/** `trainer report RUN_DIR`: writes RUN_DIR/report.html from what the run folder holds. */
+/**
+ * `trainer report RUN` (or `--run RUN`): writes RUN/report.html from what the
+ * run folder holds. `trainer report RUN_A RUN_B ...` writes one page that
+ * overlays the runs (loss per step, accuracy per epoch) and lists how their
+ * configs differ: comparing runs is what people open TensorBoard for.
+ */
+import { resolve } from 'node:path';
+import type { Argv } from 'yargs';
 import { RunFolder } from '../coordinator/run-folder.js';
 import { writeFileAtomic } from '../shared/atomic-file.js';
+import { TrainerError } from '../shared/errors.js';
+import { renderComparison } from '../report/compare.js';
 import { renderReport } from '../report/html.js';
 import { readRun } from '../report/read-run.js';
 
 export interface ReportArgs {
-  run: string;
+  runs?: string[];
+  run?: string[];
+  out?: string;
   quiet: boolean;
 }
 
+/** Where a comparison goes unless --out says otherwise. */
+export const COMPARISON_FILE = 'compare.html';
+
+export function reportOptions<T>(y: Argv<T>) {
+  return y
+    .positional('runs', { type: 'string', array: true, default: undefined, describe: 'run folders: one gets RUN/report.html, several one page comparing them' })
+    .option('run', { type: 'string', array: true, describe: 'a run folder (repeatable), as the positional form' })
+    .option('out', { type: 'string', describe: `file to write (default RUN/report.html for one run, ./${COMPARISON_FILE} for several)` })
+    .option('quiet', { type: 'boolean', default: false, describe: 'do not print the report path' });
+}
+
 export async function reportCommand(a: ReportArgs): Promise<void> {
-  const run = await readRun(a.run);
-  const file = new RunFolder(a.run).reportFile;
-  await writeFileAtomic(file, Buffer.from(renderReport(run)));
+  // (yargs gives [undefined] for an absent variadic positional without a default)
+  const dirs = [...(a.runs ?? []), ...(a.run ?? [])].filter((d): d is string => typeof d === 'string');
+  if (dirs.length === 0) throw new TrainerError('E_USAGE', 'name a run folder: trainer report runs/NAME, or several to compare them (see trainer report --help)');
+  const runs = await Promise.all(dirs.map((d) => readRun(d)));
+  const [only] = runs;
+  const file = resolve(a.out ?? (runs.length === 1 ? new RunFolder(dirs[0] as string).reportFile : COMPARISON_FILE));
+  const html = runs.length === 1 && only ? renderReport(only) : renderComparison(runs);
+  await writeFileAtomic(file, Buffer.from(html));
   if (!a.quiet) process.stdout.write(`${file}\n`);
 }

@@ -2,10 +2,17 @@
  * `trainer train --trace FILE`: a Chrome trace (the JSON object format that
  * Perfetto and chrome://tracing open) of where the time goes. The coordinator's
  * track has one `step` span per step, split into plan, dispatch-wait, reduce,
- * update and publish; each worker has a track with, per micro-batch, a
- * `transfer` span (handed over, until it starts), a `compute` span and a
- * `transfer` span back, then a `wait` span until the step's last result came
- * back.
+ * update and publish. Each worker has a track with, per micro-batch, a
+ * `compute` span, then a `wait` span until the step's last result came back,
+ * and a track of its transfers: a `transfer` span to the worker (handed over,
+ * until it starts computing) and one back.
+ *
+ * Spans on one track must nest or follow each other: viewers draw partly
+ * overlapping ones garbled. A worker holding two micro-batches has the second
+ * handed over while the first computes, and a remote worker's compute spans
+ * are estimates that may overlap, so spans go to the first track of their
+ * worker and kind (compute or transfer) where they fit after the last one, and
+ * a further track (`worker W transfers (2)`) opens only when none does.
  *
  * Worker threads report when they started and ended. A remote worker reports
  * how long it computed, so its compute span sits in the middle of the round
@@ -46,7 +53,9 @@ export class TraceRecorder {
     { name: 'process_name', ph: 'M', pid: PID, tid: COORDINATOR_TID, ts: 0, args: { name: 'trainer' } },
     { name: 'thread_name', ph: 'M', pid: PID, tid: COORDINATOR_TID, ts: 0, args: { name: 'coordinator' } },
   ];
-  private readonly tids = new Map<string, number>();
+  /** Per worker and kind, its tracks and where each one's last span ends. */
+  private readonly lanes = new Map<string, { tid: number; lastEnd: number }[]>();
+  private nextTid = 1;
   private readonly last = new Map<string, WorkerStats>();
   private origin: number | null = null;
   private lastStepEnd: number | null = null;
@@ -59,14 +68,21 @@ export class TraceRecorder {
     this.events.push({ name, ph: 'X', pid: PID, tid, ts, dur: Math.max(0, (toMs - fromMs) * 1000), ...(args ? { args } : {}) });
   }
 
-  private tidOf(worker: string): number {
-    let tid = this.tids.get(worker);
-    if (tid === undefined) {
-      tid = this.tids.size + 1;
-      this.tids.set(worker, tid);
-      this.events.push({ name: 'thread_name', ph: 'M', pid: PID, tid, ts: 0, args: { name: `worker ${worker}` } });
+  /** A span on the first of `worker`'s tracks of `kind` where it fits after the last one, opening a track if none does. */
+  private workerSpan(worker: string, kind: 'compute' | 'transfer', name: string, fromMs: number, toMs: number, args?: Record<string, unknown>): void {
+    const key = `${kind} ${worker}`;
+    const lanes = this.lanes.get(key) ?? [];
+    this.lanes.set(key, lanes);
+    const end = Math.max(fromMs, toMs);
+    let lane = lanes.find((l) => l.lastEnd <= fromMs);
+    if (!lane) {
+      lane = { tid: this.nextTid++, lastEnd: -Infinity };
+      lanes.push(lane);
+      const base = kind === 'compute' ? `worker ${worker}` : `worker ${worker} transfers`;
+      this.events.push({ name: 'thread_name', ph: 'M', pid: PID, tid: lane.tid, ts: 0, args: { name: lanes.length === 1 ? base : `${base} (${lanes.length})` } });
     }
-    return tid;
+    lane.lastEnd = end;
+    this.span(name, lane.tid, fromMs, end, args);
   }
 
   readonly onStepTiming = (t: StepTiming): void => {
@@ -84,30 +100,34 @@ export class TraceRecorder {
       this.last.set(w.worker, { ...w });
       const microBatches = w.microBatches - (before?.microBatches ?? 0);
       if (microBatches <= 0) continue;
-      const tid = this.tidOf(w.worker);
       const computeMs = Math.max(0, w.computeMs - (before?.computeMs ?? 0));
       const computeEnd = Math.min(dispatched, sent + computeMs);
       const args = { step: t.step, microBatches, examples: w.examples - (before?.examples ?? 0), computeMs };
-      this.span('compute', tid, sent, computeEnd, args);
-      if (computeEnd < dispatched) this.span('wait', tid, computeEnd, dispatched, { step: t.step });
+      this.workerSpan(w.worker, 'compute', 'compute', sent, computeEnd, args);
+      if (computeEnd < dispatched) this.workerSpan(w.worker, 'compute', 'wait', computeEnd, dispatched, { step: t.step });
     }
     this.lastStepEnd = end;
   };
 
-  /** Per micro-batch spans from the results' own timing. */
+  /** Per micro-batch spans from the results' own timing, placed in time order. */
   private timedResults(t: StepTiming, dispatched: number): void {
-    const lastEnd = new Map<number, number>();
+    type Span = { worker: string; kind: 'compute' | 'transfer'; name: string; from: number; to: number; args: Record<string, unknown> };
+    const spans: Span[] = [];
+    const lastBack = new Map<string, number>();
     for (const r of t.results) {
       const timing = r.timing;
       if (!timing) continue;
-      const tid = this.tidOf(r.worker);
-      const args = { step: t.step, microBatches: 1, examples: r.count };
-      this.span('transfer', tid, timing.sentMs, timing.startMs, { step: t.step, direction: 'to worker' });
-      this.span('compute', tid, timing.startMs, timing.endMs, args);
-      this.span('transfer', tid, timing.endMs, timing.receivedMs, { step: t.step, direction: 'to coordinator' });
-      lastEnd.set(tid, Math.max(lastEnd.get(tid) ?? 0, timing.receivedMs));
+      const w = r.worker;
+      spans.push(
+        { worker: w, kind: 'transfer', name: 'transfer', from: timing.sentMs, to: timing.startMs, args: { step: t.step, direction: 'to worker' } },
+        { worker: w, kind: 'compute', name: 'compute', from: timing.startMs, to: timing.endMs, args: { step: t.step, microBatches: 1, examples: r.count } },
+        { worker: w, kind: 'transfer', name: 'transfer', from: timing.endMs, to: timing.receivedMs, args: { step: t.step, direction: 'to coordinator' } },
+      );
+      lastBack.set(w, Math.max(lastBack.get(w) ?? 0, timing.receivedMs));
     }
-    for (const [tid, end] of lastEnd) if (end < dispatched) this.span('wait', tid, end, dispatched, { step: t.step });
+    for (const [w, end] of lastBack) if (end < dispatched) spans.push({ worker: w, kind: 'compute', name: 'wait', from: end, to: dispatched, args: { step: t.step } });
+    spans.sort((a, b) => a.from - b.from || a.to - b.to);
+    for (const s of spans) this.workerSpan(s.worker, s.kind, s.name, s.from, s.to, s.args);
     for (const w of t.workers) this.last.set(w.worker, { ...w });
     this.lastStepEnd = t.marks[5];
   }

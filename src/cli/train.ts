@@ -3,11 +3,11 @@ import type { Argv } from 'yargs';
 import { runTraining } from '../coordinator/run.js';
 import type { StepTiming } from '../coordinator/train-loop.js';
 import { parseAllowedHosts } from '../dashboard/host-check.js';
-import { parseStatusPort, startDashboard, type LiveDashboard } from '../dashboard/live.js';
-import { resolveConfig } from '../shared/config.js';
+import { dashboardRun, parseStatusPort, startDashboard, type LiveDashboard } from '../dashboard/live.js';
+import { resolveRunConfig } from '../coordinator/run-config.js';
 import { TrainerError } from '../shared/errors.js';
 import { parseGpuList } from '../transports/ws/launch.js';
-import { downloadProgress } from './output.js';
+import { downloadProgress, note, stopOnSignal } from './output.js';
 import { createProgress } from './progress.js';
 import { TraceRecorder } from './trace.js';
 
@@ -29,15 +29,15 @@ export interface TrainArgs {
 
 export function trainOptions<T>(y: Argv<T>) {
   return y
-    .option('config', { type: 'string', describe: 'YAML config file (defaults apply to keys it leaves out)' })
+    .option('config', { alias: 'c', type: 'string', describe: 'YAML config file (defaults apply to keys it leaves out; optional with --resume)' })
     .option('threads', { type: 'number', describe: 'worker threads on this machine (sets cluster.transport threads)' })
     .option('procs', { type: 'number', describe: 'local worker processes over WebSocket (sets cluster.transport procs)' })
     .option('gpus', { type: 'string', describe: 'with --procs: CUDA devices for the worker processes, round-robin, e.g. 0,1 (sets cluster.gpus)' })
     .option('backend', { type: 'string', describe: 'auto | tensorflow-gpu | tensorflow | webgpu | wasm | cpu' })
     .option('gpu', { type: 'number', describe: 'GPU to compute on: CUDA device for tensorflow-gpu, N-th hardware adapter for webgpu (auto tries both)' })
-    .option('resume', { type: 'boolean', default: false, describe: 'continue the run in run.dir/run.name from its checkpoint' })
+    .option('resume', { type: 'boolean', default: false, describe: 'continue the run in run.dir/run.name with its stored config (flags override; --train.epochs N extends it)' })
     .option('quiet', { type: 'boolean', default: false, describe: 'print only errors' })
-    .option('json', { type: 'boolean', default: false, describe: 'one JSON object per epoch on stdout (metrics.jsonl schema)' })
+    .option('json', { type: 'boolean', default: false, describe: 'stdout: one JSON object per epoch (metrics.jsonl schema) and nothing else' })
     .option('trace', { type: 'string', describe: 'write a Chrome trace (Perfetto, chrome://tracing) of every step to this file' })
     .option('status-port', { type: 'number', describe: 'serve the live dashboard on 127.0.0.1:N (0 = any free port)' })
     .option('allowed-host', { type: 'string', array: true, describe: 'with --status-port: a Host name the dashboard answers besides IP addresses, localhost and this machine\'s name (repeatable)' });
@@ -66,7 +66,7 @@ export function flagOverrides(a: Pick<TrainArgs, 'threads' | 'procs' | 'gpus' | 
 }
 
 export async function trainCommand(a: TrainArgs, overrides: Record<string, unknown>): Promise<void> {
-  const config = await resolveConfig(a.config, flagOverrides(a, overrides));
+  const config = await resolveRunConfig({ ...(a.config !== undefined ? { file: a.config } : {}), overrides: flagOverrides(a, overrides), resume: a.resume, log: note(a.quiet) });
   const statusPort = parseStatusPort(a.statusPort);
   const allowedHosts = parseAllowedHosts(a.allowedHost);
   const controller = new AbortController();
@@ -74,33 +74,28 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
   const dash: LiveDashboard | null =
     statusPort === undefined
       ? null
-      : await startDashboard({ run: config.run.name, epochs: config.train.epochs, host: '127.0.0.1', statusPort, tls: { cert: null, key: null }, allowedHosts });
-  const bar = createProgress({ stream: process.stderr, epochs: config.train.epochs, quiet: a.quiet, lines: !a.json });
-  const log = bar.log;
+      : await startDashboard({ ...dashboardRun(config), host: '127.0.0.1', statusPort, tls: { cert: null, key: null }, allowedHosts });
+  const progress = createProgress({ stream: process.stderr, out: process.stdout, epochs: config.train.epochs, quiet: a.quiet, json: a.json });
   const trace = a.trace !== undefined ? new TraceRecorder() : undefined;
-  if (dash?.served) log(`dashboard on ${dash.served.url}`);
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
-    bar.done();
-    process.stderr.write('\nstopping at the next step (Ctrl-C again to quit at once)\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  // The dashboard's address is for people: on stderr, also with --json.
+  if (dash?.served && !a.quiet) process.stderr.write(`dashboard on ${dash.served.url}\n`);
+  const stop = stopOnSignal(controller, progress.done);
   try {
-    const progress = downloadProgress();
+    const download = downloadProgress();
     const result = await runTraining({
       config,
       resume: a.resume,
       launch: {
         signal: controller.signal,
-        ...(dash ? { onPool: (pool) => dash.state.setWorkerSource(() => pool.workerInfo()) } : {}),
+        ...(dash ? { onPool: dash.onPool } : {}),
       },
-      log,
+      ...(dash ? { onPool: dash.onPool } : {}),
+      log: progress.log,
+      result: progress.result,
       signal: controller.signal,
-      ...(progress ? { onDownloadProgress: progress } : {}),
+      ...(download ? { onDownloadProgress: download } : {}),
       onStep: (s) => {
-        bar.onStep?.(s);
+        progress.onStep?.(s);
         dash?.onStep(s);
       },
       // Only when someone reads it: the loop then asks the pool for its statistics every step.
@@ -121,9 +116,8 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
     if (result.outcome === 'stopped') process.exitCode = 130;
   } finally {
     await dash?.close();
-    bar.done();
+    progress.done();
     if (trace && a.trace !== undefined) await trace.write(a.trace);
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    stop();
   }
 }

@@ -7,7 +7,7 @@ import { TrainerError } from '../shared/errors.js';
 import { resolveToken } from '../transports/ws/auth.js';
 import { defaultCacheDir } from '../transports/ws/dataset-cache.js';
 import { MAX_WORKER_THREADS } from '../transports/ws/protocol.js';
-import { runWsWorker } from '../transports/ws/worker.js';
+import { NEVER_JOINED_RETRY_MS, runWsWorker } from '../transports/ws/worker.js';
 
 export interface WorkerArgs {
   connect: string;
@@ -17,7 +17,7 @@ export interface WorkerArgs {
   token?: string;
   name?: string;
   cacheDir?: string;
-  retryForMs: number;
+  retryForMs?: number;
   ca?: string;
   quiet: boolean;
 }
@@ -30,8 +30,11 @@ export function workerOptions<T>(y: Argv<T>) {
     .option('backend', { type: 'string', describe: `${BACKENDS.join(' | ')} (default: the run's backend)` })
     .option('token', { type: 'string', describe: 'shared token (default TRAINER_TOKEN)' })
     .option('name', { type: 'string', describe: 'name in the coordinator log (default host:pid)' })
-    .option('cache-dir', { type: 'string', describe: 'dataset cache (default $XDG_CACHE_HOME/trainer or ~/.cache/trainer)' })
-    .option('retry-for-ms', { type: 'number', default: 0, describe: 'give up after this long without a coordinator; 0 = never' })
+    .option('cache-dir', { type: 'string', describe: 'dataset cache (default $TRAINER_CACHE_DIR, else $XDG_CACHE_HOME/trainer, else ~/.cache/trainer)' })
+    .option('retry-for-ms', {
+      type: 'number',
+      describe: `give up after this long without a coordinator; 0 = never (default: ${NEVER_JOINED_RETRY_MS / 1000} s until the first join, then never)`,
+    })
     .option('ca', { type: 'string', describe: 'CA certificate (PEM) to trust for wss://' })
     .option('quiet', { type: 'boolean', default: false, describe: 'print only errors' });
 }
@@ -63,6 +66,9 @@ export function parseBackend(b: string | undefined): BackendName | undefined {
 
 export async function workerCommand(a: WorkerArgs): Promise<void> {
   const url = coordinatorUrl(a.connect);
+  if (a.retryForMs !== undefined && !(Number.isInteger(a.retryForMs) && a.retryForMs >= 0)) {
+    throw new TrainerError('E_USAGE', `--retry-for-ms must be a non-negative integer, got ${JSON.stringify(a.retryForMs)}`);
+  }
   if (a.gpu !== undefined && (!Number.isInteger(a.gpu) || a.gpu < 0)) {
     throw new TrainerError('E_USAGE', `--gpu must be a non-negative integer, got ${JSON.stringify(a.gpu)}`);
   }
@@ -85,7 +91,7 @@ export async function workerCommand(a: WorkerArgs): Promise<void> {
       threads,
       ...(a.name ? { name: a.name } : {}),
       cacheDir: a.cacheDir ?? defaultCacheDir(),
-      retryForMs: a.retryForMs,
+      retryForMs: a.retryForMs ?? null,
       ...(a.ca ? { ca: readFileSync(a.ca) } : {}),
       log,
       signal: controller.signal,

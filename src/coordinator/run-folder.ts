@@ -1,14 +1,15 @@
 /**
  * The run folder, `<run.dir>/<run.name>/`: what the run is (config.json), what
- * it did (metrics.jsonl, workers.json), where it continues from
+ * it did (metrics.jsonl per epoch, steps.jsonl every log.everySteps steps,
+ * workers.json), where it continues from
  * (checkpoint/state.ckpt) and what it made (model/, report.html). Its layout
  * is spelled here and nowhere else: the loop writes through it, and run,
  * report, eval and predict read through it.
  */
-import { access, appendFile, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { access, appendFile, readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import type { Config } from '../shared/config.js';
-import { writeFileAtomic } from '../shared/atomic-file.js';
+import { ioError, removeOrphanTemps, writeFileAtomic } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
 import type { WorkerStats } from '../transports/pool.js';
 
@@ -33,9 +34,27 @@ export interface EpochMetrics {
   backends: string[];
 }
 
+/** One line of steps.jsonl: the steps since the previous line. */
+export interface StepMetrics {
+  /** Steps done since the start of the run (the line's last step, 1-based). */
+  step: number;
+  /** Epoch in progress (1-based). */
+  epoch: number;
+  /** Mean training loss of the steps since the previous line. */
+  loss: number;
+  /** Training images per second over those steps. */
+  imagesPerSec: number;
+  /** Learning rate of those steps. */
+  lr: number;
+  workers: number;
+  /** Run seconds so far (training and evaluation, continued across a resume). */
+  elapsedSec: number;
+}
+
 export class RunFolder {
   readonly configFile: string;
   readonly metricsFile: string;
+  readonly stepsFile: string;
   readonly workersFile: string;
   readonly checkpointFile: string;
   /** The exported layers model: model.json and weights.bin. */
@@ -45,6 +64,7 @@ export class RunFolder {
   constructor(readonly dir: string) {
     this.configFile = join(dir, 'config.json');
     this.metricsFile = join(dir, 'metrics.jsonl');
+    this.stepsFile = join(dir, 'steps.jsonl');
     this.workersFile = join(dir, 'workers.json');
     this.checkpointFile = join(dir, 'checkpoint', 'state.ckpt');
     this.modelDir = join(dir, 'model');
@@ -54,6 +74,19 @@ export class RunFolder {
   /** The folder of the run a config describes. */
   static of(config: Pick<Config, 'run'>): RunFolder {
     return new RunFolder(resolve(config.run.dir, config.run.name));
+  }
+
+  /**
+   * A run name under `config.run.dir` whose folder holds no run (no
+   * checkpoint): run.name itself when free, else run.name-2, -3, ... so that a
+   * new run never overwrites one.
+   */
+  static async unusedName(config: Pick<Config, 'run'>): Promise<string> {
+    const base = config.run.name;
+    for (let n = 1; ; n++) {
+      const name = n === 1 ? base : `${base}-${n}`;
+      if (!(await RunFolder.of({ run: { ...config.run, name } }).hasCheckpoint())) return name;
+    }
   }
 
   async hasCheckpoint(): Promise<boolean> {
@@ -81,7 +114,9 @@ export class RunFolder {
   }
 
   async appendMetrics(m: EpochMetrics): Promise<void> {
-    await appendFile(this.metricsFile, `${JSON.stringify(m)}\n`);
+    await appendFile(this.metricsFile, `${JSON.stringify(m)}\n`).catch((err: unknown) => {
+      throw ioError(this.metricsFile, err);
+    });
   }
 
   /** Metric lines in epoch order, none when no epoch finished; a torn or foreign line is skipped. */
@@ -102,7 +137,40 @@ export class RunFolder {
       return;
     }
     const kept = parseMetrics(text).filter((m) => m.epoch <= completedEpochs);
-    await writeFile(this.metricsFile, kept.map((m) => `${JSON.stringify(m)}\n`).join(''));
+    await writeFileAtomic(this.metricsFile, Buffer.from(kept.map((m) => `${JSON.stringify(m)}\n`).join('')));
+  }
+
+  /** Temporary files of writes a killed process never finished (the run's own files only); returns their names. */
+  async removeOrphanTemps(): Promise<string[]> {
+    const dirs = [this.dir, dirname(this.checkpointFile), this.modelDir];
+    return (await Promise.all(dirs.map((d) => removeOrphanTemps(d)))).flat();
+  }
+
+  async appendSteps(lines: readonly StepMetrics[]): Promise<void> {
+    await appendFile(this.stepsFile, lines.map((m) => `${JSON.stringify(m)}\n`).join('')).catch((err: unknown) => {
+      throw ioError(this.stepsFile, err);
+    });
+  }
+
+  /** steps.jsonl's lines in step order; none for runs from before it existed. A torn or foreign line is skipped. */
+  async readSteps(): Promise<StepMetrics[]> {
+    try {
+      return parseJsonLines(await readFile(this.stepsFile, 'utf8'), isStepMetrics).sort((a, b) => a.step - b.step);
+    } catch {
+      return [];
+    }
+  }
+
+  /** After a resume: forgets the lines past `globalStep` (the checkpoint had not reached them). */
+  async keepStepsThrough(globalStep: number): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(this.stepsFile, 'utf8');
+    } catch {
+      return;
+    }
+    const kept = parseJsonLines(text, isStepMetrics).filter((m) => m.step <= globalStep);
+    await writeFileAtomic(this.stepsFile, Buffer.from(kept.map((m) => `${JSON.stringify(m)}\n`).join('')));
   }
 
   /** Per-worker share and speed, counted since the training process started. */
@@ -141,6 +209,10 @@ function isEpochMetrics(v: unknown): v is Omit<EpochMetrics, 'backends'> & { bac
   );
 }
 
+function isStepMetrics(v: unknown): v is StepMetrics {
+  return isObject(v) && num(v.step) && num(v.epoch) && num(v.loss) && num(v.imagesPerSec) && num(v.lr) && num(v.workers) && num(v.elapsedSec);
+}
+
 /** A workers.json row; rows written before `backend` existed read as backend '?'. */
 function isWorkerStats(v: unknown): v is WorkerStats {
   return isObject(v) && typeof v.worker === 'string' && num(v.microBatches) && num(v.examples) && num(v.computeMs) && (v.backend === undefined || typeof v.backend === 'string');
@@ -148,7 +220,13 @@ function isWorkerStats(v: unknown): v is WorkerStats {
 
 /** Metric lines in epoch order; a torn or foreign line (e.g. a crash mid-append) is skipped. */
 export function parseMetrics(text: string): EpochMetrics[] {
-  const out: EpochMetrics[] = [];
+  return parseJsonLines(text, isEpochMetrics)
+    .map((v) => ({ ...v, backends: Array.isArray(v.backends) ? v.backends.filter((b): b is string => typeof b === 'string') : [] }))
+    .sort((a, b) => a.epoch - b.epoch);
+}
+
+function parseJsonLines<T>(text: string, is: (v: unknown) => v is T): T[] {
+  const out: T[] = [];
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     let v: unknown;
@@ -157,7 +235,7 @@ export function parseMetrics(text: string): EpochMetrics[] {
     } catch {
       continue;
     }
-    if (isEpochMetrics(v)) out.push({ ...v, backends: Array.isArray(v.backends) ? v.backends.filter((b) => typeof b === 'string') : [] });
+    if (is(v)) out.push(v);
   }
-  return out.sort((a, b) => a.epoch - b.epoch);
+  return out;
 }

@@ -5,14 +5,17 @@
 import { mkdir } from 'node:fs/promises';
 import { loadDatasets, type LoadedData } from '../data/dataset.js';
 import { resolveNormalization } from '../data/normalize.js';
+import { ioError } from '../shared/atomic-file.js';
 import type { Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { createPool, type PoolLaunch } from '../transports/create-pool.js';
-import type { PoolFactory } from '../transports/pool.js';
+import type { PoolFactory, WorkerPool } from '../transports/pool.js';
 import { getModel, initParams } from '../worker/model.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { exportLayersModel } from './export.js';
+import { checkResumable } from './run-config.js';
 import { RunFolder, type EpochMetrics } from './run-folder.js';
+import { StepLog } from './step-log.js';
 import { trainLoop, type StepInfo, type StepTiming, type TrainOutcome, type TrainState } from './train-loop.js';
 
 export interface RunOptions {
@@ -22,7 +25,12 @@ export interface RunOptions {
   launch?: PoolLaunch;
   /** Another pool than cluster.transport's (tests: injected faults, captured pools). */
   createPool?: PoolFactory;
+  /** Called with the pool once it is built, before the first step (the dashboard lists its workers). */
+  onPool?: (pool: WorkerPool) => void;
+  /** Progress and diagnostics, for people (stderr). */
   log: (line: string) => void;
+  /** Results: the epoch lines, the end of the run, the model's path (stdout); default `log`. */
+  result?: (line: string) => void;
   signal?: AbortSignal;
   onDownloadProgress?: (received: number, total: number | null) => void;
   onStep?: (info: StepInfo) => void;
@@ -32,25 +40,10 @@ export interface RunOptions {
 
 export interface RunResult {
   runDir: string;
-  outcome: TrainOutcome;
+  /** `already-finished`: resumed with nothing left to train. */
+  outcome: TrainOutcome | 'already-finished';
   /** sha256 of model/weights.bin (the trained parameter vector), when finished. */
   weightsSha256: string | null;
-}
-
-/** Keys whose change would make a resumed run a different run. */
-function identity(c: Config): unknown {
-  return { seed: c.run.seed, data: c.data, model: c.model, train: { ...c.train, epochs: undefined } };
-}
-
-function firstDifference(a: unknown, b: unknown, path = ''): string | null {
-  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
-    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
-      const d = firstDifference((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k);
-      if (d) return d;
-    }
-    return null;
-  }
-  return JSON.stringify(a) === JSON.stringify(b) ? null : path;
 }
 
 export async function loadRunData(config: Config, onProgress?: RunOptions['onDownloadProgress']): Promise<LoadedData> {
@@ -71,19 +64,25 @@ export async function loadRunData(config: Config, onProgress?: RunOptions['onDow
 
 export async function runTraining(o: RunOptions): Promise<RunResult> {
   const { config } = o;
+  const result = o.result ?? o.log;
   const folder = RunFolder.of(config);
   const runDir = folder.dir;
   const model = getModel(config.model.name);
   let state: TrainState;
   if (o.resume) {
     const ck = await loadCheckpoint(folder.checkpointFile);
-    const diff = firstDifference(identity(ck.config), identity(config));
-    if (diff) {
-      throw new TrainerError('E_CHECKPOINT', `cannot resume ${runDir}: ${diff} differs from the checkpoint's config`);
-    }
+    checkResumable(ck.config, config, runDir);
     if (ck.params.length !== model.size) throw new TrainerError('E_CHECKPOINT', `checkpoint does not fit model ${model.name}`);
+    const epochs = config.train.epochs;
+    if (ck.epoch > epochs || (ck.epoch === epochs && ck.stepInEpoch > 0)) {
+      throw new TrainerError('E_CHECKPOINT', `cannot resume ${runDir} with train.epochs ${epochs}: it has trained into epoch ${ck.epoch + (ck.stepInEpoch > 0 ? 1 : 0)}`);
+    }
+    if (ck.epoch === epochs) {
+      result(`${runDir} already finished its ${epochs} epochs (model in ${folder.modelDir}); --train.epochs N with N > ${epochs} trains it on`);
+      return { runDir, outcome: 'already-finished', weightsSha256: null };
+    }
     state = { ...ck, sgd: { momentum: ck.momentum } };
-    o.log(`resuming ${runDir} at epoch ${ck.epoch + 1}, step ${ck.globalStep}`);
+    o.log(`resuming ${runDir} at epoch ${ck.epoch + 1} of ${epochs}, step ${ck.globalStep}`);
   } else {
     if (await folder.hasCheckpoint()) {
       throw new TrainerError(
@@ -104,9 +103,14 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
       elapsedSec: 0,
     };
   }
-  await mkdir(runDir, { recursive: true });
+  await mkdir(runDir, { recursive: true }).catch((err: unknown) => {
+    throw ioError(runDir, err);
+  });
+  const orphans = await folder.removeOrphanTemps();
+  if (orphans.length > 0) o.log(`removed ${orphans.length} temporary file(s) of an interrupted write: ${orphans.join(', ')}`);
   await folder.writeConfig(config);
   await folder.keepMetricsThrough(o.resume ? state.epoch : 0);
+  await folder.keepStepsThrough(o.resume ? state.globalStep : 0);
 
   const data = await loadRunData(config, o.onDownloadProgress);
   const normalization = resolveNormalization(config.data.normalize, data.train);
@@ -118,6 +122,9 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
 
   const ctx = { config, model, data, normalization, log: o.log };
   const pool = o.createPool ? await o.createPool(ctx) : await createPool(ctx, o.launch);
+  o.onPool?.(pool);
+  const steps = new StepLog(folder, config.log.everySteps, config.train.lr);
+  const onStep = o.onStep;
   let outcome: TrainOutcome;
   try {
     outcome = await trainLoop({
@@ -128,19 +135,29 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
       folder,
       state,
       log: o.log,
+      result,
       ...(o.signal ? { signal: o.signal } : {}),
-      ...(o.onStep ? { onStep: o.onStep } : {}),
+      onStep: onStep
+        ? (s) => {
+            steps.onStep(s);
+            onStep(s);
+          }
+        : steps.onStep,
       ...(o.onEpoch ? { onEpoch: o.onEpoch } : {}),
       ...(o.onStepTiming ? { onStepTiming: o.onStepTiming } : {}),
     });
+  } catch (err) {
+    await steps.close().catch(() => {}); // the loop's error is the one to report
+    throw err;
   } finally {
     await pool.close();
   }
+  await steps.close();
   if (outcome === 'stopped') {
-    o.log(`stopped at epoch ${state.epoch + 1}, step ${state.globalStep}; checkpoint written, continue with --resume`);
+    result(`stopped at epoch ${state.epoch + 1}, step ${state.globalStep}; checkpoint written, continue with --resume`);
     return { runDir, outcome, weightsSha256: null };
   }
   const sha = await exportLayersModel(folder.modelDir, model, state.params, { normalization, classNames: data.classNames });
-  o.log(`model saved to ${folder.modelDir} (weights sha256 ${sha})`);
+  result(`model saved to ${folder.modelDir} (weights sha256 ${sha})`);
   return { runDir, outcome, weightsSha256: sha };
 }

@@ -9,6 +9,7 @@
  */
 import type { LoadedData } from '../data/dataset.js';
 import type { Config } from '../shared/config.js';
+import { TrainerError, isTrainerError } from '../shared/errors.js';
 import type { MicroBatchResult, WorkerPool, WorkerStats } from '../transports/pool.js';
 import { chunks, type BatchStats } from '../worker/gradient.js';
 import type { ModelSpec } from '../worker/model.js';
@@ -61,6 +62,12 @@ export interface StepInfo {
   lossSum: number;
   imagesPerSec: number;
   workers: number;
+  /** This step alone: its mean loss, its examples and its duration in seconds. */
+  stepLoss: number;
+  stepExamples: number;
+  stepSec: number;
+  /** Run seconds so far (training and evaluation, continued across a resume). */
+  elapsedSec: number;
 }
 
 export interface TrainLoopOptions {
@@ -71,6 +78,8 @@ export interface TrainLoopOptions {
   folder: RunFolder;
   state: TrainState;
   log: (line: string) => void;
+  /** Where the epoch lines go (results, stdout); default `log`. */
+  result?: (line: string) => void;
   /** Stop at the next step boundary, with a checkpoint. */
   signal?: AbortSignal;
   onStep?: (info: StepInfo) => void;
@@ -96,6 +105,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
       }
       const t0 = performance.now();
       const next = planStep(plan, state.stepInEpoch + 1, config.train.microBatches);
+      const before = { lossSum: state.epochLossSum, examples: state.epochExamples };
       await trainStep(ctx, batch, next, [t0, performance.now()]).catch(checkpointThenThrow(o, clock));
       batch = next;
       o.onStep?.({
@@ -107,6 +117,10 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
         lossSum: state.epochLossSum,
         imagesPerSec: state.epochExamples / clock.trainSec(),
         workers: pool.size,
+        stepLoss: (state.epochLossSum - before.lossSum) / (state.epochExamples - before.examples),
+        stepExamples: state.epochExamples - before.examples,
+        stepSec: (performance.now() - t0) / 1000,
+        elapsedSec: clock.elapsedBase + clock.trainSec(),
       });
     }
     await endEpoch(o, clock);
@@ -136,7 +150,11 @@ export async function trainStep(o: StepContext, batch: PlannedStep, next: Planne
   const t2 = performance.now();
   reduction.finish();
   const t3 = performance.now();
-  sgdStep(state.params, o.grad, state.sgd, o.config.train);
+  const loss = results.reduce((sum, r) => sum + r.lossSum, 0);
+  if (!Number.isFinite(loss)) throw diverged(`the training loss of step ${state.globalStep} is ${loss}`);
+  if (!sgdStep(state.params, o.grad, state.sgd, o.config.train)) {
+    throw diverged(`the update of step ${state.globalStep} makes weights non-finite (train.lr ${o.config.train.lr})`);
+  }
   const t4 = performance.now();
   for (const r of results) {
     state.epochLossSum += r.lossSum;
@@ -176,7 +194,7 @@ async function endEpoch(o: TrainLoopOptions, clock: EpochClock): Promise<void> {
   };
   await o.folder.appendMetrics(metrics);
   await o.folder.writeWorkers(pool.stats());
-  o.log(epochLine(metrics));
+  (o.result ?? o.log)(epochLine(metrics));
   o.onEpoch?.(metrics);
 
   Object.assign(state, { epoch: state.epoch + 1, stepInEpoch: 0, epochLossSum: 0, epochCorrect: 0, epochExamples: 0, epochTrainSec: 0, elapsedSec: metrics.elapsedSec });
@@ -206,12 +224,22 @@ async function checkpoint(o: TrainLoopOptions, clock: EpochClock): Promise<void>
   await saveCheckpoint(o.folder.checkpointFile, checkpointState(o));
 }
 
-/** For a failure mid-epoch: the checkpoint at the last step boundary, then the error. */
+/**
+ * For a failure mid-epoch: the checkpoint at the last step boundary, then the
+ * error; except when the state itself is not to be trusted (E_DIVERGED: the
+ * weights are not finite; E_VERIFY: results of a worker caught lying may be in
+ * them), where the last checkpoint written is kept as it is.
+ */
 function checkpointThenThrow(o: TrainLoopOptions, clock: EpochClock) {
   return async (err: unknown): Promise<never> => {
+    if (isTrainerError(err, 'E_DIVERGED') || isTrainerError(err, 'E_VERIFY')) throw err;
     await checkpoint(o, clock);
     throw err;
   };
+}
+
+function diverged(what: string): TrainerError {
+  return new TrainerError('E_DIVERGED', `${what}: the run diverged and stops; nothing of this step is applied or saved, the last checkpoint stays as it was (lower train.lr?)`);
 }
 
 function checkpointState(o: TrainLoopOptions) {

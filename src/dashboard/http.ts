@@ -1,7 +1,7 @@
 /**
  * The coordinator's live dashboard over HTTP: `/` a page that refreshes itself
- * from `/status.json` every second (no reload, no external resources),
- * `/metrics` in the Prometheus text format, `/healthz`. A request handler that
+ * from `/status.json` and `/charts` every second (no reload, no external
+ * resources), `/metrics` in the Prometheus text format, `/healthz`. A request handler that
  * any http.Server can mount: it answers its own paths and returns false for
  * the rest (e.g. the WebSocket server's upgrade path). A request whose Host
  * the check refuses gets 403 whatever its path (see host-check.ts); WebSocket
@@ -9,6 +9,7 @@
  */
 import type { RequestHandler } from '../transports/ws/server.js';
 import { refusedHostMessage, type HostCheck } from './host-check.js';
+import { dashboardCharts } from './charts.js';
 import { DASHBOARD_PAGE } from './page.js';
 import { prometheusText, type DashboardState } from './state.js';
 
@@ -34,6 +35,9 @@ export function dashboardHandler(state: DashboardState, hostAllowed: HostCheck):
         return true;
       case '/status.json':
         send('application/json', JSON.stringify(state.snapshot()));
+        return true;
+      case '/charts':
+        send('text/html; charset=utf-8', dashboardCharts(state.snapshot()));
         return true;
       case '/metrics':
         send('text/plain; version=0.0.4; charset=utf-8', prometheusText(state.snapshot()));

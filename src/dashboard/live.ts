@@ -6,7 +6,10 @@
  */
 import type { StepInfo, StepTiming } from '../coordinator/train-loop.js';
 import type { EpochMetrics } from '../coordinator/run-folder.js';
+import type { WorkerPool } from '../transports/pool.js';
+import type { WsPool } from '../transports/ws/pool.js';
 import type { RequestHandler } from '../transports/ws/server.js';
+import type { Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { hostCheck } from './host-check.js';
 import { dashboardHandler } from './http.js';
@@ -21,18 +24,27 @@ export interface LiveDashboard {
   onStep(s: StepInfo): void;
   onEpoch(m: EpochMetrics): void;
   onStepTiming(t: StepTiming): void;
+  /** The run's pool, once built: its workers are listed from then on (a ws pool's from when it listens). */
+  onPool(pool: WorkerPool): void;
   close(): Promise<void>;
 }
 
 export interface LiveDashboardOptions {
   run: string;
   epochs: number;
+  /** Workers the run is set up for (cluster.workers): the page says "n of N". */
+  workersWanted?: number;
   host: string;
   /** Serve on this port (0 = any free one) instead of the caller's; undefined = the caller mounts it. */
   statusPort?: number;
   tls: { cert: string | null; key: string | null };
   /** Host names answered besides IP literals, localhost, `host` and this machine's hostname (`--allowed-host`); default none. */
   allowedHosts?: readonly string[];
+}
+
+/** What the dashboard says about a run before its first step. */
+export function dashboardRun(config: Pick<Config, 'run' | 'train' | 'cluster'>): Pick<LiveDashboardOptions, 'run' | 'epochs' | 'workersWanted'> {
+  return { run: config.run.name, epochs: config.train.epochs, workersWanted: config.cluster.workers };
 }
 
 /** `--status-port` as a port number. */
@@ -45,7 +57,7 @@ export function parseStatusPort(v: unknown): number | undefined {
 }
 
 export async function startDashboard(o: LiveDashboardOptions): Promise<LiveDashboard> {
-  const state = new DashboardState(o.run, o.epochs);
+  const state = new DashboardState(o.run, o.epochs, undefined, o.workersWanted);
   const handler = dashboardHandler(state, hostCheck(o.host, o.allowedHosts));
   const served = o.statusPort === undefined ? null : await serveDashboard(handler, o.host, o.statusPort, o.tls);
   return {
@@ -55,6 +67,11 @@ export async function startDashboard(o: LiveDashboardOptions): Promise<LiveDashb
     onStep: state.onStep,
     onEpoch: state.onEpoch,
     onStepTiming: state.onStepTiming,
+    onPool: (pool) => {
+      const ws = pool as WorkerPool & Partial<Pick<WsPool, 'workerInfo'>>;
+      if (typeof ws.workerInfo === 'function') state.setWorkerSource(() => ws.workerInfo?.() ?? []);
+      else state.setStatsSource(() => pool.stats());
+    },
     close: async () => {
       await served?.close();
     },

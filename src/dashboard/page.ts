@@ -1,64 +1,98 @@
-/** The dashboard page: inline CSS and script, polling /status.json once a second. */
+/**
+ * The dashboard page: inline CSS and script, polling /status.json (figures,
+ * tables) and /charts (the charts, drawn on the server by the report's chart
+ * code) once a second. Worker names come from the workers, so the tables are
+ * filled with textContent only; the charts fragment holds no worker text.
+ */
 export const DASHBOARD_PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>trainer coordinator</title>
+<html lang="en"><head><meta charset="utf-8"><title>trainer</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1000px; padding: 0 1em; color: #222; }
-.figures span { display: inline-block; margin-right: 2em; } .figures b { font-size: 1.4em; }
-table { border-collapse: collapse; margin-top: 1em; } td, th { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: right; }
-th:first-child, td:first-child { text-align: left; } svg { border: 1px solid #e4e4e4; margin-top: 1em; }
-#state { color: #666; }
+body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1180px; padding: 0 1em; color: #222; }
+h1 { font-size: 1.5em; margin: 0 0 0.2em; } h2 { font-size: 1.1em; margin: 1.4em 0 0.4em; border-bottom: 1px solid #ddd; }
+#state { color: #666; margin: 0 0 1em; }
+.figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 10px; }
+.figure { background: #f6f8fa; border-radius: 6px; padding: 8px 12px; }
+.figure .label { color: #666; font-size: 0.85em; } .figure b { display: block; font-size: 1.5em; font-weight: 600; }
+.bar { background: #dde7f3; height: 6px; margin-top: 4px; } .bar > div { background: #1f77b4; height: 6px; width: 0; }
+#charts { display: flex; flex-wrap: wrap; gap: 12px; margin-top: 1em; min-height: 300px; }
+#charts svg { background: #fff; border: 1px solid #e4e4e4; max-width: 100%; height: auto; }
+#charts svg .title { font-size: 14px; font-weight: 600; } #charts svg text { font-size: 11px; fill: #333; }
+#charts .empty { flex: 1 1 480px; color: #888; border: 1px dashed #ddd; padding: 2em; margin: 0; }
+.tables { display: flex; flex-wrap: wrap; gap: 2em; }
+table { border-collapse: collapse; font-size: 0.92em; } td, th { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
 </style></head><body>
 <h1>trainer: <span id="run">…</span></h1>
 <p id="state">connecting…</p>
 <div class="figures">
-<span>epoch <b id="epoch">0</b> / <span id="epochs">0</span></span>
-<span>step <b id="step">0</b></span>
-<span>loss <b id="loss">–</b></span>
-<span><b id="speed">0</b> images/s</span>
-<span><b id="alive">0</b> workers</span>
+<div class="figure"><span class="label">epoch</span><b><span id="epoch">0</span> / <span id="epochs">0</span></b><div class="bar"><div id="epoch-bar"></div></div></div>
+<div class="figure"><span class="label">step</span><b id="step">0</b></div>
+<div class="figure"><span class="label">loss (smoothed)</span><b id="loss">–</b></div>
+<div class="figure"><span class="label">validation accuracy</span><b id="val-acc">–</b></div>
+<div class="figure"><span class="label">images/s</span><b id="speed">0</b></div>
+<div class="figure"><span class="label">time left (run)</span><b id="eta">–</b></div>
+<div class="figure"><span class="label">workers</span><b id="workers-count"><span id="alive">0</span> of <span id="wanted">0</span></b></div>
 </div>
-<svg id="loss-curve" width="640" height="220" viewBox="0 0 640 220"><polyline id="loss-line" fill="none" stroke="#1f77b4" stroke-width="2" points=""/></svg>
-<table id="workers"><thead><tr><th>worker</th><th>address</th><th>backend</th><th>micro-batches</th><th>images</th><th>images/s computing</th><th>last result</th><th>last heartbeat</th></tr></thead><tbody></tbody></table>
+<div id="charts"></div>
+<div class="tables">
+<div><h2>Workers</h2>
+<table id="workers"><thead><tr><th>worker</th><th>address</th><th>backend</th><th>micro-batches</th><th>images</th><th>images/s computing</th><th>last result</th><th>last heartbeat</th></tr></thead><tbody></tbody></table></div>
+<div><h2>Epochs</h2>
+<table id="epochs-table"><thead><tr><th>epoch</th><th>train loss</th><th>train acc</th><th>val acc</th><th>val loss</th><th>images/s</th></tr></thead><tbody></tbody></table></div>
+</div>
 <script>
 const $ = (id) => document.getElementById(id);
-function draw(curve) {
-  if (curve.length === 0) return;
-  const xs = curve.map((p) => p[0]), ys = curve.map((p) => p[1]);
-  const x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...ys), y1 = Math.max(...ys);
-  const sx = (x) => 10 + (x1 > x0 ? (x - x0) / (x1 - x0) : 0.5) * 620;
-  const sy = (y) => 210 - (y1 > y0 ? (y - y0) / (y1 - y0) : 0.5) * 200;
-  $('loss-line').setAttribute('points', curve.map((p) => sx(p[0]).toFixed(1) + ',' + sy(p[1]).toFixed(1)).join(' '));
-}
 const ago = (ms) => ms === null ? '–' : (ms / 1000).toFixed(1) + ' s ago';
-function row(w) {
+const fixed = (v, d) => v === null || v === undefined ? '–' : v.toFixed(d);
+function duration(sec) {
+  if (sec === null || !isFinite(sec)) return '–';
+  const t = Math.round(sec), h = Math.floor(t / 3600), m = Math.floor((t % 3600) / 60), s = String(t % 60).padStart(2, '0');
+  return h > 0 ? h + ':' + String(m).padStart(2, '0') + ':' + s : m + ':' + s;
+}
+// textContent only: worker names come from the workers.
+function row(cls, values) {
   const tr = document.createElement('tr');
-  tr.className = 'worker';
-  // textContent only: worker names come from the workers.
-  for (const v of [w.worker, w.address ?? '–', w.backend ?? '–', w.microBatches, w.examples, Math.round(w.imagesPerSec),
-    ago(w.lastWorkMsAgo), ago(w.lastHeartbeatMsAgo)]) {
+  tr.className = cls;
+  for (const v of values) {
     const td = document.createElement('td');
     td.textContent = String(v);
     tr.appendChild(td);
   }
   return tr;
 }
+let chartsAt = -1;
 async function tick() {
   try {
     const st = await (await fetch('status.json', { cache: 'no-store' })).json();
+    document.title = 'trainer: ' + st.run;
     $('run').textContent = st.run;
     $('epoch').textContent = st.epoch;
     $('epochs').textContent = st.epochs;
+    $('epoch-bar').style.width = (st.stepsInEpoch > 0 ? 100 * st.stepInEpoch / st.stepsInEpoch : 0) + '%';
     $('step').textContent = st.step;
-    $('loss').textContent = st.loss === null ? '–' : st.loss.toFixed(4);
+    $('loss').textContent = fixed(st.smoothedLoss, 4);
+    const lastEval = st.epochsDone.filter((e) => e.valAcc !== null).pop();
+    $('val-acc').textContent = lastEval ? lastEval.valAcc.toFixed(3) + ' (epoch ' + lastEval.epoch + ')' : '–';
     $('speed').textContent = Math.round(st.imagesPerSec);
+    $('eta').textContent = st.finished ? 'done' : duration(st.etaSec);
     $('alive').textContent = st.workersAlive;
+    $('wanted').textContent = st.workersWanted;
     $('state').textContent = st.finished ? 'finished'
-      : (st.workersAlive === 0 ? 'waiting for workers' : 'training') + ', up ' + Math.round(st.uptimeSec) + ' s';
-    $('workers').tBodies[0].replaceChildren(...st.workers.map(row));
-    draw(st.lossCurve);
+      : (st.step === 0 && st.workersAlive < st.workersWanted ? 'waiting for workers (' + st.workersAlive + ' of ' + st.workersWanted + ')'
+        : st.workersAlive === 0 ? 'waiting for workers' : 'training') + ', up ' + Math.round(st.uptimeSec) + ' s' +
+      (st.backends.length > 1 ? ' · parity: mixed backends (' + st.backends.join(', ') + '): the weights hash will not match a run on one backend' : '');
+    $('workers').tBodies[0].replaceChildren(...st.workers.map((w) => row('worker', [w.worker, w.address ?? '–', w.backend ?? '–',
+      w.microBatches, w.examples, Math.round(w.imagesPerSec), ago(w.lastWorkMsAgo), ago(w.lastHeartbeatMsAgo)])));
+    $('epochs-table').tBodies[0].replaceChildren(...st.epochsDone.map((e) => row('epoch', [e.epoch, e.trainLoss.toFixed(4),
+      fixed(e.trainAcc, 3), fixed(e.valAcc, 3), fixed(e.valLoss, 4), Math.round(e.imagesPerSec)])));
+    if (st.step !== chartsAt || st.finished) {
+      chartsAt = st.step;
+      // Drawn by this server from numbers and fixed labels only (see dashboard/charts.ts).
+      $('charts').innerHTML = await (await fetch('charts', { cache: 'no-store' })).text();
+    }
   } catch (e) {
-    $('state').textContent = 'coordinator unreachable (' + e.message + ')';
+    $('state').textContent = 'trainer unreachable (' + e.message + ')';
   }
 }
 tick();

@@ -1,10 +1,17 @@
 /**
  * What the live dashboard shows, kept up to date from the step loop's
  * callbacks (onStep, onEpoch, onStepTiming): no access to the pool needed, so
- * any coordinator (threads, processes, WebSocket) can feed it. A WebSocket
- * pool can also be named as the source of the worker table (`setWorkerSource`),
- * which adds each worker's address, backend and last heartbeat and lists
- * workers as soon as they are ready, before their first micro-batch.
+ * any coordinator (in-process, threads, processes, WebSocket) can feed it.
+ * The pool can also be named as the source of the worker table: a WebSocket
+ * pool (`setWorkerSource`) adds each worker's address, backend and last
+ * heartbeat and lists workers as soon as they are ready, before their first
+ * micro-batch; any other pool (`setStatsSource`) lists its threads as soon as
+ * they started.
+ *
+ * The loss curve is each step's own loss (not the epoch's running mean, which
+ * restarts at every epoch and draws a sawtooth), each point the mean of the
+ * same number of steps: 1, then 2, 4... as the run grows past
+ * MAX_LOSS_POINTS, so it always covers the whole run at one resolution.
  *
  * Read-only by construction: a snapshot is a copy, and nothing in it comes
  * from the config (so never the token).
@@ -13,6 +20,7 @@ import type { WorkerStats } from '../transports/pool.js';
 import type { StepInfo, StepTiming } from '../coordinator/train-loop.js';
 import type { EpochMetrics } from '../coordinator/run-folder.js';
 import type { WorkerInfo } from '../transports/ws/pool.js';
+import { smooth } from '../report/smooth.js';
 
 export interface WorkerStatus extends WorkerStats {
   /** Examples per second of compute time. */
@@ -33,22 +41,35 @@ export interface DashboardStatus {
   stepInEpoch: number;
   stepsInEpoch: number;
   workersAlive: number;
+  /** Workers the run is set up for (cluster.workers). */
+  workersWanted: number;
   imagesPerSec: number;
   /** Running loss of the epoch so far. */
   loss: number | null;
-  /** [global step, running loss] samples, at most MAX_LOSS_POINTS. */
+  /** The per-step loss, smoothed across epochs (the curve's last value). */
+  smoothedLoss: number | null;
+  /** [global step, that step's loss] (neighbours averaged once past MAX_LOSS_POINTS), in step order. */
   lossCurve: [number, number][];
-  epochsDone: Pick<EpochMetrics, 'epoch' | 'trainLoss' | 'valLoss' | 'trainAcc' | 'valAcc'>[];
+  epochsDone: Pick<EpochMetrics, 'epoch' | 'step' | 'trainLoss' | 'runningAcc' | 'valLoss' | 'trainAcc' | 'valAcc' | 'imagesPerSec'>[];
+  /** Seconds to the end of the run at the pace so far (evaluation included); null until two steps are done. */
+  etaSec: number | null;
   workers: WorkerStatus[];
+  /** The backend kinds of the workers listed; more than one: the weights hash will not match a one-backend run. */
+  backends: string[];
   finished: boolean;
   uptimeSec: number;
 }
 
-export const MAX_LOSS_POINTS = 400;
+export const MAX_LOSS_POINTS = 600;
 
 export class DashboardState {
   private last: StepInfo | null = null;
+  /** [last step, mean loss] of `width` steps each. */
   private curve: [number, number][] = [];
+  private width = 1;
+  private pending = { step: 0, lossSum: 0, steps: 0 };
+  private firstStep: { at: number; step: number } | null = null;
+  private statsSource: (() => WorkerStats[]) | null = null;
   private readonly epochsDone: DashboardStatus['epochsDone'] = [];
   private workers: WorkerStats[] = [];
   private readonly lastWork = new Map<string, { microBatches: number; at: number }>();
@@ -60,19 +81,29 @@ export class DashboardState {
     readonly run: string,
     readonly epochs: number,
     private readonly now: () => number = () => performance.now(),
+    readonly workersWanted = 1,
   ) {
     this.started = now();
   }
 
   readonly onStep = (s: StepInfo): void => {
     this.last = s;
-    this.curve.push([s.globalStep, s.lossSum / Math.max(1, s.examples)]);
-    // Keep every other point when full: the curve stays a fair picture of the whole run.
-    if (this.curve.length > MAX_LOSS_POINTS) this.curve = this.curve.filter((_, i) => i % 2 === 1);
+    this.firstStep ??= { at: this.now(), step: s.globalStep };
+    if (!Number.isFinite(s.stepLoss)) return;
+    const p = this.pending;
+    Object.assign(p, { step: s.globalStep, lossSum: p.lossSum + s.stepLoss, steps: p.steps + 1 });
+    if (p.steps < this.width) return;
+    this.curve.push([p.step, p.lossSum / p.steps]);
+    Object.assign(p, { lossSum: 0, steps: 0 });
+    if (this.curve.length >= MAX_LOSS_POINTS) {
+      this.curve = halve(this.curve);
+      this.width *= 2;
+    }
   };
 
   readonly onEpoch = (m: EpochMetrics): void => {
-    this.epochsDone.push({ epoch: m.epoch, trainLoss: m.trainLoss, valLoss: m.valLoss, trainAcc: m.trainAcc, valAcc: m.valAcc });
+    const { epoch, step, trainLoss, runningAcc, valLoss, trainAcc, valAcc, imagesPerSec } = m;
+    this.epochsDone.push({ epoch, step, trainLoss, runningAcc, valLoss, trainAcc, valAcc, imagesPerSec });
     if (m.epoch === this.epochs) this.finished = true;
   };
 
@@ -85,15 +116,31 @@ export class DashboardState {
     this.workers = t.workers.map((w) => ({ ...w }));
   };
 
-  /** Takes the worker table from a live pool from now on. */
+  /** Takes the worker table from a live WebSocket pool from now on. */
   setWorkerSource(source: () => WorkerInfo[]): void {
     this.workerSource = source;
+  }
+
+  /** Takes the worker table from a pool's own counters (threads, in-process), which list workers before their first step. */
+  setStatsSource(source: () => WorkerStats[]): void {
+    this.statsSource = source;
+  }
+
+  private etaSec(s: StepInfo | null, now: number): number | null {
+    const first = this.firstStep;
+    if (!s || !first || s.globalStep - first.step < 1 || this.finished) return this.finished ? 0 : null;
+    const perStep = (now - first.at) / 1000 / (s.globalStep - first.step);
+    return Math.max(0, this.epochs * s.stepsInEpoch - s.globalStep) * perStep;
   }
 
   snapshot(): DashboardStatus {
     const s = this.last;
     const now = this.now();
     const live = this.workerSource?.() ?? null;
+    const { pending } = this;
+    const curve: [number, number][] = [...this.curve.map(([step, loss]): [number, number] => [step, loss])];
+    if (pending.steps > 0) curve.push([pending.step, pending.lossSum / pending.steps]);
+    const workers = this.workerRows(live, now);
     return {
       run: this.run,
       epoch: s ? s.epoch + 1 : 0,
@@ -101,37 +148,58 @@ export class DashboardState {
       step: s?.globalStep ?? 0,
       stepInEpoch: s?.stepInEpoch ?? 0,
       stepsInEpoch: s?.stepsInEpoch ?? 0,
-      workersAlive: live ? live.length : (s?.workers ?? 0),
+      workersAlive: live ? live.length : this.statsSource ? this.statsSource().length : (s?.workers ?? 0),
+      workersWanted: this.workersWanted,
       imagesPerSec: s?.imagesPerSec ?? 0,
       loss: s && s.examples > 0 ? s.lossSum / s.examples : null,
-      lossCurve: [...this.curve],
+      smoothedLoss: smooth(curve.map((p) => p[1])).at(-1) ?? null,
+      lossCurve: curve,
       epochsDone: [...this.epochsDone],
-      workers: live
-        ? live.map((w) => ({
-            worker: w.worker,
-            microBatches: w.microBatches,
-            examples: w.examples,
-            computeMs: w.computeMs,
-            imagesPerSec: speed(w),
-            lastWorkMsAgo: w.lastResultMsAgo,
-            address: w.address,
-            backend: w.backend,
-            lastHeartbeatMsAgo: w.lastHeardMsAgo,
-          }))
-        : this.workers.map((w) => {
-            const seen = this.lastWork.get(w.worker);
-            return {
-              ...w,
-              imagesPerSec: speed(w),
-              lastWorkMsAgo: seen && w.microBatches > 0 ? Math.round(now - seen.at) : null,
-              address: null,
-              lastHeartbeatMsAgo: null,
-            };
-          }),
+      etaSec: this.etaSec(s, now),
+      workers,
+      backends: [...new Set(workers.map((w) => w.backend).filter((b) => b !== '?'))].sort(),
       finished: this.finished,
       uptimeSec: (now - this.started) / 1000,
     };
   }
+
+  /** The workers' rows: from the ws pool when it has one, else from the threads' or in-process statistics. */
+  private workerRows(live: WorkerInfo[] | null, now: number): WorkerStatus[] {
+    if (live) {
+      return live.map((w) => ({
+        worker: w.worker,
+        microBatches: w.microBatches,
+        examples: w.examples,
+        computeMs: w.computeMs,
+        imagesPerSec: speed(w),
+        lastWorkMsAgo: w.lastResultMsAgo,
+        address: w.address,
+        backend: w.backend,
+        lastHeartbeatMsAgo: w.lastHeardMsAgo,
+      }));
+    }
+    return (this.statsSource?.() ?? this.workers).map((w) => {
+      const seen = this.lastWork.get(w.worker);
+      return {
+        ...w,
+        imagesPerSec: speed(w),
+        lastWorkMsAgo: seen && w.microBatches > 0 ? Math.round(now - seen.at) : null,
+        address: null,
+        lastHeartbeatMsAgo: null,
+      };
+    });
+  }
+}
+
+/** Neighbours averaged in pairs, at the later step (MAX_LOSS_POINTS is even: every point has a partner). */
+function halve(curve: [number, number][]): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = 0; i < curve.length; i += 2) {
+    const a = curve[i] as [number, number];
+    const b = curve[i + 1];
+    out.push(b ? [b[0], (a[1] + b[1]) / 2] : a);
+  }
+  return out;
 }
 
 /** Examples per second of compute time. */
@@ -149,8 +217,10 @@ export function prometheusText(st: DashboardStatus): string {
   metric('trainer_steps_total', 'counter', 'SGD steps done.', [['', st.step]]);
   metric('trainer_epoch', 'gauge', 'Epoch in progress (1-based).', [['', st.epoch]]);
   metric('trainer_workers', 'gauge', 'Workers computing now.', [['', st.workersAlive]]);
+  metric('trainer_workers_wanted', 'gauge', 'Workers the run is set up for (cluster.workers).', [['', st.workersWanted]]);
   metric('trainer_images_per_second', 'gauge', 'Training throughput of the epoch so far.', [['', st.imagesPerSec]]);
   metric('trainer_train_loss', 'gauge', 'Running training loss of the epoch so far.', [['', st.loss ?? Number.NaN]]);
+  metric('trainer_eta_seconds', 'gauge', 'Seconds to the end of the run at the pace so far.', [['', st.etaSec ?? Number.NaN]]);
   const per = (f: (w: WorkerStatus) => number): [string, number][] => st.workers.map((w) => [`{worker="${escapeLabel(w.worker)}"}`, f(w)]);
   metric('trainer_worker_micro_batches_total', 'counter', 'Micro-batches computed, per worker.', per((w) => w.microBatches));
   metric('trainer_worker_examples_total', 'counter', 'Examples computed, per worker.', per((w) => w.examples));

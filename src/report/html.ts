@@ -5,6 +5,7 @@
 import { stringify as toYaml } from 'yaml';
 import type { WorkerStats } from '../transports/pool.js';
 import type { RunRecord } from './read-run.js';
+import { epochMarks, lossPerStepChart } from './charts.js';
 import { escapeHtml, lineChart } from './svg-chart.js';
 
 /** The article's result: the CNN on CIFAR-3 after 100 epochs, in PyTorch. */
@@ -12,7 +13,7 @@ export const ARTICLE = { trainAcc: 0.93, valAcc: 0.87, classes: ['airplane', 'au
 
 const COLORS = { train: '#1f77b4', val: '#d62728', running: '#7f7f7f', speed: '#2ca02c' };
 
-const CSS = `
+export const CSS = `
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto; max-width: 1180px; color: #222; padding: 0 1em; }
 h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { font-size: 1.15em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
 .sub { color: #666; margin-top: 0; }
@@ -26,9 +27,9 @@ pre { background: #f6f6f6; padding: 10px; overflow: auto; font-size: 0.85em; }
 .note { color: #666; font-size: 0.9em; }
 `;
 
-const pct = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toFixed(3));
+export const pct = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toFixed(3));
 
-function isCifar3(config: Record<string, unknown>): boolean {
+export function isCifar3(config: Record<string, unknown>): boolean {
   const data = config.data as { source?: unknown; classes?: unknown } | undefined;
   return (
     data?.source === 'cifar10' &&
@@ -58,7 +59,7 @@ function workersTable(workers: readonly WorkerStats[]): string {
 }
 
 /** The config without secrets: a report is made to be passed around. */
-function redacted(config: Record<string, unknown>): Record<string, unknown> {
+export function redacted(config: Record<string, unknown>): Record<string, unknown> {
   const cluster = config.cluster as Record<string, unknown> | undefined;
   if (!cluster || cluster.token === null || cluster.token === undefined) return config;
   return { ...config, cluster: { ...cluster, token: '(set, not shown)' } };
@@ -101,6 +102,16 @@ export function renderReport(run: RunRecord, now = new Date()): string {
     parts.push('<p class="note" id="no-epochs">No epoch has finished yet: nothing to plot.</p>');
   } else {
     parts.push('<h2>Curves</h2><div class="charts">');
+    if (run.steps.length > 0) {
+      parts.push(
+        lossPerStepChart({
+          id: 'chart-steps',
+          runs: [{ key: 'loss', label: 'training loss', color: COLORS.train, steps: run.steps }],
+          marks: epochMarks(metrics),
+          width: 1140,
+        }),
+      );
+    }
     parts.push(
       lineChart({
         id: 'chart-loss',

@@ -12,7 +12,14 @@ export interface Series {
   label: string;
   color: string;
   values: readonly (number | null)[];
+  /** x of each value, when this series has its own (runs of different lengths on one chart); default the chart's xs. */
+  xs?: readonly number[];
   dashed?: boolean;
+  /** A <circle> per value (default true); off for dense per-step series, which are lines only. */
+  dots?: boolean;
+  /** Line width (default 2); a faint raw series under its smoothed one is thinner. */
+  strokeWidth?: number;
+  opacity?: number;
 }
 
 export interface ChartSpec {
@@ -27,6 +34,8 @@ export interface ChartSpec {
   yRange?: [number, number];
   /** Horizontal reference lines, e.g. the article's accuracies. */
   references?: readonly { label: string; y: number; color: string }[];
+  /** Vertical marks, e.g. where each epoch ended on a per-step chart. */
+  marks?: readonly { label: string; x: number }[];
   width?: number;
   height?: number;
   /** Decimals of the y tick labels; default from the tick step. */
@@ -53,7 +62,7 @@ const fmt = (v: number) => Number(v.toFixed(2)).toString();
 export function lineChart(c: ChartSpec): string {
   const width = c.width ?? 560;
   const height = c.height ?? 300;
-  const m = { left: 60, right: 16, top: 48, bottom: 44 };
+  const m = { left: 60, right: 16, top: c.marks?.length ? 58 : 48, bottom: 44 };
   const pw = width - m.left - m.right;
   const ph = height - m.top - m.bottom;
 
@@ -66,8 +75,9 @@ export function lineChart(c: ChartSpec): string {
     const pad = (yhi - ylo) * 0.05;
     [ylo, yhi] = [ylo - pad, yhi + pad];
   }
-  const xlo = Math.min(...c.xs);
-  const xhi = Math.max(...c.xs);
+  const allXs = [...c.xs, ...c.series.flatMap((s) => s.xs ?? [])];
+  const xlo = allXs.length ? Math.min(...allXs) : 0;
+  const xhi = allXs.length ? Math.max(...allXs) : 1;
   const sx = (x: number) => m.left + (xhi > xlo ? ((x - xlo) / (xhi - xlo)) * pw : pw / 2);
   const sy = (y: number) => m.top + ph - ((y - ylo) / (yhi - ylo)) * ph;
 
@@ -86,7 +96,7 @@ export function lineChart(c: ChartSpec): string {
     parts.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${y}" y2="${y}" stroke="#eee"/>`);
     parts.push(`<text x="${m.left - 6}" y="${y}" class="ytick" text-anchor="end" dominant-baseline="middle">${t.toFixed(yDecimals)}</text>`);
   }
-  const xTicks = c.xs.length <= 12 ? c.xs : niceTicks(xlo, xhi, 10).filter((x) => Number.isInteger(x));
+  const xTicks = c.xs.length > 0 && c.xs.length <= 12 ? c.xs : niceTicks(xlo, xhi, 8).filter((x) => Number.isInteger(x));
   for (const t of xTicks) {
     parts.push(`<text x="${fmt(sx(t))}" y="${m.top + ph + 16}" class="xtick" text-anchor="middle">${t}</text>`);
   }
@@ -103,26 +113,38 @@ export function lineChart(c: ChartSpec): string {
     );
   }
 
+  for (const mk of c.marks ?? []) {
+    if (mk.x < xlo || mk.x > xhi) continue;
+    const x = fmt(sx(mk.x));
+    parts.push(
+      `<line class="mark" x1="${x}" x2="${x}" y1="${m.top}" y2="${m.top + ph}" stroke="#bbb" stroke-dasharray="3 3"/>` +
+        `<text x="${x}" y="${m.top - 4}" class="marklabel" text-anchor="middle" fill="#888">${escapeHtml(mk.label)}</text>`,
+    );
+  }
+
   for (const s of c.series) {
     const pts: [number, number][] = [];
+    const xs = s.xs ?? c.xs;
     s.values.forEach((v, i) => {
-      const x = c.xs[i];
+      const x = xs[i];
       if (v !== null && Number.isFinite(v) && x !== undefined) pts.push([sx(x), sy(v)]);
     });
     const key = escapeHtml(s.key);
     if (pts.length > 0) {
       parts.push(
-        `<polyline class="line" data-series="${key}" fill="none" stroke="${s.color}" stroke-width="2"` +
+        `<polyline class="line" data-series="${key}" fill="none" stroke="${s.color}" stroke-width="${s.strokeWidth ?? 2}"` +
+          `${s.opacity !== undefined ? ` stroke-opacity="${s.opacity}"` : ''}` +
           `${s.dashed ? ' stroke-dasharray="6 4"' : ''} points="${pts.map(([x, y]) => `${fmt(x)},${fmt(y)}`).join(' ')}"/>`,
       );
     }
+    if (s.dots === false) continue;
     for (const [x, y] of pts) parts.push(`<circle class="point" data-series="${key}" cx="${fmt(x)}" cy="${fmt(y)}" r="3" fill="${s.color}"/>`);
   }
 
   // legend: one row under the title, right-aligned
   let lx = width - m.right;
   const legend: string[] = [];
-  for (const s of [...c.series].reverse()) {
+  for (const s of [...c.series].reverse().filter((x) => x.label !== '')) {
     const w = 26 + s.label.length * 6.5;
     lx -= w;
     legend.push(

@@ -40,6 +40,11 @@ export class InProcessPool implements WorkerPool {
   }
 
   async runStep(step: number, microBatches: readonly Int32Array[], hooks: StepHooks): Promise<MicroBatchResult[]> {
+    // On wasm and cpu the gradients below are computed synchronously, and
+    // awaiting a settled promise never leaves the microtask queue: without this
+    // turn of the event loop, a whole epoch runs before a Ctrl-C handler (or a
+    // dashboard request) gets to run. setImmediate costs a few microseconds a step.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     this.checkVersion(step);
     while (this.slots.length < microBatches.length) this.slots.push(new Float32Array(this.weights.length));
     const results: MicroBatchResult[] = [];
@@ -61,7 +66,11 @@ export class InProcessPool implements WorkerPool {
     this.checkVersion(version);
     const data = split === 'train' ? this.data.train : this.data.val;
     const out: BatchStats[] = [];
-    for (const indices of chunks) out.push(await this.computer.evaluateAsync(this.weights, data, indices));
+    for (const indices of chunks) {
+      // As in runStep: a Ctrl-C during a long evaluation is heard (and said) at once.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      out.push(await this.computer.evaluateAsync(this.weights, data, indices));
+    }
     return out;
   }
 

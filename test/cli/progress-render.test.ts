@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { formatDuration, progressView, renderProgress } from '../../src/cli/progress.js';
 
-const step = { epoch: 2, stepInEpoch: 25, stepsInEpoch: 100, globalStep: 225, examples: 1600, lossSum: 2000, imagesPerSec: 800, workers: 3 };
+const step = { epoch: 2, stepInEpoch: 25, stepsInEpoch: 100, globalStep: 225, examples: 1600, lossSum: 2000, imagesPerSec: 800, workers: 3, stepLoss: 1.25, stepExamples: 64, stepSec: 0.08, elapsedSec: 20 };
 
 test('the progress line shows epoch, bar, images/s, running loss, ETA and workers alive within the terminal width', () => {
   const v = progressView(step, 6);

@@ -3,9 +3,9 @@ import test from 'node:test';
 import { tempDir } from '../helpers.js';
 import { smallConfigFile, trainer } from './cli-helpers.js';
 
-test('--json prints only JSON lines on stdout, one per epoch in the metrics.jsonl schema, and no epoch lines', async () => {
+test('--json keeps stdout pure JSON (one object per epoch, metrics.jsonl schema); the dashboard address and the model path go to stderr', async () => {
   const dir = await tempDir();
-  const r = trainer(['train', '--config', await smallConfigFile(dir, 'json', 2), '--json']);
+  const r = trainer(['train', '--config', await smallConfigFile(dir, 'json', 2), '--json', '--status-port', '0']);
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.split('\n');
   assert.equal(lines.pop(), '', 'stdout ends with a newline');
@@ -16,5 +16,6 @@ test('--json prints only JSON lines on stdout, one per epoch in the metrics.json
     assert.deepEqual(Object.keys(m).sort(), [...keys].sort());
     assert.equal(m.epoch, i + 1);
   });
-  assert.doesNotMatch(r.stderr, /Epoch \d/);
+  assert.match(r.stderr, /^dashboard on http:\/\/127\.0\.0\.1:\d+\/$/m);
+  assert.match(r.stderr, /^model saved to .* \(weights sha256 [0-9a-f]{64}\)$/m);
 });

@@ -4,20 +4,22 @@ import test from 'node:test';
 import { tempDir } from '../helpers.js';
 import { CLI, smallConfigFile, trainer } from './cli-helpers.js';
 
-/** Runs `trainer train` and sends SIGINT once the first epoch line is out; resolves with its exit code and stderr. */
+/** Runs `trainer train` and sends SIGINT once the first epoch line is out; resolves with its exit code and output (stdout and stderr). */
 function trainUntilInterrupted(args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let sent = false;
     const guard = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.stderr.setEncoding('utf8').on('data', (s: string) => {
+    const onData = (s: string) => {
       stderr += s;
       if (!sent && /Epoch 1,/.test(stderr)) {
         sent = true;
         child.kill('SIGINT');
       }
-    });
+    };
+    child.stdout.setEncoding('utf8').on('data', onData);
+    child.stderr.setEncoding('utf8').on('data', onData);
     child.once('error', reject);
     child.once('exit', (code) => {
       clearTimeout(guard);
@@ -33,7 +35,7 @@ test('Ctrl-C on trainer train --threads 2 checkpoints at the next step; --resume
   const size = ['--data.synthetic.trainSize', '2000'];
   const whole = trainer(['train', '--config', config, '--threads', '2', '--run.name', 'whole', ...size]);
   assert.equal(whole.code, 0, whole.stderr);
-  const wholeSha = /weights sha256 ([0-9a-f]{64})/.exec(whole.stderr)?.[1];
+  const wholeSha = /weights sha256 ([0-9a-f]{64})/.exec(whole.stdout)?.[1];
   assert.ok(wholeSha);
 
   const stopped = await trainUntilInterrupted(['train', '--config', config, '--threads', '2', '--run.name', 'cut', ...size]);
@@ -43,6 +45,6 @@ test('Ctrl-C on trainer train --threads 2 checkpoints at the next step; --resume
 
   const resumed = trainer(['train', '--config', config, '--threads', '2', '--run.name', 'cut', '--resume', ...size]);
   assert.equal(resumed.code, 0, resumed.stderr);
-  assert.match(resumed.stderr, /resuming .* at epoch \d+, step \d+/);
-  assert.equal(/weights sha256 ([0-9a-f]{64})/.exec(resumed.stderr)?.[1], wholeSha);
+  assert.match(resumed.stderr, /resuming .* at epoch \d+ of 4, step \d+/);
+  assert.equal(/weights sha256 ([0-9a-f]{64})/.exec(resumed.stdout)?.[1], wholeSha);
 });

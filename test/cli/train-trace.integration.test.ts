@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import test from 'node:test';
 import type { ChromeTrace } from '../../src/cli/trace.js';
 import { tempDir } from '../helpers.js';
+import { freePort, killAll, spawnMain, spawnWorker } from '../transports/ws/helpers.js';
 import { smallConfigFile, trainer } from './cli-helpers.js';
 
 test('--trace writes a Chrome trace with one step span per step, its phases, and per-worker compute spans', async () => {
@@ -32,14 +33,46 @@ test('--trace writes a Chrome trace with one step span per step, its phases, and
     }
   });
   const compute = named('compute');
-  const workerTracks = new Set(compute.map((e) => e.tid));
-  assert.ok(workerTracks.size >= 1 && workerTracks.size <= 2, `${workerTracks.size} worker tracks`);
+  const workers = new Set(compute.map((e) => workerOf(trace, e.tid)));
+  assert.ok(workers.size >= 1 && workers.size <= 2, `${workers.size} workers`);
   const microBatches = compute.reduce((s, e) => s + (e.args?.microBatches as number), 0);
   assert.equal(microBatches, 40, 'every micro-batch of every step is on some worker track');
   const names = trace.traceEvents.filter((e) => e.name === 'thread_name').map((e) => e.args?.name);
   assert.ok(names.includes('coordinator'));
   assertTimedMicroBatches(trace, 40);
+  assertNested(trace);
 });
+
+/** The worker a track belongs to: its name without "worker ", " transfers" and a " (k)" lane number. */
+function workerOf(trace: ChromeTrace, tid: number): string {
+  const name = trace.traceEvents.find((e) => e.name === 'thread_name' && e.tid === tid)?.args?.name as string;
+  return name.replace(/^worker /, '').replace(/ \(\d+\)$/, '').replace(/ transfers$/, '');
+}
+
+/** On every track, spans follow each other or nest: none starts inside another and ends after it. */
+function assertNested(trace: ChromeTrace): void {
+  const byTrack = new Map<number, { name: string; ts: number; end: number }[]>();
+  for (const e of trace.traceEvents) {
+    if (e.ph !== 'X') continue;
+    const list = byTrack.get(e.tid) ?? [];
+    list.push({ name: e.name, ts: e.ts, end: e.ts + (e.dur ?? 0) });
+    byTrack.set(e.tid, list);
+  }
+  const eps = 1e-6;
+  for (const [tid, spans] of byTrack) {
+    spans.sort((a, b) => a.ts - b.ts || b.end - a.end);
+    const open: { name: string; ts: number; end: number }[] = [];
+    for (const s of spans) {
+      while (open.length > 0 && open.at(-1)!.end <= s.ts + eps) open.pop();
+      const parent = open.at(-1);
+      assert.ok(
+        !parent || s.end <= parent.end + eps,
+        `track ${tid}: ${s.name} ${(s.ts / 1000).toFixed(3)}-${(s.end / 1000).toFixed(3)} ms overlaps ${parent?.name} ${((parent?.ts ?? 0) / 1000).toFixed(3)}-${((parent?.end ?? 0) / 1000).toFixed(3)} ms without nesting`,
+      );
+      open.push(s);
+    }
+  }
+}
 
 /** Per micro-batch: a transfer out, a compute and a transfer back, in that order and inside their step. */
 function assertTimedMicroBatches(trace: ChromeTrace, microBatches: number): void {
@@ -53,8 +86,9 @@ function assertTimedMicroBatches(trace: ChromeTrace, microBatches: number): void
   for (const c of compute) {
     const step = steps.find((s) => s.args?.step === c.args?.step)!;
     assert.ok(c.ts >= step.ts - slack && c.ts + c.dur! <= step.ts + step.dur! + slack, `compute of step ${c.args?.step} inside its step`);
-    assert.ok(transfer.some((t) => t.tid === c.tid && Math.abs(t.ts + t.dur! - c.ts) < 1), 'a transfer ends where the compute starts');
-    assert.ok(transfer.some((t) => t.tid === c.tid && Math.abs(t.ts - (c.ts + c.dur!)) < 1), 'a transfer starts where the compute ends');
+    const mine = transfer.filter((t) => workerOf(trace, t.tid) === workerOf(trace, c.tid));
+    assert.ok(mine.some((t) => Math.abs(t.ts + t.dur! - c.ts) < 1), 'a transfer of its worker ends where the compute starts');
+    assert.ok(mine.some((t) => Math.abs(t.ts - (c.ts + c.dur!)) < 1), 'a transfer of its worker starts where the compute ends');
   }
 }
 
@@ -65,4 +99,22 @@ test('--trace with WebSocket worker processes draws transfer and compute spans p
   assert.equal(r.code, 0, r.stderr);
   const trace = JSON.parse(await readFile(file, 'utf8')) as ChromeTrace;
   assertTimedMicroBatches(trace, 20);
+  assertNested(trace);
+});
+
+test('trainer coordinator --trace writes the same trace for remote workers', async () => {
+  const dir = await tempDir();
+  const file = join(dir, 'coordinator-trace.json');
+  const port = await freePort();
+  const coordinator = spawnMain(['coordinator', '--config', await smallConfigFile(dir, 'trace-coordinator', 1), '--port', String(port), '--cluster.workers', '1', '--trace', file, '--quiet']);
+  const worker = spawnWorker(`127.0.0.1:${port}`, dir, 'traced', [], null);
+  try {
+    assert.equal(await coordinator.exited, 0, coordinator.output());
+    const trace = JSON.parse(await readFile(file, 'utf8')) as ChromeTrace;
+    assert.equal(trace.traceEvents.filter((e) => e.name === 'step').length, 5);
+    assertTimedMicroBatches(trace, 20);
+    assertNested(trace);
+  } finally {
+    killAll([coordinator, worker]);
+  }
 });

@@ -43,7 +43,8 @@ test('the dashboard on a real coordinator\'s port sees a real worker process joi
     await page.waitForFunction(`Number(document.getElementById('step').textContent) > ${first}`, undefined, { timeout: 30_000 });
     assert.ok((await step()) > first, 'the step advanced without a reload');
     assert.ok(Number((await page.locator('#workers tr.worker td').allTextContents())[3]) > 0, 'micro-batches done');
-    assert.notEqual(await page.getAttribute('#loss-line', 'points'), '', 'the loss curve is drawn');
+    await page.waitForFunction('document.querySelector("#chart-loss polyline[data-series=loss]")', undefined, { timeout: 10_000 });
+    assert.equal(await page.textContent('#workers-count'), '1 of 2', 'cluster.workers 2, started with --min-workers 1');
     assert.ok(!(await page.content()).includes(TOKEN), 'the page never holds the token');
     assert.ok(!(await (await fetch(`http://127.0.0.1:${port}/status.json`)).text()).includes(TOKEN));
 

@@ -1,67 +1,73 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import test from 'node:test';
 import { chromium } from 'playwright-core';
-import { runTraining } from '../../src/coordinator/run.js';
-import { hostCheck } from '../../src/dashboard/host-check.js';
-import { dashboardHandler } from '../../src/dashboard/http.js';
-import { DashboardState } from '../../src/dashboard/state.js';
-import { threadPoolFactory } from '../../src/transports/threads/pool.js';
-import { quietLog, smallConfig, tempDir } from '../helpers.js';
+import { smallConfigFile } from '../cli/cli-helpers.js';
+import { tempDir } from '../helpers.js';
+import { freePort, killAll, spawnMain, waitFor } from '../transports/ws/helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium) to run the dashboard's browser test`;
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
-test('the dashboard page, loaded during a real run, sees a worker appear and the step advance; /metrics and /healthz answer', { skip }, async () => {
+/** Runs in the page (this project compiles without DOM types, so it is plain JavaScript). */
+const CHART_PROBE = `(() => {
+  const svg = document.getElementById('chart-loss');
+  const box = svg.getBoundingClientRect();
+  const texts = [...svg.querySelectorAll('text')].map((t) => t.textContent);
+  const ticks = [...svg.querySelectorAll('text.ytick, text.xtick')].map((t) => t.getBoundingClientRect());
+  const line = svg.querySelector('polyline[data-series="loss"]');
+  return {
+    hasAxes: texts.includes('step') && texts.includes('cross-entropy'),
+    yTicks: svg.querySelectorAll('text.ytick').length,
+    xTicks: svg.querySelectorAll('text.xtick').length,
+    ticksInside: ticks.every((t) => t.left >= box.left - 1 && t.right <= box.right + 1 && t.top >= box.top - 1 && t.bottom <= box.bottom + 1),
+    vertices: line ? line.points.numberOfItems : 0,
+    marks: svg.querySelectorAll('line.mark').length,
+  };
+})()`;
+
+test('trainer train --threads 2 --status-port: the page lists both threads as "2 of 2", draws the loss per step with axes and epoch marks, accuracy per epoch, images/s and an ETA', { skip }, async () => {
   const dir = await tempDir();
-  const config = smallConfig(dir, {
-    data: { synthetic: { trainSize: 2000, valSize: 100, seed: 1 } },
-    train: { epochs: 4, batchSize: 32, microBatches: 2 },
-    cluster: { transport: 'threads', workers: 2 },
-  });
-  const state = new DashboardState(config.run.name, config.train.epochs);
-  const handle = dashboardHandler(state, hostCheck('127.0.0.1'));
-  const server = createServer((req, res) => {
-    if (!handle(req, res)) res.writeHead(404).end();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // 2,000 images in batches of 64: 32 steps an epoch; stopped with SIGINT once seen.
+  const config = await smallConfigFile(dir, 'watched', 20);
+  const port = await freePort();
+  const train = spawnMain(['train', '--config', config, '--threads', '2', '--data.synthetic.trainSize', '2000', '--status-port', String(port)]);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-  const training = runTraining({
-    config,
-    resume: false,
-    createPool: threadPoolFactory(),
-    log: quietLog,
-    onStep: state.onStep,
-    onEpoch: state.onEpoch,
-    onStepTiming: state.onStepTiming,
-  });
   try {
+    await waitFor('the dashboard line', () => train.output().includes(`dashboard on http://127.0.0.1:${port}/`));
     const page = await browser.newPage();
-    await page.goto(`${base}/`);
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.waitForFunction('document.querySelectorAll("#workers tr.worker").length === 2', undefined, { timeout: 30_000 });
+    const names = await page.locator('#workers tr.worker td:first-child').allTextContents();
+    assert.deepEqual(names.map((n) => n.replace(/\d+$/, 'N')), ['thread-N', 'thread-N'], 'the run\'s own threads are its workers');
+    assert.equal(await page.textContent('#workers-count'), '2 of 2');
+
     const step = async () => Number(await page.textContent('#step'));
-    await page.waitForFunction('document.querySelectorAll("#workers tr.worker").length > 0', undefined, { timeout: 30_000 });
+    await page.waitForFunction('Number(document.getElementById("step").textContent) > 0', undefined, { timeout: 30_000 });
     const first = await step();
     await page.waitForFunction(`Number(document.getElementById('step').textContent) > ${first}`, undefined, { timeout: 30_000 });
-    assert.ok((await step()) > first, 'the step advanced without a reload');
-    assert.match((await page.textContent('#workers tbody tr.worker td')) ?? '', /^thread-\d$/);
-    assert.notEqual(await page.getAttribute('#loss-line', 'points'), '', 'the loss curve is drawn');
+    assert.match((await page.textContent('#eta')) ?? '', /^\d+:\d\d$/, 'time left for the run');
+    assert.ok(Number(await page.textContent('#speed')) > 0, 'images/s');
 
-    const metrics = await fetch(`${base}/metrics`);
-    assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
-    const text = await metrics.text();
-    assert.match(text, /^# TYPE trainer_steps_total counter$/m);
-    assert.match(text, /^trainer_steps_total [1-9]\d*$/m);
-    assert.match(text, /^trainer_worker_micro_batches_total\{worker="thread-\d"\} [1-9]\d*$/m);
-    assert.equal(await (await fetch(`${base}/healthz`)).text(), 'ok\n');
-    assert.equal((await fetch(`${base}/nothing`)).status, 404, 'other paths are left to the host server');
+    // After the first epoch: its mark on the loss chart, its accuracy, its row.
+    await page.waitForFunction('document.querySelectorAll("#epochs-table tr.epoch").length >= 1 && document.querySelector("#chart-accuracy")', undefined, { timeout: 60_000 });
+    await page.waitForFunction('document.querySelectorAll("#chart-loss line.mark").length >= 1', undefined, { timeout: 10_000 });
+    const chart = (await page.evaluate(CHART_PROBE)) as { hasAxes: boolean; yTicks: number; xTicks: number; ticksInside: boolean; vertices: number; marks: number };
+    assert.ok(chart.hasAxes, 'axis labels: step, cross-entropy');
+    assert.ok(chart.yTicks >= 3 && chart.xTicks >= 2, `${chart.yTicks} y ticks, ${chart.xTicks} x ticks`);
+    assert.ok(chart.ticksInside, 'tick labels drawn inside the chart');
+    assert.ok(chart.vertices >= 32, `one vertex per step so far (${chart.vertices})`);
+    assert.ok(await page.locator('#chart-accuracy circle[data-series="valAcc"]').count() >= 1, 'validation accuracy per epoch');
+    assert.match((await page.textContent('#val-acc')) ?? '', /^\d\.\d{3} \(epoch \d+\)$/);
+
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.match(metrics, /^trainer_workers_wanted 2$/m);
+    assert.match(metrics, /^trainer_eta_seconds \d+(\.\d+)?(e[-+]?\d+)?$/m);
+    train.child.kill('SIGINT');
+    assert.equal(await train.exited, 130, train.output());
   } finally {
-    await training;
     await browser.close();
-    server.close();
+    killAll([train]);
   }
-  assert.equal(state.snapshot().finished, true);
 });

@@ -81,8 +81,8 @@ function referenceSha(flags: string[]): string {
   if (known) return known;
   const r = spawnSync(process.execPath, [CLI, 'train', ...flags, '--threads', '1'], { cwd: REPO, encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
-  const sha = shaOf(r.stderr);
-  assert.ok(sha, r.stderr);
+  const sha = shaOf(r.stdout); // results go to stdout
+  assert.ok(sha, r.stdout + r.stderr);
   references.set(key, sha);
   return sha;
 }

@@ -78,6 +78,12 @@ test('report.html opens offline in headless Chromium with one drawn point per ep
       'chart-accuracy/valAcc': 2,
       'chart-speed/imagesPerSec': 3,
     };
+    // Per-step series (steps.jsonl) are lines without dots: one vertex per line of the file.
+    const steps = (await readFile(join(runDir, 'steps.jsonl'), 'utf8')).trim().split('\n').length;
+    for (const key of ['chart-steps/loss', 'chart-steps/loss-raw']) {
+      assert.equal(drawn.series[key]?.line, steps, `${key} vertices`);
+      delete drawn.series[key];
+    }
     assert.deepEqual(Object.keys(drawn.series).sort(), Object.keys(expected).sort());
     for (const [key, n] of Object.entries(expected)) {
       const s = drawn.series[key]!;

@@ -30,9 +30,11 @@ test('a bad value names the key path and quotes the value', async () => {
   await rejectsWith(withOverride({ data: { classes: 'ship' } }), /^data\.classes must be a list of class names or null, got "ship"$/);
 });
 
-test('an unknown key is named with its path', async () => {
-  await rejectsWith(withOverride({ train: { epoch: 3 } }), 'unknown config key train.epoch');
-  await rejectsWith(withOverride({ trian: {} }), 'unknown config key trian');
+test('an unknown key is named with its path, and the nearest known key is suggested', async () => {
+  await rejectsWith(withOverride({ train: { epoch: 3 } }), 'unknown config key train.epoch; did you mean train.epochs?');
+  await rejectsWith(withOverride({ trian: {} }), 'unknown config key trian; did you mean train?');
+  await rejectsWith(withOverride({ cluster: { tls: { crt: 'x' } } }), 'unknown config key cluster.tls.crt; did you mean cluster.tls.cert?');
+  await rejectsWith(withOverride({ nothing: {} }), 'unknown config key nothing');
 });
 
 test('more workers than micro-batches is a config error', async () => {

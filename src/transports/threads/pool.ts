@@ -84,6 +84,8 @@ export class ThreadPool implements WorkerPool {
   async start(): Promise<string> {
     const deadline = Math.max(this.timeoutMs, STARTUP_TIMEOUT_MS);
     const pongs = await Promise.all(Array.from({ length: this.size }, () => this.withDeadline({ kind: 'ping' }, 'thread start-up', deadline)));
+    // Listed from now on (the dashboard's worker table), with nothing done yet.
+    for (const p of pongs) if (!this.perThread.has(p.thread)) this.perThread.set(p.thread, { worker: `thread-${p.thread}`, backend: p.backend, microBatches: 0, examples: 0, computeMs: 0 });
     return [...new Set(pongs.map((p) => p.backend))].join(', ');
   }
 

@@ -3,8 +3,10 @@
  * session (worker-session.ts: the protocol) per connection. What survives
  * reconnects is a WorkerCompute: the backend, the dataset (from the cache or
  * the wire), the MicroBatchComputer every pool uses, and the gradient frame
- * it computes into. A dropped link is retried with backoff; a `leave` from
- * the coordinator, an auth failure or Ctrl-C ends the worker.
+ * it computes into. A connection that fails is retried with backoff, its
+ * cause said once in plain words (connect-error.ts); a worker that has never
+ * joined gives up after NEVER_JOINED_RETRY_MS, one that has keeps retrying.
+ * A `leave` from the coordinator, an auth failure or Ctrl-C ends the worker.
  */
 import { hostname } from 'node:os';
 import WebSocket from 'ws';
@@ -15,11 +17,12 @@ import { selectBackend, type SelectedBackend } from '../../worker/backend.js';
 import { MicroBatchComputer, type BatchStats } from '../../worker/gradient.js';
 import { getModel, type ModelSpec } from '../../worker/model.js';
 import { ThreadEngine } from '../threads/engine.js';
+import { describeConnectError, speaksTls, tlsServerHint } from './connect-error.js';
 import { readCachedBlob, writeCachedBlob } from './dataset-cache.js';
 import { ArrayFrame, encodeMessage } from './encode.js';
 import { LARGE_FRAME_BYTES, tuneHeapGrowthForStreaming } from './heap-growth.js';
 import type { MessageOf } from './protocol.js';
-import { parseDatasetBlob, type WireDatasets } from './wire-dataset.js';
+import { datasetProof, parseDatasetBlob, type WireDatasets } from './wire-dataset.js';
 import { WorkerSession, type SessionEnd } from './worker-session.js';
 
 export interface WsWorkerOptions {
@@ -33,8 +36,12 @@ export interface WsWorkerOptions {
   threads?: number;
   name?: string;
   cacheDir: string;
-  /** Stop retrying after this long without reaching a coordinator; 0 = never stop. */
-  retryForMs: number;
+  /**
+   * Stop retrying after this long without reaching a coordinator; 0 = never
+   * stop; null (the default) = NEVER_JOINED_RETRY_MS before the first join,
+   * never after it.
+   */
+  retryForMs: number | null;
   /** Extra CA certificate for wss with a private certificate. */
   ca?: Buffer;
   log: (line: string) => void;
@@ -58,6 +65,8 @@ export const WORKER_SOCKET_OPTIONS = {
 } as const;
 const BACKOFF_MIN_MS = 200;
 const BACKOFF_MAX_MS = 5000;
+/** How long a worker that has never joined tries before it gives up, unless --retry-for-ms says otherwise. */
+export const NEVER_JOINED_RETRY_MS = 60_000;
 
 export async function runWsWorker(o: WsWorkerOptions): Promise<void> {
   const compute = new WorkerCompute({ ...(o.backend ? { backend: o.backend } : {}), gpu: o.gpu, threads: o.threads ?? 1, cacheDir: o.cacheDir, log: o.log });
@@ -72,9 +81,11 @@ async function reconnecting(o: WsWorkerOptions, compute: WorkerCompute): Promise
   const name = o.name ?? defaultWorkerName();
   let backoff = BACKOFF_MIN_MS;
   let lostSince = performance.now();
+  let joined = false;
+  let told = '';
   for (;;) {
     if (o.signal?.aborted) return;
-    const end = await connectOnce(o, compute, name);
+    const { end, opened, error } = await connectOnce(o, compute, name);
     if (end.kind === 'leave') {
       o.log(`leaving: ${end.reason}`);
       const s = compute.staging();
@@ -84,12 +95,25 @@ async function reconnecting(o: WsWorkerOptions, compute: WorkerCompute): Promise
     if (end.wasReady) {
       backoff = BACKOFF_MIN_MS;
       lostSince = performance.now();
+      joined = true;
+      told = '';
     }
     if (o.signal?.aborted) return;
-    if (o.retryForMs > 0 && performance.now() - lostSince > o.retryForMs) {
-      throw new TrainerError('E_TIMEOUT', `no coordinator at ${o.url} for ${o.retryForMs} ms (${end.why})`);
+    // Said once per cause: the same refusal every 5 s tells nothing new.
+    let cause = opened ? `link to ${o.url} lost (${end.why})` : `cannot connect to ${o.url}: ${describeConnectError(error, o.url)}`;
+    if (!opened && (error as { code?: unknown } | null)?.code === 'ECONNRESET' && o.url.startsWith('ws:') && (await speaksTls(o.url))) {
+      cause = `cannot connect to ${o.url}: ${tlsServerHint(o.url)}`;
     }
-    o.log(`link to ${o.url} lost (${end.why}); retrying in ${backoff} ms`);
+    const limit = o.retryForMs ?? (joined ? 0 : NEVER_JOINED_RETRY_MS);
+    if (limit > 0 && performance.now() - lostSince > limit) {
+      const longer = o.retryForMs === null ? `; --retry-for-ms N waits N ms (0: forever)` : '';
+      throw new TrainerError('E_TIMEOUT', `no coordinator at ${o.url} after ${Math.round(limit / 1000)} s: ${cause.replace(/^cannot connect to \S+: /, '')}${longer}`);
+    }
+    if (cause !== told) {
+      const until = limit > 0 ? `for up to ${Math.round(limit / 1000)} s${o.retryForMs === null ? ' (--retry-for-ms 0: forever)' : ''}` : 'until it answers';
+      o.log(`${cause}; retrying ${until}`);
+      told = cause;
+    }
     await sleep(backoff * (0.75 + Math.random() / 2), o.signal);
     backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
   }
@@ -102,9 +126,16 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** How one connection ended: the session's end, whether the socket ever opened, and the socket's first error. */
+interface LinkEnd {
+  end: SessionEnd;
+  opened: boolean;
+  error: Error | null;
+}
+
 /** One connection: a socket and the session on it, until the socket closes (or the session fails for good). */
-function connectOnce(o: WsWorkerOptions, compute: WorkerCompute, name: string): Promise<SessionEnd> {
-  return new Promise<SessionEnd>((resolve, reject) => {
+function connectOnce(o: WsWorkerOptions, compute: WorkerCompute, name: string): Promise<LinkEnd> {
+  return new Promise<LinkEnd>((resolve, reject) => {
     const ws = new WebSocket(o.url, { ...WORKER_SOCKET_OPTIONS, ...(o.ca ? { ca: o.ca } : {}) });
     const session = new WorkerSession(
       compute,
@@ -129,11 +160,14 @@ function connectOnce(o: WsWorkerOptions, compute: WorkerCompute, name: string): 
     ws.on('message', (data: Buffer) => {
       chain = chain.then(() => session.receive(data));
     });
-    ws.on('error', () => {}); // 'close' follows and decides.
+    let opened = false;
+    let error: Error | null = null;
+    ws.on('open', () => void (opened = true));
+    ws.on('error', (err) => void (error ??= err)); // 'close' follows and decides.
     ws.on('close', (code, reasonBuf) => {
       o.signal?.removeEventListener('abort', onAbort);
       try {
-        resolve(session.ended(code, reasonBuf.toString()));
+        resolve({ end: session.ended(code, reasonBuf.toString()), opened, error });
       } catch (err) {
         reject(err);
       }
@@ -164,7 +198,7 @@ interface RunSpec {
 
 export class WorkerCompute {
   private backend: SelectedBackend | null = null;
-  private data: { sha256: string; sets: WireDatasets } | null = null;
+  private data: { sha256: string; blob: Uint8Array; sets: WireDatasets } | null = null;
   private run: RunSpec | null = null;
   /** With one thread: this thread's computer. */
   private computer: MicroBatchComputer | null = null;
@@ -210,7 +244,7 @@ export class WorkerCompute {
     if (this.data?.sha256 !== w.dataset.sha256) {
       const cached = await readCachedBlob(this.o.cacheDir, w.dataset.sha256);
       if (cached) {
-        this.data = { sha256: w.dataset.sha256, sets: parseDatasetBlob(cached) };
+        this.data = { sha256: w.dataset.sha256, blob: cached, sets: parseDatasetBlob(cached) };
         this.o.log(`dataset ${w.dataset.sha256.slice(0, 12)} from the cache`);
       }
     }
@@ -233,9 +267,15 @@ export class WorkerCompute {
     return this.data?.sha256 === sha256;
   }
 
+  /** Proof of holding the dataset's bytes, for the coordinator's `nonce` (wire-dataset.ts). */
+  datasetProof(nonce: Uint8Array): Uint8Array {
+    if (!this.data) throw new TrainerError('E_INTERNAL', 'dataset proof asked for before the dataset is held');
+    return datasetProof(this.data.blob, nonce);
+  }
+
   /** A dataset received whole and checked: kept, and cached for the next run. */
   async acceptDataset(sha256: string, blob: Buffer): Promise<void> {
-    this.data = { sha256, sets: parseDatasetBlob(blob) };
+    this.data = { sha256, blob, sets: parseDatasetBlob(blob) };
     await writeCachedBlob(this.o.cacheDir, sha256, blob).catch((err: Error) => this.o.log(`cannot cache the dataset: ${err.message}`));
     this.o.log(`dataset ${sha256.slice(0, 12)} received (${blob.length} bytes)`);
   }

@@ -110,7 +110,7 @@ test('a worker process with a bad token stops with one clear E_AUTH line', async
   try {
     const w = spawnWorker(url, dir, 'intruder', [], 'wrong');
     assert.equal(await w.exited, 1);
-    assert.match(w.output(), /error E_AUTH: the coordinator rejected our token/);
+    assert.match(w.output(), /error E_AUTH: the coordinator at ws:\/\/127\.0\.0\.1:\d+ rejected our token/);
   } finally {
     await pool.close();
   }

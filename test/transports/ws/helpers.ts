@@ -2,7 +2,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { runTraining } from '../../../src/coordinator/run.js';
+import { runTraining, type RunOptions } from '../../../src/coordinator/run.js';
+import type { WsPool } from '../../../src/transports/ws/pool.js';
 import type { PoolFactory } from '../../../src/transports/pool.js';
 import { MAIN_JS, wsPoolFactory } from '../../../src/transports/ws/launch.js';
 import type { Config } from '../../../src/shared/config.js';
@@ -32,7 +33,7 @@ export async function referenceSha(config: Config): Promise<string> {
 
 export interface Spawned {
   child: ChildProcess;
-  /** stderr so far. */
+  /** stderr and stdout so far, as they came. */
   output(): string;
   exited: Promise<number | null>;
 }
@@ -47,14 +48,32 @@ export function spawnWorker(url: string, dir: string, name: string, extra: strin
   });
 }
 
-export function spawnMain(args: string[], env: Record<string, string> = {}): Spawned {
-  const child = spawn(process.execPath, [MAIN_JS, ...args], { env: { ...process.env, TRAINER_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+const ROGUE_JS = new URL('./rogue-worker.js', import.meta.url).pathname;
+
+/** A token-holding worker that misbehaves as `mode` says (rogue-worker.ts), as a real child process. */
+export function spawnRogue(url: string, dir: string, mode: string, name: string): Spawned {
+  const child = spawn(process.execPath, [ROGUE_JS, url.startsWith('ws') ? url : `ws://${url}`, mode, name], {
+    env: { ...process.env, TRAINER_TOKEN: TOKEN, TRAINER_CACHE_DIR: join(dir, 'cache', name) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let out = '';
   child.stderr?.setEncoding('utf8').on('data', (s: string) => {
     out += s;
-    if (process.env.TRAINER_TEST_LOG) process.stderr.write(`[${args[0]}] ${s}`);
+    if (process.env.TRAINER_TEST_LOG) process.stderr.write(s);
   });
-  child.stdout?.resume();
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => out, exited };
+}
+
+export function spawnMain(args: string[], env: Record<string, string> = {}): Spawned {
+  const child = spawn(process.execPath, [MAIN_JS, ...args], { env: { ...process.env, TRAINER_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const onData = (s: string) => {
+    out += s;
+    if (process.env.TRAINER_TEST_LOG) process.stderr.write(`[${args[0]}] ${s}`);
+  };
+  child.stderr?.setEncoding('utf8').on('data', onData);
+  child.stdout?.setEncoding('utf8').on('data', onData);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, output: () => out, exited };
 }
@@ -71,11 +90,13 @@ export function trainWithWorkers(
   workers: Map<string, Spawned>,
   extra: Partial<import('../../../src/transports/ws/pool.js').WsPoolOptions> = {},
   workerArgs: string[] = [],
+  watch: Pick<RunOptions, 'onStepTiming'> & { onPool?: (pool: WsPool) => void } = {},
 ) {
   return runTraining({
     config,
     resume: false,
     log: quietLog,
+    ...(watch.onStepTiming ? { onStepTiming: watch.onStepTiming } : {}),
     createPool: wsPoolFactory({
       host: '127.0.0.1',
       port: 0,
@@ -84,6 +105,7 @@ export function trainWithWorkers(
       onListening: (url) => {
         for (const name of names) workers.set(name, spawnWorker(url, dir, name, workerArgs));
       },
+      ...(watch.onPool ? { onPool: watch.onPool } : {}),
       extra,
     }),
   });

@@ -3,32 +3,19 @@
 // one worker with 2 threads, and the weights cross the wire once per machine, not once per thread.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { runTraining } from '../../../src/coordinator/run.js';
 import type { Config } from '../../../src/shared/config.js';
-import { wsPoolFactory } from '../../../src/transports/ws/launch.js';
 import type { WsPool } from '../../../src/transports/ws/pool.js';
-import { quietLog, tempDir } from '../../helpers.js';
-import { killAll, referenceSha, spawnWorker, TOKEN, wsConfig, type Spawned } from './helpers.js';
+import { tempDir } from '../../helpers.js';
+import { killAll, referenceSha, trainWithWorkers, wsConfig, type Spawned } from './helpers.js';
 
 /** Trains over `machines` worker processes with `threads` each; bytes per step on the wire, steady state. */
-async function train(config: Config, dir: string, machines: number, threads: number, spawned: Spawned[]) {
+async function train(config: Config, dir: string, machines: number, threads: number, spawned: Map<string, Spawned>) {
   let pool: WsPool | undefined;
   const marks: { step: number; out: number; in: number }[] = [];
   let labels: string[] = [];
-  const r = await runTraining({
-    config,
-    resume: false,
-    log: quietLog,
-    createPool: wsPoolFactory({
-      host: '127.0.0.1',
-      port: 0,
-      token: TOKEN,
-      minWorkers: machines,
-      onPool: (p) => (pool = p),
-      onListening: (url) => {
-        for (let i = 0; i < machines; i++) spawned.push(spawnWorker(url, dir, `${config.run.name}-${i}`, ['--threads', String(threads)]));
-      },
-    }),
+  const names = Array.from({ length: machines }, (_, i) => `${config.run.name}-${i}`);
+  const r = await trainWithWorkers(config, dir, names, spawned, {}, ['--threads', String(threads)], {
+    onPool: (p) => (pool = p),
     onStepTiming: (t) => {
       const w = (pool as WsPool).wireBytes();
       marks.push({ step: t.step, out: w.out, in: w.in });
@@ -44,13 +31,13 @@ async function train(config: Config, dir: string, machines: number, threads: num
 
 test('two workers with --threads 2 give the single-thread hash, show as 2 threads each, and get the weights once per machine', async (t) => {
   const dir = await tempDir();
-  const spawned: Spawned[] = [];
+  const spawned = new Map<string, Spawned>();
   try {
     const config = wsConfig(dir, 'threaded', { cluster: { workers: 2 }, eval: { every: 2, batchSize: 50 } });
     const expected = await referenceSha(config);
     const threaded = await train(config, dir, 2, 2, spawned);
     assert.equal(threaded.sha, expected);
-    for (const w of spawned) assert.match(w.output(), /2 compute threads, backend wasm/);
+    for (const w of spawned.values()) assert.match(w.output(), /2 compute threads, backend wasm/);
     assert.equal(threaded.labels.length, 2);
     for (const l of threaded.labels) assert.match(l, /\(2 threads\)$/);
 
@@ -61,6 +48,6 @@ test('two workers with --threads 2 give the single-thread hash, show as 2 thread
     // Weights go to each connection once a step: half the connections, about half the bytes out.
     assert.ok(threaded.outPerStep < 0.6 * single.outPerStep, `${threaded.outPerStep} vs ${single.outPerStep}`);
   } finally {
-    killAll(spawned);
+    killAll([...spawned.values()]);
   }
 });

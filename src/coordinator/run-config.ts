@@ -1,0 +1,112 @@
+/**
+ * The config a `trainer train` or `trainer coordinator` run trains with, in one
+ * place for both commands.
+ *
+ * A new run: defaults, then the YAML file, then the command line's flags
+ * (resolveConfig); when its folder already holds a run, the new one gets the
+ * next free numbered folder (name-2, name-3, ...) and says so.
+ *
+ * A resumed run (`--resume`): the config stored in its checkpoint, then the
+ * command line's flags. The YAML file is optional; when given it locates the
+ * run (run.dir, run.name) like the flags do, but its other settings do not
+ * replace the stored ones (a YAML file that says `epochs: 6` must not cut a
+ * run started with `--train.epochs 10` short): each one that differs is
+ * named, with the flag that would apply it. Flags may change what keeps the
+ * run the same run (epochs, evaluation, checkpoints, backend, cluster, where
+ * the data lives); a change to the model, the data or the optimisation is an
+ * E_CHECKPOINT naming the key.
+ */
+import { loadCheckpoint } from './checkpoint.js';
+import { RunFolder } from './run-folder.js';
+import { DEFAULT_CONFIG, mergeConfig, readConfigFile, resolveConfig, validateConfig, type Config } from '../shared/config.js';
+import { TrainerError } from '../shared/errors.js';
+
+export interface RunConfigOptions {
+  /** `--config FILE`, if given. */
+  file?: string;
+  /** The command line's config settings (dotted flags and shorthands) as a nested object. */
+  overrides: Record<string, unknown>;
+  resume: boolean;
+  /** Notes for people (stderr). */
+  log: (line: string) => void;
+}
+
+/** What a resumed run may not change: the run's identity (seed, data, model, optimisation). */
+export function identity(c: Config): unknown {
+  const { path: _path, download: _download, ...data } = c.data;
+  return { run: { seed: c.run.seed }, data, model: c.model, train: { ...c.train, epochs: undefined } };
+}
+
+/** The first key path where a and b differ, or null. */
+export function firstDifference(a: unknown, b: unknown, path = ''): string | null {
+  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null && !Array.isArray(a) && !Array.isArray(b)) {
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      const d = firstDifference((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k);
+      if (d) return d;
+    }
+    return null;
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? null : path;
+}
+
+/** E_CHECKPOINT naming the first key a resumed run may not change. */
+export function checkResumable(stored: Config, config: Config, runDir: string): void {
+  const diff = firstDifference(identity(stored), identity(config));
+  if (diff === null) return;
+  const show = (c: Config) => JSON.stringify(valueAt(c, diff));
+  throw new TrainerError(
+    'E_CHECKPOINT',
+    `cannot resume ${runDir}: ${diff} differs from the checkpoint's config (${show(config)}, the run has ${show(stored)}); ` +
+      'a run keeps its data, model and optimisation: start a new run to change them',
+  );
+}
+
+export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
+  if (!o.resume) {
+    const config = await resolveConfig(o.file, o.overrides);
+    const name = await RunFolder.unusedName(config);
+    if (name === config.run.name) return config;
+    o.log(
+      `${RunFolder.of(config).dir} already holds a run (--resume continues it); this new run goes to ${RunFolder.of({ run: { ...config.run, name } }).dir}`,
+    );
+    return { ...config, run: { ...config.run, name } };
+  }
+  const fromFile = o.file === undefined ? {} : await readConfigFile(o.file);
+  // Where the run is: run.dir and run.name from the flags, else the file, else the defaults.
+  const located = validateConfig(mergeConfig(mergeConfig(structuredClone(DEFAULT_CONFIG), fromFile), o.overrides)).run;
+  const folder = RunFolder.of({ run: located });
+  if (!(await folder.hasCheckpoint())) {
+    throw new TrainerError(
+      'E_CHECKPOINT',
+      `no checkpoint to resume from in ${folder.dir}: check --run.name and --run.dir, or start the run without --resume`,
+    );
+  }
+  const stored = (await loadCheckpoint(folder.checkpointFile)).config;
+  const base = mergeConfig(structuredClone(DEFAULT_CONFIG), stored);
+  const config = validateConfig(mergeConfig(mergeConfig(base, { run: { dir: located.dir, name: located.name } }), o.overrides));
+  checkResumable(validateConfig(base), config, folder.dir);
+  if (o.file !== undefined) {
+    for (const key of leafPaths(fromFile)) {
+      if (key === 'run.dir' || key === 'run.name' || valueAt(o.overrides, key) !== undefined) continue;
+      const [mine, kept] = [valueAt(fromFile, key), valueAt(config, key)];
+      if (JSON.stringify(mine) !== JSON.stringify(kept)) {
+        o.log(`note: ${o.file} sets ${key} ${JSON.stringify(mine)}; the resumed run keeps its own ${JSON.stringify(kept)} (--${key} ${JSON.stringify(mine)} changes it)`);
+      }
+    }
+  }
+  return config;
+}
+
+const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function valueAt(root: unknown, path: string): unknown {
+  let v = root;
+  for (const k of path.split('.')) v = isPlain(v) ? v[k] : undefined;
+  return v;
+}
+
+/** Dotted paths of the leaves (non-objects) of a nested object. */
+function leafPaths(v: unknown, prefix = ''): string[] {
+  if (!isPlain(v)) return prefix ? [prefix] : [];
+  return Object.entries(v).flatMap(([k, x]) => leafPaths(x, prefix ? `${prefix}.${k}` : k));
+}

@@ -1,0 +1,46 @@
+/**
+ * The charts that the report, the comparison page and the live dashboard
+ * share, drawn by lineChart: loss per step (each run's raw per-step loss,
+ * faint, under its smoothed curve, with a mark where each epoch ended) and
+ * accuracy per epoch.
+ */
+import { smooth } from './smooth.js';
+import { lineChart } from './svg-chart.js';
+
+export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
+
+export interface StepSeries {
+  /** Stable id (data-series of the smoothed line; the raw one is KEY-raw). */
+  key: string;
+  label: string;
+  color: string;
+  steps: readonly { step: number; loss: number }[];
+}
+
+/** Where epochs ended, as chart marks: at most about a dozen, evenly thinned. */
+export function epochMarks(ends: readonly { epoch: number; step: number }[]): { label: string; x: number }[] {
+  const every = Math.max(1, Math.ceil(ends.length / 12));
+  return ends.filter((e) => e.epoch % every === 0).map((e) => ({ label: `e${e.epoch}`, x: e.step }));
+}
+
+export function lossPerStepChart(o: { id: string; runs: readonly StepSeries[]; marks?: readonly { label: string; x: number }[]; width?: number; height?: number; title?: string }): string {
+  const series = o.runs.flatMap((r) => {
+    const xs = r.steps.map((s) => s.step);
+    const raw = r.steps.map((s) => s.loss);
+    return [
+      { key: `${r.key}-raw`, label: '', color: r.color, values: raw, xs, dots: false, strokeWidth: 1, opacity: 0.3 },
+      { key: r.key, label: r.label, color: r.color, values: smooth(raw), xs, dots: false },
+    ];
+  });
+  return lineChart({
+    id: o.id,
+    title: o.title ?? 'Training loss per step (smoothed; faint: as logged)',
+    xLabel: 'step',
+    yLabel: 'cross-entropy',
+    xs: [],
+    series,
+    ...(o.marks ? { marks: o.marks } : {}),
+    ...(o.width ? { width: o.width } : {}),
+    ...(o.height ? { height: o.height } : {}),
+  });
+}

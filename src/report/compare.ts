@@ -1,0 +1,104 @@
+/**
+ * One page comparing several runs (`trainer report RUN_A RUN_B ...`): their
+ * training loss per step on one chart, train and validation accuracy per
+ * epoch, a table of where each ended, and the config keys on which they
+ * differ. Self-contained like report.html: inline CSS and SVG, no script.
+ */
+import { basename } from 'node:path';
+import { epochMarks, lossPerStepChart, PALETTE } from './charts.js';
+import { CSS, pct, redacted } from './html.js';
+import type { RunRecord } from './read-run.js';
+import { escapeHtml, lineChart } from './svg-chart.js';
+
+/** The run's name for legends: config run.name, else the folder's name. */
+function nameOf(run: RunRecord): string {
+  const r = run.config.run as { name?: unknown } | undefined;
+  return typeof r?.name === 'string' ? r.name : basename(run.dir);
+}
+
+const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function leaves(v: unknown, prefix = '', out = new Map<string, string>()): Map<string, string> {
+  if (isPlain(v)) for (const [k, x] of Object.entries(v)) leaves(x, prefix ? `${prefix}.${k}` : k, out);
+  else out.set(prefix, JSON.stringify(v));
+  return out;
+}
+
+/** Config keys whose values are not the same in every run, with each run's value. */
+export function configDifferences(runs: readonly RunRecord[]): { key: string; values: string[] }[] {
+  const flat = runs.map((r) => leaves(redacted(r.config)));
+  const keys = [...new Set(flat.flatMap((f) => [...f.keys()]))].sort();
+  return keys
+    .map((key) => ({ key, values: flat.map((f) => f.get(key) ?? '–') }))
+    .filter((d) => d.key !== 'run.name' && new Set(d.values).size > 1);
+}
+
+export function renderComparison(runs: readonly RunRecord[], now = new Date()): string {
+  const names = runs.map(nameOf);
+  const color = (i: number) => PALETTE[i % PALETTE.length] as string;
+  const parts: string[] = [];
+  const title = `trainer: ${names.join(' vs ')}`;
+  parts.push(`<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>`);
+  parts.push(`<meta name="viewport" content="width=device-width, initial-scale=1"><style>${CSS}</style></head><body>`);
+  parts.push(`<h1>${escapeHtml(title)}</h1>`);
+  parts.push(`<p class="sub">${runs.map((r) => escapeHtml(r.dir)).join(' · ')} · generated ${escapeHtml(now.toISOString())}</p>`);
+
+  parts.push('<h2>Runs</h2><table id="runs"><tr><th>run</th><th>epochs</th><th>steps</th><th>last loss</th><th>train acc</th><th>val acc</th><th>images/s</th><th>elapsed s</th></tr>');
+  runs.forEach((r, i) => {
+    const last = r.metrics.at(-1);
+    const evald = [...r.metrics].reverse().find((m) => m.trainAcc !== null && m.valAcc !== null);
+    parts.push(
+      `<tr class="run"><td><span style="color:${color(i)}">■</span> ${escapeHtml(names[i] as string)}</td><td>${r.metrics.length}</td>` +
+        `<td>${last?.step ?? 0}</td><td>${last ? last.trainLoss.toFixed(4) : '–'}</td><td>${pct(evald?.trainAcc)}</td><td>${pct(evald?.valAcc)}</td>` +
+        `<td>${last ? Math.round(last.imagesPerSec) : '–'}</td><td>${last ? last.elapsedSec.toFixed(1) : '–'}</td></tr>`,
+    );
+  });
+  parts.push('</table>');
+
+  parts.push('<h2>Curves</h2><div class="charts">');
+  const stepped = runs.map((r, i) => ({ key: `run${i}`, label: names[i] as string, color: color(i), steps: r.steps })).filter((s) => s.steps.length > 0);
+  if (stepped.length > 0) {
+    const longest = runs.reduce((a, b) => (b.metrics.length > a.metrics.length ? b : a));
+    parts.push(lossPerStepChart({ id: 'chart-steps', runs: stepped, marks: epochMarks(longest.metrics), width: 1140 }));
+  } else {
+    parts.push('<p class="note">No steps.jsonl in these run folders: no per-step loss to compare.</p>');
+  }
+  const epochs = [...new Set(runs.flatMap((r) => r.metrics.map((m) => m.epoch)))].sort((a, b) => a - b);
+  const perEpoch = (key: 'valAcc' | 'trainAcc', dashed: boolean) =>
+    runs.map((r, i) => ({
+      key: `run${i}-${key}`,
+      label: `${names[i]} ${key === 'valAcc' ? 'val' : 'train'}`,
+      color: color(i),
+      xs: r.metrics.map((m) => m.epoch),
+      values: r.metrics.map((m) => m[key]),
+      dashed,
+    }));
+  if (epochs.length > 0) {
+    parts.push(
+      lineChart({
+        id: 'chart-accuracy',
+        title: 'Accuracy per epoch (solid: validation, dashed: train)',
+        xLabel: 'epoch',
+        yLabel: 'accuracy',
+        xs: epochs,
+        yRange: [0, 1],
+        yDecimals: 1,
+        series: [...perEpoch('valAcc', false), ...perEpoch('trainAcc', true)],
+        width: 1140,
+      }),
+    );
+  }
+  parts.push('</div>');
+
+  const diffs = configDifferences(runs);
+  parts.push('<h2>How the configs differ</h2>');
+  if (diffs.length === 0) {
+    parts.push('<p class="note" id="no-differences">The runs have the same config (apart from their names).</p>');
+  } else {
+    parts.push(`<table id="differences"><tr><th>key</th>${names.map((n) => `<th>${escapeHtml(n)}</th>`).join('')}</tr>`);
+    for (const d of diffs) parts.push(`<tr class="difference"><td>${escapeHtml(d.key)}</td>${d.values.map((v) => `<td>${escapeHtml(v)}</td>`).join('')}</tr>`);
+    parts.push('</table>');
+  }
+  parts.push('</body></html>\n');
+  return parts.join('\n');
+}

@@ -1,0 +1,87 @@
+/**
+ * Why a worker's connection failed, in plain words, from the error the socket
+ * reported: the ws client's 'error' event carries Node's network and TLS
+ * errors (ECONNREFUSED, ENOTFOUND, certificate codes, OpenSSL's "wrong
+ * version number" when a TLS client meets a plain server) and ws's own
+ * "Unexpected server response" when something other than a WebSocket server
+ * answers. One case it cannot tell alone: a plain ws:// client talking to a
+ * TLS server just sees the connection reset, so the caller may ask
+ * `speaksTls` before it says so.
+ */
+import { connect as tlsConnect } from 'node:tls';
+
+/** One line, without the URL (the caller names it), ending with what to do. */
+export function describeConnectError(err: unknown, url: string): string {
+  const { host, hostPort, secure } = parts(url);
+  const e = err as (Error & { code?: unknown }) | null | undefined;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  const message = e?.message ?? String(err);
+  const tag = code ? ` (${code})` : '';
+  switch (code) {
+    case 'ECONNREFUSED':
+      return `connection refused at ${hostPort}${tag}: nothing listens there (is the coordinator running, on that port?)`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_NONAME':
+      return `host not found: ${host}${tag} (check the name, or use the coordinator's IP address)`;
+    case 'ETIMEDOUT':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return `${hostPort} is unreachable${tag}: a wrong address, or a firewall in between (see Troubleshooting in README.md)`;
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'UNABLE_TO_GET_ISSUER_CERT':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'CERT_UNTRUSTED':
+      return `TLS certificate not trusted (${message})${tag}: give the coordinator's certificate, or the CA that signed it, with --ca FILE`;
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return `TLS certificate does not name ${host}${tag}: connect with a name or address listed in its subjectAltName, or reissue it with this one`;
+    case 'CERT_HAS_EXPIRED':
+    case 'CERT_NOT_YET_VALID':
+      return `TLS certificate of ${hostPort} is not valid now (${message})${tag}`;
+  }
+  if (secure && /wrong version number|packet length too long|unknown protocol|http request/i.test(message)) {
+    return `the server at ${hostPort} does not speak TLS${tag}: connect with ws://${hostPort}, or give the coordinator cluster.tls.cert and cluster.tls.key`;
+  }
+  const http = /Unexpected server response: (\d+)/.exec(message);
+  if (http) {
+    return `${hostPort} answered HTTP ${http[1]}, not a WebSocket: not a trainer coordinator (protocol mismatch), or a proxy in between (check the port)`;
+  }
+  if (code === 'ECONNRESET') return `${hostPort} reset the connection${tag} before answering${secure ? '' : `; if it serves TLS, connect with wss://${hostPort}`}`;
+  return `${message}${tag}`;
+}
+
+/** What a plain client that met `speaksTls` should be told. */
+export function tlsServerHint(url: string): string {
+  const { hostPort } = parts(url);
+  return `the server at ${hostPort} speaks TLS: connect with wss://${hostPort} (and --ca FILE for a private certificate)`;
+}
+
+/** Whether HOST:PORT completes a TLS handshake (any certificate), within `timeoutMs`. */
+export function speaksTls(url: string, timeoutMs = 2000): Promise<boolean> {
+  const { host, port } = parts(url);
+  return new Promise((resolve) => {
+    const socket = tlsConnect({ host, port: Number(port), rejectUnauthorized: false, ...(/^[\d.:]+$/.test(host) ? {} : { servername: host }) });
+    const done = (yes: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(yes);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.once('secureConnect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+function parts(url: string): { host: string; port: string; hostPort: string; secure: boolean } {
+  try {
+    const u = new URL(url);
+    const secure = u.protocol === 'wss:';
+    const port = u.port || (secure ? '443' : '80');
+    const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+    return { host, port, hostPort: `${u.hostname}:${port}`, secure };
+  } catch {
+    return { host: url, port: '', hostPort: url, secure: url.startsWith('wss:') };
+  }
+}

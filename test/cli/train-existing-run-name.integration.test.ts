@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import test from 'node:test';
+import { tempDir } from '../helpers.js';
+import { smallConfigFile, trainer } from './cli-helpers.js';
+
+test('a new run whose name is taken goes to a fresh numbered folder and says so; the first run is left as it was', async () => {
+  const dir = await tempDir();
+  const config = await smallConfigFile(dir, 'demo', 1);
+  const first = trainer(['train', '--config', config]);
+  assert.equal(first.code, 0, first.stderr);
+  const weights = join(dir, 'runs', 'demo', 'model', 'weights.bin');
+  const before = await readFile(weights);
+
+  const second = trainer(['train', '--config', config, '--train.lr', '0.01']);
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stderr, /runs\/demo already holds a run \(--resume continues it\); this new run goes to .*runs\/demo-2$/m);
+  assert.match(second.stdout, /model saved to .*runs\/demo-2\/model /);
+  assert.deepEqual(await readFile(weights), before, 'the first run is untouched');
+  const stored = JSON.parse(await readFile(join(dir, 'runs', 'demo-2', 'config.json'), 'utf8')) as { run: { name: string }; train: { lr: number } };
+  assert.equal(stored.run.name, 'demo-2');
+  assert.equal(stored.train.lr, 0.01);
+});

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import test from 'node:test';
+import { resolveRunConfig } from '../../src/coordinator/run-config.js';
+import { RunFolder } from '../../src/coordinator/run-folder.js';
+import { runTraining } from '../../src/coordinator/run.js';
+import { isTrainerError } from '../../src/shared/errors.js';
+import { createInProcessPool } from '../../src/transports/in-process.js';
+import { smallConfigFile, trainer } from '../cli/cli-helpers.js';
+import { quietLog, smallConfig, tempDir } from '../helpers.js';
+
+// 300 examples, batch 64: 5 steps an epoch.
+const small = (dir: string) => smallConfig(dir, { run: { name: 'r' }, data: { synthetic: { trainSize: 300 } }, train: { epochs: 2 } });
+
+test('--resume takes the stored config: no --config needed, a YAML file does not cut the run short, more epochs extend it, another model is refused', async () => {
+  const dir = await tempDir();
+  const started = small(dir);
+  await runTraining({ config: started, resume: false, createPool: createInProcessPool, log: quietLog });
+  const where = { run: { dir: started.run.dir, name: 'r' } };
+  const notes: string[] = [];
+  const log = (l: string) => notes.push(l);
+
+  // Only where the run is: everything else (synthetic data, its size, the optimiser) comes from the checkpoint.
+  const stored = await resolveRunConfig({ overrides: where, resume: true, log });
+  assert.deepEqual(stored, started);
+  const lines: string[] = [];
+  const again = await runTraining({ config: stored, resume: true, createPool: createInProcessPool, log: quietLog, result: (l) => lines.push(l) });
+  assert.equal(again.outcome, 'already-finished');
+  assert.match(lines.join('\n'), /already finished its 2 epochs .*--train\.epochs N with N > 2 trains it on/);
+
+  const extended = await resolveRunConfig({ overrides: { ...where, train: { epochs: 3 } }, resume: true, log });
+  assert.equal(extended.train.epochs, 3);
+  assert.equal((await runTraining({ config: extended, resume: true, createPool: createInProcessPool, log: quietLog })).outcome, 'finished');
+  assert.deepEqual((await new RunFolder(join(started.run.dir, 'r')).readMetrics()).map((m) => m.epoch), [1, 2, 3]);
+
+  // A YAML file that says 2 epochs locates the run but does not shorten it: the stored 3 stay, and the file's value is named.
+  const yaml = join(dir, 'r.yaml');
+  await writeFile(yaml, `run: {name: r, dir: ${JSON.stringify(started.run.dir)}}\ntrain: {epochs: 2}\n`);
+  const fromYaml = await resolveRunConfig({ file: yaml, overrides: {}, resume: true, log });
+  assert.equal(fromYaml.train.epochs, 3);
+  assert.match(notes.join('\n'), /r\.yaml sets train\.epochs 2; the resumed run keeps its own 3 \(--train\.epochs 2 changes it\)/);
+
+  await assert.rejects(
+    resolveRunConfig({ overrides: { ...where, model: { name: 'fc' } }, resume: true, log }),
+    (e) => isTrainerError(e, 'E_CHECKPOINT') && /model\.name differs from the checkpoint's config \("fc", the run has "net"\)/.test(e.message),
+  );
+  await assert.rejects(
+    resolveRunConfig({ overrides: { run: { ...where.run, name: 'nothing-here' } }, resume: true, log }),
+    (e) => isTrainerError(e, 'E_CHECKPOINT') && /no checkpoint to resume from in .*nothing-here/.test(e.message),
+  );
+});
+
+test('trainer train --resume with only --run.name and --run.dir continues from the stored config', async () => {
+  const dir = await tempDir();
+  const t = trainer(['train', '--config', await smallConfigFile(dir, 'cli', 1), '--quiet']);
+  assert.equal(t.code, 0, t.stderr);
+  const r = trainer(['train', '--run.dir', join(dir, 'runs'), '--run.name', 'cli', '--resume', '--train.epochs', '2']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /resuming .*cli at epoch 2 of 2, step 5/);
+  assert.match(r.stdout, / Epoch 2, Training loss /);
+});

@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import test from 'node:test';
+import { WebSocketServer } from 'ws';
+import { isTrainerError } from '../../../src/shared/errors.js';
+import { runWsWorker } from '../../../src/transports/ws/worker.js';
+import { tempDir } from '../../helpers.js';
+import { freePort, startBarePool } from './helpers.js';
+
+/** Runs a worker against `url` until it gives up (retryForMs) or fails; its log lines and how it ended. */
+async function attempt(url: string, o: { token?: string | null; retryForMs?: number | null; ca?: Buffer } = {}) {
+  const lines: string[] = [];
+  const t0 = performance.now();
+  const err = await runWsWorker({
+    url,
+    token: o.token ?? null,
+    gpu: null,
+    cacheDir: await tempDir(),
+    retryForMs: o.retryForMs === undefined ? 1200 : o.retryForMs,
+    ...(o.ca ? { ca: o.ca } : {}),
+    log: (l) => lines.push(l),
+  }).then(
+    () => assert.fail('the worker should not have ended cleanly'),
+    (e: unknown) => e,
+  );
+  return { lines, err, ms: performance.now() - t0 };
+}
+
+async function listen(server: Server): Promise<number> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return (server.address() as AddressInfo).port;
+}
+
+const haveOpenssl = (() => {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+test('a worker that cannot connect says why once (refused, host not found), retries, and gives up with E_TIMEOUT naming the cause', async () => {
+  const port = await freePort();
+  const refused = await attempt(`ws://127.0.0.1:${port}`);
+  assert.ok(isTrainerError(refused.err, 'E_TIMEOUT'), String(refused.err));
+  assert.match((refused.err as Error).message, new RegExp(`no coordinator at ws://127\\.0\\.0\\.1:${port} after 1 s: connection refused at 127\\.0\\.0\\.1:${port}`));
+  assert.equal(refused.lines.length, 1, `the cause is said once over several retries: ${refused.lines.join(' | ')}`);
+  assert.match(refused.lines[0] ?? '', /^cannot connect to ws:\/\/127\.0\.0\.1:\d+: connection refused at 127\.0\.0\.1:\d+ \(ECONNREFUSED\).*; retrying for up to 1 s$/);
+  assert.doesNotMatch(refused.lines[0] ?? '', /lost/, 'a link that never existed is not "lost"');
+
+  const unknown = await attempt('ws://no-such-host.invalid:9000', { retryForMs: 300 });
+  assert.match((unknown.err as Error).message, /host not found: no-such-host\.invalid/);
+});
+
+test('by default a worker that never joined gives up after a minute and says how to wait longer', async () => {
+  const port = await freePort();
+  const stop = new AbortController();
+  const lines: string[] = [];
+  const worker = runWsWorker({ url: `ws://127.0.0.1:${port}`, token: null, gpu: null, cacheDir: await tempDir(), retryForMs: null, log: (l) => lines.push(l), signal: stop.signal });
+  while (lines.length === 0) await new Promise((r) => setTimeout(r, 20));
+  stop.abort();
+  await worker;
+  assert.match(lines[0] ?? '', /retrying for up to 60 s \(--retry-for-ms 0: forever\)$/);
+});
+
+test('TLS mix-ups are named: an untrusted certificate (use --ca), ws:// to a TLS server (use wss://), wss:// to a plain one', { skip: !haveOpenssl && 'no openssl' }, async () => {
+  const dir = await tempDir();
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+  const tls = createHttpsServer({ cert: readFileSync(cert), key: readFileSync(key) }) as unknown as Server;
+  const wssTls = new WebSocketServer({ server: tls });
+  const plain = createHttpServer();
+  const wssPlain = new WebSocketServer({ server: plain });
+  const tlsPort = await listen(tls);
+  const plainPort = await listen(plain);
+  try {
+    const untrusted = await attempt(`wss://127.0.0.1:${tlsPort}`, { retryForMs: 300 });
+    assert.match(untrusted.lines[0] ?? '', /TLS certificate not trusted \(self-signed certificate\) \(DEPTH_ZERO_SELF_SIGNED_CERT\): give the coordinator's certificate, or the CA that signed it, with --ca FILE/);
+    const plainToTls = await attempt(`ws://127.0.0.1:${tlsPort}`, { retryForMs: 300 });
+    assert.match(plainToTls.lines[0] ?? '', new RegExp(`the server at 127\\.0\\.0\\.1:${tlsPort} speaks TLS: connect with wss://127\\.0\\.0\\.1:${tlsPort}`));
+    const tlsToPlain = await attempt(`wss://127.0.0.1:${plainPort}`, { retryForMs: 300 });
+    assert.match(tlsToPlain.lines[0] ?? '', new RegExp(`the server at 127\\.0\\.0\\.1:${plainPort} does not speak TLS.*: connect with ws://127\\.0\\.0\\.1:${plainPort}`));
+  } finally {
+    wssTls.close();
+    wssPlain.close();
+    tls.close();
+    plain.close();
+  }
+});
+
+test('a server that is not a coordinator is a protocol mismatch naming its HTTP answer', async () => {
+  const web = createHttpServer((_req, res) => res.writeHead(404).end('not here'));
+  const port = await listen(web);
+  try {
+    const r = await attempt(`ws://127.0.0.1:${port}`, { retryForMs: 300 });
+    assert.match(r.lines[0] ?? '', /answered HTTP 404, not a WebSocket: not a trainer coordinator \(protocol mismatch\)/);
+  } finally {
+    web.close();
+  }
+});
+
+test('a worker with another token is told the coordinator holds another one; a worker with none is told to set one', async () => {
+  const { pool, url } = await startBarePool(await tempDir());
+  try {
+    const wrong = await attempt(url, { token: 'not-the-token' });
+    assert.ok(isTrainerError(wrong.err, 'E_AUTH'), String(wrong.err));
+    assert.match((wrong.err as Error).message, /rejected our token: it holds another one/);
+    const none = await attempt(url, { token: null });
+    assert.ok(isTrainerError(none.err, 'E_AUTH'), String(none.err));
+    assert.match((none.err as Error).message, /requires a token and this worker has none: set TRAINER_TOKEN or --token/);
+    assert.ok(none.ms < 5000, 'an auth failure is not retried');
+  } finally {
+    await pool.close();
+  }
+});
