@@ -31,12 +31,12 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DEFAULT_CONFIG, mergeConfig, validateConfig, type ModelName } from '../src/shared/config.js';
+import type { ModelName } from '../src/shared/config.js';
 import { reduceGradients } from '../src/coordinator/optimizer.js';
 import { loadRunData } from '../src/coordinator/run.js';
 import { arrayFrameBytes } from '../src/transports/ws/protocol.js';
 import { getModel } from '../src/worker/model.js';
-import { runCoordinator, runDirFor, type RunResult, type RunSpec } from './scale/coordinator.js';
+import { runCoordinator, runDirFor, scaleDataConfig, type RunResult, type RunSpec } from './scale/coordinator.js';
 import { fitCostModel } from './scale/cost-model.js';
 import { fmt, printBeyond, printFit, printModel, printSaturation, printTable, sig, type Row } from './scale/report.js';
 import { runSimWorkers, type SimOptions } from './scale/sim-workers.js';
@@ -128,7 +128,7 @@ async function main(): Promise<void> {
     spreadAddresses: !values['no-spread'],
   };
   // The data set once, outside the timed runs.
-  await loadRunData(validateConfig(mergeConfig(structuredClone(DEFAULT_CONFIG), { data: { source: 'synthetic', path: dataDir, synthetic: { trainSize: 1024, valSize: 64, seed: 1 } } })));
+  await loadRunData(scaleDataConfig(dataDir));
 
   const flat = (model: ModelName, k: number): Omit<RunSpec, 'runDir'> => ({ ...base, label: `${model} K=${k}`, model, connections: k, threads: 1, microBatches: k });
   const machines = (model: ModelName, k: number): Omit<RunSpec, 'runDir'> => ({ ...base, label: `${model} K=${k} as ${k / threads}x${threads}`, model, connections: k / threads, threads, microBatches: k });

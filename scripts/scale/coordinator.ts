@@ -15,9 +15,10 @@ import { loadRunData } from '../../src/coordinator/run.js';
 import { trainStep, type PlannedStep, type StepContext, type StepTiming, type TrainState } from '../../src/coordinator/train-loop.js';
 import { splitMicroBatches } from '../../src/coordinator/plan.js';
 import { resolveNormalization } from '../../src/data/normalize.js';
-import { DEFAULT_CONFIG, mergeConfig, validateConfig, type ModelName } from '../../src/shared/config.js';
+import { DEFAULT_CONFIG, mergeConfig, validateConfig, type Config, type ModelName } from '../../src/shared/config.js';
 import { getModel, initParams } from '../../src/worker/model.js';
 import { WsPool } from '../../src/transports/ws/pool.js';
+import { arrayFrameBytes } from '../../src/transports/ws/protocol.js';
 import { median } from '../stats.js';
 import type { SimOptions, SimResult } from './sim-workers.js';
 
@@ -65,6 +66,8 @@ export interface RunResult {
   eventLoopBusy: number;
   bytesInPerStep: number;
   bytesOutPerStep: number;
+  /** Gradient frames' worth of bytes received per step: above microBatches when slow tasks were run again elsewhere. */
+  gradientsInPerStep: number;
   /** Wall time of a step. */
   stepMs: Spread;
   /** A step's wall time minus the compute time of its slowest worker thread. */
@@ -114,17 +117,30 @@ function startSim(o: SimOptions, token: string): { result: Promise<SimResult>; k
   return { result, kill: () => child.kill('SIGKILL') };
 }
 
+/** The data of every run (small: the simulated workers read none of it), for the coordinator and the simulated workers alike. */
+export function scaleDataConfig(dataDir: string): Config {
+  return validateConfig(mergeConfig(structuredClone(DEFAULT_CONFIG), { data: { source: 'synthetic', path: dataDir, synthetic: { trainSize: 1024, valSize: 64, seed: 1 } } }));
+}
+
 export async function runCoordinator(s: RunSpec): Promise<RunResult> {
   const load0 = loadavg()[0] as number;
   const config = validateConfig(
-    mergeConfig(structuredClone(DEFAULT_CONFIG), {
+    mergeConfig(scaleDataConfig(s.dataDir), {
       run: { dir: s.runDir, name: 'scale', seed: 0 },
-      data: { source: 'synthetic', path: s.dataDir, synthetic: { trainSize: 1024, valSize: 64, seed: 1 } },
       model: { name: s.model },
       train: { epochs: 1, batchSize: s.microBatches * s.microBatchSize, microBatches: s.microBatches, lr: 0.01, momentum: 0 },
       backend: 'auto',
-      // Generous deadlines: a step of fc with 128 workers takes seconds on a loaded 2-core machine.
-      cluster: { transport: 'ws', workers: s.connections, stepTimeoutMs: 300_000, heartbeatMs: 5_000, handshakeTimeoutMs: 60_000, noWorkerTimeoutMs: 60_000 },
+      cluster: {
+        transport: 'ws',
+        workers: s.connections,
+        // Generous deadlines: a step of fc with 128 workers takes seconds on a loaded 2-core machine.
+        stepTimeoutMs: 300_000,
+        heartbeatMs: 5_000,
+        handshakeTimeoutMs: 60_000,
+        noWorkerTimeoutMs: 60_000,
+        // All K connect at once (real workers refused here would retry with backoff).
+        maxUnauthenticated: Math.max(64, 2 * s.connections),
+      },
     }),
   );
   const model = getModel(s.model);
@@ -151,7 +167,7 @@ export async function runCoordinator(s: RunSpec): Promise<RunResult> {
     0,
   );
   const sim = startSim(
-    { url: pool.listening.url, token: null, count: s.connections, threads: s.threads, delayMs: s.delayMs, modelSize: model.size, spreadAddresses: s.spreadAddresses },
+    { url: pool.listening.url, token: null, count: s.connections, threads: s.threads, delayMs: s.delayMs, modelSize: model.size, spreadAddresses: s.spreadAddresses, dataDir: s.dataDir },
     token,
   );
   sim.result.catch(() => {});
@@ -234,6 +250,7 @@ export async function runCoordinator(s: RunSpec): Promise<RunResult> {
       eventLoopBusy: elu.utilization,
       bytesInPerStep: (wire.in - wire0.in) / steps,
       bytesOutPerStep: (wire.out - wire0.out) / steps,
+      gradientsInPerStep: (wire.in - wire0.in) / steps / arrayFrameBytes(model.size),
       stepMs: spread(stepMs),
       outsideComputeMs: spread(outside),
       afterLastResultMs: median(after),

@@ -32,7 +32,7 @@ function med(rs: readonly RunResult[], f: (r: RunResult) => number, withSpread =
 
 export function printTable(title: string, rows: readonly Row[]): void {
   console.log(`\n${title}\n`);
-  console.log('| K | grads/step | steps/s | efficiency | coord CPU ms/step | of which kernel | CPU ms/step/worker | loop busy | MB out/in per step | step ms | outside compute ms | after last result ms | coord RSS MB (peak) | sim CPU ms/step |');
+  console.log('| K | grads/step (received) | steps/s | efficiency | coord CPU ms/step | of which kernel | CPU ms/step/worker | loop busy | MB out/in per step | step ms | outside compute ms | after last result ms | coord RSS MB (peak) | sim CPU ms/step |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const row of rows) {
     const rs = row.runs;
@@ -40,7 +40,7 @@ export function printTable(title: string, rows: readonly Row[]): void {
     // Workers: compute threads, one micro-batch each per step (a block stands for `block` of them).
     const k = s.connections * s.threads * (s.block ?? 1);
     console.log(
-      `| ${k}${s.block ? ` (${s.connections} block sums of ${s.block})` : s.threads > 1 ? ` (${s.connections} × ${s.threads})` : ''} | ${s.microBatches} | ${med(rs, (r) => r.stepsPerSec)} | ` +
+      `| ${k}${s.block ? ` (${s.connections} block sums of ${s.block})` : s.threads > 1 ? ` (${s.connections} × ${s.threads})` : ''} | ${s.microBatches} (${med(rs, (r) => r.gradientsInPerStep)}) | ${med(rs, (r) => r.stepsPerSec)} | ` +
         `${med(rs, (r) => (100 * s.delayMs * Math.ceil(s.microBatches / (s.connections * s.threads))) / r.stepMs.median)} % | ${med(rs, (r) => r.cpuMsPerStep, true)} | ` +
         `${med(rs, (r) => r.sysMsPerStep)} | ${med(rs, (r) => r.cpuMsPerStep / k)} | ${med(rs, (r) => r.eventLoopBusy * 100)} % | ${med(rs, (r) => r.bytesOutPerStep / 1e6)} / ${med(rs, (r) => r.bytesInPerStep / 1e6)} | ` +
         `${med(rs, (r) => r.stepMs.median)} | ${med(rs, (r) => r.outsideComputeMs.median, true)} | ${med(rs, (r) => r.afterLastResultMs)} | ` +

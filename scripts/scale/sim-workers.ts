@@ -23,6 +23,9 @@ import { authMac, checkMac, newNonce } from '../../src/transports/ws/auth.js';
 import { decodeMessage } from '../../src/transports/ws/decode.js';
 import { ArrayFrame, ARRAY_OFFSET, encodeMessage } from '../../src/transports/ws/encode.js';
 import { CLOSE, PROTOCOL_VERSION, type Message, type MessageOf } from '../../src/transports/ws/protocol.js';
+import { datasetBlob, datasetProof, sha256Hex } from '../../src/transports/ws/wire-dataset.js';
+import { loadRunData } from '../../src/coordinator/run.js';
+import { scaleDataConfig } from './coordinator.js';
 import { RawWsClient } from './ws-client.js';
 
 export interface SimOptions {
@@ -39,6 +42,8 @@ export interface SimOptions {
   modelSize: number;
   /** Give each connection its own loopback source address (127.77.x.y), so that per-address limits see K peers. */
   spreadAddresses: boolean;
+  /** The run's data, as the coordinator loads it (scaleDataConfig): its blob answers the dataset proof. */
+  dataDir: string;
 }
 
 export interface SimResult {
@@ -111,6 +116,7 @@ class SimWorker {
     private readonly o: SimOptions,
     private readonly index: number,
     private readonly template: GradientTemplate,
+    private readonly data: { blob: Buffer; sha256: string },
     done: (why: string | null) => void,
   ) {
     const i = index;
@@ -148,8 +154,15 @@ class SimWorker {
       case 'welcome':
         if (!checkMac(this.o.token, 'coordinator', this.nonce, m.mac)) throw new Error('the coordinator does not hold our token');
         if (m.modelSize !== this.o.modelSize) throw new Error(`model of ${m.modelSize} parameters, expected ${this.o.modelSize}`);
-        // As a worker whose cache holds the dataset: it names the sha256 and is ready.
-        return this.send({ type: 'ready', sha256: m.dataset.sha256, backend: 'sim', ...(this.o.threads > 1 ? { threads: this.o.threads } : {}) });
+        // As a worker whose cache holds the dataset: it proves it holds the bytes and is ready.
+        if (m.dataset.sha256 !== this.data.sha256) throw new Error('the coordinator offers another dataset than the one loaded here');
+        return this.send({
+          type: 'ready',
+          sha256: m.dataset.sha256,
+          backend: 'sim',
+          proof: datasetProof(this.data.blob, m.proofNonce),
+          ...(this.o.threads > 1 ? { threads: this.o.threads } : {}),
+        });
       case 'weights':
         this.skipped++;
         return;
@@ -196,8 +209,10 @@ class SimWorker {
 }
 
 /** Runs `o.count` simulated workers until the coordinator sends them away; resolves with what they cost. */
-export function runSimWorkers(o: SimOptions): Promise<SimResult> {
+export async function runSimWorkers(o: SimOptions): Promise<SimResult> {
   const template = new GradientTemplate(o.modelSize);
+  const blob = datasetBlob(await loadRunData(scaleDataConfig(o.dataDir)));
+  const data = { blob, sha256: sha256Hex(blob) };
   const cpu0 = process.cpuUsage();
   const workers: SimWorker[] = [];
   const abnormal: string[] = [];
@@ -220,7 +235,7 @@ export function runSimWorkers(o: SimOptions): Promise<SimResult> {
     };
     try {
       for (let i = 0; i < o.count; i++) {
-        workers.push(new SimWorker(o, i, template, onDone(i)));
+        workers.push(new SimWorker(o, i, template, data, onDone(i)));
       }
     } catch (err) {
       reject(err);
