@@ -3,11 +3,12 @@
  * (WsPool and the step loop's trainStep) drives K simulated workers that
  * speak the real protocol over real sockets on 127.0.0.1 but replace the
  * gradient computation by a fixed delay and a precomputed gradient of the
- * model's real size (scale/sim-workers.ts), for K = 1, 2, 4, ... 128 and the
- * models `net` (73 kB frames) and `fc` (15 MB), with train.microBatches = K.
+ * model's real size (scale/sim-workers.ts), for K = 1, 2, 4, ... 256 (`fc` to
+ * 128) and the models `net` (73 kB frames) and `fc` (15 MB), with
+ * train.microBatches = K.
  * Each configuration runs in a process of its own (scale/coordinator.ts);
  * configurations alternate over --rounds rounds and medians are printed with
- * the spread over rounds. Then: runs at the largest K with machine-level
+ * the spread over rounds. Then: runs at --design-k workers with machine-level
  * aggregation (K/T connections of T threads) and with one block sum per
  * machine (K/T tasks of T micro-batches' examples), the cost model fitted to all
  * runs (scale/cost-model.ts), and the worker counts at which the coordinator's
@@ -17,11 +18,13 @@
  * is killed after --timeout-s; once --budget-min has passed, the remaining
  * runs are skipped and named. No test runs this and CI does not need it.
  *
- * Options: --models net,fc  --ks 1,2,4,8,16,32,64,128  --delay-ms 20
+ * Options: --models net,fc  --ks 1,2,4,8,16,32,64,128,256 (fc up to --fc-max-k)
+ * --design-k 128 (workers of the design runs)  --delay-ms 20
  * --micro-batch-size 16  --rounds 2  --warmup 2  --min-steps 5
  * --min-seconds 3  --max-steps 200  --max-seconds 30  --timeout-s 240
  * --budget-min 45  --machine-threads 8  --fc-max-k 128  --max-rss-mb 6000
  * --compute-ms 10,100,1000 (micro-batch compute times the tables are given for)
+ * --verify P (cluster.verify: that share of micro-batches is computed twice and compared)
  * --json FILE (raw results)  --no-spread (all workers from 127.0.0.1).
  */
 import { execFile } from 'node:child_process';
@@ -78,7 +81,8 @@ async function main(): Promise<void> {
       role: { type: 'string' },
       spec: { type: 'string' },
       models: { type: 'string', default: 'net,fc' },
-      ks: { type: 'string', default: '1,2,4,8,16,32,64,128' },
+      ks: { type: 'string', default: '1,2,4,8,16,32,64,128,256' },
+      'design-k': { type: 'string', default: '128' },
       'delay-ms': { type: 'string', default: '20' },
       'micro-batch-size': { type: 'string', default: '16' },
       rounds: { type: 'string', default: '2' },
@@ -95,6 +99,7 @@ async function main(): Promise<void> {
       json: { type: 'string' },
       'no-spread': { type: 'boolean', default: false },
       'compute-ms': { type: 'string', default: '10,100,1000' },
+      verify: { type: 'string', default: '0' },
     },
   });
   if (values.role === 'coordinator') {
@@ -113,7 +118,7 @@ async function main(): Promise<void> {
   const models = (values.models as string).split(',') as ModelName[];
   const ks = (values.ks as string).split(',').map(Number);
   const threads = num('machine-threads');
-  const designK = Math.max(...ks);
+  const designK = num('design-k');
   const work = await mkdtemp(join(tmpdir(), 'trainer-scale-'));
   const dataDir = join(work, 'data');
   const base = {
@@ -126,6 +131,7 @@ async function main(): Promise<void> {
     maxSeconds: num('max-seconds'),
     dataDir,
     spreadAddresses: !values['no-spread'],
+    verify: num('verify'),
   };
   // The data set once, outside the timed runs.
   await loadRunData(scaleDataConfig(dataDir));
@@ -145,7 +151,8 @@ async function main(): Promise<void> {
     block: threads,
   });
   const plan: Omit<RunSpec, 'runDir'>[] = [];
-  for (const k of ks) for (const model of models) if (model !== 'fc' || k <= num('fc-max-k')) plan.push(flat(model, k));
+  // Verification needs a second worker to compare with.
+  for (const k of ks) for (const model of models) if ((model !== 'fc' || k <= num('fc-max-k')) && (base.verify === 0 || k > 1)) plan.push(flat(model, k));
   if (threads > 1 && designK % threads === 0 && designK > threads) {
     for (const model of models) if (model !== 'fc' || designK <= num('fc-max-k')) plan.push(machines(model, designK), blocks(model, designK));
   }
@@ -154,7 +161,7 @@ async function main(): Promise<void> {
   const yardstick = yardstickMsPerMB();
   console.log(
     `trainer bench:scale: ${models.join(', ')}; K = ${ks.join(', ')}; train.microBatches = K, ${base.microBatchSize} examples each; ` +
-      `simulated compute ${base.delayMs} ms per micro-batch; ${values.rounds} rounds; ${cores} cores (${cpus()[0]?.model ?? '?'}), ${fmt(totalmem() / 2 ** 30)} GiB, load ${fmt(loadavg()[0] as number, 1)}; ` +
+      `simulated compute ${base.delayMs} ms per micro-batch; cluster.verify ${base.verify}; ${values.rounds} rounds; ${cores} cores (${cpus()[0]?.model ?? '?'}), ${fmt(totalmem() / 2 ** 30)} GiB, load ${fmt(loadavg()[0] as number, 1)}; ` +
       `one reduction pass takes ${sig(yardstick)} CPU ms/MB here now`,
   );
   const t0 = Date.now();
@@ -202,6 +209,14 @@ async function main(): Promise<void> {
     printTable(`${model}: one worker per connection`, all.filter((r) => r.key.startsWith(`${model} `) && r.key.endsWith('x1')).sort((a, b) => (a.runs[0] as RunResult).spec.connections - (b.runs[0] as RunResult).spec.connections));
     const stop = stops.get(model);
     if (stop) console.log(`\n${model}: stopped at K = ${stop}`);
+    const capped = model === 'fc' ? ks.filter((k) => k > num('fc-max-k')) : [];
+    const peak = (k: number) => median(rows.get(`${model} ${k}x1`)?.runs.map((r) => r.maxRssMB) ?? []);
+    const top = num('fc-max-k');
+    if (capped.length && rows.has(`fc ${top}x1`) && rows.has(`fc ${top / 2}x1`)) {
+      const perWorker = (peak(top) - peak(top / 2)) / (top / 2);
+      const at = Math.max(...capped);
+      console.log(`\nfc: not run past K = ${top} (--fc-max-k): its coordinator's peak RSS grew by ${fmt(perWorker)} MB per worker, so K = ${at} would need about ${fmt((peak(top) + perWorker * (at - top)) / 1024, 1)} GB`);
+    }
   }
   const design = all.filter((r) => (r.runs[0] as RunResult).spec.threads > 1 || (r.runs[0] as RunResult).spec.block);
   if (design.length) {

@@ -35,6 +35,8 @@ export interface RunSpec {
   microBatchSize: number;
   /** Set when each task stands for a block of this many micro-batches summed at the machine (a design prototype). */
   block?: number;
+  /** cluster.verify: the share of micro-batches also computed by a second worker and compared. */
+  verify: number;
   /** Simulated compute time of one micro-batch on one thread, ms. */
   delayMs: number;
   warmupSteps: number;
@@ -140,6 +142,7 @@ export async function runCoordinator(s: RunSpec): Promise<RunResult> {
         noWorkerTimeoutMs: 60_000,
         // All K connect at once (real workers refused here would retry with backoff).
         maxUnauthenticated: Math.max(64, 2 * s.connections),
+        verify: s.verify,
       },
     }),
   );

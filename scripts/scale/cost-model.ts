@@ -1,9 +1,12 @@
 /**
- * The coordinator's cost per step as a linear model, fitted to the scale
- * bench's measurements:
+ * The coordinator's cost per step, fitted to the scale bench's measurements:
  *
- *   cpu(C, G, S) = a + C·(c0 + c1·S) + G·(g0 + g1·S)        [ms per step]
+ *   cpu(C, G, S) = a + C·(c0 + c1·S) + G·(g0 + g1·S) + q·G²        [ms per step]
  *
+ * The G² term is work per result that grows with the step's results (a
+ * median over them per result, in tally.ts when this was written): not a
+ * property of the design, so the tables give the worker counts with and
+ * without it.
  * C: connections (weights frames sent per step), G: gradients received per
  * step (micro-batches, or block sums), S: the model's frame size in MB.
  * Every run with one thread per connection has C = G; the runs with several
@@ -37,19 +40,26 @@ export interface CostModel {
   c1: number;
   g0: number;
   g1: number;
+  /** ms per step per G²: per-result work that grows with the step's results. */
+  q: number;
   /** Largest relative error of the fit over the observations. */
   maxRelError: number;
 }
 
-const FEATURES = ['a', 'c0', 'c1', 'g0', 'g1'] as const;
+const FEATURES = ['a', 'c0', 'c1', 'g0', 'g1', 'q'] as const;
 
 function features(o: Pick<Observation, 'connections' | 'gradients' | 'frameMB'>): number[] {
-  return [1, o.connections, o.connections * o.frameMB, o.gradients, o.gradients * o.frameMB];
+  return [1, o.connections, o.connections * o.frameMB, o.gradients, o.gradients * o.frameMB, o.gradients * o.gradients];
 }
 
 export function predictCpuMs(m: CostModel, connections: number, gradients: number, frameMB: number): number {
   const x = features({ connections, gradients, frameMB });
-  return [m.a, m.c0, m.c1, m.g0, m.g1].reduce((s, c, i) => s + c * (x[i] as number), 0);
+  return [m.a, m.c0, m.c1, m.g0, m.g1, m.q].reduce((s, c, i) => s + c * (x[i] as number), 0);
+}
+
+/** The model without its G² term: the coordinator once its per-result work no longer grows with the step. */
+export function linearPart(m: CostModel): CostModel {
+  return { ...m, q: 0 };
 }
 
 /** Solves A x = b (small, dense) by Gaussian elimination with partial pivoting; null when singular. */
@@ -103,8 +113,8 @@ export function fitCostModel(obs: readonly Observation[]): CostModel {
     if ((coef[worst] as number) >= 0) break;
     active = active.filter((f) => f !== worst);
   }
-  const [a, c0, c1, g0, g1] = coef as [number, number, number, number, number];
-  const m = { a, c0, c1, g0, g1, maxRelError: 0 };
+  const [a, c0, c1, g0, g1, q] = coef as [number, number, number, number, number, number];
+  const m = { a, c0, c1, g0, g1, q, maxRelError: 0 };
   m.maxRelError = Math.max(...obs.map((o) => Math.abs(predictCpuMs(m, o.connections, o.gradients, o.frameMB) - o.cpuMs) / o.cpuMs));
   return m;
 }
@@ -129,8 +139,13 @@ export interface Topology {
  */
 export function saturationK(m: CostModel, t: Topology, frameMB: number, computeMs: number, gbitPerSec: number | null): number {
   if (gbitPerSec !== null) return computeMs / linkMs(t.connectionsPerWorker, t.gradientsPerWorker, frameMB, gbitPerSec);
-  const perWorker = predictCpuMs(m, t.connectionsPerWorker, t.gradientsPerWorker, frameMB) - m.a;
-  return perWorker <= 0 ? Infinity : Math.max(0, (computeMs - m.a) / perWorker);
+  // a + b·K + q·(g·K)² = computeMs, for K >= 0.
+  const b = predictCpuMs(linearPart(m), t.connectionsPerWorker, t.gradientsPerWorker, frameMB) - m.a;
+  const qq = m.q * t.gradientsPerWorker ** 2;
+  const room = computeMs - m.a;
+  if (room <= 0) return 0;
+  if (qq === 0) return b <= 0 ? Infinity : room / b;
+  return (-b + Math.sqrt(b * b + 4 * qq * room)) / (2 * qq);
 }
 
 /** One level's overhead: its coordinator's CPU for `n` children (one gradient each), or its link, whichever is longer. */

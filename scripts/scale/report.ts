@@ -8,7 +8,7 @@ import { arrayFrameBytes } from '../../src/transports/ws/protocol.js';
 import { getModel } from '../../src/worker/model.js';
 import { median } from '../stats.js';
 import type { RunResult } from './coordinator.js';
-import { blockSumK, predictCpuMs, saturationK, type CostModel, type Topology } from './cost-model.js';
+import { blockSumK, linearPart, predictCpuMs, saturationK, type CostModel, type Topology } from './cost-model.js';
 
 const LINKS_GBIT = [1, 10, 25, 100] as const;
 
@@ -41,7 +41,7 @@ export function printTable(title: string, rows: readonly Row[]): void {
     const k = s.connections * s.threads * (s.block ?? 1);
     console.log(
       `| ${k}${s.block ? ` (${s.connections} block sums of ${s.block})` : s.threads > 1 ? ` (${s.connections} × ${s.threads})` : ''} | ${s.microBatches} (${med(rs, (r) => r.gradientsInPerStep)}) | ${med(rs, (r) => r.stepsPerSec)} | ` +
-        `${med(rs, (r) => (100 * s.delayMs * Math.ceil(s.microBatches / (s.connections * s.threads))) / r.stepMs.median)} % | ${med(rs, (r) => r.cpuMsPerStep, true)} | ` +
+        `${med(rs, (r) => (100 * s.delayMs * Math.ceil((s.microBatches * (1 + s.verify)) / (s.connections * s.threads))) / r.stepMs.median)} % | ${med(rs, (r) => r.cpuMsPerStep, true)} | ` +
         `${med(rs, (r) => r.sysMsPerStep)} | ${med(rs, (r) => r.cpuMsPerStep / k)} | ${med(rs, (r) => r.eventLoopBusy * 100)} % | ${med(rs, (r) => r.bytesOutPerStep / 1e6)} / ${med(rs, (r) => r.bytesInPerStep / 1e6)} | ` +
         `${med(rs, (r) => r.stepMs.median)} | ${med(rs, (r) => r.outsideComputeMs.median, true)} | ${med(rs, (r) => r.afterLastResultMs)} | ` +
         `${med(rs, (r) => r.rssMB)} (${med(rs, (r) => r.maxRssMB)}) | ${med(rs, (r) => r.simCpuMsPerStep)} |`,
@@ -52,9 +52,10 @@ export function printTable(title: string, rows: readonly Row[]): void {
 export function printModel(m: CostModel, nObs: number, yardstick: number): void {
   console.log(`\nFitted coordinator CPU per step (${nObs} configurations, relative least squares, largest error ${fmt(m.maxRelError * 100)} %):`);
   console.log(
-    `  cpu ≈ ${sig(m.a)} ms + C × (${sig(m.c0 * 1000)} µs + ${sig(m.c1)} ms/MB) + G × (${sig(m.g0 * 1000)} µs + ${sig(m.g1)} ms/MB)`,
+    `  cpu ≈ ${sig(m.a)} ms + C × (${sig(m.c0 * 1000)} µs + ${sig(m.c1)} ms/MB) + G × (${sig(m.g0 * 1000)} µs + ${sig(m.g1)} ms/MB) + ${sig(m.q * 1000)} µs × G²`,
   );
-  console.log('  C: connections (a weights frame each per step), G: gradients received per step, MB: the model\'s frame size');
+  console.log('  C: connections (a weights frame each per step), G: gradients received per step, MB: the model\'s frame size;');
+  console.log('  G²: per-result work that grows with the step\'s results (not the design\'s: the tables say what K would be without it)');
   console.log(`  per MB, in passes of this machine's reduction loop (${sig(yardstick)} CPU ms/MB): a gradient in ${sig(m.g1 / yardstick)}, a weights frame out ${sig(m.c1 / yardstick)}`);
   console.log('  link per step ≈ max(C, G) × MB × 8 / (Gbit/s) ms (full duplex; fan-out and fan-in staggered alike)');
   console.log('  step ≈ t + overhead, t = one micro-batch\'s compute; one coordinator stops scaling where overhead = t (50 % efficiency)');
@@ -72,11 +73,11 @@ export function printSaturation(m: CostModel, models: readonly ModelName[], thre
   for (const name of models) {
     const mb = arrayFrameBytes(getModel(name).size) / 1e6;
     console.log(`\n${name} (${fmt(mb * 1000, 0)} kB frames): workers (one micro-batch each per step) at which the coordinator stops scaling`);
-    console.log(`\n| topology | micro-batch compute | CPU | ${LINKS_GBIT.map((g) => `${g} Gbit/s`).join(' | ')} |`);
-    console.log(`| --- | ---: | ---: | ${LINKS_GBIT.map(() => '---:').join(' | ')} |`);
+    console.log(`\n| topology | micro-batch compute | CPU | CPU without the G² term | ${LINKS_GBIT.map((g) => `${g} Gbit/s`).join(' | ')} |`);
+    console.log(`| --- | ---: | ---: | ---: | ${LINKS_GBIT.map(() => '---:').join(' | ')} |`);
     for (const t of tops) {
       for (const c of computeMs) {
-        const ks = [saturationK(m, t, mb, c, null), ...LINKS_GBIT.map((g) => saturationK(m, t, mb, c, g))];
+        const ks = [saturationK(m, t, mb, c, null), saturationK(linearPart(m), t, mb, c, null), ...LINKS_GBIT.map((g) => saturationK(m, t, mb, c, g))];
         console.log(`| ${t.label} | ${c} ms | ${ks.map(count).join(' | ')} |`);
       }
     }
