@@ -78,6 +78,39 @@ export function spawnMain(args: string[], env: Record<string, string> = {}): Spa
   return { child, output: () => out, exited };
 }
 
+/** How a test trains over a ws pool: who starts the workers once it listens, and what it watches. */
+export interface WsTraining {
+  /** Workers to wait for before the first step. */
+  minWorkers: number;
+  /** Starts the workers, given the pool's URL. */
+  spawn: (url: string) => void;
+  log?: (line: string) => void;
+  extra?: Partial<import('../../../src/transports/ws/pool.js').WsPoolOptions>;
+  onPool?: (pool: WsPool) => void;
+  onStep?: RunOptions['onStep'];
+  onStepTiming?: RunOptions['onStepTiming'];
+}
+
+/** Trains `config` over a ws pool on 127.0.0.1 with the test's token. */
+export function trainOverWs(config: Config, t: WsTraining) {
+  return runTraining({
+    config,
+    resume: false,
+    log: t.log ?? quietLog,
+    ...(t.onStep ? { onStep: t.onStep } : {}),
+    ...(t.onStepTiming ? { onStepTiming: t.onStepTiming } : {}),
+    createPool: wsPoolFactory({
+      host: '127.0.0.1',
+      port: 0,
+      token: TOKEN,
+      minWorkers: t.minWorkers,
+      onListening: (url) => t.spawn(url),
+      ...(t.onPool ? { onPool: t.onPool } : {}),
+      ...(t.extra ? { extra: t.extra } : {}),
+    }),
+  });
+}
+
 /**
  * Trains `config` over a ws pool on 127.0.0.1 with one real worker process per
  * name, spawned once the pool listens; `workers` fills in as they start, so
@@ -90,24 +123,15 @@ export function trainWithWorkers(
   workers: Map<string, Spawned>,
   extra: Partial<import('../../../src/transports/ws/pool.js').WsPoolOptions> = {},
   workerArgs: string[] = [],
-  watch: Pick<RunOptions, 'onStepTiming'> & { onPool?: (pool: WsPool) => void } = {},
+  watch: Pick<WsTraining, 'onPool' | 'onStepTiming'> = {},
 ) {
-  return runTraining({
-    config,
-    resume: false,
-    log: quietLog,
-    ...(watch.onStepTiming ? { onStepTiming: watch.onStepTiming } : {}),
-    createPool: wsPoolFactory({
-      host: '127.0.0.1',
-      port: 0,
-      token: TOKEN,
-      minWorkers: names.length,
-      onListening: (url) => {
-        for (const name of names) workers.set(name, spawnWorker(url, dir, name, workerArgs));
-      },
-      ...(watch.onPool ? { onPool: watch.onPool } : {}),
-      extra,
-    }),
+  return trainOverWs(config, {
+    minWorkers: names.length,
+    spawn: (url) => {
+      for (const name of names) workers.set(name, spawnWorker(url, dir, name, workerArgs));
+    },
+    extra,
+    ...watch,
   });
 }
 

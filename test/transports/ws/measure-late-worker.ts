@@ -5,10 +5,8 @@
  *
  *   npm run build && node dist/test/transports/ws/measure-late-worker.js [MS] [ROUNDS]
  */
-import { runTraining } from '../../../src/coordinator/run.js';
-import { wsPoolFactory } from '../../../src/transports/ws/launch.js';
 import { tempDir } from '../../helpers.js';
-import { TOKEN, killAll, referenceSha, spawnRogue, spawnWorker, wsConfig, type Spawned } from './helpers.js';
+import { killAll, referenceSha, spawnRogue, spawnWorker, trainOverWs, wsConfig, type Spawned } from './helpers.js';
 
 async function timeRun(lateMs: number | null): Promise<{ stepMs: number; steps: number; sha: string | null; expected: string }> {
   const dir = await tempDir();
@@ -21,21 +19,13 @@ async function timeRun(lateMs: number | null): Promise<{ stepMs: number; steps: 
   const workers: Spawned[] = [];
   const stamps: number[] = [];
   try {
-    const r = await runTraining({
-      config,
-      resume: false,
-      log: (l) => process.env.TRAINER_TEST_LOG && process.stderr.write(`${l}\n`),
+    const r = await trainOverWs(config, {
+      minWorkers: 2,
+      spawn: (url) => {
+        workers.push(spawnWorker(url, dir, 'honest'));
+        workers.push(lateMs === null ? spawnWorker(url, dir, 'honest2') : spawnRogue(url, dir, `late:${lateMs}`, 'late'));
+      },
       onStep: () => void stamps.push(performance.now()),
-      createPool: wsPoolFactory({
-        host: '127.0.0.1',
-        port: 0,
-        token: TOKEN,
-        minWorkers: 2,
-        onListening: (url) => {
-          workers.push(spawnWorker(url, dir, 'honest'));
-          workers.push(lateMs === null ? spawnWorker(url, dir, 'honest2') : spawnRogue(url, dir, `late:${lateMs}`, 'late'));
-        },
-      }),
     });
     // The first steps warm up (wasm tier-up): time the second half.
     const half = Math.floor(stamps.length / 2);

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { runTraining } from '../../../src/coordinator/run.js';
 import { isTrainerError } from '../../../src/shared/errors.js';
-import { wsPoolFactory } from '../../../src/transports/ws/launch.js';
 import { CLOSE } from '../../../src/transports/ws/protocol.js';
 import { tempDir } from '../../helpers.js';
-import { TOKEN, killAll, referenceSha, spawnRogue, spawnWorker, wsConfig, type Spawned } from './helpers.js';
+import { killAll, referenceSha, spawnRogue, spawnWorker, trainOverWs, wsConfig, type Spawned } from './helpers.js';
 
 function observe() {
   const names = new Map<string, string>();
@@ -27,18 +25,11 @@ test('without verification, a worker sending 3e38 everywhere is refused and name
   const lines: string[] = [];
   const seen = observe();
   try {
-    const r = await runTraining({
-      config,
-      resume: false,
+    const r = await trainOverWs(config, {
+      minWorkers: 2,
+      spawn: (u) => procs.push(spawnWorker(u, dir, 'honest'), spawnRogue(u, dir, 'huge', 'poisoner')),
       log: (l) => lines.push(l),
-      createPool: wsPoolFactory({
-        host: '127.0.0.1',
-        port: 0,
-        token: TOKEN,
-        minWorkers: 2,
-        onListening: (u) => procs.push(spawnWorker(u, dir, 'honest'), spawnRogue(u, dir, 'huge', 'poisoner')),
-        extra: { onEvent: seen.onEvent },
-      }),
+      extra: { onEvent: seen.onEvent },
     });
     assert.equal(r.weightsSha256, expected);
     assert.deepEqual(seen.closes, [{ name: 'poisoner', code: CLOSE.banned }], 'the honest worker is never evicted');
@@ -55,18 +46,10 @@ test('over ws, train.lr 1e308 stops at once with E_DIVERGED and evicts no honest
   const seen = observe();
   try {
     await assert.rejects(
-      runTraining({
-        config,
-        resume: false,
-        log: () => {},
-        createPool: wsPoolFactory({
-          host: '127.0.0.1',
-          port: 0,
-          token: TOKEN,
-          minWorkers: 2,
-          onListening: (u) => procs.push(spawnWorker(u, dir, 'a'), spawnWorker(u, dir, 'b')),
-          extra: { onEvent: seen.onEvent },
-        }),
+      trainOverWs(config, {
+        minWorkers: 2,
+        spawn: (u) => procs.push(spawnWorker(u, dir, 'a'), spawnWorker(u, dir, 'b')),
+        extra: { onEvent: seen.onEvent },
       }),
       (e) => isTrainerError(e, 'E_DIVERGED') && /step 0 makes weights non-finite/.test(e.message),
     );
