@@ -5,26 +5,13 @@ import test from 'node:test';
 import { loadCheckpoint, saveCheckpoint } from '../../src/coordinator/checkpoint.js';
 import { RunFolder } from '../../src/coordinator/run-folder.js';
 import { isTrainerError } from '../../src/shared/errors.js';
-import { smallConfig, tempDir } from '../helpers.js';
+import { tempDir } from '../helpers.js';
+import { sampleCheckpoint } from './checkpoint-fixtures.js';
 
 test('a one-bit flip anywhere in a checkpoint, the epoch and step in its header included, is E_CHECKPOINT', async () => {
   const dir = await tempDir();
   const file = new RunFolder(dir).checkpointFile;
-  await saveCheckpoint(file, {
-    model: 'net',
-    seed: 3,
-    params: Float32Array.from({ length: 64 }, (_, i) => Math.sin(i)),
-    momentum: Float32Array.from({ length: 64 }, (_, i) => Math.cos(i)),
-    config: smallConfig(dir),
-    epoch: 2,
-    stepInEpoch: 5,
-    globalStep: 25,
-    epochLossSum: 123.456789,
-    epochCorrect: 77,
-    epochExamples: 320,
-    epochTrainSec: 1.5,
-    elapsedSec: 10.25,
-  });
+  await saveCheckpoint(file, await sampleCheckpoint(dir, true, 64));
   const good = await readFile(file);
   const text = good.toString('latin1');
   // The flips the issue found resuming silently: "epoch":2 -> 3 and "stepInEpoch":5 -> 4 are one bit each.
