@@ -1,11 +1,14 @@
 /**
  * Checkpoints: everything needed to continue a run so that it ends
- * bit-identical to one never interrupted. One file, written atomically
- * (write, fsync, rename): a crash leaves the previous checkpoint intact.
+ * bit-identical to one never interrupted. One file, written durably
+ * (write, check, fsync, rename, fsync the folder): a crash or a full disk
+ * leaves the previous checkpoint intact.
  *
- * Layout: "TRAINCK1", u32 LE header length, JSON header (space-padded to a
- * multiple of 4 bytes), then float32 LE parameters and, when momentum is on,
- * the momentum buffer. The header holds a sha256 of the arrays.
+ * Layout: "TRAINCK2", u32 LE header length, JSON header (space-padded to a
+ * multiple of 4 bytes), float32 LE parameters and, when momentum is on, the
+ * momentum buffer, then the sha256 of every byte before it: a flipped bit
+ * anywhere, the epoch and step in the header included, is refused. Files of
+ * format 1 ("TRAINCK1", the sha256 of the arrays in the header) still load.
  *
  * The random state is counter-based: the order of examples is a pure function
  * of (run.seed, epoch), so (seed, epoch, stepInEpoch) is the whole RNG state.
@@ -16,7 +19,9 @@ import type { Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { bytesOf, writeFileAtomic } from '../shared/atomic-file.js';
 
-const MAGIC = 'TRAINCK1';
+const MAGIC = 'TRAINCK2';
+const MAGIC_V1 = 'TRAINCK1';
+const HASH_BYTES = 32;
 
 /** Training progress at a step boundary. */
 export interface Progress {
@@ -44,12 +49,13 @@ export interface CheckpointState extends Progress {
 }
 
 interface Header extends Progress {
-  format: 1;
+  format: 1 | 2;
   model: string;
   seed: number;
   paramCount: number;
   hasMomentum: boolean;
-  sha256: string;
+  /** Format 1 only: sha256 of the arrays (format 2 hashes the whole file instead). */
+  sha256?: string;
   config: Config;
   savedAt: string;
 }
@@ -57,15 +63,12 @@ interface Header extends Progress {
 /** Writes `file` (a run folder's checkpointFile) atomically. */
 export async function saveCheckpoint(file: string, s: CheckpointState): Promise<void> {
   const arrays = s.momentum ? [bytesOf(s.params), bytesOf(s.momentum)] : [bytesOf(s.params)];
-  const hash = createHash('sha256');
-  for (const a of arrays) hash.update(a);
   const header: Header = {
-    format: 1,
+    format: 2,
     model: s.model,
     seed: s.seed,
     paramCount: s.params.length,
     hasMomentum: s.momentum !== null,
-    sha256: hash.digest('hex'),
     ...progressOf(s),
     config: s.config,
     savedAt: new Date().toISOString(),
@@ -75,7 +78,10 @@ export async function saveCheckpoint(file: string, s: CheckpointState): Promise<
   const head = Buffer.alloc(12);
   head.write(MAGIC, 0, 'latin1');
   head.writeUInt32LE(Buffer.byteLength(json), 8);
-  await writeFileAtomic(file, [head, Buffer.from(json), ...arrays]);
+  const parts = [head, Buffer.from(json), ...arrays];
+  const hash = createHash('sha256');
+  for (const p of parts) hash.update(p);
+  await writeFileAtomic(file, [...parts, hash.digest()]);
 }
 
 export async function loadCheckpoint(file: string): Promise<CheckpointState> {
@@ -86,9 +92,11 @@ export async function loadCheckpoint(file: string): Promise<CheckpointState> {
     throw new TrainerError('E_CHECKPOINT', `no checkpoint to resume from: cannot read ${file} (${(err as NodeJS.ErrnoException).code})`);
   }
   const bad = (why: string) => new TrainerError('E_CHECKPOINT', `checkpoint ${file} is unusable: ${why}`);
-  if (buf.length < 12 || buf.toString('latin1', 0, 8) !== MAGIC) throw bad('not a trainer checkpoint');
+  const magic = buf.length >= 12 ? buf.toString('latin1', 0, 8) : '';
+  if (magic !== MAGIC && magic !== MAGIC_V1) throw bad('not a trainer checkpoint');
+  const trailer = magic === MAGIC ? HASH_BYTES : 0;
   const len = buf.readUInt32LE(8);
-  if (12 + len > buf.length) throw bad('truncated header');
+  if (12 + len + trailer > buf.length) throw bad('truncated header');
   let h: Header;
   try {
     h = JSON.parse(buf.toString('utf8', 12, 12 + len)) as Header;
@@ -97,10 +105,15 @@ export async function loadCheckpoint(file: string): Promise<CheckpointState> {
   }
   const start = 12 + len;
   const n = h.paramCount;
-  const expected = start + n * 4 * (h.hasMomentum ? 2 : 1);
-  if (buf.length !== expected) throw bad(`size ${buf.length} bytes, expected ${expected}`);
-  const hash = createHash('sha256').update(buf.subarray(start)).digest('hex');
-  if (hash !== h.sha256) throw bad('checksum mismatch');
+  if (!Number.isSafeInteger(n) || n < 0) throw bad('corrupt header');
+  const end = start + n * 4 * (h.hasMomentum ? 2 : 1);
+  if (buf.length !== end + trailer) throw bad(`size ${buf.length} bytes, expected ${end + trailer}`);
+  // Format 2: the checksum covers every byte before it, the header included.
+  const ok =
+    magic === MAGIC
+      ? createHash('sha256').update(buf.subarray(0, end)).digest().equals(buf.subarray(end))
+      : createHash('sha256').update(buf.subarray(start)).digest('hex') === h.sha256;
+  if (!ok) throw bad('checksum mismatch');
   // Copy into fresh, aligned arrays: the file buffer's offset need not be a multiple of 4.
   const params = new Float32Array(n);
   bytesOf(params).set(buf.subarray(start, start + n * 4));

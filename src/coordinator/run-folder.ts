@@ -6,10 +6,10 @@
  * is spelled here and nowhere else: the loop writes through it, and run,
  * report, eval and predict read through it.
  */
-import { access, appendFile, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { access, appendFile, readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import type { Config } from '../shared/config.js';
-import { writeFileAtomic } from '../shared/atomic-file.js';
+import { ioError, removeOrphanTemps, writeFileAtomic } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
 import type { WorkerStats } from '../transports/pool.js';
 
@@ -114,7 +114,9 @@ export class RunFolder {
   }
 
   async appendMetrics(m: EpochMetrics): Promise<void> {
-    await appendFile(this.metricsFile, `${JSON.stringify(m)}\n`);
+    await appendFile(this.metricsFile, `${JSON.stringify(m)}\n`).catch((err: unknown) => {
+      throw ioError(this.metricsFile, err);
+    });
   }
 
   /** Metric lines in epoch order, none when no epoch finished; a torn or foreign line is skipped. */
@@ -135,11 +137,19 @@ export class RunFolder {
       return;
     }
     const kept = parseMetrics(text).filter((m) => m.epoch <= completedEpochs);
-    await writeFile(this.metricsFile, kept.map((m) => `${JSON.stringify(m)}\n`).join(''));
+    await writeFileAtomic(this.metricsFile, Buffer.from(kept.map((m) => `${JSON.stringify(m)}\n`).join('')));
+  }
+
+  /** Temporary files of writes a killed process never finished (the run's own files only); returns their names. */
+  async removeOrphanTemps(): Promise<string[]> {
+    const dirs = [this.dir, dirname(this.checkpointFile), this.modelDir];
+    return (await Promise.all(dirs.map((d) => removeOrphanTemps(d)))).flat();
   }
 
   async appendSteps(lines: readonly StepMetrics[]): Promise<void> {
-    await appendFile(this.stepsFile, lines.map((m) => `${JSON.stringify(m)}\n`).join(''));
+    await appendFile(this.stepsFile, lines.map((m) => `${JSON.stringify(m)}\n`).join('')).catch((err: unknown) => {
+      throw ioError(this.stepsFile, err);
+    });
   }
 
   /** steps.jsonl's lines in step order; none for runs from before it existed. A torn or foreign line is skipped. */
@@ -160,7 +170,7 @@ export class RunFolder {
       return;
     }
     const kept = parseJsonLines(text, isStepMetrics).filter((m) => m.step <= globalStep);
-    await writeFile(this.stepsFile, kept.map((m) => `${JSON.stringify(m)}\n`).join(''));
+    await writeFileAtomic(this.stepsFile, Buffer.from(kept.map((m) => `${JSON.stringify(m)}\n`).join('')));
   }
 
   /** Per-worker share and speed, counted since the training process started. */

@@ -5,6 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { loadDatasets, type LoadedData } from '../data/dataset.js';
 import { resolveNormalization } from '../data/normalize.js';
+import { ioError } from '../shared/atomic-file.js';
 import type { Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { createPool, type PoolLaunch } from '../transports/create-pool.js';
@@ -102,7 +103,11 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
       elapsedSec: 0,
     };
   }
-  await mkdir(runDir, { recursive: true });
+  await mkdir(runDir, { recursive: true }).catch((err: unknown) => {
+    throw ioError(runDir, err);
+  });
+  const orphans = await folder.removeOrphanTemps();
+  if (orphans.length > 0) o.log(`removed ${orphans.length} temporary file(s) of an interrupted write: ${orphans.join(', ')}`);
   await folder.writeConfig(config);
   await folder.keepMetricsThrough(o.resume ? state.epoch : 0);
   await folder.keepStepsThrough(o.resume ? state.globalStep : 0);

@@ -9,6 +9,7 @@
  */
 import type { LoadedData } from '../data/dataset.js';
 import type { Config } from '../shared/config.js';
+import { TrainerError, isTrainerError } from '../shared/errors.js';
 import type { MicroBatchResult, WorkerPool, WorkerStats } from '../transports/pool.js';
 import { chunks, type BatchStats } from '../worker/gradient.js';
 import type { ModelSpec } from '../worker/model.js';
@@ -149,7 +150,11 @@ export async function trainStep(o: StepContext, batch: PlannedStep, next: Planne
   const t2 = performance.now();
   reduction.finish();
   const t3 = performance.now();
-  sgdStep(state.params, o.grad, state.sgd, o.config.train);
+  const loss = results.reduce((sum, r) => sum + r.lossSum, 0);
+  if (!Number.isFinite(loss)) throw diverged(`the training loss of step ${state.globalStep} is ${loss}`);
+  if (!sgdStep(state.params, o.grad, state.sgd, o.config.train)) {
+    throw diverged(`the update of step ${state.globalStep} makes weights non-finite (train.lr ${o.config.train.lr})`);
+  }
   const t4 = performance.now();
   for (const r of results) {
     state.epochLossSum += r.lossSum;
@@ -219,12 +224,22 @@ async function checkpoint(o: TrainLoopOptions, clock: EpochClock): Promise<void>
   await saveCheckpoint(o.folder.checkpointFile, checkpointState(o));
 }
 
-/** For a failure mid-epoch: the checkpoint at the last step boundary, then the error. */
+/**
+ * For a failure mid-epoch: the checkpoint at the last step boundary, then the
+ * error; except when the state itself is not to be trusted (E_DIVERGED: the
+ * weights are not finite; E_VERIFY: results of a worker caught lying may be in
+ * them), where the last checkpoint written is kept as it is.
+ */
 function checkpointThenThrow(o: TrainLoopOptions, clock: EpochClock) {
   return async (err: unknown): Promise<never> => {
+    if (isTrainerError(err, 'E_DIVERGED') || isTrainerError(err, 'E_VERIFY')) throw err;
     await checkpoint(o, clock);
     throw err;
   };
+}
+
+function diverged(what: string): TrainerError {
+  return new TrainerError('E_DIVERGED', `${what}: the run diverged and stops; nothing of this step is applied or saved, the last checkpoint stays as it was (lower train.lr?)`);
 }
 
 function checkpointState(o: TrainLoopOptions) {

@@ -8,6 +8,8 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { RequestHandler } from '../transports/ws/server.js';
+import { Admission } from '../transports/ws/admission.js';
+import { DEFAULT_CONFIG } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 
 export interface ServedDashboard {
@@ -45,6 +47,9 @@ export async function serveDashboard(
   } else {
     server = createHttpServer(onRequest);
   }
+  // Idle and excess sockets are cut as on the workers' port: nobody authenticates here.
+  const { maxUnauthenticated, maxUnauthenticatedPerAddress, handshakeTimeoutMs } = DEFAULT_CONFIG.cluster;
+  new Admission(server, { maxUnauthenticated, maxUnauthenticatedPerAddress, handshakeTimeoutMs }, () => {});
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(new TrainerError('E_CONFIG', `cannot serve the dashboard on ${host}:${port}: ${err.code ?? err.message}`)),

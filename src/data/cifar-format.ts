@@ -69,12 +69,18 @@ export async function readCifarBatch(file: string): Promise<Dataset> {
 }
 
 /**
- * Reads several batch files into one dataset, in the given order, without
- * holding every file's bytes at once (the full training set is 150 MB).
+ * Reads several batch files of a dataset into one, in the given order, without
+ * holding every file's bytes at once (the full training set is 150 MB). Each
+ * must hold at least one record.
  */
 export async function readCifarBatches(files: readonly string[]): Promise<Dataset> {
   let count = 0;
-  for (const file of files) count += recordCount(file, await fileSize(file));
+  for (const file of files) {
+    const n = recordCount(file, await fileSize(file));
+    // A dataset's batch file holds records (10,000 in CIFAR-10's): an empty one is a copy that went wrong.
+    if (n === 0) throw new TrainerError('E_DATA', `${file} holds no records (0 bytes): a batch file of the dataset is empty`);
+    count += n;
+  }
   const out = allocateDataset(count);
   let offset = 0;
   for (const file of files) {

@@ -12,7 +12,6 @@ import {
   TEST_BATCH_FILE,
   TRAIN_BATCH_FILES,
   pickRecords,
-  readCifarBatch,
   readCifarBatches,
 } from './cifar-format.js';
 import type { Dataset } from './cifar-format.js';
@@ -58,7 +57,7 @@ export async function loadDatasets(opts: DataOptions): Promise<LoadedData> {
   const sourceDir = opts.source === 'synthetic' ? await ensureSynthetic(opts) : await ensureCifar10(opts);
 
   const train = await readCifarBatches(TRAIN_BATCH_FILES.map((f) => join(sourceDir, f)));
-  const val = await readCifarBatch(join(sourceDir, TEST_BATCH_FILE));
+  const val = await readCifarBatches([join(sourceDir, TEST_BATCH_FILE)]);
   return {
     train: selectRecords(train, selection.remap, opts.limitTrain),
     val: selectRecords(val, selection.remap, opts.limitVal),

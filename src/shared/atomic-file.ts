@@ -1,35 +1,103 @@
 /**
- * Atomic file replacement: write a temporary file beside the target, fsync it,
- * rename it over the target, fsync the folder. A crash at any point leaves
- * either the old file or the new one, never a torn mix.
+ * Durable file replacement: write a temporary file beside the target, checking
+ * that every byte was written, fsync it, rename it over the target, fsync the
+ * folder. A crash at any point leaves either the old file or the new one,
+ * never a torn mix; a full disk, a quota or a file-size limit is E_IO naming
+ * the file, and the old file stays as it was.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { TrainerError, isTrainerError } from './errors.js';
 
 export async function writeFileAtomic(file: string, chunks: Uint8Array | readonly Uint8Array[]): Promise<void> {
   const dir = dirname(file);
-  await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const parts = chunks instanceof Uint8Array ? [chunks] : chunks;
   try {
+    await mkdir(dir, { recursive: true });
     const fh = await open(tmp, 'w');
     try {
-      for (const part of parts) await fh.write(part);
+      for (const part of parts) await writeAll(fh, part);
       await fh.sync();
     } finally {
       await fh.close();
     }
     await rename(tmp, file);
   } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
+    await rm(tmp, { force: true }).catch(() => {});
+    throw ioError(file, err);
   }
-  const dh = await open(dir, 'r');
   try {
-    await dh.sync();
-  } finally {
-    await dh.close();
+    const dh = await open(dir, 'r');
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
+  } catch (err) {
+    throw ioError(file, err);
+  }
+}
+
+/**
+ * A write may take fewer bytes than it was given (a file-size limit, a disk
+ * filling up): the rest is written again, and that attempt reports the error.
+ */
+async function writeAll(fh: FileHandle, part: Uint8Array): Promise<void> {
+  for (let at = 0; at < part.length; ) {
+    const { bytesWritten } = await fh.write(part, at, part.length - at);
+    if (bytesWritten <= 0) throw Object.assign(new Error('the file system took no bytes'), { code: 'EIO' });
+    at += bytesWritten;
+  }
+}
+
+const WHY: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'file too large (a file-size limit, ulimit -f, or the file system)',
+};
+
+/** E_IO for a file that could not be written, naming it and what the system said. */
+export function ioError(file: string, err: unknown): TrainerError {
+  if (isTrainerError(err)) return err;
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const why = code && WHY[code] ? `${WHY[code]} (${code})` : (code ?? String((err as Error)?.message ?? err).split('\n')[0]);
+  return new TrainerError('E_IO', `cannot write ${file}: ${why}`, { cause: err });
+}
+
+const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+
+/**
+ * Removes the temporary files of writes that never finished (a process killed
+ * mid-write) from `dir`: those of processes no longer running, and any of this
+ * process's id (a previous process that had the same id). Returns their names.
+ */
+export async function removeOrphanTemps(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid !== process.pid && isRunning(pid)) continue;
+    await rm(join(dir, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

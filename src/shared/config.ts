@@ -28,6 +28,15 @@ export const MODELS = ['net', 'fc'] as const;
 export type ModelName = (typeof MODELS)[number];
 export const TRANSPORTS = ['local', 'threads', 'procs', 'ws'] as const;
 
+/** Examples in one task (a micro-batch or an evaluation chunk): the most a task frame may carry. */
+export const MAX_TASK_EXAMPLES = 1 << 20;
+/** Micro-batches of one step: each is a task, and its gradient is held until it is reduced. */
+export const MAX_MICRO_BATCHES = 1024;
+/** Bytes of gradients a step may hold at once (train.microBatches of them): beyond it, a run cannot allocate them. */
+export const MAX_STEP_GRADIENT_BYTES = 4 * 2 ** 30;
+/** Parameters of each model (src/worker/model.ts builds them; a test checks the two agree), for config-time limits. */
+export const MODEL_PARAMETERS: Readonly<Record<ModelName, number>> = { net: 18_354, fc: 3_738_506 };
+
 const normalizeSchema = z.union(
   [
     z.literal('auto'),
@@ -65,7 +74,14 @@ export const configSchema = z
         /** Keep only the first N training / validation records (after class selection); null keeps all. */
         limitTrain: posInt().nullable(),
         limitVal: posInt().nullable(),
-        synthetic: z.object({ trainSize: posInt(), valSize: posInt(), seed: nonNegInt() }).strict(),
+        synthetic: z
+          .object({
+            /** At least 5: one record in each of data_batch_1..5.bin. */
+            trainSize: posInt('an integer of at least 5').min(5, { error: 'must be an integer of at least 5' }),
+            valSize: posInt(),
+            seed: nonNegInt(),
+          })
+          .strict(),
       })
       .strict(),
     model: z.object({ name: z.enum(MODELS, { error: "must be 'net' or 'fc'" }) }).strict(),
@@ -75,7 +91,7 @@ export const configSchema = z
         /** Global batch: examples per SGD step, whatever the number of workers. */
         batchSize: posInt(),
         /** Fixed micro-batches per step; the unit of work and of reduction order. */
-        microBatches: posInt(),
+        microBatches: posInt().max(MAX_MICRO_BATCHES, { error: `must be a positive integer of at most ${MAX_MICRO_BATCHES}` }),
         lr: z.number({ error: 'must be a positive number' }).positive({ error: 'must be a positive number' }).finite(),
         momentum: nonNeg().lt(1, { error: 'must be in [0, 1)' }),
         weightDecay: nonNeg(),
@@ -86,7 +102,7 @@ export const configSchema = z
         /** Compute train and validation accuracy every N epochs (and always at the end). */
         every: posInt(),
         /** Images per evaluation task. */
-        batchSize: posInt(),
+        batchSize: posInt().max(MAX_TASK_EXAMPLES, { error: `must be a positive integer of at most ${MAX_TASK_EXAMPLES}` }),
       })
       .strict(),
     checkpoint: z.object({ every: posInt() }).strict(),
@@ -105,7 +121,12 @@ export const configSchema = z
         heartbeatMs: posInt(),
         /** With no worker at all, wait this long, then checkpoint and stop. */
         noWorkerTimeoutMs: posInt(),
+        /** A connection that has not authenticated within this time is closed (one that never sends a byte too). */
         handshakeTimeoutMs: posInt(),
+        /** Connections not yet authenticated, in all: the excess is closed at once. */
+        maxUnauthenticated: posInt(),
+        /** Connections not yet authenticated from one address: the excess is closed at once. */
+        maxUnauthenticatedPerAddress: posInt(),
         /** Shared secret of coordinator and workers (or TRAINER_TOKEN); null = none, loopback only. */
         token: z.string({ error: 'must be a string or null' }).nullable(),
         host: str(),
@@ -121,6 +142,14 @@ export const configSchema = z
         /** Tasks sent ahead to one worker, to hide the round trip; default 2. */
         tasksInFlight: posInt(),
         tls: z.object({ cert: z.string().nullable(), key: z.string().nullable() }).strict(),
+        /** Fraction of micro-batches and evaluation chunks computed by a second worker and compared bit for bit: 0 off, 1 all. */
+        verify: z.number({ error: 'must be a number in [0, 1]' }).min(0, { error: 'must be a number in [0, 1]' }).max(1, { error: 'must be a number in [0, 1]' }),
+        /** A gradient whose norm per example passes this multiple of the step's median is suspect. */
+        maxNormRatio: z.number({ error: 'must be a number of at least 1' }).min(1, { error: 'must be a number of at least 1' }).finite(),
+        /** A worker evicted for a stall may rejoin after this long, doubled for each further stall. */
+        stallBackoffMs: posInt(),
+        /** Stalls after which a worker is refused for the rest of the run. */
+        maxStalls: posInt(),
         /** `trainer train --procs`: CUDA device of each local worker process, round-robin; empty = the run's `gpu`. */
         gpus: z.array(nonNegInt(), { error: 'must be a list of CUDA device indices, e.g. [0, 1]' }),
       })
@@ -159,6 +188,8 @@ export const DEFAULT_CONFIG: Config = {
     heartbeatMs: 5_000,
     noWorkerTimeoutMs: 120_000,
     handshakeTimeoutMs: 10_000,
+    maxUnauthenticated: 64,
+    maxUnauthenticatedPerAddress: 16,
     token: null,
     host: '127.0.0.1',
     port: 9000,
@@ -168,6 +199,10 @@ export const DEFAULT_CONFIG: Config = {
     dataChunkBytes: 1 << 20,
     tasksInFlight: 2,
     tls: { cert: null, key: null },
+    verify: 0,
+    maxNormRatio: 1000,
+    stallBackoffMs: 10_000,
+    maxStalls: 3,
     gpus: [],
   },
 };
@@ -201,6 +236,8 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 
 function quote(v: unknown): string {
   if (v === undefined) return 'nothing';
+  // JSON has no NaN or Infinity (YAML's .nan and .inf): it would print them as null.
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
   const s = JSON.stringify(v);
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
@@ -230,6 +267,25 @@ export function validateConfig(raw: unknown): Config {
     throw new TrainerError(
       'E_CONFIG',
       `train.microBatches (${c.train.microBatches}) must not exceed train.batchSize (${c.train.batchSize})`,
+    );
+  }
+  if (c.cluster.verify > 0 && c.cluster.workers < 2) {
+    throw new TrainerError('E_CONFIG', `cluster.verify ${c.cluster.verify} needs cluster.workers of at least 2: a result is checked by a second worker`);
+  }
+  const perTask = Math.ceil(c.train.batchSize / c.train.microBatches);
+  if (perTask > MAX_TASK_EXAMPLES) {
+    throw new TrainerError(
+      'E_CONFIG',
+      `train.batchSize (${c.train.batchSize}) in train.microBatches (${c.train.microBatches}) makes micro-batches of ${perTask} examples, ` +
+        `at most ${MAX_TASK_EXAMPLES}; raise train.microBatches`,
+    );
+  }
+  const gradientBytes = c.train.microBatches * MODEL_PARAMETERS[c.model.name] * 4;
+  if (gradientBytes > MAX_STEP_GRADIENT_BYTES) {
+    throw new TrainerError(
+      'E_CONFIG',
+      `train.microBatches (${c.train.microBatches}) with model ${c.model.name} holds ${(gradientBytes / 2 ** 30).toFixed(1)} GiB of gradients a step, ` +
+        `at most ${MAX_STEP_GRADIENT_BYTES / 2 ** 30} GiB: at most ${Math.floor(MAX_STEP_GRADIENT_BYTES / (MODEL_PARAMETERS[c.model.name] * 4))} micro-batches`,
     );
   }
   return c;

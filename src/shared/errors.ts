@@ -16,6 +16,9 @@ export type ErrorCode =
   | 'E_WORKER_LOST' // a worker died, hung or sent a bad gradient
   | 'E_NO_WORKERS' // no worker left to compute, past the deadline
   | 'E_TIMEOUT' // a wait that ran past its deadline
+  | 'E_IO' // a file that could not be written (full disk, quota, file-size limit)
+  | 'E_DIVERGED' // the loss or the weights are no longer finite numbers
+  | 'E_VERIFY' // results of workers that cannot be reconciled, or used unverified from a worker caught lying
   | 'E_USAGE' // bad command-line usage
   | 'E_INTERNAL'; // a bug: an invariant of the trainer itself broke
 

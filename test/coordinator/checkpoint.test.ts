@@ -2,28 +2,12 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
-import { loadCheckpoint, saveCheckpoint, type CheckpointState } from '../../src/coordinator/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint } from '../../src/coordinator/checkpoint.js';
 import { RunFolder } from '../../src/coordinator/run-folder.js';
 import { isTrainerError } from '../../src/shared/errors.js';
-import { smallConfig, tempDir } from '../helpers.js';
+import { tempDir } from '../helpers.js';
+import { sampleCheckpoint as sample } from './checkpoint-fixtures.js';
 
-async function sample(dir: string, momentum: boolean): Promise<CheckpointState> {
-  return {
-    model: 'net',
-    seed: 3,
-    params: Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i)),
-    momentum: momentum ? Float32Array.from({ length: 1000 }, (_, i) => Math.cos(i)) : null,
-    config: smallConfig(dir),
-    epoch: 2,
-    stepInEpoch: 5,
-    globalStep: 25,
-    epochLossSum: 123.456789,
-    epochCorrect: 77,
-    epochExamples: 320,
-    epochTrainSec: 1.5,
-    elapsedSec: 10.25,
-  };
-}
 
 test('a checkpoint round-trips every field bit for bit', async () => {
   for (const momentum of [false, true]) {

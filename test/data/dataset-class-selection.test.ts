@@ -8,7 +8,8 @@ test('selected classes keep only their records, relabelled 0..k-1 in the order g
   t.after(cleanup);
   // airplane 0, automobile 1, bird 2, ship 8, truck 9
   const file1 = [8, 2, 0, 1, 9, 8];
-  await writeBatches(dir, [file1, [], [], [], [1, 3]], [9, 0, 8, 1, 5]);
+  // Every batch file holds records (an empty one is E_DATA): deer (4) in files 2-4, selected by neither call.
+  await writeBatches(dir, [file1, [4], [4], [4], [1, 3]], [9, 0, 8, 1, 5]);
 
   const data = await loadDatasets(options(dir, { classes: ['airplane', 'automobile', 'ship'] }));
   assert.deepEqual(data.classNames, ['airplane', 'automobile', 'ship']);

@@ -9,7 +9,8 @@ test('limitTrain and limitVal keep the first N records, after class selection', 
   t.after(cleanup);
   const file1 = [0, 1, 2, 3, 4];
   const file2 = [5, 6, 7, 8, 9];
-  await writeBatches(dir, [file1, file2, [], [], []], [9, 8, 7, 6, 5, 4]);
+  // Every batch file holds records (an empty one is E_DATA): one airplane (0) each in files 3-5.
+  await writeBatches(dir, [file1, file2, [0], [0], [0]], [9, 8, 7, 6, 5, 4]);
 
   const plain = await loadDatasets(options(dir, { limitTrain: 7, limitVal: 2 }));
   assert.deepEqual(Array.from(plain.train.labels), [0, 1, 2, 3, 4, 5, 6]);
@@ -21,7 +22,7 @@ test('limitTrain and limitVal keep the first N records, after class selection', 
   assert.deepEqual(Array.from(selected.val.labels), [0]);
 
   const big = await loadDatasets(options(dir, { limitTrain: 1000, limitVal: 0 }));
-  assert.equal(big.train.count, 10);
+  assert.equal(big.train.count, 13);
   assert.equal(big.val.count, 0);
 });
 

@@ -7,6 +7,7 @@
  * prefix stops one side's answer being reflected as the other's.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { BlockList, isIP } from 'node:net';
 
 export const NONCE_BYTES = 32;
 
@@ -24,9 +25,19 @@ export function checkMac(token: string | null, role: 'worker' | 'coordinator', n
   return mac.length === expected.length && timingSafeEqual(expected, mac);
 }
 
-/** Loopback addresses, where a coordinator may listen without a token. */
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/**
+ * Where a coordinator may listen without a token: `localhost` and literal
+ * loopback addresses (127.0.0.0/8, ::1, ::ffff:127.x.y.z) only. A name is
+ * not an address: `127.evil.example` resolves wherever its owner says.
+ */
 export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+  if (host === 'localhost') return true;
+  const family = isIP(host);
+  return family !== 0 && LOOPBACK.check(host, family === 6 ? 'ipv6' : 'ipv4');
 }
 
 /** The token: cluster.token, else TRAINER_TOKEN, else none. */

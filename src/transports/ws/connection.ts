@@ -1,7 +1,8 @@
 /**
  * One worker's WebSocket, coordinator side, up to the point where it is ready
- * for work: the challenge-response, the protocol version check, the dataset
- * (sent in chunks, or skipped when the worker names its sha256), and the
+ * for work: the challenge-response, the protocol version check, whether this
+ * worker may join now (standing.ts), the dataset (sent in chunks, or skipped
+ * when the worker holds it) and the worker's proof that it holds it, and the
  * per-connection limits. Every frame passes the one decoder; anything out of
  * order, too large, too frequent or unauthenticated closes the socket with a
  * close code that says why. Nothing is sent before the worker has proved the
@@ -31,8 +32,8 @@ export interface ConnLimits {
   maxPendingBytes: number;
 }
 
-/** The welcome a worker gets, apart from its id and the coordinator's proof. */
-export type Welcome = Omit<MessageOf<'welcome'>, 'type' | 'workerId' | 'mac'>;
+/** The welcome a worker gets, apart from its id, the coordinator's proof and the connection's dataset-proof nonce. */
+export type Welcome = Omit<MessageOf<'welcome'>, 'type' | 'workerId' | 'mac' | 'proofNonce'>;
 
 export interface ConnHost {
   readonly token: string | null;
@@ -41,7 +42,13 @@ export interface ConnHost {
   welcome(): Welcome;
   /** The dataset blob, in `welcome().dataset.chunks` pieces. */
   datasetChunk(index: number): Uint8Array;
+  /** Whether `proof` proves holding the dataset for `nonce` (wire-dataset.ts datasetProof). */
+  checkDatasetProof(nonce: Uint8Array, proof: Uint8Array): boolean;
+  /** Why the worker named `name` may not join now (a ban, a stall backoff), or null. */
+  refusal(name: string): { code: number; reason: string } | null;
   log(line: string): void;
+  /** The worker proved the token (its socket is no longer capped as unauthenticated). */
+  onAuthenticated(conn: WorkerConn): void;
   onReady(conn: WorkerConn): void;
   /** A message of a ready worker (gradient, evalResult, pong). */
   onMessage(conn: WorkerConn, m: Message): void;
@@ -62,6 +69,11 @@ export class WorkerConn {
   private bytesInCount = 0;
   private bytesOutCount = 0;
   private readonly nonce = newNonce();
+  /** Key of this worker's dataset proof. */
+  private readonly proofNonce = newNonce();
+  /** The state the connection was in when it closed, and whether the worker closed it (else this side did). */
+  closedWhile: ConnState = 'auth';
+  closedByPeer = false;
   private tokens: number;
   private lastRefillMs = performance.now();
   private sendingData = false;
@@ -75,7 +87,7 @@ export class WorkerConn {
   ) {
     this.tokens = host.limits.maxMessagesPerSec;
     ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
-    ws.on('close', (code, reason) => this.closed(code, reason.toString()));
+    ws.on('close', (code, reason) => this.closed(code, reason.toString(), true));
     ws.on('error', () => this.close(CLOSE.protocolError, 'socket error'));
     this.send({ type: 'challenge', protocol: PROTOCOL_VERSION, nonce: this.nonce });
   }
@@ -117,8 +129,10 @@ export class WorkerConn {
     setTimeout(() => this.ws.terminate(), 2000).unref();
   }
 
-  private closed(code: number, reason: string): void {
+  private closed(code: number, reason: string, byPeer = false): void {
     if (this.state === 'closed') return;
+    this.closedWhile = this.state;
+    this.closedByPeer = byPeer;
     this.state = 'closed';
     this.host.onClosed(this, code, reason);
   }
@@ -206,8 +220,15 @@ export class WorkerConn {
       return this.close(CLOSE.versionMismatch, `E_PROTOCOL: protocol ${m.protocol}, coordinator speaks ${PROTOCOL_VERSION}`);
     }
     this.name = m.name;
+    this.host.onAuthenticated(this);
+    const refusal = this.host.refusal(m.name);
+    if (refusal) {
+      this.host.log(`worker ${this.id} (${m.name}) refused: ${refusal.reason}`);
+      return this.close(refusal.code, refusal.reason);
+    }
     this.state = 'joining';
-    this.send({ type: 'welcome', workerId: this.id, mac: authMac(this.host.token, 'coordinator', m.nonce), ...this.host.welcome() });
+    const mac = authMac(this.host.token, 'coordinator', m.nonce);
+    this.send({ type: 'welcome', workerId: this.id, mac, ...this.host.welcome(), proofNonce: this.proofNonce });
   }
 
   /** Chunks one after another, each when the previous left the socket: the backlog stays one chunk. */
@@ -227,6 +248,11 @@ export class WorkerConn {
   private onWorkerReady(m: MessageOf<'ready'>): void {
     if (m.sha256 !== this.host.welcome().dataset.sha256) {
       return this.close(CLOSE.protocolError, 'ready with another dataset');
+    }
+    // The sha256 is in the welcome: only the proof shows the worker holds the bytes.
+    if (!this.host.checkDatasetProof(this.proofNonce, m.proof)) {
+      this.host.log(`worker ${this.id} (${this.name}) claims the dataset without proof of holding it`);
+      return this.close(CLOSE.protocolError, 'ready without proof of holding the dataset');
     }
     this.backend = m.backend;
     this.threads = m.threads ?? 1;

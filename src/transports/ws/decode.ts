@@ -48,6 +48,13 @@ class Reader {
     return v;
   }
 
+  /** Any number, NaN and infinities included (a result's loss: the coordinator judges it, not the decoder). */
+  number(key: string): number {
+    const v = this.get(key);
+    if (typeof v !== 'number') throw this.bad(key, 'a number');
+    return v;
+  }
+
   str(key: string, maxLength: number, pattern?: RegExp): string {
     const v = this.get(key);
     if (typeof v !== 'string' || v.length > maxLength || (pattern && !pattern.test(v))) {
@@ -135,7 +142,7 @@ function readFields(r: Reader, type: MessageType): Message {
         name: r.str('name', 128, NAME),
       };
     case 'welcome': {
-      r.only('type', 'workerId', 'mac', 'model', 'modelSize', 'mean', 'std', 'backend', 'maxBatch', 'heartbeatMs', 'dataset');
+      r.only('type', 'workerId', 'mac', 'model', 'modelSize', 'mean', 'std', 'backend', 'maxBatch', 'heartbeatMs', 'dataset', 'proofNonce');
       const d = r.object('dataset');
       d.only('sha256', 'bytes', 'trainCount', 'valCount', 'chunks');
       return {
@@ -156,6 +163,7 @@ function readFields(r: Reader, type: MessageType): Message {
           valCount: d.int('valCount', 0, U32),
           chunks: d.int('chunks', 0, U32),
         },
+        proofNonce: r.bytes('proofNonce', 32, 32),
       };
     }
     case 'dataRequest':
@@ -165,9 +173,15 @@ function readFields(r: Reader, type: MessageType): Message {
       r.only('type', 'index', 'bytes');
       return { type, index: r.int('index', 0, U32), bytes: r.bytes('bytes', 0, MAX_ARRAY_BYTES) };
     case 'ready': {
-      r.only('type', 'sha256', 'backend', 'threads');
+      r.only('type', 'sha256', 'backend', 'proof', 'threads');
       const threads = r.has('threads') ? r.int('threads', 1, MAX_WORKER_THREADS) : undefined;
-      return { type, sha256: r.str('sha256', 64, SHA256_HEX), backend: r.str('backend', 64, NAME), ...(threads !== undefined ? { threads } : {}) };
+      return {
+        type,
+        sha256: r.str('sha256', 64, SHA256_HEX),
+        backend: r.str('backend', 64, NAME),
+        proof: r.bytes('proof', 32, 32),
+        ...(threads !== undefined ? { threads } : {}),
+      };
     }
     case 'weights':
       r.only('type', 'version', 'pad', 'weights');
@@ -202,7 +216,7 @@ function readFields(r: Reader, type: MessageType): Message {
         taskId: r.int('taskId', 0, U32),
         step: r.int('step'),
         version: r.int('version'),
-        lossSum: r.finite('lossSum'),
+        lossSum: r.number('lossSum'),
         correct: r.int('correct', 0, MAX_TASK_INDICES),
         count: r.int('count', 0, MAX_TASK_INDICES),
         computeMs: r.finite('computeMs'),
@@ -214,7 +228,7 @@ function readFields(r: Reader, type: MessageType): Message {
         type,
         taskId: r.int('taskId', 0, U32),
         version: r.int('version'),
-        lossSum: r.finite('lossSum'),
+        lossSum: r.number('lossSum'),
         correct: r.int('correct', 0, MAX_TASK_INDICES),
         count: r.int('count', 0, MAX_TASK_INDICES),
       };

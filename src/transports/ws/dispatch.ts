@@ -1,20 +1,30 @@
 /**
- * Dispatch for the ws pool: who computes which task of the step (or
- * evaluation pass) in flight, and what comes back. The pool owns membership
- * (sockets, joins, leaves); this file owns the job, the weights frame, and
- * the rules:
- *   - tasks go out lowest micro-batch first, round-robin, at most
- *     `cluster.tasksInFlight` per worker, each preceded by the weights when
- *     the worker holds another version;
- *   - a result is used only when it answers a task this worker holds, and
- *     passes checkResult; anything else evicts the worker;
- *   - an evicted worker's tasks go back to the queue within the same call,
- *     so the step's math never depends on who computed it;
- *   - once every task of a step is out, each worker is told the examples it
+ * Dispatch for the ws pool: who computes which part of the step (or
+ * evaluation pass) in flight, what comes back, and what is used. The pool
+ * owns membership (sockets, joins, leaves); this file owns the job, the
+ * weights frame, and the rules:
+ *   - parts go out lowest index first, round-robin, at most
+ *     `cluster.tasksInFlight` copies per worker, each preceded by the weights
+ *     when the worker holds another version; two copies of a part never go
+ *     to the same worker;
+ *   - a result is considered only when it answers a copy this worker holds
+ *     and fits it (job.ts); anything else evicts the worker;
+ *   - results are tallied (tally.ts, by verdict.ts's rules): a part is used
+ *     once it has the identical unsuspected results it needs, 1, or 2 for the
+ *     fraction `cluster.verify` of parts; a suspect result (not finite, or an
+ *     absurd norm) or a disagreement gets another copy computed elsewhere, and
+ *     whoever sent a result other than the one used is evicted and refused for
+ *     the run. Each part is reported once, when decided, so the reduction
+ *     order never depends on who computed what;
+ *   - a worker slow with a part (stragglers.ts) has it run again by an idle
+ *     worker of the same backend kind; the first usable result wins;
+ *   - an evicted worker's copies go back to the queue within the same call;
+ *   - once every part of a step is out, each worker is told the examples it
  *     will probably get first in the next step (`prefetch`), so it loads them
  *     after its last task, while the coordinator reduces and updates. A wrong
  *     guess costs nothing but the load.
  */
+import { randomInt } from 'node:crypto';
 import { TrainerError } from '../../shared/errors.js';
 import type { BatchStats } from '../../worker/gradient.js';
 import type { ModelSpec } from '../../worker/model.js';
@@ -22,13 +32,17 @@ import { CLOSE, type Message, type Split } from './protocol.js';
 import { ArrayFrame } from './encode.js';
 import type { MicroBatchResult, ResultListener, StepHooks, WorkerStats } from '../pool.js';
 import type { WorkerConn } from './connection.js';
-import { checkResult, createJob, type Job, type ResultMessage, type Task } from './job.js';
+import { checkResult, createJob, partName, type Assignment, type Job, type Part, type ResultMessage } from './job.js';
 import type { PoolEvent } from './pool-types.js';
+import { Stragglers } from './stragglers.js';
+import { Tally } from './tally.js';
+import { voteOf } from './verdict.js';
 
 /** A worker taking part in dispatch. */
 export interface Member {
   conn: WorkerConn;
-  inflight: Map<number, Task>;
+  /** Copies it holds, by task id: of the job in flight, or of finished ones it is still computing. */
+  inflight: Map<number, Assignment>;
   /** Weights version this worker holds. */
   version: number;
   /** Last time it was given work while idle or returned a result. */
@@ -59,10 +73,18 @@ export interface DispatchOptions {
   /** Tasks sent ahead to one worker (cluster.tasksInFlight), per compute thread of the worker. */
   tasksInFlight: number;
   noWorkerTimeoutMs: number;
+  /** Fraction of parts computed by two workers and compared bit for bit (cluster.verify). */
+  verify: number;
+  /** A gradient whose norm per example passes this multiple of the step's median is suspect (cluster.maxNormRatio). */
+  maxNormRatio: number;
+  /** Draws which parts are verified: a uniform number in [0, 1); crypto-random unless given (tests). */
+  draw?: () => number;
   /** The workers taking part, in the order they joined. */
   members: ReadonlyMap<WorkerConn, Member>;
-  /** Turns ready joiners into members (at the start of a job, and when nobody is left). */
+  /** Turns ready joiners into members (at the start of a job, when nobody is left, or when a part needs another worker). */
   admitJoiners: () => void;
+  /** Evicts a worker and refuses its name for the rest of the run. */
+  ban: (conn: WorkerConn, reason: string) => void;
   log: (line: string) => void;
   onEvent?: (e: PoolEvent) => void;
   signal?: AbortSignal;
@@ -80,9 +102,24 @@ export class Dispatcher {
   private resultListener: ResultListener | null = null;
   /** The next step's micro-batches, to announce once the step in flight has no task left to give. */
   private hint: { step: number; next: readonly Int32Array[] } | null = null;
+  private readonly tally: Tally;
+  private readonly stragglers = new Stragglers();
+  private speculation: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: DispatchOptions) {
     this.weightsFrame = new ArrayFrame('weights', o.model.size);
+    this.tally = new Tally({
+      verify: o.verify,
+      maxNormRatio: o.maxNormRatio,
+      workers: () => o.members.keys(),
+      ban: o.ban,
+      log: o.log,
+      onUse: (job, part, result) => {
+        job.results[part.index] = result;
+        if (job.kind === 'grad') this.resultListener?.(part.index, result as MicroBatchResult);
+        if (--job.remaining === 0) job.resolve();
+      },
+    });
   }
 
   publish(version: number, weights: Float32Array): void {
@@ -97,7 +134,9 @@ export class Dispatcher {
     this.resultListener = hooks.onResult;
     try {
       this.hint = hooks.next ? { step: step + 1, next: hooks.next } : null;
-      return (await this.run('grad', step, step, 'train', microBatches)) as MicroBatchResult[];
+      const results = (await this.run('grad', step, step, 'train', microBatches)) as MicroBatchResult[];
+      this.tally.stepDone();
+      return results;
     } finally {
       this.resultListener = null;
       this.hint = null;
@@ -113,12 +152,12 @@ export class Dispatcher {
     this.job?.reject(err);
   }
 
-  /** A member left: its tasks go back to the queue, lowest index first, and on to whoever is left. */
+  /** A member left: its copies go back to the queue where their parts still want them, and on to whoever is left. */
   requeue(member: Member): void {
     const job = this.job;
-    if (job && member.inflight.size > 0) {
-      job.queue.push(...member.inflight.values());
-      job.queue.sort((a, b) => a.index - b.index);
+    for (const a of member.inflight.values()) {
+      a.part.running--;
+      if (job && a.job === job && !job.done) this.tally.settle(job, a.part);
     }
     member.inflight.clear();
     if (!job) return;
@@ -126,65 +165,114 @@ export class Dispatcher {
     this.pump();
   }
 
-  /** A worker became ready: with nobody left to compute the job in flight, it takes over now. */
+  /** A worker became ready: it takes part now when nobody is left, or when a part waits for another worker. */
   joined(): void {
-    if (this.job && this.o.members.size === 0) {
+    if (this.job && (this.o.members.size === 0 || this.job.waitingFor === 'another')) {
       this.o.admitJoiners();
       this.pump();
     }
   }
 
-  /** On the pool's timer: a job that has waited for a worker longer than cluster.noWorkerTimeoutMs fails. */
+  /** On the pool's timer: a job that has waited for a worker longer than cluster.noWorkerTimeoutMs fails; slow parts are run again. */
   tick(now: number): void {
     const job = this.job;
     const limitMs = this.o.noWorkerTimeoutMs;
     if (job && job.waitingSinceMs !== null && now - job.waitingSinceMs > limitMs) {
-      job.reject(new TrainerError('E_NO_WORKERS', `no worker joined within cluster.noWorkerTimeoutMs (${limitMs} ms)`));
+      const what = job.waitingFor === 'another' ? 'no other worker joined to compute a part a second time' : 'no worker joined';
+      return job.reject(new TrainerError('E_NO_WORKERS', `${what} within cluster.noWorkerTimeoutMs (${limitMs} ms)`));
     }
+    if (job) this.speculate(now);
   }
 
   private run(kind: Job['kind'], step: number, version: number, split: Split, parts: readonly Int32Array[]) {
     if (this.job) throw new TrainerError('E_INTERNAL', 'ws pool: one step or evaluation at a time');
     if (version !== this.version) throw new TrainerError('E_INTERNAL', `weights version ${version} asked for, ${this.version} published`);
     this.o.admitJoiners();
-    const { job, done } = createJob(kind, step, version, split, parts, () => this.nextTaskId++ >>> 0, () => (this.job = null));
+    const verify = this.o.verify;
+    // Which parts are verified is drawn fresh and unpredictably: a worker cannot tell a checked task from another.
+    const draw = this.o.draw ?? (() => randomInt(2 ** 32) / 2 ** 32);
+    const need = () => (verify >= 1 || (verify > 0 && draw() < verify) ? 2 : 1);
+    const { job, done } = createJob(kind, step, version, split, parts, need, () => {
+      this.job = null;
+      if (this.speculation) clearTimeout(this.speculation);
+      this.speculation = null;
+    });
     this.job = job;
+    this.tally.start();
     if (job.remaining === 0) job.resolve();
     else this.pump();
     return done;
   }
 
-  /** Gives queued tasks to workers with room, lowest index first. */
+  /** Gives wanted copies to workers with room, lowest index first, then slow parts to idle workers. */
   pump(): void {
     const job = this.job;
-    if (!job) return;
+    if (!job || job.done) return;
     const members = this.o.members;
+    // Copies of parts decided meanwhile are no longer wanted.
+    for (const p of job.queue) if (p.decided !== null) p.queued--;
+    job.queue = job.queue.filter((p) => p.decided === null);
     if (members.size === 0) {
       if (this.o.signal?.aborted) return job.reject(new TrainerError('E_NO_WORKERS', 'stopped while waiting for a worker to join'));
       if (job.waitingSinceMs === null && job.queue.length > 0) {
         job.waitingSinceMs = performance.now();
+        job.waitingFor = 'any';
         this.o.log(`no workers: waiting up to ${this.o.noWorkerTimeoutMs / 1000} s for one to join`);
       }
       return;
     }
-    if (job.waitingSinceMs !== null) {
+    if (job.waitingFor === 'any') {
       job.waitingSinceMs = null;
+      job.waitingFor = null;
       this.o.log(`continuing with ${members.size} worker(s)`);
     }
-    // Round-robin, one task per worker per pass, so a step spreads over everyone.
+    // Round-robin, one copy per worker per pass, so a step spreads over everyone.
     for (let given = true; given && job.queue.length > 0; ) {
       given = false;
       for (const member of members.values()) {
-        if (job.queue.length === 0) break;
-        if (member.inflight.size >= this.o.tasksInFlight * member.conn.threads || member.conn.state !== 'ready') continue;
-        this.send(member, job, job.queue.shift() as Task);
+        if (member.inflight.size >= this.capacity(member) || member.conn.state !== 'ready') continue;
+        const i = job.queue.findIndex((p) => !p.tried.has(member.conn));
+        if (i < 0) continue;
+        const part = job.queue.splice(i, 1)[0] as Part;
+        part.queued--;
+        this.send(member, job, part, false);
         given = true;
       }
     }
+    this.checkBlocked(job);
+    if (job.done) return;
+    this.speculate(performance.now());
     // After its last task of the step, never before: a worker loads a hint as soon as it is idle.
     if (job.queue.length === 0 && this.hint) {
       this.prefetch(this.hint.step, this.hint.next);
       this.hint = null;
+    }
+  }
+
+  /**
+   * A wanted copy that every worker present has already computed waits for
+   * another worker (up to cluster.noWorkerTimeoutMs). With verification off
+   * and a single worker there is nobody to ask: its result stands, and a
+   * non-finite one means the run diverged.
+   */
+  private checkBlocked(job: Job): void {
+    const members = [...this.o.members.keys()];
+    const blocked = job.queue.filter((p) => members.every((c) => p.tried.has(c)));
+    if (blocked.length === 0) {
+      if (job.waitingFor === 'another') {
+        job.waitingSinceMs = null;
+        job.waitingFor = null;
+      }
+      return;
+    }
+    if (this.o.verify === 0 && members.length === 1) {
+      for (const part of blocked) this.tally.trustLone(job, part);
+      return;
+    }
+    if (job.waitingFor === null) {
+      job.waitingSinceMs = performance.now();
+      job.waitingFor = 'another';
+      this.o.log(`${partName(job, blocked[0] as Part)} needs another worker than the ${members.length} present; waiting up to ${this.o.noWorkerTimeoutMs / 1000} s for one to join`);
     }
   }
 
@@ -200,49 +288,90 @@ export class Dispatcher {
     }
   }
 
-  private send(member: Member, job: Job, task: Task): void {
+  /** Idle workers take second copies of the parts slow workers hold; re-armed for the next part to become slow. */
+  private speculate(now: number): void {
+    const job = this.job;
+    if (!job || job.done) return;
+    const members = [...this.o.members.values()];
+    // Idle: a compute thread free (a worker computes conn.threads copies at once).
+    const idle = members.filter((m) => m.inflight.size < m.conn.threads && m.conn.state === 'ready');
+    if (idle.length === 0) return;
+    const slow: { part: Part; kind: string; afterMs: number }[] = [];
+    let nextCheckMs = Number.POSITIVE_INFINITY;
+    for (const m of members) {
+      const afterMs = this.stragglers.slowAfterMs(m.conn.backend);
+      if (afterMs === null) continue;
+      const held = [...m.inflight.values()].filter((a) => a.job === job && a.part.decided === null && a.part.running === 1 && a.part.queued === 0);
+      if (held.length === 0) continue;
+      const slowAtMs = m.progressMs + afterMs;
+      if (now >= slowAtMs) slow.push(...held.map((a) => ({ part: a.part, kind: m.conn.backend, afterMs })));
+      // Re-armed only for parts an idle worker of the same kind could take.
+      else if (idle.some((i) => i.conn.backend === m.conn.backend)) nextCheckMs = Math.min(nextCheckMs, slowAtMs);
+    }
+    slow.sort((a, b) => a.part.index - b.part.index);
+    for (const member of idle) {
+      while (member.inflight.size < this.capacity(member)) {
+        const i = slow.findIndex((s) => s.kind === member.conn.backend && !s.part.tried.has(member.conn) && s.part.running === 1);
+        if (i < 0) break;
+        const { part, afterMs } = slow.splice(i, 1)[0] as (typeof slow)[number];
+        this.o.log(`${partName(job, part)} is slow (past ${Math.round(afterMs)} ms): also given to worker ${member.conn.id} (${member.conn.name})`);
+        this.send(member, job, part, true);
+      }
+    }
+    if (this.speculation) clearTimeout(this.speculation);
+    this.speculation = null;
+    if (Number.isFinite(nextCheckMs)) {
+      this.speculation = setTimeout(() => this.speculate(performance.now()), Math.max(1, nextCheckMs - now + 1));
+      this.speculation.unref();
+    }
+  }
+
+  /** Copies one worker may hold: cluster.tasksInFlight per compute thread. */
+  private capacity(member: Member): number {
+    return this.o.tasksInFlight * member.conn.threads;
+  }
+
+  private send(member: Member, job: Job, part: Part, speculative: boolean): void {
     if (member.version !== job.version) {
       member.conn.sendFrame(this.frame as Uint8Array);
       this.frameHolders.add(member.conn);
       member.version = job.version;
     }
-    if (member.inflight.size === 0) member.progressMs = performance.now();
-    member.inflight.set(task.id, task);
-    task.sentMs = performance.now();
-    this.o.onEvent?.({ kind: 'task', worker: member.conn.id, step: job.step, index: task.index });
+    const now = performance.now();
+    if (member.inflight.size === 0) member.progressMs = now;
+    const id = this.nextTaskId++ >>> 0;
+    member.inflight.set(id, { id, job, part, sentMs: now, speculative });
+    part.running++;
+    part.tried.add(member.conn);
+    this.o.onEvent?.({ kind: 'task', worker: member.conn.id, step: job.step, index: part.index });
     const m: Message =
       job.kind === 'grad'
-        ? { type: 'task', taskId: task.id, step: job.step, version: job.version, indices: task.indices }
-        : { type: 'evalTask', taskId: task.id, version: job.version, split: job.split, indices: task.indices };
+        ? { type: 'task', taskId: id, step: job.step, version: job.version, indices: part.indices }
+        : { type: 'evalTask', taskId: id, version: job.version, split: job.split, indices: part.indices };
     member.conn.send(m);
   }
 
   onResult(member: Member, m: ResultMessage): void {
-    const job = this.job;
-    const task = member.inflight.get(m.taskId);
+    const a = member.inflight.get(m.taskId);
     const evict = (why: string) => member.conn.close(CLOSE.badResult, `E_WORKER_LOST: ${why}`);
-    // A result for no task of this worker (a replay, another step, a made-up id) is never used.
-    if (!job || !task) return evict(`result for unknown task ${m.taskId}`);
-    const checked = checkResult(job, task, m, this.o.model.size, member.conn.id);
+    // A result for no copy this worker holds (a replay, a made-up id) is never used.
+    if (!a) return evict(`result for unknown task ${m.taskId}`);
+    const checked = checkResult(a, m, this.o.model.size, member.conn.id);
     if ('refused' in checked) return evict(checked.refused);
+    const now = performance.now();
+    member.inflight.delete(m.taskId);
+    a.part.running--;
     if (m.type === 'gradient') {
       member.stats.microBatches++;
       member.stats.examples += m.count;
       member.stats.computeMs += m.computeMs;
+      const startMs = a.sentMs + Math.max(0, now - a.sentMs - m.computeMs) / 2;
+      (checked.ok as MicroBatchResult).timing = { sentMs: a.sentMs, startMs, endMs: Math.min(now, startMs + m.computeMs), receivedMs: now };
     }
-    member.inflight.delete(m.taskId);
-    member.progressMs = member.lastResultMs = performance.now();
-    if (m.type === 'gradient' && task.sentMs !== undefined) {
-      const sentMs = task.sentMs;
-      const receivedMs = member.lastResultMs;
-      const startMs = sentMs + Math.max(0, receivedMs - sentMs - m.computeMs) / 2;
-      (checked.ok as MicroBatchResult).timing = { sentMs, startMs, endMs: Math.min(receivedMs, startMs + m.computeMs), receivedMs };
-    }
-    // The first result of a task is the one used (results are bit-identical whoever computes them).
-    if (job.results[task.index] !== undefined) return this.pump();
-    job.results[task.index] = checked.ok;
-    if (job.kind === 'grad') this.resultListener?.(task.index, checked.ok as MicroBatchResult);
-    if (--job.remaining === 0) return job.resolve();
+    // Service time: from when the worker could start on it (it computes its copies one after another).
+    this.stragglers.record(member.conn.backend, now - Math.max(a.sentMs, member.lastResultMs ?? 0));
+    member.progressMs = member.lastResultMs = now;
+    this.tally.add(a.job, a.part, voteOf(member.conn, checked.ok));
     this.pump();
   }
 }

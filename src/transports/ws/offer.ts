@@ -16,7 +16,8 @@ import type { ConnLimits, Welcome } from './connection.js';
 export class JoinOffer {
   readonly welcome: Welcome;
   readonly limits: ConnLimits;
-  private readonly blob: Buffer;
+  /** The dataset blob workers receive and prove they hold. */
+  readonly blob: Buffer;
   private readonly chunkBytes: number;
 
   constructor(config: Config, model: ModelSpec, data: LoadedData, normalization: Normalization) {

@@ -10,6 +10,7 @@
  * admitted at the next call (immediately if nobody is left).
  */
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { TrainerError } from '../../shared/errors.js';
@@ -20,11 +21,16 @@ import type { MicroBatchResult, StepHooks, WorkerPool, WorkerStats } from '../po
 import { WorkerConn, type ConnHost, type ConnLimits, type Welcome } from './connection.js';
 import { tuneHeapGrowthForStreaming } from './heap-growth.js';
 import { Dispatcher, newMember, workerLabel, type Member } from './dispatch.js';
+import { Standing } from './standing.js';
+import { datasetProof } from './wire-dataset.js';
 import { JoinOffer } from './offer.js';
 import type { WorkerInfo, WsPoolOptions } from './pool-types.js';
 import { listen, type Listening } from './server.js';
 
 export type { PoolEvent, WorkerInfo, WsPoolOptions } from './pool-types.js';
+
+/** Workers in a row rejecting the welcome, with none ready, that stop the pool. */
+const WELCOME_REJECTIONS_TO_STOP = 3;
 
 export class WsPool implements WorkerPool, ConnHost {
   readonly token: string | null;
@@ -33,8 +39,17 @@ export class WsPool implements WorkerPool, ConnHost {
   /** Ready workers not yet taking part (they join at the next call). */
   private readonly joiners: WorkerConn[] = [];
   private readonly conns = new Set<WorkerConn>();
+  /** Each connection's TCP (or TLS) socket, for admission.ts. */
+  private readonly sockets = new WeakMap<WorkerConn, Socket>();
   private readonly offer: JoinOffer;
   private readonly dispatch: Dispatcher;
+  private readonly standing: Standing;
+  /** The backend kind every worker must run when results are compared bit for bit (cluster.verify > 0). */
+  private verifyBackend: string | null = null;
+  /** Workers in a row that closed on the welcome, while none was ready: they reject what this coordinator offers. */
+  private welcomeRejections = 0;
+  /** Why the pool cannot go on, once it cannot (every worker rejects the welcome). */
+  private failure: TrainerError | null = null;
   private nextConnId = 1;
   private readonly timer: NodeJS.Timeout;
   private readonly readyWaiters: (() => void)[] = [];
@@ -50,12 +65,19 @@ export class WsPool implements WorkerPool, ConnHost {
     this.token = o.token;
     this.offer = new JoinOffer(o.config, o.model, o.data, o.normalization);
     this.limits = this.offer.limits;
+    this.standing = new Standing({ stallBackoffMs: c.stallBackoffMs, maxStalls: c.maxStalls });
     this.dispatch = new Dispatcher({
       model: o.model,
       tasksInFlight: c.tasksInFlight,
       noWorkerTimeoutMs: c.noWorkerTimeoutMs,
+      verify: c.verify,
+      maxNormRatio: c.maxNormRatio,
       members: this.members,
       admitJoiners: () => this.admitJoiners(),
+      ban: (conn, reason) => {
+        this.standing.ban(conn.name, reason);
+        conn.close(CLOSE.banned, `E_VERIFY: ${reason}`);
+      },
       log: o.log,
       ...(o.onEvent ? { onEvent: o.onEvent } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
@@ -73,11 +95,18 @@ export class WsPool implements WorkerPool, ConnHost {
 
   static async start(o: WsPoolOptions, host: string, port: number): Promise<WsPool> {
     tuneHeapGrowthForStreaming();
+    const c = o.config.cluster;
     const l = await listen({
       host,
       port,
-      maxPayloadBytes: WsPool.maxPayloadFor(o.model, o.config.cluster.maxPayloadBytes),
-      tls: o.config.cluster.tls,
+      maxPayloadBytes: WsPool.maxPayloadFor(o.model, c.maxPayloadBytes),
+      tls: c.tls,
+      admission: {
+        maxUnauthenticated: c.maxUnauthenticated,
+        maxUnauthenticatedPerAddress: c.maxUnauthenticatedPerAddress,
+        handshakeTimeoutMs: c.handshakeTimeoutMs,
+      },
+      log: o.log,
       ...(o.onRequest ? { onRequest: o.onRequest } : {}),
     });
     return new WsPool(o, l);
@@ -90,6 +119,7 @@ export class WsPool implements WorkerPool, ConnHost {
   /** Resolves once `n` workers are ready. */
   async waitForWorkers(n: number, signal?: AbortSignal): Promise<void> {
     while (this.size < n) {
+      if (this.failure) throw this.failure;
       if (signal?.aborted) throw new TrainerError('E_NO_WORKERS', `stopped while waiting for ${n} workers (${this.size} ready)`);
       await new Promise<void>((resolve) => {
         this.readyWaiters.push(resolve);
@@ -108,11 +138,32 @@ export class WsPool implements WorkerPool, ConnHost {
     return this.offer.datasetChunk(index);
   }
 
+  checkDatasetProof(nonce: Uint8Array, proof: Uint8Array): boolean {
+    return Buffer.from(datasetProof(this.offer.blob, nonce)).equals(proof);
+  }
+
+  refusal(name: string): { code: number; reason: string } | null {
+    return this.standing.refusal(name, performance.now());
+  }
+
   log(line: string): void {
     this.o.log(line);
   }
 
+  onAuthenticated(conn: WorkerConn): void {
+    const socket = this.sockets.get(conn);
+    if (socket) this.listening.admission.authenticated(socket);
+  }
+
   onReady(conn: WorkerConn): void {
+    if (this.o.config.cluster.verify > 0) {
+      // Bits are compared, and bits agree among workers of one backend kind only (the first to join sets it).
+      this.verifyBackend ??= conn.backend;
+      if (conn.backend !== this.verifyBackend) {
+        return conn.close(CLOSE.protocolError, `cluster.verify compares results bit for bit: this run computes on ${this.verifyBackend}, this worker on ${conn.backend}`);
+      }
+    }
+    this.welcomeRejections = 0;
     this.o.log(`worker ${conn.id} (${conn.name}, backend ${conn.backend}${conn.threads > 1 ? `, ${conn.threads} threads` : ''}) ready; ${this.size + 1} workers`);
     const asked = this.o.config.backend;
     if (conn.backend.split(' ')[0] !== asked && asked !== 'auto') {
@@ -149,6 +200,10 @@ export class WsPool implements WorkerPool, ConnHost {
     if (i >= 0) this.joiners.splice(i, 1);
     const member = this.members.get(conn);
     if (member || i >= 0) this.o.log(`worker ${conn.id} (${conn.name}) gone (${code} ${reason}); ${this.size - (member ? 1 : 0)} workers left`);
+    if (code === CLOSE.timedOut && conn.closedWhile === 'ready') {
+      this.o.log(`worker ${conn.id} (${conn.name}) stalled: ${this.standing.stalled(conn.name, performance.now())}`);
+    }
+    if (conn.closedWhile === 'joining' && conn.closedByPeer && code === CLOSE.protocolError) this.welcomeRejected(conn, reason);
     this.o.onEvent?.({ kind: 'evicted', worker: conn.id, code, reason });
     if (!member) return;
     this.members.delete(conn);
@@ -222,7 +277,26 @@ export class WsPool implements WorkerPool, ConnHost {
 
   // ------------------------------------------------------------ membership
 
+  /**
+   * A worker closed on the welcome with a protocol error: it cannot work with
+   * what this coordinator offers (a batch bound it refuses, a model it lacks).
+   * Said each time; after WELCOME_REJECTIONS_TO_STOP in a row with no worker
+   * ready, the pool stops with the worker's reason instead of waiting forever.
+   */
+  private welcomeRejected(conn: WorkerConn, reason: string): void {
+    this.welcomeRejections++;
+    this.o.log(`worker ${conn.id} (${conn.name}) rejected this coordinator's welcome: ${reason || 'no reason given'}`);
+    if (this.size > 0 || this.welcomeRejections < WELCOME_REJECTIONS_TO_STOP) return;
+    this.failure = new TrainerError(
+      'E_PROTOCOL',
+      `${this.welcomeRejections} workers in a row rejected this coordinator's welcome and none is ready: ${reason || 'no reason given'}`,
+    );
+    for (const w of this.readyWaiters.splice(0)) w();
+    this.dispatch.fail(this.failure);
+  }
+
   private checkOpen(): void {
+    if (this.failure) throw this.failure;
     if (this.closing) throw new TrainerError('E_NO_WORKERS', 'pool closed');
   }
 
@@ -230,7 +304,9 @@ export class WsPool implements WorkerPool, ConnHost {
     if (this.closing) return ws.close(CLOSE.shutdown, 'coordinator closing');
     const { remoteAddress, remotePort } = req.socket;
     const address = remoteAddress?.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress ?? '?'}:${remotePort ?? '?'}`;
+    this.listening.admission.upgraded(req.socket);
     const conn = new WorkerConn(`w${this.nextConnId++}-${randomBytes(2).toString('hex')}`, address, ws, this);
+    this.sockets.set(conn, req.socket);
     this.conns.add(conn);
   }
 

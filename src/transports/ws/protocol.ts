@@ -8,16 +8,26 @@
  * (encode.ts) writes them. Typed arrays travel as raw little-endian
  * bytes in msgpack `bin` fields.
  *
- * Flow: challenge -> hello (HMAC of the nonce) -> welcome (HMAC back) ->
- * dataRequest + dataChunk* or straight to ready -> weights / task /
- * evalTask <-> gradient / evalResult (prefetch: a hint, nothing owed back),
- * ping <-> pong, leave either way.
+ * Flow: challenge -> hello (HMAC of the nonce) -> welcome (HMAC back, and a
+ * nonce to prove the dataset with) -> dataRequest + dataChunk* or straight to
+ * ready (with the proof) -> weights / task / evalTask <-> gradient /
+ * evalResult (prefetch: a hint, nothing owed back), ping <-> pong, leave
+ * either way.
+ *
+ * Version 4: welcome.proofNonce and ready.proof (a worker proves it holds the
+ * dataset, not just its public sha256); a result's lossSum may be NaN or
+ * infinite (a worker reports what it computed, the coordinator judges it);
+ * close codes `refused` and `banned`.
  */
-import type { BackendName, ModelName } from '../../shared/config.js';
+import { MAX_TASK_EXAMPLES, type BackendName, type ModelName } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
 
-/** Bumped on any change of a message's shape or meaning; checked at join. 3: `ready` says how many threads compute. */
-export const PROTOCOL_VERSION = 3;
+/**
+ * Bumped on any change of a message's shape or meaning; checked at join.
+ * 3: `ready` says how many threads compute. 4: welcome.proofNonce and
+ * ready.proof, non-finite losses, close codes `refused` and `banned`.
+ */
+export const PROTOCOL_VERSION = 4;
 
 /** WebSocket close codes (4000-4999 is the application range). */
 export const CLOSE = {
@@ -33,6 +43,10 @@ export const CLOSE = {
   timedOut: 4504,
   /** The coordinator's outgoing buffer to this worker passed the pending-bytes limit. */
   tooSlow: 4509,
+  /** Not now: the worker stalled and may rejoin after a backoff (the reason says how long). */
+  refused: 4503,
+  /** Refused for the rest of the run (a verification mismatch, a poisoned result, repeated stalls): the worker exits. */
+  banned: 4403,
 } as const;
 
 export type Split = 'train' | 'val';
@@ -73,16 +87,18 @@ export type Message =
       maxBatch: number;
       heartbeatMs: number;
       dataset: DatasetInfo;
+      /** Key of the dataset proof the worker's ready must carry (wire-dataset.ts datasetProof). */
+      proofNonce: Uint8Array;
     }
   /** worker -> coordinator: send me the dataset (not in my cache). */
   | { type: 'dataRequest' }
   /** coordinator -> worker: one chunk of the dataset blob, in order. */
   | { type: 'dataChunk'; index: number; bytes: Uint8Array }
   /**
-   * worker -> coordinator: dataset held (sha256 checked), backend up; give me work.
+   * worker -> coordinator: dataset held (sha256 checked, `proof` of its bytes under the welcome's nonce), backend up; give me work.
    * `threads`: micro-batches it computes at once (one process, N compute threads); absent means 1.
    */
-  | { type: 'ready'; sha256: string; backend: string; threads?: number }
+  | { type: 'ready'; sha256: string; backend: string; proof: Uint8Array; threads?: number }
   /** coordinator -> worker: the parameters of `version`. */
   | { type: 'weights'; version: number; weights: Float32Array }
   /** coordinator -> worker: gradient of the examples `indices` at weights `version`. */
@@ -150,5 +166,5 @@ export function arrayFrameBytes(floats: number): number {
 export const MAX_ARRAY_BYTES = 1 << 30;
 /** Compute threads one worker process may announce. */
 export const MAX_WORKER_THREADS = 1024;
-/** Indices of one task: the largest micro-batch or evaluation chunk. */
-export const MAX_TASK_INDICES = 1 << 20;
+/** Indices of one task: the largest micro-batch or evaluation chunk (the config refuses larger ones). */
+export const MAX_TASK_INDICES = MAX_TASK_EXAMPLES;

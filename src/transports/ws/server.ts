@@ -1,6 +1,8 @@
 /**
  * The listening socket: plain HTTP or, with a certificate and key, HTTPS, and
  * a ws server on it whose maxPayload is checked before a frame is buffered.
+ * Every connection passes admission.ts first (descriptor budget, caps and
+ * timeout of unauthenticated sockets).
  * Plain HTTP requests (not upgrades) go to `onRequest` when given (the
  * dashboard); whatever it leaves unanswered gets 426 Upgrade Required.
  */
@@ -9,7 +11,9 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
+import { DEFAULT_CONFIG } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
+import { Admission, type AdmissionLimits } from './admission.js';
 
 /** Answers a plain HTTP request and returns true, or returns false to leave it to the caller. */
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -22,6 +26,10 @@ export interface ListenOptions {
   tls: { cert: string | null; key: string | null };
   /** Called for every plain HTTP request before the 426 reply; must not throw. */
   onRequest?: RequestHandler;
+  /** Caps and timeout of sockets until they authenticate; the config's defaults when absent. */
+  admission?: AdmissionLimits;
+  /** Where refusals are logged. */
+  log?: (line: string) => void;
 }
 
 export interface Listening {
@@ -29,6 +37,7 @@ export interface Listening {
   server: Server;
   /** ws://host:port or wss://host:port, with the port actually bound. */
   url: string;
+  admission: Admission;
   port: number;
   close(): Promise<void>;
 }
@@ -58,6 +67,13 @@ export async function listen(o: ListenOptions): Promise<Listening> {
     }
     res.writeHead(426, { 'content-type': 'text/plain' }).end('trainer coordinator: connect with a WebSocket worker\n');
   });
+  const c = DEFAULT_CONFIG.cluster;
+  const limits = o.admission ?? {
+    maxUnauthenticated: c.maxUnauthenticated,
+    maxUnauthenticatedPerAddress: c.maxUnauthenticatedPerAddress,
+    handshakeTimeoutMs: c.handshakeTimeoutMs,
+  };
+  const admission = new Admission(server, limits, o.log ?? (() => {}));
   const wss = new WebSocketServer({ server, maxPayload: o.maxPayloadBytes, perMessageDeflate: false, clientTracking: true });
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) =>
@@ -74,6 +90,7 @@ export async function listen(o: ListenOptions): Promise<Listening> {
   return {
     wss,
     server,
+    admission,
     url: `${scheme}://${hostPart}:${port}`,
     port,
     close: () =>

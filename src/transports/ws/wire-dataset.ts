@@ -5,7 +5,7 @@
  *   "TRDSET01", u32 LE train count, u32 LE val count,
  *   train images (count × 3072), train labels, val images, val labels.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { IMAGE_BYTES, type Dataset } from '../../data/cifar-format.js';
 import { TrainerError } from '../../shared/errors.js';
 
@@ -56,4 +56,28 @@ export function parseDatasetBlob(blob: Uint8Array): WireDatasets {
   const train = take(counts[0]);
   const val = take(counts[1]);
   return { train, val };
+}
+
+/** Ranges of the blob a dataset proof covers, and their size. */
+export const PROOF_RANGES = 16;
+export const PROOF_RANGE_BYTES = 4096;
+
+/**
+ * Proof that a worker holds the dataset's bytes, not just its (public) sha256:
+ * HMAC-SHA256 keyed by the coordinator's fresh `nonce` over PROOF_RANGES
+ * ranges of the blob at offsets the nonce picks. A worker holding a fraction
+ * f of the blob answers right with probability at most f^16 (1 in 65,536 at
+ * half), and an answer is useless for another nonce. Both sides compute it;
+ * a few hashes of 4 kB, whatever the dataset's size.
+ */
+export function datasetProof(blob: Uint8Array, nonce: Uint8Array): Uint8Array {
+  const span = Math.min(PROOF_RANGE_BYTES, blob.length);
+  const places = BigInt(blob.length - span + 1);
+  const mac = createHmac('sha256', nonce);
+  for (let i = 0; i < PROOF_RANGES; i++) {
+    const pick = createHmac('sha256', nonce).update(`range ${i}`).digest();
+    const at = Number(pick.readBigUInt64LE(0) % places);
+    mac.update(blob.subarray(at, at + span));
+  }
+  return mac.digest();
 }

@@ -45,7 +45,7 @@ export type SessionEnd = { kind: 'leave'; reason: string } | { kind: 'dropped'; 
 
 type State =
   | { name: 'authenticating'; challenged: boolean }
-  | { name: 'joining'; dataset: DatasetInfo; chunks: Buffer[]; bytes: number }
+  | { name: 'joining'; dataset: DatasetInfo; proofNonce: Uint8Array; chunks: Buffer[]; bytes: number }
   | Ready;
 
 interface Ready {
@@ -109,6 +109,7 @@ export class WorkerSession {
       );
     }
     if (code === CLOSE.versionMismatch) throw new TrainerError('E_PROTOCOL', reason);
+    if (code === CLOSE.banned) throw new TrainerError('E_WORKER_LOST', `the coordinator refuses this worker for the rest of the run (${reason})`);
     return { kind: 'dropped', wasReady: this.state.name === 'ready' && this.state.weights !== null, why: `${code}${reason ? ` ${reason}` : ''}` };
   }
 
@@ -164,8 +165,8 @@ export class WorkerSession {
       return this.fail(new TrainerError('E_AUTH', `the coordinator at ${this.o.url} does not hold our token`), CLOSE.authFailed);
     }
     await this.compute.prepare(m);
-    if (this.compute.holdsDataset(m.dataset.sha256)) return await this.becomeReady(m.dataset.sha256);
-    this.state = { name: 'joining', dataset: m.dataset, chunks: [], bytes: 0 };
+    if (this.compute.holdsDataset(m.dataset.sha256)) return await this.becomeReady(m.dataset.sha256, m.proofNonce);
+    this.state = { name: 'joining', dataset: m.dataset, proofNonce: m.proofNonce, chunks: [], bytes: 0 };
     this.send({ type: 'dataRequest' });
   }
 
@@ -184,14 +185,15 @@ export class WorkerSession {
     s.chunks = [];
     if (blob.length !== s.dataset.bytes || sha256Hex(blob) !== s.dataset.sha256) throw new TrainerError('E_PROTOCOL', 'dataset sha256 mismatch');
     await this.compute.acceptDataset(s.dataset.sha256, blob);
-    await this.becomeReady(s.dataset.sha256);
+    await this.becomeReady(s.dataset.sha256, s.proofNonce);
   }
 
-  private async becomeReady(sha256: string): Promise<void> {
+  private async becomeReady(sha256: string, proofNonce: Uint8Array): Promise<void> {
     await this.compute.beforeReady();
     this.state = { name: 'ready', weights: null, queue: [], hint: null, draining: false, running: 0 };
     const threads = this.compute.parallelism;
-    this.send({ type: 'ready', sha256, backend: this.compute.backendKind, ...(threads > 1 ? { threads } : {}) });
+    const proof = this.compute.datasetProof(proofNonce);
+    this.send({ type: 'ready', sha256, backend: this.compute.backendKind, proof, ...(threads > 1 ? { threads } : {}) });
   }
 
   private onWeights(m: MessageOf<'weights'>): void {

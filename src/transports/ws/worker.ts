@@ -22,7 +22,7 @@ import { readCachedBlob, writeCachedBlob } from './dataset-cache.js';
 import { ArrayFrame, encodeMessage } from './encode.js';
 import { LARGE_FRAME_BYTES, tuneHeapGrowthForStreaming } from './heap-growth.js';
 import type { MessageOf } from './protocol.js';
-import { parseDatasetBlob, type WireDatasets } from './wire-dataset.js';
+import { datasetProof, parseDatasetBlob, type WireDatasets } from './wire-dataset.js';
 import { WorkerSession, type SessionEnd } from './worker-session.js';
 
 export interface WsWorkerOptions {
@@ -198,7 +198,7 @@ interface RunSpec {
 
 export class WorkerCompute {
   private backend: SelectedBackend | null = null;
-  private data: { sha256: string; sets: WireDatasets } | null = null;
+  private data: { sha256: string; blob: Uint8Array; sets: WireDatasets } | null = null;
   private run: RunSpec | null = null;
   /** With one thread: this thread's computer. */
   private computer: MicroBatchComputer | null = null;
@@ -244,7 +244,7 @@ export class WorkerCompute {
     if (this.data?.sha256 !== w.dataset.sha256) {
       const cached = await readCachedBlob(this.o.cacheDir, w.dataset.sha256);
       if (cached) {
-        this.data = { sha256: w.dataset.sha256, sets: parseDatasetBlob(cached) };
+        this.data = { sha256: w.dataset.sha256, blob: cached, sets: parseDatasetBlob(cached) };
         this.o.log(`dataset ${w.dataset.sha256.slice(0, 12)} from the cache`);
       }
     }
@@ -267,9 +267,15 @@ export class WorkerCompute {
     return this.data?.sha256 === sha256;
   }
 
+  /** Proof of holding the dataset's bytes, for the coordinator's `nonce` (wire-dataset.ts). */
+  datasetProof(nonce: Uint8Array): Uint8Array {
+    if (!this.data) throw new TrainerError('E_INTERNAL', 'dataset proof asked for before the dataset is held');
+    return datasetProof(this.data.blob, nonce);
+  }
+
   /** A dataset received whole and checked: kept, and cached for the next run. */
   async acceptDataset(sha256: string, blob: Buffer): Promise<void> {
-    this.data = { sha256, sets: parseDatasetBlob(blob) };
+    this.data = { sha256, blob, sets: parseDatasetBlob(blob) };
     await writeCachedBlob(this.o.cacheDir, sha256, blob).catch((err: Error) => this.o.log(`cannot cache the dataset: ${err.message}`));
     this.o.log(`dataset ${sha256.slice(0, 12)} received (${blob.length} bytes)`);
   }

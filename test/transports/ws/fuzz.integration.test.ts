@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { pack } from 'msgpackr';
 import WebSocket from 'ws';
-import { runTraining } from '../../../src/coordinator/run.js';
+import { loadRunData, runTraining } from '../../../src/coordinator/run.js';
+import { datasetBlob, datasetProof } from '../../../src/transports/ws/wire-dataset.js';
 import type { PoolFactory } from '../../../src/transports/pool.js';
 import { wsPoolFactory } from '../../../src/transports/ws/launch.js';
 import { decodeMessage } from '../../../src/transports/ws/decode.js';
@@ -41,6 +42,10 @@ function wrongShape(rng: Rng): Uint8Array {
   return pack(pick(rng, values));
 }
 
+/** The run's dataset blob: token holders that claim it must prove its bytes (protocol 3). */
+let blob: Uint8Array = new Uint8Array(0);
+let clients = 0;
+
 /** One hostile connection; resolves with the frames it sent, once the coordinator has closed it. */
 async function hostile(url: string, rng: Rng, sent: { frames: number; replays: number }, replay: boolean): Promise<void> {
   const ws = new WebSocket(url);
@@ -75,14 +80,16 @@ async function hostile(url: string, rng: Rng, sent: { frames: number; replays: n
       () => randomBuf(rng, Math.floor(rng() * 300)),
       () => wrongShape(rng),
       () => Buffer.alloc(100_000, 1), // past maxPayload
-      () => encodeMessage({ type: 'welcome', workerId: 'x', mac: Buffer.alloc(32), model: 'net', modelSize: 1, mean: [0, 0, 0], std: [1, 1, 1], backend: 'wasm', maxBatch: 1, heartbeatMs: 1, dataset: { sha256: 'a'.repeat(64), bytes: 0, trainCount: 0, valCount: 0, chunks: 0 } }),
+      () => encodeMessage({ type: 'welcome', workerId: 'x', mac: Buffer.alloc(32), model: 'net', modelSize: 1, mean: [0, 0, 0], std: [1, 1, 1], backend: 'wasm', maxBatch: 1, heartbeatMs: 1, dataset: { sha256: 'a'.repeat(64), bytes: 0, trainCount: 0, valCount: 0, chunks: 0 }, proofNonce: Buffer.alloc(32) }),
       () => 'text frame',
     ])();
 
   const challenge = await next('challenge');
   if (!challenge || challenge.type !== 'challenge') return void ws.terminate();
   const mode = replay ? 'replay' : pick(rng, ['garbage', 'garbage', 'out-of-order', 'bad-mac', 'after-auth'] as const);
-  const goodHello = () => encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(TOKEN, 'worker', challenge.nonce), nonce: newNonce(), name: 'fuzz' });
+  // A fresh name each time, as an attacker would: a worker caught lying is refused by name for the run.
+  const name = `fuzz-${++clients}`;
+  const goodHello = () => encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(TOKEN, 'worker', challenge.nonce), nonce: newNonce(), name });
 
   if (mode === 'garbage') {
     for (let i = 0, n = 1 + Math.floor(rng() * 3); i < n; i++) send(garbage());
@@ -99,7 +106,7 @@ async function hostile(url: string, rng: Rng, sent: { frames: number; replays: n
       send(pick(rng, [goodHello(), garbage(), encodeMessage({ type: 'gradient', taskId: 1, step: 0, version: 0, lossSum: 0, correct: 0, count: 0, computeMs: 0, gradient: new Float32Array(3) })]));
     } else {
       // Claims the data, takes real tasks, answers them with replays and garbage.
-      send(encodeMessage({ type: 'ready', sha256: welcome.dataset.sha256, backend: 'wasm' }));
+      send(encodeMessage({ type: 'ready', sha256: welcome.dataset.sha256, backend: 'wasm', proof: datasetProof(blob, welcome.proofNonce) }));
       const task = await next('task', 5000);
       if (task && task.type === 'task') {
         const size = welcome.modelSize;
@@ -125,6 +132,7 @@ test('1,200 malformed, oversize, out-of-order and replayed frames thrown at a li
   const dir = await tempDir();
   const config = wsConfig(dir, 'fuzzed', { train: { epochs: 2 }, cluster: { stepTimeoutMs: 3000 } });
   const expected = await referenceSha(config);
+  blob = datasetBlob(await loadRunData(config));
   const workers: Spawned[] = [];
   const sent = { frames: 0, replays: 0 };
   let lanesDone: Promise<void> = Promise.resolve();
@@ -152,7 +160,7 @@ test('1,200 malformed, oversize, out-of-order and replayed frames thrown at a li
         ws.on('message', (d: Buffer) => {
           const m = decodeMessage(d, 'coordinator');
           if (m.type === 'challenge') ws.send(encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(TOKEN, 'worker', m.nonce), nonce: newNonce(), name: 'hang' }));
-          if (m.type === 'welcome') ws.send(encodeMessage({ type: 'ready', sha256: m.dataset.sha256, backend: 'wasm' }));
+          if (m.type === 'welcome') ws.send(encodeMessage({ type: 'ready', sha256: m.dataset.sha256, backend: 'wasm', proof: datasetProof(blob, m.proofNonce) }));
           if (m.type === 'task') hangs++;
         });
         await new Promise((r) => ws.on('close', r));

@@ -48,6 +48,23 @@ export function spawnWorker(url: string, dir: string, name: string, extra: strin
   });
 }
 
+const ROGUE_JS = new URL('./rogue-worker.js', import.meta.url).pathname;
+
+/** A token-holding worker that misbehaves as `mode` says (rogue-worker.ts), as a real child process. */
+export function spawnRogue(url: string, dir: string, mode: string, name: string): Spawned {
+  const child = spawn(process.execPath, [ROGUE_JS, url.startsWith('ws') ? url : `ws://${url}`, mode, name], {
+    env: { ...process.env, TRAINER_TOKEN: TOKEN, TRAINER_CACHE_DIR: join(dir, 'cache', name) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let out = '';
+  child.stderr?.setEncoding('utf8').on('data', (s: string) => {
+    out += s;
+    if (process.env.TRAINER_TEST_LOG) process.stderr.write(s);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => out, exited };
+}
+
 export function spawnMain(args: string[], env: Record<string, string> = {}): Spawned {
   const child = spawn(process.execPath, [MAIN_JS, ...args], { env: { ...process.env, TRAINER_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -59,6 +76,39 @@ export function spawnMain(args: string[], env: Record<string, string> = {}): Spa
   child.stdout?.setEncoding('utf8').on('data', onData);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, output: () => out, exited };
+}
+
+/** How a test trains over a ws pool: who starts the workers once it listens, and what it watches. */
+export interface WsTraining {
+  /** Workers to wait for before the first step. */
+  minWorkers: number;
+  /** Starts the workers, given the pool's URL. */
+  spawn: (url: string) => void;
+  log?: (line: string) => void;
+  extra?: Partial<import('../../../src/transports/ws/pool.js').WsPoolOptions>;
+  onPool?: (pool: WsPool) => void;
+  onStep?: RunOptions['onStep'];
+  onStepTiming?: RunOptions['onStepTiming'];
+}
+
+/** Trains `config` over a ws pool on 127.0.0.1 with the test's token. */
+export function trainOverWs(config: Config, t: WsTraining) {
+  return runTraining({
+    config,
+    resume: false,
+    log: t.log ?? quietLog,
+    ...(t.onStep ? { onStep: t.onStep } : {}),
+    ...(t.onStepTiming ? { onStepTiming: t.onStepTiming } : {}),
+    createPool: wsPoolFactory({
+      host: '127.0.0.1',
+      port: 0,
+      token: TOKEN,
+      minWorkers: t.minWorkers,
+      onListening: (url) => t.spawn(url),
+      ...(t.onPool ? { onPool: t.onPool } : {}),
+      ...(t.extra ? { extra: t.extra } : {}),
+    }),
+  });
 }
 
 /**
@@ -73,24 +123,15 @@ export function trainWithWorkers(
   workers: Map<string, Spawned>,
   extra: Partial<import('../../../src/transports/ws/pool.js').WsPoolOptions> = {},
   workerArgs: string[] = [],
-  watch: Pick<RunOptions, 'onStepTiming'> & { onPool?: (pool: WsPool) => void } = {},
+  watch: Pick<WsTraining, 'onPool' | 'onStepTiming'> = {},
 ) {
-  return runTraining({
-    config,
-    resume: false,
-    log: quietLog,
-    ...(watch.onStepTiming ? { onStepTiming: watch.onStepTiming } : {}),
-    createPool: wsPoolFactory({
-      host: '127.0.0.1',
-      port: 0,
-      token: TOKEN,
-      minWorkers: names.length,
-      onListening: (url) => {
-        for (const name of names) workers.set(name, spawnWorker(url, dir, name, workerArgs));
-      },
-      ...(watch.onPool ? { onPool: watch.onPool } : {}),
-      extra,
-    }),
+  return trainOverWs(config, {
+    minWorkers: names.length,
+    spawn: (url) => {
+      for (const name of names) workers.set(name, spawnWorker(url, dir, name, workerArgs));
+    },
+    extra,
+    ...watch,
   });
 }
 

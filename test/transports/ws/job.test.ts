@@ -1,20 +1,31 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { allFinite } from '../../../src/transports/ws/job.js';
+import { checkResult, createJob, type Assignment } from '../../../src/transports/ws/job.js';
+import type { MessageOf } from '../../../src/transports/ws/protocol.js';
 
-test('allFinite finds a NaN or an infinity wherever it sits, and passes every finite float32', () => {
-  const finite = [0, -0, 1, -1, 3.4028234663852886e38, -3.4028234663852886e38, 1.401298464324817e-45, 1e-40];
-  for (const n of [0, 1, 3, 4, 5, 8, 11, 64]) {
-    const a = Float32Array.from({ length: n }, (_, i) => finite[i % finite.length] as number);
-    assert.equal(allFinite(a), true, `${n} finite values`);
-    for (let at = 0; at < n; at++) {
-      for (const bad of [NaN, Infinity, -Infinity]) {
-        const b = a.slice();
-        b[at] = bad;
-        assert.equal(allFinite(b), false, `${bad} at ${at} of ${n}`);
-      }
-    }
-  }
-  // Infinities of both signs in different lanes do not cancel out.
-  assert.equal(allFinite(Float32Array.from([Infinity, -Infinity, 0, 0])), false);
+const parts = [Int32Array.of(0, 1), Int32Array.of(2, 3), Int32Array.of(4)];
+
+test('a job queues each part as many times as it needs results, lowest index first', () => {
+  const { job } = createJob('grad', 5, 5, 'train', parts, (i) => (i === 1 ? 2 : 1), () => {});
+  assert.deepEqual(job.queue.map((p) => p.index), [0, 1, 1, 2]);
+  assert.deepEqual(job.parts.map((p) => [p.need, p.queued]), [[1, 1], [2, 2], [1, 1]]);
+  assert.equal(job.remaining, 3);
+});
+
+test('a result that does not fit its task is refused with the reason; its values are judged later, NaN included', () => {
+  const { job } = createJob('grad', 5, 5, 'train', parts, () => 1, () => {});
+  const a: Assignment = { id: 9, job, part: job.parts[1] as Assignment['part'], sentMs: 0, speculative: false };
+  const m: MessageOf<'gradient'> = { type: 'gradient', taskId: 9, step: 5, version: 5, lossSum: 1, correct: 1, count: 2, computeMs: 1, gradient: new Float32Array(4) };
+  assert.ok('ok' in checkResult(a, m, 4, 'w'));
+  assert.ok('ok' in checkResult(a, { ...m, lossSum: NaN, gradient: new Float32Array(4).fill(NaN) }, 4, 'w'));
+  const refused = (x: MessageOf<'gradient'> | MessageOf<'evalResult'>) => {
+    const r = checkResult(a, x, 4, 'w');
+    return 'refused' in r ? r.refused : null;
+  };
+  assert.equal(refused({ ...m, version: 4 }), 'result at version 4, task at 5');
+  assert.equal(refused({ ...m, step: 6 }), 'gradient for step 6, task of step 5');
+  assert.equal(refused({ ...m, count: 1 }), 'count or correct does not fit the task');
+  assert.equal(refused({ ...m, correct: 3, count: 2 }), 'count or correct does not fit the task');
+  assert.equal(refused({ ...m, gradient: new Float32Array(3) }), 'gradient of 3 values, model has 4');
+  assert.equal(refused({ type: 'evalResult', taskId: 9, version: 5, lossSum: 1, correct: 0, count: 2 }), 'evaluation result during a training step');
 });

@@ -5,6 +5,7 @@ import { decodeMessage } from '../../../src/transports/ws/decode.js';
 import { CLOSE, PROTOCOL_VERSION, type Message, type MessageOf } from '../../../src/transports/ws/protocol.js';
 import { encodeMessage } from '../../../src/transports/ws/encode.js';
 import { authMac, newNonce } from '../../../src/transports/ws/auth.js';
+import { datasetProof } from '../../../src/transports/ws/wire-dataset.js';
 import { tempDir } from '../../helpers.js';
 import { TOKEN, startBarePool, waitFor, wsConfig } from './helpers.js';
 
@@ -46,7 +47,9 @@ test('cluster.dataChunkBytes sets the dataset chunks and cluster.tasksInFlight t
     const sizes = w.got.flatMap((m) => (m.type === 'dataChunk' ? [m.bytes.length] : []));
     assert.ok(sizes.slice(0, -1).every((n) => n === 100_000) && (sizes.at(-1) as number) <= 100_000, `${sizes}`);
 
-    w.ws.send(encodeMessage({ type: 'ready', sha256: info.sha256, backend: 'wasm' }));
+    const chunks = w.got.flatMap((m) => (m.type === 'dataChunk' ? [m.bytes] : []));
+    const proof = datasetProof(Buffer.concat(chunks), (w.welcome() as MessageOf<'welcome'>).proofNonce);
+    w.ws.send(encodeMessage({ type: 'ready', sha256: info.sha256, backend: 'wasm', proof }));
     await waitFor('the worker to be ready', () => pool.size === 1);
     await pool.publish(0, new Float32Array((w.welcome() as MessageOf<'welcome'>).modelSize));
     const parts = [0, 1, 2, 3, 4].map((i) => Int32Array.of(i));

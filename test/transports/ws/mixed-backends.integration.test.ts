@@ -2,11 +2,9 @@
 // log when such a worker joins, the epoch line, and metrics.jsonl's backends.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { runTraining } from '../../../src/coordinator/run.js';
 import { RunFolder } from '../../../src/coordinator/run-folder.js';
-import { wsPoolFactory } from '../../../src/transports/ws/launch.js';
 import { tempDir } from '../../helpers.js';
-import { killAll, spawnWorker, TOKEN, wsConfig, type Spawned } from './helpers.js';
+import { killAll, spawnWorker, trainOverWs, wsConfig, type Spawned } from './helpers.js';
 
 test('a wasm worker and a cpu worker train together, and the run says "parity: mixed backends"', async () => {
   const dir = await tempDir();
@@ -14,20 +12,10 @@ test('a wasm worker and a cpu worker train together, and the run says "parity: m
   const spawned: Spawned[] = [];
   const lines: string[] = [];
   try {
-    const r = await runTraining({
-      config,
-      resume: false,
+    const r = await trainOverWs(config, {
+      minWorkers: 2,
+      spawn: (url) => spawned.push(spawnWorker(url, dir, 'fast', ['--backend', 'wasm']), spawnWorker(url, dir, 'slow', ['--backend', 'cpu'])),
       log: (l) => lines.push(l),
-      createPool: wsPoolFactory({
-        host: '127.0.0.1',
-        port: 0,
-        token: TOKEN,
-        minWorkers: 2,
-        onListening: (url) => {
-          spawned.push(spawnWorker(url, dir, 'fast', ['--backend', 'wasm']));
-          spawned.push(spawnWorker(url, dir, 'slow', ['--backend', 'cpu']));
-        },
-      }),
     });
     assert.ok(r.weightsSha256);
     assert.ok(lines.some((l) => /^parity: mixed backends \((cpu, wasm|wasm, cpu)\)/.test(l)), lines.join('\n'));

@@ -2,11 +2,9 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { loadCheckpoint } from '../../../src/coordinator/checkpoint.js';
 import { RunFolder } from '../../../src/coordinator/run-folder.js';
-import { runTraining } from '../../../src/coordinator/run.js';
-import { wsPoolFactory } from '../../../src/transports/ws/launch.js';
 import { isTrainerError } from '../../../src/shared/errors.js';
 import { tempDir } from '../../helpers.js';
-import { TOKEN, killAll, spawnWorker, wsConfig, type Spawned } from './helpers.js';
+import { killAll, spawnWorker, trainOverWs, wsConfig, type Spawned } from './helpers.js';
 
 const TIMEOUT_MS = 1500;
 
@@ -19,25 +17,18 @@ async function runUntilNoWorkers() {
   let error: unknown = null;
   const started = performance.now();
   try {
-    await runTraining({
-      config,
-      resume: false,
+    await trainOverWs(config, {
+      minWorkers: 1,
+      spawn: (url) => workers.push(spawnWorker(url, dir, 'only')),
       log: (l) => lines.push(l),
-      createPool: wsPoolFactory({
-        host: '127.0.0.1',
-        port: 0,
-        token: TOKEN,
-        minWorkers: 1,
-        onListening: (url) => workers.push(spawnWorker(url, dir, 'only')),
-        extra: {
-          onEvent: (e) => {
-            if (e.kind === 'task' && e.step === 3 && killedAt === 0) {
-              killedAt = performance.now();
-              workers[0]?.child.kill('SIGKILL');
-            }
-          },
+      extra: {
+        onEvent: (e) => {
+          if (e.kind === 'task' && e.step === 3 && killedAt === 0) {
+            killedAt = performance.now();
+            workers[0]?.child.kill('SIGKILL');
+          }
         },
-      }),
+      },
     });
   } catch (err) {
     error = err;

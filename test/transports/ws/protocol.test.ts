@@ -26,10 +26,11 @@ const SAMPLES: Record<MessageType, Message> = {
     maxBatch: 500,
     heartbeatMs: 5000,
     dataset: { sha256: sha, bytes: 123456, trainCount: 30, valCount: 10, chunks: 1 },
+    proofNonce: bytes(32, 4),
   },
   dataRequest: { type: 'dataRequest' },
   dataChunk: { type: 'dataChunk', index: 3, bytes: bytes(1000, 9) },
-  ready: { type: 'ready', sha256: sha, backend: 'wasm', threads: 4 },
+  ready: { type: 'ready', sha256: sha, backend: 'wasm', proof: bytes(32, 5), threads: 4 },
   weights: { type: 'weights', version: 12, weights: new Float32Array([1.5, -0, Math.PI, 1e-30, 3.4e38]) },
   task: { type: 'task', taskId: 7, step: 12, version: 12, indices: new Int32Array([5, 0, 2147483647]) },
   prefetch: { type: 'prefetch', step: 13, indices: new Int32Array([9, 4, 0]) },
@@ -117,8 +118,8 @@ test('wrong types and out-of-range values are E_PROTOCOL', () => {
   rejects(pack({ ...g, taskId: 1.5 }), /taskId/);
   rejects(pack({ ...g, taskId: '1' }), /taskId/);
   rejects(pack({ ...g, step: 2 ** 60 }), /step/);
-  rejects(pack({ ...g, lossSum: NaN }), /lossSum must be a finite number/);
-  rejects(pack({ ...g, lossSum: Infinity }), /lossSum/);
+  rejects(pack({ ...g, lossSum: '1' }), /lossSum must be a number/);
+  rejects(pack({ ...g, lossSum: null }), /lossSum/);
   rejects(pack({ ...g, gradient: Buffer.alloc(5) }), /multiple of 4/);
   rejects(pack({ ...g, gradient: [1, 2, 3] }), /gradient must be binary/);
   rejects(pack({ ...g, correct: 2 ** 40 }), /correct/);
@@ -130,6 +131,9 @@ test('wrong types and out-of-range values are E_PROTOCOL', () => {
   rejects(pack({ ...SAMPLES.hello, name: 'x'.repeat(200) }), /name/);
   rejects(pack({ ...SAMPLES.hello, name: 'bell\u0007' }), /name/);
   rejects(pack({ ...SAMPLES.ready, sha256: 'XYZ' }), /sha256/);
+  rejects(pack({ ...SAMPLES.ready, proof: Buffer.alloc(16) }), /proof must be binary of 32/);
+  rejects(pack({ type: 'ready', sha256: sha, backend: 'wasm' }), /ready lacks proof/);
+  rejects(pack({ ...SAMPLES.welcome, proofNonce: undefined }), /welcome/);
   rejects(pack({ ...SAMPLES.welcome, model: 'resnet' }), /model must be one of/);
   rejects(pack({ ...SAMPLES.welcome, mean: [1, 2] }), /mean must be a list of 3/);
   rejects(pack({ type: 'leave', reason: 'x'.repeat(300) }), /reason/);
@@ -169,4 +173,14 @@ test('close reasons quoting a peer stay within the 123 bytes WebSocket allows', 
   const r = closeReason(`unknown message type ${JSON.stringify('\u{1F600}'.repeat(100))}`);
   assert.ok(Buffer.byteLength(r) <= 123);
   assert.match(r, /^[\x20-\x7e]*$/);
+});
+
+test('protocol 4: a result may carry a NaN or infinite loss (the coordinator judges it, a decoder error would evict an honest worker of a diverged run)', () => {
+  assert.equal(PROTOCOL_VERSION, 4);
+  for (const lossSum of [NaN, Infinity, -Infinity]) {
+    for (const m of [{ ...SAMPLES.gradient, lossSum }, { ...SAMPLES.evalResult, lossSum }] as Message[]) {
+      const back = decodeMessage(encodeMessage(m), 'worker');
+      assert.ok('lossSum' in back && Object.is(back.lossSum, lossSum), `${m.type} ${lossSum}`);
+    }
+  }
 });

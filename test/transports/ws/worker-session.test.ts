@@ -10,13 +10,14 @@ import { authMac, newNonce } from '../../../src/transports/ws/auth.js';
 import { decodeMessage } from '../../../src/transports/ws/decode.js';
 import { encodeMessage } from '../../../src/transports/ws/encode.js';
 import { CLOSE, PROTOCOL_VERSION, type Message, type MessageOf } from '../../../src/transports/ws/protocol.js';
-import { datasetBlob, sha256Hex } from '../../../src/transports/ws/wire-dataset.js';
+import { datasetBlob, datasetProof, sha256Hex } from '../../../src/transports/ws/wire-dataset.js';
 import { WorkerCompute } from '../../../src/transports/ws/worker.js';
 import { WorkerSession } from '../../../src/transports/ws/worker-session.js';
 import { getModel } from '../../../src/worker/model.js';
 import { everyByteDataset } from '../../worker/input-fixtures.js';
 
 const TOKEN = 'session-test-token';
+const PROOF_NONCE = new Uint8Array(32).fill(9);
 
 function fakeLink() {
   const sent: Message[] = [];
@@ -63,6 +64,7 @@ function welcome(workerNonce: Uint8Array, token: string | null = TOKEN): Message
     maxBatch: 4,
     heartbeatMs: 1000,
     dataset,
+    proofNonce: PROOF_NONCE,
   };
 }
 
@@ -130,7 +132,8 @@ test('joining: the dataset arrives in order and checked, then ready; weights and
     assert.equal(s.session.stateName, 'joining');
     await s.feed({ type: 'dataChunk', index: 1, bytes: blob.subarray(half) });
     assert.equal(s.session.stateName, 'ready');
-    assert.deepEqual(s.sent[2], { type: 'ready', sha256: dataset.sha256, backend: 'cpu' });
+    // Protocol 3: ready proves the bytes under the welcome's nonce.
+    assert.deepEqual(s.sent[2], { type: 'ready', sha256: dataset.sha256, backend: 'cpu', proof: Buffer.from(datasetProof(blob, PROOF_NONCE)) });
 
     await s.feed({ type: 'weights', version: 3, weights: new Float32Array(model.size).fill(0.01) });
     await s.feed({ type: 'task', taskId: 7, step: 3, version: 3, indices: Int32Array.of(0, 5) });
@@ -174,6 +177,23 @@ test('the session says how it ended: a leave, a shutdown, a drop, or a rejected 
     assert.throws(() => s.session.ended(CLOSE.authFailed, 'E_AUTH: bad token'), (e: unknown) => isTrainerError(e, 'E_AUTH'));
     await s.feed({ type: 'leave', reason: 'run finished' });
     assert.deepEqual(s.session.ended(1000, 'bye'), { kind: 'leave', reason: 'run finished' });
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('a worker refused for the rest of the run (4403) stops for good; one refused for now (4503) tries again later', async () => {
+  const s = await setUp();
+  try {
+    assert.throws(
+      () => s.session.ended(CLOSE.banned, 'E_VERIFY: verification mismatch'),
+      (e: unknown) => isTrainerError(e, 'E_WORKER_LOST') && /refuses this worker for the rest of the run \(E_VERIFY: verification mismatch\)/.test(e.message),
+    );
+    assert.deepEqual(s.session.ended(CLOSE.refused, 'stalled 1 time(s): refused for another 900 ms'), {
+      kind: 'dropped',
+      wasReady: false,
+      why: '4503 stalled 1 time(s): refused for another 900 ms',
+    });
   } finally {
     await s.cleanup();
   }

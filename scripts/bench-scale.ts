@@ -1,0 +1,253 @@
+/**
+ * `npm run bench:scale`: how far one coordinator goes. A real coordinator
+ * (WsPool and the step loop's trainStep) drives K simulated workers that
+ * speak the real protocol over real sockets on 127.0.0.1 but replace the
+ * gradient computation by a fixed delay and a precomputed gradient of the
+ * model's real size (scale/sim-workers.ts), for K = 1, 2, 4, ... 256 (`fc` to
+ * 128) and the models `net` (73 kB frames) and `fc` (15 MB), with
+ * train.microBatches = K.
+ * Each configuration runs in a process of its own (scale/coordinator.ts);
+ * configurations alternate over --rounds rounds and medians are printed with
+ * the spread over rounds. Then: runs at --design-k workers with machine-level
+ * aggregation (K/T connections of T threads) and with one block sum per
+ * machine (K/T tasks of T micro-batches' examples), the cost model fitted to all
+ * runs (scale/cost-model.ts), and the worker counts at which the coordinator's
+ * CPU or a 1/10/25/100 Gbit/s link stops scaling.
+ *
+ * Bounded: each run measures at most --max-seconds (after --warmup steps) and
+ * is killed after --timeout-s; once --budget-min has passed, the remaining
+ * runs are skipped and named. No test runs this and CI does not need it.
+ *
+ * Options: --models net,fc  --ks 1,2,4,8,16,32,64,128,256 (fc up to --fc-max-k)
+ * --design-k 128 (workers of the design runs)  --delay-ms 20
+ * --micro-batch-size 16  --rounds 2  --warmup 2  --min-steps 5
+ * --min-seconds 3  --max-steps 200  --max-seconds 30  --timeout-s 240
+ * --budget-min 45  --machine-threads 8  --fc-max-k 128  --max-rss-mb 6000
+ * --compute-ms 10,100,1000 (micro-batch compute times the tables are given for)
+ * --verify P (cluster.verify: that share of micro-batches is computed twice and compared)
+ * --json FILE (raw results)  --no-spread (all workers from 127.0.0.1).
+ */
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { ModelName } from '../src/shared/config.js';
+import { reduceGradients } from '../src/coordinator/optimizer.js';
+import { loadRunData } from '../src/coordinator/run.js';
+import { arrayFrameBytes } from '../src/transports/ws/protocol.js';
+import { getModel } from '../src/worker/model.js';
+import { runCoordinator, runDirFor, scaleDataConfig, type RunResult, type RunSpec } from './scale/coordinator.js';
+import { fitCostModel } from './scale/cost-model.js';
+import { fmt, printBeyond, printFit, printModel, printSaturation, printTable, sig, type Row } from './scale/report.js';
+import { runSimWorkers, type SimOptions } from './scale/sim-workers.js';
+import { median } from './stats.js';
+
+const SELF = fileURLToPath(import.meta.url);
+
+function runChild(spec: RunSpec, timeoutS: number): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [SELF, '--role', 'coordinator', '--spec', JSON.stringify(spec)],
+      { timeout: timeoutS * 1000, killSignal: 'SIGKILL', maxBuffer: 16 << 20, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        const last = stdout.trim().split('\n').pop() ?? '';
+        if (!err && last.startsWith('{')) return resolve(JSON.parse(last) as RunResult);
+        const why = err?.killed ? `killed after ${timeoutS} s` : (stderr.trim().split('\n').filter(Boolean).pop() ?? String(err?.message));
+        reject(new Error(why));
+      },
+    );
+  });
+}
+
+/** CPU ms per MB of one reduction pass (out = (out + p) / d, after out.fill(0)) over fc-sized arrays: the machine's yardstick now. */
+function yardstickMsPerMB(): number {
+  const n = getModel('fc').size;
+  const out = new Float32Array(n);
+  const p = new Float32Array(n).fill(1e-3);
+  reduceGradients(out, [p], 2); // first touch of the pages
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < 10; i++) reduceGradients(out, [p], 2);
+  const cpu = process.cpuUsage(cpu0);
+  return (cpu.user + cpu.system) / 1000 / 10 / ((n * 4) / 1e6);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      role: { type: 'string' },
+      spec: { type: 'string' },
+      models: { type: 'string', default: 'net,fc' },
+      ks: { type: 'string', default: '1,2,4,8,16,32,64,128,256' },
+      'design-k': { type: 'string', default: '128' },
+      'delay-ms': { type: 'string', default: '20' },
+      'micro-batch-size': { type: 'string', default: '16' },
+      rounds: { type: 'string', default: '2' },
+      warmup: { type: 'string', default: '2' },
+      'min-steps': { type: 'string', default: '5' },
+      'min-seconds': { type: 'string', default: '3' },
+      'max-steps': { type: 'string', default: '200' },
+      'max-seconds': { type: 'string', default: '30' },
+      'timeout-s': { type: 'string', default: '240' },
+      'budget-min': { type: 'string', default: '45' },
+      'machine-threads': { type: 'string', default: '8' },
+      'fc-max-k': { type: 'string', default: '128' },
+      'max-rss-mb': { type: 'string', default: '6000' },
+      json: { type: 'string' },
+      'no-spread': { type: 'boolean', default: false },
+      'compute-ms': { type: 'string', default: '10,100,1000' },
+      verify: { type: 'string', default: '0' },
+    },
+  });
+  if (values.role === 'coordinator') {
+    process.stdout.write(`${JSON.stringify(await runCoordinator(JSON.parse(values.spec as string) as RunSpec))}\n`);
+    process.exit(0);
+  }
+  if (values.role === 'sim') {
+    const o = JSON.parse(values.spec as string) as SimOptions;
+    const r = await runSimWorkers({ ...o, token: process.env.TRAINER_TOKEN ?? null });
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+    process.exit(0);
+  }
+
+  const num = (k: keyof typeof values) => Number(values[k]);
+  const computeMs = (values['compute-ms'] as string).split(',').map(Number);
+  const models = (values.models as string).split(',') as ModelName[];
+  const ks = (values.ks as string).split(',').map(Number);
+  const threads = num('machine-threads');
+  const designK = num('design-k');
+  const work = await mkdtemp(join(tmpdir(), 'trainer-scale-'));
+  const dataDir = join(work, 'data');
+  const base = {
+    microBatchSize: num('micro-batch-size'),
+    delayMs: num('delay-ms'),
+    warmupSteps: num('warmup'),
+    minSteps: num('min-steps'),
+    minSeconds: num('min-seconds'),
+    maxSteps: num('max-steps'),
+    maxSeconds: num('max-seconds'),
+    dataDir,
+    spreadAddresses: !values['no-spread'],
+    verify: num('verify'),
+  };
+  // The data set once, outside the timed runs.
+  await loadRunData(scaleDataConfig(dataDir));
+
+  const flat = (model: ModelName, k: number): Omit<RunSpec, 'runDir'> => ({ ...base, label: `${model} K=${k}`, model, connections: k, threads: 1, microBatches: k });
+  const machines = (model: ModelName, k: number): Omit<RunSpec, 'runDir'> => ({ ...base, label: `${model} K=${k} as ${k / threads}x${threads}`, model, connections: k / threads, threads, microBatches: k });
+  // A block sum per machine (not in the protocol yet): the coordinator then sees K/T workers, each
+  // sending one gradient for a task of T micro-batches' examples, computed on T threads at once.
+  const blocks = (model: ModelName, k: number): Omit<RunSpec, 'runDir'> => ({
+    ...base,
+    label: `${model} K=${k} as ${k / threads} block sums of ${threads}`,
+    model,
+    connections: k / threads,
+    threads: 1,
+    microBatches: k / threads,
+    microBatchSize: base.microBatchSize * threads,
+    block: threads,
+  });
+  const plan: Omit<RunSpec, 'runDir'>[] = [];
+  // Verification needs a second worker to compare with.
+  for (const k of ks) for (const model of models) if ((model !== 'fc' || k <= num('fc-max-k')) && (base.verify === 0 || k > 1)) plan.push(flat(model, k));
+  if (threads > 1 && designK % threads === 0 && designK > threads) {
+    for (const model of models) if (model !== 'fc' || designK <= num('fc-max-k')) plan.push(machines(model, designK), blocks(model, designK));
+  }
+
+  const cores = cpus().length;
+  const yardstick = yardstickMsPerMB();
+  console.log(
+    `trainer bench:scale: ${models.join(', ')}; K = ${ks.join(', ')}; train.microBatches = K, ${base.microBatchSize} examples each; ` +
+      `simulated compute ${base.delayMs} ms per micro-batch; cluster.verify ${base.verify}; ${values.rounds} rounds; ${cores} cores (${cpus()[0]?.model ?? '?'}), ${fmt(totalmem() / 2 ** 30)} GiB, load ${fmt(loadavg()[0] as number, 1)}; ` +
+      `one reduction pass takes ${sig(yardstick)} CPU ms/MB here now`,
+  );
+  const t0 = Date.now();
+  const budgetMs = num('budget-min') * 60_000;
+  const rows = new Map<string, Row>();
+  const skipped: string[] = [];
+  /** Per model, the K at which flat runs stopped and why. */
+  const stops = new Map<ModelName, string>();
+  for (let round = 0; round < num('rounds'); round++) {
+    for (const p of plan) {
+      const k = p.connections * p.threads;
+      const stop = stops.get(p.model);
+      if (stop && p.threads === 1 && k >= Number(stop.split(' ')[0])) continue;
+      if (Date.now() - t0 > budgetMs) {
+        skipped.push(`${p.label} (round ${round + 1})`);
+        continue;
+      }
+      // Memory: the coordinator's RSS roughly doubles with K; skip what would pass the limit.
+      const smaller = rows.get(`${p.model} ${k / 2}x1`)?.runs.map((r) => r.maxRssMB) ?? [];
+      if (p.threads === 1 && smaller.length && 2 * Math.max(...smaller) > num('max-rss-mb')) {
+        stops.set(p.model, `${k} (coordinator RSS at K=${k / 2} was ${fmt(Math.max(...smaller))} MB; twice that passes --max-rss-mb ${values['max-rss-mb']})`);
+        continue;
+      }
+      const spec: RunSpec = { ...p, runDir: runDirFor(work, `${p.label} r${round}`) };
+      const started = Date.now();
+      try {
+        const r = await runChild(spec, num('timeout-s'));
+        const key = `${p.model} ${p.connections}x${p.threads}${p.block ? ` b${p.block}` : ''}`;
+        const row = rows.get(key) ?? { key, runs: [] };
+        row.runs.push(r);
+        rows.set(key, row);
+        console.error(
+          `[round ${round + 1}] ${p.label}: ${fmt(r.steps)} steps, ${sig(r.cpuMsPerStep)} CPU ms/step, ${sig(r.outsideComputeMs.median)} ms outside compute, ` +
+            `${fmt((Date.now() - started) / 1000)} s, load ${fmt(r.load[0], 1)}→${fmt(r.load[1], 1)}${r.problems.length ? `; problems: ${r.problems.join('; ')}` : ''}`,
+        );
+      } catch (err) {
+        console.error(`[round ${round + 1}] ${p.label}: failed: ${(err as Error).message}`);
+        if (p.threads === 1) stops.set(p.model, `${k} (${(err as Error).message})`);
+      }
+    }
+  }
+
+  const all = [...rows.values()];
+  for (const model of models) {
+    printTable(`${model}: one worker per connection`, all.filter((r) => r.key.startsWith(`${model} `) && r.key.endsWith('x1')).sort((a, b) => (a.runs[0] as RunResult).spec.connections - (b.runs[0] as RunResult).spec.connections));
+    const stop = stops.get(model);
+    if (stop) console.log(`\n${model}: stopped at K = ${stop}`);
+    const capped = model === 'fc' ? ks.filter((k) => k > num('fc-max-k')) : [];
+    const peak = (k: number) => median(rows.get(`${model} ${k}x1`)?.runs.map((r) => r.maxRssMB) ?? []);
+    const top = num('fc-max-k');
+    if (capped.length && rows.has(`fc ${top}x1`) && rows.has(`fc ${top / 2}x1`)) {
+      const perWorker = (peak(top) - peak(top / 2)) / (top / 2);
+      const at = Math.max(...capped);
+      console.log(`\nfc: not run past K = ${top} (--fc-max-k): its coordinator's peak RSS grew by ${fmt(perWorker)} MB per worker, so K = ${at} would need about ${fmt((peak(top) + perWorker * (at - top)) / 1024, 1)} GB`);
+    }
+  }
+  const design = all.filter((r) => (r.runs[0] as RunResult).spec.threads > 1 || (r.runs[0] as RunResult).spec.block);
+  if (design.length) {
+    const cmp: Row[] = [];
+    for (const model of models) cmp.push(...all.filter((r) => r.key === `${model} ${designK}x1`), ...design.filter((r) => r.key.startsWith(`${model} `)));
+    printTable(
+      `Design at ${designK} workers: flat; ${designK / threads} machines × ${threads} threads (protocol 3: every micro-batch's gradient comes back); ` +
+        `${designK / threads} machines sending one block sum of ${threads} micro-batches each (simulated: ${designK / threads} tasks of ${threads}× the examples)`,
+      cmp,
+    );
+  }
+
+  const obs = all.map((row) => {
+    const r = row.runs[0] as RunResult;
+    return { connections: r.spec.connections, gradients: r.spec.microBatches, frameMB: arrayFrameBytes(r.modelSize) / 1e6, cpuMs: median(row.runs.map((x) => x.cpuMsPerStep)) };
+  });
+  if (obs.length >= 3) {
+    const m = fitCostModel(obs);
+    printModel(m, obs.length, yardstick);
+    printFit(m, all);
+    printSaturation(m, models, threads, computeMs);
+    printBeyond(m, models, threads, computeMs);
+  }
+  if (skipped.length) console.log(`\nSkipped after --budget-min ${values['budget-min']}: ${skipped.join(', ')}`);
+  const jsonFile = values.json ?? join(work, 'scale.json');
+  writeFileSync(jsonFile, JSON.stringify([...rows.values()], null, 1));
+  console.log(
+    `\nRaw results: ${jsonFile}; ${fmt((Date.now() - t0) / 60_000, 1)} min; load ${fmt(loadavg()[0] as number, 1)} at the end; ` +
+      `one reduction pass ${sig(yardstickMsPerMB())} CPU ms/MB at the end (${sig(yardstick)} at the start)`,
+  );
+  if (!values.json) await rm(join(work, 'runs'), { recursive: true, force: true });
+}
+
+await main();

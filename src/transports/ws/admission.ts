@@ -1,0 +1,160 @@
+/**
+ * Admission of TCP connections to the coordinator's port (and the dashboard's),
+ * decided when the connection is accepted, before a byte of it is read:
+ *
+ *   - every socket counts against a budget of file descriptors taken from the
+ *     process's limit (`ulimit -n`) less what is open at start and a reserve
+ *     for the run's own files, so that sockets can never take the descriptor
+ *     a checkpoint or metrics write needs: past it, a new socket is closed at
+ *     once;
+ *   - sockets that have not authenticated (every one, until a worker proves
+ *     the token) are capped in all and per address, the excess closed at
+ *     once, and each is cut after the handshake timeout, also one that never
+ *     sends a byte.
+ *
+ * Refusals are logged at most once per LOG_EVERY_MS, with their count.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import type { Server } from 'node:net';
+import type { Socket } from 'node:net';
+
+export interface AdmissionLimits {
+  /** Sockets not yet authenticated, in all (cluster.maxUnauthenticated). */
+  maxUnauthenticated: number;
+  /** Sockets not yet authenticated from one address (cluster.maxUnauthenticatedPerAddress). */
+  maxUnauthenticatedPerAddress: number;
+  /** A socket not authenticated within this time is cut (cluster.handshakeTimeoutMs). */
+  handshakeTimeoutMs: number;
+}
+
+/** Descriptors kept for the run's own files (checkpoint, metrics, model, data, logs) and the runtime. */
+export const RESERVED_FDS = 64;
+/** A socket handed to the WebSocket layer gets this long past the handshake timeout to be closed there, with its close code. */
+const UPGRADED_GRACE_MS = 2000;
+const LOG_EVERY_MS = 10_000;
+
+/** The soft limit on open files and how many are open now, where the system tells (Linux /proc); null elsewhere. */
+export function fileDescriptors(): { limit: number; open: number } | null {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (!m || m[1] === 'unlimited') return null;
+    return { limit: Number(m[1]), open: readdirSync('/proc/self/fd').length };
+  } catch {
+    return null;
+  }
+}
+
+/** Sockets of every guarded server in this process, against one descriptor budget. */
+const shared = { open: 0, budget: -1 };
+
+function socketBudget(): number {
+  if (shared.budget < 0) {
+    const fds = fileDescriptors();
+    // At least a few sockets, so that workers can still join under a tiny limit.
+    shared.budget = fds ? Math.max(8, fds.limit - fds.open - RESERVED_FDS) : Number.POSITIVE_INFINITY;
+  }
+  return shared.budget;
+}
+
+interface Pending {
+  address: string;
+  timer: NodeJS.Timeout;
+  upgraded: boolean;
+}
+
+export class Admission {
+  /** Unauthenticated sockets by `address:port`, the key the raw and the TLS socket share. */
+  private readonly pending = new Map<string, Pending>();
+  private readonly perAddress = new Map<string, number>();
+  private refused = 0;
+  private lastLogMs = Number.NEGATIVE_INFINITY;
+  readonly budget: number;
+
+  constructor(
+    server: Server,
+    private readonly limits: AdmissionLimits,
+    private readonly log: (line: string) => void,
+  ) {
+    this.budget = socketBudget();
+    server.on('connection', (socket: Socket) => this.admit(socket));
+  }
+
+  /** Sockets open now, across every guarded server of the process. */
+  static get openSockets(): number {
+    return shared.open;
+  }
+
+  get unauthenticated(): number {
+    return this.pending.size;
+  }
+
+  /** The WebSocket layer took the socket: it closes it with a close code at the handshake timeout, so the cut here waits a little longer. */
+  upgraded(socket: Socket): void {
+    const p = this.pending.get(keyOf(socket));
+    if (p) p.upgraded = true;
+  }
+
+  /** The socket's peer proved the token: no longer capped or timed out here. */
+  authenticated(socket: Socket): void {
+    this.release(keyOf(socket));
+  }
+
+  private admit(socket: Socket): void {
+    shared.open++;
+    const key = keyOf(socket);
+    socket.once('close', () => {
+      shared.open--;
+      this.release(key);
+    });
+    const address = socket.remoteAddress ?? '?';
+    const why =
+      shared.open > this.budget
+        ? `${shared.open - 1} sockets open, the most that fit under the open-file limit`
+        : this.pending.size >= this.limits.maxUnauthenticated
+          ? `${this.pending.size} unauthenticated connections, cluster.maxUnauthenticated`
+          : (this.perAddress.get(address) ?? 0) >= this.limits.maxUnauthenticatedPerAddress
+            ? `${this.perAddress.get(address)} unauthenticated connections from ${address}, cluster.maxUnauthenticatedPerAddress`
+            : null;
+    if (why !== null) {
+      socket.destroy();
+      return this.noteRefusal(why);
+    }
+    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
+    const p: Pending = { address, upgraded: false, timer: setTimeout(() => this.expire(socket, p), this.limits.handshakeTimeoutMs) };
+    p.timer.unref();
+    this.pending.set(key, p);
+  }
+
+  private expire(socket: Socket, p: Pending): void {
+    if (p.upgraded) {
+      p.upgraded = false;
+      p.timer = setTimeout(() => this.expire(socket, p), UPGRADED_GRACE_MS);
+      p.timer.unref();
+      return;
+    }
+    socket.destroy();
+  }
+
+  private release(key: string): void {
+    const p = this.pending.get(key);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.pending.delete(key);
+    const n = (this.perAddress.get(p.address) ?? 1) - 1;
+    if (n > 0) this.perAddress.set(p.address, n);
+    else this.perAddress.delete(p.address);
+  }
+
+  private noteRefusal(why: string): void {
+    this.refused++;
+    const now = performance.now();
+    if (now - this.lastLogMs < LOG_EVERY_MS) return;
+    this.lastLogMs = now;
+    this.log(`refused ${this.refused} connection(s) since the last such line: ${why}`);
+    this.refused = 0;
+  }
+}
+
+function keyOf(socket: Socket): string {
+  return `${socket.remoteAddress}:${socket.remotePort}`;
+}

@@ -1,0 +1,212 @@
+/**
+ * What becomes of the results of a job's parts: each vote goes to its part,
+ * and the part is decided by verdict.ts's rules once its votes allow; until
+ * then it asks for the copies it still wants (the dispatcher hands them out).
+ * A decided part's result is used (once), whoever sent something else is
+ * evicted and refused for the run, and workers agreeing on a non-finite
+ * result (3, or both of 2) end the job with E_DIVERGED.
+ *
+ * Norms are measured against the gradients used in the previous step and in
+ * this one; in a run's first step there is no previous one, so its parts are
+ * judged together once each has a result. With 0 < cluster.verify < 1, the
+ * results used unverified are counted per worker: one caught lying after some
+ * were used ends the job with E_VERIFY, since the weights may hold its lies.
+ */
+import { TrainerError } from '../../shared/errors.js';
+import type { WorkerConn } from './connection.js';
+import { enqueue, partName, type Job, type Part } from './job.js';
+import { decide, median, sameResult, suspicion, type PartResult, type Vote } from './verdict.js';
+
+export interface TallyOptions {
+  /** cluster.verify: results of unverified parts are counted per worker when above 0. */
+  verify: number;
+  /** cluster.maxNormRatio. */
+  maxNormRatio: number;
+  /** Workers taking part now: a suspect result is confirmed by 3 credible ones, or both of 2. */
+  workers: () => Iterable<WorkerConn>;
+  /** Evicts a worker and refuses its name for the rest of the run. */
+  ban: (conn: WorkerConn, reason: string) => void;
+  log: (line: string) => void;
+  /** A part is decided: `result` is its result, reported once. */
+  onUse: (job: Job, part: Part, result: PartResult) => void;
+}
+
+/** Results of one worker used unverified: what a lie of it may have changed. */
+interface Unverified {
+  sinceStep: number;
+  count: number;
+}
+
+export class Tally {
+  /** Norms per example of the gradients used in the previous step and in this one: what a suspect norm is measured against. */
+  private lastNorms: number[] = [];
+  private stepNorms: number[] = [];
+  /**
+   * lastNorms and stepNorms together, kept sorted as norms are used: the
+   * median a suspect is measured against in O(1), where sorting both for
+   * every result cost O(M log M) each, a third of the coordinator's CPU at
+   * 128 workers (bench:scale).
+   */
+  private referenceSorted: number[] = [];
+  private readonly unverified = new WeakMap<WorkerConn, Unverified>();
+  /** Workers a result of which was used: only they can confirm a suspect result. */
+  private readonly record = new WeakSet<WorkerConn>();
+
+  constructor(private readonly o: TallyOptions) {}
+
+  /** A new job: its norms start afresh. */
+  start(): void {
+    this.stepNorms = [];
+    this.referenceSorted = [...this.lastNorms].sort((a, b) => a - b);
+  }
+
+  /** A training step is done: its norms are the next step's reference. */
+  stepDone(): void {
+    if (this.stepNorms.length > 0) this.lastNorms = this.stepNorms;
+  }
+
+  /** `vote` answers `part`: counted, or compared with what was used when the part is already decided. */
+  add(job: Job, part: Part, vote: Vote<WorkerConn>): void {
+    if (part.decided !== null || job.done) return this.late(job, part, vote);
+    part.votes.push(vote);
+    this.settle(job, part);
+  }
+
+  /**
+   * With verification off, a lone worker is all there is: its last result for
+   * `part` stands (a non-finite one means the run diverged).
+   */
+  trustLone(job: Job, part: Part): void {
+    const vote = part.votes.at(-1);
+    if (!vote || part.running > 0 || part.decided !== null || job.done) return;
+    if (!vote.finite) return job.reject(this.diverged(job, part, [vote]));
+    this.use(job, part, vote, false, []);
+  }
+
+  /**
+   * Decides `part` if its votes allow, else asks for the copies it still
+   * wants. In a run's first step there is no earlier step to measure norms
+   * against: its parts are judged together, once each has a result.
+   */
+  settle(job: Job, part: Part): void {
+    if (part.decided !== null || job.done) return;
+    if (this.holding(job)) {
+      if (job.parts.some((p) => p.votes.length === 0 && p.decided === null)) {
+        if (part.votes.length === 0) this.wantCopies(job, part, part.need);
+        return;
+      }
+      for (const p of job.parts) if (p.decided === null && !job.done) this.judge(job, p);
+      return;
+    }
+    this.judge(job, part);
+  }
+
+  private holding(job: Job): boolean {
+    return job.kind === 'grad' && this.lastNorms.length === 0 && job.parts.length > 1;
+  }
+
+  private judge(job: Job, part: Part): void {
+    if (part.votes.length === 0) return this.wantCopies(job, part, part.need);
+    const reference = (v: Vote<WorkerConn>) => this.reference(job, part, v);
+    // Credible: a worker a result of which was used before; everyone while nobody present has such a record.
+    const present = [...this.o.workers()];
+    const recorded = present.filter((c) => this.record.has(c)).length;
+    const credible = (v: Vote<WorkerConn>) => recorded === 0 || this.record.has(v.from);
+    const confirm = Math.min(3, Math.max(2, recorded === 0 ? present.length : recorded));
+    const d = decide(part.votes, part.need, (v) => suspicion(v, reference(v), this.o.maxNormRatio), confirm, credible);
+    switch (d.kind) {
+      case 'pending':
+        return this.wantCopies(job, part, d.wanted);
+      case 'diverged':
+        return job.reject(this.diverged(job, part, d.votes));
+      case 'use': {
+        const agreeing = part.votes.length - d.losers.length;
+        const why = (loser: Vote<WorkerConn>) =>
+          d.verified
+            ? `verification mismatch on ${partName(job, part)}: its result differs from the one ${agreeing} other workers computed`
+            : `${suspicion(loser, reference(loser), this.o.maxNormRatio) ?? 'a different result'} in its result for ${partName(job, part)}, which another worker computed otherwise`;
+        return this.use(job, part, d.vote, d.verified, d.losers.map((l) => ({ vote: l, why: why(l) })));
+      }
+    }
+  }
+
+  /** Copies of `part` under way or waiting: at least `count`. */
+  private wantCopies(job: Job, part: Part, count: number): void {
+    for (let k = part.running + part.queued; k < count; k++) enqueue(job, part);
+  }
+
+  /**
+   * The median norm to measure `v` against: of the previous step's and this
+   * one's used gradients, or in a first step of the other parts' first results.
+   */
+  private reference(job: Job, part: Part, v: Vote<WorkerConn>): number | null {
+    if (job.kind !== 'grad' || v.result.count === 0) return null;
+    if (!this.holding(job)) return this.referenceSorted[Math.floor(this.referenceSorted.length / 2)] ?? null;
+    return median(
+      job.parts.flatMap((p) => {
+        const first = p.votes[0];
+        return p !== part && first && first.finite && first.result.count > 0 ? [first.normPerExample] : [];
+      }),
+    );
+  }
+
+  private use(job: Job, part: Part, vote: Vote<WorkerConn>, verified: boolean, losers: { vote: Vote<WorkerConn>; why: string }[]): void {
+    part.decided = { vote, verified };
+    for (const l of losers) this.punish(job, l.vote.from, l.why);
+    if (job.done) return;
+    if (job.kind === 'grad' && vote.result.count > 0) {
+      this.stepNorms.push(vote.normPerExample);
+      insertSorted(this.referenceSorted, vote.normPerExample);
+    }
+    for (const v of part.votes) if (sameResult(v, vote)) this.record.add(v.from);
+    if (!verified && this.o.verify > 0 && job.kind === 'grad') {
+      const u = this.unverified.get(vote.from) ?? { sinceStep: job.step, count: 0 };
+      u.count++;
+      this.unverified.set(vote.from, u);
+    }
+    this.o.onUse(job, part, vote.result);
+  }
+
+  /** A worker whose result lost: evicted and refused for the run; with results of it used unverified, the run stops. */
+  private punish(job: Job, conn: WorkerConn, why: string): void {
+    this.o.log(`verification mismatch: worker ${conn.id} (${conn.name}) evicted and refused for the rest of the run: ${why}`);
+    this.o.ban(conn, why);
+    const u = this.unverified.get(conn);
+    if (u && !job.done) {
+      job.reject(
+        new TrainerError(
+          'E_VERIFY',
+          `worker ${conn.id} (${conn.name}) was caught sending a wrong result (${why}), and ${u.count} result(s) of it since step ${u.sinceStep} ` +
+            `were used unverified (cluster.verify ${this.o.verify}): the weights may hold them, so the run stops without saving. ` +
+            `Resume from a checkpoint of step ${u.sinceStep} or earlier, or start again with cluster.verify 1`,
+        ),
+      );
+    }
+  }
+
+  /** A result for a part already decided (a slow copy, a straggler's answer): only a contradiction of verified bits matters. */
+  private late(job: Job, part: Part, vote: Vote<WorkerConn>): void {
+    const d = part.decided;
+    if (d === null || sameResult(vote, d.vote)) return;
+    if (d.verified) return this.punish(job, vote.from, `verification mismatch on ${partName(job, part)}: its late result differs from the one two workers agreed on`);
+    this.o.log(`warning: worker ${vote.from.id} (${vote.from.name}) and worker ${d.vote.from.id} (${d.vote.from.name}) disagree on ${partName(job, part)} (the first, unverified, was used)`);
+  }
+
+  private diverged(job: Job, part: Part, votes: Vote<WorkerConn>[]): TrainerError {
+    const who = votes.map((v) => `${v.from.id} (${v.from.name})`).join(' and ');
+    const alone = votes.length === 1 ? ', and no other worker is there to confirm it' : '';
+    return new TrainerError('E_DIVERGED', `worker(s) ${who} compute a NaN or infinite result for ${partName(job, part)}${alone}: the run diverged and stops without saving (lower train.lr?)`);
+  }
+}
+
+/** Inserts `x` into the ascending array `a`, keeping it ascending. */
+function insertSorted(a: number[], x: number): void {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((a[mid] as number) <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  a.splice(lo, 0, x);
+}

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { access, readFile } from 'node:fs/promises';
+import test from 'node:test';
+import { loadCheckpoint } from '../../src/coordinator/checkpoint.js';
+import { RunFolder } from '../../src/coordinator/run-folder.js';
+import { runTraining } from '../../src/coordinator/run.js';
+import { isTrainerError } from '../../src/shared/errors.js';
+import { createInProcessPool } from '../../src/transports/in-process.js';
+import type { PoolFactory, WorkerPool } from '../../src/transports/pool.js';
+import { quietLog, smallConfig, tempDir } from '../helpers.js';
+
+const exists = (f: string) => access(f).then(() => true, () => false);
+
+test('train.lr 1e308 stops at the first step with E_DIVERGED, saving no checkpoint and no model', async () => {
+  const dir = await tempDir();
+  const config = smallConfig(dir, { run: { name: 'lr-huge' }, train: { lr: 1e308, momentum: 0 } });
+  await assert.rejects(runTraining({ config, resume: false, createPool: createInProcessPool as PoolFactory, log: quietLog }), (err) => {
+    assert.ok(isTrainerError(err, 'E_DIVERGED'), String(err));
+    assert.match(err.message, /^the update of step 0 makes weights non-finite \(train\.lr 1e\+308\): the run diverged and stops/);
+    return true;
+  });
+  const folder = RunFolder.of(config);
+  assert.equal(await exists(folder.checkpointFile), false);
+  assert.equal(await exists(folder.modelDir), false);
+});
+
+test('a step whose gradients overflow in the sum is not applied: E_DIVERGED, and the last good checkpoint is kept byte for byte', async () => {
+  const dir = await tempDir();
+  const config = smallConfig(dir, { run: { name: 'poisoned' }, train: { epochs: 2 } });
+  const folder = RunFolder.of(config);
+  let epoch1: Buffer | null = null;
+  // Finite results, each 3e38 everywhere: their sum is Infinity in float32.
+  const poisoning: PoolFactory = async (ctx) => {
+    const pool = await createInProcessPool(ctx);
+    const wrapped: WorkerPool = {
+      get size() {
+        return pool.size;
+      },
+      publish: (v, w) => pool.publish(v, w),
+      runStep: async (step, micro, hooks) => {
+        if (step < 12) return pool.runStep(step, micro, hooks);
+        epoch1 ??= await readFile(folder.checkpointFile);
+        return pool.runStep(step, micro, { onResult: (m, r) => hooks.onResult(m, { ...r, gradient: r.gradient.fill(3e38) }) });
+      },
+      evaluate: (v, split, chunks) => pool.evaluate(v, split, chunks),
+      stats: () => pool.stats(),
+      close: () => pool.close(),
+    };
+    return wrapped;
+  };
+  await assert.rejects(runTraining({ config, resume: false, createPool: poisoning, log: quietLog }), (err) => isTrainerError(err, 'E_DIVERGED') && /step 12/.test(err.message));
+  assert.ok(epoch1, 'the poison came after the first checkpoint');
+  assert.deepEqual(await readFile(folder.checkpointFile), epoch1);
+  assert.equal((await loadCheckpoint(folder.checkpointFile)).epoch, 1);
+});

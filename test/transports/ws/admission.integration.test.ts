@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import test from 'node:test';
+import WebSocket from 'ws';
+import { authMac, newNonce } from '../../../src/transports/ws/auth.js';
+import { decodeMessage } from '../../../src/transports/ws/decode.js';
+import { encodeMessage } from '../../../src/transports/ws/encode.js';
+import { PROTOCOL_VERSION, type Message } from '../../../src/transports/ws/protocol.js';
+import { tempDir } from '../../helpers.js';
+import { TOKEN, startBarePool, waitFor } from './helpers.js';
+
+/** A TCP connection from `from` that never sends a byte; `closedAt` is set when the coordinator ends it. */
+function idle(port: number, from: string) {
+  const s: Socket = connect({ host: '127.0.0.1', port, localAddress: from });
+  const t0 = performance.now();
+  const state = { socket: s, closedAt: null as number | null };
+  s.on('error', () => {});
+  s.on('close', () => (state.closedAt = performance.now() - t0));
+  return state;
+}
+
+test('unauthenticated sockets are capped in all and per address, the excess closed at once, the rest cut at the handshake timeout though they never send a byte', async () => {
+  const { pool, url, lines } = await startBarePool(await tempDir(), {
+    cluster: { handshakeTimeoutMs: 600, maxUnauthenticated: 6, maxUnauthenticatedPerAddress: 3 },
+  });
+  const port = Number(new URL(url).port);
+  try {
+    const a = Array.from({ length: 5 }, () => idle(port, '127.0.0.2'));
+    await new Promise((r) => setTimeout(r, 150));
+    const b = Array.from({ length: 5 }, () => idle(port, '127.0.0.3'));
+    await new Promise((r) => setTimeout(r, 150));
+    const c = [idle(port, '127.0.0.4')];
+    await new Promise((r) => setTimeout(r, 150));
+    const early = (xs: typeof a) => xs.filter((x) => x.closedAt !== null).length;
+    assert.equal(early(a), 2, 'per address: 3 of 5 held');
+    assert.equal(early(b), 2, 'per address: 3 of 5 held');
+    assert.equal(early(c), 1, 'in all: 6 held, the 7th address refused');
+    assert.ok(lines.some((l) => /^refused \d+ connection\(s\) since the last such line: 3 unauthenticated connections from 127\.0\.0\.2/.test(l)), lines.join('\n'));
+
+    // Nothing sent, all cut by the handshake timeout; and a worker with the token still gets in.
+    await waitFor('idle sockets cut', () => [...a, ...b].every((x) => x.closedAt !== null), 3000);
+    for (const x of [...a, ...b].filter((y) => (y.closedAt as number) > 300)) assert.ok((x.closedAt as number) >= 550, `${x.closedAt} ms`);
+    const ws = new WebSocket(url);
+    const got: Message[] = [];
+    ws.on('message', (d: Buffer) => {
+      const m = decodeMessage(d, 'coordinator');
+      got.push(m);
+      if (m.type === 'challenge') {
+        ws.send(encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(TOKEN, 'worker', m.nonce), nonce: newNonce(), name: 'w' }));
+      }
+    });
+    await waitFor('welcome', () => got.some((m) => m.type === 'welcome'), 3000);
+    // Authenticated: no longer cut by the admission timeout.
+    await new Promise((r) => setTimeout(r, 900));
+    assert.equal(ws.readyState, WebSocket.OPEN);
+    ws.close();
+  } finally {
+    await pool.close();
+  }
+});

@@ -1,0 +1,202 @@
+// The ws dispatcher's judgement of untrusted results, without sockets: fake
+// connections that record what they are sent, answered honestly or not.
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { isTrainerError } from '../../../src/shared/errors.js';
+import type { WorkerConn } from '../../../src/transports/ws/connection.js';
+import { decodeMessage } from '../../../src/transports/ws/decode.js';
+import { Dispatcher, newMember, type Member } from '../../../src/transports/ws/dispatch.js';
+import type { Message, MessageOf } from '../../../src/transports/ws/protocol.js';
+import type { MicroBatchResult } from '../../../src/transports/pool.js';
+import type { ModelSpec } from '../../../src/worker/model.js';
+
+const SIZE = 8;
+const model = { name: 'net', size: SIZE } as unknown as ModelSpec;
+
+/** The honest gradient of part i at step s. */
+const honest = (s: number, i: number) => Float32Array.from({ length: SIZE }, (_, k) => (s + 1) * 0.01 * (i + 1) * (k + 1));
+
+type Answer = (step: number, index: number, g: Float32Array) => Float32Array | null;
+
+class FakeConn {
+  state: 'ready' | 'closed' = 'ready';
+  threads = 1;
+  backend = 'wasm';
+  pendingBytes = 0;
+  closed: { code: number; reason: string } | null = null;
+  readonly tasks: MessageOf<'task'>[] = [];
+  constructor(
+    readonly id: string,
+    readonly name: string,
+    readonly answer: Answer,
+    private readonly onClose: (c: FakeConn) => void,
+  ) {}
+  send(m: Message): void {
+    if (m.type === 'task') this.tasks.push(m);
+  }
+  sendFrame(frame: Uint8Array): void {
+    decodeMessage(frame, 'coordinator');
+  }
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = { code, reason };
+    this.state = 'closed';
+    this.onClose(this);
+  }
+}
+
+function setUp(answers: Record<string, Answer>, verify: number, draws: number[] = []) {
+  const members = new Map<WorkerConn, Member>();
+  const log: string[] = [];
+  let d!: Dispatcher;
+  const conns = Object.entries(answers).map(
+    ([name, answer]) =>
+      new FakeConn(`w-${name}`, name, answer, (c) => {
+        const m = members.get(c as unknown as WorkerConn);
+        members.delete(c as unknown as WorkerConn);
+        if (m) d.requeue(m);
+      }),
+  );
+  for (const c of conns) members.set(c as unknown as WorkerConn, newMember(c as unknown as WorkerConn));
+  /** A worker joining between steps. */
+  const join = (name: string, answer: Answer) => {
+    const c = new FakeConn(`w-${name}`, name, answer, (x) => {
+      const m = members.get(x as unknown as WorkerConn);
+      members.delete(x as unknown as WorkerConn);
+      if (m) d.requeue(m);
+    });
+    conns.push(c);
+    members.set(c as unknown as WorkerConn, newMember(c as unknown as WorkerConn));
+  };
+  d = new Dispatcher({
+    model,
+    tasksInFlight: 2,
+    noWorkerTimeoutMs: 60_000,
+    verify,
+    maxNormRatio: 1000,
+    draw: () => draws.shift() ?? 0.99,
+    members,
+    admitJoiners: () => {},
+    ban: (conn, reason) => conn.close(4403, reason),
+    log: (l) => log.push(l),
+  });
+  /** Runs step `s` of `parts` micro-batches, answering every task as it is given, until the step settles. */
+  const step = async (s: number, parts = 3) => {
+    d.publish(s, new Float32Array(SIZE));
+    const reported: number[] = [];
+    let settled = false;
+    const p = d
+      .runStep(s, Array.from({ length: parts }, (_, i) => Int32Array.of(i)), { onResult: (m) => void reported.push(m) })
+      .finally(() => (settled = true));
+    p.catch(() => {}); // awaited below; a rejection meanwhile is not unhandled
+    for (let turn = 0; turn < 400 && !settled; turn++) {
+      for (const c of conns) {
+        const t = c.tasks.shift();
+        const member = members.get(c as unknown as WorkerConn);
+        if (!t || !member) continue;
+        const index = t.indices[0] as number;
+        const g = c.answer(s, index, honest(s, index));
+        if (g === null) continue;
+        const lossSum = Number.isFinite(g[0]) ? 1 : NaN;
+        d.onResult(member, { type: 'gradient', taskId: t.taskId, step: t.step, version: t.version, lossSum, correct: 0, count: 1, computeMs: 1, gradient: g });
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return { results: (await p) as MicroBatchResult[], reported };
+  };
+  return { conns, log, step, d, join };
+}
+
+const truthful: Answer = (_s, _i, g) => g;
+
+test('cluster.verify 1: every part computed twice, a wrong result goes to a third worker, the liar is evicted and named, the honest bits are used', async () => {
+  const liar: Answer = (_s, _i, g) => g.map((x) => x * 1.01);
+  const { conns, log, step } = setUp({ a: truthful, b: truthful, liar }, 1);
+  for (const s of [0, 1]) {
+    const { results, reported } = await step(s);
+    assert.deepEqual(results.map((r) => Array.from(r.gradient)), [0, 1, 2].map((i) => Array.from(honest(s, i))));
+    assert.deepEqual([...reported].sort(), [0, 1, 2], 'each part reported once');
+  }
+  const [a, b, l] = conns as [FakeConn, FakeConn, FakeConn];
+  assert.equal(l.closed?.code, 4403);
+  assert.match(l.closed?.reason ?? '', /verification mismatch on micro-batch \d of step 0/);
+  assert.ok(log.some((x) => /^verification mismatch: worker w-liar \(liar\) evicted and refused for the rest of the run/.test(x)), log.join('\n'));
+  assert.equal(a.closed, null);
+  assert.equal(b.closed, null);
+});
+
+test('without verification, a huge gradient is suspect: recomputed elsewhere, its sender evicted and named, the honest worker never', async () => {
+  const huge: Answer = (s, _i, g) => (s === 1 ? g.fill(3e38) : g);
+  const { conns, log, step } = setUp({ a: truthful, poisoner: huge }, 0);
+  await step(0);
+  const { results } = await step(1);
+  assert.deepEqual(results.map((r) => Array.from(r.gradient)), [0, 1, 2].map((i) => Array.from(honest(1, i))));
+  assert.equal(conns[1]?.closed?.code, 4403);
+  assert.match(conns[1]?.closed?.reason ?? '', /a gradient norm .* times the step's median \(cluster.maxNormRatio 1000\) in its result for micro-batch \d of step 1/);
+  assert.equal(conns[0]?.closed, null);
+  assert.ok(log.some((x) => /worker w-poisoner \(poisoner\) evicted/.test(x)));
+});
+
+test('a huge gradient in the very first step is judged against the step\'s other parts', async () => {
+  const { conns, step } = setUp({ a: truthful, poisoner: (_s, i, g) => (i === 1 ? g.fill(3e38) : g) }, 0);
+  const { results } = await step(0, 4);
+  assert.deepEqual(results.map((r) => Array.from(r.gradient)), [0, 1, 2, 3].map((i) => Array.from(honest(0, i))));
+  assert.equal(conns[1]?.closed?.code, 4403);
+});
+
+test('two workers agreeing on a NaN result is divergence (E_DIVERGED), and nobody is evicted for it', async () => {
+  const nan: Answer = (s, i, g) => (s === 1 && i === 2 ? g.fill(NaN) : g);
+  const { conns, step } = setUp({ a: nan, b: nan }, 0);
+  await step(0);
+  await assert.rejects(step(1), (e) => isTrainerError(e, 'E_DIVERGED') && /micro-batch 2 of step 1/.test(e.message));
+  assert.ok(conns.every((c) => c.closed === null));
+});
+
+test('a lone worker with verification off is trusted: its NaN is divergence at once', async () => {
+  const { step } = setUp({ a: (_s, i, g) => (i === 0 ? g.fill(NaN) : g) }, 0);
+  await assert.rejects(step(0), (e) => isTrainerError(e, 'E_DIVERGED') && /no other worker is there to confirm it/.test(e.message));
+});
+
+test('cluster.verify 0.5: a liar caught after results of it were used unverified stops the run with E_VERIFY naming the step', async () => {
+  // Step 0: no part verified (draws 0.9); step 1: every part verified (draws 0.1).
+  const draws = [0.9, 0.9, 0.9, 0.1, 0.1, 0.1];
+  const liar: Answer = (s, _i, g) => (s === 1 ? g.map((x) => x + 1) : g);
+  const { conns, step } = setUp({ a: truthful, b: truthful, liar }, 0.5, draws);
+  await step(0);
+  await assert.rejects(step(1), (e) => {
+    assert.ok(isTrainerError(e, 'E_VERIFY'), String(e));
+    assert.match(e.message, /^worker w-liar \(liar\) was caught sending a wrong result .* and 1 result\(s\) of it since step 0 were used unverified \(cluster\.verify 0\.5\)/);
+    return true;
+  });
+  assert.equal(conns[2]?.closed?.code, 4403);
+});
+
+test('a worker that never answers has its parts run again by an idle worker once they are slow: the step does not wait for it', async () => {
+  const { conns, log, step } = setUp({ a: truthful, staller: (s, _i, g) => (s === 0 ? g : null) }, 0);
+  await step(0);
+  const t0 = performance.now();
+  const { results } = await step(1, 4);
+  assert.ok(performance.now() - t0 < 2000);
+  assert.deepEqual(results.map((r) => Array.from(r.gradient)), [0, 1, 2, 3].map((i) => Array.from(honest(1, i))));
+  assert.ok(log.some((x) => /micro-batch \d of step 1 is slow \(past \d+ ms\): also given to worker w-a \(a\)/.test(x)), log.join('\n'));
+  assert.equal(conns[1]?.closed, null, 'slow is not evicted (stepTimeoutMs does that)');
+});
+
+test('two token holders agreeing on NaN do not stop a run of three workers: the third computes a finite result, and both are refused', async () => {
+  const nan: Answer = (s, _i, g) => (s === 1 ? g.fill(NaN) : g);
+  const { conns, step } = setUp({ a: truthful, l1: nan, l2: nan }, 0);
+  await step(0);
+  const { results } = await step(1);
+  assert.deepEqual(results.map((r) => Array.from(r.gradient)), [0, 1, 2].map((i) => Array.from(honest(1, i))));
+  assert.equal(conns[0]?.closed, null);
+  assert.deepEqual([conns[1]?.closed?.code, conns[2]?.closed?.code], [4403, 4403]);
+});
+
+test('workers with no result used yet cannot confirm a NaN: fresh ones agreeing on it are refused, and the run goes on', async () => {
+  const { conns, step, join } = setUp({ a: truthful, b: truthful }, 0);
+  await step(0);
+  for (const name of ['l1', 'l2', 'l3']) join(name, (_s, _i, g) => g.fill(NaN));
+  const { results } = await step(1, 5);
+  assert.deepEqual(results.map((r) => Array.from(r.gradient)), [0, 1, 2, 3, 4].map((i) => Array.from(honest(1, i))));
+  assert.deepEqual(conns.map((c) => c.closed?.code ?? null), [null, null, 4403, 4403, 4403]);
+});

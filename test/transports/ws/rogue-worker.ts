@@ -1,0 +1,106 @@
+/**
+ * A worker that holds the token and misbehaves, for tests and measurements:
+ * the real protocol (WorkerSession) and the real compute (WorkerCompute),
+ * with its results altered on their way out.
+ *
+ *   node dist/test/transports/ws/rogue-worker.js URL MODE [NAME]
+ *
+ * MODE: `honest`; `late:MS` (every result MS ms late); `stall` (takes tasks,
+ * never answers them, answers pings); `huge` (every gradient value 3e38);
+ * `zero` (zero gradients); `wrong` (gradients 1 % off); `eval` (every
+ * evaluation chunk all correct). A suffix `@N` lies only from the Nth result
+ * on (`wrong@5`). TRAINER_TOKEN and TRAINER_CACHE_DIR as for `trainer worker`.
+ * It reconnects after a drop, like a real worker, and exits when told to leave
+ * or refused for good.
+ */
+import WebSocket from 'ws';
+import { decodeMessage } from '../../../src/transports/ws/decode.js';
+import { encodeMessage } from '../../../src/transports/ws/encode.js';
+import type { Message } from '../../../src/transports/ws/protocol.js';
+import { WORKER_SOCKET_OPTIONS, WorkerCompute } from '../../../src/transports/ws/worker.js';
+import { WorkerSession, type SessionEnd } from '../../../src/transports/ws/worker-session.js';
+
+export type RogueMode = 'honest' | 'stall' | 'huge' | 'zero' | 'wrong' | 'eval' | `late:${number}`;
+
+/** The frame a rogue worker sends instead of `frame` (null: nothing). */
+export function alter(mode: string, frame: Uint8Array): Uint8Array | null {
+  const m = decodeMessage(frame, 'worker');
+  if (m.type !== 'gradient' && m.type !== 'evalResult') return frame;
+  if (mode === 'stall') return null;
+  if (m.type === 'evalResult') return mode === 'eval' ? encodeMessage({ ...m, correct: m.count }) : frame;
+  const g = Float32Array.from(m.gradient);
+  if (mode === 'huge') g.fill(3e38);
+  else if (mode === 'zero') g.fill(0);
+  else if (mode === 'wrong') for (let i = 0; i < g.length; i++) g[i] = Math.fround((g[i] as number) * 1.01);
+  else return frame;
+  return encodeMessage({ ...m, gradient: g } as Message);
+}
+
+async function main(): Promise<void> {
+  const [url, modeArg = 'honest', name = `rogue-${process.pid}`] = process.argv.slice(2);
+  if (!url) throw new Error('usage: rogue-worker URL MODE [NAME]');
+  const [mode = 'honest', fromText] = modeArg.split('@');
+  const from = fromText ? Number(fromText) : 0;
+  const lateMs = mode.startsWith('late:') ? Number(mode.slice(5)) : 0;
+  const log = (line: string) => process.stderr.write(`[${name}] ${line}\n`);
+  const compute = new WorkerCompute({ backend: 'wasm', gpu: null, threads: 1, cacheDir: process.env.TRAINER_CACHE_DIR ?? '/tmp/trainer-rogue', log });
+  let results = 0;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const end = await new Promise<SessionEnd>((resolve, reject) => {
+      const ws = new WebSocket(url, WORKER_SOCKET_OPTIONS);
+      const raw = (frame: Uint8Array) => {
+        if (ws.readyState === WebSocket.OPEN) ws.send(frame);
+      };
+      const session = new WorkerSession(
+        compute,
+        {
+          send: (frame) => {
+            const type = decodeMessage(frame, 'worker').type;
+            if (type !== 'gradient' && type !== 'evalResult') return raw(frame);
+            const out = results++ >= from ? alter(mode, frame) : frame;
+            if (out === null) return;
+            // The frame's buffer is reused for the next result: a late one goes out as a copy.
+            if (lateMs > 0) {
+              const copy = Uint8Array.from(out);
+              setTimeout(() => raw(copy), lateMs);
+            } else raw(out);
+          },
+          close: (code, reason) => ws.close(code, reason),
+          get bufferedAmount() {
+            return lateMs > 0 ? 1 : ws.bufferedAmount;
+          },
+          get open() {
+            return ws.readyState === WebSocket.OPEN;
+          },
+        },
+        { url, token: process.env.TRAINER_TOKEN ?? null, name, log, onFatal: reject },
+      );
+      let chain = Promise.resolve();
+      ws.on('message', (d: Buffer) => (chain = chain.then(() => session.receive(d))));
+      ws.on('error', () => {});
+      ws.on('close', (code, reason) => {
+        try {
+          resolve(session.ended(code, reason.toString()));
+        } catch (err) {
+          reject(err);
+        }
+      });
+    }).catch((err: Error) => {
+      log(`fatal: ${err.message}`);
+      return null;
+    });
+    if (end === null || end.kind === 'leave') return;
+    log(`dropped (${end.why}); reconnecting`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() as string)) {
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      process.stderr.write(`${(err as Error).stack}\n`);
+      process.exit(1);
+    },
+  );
+}

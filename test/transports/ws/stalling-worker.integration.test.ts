@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { runTraining } from '../../../src/coordinator/run.js';
+import type { PoolFactory } from '../../../src/transports/pool.js';
+import { wsPoolFactory } from '../../../src/transports/ws/launch.js';
+import { tempDir } from '../../helpers.js';
+import { TOKEN, killAll, referenceSha, spawnRogue, spawnWorker, waitFor, withStepHooks, wsConfig, type Spawned } from './helpers.js';
+
+const STEP_TIMEOUT_MS = 2000;
+
+test('a worker that takes tasks and never answers holds no step up to its timeout, rejoins only after a growing backoff, and is refused after repeated stalls', async () => {
+  const dir = await tempDir();
+  const config = wsConfig(dir, 'stalled', {
+    train: { epochs: 2 },
+    cluster: { stepTimeoutMs: STEP_TIMEOUT_MS, heartbeatMs: 500, stallBackoffMs: 300, maxStalls: 2 },
+  });
+  const expected = await referenceSha(config);
+  const procs: Spawned[] = [];
+  const lines: string[] = [];
+  const saw = (re: RegExp) => lines.some((l) => re.test(l));
+  const ready = () => lines.filter((l) => /\(staller, backend \S+\) ready/.test(l)).length;
+  /** When each step's results were all back, and when each log line came. */
+  const stepEnd = new Map<number, number>();
+  const at = new Map<string, number>();
+  const ws = wsPoolFactory({
+    host: '127.0.0.1',
+    port: 0,
+    token: TOKEN,
+    minWorkers: 2,
+    onListening: (u) => procs.push(spawnWorker(u, dir, 'honest'), spawnRogue(u, dir, 'stall', 'staller')),
+  });
+  // Steps wait (outside their timing) for the staller's turns: its first stall, its return after the backoff, its second stall.
+  const createPool: PoolFactory = async (ctx) =>
+    withStepHooks(
+      await ws(ctx),
+      async (step) => {
+        if (step === 3) await waitFor('the first stall', () => saw(/\(staller\) stalled: stall 1 of 2/));
+        if (step === 4) await waitFor('the staller back', () => ready() === 2);
+        if (step === 7) await waitFor('the second stall', () => saw(/\(staller\) stalled: refused for the rest of the run/));
+      },
+      (step) => stepEnd.set(step, performance.now()),
+    );
+  try {
+    const log = (l: string) => {
+      lines.push(l);
+      if (!at.has(l)) at.set(l, performance.now());
+    };
+    const r = await runTraining({ config, resume: false, createPool, log });
+    assert.equal(r.weightsSha256, expected);
+    // Its tasks ran again on the honest worker once slow: the steps it held tasks of (0, and 4 after its
+    // return) were done before its stall timeout evicted it, not after.
+    const when = (re: RegExp) => [...at].find(([l]) => re.test(l))?.[1] ?? Number.NaN;
+    assert.ok((stepEnd.get(0) as number) < when(/\(staller\) stalled: stall 1/), 'step 0 did not wait for the first stall');
+    assert.ok((stepEnd.get(4) as number) < when(/\(staller\) stalled: refused/), 'step 4 did not wait for the second stall');
+    assert.ok(saw(/micro-batch \d of step 4 is slow \(past \d+ ms\): also given to worker \S+ \(honest\)/), lines.join('\n'));
+    assert.ok(saw(/\(staller\) stalled: stall 1 of 2: may rejoin in 300 ms/));
+    assert.ok(saw(/\(staller\) refused: stalled 1 time\(s\): refused for another \d+ ms/), 'back too early: refused');
+    await waitFor('the staller to give up', () => procs[1]?.child.exitCode !== null, 10_000);
+    assert.match(procs[1]?.output() ?? '', /refuses this worker for the rest of the run \(refused for the rest of the run: 2 stalls/);
+  } finally {
+    killAll(procs);
+  }
+});

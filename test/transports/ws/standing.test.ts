@@ -1,0 +1,25 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { CLOSE } from '../../../src/transports/ws/protocol.js';
+import { Standing } from '../../../src/transports/ws/standing.js';
+
+test('a stalling worker waits a doubling backoff to rejoin and is refused for the run after cluster.maxStalls stalls', () => {
+  const s = new Standing({ stallBackoffMs: 1000, maxStalls: 3 });
+  assert.equal(s.refusal('w', 0), null);
+  assert.equal(s.stalled('w', 0), 'stall 1 of 3: may rejoin in 1000 ms');
+  assert.deepEqual(s.refusal('w', 400), { code: CLOSE.refused, reason: 'stalled 1 time(s): refused for another 600 ms' });
+  assert.equal(s.refusal('w', 1000), null);
+  assert.equal(s.refusal('other', 400), null, 'by name');
+  assert.equal(s.stalled('w', 5000), 'stall 2 of 3: may rejoin in 2000 ms');
+  assert.equal(s.refusal('w', 6999)?.code, CLOSE.refused);
+  assert.equal(s.refusal('w', 7000), null);
+  assert.equal(s.stalled('w', 9000), 'refused for the rest of the run after 3 stalls');
+  assert.deepEqual(s.refusal('w', 1e9), { code: CLOSE.banned, reason: 'refused for the rest of the run: 3 stalls (cluster.maxStalls)' });
+});
+
+test('a ban holds for the rest of the run and keeps its first reason', () => {
+  const s = new Standing({ stallBackoffMs: 1000, maxStalls: 3 });
+  s.ban('liar', 'verification mismatch on micro-batch 1 of step 4');
+  s.ban('liar', 'something later');
+  assert.deepEqual(s.refusal('liar', 0), { code: CLOSE.banned, reason: 'refused for the rest of the run: verification mismatch on micro-batch 1 of step 4' });
+});
