@@ -120,6 +120,14 @@ export class ThreadBoard {
     return this.retired.has(entry);
   }
 
+  /**
+   * Whether threads wake this thread after each result (true) or only after a failure or the last
+   * result in flight (false): as many wake-ups a step as micro-batches, or one.
+   */
+  notifyEach(each: boolean): void {
+    Atomics.store(this.init.board.ctrl, CTRL.NOTIFY_EACH, each ? 1 : 0);
+  }
+
   /** Makes `weights` version `version`; only while no task runs. */
   publish(version: number, weights: Float32Array): void {
     this.init.weights.set(weights);
@@ -305,6 +313,9 @@ export class ThreadBoard {
         const text = errors.subarray(entry * ERROR_BYTES, (entry + 1) * ERROR_BYTES);
         const end = text.indexOf(0);
         p.reject(new Error(this.decoder.decode(text.slice(0, end < 0 ? text.length : end))));
+      } else if (state === STATE.PENDING) {
+        // Not started: its deadline is at least a timeout away; look again by then (it may be claimed, and hang, without a word).
+        next = Math.min(next, nowMs() + this.o.timeoutMs);
       } else if (state >= STATE.CLAIMED) {
         const started = (results[r + R.START] as number) || (p.seenClaimedMs ||= nowMs());
         const deadline = started + this.o.timeoutMs;

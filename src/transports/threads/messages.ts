@@ -72,6 +72,12 @@ export const CTRL = {
   VERSION: 32,
   /** 1: threads leave their loop. */
   STOP: 48,
+  /**
+   * 1: a thread wakes the feeder after every entry it settles; 0: only after one that fails, or
+   * when no entry is left pending or claimed (a step's last result). Every wake-up takes a core
+   * from a compute thread when there are as many of those as cores.
+   */
+  NOTIFY_EACH: 49,
 } as const;
 export const CTRL_INTS = 64;
 

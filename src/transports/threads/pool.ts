@@ -95,6 +95,8 @@ export class ThreadPool implements WorkerPool {
       const next = place(hooks.next, ((step + 1) % 2) * half);
       for (let p = 0; p < this.size; p++) this.board.hint(p, step + 1, next[p]?.offset ?? 0, next[p]?.length ?? 0);
     }
+    // One wake-up of this thread per step, not one per micro-batch (see board.notifyEach).
+    this.board.notifyEach(false);
     return Promise.all(
       placed.map(async (at, m) => {
         const r = await this.runMicroBatch(step, m, at.offset, at.length);
@@ -142,6 +144,8 @@ export class ThreadPool implements WorkerPool {
   }
 
   async evaluate(version: number, split: 'train' | 'val', chunks: readonly Int32Array[]): Promise<BatchStats[]> {
+    // Each chunk done lets the next one in.
+    this.board.notifyEach(true);
     const out: BatchStats[] = new Array(chunks.length);
     let next = 0;
     // As many chunks posted at a time as there are evaluation entries; each one done posts the next.

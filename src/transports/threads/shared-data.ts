@@ -8,7 +8,7 @@ import type { Dataset } from '../../data/cifar-format.js';
 import type { Normalization } from '../../data/normalize.js';
 import type { BackendName } from '../../shared/config.js';
 import type { ModelSpec } from '../../worker/model.js';
-import { CTRL_INTS, ENTRY_INTS, ERROR_BYTES, HINT_INTS, RESULT_FLOATS, STAT_STRIDE, type Board, type ThreadInit } from './messages.js';
+import { CTRL, CTRL_INTS, ENTRY_INTS, ERROR_BYTES, HINT_INTS, RESULT_FLOATS, STAT_STRIDE, type Board, type ThreadInit } from './messages.js';
 
 export function isShared(a: ArrayBufferView): boolean {
   return a.buffer instanceof SharedArrayBuffer;
@@ -73,7 +73,7 @@ export function threadInit(o: ThreadInitOptions): ThreadInit {
 function boardFor(capacity: number, positions: number): Board {
   const shared = <T>(Ctor: new (b: SharedArrayBuffer) => T, bytes: number) => new Ctor(new SharedArrayBuffer(bytes));
   return {
-    ctrl: shared(Int32Array, CTRL_INTS * 4),
+    ctrl: shared(Int32Array, CTRL_INTS * 4).fill(1, CTRL.NOTIFY_EACH, CTRL.NOTIFY_EACH + 1),
     entries: shared(Int32Array, capacity * ENTRY_INTS * 4),
     results: shared(Float64Array, capacity * RESULT_FLOATS * 8),
     errors: shared(Uint8Array, capacity * ERROR_BYTES),

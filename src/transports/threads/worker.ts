@@ -162,8 +162,18 @@ async function run(e: number): Promise<number> {
   // Lost when the feeder has failed the entry meanwhile (past its deadline): the result is dropped.
   Atomics.compareExchange(entries, at + E.STATE, claimed, settled);
   Atomics.add(ctrl, CTRL.EVENTS, 1);
-  Atomics.notify(ctrl, CTRL.EVENTS);
+  // Of threads finishing at once, the last to settle sees nothing in flight: someone wakes the feeder.
+  if (settled === STATE.FAILED || Atomics.load(ctrl, CTRL.NOTIFY_EACH) === 1 || !inFlight()) Atomics.notify(ctrl, CTRL.EVENTS);
   return version;
+}
+
+/** Whether an entry is pending or claimed. */
+function inFlight(): boolean {
+  for (let e = 0; e < init.board.capacity; e++) {
+    const state = Atomics.load(entries, e * ENTRY_INTS + E.STATE);
+    if (state === STATE.PENDING || state >= STATE.CLAIMED) return true;
+  }
+  return false;
 }
 
 /** Stages the examples of this position's hint (if it is for `version`, unless null), once per hint; whether it did. */
