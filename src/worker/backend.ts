@@ -177,7 +177,7 @@ export async function selectBackend(
   if (requested === 'wasm' || requested === 'auto') {
     try {
       await loader.loadWasm();
-      if (await loader.setBackend('wasm')) return { name: 'wasm', tfBackend: 'wasm', detail: nativeNote, kind: 'wasm' };
+      if (await loader.setBackend('wasm')) return { name: 'wasm', tfBackend: 'wasm', detail: nativeNote, kind: wasmKind() };
       throw new Error('the wasm backend did not initialise');
     } catch (err) {
       if (requested === 'wasm') throw new TrainerError('E_BACKEND', `backend wasm did not load: ${firstLine(err)}`);
@@ -186,4 +186,18 @@ export async function selectBackend(
 
   if (!(await loader.setBackend('cpu'))) throw new TrainerError('E_BACKEND', 'the cpu backend did not initialise');
   return { name: 'cpu', tfBackend: 'cpu', detail: requested === 'auto' ? 'tfjs-node and wasm not available' : '', kind: 'cpu' };
+}
+
+/**
+ * The wasm backend's kind. Our matrix products use relaxed SIMD's multiply-add, which rounds once
+ * per step on CPUs with FMA and twice on those without (or with TRAINER_WASM_FMA=0), and
+ * TRAINER_WASM_SIMD=0 computes with tfjs's stock kernels: each gives other last bits. A one-element
+ * product tells fused from unfused: -1·(1+2^-11) + (1+2^-12)^2 is 2^-24 exactly when the
+ * multiply-add is fused, and 0 when the square is rounded first (a tie, to 1+2^-11).
+ */
+export function wasmKind(): string {
+  if (tf.getBackend() !== 'wasm') return 'wasm';
+  if (process.env.TRAINER_WASM_SIMD === '0') return 'wasm stock-kernels';
+  const probe = tf.tidy(() => tf.matMul(tf.tensor2d([[-1, 1 + 2 ** -12]]), tf.tensor2d([[1 + 2 ** -11], [1 + 2 ** -12]])).dataSync()[0]);
+  return probe === 2 ** -24 ? 'wasm' : 'wasm no-fma';
 }
