@@ -1,41 +1,44 @@
 /**
- * `npm run bench`: training throughput of the article's CNN (batch 64) in one
- * invocation, so that ratios compare runs made minutes apart on the same
- * (shared, noisy) machine:
- *   - the trainer in-process, with 1 and 2 worker threads (scaling efficiency,
- *     share of step time outside gradient computation, peak RSS);
- *   - PyTorch's reference (../shared/reference/torch_reference.py) with 1 and
- *     2 threads on the same data files, when `python3 -c "import torch"` works;
- *   - peak RSS with CIFAR-10-sized data (50,000 images) for 1 and 4 threads
- *     (with --memory).
- * Each configuration runs in its own child process, so peak RSS is its own.
+ * `npm run bench`: what users run, measured against PyTorch on the same files.
  *
- * The ws-vs-threads ratio is the median over alternating pairs of runs
- * (--pairs, default 5): a single pair on a shared machine can be off by 10 %.
+ * Every trainer run is the shipped `configs/cifar10.yaml` set-up (the article's CNN, its batch,
+ * micro-batches, learning rate and momentum), backend wasm, on a synthetic CIFAR-shaped set in
+ * the real binary format, so that ../shared/reference/torch_reference.py reads the same files.
+ * A round is: trainer with 1 and 2 worker threads and with 2 ws worker processes on 127.0.0.1;
+ * PyTorch with 1 and 2 threads; the fully connected `fc` model on 2 threads against PyTorch's fc
+ * with 1 and 2 threads. Rounds alternate their order and ratios are taken within a round, then
+ * the median over rounds is printed with the spread: this machine's speed drifts by up to 2x
+ * within minutes, so figures of different runs do not compare, ratios of one round do.
  *
- * Options: --images N (training images, default 6400), --epochs N (default 5;
- * the last epoch is measured), --micro-batches M (default 2), --pairs N,
- * --memory.
+ * For trainer, each epoch's images/s as the run reports it: the first epoch, the first three
+ * (warm-up included) and the steady state (epochs 3 to the last). PyTorch prints one figure over
+ * all its epochs. Each run is a child process of its own (peak RSS is its own); each one notes
+ * the CPU the rest of the machine used meanwhile. PyTorch runs with OPENBLAS_CORETYPE and
+ * OPENBLAS_L2_SIZE unset, and the bench says which BLAS it loaded: without OpenBLAS it runs the
+ * reference BLAS and its `fc` figure means nothing.
+ *
+ * Options: --rounds N (default 5), --images N (default 6400), --epochs N (default 5),
+ * --fc-images N (default 1280), --micro-batches M (adds "2 threads, M micro-batches": a tuned
+ * variant), --no-torch, --memory (peak RSS with CIFAR-10-sized data, 1 and 4 threads).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import type { WorkerPool, WorkerStats } from '../src/transports/pool.js';
 import { loadRunData, runTraining } from '../src/coordinator/run.js';
-import type { PoolFactory } from '../src/transports/pool.js';
-import { DEFAULT_CONFIG, mergeConfig, validateConfig, type Config } from '../src/shared/config.js';
+import { resolveConfig, type Config } from '../src/shared/config.js';
 import { createInProcessPool } from '../src/transports/in-process.js';
+import type { PoolFactory, WorkerPool, WorkerStats } from '../src/transports/pool.js';
 import { threadPoolFactory } from '../src/transports/threads/pool.js';
 import { procsPoolFactory } from '../src/transports/ws/launch.js';
-import { WsPool } from '../src/transports/ws/pool.js';
 import { median } from './stats.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SHIPPED_CONFIG = join(ROOT, 'configs', 'cifar10.yaml');
 const TORCH_REFERENCE = resolve(ROOT, '..', 'shared', 'reference', 'torch_reference.py');
 
 interface ChildSpec {
@@ -44,138 +47,130 @@ interface ChildSpec {
   threads: number;
   images: number;
   epochs: number;
-  microBatches: number;
   dataDir: string;
   runDir: string;
+  model?: 'net' | 'fc';
+  /** A tuned variant's train.microBatches instead of the shipped one. */
+  microBatches?: number;
   /** Only load the data and start the pool (memory measurement). */
   startOnly?: boolean;
-  model?: 'net' | 'fc';
 }
 
 interface ChildResult {
   label: string;
-  imagesPerSec: number;
-  /** 1 − (compute time summed over workers) / (workers × wall time) in the measured epoch. */
+  /** Training images per epoch. */
+  images: number;
+  /** images/s of each epoch, as the run's epoch line reports it. */
+  epochs: number[];
+  /** Epoch training seconds. */
+  epochSec: number[];
+  /** 1 − (compute time summed over workers) / (workers × wall time), over the steady epochs. */
   overheadShare: number;
   maxRssMB: number;
-  /** Resident set size at the end of each epoch: flat when nothing leaks. */
-  rssByEpochMB: number[];
-  /** WebSocket transports: bytes on the wire per step (both directions) in the measured epoch. */
-  wireBytesPerStep?: number;
-  /** Per step in the measured epoch: ms in reduce, and ms not spent computing by the busiest worker (transfer, dispatch, reduce, update). */
-  reduceMs?: number;
-  commMs?: number;
-  /** Peak RSS of each worker process (ws transports), read from /proc at the end of the last epoch. */
-  workerPeakRssMB?: number[];
+  startupSec: number;
 }
 
-function configFor(s: ChildSpec): Config {
-  return validateConfig(
-    mergeConfig(structuredClone(DEFAULT_CONFIG), {
-      run: { dir: s.runDir, name: s.label.replace(/\W+/g, '-'), seed: 0 },
-      data: { source: 'synthetic', path: s.dataDir, synthetic: { trainSize: s.images, valSize: 500, seed: 1 } },
-      model: { name: s.model ?? 'net' },
-      train: { epochs: s.epochs, batchSize: 64, microBatches: s.microBatches, lr: 0.01, momentum: 0 },
-      eval: { every: 1, batchSize: 500 },
-      checkpoint: { every: 1000 },
-      backend: 'wasm',
-      cluster: { transport: s.transport, workers: s.threads },
-    }),
-  );
+/** The shipped set-up on the bench's synthetic files. */
+async function configFor(s: Pick<ChildSpec, 'label' | 'transport' | 'threads' | 'images' | 'epochs' | 'dataDir' | 'runDir' | 'model' | 'microBatches'>): Promise<Config> {
+  return resolveConfig(SHIPPED_CONFIG, {
+    run: { dir: s.runDir, name: s.label.replace(/\W+/g, '-'), seed: 0 },
+    data: { source: 'synthetic', path: s.dataDir, download: false, classes: null, synthetic: { trainSize: s.images, valSize: 500, seed: 1 } },
+    ...(s.model ? { model: { name: s.model } } : {}),
+    train: { epochs: s.epochs, ...(s.microBatches ? { microBatches: s.microBatches } : {}) },
+    eval: { every: 1000 },
+    checkpoint: { every: 1000 },
+    backend: 'wasm',
+    cluster: { transport: s.transport, workers: s.threads },
+  });
 }
 
 async function child(s: ChildSpec): Promise<ChildResult> {
-  const config = configFor(s);
-  const factory: PoolFactory =
-    s.transport === 'local' ? createInProcessPool : s.transport === 'threads' ? threadPoolFactory() : procsPoolFactory({});
-  const wire = () => (pool instanceof WsPool ? pool.wireBytes() : { in: 0, out: 0 });
-  let wireBefore = { in: 0, out: 0 };
-  let reduceMs = 0;
-  let steps = 0;
+  const t0 = performance.now();
+  const config = await configFor(s);
+  const factory: PoolFactory = s.transport === 'local' ? createInProcessPool : s.transport === 'threads' ? threadPoolFactory() : procsPoolFactory({});
   let pool: WorkerPool | undefined;
   if (s.startOnly) {
     const data = await loadRunData(config);
     const { getModel } = await import('../src/worker/model.js');
     const { resolveNormalization } = await import('../src/data/normalize.js');
-    pool = await factory({ config, model: getModel('net'), data, normalization: resolveNormalization('auto', data.train), log: () => {} });
+    pool = await factory({ config, model: getModel(config.model.name), data, normalization: resolveNormalization('auto', data.train), log: () => {} });
     await pool.close();
-    return { label: s.label, imagesPerSec: 0, overheadShare: 0, maxRssMB: process.resourceUsage().maxRSS / 1024, rssByEpochMB: [] };
+    return { label: s.label, images: s.images, epochs: [], epochSec: [], overheadShare: 0, maxRssMB: process.resourceUsage().maxRSS / 1024, startupSec: 0 };
   }
-  let before: WorkerStats[] = [];
-  const rssByEpochMB: number[] = [];
-  let measured = { imagesPerSec: 0, overheadShare: 0 };
-  let extra: Pick<ChildResult, 'wireBytesPerStep' | 'reduceMs' | 'commMs'> = {};
-  let workerPeakRssMB: number[] = [];
+  const epochs: number[] = [];
+  const epochSec: number[] = [];
+  const statsAt: WorkerStats[][] = [];
+  let startupSec = 0;
   await runTraining({
     config,
     resume: false,
     log: () => {},
-    createPool: async (ctx) => (pool = await factory(ctx)),
-    onStepTiming: (t) => {
-      if (t.epoch !== s.epochs - 1) return;
-      reduceMs += t.marks[3] - t.marks[2];
-      steps++;
+    createPool: async (ctx) => {
+      pool = await factory(ctx);
+      startupSec = (performance.now() - t0) / 1000;
+      statsAt.push(pool.stats());
+      return pool;
     },
     onEpoch: (m) => {
-      rssByEpochMB.push(process.memoryUsage().rss / 2 ** 20);
-      const after = (pool as WorkerPool).stats();
-      if (m.epoch === s.epochs - 1) {
-        before = after;
-        wireBefore = wire();
-      }
-      if (m.epoch !== s.epochs) return;
-      const w = wire();
-      workerPeakRssMB = childPeakRssMB();
-      const busiest = Math.max(...after.map((a) => a.computeMs - (before.find((b) => b.worker === a.worker)?.computeMs ?? 0)));
-      const wallMsAll = (s.images / m.imagesPerSec) * 1000;
-      extra = {
-        wireBytesPerStep: (w.in + w.out - wireBefore.in - wireBefore.out) / steps,
-        reduceMs: reduceMs / steps,
-        commMs: (wallMsAll - busiest) / steps,
-      };
-      const computeMs = after.reduce((a, w) => a + w.computeMs, 0) - before.reduce((a, w) => a + w.computeMs, 0);
-      const wallMs = (s.images / m.imagesPerSec) * 1000;
-      measured = { imagesPerSec: m.imagesPerSec, overheadShare: 1 - computeMs / (s.threads * wallMs) };
+      epochs.push(m.imagesPerSec);
+      epochSec.push(s.images / m.imagesPerSec);
+      statsAt.push((pool as WorkerPool).stats());
     },
   });
-  return {
-    label: s.label,
-    ...measured,
-    ...extra,
-    maxRssMB: process.resourceUsage().maxRSS / 1024,
-    rssByEpochMB,
-    ...(workerPeakRssMB.length ? { workerPeakRssMB } : {}),
-  };
+  // Over the steady epochs (3 to the last): the share of the workers' time not spent computing.
+  const from = Math.min(2, epochs.length - 1);
+  const computeMs = (at: WorkerStats[]) => at.reduce((a, w) => a + w.computeMs, 0);
+  const wallMs = epochSec.slice(from).reduce((a, b) => a + b, 0) * 1000;
+  const overheadShare = 1 - (computeMs(statsAt[statsAt.length - 1] ?? []) - computeMs(statsAt[from] ?? [])) / (s.threads * wallMs);
+  return { label: s.label, images: s.images, epochs, epochSec, overheadShare, maxRssMB: process.resourceUsage().maxRSS / 1024, startupSec };
 }
 
-/** Peak RSS (VmHWM) of this process's child processes, on Linux; empty elsewhere. */
-function childPeakRssMB(): number[] {
-  const out: number[] = [];
-  let pids: string[];
+/** CPU seconds the whole machine spent busy so far (all cores, from /proc/stat); null off Linux. */
+function machineBusySec(): number | null {
   try {
-    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+    const idle = (f[3] ?? 0) + (f[4] ?? 0);
+    return (f.reduce((a, b) => a + b, 0) - idle) / 100;
   } catch {
-    return out;
+    return null;
   }
-  for (const pid of pids) {
-    try {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      if (Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]) !== process.pid) continue;
-      const kb = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]);
-      if (kb > 0) out.push(kb / 1024);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return out;
 }
 
-function runChild(s: ChildSpec): ChildResult {
-  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', JSON.stringify(s)], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return JSON.parse(out.trim().split('\n').pop() as string) as ChildResult;
+/** Runs `cmd` and returns its stdout with the CPU cores the rest of the machine used meanwhile. */
+function measured(cmd: string, args: string[], env?: NodeJS.ProcessEnv): { out: string; othersCores: number | null } {
+  const busy0 = machineBusySec();
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26, ...(env ? { env } : {}) });
+  const wall = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.slice(0, 2).join(' ')} exited with ${r.status}`);
+  const busy1 = machineBusySec();
+  // The child's CPU time (this process's own is negligible meanwhile).
+  const childCpu = childCpuSec();
+  const mine = childCpu - lastChildCpu;
+  lastChildCpu = childCpu;
+  return { out: r.stdout, othersCores: busy0 === null || busy1 === null ? null : Math.max(0, (busy1 - busy0 - mine) / wall) };
+}
+
+let lastChildCpu = 0;
+/** CPU seconds of this process's finished children (cutime + cstime in /proc/self/stat). */
+function childCpuSec(): number {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+interface Run<T> {
+  value: T;
+  othersCores: number | null;
+  load: number;
+}
+
+function runChild(s: ChildSpec): Run<ChildResult> {
+  const { out, othersCores } = measured(process.execPath, [fileURLToPath(import.meta.url), '--child', JSON.stringify(s)]);
+  return { value: JSON.parse(out.trim().split('\n').pop() as string) as ChildResult, othersCores, load: loadavg()[0] ?? 0 };
 }
 
 /** A python with torch: the one on PATH, or Debian's (python3-torch), which a pyenv shim may hide. */
@@ -187,26 +182,63 @@ function torchPython(): string | null {
   return null;
 }
 
-function runTorch(py: string, dataDir: string, threads: number, epochs: number): { imagesPerSec: number; valAcc: number } {
-  const out = execFileSync(py, [TORCH_REFERENCE, dataDir, '--epochs', String(epochs), '--threads', String(threads)], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const r = JSON.parse(out.trim().split('\n').pop() as string) as { images_per_sec: number; val_acc: number };
-  return { imagesPerSec: r.images_per_sec, valAcc: r.val_acc };
+/** PyTorch's environment: OpenBLAS's core type and cache size as the library finds them, not as this machine may force them. */
+function torchEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env['OPENBLAS_CORETYPE'];
+  delete env['OPENBLAS_L2_SIZE'];
+  return env;
+}
+
+/** Which BLAS PyTorch computes with: its build's BLAS_INFO and the library it actually loaded. */
+function torchBlas(py: string): { version: string; blasInfo: string; library: string } {
+  const script = [
+    'import re, torch',
+    'torch.ones(64, 64) @ torch.ones(64, 64)',
+    'libs = sorted({l.split()[-1] for l in open("/proc/self/maps") if re.search(r"(blas|lapack|mkl)[^/]*\\.so", l)})',
+    'info = re.search(r"BLAS_INFO=(\\w+)", torch.__config__.show())',
+    'print(torch.__version__); print(info.group(1) if info else "?"); print(" ".join(libs) or "none")',
+  ].join('\n');
+  const out = execFileSync(py, ['-c', script], { encoding: 'utf8', env: torchEnv() }).trim().split('\n');
+  return { version: out[0] ?? '?', blasInfo: out[1] ?? '?', library: out[2] ?? '?' };
+}
+
+function runTorch(py: string, dataDir: string, threads: number, epochs: number, model: 'net' | 'fc'): Run<number> {
+  const args = [TORCH_REFERENCE, dataDir, '--epochs', String(epochs), '--threads', String(threads), '--model', model];
+  const { out, othersCores } = measured(py, args, torchEnv());
+  const r = JSON.parse(out.trim().split('\n').pop() as string) as { images_per_sec: number };
+  return { value: r.images_per_sec, othersCores, load: loadavg()[0] ?? 0 };
 }
 
 const fmt = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+
+/** Images/s over epochs [from, to) of a run: images over their summed time. */
+function rateOver(r: ChildResult, from: number, to: number): number {
+  const sec = r.epochSec.slice(from, to);
+  return sec.length > 0 ? (sec.length * r.images) / sum(sec) : 0;
+}
+
+const steady = (r: ChildResult) => rateOver(r, Math.min(2, r.epochs.length - 1), r.epochs.length);
+const firstThree = (r: ChildResult) => rateOver(r, 0, Math.min(3, r.epochs.length));
+
+/** "median (min–max)" of a list. */
+function spread(xs: readonly number[], d = 2): string {
+  if (xs.length === 0) return '-';
+  return `${fmt(median(xs), d)} (${fmt(Math.min(...xs), d)}–${fmt(Math.max(...xs), d)})`;
+}
 
 async function main(): Promise<void> {
   tf.enableProdMode(); // no debug checks, no console banners
   const { values } = parseArgs({
     options: {
       child: { type: 'string' },
+      rounds: { type: 'string', default: '5' },
       images: { type: 'string', default: '6400' },
       epochs: { type: 'string', default: '5' },
-      'micro-batches': { type: 'string', default: '2' },
-      pairs: { type: 'string', default: '5' },
+      'fc-images': { type: 'string', default: '1280' },
+      'micro-batches': { type: 'string' },
+      'no-torch': { type: 'boolean', default: false },
       memory: { type: 'boolean', default: false },
     },
   });
@@ -214,73 +246,109 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(await child(JSON.parse(values.child) as ChildSpec))}\n`);
     return;
   }
+  const rounds = Number(values.rounds);
   const images = Number(values.images);
   const epochs = Number(values.epochs);
-  const microBatches = Number(values['micro-batches']);
+  const fcImages = Number(values['fc-images']);
+  const tuned = values['micro-batches'] === undefined ? undefined : Number(values['micro-batches']);
   const work = await mkdtemp(join(tmpdir(), 'trainer-bench-'));
   const dataDir = join(work, 'data');
-  const base = { images, epochs, microBatches, dataDir, runDir: join(work, 'runs') };
+  const base = { images, epochs, dataDir, runDir: join(work, 'runs') };
   // Generate the data set once, outside the timed runs.
-  const data = await loadRunData(configFor({ ...base, label: 'prep', transport: 'local', threads: 1 }));
+  const shipped = await configFor({ ...base, label: 'prep', transport: 'local', threads: 1 });
+  const data = await loadRunData(shipped);
   const torchDataDir = dirname(data.sourceDir);
+  const py = values['no-torch'] ? null : torchPython();
+  const fcEpochs = 3;
 
-  console.log(`trainer bench: model net, batch 64, ${microBatches} micro-batches, ${images} synthetic images, epoch ${epochs} of ${epochs} measured, backend wasm`);
-  const rows: ChildResult[] = [];
-  for (const spec of [
-    { label: 'in-process', transport: 'local' as const, threads: 1 },
-    { label: '1 thread', transport: 'threads' as const, threads: 1 },
-    { label: '2 threads', transport: 'threads' as const, threads: 2 },
-    { label: '2 ws worker processes', transport: 'procs' as const, threads: 2 },
-  ]) {
-    rows.push(runChild({ ...base, ...spec }));
+  console.log(
+    `trainer bench, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: configs/cifar10.yaml as shipped (model ${shipped.model.name}, ` +
+      `batch ${shipped.train.batchSize} in ${shipped.train.microBatches} micro-batches, lr ${shipped.train.lr}, momentum ${shipped.train.momentum}), ` +
+      `backend wasm, ${images} synthetic images, ${epochs} epochs; fc: ${fcImages} images, ${fcEpochs} epochs; ${rounds} rounds; node ${process.version}`,
+  );
+  if (py) {
+    const blas = torchBlas(py);
+    const openblas = /openblas/i.test(blas.library);
+    console.log(`PyTorch ${blas.version} (${py}), BLAS_INFO=${blas.blasInfo}, loaded: ${blas.library}${openblas ? '' : '  <-- not OpenBLAS: the reference BLAS, fc figures mean nothing (apt-get install libopenblas0-pthread)'}`);
   }
-  const one = rows[1] as ChildResult;
-  const two = rows[2] as ChildResult;
-  console.log('\n| run | images/s | outside compute | peak RSS MB |\n| --- | ---: | ---: | ---: |');
-  for (const r of rows) console.log(`| ${r.label} | ${fmt(r.imagesPerSec)} | ${fmt(r.overheadShare * 100, 1)} % | ${fmt(r.maxRssMB)} |`);
-  console.log(`RSS after each epoch, 2 threads: ${two.rssByEpochMB.map((x) => fmt(x)).join(' / ')} MB`);
-  const ws = rows[3] as ChildResult;
-  // More pairs, each run right after the other, so that both see the same machine.
-  const ratios = [ws.imagesPerSec / two.imagesPerSec];
-  for (let i = 1; i < Number(values.pairs); i++) {
-    const t = runChild({ ...base, label: `2 threads, pair ${i + 1}`, transport: 'threads', threads: 2 });
-    const w = runChild({ ...base, label: `2 ws worker processes, pair ${i + 1}`, transport: 'procs', threads: 2 });
-    ratios.push(w.imagesPerSec / t.imagesPerSec);
+
+  type Row = { label: string; run: () => Run<ChildResult> | Run<number> };
+  const rows: Row[] = [
+    { label: '1 thread', run: () => runChild({ ...base, label: '1 thread', transport: 'threads', threads: 1 }) },
+    { label: '2 threads', run: () => runChild({ ...base, label: '2 threads', transport: 'threads', threads: 2 }) },
+    { label: '2 ws worker processes', run: () => runChild({ ...base, label: '2 ws', transport: 'procs', threads: 2 }) },
+    ...(tuned ? [{ label: `2 threads, ${tuned} micro-batches`, run: () => runChild({ ...base, label: 'tuned', transport: 'threads' as const, threads: 2, microBatches: tuned }) }] : []),
+    { label: 'fc, 2 threads', run: () => runChild({ ...base, images: fcImages, epochs: fcEpochs, label: 'fc 2 threads', transport: 'threads', threads: 2, model: 'fc' }) },
+    ...(py
+      ? [
+          { label: 'PyTorch, 1 thread', run: () => runTorch(py, torchDataDir, 1, epochs, 'net') },
+          { label: 'PyTorch, 2 threads', run: () => runTorch(py, torchDataDir, 2, epochs, 'net') },
+          // PyTorch's fc reads the same files (all of them): it trains on `images` images, not fcImages.
+          { label: 'PyTorch fc, 1 thread', run: () => runTorch(py, torchDataDir, 1, fcEpochs, 'fc') },
+          { label: 'PyTorch fc, 2 threads', run: () => runTorch(py, torchDataDir, 2, fcEpochs, 'fc') },
+        ]
+      : []),
+  ];
+  const results = new Map<string, (Run<ChildResult> | Run<number>)[]>(rows.map((r) => [r.label, []]));
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? rows : [...rows].reverse();
+    for (const row of order) results.get(row.label)?.push(row.run());
+    process.stderr.write(`round ${round + 1} of ${rounds} done\n`);
+  }
+  const trainer = (label: string) => (results.get(label) ?? []).map((r) => r.value as ChildResult);
+  const torch = (label: string) => (results.get(label) ?? []).map((r) => r.value as number);
+  const others = [...results.values()].flat().map((r) => r.othersCores ?? 0);
+  const loads = [...results.values()].flat().map((r) => r.load);
+
+  console.log('\n| run (medians over rounds, min–max) | epoch 1 | epochs 1–3 | steady state | epoch 1 / steady | outside compute | start-up s | peak RSS MB |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const row of rows) {
+    const rs = trainer(row.label);
+    if (!rs[0] || typeof rs[0] !== 'object') continue;
+    console.log(
+      `| ${row.label} | ${spread(rs.map((r) => r.epochs[0] ?? 0), 0)} | ${spread(rs.map(firstThree), 0)} | ${spread(rs.map(steady), 0)} | ` +
+        `${spread(rs.map((r) => (r.epochs[0] ?? 0) / steady(r)))} | ${fmt(median(rs.map((r) => r.overheadShare * 100)), 1)} % | ` +
+        `${fmt(median(rs.map((r) => r.startupSec)), 1)} | ${fmt(median(rs.map((r) => r.maxRssMB)))} |`,
+    );
+  }
+  if (py) {
+    console.log('\n| PyTorch CPU, same files (medians, min–max) | images/s over all its epochs |\n| --- | ---: |');
+    for (const label of ['PyTorch, 1 thread', 'PyTorch, 2 threads', 'PyTorch fc, 1 thread', 'PyTorch fc, 2 threads']) {
+      console.log(`| ${label} | ${spread(torch(label), 0)} |`);
+    }
+  }
+
+  const perRound = (f: (i: number) => number) => Array.from({ length: rounds }, (_, i) => f(i)).filter((x) => Number.isFinite(x) && x > 0);
+  const t1 = trainer('1 thread');
+  const t2 = trainer('2 threads');
+  const ws = trainer('2 ws worker processes');
+  const fc = trainer('fc, 2 threads');
+  const ratio = (label: string, xs: number[], goal: string) => console.log(`${label.padEnd(58)} ${spread(xs).padEnd(22)} ${goal}`);
+  console.log(`\nratios within each round: median (min–max) over ${rounds} rounds`);
+  ratio('2 threads / 1 thread, steady state', perRound((i) => steady(t2[i]!) / steady(t1[i]!)), '(goal >= 1.85)');
+  ratio('epoch 1 / steady state, 1 thread', perRound((i) => (t1[i]!.epochs[0] ?? 0) / steady(t1[i]!)), '(goal >= 0.85)');
+  ratio('epoch 1 / steady state, 2 threads', perRound((i) => (t2[i]!.epochs[0] ?? 0) / steady(t2[i]!)), '(goal >= 0.85)');
+  ratio('2 ws worker processes / 2 threads, steady state', perRound((i) => steady(ws[i]!) / steady(t2[i]!)), '(goal >= 0.95)');
+  if (py) {
+    const p1 = torch('PyTorch, 1 thread');
+    const p2 = torch('PyTorch, 2 threads');
+    const pf1 = torch('PyTorch fc, 1 thread');
+    const pf2 = torch('PyTorch fc, 2 threads');
+    ratio('1 thread / PyTorch 1 thread, steady state', perRound((i) => steady(t1[i]!) / p1[i]!), '');
+    ratio('2 threads / PyTorch 2 threads, steady state', perRound((i) => steady(t2[i]!) / p2[i]!), '(goal >= 1.3)');
+    ratio('2 threads / PyTorch 2 threads, first three epochs', perRound((i) => firstThree(t2[i]!) / p2[i]!), '(goal >= 1.1)');
+    ratio('fc 2 threads / PyTorch fc at its best thread count', perRound((i) => steady(fc[i]!) / Math.max(pf1[i]!, pf2[i]!)), '(goal >= 0.3)');
   }
   console.log(
-    `2 ws worker processes / 2 threads: ${fmt(median(ratios), 2)}x, median of ${ratios.length} alternating pairs ` +
-      `(${ratios.map((r) => fmt(r, 2)).join(', ')}); ${fmt((ws.wireBytesPerStep ?? 0) / 1e3, 1)} kB on the wire per step`,
+    `\nmachine: the rest of it used ${spread(others)} cores during the runs (median, min–max); load average ${spread(loads)}. ` +
+      'Figures drift between rounds with the machine; compare ratios.',
   );
-  console.log(`peak RSS, coordinator ${fmt(ws.maxRssMB)} MB, ws worker processes ${(ws.workerPeakRssMB ?? []).map((x) => `${fmt(x)} MB`).join(', ')}`);
-  console.log(`\nscaling, 2 threads / 1 thread: ${fmt(two.imagesPerSec / one.imagesPerSec, 2)}x (efficiency ${fmt((two.imagesPerSec / one.imagesPerSec / 2) * 100, 0)} %)`);
-
-  const py = torchPython();
-  if (py) {
-    const t1 = runTorch(py, torchDataDir, 1, epochs);
-    const t2 = runTorch(py, torchDataDir, 2, epochs);
-    console.log('\n| PyTorch CPU (same data files) | images/s | trainer / PyTorch |\n| --- | ---: | ---: |');
-    console.log(`| 1 thread | ${fmt(t1.imagesPerSec)} | ${fmt(one.imagesPerSec / t1.imagesPerSec, 2)} |`);
-    console.log(`| 2 threads | ${fmt(t2.imagesPerSec)} | ${fmt(two.imagesPerSec / t2.imagesPerSec, 2)} |`);
-  } else {
-    console.log('\nPyTorch reference skipped: python3 cannot import torch (apt-get install python3-torch) or ../shared/reference is absent');
-  }
 
   if (values.memory) {
-    // The fc model: 3.7 M parameters, 15 MB per gradient and per weights copy.
-    const fc = runChild({ ...base, images: 1280, epochs: 3, label: 'fc, 2 threads', transport: 'threads', threads: 2, model: 'fc' });
-    console.log(`\nfc model, 2 threads: ${fmt(fc.imagesPerSec)} images/s, peak RSS ${fmt(fc.maxRssMB)} MB, RSS after each epoch ${fc.rssByEpochMB.map((x) => fmt(x)).join(' / ')} MB`);
-    const fcWs = runChild({ ...base, images: 1280, epochs: 3, label: 'fc, 2 ws processes', transport: 'procs', threads: 2, model: 'fc' });
-    const mb = (fcWs.wireBytesPerStep ?? 0) / 1e6;
-    console.log(
-      `fc model, 2 ws worker processes: ${fmt(fcWs.imagesPerSec)} images/s; per step ${fmt(mb, 1)} MB on the wire, ` +
-        `reduce ${fmt(fcWs.reduceMs ?? 0, 1)} ms, ${fmt(fcWs.commMs ?? 0, 1)} ms outside the busiest worker's compute ` +
-        `(${fmt(mb / 1e3 / ((fcWs.commMs ?? 1) / 1e3), 2)} GB/s effective); peak RSS coordinator ${fmt(fcWs.maxRssMB)} MB, ` +
-        `workers ${(fcWs.workerPeakRssMB ?? []).map((x) => `${fmt(x)} MB`).join(', ')}`,
-    );
     console.log('\n| CIFAR-10-sized data (50,000 images), pool started | peak RSS MB |\n| --- | ---: |');
     for (const threads of [1, 4]) {
-      const r = runChild({ ...base, images: 50_000, label: `memory ${threads}`, transport: 'threads', threads, microBatches: 4, startOnly: true });
-      console.log(`| ${threads} thread${threads > 1 ? 's' : ''} | ${fmt(r.maxRssMB)} |`);
+      const r = runChild({ ...base, images: 50_000, label: `memory ${threads}`, transport: 'threads', threads, startOnly: true });
+      console.log(`| ${threads} thread${threads > 1 ? 's' : ''} | ${fmt(r.value.maxRssMB)} |`);
     }
   }
 }
