@@ -73,7 +73,8 @@ interface ChildResult {
 /** The shipped set-up on the bench's synthetic files. */
 async function configFor(s: Pick<ChildSpec, 'label' | 'transport' | 'threads' | 'images' | 'epochs' | 'dataDir' | 'runDir' | 'model' | 'microBatches'>): Promise<Config> {
   return resolveConfig(SHIPPED_CONFIG, {
-    run: { dir: s.runDir, name: s.label.replace(/\W+/g, '-'), seed: 0 },
+    // A folder per run: rounds repeat labels, and a run folder that holds a run is not reused.
+    run: { dir: s.runDir, name: `${s.label.replace(/\W+/g, '-')}-${process.pid}`, seed: 0 },
     data: { source: 'synthetic', path: s.dataDir, download: false, classes: null, synthetic: { trainSize: s.images, valSize: 500, seed: 1 } },
     ...(s.model ? { model: { name: s.model } } : {}),
     train: { epochs: s.epochs, ...(s.microBatches ? { microBatches: s.microBatches } : {}) },
