@@ -30,6 +30,8 @@ export interface EngineOptions {
   data: { train: Dataset; val: Dataset };
   /** The most examples one task holds. */
   maxBatch: number;
+  /** Examples in a training micro-batch: the threads warm up with it. */
+  microBatch: number;
   /** A task running longer than this has its thread terminated (and fails); default an hour. */
   taskTimeoutMs?: number;
 }
@@ -67,9 +69,9 @@ export class ThreadEngine {
       indices: o.threads * o.maxBatch,
       slotCount: o.threads,
       evalEntries: 0,
-      // Task sizes are the coordinator's: no warm-up at sizes we would have to guess.
-      microBatches: 0,
-      batchSize: 0,
+      // Threads warm up with the coordinator's training micro-batch size.
+      microBatches: 1,
+      batchSize: Math.min(o.microBatch, o.maxBatch),
     });
     const board = await ThreadBoard.start(init, { threads: o.threads, timeoutMs: o.taskTimeoutMs ?? 3_600_000, startupTimeoutMs: 60_000 });
     return new ThreadEngine(board, init, o.model, board.backends().join(', '), o.threads);

@@ -15,28 +15,20 @@ import { parentPort, threadId, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../worker/backend.js';
 import { MicroBatchComputer } from '../../worker/gradient.js';
-import { getModel, initParams } from '../../worker/model.js';
+import { getModel } from '../../worker/model.js';
+import { microBatchSizes, warmUp } from '../../worker/warm-up.js';
 import { CTRL, E, ENTRY_INTS, ERROR_BYTES, FAULT_CODE, H, HINT_INTS, KIND, R, RESULT_FLOATS, S, STAT_STRIDE, STATE, type ThreadMessage, type ThreadStart } from './messages.js';
 
 const { init, position, id } = workerData as ThreadStart;
 const { ctrl, entries, results, errors, hints, stats } = init.board;
 const post = (m: ThreadMessage) => parentPort?.postMessage(m);
-/**
- * Gradients a thread computes before it says it is ready (TRAINER_WARMUP_STEPS overrides, 0 for
- * none), and the most time it spends on them. Measured with 2 threads, 6,400 images, batch 64 in
- * 4 micro-batches: the first epoch at 0.75 of the steady state without, 0.93 with 100, 0.92 with
- * 200, 0.99 with 400 (the whole run no longer at 100, +1.4 s at 400).
- */
-const WARM_UP_STEPS = Number(process.env['TRAINER_WARMUP_STEPS'] ?? 150);
-const WARM_UP_MAX_MS = 3000;
-
 let computer: MicroBatchComputer;
 let backendKind: string;
 try {
   const selected = await selectBackend(init.backend, init.gpu);
   backendKind = selected.kind;
   computer = new MicroBatchComputer(getModel(init.model), init.normalization, init.maxBatch);
-  if (selected.tfBackend === 'wasm') warmUp(computer);
+  if (selected.tfBackend === 'wasm') warmUp(computer, init.train, microBatchSizes(init.batchSize, init.microBatches, init.maxBatch));
 } catch (err) {
   const code = (err as { code?: unknown }).code;
   post({ kind: 'failed', code: typeof code === 'string' ? code : null, message: (err as Error).message ?? String(err) });
@@ -52,27 +44,6 @@ const hintIndices = new Int32Array(init.maxBatch);
 stats[position * STAT_STRIDE + S.THREAD] = threadId;
 post({ kind: 'ready', backend: backendKind });
 await loop();
-
-/**
- * Computes throw-away gradients of the step's micro-batch sizes, so that V8 has compiled the hot
- * JavaScript (tfjs's engine and tape, our kernels' glue) and wasm with its optimising compilers
- * before the first step: otherwise the first few hundred micro-batches of every run are slow.
- * A thread fed tasks of unknown size (the engine: microBatches 0) skips it.
- */
-function warmUp(c: MicroBatchComputer): void {
-  const t0 = performance.now();
-  const steps = init.microBatches > 0 ? WARM_UP_STEPS : 0;
-  const weights = initParams(c.model, 0);
-  const out = new Float32Array(c.model.size);
-  const sizes = [...new Set([Math.floor(init.batchSize / init.microBatches), Math.ceil(init.batchSize / init.microBatches)])].filter((n) => n > 0 && n <= init.maxBatch);
-  const count = Math.min(init.train.count, init.maxBatch);
-  for (let i = 0; i < steps && count > 0 && performance.now() - t0 < WARM_UP_MAX_MS; i++) {
-    const n = Math.min(sizes[i % sizes.length] ?? 1, count);
-    const indices = new Int32Array(n);
-    for (let k = 0; k < n; k++) indices[k] = (i * n + k) % count;
-    c.gradient(weights, init.train, indices, out);
-  }
-}
 
 async function loop(): Promise<void> {
   for (;;) {

@@ -142,7 +142,7 @@ function readFields(r: Reader, type: MessageType): Message {
         name: r.str('name', 128, NAME),
       };
     case 'welcome': {
-      r.only('type', 'workerId', 'mac', 'model', 'modelSize', 'mean', 'std', 'backend', 'maxBatch', 'heartbeatMs', 'dataset', 'proofNonce');
+      r.only('type', 'workerId', 'mac', 'model', 'modelSize', 'mean', 'std', 'backend', 'maxBatch', 'microBatch', 'heartbeatMs', 'dataset', 'proofNonce');
       const d = r.object('dataset');
       d.only('sha256', 'bytes', 'trainCount', 'valCount', 'chunks');
       return {
@@ -155,6 +155,7 @@ function readFields(r: Reader, type: MessageType): Message {
         std: r.triple('std'),
         backend: r.oneOf('backend', BACKENDS),
         maxBatch: r.int('maxBatch', 1, MAX_TASK_INDICES),
+        microBatch: r.int('microBatch', 1, MAX_TASK_INDICES),
         heartbeatMs: r.int('heartbeatMs', 1, U32),
         dataset: {
           sha256: d.str('sha256', 64, SHA256_HEX),

@@ -40,6 +40,7 @@ export class JoinOffer {
       std: [...normalization.std],
       backend: config.backend,
       maxBatch: maxTaskBatch(config),
+      microBatch: Math.ceil(config.train.batchSize / config.train.microBatches),
       heartbeatMs: c.heartbeatMs,
       dataset: {
         sha256: sha256Hex(this.blob),

@@ -26,8 +26,9 @@ import { TrainerError } from '../../shared/errors.js';
  * Bumped on any change of a message's shape or meaning; checked at join.
  * 3: `ready` says how many threads compute. 4: welcome.proofNonce and
  * ready.proof, non-finite losses, close codes `refused` and `banned`.
+ * 5: welcome.microBatch (the size a worker warms up with).
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /** WebSocket close codes (4000-4999 is the application range). */
 export const CLOSE = {
@@ -85,6 +86,8 @@ export type Message =
       std: [number, number, number];
       backend: BackendName;
       maxBatch: number;
+      /** Examples in a training micro-batch (the largest, when they differ): the size the worker warms up with. */
+      microBatch: number;
       heartbeatMs: number;
       dataset: DatasetInfo;
       /** Key of the dataset proof the worker's ready must carry (wire-dataset.ts datasetProof). */

@@ -24,6 +24,7 @@ import { LARGE_FRAME_BYTES, tuneHeapGrowthForStreaming } from './heap-growth.js'
 import type { MessageOf } from './protocol.js';
 import { datasetProof, parseDatasetBlob, type WireDatasets } from './wire-dataset.js';
 import { WorkerSession, type SessionEnd } from './worker-session.js';
+import { warmUp } from '../../worker/warm-up.js';
 
 export interface WsWorkerOptions {
   /** ws://host:port or wss://host:port. */
@@ -194,6 +195,8 @@ interface RunSpec {
   norm: Normalization;
   backend: BackendName;
   maxBatch: number;
+  /** The training micro-batch size, to warm up with. */
+  microBatch: number;
 }
 
 export class WorkerCompute {
@@ -204,6 +207,8 @@ export class WorkerCompute {
   private computer: MicroBatchComputer | null = null;
   /** With several: the threads, for the run and dataset they were started for. */
   private engine: { engine: ThreadEngine; key: string } | null = null;
+  /** The run key and dataset this thread's computer has warmed up on. */
+  private warmedUp = '';
   /** The gradient frame: computed into in place, its buffer reused once the socket has sent the last one. */
   private gradientFrame: ArrayFrame | null = null;
 
@@ -226,12 +231,12 @@ export class WorkerCompute {
 
   /** Backend (once, in this thread when it computes here), computer for the run's model and normalisation, dataset from the cache. */
   async prepare(w: MessageOf<'welcome'>): Promise<void> {
-    const key = JSON.stringify([w.model, w.mean, w.std, w.maxBatch, w.backend]);
+    const key = JSON.stringify([w.model, w.mean, w.std, w.maxBatch, w.microBatch, w.backend]);
     if (this.run?.key !== key) {
       const model = getModel(w.model);
       if (model.size !== w.modelSize) throw new TrainerError('E_PROTOCOL', `model ${w.model} has ${model.size} parameters here, ${w.modelSize} at the coordinator`);
       if (model.size * 4 >= LARGE_FRAME_BYTES) tuneHeapGrowthForStreaming();
-      this.run = { key, model, norm: { mean: w.mean, std: w.std }, backend: this.o.backend ?? w.backend, maxBatch: w.maxBatch };
+      this.run = { key, model, norm: { mean: w.mean, std: w.std }, backend: this.o.backend ?? w.backend, maxBatch: w.maxBatch, microBatch: w.microBatch };
       this.computer = null;
     }
     if (this.o.threads === 1) {
@@ -253,12 +258,22 @@ export class WorkerCompute {
   /** Before saying ready: with several threads, they start (once per run and dataset) and load their backend. */
   async beforeReady(): Promise<void> {
     const { run, data } = this;
-    if (this.o.threads === 1 || !run || !data) return;
+    if (!run || !data) return;
     const key = `${run.key} ${data.sha256}`;
+    if (this.o.threads === 1) {
+      // Once per run and dataset, as the threads do (worker/warm-up.ts): the first epoch at full speed.
+      if (this.computer && this.backend?.tfBackend === 'wasm' && this.warmedUp !== key) {
+        const t0 = performance.now();
+        const n = warmUp(this.computer, data.sets.train, [Math.min(run.microBatch, run.maxBatch)]);
+        this.warmedUp = key;
+        if (n > 0) this.o.log(`warmed up: ${n} gradients of ${run.microBatch} examples in ${Math.round(performance.now() - t0)} ms`);
+      }
+      return;
+    }
     if (this.engine?.key === key) return;
     await this.engine?.engine.close();
     this.engine = null;
-    const engine = await ThreadEngine.start({ threads: this.o.threads, backend: run.backend, gpu: this.o.gpu, model: run.model, normalization: run.norm, data: data.sets, maxBatch: run.maxBatch });
+    const engine = await ThreadEngine.start({ threads: this.o.threads, backend: run.backend, gpu: this.o.gpu, model: run.model, normalization: run.norm, data: data.sets, maxBatch: run.maxBatch, microBatch: run.microBatch });
     this.engine = { engine, key };
     this.o.log(`${engine.threads} compute threads, backend ${engine.backendKind}`);
   }

@@ -80,7 +80,7 @@ async function hostile(url: string, rng: Rng, sent: { frames: number; replays: n
       () => randomBuf(rng, Math.floor(rng() * 300)),
       () => wrongShape(rng),
       () => Buffer.alloc(100_000, 1), // past maxPayload
-      () => encodeMessage({ type: 'welcome', workerId: 'x', mac: Buffer.alloc(32), model: 'net', modelSize: 1, mean: [0, 0, 0], std: [1, 1, 1], backend: 'wasm', maxBatch: 1, heartbeatMs: 1, dataset: { sha256: 'a'.repeat(64), bytes: 0, trainCount: 0, valCount: 0, chunks: 0 }, proofNonce: Buffer.alloc(32) }),
+      () => encodeMessage({ type: 'welcome', workerId: 'x', mac: Buffer.alloc(32), model: 'net', modelSize: 1, mean: [0, 0, 0], std: [1, 1, 1], backend: 'wasm', maxBatch: 1, microBatch: 1, heartbeatMs: 1, dataset: { sha256: 'a'.repeat(64), bytes: 0, trainCount: 0, valCount: 0, chunks: 0 }, proofNonce: Buffer.alloc(32) }),
       () => 'text frame',
     ])();
 

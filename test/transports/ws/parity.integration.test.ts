@@ -18,6 +18,8 @@ test('a run with 2 WebSocket worker processes ends bit-identical to the in-proce
     });
     assert.equal(r.weightsSha256, expected);
     assert.equal(tasksBy.size, 2, 'both workers computed');
+    // Each warmed up at the coordinator's micro-batch size (64 in 4) before its first step, which changes no bit.
+    for (const w of workers.values()) assert.match(w.output(), /warmed up: \d+ gradients of 16 examples/);
     // Told to leave, the workers exit by themselves.
     assert.deepEqual(await Promise.all([...workers.values()].map((w) => w.exited)), [0, 0]);
   } finally {

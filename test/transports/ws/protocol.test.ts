@@ -24,6 +24,7 @@ const SAMPLES: Record<MessageType, Message> = {
     std: [0.25, 0.5, 1 / 3],
     backend: 'wasm',
     maxBatch: 500,
+    microBatch: 16,
     heartbeatMs: 5000,
     dataset: { sha256: sha, bytes: 123456, trainCount: 30, valCount: 10, chunks: 1 },
     proofNonce: bytes(32, 4),
@@ -175,8 +176,13 @@ test('close reasons quoting a peer stay within the 123 bytes WebSocket allows', 
   assert.match(r, /^[\x20-\x7e]*$/);
 });
 
-test('protocol 4: a result may carry a NaN or infinite loss (the coordinator judges it, a decoder error would evict an honest worker of a diverged run)', () => {
-  assert.equal(PROTOCOL_VERSION, 4);
+test('protocol 5: the welcome says the micro-batch size workers warm up with; one without it is refused', () => {
+  assert.equal(PROTOCOL_VERSION, 5);
+  const { microBatch: _, ...old } = SAMPLES.welcome as Extract<Message, { type: 'welcome' }>;
+  assert.throws(() => decodeMessage(encodeMessage(old as unknown as Message), 'coordinator'), /welcome lacks microBatch/);
+});
+
+test('since protocol 4: a result may carry a NaN or infinite loss (the coordinator judges it, a decoder error would evict an honest worker of a diverged run)', () => {
   for (const lossSum of [NaN, Infinity, -Infinity]) {
     for (const m of [{ ...SAMPLES.gradient, lossSum }, { ...SAMPLES.evalResult, lossSum }] as Message[]) {
       const back = decodeMessage(encodeMessage(m), 'worker');

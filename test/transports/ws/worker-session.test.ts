@@ -62,6 +62,7 @@ function welcome(workerNonce: Uint8Array, token: string | null = TOKEN): Message
     std: [0.25, 0.25, 0.25],
     backend: 'cpu',
     maxBatch: 4,
+    microBatch: 2,
     heartbeatMs: 1000,
     dataset,
     proofNonce: PROOF_NONCE,
