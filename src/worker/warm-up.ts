@@ -7,6 +7,7 @@
  * no longer at 100, +1.4 s at 400). Only the wasm backend needs it; TRAINER_WARMUP_STEPS
  * overrides the count (0: none).
  */
+import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../data/cifar-format.js';
 import type { MicroBatchComputer } from './gradient.js';
 import { initParams } from './model.js';
@@ -22,13 +23,13 @@ export function microBatchSizes(batchSize: number, microBatches: number, maxBatc
 }
 
 /**
- * Computes up to TRAINER_WARMUP_STEPS (default 150) gradients of the given sizes, in turn, on
- * `data`'s first examples, for at most 3 s; returns how many it computed.
+ * On the wasm backend, computes up to TRAINER_WARMUP_STEPS (default 150) gradients of the given
+ * sizes, in turn, on `data`'s first examples, for at most 3 s; returns how many it computed.
  */
 export function warmUp(c: MicroBatchComputer, data: Dataset, sizes: readonly number[]): number {
   const steps = Number(process.env['TRAINER_WARMUP_STEPS'] ?? WARM_UP_STEPS);
   const count = Math.min(data.count, Math.max(0, ...sizes));
-  if (!(steps > 0) || sizes.length === 0 || count === 0) return 0;
+  if (tf.getBackend() !== 'wasm' || !(steps > 0) || sizes.length === 0 || count === 0) return 0;
   const t0 = performance.now();
   const weights = initParams(c.model, 0);
   const out = new Float32Array(c.model.size);

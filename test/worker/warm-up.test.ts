@@ -39,6 +39,11 @@ describe('warm-up', () => {
     assert.deepEqual(got, expected);
   });
 
+  it('only the wasm backend warms up', async () => {
+    await useBackend('cpu');
+    assert.equal(warmUp(new MicroBatchComputer(model, NORMALIZATIONS[0]!, 16), data, [16]), 0);
+  });
+
   it('TRAINER_WARMUP_STEPS=0 turns it off', async () => {
     await useBackend('wasm');
     process.env['TRAINER_WARMUP_STEPS'] = '0';

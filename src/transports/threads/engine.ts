@@ -20,6 +20,7 @@ import type { ModelSpec } from '../../worker/model.js';
 import { ThreadBoard } from './board.js';
 import type { ThreadInit } from './messages.js';
 import { threadInit } from './shared-data.js';
+import { microBatchSizes } from '../../worker/warm-up.js';
 
 export interface EngineOptions {
   threads: number;
@@ -69,9 +70,7 @@ export class ThreadEngine {
       indices: o.threads * o.maxBatch,
       slotCount: o.threads,
       evalEntries: 0,
-      // Threads warm up with the coordinator's training micro-batch size.
-      microBatches: 1,
-      batchSize: Math.min(o.microBatch, o.maxBatch),
+      warmUpSizes: microBatchSizes(o.microBatch, 1, o.maxBatch),
     });
     const board = await ThreadBoard.start(init, { threads: o.threads, timeoutMs: o.taskTimeoutMs ?? 3_600_000, startupTimeoutMs: 60_000 });
     return new ThreadEngine(board, init, o.model, board.backends().join(', '), o.threads);

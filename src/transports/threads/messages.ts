@@ -38,9 +38,8 @@ export interface ThreadInit {
   slotCount: number;
   /** The most examples one task holds (micro-batch or evaluation chunk). */
   maxBatch: number;
-  /** Micro-batches of a training step (sizes a thread warms up with; 0: unknown, no warm-up). */
-  microBatches: number;
-  batchSize: number;
+  /** The micro-batch sizes a thread warms up with (worker/warm-up.ts); empty: none. */
+  warmUpSizes: number[];
   board: Board;
 }
 

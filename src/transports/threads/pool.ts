@@ -18,6 +18,7 @@ import type { Config } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
 import type { BatchStats } from '../../worker/gradient.js';
 import { maxTaskBatch, type MicroBatchResult, type PoolContext, type StepHooks, type WorkerPool, type WorkerStats } from '../pool.js';
+import { microBatchSizes } from '../../worker/warm-up.js';
 import { ThreadBoard, type TaskOutcome } from './board.js';
 import type { Fault, ThreadInit } from './messages.js';
 import { threadInit } from './shared-data.js';
@@ -228,8 +229,7 @@ export function threadPoolFactory(extra: Partial<ThreadPoolOptions> = {}): (ctx:
       evalEntries,
       threads,
       maxBatch: maxTaskBatch(config),
-      microBatches,
-      batchSize,
+      warmUpSizes: microBatchSizes(batchSize, microBatches, maxTaskBatch(config)),
     });
     const pool = await ThreadPool.start(config, init, model.size, evalEntries, { threads, ...extra });
     const inUse = pool.backends();

@@ -39,8 +39,7 @@ export interface ThreadInitOptions {
   /** Thread positions. */
   threads: number;
   maxBatch: number;
-  microBatches: number;
-  batchSize: number;
+  warmUpSizes: number[];
 }
 
 /**
@@ -64,8 +63,7 @@ export function threadInit(o: ThreadInitOptions): ThreadInit {
     slots: shared(Float32Array, o.slotCount * o.model.size * 4),
     slotCount: o.slotCount,
     maxBatch: o.maxBatch,
-    microBatches: o.microBatches,
-    batchSize: o.batchSize,
+    warmUpSizes: o.warmUpSizes,
     board: boardFor(o.slotCount + o.evalEntries, o.threads),
   };
 }

@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../worker/backend.js';
 import { MicroBatchComputer } from '../../worker/gradient.js';
 import { getModel } from '../../worker/model.js';
-import { microBatchSizes, warmUp } from '../../worker/warm-up.js';
+import { warmUp } from '../../worker/warm-up.js';
 import { CTRL, E, ENTRY_INTS, ERROR_BYTES, FAULT_CODE, H, HINT_INTS, KIND, R, RESULT_FLOATS, S, STAT_STRIDE, STATE, type ThreadMessage, type ThreadStart } from './messages.js';
 
 const { init, position, id } = workerData as ThreadStart;
@@ -28,7 +28,7 @@ try {
   const selected = await selectBackend(init.backend, init.gpu);
   backendKind = selected.kind;
   computer = new MicroBatchComputer(getModel(init.model), init.normalization, init.maxBatch);
-  if (selected.tfBackend === 'wasm') warmUp(computer, init.train, microBatchSizes(init.batchSize, init.microBatches, init.maxBatch));
+  warmUp(computer, init.train, init.warmUpSizes);
 } catch (err) {
   const code = (err as { code?: unknown }).code;
   post({ kind: 'failed', code: typeof code === 'string' ? code : null, message: (err as Error).message ?? String(err) });

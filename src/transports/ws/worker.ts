@@ -24,7 +24,7 @@ import { LARGE_FRAME_BYTES, tuneHeapGrowthForStreaming } from './heap-growth.js'
 import type { MessageOf } from './protocol.js';
 import { datasetProof, parseDatasetBlob, type WireDatasets } from './wire-dataset.js';
 import { WorkerSession, type SessionEnd } from './worker-session.js';
-import { warmUp } from '../../worker/warm-up.js';
+import { microBatchSizes, warmUp } from '../../worker/warm-up.js';
 
 export interface WsWorkerOptions {
   /** ws://host:port or wss://host:port. */
@@ -262,9 +262,9 @@ export class WorkerCompute {
     const key = `${run.key} ${data.sha256}`;
     if (this.o.threads === 1) {
       // Once per run and dataset, as the threads do (worker/warm-up.ts): the first epoch at full speed.
-      if (this.computer && this.backend?.tfBackend === 'wasm' && this.warmedUp !== key) {
+      if (this.computer && this.warmedUp !== key) {
         const t0 = performance.now();
-        const n = warmUp(this.computer, data.sets.train, [Math.min(run.microBatch, run.maxBatch)]);
+        const n = warmUp(this.computer, data.sets.train, microBatchSizes(run.microBatch, 1, run.maxBatch));
         this.warmedUp = key;
         if (n > 0) this.o.log(`warmed up: ${n} gradients of ${run.microBatch} examples in ${Math.round(performance.now() - t0)} ms`);
       }
