@@ -4,10 +4,9 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { runTraining } from '../../../src/coordinator/run.js';
 import type { PoolFactory } from '../../../src/transports/pool.js';
-import { wsPoolFactory } from '../../../src/transports/ws/launch.js';
 import { CLOSE } from '../../../src/transports/ws/protocol.js';
 import { tempDir } from '../../helpers.js';
-import { TOKEN, killAll, referenceSha, spawnRogue, spawnWorker, waitFor, withStepHooks, wsConfig, type Spawned } from './helpers.js';
+import { killAll, loopbackWsPool, referenceSha, spawnRogue, spawnWorker, waitFor, withStepHooks, wsConfig, type Spawned } from './helpers.js';
 
 test('cluster.verify 1: workers holding the token that send huge, zero, wrong and fake evaluation results are each named and refused, and the run ends at the reference hash and accuracy', async () => {
   const dir = await tempDir();
@@ -20,10 +19,7 @@ test('cluster.verify 1: workers holding the token that send huge, zero, wrong an
   const banned = new Set<string>();
   const evicted: string[] = [];
   let url = '';
-  const ws = wsPoolFactory({
-    host: '127.0.0.1',
-    port: 0,
-    token: TOKEN,
+  const ws = loopbackWsPool({
     minWorkers: 4,
     onListening: (u) => {
       url = u;

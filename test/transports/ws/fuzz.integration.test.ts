@@ -5,13 +5,12 @@ import WebSocket from 'ws';
 import { loadRunData, runTraining } from '../../../src/coordinator/run.js';
 import { datasetBlob, datasetProof } from '../../../src/transports/ws/wire-dataset.js';
 import type { PoolFactory } from '../../../src/transports/pool.js';
-import { wsPoolFactory } from '../../../src/transports/ws/launch.js';
 import { decodeMessage } from '../../../src/transports/ws/decode.js';
 import { PROTOCOL_VERSION, type Message } from '../../../src/transports/ws/protocol.js';
 import { encodeMessage } from '../../../src/transports/ws/encode.js';
 import { authMac, newNonce } from '../../../src/transports/ws/auth.js';
 import { quietLog, tempDir } from '../../helpers.js';
-import { TOKEN, killAll, referenceSha, spawnWorker, withStepHooks, wsConfig, type Spawned } from './helpers.js';
+import { TOKEN, killAll, loopbackWsPool, referenceSha, spawnWorker, withStepHooks, wsConfig, type Spawned } from './helpers.js';
 
 const FRAMES = 1200;
 
@@ -170,10 +169,7 @@ test('1,200 malformed, oversize, out-of-order and replayed frames thrown at a li
   };
 
   let url = '';
-  const ws = wsPoolFactory({
-    host: '127.0.0.1',
-    port: 0,
-    token: TOKEN,
+  const ws = loopbackWsPool({
     minWorkers: 2,
     onListening: (u) => {
       url = u;

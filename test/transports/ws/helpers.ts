@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { runTraining, type RunOptions } from '../../../src/coordinator/run.js';
 import type { WsPool } from '../../../src/transports/ws/pool.js';
 import type { PoolFactory } from '../../../src/transports/pool.js';
-import { MAIN_JS, wsPoolFactory } from '../../../src/transports/ws/launch.js';
+import { MAIN_JS, wsPoolFactory, type WsFactoryOptions } from '../../../src/transports/ws/launch.js';
 import type { Config } from '../../../src/shared/config.js';
 import { createInProcessPool } from '../../../src/transports/in-process.js';
 import { quietLog, smallConfig } from '../../helpers.js';
@@ -91,6 +91,11 @@ export interface WsTraining {
   onStepTiming?: RunOptions['onStepTiming'];
 }
 
+/** The ws pool factory of the tests: 127.0.0.1, a free port, the test's token. */
+export function loopbackWsPool(o: Omit<WsFactoryOptions, 'host' | 'port' | 'token'>): PoolFactory {
+  return wsPoolFactory({ host: '127.0.0.1', port: 0, token: TOKEN, ...o });
+}
+
 /** Trains `config` over a ws pool on 127.0.0.1 with the test's token. */
 export function trainOverWs(config: Config, t: WsTraining) {
   return runTraining({
@@ -99,10 +104,7 @@ export function trainOverWs(config: Config, t: WsTraining) {
     log: t.log ?? quietLog,
     ...(t.onStep ? { onStep: t.onStep } : {}),
     ...(t.onStepTiming ? { onStepTiming: t.onStepTiming } : {}),
-    createPool: wsPoolFactory({
-      host: '127.0.0.1',
-      port: 0,
-      token: TOKEN,
+    createPool: loopbackWsPool({
       minWorkers: t.minWorkers,
       onListening: (url) => t.spawn(url),
       ...(t.onPool ? { onPool: t.onPool } : {}),

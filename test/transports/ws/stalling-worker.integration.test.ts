@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { runTraining } from '../../../src/coordinator/run.js';
 import type { PoolFactory } from '../../../src/transports/pool.js';
-import { wsPoolFactory } from '../../../src/transports/ws/launch.js';
 import { tempDir } from '../../helpers.js';
-import { TOKEN, killAll, referenceSha, spawnRogue, spawnWorker, waitFor, withStepHooks, wsConfig, type Spawned } from './helpers.js';
+import { killAll, loopbackWsPool, referenceSha, spawnRogue, spawnWorker, waitFor, withStepHooks, wsConfig, type Spawned } from './helpers.js';
 
 const STEP_TIMEOUT_MS = 2000;
 
@@ -22,10 +21,7 @@ test('a worker that takes tasks and never answers holds no step up to its timeou
   /** When each step's results were all back, and when each log line came. */
   const stepEnd = new Map<number, number>();
   const at = new Map<string, number>();
-  const ws = wsPoolFactory({
-    host: '127.0.0.1',
-    port: 0,
-    token: TOKEN,
+  const ws = loopbackWsPool({
     minWorkers: 2,
     onListening: (u) => procs.push(spawnWorker(u, dir, 'honest'), spawnRogue(u, dir, 'stall', 'staller')),
   });

@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { runTraining } from '../../../src/coordinator/run.js';
 import type { PoolFactory } from '../../../src/transports/pool.js';
-import { wsPoolFactory } from '../../../src/transports/ws/launch.js';
 import type { PoolEvent } from '../../../src/transports/ws/pool.js';
 import { quietLog, tempDir } from '../../helpers.js';
-import { TOKEN, killAll, referenceSha, spawnWorker, withStepHooks, wsConfig, type Spawned } from './helpers.js';
+import { killAll, loopbackWsPool, referenceSha, spawnWorker, withStepHooks, wsConfig, type Spawned } from './helpers.js';
 
 test('a worker joining mid-run gets data and weights, takes micro-batches from the next step, and the hash holds', async () => {
   const dir = await tempDir();
@@ -18,10 +17,7 @@ test('a worker joining mid-run gets data and weights, takes micro-batches from t
   let inFlight: number | null = null;
   let readyDuring: number | null | undefined;
   let stepsBefore = 0;
-  const ws = wsPoolFactory({
-    host: '127.0.0.1',
-    port: 0,
-    token: TOKEN,
+  const ws = loopbackWsPool({
     minWorkers: 1,
     onListening: (u) => {
       url = u;
