@@ -228,10 +228,10 @@ export async function runCoordinator(s: RunSpec): Promise<RunResult> {
       const t = timings[i] as (typeof timings)[number];
       const prev = new Map((timings[i - 1] as (typeof timings)[number]).workers.map((w) => [w.worker, w.computeMs]));
       const slowest = Math.max(0, ...t.workers.map((w) => (w.computeMs - (prev.get(w.worker) ?? 0)) / s.threads));
-      const wall = t.marks[5] - t.marks[0];
+      const wall = t.marks[4] - t.marks[0];
       stepMs.push(wall);
       outside.push(wall - slowest);
-      after.push(t.marks[5] - t.marks[2]);
+      after.push(t.marks[4] - t.marks[2]);
     }
     const rssMB = process.memoryUsage().rss / 2 ** 20;
     await pool.close();

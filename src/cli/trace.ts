@@ -42,8 +42,8 @@ export interface ChromeTrace {
   displayTimeUnit: 'ms';
 }
 
-/** The coordinator's phases of a step, between consecutive StepTiming marks. */
-export const STEP_PHASES = ['plan', 'dispatch-wait', 'reduce', 'update', 'publish'] as const;
+/** The coordinator's phases of a step, between consecutive StepTiming marks ('update': the reduction's last pass with the SGD update). */
+export const STEP_PHASES = ['plan', 'dispatch-wait', 'update', 'publish'] as const;
 
 const PID = 1;
 const COORDINATOR_TID = 0;
@@ -86,7 +86,7 @@ export class TraceRecorder {
   }
 
   readonly onStepTiming = (t: StepTiming): void => {
-    const [start, , dispatched, , , end] = t.marks;
+    const [start, , dispatched, , end] = t.marks;
     this.origin ??= start;
     this.span('step', COORDINATOR_TID, start, end, { epoch: t.epoch + 1, step: t.step });
     STEP_PHASES.forEach((name, i) => this.span(name, COORDINATOR_TID, t.marks[i] as number, t.marks[i + 1] as number));
@@ -129,7 +129,7 @@ export class TraceRecorder {
     spans.sort((a, b) => a.from - b.from || a.to - b.to);
     for (const s of spans) this.workerSpan(s.worker, s.kind, s.name, s.from, s.to, s.args);
     for (const w of t.workers) this.last.set(w.worker, { ...w });
-    this.lastStepEnd = t.marks[5];
+    this.lastStepEnd = t.marks[4];
   }
 
   /** Marks the epoch end; the time since the last step is evaluation and metrics. */

@@ -14,7 +14,7 @@ import type { MicroBatchResult, WorkerPool, WorkerStats } from '../transports/po
 import { chunks, type BatchStats } from '../worker/gradient.js';
 import type { ModelSpec } from '../worker/model.js';
 import { progressOf, saveCheckpoint, type Progress } from './checkpoint.js';
-import { OrderedReduction, sgdStep, type SgdState } from './optimizer.js';
+import { OrderedReduction, type SgdState } from './optimizer.js';
 import { planEpoch, splitMicroBatches, type EpochPlan } from './plan.js';
 import type { EpochMetrics, RunFolder } from './run-folder.js';
 
@@ -35,8 +35,8 @@ export interface StepTiming {
   epoch: number;
   /** The step's index (0-based, global). */
   step: number;
-  /** performance.now() in ms at: start, micro-batches planned, results back, reduced, updated, published. */
-  marks: [number, number, number, number, number, number];
+  /** performance.now() in ms at: start, micro-batches planned, results back, reduced and updated (one pass), published. */
+  marks: [number, number, number, number, number];
   /** pool.stats() after the step (cumulative per worker; the tracer takes differences). */
   workers: WorkerStats[];
   /** Each micro-batch's worker and, where the pool knows it, its timing. */
@@ -142,20 +142,19 @@ export function planStep(plan: EpochPlan, step: number, microBatches: number): P
  */
 export async function trainStep(o: StepContext, batch: PlannedStep, next: PlannedStep | null, marks: [number, number]): Promise<void> {
   const { pool, state } = o;
-  const reduction = new OrderedReduction(o.grad, batch.micro.length, batch.size);
+  const reduction = new OrderedReduction(o.grad, batch.micro.length, batch.size, { eager: !pool.sharesCores });
   const results = await pool.runStep(state.globalStep, batch.micro, {
     onResult: (m, r) => reduction.add(m, r.gradient),
     ...(next ? { next: next.micro } : {}),
   });
   const t2 = performance.now();
-  reduction.finish();
-  const t3 = performance.now();
   const loss = results.reduce((sum, r) => sum + r.lossSum, 0);
   if (!Number.isFinite(loss)) throw diverged(`the training loss of step ${state.globalStep} is ${loss}`);
-  if (!sgdStep(state.params, o.grad, state.sgd, o.config.train)) {
+  // The rest of the reduction and the update, in one pass over the parameters.
+  if (!reduction.finishStep(state.params, state.sgd, o.config.train)) {
     throw diverged(`the update of step ${state.globalStep} makes weights non-finite (train.lr ${o.config.train.lr})`);
   }
-  const t4 = performance.now();
+  const t3 = performance.now();
   for (const r of results) {
     state.epochLossSum += r.lossSum;
     state.epochCorrect += r.correct;
@@ -164,7 +163,7 @@ export async function trainStep(o: StepContext, batch: PlannedStep, next: Planne
   state.stepInEpoch++;
   state.globalStep++;
   await pool.publish(state.globalStep, state.params);
-  o.onStepTiming?.({ epoch: state.epoch, step: state.globalStep - 1, marks: [...marks, t2, t3, t4, performance.now()], workers: pool.stats(), results });
+  o.onStepTiming?.({ epoch: state.epoch, step: state.globalStep - 1, marks: [...marks, t2, t3, performance.now()], workers: pool.stats(), results });
 }
 
 /**

@@ -12,6 +12,7 @@ import { maxTaskBatch, type MicroBatchResult, type PoolFactory, type StepHooks, 
 
 export class InProcessPool implements WorkerPool {
   readonly size = 1;
+  readonly sharesCores = true;
   private readonly computer: MicroBatchComputer;
   private weights: Float32Array;
   private version = -1;

@@ -68,6 +68,13 @@ export interface WorkerPool {
   /** How many workers compute in parallel now. */
   readonly size: number;
   /**
+   * Whether the workers compute on the coordinator's own cores (threads, its
+   * own thread). The loop then adds the micro-batch gradients only after the
+   * last one, in one pass with the SGD update, instead of as each arrives,
+   * which would take a core from a worker still computing. Absent: false.
+   */
+  readonly sharesCores?: boolean;
+  /**
    * Makes `weights` (a vector the pool must not keep a reference to) the
    * parameters of version `version`. The loop publishes version s before
    * step s: a step's number is the version of the weights it computes at.

@@ -19,7 +19,7 @@ test('--trace writes a Chrome trace with one step span per step, its phases, and
   const steps = named('step');
   assert.equal(steps.length, 10);
   assert.deepEqual(steps.map((s) => s.args?.step), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-  for (const phase of ['plan', 'dispatch-wait', 'reduce', 'update', 'publish']) assert.equal(named(phase).length, 10, phase);
+  for (const phase of ['plan', 'dispatch-wait', 'update', 'publish']) assert.equal(named(phase).length, 10, phase);
   assert.equal(named('evaluate').length, 2);
   for (const e of spans) {
     assert.ok(Number.isFinite(e.ts) && e.ts >= 0, `${e.name} ts ${e.ts}`);

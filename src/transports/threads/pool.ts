@@ -35,6 +35,7 @@ export interface ThreadPoolOptions {
 
 export class ThreadPool implements WorkerPool {
   readonly size: number;
+  readonly sharesCores = true;
   private readonly maxAttempts: number;
   /** Gradient slots (board entries 0..slotCount-1) free this step. A slot holding a result stays taken until the next step. */
   private freeSlots: number[] = [];

@@ -2,8 +2,8 @@
 // We assemble at run time because the project has no C/wasm toolchain, and a few hundred bytes
 // of hand-written SIMD beat the stock kernels by an order of magnitude on the ops we replace.
 
-export type ValType = 'i32' | 'f32' | 'v128';
-const VALTYPE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, v128: 0x7b };
+export type ValType = 'i32' | 'f32' | 'f64' | 'v128';
+const VALTYPE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, f64: 0x7c, v128: 0x7b };
 
 function uleb(n: number, out: number[]): void {
   do {
@@ -101,6 +101,10 @@ export class Fn {
   v128Store(offset = 0): this { return this.simd(0x0b).mem(4, offset); }
   v128Load64Splat(offset = 0): this { return this.simd(0x0a).mem(3, offset); }
   f64x2PromoteLow(): this { return this.simd(0x5f); }
+  /** f32x4.demote_f64x2_zero: the two doubles rounded to float32 in lanes 0-1, zeros in 2-3. */
+  f32x4DemoteF64x2Zero(): this { return this.simd(0x5e); }
+  f64x2Splat(): this { return this.simd(0x14); }
+  f64x2Mul(): this { return this.simd(0xf2); }
   /** i8x16.shuffle of the two v128 operands on the stack; lanes 0-15 pick from the first. */
   i8x16Shuffle(lanes: readonly number[]): this { return this.simd(0x0d).op(...lanes); }
   f64x2Add(): this { return this.simd(0xf0); }
