@@ -93,6 +93,7 @@ export type TrainOutcome = 'finished' | 'stopped';
 export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
   const { config, pool, state } = o;
   const ctx: StepContext = { config, pool, state, grad: new Float32Array(o.model.size), ...(o.onStepTiming ? { onStepTiming: o.onStepTiming } : {}) };
+  if (pool.paramsStorage) state.params = pool.paramsStorage(state.params);
   await pool.publish(state.globalStep, state.params);
   while (state.epoch < config.train.epochs) {
     const clock = new EpochClock(state);

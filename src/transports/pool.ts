@@ -81,6 +81,13 @@ export interface WorkerPool {
    */
   publish(version: number, weights: Float32Array): Promise<void>;
   /**
+   * Storage for the loop's parameters that the workers share (threads: the
+   * shared weights), holding a copy of `initial`: the loop then updates the
+   * parameters in place there, and publishing that very array moves nothing
+   * but the version. Absent: the loop keeps its own array.
+   */
+  paramsStorage?(initial: Float32Array): Float32Array;
+  /**
    * Gradients of every micro-batch of step `step`, at the weights published
    * as version `step`, reported through `hooks.onResult` and returned in
    * micro-batch order. A worker that fails loses its micro-batches to the

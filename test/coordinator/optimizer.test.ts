@@ -91,3 +91,73 @@ test('a micro-batch added twice, or one outside the step, is an error: each resu
   assert.throws(() => r.add(3, Float32Array.from([1, 1])), /out of range/);
   assert.throws(() => r.add(-1, Float32Array.from([1, 1])), /out of range/);
 });
+
+test('the step end in one pass (finishStep: SIMD or JavaScript, parts added early or at the end) has the bits of reduceGradients then sgdStep', async () => {
+  const { OrderedReduction } = await import('../../src/coordinator/optimizer.js');
+  const { SIMD_BLOCK } = await import('../../src/coordinator/step-simd.js');
+  // Over two SIMD blocks and not a multiple of 4: the blocks, the vector loops' tails and the JavaScript tail all run.
+  const n = 2 * SIMD_BLOCK + 1003;
+  const parts = Array.from({ length: 4 }, (_, m) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * (m + 1)) * 10 ** (((i + m) % 7) - 4)));
+  // Zeros of both signs, in parts and parameters: 0 + (-0) is +0, and the sum starts from +0 as the reduction's does.
+  for (const p of parts) p[5] = -0;
+  const p0 = Float32Array.from({ length: n }, (_, i) => Math.cos(i) * 0.3);
+  p0[5] = -0;
+  p0[6] = 0;
+  for (const opt of [
+    { lr: 0.01, momentum: 0, weightDecay: 0 },
+    { lr: 0.013, momentum: 0, weightDecay: 0.001 },
+    { lr: 0.01, momentum: 0.9, weightDecay: 0 },
+    { lr: 0.02, momentum: 0.5, weightDecay: 0.01 },
+  ]) {
+    // The reference: the gradient in its own pass, then the update, over two steps (momentum's first step differs).
+    const expected = p0.slice();
+    const refState: SgdState = { momentum: null };
+    const grad = new Float32Array(n);
+    for (let step = 0; step < 2; step++) {
+      reduceGradients(grad, parts, 60);
+      sgdStep(expected, grad, refState, opt);
+    }
+    for (const simd of [true, false]) {
+      for (const eager of [true, false]) {
+        const params = p0.slice();
+        const state: SgdState = { momentum: null };
+        for (const order of [[3, 1, 0, 2], [0, 1, 2, 3]]) {
+          const r = new OrderedReduction(new Float32Array(n), parts.length, 60, { eager, simd });
+          for (const m of order) r.add(m, parts[m] as Float32Array);
+          assert.equal(r.finishStep(params, state, opt), true);
+        }
+        const what = `simd ${simd}, eager ${eager}, ${JSON.stringify(opt)}`;
+        assert.deepEqual(new Uint32Array(params.buffer), new Uint32Array(expected.buffer), what);
+        if (opt.momentum !== 0) assert.deepEqual(new Uint32Array((state.momentum as Float32Array).buffer), new Uint32Array((refState.momentum as Float32Array).buffer), what);
+      }
+    }
+  }
+  // The test means something: lr·g rounded in float32 arithmetic instead of double gives other bits.
+  const g = new Float32Array(n);
+  reduceGradients(g, parts, 60);
+  const single = Float32Array.from(p0, (x, i) => Math.fround(x - Math.fround(Math.fround(0.01) * (g[i] as number))));
+  const double = p0.slice();
+  sgdStep(double, g, { momentum: null }, { lr: 0.01, momentum: 0, weightDecay: 0 });
+  assert.notDeepEqual(new Uint32Array(single.buffer), new Uint32Array(double.buffer));
+});
+
+test('finishStep says when an update makes a weight non-finite, in the SIMD blocks and in the JavaScript tail', async () => {
+  const { OrderedReduction } = await import('../../src/coordinator/optimizer.js');
+  const { SIMD_BLOCK } = await import('../../src/coordinator/step-simd.js');
+  const n = SIMD_BLOCK + 3;
+  for (const at of [7, SIMD_BLOCK + 1]) {
+    for (const bad of [NaN, Infinity]) {
+      for (const simd of [true, false]) {
+        const part = new Float32Array(n).fill(1);
+        part[at] = bad;
+        const r = new OrderedReduction(new Float32Array(n), 1, 1, { eager: false, simd });
+        r.add(0, part);
+        assert.equal(r.finishStep(new Float32Array(n), { momentum: null }, { lr: 0.1, momentum: 0, weightDecay: 0 }), false, `${bad} at ${at}, simd ${simd}`);
+      }
+    }
+  }
+  const r = new OrderedReduction(new Float32Array(n), 1, 1, { eager: false });
+  r.add(0, new Float32Array(n).fill(3e38));
+  // Finite gradient, overflowing update: lr·g is finite, p - lr·g is -Infinity in float32.
+  assert.equal(r.finishStep(new Float32Array(n).fill(-3.4e38), { momentum: null }, { lr: 1, momentum: 0, weightDecay: 0 }), false);
+});

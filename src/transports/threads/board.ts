@@ -130,7 +130,8 @@ export class ThreadBoard {
 
   /** Makes `weights` version `version`; only while no task runs. */
   publish(version: number, weights: Float32Array): void {
-    this.init.weights.set(weights);
+    // The pool's paramsStorage: the loop has updated the shared weights in place.
+    if (weights !== this.init.weights) this.init.weights.set(weights);
     Atomics.store(this.init.board.ctrl, CTRL.VERSION, version);
   }
 

@@ -76,6 +76,12 @@ export class ThreadPool implements WorkerPool {
     this.board.publish(version, weights);
   }
 
+  /** The shared weights themselves: the SGD update writes where the threads read (no task runs meanwhile). */
+  paramsStorage(initial: Float32Array): Float32Array {
+    this.init.weights.set(initial);
+    return this.init.weights;
+  }
+
   async runStep(step: number, microBatches: readonly Int32Array[], hooks: StepHooks): Promise<MicroBatchResult[]> {
     // The previous step's gradients have been reduced: every live slot is free again.
     this.freeSlots = [];
