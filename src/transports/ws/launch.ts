@@ -89,7 +89,7 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
       minWorkers: n,
       signal,
       // The pool itself stops waiting on Ctrl-C only, not when a child failed (that is reported as such).
-      extra: { onClose: reap, signal: o.signal ?? new AbortController().signal, ...(o.onRequest ? { onRequest: o.onRequest } : {}) },
+      extra: { onClose: reap, sharesCores: true, signal: o.signal ?? new AbortController().signal, ...(o.onRequest ? { onRequest: o.onRequest } : {}) },
       ...(o.onPool ? { onPool: o.onPool } : {}),
       onListening: (url) => {
         for (let i = 0; i < n; i++) {

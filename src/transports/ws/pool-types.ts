@@ -17,6 +17,8 @@ export interface WsPoolOptions extends PoolContext {
   onEvent?: (e: PoolEvent) => void;
   /** Runs after the pool closed (e.g. reaps local worker processes). */
   onClose?: () => Promise<void>;
+  /** The workers are processes on this machine (`--procs`): WorkerPool.sharesCores. */
+  sharesCores?: boolean;
 }
 
 export type PoolEvent =

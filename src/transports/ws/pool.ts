@@ -112,6 +112,10 @@ export class WsPool implements WorkerPool, ConnHost {
     return new WsPool(o, l);
   }
 
+  get sharesCores(): boolean {
+    return this.o.sharesCores ?? false;
+  }
+
   get size(): number {
     return this.members.size + this.joiners.length;
   }
