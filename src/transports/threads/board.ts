@@ -59,6 +59,8 @@ interface Thread {
   /** node:worker_threads id. */
   threadId: number;
   backend: string;
+  /** The core it is pinned to (pin.ts), null if none. */
+  core: number | null;
   ready: boolean;
   /** Terminated by us (past a deadline, or closing): its exit is expected. */
   ending: boolean;
@@ -106,8 +108,8 @@ export class ThreadBoard {
   }
 
   /** The threads that are up: their node:worker_threads id and backend kind. */
-  ready(): { thread: number; backend: string }[] {
-    return [...this.threads.values()].filter((t) => t.ready).map((t) => ({ thread: t.threadId, backend: t.backend }));
+  ready(): { thread: number; backend: string; core: number | null }[] {
+    return [...this.threads.values()].filter((t) => t.ready).map((t) => ({ thread: t.threadId, backend: t.backend, core: t.core }));
   }
 
   /** The backend kinds the threads compute on. */
@@ -211,7 +213,7 @@ export class ThreadBoard {
     const id = this.nextId++;
     const start: ThreadStart = { init: this.init, position, id };
     const worker = new Worker(WORKER_FILE, { workerData: start });
-    const t: Thread = { id, position, worker, threadId: worker.threadId, backend: '', ready: false, ending: false };
+    const t: Thread = { id, position, worker, threadId: worker.threadId, backend: '', core: null, ready: false, ending: false };
     // Its position's figures start again from zero: keep the old thread's.
     this.gone.used += this.stat(position, S.USED);
     this.gone.dropped += this.stat(position, S.DROPPED);
@@ -232,6 +234,7 @@ export class ThreadBoard {
           return;
         }
         t.backend = m.backend;
+        t.core = m.core;
         t.ready = true;
         clearTimeout(timer);
         resolve();

@@ -40,6 +40,8 @@ export interface ThreadInit {
   maxBatch: number;
   /** The micro-batch sizes a thread warms up with (worker/warm-up.ts); empty: none. */
   warmUpSizes: number[];
+  /** The core of each thread position (pin.ts); null: the scheduler places the threads. */
+  pinCores: number[] | null;
   board: Board;
 }
 
@@ -135,4 +137,4 @@ export interface ThreadStart {
 }
 
 /** The one message a thread sends: when it is ready to claim tasks, or why it cannot start. */
-export type ThreadMessage = { kind: 'ready'; backend: string } | { kind: 'failed'; code: string | null; message: string };
+export type ThreadMessage = { kind: 'ready'; backend: string; core: number | null } | { kind: 'failed'; code: string | null; message: string };

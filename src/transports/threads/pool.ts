@@ -21,6 +21,7 @@ import { maxTaskBatch, type MicroBatchResult, type PoolContext, type StepHooks, 
 import { microBatchSizes } from '../../worker/warm-up.js';
 import { ThreadBoard, type TaskOutcome } from './board.js';
 import type { Fault, ThreadInit } from './messages.js';
+import { pinCores } from './pin.js';
 import { threadInit } from './shared-data.js';
 
 export { WORKER_FILE } from './board.js';
@@ -70,6 +71,11 @@ export class ThreadPool implements WorkerPool {
   /** The backend kinds the threads compute on. */
   backends(): string {
     return this.board.backends().join(', ');
+  }
+
+  /** The cores the threads are pinned to, in thread order; empty when they are not. */
+  cores(): number[] {
+    return this.board.ready().flatMap((t) => (t.core === null ? [] : [t.core]));
   }
 
   async publish(version: number, weights: Float32Array): Promise<void> {
@@ -237,10 +243,15 @@ export function threadPoolFactory(extra: Partial<ThreadPoolOptions> = {}): (ctx:
       threads,
       maxBatch: maxTaskBatch(config),
       warmUpSizes: microBatchSizes(batchSize, microBatches, maxTaskBatch(config)),
+      pinCores: pinCores(threads),
     });
     const pool = await ThreadPool.start(config, init, model.size, evalEntries, { threads, ...extra });
     const inUse = pool.backends();
-    log(`workers: ${threads} thread${threads > 1 ? 's' : ''}, backend ${inUse}${backend === config.backend ? '' : ` (${config.backend} resolves to ${backend} in threads)`}`);
+    const cores = pool.cores();
+    log(
+      `workers: ${threads} thread${threads > 1 ? 's' : ''}, backend ${inUse}${backend === config.backend ? '' : ` (${config.backend} resolves to ${backend} in threads)`}` +
+        (cores.length > 0 ? `, pinned to cores ${cores.join(', ')}` : ''),
+    );
     return pool;
   };
 }

@@ -40,6 +40,8 @@ export interface ThreadInitOptions {
   threads: number;
   maxBatch: number;
   warmUpSizes: number[];
+  /** A core per thread position (pin.ts), or null / absent: not pinned. */
+  pinCores?: number[] | null;
 }
 
 /**
@@ -64,6 +66,7 @@ export function threadInit(o: ThreadInitOptions): ThreadInit {
     slotCount: o.slotCount,
     maxBatch: o.maxBatch,
     warmUpSizes: o.warmUpSizes,
+    pinCores: o.pinCores ?? null,
     board: boardFor(o.slotCount + o.evalEntries, o.threads),
   };
 }

@@ -17,6 +17,7 @@ import { selectBackend } from '../../worker/backend.js';
 import { MicroBatchComputer } from '../../worker/gradient.js';
 import { getModel } from '../../worker/model.js';
 import { warmUp } from '../../worker/warm-up.js';
+import { pinThisThread } from './pin.js';
 import { CTRL, E, ENTRY_INTS, ERROR_BYTES, FAULT_CODE, H, HINT_INTS, KIND, R, RESULT_FLOATS, S, STAT_STRIDE, STATE, type ThreadMessage, type ThreadStart } from './messages.js';
 
 const { init, position, id } = workerData as ThreadStart;
@@ -42,7 +43,8 @@ let stagedHint = 0;
 const hintIndices = new Int32Array(init.maxBatch);
 
 stats[position * STAT_STRIDE + S.THREAD] = threadId;
-post({ kind: 'ready', backend: backendKind });
+const core = init.pinCores?.[position] ?? null;
+post({ kind: 'ready', backend: backendKind, core: core !== null && pinThisThread(core) ? core : null });
 await loop();
 
 async function loop(): Promise<void> {

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import test from 'node:test';
+import { runTraining } from '../../../src/coordinator/run.js';
+import { allowedCpus, parseCpuList, pinCores } from '../../../src/transports/threads/pin.js';
+import { threadPoolFactory, type ThreadPool } from '../../../src/transports/threads/pool.js';
+import { smallConfig, tempDir } from '../../helpers.js';
+
+test('CPU lists as Linux writes them', () => {
+  assert.deepEqual(parseCpuList('0-1\n'), [0, 1]);
+  assert.deepEqual(parseCpuList('0-2,5,7-8'), [0, 1, 2, 5, 7, 8]);
+  assert.deepEqual(parseCpuList('3'), [3]);
+  assert.throws(() => parseCpuList('a-b'), /not a CPU list/);
+});
+
+test('threads are pinned only when there are 2 or more and a core for each, unless TRAINER_PIN_THREADS=0', () => {
+  assert.equal(pinCores(1, [0, 1]), null);
+  assert.deepEqual(pinCores(2, [0, 1]), [0, 1]);
+  assert.deepEqual(pinCores(2, [4, 6, 7]), [4, 6]);
+  assert.equal(pinCores(3, [0, 1]), null);
+  assert.equal(pinCores(2, null), null);
+  process.env['TRAINER_PIN_THREADS'] = '0';
+  try {
+    assert.equal(pinCores(2, [0, 1]), null);
+  } finally {
+    delete process.env['TRAINER_PIN_THREADS'];
+  }
+});
+
+/** Cpus_allowed_list of each thread of this process. */
+function threadAffinities(): string[] {
+  return readdirSync('/proc/self/task').map((tid) => {
+    const line = readFileSync(`/proc/self/task/${tid}/status`, 'utf8').split('\n').find((l) => l.startsWith('Cpus_allowed_list:'));
+    return (line ?? '').slice('Cpus_allowed_list:'.length).trim();
+  });
+}
+
+test('trainer train --threads 2 runs each compute thread on a core of its own, and says so', async (t) => {
+  const cpus = allowedCpus();
+  if (cpus === null || cpus.length < 2) return t.skip(`needs 2 cores this process may use (has ${cpus?.length ?? 'unknown'})`);
+  const dir = await tempDir();
+  const factory = threadPoolFactory();
+  const lines: string[] = [];
+  let seen: { cores: number[]; affinities: string[] } | null = null;
+  await runTraining({
+    config: smallConfig(dir, { train: { epochs: 1 }, cluster: { transport: 'threads', workers: 2 } }),
+    resume: false,
+    log: (line) => lines.push(line),
+    createPool: async (ctx) => {
+      const pool: ThreadPool = await factory(ctx);
+      seen = { cores: pool.cores(), affinities: threadAffinities() };
+      return pool;
+    },
+  });
+  const { cores, affinities } = seen as unknown as { cores: number[]; affinities: string[] };
+  const expected = cpus.slice(0, 2);
+  assert.deepEqual([...cores].sort((a, b) => a - b), expected, `pinned to ${cores.join(', ')} (taskset missing?)`);
+  // One thread allowed on exactly the first core, one on exactly the second; the others (this one, V8's) anywhere.
+  for (const c of expected) assert.equal(affinities.filter((a) => a === String(c)).length, 1, `threads on core ${c} alone: ${affinities.join(' | ')}`);
+  assert.ok(lines.some((l) => /workers: 2 threads, .*pinned to cores \d+, \d+/.test(l)), lines.join('\n'));
+});
