@@ -45,11 +45,31 @@ export function allowedCpus(): number[] | null {
   }
 }
 
+/** The logical CPUs sharing a physical core with `cpu` (hyperthreads), itself included; [cpu] where the system does not say. */
+export function coreSiblings(cpu: number): number[] {
+  try {
+    return parseCpuList(readFileSync(`/sys/devices/system/cpu/cpu${cpu}/topology/thread_siblings_list`, 'utf8'));
+  } catch {
+    return [cpu];
+  }
+}
+
+/**
+ * `cpus` ordered one per physical core first, then the second hyperthread of each, and so on:
+ * two threads on the two hyperthreads of one core would share its execution units while another
+ * core idles, where the scheduler left to itself spreads them.
+ */
+export function spreadOverCores(cpus: readonly number[], siblings: (cpu: number) => number[] = coreSiblings): number[] {
+  const rank = new Map<number, number>();
+  for (const c of cpus) rank.set(c, siblings(c).filter((s) => cpus.includes(s)).sort((a, b) => a - b).indexOf(c));
+  return [...cpus].sort((a, b) => (rank.get(a) ?? 0) - (rank.get(b) ?? 0) || a - b);
+}
+
 /** The core for each thread position, or null: leave the threads to the scheduler. */
-export function pinCores(threads: number, cpus: number[] | null = allowedCpus()): number[] | null {
+export function pinCores(threads: number, cpus: number[] | null = allowedCpus(), siblings: (cpu: number) => number[] = coreSiblings): number[] | null {
   if (envVar('TRAINER_PIN_THREADS') === '0' || cpus === null) return null;
   if (threads < 2 || threads > cpus.length) return null;
-  return cpus.slice(0, threads);
+  return spreadOverCores(cpus, siblings).slice(0, threads);
 }
 
 /** Pins the calling thread to `core`; whether it could (taskset present, the core allowed). */

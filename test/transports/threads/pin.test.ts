@@ -13,15 +13,28 @@ test('CPU lists as Linux writes them', () => {
   assert.throws(() => parseCpuList('a-b'), /not a CPU list/);
 });
 
+test('threads go to different physical cores before they share one: hyperthread siblings come last', () => {
+  // cpus 0-3 are the first hyperthreads of cores 0-3, 4-7 their siblings (a common numbering) ...
+  const interleaved = (c: number) => [c % 4, (c % 4) + 4];
+  assert.deepEqual(pinCores(4, [0, 1, 2, 3, 4, 5, 6, 7], interleaved), [0, 1, 2, 3]);
+  // ... or siblings are neighbours (0-1 one core, 2-3 the next).
+  const paired = (c: number) => [c - (c % 2), c - (c % 2) + 1];
+  assert.deepEqual(pinCores(2, [0, 1, 2, 3], paired), [0, 2]);
+  assert.deepEqual(pinCores(3, [0, 1, 2, 3], paired), [0, 2, 1]);
+  // Only the allowed CPUs count: with 2 and 3 allowed (one core's siblings and another's), both.
+  assert.deepEqual(pinCores(2, [1, 2], paired), [1, 2]);
+});
+
 test('threads are pinned only when there are 2 or more and a core for each, unless TRAINER_PIN_THREADS=0', () => {
-  assert.equal(pinCores(1, [0, 1]), null);
-  assert.deepEqual(pinCores(2, [0, 1]), [0, 1]);
-  assert.deepEqual(pinCores(2, [4, 6, 7]), [4, 6]);
-  assert.equal(pinCores(3, [0, 1]), null);
-  assert.equal(pinCores(2, null), null);
+  const alone = (c: number) => [c];
+  assert.equal(pinCores(1, [0, 1], alone), null);
+  assert.deepEqual(pinCores(2, [0, 1], alone), [0, 1]);
+  assert.deepEqual(pinCores(2, [4, 6, 7], alone), [4, 6]);
+  assert.equal(pinCores(3, [0, 1], alone), null);
+  assert.equal(pinCores(2, null, alone), null);
   process.env['TRAINER_PIN_THREADS'] = '0';
   try {
-    assert.equal(pinCores(2, [0, 1]), null);
+    assert.equal(pinCores(2, [0, 1], alone), null);
   } finally {
     delete process.env['TRAINER_PIN_THREADS'];
   }
@@ -53,7 +66,7 @@ test('trainer train --threads 2 runs each compute thread on a core of its own, a
     },
   });
   const { cores, affinities } = seen as unknown as { cores: number[]; affinities: string[] };
-  const expected = cpus.slice(0, 2);
+  const expected = [...(pinCores(2) as number[])].sort((a, b) => a - b);
   assert.deepEqual([...cores].sort((a, b) => a - b), expected, `pinned to ${cores.join(', ')} (taskset missing?)`);
   // One thread allowed on exactly the first core, one on exactly the second; the others (this one, V8's) anywhere.
   for (const c of expected) assert.equal(affinities.filter((a) => a === String(c)).length, 1, `threads on core ${c} alone: ${affinities.join(' | ')}`);
