@@ -19,6 +19,7 @@ import type { BatchStats } from '../../worker/gradient.js';
 import type { ModelSpec } from '../../worker/model.js';
 import { ThreadBoard } from './board.js';
 import type { ThreadInit } from './messages.js';
+import { workerPinCores } from './pin.js';
 import { threadInit } from './shared-data.js';
 import { microBatchSizes } from '../../worker/warm-up.js';
 
@@ -39,6 +40,8 @@ export interface EngineOptions {
 
 export class ThreadEngine {
   readonly threads: number;
+  /** The cores the threads are pinned to (pin.ts); empty when they are not. */
+  cores: number[] = [];
   private readonly free: number[];
   private published = -1;
   private running = 0;
@@ -71,9 +74,12 @@ export class ThreadEngine {
       slotCount: o.threads,
       evalEntries: 0,
       warmUpSizes: microBatchSizes(o.microBatch, 1, o.maxBatch),
+      pinCores: workerPinCores(o.threads),
     });
     const board = await ThreadBoard.start(init, { threads: o.threads, timeoutMs: o.taskTimeoutMs ?? 3_600_000, startupTimeoutMs: 60_000 });
-    return new ThreadEngine(board, init, o.model, board.backends().join(', '), o.threads);
+    const engine = new ThreadEngine(board, init, o.model, board.backends().join(', '), o.threads);
+    engine.cores = board.ready().flatMap((t) => (t.core === null ? [] : [t.core]));
+    return engine;
   }
 
   /** d(sum of losses)/d(params) of the examples at `indices` at weights `version`, into `out`. */

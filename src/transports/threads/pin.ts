@@ -9,8 +9,9 @@
  *
  * Pinned only where it cannot hurt: 2 or more threads, no more than the
  * cores this process may use (its affinity: Slurm's and containers' cpusets
- * included), and not behind `trainer worker --threads`, where several worker
- * processes may share a machine's cores and would each pin to the same ones.
+ * included). Behind `trainer worker --threads N` only when the process may use
+ * exactly N CPUs (workerPinCores): otherwise several worker processes may share
+ * a machine's cores, and each would pin to the same ones.
  * One thread is left to the scheduler, which measured better (the
  * coordinator's thread and V8's helpers then have the other core), and so
  * are `--procs` worker processes: pinned, 2 of them measured the same as
@@ -70,6 +71,16 @@ export function pinCores(threads: number, cpus: number[] | null = allowedCpus(),
   if (envVar('TRAINER_PIN_THREADS') === '0' || cpus === null) return null;
   if (threads < 2 || threads > cpus.length) return null;
   return spreadOverCores(cpus, siblings).slice(0, threads);
+}
+
+/**
+ * The cores for `trainer worker --threads N`: pinned only when this process may use exactly N
+ * CPUs, that is when a scheduler gave it a set of its own (Slurm's --cpus-per-task N with task
+ * affinity or cgroups, a Kubernetes pod with exclusive CPUs): on a machine shared with other
+ * worker processes, each would pin its threads to the same first cores.
+ */
+export function workerPinCores(threads: number, cpus: number[] | null = allowedCpus(), siblings: (cpu: number) => number[] = coreSiblings): number[] | null {
+  return cpus !== null && cpus.length === threads ? pinCores(threads, cpus, siblings) : null;
 }
 
 /** Pins the calling thread to `core`; whether it could (taskset present, the core allowed). */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import test from 'node:test';
 import { runTraining } from '../../../src/coordinator/run.js';
-import { allowedCpus, parseCpuList, pinCores } from '../../../src/transports/threads/pin.js';
+import { allowedCpus, parseCpuList, pinCores, workerPinCores } from '../../../src/transports/threads/pin.js';
 import { threadPoolFactory, type ThreadPool } from '../../../src/transports/threads/pool.js';
 import { smallConfig, tempDir } from '../../helpers.js';
 
@@ -38,6 +38,14 @@ test('threads are pinned only when there are 2 or more and a core for each, unle
   } finally {
     delete process.env['TRAINER_PIN_THREADS'];
   }
+});
+
+test('trainer worker --threads N pins only when the process may use exactly N CPUs (a set a scheduler gave it)', () => {
+  const alone = (c: number) => [c];
+  assert.deepEqual(workerPinCores(2, [2, 3], alone), [2, 3]);
+  assert.equal(workerPinCores(2, [0, 1, 2, 3], alone), null);
+  assert.equal(workerPinCores(4, [0, 1], alone), null);
+  assert.equal(workerPinCores(2, null, alone), null);
 });
 
 /** Cpus_allowed_list of each thread of this process. */
