@@ -1,11 +1,8 @@
 /**
  * Each compute thread of `trainer train --threads N` on a core of its own
- * (Linux). Measured on 2 cores, 2 threads, configs/cifar10.yaml: +7-10 % in
- * steady state (4 of 4 alternating pairs). Unpinned, a thread woken for a
- * step is now and then queued on the core where the other one computes, and
- * waits there for the scheduler's next balancing, a few milliseconds, while
- * the other core idles: the trace showed one thread of a step starting a
- * whole micro-batch late in about one step in ten.
+ * (Linux). Measured on 2 cores, 2 threads, configs/cifar10.yaml: +3-10 % in
+ * steady state (7 of 7 alternating pairs): the two compute threads never
+ * queue behind each other on one core, and keep their caches.
  *
  * Pinned only where it cannot hurt: 2 or more threads, no more than the
  * cores this process may use (its affinity: Slurm's and containers' cpusets
