@@ -112,6 +112,12 @@ export class ThreadBoard {
     return [...this.threads.values()].filter((t) => t.ready).map((t) => ({ thread: t.threadId, backend: t.backend, core: t.core }));
   }
 
+  /** The position of the thread with node:worker_threads id `thread`, if it is still here. */
+  positionOf(thread: number): number | undefined {
+    for (const t of this.threads.values()) if (t.threadId === thread) return t.position;
+    return undefined;
+  }
+
   /** The backend kinds the threads compute on. */
   backends(): string[] {
     return [...new Set(this.ready().map((t) => t.backend))];

@@ -43,6 +43,10 @@ export class ThreadPool implements WorkerPool {
   /** Board entries for evaluation chunks. */
   private readonly freeEval: number[];
   private readonly perThread = new Map<number, WorkerStats>();
+  /** The step whose micro-batches were hinted to the threads (the next one, when the loop knew it). */
+  private hintedStep = -1;
+  /** Hinted micro-batches that a thread other than the hinted one computed (work stealing): their staged input is dropped. */
+  private stolen = 0;
 
   private constructor(
     private readonly board: ThreadBoard,
@@ -89,6 +93,7 @@ export class ThreadPool implements WorkerPool {
   }
 
   async runStep(step: number, microBatches: readonly Int32Array[], hooks: StepHooks): Promise<MicroBatchResult[]> {
+    const hinted = this.hintedStep === step;
     // The previous step's gradients have been reduced: every live slot is free again.
     this.freeSlots = [];
     for (let s = this.init.slotCount - 1; s >= 0; s--) if (!this.board.isRetired(s)) this.freeSlots.push(s);
@@ -108,19 +113,20 @@ export class ThreadPool implements WorkerPool {
       // Each thread loads the next step's micro-batch it will take first (the one preferring it) once it has nothing left to do.
       const next = place(hooks.next, ((step + 1) % 2) * half);
       for (let p = 0; p < this.size; p++) this.board.hint(p, step + 1, next[p]?.offset ?? 0, next[p]?.length ?? 0);
+      this.hintedStep = step + 1;
     }
     // One wake-up of this thread per step, not one per micro-batch (see board.notifyEach).
     this.board.notifyEach(false);
     return Promise.all(
       placed.map(async (at, m) => {
-        const r = await this.runMicroBatch(step, m, at.offset, at.length);
+        const r = await this.runMicroBatch(step, m, at.offset, at.length, hinted);
         hooks.onResult(m, r);
         return r;
       }),
     );
   }
 
-  private async runMicroBatch(step: number, m: number, offset: number, length: number): Promise<MicroBatchResult> {
+  private async runMicroBatch(step: number, m: number, offset: number, length: number, hinted: boolean): Promise<MicroBatchResult> {
     const failures: string[] = [];
     for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
       const slot = this.freeSlots.pop();
@@ -130,6 +136,8 @@ export class ThreadPool implements WorkerPool {
         const task = { kind: 'gradient' as const, version: step, offset, length, prefer: m % this.size, ...(fault ? { fault } : {}) };
         const r = await this.board.run(slot, task, `step ${step} micro-batch ${m}`);
         this.record(r, length);
+        // Hints go to positions 0..size-1 for micro-batches 0..size-1, each the first its thread prefers.
+        if (hinted && m < this.size && this.board.positionOf(r.thread) !== m) this.stolen++;
         const gradient = this.init.slots.subarray(slot * this.modelSize, (slot + 1) * this.modelSize);
         // Threads stamp times as timeOrigin + now; this thread's clock has its own origin.
         const timing = {
@@ -198,9 +206,12 @@ export class ThreadPool implements WorkerPool {
     return this.board.tensorCounts();
   }
 
-  /** Prefetched inputs over all threads so far: used by their task, or dropped. */
-  staging(): { used: number; dropped: number } {
-    return this.board.staging();
+  /**
+   * Prefetched inputs over all threads so far: used by their task, or dropped; and how many
+   * hinted micro-batches another thread took (a late thread's: its staged input is dropped).
+   */
+  staging(): { used: number; dropped: number; stolen: number } {
+    return { ...this.board.staging(), stolen: this.stolen };
   }
 
   async close(): Promise<void> {
