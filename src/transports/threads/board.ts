@@ -146,7 +146,7 @@ export class ThreadBoard {
   /** Tells the thread at `position` which examples it will likely compute at weights `version`, to load them before. */
   hint(position: number, version: number, offset: number, length: number): void {
     const h = this.init.board.hints;
-    const at = position * HINT_INTS;
+    const at = (position * 2 + (version % 2)) * HINT_INTS;
     h[at + H.OFFSET] = offset;
     h[at + H.LENGTH] = length;
     h[at + H.VERSION] = version;

@@ -56,7 +56,12 @@ export interface Board {
   /** `capacity` error texts of ERROR_BYTES UTF-8 bytes, zero-padded. */
   errors: Uint8Array;
   capacity: number;
-  /** Per thread position: HINT_INTS ints (H.*): the next step's micro-batch it is likely to compute, to prefetch. */
+  /**
+   * Per thread position, two hints of HINT_INTS ints (H.*), one per parity of the step they are
+   * for: the micro-batch of a coming step it is likely to compute, to prefetch. Two, so that the
+   * hint for step s + 2 (posted with step s + 1) does not replace the one for s + 1 before a thread
+   * slow to finish step s has read it.
+   */
   hints: Int32Array;
   /** Per thread position: STAT_STRIDE ints (S.*): what the thread there reported after its last task. */
   stats: Int32Array;

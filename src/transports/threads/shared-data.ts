@@ -79,7 +79,7 @@ function boardFor(capacity: number, positions: number): Board {
     results: shared(Float64Array, capacity * RESULT_FLOATS * 8),
     errors: shared(Uint8Array, capacity * ERROR_BYTES),
     capacity,
-    hints: shared(Int32Array, positions * HINT_INTS * 4),
+    hints: shared(Int32Array, positions * 2 * HINT_INTS * 4),
     stats: shared(Int32Array, positions * STAT_STRIDE * 4),
     positions,
   };

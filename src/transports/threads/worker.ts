@@ -149,11 +149,15 @@ function inFlight(): boolean {
   return false;
 }
 
-/** Stages the examples of this position's hint (if it is for `version`, unless null), once per hint; whether it did. */
+/**
+ * Stages the examples of this position's hint for step `version` (null: its newest hint), once
+ * per hint; whether it did.
+ */
 function prefetch(version: number | null): boolean {
-  const h = position * HINT_INTS;
+  const at = (parity: number) => (position * 2 + parity) * HINT_INTS;
+  const h = version !== null ? at(version % 2) : Atomics.load(hints, at(1) + H.SERIAL) > Atomics.load(hints, at(0) + H.SERIAL) ? at(1) : at(0);
   const serial = Atomics.load(hints, h + H.SERIAL);
-  if (serial === stagedHint || (version !== null && hints[h + H.VERSION] !== version)) return false;
+  if (serial <= stagedHint || (version !== null && hints[h + H.VERSION] !== version)) return false;
   stagedHint = serial;
   const offset = hints[h + H.OFFSET] as number;
   const length = Math.min(hints[h + H.LENGTH] as number, hintIndices.length);
