@@ -1,7 +1,7 @@
 /**
  * Each compute thread of `trainer train --threads N` on a core of its own
- * (Linux). Measured on 2 cores, 2 threads, configs/cifar10.yaml: +3-10 % in
- * steady state (7 of 7 alternating pairs): the two compute threads never
+ * (Linux). Measured on 2 cores, 2 threads, configs/cifar10.yaml: faster in
+ * 12 of 13 alternating pairs, median +7 % in steady state: the two compute threads never
  * queue behind each other on one core, and keep their caches.
  *
  * Pinned only where it cannot hurt: 2 or more threads, no more than the
