@@ -10,8 +10,9 @@
 // float32) is the float32 quotient that Math.fround(x / d) gives; and lr·g is formed in double,
 // as JavaScript does (lr is a double, 0.01 has no float32), then rounded to float32
 // (f32x4.demote_f64x2_zero), and subtracted in float32.
-import { Fn, assembleModule } from '../worker/kernels/wasm-asm.js';
+import { Fn, HIGH_HALF } from '../worker/kernels/wasm-asm.js';
 import { envVar } from '../worker/kernels/wasm-heap.js';
+import { instantiateWithMemory, type WasmFunction } from '../worker/kernels/wasm-instance.js';
 
 /** Floats a block: three blocks (sum, part, parameters) of 32 KB stay in the core's L2 cache. */
 export const SIMD_BLOCK = 8192;
@@ -23,12 +24,10 @@ const FLAG = 3 * SIMD_BLOCK * 4;
 const PAGES = Math.ceil((FLAG + 16) / 65536);
 /** Vectors per iteration of the main loops. */
 const UNROLL = 4;
-/** i8x16.shuffle lanes: the high two floats of the first operand, moved to the low half. */
-const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 /** i8x16.shuffle lanes: the low two floats of the first operand, then the low two of the second. */
 const LOW_HALVES = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
 
-/** for n floats (a multiple of 4 · UNROLL... or of 4), `vector(j)` on vector j of the current turn; i is the float index. */
+/** `vector(j)` over n floats (a multiple of 4), UNROLL vectors a turn, then one at a time; `i` is the float index, j the vector within a turn. */
 function vectorLoops(f: Fn, n: number, i: number, vector: (j: number) => void): void {
   const end = f.local('i32');
   f.get(n).i32(-4 * UNROLL).and().set(end);
@@ -89,13 +88,6 @@ function sgdFn(): Fn {
   return f;
 }
 
-type WasmApi = {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-  Memory: new (d: { initial: number }) => { readonly buffer: ArrayBuffer };
-};
-const WebAssemblyApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-
 /**
  * One block at a time: `sum` (the parts, the last one with the division), then `sgd` or
  * `gradientTo`. Blocks are multiples of 4 floats long, at most SIMD_BLOCK.
@@ -106,7 +98,7 @@ export class SimdStepEnd {
   private readonly addDivide: (sum: number, part: number, n: number, d: number) => void;
   private readonly sgdRun: (params: number, grad: number, n: number, lr: number, flag: number) => void;
 
-  private constructor(exports: Record<string, unknown>, buffer: ArrayBuffer) {
+  private constructor(exports: Record<string, WasmFunction>, buffer: ArrayBuffer) {
     this.f32 = new Float32Array(buffer);
     this.add = exports.add as SimdStepEnd['add'];
     this.addDivide = exports.addDivide as SimdStepEnd['addDivide'];
@@ -115,16 +107,9 @@ export class SimdStepEnd {
 
   /** Null where wasm SIMD is unavailable, or TRAINER_WASM_SIMD=0 (the JavaScript loops then run). */
   static create(): SimdStepEnd | null {
-    if (envVar('TRAINER_WASM_SIMD') === '0' || WebAssemblyApi === undefined) return null;
-    try {
-      const memory = new WebAssemblyApi.Memory({ initial: PAGES });
-      const module = new WebAssemblyApi.Module(assembleModule([addFn(), addDivideFn(), sgdFn()]));
-      const instance = new WebAssemblyApi.Instance(module, { env: { memory } });
-      return new SimdStepEnd(instance.exports, memory.buffer);
-    } catch (err) {
-      if (envVar('TRAINER_KERNELS_DEBUG') !== undefined) console.error(err);
-      return null;
-    }
+    if (envVar('TRAINER_WASM_SIMD') === '0') return null;
+    const made = instantiateWithMemory([addFn(), addDivideFn(), sgdFn()], PAGES);
+    return made === null ? null : new SimdStepEnd(made.exports, made.buffer);
   }
 
   /** Clears the finiteness lanes: before the first block of a step. */

@@ -112,6 +112,11 @@ export class ThreadBoard {
     return [...this.threads.values()].filter((t) => t.ready).map((t) => ({ thread: t.threadId, backend: t.backend, core: t.core }));
   }
 
+  /** The cores the ready threads are pinned to (pin.ts), in thread order; empty when they are not. */
+  cores(): number[] {
+    return this.ready().flatMap((t) => (t.core === null ? [] : [t.core]));
+  }
+
   /** The position of the thread with node:worker_threads id `thread`, if it is still here. */
   positionOf(thread: number): number | undefined {
     for (const t of this.threads.values()) if (t.threadId === thread) return t.position;

@@ -40,8 +40,6 @@ export interface EngineOptions {
 
 export class ThreadEngine {
   readonly threads: number;
-  /** The cores the threads are pinned to (pin.ts); empty when they are not. */
-  cores: number[] = [];
   private readonly free: number[];
   private published = -1;
   private running = 0;
@@ -77,9 +75,7 @@ export class ThreadEngine {
       pinCores: workerPinCores(o.threads),
     });
     const board = await ThreadBoard.start(init, { threads: o.threads, timeoutMs: o.taskTimeoutMs ?? 3_600_000, startupTimeoutMs: 60_000 });
-    const engine = new ThreadEngine(board, init, o.model, board.backends().join(', '), o.threads);
-    engine.cores = board.ready().flatMap((t) => (t.core === null ? [] : [t.core]));
-    return engine;
+    return new ThreadEngine(board, init, o.model, board.backends().join(', '), o.threads);
   }
 
   /** d(sum of losses)/d(params) of the examples at `indices` at weights `version`, into `out`. */
@@ -102,6 +98,11 @@ export class ThreadEngine {
       const r = await this.board.run(slot, { kind: 'evaluate', version, split, offset: start, length: indices.length }, `evaluation of version ${version}`);
       return { lossSum: r.lossSum, correct: r.correct, count: r.count };
     });
+  }
+
+  /** The cores the threads are pinned to (pin.ts); empty when they are not. */
+  cores(): number[] {
+    return this.board.cores();
   }
 
   async close(): Promise<void> {

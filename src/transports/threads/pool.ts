@@ -79,7 +79,7 @@ export class ThreadPool implements WorkerPool {
 
   /** The cores the threads are pinned to, in thread order; empty when they are not. */
   cores(): number[] {
-    return this.board.ready().flatMap((t) => (t.core === null ? [] : [t.core]));
+    return this.board.cores();
   }
 
   async publish(version: number, weights: Float32Array): Promise<void> {

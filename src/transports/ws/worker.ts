@@ -275,7 +275,8 @@ export class WorkerCompute {
     this.engine = null;
     const engine = await ThreadEngine.start({ threads: this.o.threads, backend: run.backend, gpu: this.o.gpu, model: run.model, normalization: run.norm, data: data.sets, maxBatch: run.maxBatch, microBatch: run.microBatch });
     this.engine = { engine, key };
-    this.o.log(`${engine.threads} compute threads, backend ${engine.backendKind}${engine.cores.length > 0 ? `, pinned to cores ${engine.cores.join(', ')}` : ''}`);
+    const cores = engine.cores();
+    this.o.log(`${engine.threads} compute threads, backend ${engine.backendKind}${cores.length > 0 ? `, pinned to cores ${cores.join(', ')}` : ''}`);
   }
 
   holdsDataset(sha256: string): boolean {

@@ -1,9 +1,6 @@
 // The SIMD inner kernel of Conv2DBackpropFilter, a family of register blockings emitted with
 // wasm-asm.ts and instantiated with the other SIMD kernels in simd-module.ts.
-import { Fn } from './wasm-asm.js';
-
-/** Shuffle lanes moving floats 2 and 3 of a vector to lanes 0 and 1. */
-const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+import { Fn, HIGH_HALF } from './wasm-asm.js';
 
 /** Parameters of the conv-filter-gradient block functions, in order. */
 export const CONV_BPF_PARAMS = [

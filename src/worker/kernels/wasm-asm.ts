@@ -30,6 +30,9 @@ function f32Bytes(v: number): number[] {
   return [...new Uint8Array(new Float32Array([v]).buffer)];
 }
 
+/** i8x16.shuffle lanes moving floats 2 and 3 of the first operand to lanes 0 and 1 (for f64x2.promote_low_f32x4). */
+export const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+
 /** One function body. Locals are numbered after the parameters, as in the binary format. */
 export class Fn {
   readonly code: number[] = [];

@@ -9,7 +9,7 @@ type WasmMemory = { readonly buffer: ArrayBuffer | SharedArrayBuffer };
 type WasmApi = {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-  Memory: abstract new (...args: never[]) => WasmMemory;
+  Memory: new (descriptor: { initial: number }) => WasmMemory;
 };
 const WebAssemblyApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
@@ -32,6 +32,21 @@ function findMemory(backend: BackendWasm): WasmMemory | null {
 export function instantiateOnBackend(backend: BackendWasm, fns: readonly Fn[]): Record<string, WasmFunction> | null {
   const memory = findMemory(backend);
   if (memory === null || memory.buffer instanceof SharedArrayBuffer) return null;
+  return instantiate(fns, memory);
+}
+
+/**
+ * The exported functions of a module made of `fns` on a memory of its own of `pages` 64 KB
+ * pages, with that memory's buffer; null where the module cannot be made (no SIMD support).
+ */
+export function instantiateWithMemory(fns: readonly Fn[], pages: number): { exports: Record<string, WasmFunction>; buffer: ArrayBuffer } | null {
+  if (WebAssemblyApi === undefined) return null;
+  const memory = new WebAssemblyApi.Memory({ initial: pages });
+  const exports = instantiate(fns, memory);
+  return exports === null ? null : { exports, buffer: memory.buffer as ArrayBuffer };
+}
+
+function instantiate(fns: readonly Fn[], memory: WasmMemory): Record<string, WasmFunction> | null {
   try {
     const module = new WebAssemblyApi.Module(assembleModule(fns));
     return new WebAssemblyApi.Instance(module, { env: { memory } }).exports as Record<string, WasmFunction>;
