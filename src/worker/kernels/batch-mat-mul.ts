@@ -31,11 +31,28 @@ function matMulKernels(backend: BackendWasm): MatMulKernels | null {
 /** Floats of B per panel: 512 KB, which stays in the second-level cache with room for A and C. */
 const PANEL_FLOATS = 131072;
 
+/**
+ * Rows of a column strip of B that stay in the first-level cache when B's rows are `rowBytes`
+ * apart. Rows 4 KB apart (1024 floats, the fc model's widest layer) all fall in one set of the
+ * cache (64 sets of 64-byte lines), which holds as many lines as it has ways (8 to 12): a strip
+ * of 128 rows was evicted while the kernel went down A's rows, and it ran at 32 GFLOP/s where
+ * panels of 48 rows run at 42 (fc1 forward, [16,3072] x [3072,1024]; 64 rows: 30). Rows 2 KB
+ * apart use 2 sets, and so on; rows not a multiple of 64 bytes apart spread over all sets.
+ */
+function strideRows(rowBytes: number): number {
+  if (rowBytes % 64 !== 0) return Infinity;
+  let sets = 64;
+  for (let lines = rowBytes / 64; lines % 2 === 0 && sets > 1; lines /= 2) sets /= 2;
+  return 48 * sets;
+}
+
 /** C (m x n, row-major) = A·B with B (inner x n, row-major) and A(r, k) at aPtr + r·aRowBytes + k·aKBytes. */
 function product(k: MatMulKernels, aPtr: number, bPtr: number, cPtr: number, m: number, n: number, inner: number, aRowBytes: number, aKBytes: number): void {
-  const kBlock = Math.max(16, Math.floor(PANEL_FLOATS / n));
+  const kBlock = Math.max(16, Math.min(Math.floor(PANEL_FLOATS / n), strideRows(n * 4)));
   // Keep the larger operand's block in cache: B's column strip, or A's row band.
-  const gemm = Math.min(inner, kBlock) * n >= m * inner ? k.gemmColsOuter : k.gemmRowsOuter;
+  const colsOuter = Math.min(inner, kBlock) * n >= m * inner;
+  const packed = aRowBytes === 4;
+  const gemm = colsOuter ? (packed ? k.gemmColsOuterPacked : k.gemmColsOuter) : packed ? k.gemmRowsOuterPacked : k.gemmRowsOuter;
   gemm(aPtr, bPtr, cPtr, m, n, inner, kBlock, aRowBytes, aKBytes, n * 4, n * 4);
 }
 
@@ -77,10 +94,17 @@ function batchMatMulKernel(args: KernelArgs): tf.TensorInfo {
       const bT = temp([inner, n]);
       k.transpose(heapOffset(backend, b), heapOffset(backend, bT), n, inner);
       product(k, heapOffset(backend, a), heapOffset(backend, bT), heapOffset(backend, out), m, n, inner, a1 * 4, 4);
+    } else if (transposeA) {
+      // A(r, k): x^T dy reads x's columns as rows, whose floats are adjacent (packed).
+      product(k, heapOffset(backend, a), heapOffset(backend, b), heapOffset(backend, out), m, n, inner, 4, a1 * 4);
+    } else if (n < 128) {
+      // x W with few columns: transposing A would cost more than the packed kernel saves.
+      product(k, heapOffset(backend, a), heapOffset(backend, b), heapOffset(backend, out), m, n, inner, a1 * 4, 4);
     } else {
-      // A(r, k): x^T dy reads x's columns as rows.
-      const [aRowBytes, aKBytes] = transposeA ? [4, a1 * 4] : [a1 * 4, 4];
-      product(k, heapOffset(backend, a), heapOffset(backend, b), heapOffset(backend, out), m, n, inner, aRowBytes, aKBytes);
+      // x W: A transposed first (m·inner floats moved for m·n·inner multiply-adds) for the packed kernel.
+      const aT = temp([inner, m]);
+      k.transpose(heapOffset(backend, a), heapOffset(backend, aT), m, inner);
+      product(k, heapOffset(backend, aT), heapOffset(backend, b), heapOffset(backend, out), m, n, inner, 4, m * 4);
     }
   } finally {
     for (const t of temps) backend.disposeData(t.dataId);

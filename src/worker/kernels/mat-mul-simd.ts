@@ -20,11 +20,16 @@ const BLOCK_PARAMS = ['aPtr', 'bPtr', 'cPtr', 'kCount', 'aRowBytes', 'aKBytes', 
 /** Rows of the widest block: 6 x 8 outputs in 12 vector registers, with 2 for B and one for A. */
 export const MAX_ROWS = 6;
 
-/** mk_{rows}x{cols}: C(r, 4c..4c+3) (+)= sum over k of A(r, k)·B(k, 4c..4c+3), r < rows, c < cols. */
-function blockFn(rows: number, cols: number, fused: boolean): Fn {
-  const f = new Fn(`mk_${rows}x${cols}`, BLOCK_PARAMS.map(() => 'i32'));
+/**
+ * mk_{rows}x{cols}: C(r, 4c..4c+3) (+)= sum over k of A(r, k)·B(k, 4c..4c+3), r < rows, c < cols.
+ * `packed`: A's rows are adjacent floats (aRowBytes is 4, as in x^T or an A transposed first), so
+ * one pointer with constant offsets reads a column of A: 2 scalar adds a step of k instead of
+ * rows + 1, which is what bounds the general kernel (it has 12 multiply-adds a step).
+ */
+function blockFn(rows: number, cols: number, fused: boolean, packed: boolean): Fn {
+  const f = new Fn(`mk_${rows}x${cols}${packed ? 'p' : ''}`, BLOCK_PARAMS.map(() => 'i32'));
   const [aPtr, bPtr, cPtr, kCount, aRowBytes, aKBytes, bRowBytes, cRowBytes, accumulate] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const ap = Array.from({ length: rows }, () => f.local('i32'));
+  const ap = Array.from({ length: packed ? 1 : rows }, () => f.local('i32'));
   const [bp, k, cp] = [f.local('i32'), f.local('i32'), f.local('i32')];
   const acc = Array.from({ length: rows * cols }, () => f.local('v128'));
   const bv = Array.from({ length: cols }, () => f.local('v128'));
@@ -45,14 +50,15 @@ function blockFn(rows: number, cols: number, fused: boolean): Fn {
   });
   f.forLoop(k, () => f.i32(0), () => f.get(kCount), 1, () => {
     bv.forEach((v, c) => f.get(bp).v128Load(16 * c).set(v));
-    ap.forEach((p, r) => {
-      f.get(p).v128Load32Splat().set(splat);
+    for (let r = 0; r < rows; r++) {
+      if (packed) f.get(ap[0]!).v128Load32Splat(4 * r).set(splat);
+      else f.get(ap[r]!).v128Load32Splat().set(splat);
       bv.forEach((v, c) => {
         const a = acc[r * cols + c]!;
         if (fused) f.get(splat).get(v).get(a).f32x4RelaxedMadd().set(a);
         else f.get(a).get(splat).get(v).f32x4Mul().f32x4Add().set(a);
       });
-    });
+    }
     for (const p of ap) f.get(p).get(aKBytes).add().set(p);
     f.get(bp).get(bRowBytes).add().set(bp);
   });
@@ -102,8 +108,8 @@ const DRIVER_PARAMS = ['aPtr', 'bPtr', 'cPtr', 'm', 'n', 'kCount', 'kBlock', 'aR
  * Order 'ColsOuter' walks a strip of 8 columns down all rows (the strip of the panel stays in the
  * first-level cache), 'RowsOuter' a band of rows across all columns (the band of A stays there).
  */
-function driverFn(order: 'ColsOuter' | 'RowsOuter', index: (rows: number, cols: number) => number, scalarIndex: number): Fn {
-  const f = new Fn(`gemm${order}`, DRIVER_PARAMS.map(() => 'i32'));
+function driverFn(order: 'ColsOuter' | 'RowsOuter', packed: boolean, index: (rows: number, cols: number) => number, scalarIndex: number): Fn {
+  const f = new Fn(`gemm${order}${packed ? 'Packed' : ''}`, DRIVER_PARAMS.map(() => 'i32'));
   const [aPtr0, bPtr0, cPtr, m, n, kCount, kBlock, aRowBytes, aKBytes, bRowBytes, cRowBytes] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
   const [i, j, jEnd, k0, kc, aPtr, bPtr] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
   /** The block kernel of `rows` x `cols` vectors at (i, j), over the panel's kc rows. */
@@ -187,15 +193,20 @@ function transposeFn(): Fn {
 export function matMulFns(fused = false): Fn[] {
   const blocks: Fn[] = [];
   const at = new Map<string, number>();
-  for (let rows = 1; rows <= MAX_ROWS; rows++) {
-    for (const cols of [1, 2]) {
-      at.set(`${rows}x${cols}`, blocks.length);
-      blocks.push(blockFn(rows, cols, fused));
+  for (const packed of [false, true]) {
+    for (let rows = 1; rows <= MAX_ROWS; rows++) {
+      for (const cols of [1, 2]) {
+        at.set(`${rows}x${cols}${packed}`, blocks.length);
+        blocks.push(blockFn(rows, cols, fused, packed));
+      }
     }
   }
   const scalarIndex = blocks.length;
-  const index = (rows: number, cols: number): number => at.get(`${rows}x${cols}`) as number;
-  return [...blocks, scalarFn(fused), driverFn('ColsOuter', index, scalarIndex), driverFn('RowsOuter', index, scalarIndex), transposeFn()];
+  const drivers = (packed: boolean): Fn[] => {
+    const index = (rows: number, cols: number): number => at.get(`${rows}x${cols}${packed}`) as number;
+    return [driverFn('ColsOuter', packed, index, scalarIndex), driverFn('RowsOuter', packed, index, scalarIndex)];
+  };
+  return [...blocks, scalarFn(fused), ...drivers(false), ...drivers(true), transposeFn()];
 }
 
 type Gemm = (aPtr: number, bPtr: number, cPtr: number, m: number, n: number, kCount: number, kBlock: number, aRowBytes: number, aKBytes: number, bRowBytes: number, cRowBytes: number) => void;
@@ -204,5 +215,8 @@ export type MatMulKernels = {
   /** C = A·B, m x n, inner dimension kCount in panels of kBlock; strides in bytes (see BLOCK_PARAMS). */
   gemmColsOuter: Gemm;
   gemmRowsOuter: Gemm;
+  /** The same where A's rows are adjacent floats (aRowBytes 4). */
+  gemmColsOuterPacked: Gemm;
+  gemmRowsOuterPacked: Gemm;
   transpose(src: number, dst: number, rows: number, cols: number): void;
 };

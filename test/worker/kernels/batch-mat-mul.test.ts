@@ -75,8 +75,9 @@ describe('BatchMatMul on wasm', () => {
   it('sums in a fixed order whatever the blocking: bit-identical to a float32 loop for every edge of rows and columns', async () => {
     // With relaxed SIMD on an FMA CPU the SIMD columns are fused multiply-adds; all of them or none.
     let fused: boolean | undefined;
-    // Rows 1..13 cover every remainder of the 6-row blocks; columns every remainder of 8 and 4.
-    for (const [m, k, n] of [[1, 1, 1], [5, 3, 7], [7, 9, 13], [13, 17, 12], [6, 2, 8], [12, 33, 20], [16, 64, 40]] as const) {
+    // Rows 1..13 cover every remainder of the 6-row blocks; columns every remainder of 8 and 4; rows of B
+    // 4 KB and 2 KB apart are taken in panels of 48 and 96 rows of k (batch-mat-mul.ts strideRows).
+    for (const [m, k, n] of [[1, 1, 1], [5, 3, 7], [7, 9, 13], [13, 17, 12], [6, 2, 8], [12, 33, 20], [16, 64, 40], [16, 100, 1024], [7, 130, 512]] as const) {
       const a = randomValues(m * k, m + k);
       const b = randomValues(k * n, k + n);
       const plain = referenceProduct(a, b, m, k, n, false);
