@@ -133,12 +133,12 @@ export class SimdStepEnd {
     this.addDivide(SUM, PART, n, examples);
   }
 
-  /** params[from, to) updated by plain SGD with the block's gradient. */
-  sgd(params: Float32Array, lr: number, from: number, to: number): void {
+  /** dst[from, to) = src[from, to) updated by plain SGD with the block's gradient (src may be dst). */
+  sgd(src: Float32Array, dst: Float32Array, lr: number, from: number, to: number): void {
     const n = to - from;
-    this.f32.set(params.subarray(from, to), PARAMS / 4);
+    this.f32.set(src.subarray(from, to), PARAMS / 4);
     this.sgdRun(PARAMS, SUM, n, lr, FLAG);
-    params.set(this.f32.subarray(PARAMS / 4, PARAMS / 4 + n), from);
+    dst.set(this.f32.subarray(PARAMS / 4, PARAMS / 4 + n), from);
   }
 
   /** The block's gradient into out[from, to). */

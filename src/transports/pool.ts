@@ -10,6 +10,7 @@ import type { Normalization } from '../data/normalize.js';
 import type { Config } from '../shared/config.js';
 import type { BatchStats } from '../worker/gradient.js';
 import type { ModelSpec } from '../worker/model.js';
+import type { SgdOptions } from '../coordinator/optimizer.js';
 
 export interface MicroBatchResult extends BatchStats {
   /** d(sum of losses)/d(params) of this micro-batch; owned by the pool, valid until the next runStep. */
@@ -87,6 +88,16 @@ export interface WorkerPool {
    * but the version. Absent: the loop keeps its own array.
    */
   paramsStorage?(initial: Float32Array): Float32Array;
+  /**
+   * The end of step `step` in the workers, where they can run it in parallel: the micro-batch
+   * gradients runStep returned added in micro-batch order and divided by `examples`, and the plain
+   * SGD update (no momentum, no weight decay) of `params` (the paramsStorage the loop published as
+   * version `step`) written into storage of the pool's, which holds the new parameters on return;
+   * `params` itself stays as it was. The bits of OrderedReduction's finishStep. Resolves to null,
+   * having changed nothing, where the pool does not (the loop then does it). Only for pools that
+   * share the coordinator's cores (the reduction is deferred). Absent: never.
+   */
+  finishStep?(step: number, params: Float32Array, examples: number, opt: SgdOptions): Promise<{ params: Float32Array; finite: boolean } | null>;
   /**
    * Gradients of every micro-batch of step `step`, at the weights published
    * as version `step`, reported through `hooks.onResult` and returned in

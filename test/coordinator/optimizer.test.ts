@@ -161,3 +161,37 @@ test('finishStep says when an update makes a weight non-finite, in the SIMD bloc
   // Finite gradient, overflowing update: lr·g is finite, p - lr·g is -Infinity in float32.
   assert.equal(r.finishStep(new Float32Array(n).fill(-3.4e38), { momentum: null }, { lr: 1, momentum: 0, weightDecay: 0 }), false);
 });
+
+test('the step end by ranges (plainStepEnd, as threads run it) has the bits of reduceGradients then sgdStep, into another array or in place', async () => {
+  const { plainStepEnd } = await import('../../src/coordinator/optimizer.js');
+  const { SIMD_BLOCK } = await import('../../src/coordinator/step-simd.js');
+  const n = 2 * SIMD_BLOCK + 1003;
+  const parts = Array.from({ length: 3 }, (_, m) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * (m + 2)) * 10 ** (((i + m) % 7) - 4)));
+  for (const p of parts) p[9] = -0;
+  const p0 = Float32Array.from({ length: n }, (_, i) => Math.cos(i) * 0.3);
+  p0[9] = -0;
+  const expected = p0.slice();
+  const grad = new Float32Array(n);
+  reduceGradients(grad, parts, 48);
+  sgdStep(expected, grad, { momentum: null }, { lr: 0.01, momentum: 0, weightDecay: 0 });
+  // Ranges that start and end anywhere: inside SIMD blocks, off multiples of 4, one empty.
+  const bounds = [0, 5003, 5003, SIMD_BLOCK + 6, 2 * SIMD_BLOCK + 1, n];
+  for (const simd of [true, false]) {
+    const src = p0.slice();
+    const dst = new Float32Array(n).fill(7);
+    for (let r = 0; r + 1 < bounds.length; r++) assert.equal(plainStepEnd(parts, 48, 0.01, src, dst, bounds[r] as number, bounds[r + 1] as number, simd), true);
+    assert.deepEqual(new Uint32Array(dst.buffer), new Uint32Array(expected.buffer), `into another array, simd ${simd}`);
+    assert.deepEqual(new Uint32Array(src.buffer), new Uint32Array(p0.buffer), `the published weights stay, simd ${simd}`);
+    // A range run twice (its thread was lost midway) gives the same values.
+    assert.equal(plainStepEnd(parts, 48, 0.01, src, dst, 5003, SIMD_BLOCK + 6, simd), true);
+    assert.deepEqual(new Uint32Array(dst.buffer), new Uint32Array(expected.buffer), `run again, simd ${simd}`);
+    const inPlace = p0.slice();
+    assert.equal(plainStepEnd(parts, 48, 0.01, inPlace, inPlace, 0, n, simd), true);
+    assert.deepEqual(new Uint32Array(inPlace.buffer), new Uint32Array(expected.buffer), `in place, simd ${simd}`);
+    // A non-finite gradient in one range is reported by that range only.
+    const bad = parts.map((p) => p.slice());
+    (bad[1] as Float32Array)[SIMD_BLOCK + 100] = NaN;
+    assert.equal(plainStepEnd(bad, 48, 0.01, src, new Float32Array(n), 0, SIMD_BLOCK, simd), true);
+    assert.equal(plainStepEnd(bad, 48, 0.01, src, new Float32Array(n), SIMD_BLOCK, n, simd), false, `NaN found, simd ${simd}`);
+  }
+});

@@ -19,11 +19,11 @@ import { CTRL, E, ENTRY_INTS, ERROR_BYTES, FAULT_CODE, H, HINT_INTS, KIND, R, RE
 export const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
 
 export interface TaskSpec {
-  kind: 'gradient' | 'evaluate';
+  kind: 'gradient' | 'evaluate' | 'stepEnd';
   /** Weights version. */
   version: number;
   split?: 'train' | 'val';
-  /** Gradient: where its indices are in ThreadInit.indices; evaluation: its records. */
+  /** Gradient: where its indices are in ThreadInit.indices; evaluation: its records; step end: its parameters. */
   offset: number;
   length: number;
   /** The thread position that should take it first. */
@@ -141,11 +141,27 @@ export class ThreadBoard {
     Atomics.store(this.init.board.ctrl, CTRL.NOTIFY_EACH, each ? 1 : 0);
   }
 
-  /** Makes `weights` version `version`; only while no task runs. */
+  /** The weights buffer holding the published version. */
+  published(): Float32Array {
+    return this.init.weights[Atomics.load(this.init.board.ctrl, CTRL.WEIGHTS)] as Float32Array;
+  }
+
+  /** The weights buffer a step end writes the next version into: the one not published. */
+  unpublished(): Float32Array {
+    return this.init.weights[1 - Atomics.load(this.init.board.ctrl, CTRL.WEIGHTS)] as Float32Array;
+  }
+
+  /**
+   * Makes `weights` version `version`; only while no task runs. One of the two shared buffers
+   * (the pool's paramsStorage, updated in place or written by a step end) is published as it
+   * is; any other array is copied into the published buffer.
+   */
   publish(version: number, weights: Float32Array): void {
-    // The pool's paramsStorage: the loop has updated the shared weights in place.
-    if (weights !== this.init.weights) this.init.weights.set(weights);
-    Atomics.store(this.init.board.ctrl, CTRL.VERSION, version);
+    const { ctrl } = this.init.board;
+    const at = this.init.weights.indexOf(weights);
+    if (at < 0) this.published().set(weights);
+    else Atomics.store(ctrl, CTRL.WEIGHTS, at);
+    Atomics.store(ctrl, CTRL.VERSION, version);
   }
 
   /** Tells the thread at `position` which examples it will likely compute at weights `version`, to load them before. */
@@ -164,7 +180,7 @@ export class ThreadBoard {
     if (this.retired.has(entry) || this.posted.has(entry)) throw new TrainerError('E_INTERNAL', `board entry ${entry} is in use`);
     const { entries, results, ctrl } = this.init.board;
     const at = entry * ENTRY_INTS;
-    entries[at + E.KIND] = spec.kind === 'gradient' ? KIND.GRADIENT : KIND.EVALUATE;
+    entries[at + E.KIND] = spec.kind === 'gradient' ? KIND.GRADIENT : spec.kind === 'evaluate' ? KIND.EVALUATE : KIND.STEP_END;
     entries[at + E.VERSION] = spec.version;
     entries[at + E.SPLIT] = spec.split === 'val' ? 1 : 0;
     entries[at + E.OFFSET] = spec.offset;

@@ -25,8 +25,18 @@ export interface ThreadInit {
   normalization: Normalization;
   train: Dataset;
   val: Dataset;
-  /** Parameters of the published version (SharedArrayBuffer); written only while no task runs. */
-  weights: Float32Array;
+  /**
+   * Two parameter buffers (SharedArrayBuffers): the published version is in weights[CTRL.WEIGHTS],
+   * written only while no task runs; a step end run by the threads (KIND.STEP_END) writes the
+   * next version into the other one, so the published weights stay intact until it is complete.
+   */
+  weights: [Float32Array, Float32Array];
+  /**
+   * The step end the threads run by ranges: ints [parts, examples, slot of part 0, slot of
+   * part 1, ...] (parts in micro-batch order) and the learning rate; written before its entries
+   * are posted.
+   */
+  stepEnd: { ints: Int32Array; lr: Float64Array };
   /**
    * Batch indices. The pool keeps two halves of one global batch each: a
    * step's micro-batches, one after another, in the half of its step's
@@ -84,6 +94,8 @@ export const CTRL = {
    * from a compute thread when there are as many of those as cores.
    */
   NOTIFY_EACH: 49,
+  /** Which of the two weights buffers holds the published version (0 or 1). */
+  WEIGHTS: 50,
 } as const;
 export const CTRL_INTS = 64;
 
@@ -98,7 +110,10 @@ export const E = {
   VERSION: 2,
   /** Evaluation: 0 train, 1 validation. */
   SPLIT: 3,
-  /** Gradient: the task's indices are indices[OFFSET, OFFSET + LENGTH); evaluation: records [OFFSET, OFFSET + LENGTH) of the split. */
+  /**
+   * Gradient: the task's indices are indices[OFFSET, OFFSET + LENGTH); evaluation: records
+   * [OFFSET, OFFSET + LENGTH) of the split; step end: parameters [OFFSET, OFFSET + LENGTH).
+   */
   OFFSET: 4,
   LENGTH: 5,
   /** FAULT_CODE of a test fault, 0 for none. */
@@ -108,11 +123,12 @@ export const E = {
 } as const;
 export const ENTRY_INTS = 8;
 
-export const KIND = { GRADIENT: 1, EVALUATE: 2 } as const;
+export const KIND = { GRADIENT: 1, EVALUATE: 2, STEP_END: 3 } as const;
 
 /**
  * Result fields: loss sum, correct count, examples, when the thread started and ended
- * (performance.timeOrigin + now, ms), and its node:worker_threads id.
+ * (performance.timeOrigin + now, ms), and its node:worker_threads id. A step end's range
+ * reports in CORRECT whether every new parameter is finite (1) or not (0), and its length in COUNT.
  */
 export const R = { LOSS: 0, CORRECT: 1, COUNT: 2, START: 3, END: 4, THREAD: 5 } as const;
 export const RESULT_FLOATS = 6;

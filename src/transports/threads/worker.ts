@@ -18,6 +18,7 @@ import { MicroBatchComputer } from '../../worker/gradient.js';
 import { getModel } from '../../worker/model.js';
 import { warmUp } from '../../worker/warm-up.js';
 import { pinThisThread } from './pin.js';
+import { plainStepEnd } from '../../coordinator/optimizer.js';
 import { CTRL, E, ENTRY_INTS, ERROR_BYTES, FAULT_CODE, H, HINT_INTS, KIND, R, RESULT_FLOATS, S, STAT_STRIDE, STATE, type ThreadMessage, type ThreadStart } from './messages.js';
 
 const { init, position, id } = workerData as ThreadStart;
@@ -106,13 +107,16 @@ async function run(e: number): Promise<number> {
   try {
     const fault = entries[at + E.FAULT] as number;
     if (fault !== 0) injectFault(fault);
-    const published = Atomics.load(ctrl, CTRL.VERSION);
-    if (published !== version) throw new Error(`task wants weights version ${version}, version ${published} is published`);
-    const weights = { version, flat: init.weights };
+    const publishedVersion = Atomics.load(ctrl, CTRL.VERSION);
+    if (publishedVersion !== version) throw new Error(`task wants weights version ${version}, version ${publishedVersion} is published`);
+    const published = init.weights[Atomics.load(ctrl, CTRL.WEIGHTS)] as Float32Array;
+    const weights = { version, flat: published };
     const offset = entries[at + E.OFFSET] as number;
     const length = entries[at + E.LENGTH] as number;
     let s;
-    if (entries[at + E.KIND] === KIND.GRADIENT) {
+    if (entries[at + E.KIND] === KIND.STEP_END) {
+      s = stepEnd(published, offset, length);
+    } else if (entries[at + E.KIND] === KIND.GRADIENT) {
       if (e >= init.slotCount) throw new Error(`entry ${e} has no gradient slot`);
       const out = init.slots.subarray(e * model.size, (e + 1) * model.size);
       s = await computer.gradientAsync(weights, init.train, init.indices.subarray(offset, offset + length), out);
@@ -138,6 +142,18 @@ async function run(e: number): Promise<number> {
   // Of threads finishing at once, the last to settle sees nothing in flight: someone wakes the feeder.
   if (settled === STATE.FAILED || Atomics.load(ctrl, CTRL.NOTIFY_EACH) === 1 || !inFlight()) Atomics.notify(ctrl, CTRL.EVENTS);
   return version;
+}
+
+/**
+ * Parameters [offset, offset + length) of the next version, from the published ones and the
+ * step's micro-batch gradients (ThreadInit.stepEnd), into the other weights buffer.
+ */
+function stepEnd(published: Float32Array, offset: number, length: number): { lossSum: number; correct: number; count: number } {
+  const { ints, lr } = init.stepEnd;
+  const parts = Array.from(ints.subarray(2, 2 + (ints[0] as number)), (slot) => init.slots.subarray(slot * model.size, (slot + 1) * model.size));
+  const next = init.weights[published === init.weights[0] ? 1 : 0] as Float32Array;
+  const finite = plainStepEnd(parts, ints[1] as number, lr[0] as number, published, next, offset, offset + length);
+  return { lossSum: 0, correct: finite ? 1 : 0, count: length };
 }
 
 /** Whether an entry is pending or claimed. */

@@ -67,3 +67,28 @@ test('tfjs-node backends in more than one thread point to multi-process mode', a
     );
   }
 });
+
+test('a thread that dies, throws or hangs in its range of the step end (run by the threads) changes no bit: the range is run again', async () => {
+  const dir = await tempDir();
+  // Plain SGD (smallConfig has momentum, which the threads do not take).
+  const plain = { train: { epochs: 1, microBatches: 4, momentum: 0 } };
+  const clean = await train(dir, 'clean-step-end', threadPoolFactory(), plain);
+  for (const fault of ['exit', 'throw', 'hang'] as const) {
+    const injected: string[] = [];
+    const r = await train(
+      dir,
+      `step-end-${fault}`,
+      threadPoolFactory({
+        stepEndMin: 1,
+        injectStepEndFault: (step, range) => {
+          if (!((step === 1 && range === 0) || (step === 3 && range === 3))) return undefined;
+          injected.push(`${step}/${range}`);
+          return fault;
+        },
+      }),
+      plain,
+    );
+    assert.deepEqual(injected, ['1/0', '3/3'], `${fault} injected`);
+    assert.equal(r.weightsSha256, clean.weightsSha256, `after ${fault}`);
+  }
+});

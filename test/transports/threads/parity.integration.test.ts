@@ -50,3 +50,26 @@ test('weights.bin is the sha256 the run reports', async () => {
   const bytes = await readFile(join(r.runDir, 'model', 'weights.bin'));
   assert.equal(createHash('sha256').update(bytes).digest('hex'), r.sha);
 });
+
+test('the step end run by the threads, range by range, gives the bits of the coordinator (and only plain SGD goes there)', async () => {
+  const dir = await tempDir();
+  // Plain SGD, as the shipped configs train (smallConfig has momentum).
+  const plain = { train: { epochs: 2, microBatches: 4, momentum: 0 } };
+  const base = await train(dir, 'in-process', createInProcessPool, plain);
+  for (const threads of [2, 3]) {
+    const ranges = new Set<string>();
+    // stepEndMin 1: the CNN's 18,354 parameters go to the threads too (the default keeps it on the coordinator's thread).
+    const pool = threadPoolFactory({ stepEndMin: 1, injectStepEndFault: (step, range) => void ranges.add(`${step}/${range}`) });
+    const r = await train(dir, `step-end-${threads}`, pool, { cluster: { transport: 'threads', workers: threads }, ...plain });
+    assert.equal(r.sha, base.sha, `${threads} threads`);
+    assert.deepEqual(r.losses, base.losses);
+    // 20 steps, two ranges a thread each.
+    assert.equal(ranges.size, 20 * 2 * threads, `ranges run on ${threads} threads`);
+  }
+  // Momentum (smallConfig's) keeps the step end on the coordinator's thread: its buffer is not shared.
+  const seen: number[] = [];
+  const momentum = { train: { epochs: 1, microBatches: 4 } };
+  const withMomentum = await train(dir, 'momentum-threads', threadPoolFactory({ stepEndMin: 1, injectStepEndFault: (s) => void seen.push(s) }), { cluster: { transport: 'threads', workers: 2 }, ...momentum });
+  assert.equal(seen.length, 0);
+  assert.equal(withMomentum.sha, (await train(dir, 'momentum-in-process', createInProcessPool, momentum)).sha);
+});
