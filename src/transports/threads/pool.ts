@@ -107,7 +107,8 @@ export class ThreadPool implements WorkerPool {
   }
 
   /**
-   * The step end by ranges of parameters on the threads (the coordinator's thread only waits),
+   * The step end by ranges of parameters on the threads (the coordinator's thread waits, or with
+   * a single thread takes half),
    * for models of at least stepEndMin parameters (PARALLEL_STEP_END_MIN): a pass over the fc
    * model's 3.7 M parameters and 4 micro-batch gradients took 15-16 ms on one thread, 8.5-9.3
    * on two (2 cores; it is bound by memory bandwidth, which one core does not fill). Each range
@@ -117,7 +118,7 @@ export class ThreadPool implements WorkerPool {
   async finishStep(step: number, params: Float32Array, examples: number, opt: SgdOptions): Promise<{ params: Float32Array; finite: boolean } | null> {
     const size = params.length;
     const slots = this.stepSlots;
-    if (this.size < 2 || size < (this.opts.stepEndMin ?? PARALLEL_STEP_END_MIN) || opt.momentum !== 0 || opt.weightDecay !== 0) return null;
+    if (size < (this.opts.stepEndMin ?? PARALLEL_STEP_END_MIN) || opt.momentum !== 0 || opt.weightDecay !== 0) return null;
     if (params !== this.board.published() || slots.length === 0 || slots.some((slot) => slot < 0)) return null;
     const { ints, lr } = this.init.stepEnd;
     ints[0] = slots.length;
@@ -127,11 +128,14 @@ export class ThreadPool implements WorkerPool {
     const next = this.board.unpublished();
     const parts = slots.map((slot) => this.init.slots.subarray(slot * this.modelSize, (slot + 1) * this.modelSize));
     // Two ranges a thread, so that one thread takes over more of them when the other is late; starts on 64-byte lines.
+    // With one thread, this thread takes one of the two (a core of its own is idle otherwise).
     const count = 2 * this.size;
     const bounds = Array.from({ length: count + 1 }, (_, r) => (r === count ? size : Math.floor((size * r) / count / 16) * 16));
     const ranges = Array.from({ length: count }, (_, r) => ({ from: bounds[r] as number, to: bounds[r + 1] as number }));
-    const finite = await Promise.all(
-      ranges.map(async ({ from, to }, r) => {
+    const here = this.size === 1 ? 1 : 0;
+    const onThreads = Promise.all(
+      ranges.slice(here).map(async ({ from, to }, i) => {
+        const r = here + i;
         const entry = this.freeEval.pop();
         if (entry !== undefined) {
           try {
@@ -148,6 +152,8 @@ export class ThreadPool implements WorkerPool {
         return plainStepEnd(parts, examples, opt.lr, params, next, from, to);
       }),
     );
+    const finiteHere = ranges.slice(0, here).map(({ from, to }) => plainStepEnd(parts, examples, opt.lr, params, next, from, to));
+    const finite = [...finiteHere, ...(await onThreads)];
     return { params: next, finite: finite.every(Boolean) };
   }
 
