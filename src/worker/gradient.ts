@@ -11,6 +11,7 @@ import { IMAGE_BYTES, type Dataset } from '../data/cifar-format.js';
 import { normalizationTable, normalizeBatchFromTable, type Normalization } from '../data/normalize.js';
 import { normalizedImagesOnWasm } from './kernels/normalize-images.js';
 import { copyFloatsInto } from './kernels/wasm-heap.js';
+import { transposedProductInto } from './kernels/batch-mat-mul.js';
 import { NUM_OUTPUTS, paramTensors, type ModelSpec } from './model.js';
 import { TrainerError } from '../shared/errors.js';
 
@@ -49,6 +50,8 @@ export class MicroBatchComputer {
   readonly staging = { used: 0, dropped: 0 };
   /** The parameter tensors of the last versioned weights. */
   private kept: { version: number; flat: Float32Array; tensors: tf.Tensor[] } | null = null;
+  /** Whether gradient() forms a first dense layer's weight gradient itself on wasm (ModelSpec.firstDense); tests compare. */
+  firstDenseInto = true;
 
   constructor(
     readonly model: ModelSpec,
@@ -137,6 +140,7 @@ export class MicroBatchComputer {
   gradient(weights: WeightsInput, data: Dataset, indices: ArrayLike<number>, out: Float32Array): BatchStats {
     const n = indices.length;
     if (n === 0) return this.emptyGradient(out);
+    if (this.model.firstDense && this.firstDenseInto && tf.getBackend() === 'wasm') return this.gradientFirstDense(weights, data, indices, out);
     const b = this.backward(weights, data, indices);
     try {
       this.model.params.forEach((spec, i) => copyFloatsInto(b.grads[i] as tf.Tensor, out, spec.offset));
@@ -162,6 +166,45 @@ export class MicroBatchComputer {
       return { lossSum: v[size] as number, correct: v[size + 1] as number, count: n };
     } finally {
       b.dispose();
+    }
+  }
+
+  /**
+   * gradient() for a model whose first layer is dense (ModelSpec.firstDense): the first product
+   * z = x·W is formed outside the differentiated function and the rest differentiated with
+   * respect to z and the other parameters; dW = x^T·dz then goes straight into `out` in chunks
+   * that stay in cache (transposedProductInto), not through a tensor of its own (12.5 MB for fc).
+   * The same kernels on the same values as tfjs's gradient of the whole network, so the same bits.
+   */
+  private gradientFirstDense(weights: WeightsInput, data: Dataset, indices: ArrayLike<number>, out: Float32Array): BatchStats {
+    const dense = this.model.firstDense as NonNullable<ModelSpec['firstDense']>;
+    const { x, y } = this.input(data, indices);
+    const { params, owned } = this.params(weights);
+    const held: tf.Tensor[] = [x, y];
+    const kept: { correct?: tf.Tensor } = {};
+    try {
+      const flat = dense.flatten(x);
+      const z = tf.matMul(flat, params[0] as tf.Tensor2D);
+      held.push(flat, z);
+      const { value, grads } = tf.valueAndGrads((zIn: tf.Tensor, ...rest: tf.Tensor[]) => {
+        const logits = dense.rest([params[0] as tf.Tensor, ...rest], zIn as tf.Tensor2D);
+        kept.correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32')));
+        held.push(kept.correct);
+        return tf.neg(tf.sum(tf.mul(tf.oneHot(y, NUM_OUTPUTS), tf.logSoftmax(logits)))) as tf.Scalar;
+      })([z, ...params.slice(1)]);
+      held.push(value, ...grads);
+      const first = this.model.params[0] as ModelSpec['params'][number];
+      // Tapeless: tfjs's gradient of x·W with respect to W is matMul(x, dz, transposeA), the same product.
+      if (!transposedProductInto(flat, grads[0] as tf.Tensor, out, first.offset)) {
+        const dW = tf.matMul(flat, grads[0] as tf.Tensor2D, true, false);
+        held.push(dW);
+        copyFloatsInto(dW, out, first.offset);
+      }
+      this.model.params.slice(1).forEach((spec, i) => copyFloatsInto(grads[i + 1] as tf.Tensor, out, spec.offset));
+      const correct = (kept.correct as tf.Tensor).dataSync()[0] as number;
+      return { lossSum: value.dataSync()[0] as number, correct, count: indices.length };
+    } finally {
+      tf.dispose([...held, ...(owned ? params : [])]);
     }
   }
 

@@ -33,6 +33,15 @@ export interface ModelSpec {
   size: number;
   /** Logits [batch, 10] from parameter tensors in layout order and NHWC images. */
   forward(params: readonly tf.Tensor[], x: tf.Tensor4D): tf.Tensor2D;
+  /**
+   * Where the first layer is dense on the flattened images (fc), forward in two parts, op for op:
+   * forward(w, x) = rest(w, matMul(flatten(x), w[0])). A gradient computer can then differentiate
+   * `rest` alone and form the first weight's gradient, by far the largest, itself (gradient.ts).
+   */
+  firstDense?: {
+    flatten(x: tf.Tensor4D): tf.Tensor2D;
+    rest(params: readonly tf.Tensor[], z: tf.Tensor2D): tf.Tensor2D;
+  };
   /** The same network as a tf.layers model (logits out), for export. */
   buildLayers(): tf.Sequential;
 }
@@ -114,18 +123,24 @@ function fcModel(): ModelSpec {
     widths.slice(1).map((out, i) => ({ name: `fc${i + 1}`, weightShape: [widths[i] as number, out], fanIn: widths[i] as number })),
   );
   const layers = widths.length - 1;
+  const firstDense = {
+    flatten: (x: tf.Tensor4D) => tf.reshape(x, [-1, widths[0] as number]) as tf.Tensor2D,
+    /** From the first layer's product on: its bias, then layer after layer. */
+    rest(w: readonly tf.Tensor[], z: tf.Tensor2D): tf.Tensor2D {
+      let h = tf.add(z, p(w, 1)) as tf.Tensor2D;
+      for (let i = 1; i < layers; i++) {
+        h = tf.tanh(h);
+        h = tf.add(tf.matMul(h, p(w, 2 * i) as tf.Tensor2D), p(w, 2 * i + 1)) as tf.Tensor2D;
+      }
+      return h;
+    },
+  };
   return {
     name: 'fc',
     params,
     size: sizeOf(params),
-    forward(w, x) {
-      let h = tf.reshape(x, [-1, widths[0] as number]) as tf.Tensor2D;
-      for (let i = 0; i < layers; i++) {
-        h = tf.add(tf.matMul(h, p(w, 2 * i) as tf.Tensor2D), p(w, 2 * i + 1)) as tf.Tensor2D;
-        if (i < layers - 1) h = tf.tanh(h);
-      }
-      return h;
-    },
+    forward: (w, x) => firstDense.rest(w, tf.matMul(firstDense.flatten(x), p(w, 0) as tf.Tensor2D)),
+    firstDense,
     buildLayers() {
       return tf.sequential({
         name: 'fc',
