@@ -19,3 +19,38 @@ export const identityConfig: tf.KernelConfig = {
   backendName: WASM_BACKEND,
   kernelFunc: identityKernel as unknown as tf.KernelFunc,
 };
+
+/** The engine's members the shortcut below uses (not in tfjs's public types). */
+type EngineInternals = {
+  backend: tf.KernelBackend;
+  keep<T extends tf.Tensor>(t: T): T;
+  makeTensorFromTensorInfo(info: tf.TensorInfo, backend?: tf.KernelBackend): tf.Tensor;
+  saveTensorsForBackwardMode?(tensors: tf.Tensor[]): tf.Tensor[];
+};
+
+/**
+ * tfjs keeps each tensor a gradient will need by cloning it through the engine: a whole Identity
+ * kernel call and a tape node per tensor, 32 for a micro-batch of the CNN, a good share of the
+ * engine's garbage that the compute threads' collectors then stop for. On wasm, with our Identity
+ * (which shares the data), the saved tensor is made straight from the same data with one more
+ * reference counted: the same values as the clone (the clone's tape node leads nowhere: a saved
+ * tensor is no input of the forward pass), 3-4 % less time per micro-batch (median of 5 rounds of
+ * 400, 3.5-3.9 ms). Other backends, and wasm with the stock Identity, keep tfjs's clone.
+ */
+export function shortcutSavedTensors(): void {
+  const engine = tf.engine() as unknown as EngineInternals;
+  const proto = Object.getPrototypeOf(engine) as Required<EngineInternals>;
+  engine.saveTensorsForBackwardMode = function (this: EngineInternals, tensors: tf.Tensor[]): tf.Tensor[] {
+    if (tf.getBackend() !== WASM_BACKEND || tf.getKernel(tf.Identity, WASM_BACKEND) !== identityConfig) return proto.saveTensorsForBackwardMode.call(this, tensors);
+    const backend = this.backend as unknown as BackendWasm;
+    return tensors.map((t) => {
+      backend.incRef(t.dataId);
+      return this.keep(this.makeTensorFromTensorInfo({ dataId: t.dataId, shape: t.shape, dtype: t.dtype }, this.backend));
+    });
+  };
+}
+
+/** tfjs's own saving (a clone per tensor) again. */
+export function restoreSavedTensors(): void {
+  delete (tf.engine() as unknown as EngineInternals).saveTensorsForBackwardMode;
+}

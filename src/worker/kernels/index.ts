@@ -5,7 +5,7 @@ import { addConfig } from './add.js';
 import { batchMatMulConfig } from './batch-mat-mul.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
-import { identityConfig } from './identity.js';
+import { identityConfig, restoreSavedTensors, shortcutSavedTensors } from './identity.js';
 import { maxPoolConfig } from './max-pool.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { allowRelaxedSimd } from './relaxed-simd.js';
@@ -30,7 +30,8 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
 
 /**
  * Registers every kernel in this folder for the 'wasm' backend, replacing stock ones of the same
- * name, and the Tanh gradient that uses TrainerTanhGrad on wasm (tfjs's own elsewhere). Safe to
+ * name, the Tanh gradient that uses TrainerTanhGrad on wasm (tfjs's own elsewhere), and the
+ * shortcut for tensors saved for the backward pass (identity.ts). Safe to
  * call more than once, before or after tf.setBackend('wasm'): our kernels need no setupFunc
  * (tfjs runs those only when a backend initialises), they set themselves up lazily.
  */
@@ -46,6 +47,7 @@ export function registerWasmTrainingKernels(): void {
     tf.registerKernel(config);
   }
   overrideTanhGradient();
+  shortcutSavedTensors();
 }
 
 /**
@@ -54,6 +56,7 @@ export function registerWasmTrainingKernels(): void {
  */
 export function unregisterWasmTrainingKernels(names?: readonly string[]): void {
   if (names === undefined || names.includes(TANH_GRAD)) restoreTanhGradient();
+  if (names === undefined) restoreSavedTensors();
   for (const config of WASM_TRAINING_KERNELS) {
     if (names !== undefined && !names.includes(config.kernelName)) continue;
     if (tf.getKernel(config.kernelName, config.backendName) !== config) continue;

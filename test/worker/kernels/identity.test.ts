@@ -32,3 +32,51 @@ describe('Identity on wasm', () => {
     assert.equal(tf.memory().numTensors, before);
   });
 });
+
+describe('tensors saved for the backward pass on wasm (shortcutSavedTensors)', () => {
+  it('give the gradients of tfjs clones, bit for bit, without tfjs cloning them, and leave no tensor behind', async () => {
+    await useBackend('wasm');
+    const { MicroBatchComputer } = await import('../../../src/worker/gradient.js');
+    const { getModel, initParams } = await import('../../../src/worker/model.js');
+    const { restoreSavedTensors, shortcutSavedTensors } = await import('../../../src/worker/kernels/identity.js');
+    const { NORMALIZATIONS, everyByteDataset, firstBitDifference, oddIndices } = await import('../input-fixtures.js');
+    // tfjs's own saving, counted: the tensors it clones (through an Identity kernel call each).
+    type Saving = { saveTensorsForBackwardMode(ts: tf.Tensor[]): tf.Tensor[] };
+    const proto = Object.getPrototypeOf(tf.engine()) as Saving;
+    const tfjsSave = proto.saveTensorsForBackwardMode;
+    let cloned = 0;
+    proto.saveTensorsForBackwardMode = function (this: Saving, ts: tf.Tensor[]) {
+      cloned += ts.length;
+      return tfjsSave.call(this, ts);
+    };
+    try {
+      const data = everyByteDataset(30);
+      for (const name of ['net', 'fc'] as const) {
+        const model = getModel(name);
+        const flat = initParams(model, 2);
+        const c = new MicroBatchComputer(model, NORMALIZATIONS[0]!);
+        const indices = oddIndices(data.count, 12);
+        const gradient = () => {
+          const out = new Float32Array(model.size);
+          const stats = c.gradient(flat, data, indices, out);
+          return { out, stats };
+        };
+        const before = tf.memory().numTensors;
+        restoreSavedTensors();
+        cloned = 0;
+        const viaClones = gradient();
+        assert.ok(cloned >= 6, `${name}: tfjs cloned ${cloned} tensors`);
+        shortcutSavedTensors();
+        cloned = 0;
+        const shared = gradient();
+        assert.equal(cloned, 0, `${name}: nothing cloned with the shortcut`);
+        assert.equal(firstBitDifference(shared.out, viaClones.out), -1, `${name}: gradient bits`);
+        assert.deepEqual(shared.stats, viaClones.stats);
+        assert.equal(tf.memory().numTensors, before, `${name}: tensors left`);
+      }
+    } finally {
+      proto.saveTensorsForBackwardMode = tfjsSave;
+      shortcutSavedTensors();
+    }
+  });
+});
