@@ -23,6 +23,8 @@ export const identityConfig: tf.KernelConfig = {
 /** The engine's members the shortcut below uses (not in tfjs's public types). */
 type EngineInternals = {
   backend: tf.KernelBackend;
+  /** Gradients being recorded, one inside another: 1 for a training step, 2 and more for higher derivatives. */
+  state: { gradientDepth: number };
   keep<T extends tf.Tensor>(t: T): T;
   makeTensorFromTensorInfo(info: tf.TensorInfo, backend?: tf.KernelBackend): tf.Tensor;
   saveTensorsForBackwardMode?(tensors: tf.Tensor[]): tf.Tensor[];
@@ -33,15 +35,19 @@ type EngineInternals = {
  * kernel call and a tape node per tensor, 32 for a micro-batch of the CNN, a good share of the
  * engine's garbage that the compute threads' collectors then stop for. On wasm, with our Identity
  * (which shares the data), the saved tensor is made straight from the same data with one more
- * reference counted: the same values as the clone (the clone's tape node leads nowhere: a saved
- * tensor is no input of the forward pass), 3-4 % less time per micro-batch (median of 5 rounds of
- * 400, 3.5-3.9 ms). Other backends, and wasm with the stock Identity, keep tfjs's clone.
+ * reference counted: the same values as the clone, 3-4 % less time per micro-batch (median of 5
+ * rounds of 400, 3.5-3.9 ms). Only while one gradient is recorded: there the clone's tape node
+ * leads nowhere (a saved tensor is no input of the forward pass), but a gradient of a gradient
+ * differentiates through the saved tensors, and needs it. Other backends, and wasm with the stock
+ * Identity, keep tfjs's clone.
  */
 export function shortcutSavedTensors(): void {
   const engine = tf.engine() as unknown as EngineInternals;
   const proto = Object.getPrototypeOf(engine) as Required<EngineInternals>;
   engine.saveTensorsForBackwardMode = function (this: EngineInternals, tensors: tf.Tensor[]): tf.Tensor[] {
-    if (tf.getBackend() !== WASM_BACKEND || tf.getKernel(tf.Identity, WASM_BACKEND) !== identityConfig) return proto.saveTensorsForBackwardMode.call(this, tensors);
+    if (this.state.gradientDepth !== 1 || tf.getBackend() !== WASM_BACKEND || tf.getKernel(tf.Identity, WASM_BACKEND) !== identityConfig) {
+      return proto.saveTensorsForBackwardMode.call(this, tensors);
+    }
     const backend = this.backend as unknown as BackendWasm;
     return tensors.map((t) => {
       backend.incRef(t.dataId);
