@@ -108,12 +108,12 @@ export class ThreadPool implements WorkerPool {
 
   /**
    * The step end by ranges of parameters on the threads (the coordinator's thread waits, or with
-   * a single thread takes half),
-   * for models of at least stepEndMin parameters (PARALLEL_STEP_END_MIN): a pass over the fc
-   * model's 3.7 M parameters and 4 micro-batch gradients took 15-16 ms on one thread, 8.5-9.3
-   * on two (2 cores; it is bound by memory bandwidth, which one core does not fill). Each range
-   * reads the published weights and the gradient slots and writes the other weights buffer, so a
-   * range whose thread failed or hung is run again here with the same result.
+   * a single thread takes half), for models of at least stepEndMin parameters
+   * (PARALLEL_STEP_END_MIN): a pass over the fc model's 3.7 M parameters and 4 micro-batch
+   * gradients took 15-16 ms on one thread, 8.5-9.3 on two (2 cores; it is bound by memory
+   * bandwidth, which one core does not fill). Each range reads the published weights and the
+   * gradient slots and writes the other weights buffer, so a range whose thread failed or hung is
+   * run again here with the same result.
    */
   async finishStep(step: number, params: Float32Array, examples: number, opt: SgdOptions): Promise<{ params: Float32Array; finite: boolean } | null> {
     const size = params.length;
