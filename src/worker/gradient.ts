@@ -11,7 +11,7 @@ import { IMAGE_BYTES, type Dataset } from '../data/cifar-format.js';
 import { normalizationTable, normalizeBatchFromTable, type Normalization } from '../data/normalize.js';
 import { normalizedImagesOnWasm } from './kernels/normalize-images.js';
 import { copyFloatsInto } from './kernels/wasm-heap.js';
-import { transposedProductInto } from './kernels/batch-mat-mul.js';
+import { productFromFloats, transposedProductInto } from './kernels/batch-mat-mul.js';
 import { NUM_OUTPUTS, paramTensors, type ModelSpec } from './model.js';
 import { TrainerError } from '../shared/errors.js';
 
@@ -49,7 +49,7 @@ export class MicroBatchComputer {
   /** How staged inputs fared: used by the call they were staged for, or dropped (for traces and tests). */
   readonly staging = { used: 0, dropped: 0 };
   /** The parameter tensors of the last versioned weights. */
-  private kept: { version: number; flat: Float32Array; tensors: tf.Tensor[] } | null = null;
+  private kept: { version: number; flat: Float32Array; tensors: (tf.Tensor | null)[] } | null = null;
   /** Whether gradient() forms a first dense layer's weight gradient itself on wasm (ModelSpec.firstDense); tests compare. */
   firstDenseInto = true;
 
@@ -178,22 +178,30 @@ export class MicroBatchComputer {
    */
   private gradientFirstDense(weights: WeightsInput, data: Dataset, indices: ArrayLike<number>, out: Float32Array): BatchStats {
     const dense = this.model.firstDense as NonNullable<ModelSpec['firstDense']>;
+    const first = this.model.params[0] as ModelSpec['params'][number];
     const { x, y } = this.input(data, indices);
-    const { params, owned } = this.params(weights);
-    const held: tf.Tensor[] = [x, y];
+    // The parameters after the first weight: the first weight itself goes into the product from the shared floats.
+    const { params: after, owned } = this.params(weights, 1);
+    const held: tf.Tensor[] = [x, y, ...(owned ? after : [])];
     const kept: { correct?: tf.Tensor } = {};
     try {
       const flat = dense.flatten(x);
-      const z = tf.matMul(flat, params[0] as tf.Tensor2D);
-      held.push(flat, z);
+      held.push(flat);
+      const w = (weights instanceof Float32Array ? weights : weights.flat).subarray(first.offset, first.offset + first.size);
+      let z = productFromFloats(flat, w, first.shape[1] as number);
+      if (z === null) {
+        const all = this.params(weights);
+        if (all.owned) held.push(...all.params);
+        z = tf.matMul(flat, all.params[0] as tf.Tensor2D);
+      }
+      held.push(z);
       const { value, grads } = tf.valueAndGrads((zIn: tf.Tensor, ...rest: tf.Tensor[]) => {
-        const logits = dense.rest([params[0] as tf.Tensor, ...rest], zIn as tf.Tensor2D);
+        const logits = dense.rest(rest, zIn as tf.Tensor2D);
         kept.correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32')));
         held.push(kept.correct);
         return tf.neg(tf.sum(tf.mul(tf.oneHot(y, NUM_OUTPUTS), tf.logSoftmax(logits)))) as tf.Scalar;
-      })([z, ...params.slice(1)]);
+      })([z, ...after]);
       held.push(value, ...grads);
-      const first = this.model.params[0] as ModelSpec['params'][number];
       // Tapeless: tfjs's gradient of x·W with respect to W is matMul(x, dz, transposeA), the same product.
       if (!transposedProductInto(flat, grads[0] as tf.Tensor, out, first.offset)) {
         const dW = tf.matMul(flat, grads[0] as tf.Tensor2D, true, false);
@@ -204,7 +212,7 @@ export class MicroBatchComputer {
       const correct = (kept.correct as tf.Tensor).dataSync()[0] as number;
       return { lossSum: value.dataSync()[0] as number, correct, count: indices.length };
     } finally {
-      tf.dispose([...held, ...(owned ? params : [])]);
+      tf.dispose(held);
     }
   }
 
@@ -236,21 +244,29 @@ export class MicroBatchComputer {
   }
 
   /** Parameter tensors for `weights`: fresh ones the caller disposes (owned), or those kept for its version. */
-  private params(weights: WeightsInput): { params: tf.Tensor[]; owned: boolean } {
-    if (weights instanceof Float32Array) return { params: paramTensors(this.model, weights), owned: true };
-    const k = this.kept;
-    if (k !== null && k.version === weights.version && k.flat === weights.flat) return { params: k.tensors, owned: false };
-    this.dropWeights();
-    const tensors = paramTensors(this.model, weights.flat);
-    this.kept = { version: weights.version, flat: weights.flat, tensors };
-    return { params: tensors, owned: false };
+  /**
+   * Parameter tensors for `weights` from parameter `from` on (those before it are not made): fresh
+   * ones the caller disposes (owned), or those kept for its version, each made the first time a
+   * call needs it.
+   */
+  private params(weights: WeightsInput, from = 0): { params: tf.Tensor[]; owned: boolean } {
+    const flat = weights instanceof Float32Array ? weights : weights.flat;
+    if (weights instanceof Float32Array) return { params: paramTensors(this.model, flat, from), owned: true };
+    let k = this.kept;
+    if (k === null || k.version !== weights.version || k.flat !== flat) {
+      this.dropWeights();
+      k = this.kept = { version: weights.version, flat, tensors: this.model.params.map(() => null) };
+    }
+    const made = paramTensors(this.model, flat, from, k.tensors);
+    made.forEach((t, i) => (k.tensors[from + i] = t));
+    return { params: made, owned: false };
   }
 
   /** Frees the tensors of the versioned weights kept, if any. */
   dropWeights(): void {
     const k = this.kept;
     this.kept = null;
-    if (k !== null) tf.dispose(k.tensors);
+    if (k !== null) tf.dispose(k.tensors.filter((t): t is tf.Tensor => t !== null));
   }
 
   /** Loss sum and correct count of the examples at `indices`, forward only. */

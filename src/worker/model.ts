@@ -35,12 +35,14 @@ export interface ModelSpec {
   forward(params: readonly tf.Tensor[], x: tf.Tensor4D): tf.Tensor2D;
   /**
    * Where the first layer is dense on the flattened images (fc), forward in two parts, op for op:
-   * forward(w, x) = rest(w, matMul(flatten(x), w[0])). A gradient computer can then differentiate
-   * `rest` alone and form the first weight's gradient, by far the largest, itself (gradient.ts).
+   * forward(w, x) = rest(w.slice(1), matMul(flatten(x), w[0])). A gradient computer can then
+   * differentiate `rest` alone and form the first weight's gradient, by far the largest, itself,
+   * and never needs that weight as a tensor (gradient.ts).
    */
   firstDense?: {
     flatten(x: tf.Tensor4D): tf.Tensor2D;
-    rest(params: readonly tf.Tensor[], z: tf.Tensor2D): tf.Tensor2D;
+    /** The network from the first product z on, given the parameters after the first weight. */
+    rest(after: readonly tf.Tensor[], z: tf.Tensor2D): tf.Tensor2D;
   };
   /** The same network as a tf.layers model (logits out), for export. */
   buildLayers(): tf.Sequential;
@@ -125,12 +127,12 @@ function fcModel(): ModelSpec {
   const layers = widths.length - 1;
   const firstDense = {
     flatten: (x: tf.Tensor4D) => tf.reshape(x, [-1, widths[0] as number]) as tf.Tensor2D,
-    /** From the first layer's product on: its bias, then layer after layer. */
-    rest(w: readonly tf.Tensor[], z: tf.Tensor2D): tf.Tensor2D {
-      let h = tf.add(z, p(w, 1)) as tf.Tensor2D;
+    /** From the first layer's product on: its bias (after[0]), then layer after layer. */
+    rest(after: readonly tf.Tensor[], z: tf.Tensor2D): tf.Tensor2D {
+      let h = tf.add(z, p(after, 0)) as tf.Tensor2D;
       for (let i = 1; i < layers; i++) {
         h = tf.tanh(h);
-        h = tf.add(tf.matMul(h, p(w, 2 * i) as tf.Tensor2D), p(w, 2 * i + 1)) as tf.Tensor2D;
+        h = tf.add(tf.matMul(h, p(after, 2 * i - 1) as tf.Tensor2D), p(after, 2 * i)) as tf.Tensor2D;
       }
       return h;
     },
@@ -139,7 +141,7 @@ function fcModel(): ModelSpec {
     name: 'fc',
     params,
     size: sizeOf(params),
-    forward: (w, x) => firstDense.rest(w, tf.matMul(firstDense.flatten(x), p(w, 0) as tf.Tensor2D)),
+    forward: (w, x) => firstDense.rest(w.slice(1), tf.matMul(firstDense.flatten(x), p(w, 0) as tf.Tensor2D)),
     firstDense,
     buildLayers() {
       return tf.sequential({
@@ -178,10 +180,13 @@ export function initParams(model: ModelSpec, seed: number): Float32Array {
   return out;
 }
 
-/** Parameter tensors (views copied into the backend) in layout order. */
-export function paramTensors(model: ModelSpec, flat: Float32Array): tf.Tensor[] {
+/**
+ * Parameter tensors (views copied into the backend) in layout order, from parameter `from` on;
+ * where `have` holds one already (not null), that one is returned instead of a new one.
+ */
+export function paramTensors(model: ModelSpec, flat: Float32Array, from = 0, have: readonly (tf.Tensor | null)[] = []): tf.Tensor[] {
   if (flat.length !== model.size) {
     throw new TrainerError('E_MODEL', `model ${model.name} has ${model.size} parameters, got a vector of ${flat.length}`);
   }
-  return model.params.map((s) => tf.tensor(flat.subarray(s.offset, s.offset + s.size), s.shape, 'float32'));
+  return model.params.slice(from).map((s, i) => have[from + i] ?? tf.tensor(flat.subarray(s.offset, s.offset + s.size), s.shape, 'float32'));
 }

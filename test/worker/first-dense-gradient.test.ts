@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { MicroBatchComputer } from '../../src/worker/gradient.js';
 import { getModel, initParams } from '../../src/worker/model.js';
-import { transposedProductInto } from '../../src/worker/kernels/batch-mat-mul.js';
+import { productFromFloats, transposedProductInto } from '../../src/worker/kernels/batch-mat-mul.js';
 import { NORMALIZATIONS, everyByteDataset, firstBitDifference, oddIndices } from './input-fixtures.js';
 import { useBackend } from './kernels/reference.js';
 
@@ -27,8 +27,31 @@ describe('the fc model first weight gradient formed outside the tape (ModelSpec.
       assert.equal(firstBitDifference(a, b), -1, `${n} examples: gradient bits`);
       assert.deepEqual(sa, sb, `${n} examples: stats`);
     }
+    // Evaluation at a version whose gradient made no first-weight tensor makes it then.
+    const version = { version: 9, flat };
+    direct.gradient(version, data, oddIndices(data.count, 16), new Float32Array(model.size));
+    const fresh = new MicroBatchComputer(model, NORMALIZATIONS[0]!);
+    assert.deepEqual(direct.evaluate(version, data, oddIndices(data.count, 20)), fresh.evaluate(flat, data, oddIndices(data.count, 20)));
     direct.dropWeights();
     taped.dropWeights();
+  });
+
+  it('multiplies by weights streamed from a plain array panel by panel with the bits of BatchMatMul on a tensor', async () => {
+    await useBackend('wasm');
+    const before = tf.memory().numTensors;
+    // [16, 200] x [200, 1024]: panels of 48 rows (rows 4 KB apart) and a last one of 8; [5, 1000] x [1000, 300]: panels of 436.
+    for (const [m, inner, n] of [[16, 200, 1024], [5, 1000, 300]] as const) {
+      const x = tf.randomNormal([m, inner], 0, 1, 'float32', 3);
+      const w = tf.randomNormal([inner, n], 0, 1, 'float32', 4);
+      const expected = tf.matMul(x, w);
+      const actual = productFromFloats(x, w.dataSync() as Float32Array, n);
+      assert.ok(actual !== null);
+      assert.deepEqual(actual.shape, [m, n]);
+      assert.equal(firstBitDifference(actual.dataSync() as Float32Array, expected.dataSync() as Float32Array), -1, `[${m}, ${inner}] x [${inner}, ${n}]`);
+      assert.throws(() => productFromFloats(x, new Float32Array(7), n), /not a/);
+      tf.dispose([x, w, expected, actual]);
+    }
+    assert.equal(tf.memory().numTensors, before);
   });
 
   it('writes A^T B in chunks with the bits of BatchMatMul, and leaves no tensor behind', async () => {

@@ -53,7 +53,7 @@ function product(k: MatMulKernels, aPtr: number, bPtr: number, cPtr: number, m: 
   const colsOuter = Math.min(inner, kBlock) * n >= m * inner;
   const packed = aRowBytes === 4;
   const gemm = colsOuter ? (packed ? k.gemmColsOuterPacked : k.gemmColsOuter) : packed ? k.gemmRowsOuterPacked : k.gemmRowsOuter;
-  gemm(aPtr, bPtr, cPtr, m, n, inner, kBlock, aRowBytes, aKBytes, n * 4, n * 4);
+  gemm(aPtr, bPtr, cPtr, m, n, inner, kBlock, aRowBytes, aKBytes, n * 4, n * 4, 0);
 }
 
 function batchMatMulKernel(args: KernelArgs): tf.TensorInfo {
@@ -155,4 +155,46 @@ export function transposedProductInto(a: tf.Tensor, b: tf.Tensor, out: Float32Ar
     backend.disposeData(scratch.dataId);
   }
   return true;
+}
+
+/**
+ * x·W as a new tensor, for x [m, inner] a float32 tensor on the wasm backend and W [inner, n]
+ * row-major floats anywhere (the shared weights), with the bits BatchMatMul(x, W) gives on a
+ * tensor of W: W is copied onto the heap a panel of rows at a time (196 KB for the fc model's
+ * first layer), each multiplied at once while in cache, so W never has a tensor of its own
+ * (12.5 MB written and read again per thread and step for fc). Null, having made nothing, where
+ * our product does not run (the caller then makes W a tensor and uses BatchMatMul).
+ */
+export function productFromFloats(x: tf.Tensor, w: Float32Array, n: number): tf.Tensor | null {
+  if (tf.getBackend() !== WASM_BACKEND || tf.getKernel(tf.BatchMatMul, WASM_BACKEND) !== batchMatMulConfig) return null;
+  if (x.dtype !== 'float32' || x.rank !== 2) return null;
+  const backend = tf.backend() as BackendWasm;
+  const k = matMulKernels(backend);
+  if (k === null) return null;
+  const [m, inner] = x.shape as [number, number];
+  if (w.length !== inner * n) throw new Error(`productFromFloats: ${w.length} floats are not a [${inner}, ${n}] matrix`);
+  const kBlock = Math.max(16, Math.min(Math.floor(PANEL_FLOATS / n), strideRows(n * 4)));
+  const out = backend.makeOutput([m, n], 'float32');
+  const xT = backend.makeOutput([inner, m], 'float32');
+  const panel = backend.makeOutput([Math.min(kBlock, inner), n], 'float32');
+  try {
+    // Offsets and views after the last allocation (one may move the heap's buffer).
+    const [xPtr, xTPtr, panelPtr, outPtr] = [heapOffset(backend, x), heapOffset(backend, xT), heapOffset(backend, panel), heapOffset(backend, out)];
+    const panelFloats = heapF32(backend, panel);
+    k.transpose(xPtr, xTPtr, m, inner);
+    const gemm = Math.min(inner, kBlock) * n >= m * inner ? k.gemmColsOuterPacked : k.gemmRowsOuterPacked;
+    for (let k0 = 0; k0 < inner; k0 += kBlock) {
+      const kc = Math.min(kBlock, inner - k0);
+      panelFloats.set(w.subarray(k0 * n, (k0 + kc) * n));
+      // Panels after the first add to the sums so far: the bits of one product over all of k.
+      gemm(xTPtr + k0 * m * 4, panelPtr, outPtr, m, n, kc, kc, 4, m * 4, n * 4, n * 4, k0 > 0 ? 1 : 0);
+    }
+  } catch (err) {
+    backend.disposeData(out.dataId);
+    throw err;
+  } finally {
+    backend.disposeData(xT.dataId);
+    backend.disposeData(panel.dataId);
+  }
+  return (tf.engine() as unknown as { makeTensorFromTensorInfo(info: tf.TensorInfo, backend: tf.KernelBackend): tf.Tensor }).makeTensorFromTensorInfo(out, backend);
 }

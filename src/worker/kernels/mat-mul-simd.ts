@@ -99,10 +99,10 @@ function scalarFn(fused: boolean): Fn {
   return f;
 }
 
-const DRIVER_PARAMS = ['aPtr', 'bPtr', 'cPtr', 'm', 'n', 'kCount', 'kBlock', 'aRowBytes', 'aKBytes', 'bRowBytes', 'cRowBytes'] as const;
+const DRIVER_PARAMS = ['aPtr', 'bPtr', 'cPtr', 'm', 'n', 'kCount', 'kBlock', 'aRowBytes', 'aKBytes', 'bRowBytes', 'cRowBytes', 'accumulate'] as const;
 
 /**
- * gemm{order}(aPtr, bPtr, cPtr, m, n, kCount, kBlock, strides...): C = A·B for an m x n output,
+ * gemm{order}(aPtr, bPtr, cPtr, m, n, kCount, kBlock, strides..., accumulate): C (+)= A·B for an m x n output,
  * kBlock rows of B at a time (a panel that stays in cache, and few enough pages for the TLB when B's
  * rows are long), each in blocks of MAX_ROWS x 8 outputs, then 4 columns, then single columns.
  * Order 'ColsOuter' walks a strip of 8 columns down all rows (the strip of the panel stays in the
@@ -110,14 +110,14 @@ const DRIVER_PARAMS = ['aPtr', 'bPtr', 'cPtr', 'm', 'n', 'kCount', 'kBlock', 'aR
  */
 function driverFn(order: 'ColsOuter' | 'RowsOuter', packed: boolean, index: (rows: number, cols: number) => number, scalarIndex: number): Fn {
   const f = new Fn(`gemm${order}${packed ? 'Packed' : ''}`, DRIVER_PARAMS.map(() => 'i32'));
-  const [aPtr0, bPtr0, cPtr, m, n, kCount, kBlock, aRowBytes, aKBytes, bRowBytes, cRowBytes] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const [aPtr0, bPtr0, cPtr, m, n, kCount, kBlock, aRowBytes, aKBytes, bRowBytes, cRowBytes, accumulate0] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
   const [i, j, jEnd, k0, kc, aPtr, bPtr] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
   /** The block kernel of `rows` x `cols` vectors at (i, j), over the panel's kc rows. */
   const block = (rows: number, cols: number): void => {
     f.get(aPtr).get(i).get(aRowBytes).mul().add();
     f.get(bPtr).get(j).i32(2).shl().add();
     f.get(cPtr).get(i).get(cRowBytes).mul().add().get(j).i32(2).shl().add();
-    f.get(kc).get(aRowBytes).get(aKBytes).get(bRowBytes).get(cRowBytes).get(k0);
+    f.get(kc).get(aRowBytes).get(aKBytes).get(bRowBytes).get(cRowBytes).get(k0).get(accumulate0).add();
     f.call(index(rows, cols));
   };
   /** All rows at column j, blocks of `cols` vectors: full blocks, then the remainder's own kernel. */
@@ -140,7 +140,8 @@ function driverFn(order: 'ColsOuter' | 'RowsOuter', packed: boolean, index: (row
     f.get(n).get(jEnd).sub().i32(4).geS().ifThen(() => block(rows, 1));
   };
   f.get(n).i32(-8).and().set(jEnd);
-  // k0 > 0 (non-zero) is also the block kernels' `accumulate`: later panels add to C.
+  // k0 + accumulate (non-zero when either is) is the block kernels' `accumulate`: later panels add to C, and with
+  // `accumulate` the first one too (a product whose first rows of B came in an earlier call).
   f.forLoop(k0, () => f.i32(0), () => f.get(kCount), 0, () => {
     f.get(kCount).get(k0).sub().tee(kc).get(kBlock).get(kc).get(kBlock).ltS().select().set(kc);
     f.get(aPtr0).get(k0).get(aKBytes).mul().add().set(aPtr);
@@ -164,7 +165,7 @@ function driverFn(order: 'ColsOuter' | 'RowsOuter', packed: boolean, index: (row
       f.get(aPtr);
       f.get(bPtr).get(n).i32(-4).and().i32(2).shl().add();
       f.get(cPtr).get(n).i32(-4).and().i32(2).shl().add();
-      f.get(kc).get(m).get(n).i32(3).and().get(aRowBytes).get(aKBytes).get(bRowBytes).get(cRowBytes).get(k0);
+      f.get(kc).get(m).get(n).i32(3).and().get(aRowBytes).get(aKBytes).get(bRowBytes).get(cRowBytes).get(k0).get(accumulate0).add();
       f.call(scalarIndex);
     });
     f.get(k0).get(kc).add().set(k0);
@@ -209,7 +210,20 @@ export function matMulFns(fused = false): Fn[] {
   return [...blocks, scalarFn(fused), ...drivers(false), ...drivers(true), transposeFn()];
 }
 
-type Gemm = (aPtr: number, bPtr: number, cPtr: number, m: number, n: number, kCount: number, kBlock: number, aRowBytes: number, aKBytes: number, bRowBytes: number, cRowBytes: number) => void;
+type Gemm = (
+  aPtr: number,
+  bPtr: number,
+  cPtr: number,
+  m: number,
+  n: number,
+  kCount: number,
+  kBlock: number,
+  aRowBytes: number,
+  aKBytes: number,
+  bRowBytes: number,
+  cRowBytes: number,
+  accumulate: number,
+) => void;
 
 export type MatMulKernels = {
   /** C = A·B, m x n, inner dimension kCount in panels of kBlock; strides in bytes (see BLOCK_PARAMS). */
