@@ -226,9 +226,15 @@ export class OrderedReduction {
     const parts = Array.from({ length: this.count - this.next }, (_, k) => this.waiting.get(this.next + k));
     const missing = parts.findIndex((p) => p === undefined);
     if (missing >= 0) throw new Error(`reduction has ${this.count - parts.length + missing} of ${this.count} micro-batches`);
+    const { out, examples } = this;
+    if (step !== null && this.next === 0 && step.opt.momentum === 0 && step.opt.weightDecay === 0) {
+      // Nothing added yet, plain SGD: the pass the threads run by ranges (plainStepEnd), here over all of it.
+      this.waiting.clear();
+      this.next = this.count;
+      return plainStepEnd(parts as Float32Array[], examples, step.opt.lr, step.params, step.params, 0, out.length, this.simd);
+    }
     const rest = parts as Float32Array[];
     const lastPart = rest.pop() as Float32Array;
-    const { out, examples } = this;
     const update = step ? sgdUpdate(step.params, step.state, step.opt) : null;
     let finite = true;
     // Wasm SIMD over the whole multiple of 4 floats, plain SGD included; momentum and weight decay in JavaScript.

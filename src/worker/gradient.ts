@@ -171,10 +171,11 @@ export class MicroBatchComputer {
 
   /**
    * gradient() for a model whose first layer is dense (ModelSpec.firstDense): the first product
-   * z = x·W is formed outside the differentiated function and the rest differentiated with
-   * respect to z and the other parameters; dW = x^T·dz then goes straight into `out` in chunks
-   * that stay in cache (transposedProductInto), not through a tensor of its own (12.5 MB for fc).
-   * The same kernels on the same values as tfjs's gradient of the whole network, so the same bits.
+   * z = x·W is formed outside the differentiated function, W multiplied straight from the weights
+   * vector (productFromFloats: W never becomes a tensor), and the rest differentiated with respect
+   * to z and the other parameters; dW = x^T·dz then goes straight into `out` in chunks that stay
+   * in cache (transposedProductInto), not through a tensor of its own (12.5 MB each for fc). The
+   * same kernels on the same values as tfjs's gradient of the whole network, so the same bits.
    */
   private gradientFirstDense(weights: WeightsInput, data: Dataset, indices: ArrayLike<number>, out: Float32Array): BatchStats {
     const dense = this.model.firstDense as NonNullable<ModelSpec['firstDense']>;
@@ -197,9 +198,9 @@ export class MicroBatchComputer {
       held.push(z);
       const { value, grads } = tf.valueAndGrads((zIn: tf.Tensor, ...rest: tf.Tensor[]) => {
         const logits = dense.rest(rest, zIn as tf.Tensor2D);
-        kept.correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32')));
+        kept.correct = tf.keep(correctCount(logits, y));
         held.push(kept.correct);
-        return tf.neg(tf.sum(tf.mul(tf.oneHot(y, NUM_OUTPUTS), tf.logSoftmax(logits)))) as tf.Scalar;
+        return lossSum(logits, y);
       })([z, ...after]);
       held.push(value, ...grads);
       // Tapeless: tfjs's gradient of x·W with respect to W is matMul(x, dz, transposeA), the same product.
@@ -230,8 +231,8 @@ export class MicroBatchComputer {
     try {
       const { value, grads } = tf.valueAndGrads((...ws: tf.Tensor[]) => {
         const logits = this.model.forward(ws, x);
-        correctT = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32')));
-        return tf.neg(tf.sum(tf.mul(tf.oneHot(y, NUM_OUTPUTS), tf.logSoftmax(logits)))) as tf.Scalar;
+        correctT = tf.keep(correctCount(logits, y));
+        return lossSum(logits, y);
       })(params);
       const correct = correctT as tf.Tensor;
       return { value, grads: grads as tf.Tensor[], correct, dispose: () => tf.dispose([value, ...grads, correct]) };
@@ -243,7 +244,6 @@ export class MicroBatchComputer {
     }
   }
 
-  /** Parameter tensors for `weights`: fresh ones the caller disposes (owned), or those kept for its version. */
   /**
    * Parameter tensors for `weights` from parameter `from` on (those before it are not made): fresh
    * ones the caller disposes (owned), or those kept for its version, each made the first time a
@@ -304,9 +304,7 @@ export class MicroBatchComputer {
     try {
       return tf.tidy(() => {
         const logits = this.model.forward(params, x);
-        const l = tf.neg(tf.sum(tf.mul(tf.oneHot(y, NUM_OUTPUTS), tf.logSoftmax(logits))));
-        const c = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32'));
-        return tf.stack([l, tf.cast(c, 'float32')]) as tf.Tensor1D;
+        return tf.stack([lossSum(logits, y), tf.cast(correctCount(logits, y), 'float32')]) as tf.Tensor1D;
       });
     } finally {
       tf.dispose([x, y, ...(owned ? params : [])]);
@@ -324,6 +322,16 @@ export class MicroBatchComputer {
       tf.dispose(params);
     }
   }
+}
+
+/** The sum of the examples' softmax cross-entropy losses (what every gradient here is of). */
+function lossSum(logits: tf.Tensor2D, y: tf.Tensor1D): tf.Scalar {
+  return tf.neg(tf.sum(tf.mul(tf.oneHot(y, NUM_OUTPUTS), tf.logSoftmax(logits))));
+}
+
+/** Examples whose arg-max logit is the label, as an int32 scalar. */
+function correctCount(logits: tf.Tensor2D, y: tf.Tensor1D): tf.Scalar {
+  return tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32'));
 }
 
 /** A tensor's floats, synchronously, then the tensor is disposed. */

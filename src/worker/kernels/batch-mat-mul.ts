@@ -118,6 +118,17 @@ export const batchMatMulConfig: tf.KernelConfig = {
   kernelFunc: batchMatMulKernel as unknown as tf.KernelFunc,
 };
 
+/**
+ * The current backend and our product functions, where BatchMatMul is ours on wasm (so that
+ * products made outside a kernel call have its bits); null elsewhere.
+ */
+function ourProduct(): { backend: BackendWasm; k: MatMulKernels } | null {
+  if (tf.getBackend() !== WASM_BACKEND || tf.getKernel(tf.BatchMatMul, WASM_BACKEND) !== batchMatMulConfig) return null;
+  const backend = tf.backend() as BackendWasm;
+  const k = matMulKernels(backend);
+  return k === null ? null : { backend, k };
+}
+
 /** Rows of A^T·B per chunk in transposedProductInto: 64 rows of 1,024 floats is 256 KB, which stays in the core's cache. */
 const CHUNK_FLOATS = 65536;
 
@@ -132,11 +143,10 @@ const CHUNK_FLOATS = 65536;
  * then takes BatchMatMul's result.
  */
 export function transposedProductInto(a: tf.Tensor, b: tf.Tensor, out: Float32Array, offset: number): boolean {
-  if (tf.getBackend() !== WASM_BACKEND || tf.getKernel(tf.BatchMatMul, WASM_BACKEND) !== batchMatMulConfig) return false;
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.rank !== 2 || b.rank !== 2 || a.shape[0] !== b.shape[0]) return false;
-  const backend = tf.backend() as BackendWasm;
-  const k = matMulKernels(backend);
-  if (k === null) return false;
+  const our = ourProduct();
+  if (our === null) return false;
+  const { backend, k } = our;
   const [inner, m] = a.shape as [number, number];
   const n = b.shape[1] as number;
   if (offset + m * n > out.length) throw new Error(`transposedProductInto: ${m} x ${n} floats from ${offset} do not fit ${out.length}`);
@@ -166,11 +176,10 @@ export function transposedProductInto(a: tf.Tensor, b: tf.Tensor, out: Float32Ar
  * our product does not run (the caller then makes W a tensor and uses BatchMatMul).
  */
 export function productFromFloats(x: tf.Tensor, w: Float32Array, n: number): tf.Tensor | null {
-  if (tf.getBackend() !== WASM_BACKEND || tf.getKernel(tf.BatchMatMul, WASM_BACKEND) !== batchMatMulConfig) return null;
   if (x.dtype !== 'float32' || x.rank !== 2) return null;
-  const backend = tf.backend() as BackendWasm;
-  const k = matMulKernels(backend);
-  if (k === null) return null;
+  const our = ourProduct();
+  if (our === null) return null;
+  const { backend, k } = our;
   const [m, inner] = x.shape as [number, number];
   if (w.length !== inner * n) throw new Error(`productFromFloats: ${w.length} floats are not a [${inner}, ${n}] matrix`);
   const kBlock = Math.max(16, Math.min(Math.floor(PANEL_FLOATS / n), strideRows(n * 4)));
