@@ -11,7 +11,7 @@
 // as JavaScript does (lr is a double, 0.01 has no float32), then rounded to float32
 // (f32x4.demote_f64x2_zero), and subtracted in float32.
 import { Fn, HIGH_HALF } from '../worker/kernels/wasm-asm.js';
-import { envVar } from '../worker/kernels/wasm-heap.js';
+import { wasmSimdOff } from '../worker/kernels/wasm-heap.js';
 import { instantiateWithMemory, type WasmFunction } from '../worker/kernels/wasm-instance.js';
 
 /** Floats a block: three blocks (sum, part, parameters) of 32 KB stay in the core's L2 cache. */
@@ -107,7 +107,7 @@ export class SimdStepEnd {
 
   /** Null where wasm SIMD is unavailable, or TRAINER_WASM_SIMD=0 (the JavaScript loops then run). */
   static create(): SimdStepEnd | null {
-    if (envVar('TRAINER_WASM_SIMD') === '0') return null;
+    if (wasmSimdOff()) return null;
     const made = instantiateWithMemory([addFn(), addDivideFn(), sgdFn()], PAGES);
     return made === null ? null : new SimdStepEnd(made.exports, made.buffer);
   }

@@ -6,6 +6,7 @@ import { MicroBatchComputer } from '../../src/worker/gradient.js';
 import { getModel, initParams } from '../../src/worker/model.js';
 import { NORMALIZATIONS, everyByteDataset, oddIndices } from './input-fixtures.js';
 import { useBackend } from './kernels/reference.js';
+import { readKernelSwitches } from '../../src/worker/kernels/wasm-heap.js';
 
 const model = getModel('net');
 const weights = initParams(model, 2);
@@ -16,12 +17,14 @@ const out = new Float32Array(model.size);
 describe('MicroBatchComputer staging leaves no tensor behind', () => {
   afterEach(() => {
     delete process.env['TRAINER_WASM_SIMD'];
+    readKernelSwitches();
   });
 
   for (const [backend, simd] of [['wasm', '1'], ['wasm', '0'], ['cpu', '1']] as const) {
     it(`staged and used, staged and dropped, never staged (${backend}, TRAINER_WASM_SIMD=${simd})`, async () => {
       await useBackend(backend);
       if (simd === '0') process.env['TRAINER_WASM_SIMD'] = '0';
+      readKernelSwitches();
       const c = new MicroBatchComputer(model, NORMALIZATIONS[0]!, 8);
       c.gradient(weights, data, [0, 1], out); // warm-up: kernels set up their own state once
       const before = tf.memory().numTensors;

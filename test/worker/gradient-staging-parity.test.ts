@@ -7,6 +7,7 @@ import { MicroBatchComputer, type BatchStats } from '../../src/worker/gradient.j
 import { NUM_OUTPUTS, getModel, initParams, paramTensors, type ModelSpec } from '../../src/worker/model.js';
 import { NORMALIZATIONS, everyByteDataset, firstBitDifference, oddIndices, referenceImages } from './input-fixtures.js';
 import { useBackend } from './kernels/reference.js';
+import { readKernelSwitches } from '../../src/worker/kernels/wasm-heap.js';
 
 /** MicroBatchComputer.gradient without the wasm kernel or staging: normalizeBatch in JavaScript, then tf.tensor4d. */
 function previousGradient(model: ModelSpec, norm: Normalization, weights: Float32Array, data: Dataset, indices: ArrayLike<number>): { out: Float32Array; stats: BatchStats } {
@@ -45,12 +46,14 @@ const data = everyByteDataset(50);
 describe('MicroBatchComputer input: staged or not, wasm kernel or JS table', () => {
   afterEach(() => {
     delete process.env['TRAINER_WASM_SIMD'];
+    readKernelSwitches();
   });
 
   for (const [backend, simd] of [['wasm', '1'], ['wasm', '0'], ['cpu', '1']] as const) {
     it(`gives gradients bit-identical to the previous implementation, with and without staging (${backend}, TRAINER_WASM_SIMD=${simd})`, async () => {
       await useBackend(backend);
       if (simd === '0') process.env['TRAINER_WASM_SIMD'] = '0';
+      readKernelSwitches();
       // The cpu backend is slow: one small case there (it only checks the JS path off wasm).
       const norms = backend === 'cpu' ? [NORMALIZATIONS[0]!] : [NORMALIZATIONS[0]!, NORMALIZATIONS[4]!];
       for (const norm of norms) {

@@ -9,14 +9,14 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { matMulFns, type MatMulKernels } from './mat-mul-simd.js';
 import { runStockKernel } from './stock-kernels.js';
-import { WASM_BACKEND, envVar, heapF32, heapOffset, type KernelArgs } from './wasm-heap.js';
+import { WASM_BACKEND, envVar, heapF32, wasmSimdOff, heapOffset, type KernelArgs } from './wasm-heap.js';
 import { instantiateOnBackend } from './wasm-instance.js';
 
 const modules = new WeakMap<object, MatMulKernels | null>();
 
 /** The product functions on this backend's memory, or null where they cannot run (the stock kernel is used). */
 function matMulKernels(backend: BackendWasm): MatMulKernels | null {
-  if (envVar('TRAINER_WASM_SIMD') === '0') return null;
+  if (wasmSimdOff()) return null;
   const key = backend.wasm as object;
   const hit = modules.get(key);
   if (hit !== undefined) return hit;

@@ -16,7 +16,7 @@ import { IMAGE_BYTES, IMAGE_CHANNELS, IMAGE_SIDE, PLANE_BYTES, type Dataset } fr
 import { NORMALIZATION_TABLE_SIZE, checkBatchIndices } from '../../data/normalize.js';
 import { TrainerError } from '../../shared/errors.js';
 import { Fn } from './wasm-asm.js';
-import { WASM_BACKEND, emscripten, envVar } from './wasm-heap.js';
+import { WASM_BACKEND, emscripten, wasmSimdOff } from './wasm-heap.js';
 import { instantiateOnBackend, type WasmFunction } from './wasm-instance.js';
 
 const TABLE_BYTES = NORMALIZATION_TABLE_SIZE * 4;
@@ -89,7 +89,7 @@ function ensureRoom(backend: BackendWasm, s: Scratch, n: number): void {
  * the tensor, from the backend's heap, as tf.tensor4d would.
  */
 export function normalizedImagesOnWasm(d: Dataset, indices: ArrayLike<number>, table: Float32Array): tf.Tensor4D | null {
-  if (tf.getBackend() !== WASM_BACKEND || envVar('TRAINER_WASM_SIMD') === '0') return null;
+  if (tf.getBackend() !== WASM_BACKEND || wasmSimdOff()) return null;
   const backend = tf.backend() as BackendWasm;
   const s = scratchFor(backend);
   if (s === null) return null;

@@ -3,7 +3,7 @@
 // which makes results bit-identical across runs and machines.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { Fn } from './wasm-asm.js';
-import { envVar } from './wasm-heap.js';
+import { wasmSimdOff } from './wasm-heap.js';
 import { CONV_BPF_BLOCKS, convBpfFn } from './conv2d-backprop-filter-simd.js';
 import { tanhGradFn } from './tanh-grad-simd.js';
 import { instantiateOnBackend } from './wasm-instance.js';
@@ -257,7 +257,7 @@ const cache = new WeakMap<object, SimdKernels | null>();
  */
 export function simdKernels(backend: BackendWasm): SimdKernels | null {
   // TRAINER_WASM_SIMD=0 forces the fallbacks (used by tests; also a switch if a runtime misbehaves).
-  if (envVar('TRAINER_WASM_SIMD') === '0') return null;
+  if (wasmSimdOff()) return null;
   const key = backend.wasm as object;
   const hit = cache.get(key);
   if (hit !== undefined) return hit;

@@ -7,6 +7,7 @@ import { isTrainerError } from '../../../src/shared/errors.js';
 import { normalizedImagesOnWasm } from '../../../src/worker/kernels/normalize-images.js';
 import { NORMALIZATIONS, everyByteDataset, firstBitDifference, oddIndices, referenceImages } from '../input-fixtures.js';
 import { useBackend } from './reference.js';
+import { readKernelSwitches } from '../../../src/worker/kernels/wasm-heap.js';
 
 function onWasm(...args: Parameters<typeof normalizedImagesOnWasm>): Float32Array {
   const x = normalizedImagesOnWasm(...args);
@@ -21,6 +22,7 @@ function onWasm(...args: Parameters<typeof normalizedImagesOnWasm>): Float32Arra
 describe('normalizeImages on wasm', () => {
   afterEach(() => {
     delete process.env['TRAINER_WASM_SIMD'];
+    readKernelSwitches();
   });
 
   it('writes exactly what normalizeBatch writes, for every byte value on every channel, in any index order', async () => {
@@ -83,6 +85,7 @@ describe('normalizeImages on wasm', () => {
     assert.equal(normalizedImagesOnWasm(d, [0, 1], table), null);
     await useBackend('wasm');
     process.env['TRAINER_WASM_SIMD'] = '0';
+    readKernelSwitches();
     assert.equal(normalizedImagesOnWasm(d, [0, 1], table), null);
   });
 });

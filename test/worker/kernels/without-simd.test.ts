@@ -3,15 +3,18 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { TANH_GRAD } from '../../../src/worker/kernels/tanh-grad.js';
 import { maxAbsDiff, randomValues, relativeError, runOn, useBackend } from './reference.js';
+import { readKernelSwitches } from '../../../src/worker/kernels/wasm-heap.js';
 
 // Where the SIMD module cannot run (a threaded or non-SIMD wasm build), every kernel falls back
 // to a JS loop or the stock kernel; TRAINER_WASM_SIMD=0 forces that here.
 describe('wasm kernels without the SIMD module', () => {
   before(() => {
     process.env['TRAINER_WASM_SIMD'] = '0';
+    readKernelSwitches();
   });
   after(() => {
     delete process.env['TRAINER_WASM_SIMD'];
+    readKernelSwitches();
   });
 
   const x = (shape: number[], seed: number): tf.Tensor => tf.tensor(randomValues(tf.util.sizeFromShape(shape), seed), shape);
