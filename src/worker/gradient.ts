@@ -12,6 +12,7 @@ import { normalizationTable, normalizeBatchFromTable, type Normalization } from 
 import { normalizedImagesOnWasm } from './kernels/normalize-images.js';
 import { copyFloatsInto } from './kernels/wasm-heap.js';
 import { productFromFloats, transposedProductInto } from './kernels/batch-mat-mul.js';
+import { KernelPlan, sameData, type Replayed } from './kernel-plan.js';
 import { NUM_OUTPUTS, paramTensors, type ModelSpec } from './model.js';
 import { TrainerError } from '../shared/errors.js';
 
@@ -52,6 +53,15 @@ export class MicroBatchComputer {
   private kept: { version: number; flat: Float32Array; tensors: (tf.Tensor | null)[] } | null = null;
   /** Whether gradient() forms a first dense layer's weight gradient itself on wasm (ModelSpec.firstDense); tests compare. */
   firstDenseInto = true;
+  /**
+   * Whether gradient() replays kernel plans on wasm (kernel-plan.ts); TRAINER_KERNEL_PLAN=0 turns
+   * them off (tfjs's engine every time: the same bits, slower).
+   */
+  usePlans = process.env['TRAINER_KERNEL_PLAN'] !== '0';
+  /** Kernel plans of the gradient by path and micro-batch size; null where recording found none can be made. */
+  private plans = new Map<string, KernelPlan | null>();
+  /** How the plans fared (for tests and traces): replays, plans recorded, and why any was refused. */
+  readonly planning = { replays: 0, recorded: 0, refused: [] as string[] };
 
   constructor(
     readonly model: ModelSpec,
@@ -141,12 +151,20 @@ export class MicroBatchComputer {
     const n = indices.length;
     if (n === 0) return this.emptyGradient(out);
     if (this.model.firstDense && this.firstDenseInto && tf.getBackend() === 'wasm') return this.gradientFirstDense(weights, data, indices, out);
-    const b = this.backward(weights, data, indices);
+    const { x, y } = this.input(data, indices);
+    const { params, owned } = this.params(weights);
+    let r: Replayed;
     try {
-      this.model.params.forEach((spec, i) => copyFloatsInto(b.grads[i] as tf.Tensor, out, spec.offset));
-      return { lossSum: b.value.dataSync()[0] as number, correct: b.correct.dataSync()[0] as number, count: n };
+      r = this.differentiate(`net:${n}`, [x, y, ...params], () => valueCorrectGrads((ws) => this.model.forward(ws, x), y, params));
     } finally {
-      b.dispose();
+      tf.dispose([x, y, ...(owned ? params : [])]);
+    }
+    try {
+      const [value, correct, ...grads] = r.outputs;
+      this.model.params.forEach((spec, i) => out.set(valuesOf(grads[i] as tf.TensorInfo), spec.offset));
+      return { lossSum: valuesOf(value as tf.TensorInfo)[0] as number, correct: valuesOf(correct as tf.TensorInfo)[0] as number, count: n };
+    } finally {
+      r.release();
     }
   }
 
@@ -184,7 +202,6 @@ export class MicroBatchComputer {
     // The parameters after the first weight: the first weight itself goes into the product from the shared floats.
     const { params: after, owned } = this.params(weights, 1);
     const held: tf.Tensor[] = [x, y, ...(owned ? after : [])];
-    const kept: { correct?: tf.Tensor } = {};
     try {
       const flat = dense.flatten(x);
       held.push(flat);
@@ -196,25 +213,62 @@ export class MicroBatchComputer {
         z = tf.matMul(flat, all.params[0] as tf.Tensor2D);
       }
       held.push(z);
-      const { value, grads } = tf.valueAndGrads((zIn: tf.Tensor, ...rest: tf.Tensor[]) => {
-        const logits = dense.rest(rest, zIn as tf.Tensor2D);
-        kept.correct = tf.keep(correctCount(logits, y));
-        held.push(kept.correct);
-        return lossSum(logits, y);
-      })([z, ...after]);
-      held.push(value, ...grads);
-      // Tapeless: tfjs's gradient of x·W with respect to W is matMul(x, dz, transposeA), the same product.
-      if (!transposedProductInto(flat, grads[0] as tf.Tensor, out, first.offset)) {
-        const dW = tf.matMul(flat, grads[0] as tf.Tensor2D, true, false);
-        held.push(dW);
-        copyFloatsInto(dW, out, first.offset);
+      const r = this.differentiate(`dense:${indices.length}`, [z, y, ...after], () => valueCorrectGrads((ws) => dense.rest(ws.slice(1), ws[0] as tf.Tensor2D), y, [z, ...after]));
+      try {
+        const [value, correct, dz, ...grads] = r.outputs as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, ...tf.TensorInfo[]];
+        // Tapeless: tfjs's gradient of x·W with respect to W is matMul(x, dz, transposeA), the same product.
+        if (!transposedProductInto(flat, dz, out, first.offset)) {
+          const dW = tf.tidy(() => tf.matMul(flat, tensorOf(dz) as tf.Tensor2D, true, false));
+          held.push(dW);
+          copyFloatsInto(dW, out, first.offset);
+        }
+        this.model.params.slice(1).forEach((spec, i) => out.set(valuesOf(grads[i] as tf.TensorInfo), spec.offset));
+        return { lossSum: valuesOf(value)[0] as number, correct: valuesOf(correct)[0] as number, count: indices.length };
+      } finally {
+        r.release();
       }
-      this.model.params.slice(1).forEach((spec, i) => copyFloatsInto(grads[i + 1] as tf.Tensor, out, spec.offset));
-      const correct = (kept.correct as tf.Tensor).dataSync()[0] as number;
-      return { lossSum: value.dataSync()[0] as number, correct, count: indices.length };
     } finally {
       tf.dispose(held);
     }
+  }
+
+  /**
+   * What `run` computes from `inputs` (tensors the caller keeps and disposes): on wasm by
+   * replaying the kernel plan recorded for `key`, recording it on the first call (that call's
+   * results are the engine's, and the new plan must give the same bits on the same inputs before
+   * it is used); elsewhere, or where no plan can be made, through tfjs's engine every time.
+   */
+  private differentiate(key: string, inputs: tf.Tensor[], run: () => tf.Tensor[]): Replayed {
+    const engine = (outputs: tf.Tensor[]): Replayed => ({ outputs, release: () => tf.dispose(outputs) });
+    const known = this.plans.get(key);
+    if (!this.usePlans || tf.getBackend() !== 'wasm' || known === null) return engine(run());
+    if (known !== undefined) {
+      this.planning.replays++;
+      return known.replay(inputs);
+    }
+    const recorded = KernelPlan.record(inputs, run);
+    let plan = recorded.plan;
+    let reason = recorded.reason;
+    if (plan !== null) {
+      const check = plan.replay(inputs);
+      const same = check.outputs.every((o, i) => sameData(o, recorded.outputs[i] as tf.TensorInfo));
+      check.release();
+      if (!same) {
+        plan.dispose();
+        plan = null;
+        reason = 'its replay differs from the engine in bits';
+      }
+    }
+    this.plans.set(key, plan);
+    if (plan === null) this.planning.refused.push(`${key}: ${reason}`);
+    else this.planning.recorded++;
+    return engine(recorded.outputs);
+  }
+
+  /** Frees the kernel plans (a later gradient records them again). */
+  dropPlans(): void {
+    for (const plan of this.plans.values()) plan?.dispose();
+    this.plans.clear();
   }
 
   private emptyGradient(out: Float32Array): BatchStats {
@@ -227,18 +281,9 @@ export class MicroBatchComputer {
   private backward(weights: WeightsInput, data: Dataset, indices: ArrayLike<number>) {
     const { x, y } = this.input(data, indices);
     const { params, owned } = this.params(weights);
-    let correctT: tf.Tensor | undefined;
     try {
-      const { value, grads } = tf.valueAndGrads((...ws: tf.Tensor[]) => {
-        const logits = this.model.forward(ws, x);
-        correctT = tf.keep(correctCount(logits, y));
-        return lossSum(logits, y);
-      })(params);
-      const correct = correctT as tf.Tensor;
-      return { value, grads: grads as tf.Tensor[], correct, dispose: () => tf.dispose([value, ...grads, correct]) };
-    } catch (err) {
-      if (correctT) correctT.dispose();
-      throw err;
+      const [value, correct, ...grads] = valueCorrectGrads((ws) => this.model.forward(ws, x), y, params) as [tf.Scalar, tf.Scalar, ...tf.Tensor[]];
+      return { value, grads, correct, dispose: () => tf.dispose([value, ...grads, correct]) };
     } finally {
       tf.dispose([x, y, ...(owned ? params : [])]);
     }
@@ -322,6 +367,39 @@ export class MicroBatchComputer {
       tf.dispose(params);
     }
   }
+}
+
+/**
+ * [loss sum, correct count, d(loss sum)/d(each of xs)] of the network `logitsOf` on labels `y`,
+ * through tfjs's engine: the computation a kernel plan records.
+ */
+function valueCorrectGrads(logitsOf: (xs: tf.Tensor[]) => tf.Tensor2D, y: tf.Tensor1D, xs: tf.Tensor[]): tf.Tensor[] {
+  let correct: tf.Tensor | undefined;
+  try {
+    const { value, grads } = tf.valueAndGrads((...ws: tf.Tensor[]) => {
+      const logits = logitsOf(ws);
+      correct = tf.keep(correctCount(logits, y));
+      return lossSum(logits, y);
+    })(xs);
+    return [value, correct as tf.Tensor, ...grads];
+  } catch (err) {
+    correct?.dispose();
+    throw err;
+  }
+}
+
+/** A result's values: a view of the wasm heap (read before the result is freed), else a copy. */
+function valuesOf(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array {
+  if (tf.getBackend() === 'wasm') return (tf.backend() as unknown as { typedArrayFromHeap(i: tf.TensorInfo): Float32Array | Int32Array | Uint8Array }).typedArrayFromHeap(info);
+  return (info as tf.Tensor).dataSync() as Float32Array | Int32Array | Uint8Array;
+}
+
+/** A tensor on the same data as `info` (one more reference to it), for tfjs ops; dispose it. */
+function tensorOf(info: tf.TensorInfo): tf.Tensor {
+  if (info instanceof tf.Tensor) return info.clone();
+  const backend = tf.backend() as unknown as { incRef(dataId: tf.DataId): void };
+  backend.incRef(info.dataId);
+  return (tf.engine() as unknown as { makeTensorFromTensorInfo(i: tf.TensorInfo): tf.Tensor }).makeTensorFromTensorInfo(info);
 }
 
 /** The sum of the examples' softmax cross-entropy losses (what every gradient here is of). */

@@ -142,8 +142,8 @@ const CHUNK_FLOATS = 65536;
  * not run (another backend, TRAINER_WASM_SIMD=0, the stock BatchMatMul registered): the caller
  * then takes BatchMatMul's result.
  */
-export function transposedProductInto(a: tf.Tensor, b: tf.Tensor, out: Float32Array, offset: number): boolean {
-  if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.rank !== 2 || b.rank !== 2 || a.shape[0] !== b.shape[0]) return false;
+export function transposedProductInto(a: tf.TensorInfo, b: tf.TensorInfo, out: Float32Array, offset: number): boolean {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length !== 2 || b.shape.length !== 2 || a.shape[0] !== b.shape[0]) return false;
   const our = ourProduct();
   if (our === null) return false;
   const { backend, k } = our;
