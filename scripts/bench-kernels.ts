@@ -19,7 +19,7 @@ import { conv2dBackpropFilterJsConfig } from '../src/worker/kernels/conv2d-backp
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../src/worker/kernels/index.js';
 import { normalizedImagesOnWasm } from '../src/worker/kernels/normalize-images.js';
 import { TANH_GRAD } from '../src/worker/kernels/tanh-grad.js';
-import { allowRelaxedSimd } from '../src/worker/kernels/relaxed-simd.js';
+import { setWasmFlags } from '../src/worker/kernels/v8-wasm-flags.js';
 import { Fn, assembleModule } from '../src/worker/kernels/wasm-asm.js';
 import { median } from './stats.js';
 
@@ -357,7 +357,7 @@ function benchProducts(): void {
 }
 
 async function main(): Promise<void> {
-  allowRelaxedSimd();
+  setWasmFlags();
   registerWasmTrainingKernels();
   if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend failed to initialise');
   console.log(`tfjs ${tf.version.tfjs}, wasm threads: 1 (node), SIMD: ${String(tf.env().getBool('WASM_HAS_SIMD_SUPPORT'))}`);

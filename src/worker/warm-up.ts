@@ -4,15 +4,18 @@
  * before the first step: otherwise the first few hundred micro-batches of every run are slow.
  * Measured with 2 threads, 6,400 images, batch 64 in 4 micro-batches: the first epoch at 0.75 of
  * the steady state without, 0.93 with 100 gradients, 0.92 with 200, 0.99 with 400 (the whole run
- * no longer at 100, +1.4 s at 400). Only the wasm backend needs it; TRAINER_WARMUP_STEPS
- * overrides the count (0: none).
+ * no longer at 100, +1.4 s at 400). Since gradients replay kernel plans (a micro-batch 12 % faster,
+ * the first one records) and wasm is optimised when it compiles (v8-wasm-flags.ts), 3 alternating
+ * rounds of 5 epochs: first epoch / steady state 0.85-0.88 with 150, 0.86-0.93 with 200, 0.93-1.01
+ * with 300, whole runs 7.5-8.1 s, 7.5-7.9 s and 8.0-8.6 s. Only the wasm backend needs it;
+ * TRAINER_WARMUP_STEPS overrides the count (0: none).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../data/cifar-format.js';
 import type { MicroBatchComputer } from './gradient.js';
 import { initParams } from './model.js';
 
-const WARM_UP_STEPS = 150;
+const WARM_UP_STEPS = 200;
 const WARM_UP_MAX_MS = 3000;
 
 /** The micro-batch sizes of a step of `batchSize` examples in `microBatches` parts, at most `maxBatch`. */
@@ -23,7 +26,7 @@ export function microBatchSizes(batchSize: number, microBatches: number, maxBatc
 }
 
 /**
- * On the wasm backend, computes up to TRAINER_WARMUP_STEPS (default 150) gradients of the given
+ * On the wasm backend, computes up to TRAINER_WARMUP_STEPS (default 200) gradients of the given
  * sizes, in turn, on `data`'s first examples, for at most 3 s; returns how many it computed.
  */
 export function warmUp(c: MicroBatchComputer, data: Dataset, sizes: readonly number[]): number {

@@ -20,7 +20,7 @@ function matMulKernels(backend: BackendWasm): MatMulKernels | null {
   const key = backend.wasm as object;
   const hit = modules.get(key);
   if (hit !== undefined) return hit;
-  // Fused multiply-adds where V8 has relaxed SIMD (allowRelaxedSimd) and TRAINER_WASM_FMA is not 0.
+  // Fused multiply-adds where V8 has relaxed SIMD (setWasmFlags) and TRAINER_WASM_FMA is not 0.
   const fused = envVar('TRAINER_WASM_FMA') === '0' ? null : instantiateOnBackend(backend, matMulFns(true));
   const exports = fused ?? instantiateOnBackend(backend, matMulFns());
   const kernels = exports === null ? null : (exports as unknown as MatMulKernels);

@@ -8,7 +8,7 @@ import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { identityConfig, restoreSavedTensors, shortcutSavedTensors } from './identity.js';
 import { maxPoolConfig } from './max-pool.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
-import { allowRelaxedSimd } from './relaxed-simd.js';
+import { setWasmFlags } from './v8-wasm-flags.js';
 import { ensureSetUp, rememberStockKernel, stockKernel } from './stock-kernels.js';
 import { sumConfig } from './sum.js';
 import { tanhConfig } from './tanh.js';
@@ -36,7 +36,7 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
  * (tfjs runs those only when a backend initialises), they set themselves up lazily.
  */
 export function registerWasmTrainingKernels(): void {
-  allowRelaxedSimd();
+  setWasmFlags();
   for (const config of WASM_TRAINING_KERNELS) {
     const current = tf.getKernel(config.kernelName, config.backendName);
     if (current === config) continue;
