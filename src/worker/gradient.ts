@@ -54,13 +54,13 @@ export class MicroBatchComputer {
   /** Whether gradient() forms a first dense layer's weight gradient itself on wasm (ModelSpec.firstDense); tests compare. */
   firstDenseInto = true;
   /**
-   * Whether gradient() replays kernel plans on wasm (kernel-plan.ts); TRAINER_KERNEL_PLAN=0 turns
-   * them off (tfjs's engine every time: the same bits, slower).
+   * Whether gradient() and evaluate() replay kernel plans on wasm (kernel-plan.ts);
+   * TRAINER_KERNEL_PLAN=0 turns them off (tfjs's engine every time: the same bits, slower).
    */
   usePlans = process.env['TRAINER_KERNEL_PLAN'] !== '0';
-  /** Kernel plans of the gradient by path and micro-batch size; null where recording found none can be made. */
+  /** Kernel plans of the gradient and of evaluation by path and batch size; null where recording found none can be made. */
   private plans = new Map<string, KernelPlan | null>();
-  /** How the plans fared (for tests and traces): replays, plans recorded, and why any was refused. */
+  /** How the plans fared (for tests): replays, plans recorded, and why any was refused. */
   readonly planning = { replays: 0, recorded: 0, refused: [] as string[] };
 
   constructor(
@@ -155,7 +155,7 @@ export class MicroBatchComputer {
     const { params, owned } = this.params(weights);
     let r: Replayed;
     try {
-      r = this.differentiate(`net:${n}`, [x, y, ...params], () => valueCorrectGrads((ws) => this.model.forward(ws, x), y, params));
+      r = this.planned(`net:${n}`, [x, y, ...params], () => valueCorrectGrads((ws) => this.model.forward(ws, x), y, params));
     } finally {
       tf.dispose([x, y, ...(owned ? params : [])]);
     }
@@ -213,7 +213,7 @@ export class MicroBatchComputer {
         z = tf.matMul(flat, all.params[0] as tf.Tensor2D);
       }
       held.push(z);
-      const r = this.differentiate(`dense:${indices.length}`, [z, y, ...after], () => valueCorrectGrads((ws) => dense.rest(ws.slice(1), ws[0] as tf.Tensor2D), y, [z, ...after]));
+      const r = this.planned(`dense:${indices.length}`, [z, y, ...after], () => valueCorrectGrads((ws) => dense.rest(ws.slice(1), ws[0] as tf.Tensor2D), y, [z, ...after]));
       try {
         const [value, correct, dz, ...grads] = r.outputs as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, ...tf.TensorInfo[]];
         // Tapeless: tfjs's gradient of x·W with respect to W is matMul(x, dz, transposeA), the same product.
@@ -238,7 +238,7 @@ export class MicroBatchComputer {
    * results are the engine's, and the new plan must give the same bits on the same inputs before
    * it is used); elsewhere, or where no plan can be made, through tfjs's engine every time.
    */
-  private differentiate(key: string, inputs: tf.Tensor[], run: () => tf.Tensor[]): Replayed {
+  private planned(key: string, inputs: tf.Tensor[], run: () => tf.Tensor[]): Replayed {
     const engine = (outputs: tf.Tensor[]): Replayed => ({ outputs, release: () => tf.dispose(outputs) });
     const known = this.plans.get(key);
     if (!this.usePlans || tf.getBackend() !== 'wasm' || known === null) return engine(run());
@@ -250,13 +250,18 @@ export class MicroBatchComputer {
     let plan = recorded.plan;
     let reason = recorded.reason;
     if (plan !== null) {
-      const check = plan.replay(inputs);
-      const same = check.outputs.every((o, i) => sameData(o, recorded.outputs[i] as tf.TensorInfo));
-      check.release();
-      if (!same) {
+      let differs: string | null = null;
+      try {
+        const check = plan.replay(inputs);
+        if (!check.outputs.every((o, i) => sameData(o, recorded.outputs[i] as tf.TensorInfo))) differs = 'its replay differs from the engine in bits';
+        check.release();
+      } catch (err) {
+        differs = `its replay failed: ${(err as Error).message}`;
+      }
+      if (differs !== null) {
         plan.dispose();
         plan = null;
-        reason = 'its replay differs from the engine in bits';
+        reason = differs;
       }
     }
     this.plans.set(key, plan);
@@ -321,12 +326,19 @@ export class MicroBatchComputer {
       this.discardStaged();
       return { lossSum: 0, correct: 0, count: 0 };
     }
-    const both = this.forwardStats(weights, data, indices);
+    const { x, y } = this.input(data, indices);
+    const { params, owned } = this.params(weights);
+    let r: Replayed;
     try {
-      const v = both.dataSync();
+      r = this.planned(`eval:${n}`, [x, y, ...params], () => [this.stats(params, x, y)]);
+    } finally {
+      tf.dispose([x, y, ...(owned ? params : [])]);
+    }
+    try {
+      const v = valuesOf(r.outputs[0] as tf.TensorInfo);
       return { lossSum: v[0] as number, correct: v[1] as number, count: n };
     } finally {
-      both.dispose();
+      r.release();
     }
   }
 
@@ -347,13 +359,18 @@ export class MicroBatchComputer {
     const { x, y } = this.input(data, indices);
     const { params, owned } = this.params(weights);
     try {
-      return tf.tidy(() => {
-        const logits = this.model.forward(params, x);
-        return tf.stack([lossSum(logits, y), tf.cast(correctCount(logits, y), 'float32')]) as tf.Tensor1D;
-      });
+      return this.stats(params, x, y);
     } finally {
       tf.dispose([x, y, ...(owned ? params : [])]);
     }
+  }
+
+  /** [loss sum, correct count] of the network on images `x` and labels `y`, as one float32 tensor. */
+  private stats(params: tf.Tensor[], x: tf.Tensor4D, y: tf.Tensor1D): tf.Tensor1D {
+    return tf.tidy(() => {
+      const logits = this.model.forward(params, x);
+      return tf.stack([lossSum(logits, y), tf.cast(correctCount(logits, y), 'float32')]) as tf.Tensor1D;
+    });
   }
 
   /** Logits [n, 10] of already-normalised NHWC images, for prediction (any backend). */

@@ -32,6 +32,8 @@ interface Arg {
 
 interface Call {
   kernel: string;
+  /** Inputs given as an array (Pack, Concat: a list of tensors), not by name. */
+  list: boolean;
   args: Arg[];
   attrs: tf.NamedAttrMap;
   /** The slot of its first output; the others follow. */
@@ -68,7 +70,7 @@ export class KernelPlan {
     // Objects made once: a replay allocates little beyond what the kernels themselves make.
     this.calls = calls.map((call) => {
       const infos = call.args.map((a) => ({ info: { dataId: null, shape: a.shape, dtype: a.dtype }, slot: a.slot }));
-      const inputs: tf.NamedTensorInfoMap = {};
+      const inputs = (call.list ? [] : {}) as tf.NamedTensorInfoMap;
       call.args.forEach((a, k) => (inputs[a.name] = (infos[k] as Prepared['infos'][number]).info as tf.TensorInfo));
       return { ...call, inputs, infos };
     });
@@ -123,7 +125,7 @@ export class KernelPlan {
           depth--;
         }
         const outs = Array.isArray(out) ? out : [out];
-        calls.push({ kernel: config.kernelName, args, attrs: params.attrs ?? {}, firstOut: next, outputs: outs.length });
+        calls.push({ kernel: config.kernelName, list: Array.isArray(params.inputs), args, attrs: params.attrs ?? {}, firstOut: next, outputs: outs.length });
         for (const o of outs) slots.set(o.dataId, next++);
         return out;
       };

@@ -28,6 +28,7 @@ function compare(name: 'net' | 'fc', sizes: number[]): { planned: MicroBatchComp
     const t = planned.gradient(weights, data, indices, b);
     assert.equal(firstBitDifference(b, a), -1, `${name}, micro-batch ${k} of ${n}: gradient bits`);
     assert.deepEqual(t, s, `${name}, micro-batch ${k}: loss sum and correct count`);
+    assert.deepEqual(planned.evaluate(weights, data, indices), engine.evaluate(weights, data, indices), `${name}, evaluation ${k}`);
   });
   assert.deepEqual(engine.planning, { replays: 0, recorded: 0, refused: [] });
   return { planned };
@@ -38,19 +39,19 @@ describe('kernel plans: the gradient as recorded kernel calls, replayed without 
     delete process.env['TRAINER_KERNEL_PLAN'];
   });
 
-  it('give the CNN the bits of tfjs engine, at every micro-batch size, weights version and staging', async () => {
+  it('give the CNN the bits of tfjs\'s engine, gradients and evaluations, at every batch size, weights version and staging', async () => {
     await useBackend('wasm');
     const { planned } = compare('net', [16, 16, 5, 16, 5, 1, 16, 1]);
-    assert.equal(planned.planning.recorded, 3, 'one plan per size');
-    assert.equal(planned.planning.replays, 5);
+    assert.equal(planned.planning.recorded, 6, 'one plan per size, for the gradient and for evaluation');
+    assert.equal(planned.planning.replays, 10);
     assert.deepEqual(planned.planning.refused, []);
   });
 
   it('give the fc model (its first weight outside the plan) the bits of the engine', async () => {
     await useBackend('wasm');
     const { planned } = compare('fc', [16, 3, 16, 3, 16]);
-    assert.equal(planned.planning.recorded, 2);
-    assert.equal(planned.planning.replays, 3);
+    assert.equal(planned.planning.recorded, 4);
+    assert.equal(planned.planning.replays, 6);
   });
 
   it('leave no data behind on the backend, and no tensor', async () => {
