@@ -73,3 +73,19 @@ test('the step end run by the threads, range by range, gives the bits of the coo
   assert.equal(seen.length, 0);
   assert.equal(withMomentum.sha, (await train(dir, 'momentum-in-process', createInProcessPool, momentum)).sha);
 });
+
+test('kernel plans change no bit of a run: 2 threads and in-process, with and without TRAINER_KERNEL_PLAN=0', async () => {
+  const dir = await tempDir();
+  const planned = await train(dir, 'planned', threadPoolFactory(), { cluster: { transport: 'threads', workers: 2 } });
+  process.env['TRAINER_KERNEL_PLAN'] = '0';
+  try {
+    // Threads read the variable when they start; the in-process computer when it is made.
+    const engine = await train(dir, 'engine', threadPoolFactory(), { cluster: { transport: 'threads', workers: 2 } });
+    const inProcess = await train(dir, 'engine-in-process', createInProcessPool);
+    assert.equal(engine.sha, planned.sha);
+    assert.equal(inProcess.sha, planned.sha);
+    assert.deepEqual(engine.losses, planned.losses);
+  } finally {
+    delete process.env['TRAINER_KERNEL_PLAN'];
+  }
+});
