@@ -24,8 +24,9 @@ export interface MicroBatchResult extends BatchStats {
 /**
  * A micro-batch's life in the coordinator's performance.now() clock (ms):
  * handed to the transport, computing, computed, back. A thread reports its own
- * start and end; for a remote worker only its compute time is known, and it is
- * placed in the middle of the round trip.
+ * start and end; a remote worker its start by its own clock and how long it
+ * computed, placed where its clock says when that fits the round trip, else in
+ * the middle of it (ws/dispatch.ts resultTiming).
  */
 export interface ResultTiming {
   sentMs: number;

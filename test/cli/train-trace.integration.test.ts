@@ -74,6 +74,23 @@ function assertNested(trace: ChromeTrace): void {
   }
 }
 
+/**
+ * Compute spans placed by the workers' own clocks (they share this machine's), not in the middle of
+ * each round trip: there a span's transfers out and back would all be equally long.
+ */
+function assertWorkerClock(trace: ChromeTrace): void {
+  const spans = trace.traceEvents.filter((e) => e.ph === 'X');
+  const transfers = spans.filter((e) => e.name === 'transfer');
+  let lopsided = 0;
+  for (const c of spans.filter((e) => e.name === 'compute')) {
+    const mine = transfers.filter((t) => workerOf(trace, t.tid) === workerOf(trace, c.tid));
+    const out = mine.find((t) => Math.abs(t.ts + t.dur! - c.ts) < 1);
+    const back = mine.find((t) => Math.abs(t.ts - (c.ts + c.dur!)) < 1);
+    if (out && back && Math.abs(out.dur! - back.dur!) > 50) lopsided++;
+  }
+  assert.ok(lopsided > 0, 'some micro-batch waits longer on one side of its compute than on the other');
+}
+
 /** Per micro-batch: a transfer out, a compute and a transfer back, in that order and inside their step. */
 function assertTimedMicroBatches(trace: ChromeTrace, microBatches: number): void {
   const spans = trace.traceEvents.filter((e) => e.ph === 'X');
@@ -100,6 +117,7 @@ test('--trace with WebSocket worker processes draws transfer and compute spans p
   const trace = JSON.parse(await readFile(file, 'utf8')) as ChromeTrace;
   assertTimedMicroBatches(trace, 20);
   assertNested(trace);
+  assertWorkerClock(trace);
 });
 
 test('trainer coordinator --trace writes the same trace for remote workers', async () => {

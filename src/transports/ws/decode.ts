@@ -210,7 +210,7 @@ function readFields(r: Reader, type: MessageType): Message {
         indices: r.int32s('indices', MAX_TASK_INDICES),
       };
     case 'gradient':
-      r.only('type', 'taskId', 'step', 'version', 'lossSum', 'correct', 'count', 'computeMs', 'pad', 'gradient');
+      r.only('type', 'taskId', 'step', 'version', 'lossSum', 'correct', 'count', 'computeMs', 'startedAt', 'pad', 'gradient');
       r.pad();
       return {
         type,
@@ -221,6 +221,7 @@ function readFields(r: Reader, type: MessageType): Message {
         correct: r.int('correct', 0, MAX_TASK_INDICES),
         count: r.int('count', 0, MAX_TASK_INDICES),
         computeMs: r.finite('computeMs'),
+        startedAt: r.finite('startedAt'),
         gradient: r.float32s('gradient'),
       };
     case 'evalResult':

@@ -30,7 +30,7 @@ import type { BatchStats } from '../../worker/gradient.js';
 import type { ModelSpec } from '../../worker/model.js';
 import { CLOSE, type Message, type Split } from './protocol.js';
 import { ArrayFrame } from './encode.js';
-import type { MicroBatchResult, ResultListener, StepHooks, WorkerStats } from '../pool.js';
+import type { MicroBatchResult, ResultListener, ResultTiming, StepHooks, WorkerStats } from '../pool.js';
 import type { WorkerConn } from './connection.js';
 import { checkResult, createJob, partName, type Assignment, type Job, type Part, type ResultMessage } from './job.js';
 import type { PoolEvent } from './pool-types.js';
@@ -365,8 +365,7 @@ export class Dispatcher {
       member.stats.microBatches++;
       member.stats.examples += m.count;
       member.stats.computeMs += m.computeMs;
-      const startMs = a.sentMs + Math.max(0, now - a.sentMs - m.computeMs) / 2;
-      (checked.ok as MicroBatchResult).timing = { sentMs: a.sentMs, startMs, endMs: Math.min(now, startMs + m.computeMs), receivedMs: now };
+      (checked.ok as MicroBatchResult).timing = resultTiming(a.sentMs, now, m.startedAt - performance.timeOrigin, m.computeMs);
     }
     // Service time: from when the worker could start on it (it computes its copies one after another).
     this.stragglers.record(member.conn.backend, now - Math.max(a.sentMs, member.lastResultMs ?? 0));
@@ -374,4 +373,16 @@ export class Dispatcher {
     this.tally.add(a.job, a.part, voteOf(member.conn, checked.ok));
     this.pump();
   }
+}
+
+/**
+ * Where a remote worker's compute span goes in this clock (ms): where the worker's own clock puts
+ * it (`startedMs`: its start time in this process's performance.now() terms) when that lies within
+ * the round trip, as it does for workers on this machine and on machines whose clocks agree;
+ * otherwise, clocks apart, in the middle of the round trip.
+ */
+export function resultTiming(sentMs: number, receivedMs: number, startedMs: number, computeMs: number): ResultTiming {
+  const startMs =
+    startedMs >= sentMs && startedMs + computeMs <= receivedMs ? startedMs : sentMs + Math.max(0, receivedMs - sentMs - computeMs) / 2;
+  return { sentMs, startMs, endMs: Math.min(receivedMs, startMs + computeMs), receivedMs };
 }

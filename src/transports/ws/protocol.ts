@@ -27,8 +27,9 @@ import { TrainerError } from '../../shared/errors.js';
  * 3: `ready` says how many threads compute. 4: welcome.proofNonce and
  * ready.proof, non-finite losses, close codes `refused` and `banned`.
  * 5: welcome.microBatch (the size a worker warms up with).
+ * 6: gradient.startedAt (the worker's clock when it started computing).
  */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 
 /** WebSocket close codes (4000-4999 is the application range). */
 export const CLOSE = {
@@ -124,6 +125,8 @@ export type Message =
       correct: number;
       count: number;
       computeMs: number;
+      /** When the worker started computing, by its clock: ms since the Unix epoch (for traces). */
+      startedAt: number;
       gradient: Float32Array;
     }
   /** worker -> coordinator: the answer to `evalTask` taskId. */

@@ -335,7 +335,7 @@ export class WorkerCompute {
     if (engine || this.gradientFrame?.length !== run.model.size) this.gradientFrame = new ArrayFrame('gradient', run.model.size);
     const frame = this.gradientFrame;
     const out = frame.floats(reuse && !engine);
-    const gradientFrame = (s: BatchStats) => frame.finish({ type: 'gradient', taskId: m.taskId, step: m.step, version: m.version, ...s, computeMs: performance.now() - t0 });
+    const gradientFrame = (s: BatchStats) => frame.finish({ type: 'gradient', taskId: m.taskId, step: m.step, version: m.version, ...s, computeMs: performance.now() - t0, startedAt: performance.timeOrigin + t0 });
     if (engine) return engine.gradient(m.version, weights, m.indices, out).then(gradientFrame);
     const computer = this.computer as MicroBatchComputer;
     return computer.readsBackSync ? gradientFrame(computer.gradient(weights, set, m.indices, out)) : computer.gradientAsync(weights, set, m.indices, out).then(gradientFrame);

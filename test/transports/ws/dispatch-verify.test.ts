@@ -98,7 +98,7 @@ function setUp(answers: Record<string, Answer>, verify: number, draws: number[] 
         const g = c.answer(s, index, honest(s, index));
         if (g === null) continue;
         const lossSum = Number.isFinite(g[0]) ? 1 : NaN;
-        d.onResult(member, { type: 'gradient', taskId: t.taskId, step: t.step, version: t.version, lossSum, correct: 0, count: 1, computeMs: 1, gradient: g });
+        d.onResult(member, { type: 'gradient', taskId: t.taskId, step: t.step, version: t.version, lossSum, correct: 0, count: 1, computeMs: 1, startedAt: 0, gradient: g });
       }
       await new Promise((r) => setTimeout(r, 5));
     }

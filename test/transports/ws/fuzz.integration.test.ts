@@ -34,7 +34,7 @@ function wrongShape(rng: Rng): Uint8Array {
   const values: unknown[] = [
     null, 1, -1, 2 ** 53, 1.5, NaN, 'x', '', true, [], [1, 2], {}, { type: null }, { type: 'task' },
     { type: 'gradient', taskId: 'a' }, { type: 'ping', seq: -5 }, { type: 'hello', protocol: 1 },
-    { type: 'gradient', taskId: 1, step: 0, version: 0, lossSum: 1, correct: 0, count: 0, computeMs: 0, gradient: 'no' },
+    { type: 'gradient', taskId: 1, step: 0, version: 0, lossSum: 1, correct: 0, count: 0, computeMs: 0, startedAt: 0, gradient: 'no' },
     { type: 'ready', sha256: 'zz', backend: 'wasm' }, { type: 'evalResult', taskId: 1, version: 0, lossSum: Infinity, correct: 0, count: 0 },
     { type: 'leave', reason: 7 }, { type: 'dataRequest', more: 1 }, randomBuf(rng, 40),
   ];
@@ -102,7 +102,7 @@ async function hostile(url: string, rng: Rng, sent: { frames: number; replays: n
     const welcome = await next('welcome');
     if (!welcome || welcome.type !== 'welcome') return void ws.terminate();
     if (mode === 'after-auth') {
-      send(pick(rng, [goodHello(), garbage(), encodeMessage({ type: 'gradient', taskId: 1, step: 0, version: 0, lossSum: 0, correct: 0, count: 0, computeMs: 0, gradient: new Float32Array(3) })]));
+      send(pick(rng, [goodHello(), garbage(), encodeMessage({ type: 'gradient', taskId: 1, step: 0, version: 0, lossSum: 0, correct: 0, count: 0, computeMs: 0, startedAt: 0, gradient: new Float32Array(3) })]));
     } else {
       // Claims the data, takes real tasks, answers them with replays and garbage.
       send(encodeMessage({ type: 'ready', sha256: welcome.dataset.sha256, backend: 'wasm', proof: datasetProof(blob, welcome.proofNonce) }));
@@ -119,7 +119,7 @@ async function hostile(url: string, rng: Rng, sent: { frames: number; replays: n
         const gradient = new Float32Array(bad.n < 0 ? size : bad.n);
         if (bad.n < 0) gradient[7] = NaN;
         sent.replays++;
-        send(encodeMessage({ type: 'gradient', taskId: bad.taskId, step: Math.max(0, bad.step), version: Math.max(0, bad.version), lossSum: 1, correct: 0, count: task.indices.length, computeMs: 1, gradient }));
+        send(encodeMessage({ type: 'gradient', taskId: bad.taskId, step: Math.max(0, bad.step), version: Math.max(0, bad.version), lossSum: 1, correct: 0, count: task.indices.length, computeMs: 1, startedAt: Date.now(), gradient }));
       }
     }
   }

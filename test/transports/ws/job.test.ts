@@ -15,7 +15,7 @@ test('a job queues each part as many times as it needs results, lowest index fir
 test('a result that does not fit its task is refused with the reason; its values are judged later, NaN included', () => {
   const { job } = createJob('grad', 5, 5, 'train', parts, () => 1, () => {});
   const a: Assignment = { id: 9, job, part: job.parts[1] as Assignment['part'], sentMs: 0, speculative: false };
-  const m: MessageOf<'gradient'> = { type: 'gradient', taskId: 9, step: 5, version: 5, lossSum: 1, correct: 1, count: 2, computeMs: 1, gradient: new Float32Array(4) };
+  const m: MessageOf<'gradient'> = { type: 'gradient', taskId: 9, step: 5, version: 5, lossSum: 1, correct: 1, count: 2, computeMs: 1, startedAt: 0, gradient: new Float32Array(4) };
   assert.ok('ok' in checkResult(a, m, 4, 'w'));
   assert.ok('ok' in checkResult(a, { ...m, lossSum: NaN, gradient: new Float32Array(4).fill(NaN) }, 4, 'w'));
   const refused = (x: MessageOf<'gradient'> | MessageOf<'evalResult'>) => {

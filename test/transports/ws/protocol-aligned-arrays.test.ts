@@ -14,7 +14,7 @@ function frames(): { m: Message; array: Float32Array }[] {
   for (const n of [0, 1, 3, 63, 64, 16_383, 16_384, 18_354]) {
     for (const id of [0, 1, 200, 300, 70_000, 2 ** 32 - 1]) {
       const gradient = floats(n);
-      out.push({ m: { type: 'gradient', taskId: id, step: id * 3, version: id, lossSum: 1.5, correct: 0, count: 1, computeMs: 7.25, gradient }, array: gradient });
+      out.push({ m: { type: 'gradient', taskId: id, step: id * 3, version: id, lossSum: 1.5, correct: 0, count: 1, computeMs: 7.25, startedAt: 5, gradient }, array: gradient });
       const weights = floats(n);
       out.push({ m: { type: 'weights', version: id * 7, weights }, array: weights });
     }
@@ -41,13 +41,13 @@ test('an ArrayFrame reuses its buffer only when told to, and grows it for long f
   const f = new ArrayFrame('gradient', 3);
   const a = f.floats(false);
   a.set([1, 2, 3]);
-  const first = f.finish({ type: 'gradient', taskId: 1, step: 2, version: 3, lossSum: 0.5, correct: 1, count: 2, computeMs: 1 });
+  const first = f.finish({ type: 'gradient', taskId: 1, step: 2, version: 3, lossSum: 0.5, correct: 1, count: 2, computeMs: 1, startedAt: 2 });
   const firstBytes = Buffer.from(first);
   // A socket may still be sending the first frame: the second gets a buffer of its own.
   const b = f.floats(false);
   assert.notEqual(b.buffer, a.buffer);
   b.set([4, 5, 6]);
-  const second = f.finish({ type: 'gradient', taskId: 2, step: 2, version: 3, lossSum: 0.25, correct: 0, count: 2, computeMs: 1 });
+  const second = f.finish({ type: 'gradient', taskId: 2, step: 2, version: 3, lossSum: 0.25, correct: 0, count: 2, computeMs: 1, startedAt: 2 });
   assert.deepEqual(Buffer.from(first), firstBytes, 'the first frame is untouched');
   const got = decodeMessage(Buffer.from(second), 'worker');
   assert.deepEqual(got.type === 'gradient' && [...got.gradient], [4, 5, 6]);

@@ -45,6 +45,7 @@ const SAMPLES: Record<MessageType, Message> = {
     correct: 2,
     count: 3,
     computeMs: 12.5,
+    startedAt: 1796069742140.025,
     gradient: new Float32Array([0.1, -0.2, 0.3]),
   },
   evalResult: { type: 'evalResult', taskId: 8, version: 12, lossSum: 6.9, correct: 1, count: 3 },
@@ -177,7 +178,7 @@ test('close reasons quoting a peer stay within the 123 bytes WebSocket allows', 
 });
 
 test('protocol 5: the welcome says the micro-batch size workers warm up with; one without it is refused', () => {
-  assert.equal(PROTOCOL_VERSION, 5);
+  assert.equal(PROTOCOL_VERSION, 6);
   const { microBatch: _, ...old } = SAMPLES.welcome as Extract<Message, { type: 'welcome' }>;
   assert.throws(() => decodeMessage(encodeMessage(old as unknown as Message), 'coordinator'), /welcome lacks microBatch/);
 });
