@@ -17,8 +17,9 @@
  * Worker threads report when they started and ended. A remote worker reports
  * when it started by its own clock and how long it computed: its span sits
  * there when that fits the round trip (a worker on this machine, or one whose
- * clock agrees), otherwise in the middle of the round trip. A pool that gives no timing gets one compute span per worker and step,
- * drawn from the moment the step was dispatched.
+ * clock agrees), otherwise in the middle of the round trip. A pool that gives
+ * no timing gets one compute span per worker and step, drawn from the moment
+ * the step was dispatched.
  */
 import { writeFile } from 'node:fs/promises';
 import type { WorkerStats } from '../transports/pool.js';

@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendName } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import type { WebGpuAdapter } from './webgpu.js';
+import { wasmSimdOff } from './kernels/wasm-heap.js';
 
 export const GPU_REQUIREMENTS =
   'tfjs-node-gpu 4.22 needs @tensorflow/tfjs-node-gpu installed with internet (its installer downloads libtensorflow), an NVIDIA driver, ' +
@@ -197,7 +198,7 @@ export async function selectBackend(
  */
 export function wasmKind(): string {
   if (tf.getBackend() !== 'wasm') return 'wasm';
-  if (process.env.TRAINER_WASM_SIMD === '0') return 'wasm stock-kernels';
+  if (wasmSimdOff()) return 'wasm stock-kernels';
   const probe = tf.tidy(() => tf.matMul(tf.tensor2d([[-1, 1 + 2 ** -12]]), tf.tensor2d([[1 + 2 ** -11], [1 + 2 ** -12]])).dataSync()[0]);
   return probe === 2 ** -24 ? 'wasm' : 'wasm no-fma';
 }

@@ -10,9 +10,9 @@ import * as tf from '@tensorflow/tfjs';
 import { IMAGE_BYTES, type Dataset } from '../data/cifar-format.js';
 import { normalizationTable, normalizeBatchFromTable, type Normalization } from '../data/normalize.js';
 import { normalizedImagesOnWasm } from './kernels/normalize-images.js';
-import { copyFloatsInto } from './kernels/wasm-heap.js';
+import { WASM_BACKEND, copyFloatsInto } from './kernels/wasm-heap.js';
 import { productFromFloats, transposedProductInto } from './kernels/batch-mat-mul.js';
-import { KernelPlan, sameData, type Replayed } from './kernel-plan.js';
+import { KernelPlan, type Replayed } from './kernel-plan.js';
 import { NUM_OUTPUTS, paramTensors, type ModelSpec } from './model.js';
 import { TrainerError } from '../shared/errors.js';
 
@@ -151,17 +151,10 @@ export class MicroBatchComputer {
     const n = indices.length;
     if (n === 0) return this.emptyGradient(out);
     if (this.model.firstDense && this.firstDenseInto && tf.getBackend() === 'wasm') return this.gradientFirstDense(weights, data, indices, out);
-    const { x, y } = this.input(data, indices);
-    const { params, owned } = this.params(weights);
-    let r: Replayed;
-    try {
-      r = this.planned(`net:${n}`, [x, y, ...params], () => valueCorrectGrads((ws) => this.model.forward(ws, x), y, params));
-    } finally {
-      tf.dispose([x, y, ...(owned ? params : [])]);
-    }
+    const r = this.plannedOn(`net:${n}`, weights, data, indices, (params, x, y) => valueCorrectGrads((ws) => this.model.forward(ws, x), y, params));
     try {
       const [value, correct, ...grads] = r.outputs;
-      this.model.params.forEach((spec, i) => out.set(valuesOf(grads[i] as tf.TensorInfo), spec.offset));
+      this.model.params.forEach((spec, i) => copyFloatsInto(grads[i] as tf.TensorInfo, out, spec.offset));
       return { lossSum: valuesOf(value as tf.TensorInfo)[0] as number, correct: valuesOf(correct as tf.TensorInfo)[0] as number, count: n };
     } finally {
       r.release();
@@ -222,7 +215,7 @@ export class MicroBatchComputer {
           held.push(dW);
           copyFloatsInto(dW, out, first.offset);
         }
-        this.model.params.slice(1).forEach((spec, i) => out.set(valuesOf(grads[i] as tf.TensorInfo), spec.offset));
+        this.model.params.slice(1).forEach((spec, i) => copyFloatsInto(grads[i] as tf.TensorInfo, out, spec.offset));
         return { lossSum: valuesOf(value)[0] as number, correct: valuesOf(correct)[0] as number, count: indices.length };
       } finally {
         r.release();
@@ -234,9 +227,8 @@ export class MicroBatchComputer {
 
   /**
    * What `run` computes from `inputs` (tensors the caller keeps and disposes): on wasm by
-   * replaying the kernel plan recorded for `key`, recording it on the first call (that call's
-   * results are the engine's, and the new plan must give the same bits on the same inputs before
-   * it is used); elsewhere, or where no plan can be made, through tfjs's engine every time.
+   * replaying the kernel plan recorded for `key`, recording it on the first call (whose results
+   * are the engine's); elsewhere, or where no plan can be made, through tfjs's engine every time.
    */
   private planned(key: string, inputs: tf.Tensor[], run: () => tf.Tensor[]): Replayed {
     const engine = (outputs: tf.Tensor[]): Replayed => ({ outputs, release: () => tf.dispose(outputs) });
@@ -246,28 +238,22 @@ export class MicroBatchComputer {
       this.planning.replays++;
       return known.replay(inputs);
     }
-    const recorded = KernelPlan.record(inputs, run);
-    let plan = recorded.plan;
-    let reason = recorded.reason;
-    if (plan !== null) {
-      let differs: string | null = null;
-      try {
-        const check = plan.replay(inputs);
-        if (!check.outputs.every((o, i) => sameData(o, recorded.outputs[i] as tf.TensorInfo))) differs = 'its replay differs from the engine in bits';
-        check.release();
-      } catch (err) {
-        differs = `its replay failed: ${(err as Error).message}`;
-      }
-      if (differs !== null) {
-        plan.dispose();
-        plan = null;
-        reason = differs;
-      }
-    }
+    const { outputs, plan, reason } = KernelPlan.record(inputs, run);
     this.plans.set(key, plan);
     if (plan === null) this.planning.refused.push(`${key}: ${reason}`);
     else this.planning.recorded++;
-    return engine(recorded.outputs);
+    return engine(outputs);
+  }
+
+  /** planned() on the input of `indices` and the parameter tensors of `weights`, freed once it returns. */
+  private plannedOn(key: string, weights: WeightsInput, data: Dataset, indices: ArrayLike<number>, run: (params: tf.Tensor[], x: tf.Tensor4D, y: tf.Tensor1D) => tf.Tensor[]): Replayed {
+    const { x, y } = this.input(data, indices);
+    const { params, owned } = this.params(weights);
+    try {
+      return this.planned(key, [x, y, ...params], () => run(params, x, y));
+    } finally {
+      tf.dispose([x, y, ...(owned ? params : [])]);
+    }
   }
 
   /** Frees the kernel plans (a later gradient records them again). */
@@ -326,14 +312,7 @@ export class MicroBatchComputer {
       this.discardStaged();
       return { lossSum: 0, correct: 0, count: 0 };
     }
-    const { x, y } = this.input(data, indices);
-    const { params, owned } = this.params(weights);
-    let r: Replayed;
-    try {
-      r = this.planned(`eval:${n}`, [x, y, ...params], () => [this.stats(params, x, y)]);
-    } finally {
-      tf.dispose([x, y, ...(owned ? params : [])]);
-    }
+    const r = this.plannedOn(`eval:${n}`, weights, data, indices, (params, x, y) => [this.stats(params, x, y)]);
     try {
       const v = valuesOf(r.outputs[0] as tf.TensorInfo);
       return { lossSum: v[0] as number, correct: v[1] as number, count: n };
@@ -407,7 +386,7 @@ function valueCorrectGrads(logitsOf: (xs: tf.Tensor[]) => tf.Tensor2D, y: tf.Ten
 
 /** A result's values: a view of the wasm heap (read before the result is freed), else a copy. */
 function valuesOf(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array {
-  if (tf.getBackend() === 'wasm') return (tf.backend() as unknown as { typedArrayFromHeap(i: tf.TensorInfo): Float32Array | Int32Array | Uint8Array }).typedArrayFromHeap(info);
+  if (tf.getBackend() === WASM_BACKEND) return (tf.backend() as unknown as { typedArrayFromHeap(i: tf.TensorInfo): Float32Array | Int32Array | Uint8Array }).typedArrayFromHeap(info);
   return (info as tf.Tensor).dataSync() as Float32Array | Int32Array | Uint8Array;
 }
 

@@ -15,8 +15,8 @@
  * made) where that could fail to hold: a kernel input that is neither an input of the plan, a
  * constant made during the recording, nor an earlier kernel's output; data read back to
  * JavaScript in the middle (a result that depends on values); an output that does not come from
- * the recorded calls. The caller also checks a new plan once, against the engine's results for
- * the inputs it was recorded on, bit for bit, before using it (gradient.ts).
+ * the recorded calls. And a new plan is replayed once on the inputs it was recorded on, and kept
+ * only if it gives the engine's results bit for bit.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -84,7 +84,8 @@ export class KernelPlan {
   /**
    * Runs `run` (code that computes `outputs` from `inputs` through tfjs's ops) on the wasm backend
    * and records the kernel calls it makes. Returns what `run` returned, and the plan, or null
-   * with the reason where the computation cannot be replayed as a fixed list of calls.
+   * with the reason where the computation cannot be replayed as a fixed list of calls or its
+   * replay on the same inputs does not give those outputs bit for bit.
    */
   static record<T extends readonly tf.TensorInfo[]>(
     inputs: readonly tf.TensorInfo[],
@@ -158,7 +159,22 @@ export class KernelPlan {
     if (reason !== null) return { outputs, plan: null, reason };
     const made = constants.map((c) => ({ slot: c.slot, info: { dataId: backend.write(c.values, c.shape, c.dtype), shape: c.shape, dtype: c.dtype } }));
     const plan = new KernelPlan(backend, inputs.map((t) => [...t.shape]), made, calls, outputSlots, next);
-    return { outputs, plan, reason: null };
+    const differs = plan.differsFrom(inputs, outputs);
+    if (differs === null) return { outputs, plan, reason: null };
+    plan.dispose();
+    return { outputs, plan: null, reason: differs };
+  }
+
+  /** Why a replay on `inputs` does not give `expected` bit for bit, or null where it does. */
+  private differsFrom(inputs: readonly tf.TensorInfo[], expected: readonly tf.TensorInfo[]): string | null {
+    try {
+      const check = this.replay(inputs);
+      const same = check.outputs.every((o, i) => sameData(o, expected[i] as tf.TensorInfo));
+      check.release();
+      return same ? null : 'its replay differs from the engine in bits';
+    } catch (err) {
+      return `its replay failed: ${(err as Error).message}`;
+    }
   }
 
   /**

@@ -20,12 +20,13 @@ export function heapF32(backend: BackendWasm, t: tf.TensorInfo): Float32Array {
 }
 
 /**
- * Copies a float32 tensor's values into `out` at `offset`. On the wasm backend straight from
- * its heap (one copy, nothing allocated); elsewhere through dataSync (a fresh array, then a copy).
+ * Copies a float32 tensor's values into `out` at `offset`. On the wasm backend straight from its
+ * heap (one copy, nothing allocated; `t` may be a kernel's result); elsewhere `t` is a tensor,
+ * read through dataSync (a fresh array, then a copy).
  */
-export function copyFloatsInto(t: tf.Tensor, out: Float32Array, offset: number): void {
+export function copyFloatsInto(t: tf.TensorInfo, out: Float32Array, offset: number): void {
   const backend = t.dtype === 'float32' && tf.getBackend() === WASM_BACKEND ? (tf.backend() as BackendWasm) : null;
-  out.set(backend ? heapF32(backend, t) : (t.dataSync() as Float32Array), offset);
+  out.set(backend ? heapF32(backend, t) : ((t as tf.Tensor).dataSync() as Float32Array), offset);
 }
 
 /** Byte offset of a tensor's data inside the wasm memory. */
