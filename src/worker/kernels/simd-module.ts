@@ -119,28 +119,21 @@ function tanhFn(): Fn {
  * maxPool2x2(xPtr, outPtr, rows, outWidth, vecs, pixBytes, rowBytes): a 2x2 stride-2 max pool
  * whose windows tile the input exactly (rows = batch*outHeight, vecs = channels/4), with the cpu
  * backend's semantics: the first value greater than all before it, starting from -Infinity (so
- * NaNs are skipped, and an all-NaN window gives -Infinity).
+ * NaNs are skipped, and an all-NaN window gives -Infinity). f32x4.pmax(best, v) is exactly
+ * `best < v ? v : best`, one instruction.
  */
 function maxPool2x2Fn(): Fn {
   const f = new Fn('maxPool2x2', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
   const [xPtr, outPtr, rows, outWidth, vecs, pixBytes, rowBytes] = [0, 1, 2, 3, 4, 5, 6];
   const [r, ow, cv, a, op] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
-  const best = f.local('v128');
-  const v = f.local('v128');
   f.get(outPtr).set(op);
   f.forLoop(r, () => f.i32(0), () => f.get(rows), 1, () => {
     f.forLoop(ow, () => f.i32(0), () => f.get(outWidth), 1, () => {
       f.get(xPtr).get(r).get(rowBytes).mul().i32(1).shl().add().get(ow).get(pixBytes).mul().i32(1).shl().add().set(a);
       f.forLoop(cv, () => f.i32(0), () => f.get(vecs), 1, () => {
-        f.f32x4Const(-Infinity).set(best);
-        for (let k = 0; k < 4; k++) {
-          f.get(a);
-          if (k & 1) f.get(pixBytes).add();
-          if (k & 2) f.get(rowBytes).add();
-          f.v128Load().set(v);
-          f.get(v).get(best).get(v).get(best).f32x4Gt().bitselect().set(best);
-        }
-        f.get(op).get(best).v128Store();
+        f.get(op).f32x4Const(-Infinity);
+        for (let k = 0; k < 4; k++) windowAddress(f, a, pixBytes, rowBytes, k).v128Load().f32x4Pmax();
+        f.v128Store();
         f.get(op).i32(16).add().set(op);
         f.get(a).i32(16).add().set(a);
       });
@@ -149,45 +142,47 @@ function maxPool2x2Fn(): Fn {
   return f;
 }
 
+/** Pushes the address of a 2x2 window's k-th element (row-major) for the window at `a`. */
+function windowAddress(f: Fn, a: number, pixBytes: number, rowBytes: number, k: number): Fn {
+  f.get(a);
+  if (k & 1) f.get(pixBytes).add();
+  if (k & 2) f.get(rowBytes).add();
+  return f;
+}
+
 /**
  * maxPoolGrad2x2(xPtr, dyPtr, dxPtr, rows, outWidth, vecs, pixBytes, rowBytes): the gradient of a
  * 2x2 stride-2 max pool whose windows tile the input exactly (rows = batch*outHeight, vecs =
  * channels/4). Each dy goes to the first maximum of its window in row-major order, as in the cpu
- * backend (strict >, starting from -Infinity, so an all-NaN window gets no gradient); every dx
- * element is written, so dx needs no zero fill.
+ * backend (strict >, starting from -Infinity, so an all-NaN or all -Infinity window gets no
+ * gradient); every dx element is written, so dx needs no zero fill. Computed as: the window's max
+ * (pmax from -Infinity, as the forward pool), then the first element equal to it, if the max is
+ * above -Infinity; that element is the one a strict > scan keeps (an earlier equal one would have
+ * stopped the later from replacing it), and == treats -0 and +0 alike as > does.
  */
 function maxPoolGrad2x2Fn(): Fn {
   const f = new Fn('maxPoolGrad2x2', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
   const [xPtr, dyPtr, dxPtr, rows, outWidth, vecs, pixBytes, rowBytes] = [0, 1, 2, 3, 4, 5, 6, 7];
   const [r, ow, cv, a, delta, dyp] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
   const best = f.local('v128');
-  const pos = f.local('v128');
-  const gt = f.local('v128');
+  const open = f.local('v128');
+  const first = f.local('v128');
   const g = f.local('v128');
   const vals = [f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128')];
-  const addr = (k: number): Fn => {
-    f.get(a);
-    if (k & 1) f.get(pixBytes).add();
-    if (k & 2) f.get(rowBytes).add();
-    return f;
-  };
   f.get(dxPtr).get(xPtr).sub().set(delta);
   f.get(dyPtr).set(dyp);
   f.forLoop(r, () => f.i32(0), () => f.get(rows), 1, () => {
     f.forLoop(ow, () => f.i32(0), () => f.get(outWidth), 1, () => {
       f.get(xPtr).get(r).get(rowBytes).mul().i32(1).shl().add().get(ow).get(pixBytes).mul().i32(1).shl().add().set(a);
       f.forLoop(cv, () => f.i32(0), () => f.get(vecs), 1, () => {
-        f.f32x4Const(-Infinity).set(best);
-        f.i32x4Const(-1).set(pos);
-        vals.forEach((v, k) => {
-          addr(k).v128Load().tee(v).get(best).f32x4Gt().set(gt);
-          f.get(v).get(best).get(gt).bitselect().set(best);
-          f.i32x4Const(k).get(pos).get(gt).bitselect().set(pos);
-        });
+        f.f32x4Const(-Infinity);
+        vals.forEach((v, k) => windowAddress(f, a, pixBytes, rowBytes, k).v128Load().tee(v).f32x4Pmax());
+        f.tee(best).f32x4Const(-Infinity).f32x4Gt().set(open);
         f.get(dyp).v128Load().set(g);
-        vals.forEach((_, k) => {
-          addr(k).get(delta).add();
-          f.get(g).v128Zero().get(pos).i32x4Const(k).i32x4Eq().bitselect().v128Store();
+        vals.forEach((v, k) => {
+          windowAddress(f, a, pixBytes, rowBytes, k).get(delta).add();
+          f.get(v).get(best).f32x4Eq().get(open).v128And().tee(first).get(g).v128And().v128Store();
+          if (k < 3) f.get(open).get(first).v128Andnot().set(open);
         });
         f.get(dyp).i32(16).add().set(dyp);
         f.get(a).i32(16).add().set(a);
@@ -197,43 +192,52 @@ function maxPoolGrad2x2Fn(): Fn {
   return f;
 }
 
+/** Column blocks the colSum and biasAdd loops keep in registers, widest first. */
+const COLUMN_BLOCKS = [8, 4, 2, 1] as const;
+
 /**
- * colSum(xPtr, accPtr, rows, pairs): acc[c] += sum over r of x[r, c] for c < 2*pairs, with acc a
- * float64 array, so sums over many rows keep the cpu backend's (float64) accuracy.
+ * colSum_{pairs}(xPtr, accPtr, rows, rowBytes): acc[c] += sum over r of x[r, c] for c < 2*pairs,
+ * rows `rowBytes` apart, acc a float64 array held in registers over the rows; each column's sum
+ * is its rows added in order, one float64 addition each.
  */
-function colSumFn(): Fn {
-  const f = new Fn('colSum', ['i32', 'i32', 'i32', 'i32']);
-  const [xPtr, accPtr, rows, pairs] = [0, 1, 2, 3];
-  const [r, p, xp, ap] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
+function colSumFn(pairs: number): Fn {
+  const f = new Fn(`colSum_${pairs}`, ['i32', 'i32', 'i32', 'i32']);
+  const [xPtr, accPtr, rows, rowBytes] = [0, 1, 2, 3];
+  const [r, xp] = [f.local('i32'), f.local('i32')];
+  const acc = Array.from({ length: pairs }, () => f.local('v128'));
+  acc.forEach((a, j) => f.get(accPtr).v128Load(16 * j).set(a));
   f.get(xPtr).set(xp);
   f.forLoop(r, () => f.i32(0), () => f.get(rows), 1, () => {
-    f.get(accPtr).set(ap);
-    f.forLoop(p, () => f.i32(0), () => f.get(pairs), 1, () => {
-      f.get(ap).get(ap).v128Load().get(xp).v128Load64Splat().f64x2PromoteLow().f64x2Add().v128Store();
-      f.get(ap).i32(16).add().set(ap);
-      f.get(xp).i32(8).add().set(xp);
-    });
+    acc.forEach((a, j) => f.get(a).get(xp).v128Load64Splat(8 * j).f64x2PromoteLow().f64x2Add().set(a));
+    f.get(xp).get(rowBytes).add().set(xp);
+  });
+  acc.forEach((a, j) => f.get(accPtr).get(a).v128Store(16 * j));
+  return f;
+}
+
+/** biasAdd_{vecs}(aPtr, biasPtr, outPtr, rows, rowBytes): out[r, c] = a[r, c] + bias[c], c < 4*vecs, the bias in registers. */
+function biasAddFn(vecs: number): Fn {
+  const f = new Fn(`biasAdd_${vecs}`, ['i32', 'i32', 'i32', 'i32', 'i32']);
+  const [aPtr, biasPtr, outPtr, rows, rowBytes] = [0, 1, 2, 3, 4];
+  const [r, ap, op] = [f.local('i32'), f.local('i32'), f.local('i32')];
+  const bias = Array.from({ length: vecs }, () => f.local('v128'));
+  bias.forEach((b, j) => f.get(biasPtr).v128Load(16 * j).set(b));
+  f.get(aPtr).set(ap);
+  f.get(outPtr).set(op);
+  f.forLoop(r, () => f.i32(0), () => f.get(rows), 1, () => {
+    bias.forEach((b, j) => f.get(op).get(ap).v128Load(16 * j).get(b).f32x4Add().v128Store(16 * j));
+    f.get(ap).get(rowBytes).add().set(ap);
+    f.get(op).get(rowBytes).add().set(op);
   });
   return f;
 }
 
-/** biasAdd(aPtr, biasPtr, outPtr, rows, vecs): out[r, c] = a[r, c] + bias[c], 4*vecs columns. */
-function biasAddFn(): Fn {
-  const f = new Fn('biasAdd', ['i32', 'i32', 'i32', 'i32', 'i32']);
-  const [aPtr, biasPtr, outPtr, rows, vecs] = [0, 1, 2, 3, 4];
-  const [r, v, ap, op, bp] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
-  f.get(aPtr).set(ap);
-  f.get(outPtr).set(op);
-  f.forLoop(r, () => f.i32(0), () => f.get(rows), 1, () => {
-    f.get(biasPtr).set(bp);
-    f.forLoop(v, () => f.i32(0), () => f.get(vecs), 1, () => {
-      f.get(op).get(ap).v128Load().get(bp).v128Load().f32x4Add().v128Store();
-      f.get(ap).i32(16).add().set(ap);
-      f.get(op).i32(16).add().set(op);
-      f.get(bp).i32(16).add().set(bp);
-    });
-  });
-  return f;
+/** Runs `block(width, done)` over `total` columns in register blocks of COLUMN_BLOCKS widths. */
+function inColumnBlocks(total: number, block: (width: number, done: number) => void): void {
+  let done = 0;
+  for (const width of COLUMN_BLOCKS) {
+    for (; total - done >= width; done += width) block(width, done);
+  }
 }
 
 export type SimdKernels = {
@@ -249,6 +253,8 @@ export type SimdKernels = {
   convBpf(rows: number, cols: number): (...args: number[]) => void;
 };
 
+type ColumnBlockFn = (...args: number[]) => void;
+
 const cache = new WeakMap<object, SimdKernels | null>();
 
 /**
@@ -261,7 +267,11 @@ export function simdKernels(backend: BackendWasm): SimdKernels | null {
   const key = backend.wasm as object;
   const hit = cache.get(key);
   if (hit !== undefined) return hit;
-  const fns = [tanhFn(), tanhGradFn(), maxPool2x2Fn(), maxPoolGrad2x2Fn(), colSumFn(), biasAddFn(), ...CONV_BPF_BLOCKS.map(([r, c]) => convBpfFn(r, c))];
+  const fns = [
+    tanhFn(), tanhGradFn(), maxPool2x2Fn(), maxPoolGrad2x2Fn(),
+    ...COLUMN_BLOCKS.map(colSumFn), ...COLUMN_BLOCKS.map(biasAddFn),
+    ...CONV_BPF_BLOCKS.map(([r, c]) => convBpfFn(r, c)),
+  ];
   const exports = instantiateOnBackend(backend, fns);
   const kernels: SimdKernels | null =
     exports === null
@@ -271,8 +281,12 @@ export function simdKernels(backend: BackendWasm): SimdKernels | null {
           tanhGrad: exports['tanhGrad'] as SimdKernels['tanhGrad'],
           maxPool2x2: exports['maxPool2x2'] as SimdKernels['maxPool2x2'],
           maxPoolGrad2x2: exports['maxPoolGrad2x2'] as SimdKernels['maxPoolGrad2x2'],
-          colSum: exports['colSum'] as SimdKernels['colSum'],
-          biasAdd: exports['biasAdd'] as SimdKernels['biasAdd'],
+          colSum: (xPtr, accPtr, rows, pairs) =>
+            inColumnBlocks(pairs, (width, done) => (exports[`colSum_${width}`] as ColumnBlockFn)(xPtr + 8 * done, accPtr + 16 * done, rows, 8 * pairs)),
+          biasAdd: (aPtr, biasPtr, outPtr, rows, vecs) =>
+            inColumnBlocks(vecs, (width, done) =>
+              (exports[`biasAdd_${width}`] as ColumnBlockFn)(aPtr + 16 * done, biasPtr + 16 * done, outPtr + 16 * done, rows, 16 * vecs),
+            ),
           convBpf: (rows, cols) => {
             const fn = exports[`convBpf_${rows}x${cols}`];
             if (fn === undefined) throw new Error(`no convBpf block ${rows}x${cols}`);

@@ -123,6 +123,10 @@ export class Fn {
   f32x4Lt(): this { return this.simd(0x43); }
   f32x4Gt(): this { return this.simd(0x44); }
   bitselect(): this { return this.simd(0x52); }
+  v128And(): this { return this.simd(0x4e); }
+  /** v128.andnot: a & ~b, with b on top of the stack. */
+  v128Andnot(): this { return this.simd(0x4f); }
+  f32x4Eq(): this { return this.simd(0x41); }
   f32x4Abs(): this { return this.simd(0xe0); }
   f32x4Add(): this { return this.simd(0xe4); }
   f32x4Sub(): this { return this.simd(0xe5); }

@@ -71,6 +71,36 @@ describe('MaxPoolGrad on wasm', () => {
     assert.ok(bitIdentical(actual, expected));
   });
 
+  it('picks the element a strict > scan from -Infinity keeps, for windows of -Infinity, NaN, -0 and +0', async () => {
+    // Each row: a 2x2 window in row-major order, and the element that gets its gradient (-1: none).
+    const windows: [number[], number][] = [
+      [[-Infinity, -Infinity, -Infinity, -Infinity], -1],
+      [[NaN, -Infinity, NaN, -Infinity], -1],
+      [[NaN, NaN, NaN, NaN], -1],
+      [[-Infinity, -Infinity, 5, 5], 2],
+      [[-0, 0, 0, -0], 0],
+      [[0, -0, -1, 0], 0],
+      [[-1, NaN, -0, 0], 2],
+      [[-Infinity, -1, -Infinity, -1], 1],
+      [[NaN, NaN, NaN, 7], 3],
+      [[-2, -Infinity, -2, NaN], 0],
+    ];
+    const grad = (channels: number) => (): tf.Tensor =>
+      tf.tidy(() => {
+        // One 2x2 image per window; every channel holds the same window.
+        const values = windows.flatMap(([w]) => w.flatMap((v) => new Array<number>(channels).fill(v)));
+        const x = tf.tensor(values, [windows.length, 2, 2, channels]);
+        return tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid').sum())(x);
+      });
+    const expected = (channels: number): number[] =>
+      windows.flatMap(([, at]) => [0, 1, 2, 3].flatMap((k) => new Array<number>(channels).fill(k === at ? 1 : 0)));
+    // 8 channels take the SIMD path (two vectors), 1 the JS path; the cpu backend agrees with both.
+    for (const channels of [8, 1]) {
+      assert.deepEqual(Array.from(await runOn('wasm', grad(channels))), expected(channels), `${channels} channel(s)`);
+      assert.deepEqual(Array.from(await runOn('cpu', grad(channels))), expected(channels), `cpu, ${channels} channel(s)`);
+    }
+  });
+
   it('gives bit-identical results when run again', async () => {
     const c = CASES[0]!;
     const xv = inputValues(c);
