@@ -190,8 +190,9 @@ export async function selectBackend(
 }
 
 /**
- * The wasm backend's kind. Our matrix products use relaxed SIMD's multiply-add, which rounds once
- * per step on CPUs with FMA and twice on those without (or with TRAINER_WASM_FMA=0), and
+ * The wasm backend's kind. Our matrix products, convolutions, convolution filter gradients and
+ * tanh use relaxed SIMD's multiply-add, which rounds once per step on CPUs with FMA and twice on
+ * those without (or with TRAINER_WASM_FMA=0; every module decides the same way), and
  * TRAINER_WASM_SIMD=0 computes with tfjs's stock kernels: each gives other last bits. A one-element
  * product tells fused from unfused: -1·(1+2^-11) + (1+2^-12)^2 is 2^-24 exactly when the
  * multiply-add is fused, and 0 when the square is rounded first (a tie, to 1+2^-11).

@@ -15,8 +15,9 @@ export const CONV_BPF_PARAMS = [
  * tbl holds per kw: first ow, end ow, byte offset of x at the first ow inside an x row.
  * The rows*cols accumulators live in registers over one output row, then are added to acc, a
  * float64 array [kh, kw, ci, co] (so the *Bytes strides of acc count 8 bytes per element).
+ * With `fused`, each step is relaxed SIMD's multiply-add (one rounding on CPUs with FMA).
  */
-export function convBpfFn(rows: number, cols: number): Fn {
+export function convBpfFn(rows: number, cols: number, fused = false): Fn {
   const f = new Fn(`convBpf_${rows}x${cols}`, CONV_BPF_PARAMS.map(() => 'i32'));
   const P = Object.fromEntries(CONV_BPF_PARAMS.map((p, i) => [p, i])) as Record<
     (typeof CONV_BPF_PARAMS)[number],
@@ -53,7 +54,8 @@ export function convBpfFn(rows: number, cols: number): Fn {
                 f.get(xp).v128Load32Splat(4 * r).set(xs);
                 for (let c = 0; c < cols; c++) {
                   const a = acc[r * cols + c]!;
-                  f.get(a).get(xs).get(dyv[c]!).f32x4Mul().f32x4Add().set(a);
+                  if (fused) f.get(xs).get(dyv[c]!).get(a).f32x4RelaxedMadd().set(a);
+                  else f.get(a).get(xs).get(dyv[c]!).f32x4Mul().f32x4Add().set(a);
                 }
               }
               f.get(xp).get(P.xColBytes).add().set(xp);

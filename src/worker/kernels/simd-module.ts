@@ -3,83 +3,78 @@
 // which makes results bit-identical across runs and machines.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { Fn } from './wasm-asm.js';
-import { wasmSimdOff } from './wasm-heap.js';
+import { envVar, wasmSimdOff } from './wasm-heap.js';
 import { CONV_BPF_BLOCKS, convBpfFn } from './conv2d-backprop-filter-simd.js';
 import { tanhGradFn } from './tanh-grad-simd.js';
 import { instantiateOnBackend } from './wasm-instance.js';
 
 /** Eigen's rational tanh (generic_fast_tanh_float): |error| < 1e-6 over all floats. */
-const TANH_CLAMP = 7.90531110763549805;
-const TANH_TINY = 0.0004;
-const TANH_ALPHA = [
+export const TANH_CLAMP = 7.90531110763549805;
+export const TANH_TINY = 0.0004;
+export const TANH_ALPHA = [
   4.89352455891786e-3, 6.37261928875436e-4, 1.48572235717979e-5, 5.12229709037114e-8,
   -8.60467152213735e-11, 2.00018790482477e-13, -2.76076847742355e-16,
 ];
-const TANH_BETA = [4.89352518554385e-3, 2.26843463243900e-3, 1.18534705686654e-4, 1.19825839466702e-6];
+export const TANH_BETA = [4.89352518554385e-3, 2.26843463243900e-3, 1.18534705686654e-4, 1.19825839466702e-6];
 
 /**
- * Emits tanh of each local in `xs` (all v128 if `vector`, else f32) into fresh locals, which it
- * returns. The steps are interleaved across the inputs so that their dependency chains overlap.
+ * Emits tanh of each v128 local in `xs` into fresh locals, which it returns. The steps are
+ * interleaved across the inputs so that their dependency chains overlap. With `fused`, each
+ * Horner step is relaxed SIMD's multiply-add (one rounding on CPUs with FMA).
  */
-function emitTanh(f: Fn, xs: readonly number[], vector: boolean): number[] {
-  const t = vector ? 'v128' : 'f32';
-  const k = (c: number): Fn => (vector ? f.f32x4Const(c) : f.f32(c));
-  const mul = (): Fn => (vector ? f.f32x4Mul() : f.f32Mul());
-  const add = (): Fn => (vector ? f.f32x4Add() : f.f32Add());
-  const xc = xs.map(() => f.local(t));
-  const x2 = xs.map(() => f.local(t));
-  const p = xs.map(() => f.local(t));
-  const q = xs.map(() => f.local(t));
+function emitTanh(f: Fn, xs: readonly number[], fused: boolean): number[] {
+  const k = (c: number): Fn => f.f32x4Const(c);
+  /** Pushes a·b + c: a and b pushed by the caller, then this pushes c (`addend`) and combines. */
+  const multiplyAdd = (addend: () => void): void => {
+    if (fused) {
+      addend();
+      f.f32x4RelaxedMadd();
+    } else {
+      f.f32x4Mul();
+      addend();
+      f.f32x4Add();
+    }
+  };
+  const xc = xs.map(() => f.local('v128'));
+  const x2 = xs.map(() => f.local('v128'));
+  const p = xs.map(() => f.local('v128'));
+  const q = xs.map(() => f.local('v128'));
   xs.forEach((x, j) => {
     // pmin/pmax (x first) are single instructions and still pass NaN through, like f32.min/max.
     f.get(x);
-    k(TANH_CLAMP);
-    vector ? f.f32x4Pmin() : f.f32Min();
-    k(-TANH_CLAMP);
-    vector ? f.f32x4Pmax() : f.f32Max();
-    f.tee(xc[j]!).get(xc[j]!);
-    mul().set(x2[j]!);
+    k(TANH_CLAMP).f32x4Pmin();
+    k(-TANH_CLAMP).f32x4Pmax();
+    f.tee(xc[j]!).get(xc[j]!).f32x4Mul().set(x2[j]!);
   });
   // Horner's scheme, highest coefficient first.
   xs.forEach((_, j) => {
     f.get(x2[j]!);
     k(TANH_ALPHA[6]!);
-    mul();
-    k(TANH_ALPHA[5]!);
-    add().set(p[j]!);
+    multiplyAdd(() => k(TANH_ALPHA[5]!));
+    f.set(p[j]!);
     f.get(x2[j]!);
     k(TANH_BETA[3]!);
-    mul();
-    k(TANH_BETA[2]!);
-    add().set(q[j]!);
+    multiplyAdd(() => k(TANH_BETA[2]!));
+    f.set(q[j]!);
   });
   for (let i = 4; i >= 0; i--) {
     xs.forEach((_, j) => {
       f.get(p[j]!).get(x2[j]!);
-      mul();
-      k(TANH_ALPHA[i]!);
-      add().set(p[j]!);
+      multiplyAdd(() => k(TANH_ALPHA[i]!));
+      f.set(p[j]!);
       if (i >= 3) {
         f.get(q[j]!).get(x2[j]!);
-        mul();
-        k(TANH_BETA[i - 3]!);
-        add().set(q[j]!);
+        multiplyAdd(() => k(TANH_BETA[i - 3]!));
+        f.set(q[j]!);
       }
     });
   }
   return xs.map((x, j) => {
-    f.get(p[j]!).get(xc[j]!);
-    mul();
-    f.get(q[j]!);
-    vector ? f.f32x4Div() : f.f32Div();
+    f.get(p[j]!).get(xc[j]!).f32x4Mul().get(q[j]!).f32x4Div();
     // Tiny inputs return x itself (which keeps -0 as -0).
     const r = p[j]!;
     f.set(r);
-    if (vector) {
-      f.get(x).get(r).get(x).f32x4Abs().f32x4Const(TANH_TINY).f32x4Lt().bitselect().set(r);
-    } else {
-      f.get(x).get(r).get(x).f32Abs().f32(TANH_TINY).f32Lt().select().set(r);
-    }
+    f.get(x).get(r).get(x).f32x4Abs().f32x4Const(TANH_TINY).f32x4Lt().bitselect().set(r);
     return r;
   });
 }
@@ -87,30 +82,33 @@ function emitTanh(f: Fn, xs: readonly number[], vector: boolean): number[] {
 /** Vectors per iteration of the tanh loop: enough independent work to hide latencies. */
 const TANH_UNROLL = 4;
 
-/** tanh(inPtr, outPtr, n): out[i] = tanh(in[i]) for n floats; in and out may alias. */
-function tanhFn(): Fn {
+/**
+ * tanh(inPtr, outPtr, n): out[i] = tanh(in[i]) for n floats; in and out may alias. The last
+ * n % 4 floats go through the same vector code one at a time (splat, lane 0), so a value gives
+ * the same bits wherever it sits.
+ */
+function tanhFn(fused: boolean): Fn {
   const f = new Fn('tanh', ['i32', 'i32', 'i32']);
   const [inPtr, outPtr, n] = [0, 1, 2];
   const i = f.local('i32');
   const end = f.local('i32');
   const vs = Array.from({ length: TANH_UNROLL }, () => f.local('v128'));
-  const s = f.local('f32');
   const byteAt = (base: number): Fn => f.get(base).get(i).i32(2).shl().add();
   f.get(n).i32(-4 * TANH_UNROLL).and().set(end);
   f.forLoop(i, () => f.i32(0), () => f.get(end), 4 * TANH_UNROLL, () => {
     vs.forEach((v, j) => byteAt(inPtr).v128Load(16 * j).set(v));
-    emitTanh(f, vs, true).forEach((r, j) => byteAt(outPtr).get(r).v128Store(16 * j));
+    emitTanh(f, vs, fused).forEach((r, j) => byteAt(outPtr).get(r).v128Store(16 * j));
   });
   f.get(n).i32(-4).and().set(end);
   f.forLoop(i, () => f.get(i), () => f.get(end), 4, () => {
     byteAt(inPtr).v128Load().set(vs[0]!);
-    const [r] = emitTanh(f, [vs[0]!], true);
+    const [r] = emitTanh(f, [vs[0]!], fused);
     byteAt(outPtr).get(r!).v128Store();
   });
   f.forLoop(i, () => f.get(i), () => f.get(n), 1, () => {
-    byteAt(inPtr).f32Load().set(s);
-    const [r] = emitTanh(f, [s], false);
-    byteAt(outPtr).get(r!).f32Store();
+    byteAt(inPtr).f32Load().f32x4Splat().set(vs[0]!);
+    const [r] = emitTanh(f, [vs[0]!], fused);
+    byteAt(outPtr).get(r!).f32x4ExtractLane(0).f32Store();
   });
   return f;
 }
@@ -267,12 +265,13 @@ export function simdKernels(backend: BackendWasm): SimdKernels | null {
   const key = backend.wasm as object;
   const hit = cache.get(key);
   if (hit !== undefined) return hit;
-  const fns = [
-    tanhFn(), tanhGradFn(), maxPool2x2Fn(), maxPoolGrad2x2Fn(),
+  const fns = (fused: boolean): Fn[] => [
+    tanhFn(fused), tanhGradFn(), maxPool2x2Fn(), maxPoolGrad2x2Fn(),
     ...COLUMN_BLOCKS.map(colSumFn), ...COLUMN_BLOCKS.map(biasAddFn),
-    ...CONV_BPF_BLOCKS.map(([r, c]) => convBpfFn(r, c)),
+    ...CONV_BPF_BLOCKS.map(([r, c]) => convBpfFn(r, c, fused)),
   ];
-  const exports = instantiateOnBackend(backend, fns);
+  // Fused multiply-adds where V8 has relaxed SIMD (setWasmFlags) and TRAINER_WASM_FMA is not 0, as in the products.
+  const exports = (envVar('TRAINER_WASM_FMA') === '0' ? null : instantiateOnBackend(backend, fns(true))) ?? instantiateOnBackend(backend, fns(false));
   const kernels: SimdKernels | null =
     exports === null
       ? null

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { bitIdentical, randomValues, relativeError, runOn } from './reference.js';
+import { bitIdentical, fmaf, randomValues, relativeError, runOn } from './reference.js';
 
 type Case = { name: string; a: number[]; b: number[]; transposeA: boolean; transposeB: boolean };
 
@@ -23,29 +23,6 @@ function matMul(c: Case): tf.Tensor {
       c.transposeB,
     ),
   );
-}
-
-const bits = new Float32Array(1);
-const bitsI = new Int32Array(bits.buffer);
-
-/** The float32 next to `r` towards `target`. */
-function nextToward(r: number, target: number): number {
-  if (r === 0) return target > 0 ? 1.401298464324817e-45 : -1.401298464324817e-45;
-  bits[0] = r;
-  bitsI[0] = (bitsI[0] as number) + ((target > r) === (r > 0) ? 1 : -1);
-  return bits[0] as number;
-}
-
-/** float32 fma(a, b, c), rounded once: a·b is exact in float64, and the sum's float64 error settles a tie. */
-function fmaf(a: number, b: number, c: number): number {
-  const p = a * b;
-  const s = p + c;
-  const v = s - p;
-  const err = p - (s - v) + (c - v);
-  const r = Math.fround(s);
-  if (err === 0 || r === s) return r;
-  const other = nextToward(r, s);
-  return 2 * s === r + other && (err > 0) === (other > r) ? other : r;
 }
 
 /** a (m x k) times b (k x n) as the kernel sums: k in order from 0, float32 after each operation (with `fused`, each multiply-add). */

@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { bitIdentical, randomValues, relativeError, runOn, useBackend } from './reference.js';
+import { wasmKind } from '../../../src/worker/backend.js';
+import { bitIdentical, fmaf, randomValues, relativeError, runOn, useBackend } from './reference.js';
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
 type Case = {
@@ -43,7 +44,56 @@ function filterGrad(c: Case, seed: number): tf.Tensor {
   return out as tf.Tensor;
 }
 
+/**
+ * The SIMD path's sums: for each filter element, each output row's products summed in float32
+ * over the row (one multiply-add at a time from +0, fused or not), the rows' sums added in float64
+ * in order of image and row, rounded to float32 at the end.
+ */
+function referenceFilterGrad(c: Case, seed: number, fused: boolean): Float32Array {
+  const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad);
+  const x = randomValues(tf.util.sizeFromShape(c.x), seed);
+  const dy = randomValues(tf.util.sizeFromShape(info.outShape), seed + 1);
+  const [batch, inH, inW, cIn] = c.x;
+  const [kH, kW, , cOut] = c.filter;
+  const out = new Float32Array(tf.util.sizeFromShape(c.filter));
+  for (let kh = 0; kh < kH; kh++) {
+    for (let kw = 0; kw < kW; kw++) {
+      for (let ci = 0; ci < cIn; ci++) {
+        for (let co = 0; co < cOut; co++) {
+          let total = 0;
+          for (let n = 0; n < batch; n++) {
+            for (let oh = 0; oh < info.outHeight; oh++) {
+              const ih = oh * info.strideHeight - info.padInfo.top + kh;
+              if (ih < 0 || ih >= inH) continue;
+              let row = 0;
+              for (let ow = 0; ow < info.outWidth; ow++) {
+                const iw = ow * info.strideWidth - info.padInfo.left + kw;
+                if (iw < 0 || iw >= inW) continue;
+                const xv = x[((n * inH + ih) * inW + iw) * cIn + ci]!;
+                const g = dy[((n * info.outHeight + oh) * info.outWidth + ow) * cOut + co]!;
+                row = fused ? fmaf(xv, g, row) : Math.fround(row + Math.fround(xv * g));
+              }
+              total += row;
+            }
+          }
+          out[((kh * kW + kw) * cIn + ci) * cOut + co] = total;
+        }
+      }
+    }
+  }
+  return out;
+}
+
 describe('Conv2DBackpropFilter on wasm', () => {
+  it("sums in float32 along each output row, rows in float64, fused where the backend's kind says so: bit for bit", async () => {
+    for (const c of CASES.filter((k) => k.filter[3] % 4 === 0)) {
+      const actual = await runOn('wasm', () => filterGrad(c, 5));
+      const fused = wasmKind() === 'wasm';
+      assert.ok(bitIdentical(actual, referenceFilterGrad(c, 5, fused)), `${c.name}, ${fused ? 'fused' : 'plain'}`);
+      assert.ok(!bitIdentical(actual, referenceFilterGrad(c, 5, !fused)), `${c.name}: the other rounding differs somewhere`);
+    }
+  });
+
   for (const c of CASES) {
     it(`matches the cpu backend: ${c.name}`, async () => {
       const expected = await runOn('cpu', () => filterGrad(c, 7));

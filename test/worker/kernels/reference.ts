@@ -56,3 +56,26 @@ export function bitIdentical(a: Float32Array, b: Float32Array): boolean {
   const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
   return ua.length === ub.length && ua.every((v, i) => v === ub[i]);
 }
+
+const bits = new Float32Array(1);
+const bitsI = new Int32Array(bits.buffer);
+
+/** The float32 next to `r` towards `target`. */
+function nextToward(r: number, target: number): number {
+  if (r === 0) return target > 0 ? 1.401298464324817e-45 : -1.401298464324817e-45;
+  bits[0] = r;
+  bitsI[0] = (bitsI[0] as number) + ((target > r) === (r > 0) ? 1 : -1);
+  return bits[0] as number;
+}
+
+/** float32 fma(a, b, c), rounded once: a·b is exact in float64, and the sum's float64 error settles a tie. */
+export function fmaf(a: number, b: number, c: number): number {
+  const p = a * b;
+  const s = p + c;
+  const v = s - p;
+  const err = p - (s - v) + (c - v);
+  const r = Math.fround(s);
+  if (err === 0 || r === s) return r;
+  const other = nextToward(r, s);
+  return 2 * s === r + other && (err > 0) === (other > r) ? other : r;
+}
