@@ -1,6 +1,7 @@
 // Conv2DBackpropInput for the wasm backend. For stride 1 the input gradient is a plain
 // convolution of dy with the filter rotated 180 degrees and its channel axes swapped, which the
-// backend's XNNPACK Conv2D runs several times faster than the stock backprop kernel's loops. Other strides go to the stock kernel.
+// registered Conv2D (ours, conv2d.ts, or XNNPACK's where ours does not apply) runs several times
+// faster than the stock backprop kernel's loops. Other strides go to the stock kernel.
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { runStockKernel } from './stock-kernels.js';
@@ -33,7 +34,7 @@ function conv2dBackpropInputKernel(args: KernelArgs): tf.TensorInfo {
   const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
   const attrs = args.attrs as unknown as Conv2DBackpropInputAttrs;
   const stock = (): tf.TensorInfo => runStockKernel(tf.Conv2DBackpropInput, args as unknown as Parameters<tf.KernelFunc>[0]);
-  const conv = tf.getKernel(tf.Conv2D, WASM_BACKEND); // stock XNNPACK: we do not replace Conv2D
+  const conv = tf.getKernel(tf.Conv2D, WASM_BACKEND);
   if (attrs.dataFormat !== 'NHWC' || dy.dtype !== 'float32' || filter.dtype !== 'float32' || conv === undefined) {
     return stock();
   }

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { addConfig } from './add.js';
 import { batchMatMulConfig } from './batch-mat-mul.js';
+import { conv2dConfig } from './conv2d.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { identityConfig, restoreSavedTensors, shortcutSavedTensors } from './identity.js';
@@ -16,6 +17,7 @@ import { TANH_GRAD, overrideTanhGradient, restoreTanhGradient, tanhGradConfig } 
 
 /** Every kernel this folder provides, all for the 'wasm' backend. */
 export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
+  conv2dConfig,
   conv2dBackpropFilterConfig,
   conv2dBackpropInputConfig,
   tanhConfig,
