@@ -7,7 +7,10 @@
  * no longer at 100, +1.4 s at 400). Since gradients replay kernel plans (a micro-batch 12 % faster,
  * the first one records) and wasm is optimised when it compiles (v8-wasm-flags.ts), 3 alternating
  * rounds of 5 epochs: first epoch / steady state 0.85-0.88 with 150, 0.86-0.93 with 200, 0.93-1.01
- * with 300, whole runs 7.5-8.1 s, 7.5-7.9 s and 8.0-8.6 s. Only the wasm backend needs it;
+ * with 300, whole runs 7.5-8.1 s, 7.5-7.9 s and 8.0-8.6 s. With this evening's kernels (a
+ * micro-batch 2.3 ms) and JavaScript optimised sooner (v8-wasm-flags.ts), which moves V8's
+ * compilations into the first epoch, 3 rounds: first epoch / steady state 0.77-0.79 with 200,
+ * 0.86-0.88 with 400 (start-up about 0.4 s longer). Only the wasm backend needs it;
  * TRAINER_WARMUP_STEPS overrides the count (0: none).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -15,7 +18,7 @@ import type { Dataset } from '../data/cifar-format.js';
 import type { MicroBatchComputer } from './gradient.js';
 import { initParams } from './model.js';
 
-const WARM_UP_STEPS = 200;
+const WARM_UP_STEPS = 400;
 const WARM_UP_MAX_MS = 3000;
 
 /** The micro-batch sizes of a step of `batchSize` examples in `microBatches` parts, at most `maxBatch`. */
@@ -26,7 +29,7 @@ export function microBatchSizes(batchSize: number, microBatches: number, maxBatc
 }
 
 /**
- * On the wasm backend, computes up to TRAINER_WARMUP_STEPS (default 200) gradients of the given
+ * On the wasm backend, computes up to TRAINER_WARMUP_STEPS (default 400) gradients of the given
  * sizes, in turn, on `data`'s first examples, for at most 3 s; returns how many it computed.
  */
 export function warmUp(c: MicroBatchComputer, data: Dataset, sizes: readonly number[]): number {
