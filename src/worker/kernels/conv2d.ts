@@ -44,10 +44,14 @@ function convFunctions(backend: BackendWasm, w: ConvFilter): ConvFunctions | nul
 
 /**
  * Padded copies of inputs, kept per backend and geometry: their borders are zeroed once, and each
- * call writes only the interior. The oldest is freed past PADDED_KEPT geometries.
+ * call writes only the interior. The oldest is freed past PADDED_KEPT geometries. Only buffers of
+ * up to PADDED_KEPT_BYTES are kept (a training micro-batch's: 0.2-0.4 MB for the model's layers);
+ * larger ones (evaluation chunks of 500 images: 7-10 MB) are made, zeroed and freed by each call,
+ * which kept, had raised a run's peak RSS by about 130 MB.
  */
 const padded = new WeakMap<object, Map<string, number>>();
 const PADDED_KEPT = 8;
+const PADDED_KEPT_BYTES = 1 << 20;
 
 function paddedBuffer(backend: BackendWasm, key: string, bytes: number): number {
   let buffers = padded.get(backend.wasm as object);
@@ -102,16 +106,26 @@ function conv2dKernel(args: KernelArgs): tf.TensorInfo {
 
   const rowBytes = (inWidth + left + right) * inChannels * 4;
   const imgBytes = (inHeight + top + bottom) * rowBytes;
+  const bytes = batchSize * imgBytes;
+  const pads = top + left + bottom + right > 0;
+  const heap = emscripten(backend);
+  const kept = bytes <= PADDED_KEPT_BYTES;
   let xPtr = heapOffset(backend, x);
-  if (top + left + bottom + right > 0) {
+  let own = 0;
+  if (pads) {
     const key = `${batchSize}x${inHeight}x${inWidth}x${inChannels} ${top},${left},${bottom},${right}`;
-    const dst = paddedBuffer(backend, key, batchSize * imgBytes);
+    const dst = kept ? paddedBuffer(backend, key, bytes) : (own = heap._malloc(bytes) >>> 0);
+    if (!kept) heap.HEAPU8.fill(0, dst, dst + bytes);
     fns.padRows(xPtr, dst + top * rowBytes + left * inChannels * 4, batchSize, inHeight, inWidth * inChannels * 4, rowBytes, imgBytes);
     xPtr = dst;
   }
-  const out = backend.makeOutput([batchSize, outHeight, outWidth, outChannels], 'float32');
-  fns.conv(xPtr, heapOffset(backend, filter), heapOffset(backend, out), batchSize, outHeight, outWidth, rowBytes, imgBytes);
-  return out;
+  try {
+    const out = backend.makeOutput([batchSize, outHeight, outWidth, outChannels], 'float32');
+    fns.conv(xPtr, heapOffset(backend, filter), heapOffset(backend, out), batchSize, outHeight, outWidth, rowBytes, imgBytes);
+    return out;
+  } finally {
+    if (own !== 0) heap._free(own);
+  }
 }
 
 export const conv2dConfig: tf.KernelConfig = {
