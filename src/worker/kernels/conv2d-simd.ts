@@ -45,7 +45,7 @@ export function convFn(w: ConvFilter, fused: boolean): Fn {
   const outPixBytes = w.cOut * 4;
   const block = pixelsPerBlock(cols);
   const i32 = (): number => f.local('i32');
-  const [n, oh, ow, xImg, xRow, xp, xk, op, blockEnd] = [i32(), i32(), i32(), i32(), i32(), i32(), i32(), i32(), i32()] as const;
+  const [n, oh, ow, xImg, xp, xk, op, blockEnd] = [i32(), i32(), i32(), i32(), i32(), i32(), i32(), i32()] as const;
   const [kh, t, xRowK, wk] = [i32(), i32(), i32(), i32()] as const;
   // A filter row's kW*cIn steps (adjacent floats of x, weights outPixBytes apart) form one loop
   // with one step in its body. Unrolled, it ran slower the more it was unrolled (conv 3->16 of a
@@ -90,7 +90,7 @@ export function convFn(w: ConvFilter, fused: boolean): Fn {
   f.forLoop(n, () => f.i32(0), () => f.get(P.batch), 1, () => {
     f.get(P.xPtr).get(n).get(P.xImgBytes).mul().add().set(xImg);
     f.forLoop(oh, () => f.i32(0), () => f.get(P.outHeight), 1, () => {
-      f.get(xImg).get(oh).get(P.xRowBytes).mul().add().tee(xRow).set(xp);
+      f.get(xImg).get(oh).get(P.xRowBytes).mul().add().set(xp);
       f.i32(0).set(ow);
       // while (ow < outWidth - (block - 1)) a block; while (ow < outWidth) one pixel.
       for (const [pixels, end] of [[block, blockEnd], [1, P.outWidth]] as const) {
