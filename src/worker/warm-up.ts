@@ -7,8 +7,8 @@
  * no longer at 100, +1.4 s at 400). Since gradients replay kernel plans (a micro-batch 12 % faster,
  * the first one records) and wasm is optimised when it compiles (v8-wasm-flags.ts), 3 alternating
  * rounds of 5 epochs: first epoch / steady state 0.85-0.88 with 150, 0.86-0.93 with 200, 0.93-1.01
- * with 300, whole runs 7.5-8.1 s, 7.5-7.9 s and 8.0-8.6 s. With this evening's kernels (a
- * micro-batch 2.3 ms) and JavaScript optimised sooner (v8-wasm-flags.ts), which moves V8's
+ * with 300, whole runs 7.5-8.1 s, 7.5-7.9 s and 8.0-8.6 s. With the direct Conv2D and fused
+ * kernels (a micro-batch 2.3 ms) and JavaScript optimised sooner (v8-wasm-flags.ts), which moves V8's
  * compilations into the first epoch, 3 rounds: first epoch / steady state 0.77-0.79 with 200,
  * 0.86-0.88 with 400 (start-up about 0.4 s longer). Only the wasm backend needs it;
  * TRAINER_WARMUP_STEPS overrides the count (0: none).

@@ -9,8 +9,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { matMulFns, type MatMulKernels } from './mat-mul-simd.js';
 import { runStockKernel } from './stock-kernels.js';
-import { WASM_BACKEND, envVar, heapF32, wasmSimdOff, heapOffset, type KernelArgs } from './wasm-heap.js';
-import { instantiateOnBackend } from './wasm-instance.js';
+import { WASM_BACKEND, heapF32, wasmSimdOff, heapOffset, type KernelArgs } from './wasm-heap.js';
+import { instantiateFusedOrPlain } from './wasm-instance.js';
 
 const modules = new WeakMap<object, MatMulKernels | null>();
 
@@ -20,9 +20,7 @@ function matMulKernels(backend: BackendWasm): MatMulKernels | null {
   const key = backend.wasm as object;
   const hit = modules.get(key);
   if (hit !== undefined) return hit;
-  // Fused multiply-adds where V8 has relaxed SIMD (setWasmFlags) and TRAINER_WASM_FMA is not 0.
-  const fused = envVar('TRAINER_WASM_FMA') === '0' ? null : instantiateOnBackend(backend, matMulFns(true));
-  const exports = fused ?? instantiateOnBackend(backend, matMulFns());
+  const exports = instantiateFusedOrPlain(backend, matMulFns);
   const kernels = exports === null ? null : (exports as unknown as MatMulKernels);
   modules.set(key, kernels);
   return kernels;

@@ -54,8 +54,7 @@ export function convBpfFn(rows: number, cols: number, fused = false): Fn {
                 f.get(xp).v128Load32Splat(4 * r).set(xs);
                 for (let c = 0; c < cols; c++) {
                   const a = acc[r * cols + c]!;
-                  if (fused) f.get(xs).get(dyv[c]!).get(a).f32x4RelaxedMadd().set(a);
-                  else f.get(a).get(xs).get(dyv[c]!).f32x4Mul().f32x4Add().set(a);
+                  f.accumulateProduct(a, xs, dyv[c]!, fused);
                 }
               }
               f.get(xp).get(P.xColBytes).add().set(xp);

@@ -68,8 +68,7 @@ export function convFn(w: ConvFilter, fused: boolean): Fn {
           f.get(xk).v128Load32Splat(r * pixBytes).set(s);
           for (let c = 0; c < cols; c++) {
             const a = acc[r * cols + c]!;
-            if (fused) f.get(s).get(wv[c]!).get(a).f32x4RelaxedMadd().set(a);
-            else f.get(a).get(s).get(wv[c]!).f32x4Mul().f32x4Add().set(a);
+            f.accumulateProduct(a, s, wv[c]!, fused);
           }
         }
         f.get(xk).i32(4).add().set(xk);

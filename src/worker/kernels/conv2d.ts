@@ -9,8 +9,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { convFn, directConvFits, padRowsFn, type ConvFilter } from './conv2d-simd.js';
 import { runStockKernel } from './stock-kernels.js';
-import { WASM_BACKEND, emscripten, envVar, heapOffset, wasmSimdOff, type KernelArgs } from './wasm-heap.js';
-import { instantiateOnBackend, type WasmFunction } from './wasm-instance.js';
+import { WASM_BACKEND, emscripten, heapOffset, wasmSimdOff, type KernelArgs } from './wasm-heap.js';
+import { instantiateFusedOrPlain, type WasmFunction } from './wasm-instance.js';
 
 type Conv2DAttrs = {
   strides: [number, number] | number;
@@ -34,9 +34,7 @@ function convFunctions(backend: BackendWasm, w: ConvFilter): ConvFunctions | nul
   const key = `${w.kH}x${w.kW}x${w.cIn}x${w.cOut}`;
   const hit = byShape.get(key);
   if (hit !== undefined) return hit;
-  // Fused multiply-adds where V8 has relaxed SIMD (setWasmFlags) and TRAINER_WASM_FMA is not 0, as in the products.
-  const build = (fused: boolean) => instantiateOnBackend(backend, [convFn(w, fused), padRowsFn()]);
-  const exports = (envVar('TRAINER_WASM_FMA') === '0' ? null : build(true)) ?? build(false);
+  const exports = instantiateFusedOrPlain(backend, (fused) => [convFn(w, fused), padRowsFn()]);
   const fns = exports === null ? null : { conv: exports[`conv_${key}`]!, padRows: exports['padRows']! };
   byShape.set(key, fns);
   return fns;

@@ -55,8 +55,7 @@ function blockFn(rows: number, cols: number, fused: boolean, packed: boolean): F
       else f.get(ap[r]!).v128Load32Splat().set(splat);
       bv.forEach((v, c) => {
         const a = acc[r * cols + c]!;
-        if (fused) f.get(splat).get(v).get(a).f32x4RelaxedMadd().set(a);
-        else f.get(a).get(splat).get(v).f32x4Mul().f32x4Add().set(a);
+        f.accumulateProduct(a, splat, v, fused);
       });
     }
     for (const p of ap) f.get(p).get(aKBytes).add().set(p);

@@ -3,10 +3,10 @@
 // which makes results bit-identical across runs and machines.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { Fn } from './wasm-asm.js';
-import { envVar, wasmSimdOff } from './wasm-heap.js';
+import { wasmSimdOff } from './wasm-heap.js';
 import { CONV_BPF_BLOCKS, convBpfFn } from './conv2d-backprop-filter-simd.js';
 import { tanhGradFn } from './tanh-grad-simd.js';
-import { instantiateOnBackend } from './wasm-instance.js';
+import { instantiateFusedOrPlain } from './wasm-instance.js';
 
 /** Eigen's rational tanh (generic_fast_tanh_float): |error| < 1e-6 over all floats. */
 export const TANH_CLAMP = 7.90531110763549805;
@@ -270,8 +270,7 @@ export function simdKernels(backend: BackendWasm): SimdKernels | null {
     ...COLUMN_BLOCKS.map(colSumFn), ...COLUMN_BLOCKS.map(biasAddFn),
     ...CONV_BPF_BLOCKS.map(([r, c]) => convBpfFn(r, c, fused)),
   ];
-  // Fused multiply-adds where V8 has relaxed SIMD (setWasmFlags) and TRAINER_WASM_FMA is not 0, as in the products.
-  const exports = (envVar('TRAINER_WASM_FMA') === '0' ? null : instantiateOnBackend(backend, fns(true))) ?? instantiateOnBackend(backend, fns(false));
+  const exports = instantiateFusedOrPlain(backend, fns);
   const kernels: SimdKernels | null =
     exports === null
       ? null

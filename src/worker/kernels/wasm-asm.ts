@@ -138,6 +138,14 @@ export class Fn {
   f32x4Pmax(): this { return this.simd(0xeb); }
   /** Relaxed SIMD (a flag in Node 20): a·b + c, fused into one rounding where the CPU has FMA, else mul then add. */
   f32x4RelaxedMadd(): this { return this.simd(0x105); }
+  /**
+   * acc = acc + a·b on v128 locals: relaxed SIMD's multiply-add with `fused` (one rounding where
+   * the CPU has FMA), else a multiply and an add, each rounded.
+   */
+  accumulateProduct(acc: number, a: number, b: number, fused: boolean): this {
+    if (fused) return this.get(a).get(b).get(acc).f32x4RelaxedMadd().set(acc);
+    return this.get(acc).get(a).get(b).f32x4Mul().f32x4Add().set(acc);
+  }
 
   /** `block ... end`; `br 0` inside jumps past the end. */
   block(body: () => void): this { this.op(0x02, 0x40); body(); return this.op(0x0b); }

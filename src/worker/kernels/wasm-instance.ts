@@ -36,6 +36,17 @@ export function instantiateOnBackend(backend: BackendWasm, fns: readonly Fn[]): 
 }
 
 /**
+ * instantiateOnBackend for a module built fused or plain as a whole (`fns(fused)`): fused
+ * multiply-adds where V8 has relaxed SIMD (setWasmFlags) and TRAINER_WASM_FMA is not 0, else
+ * plain. Every module of ours decides here, so one backend's kernels all round the same way and
+ * its kind (backend.ts wasmKind: `wasm` or `wasm no-fma`) names them all.
+ */
+export function instantiateFusedOrPlain(backend: BackendWasm, fns: (fused: boolean) => readonly Fn[]): Record<string, WasmFunction> | null {
+  const fused = envVar('TRAINER_WASM_FMA') === '0' ? null : instantiateOnBackend(backend, fns(true));
+  return fused ?? instantiateOnBackend(backend, fns(false));
+}
+
+/**
  * The exported functions of a module made of `fns` on a memory of its own of `pages` 64 KB
  * pages, with that memory's buffer; null where the module cannot be made (no SIMD support).
  */
