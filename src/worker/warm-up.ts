@@ -10,7 +10,12 @@
  * with 300, whole runs 7.5-8.1 s, 7.5-7.9 s and 8.0-8.6 s. With the direct Conv2D and fused
  * kernels (a micro-batch 2.3 ms) and JavaScript optimised sooner (v8-wasm-flags.ts), which moves V8's
  * compilations into the first epoch, 3 rounds: first epoch / steady state 0.77-0.79 with 200,
- * 0.86-0.88 with 400 (start-up about 0.4 s longer). Only the wasm backend needs it;
+ * 0.86-0.88 with 400 (start-up about 0.4 s longer). The warm-up calls the computer the way a
+ * thread does (weights by version, two gradients a version, the first one's input staged): with
+ * plain vectors, the functions that take the weights were optimised for them and thrown back to
+ * the interpreter by the first real step ("wrong map"), then compiled again during epochs 2-3 on
+ * V8's helper threads, which take a core from the compute threads; 5 alternating pairs, 2 threads,
+ * steady state +0.8 to +3.8 % (median +2.7), 1 thread the same. Only the wasm backend needs it;
  * TRAINER_WARMUP_STEPS overrides the count (0: none).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -37,14 +42,25 @@ export function warmUp(c: MicroBatchComputer, data: Dataset, sizes: readonly num
   const count = Math.min(data.count, Math.max(0, ...sizes));
   if (tf.getBackend() !== 'wasm' || !(steps > 0) || sizes.length === 0 || count === 0) return 0;
   const t0 = performance.now();
-  const weights = initParams(c.model, 0);
+  // The way a thread computes: weights by version, two gradients a version, the first one's input staged before.
+  const flats = [initParams(c.model, 0), initParams(c.model, 1)];
   const out = new Float32Array(c.model.size);
+  const indicesOf = (k: number) => {
+    const n = Math.min(sizes[k % sizes.length] as number, count);
+    const indices = new Int32Array(n);
+    for (let i = 0; i < n; i++) indices[i] = (k * n + i) % count;
+    return indices;
+  };
   let done = 0;
   for (; done < steps && performance.now() - t0 < WARM_UP_MAX_MS; done++) {
-    const n = Math.min(sizes[done % sizes.length] as number, count);
-    const indices = new Int32Array(n);
-    for (let k = 0; k < n; k++) indices[k] = (done * n + k) % count;
-    c.gradient(weights, data, indices, out);
+    const version = done >> 1;
+    const indices = indicesOf(done);
+    if (done % 2 === 0) c.stage(data, indices);
+    c.gradient({ version, flat: flats[version % 2] as Float32Array }, data, indices, out);
   }
+  c.dropWeights();
+  c.discardStaged();
+  c.staging.used = 0;
+  c.staging.dropped = 0;
   return done;
 }
