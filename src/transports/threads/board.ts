@@ -50,6 +50,8 @@ export interface BoardOptions {
   timeoutMs: number;
   /** How long a thread may take to load its backend and model. */
   startupTimeoutMs: number;
+  /** Called once every thread started is ready (warmed up), and again after each replacement is. */
+  warmedUp?: () => void;
 }
 
 interface Thread {
@@ -102,6 +104,7 @@ export class ThreadBoard {
     const board = new ThreadBoard(init, o);
     try {
       await Promise.all(Array.from({ length: o.threads }, (_, p) => board.spawn(p)));
+      o.warmedUp?.();
     } catch (err) {
       await board.close();
       throw err;
@@ -254,6 +257,11 @@ export class ThreadBoard {
     return this.init.board.stats[position * STAT_STRIDE + field] as number;
   }
 
+  /** A lost thread's replacement (BoardOptions.warmedUp once it is ready). */
+  private respawn(position: number): void {
+    this.spawn(position).then(() => this.o.warmedUp?.(), () => {});
+  }
+
   /** Starts a thread at `position`; resolves once it is ready. */
   private spawn(position: number): Promise<void> {
     const id = this.nextId++;
@@ -299,7 +307,7 @@ export class ThreadBoard {
   private lost(t: Thread, why: string): void {
     for (const entry of this.posted.keys()) this.fail(entry, STATE.CLAIMED + t.id, why);
     // A thread we terminated was replaced then; one that never started is not (the others finish the step, or none is left).
-    if (!this.closing && t.ready && !t.ending) this.spawn(t.position).catch(() => {});
+    if (!this.closing && t.ready && !t.ending) this.respawn(t.position);
     const { ctrl } = this.init.board;
     Atomics.add(ctrl, CTRL.EVENTS, 1);
     Atomics.notify(ctrl, CTRL.EVENTS);
@@ -385,7 +393,7 @@ export class ThreadBoard {
         if (t && !t.ending) {
           t.ending = true;
           void t.worker.terminate();
-          if (!this.closing) this.spawn(t.position).catch(() => {});
+          if (!this.closing) this.respawn(t.position);
         }
       }
     }

@@ -22,6 +22,7 @@ import { microBatchSizes } from '../../worker/warm-up.js';
 import { ThreadBoard, type TaskOutcome } from './board.js';
 import type { Fault, ThreadInit } from './messages.js';
 import { pinCores } from './pin.js';
+import { warmUpOver } from '../../worker/kernels/v8-wasm-flags.js';
 import { threadInit } from './shared-data.js';
 import { plainStepEnd, type SgdOptions } from '../../coordinator/optimizer.js';
 
@@ -81,6 +82,8 @@ export class ThreadPool implements WorkerPool {
       threads: opts.threads,
       timeoutMs: config.cluster.stepTimeoutMs,
       startupTimeoutMs: Math.max(config.cluster.stepTimeoutMs, STARTUP_TIMEOUT_MS),
+      // The threads' warm-up is over: V8 optimises the step loop at its own pace (v8-wasm-flags.ts).
+      warmedUp: warmUpOver,
     });
     return new ThreadPool(board, init, modelSize, evalEntries, opts);
   }
