@@ -5,7 +5,7 @@
  * Plain loops over Float32Arrays: every intermediate is rounded to float32 the
  * same way on every run, which the parity promise relies on.
  */
-import { SIMD_BLOCK, SimdStepEnd } from './step-simd.js';
+import { SIMD_BLOCK, SimdStepEnd, sharedStepEnd } from './step-simd.js';
 
 export interface SgdOptions {
   lr: number;
@@ -119,6 +119,9 @@ export function plainStepEnd(
   useSimd = true,
 ): boolean {
   if (parts.length === 0) throw new Error('step end without micro-batch gradients');
+  // In place in the memory the threads share, where everything is there (step-simd.ts sharedStepEnd); the tail here.
+  const inPlace = useSimd ? sharedStepEnd(parts, examples, lr, src, dst, from, to) : null;
+  if (inPlace !== null) return (inPlace.end === to || plainStepEnd(parts, examples, lr, src, dst, inPlace.end, to, false)) && inPlace.finite;
   const rest = parts.slice(0, -1);
   const last = parts[parts.length - 1] as Float32Array;
   const simd = useSimd ? simdStepEnd() : null;

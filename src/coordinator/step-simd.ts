@@ -2,7 +2,8 @@
 // examples of the global batch, and the plain SGD update, block by block through a small wasm
 // memory of its own. The same loops in JavaScript run one element at a time at about 2.5 ns per
 // element and pass (46 ms a step for the fc model's 3.7 M parameters and 4 micro-batches); here
-// four lanes go at once, and each block is copied in and out with memcpy.
+// four lanes go at once, and each block is copied in and out with memcpy. Where the arrays are
+// in the memory the threads share, sharedStepEnd (below) does it in place instead, in one pass.
 //
 // The same IEEE operations as optimizer.ts's loops, element by element, so the same bits:
 // f32x4.add is a float32 addition (JavaScript adds the two floats in double and rounds on
@@ -12,7 +13,7 @@
 // (f32x4.demote_f64x2_zero), and subtracted in float32.
 import { Fn, HIGH_HALF } from '../worker/kernels/wasm-asm.js';
 import { wasmSimdOff } from '../worker/kernels/wasm-heap.js';
-import { instantiateWithMemory, type WasmFunction } from '../worker/kernels/wasm-instance.js';
+import { instantiateOnShared, instantiateWithMemory, type WasmFunction, type WasmMemory } from '../worker/kernels/wasm-instance.js';
 
 /** Floats a block: three blocks (sum, part, parameters) of 32 KB stay in the core's L2 cache. */
 export const SIMD_BLOCK = 8192;
@@ -151,4 +152,98 @@ export class SimdStepEnd {
     const at = FLAG / 4;
     return this.f32[at] === 0 && this.f32[at + 1] === 0 && this.f32[at + 2] === 0 && this.f32[at + 3] === 0;
   }
+}
+
+/**
+ * Memory the threads share with the coordinator (shared-data.ts puts the weights and the gradient
+ * slots in one shared WebAssembly.Memory): the step end then runs in place there (fusedStepEndFn),
+ * in one pass that reads each part and the weights once and writes the new weights once, instead
+ * of copying every block in and out of SimdStepEnd's memory of its own. fc's step end (3.7 M
+ * parameters, 4 micro-batches, one thread, median of 15): 15.1 ms with the copies, 3.8 ms in
+ * place; `trainer train --threads 2 --model.name fc` (1,280 images, 3 alternating pairs): epoch 3
+ * 2,139-2,173 images/s before, 2,554-2,588 after, the same weights hash.
+ */
+interface SharedStepMemory {
+  memory: WasmMemory;
+  /** Byte offset of this thread's 16 bytes of finiteness lanes (FLAG_SLOTS of them at the memory's start). */
+  flag: number;
+  /** The fused step end by number of parts, made on first use; null where it cannot be. */
+  fns: Map<number, WasmFunction | null>;
+}
+
+/** Finiteness slots at the start of a shared step memory: an int (the next free one), then 16 bytes each. */
+const FLAG_SLOTS = 64;
+/** Bytes a shared step memory reserves at its start (SHARED_STEP_RESERVED), a multiple of 64. */
+export const SHARED_STEP_RESERVED = 64 + FLAG_SLOTS * 16;
+
+const sharedMemories = new WeakMap<object, SharedStepMemory | null>();
+
+/**
+ * Makes `memory` (shared, its first SHARED_STEP_RESERVED bytes left for this) known to this
+ * thread's step ends: arrays that are views of its buffer then take the in-place path. Each thread
+ * takes a finiteness slot of its own; past FLAG_SLOTS threads, the copying path.
+ */
+export function registerSharedStepMemory(memory: WasmMemory): void {
+  if (sharedMemories.has(memory.buffer)) return;
+  const slot = Atomics.add(new Int32Array(memory.buffer, 0, 1), 0, 1);
+  sharedMemories.set(memory.buffer, slot < FLAG_SLOTS && !wasmSimdOff() ? { memory, flag: 64 + slot * 16, fns: new Map() } : null);
+}
+
+function sharedStepMemoryOf(arrays: readonly Float32Array[]): SharedStepMemory | null {
+  const first = arrays[0];
+  if (first === undefined) return null;
+  const m = sharedMemories.get(first.buffer);
+  return m && arrays.every((a) => a.buffer === first.buffer) ? m : null;
+}
+
+/**
+ * stepEnd(dst, src, n, lr, d, flag, part0, ..., part{parts-1}) over n floats (a multiple of 4), byte
+ * offsets: dst[i] = src[i] - float32(lr · g[i]) with g[i] = ((((0 + p0[i]) + p1[i]) ...) + p{parts-1}[i]) / d,
+ * and the flag lanes += dst[i] · 0; SimdStepEnd's add, addDivide and sgd element for element, in
+ * the same order.
+ */
+function fusedStepEndFn(parts: number): Fn {
+  const f = new Fn('stepEnd', ['i32', 'i32', 'i32', 'f64', 'f32', 'i32', ...new Array<'i32'>(parts).fill('i32')]);
+  const [dst, src, n, lr, d, flag] = [0, 1, 2, 3, 4, 5];
+  const i = f.local('i32');
+  const [lrv, dv, g, v, fin] = [f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128')];
+  const at = (base: number): Fn => f.get(base).get(i).i32(2).shl().add();
+  f.get(lr).f64x2Splat().set(lrv);
+  f.get(d).f32x4Splat().set(dv);
+  f.get(flag).v128Load().set(fin);
+  vectorLoops(f, n, i, (j) => {
+    f.f32x4Const(0);
+    for (let k = 0; k < parts; k++) at(6 + k).v128Load(16 * j).f32x4Add();
+    f.get(dv).f32x4Div().set(g);
+    at(dst);
+    at(src).v128Load(16 * j);
+    f.get(g).f64x2PromoteLow().get(lrv).f64x2Mul().f32x4DemoteF64x2Zero();
+    f.get(g).get(g).i8x16Shuffle(HIGH_HALF).f64x2PromoteLow().get(lrv).f64x2Mul().f32x4DemoteF64x2Zero();
+    f.i8x16Shuffle(LOW_HALVES).f32x4Sub().tee(v).v128Store(16 * j);
+    f.get(fin).get(v).f32x4Const(0).f32x4Mul().f32x4Add().set(fin);
+  });
+  f.get(flag).get(fin).v128Store();
+  return f;
+}
+
+/**
+ * The step end of [from, end) in place in shared memory, where `parts`, `src` and `dst` are all
+ * views of one registered shared memory (registerSharedStepMemory): `end` is from plus the
+ * multiple of 4 floats it did (the caller does the rest), and whether every parameter it wrote is
+ * finite; null where it does not apply.
+ */
+export function sharedStepEnd(parts: readonly Float32Array[], examples: number, lr: number, src: Float32Array, dst: Float32Array, from: number, to: number): { end: number; finite: boolean } | null {
+  const m = sharedStepMemoryOf([...parts, src, dst]);
+  if (m === null) return null;
+  let fn = m.fns.get(parts.length);
+  if (fn === undefined) {
+    fn = instantiateOnShared([fusedStepEndFn(parts.length)], m.memory)?.['stepEnd'] ?? null;
+    m.fns.set(parts.length, fn);
+  }
+  if (fn === null) return null;
+  const end = from + ((to - from) & ~3);
+  const flags = new Float32Array(m.memory.buffer, m.flag, 4);
+  flags.fill(0);
+  fn(dst.byteOffset + 4 * from, src.byteOffset + 4 * from, end - from, lr, examples, m.flag, ...parts.map((p) => p.byteOffset + 4 * from));
+  return { end, finite: flags[0] === 0 && flags[1] === 0 && flags[2] === 0 && flags[3] === 0 };
 }

@@ -195,3 +195,56 @@ test('the step end by ranges (plainStepEnd, as threads run it) has the bits of r
     assert.equal(plainStepEnd(bad, 48, 0.01, src, new Float32Array(n), SIMD_BLOCK, n, simd), false, `NaN found, simd ${simd}`);
   }
 });
+
+test('in memory the threads share, the step end runs in place in one pass (sharedStepEnd) with the same bits, for any number of parts', async () => {
+  const { plainStepEnd } = await import('../../src/coordinator/optimizer.js');
+  const { SHARED_STEP_RESERVED, registerSharedStepMemory, sharedStepEnd } = await import('../../src/coordinator/step-simd.js');
+  const { sharedMemory } = await import('../../src/worker/kernels/wasm-instance.js');
+  const n = 20_011; // not a multiple of 4: the JavaScript tail runs too
+  const line = Math.ceil((n * 4) / 64) * 64;
+  for (const count of [1, 3, 5]) {
+    const memory = sharedMemory(Math.ceil((SHARED_STEP_RESERVED + (count + 2) * line) / 65536));
+    assert.ok(memory, 'a shared WebAssembly.Memory');
+    registerSharedStepMemory(memory);
+    const view = (k: number) => new Float32Array(memory.buffer, SHARED_STEP_RESERVED + k * line, n);
+    const parts = Array.from({ length: count }, (_, m) => view(m).map((_, i) => Math.sin(i * (m + 2)) * 10 ** (((i + m) % 7) - 4)));
+    parts.forEach((p, m) => view(m).set(p));
+    const shared = parts.map((_, m) => view(m));
+    for (const p of shared) p[9] = -0;
+    const p0 = Float32Array.from({ length: n }, (_, i) => Math.cos(i) * 0.3);
+    p0[9] = -0;
+    const expected = p0.slice();
+    const grad = new Float32Array(n);
+    reduceGradients(grad, shared.map((p) => p.slice()), 48);
+    sgdStep(expected, grad, { momentum: null }, { lr: 0.01, momentum: 0, weightDecay: 0 });
+    const src = view(count);
+    const dst = view(count + 1);
+    src.set(p0);
+    const bounds = [0, 5003, 5003, 8198, n];
+    for (let r = 0; r + 1 < bounds.length; r++) assert.equal(plainStepEnd(shared, 48, 0.01, src, dst, bounds[r] as number, bounds[r + 1] as number), true);
+    assert.deepEqual(new Uint32Array(dst.slice().buffer), new Uint32Array(expected.buffer), `${count} parts, into the other array`);
+    assert.deepEqual(new Uint32Array(src.slice().buffer), new Uint32Array(p0.buffer), 'the published weights stay');
+    // The in-place path did it (views of a registered memory), not the copying one; plain arrays are not its.
+    const did = sharedStepEnd(shared, 48, 0.01, src, dst, 1, n);
+    assert.deepEqual(did && { end: did.end, finite: did.finite }, { end: 1 + ((n - 1) & ~3), finite: true });
+    assert.equal(sharedStepEnd(shared.map((p) => p.slice()), 48, 0.01, src, dst, 0, n), null);
+    assert.equal(sharedStepEnd(shared, 48, 0.01, p0.slice(), dst, 0, n), null);
+    // In place over the published weights.
+    src.set(p0);
+    assert.equal(plainStepEnd(shared, 48, 0.01, src, src, 0, n), true);
+    assert.deepEqual(new Uint32Array(src.slice().buffer), new Uint32Array(expected.buffer), `${count} parts, in place`);
+    // A non-finite gradient is reported by its range only, and an overflowing update too.
+    src.set(p0);
+    const bad = shared[count - 1] as Float32Array;
+    bad[12_000] = NaN;
+    assert.equal(plainStepEnd(shared, 48, 0.01, src, dst, 0, 12_000), true);
+    assert.equal(plainStepEnd(shared, 48, 0.01, src, dst, 12_000, n), false, 'NaN found');
+    bad[12_000] = 0;
+    src[n - 1] = -3.4e38;
+    (shared[0] as Float32Array)[n - 1] = 3e38;
+    assert.equal(plainStepEnd(shared, 48, 1e6, src, dst, n - 8, n), false, 'overflow in the JavaScript tail found');
+    src[100] = -3.4e38;
+    (shared[0] as Float32Array)[100] = 3e38;
+    assert.equal(plainStepEnd(shared, 48, 1e6, src, dst, 96, 104), false, 'overflow in the vector part found');
+  }
+});

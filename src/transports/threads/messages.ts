@@ -13,6 +13,7 @@
  * A thread finishing an entry the feeder has already failed (it hung, or its
  * claim was revoked) loses the compareExchange and its result is ignored.
  */
+import type { WasmMemory } from '../../worker/kernels/wasm-instance.js';
 import type { BackendName, ModelName } from '../../shared/config.js';
 import type { Dataset } from '../../data/cifar-format.js';
 import type { Normalization } from '../../data/normalize.js';
@@ -31,6 +32,11 @@ export interface ThreadInit {
    * next version into the other one, so the published weights stay intact until it is complete.
    */
   weights: [Float32Array, Float32Array];
+  /**
+   * The shared WebAssembly.Memory that holds `weights` and `slots` (shared-data.ts stepMemory), so
+   * the step end runs in place; null where they are plain SharedArrayBuffers.
+   */
+  memory: WasmMemory | null;
   /**
    * The step end the threads run by ranges: ints [parts, examples, slot of part 0, slot of
    * part 1, ...] (parts in micro-batch order) and the learning rate; written before its entries

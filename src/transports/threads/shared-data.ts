@@ -8,6 +8,8 @@ import type { Dataset } from '../../data/cifar-format.js';
 import type { Normalization } from '../../data/normalize.js';
 import type { BackendName } from '../../shared/config.js';
 import type { ModelSpec } from '../../worker/model.js';
+import { SHARED_STEP_RESERVED, registerSharedStepMemory } from '../../coordinator/step-simd.js';
+import { sharedMemory } from '../../worker/kernels/wasm-instance.js';
 import { CTRL, CTRL_INTS, ENTRY_INTS, ERROR_BYTES, HINT_INTS, RESULT_FLOATS, STAT_STRIDE, type Board, type ThreadInit } from './messages.js';
 
 export function isShared(a: ArrayBufferView): boolean {
@@ -53,6 +55,7 @@ export function threadInit(o: ThreadInitOptions): ThreadInit {
   const shared = <T>(Ctor: new (b: SharedArrayBuffer) => T, bytes: number) => new Ctor(new SharedArrayBuffer(bytes));
   o.data.train = shareDataset(o.data.train);
   o.data.val = shareDataset(o.data.val);
+  const { memory, weights, slots } = stepMemory(o.model.size, o.slotCount);
   return {
     backend: o.backend,
     gpu: o.gpu,
@@ -60,10 +63,11 @@ export function threadInit(o: ThreadInitOptions): ThreadInit {
     normalization: o.normalization,
     train: o.data.train,
     val: o.data.val,
-    weights: [shared(Float32Array, o.model.size * 4), shared(Float32Array, o.model.size * 4)],
+    memory,
+    weights,
     stepEnd: { ints: shared(Int32Array, (2 + o.slotCount) * 4), lr: shared(Float64Array, 8) },
     indices: shared(Int32Array, o.indices * 4),
-    slots: shared(Float32Array, o.slotCount * o.model.size * 4),
+    slots,
     slotCount: o.slotCount,
     maxBatch: o.maxBatch,
     warmUpSizes: o.warmUpSizes,
@@ -84,4 +88,36 @@ function boardFor(capacity: number, positions: number): Board {
     stats: shared(Int32Array, positions * STAT_STRIDE * 4),
     positions,
   };
+}
+
+/**
+ * The weights buffers and the gradient slots, in one shared WebAssembly.Memory where one can be
+ * made (each array on 64-byte lines, after the bytes step-simd.ts reserves): the step end then
+ * runs in place there (sharedStepEnd). Else plain SharedArrayBuffers, and memory null.
+ */
+function stepMemory(size: number, slotCount: number): Pick<ThreadInit, 'memory' | 'weights' | 'slots'> {
+  const line = (bytes: number) => Math.ceil(bytes / 64) * 64;
+  const at = [SHARED_STEP_RESERVED, SHARED_STEP_RESERVED + line(size * 4), SHARED_STEP_RESERVED + 2 * line(size * 4)] as const;
+  const memory = sharedMemory(Math.ceil((at[2] + slotCount * size * 4) / 65536));
+  if (memory === null) {
+    const floats = (n: number) => new Float32Array(new SharedArrayBuffer(n * 4));
+    return { memory: null, weights: [floats(size), floats(size)], slots: floats(slotCount * size) };
+  }
+  registerSharedStepMemory(memory);
+  const { buffer } = memory;
+  return { memory, weights: [new Float32Array(buffer, at[0], size), new Float32Array(buffer, at[1], size)], slots: new Float32Array(buffer, at[2], slotCount * size) };
+}
+
+/**
+ * In a thread given `init`: its weights and slots as views of its own copy of the shared memory
+ * (structured cloning gives the arrays and the memory different buffer objects), so this thread's
+ * step ends find them there (registerSharedStepMemory).
+ */
+export function adoptStepMemory(init: ThreadInit): void {
+  const { memory } = init;
+  if (memory === null) return;
+  registerSharedStepMemory(memory);
+  const view = (a: Float32Array) => new Float32Array(memory.buffer, a.byteOffset, a.length);
+  init.weights = [view(init.weights[0]), view(init.weights[1])];
+  init.slots = view(init.slots);
 }

@@ -18,10 +18,12 @@ import { MicroBatchComputer } from '../../worker/gradient.js';
 import { getModel } from '../../worker/model.js';
 import { warmUp } from '../../worker/warm-up.js';
 import { pinThisThread } from './pin.js';
+import { adoptStepMemory } from './shared-data.js';
 import { plainStepEnd } from '../../coordinator/optimizer.js';
 import { CTRL, E, ENTRY_INTS, ERROR_BYTES, FAULT_CODE, H, HINT_INTS, KIND, R, RESULT_FLOATS, S, STAT_STRIDE, STATE, type ThreadMessage, type ThreadStart } from './messages.js';
 
 const { init, position, id } = workerData as ThreadStart;
+adoptStepMemory(init);
 const { ctrl, entries, results, errors, hints, stats } = init.board;
 const post = (m: ThreadMessage) => parentPort?.postMessage(m);
 let computer: MicroBatchComputer;

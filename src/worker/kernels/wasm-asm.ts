@@ -198,8 +198,11 @@ function name(s: string, out: number[]): void {
   out.push(...bytes);
 }
 
-/** A module that imports `env.memory` and exports every function (none returns a value). */
-export function assembleModule(fns: readonly Fn[]): Uint8Array {
+/**
+ * A module that imports `env.memory` and exports every function (none returns a value); with
+ * `shared`, the memory imported is a shared one (of at most 4 GB), as threads share it.
+ */
+export function assembleModule(fns: readonly Fn[], shared = false): Uint8Array {
   const types: number[] = [];
   uleb(fns.length, types);
   for (const f of fns) {
@@ -211,7 +214,12 @@ export function assembleModule(fns: readonly Fn[]): Uint8Array {
   const imports: number[] = [1];
   name('env', imports);
   name('memory', imports);
-  imports.push(0x02, 0x00, 0x00);
+  if (shared) {
+    imports.push(0x02, 0x03, 0x00);
+    uleb(65536, imports);
+  } else {
+    imports.push(0x02, 0x00, 0x00);
+  }
   const funcs: number[] = [];
   uleb(fns.length, funcs);
   fns.forEach((_, i) => uleb(i, funcs));

@@ -5,7 +5,7 @@ import { type Fn, assembleModule } from './wasm-asm.js';
 import { envVar } from './wasm-heap.js';
 
 // The project's lib settings (ES2022, no DOM) do not declare WebAssembly; this is the part we use.
-type WasmMemory = { readonly buffer: ArrayBuffer | SharedArrayBuffer };
+export type WasmMemory = { readonly buffer: ArrayBuffer | SharedArrayBuffer };
 type WasmApi = {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
@@ -57,9 +57,26 @@ export function instantiateWithMemory(fns: readonly Fn[], pages: number): { expo
   return exports === null ? null : { exports, buffer: memory.buffer as ArrayBuffer };
 }
 
-function instantiate(fns: readonly Fn[], memory: WasmMemory): Record<string, WasmFunction> | null {
+/**
+ * The exported functions of a module made of `fns` on `memory`, a shared WebAssembly.Memory (the
+ * one threads share: ThreadInit.memory); null where the module cannot be made.
+ */
+export function instantiateOnShared(fns: readonly Fn[], memory: WasmMemory): Record<string, WasmFunction> | null {
+  return WebAssemblyApi === undefined ? null : instantiate(fns, memory, true);
+}
+
+/** A shared WebAssembly.Memory of `pages` 64 KB pages (fixed size); null where WebAssembly has none. */
+export function sharedMemory(pages: number): WasmMemory | null {
   try {
-    const module = new WebAssemblyApi.Module(assembleModule(fns));
+    return new (WebAssemblyApi.Memory as unknown as new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory)({ initial: pages, maximum: pages, shared: true });
+  } catch {
+    return null;
+  }
+}
+
+function instantiate(fns: readonly Fn[], memory: WasmMemory, shared = false): Record<string, WasmFunction> | null {
+  try {
+    const module = new WebAssemblyApi.Module(assembleModule(fns, shared));
     return new WebAssemblyApi.Instance(module, { env: { memory } }).exports as Record<string, WasmFunction>;
   } catch (err) {
     if (envVar('TRAINER_KERNELS_DEBUG') !== undefined) console.error(err);
