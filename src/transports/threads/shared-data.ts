@@ -10,6 +10,7 @@ import type { BackendName } from '../../shared/config.js';
 import type { ModelSpec } from '../../worker/model.js';
 import { SHARED_STEP_RESERVED, registerSharedStepMemory } from '../../coordinator/step-simd.js';
 import { sharedMemory } from '../../worker/kernels/wasm-instance.js';
+import { envVar } from '../../worker/kernels/wasm-heap.js';
 import { CTRL, CTRL_INTS, ENTRY_INTS, ERROR_BYTES, HINT_INTS, RESULT_FLOATS, STAT_STRIDE, type Board, type ThreadInit } from './messages.js';
 
 export function isShared(a: ArrayBufferView): boolean {
@@ -93,12 +94,13 @@ function boardFor(capacity: number, positions: number): Board {
 /**
  * The weights buffers and the gradient slots, in one shared WebAssembly.Memory where one can be
  * made (each array on 64-byte lines, after the bytes step-simd.ts reserves): the step end then
- * runs in place there (sharedStepEnd). Else plain SharedArrayBuffers, and memory null.
+ * runs in place there (sharedStepEnd). Else, or with TRAINER_STEP_MEMORY=0, plain
+ * SharedArrayBuffers, and memory null (the same results; the step end copies blocks).
  */
 function stepMemory(size: number, slotCount: number): Pick<ThreadInit, 'memory' | 'weights' | 'slots'> {
   const line = (bytes: number) => Math.ceil(bytes / 64) * 64;
   const at = [SHARED_STEP_RESERVED, SHARED_STEP_RESERVED + line(size * 4), SHARED_STEP_RESERVED + 2 * line(size * 4)] as const;
-  const memory = sharedMemory(Math.ceil((at[2] + slotCount * size * 4) / 65536));
+  const memory = envVar('TRAINER_STEP_MEMORY') === '0' ? null : sharedMemory(Math.ceil((at[2] + slotCount * size * 4) / 65536));
   if (memory === null) {
     const floats = (n: number) => new Float32Array(new SharedArrayBuffer(n * 4));
     return { memory: null, weights: [floats(size), floats(size)], slots: floats(slotCount * size) };

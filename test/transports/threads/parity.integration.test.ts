@@ -89,3 +89,26 @@ test('kernel plans change no bit of a run: 2 threads and in-process, with and wi
     delete process.env['TRAINER_KERNEL_PLAN'];
   }
 });
+
+test('weights and slots in plain SharedArrayBuffers (TRAINER_STEP_MEMORY=0) give the bits of the shared wasm memory, the step end on the coordinator or the threads', async () => {
+  const dir = await tempDir();
+  const plain = { cluster: { transport: 'threads', workers: 2 }, train: { epochs: 1, microBatches: 4, momentum: 0 } };
+  const { threadInit } = await import('../../../src/transports/threads/shared-data.js');
+  const { getModel: model } = await import('../../../src/worker/model.js');
+  const { ARTICLE_NORMALIZATION } = await import('../../../src/data/normalize.js');
+  const { everyByteDataset } = await import('../../worker/input-fixtures.js');
+  const initOf = () => threadInit({ backend: 'cpu', gpu: null, model: model('net'), normalization: ARTICLE_NORMALIZATION, data: { train: everyByteDataset(4), val: everyByteDataset(2) }, indices: 8, slotCount: 2, evalEntries: 0, threads: 1, maxBatch: 4, warmUpSizes: [] });
+  assert.ok(initOf().memory, 'a shared wasm memory by default');
+  const inMemory = [await train(dir, 'memory', threadPoolFactory(), plain), await train(dir, 'memory-ranges', threadPoolFactory({ stepEndMin: 1 }), plain)];
+  process.env['TRAINER_STEP_MEMORY'] = '0';
+  try {
+    assert.equal(initOf().memory, null, 'plain SharedArrayBuffers');
+    const buffers = [await train(dir, 'buffers', threadPoolFactory(), plain), await train(dir, 'buffers-ranges', threadPoolFactory({ stepEndMin: 1 }), plain)];
+    for (const [i, r] of buffers.entries()) {
+      assert.equal(r.sha, inMemory[i]?.sha, `step end ${i === 0 ? 'on the coordinator' : 'on the threads'}`);
+      assert.deepEqual(r.losses, inMemory[i]?.losses);
+    }
+  } finally {
+    delete process.env['TRAINER_STEP_MEMORY'];
+  }
+});
