@@ -39,6 +39,21 @@ describe('warm-up', () => {
     assert.deepEqual(got, expected);
   });
 
+  it('evaluates chunks of the evaluation size first, so the run\'s first evaluation replays a plan, with the same results', async () => {
+    await useBackend('wasm');
+    const weights = initParams(model, 3);
+    const chunk = Int32Array.from({ length: 20 }, (_, i) => i);
+    const expected = new MicroBatchComputer(model, NORMALIZATIONS[0]!, 20).evaluate(weights, data, chunk);
+    process.env['TRAINER_WARMUP_STEPS'] = '3';
+    const c = new MicroBatchComputer(model, NORMALIZATIONS[0]!, 20);
+    const before = tf.memory().numTensors;
+    assert.equal(warmUp(c, data, [16], 20), 3);
+    assert.equal(tf.memory().numTensors, before);
+    const recorded = c.planning.recorded;
+    assert.deepEqual(c.evaluate(weights, data, chunk), expected);
+    assert.equal(c.planning.recorded, recorded, 'its plan was recorded by the warm-up');
+  });
+
   it('only the wasm backend warms up', async () => {
     await useBackend('cpu');
     assert.equal(warmUp(new MicroBatchComputer(model, NORMALIZATIONS[0]!, 16), data, [16]), 0);

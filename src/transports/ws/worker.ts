@@ -264,7 +264,7 @@ export class WorkerCompute {
       // Once per run and dataset, as the threads do (worker/warm-up.ts): the first epoch at full speed.
       if (this.computer && this.warmedUp !== key) {
         const t0 = performance.now();
-        const n = warmUp(this.computer, data.sets.train, microBatchSizes(run.microBatch, 1, run.maxBatch));
+        const n = warmUp(this.computer, data.sets.train, microBatchSizes(run.microBatch, 1, run.maxBatch), run.maxBatch);
         this.warmedUp = key;
         if (n > 0) this.o.log(`warmed up: ${n} gradients of ${run.microBatch} examples in ${Math.round(performance.now() - t0)} ms`);
       }
