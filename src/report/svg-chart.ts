@@ -46,14 +46,24 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
 
-/** About `count` round tick values covering [lo, hi]. */
+/**
+ * About `count` round tick values covering [lo, hi], and at least three where `count` is: the
+ * first round step at least (hi - lo) / count can leave only two inside the range (2.019..2.148
+ * gave 2.05 and 2.1: a loss axis with two labels), and the next smaller round step (0.025: five) is taken then.
+ */
 export function niceTicks(lo: number, hi: number, count = 5): number[] {
   if (!(hi > lo)) return [lo];
   const raw = (hi - lo) / count;
   const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = ([1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag) as number;
-  const out: number[] = [];
-  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  const steps = [0.5, 1, 2, 2.5, 5, 10].map((m) => m * mag);
+  const ticksAt = (step: number): number[] => {
+    const out: number[] = [];
+    for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+    return out;
+  };
+  let i = steps.findIndex((s) => s >= raw);
+  let out = ticksAt(steps[i] as number);
+  while (out.length < Math.min(3, count) && i > 0) out = ticksAt(steps[--i] as number);
   return out;
 }
 

@@ -40,3 +40,16 @@ test('a line chart draws one point per non-null value, left to right, inside the
   assert.doesNotMatch(one, /NaN/);
   assert.deepEqual(niceTicks(0, 1, 5), [0, 0.2, 0.4, 0.6, 0.8, 1]);
 });
+
+test('niceTicks gives at least three round ticks inside any range, and not many more than asked', () => {
+  assert.deepEqual(niceTicks(2.01897157720226, 2.148461075268961), [2.025, 2.05, 2.075, 2.1, 2.125], 'a range where the first round step left two');
+  let seed = 7;
+  const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+  for (let i = 0; i < 20_000; i++) {
+    const lo = (random() - 0.5) * 10 ** Math.floor(random() * 8 - 3);
+    const hi = lo + random() * 10 ** Math.floor(random() * 8 - 4) + 1e-6;
+    const ticks = niceTicks(lo, hi);
+    assert.ok(ticks.length >= 3 && ticks.length <= 11, `${ticks.length} ticks for [${lo}, ${hi}]`);
+    assert.ok(ticks.every((t) => t >= lo - (hi - lo) * 1e-9 && t <= hi + (hi - lo) * 1e-9), `inside [${lo}, ${hi}]`);
+  }
+});
