@@ -167,6 +167,8 @@ interface SharedStepMemory {
   memory: WasmMemory;
   /** Byte offset of this thread's 16 bytes of finiteness lanes (FLAG_SLOTS of them at the memory's start). */
   flag: number;
+  /** Those lanes. */
+  flags: Float32Array;
   /** The fused step end by number of parts, made on first use; null where it cannot be. */
   fns: Map<number, WasmFunction | null>;
 }
@@ -186,14 +188,8 @@ const sharedMemories = new WeakMap<object, SharedStepMemory | null>();
 export function registerSharedStepMemory(memory: WasmMemory): void {
   if (sharedMemories.has(memory.buffer)) return;
   const slot = Atomics.add(new Int32Array(memory.buffer, 0, 1), 0, 1);
-  sharedMemories.set(memory.buffer, slot < FLAG_SLOTS && !wasmSimdOff() ? { memory, flag: 64 + slot * 16, fns: new Map() } : null);
-}
-
-function sharedStepMemoryOf(arrays: readonly Float32Array[]): SharedStepMemory | null {
-  const first = arrays[0];
-  if (first === undefined) return null;
-  const m = sharedMemories.get(first.buffer);
-  return m && arrays.every((a) => a.buffer === first.buffer) ? m : null;
+  const flag = 64 + slot * 16;
+  sharedMemories.set(memory.buffer, slot < FLAG_SLOTS && !wasmSimdOff() ? { memory, flag, flags: new Float32Array(memory.buffer, flag, 4), fns: new Map() } : null);
 }
 
 /**
@@ -233,8 +229,8 @@ function fusedStepEndFn(parts: number): Fn {
  * finite; null where it does not apply.
  */
 export function sharedStepEnd(parts: readonly Float32Array[], examples: number, lr: number, src: Float32Array, dst: Float32Array, from: number, to: number): { end: number; finite: boolean } | null {
-  const m = sharedStepMemoryOf([...parts, src, dst]);
-  if (m === null) return null;
+  const m = sharedMemories.get(src.buffer);
+  if (!m || dst.buffer !== src.buffer || parts.some((p) => p.buffer !== src.buffer)) return null;
   let fn = m.fns.get(parts.length);
   if (fn === undefined) {
     fn = instantiateOnShared([fusedStepEndFn(parts.length)], m.memory)?.['stepEnd'] ?? null;
@@ -242,7 +238,7 @@ export function sharedStepEnd(parts: readonly Float32Array[], examples: number, 
   }
   if (fn === null) return null;
   const end = from + ((to - from) & ~3);
-  const flags = new Float32Array(m.memory.buffer, m.flag, 4);
+  const { flags } = m;
   flags.fill(0);
   fn(dst.byteOffset + 4 * from, src.byteOffset + 4 * from, end - from, lr, examples, m.flag, ...parts.map((p) => p.byteOffset + 4 * from));
   return { end, finite: flags[0] === 0 && flags[1] === 0 && flags[2] === 0 && flags[3] === 0 };

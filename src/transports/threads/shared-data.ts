@@ -52,8 +52,10 @@ export interface ThreadInitOptions {
  * shared memory (in place: the private copies can be collected), and zeroed
  * shared weights, indices, slots and the task board.
  */
+/** A typed array of `bytes` bytes on a SharedArrayBuffer of its own. */
+const shared = <T>(Ctor: new (b: SharedArrayBuffer) => T, bytes: number) => new Ctor(new SharedArrayBuffer(bytes));
+
 export function threadInit(o: ThreadInitOptions): ThreadInit {
-  const shared = <T>(Ctor: new (b: SharedArrayBuffer) => T, bytes: number) => new Ctor(new SharedArrayBuffer(bytes));
   o.data.train = shareDataset(o.data.train);
   o.data.val = shareDataset(o.data.val);
   const { memory, weights, slots } = stepMemory(o.model.size, o.slotCount);
@@ -78,7 +80,6 @@ export function threadInit(o: ThreadInitOptions): ThreadInit {
 }
 
 function boardFor(capacity: number, positions: number): Board {
-  const shared = <T>(Ctor: new (b: SharedArrayBuffer) => T, bytes: number) => new Ctor(new SharedArrayBuffer(bytes));
   return {
     ctrl: shared(Int32Array, CTRL_INTS * 4).fill(1, CTRL.NOTIFY_EACH, CTRL.NOTIFY_EACH + 1),
     entries: shared(Int32Array, capacity * ENTRY_INTS * 4),
@@ -102,8 +103,7 @@ function stepMemory(size: number, slotCount: number): Pick<ThreadInit, 'memory' 
   const at = [SHARED_STEP_RESERVED, SHARED_STEP_RESERVED + line(size * 4), SHARED_STEP_RESERVED + 2 * line(size * 4)] as const;
   const memory = envVar('TRAINER_STEP_MEMORY') === '0' ? null : sharedMemory(Math.ceil((at[2] + slotCount * size * 4) / 65536));
   if (memory === null) {
-    const floats = (n: number) => new Float32Array(new SharedArrayBuffer(n * 4));
-    return { memory: null, weights: [floats(size), floats(size)], slots: floats(slotCount * size) };
+    return { memory: null, weights: [shared(Float32Array, size * 4), shared(Float32Array, size * 4)], slots: shared(Float32Array, slotCount * size * 4) };
   }
   registerSharedStepMemory(memory);
   const { buffer } = memory;

@@ -32,7 +32,7 @@ try {
   const selected = await selectBackend(init.backend, init.gpu);
   backendKind = selected.kind;
   computer = new MicroBatchComputer(getModel(init.model), init.normalization, init.maxBatch);
-  warmUp(computer, init.train, init.warmUpSizes, init.warmUpSizes.length > 0 ? init.maxBatch : 0);
+  warmUp(computer, init.train, init.warmUpSizes, init.maxBatch);
 } catch (err) {
   const code = (err as { code?: unknown }).code;
   post({ kind: 'failed', code: typeof code === 'string' ? code : null, message: (err as Error).message ?? String(err) });

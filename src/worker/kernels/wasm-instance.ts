@@ -9,7 +9,7 @@ export type WasmMemory = { readonly buffer: ArrayBuffer | SharedArrayBuffer };
 type WasmApi = {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-  Memory: new (descriptor: { initial: number }) => WasmMemory;
+  Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
 };
 const WebAssemblyApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
@@ -68,7 +68,7 @@ export function instantiateOnShared(fns: readonly Fn[], memory: WasmMemory): Rec
 /** A shared WebAssembly.Memory of `pages` 64 KB pages (fixed size); null where WebAssembly has none. */
 export function sharedMemory(pages: number): WasmMemory | null {
   try {
-    return new (WebAssemblyApi.Memory as unknown as new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory)({ initial: pages, maximum: pages, shared: true });
+    return new WebAssemblyApi.Memory({ initial: pages, maximum: pages, shared: true });
   } catch {
     return null;
   }
