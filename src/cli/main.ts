@@ -30,7 +30,7 @@ const ENV_HELP =
   'TRAINER_KERNEL_PLAN=0 (wasm: each gradient through tfjs\'s engine, not a replay of its recorded kernel calls; same results, slower), ' +
   'TRAINER_STEP_MEMORY=0 (--threads N: weights and gradient slots in plain SharedArrayBuffers, not one shared wasm memory where the step end runs in place; same results, slower), ' +
   'TRAINER_WASM_EAGER=0 (V8 optimises wasm in the background as it runs, not when it loads), ' +
-  'TRAINER_JS_EAGER=0 (V8 optimises JavaScript after its default budget, not sooner).';
+  'TRAINER_JS_EAGER=0 (V8 optimises JavaScript after its default budget throughout: not sooner during the warm-up, nor later once --threads are warm).';
 
 type Handler = (args: never, overrides: Record<string, unknown>) => Promise<void>;
 

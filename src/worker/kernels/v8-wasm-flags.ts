@@ -12,20 +12,30 @@ let done = false;
  * JavaScript that runs a few times a micro-batch (the kernels' glue) was still being optimised in
  * epochs 3 to 10, 60-odd TurboFan compilations taking 0.09-0.12 of a core from the compute threads
  * (schedstat, 2 threads). With 16 KB during the warm-up they are optimised before the first step.
- * The step loop's own code (the coordinator's and the threads' loops, a few calls a step) then
- * still got hot in epochs 1-3, each compilation (20-40 ms on a helper thread) taking a core from a
- * compute thread: epoch 1 at 0.80-0.87 of epochs 3-5 (2 threads). In `trainer train --threads`,
- * once the threads' warm-up is over (warmUpOver), the budget goes back to V8's default and those
- * compilations come later, spread over more steps: 3 alternating rounds at 2 threads, epoch 1
- * 11,400-11,700 images/s with 16 KB all along, 12,600-13,200 with the default after the warm-up;
- * epochs 3-5 the same (13,300-13,600); over 14 epochs the same total time. A ws worker process
- * keeps 16 KB: its per-step JavaScript (frames, session) gains from being optimised early
- * (`--procs 2`, 3 alternating pairs: epochs 3-5 +2 to +4 % with 16 KB all along, epoch 1 -2 to -7 %).
+ *
+ * The step loop's own code (the coordinator's trainStep, runStep, the board, the threads' loop:
+ * a few calls a step) is not run by the warm-up and got hot during training: 16 KB all along put
+ * its compilations (20-40 ms each on a helper thread) in epochs 1-3, epoch 1 at 0.80-0.87 of
+ * epochs 3-5; V8's default spread them over epochs 2-10, 20-80 ms of TurboFan a 100-step epoch
+ * (`--trace-opt`, 2 threads), each compilation taking a core from a compute thread, so that 2
+ * threads ran epochs 3-5 at 13,600-13,800 images/s and reached 14,000-14,900 only from epoch 6
+ * (2026-12-01 01:51). Optimising that code gains little: it runs a few times a step, next to 4 ms
+ * of wasm. So once the threads' warm-up is over (warmUpOver), `trainer train --threads` sets the
+ * budget to AFTER_WARM_UP_FACTOR times V8's default: the same code is optimised over ten times as
+ * many steps, and code that deoptimises (an evaluation's shapes) is still optimised again later.
+ * 3 alternating rounds at 2 threads (02:0x): epochs 3-5 13,581-13,781 images/s with the default,
+ * 14,142-14,573 with 10x; 1 thread and fc the same; 10 epochs evaluating every 2: epochs 6-10
+ * 14,200-14,700 with 10x, 13,500-14,800 with the default. (`--no-turbofan` after the warm-up was
+ * as fast in epochs 1-5, but then code thrown away by an evaluation is never optimised again.)
+ * A ws worker process keeps 16 KB: its per-step JavaScript (frames, session) gains from being
+ * optimised early (`--procs 2`, 3 alternating pairs: epochs 3-5 +2 to +4 % with 16 KB all along,
+ * epoch 1 -2 to -7 %; 10x after its warm-up: epochs 3-5 no faster, 3 pairs at 02:1x).
  */
 const INTERRUPT_BUDGET = 16 * 1024;
-/** Node 20's V8 default, which warmUpOver() restores. */
+/** Node 20's V8 default. */
 const DEFAULT_INTERRUPT_BUDGET = 66 * 1024;
-
+/** The budget once the threads are warm, as a multiple of V8's default. */
+export const AFTER_WARM_UP_FACTOR = 10;
 
 /**
  * Allows relaxed SIMD (shipped in Node 22, behind a flag in Node 20) for the fused multiply-add of
@@ -47,12 +57,12 @@ export function setWasmFlags(): void {
 }
 
 /**
- * Every thread of this process that computes has run its warm-up: V8's default interrupt budget
- * from now on, for the whole process (flags are process-wide), unless TRAINER_JS_EAGER=0 (then it
- * was never changed). A thread started later (a lost thread's replacement) sets the warm-up budget
- * again when it loads its kernels (setWasmFlags runs once per thread), and whoever started it
- * calls this again once it is ready.
+ * Every thread of this process that computes has run its warm-up: from now on V8 optimises
+ * JavaScript after AFTER_WARM_UP_FACTOR times its default budget, for the whole process (flags are
+ * process-wide), unless TRAINER_JS_EAGER=0 (then the budget was never changed). A thread started
+ * later (a lost thread's replacement) sets the warm-up budget again when it loads its kernels
+ * (setWasmFlags runs once per thread), and whoever started it calls this again once it is ready.
  */
 export function warmUpOver(): void {
-  if (envVar('TRAINER_JS_EAGER') !== '0') setFlagsFromString(`--interrupt-budget=${DEFAULT_INTERRUPT_BUDGET}`);
+  if (envVar('TRAINER_JS_EAGER') !== '0') setFlagsFromString(`--interrupt-budget=${AFTER_WARM_UP_FACTOR * DEFAULT_INTERRUPT_BUDGET}`);
 }

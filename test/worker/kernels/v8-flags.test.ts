@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { AFTER_WARM_UP_FACTOR } from '../../../src/worker/kernels/v8-wasm-flags.js';
+
+const FLAGS_MODULE = fileURLToPath(new URL('../../../src/worker/kernels/v8-wasm-flags.js', import.meta.url));
+
+/**
+ * In a child process (V8's flags are process-wide): how many calls a fresh function takes until V8
+ * has optimised it, under the warm-up's budget (after setWasmFlags) and after warmUpOver. Compiled
+ * synchronously, so the count is the budget's, not a helper thread's timing.
+ */
+function callsToOptimise(env: NodeJS.ProcessEnv): { warmUp: number; after: number } {
+  const script = `
+    const { setWasmFlags, warmUpOver } = await import(${JSON.stringify(FLAGS_MODULE)});
+    const a = [1, 2, 3, 4, 5, 6, 7, 8];
+    const calls = () => {
+      const f = new Function('a', 'let s = 0; for (let i = 0; i < 8; i++) s += a[i] * i; return s;');
+      for (let n = 1; n <= 1e7; n++) { f(a); if (%GetOptimizationStatus(f) & 16) return n; }
+      return -1;
+    };
+    setWasmFlags();
+    const warmUp = calls();
+    warmUpOver();
+    console.log(JSON.stringify({ warmUp, after: calls() }));
+  `;
+  const out = execFileSync(process.execPath, ['--allow-natives-syntax', '--no-concurrent-recompilation', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    env,
+  });
+  return JSON.parse(out.trim()) as { warmUp: number; after: number };
+}
+
+describe('V8 optimisation budget', () => {
+  it('is small during the warm-up and AFTER_WARM_UP_FACTOR times the default after it: the step loop is not compiled over a core that computes', () => {
+    const eager = callsToOptimise({ ...process.env, TRAINER_JS_EAGER: '1' });
+    const defaults = callsToOptimise({ ...process.env, TRAINER_JS_EAGER: '0' });
+    assert.ok(eager.warmUp > 0 && eager.after > 0 && defaults.warmUp > 0 && defaults.after > 0, JSON.stringify({ eager, defaults }));
+    // V8's default throughout with TRAINER_JS_EAGER=0.
+    assert.ok(Math.abs(defaults.after / defaults.warmUp - 1) < 0.2, JSON.stringify(defaults));
+    // 16 KB against 66 KB, then 10 x 66 KB: each ratio well within a factor of 2 of its budget's.
+    assert.ok(eager.warmUp < defaults.warmUp / 2, JSON.stringify({ eager, defaults }));
+    assert.ok(eager.after > (AFTER_WARM_UP_FACTOR / 2) * defaults.after, JSON.stringify({ eager, defaults }));
+  });
+});
