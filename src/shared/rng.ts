@@ -5,7 +5,14 @@
  * resumed run, take the same global batches.
  */
 
-/** sfc32: small, fast, 128-bit state, good statistical quality. */
+/**
+ * sfc32: small, fast, 128-bit state, good statistical quality. The state words are held as
+ * int32 (`| 0`), never as uint32: every operation on them is the same modulo 2^32 either way, but
+ * a uint32 above 2^31 is not a small integer to V8, so the fields' representation changed from
+ * one generator to the next, and the optimised shuffle of each epoch (epochPermutation, on the
+ * coordinator) was thrown away ("wrong map") and compiled again on a helper thread, on a core a
+ * compute thread was using.
+ */
 export class Rng {
   private a: number;
   private b: number;
@@ -13,7 +20,10 @@ export class Rng {
   private d: number;
 
   constructor(state: readonly [number, number, number, number]) {
-    [this.a, this.b, this.c, this.d] = state.map((x) => x >>> 0) as [number, number, number, number];
+    this.a = state[0] | 0;
+    this.b = state[1] | 0;
+    this.c = state[2] | 0;
+    this.d = state[3] | 0;
   }
 
   /** A stream for (seed, ...labels): the same labels always give the same stream. */
@@ -31,8 +41,9 @@ export class Rng {
     return rng;
   }
 
+  /** The state words as uint32. */
   state(): [number, number, number, number] {
-    return [this.a, this.b, this.c, this.d];
+    return [this.a >>> 0, this.b >>> 0, this.c >>> 0, this.d >>> 0];
   }
 
   nextUint32(): number {
