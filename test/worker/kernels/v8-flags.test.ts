@@ -9,7 +9,8 @@ const FLAGS_MODULE = fileURLToPath(new URL('../../../src/worker/kernels/v8-wasm-
 /**
  * In a child process (V8's flags are process-wide): how many calls a fresh function takes until V8
  * has optimised it, under the warm-up's budget (after setWasmFlags) and after warmUpOver. Compiled
- * synchronously, so the count is the budget's, not a helper thread's timing.
+ * synchronously, so the count is the budget's, not a helper thread's timing; status bit 64 is
+ * TurboFan's code (the tier the budget governs; a V8 with Maglev reaches that tier first by its own count).
  */
 function callsToOptimise(env: NodeJS.ProcessEnv): { warmUp: number; after: number } {
   const script = `
@@ -17,7 +18,7 @@ function callsToOptimise(env: NodeJS.ProcessEnv): { warmUp: number; after: numbe
     const a = [1, 2, 3, 4, 5, 6, 7, 8];
     const calls = () => {
       const f = new Function('a', 'let s = 0; for (let i = 0; i < 8; i++) s += a[i] * i; return s;');
-      for (let n = 1; n <= 1e7; n++) { f(a); if (%GetOptimizationStatus(f) & 16) return n; }
+      for (let n = 1; n <= 1e7; n++) { f(a); if (%GetOptimizationStatus(f) & 64) return n; }
       return -1;
     };
     setWasmFlags();
