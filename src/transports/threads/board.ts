@@ -50,8 +50,8 @@ export interface BoardOptions {
   timeoutMs: number;
   /** How long a thread may take to load its backend and model. */
   startupTimeoutMs: number;
-  /** Called once every thread started is ready (warmed up), and again after each replacement is. */
-  warmedUp?: () => void;
+  /** Called once every thread started is ready (warmed up), and again after each replacement is, with the ready threads' backend kinds. */
+  warmedUp?: (backends: string[]) => void;
 }
 
 interface Thread {
@@ -104,7 +104,7 @@ export class ThreadBoard {
     const board = new ThreadBoard(init, o);
     try {
       await Promise.all(Array.from({ length: o.threads }, (_, p) => board.spawn(p)));
-      o.warmedUp?.();
+      o.warmedUp?.(board.backends());
     } catch (err) {
       await board.close();
       throw err;
@@ -259,7 +259,7 @@ export class ThreadBoard {
 
   /** A lost thread's replacement (BoardOptions.warmedUp once it is ready). */
   private respawn(position: number): void {
-    this.spawn(position).then(() => this.o.warmedUp?.(), () => {});
+    this.spawn(position).then(() => this.o.warmedUp?.(this.backends()), () => {});
   }
 
   /** Starts a thread at `position`; resolves once it is ready. */

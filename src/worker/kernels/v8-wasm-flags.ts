@@ -57,12 +57,16 @@ export function setWasmFlags(): void {
 }
 
 /**
- * Every thread of this process that computes has run its warm-up: from now on V8 optimises
- * JavaScript after AFTER_WARM_UP_FACTOR times its default budget, for the whole process (flags are
- * process-wide), unless TRAINER_JS_EAGER=0 (then the budget was never changed). A thread started
- * later (a lost thread's replacement) sets the warm-up budget again when it loads its kernels
- * (setWasmFlags runs once per thread), and whoever started it calls this again once it is ready.
+ * Every thread of this process that computes has run its warm-up, on `backends` (their kinds):
+ * from now on V8 optimises JavaScript after AFTER_WARM_UP_FACTOR times its default budget when
+ * they all compute on wasm (the warm-up ran, and the code a micro-batch runs many times is
+ * optimised already), after its default budget otherwise (webgpu, cpu: no warm-up, and their
+ * kernels' JavaScript is the hot code). For the whole process (flags are process-wide), unless
+ * TRAINER_JS_EAGER=0 (then the budget is never changed). A thread started later (a lost thread's
+ * replacement) sets the warm-up budget again when it loads its kernels (setWasmFlags runs once per
+ * thread), and whoever started it calls this again once it is ready.
  */
-export function warmUpOver(): void {
-  if (envVar('TRAINER_JS_EAGER') !== '0') setFlagsFromString(`--interrupt-budget=${AFTER_WARM_UP_FACTOR * DEFAULT_INTERRUPT_BUDGET}`);
+export function warmUpOver(backends: readonly string[]): void {
+  const wasm = backends.length > 0 && backends.every((kind) => kind.startsWith('wasm'));
+  if (envVar('TRAINER_JS_EAGER') !== '0') setFlagsFromString(`--interrupt-budget=${(wasm ? AFTER_WARM_UP_FACTOR : 1) * DEFAULT_INTERRUPT_BUDGET}`);
 }
