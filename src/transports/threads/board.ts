@@ -50,8 +50,8 @@ export interface BoardOptions {
   timeoutMs: number;
   /** How long a thread may take to load its backend and model. */
   startupTimeoutMs: number;
-  /** Called once every thread started is ready (warmed up), and again after each replacement is, with the ready threads' backend kinds. */
-  warmedUp?: (backends: string[]) => void;
+  /** Called once every thread started is ready, and again after each replacement is: whether every ready thread ran the warm-up. */
+  warmedUp?: (all: boolean) => void;
 }
 
 interface Thread {
@@ -64,6 +64,8 @@ interface Thread {
   /** The core it is pinned to (pin.ts), null if none. */
   core: number | null;
   ready: boolean;
+  /** It ran the warm-up before saying ready. */
+  warmedUp: boolean;
   /** Terminated by us (past a deadline, or closing): its exit is expected. */
   ending: boolean;
 }
@@ -104,7 +106,7 @@ export class ThreadBoard {
     const board = new ThreadBoard(init, o);
     try {
       await Promise.all(Array.from({ length: o.threads }, (_, p) => board.spawn(p)));
-      o.warmedUp?.(board.backends());
+      o.warmedUp?.(board.allWarmedUp());
     } catch (err) {
       await board.close();
       throw err;
@@ -131,6 +133,12 @@ export class ThreadBoard {
   /** The backend kinds the threads compute on. */
   backends(): string[] {
     return [...new Set(this.ready().map((t) => t.backend))];
+  }
+
+  /** Whether every ready thread ran the warm-up (none is ready: false). */
+  private allWarmedUp(): boolean {
+    const ready = [...this.threads.values()].filter((t) => t.ready);
+    return ready.length > 0 && ready.every((t) => t.warmedUp);
   }
 
   /** Entries that may not be posted again: a thread was terminated while it computed there. */
@@ -259,7 +267,7 @@ export class ThreadBoard {
 
   /** A lost thread's replacement (BoardOptions.warmedUp once it is ready). */
   private respawn(position: number): void {
-    this.spawn(position).then(() => this.o.warmedUp?.(this.backends()), () => {});
+    this.spawn(position).then(() => this.o.warmedUp?.(this.allWarmedUp()), () => {});
   }
 
   /** Starts a thread at `position`; resolves once it is ready. */
@@ -267,7 +275,7 @@ export class ThreadBoard {
     const id = this.nextId++;
     const start: ThreadStart = { init: this.init, position, id };
     const worker = new Worker(WORKER_FILE, { workerData: start });
-    const t: Thread = { id, position, worker, threadId: worker.threadId, backend: '', core: null, ready: false, ending: false };
+    const t: Thread = { id, position, worker, threadId: worker.threadId, backend: '', core: null, ready: false, warmedUp: false, ending: false };
     // Its position's figures start again from zero: keep the old thread's.
     this.gone.used += this.stat(position, S.USED);
     this.gone.dropped += this.stat(position, S.DROPPED);
@@ -288,6 +296,7 @@ export class ThreadBoard {
           return;
         }
         t.backend = m.backend;
+        t.warmedUp = m.warmedUp;
         t.core = m.core;
         t.ready = true;
         clearTimeout(timer);

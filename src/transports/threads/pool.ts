@@ -82,7 +82,7 @@ export class ThreadPool implements WorkerPool {
       threads: opts.threads,
       timeoutMs: config.cluster.stepTimeoutMs,
       startupTimeoutMs: Math.max(config.cluster.stepTimeoutMs, STARTUP_TIMEOUT_MS),
-      // The threads' warm-up is over (v8-wasm-flags.ts): on wasm, V8 optimises the step loop over ten times as many steps.
+      // The threads are ready (v8-wasm-flags.ts): once warmed up, V8 optimises the step loop over ten times as many steps.
       warmedUp: warmUpOver,
     });
     return new ThreadPool(board, init, modelSize, evalEntries, opts);

@@ -47,14 +47,14 @@ export interface ThreadInitOptions {
   pinCores?: number[] | null;
 }
 
+/** A typed array of `bytes` bytes on a SharedArrayBuffer of its own. */
+const shared = <T>(Ctor: new (b: SharedArrayBuffer) => T, bytes: number) => new Ctor(new SharedArrayBuffer(bytes));
+
 /**
  * What every thread gets at start (its workerData): the datasets moved into
  * shared memory (in place: the private copies can be collected), and zeroed
  * shared weights, indices, slots and the task board.
  */
-/** A typed array of `bytes` bytes on a SharedArrayBuffer of its own. */
-const shared = <T>(Ctor: new (b: SharedArrayBuffer) => T, bytes: number) => new Ctor(new SharedArrayBuffer(bytes));
-
 export function threadInit(o: ThreadInitOptions): ThreadInit {
   o.data.train = shareDataset(o.data.train);
   o.data.val = shareDataset(o.data.val);

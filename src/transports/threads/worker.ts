@@ -28,11 +28,12 @@ const { ctrl, entries, results, errors, hints, stats } = init.board;
 const post = (m: ThreadMessage) => parentPort?.postMessage(m);
 let computer: MicroBatchComputer;
 let backendKind: string;
+let warmedUp: boolean;
 try {
   const selected = await selectBackend(init.backend, init.gpu);
   backendKind = selected.kind;
   computer = new MicroBatchComputer(getModel(init.model), init.normalization, init.maxBatch);
-  warmUp(computer, init.train, init.warmUpSizes, init.maxBatch);
+  warmedUp = warmUp(computer, init.train, init.warmUpSizes, init.maxBatch) > 0;
 } catch (err) {
   const code = (err as { code?: unknown }).code;
   post({ kind: 'failed', code: typeof code === 'string' ? code : null, message: (err as Error).message ?? String(err) });
@@ -47,7 +48,7 @@ const hintIndices = new Int32Array(init.maxBatch);
 
 stats[position * STAT_STRIDE + S.THREAD] = threadId;
 const core = init.pinCores?.[position] ?? null;
-post({ kind: 'ready', backend: backendKind, core: core !== null && pinThisThread(core) ? core : null });
+post({ kind: 'ready', backend: backendKind, core: core !== null && pinThisThread(core) ? core : null, warmedUp });
 await loop();
 
 async function loop(): Promise<void> {

@@ -20,8 +20,8 @@ let done = false;
  * (`--trace-opt`, 2 threads), each compilation taking a core from a compute thread, so that 2
  * threads ran epochs 3-5 at 13,600-13,800 images/s and reached 14,000-14,900 only from epoch 6
  * (2026-12-01 01:51). Optimising that code gains little: it runs a few times a step, next to 4 ms
- * of wasm. So once the threads' warm-up is over (warmUpOver), `trainer train --threads` sets the
- * budget to AFTER_WARM_UP_FACTOR times V8's default: the same code is optimised over ten times as
+ * of wasm. So once the threads have run their warm-up (warmUpOver), `trainer train --threads`
+ * sets the budget to AFTER_WARM_UP_FACTOR times V8's default: the same code is optimised over ten times as
  * many steps, and code that deoptimises (an evaluation's shapes) is still optimised again later.
  * 3 alternating rounds at 2 threads (02:0x): epochs 3-5 13,581-13,781 images/s with the default,
  * 14,142-14,573 with 10x; 1 thread and fc the same; 10 epochs evaluating every 2: epochs 6-10
@@ -57,16 +57,15 @@ export function setWasmFlags(): void {
 }
 
 /**
- * Every thread of this process that computes has run its warm-up, on `backends` (their kinds):
- * from now on V8 optimises JavaScript after AFTER_WARM_UP_FACTOR times its default budget when
- * they all compute on wasm (the warm-up ran, and the code a micro-batch runs many times is
- * optimised already), after its default budget otherwise (webgpu, cpu: no warm-up, and their
- * kernels' JavaScript is the hot code). For the whole process (flags are process-wide), unless
- * TRAINER_JS_EAGER=0 (then the budget is never changed). A thread started later (a lost thread's
- * replacement) sets the warm-up budget again when it loads its kernels (setWasmFlags runs once per
- * thread), and whoever started it calls this again once it is ready.
+ * Every thread of this process that computes is ready: from now on V8 optimises JavaScript after
+ * AFTER_WARM_UP_FACTOR times its default budget when they all ran the warm-up (`warmedUp`: on wasm,
+ * the code a micro-batch runs many times is optimised already), after its default budget otherwise
+ * (webgpu, cpu, TRAINER_WARMUP_STEPS=0: no warm-up, and the kernels' JavaScript is still to be
+ * optimised). For the whole process (flags are process-wide), unless TRAINER_JS_EAGER=0 (then the
+ * budget is never changed). A thread started later (a lost thread's replacement) sets the warm-up
+ * budget again when it loads its kernels (setWasmFlags runs once per thread), and whoever started
+ * it calls this again once it is ready.
  */
-export function warmUpOver(backends: readonly string[]): void {
-  const wasm = backends.length > 0 && backends.every((kind) => kind.startsWith('wasm'));
-  if (envVar('TRAINER_JS_EAGER') !== '0') setFlagsFromString(`--interrupt-budget=${(wasm ? AFTER_WARM_UP_FACTOR : 1) * DEFAULT_INTERRUPT_BUDGET}`);
+export function warmUpOver(warmedUp: boolean): void {
+  if (envVar('TRAINER_JS_EAGER') !== '0') setFlagsFromString(`--interrupt-budget=${(warmedUp ? AFTER_WARM_UP_FACTOR : 1) * DEFAULT_INTERRUPT_BUDGET}`);
 }

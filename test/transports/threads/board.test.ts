@@ -26,7 +26,7 @@ test('the tasks posted in one turn are all on the board before one wake-up of th
   assert.ok((await Promise.allSettled(posted)).every((r) => r.status === 'rejected'), 'and with no thread, they fail');
 });
 
-test('warmedUp is called with the threads\' backends once every thread is ready, and again once a lost thread\'s replacement is', async () => {
+test('warmedUp is called once every thread is ready, and again once a lost thread\'s replacement is, saying whether they all ran the warm-up', async () => {
   const init = threadInit({
     backend: 'cpu', gpu: null, model: getModel('net'), normalization: ARTICLE_NORMALIZATION,
     data: { train: everyByteDataset(8), val: everyByteDataset(2) }, indices: 64, slotCount: 4, evalEntries: 0, threads: 2, maxBatch: 16, warmUpSizes: [],
@@ -37,17 +37,33 @@ test('warmedUp is called with the threads\' backends once every thread is ready,
     threads: 2,
     timeoutMs: 60_000,
     startupTimeoutMs: 60_000,
-    warmedUp: (backends) => calls.push(`${started ? started.ready().length : -1} ${backends.join(',')}`),
+    warmedUp: (all) => calls.push(`${started ? started.ready().length : -1} ${all}`),
   });
   started = board;
   try {
-    assert.deepEqual(calls, ['-1 cpu'], 'once, when start() has both threads ready (before it returns)');
+    assert.deepEqual(calls, ['-1 false'], 'once, when start() has both threads ready (before it returns); on cpu there is no warm-up');
     board.publish(1, new Float32Array(getModel('net').size));
     // A task that ends its thread: the board starts another in its place.
     await assert.rejects(board.run(0, { kind: 'gradient', version: 1, offset: 0, length: 2, fault: 'exit' }, 'micro-batch 0'));
     for (let i = 0; i < 600 && calls.length < 2; i++) await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(calls, ['-1 cpu', '2 cpu'], 'again when the replacement is ready');
+    assert.deepEqual(calls, ['-1 false', '2 false'], 'again when the replacement is ready');
   } finally {
     await board.close();
+  }
+});
+
+test('warmedUp says true once every thread ran the warm-up (wasm)', async () => {
+  process.env['TRAINER_WARMUP_STEPS'] = '4';
+  try {
+    const init = threadInit({
+      backend: 'wasm', gpu: null, model: getModel('net'), normalization: ARTICLE_NORMALIZATION,
+      data: { train: everyByteDataset(8), val: everyByteDataset(2) }, indices: 64, slotCount: 4, evalEntries: 0, threads: 2, maxBatch: 4, warmUpSizes: [2],
+    });
+    const calls: boolean[] = [];
+    const board = await ThreadBoard.start(init, { threads: 2, timeoutMs: 60_000, startupTimeoutMs: 60_000, warmedUp: (all) => calls.push(all) });
+    await board.close();
+    assert.deepEqual(calls, [true]);
+  } finally {
+    delete process.env['TRAINER_WARMUP_STEPS'];
   }
 });
