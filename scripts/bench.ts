@@ -4,7 +4,7 @@
  * Every trainer run is the shipped `configs/cifar10.yaml` set-up (the article's CNN, its batch,
  * micro-batches, learning rate and momentum), backend wasm, on a synthetic CIFAR-shaped set in
  * the real binary format, so that ../shared/reference/torch_reference.py reads the same files.
- * A round is: trainer with 1 and 2 worker threads and with 2 ws worker processes on 127.0.0.1;
+ * A round is: trainer with 1 and 2 worker threads and with 1 and 2 ws worker processes on 127.0.0.1;
  * PyTorch with 1 and 2 threads; the fully connected `fc` model on 2 threads against PyTorch's fc
  * with 1 and 2 threads, and with 1 thread whose OpenBLAS runs 2 of its own. Rounds alternate their order and ratios are taken within a round, then
  * the median over rounds is printed with the spread: this machine's speed drifts by up to 2x
@@ -287,6 +287,8 @@ async function main(): Promise<void> {
     { label: '1 thread', run: () => runChild({ ...base, label: '1 thread', transport: 'threads', threads: 1 }) },
     { label: '2 threads', run: () => runChild({ ...base, label: '2 threads', transport: 'threads', threads: 2 }) },
     { label: '2 ws worker processes', run: () => runChild({ ...base, label: '2 ws', transport: 'procs', threads: 2 }) },
+    // One worker process: the coordinator has the other core to itself, as on a cluster where it runs apart from the workers.
+    { label: '1 ws worker process', run: () => runChild({ ...base, label: '1 ws', transport: 'procs', threads: 1 }) },
     ...(tuned ? [{ label: `2 threads, ${tuned} micro-batches`, run: () => runChild({ ...base, label: 'tuned', transport: 'threads' as const, threads: 2, microBatches: tuned }) }] : []),
     { label: 'fc, 2 threads', run: () => runChild({ ...base, images: fcImages, epochs: fcEpochs, label: 'fc 2 threads', transport: 'threads', threads: 2, model: 'fc' }) },
     ...(py
@@ -334,6 +336,7 @@ async function main(): Promise<void> {
   const t1 = trainer('1 thread');
   const t2 = trainer('2 threads');
   const ws = trainer('2 ws worker processes');
+  const ws1 = trainer('1 ws worker process');
   const fc = trainer('fc, 2 threads');
   const ratio = (label: string, xs: number[], goal: string) => console.log(`${label.padEnd(58)} ${spread(xs).padEnd(22)} ${goal}`);
   console.log(`\nratios within each round: median (min–max) over ${rounds} rounds`);
@@ -341,6 +344,7 @@ async function main(): Promise<void> {
   ratio('epoch 1 / steady state, 1 thread', perRound((i) => (t1[i]!.epochs[0] ?? 0) / steady(t1[i]!)), '(goal >= 0.85)');
   ratio('epoch 1 / steady state, 2 threads', perRound((i) => (t2[i]!.epochs[0] ?? 0) / steady(t2[i]!)), '(goal >= 0.85)');
   ratio('2 ws worker processes / 2 threads, steady state', perRound((i) => steady(ws[i]!) / steady(t2[i]!)), '(goal >= 0.95)');
+  ratio('1 ws worker process / 1 thread, steady state', perRound((i) => steady(ws1[i]!) / steady(t1[i]!)), '(the coordinator on a core of its own)');
   if (py) {
     const p1 = torch('PyTorch, 1 thread');
     const p2 = torch('PyTorch, 2 threads');
