@@ -29,7 +29,9 @@ let done = false;
  * as fast in epochs 1-5, but then code thrown away by an evaluation is never optimised again.)
  * A ws worker process keeps 16 KB: its per-step JavaScript (frames, session) gains from being
  * optimised early (`--procs 2`, 3 alternating pairs: epochs 3-5 +2 to +4 % with 16 KB all along,
- * epoch 1 -2 to -7 %; 10x after its warm-up: epochs 3-5 no faster, 3 pairs at 02:1x).
+ * epoch 1 -2 to -7 %; 10x after its warm-up: epochs 3-5 no faster, 3 pairs at 02:1x), and so do
+ * the threads behind `trainer worker --threads N` (10x after their warm-up, a coordinator and one
+ * such worker with 2 threads, 3 pairs of 8 epochs: epochs 6-8 -9, -2 and +2 %, 2026-12-01 03:3x).
  */
 const INTERRUPT_BUDGET = 16 * 1024;
 /** Node 20's V8 default. */

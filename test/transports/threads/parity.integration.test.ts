@@ -4,12 +4,15 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { readExportedModel } from '../../../src/coordinator/export.js';
 import { loadRunData, runTraining } from '../../../src/coordinator/run.js';
-import { resolveNormalization } from '../../../src/data/normalize.js';
+import { ARTICLE_NORMALIZATION, resolveNormalization } from '../../../src/data/normalize.js';
 import type { PoolFactory } from '../../../src/transports/pool.js';
 import { selectBackend } from '../../../src/worker/backend.js';
 import type { Config } from '../../../src/shared/config.js';
 import { createInProcessPool } from '../../../src/transports/in-process.js';
 import { threadPoolFactory } from '../../../src/transports/threads/pool.js';
+import { threadInit } from '../../../src/transports/threads/shared-data.js';
+import { getModel } from '../../../src/worker/model.js';
+import { everyByteDataset } from '../../worker/input-fixtures.js';
 import { quietLog, smallConfig, tempDir } from '../../helpers.js';
 import { referenceTrain, relativeDistance } from '../../reference-loop.js';
 
@@ -93,11 +96,7 @@ test('kernel plans change no bit of a run: 2 threads and in-process, with and wi
 test('weights and slots in plain SharedArrayBuffers (TRAINER_STEP_MEMORY=0) give the bits of the shared wasm memory, the step end on the coordinator or the threads', async () => {
   const dir = await tempDir();
   const plain = { cluster: { transport: 'threads', workers: 2 }, train: { epochs: 1, microBatches: 4, momentum: 0 } };
-  const { threadInit } = await import('../../../src/transports/threads/shared-data.js');
-  const { getModel: model } = await import('../../../src/worker/model.js');
-  const { ARTICLE_NORMALIZATION } = await import('../../../src/data/normalize.js');
-  const { everyByteDataset } = await import('../../worker/input-fixtures.js');
-  const initOf = () => threadInit({ backend: 'cpu', gpu: null, model: model('net'), normalization: ARTICLE_NORMALIZATION, data: { train: everyByteDataset(4), val: everyByteDataset(2) }, indices: 8, slotCount: 2, evalEntries: 0, threads: 1, maxBatch: 4, warmUpSizes: [] });
+  const initOf = () => threadInit({ backend: 'cpu', gpu: null, model: getModel('net'), normalization: ARTICLE_NORMALIZATION, data: { train: everyByteDataset(4), val: everyByteDataset(2) }, indices: 8, slotCount: 2, evalEntries: 0, threads: 1, maxBatch: 4, warmUpSizes: [] });
   assert.ok(initOf().memory, 'a shared wasm memory by default');
   const inMemory = [await train(dir, 'memory', threadPoolFactory(), plain), await train(dir, 'memory-ranges', threadPoolFactory({ stepEndMin: 1 }), plain)];
   process.env['TRAINER_STEP_MEMORY'] = '0';
