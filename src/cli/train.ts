@@ -31,7 +31,7 @@ export function trainOptions<T>(y: Argv<T>) {
   return y
     .option('config', { alias: 'c', type: 'string', describe: 'YAML config file (defaults apply to keys it leaves out; optional with --resume)' })
     .option('threads', { type: 'number', describe: 'worker threads on this machine (sets cluster.transport threads)' })
-    .option('procs', { type: 'number', describe: 'local worker processes over WebSocket (sets cluster.transport procs)' })
+    .option('procs', { type: 'number', describe: 'local worker processes over WebSocket, for backends that load once per process (tensorflow, tensorflow-gpu) or one process per GPU; on CPU with wasm, --threads is faster (sets cluster.transport procs)' })
     .option('gpus', { type: 'string', describe: 'with --procs: CUDA devices for the worker processes, round-robin, e.g. 0,1 (sets cluster.gpus)' })
     .option('backend', { type: 'string', describe: 'auto | tensorflow-gpu | tensorflow | webgpu | wasm | cpu' })
     .option('gpu', { type: 'number', describe: 'GPU to compute on: CUDA device for tensorflow-gpu, N-th hardware adapter for webgpu (auto tries both)' })
