@@ -113,13 +113,32 @@ function usageError(msg: string, command: string | undefined): TrainerError {
   if (unknown && command) {
     const known = optionNames((COMMANDS[command] as Command).options);
     const parts = (unknown[1] as string).split(', ').map((name) => {
-      const flag = name.length === 1 ? `-${name}` : `--${name}`;
+      const flag = (n: string) => (n.length === 1 ? `-${n}` : `--${n}`);
       const near = closest(name, known);
-      return near === null ? `unknown option ${flag}` : `unknown option ${flag}; did you mean --${near}?`;
+      return near === null ? `unknown option ${flag(name)}` : `unknown option ${flag(name)}; did you mean ${flag(near)}?`;
     });
     return new TrainerError('E_USAGE', `${parts.join('; ')} (see ${help})`);
   }
   return new TrainerError('E_USAGE', `${msg} (see ${help})`);
+}
+
+/**
+ * A number option given something that is not a number, or nothing: yargs makes it NaN, which
+ * each command would report as "got null" or "got NaN", or leaves it unset, so that the run went
+ * on without it. Named here as typed, with what was given.
+ */
+function badNumber(parsed: Record<string, unknown>, args: readonly string[]): string | null {
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!(value === undefined || (typeof value === 'number' && Number.isNaN(value)))) continue;
+    for (let i = 0; i < args.length; i++) {
+      const token = args[i] as string;
+      const given = token === `--${key}` ? (args[i + 1] ?? '') : token.startsWith(`--${key}=`) ? token.slice(key.length + 3) : null;
+      if (given === null) continue;
+      if (value === undefined) return `--${key} needs a number`;
+      return `--${key} must be a number, got ${JSON.stringify(given)}`;
+    }
+  }
+  return null;
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -139,6 +158,10 @@ export async function main(argv: string[]): Promise<void> {
     .demandCommand(1, `name a command: ${Object.keys(COMMANDS).join(', ')}`)
     .epilog(`trainer <command> --help lists a command's options. ${ENV_HELP}`)
     .strict()
+    .middleware((a) => {
+      const bad = badNumber(a, rest);
+      if (bad !== null) throw usageError(bad, command);
+    })
     .help()
     .alias('h', 'help')
     .version(VERSION)

@@ -47,6 +47,9 @@ export function trainOptions<T>(y: Argv<T>) {
 export function flagOverrides(a: Pick<TrainArgs, 'threads' | 'procs' | 'gpus' | 'backend' | 'gpu'>, overrides: Record<string, unknown>) {
   const out: Record<string, unknown> = structuredClone(overrides);
   const section = (k: string) => (out[k] ??= {}) as Record<string, unknown>;
+  if (a.threads !== undefined && a.procs !== undefined) {
+    throw new TrainerError('E_USAGE', '--threads and --procs are two ways to run the workers: give one of them');
+  }
   if (a.threads !== undefined) {
     if (!Number.isInteger(a.threads) || a.threads < 1) {
       throw new TrainerError('E_CONFIG', `--threads must be a positive integer, got ${JSON.stringify(a.threads)}`);

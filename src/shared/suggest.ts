@@ -16,8 +16,12 @@ export function editDistance(a: string, b: string): number {
   return (d[a.length] as number[])[b.length] as number;
 }
 
-/** The candidate nearest to `word` (case-insensitive), if at most about a third of it is wrong; else null. */
+/**
+ * The candidate nearest to `word` (case-insensitive), if at most about a third of it is wrong; else
+ * null. A single character gets no suggestion: every other single character is as near.
+ */
 export function closest(word: string, candidates: Iterable<string>): string | null {
+  if (word.length < 2) return null;
   const w = word.toLowerCase();
   let best: string | null = null;
   let bestD = Infinity;

@@ -29,6 +29,8 @@ test('--backend is checked; --gpus is a list of device indices', () => {
 test('--procs N sets transport procs and N workers', () => {
   assert.deepEqual(flagOverrides({ procs: 3 }, {}), { cluster: { transport: 'procs', workers: 3 } });
   assert.throws(() => flagOverrides({ procs: 0 }, {}), (e: unknown) => isTrainerError(e, 'E_CONFIG'));
+  // Two ways to run the workers: neither wins silently.
+  assert.throws(() => flagOverrides({ procs: 2, threads: 2 }, {}), (e: unknown) => isTrainerError(e, 'E_USAGE'));
 });
 
 test('--gpus 0,1 sets cluster.gpus; each local worker process then gets its own --gpu, round-robin; without, the run backend', () => {
