@@ -2,12 +2,12 @@
  * One training run from a resolved config: the run folder, data, model,
  * worker pool, the step loop, and the exported model at the end.
  */
-import { mkdir } from 'node:fs/promises';
 import { loadDatasets, type LoadedData } from '../data/dataset.js';
 import { resolveNormalization } from '../data/normalize.js';
 import { ioError } from '../shared/atomic-file.js';
 import type { Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
+import { makeDir } from '../shared/make-dir.js';
 import { createPool, type PoolLaunch } from '../transports/create-pool.js';
 import type { PoolFactory, WorkerPool } from '../transports/pool.js';
 import { getModel, initParams } from '../worker/model.js';
@@ -103,7 +103,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
       elapsedSec: 0,
     };
   }
-  await mkdir(runDir, { recursive: true }).catch((err: unknown) => {
+  await makeDir(runDir).catch((err: unknown) => {
     throw ioError(runDir, err);
   });
   const orphans = await folder.removeOrphanTemps();

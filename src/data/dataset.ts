@@ -3,9 +3,10 @@
  * CIFAR-10 batch files, read them through the one reader, then apply class
  * selection and limits. Everything above this file sees only `LoadedData`.
  */
-import { mkdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { TrainerError } from '../shared/errors.js';
+import { makeDir } from '../shared/make-dir.js';
 import {
   BATCHES_DIR,
   CIFAR10_CLASSES,
@@ -86,7 +87,7 @@ async function ensureCifar10(opts: DataOptions): Promise<string> {
     );
   }
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDir(dir);
   } catch (err) {
     throw new TrainerError('E_DOWNLOAD', `cannot create data folder ${dir}: ${(err as Error).message}`, { cause: err });
   }
@@ -101,7 +102,7 @@ async function ensureSynthetic(opts: DataOptions): Promise<string> {
   const batches = join(dir, BATCHES_DIR);
   if (await isDirectory(batches)) return batches;
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDir(dir);
   } catch (err) {
     throw new TrainerError('E_DATA', `cannot create synthetic data folder ${dir}: ${(err as Error).message}`, { cause: err });
   }

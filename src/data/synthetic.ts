@@ -11,11 +11,12 @@
  * differ between platforms. A worker that regenerates the set therefore gets
  * the same bytes (and the same hash) as the coordinator.
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import * as tar from 'tar';
 import { TrainerError } from '../shared/errors.js';
+import { makeDir } from '../shared/make-dir.js';
 import {
   BATCHES_DIR,
   CIFAR10_CLASSES,
@@ -57,7 +58,7 @@ export async function writeSyntheticCifar(dir: string, opts: SyntheticOptions): 
   const final = join(dir, BATCHES_DIR);
   const tmp = join(dir, `.${BATCHES_DIR}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
-    await mkdir(tmp, { recursive: true });
+    await makeDir(tmp);
     const train = generateStream(opts.trainSize, opts.seed, STREAM_TRAIN, 10);
     let start = 0;
     for (let f = 0; f < TRAIN_BATCH_FILES.length; f++) {

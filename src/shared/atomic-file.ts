@@ -6,16 +6,17 @@
  * the file, and the old file stays as it was.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { TrainerError, isTrainerError } from './errors.js';
+import { makeDir } from './make-dir.js';
 
 export async function writeFileAtomic(file: string, chunks: Uint8Array | readonly Uint8Array[]): Promise<void> {
   const dir = dirname(file);
   const tmp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const parts = chunks instanceof Uint8Array ? [chunks] : chunks;
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDir(dir);
     const fh = await open(tmp, 'w');
     try {
       for (const part of parts) await writeAll(fh, part);

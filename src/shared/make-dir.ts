@@ -1,0 +1,33 @@
+/**
+ * `mkdir -p` that always ends. Node's own (`mkdir(dir, { recursive: true })`, Node 20) retries for
+ * ever where the file system refuses a folder with ENOENT although its parent exists (a run folder
+ * under /proc, say): it spun a core and the run never started, nor stopped on SIGTERM. Here each
+ * missing folder, from the top down, is made once, and the first refusal is thrown as it came.
+ */
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+
+export async function makeDir(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let d = resolve(dir); ; ) {
+    const found = await stat(d).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return null;
+      throw err;
+    });
+    if (found !== null) {
+      if (!found.isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${d}'`), { code: 'ENOTDIR', path: d });
+      break;
+    }
+    missing.push(d);
+    const up = dirname(d);
+    if (up === d) break;
+    d = up;
+  }
+  for (const d of missing.reverse()) {
+    await mkdir(d).catch(async (err: NodeJS.ErrnoException) => {
+      // Made meanwhile by someone else (several worker processes share a cache): fine if a folder.
+      if (err.code === 'EEXIST' && (await stat(d).catch(() => null))?.isDirectory()) return;
+      throw err;
+    });
+  }
+}
