@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { RequestHandler } from '../transports/ws/server.js';
+import { listenError, type RequestHandler } from '../transports/ws/server.js';
 import { Admission } from '../transports/ws/admission.js';
 import { DEFAULT_CONFIG } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
@@ -51,9 +51,7 @@ export async function serveDashboard(
   const { maxUnauthenticated, maxUnauthenticatedPerAddress, handshakeTimeoutMs } = DEFAULT_CONFIG.cluster;
   new Admission(server, { maxUnauthenticated, maxUnauthenticatedPerAddress, handshakeTimeoutMs }, () => {});
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new TrainerError('E_CONFIG', `cannot serve the dashboard on ${host}:${port}: ${err.code ?? err.message}`)),
-    );
+    server.once('error', (err: NodeJS.ErrnoException) => reject(listenError('serve the dashboard', host, port, err)));
     server.listen(port, host, () => resolve());
   });
   const bound = (server.address() as AddressInfo).port;

@@ -42,6 +42,19 @@ export interface Listening {
   close(): Promise<void>;
 }
 
+/** E_CONFIG for a port that cannot be bound, with what to do about the usual causes. */
+export function listenError(what: string, host: string, port: number, err: NodeJS.ErrnoException): TrainerError {
+  const why =
+    err.code === 'EADDRINUSE'
+      ? `port ${port} is in use (another coordinator or dashboard?): choose another port`
+      : err.code === 'EACCES'
+        ? `not allowed to use port ${port} (ports below 1024 need privileges): choose another port`
+        : err.code === 'EADDRNOTAVAIL'
+          ? `${host} is not an address of this machine`
+          : (err.code ?? err.message);
+  return new TrainerError('E_CONFIG', `cannot ${what} on ${host}:${port}: ${why}`);
+}
+
 export async function listen(o: ListenOptions): Promise<Listening> {
   const { cert, key } = o.tls;
   if ((cert === null) !== (key === null)) throw new TrainerError('E_CONFIG', 'cluster.tls needs both cert and key, or neither');
@@ -75,9 +88,13 @@ export async function listen(o: ListenOptions): Promise<Listening> {
   };
   const admission = new Admission(server, limits, o.log ?? (() => {}));
   const wss = new WebSocketServer({ server, maxPayload: o.maxPayloadBytes, perMessageDeflate: false, clientTracking: true });
+  // ws re-emits the server's errors here: unheard, a port in use was an uncaught exception. One
+  // while listening is the promise's below; any later one is logged.
+  wss.on('error', (err: Error) => {
+    if (server.listening) o.log?.(`workers' port: ${err.message}`);
+  });
   await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) =>
-      reject(new TrainerError('E_CONFIG', `cannot listen on ${o.host}:${o.port}: ${err.code ?? err.message}`));
+    const onError = (err: NodeJS.ErrnoException) => reject(listenError('listen for workers', o.host, o.port, err));
     server.once('error', onError);
     server.listen(o.port, o.host, () => {
       server.off('error', onError);
