@@ -8,7 +8,7 @@ import { resolveRunConfig } from '../coordinator/run-config.js';
 import type { StepTiming } from '../coordinator/train-loop.js';
 import { TrainerError, isTrainerError } from '../shared/errors.js';
 import { isLoopbackHost, resolveToken } from '../transports/ws/auth.js';
-import { downloadProgress, note, stopOnSignal } from './output.js';
+import { downloadProgress, isOutputClosed, note, stopOnSignal, stoppedExit } from './output.js';
 import { createProgress } from './progress.js';
 import { TraceRecorder } from './trace.js';
 
@@ -68,7 +68,7 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
   }
   // The run folder keeps the config: never the secret.
   const stored = { ...config, cluster: { ...config.cluster, token: null } };
-  const progress = createProgress({ stream: process.stderr, out: process.stdout, epochs: config.train.epochs, quiet: a.quiet, json: a.json });
+  const progress = createProgress({ stream: process.stderr, out: process.stdout, epochs: config.train.epochs, quiet: a.quiet, json: a.json, outClosed: isOutputClosed });
   const { log } = progress;
   // The dashboard's address is for people: on stderr, also with --json.
   const tell = note(a.quiet);
@@ -129,7 +129,7 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
         if (a.json) process.stdout.write(`${JSON.stringify(m)}\n`);
       },
     });
-    if (result.outcome === 'stopped') process.exitCode = 130;
+    if (result.outcome === 'stopped') process.exitCode = stoppedExit();
   } catch (err) {
     // Ctrl-C while waiting for workers (at the start, or after all of them left) is a stop, not a failure.
     if (!(controller.signal.aborted && isTrainerError(err, 'E_NO_WORKERS'))) throw err;

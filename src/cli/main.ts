@@ -10,7 +10,7 @@ import { closest } from '../shared/suggest.js';
 import { coordinatorCommand, coordinatorOptions } from './coordinator.js';
 import { doctorCommand, doctorOptions } from './doctor.js';
 import { evalCommand, evalOptions } from './eval.js';
-import { fail } from './output.js';
+import { fail, watchOutput } from './output.js';
 import { predictCommand, predictOptions } from './predict.js';
 import { reportCommand, reportOptions } from './report.js';
 import { trainCommand, trainOptions } from './train.js';
@@ -143,6 +143,7 @@ function badNumber(parsed: Record<string, unknown>, args: readonly string[]): st
 
 export async function main(argv: string[]): Promise<void> {
   tf.enableProdMode(); // no debug checks, no console banners
+  watchOutput();
   const { rest, overrides } = extractConfigFlags(argv);
   const first = rest[0];
   const command = first !== undefined && first in COMMANDS ? first : undefined;

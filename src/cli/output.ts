@@ -1,5 +1,5 @@
 /** How the CLI talks to people: one-line errors and notes on stderr, progress only on a terminal, Ctrl-C. */
-import { describeError, isTrainerError } from '../shared/errors.js';
+import { TrainerError, describeError, isTrainerError } from '../shared/errors.js';
 
 export function fail(err: unknown): never {
   process.stderr.write(`error ${describeError(err)}\n`);
@@ -30,9 +30,38 @@ export function downloadProgress(stream: NodeJS.WriteStream = process.stderr) {
 /** A line for people on stderr, unless --quiet. */
 export const note = (quiet: boolean) => (quiet ? () => {} : (line: string) => void process.stderr.write(`${line}\n`));
 
+/** The exit status of a process whose output pipe closed (128 + SIGPIPE), as a shell reports it. */
+export const CLOSED_OUTPUT_EXIT = 141;
+
+let outputClosed = false;
+let onOutputClosed: (() => void) | null = null;
+
 /**
- * Ctrl-C (or SIGTERM): stop at the next step boundary, with a checkpoint; a
- * second one quits at once. Returns the function that removes the handlers.
+ * Standard output and error closed by their reader (`trainer train | head -1`): Node reports EPIPE
+ * as an 'error' event, which unheard was an uncaught exception that lost the run in progress.
+ * Now a closed stdout stops a training run as Ctrl-C does (stopOnSignal: at the next step, with
+ * a checkpoint; exit status CLOSED_OUTPUT_EXIT) and ends any other command quietly with that
+ * status; a closed stderr is only no longer written to. Called once, at start-up.
+ */
+export function watchOutput(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') fail(new TrainerError('E_IO', `cannot write standard output: ${err.code ?? err.message}`));
+    if (outputClosed) return;
+    outputClosed = true;
+    if (onOutputClosed) onOutputClosed();
+    else process.exit(CLOSED_OUTPUT_EXIT);
+  });
+  process.stderr.on('error', () => {});
+}
+
+/** Whether standard output was closed by its reader (watchOutput). */
+export function isOutputClosed(): boolean {
+  return outputClosed;
+}
+
+/**
+ * Ctrl-C (or SIGTERM), or standard output closed (watchOutput): stop at the next step boundary,
+ * with a checkpoint; a second Ctrl-C quits at once. Returns the function that removes the handlers.
  */
 export function stopOnSignal(controller: AbortController, beforeNote: () => void = () => {}): () => void {
   const onSignal = () => {
@@ -41,10 +70,23 @@ export function stopOnSignal(controller: AbortController, beforeNote: () => void
     process.stderr.write('\nstopping at the next step (Ctrl-C again to quit at once)\n');
     controller.abort();
   };
+  const onClosed = () => {
+    if (controller.signal.aborted) return;
+    beforeNote();
+    process.stderr.write('\nstandard output was closed: stopping at the next step\n');
+    controller.abort();
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  onOutputClosed = onClosed;
   return () => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    if (onOutputClosed === onClosed) onOutputClosed = null;
   };
+}
+
+/** The exit status of a run that stopped before its end: 130 after Ctrl-C, CLOSED_OUTPUT_EXIT after its output closed. */
+export function stoppedExit(): number {
+  return outputClosed ? CLOSED_OUTPUT_EXIT : 130;
 }

@@ -79,6 +79,8 @@ export interface ProgressOptions {
   quiet: boolean;
   /** stdout carries JSON (`--json`): result lines go to `stream` instead. */
   json: boolean;
+  /** Whether `out` was closed by its reader: result lines then go to `stream`, so the run's end is still told. */
+  outClosed?: () => boolean;
   /** Least time between two redraws of the bar, ms (default 100: at most ~10 per second). */
   minRedrawMs?: number;
   now?: () => number;
@@ -114,7 +116,8 @@ export function createProgress(o: ProgressOptions): Progress {
     s.write(`${line}\n`);
   };
   const log = to(stream);
-  const result = o.json ? log : to(o.out);
+  const toOut = to(o.out);
+  const result = o.json ? log : (line: string) => (o.outClosed?.() ? log(line) : toOut(line));
   return {
     log,
     result,

@@ -7,7 +7,7 @@ import { dashboardRun, parseStatusPort, startDashboard, type LiveDashboard } fro
 import { resolveRunConfig } from '../coordinator/run-config.js';
 import { TrainerError } from '../shared/errors.js';
 import { parseGpuList } from '../transports/ws/launch.js';
-import { downloadProgress, note, stopOnSignal } from './output.js';
+import { downloadProgress, isOutputClosed, note, stopOnSignal, stoppedExit } from './output.js';
 import { createProgress } from './progress.js';
 import { TraceRecorder } from './trace.js';
 
@@ -78,7 +78,7 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
     statusPort === undefined
       ? null
       : await startDashboard({ ...dashboardRun(config), host: '127.0.0.1', statusPort, tls: { cert: null, key: null }, allowedHosts });
-  const progress = createProgress({ stream: process.stderr, out: process.stdout, epochs: config.train.epochs, quiet: a.quiet, json: a.json });
+  const progress = createProgress({ stream: process.stderr, out: process.stdout, epochs: config.train.epochs, quiet: a.quiet, json: a.json, outClosed: isOutputClosed });
   const trace = a.trace !== undefined ? new TraceRecorder() : undefined;
   // The dashboard's address is for people: on stderr, also with --json.
   if (dash?.served && !a.quiet) process.stderr.write(`dashboard on ${dash.served.url}\n`);
@@ -116,7 +116,7 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
         if (a.json) process.stdout.write(`${JSON.stringify(m)}\n`);
       },
     });
-    if (result.outcome === 'stopped') process.exitCode = 130;
+    if (result.outcome === 'stopped') process.exitCode = stoppedExit();
   } finally {
     await dash?.close();
     progress.done();
