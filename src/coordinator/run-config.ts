@@ -64,11 +64,11 @@ export function checkResumable(stored: Config, config: Config, runDir: string): 
 export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
   if (!o.resume) {
     const config = await resolveConfig(o.file, o.overrides);
-    const name = await RunFolder.unusedName(config);
+    const name = await RunFolder.claimUnused(config);
     if (name === config.run.name) return config;
-    o.log(
-      `${RunFolder.of(config).dir} already holds a run (--resume continues it); this new run goes to ${RunFolder.of({ run: { ...config.run, name } }).dir}`,
-    );
+    const taken = RunFolder.of(config);
+    const why = (await taken.hasCheckpoint()) ? 'already holds a run (--resume continues it)' : `is being trained by another process (${taken.lockFile})`;
+    o.log(`${taken.dir} ${why}; this new run goes to ${RunFolder.of({ run: { ...config.run, name } }).dir}`);
     return { ...config, run: { ...config.run, name } };
   }
   const fromFile = o.file === undefined ? {} : await readConfigFile(o.file);
@@ -81,6 +81,7 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
       `no checkpoint to resume from in ${folder.dir}: check --run.name and --run.dir, or start the run without --resume`,
     );
   }
+  await claimRun(folder);
   const stored = (await loadCheckpoint(folder.checkpointFile)).config;
   const base = mergeConfig(structuredClone(DEFAULT_CONFIG), stored);
   const config = validateConfig(mergeConfig(mergeConfig(base, { run: { dir: located.dir, name: located.name } }), o.overrides));
@@ -95,6 +96,17 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
     }
   }
   return config;
+}
+
+/** Takes the run's folder for this process; E_CHECKPOINT naming the process that trains it now. */
+export async function claimRun(folder: RunFolder): Promise<void> {
+  const owner = await folder.claim();
+  if (owner === null) return;
+  throw new TrainerError(
+    'E_CHECKPOINT',
+    `${folder.dir} is being trained by process ${owner.pid} on ${owner.host}: wait for it to end or stop it ` +
+      `(if no such run is in progress, remove ${folder.lockFile})`,
+  );
 }
 
 const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -6,12 +6,21 @@
  * is spelled here and nowhere else: the loop writes through it, and run,
  * report, eval and predict read through it.
  */
-import { access, appendFile, readFile } from 'node:fs/promises';
+import { unlinkSync } from 'node:fs';
+import { access, appendFile, open, readFile, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Config } from '../shared/config.js';
 import { ioError, removeOrphanTemps, writeFileAtomic } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
+import { makeDir } from '../shared/make-dir.js';
 import type { WorkerStats } from '../transports/pool.js';
+
+/** Who holds a run folder's lock (run.lock): a process on a machine. */
+export interface LockOwner {
+  pid: number;
+  host: string;
+}
 
 /** One line of metrics.jsonl: an epoch's results. */
 export interface EpochMetrics {
@@ -60,6 +69,8 @@ export class RunFolder {
   /** The exported layers model: model.json and weights.bin. */
   readonly modelDir: string;
   readonly reportFile: string;
+  /** Present while a process trains the run (claim, release). */
+  readonly lockFile: string;
 
   constructor(readonly dir: string) {
     this.configFile = join(dir, 'config.json');
@@ -69,6 +80,7 @@ export class RunFolder {
     this.checkpointFile = join(dir, 'checkpoint', 'state.ckpt');
     this.modelDir = join(dir, 'model');
     this.reportFile = join(dir, 'report.html');
+    this.lockFile = join(dir, 'run.lock');
   }
 
   /** The folder of the run a config describes. */
@@ -77,16 +89,71 @@ export class RunFolder {
   }
 
   /**
-   * A run name under `config.run.dir` whose folder holds no run (no
-   * checkpoint): run.name itself when free, else run.name-2, -3, ... so that a
-   * new run never overwrites one.
+   * A run name under `config.run.dir` whose folder holds no run (no checkpoint) and that no other
+   * live process trains, claimed for this process: run.name itself when free, else run.name-2,
+   * -3, ... so that a new run never overwrites one, nor shares a folder with one started at the
+   * same moment (several jobs of one config, say).
    */
-  static async unusedName(config: Pick<Config, 'run'>): Promise<string> {
+  static async claimUnused(config: Pick<Config, 'run'>): Promise<string> {
     const base = config.run.name;
     for (let n = 1; ; n++) {
       const name = n === 1 ? base : `${base}-${n}`;
-      if (!(await RunFolder.of({ run: { ...config.run, name } }).hasCheckpoint())) return name;
+      const folder = RunFolder.of({ run: { ...config.run, name } });
+      if (!(await folder.hasCheckpoint()) && (await folder.claim()) === null) return name;
     }
+  }
+
+  /**
+   * Takes the folder for this process: run.lock, created exclusively, names it (pid and host).
+   * Returns null once this process holds it (again: a process may claim what it holds), else the
+   * live owner. A lock whose process is gone from this machine (killed) is taken over, under a
+   * second exclusive file so that two takers cannot both win; one from another machine is
+   * never taken: its process cannot be checked from here.
+   */
+  async claim(): Promise<LockOwner | null> {
+    if (heldLocks.has(this.lockFile)) return null;
+    await makeDir(this.dir).catch((err: unknown) => {
+      throw ioError(this.dir, err);
+    });
+    const me = `${JSON.stringify({ pid: process.pid, host: hostname() })}\n`;
+    if (await createExclusive(this.lockFile, me)) return this.hold();
+    const seen = await readFile(this.lockFile, 'utf8').catch(() => '');
+    const owner = parseOwner(seen);
+    if (owner === null || !isGone(owner)) return owner ?? { pid: 0, host: '?' };
+    const takeover = `${this.lockFile}.takeover`;
+    if (!(await createExclusive(takeover, me))) return owner;
+    try {
+      if ((await readFile(this.lockFile, 'utf8').catch(() => '')) !== seen) return parseOwner(await readFile(this.lockFile, 'utf8').catch(() => '')) ?? owner;
+      await unlink(this.lockFile).catch(() => {});
+      if (await createExclusive(this.lockFile, me)) return this.hold();
+      return parseOwner(await readFile(this.lockFile, 'utf8').catch(() => '')) ?? owner;
+    } finally {
+      await unlink(takeover).catch(() => {});
+    }
+  }
+
+  /** Gives the folder up (run.lock removed) if this process holds it. */
+  async release(): Promise<void> {
+    if (!heldLocks.delete(this.lockFile)) return;
+    await unlink(this.lockFile).catch(() => {});
+  }
+
+  private hold(): null {
+    heldLocks.add(this.lockFile);
+    if (!exitHook) {
+      exitHook = true;
+      // Whatever ends the process (an error, process.exit, a signal's exit): its locks go with it.
+      process.on('exit', () => {
+        for (const lock of heldLocks) {
+          try {
+            unlinkSync(lock);
+          } catch {
+            // gone already
+          }
+        }
+      });
+    }
+    return null;
   }
 
   async hasCheckpoint(): Promise<boolean> {
@@ -186,6 +253,48 @@ export class RunFolder {
     } catch {
       return [];
     }
+  }
+}
+
+/** The run.lock files this process holds. */
+const heldLocks = new Set<string>();
+let exitHook = false;
+
+/** Creates `file` holding `text` unless it exists; whether it did. */
+async function createExclusive(file: string, text: string): Promise<boolean> {
+  let fh;
+  try {
+    fh = await open(file, 'wx');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw ioError(file, err);
+  }
+  try {
+    await fh.writeFile(text);
+  } finally {
+    await fh.close();
+  }
+  return true;
+}
+
+function parseOwner(text: string): LockOwner | null {
+  try {
+    const v: unknown = JSON.parse(text);
+    return isObject(v) && typeof v.pid === 'number' && typeof v.host === 'string' ? { pid: v.pid, host: v.host } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the lock's process is known to be gone: on this machine, and no such process (or this one, which holds no such lock). */
+function isGone(owner: LockOwner): boolean {
+  if (owner.host !== hostname()) return false;
+  if (owner.pid === process.pid) return true;
+  try {
+    process.kill(owner.pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 

@@ -10,10 +10,10 @@ import { TrainerError } from '../shared/errors.js';
 import { makeDir } from '../shared/make-dir.js';
 import { createPool, type PoolLaunch } from '../transports/create-pool.js';
 import type { PoolFactory, WorkerPool } from '../transports/pool.js';
-import { getModel, initParams } from '../worker/model.js';
+import { getModel, initParams, type ModelSpec } from '../worker/model.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { exportLayersModel } from './export.js';
-import { checkResumable } from './run-config.js';
+import { checkResumable, claimRun } from './run-config.js';
 import { RunFolder, type EpochMetrics } from './run-folder.js';
 import { StepLog } from './step-log.js';
 import { trainLoop, type StepInfo, type StepTiming, type TrainOutcome, type TrainState } from './train-loop.js';
@@ -63,11 +63,22 @@ export async function loadRunData(config: Config, onProgress?: RunOptions['onDow
 }
 
 export async function runTraining(o: RunOptions): Promise<RunResult> {
+  const folder = RunFolder.of(o.config);
+  const model = getModel(o.config.model.name);
+  // One process trains a run at a time: held until the run ends here, or the process does
+  // (resolveRunConfig may hold it already).
+  await claimRun(folder);
+  try {
+    return await train(o, folder, model);
+  } finally {
+    await folder.release();
+  }
+}
+
+async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promise<RunResult> {
   const { config } = o;
   const result = o.result ?? o.log;
-  const folder = RunFolder.of(config);
   const runDir = folder.dir;
-  const model = getModel(config.model.name);
   let state: TrainState;
   if (o.resume) {
     const ck = await loadCheckpoint(folder.checkpointFile);

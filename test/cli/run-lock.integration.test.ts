@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import test from 'node:test';
+import { RunFolder } from '../../src/coordinator/run-folder.js';
+import { tempDir } from '../helpers.js';
+import { CLI, smallConfigFile, trainer } from './cli-helpers.js';
+
+/** Starts `trainer train`; resolves once its first epoch line is out, with the child and a promise of its exit. */
+function startUntilFirstEpoch(args: string[]) {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const guard = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  let out = '';
+  const exited = new Promise<{ code: number | null; out: string }>((resolve) => {
+    child.once('exit', (code) => {
+      clearTimeout(guard);
+      resolve({ code, out });
+    });
+  });
+  const firstEpoch = new Promise<void>((resolve, reject) => {
+    const onData = (s: string) => {
+      out += s;
+      if (/Epoch 1,/.test(out)) resolve();
+    };
+    child.stdout.setEncoding('utf8').on('data', onData);
+    child.stderr.setEncoding('utf8').on('data', onData);
+    void exited.then(() => reject(new Error(`exited before its first epoch: ${out}`)));
+  });
+  return { child, exited, firstEpoch };
+}
+
+test('one process trains a run at a time: run.lock names it; a new run of the same name goes elsewhere, --resume is refused while it lives, and taken over once it was killed', async () => {
+  const dir = await tempDir();
+  const config = await smallConfigFile(dir, 'r', 40);
+  const size = ['--data.synthetic.trainSize', '2000'];
+  const live = startUntilFirstEpoch(['train', '--config', config, ...size]);
+  try {
+    await live.firstEpoch;
+    const folder = new RunFolder(join(dir, 'runs', 'r'));
+    assert.deepEqual(JSON.parse(await readFile(folder.lockFile, 'utf8')), { pid: live.child.pid, host: hostname() });
+
+    // Started while it trains (its first checkpoint is out, so this shows the checkpoint rule too).
+    const second = trainer(['train', '--config', config, '--train.epochs', '1', ...size]);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /model saved to .*runs\/r-2\/model /);
+    assert.equal(existsSync(join(dir, 'runs', 'r-2', 'run.lock')), false, 'released at the end');
+
+    const resumed = trainer(['train', '--config', config, '--resume', ...size]);
+    assert.equal(resumed.code, 1);
+    assert.equal(
+      resumed.stderr,
+      `error E_CHECKPOINT: ${folder.dir} is being trained by process ${live.child.pid} on ${hostname()}: wait for it to end or stop it (if no such run is in progress, remove ${folder.lockFile})\n`,
+    );
+
+    live.child.kill('SIGKILL');
+    assert.equal((await live.exited).code, null);
+    assert.ok(existsSync(folder.lockFile), 'a killed process leaves its lock');
+    // One epoch past the last one it finished (checkpoints are written at epoch ends).
+    const epochs = String((await folder.readMetrics()).length + 1);
+    const after = trainer(['train', '--config', config, '--resume', '--train.epochs', epochs, ...size]);
+    assert.equal(after.code, 0, after.stderr);
+    assert.match(after.stdout, /model saved to .*runs\/r\/model /);
+    assert.equal(existsSync(folder.lockFile), false);
+  } finally {
+    live.child.kill('SIGKILL');
+  }
+});
+
+test('two runs of one config started at the same moment get two folders, never one', async () => {
+  const dir = await tempDir();
+  const config = await smallConfigFile(dir, 'twin', 1);
+  const start = () =>
+    new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [CLI, 'train', '--config', config], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let stdout = '';
+      child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+      child.once('error', reject);
+      child.once('exit', (code) => resolve({ code, stdout }));
+    });
+  const runs = await Promise.all([start(), start(), start()]);
+  const folders = runs.map((r) => {
+    assert.equal(r.code, 0);
+    return /model saved to (\S+)\/model /.exec(r.stdout)?.[1];
+  });
+  assert.deepEqual(new Set(folders).size, 3, folders.join(', '));
+});
