@@ -16,8 +16,10 @@
  * the data lives); a change to the model, the data or the optimisation is an
  * E_CHECKPOINT naming the key.
  */
+import { hostname } from 'node:os';
 import { loadCheckpoint } from './checkpoint.js';
 import { RunFolder } from './run-folder.js';
+import { LOCK_LEASE_MS, LOCK_RENEW_MS } from './run-lock.js';
 import { DEFAULT_CONFIG, mergeConfig, readConfigFile, resolveConfig, validateConfig, type Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 
@@ -81,7 +83,7 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
       `no checkpoint to resume from in ${folder.dir}: check --run.name and --run.dir, or start the run without --resume`,
     );
   }
-  await claimRun(folder);
+  await claimRun(folder, o.log);
   const stored = (await loadCheckpoint(folder.checkpointFile)).config;
   const base = mergeConfig(structuredClone(DEFAULT_CONFIG), stored);
   const config = validateConfig(mergeConfig(mergeConfig(base, { run: { dir: located.dir, name: located.name } }), o.overrides));
@@ -98,15 +100,32 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
   return config;
 }
 
-/** Takes the run's folder for this process; E_CHECKPOINT naming the process that trains it now. */
-export async function claimRun(folder: RunFolder): Promise<void> {
-  const owner = await folder.claim();
-  if (owner === null) return;
-  throw new TrainerError(
-    'E_CHECKPOINT',
-    `${folder.dir} is being trained by process ${owner.pid} on ${owner.host}: wait for it to end or stop it ` +
-      `(if no such run is in progress, remove ${folder.lockFile})`,
-  );
+/**
+ * Takes the run's folder for this process (run-lock.ts). With `waitFor`, a lock from another machine
+ * is waited on until it lapses (LOCK_LEASE_MS unrenewed: its node or pod died; a rescheduled
+ * coordinator resumes then) or is released; otherwise, or for a live process on this machine,
+ * E_CHECKPOINT naming the process that trains the run now.
+ */
+export async function claimRun(folder: RunFolder, waitFor?: (line: string) => void): Promise<void> {
+  const deadline = Date.now() + LOCK_LEASE_MS + LOCK_RENEW_MS;
+  for (let noted = false; ; noted = true) {
+    const owner = await folder.claim();
+    if (owner === null) return;
+    if (waitFor === undefined || owner.host === hostname() || Date.now() > deadline) {
+      throw new TrainerError(
+        'E_CHECKPOINT',
+        `${folder.dir} is being trained by process ${owner.pid} on ${owner.host}: wait for it to end or stop it ` +
+          `(if no such run is in progress, remove ${folder.lockFile})`,
+      );
+    }
+    if (!noted) {
+      waitFor(
+        `${folder.lockFile}: process ${owner.pid} on ${owner.host} trains this run (renewed ${Math.round(owner.ageMs / 1000)} s ago); ` +
+          `waiting up to ${Math.round((deadline - Date.now()) / 1000)} s for it to end or its lock to lapse`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
 
 const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -6,21 +6,14 @@
  * is spelled here and nowhere else: the loop writes through it, and run,
  * report, eval and predict read through it.
  */
-import { unlinkSync } from 'node:fs';
-import { access, appendFile, open, readFile, unlink } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { access, appendFile, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Config } from '../shared/config.js';
 import { ioError, removeOrphanTemps, writeFileAtomic } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
 import { makeDir } from '../shared/make-dir.js';
 import type { WorkerStats } from '../transports/pool.js';
-
-/** Who holds a run folder's lock (run.lock): a process on a machine. */
-export interface LockOwner {
-  pid: number;
-  host: string;
-}
+import { claimLock, releaseLock, type LockOwner } from './run-lock.js';
 
 /** One line of metrics.jsonl: an epoch's results. */
 export interface EpochMetrics {
@@ -103,57 +96,17 @@ export class RunFolder {
     }
   }
 
-  /**
-   * Takes the folder for this process: run.lock, created exclusively, names it (pid and host).
-   * Returns null once this process holds it (again: a process may claim what it holds), else the
-   * live owner. A lock whose process is gone from this machine (killed) is taken over, under a
-   * second exclusive file so that two takers cannot both win; one from another machine is
-   * never taken: its process cannot be checked from here.
-   */
+  /** Takes the folder for this process (run-lock.ts): null once it holds it, else the live owner. */
   async claim(): Promise<LockOwner | null> {
-    if (heldLocks.has(this.lockFile)) return null;
     await makeDir(this.dir).catch((err: unknown) => {
       throw ioError(this.dir, err);
     });
-    const me = `${JSON.stringify({ pid: process.pid, host: hostname() })}\n`;
-    if (await createExclusive(this.lockFile, me)) return this.hold();
-    const seen = await readFile(this.lockFile, 'utf8').catch(() => '');
-    const owner = parseOwner(seen);
-    if (owner === null || !isGone(owner)) return owner ?? { pid: 0, host: '?' };
-    const takeover = `${this.lockFile}.takeover`;
-    if (!(await createExclusive(takeover, me))) return owner;
-    try {
-      if ((await readFile(this.lockFile, 'utf8').catch(() => '')) !== seen) return parseOwner(await readFile(this.lockFile, 'utf8').catch(() => '')) ?? owner;
-      await unlink(this.lockFile).catch(() => {});
-      if (await createExclusive(this.lockFile, me)) return this.hold();
-      return parseOwner(await readFile(this.lockFile, 'utf8').catch(() => '')) ?? owner;
-    } finally {
-      await unlink(takeover).catch(() => {});
-    }
+    return claimLock(this.lockFile);
   }
 
-  /** Gives the folder up (run.lock removed) if this process holds it. */
+  /** Gives the folder up if this process holds it. */
   async release(): Promise<void> {
-    if (!heldLocks.delete(this.lockFile)) return;
-    await unlink(this.lockFile).catch(() => {});
-  }
-
-  private hold(): null {
-    heldLocks.add(this.lockFile);
-    if (!exitHook) {
-      exitHook = true;
-      // Whatever ends the process (an error, process.exit, a signal's exit): its locks go with it.
-      process.on('exit', () => {
-        for (const lock of heldLocks) {
-          try {
-            unlinkSync(lock);
-          } catch {
-            // gone already
-          }
-        }
-      });
-    }
-    return null;
+    await releaseLock(this.lockFile);
   }
 
   async hasCheckpoint(): Promise<boolean> {
@@ -253,48 +206,6 @@ export class RunFolder {
     } catch {
       return [];
     }
-  }
-}
-
-/** The run.lock files this process holds. */
-const heldLocks = new Set<string>();
-let exitHook = false;
-
-/** Creates `file` holding `text` unless it exists; whether it did. */
-async function createExclusive(file: string, text: string): Promise<boolean> {
-  let fh;
-  try {
-    fh = await open(file, 'wx');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw ioError(file, err);
-  }
-  try {
-    await fh.writeFile(text);
-  } finally {
-    await fh.close();
-  }
-  return true;
-}
-
-function parseOwner(text: string): LockOwner | null {
-  try {
-    const v: unknown = JSON.parse(text);
-    return isObject(v) && typeof v.pid === 'number' && typeof v.host === 'string' ? { pid: v.pid, host: v.host } : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Whether the lock's process is known to be gone: on this machine, and no such process (or this one, which holds no such lock). */
-function isGone(owner: LockOwner): boolean {
-  if (owner.host !== hostname()) return false;
-  if (owner.pid === process.pid) return true;
-  try {
-    process.kill(owner.pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 

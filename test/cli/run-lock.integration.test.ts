@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import { RunFolder } from '../../src/coordinator/run-folder.js';
+import { LOCK_LEASE_MS } from '../../src/coordinator/run-lock.js';
 import { tempDir } from '../helpers.js';
 import { CLI, smallConfigFile, trainer } from './cli-helpers.js';
 
@@ -86,4 +87,38 @@ test('two runs of one config started at the same moment get two folders, never o
     return /model saved to (\S+)\/model /.exec(r.stdout)?.[1];
   });
   assert.deepEqual(new Set(folders).size, 3, folders.join(', '));
+});
+
+test('a lock from another machine: a new run goes elsewhere; --resume waits for its lease to lapse (a rescheduled pod), and takes over a lapsed one at once', async () => {
+  const dir = await tempDir();
+  const config = await smallConfigFile(dir, 'moved', 1);
+  const first = trainer(['train', '--config', config]);
+  assert.equal(first.code, 0, first.stderr);
+  const folder = new RunFolder(join(dir, 'runs', 'moved'));
+  const foreign = async (ageMs: number) => {
+    await writeFile(folder.lockFile, `${JSON.stringify({ pid: 4242, host: 'another-node' })}\n`);
+    const t = new Date(Date.now() - ageMs);
+    await utimes(folder.lockFile, t, t);
+  };
+
+  // Renewed 3 s ago: a new run of that name goes elsewhere, without waiting.
+  await foreign(3_000);
+  const fresh = trainer(['train', '--config', config, '--run.name', 'moved', '--data.synthetic.trainSize', '640']);
+  assert.equal(fresh.code, 0, fresh.stderr);
+  assert.match(fresh.stderr, /runs\/moved already holds a run/);
+
+  // Renewed a lease less 3 s ago: --resume waits about 3 s for it to lapse, says so, then trains on.
+  await foreign(LOCK_LEASE_MS - 3_000);
+  const t0 = performance.now();
+  const resumed = trainer(['train', '--config', config, '--resume', '--train.epochs', '2']);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /run\.lock: process 4242 on another-node trains this run \(renewed \d+ s ago\); waiting up to \d+ s for it to end or its lock to lapse/);
+  assert.ok(performance.now() - t0 > 2_000, 'it waited');
+  assert.equal(existsSync(folder.lockFile), false);
+
+  // Lapsed long ago: taken over at once.
+  await foreign(10 * LOCK_LEASE_MS);
+  const lapsed = trainer(['train', '--config', config, '--resume', '--train.epochs', '3']);
+  assert.equal(lapsed.code, 0, lapsed.stderr);
+  assert.doesNotMatch(lapsed.stderr, /waiting/);
 });
