@@ -15,7 +15,7 @@ import { configSchema, DEFAULT_CONFIG } from '../src/shared/config.js';
 
 /** One sentence per key; the schema's comments say the same where it has them. */
 export const DESCRIPTIONS: Record<string, string> = {
-  'run.name': 'Run folder name under `run.dir`.',
+  'run.name': 'Run folder name under `run.dir`: one folder (no path separators, not `.` or `..`).',
   'run.dir': 'Parent folder of run folders.',
   'run.seed': 'Seeds the initial weights and the per-epoch permutation: with the same seed, any number of workers ends with the same weights.',
   'data.source': '`cifar10` reads the CIFAR-10 binary files; `synthetic` generates a seeded CIFAR-shaped set into `data.path` in the same format.',

@@ -50,8 +50,10 @@ export const configSchema = z
   .object({
     run: z
       .object({
-        /** Run folder name under run.dir. */
-        name: str(),
+        /** Run folder name under run.dir: one folder, so numbered ones (name-2) and every tool find it there. */
+        name: str().refine((n) => !/[/\\]/.test(n) && n !== '.' && n !== '..', {
+          error: 'must be a folder name, without / or \\ and not . or .. (run.dir says where run folders go)',
+        }),
         /** Parent folder of run folders. */
         dir: str(),
         /** Seeds initialisation and the per-epoch permutation. */

@@ -30,6 +30,13 @@ test('a bad value names the key path and quotes the value', async () => {
   await rejectsWith(withOverride({ data: { classes: 'ship' } }), /^data\.classes must be a list of class names or null, got "ship"$/);
 });
 
+test('run.name is one folder under run.dir: a path in it would put the run elsewhere, or its numbered folders inside it', async () => {
+  for (const name of ['../escape', 'a/b', '/abs', 'a\\b', '.', '..']) {
+    await rejectsWith(withOverride({ run: { name } }), `run.name must be a folder name, without / or \\ and not . or .. (run.dir says where run folders go), got ${JSON.stringify(name)}`);
+  }
+  for (const name of ['demo', 'demo-2', 'a.b', '..x', 'run 1']) assert.equal((await withOverride({ run: { name } })).run.name, name);
+});
+
 test('an unknown key is named with its path, and the nearest known key is suggested', async () => {
   await rejectsWith(withOverride({ train: { epoch: 3 } }), 'unknown config key train.epoch; did you mean train.epochs?');
   await rejectsWith(withOverride({ trian: {} }), 'unknown config key trian; did you mean train?');
