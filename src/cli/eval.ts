@@ -28,7 +28,9 @@ export async function evalCommand(a: EvalArgs, overrides: Record<string, unknown
   const folder = new RunFolder(a.run);
   const base = (await folder.readConfig()) as Record<string, Record<string, unknown>>;
   const config = validateConfig({ ...base, data: { ...base.data, ...(overrides.data as object | undefined) } });
-  const exported = await readExportedModel(folder.modelDir);
+  const exported = await readExportedModel(folder.modelDir).catch(async (err: unknown) => {
+    throw (await folder.unfinished()) ?? err;
+  });
   const model = getModel(config.model.name);
   if (exported.params.length !== model.size) throw new TrainerError('E_MODEL', `weights do not fit model ${model.name}`);
   const backend = await selectBackend((a.backend ?? config.backend) as BackendName, null);

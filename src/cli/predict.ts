@@ -65,7 +65,9 @@ export async function predictCommand(a: PredictArgs): Promise<void> {
     }
     records.push(toCifarRecord(decodeImage(bytes, file)));
   }
-  const exported = await readExportedModel(await modelDir(a.run));
+  const exported = await readExportedModel(await modelDir(a.run)).catch(async (err: unknown) => {
+    throw (await new RunFolder(a.run).unfinished()) ?? err;
+  });
   await selectBackend(a.backend as BackendName, null);
   const results = await classifyRecords(exported, records);
   a.images.forEach((file, i) => {

@@ -7,7 +7,7 @@
  * report, eval and predict read through it.
  */
 import { access, appendFile, readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Config } from '../shared/config.js';
 import { ioError, removeOrphanTemps, writeFileAtomic } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
@@ -107,6 +107,22 @@ export class RunFolder {
   /** Gives the folder up if this process holds it. */
   async release(): Promise<void> {
     await releaseLock(this.lockFile);
+  }
+
+  /**
+   * E_MODEL for a run that has a checkpoint but no exported model (it stopped before its end),
+   * saying how to finish it; null for anything else.
+   */
+  async unfinished(): Promise<TrainerError | null> {
+    const exported = await access(join(this.modelDir, 'model.json')).then(
+      () => true,
+      () => false,
+    );
+    if (exported || !(await this.hasCheckpoint())) return null;
+    return new TrainerError(
+      'E_MODEL',
+      `${this.dir} has no model yet: the run stopped before its end; finish it with trainer train --run.dir ${dirname(this.dir)} --run.name ${basename(this.dir)} --resume`,
+    );
   }
 
   async hasCheckpoint(): Promise<boolean> {

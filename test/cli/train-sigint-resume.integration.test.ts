@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import test from 'node:test';
 import { tempDir } from '../helpers.js';
 import { CLI, smallConfigFile, trainer } from './cli-helpers.js';
@@ -42,6 +43,10 @@ test('Ctrl-C on trainer train --threads 2 checkpoints at the next step; --resume
   assert.equal(stopped.code, 130, stopped.stderr);
   assert.match(stopped.stderr, /stopped at epoch \d+, step \d+; checkpoint written, continue with --resume/);
   assert.doesNotMatch(stopped.stderr, /weights sha256/);
+  // No model yet: eval says how to finish the run, not which file is missing.
+  const early = trainer(['eval', '--run', join(dir, 'runs', 'cut')]);
+  assert.equal(early.code, 1);
+  assert.equal(early.stderr, `error E_MODEL: ${join(dir, 'runs', 'cut')} has no model yet: the run stopped before its end; finish it with trainer train --run.dir ${join(dir, 'runs')} --run.name cut --resume\n`);
 
   const resumed = trainer(['train', '--config', config, '--threads', '2', '--run.name', 'cut', '--resume', ...size]);
   assert.equal(resumed.code, 0, resumed.stderr);
