@@ -10,7 +10,7 @@ import { TrainerError, isTrainerError } from '../shared/errors.js';
 import { isLoopbackHost, resolveToken } from '../transports/ws/auth.js';
 import { downloadProgress, isOutputClosed, note, stopOnSignal, stoppedExit } from './output.js';
 import { createProgress } from './progress.js';
-import { TraceRecorder } from './trace.js';
+import { traceTo } from './trace.js';
 
 export interface CoordinatorArgs {
   config?: string;
@@ -52,6 +52,8 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
   if (a.host !== undefined) cluster.host = a.host;
   if (a.port !== undefined) cluster.port = a.port;
   if (a.backend !== undefined) over.backend = a.backend;
+  // Flags checked before the run's folder is claimed or anything starts.
+  const trace = await traceTo(a.trace);
   const config = await resolveRunConfig({ ...(a.config !== undefined ? { file: a.config } : {}), overrides: over, resume: a.resume, log: note(a.quiet) });
   const minWorkers = a.minWorkers ?? config.cluster.workers;
   if (!Number.isInteger(minWorkers) || minWorkers < 1) {
@@ -72,7 +74,6 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
   const { log } = progress;
   // The dashboard's address is for people: on stderr, also with --json.
   const tell = note(a.quiet);
-  const trace = a.trace !== undefined ? new TraceRecorder() : undefined;
   const controller = new AbortController();
   const stop = stopOnSignal(controller, progress.done);
   let dash: LiveDashboard | null = null;

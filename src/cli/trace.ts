@@ -21,7 +21,10 @@
  * no timing gets one compute span per worker and step, drawn from the moment
  * the step was dispatched.
  */
-import { writeFile } from 'node:fs/promises';
+import { access, constants, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { ioError, writeFileAtomic } from '../shared/atomic-file.js';
+import { TrainerError } from '../shared/errors.js';
 import type { WorkerStats } from '../transports/pool.js';
 import type { EpochMetrics } from '../coordinator/run-folder.js';
 import type { StepTiming } from '../coordinator/train-loop.js';
@@ -154,6 +157,23 @@ export class TraceRecorder {
   }
 
   async write(file: string): Promise<void> {
-    await writeFile(file, `${JSON.stringify(this.toJSON())}\n`);
+    await writeFileAtomic(file, Buffer.from(`${JSON.stringify(this.toJSON())}\n`));
   }
+}
+
+/**
+ * A recorder for `--trace FILE`, once FILE can be written: its folder exists and is writable, and
+ * it is no folder itself. Checked before training, so that a mistyped path does not surface only
+ * after the run.
+ */
+export async function traceTo(file: string | undefined): Promise<TraceRecorder | undefined> {
+  if (file === undefined) return undefined;
+  const target = resolve(file);
+  try {
+    await access(dirname(target), constants.W_OK);
+  } catch (err) {
+    throw new TrainerError('E_USAGE', `--trace ${file}: ${ioError(target, err).message}`);
+  }
+  if ((await stat(target).catch(() => null))?.isDirectory()) throw new TrainerError('E_USAGE', `--trace ${file}: is a folder; name a file`);
+  return new TraceRecorder();
 }

@@ -9,7 +9,7 @@ import { TrainerError } from '../shared/errors.js';
 import { parseGpuList } from '../transports/ws/launch.js';
 import { downloadProgress, isOutputClosed, note, stopOnSignal, stoppedExit } from './output.js';
 import { createProgress } from './progress.js';
-import { TraceRecorder } from './trace.js';
+import { traceTo } from './trace.js';
 
 export interface TrainArgs {
   config?: string;
@@ -69,6 +69,8 @@ export function flagOverrides(a: Pick<TrainArgs, 'threads' | 'procs' | 'gpus' | 
 }
 
 export async function trainCommand(a: TrainArgs, overrides: Record<string, unknown>): Promise<void> {
+  // Flags checked before the run's folder is claimed or anything starts.
+  const trace = await traceTo(a.trace);
   const config = await resolveRunConfig({ ...(a.config !== undefined ? { file: a.config } : {}), overrides: flagOverrides(a, overrides), resume: a.resume, log: note(a.quiet) });
   const statusPort = parseStatusPort(a.statusPort);
   const allowedHosts = parseAllowedHosts(a.allowedHost);
@@ -79,7 +81,6 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
       ? null
       : await startDashboard({ ...dashboardRun(config), host: '127.0.0.1', statusPort, tls: { cert: null, key: null }, allowedHosts });
   const progress = createProgress({ stream: process.stderr, out: process.stdout, epochs: config.train.epochs, quiet: a.quiet, json: a.json, outClosed: isOutputClosed });
-  const trace = a.trace !== undefined ? new TraceRecorder() : undefined;
   // The dashboard's address is for people: on stderr, also with --json.
   if (dash?.served && !a.quiet) process.stderr.write(`dashboard on ${dash.served.url}\n`);
   const stop = stopOnSignal(controller, progress.done);

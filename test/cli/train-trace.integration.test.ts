@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
@@ -135,4 +136,17 @@ test('trainer coordinator --trace writes the same trace for remote workers', asy
   } finally {
     killAll([coordinator, worker]);
   }
+});
+
+test('--trace to a path that cannot be written is E_USAGE before anything trains (it was E_INTERNAL after the run)', async () => {
+  const dir = await tempDir();
+  const config = await smallConfigFile(dir, 'bad-trace', 1);
+  const missing = join(dir, 'no-such-folder', 't.json');
+  const r = trainer(['train', '--config', config, '--trace', missing]);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, `error E_USAGE: --trace ${missing}: cannot write ${missing}: ENOENT\n`);
+  const folder = trainer(['coordinator', '--config', config, '--trace', dir]);
+  assert.equal(folder.code, 2);
+  assert.equal(folder.stderr, `error E_USAGE: --trace ${dir}: is a folder; name a file\n`);
+  assert.equal(existsSync(join(dir, 'runs')), false, 'nothing started');
 });
