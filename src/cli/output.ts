@@ -60,8 +60,9 @@ export function isOutputClosed(): boolean {
 }
 
 /**
- * Ctrl-C (or SIGTERM), or standard output closed (watchOutput): stop at the next step boundary,
- * with a checkpoint; a second Ctrl-C quits at once. Returns the function that removes the handlers.
+ * Ctrl-C (or SIGTERM, or SIGHUP: the terminal or SSH session went away), or standard output
+ * closed (watchOutput): stop at the next step boundary, with a checkpoint; a second Ctrl-C quits
+ * at once. Returns the function that removes the handlers.
  */
 export function stopOnSignal(controller: AbortController, beforeNote: () => void = () => {}): () => void {
   const onSignal = () => {
@@ -78,10 +79,12 @@ export function stopOnSignal(controller: AbortController, beforeNote: () => void
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
   onOutputClosed = onClosed;
   return () => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
     if (onOutputClosed === onClosed) onOutputClosed = null;
   };
 }

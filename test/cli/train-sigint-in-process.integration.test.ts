@@ -12,7 +12,7 @@ import { CLI, smallConfigFile } from './cli-helpers.js';
  * epoch line; resolves with its exit code, output, and how long after the
  * signal the stop note came.
  */
-function interruptMidEpoch(args: string[], delayMs: number): Promise<{ code: number | null; out: string; noteMs: number }> {
+function interruptMidEpoch(args: string[], delayMs: number, signal: NodeJS.Signals = 'SIGINT'): Promise<{ code: number | null; out: string; noteMs: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -25,7 +25,7 @@ function interruptMidEpoch(args: string[], delayMs: number): Promise<{ code: num
         sentAt = -1;
         setTimeout(() => {
           sentAt = performance.now();
-          child.kill('SIGINT');
+          child.kill(signal);
         }, delayMs);
       }
       if (sentAt > 0 && noteMs === Infinity && /stopping at the next step/.test(out)) noteMs = performance.now() - sentAt;
@@ -53,4 +53,14 @@ test('Ctrl-C on the in-process transport stops within a second at the next step,
   const checkpoint = await loadCheckpoint(new RunFolder(join(dir, 'runs', 'cut')).checkpointFile);
   assert.deepEqual([checkpoint.globalStep, checkpoint.epoch, checkpoint.stepInEpoch], [step, 1, step - 50], 'the checkpoint is at that step');
   // (That a resumed run then ends bit-identical is train-sigint-resume's and coordinator/resume's to show.)
+});
+
+test('SIGHUP (the terminal or SSH session went away) stops the same way, with a checkpoint, instead of losing the epoch in progress', async () => {
+  const dir = await tempDir();
+  const config = await smallConfigFile(dir, 'hup', 2);
+  const stopped = await interruptMidEpoch(['train', '--config', config, '--data.synthetic.trainSize', '3200', '--log.everySteps', '1000'], 200, 'SIGHUP');
+  assert.equal(stopped.code, 130, stopped.out);
+  const step = Number(/stopped at epoch \d+, step (\d+); checkpoint written, continue with --resume/.exec(stopped.out)?.[1]);
+  const checkpoint = await loadCheckpoint(new RunFolder(join(dir, 'runs', 'hup')).checkpointFile);
+  assert.equal(checkpoint.globalStep, step);
 });
