@@ -1,8 +1,8 @@
 /** `trainer worker --connect HOST:PORT`: compute micro-batches for a coordinator. */
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import type { Argv } from 'yargs';
 import { BACKENDS, type BackendName } from '../shared/config.js';
+import { usableCpus } from '../shared/cpus.js';
 import { TrainerError } from '../shared/errors.js';
 import { resolveToken } from '../transports/ws/auth.js';
 import { defaultCacheDir } from '../transports/ws/dataset-cache.js';
@@ -26,7 +26,7 @@ export function workerOptions<T>(y: Argv<T>) {
   return y
     .option('connect', { type: 'string', demandOption: true, describe: 'coordinator HOST:PORT (or ws://..., wss://...)' })
     .option('gpu', { type: 'number', describe: 'GPU to compute on: CUDA device for tensorflow-gpu, N-th hardware adapter for webgpu (auto tries both)' })
-    .option('threads', { type: 'string', describe: 'compute threads behind this one connection, or auto (one per core): one copy of the dataset and weights per machine (default 1)' })
+    .option('threads', { type: 'string', describe: 'compute threads behind this one connection, or auto (one per CPU this process may use, within a container\'s CPU quota): one copy of the dataset and weights per machine (default 1)' })
     .option('backend', { type: 'string', describe: `${BACKENDS.join(' | ')} (default: the run's backend)` })
     .option('token', { type: 'string', describe: 'shared token (default TRAINER_TOKEN)' })
     .option('name', { type: 'string', describe: 'name in the coordinator log (default host:pid)' })
@@ -47,10 +47,10 @@ export function coordinatorUrl(connect: string): string {
   return `ws://${m[1]}:${m[2]}`;
 }
 
-/** `--threads N` or `auto` (the cores this process may use). */
+/** `--threads N` or `auto` (the CPUs this process may use: its cores, capped by a container's CPU quota). */
 export function parseThreads(t: string | undefined): number {
   if (t === undefined) return 1;
-  if (t === 'auto') return availableParallelism();
+  if (t === 'auto') return Math.min(usableCpus(), MAX_WORKER_THREADS);
   const n = Number(t);
   if (!Number.isInteger(n) || n < 1 || n > MAX_WORKER_THREADS) {
     throw new TrainerError('E_USAGE', `--threads must be an integer from 1 to ${MAX_WORKER_THREADS} or auto, got ${JSON.stringify(t)}`);
