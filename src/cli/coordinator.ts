@@ -4,10 +4,10 @@ import { runTraining } from '../coordinator/run.js';
 import { RunFolder } from '../coordinator/run-folder.js';
 import { parseAllowedHosts } from '../dashboard/host-check.js';
 import { dashboardRun, dashboardUrlOf, parseStatusPort, startDashboard, type LiveDashboard } from '../dashboard/live.js';
-import { resolveRunConfig } from '../coordinator/run-config.js';
+import { claimRunFolder, resolveRunConfig } from '../coordinator/run-config.js';
 import type { StepTiming } from '../coordinator/train-loop.js';
 import { TrainerError, isTrainerError } from '../shared/errors.js';
-import { isLoopbackHost, resolveToken } from '../transports/ws/auth.js';
+import { isLoopbackHost, MIN_NETWORK_TOKEN_CHARS, resolveToken } from '../transports/ws/auth.js';
 import { downloadProgress, isOutputClosed, note, stopOnSignal, stoppedExit } from './output.js';
 import { createProgress } from './progress.js';
 import { traceTo } from './trace.js';
@@ -54,20 +54,30 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
   if (a.backend !== undefined) over.backend = a.backend;
   // Flags checked before the run's folder is claimed or anything starts.
   const trace = await traceTo(a.trace);
-  const config = await resolveRunConfig({ ...(a.config !== undefined ? { file: a.config } : {}), overrides: over, resume: a.resume, log: note(a.quiet) });
-  const minWorkers = a.minWorkers ?? config.cluster.workers;
+  const resolved = await resolveRunConfig({ ...(a.config !== undefined ? { file: a.config } : {}), overrides: over, resume: a.resume, log: note(a.quiet) });
+  const minWorkers = a.minWorkers ?? resolved.cluster.workers;
   if (!Number.isInteger(minWorkers) || minWorkers < 1) {
     throw new TrainerError('E_USAGE', `--min-workers must be a positive integer, got ${JSON.stringify(a.minWorkers)}`);
   }
   const statusPort = parseStatusPort(a.statusPort);
   const allowedHosts = parseAllowedHosts(a.allowedHost);
-  const token = resolveToken(config.cluster.token);
-  if (token === null && !isLoopbackHost(config.cluster.host)) {
+  const token = resolveToken(resolved.cluster.token);
+  if (token === null && !isLoopbackHost(resolved.cluster.host)) {
     throw new TrainerError(
       'E_CONFIG',
-      `listening on ${config.cluster.host} needs a shared token: set cluster.token or TRAINER_TOKEN (only loopback may go without)`,
+      `listening on ${resolved.cluster.host} needs a shared token: set cluster.token or TRAINER_TOKEN (only loopback may go without)`,
     );
   }
+  // A worker's answer to a challenge is an HMAC of the token: whoever poses as the coordinator
+  // (a spoofed name, a hijacked address) may try tokens against it offline, so a short one falls.
+  if (token !== null && token.length < MIN_NETWORK_TOKEN_CHARS && !isLoopbackHost(resolved.cluster.host)) {
+    throw new TrainerError(
+      'E_CONFIG',
+      `listening on ${resolved.cluster.host} needs a token of at least ${MIN_NETWORK_TOKEN_CHARS} characters, this one has ${token.length}: ` +
+        'make one with openssl rand -hex 24',
+    );
+  }
+  const config = await claimRunFolder(resolved, a.resume, note(a.quiet));
   // The run folder keeps the config: never the secret.
   const stored = { ...config, cluster: { ...config.cluster, token: null } };
   const progress = createProgress({ stream: process.stderr, out: process.stdout, epochs: config.train.epochs, quiet: a.quiet, json: a.json, outClosed: isOutputClosed });

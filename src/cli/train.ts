@@ -4,7 +4,7 @@ import { runTraining } from '../coordinator/run.js';
 import type { StepTiming } from '../coordinator/train-loop.js';
 import { parseAllowedHosts } from '../dashboard/host-check.js';
 import { dashboardRun, parseStatusPort, startDashboard, type LiveDashboard } from '../dashboard/live.js';
-import { resolveRunConfig } from '../coordinator/run-config.js';
+import { claimRunFolder, resolveRunConfig } from '../coordinator/run-config.js';
 import { TrainerError } from '../shared/errors.js';
 import { parseGpuList } from '../transports/ws/launch.js';
 import { downloadProgress, isOutputClosed, note, stopOnSignal, stoppedExit } from './output.js';
@@ -71,9 +71,10 @@ export function flagOverrides(a: Pick<TrainArgs, 'threads' | 'procs' | 'gpus' | 
 export async function trainCommand(a: TrainArgs, overrides: Record<string, unknown>): Promise<void> {
   // Flags checked before the run's folder is claimed or anything starts.
   const trace = await traceTo(a.trace);
-  const config = await resolveRunConfig({ ...(a.config !== undefined ? { file: a.config } : {}), overrides: flagOverrides(a, overrides), resume: a.resume, log: note(a.quiet) });
+  const resolved = await resolveRunConfig({ ...(a.config !== undefined ? { file: a.config } : {}), overrides: flagOverrides(a, overrides), resume: a.resume, log: note(a.quiet) });
   const statusPort = parseStatusPort(a.statusPort);
   const allowedHosts = parseAllowedHosts(a.allowedHost);
+  const config = await claimRunFolder(resolved, a.resume, note(a.quiet));
   const controller = new AbortController();
   // Local runs only listen on loopback, and so does their dashboard.
   const dash: LiveDashboard | null =

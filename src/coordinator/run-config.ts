@@ -63,16 +63,12 @@ export function checkResumable(stored: Config, config: Config, runDir: string): 
   );
 }
 
+/**
+ * The config the run trains with (nothing on disk changes: a command checks its other flags
+ * next, then takes the folder with claimRunFolder).
+ */
 export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
-  if (!o.resume) {
-    const config = await resolveConfig(o.file, o.overrides);
-    const name = await RunFolder.claimUnused(config);
-    if (name === config.run.name) return config;
-    const taken = RunFolder.of(config);
-    const why = (await taken.hasCheckpoint()) ? 'already holds a run (--resume continues it)' : `is being trained by another process (${taken.lockFile})`;
-    o.log(`${taken.dir} ${why}; this new run goes to ${RunFolder.of({ run: { ...config.run, name } }).dir}`);
-    return { ...config, run: { ...config.run, name } };
-  }
+  if (!o.resume) return resolveConfig(o.file, o.overrides);
   const fromFile = o.file === undefined ? {} : await readConfigFile(o.file);
   // Where the run is: run.dir and run.name from the flags, else the file, else the defaults.
   const located = validateConfig(mergeConfig(mergeConfig(structuredClone(DEFAULT_CONFIG), fromFile), o.overrides)).run;
@@ -83,7 +79,6 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
       `no checkpoint to resume from in ${folder.dir}: check --run.name and --run.dir, or start the run without --resume`,
     );
   }
-  await claimRun(folder, o.log);
   const stored = (await loadCheckpoint(folder.checkpointFile)).config;
   const base = mergeConfig(structuredClone(DEFAULT_CONFIG), stored);
   const config = validateConfig(mergeConfig(mergeConfig(base, { run: { dir: located.dir, name: located.name } }), o.overrides));
@@ -98,6 +93,25 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
     }
   }
   return config;
+}
+
+/**
+ * Takes the run's folder for this process, for the rest of its life or until runTraining ends. A
+ * new run whose folder holds a run (a checkpoint) or is being trained by another process (several
+ * jobs of one config started together) goes to the next free numbered folder, and says so; a
+ * resumed one waits for, or names, the process that trains it now (claimRun).
+ */
+export async function claimRunFolder(config: Config, resume: boolean, log: (line: string) => void): Promise<Config> {
+  if (resume) {
+    await claimRun(RunFolder.of(config), log);
+    return config;
+  }
+  const name = await RunFolder.claimUnused(config);
+  if (name === config.run.name) return config;
+  const taken = RunFolder.of(config);
+  const why = (await taken.hasCheckpoint()) ? 'already holds a run (--resume continues it)' : `is being trained by another process (${taken.lockFile})`;
+  log(`${taken.dir} ${why}; this new run goes to ${RunFolder.of({ run: { ...config.run, name } }).dir}`);
+  return { ...config, run: { ...config.run, name } };
 }
 
 /**

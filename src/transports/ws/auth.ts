@@ -40,6 +40,9 @@ export function isLoopbackHost(host: string): boolean {
   return family !== 0 && LOOPBACK.check(host, family === 6 ? 'ipv6' : 'ipv4');
 }
 
+/** The shortest token a coordinator listening beyond loopback accepts (openssl rand -hex 24 makes 48). */
+export const MIN_NETWORK_TOKEN_CHARS = 16;
+
 /** The token: cluster.token, else TRAINER_TOKEN, else none. */
 export function resolveToken(configured: string | null, env: NodeJS.ProcessEnv = process.env): string | null {
   if (configured !== null && configured !== '') return configured;

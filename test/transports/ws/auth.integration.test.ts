@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import test from 'node:test';
 import WebSocket from 'ws';
 import { coordinatorCommand } from '../../../src/cli/coordinator.js';
@@ -113,6 +115,23 @@ test('a worker process with a bad token stops with one clear E_AUTH line', async
     assert.match(w.output(), /error E_AUTH: the coordinator at ws:\/\/127\.0\.0\.1:\d+ rejected our token/);
   } finally {
     await pool.close();
+  }
+});
+
+test('a coordinator on a non-loopback address refuses a token shorter than 16 characters (offline guessing), before its run folder is made', async () => {
+  const dir = await tempDir();
+  const saved = process.env.TRAINER_TOKEN;
+  process.env.TRAINER_TOKEN = 'short-token';
+  try {
+    await assert.rejects(
+      coordinatorCommand({ host: '0.0.0.0', port: 0, resume: false, quiet: true, json: false }, { run: { dir: join(dir, 'runs') } }),
+      (err: unknown) =>
+        isTrainerError(err, 'E_CONFIG') && err.message === 'listening on 0.0.0.0 needs a token of at least 16 characters, this one has 11: make one with openssl rand -hex 24',
+    );
+    assert.equal(existsSync(join(dir, 'runs')), false, 'no run folder for a run that did not start');
+  } finally {
+    if (saved === undefined) delete process.env.TRAINER_TOKEN;
+    else process.env.TRAINER_TOKEN = saved;
   }
 });
 
