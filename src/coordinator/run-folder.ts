@@ -98,10 +98,14 @@ export class RunFolder {
 
   /** Takes the folder for this process (run-lock.ts): null once it holds it, else the live owner. */
   async claim(): Promise<LockOwner | null> {
+    const existed = await access(this.dir).then(
+      () => true,
+      () => false,
+    );
     await makeDir(this.dir).catch((err: unknown) => {
       throw ioError(this.dir, err);
     });
-    return claimLock(this.lockFile);
+    return claimLock(this.lockFile, existed ? null : this.dir);
   }
 
   /** Gives the folder up if this process holds it. */

@@ -6,8 +6,8 @@
  * pod that was killed: a rescheduled one resumes once the lease lapses). A takeover happens under
  * a second exclusive file, so that two takers cannot both win.
  */
-import { unlinkSync } from 'node:fs';
-import { open, readFile, stat, unlink, utimes } from 'node:fs/promises';
+import { rmdirSync, unlinkSync } from 'node:fs';
+import { open, readFile, rmdir, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { ioError } from '../shared/atomic-file.js';
 
@@ -25,20 +25,22 @@ export const LOCK_RENEW_MS = 15_000;
 /** A takeover file older than this was left by a taker that died mid-takeover (which takes milliseconds). */
 const TAKEOVER_STALE_MS = 10_000;
 
-const held = new Set<string>();
+/** The locks this process holds, each with the folder it made to hold it (removed with the lock while still empty), or null. */
+const held = new Map<string, string | null>();
 let renewal: NodeJS.Timeout | null = null;
 let exitHook = false;
 
 /**
  * Takes lock `file` for this process. Returns null once this process holds it (again: a process
- * may claim what it holds), else its live owner.
+ * may claim what it holds), else its live owner. `madeDir`: the folder made to hold the lock, to be
+ * removed with it if nothing else was written there (a run that failed before it began).
  */
-export async function claimLock(file: string): Promise<LockOwner | null> {
+export async function claimLock(file: string, madeDir: string | null = null): Promise<LockOwner | null> {
   if (held.has(file)) return null;
   const me = `${JSON.stringify({ pid: process.pid, host: hostname() })}\n`;
-  if (await createExclusive(file, me)) return hold(file);
+  if (await createExclusive(file, me)) return hold(file, madeDir);
   const seen = await readOwner(file);
-  if (seen === null) return claimLock(file); // released meanwhile
+  if (seen === null) return claimLock(file, madeDir); // released meanwhile
   if (!isStale(seen.owner)) return seen.owner;
   const takeover = `${file}.takeover`;
   const leftover = await stat(takeover).catch(() => null);
@@ -48,7 +50,7 @@ export async function claimLock(file: string): Promise<LockOwner | null> {
     const now = await readOwner(file);
     if (now !== null && now.text !== seen.text) return now.owner;
     await unlink(file).catch(() => {});
-    if (await createExclusive(file, me)) return hold(file);
+    if (await createExclusive(file, me)) return hold(file, madeDir);
     return (await readOwner(file))?.owner ?? seen.owner;
   } finally {
     await unlink(takeover).catch(() => {});
@@ -57,29 +59,33 @@ export async function claimLock(file: string): Promise<LockOwner | null> {
 
 /** Gives lock `file` up if this process holds it. */
 export async function releaseLock(file: string): Promise<void> {
-  if (!held.delete(file)) return;
+  if (!held.has(file)) return;
+  const madeDir = held.get(file) ?? null;
+  held.delete(file);
   if (held.size === 0 && renewal !== null) {
     clearInterval(renewal);
     renewal = null;
   }
   await unlink(file).catch(() => {});
+  if (madeDir !== null) await rmdir(madeDir).catch(() => {}); // kept unless empty
 }
 
-function hold(file: string): null {
-  held.add(file);
+function hold(file: string, madeDir: string | null): null {
+  held.set(file, madeDir);
   renewal ??= setInterval(() => {
     const now = new Date();
-    for (const f of held) void utimes(f, now, now).catch(() => {});
+    for (const f of held.keys()) void utimes(f, now, now).catch(() => {});
   }, LOCK_RENEW_MS).unref();
   if (!exitHook) {
     exitHook = true;
     // Whatever ends the process (an error, process.exit, a signal's exit): its locks go with it.
     process.on('exit', () => {
-      for (const f of held) {
+      for (const [f, madeDir] of held) {
         try {
           unlinkSync(f);
+          if (madeDir !== null) rmdirSync(madeDir);
         } catch {
-          // gone already
+          // gone already, or the folder holds the run's files
         }
       }
     });
