@@ -13,7 +13,7 @@ import { ioError, removeOrphanTemps, writeFileAtomic } from '../shared/atomic-fi
 import { TrainerError } from '../shared/errors.js';
 import { makeDir } from '../shared/make-dir.js';
 import type { WorkerStats } from '../transports/pool.js';
-import { claimLock, releaseLock, type LockOwner } from './run-lock.js';
+import { claimLock, lockOwner, releaseLock, type LockOwner } from './run-lock.js';
 
 /** One line of metrics.jsonl: an epoch's results. */
 export interface EpochMetrics {
@@ -114,8 +114,8 @@ export class RunFolder {
   }
 
   /**
-   * E_MODEL for a run that has a checkpoint but no exported model (it stopped before its end),
-   * saying how to finish it; null for anything else.
+   * E_MODEL for a run that has a checkpoint but no exported model: still training (its lock's
+   * process lives), or stopped before its end, saying how to finish it; null for anything else.
    */
   async unfinished(): Promise<TrainerError | null> {
     const exported = await access(join(this.modelDir, 'model.json')).then(
@@ -123,6 +123,10 @@ export class RunFolder {
       () => false,
     );
     if (exported || !(await this.hasCheckpoint())) return null;
+    const owner = await lockOwner(this.lockFile);
+    if (owner !== null) {
+      return new TrainerError('E_MODEL', `${this.dir} has no model yet: process ${owner.pid} on ${owner.host} is still training it, and writes the model at its end`);
+    }
     return new TrainerError(
       'E_MODEL',
       `${this.dir} has no model yet: the run stopped before its end; finish it with trainer train --run.dir ${dirname(this.dir)} --run.name ${basename(this.dir)} --resume`,

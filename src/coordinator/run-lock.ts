@@ -57,6 +57,13 @@ export async function claimLock(file: string, madeDir: string | null = null): Pr
   }
 }
 
+/** The live owner of lock `file`, without taking it; null when nobody holds it or its holder is gone. */
+export async function lockOwner(file: string): Promise<LockOwner | null> {
+  if (held.has(file)) return { pid: process.pid, host: hostname(), ageMs: 0 };
+  const seen = await readOwner(file);
+  return seen === null || isStale(seen.owner) ? null : seen.owner;
+}
+
 /** Gives lock `file` up if this process holds it. */
 export async function releaseLock(file: string): Promise<void> {
   if (!held.has(file)) return;

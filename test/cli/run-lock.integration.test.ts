@@ -56,6 +56,10 @@ test('one process trains a run at a time: run.lock names it; a new run of the sa
       `error E_CHECKPOINT: ${folder.dir} is being trained by process ${live.child.pid} on ${hostname()}: wait for it to end or stop it (if no such run is in progress, remove ${folder.lockFile})\n`,
     );
 
+    // No model yet, and not for want of a --resume: it is still training.
+    const early = trainer(['eval', '--run', folder.dir]);
+    assert.equal(early.stderr, `error E_MODEL: ${folder.dir} has no model yet: process ${live.child.pid} on ${hostname()} is still training it, and writes the model at its end\n`);
+
     live.child.kill('SIGKILL');
     assert.equal((await live.exited).code, null);
     assert.ok(existsSync(folder.lockFile), 'a killed process leaves its lock');
