@@ -271,6 +271,15 @@ export function validateConfig(raw: unknown): Config {
       `train.microBatches (${c.train.microBatches}) must not exceed train.batchSize (${c.train.batchSize})`,
     );
   }
+  // Checked with the flags, not once the data is loaded and the threads start.
+  const tfjsNode = c.backend === 'tensorflow' || c.backend === 'tensorflow-gpu' || (c.backend === 'auto' && c.gpu !== null);
+  if (c.cluster.transport === 'threads' && c.cluster.workers > 1 && tfjsNode) {
+    throw new TrainerError(
+      'E_CONFIG',
+      `backend ${c.backend === 'auto' ? 'tensorflow-gpu' : c.backend} cannot run in more than one worker thread ` +
+        '(tfjs-node loads once per process): use processes instead, trainer train --procs N (or --gpus 0,1), or --backend webgpu',
+    );
+  }
   if (c.cluster.verify > 0 && c.cluster.workers < 2) {
     throw new TrainerError('E_CONFIG', `cluster.verify ${c.cluster.verify} needs cluster.workers of at least 2: a result is checked by a second worker`);
   }

@@ -44,6 +44,16 @@ test('an unknown key is named with its path, and the nearest known key is sugges
   await rejectsWith(withOverride({ nothing: {} }), 'unknown config key nothing');
 });
 
+test('tfjs-node in several worker threads is a config error, before any data is read; one thread, or processes, are not', async () => {
+  const message = /^backend (tensorflow|tensorflow-gpu) cannot run in more than one worker thread \(tfjs-node loads once per process\): use processes instead/;
+  await rejectsWith(withOverride({ backend: 'tensorflow', cluster: { transport: 'threads', workers: 2 } }), message);
+  await rejectsWith(withOverride({ backend: 'tensorflow-gpu', cluster: { transport: 'threads', workers: 2 } }), message);
+  await rejectsWith(withOverride({ backend: 'auto', gpu: 0, cluster: { transport: 'threads', workers: 2 } }), /^backend tensorflow-gpu cannot run/);
+  assert.equal((await withOverride({ backend: 'tensorflow', cluster: { transport: 'threads', workers: 1 } })).backend, 'tensorflow');
+  assert.equal((await withOverride({ backend: 'tensorflow', cluster: { transport: 'procs', workers: 2 } })).cluster.workers, 2);
+  assert.equal((await withOverride({ backend: 'auto', cluster: { transport: 'threads', workers: 2 } })).backend, 'auto');
+});
+
 test('more workers than micro-batches is a config error', async () => {
   await rejectsWith(withOverride({ cluster: { workers: 5 }, train: { microBatches: 4 } }), /cluster\.workers \(5\) must not exceed train\.microBatches \(4\)/);
 });

@@ -300,14 +300,8 @@ export function threadPoolFactory(extra: Partial<ThreadPoolOptions> = {}): (ctx:
   return async ({ config, model, data, normalization, log }) => {
     const threads = config.cluster.workers;
     let backend = config.backend;
-    if ((backend === 'tensorflow' || backend === 'tensorflow-gpu' || (backend === 'auto' && config.gpu !== null)) && threads > 1) {
-      throw new TrainerError(
-        'E_CONFIG',
-        `backend ${backend === 'auto' ? 'tensorflow-gpu' : backend} cannot run in more than one worker thread ` +
-          '(tfjs-node loads once per process): use processes instead, trainer train --procs N (or --gpus 0,1), or --backend webgpu',
-      );
-    }
-    // tfjs-node's addon loads in one thread per process only, so auto means wasm here.
+    // tfjs-node's addon loads in one thread per process only (validateConfig refuses tensorflow in
+    // several threads), so auto means wasm here.
     if (backend === 'auto' && threads > 1) backend = 'wasm';
     const { batchSize, microBatches } = config.train;
     // Two evaluation chunks per thread in flight (one computing, one waiting), and spares for hung ones.
