@@ -9,6 +9,13 @@ import { z } from 'zod';
 import { TrainerError } from './errors.js';
 import { didYouMean } from './suggest.js';
 
+/**
+ * Synthetic images a split may have: 20 times CIFAR-10's training set, about 3 GB in memory (held
+ * whole, and shared with the threads). More failed while writing with "Array buffer allocation failed".
+ */
+export const MAX_SYNTHETIC_IMAGES = 1_000_000;
+const SYNTHETIC_LIMIT = `must be at most ${MAX_SYNTHETIC_IMAGES} (about 3 GB of images; CIFAR-10 has 50000 training images)`;
+
 const posInt = (what = 'a positive integer') =>
   z.number({ error: `must be ${what}` }).int({ error: `must be ${what}` }).positive({ error: `must be ${what}` });
 const nonNegInt = () =>
@@ -78,9 +85,11 @@ export const configSchema = z
         limitVal: posInt().nullable(),
         synthetic: z
           .object({
-            /** At least 5: one record in each of data_batch_1..5.bin. */
-            trainSize: posInt('an integer of at least 5').min(5, { error: 'must be an integer of at least 5' }),
-            valSize: posInt(),
+            /** At least 5: one record in each of data_batch_1..5.bin; at most MAX_SYNTHETIC_IMAGES, as is valSize. */
+            trainSize: posInt('an integer of at least 5')
+              .min(5, { error: 'must be an integer of at least 5' })
+              .max(MAX_SYNTHETIC_IMAGES, { error: SYNTHETIC_LIMIT }),
+            valSize: posInt().max(MAX_SYNTHETIC_IMAGES, { error: SYNTHETIC_LIMIT }),
             seed: nonNegInt(),
           })
           .strict(),

@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
-import { DEFAULT_CONFIG, extractConfigFlags, resolveConfig, validateConfig } from '../../src/shared/config.js';
+import { DEFAULT_CONFIG, MAX_SYNTHETIC_IMAGES, extractConfigFlags, resolveConfig, validateConfig } from '../../src/shared/config.js';
 import { isTrainerError } from '../../src/shared/errors.js';
 
 const withOverride = (o: object) => resolveConfig(undefined, o);
@@ -52,6 +52,13 @@ test('tfjs-node in several worker threads is a config error, before any data is 
   assert.equal((await withOverride({ backend: 'tensorflow', cluster: { transport: 'threads', workers: 1 } })).backend, 'tensorflow');
   assert.equal((await withOverride({ backend: 'tensorflow', cluster: { transport: 'procs', workers: 2 } })).cluster.workers, 2);
   assert.equal((await withOverride({ backend: 'auto', cluster: { transport: 'threads', workers: 2 } })).backend, 'auto');
+});
+
+test('synthetic splits are capped at MAX_SYNTHETIC_IMAGES, said with the config (they failed while writing, out of memory)', async () => {
+  const limit = `must be at most ${MAX_SYNTHETIC_IMAGES} (about 3 GB of images; CIFAR-10 has 50000 training images)`;
+  await rejectsWith(withOverride({ data: { synthetic: { trainSize: 1e12 } } }), `data.synthetic.trainSize ${limit}, got 1000000000000`);
+  await rejectsWith(withOverride({ data: { synthetic: { valSize: MAX_SYNTHETIC_IMAGES + 1 } } }), `data.synthetic.valSize ${limit}, got ${MAX_SYNTHETIC_IMAGES + 1}`);
+  assert.equal((await withOverride({ data: { synthetic: { trainSize: MAX_SYNTHETIC_IMAGES } } })).data.synthetic.trainSize, MAX_SYNTHETIC_IMAGES);
 });
 
 test('more workers than micro-batches is a config error', async () => {
