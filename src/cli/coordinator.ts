@@ -62,19 +62,16 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
   const statusPort = parseStatusPort(a.statusPort);
   const allowedHosts = parseAllowedHosts(a.allowedHost);
   const token = resolveToken(resolved.cluster.token);
-  if (token === null && !isLoopbackHost(resolved.cluster.host)) {
-    throw new TrainerError(
-      'E_CONFIG',
-      `listening on ${resolved.cluster.host} needs a shared token: set cluster.token or TRAINER_TOKEN (only loopback may go without)`,
-    );
+  const host = resolved.cluster.host;
+  if (token === null && !isLoopbackHost(host)) {
+    throw new TrainerError('E_CONFIG', `listening on ${host} needs a shared token: set cluster.token or TRAINER_TOKEN (only loopback may go without)`);
   }
   // A worker's answer to a challenge is an HMAC of the token: whoever poses as the coordinator
   // (a spoofed name, a hijacked address) may try tokens against it offline, so a short one falls.
-  if (token !== null && token.length < MIN_NETWORK_TOKEN_CHARS && !isLoopbackHost(resolved.cluster.host)) {
+  if (token !== null && token.length < MIN_NETWORK_TOKEN_CHARS && !isLoopbackHost(host)) {
     throw new TrainerError(
       'E_CONFIG',
-      `listening on ${resolved.cluster.host} needs a token of at least ${MIN_NETWORK_TOKEN_CHARS} characters, this one has ${token.length}: ` +
-        'make one with openssl rand -hex 24',
+      `listening on ${host} needs a token of at least ${MIN_NETWORK_TOKEN_CHARS} characters, this one has ${token.length}: make one with openssl rand -hex 24`,
     );
   }
   const config = await claimRunFolder(resolved, a.resume, note(a.quiet));

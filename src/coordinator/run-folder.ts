@@ -98,14 +98,10 @@ export class RunFolder {
 
   /** Takes the folder for this process (run-lock.ts): null once it holds it, else the live owner. */
   async claim(): Promise<LockOwner | null> {
-    const existed = await access(this.dir).then(
-      () => true,
-      () => false,
-    );
-    await makeDir(this.dir).catch((err: unknown) => {
+    const made = await makeDir(this.dir).catch((err: unknown) => {
       throw ioError(this.dir, err);
     });
-    return claimLock(this.lockFile, existed ? null : this.dir);
+    return claimLock(this.lockFile, made ? this.dir : null);
   }
 
   /** Gives the folder up if this process holds it. */

@@ -4,10 +4,8 @@
  */
 import { loadDatasets, type LoadedData } from '../data/dataset.js';
 import { resolveNormalization } from '../data/normalize.js';
-import { ioError } from '../shared/atomic-file.js';
 import type { Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
-import { makeDir } from '../shared/make-dir.js';
 import { createPool, type PoolLaunch } from '../transports/create-pool.js';
 import type { PoolFactory, WorkerPool } from '../transports/pool.js';
 import { getModel, initParams, type ModelSpec } from '../worker/model.js';
@@ -66,7 +64,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   const folder = RunFolder.of(o.config);
   const model = getModel(o.config.model.name);
   // One process trains a run at a time: held until the run ends here, or the process does
-  // (resolveRunConfig may hold it already).
+  // (claimRunFolder may hold it already). Claiming makes the folder.
   await claimRun(folder);
   try {
     return await train(o, folder, model);
@@ -114,9 +112,6 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
       elapsedSec: 0,
     };
   }
-  await makeDir(runDir).catch((err: unknown) => {
-    throw ioError(runDir, err);
-  });
   const orphans = await folder.removeOrphanTemps();
   if (orphans.length > 0) o.log(`removed ${orphans.length} temporary file(s) of an interrupted write: ${orphans.join(', ')}`);
   await folder.writeConfig(config);

@@ -7,7 +7,8 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
-export async function makeDir(dir: string): Promise<void> {
+/** Makes `dir` and any missing parents; whether `dir` itself was made (false: it was there). */
+export async function makeDir(dir: string): Promise<boolean> {
   const missing: string[] = [];
   for (let d = resolve(dir); ; ) {
     const found = await stat(d).catch((err: NodeJS.ErrnoException) => {
@@ -23,11 +24,12 @@ export async function makeDir(dir: string): Promise<void> {
     if (up === d) break;
     d = up;
   }
-  for (const d of missing.reverse()) {
+  for (const d of [...missing].reverse()) {
     await mkdir(d).catch(async (err: NodeJS.ErrnoException) => {
       // Made meanwhile by someone else (several worker processes share a cache): fine if a folder.
       if (err.code === 'EEXIST' && (await stat(d).catch(() => null))?.isDirectory()) return;
       throw err;
     });
   }
+  return missing.length > 0;
 }

@@ -21,8 +21,9 @@ let done = false;
  * threads ran epochs 3-5 at 13,600-13,800 images/s and reached 14,000-14,900 only from epoch 6
  * (2026-12-01 01:51). Optimising that code gains little: it runs a few times a step, next to 4 ms
  * of wasm. So once the threads have run their warm-up (warmUpOver), `trainer train --threads`
- * sets the budget to AFTER_WARM_UP_FACTOR times V8's default: the same code is optimised over ten times as
- * many steps, and code that deoptimises (an evaluation's shapes) is still optimised again later.
+ * sets the budget to AFTER_WARM_UP_FACTOR times V8's default: the same code is optimised over ten
+ * times as many steps, and code that deoptimises (an evaluation's shapes) is still optimised again
+ * later.
  * 3 alternating rounds at 2 threads (02:0x): epochs 3-5 13,581-13,781 images/s with the default,
  * 14,142-14,573 with 10x; 1 thread and fc the same; 10 epochs evaluating every 2: epochs 6-10
  * 14,200-14,700 with 10x, 13,500-14,800 with the default. (`--no-turbofan` after the warm-up was
