@@ -137,7 +137,7 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
         if (a.json) process.stdout.write(`${JSON.stringify(m)}\n`);
       },
     });
-    if (result.outcome === 'stopped') process.exitCode = stoppedExit();
+    if (result.outcome === 'stopped' || result.outcome === 'not-started') process.exitCode = stoppedExit();
   } catch (err) {
     // Ctrl-C while waiting for workers (at the start, or after all of them left) is a stop, not a failure.
     if (!(controller.signal.aborted && isTrainerError(err, 'E_NO_WORKERS'))) throw err;

@@ -118,7 +118,7 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
         if (a.json) process.stdout.write(`${JSON.stringify(m)}\n`);
       },
     });
-    if (result.outcome === 'stopped') process.exitCode = stoppedExit();
+    if (result.outcome === 'stopped' || result.outcome === 'not-started') process.exitCode = stoppedExit();
   } finally {
     await dash?.close();
     progress.done();

@@ -5,7 +5,7 @@
 import { loadDatasets, type LoadedData } from '../data/dataset.js';
 import { resolveNormalization } from '../data/normalize.js';
 import type { Config } from '../shared/config.js';
-import { TrainerError } from '../shared/errors.js';
+import { TrainerError, isTrainerError } from '../shared/errors.js';
 import { createPool, type PoolLaunch } from '../transports/create-pool.js';
 import type { PoolFactory, WorkerPool } from '../transports/pool.js';
 import { getModel, initParams, type ModelSpec } from '../worker/model.js';
@@ -38,13 +38,16 @@ export interface RunOptions {
 
 export interface RunResult {
   runDir: string;
-  /** `already-finished`: resumed with nothing left to train. */
-  outcome: TrainOutcome | 'already-finished';
+  /**
+   * `already-finished`: resumed with nothing left to train. `not-started`: stopped (signal) while
+   * the data loaded or the workers started, before a first step; nothing written beyond the config.
+   */
+  outcome: TrainOutcome | 'already-finished' | 'not-started';
   /** sha256 of model/weights.bin (the trained parameter vector), when finished. */
   weightsSha256: string | null;
 }
 
-export async function loadRunData(config: Config, onProgress?: RunOptions['onDownloadProgress']): Promise<LoadedData> {
+export async function loadRunData(config: Config, onProgress?: RunOptions['onDownloadProgress'], signal?: AbortSignal): Promise<LoadedData> {
   const d = config.data;
   return loadDatasets({
     source: d.source,
@@ -57,6 +60,7 @@ export async function loadRunData(config: Config, onProgress?: RunOptions['onDow
     limitVal: d.limitVal,
     synthetic: d.synthetic,
     ...(onProgress ? { onProgress } : {}),
+    ...(signal ? { signal } : {}),
   });
 }
 
@@ -118,7 +122,19 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
   await folder.keepMetricsThrough(o.resume ? state.epoch : 0);
   await folder.keepStepsThrough(o.resume ? state.globalStep : 0);
 
-  const data = await loadRunData(config, o.onDownloadProgress);
+  // A stop before the first step ends here: nothing to checkpoint (a resumed run's checkpoint stays as it was).
+  const notStarted = (when: string): RunResult => {
+    result(o.resume ? `stopped ${when}; checkpoint in ${runDir}, continue with --resume` : `stopped ${when}; nothing trained yet, no checkpoint written`);
+    return { runDir, outcome: 'not-started', weightsSha256: null };
+  };
+  let data: LoadedData;
+  try {
+    data = await loadRunData(config, o.onDownloadProgress, o.signal);
+  } catch (err) {
+    if (o.signal?.aborted && isTrainerError(err, 'E_DOWNLOAD')) return notStarted('while downloading the data');
+    throw err;
+  }
+  if (o.signal?.aborted) return notStarted('before the first step');
   const normalization = resolveNormalization(config.data.normalize, data.train);
   o.log(
     `data: ${data.train.count} training and ${data.val.count} validation images, classes ${data.classNames.join(', ')}` +
@@ -127,7 +143,17 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
   o.log(`model ${model.name}: ${model.size} parameters; batch ${config.train.batchSize} in ${config.train.microBatches} micro-batches`);
 
   const ctx = { config, model, data, normalization, log: o.log };
-  const pool = o.createPool ? await o.createPool(ctx) : await createPool(ctx, o.launch);
+  let pool: WorkerPool;
+  try {
+    pool = o.createPool ? await o.createPool(ctx) : await createPool(ctx, o.launch);
+  } catch (err) {
+    if (o.signal?.aborted && isTrainerError(err, 'E_NO_WORKERS')) return notStarted('while waiting for workers');
+    throw err;
+  }
+  if (o.signal?.aborted) {
+    await pool.close();
+    return notStarted('before the first step');
+  }
   o.onPool?.(pool);
   const steps = new StepLog(folder, config.log.everySteps, config.train.lr);
   const onStep = o.onStep;

@@ -39,6 +39,8 @@ export interface DataOptions {
   synthetic: { trainSize: number; valSize: number; seed: number };
   /** Download progress, for the CLI's bar; total is null when the server does not say. */
   onProgress?: (received: number, total: number | null) => void;
+  /** Stops a download in progress (E_DOWNLOAD, nothing kept). */
+  signal?: AbortSignal;
 }
 
 export interface LoadedData {
@@ -91,8 +93,11 @@ async function ensureCifar10(opts: DataOptions): Promise<string> {
   } catch (err) {
     throw new TrainerError('E_DOWNLOAD', `cannot create data folder ${dir}: ${(err as Error).message}`, { cause: err });
   }
-  const progress = opts.onProgress === undefined ? {} : { onProgress: opts.onProgress };
-  await downloadFile(url, tarball, { md5: opts.md5 ?? CIFAR10_MD5, ...progress });
+  await downloadFile(url, tarball, {
+    md5: opts.md5 ?? CIFAR10_MD5,
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
   return extractCifarTarball(tarball, dir);
 }
 

@@ -37,6 +37,8 @@ export interface DownloadOptions {
   idleTimeoutMs?: number;
   /** Abort when the body grows past this. Default 1 GiB (the archive is 163 MiB). */
   maxDownloadBytes?: number;
+  /** Stops the download (Ctrl-C): E_DOWNLOAD "stopped", the partial file removed. */
+  signal?: AbortSignal;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -48,8 +50,10 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
  */
 export async function downloadFile(url: string, dest: string, opts: DownloadOptions): Promise<void> {
   const tmp = join(dirname(dest), `${basename(dest)}.download-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const stopped = () => new TrainerError('E_DOWNLOAD', `download of ${url} stopped before its end; nothing of it is kept`);
+  if (opts.signal?.aborted) throw stopped();
   try {
-    const res = await openFollowingRedirects(url, opts.maxRedirects ?? 5, opts.idleTimeoutMs ?? 60_000);
+    const res = await openFollowingRedirects(url, opts.maxRedirects ?? 5, opts.idleTimeoutMs ?? 60_000, opts.signal, stopped);
     const totalHeader = Number(res.headers['content-length']);
     const total = Number.isSafeInteger(totalHeader) && totalHeader >= 0 ? totalHeader : null;
     const limit = opts.maxDownloadBytes ?? 1024 ** 3;
@@ -94,10 +98,16 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
 }
 
 /** GETs `url`, following up to `maxRedirects` redirects, and resolves with the 200 response. */
-async function openFollowingRedirects(url: string, maxRedirects: number, idleTimeoutMs: number): Promise<IncomingMessage> {
+async function openFollowingRedirects(
+  url: string,
+  maxRedirects: number,
+  idleTimeoutMs: number,
+  signal: AbortSignal | undefined,
+  stopped: () => TrainerError,
+): Promise<IncomingMessage> {
   let current = url;
   for (let hop = 0; ; hop++) {
-    const res = await get(current, idleTimeoutMs);
+    const res = await get(current, idleTimeoutMs, signal, stopped);
     const status = res.statusCode ?? 0;
     if (REDIRECTS.has(status) && res.headers.location !== undefined) {
       res.resume();
@@ -114,7 +124,7 @@ async function openFollowingRedirects(url: string, maxRedirects: number, idleTim
   }
 }
 
-function get(url: string, idleTimeoutMs: number): Promise<IncomingMessage> {
+function get(url: string, idleTimeoutMs: number, signal: AbortSignal | undefined, stopped: () => TrainerError): Promise<IncomingMessage> {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -132,12 +142,15 @@ function get(url: string, idleTimeoutMs: number): Promise<IncomingMessage> {
       response = res;
       resolve(res);
     });
-    // The socket timeout covers connecting and every gap in the body.
-    req.setTimeout(idleTimeoutMs, () => {
-      const err = new Error(`no data for ${idleTimeoutMs} ms`);
+    const fail = (err: Error) => {
       response?.destroy(err); // the body stream must fail with this reason, not a bare "aborted"
       req.destroy(err);
-    });
+    };
+    // The socket timeout covers connecting and every gap in the body.
+    req.setTimeout(idleTimeoutMs, () => fail(new Error(`no data for ${idleTimeoutMs} ms`)));
+    const onAbort = () => fail(stopped());
+    signal?.addEventListener('abort', onAbort, { once: true });
+    req.on('close', () => signal?.removeEventListener('abort', onAbort));
     req.on('error', reject);
   });
 }

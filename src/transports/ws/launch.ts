@@ -92,6 +92,7 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
       extra: { onClose: reap, sharesCores: true, signal: o.signal ?? new AbortController().signal, ...(o.onRequest ? { onRequest: o.onRequest } : {}) },
       ...(o.onPool ? { onPool: o.onPool } : {}),
       onListening: (url) => {
+        if (o.signal?.aborted) return; // stopped already: the wait ends at once
         for (let i = 0; i < n; i++) {
           const child = spawn(process.execPath, workerArgv(url, ctx, i, o), {
             env: { ...process.env, TRAINER_TOKEN: token },
@@ -117,13 +118,18 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
       failure ??= new TrainerError('E_TIMEOUT', `${n} local worker process(es) not ready within ${joinMs} ms`);
       abort.abort();
     }, joinMs);
+    // Stopped (Ctrl-C) before every worker joined: the workers leave at once (a worker ends
+    // cleanly on SIGTERM, also while it still retries its connection), and the stop is the outcome.
+    const onStop = () => children.forEach((c) => c.kill('SIGTERM'));
+    o.signal?.addEventListener('abort', onStop, { once: true });
     try {
       return await factory(ctx);
     } catch (err) {
       children.forEach((c) => c.kill('SIGKILL'));
-      throw failure ?? err;
+      throw o.signal?.aborted ? err : (failure ?? err);
     } finally {
       clearTimeout(deadline);
+      o.signal?.removeEventListener('abort', onStop);
     }
   };
 }

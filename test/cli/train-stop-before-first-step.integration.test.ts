@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import test from 'node:test';
+import { RunFolder } from '../../src/coordinator/run-folder.js';
+import { serve } from '../data/fixtures.js';
+import { tempDir } from '../helpers.js';
+import { spawnMain, waitFor } from '../transports/ws/helpers.js';
+import { smallConfigFile } from './cli-helpers.js';
+
+/** Processes (other than zombies) whose command line contains `text`. */
+async function processesWith(text: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
+    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    const state = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    if (cmd.replaceAll('\0', ' ').includes(text) && !/\) Z /.test(state)) found.push(Number(pid));
+  }
+  return found;
+}
+
+test('Ctrl-C during the CIFAR download stops at once with exit 130: the download is dropped, nothing trained, no checkpoint', { timeout: 60_000 }, async (t) => {
+  const dir = await tempDir();
+  // 64 KB of a 160 MB archive, then nothing more: only a stop ends this download (the idle timeout is a minute).
+  const server = await serve((_req, res) => {
+    res.writeHead(200, { 'content-length': 160_000_000 });
+    res.write(Buffer.alloc(65_536));
+  });
+  t.after(server.close);
+  const config = await smallConfigFile(dir, 'fetching');
+  const data = join(dir, 'cifar');
+  const train = spawnMain(['train', '-c', config, '--data.source', 'cifar10', '--data.path', data, '--data.download', 'true', '--data.url', server.url('/cifar.tar.gz')]);
+  t.after(() => train.child.kill('SIGKILL'));
+  await waitFor('the download to start', async () => server.requests.length > 0 && (await readdir(data).catch(() => [])).length > 0);
+  const t0 = performance.now();
+  train.child.kill('SIGINT');
+  assert.equal(await train.exited, 130, train.output());
+  assert.ok(performance.now() - t0 < 5000, `took ${Math.round(performance.now() - t0)} ms`);
+  assert.match(train.output(), /^stopped while downloading the data; nothing trained yet, no checkpoint written$/m);
+  assert.doesNotMatch(train.output(), /error E_/);
+  assert.deepEqual(await readdir(data), [], 'neither the archive nor a partial download is left');
+  const folder = new RunFolder(join(dir, 'runs', 'fetching'));
+  assert.equal(await folder.hasCheckpoint(), false);
+  assert.equal(existsSync(folder.lockFile), false, 'the run folder is released');
+});
+
+test('Ctrl-C while --procs workers start stops with exit 130 within seconds, and no worker process is left', { skip: !existsSync('/proc/self') && 'no /proc here', timeout: 90_000 }, async (t) => {
+  const dir = await tempDir();
+  const config = await smallConfigFile(dir, 'starting');
+  const train = spawnMain(['train', '-c', config, '--procs', '2']);
+  t.after(() => train.child.kill('SIGKILL'));
+  let url = '';
+  await waitFor('the coordinator to listen', () => {
+    url = /coordinator listening on (ws:\/\/[\d.:]+);/.exec(train.output())?.[1] ?? '';
+    return url !== '';
+  });
+  const t0 = performance.now();
+  train.child.kill('SIGINT');
+  assert.equal(await train.exited, 130, train.output());
+  assert.ok(performance.now() - t0 < 10_000, `took ${Math.round(performance.now() - t0)} ms`);
+  assert.match(train.output(), /^stopped while waiting for workers; nothing trained yet, no checkpoint written$/m);
+  assert.doesNotMatch(train.output(), /error E_/);
+  assert.deepEqual(await processesWith(`--connect ${url}`), [], 'every worker process has ended');
+  assert.equal(await new RunFolder(join(dir, 'runs', 'starting')).hasCheckpoint(), false);
+});
