@@ -141,6 +141,19 @@ function badNumber(parsed: Record<string, unknown>, args: readonly string[]): st
   return null;
 }
 
+/**
+ * A text option typed with an empty value or none (`--out ""`, `--config` last on the line): yargs
+ * makes it "" (or [] for a repeatable one, which then counted as not given), and each command
+ * went on to say something odd about an empty path ("cannot read config file : ENOENT").
+ */
+function emptyText(parsed: Record<string, unknown>, args: readonly string[]): string | null {
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!(value === '' || (Array.isArray(value) && (value.length === 0 || value.includes(''))))) continue;
+    if (args.some((token) => token === `--${key}` || token === `--${key}=`)) return `--${key} needs a value`;
+  }
+  return null;
+}
+
 export async function main(argv: string[]): Promise<void> {
   tf.enableProdMode(); // no debug checks, no console banners
   watchOutput();
@@ -160,7 +173,7 @@ export async function main(argv: string[]): Promise<void> {
     .epilog(`trainer <command> --help lists a command's options. ${ENV_HELP}`)
     .strict()
     .middleware((a) => {
-      const bad = badNumber(a, rest);
+      const bad = badNumber(a, rest) ?? emptyText(a, rest);
       if (bad !== null) throw usageError(bad, command);
     })
     .help()

@@ -363,6 +363,8 @@ export function extractConfigFlags(argv: readonly string[]): { rest: string[]; o
       text = next;
       i++;
     }
+    // An empty value would read as YAML null ("run.name must be a string, got null"); null is typed as null.
+    if (text.trim() === '') throw new TrainerError('E_CONFIG', `--${m[1]}.${m[2]} needs a value`);
     let value: unknown;
     try {
       value = parseYaml(text);

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'node:test';
+import { smallConfigFile, trainer } from './cli-helpers.js';
+
+test('a text option typed empty or without its value is a usage error naming it; nothing runs', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'trainer-empty-'));
+  try {
+    const config = await smallConfigFile(dir);
+    const usage = (flag: string, command: string) => `error E_USAGE: ${flag} needs a value (see trainer ${command} --help)\n`;
+    const cases: [string[], string, number][] = [
+      // Was "cannot read config file : ENOENT".
+      [['train', '--config', ''], usage('--config', 'train'), 2],
+      [['train', '-c', config, '--config'], usage('--config', 'train'), 2],
+      // Was "--trace : is a folder".
+      [['train', '-c', config, '--trace='], usage('--trace', 'train'), 2],
+      // Was E_IO "cannot write <cwd>: EISDIR".
+      [['report', join(dir, 'runs', 'run'), '--out', ''], usage('--out', 'report'), 2],
+      // A repeatable option without a value counted as not given: the run went on.
+      [['train', '-c', config, '--allowed-host'], usage('--allowed-host', 'train'), 2],
+      [['train', '-c', config, '--allowed-host', 'a.example', '--allowed-host', ''], usage('--allowed-host', 'train'), 2],
+      [['worker', '--connect', ''], usage('--connect', 'worker'), 2],
+      [['eval', '--run', ''], usage('--run', 'eval'), 2],
+      // A config key typed empty read as YAML null: "run.name must be a string, got null".
+      [['train', '-c', config, '--run.name', ''], 'error E_CONFIG: --run.name needs a value\n', 2],
+    ];
+    for (const [args, stderr, code] of cases) {
+      const r = trainer(args);
+      assert.equal(r.stderr, stderr, args.join(' '));
+      assert.equal(r.code, code, args.join(' '));
+    }
+    assert.equal(existsSync(join(dir, 'runs')), false, 'no run was started');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
