@@ -10,6 +10,7 @@ import { rmdirSync, unlinkSync } from 'node:fs';
 import { open, readFile, rmdir, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { ioError } from '../shared/atomic-file.js';
+import { TrainerError } from '../shared/errors.js';
 
 /** Who holds a lock, and how long ago it was last renewed. */
 export interface LockOwner {
@@ -60,7 +61,7 @@ export async function claimLock(file: string, madeDir: string | null = null): Pr
 /** The live owner of lock `file`, without taking it; null when nobody holds it or its holder is gone. */
 export async function lockOwner(file: string): Promise<LockOwner | null> {
   if (held.has(file)) return { pid: process.pid, host: hostname(), ageMs: 0 };
-  const seen = await readOwner(file);
+  const seen = await readOwner(file).catch(() => null); // unreadable: nobody this process can name
   return seen === null || isStale(seen.owner) ? null : seen.owner;
 }
 
@@ -117,9 +118,18 @@ async function createExclusive(file: string, text: string): Promise<boolean> {
   return true;
 }
 
-/** The lock's text and owner (pid 0, host '?' while its holder has not written it yet); null if there is none. */
+/**
+ * The lock's text and owner (pid 0, host '?' while its holder has not written it yet); null if there
+ * is none. A lock that is there but cannot be read (another user's, a folder in its place) is E_CHECKPOINT:
+ * read as "none", every claim would find it again and retry for ever.
+ */
 async function readOwner(file: string): Promise<{ text: string; owner: LockOwner } | null> {
-  const [text, st] = await Promise.all([readFile(file, 'utf8').catch(() => null), stat(file).catch(() => null)]);
+  const gone = (err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new TrainerError('E_CHECKPOINT', `cannot read the run's lock ${file} (${code}): it is not trainer's, or another user's; remove it if no run is in progress`, { cause: err });
+  };
+  const [text, st] = await Promise.all([readFile(file, 'utf8').catch(gone), stat(file).catch(gone)]);
   if (text === null || st === null) return null;
   const ageMs = Math.max(0, Date.now() - st.mtimeMs);
   try {
