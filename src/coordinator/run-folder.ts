@@ -114,11 +114,7 @@ export class RunFolder {
    * process lives), or stopped before its end, saying how to finish it; null for anything else.
    */
   async unfinished(): Promise<TrainerError | null> {
-    const exported = await access(join(this.modelDir, 'model.json')).then(
-      () => true,
-      () => false,
-    );
-    if (exported || !(await this.hasCheckpoint())) return null;
+    if ((await this.hasModel()) || !(await this.hasCheckpoint())) return null;
     const owner = await lockOwner(this.lockFile);
     if (owner !== null) {
       return new TrainerError('E_MODEL', `${this.dir} has no model yet: process ${owner.pid} on ${owner.host} is still training it, and writes the model at its end`);
@@ -126,6 +122,14 @@ export class RunFolder {
     return new TrainerError(
       'E_MODEL',
       `${this.dir} has no model yet: the run stopped before its end; finish it with trainer train --run.dir ${dirname(this.dir)} --run.name ${basename(this.dir)} --resume`,
+    );
+  }
+
+  /** Whether the exported model is there (model.json and weights.bin; the export writes weights.bin first). */
+  async hasModel(): Promise<boolean> {
+    return access(join(this.modelDir, 'model.json')).then(
+      () => true,
+      () => false,
     );
   }
 

@@ -90,12 +90,18 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
     if (ck.epoch > epochs || (ck.epoch === epochs && ck.stepInEpoch > 0)) {
       throw new TrainerError('E_CHECKPOINT', `cannot resume ${runDir} with train.epochs ${epochs}: it has trained into epoch ${ck.epoch + (ck.stepInEpoch > 0 ? 1 : 0)}`);
     }
-    if (ck.epoch === epochs) {
+    if (ck.epoch === epochs && (await folder.hasModel())) {
       result(`${runDir} already finished its ${epochs} epochs (model in ${folder.modelDir}); --train.epochs N with N > ${epochs} trains it on`);
       return { runDir, outcome: 'already-finished', weightsSha256: null };
     }
     state = { ...ck, sgd: { momentum: ck.momentum } };
-    o.log(`resuming ${runDir} at epoch ${ck.epoch + 1} of ${epochs}, step ${ck.globalStep}`);
+    if (ck.epoch === epochs) {
+      // Finished, but the model is not there (deleted, or the disk was full when it was written):
+      // the final checkpoint holds the final weights, so they are exported again, nothing trained.
+      o.log(`${runDir} finished its ${epochs} epochs but has no model in ${folder.modelDir}: writing it from the final checkpoint`);
+    } else {
+      o.log(`resuming ${runDir} at epoch ${ck.epoch + 1} of ${epochs}, step ${ck.globalStep}`);
+    }
   } else {
     if (await folder.hasCheckpoint()) {
       throw new TrainerError(
@@ -141,6 +147,13 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
       ` (from ${data.sourceDir})`,
   );
   o.log(`model ${model.name}: ${model.size} parameters; batch ${config.train.batchSize} in ${config.train.microBatches} micro-batches`);
+  const exportModel = async (params: Float32Array): Promise<RunResult> => {
+    const sha = await exportLayersModel(folder.modelDir, model, params, { normalization, classNames: data.classNames });
+    result(`model saved to ${folder.modelDir} (weights sha256 ${sha})`);
+    return { runDir, outcome: 'finished', weightsSha256: sha };
+  };
+
+  if (state.epoch === config.train.epochs) return exportModel(state.params);
 
   const ctx = { config, model, data, normalization, log: o.log };
   let pool: WorkerPool;
@@ -189,7 +202,5 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
     result(`stopped at epoch ${state.epoch + 1}, step ${state.globalStep}; checkpoint written, continue with --resume`);
     return { runDir, outcome, weightsSha256: null };
   }
-  const sha = await exportLayersModel(folder.modelDir, model, state.params, { normalization, classNames: data.classNames });
-  result(`model saved to ${folder.modelDir} (weights sha256 ${sha})`);
-  return { runDir, outcome, weightsSha256: sha };
+  return exportModel(state.params);
 }
