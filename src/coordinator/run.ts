@@ -49,7 +49,7 @@ export interface RunResult {
 
 export async function loadRunData(config: Config, onProgress?: RunOptions['onDownloadProgress'], signal?: AbortSignal): Promise<LoadedData> {
   const d = config.data;
-  return loadDatasets({
+  const data = await loadDatasets({
     source: d.source,
     path: d.path,
     download: d.download,
@@ -62,6 +62,15 @@ export async function loadRunData(config: Config, onProgress?: RunOptions['onDow
     ...(onProgress ? { onProgress } : {}),
     ...(signal ? { signal } : {}),
   });
+  // None of the selected classes in the files (a 3-class subset of a small synthetic set, other
+  // files than CIFAR-10's): training on nothing "finished" with loss NaN and accuracy 0.
+  for (const [which, set] of [['training', data.train], ['validation', data.val]] as const) {
+    if (set.count === 0) {
+      const classes = d.classes === null ? '' : ` of data.classes [${d.classes.join(', ')}]`;
+      throw new TrainerError('E_DATA', `no ${which} images${classes} in ${data.sourceDir}`);
+    }
+  }
+  return data;
 }
 
 export async function runTraining(o: RunOptions): Promise<RunResult> {
