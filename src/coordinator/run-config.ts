@@ -109,7 +109,11 @@ export async function claimRunFolder(config: Config, resume: boolean, log: (line
   const name = await RunFolder.claimUnused(config);
   if (name === config.run.name) return config;
   const taken = RunFolder.of(config);
-  const why = (await taken.hasCheckpoint()) ? 'already holds a run (--resume continues it)' : `is being trained by another process (${taken.lockFile})`;
+  const why = (await taken.hasCheckpoint())
+    ? 'already holds a run (--resume continues it)'
+    : (await taken.holdsRun())
+      ? 'already holds a run'
+      : `is being trained by another process (${taken.lockFile})`;
   log(`${taken.dir} ${why}; this new run goes to ${RunFolder.of({ run: { ...config.run, name } }).dir}`);
   return { ...config, run: { ...config.run, name } };
 }

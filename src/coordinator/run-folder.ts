@@ -6,7 +6,7 @@
  * is spelled here and nowhere else: the loop writes through it, and run,
  * report, eval and predict read through it.
  */
-import { access, appendFile, readFile } from 'node:fs/promises';
+import { access, appendFile, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Config } from '../shared/config.js';
 import { ioError, removeOrphanTemps, writeFileAtomic } from '../shared/atomic-file.js';
@@ -92,7 +92,7 @@ export class RunFolder {
     for (let n = 1; ; n++) {
       const name = n === 1 ? base : `${base}-${n}`;
       const folder = RunFolder.of({ run: { ...config.run, name } });
-      if (!(await folder.hasCheckpoint()) && (await folder.claim()) === null) return name;
+      if (!(await folder.holdsRun()) && (await folder.claim()) === null) return name;
     }
   }
 
@@ -129,6 +129,19 @@ export class RunFolder {
   async hasModel(): Promise<boolean> {
     return access(join(this.modelDir, 'model.json')).then(
       () => true,
+      () => false,
+    );
+  }
+
+  /**
+   * Whether a run was trained here: its checkpoint, its model or an epoch's metrics. A new run never
+   * takes such a folder (a finished run whose checkpoint was deleted to save space is still a run);
+   * one that holds only the config of a run stopped before its first step may be taken again.
+   */
+  async holdsRun(): Promise<boolean> {
+    if ((await this.hasCheckpoint()) || (await this.hasModel())) return true;
+    return stat(this.metricsFile).then(
+      (s) => s.size > 0,
       () => false,
     );
   }

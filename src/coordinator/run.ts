@@ -112,7 +112,7 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
       o.log(`resuming ${runDir} at epoch ${ck.epoch + 1} of ${epochs}, step ${ck.globalStep}`);
     }
   } else {
-    if (await folder.hasCheckpoint()) {
+    if (await folder.holdsRun()) {
       throw new TrainerError(
         'E_CONFIG',
         `run folder ${runDir} already holds a run; pass --resume to continue it or choose another --run.name`,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
 import { tempDir } from '../helpers.js';
@@ -21,4 +21,20 @@ test('a new run whose name is taken goes to a fresh numbered folder and says so;
   const stored = JSON.parse(await readFile(join(dir, 'runs', 'demo-2', 'config.json'), 'utf8')) as { run: { name: string }; train: { lr: number } };
   assert.equal(stored.run.name, 'demo-2');
   assert.equal(stored.train.lr, 0.01);
+});
+
+test('a finished run whose checkpoint was deleted (to save space) is still a run: a new run of its name goes to a fresh folder', async () => {
+  const dir = await tempDir();
+  const config = await smallConfigFile(dir, 'kept', 1);
+  assert.equal(trainer(['train', '--config', config]).code, 0);
+  const weights = join(dir, 'runs', 'kept', 'model', 'weights.bin');
+  const metrics = join(dir, 'runs', 'kept', 'metrics.jsonl');
+  const before = [await readFile(weights), await readFile(metrics)];
+  await rm(join(dir, 'runs', 'kept', 'checkpoint'), { recursive: true });
+
+  // It took runs/kept again and wrote its own weights and metrics over the first run's.
+  const second = trainer(['train', '--config', config, '--train.lr', '0.3']);
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stderr, /runs\/kept already holds a run; this new run goes to .*runs\/kept-2$/m);
+  assert.deepEqual([await readFile(weights), await readFile(metrics)], before, 'the first run is untouched');
 });
