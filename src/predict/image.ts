@@ -11,8 +11,15 @@ import { PNG } from 'pngjs';
 import { IMAGE_BYTES, IMAGE_SIDE, PLANE_BYTES } from '../data/cifar-format.js';
 import { TrainerError } from '../shared/errors.js';
 
-/** Largest image accepted, in pixels (default 40 megapixels: ~160 MB of RGBA while decoding). */
+/** Largest image accepted, in pixels (default 40 megapixels: 160 MB of RGBA; a JPEG needs up to 1.2 GB while decoding). */
 export const DEFAULT_MAX_IMAGE_PIXELS = 40_000_000;
+
+/**
+ * What jpeg-js counts against its memory limit per pixel, at most: 4 components (CMYK) of 64-entry
+ * Int32 blocks (16 bytes), their sample lines (4), the interleaved data (4) and the RGBA result (4),
+ * plus MCU padding. With 8 (as before), JPEGs above about 18 megapixels were refused.
+ */
+const JPEG_BYTES_PER_PIXEL = 30;
 
 export interface RgbaImage {
   width: number;
@@ -52,7 +59,7 @@ export function decodeImage(bytes: Uint8Array, name: string, maxImagePixels = DE
       useTArray: true,
       formatAsRGBA: true,
       maxResolutionInMP: maxImagePixels / 1e6,
-      maxMemoryUsageInMB: Math.ceil((maxImagePixels * 8) / 1e6) + 64,
+      maxMemoryUsageInMB: Math.ceil((maxImagePixels * JPEG_BYTES_PER_PIXEL) / 1e6) + 64,
     });
     tooLarge(img.width, img.height);
     return { width: img.width, height: img.height, data: img.data };
