@@ -4,7 +4,7 @@ import { readExportedModel } from '../coordinator/export.js';
 import { loadRunData } from '../coordinator/run.js';
 import { RunFolder } from '../coordinator/run-folder.js';
 import { selectBackend } from '../worker/backend.js';
-import { validateConfig, type BackendName } from '../shared/config.js';
+import { BACKENDS, validateConfig, type BackendName } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { chunks, MicroBatchComputer } from '../worker/gradient.js';
 import { getModel } from '../worker/model.js';
@@ -25,9 +25,15 @@ export function evalOptions<T>(y: Argv<T>) {
 
 export async function evalCommand(a: EvalArgs, overrides: Record<string, unknown>): Promise<void> {
   if (a.run === undefined) throw new TrainerError('E_USAGE', 'name the run folder: trainer eval --run runs/NAME (see trainer eval --help)');
+  // Unchecked, a misspelt backend fell through to the slowest one, cpu.
+  if (a.backend !== undefined && !(BACKENDS as readonly string[]).includes(a.backend)) {
+    throw new TrainerError('E_USAGE', `--backend must be one of ${BACKENDS.join(', ')}; got ${JSON.stringify(a.backend)}`);
+  }
   const folder = new RunFolder(a.run);
   const base = (await folder.readConfig()) as Record<string, Record<string, unknown>>;
-  const config = validateConfig({ ...base, data: { ...base.data, ...(overrides.data as object | undefined) } });
+  // Only where the data is and the evaluation's task size (main.ts checks the keys).
+  const over = overrides as { data?: object; eval?: object };
+  const config = validateConfig({ ...base, data: { ...base.data, ...over.data }, eval: { ...base.eval, ...over.eval } });
   const exported = await readExportedModel(folder.modelDir).catch(async (err: unknown) => {
     throw (await folder.unfinished()) ?? err;
   });

@@ -40,7 +40,12 @@ interface Command {
   describe: string;
   options: (y: Argv) => Argv<unknown>;
   run: Handler;
+  /** The dotted config keys (`--train.lr 0.1`) it takes: every key, these, or none (the default). */
+  configKeys?: 'all' | readonly string[];
 }
+
+/** What eval may be told of a run's config: where its data is, and how much to evaluate at once. */
+const EVAL_CONFIG_KEYS = ['data.path', 'data.download', 'data.url', 'data.md5', 'eval.batchSize'] as const;
 
 const COMMANDS: Record<string, Command> = {
   train: {
@@ -48,12 +53,14 @@ const COMMANDS: Record<string, Command> = {
     describe: 'train on this machine: in-process, --threads N worker threads or --procs N worker processes',
     options: (y) => trainOptions(y).epilog(`${CONFIG_FLAG_HELP}\n\n${ENV_HELP}`),
     run: trainCommand as Handler,
+    configKeys: 'all',
   },
   coordinator: {
     spec: 'coordinator',
     describe: 'train with WebSocket workers: listen, wait for them, run the step loop',
     options: (y) => coordinatorOptions(y).epilog(`${CONFIG_FLAG_HELP}\n\n${ENV_HELP}`),
     run: coordinatorCommand as Handler,
+    configKeys: 'all',
   },
   worker: {
     spec: 'worker',
@@ -64,8 +71,9 @@ const COMMANDS: Record<string, Command> = {
   eval: {
     spec: 'eval [run]',
     describe: 'train and validation accuracy of a saved run',
-    options: (y) => evalOptions(y).epilog('--data.* flags override where the data is read from.'),
+    options: (y) => evalOptions(y).epilog(`${EVAL_CONFIG_KEYS.map((k) => `--${k}`).join(', ')}: where the run's data is read from, and how many images a task evaluates; the rest of its config is its own.`),
     run: evalCommand as Handler,
+    configKeys: EVAL_CONFIG_KEYS,
   },
   report: {
     spec: 'report [runs..]',
@@ -154,6 +162,26 @@ function emptyText(parsed: Record<string, unknown>, args: readonly string[]): st
   return null;
 }
 
+/** Dotted paths of an object's leaves (arrays are leaves). */
+function leafKeys(v: unknown, prefix = ''): string[] {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return [prefix];
+  return Object.entries(v).flatMap(([k, x]) => leafKeys(x, prefix ? `${prefix}.${k}` : k));
+}
+
+/**
+ * A config key the command does not take: eval, report, predict and the worker read a run's config
+ * (or the coordinator's), and went on as if `--train.epochs 99` or `--data.classes [...]` had not
+ * been given, or, for eval's data.classes, scored the model against relabelled images.
+ */
+function unusedConfigKey(command: string, overrides: Record<string, unknown>): TrainerError | null {
+  const allowed = COMMANDS[command]?.configKeys ?? [];
+  if (allowed === 'all') return null;
+  const key = leafKeys(overrides).find((k) => k !== '' && !allowed.includes(k));
+  if (key === undefined) return null;
+  const takes = allowed.length === 0 ? 'takes no config keys' : `takes only ${allowed.map((k) => `--${k}`).join(', ')} of the run's config keys`;
+  return new TrainerError('E_USAGE', `trainer ${command} ${takes}, not --${key} (see trainer ${command} --help)`);
+}
+
 export async function main(argv: string[]): Promise<void> {
   tf.enableProdMode(); // no debug checks, no console banners
   watchOutput();
@@ -164,6 +192,8 @@ export async function main(argv: string[]): Promise<void> {
     const near = closest(first, Object.keys(COMMANDS));
     throw new TrainerError('E_USAGE', `unknown command ${JSON.stringify(first)}${near ? `; did you mean ${near}?` : ''} (see trainer --help)`);
   }
+  const unused = command === undefined ? null : unusedConfigKey(command, overrides);
+  if (unused !== null) throw unused;
   let y = yargs(rest)
     .scriptName('trainer')
     .usage('$0 <command> [options]\n\nData-parallel training of CNNs on CIFAR with TensorFlow.js.');

@@ -52,7 +52,7 @@ export function formatPrediction(file: string, ranked: readonly ClassScore[], to
 export async function predictCommand(a: PredictArgs): Promise<void> {
   if (!Number.isInteger(a.top) || a.top < 1) throw new TrainerError('E_USAGE', `--top must be a positive integer, got ${JSON.stringify(a.top)}`);
   if (!(BACKENDS as readonly string[]).includes(a.backend) || a.backend === 'tensorflow-gpu') {
-    throw new TrainerError('E_USAGE', `--backend must be one of auto, tensorflow, wasm, cpu; got ${JSON.stringify(a.backend)}`);
+    throw new TrainerError('E_USAGE', `--backend must be one of auto, tensorflow, webgpu, wasm, cpu; got ${JSON.stringify(a.backend)}`);
   }
   // Every file is read and decoded before the model loads: a typo fails fast.
   const records: Uint8Array[] = [];

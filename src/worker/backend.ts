@@ -185,6 +185,7 @@ export async function selectBackend(
     }
   }
 
+  if (requested !== 'cpu' && requested !== 'auto') throw new TrainerError('E_BACKEND', `unknown backend ${JSON.stringify(requested)}`);
   if (!(await loader.setBackend('cpu'))) throw new TrainerError('E_BACKEND', 'the cpu backend did not initialise');
   return { name: 'cpu', tfBackend: 'cpu', detail: requested === 'auto' ? 'tfjs-node and wasm not available' : '', kind: 'cpu' };
 }
