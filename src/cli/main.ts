@@ -114,6 +114,30 @@ function optionNames(options: Command['options']): string[] {
   return names;
 }
 
+/**
+ * A one-value option given more than once (`--run a --run b`, `-c a.yaml -c b.yaml`): yargs makes
+ * it an array, which commands met as E_INTERNAL ("The "path" argument must be of type string") or
+ * read as "a.yaml,b.yaml". Flags (booleans) and repeatable options may come twice.
+ */
+function givenTwice(command: string, parsed: Record<string, unknown>): string | null {
+  const single: string[] = [];
+  const recorder: Record<string, unknown> = {};
+  const chain = () => recorder;
+  Object.assign(recorder, {
+    option: (name: string, o: { type?: string; array?: boolean }) => {
+      if (o.type !== 'boolean' && o.array !== true) single.push(name);
+      return recorder;
+    },
+    positional: chain,
+    epilog: chain,
+    example: chain,
+    check: chain,
+  });
+  (COMMANDS[command] as Command).options(recorder as unknown as Argv);
+  const name = single.find((n) => Array.isArray(parsed[n]));
+  return name === undefined ? null : `--${name} given more than once`;
+}
+
 /** yargs' own messages, made one line with a code, a suggestion and the help to read. */
 function usageError(msg: string, command: string | undefined): TrainerError {
   const help = command ? `trainer ${command} --help` : 'trainer --help';
@@ -203,7 +227,7 @@ export async function main(argv: string[]): Promise<void> {
     .epilog(`trainer <command> --help lists a command's options. ${ENV_HELP}`)
     .strict()
     .middleware((a) => {
-      const bad = badNumber(a, rest) ?? emptyText(a, rest);
+      const bad = badNumber(a, rest) ?? emptyText(a, rest) ?? (command === undefined ? null : givenTwice(command, a));
       if (bad !== null) throw usageError(bad, command);
     })
     .help()

@@ -347,6 +347,7 @@ export async function resolveConfig(file: string | undefined, overrides: unknown
 export function extractConfigFlags(argv: readonly string[]): { rest: string[]; overrides: Plain } {
   const rest: string[] = [];
   const overrides: Plain = {};
+  const seen = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const m = /^--([A-Za-z]\w*)\.([\w.]+)(?:=(.*))?$/s.exec(arg);
@@ -354,6 +355,9 @@ export function extractConfigFlags(argv: readonly string[]): { rest: string[]; o
       rest.push(arg);
       continue;
     }
+    const flag = `--${m[1]}.${m[2]}`;
+    if (seen.has(flag)) throw new TrainerError('E_CONFIG', `${flag} given more than once`);
+    seen.add(flag);
     let text = m[3];
     if (text === undefined) {
       const next = argv[i + 1];

@@ -6,6 +6,31 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { smallConfigFile, trainer } from './cli-helpers.js';
 
+test('an option that takes one value, given twice, is a usage error naming it; nothing runs', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'trainer-twice-'));
+  try {
+    const config = await smallConfigFile(dir);
+    const cases: [string[], string][] = [
+      // Was E_INTERNAL: The "path" argument must be of type string. Received an instance of Array.
+      [['eval', '--run', 'a', '--run', 'b'], 'error E_USAGE: --run given more than once (see trainer eval --help)\n'],
+      // Was "cannot read config file a.yaml,b.yaml".
+      [['train', '-c', config, '-c', config], 'error E_USAGE: --config given more than once (see trainer train --help)\n'],
+      [['report', 'x', '--out', 'a.html', '--out', 'b.html'], 'error E_USAGE: --out given more than once (see trainer report --help)\n'],
+      [['train', '-c', config, '--threads', '2', '--threads', '3'], 'error E_USAGE: --threads given more than once (see trainer train --help)\n'],
+      // The last one won, silently.
+      [['train', '-c', config, '--train.lr', '0.1', '--train.lr=0.2'], 'error E_CONFIG: --train.lr given more than once\n'],
+    ];
+    for (const [args, stderr] of cases) {
+      const r = trainer(args);
+      assert.equal(r.stderr, stderr, args.join(' '));
+      assert.equal(r.code, 2, args.join(' '));
+    }
+    assert.equal(existsSync(join(dir, 'runs')), false, 'no run was started');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('a text option typed empty or without its value is a usage error naming it; nothing runs', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'trainer-empty-'));
   try {
