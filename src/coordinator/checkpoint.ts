@@ -103,6 +103,7 @@ export async function loadCheckpoint(file: string): Promise<CheckpointState> {
   } catch {
     throw bad('corrupt header');
   }
+  if (typeof h !== 'object' || h === null) throw bad('corrupt header');
   const start = 12 + len;
   const n = h.paramCount;
   if (!Number.isSafeInteger(n) || n < 0) throw bad('corrupt header');

@@ -66,7 +66,10 @@ export interface ExportedModel {
 
 /** Reads an exported model back as a flat parameter vector and its metadata. */
 export async function readExportedModel(dir: string): Promise<ExportedModel> {
-  let json: { userDefinedMetadata?: { trainer?: { model: string } & ExportMetadata } };
+  let json: {
+    userDefinedMetadata?: { trainer?: { model: string } & ExportMetadata };
+    weightsManifest?: { weights?: { shape?: number[] }[] }[];
+  } | null;
   let bin: Buffer;
   try {
     json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
@@ -74,8 +77,13 @@ export async function readExportedModel(dir: string): Promise<ExportedModel> {
   } catch (err) {
     throw new TrainerError('E_MODEL', `cannot read exported model in ${dir}: ${(err as Error).message.split('\n')[0]}`);
   }
-  const meta = json.userDefinedMetadata?.trainer;
-  if (!meta || bin.length % 4 !== 0) throw new TrainerError('E_MODEL', `${dir}/model.json was not written by trainer`);
+  const meta = json?.userDefinedMetadata?.trainer;
+  if (typeof meta !== 'object' || meta === null) throw new TrainerError('E_MODEL', `${dir}/model.json was not written by trainer`);
+  // The bytes model.json describes (float32 weights): a shorter or longer weights.bin is damaged.
+  const described = (json?.weightsManifest ?? []).flatMap((m) => m.weights ?? []).reduce((sum, w) => sum + 4 * (w.shape ?? []).reduce((a, b) => a * b, 1), 0);
+  if (bin.length % 4 !== 0 || bin.length !== described) {
+    throw new TrainerError('E_MODEL', `${dir}/weights.bin has ${bin.length} bytes where model.json describes ${described}: damaged, or not this model's`);
+  }
   const params = new Float32Array(bin.length / 4);
   bytesOf(params).set(bin);
   return { modelName: meta.model, params, meta: { normalization: meta.normalization, classNames: meta.classNames } };
