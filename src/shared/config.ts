@@ -48,7 +48,13 @@ const normalizeSchema = z.union(
   [
     z.literal('auto'),
     z.literal('article'),
-    z.object({ mean: triple('per-channel means'), std: triple('per-channel stds') }).strict(),
+    z
+      .object({
+        mean: triple('per-channel means'),
+        // Pixels are in [0, 1]: a std below 1e-6 scales them past float32 (1e-300 ran into NaN as "E_DIVERGED … lower train.lr?").
+        std: triple('per-channel stds').refine((s) => s.every((x) => x >= 1e-6), { error: 'must be 3 numbers of at least 1e-6 (per-channel stds)' }),
+      })
+      .strict(),
   ],
   { error: "must be 'auto', 'article' or {mean: [r, g, b], std: [r, g, b]}" },
 );
@@ -231,8 +237,12 @@ export function configKeys(): string[] {
 type Plain = Record<string, unknown>;
 const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Deep merge: objects merge key by key, anything else (arrays included) replaces. */
+/**
+ * Deep merge: objects merge key by key, anything else (arrays included) replaces. A section left
+ * empty (YAML `train:` with its keys commented out reads as null) keeps the defaults, as if absent.
+ */
 export function mergeConfig(base: unknown, over: unknown): unknown {
+  if (isPlain(base) && over === null) return base;
   if (!isPlain(base) || !isPlain(over)) return over === undefined ? base : over;
   const out: Plain = { ...base };
   for (const [k, v] of Object.entries(over)) out[k] = k in base ? mergeConfig(base[k], v) : v;
