@@ -21,8 +21,8 @@
  * no timing gets one compute span per worker and step, drawn from the moment
  * the step was dispatched.
  */
-import { access, constants, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { ioError, writeFileAtomic } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
 import type { WorkerStats } from '../transports/pool.js';
@@ -162,18 +162,20 @@ export class TraceRecorder {
 }
 
 /**
- * A recorder for `--trace FILE`, once FILE can be written: its folder exists and is writable, and
- * it is no folder itself. Checked before training, so that a mistyped path does not surface only
- * after the run.
+ * A recorder for `--trace FILE`, once FILE can be written: it is no folder, and a file can be
+ * created beside it (tried: permission bits do not tell, e.g. under /proc or on a read-only mount
+ * for root). Checked before training, so that a mistyped path does not surface only after the run.
  */
 export async function traceTo(file: string | undefined): Promise<TraceRecorder | undefined> {
   if (file === undefined) return undefined;
   const target = resolve(file);
+  if ((await stat(target).catch(() => null))?.isDirectory()) throw new TrainerError('E_USAGE', `--trace ${file}: is a folder; name a file`);
+  const probe = join(dirname(target), `.${basename(target)}.${process.pid}.probe`);
   try {
-    await access(dirname(target), constants.W_OK);
+    await writeFile(probe, '', { flag: 'wx' });
   } catch (err) {
     throw new TrainerError('E_USAGE', `--trace ${file}: ${ioError(target, err).message}`);
   }
-  if ((await stat(target).catch(() => null))?.isDirectory()) throw new TrainerError('E_USAGE', `--trace ${file}: is a folder; name a file`);
+  await unlink(probe).catch(() => {});
   return new TraceRecorder();
 }

@@ -148,5 +148,12 @@ test('--trace to a path that cannot be written is E_USAGE before anything trains
   const folder = trainer(['coordinator', '--config', config, '--trace', dir]);
   assert.equal(folder.code, 2);
   assert.equal(folder.stderr, `error E_USAGE: --trace ${dir}: is a folder; name a file\n`);
+  // A folder whose permission bits allow writing but where no file can be made (root under /proc):
+  // the run trained to its end and then failed with E_IO, exit 1.
+  if (existsSync('/proc/self')) {
+    const proc = trainer(['train', '--config', config, '--trace', '/proc/trainer-trace.json']);
+    assert.equal(proc.stderr, 'error E_USAGE: --trace /proc/trainer-trace.json: cannot write /proc/trainer-trace.json: ENOENT\n');
+    assert.equal(proc.code, 2);
+  }
   assert.equal(existsSync(join(dir, 'runs')), false, 'nothing started');
 });
