@@ -33,9 +33,13 @@ export interface RunConfigOptions {
   log: (line: string) => void;
 }
 
-/** What a resumed run may not change: the run's identity (seed, data, model, optimisation). */
+/**
+ * What a resumed run may not change: the run's identity (seed, data, model, optimisation). Where
+ * the data is read or fetched from may change (data.path, data.download, data.url: a mirror);
+ * data.md5 pins the archive's content.
+ */
 export function identity(c: Config): unknown {
-  const { path: _path, download: _download, ...data } = c.data;
+  const { path: _path, download: _download, url: _url, ...data } = c.data;
   return { run: { seed: c.run.seed }, data, model: c.model, train: { ...c.train, epochs: undefined } };
 }
 
