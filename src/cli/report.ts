@@ -4,6 +4,7 @@
  * overlays the runs (loss per step, accuracy per epoch) and lists how their
  * configs differ: comparing runs is what people open TensorBoard for.
  */
+import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { RunFolder } from '../coordinator/run-folder.js';
@@ -39,6 +40,30 @@ export async function reportCommand(a: ReportArgs): Promise<void> {
   const [only] = runs;
   const file = resolve(a.out ?? (runs.length === 1 ? new RunFolder(dirs[0] as string).reportFile : COMPARISON_FILE));
   const html = runs.length === 1 && only ? renderReport(only) : renderComparison(runs);
+  await refuseOverwriting(file);
   await writeFileAtomic(file, Buffer.from(html));
   if (!a.quiet) process.stdout.write(`${file}\n`);
+}
+
+/**
+ * A report replaces an HTML page, never another file: `--out runs/X/checkpoint/state.ckpt` (a
+ * slip of the shell's completion) replaced the run's checkpoint without a word.
+ */
+async function refuseOverwriting(file: string): Promise<void> {
+  let head: string;
+  try {
+    const fh = await open(file, 'r');
+    try {
+      const buf = Buffer.alloc(64);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      head = buf.toString('utf8', 0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return; // nothing there (or unreadable: the write says why)
+  }
+  if (head.length > 0 && !/^\s*<(!doctype html|html)/i.test(head)) {
+    throw new TrainerError('E_USAGE', `--out ${file} exists and is not an HTML page: a report does not replace it (name another file)`);
+  }
 }
