@@ -1,5 +1,6 @@
 /** `trainer worker --connect HOST:PORT`: compute micro-batches for a coordinator. */
 import { readFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import type { Argv } from 'yargs';
 import { BACKENDS, type BackendName } from '../shared/config.js';
 import { usableCpus } from '../shared/cpus.js';
@@ -75,12 +76,18 @@ export async function workerCommand(a: WorkerArgs): Promise<void> {
   const threads = parseThreads(a.threads);
   const log = a.quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
   const controller = new AbortController();
-  const onSignal = () => {
+  // Exit 0 means the coordinator is done. A worker stopped by a signal leaves cleanly and exits
+  // 128 + its number: a scheduler then sees that it did not finish (a Kubernetes Indexed Job
+  // counted an evicted worker's index as complete, and the run went on one worker short).
+  let stoppedBy: number | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(130);
+    stoppedBy = 128 + (osConstants.signals[signal] ?? 2);
     controller.abort();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
   try {
     const backend = parseBackend(a.backend);
     await runWsWorker({
@@ -99,7 +106,8 @@ export async function workerCommand(a: WorkerArgs): Promise<void> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
   }
   // tfjs and timers of a finished session must not keep the process alive.
-  process.exit(0);
+  process.exit(stoppedBy ?? 0);
 }
