@@ -179,7 +179,7 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
   o.onPool?.(pool);
   const steps = new StepLog(folder, config.log.everySteps, config.train.lr);
   const onStep = o.onStep;
-  let outcome: TrainOutcome;
+  let outcome: TrainOutcome | null = null;
   try {
     outcome = await trainLoop({
       config,
@@ -204,7 +204,7 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
     await steps.close().catch(() => {}); // the loop's error is the one to report
     throw err;
   } finally {
-    await pool.close();
+    await pool.close(outcome === 'finished' ? 'finished' : 'stopped');
   }
   await steps.close();
   if (outcome === 'stopped') {

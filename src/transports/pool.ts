@@ -110,7 +110,11 @@ export interface WorkerPool {
   evaluate(version: number, split: 'train' | 'val', chunks: readonly Int32Array[]): Promise<BatchStats[]>;
   /** Per-worker work done so far. */
   stats(): WorkerStats[];
-  close(): Promise<void>;
+  /**
+   * Ends the pool. `finished`: the run is done, remote workers exit; otherwise (stopped, failed,
+   * the default) they keep retrying for a coordinator that resumes the run.
+   */
+  close(end?: 'finished' | 'stopped'): Promise<void>;
 }
 
 /** What every transport is given to build its pool: the run as resolved. */

@@ -43,3 +43,43 @@ test('a coordinator SIGKILLed mid-run and restarted with --resume gets its worke
     killAll(procs);
   }
 });
+
+test('a coordinator stopped by SIGTERM (a pod evicted, a job preempted) leaves its workers retrying; restarted with --resume it gets them back and ends bit-identical', async () => {
+  const dir = await tempDir();
+  const config = wsConfig(dir, 'evicted', { train: { epochs: 3 } });
+  const expected = await referenceSha(config);
+  const file = join(dir, 'config.yaml');
+  await writeFile(file, JSON.stringify(config));
+  const port = await freePort();
+  const url = `127.0.0.1:${port}`;
+  const runDir = join(config.run.dir, config.run.name);
+  const coordinator = (resume: boolean) =>
+    spawnMain(['coordinator', '--config', file, '--port', String(port), '--min-workers', '2', ...(resume ? ['--resume'] : [])], {
+      TRAINER_TOKEN: TOKEN,
+    });
+  const procs: Spawned[] = [];
+  try {
+    const first = coordinator(false);
+    procs.push(first);
+    await waitFor('the coordinator to listen', () => first.output().includes('listening'));
+    const workers = [spawnWorker(url, dir, 'a'), spawnWorker(url, dir, 'b')];
+    procs.push(...workers);
+    await waitFor('a checkpoint', () => access(new RunFolder(runDir).checkpointFile).then(() => true, () => false));
+    first.child.kill('SIGTERM');
+    assert.equal(await first.exited, 130, first.output());
+    assert.match(first.output(), /checkpoint written, continue with --resume/);
+    // The workers were told "coordinator done" and exited 0: the resumed coordinator then waited for ever.
+    for (const w of workers) await waitFor('the worker to wait for the coordinator', () => /lost \(4001 coordinator stopped; it may resume\); retrying/.test(w.output()));
+    assert.deepEqual(workers.map((w) => w.child.exitCode), [null, null]);
+
+    const second = coordinator(true);
+    procs.push(second);
+    assert.equal(await second.exited, 0, second.output());
+    const sha = createHash('sha256').update(await readFile(join(runDir, 'model', 'weights.bin'))).digest('hex');
+    assert.equal(sha, expected);
+    // At the end of the run the workers are told it is done, and exit 0.
+    for (const w of workers) assert.equal(await w.exited, 0, w.output());
+  } finally {
+    killAll(procs);
+  }
+});

@@ -75,6 +75,10 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
     const children: ChildProcess[] = [];
     const reap = async () => {
       const exits = children.map((c) => (c.exitCode !== null || c.signalCode !== null ? null : new Promise((r) => c.once('exit', r))));
+      // These workers serve this process only: after a finished run they leave by themselves, after a
+      // stop they would wait for a resume (as remote workers do), so they are told to go (SIGTERM: they
+      // leave cleanly), and killed if they have not within 5 s.
+      children.forEach((c) => c.kill('SIGTERM'));
       const t = setTimeout(() => children.forEach((c) => c.kill('SIGKILL')), 5000);
       await Promise.all(exits);
       clearTimeout(t);

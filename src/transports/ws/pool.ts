@@ -263,14 +263,20 @@ export class WsPool implements WorkerPool, ConnHost {
     ];
   }
 
-  async close(): Promise<void> {
+  async close(end: 'finished' | 'stopped' = 'stopped'): Promise<void> {
     if (this.closing) return;
     this.closing = true;
     clearInterval(this.timer);
     for (const c of [...this.conns]) {
-      // Nothing but the challenge goes to a peer that has not proved the token.
-      if (c.state !== 'auth') c.send({ type: 'leave', reason: 'coordinator done' });
-      c.close(CLOSE.shutdown, 'coordinator done');
+      if (end === 'finished') {
+        // Nothing but the challenge goes to a peer that has not proved the token.
+        if (c.state !== 'auth') c.send({ type: 'leave', reason: 'coordinator done' });
+        c.close(CLOSE.shutdown, 'coordinator done');
+      } else {
+        // Workers that were told "done" here exited, and a coordinator resumed (by hand, or
+        // rescheduled by Kubernetes or Slurm) then waited for them for ever.
+        c.close(CLOSE.stopped, 'coordinator stopped; it may resume');
+      }
     }
     // Let the close frames leave before the sockets are cut.
     await new Promise((r) => setTimeout(r, 50));

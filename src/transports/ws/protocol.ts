@@ -33,8 +33,13 @@ export const PROTOCOL_VERSION = 6;
 
 /** WebSocket close codes (4000-4999 is the application range). */
 export const CLOSE = {
-  /** The coordinator is done or stopping; the worker should exit. */
+  /** The coordinator's run is done; the worker should exit. */
   shutdown: 4000,
+  /**
+   * The coordinator stopped before the end of its run (Ctrl-C, a signal, an error; its checkpoint
+   * is written): the worker keeps retrying, for the coordinator restarted with --resume.
+   */
+  stopped: 4001,
   protocolError: 4400,
   authFailed: 4401,
   handshakeTimeout: 4408,

@@ -108,6 +108,8 @@ export class WorkerSession {
           : `the coordinator at ${this.o.url} rejected our token: it holds another one (or none); give both the same TRAINER_TOKEN`,
       );
     }
+    // Stopped, to be resumed: a worker that got as far as its welcome counts as joined and waits for it.
+    if (code === CLOSE.stopped) return { kind: 'dropped', wasReady: this.state.name === 'ready', why: `${code} ${reason || 'coordinator stopped'}` };
     if (code === CLOSE.versionMismatch) throw new TrainerError('E_PROTOCOL', reason);
     if (code === CLOSE.banned) throw new TrainerError('E_WORKER_LOST', `the coordinator refuses this worker for the rest of the run (${reason})`);
     return { kind: 'dropped', wasReady: this.state.name === 'ready' && this.state.weights !== null, why: `${code}${reason ? ` ${reason}` : ''}` };
