@@ -65,6 +65,8 @@ export class WorkerSession {
   private readonly nonce = newNonce();
   /** Set when this side (Ctrl-C) or the coordinator (`leave`) ends the session on purpose. */
   private leaving: string | null = null;
+  /** How often the coordinator pings, once its welcome said so. */
+  heartbeatMs: number | null = null;
 
   constructor(
     private readonly compute: WorkerCompute,
@@ -166,6 +168,7 @@ export class WorkerSession {
     if (!checkMac(this.o.token, 'coordinator', this.nonce, m.mac)) {
       return this.fail(new TrainerError('E_AUTH', `the coordinator at ${this.o.url} does not hold our token`), CLOSE.authFailed);
     }
+    this.heartbeatMs = m.heartbeatMs;
     await this.compute.prepare(m);
     if (this.compute.holdsDataset(m.dataset.sha256)) return await this.becomeReady(m.dataset.sha256, m.proofNonce);
     this.state = { name: 'joining', dataset: m.dataset, proofNonce: m.proofNonce, chunks: [], bytes: 0 };

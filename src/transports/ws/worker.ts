@@ -120,10 +120,18 @@ async function reconnecting(o: WsWorkerOptions, compute: WorkerCompute): Promise
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** Waits `ms`, or until `signal` aborts; its listener goes with the wait (retrying for hours added one each time). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    const onAbort = () => {
+      clearTimeout(t);
+      resolve();
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
@@ -134,10 +142,37 @@ interface LinkEnd {
   error: Error | null;
 }
 
+/**
+ * How long a worker waits for a word from its coordinator before it drops the link and connects
+ * again: until the welcome (a server that accepts the connection but never answers, a stopped
+ * coordinator) SILENT_BEFORE_WELCOME_MS, then SILENT_HEARTBEATS of the coordinator's pings (it
+ * pings every cluster.heartbeatMs; a lost host or a network partition sends no close). Without it,
+ * such a worker waited for ever, whatever --retry-for-ms said.
+ */
+const SILENT_BEFORE_WELCOME_MS = 30_000;
+const SILENT_HEARTBEATS = 4;
+const SILENCE_CHECK_MS = 1000;
+
 /** One connection: a socket and the session on it, until the socket closes (or the session fails for good). */
 function connectOnce(o: WsWorkerOptions, compute: WorkerCompute, name: string): Promise<LinkEnd> {
   return new Promise<LinkEnd>((resolve, reject) => {
     const ws = new WebSocket(o.url, { ...WORKER_SOCKET_OPTIONS, ...(o.ca ? { ca: o.ca } : {}) });
+    let lastHeard = performance.now();
+    let lastCheck = lastHeard;
+    let silence: string | null = null;
+    const watch = setInterval(() => {
+      const now = performance.now();
+      // This thread was busy (a warm-up, a long task): frames may be waiting unread, so the silence is not the coordinator's.
+      if (now - lastCheck > 2 * SILENCE_CHECK_MS) lastHeard = now;
+      lastCheck = now;
+      // Before the welcome, no longer than --retry-for-ms either (at least 2 s, for a slow TLS handshake).
+      const beforeWelcome = o.retryForMs ? Math.min(SILENT_BEFORE_WELCOME_MS, Math.max(2000, o.retryForMs)) : SILENT_BEFORE_WELCOME_MS;
+      const limit = session.heartbeatMs === null ? beforeWelcome : SILENT_HEARTBEATS * session.heartbeatMs;
+      if (now - lastHeard > limit) {
+        silence = `no word from the coordinator for ${Math.round(limit / 1000)} s`;
+        ws.terminate();
+      }
+    }, SILENCE_CHECK_MS);
     const session = new WorkerSession(
       compute,
       {
@@ -159,6 +194,7 @@ function connectOnce(o: WsWorkerOptions, compute: WorkerCompute, name: string): 
     // Frames are handled strictly in order, even across the awaits of the join.
     let chain = Promise.resolve();
     ws.on('message', (data: Buffer) => {
+      lastHeard = performance.now();
       chain = chain.then(() => session.receive(data));
     });
     let opened = false;
@@ -166,9 +202,12 @@ function connectOnce(o: WsWorkerOptions, compute: WorkerCompute, name: string): 
     ws.on('open', () => void (opened = true));
     ws.on('error', (err) => void (error ??= err)); // 'close' follows and decides.
     ws.on('close', (code, reasonBuf) => {
+      clearInterval(watch);
       o.signal?.removeEventListener('abort', onAbort);
       try {
-        resolve({ end: session.ended(code, reasonBuf.toString()), opened, error });
+        const end = session.ended(code, reasonBuf.toString());
+        if (silence !== null && end.kind === 'dropped') end.why = silence;
+        resolve({ end, opened, error: silence !== null && !opened ? new Error(silence) : error });
       } catch (err) {
         reject(err);
       }
