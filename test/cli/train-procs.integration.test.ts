@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
 import { tempDir } from '../helpers.js';
-import { referenceSha, spawnMain, wsConfig } from '../transports/ws/helpers.js';
+import { referenceSha, spawnMain, waitFor, wsConfig } from '../transports/ws/helpers.js';
 
 test('trainer train --procs 2 runs two local worker processes and matches the in-process weights', async () => {
   const dir = await tempDir();
@@ -17,4 +18,41 @@ test('trainer train --procs 2 runs two local worker processes and matches the in
   assert.match(out, /listening on ws:\/\/127\.0\.0\.1:\d+/);
   assert.equal(out.match(/ready; \d workers/g)?.length, 2);
   assert.equal(/weights sha256 ([0-9a-f]{64})/.exec(out)?.[1], expected);
+});
+
+/** Processes whose command line contains `text` (not zombies). */
+async function processesWith(text: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
+    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    if (cmd.replaceAll('\0', ' ').includes(text) && !/\) Z /.test(stat)) found.push(Number(pid));
+  }
+  return found;
+}
+
+test('trainer train --procs 2 whose worker processes are all SIGKILLed mid-run starts them again and ends bit-identical (it waited out noWorkerTimeoutMs, then failed)', { skip: !existsSync('/proc/self') && 'no /proc here' }, async () => {
+  const dir = await tempDir();
+  const config = wsConfig(dir, 'respawn', { train: { epochs: 4 }, cluster: { transport: 'local', workers: 1 } });
+  const expected = await referenceSha(config);
+  const file = join(dir, 'config.yaml');
+  await writeFile(file, JSON.stringify(config));
+  const run = spawnMain(['train', '--config', file, '--procs', '2'], { TRAINER_CACHE_DIR: join(dir, 'cache') });
+  try {
+    let url = '';
+    await waitFor('the first epoch', () => {
+      url = /listening on (ws:\/\/[\d.:]+);/.exec(run.output())?.[1] ?? '';
+      return url !== '' && /Epoch 1,/.test(run.output());
+    });
+    const workers = await processesWith(`--connect ${url}`);
+    assert.equal(workers.length, 2, run.output());
+    for (const pid of workers) process.kill(pid, 'SIGKILL');
+    assert.equal(await run.exited, 0, run.output());
+    const out = run.output();
+    assert.match(out, /worker process 0 exited \(SIGKILL\); starting it again \(1 of 3\)/);
+    assert.match(out, /worker process 1 exited \(SIGKILL\); starting it again \(1 of 3\)/);
+    assert.equal(/weights sha256 ([0-9a-f]{64})/.exec(out)?.[1], expected);
+  } finally {
+    run.child.kill('SIGKILL');
+  }
 });

@@ -45,6 +45,9 @@ export function wsPoolFactory(f: WsFactoryOptions): PoolFactory {
 /** dist/src/cli/main.js, beside this file's folder. */
 export const MAIN_JS = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 
+/** How often a local worker process that dies mid-run is started again. */
+const MAX_LOCAL_RESTARTS = 3;
+
 /** How long local worker processes get to start, load a backend and join. */
 const JOIN_DEADLINE_MS = 60_000;
 
@@ -73,7 +76,11 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
     const n = ctx.config.cluster.workers;
     const token = randomBytes(24).toString('hex');
     const children: ChildProcess[] = [];
+    // Set once every worker joined (a child that dies later is started again), and when the pool closes.
+    let joined = false;
+    let closing = false;
     const reap = async () => {
+      closing = true;
       const exits = children.map((c) => (c.exitCode !== null || c.signalCode !== null ? null : new Promise((r) => c.once('exit', r))));
       // These workers serve this process only: after a finished run they leave by themselves, after a
       // stop they would wait for a resume (as remote workers do), so they are told to go (SIGTERM: they
@@ -97,7 +104,7 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
       ...(o.onPool ? { onPool: o.onPool } : {}),
       onListening: (url) => {
         if (o.signal?.aborted) return; // stopped already: the wait ends at once
-        for (let i = 0; i < n; i++) {
+        const start = (i: number, restarts: number) => {
           const child = spawn(process.execPath, workerArgv(url, ctx, i, o), {
             env: { ...process.env, TRAINER_TOKEN: token },
             stdio: ['ignore', 'ignore', 'pipe'],
@@ -108,13 +115,27 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
             for (const line of s.split('\n')) if (line.trim()) ctx.log(`[worker ${i}] ${line}`);
           });
           child.once('exit', (code, sig) => {
-            if (code !== 0 && failure === null) {
-              failure = new TrainerError('E_WORKER_LOST', `worker process ${i} exited (${sig ?? code}): ${tail.trim().split('\n').pop() ?? ''}`);
-              abort.abort();
+            const how = `worker process ${i} exited (${sig ?? code})`;
+            if (!joined) {
+              if (code !== 0 && failure === null) {
+                failure = new TrainerError('E_WORKER_LOST', `${how}: ${tail.trim().split('\n').pop() ?? ''}`);
+                abort.abort();
+              }
+            } else if (!closing) {
+              // Mid-run. Nobody else can join these runs (the token is this process's own): without a
+              // new one, the run waited out cluster.noWorkerTimeoutMs once all were gone. Its
+              // micro-batches went to the others meanwhile; a new process takes its place.
+              if (restarts < MAX_LOCAL_RESTARTS) {
+                ctx.log(`${how}; starting it again (${restarts + 1} of ${MAX_LOCAL_RESTARTS})`);
+                start(i, restarts + 1);
+              } else {
+                ctx.log(`${how} for the ${MAX_LOCAL_RESTARTS + 1}th time; not started again`);
+              }
             }
           });
           children.push(child);
-        }
+        };
+        for (let i = 0; i < n; i++) start(i, 0);
       },
     });
     const joinMs = Math.max(JOIN_DEADLINE_MS, 3 * ctx.config.cluster.handshakeTimeoutMs);
@@ -127,7 +148,9 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
     const onStop = () => children.forEach((c) => c.kill('SIGTERM'));
     o.signal?.addEventListener('abort', onStop, { once: true });
     try {
-      return await factory(ctx);
+      const pool = await factory(ctx);
+      joined = true;
+      return pool;
     } catch (err) {
       children.forEach((c) => c.kill('SIGKILL'));
       throw o.signal?.aborted ? err : (failure ?? err);
