@@ -42,10 +42,36 @@ export function workerOptions<T>(y: Argv<T>) {
 
 /** HOST:PORT, [v6]:PORT or a ws(s) URL, as a URL. */
 export function coordinatorUrl(connect: string): string {
-  if (/^wss?:\/\//.test(connect)) return connect;
+  const bad = (why = '') => new TrainerError('E_USAGE', `--connect must be HOST:PORT, ws://HOST:PORT or wss://HOST:PORT${why}, got ${JSON.stringify(connect)}`);
+  if (/^wss?:\/\//i.test(connect)) {
+    // Checked here: the socket library threw "Invalid URL" (E_INTERNAL) for these, and took port 0.
+    let url: URL;
+    try {
+      url = new URL(connect);
+    } catch {
+      throw bad();
+    }
+    if (url.hash !== '' || url.username !== '' || url.password !== '') throw bad(' (no #fragment or user:password@)');
+    if (url.port === '0') throw bad(' (a port from 1 to 65535)');
+    return connect;
+  }
   const m = /^(\[[^\]]+\]|[^:/\s]+):(\d{1,5})$/.exec(connect);
-  if (!m || Number(m[2]) > 65535) throw new TrainerError('E_USAGE', `--connect must be HOST:PORT, got ${JSON.stringify(connect)}`);
+  if (!m || Number(m[2]) > 65535 || Number(m[2]) === 0) throw bad();
   return `ws://${m[1]}:${m[2]}`;
+}
+
+/** `--ca FILE`: PEM certificates (was E_INTERNAL for a missing file; a file of anything else was taken, and TLS then said "not trusted"). */
+export function readCa(file: string): Buffer {
+  let pem: Buffer;
+  try {
+    pem = readFileSync(file);
+  } catch (err) {
+    throw new TrainerError('E_USAGE', `--ca ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new TrainerError('E_USAGE', `--ca ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----): give the coordinator's certificate or its CA's, in PEM`);
+  }
+  return pem;
 }
 
 /** `--threads N` or `auto` (the CPUs this process may use: its cores, capped by a container's CPU quota). */
@@ -99,7 +125,7 @@ export async function workerCommand(a: WorkerArgs): Promise<void> {
       ...(a.name ? { name: a.name } : {}),
       cacheDir: a.cacheDir ?? defaultCacheDir(),
       retryForMs: a.retryForMs ?? null,
-      ...(a.ca ? { ca: readFileSync(a.ca) } : {}),
+      ...(a.ca ? { ca: readCa(a.ca) } : {}),
       log,
       signal: controller.signal,
     });

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'node:test';
-import { coordinatorUrl, parseBackend } from '../../src/cli/worker.js';
+import { coordinatorUrl, parseBackend, readCa } from '../../src/cli/worker.js';
 import { flagOverrides } from '../../src/cli/train.js';
 import { parseGpuList, workerArgv } from '../../src/transports/ws/launch.js';
 import type { PoolContext } from '../../src/transports/pool.js';
@@ -12,7 +15,8 @@ test('--connect takes HOST:PORT, [v6]:PORT or a ws/wss URL', () => {
   assert.equal(coordinatorUrl('gpu-box:9000'), 'ws://gpu-box:9000');
   assert.equal(coordinatorUrl('[::1]:9000'), 'ws://[::1]:9000');
   assert.equal(coordinatorUrl('wss://c.example:443'), 'wss://c.example:443');
-  for (const bad of ['9000', 'host', 'host:99999', 'host:port', 'http://x:1']) {
+  // The ws:// ones were E_INTERNAL "Invalid URL" from the socket library; port 0 was retried.
+  for (const bad of ['9000', 'host', 'host:99999', 'host:port', 'http://x:1', 'host:0', 'ws://', 'ws://h:70000', 'ws://h:abc', 'ws://[::1', 'ws://h:1#frag', 'ws://h:0', 'wss://u:p@h:1']) {
     assert.throws(() => coordinatorUrl(bad), (e: unknown) => isTrainerError(e, 'E_USAGE'), bad);
   }
 });
@@ -56,5 +60,21 @@ test('cluster.gpus in a config file is a list of device indices', async () => {
   assert.deepEqual(withGpus([1, 0]).cluster.gpus, [1, 0]);
   for (const bad of [[-1], ['0'], 1, [0.5]]) {
     assert.throws(() => withGpus(bad), (e: unknown) => isTrainerError(e, 'E_CONFIG') && /cluster\.gpus/.test(e.message), JSON.stringify(bad));
+  }
+});
+
+test('--ca must be a readable file of PEM certificates: E_USAGE otherwise (a missing file was E_INTERNAL, a non-PEM one was taken)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'trainer-ca-'));
+  try {
+    const junk = join(dir, 'junk.pem');
+    await writeFile(junk, 'not a certificate\n');
+    const pem = join(dir, 'ca.pem');
+    await writeFile(pem, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    assert.equal(readCa(pem).toString().startsWith('-----BEGIN CERTIFICATE-----'), true);
+    for (const [file, re] of [[join(dir, 'missing.pem'), /cannot read it \(ENOENT\)/], [dir, /cannot read it \(EISDIR\)/], [junk, /holds no PEM certificate/]] as const) {
+      assert.throws(() => readCa(file), (e: unknown) => isTrainerError(e, 'E_USAGE') && re.test(e.message), file);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });
