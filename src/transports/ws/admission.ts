@@ -68,6 +68,8 @@ export class Admission {
   private readonly perAddress = new Map<string, number>();
   private refused = 0;
   private lastLogMs = Number.NEGATIVE_INFINITY;
+  private lastWhy = '';
+  private flush: NodeJS.Timeout | null = null;
   readonly budget: number;
 
   constructor(
@@ -147,10 +149,22 @@ export class Admission {
 
   private noteRefusal(why: string): void {
     this.refused++;
+    this.lastWhy = why;
     const now = performance.now();
-    if (now - this.lastLogMs < LOG_EVERY_MS) return;
+    if (now - this.lastLogMs < LOG_EVERY_MS) {
+      // The rest of a burst is told when its time comes, not only at the next refusal (which may never come).
+      this.flush ??= setTimeout(() => {
+        this.flush = null;
+        if (this.refused > 0) this.logRefusals(performance.now());
+      }, this.lastLogMs + LOG_EVERY_MS - now).unref();
+      return;
+    }
+    this.logRefusals(now);
+  }
+
+  private logRefusals(now: number): void {
     this.lastLogMs = now;
-    this.log(`refused ${this.refused} connection(s) since the last such line: ${why}`);
+    this.log(`refused ${this.refused} connection(s) since the last such line: ${this.lastWhy}`);
     this.refused = 0;
   }
 }

@@ -120,3 +120,18 @@ test('a worker with another token is told the coordinator holds another one; a w
     await pool.close();
   }
 });
+
+test('a plain server that resets every new connection (a coordinator at its cap of unauthenticated sockets) is not blamed on TLS', async () => {
+  const { createServer } = await import('node:net');
+  const server = createServer((s) => s.resetAndDestroy());
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const { lines, err } = await attempt(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    assert.ok(isTrainerError(err, 'E_TIMEOUT'), String(err));
+    // It said "if it serves TLS, connect with wss://".
+    assert.match(lines.join('\n'), /reset the connection before answering \(ECONNRESET\): a coordinator refusing connections for now \(too many unauthenticated ones: cluster\.maxUnauthenticated/);
+    assert.doesNotMatch(lines.join('\n'), /wss:/);
+  } finally {
+    server.close();
+  }
+});
