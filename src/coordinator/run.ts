@@ -179,7 +179,10 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
   o.onPool?.(pool);
   const steps = new StepLog(folder, config.log.everySteps, config.train.lr);
   const onStep = o.onStep;
-  let outcome: TrainOutcome | null = null;
+  let outcome: TrainOutcome;
+  // Whether the run is over for its workers: done, or diverged (a resume would diverge again). A
+  // stop or any other failure may be resumed, and remote workers wait for that.
+  let over = false;
   try {
     outcome = await trainLoop({
       config,
@@ -200,11 +203,13 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
       ...(o.onEpoch ? { onEpoch: o.onEpoch } : {}),
       ...(o.onStepTiming ? { onStepTiming: o.onStepTiming } : {}),
     });
+    over = outcome === 'finished';
   } catch (err) {
+    over = isTrainerError(err, 'E_DIVERGED');
     await steps.close().catch(() => {}); // the loop's error is the one to report
     throw err;
   } finally {
-    await pool.close(outcome === 'finished' ? 'finished' : 'stopped');
+    await pool.close(over ? 'finished' : 'stopped');
   }
   await steps.close();
   if (outcome === 'stopped') {

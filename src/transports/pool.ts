@@ -111,8 +111,8 @@ export interface WorkerPool {
   /** Per-worker work done so far. */
   stats(): WorkerStats[];
   /**
-   * Ends the pool. `finished`: the run is done, remote workers exit; otherwise (stopped, failed,
-   * the default) they keep retrying for a coordinator that resumes the run.
+   * Ends the pool. `finished`: the run is over (done, or diverged), remote workers exit; otherwise
+   * (stopped, failed, the default) they keep retrying for a coordinator that resumes the run.
    */
   close(end?: 'finished' | 'stopped'): Promise<void>;
 }

@@ -44,7 +44,7 @@ test('a step whose gradients overflow in the sum is not applied: E_DIVERGED, and
       },
       evaluate: (v, split, chunks) => pool.evaluate(v, split, chunks),
       stats: () => pool.stats(),
-      close: () => pool.close(),
+      close: (end) => pool.close(end),
     };
     return wrapped;
   };

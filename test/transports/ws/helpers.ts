@@ -201,6 +201,6 @@ export function withStepHooks(
     },
     evaluate: (v, split, chunks) => pool.evaluate(v, split, chunks),
     stats: () => pool.stats(),
-    close: () => pool.close(),
+    close: (end) => pool.close(end),
   };
 }
