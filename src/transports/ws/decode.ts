@@ -42,9 +42,11 @@ class Reader {
     return v;
   }
 
-  finite(key: string): number {
+  finite(key: string, min = -Number.MAX_VALUE, max = Number.MAX_VALUE): number {
     const v = this.get(key);
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw this.bad(key, 'a finite number');
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+      throw this.bad(key, min === -Number.MAX_VALUE ? 'a finite number' : `a number in [${min}, ${max}]`);
+    }
     return v;
   }
 
@@ -220,8 +222,10 @@ function readFields(r: Reader, type: MessageType): Message {
         lossSum: r.number('lossSum'),
         correct: r.int('correct', 0, MAX_TASK_INDICES),
         count: r.int('count', 0, MAX_TASK_INDICES),
-        computeMs: r.finite('computeMs'),
-        startedAt: r.finite('startedAt'),
+        // Times the run's statistics add up (workers.json, the report): a day of compute at most, a
+        // clock in milliseconds since 1970 (1e308 made workers.json hold null, -1e300 a negative total).
+        computeMs: r.finite('computeMs', 0, MAX_COMPUTE_MS),
+        startedAt: r.finite('startedAt', 0, MAX_CLOCK_MS),
         gradient: r.float32s('gradient'),
       };
     case 'evalResult':
@@ -247,6 +251,9 @@ function readFields(r: Reader, type: MessageType): Message {
 }
 
 const TYPES = Object.keys(SENT_BY) as MessageType[];
+/** Bounds of a gradient's timing fields. */
+const MAX_COMPUTE_MS = 86_400_000;
+const MAX_CLOCK_MS = 1e15;
 
 /**
  * The one validating decoder: bytes from outside in, a well-formed Message

@@ -125,6 +125,11 @@ test('wrong types and out-of-range values are E_PROTOCOL', () => {
   rejects(pack({ ...g, gradient: Buffer.alloc(5) }), /multiple of 4/);
   rejects(pack({ ...g, gradient: [1, 2, 3] }), /gradient must be binary/);
   rejects(pack({ ...g, correct: 2 ** 40 }), /correct/);
+  // A token holder's timing went into workers.json as null (1e308) or a negative total (-1e300).
+  rejects(pack({ ...g, computeMs: 1e308 }), /computeMs must be a number in \[0, 86400000\]/);
+  rejects(pack({ ...g, computeMs: -1e300 }), /computeMs/);
+  rejects(pack({ ...g, startedAt: -5 }), /startedAt/);
+  rejects(pack({ ...g, startedAt: 1e300 }), /startedAt/);
   rejects(pack({ type: 'task', taskId: 1, step: 1, version: 1, indices: Buffer.from(new Int32Array([3, -1]).buffer) }), /non-negative/);
   rejects(pack({ type: 'evalTask', taskId: 1, version: 1, split: 'test', indices: Buffer.alloc(4) }), /split must be one of/);
   rejects(pack({ type: 'prefetch', step: 1, indices: Buffer.from(new Int32Array([-4]).buffer) }), /non-negative/);
