@@ -49,7 +49,8 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
   const over: Record<string, unknown> = structuredClone(overrides);
   const cluster = (over.cluster ??= {}) as Record<string, unknown>;
   cluster.transport = 'ws';
-  if (a.host !== undefined) cluster.host = a.host;
+  // [::1] as in a URL: the address inside (it was "needs a shared token", not being a loopback address as written).
+  if (a.host !== undefined) cluster.host = a.host.replace(/^\[(.+)\]$/, '$1');
   if (a.port !== undefined) cluster.port = a.port;
   if (a.backend !== undefined) over.backend = a.backend;
   // Flags checked before the run's folder is claimed or anything starts.
