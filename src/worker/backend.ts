@@ -126,8 +126,8 @@ async function webgpu(gpu: number | null, loader: BackendLoader): Promise<Select
   try {
     a = await loader.loadWebGpu(gpu);
   } catch (err) {
-    const { WEBGPU_REQUIREMENTS } = await import('./webgpu.js');
-    throw new TrainerError('E_BACKEND', `webgpu: ${firstLine(err)}; ${WEBGPU_REQUIREMENTS}`);
+    const { WEBGPU_REQUIREMENTS, isCompleteWebGpuError } = await import('./webgpu.js');
+    throw new TrainerError('E_BACKEND', `webgpu: ${firstLine(err)}${isCompleteWebGpuError(err) ? '' : `; ${WEBGPU_REQUIREMENTS}`}`);
   }
   const detail = `${a.description}${a.software ? ' (software)' : ''}`;
   return { name: 'webgpu', tfBackend: 'webgpu', detail, kind: `webgpu ${a.device}` };

@@ -105,16 +105,38 @@ export function chooseHardwareAdapter(names: readonly string[], gpu: number): st
   const seen = names.length ? names.map((n) => JSON.stringify(n)).join(', ') : 'none';
   const name = hardware[gpu];
   if (name === undefined) {
-    throw new Error(`--gpu ${gpu}: Dawn sees ${hardware.length} hardware adapter(s) (adapters: ${seen})`);
+    // None at all: a driver (or the packages) is what is missing, as WEBGPU_REQUIREMENTS says.
+    if (names.length === 0) throw new Error(`--gpu ${gpu}: Dawn sees 0 hardware adapter(s) (adapters: none)`);
+    const software = names.find((n) => SOFTWARE_NAME.test(n));
+    throw complete(
+      `--gpu ${gpu}: Dawn sees ${hardware.length} hardware adapter(s) (adapters: ${seen})` +
+        (hardware.length === 0
+          ? ": no GPU's Vulkan driver is installed or visible here (the NVIDIA driver ships one; in a container NVIDIA_DRIVER_CAPABILITIES must include graphics)"
+          : `: --gpu counts hardware adapters from 0`) +
+        (software ? `; without --gpu, --backend webgpu runs on the software adapter ${JSON.stringify(software)} (on the CPU, slowly)` : ''),
+    );
   }
   const first = names.findIndex((n) => n.includes(name));
   if (names[first] !== name || hardware.indexOf(name) !== gpu) {
-    throw new Error(
+    throw complete(
       `--gpu ${gpu}: adapters ${seen} cannot be told apart by name, and Dawn selects by name; ` +
         'give each worker process one GPU instead (NVIDIA_VISIBLE_DEVICES in a container, Slurm with ConstrainDevices=yes) and use --gpu 0',
     );
   }
   return name;
+}
+
+/**
+ * An error that says all there is to say: the packages and a driver are there, so the generic
+ * "needs the npm packages and a Vulkan driver" (WEBGPU_REQUIREMENTS) would mislead.
+ */
+function complete(message: string): Error {
+  return Object.assign(new Error(message), { complete: true });
+}
+
+/** Whether `err` is one of `complete`'s. */
+export function isCompleteWebGpuError(err: unknown): boolean {
+  return (err as { complete?: unknown } | null)?.complete === true;
 }
 
 let held: { device: DeviceLike | null } | null = null;
@@ -138,7 +160,14 @@ export async function loadWebGpu(o: WebGpuOptions): Promise<WebGpuAdapter> {
   const nav = (globalThis as { navigator?: object }).navigator;
   Object.defineProperty(globalThis, 'navigator', { value: Object.assign(Object.create(nav ?? null), { gpu }), configurable: true, writable: true });
 
-  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  let adapter: Awaited<ReturnType<GpuLike['requestAdapter']>>;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  } catch (err) {
+    // Dawn's own message for a name that matches nothing is "no suitable backends found", its adapters on later lines.
+    if (o.adapterName === undefined) throw err;
+    throw complete(`TRAINER_WEBGPU_ADAPTER=${o.adapterName} matches no adapter Dawn sees (adapters: ${(await listWebGpuAdapters().catch(() => [])).map((n) => JSON.stringify(n)).join(', ') || 'none'})`);
+  }
   if (adapter === null) throw new Error('Dawn found no Vulkan adapter');
   const i = adapter.info;
   const info: WebGpuAdapter = {
@@ -149,7 +178,10 @@ export async function loadWebGpu(o: WebGpuOptions): Promise<WebGpuAdapter> {
   };
   // Dawn's null backend (DAWNNODE_BACKEND=null) computes nothing and does not say it is a fallback.
   if (i.device === 'null-backend') throw new Error("Dawn's null backend is selected (DAWNNODE_BACKEND); it computes nothing");
-  if (o.gpu !== null && info.software) throw new Error(`--gpu ${o.gpu}: the adapter is a software one (${info.description}), not a GPU`);
+  // TRAINER_WEBGPU_ADAPTER overrides --gpu's choice, a software adapter included (README).
+  if (o.gpu !== null && info.software && o.adapterName === undefined) {
+    throw complete(`--gpu ${o.gpu}: the adapter is a software one (${info.description}), not a GPU; without --gpu, --backend webgpu runs on it (slowly)`);
+  }
   if (o.gpu !== null && name !== undefined && o.adapterName === undefined && normaliseDeviceName(name) !== i.device) {
     throw new Error(`--gpu ${o.gpu}: asked Dawn for ${JSON.stringify(name)}, got ${JSON.stringify(i.device)}`);
   }

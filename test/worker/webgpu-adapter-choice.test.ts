@@ -1,15 +1,20 @@
 // Which adapter name `--gpu N` asks Dawn for, from the names Dawn lists (no GPU needed).
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { chooseHardwareAdapter, normaliseDeviceName } from '../../src/worker/webgpu.js';
+import { chooseHardwareAdapter, isCompleteWebGpuError, normaliseDeviceName } from '../../src/worker/webgpu.js';
 
 test('--gpu N is the N-th hardware adapter; software adapters do not count', () => {
   const names = ['llvmpipe (LLVM 15.0.6, 256 bits)', 'NVIDIA H200', 'AMD Radeon Pro W7900'];
   assert.equal(chooseHardwareAdapter(names, 0), 'NVIDIA H200');
   assert.equal(chooseHardwareAdapter(names, 1), 'AMD Radeon Pro W7900');
   assert.throws(() => chooseHardwareAdapter(names, 2), /Dawn sees 2 hardware adapter\(s\)/);
-  assert.throws(() => chooseHardwareAdapter(['llvmpipe (LLVM 15.0.6, 256 bits)'], 0), /0 hardware adapter/);
-  assert.throws(() => chooseHardwareAdapter([], 0), /adapters: none/);
+  // With only a software adapter: the GPU's driver is what is missing, and the software adapter works without --gpu.
+  assert.throws(
+    () => chooseHardwareAdapter(['llvmpipe (LLVM 15.0.6, 256 bits)'], 0),
+    (e: unknown) => isCompleteWebGpuError(e) && /0 hardware adapter.*no GPU's Vulkan driver is installed or visible.*without --gpu, --backend webgpu runs on the software adapter "llvmpipe/.test((e as Error).message),
+  );
+  assert.throws(() => chooseHardwareAdapter(names, 2), (e: unknown) => isCompleteWebGpuError(e) && /--gpu counts hardware adapters from 0/.test((e as Error).message));
+  assert.throws(() => chooseHardwareAdapter([], 0), (e: unknown) => !isCompleteWebGpuError(e) && /adapters: none/.test((e as Error).message));
 });
 
 test('identical GPUs cannot be told apart by name: the first works, the others say how to isolate GPUs', () => {

@@ -104,8 +104,13 @@ export class ThreadBoard {
   /** Starts `threads` threads and waits until each has loaded its backend and model. */
   static async start(init: ThreadInit, o: BoardOptions): Promise<ThreadBoard> {
     const board = new ThreadBoard(init, o);
+    // Every thread settles before any is terminated: one terminated while inside a native addon's
+    // start (Dawn's, for webgpu) aborted the whole process ("FATAL ERROR: napi_throw", exit 134)
+    // when another thread had failed first.
+    const started = await Promise.allSettled(Array.from({ length: o.threads }, (_, p) => board.spawn(p)));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     try {
-      await Promise.all(Array.from({ length: o.threads }, (_, p) => board.spawn(p)));
+      if (failed) throw failed.reason;
       o.warmedUp?.(board.allWarmedUp());
     } catch (err) {
       await board.close();
