@@ -224,6 +224,10 @@ export const DEFAULT_CONFIG: Config = {
   },
 };
 
+/** Keys whose value is text (names, paths, addresses, secrets): a dotted flag gives them as typed. */
+const NULLABLE_TEXT_KEYS = new Set(['cluster.token', 'cluster.tls.cert', 'cluster.tls.key']);
+const TEXT_KEYS = new Set([...NULLABLE_TEXT_KEYS, 'run.name', 'run.dir', 'data.path', 'data.url', 'data.md5', 'cluster.host']);
+
 /** Top-level config sections: the keys a dotted CLI flag may start with. */
 export const CONFIG_SECTIONS = Object.keys(DEFAULT_CONFIG) as (keyof Config)[];
 
@@ -379,13 +383,18 @@ export function extractConfigFlags(argv: readonly string[]): { rest: string[]; o
     }
     // An empty value would read as YAML null ("run.name must be a string, got null"); null is typed as null.
     if (text.trim() === '') throw new TrainerError('E_CONFIG', `--${m[1]}.${m[2]} needs a value`);
-    let value: unknown;
-    try {
-      value = parseYaml(text);
-    } catch {
-      value = text;
-    }
     const keys = [m[1] as string, ...(m[2] as string).split('.')];
+    let value: unknown;
+    if (TEXT_KEYS.has(keys.join('.'))) {
+      // Text as typed: read as YAML, "exp #3" lost its "#3" (a comment), "~" became null, 007 the number 7.
+      value = text === 'null' && NULLABLE_TEXT_KEYS.has(keys.join('.')) ? null : text;
+    } else {
+      try {
+        value = parseYaml(text, { logLevel: 'error' }); // no YAMLWarning on stderr for "%x"
+      } catch {
+        value = text;
+      }
+    }
     let node = overrides;
     for (const k of keys.slice(0, -1)) {
       if (!isPlain(node[k])) node[k] = {};
