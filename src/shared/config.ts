@@ -37,6 +37,8 @@ export const TRANSPORTS = ['local', 'threads', 'procs', 'ws'] as const;
 
 /** Examples in one task (a micro-batch or an evaluation chunk): the most a task frame may carry. */
 export const MAX_TASK_EXAMPLES = 1 << 20;
+/** Longest run.name, in UTF-8 bytes: 255 a folder name, less room for a numbered suffix. */
+export const MAX_RUN_NAME_BYTES = 200;
 /** Micro-batches of one step: each is a task, and its gradient is held until it is reduced. */
 export const MAX_MICRO_BATCHES = 1024;
 /** Bytes of gradients a step may hold at once (train.microBatches of them): beyond it, a run cannot allocate them. */
@@ -64,9 +66,14 @@ export const configSchema = z
     run: z
       .object({
         /** Run folder name under run.dir: one folder, so numbered ones (name-2) and every tool find it there. */
-        name: str().refine((n) => !/[/\\]/.test(n) && n !== '.' && n !== '..', {
-          error: 'must be a folder name, without / or \\ and not . or .. (run.dir says where run folders go)',
-        }),
+        name: str()
+          .refine((n) => !/[/\\]/.test(n) && n !== '.' && n !== '..', {
+            error: 'must be a folder name, without / or \\ and not . or .. (run.dir says where run folders go)',
+          })
+          // File systems allow 255 bytes a name; a new run of a taken name goes to name-2, name-3, ...
+          .refine((n) => Buffer.byteLength(n) <= MAX_RUN_NAME_BYTES, {
+            error: `must be at most ${MAX_RUN_NAME_BYTES} bytes (a folder name, with room for -2, -3, ... of later runs of it)`,
+          }),
         /** Parent folder of run folders. */
         dir: str(),
         /** Seeds initialisation and the per-epoch permutation. */

@@ -20,3 +20,14 @@ test('dotted flags of text keys keep the text as typed; the others are read as Y
     train: { lr: 0.001 },
   });
 });
+
+test('run.name is at most 200 bytes: a 254-byte name trained once, and its second run failed with ENAMETOOLONG on name-2', async () => {
+  const { resolveConfig, MAX_RUN_NAME_BYTES } = await import('../../src/shared/config.js');
+  const { isTrainerError } = await import('../../src/shared/errors.js');
+  assert.equal((await resolveConfig(undefined, { run: { name: 'd'.repeat(MAX_RUN_NAME_BYTES) } })).run.name.length, 200);
+  // Bytes, not characters: 100 two-byte letters fit, 101 do not.
+  assert.equal((await resolveConfig(undefined, { run: { name: 'é'.repeat(100) } })).run.name, 'é'.repeat(100));
+  for (const name of ['d'.repeat(201), 'é'.repeat(101)]) {
+    await assert.rejects(resolveConfig(undefined, { run: { name } }), (e) => isTrainerError(e, 'E_CONFIG') && /run\.name must be at most 200 bytes/.test(e.message));
+  }
+});
