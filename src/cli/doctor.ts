@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
 import { RunFolder } from '../coordinator/run-folder.js';
-import { describeError } from '../shared/errors.js';
+import { TrainerError, describeError } from '../shared/errors.js';
 import { selectBackend } from '../worker/backend.js';
 
 const MAIN_JS = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -24,7 +24,7 @@ const TRAIN_LIMIT_MS = 150_000;
 
 export interface DoctorArgs {
   train: boolean;
-  config: string;
+  config?: string;
   /** With --train on a software adapter, train on this many images only (it runs at tens of images/s). */
   softwareLimit: number;
   /** Internal: probe one backend in this process and print one JSON line. */
@@ -35,7 +35,7 @@ export interface DoctorArgs {
 export function doctorOptions<T>(y: Argv<T>) {
   return y
     .option('train', { type: 'boolean', default: false, describe: 'also train one epoch of --config on each usable GPU backend and on wasm' })
-    .option('config', { type: 'string', default: 'configs/demo.yaml', describe: 'the config --train runs' })
+    .option('config', { type: 'string', describe: "the config --train runs (default: the package's configs/demo.yaml)" })
     .option('software-limit', { type: 'number', default: 512, describe: 'with --train on a software adapter (lavapipe), train on this many images only' })
     .option('probe', { type: 'string', hidden: true })
     .option('gpu', { type: 'number', hidden: true });
@@ -56,8 +56,19 @@ const CANDIDATES: { backend: string; gpu: number | null; gpuBackend: boolean }[]
   { backend: 'cpu', gpu: null, gpuBackend: false },
 ];
 
+/** configs/demo.yaml of this installation, wherever the command runs from (a relative default only worked in the repository). */
+const DEMO_CONFIG = fileURLToPath(new URL('../../../configs/demo.yaml', import.meta.url));
+
 export async function doctorCommand(a: DoctorArgs): Promise<void> {
   if (a.probe !== undefined) return probeHere(a.probe, a.gpu ?? null);
+  if (a.train) {
+    // Checked before the probes (half a minute): it used to fail only in the table, row by row, with exit 0.
+    try {
+      readFileSync(a.config ?? DEMO_CONFIG);
+    } catch (err) {
+      throw new TrainerError('E_USAGE', `--config ${a.config ?? DEMO_CONFIG}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
+  }
   const out = (line = '') => process.stdout.write(`${line}\n`);
   out(`node ${process.version}, ${process.platform}-${process.arch}`);
   out(`CUDA_VISIBLE_DEVICES=${process.env.CUDA_VISIBLE_DEVICES ?? '(unset)'}  NVIDIA_DRIVER_CAPABILITIES=${process.env.NVIDIA_DRIVER_CAPABILITIES ?? '(unset)'}`);
@@ -85,7 +96,7 @@ export async function doctorCommand(a: DoctorArgs): Promise<void> {
     out('\n(trainer doctor --train also trains one epoch on each usable GPU backend and on wasm)');
     return;
   }
-  out(`\nOne epoch of ${a.config} on each:`);
+  out(`\nOne epoch of ${a.config ?? DEMO_CONFIG} on each:`);
   const dir = await mkdtemp(join(tmpdir(), 'trainer-doctor-'));
   const trained: string[][] = [];
   try {
@@ -94,6 +105,8 @@ export async function doctorCommand(a: DoctorArgs): Promise<void> {
     await rm(dir, { recursive: true, force: true });
   }
   out(table(['backend', 'images/s', 'weights sha256', 'note'], trained));
+  // A backend that loads but cannot train is a failure a script must see.
+  if (trained.some((row) => row[1] === '')) process.exitCode = 1;
 }
 
 /** The backend in this process: one JSON line {ok, detail}. */
@@ -122,7 +135,8 @@ function probeInChild(backend: string, gpu: number | null): Probe {
 
 function trainOnce(a: DoctorArgs, u: { backend: string; gpu: number | null; software: boolean }, dir: string): string[] {
   const name = `${u.backend}${u.gpu === null ? '' : `-gpu${u.gpu}`}${u.software ? '-software' : ''}`;
-  const args = [MAIN_JS, 'train', '--config', a.config, '--backend', u.backend, '--train.epochs', '1', '--run.dir', dir, '--run.name', name, '--json'];
+  const args = [MAIN_JS, 'train', '--config', a.config ?? DEMO_CONFIG, '--backend', u.backend, '--train.epochs', '1', '--run.dir', dir, '--run.name', name, '--json'];
+  if (a.config === undefined) args.push('--data.path', join(dir, 'data')); // the demo's synthetic data: not into the caller's folder
   if (u.gpu !== null) args.push('--gpu', String(u.gpu));
   if (u.software) args.push('--data.limitTrain', String(a.softwareLimit), '--data.limitVal', String(Math.min(a.softwareLimit, 256)));
   const label = u.gpu === null ? u.backend : `${u.backend} --gpu ${u.gpu}`;

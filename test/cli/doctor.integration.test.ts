@@ -18,3 +18,29 @@ test('doctor lists every backend with whether it is usable and why not, and exit
   assert.match(row('webgpu --gpu 0'), /\s(yes|no)\s/);
   assert.match(r.stdout, /^WebGPU adapters Dawn sees: /m);
 });
+
+test('doctor --train runs the package\'s demo config from any folder, writes nothing there, and checks --config before probing', async () => {
+  const { mkdtemp, readdir, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const elsewhere = await mkdtemp(join(tmpdir(), 'trainer-doctor-cwd-'));
+  try {
+    // From another folder the relative default configs/demo.yaml was missing: every row "cannot read config file", exit 0.
+    const r = trainer(['doctor', '--train'], elsewhere);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^wasm\s+\d+\s+[0-9a-f]{64}/m);
+    assert.deepEqual(await readdir(elsewhere), [], 'no data or runs left in the folder it ran from');
+    const missing = trainer(['doctor', '--train', '--config', join(elsewhere, 'nope.yaml')], elsewhere);
+    assert.equal(missing.code, 2);
+    assert.equal(missing.stderr, `error E_USAGE: --config ${join(elsewhere, 'nope.yaml')}: cannot read it (ENOENT)\n`);
+    // A config no backend can train: the rows say why, and the exit status says it failed (it was 0).
+    const { writeFile } = await import('node:fs/promises');
+    const bad = join(elsewhere, 'bad.yaml');
+    await writeFile(bad, 'train: {batchSize: 0}\n');
+    const failed = trainer(['doctor', '--train', '--config', bad], elsewhere);
+    assert.equal(failed.code, 1, failed.stdout);
+    assert.match(failed.stdout, /^wasm\s+error E_CONFIG: train\.batchSize/m);
+  } finally {
+    await rm(elsewhere, { recursive: true, force: true });
+  }
+});
