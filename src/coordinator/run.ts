@@ -133,10 +133,6 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
   }
   const orphans = await folder.removeOrphanTemps();
   if (orphans.length > 0) o.log(`removed ${orphans.length} temporary file(s) of an interrupted write: ${orphans.join(', ')}`);
-  await folder.writeConfig(config);
-  await folder.keepMetricsThrough(o.resume ? state.epoch : 0);
-  await folder.keepStepsThrough(o.resume ? state.globalStep : 0);
-
   // A stop before the first step ends here: nothing to checkpoint (a resumed run's checkpoint stays as it was).
   const notStarted = (when: string): RunResult => {
     result(o.resume ? `stopped ${when}; checkpoint in ${runDir}, continue with --resume` : `stopped ${when}; nothing trained yet, no checkpoint written`);
@@ -162,7 +158,10 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
     return { runDir, outcome: 'finished', weightsSha256: sha };
   };
 
-  if (state.epoch === config.train.epochs) return exportModel(state.params);
+  if (state.epoch === config.train.epochs) {
+    await folder.writeConfig(config);
+    return exportModel(state.params);
+  }
 
   const ctx = { config, model, data, normalization, log: o.log };
   let pool: WorkerPool;
@@ -175,6 +174,16 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
   if (o.signal?.aborted) {
     await pool.close();
     return notStarted('before the first step');
+  }
+  // The run's files are written once it can train: a fresh run that fails or is stopped before (bad
+  // data, no backend, no workers, Ctrl-C) leaves its folder empty, and the claim removes it.
+  try {
+    await folder.writeConfig(config);
+    await folder.keepMetricsThrough(o.resume ? state.epoch : 0);
+    await folder.keepStepsThrough(o.resume ? state.globalStep : 0);
+  } catch (err) {
+    await pool.close();
+    throw err;
   }
   o.onPool?.(pool);
   const steps = new StepLog(folder, config.log.everySteps, config.train.lr);
