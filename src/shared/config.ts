@@ -306,8 +306,12 @@ export function validateConfig(raw: unknown): Config {
   if (c.cluster.transport === 'threads' && c.cluster.workers > 1 && tfjsNode) {
     throw new TrainerError(
       'E_CONFIG',
-      `backend ${c.backend === 'auto' ? 'tensorflow-gpu' : c.backend} cannot run in more than one worker thread ` +
-        '(tfjs-node loads once per process): use processes instead, trainer train --procs N (or --gpus 0,1), or --backend webgpu',
+      c.backend === 'auto'
+        ? // Not "backend tensorflow-gpu cannot ...": the user asked for auto, which tries tensorflow-gpu first with a GPU.
+          `--gpu ${c.gpu} with ${c.cluster.workers} worker threads: backend auto would try tensorflow-gpu, which loads once per process; ` +
+            'give --backend webgpu (it runs in threads), or use processes: trainer train --procs N (or --gpus 0,1)'
+        : `backend ${c.backend} cannot run in more than one worker thread ` +
+            '(tfjs-node loads once per process): use processes instead, trainer train --procs N (or --gpus 0,1), or --backend webgpu',
     );
   }
   if (c.cluster.verify > 0 && c.cluster.workers < 2) {

@@ -48,7 +48,11 @@ test('tfjs-node in several worker threads is a config error, before any data is 
   const message = /^backend (tensorflow|tensorflow-gpu) cannot run in more than one worker thread \(tfjs-node loads once per process\): use processes instead/;
   await rejectsWith(withOverride({ backend: 'tensorflow', cluster: { transport: 'threads', workers: 2 } }), message);
   await rejectsWith(withOverride({ backend: 'tensorflow-gpu', cluster: { transport: 'threads', workers: 2 } }), message);
-  await rejectsWith(withOverride({ backend: 'auto', gpu: 0, cluster: { transport: 'threads', workers: 2 } }), /^backend tensorflow-gpu cannot run/);
+  // auto was asked for, not tensorflow-gpu: the message says what auto would do and what to give instead.
+  await rejectsWith(
+    withOverride({ backend: 'auto', gpu: 0, cluster: { transport: 'threads', workers: 2 } }),
+    /^--gpu 0 with 2 worker threads: backend auto would try tensorflow-gpu, which loads once per process; give --backend webgpu \(it runs in threads\), or use processes/,
+  );
   assert.equal((await withOverride({ backend: 'tensorflow', cluster: { transport: 'threads', workers: 1 } })).backend, 'tensorflow');
   assert.equal((await withOverride({ backend: 'tensorflow', cluster: { transport: 'procs', workers: 2 } })).cluster.workers, 2);
   assert.equal((await withOverride({ backend: 'auto', cluster: { transport: 'threads', workers: 2 } })).backend, 'auto');
