@@ -83,7 +83,7 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
   // The dashboard's address is for people: on stderr, also with --json.
   const tell = note(a.quiet);
   const controller = new AbortController();
-  const stop = stopOnSignal(controller, progress.done);
+  const stop = stopOnSignal(controller, progress.done, a.quiet);
   let dash: LiveDashboard | null = null;
   try {
     // The dashboard binds where the coordinator does: its port, or a status port on the same host.

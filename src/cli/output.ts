@@ -64,17 +64,20 @@ export function isOutputClosed(): boolean {
  * closed (watchOutput): stop at the next step boundary, with a checkpoint; a second Ctrl-C quits
  * at once. Returns the function that removes the handlers.
  */
-export function stopOnSignal(controller: AbortController, beforeNote: () => void = () => {}): () => void {
+export function stopOnSignal(controller: AbortController, beforeNote: () => void = () => {}, quiet = false): () => void {
+  // --quiet prints only errors: the notes go, the stop is the same.
+  const note = (text: string) => {
+    beforeNote();
+    if (!quiet) process.stderr.write(text);
+  };
   const onSignal = () => {
     if (controller.signal.aborted) process.exit(130);
-    beforeNote();
-    process.stderr.write('\nstopping at the next step (Ctrl-C again to quit at once)\n');
+    note('\nstopping at the next step (Ctrl-C again to quit at once)\n');
     controller.abort();
   };
   const onClosed = () => {
     if (controller.signal.aborted) return;
-    beforeNote();
-    process.stderr.write('\nstandard output was closed: stopping at the next step\n');
+    note('\nstandard output was closed: stopping at the next step\n');
     controller.abort();
   };
   process.on('SIGINT', onSignal);

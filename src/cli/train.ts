@@ -84,7 +84,7 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
   const progress = createProgress({ stream: process.stderr, out: process.stdout, epochs: config.train.epochs, quiet: a.quiet, json: a.json, outClosed: isOutputClosed });
   // The dashboard's address is for people: on stderr, also with --json.
   if (dash?.served && !a.quiet) process.stderr.write(`dashboard on ${dash.served.url}\n`);
-  const stop = stopOnSignal(controller, progress.done);
+  const stop = stopOnSignal(controller, progress.done, a.quiet);
   try {
     const download = downloadProgress();
     const result = await runTraining({

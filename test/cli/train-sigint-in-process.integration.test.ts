@@ -64,3 +64,21 @@ test('SIGHUP (the terminal or SSH session went away) stops the same way, with a 
   const checkpoint = await loadCheckpoint(new RunFolder(join(dir, 'runs', 'hup')).checkpointFile);
   assert.equal(checkpoint.globalStep, step);
 });
+
+test('with --quiet a stop prints nothing (it printed "stopping at the next step"); the checkpoint is written all the same', async () => {
+  const { spawnMain, waitFor } = await import('../transports/ws/helpers.js');
+  const { existsSync } = await import('node:fs');
+  const dir = await tempDir();
+  const config = await smallConfigFile(dir, 'hush', 50);
+  const run = spawnMain(['train', '--config', config, '--quiet']);
+  try {
+    const checkpoint = new RunFolder(join(dir, 'runs', 'hush')).checkpointFile;
+    await waitFor('a first checkpoint', () => existsSync(checkpoint));
+    run.child.kill('SIGINT');
+    assert.equal(await run.exited, 130);
+    assert.equal(run.output(), '');
+    assert.ok((await loadCheckpoint(checkpoint)).globalStep > 0);
+  } finally {
+    run.child.kill('SIGKILL');
+  }
+});
