@@ -19,7 +19,7 @@ export function evalOptions<T>(y: Argv<T>) {
   return y
     .positional('run', { type: 'string', describe: 'run folder (holds config.json and model/), as RUN or --run RUN' })
     .option('run', { type: 'string', describe: 'run folder (holds config.json and model/), as RUN or --run RUN' })
-    .option('backend', { type: 'string', describe: 'auto | tensorflow | webgpu | wasm | cpu' })
+    .option('backend', { type: 'string', describe: 'auto | tensorflow-gpu | tensorflow | webgpu | wasm | cpu' })
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' });
 }
 

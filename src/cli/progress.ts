@@ -57,7 +57,12 @@ export function renderProgress(v: ProgressView, columns = 80): string {
     `${steps} ${Math.round(v.imagesPerSec)} img/s loss ${Number.isFinite(v.loss) ? v.loss.toFixed(4) : '-'}` +
     ` ETA ${formatDuration(v.etaSec)} workers ${v.workers}`;
   const barWidth = Math.min(20, columns - head.length - tail.length - 4);
-  if (barWidth < 5) return `${head} ${tail}`.slice(0, Math.max(0, columns - 1));
+  if (barWidth < 5) {
+    // Whole figures only, dropped from the end: cut mid-number, "2190 img/s" read "219".
+    const fields = [head, steps, `${Math.round(v.imagesPerSec)} img/s`, `loss ${Number.isFinite(v.loss) ? v.loss.toFixed(4) : '-'}`, `ETA ${formatDuration(v.etaSec)}`, `workers ${v.workers}`];
+    while (fields.length > 1 && fields.join(' ').length > columns - 1) fields.pop();
+    return fields.join(' ').slice(0, Math.max(0, columns - 1));
+  }
   const frac = v.stepsInEpoch > 0 ? Math.min(1, v.stepInEpoch / v.stepsInEpoch) : 0;
   const done = Math.round(frac * barWidth);
   return `${head} [${'#'.repeat(done)}${'.'.repeat(barWidth - done)}] ${tail}`;

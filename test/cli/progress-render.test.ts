@@ -21,6 +21,11 @@ test('the progress line shows epoch, bar, images/s, running loss, ETA and worker
   const narrow = renderProgress(v, 60);
   assert.ok(narrow.length < 60, narrow);
   assert.doesNotMatch(narrow, /\[/);
+  // Narrower still: whole figures are dropped from the end, never cut (at 20 columns "2190 img/s" read "219").
+  const fast = progressView({ ...step, imagesPerSec: 2190 }, 6);
+  assert.equal(renderProgress(fast, 20), 'epoch 3/6 25/100');
+  assert.equal(renderProgress(fast, 28), 'epoch 3/6 25/100 2190 img/s');
+  assert.equal(renderProgress(fast, 8), 'epoch 3');
   assert.equal(formatDuration(3725), '1:02:05');
   assert.equal(formatDuration(null), '--:--');
 });
