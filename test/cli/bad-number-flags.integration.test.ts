@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
-import { smallConfigFile, trainer } from './cli-helpers.js';
+import { expectFailures, smallConfigFile } from './cli-helpers.js';
 
 test('a number option given a word or nothing, and --threads with --procs, are usage errors naming what was given; nothing runs', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'trainer-numbers-'));
@@ -22,11 +22,7 @@ test('a number option given a word or nothing, and --threads with --procs, are u
       // One letter: no "did you mean" (every other letter is as near), and a short flag is written with one dash.
       [['worker', '-c', config, '--connect', '127.0.0.1:9'], 'error E_USAGE: unknown option -c (see trainer worker --help)\n'],
     ];
-    for (const [args, stderr] of cases) {
-      const r = trainer(args);
-      assert.equal(r.stderr, stderr, args.join(' '));
-      assert.equal(r.code, 2, args.join(' '));
-    }
+    expectFailures(cases);
     assert.equal(existsSync(join(dir, 'runs')), false, 'no run was started');
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -7,19 +7,23 @@ import { RunFolder } from '../../src/coordinator/run-folder.js';
 import { tempDir } from '../helpers.js';
 import { TOKEN, freePort, killAll, referenceSha, spawnMain, spawnWorker, waitFor, wsConfig, type Spawned } from '../transports/ws/helpers.js';
 
-test('a coordinator SIGKILLed mid-run and restarted with --resume gets its workers back and ends bit-identical', async () => {
+/** A 3-epoch ws run `name` with its reference hash, and how to start its coordinator (again, with --resume) on one port. */
+async function resumableRun(name: string) {
   const dir = await tempDir();
-  const config = wsConfig(dir, 'resumed', { train: { epochs: 3 } });
+  const config = wsConfig(dir, name, { train: { epochs: 3 } });
   const expected = await referenceSha(config);
   const file = join(dir, 'config.yaml');
   await writeFile(file, JSON.stringify(config));
   const port = await freePort();
-  const url = `127.0.0.1:${port}`;
-  const runDir = join(config.run.dir, config.run.name);
   const coordinator = (resume: boolean) =>
     spawnMain(['coordinator', '--config', file, '--port', String(port), '--min-workers', '2', ...(resume ? ['--resume'] : [])], {
       TRAINER_TOKEN: TOKEN,
     });
+  return { dir, expected, url: `127.0.0.1:${port}`, runDir: join(config.run.dir, config.run.name), coordinator };
+}
+
+test('a coordinator SIGKILLed mid-run and restarted with --resume gets its workers back and ends bit-identical', async () => {
+  const { dir, expected, url, runDir, coordinator } = await resumableRun('resumed');
   const procs: Spawned[] = [];
   try {
     const first = coordinator(false);
@@ -45,18 +49,7 @@ test('a coordinator SIGKILLed mid-run and restarted with --resume gets its worke
 });
 
 test('a coordinator stopped by SIGTERM (a pod evicted, a job preempted) leaves its workers retrying; restarted with --resume it gets them back and ends bit-identical', async () => {
-  const dir = await tempDir();
-  const config = wsConfig(dir, 'evicted', { train: { epochs: 3 } });
-  const expected = await referenceSha(config);
-  const file = join(dir, 'config.yaml');
-  await writeFile(file, JSON.stringify(config));
-  const port = await freePort();
-  const url = `127.0.0.1:${port}`;
-  const runDir = join(config.run.dir, config.run.name);
-  const coordinator = (resume: boolean) =>
-    spawnMain(['coordinator', '--config', file, '--port', String(port), '--min-workers', '2', ...(resume ? ['--resume'] : [])], {
-      TRAINER_TOKEN: TOKEN,
-    });
+  const { dir, expected, url, runDir, coordinator } = await resumableRun('evicted');
   const procs: Spawned[] = [];
   try {
     const first = coordinator(false);

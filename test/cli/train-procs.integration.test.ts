@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
 import { tempDir } from '../helpers.js';
 import { referenceSha, spawnMain, waitFor, wsConfig } from '../transports/ws/helpers.js';
+import { processesWith } from './cli-helpers.js';
 
 test('trainer train --procs 2 runs two local worker processes and matches the in-process weights', async () => {
   const dir = await tempDir();
@@ -20,16 +21,6 @@ test('trainer train --procs 2 runs two local worker processes and matches the in
   assert.equal(/weights sha256 ([0-9a-f]{64})/.exec(out)?.[1], expected);
 });
 
-/** Processes whose command line contains `text` (not zombies). */
-async function processesWith(text: string): Promise<number[]> {
-  const found: number[] = [];
-  for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
-    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-    if (cmd.replaceAll('\0', ' ').includes(text) && !/\) Z /.test(stat)) found.push(Number(pid));
-  }
-  return found;
-}
 
 test('trainer train --procs 2 whose worker processes are all SIGKILLed mid-run starts them again and ends bit-identical (it waited out noWorkerTimeoutMs, then failed)', { skip: !existsSync('/proc/self') && 'no /proc here' }, async () => {
   const dir = await tempDir();

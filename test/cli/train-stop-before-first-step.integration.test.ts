@@ -1,24 +1,14 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
 import { RunFolder } from '../../src/coordinator/run-folder.js';
 import { serve } from '../data/fixtures.js';
 import { tempDir } from '../helpers.js';
 import { spawnMain, waitFor } from '../transports/ws/helpers.js';
-import { smallConfigFile } from './cli-helpers.js';
+import { processesWith, smallConfigFile } from './cli-helpers.js';
 
-/** Processes (other than zombies) whose command line contains `text`. */
-async function processesWith(text: string): Promise<number[]> {
-  const found: number[] = [];
-  for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
-    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    const state = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-    if (cmd.replaceAll('\0', ' ').includes(text) && !/\) Z /.test(state)) found.push(Number(pid));
-  }
-  return found;
-}
 
 test('Ctrl-C during the CIFAR download stops at once with exit 130: the download is dropped, nothing trained, no checkpoint', { timeout: 60_000 }, async (t) => {
   const dir = await tempDir();
