@@ -4,7 +4,7 @@
  * under /proc, say): it spun a core and the run never started, nor stopped on SIGTERM. Here each
  * missing folder, from the top down, is made once, and the first refusal is thrown as it came.
  */
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, readlink, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
 /** Makes `dir` and any missing parents; whether `dir` itself was made (false: it was there). */
@@ -28,6 +28,9 @@ export async function makeDir(dir: string): Promise<boolean> {
     await mkdir(d).catch(async (err: NodeJS.ErrnoException) => {
       // Made meanwhile by someone else (several worker processes share a cache): fine if a folder.
       if (err.code === 'EEXIST' && (await stat(d).catch(() => null))?.isDirectory()) return;
+      // A symbolic link to nothing: stat says missing, mkdir says there (it was a bare "EEXIST").
+      const target = err.code === 'EEXIST' ? await readlink(d).catch(() => null) : null;
+      if (target !== null) throw Object.assign(new Error(`a link to ${target}, which does not exist`), { path: d });
       throw err;
     });
   }

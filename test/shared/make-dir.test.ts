@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
@@ -20,6 +20,9 @@ test('makeDir makes every missing folder, leaves existing ones, and refuses a fi
     await writeFile(join(dir, 'file'), 'not a folder');
     await assert.rejects(makeDir(join(dir, 'file', 'sub')), (e: NodeJS.ErrnoException) => e.code === 'ENOTDIR');
     await assert.rejects(makeDir(join(dir, 'file')), (e: NodeJS.ErrnoException) => e.code === 'ENOTDIR');
+    // A link to nothing in the way: said so (it was a bare EEXIST).
+    await symlink(join(dir, 'gone'), join(dir, 'dangling'));
+    await assert.rejects(makeDir(join(dir, 'dangling')), (e: Error) => e.message === `a link to ${join(dir, 'gone')}, which does not exist`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
