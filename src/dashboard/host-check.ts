@@ -65,9 +65,13 @@ export function hostCheck(listenHost: string, extra: readonly string[] = [], mac
 /** The one line a refused request gets. */
 export function refusedHostMessage(header: string): string {
   const name = hostOfHeader(header);
-  if (name === null) return `trainer dashboard: Host ${JSON.stringify(header.slice(0, 100))} is not a valid host name\n`;
+  // Only a name --allowed-host takes is suggested ("a b" was, and the flag then refused it).
+  if (name === null || !ALLOWED_HOST_NAME.test(name)) return `trainer dashboard: Host ${JSON.stringify(header.slice(0, 100))} is not a valid host name\n`;
   return `trainer dashboard: Host ${JSON.stringify(name)} is not allowed (DNS rebinding guard); to allow it, start with --allowed-host ${name}\n`;
 }
+
+/** What --allowed-host takes: a name (or .domain), lower case, no scheme, port or path. */
+const ALLOWED_HOST_NAME = /^\.?[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?$/;
 
 /** `--allowed-host` (repeatable) as a list of lower-case names: no scheme, port or path. */
 export function parseAllowedHosts(v: unknown): string[] {
@@ -75,7 +79,7 @@ export function parseAllowedHosts(v: unknown): string[] {
   const list = Array.isArray(v) ? v : [v];
   return list.map((x) => {
     const name = typeof x === 'string' ? x.trim().toLowerCase() : '';
-    if (!/^\.?[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?$/.test(name)) {
+    if (!ALLOWED_HOST_NAME.test(name)) {
       throw new TrainerError('E_USAGE', `--allowed-host must be a host name such as dash.example.com or .example.com, got ${JSON.stringify(x)}`);
     }
     return name.endsWith('.') ? name.slice(0, -1) : name;

@@ -52,6 +52,8 @@ test('the refusal names the host and how to allow it, on one line', () => {
   assert.match(line, /^trainer dashboard: Host "evil\.example" is not allowed .*--allowed-host evil\.example\n$/);
   assert.equal(line.split('\n').length, 2);
   assert.match(refusedHostMessage('[evil]'), /^trainer dashboard: Host "\[evil\]" is not a valid host name\n$/);
+  // A name --allowed-host would refuse is not suggested to it.
+  assert.equal(refusedHostMessage('a b'), 'trainer dashboard: Host "a b" is not a valid host name\n');
 });
 
 test('--allowed-host takes host names, lower-cased, and refuses URLs and ports with E_USAGE', () => {
