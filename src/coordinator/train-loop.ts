@@ -237,6 +237,10 @@ function checkpointThenThrow(o: TrainLoopOptions, clock: EpochClock) {
   return async (err: unknown): Promise<never> => {
     if (isTrainerError(err, 'E_DIVERGED') || isTrainerError(err, 'E_VERIFY')) throw err;
     await checkpoint(o, clock);
+    // Said with the error: "no worker joined within ..." alone did not tell that nothing was lost.
+    if (isTrainerError(err)) {
+      throw new TrainerError(err.code, `${err.message}; checkpoint at step ${o.state.globalStep} written in ${o.folder.dir}, continue with --resume`, { cause: err });
+    }
     throw err;
   };
 }

@@ -43,6 +43,8 @@ const outcome = runUntilNoWorkers();
 test('with every worker gone the coordinator says it waits, then fails with E_NO_WORKERS after cluster.noWorkerTimeoutMs', async () => {
   const { error, lines, waitedMs } = await outcome;
   assert.ok(isTrainerError(error, 'E_NO_WORKERS'), `got ${String(error)}`);
+  // The error says nothing was lost (the checkpoint is checked below).
+  assert.match((error as Error).message, /; checkpoint at step 3 written in .*, continue with --resume$/);
   assert.ok(lines.some((l) => /no workers: waiting up to 1\.5 s/.test(l)), lines.join('\n'));
   assert.ok(waitedMs >= TIMEOUT_MS, `gave up after ${waitedMs} ms`);
   assert.ok(waitedMs < TIMEOUT_MS + 5000, `gave up after ${waitedMs} ms`);
