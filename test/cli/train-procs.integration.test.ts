@@ -18,6 +18,8 @@ test('trainer train --procs 2 runs two local worker processes and matches the in
   const out = run.output();
   assert.match(out, /listening on ws:\/\/127\.0\.0\.1:\d+/);
   assert.equal(out.match(/ready; \d workers/g)?.length, 2);
+  // Workers told the run is done exit 0, and are not started again.
+  assert.doesNotMatch(out, /starting it again/);
   assert.equal(/weights sha256 ([0-9a-f]{64})/.exec(out)?.[1], expected);
 });
 

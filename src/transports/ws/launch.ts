@@ -121,7 +121,8 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
                 failure = new TrainerError('E_WORKER_LOST', `${how}: ${tail.trim().split('\n').pop() ?? ''}`);
                 abort.abort();
               }
-            } else if (!closing) {
+            } else if (!closing && code !== 0) {
+              // (Exit 0 is a worker told the run is done, before the pool's close began.)
               // Mid-run. Nobody else can join these runs (the token is this process's own): without a
               // new one, the run waited out cluster.noWorkerTimeoutMs once all were gone. Its
               // micro-batches went to the others meanwhile; a new process takes its place.
