@@ -150,12 +150,13 @@ export async function trainStep(o: StepContext, batch: PlannedStep, next: Planne
   });
   const t2 = performance.now();
   const loss = results.reduce((sum, r) => sum + r.lossSum, 0);
-  if (!Number.isFinite(loss)) throw diverged(`the training loss of step ${state.globalStep} is ${loss}`);
+  // Steps counted as steps.jsonl and "stopped at ..., step N" count them: the first is step 1.
+  if (!Number.isFinite(loss)) throw diverged(`the training loss of step ${state.globalStep + 1} is ${loss}`);
   // The rest of the reduction and the update, in one pass over the parameters: by the workers
   // where they can (the pool's own storage then holds the new parameters), else here.
   const inPool = pool.sharesCores && pool.finishStep ? await pool.finishStep(state.globalStep, state.params, batch.size, o.config.train) : null;
   if (!(inPool ? inPool.finite : reduction.finishStep(state.params, state.sgd, o.config.train))) {
-    throw diverged(`the update of step ${state.globalStep} makes weights non-finite (train.lr ${o.config.train.lr})`);
+    throw diverged(`the update of step ${state.globalStep + 1} makes weights non-finite (train.lr ${o.config.train.lr})`);
   }
   if (inPool) state.params = inPool.params;
   const t3 = performance.now();

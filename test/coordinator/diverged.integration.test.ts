@@ -16,12 +16,24 @@ test('train.lr 1e308 stops at the first step with E_DIVERGED, saving no checkpoi
   const config = smallConfig(dir, { run: { name: 'lr-huge' }, train: { lr: 1e308, momentum: 0 } });
   await assert.rejects(runTraining({ config, resume: false, createPool: createInProcessPool as PoolFactory, log: quietLog }), (err) => {
     assert.ok(isTrainerError(err, 'E_DIVERGED'), String(err));
-    assert.match(err.message, /^the update of step 0 makes weights non-finite \(train\.lr 1e\+308\): the run diverged and stops/);
+    assert.match(err.message, /^the update of step 1 makes weights non-finite \(train\.lr 1e\+308\): the run diverged and stops/);
     return true;
   });
   const folder = RunFolder.of(config);
   assert.equal(await exists(folder.checkpointFile), false);
   assert.equal(await exists(folder.modelDir), false);
+});
+
+test('E_DIVERGED names steps as steps.jsonl counts them: the second step when the first went through (it said "step 1", steps.jsonl had step 1 done)', async () => {
+  const dir = await tempDir();
+  const config = smallConfig(dir, { run: { name: 'lr-big' }, train: { lr: 1e37, momentum: 0.9 }, log: { everySteps: 1 } });
+  await assert.rejects(runTraining({ config, resume: false, createPool: createInProcessPool as PoolFactory, log: quietLog }), (err) => {
+    assert.ok(isTrainerError(err, 'E_DIVERGED'), String(err));
+    assert.match(err.message, /^the update of step 2 makes weights non-finite/);
+    return true;
+  });
+  const steps = (await readFile(RunFolder.of(config).stepsFile, 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { step: number }).step);
+  assert.deepEqual(steps, [1]);
 });
 
 test('a step whose gradients overflow in the sum is not applied: E_DIVERGED, and the last good checkpoint is kept byte for byte', async () => {
@@ -48,7 +60,7 @@ test('a step whose gradients overflow in the sum is not applied: E_DIVERGED, and
     };
     return wrapped;
   };
-  await assert.rejects(runTraining({ config, resume: false, createPool: poisoning, log: quietLog }), (err) => isTrainerError(err, 'E_DIVERGED') && /step 12/.test(err.message));
+  await assert.rejects(runTraining({ config, resume: false, createPool: poisoning, log: quietLog }), (err) => isTrainerError(err, 'E_DIVERGED') && /step 13 /.test(err.message)); // pool step 12, the 13th step
   assert.ok(epoch1, 'the poison came after the first checkpoint');
   assert.deepEqual(await readFile(folder.checkpointFile), epoch1);
   assert.equal((await loadCheckpoint(folder.checkpointFile)).epoch, 1);

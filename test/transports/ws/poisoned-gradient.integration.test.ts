@@ -51,7 +51,7 @@ test('over ws, train.lr 1e308 stops at once with E_DIVERGED and evicts no honest
         spawn: (u) => procs.push(spawnWorker(u, dir, 'a'), spawnWorker(u, dir, 'b')),
         extra: { onEvent: seen.onEvent },
       }),
-      (e) => isTrainerError(e, 'E_DIVERGED') && /step 0 makes weights non-finite/.test(e.message),
+      (e) => isTrainerError(e, 'E_DIVERGED') && /step 1 makes weights non-finite/.test(e.message),
     );
     assert.deepEqual(seen.closes, []);
   } finally {
