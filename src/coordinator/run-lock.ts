@@ -6,7 +6,7 @@
  * pod that was killed: a rescheduled one resumes once the lease lapses). A takeover happens under
  * a second exclusive file, so that two takers cannot both win.
  */
-import { rmdirSync, unlinkSync } from 'node:fs';
+import { readFileSync, rmdirSync, unlinkSync } from 'node:fs';
 import { open, readFile, rmdir, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { ioError } from '../shared/atomic-file.js';
@@ -148,8 +148,18 @@ function isStale(owner: LockOwner): boolean {
   if (owner.pid === process.pid) return true;
   try {
     process.kill(owner.pid, 0);
-    return false;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+  return isZombie(owner.pid);
+}
+
+/** A killed process its parent has not reaped yet still answers kill(pid, 0); Linux's /proc says it is a zombie. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
   }
 }

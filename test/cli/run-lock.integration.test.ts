@@ -126,3 +126,25 @@ test('a lock from another machine: a new run goes elsewhere; --resume waits for 
   assert.equal(lapsed.code, 0, lapsed.stderr);
   assert.doesNotMatch(lapsed.stderr, /waiting/);
 });
+
+test('a lock whose process was killed but not yet reaped (a zombie) is taken over at once, like a gone one', { skip: !existsSync('/proc/self') && 'no /proc here' }, async () => {
+  const dir = await tempDir();
+  const config = await smallConfigFile(dir, 'zombie', 50);
+  // sh starts the run, then becomes `sleep`, which never reaps it: once killed, it stays a zombie.
+  const parent = spawn('sh', ['-c', `"${process.execPath}" "${CLI}" train --config "${config}" --quiet & echo $!; exec sleep 120`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    let pid = 0;
+    parent.stdout.setEncoding('utf8').on('data', (s: string) => (pid ||= Number.parseInt(s, 10)));
+    const folder = new RunFolder(join(dir, 'runs', 'zombie'));
+    const { waitFor } = await import('../transports/ws/helpers.js');
+    await waitFor('a first checkpoint', () => pid > 0 && existsSync(folder.checkpointFile));
+    process.kill(pid, 'SIGKILL');
+    await waitFor('the run to be a zombie', async () => / Z /.test(await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')));
+    // It said "is being trained by process N" until the zombie was reaped.
+    const epochs = String((await folder.readMetrics()).length + 1);
+    const after = trainer(['train', '--config', config, '--resume', '--train.epochs', epochs]);
+    assert.equal(after.code, 0, after.stderr);
+  } finally {
+    parent.kill('SIGKILL');
+  }
+});
