@@ -115,7 +115,7 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
             : {}),
         },
       },
-      ...(d ? { onPool: d.onPool } : {}),
+      ...(d ? { onPool: d.onPool, onHistory: d.onHistory } : {}),
       log,
       result: progress.result,
       signal: controller.signal,

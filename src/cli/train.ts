@@ -94,7 +94,7 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
         signal: controller.signal,
         ...(dash ? { onPool: dash.onPool } : {}),
       },
-      ...(dash ? { onPool: dash.onPool } : {}),
+      ...(dash ? { onPool: dash.onPool, onHistory: dash.onHistory } : {}),
       log: progress.log,
       result: progress.result,
       signal: controller.signal,

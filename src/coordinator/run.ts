@@ -12,7 +12,7 @@ import { getModel, initParams, type ModelSpec } from '../worker/model.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { exportLayersModel } from './export.js';
 import { checkResumable, claimRun } from './run-config.js';
-import { RunFolder, type EpochMetrics } from './run-folder.js';
+import { RunFolder, type EpochMetrics, type StepMetrics } from './run-folder.js';
 import { StepLog } from './step-log.js';
 import { trainLoop, type StepInfo, type StepTiming, type TrainOutcome, type TrainState } from './train-loop.js';
 
@@ -33,7 +33,17 @@ export interface RunOptions {
   onDownloadProgress?: (received: number, total: number | null) => void;
   onStep?: (info: StepInfo) => void;
   onEpoch?: (m: EpochMetrics) => void;
+  /** A resumed run's past, once, before its first step: the epochs and loss lines it has, and where it resumes. */
+  onHistory?: (h: RunHistory) => void;
   onStepTiming?: (t: StepTiming) => void;
+}
+
+export interface RunHistory {
+  epochs: EpochMetrics[];
+  steps: StepMetrics[];
+  /** Epochs done and steps done at the checkpoint resumed from. */
+  epoch: number;
+  globalStep: number;
 }
 
 export interface RunResult {
@@ -181,6 +191,9 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
     await folder.writeConfig(config);
     await folder.keepMetricsThrough(o.resume ? state.epoch : 0);
     await folder.keepStepsThrough(o.resume ? state.globalStep : 0);
+    if (o.resume && o.onHistory) {
+      o.onHistory({ epochs: await folder.readMetrics(), steps: await folder.readSteps(), epoch: state.epoch, globalStep: state.globalStep });
+    }
   } catch (err) {
     await pool.close();
     throw err;

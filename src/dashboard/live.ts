@@ -6,6 +6,7 @@
  */
 import type { StepInfo, StepTiming } from '../coordinator/train-loop.js';
 import type { EpochMetrics } from '../coordinator/run-folder.js';
+import type { RunHistory } from '../coordinator/run.js';
 import type { WorkerPool } from '../transports/pool.js';
 import type { WsPool } from '../transports/ws/pool.js';
 import type { RequestHandler } from '../transports/ws/server.js';
@@ -23,6 +24,8 @@ export interface LiveDashboard {
   served: ServedDashboard | null;
   onStep(s: StepInfo): void;
   onEpoch(m: EpochMetrics): void;
+  /** A resumed run's past epochs and loss lines. */
+  onHistory(h: RunHistory): void;
   onStepTiming(t: StepTiming): void;
   /** The run's pool, once built: its workers are listed from then on (a ws pool's from when it listens). */
   onPool(pool: WorkerPool): void;
@@ -66,6 +69,7 @@ export async function startDashboard(o: LiveDashboardOptions): Promise<LiveDashb
     served,
     onStep: state.onStep,
     onEpoch: state.onEpoch,
+    onHistory: state.onHistory,
     onStepTiming: state.onStepTiming,
     onPool: (pool) => {
       const ws = pool as WorkerPool & Partial<Pick<WsPool, 'workerInfo'>>;

@@ -19,6 +19,7 @@
 import type { WorkerStats } from '../transports/pool.js';
 import type { StepInfo, StepTiming } from '../coordinator/train-loop.js';
 import type { EpochMetrics } from '../coordinator/run-folder.js';
+import type { RunHistory } from '../coordinator/run.js';
 import type { WorkerInfo } from '../transports/ws/pool.js';
 import { smooth } from '../report/smooth.js';
 
@@ -75,6 +76,8 @@ export class DashboardState {
   private readonly lastWork = new Map<string, { microBatches: number; at: number }>();
   private readonly started: number;
   private workerSource: (() => WorkerInfo[]) | null = null;
+  /** Where a resumed run starts, until its first step. */
+  private resumedAt: { epoch: number; step: number } | null = null;
   finished = false;
 
   constructor(
@@ -89,9 +92,14 @@ export class DashboardState {
   readonly onStep = (s: StepInfo): void => {
     this.last = s;
     this.firstStep ??= { at: this.now(), step: s.globalStep };
-    if (!Number.isFinite(s.stepLoss)) return;
+    this.addLoss(s.globalStep, s.stepLoss);
+  };
+
+  /** One loss point (a step's, or a line of steps.jsonl) into the curve of `width` points each. */
+  private addLoss(step: number, loss: number): void {
+    if (!Number.isFinite(loss)) return;
     const p = this.pending;
-    Object.assign(p, { step: s.globalStep, lossSum: p.lossSum + s.stepLoss, steps: p.steps + 1 });
+    Object.assign(p, { step, lossSum: p.lossSum + loss, steps: p.steps + 1 });
     if (p.steps < this.width) return;
     this.curve.push([p.step, p.lossSum / p.steps]);
     Object.assign(p, { lossSum: 0, steps: 0 });
@@ -99,6 +107,17 @@ export class DashboardState {
       this.curve = halve(this.curve);
       this.width *= 2;
     }
+  }
+
+  /**
+   * A resumed run's past (run.ts onHistory): its epochs and loss lines, and where it resumes, so the
+   * page shows the whole run, not only what this process trained (and not "epoch 0, step 0" until
+   * the first step).
+   */
+  readonly onHistory = (h: RunHistory): void => {
+    for (const m of h.epochs) this.onEpoch(m);
+    for (const line of h.steps) this.addLoss(line.step, line.loss);
+    this.resumedAt = { epoch: h.epoch, step: h.globalStep };
   };
 
   readonly onEpoch = (m: EpochMetrics): void => {
@@ -143,9 +162,9 @@ export class DashboardState {
     const workers = this.workerRows(live, now);
     return {
       run: this.run,
-      epoch: s ? s.epoch + 1 : 0,
+      epoch: s ? s.epoch + 1 : this.resumedAt ? Math.min(this.resumedAt.epoch + 1, this.epochs) : 0,
       epochs: this.epochs,
-      step: s?.globalStep ?? 0,
+      step: s?.globalStep ?? this.resumedAt?.step ?? 0,
       stepInEpoch: s?.stepInEpoch ?? 0,
       stepsInEpoch: s?.stepsInEpoch ?? 0,
       workersAlive: live ? live.length : this.statsSource ? this.statsSource().length : (s?.workers ?? 0),
