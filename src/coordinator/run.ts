@@ -50,7 +50,7 @@ export interface RunResult {
   runDir: string;
   /**
    * `already-finished`: resumed with nothing left to train. `not-started`: stopped (signal) while
-   * the data loaded or the workers started, before a first step; nothing written beyond the config.
+   * the data loaded or the workers started, before a first step; nothing written.
    */
   outcome: TrainOutcome | 'already-finished' | 'not-started';
   /** sha256 of model/weights.bin (the trained parameter vector), when finished. */

@@ -78,6 +78,16 @@ export class WorkerSession {
     return this.state.name;
   }
 
+  /**
+   * Whether this worker now waits on the coordinator, which must then answer or ping: before its
+   * welcome, and when ready with no task queued or computing. While it joins (the dataset, the
+   * backend, the warm-up) or computes, the coordinator sends nothing (it does not ping a busy worker).
+   */
+  get waitingOnCoordinator(): boolean {
+    const s = this.state;
+    return s.name === 'authenticating' || (s.name === 'ready' && s.queue.length === 0 && s.running === 0);
+  }
+
   /** A frame from the coordinator, as it came off the socket; frames are handed over one at a time, in order. */
   async receive(frame: Uint8Array): Promise<void> {
     try {

@@ -165,14 +165,15 @@ function connectOnce(o: WsWorkerOptions, compute: WorkerCompute, name: string): 
     let silence: string | null = null;
     const watch = setInterval(() => {
       const now = performance.now();
-      // This thread was busy (a warm-up, a long task): frames may be waiting unread, so the silence is not the coordinator's.
-      if (now - lastCheck > 2 * SILENCE_CHECK_MS) lastHeard = now;
+      // This worker is joining or computing (the coordinator says nothing meanwhile), or this thread was
+      // busy (a warm-up, a long task) and frames may be waiting unread: the silence is not the coordinator's.
+      if (!session.waitingOnCoordinator || now - lastCheck > 2 * SILENCE_CHECK_MS) lastHeard = now;
       lastCheck = now;
       // Before the welcome, no longer than --retry-for-ms either (at least 2 s, for a slow TLS handshake).
       const beforeWelcome = o.retryForMs ? Math.min(SILENT_BEFORE_WELCOME_MS, Math.max(2000, o.retryForMs)) : SILENT_BEFORE_WELCOME_MS;
       const limit = session.heartbeatMs === null ? beforeWelcome : SILENT_HEARTBEATS * session.heartbeatMs;
       if (now - lastHeard > limit) {
-        silence = `no word from the coordinator for ${Math.round(limit / 1000)} s`;
+        silence = `no word from the coordinator for ${limit >= 10_000 ? Math.round(limit / 1000) : Math.round(limit / 100) / 10} s`;
         ws.terminate();
       }
     }, SILENCE_CHECK_MS);
