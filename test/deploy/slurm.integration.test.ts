@@ -212,6 +212,17 @@ test('near the time limit the coordinator checkpoints, and a job submitted with 
   assert.equal(shaOf(r2.output), expected, r2.output);
 });
 
+test('a plain scancel: the script waits for the coordinator to write its checkpoint and says so (it exited at once, 143, leaving the coordinator running outside the job)', { skip }, async () => {
+  const job = await submit(['--nodes', '2', '--ntasks-per-node', '1'], runFlags('cancelled', 40, 1024), slurmEnv());
+  const deadline = performance.now() + JOB_LIMIT_MS;
+  while (!/Epoch 1,/.test(await output(job)) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await run('scancel', [job.id], { env: slurmEnv(), timeout: 10_000 });
+  const r = await finished(job);
+  assert.match(r.output, /stopped at epoch \d+, step \d+; checkpoint written/);
+  assert.match(r.output, /trainer\.sbatch: error: the coordinator stopped early \(exit 130\).*resubmit with --resume/);
+  assert.deepEqual(pidsWith('--run.name cancelled'), [], 'no coordinator or worker left once the job has ended');
+});
+
 test('--gpus-per-task 1 gives each task its own CUDA_VISIBLE_DEVICES and each worker --gpu 0', { skip }, async () => {
   // A stand-in trainer: no GPU backend can load here, and the choice is made before it would.
   const stub = join(dir, 'stub-trainer.sh');
