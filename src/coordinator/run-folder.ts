@@ -6,7 +6,7 @@
  * is spelled here and nowhere else: the loop writes through it, and run,
  * report, eval and predict read through it.
  */
-import { access, appendFile, readFile, stat } from 'node:fs/promises';
+import { access, appendFile, readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Config } from '../shared/config.js';
 import { ioError, removeOrphanTemps, writeFileAtomic } from '../shared/atomic-file.js';
@@ -134,16 +134,14 @@ export class RunFolder {
   }
 
   /**
-   * Whether a run was trained here: its checkpoint, its model or an epoch's metrics. A new run never
-   * takes such a folder (a finished run whose checkpoint was deleted to save space is still a run);
-   * one that holds only the config of a run stopped before its first step may be taken again.
+   * Whether a run here can be continued or used: its checkpoint or its model. A new run never takes
+   * such a folder (a finished run whose checkpoint was deleted to save space is still a run). One
+   * killed before its first checkpoint left nothing to resume: a new run of its name starts it again
+   * there (a coordinator pod rescheduled then, which starts without --resume, went to NAME-2, NAME-3,
+   * ... at every restart, and never resumed).
    */
   async holdsRun(): Promise<boolean> {
-    if ((await this.hasCheckpoint()) || (await this.hasModel())) return true;
-    return stat(this.metricsFile).then(
-      (s) => s.size > 0,
-      () => false,
-    );
+    return (await this.hasCheckpoint()) || (await this.hasModel());
   }
 
   async hasCheckpoint(): Promise<boolean> {

@@ -128,6 +128,8 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
         `run folder ${runDir} already holds a run; pass --resume to continue it or choose another --run.name`,
       );
     }
+    const leftover = (await folder.readMetrics()).length;
+    if (leftover > 0) o.log(`${runDir} holds ${leftover} epoch(s) of a run killed before its first checkpoint: nothing to resume, so this run starts it again there`);
     state = {
       params: initParams(model, config.run.seed),
       sgd: { momentum: null },

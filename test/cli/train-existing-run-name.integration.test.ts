@@ -38,3 +38,25 @@ test('a finished run whose checkpoint was deleted (to save space) is still a run
   assert.match(second.stderr, /runs\/kept already holds a run; this new run goes to .*runs\/kept-2$/m);
   assert.deepEqual([await readFile(weights), await readFile(metrics)], before, 'the first run is untouched');
 });
+
+test('a run killed before its first checkpoint left nothing to resume: the next run of its name starts it again in that folder (a rescheduled coordinator pod went to NAME-2, NAME-3, ... and never resumed)', async () => {
+  const { spawnMain, waitFor } = await import('../transports/ws/helpers.js');
+  const { RunFolder } = await import('../../src/coordinator/run-folder.js');
+  const dir = await tempDir();
+  const config = await smallConfigFile(dir, 'early', 30);
+  const folder = new RunFolder(join(dir, 'runs', 'early'));
+  const first = spawnMain(['train', '--config', config, '--checkpoint.every', '100']);
+  try {
+    await waitFor('two epochs', async () => (await folder.readMetrics()).length >= 2);
+    first.child.kill('SIGKILL');
+    await first.exited;
+  } finally {
+    first.child.kill('SIGKILL');
+  }
+  assert.equal(await folder.hasCheckpoint(), false);
+  const again = trainer(['train', '--config', config, '--train.epochs', '2']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /runs\/early holds \d+ epoch\(s\) of a run killed before its first checkpoint: nothing to resume, so this run starts it again there/);
+  assert.match(again.stdout, /model saved to .*runs\/early\/model /);
+  assert.deepEqual((await folder.readMetrics()).map((m) => m.epoch), [1, 2]);
+});
