@@ -22,9 +22,16 @@ export type ErrorCode =
   | 'E_USAGE' // bad command-line usage
   | 'E_INTERNAL'; // a bug: an invariant of the trainer itself broke
 
+/**
+ * 2: another try with the same command fails the same way (a scheduler should not restart it: the
+ * Kubernetes coordinator Job fails on exit 2). A diverged run is one: it diverges again from its
+ * checkpoint (it exited 1, the Job restarted it, and the new pod waited for ever for workers the
+ * run had told to leave). Everything else, 1.
+ */
 const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
   E_CONFIG: 2,
   E_USAGE: 2,
+  E_DIVERGED: 2,
 };
 
 export class TrainerError extends Error {

@@ -65,3 +65,11 @@ test('a step whose gradients overflow in the sum is not applied: E_DIVERGED, and
   assert.deepEqual(await readFile(folder.checkpointFile), epoch1);
   assert.equal((await loadCheckpoint(folder.checkpointFile)).epoch, 1);
 });
+
+test('trainer train that diverges exits 2, as a config error does: a scheduler restarting it would diverge again (the Kubernetes Job fails on exit 2)', async () => {
+  const { smallConfigFile, trainer } = await import('../cli/cli-helpers.js');
+  const dir = await tempDir();
+  const r = trainer(['train', '--config', await smallConfigFile(dir, 'far', 1), '--train.lr', '1e37', '--train.momentum', '0.9']);
+  assert.match(r.stderr, /^error E_DIVERGED: the update of step 2 makes weights non-finite/m);
+  assert.equal(r.code, 2);
+});
