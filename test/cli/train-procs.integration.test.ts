@@ -49,3 +49,15 @@ test('trainer train --procs 2 whose worker processes are all SIGKILLed mid-run s
     run.child.kill('SIGKILL');
   }
 });
+
+test('trainer train never stores cluster.token (config.json, the checkpoint): a local run uses none, --procs makes its own', async () => {
+  const { readFile: read } = await import('node:fs/promises');
+  const { smallConfigFile, trainer } = await import('./cli-helpers.js');
+  const dir = await tempDir();
+  const secret = 'SECRETTOKEN-abcdef-0123456789-XYZ';
+  const r = trainer(['train', '--config', await smallConfigFile(dir, 'tok', 1), '--procs', '2', '--cluster.token', secret]);
+  assert.equal(r.code, 0, r.stderr);
+  for (const file of ['config.json', 'checkpoint/state.ckpt']) {
+    assert.ok(!(await read(join(dir, 'runs', 'tok', file))).includes(secret), `${file} holds the token`);
+  }
+});
