@@ -8,6 +8,7 @@ import { claimRunFolder, resolveRunConfig } from '../coordinator/run-config.js';
 import type { StepTiming } from '../coordinator/train-loop.js';
 import { TrainerError, isTrainerError } from '../shared/errors.js';
 import { isLoopbackHost, MIN_NETWORK_TOKEN_CHARS, resolveToken } from '../transports/ws/auth.js';
+import { tlsMaterial } from '../transports/ws/server.js';
 import { downloadProgress, isOutputClosed, note, stopOnSignal, stoppedExit } from './output.js';
 import { createProgress } from './progress.js';
 import { traceTo } from './trace.js';
@@ -75,6 +76,7 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
       `listening on ${host} needs a token of at least ${MIN_NETWORK_TOKEN_CHARS} characters, this one has ${token.length}: make one with openssl rand -hex 24`,
     );
   }
+  tlsMaterial(resolved.cluster.tls); // checked before the run's folder and data: E_CONFIG for a bad file
   const config = await claimRunFolder(resolved, a.resume, note(a.quiet));
   // The run folder keeps the config: never the secret.
   const stored = { ...config, cluster: { ...config.cluster, token: null } };

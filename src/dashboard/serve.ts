@@ -3,14 +3,12 @@
  * or HTTPS with the coordinator's certificate, bound to the coordinator's host,
  * answering the dashboard's paths and 404 to anything else.
  */
-import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { listenError, type RequestHandler } from '../transports/ws/server.js';
+import { listenError, tlsMaterial, type RequestHandler } from '../transports/ws/server.js';
 import { Admission } from '../transports/ws/admission.js';
 import { DEFAULT_CONFIG } from '../shared/config.js';
-import { TrainerError } from '../shared/errors.js';
 
 export interface ServedDashboard {
   /** http(s)://host:port/ with the port actually bound. */
@@ -36,13 +34,8 @@ export async function serveDashboard(
     return true;
   };
   let server: Server;
-  if (tls.cert !== null && tls.key !== null) {
-    let material: { cert: Buffer; key: Buffer };
-    try {
-      material = { cert: readFileSync(tls.cert), key: readFileSync(tls.key) };
-    } catch (err) {
-      throw new TrainerError('E_CONFIG', `cannot read cluster.tls files: ${(err as Error).message}`);
-    }
+  const material = tlsMaterial(tls);
+  if (material !== null) {
     server = createHttpsServer(material, onRequest) as unknown as Server;
   } else {
     server = createHttpServer(onRequest);

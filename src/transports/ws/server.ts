@@ -6,10 +6,12 @@
  * Plain HTTP requests (not upgrades) go to `onRequest` when given (the
  * dashboard); whatever it leaves unanswered gets 426 Upgrade Required.
  */
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import { DEFAULT_CONFIG } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
@@ -55,17 +57,48 @@ export function listenError(what: string, host: string, port: number, err: NodeJ
   return new TrainerError('E_CONFIG', `cannot ${what} on ${host}:${port}: ${why}`);
 }
 
-export async function listen(o: ListenOptions): Promise<Listening> {
-  const { cert, key } = o.tls;
+/**
+ * cluster.tls's certificate and key, read and checked: E_CONFIG naming the file and what is wrong
+ * (not PEM, a key of another certificate, expired). Called before anything starts; a bad file was
+ * E_INTERNAL with OpenSSL's own words ("PEM routines::no start line") once the data had loaded.
+ */
+export function tlsMaterial(tls: { cert: string | null; key: string | null }): { cert: Buffer; key: Buffer } | null {
+  const { cert, key } = tls;
   if ((cert === null) !== (key === null)) throw new TrainerError('E_CONFIG', 'cluster.tls needs both cert and key, or neither');
+  if (cert === null || key === null) return null;
+  let material: { cert: Buffer; key: Buffer };
+  try {
+    material = { cert: readFileSync(cert), key: readFileSync(key) };
+  } catch (err) {
+    throw new TrainerError('E_CONFIG', `cannot read cluster.tls files: ${(err as Error).message}`);
+  }
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(material.cert);
+  } catch {
+    throw new TrainerError('E_CONFIG', `cluster.tls.cert ${cert} is not a PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  }
+  try {
+    createPrivateKey(material.key);
+  } catch {
+    throw new TrainerError('E_CONFIG', `cluster.tls.key ${key} is not a PEM private key (-----BEGIN PRIVATE KEY-----)`);
+  }
+  try {
+    createSecureContext(material);
+  } catch (err) {
+    const why = /key values mismatch/.test((err as Error).message) ? 'is not the key of that certificate' : `does not go with it (${(err as Error).message})`;
+    throw new TrainerError('E_CONFIG', `cluster.tls.key ${key} ${why} (cluster.tls.cert ${cert})`);
+  }
+  const now = Date.now();
+  if (Date.parse(x509.validTo) < now) throw new TrainerError('E_CONFIG', `cluster.tls.cert ${cert} expired on ${x509.validTo}: workers would refuse it`);
+  if (Date.parse(x509.validFrom) > now) throw new TrainerError('E_CONFIG', `cluster.tls.cert ${cert} is not valid before ${x509.validFrom}: workers would refuse it`);
+  return material;
+}
+
+export async function listen(o: ListenOptions): Promise<Listening> {
+  const material = tlsMaterial(o.tls);
   let server: Server;
-  if (cert !== null && key !== null) {
-    let material: { cert: Buffer; key: Buffer };
-    try {
-      material = { cert: readFileSync(cert), key: readFileSync(key) };
-    } catch (err) {
-      throw new TrainerError('E_CONFIG', `cannot read cluster.tls files: ${(err as Error).message}`);
-    }
+  if (material !== null) {
     server = createHttpsServer(material) as unknown as Server;
   } else {
     server = createHttpServer();
@@ -102,7 +135,7 @@ export async function listen(o: ListenOptions): Promise<Listening> {
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const scheme = cert !== null ? 'wss' : 'ws';
+  const scheme = material !== null ? 'wss' : 'ws';
   const hostPart = o.host.includes(':') ? `[${o.host}]` : o.host;
   return {
     wss,

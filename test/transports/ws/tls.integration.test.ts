@@ -32,3 +32,33 @@ test('with cluster.tls the coordinator speaks wss, and a worker trusting its cer
     await pool.close();
   }
 });
+
+test('bad cluster.tls files are E_CONFIG naming the file and the fault, before the run starts (they were E_INTERNAL with OpenSSL\'s words, after the data loaded)', { skip: !haveOpenssl() && 'no openssl' }, async () => {
+  const { writeFile } = await import('node:fs/promises');
+  const { tlsMaterial } = await import('../../../src/transports/ws/server.js');
+  const { isTrainerError } = await import('../../../src/shared/errors.js');
+  const dir = await tempDir();
+  const make = (name: string, days: string) => {
+    const cert = join(dir, `${name}.pem`);
+    const key = join(dir, `${name}.key`);
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', days, '-subj', '/CN=localhost'], { stdio: 'ignore' });
+    return { cert, key };
+  };
+  const a = make('a', '1');
+  const b = make('b', '1');
+  const garbage = join(dir, 'garbage.pem');
+  await writeFile(garbage, 'not pem\n');
+  assert.ok(tlsMaterial(a));
+  const refuses = (tls: { cert: string; key: string }, re: RegExp) =>
+    assert.throws(() => tlsMaterial(tls), (e: unknown) => isTrainerError(e, 'E_CONFIG') && re.test((e as Error).message), JSON.stringify(tls));
+  refuses({ cert: a.cert, key: b.key }, /^cluster\.tls\.key .*b\.key is not the key of that certificate \(cluster\.tls\.cert .*a\.pem\)$/);
+  refuses({ cert: garbage, key: a.key }, /^cluster\.tls\.cert .*garbage\.pem is not a PEM certificate/);
+  refuses({ cert: a.cert, key: garbage }, /^cluster\.tls\.key .*garbage\.pem is not a PEM private key/);
+  refuses({ cert: a.key, key: a.cert }, /is not a PEM certificate/);
+  // Through the CLI: one line, exit 2, nothing started.
+  const { smallConfigFile, trainer } = await import('../../cli/cli-helpers.js');
+  const r = trainer(['coordinator', '--config', await smallConfigFile(dir, 'tls'), '--cluster.tls.cert', a.cert, '--cluster.tls.key', b.key]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^error E_CONFIG: cluster\.tls\.key .* is not the key of that certificate/);
+  assert.doesNotMatch(r.stderr, /data:|E_INTERNAL/);
+});
