@@ -154,6 +154,12 @@ interface LinkEnd {
  */
 const SILENT_BEFORE_WELCOME_MS = 30_000;
 const SILENT_HEARTBEATS = 4;
+/**
+ * And never less than this once joined: a coordinator busy for a moment (its epoch's end, a
+ * collection, a loaded machine) pings late, and with a small cluster.heartbeatMs (100 ms in a
+ * test on a loaded CI machine) an honest link was dropped after 0.4 s.
+ */
+const SILENT_JOINED_MIN_MS = 10_000;
 const SILENCE_CHECK_MS = 1000;
 
 /** One connection: a socket and the session on it, until the socket closes (or the session fails for good). */
@@ -171,7 +177,7 @@ function connectOnce(o: WsWorkerOptions, compute: WorkerCompute, name: string): 
       lastCheck = now;
       // Before the welcome, no longer than --retry-for-ms either (at least 2 s, for a slow TLS handshake).
       const beforeWelcome = o.retryForMs ? Math.min(SILENT_BEFORE_WELCOME_MS, Math.max(2000, o.retryForMs)) : SILENT_BEFORE_WELCOME_MS;
-      const limit = session.heartbeatMs === null ? beforeWelcome : SILENT_HEARTBEATS * session.heartbeatMs;
+      const limit = session.heartbeatMs === null ? beforeWelcome : Math.max(SILENT_JOINED_MIN_MS, SILENT_HEARTBEATS * session.heartbeatMs);
       if (now - lastHeard > limit) {
         silence = `no word from the coordinator for ${limit >= 10_000 ? Math.round(limit / 1000) : Math.round(limit / 100) / 10} s`;
         ws.terminate();

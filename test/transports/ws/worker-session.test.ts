@@ -124,15 +124,19 @@ test('a welcome before the challenge, or a task before the join, is out of turn'
 test('joining: the dataset arrives in order and checked, then ready; weights and a task give a gradient', async () => {
   const s = await setUp();
   try {
+    // Waiting on the coordinator (its silence counts) before the welcome and when ready and idle; not while joining.
+    assert.equal(s.session.waitingOnCoordinator, true);
     await s.feed({ type: 'challenge', protocol: PROTOCOL_VERSION, nonce: newNonce() });
     await s.feed(welcome((s.sent[0] as MessageOf<'hello'>).nonce));
     assert.equal(s.sent[1]?.type, 'dataRequest');
     assert.equal(s.session.stateName, 'joining');
+    assert.equal(s.session.waitingOnCoordinator, false);
     const half = Math.ceil(blob.length / 2);
     await s.feed({ type: 'dataChunk', index: 0, bytes: blob.subarray(0, half) });
     assert.equal(s.session.stateName, 'joining');
     await s.feed({ type: 'dataChunk', index: 1, bytes: blob.subarray(half) });
     assert.equal(s.session.stateName, 'ready');
+    assert.equal(s.session.waitingOnCoordinator, true);
     // Protocol 3: ready proves the bytes under the welcome's nonce.
     assert.deepEqual(s.sent[2], { type: 'ready', sha256: dataset.sha256, backend: 'cpu', proof: Buffer.from(datasetProof(blob, PROOF_NONCE)) });
 

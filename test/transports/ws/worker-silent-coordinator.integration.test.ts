@@ -38,7 +38,7 @@ test('retrying does not pile up abort listeners on the stop signal (Node warned 
   assert.equal(getEventListeners(stop.signal, 'abort').length, 0);
 });
 
-test('a joined worker whose coordinator goes silent (SIGSTOP: no close frame, as a lost host) drops the link after 4 heartbeats and rejoins; the run ends bit-identical', async () => {
+test('a joined worker whose coordinator goes silent (SIGSTOP: no close frame, as a lost host) drops the link after 4 heartbeats (10 s at least) and rejoins; the run ends bit-identical', async () => {
   const dir = await tempDir();
   const base = wsConfig(dir, 'silent', { train: { epochs: 3 } });
   const config = { ...base, cluster: { ...base.cluster, workers: 1, heartbeatMs: 500, noWorkerTimeoutMs: 60_000 } };
@@ -56,7 +56,8 @@ test('a joined worker whose coordinator goes silent (SIGSTOP: no close frame, as
     const runDir = join(config.run.dir, config.run.name);
     await waitFor('a checkpoint', () => access(new RunFolder(runDir).checkpointFile).then(() => true, () => false));
     coordinator.child.kill('SIGSTOP');
-    await waitFor('the worker to drop the silent link', () => /lost \(no word from the coordinator for 2 s\)/.test(worker.output()), 20_000);
+    // 4 heartbeats are 2 s: the floor of 10 s applies.
+    await waitFor('the worker to drop the silent link', () => /lost \(no word from the coordinator for 10 s\)/.test(worker.output()), 30_000);
     coordinator.child.kill('SIGCONT');
     assert.equal(await coordinator.exited, 0, coordinator.output());
     const sha = createHash('sha256').update(await readFile(join(runDir, 'model', 'weights.bin'))).digest('hex');
