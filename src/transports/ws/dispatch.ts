@@ -38,6 +38,9 @@ import { Stragglers } from './stragglers.js';
 import { Tally } from './tally.js';
 import { voteOf } from './verdict.js';
 
+/** Workers a part may fail on (each closing with "bad task") before the job fails: the task is at fault. */
+const MAX_TASK_FAILURES = 3;
+
 /** A worker taking part in dispatch. */
 export interface Member {
   conn: WorkerConn;
@@ -152,15 +155,30 @@ export class Dispatcher {
     this.job?.reject(err);
   }
 
-  /** A member left: its copies go back to the queue where their parts still want them, and on to whoever is left. */
-  requeue(member: Member): void {
+  /**
+   * A member left: its copies go back to the queue where their parts still want them, and on to
+   * whoever is left. `peerReason`: why the worker closed, when it did ("bad task ID: why" from one
+   * that could not compute task ID). A part that MAX_TASK_FAILURES workers could not compute ends
+   * the job: it is the task, not the workers (an evaluation chunk too big for wasm made every
+   * worker close, reconnect and fail again, at full CPU, for ever).
+   */
+  requeue(member: Member, peerReason: string | null = null): void {
     const job = this.job;
+    const bad = peerReason === null ? null : /^bad task (\d+): (.*)$/s.exec(peerReason);
+    let failed: { part: Part; why: string } | null = null;
     for (const a of member.inflight.values()) {
       a.part.running--;
+      if (bad && a.id === Number(bad[1])) {
+        a.part.failures = (a.part.failures ?? 0) + 1;
+        if (a.part.failures >= MAX_TASK_FAILURES && a.job === job) failed = { part: a.part, why: bad[2] ?? '' };
+      }
       if (job && a.job === job && !job.done) this.tally.settle(job, a.part);
     }
     member.inflight.clear();
     if (!job) return;
+    if (failed && !job.done) {
+      return job.reject(new TrainerError('E_WORKER_LOST', `${partName(job, failed.part)} could not be computed, ${MAX_TASK_FAILURES} times in a row: ${failed.why}`));
+    }
     if (this.o.members.size === 0) this.o.admitJoiners();
     this.pump();
   }

@@ -211,7 +211,7 @@ export class WsPool implements WorkerPool, ConnHost {
     this.o.onEvent?.({ kind: 'evicted', worker: conn.id, code, reason });
     if (!member) return;
     this.members.delete(conn);
-    this.dispatch.requeue(member);
+    this.dispatch.requeue(member, conn.closedByPeer && code === CLOSE.protocolError ? reason : null);
   }
 
   // ------------------------------------------------------------ WorkerPool

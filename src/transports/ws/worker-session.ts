@@ -304,7 +304,8 @@ export class WorkerSession {
   private computeFailed(m: WorkTask, err: unknown): void {
     if (isTrainerError(err, 'E_BACKEND')) return this.fail(err, 1011);
     this.o.log(`cannot compute task ${m.taskId}: ${(err as Error).message}`);
-    this.link.close(CLOSE.protocolError, 'bad task');
+    // The task's id and why: the coordinator counts the workers a task failed on (dispatch.ts).
+    this.link.close(CLOSE.protocolError, closeReason(`bad task ${m.taskId}: ${(err as Error).message}`));
   }
 
   private send(m: Message): void {

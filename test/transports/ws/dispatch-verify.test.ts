@@ -16,7 +16,8 @@ const model = { name: 'net', size: SIZE } as unknown as ModelSpec;
 /** The honest gradient of part i at step s. */
 const honest = (s: number, i: number) => Float32Array.from({ length: SIZE }, (_, k) => (s + 1) * 0.01 * (i + 1) * (k + 1));
 
-type Answer = (step: number, index: number, g: Float32Array) => Float32Array | null;
+/** A gradient, nothing (silence), or 'fail': the worker cannot compute the task and closes with 4400 "bad task ID: why". */
+type Answer = (step: number, index: number, g: Float32Array) => Float32Array | null | 'fail';
 
 class FakeConn {
   state: 'ready' | 'closed' = 'ready';
@@ -54,7 +55,7 @@ function setUp(answers: Record<string, Answer>, verify: number, draws: number[] 
       new FakeConn(`w-${name}`, name, answer, (c) => {
         const m = members.get(c as unknown as WorkerConn);
         members.delete(c as unknown as WorkerConn);
-        if (m) d.requeue(m);
+        if (m) d.requeue(m, c.closed?.code === 4400 ? c.closed.reason : null);
       }),
   );
   for (const c of conns) members.set(c as unknown as WorkerConn, newMember(c as unknown as WorkerConn));
@@ -97,6 +98,10 @@ function setUp(answers: Record<string, Answer>, verify: number, draws: number[] 
         const index = t.indices[0] as number;
         const g = c.answer(s, index, honest(s, index));
         if (g === null) continue;
+        if (g === 'fail') {
+          c.close(4400, `bad task ${t.taskId}: memory access out of bounds`);
+          continue;
+        }
         const lossSum = Number.isFinite(g[0]) ? 1 : NaN;
         d.onResult(member, { type: 'gradient', taskId: t.taskId, step: t.step, version: t.version, lossSum, correct: 0, count: 1, computeMs: 1, startedAt: 0, gradient: g });
       }
@@ -199,4 +204,10 @@ test('workers with no result used yet cannot confirm a NaN: fresh ones agreeing 
   const { results } = await step(1, 5);
   assert.deepEqual(results.map((r) => Array.from(r.gradient)), [0, 1, 2, 3, 4].map((i) => Array.from(honest(1, i))));
   assert.deepEqual(conns.map((c) => c.closed?.code ?? null), [null, null, 4403, 4403, 4403]);
+});
+
+test('a micro-batch that no worker can compute (each closes with "bad task") ends the step after 3 of them with E_WORKER_LOST: it looped, workers reconnecting and failing again, for ever', async () => {
+  const cannot: Answer = (_s, i, g) => (i === 1 ? 'fail' : g);
+  const { step } = setUp({ a: cannot, b: cannot, c: cannot, d: truthful }, 0);
+  await assert.rejects(step(0), (e) => isTrainerError(e, 'E_WORKER_LOST') && /^micro-batch 1 of step 0 could not be computed, 3 times in a row: memory access out of bounds$/.test(e.message));
 });
