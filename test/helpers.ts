@@ -1,4 +1,5 @@
 /** Shared set-up for tests: small synthetic runs in temporary folders. */
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,3 +25,19 @@ export function smallConfig(dir: string, over: object = {}): Config {
 export const quietLog = (line: string) => {
   if (process.env.TRAINER_TEST_LOG) process.stderr.write(`${line}\n`);
 };
+
+/** PIDs of this machine's live processes (not zombies) whose command line contains `needle`, from /proc. */
+export function pidsWith(needle: string): number[] {
+  const pids: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') continue;
+      if (readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').join(' ').includes(needle)) pids.push(Number(e));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}

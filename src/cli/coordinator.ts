@@ -77,9 +77,8 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
     );
   }
   tlsMaterial(resolved.cluster.tls); // checked before the run's folder and data: E_CONFIG for a bad file
+  // The run's config without the secret (`token` above is what the workers are checked against).
   const config = await claimRunFolder(resolved, a.resume, note(a.quiet));
-  // The run folder keeps the config: never the secret.
-  const stored = { ...config, cluster: { ...config.cluster, token: null } };
   const progress = createProgress({ stream: process.stderr, out: process.stdout, epochs: config.train.epochs, quiet: a.quiet, json: a.json, outClosed: isOutputClosed });
   const { log } = progress;
   // The dashboard's address is for people: on stderr, also with --json.
@@ -102,7 +101,7 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
     const d = dash;
     const download = downloadProgress();
     const result = await runTraining({
-      config: stored,
+      config,
       resume: a.resume,
       launch: {
         signal: controller.signal,
@@ -142,17 +141,11 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
     });
     if (result.outcome === 'stopped' || result.outcome === 'not-started') process.exitCode = stoppedExit();
   } catch (err) {
-    // Ctrl-C while waiting for workers (at the start, or after all of them left) is a stop, not a failure.
+    // Ctrl-C while waiting because all workers left mid-run is a stop, not a failure: the loop wrote
+    // a checkpoint at that step. (Waiting at the start is runTraining's 'not-started'.)
     if (!(controller.signal.aborted && isTrainerError(err, 'E_NO_WORKERS'))) throw err;
-    const folder = RunFolder.of(stored);
-    const runDir = folder.dir;
-    const saved = await folder.hasCheckpoint();
-    process.stderr.write(
-      saved
-        ? `stopped while waiting for workers; checkpoint in ${runDir}, continue with --resume\n`
-        : 'stopped while waiting for workers; nothing trained yet, no checkpoint written\n',
-    );
-    process.exitCode = 130;
+    process.stderr.write(`stopped while waiting for workers; checkpoint in ${RunFolder.of(config).dir}, continue with --resume\n`);
+    process.exitCode = stoppedExit();
   } finally {
     await dash?.close();
     progress.done();

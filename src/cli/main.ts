@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { extractConfigFlags } from '../shared/config.js';
+import { extractConfigFlags, leafPaths } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { closest } from '../shared/suggest.js';
 import { coordinatorCommand, coordinatorOptions } from './coordinator.js';
@@ -95,14 +95,21 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
-/** The option names (and aliases) a command's builder declares, read by running it on a recorder. */
-function optionNames(options: Command['options']): string[] {
-  const names = ['help', 'h', 'version'];
+interface DeclaredOption {
+  name: string;
+  alias?: string | string[];
+  type?: string;
+  array?: boolean;
+}
+
+/** The options a command's builder declares, read by running it on a recorder. */
+function declaredOptions(options: Command['options']): DeclaredOption[] {
+  const declared: DeclaredOption[] = [];
   const recorder: Record<string, unknown> = {};
   const chain = () => recorder;
   Object.assign(recorder, {
-    option: (name: string, o: { alias?: string | string[] }) => {
-      names.push(name, ...[o.alias ?? []].flat());
+    option: (name: string, o: Omit<DeclaredOption, 'name'>) => {
+      declared.push({ name, ...o });
       return recorder;
     },
     positional: chain,
@@ -111,7 +118,12 @@ function optionNames(options: Command['options']): string[] {
     check: chain,
   });
   options(recorder as unknown as Argv);
-  return names;
+  return declared;
+}
+
+/** The option names (and aliases) a command's builder declares. */
+function optionNames(options: Command['options']): string[] {
+  return ['help', 'h', 'version', ...declaredOptions(options).flatMap((o) => [o.name, ...[o.alias ?? []].flat()])];
 }
 
 /**
@@ -120,22 +132,10 @@ function optionNames(options: Command['options']): string[] {
  * read as "a.yaml,b.yaml". Flags (booleans) and repeatable options may come twice.
  */
 function givenTwice(command: string, parsed: Record<string, unknown>): string | null {
-  const single: string[] = [];
-  const recorder: Record<string, unknown> = {};
-  const chain = () => recorder;
-  Object.assign(recorder, {
-    option: (name: string, o: { type?: string; array?: boolean }) => {
-      if (o.type !== 'boolean' && o.array !== true) single.push(name);
-      return recorder;
-    },
-    positional: chain,
-    epilog: chain,
-    example: chain,
-    check: chain,
-  });
-  (COMMANDS[command] as Command).options(recorder as unknown as Argv);
-  const name = single.find((n) => Array.isArray(parsed[n]));
-  return name === undefined ? null : `--${name} given more than once`;
+  const twice = declaredOptions((COMMANDS[command] as Command).options).find(
+    (o) => o.type !== 'boolean' && o.array !== true && Array.isArray(parsed[o.name]),
+  );
+  return twice === undefined ? null : `--${twice.name} given more than once`;
 }
 
 /** yargs' own messages, made one line with a code, a suggestion and the help to read. */
@@ -186,12 +186,6 @@ function emptyText(parsed: Record<string, unknown>, args: readonly string[]): st
   return null;
 }
 
-/** Dotted paths of an object's leaves (arrays are leaves). */
-function leafKeys(v: unknown, prefix = ''): string[] {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return [prefix];
-  return Object.entries(v).flatMap(([k, x]) => leafKeys(x, prefix ? `${prefix}.${k}` : k));
-}
-
 /**
  * A config key the command does not take: eval, report, predict and the worker read a run's config
  * (or the coordinator's), and went on as if `--train.epochs 99` or `--data.classes [...]` had not
@@ -200,7 +194,7 @@ function leafKeys(v: unknown, prefix = ''): string[] {
 function unusedConfigKey(command: string, overrides: Record<string, unknown>): TrainerError | null {
   const allowed = COMMANDS[command]?.configKeys ?? [];
   if (allowed === 'all') return null;
-  const key = leafKeys(overrides).find((k) => k !== '' && !allowed.includes(k));
+  const key = leafPaths(overrides).find((k) => !allowed.includes(k));
   if (key === undefined) return null;
   const takes = allowed.length === 0 ? 'takes no config keys' : `takes only ${allowed.map((k) => `--${k}`).join(', ')} of the run's config keys`;
   return new TrainerError('E_USAGE', `trainer ${command} ${takes}, not --${key} (see trainer ${command} --help)`);

@@ -74,10 +74,8 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
   const resolved = await resolveRunConfig({ ...(a.config !== undefined ? { file: a.config } : {}), overrides: flagOverrides(a, overrides), resume: a.resume, log: note(a.quiet) });
   const statusPort = parseStatusPort(a.statusPort);
   const allowedHosts = parseAllowedHosts(a.allowedHost);
-  // The run's config is stored (config.json, the checkpoint) without the token, as the coordinator
-  // stores it: a local run uses none (--procs makes its own), and it was written there in plain text.
-  const claimed = await claimRunFolder(resolved, a.resume, note(a.quiet));
-  const config = { ...claimed, cluster: { ...claimed.cluster, token: null } };
+  // (Without cluster.token: a local run uses none, --procs makes its own.)
+  const config = await claimRunFolder(resolved, a.resume, note(a.quiet));
   const controller = new AbortController();
   // Local runs only listen on loopback, and so does their dashboard.
   const dash: LiveDashboard | null =

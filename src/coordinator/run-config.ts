@@ -20,7 +20,7 @@ import { hostname } from 'node:os';
 import { loadCheckpoint } from './checkpoint.js';
 import { RunFolder } from './run-folder.js';
 import { LOCK_LEASE_MS, LOCK_RENEW_MS } from './run-lock.js';
-import { DEFAULT_CONFIG, mergeConfig, readConfigFile, resolveConfig, validateConfig, type Config } from '../shared/config.js';
+import { DEFAULT_CONFIG, leafPaths, mergeConfig, readConfigFile, resolveConfig, validateConfig, type Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 
 export interface RunConfigOptions {
@@ -103,9 +103,13 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
  * Takes the run's folder for this process, for the rest of its life or until runTraining ends. A
  * new run whose folder holds a run (a checkpoint) or is being trained by another process (several
  * jobs of one config started together) goes to the next free numbered folder, and says so; a
- * resumed one waits for, or names, the process that trains it now (claimRun).
+ * resumed one waits for, or names, the process that trains it now (claimRun). Returns the run's
+ * config as the run folder keeps it: without cluster.token.
  */
-export async function claimRunFolder(config: Config, resume: boolean, log: (line: string) => void): Promise<Config> {
+export async function claimRunFolder(resolved: Config, resume: boolean, log: (line: string) => void): Promise<Config> {
+  // The config the run keeps (config.json, the checkpoint): never the secret. The caller resolves
+  // the token from its own config first (trainer train stored it in plain text).
+  const config = { ...resolved, cluster: { ...resolved.cluster, token: null } };
   if (resume) {
     await claimRun(RunFolder.of(config), log);
     return config;
@@ -158,8 +162,3 @@ function valueAt(root: unknown, path: string): unknown {
   return v;
 }
 
-/** Dotted paths of the leaves (non-objects) of a nested object. */
-function leafPaths(v: unknown, prefix = ''): string[] {
-  if (!isPlain(v)) return prefix ? [prefix] : [];
-  return Object.entries(v).flatMap(([k, x]) => leafPaths(x, prefix ? `${prefix}.${k}` : k));
-}

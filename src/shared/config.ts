@@ -248,6 +248,12 @@ export function configKeys(): string[] {
 type Plain = Record<string, unknown>;
 const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Dotted paths of the leaves (non-objects; arrays are leaves) of a nested object. */
+export function leafPaths(v: unknown, prefix = ''): string[] {
+  if (!isPlain(v)) return prefix ? [prefix] : [];
+  return Object.entries(v).flatMap(([k, x]) => leafPaths(x, prefix ? `${prefix}.${k}` : k));
+}
+
 /**
  * Deep merge: objects merge key by key, anything else (arrays included) replaces. A section left
  * empty (YAML `train:` with its keys commented out reads as null) keeps the defaults, as if absent.

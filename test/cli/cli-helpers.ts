@@ -1,7 +1,7 @@
 /** Running the built CLI as a child process (pipes, never a terminal) on small synthetic runs. */
 import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -35,16 +35,6 @@ export async function smallConfigFile(dir: string, name = 'run', epochs = 2): Pr
   return file;
 }
 
-/** Processes (not zombies) whose command line contains `text`, from /proc. */
-export async function processesWith(text: string): Promise<number[]> {
-  const found: number[] = [];
-  for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
-    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-    if (cmd.replaceAll('\0', ' ').includes(text) && !/\) Z /.test(stat)) found.push(Number(pid));
-  }
-  return found;
-}
 
 /** Runs each command line and checks it ends with exactly that stderr and exit code (default 2, a usage or config error). */
 export function expectFailures(cases: readonly (readonly [string[], string, number?])[]): void {

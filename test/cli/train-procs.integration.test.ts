@@ -3,9 +3,8 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
-import { tempDir } from '../helpers.js';
+import { pidsWith, tempDir } from '../helpers.js';
 import { referenceSha, spawnMain, waitFor, wsConfig } from '../transports/ws/helpers.js';
-import { processesWith } from './cli-helpers.js';
 
 test('trainer train --procs 2 runs two local worker processes and matches the in-process weights', async () => {
   const dir = await tempDir();
@@ -37,7 +36,7 @@ test('trainer train --procs 2 whose worker processes are all SIGKILLed mid-run s
       url = /listening on (ws:\/\/[\d.:]+);/.exec(run.output())?.[1] ?? '';
       return url !== '' && /Epoch 1,/.test(run.output());
     });
-    const workers = await processesWith(`--connect ${url}`);
+    const workers = pidsWith(`--connect ${url}`);
     assert.equal(workers.length, 2, run.output());
     for (const pid of workers) process.kill(pid, 'SIGKILL');
     assert.equal(await run.exited, 0, run.output());

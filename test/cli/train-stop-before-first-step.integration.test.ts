@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { RunFolder } from '../../src/coordinator/run-folder.js';
 import { serve } from '../data/fixtures.js';
-import { tempDir } from '../helpers.js';
+import { pidsWith, tempDir } from '../helpers.js';
 import { spawnMain, waitFor } from '../transports/ws/helpers.js';
-import { processesWith, smallConfigFile } from './cli-helpers.js';
+import { smallConfigFile } from './cli-helpers.js';
 
 
 test('Ctrl-C during the CIFAR download stops at once with exit 130: the download is dropped, nothing trained, no checkpoint', { timeout: 60_000 }, async (t) => {
@@ -51,6 +51,6 @@ test('Ctrl-C while --procs workers start stops with exit 130 within seconds, and
   assert.ok(performance.now() - t0 < 10_000, `took ${Math.round(performance.now() - t0)} ms`);
   assert.match(train.output(), /^stopped while waiting for workers; nothing trained yet, no checkpoint written$/m);
   assert.doesNotMatch(train.output(), /error E_/);
-  assert.deepEqual(await processesWith(`--connect ${url}`), [], 'every worker process has ended');
+  assert.deepEqual(pidsWith(`--connect ${url}`), [], 'every worker process has ended');
   assert.equal(existsSync(join(dir, 'runs', 'starting')), false, 'nothing written: the run folder it made is gone');
 });

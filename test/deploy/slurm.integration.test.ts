@@ -5,14 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { tempDir } from '../helpers.js';
+import { pidsWith, tempDir } from '../helpers.js';
 
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -123,19 +123,6 @@ async function finished(job: Job): Promise<{ state: string; exitCode: number; ou
   }
 }
 
-/** PIDs of this machine's processes whose command line contains `needle`. */
-function pidsWith(needle: string): number[] {
-  const pids: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      if (readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').join(' ').includes(needle)) pids.push(Number(e));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
 
 test('sbatch on three nodes trains to the same weights sha256 as trainer train --threads 1', { skip }, async () => {
   const flags = runFlags('parity', 1, 256);
