@@ -4,7 +4,7 @@ import { runTraining } from '../coordinator/run.js';
 import { RunFolder } from '../coordinator/run-folder.js';
 import { parseAllowedHosts } from '../dashboard/host-check.js';
 import { dashboardRun, dashboardUrlOf, parseStatusPort, startDashboard, type LiveDashboard } from '../dashboard/live.js';
-import { claimRunFolder, resolveRunConfig } from '../coordinator/run-config.js';
+import { claimRunFolder, resolveRunConfig, runStart } from '../coordinator/run-config.js';
 import type { StepTiming } from '../coordinator/train-loop.js';
 import { TrainerError, isTrainerError } from '../shared/errors.js';
 import { isLoopbackHost, MIN_NETWORK_TOKEN_CHARS, resolveToken } from '../transports/ws/auth.js';
@@ -25,6 +25,8 @@ export interface CoordinatorArgs {
   /** `--allowed-host`, repeatable: more Host names the dashboard answers. */
   allowedHost?: string[];
   resume: boolean;
+  /** `--auto-resume`: resume when run.dir/run.name has a checkpoint, else start the run there. */
+  autoResume: boolean;
   quiet: boolean;
   json: boolean;
   trace?: string;
@@ -41,6 +43,7 @@ export function coordinatorOptions<T>(y: Argv<T>) {
     .option('dashboard', { type: 'boolean', default: true, describe: 'serve the read-only, unauthenticated dashboard (--no-dashboard: none)' })
     .option('allowed-host', { type: 'string', array: true, describe: 'a Host name the dashboard answers besides IP addresses, localhost, --host and this machine\'s name (repeatable; .example.com admits subdomains)' })
     .option('resume', { type: 'boolean', default: false, describe: 'continue the run in run.dir/run.name with its stored config (flags override; --train.epochs N extends it)' })
+    .option('auto-resume', { type: 'boolean', default: false, describe: 'resume run.dir/run.name when it has a checkpoint, else start the run there (never name-2): for schedulers that restart the same command (Slurm --requeue, Kubernetes)' })
     .option('quiet', { type: 'boolean', default: false, describe: 'print only errors' })
     .option('json', { type: 'boolean', default: false, describe: 'stdout: one JSON object per epoch (metrics.jsonl schema) and nothing else' })
     .option('trace', { type: 'string', describe: 'write a Chrome trace (Perfetto, chrome://tracing) of every step to this file' });
@@ -56,7 +59,10 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
   if (a.backend !== undefined) over.backend = a.backend;
   // Flags checked before the run's folder is claimed or anything starts.
   const trace = await traceTo(a.trace);
-  const resolved = await resolveRunConfig({ ...(a.config !== undefined ? { file: a.config } : {}), overrides: over, resume: a.resume, log: note(a.quiet) });
+  const file = a.config !== undefined ? { file: a.config } : {};
+  const start = await runStart({ ...file, overrides: over, resume: a.resume, autoResume: a.autoResume, log: note(a.quiet) });
+  const resume = start === 'resume';
+  const resolved = await resolveRunConfig({ ...file, overrides: over, resume, log: note(a.quiet) });
   const minWorkers = a.minWorkers ?? resolved.cluster.workers;
   if (!Number.isInteger(minWorkers) || minWorkers < 1) {
     throw new TrainerError('E_USAGE', `--min-workers must be a positive integer, got ${JSON.stringify(a.minWorkers)}`);
@@ -78,7 +84,7 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
   }
   tlsMaterial(resolved.cluster.tls); // checked before the run's folder and data: E_CONFIG for a bad file
   // The run's config without the secret (`token` above is what the workers are checked against).
-  const config = await claimRunFolder(resolved, a.resume, note(a.quiet));
+  const config = await claimRunFolder(resolved, start, note(a.quiet));
   const progress = createProgress({ stream: process.stderr, out: process.stdout, epochs: config.train.epochs, quiet: a.quiet, json: a.json, outClosed: isOutputClosed });
   const { log } = progress;
   // The dashboard's address is for people: on stderr, also with --json.
@@ -102,7 +108,7 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
     const download = downloadProgress();
     const result = await runTraining({
       config,
-      resume: a.resume,
+      resume,
       launch: {
         signal: controller.signal,
         ...(d ? { onPool: d.onPool } : {}),

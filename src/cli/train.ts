@@ -4,7 +4,7 @@ import { runTraining } from '../coordinator/run.js';
 import type { StepTiming } from '../coordinator/train-loop.js';
 import { parseAllowedHosts } from '../dashboard/host-check.js';
 import { dashboardRun, parseStatusPort, startDashboard, type LiveDashboard } from '../dashboard/live.js';
-import { claimRunFolder, resolveRunConfig } from '../coordinator/run-config.js';
+import { claimRunFolder, resolveRunConfig, runStart } from '../coordinator/run-config.js';
 import { TrainerError } from '../shared/errors.js';
 import { parseGpuList } from '../transports/ws/launch.js';
 import { downloadProgress, isOutputClosed, note, stopOnSignal, stoppedExit } from './output.js';
@@ -19,6 +19,8 @@ export interface TrainArgs {
   backend?: string;
   gpu?: number;
   resume: boolean;
+  /** `--auto-resume`: resume when run.dir/run.name has a checkpoint, else start the run there. */
+  autoResume: boolean;
   quiet: boolean;
   json: boolean;
   trace?: string;
@@ -36,6 +38,7 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('backend', { type: 'string', describe: 'auto | tensorflow-gpu | tensorflow | webgpu | wasm | cpu' })
     .option('gpu', { type: 'number', describe: 'GPU to compute on: CUDA device for tensorflow-gpu, N-th hardware adapter for webgpu (auto tries both)' })
     .option('resume', { type: 'boolean', default: false, describe: 'continue the run in run.dir/run.name with its stored config (flags override; --train.epochs N extends it)' })
+    .option('auto-resume', { type: 'boolean', default: false, describe: 'resume run.dir/run.name when it has a checkpoint, else start the run there (never name-2): for schedulers that restart the same command (Slurm --requeue, Kubernetes)' })
     .option('quiet', { type: 'boolean', default: false, describe: 'print only errors' })
     .option('json', { type: 'boolean', default: false, describe: 'stdout: one JSON object per epoch (metrics.jsonl schema) and nothing else' })
     .option('trace', { type: 'string', describe: 'write a Chrome trace (Perfetto, chrome://tracing) of every step to this file' })
@@ -71,11 +74,15 @@ export function flagOverrides(a: Pick<TrainArgs, 'threads' | 'procs' | 'gpus' | 
 export async function trainCommand(a: TrainArgs, overrides: Record<string, unknown>): Promise<void> {
   // Flags checked before the run's folder is claimed or anything starts.
   const trace = await traceTo(a.trace);
-  const resolved = await resolveRunConfig({ ...(a.config !== undefined ? { file: a.config } : {}), overrides: flagOverrides(a, overrides), resume: a.resume, log: note(a.quiet) });
+  const file = a.config !== undefined ? { file: a.config } : {};
+  const overs = flagOverrides(a, overrides);
+  const start = await runStart({ ...file, overrides: overs, resume: a.resume, autoResume: a.autoResume, log: note(a.quiet) });
+  const resume = start === 'resume';
+  const resolved = await resolveRunConfig({ ...file, overrides: overs, resume, log: note(a.quiet) });
   const statusPort = parseStatusPort(a.statusPort);
   const allowedHosts = parseAllowedHosts(a.allowedHost);
   // (Without cluster.token: a local run uses none, --procs makes its own.)
-  const config = await claimRunFolder(resolved, a.resume, note(a.quiet));
+  const config = await claimRunFolder(resolved, start, note(a.quiet));
   const controller = new AbortController();
   // Local runs only listen on loopback, and so does their dashboard.
   const dash: LiveDashboard | null =
@@ -90,7 +97,7 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
     const download = downloadProgress();
     const result = await runTraining({
       config,
-      resume: a.resume,
+      resume,
       launch: {
         signal: controller.signal,
         ...(dash ? { onPool: dash.onPool } : {}),

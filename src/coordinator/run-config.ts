@@ -67,6 +67,41 @@ export function checkResumable(stored: Config, config: Config, runDir: string): 
   );
 }
 
+/** Where the run is: run.dir and run.name from the flags, else the file, else the defaults. */
+function locateRun(fromFile: unknown, overrides: Record<string, unknown>): Config['run'] {
+  return validateConfig(mergeConfig(mergeConfig(structuredClone(DEFAULT_CONFIG), fromFile), overrides)).run;
+}
+
+/**
+ * How a command takes its run's folder: `new`, the next free name (name, name-2, ...); `resume`,
+ * the run in run.dir/run.name from its checkpoint; `here` (`--auto-resume` where no checkpoint is),
+ * a new run in run.dir/run.name itself, never another name, so that a scheduler restarting the
+ * same command line (a Slurm requeue, a rescheduled pod) finds the run it started the first time.
+ */
+export type RunStart = 'new' | 'resume' | 'here';
+
+export interface RunStartOptions {
+  file?: string;
+  overrides: Record<string, unknown>;
+  resume: boolean;
+  autoResume: boolean;
+  log: (line: string) => void;
+}
+
+/** `--resume`, `--auto-resume` or neither, as a RunStart: `--auto-resume` resumes when run.dir/run.name has a checkpoint. */
+export async function runStart(o: RunStartOptions): Promise<RunStart> {
+  if (o.resume && o.autoResume) {
+    throw new TrainerError('E_USAGE', '--resume and --auto-resume: give one of them (--auto-resume resumes when the run has a checkpoint, else starts it)');
+  }
+  if (!o.autoResume) return o.resume ? 'resume' : 'new';
+  const folder = RunFolder.of({ run: locateRun(o.file === undefined ? {} : await readConfigFile(o.file), o.overrides) });
+  if (await folder.hasCheckpoint()) {
+    o.log(`${folder.dir} has a checkpoint: resuming it (--auto-resume)`);
+    return 'resume';
+  }
+  return 'here';
+}
+
 /**
  * The config the run trains with (nothing on disk changes: a command checks its other flags
  * next, then takes the folder with claimRunFolder).
@@ -74,8 +109,7 @@ export function checkResumable(stored: Config, config: Config, runDir: string): 
 export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
   if (!o.resume) return resolveConfig(o.file, o.overrides);
   const fromFile = o.file === undefined ? {} : await readConfigFile(o.file);
-  // Where the run is: run.dir and run.name from the flags, else the file, else the defaults.
-  const located = validateConfig(mergeConfig(mergeConfig(structuredClone(DEFAULT_CONFIG), fromFile), o.overrides)).run;
+  const located = locateRun(fromFile, o.overrides);
   const folder = RunFolder.of({ run: located });
   if (!(await folder.hasCheckpoint())) {
     throw new TrainerError(
@@ -103,14 +137,25 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
  * Takes the run's folder for this process, for the rest of its life or until runTraining ends. A
  * new run whose folder holds a run (a checkpoint) or is being trained by another process (several
  * jobs of one config started together) goes to the next free numbered folder, and says so; a
- * resumed one waits for, or names, the process that trains it now (claimRun). Returns the run's
+ * resumed one, or one started in place, waits for, or names, the process that trains it now
+ * (claimRun). Returns the run's
  * config as the run folder keeps it: without cluster.token.
  */
-export async function claimRunFolder(resolved: Config, resume: boolean, log: (line: string) => void): Promise<Config> {
+export async function claimRunFolder(resolved: Config, start: RunStart, log: (line: string) => void): Promise<Config> {
   // The config the run keeps (config.json, the checkpoint): never the secret. The caller resolves
   // the token from its own config first (trainer train stored it in plain text).
   const config = { ...resolved, cluster: { ...resolved.cluster, token: null } };
-  if (resume) {
+  if (start === 'here') {
+    const folder = RunFolder.of(config);
+    // No checkpoint (runStart looked): a model alone is a finished run nothing can continue.
+    if (await folder.hasModel()) {
+      throw new TrainerError(
+        'E_CHECKPOINT',
+        `${folder.dir} holds a finished model but no checkpoint: --auto-resume has nothing to continue and will not overwrite it; choose another --run.name`,
+      );
+    }
+  }
+  if (start !== 'new') {
     await claimRun(RunFolder.of(config), log);
     return config;
   }

@@ -1,5 +1,5 @@
 /** Running the built CLI as a child process (pipes, never a terminal) on small synthetic runs. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -43,4 +43,28 @@ export function expectFailures(cases: readonly (readonly [string[], string, numb
     assert.equal(r.stderr, stderr, args.join(' '));
     assert.equal(r.code, code, args.join(' '));
   }
+}
+
+/** Runs the CLI (`trainer train ...`) and sends SIGINT once the first epoch line is out; resolves with its exit code and output (stdout and stderr). */
+export function trainUntilInterrupted(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let sent = false;
+    const guard = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    const onData = (s: string) => {
+      stderr += s;
+      if (!sent && /Epoch 1,/.test(stderr)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    };
+    child.stdout.setEncoding('utf8').on('data', onData);
+    child.stderr.setEncoding('utf8').on('data', onData);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(guard);
+      resolve({ code, stderr });
+    });
+  });
 }

@@ -1,33 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import test from 'node:test';
 import { tempDir } from '../helpers.js';
-import { CLI, smallConfigFile, trainer } from './cli-helpers.js';
-
-/** Runs `trainer train` and sends SIGINT once the first epoch line is out; resolves with its exit code and output (stdout and stderr). */
-function trainUntilInterrupted(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    let sent = false;
-    const guard = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    const onData = (s: string) => {
-      stderr += s;
-      if (!sent && /Epoch 1,/.test(stderr)) {
-        sent = true;
-        child.kill('SIGINT');
-      }
-    };
-    child.stdout.setEncoding('utf8').on('data', onData);
-    child.stderr.setEncoding('utf8').on('data', onData);
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      clearTimeout(guard);
-      resolve({ code, stderr });
-    });
-  });
-}
+import { smallConfigFile, trainer, trainUntilInterrupted } from './cli-helpers.js';
 
 test('Ctrl-C on trainer train --threads 2 checkpoints at the next step; --resume ends bit-identical to an uninterrupted run', async () => {
   const dir = await tempDir();

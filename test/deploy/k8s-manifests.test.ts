@@ -18,7 +18,6 @@ import { containers, kustomizeBuild, podSpecs, type Obj } from './kustomize-subs
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const K8S = join(REPO, 'deploy/k8s');
-const CLI = join(REPO, 'dist/src/cli/main.js');
 
 let dir = '';
 let objs: Obj[] = [];
@@ -167,12 +166,7 @@ test('both pods run the image named once in kustomization.yaml', async () => {
   assert.deepEqual(images, [`${img?.newName}:${img?.newTag}`, `${img?.newName}:${img?.newTag}`]);
 });
 
-test('the coordinator resumes exactly when its run folder on the volume holds a checkpoint', async () => {
-  // Why the check: --resume without a checkpoint is an error.
-  const none = spawnSync(process.execPath, [CLI, 'coordinator', '--config', join(REPO, 'configs/demo.yaml'), '--resume', '--run.dir', join(dir, 'nowhere'), '--port', '0'], { encoding: 'utf8', timeout: 60_000 });
-  assert.equal(none.status, 1);
-  assert.match(none.stderr, /E_CHECKPOINT: no checkpoint to resume from/);
-
+test('the coordinator pod trains the run on the volume with --auto-resume: a rescheduled pod resumes it', async () => {
   const c = container(get('Job', 'trainer-coordinator'), 'coordinator');
   assert.deepEqual(c.command, ['sh', '-c']);
   const script = String((c.args as string[])[0]);
@@ -189,19 +183,13 @@ test('the coordinator resumes exactly when its run folder on the volume holds a 
     TRAINER_RUN: settings.run,
     TRAINER_ARGS: settings.args,
   };
-  const argvOf = () => {
-    const r = spawnSync('sh', ['-c', script], { encoding: 'utf8', env });
-    assert.equal(r.status, 0, r.stderr);
-    return r.stdout.trim().split('\n').pop() ?? '';
-  };
-  const fresh = argvOf();
+  const r = spawnSync('sh', ['-c', script], { encoding: 'utf8', env });
+  assert.equal(r.status, 0, r.stderr);
+  // (What --auto-resume does is test/cli/auto-resume.integration.test.ts.)
   assert.equal(
-    fresh,
-    `coordinator --config configs/cifar3.yaml --host 0.0.0.0 --port 9000 --min-workers 3 --run.dir ${state}/runs --run.name cifar3 --data.path ${state}/data --data.download true`,
+    r.stdout.trim(),
+    `coordinator --config configs/cifar3.yaml --host 0.0.0.0 --port 9000 --min-workers 3 --run.dir ${state}/runs --run.name cifar3 --data.path ${state}/data --auto-resume --data.download true`,
   );
-  await mkdir(join(state, 'runs/cifar3/checkpoint'), { recursive: true });
-  await writeFile(join(state, 'runs/cifar3/checkpoint/state.ckpt'), '');
-  assert.equal(argvOf(), fresh.replace(' --data.download', ' --resume --data.download'));
   // The config the pod names is in the image (the Dockerfile copies configs/).
   await readFile(join(REPO, settings.config ?? ''));
 });

@@ -124,6 +124,22 @@ async function finished(job: Job): Promise<{ state: string; exitCode: number; ou
 }
 
 
+/**
+ * `scontrol requeue`, what a preemption in a REQUEUE partition does (SIGTERM to the job, then the
+ * same job again), without Slurm's 120 s wait before a requeued job may start.
+ */
+async function requeueNow(job: Job): Promise<void> {
+  await run('scontrol', ['requeue', job.id], { env: slurmEnv(), timeout: 10_000 });
+  const deadline = performance.now() + JOB_LIMIT_MS;
+  for (;;) {
+    const { stdout } = await run('scontrol', ['-o', 'show', 'job', job.id], { env: slurmEnv(), timeout: 10_000 });
+    if (/JobState=PENDING/.test(stdout)) break;
+    assert.ok(performance.now() < deadline, `job ${job.id} not pending after its requeue: ${stdout}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await run('scontrol', ['update', `JobId=${job.id}`, 'StartTime=now'], { env: slurmEnv(), timeout: 10_000 });
+}
+
 test('sbatch on three nodes trains to the same weights sha256 as trainer train --threads 1', { skip }, async () => {
   const flags = runFlags('parity', 1, 256);
   const expected = referenceSha(runFlags('parity-ref', 1, 256));
@@ -197,6 +213,36 @@ test('near the time limit the coordinator checkpoints, and a job submitted with 
   assert.equal(r2.exitCode, 0, r2.output);
   assert.match(r2.output, /resuming .* at epoch/);
   assert.equal(shaOf(r2.output), expected, r2.output);
+});
+
+test('sbatch --requeue with --auto-resume: a requeued job resumes its run and ends with the same sha256 (it started NAME-2)', { skip }, async () => {
+  const flags = [...runFlags('requeued', 3, 1024), '--auto-resume'];
+  const expected = referenceSha(runFlags('ref-3x1024', 3, 1024));
+  // --open-mode append: the output of both attempts, in one file.
+  const job = await submit(['--nodes', '3', '--ntasks-per-node', '1', '--requeue', '--open-mode', 'append'], flags, slurmEnv());
+  const deadline = performance.now() + JOB_LIMIT_MS;
+  while (!/Epoch 1,/.test(await output(job)) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await requeueNow(job);
+  const r = await finished(job);
+  assert.equal(r.state, 'COMPLETED', r.output);
+  assert.equal(r.exitCode, 0, r.output);
+  assert.match(r.output, /stopped at epoch \d, step \d+; checkpoint written/);
+  assert.match(r.output, /trainer\.sbatch: error: the coordinator stopped early \(exit 130\).*the same command resumes it/);
+  assert.match(r.output, /requeued has a checkpoint: resuming it \(--auto-resume\)/);
+  assert.match(r.output, /resuming .* at epoch/);
+  assert.equal(shaOf(r.output), expected, r.output);
+  assert.doesNotMatch(r.output, /requeued-2/);
+});
+
+test('a requeued job without --auto-resume says it starts a new run', { skip }, async () => {
+  const job = await submit(['--nodes', '1', '--requeue', '--open-mode', 'append'], runFlags('plain-requeue', 40, 1024), slurmEnv());
+  const deadline = performance.now() + JOB_LIMIT_MS;
+  while (!/Epoch 1,/.test(await output(job)) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await requeueNow(job);
+  while (!/requeued \(restart 1\)/.test(await output(job)) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  await run('scancel', [job.id], { env: slurmEnv(), timeout: 10_000 });
+  const r = await finished(job);
+  assert.match(r.output, /trainer\.sbatch: warning: this job was requeued \(restart 1\) without --auto-resume: it starts a new run; the one it started before keeps its checkpoint/);
 });
 
 test('a plain scancel: the script waits for the coordinator to write its checkpoint and says so (it exited at once, 143, leaving the coordinator running outside the job)', { skip }, async () => {

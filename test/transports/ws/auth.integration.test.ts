@@ -124,7 +124,7 @@ test('a coordinator on a non-loopback address refuses a token shorter than 16 ch
   process.env.TRAINER_TOKEN = 'short-token';
   try {
     await assert.rejects(
-      coordinatorCommand({ host: '0.0.0.0', port: 0, resume: false, quiet: true, json: false }, { run: { dir: join(dir, 'runs') } }),
+      coordinatorCommand({ host: '0.0.0.0', port: 0, resume: false, autoResume: false, quiet: true, json: false }, { run: { dir: join(dir, 'runs') } }),
       (err: unknown) =>
         isTrainerError(err, 'E_CONFIG') && err.message === 'listening on 0.0.0.0 needs a token of at least 16 characters, this one has 11: make one with openssl rand -hex 24',
     );
@@ -140,7 +140,7 @@ test('a coordinator on a non-loopback address refuses to start without a token',
   delete process.env.TRAINER_TOKEN;
   try {
     await assert.rejects(
-      coordinatorCommand({ host: '0.0.0.0', port: 0, resume: false, quiet: true, json: false }, {}),
+      coordinatorCommand({ host: '0.0.0.0', port: 0, resume: false, autoResume: false, quiet: true, json: false }, {}),
       (err: unknown) => isTrainerError(err, 'E_CONFIG') && /needs a shared token/.test(err.message),
     );
   } finally {
