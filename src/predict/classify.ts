@@ -29,20 +29,34 @@ export function rankClasses(logits: ArrayLike<number>, classNames: readonly stri
     .sort((a, b) => b.probability - a.probability || a.label - b.label);
 }
 
-/** Ranked classes for each record (3,072 bytes each, CIFAR layout). */
-export async function classifyRecords(exported: ExportedModel, records: readonly Uint8Array[]): Promise<ClassScore[][]> {
+/**
+ * Images a forward pass takes at once: any number of files fits, since the wasm backend's 4 GiB
+ * memory does not (30,000 images in one pass were "memory access out of bounds"). An image's
+ * logits do not depend on the others in its pass.
+ */
+export const PREDICT_CHUNK = 1024;
+
+/** Ranked classes for each record (3,072 bytes each, CIFAR layout), `chunk` images a pass. */
+export async function classifyRecords(exported: ExportedModel, records: readonly Uint8Array[], chunk = PREDICT_CHUNK): Promise<ClassScore[][]> {
   const model = getModel(exported.modelName as Parameters<typeof getModel>[0]);
   if (exported.params.length !== model.size) throw new TrainerError('E_MODEL', `weights do not fit model ${model.name}`);
   const { classNames, normalization } = exported.meta;
   if (classNames.length < 1 || classNames.length > NUM_OUTPUTS) {
     throw new TrainerError('E_MODEL', `model metadata names ${classNames.length} classes; expected 1 to ${NUM_OUTPUTS}`);
   }
-  const n = records.length;
-  if (n === 0) return [];
-  const data: Dataset = { images: new Uint8Array(n * IMAGE_BYTES), labels: new Uint8Array(n), count: n };
-  records.forEach((r, i) => data.images.set(r, i * IMAGE_BYTES));
-  const input = new Float32Array(n * IMAGE_BYTES);
-  normalizeBatch(data, Int32Array.from({ length: n }, (_, i) => i), normalization, input);
-  const logits = await new MicroBatchComputer(model, normalization, n).logits(exported.params, input, n);
-  return records.map((_, i) => rankClasses(logits.subarray(i * NUM_OUTPUTS, (i + 1) * NUM_OUTPUTS), classNames));
+  if (records.length === 0) return [];
+  const size = Math.min(chunk, records.length);
+  const computer = new MicroBatchComputer(model, normalization, size);
+  const data: Dataset = { images: new Uint8Array(size * IMAGE_BYTES), labels: new Uint8Array(size), count: size };
+  const input = new Float32Array(size * IMAGE_BYTES);
+  const ranked: ClassScore[][] = [];
+  for (let start = 0; start < records.length; start += size) {
+    const part = records.slice(start, start + size);
+    const n = part.length;
+    part.forEach((r, i) => data.images.set(r, i * IMAGE_BYTES));
+    normalizeBatch(data, Int32Array.from({ length: n }, (_, i) => i), normalization, input);
+    const logits = await computer.logits(exported.params, input, n);
+    for (let i = 0; i < n; i++) ranked.push(rankClasses(logits.subarray(i * NUM_OUTPUTS, (i + 1) * NUM_OUTPUTS), classNames));
+  }
+  return ranked;
 }

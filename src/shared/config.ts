@@ -35,8 +35,15 @@ export const MODELS = ['net', 'fc'] as const;
 export type ModelName = (typeof MODELS)[number];
 export const TRANSPORTS = ['local', 'threads', 'procs', 'ws'] as const;
 
-/** Examples in one task (a micro-batch or an evaluation chunk): the most a task frame may carry. */
-export const MAX_TASK_EXAMPLES = 1 << 20;
+/**
+ * Examples in one task (a micro-batch or an evaluation chunk): what one pass of the wasm backend
+ * holds in its 4 GiB of memory with room to spare (a gradient of 8,192 CIFAR images of `net` ran
+ * out of it: "memory access out of bounds"; an evaluation of 16,000 aborted). Any worker of a run
+ * may be a wasm one, so the bound is the same on every backend.
+ */
+export const MAX_TASK_EXAMPLES = 4096;
+/** Why a task may hold no more examples, for the errors that say so. */
+const TASK_LIMIT_WHY = "a task's images must fit the 4 GiB memory of the wasm backend";
 /** Longest run.name, in UTF-8 bytes: 255 a folder name, less room for a numbered suffix. */
 export const MAX_RUN_NAME_BYTES = 200;
 /** Micro-batches of one step: each is a task, and its gradient is held until it is reduced. */
@@ -126,7 +133,7 @@ export const configSchema = z
         /** Compute train and validation accuracy every N epochs (and always at the end). */
         every: posInt(),
         /** Images per evaluation task. */
-        batchSize: posInt().max(MAX_TASK_EXAMPLES, { error: `must be a positive integer of at most ${MAX_TASK_EXAMPLES}` }),
+        batchSize: posInt().max(MAX_TASK_EXAMPLES, { error: `must be a positive integer of at most ${MAX_TASK_EXAMPLES} (${TASK_LIMIT_WHY})` }),
       })
       .strict(),
     checkpoint: z.object({ every: posInt() }).strict(),
@@ -328,7 +335,7 @@ export function validateConfig(raw: unknown): Config {
     throw new TrainerError(
       'E_CONFIG',
       `train.batchSize (${c.train.batchSize}) in train.microBatches (${c.train.microBatches}) makes micro-batches of ${perTask} examples, ` +
-        `at most ${MAX_TASK_EXAMPLES}; raise train.microBatches`,
+        `at most ${MAX_TASK_EXAMPLES} (${TASK_LIMIT_WHY}); raise train.microBatches`,
     );
   }
   const gradientBytes = c.train.microBatches * MODEL_PARAMETERS[c.model.name] * 4;

@@ -28,8 +28,9 @@ import { TrainerError } from '../../shared/errors.js';
  * ready.proof, non-finite losses, close codes `refused` and `banned`.
  * 5: welcome.microBatch (the size a worker warms up with).
  * 6: gradient.startedAt (the worker's clock when it started computing).
+ * 7: tasks (welcome.maxBatch, a task's indices) hold at most 4,096 examples (config MAX_TASK_EXAMPLES).
  */
-export const PROTOCOL_VERSION = 6;
+export const PROTOCOL_VERSION = 7;
 
 /** WebSocket close codes (4000-4999 is the application range). */
 export const CLOSE = {

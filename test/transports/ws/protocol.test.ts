@@ -183,9 +183,19 @@ test('close reasons quoting a peer stay within the 123 bytes WebSocket allows', 
 });
 
 test('protocol 5: the welcome says the micro-batch size workers warm up with; one without it is refused', () => {
-  assert.equal(PROTOCOL_VERSION, 6);
+  assert.ok(PROTOCOL_VERSION >= 6);
   const { microBatch: _, ...old } = SAMPLES.welcome as Extract<Message, { type: 'welcome' }>;
   assert.throws(() => decodeMessage(encodeMessage(old as unknown as Message), 'coordinator'), /welcome lacks microBatch/);
+});
+
+test('protocol 7: a welcome or a task of more than 4,096 examples (what a wasm pass holds) is refused', () => {
+  assert.equal(PROTOCOL_VERSION, 7);
+  const welcome = SAMPLES.welcome as Extract<Message, { type: 'welcome' }>;
+  assert.equal((decodeMessage(encodeMessage({ ...welcome, maxBatch: 4096 }), 'coordinator') as typeof welcome).maxBatch, 4096);
+  assert.throws(() => decodeMessage(encodeMessage({ ...welcome, maxBatch: 4097 }), 'coordinator'), /welcome\.maxBatch must be an integer in \[1, 4096\]/);
+  const task = SAMPLES.task as Extract<Message, { type: 'task' }>;
+  assert.equal((decodeMessage(encodeMessage({ ...task, indices: new Int32Array(4096) }), 'coordinator') as typeof task).indices.length, 4096);
+  assert.throws(() => decodeMessage(encodeMessage({ ...task, indices: new Int32Array(4097) }), 'coordinator'), /task\.indices/);
 });
 
 test('since protocol 4: a result may carry a NaN or infinite loss (the coordinator judges it, a decoder error would evict an honest worker of a diverged run)', () => {

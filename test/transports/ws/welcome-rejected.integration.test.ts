@@ -9,7 +9,7 @@ import { CLOSE, PROTOCOL_VERSION } from '../../../src/transports/ws/protocol.js'
 import { tempDir } from '../../helpers.js';
 import { TOKEN, startBarePool } from './helpers.js';
 
-const WHY = 'welcome.maxBatch must be an integer in [1, 1048576]';
+const WHY = 'welcome.maxBatch must be an integer in [1, 4096]';
 
 /** A worker that authenticates, then closes on the welcome the way a worker whose decoder refuses it does. */
 function rejecter(url: string): Promise<void> {
