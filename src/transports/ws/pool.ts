@@ -125,9 +125,15 @@ export class WsPool implements WorkerPool, ConnHost {
     while (this.size < n) {
       if (this.failure) throw this.failure;
       if (signal?.aborted) throw new TrainerError('E_NO_WORKERS', `stopped while waiting for ${n} workers (${this.size} ready)`);
+      // One abort listener per pass, removed when a worker's ready ends it (they piled up, one per
+      // join: MaxListenersExceededWarning once 10 workers had joined a start-up wait).
       await new Promise<void>((resolve) => {
-        this.readyWaiters.push(resolve);
-        signal?.addEventListener('abort', () => resolve(), { once: true });
+        const onAbort = () => resolve();
+        this.readyWaiters.push(() => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        });
+        signal?.addEventListener('abort', onAbort, { once: true });
       });
     }
   }
