@@ -53,6 +53,8 @@ export class WsPool implements WorkerPool, ConnHost {
   private nextConnId = 1;
   private readonly timer: NodeJS.Timeout;
   private readonly readyWaiters: (() => void)[] = [];
+  /** What workers that left had computed (workers.json counts since the start; they vanished from it). */
+  private readonly departed: WorkerStats[] = [];
   private closing = false;
   /** Bytes of closed connections, for bytes-per-step figures. */
   private closedBytes = { in: 0, out: 0 };
@@ -217,6 +219,7 @@ export class WsPool implements WorkerPool, ConnHost {
     this.o.onEvent?.({ kind: 'evicted', worker: conn.id, code, reason });
     if (!member) return;
     this.members.delete(conn);
+    if (member.stats.microBatches > 0) this.departed.push({ ...member.stats });
     this.dispatch.requeue(member, conn.closedByPeer && code === CLOSE.protocolError ? reason : null);
   }
 
@@ -247,8 +250,9 @@ export class WsPool implements WorkerPool, ConnHost {
     return { in: bytesIn, out: bytesOut };
   }
 
+  /** Every worker that computed since the pool started: those that left, then those here now. */
   stats(): WorkerStats[] {
-    return [...this.members.values()].map((m) => ({ ...m.stats }));
+    return [...this.departed, ...[...this.members.values()].map((m) => ({ ...m.stats }))];
   }
 
   /** Every ready worker, taking part or about to: for the dashboard. */

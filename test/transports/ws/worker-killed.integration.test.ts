@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import test from 'node:test';
 import type { PoolEvent } from '../../../src/transports/ws/pool.js';
 import { tempDir } from '../../helpers.js';
@@ -31,6 +33,14 @@ test('a worker SIGKILLed mid-step loses its micro-batches to the other, and the 
     const laterStep3 = events.slice(evicted).filter((e) => e.kind === 'task' && e.step === 3);
     assert.ok(laterStep3.length > 0, "b's micro-batches of step 3 were given out again within step 3");
     assert.ok(laterStep3.every((e) => e.kind === 'task' && names.get(e.worker) === 'a'));
+    // workers.json counts since the start: b's steps before it died too (it lost b's row).
+    const rows = JSON.parse(await readFile(join(r.runDir, 'workers.json'), 'utf8')) as { worker: string; microBatches: number }[];
+    const b = rows.filter((row) => / b$/.test(row.worker));
+    assert.equal(b.length, 1, JSON.stringify(rows));
+    assert.ok((b[0]?.microBatches ?? 0) > 0);
+    const steps = (await readFile(join(r.runDir, 'steps.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { step: number });
+    const trained = (steps.at(-1)?.step ?? 0) * config.train.microBatches;
+    assert.ok(rows.reduce((n, row) => n + row.microBatches, 0) >= trained, `${JSON.stringify(rows)}: at least the ${trained} micro-batches trained`);
   } finally {
     killAll([...workers.values()]);
   }
