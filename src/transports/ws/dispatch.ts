@@ -317,10 +317,11 @@ export class Dispatcher {
     const slow: { part: Part; kind: string; afterMs: number }[] = [];
     let nextCheckMs = Number.POSITIVE_INFINITY;
     for (const m of members) {
-      const afterMs = this.stragglers.slowAfterMs(m.conn.backend);
-      if (afterMs === null) continue;
       const held = [...m.inflight.values()].filter((a) => a.job === job && a.part.decided === null && a.part.running === 1 && a.part.queued === 0);
       if (held.length === 0) continue;
+      // Its parts are computed one after another: the first is what it has been on since progressMs.
+      const afterMs = this.stragglers.slowAfterMs(`${m.conn.backend}/${job.kind}`, (held[0] as Assignment).part.indices.length);
+      if (afterMs === null) continue;
       const slowAtMs = m.progressMs + afterMs;
       if (now >= slowAtMs) slow.push(...held.map((a) => ({ part: a.part, kind: m.conn.backend, afterMs })));
       // Re-armed only for parts an idle worker of the same kind could take.
@@ -386,7 +387,7 @@ export class Dispatcher {
       (checked.ok as MicroBatchResult).timing = resultTiming(a.sentMs, now, m.startedAt - performance.timeOrigin, m.computeMs);
     }
     // Service time: from when the worker could start on it (it computes its copies one after another).
-    this.stragglers.record(member.conn.backend, now - Math.max(a.sentMs, member.lastResultMs ?? 0));
+    this.stragglers.record(`${member.conn.backend}/${a.job.kind}`, now - Math.max(a.sentMs, member.lastResultMs ?? 0), a.part.indices.length);
     member.progressMs = member.lastResultMs = now;
     this.tally.add(a.job, a.part, voteOf(member.conn, checked.ok));
     this.pump();

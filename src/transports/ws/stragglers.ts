@@ -4,10 +4,15 @@
  * slow task on an idle worker of the same kind changes nothing but time: the
  * first result wins. (Another kind would change the bits used, so it is never
  * asked.) A task is slow once its worker has been on it (since it was handed
- * work while idle, or since its last result) more than SLOW_FACTOR times the
- * median time of recent results of its kind, and at least SLOW_MIN_MS: a
- * worker 200 ms late on every result, or one that never answers, then holds a
- * step up by about that much instead of 200 ms or cluster.stepTimeoutMs.
+ * work while idle, or since its last result) more than SLOW_FACTOR times what
+ * recent results of its kind took for as many examples (the median time per
+ * example), and at least SLOW_MIN_MS: a worker 200 ms late on every result, or
+ * one that never answers, then holds a step up by about that much instead of
+ * 200 ms or cluster.stepTimeoutMs.
+ *
+ * Tasks are compared with tasks of their own job kind, per example: an
+ * evaluation chunk of 500 images measured against gradients of 16 was "slow"
+ * at nearly every evaluation, computed twice and logged each time.
  */
 import { median } from './verdict.js';
 
@@ -18,21 +23,24 @@ export const SLOW_MIN_MS = 50;
 /** Results whose times make the median. */
 const WINDOW = 32;
 
-export class Stragglers {
-  /** Recent result times by backend kind. */
-  private readonly recent = new Map<string, number[]>();
+/** Which results a task is compared with: a backend kind, and gradients or evaluations. */
+export type TaskKind = `${string}/${'grad' | 'eval'}`;
 
-  /** A result of a worker of backend `kind` came back `ms` after the worker could start on it. */
-  record(kind: string, ms: number): void {
+export class Stragglers {
+  /** Recent result times per example, by task kind. */
+  private readonly recent = new Map<TaskKind, number[]>();
+
+  /** A result of `examples` examples came back `ms` after the worker could start on it. */
+  record(kind: TaskKind, ms: number, examples: number): void {
     const r = this.recent.get(kind) ?? [];
-    r.push(ms);
+    r.push(ms / Math.max(1, examples));
     if (r.length > WINDOW) r.shift();
     this.recent.set(kind, r);
   }
 
-  /** How long a task of a worker of `kind` may run before it is run again elsewhere; null until a result of that kind has come back. */
-  slowAfterMs(kind: string): number | null {
+  /** How long a task of `examples` examples may run before it is run again elsewhere; null until a result of its kind has come back. */
+  slowAfterMs(kind: TaskKind, examples: number): number | null {
     const m = median(this.recent.get(kind) ?? []);
-    return m === null ? null : Math.max(SLOW_MIN_MS, SLOW_FACTOR * m);
+    return m === null ? null : Math.max(SLOW_MIN_MS, SLOW_FACTOR * m * Math.max(1, examples));
   }
 }
