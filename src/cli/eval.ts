@@ -10,6 +10,9 @@ import { chunks, MicroBatchComputer } from '../worker/gradient.js';
 import { getModel } from '../worker/model.js';
 
 export interface EvalArgs {
+  /** `trainer eval RUN`. */
+  RUN?: string;
+  /** `trainer eval --run RUN`. */
   run?: string;
   backend?: string;
   json: boolean;
@@ -17,19 +20,24 @@ export interface EvalArgs {
 
 export function evalOptions<T>(y: Argv<T>) {
   return y
-    .positional('run', { type: 'string', describe: 'run folder (holds config.json and model/), as RUN or --run RUN' })
+    .positional('RUN', { type: 'string', describe: 'run folder (holds config.json and model/), as RUN or --run RUN' })
     .option('run', { type: 'string', describe: 'run folder (holds config.json and model/), as RUN or --run RUN' })
     .option('backend', { type: 'string', describe: 'auto | tensorflow-gpu | tensorflow | webgpu | wasm | cpu' })
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' });
 }
 
 export async function evalCommand(a: EvalArgs, overrides: Record<string, unknown>): Promise<void> {
-  if (a.run === undefined) throw new TrainerError('E_USAGE', 'name the run folder: trainer eval --run runs/NAME (see trainer eval --help)');
+  // One name for both, and the positional won: `--run a b` evaluated b without a word about a.
+  if (a.RUN !== undefined && a.run !== undefined) {
+    throw new TrainerError('E_USAGE', `the run folder given twice, ${JSON.stringify(a.run)} (--run) and ${JSON.stringify(a.RUN)}: give it once, as RUN or --run RUN`);
+  }
+  const run = a.RUN ?? a.run;
+  if (run === undefined) throw new TrainerError('E_USAGE', 'name the run folder: trainer eval --run runs/NAME (see trainer eval --help)');
   // Unchecked, a misspelt backend fell through to the slowest one, cpu.
   if (a.backend !== undefined && !(BACKENDS as readonly string[]).includes(a.backend)) {
     throw new TrainerError('E_USAGE', `--backend must be one of ${BACKENDS.join(', ')}; got ${JSON.stringify(a.backend)}`);
   }
-  const folder = new RunFolder(a.run);
+  const folder = new RunFolder(run);
   const base = (await folder.readConfig()) as Record<string, Record<string, unknown>>;
   // Only where the data is and the evaluation's task size (main.ts checks the keys).
   const over = overrides as { data?: object; eval?: object };
@@ -48,7 +56,7 @@ export async function evalCommand(a: EvalArgs, overrides: Record<string, unknown
     for (const idx of chunks(d.count, config.eval.batchSize)) correct += (await computer.evaluateAsync(exported.params, d, idx)).correct;
     return d.count ? correct / d.count : 0;
   };
-  const result = { run: a.run, backend: backend.name, trainAcc: await accuracy('train'), valAcc: await accuracy('val') };
+  const result = { run, backend: backend.name, trainAcc: await accuracy('train'), valAcc: await accuracy('val') };
   if (a.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else process.stdout.write(`Accuracy train: ${result.trainAcc.toFixed(4)}\nAccuracy val: ${result.valAcc.toFixed(4)}\n`);
 }

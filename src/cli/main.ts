@@ -69,7 +69,7 @@ const COMMANDS: Record<string, Command> = {
     run: workerCommand as Handler,
   },
   eval: {
-    spec: 'eval [run]',
+    spec: 'eval [RUN]',
     describe: 'train and validation accuracy of a saved run',
     options: (y) => evalOptions(y).epilog(`${EVAL_CONFIG_KEYS.map((k) => `--${k}`).join(', ')}: where the run's data is read from, and how many images a task evaluates; the rest of its config is its own.`),
     run: evalCommand as Handler,
@@ -139,12 +139,14 @@ function givenTwice(command: string, parsed: Record<string, unknown>): string | 
 }
 
 /** yargs' own messages, made one line with a code, a suggestion and the help to read. */
-function usageError(msg: string, command: string | undefined): TrainerError {
+function usageError(msg: string, command: string | undefined, args: readonly string[]): TrainerError {
   const help = command ? `trainer ${command} --help` : 'trainer --help';
   const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
   if (unknown && command) {
     const known = optionNames((COMMANDS[command] as Command).options);
     const parts = (unknown[1] as string).split(', ').map((name) => {
+      // A word the command takes no place for (`trainer doctor extra`) is not an option.
+      if (args.includes(name)) return `unexpected argument ${JSON.stringify(name)}`;
       const flag = (n: string) => (n.length === 1 ? `-${n}` : `--${n}`);
       const near = closest(name, known);
       return near === null ? `unknown option ${flag(name)}` : `unknown option ${flag(name)}; did you mean ${flag(near)}?`;
@@ -222,14 +224,14 @@ export async function main(argv: string[]): Promise<void> {
     .strict()
     .middleware((a) => {
       const bad = badNumber(a, rest) ?? emptyText(a, rest) ?? (command === undefined ? null : givenTwice(command, a));
-      if (bad !== null) throw usageError(bad, command);
+      if (bad !== null) throw usageError(bad, command, rest);
     })
     .help()
     .alias('h', 'help')
     .version(VERSION)
     .fail((msg, err) => {
       if (err) throw err;
-      throw usageError(msg, command);
+      throw usageError(msg, command, rest);
     })
     .parseAsync();
 }

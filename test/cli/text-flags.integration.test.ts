@@ -19,6 +19,11 @@ test('an option that takes one value, given twice, is a usage error naming it; n
       [['train', '-c', config, '--threads', '2', '--threads', '3'], 'error E_USAGE: --threads given more than once (see trainer train --help)\n'],
       // The last one won, silently.
       [['train', '-c', config, '--train.lr', '0.1', '--train.lr=0.2'], 'error E_CONFIG: --train.lr given more than once\n'],
+      // The positional won, silently: runs/a was not evaluated.
+      [['eval', '--run', 'runs/a', 'runs/b'], 'error E_USAGE: the run folder given twice, "runs/a" (--run) and "runs/b": give it once, as RUN or --run RUN\n'],
+      // Were "unknown option --runs/b" and "unknown option --extra".
+      [['eval', 'runs/a', 'runs/b'], 'error E_USAGE: unexpected argument "runs/b" (see trainer eval --help)\n'],
+      [['doctor', 'extra'], 'error E_USAGE: unexpected argument "extra" (see trainer doctor --help)\n'],
     ];
     expectFailures(cases);
     assert.equal(existsSync(join(dir, 'runs')), false, 'no run was started');
