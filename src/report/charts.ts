@@ -9,6 +9,17 @@ import { lineChart } from './svg-chart.js';
 
 export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
 
+/**
+ * The colour of the i-th run of a comparison: the palette, then hues a golden angle apart (the 9th
+ * run was drawn in the 1st one's colour, and their curves could not be told apart).
+ */
+export function runColor(i: number): string {
+  if (i < PALETTE.length) return PALETTE[i] as string;
+  const hue = Math.round(((i - PALETTE.length) * 137.508 + 20) % 360);
+  const light = 35 + ((i - PALETTE.length) % 3) * 10;
+  return `hsl(${hue}, 70%, ${light}%)`;
+}
+
 export interface StepSeries {
   /** Stable id (data-series of the smoothed line; the raw one is KEY-raw). */
   key: string;

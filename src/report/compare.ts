@@ -5,7 +5,7 @@
  * differ. Self-contained like report.html: inline CSS and SVG, no script.
  */
 import { basename } from 'node:path';
-import { epochMarks, lossPerStepChart, PALETTE } from './charts.js';
+import { epochMarks, lossPerStepChart, runColor } from './charts.js';
 import { CSS, pct, redacted } from './html.js';
 import type { RunRecord } from './read-run.js';
 import { escapeHtml, lineChart } from './svg-chart.js';
@@ -35,7 +35,7 @@ export function configDifferences(runs: readonly RunRecord[]): { key: string; va
 
 export function renderComparison(runs: readonly RunRecord[], now = new Date()): string {
   const names = runs.map(nameOf);
-  const color = (i: number) => PALETTE[i % PALETTE.length] as string;
+  const color = runColor;
   const parts: string[] = [];
   const title = `trainer: ${names.join(' vs ')}`;
   parts.push(`<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>`);

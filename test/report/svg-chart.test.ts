@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
+import { PALETTE, runColor } from '../../src/report/charts.js';
 import { lineChart, niceTicks } from '../../src/report/svg-chart.js';
 
 test('a line chart draws one point per non-null value, left to right, inside the plot, with labels escaped', () => {
@@ -52,4 +53,10 @@ test('niceTicks gives at least three round ticks inside any range, and not many 
     assert.ok(ticks.length >= 3 && ticks.length <= 11, `${ticks.length} ticks for [${lo}, ${hi}]`);
     assert.ok(ticks.every((t) => t >= lo - (hi - lo) * 1e-9 && t <= hi + (hi - lo) * 1e-9), `inside [${lo}, ${hi}]`);
   }
+});
+
+test('a comparison of many runs gives each its own colour (the 9th had the 1st one\'s)', () => {
+  const colors = Array.from({ length: 40 }, (_, i) => runColor(i));
+  assert.equal(new Set(colors).size, 40);
+  assert.deepEqual(colors.slice(0, 8), PALETTE);
 });
