@@ -56,6 +56,21 @@ const CANDIDATES: { backend: string; gpu: number | null; gpuBackend: boolean }[]
   { backend: 'cpu', gpu: null, gpuBackend: false },
 ];
 
+/**
+ * A probe's detail as the table's cell (what is wrong) and the fix listed under it: split at the
+ * first "; " outside parentheses (one inside them cut a row mid-sentence).
+ */
+export function whyAndFix(detail: string): [string, string | null] {
+  let depth = 0;
+  for (let i = 0; i < detail.length; i++) {
+    const ch = detail[i];
+    if (ch === '(') depth++;
+    else if (ch === ')') depth = Math.max(0, depth - 1);
+    else if (depth === 0 && detail.startsWith('; ', i)) return [detail.slice(0, i), detail.slice(i + 2)];
+  }
+  return [detail, null];
+}
+
 /** configs/demo.yaml of this installation, wherever the command runs from (a relative default only worked in the repository). */
 const DEMO_CONFIG = fileURLToPath(new URL('../../../configs/demo.yaml', import.meta.url));
 
@@ -82,9 +97,9 @@ export async function doctorCommand(a: DoctorArgs): Promise<void> {
   const usable: { backend: string; gpu: number | null; software: boolean }[] = [];
   for (const c of CANDIDATES) {
     const p = probeInChild(c.backend, c.gpu);
-    const [why, ...fix] = p.detail.split('; ');
-    rows.push([c.gpu === null ? c.backend : `${c.backend} --gpu ${c.gpu}`, p.ok ? 'yes' : 'no', why ?? '']);
-    if (!p.ok && fix.length > 0) fixes.add(fix.join('; '));
+    const [why, fix] = whyAndFix(p.detail);
+    rows.push([c.gpu === null ? c.backend : `${c.backend} --gpu ${c.gpu}`, p.ok ? 'yes' : 'no', why]);
+    if (!p.ok && fix !== null) fixes.add(fix);
     if (p.ok && (c.gpuBackend || c.backend === 'wasm')) usable.push({ backend: c.backend, gpu: c.gpu, software: false });
     // webgpu without --gpu is worth training on only when it is not the hardware adapter already listed.
     if (p.ok && c.backend === 'webgpu' && c.gpu === null && /\(software\)$/.test(p.detail)) usable.push({ backend: 'webgpu', gpu: null, software: true });

@@ -2,6 +2,7 @@
 // where backends are missing (as here: no tfjs-node, no GPU).
 import assert from 'node:assert/strict';
 import test from 'node:test';
+import { whyAndFix } from '../../src/cli/doctor.js';
 import { trainer } from './cli-helpers.js';
 
 test('doctor lists every backend with whether it is usable and why not, and exits 0', () => {
@@ -16,7 +17,18 @@ test('doctor lists every backend with whether it is usable and why not, and exit
     assert.match(r.stdout, /What the missing ones need:\n(- .*\n)*- tfjs-node-gpu 4\.22 needs .*CUDA 11\.2 and cuDNN 8\.1/);
   }
   assert.match(row('webgpu --gpu 0'), /\s(yes|no)\s/);
+  // Here (lavapipe only) its row named the missing driver, cut inside its parenthesis.
+  if (/\sno\s/.test(row('webgpu --gpu 0'))) assert.doesNotMatch(row('webgpu --gpu 0'), /\([^)]*$/, 'no parenthesis left open');
   assert.match(r.stdout, /^WebGPU adapters Dawn sees: /m);
+});
+
+test("a probe's detail splits into the row's cause and the fix at the first '; ' outside parentheses", () => {
+  assert.deepEqual(
+    whyAndFix("E_BACKEND: no GPU's Vulkan driver is installed (the NVIDIA driver ships one; in a container X must include graphics); without --gpu, lavapipe"),
+    ["E_BACKEND: no GPU's Vulkan driver is installed (the NVIDIA driver ships one; in a container X must include graphics)", 'without --gpu, lavapipe'],
+  );
+  assert.deepEqual(whyAndFix('a; b; c'), ['a', 'b; c']);
+  assert.deepEqual(whyAndFix('wasm (SIMD)'), ['wasm (SIMD)', null]);
 });
 
 test('doctor --train runs the package\'s demo config from any folder, writes nothing there, and checks --config before probing', async () => {
