@@ -102,7 +102,8 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
         allowedHosts,
         ...(statusPort !== undefined ? { statusPort } : {}),
       });
-      if (dash.served) tell(`dashboard on ${dash.served.url}`);
+      // Asked for with --status-port: said with --quiet too (with port 0 nothing else says where it is).
+      if (dash.served) process.stderr.write(`dashboard on ${dash.served.url}\n`);
     }
     const d = dash;
     const download = downloadProgress();

@@ -90,8 +90,9 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
       ? null
       : await startDashboard({ ...dashboardRun(config), host: '127.0.0.1', statusPort, tls: { cert: null, key: null }, allowedHosts });
   const progress = createProgress({ stream: process.stderr, out: process.stdout, epochs: config.train.epochs, quiet: a.quiet, json: a.json, outClosed: isOutputClosed });
-  // The dashboard's address is for people: on stderr, also with --json.
-  if (dash?.served && !a.quiet) process.stderr.write(`dashboard on ${dash.served.url}\n`);
+  // The dashboard's address is for people: on stderr, also with --json, and with --quiet too: it
+  // was asked for (with --status-port 0 nothing else says where it is).
+  if (dash?.served) process.stderr.write(`dashboard on ${dash.served.url}\n`);
   const stop = stopOnSignal(controller, progress.done, a.quiet);
   try {
     const download = downloadProgress();

@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
 import { tempDir } from '../helpers.js';
+import { smallConfigFile, trainer } from './cli-helpers.js';
 import { freePort, killAll, spawnMain, waitFor, wsConfig } from '../transports/ws/helpers.js';
 
 test('trainer train --procs 2 --status-port serves the dashboard on 127.0.0.1 with both worker processes, their addresses and backend', async () => {
@@ -31,4 +32,11 @@ test('trainer train --procs 2 --status-port serves the dashboard on 127.0.0.1 wi
   } finally {
     killAll([train]);
   }
+});
+
+test('--quiet --status-port 0 still says where the dashboard is (nothing else could tell the port)', async () => {
+  const dir = await tempDir();
+  const r = trainer(['train', '--config', await smallConfigFile(dir, 'quiet', 1), '--status-port', '0', '--quiet']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^dashboard on http:\/\/127\.0\.0\.1:[1-9]\d*\/\n$/);
 });
