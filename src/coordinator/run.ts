@@ -114,6 +114,17 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
       return { runDir, outcome: 'already-finished', weightsSha256: null };
     }
     state = { ...ck, sgd: { momentum: ck.momentum } };
+    // The dashboard's past, at once: loading the data and waiting for workers may take minutes, and
+    // it showed "epoch 0, step 0" meanwhile. (Lines past the checkpoint are dropped below, before
+    // the first step: not shown.)
+    if (o.onHistory && ck.epoch < epochs) {
+      o.onHistory({
+        epochs: (await folder.readMetrics()).filter((m) => m.epoch <= ck.epoch),
+        steps: (await folder.readSteps()).filter((s) => s.step <= ck.globalStep),
+        epoch: ck.epoch,
+        globalStep: ck.globalStep,
+      });
+    }
     if (ck.epoch === epochs) {
       // Finished, but the model is not there (deleted, or the disk was full when it was written):
       // the final checkpoint holds the final weights, so they are exported again, nothing trained.
@@ -193,9 +204,6 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
     await folder.writeConfig(config);
     await folder.keepMetricsThrough(o.resume ? state.epoch : 0);
     await folder.keepStepsThrough(o.resume ? state.globalStep : 0);
-    if (o.resume && o.onHistory) {
-      o.onHistory({ epochs: await folder.readMetrics(), steps: await folder.readSteps(), epoch: state.epoch, globalStep: state.globalStep });
-    }
   } catch (err) {
     await pool.close();
     throw err;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { appendFile } from 'node:fs/promises';
 import test from 'node:test';
 import { runTraining, type RunHistory } from '../../src/coordinator/run.js';
 import { RunFolder } from '../../src/coordinator/run-folder.js';
@@ -11,12 +12,18 @@ test('a resumed run hands its past to the dashboard: every epoch of metrics.json
   const config = smallConfig(dir, { run: { name: 'again' }, train: { epochs: 2 }, log: { everySteps: 1 } });
   await runTraining({ config, resume: false, createPool: createInProcessPool, log: quietLog });
   const histories: RunHistory[] = [];
+  // A line past the checkpoint (a run killed between writing it and its checkpoint): not its past.
+  await appendFile(RunFolder.of(config).metricsFile, `${JSON.stringify({ ...(await RunFolder.of(config).readMetrics())[1], epoch: 3 })}\n`);
   const state = new DashboardState('again', 3);
   let before: ReturnType<DashboardState['snapshot']> | null = null;
   await runTraining({
     config: { ...config, train: { ...config.train, epochs: 3 } },
     resume: true,
-    createPool: createInProcessPool,
+    // Before the pool (a coordinator waits for its workers there) and the data: it came after both.
+    createPool: (ctx) => {
+      assert.equal(histories.length, 1, 'the past is handed over before waiting for workers');
+      return createInProcessPool(ctx);
+    },
     log: quietLog,
     onHistory: (h) => {
       histories.push(h);
