@@ -110,14 +110,21 @@ export class RunFolder {
   }
 
   /**
-   * E_MODEL for a run that has a checkpoint but no exported model: still training (its lock's
-   * process lives), or stopped before its end, saying how to finish it; null for anything else.
+   * E_MODEL for a run folder without its exported model: still training (its lock's process lives),
+   * stopped before its end (saying how to finish it), or stopped before its first checkpoint; null
+   * for anything else.
    */
   async unfinished(): Promise<TrainerError | null> {
-    if ((await this.hasModel()) || !(await this.hasCheckpoint())) return null;
+    if (await this.hasModel()) return null;
     const owner = await lockOwner(this.lockFile);
     if (owner !== null) {
       return new TrainerError('E_MODEL', `${this.dir} has no model yet: process ${owner.pid} on ${owner.host} is still training it, and writes the model at its end`);
+    }
+    if (!(await this.hasCheckpoint())) {
+      // A run folder (its config is there) of a run stopped in its first epoch: nothing to finish.
+      const isRun = await access(this.configFile).then(() => true, () => false);
+      if (!isRun) return null;
+      return new TrainerError('E_MODEL', `${this.dir} has no model: its run stopped before its first checkpoint, so there is nothing to resume; train it again`);
     }
     return new TrainerError(
       'E_MODEL',

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
+import { resolveConfig } from '../../src/shared/config.js';
 import { tempDir } from '../helpers.js';
 import { expectFailures, smallConfigFile, trainer, trainUntilInterrupted } from './cli-helpers.js';
 
@@ -37,12 +38,16 @@ test('--auto-resume: the same command line starts the run, resumes it after a st
   assert.equal(existsSync(join(dir, 'runs', 'exp-2')), false, 'never a numbered folder');
 });
 
-test('--auto-resume starts in the named folder even when a run killed before its first checkpoint left files there; refuses a model without a checkpoint', async () => {
+test('--auto-resume starts in the named folder even when a run killed before its first checkpoint left files there (eval says there is nothing to finish); refuses a model without a checkpoint', async () => {
   const dir = await tempDir();
   const config = await smallConfigFile(dir, 'run', 1);
   const killed = join(dir, 'runs', 'early');
   await mkdir(killed, { recursive: true });
-  await writeFile(join(killed, 'config.json'), '{}\n');
+  await writeFile(join(killed, 'config.json'), `${JSON.stringify(await resolveConfig(config, { run: { name: 'early' } }))}\n`);
+  // Nothing to evaluate, and nothing to finish (it was a bare ENOENT of model.json).
+  const early = trainer(['eval', killed]);
+  assert.equal(early.stderr, `error E_MODEL: ${killed} has no model: its run stopped before its first checkpoint, so there is nothing to resume; train it again\n`);
+  assert.equal(early.code, 1);
   const r = trainer(['train', '--config', config, '--run.name', 'early', '--auto-resume']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`model saved to ${join(killed, 'model')}`));
