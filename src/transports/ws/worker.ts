@@ -8,6 +8,7 @@
  * joined gives up after NEVER_JOINED_RETRY_MS, one that has keeps retrying.
  * A `leave` from the coordinator, an auth failure or Ctrl-C ends the worker.
  */
+import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
 import WebSocket from 'ws';
 import type { Normalization } from '../../data/normalize.js';
@@ -169,8 +170,14 @@ function connectOnce(o: WsWorkerOptions, compute: WorkerCompute, name: string): 
     let lastHeard = performance.now();
     let lastCheck = lastHeard;
     let silence: string | null = null;
+    let socket: Socket | null = null;
+    let bytesSeen = 0;
     const watch = setInterval(() => {
       const now = performance.now();
+      if (socket !== null && socket.bytesRead !== bytesSeen) {
+        bytesSeen = socket.bytesRead;
+        lastHeard = now;
+      }
       // This worker is joining or computing (the coordinator says nothing meanwhile), or this thread was
       // busy (a warm-up, a long task) and frames may be waiting unread: the silence is not the coordinator's.
       if (!session.waitingOnCoordinator || now - lastCheck > 2 * SILENCE_CHECK_MS) lastHeard = now;
@@ -207,6 +214,10 @@ function connectOnce(o: WsWorkerOptions, compute: WorkerCompute, name: string): 
       lastHeard = performance.now();
       chain = chain.then(() => session.receive(data));
     });
+    // Bytes of a frame still arriving are a word too: one large frame on a slow link (the fc model's
+    // 15 MB of weights at 10 Mbit/s take 12 s) was "silence" until its last byte, and the link dropped.
+    // Read off the socket's count, not a listener of its own (one stopped ws from reading frames).
+    ws.on('upgrade', (res) => void (socket = res.socket));
     let opened = false;
     let error: Error | null = null;
     ws.on('open', () => void (opened = true));

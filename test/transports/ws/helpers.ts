@@ -1,6 +1,9 @@
 /** Shared set-up of the WebSocket tests: real worker processes on 127.0.0.1. */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { runTraining, type RunOptions } from '../../../src/coordinator/run.js';
 import type { WsPool } from '../../../src/transports/ws/pool.js';
@@ -8,6 +11,9 @@ import type { PoolFactory } from '../../../src/transports/pool.js';
 import { MAIN_JS, wsPoolFactory, type WsFactoryOptions } from '../../../src/transports/ws/launch.js';
 import type { Config } from '../../../src/shared/config.js';
 import { createInProcessPool } from '../../../src/transports/in-process.js';
+import { newNonce } from '../../../src/transports/ws/auth.js';
+import { encodeMessage } from '../../../src/transports/ws/encode.js';
+import { PROTOCOL_VERSION } from '../../../src/transports/ws/protocol.js';
 import { quietLog, smallConfig } from '../../helpers.js';
 
 export const TOKEN = 'test-token-0123456789';
@@ -203,4 +209,40 @@ export function withStepHooks(
     stats: () => pool.stats(),
     close: (end) => pool.close(end),
   };
+}
+
+const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+/** Everything `socket` receives, and a way to wait until enough has come (a bounded wait). */
+function collect(socket: Socket): (enough: (b: Buffer) => boolean, timeoutMs?: number) => Promise<Buffer> {
+  let buf = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => (buf = Buffer.concat([buf, chunk])));
+  return async (enough, timeoutMs = 5000) => {
+    for (let i = 0; i < timeoutMs / 10 && !enough(buf); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(enough(buf), `the worker sent what was expected within ${timeoutMs} ms (got ${buf.toString('hex').slice(0, 80)})`);
+    const out = buf;
+    buf = Buffer.alloc(0);
+    return out;
+  };
+}
+
+/**
+ * A coordinator's side by hand, on a raw TCP server: the next connection's WebSocket upgrade
+ * answered, then its socket to write frames with and what the worker sends.
+ */
+export async function acceptByHand(server: Server) {
+  const [socket] = (await once(server, 'connection')) as [Socket];
+  const readUntil = collect(socket);
+  const request = await readUntil((b) => b.includes('\r\n\r\n'));
+  const key = /sec-websocket-key: *(\S+)/i.exec(request.toString('latin1'))?.[1] as string;
+  const accept = createHash('sha1').update(key + WS_GUID).digest('base64');
+  socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+  return { socket, readUntil };
+}
+
+/** The coordinator's first frame, as a server sends it (binary, unmasked). */
+export function challengeFrame(): Buffer {
+  const challenge = encodeMessage({ type: 'challenge', protocol: PROTOCOL_VERSION, nonce: newNonce() });
+  assert.ok(challenge.length < 126);
+  return Buffer.concat([Buffer.from([0x82, challenge.length]), challenge]);
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { getEventListeners } from 'node:events';
+import { getEventListeners, once } from 'node:events';
 import { readFile, access, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { RunFolder } from '../../../src/coordinator/run-folder.js';
 import { isTrainerError } from '../../../src/shared/errors.js';
+import { decodeMessage } from '../../../src/transports/ws/decode.js';
 import { runWsWorker, sleep } from '../../../src/transports/ws/worker.js';
 import { tempDir } from '../../helpers.js';
-import { TOKEN, freePort, killAll, referenceSha, spawnMain, spawnWorker, waitFor, wsConfig, type Spawned } from './helpers.js';
+import { TOKEN, acceptByHand, challengeFrame, freePort, killAll, referenceSha, spawnMain, spawnWorker, waitFor, wsConfig, type Spawned } from './helpers.js';
 
 test('a server that accepts the connection but never answers: the worker gives up after --retry-for-ms with E_TIMEOUT saying so (it waited for ever, silently)', async () => {
   const sockets: Socket[] = [];
@@ -28,6 +29,34 @@ test('a server that accepts the connection but never answers: the worker gives u
     assert.ok(performance.now() - t0 < 15_000, `took ${Math.round(performance.now() - t0)} ms`);
   } finally {
     sockets.forEach((s) => s.destroy());
+    server.close();
+  }
+});
+
+test('a frame still arriving is not silence: a challenge trickled in over 4 s keeps a link whose limit is 2 s (one large frame on a slow link was dropped before its last byte)', async () => {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  const stop = new AbortController();
+  const worker = runWsWorker({ url: `ws://127.0.0.1:${port}`, token: null, gpu: null, cacheDir: await tempDir(), retryForMs: 2000, log: () => {}, signal: stop.signal });
+  worker.catch(() => {}); // ended below
+  try {
+    const { socket, readUntil } = await acceptByHand(server);
+    const frame = challengeFrame();
+    const t0 = performance.now();
+    for (const byte of frame) {
+      socket.write(Buffer.from([byte]));
+      await sleep(4000 / frame.length);
+    }
+    assert.ok(performance.now() - t0 > 3000);
+    // Its answer: the link was kept, and the challenge arrived whole.
+    const hello = await readUntil((b) => b.length >= 2 && b.length >= 6 + ((b[1] as number) & 0x7f));
+    assert.equal(decodeMessage(hello.subarray(6, 6 + ((hello[1] as number) & 0x7f)), 'worker').type, 'hello');
+    socket.destroy();
+  } finally {
+    stop.abort();
+    await worker.catch(() => {});
     server.close();
   }
 });
