@@ -122,8 +122,7 @@ export class RunFolder {
     }
     if (!(await this.hasCheckpoint())) {
       // A run folder (its config is there) of a run stopped in its first epoch: nothing to finish.
-      const isRun = await access(this.configFile).then(() => true, () => false);
-      if (!isRun) return null;
+      if (!(await this.hasConfig())) return null;
       return new TrainerError('E_MODEL', `${this.dir} has no model: its run stopped before its first checkpoint, so there is nothing to resume; train it again`);
     }
     return new TrainerError(
@@ -149,6 +148,14 @@ export class RunFolder {
    */
   async holdsRun(): Promise<boolean> {
     return (await this.hasCheckpoint()) || (await this.hasModel());
+  }
+
+  /** Whether config.json is there: a run started here (it is written once the run can train). */
+  async hasConfig(): Promise<boolean> {
+    return access(this.configFile).then(
+      () => true,
+      () => false,
+    );
   }
 
   async hasCheckpoint(): Promise<boolean> {

@@ -50,6 +50,7 @@ test('--auto-resume starts in the named folder even when a run killed before its
   assert.equal(early.code, 1);
   const r = trainer(['train', '--config', config, '--run.name', 'early', '--auto-resume']);
   assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`${killed} holds a run killed in its first epoch: nothing to resume, so this run starts it again there`));
   assert.match(r.stdout, new RegExp(`model saved to ${join(killed, 'model')}`));
   assert.equal(existsSync(join(dir, 'runs', 'early-2')), false);
 
