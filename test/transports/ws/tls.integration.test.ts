@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 import { tempDir } from '../../helpers.js';
@@ -55,6 +56,19 @@ test('bad cluster.tls files are E_CONFIG naming the file and the fault, before t
   refuses({ cert: garbage, key: a.key }, /^cluster\.tls\.cert .*garbage\.pem is not a PEM certificate/);
   refuses({ cert: a.cert, key: garbage }, /^cluster\.tls\.key .*garbage\.pem is not a PEM private key/);
   refuses({ cert: a.key, key: a.cert }, /is not a PEM certificate/);
+  // Out of its dates: `openssl ca` sets them (req -x509 only counts days from now).
+  const dated = (name: string, start: string, end: string) => {
+    const at = join(dir, name);
+    mkdirSync(at, { recursive: true });
+    writeFileSync(join(at, 'index.txt'), '');
+    writeFileSync(join(at, 'serial'), '01\n');
+    writeFileSync(join(at, 'ca.cnf'), '[ca]\ndefault_ca=d\n[d]\ndir=.\ndatabase=$dir/index.txt\nnew_certs_dir=$dir\nserial=$dir/serial\ndefault_md=sha256\npolicy=p\n[p]\ncommonName=supplied\n');
+    execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'req.csr', '-subj', '/CN=localhost'], { cwd: at, stdio: 'ignore' });
+    execFileSync('openssl', ['ca', '-batch', '-selfsign', '-config', 'ca.cnf', '-keyfile', 'key.pem', '-in', 'req.csr', '-out', 'cert.pem', '-startdate', start, '-enddate', end], { cwd: at, stdio: 'ignore' });
+    return { cert: join(at, 'cert.pem'), key: join(at, 'key.pem') };
+  };
+  refuses(dated('expired', '20200101000000Z', '20200102000000Z'), /^cluster\.tls\.cert .*expired\/cert\.pem expired on Jan  2 00:00:00 2020 GMT: workers would refuse it$/);
+  refuses(dated('future', '20990101000000Z', '20990102000000Z'), /^cluster\.tls\.cert .*future\/cert\.pem is not valid before Jan  1 00:00:00 2099 GMT: workers would refuse it$/);
   // Through the CLI: one line, exit 2, nothing started.
   const { smallConfigFile, trainer } = await import('../../cli/cli-helpers.js');
   const r = trainer(['coordinator', '--config', await smallConfigFile(dir, 'tls'), '--cluster.tls.cert', a.cert, '--cluster.tls.key', b.key]);
