@@ -138,8 +138,7 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
  * new run whose folder holds a run (a checkpoint) or is being trained by another process (several
  * jobs of one config started together) goes to the next free numbered folder, and says so; a
  * resumed one, or one started in place, waits for, or names, the process that trains it now
- * (claimRun). Returns the run's
- * config as the run folder keeps it: without cluster.token.
+ * (claimRun). Returns the run's config as the run folder keeps it: without cluster.token.
  */
 export async function claimRunFolder(resolved: Config, start: RunStart, log: (line: string) => void): Promise<Config> {
   // The config the run keeps (config.json, the checkpoint): never the secret. The caller resolves
