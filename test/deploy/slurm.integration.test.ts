@@ -253,7 +253,9 @@ test('a plain scancel: the script waits for the coordinator to write its checkpo
   while (!/Epoch 1,/.test(await output(job)) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   await run('scancel', [job.id], { env: slurmEnv(), timeout: 10_000 });
   const r = await finished(job);
-  assert.match(r.output, /stopped at epoch \d+, step \d+; checkpoint written/);
+  // The workers get the SIGTERM too: the coordinator stops at its next step, or, when they have all
+  // left first (a loaded machine), while waiting for them; a checkpoint either way.
+  assert.match(r.output, /stopped at epoch \d+, step \d+; checkpoint written|stopped while waiting for workers; checkpoint in /);
   assert.match(r.output, /trainer\.sbatch: error: the coordinator stopped early \(exit 130\).*resubmit with --resume/);
   assert.deepEqual(pidsWith('--run.name cancelled'), [], 'no coordinator or worker left once the job has ended');
 });
