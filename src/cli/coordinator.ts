@@ -10,7 +10,7 @@ import { TrainerError, isTrainerError } from '../shared/errors.js';
 import { isLoopbackHost, MIN_NETWORK_TOKEN_CHARS, resolveToken } from '../transports/ws/auth.js';
 import { tlsMaterial } from '../transports/ws/server.js';
 import { downloadProgress, isOutputClosed, note, stopOnSignal, stoppedExit } from './output.js';
-import { createProgress } from './progress.js';
+import { createProgress, type Progress } from './progress.js';
 import { traceTo } from './trace.js';
 
 export interface CoordinatorArgs {
@@ -83,16 +83,22 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
     );
   }
   tlsMaterial(resolved.cluster.tls); // checked before the run's folder and data: E_CONFIG for a bad file
-  // The run's config without the secret (`token` above is what the workers are checked against).
-  const config = await claimRunFolder(resolved, start, note(a.quiet));
-  const progress = createProgress({ stream: process.stderr, out: process.stdout, epochs: config.train.epochs, quiet: a.quiet, json: a.json, outClosed: isOutputClosed });
-  const { log } = progress;
-  // The dashboard's address is for people: on stderr, also with --json.
-  const tell = note(a.quiet);
   const controller = new AbortController();
-  const stop = stopOnSignal(controller, progress.done, a.quiet);
+  // Signals stop the run from before its folder is claimed: one that came between the claim and
+  // the handlers killed the process (exit 143) and left the claimed folder behind.
+  let progress: Progress | null = null;
+  const stop = stopOnSignal(controller, () => progress?.done(), a.quiet);
   let dash: LiveDashboard | null = null;
+  let runDir: string | null = null;
   try {
+    // The run's config without the secret (`token` above is what the workers are checked against).
+    const config = await claimRunFolder(resolved, start, note(a.quiet));
+    runDir = RunFolder.of(config).dir;
+    const live = createProgress({ stream: process.stderr, out: process.stdout, epochs: config.train.epochs, quiet: a.quiet, json: a.json, outClosed: isOutputClosed });
+    progress = live;
+    const { log } = live;
+    // The dashboard's address is for people: on stderr, also with --json.
+    const tell = note(a.quiet);
     // The dashboard binds where the coordinator does: its port, or a status port on the same host.
     if (a.dashboard !== false) {
       dash = await startDashboard({
@@ -125,11 +131,11 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
       },
       ...(d ? { onPool: d.onPool, onHistory: d.onHistory } : {}),
       log,
-      result: progress.result,
+      result: live.result,
       signal: controller.signal,
       ...(download ? { onDownloadProgress: download } : {}),
       onStep: (s) => {
-        progress.onStep?.(s);
+        live.onStep?.(s);
         d?.onStep(s);
       },
       ...(trace || d
@@ -147,15 +153,16 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
       },
     });
     if (result.outcome === 'stopped' || result.outcome === 'not-started') process.exitCode = stoppedExit();
+    stop(); // the run is over: a signal now exits with this status
   } catch (err) {
     // Ctrl-C while waiting because all workers left mid-run is a stop, not a failure: the loop wrote
     // a checkpoint at that step. (Waiting at the start is runTraining's 'not-started'.)
-    if (!(controller.signal.aborted && isTrainerError(err, 'E_NO_WORKERS'))) throw err;
-    process.stderr.write(`stopped while waiting for workers; checkpoint in ${RunFolder.of(config).dir}, continue with --resume\n`);
+    if (!(controller.signal.aborted && isTrainerError(err, 'E_NO_WORKERS') && runDir !== null)) throw err;
+    process.stderr.write(`stopped while waiting for workers; checkpoint in ${runDir}, continue with --resume\n`);
     process.exitCode = stoppedExit();
   } finally {
     await dash?.close();
-    progress.done();
+    progress?.done();
     if (trace && a.trace !== undefined) await trace.write(a.trace);
     stop();
   }

@@ -62,7 +62,8 @@ export function isOutputClosed(): boolean {
 /**
  * Ctrl-C (or SIGTERM, or SIGHUP: the terminal or SSH session went away), or standard output
  * closed (watchOutput): stop at the next step boundary, with a checkpoint; a second Ctrl-C quits
- * at once. Returns the function that removes the handlers.
+ * at once. Returns the function that ends this once the run is over (more than once is once): a
+ * signal after it exits at once, with the status the command set.
  */
 export function stopOnSignal(controller: AbortController, beforeNote: () => void = () => {}, quiet = false): () => void {
   // --quiet prints only errors: the notes go, the stop is the same.
@@ -84,10 +85,17 @@ export function stopOnSignal(controller: AbortController, beforeNote: () => void
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
   onOutputClosed = onClosed;
+  let ended = false;
   return () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.off('SIGHUP', onSignal);
+    if (ended) return;
+    ended = true;
+    // The run is over, only its files and the exit are left: a signal now ends the process with the
+    // status it has (Node's default action made a finished run, model saved, exit 143).
+    const onLate = () => process.exit(process.exitCode ?? 0);
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+      process.off(sig, onSignal);
+      process.on(sig, onLate);
+    }
     if (onOutputClosed === onClosed) onOutputClosed = null;
   };
 }

@@ -8,7 +8,7 @@ import { claimRunFolder, resolveRunConfig, runStart } from '../coordinator/run-c
 import { TrainerError } from '../shared/errors.js';
 import { parseGpuList } from '../transports/ws/launch.js';
 import { downloadProgress, isOutputClosed, note, stopOnSignal, stoppedExit } from './output.js';
-import { createProgress } from './progress.js';
+import { createProgress, type Progress } from './progress.js';
 import { traceTo } from './trace.js';
 
 export interface TrainArgs {
@@ -81,20 +81,24 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
   const resolved = await resolveRunConfig({ ...file, overrides: overs, resume, log: note(a.quiet) });
   const statusPort = parseStatusPort(a.statusPort);
   const allowedHosts = parseAllowedHosts(a.allowedHost);
-  // (Without cluster.token: a local run uses none, --procs makes its own.)
-  const config = await claimRunFolder(resolved, start, note(a.quiet));
   const controller = new AbortController();
-  // Local runs only listen on loopback, and so does their dashboard.
-  const dash: LiveDashboard | null =
-    statusPort === undefined
-      ? null
-      : await startDashboard({ ...dashboardRun(config), host: '127.0.0.1', statusPort, tls: { cert: null, key: null }, allowedHosts });
-  const progress = createProgress({ stream: process.stderr, out: process.stdout, epochs: config.train.epochs, quiet: a.quiet, json: a.json, outClosed: isOutputClosed });
-  // The dashboard's address is for people: on stderr, also with --json, and with --quiet too: it
-  // was asked for (with --status-port 0 nothing else says where it is).
-  if (dash?.served) process.stderr.write(`dashboard on ${dash.served.url}\n`);
-  const stop = stopOnSignal(controller, progress.done, a.quiet);
+  // Signals stop the run from before its folder is claimed: one that came between the claim and
+  // the handlers killed the process (exit 143) and left the claimed folder behind.
+  let progress: Progress | null = null;
+  const stop = stopOnSignal(controller, () => progress?.done(), a.quiet);
+  let dash: LiveDashboard | null = null;
   try {
+    // (Without cluster.token: a local run uses none, --procs makes its own.)
+    const config = await claimRunFolder(resolved, start, note(a.quiet));
+    // Local runs only listen on loopback, and so does their dashboard.
+    if (statusPort !== undefined) {
+      dash = await startDashboard({ ...dashboardRun(config), host: '127.0.0.1', statusPort, tls: { cert: null, key: null }, allowedHosts });
+    }
+    const live = createProgress({ stream: process.stderr, out: process.stdout, epochs: config.train.epochs, quiet: a.quiet, json: a.json, outClosed: isOutputClosed });
+    progress = live;
+    // The dashboard's address is for people: on stderr, also with --json, and with --quiet too: it
+    // was asked for (with --status-port 0 nothing else says where it is).
+    if (dash?.served) process.stderr.write(`dashboard on ${dash.served.url}\n`);
     const download = downloadProgress();
     const result = await runTraining({
       config,
@@ -104,12 +108,12 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
         ...(dash ? { onPool: dash.onPool } : {}),
       },
       ...(dash ? { onPool: dash.onPool, onHistory: dash.onHistory } : {}),
-      log: progress.log,
-      result: progress.result,
+      log: live.log,
+      result: live.result,
       signal: controller.signal,
       ...(download ? { onDownloadProgress: download } : {}),
       onStep: (s) => {
-        progress.onStep?.(s);
+        live.onStep?.(s);
         dash?.onStep(s);
       },
       // Only when someone reads it: the loop then asks the pool for its statistics every step.
@@ -128,9 +132,10 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
       },
     });
     if (result.outcome === 'stopped' || result.outcome === 'not-started') process.exitCode = stoppedExit();
+    stop(); // the run is over: a signal now exits with this status
   } finally {
     await dash?.close();
-    progress.done();
+    progress?.done();
     if (trace && a.trace !== undefined) await trace.write(a.trace);
     stop();
   }
