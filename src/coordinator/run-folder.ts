@@ -6,7 +6,7 @@
  * is spelled here and nowhere else: the loop writes through it, and run,
  * report, eval and predict read through it.
  */
-import { access, appendFile, readFile } from 'node:fs/promises';
+import { access, appendFile, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Config } from '../shared/config.js';
 import { ioError, removeOrphanTemps, writeFileAtomic } from '../shared/atomic-file.js';
@@ -207,6 +207,11 @@ export class RunFolder {
     }
     const kept = parseMetrics(text).filter((m) => m.epoch <= completedEpochs);
     await writeFileAtomic(this.metricsFile, Buffer.from(kept.map((m) => `${JSON.stringify(m)}\n`).join('')));
+  }
+
+  /** Removes the files a new run writes before its first step (config.json and its empty logs). */
+  async forgetUnstarted(): Promise<void> {
+    for (const f of [this.configFile, this.metricsFile, this.stepsFile, this.workersFile]) await rm(f, { force: true });
   }
 
   /** Temporary files of writes a killed process never finished (the run's own files only); returns their names. */

@@ -245,6 +245,11 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
     await pool.close(over ? 'finished' : 'stopped');
   }
   await steps.close();
+  if (outcome === 'not-started') {
+    // What a new run wrote before its first step goes, so that the claim leaves no folder.
+    if (!o.resume) await folder.forgetUnstarted();
+    return notStarted('before the first step');
+  }
   if (outcome === 'stopped') {
     result(`stopped at epoch ${state.epoch + 1}, step ${state.globalStep}; checkpoint written, continue with --resume`);
     return { runDir, outcome, weightsSha256: null };

@@ -88,19 +88,23 @@ export interface TrainLoopOptions {
   onStepTiming?: (t: StepTiming) => void;
 }
 
-export type TrainOutcome = 'finished' | 'stopped';
+/** `not-started`: stopped before this process took a step (nothing to checkpoint: the state is the one it started from). */
+export type TrainOutcome = 'finished' | 'stopped' | 'not-started';
 
 export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
   const { config, pool, state } = o;
   const ctx: StepContext = { config, pool, state, grad: new Float32Array(o.model.size), ...(o.onStepTiming ? { onStepTiming: o.onStepTiming } : {}) };
   if (pool.paramsStorage) state.params = pool.paramsStorage(state.params);
   await pool.publish(state.globalStep, state.params);
+  const firstStep = state.globalStep;
   while (state.epoch < config.train.epochs) {
     const clock = new EpochClock(state);
     const plan = planEpoch(config.run.seed, state.epoch, o.data.train.count, config.train.batchSize);
     // Each step's micro-batches are planned one step ahead, as the pool's hint for the next step.
     for (let batch = planStep(plan, state.stepInEpoch, config.train.microBatches); batch !== null; ) {
       if (o.signal?.aborted) {
+        // A stop just before the first step wrote a checkpoint of step 0 and kept a new run's folder.
+        if (state.globalStep === firstStep) return 'not-started';
         await checkpoint(o, clock);
         return 'stopped';
       }

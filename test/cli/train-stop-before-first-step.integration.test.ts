@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -53,4 +54,35 @@ test('Ctrl-C while --procs workers start stops with exit 130 within seconds, and
   assert.doesNotMatch(train.output(), /error E_/);
   assert.deepEqual(pidsWith(`--connect ${url}`), [], 'every worker process has ended');
   assert.equal(existsSync(join(dir, 'runs', 'starting')), false, 'nothing written: the run folder it made is gone');
+});
+
+test('SIGTERM the moment the run folder is claimed stops with exit 130 and leaves no folder (it was 143, with the lock left behind)', { timeout: 60_000 }, async (t) => {
+  const dir = await tempDir();
+  const config = await smallConfigFile(dir, 'claimed');
+  const lock = join(dir, 'runs', 'claimed', 'run.lock');
+  const train = spawnMain(['train', '-c', config]);
+  t.after(() => train.child.kill('SIGKILL'));
+  // A tight wait: the window between the claim and the data is short.
+  const deadline = Date.now() + 30_000;
+  while (!existsSync(lock) && train.child.exitCode === null && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+  assert.ok(existsSync(lock), train.output());
+  train.child.kill('SIGTERM');
+  assert.equal(await train.exited, 130, train.output());
+  assert.equal(existsSync(join(dir, 'runs', 'claimed')), false, train.output());
+});
+
+test('once a run is over (its model saved), a signal exits with the status the run has, not as killed (143)', { timeout: 30_000 }, async () => {
+  // The end of a training command, held open: what a scheduler's SIGTERM meets while the process exits.
+  const script = [
+    `import { stopOnSignal } from ${JSON.stringify(new URL('../../src/cli/output.js', import.meta.url).href)};`,
+    'const end = stopOnSignal(new AbortController(), () => {}, true);',
+    'end();',
+    'process.stdout.write("over\\n");',
+    'setTimeout(() => {}, 20_000);',
+  ].join('\n');
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<[number | null, string | null]>((r) => child.once('exit', (code, signal) => r([code, signal])));
+  await new Promise<void>((r) => child.stdout.once('data', () => r()));
+  child.kill('SIGTERM');
+  assert.deepEqual(await exited, [0, null]);
 });
