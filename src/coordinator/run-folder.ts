@@ -6,7 +6,7 @@
  * is spelled here and nowhere else: the loop writes through it, and run,
  * report, eval and predict read through it.
  */
-import { access, appendFile, readFile, rm } from 'node:fs/promises';
+import { access, appendFile, open, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Config } from '../shared/config.js';
 import { ioError, removeOrphanTemps, writeFileAtomic } from '../shared/atomic-file.js';
@@ -182,10 +182,19 @@ export class RunFolder {
     return config;
   }
 
+  /** One epoch's line, on the disk (fsync) before the checkpoint that follows it: a power loss kept the checkpoint and lost the line. */
   async appendMetrics(m: EpochMetrics): Promise<void> {
-    await appendFile(this.metricsFile, `${JSON.stringify(m)}\n`).catch((err: unknown) => {
+    try {
+      const f = await open(this.metricsFile, 'a');
+      try {
+        await f.appendFile(`${JSON.stringify(m)}\n`);
+        await f.sync();
+      } finally {
+        await f.close();
+      }
+    } catch (err) {
       throw ioError(this.metricsFile, err);
-    });
+    }
   }
 
   /** Metric lines in epoch order, none when no epoch finished; a torn or foreign line is skipped. */

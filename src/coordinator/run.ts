@@ -114,12 +114,17 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
       return { runDir, outcome: 'already-finished', weightsSha256: null };
     }
     state = { ...ck, sgd: { momentum: ck.momentum } };
+    const past = (await folder.readMetrics()).filter((m) => m.epoch <= ck.epoch);
+    const lost = Array.from({ length: ck.epoch }, (_, i) => i + 1).filter((e) => !past.some((m) => m.epoch === e));
+    if (lost.length > 0) {
+      o.log(`note: ${folder.metricsFile} lacks the line of epoch(s) ${lost.join(', ')} (torn or lost: a crash, a full disk); the checkpoint has their training, their figures are gone`);
+    }
     // The dashboard's past, at once: loading the data and waiting for workers may take minutes, and
     // it showed "epoch 0, step 0" meanwhile. (Lines past the checkpoint are dropped below, before
     // the first step: not shown.)
     if (o.onHistory && ck.epoch < epochs) {
       o.onHistory({
-        epochs: (await folder.readMetrics()).filter((m) => m.epoch <= ck.epoch),
+        epochs: past,
         steps: (await folder.readSteps()).filter((s) => s.step <= ck.globalStep),
         epoch: ck.epoch,
         globalStep: ck.globalStep,
@@ -233,6 +238,7 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
             onStep(s);
           }
         : steps.onStep,
+      beforeCheckpoint: () => steps.flush(),
       ...(o.onEpoch ? { onEpoch: o.onEpoch } : {}),
       ...(o.onStepTiming ? { onStepTiming: o.onStepTiming } : {}),
     });

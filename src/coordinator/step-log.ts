@@ -1,6 +1,6 @@
 /**
  * steps.jsonl: the run's first minutes, step by step. Every `log.everySteps`
- * global steps (and at the run's last step) one line with the mean loss and
+ * global steps (and at each checkpoint and the run's last step) one line with the mean loss and
  * the images/s of the steps since the previous line, the learning rate and the
  * workers: what TensorBoard's and Lightning's per-step scalars show. Fed from
  * the loop's onStep; lines are appended in order behind the loop's back, so a
@@ -32,11 +32,19 @@ export class StepLog {
     if (s.globalStep % this.everySteps === 0) this.emit();
   };
 
-  /** Writes the steps since the last line, if any, and waits for every line. */
-  async close(): Promise<void> {
+  /**
+   * Writes the steps since the last line, if any, and waits for every line: before each checkpoint,
+   * so that a run resumed from it finds every step up to it in steps.jsonl (those since the last
+   * line were lost with the process), and at the end.
+   */
+  async flush(): Promise<void> {
     this.emit();
     await this.writing;
     if (this.failed !== null) throw this.failed;
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
   }
 
   private emit(): void {

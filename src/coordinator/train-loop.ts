@@ -83,6 +83,8 @@ export interface TrainLoopOptions {
   /** Stop at the next step boundary, with a checkpoint. */
   signal?: AbortSignal;
   onStep?: (info: StepInfo) => void;
+  /** Awaited before each checkpoint is written (the step log's lines up to it). */
+  beforeCheckpoint?: () => Promise<void>;
   onEpoch?: (m: EpochMetrics) => void;
   /** Called after every step with its timing; costs nothing when unset. */
   onStepTiming?: (t: StepTiming) => void;
@@ -206,7 +208,10 @@ async function endEpoch(o: TrainLoopOptions, clock: EpochClock): Promise<void> {
   o.onEpoch?.(metrics);
 
   Object.assign(state, { epoch: state.epoch + 1, stepInEpoch: 0, epochLossSum: 0, epochCorrect: 0, epochExamples: 0, epochTrainSec: 0, elapsedSec: metrics.elapsedSec });
-  if (last || state.epoch % config.checkpoint.every === 0) await saveCheckpoint(o.folder.checkpointFile, checkpointState(o));
+  if (last || state.epoch % config.checkpoint.every === 0) {
+    await o.beforeCheckpoint?.();
+    await saveCheckpoint(o.folder.checkpointFile, checkpointState(o));
+  }
 }
 
 /** Training time of the epoch in progress, continued across a resume. */
@@ -229,6 +234,7 @@ class EpochClock {
 async function checkpoint(o: TrainLoopOptions, clock: EpochClock): Promise<void> {
   o.state.epochTrainSec = clock.trainSec();
   o.state.elapsedSec = clock.elapsedBase + o.state.epochTrainSec;
+  await o.beforeCheckpoint?.();
   await saveCheckpoint(o.folder.checkpointFile, checkpointState(o));
 }
 

@@ -9,7 +9,7 @@ import { quietLog, smallConfig, tempDir } from '../helpers.js';
 // 300 examples, batch 64: 5 steps an epoch (the last of 44), 3 epochs; a line every 2 steps.
 const over = { run: { name: 'steps' }, data: { synthetic: { trainSize: 300 } }, train: { epochs: 3, lr: 0.05 }, log: { everySteps: 2 } };
 
-test('steps.jsonl has a line every log.everySteps steps (mean loss and images/s of those steps, lr, workers), and at a stop; a resume carries on after it', async () => {
+test('steps.jsonl has a line every log.everySteps steps (mean loss and images/s of those steps, lr, workers), at each checkpoint and at a stop; a resume carries on after it', async () => {
   const dir = await tempDir();
   const config = smallConfig(dir, over);
   const seen: StepInfo[] = [];
@@ -29,8 +29,10 @@ test('steps.jsonl has a line every log.everySteps steps (mean loss and images/s 
   await runTraining({ config, resume: true, createPool: createInProcessPool, log: quietLog });
 
   const lines = await new RunFolder(`${config.run.dir}/steps`).readSteps();
-  assert.deepEqual(lines.map((l) => l.step), [2, 4, 6, 7, 8, 10, 12, 14, 15], 'every 2 steps, the stop at 7, and the run\'s last step');
-  assert.deepEqual(lines.map((l) => l.epoch), [1, 1, 2, 2, 2, 2, 3, 3, 3]);
+  // Each epoch's end writes a checkpoint: the steps up to it are in the log (a run killed after it
+  // and resumed from it had lost step 5 from every line).
+  assert.deepEqual(lines.map((l) => l.step), [2, 4, 5, 6, 7, 8, 10, 12, 14, 15], 'every 2 steps, each checkpoint (5, 10, 15), the stop at 7, and the run\'s last step');
+  assert.deepEqual(lines.map((l) => l.epoch), [1, 1, 1, 2, 2, 2, 2, 3, 3, 3]);
   const [s1, s2] = seen;
   assert.ok(s1 && s2);
   const first = lines[0]!;
