@@ -172,7 +172,8 @@ export class WsPool implements WorkerPool, ConnHost {
       // Bits are compared, and bits agree among workers of one backend kind only (the first to join sets it).
       this.verifyBackend ??= conn.backend;
       if (conn.backend !== this.verifyBackend) {
-        return conn.close(CLOSE.protocolError, `cluster.verify compares results bit for bit: this run computes on ${this.verifyBackend}, this worker on ${conn.backend}`);
+        // For the rest of the run (the backend is the first worker's for good): the worker exits rather than retry for nothing.
+        return conn.close(CLOSE.banned, `cluster.verify compares results bit for bit: this run computes on ${this.verifyBackend}, this worker on ${conn.backend}`);
       }
     }
     this.welcomeRejections = 0;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { RunFolder } from '../../../src/coordinator/run-folder.js';
 import { tempDir } from '../../helpers.js';
-import { killAll, spawnWorker, trainOverWs, wsConfig, type Spawned } from './helpers.js';
+import { killAll, spawnWorker, startBarePool, trainOverWs, waitFor, wsConfig, type Spawned } from './helpers.js';
 
 test('a wasm worker and a cpu worker train together, and the run says "parity: mixed backends"', async () => {
   const dir = await tempDir();
@@ -24,5 +24,23 @@ test('a wasm worker and a cpu worker train together, and the run says "parity: m
     assert.ok(lines.some((l) => /Epoch 1, .*parity: mixed backends \(cpu, wasm\)/.test(l)), 'the epoch line says so');
   } finally {
     killAll(spawned);
+  }
+});
+
+test('with cluster.verify, a worker on another backend than the run\'s is refused for the rest of the run and exits saying why (it retried for a minute)', async () => {
+  const dir = await tempDir();
+  const { pool, url } = await startBarePool(dir, { cluster: { ...wsConfig(dir, 'x').cluster, workers: 2, verify: 0.5 } });
+  const spawned: Spawned[] = [];
+  try {
+    spawned.push(spawnWorker(url, dir, 'first', ['--backend', 'wasm']));
+    await waitFor('the first worker ready', () => pool.size === 1, 60_000);
+    const other = spawnWorker(url, dir, 'other', ['--backend', 'cpu']);
+    spawned.push(other);
+    assert.equal(await other.exited, 1, other.output());
+    assert.match(other.output(), /E_WORKER_LOST: the coordinator refuses this worker for the rest of the run \(cluster\.verify compares results bit for bit: this run computes on wasm, this worker on cpu\)/);
+    assert.doesNotMatch(other.output(), /retrying/);
+  } finally {
+    killAll(spawned);
+    await pool.close();
   }
 });
