@@ -19,7 +19,7 @@
 import { hostname } from 'node:os';
 import { loadCheckpoint } from './checkpoint.js';
 import { RunFolder } from './run-folder.js';
-import { LOCK_LEASE_MS, LOCK_RENEW_MS } from './run-lock.js';
+import { LOCK_LEASE_MS, LOCK_RENEW_MS, lockOwner } from './run-lock.js';
 import { DEFAULT_CONFIG, leafPaths, mergeConfig, readConfigFile, resolveConfig, validateConfig, type Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 
@@ -112,6 +112,11 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
   const located = locateRun(fromFile, o.overrides);
   const folder = RunFolder.of({ run: located });
   if (!(await folder.hasCheckpoint())) {
+    // In its first epoch, a run being trained has no checkpoint yet: "check --run.name" misled.
+    const owner = await lockOwner(folder.lockFile);
+    if (owner !== null) {
+      throw new TrainerError('E_CHECKPOINT', `${folder.dir} is being trained by process ${owner.pid} on ${owner.host} and has no checkpoint yet: wait for it to end or stop it`);
+    }
     throw new TrainerError(
       'E_CHECKPOINT',
       `no checkpoint to resume from in ${folder.dir}: check --run.name and --run.dir, or start the run without --resume`,

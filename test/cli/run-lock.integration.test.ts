@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
@@ -147,4 +147,16 @@ test('a lock whose process was killed but not yet reaped (a zombie) is taken ove
   } finally {
     parent.kill('SIGKILL');
   }
+});
+
+test('--resume of a run still in its first epoch (no checkpoint yet) names the process that trains it, not a wrong --run.name', async () => {
+  const dir = await tempDir();
+  const config = await smallConfigFile(dir, 'young');
+  const folder = new RunFolder(join(dir, 'runs', 'young'));
+  await mkdir(folder.dir, { recursive: true });
+  // This test's own process holds it: alive, on this host.
+  await writeFile(folder.lockFile, JSON.stringify({ pid: process.pid, host: hostname() }));
+  const r = trainer(['train', '--config', config, '--resume']);
+  assert.equal(r.stderr, `error E_CHECKPOINT: ${folder.dir} is being trained by process ${process.pid} on ${hostname()} and has no checkpoint yet: wait for it to end or stop it\n`);
+  assert.equal(r.code, 1);
 });
