@@ -234,6 +234,10 @@ export async function main(argv: string[]): Promise<void> {
       throw usageError(msg, command, rest);
     })
     .parseAsync();
+  // A training run is over (stopOnSignal's end): exit now, with its status. Left to drain, Node sets
+  // the signals back to their default actions some 50 ms before the process ends, and a scheduler's
+  // SIGTERM then made a finished run, model saved, exit 143.
+  if (command === 'train' || command === 'coordinator') process.exit(process.exitCode ?? 0);
 }
 
 main(hideBin(process.argv)).catch(fail);

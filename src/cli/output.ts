@@ -93,8 +93,8 @@ export function stopOnSignal(controller: AbortController, beforeNote: () => void
     // status it has (Node's default action made a finished run, model saved, exit 143).
     const onLate = () => process.exit(process.exitCode ?? 0);
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+      process.on(sig, onLate); // first: between the two, the signal had its default action
       process.off(sig, onSignal);
-      process.on(sig, onLate);
     }
     if (onOutputClosed === onClosed) onOutputClosed = null;
   };
