@@ -21,7 +21,7 @@ import { loadCheckpoint } from './checkpoint.js';
 import { RunFolder } from './run-folder.js';
 import { LOCK_LEASE_MS, LOCK_RENEW_MS, lockOwner } from './run-lock.js';
 import { DEFAULT_CONFIG, leafPaths, mergeConfig, readConfigFile, resolveConfig, validateConfig, type Config } from '../shared/config.js';
-import { TrainerError } from '../shared/errors.js';
+import { isTrainerError, TrainerError } from '../shared/errors.js';
 
 export interface RunConfigOptions {
   /** `--config FILE`, if given. */
@@ -124,8 +124,24 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
   }
   const stored = (await loadCheckpoint(folder.checkpointFile)).config;
   const base = mergeConfig(structuredClone(DEFAULT_CONFIG), stored);
-  const config = validateConfig(mergeConfig(mergeConfig(base, { run: { dir: located.dir, name: located.name } }), o.overrides));
-  checkResumable(validateConfig(base), config, folder.dir);
+  // Stored under the bounds of the version that wrote it: one added since (a task of at most 4,096
+  // examples) may refuse it, and a flag may then change a key that is not the run's identity
+  // (--eval.batchSize); the stored config alone refused every resume.
+  let storedFault: string | null = null;
+  try {
+    validateConfig(base);
+  } catch (err) {
+    if (!isTrainerError(err, 'E_CONFIG')) throw err;
+    storedFault = err.message;
+  }
+  let config: Config;
+  try {
+    config = validateConfig(mergeConfig(mergeConfig(base, { run: { dir: located.dir, name: located.name } }), o.overrides));
+  } catch (err) {
+    if (!(isTrainerError(err, 'E_CONFIG') && err.message === storedFault)) throw err;
+    throw new TrainerError('E_CONFIG', `${folder.dir} stores a config this version refuses: ${err.message} (a flag may change what is not the run's data, model or optimisation)`);
+  }
+  checkResumable(storedFault === null ? validateConfig(base) : (base as Config), config, folder.dir);
   if (o.file !== undefined) {
     for (const key of leafPaths(fromFile)) {
       if (key === 'run.dir' || key === 'run.name' || valueAt(o.overrides, key) !== undefined) continue;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
+import { loadCheckpoint, saveCheckpoint } from '../../src/coordinator/checkpoint.js';
 import { resolveRunConfig } from '../../src/coordinator/run-config.js';
 import { RunFolder } from '../../src/coordinator/run-folder.js';
 import { runTraining } from '../../src/coordinator/run.js';
@@ -66,4 +67,26 @@ test('trainer train --resume with only --run.name and --run.dir continues from t
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /resuming .*cli at epoch 2 of 2, step 5/);
   assert.match(r.stdout, / Epoch 2, Training loss /);
+});
+
+test('a run stored with a task above today\'s 4,096-example bound resumes with a flag that changes it; without one the error says the stored config is refused', async () => {
+  const dir = await tempDir();
+  const started = small(dir);
+  await runTraining({ config: started, resume: false, createPool: createInProcessPool, log: quietLog });
+  const folder = RunFolder.of(started);
+  // What an older version wrote: eval.batchSize 10,000 was allowed then.
+  const ck = await loadCheckpoint(folder.checkpointFile);
+  await saveCheckpoint(folder.checkpointFile, { ...ck, config: { ...ck.config, eval: { ...ck.config.eval, batchSize: 10_000 } } });
+  const where = { run: { dir: started.run.dir, name: 'r' } };
+  await assert.rejects(
+    resolveRunConfig({ overrides: where, resume: true, log: quietLog }),
+    (e) =>
+      isTrainerError(e, 'E_CONFIG') &&
+      e.message === `${folder.dir} stores a config this version refuses: eval.batchSize must be a positive integer of at most 4096 (a task's images must fit the 4 GiB memory of the wasm backend), got 10000 (a flag may change what is not the run's data, model or optimisation)`,
+  );
+  // It was refused with the flag too: the stored config was validated on its own.
+  const fixed = await resolveRunConfig({ overrides: { ...where, eval: { batchSize: 1000 }, train: { epochs: 3 } }, resume: true, log: quietLog });
+  assert.equal(fixed.eval.batchSize, 1000);
+  const r = await runTraining({ config: fixed, resume: true, createPool: createInProcessPool, log: quietLog });
+  assert.equal(r.outcome, 'finished');
 });
