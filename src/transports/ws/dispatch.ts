@@ -192,6 +192,11 @@ export class Dispatcher {
   }
 
   /** On the pool's timer: a job that has waited for a worker longer than cluster.noWorkerTimeoutMs fails; slow parts are run again. */
+  /** The process was paused for `gap` ms (WsPool.forgivePause): the wait for workers does not count it. */
+  shiftClock(gap: number): void {
+    if (this.job && this.job.waitingSinceMs !== null) this.job.waitingSinceMs += gap;
+  }
+
   tick(now: number): void {
     const job = this.job;
     const limitMs = this.o.noWorkerTimeoutMs;

@@ -31,6 +31,8 @@ export type { PoolEvent, WorkerInfo, WsPoolOptions } from './pool-types.js';
 
 /** Workers in a row rejecting the welcome, with none ready, that stop the pool. */
 const WELCOME_REJECTIONS_TO_STOP = 3;
+/** Ticks this far apart (at least): the coordinator itself was paused, not its workers silent. */
+const PAUSED_AFTER_MS = 2000;
 
 export class WsPool implements WorkerPool, ConnHost {
   readonly token: string | null;
@@ -53,6 +55,9 @@ export class WsPool implements WorkerPool, ConnHost {
   private nextConnId = 1;
   private readonly timer: NodeJS.Timeout;
   private readonly readyWaiters: (() => void)[] = [];
+  private lastTickMs = performance.now();
+  /** A gap this long between ticks: this process was paused (onTick). */
+  private readonly pausedAfterMs: number;
   /** What workers that left had computed (workers.json counts since the start; they vanished from it). */
   private readonly departed: WorkerStats[] = [];
   private closing = false;
@@ -87,6 +92,7 @@ export class WsPool implements WorkerPool, ConnHost {
     listening.wss.on('connection', (ws: WebSocket, req: IncomingMessage) => this.accept(ws, req));
     o.signal?.addEventListener('abort', () => this.dispatch.pump(), { once: true });
     const tick = Math.max(10, Math.min(1000, c.heartbeatMs, c.stepTimeoutMs, c.noWorkerTimeoutMs, c.handshakeTimeoutMs) / 4);
+    this.pausedAfterMs = Math.max(PAUSED_AFTER_MS, 4 * tick);
     this.timer = setInterval(() => this.onTick(), tick);
   }
 
@@ -337,8 +343,27 @@ export class WsPool implements WorkerPool, ConnHost {
     }
   }
 
+  /**
+   * This process did not run for `gap` ms (SIGSTOP, Ctrl-Z, a laptop's or a VM's suspend, a long
+   * pause of its event loop): its workers' frames wait unread in the sockets, and their silence
+   * meanwhile is not theirs. Every clock a worker is judged by starts again now; it was: both
+   * workers "gone (4504 silent for 16013 ms)", each counted a stall (three ban it for the run).
+   */
+  private forgivePause(now: number, gap: number): void {
+    this.o.log(`this coordinator did not run for ${(gap / 1000).toFixed(1)} s (stopped or suspended): its workers' silence meanwhile is not held against them`);
+    for (const conn of this.conns) conn.lastHeardMs = Math.max(conn.lastHeardMs, now);
+    for (const m of this.members.values()) {
+      m.progressMs += gap;
+      for (const a of m.inflight.values()) a.sentMs += gap;
+    }
+    this.dispatch.shiftClock(gap);
+  }
+
   private onTick(): void {
     const now = performance.now();
+    const gap = now - this.lastTickMs;
+    this.lastTickMs = now;
+    if (gap > this.pausedAfterMs) this.forgivePause(now, gap);
     for (const conn of this.conns) {
       const member = this.members.get(conn);
       conn.tick(now, member && member.inflight.size > 0 ? member.progressMs : null);
