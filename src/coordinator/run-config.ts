@@ -117,6 +117,9 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
     if (owner !== null) {
       throw new TrainerError('E_CHECKPOINT', `${folder.dir} is being trained by process ${owner.pid} on ${owner.host} and has no checkpoint yet: wait for it to end or stop it`);
     }
+    if (await folder.hasConfig()) {
+      throw new TrainerError('E_CHECKPOINT', `${folder.dir} holds a run stopped before its first checkpoint: nothing to resume; start it again without --resume (--auto-resume does either)`);
+    }
     throw new TrainerError(
       'E_CHECKPOINT',
       `no checkpoint to resume from in ${folder.dir}: check --run.name and --run.dir, or start the run without --resume`,

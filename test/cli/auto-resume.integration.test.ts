@@ -44,6 +44,8 @@ test('--auto-resume starts in the named folder even when a run killed before its
   const killed = join(dir, 'runs', 'early');
   await mkdir(killed, { recursive: true });
   await writeFile(join(killed, 'config.json'), `${JSON.stringify(await resolveConfig(config, { run: { name: 'early' } }))}\n`);
+  // Nothing to resume: said so (it was "check --run.name").
+  expectFailures([[['train', '--config', config, '--run.name', 'early', '--resume'], `error E_CHECKPOINT: ${killed} holds a run stopped before its first checkpoint: nothing to resume; start it again without --resume (--auto-resume does either)\n`, 1]]);
   // Nothing to evaluate, and nothing to finish (it was a bare ENOENT of model.json).
   const early = trainer(['eval', killed]);
   assert.equal(early.stderr, `error E_MODEL: ${killed} has no model: its run stopped before its first checkpoint, so there is nothing to resume; train it again\n`);

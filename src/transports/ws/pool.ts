@@ -218,7 +218,9 @@ export class WsPool implements WorkerPool, ConnHost {
     const i = this.joiners.indexOf(conn);
     if (i >= 0) this.joiners.splice(i, 1);
     const member = this.members.get(conn);
-    if (member || i >= 0) this.o.log(`worker ${conn.id} (${conn.name}) gone (${code} ${reason}); ${this.size - (member ? 1 : 0)} workers left`);
+    // 1006: the connection ended without a close frame (a killed process, a lost host), and no reason.
+    const why = reason !== '' ? reason : code === 1006 ? 'connection lost' : 'no reason given';
+    if (member || i >= 0) this.o.log(`worker ${conn.id} (${conn.name}) gone (${code} ${why}); ${this.size - (member ? 1 : 0)} workers left`);
     if (code === CLOSE.timedOut && conn.closedWhile === 'ready') {
       this.o.log(`worker ${conn.id} (${conn.name}) stalled: ${this.standing.stalled(conn.name, performance.now())}`);
     }
