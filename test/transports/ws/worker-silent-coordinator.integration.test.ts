@@ -67,9 +67,15 @@ test('retrying does not pile up abort listeners on the stop signal (Node warned 
   assert.equal(getEventListeners(stop.signal, 'abort').length, 0);
 });
 
-test('a joined worker whose coordinator goes silent (SIGSTOP: no close frame, as a lost host) drops the link after 4 heartbeats (10 s at least) and rejoins; the run ends bit-identical', async () => {
+/**
+ * A coordinator process with one worker process, heartbeats every 500 ms (the coordinator drops a
+ * worker silent for 1.5 s, the worker its coordinator after 10 s), stopped by SIGSTOP once its
+ * first checkpoint is out; `whileStopped` runs then, and the coordinator goes on (SIGCONT). Checks
+ * the run ends bit-identical to one never disturbed, and returns both processes' output.
+ */
+async function stopCoordinator(name: string, whileStopped: (worker: Spawned) => Promise<void>): Promise<{ coordinator: string; worker: string }> {
   const dir = await tempDir();
-  const base = wsConfig(dir, 'silent', { train: { epochs: 3 } });
+  const base = wsConfig(dir, name, { train: { epochs: 3 } });
   const config = { ...base, cluster: { ...base.cluster, workers: 1, heartbeatMs: 500, noWorkerTimeoutMs: 60_000 } };
   const expected = await referenceSha(config);
   const file = join(dir, 'config.yaml');
@@ -85,47 +91,26 @@ test('a joined worker whose coordinator goes silent (SIGSTOP: no close frame, as
     const runDir = join(config.run.dir, config.run.name);
     await waitFor('a checkpoint', () => access(new RunFolder(runDir).checkpointFile).then(() => true, () => false));
     coordinator.child.kill('SIGSTOP');
-    // 4 heartbeats are 2 s: the floor of 10 s applies.
-    await waitFor('the worker to drop the silent link', () => /lost \(no word from the coordinator for 10 s\)/.test(worker.output()), 30_000);
+    await whileStopped(worker);
     coordinator.child.kill('SIGCONT');
     assert.equal(await coordinator.exited, 0, coordinator.output());
     const sha = createHash('sha256').update(await readFile(join(runDir, 'model', 'weights.bin'))).digest('hex');
     assert.equal(sha, expected);
     assert.equal(await worker.exited, 0, worker.output());
+    return { coordinator: coordinator.output(), worker: worker.output() };
   } finally {
     killAll(procs);
   }
+}
+
+test('a joined worker whose coordinator goes silent (SIGSTOP: no close frame, as a lost host) drops the link after 4 heartbeats (10 s at least) and rejoins; the run ends bit-identical', async () => {
+  // 4 heartbeats are 2 s: the floor of 10 s applies.
+  await stopCoordinator('silent', (worker) => waitFor('the worker to drop the silent link', () => /lost \(no word from the coordinator for 10 s\)/.test(worker.output()), 30_000));
 });
 
 test('a coordinator paused for a few seconds (SIGSTOP, a suspend) does not blame its workers for the silence: nobody is dropped or counted stalled, and the run ends bit-identical', async () => {
-  const dir = await tempDir();
-  const base = wsConfig(dir, 'paused', { train: { epochs: 3 } });
-  // The coordinator drops a worker silent for 3 heartbeats (1.5 s); the worker waits 10 s.
-  const config = { ...base, cluster: { ...base.cluster, workers: 1, heartbeatMs: 500, noWorkerTimeoutMs: 60_000 } };
-  const expected = await referenceSha(config);
-  const file = join(dir, 'config.yaml');
-  await writeFile(file, JSON.stringify(config));
-  const port = await freePort();
-  const procs: Spawned[] = [];
-  try {
-    const coordinator = spawnMain(['coordinator', '--config', file, '--port', String(port)], { TRAINER_TOKEN: TOKEN });
-    procs.push(coordinator);
-    await waitFor('the coordinator to listen', () => coordinator.output().includes('listening'));
-    const worker = spawnWorker(`127.0.0.1:${port}`, dir, 'w', ['--retry-for-ms', '0']);
-    procs.push(worker);
-    const runDir = join(config.run.dir, config.run.name);
-    await waitFor('a checkpoint', () => access(new RunFolder(runDir).checkpointFile).then(() => true, () => false));
-    coordinator.child.kill('SIGSTOP');
-    await sleep(4000);
-    coordinator.child.kill('SIGCONT');
-    assert.equal(await coordinator.exited, 0, coordinator.output());
-    assert.match(coordinator.output(), /this coordinator did not run for \d+\.\d s \(stopped or suspended\): its workers' silence meanwhile is not held against them/);
-    assert.doesNotMatch(coordinator.output(), /gone \(4504|stalled/, 'it was "gone (4504 silent for 4000 ms)", a stall counted');
-    assert.doesNotMatch(worker.output(), /lost/);
-    const sha = createHash('sha256').update(await readFile(join(runDir, 'model', 'weights.bin'))).digest('hex');
-    assert.equal(sha, expected);
-    assert.equal(await worker.exited, 0, worker.output());
-  } finally {
-    killAll(procs);
-  }
+  const out = await stopCoordinator('paused', () => sleep(4000));
+  assert.match(out.coordinator, /this coordinator did not run for \d+\.\d s \(stopped or suspended\): its workers' silence meanwhile is not held against them/);
+  assert.doesNotMatch(out.coordinator, /gone \(4504|stalled/, 'it was "gone (4504 silent for 4000 ms)", a stall counted');
+  assert.doesNotMatch(out.worker, /lost/);
 });
