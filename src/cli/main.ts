@@ -237,7 +237,13 @@ export async function main(argv: string[]): Promise<void> {
   // A training run is over (stopOnSignal's end): exit now, with its status. Left to drain, Node sets
   // the signals back to their default actions some 50 ms before the process ends, and a scheduler's
   // SIGTERM then made a finished run, model saved, exit 143.
-  if (command === 'train' || command === 'coordinator') process.exit(process.exitCode ?? 0);
+  if (command === 'train' || command === 'coordinator') {
+    // Output still queued (pipes are asynchronous on macOS) goes first; a closed one is not waited for.
+    const queued = [process.stdout, process.stderr].filter((s) => s.writableLength > 0 && !s.destroyed);
+    const drained = Promise.all(queued.map((s) => new Promise((r) => s.once('drain', r))));
+    await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())]);
+    process.exit(process.exitCode ?? 0);
+  }
 }
 
 main(hideBin(process.argv)).catch(fail);
