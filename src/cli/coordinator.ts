@@ -113,7 +113,7 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
     }
     const d = dash;
     const download = downloadProgress();
-    const result = await runTraining({
+    await runTraining({
       config,
       resume,
       launch: {
@@ -133,6 +133,11 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
       log,
       result: live.result,
       signal: controller.signal,
+      // The run is over: its status from now on, also for a signal (stop()).
+      onOver: (outcome) => {
+        if (outcome === 'stopped' || outcome === 'not-started') process.exitCode = stoppedExit();
+        stop();
+      },
       ...(download ? { onDownloadProgress: download } : {}),
       onStep: (s) => {
         live.onStep?.(s);
@@ -152,8 +157,6 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
         if (a.json) process.stdout.write(`${JSON.stringify(m)}\n`);
       },
     });
-    if (result.outcome === 'stopped' || result.outcome === 'not-started') process.exitCode = stoppedExit();
-    stop(); // the run is over: a signal now exits with this status
   } catch (err) {
     // Ctrl-C while waiting because all workers left mid-run is a stop, not a failure: the loop wrote
     // a checkpoint at that step. (Waiting at the start is runTraining's 'not-started'.)

@@ -100,7 +100,7 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
     // was asked for (with --status-port 0 nothing else says where it is).
     if (dash?.served) process.stderr.write(`dashboard on ${dash.served.url}\n`);
     const download = downloadProgress();
-    const result = await runTraining({
+    await runTraining({
       config,
       resume,
       launch: {
@@ -111,6 +111,11 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
       log: live.log,
       result: live.result,
       signal: controller.signal,
+      // The run is over: its status from now on, also for a signal (stop()).
+      onOver: (outcome) => {
+        if (outcome === 'stopped' || outcome === 'not-started') process.exitCode = stoppedExit();
+        stop();
+      },
       ...(download ? { onDownloadProgress: download } : {}),
       onStep: (s) => {
         live.onStep?.(s);
@@ -131,8 +136,6 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
         if (a.json) process.stdout.write(`${JSON.stringify(m)}\n`);
       },
     });
-    if (result.outcome === 'stopped' || result.outcome === 'not-started') process.exitCode = stoppedExit();
-    stop(); // the run is over: a signal now exits with this status
   } finally {
     await dash?.close();
     progress?.done();

@@ -33,6 +33,12 @@ export interface RunOptions {
   onDownloadProgress?: (received: number, total: number | null) => void;
   onStep?: (info: StepInfo) => void;
   onEpoch?: (m: EpochMetrics) => void;
+  /**
+   * The run is over (its model saved, or stopped): called at once, with nothing awaited after the
+   * outcome's line, so that a signal from then on cannot make it look interrupted (the folder's lock
+   * is released after).
+   */
+  onOver?: (outcome: RunResult['outcome']) => void;
   /** A resumed run's past, once, before its first step: the epochs and loss lines it has, and where it resumes. */
   onHistory?: (h: RunHistory) => void;
   onStepTiming?: (t: StepTiming) => void;
@@ -90,7 +96,9 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   // (claimRunFolder may hold it already). Claiming makes the folder.
   await claimRun(folder);
   try {
-    return await train(o, folder, model);
+    const result = await train(o, folder, model);
+    o.onOver?.(result.outcome);
+    return result;
   } finally {
     await folder.release();
   }
