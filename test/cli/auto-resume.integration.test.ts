@@ -12,8 +12,8 @@ const shaOf = (out: string) => /weights sha256 ([0-9a-f]{64})/.exec(out)?.[1];
 test('--auto-resume: the same command line starts the run, resumes it after a stop, and says it is finished after its end, all in one folder', async () => {
   const dir = await tempDir();
   const config = await smallConfigFile(dir, 'run', 4);
-  // 2,000 images: 32 steps an epoch, so the signal lands well before the run ends.
-  const size = ['--data.synthetic.trainSize', '2000'];
+  // 1,200 images: 19 steps an epoch, so the signal lands well before the run ends.
+  const size = ['--data.synthetic.trainSize', '1200'];
   const whole = trainer(['train', '--config', config, '--run.name', 'whole', ...size]);
   assert.equal(whole.code, 0, whole.stderr);
   const wholeSha = shaOf(whole.stdout);

@@ -50,7 +50,8 @@ after(async () => {
 });
 
 function slurmEnv(over: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, SLURM_CONF, TRAINER_CACHE_DIR: join(dir, 'cache'), ...over };
+  // No warm-up (3 s a worker, at every job start): nothing here measures speed, and the suite's time is short.
+  const env: NodeJS.ProcessEnv = { ...process.env, SLURM_CONF, TRAINER_CACHE_DIR: join(dir, 'cache'), TRAINER_WARMUP_STEPS: '0', ...over };
   for (const [k, v] of Object.entries(over)) if (v === undefined) delete env[k];
   return env;
 }
