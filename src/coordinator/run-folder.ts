@@ -133,10 +133,7 @@ export class RunFolder {
 
   /** Whether the exported model is there (model.json and weights.bin; the export writes weights.bin first). */
   async hasModel(): Promise<boolean> {
-    return access(join(this.modelDir, 'model.json')).then(
-      () => true,
-      () => false,
-    );
+    return exists(join(this.modelDir, 'model.json'));
   }
 
   /**
@@ -152,17 +149,11 @@ export class RunFolder {
 
   /** Whether config.json is there: a run started here (it is written once the run can train). */
   async hasConfig(): Promise<boolean> {
-    return access(this.configFile).then(
-      () => true,
-      () => false,
-    );
+    return exists(this.configFile);
   }
 
   async hasCheckpoint(): Promise<boolean> {
-    return access(this.checkpointFile).then(
-      () => true,
-      () => false,
-    );
+    return exists(this.checkpointFile);
   }
 
   /** The resolved config, stored with the run (never the token: callers blank it). */
@@ -321,4 +312,12 @@ function parseJsonLines<T>(text: string, is: (v: unknown) => v is T): T[] {
     if (is(v)) out.push(v);
   }
   return out;
+}
+
+/** Whether `path` is there (any kind of file). */
+function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }
