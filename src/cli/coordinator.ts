@@ -1,5 +1,4 @@
 /** `trainer coordinator --config FILE`: train with remote WebSocket workers. */
-import type { Argv } from 'yargs';
 import { runTraining } from '../coordinator/run.js';
 import { RunFolder } from '../coordinator/run-folder.js';
 import { parseAllowedHosts } from '../dashboard/host-check.js';
@@ -12,42 +11,7 @@ import { tlsMaterial } from '../transports/ws/server.js';
 import { downloadProgress, isOutputClosed, note, stopOnSignal, stoppedExit } from './output.js';
 import { createProgress, type Progress } from './progress.js';
 import { traceTo } from './trace.js';
-
-export interface CoordinatorArgs {
-  config?: string;
-  host?: string;
-  port?: number;
-  minWorkers?: number;
-  backend?: string;
-  statusPort?: number;
-  /** false (`--no-dashboard`) serves no dashboard at all. */
-  dashboard?: boolean;
-  /** `--allowed-host`, repeatable: more Host names the dashboard answers. */
-  allowedHost?: string[];
-  resume: boolean;
-  /** `--auto-resume`: resume when run.dir/run.name has a checkpoint, else start the run there. */
-  autoResume: boolean;
-  quiet: boolean;
-  json: boolean;
-  trace?: string;
-}
-
-export function coordinatorOptions<T>(y: Argv<T>) {
-  return y
-    .option('config', { alias: 'c', type: 'string', describe: 'YAML config file (defaults apply to keys it leaves out; optional with --resume)' })
-    .option('host', { type: 'string', describe: 'address to listen on (cluster.host, default 127.0.0.1)' })
-    .option('port', { type: 'number', describe: 'port to listen on (cluster.port, default 9000; 0 = any free port)' })
-    .option('min-workers', { type: 'number', describe: 'start with this many workers (default cluster.workers)' })
-    .option('backend', { type: 'string', describe: "the run's backend, for workers started without their own --backend (sets backend)" })
-    .option('status-port', { type: 'number', describe: 'serve the dashboard on this port of the same host instead of the workers\' port (0 = any free port)' })
-    .option('dashboard', { type: 'boolean', default: true, describe: 'serve the read-only, unauthenticated dashboard (--no-dashboard: none)' })
-    .option('allowed-host', { type: 'string', array: true, describe: 'a Host name the dashboard answers besides IP addresses, localhost, --host and this machine\'s name (repeatable; .example.com admits subdomains)' })
-    .option('resume', { type: 'boolean', default: false, describe: 'continue the run in run.dir/run.name with its stored config (flags override; --train.epochs N extends it)' })
-    .option('auto-resume', { type: 'boolean', default: false, describe: 'resume run.dir/run.name when it has a checkpoint, else start the run there (never name-2): for schedulers that restart the same command (Slurm --requeue, Kubernetes)' })
-    .option('quiet', { type: 'boolean', default: false, describe: 'print only errors' })
-    .option('json', { type: 'boolean', default: false, describe: 'stdout: one JSON object per epoch (metrics.jsonl schema) and nothing else' })
-    .option('trace', { type: 'string', describe: 'write a Chrome trace (Perfetto, chrome://tracing) of every step to this file' });
-}
+import type { CoordinatorArgs } from './commands.js';
 
 export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<string, unknown>): Promise<void> {
   const over: Record<string, unknown> = structuredClone(overrides);

@@ -1,5 +1,4 @@
 /** `trainer eval --run DIR` (or `trainer eval DIR`): train and validation accuracy of a saved model. */
-import type { Argv } from 'yargs';
 import { readExportedModel } from '../coordinator/export.js';
 import { loadRunData } from '../coordinator/run.js';
 import { RunFolder } from '../coordinator/run-folder.js';
@@ -8,23 +7,7 @@ import { BACKENDS, validateConfig, type BackendName } from '../shared/config.js'
 import { TrainerError } from '../shared/errors.js';
 import { chunks, MicroBatchComputer } from '../worker/gradient.js';
 import { getModel } from '../worker/model.js';
-
-export interface EvalArgs {
-  /** `trainer eval RUN`. */
-  RUN?: string;
-  /** `trainer eval --run RUN`. */
-  run?: string;
-  backend?: string;
-  json: boolean;
-}
-
-export function evalOptions<T>(y: Argv<T>) {
-  return y
-    .positional('RUN', { type: 'string', describe: 'run folder (holds config.json and model/), as RUN or --run RUN' })
-    .option('run', { type: 'string', describe: 'run folder (holds config.json and model/), as RUN or --run RUN' })
-    .option('backend', { type: 'string', describe: 'auto | tensorflow-gpu | tensorflow | webgpu | wasm | cpu' })
-    .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' });
-}
+import type { EvalArgs } from './commands.js';
 
 export async function evalCommand(a: EvalArgs, overrides: Record<string, unknown>): Promise<void> {
   // One name for both, and the positional won: `--run a b` evaluated b without a word about a.

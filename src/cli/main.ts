@@ -1,99 +1,15 @@
 #!/usr/bin/env node
 /** The `trainer` command line. */
 import { createRequire } from 'node:module';
-import * as tf from '@tensorflow/tfjs';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { extractConfigFlags, leafPaths } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { closest } from '../shared/suggest.js';
-import { coordinatorCommand, coordinatorOptions } from './coordinator.js';
-import { doctorCommand, doctorOptions } from './doctor.js';
-import { evalCommand, evalOptions } from './eval.js';
+import { COMMANDS, ENV_HELP, type Command } from './commands.js';
 import { fail, watchOutput } from './output.js';
-import { predictCommand, predictOptions } from './predict.js';
-import { reportCommand, reportOptions } from './report.js';
-import { trainCommand, trainOptions } from './train.js';
-import { workerCommand, workerOptions } from './worker.js';
 
 const VERSION = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
-
-const CONFIG_FLAG_HELP =
-  'Every config key can be set with a dotted flag, e.g. --train.epochs 2 --data.path ./data --run.dir /tmp/runs; ' +
-  'values are read as YAML (--data.classes "[airplane, ship]"). Every key, its default and what it does: ' +
-  'the "Config reference" section of README.md.';
-
-const ENV_HELP =
-  'Environment: TRAINER_TOKEN (shared token of coordinator and workers), TRAINER_CACHE_DIR (a worker\'s dataset cache), ' +
-  'TRAINER_DEBUG=1 (stack traces of internal errors), TRAINER_WASM_SIMD=0 (stock wasm kernels), ' +
-  'TRAINER_GC_TUNING=0 (V8\'s own heap growth), TRAINER_PIN_THREADS=0 (--threads N: leave the threads\' cores to the OS), ' +
-  'TRAINER_KERNEL_PLAN=0 (wasm: each gradient through tfjs\'s engine, not a replay of its recorded kernel calls; same results, slower), ' +
-  'TRAINER_STEP_MEMORY=0 (--threads N: weights and gradient slots in plain SharedArrayBuffers, not one shared wasm memory where the step end runs in place; same results, slower), ' +
-  'TRAINER_WASM_EAGER=0 (V8 optimises wasm in the background as it runs, not when it loads), ' +
-  'TRAINER_JS_EAGER=0 (V8 optimises JavaScript after its default budget throughout: not sooner during the warm-up, nor later once --threads are warm).';
-
-type Handler = (args: never, overrides: Record<string, unknown>) => Promise<void>;
-
-interface Command {
-  /** yargs command string: name and positionals. */
-  spec: string;
-  describe: string;
-  options: (y: Argv) => Argv<unknown>;
-  run: Handler;
-  /** The dotted config keys (`--train.lr 0.1`) it takes: every key, these, or none (the default). */
-  configKeys?: 'all' | readonly string[];
-}
-
-/** What eval may be told of a run's config: where its data is, and how much to evaluate at once. */
-const EVAL_CONFIG_KEYS = ['data.path', 'data.download', 'data.url', 'data.md5', 'eval.batchSize'] as const;
-
-const COMMANDS: Record<string, Command> = {
-  train: {
-    spec: 'train',
-    describe: 'train on this machine: in-process, --threads N worker threads or --procs N worker processes',
-    options: (y) => trainOptions(y).epilog(`${CONFIG_FLAG_HELP}\n\n${ENV_HELP}`),
-    run: trainCommand as Handler,
-    configKeys: 'all',
-  },
-  coordinator: {
-    spec: 'coordinator',
-    describe: 'train with WebSocket workers: listen, wait for them, run the step loop',
-    options: (y) => coordinatorOptions(y).epilog(`${CONFIG_FLAG_HELP}\n\n${ENV_HELP}`),
-    run: coordinatorCommand as Handler,
-    configKeys: 'all',
-  },
-  worker: {
-    spec: 'worker',
-    describe: 'compute micro-batches for a coordinator',
-    options: (y) => workerOptions(y).epilog(ENV_HELP),
-    run: workerCommand as Handler,
-  },
-  eval: {
-    spec: 'eval [RUN]',
-    describe: 'train and validation accuracy of a saved run',
-    options: (y) => evalOptions(y).epilog(`${EVAL_CONFIG_KEYS.map((k) => `--${k}`).join(', ')}: where the run's data is read from, and how many images a task evaluates; the rest of its config is its own.`),
-    run: evalCommand as Handler,
-    configKeys: EVAL_CONFIG_KEYS,
-  },
-  report: {
-    spec: 'report [runs..]',
-    describe: 'write RUN/report.html (curves, throughput, workers, config), or one page comparing several runs',
-    options: (y) => reportOptions(y),
-    run: reportCommand as Handler,
-  },
-  predict: {
-    spec: 'predict <images..>',
-    describe: 'top classes of PNG or JPEG files under a trained model',
-    options: (y) => predictOptions(y),
-    run: predictCommand as Handler,
-  },
-  doctor: {
-    spec: 'doctor',
-    describe: 'which backends and GPUs this machine can compute on (--train: one epoch on each)',
-    options: (y) => doctorOptions(y),
-    run: doctorCommand as Handler,
-  },
-};
 
 interface DeclaredOption {
   name: string;
@@ -203,7 +119,6 @@ function unusedConfigKey(command: string, overrides: Record<string, unknown>): T
 }
 
 export async function main(argv: string[]): Promise<void> {
-  tf.enableProdMode(); // no debug checks, no console banners
   watchOutput();
   const { rest, overrides } = extractConfigFlags(argv);
   const first = rest[0];
@@ -217,7 +132,12 @@ export async function main(argv: string[]): Promise<void> {
   let y = yargs(rest)
     .scriptName('trainer')
     .usage('$0 <command> [options]\n\nData-parallel training of CNNs on CIFAR with TensorFlow.js.');
-  for (const c of Object.values(COMMANDS)) y = y.command(c.spec, c.describe, c.options, (a) => c.run(a as never, overrides));
+  for (const c of Object.values(COMMANDS)) {
+    y = y.command(c.spec, c.describe, c.options, async (a) => {
+      const [handler] = await Promise.all([c.load(), c.computes && import('@tensorflow/tfjs').then((tf) => tf.enableProdMode())]); // no debug checks, no console banners
+      await handler(a as never, overrides);
+    });
+  }
   await y
     .demandCommand(1, `name a command: ${Object.keys(COMMANDS).join(', ')}`)
     .epilog(`trainer <command> --help lists a command's options. ${ENV_HELP}`)

@@ -5,7 +5,6 @@
  */
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Argv } from 'yargs';
 import { readExportedModel } from '../coordinator/export.js';
 import { RunFolder } from '../coordinator/run-folder.js';
 import { selectBackend } from '../worker/backend.js';
@@ -13,23 +12,7 @@ import { BACKENDS, type BackendName } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { classifyRecords, type ClassScore } from '../predict/classify.js';
 import { decodeImage, toCifarRecord } from '../predict/image.js';
-
-export interface PredictArgs {
-  run: string;
-  images: string[];
-  top: number;
-  backend: string;
-  json: boolean;
-}
-
-export function predictOptions<T>(y: Argv<T>) {
-  return y
-    .positional('images', { type: 'string', array: true, default: undefined, describe: 'PNG or JPEG files, any size (one or more)' })
-    .option('run', { type: 'string', demandOption: true, describe: 'run folder (holds model/) or a model folder (holds model.json)' })
-    .option('top', { type: 'number', default: 3, describe: 'how many classes to list per image' })
-    .option('backend', { type: 'string', default: 'auto', describe: 'auto | tensorflow | webgpu | wasm | cpu' })
-    .option('json', { type: 'boolean', default: false, describe: 'one JSON object per image on stdout' });
-}
+import type { PredictArgs } from './commands.js';
 
 async function modelDir(run: string): Promise<string> {
   const nested = new RunFolder(run).modelDir;

@@ -6,31 +6,13 @@
  */
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { Argv } from 'yargs';
 import { RunFolder } from '../coordinator/run-folder.js';
 import { writeFileAtomic } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
 import { renderComparison } from '../report/compare.js';
 import { renderReport } from '../report/html.js';
 import { readRun } from '../report/read-run.js';
-
-export interface ReportArgs {
-  runs?: string[];
-  run?: string[];
-  out?: string;
-  quiet: boolean;
-}
-
-/** Where a comparison goes unless --out says otherwise. */
-export const COMPARISON_FILE = 'compare.html';
-
-export function reportOptions<T>(y: Argv<T>) {
-  return y
-    .positional('runs', { type: 'string', array: true, default: undefined, describe: 'run folders: one gets RUN/report.html, several one page comparing them' })
-    .option('run', { type: 'string', array: true, describe: 'a run folder (repeatable), as the positional form' })
-    .option('out', { type: 'string', describe: `file to write (default RUN/report.html for one run, ./${COMPARISON_FILE} for several)` })
-    .option('quiet', { type: 'boolean', default: false, describe: 'do not print the report path' });
-}
+import { COMPARISON_FILE, type ReportArgs } from './commands.js';
 
 export async function reportCommand(a: ReportArgs): Promise<void> {
   // (yargs gives [undefined] for an absent variadic positional without a default)

@@ -1,5 +1,4 @@
 /** `trainer train`: one machine, the coordinator's loop with a local pool. */
-import type { Argv } from 'yargs';
 import { runTraining } from '../coordinator/run.js';
 import type { StepTiming } from '../coordinator/train-loop.js';
 import { parseAllowedHosts } from '../dashboard/host-check.js';
@@ -10,41 +9,7 @@ import { parseGpuList } from '../transports/ws/launch.js';
 import { downloadProgress, isOutputClosed, note, stopOnSignal, stoppedExit } from './output.js';
 import { createProgress, type Progress } from './progress.js';
 import { traceTo } from './trace.js';
-
-export interface TrainArgs {
-  config?: string;
-  threads?: number;
-  procs?: number;
-  gpus?: string;
-  backend?: string;
-  gpu?: number;
-  resume: boolean;
-  /** `--auto-resume`: resume when run.dir/run.name has a checkpoint, else start the run there. */
-  autoResume: boolean;
-  quiet: boolean;
-  json: boolean;
-  trace?: string;
-  statusPort?: number;
-  /** `--allowed-host`, repeatable: more Host names the dashboard answers. */
-  allowedHost?: string[];
-}
-
-export function trainOptions<T>(y: Argv<T>) {
-  return y
-    .option('config', { alias: 'c', type: 'string', describe: 'YAML config file (defaults apply to keys it leaves out; optional with --resume)' })
-    .option('threads', { type: 'number', describe: 'worker threads on this machine (sets cluster.transport threads)' })
-    .option('procs', { type: 'number', describe: 'local worker processes over WebSocket, for backends that load once per process (tensorflow, tensorflow-gpu) or one process per GPU; on CPU with wasm, --threads is faster (sets cluster.transport procs)' })
-    .option('gpus', { type: 'string', describe: 'with --procs: CUDA devices for the worker processes, round-robin, e.g. 0,1 (sets cluster.gpus)' })
-    .option('backend', { type: 'string', describe: 'auto | tensorflow-gpu | tensorflow | webgpu | wasm | cpu' })
-    .option('gpu', { type: 'number', describe: 'GPU to compute on: CUDA device for tensorflow-gpu, N-th hardware adapter for webgpu (auto tries both)' })
-    .option('resume', { type: 'boolean', default: false, describe: 'continue the run in run.dir/run.name with its stored config (flags override; --train.epochs N extends it)' })
-    .option('auto-resume', { type: 'boolean', default: false, describe: 'resume run.dir/run.name when it has a checkpoint, else start the run there (never name-2): for schedulers that restart the same command (Slurm --requeue, Kubernetes)' })
-    .option('quiet', { type: 'boolean', default: false, describe: 'print only errors' })
-    .option('json', { type: 'boolean', default: false, describe: 'stdout: one JSON object per epoch (metrics.jsonl schema) and nothing else' })
-    .option('trace', { type: 'string', describe: 'write a Chrome trace (Perfetto, chrome://tracing) of every step to this file' })
-    .option('status-port', { type: 'number', describe: 'serve the live dashboard on 127.0.0.1:N (0 = any free port)' })
-    .option('allowed-host', { type: 'string', array: true, describe: 'with --status-port: a Host name the dashboard answers besides IP addresses, localhost and this machine\'s name (repeatable)' });
-}
+import type { TrainArgs } from './commands.js';
 
 /** CLI flags that are shorthands for config keys, layered over the dotted overrides. */
 export function flagOverrides(a: Pick<TrainArgs, 'threads' | 'procs' | 'gpus' | 'backend' | 'gpu'>, overrides: Record<string, unknown>) {

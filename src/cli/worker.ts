@@ -1,44 +1,14 @@
 /** `trainer worker --connect HOST:PORT`: compute micro-batches for a coordinator. */
 import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import type { Argv } from 'yargs';
 import { BACKENDS, type BackendName } from '../shared/config.js';
 import { usableCpus } from '../shared/cpus.js';
 import { TrainerError } from '../shared/errors.js';
 import { resolveToken } from '../transports/ws/auth.js';
 import { defaultCacheDir } from '../transports/ws/dataset-cache.js';
 import { MAX_WORKER_THREADS } from '../transports/ws/protocol.js';
-import { NEVER_JOINED_RETRY_MS, runWsWorker } from '../transports/ws/worker.js';
-
-export interface WorkerArgs {
-  connect: string;
-  gpu?: number;
-  threads?: string;
-  backend?: string;
-  token?: string;
-  name?: string;
-  cacheDir?: string;
-  retryForMs?: number;
-  ca?: string;
-  quiet: boolean;
-}
-
-export function workerOptions<T>(y: Argv<T>) {
-  return y
-    .option('connect', { type: 'string', demandOption: true, describe: 'coordinator HOST:PORT (or ws://..., wss://...)' })
-    .option('gpu', { type: 'number', describe: 'GPU to compute on: CUDA device for tensorflow-gpu, N-th hardware adapter for webgpu (auto tries both)' })
-    .option('threads', { type: 'string', describe: 'compute threads behind this one connection, or auto (one per CPU this process may use, within a container\'s CPU quota): one copy of the dataset and weights per machine (default 1)' })
-    .option('backend', { type: 'string', describe: `${BACKENDS.join(' | ')} (default: the run's backend)` })
-    .option('token', { type: 'string', describe: 'shared token (default TRAINER_TOKEN)' })
-    .option('name', { type: 'string', describe: 'name in the coordinator log (default host:pid)' })
-    .option('cache-dir', { type: 'string', describe: 'dataset cache (default $TRAINER_CACHE_DIR, else $XDG_CACHE_HOME/trainer, else ~/.cache/trainer)' })
-    .option('retry-for-ms', {
-      type: 'number',
-      describe: `give up after this long without a coordinator; 0 = never (default: ${NEVER_JOINED_RETRY_MS / 1000} s until the first join, then never)`,
-    })
-    .option('ca', { type: 'string', describe: 'CA certificate (PEM) to trust for wss://' })
-    .option('quiet', { type: 'boolean', default: false, describe: 'print only errors' });
-}
+import { runWsWorker } from '../transports/ws/worker.js';
+import type { WorkerArgs } from './commands.js';
 
 /** HOST:PORT, [v6]:PORT or a ws(s) URL, as a URL. */
 export function coordinatorUrl(connect: string): string {

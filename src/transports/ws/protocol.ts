@@ -178,5 +178,7 @@ export function arrayFrameBytes(floats: number): number {
 export const MAX_ARRAY_BYTES = 1 << 30;
 /** Compute threads one worker process may announce. */
 export const MAX_WORKER_THREADS = 1024;
+/** How long a worker that has never joined tries before it gives up, unless --retry-for-ms says otherwise. */
+export const NEVER_JOINED_RETRY_MS = 60_000;
 /** Indices of one task: the largest micro-batch or evaluation chunk (the config refuses larger ones). */
 export const MAX_TASK_INDICES = MAX_TASK_EXAMPLES;

@@ -22,7 +22,7 @@ import { describeConnectError, speaksTls, tlsServerHint } from './connect-error.
 import { readCachedBlob, writeCachedBlob } from './dataset-cache.js';
 import { ArrayFrame, encodeMessage } from './encode.js';
 import { LARGE_FRAME_BYTES, tuneHeapGrowthForStreaming } from './heap-growth.js';
-import type { MessageOf } from './protocol.js';
+import { NEVER_JOINED_RETRY_MS, type MessageOf } from './protocol.js';
 import { datasetProof, parseDatasetBlob, type WireDatasets } from './wire-dataset.js';
 import { WorkerSession, type SessionEnd } from './worker-session.js';
 import { microBatchSizes, warmUp } from '../../worker/warm-up.js';
@@ -67,8 +67,6 @@ export const WORKER_SOCKET_OPTIONS = {
 } as const;
 const BACKOFF_MIN_MS = 200;
 const BACKOFF_MAX_MS = 5000;
-/** How long a worker that has never joined tries before it gives up, unless --retry-for-ms says otherwise. */
-export const NEVER_JOINED_RETRY_MS = 60_000;
 
 export async function runWsWorker(o: WsWorkerOptions): Promise<void> {
   const compute = new WorkerCompute({ ...(o.backend ? { backend: o.backend } : {}), gpu: o.gpu, threads: o.threads ?? 1, cacheDir: o.cacheDir, log: o.log });
