@@ -15,6 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import type { DataIdentity } from '../data/dataset.js';
 import type { Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { bytesOf, writeFileAtomic } from '../shared/atomic-file.js';
@@ -46,6 +47,8 @@ export interface CheckpointState extends Progress {
   params: Float32Array;
   momentum: Float32Array | null;
   config: Config;
+  /** The images it trained on; absent in checkpoints written before it was stored. */
+  data?: DataIdentity;
 }
 
 interface Header extends Progress {
@@ -57,6 +60,7 @@ interface Header extends Progress {
   /** Format 1 only: sha256 of the arrays (format 2 hashes the whole file instead). */
   sha256?: string;
   config: Config;
+  data?: DataIdentity;
   savedAt: string;
 }
 
@@ -71,6 +75,7 @@ export async function saveCheckpoint(file: string, s: CheckpointState): Promise<
     hasMomentum: s.momentum !== null,
     ...progressOf(s),
     config: s.config,
+    ...(s.data ? { data: s.data } : {}),
     savedAt: new Date().toISOString(),
   };
   let json = JSON.stringify(header);
@@ -123,7 +128,7 @@ export async function loadCheckpoint(file: string): Promise<CheckpointState> {
     momentum = new Float32Array(n);
     bytesOf(momentum).set(buf.subarray(start + n * 4, start + n * 8));
   }
-  return { model: h.model, seed: h.seed, params, momentum, config: h.config, ...progressOf(h) };
+  return { model: h.model, seed: h.seed, params, momentum, config: h.config, ...(h.data ? { data: h.data } : {}), ...progressOf(h) };
 }
 
 /** Just the Progress fields of a larger object. */

@@ -36,7 +36,7 @@ export interface RunConfigOptions {
 /**
  * What a resumed run may not change: the run's identity (seed, data, model, optimisation). Where
  * the data is read or fetched from may change (data.path, data.download, data.url: a mirror);
- * data.md5 pins the archive's content.
+ * the checkpoint's DataIdentity pins the images themselves (run.ts).
  */
 export function identity(c: Config): unknown {
   const { path: _path, download: _download, url: _url, ...data } = c.data;

@@ -2,7 +2,7 @@
  * One training run from a resolved config: the run folder, data, model,
  * worker pool, the step loop, and the exported model at the end.
  */
-import { loadDatasets, type LoadedData } from '../data/dataset.js';
+import { dataIdentity, loadDatasets, type DataIdentity, type LoadedData } from '../data/dataset.js';
 import { resolveNormalization } from '../data/normalize.js';
 import type { Config } from '../shared/config.js';
 import { TrainerError, isTrainerError } from '../shared/errors.js';
@@ -89,6 +89,17 @@ export async function loadRunData(config: Config, onProgress?: RunOptions['onDow
   return data;
 }
 
+/** E_CHECKPOINT unless a resumed run reads the images it trained on. */
+function checkSameData(stored: DataIdentity, now: DataIdentity, runDir: string, sourceDir: string): void {
+  if (stored.sha256 === now.sha256 && stored.train === now.train && stored.val === now.val) return;
+  const show = (d: DataIdentity) => `${d.train} training and ${d.val} validation images, sha256 ${d.sha256.slice(0, 12)}…`;
+  throw new TrainerError(
+    'E_CHECKPOINT',
+    `cannot resume ${runDir}: the data read from ${sourceDir} (${show(now)}) is not the data it trained on (${show(stored)}); ` +
+      'point data.path at the run\'s data, or start a new run',
+  );
+}
+
 export async function runTraining(o: RunOptions): Promise<RunResult> {
   const folder = RunFolder.of(o.config);
   const model = getModel(o.config.model.name);
@@ -109,8 +120,11 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
   const result = o.result ?? o.log;
   const runDir = folder.dir;
   let state: TrainState;
+  /** What the checkpoint says the run trained on (resume only). */
+  let stored: DataIdentity | undefined;
   if (o.resume) {
     const ck = await loadCheckpoint(folder.checkpointFile);
+    stored = ck.data;
     checkResumable(ck.config, config, runDir);
     if (ck.params.length !== model.size) throw new TrainerError('E_CHECKPOINT', `checkpoint does not fit model ${model.name}`);
     const epochs = config.train.epochs;
@@ -183,6 +197,8 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
     throw err;
   }
   if (o.signal?.aborted) return notStarted('before the first step');
+  const dataId = dataIdentity(data);
+  if (stored) checkSameData(stored, dataId, runDir, data.sourceDir);
   const normalization = resolveNormalization(config.data.normalize, data.train);
   o.log(
     `data: ${data.train.count} training and ${data.val.count} validation images, classes ${data.classNames.join(', ')}` +
@@ -234,6 +250,7 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
       config,
       model,
       data,
+      dataIdentity: dataId,
       pool,
       folder,
       state,

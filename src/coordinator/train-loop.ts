@@ -7,7 +7,7 @@
  * size 1 on the same path. Stopping (Ctrl-C) or a pool that cannot finish a
  * step leaves a checkpoint at the last step boundary: nothing computed is lost.
  */
-import type { LoadedData } from '../data/dataset.js';
+import type { DataIdentity, LoadedData } from '../data/dataset.js';
 import type { Config } from '../shared/config.js';
 import { TrainerError, isTrainerError } from '../shared/errors.js';
 import type { MicroBatchResult, WorkerPool, WorkerStats } from '../transports/pool.js';
@@ -74,6 +74,8 @@ export interface TrainLoopOptions {
   config: Config;
   model: ModelSpec;
   data: LoadedData;
+  /** `data`'s identity, stored in each checkpoint. */
+  dataIdentity: DataIdentity;
   pool: WorkerPool;
   folder: RunFolder;
   state: TrainState;
@@ -262,7 +264,7 @@ function diverged(what: string): TrainerError {
 
 function checkpointState(o: TrainLoopOptions) {
   const s = o.state;
-  return { model: o.model.name, seed: o.config.run.seed, params: s.params, momentum: s.sgd.momentum, config: o.config, ...progressOf(s) };
+  return { model: o.model.name, seed: o.config.run.seed, params: s.params, momentum: s.sgd.momentum, config: o.config, data: o.dataIdentity, ...progressOf(s) };
 }
 
 interface Evaluation {
