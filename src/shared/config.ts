@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { CIFAR10_CLASSES } from '../data/cifar-format.js';
 import { TrainerError } from './errors.js';
 import { didYouMean } from './suggest.js';
 
@@ -59,7 +60,8 @@ const normalizeSchema = z.union(
     z.literal('article'),
     z
       .object({
-        mean: triple('per-channel means'),
+        // Pixels are in [0, 1]: a mean of 1e40 overflowed float32 into NaN ("E_DIVERGED … lower train.lr?").
+        mean: triple('per-channel means').refine((m) => m.every((x) => Math.abs(x) <= 1e6), { error: 'must be 3 numbers from -1e6 to 1e6 (per-channel means of pixels in [0, 1])' }),
         // Pixels are in [0, 1]: a std below 1e-6 scales them past float32 (1e-300 ran into NaN as "E_DIVERGED … lower train.lr?").
         std: triple('per-channel stds').refine((s) => s.every((x) => x >= 1e-6), { error: 'must be 3 numbers of at least 1e-6 (per-channel stds)' }),
       })
@@ -269,7 +271,12 @@ export function mergeConfig(base: unknown, over: unknown): unknown {
   if (isPlain(base) && over === null) return base;
   if (!isPlain(base) || !isPlain(over)) return over === undefined ? base : over;
   const out: Plain = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = k in base ? mergeConfig(base[k], v) : v;
+  for (const [k, v] of Object.entries(over)) {
+    // Own keys only, defined rather than assigned: a key "__proto__" (YAML or a flag) had replaced the
+    // object's prototype and slipped past validation, and `k in base` took inherited names for keys.
+    const value = Object.hasOwn(base, k) ? mergeConfig(base[k], v) : v;
+    Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
+  }
   return out;
 }
 
@@ -281,9 +288,9 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 
 function quote(v: unknown): string {
   if (v === undefined) return 'nothing';
-  // JSON has no NaN or Infinity (YAML's .nan and .inf): it would print them as null.
+  // JSON has no NaN or Infinity (YAML's .nan and .inf): it would print them as null, in a list too.
   if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
-  const s = JSON.stringify(v);
+  const s = JSON.stringify(v, (_k, x: unknown) => (typeof x === 'number' && !Number.isFinite(x) ? `\u0001${x}\u0001` : x)).replace(/"\\u0001(.*?)\\u0001"/g, '$1');
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
@@ -301,6 +308,14 @@ export function validateConfig(raw: unknown): Config {
     throw new TrainerError('E_CONFIG', `${path} ${issue.message}, got ${quote(valueAt(raw, issue.path))}`);
   }
   const c = r.data;
+  // Checked with the flags (it was E_DATA, exit 1, once the data loaded: a retryable failure to a scheduler).
+  const classes = c.data.classes ?? [];
+  for (const [i, name] of classes.entries()) {
+    if (!(CIFAR10_CLASSES as readonly string[]).includes(name)) {
+      throw new TrainerError('E_CONFIG', `data.classes: unknown class ${JSON.stringify(name)}${didYouMean(name, CIFAR10_CLASSES)} (the classes: ${CIFAR10_CLASSES.join(', ')})`);
+    }
+    if (classes.indexOf(name) !== i) throw new TrainerError('E_CONFIG', `data.classes lists ${name} twice`);
+  }
   if (c.cluster.workers > c.train.microBatches) {
     throw new TrainerError(
       'E_CONFIG',
@@ -419,6 +434,9 @@ export function extractConfigFlags(argv: readonly string[]): { rest: string[]; o
         value = text;
       }
     }
+    // No config has these keys, and `--train.__proto__.epochs 3` walked into Object.prototype.
+    const odd = keys.findIndex((k) => k === '__proto__' || k === 'constructor' || k === 'prototype');
+    if (odd >= 0) throw new TrainerError('E_CONFIG', `unknown config key ${keys.slice(0, odd + 1).join('.')}`);
     let node = overrides;
     for (const k of keys.slice(0, -1)) {
       if (!isPlain(node[k])) node[k] = {};

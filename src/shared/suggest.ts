@@ -17,8 +17,9 @@ export function editDistance(a: string, b: string): number {
 }
 
 /**
- * The candidate nearest to `word` (case-insensitive), if at most about a third of it is wrong; else
- * null. A single character gets no suggestion: every other single character is as near.
+ * The candidate nearest to `word` (case-insensitive, so `batchsize` gets `batchSize`), if at most
+ * about a third of it is wrong; else null, and null for a word that is a candidate. A single
+ * character gets no suggestion: every other single character is as near.
  */
 export function closest(word: string, candidates: Iterable<string>): string | null {
   if (word.length < 2) return null;
@@ -26,10 +27,11 @@ export function closest(word: string, candidates: Iterable<string>): string | nu
   let best: string | null = null;
   let bestD = Infinity;
   for (const c of candidates) {
+    if (c === word) return null;
     const dist = editDistance(w, c.toLowerCase());
     if (dist < bestD) [best, bestD] = [c, dist];
   }
-  return best !== null && bestD > 0 && bestD <= Math.max(1, Math.floor(word.length / 3)) ? best : null;
+  return best !== null && bestD <= Math.max(1, Math.floor(word.length / 3)) ? best : null;
 }
 
 /** " (did you mean X?)" or nothing. */

@@ -107,3 +107,35 @@ test('a dotted flag without a value is an error', () => {
   assert.throws(() => extractConfigFlags(['--train.epochs']), (e) => isTrainerError(e, 'E_CONFIG'));
   assert.throws(() => extractConfigFlags(['--train.epochs', '--quiet']), (e) => isTrainerError(e, 'E_CONFIG'));
 });
+
+test('a key typed in the wrong case is answered with the key (batchsize: did you mean batchSize?)', async () => {
+  await rejectsWith(withOverride({ train: { batchsize: 8 } }), 'unknown config key train.batchsize; did you mean train.batchSize?');
+  await rejectsWith(withOverride({ data: { Classes: ['ship'] } }), 'unknown config key data.Classes; did you mean data.classes?');
+});
+
+test('data.classes names CIFAR-10 classes, each once: E_CONFIG with the flags (it was E_DATA, exit 1, once the data loaded)', async () => {
+  await rejectsWith(withOverride({ data: { classes: ['airplane', 'Ship'] } }), /^data\.classes: unknown class "Ship"; did you mean ship\? \(the classes: airplane, automobile, .*truck\)$/);
+  await rejectsWith(withOverride({ data: { classes: ['zebra'] } }), /^data\.classes: unknown class "zebra" \(the classes: /);
+  await rejectsWith(withOverride({ data: { classes: ['ship', 'airplane', 'ship'] } }), 'data.classes lists ship twice');
+});
+
+test('__proto__, constructor and prototype are unknown keys, in a flag or a file, and change no object', async () => {
+  for (const flag of ['--train.__proto__.epochs', '--train.__proto__', '--data.constructor.x']) {
+    assert.throws(() => extractConfigFlags([flag, '3']), (e) => isTrainerError(e, 'E_CONFIG') && e.message === `unknown config key ${flag.slice(2).replace(/\.(epochs|x)$/, '')}`);
+  }
+  assert.equal(({} as Record<string, unknown>)['epochs'], undefined, 'Object.prototype untouched');
+  const dir = await mkdtemp(join(tmpdir(), 'cfg-'));
+  const file = join(dir, 'proto.yaml');
+  await writeFile(file, 'train:\n  epochs: 1\n  __proto__: {lr: 5}\n');
+  await rejectsWith(resolveConfig(file), 'unknown config key train.__proto__');
+});
+
+test('a NaN or infinity inside a list is quoted as such, not as null', async () => {
+  await rejectsWith(withOverride({ data: { normalize: { mean: [0.5, 0.5, Infinity], std: [0.2, 0.2, 0.2] } } }), /got \{"mean":\[0\.5,0\.5,Infinity\],"std":\[0\.2,0\.2,0\.2\]\}$/);
+  await rejectsWith(withOverride({ data: { normalize: { mean: [NaN, 0, 0], std: [1, 1, 1] } } }), /got \{"mean":\[NaN,0,0\],/);
+});
+
+test('data.normalize means beyond ±1e6 are E_CONFIG (1e40 overflowed float32 and was blamed on the learning rate)', async () => {
+  await rejectsWith(withOverride({ data: { normalize: { mean: [1e40, 0, 0], std: [1, 1, 1] } } }), /^data\.normalize\.mean must be 3 numbers from -1e6 to 1e6/);
+  assert.deepEqual((await withOverride({ data: { normalize: { mean: [-1e6, 0, 1e6], std: [1, 1, 1] } } })).data.normalize, { mean: [-1e6, 0, 1e6], std: [1, 1, 1] });
+});
