@@ -4,7 +4,7 @@
  * selection and limits. Everything above this file sees only `LoadedData`.
  */
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { TrainerError } from '../shared/errors.js';
 import { makeDir } from '../shared/make-dir.js';
@@ -97,6 +97,7 @@ export function syntheticDirName(s: { trainSize: number; valSize: number; seed: 
 
 async function ensureCifar10(opts: DataOptions): Promise<string> {
   const dir = resolve(opts.path);
+  await removeStaleTemps(dir);
   const batches = join(dir, BATCHES_DIR);
   const tarball = join(dir, CIFAR10_TARBALL);
   if (await isDirectory(batches)) return batches;
@@ -109,22 +110,30 @@ async function ensureCifar10(opts: DataOptions): Promise<string> {
         `or pass --data.download true, or use --data.source synthetic`,
     );
   }
+  const existed = await isDirectory(dir);
   try {
     await makeDir(dir);
   } catch (err) {
     throw new TrainerError('E_DOWNLOAD', `cannot create data folder ${dir}: ${(err as Error).message}`, { cause: err });
   }
-  await downloadFile(url, tarball, {
-    md5: opts.md5 ?? CIFAR10_MD5,
-    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-    ...(opts.signal ? { signal: opts.signal } : {}),
-  });
+  try {
+    await downloadFile(url, tarball, {
+      md5: opts.md5 ?? CIFAR10_MD5,
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+  } catch (err) {
+    // A failed or stopped download writes nothing: not even the folder made for it (rmdir: only when empty).
+    if (!existed) await rmdir(dir).catch(() => {});
+    throw err;
+  }
   return extractCifarTarball(tarball, dir);
 }
 
 async function ensureSynthetic(opts: DataOptions): Promise<string> {
   checkSyntheticOptions(opts.synthetic);
   const dir = join(resolve(opts.path), syntheticDirName(opts.synthetic));
+  await removeStaleTemps(dir);
   const batches = join(dir, BATCHES_DIR);
   if (await isDirectory(batches)) return batches;
   try {
@@ -174,6 +183,25 @@ function selectRecords(d: Dataset, remap: Int16Array | null, limit: number | nul
     if (remap === null || (remap[d.labels[i] as number] as number) >= 0) indices[n++] = i;
   }
   return pickRecords(d, indices.subarray(0, n), remap === null ? undefined : (label) => remap[label] as number);
+}
+
+/** A download's, an extraction's or a synthetic set's temporary file or folder, as they name them. */
+const TEMP_NAME = /^(?:\.extract-\w{6}|.+\.download-\d+-[0-9a-f]{8}|\.cifar-10-batches-bin\.tmp-\d+-[0-9a-f]{8})$/;
+/** Untouched this long, a temporary is a killed process's: a live download writes every second, and stalls out after 60 s. */
+const STALE_TEMP_MS = 60 * 60_000;
+
+/**
+ * Removes the temporaries a killed process left in a data folder (a SIGKILLed download kept up to
+ * 163 MB of partial archive per kill, for ever): those untouched for an hour, so that another
+ * process's download or extraction in progress is left alone.
+ */
+async function removeStaleTemps(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names.filter((n) => TEMP_NAME.test(n))) {
+    const p = join(dir, name);
+    const s = await stat(p).catch(() => null);
+    if (s !== null && Date.now() - s.mtimeMs > STALE_TEMP_MS) await rm(p, { recursive: true, force: true }).catch(() => {});
+  }
 }
 
 async function isDirectory(p: string): Promise<boolean> {

@@ -196,7 +196,9 @@ export async function extractCifarTarball(tarball: string, destDir: string): Pro
       }
     }
   } finally {
-    await rm(tmp, { recursive: true, force: true });
+    // tar may still be writing entries after its first error: retried, and never in place of that
+    // error (ENOTEMPTY came out as E_INTERNAL); what is left is swept later (removeStaleTemps).
+    await rm(tmp, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }).catch(() => {});
   }
   return final;
 }
