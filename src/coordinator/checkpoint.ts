@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { DataIdentity } from '../data/dataset.js';
-import type { Config } from '../shared/config.js';
+import { withoutSecrets, type Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { bytesOf, writeFileAtomic } from '../shared/atomic-file.js';
 
@@ -74,7 +74,7 @@ export async function saveCheckpoint(file: string, s: CheckpointState): Promise<
     paramCount: s.params.length,
     hasMomentum: s.momentum !== null,
     ...progressOf(s),
-    config: s.config,
+    config: withoutSecrets(s.config),
     ...(s.data ? { data: s.data } : {}),
     savedAt: new Date().toISOString(),
   };

@@ -8,7 +8,7 @@
  */
 import { access, appendFile, open, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { Config } from '../shared/config.js';
+import { withoutSecrets, type Config } from '../shared/config.js';
 import { ioError, removeOrphanTemps, writeFileAtomic } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
 import { makeDir } from '../shared/make-dir.js';
@@ -158,7 +158,7 @@ export class RunFolder {
 
   /** The resolved config, stored with the run (never the token: callers blank it). */
   async writeConfig(config: Config): Promise<void> {
-    await writeFileAtomic(this.configFile, Buffer.from(`${JSON.stringify(config, null, 2)}\n`));
+    await writeFileAtomic(this.configFile, Buffer.from(`${JSON.stringify(withoutSecrets(config), null, 2)}\n`));
   }
 
   /** config.json as stored; E_USAGE when the folder holds none. */

@@ -4,10 +4,12 @@
  * selection and limits. Everything above this file sees only `LoadedData`.
  */
 import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
 import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { TrainerError } from '../shared/errors.js';
 import { makeDir } from '../shared/make-dir.js';
+import { hideCredentials } from '../shared/url.js';
 import {
   BATCHES_DIR,
   CIFAR10_CLASSES,
@@ -102,11 +104,20 @@ async function ensureCifar10(opts: DataOptions): Promise<string> {
   const tarball = join(dir, CIFAR10_TARBALL);
   if (await isDirectory(batches)) return batches;
   if (await isFile(tarball)) return extractCifarTarball(tarball, dir);
+  // Something else in their place was "no CIFAR-10 data: put … there" (and a folder named like the
+  // archive was downloaded over, failing only at the end with EISDIR).
+  const expected: [path: string, what: string, folder: boolean][] = [
+    [dir, 'a folder (holding the archive or the extracted batches)', true],
+    [batches, 'the folder of extracted batch files', true],
+    [tarball, 'the archive file', false],
+  ];
+  const misplaced = expected.find(([p, , folder]) => existsSync(p) && statSync(p).isDirectory() !== folder);
+  if (misplaced) throw new TrainerError('E_DATA', `${misplaced[0]} is not ${misplaced[1]}`);
   const url = opts.url ?? CIFAR10_URL;
   if (!opts.download) {
     throw new TrainerError(
       'E_DATA',
-      `no CIFAR-10 data in ${dir}: put ${CIFAR10_TARBALL} (from ${url}) or ${BATCHES_DIR}/ there, ` +
+      `no CIFAR-10 data in ${dir}: put ${CIFAR10_TARBALL} (from ${hideCredentials(url)}) or ${BATCHES_DIR}/ there, ` +
         `or pass --data.download true, or use --data.source synthetic`,
     );
   }

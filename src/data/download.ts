@@ -19,6 +19,7 @@ import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
+import { hideCredentials } from '../shared/url.js';
 import { TrainerError } from '../shared/errors.js';
 import { BATCHES_DIR, META_FILE, TEST_BATCH_FILE, TRAIN_BATCH_FILES, errorText } from './cifar-format.js';
 
@@ -49,8 +50,10 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
  * temporary file behind; `dest` is only ever created complete and verified.
  */
 export async function downloadFile(url: string, dest: string, opts: DownloadOptions): Promise<void> {
+  // Messages never show the URL's user or password.
+  const shown = hideCredentials(url);
   const tmp = join(dirname(dest), `${basename(dest)}.download-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const stopped = () => new TrainerError('E_DOWNLOAD', `download of ${url} stopped before its end; nothing of it is kept`);
+  const stopped = () => new TrainerError('E_DOWNLOAD', `download of ${shown} stopped before its end; nothing of it is kept`);
   if (opts.signal?.aborted) throw stopped();
   try {
     const res = await openFollowingRedirects(url, opts.maxRedirects ?? 5, opts.idleTimeoutMs ?? 60_000, opts.signal, stopped);
@@ -59,7 +62,7 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
     const limit = opts.maxDownloadBytes ?? 1024 ** 3;
     if (total !== null && total > limit) {
       res.destroy();
-      throw new TrainerError('E_DOWNLOAD', `download of ${url} refused: ${total} bytes is over the ${limit}-byte limit`);
+      throw new TrainerError('E_DOWNLOAD', `download of ${shown} refused: ${total} bytes is over the ${limit}-byte limit`);
     }
     const hash = createHash('md5');
     let received = 0;
@@ -67,7 +70,7 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
       transform(chunk: Buffer, _enc, done) {
         received += chunk.length;
         if (received > limit) {
-          done(new TrainerError('E_DOWNLOAD', `download of ${url} stopped: over the ${limit}-byte limit`));
+          done(new TrainerError('E_DOWNLOAD', `download of ${shown} stopped: over the ${limit}-byte limit`));
           return;
         }
         hash.update(chunk);
@@ -80,20 +83,20 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
     } catch (err) {
       if (err instanceof TrainerError) throw err;
       const of = total === null ? '' : ` of ${total}`;
-      throw new TrainerError('E_DOWNLOAD', `download of ${url} broke off after ${received}${of} bytes: ${errorText(err)}`, { cause: err });
+      throw new TrainerError('E_DOWNLOAD', `download of ${shown} broke off after ${received}${of} bytes: ${errorText(err)}`, { cause: err });
     }
     if (total !== null && received !== total) {
-      throw new TrainerError('E_DOWNLOAD', `download of ${url} ended after ${received} of ${total} bytes`);
+      throw new TrainerError('E_DOWNLOAD', `download of ${shown} ended after ${received} of ${total} bytes`);
     }
     const got = hash.digest('hex');
     if (got !== opts.md5.toLowerCase()) {
-      throw new TrainerError('E_DOWNLOAD', `download of ${url} has md5 ${got}, expected ${opts.md5}: corrupt or not the CIFAR-10 archive`);
+      throw new TrainerError('E_DOWNLOAD', `download of ${shown} has md5 ${got}, expected ${opts.md5}: corrupt or not the CIFAR-10 archive`);
     }
     await rename(tmp, dest);
   } catch (err) {
     await rm(tmp, { force: true });
     if (err instanceof TrainerError) throw err;
-    throw new TrainerError('E_DOWNLOAD', `download of ${url} failed: ${errorText(err)}`, { cause: err });
+    throw new TrainerError('E_DOWNLOAD', `download of ${shown} failed: ${errorText(err)}`, { cause: err });
   }
 }
 
@@ -106,19 +109,22 @@ async function openFollowingRedirects(
   stopped: () => TrainerError,
 ): Promise<IncomingMessage> {
   let current = url;
+  const shown = hideCredentials(url);
   for (let hop = 0; ; hop++) {
     const res = await get(current, idleTimeoutMs, signal, stopped);
     const status = res.statusCode ?? 0;
     if (REDIRECTS.has(status) && res.headers.location !== undefined) {
       res.resume();
-      if (hop >= maxRedirects) throw new TrainerError('E_DOWNLOAD', `download of ${url} failed: more than ${maxRedirects} redirects`);
+      if (hop >= maxRedirects) throw new TrainerError('E_DOWNLOAD', `download of ${shown} failed: more than ${maxRedirects} redirects`);
       current = new URL(res.headers.location, current).toString();
       continue;
     }
     if (status !== 200) {
       res.resume();
-      const via = current === url ? '' : ` (redirected to ${current})`;
-      throw new TrainerError('E_DOWNLOAD', `download of ${url} failed: HTTP ${status} ${res.statusMessage ?? ''}`.trimEnd() + via);
+      const via = current === url ? '' : ` (redirected to ${hideCredentials(current)})`;
+      // A resumed run's stored data.url has its credentials hidden (config.json never holds them).
+      const hidden = (status === 401 || status === 403) && /:\/\/\*\*\*@/.test(url) ? ': the run keeps data.url without its credentials, give --data.url again' : '';
+      throw new TrainerError('E_DOWNLOAD', `download of ${shown} failed: HTTP ${status} ${res.statusMessage ?? ''}`.trimEnd() + via + hidden);
     }
     return res;
   }
@@ -129,11 +135,11 @@ function get(url: string, idleTimeoutMs: number, signal: AbortSignal | undefined
   try {
     parsed = new URL(url);
   } catch {
-    return Promise.reject(new TrainerError('E_DOWNLOAD', `download URL is not a valid URL: ${url}`));
+    return Promise.reject(new TrainerError('E_DOWNLOAD', `download URL is not a valid URL: ${hideCredentials(url)}`));
   }
   const client = parsed.protocol === 'https:' ? https : parsed.protocol === 'http:' ? http : null;
   if (client === null) {
-    return Promise.reject(new TrainerError('E_DOWNLOAD', `download URL must be http:// or https://, got ${url}`));
+    return Promise.reject(new TrainerError('E_DOWNLOAD', `download URL must be http:// or https://, got ${hideCredentials(url)}`));
   }
   return new Promise((resolve, reject) => {
     let response: IncomingMessage | null = null;

@@ -3,6 +3,7 @@
  * fonts, no links out), so it opens from disk anywhere, offline.
  */
 import { stringify as toYaml } from 'yaml';
+import { hideCredentials } from '../shared/url.js';
 import type { WorkerStats } from '../transports/pool.js';
 import type { RunRecord } from './read-run.js';
 import { epochMarks, lossPerStepChart } from './charts.js';
@@ -60,9 +61,13 @@ function workersTable(workers: readonly WorkerStats[]): string {
 
 /** The config without secrets: a report is made to be passed around. */
 export function redacted(config: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...config };
   const cluster = config.cluster as Record<string, unknown> | undefined;
-  if (!cluster || cluster.token === null || cluster.token === undefined) return config;
-  return { ...config, cluster: { ...cluster, token: '(set, not shown)' } };
+  if (cluster && cluster.token !== null && cluster.token !== undefined) out.cluster = { ...cluster, token: '(set, not shown)' };
+  // Runs kept before config.json hid them may hold a download URL's user and password.
+  const data = config.data as Record<string, unknown> | undefined;
+  if (data && typeof data.url === 'string') out.data = { ...data, url: hideCredentials(data.url) };
+  return out;
 }
 
 export function renderReport(run: RunRecord, now = new Date()): string {

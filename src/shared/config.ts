@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { CIFAR10_CLASSES } from '../data/cifar-format.js';
 import { TrainerError } from './errors.js';
+import { hideCredentials } from './url.js';
 import { didYouMean } from './suggest.js';
 
 /**
@@ -243,6 +244,11 @@ export const DEFAULT_CONFIG: Config = {
 /** Keys whose value is text (names, paths, addresses, secrets): a dotted flag gives them as typed. */
 const NULLABLE_TEXT_KEYS = new Set(['cluster.token', 'cluster.tls.cert', 'cluster.tls.key']);
 const TEXT_KEYS = new Set([...NULLABLE_TEXT_KEYS, 'run.name', 'run.dir', 'data.path', 'data.url', 'data.md5', 'cluster.host']);
+
+/** The config as a run folder keeps it: no cluster.token, no credentials in data.url. */
+export function withoutSecrets(c: Config): Config {
+  return { ...c, data: { ...c.data, url: hideCredentials(c.data.url) }, cluster: { ...c.cluster, token: null } };
+}
 
 /** Top-level config sections: the keys a dotted CLI flag may start with. */
 export const CONFIG_SECTIONS = Object.keys(DEFAULT_CONFIG) as (keyof Config)[];

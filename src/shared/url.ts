@@ -1,0 +1,17 @@
+/** URLs as messages and stored configs show them. */
+
+/**
+ * A URL with its user and password (`https://user:secret@host/…`, a token as the user) shown as
+ * `***`: for messages, and for the config a run keeps (config.json, checkpoints, reports). Text that
+ * does not parse as a URL is returned as it is.
+ */
+export function hideCredentials(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return url;
+  }
+  if (u.username === '' && u.password === '') return url;
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***@');
+}
