@@ -171,7 +171,7 @@ function recordCount(file: string, size: number): number {
   if (size % RECORD_BYTES !== 0) {
     throw new TrainerError(
       'E_DATA',
-      `${file} is truncated: ${size} bytes is not a whole number of ${RECORD_BYTES}-byte records ` +
+      `${file} is truncated or has bytes over: ${size} bytes is not a whole number of ${RECORD_BYTES}-byte records ` +
         `(${Math.floor(size / RECORD_BYTES)} records and ${size % RECORD_BYTES} bytes over)`,
     );
   }

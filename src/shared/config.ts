@@ -311,7 +311,9 @@ export function validateConfig(raw: unknown): Config {
       const key = [path, issue.keys[0]].filter(Boolean).join('.');
       throw new TrainerError('E_CONFIG', `unknown config key ${key}${didYouMean(key, [...configKeys(), ...CONFIG_SECTIONS])}`);
     }
-    throw new TrainerError('E_CONFIG', `${path} ${issue.message}, got ${quote(valueAt(raw, issue.path))}`);
+    // A section given a value (`train: 5`) got zod's own words, "Invalid input: expected object, received number".
+    const message = issue.code === 'invalid_type' && issue.expected === 'object' ? 'must be a section of keys' : issue.message;
+    throw new TrainerError('E_CONFIG', `${path} ${message}, got ${quote(valueAt(raw, issue.path))}`);
   }
   const c = r.data;
   // Checked with the flags (it was E_DATA, exit 1, once the data loaded: a retryable failure to a scheduler).
@@ -356,7 +358,10 @@ export function validateConfig(raw: unknown): Config {
     throw new TrainerError(
       'E_CONFIG',
       `train.batchSize (${c.train.batchSize}) in train.microBatches (${c.train.microBatches}) makes micro-batches of ${perTask} examples, ` +
-        `at most ${MAX_TASK_EXAMPLES} (${TASK_LIMIT_WHY}); raise train.microBatches`,
+        `at most ${MAX_TASK_EXAMPLES} (${TASK_LIMIT_WHY}); ` +
+        (Math.ceil(c.train.batchSize / MAX_MICRO_BATCHES) > MAX_TASK_EXAMPLES
+          ? `lower train.batchSize (at most ${MAX_TASK_EXAMPLES * MAX_MICRO_BATCHES} in ${MAX_MICRO_BATCHES} micro-batches)`
+          : 'raise train.microBatches'),
     );
   }
   const gradientBytes = c.train.microBatches * MODEL_PARAMETERS[c.model.name] * 4;
@@ -381,7 +386,7 @@ export async function readConfigFile(file: string): Promise<unknown> {
   try {
     doc = parseYaml(text);
   } catch (err) {
-    const first = (err as Error).message.split('\n')[0];
+    const first = ((err as Error).message.split('\n')[0] ?? '').replace(/:$/, ''); // its excerpt of the file follows the colon
     throw new TrainerError('E_CONFIG', `config file ${file} is not valid YAML: ${first}`);
   }
   if (doc === null || doc === undefined) return {};

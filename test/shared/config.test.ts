@@ -139,3 +139,13 @@ test('data.normalize means beyond ±1e6 are E_CONFIG (1e40 overflowed float32 an
   await rejectsWith(withOverride({ data: { normalize: { mean: [1e40, 0, 0], std: [1, 1, 1] } } }), /^data\.normalize\.mean must be 3 numbers from -1e6 to 1e6/);
   assert.deepEqual((await withOverride({ data: { normalize: { mean: [-1e6, 0, 1e6], std: [1, 1, 1] } } })).data.normalize, { mean: [-1e6, 0, 1e6], std: [1, 1, 1] });
 });
+
+test('a section given a value, a batch too large for any micro-batch count, and a YAML error read as one plain sentence', async () => {
+  await rejectsWith(withOverride({ train: 5 }), 'train must be a section of keys, got 5');
+  await rejectsWith(withOverride({ train: { batchSize: 1e9, microBatches: 1024 } }), /makes micro-batches of 976563 examples, at most 4096 \(.*\); lower train\.batchSize \(at most 4194304 in 1024 micro-batches\)$/);
+  await rejectsWith(withOverride({ train: { batchSize: 8192, microBatches: 1 } }), /; raise train\.microBatches$/);
+  const dir = await mkdtemp(join(tmpdir(), 'cfg-'));
+  const twice = join(dir, 'twice.yaml');
+  await writeFile(twice, 'train:\n  epochs: 1\ntrain:\n  epochs: 2\n');
+  await rejectsWith(resolveConfig(twice), /is not valid YAML: Map keys must be unique at line 3, column 1$/);
+});
