@@ -16,7 +16,7 @@ import type { WebSocket } from 'ws';
 import { TrainerError } from '../../shared/errors.js';
 import type { BatchStats } from '../../worker/gradient.js';
 import type { ModelSpec } from '../../worker/model.js';
-import { arrayFrameBytes, CLOSE, type Message, type Split } from './protocol.js';
+import { arrayFrameBytes, CLOSE, RECONNECT_MAX_MS, type Message, type Split } from './protocol.js';
 import type { MicroBatchResult, StepHooks, WorkerPool, WorkerStats } from '../pool.js';
 import { WorkerConn, type ConnHost, type ConnLimits, type Welcome } from './connection.js';
 import { tuneHeapGrowthForStreaming } from './heap-growth.js';
@@ -33,6 +33,8 @@ export type { PoolEvent, WorkerInfo, WsPoolOptions } from './pool-types.js';
 const WELCOME_REJECTIONS_TO_STOP = 3;
 /** Ticks this far apart (at least): the coordinator itself was paused, not its workers silent. */
 const PAUSED_AFTER_MS = 2000;
+/** A worker's longest wait between attempts, its jitter and a second more. */
+const BACKOFF_LINGER_MS = RECONNECT_MAX_MS * 1.25 + 1000;
 
 export class WsPool implements WorkerPool, ConnHost {
   readonly token: string | null;
@@ -61,6 +63,8 @@ export class WsPool implements WorkerPool, ConnHost {
   /** What workers that left had computed (workers.json counts since the start; they vanished from it). */
   private readonly departed: WorkerStats[] = [];
   private closing = false;
+  /** How the run ended, for connections that arrive while the pool closes. */
+  private closingEnd: 'finished' | 'stopped' = 'stopped';
   /** Bytes of closed connections, for bytes-per-step figures. */
   private closedBytes = { in: 0, out: 0 };
 
@@ -285,6 +289,7 @@ export class WsPool implements WorkerPool, ConnHost {
   async close(end: 'finished' | 'stopped' = 'stopped'): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.closingEnd = end;
     clearInterval(this.timer);
     for (const c of [...this.conns]) {
       if (end === 'finished') {
@@ -299,6 +304,14 @@ export class WsPool implements WorkerPool, ConnHost {
     }
     // Let the close frames leave before the sockets are cut.
     await new Promise((r) => setTimeout(r, 50));
+    // A worker in a stall's back-off is not connected to hear the leave, and retried for ever once
+    // the coordinator was gone (a Kubernetes Job never completed): it retries every 5 s at most, and
+    // a connection now is answered "done" (accept).
+    const waiting = end === 'finished' ? this.standing.inBackoff(performance.now()) : 0;
+    if (waiting > 0) {
+      this.o.log(`listening ${BACKOFF_LINGER_MS / 1000} s more to tell ${waiting} worker(s) in a stall's back-off that the run is over`);
+      await new Promise((r) => setTimeout(r, BACKOFF_LINGER_MS));
+    }
     await this.listening.close();
     await this.o.onClose?.();
     this.dispatch.fail(new TrainerError('E_NO_WORKERS', 'pool closed'));
@@ -330,7 +343,10 @@ export class WsPool implements WorkerPool, ConnHost {
   }
 
   private accept(ws: WebSocket, req: IncomingMessage): void {
-    if (this.closing) return ws.close(CLOSE.shutdown, 'coordinator closing');
+    if (this.closing) {
+      // After a stop the worker keeps trying, for a coordinator resumed; after the end it leaves.
+      return this.closingEnd === 'finished' ? ws.close(CLOSE.shutdown, 'coordinator done') : ws.close(CLOSE.stopped, 'coordinator stopped; it may resume');
+    }
     const { remoteAddress, remotePort } = req.socket;
     const address = remoteAddress?.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress ?? '?'}:${remotePort ?? '?'}`;
     this.listening.admission.upgraded(req.socket);

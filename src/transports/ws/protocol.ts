@@ -178,6 +178,8 @@ export function arrayFrameBytes(floats: number): number {
 export const MAX_ARRAY_BYTES = 1 << 30;
 /** Compute threads one worker process may announce. */
 export const MAX_WORKER_THREADS = 1024;
+/** Longest wait of a worker between two connection attempts (before ±25 % jitter): what a coordinator at its end waits for one in a back-off. */
+export const RECONNECT_MAX_MS = 5000;
 /** How long a worker that has never joined tries before it gives up, unless --retry-for-ms says otherwise. */
 export const NEVER_JOINED_RETRY_MS = 60_000;
 /** Indices of one task: the largest micro-batch or evaluation chunk (the config refuses larger ones). */

@@ -57,6 +57,11 @@ export class Standing {
     if (!this.banned.has(name)) this.banned.set(name, why);
   }
 
+  /** Workers refused for now (a stall's back-off) but not for the run: they are still trying to rejoin. */
+  inBackoff(now: number): number {
+    return [...this.stalls].filter(([name, s]) => now < s.untilMs && !this.banned.has(name)).length;
+  }
+
   isBanned(name: string): boolean {
     return this.banned.has(name);
   }

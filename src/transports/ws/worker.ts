@@ -22,7 +22,7 @@ import { describeConnectError, speaksTls, tlsServerHint } from './connect-error.
 import { readCachedBlob, writeCachedBlob } from './dataset-cache.js';
 import { ArrayFrame, encodeMessage } from './encode.js';
 import { LARGE_FRAME_BYTES, tuneHeapGrowthForStreaming } from './heap-growth.js';
-import { NEVER_JOINED_RETRY_MS, type MessageOf } from './protocol.js';
+import { NEVER_JOINED_RETRY_MS, RECONNECT_MAX_MS, type MessageOf } from './protocol.js';
 import { datasetProof, parseDatasetBlob, type WireDatasets } from './wire-dataset.js';
 import { WorkerSession, type SessionEnd } from './worker-session.js';
 import { microBatchSizes, warmUp } from '../../worker/warm-up.js';
@@ -66,7 +66,6 @@ export const WORKER_SOCKET_OPTIONS = {
   generateMask: (mask: Buffer): void => void mask.fill(0),
 } as const;
 const BACKOFF_MIN_MS = 200;
-const BACKOFF_MAX_MS = 5000;
 
 export async function runWsWorker(o: WsWorkerOptions): Promise<void> {
   const compute = new WorkerCompute({ ...(o.backend ? { backend: o.backend } : {}), gpu: o.gpu, threads: o.threads ?? 1, cacheDir: o.cacheDir, log: o.log });
@@ -112,13 +111,14 @@ async function reconnecting(o: WsWorkerOptions, compute: WorkerCompute): Promise
       const longer = o.retryForMs === null ? `; --retry-for-ms N waits N ms (0: forever)` : '';
       throw new TrainerError('E_TIMEOUT', `no coordinator at ${o.url} after ${Math.round(limit / 1000)} s: ${cause.replace(/^cannot connect to \S+: /, '')}${longer}`);
     }
-    if (cause !== told) {
+    // Without its figures: a refusal's "for another 58001 ms" changes at every try.
+    if (cause.replace(/\d+ ms\b/g, 'N ms') !== told) {
       const until = limit > 0 ? `for up to ${Math.round(limit / 1000)} s${o.retryForMs === null ? ' (--retry-for-ms 0: forever)' : ''}` : 'until it answers';
       o.log(`${cause}; retrying ${until}`);
-      told = cause;
+      told = cause.replace(/\d+ ms\b/g, 'N ms');
     }
     await sleep(backoff * (0.75 + Math.random() / 2), o.signal);
-    backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
+    backoff = Math.min(RECONNECT_MAX_MS, backoff * 2);
   }
 }
 

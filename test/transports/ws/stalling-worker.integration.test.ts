@@ -57,3 +57,40 @@ test('a worker that takes tasks and never answers holds no step up to its timeou
     killAll(procs);
   }
 });
+
+test("a worker in a stall's back-off when the run ends is told so, and exits 0 (it retried for ever: a Kubernetes Job never completed)", async () => {
+  const dir = await tempDir();
+  const config = wsConfig(dir, 'ended-in-backoff', {
+    train: { epochs: 2 },
+    cluster: { stepTimeoutMs: STEP_TIMEOUT_MS, heartbeatMs: 500, stallBackoffMs: 600_000, maxStalls: 3 },
+  });
+  const procs: Spawned[] = [];
+  const lines: string[] = [];
+  const saw = (re: RegExp) => lines.some((l) => re.test(l));
+  const ws = loopbackWsPool({
+    minWorkers: 2,
+    // --retry-for-ms 0: once joined, a worker retries for ever (the shipped Kubernetes workers retry for 15 min).
+    onListening: (u) => procs.push(spawnWorker(u, dir, 'honest'), spawnWorker(u, dir, 'sleeper', ['--retry-for-ms', '0'])),
+  });
+  const createPool: PoolFactory = async (ctx) =>
+    withStepHooks(await ws(ctx), async (step) => {
+      if (step !== 2) return;
+      const sleeper = procs[1]?.child as import('node:child_process').ChildProcess;
+      sleeper.kill('SIGSTOP');
+      await waitFor('the stall', () => saw(/\(sleeper\) stalled: stall 1 of 3: may rejoin in 600000 ms/));
+      sleeper.kill('SIGCONT');
+      await waitFor('the sleeper refused', () => saw(/\(sleeper\) refused: stalled 1 time\(s\)/));
+    });
+  try {
+    const r = await runTraining({ config, resume: false, createPool, log: (l) => lines.push(l) });
+    assert.equal(r.outcome, 'finished');
+    assert.ok(saw(/^listening 7\.25 s more to tell 1 worker\(s\) in a stall's back-off that the run is over$/), lines.join('\n'));
+    const sleeper = procs[1] as Spawned;
+    assert.equal(await Promise.race([sleeper.exited, new Promise((r) => setTimeout(() => r('still running'), 5000))]), 0, sleeper.output());
+    assert.match(sleeper.output(), /leaving: coordinator done/);
+    // Said once, though each refusal names the milliseconds left.
+    assert.equal(sleeper.output().match(/refused for another \d+ ms/g)?.length, 1, sleeper.output());
+  } finally {
+    killAll(procs);
+  }
+});
