@@ -5,7 +5,7 @@ import test from 'node:test';
 import { tempDir } from '../helpers.js';
 import { TOKEN, freePort, killAll, spawnMain, spawnWorker, waitFor, wsConfig, type Spawned } from '../transports/ws/helpers.js';
 
-test('with --status-port a real coordinator serves /metrics and /healthz there (no browser), read-only, and its workers\' port answers 426', async () => {
+test('with --status-port a real coordinator serves /metrics and /healthz there (no browser), read-only, and its workers\' port only /healthz', async () => {
   const dir = await tempDir();
   const config = wsConfig(dir, 'metrics', { train: { epochs: 50 } });
   const file = join(dir, 'config.yaml');
@@ -22,7 +22,9 @@ test('with --status-port a real coordinator serves /metrics and /healthz there (
     await waitFor('the coordinator to listen', () => coordinator.output().includes('listening'));
     assert.match(coordinator.output(), new RegExp(`dashboard on ${status}/`));
     assert.equal(await (await fetch(`${status}/healthz`)).text(), 'ok\n');
-    assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 426, 'the workers\' port serves no dashboard then');
+    // The workers' port keeps /healthz (the Kubernetes readiness probe asks it there; it was 426), and no more.
+    assert.equal(await (await fetch(`http://127.0.0.1:${port}/healthz`)).text(), 'ok\n');
+    assert.equal((await fetch(`http://127.0.0.1:${port}/`)).status, 426, 'the workers\' port serves no dashboard then');
 
     procs.push(spawnWorker(`127.0.0.1:${port}`, dir, 'counted'));
     let text = '';

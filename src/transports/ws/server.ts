@@ -4,7 +4,8 @@
  * Every connection passes admission.ts first (descriptor budget, caps and
  * timeout of unauthenticated sockets).
  * Plain HTTP requests (not upgrades) go to `onRequest` when given (the
- * dashboard); whatever it leaves unanswered gets 426 Upgrade Required.
+ * dashboard); whatever it leaves unanswered gets 426 Upgrade Required, but
+ * for /healthz, always 200 ok.
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -110,6 +111,12 @@ export async function listen(o: ListenOptions): Promise<Listening> {
       // A page that cannot be rendered must not take the coordinator down.
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       return void res.end('internal error\n');
+    }
+    // The port's liveness with or without the dashboard (--status-port, --no-dashboard): a Kubernetes
+    // readiness probe asks it here, and got 426 when the dashboard was elsewhere or off.
+    if ((req.url ?? '/').split('?')[0] === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+      return void res.end(req.method === 'HEAD' ? undefined : 'ok\n');
     }
     res.writeHead(426, { 'content-type': 'text/plain' }).end('trainer coordinator: connect with a WebSocket worker\n');
   });
