@@ -6,7 +6,7 @@ import { usableCpus } from '../shared/cpus.js';
 import { TrainerError } from '../shared/errors.js';
 import { resolveToken } from '../transports/ws/auth.js';
 import { defaultCacheDir } from '../transports/ws/dataset-cache.js';
-import { MAX_WORKER_THREADS } from '../transports/ws/protocol.js';
+import { MAX_WORKER_NAME_CHARS, MAX_WORKER_THREADS, WORKER_NAME } from '../transports/ws/protocol.js';
 import { runWsWorker } from '../transports/ws/worker.js';
 import type { WorkerArgs } from './commands.js';
 
@@ -27,7 +27,10 @@ export function coordinatorUrl(connect: string): string {
   }
   const m = /^(\[[^\]]+\]|[^:/\s]+):(\d{1,5})$/.exec(connect);
   if (!m || Number(m[2]) > 65535 || Number(m[2]) === 0) throw bad();
-  return `ws://${m[1]}:${m[2]}`;
+  const url = `ws://${m[1]}:${m[2]}`;
+  // A host the URL parser refuses ([zz], a|b) was E_INTERNAL "Invalid URL" from the socket library.
+  if (!URL.canParse(url)) throw bad(' (not a host name or address)');
+  return url;
 }
 
 /** `--ca FILE`: PEM certificates (was E_INTERNAL for a missing file; a file of anything else was taken, and TLS then said "not trusted"). */
@@ -48,7 +51,7 @@ export function readCa(file: string): Buffer {
 export function parseThreads(t: string | undefined): number {
   if (t === undefined) return 1;
   if (t === 'auto') return Math.min(usableCpus(), MAX_WORKER_THREADS);
-  const n = Number(t);
+  const n = /^\d+$/.test(t) ? Number(t) : Number.NaN; // not 0x2, 1e1 or " 2"
   if (!Number.isInteger(n) || n < 1 || n > MAX_WORKER_THREADS) {
     throw new TrainerError('E_USAGE', `--threads must be an integer from 1 to ${MAX_WORKER_THREADS} or auto, got ${JSON.stringify(t)}`);
   }
@@ -69,6 +72,10 @@ export async function workerCommand(a: WorkerArgs): Promise<void> {
   if (a.gpu !== undefined && (!Number.isInteger(a.gpu) || a.gpu < 0)) {
     throw new TrainerError('E_USAGE', `--gpu must be a non-negative integer, got ${JSON.stringify(a.gpu)}`);
   }
+  if (a.name !== undefined && (a.name.length > MAX_WORKER_NAME_CHARS || !WORKER_NAME.test(a.name))) {
+    // Checked here: the coordinator refused the hello (4400) and the worker retried until its limit.
+    throw new TrainerError('E_USAGE', `--name must be at most ${MAX_WORKER_NAME_CHARS} printable ASCII characters, got ${JSON.stringify(a.name.length > 40 ? `${a.name.slice(0, 40)}...` : a.name)}`);
+  }
   const threads = parseThreads(a.threads);
   const log = a.quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
   const controller = new AbortController();
@@ -77,8 +84,9 @@ export async function workerCommand(a: WorkerArgs): Promise<void> {
   // counted an evicted worker's index as complete, and the run went on one worker short).
   let stoppedBy: number | null = null;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(130);
-    stoppedBy = 128 + (osConstants.signals[signal] ?? 2);
+    const status = 128 + (osConstants.signals[signal] ?? 2);
+    if (controller.signal.aborted) process.exit(status); // a second signal: at once
+    stoppedBy = status;
     controller.abort();
   };
   process.on('SIGINT', onSignal);
@@ -86,6 +94,10 @@ export async function workerCommand(a: WorkerArgs): Promise<void> {
   process.on('SIGHUP', onSignal);
   try {
     const backend = parseBackend(a.backend);
+    // Said at once, not when a coordinator first answers (a worker started by a scheduler waited for one to learn it).
+    if (a.gpu !== undefined && backend !== undefined && !['auto', 'tensorflow-gpu', 'webgpu'].includes(backend)) {
+      throw new TrainerError('E_USAGE', `--gpu ${a.gpu} needs --backend tensorflow-gpu, webgpu or auto, got --backend ${backend}`);
+    }
     await runWsWorker({
       url,
       token: resolveToken(a.token ?? null),

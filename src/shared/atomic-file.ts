@@ -6,7 +6,7 @@
  * the file, and the old file stays as it was.
  */
 import { randomBytes } from 'node:crypto';
-import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { TrainerError, isTrainerError } from './errors.js';
 import { makeDir } from './make-dir.js';
@@ -73,8 +73,11 @@ const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
  * Removes the temporary files of writes that never finished (a process killed
  * mid-write) from `dir`: those of processes no longer running, and any of this
  * process's id (a previous process that had the same id). Returns their names.
+ * With `untouchedMs`, only those not written to for that long: a folder other
+ * hosts write too (a cache in an NFS home) holds temporaries of ids not running
+ * here.
  */
-export async function removeOrphanTemps(dir: string): Promise<string[]> {
+export async function removeOrphanTemps(dir: string, untouchedMs = 0): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -87,6 +90,10 @@ export async function removeOrphanTemps(dir: string): Promise<string[]> {
     if (!m) continue;
     const pid = Number(m[1]);
     if (pid !== process.pid && isRunning(pid)) continue;
+    if (untouchedMs > 0) {
+      const s = await stat(join(dir, name)).catch(() => null);
+      if (s === null || Date.now() - s.mtimeMs < untouchedMs) continue;
+    }
     await rm(join(dir, name), { force: true });
     removed.push(name);
   }

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
-import { coordinatorUrl, parseBackend, readCa } from '../../src/cli/worker.js';
+import { coordinatorUrl, parseBackend, parseThreads, readCa } from '../../src/cli/worker.js';
 import { flagOverrides } from '../../src/cli/train.js';
 import { parseGpuList, workerArgv } from '../../src/transports/ws/launch.js';
 import type { PoolContext } from '../../src/transports/pool.js';
@@ -16,7 +16,8 @@ test('--connect takes HOST:PORT, [v6]:PORT or a ws/wss URL', () => {
   assert.equal(coordinatorUrl('[::1]:9000'), 'ws://[::1]:9000');
   assert.equal(coordinatorUrl('wss://c.example:443'), 'wss://c.example:443');
   // The ws:// ones were E_INTERNAL "Invalid URL" from the socket library; port 0 was retried.
-  for (const bad of ['9000', 'host', 'host:99999', 'host:port', 'http://x:1', 'host:0', 'ws://', 'ws://h:70000', 'ws://h:abc', 'ws://[::1', 'ws://h:1#frag', 'ws://h:0', 'wss://u:p@h:1']) {
+  // And HOST:PORT forms whose host no URL takes: E_INTERNAL "Invalid URL" from the socket library.
+  for (const bad of ['9000', 'host', 'host:99999', 'host:port', 'http://x:1', 'host:0', 'ws://', 'ws://h:70000', 'ws://h:abc', 'ws://[::1', 'ws://h:1#frag', 'ws://h:0', 'wss://u:p@h:1', '[zz]:9136', '[1::2::3]:9136', 'ho%st:9136', 'a|b:9136', 'a<b:9136']) {
     assert.throws(() => coordinatorUrl(bad), (e: unknown) => isTrainerError(e, 'E_USAGE'), bad);
   }
 });
@@ -76,5 +77,12 @@ test('--ca must be a readable file of PEM certificates: E_USAGE otherwise (a mis
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('--threads is a plain decimal count or auto (0x2 and 1e1 were taken as 2 and 10)', () => {
+  assert.equal(parseThreads('3'), 3);
+  for (const bad of ['0x2', '1e1', ' 2', '2.0', '0', '1025', '']) {
+    assert.throws(() => parseThreads(bad), (e: unknown) => isTrainerError(e, 'E_USAGE'), bad);
   }
 });

@@ -5,8 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { writeFileAtomic } from '../../shared/atomic-file.js';
+import { dirname, join } from 'node:path';
+import { removeOrphanTemps, writeFileAtomic } from '../../shared/atomic-file.js';
 import { sha256Hex } from './wire-dataset.js';
 
 /** $TRAINER_CACHE_DIR, else $XDG_CACHE_HOME/trainer, else ~/.cache/trainer. */
@@ -31,6 +31,11 @@ export async function readCachedBlob(dir: string, sha256: string): Promise<Buffe
   return sha256Hex(b) === sha256 ? b : null;
 }
 
+/** Temporaries of a cache write older than this are a killed worker's (a write of the largest set takes seconds). */
+const STALE_TEMP_MS = 10 * 60_000;
+
 export async function writeCachedBlob(dir: string, sha256: string, blob: Uint8Array): Promise<void> {
+  // A worker killed mid-write left its temporary (25 MB of a 61 MB set, for ever).
+  await removeOrphanTemps(dirname(blobPath(dir, sha256)), STALE_TEMP_MS);
   await writeFileAtomic(blobPath(dir, sha256), blob);
 }

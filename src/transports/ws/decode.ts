@@ -11,7 +11,7 @@
 import { Unpackr } from 'msgpackr';
 import { BACKENDS, MODELS } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
-import { MAX_ARRAY_BYTES, MAX_TASK_INDICES, MAX_WORKER_THREADS, SENT_BY, assertNever, type Message, type MessageType } from './protocol.js';
+import { MAX_ARRAY_BYTES, MAX_TASK_INDICES, MAX_WORKER_NAME_CHARS, MAX_WORKER_THREADS, SENT_BY, WORKER_NAME, assertNever, type Message, type MessageType } from './protocol.js';
 import { endianness } from 'node:os';
 import { fromLeBytes } from './encode.js';
 
@@ -127,7 +127,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 const U32 = 0xffffffff;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
-const NAME = /^[\x20-\x7e]*$/;
+const NAME = WORKER_NAME;
 
 function readFields(r: Reader, type: MessageType): Message {
   switch (type) {
@@ -141,7 +141,7 @@ function readFields(r: Reader, type: MessageType): Message {
         protocol: r.int('protocol', 0, U32),
         mac: r.bytes('mac', 32, 32),
         nonce: r.bytes('nonce', 16, 64),
-        name: r.str('name', 128, NAME),
+        name: r.str('name', MAX_WORKER_NAME_CHARS, NAME),
       };
     case 'welcome': {
       r.only('type', 'workerId', 'mac', 'model', 'modelSize', 'mean', 'std', 'backend', 'maxBatch', 'microBatch', 'heartbeatMs', 'dataset', 'proofNonce');

@@ -183,7 +183,9 @@ export class WsPool implements WorkerPool, ConnHost {
       this.verifyBackend ??= conn.backend;
       if (conn.backend !== this.verifyBackend) {
         // For the rest of the run (the backend is the first worker's for good): the worker exits rather than retry for nothing.
-        return conn.close(CLOSE.banned, `cluster.verify compares results bit for bit: this run computes on ${this.verifyBackend}, this worker on ${conn.backend}`);
+        const why = `cluster.verify compares results bit for bit: this run computes on ${this.verifyBackend}, this worker on ${conn.backend}`;
+        this.o.log(`worker ${conn.id} (${conn.name}) refused for the run: ${why}`);
+        return conn.close(CLOSE.banned, why);
       }
     }
     this.welcomeRejections = 0;
@@ -229,6 +231,9 @@ export class WsPool implements WorkerPool, ConnHost {
       this.o.log(`worker ${conn.id} (${conn.name}) stalled: ${this.standing.stalled(conn.name, performance.now())}`);
     }
     if (conn.closedWhile === 'joining' && conn.closedByPeer && code === CLOSE.protocolError) this.welcomeRejected(conn, reason);
+    // A worker that proved the token and left before it was ready (its backend failed to load): the
+    // coordinator said nothing, and only the worker's own log told why.
+    else if (conn.closedWhile === 'joining' && !this.closing) this.o.log(`worker ${conn.id} (${conn.name}) left while joining (${code} ${why})`);
     this.o.onEvent?.({ kind: 'evicted', worker: conn.id, code, reason });
     if (!member) return;
     this.members.delete(conn);

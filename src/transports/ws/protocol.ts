@@ -176,6 +176,9 @@ export function arrayFrameBytes(floats: number): number {
 }
 /** No legitimate array is larger than this (a 2^28-float gradient); ws maxPayload is the real limit. */
 export const MAX_ARRAY_BYTES = 1 << 30;
+/** A worker's name in its hello: printable ASCII (it goes into logs and metrics labels), at most this long. */
+export const MAX_WORKER_NAME_CHARS = 128;
+export const WORKER_NAME = /^[\x20-\x7e]*$/;
 /** Compute threads one worker process may announce. */
 export const MAX_WORKER_THREADS = 1024;
 /** Longest wait of a worker between two connection attempts (before ±25 % jitter): what a coordinator at its end waits for one in a back-off. */

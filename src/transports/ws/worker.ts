@@ -22,7 +22,7 @@ import { describeConnectError, speaksTls, tlsServerHint } from './connect-error.
 import { readCachedBlob, writeCachedBlob } from './dataset-cache.js';
 import { ArrayFrame, encodeMessage } from './encode.js';
 import { LARGE_FRAME_BYTES, tuneHeapGrowthForStreaming } from './heap-growth.js';
-import { NEVER_JOINED_RETRY_MS, RECONNECT_MAX_MS, type MessageOf } from './protocol.js';
+import { MAX_WORKER_NAME_CHARS, NEVER_JOINED_RETRY_MS, RECONNECT_MAX_MS, type MessageOf } from './protocol.js';
 import { datasetProof, parseDatasetBlob, type WireDatasets } from './wire-dataset.js';
 import { WorkerSession, type SessionEnd } from './worker-session.js';
 import { microBatchSizes, warmUp } from '../../worker/warm-up.js';
@@ -109,17 +109,22 @@ async function reconnecting(o: WsWorkerOptions, compute: WorkerCompute): Promise
     const limit = o.retryForMs ?? (joined ? 0 : NEVER_JOINED_RETRY_MS);
     if (limit > 0 && performance.now() - lostSince > limit) {
       const longer = o.retryForMs === null ? `; --retry-for-ms N waits N ms (0: forever)` : '';
-      throw new TrainerError('E_TIMEOUT', `no coordinator at ${o.url} after ${Math.round(limit / 1000)} s: ${cause.replace(/^cannot connect to \S+: /, '')}${longer}`);
+      throw new TrainerError('E_TIMEOUT', `no coordinator at ${o.url} after ${seconds(limit)}: ${cause.replace(/^cannot connect to \S+: /, '')}${longer}`);
     }
     // Without its figures: a refusal's "for another 58001 ms" changes at every try.
     if (cause.replace(/\d+ ms\b/g, 'N ms') !== told) {
-      const until = limit > 0 ? `for up to ${Math.round(limit / 1000)} s${o.retryForMs === null ? ' (--retry-for-ms 0: forever)' : ''}` : 'until it answers';
+      const until = limit > 0 ? `for up to ${seconds(limit)}${o.retryForMs === null ? ' (--retry-for-ms 0: forever)' : ''}` : 'until it answers';
       o.log(`${cause}; retrying ${until}`);
       told = cause.replace(/\d+ ms\b/g, 'N ms');
     }
     await sleep(backoff * (0.75 + Math.random() / 2), o.signal);
     backoff = Math.min(RECONNECT_MAX_MS, backoff * 2);
   }
+}
+
+/** "0.4 s", "1.5 s", "60 s": --retry-for-ms 400 was said as "0 s". */
+function seconds(ms: number): string {
+  return ms < 10_000 ? `${Number((ms / 1000).toFixed(1))} s` : `${Math.round(ms / 1000)} s`;
 }
 
 /** Waits `ms`, or until `signal` aborts; its listener goes with the wait (retrying for hours added one each time). */
@@ -184,7 +189,7 @@ function connectOnce(o: WsWorkerOptions, compute: WorkerCompute, name: string): 
       const beforeWelcome = o.retryForMs ? Math.min(SILENT_BEFORE_WELCOME_MS, Math.max(2000, o.retryForMs)) : SILENT_BEFORE_WELCOME_MS;
       const limit = session.heartbeatMs === null ? beforeWelcome : Math.max(SILENT_JOINED_MIN_MS, SILENT_HEARTBEATS * session.heartbeatMs);
       if (now - lastHeard > limit) {
-        silence = `no word from the coordinator for ${limit >= 10_000 ? Math.round(limit / 1000) : Math.round(limit / 100) / 10} s`;
+        silence = `no word from the coordinator for ${seconds(limit)}`;
         ws.terminate();
       }
     }, SILENCE_CHECK_MS);
@@ -407,5 +412,7 @@ export class WorkerCompute {
 
 /** host:pid, a worker's default name. */
 export function defaultWorkerName(): string {
-  return `${hostname()}:${process.pid}`;
+  // A hostname need not be ASCII (the hello refused "büro:123", and the worker retried for a minute).
+  const host = hostname().replace(/[^\x20-\x7e]/g, '?').slice(0, MAX_WORKER_NAME_CHARS - 12);
+  return `${host}:${process.pid}`;
 }

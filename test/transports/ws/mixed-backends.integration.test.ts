@@ -29,7 +29,7 @@ test('a wasm worker and a cpu worker train together, and the run says "parity: m
 
 test('with cluster.verify, a worker on another backend than the run\'s is refused for the rest of the run and exits saying why (it retried for a minute)', async () => {
   const dir = await tempDir();
-  const { pool, url } = await startBarePool(dir, { cluster: { ...wsConfig(dir, 'x').cluster, workers: 2, verify: 0.5 } });
+  const { pool, url, lines } = await startBarePool(dir, { cluster: { ...wsConfig(dir, 'x').cluster, workers: 2, verify: 0.5 } });
   const spawned: Spawned[] = [];
   try {
     spawned.push(spawnWorker(url, dir, 'first', ['--backend', 'wasm']));
@@ -39,6 +39,15 @@ test('with cluster.verify, a worker on another backend than the run\'s is refuse
     assert.equal(await other.exited, 1, other.output());
     assert.match(other.output(), /E_WORKER_LOST: the coordinator refuses this worker for the rest of the run \(cluster\.verify compares results bit for bit: this run computes on wasm, this worker on cpu\)/);
     assert.doesNotMatch(other.output(), /retrying/);
+    // The coordinator says so too (it said only "dataset sent").
+    assert.ok(lines.some((l) => /^worker w\d+-[0-9a-f]{4} \(other\) refused for the run: cluster\.verify compares results bit for bit: this run computes on wasm, this worker on cpu$/.test(l)), lines.join('\n'));
+
+    // A worker whose backend fails to load once welcomed (a GPU asked of a machine without one) is named in the coordinator's log.
+    const broken = spawnWorker(url, dir, 'broken', ['--backend', 'webgpu', '--gpu', '7', '--retry-for-ms', '1']);
+    spawned.push(broken);
+    assert.notEqual(await broken.exited, 0, broken.output());
+    assert.match(broken.output(), /E_BACKEND/);
+    await waitFor('the coordinator to name it', () => lines.some((l) => /^worker w\d+-[0-9a-f]{4} \(broken\) left while joining \(\d+ .+\)$/.test(l)), 10_000);
   } finally {
     killAll(spawned);
     await pool.close();
