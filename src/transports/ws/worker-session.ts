@@ -124,7 +124,7 @@ export class WorkerSession {
     if (code === CLOSE.stopped) return { kind: 'dropped', wasReady: this.state.name === 'ready', why: `${code} ${reason || 'coordinator stopped'}` };
     if (code === CLOSE.versionMismatch) throw new TrainerError('E_PROTOCOL', reason);
     if (code === CLOSE.banned) throw new TrainerError('E_WORKER_LOST', `the coordinator refuses this worker for the rest of the run (${reason})`);
-    return { kind: 'dropped', wasReady: this.state.name === 'ready' && this.state.weights !== null, why: `${code}${reason ? ` ${reason}` : ''}` };
+    return { kind: 'dropped', wasReady: this.state.name === 'ready' && this.state.weights !== null, why: `${code}${reason ? ` ${reason}` : code === 1006 ? ' connection lost' : ''}` };
   }
 
   private dispatch(m: Message): Promise<void> | void {

@@ -177,7 +177,7 @@ test('joining: a chunk out of order, or more bytes than declared, ends the sessi
 test('the session says how it ended: a leave, a shutdown, a drop, or a rejected token', async () => {
   const s = await setUp();
   try {
-    assert.deepEqual(s.session.ended(1006, ''), { kind: 'dropped', wasReady: false, why: '1006' });
+    assert.deepEqual(s.session.ended(1006, ''), { kind: 'dropped', wasReady: false, why: '1006 connection lost' }, 'a link ended without a close frame says so, as the coordinator does');
     assert.deepEqual(s.session.ended(CLOSE.shutdown, 'coordinator done'), { kind: 'leave', reason: 'coordinator done' });
     assert.throws(() => s.session.ended(CLOSE.authFailed, 'E_AUTH: bad token'), (e: unknown) => isTrainerError(e, 'E_AUTH'));
     await s.feed({ type: 'leave', reason: 'run finished' });
