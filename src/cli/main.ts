@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `trainer` command line. */
+import './no-inspector.js'; // first: see there
 import { createRequire } from 'node:module';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';

@@ -71,9 +71,20 @@ export function stopOnSignal(controller: AbortController, beforeNote: () => void
     beforeNote();
     if (!quiet) process.stderr.write(text);
   };
-  const onSignal = () => {
-    if (controller.signal.aborted) process.exit(130);
-    note('\nstopping at the next step (Ctrl-C again to quit at once)\n');
+  // A second SIGINT, SIGTERM or SIGHUP quits at once; a SIGUSR1 before them does not count.
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) process.exit(130);
+    signalled = true;
+    if (controller.signal.aborted) return;
+    note(`\nstopping at the next step (${signal === 'SIGINT' ? 'Ctrl-C again' : 'a second signal'} to quit at once)\n`);
+    controller.abort();
+  };
+  // SIGUSR1 asks for a stop and never quits at once: Slurm's "time limit near", and the batch
+  // script's way to pass on a SIGTERM (scancel -b) that may have reached this process as well.
+  const onUsr1 = () => {
+    if (controller.signal.aborted) return;
+    note('\nSIGUSR1: stopping at the next step\n');
     controller.abort();
   };
   const onClosed = () => {
@@ -84,6 +95,7 @@ export function stopOnSignal(controller: AbortController, beforeNote: () => void
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
+  process.on('SIGUSR1', onUsr1);
   onOutputClosed = onClosed;
   let ended = false;
   return () => {
@@ -96,6 +108,7 @@ export function stopOnSignal(controller: AbortController, beforeNote: () => void
       process.on(sig, onLate); // first: between the two, the signal had its default action
       process.off(sig, onSignal);
     }
+    process.off('SIGUSR1', onUsr1); // the no-inspector handler stays
     if (onOutputClosed === onClosed) onOutputClosed = null;
   };
 }

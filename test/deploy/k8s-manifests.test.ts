@@ -199,3 +199,16 @@ test('token.env stays out of git', async () => {
   const tracked = spawnSync('git', ['ls-files', 'deploy/k8s'], { cwd: REPO, encoding: 'utf8' });
   if (tracked.status === 0) assert.doesNotMatch(tracked.stdout, /token\.env/);
 });
+
+test('every pod meets the Pod Security "restricted" profile: non-root, no privilege escalation, no capability, the runtime\'s seccomp profile', async () => {
+  const reader = parse(await readFile(join(K8S, 'tools/state-reader.yaml'), 'utf8')) as Obj;
+  for (const o of [...objs.filter((x) => x.kind === 'Job'), reader]) {
+    const spec = o.kind === 'Pod' ? (o.spec as Obj) : (((o.spec as Obj).template as Obj).spec as Obj);
+    const pod = spec.securityContext as Obj;
+    assert.equal(pod.runAsNonRoot, true, nameOf(o));
+    assert.deepEqual(pod.seccompProfile, { type: 'RuntimeDefault' }, nameOf(o));
+    for (const c of spec.containers as Obj[]) {
+      assert.deepEqual(c.securityContext, { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } }, `${nameOf(o)}/${String(c.name)}`);
+    }
+  }
+});

@@ -252,6 +252,19 @@ test('a plain scancel: the script waits for the coordinator to write its checkpo
   assert.deepEqual(pidsWith('--run.name cancelled'), [], 'no coordinator or worker left once the job has ended');
 });
 
+test('scancel -b (the batch shell alone) is passed on: the coordinator stops at the next step with a checkpoint (it said so and trained on)', { skip }, async () => {
+  const job = await submit(['--nodes', '1'], runFlags('batch-only', 40, 1024), slurmEnv());
+  const deadline = performance.now() + JOB_LIMIT_MS;
+  while (!/Epoch 1,/.test(await output(job)) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await run('scancel', ['-b', '-s', 'TERM', job.id], { env: slurmEnv(), timeout: 10_000 });
+  const r = await finished(job);
+  assert.match(r.output, /trainer\.sbatch: cancelled: asking the coordinator to stop at the next step and write its checkpoint/);
+  assert.match(r.output, /SIGUSR1: stopping at the next step/);
+  assert.match(r.output, /stopped at epoch \d+, step \d+; checkpoint written/);
+  assert.doesNotMatch(r.output, /Epoch 40,/);
+  assert.deepEqual(pidsWith('--run.name batch-only'), [], 'no coordinator or worker left once the job has ended');
+});
+
 test('--gpus-per-task 1 gives each task its own CUDA_VISIBLE_DEVICES and each worker --gpu 0', { skip }, async () => {
   // A stand-in trainer: no GPU backend can load here, and the choice is made before it would.
   const stub = join(dir, 'stub-trainer.sh');
@@ -272,6 +285,48 @@ test('--gpus-per-task 1 gives each task its own CUDA_VISIBLE_DEVICES and each wo
   }
   assert.deepEqual(Object.fromEntries(seen), { n1: ['0', '1'], n2: ['0', '1'], n3: ['0', '1'] }, r.output);
   assert.equal(r.output.match(/stub worker --connect 127\.0\.0\.1:\d+ --retry-for-ms \d+ --name job\d+\.task\d@n\d --gpu 0 \(token set\)/g)?.length, 6);
+});
+
+test('--gres gpu:2 with two tasks a node gives task i of the node --gpu i (each saw both devices and took the first); with a certificate the workers dial wss:// and trust it', { skip }, async () => {
+  const stub = join(dir, 'stub-gres.sh');
+  await writeFile(stub, '#!/bin/sh\necho "stub $*" >&2\n[ "$1" = coordinator ] && sleep 1\nexit 0\n');
+  await chmod(stub, 0o755);
+  const cert = join(dir, 'cert.pem');
+  await writeFile(cert, '-----BEGIN CERTIFICATE-----\n(only its path matters to the script)\n');
+  const job = await submit(
+    ['--nodes', '2', '--ntasks-per-node', '2', '--gres', 'gpu:2'],
+    ['--config', 'x.yaml', '--cluster.tls.cert', cert, '--cluster.tls.key', cert],
+    slurmEnv({ TRAINER_BIN: stub }),
+  );
+  const r = await finished(job);
+  assert.equal(r.state, 'COMPLETED', r.output);
+  const seen = new Map<string, string[]>();
+  for (const m of r.output.matchAll(/task \d on (n\d): CUDA_VISIBLE_DEVICES=0,1 -> worker --gpu (\d)/g)) {
+    seen.set(m[1] ?? '', [...(seen.get(m[1] ?? '') ?? []), m[2] ?? ''].sort());
+  }
+  assert.deepEqual(Object.fromEntries(seen), { n1: ['0', '1'], n2: ['0', '1'] }, r.output);
+  assert.equal(r.output.match(new RegExp(`stub worker --connect wss://127\\.0\\.0\\.1:\\d+ --retry-for-ms \\d+ --ca ${cert.replace(/[.]/g, '\\.')} --name`, 'g'))?.length, 4, r.output);
+});
+
+test('the script checks its environment and where it runs before starting anything', { skip }, async () => {
+  for (const [env, message] of [
+    [{ TRAINER_GRACE_S: '1.5' }, "trainer.sbatch: error: TRAINER_GRACE_S must be a whole number of seconds, got '1.5'"],
+    [{ TRAINER_RETRY_FOR_MS: '10s' }, "trainer.sbatch: error: TRAINER_RETRY_FOR_MS must be a whole number of milliseconds, got '10s'"],
+  ] as const) {
+    const r = await finished(await submit(['--nodes', '1'], ['--config', 'x.yaml'], slurmEnv(env)));
+    assert.equal(r.state, 'FAILED', r.output);
+    assert.equal(r.output.trim(), message);
+  }
+  // salloc runs its command where it was typed, here the "login host" (no SLURMD_NODENAME): refused
+  // unless every node is this host (loopback, as in this test cluster, where it is allowed).
+  const r = spawnSync('salloc', ['--nodes', '1', '--quiet', SBATCH, '--config', 'x.yaml'], {
+    cwd: REPO,
+    env: slurmEnv({ TRAINER_HEAD_ADDR: '10.255.255.1', SLURMD_NODENAME: undefined }),
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /trainer\.sbatch: error: this runs on \S+, not on the allocation's first node n1 \(salloc runs a command where it is typed\)/);
 });
 
 test('a coordinator that cannot start fails the job with its error and one line of the script', { skip }, async () => {

@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import test from 'node:test';
+import { tempDir } from '../helpers.js';
+import { CLI, smallConfigFile, trainUntilInterrupted } from './cli-helpers.js';
+
+test("SIGUSR1 never opens Node's inspector (port 9229, open to any local user): a worker ignores it, and keeps retrying", async () => {
+  const child = spawn(process.execPath, [CLI, 'worker', '--connect', '127.0.0.1:9', '--retry-for-ms', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (out += s));
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+  const exited = new Promise<number | null>((r) => child.once('exit', r));
+  try {
+    for (let i = 0; i < 100 && !/retrying until it answers/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(out, /retrying until it answers/);
+    child.kill('SIGUSR1');
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.doesNotMatch(out, /Debugger listening/, out);
+    assert.equal(child.exitCode, null, 'still running');
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+  }
+});
+
+test('SIGUSR1 stops trainer train at the next step with a checkpoint; neither another one nor a SIGTERM after it quits at once (the batch script passes on, as SIGUSR1, a SIGTERM that may have come already)', async () => {
+  const dir = await tempDir();
+  const config = await smallConfigFile(dir, 'run', 4);
+  const r = await trainUntilInterrupted(['train', '--config', config, '--run.name', 'usr1', '--data.synthetic.trainSize', '2000'], ['SIGUSR1', 'SIGTERM', 'SIGUSR1']);
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stderr, /SIGUSR1: stopping at the next step\n/);
+  assert.match(r.stderr, /stopped at epoch \d+, step \d+; checkpoint written, continue with --resume/);
+  assert.doesNotMatch(r.stderr, /Debugger listening/);
+});
