@@ -45,8 +45,8 @@ export function expectFailures(cases: readonly (readonly [string[], string, numb
   }
 }
 
-/** Runs the CLI (`trainer train ...`) and sends `signals` (SIGINT) once the first epoch line is out; resolves with its exit code and output (stdout and stderr). */
-export function trainUntilInterrupted(args: string[], signals: readonly NodeJS.Signals[] = ['SIGINT']): Promise<{ code: number | null; stderr: string }> {
+/** Runs the CLI (`trainer train ...`) and sends SIGINT once the first epoch line is out; resolves with its exit code and output (stdout and stderr). */
+export function trainUntilInterrupted(args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
@@ -56,7 +56,7 @@ export function trainUntilInterrupted(args: string[], signals: readonly NodeJS.S
       stderr += s;
       if (!sent && /Epoch 1,/.test(stderr)) {
         sent = true;
-        for (const signal of signals) child.kill(signal);
+        child.kill('SIGINT');
       }
     };
     child.stdout.setEncoding('utf8').on('data', onData);
