@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RunFolder } from '../coordinator/run-folder.js';
+import { resolveConfig } from '../shared/config.js';
 import { TrainerError, describeError } from '../shared/errors.js';
 import { selectBackend } from '../worker/backend.js';
 import type { DoctorArgs } from './commands.js';
@@ -64,6 +65,8 @@ export async function doctorCommand(a: DoctorArgs): Promise<void> {
     } catch (err) {
       throw new TrainerError('E_USAGE', `--config ${a.config ?? DEMO_CONFIG}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     }
+    // A config no backend can train is one E_CONFIG line now, not one per row after the probes.
+    await resolveConfig(a.config ?? DEMO_CONFIG, {});
   }
   const probes = CANDIDATES.map((c) => probeInChild(c.backend, c.gpu));
   const out = (line = '') => process.stdout.write(`${line}\n`);

@@ -47,13 +47,20 @@ test('doctor --train runs the package\'s demo config from any folder, writes not
     const missing = trainer(['doctor', '--train', '--config', join(elsewhere, 'nope.yaml')], elsewhere);
     assert.equal(missing.code, 2);
     assert.equal(missing.stderr, `error E_USAGE: --config ${join(elsewhere, 'nope.yaml')}: cannot read it (ENOENT)\n`);
-    // A config no backend can train: the rows say why, and the exit status says it failed (it was 0).
+    // A config no backend can train: one E_CONFIG line before any probe (it was one per row, with exit 0, then 1).
     const { writeFile } = await import('node:fs/promises');
     const bad = join(elsewhere, 'bad.yaml');
     await writeFile(bad, 'train: {batchSize: 0}\n');
     const failed = trainer(['doctor', '--train', '--config', bad], elsewhere);
-    assert.equal(failed.code, 1, failed.stdout);
-    assert.match(failed.stdout, /^wasm\s+error E_CONFIG: train\.batchSize/m);
+    assert.equal(failed.code, 2, failed.stdout);
+    assert.equal(failed.stderr, 'error E_CONFIG: train.batchSize must be a positive integer, got 0\n');
+    assert.equal(failed.stdout, '', 'nothing probed');
+    // A config that validates but cannot train (no data there): the rows say why, and the exit status says it failed (it was 0).
+    const nodata = join(elsewhere, 'nodata.yaml');
+    await writeFile(nodata, `data: {source: cifar10, path: ${join(elsewhere, 'none')}}\n`);
+    const cannot = trainer(['doctor', '--train', '--config', nodata], elsewhere);
+    assert.equal(cannot.code, 1, cannot.stdout);
+    assert.match(cannot.stdout, /^wasm\s+error E_DATA: no CIFAR-10 data in /m);
   } finally {
     await rm(elsewhere, { recursive: true, force: true });
   }
