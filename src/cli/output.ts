@@ -1,5 +1,7 @@
 /** How the CLI talks to people: one-line errors and notes on stderr, progress only on a terminal, Ctrl-C. */
+import { constants as osConstants } from 'node:os';
 import { TrainerError, describeError, isTrainerError } from '../shared/errors.js';
+import { takeEarlyUsr1 } from './no-inspector.js';
 
 export function fail(err: unknown): never {
   process.stderr.write(`error ${describeError(err)}\n`);
@@ -71,13 +73,14 @@ export function stopOnSignal(controller: AbortController, beforeNote: () => void
     beforeNote();
     if (!quiet) process.stderr.write(text);
   };
-  // A second SIGINT, SIGTERM or SIGHUP quits at once; a SIGUSR1 before them does not count.
+  // A second SIGINT, SIGTERM or SIGHUP quits at once (128 + its number); a SIGUSR1 before them does not count.
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) process.exit(130);
+    if (signalled) process.exit(128 + (osConstants.signals[signal] ?? 2));
     signalled = true;
-    if (controller.signal.aborted) return;
-    note(`\nstopping at the next step (${signal === 'SIGINT' ? 'Ctrl-C again' : 'a second signal'} to quit at once)\n`);
+    const again = signal === 'SIGINT' ? 'Ctrl-C again' : 'a second signal';
+    if (controller.signal.aborted) return note(`\nalready stopping at the next step (${again} to quit at once)\n`);
+    note(`\nstopping at the next step (${again} to quit at once)\n`);
     controller.abort();
   };
   // SIGUSR1 asks for a stop and never quits at once: Slurm's "time limit near", and the batch
@@ -96,6 +99,7 @@ export function stopOnSignal(controller: AbortController, beforeNote: () => void
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
   process.on('SIGUSR1', onUsr1);
+  if (takeEarlyUsr1()) onUsr1();
   onOutputClosed = onClosed;
   let ended = false;
   return () => {

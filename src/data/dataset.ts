@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { readdir, rm, rmdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { TrainerError } from '../shared/errors.js';
 import { makeDir } from '../shared/make-dir.js';
 import { hideCredentials } from '../shared/url.js';
@@ -121,7 +121,9 @@ async function ensureCifar10(opts: DataOptions): Promise<string> {
         `or pass --data.download true, or use --data.source synthetic`,
     );
   }
-  const existed = await isDirectory(dir);
+  // The folders a failed download removes again: those it makes, up to the first that was there.
+  const made: string[] = [];
+  for (let d = dir; !existsSync(d) && dirname(d) !== d; d = dirname(d)) made.push(d);
   try {
     await makeDir(dir);
   } catch (err) {
@@ -134,8 +136,8 @@ async function ensureCifar10(opts: DataOptions): Promise<string> {
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
   } catch (err) {
-    // A failed or stopped download writes nothing: not even the folder made for it (rmdir: only when empty).
-    if (!existed) await rmdir(dir).catch(() => {});
+    // A failed or stopped download writes nothing: not even the folders made for it (rmdir: only when empty).
+    for (const d of made) await rmdir(d).catch(() => {});
     throw err;
   }
   return extractCifarTarball(tarball, dir);
@@ -197,7 +199,7 @@ function selectRecords(d: Dataset, remap: Int16Array | null, limit: number | nul
 }
 
 /** A download's, an extraction's or a synthetic set's temporary file or folder, as they name them. */
-const TEMP_NAME = /^(?:\.extract-\w{6}|.+\.download-\d+-[0-9a-f]{8}|\.cifar-10-batches-bin\.tmp-\d+-[0-9a-f]{8})$/;
+const TEMP_NAME = /^(?:\.cifar-10-batches-bin\.extract-[A-Za-z0-9]{6}|cifar-10-binary\.tar\.gz\.download-\d+-[0-9a-f]{8}|\.cifar-10-batches-bin\.tmp-\d+-[0-9a-f]{8})$/;
 /** Untouched this long, a temporary is a killed process's: a live download writes every second, and stalls out after 60 s. */
 const STALE_TEMP_MS = 60 * 60_000;
 

@@ -19,7 +19,7 @@ import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
-import { hideCredentials } from '../shared/url.js';
+import { HIDDEN, hideCredentials } from '../shared/url.js';
 import { TrainerError } from '../shared/errors.js';
 import { BATCHES_DIR, META_FILE, TEST_BATCH_FILE, TRAIN_BATCH_FILES, errorText } from './cifar-format.js';
 
@@ -123,7 +123,7 @@ async function openFollowingRedirects(
       res.resume();
       const via = current === url ? '' : ` (redirected to ${hideCredentials(current)})`;
       // A resumed run's stored data.url has its credentials hidden (config.json never holds them).
-      const hidden = (status === 401 || status === 403) && /:\/\/\*\*\*@/.test(url) ? ': the run keeps data.url without its credentials, give --data.url again' : '';
+      const hidden = (status === 401 || status === 403) && new URL(url).username === HIDDEN ? ': the run keeps data.url without its credentials, give --data.url again' : '';
       throw new TrainerError('E_DOWNLOAD', `download of ${shown} failed: HTTP ${status} ${res.statusMessage ?? ''}`.trimEnd() + via + hidden);
     }
     return res;
@@ -137,6 +137,8 @@ function get(url: string, idleTimeoutMs: number, signal: AbortSignal | undefined
   } catch {
     return Promise.reject(new TrainerError('E_DOWNLOAD', `download URL is not a valid URL: ${hideCredentials(url)}`));
   }
+  // A stored URL's hidden user is not sent as one (the server would see "***" as a name).
+  if (parsed.username === HIDDEN && parsed.password === '') parsed.username = '';
   const client = parsed.protocol === 'https:' ? https : parsed.protocol === 'http:' ? http : null;
   if (client === null) {
     return Promise.reject(new TrainerError('E_DOWNLOAD', `download URL must be http:// or https://, got ${hideCredentials(url)}`));
@@ -169,7 +171,7 @@ function get(url: string, idleTimeoutMs: number, signal: AbortSignal | undefined
  */
 export async function extractCifarTarball(tarball: string, destDir: string): Promise<string> {
   const final = join(destDir, BATCHES_DIR);
-  const tmp = await mkdtemp(join(destDir, '.extract-'));
+  const tmp = await mkdtemp(join(destDir, `.${BATCHES_DIR}.extract-`)); // a name no user file has: removeStaleTemps sweeps it
   try {
     try {
       await tar.x({

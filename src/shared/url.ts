@@ -2,8 +2,9 @@
 
 /**
  * A URL with its user and password (`https://user:secret@host/…`, a token as the user) shown as
- * `***`: for messages, and for the config a run keeps (config.json, checkpoints, reports). Text that
- * does not parse as a URL is returned as it is.
+ * `***`: for messages, and for the config a run keeps (config.json, checkpoints, reports). Written
+ * back from the parsed URL, so every spelling the parser takes (`http:/user:pw@host`, leading
+ * spaces) is hidden too; text that does not parse as a URL is returned as it is.
  */
 export function hideCredentials(url: string): string {
   let u: URL;
@@ -13,5 +14,10 @@ export function hideCredentials(url: string): string {
     return url;
   }
   if (u.username === '' && u.password === '') return url;
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***@');
+  u.username = HIDDEN;
+  u.password = '';
+  return u.toString();
 }
+
+/** What hideCredentials puts in the user's place. */
+export const HIDDEN = '***';

@@ -50,3 +50,19 @@ test('SIGUSR1 stops trainer train at the next step with a checkpoint; neither an
   assert.match(out, /stopped at epoch \d+, step \d+; checkpoint written, continue with --resume/);
   assert.doesNotMatch(out, /Debugger listening/);
 });
+
+test('a SIGUSR1 while trainer train is still loading is kept: the run stops before its first step (it was dropped, and the run trained to its end)', async () => {
+  const dir = await tempDir();
+  const config = await smallConfigFile(dir, 'run', 4);
+  const child = spawn(process.execPath, [CLI, 'train', '--config', config, '--run.name', 'early'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (out += s));
+  const guard = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  setTimeout(() => child.kill('SIGUSR1'), 200); // its modules are still loading
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  clearTimeout(guard);
+  assert.equal(code, 130, out);
+  assert.match(out, /SIGUSR1: stopping at the next step/);
+  assert.match(out, /stopped before the first step; nothing trained yet, no checkpoint written/);
+});

@@ -52,21 +52,26 @@ test("a killed process's temporaries in the data folder are swept after an hour 
   t.after(cleanup);
   const tarball = await smallTarball(dir);
   const data = join(dir, 'data');
-  await mkdir(join(data, '.extract-AbC123', 'cifar-10-batches-bin'), { recursive: true });
-  await mkdir(join(data, '.extract-Fresh1'));
+  await mkdir(join(data, '.cifar-10-batches-bin.extract-AbC123', 'cifar-10-batches-bin'), { recursive: true });
+  await mkdir(join(data, '.cifar-10-batches-bin.extract-Fresh1'));
+  // Names like them that no trainer wrote: a user's, never swept.
+  await mkdir(join(data, '.extract-backup'));
+  await writeFile(join(data, 'photos.download-2024-0badcafe'), 'x');
   await writeFile(join(data, 'cifar-10-binary.tar.gz.download-4242-0a1b2c3d'), tarball.bytes.subarray(0, 100));
   await writeFile(join(data, 'cifar-10-binary.tar.gz.download-4243-0a1b2c3e'), tarball.bytes.subarray(0, 100));
   await writeFile(join(data, 'notes.txt'), 'mine');
   const old = new Date(Date.now() - 2 * 3600_000);
-  for (const name of ['.extract-AbC123', 'cifar-10-binary.tar.gz.download-4242-0a1b2c3d', 'notes.txt']) await utimes(join(data, name), old, old);
+  for (const name of ['.cifar-10-batches-bin.extract-AbC123', 'cifar-10-binary.tar.gz.download-4242-0a1b2c3d', 'notes.txt', '.extract-backup', 'photos.download-2024-0badcafe']) await utimes(join(data, name), old, old);
   await writeFile(join(data, 'cifar-10-binary.tar.gz'), tarball.bytes);
   const loaded = await loadDatasets(options(data));
   assert.equal(loaded.train.count, 30);
   assert.deepEqual((await readdir(data)).sort(), [
-    '.extract-Fresh1',
+    '.cifar-10-batches-bin.extract-Fresh1',
+    '.extract-backup',
     'cifar-10-batches-bin',
     'cifar-10-binary.tar.gz',
     'cifar-10-binary.tar.gz.download-4243-0a1b2c3e',
     'notes.txt',
+    'photos.download-2024-0badcafe',
   ]);
 });

@@ -19,6 +19,9 @@ test('hideCredentials shows a URL\'s user and password as ***, and leaves other 
   assert.equal(hideCredentials('https://u:p@ss@example.com/a@b'), 'https://***@example.com/a@b');
   assert.equal(hideCredentials('https://example.com/a@b'), 'https://example.com/a@b');
   assert.equal(hideCredentials('not a url'), 'not a url');
+  // Spellings the URL parser takes, and the download with it (a regular expression on :// missed them).
+  assert.equal(hideCredentials('http:/alice:s3cret@127.0.0.1:8765/x'), 'http://***@127.0.0.1:8765/x');
+  assert.equal(hideCredentials('  https://alice:s3cret@h/x'), 'https://***@h/x');
 });
 
 test('a data.url with credentials: the run downloads with them, and keeps them out of config.json, the checkpoint, the report and its errors', async (t) => {

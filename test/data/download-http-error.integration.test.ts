@@ -15,14 +15,14 @@ test('a server answering 404 is E_DOWNLOAD naming the status', { timeout: 15_000
   });
   t.after(server.close);
 
-  const dataDir = join(work, 'data');
+  const dataDir = join(work, 'data', 'nested', 'deeper');
   await assert.rejects(loadDatasets(options(dataDir, { download: true, url: server.url('/missing.tar.gz') })), (err) => {
     assert.ok(isTrainerError(err, 'E_DOWNLOAD'));
     assert.match(err.message, /HTTP 404/);
     assert.ok(err.message.includes(server.url('/missing.tar.gz')), err.message);
     return true;
   });
-  assert.equal(existsSync(dataDir), false, 'nothing written, not even the folder made for it');
+  assert.equal(existsSync(join(work, 'data')), false, 'nothing written, not even the folders made for it');
 });
 
 test('a refused connection is E_DOWNLOAD', { timeout: 15_000 }, async (t) => {

@@ -1,0 +1,168 @@
+/** The `trainer` command line (main.ts loads it once SIGUSR1 is taken care of). */
+import { createRequire } from 'node:module';
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { extractConfigFlags, leafPaths } from '../shared/config.js';
+import { TrainerError } from '../shared/errors.js';
+import { closest } from '../shared/suggest.js';
+import { COMMANDS, ENV_HELP, type Command } from './commands.js';
+import { fail, watchOutput } from './output.js';
+
+const VERSION = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
+
+interface DeclaredOption {
+  name: string;
+  alias?: string | string[];
+  type?: string;
+  array?: boolean;
+}
+
+/** The options a command's builder declares, read by running it on a recorder. */
+function declaredOptions(options: Command['options']): DeclaredOption[] {
+  const declared: DeclaredOption[] = [];
+  const recorder: Record<string, unknown> = {};
+  const chain = () => recorder;
+  Object.assign(recorder, {
+    option: (name: string, o: Omit<DeclaredOption, 'name'>) => {
+      declared.push({ name, ...o });
+      return recorder;
+    },
+    positional: chain,
+    epilog: chain,
+    example: chain,
+    check: chain,
+  });
+  options(recorder as unknown as Argv);
+  return declared;
+}
+
+/** The option names (and aliases) a command's builder declares. */
+function optionNames(options: Command['options']): string[] {
+  return ['help', 'h', 'version', ...declaredOptions(options).flatMap((o) => [o.name, ...[o.alias ?? []].flat()])];
+}
+
+/**
+ * A one-value option given more than once (`--run a --run b`, `-c a.yaml -c b.yaml`): yargs makes
+ * it an array, which commands met as E_INTERNAL ("The "path" argument must be of type string") or
+ * read as "a.yaml,b.yaml". Flags (booleans) and repeatable options may come twice.
+ */
+function givenTwice(command: string, parsed: Record<string, unknown>): string | null {
+  const twice = declaredOptions((COMMANDS[command] as Command).options).find(
+    (o) => o.type !== 'boolean' && o.array !== true && Array.isArray(parsed[o.name]),
+  );
+  return twice === undefined ? null : `--${twice.name} given more than once`;
+}
+
+/** yargs' own messages, made one line with a code, a suggestion and the help to read. */
+function usageError(msg: string, command: string | undefined, args: readonly string[]): TrainerError {
+  const help = command ? `trainer ${command} --help` : 'trainer --help';
+  const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
+  if (unknown && command) {
+    const known = optionNames((COMMANDS[command] as Command).options);
+    const parts = (unknown[1] as string).split(', ').map((name) => {
+      // A word the command takes no place for (`trainer doctor extra`) is not an option.
+      if (args.includes(name)) return `unexpected argument ${JSON.stringify(name)}`;
+      const flag = (n: string) => (n.length === 1 ? `-${n}` : `--${n}`);
+      const near = closest(name, known);
+      return near === null ? `unknown option ${flag(name)}` : `unknown option ${flag(name)}; did you mean ${flag(near)}?`;
+    });
+    return new TrainerError('E_USAGE', `${parts.join('; ')} (see ${help})`);
+  }
+  return new TrainerError('E_USAGE', `${msg} (see ${help})`);
+}
+
+/**
+ * A number option given something that is not a number, or nothing: yargs makes it NaN, which
+ * each command would report as "got null" or "got NaN", or leaves it unset, so that the run went
+ * on without it. Named here as typed, with what was given.
+ */
+function badNumber(parsed: Record<string, unknown>, args: readonly string[]): string | null {
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!(value === undefined || (typeof value === 'number' && Number.isNaN(value)))) continue;
+    for (let i = 0; i < args.length; i++) {
+      const token = args[i] as string;
+      const given = token === `--${key}` ? (args[i + 1] ?? '') : token.startsWith(`--${key}=`) ? token.slice(key.length + 3) : null;
+      if (given === null) continue;
+      if (value === undefined) return `--${key} needs a number`;
+      return `--${key} must be a number, got ${JSON.stringify(given)}`;
+    }
+  }
+  return null;
+}
+
+/**
+ * A text option typed with an empty value or none (`--out ""`, `--config` last on the line): yargs
+ * makes it "" (or [] for a repeatable one, which then counted as not given), and each command
+ * went on to say something odd about an empty path ("cannot read config file : ENOENT").
+ */
+function emptyText(parsed: Record<string, unknown>, args: readonly string[]): string | null {
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!(value === '' || (Array.isArray(value) && (value.length === 0 || value.includes(''))))) continue;
+    if (args.some((token) => token === `--${key}` || token === `--${key}=`)) return `--${key} needs a value`;
+  }
+  return null;
+}
+
+/**
+ * A config key the command does not take: eval, report, predict and the worker read a run's config
+ * (or the coordinator's), and went on as if `--train.epochs 99` or `--data.classes [...]` had not
+ * been given, or, for eval's data.classes, scored the model against relabelled images.
+ */
+function unusedConfigKey(command: string, overrides: Record<string, unknown>): TrainerError | null {
+  const allowed = COMMANDS[command]?.configKeys ?? [];
+  if (allowed === 'all') return null;
+  const key = leafPaths(overrides).find((k) => !allowed.includes(k));
+  if (key === undefined) return null;
+  const takes = allowed.length === 0 ? 'takes no config keys' : `takes only ${allowed.map((k) => `--${k}`).join(', ')} of the run's config keys`;
+  return new TrainerError('E_USAGE', `trainer ${command} ${takes}, not --${key} (see trainer ${command} --help)`);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  watchOutput();
+  const { rest, overrides } = extractConfigFlags(argv);
+  const first = rest[0];
+  const command = first !== undefined && first in COMMANDS ? first : undefined;
+  if (first !== undefined && !first.startsWith('-') && command === undefined) {
+    const near = closest(first, Object.keys(COMMANDS));
+    throw new TrainerError('E_USAGE', `unknown command ${JSON.stringify(first)}${near ? `; did you mean ${near}?` : ''} (see trainer --help)`);
+  }
+  const unused = command === undefined ? null : unusedConfigKey(command, overrides);
+  if (unused !== null) throw unused;
+  let y = yargs(rest)
+    .scriptName('trainer')
+    .usage('$0 <command> [options]\n\nData-parallel training of CNNs on CIFAR with TensorFlow.js.');
+  for (const c of Object.values(COMMANDS)) {
+    y = y.command(c.spec, c.describe, c.options, async (a) => {
+      const [handler] = await Promise.all([c.load(), c.computes && import('@tensorflow/tfjs').then((tf) => tf.enableProdMode())]); // no debug checks, no console banners
+      await handler(a as never, overrides);
+    });
+  }
+  await y
+    .demandCommand(1, `name a command: ${Object.keys(COMMANDS).join(', ')}`)
+    .epilog(`trainer <command> --help lists a command's options. ${ENV_HELP}`)
+    .strict()
+    .middleware((a) => {
+      const bad = badNumber(a, rest) ?? emptyText(a, rest) ?? (command === undefined ? null : givenTwice(command, a));
+      if (bad !== null) throw usageError(bad, command, rest);
+    })
+    .help()
+    .alias('h', 'help')
+    .version(VERSION)
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw usageError(msg, command, rest);
+    })
+    .parseAsync();
+  // A training run is over (stopOnSignal's end): exit now, with its status. Left to drain, Node sets
+  // the signals back to their default actions some 50 ms before the process ends, and a scheduler's
+  // SIGTERM then made a finished run, model saved, exit 143.
+  if (command === 'train' || command === 'coordinator') {
+    // Output still queued (pipes are asynchronous on macOS) goes first; a closed one is not waited for.
+    const queued = [process.stdout, process.stderr].filter((s) => s.writableLength > 0 && !s.destroyed);
+    const drained = Promise.all(queued.map((s) => new Promise((r) => s.once('drain', r))));
+    await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())]);
+    process.exit(process.exitCode ?? 0);
+  }
+}
+
+main(hideBin(process.argv)).catch(fail);
