@@ -18,6 +18,8 @@ process.on('SIGUSR1', remember);
 /** Whether a SIGUSR1 came before anyone asked; from now on the caller's own listener answers it. */
 export function takeEarlyUsr1(): boolean {
   process.off('SIGUSR1', remember);
-  process.on('SIGUSR1', () => {}); // never none: Node would start the inspector again
-  return early;
+  if (process.listenerCount('SIGUSR1') === 0) process.on('SIGUSR1', () => {}); // never none: Node would start the inspector again
+  const was = early;
+  early = false;
+  return was;
 }

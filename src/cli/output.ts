@@ -112,7 +112,8 @@ export function stopOnSignal(controller: AbortController, beforeNote: () => void
       process.on(sig, onLate); // first: between the two, the signal had its default action
       process.off(sig, onSignal);
     }
-    process.off('SIGUSR1', onUsr1); // the no-inspector handler stays
+    process.on('SIGUSR1', () => {}); // never no listener: Node would open its inspector on the next one
+    process.off('SIGUSR1', onUsr1);
     if (onOutputClosed === onClosed) onOutputClosed = null;
   };
 }
