@@ -102,9 +102,10 @@ async function reconnecting(o: WsWorkerOptions, compute: WorkerCompute): Promise
     let cause = opened ? `link to ${o.url} lost (${end.why})` : `cannot connect to ${o.url}: ${describeConnectError(error, o.url)}`;
     if (!opened && (error as { code?: unknown } | null)?.code === 'ECONNRESET' && o.url.startsWith('ws:')) {
       // A plain server that resets a new connection at once is a coordinator refusing it for now.
-      cause = (await speaksTls(o.url))
-        ? `cannot connect to ${o.url}: ${tlsServerHint(o.url)}`
-        : `cannot connect to ${o.url}: it reset the connection before answering (ECONNRESET): a coordinator refusing connections for now (too many unauthenticated ones: cluster.maxUnauthenticated, cluster.maxUnauthenticatedPerAddress), or not a coordinator`;
+      // A TLS server answers ws:// the same way every time: said once, not retried (a Slurm job's
+      // workers retried for the whole of TRAINER_RETRY_FOR_MS).
+      if (await speaksTls(o.url)) throw new TrainerError('E_USAGE', `cannot connect to ${o.url}: ${tlsServerHint(o.url)}`);
+      cause = `cannot connect to ${o.url}: it reset the connection before answering (ECONNRESET): a coordinator refusing connections for now (too many unauthenticated ones: cluster.maxUnauthenticated, cluster.maxUnauthenticatedPerAddress), or not a coordinator`;
     }
     const limit = o.retryForMs ?? (joined ? 0 : NEVER_JOINED_RETRY_MS);
     if (limit > 0 && performance.now() - lostSince > limit) {

@@ -84,7 +84,10 @@ test('TLS mix-ups are named: an untrusted certificate (use --ca), ws:// to a TLS
     const untrusted = await attempt(`wss://127.0.0.1:${tlsPort}`, { retryForMs: 300 });
     assert.match(untrusted.lines[0] ?? '', /TLS certificate not trusted \(self-signed certificate\) \(DEPTH_ZERO_SELF_SIGNED_CERT\): give the coordinator's certificate, or the CA that signed it, with --ca FILE/);
     const plainToTls = await attempt(`ws://127.0.0.1:${tlsPort}`, { retryForMs: 300 });
-    assert.match(plainToTls.lines[0] ?? '', new RegExp(`the server at 127\\.0\\.0\\.1:${tlsPort} speaks TLS: connect with wss://127\\.0\\.0\\.1:${tlsPort}`));
+    // Not retried: the same answer every time (E_USAGE at once; it retried until --retry-for-ms).
+    assert.ok(isTrainerError(plainToTls.err, 'E_USAGE'), String(plainToTls.err));
+    assert.match((plainToTls.err as Error).message, new RegExp(`the server at 127\\.0\\.0\\.1:${tlsPort} speaks TLS: connect with wss://127\\.0\\.0\\.1:${tlsPort}`));
+    assert.deepEqual(plainToTls.lines, []);
     const tlsToPlain = await attempt(`wss://127.0.0.1:${plainPort}`, { retryForMs: 300 });
     assert.match(tlsToPlain.lines[0] ?? '', new RegExp(`the server at 127\\.0\\.0\\.1:${plainPort} does not speak TLS.*: connect with ws://127\\.0\\.0\\.1:${plainPort}`));
   } finally {
