@@ -156,7 +156,7 @@ export class RunFolder {
     return exists(this.checkpointFile);
   }
 
-  /** The resolved config, stored with the run (never the token: callers blank it). */
+  /** The resolved config, stored with the run, without its secrets (withoutSecrets). */
   async writeConfig(config: Config): Promise<void> {
     await writeFileAtomic(this.configFile, Buffer.from(`${JSON.stringify(withoutSecrets(config), null, 2)}\n`));
   }

@@ -5,8 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { rmdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { removeOrphanTemps } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
 import { makeDir } from '../shared/make-dir.js';
 import { hideCredentials } from '../shared/url.js';
@@ -198,23 +199,19 @@ function selectRecords(d: Dataset, remap: Int16Array | null, limit: number | nul
   return pickRecords(d, indices.subarray(0, n), remap === null ? undefined : (label) => remap[label] as number);
 }
 
-/** A download's, an extraction's or a synthetic set's temporary file or folder, as they name them. */
-const TEMP_NAME = /^(?:\.cifar-10-batches-bin\.extract-[A-Za-z0-9]{6}|cifar-10-binary\.tar\.gz\.download-\d+-[0-9a-f]{8}|\.cifar-10-batches-bin\.tmp-\d+-[0-9a-f]{8})$/;
-/** Untouched this long, a temporary is a killed process's: a live download writes every second, and stalls out after 60 s. */
+/** A download's, an extraction's or a synthetic set's temporary file or folder, as they name them; the group is the writer's process id. */
+const TEMP_NAME = /^(?:\.cifar-10-batches-bin\.(?:extract|tmp)|cifar-10-binary\.tar\.gz\.download)-(\d+)-[0-9A-Za-z]{6,8}$/;
+/** And untouched this long: a live download writes every second, and stalls out after 60 s. */
 const STALE_TEMP_MS = 60 * 60_000;
 
 /**
  * Removes the temporaries a killed process left in a data folder (a SIGKILLed download kept up to
- * 163 MB of partial archive per kill, for ever): those untouched for an hour, so that another
- * process's download or extraction in progress is left alone.
+ * 163 MB of partial archive per kill, for ever): those of processes not running here and untouched
+ * for an hour, so that another process's download or extraction in progress, here or on another
+ * host of a shared folder, is left alone.
  */
 async function removeStaleTemps(dir: string): Promise<void> {
-  const names = await readdir(dir).catch(() => [] as string[]);
-  for (const name of names.filter((n) => TEMP_NAME.test(n))) {
-    const p = join(dir, name);
-    const s = await stat(p).catch(() => null);
-    if (s !== null && Date.now() - s.mtimeMs > STALE_TEMP_MS) await rm(p, { recursive: true, force: true }).catch(() => {});
-  }
+  await removeOrphanTemps(dir, { names: TEMP_NAME, untouchedMs: STALE_TEMP_MS });
 }
 
 async function isDirectory(p: string): Promise<boolean> {

@@ -171,7 +171,7 @@ function get(url: string, idleTimeoutMs: number, signal: AbortSignal | undefined
  */
 export async function extractCifarTarball(tarball: string, destDir: string): Promise<string> {
   const final = join(destDir, BATCHES_DIR);
-  const tmp = await mkdtemp(join(destDir, `.${BATCHES_DIR}.extract-`)); // a name no user file has: removeStaleTemps sweeps it
+  const tmp = await mkdtemp(join(destDir, `.${BATCHES_DIR}.extract-${process.pid}-`)); // a name no user file has: removeStaleTemps sweeps it
   try {
     try {
       await tar.x({

@@ -70,14 +70,16 @@ export function ioError(file: string, err: unknown): TrainerError {
 const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
 
 /**
- * Removes the temporary files of writes that never finished (a process killed
+ * Removes the temporaries of writes that never finished (a process killed
  * mid-write) from `dir`: those of processes no longer running, and any of this
  * process's id (a previous process that had the same id). Returns their names.
- * With `untouchedMs`, only those not written to for that long: a folder other
- * hosts write too (a cache in an NFS home) holds temporaries of ids not running
- * here.
+ * `names` says which are temporaries, its first group the writer's process id
+ * (default: writeFileAtomic's; a download's or an extraction's are others, and
+ * folders too). With `untouchedMs`, only those not written to for that long: a
+ * folder other hosts write too (a cache in an NFS home, a shared data folder)
+ * holds temporaries of ids not running here.
  */
-export async function removeOrphanTemps(dir: string, untouchedMs = 0): Promise<string[]> {
+export async function removeOrphanTemps(dir: string, o: { names?: RegExp; untouchedMs?: number } = {}): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -86,15 +88,15 @@ export async function removeOrphanTemps(dir: string, untouchedMs = 0): Promise<s
   }
   const removed: string[] = [];
   for (const name of names) {
-    const m = TEMP_NAME.exec(name);
+    const m = (o.names ?? TEMP_NAME).exec(name);
     if (!m) continue;
     const pid = Number(m[1]);
     if (pid !== process.pid && isRunning(pid)) continue;
-    if (untouchedMs > 0) {
+    if ((o.untouchedMs ?? 0) > 0) {
       const s = await stat(join(dir, name)).catch(() => null);
-      if (s === null || Date.now() - s.mtimeMs < untouchedMs) continue;
+      if (s === null || Date.now() - s.mtimeMs < (o.untouchedMs ?? 0)) continue;
     }
-    await rm(join(dir, name), { force: true });
+    await rm(join(dir, name), { recursive: true, force: true });
     removed.push(name);
   }
   return removed;

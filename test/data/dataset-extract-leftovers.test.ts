@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -47,31 +48,35 @@ test('an archive with a file where cifar-10-batches-bin/ goes is E_DATA and leav
   }
 });
 
-test("a killed process's temporaries in the data folder are swept after an hour untouched; fresh ones are another process's, and stay", async (t) => {
+test("a killed process's temporaries in the data folder are swept once an hour untouched; fresh ones, a live writer's and a user's stay", async (t) => {
   const { dir, cleanup } = await tempDir();
   t.after(cleanup);
   const tarball = await smallTarball(dir);
   const data = join(dir, 'data');
-  await mkdir(join(data, '.cifar-10-batches-bin.extract-AbC123', 'cifar-10-batches-bin'), { recursive: true });
-  await mkdir(join(data, '.cifar-10-batches-bin.extract-Fresh1'));
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid as number; // exited: its id runs nothing now
+  const live = process.ppid;
+  const swept = [`.cifar-10-batches-bin.extract-${dead}-AbC123`, `cifar-10-binary.tar.gz.download-${dead}-0a1b2c3d`, `.cifar-10-batches-bin.tmp-${dead}-0a1b2c3f`];
+  await mkdir(join(data, swept[0] as string, 'cifar-10-batches-bin'), { recursive: true });
+  await writeFile(join(data, swept[1] as string), tarball.bytes.subarray(0, 100));
+  await mkdir(join(data, swept[2] as string));
+  await mkdir(join(data, `.cifar-10-batches-bin.extract-${dead}-Fresh1`));
+  await writeFile(join(data, `cifar-10-binary.tar.gz.download-${live}-0a1b2c3e`), tarball.bytes.subarray(0, 100));
   // Names like them that no trainer wrote: a user's, never swept.
   await mkdir(join(data, '.extract-backup'));
   await writeFile(join(data, 'photos.download-2024-0badcafe'), 'x');
-  await writeFile(join(data, 'cifar-10-binary.tar.gz.download-4242-0a1b2c3d'), tarball.bytes.subarray(0, 100));
-  await writeFile(join(data, 'cifar-10-binary.tar.gz.download-4243-0a1b2c3e'), tarball.bytes.subarray(0, 100));
   await writeFile(join(data, 'notes.txt'), 'mine');
   const old = new Date(Date.now() - 2 * 3600_000);
-  for (const name of ['.cifar-10-batches-bin.extract-AbC123', 'cifar-10-binary.tar.gz.download-4242-0a1b2c3d', 'notes.txt', '.extract-backup', 'photos.download-2024-0badcafe']) await utimes(join(data, name), old, old);
+  for (const name of [...swept, `cifar-10-binary.tar.gz.download-${live}-0a1b2c3e`, 'notes.txt', '.extract-backup', 'photos.download-2024-0badcafe']) await utimes(join(data, name), old, old);
   await writeFile(join(data, 'cifar-10-binary.tar.gz'), tarball.bytes);
   const loaded = await loadDatasets(options(data));
   assert.equal(loaded.train.count, 30);
   assert.deepEqual((await readdir(data)).sort(), [
-    '.cifar-10-batches-bin.extract-Fresh1',
+    `.cifar-10-batches-bin.extract-${dead}-Fresh1`,
     '.extract-backup',
     'cifar-10-batches-bin',
     'cifar-10-binary.tar.gz',
-    'cifar-10-binary.tar.gz.download-4243-0a1b2c3e',
+    `cifar-10-binary.tar.gz.download-${live}-0a1b2c3e`,
     'notes.txt',
     'photos.download-2024-0badcafe',
-  ]);
+  ].sort());
 });

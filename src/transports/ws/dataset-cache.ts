@@ -36,6 +36,6 @@ const STALE_TEMP_MS = 10 * 60_000;
 
 export async function writeCachedBlob(dir: string, sha256: string, blob: Uint8Array): Promise<void> {
   // A worker killed mid-write left its temporary (25 MB of a 61 MB set, for ever).
-  await removeOrphanTemps(dirname(blobPath(dir, sha256)), STALE_TEMP_MS);
+  await removeOrphanTemps(dirname(blobPath(dir, sha256)), { untouchedMs: STALE_TEMP_MS });
   await writeFileAtomic(blobPath(dir, sha256), blob);
 }
