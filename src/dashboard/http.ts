@@ -15,6 +15,8 @@ import { prometheusText, type DashboardState } from './state.js';
 
 export type { RequestHandler };
 
+const PATHS = new Set(['/', '/status.json', '/charts', '/metrics', '/healthz']);
+
 export function dashboardHandler(state: DashboardState, hostAllowed: HostCheck): RequestHandler {
   return (req, res) => {
     const host = req.headers.host;
@@ -23,8 +25,14 @@ export function dashboardHandler(state: DashboardState, hostAllowed: HostCheck):
       res.end(req.method === 'HEAD' ? undefined : refusedHostMessage(host ?? ''));
       return true;
     }
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      if (!PATHS.has(path)) return false;
+      // Read-only: its own paths refuse other methods as such (RFC 9110: 405 names the allowed ones).
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(`${req.method ?? 'this method'} is not allowed here: the dashboard is read-only (GET, HEAD)\n`);
+      return true;
+    }
     const send = (type: string, body: string) => {
       res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
       res.end(req.method === 'HEAD' ? undefined : body);

@@ -41,10 +41,13 @@ test('with --status-port a real coordinator serves /metrics and /healthz there (
     assert.match(text, /^trainer_worker_last_heard_seconds\{worker="w\d+-[0-9a-f]{4} counted"\} \d+(\.\d+)?$/m);
     assert.ok(!text.includes(TOKEN));
 
-    // Read-only: anything but GET/HEAD of its own paths changes nothing and is refused.
+    // Read-only: anything but GET/HEAD of its own paths changes nothing and is refused (405 naming
+    // the methods it takes on its own paths, 404 elsewhere).
     const before = Number(/^trainer_steps_total (\d+)$/m.exec(text)?.[1]);
-    for (const [method, path] of [['POST', '/'], ['PUT', '/status.json'], ['DELETE', '/metrics'], ['GET', '/../config.json']] as const) {
-      assert.equal((await fetch(`${status}${path}`, { method })).status, 404, `${method} ${path}`);
+    for (const [method, path, code] of [['POST', '/', 405], ['PUT', '/status.json', 405], ['DELETE', '/metrics', 405], ['POST', '/nothing', 404], ['GET', '/../config.json', 404]] as const) {
+      const refused = await fetch(`${status}${path}`, { method });
+      assert.equal(refused.status, code, `${method} ${path}`);
+      if (code === 405) assert.equal(refused.headers.get('allow'), 'GET, HEAD');
     }
     const head = await fetch(`${status}/status.json`, { method: 'HEAD' });
     assert.equal(head.status, 200);
