@@ -88,6 +88,8 @@ export interface DispatchOptions {
   admitJoiners: () => void;
   /** Evicts a worker and refuses its name for the rest of the run. */
   ban: (conn: WorkerConn, reason: string) => void;
+  /** The backend kinds of the first two workers that agreed on a verified part (tally.ts). */
+  kindsSettled?: (kinds: ReadonlySet<string>) => void;
   log: (line: string) => void;
   onEvent?: (e: PoolEvent) => void;
   signal?: AbortSignal;
@@ -116,6 +118,7 @@ export class Dispatcher {
       maxNormRatio: o.maxNormRatio,
       workers: () => o.members.keys(),
       ban: o.ban,
+      ...(o.kindsSettled ? { kindsSettled: o.kindsSettled } : {}),
       log: o.log,
       onUse: (job, part, result) => {
         job.results[part.index] = result;
@@ -148,6 +151,11 @@ export class Dispatcher {
 
   async evaluate(version: number, split: Split, chunks: readonly Int32Array[]): Promise<BatchStats[]> {
     return (await this.run('eval', -1, version, split, chunks)) as BatchStats[];
+  }
+
+  /** A part waits for a worker that has not computed it yet (checkBlocked). */
+  get waitsForAnother(): boolean {
+    return this.job?.waitingFor === 'another';
   }
 
   /** Ends the job in flight, if any. */

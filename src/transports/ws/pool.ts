@@ -48,8 +48,16 @@ export class WsPool implements WorkerPool, ConnHost {
   private readonly offer: JoinOffer;
   private readonly dispatch: Dispatcher;
   private readonly standing: Standing;
-  /** The backend kind every worker must run when results are compared bit for bit (cluster.verify > 0). */
-  private verifyBackend: string | null = null;
+  /**
+   * cluster.verify > 0 compares results bit for bit, and bits agree among workers of one backend
+   * kind only. The kinds are settled by results, not by what workers say: by the first part two
+   * workers agree on (`settledKinds`, their kinds; others are refused for the run from then on).
+   * Until then the first ready worker's kind is provisional: while a worker of it is here, others
+   * wait (refused, they retry) unless the run needs them to go on. A worker's kind is its own claim:
+   * one that claimed a made-up kind and left locked every honest worker out of the run for good.
+   */
+  private settledKinds: ReadonlySet<string> | null = null;
+  private provisionalKind: string | null = null;
   /** Workers in a row that closed on the welcome, while none was ready: they reject what this coordinator offers. */
   private welcomeRejections = 0;
   /** Why the pool cannot go on, once it cannot (every worker rejects the welcome). */
@@ -87,8 +95,9 @@ export class WsPool implements WorkerPool, ConnHost {
       admitJoiners: () => this.admitJoiners(),
       ban: (conn, reason) => {
         this.standing.ban(conn.name, reason);
-        conn.close(CLOSE.banned, `E_VERIFY: ${reason}`);
+        conn.close(CLOSE.banned, reason);
       },
+      kindsSettled: (kinds) => this.kindsSettled(kinds),
       log: o.log,
       ...(o.onEvent ? { onEvent: o.onEvent } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
@@ -178,15 +187,10 @@ export class WsPool implements WorkerPool, ConnHost {
   }
 
   onReady(conn: WorkerConn): void {
-    if (this.o.config.cluster.verify > 0) {
-      // Bits are compared, and bits agree among workers of one backend kind only (the first to join sets it).
-      this.verifyBackend ??= conn.backend;
-      if (conn.backend !== this.verifyBackend) {
-        // For the rest of the run (the backend is the first worker's for good): the worker exits rather than retry for nothing.
-        const why = `cluster.verify compares results bit for bit: this run computes on ${this.verifyBackend}, this worker on ${conn.backend}`;
-        this.o.log(`worker ${conn.id} (${conn.name}) refused for the run: ${why}`);
-        return conn.close(CLOSE.banned, why);
-      }
+    const refusal = this.o.config.cluster.verify > 0 ? this.kindRefusal(conn.backend) : null;
+    if (refusal) {
+      this.o.log(`worker ${conn.id} (${conn.name}) refused${refusal.code === CLOSE.banned ? ' for the run' : ' for now'}: ${refusal.why}`);
+      return conn.close(refusal.code, refusal.why);
     }
     this.welcomeRejections = 0;
     this.o.log(`worker ${conn.id} (${conn.name}, backend ${conn.backend}${conn.threads > 1 ? `, ${conn.threads} threads` : ''}) ready; ${this.size + 1} workers`);
@@ -340,6 +344,35 @@ export class WsPool implements WorkerPool, ConnHost {
     );
     for (const w of this.readyWaiters.splice(0)) w();
     this.dispatch.fail(this.failure);
+  }
+
+  /** Why a worker of backend `kind` may not take part now (cluster.verify > 0), or null. */
+  private kindRefusal(kind: string): { code: number; why: string } | null {
+    const bitForBit = 'cluster.verify compares results bit for bit';
+    if (this.settledKinds !== null) {
+      if (this.settledKinds.has(kind)) return null;
+      // For good: the worker exits rather than retry for nothing.
+      return { code: CLOSE.banned, why: `${bitForBit}: this run computes on ${[...this.settledKinds].join(', ')}, this worker on ${kind}` };
+    }
+    const ready = [...this.members.keys(), ...this.joiners].filter((c) => c.state === 'ready');
+    if (this.provisionalKind === null || !ready.some((c) => c.backend === this.provisionalKind)) this.provisionalKind = kind;
+    if (kind === this.provisionalKind) return null;
+    // The run cannot go on without another worker: whoever agrees with whom settles the kind.
+    if (this.readyWaiters.length > 0 || this.dispatch.waitsForAnother) return null;
+    return { code: CLOSE.refused, why: `${bitForBit}: this run computes on ${this.provisionalKind} so far (settled once two workers agree on a result); retrying` };
+  }
+
+  /** Two workers agreed on a part's bits: their kinds are the run's for good, and workers of others leave. */
+  private kindsSettled(kinds: ReadonlySet<string>): void {
+    if (this.settledKinds !== null) return;
+    this.settledKinds = kinds;
+    this.o.log(`cluster.verify: results agree on backend ${[...kinds].join(', ')}; workers on another backend are refused for the rest of the run`);
+    for (const conn of [...this.members.keys(), ...this.joiners]) {
+      const refusal = this.kindRefusal(conn.backend);
+      if (refusal === null) continue;
+      this.o.log(`worker ${conn.id} (${conn.name}) refused for the run: ${refusal.why}`);
+      conn.close(refusal.code, refusal.why);
+    }
   }
 
   private checkOpen(): void {

@@ -26,6 +26,11 @@ export interface TallyOptions {
   workers: () => Iterable<WorkerConn>;
   /** Evicts a worker and refuses its name for the rest of the run. */
   ban: (conn: WorkerConn, reason: string) => void;
+  /**
+   * The first verified part: the backend kinds of the workers that agreed on it. Workers of other
+   * kinds compute other bits; the pool refuses them from then on (pool.ts kindRefusal).
+   */
+  kindsSettled?: (kinds: ReadonlySet<string>) => void;
   log: (line: string) => void;
   /** A part is decided: `result` is its result, reported once. */
   onUse: (job: Job, part: Part, result: PartResult) => void;
@@ -51,6 +56,10 @@ export class Tally {
   private readonly unverified = new WeakMap<WorkerConn, Unverified>();
   /** Workers a result of which was used: only they can confirm a suspect result. */
   private readonly record = new WeakSet<WorkerConn>();
+  /** Workers evicted for a losing result. */
+  private readonly punished = new WeakSet<WorkerConn>();
+  /** The backend kinds whose bits agreed on the first verified part, once there was one. */
+  private kinds: ReadonlySet<string> | null = null;
 
   constructor(private readonly o: TallyOptions) {}
 
@@ -121,9 +130,11 @@ export class Tally {
         return job.reject(this.diverged(job, part, d.votes));
       case 'use': {
         const agreeing = part.votes.length - d.losers.length;
+        const kind = (loser: Vote<WorkerConn>) =>
+          loser.from.backend === d.vote.from.backend ? '' : ` (it computes on ${loser.from.backend}, they on ${d.vote.from.backend})`;
         const why = (loser: Vote<WorkerConn>) =>
           d.verified
-            ? `verification mismatch on ${partName(job, part)}: its result differs from the one ${agreeing} other workers computed`
+            ? `verification mismatch on ${partName(job, part)}: its result differs from the one ${agreeing} other workers computed${kind(loser)}`
             : `${suspicion(loser, reference(loser), this.o.maxNormRatio) ?? 'a different result'} in its result for ${partName(job, part)}, which another worker computed otherwise`;
         return this.use(job, part, d.vote, d.verified, d.losers.map((l) => ({ vote: l, why: why(l) })));
       }
@@ -153,6 +164,7 @@ export class Tally {
   private use(job: Job, part: Part, vote: Vote<WorkerConn>, verified: boolean, losers: { vote: Vote<WorkerConn>; why: string }[]): void {
     part.decided = { vote, verified };
     for (const l of losers) this.punish(job, l.vote.from, l.why);
+    if (verified && this.kinds === null) this.settleKinds(job, part, vote);
     if (job.done) return;
     if (job.kind === 'grad' && vote.result.count > 0) {
       this.stepNorms.push(vote.normPerExample);
@@ -167,10 +179,41 @@ export class Tally {
     this.o.onUse(job, part, vote.result);
   }
 
+  /**
+   * The first part two workers agree on settles the run's backend kinds: theirs. A worker of
+   * another kind (admitted while the kinds were open, see pool.ts) computes other bits: its votes
+   * on parts still open are dropped, and if results of it were used unverified the weights mix
+   * backends, so the run stops as for a caught liar (a made-up kind is a claim, not a proof).
+   */
+  private settleKinds(job: Job, part: Part, vote: Vote<WorkerConn>): void {
+    const kinds = new Set(part.votes.filter((v) => sameResult(v, vote)).map((v) => v.from.backend));
+    this.kinds = kinds;
+    const settled = [...kinds].join(', ');
+    for (const conn of this.o.workers()) {
+      const u = kinds.has(conn.backend) ? undefined : this.unverified.get(conn);
+      if (u && !job.done) {
+        job.reject(
+          new TrainerError(
+            'E_VERIFY',
+            `worker ${conn.id} (${conn.name}) computes on ${conn.backend}, and the results workers agree on are of ${settled}: ` +
+              `${u.count} result(s) of it since step ${u.sinceStep} were used unverified (cluster.verify ${this.o.verify}), so the weights may mix ` +
+              `other bits and the run stops without saving. Run every worker on one backend, and resume from a checkpoint of step ${u.sinceStep} or earlier`,
+          ),
+        );
+      }
+    }
+    for (const p of job.parts) if (p.decided === null) p.votes = p.votes.filter((v) => kinds.has(v.from.backend));
+    this.o.kindsSettled?.(kinds);
+  }
+
   /** A worker whose result lost: evicted and refused for the run; with results of it used unverified, the run stops. */
   private punish(job: Job, conn: WorkerConn, why: string): void {
-    this.o.log(`verification mismatch: worker ${conn.id} (${conn.name}) evicted and refused for the rest of the run: ${why}`);
-    this.o.ban(conn, why);
+    // Once: its other losing votes (parts decided after it left) tell nothing new.
+    if (!this.punished.has(conn)) {
+      this.punished.add(conn);
+      this.o.log(`worker ${conn.id} (${conn.name}) evicted and refused for the rest of the run: ${why}`);
+      this.o.ban(conn, why);
+    }
     const u = this.unverified.get(conn);
     if (u && !job.done) {
       job.reject(

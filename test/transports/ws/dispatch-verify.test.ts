@@ -125,7 +125,7 @@ test('cluster.verify 1: every part computed twice, a wrong result goes to a thir
   const [a, b, l] = conns as [FakeConn, FakeConn, FakeConn];
   assert.equal(l.closed?.code, 4403);
   assert.match(l.closed?.reason ?? '', /verification mismatch on micro-batch \d of step 0/);
-  assert.ok(log.some((x) => /^verification mismatch: worker w-liar \(liar\) evicted and refused for the rest of the run/.test(x)), log.join('\n'));
+  assert.ok(log.some((x) => /^worker w-liar \(liar\) evicted and refused for the rest of the run: verification mismatch on micro-batch/.test(x)), log.join('\n'));
   assert.equal(a.closed, null);
   assert.equal(b.closed, null);
 });

@@ -57,9 +57,9 @@ export function spawnWorker(url: string, dir: string, name: string, extra: strin
 const ROGUE_JS = new URL('./rogue-worker.js', import.meta.url).pathname;
 
 /** A token-holding worker that misbehaves as `mode` says (rogue-worker.ts), as a real child process. */
-export function spawnRogue(url: string, dir: string, mode: string, name: string): Spawned {
+export function spawnRogue(url: string, dir: string, mode: string, name: string, env: Record<string, string> = {}): Spawned {
   const child = spawn(process.execPath, [ROGUE_JS, url.startsWith('ws') ? url : `ws://${url}`, mode, name], {
-    env: { ...process.env, TRAINER_TOKEN: TOKEN, TRAINER_CACHE_DIR: join(dir, 'cache', name) },
+    env: { ...process.env, TRAINER_TOKEN: TOKEN, TRAINER_CACHE_DIR: join(dir, 'cache', name), ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let out = '';

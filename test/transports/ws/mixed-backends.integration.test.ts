@@ -27,7 +27,7 @@ test('a wasm worker and a cpu worker train together, and the run says "parity: m
   }
 });
 
-test('with cluster.verify, a worker on another backend than the run\'s is refused for the rest of the run and exits saying why (it retried for a minute)', async () => {
+test('with cluster.verify, a worker on another backend than the first one\'s is refused for now and retries (the kind is settled by results: verify-kinds test)', async () => {
   const dir = await tempDir();
   const { pool, url, lines } = await startBarePool(dir, { cluster: { ...wsConfig(dir, 'x').cluster, workers: 2, verify: 0.5 } });
   const spawned: Spawned[] = [];
@@ -36,11 +36,12 @@ test('with cluster.verify, a worker on another backend than the run\'s is refuse
     await waitFor('the first worker ready', () => pool.size === 1, 60_000);
     const other = spawnWorker(url, dir, 'other', ['--backend', 'cpu']);
     spawned.push(other);
-    assert.equal(await other.exited, 1, other.output());
-    assert.match(other.output(), /E_WORKER_LOST: the coordinator refuses this worker for the rest of the run \(cluster\.verify compares results bit for bit: this run computes on wasm, this worker on cpu\)/);
-    assert.doesNotMatch(other.output(), /retrying/);
-    // The coordinator says so too (it said only "dataset sent").
-    assert.ok(lines.some((l) => /^worker w\d+-[0-9a-f]{4} \(other\) refused for the run: cluster\.verify compares results bit for bit: this run computes on wasm, this worker on cpu$/.test(l)), lines.join('\n'));
+    await waitFor('the coordinator to refuse it for now', () =>
+      lines.some((l) => /^worker w\d+-[0-9a-f]{4} \(other\) refused for now: cluster\.verify compares results bit for bit: this run computes on wasm so far \(settled once two workers agree on a result\); retrying$/.test(l)),
+    60_000);
+    await waitFor('the worker to say it retries', () => /retrying/.test(other.output()), 10_000);
+    assert.equal(other.child.exitCode, null, 'it is still trying');
+    assert.equal(pool.size, 1);
 
     // A worker whose backend fails to load once welcomed (a GPU asked of a machine without one) is named in the coordinator's log.
     const broken = spawnWorker(url, dir, 'broken', ['--backend', 'webgpu', '--gpu', '7', '--retry-for-ms', '1']);

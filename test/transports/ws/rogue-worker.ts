@@ -8,8 +8,10 @@
  * MODE: `honest`; `late:MS` (every result MS ms late); `stall` (takes tasks,
  * never answers them, answers pings); `huge` (every gradient value 3e38);
  * `zero` (zero gradients); `wrong` (gradients 1 % off); `eval` (every
- * evaluation chunk all correct). A suffix `@N` lies only from the Nth result
- * on (`wrong@5`). TRAINER_TOKEN and TRAINER_CACHE_DIR as for `trainer worker`.
+ * evaluation chunk all correct); `squat` (leaves 300 ms after its ready). A
+ * suffix `@N` lies only from the Nth result on (`wrong@5`). TRAINER_TOKEN and
+ * TRAINER_CACHE_DIR as for `trainer worker`; ROGUE_BACKEND: the backend kind it
+ * claims in its ready (it computes on wasm whatever it says).
  * It reconnects after a drop, like a real worker, and exits when told to leave
  * or refused for good.
  */
@@ -20,7 +22,7 @@ import type { Message } from '../../../src/transports/ws/protocol.js';
 import { WORKER_SOCKET_OPTIONS, WorkerCompute } from '../../../src/transports/ws/worker.js';
 import { WorkerSession, type SessionEnd } from '../../../src/transports/ws/worker-session.js';
 
-export type RogueMode = 'honest' | 'stall' | 'huge' | 'zero' | 'wrong' | 'eval' | `late:${number}`;
+export type RogueMode = 'honest' | 'stall' | 'huge' | 'zero' | 'wrong' | 'eval' | 'squat' | `late:${number}`;
 
 /** The frame a rogue worker sends instead of `frame` (null: nothing). */
 export function alter(mode: string, frame: Uint8Array): Uint8Array | null {
@@ -44,6 +46,8 @@ async function main(): Promise<void> {
   const lateMs = mode.startsWith('late:') ? Number(mode.slice(5)) : 0;
   const log = (line: string) => process.stderr.write(`[${name}] ${line}\n`);
   const compute = new WorkerCompute({ backend: 'wasm', gpu: null, threads: 1, cacheDir: process.env.TRAINER_CACHE_DIR ?? '/tmp/trainer-rogue', log });
+  const claimed = process.env.ROGUE_BACKEND;
+  if (claimed) Object.defineProperty(compute, 'backendKind', { get: () => claimed });
   let results = 0;
   for (let attempt = 0; attempt < 200; attempt++) {
     const end = await new Promise<SessionEnd>((resolve, reject) => {
@@ -56,6 +60,12 @@ async function main(): Promise<void> {
         {
           send: (frame) => {
             const type = decodeMessage(frame, 'worker').type;
+            if (type === 'ready' && mode === 'squat') {
+              setTimeout(() => {
+                ws.close(1000, 'bye');
+                process.exit(0);
+              }, 300);
+            }
             if (type !== 'gradient' && type !== 'evalResult') return raw(frame);
             const out = results++ >= from ? alter(mode, frame) : frame;
             if (out === null) return;

@@ -1,0 +1,120 @@
+// cluster.verify compares bits, and bits agree within one backend kind: the run's kind is settled by
+// the first part two workers agree on, not by what the first worker to join says it runs. A token
+// holder that claimed a made-up kind and left locked every honest worker out for the run (they
+// exited, refused "for the rest of the run"), and one that stayed held the kind for good.
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { runTraining } from '../../../src/coordinator/run.js';
+import type { PoolFactory } from '../../../src/transports/pool.js';
+import { CLOSE } from '../../../src/transports/ws/protocol.js';
+import { tempDir } from '../../helpers.js';
+import { killAll, loopbackWsPool, referenceSha, spawnRogue, spawnWorker, trainOverWs, waitFor, withStepHooks, wsConfig, type Spawned } from './helpers.js';
+
+const BOGUS = { ROGUE_BACKEND: 'made-up-backend' };
+
+test('cluster.verify 1: a token holder claiming a made-up backend that joins first and leaves locks nobody out; the run ends at the reference hash', async () => {
+  const dir = await tempDir();
+  const config = wsConfig(dir, 'squat', { train: { epochs: 1 }, cluster: { workers: 2, verify: 1 } });
+  const expected = await referenceSha(config);
+  const procs: Spawned[] = [];
+  const lines: string[] = [];
+  const names = new Map<string, string>();
+  const gone = new Map<string, number>();
+  let url = '';
+  try {
+    const run = trainOverWs(config, {
+      minWorkers: 2,
+      spawn: (u) => {
+        url = u;
+        procs.push(spawnRogue(u, dir, 'squat', 'squatter', BOGUS));
+      },
+      log: (l) => lines.push(l),
+      extra: {
+        onEvent: (e) => {
+          if (e.kind === 'ready') names.set(e.worker, e.name);
+          if (e.kind === 'evicted') gone.set(names.get(e.worker) ?? '?', e.code);
+        },
+      },
+    });
+    await waitFor('the squatter to join and leave', () => gone.has('squatter'), 60_000);
+    procs.push(spawnWorker(url, dir, 'a'), spawnWorker(url, dir, 'b'));
+    const r = await run;
+    assert.equal(r.weightsSha256, expected);
+    assert.ok(!lines.some((l) => /^worker .* refused/.test(l)), lines.join('\n'));
+    assert.ok(lines.some((l) => l === 'cluster.verify: results agree on backend wasm; workers on another backend are refused for the rest of the run'), lines.join('\n'));
+  } finally {
+    killAll(procs);
+  }
+});
+
+test('cluster.verify 1: one that claims a made-up backend and stays, sending zero gradients, is refused once two honest workers agree; the run ends at the reference hash', async () => {
+  const dir = await tempDir();
+  const config = wsConfig(dir, 'stays', { train: { epochs: 1 }, cluster: { workers: 3, verify: 1 } });
+  const expected = await referenceSha(config);
+  const procs: Spawned[] = [];
+  const lines: string[] = [];
+  const names = new Map<string, string>();
+  const ready: string[] = [];
+  const closed = new Map<string, number>();
+  let url = '';
+  try {
+    const run = trainOverWs(config, {
+      minWorkers: 3,
+      spawn: (u) => {
+        url = u;
+        procs.push(spawnRogue(u, dir, 'zero', 'squatter', BOGUS));
+      },
+      log: (l) => lines.push(l),
+      extra: {
+        onEvent: (e) => {
+          if (e.kind === 'ready') (names.set(e.worker, e.name), ready.push(e.name));
+          if (e.kind === 'evicted') closed.set(names.get(e.worker) ?? '?', e.code);
+        },
+      },
+    });
+    // The squatter first: its made-up kind is the run's, for now.
+    await waitFor('the squatter ready', () => ready.includes('squatter'), 60_000);
+    procs.push(spawnWorker(url, dir, 'a'), spawnWorker(url, dir, 'b'));
+    const r = await run;
+    assert.equal(r.weightsSha256, expected);
+    assert.equal(closed.get('squatter'), CLOSE.banned, lines.join('\n'));
+    assert.ok(!closed.has('a') || closed.get('a') === CLOSE.shutdown, lines.join('\n'));
+    assert.ok(!closed.has('b') || closed.get('b') === CLOSE.shutdown, lines.join('\n'));
+    assert.ok(lines.some((l) => /^cluster\.verify: results agree on backend wasm;/.test(l)), lines.join('\n'));
+  } finally {
+    killAll(procs);
+  }
+});
+
+test('cluster.verify: once two workers agree, a worker on another backend is refused for the run and exits saying why', async () => {
+  const dir = await tempDir();
+  const config = wsConfig(dir, 'kinds', { train: { epochs: 1 }, cluster: { workers: 2, verify: 1 } });
+  const procs: Spawned[] = [];
+  const lines: string[] = [];
+  let url = '';
+  const ws = loopbackWsPool({
+    minWorkers: 2,
+    onListening: (u) => {
+      url = u;
+      procs.push(spawnWorker(u, dir, 'a'), spawnWorker(u, dir, 'b'));
+    },
+  });
+  let other: Spawned | null = null;
+  const createPool: PoolFactory = async (ctx) =>
+    withStepHooks(await ws(ctx), async (step) => {
+      if (step !== 2) return;
+      other = spawnWorker(url, dir, 'other', ['--backend', 'cpu', '--retry-for-ms', '60000']);
+      procs.push(other);
+      await other.exited;
+    });
+  try {
+    await runTraining({ config, resume: false, createPool, log: (l) => lines.push(l) });
+    const o = other as Spawned | null;
+    assert.ok(o, 'the cpu worker was started');
+    assert.equal(await o.exited, 1, o.output());
+    assert.match(o.output(), /E_WORKER_LOST: the coordinator refuses this worker for the rest of the run \(cluster\.verify compares results bit for bit: this run computes on wasm, this worker on cpu\)/);
+    assert.ok(lines.some((l) => /^worker w\d+-[0-9a-f]{4} \(other\) refused for the run: cluster\.verify compares results bit for bit: this run computes on wasm, this worker on cpu$/.test(l)), lines.join('\n'));
+  } finally {
+    killAll(procs);
+  }
+});
