@@ -8,6 +8,7 @@
  * close code that says why. Nothing is sent before the worker has proved the
  * token, except the challenge itself.
  */
+import { randomInt } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { isTrainerError } from '../../shared/errors.js';
 import { decodeMessage } from './decode.js';
@@ -77,6 +78,12 @@ export class WorkerConn {
   private tokens: number;
   private lastRefillMs = performance.now();
   private sendingData = false;
+  private allDataSent = false;
+  /** While joining: when the join last moved (the welcome, the dataRequest, a chunk leaving, a pong showing the worker read up to it). */
+  private joinMovedMs = 0;
+  /** While joining: pings sent behind dataset chunks and not yet answered, oldest first. */
+  private joinPings: number[] = [];
+  private lastJoinPingMs = 0;
 
   constructor(
     readonly id: string,
@@ -138,15 +145,17 @@ export class WorkerConn {
   }
 
   /**
-   * Called on the pool's timer: the handshake must finish in time, and a ready
-   * worker must either return results (`busySinceMs`: when it last got work
-   * while idle or returned a result, null when it holds no task) or answer pings.
+   * Called on the pool's timer: the handshake must finish in time, a joining
+   * worker must keep its join moving, and a ready worker must either return
+   * results (`busySinceMs`: when it last got work while idle or returned a
+   * result, null when it holds no task) or answer pings.
    */
   tick(now: number, busySinceMs: number | null): void {
     const l = this.host.limits;
     if (this.state === 'auth' && now - this.openedMs > l.handshakeTimeoutMs) {
       return this.close(CLOSE.handshakeTimeout, `no valid hello within ${l.handshakeTimeoutMs} ms`);
     }
+    if (this.state === 'joining') return this.tickJoining(now);
     if (this.state !== 'ready') return;
     if (busySinceMs !== null) {
       // A worker computing cannot answer pings (tfjs calls are synchronous): its deadline is the task's.
@@ -157,6 +166,38 @@ export class WorkerConn {
       this.lastPingMs = now;
       this.send({ type: 'ping', seq: this.pingSeq++ >>> 0 });
     }
+  }
+
+  /**
+   * A joining worker that holds its socket without moving on (a token holder parking
+   * connections: they filled the descriptor budget) is closed once the join has not moved for
+   * cluster.handshakeTimeoutMs. A frame alone is no progress: a pong is, only when it answers a
+   * ping sent behind dataset bytes, so the worker read those. While the dataset goes out, a chunk
+   * leaves every limit at the least (one chunk per limit is the slowest link this allows: 1 MiB
+   * per 10 s at the defaults, about 25 minutes for CIFAR-10), and the pongs show the bytes still
+   * in the socket buffers reaching it. After the last chunk has left, the worker must still
+   * receive it and then hash, check and cache the data and warm up (at most 3 s) before its
+   * ready, with nothing to say meanwhile: twice the limit from there.
+   */
+  private tickJoining(now: number): void {
+    const l = this.host.limits;
+    const limit = this.allDataSent ? 2 * l.handshakeTimeoutMs : l.handshakeTimeoutMs;
+    if (now - this.joinMovedMs > limit) return this.close(CLOSE.handshakeTimeout, `no progress joining within ${limit} ms`);
+    // Behind the next chunk; seqs the worker cannot guess, so only a worker that read them answers.
+    if (this.sendingData && !this.allDataSent && now - this.lastJoinPingMs >= l.handshakeTimeoutMs / 4) {
+      this.lastJoinPingMs = now;
+      const seq = randomInt(0x1_0000_0000);
+      this.joinPings.push(seq);
+      this.send({ type: 'ping', seq });
+    }
+  }
+
+  /** A pong of a ping sent while joining: the worker read everything sent before it. */
+  private onJoiningPong(seq: number): void {
+    const i = this.joinPings.indexOf(seq);
+    if (i < 0) return;
+    this.joinPings.splice(0, i + 1);
+    this.joinMovedMs = performance.now();
   }
 
   private allowFrame(now: number): boolean {
@@ -196,11 +237,13 @@ export class WorkerConn {
     switch (this.state) {
       case 'auth':
         if (m.type !== 'hello') return this.close(CLOSE.protocolError, `expected hello, got ${m.type}`);
+        // The join's clock starts with the welcome this hello may earn.
+        this.joinMovedMs = performance.now();
         return this.onHello(m);
       case 'joining':
         if (m.type === 'dataRequest' && !this.sendingData) return void this.sendDataset();
         if (m.type === 'ready') return this.onWorkerReady(m);
-        if (m.type === 'pong') return;
+        if (m.type === 'pong') return this.onJoiningPong(m.seq);
         return this.close(CLOSE.protocolError, `unexpected ${m.type} while joining`);
       case 'ready':
         if (m.type === 'gradient' || m.type === 'evalResult' || m.type === 'pong') return this.host.onMessage(this, m);
@@ -236,12 +279,15 @@ export class WorkerConn {
     this.sendingData = true;
     const total = this.host.welcome().dataset.chunks;
     const t0 = performance.now();
+    this.joinMovedMs = t0;
     for (let i = 0; i < total; i++) {
       if (this.state !== 'joining') return;
       const frame = encodeMessage({ type: 'dataChunk', index: i, bytes: this.host.datasetChunk(i) });
       const ok = await new Promise<boolean>((resolve) => this.sendFrame(frame, (err) => resolve(!err)));
       if (!ok) return this.close(CLOSE.protocolError, 'dataset send failed');
+      this.joinMovedMs = performance.now();
     }
+    this.allDataSent = true;
     this.host.log(`worker ${this.id} (${this.name}): dataset sent in ${Math.round(performance.now() - t0)} ms`);
   }
 
@@ -256,6 +302,7 @@ export class WorkerConn {
     }
     this.backend = m.backend;
     this.threads = m.threads ?? 1;
+    this.joinPings = [];
     this.state = 'ready';
     this.host.onReady(this);
   }
