@@ -15,11 +15,42 @@ import { decodeMessage } from './decode.js';
 import { CLOSE, closeReason, PROTOCOL_VERSION, type Message, type MessageOf } from './protocol.js';
 import { encodeMessage } from './encode.js';
 import { authMac, checkMac, newNonce } from './auth.js';
+import { ThrottledLog } from './admission.js';
 
 export type ConnState = 'auth' | 'joining' | 'ready' | 'closed';
 
 /** A frame before authentication is a hello: anything bigger is hostile. */
 const MAX_UNAUTHENTICATED_FRAME_BYTES = 1024;
+/** Characters of a worker's own words (a leave's reason) that reach the log. */
+const MAX_LOGGED_REASON_CHARS = 120;
+
+/** Failed authentications of each host's connections: anyone who reaches the port can cause thousands a second. */
+const authFailures = new WeakMap<ConnHost, ThrottledLog>();
+
+function authFailureLog(host: ConnHost): ThrottledLog {
+  let log = authFailures.get(host);
+  if (!log) {
+    log = new ThrottledLog(
+      (line) => host.log(line),
+      (count, from) => `${count} connection(s) failed authentication since the last such line, the last from ${from}`,
+    );
+    authFailures.set(host, log);
+  }
+  return log;
+}
+
+/**
+ * A worker's own words as one log line can show them: control characters (a newline starting a
+ * forged line, ANSI escapes recolouring the terminal) and the invisible ones that reorder or hide
+ * text are written as \uXXXX escapes, and the length is capped.
+ */
+function loggable(text: string): string {
+  const shown = text.length > MAX_LOGGED_REASON_CHARS ? `${text.slice(0, MAX_LOGGED_REASON_CHARS)}…` : text;
+  return shown.replace(/[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g, (c) => {
+    if (c === '\n') return '\\n';
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
 
 export interface ConnLimits {
   handshakeTimeoutMs: number;
@@ -94,7 +125,8 @@ export class WorkerConn {
   ) {
     this.tokens = host.limits.maxMessagesPerSec;
     ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
-    ws.on('close', (code, reason) => this.closed(code, reason.toString(), true));
+    // The peer's close reason is its own words, and the pool logs it.
+    ws.on('close', (code, reason) => this.closed(code, loggable(reason.toString()), true));
     ws.on('error', () => this.close(CLOSE.protocolError, 'socket error'));
     this.send({ type: 'challenge', protocol: PROTOCOL_VERSION, nonce: this.nonce });
   }
@@ -231,7 +263,8 @@ export class WorkerConn {
 
   private handle(m: Message): void {
     if (m.type === 'leave') {
-      this.host.log(`worker ${this.id} (${this.name}) leaves: ${m.reason}`);
+      // Before the token is proven, the peer's words do not reach the log at all.
+      if (this.state !== 'auth') this.host.log(`worker ${this.id} (${this.name}) leaves: ${loggable(m.reason)}`);
       return this.close(1000, 'bye');
     }
     switch (this.state) {
@@ -256,7 +289,7 @@ export class WorkerConn {
   private onHello(m: MessageOf<'hello'>): void {
     // The token first: a peer that cannot prove it learns nothing, not even our protocol opinion.
     if (!checkMac(this.host.token, 'worker', this.nonce, m.mac)) {
-      this.host.log(`connection ${this.id}: authentication failed`);
+      authFailureLog(this.host).note(this.address);
       return this.close(CLOSE.authFailed, 'E_AUTH: bad token');
     }
     if (m.protocol !== PROTOCOL_VERSION) {
