@@ -16,11 +16,10 @@ import { CLOSE, closeReason, PROTOCOL_VERSION, type Message, type MessageOf } fr
 import { encodeMessage } from './encode.js';
 import { authMac, checkMac, newNonce } from './auth.js';
 import { ThrottledLog } from './admission.js';
+import { allowFullFrames } from './server.js';
 
 export type ConnState = 'auth' | 'joining' | 'ready' | 'closed';
 
-/** A frame before authentication is a hello: anything bigger is hostile. */
-const MAX_UNAUTHENTICATED_FRAME_BYTES = 1024;
 /** Characters of a worker's own words (a leave's reason) that reach the log. */
 const MAX_LOGGED_REASON_CHARS = 120;
 
@@ -247,9 +246,6 @@ export class WorkerConn {
     this.bytesInCount += data.length;
     if (!this.allowFrame(now)) return this.close(CLOSE.rateLimited, `more than ${this.host.limits.maxMessagesPerSec} messages/s`);
     if (!isBinary) return this.close(CLOSE.protocolError, 'text frame');
-    if (this.state === 'auth' && data.length > MAX_UNAUTHENTICATED_FRAME_BYTES) {
-      return this.close(CLOSE.protocolError, 'oversize frame before authentication');
-    }
     let m: Message;
     try {
       m = decodeMessage(data, 'worker');
@@ -336,6 +332,8 @@ export class WorkerConn {
     this.backend = m.backend;
     this.threads = m.threads ?? 1;
     this.joinPings = [];
+    // Until now ws refused a frame announcing more than 1 kB at its header (server.ts).
+    allowFullFrames(this.ws);
     this.state = 'ready';
     this.host.onReady(this);
   }
