@@ -12,7 +12,8 @@
  *     once, and each is cut after the handshake timeout, also one that never
  *     sends a byte.
  *
- * Refusals are logged at most once per LOG_EVERY_MS, with their count.
+ * Refusals are logged at most once per LOG_EVERY_MS, with their count
+ * (ThrottledLog, which connection.ts uses for failed authentications too).
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import type { Server } from 'node:net';
@@ -66,17 +67,15 @@ export class Admission {
   /** Unauthenticated sockets by `address:port`, the key the raw and the TLS socket share. */
   private readonly pending = new Map<string, Pending>();
   private readonly perAddress = new Map<string, number>();
-  private refused = 0;
-  private lastLogMs = Number.NEGATIVE_INFINITY;
-  private lastWhy = '';
-  private flush: NodeJS.Timeout | null = null;
+  private readonly refusals: ThrottledLog;
   readonly budget: number;
 
   constructor(
     server: Server,
     private readonly limits: AdmissionLimits,
-    private readonly log: (line: string) => void,
+    log: (line: string) => void,
   ) {
+    this.refusals = new ThrottledLog(log, (count, why) => `refused ${count} connection(s) since the last such line: ${why}`);
     this.budget = socketBudget();
     server.on('connection', (socket: Socket) => this.admit(socket));
   }
@@ -119,7 +118,7 @@ export class Admission {
             : null;
     if (why !== null) {
       socket.destroy();
-      return this.noteRefusal(why);
+      return this.refusals.note(why);
     }
     this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     const p: Pending = { address, upgraded: false, timer: setTimeout(() => this.expire(socket, p), this.limits.handshakeTimeoutMs) };
@@ -147,25 +146,43 @@ export class Admission {
     else this.perAddress.delete(p.address);
   }
 
-  private noteRefusal(why: string): void {
-    this.refused++;
-    this.lastWhy = why;
+}
+
+/**
+ * Events of one kind that anyone who reaches the port can cause (a refused connection, a failed
+ * authentication) are logged at most once per LOG_EVERY_MS, as one line with how many there were
+ * and the last one's detail: thousands a second must not flood the log.
+ */
+export class ThrottledLog {
+  private count = 0;
+  private lastDetail = '';
+  private lastLogMs = Number.NEGATIVE_INFINITY;
+  private flush: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly log: (line: string) => void,
+    private readonly line: (count: number, lastDetail: string) => string,
+  ) {}
+
+  note(detail: string): void {
+    this.count++;
+    this.lastDetail = detail;
     const now = performance.now();
     if (now - this.lastLogMs < LOG_EVERY_MS) {
-      // The rest of a burst is told when its time comes, not only at the next refusal (which may never come).
+      // The rest of a burst is told when its time comes, not only at the next event (which may never come).
       this.flush ??= setTimeout(() => {
         this.flush = null;
-        if (this.refused > 0) this.logRefusals(performance.now());
+        if (this.count > 0) this.tell(performance.now());
       }, this.lastLogMs + LOG_EVERY_MS - now).unref();
       return;
     }
-    this.logRefusals(now);
+    this.tell(now);
   }
 
-  private logRefusals(now: number): void {
+  private tell(now: number): void {
     this.lastLogMs = now;
-    this.log(`refused ${this.refused} connection(s) since the last such line: ${this.lastWhy}`);
-    this.refused = 0;
+    this.log(this.line(this.count, this.lastDetail));
+    this.count = 0;
   }
 }
 

@@ -8,17 +8,48 @@
  * close code that says why. Nothing is sent before the worker has proved the
  * token, except the challenge itself.
  */
+import { randomInt } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { isTrainerError } from '../../shared/errors.js';
 import { decodeMessage } from './decode.js';
 import { CLOSE, closeReason, PROTOCOL_VERSION, type Message, type MessageOf } from './protocol.js';
 import { encodeMessage } from './encode.js';
 import { authMac, checkMac, newNonce } from './auth.js';
+import { ThrottledLog } from './admission.js';
+import { allowFullFrames } from './server.js';
 
 export type ConnState = 'auth' | 'joining' | 'ready' | 'closed';
 
-/** A frame before authentication is a hello: anything bigger is hostile. */
-const MAX_UNAUTHENTICATED_FRAME_BYTES = 1024;
+/** Characters of a worker's own words (a leave's reason) that reach the log. */
+const MAX_LOGGED_REASON_CHARS = 120;
+
+/** Failed authentications of each host's connections: anyone who reaches the port can cause thousands a second. */
+const authFailures = new WeakMap<ConnHost, ThrottledLog>();
+
+function authFailureLog(host: ConnHost): ThrottledLog {
+  let log = authFailures.get(host);
+  if (!log) {
+    log = new ThrottledLog(
+      (line) => host.log(line),
+      (count, from) => `${count} connection(s) failed authentication since the last such line, the last from ${from}`,
+    );
+    authFailures.set(host, log);
+  }
+  return log;
+}
+
+/**
+ * A worker's own words as one log line can show them: control characters (a newline starting a
+ * forged line, ANSI escapes recolouring the terminal) and the invisible ones that reorder or hide
+ * text are written as \uXXXX escapes, and the length is capped.
+ */
+function loggable(text: string): string {
+  const shown = text.length > MAX_LOGGED_REASON_CHARS ? `${text.slice(0, MAX_LOGGED_REASON_CHARS)}…` : text;
+  return shown.replace(/[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g, (c) => {
+    if (c === '\n') return '\\n';
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
 
 export interface ConnLimits {
   handshakeTimeoutMs: number;
@@ -77,6 +108,12 @@ export class WorkerConn {
   private tokens: number;
   private lastRefillMs = performance.now();
   private sendingData = false;
+  private allDataSent = false;
+  /** While joining: when the join last moved (the welcome, the dataRequest, a chunk leaving, a pong showing the worker read up to it). */
+  private joinMovedMs = 0;
+  /** While joining: pings sent behind dataset chunks and not yet answered, oldest first. */
+  private joinPings: number[] = [];
+  private lastJoinPingMs = 0;
 
   constructor(
     readonly id: string,
@@ -87,7 +124,8 @@ export class WorkerConn {
   ) {
     this.tokens = host.limits.maxMessagesPerSec;
     ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
-    ws.on('close', (code, reason) => this.closed(code, reason.toString(), true));
+    // The peer's close reason is its own words, and the pool logs it.
+    ws.on('close', (code, reason) => this.closed(code, loggable(reason.toString()), true));
     ws.on('error', () => this.close(CLOSE.protocolError, 'socket error'));
     this.send({ type: 'challenge', protocol: PROTOCOL_VERSION, nonce: this.nonce });
   }
@@ -138,15 +176,17 @@ export class WorkerConn {
   }
 
   /**
-   * Called on the pool's timer: the handshake must finish in time, and a ready
-   * worker must either return results (`busySinceMs`: when it last got work
-   * while idle or returned a result, null when it holds no task) or answer pings.
+   * Called on the pool's timer: the handshake must finish in time, a joining
+   * worker must keep its join moving, and a ready worker must either return
+   * results (`busySinceMs`: when it last got work while idle or returned a
+   * result, null when it holds no task) or answer pings.
    */
   tick(now: number, busySinceMs: number | null): void {
     const l = this.host.limits;
     if (this.state === 'auth' && now - this.openedMs > l.handshakeTimeoutMs) {
       return this.close(CLOSE.handshakeTimeout, `no valid hello within ${l.handshakeTimeoutMs} ms`);
     }
+    if (this.state === 'joining') return this.tickJoining(now);
     if (this.state !== 'ready') return;
     if (busySinceMs !== null) {
       // A worker computing cannot answer pings (tfjs calls are synchronous): its deadline is the task's.
@@ -157,6 +197,38 @@ export class WorkerConn {
       this.lastPingMs = now;
       this.send({ type: 'ping', seq: this.pingSeq++ >>> 0 });
     }
+  }
+
+  /**
+   * A joining worker that holds its socket without moving on (a token holder parking
+   * connections: they filled the descriptor budget) is closed once the join has not moved for
+   * cluster.handshakeTimeoutMs. A frame alone is no progress: a pong is, only when it answers a
+   * ping sent behind dataset bytes, so the worker read those. While the dataset goes out, a chunk
+   * leaves every limit at the least (one chunk per limit is the slowest link this allows: 1 MiB
+   * per 10 s at the defaults, about 25 minutes for CIFAR-10), and the pongs show the bytes still
+   * in the socket buffers reaching it. After the last chunk has left, the worker must still
+   * receive it and then hash, check and cache the data and warm up (at most 3 s) before its
+   * ready, with nothing to say meanwhile: twice the limit from there.
+   */
+  private tickJoining(now: number): void {
+    const l = this.host.limits;
+    const limit = this.allDataSent ? 2 * l.handshakeTimeoutMs : l.handshakeTimeoutMs;
+    if (now - this.joinMovedMs > limit) return this.close(CLOSE.handshakeTimeout, `no progress joining within ${limit} ms`);
+    // Behind the next chunk; seqs the worker cannot guess, so only a worker that read them answers.
+    if (this.sendingData && !this.allDataSent && now - this.lastJoinPingMs >= l.handshakeTimeoutMs / 4) {
+      this.lastJoinPingMs = now;
+      const seq = randomInt(0x1_0000_0000);
+      this.joinPings.push(seq);
+      this.send({ type: 'ping', seq });
+    }
+  }
+
+  /** A pong of a ping sent while joining: the worker read everything sent before it. */
+  private onJoiningPong(seq: number): void {
+    const i = this.joinPings.indexOf(seq);
+    if (i < 0) return;
+    this.joinPings.splice(0, i + 1);
+    this.joinMovedMs = performance.now();
   }
 
   private allowFrame(now: number): boolean {
@@ -174,9 +246,6 @@ export class WorkerConn {
     this.bytesInCount += data.length;
     if (!this.allowFrame(now)) return this.close(CLOSE.rateLimited, `more than ${this.host.limits.maxMessagesPerSec} messages/s`);
     if (!isBinary) return this.close(CLOSE.protocolError, 'text frame');
-    if (this.state === 'auth' && data.length > MAX_UNAUTHENTICATED_FRAME_BYTES) {
-      return this.close(CLOSE.protocolError, 'oversize frame before authentication');
-    }
     let m: Message;
     try {
       m = decodeMessage(data, 'worker');
@@ -190,17 +259,20 @@ export class WorkerConn {
 
   private handle(m: Message): void {
     if (m.type === 'leave') {
-      this.host.log(`worker ${this.id} (${this.name}) leaves: ${m.reason}`);
+      // Before the token is proven, the peer's words do not reach the log at all.
+      if (this.state !== 'auth') this.host.log(`worker ${this.id} (${this.name}) leaves: ${loggable(m.reason)}`);
       return this.close(1000, 'bye');
     }
     switch (this.state) {
       case 'auth':
         if (m.type !== 'hello') return this.close(CLOSE.protocolError, `expected hello, got ${m.type}`);
+        // The join's clock starts with the welcome this hello may earn.
+        this.joinMovedMs = performance.now();
         return this.onHello(m);
       case 'joining':
         if (m.type === 'dataRequest' && !this.sendingData) return void this.sendDataset();
         if (m.type === 'ready') return this.onWorkerReady(m);
-        if (m.type === 'pong') return;
+        if (m.type === 'pong') return this.onJoiningPong(m.seq);
         return this.close(CLOSE.protocolError, `unexpected ${m.type} while joining`);
       case 'ready':
         if (m.type === 'gradient' || m.type === 'evalResult' || m.type === 'pong') return this.host.onMessage(this, m);
@@ -213,7 +285,7 @@ export class WorkerConn {
   private onHello(m: MessageOf<'hello'>): void {
     // The token first: a peer that cannot prove it learns nothing, not even our protocol opinion.
     if (!checkMac(this.host.token, 'worker', this.nonce, m.mac)) {
-      this.host.log(`connection ${this.id}: authentication failed`);
+      authFailureLog(this.host).note(this.address);
       return this.close(CLOSE.authFailed, 'E_AUTH: bad token');
     }
     if (m.protocol !== PROTOCOL_VERSION) {
@@ -236,12 +308,15 @@ export class WorkerConn {
     this.sendingData = true;
     const total = this.host.welcome().dataset.chunks;
     const t0 = performance.now();
+    this.joinMovedMs = t0;
     for (let i = 0; i < total; i++) {
       if (this.state !== 'joining') return;
       const frame = encodeMessage({ type: 'dataChunk', index: i, bytes: this.host.datasetChunk(i) });
       const ok = await new Promise<boolean>((resolve) => this.sendFrame(frame, (err) => resolve(!err)));
       if (!ok) return this.close(CLOSE.protocolError, 'dataset send failed');
+      this.joinMovedMs = performance.now();
     }
+    this.allDataSent = true;
     this.host.log(`worker ${this.id} (${this.name}): dataset sent in ${Math.round(performance.now() - t0)} ms`);
   }
 
@@ -256,6 +331,9 @@ export class WorkerConn {
     }
     this.backend = m.backend;
     this.threads = m.threads ?? 1;
+    this.joinPings = [];
+    // Until now ws refused a frame announcing more than 1 kB at its header (server.ts).
+    allowFullFrames(this.ws);
     this.state = 'ready';
     this.host.onReady(this);
   }

@@ -1,6 +1,7 @@
 /**
  * The listening socket: plain HTTP or, with a certificate and key, HTTPS, and
- * a ws server on it whose maxPayload is checked before a frame is buffered.
+ * a ws server on it whose frame limit is checked before a frame is buffered:
+ * MAX_FRAME_BYTES_BEFORE_READY until the worker is ready, then maxPayloadBytes.
  * Every connection passes admission.ts first (descriptor budget, caps and
  * timeout of unauthenticated sockets).
  * Plain HTTP requests (not upgrades) go to `onRequest` when given (the
@@ -13,10 +14,34 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createSecureContext } from 'node:tls';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { DEFAULT_CONFIG } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
 import { Admission, type AdmissionLimits } from './admission.js';
+
+/** Frames before a worker is ready are a hello, a dataRequest, a ready, a pong or a leave: anything bigger is hostile. */
+export const MAX_FRAME_BYTES_BEFORE_READY = 1024;
+
+/** The maxPayloadBytes of each connection's server, for allowFullFrames. */
+const fullFrameBytes = new WeakMap<WebSocket, number>();
+
+/**
+ * Lets `ws` send frames up to its server's maxPayloadBytes (a gradient) from now on. ws checks a
+ * frame's announced length against its receiver's `_maxPayload` as it parses the header, before
+ * it buffers the payload, but sets that once for all connections (the server's maxPayload) and
+ * has no public way to change it for one. So the server starts every connection at
+ * MAX_FRAME_BYTES_BEFORE_READY, and this raises it on the internal: it throws on a ws that keeps
+ * it elsewhere (every joining test fails), where workers would otherwise be stuck at 1 kB or
+ * strangers let in at the model's size.
+ */
+export function allowFullFrames(ws: WebSocket): void {
+  const receiver = (ws as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
+  const bytes = fullFrameBytes.get(ws);
+  if (receiver === undefined || typeof receiver._maxPayload !== 'number' || bytes === undefined) {
+    throw new TrainerError('E_INTERNAL', 'this version of ws has no receiver._maxPayload: the per-connection frame limit (server.ts) needs updating');
+  }
+  receiver._maxPayload = bytes;
+}
 
 /** Answers a plain HTTP request and returns true, or returns false to leave it to the caller. */
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -42,6 +67,8 @@ export interface Listening {
   url: string;
   admission: Admission;
   port: number;
+  /** Largest frame of a ready worker. */
+  maxPayloadBytes: number;
   close(): Promise<void>;
 }
 
@@ -127,7 +154,8 @@ export async function listen(o: ListenOptions): Promise<Listening> {
     handshakeTimeoutMs: c.handshakeTimeoutMs,
   };
   const admission = new Admission(server, limits, o.log ?? (() => {}));
-  const wss = new WebSocketServer({ server, maxPayload: o.maxPayloadBytes, perMessageDeflate: false, clientTracking: true });
+  const wss = new WebSocketServer({ server, maxPayload: MAX_FRAME_BYTES_BEFORE_READY, perMessageDeflate: false, clientTracking: true });
+  wss.on('connection', (ws: WebSocket) => fullFrameBytes.set(ws, o.maxPayloadBytes));
   // ws re-emits the server's errors here: unheard, a port in use was an uncaught exception. One
   // while listening is the promise's below; any later one is logged.
   wss.on('error', (err: Error) => {
@@ -148,6 +176,7 @@ export async function listen(o: ListenOptions): Promise<Listening> {
     wss,
     server,
     admission,
+    maxPayloadBytes: o.maxPayloadBytes,
     url: `${scheme}://${hostPart}:${port}`,
     port,
     close: () =>

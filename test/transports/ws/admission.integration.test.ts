@@ -48,6 +48,8 @@ test('unauthenticated sockets are capped in all and per address, the excess clos
       if (m.type === 'challenge') {
         ws.send(encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(TOKEN, 'worker', m.nonce), nonce: newNonce(), name: 'w' }));
       }
+      // A joiner must keep its join moving (joining-timeout.integration.test.ts): this one asks for the data.
+      if (m.type === 'welcome') ws.send(encodeMessage({ type: 'dataRequest' }));
     });
     await waitFor('welcome', () => got.some((m) => m.type === 'welcome'), 3000);
     // Authenticated: no longer cut by the admission timeout.

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import WebSocket from 'ws';
+import { authMac, newNonce } from '../../../src/transports/ws/auth.js';
+import { decodeMessage } from '../../../src/transports/ws/decode.js';
+import { encodeMessage } from '../../../src/transports/ws/encode.js';
+import { PROTOCOL_VERSION, type Message } from '../../../src/transports/ws/protocol.js';
+import { tempDir } from '../../helpers.js';
+import { TOKEN, startBarePool, waitFor } from './helpers.js';
+
+const FORGED = 'bye\nmodel saved to /tmp/x/model (weights sha256 0000)\n\x1b[31merror E_DIVERGED: fake\x1b[0m';
+
+/** Connects, answers the challenge with a hello under `token` (none: no hello), then sends `then`; resolves when closed. */
+function visit(url: string, token: string | null, then: Message | null): Promise<void> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url);
+    ws.on('error', () => {});
+    ws.on('close', () => resolve());
+    ws.on('message', (d: Buffer) => {
+      const m = decodeMessage(d, 'coordinator');
+      if (m.type === 'challenge' && token !== null) {
+        ws.send(encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(token, 'worker', m.nonce), nonce: newNonce(), name: 'visitor' }));
+      }
+      if ((m.type === 'challenge' && token === null) || m.type === 'welcome') {
+        if (then) ws.send(encodeMessage(then));
+        else ws.close();
+      }
+    });
+  });
+}
+
+test('a leave before authentication puts nothing of its reason in the log', async () => {
+  const { pool, url, lines } = await startBarePool(await tempDir());
+  try {
+    await visit(url, null, { type: 'leave', reason: FORGED });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(!lines.some((l) => /model saved|E_DIVERGED|\x1b|\n/.test(l)), lines.join('\n'));
+  } finally {
+    await pool.close();
+  }
+});
+
+test("an authenticated worker's leave reason is logged on one line, its control characters escaped", async () => {
+  const { pool, url, lines } = await startBarePool(await tempDir());
+  try {
+    await visit(url, TOKEN, { type: 'leave', reason: FORGED + 'x'.repeat(150) });
+    await waitFor('the leave logged', () => lines.some((l) => / leaves: /.test(l)), 5000);
+    const line = lines.find((l) => / leaves: /.test(l)) as string;
+    assert.doesNotMatch(line, /[\x00-\x1f\x7f]/);
+    assert.match(line, /leaves: bye\\nmodel saved .*\\u001b\[31merror/);
+    assert.ok(line.length < 250, `${line.length} characters`);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('50 failed authentications give one log line at once and one with the rest of the count when its time comes', async () => {
+  const { pool, url, lines } = await startBarePool(await tempDir());
+  try {
+    for (let i = 0; i < 50; i += 10) await Promise.all(Array.from({ length: 10 }, () => visit(url, 'not-the-token', null)));
+    const told = () => lines.filter((l) => /authentication/.test(l));
+    assert.equal(told().length, 1, told().join('\n'));
+    assert.match(told()[0] as string, /^1 connection\(s\) failed authentication since the last such line, the last from 127\.0\.0\.1:\d+$/);
+    await waitFor('the rest of the burst told', () => told().length === 2, 15_000);
+    assert.match(told()[1] as string, /^49 connection\(s\) failed authentication since the last such line/);
+  } finally {
+    await pool.close();
+  }
+});
