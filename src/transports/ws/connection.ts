@@ -202,17 +202,19 @@ export class WorkerConn {
   /**
    * A joining worker that holds its socket without moving on (a token holder parking
    * connections: they filled the descriptor budget) is closed once the join has not moved for
-   * cluster.handshakeTimeoutMs. A frame alone is no progress: a pong is, only when it answers a
-   * ping sent behind dataset bytes, so the worker read those. While the dataset goes out, a chunk
-   * leaves every limit at the least (one chunk per limit is the slowest link this allows: 1 MiB
-   * per 10 s at the defaults, about 25 minutes for CIFAR-10), and the pongs show the bytes still
-   * in the socket buffers reaching it. After the last chunk has left, the worker must still
-   * receive it and then hash, check and cache the data and warm up (at most 3 s) before its
-   * ready, with nothing to say meanwhile: twice the limit from there.
+   * long enough. A frame alone is no progress: a pong is, only when it answers a ping sent behind
+   * dataset bytes, so the worker read those. While the dataset goes out, a chunk leaves every
+   * cluster.handshakeTimeoutMs at the least (one chunk per limit is the slowest link this allows:
+   * 1 MiB per 10 s at the defaults, about 25 minutes for CIFAR-10), and the pongs show the bytes
+   * still in the socket buffers reaching it. Before its first request and after the last chunk the
+   * worker has nothing to say while it starts its backend (tfjs-node-gpu loading CUDA can take tens
+   * of seconds), hashes and caches the data and warms up, all synchronous: it gets what a worker
+   * computing gets (cluster.stepTimeoutMs), and twice the handshake's limit at the least.
    */
   private tickJoining(now: number): void {
     const l = this.host.limits;
-    const limit = this.allDataSent ? 2 * l.handshakeTimeoutMs : l.handshakeTimeoutMs;
+    const downloading = this.sendingData && !this.allDataSent;
+    const limit = downloading ? l.handshakeTimeoutMs : Math.max(2 * l.handshakeTimeoutMs, l.stepTimeoutMs);
     if (now - this.joinMovedMs > limit) return this.close(CLOSE.handshakeTimeout, `no progress joining within ${limit} ms`);
     // Behind the next chunk; seqs the worker cannot guess, so only a worker that read them answers.
     if (this.sendingData && !this.allDataSent && now - this.lastJoinPingMs >= l.handshakeTimeoutMs / 4) {
