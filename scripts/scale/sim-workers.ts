@@ -150,7 +150,7 @@ class SimWorker {
   private onMessage(m: Message): void {
     switch (m.type) {
       case 'challenge':
-        return this.send({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(this.o.token, 'worker', m.nonce), nonce: this.nonce, name: `sim${this.index}` });
+        return this.send({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(this.o.token, 'worker', m.nonce), nonce: this.nonce, name: `sim${this.index}`, instance: this.nonce });
       case 'welcome':
         if (!checkMac(this.o.token, 'coordinator', this.nonce, m.mac)) throw new Error('the coordinator does not hold our token');
         if (m.modelSize !== this.o.modelSize) throw new Error(`model of ${m.modelSize} parameters, expected ${this.o.modelSize}`);

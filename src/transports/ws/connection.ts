@@ -75,8 +75,8 @@ export interface ConnHost {
   datasetChunk(index: number): Uint8Array;
   /** Whether `proof` proves holding the dataset for `nonce` (wire-dataset.ts datasetProof). */
   checkDatasetProof(nonce: Uint8Array, proof: Uint8Array): boolean;
-  /** Why the worker named `name` may not join now (a ban, a stall backoff), or null. */
-  refusal(name: string): { code: number; reason: string } | null;
+  /** Why this worker (its name and process) may not join now (a ban, a stall backoff), or null. */
+  refusal(conn: WorkerConn): { code: number; reason: string } | null;
   log(line: string): void;
   /** The worker proved the token (its socket is no longer capped as unauthenticated). */
   onAuthenticated(conn: WorkerConn): void;
@@ -89,6 +89,8 @@ export interface ConnHost {
 export class WorkerConn {
   state: ConnState = 'auth';
   name = '?';
+  /** The worker process's id from its hello (hex): with the name, what standing.ts holds. */
+  instance = '';
   backend = '?';
   /** Micro-batches the worker computes at once (its compute threads). */
   threads = 1;
@@ -294,8 +296,9 @@ export class WorkerConn {
       return this.close(CLOSE.versionMismatch, `E_PROTOCOL: protocol ${m.protocol}, coordinator speaks ${PROTOCOL_VERSION}`);
     }
     this.name = m.name;
+    this.instance = Buffer.from(m.instance).toString('hex');
     this.host.onAuthenticated(this);
-    const refusal = this.host.refusal(m.name);
+    const refusal = this.host.refusal(this);
     if (refusal) {
       this.host.log(`worker ${this.id} (${m.name}) refused: ${refusal.reason}`);
       return this.close(refusal.code, refusal.reason);

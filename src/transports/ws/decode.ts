@@ -135,13 +135,14 @@ function readFields(r: Reader, type: MessageType): Message {
       r.only('type', 'protocol', 'nonce');
       return { type, protocol: r.int('protocol', 0, U32), nonce: r.bytes('nonce', 16, 64) };
     case 'hello':
-      r.only('type', 'protocol', 'mac', 'nonce', 'name');
+      r.only('type', 'protocol', 'mac', 'nonce', 'name', 'instance');
       return {
         type,
         protocol: r.int('protocol', 0, U32),
         mac: r.bytes('mac', 32, 32),
         nonce: r.bytes('nonce', 16, 64),
         name: r.str('name', MAX_WORKER_NAME_CHARS, NAME),
+        instance: r.bytes('instance', 16, 64),
       };
     case 'welcome': {
       r.only('type', 'workerId', 'mac', 'model', 'modelSize', 'mean', 'std', 'backend', 'maxBatch', 'microBatch', 'heartbeatMs', 'dataset', 'proofNonce');

@@ -29,8 +29,9 @@ import { TrainerError } from '../../shared/errors.js';
  * 5: welcome.microBatch (the size a worker warms up with).
  * 6: gradient.startedAt (the worker's clock when it started computing).
  * 7: tasks (welcome.maxBatch, a task's indices) hold at most 4,096 examples (config MAX_TASK_EXAMPLES).
+ * 8: hello.instance (the worker process's random id: bans and stall back-offs hold it with the name).
  */
-export const PROTOCOL_VERSION = 7;
+export const PROTOCOL_VERSION = 8;
 
 /** WebSocket close codes (4000-4999 is the application range). */
 export const CLOSE = {
@@ -81,7 +82,19 @@ export type Message =
   /** coordinator -> worker, first frame: prove you hold the token by HMAC of `nonce`. */
   | { type: 'challenge'; protocol: number; nonce: Uint8Array }
   /** worker -> coordinator: HMAC of the coordinator's nonce, and a nonce for the coordinator to prove itself. */
-  | { type: 'hello'; protocol: number; mac: Uint8Array; nonce: Uint8Array; name: string }
+  | {
+      type: 'hello';
+      protocol: number;
+      mac: Uint8Array;
+      nonce: Uint8Array;
+      name: string;
+      /**
+       * Drawn at random once per worker process and never shown: the coordinator's bans and stall
+       * back-offs hold (name, instance), so a token holder that takes an honest worker's name (the
+       * dashboard shows names) cannot get that worker refused.
+       */
+      instance: Uint8Array;
+    }
   /** coordinator -> worker after a good hello: what to compute with, and the coordinator's own proof. */
   | {
       type: 'welcome';

@@ -1,14 +1,16 @@
 /**
  * Where each worker stands with the coordinator for the rest of the run, by
- * the name it gives in its hello: one evicted for a stall (a task past
+ * who it is (pool.ts standingOf: the name it gives in its hello and its
+ * process's random id): one evicted for a stall (a task past
  * cluster.stepTimeoutMs, or silence) may rejoin only after a backoff that
  * doubles with each stall, and after cluster.maxStalls stalls it is refused
  * for the run, like one caught sending wrong results. Checked right after the
  * token, before the worker gets a welcome.
  *
- * A name is what a worker says it is: one holding the token can come back
- * under another. The backoff and the ban bound what one identity costs; what
- * any identity can do is bounded by verification and speculative re-runs.
+ * Who a worker is, it says itself: one holding the token can come back as
+ * another process or under another name. The backoff and the ban bound what
+ * one identity costs; what any identity can do is bounded by verification and
+ * speculative re-runs.
  */
 import { CLOSE } from './protocol.js';
 

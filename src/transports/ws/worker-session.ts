@@ -12,6 +12,7 @@
  * a message out of turn is the coordinator's protocol error. The session knows its link only as send/close, so each transition is
  * testable without a socket (test/transports/ws/worker-session.test.ts).
  */
+import { randomBytes } from 'node:crypto';
 import { TrainerError, isTrainerError } from '../../shared/errors.js';
 import { checkMac, authMac, newNonce } from './auth.js';
 import { decodeMessage } from './decode.js';
@@ -19,6 +20,9 @@ import { encodeMessage } from './encode.js';
 import { CLOSE, closeReason, PROTOCOL_VERSION, assertNever, type DatasetInfo, type Message, type MessageOf } from './protocol.js';
 import { sha256Hex } from './wire-dataset.js';
 import type { WorkTask, WorkerCompute } from './worker.js';
+
+/** This process's id in every hello it sends, the same on every reconnection (protocol.ts hello.instance). */
+const PROCESS_INSTANCE = randomBytes(16);
 
 /** The socket, as a session sees it. */
 export interface SessionLink {
@@ -169,7 +173,7 @@ export class WorkerSession {
       return this.fail(new TrainerError('E_PROTOCOL', `coordinator speaks protocol ${m.protocol}, this worker ${PROTOCOL_VERSION}`), CLOSE.versionMismatch);
     }
     s.challenged = true;
-    this.send({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(this.o.token, 'worker', m.nonce), nonce: this.nonce, name: this.o.name });
+    this.send({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(this.o.token, 'worker', m.nonce), nonce: this.nonce, name: this.o.name, instance: PROCESS_INSTANCE });
   }
 
   private async onWelcome(m: MessageOf<'welcome'>): Promise<void> {

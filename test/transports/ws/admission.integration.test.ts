@@ -46,7 +46,7 @@ test('unauthenticated sockets are capped in all and per address, the excess clos
       const m = decodeMessage(d, 'coordinator');
       got.push(m);
       if (m.type === 'challenge') {
-        ws.send(encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(TOKEN, 'worker', m.nonce), nonce: newNonce(), name: 'w' }));
+        ws.send(encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(TOKEN, 'worker', m.nonce), nonce: newNonce(), name: 'w', instance: newNonce() }));
       }
       // A joiner must keep its join moving (joining-timeout.integration.test.ts): this one asks for the data.
       if (m.type === 'welcome') ws.send(encodeMessage({ type: 'dataRequest' }));

@@ -34,7 +34,7 @@ function client(url: string) {
 function hello(challenge: Message, token: string, protocol = PROTOCOL_VERSION): Uint8Array {
   assert.equal(challenge.type, 'challenge');
   if (challenge.type !== 'challenge') throw new Error();
-  return encodeMessage({ type: 'hello', protocol, mac: authMac(token, 'worker', challenge.nonce), nonce: newNonce(), name: 't' });
+  return encodeMessage({ type: 'hello', protocol, mac: authMac(token, 'worker', challenge.nonce), nonce: newNonce(), name: 't', instance: newNonce() });
 }
 
 test('a wrong token is closed with 4401 and E_AUTH, and nothing but the challenge was sent', async () => {

@@ -19,7 +19,7 @@ async function claimReady(url: string, proof: (w: MessageOf<'welcome'>) => Uint8
   ws.on('message', (d: Buffer) => {
     const m = decodeMessage(d, 'coordinator');
     got.push(m);
-    if (m.type === 'challenge') ws.send(encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(TOKEN, 'worker', m.nonce), nonce: newNonce(), name: 'claimer' }));
+    if (m.type === 'challenge') ws.send(encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(TOKEN, 'worker', m.nonce), nonce: newNonce(), name: 'claimer', instance: newNonce() }));
     if (m.type === 'welcome') ws.send(encodeMessage({ type: 'ready', sha256: m.dataset.sha256, backend: 'wasm', proof: proof(m) }));
   });
   return { ws, got, closed };

@@ -88,7 +88,7 @@ async function hostile(url: string, rng: Rng, sent: { frames: number; replays: n
   const mode = replay ? 'replay' : pick(rng, ['garbage', 'garbage', 'out-of-order', 'bad-mac', 'after-auth'] as const);
   // A fresh name each time, as an attacker would: a worker caught lying is refused by name for the run.
   const name = `fuzz-${++clients}`;
-  const goodHello = () => encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(TOKEN, 'worker', challenge.nonce), nonce: newNonce(), name });
+  const goodHello = () => encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(TOKEN, 'worker', challenge.nonce), nonce: newNonce(), name, instance: newNonce() });
 
   if (mode === 'garbage') {
     for (let i = 0, n = 1 + Math.floor(rng() * 3); i < n; i++) send(garbage());
@@ -96,7 +96,7 @@ async function hostile(url: string, rng: Rng, sent: { frames: number; replays: n
     send(encodeMessage(pick(rng, [{ type: 'ready', sha256: 'a'.repeat(64), backend: 'wasm' }, { type: 'pong', seq: 1 }, { type: 'dataRequest' }, { type: 'evalResult', taskId: 1, version: 0, lossSum: 0, correct: 0, count: 0 }] as Message[])));
   } else if (mode === 'bad-mac') {
     // A replayed or forged answer: right shape, wrong nonce.
-    send(encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(TOKEN, 'worker', newNonce()), nonce: newNonce(), name: 'fuzz' }));
+    send(encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(TOKEN, 'worker', newNonce()), nonce: newNonce(), name: 'fuzz', instance: newNonce() }));
   } else {
     send(goodHello());
     const welcome = await next('welcome');
@@ -158,7 +158,7 @@ test('1,200 malformed, oversize, out-of-order and replayed frames thrown at a li
         ws.on('error', () => {});
         ws.on('message', (d: Buffer) => {
           const m = decodeMessage(d, 'coordinator');
-          if (m.type === 'challenge') ws.send(encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(TOKEN, 'worker', m.nonce), nonce: newNonce(), name: 'hang' }));
+          if (m.type === 'challenge') ws.send(encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(TOKEN, 'worker', m.nonce), nonce: newNonce(), name: 'hang', instance: newNonce() }));
           if (m.type === 'welcome') ws.send(encodeMessage({ type: 'ready', sha256: m.dataset.sha256, backend: 'wasm', proof: datasetProof(blob, m.proofNonce) }));
           if (m.type === 'task') hangs++;
         });

@@ -26,7 +26,7 @@ function joiner(url: string, o: { stopAfterWelcome?: boolean; readEveryMs?: numb
   ws.on('message', (d: Buffer) => {
     const m: Message = decodeMessage(d, 'coordinator');
     if (m.type === 'challenge') {
-      ws.send(encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(TOKEN, 'worker', m.nonce), nonce: newNonce(), name: 'joiner' }));
+      ws.send(encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(TOKEN, 'worker', m.nonce), nonce: newNonce(), name: 'joiner', instance: newNonce() }));
     } else if (m.type === 'welcome' && !o.stopAfterWelcome) {
       welcome = m;
       ws.send(encodeMessage({ type: 'dataRequest' }));

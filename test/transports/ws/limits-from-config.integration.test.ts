@@ -20,7 +20,7 @@ function rawWorker(url: string, paused = false) {
     const m = decodeMessage(d, 'coordinator');
     got.push(m);
     if (m.type === 'challenge') {
-      ws.send(encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(TOKEN, 'worker', m.nonce), nonce: newNonce(), name: 'raw' }));
+      ws.send(encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(TOKEN, 'worker', m.nonce), nonce: newNonce(), name: 'raw', instance: newNonce() }));
     } else if (m.type === 'welcome') {
       welcome = m;
       ws.send(encodeMessage({ type: 'dataRequest' }));

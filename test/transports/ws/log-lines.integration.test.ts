@@ -19,7 +19,7 @@ function visit(url: string, token: string | null, then: Message | null): Promise
     ws.on('message', (d: Buffer) => {
       const m = decodeMessage(d, 'coordinator');
       if (m.type === 'challenge' && token !== null) {
-        ws.send(encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(token, 'worker', m.nonce), nonce: newNonce(), name: 'visitor' }));
+        ws.send(encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(token, 'worker', m.nonce), nonce: newNonce(), name: 'visitor', instance: newNonce() }));
       }
       if ((m.type === 'challenge' && token === null) || m.type === 'welcome') {
         if (then) ws.send(encodeMessage(then));

@@ -13,7 +13,7 @@ const sha = 'ab'.repeat(32);
 /** One of every message: a Record so a new type that is not here fails to compile. */
 const SAMPLES: Record<MessageType, Message> = {
   challenge: { type: 'challenge', protocol: PROTOCOL_VERSION, nonce: bytes(32) },
-  hello: { type: 'hello', protocol: PROTOCOL_VERSION, mac: bytes(32, 1), nonce: bytes(32, 2), name: 'host:42' },
+  hello: { type: 'hello', protocol: PROTOCOL_VERSION, mac: bytes(32, 1), nonce: bytes(32, 2), name: 'host:42', instance: bytes(16, 3) },
   welcome: {
     type: 'welcome',
     workerId: 'w1-abcd',
@@ -189,7 +189,7 @@ test('protocol 5: the welcome says the micro-batch size workers warm up with; on
 });
 
 test('protocol 7: a welcome or a task of more than 4,096 examples (what a wasm pass holds) is refused', () => {
-  assert.equal(PROTOCOL_VERSION, 7);
+  assert.equal(PROTOCOL_VERSION, 8);
   const welcome = SAMPLES.welcome as Extract<Message, { type: 'welcome' }>;
   assert.equal((decodeMessage(encodeMessage({ ...welcome, maxBatch: 4096 }), 'coordinator') as typeof welcome).maxBatch, 4096);
   assert.throws(() => decodeMessage(encodeMessage({ ...welcome, maxBatch: 4097 }), 'coordinator'), /welcome\.maxBatch must be an integer in \[1, 4096\]/);

@@ -118,3 +118,43 @@ test('cluster.verify: once two workers agree, a worker on another backend is ref
     killAll(procs);
   }
 });
+
+test('a token holder that takes an honest worker\'s name and sends poison is refused, and a worker of that name in another process is not (bans held names alone)', async () => {
+  const dir = await tempDir();
+  const config = wsConfig(dir, 'borrowed', { train: { epochs: 2 } });
+  const expected = await referenceSha(config);
+  const procs: Spawned[] = [];
+  const lines: string[] = [];
+  const names = new Map<string, string>();
+  const ready: string[] = [];
+  const banned: string[] = [];
+  let url = '';
+  const ws = loopbackWsPool({
+    minWorkers: 2,
+    onListening: (u) => {
+      url = u;
+      procs.push(spawnWorker(u, dir, 'b'), spawnRogue(u, dir, 'huge', 'a'));
+    },
+    extra: {
+      onEvent: (e) => {
+        if (e.kind === 'ready') (names.set(e.worker, e.name), ready.push(e.name));
+        if (e.kind === 'evicted' && e.code === CLOSE.banned) banned.push(names.get(e.worker) ?? '?');
+      },
+    },
+  });
+  const createPool: PoolFactory = async (ctx) =>
+    withStepHooks(await ws(ctx), async (step) => {
+      if (step !== 3) return;
+      await waitFor('the poisoner refused', () => banned.includes('a'));
+      procs.push(spawnWorker(url, dir, 'a'));
+      await waitFor('the honest a ready', () => ready.filter((n) => n === 'a').length === 2, 60_000);
+    });
+  try {
+    const r = await runTraining({ config, resume: false, createPool, log: (l) => lines.push(l) });
+    assert.equal(r.weightsSha256, expected);
+    assert.deepEqual(banned, ['a'], lines.join('\n'));
+    assert.ok(!lines.some((l) => /\(a\) refused/.test(l)), lines.join('\n'));
+  } finally {
+    killAll(procs);
+  }
+});

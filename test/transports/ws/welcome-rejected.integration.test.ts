@@ -17,7 +17,7 @@ function rejecter(url: string): Promise<void> {
   ws.on('error', () => {});
   ws.on('message', (d: Buffer) => {
     const m = decodeMessage(d, 'coordinator');
-    if (m.type === 'challenge') ws.send(encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(TOKEN, 'worker', m.nonce), nonce: newNonce(), name: 'picky' }));
+    if (m.type === 'challenge') ws.send(encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(TOKEN, 'worker', m.nonce), nonce: newNonce(), name: 'picky', instance: newNonce() }));
     if (m.type === 'welcome') ws.close(CLOSE.protocolError, WHY);
   });
   return new Promise((r) => ws.on('close', () => r()));
