@@ -132,6 +132,15 @@ export class WorkerConn {
     this.send({ type: 'challenge', protocol: PROTOCOL_VERSION, nonce: this.nonce });
   }
 
+  /**
+   * Who the worker is, as it says: its name and its process's random id (hello.instance). Names
+   * are public (the dashboard shows them) and guessable: held by name alone, a token holder that
+   * joined under an honest worker's name and sent poison got that worker refused.
+   */
+  get identity(): string {
+    return `${this.name}\0${this.instance}`;
+  }
+
   /** Sends one message; a worker whose unread backlog passes the limit is dropped. */
   send(m: Message): void {
     this.sendFrame(encodeMessage(m));

@@ -39,7 +39,7 @@ import { Tally } from './tally.js';
 import { voteOf } from './verdict.js';
 
 /** Workers a part may fail on (each closing with "bad task") before the job fails: the task is at fault. */
-const MAX_TASK_FAILURES = 3;
+const MIN_TASK_FAILURES = 3;
 
 /** A worker taking part in dispatch. */
 export interface Member {
@@ -166,9 +166,12 @@ export class Dispatcher {
   /**
    * A member left: its copies go back to the queue where their parts still want them, and on to
    * whoever is left. `peerReason`: why the worker closed, when it did ("bad task ID: why" from one
-   * that could not compute task ID). A part that MAX_TASK_FAILURES workers could not compute ends
-   * the job: it is the task, not the workers (an evaluation chunk too big for wasm made every
-   * worker close, reconnect and fail again, at full CPU, for ever).
+   * that could not compute task ID). A part that workers cannot compute ends the job: it is the
+   * task, not the workers (an evaluation chunk too big for wasm made every worker close, reconnect
+   * and fail again, at full CPU, for ever). That is so once MIN_TASK_FAILURES workers failed on it
+   * and every worker present is one of them (by identity: a worker that reconnected failed
+   * already): the worker's word is its own, and three token holders saying "bad task" stopped a
+   * run whose honest worker was there to compute it.
    */
   requeue(member: Member, peerReason: string | null = null): void {
     const job = this.job;
@@ -177,15 +180,18 @@ export class Dispatcher {
     for (const a of member.inflight.values()) {
       a.part.running--;
       if (bad && a.id === Number(bad[1])) {
-        a.part.failures = (a.part.failures ?? 0) + 1;
-        if (a.part.failures >= MAX_TASK_FAILURES && a.job === job) failed = { part: a.part, why: bad[2] ?? '' };
+        const by = (a.part.failedBy ??= new Set());
+        by.add(member.conn.identity);
+        const everyone = [...this.o.members.keys()].every((c) => by.has(c.identity));
+        if (by.size >= MIN_TASK_FAILURES && everyone && a.job === job) failed = { part: a.part, why: bad[2] ?? '' };
       }
       if (job && a.job === job && !job.done) this.tally.settle(job, a.part);
     }
     member.inflight.clear();
     if (!job) return;
     if (failed && !job.done) {
-      return job.reject(new TrainerError('E_WORKER_LOST', `${partName(job, failed.part)} could not be computed, ${MAX_TASK_FAILURES} times in a row: ${failed.why}`));
+      const n = failed.part.failedBy?.size ?? 0;
+      return job.reject(new TrainerError('E_WORKER_LOST', `${partName(job, failed.part)} could not be computed: ${n} workers failed on it, and no other is here: ${failed.why}`));
     }
     if (this.o.members.size === 0) this.o.admitJoiners();
     this.pump();

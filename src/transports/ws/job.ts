@@ -28,8 +28,8 @@ export interface Part {
   tried: Set<WorkerConn>;
   /** The vote used, once decided, and whether two workers sent its bits. */
   decided: { vote: Vote<WorkerConn>; verified: boolean } | null;
-  /** Workers that could not compute it (each closed with "bad task"). */
-  failures?: number;
+  /** Workers (WorkerConn.identity) that could not compute it: each closed with "bad task". */
+  failedBy?: Set<string>;
 }
 
 /** A copy of a part sent to a worker under its own task id. */

@@ -36,16 +36,6 @@ const PAUSED_AFTER_MS = 2000;
 /** A worker's longest wait between attempts, its jitter and a second more. */
 const BACKOFF_LINGER_MS = RECONNECT_MAX_MS * 1.25 + 1000;
 
-/**
- * Who a ban or a stall back-off holds: the name a worker gives and its process's random id
- * (hello.instance). Names are public (the dashboard shows them, and host:pid or a Slurm task's name
- * is guessable): held by name alone, a token holder that joined under an honest worker's name and
- * sent poison got that worker refused for the run at its next reconnection.
- */
-function standingOf(conn: WorkerConn): string {
-  return `${conn.name}\0${conn.instance}`;
-}
-
 export class WsPool implements WorkerPool, ConnHost {
   readonly token: string | null;
   readonly limits: ConnLimits;
@@ -104,7 +94,7 @@ export class WsPool implements WorkerPool, ConnHost {
       members: this.members,
       admitJoiners: () => this.admitJoiners(),
       ban: (conn, reason) => {
-        this.standing.ban(standingOf(conn), reason);
+        this.standing.ban(conn.identity, reason);
         conn.close(CLOSE.banned, reason);
       },
       kindsSettled: (kinds) => this.kindsSettled(kinds),
@@ -184,7 +174,7 @@ export class WsPool implements WorkerPool, ConnHost {
   }
 
   refusal(conn: WorkerConn): { code: number; reason: string } | null {
-    return this.standing.refusal(standingOf(conn), performance.now());
+    return this.standing.refusal(conn.identity, performance.now());
   }
 
   log(line: string): void {
@@ -242,7 +232,7 @@ export class WsPool implements WorkerPool, ConnHost {
     const why = reason !== '' ? reason : code === 1006 ? 'connection lost' : 'no reason given';
     if (member || i >= 0) this.o.log(`worker ${conn.id} (${conn.name}) gone (${code} ${why}); ${this.size - (member ? 1 : 0)} workers left`);
     if (code === CLOSE.timedOut && conn.closedWhile === 'ready') {
-      this.o.log(`worker ${conn.id} (${conn.name}) stalled: ${this.standing.stalled(standingOf(conn), performance.now())}`);
+      this.o.log(`worker ${conn.id} (${conn.name}) stalled: ${this.standing.stalled(conn.identity, performance.now())}`);
     }
     if (conn.closedWhile === 'joining' && conn.closedByPeer && code === CLOSE.protocolError) this.welcomeRejected(conn, reason);
     // A worker that proved the token and left before it was ready (its backend failed to load): the

@@ -1,6 +1,6 @@
 /**
  * Where each worker stands with the coordinator for the rest of the run, by
- * who it is (pool.ts standingOf: the name it gives in its hello and its
+ * who it is (WorkerConn.identity: the name it gives in its hello and its
  * process's random id): one evicted for a stall (a task past
  * cluster.stepTimeoutMs, or silence) may rejoin only after a backoff that
  * doubles with each stall, and after cluster.maxStalls stalls it is refused

@@ -32,6 +32,9 @@ class FakeConn {
     readonly answer: Answer,
     private readonly onClose: (c: FakeConn) => void,
   ) {}
+  get identity(): string {
+    return this.name;
+  }
   send(m: Message): void {
     if (m.type === 'task') this.tasks.push(m);
   }
@@ -206,8 +209,16 @@ test('workers with no result used yet cannot confirm a NaN: fresh ones agreeing 
   assert.deepEqual(conns.map((c) => c.closed?.code ?? null), [null, null, 4403, 4403, 4403]);
 });
 
-test('a micro-batch that no worker can compute (each closes with "bad task") ends the step after 3 of them with E_WORKER_LOST: it looped, workers reconnecting and failing again, for ever', async () => {
+test('a micro-batch that no worker can compute (each closes with "bad task") ends the step with E_WORKER_LOST once every worker failed on it: it looped, workers reconnecting and failing again, for ever', async () => {
   const cannot: Answer = (_s, i, g) => (i === 1 ? 'fail' : g);
-  const { step } = setUp({ a: cannot, b: cannot, c: cannot, d: truthful }, 0);
-  await assert.rejects(step(0), (e) => isTrainerError(e, 'E_WORKER_LOST') && /^micro-batch 1 of step 0 could not be computed, 3 times in a row: memory access out of bounds$/.test(e.message));
+  const { step } = setUp({ a: cannot, b: cannot, c: cannot, d: cannot }, 0);
+  await assert.rejects(step(0), (e) => isTrainerError(e, 'E_WORKER_LOST') && /^micro-batch 1 of step 0 could not be computed: 4 workers failed on it, and no other is here: memory access out of bounds$/.test(e.message));
+});
+
+test('three workers that say "bad task" do not end the step while another is there to compute the part: it does, and the step ends with the honest bits (token holders stopped a run so)', async () => {
+  const blame: Answer = (_s, i, g) => (i === 0 ? 'fail' : g);
+  const { step, conns } = setUp({ l1: blame, l2: blame, l3: blame, honest: truthful }, 0);
+  const { results } = await step(0);
+  assert.deepEqual(results.map((r) => Array.from(r.gradient)), [0, 1, 2].map((i) => Array.from(honest(0, i))));
+  assert.equal(conns.find((c) => c.name === 'honest')?.closed, null);
 });
