@@ -29,7 +29,7 @@ import { listen, type Listening } from './server.js';
 
 export type { PoolEvent, WorkerInfo, WsPoolOptions } from './pool-types.js';
 
-/** Workers in a row rejecting the welcome, with none ready, that stop the pool. */
+/** Workers in a row rejecting the welcome, with none ready, that stop the pool (over cluster.noWorkerTimeoutMs at least). */
 const WELCOME_REJECTIONS_TO_STOP = 3;
 /** Ticks this far apart (at least): the coordinator itself was paused, not its workers silent. */
 const PAUSED_AFTER_MS = 2000;
@@ -60,6 +60,9 @@ export class WsPool implements WorkerPool, ConnHost {
   private provisionalKind: string | null = null;
   /** Workers in a row that closed on the welcome, while none was ready: they reject what this coordinator offers. */
   private welcomeRejections = 0;
+  /** When the first of those came, and the last one's reason. */
+  private firstRejectionMs = 0;
+  private lastRejection = '';
   /** Why the pool cannot go on, once it cannot (every worker rejects the welcome). */
   private failure: TrainerError | null = null;
   private nextConnId = 1;
@@ -329,18 +332,25 @@ export class WsPool implements WorkerPool, ConnHost {
   // ------------------------------------------------------------ membership
 
   /**
-   * A worker closed on the welcome with a protocol error: it cannot work with
-   * what this coordinator offers (a batch bound it refuses, a model it lacks).
-   * Said each time; after WELCOME_REJECTIONS_TO_STOP in a row with no worker
-   * ready, the pool stops with the worker's reason instead of waiting forever.
+   * A worker closed on the welcome with a protocol error: it cannot work with what this
+   * coordinator offers (a batch bound it refuses, a model it lacks). Said each time; once
+   * WELCOME_REJECTIONS_TO_STOP came in a row, over cluster.noWorkerTimeoutMs, with no worker ready
+   * meanwhile, the pool stops with the worker's reason instead of waiting for ever. Not sooner:
+   * a rejection is the worker's word, and three token holders saying it stopped a run at once.
    */
   private welcomeRejected(conn: WorkerConn, reason: string): void {
-    this.welcomeRejections++;
-    this.o.log(`worker ${conn.id} (${conn.name}) rejected this coordinator's welcome: ${reason || 'no reason given'}`);
-    if (this.size > 0 || this.welcomeRejections < WELCOME_REJECTIONS_TO_STOP) return;
+    if (this.welcomeRejections++ === 0) this.firstRejectionMs = performance.now();
+    this.lastRejection = reason || 'no reason given';
+    this.o.log(`worker ${conn.id} (${conn.name}) rejected this coordinator's welcome: ${this.lastRejection}`);
+    this.checkRejections(performance.now());
+  }
+
+  private checkRejections(now: number): void {
+    const limitMs = this.o.config.cluster.noWorkerTimeoutMs;
+    if (this.failure || this.size > 0 || this.welcomeRejections < WELCOME_REJECTIONS_TO_STOP || now - this.firstRejectionMs < limitMs) return;
     this.failure = new TrainerError(
       'E_PROTOCOL',
-      `${this.welcomeRejections} workers in a row rejected this coordinator's welcome and none is ready: ${reason || 'no reason given'}`,
+      `${this.welcomeRejections} workers in a row rejected this coordinator's welcome over ${limitMs / 1000} s (cluster.noWorkerTimeoutMs) and none is ready: ${this.lastRejection}`,
     );
     for (const w of this.readyWaiters.splice(0)) w();
     this.dispatch.fail(this.failure);
@@ -420,6 +430,7 @@ export class WsPool implements WorkerPool, ConnHost {
     const gap = now - this.lastTickMs;
     this.lastTickMs = now;
     if (gap > this.pausedAfterMs) this.forgivePause(now, gap);
+    if (this.welcomeRejections > 0) this.checkRejections(now);
     for (const conn of this.conns) {
       const member = this.members.get(conn);
       conn.tick(now, member && member.inflight.size > 0 ? member.progressMs : null);
