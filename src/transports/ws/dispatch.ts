@@ -17,7 +17,9 @@
  *     the run. Each part is reported once, when decided, so the reduction
  *     order never depends on who computed what;
  *   - a worker slow with a part (stragglers.ts) has it run again by an idle
- *     worker of the same backend kind; the first usable result wins;
+ *     worker of the same backend kind, or without verification of any kind
+ *     (a run of several kinds mixes their bits already); the first usable
+ *     result wins;
  *   - an evicted worker's copies go back to the queue within the same call;
  *   - once every part of a step is out, each worker is told the examples it
  *     will probably get first in the next step (`prefetch`), so it loads them
@@ -343,13 +345,15 @@ export class Dispatcher {
       if (afterMs === null) continue;
       const slowAtMs = m.progressMs + afterMs;
       if (now >= slowAtMs) slow.push(...held.map((a) => ({ part: a.part, kind: m.conn.backend, afterMs })));
-      // Re-armed only for parts an idle worker of the same kind could take.
-      else if (idle.some((i) => i.conn.backend === m.conn.backend)) nextCheckMs = Math.min(nextCheckMs, slowAtMs);
+      // Re-armed only for parts an idle worker could take.
+      else if (idle.some((i) => this.mayTakeCopyOf(i, m.conn.backend))) nextCheckMs = Math.min(nextCheckMs, slowAtMs);
     }
     slow.sort((a, b) => a.part.index - b.part.index);
     for (const member of idle) {
       while (member.inflight.size < this.capacity(member)) {
-        const i = slow.findIndex((s) => s.kind === member.conn.backend && !s.part.tried.has(member.conn) && s.part.running === 1);
+        const open = (s: (typeof slow)[number]) => !s.part.tried.has(member.conn) && s.part.running === 1;
+        let i = slow.findIndex((s) => s.kind === member.conn.backend && open(s));
+        if (i < 0) i = slow.findIndex((s) => this.mayTakeCopyOf(member, s.kind) && open(s));
         if (i < 0) break;
         const { part, afterMs } = slow.splice(i, 1)[0] as (typeof slow)[number];
         this.o.log(`${partName(job, part)} is slow (past ${Math.round(afterMs)} ms): also given to worker ${member.conn.id} (${member.conn.name})`);
@@ -362,6 +366,16 @@ export class Dispatcher {
       this.speculation = setTimeout(() => this.speculate(performance.now()), Math.max(1, nextCheckMs - now + 1));
       this.speculation.unref();
     }
+  }
+
+  /**
+   * Whether `member` may run a second copy of a part a worker of backend `kind` is slow with: one
+   * of the same kind (the same bits); with verification off, any (the run mixes kinds' bits
+   * already, and a worker claiming a kind of its own held its parts for cluster.stepTimeoutMs).
+   * Verified parts compare bits: another kind's would disagree.
+   */
+  private mayTakeCopyOf(member: Member, kind: string): boolean {
+    return member.conn.backend === kind || this.o.verify === 0;
   }
 
   /** Copies one worker may hold: cluster.tasksInFlight per compute thread. */

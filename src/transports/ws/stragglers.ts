@@ -2,8 +2,8 @@
  * When a task is slow enough to be run again elsewhere. Results are
  * bit-identical among workers of one backend kind, so a second copy of a
  * slow task on an idle worker of the same kind changes nothing but time: the
- * first result wins. (Another kind would change the bits used, so it is never
- * asked.) A task is slow once its worker has been on it (since it was handed
+ * first result wins. (Another kind would change the bits used: dispatch.ts
+ * asks one only where the run already mixes kinds unverified.) A task is slow once its worker has been on it (since it was handed
  * work while idle, or since its last result) more than SLOW_FACTOR times what
  * recent results of its kind took for as many examples (the median time per
  * example), and at least SLOW_MIN_MS: a worker 200 ms late on every result, or
@@ -38,9 +38,16 @@ export class Stragglers {
     this.recent.set(kind, r);
   }
 
-  /** How long a task of `examples` examples may run before it is run again elsewhere; null until a result of its kind has come back. */
+  /**
+   * How long a task of `examples` examples may run before it is run again elsewhere; null until a
+   * result of its job kind has come back. A backend kind with no result yet is measured against
+   * the others': a worker is who it says, and one claiming a kind of its own held its tasks for
+   * cluster.stepTimeoutMs, never "slow".
+   */
   slowAfterMs(kind: TaskKind, examples: number): number | null {
-    const m = median(this.recent.get(kind) ?? []);
+    const own = this.recent.get(kind) ?? [];
+    const job = kind.slice(kind.lastIndexOf('/'));
+    const m = median(own.length > 0 ? own : [...this.recent].filter(([k]) => k.endsWith(job)).flatMap(([, times]) => times));
     return m === null ? null : Math.max(SLOW_MIN_MS, SLOW_FACTOR * m * Math.max(1, examples));
   }
 }

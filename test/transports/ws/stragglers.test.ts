@@ -13,6 +13,10 @@ test('a task is slow against results of its own kind, per example: an evaluation
   s.record('wasm/eval', 500, 500);
   assert.equal(s.slowAfterMs('wasm/eval', 500), SLOW_FACTOR * 500);
   assert.equal(s.slowAfterMs('wasm/eval', 100), SLOW_FACTOR * 100, "a partial last chunk: its own examples' worth");
-  // Kinds of backend apart, as before.
-  assert.equal(s.slowAfterMs('webgpu/grad', 16), null);
+  // A backend kind with no result yet is measured against the others' (a worker claiming a kind of
+  // its own was never slow, and held its tasks for cluster.stepTimeoutMs); once it has its own, by those.
+  assert.equal(s.slowAfterMs('made-up/grad', 16), SLOW_FACTOR * 32);
+  for (let i = 0; i < 8; i++) s.record('webgpu/grad', 160, 16);
+  assert.equal(s.slowAfterMs('webgpu/grad', 16), SLOW_FACTOR * 160);
+  assert.equal(s.slowAfterMs('wasm/grad', 16), SLOW_FACTOR * 32);
 });

@@ -158,3 +158,24 @@ test('a token holder that takes an honest worker\'s name and sends poison is ref
     killAll(procs);
   }
 });
+
+test('without verification, a worker claiming a backend kind of its own that takes tasks and never answers has them run again elsewhere, not after cluster.stepTimeoutMs', async () => {
+  const dir = await tempDir();
+  const config = wsConfig(dir, 'unique-kind', { train: { epochs: 1 }, cluster: { workers: 2, stepTimeoutMs: 60_000 } });
+  const expected = await referenceSha(config);
+  const procs: Spawned[] = [];
+  const lines: string[] = [];
+  try {
+    const r = await trainOverWs(config, {
+      minWorkers: 2,
+      spawn: (u) => procs.push(spawnWorker(u, dir, 'a'), spawnRogue(u, dir, 'stall', 'holder', BOGUS)),
+      log: (l) => lines.push(l),
+    });
+    assert.equal(r.weightsSha256, expected);
+    // Its held micro-batches went to the honest worker as slow ones; no step waited 60 s for it.
+    assert.ok(lines.some((l) => / is slow \(past \d+ ms\): also given to worker \S+ \(a\)$/.test(l)), lines.join('\n'));
+    assert.ok(!lines.some((l) => /no result within/.test(l)), lines.join('\n'));
+  } finally {
+    killAll(procs);
+  }
+});
