@@ -246,3 +246,17 @@ export function challengeFrame(): Buffer {
   assert.ok(challenge.length < 126);
   return Buffer.concat([Buffer.from([0x82, challenge.length]), challenge]);
 }
+
+/**
+ * The payload of the masked client frame at the start of `b` (RFC 6455 5.2: a 7-bit length, or
+ * 126 and a 16-bit one; the 4-byte masking key after it), or null while it is incomplete.
+ */
+export function clientFramePayload(b: Buffer): Buffer | null {
+  if (b.length < 2) return null;
+  const short = (b[1] as number) & 0x7f;
+  const header = short === 126 ? 4 : 2;
+  if (b.length < header) return null;
+  const length = short === 126 ? b.readUInt16BE(2) : short;
+  const at = header + 4;
+  return b.length >= at + length ? b.subarray(at, at + length) : null;
+}
