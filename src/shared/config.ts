@@ -350,6 +350,7 @@ export function validateConfig(raw: unknown): Config {
             '(tfjs-node loads once per process): use processes instead, trainer train --procs N (or --gpus 0,1), or --backend webgpu',
     );
   }
+  checkGpus(c);
   if (c.cluster.verify > 0 && c.cluster.workers < 2) {
     throw new TrainerError('E_CONFIG', `cluster.verify ${c.cluster.verify} needs cluster.workers of at least 2: a result is checked by a second worker`);
   }
@@ -373,6 +374,33 @@ export function validateConfig(raw: unknown): Config {
     );
   }
   return c;
+}
+
+/** Backends that compute on a GPU given by number (auto tries tensorflow-gpu, then webgpu). */
+const GPU_BACKENDS: readonly BackendName[] = ['auto', 'tensorflow-gpu', 'webgpu'];
+
+/**
+ * A GPU asked for that the run could not use. cluster.gpus outside `procs` was ignored and the run
+ * trained on the CPU (exit 0); a GPU with a CPU backend was refused by each worker process once it
+ * had started (E_WORKER_LOST, exit 1, which schedulers retry).
+ */
+function checkGpus(c: Config): void {
+  const { gpus, transport } = c.cluster;
+  if (gpus.length > 0 && transport !== 'procs') {
+    throw new TrainerError(
+      'E_CONFIG',
+      `cluster.gpus ${quote(gpus)} (--gpus) gives each local worker process a GPU, and cluster.transport ${transport} starts none: ` +
+        (transport === 'ws'
+          ? "a coordinator's workers take their own --gpu N; clear it with --cluster.gpus '[]'"
+          : `add --procs N (--procs ${gpus.length} for one process per GPU), or give one GPU with --gpu N`),
+    );
+  }
+  if (gpus.length > 0 && !GPU_BACKENDS.includes(c.backend)) {
+    throw new TrainerError('E_CONFIG', `cluster.gpus ${quote(gpus)} (--gpus) needs backend tensorflow-gpu, webgpu or auto, got backend ${c.backend}`);
+  }
+  if (c.gpu !== null && !GPU_BACKENDS.includes(c.backend)) {
+    throw new TrainerError('E_CONFIG', `--gpu ${c.gpu} needs backend tensorflow-gpu, webgpu or auto, got backend ${c.backend}`);
+  }
 }
 
 export async function readConfigFile(file: string): Promise<unknown> {
