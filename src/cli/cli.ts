@@ -6,6 +6,7 @@ import { extractConfigFlags, leafPaths } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { closest } from '../shared/suggest.js';
 import { COMMANDS, ENV_HELP, type Command } from './commands.js';
+import { checkEnvironment } from './env.js';
 import { fail, watchOutput } from './output.js';
 
 const VERSION = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
@@ -127,6 +128,7 @@ function unusedConfigKey(command: string, overrides: Record<string, unknown>): T
 
 export async function main(argv: string[]): Promise<void> {
   watchOutput();
+  checkEnvironment();
   const { rest, overrides } = extractConfigFlags(argv);
   const first = rest[0];
   const command = first !== undefined && first in COMMANDS ? first : undefined;
