@@ -46,7 +46,13 @@ RUN apt-get update \
   && (getent passwd 1000 > /dev/null || useradd --uid 1000 --create-home --shell /usr/sbin/nologin trainer)
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
 COPY --from=build /app /app
-RUN ln -s /app/dist/src/cli/main.js /usr/local/bin/trainer
+# The code stays root's, so the user the image runs as cannot change it. The defaults write
+# under the working folder (run.dir: runs, data.path: data), which were root's too: a plain
+# `train -c configs/demo.yaml` failed with EACCES. Those two folders are uid 1000's, and are
+# where to mount volumes that keep runs and data past the container.
+RUN ln -s /app/dist/src/cli/main.js /usr/local/bin/trainer \
+  && mkdir -p /app/runs /app/data \
+  && chown 1000:1000 /app/runs /app/data
 ENV NODE_ENV=production \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics \
     TRAINER_CACHE_DIR=/tmp/trainer-cache

@@ -6,6 +6,7 @@ import { extractConfigFlags, leafPaths } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { closest } from '../shared/suggest.js';
 import { COMMANDS, ENV_HELP, type Command } from './commands.js';
+import { checkEnvironment } from './env.js';
 import { fail, watchOutput } from './output.js';
 
 const VERSION = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
@@ -44,12 +45,20 @@ function optionNames(options: Command['options']): string[] {
 /**
  * A one-value option given more than once (`--run a --run b`, `-c a.yaml -c b.yaml`): yargs makes
  * it an array, which commands met as E_INTERNAL ("The "path" argument must be of type string") or
- * read as "a.yaml,b.yaml". Flags (booleans) and repeatable options may come twice.
+ * read as "a.yaml,b.yaml", and a number option it sometimes adds up instead (`--threads 3
+ * --threads 1` trained on 4 threads, `--gpu 2 --gpu 1` on GPU 3), so the command line as typed is
+ * counted. Flags (booleans) and repeatable options may come twice.
  */
-function givenTwice(command: string, parsed: Record<string, unknown>): string | null {
-  const twice = declaredOptions((COMMANDS[command] as Command).options).find(
-    (o) => o.type !== 'boolean' && o.array !== true && Array.isArray(parsed[o.name]),
-  );
+function givenTwice(command: string, parsed: Record<string, unknown>, args: readonly string[]): string | null {
+  const end = args.indexOf('--');
+  const typed = end < 0 ? args : args.slice(0, end);
+  const camel = (name: string) => name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+  const twice = declaredOptions((COMMANDS[command] as Command).options).find((o) => {
+    if (o.type === 'boolean' || o.array === true) return false;
+    const spellings = [o.name, camel(o.name), ...[o.alias ?? []].flat()].map((n) => (n.length === 1 ? `-${n}` : `--${n}`));
+    const times = typed.filter((t) => spellings.some((s) => t === s || t.startsWith(`${s}=`))).length;
+    return times > 1 || Array.isArray(parsed[o.name]);
+  });
   return twice === undefined ? null : `--${twice.name} given more than once`;
 }
 
@@ -119,6 +128,7 @@ function unusedConfigKey(command: string, overrides: Record<string, unknown>): T
 
 export async function main(argv: string[]): Promise<void> {
   watchOutput();
+  checkEnvironment();
   const { rest, overrides } = extractConfigFlags(argv);
   const first = rest[0];
   const command = first !== undefined && first in COMMANDS ? first : undefined;
@@ -142,7 +152,7 @@ export async function main(argv: string[]): Promise<void> {
     .epilog(`trainer <command> --help lists a command's options. ${ENV_HELP}`)
     .strict()
     .middleware((a) => {
-      const bad = badNumber(a, rest) ?? emptyText(a, rest) ?? (command === undefined ? null : givenTwice(command, a));
+      const bad = badNumber(a, rest) ?? emptyText(a, rest) ?? (command === undefined ? null : givenTwice(command, a, rest));
       if (bad !== null) throw usageError(bad, command, rest);
     })
     .help()

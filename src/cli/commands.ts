@@ -123,7 +123,10 @@ export function evalOptions<T>(y: Argv<T>) {
   return y
     .positional('RUN', { type: 'string', describe: 'run folder (holds config.json and model/), as RUN or --run RUN' })
     .option('run', { type: 'string', describe: 'run folder (holds config.json and model/), as RUN or --run RUN' })
-    .option('backend', { type: 'string', describe: 'auto | tensorflow-gpu | tensorflow | webgpu | wasm | cpu' })
+    .option('backend', {
+      type: 'string',
+      describe: `${BACKENDS.join(' | ')} (default: the run's backend); eval takes no --gpu: tensorflow-gpu computes on the first device CUDA_VISIBLE_DEVICES shows, webgpu on Dawn's first adapter (or TRAINER_WEBGPU_ADAPTER's)`,
+    })
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' });
 }
 
@@ -188,7 +191,11 @@ const CONFIG_FLAG_HELP =
 
 export const ENV_HELP =
   'Environment: TRAINER_TOKEN (shared token of coordinator and workers), TRAINER_CACHE_DIR (a worker\'s dataset cache), ' +
+  'TRAINER_WEBGPU_ADAPTER=NAME (webgpu: the first adapter whose name contains NAME, over --gpu), ' +
+  'TRAINER_WARMUP_STEPS=N (wasm: at most N warm-up gradients, within 3 s, per thread or worker before the first step; default 400, 0 none). ' +
+  'Switches, 0 (off) or 1 (on, the default but for TRAINER_DEBUG), anything else refused: ' +
   'TRAINER_DEBUG=1 (stack traces of internal errors), TRAINER_WASM_SIMD=0 (stock wasm kernels), ' +
+  'TRAINER_WASM_FMA=0 (wasm: multiply and add rounded separately, as on a CPU without FMA: the same last bits on every CPU), ' +
   'TRAINER_GC_TUNING=0 (V8\'s own heap growth), TRAINER_PIN_THREADS=0 (--threads N: leave the threads\' cores to the OS), ' +
   'TRAINER_KERNEL_PLAN=0 (wasm: each gradient through tfjs\'s engine, not a replay of its recorded kernel calls; same results, slower), ' +
   'TRAINER_STEP_MEMORY=0 (--threads N: weights and gradient slots in plain SharedArrayBuffers, not one shared wasm memory where the step end runs in place; same results, slower), ' +

@@ -3,8 +3,8 @@
  * is probed in a child process of its own (a process holds one tfjs backend,
  * and tfjs-node loads once per process); with --train, configs/demo.yaml
  * trains one epoch on each usable GPU backend and on wasm, and the table
- * gives images/s and the weights hash of each. Always exits 0 with the table:
- * a missing backend is a row that says why, not a failure.
+ * gives images/s and the weights hash of each. Exits 0 with the table where
+ * a backend is missing (a row says why), and 1 where one that loads cannot train.
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -58,6 +58,10 @@ const DEMO_CONFIG = fileURLToPath(new URL('../../../configs/demo.yaml', import.m
 
 export async function doctorCommand(a: DoctorArgs): Promise<void> {
   if (a.probe !== undefined) return probeHere(a.probe, a.gpu ?? null);
+  // Checked before the probes and the epochs: it was a row's E_CONFIG (data.limitTrain) after all of them.
+  if (!Number.isInteger(a.softwareLimit) || a.softwareLimit < 1) {
+    throw new TrainerError('E_USAGE', `--software-limit must be a positive integer (images), got ${JSON.stringify(a.softwareLimit)}`);
+  }
   if (a.train) {
     // Checked before the probes (half a minute): it used to fail only in the table, row by row, with exit 0.
     try {

@@ -5,7 +5,7 @@ import { takeEarlyUsr1 } from './no-inspector.js';
 
 export function fail(err: unknown): never {
   process.stderr.write(`error ${describeError(err)}\n`);
-  if (!isTrainerError(err) && process.env.TRAINER_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+  if (!isTrainerError(err) && process.env.TRAINER_DEBUG === '1') process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
   process.exit(isTrainerError(err) ? err.exitCode : 1);
 }
 

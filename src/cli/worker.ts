@@ -64,6 +64,24 @@ export function parseBackend(b: string | undefined): BackendName | undefined {
   return b as BackendName;
 }
 
+/**
+ * What several compute threads cannot run, said at start: tfjs-node (tensorflow, tensorflow-gpu,
+ * and auto with a GPU, which tries tensorflow-gpu first) loads in one thread per process. Without
+ * --backend the threads took the run's backend, and auto became wasm, which then refused the GPU
+ * ("--gpu 0 needs backend ..., got backend wasm", a backend nobody named) once a coordinator answered.
+ */
+export function threadsBackendRefusal(threads: number, backend: BackendName | undefined, gpu: number | undefined): string | null {
+  if (threads < 2) return null;
+  const perProcess = 'run one worker process per GPU, without --threads';
+  if (backend === 'tensorflow' || backend === 'tensorflow-gpu') {
+    return `backend ${backend} cannot run in more than one thread (tfjs-node loads once per process): ${perProcess}, or give --backend webgpu`;
+  }
+  if (gpu === undefined || backend === 'webgpu') return null;
+  return backend === 'auto'
+    ? `--gpu ${gpu} with --threads ${threads}: backend auto would try tensorflow-gpu, which loads once per process; give --backend webgpu (it runs in threads), or ${perProcess}`
+    : `--gpu ${gpu} with --threads ${threads} needs --backend webgpu (it runs in threads): without --backend the threads take the run's backend, and auto would try tensorflow-gpu, which loads once per process; or ${perProcess}`;
+}
+
 export async function workerCommand(a: WorkerArgs): Promise<void> {
   const url = coordinatorUrl(a.connect);
   if (a.retryForMs !== undefined && !(Number.isInteger(a.retryForMs) && a.retryForMs >= 0)) {
@@ -98,6 +116,8 @@ export async function workerCommand(a: WorkerArgs): Promise<void> {
     if (a.gpu !== undefined && backend !== undefined && !['auto', 'tensorflow-gpu', 'webgpu'].includes(backend)) {
       throw new TrainerError('E_USAGE', `--gpu ${a.gpu} needs --backend tensorflow-gpu, webgpu or auto, got --backend ${backend}`);
     }
+    const threadsRefusal = threadsBackendRefusal(threads, backend, a.gpu);
+    if (threadsRefusal !== null) throw new TrainerError('E_USAGE', threadsRefusal);
     await runWsWorker({
       url,
       token: resolveToken(a.token ?? null),

@@ -67,6 +67,12 @@ export function checkResumable(stored: Config, config: Config, runDir: string): 
   );
 }
 
+/** Whether setting `key` to `value` would change the run's identity, which a resume refuses (checkResumable). */
+function identityKey(config: Config, key: string, value: unknown): boolean {
+  const setting = key.split('.').reduceRight<unknown>((inner, k) => ({ [k]: inner }), value);
+  return firstDifference(identity(config), identity(mergeConfig(structuredClone(config), setting) as Config)) !== null;
+}
+
 /** Where the run is: run.dir and run.name from the flags, else the file, else the defaults. */
 function locateRun(fromFile: unknown, overrides: Record<string, unknown>): Config['run'] {
   return validateConfig(mergeConfig(mergeConfig(structuredClone(DEFAULT_CONFIG), fromFile), overrides)).run;
@@ -150,7 +156,9 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
       if (key === 'run.dir' || key === 'run.name' || valueAt(o.overrides, key) !== undefined) continue;
       const [mine, kept] = [valueAt(fromFile, key), valueAt(config, key)];
       if (JSON.stringify(mine) !== JSON.stringify(kept)) {
-        o.log(`note: ${o.file} sets ${key} ${JSON.stringify(mine)}; the resumed run keeps its own ${JSON.stringify(kept)} (--${key} ${JSON.stringify(mine)} changes it)`);
+        // The flag is named only where a resume takes it: for train.lr it was refused (E_CHECKPOINT).
+        const how = identityKey(config, key, mine) ? 'a run keeps its data, model and optimisation: it cannot change on resume' : `--${key} ${JSON.stringify(mine)} changes it`;
+        o.log(`note: ${o.file} sets ${key} ${JSON.stringify(mine)}; the resumed run keeps its own ${JSON.stringify(kept)} (${how})`);
       }
     }
   }

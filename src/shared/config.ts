@@ -18,12 +18,20 @@ import { didYouMean } from './suggest.js';
 export const MAX_SYNTHETIC_IMAGES = 1_000_000;
 const SYNTHETIC_LIMIT = `must be at most ${MAX_SYNTHETIC_IMAGES} (about 3 GB of images; CIFAR-10 has 50000 training images)`;
 
+/**
+ * The largest integer a config value holds exactly: a double above it is not an integer any more
+ * (9007199254740993 reads as 9007199254740992), and "must be a non-negative integer, got
+ * 9007199254740992" named neither the bound nor the number typed.
+ */
+const TOO_LARGE = `must be an integer of at most 2^53-1 (${Number.MAX_SAFE_INTEGER})`;
 const posInt = (what = 'a positive integer') =>
-  z.number({ error: `must be ${what}` }).int({ error: `must be ${what}` }).positive({ error: `must be ${what}` });
+  z.number({ error: `must be ${what}` }).max(Number.MAX_SAFE_INTEGER, { error: TOO_LARGE }).int({ error: `must be ${what}` }).positive({ error: `must be ${what}` });
 const nonNegInt = () =>
-  z.number({ error: 'must be a non-negative integer' }).int({ error: 'must be a non-negative integer' }).min(0, {
-    error: 'must be a non-negative integer',
-  });
+  z
+    .number({ error: 'must be a non-negative integer' })
+    .max(Number.MAX_SAFE_INTEGER, { error: TOO_LARGE })
+    .int({ error: 'must be a non-negative integer' })
+    .min(0, { error: 'must be a non-negative integer' });
 const nonNeg = () =>
   z.number({ error: 'must be a non-negative number' }).min(0, { error: 'must be a non-negative number' }).finite();
 const bool = () => z.boolean({ error: 'must be true or false' });
@@ -350,6 +358,7 @@ export function validateConfig(raw: unknown): Config {
             '(tfjs-node loads once per process): use processes instead, trainer train --procs N (or --gpus 0,1), or --backend webgpu',
     );
   }
+  checkGpus(c);
   if (c.cluster.verify > 0 && c.cluster.workers < 2) {
     throw new TrainerError('E_CONFIG', `cluster.verify ${c.cluster.verify} needs cluster.workers of at least 2: a result is checked by a second worker`);
   }
@@ -373,6 +382,33 @@ export function validateConfig(raw: unknown): Config {
     );
   }
   return c;
+}
+
+/** Backends that compute on a GPU given by number (auto tries tensorflow-gpu, then webgpu). */
+const GPU_BACKENDS: readonly BackendName[] = ['auto', 'tensorflow-gpu', 'webgpu'];
+
+/**
+ * A GPU asked for that the run could not use. cluster.gpus outside `procs` was ignored and the run
+ * trained on the CPU (exit 0); a GPU with a CPU backend was refused by each worker process once it
+ * had started (E_WORKER_LOST, exit 1, which schedulers retry).
+ */
+function checkGpus(c: Config): void {
+  const { gpus, transport } = c.cluster;
+  if (gpus.length > 0 && transport !== 'procs') {
+    throw new TrainerError(
+      'E_CONFIG',
+      `cluster.gpus ${quote(gpus)} (--gpus) gives each local worker process a GPU, and cluster.transport ${transport} starts none: ` +
+        (transport === 'ws'
+          ? "a coordinator's workers take their own --gpu N; clear it with --cluster.gpus '[]'"
+          : `add --procs N (--procs ${gpus.length} for one process per GPU), or give one GPU with --gpu N`),
+    );
+  }
+  if (gpus.length > 0 && !GPU_BACKENDS.includes(c.backend)) {
+    throw new TrainerError('E_CONFIG', `cluster.gpus ${quote(gpus)} (--gpus) needs backend tensorflow-gpu, webgpu or auto, got backend ${c.backend}`);
+  }
+  if (c.gpu !== null && !GPU_BACKENDS.includes(c.backend)) {
+    throw new TrainerError('E_CONFIG', `--gpu ${c.gpu} needs backend tensorflow-gpu, webgpu or auto, got backend ${c.backend}`);
+  }
 }
 
 export async function readConfigFile(file: string): Promise<unknown> {
@@ -443,6 +479,10 @@ export function extractConfigFlags(argv: readonly string[]): { rest: string[]; o
         value = parseYaml(text, { logLevel: 'error' }); // no YAMLWarning on stderr for "%x"
       } catch {
         value = text;
+      }
+      // Said here, where the number as typed is still known: validation sees it rounded.
+      if (typeof value === 'number' && value > Number.MAX_SAFE_INTEGER && /^\+?\d+$/.test(text.trim())) {
+        throw new TrainerError('E_CONFIG', `${keys.join('.')} ${TOO_LARGE}, got ${text.trim()}`);
       }
     }
     // No config has these keys, and `--train.__proto__.epochs 3` walked into Object.prototype.

@@ -57,7 +57,7 @@ test('--gpus 0,1 sets cluster.gpus; each local worker process then gets its own 
 
 test('cluster.gpus in a config file is a list of device indices', async () => {
   const { validateConfig, mergeConfig, DEFAULT_CONFIG } = await import('../../src/shared/config.js');
-  const withGpus = (gpus: unknown) => validateConfig(mergeConfig(structuredClone(DEFAULT_CONFIG), { cluster: { gpus } }));
+  const withGpus = (gpus: unknown) => validateConfig(mergeConfig(structuredClone(DEFAULT_CONFIG), { cluster: { transport: 'procs', gpus } }));
   assert.deepEqual(withGpus([1, 0]).cluster.gpus, [1, 0]);
   for (const bad of [[-1], ['0'], 1, [0.5]]) {
     assert.throws(() => withGpus(bad), (e: unknown) => isTrainerError(e, 'E_CONFIG') && /cluster\.gpus/.test(e.message), JSON.stringify(bad));

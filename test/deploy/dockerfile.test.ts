@@ -43,7 +43,7 @@ test('every file the Dockerfile copies from the context exists and is not exclud
 test('the entrypoint is trainer, linked to the built CLI that exists in the built tree', async () => {
   const lines = await instructions();
   assert.ok(lines.includes('ENTRYPOINT ["trainer"]'));
-  assert.ok(lines.includes('RUN ln -s /app/dist/src/cli/main.js /usr/local/bin/trainer'));
+  assert.ok(lines.some((l) => l.startsWith('RUN ln -s /app/dist/src/cli/main.js /usr/local/bin/trainer')));
   assert.ok(lines.includes('COPY --from=build /app /app'));
   const main = join(REPO, 'dist/src/cli/main.js');
   assert.ok(((await stat(main)).mode & 0o111) !== 0, 'main.js is executable');
@@ -66,6 +66,23 @@ test('the base image is a build argument: Debian by default, the CUDA 11.2 + cuD
   assert.match(text, /--build-arg BASE=nvidia\/cuda:11\.2\.\d+-cudnn8-runtime-/);
   assert.match(text, /digest/);
   assert.match(text, /NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics/);
+});
+
+test('the image runs as uid 1000 in /app, which may write where the defaults point (run.dir, data.path) but not to the code (a default run failed with EACCES)', async () => {
+  const { DEFAULT_CONFIG } = await import('../../src/shared/config.js');
+  const lines = await instructions();
+  const final = lines.slice(lines.lastIndexOf('FROM ${BASE}'));
+  assert.ok(final.includes('USER 1000'), 'runs as uid 1000');
+  assert.equal(final.filter((l) => l.startsWith('WORKDIR ')).pop(), 'WORKDIR /app');
+  const run = final.filter((l) => l.startsWith('RUN ')).join(' && ');
+  for (const dir of [DEFAULT_CONFIG.run.dir, DEFAULT_CONFIG.data.path]) {
+    assert.match(run, new RegExp(`mkdir -p [^&]*/app/${dir}\\b`), `the image makes /app/${dir}`);
+    assert.match(run, new RegExp(`chown 1000:1000 [^&]*/app/${dir}\\b`), `/app/${dir} is uid 1000's`);
+  }
+  // The code stays root's: nothing hands /app itself, or all of it, to the user.
+  assert.doesNotMatch(run, /chown\s+(-R|--recursive)/);
+  assert.doesNotMatch(run, /chown [^&]*\/app(\s|$)/);
+  assert.ok(!final.some((l) => /^COPY\s.*--chown/.test(l)), 'COPY keeps root as the owner');
 });
 
 test('.dockerignore keeps node_modules, build output, runs, data, git and the k8s token out of the context', async () => {

@@ -110,18 +110,29 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
             stdio: ['ignore', 'ignore', 'pipe'],
           });
           let tail = '';
+          // A worker's own error line before the run began is held: the run's error says it
+          // once (long E_BACKEND texts were printed three times, with the [worker i] lines).
+          let held: string | null = null;
           child.stderr?.setEncoding('utf8').on('data', (s: string) => {
             tail = (tail + s).slice(-2000);
-            for (const line of s.split('\n')) if (line.trim()) ctx.log(`[worker ${i}] ${line}`);
+            for (const line of s.split('\n')) {
+              if (!line.trim()) continue;
+              if (held !== null) ctx.log(`[worker ${i}] ${held}`);
+              held = null;
+              if (!joined && line.startsWith('error E_')) held = line;
+              else ctx.log(`[worker ${i}] ${line}`);
+            }
           });
-          child.once('exit', (code, sig) => {
+          // On close, not exit: its last stderr lines (its error) may come after its exit.
+          child.once('close', (code, sig) => {
             const how = `worker process ${i} exited (${sig ?? code})`;
-            if (!joined) {
-              if (code !== 0 && failure === null) {
-                failure = new TrainerError('E_WORKER_LOST', `${how}: ${tail.trim().split('\n').pop() ?? ''}`);
-                abort.abort();
-              }
-            } else if (!closing && code !== 0) {
+            if (!joined && code !== 0 && failure === null) {
+              failure = startFailure(i, code, sig, tail);
+              abort.abort();
+              return;
+            }
+            if (held !== null) ctx.log(`[worker ${i}] ${held}`);
+            if (joined && !closing && code !== 0) {
               // (Exit 0 is a worker told the run is done, before the pool's close began.)
               // Mid-run. Nobody else can join these runs (the token is this process's own): without a
               // new one, the run waited out cluster.noWorkerTimeoutMs once all were gone. Its
@@ -160,6 +171,18 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
       o.signal?.removeEventListener('abort', onStop);
     }
   };
+}
+
+/**
+ * Why a local worker process ended before every one joined. One that exits 2 refused its own
+ * flags or the run's config (`error E_CONFIG: ...`): every try fails the same way, so the run ends
+ * with that error and status 2; as E_WORKER_LOST (exit 1) schedulers started it again.
+ */
+export function startFailure(i: number, code: number | null, signal: NodeJS.Signals | null, stderrTail: string): TrainerError {
+  const last = stderrTail.trim().split('\n').pop() ?? '';
+  const own = /^error (E_CONFIG|E_USAGE): (.*)$/.exec(last);
+  if (code === 2 && own) return new TrainerError(own[1] as 'E_CONFIG' | 'E_USAGE', `worker process ${i}: ${own[2]}`);
+  return new TrainerError('E_WORKER_LOST', `worker process ${i} exited (${signal ?? code}): ${last}`);
 }
 
 /** `--gpus 0,1` as device indices. */
