@@ -7,6 +7,7 @@ import { BACKENDS, validateConfig, type BackendName } from '../shared/config.js'
 import { TrainerError } from '../shared/errors.js';
 import { chunks, MicroBatchComputer } from '../worker/gradient.js';
 import { getModel } from '../worker/model.js';
+import { refuseOversizeTasks } from '../worker/webgpu-errors.js';
 import type { EvalArgs } from './commands.js';
 
 export async function evalCommand(a: EvalArgs, overrides: Record<string, unknown>): Promise<void> {
@@ -32,6 +33,8 @@ export async function evalCommand(a: EvalArgs, overrides: Record<string, unknown
   if (exported.params.length !== model.size) throw new TrainerError('E_MODEL', `weights do not fit model ${model.name}`);
   const backend = await selectBackend((a.backend ?? config.backend) as BackendName, null);
   const data = await loadRunData(config);
+  // Evaluation chunks only (microBatch 0): on webgpu, one too large for the adapter is refused naming eval.batchSize.
+  refuseOversizeTasks(model, { microBatch: 0, maxBatch: config.eval.batchSize });
   const computer = new MicroBatchComputer(model, exported.meta.normalization, config.eval.batchSize);
   const accuracy = async (split: 'train' | 'val') => {
     const d = split === 'train' ? data.train : data.val;

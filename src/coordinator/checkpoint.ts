@@ -41,6 +41,16 @@ export interface Progress {
   elapsedSec: number;
 }
 
+/**
+ * The backend kinds (SelectedBackend.kind) that have computed a run: the whole run's so far, and
+ * those of the epoch in progress (none at an epoch boundary). A resume on another kind then says
+ * so, and the epoch's metrics list the kinds of its steps before the resume too.
+ */
+export interface BackendHistory {
+  run: string[];
+  epoch: string[];
+}
+
 export interface CheckpointState extends Progress {
   model: string;
   seed: number;
@@ -49,6 +59,8 @@ export interface CheckpointState extends Progress {
   config: Config;
   /** The images it trained on; absent in checkpoints written before it was stored. */
   data?: DataIdentity;
+  /** The kinds that computed it; absent in checkpoints written before they were stored. */
+  backends?: BackendHistory;
 }
 
 interface Header extends Progress {
@@ -61,6 +73,7 @@ interface Header extends Progress {
   sha256?: string;
   config: Config;
   data?: DataIdentity;
+  backends?: BackendHistory;
   savedAt: string;
 }
 
@@ -76,6 +89,7 @@ export async function saveCheckpoint(file: string, s: CheckpointState): Promise<
     ...progressOf(s),
     config: withoutSecrets(s.config),
     ...(s.data ? { data: s.data } : {}),
+    ...(s.backends ? { backends: s.backends } : {}),
     savedAt: new Date().toISOString(),
   };
   let json = JSON.stringify(header);
@@ -128,11 +142,19 @@ export async function loadCheckpoint(file: string): Promise<CheckpointState> {
     momentum = new Float32Array(n);
     bytesOf(momentum).set(buf.subarray(start + n * 4, start + n * 8));
   }
-  return { model: h.model, seed: h.seed, params, momentum, config: h.config, ...(h.data ? { data: h.data } : {}), ...progressOf(h) };
+  const backends = backendHistoryOf(h.backends);
+  return { model: h.model, seed: h.seed, params, momentum, config: h.config, ...(h.data ? { data: h.data } : {}), ...(backends ? { backends } : {}), ...progressOf(h) };
 }
 
 /** Just the Progress fields of a larger object. */
 export function progressOf(p: Progress): Progress {
   const { epoch, stepInEpoch, globalStep, epochLossSum, epochCorrect, epochExamples, epochTrainSec, elapsedSec } = p;
   return { epoch, stepInEpoch, globalStep, epochLossSum, epochCorrect, epochExamples, epochTrainSec, elapsedSec };
+}
+
+/** A header's backend history when it is one (lists of strings), else none: it only informs, so a malformed one is dropped. */
+function backendHistoryOf(v: unknown): BackendHistory | undefined {
+  const strings = (a: unknown): a is string[] => Array.isArray(a) && a.every((k) => typeof k === 'string');
+  const b = v as Partial<BackendHistory> | null | undefined;
+  return b && strings(b.run) && strings(b.epoch) ? { run: b.run, epoch: b.epoch } : undefined;
 }

@@ -13,7 +13,7 @@ import { TrainerError, isTrainerError } from '../shared/errors.js';
 import type { MicroBatchResult, WorkerPool, WorkerStats } from '../transports/pool.js';
 import { chunks, type BatchStats } from '../worker/gradient.js';
 import type { ModelSpec } from '../worker/model.js';
-import { progressOf, saveCheckpoint, type Progress } from './checkpoint.js';
+import { progressOf, saveCheckpoint, type BackendHistory, type Progress } from './checkpoint.js';
 import { OrderedReduction, type SgdState } from './optimizer.js';
 import { planEpoch, splitMicroBatches, type EpochPlan } from './plan.js';
 import type { EpochMetrics, RunFolder } from './run-folder.js';
@@ -21,6 +21,8 @@ import type { EpochMetrics, RunFolder } from './run-folder.js';
 export interface TrainState extends Progress {
   params: Float32Array;
   sgd: SgdState;
+  /** The kinds that computed the run before this process (from its checkpoint); absent for a new run or an older checkpoint. */
+  backends?: BackendHistory;
 }
 
 /** A step's global batch, as the pool gets it. */
@@ -101,6 +103,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
   if (pool.paramsStorage) state.params = pool.paramsStorage(state.params);
   await pool.publish(state.globalStep, state.params);
   const firstStep = state.globalStep;
+  const mixed = new MixedBackendsNote(state.backends?.run ?? [], o.log);
   while (state.epoch < config.train.epochs) {
     const clock = new EpochClock(state);
     const plan = planEpoch(config.run.seed, state.epoch, o.data.train.count, config.train.batchSize);
@@ -116,6 +119,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
       const next = planStep(plan, state.stepInEpoch + 1, config.train.microBatches);
       const before = { lossSum: state.epochLossSum, examples: state.epochExamples };
       await trainStep(ctx, batch, next, [t0, performance.now()]).catch(checkpointThenThrow(o, clock));
+      if (state.globalStep === firstStep + 1) mixed.check(pool.stats());
       batch = next;
       o.onStep?.({
         epoch: state.epoch,
@@ -133,6 +137,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
       });
     }
     await endEpoch(o, clock);
+    mixed.check(pool.stats());
   }
   return 'finished';
 }
@@ -202,13 +207,15 @@ async function endEpoch(o: TrainLoopOptions, clock: EpochClock): Promise<void> {
     imagesPerSec: state.epochExamples / trainSec,
     elapsedSec: clock.elapsedBase + trainSec + (evaluated?.seconds ?? 0),
     workers: pool.size,
-    backends: backendKinds(pool.stats()),
+    // With the kinds of the epoch's steps before a resume (none when it resumed at its start).
+    backends: union(state.backends?.epoch ?? [], backendKinds(pool.stats())),
   };
   await o.folder.appendMetrics(metrics);
   await o.folder.writeWorkers(pool.stats());
   (o.result ?? o.log)(epochLine(metrics));
   o.onEpoch?.(metrics);
 
+  state.backends = { run: union(state.backends?.run ?? [], metrics.backends), epoch: [] };
   Object.assign(state, { epoch: state.epoch + 1, stepInEpoch: 0, epochLossSum: 0, epochCorrect: 0, epochExamples: 0, epochTrainSec: 0, elapsedSec: metrics.elapsedSec });
   if (last || state.epoch % config.checkpoint.every === 0) {
     await o.beforeCheckpoint?.();
@@ -264,7 +271,46 @@ function diverged(what: string): TrainerError {
 
 function checkpointState(o: TrainLoopOptions) {
   const s = o.state;
-  return { model: o.model.name, seed: o.config.run.seed, params: s.params, momentum: s.sgd.momentum, config: o.config, data: o.dataIdentity, ...progressOf(s) };
+  return { model: o.model.name, seed: o.config.run.seed, params: s.params, momentum: s.sgd.momentum, config: o.config, data: o.dataIdentity, backends: backendHistory(o), ...progressOf(s) };
+}
+
+/**
+ * The kinds that have computed the run, this process's workers added (they count from its start):
+ * the epoch's none at an epoch boundary, as no step of it is done.
+ */
+function backendHistory(o: TrainLoopOptions): BackendHistory {
+  const now = backendKinds(o.pool.stats());
+  const before = o.state.backends ?? { run: [], epoch: [] };
+  return { run: union(before.run, now), epoch: o.state.stepInEpoch === 0 ? [] : union(before.epoch, now) };
+}
+
+/**
+ * Says once, as the ws pool does when a worker of another kind joins, that a resumed run computes
+ * on another backend kind than before: its weights hash will match no run on one backend.
+ */
+class MixedBackendsNote {
+  private said = false;
+
+  constructor(
+    private readonly before: readonly string[],
+    private readonly log: (line: string) => void,
+  ) {}
+
+  check(stats: readonly WorkerStats[]): void {
+    if (this.said || this.before.length === 0) return;
+    const now = backendKinds(stats);
+    if (!now.some((k) => !this.before.includes(k))) return;
+    this.said = true;
+    this.log(
+      `parity: mixed backends (${union(this.before, now).join(', ')}): this run computed on ${this.before.join(', ')} before it was resumed on ${now.join(', ')}; ` +
+        'the weights hash will not match a run on one backend',
+    );
+  }
+}
+
+/** The kinds of both lists, once each, sorted. */
+function union(a: readonly string[], b: readonly string[]): string[] {
+  return [...new Set([...a, ...b])].sort();
 }
 
 interface Evaluation {

@@ -10,6 +10,7 @@ import { normalizeBatch } from '../data/normalize.js';
 import { TrainerError } from '../shared/errors.js';
 import { MicroBatchComputer } from '../worker/gradient.js';
 import { getModel, NUM_OUTPUTS } from '../worker/model.js';
+import { largestWebGpuTask } from '../worker/webgpu-errors.js';
 
 export interface ClassScore {
   label: number;
@@ -45,7 +46,10 @@ export async function classifyRecords(exported: ExportedModel, records: readonly
     throw new TrainerError('E_MODEL', `model metadata names ${classNames.length} classes; expected 1 to ${NUM_OUTPUTS}`);
   }
   if (records.length === 0) return [];
-  const size = Math.min(chunk, records.length);
+  // On webgpu, no more images a pass than the adapter's buffer bindings hold (no key to name: the logits are the same).
+  const largest = largestWebGpuTask(model);
+  if (largest < 1) throw new TrainerError('E_BACKEND', `webgpu: model ${model.name} does not fit this adapter's storage buffer bindings`);
+  const size = Math.min(chunk, records.length, largest);
   const computer = new MicroBatchComputer(model, normalization, size);
   const data: Dataset = { images: new Uint8Array(size * IMAGE_BYTES), labels: new Uint8Array(size), count: size };
   const input = new Float32Array(size * IMAGE_BYTES);

@@ -8,6 +8,7 @@ import type { Normalization } from '../data/normalize.js';
 import { selectBackend } from '../worker/backend.js';
 import { MicroBatchComputer, type BatchStats } from '../worker/gradient.js';
 import type { ModelSpec } from '../worker/model.js';
+import { refuseOversizeTasks } from '../worker/webgpu-errors.js';
 import { maxTaskBatch, type MicroBatchResult, type PoolFactory, type StepHooks, type WorkerPool, type WorkerStats } from './pool.js';
 
 export class InProcessPool implements WorkerPool {
@@ -85,5 +86,6 @@ export class InProcessPool implements WorkerPool {
 export const createInProcessPool: PoolFactory = async ({ config, model, data, normalization, log }) => {
   const b = await selectBackend(config.backend, config.gpu);
   log(`backend: ${b.name}${b.detail ? ` (${b.detail})` : ''}`);
+  refuseOversizeTasks(model, { microBatch: Math.ceil(config.train.batchSize / config.train.microBatches), maxBatch: maxTaskBatch(config) });
   return new InProcessPool(model, normalization, data, maxTaskBatch(config), b.kind);
 };

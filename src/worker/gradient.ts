@@ -15,6 +15,8 @@ import { productFromFloats, transposedProductInto } from './kernels/batch-mat-mu
 import { KernelPlan, type Replayed } from './kernel-plan.js';
 import { NUM_OUTPUTS, paramTensors, type ModelSpec } from './model.js';
 import { TrainerError } from '../shared/errors.js';
+import { webGpuFailure } from './webgpu.js';
+import { refuseOversizeTasks, webGpuTask } from './webgpu-errors.js';
 
 export interface BatchStats {
   /** Sum of per-example cross-entropy losses (float32 result, widened). */
@@ -68,6 +70,9 @@ export class MicroBatchComputer {
     readonly norm: Normalization,
     private readonly maxBatch = 64,
   ) {
+    // On webgpu, tasks of maxBatch examples must fit the adapter's buffer bindings (callers that
+    // know which of the config's sizes is which refuse first, naming the key to change).
+    refuseOversizeTasks(model, { maxBatch });
     this.labelBuf = new Int32Array(maxBatch);
     this.stagedIndices = new Int32Array(maxBatch);
   }
@@ -166,18 +171,17 @@ export class MicroBatchComputer {
     if (this.readsBackSync) return this.gradient(weights, data, indices, out);
     const n = indices.length;
     if (n === 0) return this.emptyGradient(out);
-    const b = this.backward(weights, data, indices);
-    try {
-      const flat = tf.tidy(() =>
-        tf.concat([...b.grads.map((g) => tf.reshape(g, [-1])), tf.reshape(b.value, [1]), tf.reshape(tf.cast(b.correct, 'float32'), [1])]),
-      );
-      const v = await readBack(flat);
-      const size = this.model.size;
-      out.set(v.subarray(0, size));
-      return { lossSum: v[size] as number, correct: v[size + 1] as number, count: n };
-    } finally {
-      b.dispose();
-    }
+    const v = await webGpuTask('gradient', n, this.model, () => {
+      const b = this.backward(weights, data, indices);
+      try {
+        return readBack(tf.tidy(() => tf.concat([...b.grads.map((g) => tf.reshape(g, [-1])), tf.reshape(b.value, [1]), tf.reshape(tf.cast(b.correct, 'float32'), [1])])));
+      } finally {
+        b.dispose();
+      }
+    });
+    const size = this.model.size;
+    out.set(v.subarray(0, size));
+    return { lossSum: v[size] as number, correct: v[size + 1] as number, count: n };
   }
 
   /**
@@ -329,7 +333,7 @@ export class MicroBatchComputer {
       this.discardStaged();
       return { lossSum: 0, correct: 0, count: 0 };
     }
-    const v = await readBack(this.forwardStats(weights, data, indices));
+    const v = await webGpuTask('evaluation', n, this.model, () => readBack(this.forwardStats(weights, data, indices)));
     return { lossSum: v[0] as number, correct: v[1] as number, count: n };
   }
 
@@ -355,13 +359,16 @@ export class MicroBatchComputer {
   /** Logits [n, 10] of already-normalised NHWC images, for prediction (any backend). */
   async logits(weights: Float32Array, images: Float32Array, n: number): Promise<Float32Array> {
     this.discardStaged();
-    const params = paramTensors(this.model, weights);
-    try {
-      const out = tf.tidy(() => this.model.forward(params, tf.tensor4d(images.subarray(0, n * IMAGE_BYTES), [n, 32, 32, 3])));
-      return this.readsBackSync ? readSync(out) : await readBack(out);
-    } finally {
-      tf.dispose(params);
-    }
+    const forward = () => {
+      const params = paramTensors(this.model, weights);
+      try {
+        return tf.tidy(() => this.model.forward(params, tf.tensor4d(images.subarray(0, n * IMAGE_BYTES), [n, 32, 32, 3])));
+      } finally {
+        tf.dispose(params);
+      }
+    };
+    if (this.readsBackSync) return readSync(forward());
+    return webGpuTask('prediction', n, this.model, () => readBack(forward()));
   }
 }
 
@@ -426,7 +433,6 @@ async function readBack(t: tf.Tensor): Promise<Float32Array> {
   try {
     return (await t.data()) as Float32Array;
   } catch (err) {
-    const { webGpuFailure } = await import('./webgpu.js');
     throw new TrainerError('E_BACKEND', `reading results back failed: ${webGpuFailure() ?? ((err as Error).message || String(err))}`);
   } finally {
     t.dispose();

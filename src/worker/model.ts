@@ -31,6 +31,12 @@ export interface ModelSpec {
   params: ParamSpec[];
   /** Total number of parameters. */
   size: number;
+  /**
+   * The largest tensor a gradient, an evaluation or a forward pass holds, in bytes per example:
+   * what bounds a task's size on webgpu, whose storage buffer bindings are limited
+   * (webgpu-errors.ts; checked against what tfjs-backend-webgpu binds in test/webgpu).
+   */
+  bytesPerExample: number;
   /** Logits [batch, 10] from parameter tensors in layout order and NHWC images. */
   forward(params: readonly tf.Tensor[], x: tf.Tensor4D): tf.Tensor2D;
   /**
@@ -94,6 +100,8 @@ function netModel(): ModelSpec {
     name: 'net',
     params,
     size: sizeOf(params),
+    // conv1's output (and its gradient), 32×32×16 floats.
+    bytesPerExample: 32 * 32 * 16 * 4,
     forward(w, x) {
       let h: tf.Tensor4D = tf.maxPool(tf.tanh(tf.add(tf.conv2d(x, p(w, 0) as tf.Tensor4D, 1, 'same'), p(w, 1))), 2, 2, 'valid');
       h = tf.maxPool(tf.tanh(tf.add(tf.conv2d(h, p(w, 2) as tf.Tensor4D, 1, 'same'), p(w, 3))), 2, 2, 'valid');
@@ -141,6 +149,8 @@ function fcModel(): ModelSpec {
     name: 'fc',
     params,
     size: sizeOf(params),
+    // The flattened image, 3,072 floats; the hidden layers are narrower.
+    bytesPerExample: 32 * 32 * 3 * 4,
     forward: (w, x) => firstDense.rest(w.slice(1), tf.matMul(firstDense.flatten(x), p(w, 0) as tf.Tensor2D)),
     firstDense,
     buildLayers() {

@@ -64,9 +64,14 @@ interface AdapterLike {
   limits: Record<string, number>;
   requestDevice(d: object): Promise<DeviceLike>;
 }
-interface DeviceLike {
+/** The error filters of WebGPU's error scopes. */
+export type GpuErrorFilter = 'validation' | 'out-of-memory' | 'internal';
+export interface DeviceLike {
   lost: Promise<{ reason: string; message: string }>;
-  addEventListener(type: 'uncapturederror', f: (ev: { error: { message: string } }) => void): void;
+  limits: Record<string, number>;
+  addEventListener(type: 'uncapturederror', f: (ev: { error: { message: string }; preventDefault(): void }) => void): void;
+  pushErrorScope(filter: GpuErrorFilter): void;
+  popErrorScope(): Promise<{ message: string } | null>;
   destroy(): void;
 }
 
@@ -148,6 +153,11 @@ export function webGpuFailure(): string | null {
   return failure;
 }
 
+/** The webgpu device in use, or null when the backend is not loaded (for error scopes and limits). */
+export function webGpuDevice(): DeviceLike | null {
+  return held?.device ?? null;
+}
+
 /** Loads Dawn and tfjs-backend-webgpu on the chosen adapter and makes webgpu the tfjs backend. */
 export async function loadWebGpu(o: WebGpuOptions): Promise<WebGpuAdapter> {
   const dawn = await importDawn();
@@ -206,6 +216,7 @@ export async function loadWebGpu(o: WebGpuOptions): Promise<WebGpuAdapter> {
         },
       });
       held = { device };
+      failure = null;
       let reported = false;
       const fatal = (m: string) => {
         failure ??= m;
@@ -215,7 +226,13 @@ export async function loadWebGpu(o: WebGpuOptions): Promise<WebGpuAdapter> {
       void device.lost.then((lost) => {
         if (lost.reason !== 'destroyed') fatal(`WebGPU device lost: ${lost.message || lost.reason}`);
       });
-      device.addEventListener('uncapturederror', (ev) => fatal(`WebGPU error: ${ev.error.message}`));
+      device.addEventListener('uncapturederror', (ev) => {
+        // Without preventDefault dawn.node also prints the error on stdout (as a browser logs it to
+        // its console), which broke `--json` output. Errors of our tasks are caught by error scopes
+        // (webgpu-errors.ts); one that reaches here happened outside them and fails the next task.
+        ev.preventDefault();
+        fatal(`WebGPU error: ${firstLineOf(ev.error.message)}`);
+      });
       return new WebGPUBackend(device, i);
     },
     3,
@@ -225,6 +242,11 @@ export async function loadWebGpu(o: WebGpuOptions): Promise<WebGpuAdapter> {
   // Never the SplitK matmul, whose atomic float adds depend on scheduling.
   tf.env().set('WEBGPU_MATMUL_PROGRAM_TYPE', 3);
   return info;
+}
+
+/** A Dawn message's first line: the error; the lines after it are the calls it happened in. */
+export function firstLineOf(message: string): string {
+  return (message.split('\n')[0] ?? '').trim();
 }
 
 /** Lets the process exit: the backend's buffers and the device go. Safe to call twice. */

@@ -384,7 +384,7 @@ export class ThreadBoard {
         this.posted.delete(entry);
         const text = errors.subarray(entry * ERROR_BYTES, (entry + 1) * ERROR_BYTES);
         const end = text.indexOf(0);
-        p.reject(new Error(this.decoder.decode(text.slice(0, end < 0 ? text.length : end))));
+        p.reject(taskError(this.decoder.decode(text.slice(0, end < 0 ? text.length : end))));
       } else if (state === STATE.PENDING) {
         // Not started: its deadline is at least a timeout away; look again by then (it may be claimed, and hang, without a word).
         next = Math.min(next, nowMs() + this.o.timeoutMs);
@@ -418,4 +418,10 @@ export class ThreadBoard {
 /** Milliseconds on the clock threads stamp with (performance.timeOrigin + now). */
 function nowMs(): number {
   return performance.timeOrigin + performance.now();
+}
+
+/** A failed task's error text as the thread wrote it: a TrainerError where it starts with a code. */
+function taskError(text: string): Error {
+  const m = /^(E_[A-Z_]+): (.*)$/s.exec(text);
+  return m ? new TrainerError(m[1] as ErrorCode, m[2] as string) : new Error(text);
 }

@@ -139,7 +139,11 @@ export const KIND = { GRADIENT: 1, EVALUATE: 2, STEP_END: 3 } as const;
 export const R = { LOSS: 0, CORRECT: 1, COUNT: 2, START: 3, END: 4, THREAD: 5 } as const;
 export const RESULT_FLOATS = 6;
 
-export const ERROR_BYTES = 240;
+/**
+ * A failed task's first line, UTF-8, prefixed with its code (`E_BACKEND: ...`) where it has one:
+ * room for a WebGPU error with the config keys to change (about 400 bytes).
+ */
+export const ERROR_BYTES = 1024;
 
 /** Hint fields: a serial (bumped per hint), where the indices are, how many, and the weights version (step) they are for. */
 export const H = { SERIAL: 0, OFFSET: 1, LENGTH: 2, VERSION: 3 } as const;

@@ -15,7 +15,7 @@
  * bit-identical.
  */
 import type { Config } from '../../shared/config.js';
-import { TrainerError } from '../../shared/errors.js';
+import { isTrainerError, TrainerError } from '../../shared/errors.js';
 import type { BatchStats } from '../../worker/gradient.js';
 import { maxTaskBatch, type MicroBatchResult, type PoolContext, type StepHooks, type WorkerPool, type WorkerStats } from '../pool.js';
 import { microBatchSizes } from '../../worker/warm-up.js';
@@ -220,6 +220,8 @@ export class ThreadPool implements WorkerPool {
       } catch (err) {
         // A slot whose thread was terminated mid-task is retired by the board; any other is free again.
         if (!this.board.isRetired(slot)) this.freeSlots.push(slot);
+        // A backend that failed (a WebGPU error) fails again on another try: the run stops with its error.
+        if (isTrainerError(err, 'E_BACKEND')) throw err;
         failures.push((err as Error).message.split('\n')[0] ?? '');
       }
     }
@@ -261,6 +263,7 @@ export class ThreadPool implements WorkerPool {
         return { lossSum: r.lossSum, correct: r.correct, count: r.count };
       } catch (err) {
         if (!this.board.isRetired(entry)) this.freeEval.push(entry);
+        if (isTrainerError(err, 'E_BACKEND')) throw err;
         lastErr = err;
       }
     }

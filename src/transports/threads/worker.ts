@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../worker/backend.js';
 import { MicroBatchComputer } from '../../worker/gradient.js';
 import { getModel } from '../../worker/model.js';
+import { refuseOversizeTasks } from '../../worker/webgpu-errors.js';
 import { warmUp } from '../../worker/warm-up.js';
 import { pinThisThread } from './pin.js';
 import { adoptStepMemory } from './shared-data.js';
@@ -32,6 +33,8 @@ let warmedUp: boolean;
 try {
   const selected = await selectBackend(init.backend, init.gpu);
   backendKind = selected.kind;
+  // The largest micro-batch is the largest size warmed up with (warm-up.ts microBatchSizes).
+  refuseOversizeTasks(getModel(init.model), { microBatch: Math.max(0, ...init.warmUpSizes), maxBatch: init.maxBatch });
   computer = new MicroBatchComputer(getModel(init.model), init.normalization, init.maxBatch);
   warmedUp = warmUp(computer, init.train, init.warmUpSizes, init.maxBatch) > 0;
 } catch (err) {
@@ -135,7 +138,9 @@ async function run(e: number): Promise<number> {
     settled = STATE.FAILED;
     const text = errors.subarray(e * ERROR_BYTES, (e + 1) * ERROR_BYTES);
     text.fill(0);
-    encoder.encodeInto(((err as Error).message ?? String(err)).split('\n')[0] ?? '', text);
+    const code = (err as { code?: unknown }).code;
+    const line = ((err as Error).message ?? String(err)).split('\n')[0] ?? '';
+    encoder.encodeInto(typeof code === 'string' && /^E_[A-Z_]+$/.test(code) ? `${code}: ${line}` : line, text);
   }
   results[r + R.END] = performance.timeOrigin + performance.now();
   report(true);
