@@ -132,7 +132,7 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
       throw new TrainerError('E_CHECKPOINT', `cannot resume ${runDir} with train.epochs ${epochs}: it has trained into epoch ${ck.epoch + (ck.stepInEpoch > 0 ? 1 : 0)}`);
     }
     if (ck.epoch === epochs && (await folder.hasModel())) {
-      result(`${runDir} already finished its ${epochs} epochs (model in ${folder.modelDir}); --train.epochs N with N > ${epochs} trains it on`);
+      result(`${runDir} already finished its ${plural(epochs, 'epoch')} (model in ${folder.modelDir}); --train.epochs N with N > ${epochs} trains it on`);
       return { runDir, outcome: 'already-finished', weightsSha256: null };
     }
     state = { ...ck, sgd: { momentum: ck.momentum } };
@@ -155,7 +155,7 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
     if (ck.epoch === epochs) {
       // Finished, but the model is not there (deleted, or the disk was full when it was written):
       // the final checkpoint holds the final weights, so they are exported again, nothing trained.
-      o.log(`${runDir} finished its ${epochs} epochs but has no model in ${folder.modelDir}: writing it from the final checkpoint`);
+      o.log(`${runDir} finished its ${plural(epochs, 'epoch')} but has no model in ${folder.modelDir}: writing it from the final checkpoint`);
     } else {
       o.log(`resuming ${runDir} at epoch ${ck.epoch + 1} of ${epochs}, step ${ck.globalStep}`);
     }
@@ -286,4 +286,9 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
     return { runDir, outcome, weightsSha256: null };
   }
   return exportModel(state.params);
+}
+
+/** `1 epoch`, `2 epochs`. */
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
