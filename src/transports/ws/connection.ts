@@ -75,7 +75,7 @@ export interface ConnHost {
   datasetChunk(index: number): Uint8Array;
   /** Whether `proof` proves holding the dataset for `nonce` (wire-dataset.ts datasetProof). */
   checkDatasetProof(nonce: Uint8Array, proof: Uint8Array): boolean;
-  /** Why this worker (its name and process) may not join now (a ban, a stall backoff), or null. */
+  /** Why this worker (its name and process) may not join now (a ban, a stall backoff), or null; logged by the host. */
   refusal(conn: WorkerConn): { code: number; reason: string } | null;
   log(line: string): void;
   /** The worker proved the token (its socket is no longer capped as unauthenticated). */
@@ -96,7 +96,7 @@ export class WorkerConn {
   threads = 1;
   /** performance.now() of the last frame from the worker. */
   lastHeardMs = performance.now();
-  readonly openedMs = performance.now();
+  openedMs = performance.now();
   private lastPingMs = performance.now();
   private pingSeq = 0;
   private bytesInCount = 0;
@@ -139,6 +139,14 @@ export class WorkerConn {
    */
   get identity(): string {
     return `${this.name}\0${this.instance}`;
+  }
+
+  /** This process did not run for `gap` ms until `now` (pool.ts forgivePause): the peer's silence meanwhile is not its own. */
+  forgivePause(now: number, gap: number): void {
+    this.lastHeardMs = Math.max(this.lastHeardMs, now);
+    this.joinMovedMs = Math.max(this.joinMovedMs, now);
+    this.lastJoinPingMs += gap;
+    this.openedMs += gap;
   }
 
   /** Sends one message; a worker whose unread backlog passes the limit is dropped. */
@@ -308,10 +316,8 @@ export class WorkerConn {
     this.instance = Buffer.from(m.instance).toString('hex');
     this.host.onAuthenticated(this);
     const refusal = this.host.refusal(this);
-    if (refusal) {
-      this.host.log(`worker ${this.id} (${m.name}) refused: ${refusal.reason}`);
-      return this.close(refusal.code, refusal.reason);
-    }
+    // The pool logs refusals (not each of a worker's tries).
+    if (refusal) return this.close(refusal.code, refusal.reason);
     this.state = 'joining';
     const mac = authMac(this.host.token, 'coordinator', m.nonce);
     this.send({ type: 'welcome', workerId: this.id, mac, ...this.host.welcome(), proofNonce: this.proofNonce });

@@ -86,8 +86,8 @@ export interface DispatchOptions {
   draw?: () => number;
   /** The workers taking part, in the order they joined. */
   members: ReadonlyMap<WorkerConn, Member>;
-  /** Turns ready joiners into members (at the start of a job, when nobody is left, or when a part needs another worker). */
-  admitJoiners: () => void;
+  /** Turns ready joiners into members (at the start of a job, when nobody is left, or when a part needs another worker or is slow); returns how many. */
+  admitJoiners: () => number;
   /** Evicts a worker and refuses its name for the rest of the run. */
   ban: (conn: WorkerConn, reason: string) => void;
   /** The backend kinds of the first two workers that agreed on a verified part (tally.ts). */
@@ -155,11 +155,6 @@ export class Dispatcher {
     return (await this.run('eval', -1, version, split, chunks)) as BatchStats[];
   }
 
-  /** A part waits for a worker that has not computed it yet (checkBlocked). */
-  get waitsForAnother(): boolean {
-    return this.job?.waitingFor === 'another';
-  }
-
   /** Ends the job in flight, if any. */
   fail(err: Error): void {
     this.job?.reject(err);
@@ -170,10 +165,10 @@ export class Dispatcher {
    * whoever is left. `peerReason`: why the worker closed, when it did ("bad task ID: why" from one
    * that could not compute task ID). A part that workers cannot compute ends the job: it is the
    * task, not the workers (an evaluation chunk too big for wasm made every worker close, reconnect
-   * and fail again, at full CPU, for ever). That is so once MIN_TASK_FAILURES workers failed on it
-   * and every worker present is one of them (by identity: a worker that reconnected failed
-   * already): the worker's word is its own, and three token holders saying "bad task" stopped a
-   * run whose honest worker was there to compute it.
+   * and fail again, at full CPU, for ever). That is so once it failed MIN_TASK_FAILURES times and
+   * every worker present is one that failed on it (by identity: a worker that reconnected failed
+   * already; one worker alone counts each time): the worker's word is its own, and three token
+   * holders saying "bad task" stopped a run whose honest worker was there to compute it.
    */
   requeue(member: Member, peerReason: string | null = null): void {
     const job = this.job;
@@ -184,16 +179,20 @@ export class Dispatcher {
       if (bad && a.id === Number(bad[1])) {
         const by = (a.part.failedBy ??= new Set());
         by.add(member.conn.identity);
+        a.part.failures = (a.part.failures ?? 0) + 1;
         const everyone = [...this.o.members.keys()].every((c) => by.has(c.identity));
-        if (by.size >= MIN_TASK_FAILURES && everyone && a.job === job) failed = { part: a.part, why: bad[2] ?? '' };
+        if (a.part.failures >= MIN_TASK_FAILURES && everyone && a.job === job) failed = { part: a.part, why: bad[2] ?? '' };
       }
       if (job && a.job === job && !job.done) this.tally.settle(job, a.part);
     }
     member.inflight.clear();
     if (!job) return;
     if (failed && !job.done) {
-      const n = failed.part.failedBy?.size ?? 0;
-      return job.reject(new TrainerError('E_WORKER_LOST', `${partName(job, failed.part)} could not be computed: ${n} workers failed on it, and no other is here: ${failed.why}`));
+      const times = failed.part.failures ?? 0;
+      const workers = failed.part.failedBy?.size ?? 0;
+      return job.reject(
+        new TrainerError('E_WORKER_LOST', `${partName(job, failed.part)} could not be computed: it failed ${times} times on ${workers} worker(s), and no other is here: ${failed.why}`),
+      );
     }
     if (this.o.members.size === 0) this.o.admitJoiners();
     this.pump();
@@ -297,6 +296,9 @@ export class Dispatcher {
   private checkBlocked(job: Job): void {
     const members = [...this.o.members.keys()];
     const blocked = job.queue.filter((p) => members.every((c) => p.tried.has(c)));
+    // Another worker may be ready already, waiting for the next job: it was left waiting, and the
+    // job with it until cluster.noWorkerTimeoutMs (E_NO_WORKERS).
+    if (blocked.length > 0 && this.o.admitJoiners() > 0) return this.pump();
     if (blocked.length === 0) {
       if (job.waitingFor === 'another') {
         job.waitingSinceMs = null;
@@ -334,7 +336,6 @@ export class Dispatcher {
     const members = [...this.o.members.values()];
     // Idle: a compute thread free (a worker computes conn.threads copies at once).
     const idle = members.filter((m) => m.inflight.size < m.conn.threads && m.conn.state === 'ready');
-    if (idle.length === 0) return;
     const slow: { part: Part; kind: string; afterMs: number }[] = [];
     let nextCheckMs = Number.POSITIVE_INFINITY;
     for (const m of members) {
@@ -348,6 +349,8 @@ export class Dispatcher {
       // Re-armed only for parts an idle worker could take.
       else if (idle.some((i) => this.mayTakeCopyOf(i, m.conn.backend))) nextCheckMs = Math.min(nextCheckMs, slowAtMs);
     }
+    // Workers ready since the job started wait for the next one, unless they are needed now.
+    if (slow.length > 0 && this.o.admitJoiners() > 0) return this.pump();
     slow.sort((a, b) => a.part.index - b.part.index);
     for (const member of idle) {
       while (member.inflight.size < this.capacity(member)) {
@@ -371,11 +374,12 @@ export class Dispatcher {
   /**
    * Whether `member` may run a second copy of a part a worker of backend `kind` is slow with: one
    * of the same kind (the same bits); with verification off, any (the run mixes kinds' bits
-   * already, and a worker claiming a kind of its own held its parts for cluster.stepTimeoutMs).
-   * Verified parts compare bits: another kind's would disagree.
+   * already, and a worker claiming a kind of its own held its parts for cluster.stepTimeoutMs);
+   * with verification, any until the run's kinds are settled (the comparison decides; pool.ts),
+   * then the same kind only (another kind's bits would disagree).
    */
   private mayTakeCopyOf(member: Member, kind: string): boolean {
-    return member.conn.backend === kind || this.o.verify === 0;
+    return member.conn.backend === kind || this.o.verify === 0 || !this.tally.kindsSettled;
   }
 
   /** Copies one worker may hold: cluster.tasksInFlight per compute thread. */

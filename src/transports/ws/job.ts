@@ -28,7 +28,8 @@ export interface Part {
   tried: Set<WorkerConn>;
   /** The vote used, once decided, and whether two workers sent its bits. */
   decided: { vote: Vote<WorkerConn>; verified: boolean } | null;
-  /** Workers (WorkerConn.identity) that could not compute it: each closed with "bad task". */
+  /** Times a worker could not compute it (closing with "bad task"), and who (WorkerConn.identity). */
+  failures?: number;
   failedBy?: Set<string>;
 }
 

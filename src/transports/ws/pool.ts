@@ -31,6 +31,8 @@ export type { PoolEvent, WorkerInfo, WsPoolOptions } from './pool-types.js';
 
 /** Workers in a row rejecting the welcome, with none ready, that stop the pool (over cluster.noWorkerTimeoutMs at least). */
 const WELCOME_REJECTIONS_TO_STOP = 3;
+/** A refused worker's tries are logged at most this often. */
+const REFUSAL_LOG_EVERY_MS = 10_000;
 /** Ticks this far apart (at least): the coordinator itself was paused, not its workers silent. */
 const PAUSED_AFTER_MS = 2000;
 /** A worker's longest wait between attempts, its jitter and a second more. */
@@ -52,9 +54,9 @@ export class WsPool implements WorkerPool, ConnHost {
    * cluster.verify > 0 compares results bit for bit, and bits agree among workers of one backend
    * kind only. The kinds are settled by results, not by what workers say: by the first part two
    * workers agree on (`settledKinds`, their kinds; others are refused for the run from then on).
-   * Until then the first ready worker's kind is provisional: while a worker of it is here, others
-   * wait (refused, they retry) unless the run needs them to go on. A worker's kind is its own claim:
-   * one that claimed a made-up kind and left locked every honest worker out of the run for good.
+   * Until then the longest-present ready worker's kind is provisional: while two workers of it are
+   * here (they can verify each other), others wait (refused, they retry). A worker's kind is its own
+   * claim: one that claimed a made-up kind and left locked every honest worker out for good.
    */
   private settledKinds: ReadonlySet<string> | null = null;
   private provisionalKind: string | null = null;
@@ -66,6 +68,8 @@ export class WsPool implements WorkerPool, ConnHost {
   /** Why the pool cannot go on, once it cannot (every worker rejects the welcome). */
   private failure: TrainerError | null = null;
   private nextConnId = 1;
+  /** When each refused worker (WorkerConn.identity) was last said refused, and its tries since. */
+  private readonly refusalsTold = new Map<string, { atMs: number; since: number }>();
   private readonly timer: NodeJS.Timeout;
   private readonly readyWaiters: (() => void)[] = [];
   private lastTickMs = performance.now();
@@ -177,7 +181,18 @@ export class WsPool implements WorkerPool, ConnHost {
   }
 
   refusal(conn: WorkerConn): { code: number; reason: string } | null {
-    return this.standing.refusal(conn.identity, performance.now());
+    const now = performance.now();
+    const refusal = this.standing.refusal(conn.identity, now);
+    if (refusal === null) return null;
+    // Once per REFUSAL_LOG_EVERY_MS a worker: one retrying every 100 ms (a token holder need not
+    // back off) wrote a line each time.
+    const told = this.refusalsTold.get(conn.identity);
+    if (told === undefined || now - told.atMs >= REFUSAL_LOG_EVERY_MS) {
+      const more = told && told.since > 0 ? ` (${told.since} more tries refused since the last such line)` : '';
+      this.o.log(`worker ${conn.id} (${conn.name}) refused: ${refusal.reason}${more}`);
+      this.refusalsTold.set(conn.identity, { atMs: now, since: 0 });
+    } else told.since++;
+    return refusal;
   }
 
   log(line: string): void {
@@ -364,12 +379,15 @@ export class WsPool implements WorkerPool, ConnHost {
       // For good: the worker exits rather than retry for nothing.
       return { code: CLOSE.banned, why: `${bitForBit}: this run computes on ${[...this.settledKinds].join(', ')}, this worker on ${kind}` };
     }
+    // In the order they joined: the kind for now is the longest-present worker's, so one that
+    // leaves and comes straight back (a new process, no back-off) does not take it from them.
     const ready = [...this.members.keys(), ...this.joiners].filter((c) => c.state === 'ready');
-    if (this.provisionalKind === null || !ready.some((c) => c.backend === this.provisionalKind)) this.provisionalKind = kind;
+    if (!ready.some((c) => c.backend === this.provisionalKind)) this.provisionalKind = ready[0]?.backend ?? kind;
     if (kind === this.provisionalKind) return null;
-    // The run cannot go on without another worker: whoever agrees with whom settles the kind.
-    if (this.readyWaiters.length > 0 || this.dispatch.waitsForAnother) return null;
-    return { code: CLOSE.refused, why: `${bitForBit}: this run computes on ${this.provisionalKind} so far (settled once two workers agree on a result); retrying` };
+    // Others wait only while that kind can verify on its own (two workers of it): a lone worker's
+    // claim must not keep out those who can, and whoever agrees with whom settles the kind.
+    if (ready.filter((c) => c.backend === this.provisionalKind).length < 2) return null;
+    return { code: CLOSE.refused, why: `${bitForBit}: this run computes on ${this.provisionalKind} so far (settled when two workers agree); retrying` };
   }
 
   /** Two workers agreed on a part's bits: their kinds are the run's for good, and workers of others leave. */
@@ -403,10 +421,14 @@ export class WsPool implements WorkerPool, ConnHost {
     this.conns.add(conn);
   }
 
-  private admitJoiners(): void {
+  private admitJoiners(): number {
+    let admitted = 0;
     for (const conn of this.joiners.splice(0)) {
-      if (conn.state === 'ready') this.members.set(conn, newMember(conn));
+      if (conn.state !== 'ready') continue;
+      this.members.set(conn, newMember(conn));
+      admitted++;
     }
+    return admitted;
   }
 
   /**
@@ -417,7 +439,7 @@ export class WsPool implements WorkerPool, ConnHost {
    */
   private forgivePause(now: number, gap: number): void {
     this.o.log(`this coordinator did not run for ${(gap / 1000).toFixed(1)} s (stopped or suspended): its workers' silence meanwhile is not held against them`);
-    for (const conn of this.conns) conn.lastHeardMs = Math.max(conn.lastHeardMs, now);
+    for (const conn of this.conns) conn.forgivePause(now, gap);
     for (const m of this.members.values()) {
       m.progressMs += gap;
       for (const a of m.inflight.values()) a.sentMs += gap;

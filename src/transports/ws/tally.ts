@@ -63,6 +63,11 @@ export class Tally {
 
   constructor(private readonly o: TallyOptions) {}
 
+  /** Whether two workers agreed on a verified part yet, which settles the run's backend kinds. */
+  get kindsSettled(): boolean {
+    return this.kinds !== null;
+  }
+
   /** A new job: its norms start afresh. */
   start(): void {
     this.stepNorms = [];

@@ -32,8 +32,9 @@ class FakeConn {
     readonly answer: Answer,
     private readonly onClose: (c: FakeConn) => void,
   ) {}
+  /** The name up to a '#': `a#2` is worker a connected again (the same process). */
   get identity(): string {
-    return this.name;
+    return this.name.split('#')[0] as string;
   }
   send(m: Message): void {
     if (m.type === 'task') this.tasks.push(m);
@@ -80,7 +81,7 @@ function setUp(answers: Record<string, Answer>, verify: number, draws: number[] 
     maxNormRatio: 1000,
     draw: () => draws.shift() ?? 0.99,
     members,
-    admitJoiners: () => {},
+    admitJoiners: () => 0,
     ban: (conn, reason) => conn.close(4403, reason),
     log: (l) => log.push(l),
   });
@@ -212,7 +213,13 @@ test('workers with no result used yet cannot confirm a NaN: fresh ones agreeing 
 test('a micro-batch that no worker can compute (each closes with "bad task") ends the step with E_WORKER_LOST once every worker failed on it: it looped, workers reconnecting and failing again, for ever', async () => {
   const cannot: Answer = (_s, i, g) => (i === 1 ? 'fail' : g);
   const { step } = setUp({ a: cannot, b: cannot, c: cannot, d: cannot }, 0);
-  await assert.rejects(step(0), (e) => isTrainerError(e, 'E_WORKER_LOST') && /^micro-batch 1 of step 0 could not be computed: 4 workers failed on it, and no other is here: memory access out of bounds$/.test(e.message));
+  await assert.rejects(step(0), (e) => isTrainerError(e, 'E_WORKER_LOST') && /^micro-batch 1 of step 0 could not be computed: it failed 4 times on 4 worker\(s\), and no other is here: memory access out of bounds$/.test(e.message));
+});
+
+test('one worker that fails a micro-batch again each time it reconnects (the same process) ends the step after 3 failures: the job looped for ever with fewer than 3 worker processes', async () => {
+  const cannot: Answer = (_s, i, g) => (i === 1 ? 'fail' : g);
+  const { step } = setUp({ 'a#1': cannot, 'a#2': cannot, 'a#3': cannot }, 0);
+  await assert.rejects(step(0), (e) => isTrainerError(e, 'E_WORKER_LOST') && /^micro-batch 1 of step 0 could not be computed: it failed 3 times on 1 worker\(s\), and no other is here: memory access out of bounds$/.test(e.message));
 });
 
 test('three workers that say "bad task" do not end the step while another is there to compute the part: it does, and the step ends with the honest bits (token holders stopped a run so)', async () => {

@@ -19,7 +19,7 @@ const LIMIT_MS = 500;
 function joiner(url: string, o: { stopAfterWelcome?: boolean; readEveryMs?: number } = {}) {
   const ws = new WebSocket(url, { maxPayload: 0 });
   const t0 = performance.now();
-  const state = { chunks: 0, ready: false, closed: null as { code: number; reason: string; ms: number } | null };
+  const state = { chunks: 0, ready: false, welcomed: false, closed: null as { code: number; reason: string; ms: number } | null };
   const parts: Buffer[] = [];
   ws.on('error', () => {});
   ws.on('close', (code, reason) => (state.closed = { code, reason: reason.toString(), ms: performance.now() - t0 }));
@@ -27,6 +27,8 @@ function joiner(url: string, o: { stopAfterWelcome?: boolean; readEveryMs?: numb
     const m: Message = decodeMessage(d, 'coordinator');
     if (m.type === 'challenge') {
       ws.send(encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(TOKEN, 'worker', m.nonce), nonce: newNonce(), name: 'joiner', instance: newNonce() }));
+    } else if (m.type === 'welcome' && o.stopAfterWelcome) {
+      state.welcomed = true;
     } else if (m.type === 'welcome' && !o.stopAfterWelcome) {
       welcome = m;
       ws.send(encodeMessage({ type: 'dataRequest' }));
@@ -51,7 +53,7 @@ function joiner(url: string, o: { stopAfterWelcome?: boolean; readEveryMs?: numb
       setTimeout(() => ws.readyState === WebSocket.OPEN && !state.ready && ws.pause(), 5);
     }, every);
   }
-  return { ws, state, stop: () => reader && clearInterval(reader) };
+  return { ws, state, t0, stop: () => reader && clearInterval(reader) };
 }
 
 test('a token holder that stops after its welcome is closed with 4408 once the join has not moved for what a computing worker gets (cluster.stepTimeoutMs)', async () => {
@@ -93,6 +95,25 @@ test('a token holder that downloads the dataset slowly but steadily is not cut, 
   } finally {
     j.stop();
     j.ws.terminate();
+    await pool.close();
+  }
+});
+
+test('a coordinator that did not run for a while (SIGSTOP, a suspend) does not hold the pause against a joining worker', async () => {
+  const quietMs = 2 * LIMIT_MS;
+  const { pool, url, lines } = await startBarePool(await tempDir(), { cluster: { handshakeTimeoutMs: LIMIT_MS, stepTimeoutMs: quietMs } });
+  try {
+    const j = joiner(url, { stopAfterWelcome: true });
+    await waitFor('welcomed', () => j.state.welcomed, 10_000);
+    // This process stops for 2.5 s, past the joining limit (1 s): as a stopped coordinator would.
+    const pausedAt = performance.now();
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2500);
+    await waitFor('the pause noticed', () => lines.some((l) => /did not run for/.test(l)), 5_000);
+    await waitFor('closed', () => j.state.closed !== null, 10 * quietMs);
+    const closedAfter = (j.state.closed as unknown as { ms: number }).ms - (pausedAt - j.t0);
+    // Closed a full limit after the pause, not at the first tick after it.
+    assert.ok(closedAfter >= 2500 + quietMs * 0.8, `closed ${Math.round(closedAfter)} ms after the pause began`);
+  } finally {
     await pool.close();
   }
 });

@@ -179,3 +179,34 @@ test('without verification, a worker claiming a backend kind of its own that tak
     killAll(procs);
   }
 });
+
+test('cluster.verify 0.5: a worker claiming a made-up backend that joins first and holds its tasks keeps no honest worker out, nor holds a step for cluster.stepTimeoutMs', async () => {
+  const dir = await tempDir();
+  const config = wsConfig(dir, 'kind-hold', { train: { epochs: 1 }, cluster: { workers: 2, verify: 0.5, stepTimeoutMs: 60_000, noWorkerTimeoutMs: 15_000 } });
+  const expected = await referenceSha(config);
+  const procs: Spawned[] = [];
+  const lines: string[] = [];
+  let url = '';
+  try {
+    const r = await trainOverWs(config, {
+      minWorkers: 2,
+      spawn: (u) => {
+        url = u;
+        procs.push(spawnRogue(u, dir, 'stall', 'holder', BOGUS), spawnWorker(u, dir, 'a'));
+      },
+      log: (l) => lines.push(l),
+      extra: {
+        onEvent: (e) => {
+          // The second honest worker comes once the first is in: the holder's kind is the run's for now.
+          if (e.kind === 'ready' && e.name === 'a') setTimeout(() => procs.push(spawnWorker(url, dir, 'b')), 500);
+        },
+      },
+    });
+    assert.equal(r.weightsSha256, expected);
+    assert.ok(!lines.some((l) => /\((a|b)\) refused/.test(l)), lines.join('\n'));
+    assert.ok(!lines.some((l) => /no result within/.test(l)), lines.join('\n'));
+    assert.ok(lines.some((l) => /^worker \S+ \(holder\) refused for the run: cluster\.verify compares results bit for bit: this run computes on wasm, this worker on made-up-backend$/.test(l)), lines.join('\n'));
+  } finally {
+    killAll(procs);
+  }
+});
