@@ -387,7 +387,7 @@ export class WsPool implements WorkerPool, ConnHost {
     // Others wait only while that kind can verify on its own (two workers of it): a lone worker's
     // claim must not keep out those who can, and whoever agrees with whom settles the kind.
     if (ready.filter((c) => c.backend === this.provisionalKind).length < 2) return null;
-    return { code: CLOSE.refused, why: `${bitForBit}: this run computes on ${this.provisionalKind} so far (settled when two workers agree); retrying` };
+    return { code: CLOSE.refused, why: `cluster.verify: this run computes on ${this.provisionalKind} so far (settled when two workers agree); retrying` };
   }
 
   /** Two workers agreed on a part's bits: their kinds are the run's for good, and workers of others leave. */

@@ -57,7 +57,7 @@ test('with cluster.verify, a worker on another backend than the two there is ref
     const other = spawnWorker(url, dir, 'other', ['--backend', 'cpu']);
     spawned.push(other);
     await waitFor('the coordinator to refuse it for now', () =>
-      lines.some((l) => /^worker w\d+-[0-9a-f]{4} \(other\) refused for now: cluster\.verify compares results bit for bit: this run computes on wasm so far \(settled when two workers agree\); retrying$/.test(l)),
+      lines.some((l) => /^worker w\d+-[0-9a-f]{4} \(other\) refused for now: cluster\.verify: this run computes on wasm so far \(settled when two workers agree\); retrying$/.test(l)),
     60_000);
     await waitFor('the worker to say it retries', () => /retrying/.test(other.output()), 10_000);
     assert.equal(other.child.exitCode, null, 'it is still trying');
