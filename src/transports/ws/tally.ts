@@ -207,8 +207,11 @@ export class Tally {
         );
       }
     }
-    for (const p of job.parts) if (p.decided === null) p.votes = p.votes.filter((v) => kinds.has(v.from.backend));
+    const open = job.parts.filter((p) => p.decided === null && p.votes.some((v) => !kinds.has(v.from.backend)));
+    for (const p of open) p.votes = p.votes.filter((v) => kinds.has(v.from.backend));
     this.o.kindsSettled?.(kinds);
+    // Their votes gone, those parts may want copies again (or be decided by what is left).
+    for (const p of open) this.settle(job, p);
   }
 
   /** A worker whose result lost: evicted and refused for the run; with results of it used unverified, the run stops. */

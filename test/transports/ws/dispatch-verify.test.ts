@@ -83,6 +83,10 @@ function setUp(answers: Record<string, Answer>, verify: number, draws: number[] 
     members,
     admitJoiners: () => 0,
     ban: (conn, reason) => conn.close(4403, reason),
+    // As the pool does once two workers agree: workers of other backend kinds leave.
+    kindsSettled: (kinds) => {
+      for (const c of conns) if (!kinds.has(c.backend)) c.close(4403, 'another backend');
+    },
     log: (l) => log.push(l),
   });
   /** Runs step `s` of `parts` micro-batches, answering every task as it is given, until the step settles. */
@@ -220,6 +224,15 @@ test('one worker that fails a micro-batch again each time it reconnects (the sam
   const cannot: Answer = (_s, i, g) => (i === 1 ? 'fail' : g);
   const { step } = setUp({ 'a#1': cannot, 'a#2': cannot, 'a#3': cannot }, 0);
   await assert.rejects(step(0), (e) => isTrainerError(e, 'E_WORKER_LOST') && /^micro-batch 1 of step 0 could not be computed: it failed 3 times on 1 worker\(s\), and no other is here: memory access out of bounds$/.test(e.message));
+});
+
+test('cluster.verify 1 with a worker of another backend kind (other low bits): once two workers of one kind agree, it leaves, its votes on open parts are dropped, and every part ends with the agreed bits', async () => {
+  const otherBits: Answer = (_s, _i, g) => g.map((x) => Math.fround(x * 1.0001));
+  const { conns, step } = setUp({ a: truthful, c: otherBits, b: truthful }, 1);
+  (conns[1] as FakeConn).backend = 'cpu';
+  const { results } = await step(0, 5);
+  assert.deepEqual(results.map((r) => Array.from(r.gradient)), [0, 1, 2, 3, 4].map((i) => Array.from(honest(0, i))));
+  assert.deepEqual(conns.map((c) => c.closed?.code ?? null), [null, 4403, null]);
 });
 
 test('three workers that say "bad task" do not end the step while another is there to compute the part: it does, and the step ends with the honest bits (token holders stopped a run so)', async () => {
