@@ -38,8 +38,8 @@ export function microBatchSizes(batchSize: number, microBatches: number, maxBatc
 /**
  * On the wasm backend, evaluates `data`'s first `evalSize` examples (the largest task, an
  * evaluation chunk) EVAL_PASSES times, then computes up to TRAINER_WARMUP_STEPS (default 400)
- * gradients of the given sizes, in turn, on `data`'s first examples, for at most 3 s in all;
- * returns how many gradients it computed.
+ * gradients of the given sizes, in turn, on `data`'s first examples, for at most 3 s in all
+ * (one gradient at the least); returns how many gradients it computed.
  */
 export function warmUp(c: MicroBatchComputer, data: Dataset, sizes: readonly number[], evalSize = 0): number {
   const steps = Number(process.env['TRAINER_WARMUP_STEPS'] ?? WARM_UP_STEPS);
@@ -62,7 +62,9 @@ export function warmUp(c: MicroBatchComputer, data: Dataset, sizes: readonly num
   const evalIndices = Int32Array.from({ length: Math.min(data.count, evalSize) }, (_, i) => i);
   for (let k = 0; k < EVAL_PASSES && evalIndices.length > 0; k++) c.evaluate({ version: -1, flat: flats[0] as Float32Array }, data, evalIndices);
   let done = 0;
-  for (; done < steps && performance.now() - t0 < WARM_UP_MAX_MS; done++) {
+  // One gradient at the least, whatever the evaluation passes took: on a loaded machine they
+  // could use the whole budget, and the run's first step then compiled the kernels for its size.
+  for (; done < steps && (done === 0 || performance.now() - t0 < WARM_UP_MAX_MS); done++) {
     const version = done >> 1;
     const indices = indicesOf(done);
     if (done % 2 === 0) c.stage(data, indices);
