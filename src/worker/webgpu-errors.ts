@@ -12,6 +12,7 @@
  * convolution's output is 64 KiB an image). A task's largest binding is known from the model
  * (ModelSpec.bytesPerExample), so refuseOversizeTasks refuses such sizes when the backend loads.
  */
+import * as tf from '@tensorflow/tfjs';
 import { TrainerError } from '../shared/errors.js';
 import type { ModelSpec } from './model.js';
 import { firstLineOf, webGpuDevice, webGpuFailure, type GpuErrorFilter } from './webgpu.js';
@@ -21,8 +22,13 @@ export type TaskKind = 'gradient' | 'evaluation' | 'prediction';
 
 const FILTERS: readonly GpuErrorFilter[] = ['internal', 'out-of-memory', 'validation'];
 
-/** The bytes WebGPU may bind at once on this device: the smaller of its binding and buffer limits; null without a device. */
+/**
+ * The bytes WebGPU may bind at once on this device: the smaller of its binding and buffer limits;
+ * null unless webgpu is the backend computing (a device held after webgpu lost to another backend
+ * bounds nothing).
+ */
 export function webGpuBindingLimit(): number | null {
+  if (tf.getBackend() !== 'webgpu') return null;
   const l = webGpuDevice()?.limits;
   if (!l) return null;
   return Math.min(l.maxStorageBufferBindingSize ?? Infinity, l.maxBufferSize ?? Infinity);

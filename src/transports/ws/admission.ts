@@ -13,7 +13,7 @@
  *     sends a byte.
  *
  * Refusals are logged at most once per LOG_EVERY_MS, with their count
- * (ThrottledLog, which connection.ts uses for failed authentications too).
+ * (ThrottledLog, which pool.ts uses for failed authentications and refused workers too).
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import type { Server } from 'node:net';

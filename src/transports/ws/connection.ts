@@ -15,28 +15,12 @@ import { decodeMessage } from './decode.js';
 import { CLOSE, closeReason, PROTOCOL_VERSION, type Message, type MessageOf } from './protocol.js';
 import { encodeMessage } from './encode.js';
 import { authMac, checkMac, newNonce } from './auth.js';
-import { ThrottledLog } from './admission.js';
 import { allowFullFrames } from './server.js';
 
 export type ConnState = 'auth' | 'joining' | 'ready' | 'closed';
 
 /** Characters of a worker's own words (a leave's reason) that reach the log. */
 const MAX_LOGGED_REASON_CHARS = 120;
-
-/** Failed authentications of each host's connections: anyone who reaches the port can cause thousands a second. */
-const authFailures = new WeakMap<ConnHost, ThrottledLog>();
-
-function authFailureLog(host: ConnHost): ThrottledLog {
-  let log = authFailures.get(host);
-  if (!log) {
-    log = new ThrottledLog(
-      (line) => host.log(line),
-      (count, from) => `${count} connection(s) failed authentication since the last such line, the last from ${from}`,
-    );
-    authFailures.set(host, log);
-  }
-  return log;
-}
 
 /**
  * A worker's own words as one log line can show them: control characters (a newline starting a
@@ -75,6 +59,8 @@ export interface ConnHost {
   datasetChunk(index: number): Uint8Array;
   /** Whether `proof` proves holding the dataset for `nonce` (wire-dataset.ts datasetProof). */
   checkDatasetProof(nonce: Uint8Array, proof: Uint8Array): boolean;
+  /** A peer at `address` failed to prove the token (anyone who reaches the port can, thousands of times a second). */
+  authenticationFailed(address: string): void;
   /** Why this worker (its name and process) may not join now (a ban, a stall backoff), or null; logged by the host. */
   refusal(conn: WorkerConn): { code: number; reason: string } | null;
   log(line: string): void;
@@ -306,7 +292,7 @@ export class WorkerConn {
   private onHello(m: MessageOf<'hello'>): void {
     // The token first: a peer that cannot prove it learns nothing, not even our protocol opinion.
     if (!checkMac(this.host.token, 'worker', this.nonce, m.mac)) {
-      authFailureLog(this.host).note(this.address);
+      this.host.authenticationFailed(this.address);
       return this.close(CLOSE.authFailed, 'E_AUTH: bad token');
     }
     if (m.protocol !== PROTOCOL_VERSION) {

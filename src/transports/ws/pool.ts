@@ -26,13 +26,12 @@ import { datasetProof } from './wire-dataset.js';
 import { JoinOffer } from './offer.js';
 import type { WorkerInfo, WsPoolOptions } from './pool-types.js';
 import { listen, type Listening } from './server.js';
+import { ThrottledLog } from './admission.js';
 
 export type { PoolEvent, WorkerInfo, WsPoolOptions } from './pool-types.js';
 
 /** Workers in a row rejecting the welcome, with none ready, that stop the pool (over cluster.noWorkerTimeoutMs at least). */
 const WELCOME_REJECTIONS_TO_STOP = 3;
-/** A refused worker's tries are logged at most this often. */
-const REFUSAL_LOG_EVERY_MS = 10_000;
 /** Ticks this far apart (at least): the coordinator itself was paused, not its workers silent. */
 const PAUSED_AFTER_MS = 2000;
 /** A worker's longest wait between attempts, its jitter and a second more. */
@@ -68,8 +67,9 @@ export class WsPool implements WorkerPool, ConnHost {
   /** Why the pool cannot go on, once it cannot (every worker rejects the welcome). */
   private failure: TrainerError | null = null;
   private nextConnId = 1;
-  /** When each refused worker (WorkerConn.identity) was last said refused, and its tries since. */
-  private readonly refusalsTold = new Map<string, { atMs: number; since: number }>();
+  /** Refusals of each worker (WorkerConn.identity), and failed authentications: logged at most every 10 s, with their count. */
+  private readonly refusalLogs = new Map<string, ThrottledLog>();
+  private readonly authFailures: ThrottledLog;
   private readonly timer: NodeJS.Timeout;
   private readonly readyWaiters: (() => void)[] = [];
   private lastTickMs = performance.now();
@@ -89,6 +89,7 @@ export class WsPool implements WorkerPool, ConnHost {
   ) {
     const c = o.config.cluster;
     this.token = o.token;
+    this.authFailures = new ThrottledLog(o.log, (count, from) => `${count} connection(s) failed authentication since the last such line, the last from ${from}`);
     this.offer = new JoinOffer(o.config, o.model, o.data, o.normalization);
     this.limits = this.offer.limits;
     this.standing = new Standing({ stallBackoffMs: c.stallBackoffMs, maxStalls: c.maxStalls });
@@ -181,18 +182,20 @@ export class WsPool implements WorkerPool, ConnHost {
   }
 
   refusal(conn: WorkerConn): { code: number; reason: string } | null {
-    const now = performance.now();
-    const refusal = this.standing.refusal(conn.identity, now);
+    const refusal = this.standing.refusal(conn.identity, performance.now());
     if (refusal === null) return null;
-    // Once per REFUSAL_LOG_EVERY_MS a worker: one retrying every 100 ms (a token holder need not
-    // back off) wrote a line each time.
-    const told = this.refusalsTold.get(conn.identity);
-    if (told === undefined || now - told.atMs >= REFUSAL_LOG_EVERY_MS) {
-      const more = told && told.since > 0 ? ` (${told.since} more tries refused since the last such line)` : '';
-      this.o.log(`worker ${conn.id} (${conn.name}) refused: ${refusal.reason}${more}`);
-      this.refusalsTold.set(conn.identity, { atMs: now, since: 0 });
-    } else told.since++;
+    // Throttled per worker: one retrying every 100 ms (a token holder need not back off) wrote a line each time.
+    let refusals = this.refusalLogs.get(conn.identity);
+    if (!refusals) {
+      refusals = new ThrottledLog(this.o.log, (count, line) => (count > 1 ? `${line} (${count} tries refused since the last such line)` : line));
+      this.refusalLogs.set(conn.identity, refusals);
+    }
+    refusals.note(`worker ${conn.id} (${conn.name}) refused: ${refusal.reason}`);
     return refusal;
+  }
+
+  authenticationFailed(address: string): void {
+    this.authFailures.note(address);
   }
 
   log(line: string): void {
