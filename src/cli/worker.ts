@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { BACKENDS, type BackendName } from '../shared/config.js';
+import { takesGpu } from '../shared/gpu-backends.js';
 import { usableCpus } from '../shared/cpus.js';
 import { TrainerError } from '../shared/errors.js';
 import { resolveToken } from '../transports/ws/auth.js';
@@ -113,7 +114,7 @@ export async function workerCommand(a: WorkerArgs): Promise<void> {
   try {
     const backend = parseBackend(a.backend);
     // Said at once, not when a coordinator first answers (a worker started by a scheduler waited for one to learn it).
-    if (a.gpu !== undefined && backend !== undefined && !['auto', 'tensorflow-gpu', 'webgpu'].includes(backend)) {
+    if (a.gpu !== undefined && backend !== undefined && !takesGpu(backend)) {
       throw new TrainerError('E_USAGE', `--gpu ${a.gpu} needs --backend tensorflow-gpu, webgpu or auto, got --backend ${backend}`);
     }
     const threadsRefusal = threadsBackendRefusal(threads, backend, a.gpu);

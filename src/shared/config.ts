@@ -10,6 +10,7 @@ import { CIFAR10_CLASSES } from '../data/cifar-format.js';
 import { TrainerError } from './errors.js';
 import { hideCredentials } from './url.js';
 import { didYouMean } from './suggest.js';
+import { takesGpu } from './gpu-backends.js';
 
 /**
  * Synthetic images a split may have: 20 times CIFAR-10's training set, about 3 GB in memory (held
@@ -384,8 +385,6 @@ export function validateConfig(raw: unknown): Config {
   return c;
 }
 
-/** Backends that compute on a GPU given by number (auto tries tensorflow-gpu, then webgpu). */
-const GPU_BACKENDS: readonly BackendName[] = ['auto', 'tensorflow-gpu', 'webgpu'];
 
 /**
  * A GPU asked for that the run could not use. cluster.gpus outside `procs` was ignored and the run
@@ -403,10 +402,10 @@ function checkGpus(c: Config): void {
           : `add --procs N (--procs ${gpus.length} for one process per GPU), or give one GPU with --gpu N`),
     );
   }
-  if (gpus.length > 0 && !GPU_BACKENDS.includes(c.backend)) {
+  if (gpus.length > 0 && !takesGpu(c.backend)) {
     throw new TrainerError('E_CONFIG', `cluster.gpus ${quote(gpus)} (--gpus) needs backend tensorflow-gpu, webgpu or auto, got backend ${c.backend}`);
   }
-  if (c.gpu !== null && !GPU_BACKENDS.includes(c.backend)) {
+  if (c.gpu !== null && !takesGpu(c.backend)) {
     throw new TrainerError('E_CONFIG', `--gpu ${c.gpu} needs backend tensorflow-gpu, webgpu or auto, got backend ${c.backend}`);
   }
 }

@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendName } from '../shared/config.js';
+import { takesGpu } from '../shared/gpu-backends.js';
 import { TrainerError } from '../shared/errors.js';
 import type { WebGpuAdapter } from './webgpu.js';
 import { wasmSimdOff } from './kernels/wasm-heap.js';
@@ -139,7 +140,7 @@ export async function selectBackend(
   loader: BackendLoader = defaultLoader,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<SelectedBackend> {
-  if (gpu !== null && requested !== 'auto' && requested !== 'tensorflow-gpu' && requested !== 'webgpu') {
+  if (gpu !== null && !takesGpu(requested)) {
     throw new TrainerError('E_CONFIG', `--gpu ${gpu} needs backend tensorflow-gpu, webgpu or auto, got backend ${requested}`);
   }
   if (requested === 'webgpu') return webgpu(gpu, loader);
