@@ -59,6 +59,11 @@ export interface ThreadInit {
   /** The core of each thread position (pin.ts); null: the scheduler places the threads. */
   pinCores: number[] | null;
   board: Board;
+  /**
+   * Tests only: ms a thread that found no task waits before it looks at its hints, widening the
+   * moment a step begins (hints written, tasks not yet posted).
+   */
+  idlePauseMs?: number;
 }
 
 /** The task board: control words, entries, their results and error texts, and per-thread figures. */

@@ -38,6 +38,8 @@ export interface ThreadPoolOptions {
   injectStepEndFault?: (step: number, range: number) => Fault | undefined;
   /** The fewest parameters for which the threads run the step end (finishStep); default PARALLEL_STEP_END_MIN. */
   stepEndMin?: number;
+  /** Tests only: ThreadInit.idlePauseMs. */
+  idlePauseMs?: number;
 }
 
 /**
@@ -177,22 +179,25 @@ export class ThreadPool implements WorkerPool {
     };
     // This step's indices stay put while its tasks run; the next step's go to the other half.
     const placed = place(microBatches, (step % 2) * half);
-    if (hooks.next) {
-      // Each thread loads the next step's micro-batch it will take first (the one preferring it) once it has nothing left to do.
-      const next = place(hooks.next, ((step + 1) % 2) * half);
-      for (let p = 0; p < this.size; p++) this.board.hint(p, step + 1, next[p]?.offset ?? 0, next[p]?.length ?? 0);
-      this.hintedStep = step + 1;
-    }
     // One wake-up of this thread per step, not one per micro-batch (see board.notifyEach).
     this.board.notifyEach(false);
     this.stepSlots = microBatches.map(() => -1);
-    return Promise.all(
+    // Posts this step's tasks (each runMicroBatch posts before its first await).
+    const results = Promise.all(
       placed.map(async (at, m) => {
         const r = await this.runMicroBatch(step, m, at.offset, at.length, hinted);
         hooks.onResult(m, r);
         return r;
       }),
     );
+    if (hooks.next) {
+      // Each thread loads the next step's micro-batch it will take first (the one preferring it) once it has nothing left to do.
+      // Written after the posts: an idle thread that sees these hints sees this step's tasks too, and claims first (worker.ts prefetch).
+      const next = place(hooks.next, ((step + 1) % 2) * half);
+      for (let p = 0; p < this.size; p++) this.board.hint(p, step + 1, next[p]?.offset ?? 0, next[p]?.length ?? 0);
+      this.hintedStep = step + 1;
+    }
+    return results;
   }
 
   private async runMicroBatch(step: number, m: number, offset: number, length: number, hinted: boolean): Promise<MicroBatchResult> {
@@ -323,6 +328,7 @@ export function threadPoolFactory(extra: Partial<ThreadPoolOptions> = {}): (ctx:
       warmUpSizes: microBatchSizes(batchSize, microBatches, maxTaskBatch(config)),
       pinCores: pinCores(threads),
     });
+    if (extra.idlePauseMs !== undefined) init.idlePauseMs = extra.idlePauseMs;
     const pool = await ThreadPool.start(config, init, model.size, evalEntries, { threads, ...extra });
     const inUse = pool.backends();
     const cores = pool.cores();

@@ -48,6 +48,7 @@ const encoder = new TextEncoder();
 /** The hint serial last staged, and a private copy of its indices (the shared ones may be rewritten meanwhile). */
 let stagedHint = 0;
 const hintIndices = new Int32Array(init.maxBatch);
+const pauseCell = new Int32Array(new SharedArrayBuffer(4));
 
 stats[position * STAT_STRIDE + S.THREAD] = threadId;
 const core = init.pinCores?.[position] ?? null;
@@ -68,6 +69,7 @@ async function loop(): Promise<void> {
       if (!pendingAt(version)) prefetch(version + 1);
       continue;
     }
+    if (init.idlePauseMs !== undefined) Atomics.wait(pauseCell, 0, 0, init.idlePauseMs);
     if (prefetch(null)) continue;
     Atomics.wait(ctrl, CTRL.SEQ, seq);
   }
@@ -92,11 +94,11 @@ function claim(): number {
   return -1;
 }
 
-/** Whether a task at weights `version` is still pending. */
-function pendingAt(version: number): boolean {
+/** Whether a task at weights `version` (null: any) is still pending. */
+function pendingAt(version: number | null): boolean {
   for (let e = 0; e < init.board.capacity; e++) {
     const at = e * ENTRY_INTS;
-    if (Atomics.load(entries, at + E.STATE) === STATE.PENDING && entries[at + E.VERSION] === version) return true;
+    if (Atomics.load(entries, at + E.STATE) === STATE.PENDING && (version === null || entries[at + E.VERSION] === version)) return true;
   }
   return false;
 }
@@ -182,6 +184,9 @@ function prefetch(version: number | null): boolean {
   const h = version !== null ? at(version % 2) : Atomics.load(hints, at(1) + H.SERIAL) > Atomics.load(hints, at(0) + H.SERIAL) ? at(1) : at(0);
   const serial = Atomics.load(hints, h + H.SERIAL);
   if (serial <= stagedHint || (version !== null && hints[h + H.VERSION] !== version)) return false;
+  // Idle: the pool writes a step's hints after posting its tasks, so a task seen pending now may be
+  // this step's, to claim before staging the next one's input (which its input() would then drop).
+  if (version === null && pendingAt(null)) return false;
   stagedHint = serial;
   const offset = hints[h + H.OFFSET] as number;
   const length = Math.min(hints[h + H.LENGTH] as number, hintIndices.length);
