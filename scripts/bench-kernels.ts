@@ -11,7 +11,7 @@
 // every step brings new ones) in GFLOP/s, next to the machine's wasm SIMD peak: independent
 // multiply-then-add chains, and fused multiply-add chains where relaxed SIMD is available.
 //   node dist/scripts/bench-kernels.js [--reps 15] [--steps 8] [--only products]
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../src/worker/tf.js';
 import '@tensorflow/tfjs-backend-wasm';
 import { IMAGE_BYTES, allocateDataset, type Dataset } from '../src/data/cifar-format.js';
 import { ARTICLE_NORMALIZATION, normalizationTable, normalizeBatch } from '../src/data/normalize.js';

@@ -29,7 +29,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../src/worker/tf.js';
 import { loadRunData, runTraining } from '../src/coordinator/run.js';
 import { resolveConfig, type Config } from '../src/shared/config.js';
 import { createInProcessPool } from '../src/transports/in-process.js';

@@ -3,7 +3,7 @@
  * loop with no distribution code at all. Full global batch, mean loss,
  * tf.variableGrads, PyTorch's SGD written with tensor ops.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../src/worker/tf.js';
 import { IMAGE_BYTES, type Dataset } from '../src/data/cifar-format.js';
 import { normalizeBatch, type Normalization } from '../src/data/normalize.js';
 import { getModel, initParams } from '../src/worker/model.js';

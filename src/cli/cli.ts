@@ -143,7 +143,7 @@ export async function main(argv: string[]): Promise<void> {
     .usage('$0 <command> [options]\n\nData-parallel training of CNNs on CIFAR with TensorFlow.js.');
   for (const c of Object.values(COMMANDS)) {
     y = y.command(c.spec, c.describe, c.options, async (a) => {
-      const [handler] = await Promise.all([c.load(), c.computes && import('@tensorflow/tfjs').then((tf) => tf.enableProdMode())]); // no debug checks, no console banners
+      const [handler] = await Promise.all([c.load(), c.computes && import('../worker/tf.js').then((tf) => tf.enableProdMode())]); // no debug checks, no console banners
       await handler(a as never, overrides);
     });
   }

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../worker/tf.js';
 import { bytesOf, writeFileAtomic } from '../shared/atomic-file.js';
 import type { Normalization } from '../data/normalize.js';
 import { TrainerError } from '../shared/errors.js';
@@ -27,7 +27,7 @@ export async function exportLayersModel(dir: string, model: ModelSpec, params: F
   try {
     const ws = layers.weights;
     if (ws.length !== model.params.length) throw new TrainerError('E_INTERNAL', `layers model ${model.name} does not match its layout`);
-    let artifacts: tf.io.ModelArtifacts | undefined;
+    let artifacts: tf.ModelArtifacts | undefined;
     await layers.save(
       tf.io.withSaveHandler(async (a) => {
         artifacts = a;

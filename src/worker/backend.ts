@@ -9,7 +9,7 @@
  * The loader is injectable so the selection logic is tested without the native
  * packages (which cannot install offline) and without a GPU.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf.js';
 import type { BackendName } from '../shared/config.js';
 import { takesGpu } from '../shared/gpu-backends.js';
 import { TrainerError } from '../shared/errors.js';
@@ -52,10 +52,10 @@ export const defaultLoader: BackendLoader = {
   async loadNative(gpu) {
     // Specifiers in variables: both packages are optional and absent offline.
     const pkg = gpu ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
-    await import(pkg);
+    tf.requireTfjs(pkg);
   },
   async loadWasm() {
-    await import('@tensorflow/tfjs-backend-wasm');
+    tf.requireTfjs('@tensorflow/tfjs-backend-wasm');
     const { registerWasmTrainingKernels } = await import('./kernels/index.js');
     registerWasmTrainingKernels();
   },

@@ -6,7 +6,7 @@
  * The gradient is of the SUM of per-example losses; the coordinator adds the
  * micro-batch gradients in fixed order and divides by the global batch size.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf.js';
 import { IMAGE_BYTES, type Dataset } from '../data/cifar-format.js';
 import { normalizationTable, normalizeBatchFromTable, type Normalization } from '../data/normalize.js';
 import { normalizedImagesOnWasm } from './kernels/normalize-images.js';

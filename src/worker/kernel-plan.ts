@@ -18,7 +18,7 @@
  * the recorded calls. And a new plan is replayed once on the inputs it was recorded on, and kept
  * only if it gives the engine's results bit for bit.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf.js';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { WASM_BACKEND } from './kernels/wasm-heap.js';
 

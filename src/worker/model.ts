@@ -8,7 +8,7 @@
  * ([kh, kw, in, out] for convolutions, [in, out] for dense layers), so the same
  * vector loads unchanged into a tf.layers model for export.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf.js';
 import type { ModelName } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { Rng } from '../shared/rng.js';

@@ -18,7 +18,7 @@
  * steady state +0.8 to +3.8 % (median +2.7), 1 thread the same. Only the wasm backend needs it;
  * TRAINER_WARMUP_STEPS overrides the count (0: none).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf.js';
 import type { Dataset } from '../data/cifar-format.js';
 import type { MicroBatchComputer } from './gradient.js';
 import { initParams } from './model.js';

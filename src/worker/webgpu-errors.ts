@@ -12,7 +12,7 @@
  * convolution's output is 64 KiB an image). A task's largest binding is known from the model
  * (ModelSpec.bytesPerExample), so refuseOversizeTasks refuses such sizes when the backend loads.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf.js';
 import { TrainerError } from '../shared/errors.js';
 import type { ModelSpec } from './model.js';
 import { firstLineOf, webGpuDevice, webGpuFailure, type GpuErrorFilter } from './webgpu.js';

@@ -21,7 +21,7 @@
  *   path; WEBGPU_MATMUL_PROGRAM_TYPE 3 rules out the one atomic matmul
  *   (SplitK) for good, so results are bit-identical run to run.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf.js';
 
 /** The adapter in use, as Dawn describes it. */
 export interface WebGpuAdapter {
@@ -197,7 +197,7 @@ export async function loadWebGpu(o: WebGpuOptions): Promise<WebGpuAdapter> {
   }
 
   const backendPkg = '@tensorflow/tfjs-backend-webgpu';
-  const { WebGPUBackend } = (await import(backendPkg)) as { WebGPUBackend: new (device: DeviceLike, info: object) => tf.KernelBackend };
+  const { WebGPUBackend } = tf.requireTfjs(backendPkg) as { WebGPUBackend: new (device: DeviceLike, info: object) => tf.KernelBackend };
   if (tf.findBackendFactory('webgpu') !== null) tf.removeBackend('webgpu');
   tf.registerBackend(
     'webgpu',

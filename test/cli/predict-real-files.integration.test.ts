@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/worker/tf.js';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { loadRunData } from '../../src/coordinator/run.js';

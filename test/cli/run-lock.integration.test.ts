@@ -41,6 +41,10 @@ test('one process trains a run at a time: run.lock names it; a new run of the sa
   try {
     await live.firstEpoch;
     const folder = new RunFolder(join(dir, 'runs', 'r'));
+    for (let i = 0; i < 600 && !existsSync(folder.checkpointFile); i++) await new Promise((r) => setTimeout(r, 50));
+    // Stopped once its first checkpoint is out, it lives on and holds its lock (a lease lapses only
+    // after LOCK_LEASE_MS), without taking a core from the runs below.
+    live.child.kill('SIGSTOP');
     assert.deepEqual(JSON.parse(await readFile(folder.lockFile, 'utf8')), { pid: live.child.pid, host: hostname() });
 
     // Started while it trains (its first checkpoint is out, so this shows the checkpoint rule too).

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/worker/tf.js';
 import { readExportedModel } from '../../src/coordinator/export.js';
 import { loadRunData, runTraining } from '../../src/coordinator/run.js';
 import { resolveNormalization } from '../../src/data/normalize.js';
@@ -14,7 +14,7 @@ import { createInProcessPool } from '../../src/transports/in-process.js';
 import { quietLog, smallConfig, tempDir } from '../helpers.js';
 
 /** tf.loadLayersModel over plain files, as a user without tfjs-node would load it. */
-function fileHandler(dir: string): tf.io.IOHandler {
+function fileHandler(dir: string): tf.IOHandler {
   return {
     async load() {
       const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/worker/tf.js';
 import { ARTICLE_NORMALIZATION } from '../../src/data/normalize.js';
 import { generateSynthetic } from '../../src/data/synthetic.js';
 import { selectBackend } from '../../src/worker/backend.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/worker/tf.js';
 import { MicroBatchComputer } from '../../src/worker/gradient.js';
 import { getModel, initParams } from '../../src/worker/model.js';
 import { productFromFloats, transposedProductInto } from '../../src/worker/kernels/batch-mat-mul.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/worker/tf.js';
 import type { Dataset } from '../../src/data/cifar-format.js';
 import { type Normalization } from '../../src/data/normalize.js';
 import { MicroBatchComputer, type BatchStats } from '../../src/worker/gradient.js';

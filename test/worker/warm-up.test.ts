@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/worker/tf.js';
 import { MicroBatchComputer } from '../../src/worker/gradient.js';
 import { getModel, initParams } from '../../src/worker/model.js';
 import { microBatchSizes, warmUp } from '../../src/worker/warm-up.js';

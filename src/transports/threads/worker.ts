@@ -12,7 +12,7 @@
  * loop still runs while a task computes asynchronously (webgpu's readback).
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../worker/tf.js';
 import { selectBackend } from '../../worker/backend.js';
 import { MicroBatchComputer } from '../../worker/gradient.js';
 import { getModel } from '../../worker/model.js';

@@ -5,7 +5,7 @@
 // an explicit transpose in JavaScript. For a single pair of float32 matrices we run our own SIMD
 // product (mat-mul-simd.ts) straight on the operands in any of the forms training uses; batches of
 // several matrices and other dtypes go to the stock kernel.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { matMulFns, type MatMulKernels } from './mat-mul-simd.js';
 import { runStockKernel } from './stock-kernels.js';

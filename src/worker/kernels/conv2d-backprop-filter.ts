@@ -1,5 +1,5 @@
 // Conv2DBackpropFilter for the wasm backend, which tfjs-backend-wasm 4.22 lacks (tfjs#8474).
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { CONV_BPF_BLOCKS } from './conv2d-backprop-filter-simd.js';
 import { simdKernels, type SimdKernels } from './simd-module.js';
@@ -7,7 +7,7 @@ import { WASM_BACKEND, emscripten, heapF32, heapOffset, type KernelArgs } from '
 
 type Conv2DBackpropFilterAttrs = {
   strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  pad: 'valid' | 'same' | number | tf.ExplicitPadding;
   dataFormat: 'NHWC' | 'NCHW';
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
   filterShape: [number, number, number, number];
@@ -22,7 +22,7 @@ export function conv2dBackpropFilterJs(
   x: Float32Array,
   dy: Float32Array,
   out: Float32Array,
-  info: tf.backend_util.Conv2DInfo,
+  info: tf.Conv2DInfo,
 ): void {
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
   const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
@@ -62,7 +62,7 @@ export function conv2dBackpropFilterJs(
 export function conv2dInfoForFilterGrad(
   x: tf.TensorInfo,
   attrs: Conv2DBackpropFilterAttrs,
-): tf.backend_util.Conv2DInfo {
+): tf.Conv2DInfo {
   if (attrs.dataFormat !== 'NHWC') {
     throw new Error(`wasm Conv2DBackpropFilter supports only NHWC, got ${attrs.dataFormat}`);
   }
@@ -92,7 +92,7 @@ function conv2dBackpropFilterSimd(
   x: tf.TensorInfo,
   dy: tf.TensorInfo,
   out: tf.TensorInfo,
-  info: tf.backend_util.Conv2DInfo,
+  info: tf.Conv2DInfo,
 ): void {
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
   const { filterHeight, filterWidth, strideHeight, strideWidth } = info;

@@ -2,14 +2,14 @@
 // convolution of dy with the filter rotated 180 degrees and its channel axes swapped, which the
 // registered Conv2D (ours, conv2d.ts, or XNNPACK's where ours does not apply) runs several times
 // faster than the stock backprop kernel's loops. Other strides go to the stock kernel.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { runStockKernel } from './stock-kernels.js';
 import { WASM_BACKEND, heapF32, type KernelArgs } from './wasm-heap.js';
 
 type Conv2DBackpropInputAttrs = {
   strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  pad: 'valid' | 'same' | number | tf.ExplicitPadding;
   dataFormat: 'NHWC' | 'NCHW';
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
   inputShape: [number, number, number, number];
@@ -56,7 +56,7 @@ function conv2dBackpropInputKernel(args: KernelArgs): tf.TensorInfo {
   const rot = backend.makeOutput([kH, kW, outChannels, inChannels], 'float32');
   try {
     rotateFilter(heapF32(backend, filter), heapF32(backend, rot), kH, kW, inChannels, outChannels);
-    const pad: tf.backend_util.ExplicitPadding = [[0, 0], [top, bottom], [left, right], [0, 0]];
+    const pad: tf.ExplicitPadding = [[0, 0], [top, bottom], [left, right], [0, 0]];
     const convAttrs = { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1] };
     return conv.kernelFunc({
       inputs: { x: dy, filter: rot },

@@ -5,7 +5,7 @@
 // input: 0.64 ms a micro-batch of 16); every output here is its filter window summed in one fixed
 // order, one multiply-add at a time, with every offset a constant of a function generated for the
 // filter's shape. Other convolutions go to the stock kernel.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { convFn, directConvFits, padRowsFn, type ConvFilter } from './conv2d-simd.js';
 import { runStockKernel } from './stock-kernels.js';
@@ -14,7 +14,7 @@ import { instantiateFusedOrPlain, type WasmFunction } from './wasm-instance.js';
 
 type Conv2DAttrs = {
   strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  pad: 'valid' | 'same' | number | tf.ExplicitPadding;
   dataFormat: 'NHWC' | 'NCHW';
   dilations: [number, number] | number;
   dimRoundingMode?: 'floor' | 'round' | 'ceil';

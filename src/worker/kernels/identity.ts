@@ -2,7 +2,7 @@
 // backward pass (engine.saveTensorsForBackwardMode), and the stock wasm Identity copies the data:
 // ~0.3 ms per [64,32,32,16] tensor, three of them per step of the model. Tensor data is never
 // written in place, so, like the cpu backend's Identity, we share the data and count a reference.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { WASM_BACKEND, type KernelArgs } from './wasm-heap.js';
 

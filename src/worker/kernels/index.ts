@@ -1,6 +1,5 @@
 // Entry point: registers the wasm-backend kernels that make training possible (and fast) on wasm.
-import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
+import * as tf from '../tf.js';
 import { addConfig } from './add.js';
 import { batchMatMulConfig } from './batch-mat-mul.js';
 import { conv2dConfig } from './conv2d.js';
@@ -14,6 +13,8 @@ import { ensureSetUp, rememberStockKernel, stockKernel } from './stock-kernels.j
 import { sumConfig } from './sum.js';
 import { tanhConfig } from './tanh.js';
 import { TANH_GRAD, overrideTanhGradient, restoreTanhGradient, tanhGradConfig } from './tanh-grad.js';
+
+tf.requireTfjs('@tensorflow/tfjs-backend-wasm');
 
 /** Every kernel this folder provides, all for the 'wasm' backend. */
 export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [

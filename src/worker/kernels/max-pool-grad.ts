@@ -1,6 +1,6 @@
 // MaxPoolGrad for the wasm backend. The stock kernel takes ~20 ms for the model's first pool at
 // batch 64; the 2x2 stride-2 SIMD path here takes well under 1 ms, and a JS loop covers the rest.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { simdKernels } from './simd-module.js';
 import { WASM_BACKEND, heapF32, heapOffset, type KernelArgs } from './wasm-heap.js';
@@ -9,12 +9,12 @@ import { WASM_BACKEND, heapF32, heapOffset, type KernelArgs } from './wasm-heap.
 export type PoolAttrs = {
   filterSize: [number, number] | number;
   strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  pad: 'valid' | 'same' | number | tf.ExplicitPadding;
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 };
 
 /** The pool's geometry for an NHWC input of `shape`. */
-export function poolInfo(shape: readonly number[], attrs: PoolAttrs): tf.backend_util.Conv2DInfo {
+export function poolInfo(shape: readonly number[], attrs: PoolAttrs): tf.Conv2DInfo {
   return tf.backend_util.computePool2DInfo(shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
 }
 
@@ -22,7 +22,7 @@ export function poolInfo(shape: readonly number[], attrs: PoolAttrs): tf.backend
  * Generic path: each dy goes to the first maximum (row-major, strict >, from -Infinity) of its
  * window, summed where windows overlap, in a fixed order.
  */
-export function maxPoolGradJs(x: Float32Array, dy: Float32Array, dx: Float32Array, info: tf.backend_util.Conv2DInfo): void {
+export function maxPoolGradJs(x: Float32Array, dy: Float32Array, dx: Float32Array, info: tf.Conv2DInfo): void {
   const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth } = info;
   const { strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
   const { effectiveFilterHeight, effectiveFilterWidth } = info;
@@ -58,7 +58,7 @@ export function maxPoolGradJs(x: Float32Array, dy: Float32Array, dx: Float32Arra
 }
 
 /** Pools that the 2x2 SIMD kernels handle: 2x2 windows, stride 2, tiling the input exactly. */
-export function tiles2x2(info: tf.backend_util.Conv2DInfo): boolean {
+export function tiles2x2(info: tf.Conv2DInfo): boolean {
   return (
     info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2 &&
     info.padInfo.top === 0 && info.padInfo.left === 0 &&

@@ -1,7 +1,7 @@
 // MaxPool for the wasm backend: a SIMD kernel for 2x2 stride-2 pools that tile the input (the
 // model's two pools), ~3x faster than the stock XNNPACK kernel there and with the cpu backend's
 // NaN semantics; every other pool goes to the stock kernel.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { poolInfo, tiles2x2, type PoolAttrs } from './max-pool-grad.js';
 import { simdKernels } from './simd-module.js';

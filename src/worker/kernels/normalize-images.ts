@@ -10,7 +10,7 @@
 // took ~20 ms. The whole input costs ~40 µs against ~150 µs for the formula in a JS loop plus
 // tf.tensor4d, and ~110 µs for the JS table loop (normalizeBatch; the Input rows of
 // scripts/bench-kernels.ts).
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { IMAGE_BYTES, IMAGE_CHANNELS, IMAGE_SIDE, PLANE_BYTES, type Dataset } from '../../data/cifar-format.js';
 import { NORMALIZATION_TABLE_SIZE, checkBatchIndices } from '../../data/normalize.js';

@@ -1,6 +1,6 @@
 // Remembers the stock wasm kernels we replace, so a replacement can hand cases it does not
 // cover back to them, and benchmarks can compare against them.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import type { KernelArgs } from './wasm-heap.js';
 
 const stock = new Map<string, tf.KernelConfig>();

@@ -1,7 +1,7 @@
 // Sum for the wasm backend, fast path for reducing leading axes (the bias gradient: a
 // [64,32,32,16] tensor summed to [16]). The stock kernel transposes the reduced axes to the end
 // first (~2 ms); this streams the tensor once, accumulating in float64. Other cases: stock.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { simdKernels } from './simd-module.js';
 import { runStockKernel } from './stock-kernels.js';

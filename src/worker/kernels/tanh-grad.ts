@@ -6,7 +6,7 @@
 // Gradients are registered per kernel, not per backend, so the override below sees every
 // backend: it takes the fused kernel only on wasm with the SIMD module available, and hands
 // everything else (cpu, tfjs-node, TRAINER_WASM_SIMD=0) to tfjs's own gradient unchanged.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { simdKernels } from './simd-module.js';
 import { WASM_BACKEND, heapF32, heapOffset, type KernelArgs } from './wasm-heap.js';

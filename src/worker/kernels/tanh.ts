@@ -1,7 +1,7 @@
 // Tanh for the wasm backend. The stock kernel calls libm tanhf per element (~20 ms for the
 // model's first activation at batch 64); this is a SIMD rational approximation (~0.5 ms),
 // within 1e-6 of Math.tanh.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { simdKernels } from './simd-module.js';
 import { runStockKernel } from './stock-kernels.js';

@@ -1,5 +1,5 @@
 // Shared plumbing for kernels that read and write the wasm backend's heap directly.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tf.js';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 /** What tfjs hands a kernel function. */

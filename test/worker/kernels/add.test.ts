@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../../src/worker/tf.js';
 import { bitIdentical, randomValues, runOn } from './reference.js';
 
 type Case = { name: string; a: number[]; b: number[] };

@@ -1,10 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../../src/worker/tf.js';
 import { wasmKind } from '../../../src/worker/backend.js';
 import { bitIdentical, fmaf, randomValues, relativeError, runOn, useBackend } from './reference.js';
 
-type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
+type Pad = 'same' | 'valid' | number | tf.ExplicitPadding;
 type Case = {
   name: string;
   x: [number, number, number, number];

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../../src/worker/tf.js';
 import { bitIdentical, randomValues, relativeError, runOn } from './reference.js';
 
 type Case = {
@@ -8,7 +8,7 @@ type Case = {
   x: [number, number, number, number];
   filter: [number, number, number, number];
   strides: number | [number, number];
-  pad: 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
+  pad: 'same' | 'valid' | number | tf.ExplicitPadding;
 };
 
 const CASES: Case[] = [

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../../src/worker/tf.js';
 import { wasmKind } from '../../../src/worker/backend.js';
 import { bitIdentical, fmaf, randomValues, relativeError, runOn } from './reference.js';
 
@@ -10,7 +10,7 @@ type Case = {
   filter: [number, number, number, number];
   strides?: number;
   dilations?: number;
-  pad: 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
+  pad: 'same' | 'valid' | number | tf.ExplicitPadding;
   /** Ours computes it (else XNNPACK's stock kernel). */
   ours: boolean;
 };

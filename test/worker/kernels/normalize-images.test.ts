@@ -1,6 +1,6 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../../src/worker/tf.js';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { normalizationTable } from '../../../src/data/normalize.js';
 import { isTrainerError } from '../../../src/shared/errors.js';

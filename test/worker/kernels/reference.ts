@@ -1,5 +1,5 @@
 // Helpers for comparing wasm kernels against the cpu backend (not a test file itself).
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../../src/worker/tf.js';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from '../../../src/worker/kernels/index.js';
 

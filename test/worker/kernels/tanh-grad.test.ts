@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../../src/worker/tf.js';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../../../src/worker/kernels/index.js';
 import { TANH_GRAD, tanhGradientConfig } from '../../../src/worker/kernels/tanh-grad.js';
 import { bitIdentical, randomValues, runOn, useBackend } from './reference.js';

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../../src/worker/tf.js';
 import { wasmKind } from '../../../src/worker/backend.js';
 import { TANH_ALPHA, TANH_BETA, TANH_CLAMP, TANH_TINY } from '../../../src/worker/kernels/simd-module.js';
 import { bitIdentical, fmaf, maxAbsDiff, randomValues, runOn } from './reference.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../../src/worker/tf.js';
 import { copyFloatsInto } from '../../../src/worker/kernels/wasm-heap.js';
 import { useBackend } from './reference.js';
 

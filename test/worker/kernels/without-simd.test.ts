@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../../src/worker/tf.js';
 import { TANH_GRAD } from '../../../src/worker/kernels/tanh-grad.js';
 import { maxAbsDiff, randomValues, relativeError, runOn, useBackend } from './reference.js';
 import { readKernelSwitches } from '../../../src/worker/kernels/wasm-heap.js';
