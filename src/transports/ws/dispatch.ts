@@ -349,8 +349,10 @@ export class Dispatcher {
       // Re-armed only for parts an idle worker could take.
       else if (idle.some((i) => this.mayTakeCopyOf(i, m.conn.backend))) nextCheckMs = Math.min(nextCheckMs, slowAtMs);
     }
-    // Workers ready since the job started wait for the next one, unless they are needed now.
-    if (slow.length > 0 && this.o.admitJoiners() > 0) return this.pump();
+    // Workers ready since the job started wait for the next one, unless they are needed now: for a
+    // slow part, or for a wanted copy only full workers with slow parts could take (a worker holding
+    // its tasks unanswered held a verification copy until cluster.stepTimeoutMs).
+    if ((slow.length > 0 || this.queueStuck(job, members, now)) && this.o.admitJoiners() > 0) return this.pump();
     slow.sort((a, b) => a.part.index - b.part.index);
     for (const member of idle) {
       while (member.inflight.size < this.capacity(member)) {
@@ -369,6 +371,17 @@ export class Dispatcher {
       this.speculation = setTimeout(() => this.speculate(performance.now()), Math.max(1, nextCheckMs - now + 1));
       this.speculation.unref();
     }
+  }
+
+  /** Whether a wanted copy waits for workers that are all full, each with a part held past its slow time (and some could take it: else checkBlocked). */
+  private queueStuck(job: Job, members: readonly Member[], now: number): boolean {
+    const fullAndSlow = (m: Member) => {
+      if (m.inflight.size < this.capacity(m)) return false;
+      const first = [...m.inflight.values()].find((a) => a.job === job);
+      const afterMs = first ? this.stragglers.slowAfterMs(`${m.conn.backend}/${job.kind}`, first.part.indices.length) : null;
+      return afterMs !== null && now >= m.progressMs + afterMs;
+    };
+    return job.queue.some((p) => members.some((m) => !p.tried.has(m.conn)) && members.every((m) => p.tried.has(m.conn) || fullAndSlow(m)));
   }
 
   /**

@@ -53,6 +53,7 @@ class FakeConn {
 function setUp(answers: Record<string, Answer>, verify: number, draws: number[] = []) {
   const members = new Map<WorkerConn, Member>();
   const log: string[] = [];
+  const waiting: [string, Answer][] = [];
   let d!: Dispatcher;
   const conns = Object.entries(answers).map(
     ([name, answer]) =>
@@ -81,7 +82,12 @@ function setUp(answers: Record<string, Answer>, verify: number, draws: number[] 
     maxNormRatio: 1000,
     draw: () => draws.shift() ?? 0.99,
     members,
-    admitJoiners: () => 0,
+    // Workers that became ready while a job runs: members when the dispatcher asks.
+    admitJoiners: () => {
+      const admitted = waiting.splice(0);
+      for (const [name, answer] of admitted) join(name, answer);
+      return admitted.length;
+    },
     ban: (conn, reason) => conn.close(4403, reason),
     // As the pool does once two workers agree: workers of other backend kinds leave.
     kindsSettled: (kinds) => {
@@ -114,10 +120,12 @@ function setUp(answers: Record<string, Answer>, verify: number, draws: number[] 
         d.onResult(member, { type: 'gradient', taskId: t.taskId, step: t.step, version: t.version, lossSum, correct: 0, count: 1, computeMs: 1, startedAt: 0, gradient: g });
       }
       await new Promise((r) => setTimeout(r, 5));
+      d.tick(performance.now()); // as the pool's timer does
     }
+    if (!settled) throw new Error(`step ${s} did not settle within 400 turns:\n${log.join('\n')}`);
     return { results: (await p) as MicroBatchResult[], reported };
   };
-  return { conns, log, step, d, join };
+  return { conns, log, step, d, join, waiting };
 }
 
 const truthful: Answer = (_s, _i, g) => g;
@@ -193,6 +201,21 @@ test('a worker that never answers has its parts run again by an idle worker once
   assert.deepEqual(results.map((r) => Array.from(r.gradient)), [0, 1, 2, 3].map((i) => Array.from(honest(1, i))));
   assert.ok(log.some((x) => /micro-batch \d of step 1 is slow \(past \d+ ms\): also given to worker w-a \(a\)/.test(x)), log.join('\n'));
   assert.equal(conns[1]?.closed, null, 'slow is not evicted (stepTimeoutMs does that)');
+});
+
+test('a worker that becomes ready during a step is taken in when a wanted copy waits only for a full worker whose parts are slow (a holder kept a verification copy until cluster.stepTimeoutMs)', async () => {
+  // Step 1: the holder takes micro-batches 0 and 2 and never answers; a computes 1 and 3, then 0 and
+  // 2 as slow ones (each needs one result). 3 is verified: its second copy waits for a worker that
+  // has not computed it, and the holder, full, is the only one present.
+  const holder: Answer = (s, _i, g) => (s === 0 ? g : null);
+  const { conns, log, step, waiting } = setUp({ holder, a: truthful }, 0.5, [0.99, 0.99, 0.99, 0.99, 0.99, 0.99, 0.99, 0.1]);
+  await step(0, 4);
+  setTimeout(() => waiting.push(['b', truthful]), 100);
+  const { results } = await step(1, 4);
+  assert.deepEqual(results.map((r) => Array.from(r.gradient)), [0, 1, 2, 3].map((i) => Array.from(honest(1, i))));
+  assert.ok(log.some((x) => /^micro-batch [02] of step 1 is slow \(past \d+ ms\): also given to worker w-a \(a\)$/.test(x)), log.join('\n'));
+  assert.equal(conns.find((c) => c.name === 'b')?.tasks.length, 0, 'b computed the copy it was given');
+  assert.ok(conns.some((c) => c.name === 'b'), 'b was taken in');
 });
 
 test('two token holders agreeing on NaN do not stop a run of three workers: the third computes a finite result, and both are refused', async () => {

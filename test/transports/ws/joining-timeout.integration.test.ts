@@ -75,13 +75,15 @@ test('a token holder that stops after its welcome is closed with 4408 once the j
 });
 
 test('a token holder that downloads the dataset slowly but steadily is not cut, however long the whole download takes', async () => {
-  // 5,000 images in 64 kB chunks: about 15 MB, more than the socket buffers hold, read in short
-  // bursts 300 ms apart (under the limit) so that the download takes several limits.
+  // 15,000 images in 64 kB chunks: about 45 MB, more than the socket buffers hold, read in short
+  // bursts 100 ms apart so that the download takes several limits. (Bursts 300 ms apart, 0.6 of the
+  // limit, let no chunk through for a whole limit in 3 runs of 10, the pool's sending and the
+  // reader's timers sharing this process's event loop.)
   const { pool, url } = await startBarePool(await tempDir(), {
-    data: { synthetic: { trainSize: 5000, valSize: 100 } },
+    data: { synthetic: { trainSize: 15_000, valSize: 100 } },
     cluster: { handshakeTimeoutMs: LIMIT_MS, dataChunkBytes: 64 * 1024 },
   });
-  const j = joiner(url, { readEveryMs: 300 });
+  const j = joiner(url, { readEveryMs: 100 });
   try {
     const t0 = performance.now();
     await waitFor('ready or closed', () => j.state.ready || j.state.closed !== null, 120_000);

@@ -187,19 +187,37 @@ test('cluster.verify 0.5: a worker claiming a made-up backend that joins first a
   const procs: Spawned[] = [];
   const lines: string[] = [];
   let url = '';
+  let spawnedA = false;
+  let spawnedB = false;
+  const spawnB = () => {
+    if (spawnedB) return;
+    spawnedB = true;
+    procs.push(spawnWorker(url, dir, 'b'));
+  };
   try {
     const r = await trainOverWs(config, {
       minWorkers: 2,
       spawn: (u) => {
         url = u;
-        procs.push(spawnRogue(u, dir, 'stall', 'holder', BOGUS), spawnWorker(u, dir, 'a'));
+        procs.push(spawnRogue(u, dir, 'stall', 'holder', BOGUS));
       },
-      log: (l) => lines.push(l),
       extra: {
         onEvent: (e) => {
-          // The second honest worker comes once the first is in: the holder's kind is the run's for now.
-          if (e.kind === 'ready' && e.name === 'a') setTimeout(() => procs.push(spawnWorker(url, dir, 'b')), 500);
+          // The holder joins first: its kind is the run's for now.
+          if (e.kind === 'ready' && e.name === 'holder' && !spawnedA) {
+            spawnedA = true;
+            procs.push(spawnWorker(url, dir, 'a'));
+          }
+          if (e.kind === 'ready' && e.name === 'a') setTimeout(spawnB, 2000);
         },
+      },
+      log: (l) => {
+        lines.push(l);
+        // The second honest worker comes once the first has taken a copy of a part the holder is slow
+        // with (or 2 s after the first is ready: the holder may hold only parts the first computed).
+        // Come then, it waited (a joiner) while a verification copy waited for the holder, full, until
+        // cluster.stepTimeoutMs (a CI run).
+        if (/ is slow \(past \d+ ms\): also given to worker \S+ \(a\)$/.test(l)) spawnB();
       },
     });
     assert.equal(r.weightsSha256, expected);
