@@ -24,6 +24,9 @@ import { plainStepEnd } from '../../coordinator/optimizer.js';
 import { CTRL, E, ENTRY_INTS, ERROR_BYTES, FAULT_CODE, H, HINT_INTS, KIND, R, RESULT_FLOATS, S, STAT_STRIDE, STATE, type ThreadMessage, type ThreadStart } from './messages.js';
 
 const { init, position, id } = workerData as ThreadStart;
+// As the CLI's main thread: no debug checks, no console banners (the cpu backend advertised
+// tfjs-node on stderr, once per thread).
+tf.enableProdMode();
 adoptStepMemory(init);
 const { ctrl, entries, results, errors, hints, stats } = init.board;
 const post = (m: ThreadMessage) => parentPort?.postMessage(m);
