@@ -8,6 +8,7 @@ import test from 'node:test';
 import { RunFolder } from '../../src/coordinator/run-folder.js';
 import { LOCK_LEASE_MS } from '../../src/coordinator/run-lock.js';
 import { tempDir } from '../helpers.js';
+import { waitFor } from '../transports/ws/helpers.js';
 import { CLI, smallConfigFile, trainer } from './cli-helpers.js';
 
 /** Starts `trainer train`; resolves once its first epoch line is out, with the child and a promise of its exit. */
@@ -41,7 +42,7 @@ test('one process trains a run at a time: run.lock names it; a new run of the sa
   try {
     await live.firstEpoch;
     const folder = new RunFolder(join(dir, 'runs', 'r'));
-    for (let i = 0; i < 600 && !existsSync(folder.checkpointFile); i++) await new Promise((r) => setTimeout(r, 50));
+    await waitFor('its first checkpoint', () => existsSync(folder.checkpointFile));
     // Stopped once its first checkpoint is out, it lives on and holds its lock (a lease lapses only
     // after LOCK_LEASE_MS), without taking a core from the runs below.
     live.child.kill('SIGSTOP');
@@ -140,7 +141,6 @@ test('a lock whose process was killed but not yet reaped (a zombie) is taken ove
     let pid = 0;
     parent.stdout.setEncoding('utf8').on('data', (s: string) => (pid ||= Number.parseInt(s, 10)));
     const folder = new RunFolder(join(dir, 'runs', 'zombie'));
-    const { waitFor } = await import('../transports/ws/helpers.js');
     await waitFor('a first checkpoint', () => pid > 0 && existsSync(folder.checkpointFile));
     process.kill(pid, 'SIGKILL');
     await waitFor('the run to be a zombie', async () => / Z /.test(await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')));

@@ -375,13 +375,15 @@ export class Dispatcher {
 
   /** Whether a wanted copy waits for workers that are all full, each with a part held past its slow time (and some could take it: else checkBlocked). */
   private queueStuck(job: Job, members: readonly Member[], now: number): boolean {
-    const fullAndSlow = (m: Member) => {
-      if (m.inflight.size < this.capacity(m)) return false;
+    if (job.queue.length === 0) return false;
+    // Judged once per worker, not once per queued copy: speculate runs after every result.
+    const takers = members.filter((m) => {
+      if (m.inflight.size < this.capacity(m)) return true;
       const first = [...m.inflight.values()].find((a) => a.job === job);
       const afterMs = first ? this.stragglers.slowAfterMs(`${m.conn.backend}/${job.kind}`, first.part.indices.length) : null;
-      return afterMs !== null && now >= m.progressMs + afterMs;
-    };
-    return job.queue.some((p) => members.some((m) => !p.tried.has(m.conn)) && members.every((m) => p.tried.has(m.conn) || fullAndSlow(m)));
+      return afterMs === null || now < m.progressMs + afterMs;
+    });
+    return job.queue.some((p) => members.some((m) => !p.tried.has(m.conn)) && !takers.some((m) => !p.tried.has(m.conn)));
   }
 
   /**
