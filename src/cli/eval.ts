@@ -1,6 +1,7 @@
 /** `trainer eval --run DIR` (or `trainer eval DIR`): train and validation accuracy of a saved model. */
 import { readExportedModel } from '../coordinator/export.js';
 import { loadRunData } from '../coordinator/run.js';
+import { storedPaths } from '../coordinator/run-config.js';
 import { RunFolder } from '../coordinator/run-folder.js';
 import { selectBackend } from '../worker/backend.js';
 import { BACKENDS, validateConfig, type BackendName } from '../shared/config.js';
@@ -22,7 +23,8 @@ export async function evalCommand(a: EvalArgs, overrides: Record<string, unknown
     throw new TrainerError('E_USAGE', `--backend must be one of ${BACKENDS.join(', ')}; got ${JSON.stringify(a.backend)}`);
   }
   const folder = new RunFolder(run);
-  const base = (await folder.readConfig()) as Record<string, Record<string, unknown>>;
+  // Its data where the run read it, whatever this process's folder (--data.path is relative to this one).
+  const base = storedPaths(await folder.readConfig(), folder.dir) as Record<string, Record<string, unknown>>;
   // Only where the data is and the evaluation's task size (main.ts checks the keys).
   const over = overrides as { data?: object; eval?: object };
   const config = validateConfig({ ...base, data: { ...base.data, ...over.data }, eval: { ...base.eval, ...over.eval } });

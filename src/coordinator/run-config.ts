@@ -17,6 +17,7 @@
  * E_CHECKPOINT naming the key.
  */
 import { hostname } from 'node:os';
+import { isAbsolute, normalize, resolve, sep } from 'node:path';
 import { loadCheckpoint } from './checkpoint.js';
 import { RunFolder } from './run-folder.js';
 import { LOCK_LEASE_MS, LOCK_RENEW_MS, lockOwner } from './run-lock.js';
@@ -41,6 +42,46 @@ export interface RunConfigOptions {
 export function identity(c: Config): unknown {
   const { path: _path, download: _download, url: _url, ...data } = c.data;
   return { run: { seed: c.run.seed }, data, model: c.model, train: { ...c.train, epochs: undefined } };
+}
+
+/** Config keys that name files: relative to the folder of the command that sets them. */
+const PATH_KEYS = ['data.path', 'cluster.tls.cert', 'cluster.tls.key'] as const;
+
+/**
+ * The config with its paths (PATH_KEYS) absolute, resolved against `base`. A run keeps them so
+ * (claimRunFolder): `trainer eval --run ../a/runs/X` from another folder read, or generated, the
+ * data under its own folder, and a resume from elsewhere did the same.
+ */
+export function absolutePaths<C>(config: C, base = process.cwd()): C {
+  const out = structuredClone(config) as Record<string, unknown>;
+  for (const key of PATH_KEYS) {
+    const [last, ...up] = key.split('.').reverse() as [string, ...string[]];
+    const parent = up.reduceRight<unknown>((v, k) => (isPlain(v) ? v[k] : undefined), out);
+    // Only text: validateConfig names anything else.
+    if (isPlain(parent) && typeof parent[last] === 'string') parent[last] = resolve(base, parent[last]);
+  }
+  return out as C;
+}
+
+/**
+ * The folder a run was started in, from where its folder is: a stored relative run.dir is
+ * relative to it (run folders are run.dir/run.name). For runs kept before their paths were stored
+ * absolute; null when the folder's place does not tell (an absolute run.dir, a folder moved alone).
+ */
+export function startFolder(folderDir: string, run: { dir?: unknown; name?: unknown }): string | null {
+  if (typeof run.dir !== 'string' || typeof run.name !== 'string' || isAbsolute(run.dir)) return null;
+  const tail = normalize(`${run.dir}${sep}${run.name}`).split(sep).filter((p) => p !== '' && p !== '.');
+  if (tail.includes('..')) return null;
+  const parts = resolve(folderDir).split(sep);
+  const at = parts.length - tail.length;
+  if (at < 1 || tail.some((p, i) => parts[at + i] !== p)) return null;
+  return parts.slice(0, at).join(sep) || sep;
+}
+
+/** A stored config's paths, absolute: those of runs kept relative are resolved where the run started (else here). */
+export function storedPaths<C>(stored: C, folderDir: string): C {
+  const run = isPlain(stored) && isPlain(stored.run) ? stored.run : {};
+  return absolutePaths(stored, startFolder(folderDir, run) ?? process.cwd());
 }
 
 /** The first key path where a and b differ, or null. */
@@ -132,7 +173,7 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
     );
   }
   const stored = (await loadCheckpoint(folder.checkpointFile)).config;
-  const base = mergeConfig(structuredClone(DEFAULT_CONFIG), stored);
+  const base = storedPaths(mergeConfig(structuredClone(DEFAULT_CONFIG), stored), folder.dir);
   // Stored under the bounds of the version that wrote it: one added since (a task of at most 4,096
   // examples) may refuse it, and a flag may then change a key that is not the run's identity
   // (--eval.batchSize); the stored config alone refused every resume.
@@ -154,7 +195,10 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
   if (o.file !== undefined) {
     for (const key of leafPaths(fromFile)) {
       if (key === 'run.dir' || key === 'run.name' || valueAt(o.overrides, key) !== undefined) continue;
-      const [mine, kept] = [valueAt(fromFile, key), valueAt(config, key)];
+      const given = valueAt(fromFile, key);
+      // A path in the file is relative to this folder; the run keeps its paths absolute.
+      const mine = (PATH_KEYS as readonly string[]).includes(key) && typeof given === 'string' ? resolve(given) : given;
+      const kept = valueAt(config, key);
       if (JSON.stringify(mine) !== JSON.stringify(kept)) {
         // The flag is named only where a resume takes it: for train.lr it was refused (E_CHECKPOINT).
         const how = identityKey(config, key, mine) ? 'a run keeps its data, model and optimisation: it cannot change on resume' : `--${key} ${JSON.stringify(mine)} changes it`;
@@ -175,7 +219,8 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
 export async function claimRunFolder(resolved: Config, start: RunStart, log: (line: string) => void): Promise<Config> {
   // The config the run keeps (config.json, the checkpoint): never the secret. The caller resolves
   // the token from its own config first (trainer train stored it in plain text).
-  const config = { ...resolved, cluster: { ...resolved.cluster, token: null } };
+  // Its paths absolute: eval, report and a resume read the same files from any folder.
+  const config = absolutePaths({ ...resolved, cluster: { ...resolved.cluster, token: null } });
   if (start === 'here') {
     const folder = RunFolder.of(config);
     // No checkpoint (runStart looked): a model alone is a finished run nothing can continue.
