@@ -14,10 +14,15 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createSecureContext } from 'node:tls';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { createRequire } from 'node:module';
+import type { WebSocket, WebSocketServer as WsServer } from 'ws';
 import { DEFAULT_CONFIG } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
 import { Admission, type AdmissionLimits } from './admission.js';
+
+// ws is CommonJS: required, since importing it makes Node scan it for export names (~0.1 s of CPU a start).
+const { WebSocketServer } = createRequire(import.meta.url)('ws') as { WebSocketServer: typeof WsServer };
+type WebSocketServer = WsServer;
 
 /** Frames before a worker is ready are a hello, a dataRequest, a ready, a pong or a leave: anything bigger is hostile. */
 export const MAX_FRAME_BYTES_BEFORE_READY = 1024;

@@ -10,7 +10,8 @@
  */
 import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
-import WebSocket from 'ws';
+import { createRequire } from 'node:module';
+import type WsWebSocket from 'ws';
 import type { Normalization } from '../../data/normalize.js';
 import type { BackendName } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
@@ -26,6 +27,10 @@ import { MAX_WORKER_NAME_CHARS, NEVER_JOINED_RETRY_MS, RECONNECT_MAX_MS, type Me
 import { datasetProof, parseDatasetBlob, type WireDatasets } from './wire-dataset.js';
 import { WorkerSession, type SessionEnd } from './worker-session.js';
 import { microBatchSizes, warmUp } from '../../worker/warm-up.js';
+
+// ws is CommonJS: required, since importing it makes Node scan it for export names (~0.1 s of CPU a start).
+const WebSocket = createRequire(import.meta.url)('ws') as typeof WsWebSocket;
+type WebSocket = WsWebSocket;
 
 export interface WsWorkerOptions {
   /** ws://host:port or wss://host:port. */
