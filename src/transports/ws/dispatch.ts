@@ -216,7 +216,7 @@ export class Dispatcher {
     const job = this.job;
     const limitMs = this.o.noWorkerTimeoutMs;
     if (job && job.waitingSinceMs !== null && now - job.waitingSinceMs > limitMs) {
-      const what = job.waitingFor === 'another' ? 'no other worker joined to compute a part a second time' : 'no worker joined';
+      const what = job.waitingFor === 'another' ? `no other worker joined to compute a part a second time${this.mixedKinds()}` : 'no worker joined';
       return job.reject(new TrainerError('E_NO_WORKERS', `${what} within cluster.noWorkerTimeoutMs (${limitMs} ms)`));
     }
     if (job) this.speculate(now);
@@ -313,8 +313,19 @@ export class Dispatcher {
     if (job.waitingFor === null) {
       job.waitingSinceMs = performance.now();
       job.waitingFor = 'another';
-      this.o.log(`${partName(job, blocked[0] as Part)} needs another worker than the ${members.length} present; waiting up to ${this.o.noWorkerTimeoutMs / 1000} s for one to join`);
+      this.o.log(`${partName(job, blocked[0] as Part)} needs another worker than the ${members.length} present${this.mixedKinds()}; waiting up to ${this.o.noWorkerTimeoutMs / 1000} s for one to join`);
     }
+  }
+
+  /**
+   * Why a verified part waits where the workers present run several backends: their results never
+   * agree bit for bit (a run with one worker of each kind waited, then stopped, without saying so).
+   */
+  private mixedKinds(): string {
+    if (this.o.verify === 0) return '';
+    const kinds = [...new Set([...this.o.members.keys()].map((c) => c.backend))].sort();
+    if (kinds.length < 2) return '';
+    return ` (cluster.verify compares results bit for bit, and the workers present run ${kinds.length} backends, ${kinds.join(', ')}, whose results differ in the low bits: a verified part needs two workers of one backend)`;
   }
 
   /**

@@ -50,7 +50,7 @@ class FakeConn {
   }
 }
 
-function setUp(answers: Record<string, Answer>, verify: number, draws: number[] = []) {
+function setUp(answers: Record<string, Answer>, verify: number, draws: number[] = [], noWorkerTimeoutMs = 60_000) {
   const members = new Map<WorkerConn, Member>();
   const log: string[] = [];
   const waiting: [string, Answer][] = [];
@@ -77,7 +77,7 @@ function setUp(answers: Record<string, Answer>, verify: number, draws: number[] 
   d = new Dispatcher({
     model,
     tasksInFlight: 2,
-    noWorkerTimeoutMs: 60_000,
+    noWorkerTimeoutMs,
     verify,
     maxNormRatio: 1000,
     draw: () => draws.shift() ?? 0.99,
@@ -144,6 +144,23 @@ test('cluster.verify 1: every part computed twice, a wrong result goes to a thir
   assert.ok(log.some((x) => /^worker w-liar \(liar\) evicted and refused for the rest of the run: verification mismatch on micro-batch/.test(x)), log.join('\n'));
   assert.equal(a.closed, null);
   assert.equal(b.closed, null);
+});
+
+test('verification with one worker of each backend kind: the wait for another worker, and the run\'s end, say the kinds never agree', async () => {
+  // Another backend: the same values but for the low bits.
+  const otherKind: Answer = (_s, _i, g) => g.map((x) => x * (1 + 2 ** -20));
+  const { conns, log, step } = setUp({ a: truthful, b: otherKind }, 1, [], 300);
+  (conns[1] as FakeConn).backend = 'cpu';
+  const why = 'cluster.verify compares results bit for bit, and the workers present run 2 backends, cpu, wasm, whose results differ in the low bits: a verified part needs two workers of one backend';
+  await assert.rejects(step(0), (e) => {
+    assert.ok(isTrainerError(e, 'E_NO_WORKERS'), String(e));
+    assert.equal(e.message, `no other worker joined to compute a part a second time (${why}) within cluster.noWorkerTimeoutMs (300 ms)`);
+    return true;
+  });
+  assert.ok(log.some((x) => x.endsWith(`needs another worker than the 2 present (${why}); waiting up to 0.3 s for one to join`)), log.join('\n'));
+  // One kind: nothing about kinds (a third worker is simply missing).
+  const same = setUp({ a: truthful, b: otherKind }, 1, [], 300);
+  await assert.rejects(same.step(0), (e) => isTrainerError(e, 'E_NO_WORKERS') && e.message === 'no other worker joined to compute a part a second time within cluster.noWorkerTimeoutMs (300 ms)');
 });
 
 test('without verification, a huge gradient is suspect: recomputed elsewhere, its sender evicted and named, the honest worker never', async () => {
