@@ -6,6 +6,7 @@
  * 32)) does. The result is a CIFAR record (red, green, blue planes of bytes),
  * so prediction normalises it with the very code training used.
  */
+import { inflateSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { IMAGE_BYTES, IMAGE_SIDE, PLANE_BYTES } from '../data/cifar-format.js';
@@ -52,6 +53,7 @@ export function decodeImage(bytes: Uint8Array, name: string, maxImagePixels = DE
         const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         tooLarge(view.getUint32(16), view.getUint32(20));
       }
+      checkPngData(bytes, name);
       const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
     }
@@ -67,6 +69,57 @@ export function decodeImage(bytes: Uint8Array, name: string, maxImagePixels = DE
     if (err instanceof TrainerError) throw err;
     const why = (err instanceof Error ? err.message : String(err)).split('\n')[0];
     throw new TrainerError('E_DATA', `cannot decode ${name} as ${kind.toUpperCase()}: ${why}`);
+  }
+}
+
+/** Channels per pixel of each PNG colour type (grey, RGB, palette, grey + alpha, RGBA). */
+const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+/** Adam7's passes: first column and row, then the step between columns and between rows. */
+const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] as const;
+
+/**
+ * E_DATA unless a PNG's image data inflates to every row its header promises. pngjs's sync reader
+ * does not check: a PNG with short image data (a file cut off inside it, no IDAT chunk) was decoded
+ * from a buffer it never filled, and classified from whatever memory held (it changed with the
+ * other files on the command line). Errors it reports itself (bad header, CRC) are left to it.
+ */
+function checkPngData(bytes: Uint8Array, name: string): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const idat: Uint8Array[] = [];
+  let header: { width: number; height: number; depth: number; channels: number; interlaced: boolean } | null = null;
+  for (let at = 8; at + 8 <= bytes.length; ) {
+    const length = view.getUint32(at);
+    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+    const body = bytes.subarray(at + 8, Math.min(at + 8 + length, bytes.length));
+    if (type === 'IHDR' && body.length >= 13) {
+      const channels = PNG_CHANNELS[body[9] as number];
+      if (channels === undefined) return;
+      header = { width: view.getUint32(at + 8), height: view.getUint32(at + 12), depth: body[8] as number, channels, interlaced: body[12] === 1 };
+    } else if (type === 'IDAT') idat.push(body);
+    else if (type === 'IEND') break;
+    at += 12 + length;
+  }
+  if (header === null) return;
+  const h = header;
+  const rowBytes = (w: number) => Math.ceil((w * h.channels * h.depth) / 8) + 1; // a filter byte a row
+  const rows = (y0: number, dy: number) => (h.height > y0 ? Math.ceil((h.height - y0) / dy) : 0);
+  const cols = (x0: number, dx: number) => (h.width > x0 ? Math.ceil((h.width - x0) / dx) : 0);
+  const expected = h.interlaced
+    ? ADAM7.reduce((sum, [x0, y0, dx, dy]) => sum + (cols(x0, dx) > 0 ? rows(y0, dy) * rowBytes(cols(x0, dx)) : 0), 0)
+    : h.height * rowBytes(h.width);
+  const damaged = (why: string) => new TrainerError('E_DATA', `cannot decode ${name} as PNG: ${why} (a damaged or truncated file)`);
+  if (idat.length === 0) throw damaged('it holds no image data (IDAT chunk)');
+  let got: number;
+  try {
+    got = inflateSync(Buffer.concat(idat), { maxOutputLength: Math.max(expected, 1) }).length;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ERR_BUFFER_TOO_LARGE') return; // more than promised: pngjs reads what it needs
+    throw damaged(code === 'Z_BUF_ERROR' ? 'its image data is cut off' : `its image data does not inflate: ${(err as Error).message}`);
+  }
+  if (got < expected) {
+    const where = h.interlaced ? `${got} of ${expected} bytes` : `${Math.floor(got / rowBytes(h.width))} of ${h.height} rows`;
+    throw damaged(`its image data ends after ${where}`);
   }
 }
 
