@@ -4,7 +4,7 @@
  * overlays the runs (loss per step, accuracy per epoch) and lists how their
  * configs differ: comparing runs is what people open TensorBoard for.
  */
-import { open } from 'node:fs/promises';
+import { lstat, open, realpath, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { RunFolder } from '../coordinator/run-folder.js';
 import { writeFileAtomic } from '../shared/atomic-file.js';
@@ -22,9 +22,32 @@ export async function reportCommand(a: ReportArgs): Promise<void> {
   const [only] = runs;
   const file = resolve(a.out ?? (runs.length === 1 ? new RunFolder(dirs[0] as string).reportFile : COMPARISON_FILE));
   const html = runs.length === 1 && only ? renderReport(only) : renderComparison(runs);
-  await refuseOverwriting(file);
-  await writeFileAtomic(file, Buffer.from(html));
+  const target = await pageFile(file);
+  await refuseOverwriting(target);
+  await writeFileAtomic(target, Buffer.from(html));
   if (!a.quiet) process.stdout.write(`${file}\n`);
+}
+
+/**
+ * Where `--out` writes: the file itself, or the file a symbolic link names (the link stays; the
+ * atomic write renamed a new file over the link). Anything but a file is refused: a FIFO held the
+ * command for ever (it opened it to read), and as root `--out /dev/stdout` replaced the device's link.
+ */
+async function pageFile(file: string): Promise<string> {
+  const link = await lstat(file).catch(() => null);
+  if (link === null) return file; // a new file (or an unwritable folder: the write says why)
+  let target = file;
+  if (link.isSymbolicLink()) {
+    target = await realpath(file).catch(() => {
+      throw new TrainerError('E_USAGE', `--out ${file} is a symbolic link to nothing: a report is written to a file (name one)`);
+    });
+  }
+  const st = await stat(target);
+  if (!st.isFile() && !st.isDirectory()) {
+    const what = st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device';
+    throw new TrainerError('E_USAGE', `--out ${file} is ${what}, not a file: a report is written to a file (name one)`);
+  }
+  return target;
 }
 
 /**
