@@ -426,7 +426,23 @@ export async function readConfigFile(file: string): Promise<unknown> {
   }
   if (doc === null || doc === undefined) return {};
   if (!isPlain(doc)) throw new TrainerError('E_CONFIG', `config file ${file} must hold a mapping of sections`);
+  checkSections(doc, DEFAULT_CONFIG, []);
   return doc;
+}
+
+/**
+ * E_CONFIG for a section the file gives a value (`train: 5`), before the flags merge: a dotted flag
+ * of that section replaced the value, and the error named another key (`train.batchSize ... got
+ * nothing`), or none at all when the flags gave the whole section. (null: the section left empty.)
+ */
+function checkSections(doc: Plain, defaults: unknown, path: string[]): void {
+  if (!isPlain(defaults)) return;
+  for (const [k, v] of Object.entries(doc)) {
+    const d = Object.hasOwn(defaults, k) ? defaults[k] : undefined;
+    if (!isPlain(d)) continue;
+    if (isPlain(v)) checkSections(v, d, [...path, k]);
+    else if (v !== null) throw new TrainerError('E_CONFIG', `${[...path, k].join('.')} must be a section of keys, got ${quote(v)}`);
+  }
 }
 
 /**

@@ -149,3 +149,25 @@ test('a section given a value, a batch too large for any micro-batch count, and 
   await writeFile(twice, 'train:\n  epochs: 1\ntrain:\n  epochs: 2\n');
   await rejectsWith(resolveConfig(twice), /is not valid YAML: Map keys must be unique at line 3, column 1$/);
 });
+
+test('a section the file gives a value is named as such whatever flags set keys of it (the flag replaced the value, and the error named another key, or none)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cfg-'));
+  const cases: [string, object, string][] = [
+    ['train: 5', { train: { epochs: 1 } }, 'train must be a section of keys, got 5'],
+    ['data: [ship, truck]', { data: { path: 'x' } }, 'data must be a section of keys, got ["ship","truck"]'],
+    ['data: {synthetic: 3}', { data: { synthetic: { seed: 2 } } }, 'data.synthetic must be a section of keys, got 3'],
+    // The flag gave every key of the section: accepted without a word.
+    ['log: oops', { log: { everySteps: 5 } }, 'log must be a section of keys, got "oops"'],
+  ];
+  for (const [yaml, flags, message] of cases) {
+    const file = join(dir, 'c.yaml');
+    await writeFile(file, `${yaml}\n`);
+    await rejectsWith(resolveConfig(file, flags), message);
+  }
+  // A section left empty keeps its defaults; normalize is a value or a section.
+  const file = join(dir, 'ok.yaml');
+  await writeFile(file, 'train:\ndata: {normalize: article}\n');
+  const c = await resolveConfig(file, { train: { epochs: 1 }, data: { normalize: { mean: [0, 0, 0], std: [1, 1, 1] } } });
+  assert.equal(c.train.epochs, 1);
+  assert.deepEqual(c.data.normalize, { mean: [0, 0, 0], std: [1, 1, 1] });
+});
