@@ -31,6 +31,8 @@ export async function evalCommand(a: EvalArgs, overrides: Record<string, unknown
   const exported = await readExportedModel(folder.modelDir).catch(async (err: unknown) => {
     throw (await folder.unfinished()) ?? err;
   });
+  const behind = await folder.modelBehind();
+  if (behind !== null) process.stderr.write(`${behind}\n`);
   const model = getModel(config.model.name);
   if (exported.params.length !== model.size) throw new TrainerError('E_MODEL', `weights do not fit model ${model.name}`);
   const backend = await selectBackend((a.backend ?? config.backend) as BackendName, null);

@@ -13,6 +13,7 @@ import { ioError, removeOrphanTemps, writeFileAtomic } from '../shared/atomic-fi
 import { TrainerError } from '../shared/errors.js';
 import { makeDir } from '../shared/make-dir.js';
 import type { WorkerStats } from '../transports/pool.js';
+import { loadCheckpoint } from './checkpoint.js';
 import { claimLock, lockOwner, releaseLock, type LockOwner } from './run-lock.js';
 
 /** One line of metrics.jsonl: an epoch's results. */
@@ -129,6 +130,23 @@ export class RunFolder {
       'E_MODEL',
       `${this.dir} has no model yet: the run stopped before its end; finish it with trainer train --run.dir ${dirname(this.dir)} --run.name ${basename(this.dir)} --resume`,
     );
+  }
+
+  /**
+   * A note when the exported model is not where the run is: a finished run resumed for more epochs
+   * (--train.epochs) keeps its earlier model until its new end, and eval and predict used it
+   * without a word. null when the model is the run's last word (or there is no checkpoint to tell).
+   */
+  async modelBehind(): Promise<string | null> {
+    if (!(await this.hasModel()) || !(await this.hasCheckpoint())) return null;
+    const ck = await loadCheckpoint(this.checkpointFile).catch(() => null);
+    const epochs = ck?.config?.train?.epochs;
+    if (ck === null || typeof epochs !== 'number' || ck.epoch >= epochs) return null;
+    const owner = await lockOwner(this.lockFile);
+    const now = owner !== null
+      ? `process ${owner.pid} on ${owner.host} is training it`
+      : `finish it with trainer train --run.dir ${dirname(this.dir)} --run.name ${basename(this.dir)} --resume`;
+    return `note: ${this.modelDir} is the model of the run's earlier end: the run was resumed for ${epochs} epochs and its checkpoint is in epoch ${ck.epoch + 1}; it writes a new model at its end (${now})`;
   }
 
   /** Whether the exported model is there (model.json and weights.bin; the export writes weights.bin first). */

@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import test from 'node:test';
+import { loadCheckpoint, saveCheckpoint } from '../../src/coordinator/checkpoint.js';
+import { tempDir } from '../helpers.js';
+import { smallConfigFile, trainer } from './cli-helpers.js';
+import { writeFile } from 'node:fs/promises';
+import { PNG } from 'pngjs';
+
+test('eval and predict say when the model is from before a resume for more epochs that has not ended (they used it without a word)', async () => {
+  const dir = await tempDir();
+  assert.equal(trainer(['train', '-c', await smallConfigFile(dir, 'more', 1)]).code, 0);
+  const run = join(dir, 'runs', 'more');
+  const image = join(dir, 'x.png');
+  await writeFile(image, PNG.sync.write(new PNG({ width: 8, height: 8 })));
+  // Finished: the model is the run's.
+  for (const args of [['eval', run], ['predict', '--run', run, image]]) {
+    const r = trainer(args);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '', args[0]);
+  }
+  // What `--resume --train.epochs 3` stopped in its second epoch leaves: the checkpoint ahead of the model.
+  const file = join(run, 'checkpoint', 'state.ckpt');
+  const ck = await loadCheckpoint(file);
+  await saveCheckpoint(file, { ...ck, epoch: 1, stepInEpoch: 2, config: { ...ck.config, train: { ...ck.config.train, epochs: 3 } } });
+  const note =
+    `note: ${join(run, 'model')} is the model of the run's earlier end: the run was resumed for 3 epochs and its checkpoint is in epoch 2; ` +
+    `it writes a new model at its end (finish it with trainer train --run.dir ${join(dir, 'runs')} --run.name more --resume)\n`;
+  for (const args of [['eval', run, '--json'], ['predict', '--run', run, image, '--json']]) {
+    const r = trainer(args);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, note, args[0]);
+    JSON.parse(r.stdout.split('\n')[0] ?? '');
+  }
+});
