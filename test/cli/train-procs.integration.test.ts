@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -6,15 +7,25 @@ import test from 'node:test';
 import { pidsWith, tempDir } from '../helpers.js';
 import { referenceSha, spawnMain, waitFor, wsConfig } from '../transports/ws/helpers.js';
 
-test('trainer train --procs 2 runs two local worker processes and matches the in-process weights', async () => {
+test('trainer train --procs 2 runs two local worker processes and matches the in-process weights; a config\'s cluster.tls is for remote workers (every such run failed: the local workers did not trust the certificate)', async () => {
   const dir = await tempDir();
   const config = wsConfig(dir, 'procs', { cluster: { transport: 'local', workers: 1 } });
   const expected = await referenceSha(config);
   const file = join(dir, 'config.yaml');
-  await writeFile(file, JSON.stringify(config));
+  // A self-signed certificate, as a shared config for remote workers would name.
+  const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=trainer-test'], { stdio: 'ignore' });
+  } catch {
+    // No openssl: the files are not read (the local workers do without them).
+    await writeFile(cert, '-----BEGIN CERTIFICATE-----\n');
+    await writeFile(key, '-----BEGIN PRIVATE KEY-----\n');
+  }
+  await writeFile(file, JSON.stringify({ ...config, cluster: { ...config.cluster, tls: { cert, key } } }));
   const run = spawnMain(['train', '--config', file, '--procs', '2'], { TRAINER_CACHE_DIR: join(dir, 'cache') });
   assert.equal(await run.exited, 0, run.output());
   const out = run.output();
+  assert.match(out, /cluster\.tls is for workers on other machines: the local worker processes connect over 127\.0\.0\.1 without it/);
   assert.match(out, /listening on ws:\/\/127\.0\.0\.1:\d+/);
   assert.equal(out.match(/ready; \d workers/g)?.length, 2);
   // Workers told the run is done exit 0, and are not started again.

@@ -159,8 +159,14 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
     // cleanly on SIGTERM, also while it still retries its connection), and the stop is the outcome.
     const onStop = () => children.forEach((c) => c.kill('SIGTERM'));
     o.signal?.addEventListener('abort', onStop, { once: true });
+    // The workers are this process's own children on 127.0.0.1: a certificate (a shared config's,
+    // for remote workers) protects nothing there, and they were never given it to trust: every
+    // --procs run with cluster.tls failed after 10 s of "certificate not trusted".
+    const { tls } = ctx.config.cluster;
+    if (tls.cert !== null || tls.key !== null) ctx.log('cluster.tls is for workers on other machines: the local worker processes connect over 127.0.0.1 without it');
+    const local = { ...ctx, config: { ...ctx.config, cluster: { ...ctx.config.cluster, tls: { cert: null, key: null } } } };
     try {
-      const pool = await factory(ctx);
+      const pool = await factory(local);
       joined = true;
       return pool;
     } catch (err) {
