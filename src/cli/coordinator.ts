@@ -88,9 +88,12 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
           port: config.cluster.port,
           token,
           minWorkers,
-          ...(d && !d.served
-            ? { extra: { onRequest: d.handler }, onListening: (url: string) => tell(`dashboard on ${dashboardUrlOf(url)}`) }
-            : {}),
+          ...(d && !d.served ? { extra: { onRequest: d.handler } } : {}),
+          onListening: (url: string) => {
+            // --port 0 with --quiet: the port taken, which nothing else said (workers could not find it).
+            if (a.quiet && config.cluster.port === 0) process.stderr.write(`coordinator listening on ${url}\n`);
+            if (d && !d.served) tell(`dashboard on ${dashboardUrlOf(url)}`);
+          },
         },
       },
       ...(d ? { onPool: d.onPool, onHistory: d.onHistory } : {}),
