@@ -52,7 +52,6 @@ function optionNames(options: Command['options']): string[] {
 function givenTwice(command: string, parsed: Record<string, unknown>, args: readonly string[]): string | null {
   const end = args.indexOf('--');
   const typed = end < 0 ? args : args.slice(0, end);
-  const camel = (name: string) => name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
   const twice = declaredOptions((COMMANDS[command] as Command).options).find((o) => {
     if (o.type === 'boolean' || o.array === true) return false;
     const spellings = [o.name, camel(o.name), ...[o.alias ?? []].flat()].map((n) => (n.length === 1 ? `-${n}` : `--${n}`));
@@ -62,13 +61,19 @@ function givenTwice(command: string, parsed: Record<string, unknown>, args: read
   return twice === undefined ? null : `--${twice.name} given more than once`;
 }
 
+/** An option's camel-case spelling, which yargs also takes (and reports): max-retries → maxRetries. */
+const camel = (name: string) => name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+
 /** yargs' own messages, made one line with a code, a suggestion and the help to read. */
 function usageError(msg: string, command: string | undefined, args: readonly string[]): TrainerError {
   const help = command ? `trainer ${command} --help` : 'trainer --help';
   const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
   if (unknown && command) {
     const known = optionNames((COMMANDS[command] as Command).options);
-    const parts = (unknown[1] as string).split(', ').map((name) => {
+    // yargs lists a dashed option under its camel-case name too (--max-retries, --maxRetries): once.
+    const listed = (unknown[1] as string).split(', ');
+    const names = listed.filter((n) => !listed.some((m) => m !== n && m.includes('-') && camel(m) === n));
+    const parts = names.map((name) => {
       // A word the command takes no place for (`trainer doctor extra`) is not an option.
       if (args.includes(name)) return `unexpected argument ${JSON.stringify(name)}`;
       const flag = (n: string) => (n.length === 1 ? `-${n}` : `--${n}`);

@@ -32,6 +32,9 @@ test('unknown options are usage errors with the nearest option; --help works on 
   const b = trainer(['train', '--thread', '2']);
   assert.equal(b.code, 2);
   assert.equal(b.stderr, 'error E_USAGE: unknown option --thread; did you mean --threads? (see trainer train --help)\n');
+  // Each named once (yargs also lists the camel-case spelling: "--max-retries; unknown option --maxRetries").
+  const w = trainer(['worker', '--connect', '127.0.0.1:9', '--max-retries', '3', '--bogusThing', '1']);
+  assert.equal(w.stderr, 'error E_USAGE: unknown option --max-retries; unknown option --bogusThing (see trainer worker --help)\n');
   const h = trainer(['eval', '--help']);
   assert.equal(h.code, 0);
   assert.match(h.stdout, /run folder/);

@@ -114,6 +114,10 @@ export function tlsMaterial(tls: { cert: string | null; key: string | null }): {
   try {
     createPrivateKey(material.key);
   } catch {
+    // An encrypted key is a PEM private key too: it needs a passphrase the coordinator is never given.
+    if (/-----BEGIN (ENCRYPTED PRIVATE KEY|RSA PRIVATE KEY-----\s*Proc-Type: 4,ENCRYPTED)/.test(String(material.key))) {
+      throw new TrainerError('E_CONFIG', `cluster.tls.key ${key} is encrypted with a passphrase: give the key unencrypted (openssl pkey -in ${key} -out key.pem), readable by the coordinator only`);
+    }
     throw new TrainerError('E_CONFIG', `cluster.tls.key ${key} is not a PEM private key (-----BEGIN PRIVATE KEY-----)`);
   }
   try {

@@ -56,6 +56,17 @@ test('bad cluster.tls files are E_CONFIG naming the file and the fault, before t
   refuses({ cert: garbage, key: a.key }, /^cluster\.tls\.cert .*garbage\.pem is not a PEM certificate/);
   refuses({ cert: a.cert, key: garbage }, /^cluster\.tls\.key .*garbage\.pem is not a PEM private key/);
   refuses({ cert: a.key, key: a.cert }, /is not a PEM certificate/);
+  // Encrypted with a passphrase (PKCS#8, and the older RSA form): a PEM private key it cannot use ("is not a PEM private key").
+  const locked = join(dir, 'locked.key');
+  execFileSync('openssl', ['pkey', '-in', a.key, '-aes128', '-passout', 'pass:secret', '-out', locked], { stdio: 'ignore' });
+  refuses({ cert: a.cert, key: locked }, /^cluster\.tls\.key .*locked\.key is encrypted with a passphrase: give the key unencrypted \(openssl pkey -in .*locked\.key -out key\.pem\)/);
+  const legacy = join(dir, 'legacy.key');
+  try {
+    execFileSync('openssl', ['rsa', '-in', a.key, '-aes128', '-passout', 'pass:secret', '-traditional', '-out', legacy], { stdio: 'ignore' });
+    refuses({ cert: a.cert, key: legacy }, /legacy\.key is encrypted with a passphrase/);
+  } catch (err) {
+    if (!/Command failed/.test(String(err))) throw err; // an openssl without -traditional (1.1)
+  }
   // Out of its dates: `openssl ca` sets them (req -x509 only counts days from now).
   const dated = (name: string, start: string, end: string) => {
     const at = join(dir, name);
