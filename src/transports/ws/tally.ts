@@ -119,7 +119,28 @@ export class Tally {
     return job.kind === 'grad' && this.lastNorms.length === 0 && job.parts.length > 1;
   }
 
+  /**
+   * Judges `part` on its votes. A held step's part may hold several (a slow copy answered while
+   * the step waited for other parts): they are judged in the order they came, as they would have
+   * been outside a held step, and those after the decision are late. Judged all at once, two
+   * different results at cluster.verify 0 (workers of two backend kinds, whose bits differ) were a
+   * dispute wanting a third worker: the run's first step waited cluster.noWorkerTimeoutMs and
+   * failed with two workers, and with three the one of the other kind was evicted.
+   */
   private judge(job: Job, part: Part): void {
+    if (part.votes.length <= 1) return this.judgeVotes(job, part);
+    const votes = part.votes;
+    part.votes = [];
+    for (const v of votes) {
+      if (part.decided !== null || job.done) this.late(job, part, v);
+      else {
+        part.votes.push(v);
+        this.judgeVotes(job, part);
+      }
+    }
+  }
+
+  private judgeVotes(job: Job, part: Part): void {
     if (part.votes.length === 0) return this.wantCopies(job, part, part.need);
     const reference = (v: Vote<WorkerConn>) => this.reference(job, part, v);
     // Credible: a worker a result of which was used before; everyone while nobody present has such a record.

@@ -16,8 +16,11 @@ const model = { name: 'net', size: SIZE } as unknown as ModelSpec;
 /** The honest gradient of part i at step s. */
 const honest = (s: number, i: number) => Float32Array.from({ length: SIZE }, (_, k) => (s + 1) * 0.01 * (i + 1) * (k + 1));
 
-/** A gradient, nothing (silence), or 'fail': the worker cannot compute the task and closes with 4400 "bad task ID: why". */
-type Answer = (step: number, index: number, g: Float32Array) => Float32Array | null | 'fail';
+/**
+ * A gradient, nothing (silence), 'fail': the worker cannot compute the task and closes with 4400
+ * "bad task ID: why", or 'wait': asked again at the next turn (after the worker's other tasks).
+ */
+type Answer = (step: number, index: number, g: Float32Array) => Float32Array | null | 'fail' | 'wait';
 
 class FakeConn {
   state: 'ready' | 'closed' = 'ready';
@@ -112,6 +115,10 @@ function setUp(answers: Record<string, Answer>, verify: number, draws: number[] 
         const index = t.indices[0] as number;
         const g = c.answer(s, index, honest(s, index));
         if (g === null) continue;
+        if (g === 'wait') {
+          c.tasks.push(t);
+          continue;
+        }
         if (g === 'fail') {
           c.close(4400, `bad task ${t.taskId}: memory access out of bounds`);
           continue;
@@ -161,6 +168,27 @@ test('verification with one worker of each backend kind: the wait for another wo
   // One kind: nothing about kinds (a third worker is simply missing).
   const same = setUp({ a: truthful, b: otherKind }, 1, [], 300);
   await assert.rejects(same.step(0), (e) => isTrainerError(e, 'E_NO_WORKERS') && e.message === 'no other worker joined to compute a part a second time within cluster.noWorkerTimeoutMs (300 ms)');
+});
+
+test('without verification, workers of two backend kinds answering one part of the first step: the first result is used and the other warned about (it waited for a third worker, then stopped)', async () => {
+  // b computes on another backend (other low bits) and is slow: part 1 goes to a as well, and b
+  // answers it too while the held first step still waits for part 3.
+  const answered = new Set<string>();
+  const a: Answer = (s, i, g) => (answered.add(`a ${s}/${i}`), g);
+  const b: Answer = (s, i, g) => {
+    if (s === 0 && i === 1 && !answered.has('a 0/1')) return 'wait';
+    if (s === 0 && i === 3 && !answered.has('b 0/1')) return 'wait';
+    answered.add(`b ${s}/${i}`);
+    return g.map((x) => x * (1 + 2 ** -20));
+  };
+  const { conns, log, step } = setUp({ a, b }, 0, [], 300);
+  (conns[1] as FakeConn).backend = 'cpu';
+  const { results } = await step(0, 4);
+  assert.ok(answered.has('a 0/1') && answered.has('b 0/1'), 'both answered part 1');
+  assert.deepEqual(Array.from(results[1]?.gradient ?? []), Array.from(honest(0, 1)), "a's result, the first, is used");
+  assert.ok(log.some((x) => x === 'warning: worker w-b (b) and worker w-a (a) disagree on micro-batch 1 of step 0 (the first, unverified, was used)'), log.join('\n'));
+  assert.ok(conns.every((c) => c.closed === null), 'nobody evicted');
+  await step(1, 4);
 });
 
 test('without verification, a huge gradient is suspect: recomputed elsewhere, its sender evicted and named, the honest worker never', async () => {
