@@ -198,9 +198,15 @@ export class Dispatcher {
     this.pump();
   }
 
-  /** A worker became ready: it takes part now when nobody is left, or when a part waits for another worker. */
+  /**
+   * A worker became ready: it takes part now when nobody is left, when a part waits for another
+   * worker, or when a wanted copy waits only for full workers whose parts are slow (it waited for
+   * the next job: the step until cluster.stepTimeoutMs, when the worker holding them never answered).
+   */
   joined(): void {
-    if (this.job && (this.o.members.size === 0 || this.job.waitingFor === 'another')) {
+    const job = this.job;
+    if (!job) return;
+    if (this.o.members.size === 0 || job.waitingFor === 'another' || this.queueStuck(job, [...this.o.members.values()], performance.now())) {
       this.o.admitJoiners();
       this.pump();
     }
@@ -364,6 +370,15 @@ export class Dispatcher {
     // slow part, or for a wanted copy only full workers with slow parts could take (a worker holding
     // its tasks unanswered held a verification copy until cluster.stepTimeoutMs).
     if ((slow.length > 0 || this.queueStuck(job, members, now)) && this.o.admitJoiners() > 0) return this.pump();
+    // A wanted copy that only full workers could take is stuck once their parts are slow: checked
+    // then too (no result may come before; a worker that became ready meanwhile waited until
+    // cluster.stepTimeoutMs).
+    if (job.queue.length > 0) {
+      for (const m of members) {
+        const at = m.inflight.size < this.capacity(m) ? null : this.fullUntilSlowMs(m);
+        if (at !== null && at > now) nextCheckMs = Math.min(nextCheckMs, at);
+      }
+    }
     slow.sort((a, b) => a.part.index - b.part.index);
     for (const member of idle) {
       while (member.inflight.size < this.capacity(member)) {
@@ -390,11 +405,22 @@ export class Dispatcher {
     // Judged once per worker, not once per queued copy: speculate runs after every result.
     const takers = members.filter((m) => {
       if (m.inflight.size < this.capacity(m)) return true;
-      const first = [...m.inflight.values()].find((a) => a.job === job);
-      const afterMs = first ? this.stragglers.slowAfterMs(`${m.conn.backend}/${job.kind}`, first.part.indices.length) : null;
-      return afterMs === null || now < m.progressMs + afterMs;
+      const at = this.fullUntilSlowMs(m);
+      return at === null || now < at;
     });
     return job.queue.some((p) => members.some((m) => !p.tried.has(m.conn)) && !takers.some((m) => !p.tried.has(m.conn)));
+  }
+
+  /**
+   * When the task a worker has been on since its last progress becomes slow (null: it holds none,
+   * or no time is known). Its first task, of this job or an earlier one: a worker still holding an
+   * earlier step's tasks, never answered, counted as one that could take the copy, and a worker
+   * ready meanwhile waited until cluster.stepTimeoutMs (a CI failure).
+   */
+  private fullUntilSlowMs(m: Member): number | null {
+    const first = m.inflight.values().next().value as Assignment | undefined;
+    const afterMs = first ? this.stragglers.slowAfterMs(`${m.conn.backend}/${first.job.kind}`, first.part.indices.length) : null;
+    return afterMs === null ? null : m.progressMs + afterMs;
   }
 
   /**

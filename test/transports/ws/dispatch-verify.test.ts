@@ -263,6 +263,21 @@ test('a worker that becomes ready during a step is taken in when a wanted copy w
   assert.ok(conns.some((c) => c.name === 'b'), 'b was taken in');
 });
 
+test('a worker still holding an earlier step\'s tasks, never answered, is full: one ready meanwhile is taken in for a wanted copy only that worker had not computed (it waited until cluster.stepTimeoutMs)', async () => {
+  // The holder takes micro-batches 0 and 2 of step 0 and never answers anything: a computes them
+  // again as slow ones. In step 1 the holder is still full with them, a computes every part, and
+  // part 3 is verified: its second copy could go to the holder only, and b, ready meanwhile, waited.
+  const { conns, step, waiting } = setUp({ holder: () => null, a: truthful }, 0.5, [0.99, 0.99, 0.99, 0.99, 0.99, 0.99, 0.99, 0.1]);
+  await step(0, 4);
+  // Ready once step 1 runs (a worker ready between steps joins at the next one).
+  setTimeout(() => waiting.push(['b', truthful]), 100);
+  const { results } = await step(1, 4);
+  assert.deepEqual(results.map((r) => Array.from(r.gradient)), [0, 1, 2, 3].map((i) => Array.from(honest(1, i))));
+  const b = conns.find((c) => c.name === 'b');
+  assert.ok(b, 'b was taken in');
+  assert.equal(b.tasks.length, 0, 'b computed the copy it was given');
+});
+
 test('two token holders agreeing on NaN do not stop a run of three workers: the third computes a finite result, and both are refused', async () => {
   const nan: Answer = (s, _i, g) => (s === 1 ? g.fill(NaN) : g);
   const { conns, step } = setUp({ a: truthful, l1: nan, l2: nan }, 0);
