@@ -27,7 +27,7 @@ async function relativeRun(dir: string): Promise<string> {
   return a;
 }
 
-test('a run keeps its data path absolute: eval and resume from another folder read the run\'s data and write none where they run', async () => {
+test('a run keeps its data path absolute: eval and resume from another folder read the run\'s data and write none where they run (runs kept with a relative one: found from where the run folder is)', async () => {
   const dir = await tempDir();
   const a = await relativeRun(dir);
   const b = join(dir, 'b');
@@ -42,6 +42,14 @@ test('a run keeps its data path absolute: eval and resume from another folder re
   assert.deepEqual({ ...JSON.parse(ev.stdout), run: null }, { ...here, run: null });
   assert.equal(existsSync(join(b, 'data')), false, 'eval wrote data where it ran');
 
+  // Runs kept before, with a relative data.path: found from where the run folder is.
+  const file = join(a, 'runs', 'r', 'config.json');
+  await writeFile(file, JSON.stringify({ ...stored, data: { ...stored.data, path: 'data' } }));
+  const old = trainer(['eval', '../a/runs/r', '--json'], b);
+  assert.equal(old.code, 0, old.stderr);
+  assert.deepEqual({ ...JSON.parse(old.stdout), run: null }, { ...here, run: null });
+  assert.equal(existsSync(join(b, 'data')), false, 'eval of a run kept with a relative data.path wrote data where it ran');
+
   const resumed = trainer(['train', '--resume', '--run.dir', '../a/runs', '--run.name', 'r', '--train.epochs', '2', '--quiet'], b);
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.equal(existsSync(join(b, 'data')), false, 'the resume wrote data where it ran');
@@ -50,17 +58,6 @@ test('a run keeps its data path absolute: eval and resume from another folder re
   const again = trainer(['train', '-c', 'c.yaml', '--resume', '--train.epochs', '3'], a);
   assert.equal(again.code, 0, again.stderr);
   assert.doesNotMatch(again.stderr, /data\.path/);
-});
-
-test('runs kept with a relative data path are evaluated on their data from another folder, found from where the run folder is', async () => {
-  const dir = await tempDir();
-  const a = await relativeRun(dir);
-  const file = join(a, 'runs', 'r', 'config.json');
-  const stored = JSON.parse(await readFile(file, 'utf8'));
-  await writeFile(file, JSON.stringify({ ...stored, data: { ...stored.data, path: 'data' } }));
-  const ev = trainer(['eval', '../a/runs/r', '--json'], join(dir, 'b'));
-  assert.equal(ev.code, 0, ev.stderr);
-  assert.equal(existsSync(join(dir, 'b', 'data')), false, 'eval wrote data where it ran');
 });
 
 test('startFolder: the folder a run started in, from its folder and its stored run.dir and run.name', () => {
