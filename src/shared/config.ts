@@ -325,6 +325,7 @@ export function validateConfig(raw: unknown): Config {
     throw new TrainerError('E_CONFIG', `${path} ${message}, got ${quote(valueAt(raw, issue.path))}`);
   }
   const c = r.data;
+  checkDataUrl(c.data.url);
   // Checked with the flags (it was E_DATA, exit 1, once the data loaded: a retryable failure to a scheduler).
   const classes = c.data.classes ?? [];
   for (const [i, name] of classes.entries()) {
@@ -407,6 +408,23 @@ function checkGpus(c: Config): void {
   }
   if (c.gpu !== null && !takesGpu(c.backend)) {
     throw new TrainerError('E_CONFIG', `--gpu ${c.gpu} needs backend tensorflow-gpu, webgpu or auto, got backend ${c.backend}`);
+  }
+}
+
+/**
+ * E_CONFIG unless data.url is an http(s) URL, shown without its credentials: one with a password
+ * holding an unescaped # / or ? did not parse, and was refused only at download time, printed,
+ * and stored (config.json, checkpoint, report) as typed.
+ */
+function checkDataUrl(url: string): void {
+  let protocol = '';
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    // refused below
+  }
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw new TrainerError('E_CONFIG', `data.url must be an http:// or https:// URL, got ${quote(hideCredentials(url))} (in a user or password, write / ? # @ as %2F %3F %23 %40)`);
   }
 }
 

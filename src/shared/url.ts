@@ -4,14 +4,20 @@
  * A URL with its user and password (`https://user:secret@host/…`, a token as the user) shown as
  * `***`: for messages, and for the config a run keeps (config.json, checkpoints, reports). Written
  * back from the parsed URL, so every spelling the parser takes (`http:/user:pw@host`, leading
- * spaces) is hidden too; text that does not parse as a URL is returned as it is.
+ * spaces) is hidden too; in text that does not parse as a URL, all from the scheme to the last @.
  */
 export function hideCredentials(url: string): string {
-  let u: URL;
+  let u: URL | null = null;
   try {
     u = new URL(url);
   } catch {
-    return url;
+    // Not a URL: a password with an unescaped / ? or # (`https://alice:pa#ss@host/…`) makes it
+    // unparsable, and it was printed and stored as typed.
+  }
+  if (u === null) {
+    // Whatever stands between the scheme and the last @ may be a user and password: hidden, and
+    // the host and path with it when in doubt.
+    return url.replace(/^(\s*[a-z][a-z0-9+.-]*:\/*)[^]*@/i, `$1${HIDDEN}@`);
   }
   if (u.username === '' && u.password === '') return url;
   u.username = HIDDEN;

@@ -19,6 +19,9 @@ test('hideCredentials shows a URL\'s user and password as ***, and leaves other 
   assert.equal(hideCredentials('https://u:p@ss@example.com/a@b'), 'https://***@example.com/a@b');
   assert.equal(hideCredentials('https://example.com/a@b'), 'https://example.com/a@b');
   assert.equal(hideCredentials('not a url'), 'not a url');
+  // A password with an unescaped # / or ? does not parse: it was shown (and stored) as typed.
+  assert.equal(hideCredentials('https://alice:pa#ss42@127.0.0.1:8765/x.tar.gz'), 'https://***@127.0.0.1:8765/x.tar.gz');
+  assert.equal(hideCredentials('https://alice:pa/ss?x@h/x'), 'https://***@h/x');
   // Spellings the URL parser takes, and the download with it (a regular expression on :// missed them).
   assert.equal(hideCredentials('http:/alice:s3cret@127.0.0.1:8765/x'), 'http://***@127.0.0.1:8765/x');
   assert.equal(hideCredentials('  https://alice:s3cret@h/x'), 'https://***@h/x');
