@@ -83,6 +83,11 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
     } catch (err) {
       if (err instanceof TrainerError) throw err;
       const of = total === null ? '' : ` of ${total}`;
+      // This machine's disk, not the network: "broke off" blamed the server.
+      const disk = diskFault(err);
+      if (disk !== null) {
+        throw new TrainerError('E_DOWNLOAD', `download of ${shown} stopped after ${received}${of} bytes: cannot write in ${dirname(dest)}: ${disk}`, { cause: err });
+      }
       throw new TrainerError('E_DOWNLOAD', `download of ${shown} broke off after ${received}${of} bytes: ${errorText(err)}`, { cause: err });
     }
     if (total !== null && received !== total) {
@@ -171,7 +176,11 @@ function get(url: string, idleTimeoutMs: number, signal: AbortSignal | undefined
  */
 export async function extractCifarTarball(tarball: string, destDir: string): Promise<string> {
   const final = join(destDir, BATCHES_DIR);
-  const tmp = await mkdtemp(join(destDir, `.${BATCHES_DIR}.extract-${process.pid}-`)); // a name no user file has: removeStaleTemps sweeps it
+  // A name no user file has: removeStaleTemps sweeps it. A read-only data.path (a shared mount
+  // holding the archive) was E_INTERNAL here.
+  const tmp = await mkdtemp(join(destDir, `.${BATCHES_DIR}.extract-${process.pid}-`)).catch((err: unknown) => {
+    throw new TrainerError('E_DATA', `cannot extract ${tarball} into ${destDir}: ${diskFault(err) ?? errorText(err)} (data.path must be writable: extract the archive there by hand, or give a writable data.path holding a copy)`, { cause: err });
+  });
   try {
     try {
       await tar.x({
@@ -186,6 +195,9 @@ export async function extractCifarTarball(tarball: string, destDir: string): Pro
         },
       });
     } catch (err) {
+      // The disk's fault (full, read-only): the archive, md5-checked when downloaded, is not the problem.
+      const disk = diskFault(err);
+      if (disk !== null) throw new TrainerError('E_DATA', `cannot extract ${tarball} into ${destDir}: ${disk} (the archive is not at fault: its files take about 180 MB)`, { cause: err });
       throw new TrainerError('E_DATA', `cannot extract ${tarball}: ${errorText(err)} (delete it to download again)`, { cause: err });
     }
     for (const file of [...TRAIN_BATCH_FILES, TEST_BATCH_FILE, META_FILE]) {
@@ -209,4 +221,18 @@ export async function extractCifarTarball(tarball: string, destDir: string): Pro
     await rm(tmp, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }).catch(() => {});
   }
   return final;
+}
+
+/** What went wrong with this machine's disk, in words; null for any other fault. */
+function diskFault(err: unknown): string | null {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const words: Record<string, string> = {
+    ENOSPC: 'no space left on the device',
+    EDQUOT: 'over the disk quota',
+    EROFS: 'a read-only file system',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EFBIG: 'over the file-size limit',
+  };
+  return code !== undefined && code in words ? (words[code] as string) : null;
 }

@@ -35,3 +35,16 @@ test('a corrupt tarball is E_DATA naming it, and leaves no half-extracted folder
   });
   assert.deepEqual(await readdir(dir), ['cifar-10-binary.tar.gz']);
 });
+
+test('an archive in a folder it cannot be extracted into is E_DATA naming the folder (it was E_INTERNAL: a read-only data.path)', async (t) => {
+  const { dir: work, cleanup } = await tempDir();
+  t.after(cleanup);
+  const tarball = await smallTarball(work);
+  const { extractCifarTarball } = await import('../../src/data/download.js');
+  // /sys: refuses new files, to root too (EPERM or EROFS, as a read-only mount does).
+  await assert.rejects(extractCifarTarball(tarball.file, '/sys'), (e) => {
+    assert.ok(isTrainerError(e, 'E_DATA'), String(e));
+    assert.match(e.message, new RegExp(`^cannot extract ${tarball.file} into /sys: .* \\(data\\.path must be writable: extract the archive there by hand, or give a writable data\\.path holding a copy\\)$`));
+    return true;
+  });
+});
