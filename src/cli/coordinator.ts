@@ -76,7 +76,7 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
       if (dash.served) process.stderr.write(`dashboard on ${dash.served.url}\n`);
     }
     const d = dash;
-    const download = downloadProgress();
+    const download = downloadProgress(a.quiet);
     await runTraining({
       config,
       resume,

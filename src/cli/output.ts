@@ -2,6 +2,7 @@
 import { constants as osConstants } from 'node:os';
 import { TrainerError, describeError, isTrainerError } from '../shared/errors.js';
 import { takeEarlyUsr1 } from './no-inspector.js';
+import type { DownloadProgress } from '../data/download.js';
 
 export function fail(err: unknown): never {
   process.stderr.write(`error ${describeError(err)}\n`);
@@ -9,23 +10,33 @@ export function fail(err: unknown): never {
   process.exit(isTrainerError(err) ? err.exitCode : 1);
 }
 
-/** A download bar on a terminal; nothing otherwise. */
-export function downloadProgress(stream: NodeJS.WriteStream = process.stderr) {
-  if (!stream.isTTY) return undefined;
+/**
+ * A download bar on a terminal, unless --quiet; nothing otherwise. Its line is ended when the
+ * download ends, however it ends: an error, a stop or the next line was written onto the bar.
+ */
+export function downloadProgress(quiet: boolean, stream: NodeJS.WriteStream = process.stderr): DownloadProgress | undefined {
+  if (!stream.isTTY || quiet) return undefined;
   let lastDraw = 0;
-  return (received: number, total: number | null) => {
+  let open = false;
+  return (received, total, ended = false) => {
     const now = Date.now();
-    if (now - lastDraw < 100 && received !== total) return;
+    if (!ended && now - lastDraw < 100 && received !== total) return;
     lastDraw = now;
     const mb = (x: number) => (x / 1e6).toFixed(1);
-    if (total) {
-      const width = 30;
-      const done = Math.round((received / total) * width);
-      stream.write(`\rdownloading [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${mb(received)}/${mb(total)} MB`);
-    } else {
-      stream.write(`\rdownloading ${mb(received)} MB`);
+    if (!ended || open) {
+      if (total) {
+        const width = 30;
+        const done = Math.round((Math.min(received, total) / total) * width);
+        stream.write(`\rdownloading [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${mb(received)}/${mb(total)} MB`);
+      } else {
+        stream.write(`\rdownloading ${mb(received)} MB`);
+      }
+      open = true;
     }
-    if (total !== null && received >= total) stream.write('\n');
+    if (open && (ended || (total !== null && received >= total))) {
+      stream.write('\n');
+      open = false;
+    }
   };
 }
 

@@ -64,7 +64,7 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
     // The dashboard's address is for people: on stderr, also with --json, and with --quiet too: it
     // was asked for (with --status-port 0 nothing else says where it is).
     if (dash?.served) process.stderr.write(`dashboard on ${dash.served.url}\n`);
-    const download = downloadProgress();
+    const download = downloadProgress(a.quiet);
     await runTraining({
       config,
       resume,

@@ -4,6 +4,7 @@
  */
 import { dataIdentity, loadDatasets, type DataIdentity, type LoadedData } from '../data/dataset.js';
 import { resolveNormalization } from '../data/normalize.js';
+import type { DownloadProgress } from '../data/download.js';
 import type { Config } from '../shared/config.js';
 import { TrainerError, isTrainerError } from '../shared/errors.js';
 import { createPool, type PoolLaunch } from '../transports/create-pool.js';
@@ -30,7 +31,7 @@ export interface RunOptions {
   /** Results: the epoch lines, the end of the run, the model's path (stdout); default `log`. */
   result?: (line: string) => void;
   signal?: AbortSignal;
-  onDownloadProgress?: (received: number, total: number | null) => void;
+  onDownloadProgress?: DownloadProgress;
   onStep?: (info: StepInfo) => void;
   onEpoch?: (m: EpochMetrics) => void;
   /**

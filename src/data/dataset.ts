@@ -21,7 +21,7 @@ import {
   readCifarBatches,
 } from './cifar-format.js';
 import type { Dataset } from './cifar-format.js';
-import { CIFAR10_MD5, CIFAR10_TARBALL, CIFAR10_URL, downloadFile, extractCifarTarball } from './download.js';
+import { CIFAR10_MD5, CIFAR10_TARBALL, CIFAR10_URL, downloadFile, extractCifarTarball, type DownloadProgress } from './download.js';
 import { checkSyntheticOptions, writeSyntheticCifar } from './synthetic.js';
 
 export interface DataOptions {
@@ -43,7 +43,7 @@ export interface DataOptions {
   /** Synthetic source: generated once into `${path}/synthetic-<seed>-<trainSize>-<valSize>/`. */
   synthetic: { trainSize: number; valSize: number; seed: number };
   /** Download progress, for the CLI's bar; total is null when the server does not say. */
-  onProgress?: (received: number, total: number | null) => void;
+  onProgress?: DownloadProgress;
   /** Stops a download in progress (E_DOWNLOAD, nothing kept). */
   signal?: AbortSignal;
 }

@@ -27,11 +27,16 @@ export const CIFAR10_URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar
 export const CIFAR10_MD5 = 'c32a1d4ab5d03f1284b67883e8d87530';
 export const CIFAR10_TARBALL = 'cifar-10-binary.tar.gz';
 
+export type DownloadProgress = (received: number, total: number | null, ended?: boolean) => void;
+
 export interface DownloadOptions {
   /** Expected md5 of the whole file, hex; the file is rejected unless it matches. */
   md5: string;
-  /** Called after every chunk; total is the Content-Length, or null when the server sends none. */
-  onProgress?: (received: number, total: number | null) => void;
+  /**
+   * Called after every chunk; total is the Content-Length, or null when the server sends none;
+   * once more with `ended` when the download ends, whether it completed, failed or was stopped.
+   */
+  onProgress?: DownloadProgress;
   /** Redirects followed before giving up. Default 5. */
   maxRedirects?: number;
   /** Abort when the connection is silent this long (connecting or mid-body). Default 60 000 ms. */
@@ -55,6 +60,8 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
   const tmp = join(dirname(dest), `${basename(dest)}.download-${process.pid}-${randomBytes(4).toString('hex')}`);
   const stopped = () => new TrainerError('E_DOWNLOAD', `download of ${shown} stopped before its end; nothing of it is kept`);
   if (opts.signal?.aborted) throw stopped();
+  // What was received of what total: a progress bar ends with the download, however it ends.
+  const progress = { received: -1, total: null as number | null };
   try {
     const res = await openFollowingRedirects(url, opts.maxRedirects ?? 5, opts.idleTimeoutMs ?? 60_000, opts.signal, stopped);
     const totalHeader = Number(res.headers['content-length']);
@@ -74,6 +81,7 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
           return;
         }
         hash.update(chunk);
+        Object.assign(progress, { received, total });
         opts.onProgress?.(received, total);
         done(null, chunk);
       },
@@ -102,6 +110,8 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
     await rm(tmp, { force: true });
     if (err instanceof TrainerError) throw err;
     throw new TrainerError('E_DOWNLOAD', `download of ${shown} failed: ${errorText(err)}`, { cause: err });
+  } finally {
+    if (progress.received >= 0) opts.onProgress?.(progress.received, progress.total, true);
   }
 }
 

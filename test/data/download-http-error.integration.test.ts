@@ -53,10 +53,15 @@ test('a body cut short of its Content-Length is E_DOWNLOAD with no file left', {
   t.after(server.close);
 
   const dataDir = join(work, 'data');
-  await assert.rejects(loadDatasets(options(dataDir, { download: true, url: server.url('/x') })), (err) => {
+  const calls: [number, number | null, boolean][] = [];
+  const onProgress = (received: number, total: number | null, ended = false) => void calls.push([received, total, ended]);
+  await assert.rejects(loadDatasets(options(dataDir, { download: true, url: server.url('/x'), onProgress })), (err) => {
     assert.ok(isTrainerError(err, 'E_DOWNLOAD'));
     assert.match(err.message, /broke off after \d+ of 10000 bytes/);
     return true;
   });
   assert.equal(existsSync(dataDir), false, 'nothing written, not even the folder made for it');
+  // The progress is told the download ended (a terminal's bar ends its line: the error was written onto it).
+  assert.deepEqual(calls.at(-1), [1000, 10_000, true]);
+  assert.equal(calls.filter((c) => c[2]).length, 1);
 });
