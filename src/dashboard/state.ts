@@ -95,11 +95,11 @@ export class DashboardState {
     this.addLoss(s.globalStep, s.stepLoss);
   };
 
-  /** One loss point (a step's, or a line of steps.jsonl) into the curve of `width` points each. */
-  private addLoss(step: number, loss: number): void {
+  /** One loss point (a step's, or a line of steps.jsonl: the mean of `steps` steps) into the curve of `width` steps a point. */
+  private addLoss(step: number, loss: number, steps = 1): void {
     if (!Number.isFinite(loss)) return;
     const p = this.pending;
-    Object.assign(p, { step, lossSum: p.lossSum + loss, steps: p.steps + 1 });
+    Object.assign(p, { step, lossSum: p.lossSum + loss * steps, steps: p.steps + steps });
     if (p.steps < this.width) return;
     this.curve.push([p.step, p.lossSum / p.steps]);
     Object.assign(p, { lossSum: 0, steps: 0 });
@@ -116,7 +116,18 @@ export class DashboardState {
    */
   readonly onHistory = (h: RunHistory): void => {
     for (const m of h.epochs) this.onEpoch(m);
-    for (const line of h.steps) this.addLoss(line.step, line.loss);
+    // Each line is the mean of the steps since the line before (log.everySteps, fewer at a
+    // checkpoint or a stop): it counts as that many, and the curve's points, the resumed steps'
+    // too, are as wide as the widest line. Counted as one step each, the curve mixed 10-step means
+    // with single steps, and its halving past MAX_LOSS_POINTS counted points, not steps.
+    let before = 0;
+    const lines = h.steps.map((line) => {
+      const steps = Math.max(1, line.step - before);
+      before = line.step;
+      return { ...line, steps };
+    });
+    this.width = Math.max(this.width, ...lines.map((l) => l.steps));
+    for (const line of lines) this.addLoss(line.step, line.loss, line.steps);
     this.resumedAt = { epoch: h.epoch, step: h.globalStep };
   };
 

@@ -52,3 +52,18 @@ test('a long run keeps at most MAX_LOSS_POINTS, neighbours averaged, covering ev
   assert.equal(curve.at(-1)?.[0], n, 'the last step is there');
   for (const [, loss] of curve) assert.equal(loss, 2, 'pairs of 1 and 3 average to 2');
 });
+
+test('a resumed run\'s loss lines (each the mean of log.everySteps steps) and its new steps make points of one width: 10-step means were mixed with single steps', () => {
+  const st = new DashboardState('r', 3, () => 0, 1);
+  // steps.jsonl every 10 steps, and a line at the checkpoint 3 steps after the last (a stop).
+  const steps = [10, 20, 30, 33].map((step) => ({ step, epoch: 1, loss: step === 33 ? 1 : 2, imagesPerSec: 1, lr: 0.01, workers: 1, elapsedSec: 1 }));
+  st.onHistory({ epochs: [], steps, epoch: 0, globalStep: 33 });
+  for (let g = 34; g <= 53; g++) st.onStep({ ...step(1), globalStep: g, stepLoss: 0.5 });
+  const curve = st.snapshot().lossCurve;
+  // Points of 10 steps: 10, 20, 30; the line at 33 (3 steps of loss 1) with 7 new steps at 40; then
+  // 10 new steps at 50, and the 3 since (the point in progress).
+  assert.deepEqual(curve.map((p) => p[0]), [10, 20, 30, 40, 50, 53]);
+  assert.deepEqual(curve.slice(0, 3).map((p) => p[1]), [2, 2, 2]);
+  assert.ok(Math.abs((curve[3]?.[1] ?? 0) - (3 * 1 + 7 * 0.5) / 10) < 1e-12, `${curve[3]?.[1]}`);
+  assert.deepEqual(curve.slice(4).map((p) => p[1]), [0.5, 0.5]);
+});
