@@ -10,7 +10,7 @@
  *   - sockets that have not authenticated (every one, until a worker proves
  *     the token) are capped in all and per address, the excess closed at
  *     once, and each is cut after the handshake timeout, also one that never
- *     sends a byte.
+ *     sends a byte (for a plain HTTP client, the timeout since its last request).
  *
  * Refusals are logged at most once per LOG_EVERY_MS, with their count
  * (ThrottledLog, which pool.ts uses for failed authentications and refused workers too).
@@ -78,6 +78,10 @@ export class Admission {
     this.refusals = new ThrottledLog(log, (count, why) => `refused ${count} connection(s) since the last such line: ${why}`);
     this.budget = socketBudget();
     server.on('connection', (socket: Socket) => this.admit(socket));
+    // A plain HTTP client (the dashboard, a probe) that keeps asking keeps its socket: the cut
+    // after handshakeTimeoutMs counts from its last request. A page polling every second over
+    // keep-alive had its socket reset every 10 s, requests in flight with it.
+    server.on('request', (req: { socket: Socket }) => this.progressed(req.socket));
   }
 
   /** Sockets open now, across every guarded server of the process. */
@@ -93,6 +97,15 @@ export class Admission {
   upgraded(socket: Socket): void {
     const p = this.pending.get(keyOf(socket));
     if (p) p.upgraded = true;
+  }
+
+  /** A request came on the socket: its time to be cut starts again (it still counts against the caps). */
+  private progressed(socket: Socket): void {
+    const p = this.pending.get(keyOf(socket));
+    if (!p || p.upgraded) return;
+    clearTimeout(p.timer);
+    p.timer = setTimeout(() => this.expire(socket, p), this.limits.handshakeTimeoutMs);
+    p.timer.unref();
   }
 
   /** The socket's peer proved the token: no longer capped or timed out here. */

@@ -63,3 +63,36 @@ test('unauthenticated sockets are capped in all and per address, the excess clos
     await pool.close();
   }
 });
+
+test('a plain HTTP client that keeps asking keeps its keep-alive socket: the cut counts from its last request (a dashboard polling every second had its socket reset every handshakeTimeoutMs, requests in flight with it)', async () => {
+  const { request, Agent } = await import('node:http');
+  const dir = await tempDir();
+  const { pool, url } = await startBarePool(dir, { cluster: { handshakeTimeoutMs: 600 } });
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const port = Number(new URL(url).port);
+  try {
+    const sockets = new Set<unknown>();
+    const get = () =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path: '/healthz', agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('socket', (s) => sockets.add(s));
+        req.on('error', reject);
+        req.end();
+      });
+    // Every 200 ms for 2 s: more than three timeouts.
+    for (let i = 0; i < 10; i++) {
+      assert.equal(await get(), 200);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(sockets.size, 1, 'one socket all along');
+    // Silent, it is cut as before.
+    const [socket] = [...sockets] as import('node:net').Socket[];
+    await waitFor('the idle socket cut', () => socket?.destroyed === true, 3000);
+  } finally {
+    agent.destroy();
+    await pool.close();
+  }
+});
