@@ -20,6 +20,14 @@ const PATHS = new Set(['/', '/status.json', '/charts', '/metrics', '/healthz']);
 export function dashboardHandler(state: DashboardState, hostAllowed: HostCheck): RequestHandler {
   return (req, res) => {
     const host = req.headers.host;
+    // Node keeps the first of several: `Host: 127.0.0.1` then `Host: evil.example` passed (RFC 9112: 400).
+    let hosts = 0;
+    for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]?.toLowerCase() === 'host') hosts++;
+    if (hosts > 1) {
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : 'trainer dashboard: more than one Host header\n');
+      return true;
+    }
     if (!hostAllowed(host)) {
       res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
       res.end(req.method === 'HEAD' ? undefined : refusedHostMessage(host ?? ''));

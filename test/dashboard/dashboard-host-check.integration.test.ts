@@ -48,6 +48,10 @@ test('the dashboard on its own port answers 403 to a forged Host on /, /metrics 
     // HTTP/1.0 without Host cannot come from a browser: answered. HTTP/1.1 without Host is refused by node itself.
     assert.match(await raw(port, 'GET /healthz HTTP/1.0\r\n\r\n'), /^HTTP\/1\.1 200 [^]*\r\n\r\nok\n$/);
     assert.match(await raw(port, 'GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 400 /);
+    // Two Host headers: node keeps the first, and an allowed one first let the request through (RFC 9112: 400).
+    for (const [a, b] of [['127.0.0.1', 'evil.example'], ['evil.example', '127.0.0.1']]) {
+      assert.match(await raw(port, `GET /status.json HTTP/1.1\r\nHost: ${a}\r\nHost: ${b}\r\nConnection: close\r\n\r\n`), /^HTTP\/1\.1 400 [^]*\r\ntrainer dashboard: more than one Host header\n/);
+    }
   } finally {
     await dash.close();
   }
