@@ -6,11 +6,11 @@
  * gives images/s and the weights hash of each. Exits 0 with the table where
  * a backend is missing (a row says why), and 1 where one that loads cannot train.
  */
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RunFolder } from '../coordinator/run-folder.js';
@@ -103,10 +103,28 @@ export async function doctorCommand(a: DoctorArgs): Promise<void> {
   out(`\nOne epoch of ${a.config ?? DEMO_CONFIG} on each:`);
   const dir = await mkdtemp(join(tmpdir(), 'trainer-doctor-'));
   const trained: string[][] = [];
+  // A stop (Ctrl-C, SIGTERM, SIGHUP) ends the training child and removes the folder: doctor waited
+  // in spawnSync, the signal killed it alone, and the child trained on in a folder left behind.
+  const run: { child: ChildProcess | null; stopped: NodeJS.Signals | null } = { child: null, stopped: null };
+  const onSignal = (signal: NodeJS.Signals) => {
+    run.stopped ??= signal;
+    run.child?.kill('SIGKILL');
+  };
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const signal of signals) process.on(signal, onSignal);
   try {
-    for (const u of usable) trained.push(trainOnce(a, u, dir));
+    for (const u of usable) {
+      if (run.stopped !== null) break;
+      trained.push(await trainOnce(a, u, dir, (child) => (run.child = child)));
+    }
   } finally {
+    for (const signal of signals) process.off(signal, onSignal);
     await rm(dir, { recursive: true, force: true });
+  }
+  if (run.stopped !== null) {
+    process.stderr.write(`doctor: stopped (${run.stopped}); its training runs removed\n`);
+    process.exitCode = 128 + (osConstants.signals[run.stopped] ?? 2);
+    return;
   }
   out(table(['backend', 'images/s', 'weights sha256', 'note'], trained));
   // A backend that loads but cannot train is a failure a script must see.
@@ -142,14 +160,20 @@ function probeInChild(backend: string, gpu: number | null): Promise<Probe> {
   });
 }
 
-function trainOnce(a: DoctorArgs, u: { backend: string; gpu: number | null; software: boolean }, dir: string): string[] {
+async function trainOnce(a: DoctorArgs, u: { backend: string; gpu: number | null; software: boolean }, dir: string, started: (child: ChildProcess) => void): Promise<string[]> {
   const name = `${u.backend}${u.gpu === null ? '' : `-gpu${u.gpu}`}${u.software ? '-software' : ''}`;
   const args = [MAIN_JS, 'train', '--config', a.config ?? DEMO_CONFIG, '--backend', u.backend, '--train.epochs', '1', '--run.dir', dir, '--run.name', name, '--json'];
   if (a.config === undefined) args.push('--data.path', join(dir, 'data')); // the demo's synthetic data: not into the caller's folder
   if (u.gpu !== null) args.push('--gpu', String(u.gpu));
   if (u.software) args.push('--data.limitTrain', String(a.softwareLimit), '--data.limitVal', String(Math.min(a.softwareLimit, 256)));
   const label = u.gpu === null ? u.backend : `${u.backend} --gpu ${u.gpu}`;
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: TRAIN_LIMIT_MS });
+  const r = await new Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => {
+    const child = execFile(process.execPath, args, { encoding: 'utf8', timeout: TRAIN_LIMIT_MS, killSignal: 'SIGKILL', maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const e = err as (Error & { code?: unknown; signal?: NodeJS.Signals | null }) | null;
+      resolve({ status: e === null ? 0 : typeof e.code === 'number' ? e.code : null, signal: e?.signal ?? null, stdout, stderr });
+    });
+    started(child);
+  });
   const epoch = (r.stdout ?? '').split('\n').flatMap((l) => {
     try {
       return [JSON.parse(l) as { imagesPerSec: number }];
