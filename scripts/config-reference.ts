@@ -21,7 +21,7 @@ export const DESCRIPTIONS: Record<string, string> = {
   'data.source': '`cifar10` reads the CIFAR-10 binary files; `synthetic` generates a seeded CIFAR-shaped set into `data.path` in the same format.',
   'data.path': 'Folder holding `cifar-10-binary.tar.gz` or `cifar-10-batches-bin/` (and generated synthetic sets).',
   'data.download': 'Download the CIFAR-10 tarball from `data.url` (md5-checked) when neither it nor the extracted folder is there.',
-  'data.url': 'Where `data.download` fetches the tarball from (http or https, redirects followed). A user and password in it (`https://user:secret@host/…`) are used, and shown as `***` in messages, `config.json`, checkpoints and reports: a resume that must download again needs `--data.url` once more.',
+  'data.url': 'Where `data.download` fetches the tarball from (http or https, redirects followed). A user and password in it (`https://user:secret@host/…`) are used, and shown as `***` in messages, `config.json`, checkpoints and reports: a resume that must download again needs `--data.url` once more. It must parse as a URL (`E_CONFIG` otherwise): write `/ ? # @` in a user or password as `%2F %3F %23 %40`.',
   'data.md5': 'Expected md5 of the downloaded tarball.',
   'data.classes': 'CIFAR-10 class names to keep, each once, relabelled 0..k-1 in this order (CIFAR-3 is `[airplane, automobile, ship]`); null keeps all ten.',
   'data.normalize':
