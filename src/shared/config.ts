@@ -309,6 +309,17 @@ function quote(v: unknown): string {
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
+/**
+ * How long a task of `examples` images may take before it is given to another worker:
+ * cluster.stepTimeoutMs is a micro-batch's, so an evaluation chunk (eval.batchSize, up to 4,096)
+ * gets it once per micro-batch's worth of its images. Timed as one micro-batch, evaluation failed
+ * every run with a short timeout on threads, and evicted ws workers as stalled for ever.
+ */
+export function taskTimeoutMs(c: Pick<Config, 'cluster' | 'train'>, examples: number): number {
+  const microBatch = Math.max(1, Math.ceil(c.train.batchSize / c.train.microBatches));
+  return c.cluster.stepTimeoutMs * Math.max(1, Math.ceil(examples / microBatch));
+}
+
 /** Validates a merged config; throws E_CONFIG with one line naming the key path and the value. */
 export function validateConfig(raw: unknown): Config {
   const r = configSchema.safeParse(raw);

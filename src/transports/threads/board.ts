@@ -72,6 +72,8 @@ interface Thread {
 
 interface Posted {
   what: string;
+  /** Its deadline from its start (the board's timeoutMs, more for an evaluation chunk). */
+  timeoutMs: number;
   postedMs: number;
   /** When the feeder first saw it claimed without a start stamp (ms, timeOrigin-based). */
   seenClaimedMs: number;
@@ -193,7 +195,7 @@ export class ThreadBoard {
   }
 
   /** Posts a task into `entry` and settles when it does: a thread computed it, it failed, or it was lost. */
-  run(entry: number, spec: TaskSpec, what: string): Promise<TaskOutcome> {
+  run(entry: number, spec: TaskSpec, what: string, timeoutMs = this.o.timeoutMs): Promise<TaskOutcome> {
     if (this.closing) return Promise.reject(new TrainerError('E_WORKER_LOST', `${what}: the threads are closing`));
     if (this.retired.has(entry) || this.posted.has(entry)) throw new TrainerError('E_INTERNAL', `board entry ${entry} is in use`);
     const { entries, results, ctrl } = this.init.board;
@@ -207,7 +209,7 @@ export class ThreadBoard {
     entries[at + E.PREFER] = spec.prefer ?? -1;
     results.fill(0, entry * RESULT_FLOATS, (entry + 1) * RESULT_FLOATS);
     const p = new Promise<TaskOutcome>((resolve, reject) => {
-      this.posted.set(entry, { what, postedMs: performance.now(), seenClaimedMs: 0, resolve, reject });
+      this.posted.set(entry, { what, timeoutMs, postedMs: performance.now(), seenClaimedMs: 0, resolve, reject });
     });
     Atomics.store(entries, at + E.STATE, STATE.PENDING);
     void this.watch();
@@ -390,7 +392,7 @@ export class ThreadBoard {
         next = Math.min(next, nowMs() + this.o.timeoutMs);
       } else if (state >= STATE.CLAIMED) {
         const started = (results[r + R.START] as number) || (p.seenClaimedMs ||= nowMs());
-        const deadline = started + this.o.timeoutMs;
+        const deadline = started + p.timeoutMs;
         if (nowMs() < deadline) {
           next = Math.min(next, deadline);
           continue;
@@ -403,7 +405,7 @@ export class ThreadBoard {
         // The thread may still write its slot until it is gone: the entry is never posted again.
         this.retired.add(entry);
         this.posted.delete(entry);
-        p.reject(new TrainerError('E_TIMEOUT', `${p.what} took longer than ${this.o.timeoutMs} ms (cluster.stepTimeoutMs)`));
+        p.reject(new TrainerError('E_TIMEOUT', `${p.what} took longer than ${p.timeoutMs} ms (cluster.stepTimeoutMs${p.timeoutMs === this.o.timeoutMs ? '' : ', once per micro-batch of its images'})`));
         if (t && !t.ending) {
           t.ending = true;
           void t.worker.terminate();

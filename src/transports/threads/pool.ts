@@ -14,7 +14,7 @@
  * depend on which thread computes it, so the step's result stays
  * bit-identical.
  */
-import type { Config } from '../../shared/config.js';
+import { taskTimeoutMs, type Config } from '../../shared/config.js';
 import { isTrainerError, TrainerError } from '../../shared/errors.js';
 import type { BatchStats } from '../../worker/gradient.js';
 import { maxTaskBatch, type MicroBatchResult, type PoolContext, type StepHooks, type WorkerPool, type WorkerStats } from '../pool.js';
@@ -70,6 +70,8 @@ export class ThreadPool implements WorkerPool {
     private readonly modelSize: number,
     evalEntries: number,
     private readonly opts: ThreadPoolOptions,
+    /** An evaluation chunk's deadline (taskTimeoutMs of eval.batchSize images). */
+    private readonly evalTimeoutMs: number,
   ) {
     this.size = opts.threads;
     this.maxAttempts = opts.maxAttempts ?? 4;
@@ -87,7 +89,7 @@ export class ThreadPool implements WorkerPool {
       // The threads are ready (v8-wasm-flags.ts): once warmed up, V8 optimises the step loop over ten times as many steps.
       warmedUp: warmUpOver,
     });
-    return new ThreadPool(board, init, modelSize, evalEntries, opts);
+    return new ThreadPool(board, init, modelSize, evalEntries, opts, taskTimeoutMs(config, config.eval.batchSize));
   }
 
   /** The backend kinds the threads compute on. */
@@ -263,7 +265,7 @@ export class ThreadPool implements WorkerPool {
       const entry = this.freeEval.pop();
       if (entry === undefined) throw new TrainerError('E_WORKER_LOST', 'no evaluation entry left: too many worker threads hung');
       try {
-        const r = await this.board.run(entry, { kind: 'evaluate', version, split, offset: start, length: c.length }, `evaluation chunk ${i}`);
+        const r = await this.board.run(entry, { kind: 'evaluate', version, split, offset: start, length: c.length }, `evaluation chunk ${i}`, this.evalTimeoutMs);
         this.freeEval.push(entry);
         return { lossSum: r.lossSum, correct: r.correct, count: r.count };
       } catch (err) {

@@ -186,7 +186,8 @@ export class WorkerConn {
    * results (`busySinceMs`: when it last got work while idle or returned a
    * result, null when it holds no task) or answer pings.
    */
-  tick(now: number, busySinceMs: number | null): void {
+  /** `busySinceMs`: when the worker last progressed while it holds tasks (null: it holds none); `busyLimitMs`: how long its first task may take. */
+  tick(now: number, busySinceMs: number | null, busyLimitMs = this.host.limits.stepTimeoutMs): void {
     const l = this.host.limits;
     if (this.state === 'auth' && now - this.openedMs > l.handshakeTimeoutMs) {
       return this.close(CLOSE.handshakeTimeout, `no valid hello within ${l.handshakeTimeoutMs} ms`);
@@ -195,7 +196,7 @@ export class WorkerConn {
     if (this.state !== 'ready') return;
     if (busySinceMs !== null) {
       // A worker computing cannot answer pings (tfjs calls are synchronous): its deadline is the task's.
-      if (now - busySinceMs > l.stepTimeoutMs) this.close(CLOSE.timedOut, `no result within ${l.stepTimeoutMs} ms`);
+      if (now - busySinceMs > busyLimitMs) this.close(CLOSE.timedOut, `no result within ${busyLimitMs} ms`);
     } else if (now - this.lastHeardMs > 3 * l.heartbeatMs) {
       this.close(CLOSE.timedOut, `silent for ${Math.round(now - this.lastHeardMs)} ms`);
     } else if (now - this.lastPingMs >= l.heartbeatMs) {

@@ -13,6 +13,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
+import { taskTimeoutMs } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
 import type { BatchStats } from '../../worker/gradient.js';
 import type { ModelSpec } from '../../worker/model.js';
@@ -458,7 +459,9 @@ export class WsPool implements WorkerPool, ConnHost {
     if (this.welcomeRejections > 0) this.checkRejections(now);
     for (const conn of this.conns) {
       const member = this.members.get(conn);
-      conn.tick(now, member && member.inflight.size > 0 ? member.progressMs : null);
+      // An evaluation chunk may take longer than a micro-batch: its limit grows with its images (taskTimeoutMs).
+      const first = member?.inflight.values().next().value;
+      conn.tick(now, member && first ? member.progressMs : null, first ? taskTimeoutMs(this.o.config, first.part.indices.length) : undefined);
     }
     this.dispatch.tick(now);
   }
