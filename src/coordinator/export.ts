@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import * as tf from '../worker/tf.js';
 import { bytesOf, writeFileAtomic } from '../shared/atomic-file.js';
 import type { Normalization } from '../data/normalize.js';
+import { quote } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { NUM_OUTPUTS, type ModelSpec } from '../worker/model.js';
 
@@ -92,18 +93,12 @@ export async function readExportedModel(dir: string): Promise<ExportedModel> {
   const where = `${dir}/model.json: userDefinedMetadata.trainer`;
   const { classNames, normalization } = meta as { classNames?: unknown; normalization?: unknown };
   if (!Array.isArray(classNames) || classNames.length < 1 || classNames.length > NUM_OUTPUTS || !classNames.every((c) => typeof c === 'string')) {
-    throw new TrainerError('E_MODEL', `${where}.classNames must be a list of 1 to ${NUM_OUTPUTS} class names, got ${brief(classNames)}: damaged, or not written by trainer`);
+    throw new TrainerError('E_MODEL', `${where}.classNames must be a list of 1 to ${NUM_OUTPUTS} class names, got ${quote(classNames)}: damaged, or not written by trainer`);
   }
   const three = (v: unknown, ok: (x: number) => boolean) => Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && ok(x));
   const n = normalization as { mean?: unknown; std?: unknown } | null;
   if (typeof n !== 'object' || n === null || !three(n.mean, Number.isFinite) || !three(n.std, (x) => Number.isFinite(x) && x > 0)) {
-    throw new TrainerError('E_MODEL', `${where}.normalization must be {mean: [r, g, b], std: [r, g, b]} (std positive), got ${brief(normalization)}: damaged, or not written by trainer`);
+    throw new TrainerError('E_MODEL', `${where}.normalization must be {mean: [r, g, b], std: [r, g, b]} (std positive), got ${quote(normalization)}: damaged, or not written by trainer`);
   }
   return { modelName: meta.model, params, meta: { normalization: normalization as Normalization, classNames } };
-}
-
-/** A value for a message: its JSON, cut at 80 characters. */
-function brief(v: unknown): string {
-  const text = v === undefined ? 'nothing' : (JSON.stringify(v) ?? String(v));
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

@@ -55,8 +55,8 @@ const PATH_KEYS = ['data.path', 'cluster.tls.cert', 'cluster.tls.key'] as const;
 export function absolutePaths<C>(config: C, base = process.cwd()): C {
   const out = structuredClone(config) as Record<string, unknown>;
   for (const key of PATH_KEYS) {
-    const [last, ...up] = key.split('.').reverse() as [string, ...string[]];
-    const parent = up.reduceRight<unknown>((v, k) => (isPlain(v) ? v[k] : undefined), out);
+    const dot = key.lastIndexOf('.');
+    const [parent, last] = [valueAt(out, key.slice(0, dot)), key.slice(dot + 1)];
     // Only text: validateConfig names anything else.
     if (isPlain(parent) && typeof parent[last] === 'string') parent[last] = resolve(base, parent[last]);
   }

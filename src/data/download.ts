@@ -19,6 +19,7 @@ import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
+import { diskFault } from '../shared/atomic-file.js';
 import { HIDDEN, hideCredentials } from '../shared/url.js';
 import { TrainerError } from '../shared/errors.js';
 import { BATCHES_DIR, META_FILE, TEST_BATCH_FILE, TRAIN_BATCH_FILES, errorText } from './cifar-format.js';
@@ -233,16 +234,3 @@ export async function extractCifarTarball(tarball: string, destDir: string): Pro
   return final;
 }
 
-/** What went wrong with this machine's disk, in words; null for any other fault. */
-function diskFault(err: unknown): string | null {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  const words: Record<string, string> = {
-    ENOSPC: 'no space left on the device',
-    EDQUOT: 'over the disk quota',
-    EROFS: 'a read-only file system',
-    EACCES: 'permission denied',
-    EPERM: 'operation not permitted',
-    EFBIG: 'over the file-size limit',
-  };
-  return code !== undefined && code in words ? (words[code] as string) : null;
-}

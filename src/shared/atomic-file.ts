@@ -57,13 +57,22 @@ const WHY: Record<string, string> = {
   ENOSPC: 'no space left on the device',
   EDQUOT: 'disk quota exceeded',
   EFBIG: 'file too large (a file-size limit, ulimit -f, or the file system)',
+  EROFS: 'a read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
 };
+
+/** What went wrong with this machine's disk, in words (a full disk, a quota, a read-only mount); null for any other fault. */
+export function diskFault(err: unknown): string | null {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code !== undefined && Object.hasOwn(WHY, code) ? `${WHY[code]} (${code})` : null;
+}
 
 /** E_IO for a file that could not be written, naming it and what the system said. */
 export function ioError(file: string, err: unknown): TrainerError {
   if (isTrainerError(err)) return err;
   const code = (err as NodeJS.ErrnoException)?.code;
-  const why = code && WHY[code] ? `${WHY[code]} (${code})` : (code ?? String((err as Error)?.message ?? err).split('\n')[0]);
+  const why = diskFault(err) ?? code ?? String((err as Error)?.message ?? err).split('\n')[0];
   return new TrainerError('E_IO', `cannot write ${file}: ${why}`, { cause: err });
 }
 

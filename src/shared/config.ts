@@ -301,7 +301,8 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
-function quote(v: unknown): string {
+/** A value for a one-line message: its JSON (NaN and Infinity as such), cut at 60 characters; `nothing` for none. */
+export function quote(v: unknown): string {
   if (v === undefined) return 'nothing';
   // JSON has no NaN or Infinity (YAML's .nan and .inf): it would print them as null, in a list too.
   if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
