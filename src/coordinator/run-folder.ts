@@ -227,6 +227,12 @@ export class RunFolder {
     await writeFileAtomic(this.metricsFile, Buffer.from(kept.map((m) => `${JSON.stringify(m)}\n`).join('')));
   }
 
+  /** Puts `m` in place of the line of its epoch, in one atomic write (the rest as they were). */
+  async replaceMetrics(m: EpochMetrics): Promise<void> {
+    const lines = (await this.readMetrics()).map((old) => (old.epoch === m.epoch ? m : old));
+    await writeFileAtomic(this.metricsFile, Buffer.from(lines.map((l) => `${JSON.stringify(l)}\n`).join('')));
+  }
+
   /** Removes the files a new run writes before its first step (config.json and its empty logs). */
   async forgetUnstarted(): Promise<void> {
     for (const f of [this.configFile, this.metricsFile, this.stepsFile, this.workersFile]) await rm(f, { force: true });

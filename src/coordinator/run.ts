@@ -123,6 +123,8 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
   let state: TrainState;
   /** What the checkpoint says the run trained on (resume only). */
   let stored: DataIdentity | undefined;
+  /** The final epoch's line, when it lacks the evaluation every run's last epoch gets. */
+  let unevaluated: EpochMetrics | undefined;
   if (o.resume) {
     const ck = await loadCheckpoint(folder.checkpointFile);
     stored = ck.data;
@@ -156,7 +158,11 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
     if (ck.epoch === epochs) {
       // Finished, but the model is not there (deleted, or the disk was full when it was written):
       // the final checkpoint holds the final weights, so they are exported again, nothing trained.
-      o.log(`${runDir} finished its ${plural(epochs, 'epoch')} but has no model in ${folder.modelDir}: writing it from the final checkpoint`);
+      // A run resumed with train.epochs lowered to its checkpoint's epoch ends there too, and that
+      // epoch is evaluated first if eval.every skipped it (the last epoch of every run is).
+      unevaluated = past.find((m) => m.epoch === epochs && m.trainAcc === null);
+      const evaluating = unevaluated ? ', after evaluating its last epoch' : '';
+      o.log(`${runDir} finished its ${plural(epochs, 'epoch')} but has no model in ${folder.modelDir}: writing it from the final checkpoint${evaluating}`);
     } else {
       o.log(`resuming ${runDir} at epoch ${ck.epoch + 1} of ${epochs}, step ${ck.globalStep}`);
     }
@@ -212,7 +218,7 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
     return { runDir, outcome: 'finished', weightsSha256: sha };
   };
 
-  if (state.epoch === config.train.epochs) {
+  if (state.epoch === config.train.epochs && !unevaluated) {
     await folder.writeConfig(config);
     return exportModel(state.params);
   }
@@ -265,6 +271,7 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
           }
         : steps.onStep,
       beforeCheckpoint: () => steps.flush(),
+      ...(unevaluated ? { unevaluated } : {}),
       ...(o.onEpoch ? { onEpoch: o.onEpoch } : {}),
       ...(o.onStepTiming ? { onStepTiming: o.onStepTiming } : {}),
     });

@@ -92,6 +92,11 @@ export interface TrainLoopOptions {
   onEpoch?: (m: EpochMetrics) => void;
   /** Called after every step with its timing; costs nothing when unset. */
   onStepTiming?: (t: StepTiming) => void;
+  /**
+   * The line of the run's final epoch, written without an evaluation (a resume with train.epochs
+   * lowered to where its checkpoint is, an epoch eval.every skipped): evaluated now and replaced.
+   */
+  unevaluated?: EpochMetrics;
 }
 
 /** `not-started`: stopped before this process took a step (nothing to checkpoint: the state is the one it started from). */
@@ -102,6 +107,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
   const ctx: StepContext = { config, pool, state, grad: new Float32Array(o.model.size), ...(o.onStepTiming ? { onStepTiming: o.onStepTiming } : {}) };
   if (pool.paramsStorage) state.params = pool.paramsStorage(state.params);
   await pool.publish(state.globalStep, state.params);
+  if (o.unevaluated) await evaluateFinished(o, o.unevaluated);
   const firstStep = state.globalStep;
   const mixed = new MixedBackendsNote(state.backends?.run ?? [], o.log);
   while (state.epoch < config.train.epochs) {
@@ -221,6 +227,21 @@ async function endEpoch(o: TrainLoopOptions, clock: EpochClock): Promise<void> {
     await o.beforeCheckpoint?.();
     await saveCheckpoint(o.folder.checkpointFile, checkpointState(o));
   }
+}
+
+/** The evaluation the last epoch's line lacks (see TrainLoopOptions.unevaluated), its time added to the run's. */
+async function evaluateFinished(o: TrainLoopOptions, line: EpochMetrics): Promise<void> {
+  const evaluated = await evaluate(o);
+  const metrics: EpochMetrics = {
+    ...line,
+    trainAcc: evaluated.train.acc,
+    valAcc: evaluated.val.acc,
+    valLoss: evaluated.val.loss,
+    elapsedSec: line.elapsedSec + evaluated.seconds,
+  };
+  await o.folder.replaceMetrics(metrics);
+  (o.result ?? o.log)(epochLine(metrics));
+  o.onEpoch?.(metrics);
 }
 
 /** Training time of the epoch in progress, continued across a resume. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { runTraining } from '../../src/coordinator/run.js';
+import { RunFolder, type EpochMetrics } from '../../src/coordinator/run-folder.js';
 import { isTrainerError } from '../../src/shared/errors.js';
 import { createInProcessPool } from '../../src/transports/in-process.js';
 import { quietLog, smallConfig, tempDir } from '../helpers.js';
@@ -57,4 +58,35 @@ test('resuming with a different seed or batch size is refused; starting over an 
     runTraining({ config: smallConfig(dir, over('never-ran')), resume: true, createPool: createInProcessPool, log: quietLog }),
     (e) => isTrainerError(e, 'E_CHECKPOINT'),
   );
+});
+
+test('a run resumed with train.epochs lowered to its checkpoint evaluates that last epoch (eval.every had skipped it) before writing its model', async () => {
+  const dir = await tempDir();
+  const oneEpoch = { eval: { every: 5 } };
+  const epochs: EpochMetrics[] = [];
+  const whole = await runTraining({ config: smallConfig(dir, { ...over('whole', 1), ...oneEpoch }), resume: false, createPool: createInProcessPool, log: quietLog, onEpoch: (m) => epochs.push(m) });
+  // Three epochs wanted, stopped at the end of the first (not evaluated: eval.every 5), then ended there.
+  const stop = new AbortController();
+  const cut = await runTraining({
+    config: smallConfig(dir, { ...over('cut', 3), ...oneEpoch }),
+    resume: false,
+    createPool: createInProcessPool,
+    log: quietLog,
+    signal: stop.signal,
+    onStep: (s) => s.globalStep === 5 && stop.abort(),
+  });
+  assert.equal(cut.outcome, 'stopped');
+  const folder = RunFolder.of(smallConfig(dir, over('cut', 1)));
+  assert.equal((await folder.readMetrics())[0]?.trainAcc, null);
+  const lines: string[] = [];
+  const ended = await runTraining({ config: smallConfig(dir, { ...over('cut', 1), ...oneEpoch }), resume: true, createPool: createInProcessPool, log: (l) => lines.push(l) });
+  assert.equal(ended.outcome, 'finished');
+  assert.equal(ended.weightsSha256, whole.weightsSha256);
+  assert.match(lines.join('\n'), /finished its 1 epoch but has no model in .*, after evaluating its last epoch/);
+  assert.match(lines.join('\n'), /Epoch 1, .*train acc \d\.\d{3}, val acc/);
+  const [line] = await folder.readMetrics();
+  const [want] = epochs;
+  assert.ok(line && want && want.trainAcc !== null);
+  assert.deepEqual([line.trainAcc, line.valAcc, line.valLoss], [want.trainAcc, want.valAcc, want.valLoss]);
+  assert.ok(line.elapsedSec > 0);
 });
