@@ -4,6 +4,8 @@ import type { StepTiming } from '../coordinator/train-loop.js';
 import { parseAllowedHosts } from '../dashboard/host-check.js';
 import { dashboardRun, parseStatusPort, startDashboard, type LiveDashboard } from '../dashboard/live.js';
 import { claimRunFolder, resolveRunConfig, runStart } from '../coordinator/run-config.js';
+import { RunFolder } from '../coordinator/run-folder.js';
+import type { Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { parseGpuList } from '../transports/ws/launch.js';
 import { downloadProgress, isOutputClosed, note, stopOnSignal, stoppedExit } from './output.js';
@@ -36,6 +38,23 @@ export function flagOverrides(a: Pick<TrainArgs, 'threads' | 'procs' | 'gpus' | 
   return out;
 }
 
+/**
+ * `trainer train` runs its workers here: a config for WebSocket workers is `trainer coordinator`'s
+ * (said before anything starts; it was said after the data had loaded), and a run that
+ * `trainer coordinator` trained goes on in this process unless --threads or --procs says otherwise.
+ */
+function localTransport(config: Config, resume: boolean, quiet: boolean): Config {
+  if (config.cluster.transport !== 'ws') return config;
+  if (!resume) {
+    throw new TrainerError('E_CONFIG', 'cluster.transport ws: workers connect to `trainer coordinator --config FILE`, not to `trainer train`; give --threads N or --procs N to train here');
+  }
+  note(quiet)(
+    `note: ${RunFolder.of(config).dir} was trained by \`trainer coordinator\` (cluster.transport ws): it goes on in this process ` +
+      '(--threads N or --procs N for more workers here; `trainer coordinator --resume` to continue with WebSocket workers)',
+  );
+  return { ...config, cluster: { ...config.cluster, transport: 'local', workers: 1 } };
+}
+
 export async function trainCommand(a: TrainArgs, overrides: Record<string, unknown>): Promise<void> {
   // Flags checked before the run's folder is claimed or anything starts.
   const trace = await traceTo(a.trace);
@@ -43,7 +62,7 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
   const overs = flagOverrides(a, overrides);
   const start = await runStart({ ...file, overrides: overs, resume: a.resume, autoResume: a.autoResume, log: note(a.quiet) });
   const resume = start === 'resume';
-  const resolved = await resolveRunConfig({ ...file, overrides: overs, resume, log: note(a.quiet) });
+  const resolved = localTransport(await resolveRunConfig({ ...file, overrides: overs, resume, log: note(a.quiet) }), resume, a.quiet);
   const statusPort = parseStatusPort(a.statusPort);
   const allowedHosts = parseAllowedHosts(a.allowedHost);
   const controller = new AbortController();

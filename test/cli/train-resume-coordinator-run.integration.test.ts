@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { access, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import test from 'node:test';
+import { runTraining } from '../../src/coordinator/run.js';
+import { createInProcessPool } from '../../src/transports/in-process.js';
+import { quietLog, smallConfig, tempDir } from '../helpers.js';
+import { trainer } from './cli-helpers.js';
+
+test('trainer train --resume goes on with a run trained by trainer coordinator, in this process and to the same hash; a new run of a ws config is refused before anything starts', async () => {
+  const dir = await tempDir();
+  const over = (name: string) => ({ run: { name }, cluster: { transport: 'ws' } });
+  // As `trainer coordinator` leaves it: cluster.transport ws in the checkpoint's config.
+  const straight = await runTraining({ config: smallConfig(dir, over('straight')), resume: false, createPool: createInProcessPool, log: quietLog });
+  const stop = new AbortController();
+  const cut = await runTraining({
+    config: smallConfig(dir, over('coord')),
+    resume: false,
+    createPool: createInProcessPool,
+    log: quietLog,
+    signal: stop.signal,
+    onStep: (s) => s.globalStep === 3 && stop.abort(),
+  });
+  assert.equal(cut.outcome, 'stopped');
+
+  // It loaded the data, then failed: E_CONFIG "workers connect to `trainer coordinator`".
+  const resumed = trainer(['train', '--run.dir', join(dir, 'runs'), '--run.name', 'coord', '--resume']);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /note: \S+coord was trained by `trainer coordinator` \(cluster\.transport ws\): it goes on in this process/);
+  assert.match(resumed.stdout, new RegExp(`weights sha256 ${straight.weightsSha256}`));
+
+  const file = join(dir, 'ws.yaml');
+  await writeFile(file, `run: {name: fresh, dir: ${JSON.stringify(join(dir, 'runs'))}}\ndata: {source: synthetic, path: ${JSON.stringify(join(dir, 'data'))}}\ncluster: {transport: ws}\n`);
+  const fresh = trainer(['train', '-c', file]);
+  assert.equal(fresh.code, 2);
+  assert.equal(fresh.stderr, 'error E_CONFIG: cluster.transport ws: workers connect to `trainer coordinator --config FILE`, not to `trainer train`; give --threads N or --procs N to train here\n');
+  await assert.rejects(access(join(dir, 'runs', 'fresh')));
+});
