@@ -4,7 +4,7 @@ import { loadRunData } from '../coordinator/run.js';
 import { storedPaths } from '../coordinator/run-config.js';
 import { RunFolder } from '../coordinator/run-folder.js';
 import { selectBackend } from '../worker/backend.js';
-import { BACKENDS, validateConfig, type BackendName } from '../shared/config.js';
+import { BACKENDS, DEFAULT_CONFIG, mergeConfig, validateConfig, type BackendName } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { chunks, MicroBatchComputer } from '../worker/gradient.js';
 import { getModel } from '../worker/model.js';
@@ -24,7 +24,8 @@ export async function evalCommand(a: EvalArgs, overrides: Record<string, unknown
   }
   const folder = new RunFolder(run);
   // Its data where the run read it, whatever this process's folder (--data.path is relative to this one).
-  const base = storedPaths(await folder.readConfig(), folder.dir) as Record<string, Record<string, unknown>>;
+  // Keys added since the run's version take their defaults, as on resume (it was E_CONFIG "… got nothing").
+  const base = storedPaths(mergeConfig(structuredClone(DEFAULT_CONFIG), await folder.readConfig()), folder.dir) as Record<string, Record<string, unknown>>;
   // Only where the data is and the evaluation's task size (main.ts checks the keys).
   const over = overrides as { data?: object; eval?: object };
   const config = validateConfig({ ...base, data: { ...base.data, ...over.data }, eval: { ...base.eval, ...over.eval } });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
 import { tempDir } from '../helpers.js';
@@ -30,6 +30,14 @@ test('--resume of a finished run whose model is gone (deleted, a full disk at th
 
   const evalAfter = trainer(['eval', run, '--json']);
   assert.equal(evalAfter.code, 0, evalAfter.stderr);
+  // A run of an earlier version: its config.json lacks keys added since (it was E_CONFIG "… got nothing").
+  const stored = JSON.parse(await readFile(join(run, 'config.json'), 'utf8')) as { cluster: Record<string, unknown> };
+  delete stored.cluster.maxUnauthenticated;
+  delete stored.cluster.maxStalls;
+  await writeFile(join(run, 'config.json'), JSON.stringify(stored));
+  const evalOlder = trainer(['eval', run, '--json']);
+  assert.equal(evalOlder.code, 0, evalOlder.stderr);
+  assert.equal(evalOlder.stdout, evalAfter.stdout);
   // With the model back, a second --resume has nothing left to do.
   assert.match(trainer(['train', '--run.dir', join(dir, 'runs'), '--run.name', 'lost', '--resume']).stdout, /already finished its 2 epochs/);
 });
