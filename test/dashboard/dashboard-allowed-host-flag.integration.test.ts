@@ -8,7 +8,7 @@ import { TOKEN, freePort, killAll, spawnMain, waitFor, wsConfig, type Spawned } 
 
 function status(port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path: '/healthz', agent: false, headers: { host } }, (res) => {
+    request({ host: '127.0.0.1', port, path: '/metrics', agent: false, headers: { host } }, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     })

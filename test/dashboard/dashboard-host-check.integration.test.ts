@@ -6,7 +6,7 @@ import { WebSocket } from 'ws';
 import { listen } from '../../src/transports/ws/server.js';
 import { startDashboard } from '../../src/dashboard/live.js';
 
-const PATHS = ['/', '/metrics', '/healthz'] as const;
+const PATHS = ['/', '/metrics'] as const;
 
 /** One GET with exactly this Host header, as a rebinding page's browser would send it. */
 function get(port: number, path: string, host: string): Promise<{ status: number; body: string }> {
@@ -30,7 +30,7 @@ function raw(port: number, text: string): Promise<string> {
   });
 }
 
-test('the dashboard on its own port answers 403 to a forged Host on /, /metrics and /healthz, and 200 to IP, localhost and an allowed name', async () => {
+test('the dashboard on its own port answers 403 to a forged Host on / and /metrics, and 200 to IP, localhost and an allowed name; /healthz to any', async () => {
   const dash = await startDashboard({ run: 'r', epochs: 1, host: '127.0.0.1', statusPort: 0, tls: { cert: null, key: null }, allowedHosts: ['dash.example.org'] });
   try {
     const port = Number(new URL(dash.served?.url ?? '').port);
@@ -43,6 +43,8 @@ test('the dashboard on its own port answers 403 to a forged Host on /, /metrics 
         assert.equal((await get(port, path, host)).status, 200, `${path} Host: ${host}`);
       }
     }
+    // Liveness tells nothing: a probe by a Service's DNS name got 403.
+    for (const host of ['evil.example', 'trainer-coordinator:9000', `127.0.0.1:${port}`]) assert.deepEqual(await get(port, '/healthz', host), { status: 200, body: 'ok\n' }, host);
     assert.equal((await get(port, '/status.json', 'evil.example')).status, 403);
     assert.equal((await get(port, '/nothing', 'evil.example')).status, 403, 'a refused host learns nothing, not even 404');
     // HTTP/1.0 without Host cannot come from a browser: answered. HTTP/1.1 without Host is refused by node itself.
@@ -65,6 +67,7 @@ test('on the workers\' port the dashboard refuses a forged Host, while a WebSock
       assert.equal((await get(server.port, path, 'evil.example')).status, 403, path);
       assert.equal((await get(server.port, path, `127.0.0.1:${server.port}`)).status, 200, path);
     }
+    assert.equal((await get(server.port, '/healthz', 'trainer-coordinator:9000')).status, 200, 'as without the dashboard');
     assert.equal((await get(server.port, '/other', `127.0.0.1:${server.port}`)).status, 426, 'what the dashboard leaves is the coordinator\'s');
     // Workers prove themselves with the token after the upgrade; the Host check is the dashboard's alone.
     const ws = new WebSocket(`ws://127.0.0.1:${server.port}/`, { headers: { host: 'evil.example' } });
