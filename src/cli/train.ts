@@ -62,9 +62,10 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
   const overs = flagOverrides(a, overrides);
   const start = await runStart({ ...file, overrides: overs, resume: a.resume, autoResume: a.autoResume, log: note(a.quiet) });
   const resume = start === 'resume';
-  const resolved = localTransport(await resolveRunConfig({ ...file, overrides: overs, resume, log: note(a.quiet) }), resume, a.quiet);
+  const stored = await resolveRunConfig({ ...file, overrides: overs, resume, log: note(a.quiet) });
   const statusPort = parseStatusPort(a.statusPort);
   const allowedHosts = parseAllowedHosts(a.allowedHost);
+  const resolved = localTransport(stored, resume, a.quiet);
   const controller = new AbortController();
   // Signals stop the run from before its folder is claimed: one that came between the claim and
   // the handlers killed the process (exit 143) and left the claimed folder behind.
