@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { TrainerError } from '../../shared/errors.js';
+import { TrainerError, type ErrorCode } from '../../shared/errors.js';
 import type { PoolContext, PoolFactory } from '../pool.js';
 import { WsPool, type WsPoolOptions } from './pool.js';
 
@@ -131,7 +131,8 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
               abort.abort();
               return;
             }
-            if (held !== null) ctx.log(`[worker ${i}] ${held}`);
+            // Another worker's failure is the run's error already: this one's is the same, or follows from it.
+            if (held !== null && (joined || failure === null)) ctx.log(`[worker ${i}] ${held}`);
             if (joined && !closing && code !== 0) {
               // (Exit 0 is a worker told the run is done, before the pool's close began.)
               // Mid-run. Nobody else can join these runs (the token is this process's own): without a
@@ -180,16 +181,20 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
 }
 
 /**
- * Why a local worker process ended before every one joined. One that exits 2 refused its own
- * flags or the run's config (`error E_CONFIG: ...`): every try fails the same way, so the run ends
- * with that error and status 2; as E_WORKER_LOST (exit 1) schedulers started it again.
+ * Why a local worker process ended before every one joined. One that refused its own flags or the
+ * run's config (`error E_CONFIG: ...`), or has no usable backend, fails the same way at every try,
+ * so the run ends with that error and its status; as E_WORKER_LOST (exit 1) schedulers started it again.
  */
 export function startFailure(i: number, code: number | null, signal: NodeJS.Signals | null, stderrTail: string): TrainerError {
   const last = stderrTail.trim().split('\n').pop() ?? '';
-  const own = /^error (E_CONFIG|E_USAGE): (.*)$/.exec(last);
-  if (code === 2 && own) return new TrainerError(own[1] as 'E_CONFIG' | 'E_USAGE', `worker process ${i}: ${own[2]}`);
+  const own = /^error (E_[A-Z_]+): (.*)$/.exec(last);
+  const ownCode = own?.[1] as ErrorCode | undefined;
+  if (own && ownCode && STARTUP_CODES.has(ownCode)) return new TrainerError(ownCode, `worker process ${i}: ${own[2]}`);
   return new TrainerError('E_WORKER_LOST', `worker process ${i} exited (${signal ?? code}): ${last}`);
 }
+
+/** A worker's own errors before it joined that are the run's error as they are (E_BACKEND: --gpu, or tensorflow without libtensorflow, was E_WORKER_LOST). */
+const STARTUP_CODES = new Set<ErrorCode>(['E_CONFIG', 'E_USAGE', 'E_BACKEND']);
 
 /** `--gpus 0,1` as device indices. */
 export function parseGpuList(text: string): number[] {
