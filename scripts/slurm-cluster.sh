@@ -25,6 +25,8 @@
 set -euo pipefail
 
 STATE=${TRAINER_SLURM_DIR:-${TMPDIR:-/tmp}/trainer-slurm}
+# Absolute: slurm.conf, the munge socket and the PID files are used from other folders (srun, down).
+STATE=$(realpath -m -- "$STATE")
 CTLD_PORT=${TRAINER_SLURM_PORT:-16817}
 NODES=(n1 n2 n3)
 CONF=$STATE/slurm.conf
