@@ -164,6 +164,10 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
     if (owner !== null) {
       throw new TrainerError('E_CHECKPOINT', `${folder.dir} is being trained by process ${owner.pid} on ${owner.host} and has no checkpoint yet: wait for it to end or stop it`);
     }
+    // A finished run whose checkpoint was deleted: "start it again without --resume" went to NAME-2.
+    if (await folder.hasModel()) {
+      throw new TrainerError('E_CHECKPOINT', `${folder.dir} holds a finished model but no checkpoint: nothing to resume (to train on, a new run: another --run.name)`);
+    }
     if (await folder.hasConfig()) {
       throw new TrainerError('E_CHECKPOINT', `${folder.dir} holds a run stopped before its first checkpoint: nothing to resume; start it again without --resume (--auto-resume does either)`);
     }

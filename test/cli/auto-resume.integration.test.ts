@@ -64,6 +64,8 @@ test('--auto-resume starts in the named folder even when a run killed before its
       `error E_CHECKPOINT: ${killed} holds a finished model but no checkpoint: --auto-resume has nothing to continue and will not overwrite it; choose another --run.name\n`,
       1,
     ],
+    // It said "stopped before its first checkpoint … start it again without --resume", which went to early-2.
+    [['train', '--config', config, '--run.name', 'early', '--resume'], `error E_CHECKPOINT: ${killed} holds a finished model but no checkpoint: nothing to resume (to train on, a new run: another --run.name)\n`, 1],
     [
       ['train', '--config', config, '--resume', '--auto-resume'],
       'error E_USAGE: --resume and --auto-resume: give one of them (--auto-resume resumes when the run has a checkpoint, else starts it)\n',
