@@ -1,6 +1,6 @@
 /**
- * Image files into CIFAR records: decode a PNG or JPEG of any size, composite
- * any transparency over white, and resize to 32×32 by area averaging (each
+ * Image files into CIFAR records: decode a PNG or JPEG of any size, turn a
+ * JPEG upright by its EXIF orientation, composite any transparency over white, and resize to 32×32 by area averaging (each
  * output pixel is the mean of the source area it covers, with fractional
  * weights at the edges), stretching to a square as the article's Resize((32,
  * 32)) does. The result is a CIFAR record (red, green, blue planes of bytes),
@@ -11,6 +11,8 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { IMAGE_BYTES, IMAGE_SIDE, PLANE_BYTES } from '../data/cifar-format.js';
 import { TrainerError } from '../shared/errors.js';
+import { applyOrientation } from './exif-orientation.js';
+import { readJpegHeader } from './jpeg-header.js';
 
 /** Largest image accepted, in pixels (default 40 megapixels: 160 MB of RGBA; a JPEG needs up to 1.2 GB while decoding). */
 export const DEFAULT_MAX_IMAGE_PIXELS = 40_000_000;
@@ -57,6 +59,7 @@ export function decodeImage(bytes: Uint8Array, name: string, maxImagePixels = DE
       const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
     }
+    const header = readJpegHeader(bytes);
     const img = jpeg.decode(bytes, {
       useTArray: true,
       formatAsRGBA: true,
@@ -64,7 +67,7 @@ export function decodeImage(bytes: Uint8Array, name: string, maxImagePixels = DE
       maxMemoryUsageInMB: Math.ceil((maxImagePixels * JPEG_BYTES_PER_PIXEL) / 1e6) + 64,
     });
     tooLarge(img.width, img.height);
-    return { width: img.width, height: img.height, data: img.data };
+    return applyOrientation({ width: img.width, height: img.height, data: img.data }, header.orientation);
   } catch (err) {
     if (err instanceof TrainerError) throw err;
     const why = (err instanceof Error ? err.message : String(err)).split('\n')[0];

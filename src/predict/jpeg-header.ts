@@ -1,0 +1,51 @@
+/**
+ * What a JPEG's header says that jpeg-js does not act on itself. The segments before the first scan
+ * (SOS) are walked here; every length is checked against the file, and the walk stops at anything
+ * that is not a well-formed segment, leaving the damage for jpeg-js to report.
+ */
+import { exifOrientation, type Orientation } from './exif-orientation.js';
+
+export interface JpegHeader {
+  /** From the first APP1 Exif segment; 1 (upright) without one. */
+  orientation: Orientation;
+}
+
+const SOI_BYTES = 2;
+const APP1 = 0xe1;
+const SOS = 0xda;
+const EOI = 0xd9;
+/** "Exif\0\0": the TIFF structure follows it. */
+const EXIF_ID = [0x45, 0x78, 0x69, 0x66, 0, 0];
+
+/** Markers with no length and no body: TEM and RST0–RST7. */
+const standalone = (marker: number) => marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7);
+const startsWith = (body: Uint8Array, id: readonly number[]) => body.length >= id.length && id.every((b, i) => body[i] === b);
+
+export function readJpegHeader(bytes: Uint8Array): JpegHeader {
+  const header: JpegHeader = { orientation: 1 };
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let sawExif = false;
+  for (let at = SOI_BYTES; at + 2 <= bytes.length; ) {
+    if (bytes[at] !== 0xff) break;
+    const marker = bytes[at + 1] as number;
+    if (marker === 0xff) {
+      at++; // a fill byte before the marker
+      continue;
+    }
+    if (marker === SOS || marker === EOI) break;
+    if (standalone(marker)) {
+      at += 2;
+      continue;
+    }
+    if (at + 4 > bytes.length) break;
+    const length = view.getUint16(at + 2); // counts itself, not the marker
+    if (length < 2 || at + 2 + length > bytes.length) break;
+    const body = bytes.subarray(at + 4, at + 2 + length);
+    if (marker === APP1 && !sawExif && startsWith(body, EXIF_ID)) {
+      sawExif = true;
+      header.orientation = exifOrientation(body.subarray(EXIF_ID.length));
+    }
+    at += 2 + length;
+  }
+  return header;
+}
