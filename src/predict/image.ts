@@ -61,6 +61,10 @@ export function decodeImage(bytes: Uint8Array, name: string, maxImagePixels = DE
     }
     const header = readJpegHeader(bytes);
     const img = jpeg.decode(bytes, {
+      // jpeg-js turns every 3-component file from YCbCr, Adobe transform 0 or not, unless told
+      // otherwise. false is already its choice for 4 components under transform 0 (CMYK), and
+      // undefined leaves the rest to it: YCbCr, YCCK (transform 2), greyscale.
+      colorTransform: header.rgb ? false : undefined,
       useTArray: true,
       formatAsRGBA: true,
       maxResolutionInMP: maxImagePixels / 1e6,

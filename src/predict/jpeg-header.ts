@@ -8,23 +8,36 @@ import { exifOrientation, type Orientation } from './exif-orientation.js';
 export interface JpegHeader {
   /** From the first APP1 Exif segment; 1 (upright) without one. */
   orientation: Orientation;
+  /**
+   * Its components are red, green and blue, not YCbCr: an Adobe APP14 segment says transform 0 and
+   * no JFIF APP0 says YCbCr (libjpeg's rule, so what viewers show). `cjpeg -rgb` writes these.
+   */
+  rgb: boolean;
 }
 
 const SOI_BYTES = 2;
+const APP0 = 0xe0;
 const APP1 = 0xe1;
+const APP14 = 0xee;
 const SOS = 0xda;
 const EOI = 0xd9;
 /** "Exif\0\0": the TIFF structure follows it. */
 const EXIF_ID = [0x45, 0x78, 0x69, 0x66, 0, 0];
+const JFIF_ID = [0x4a, 0x46, 0x49, 0x46, 0];
+/** "Adobe", then version, flags0, flags1 (2 bytes each) and the transform byte. */
+const ADOBE_ID = [0x41, 0x64, 0x6f, 0x62, 0x65];
+const ADOBE_TRANSFORM_AT = 11;
 
 /** Markers with no length and no body: TEM and RST0–RST7. */
 const standalone = (marker: number) => marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7);
 const startsWith = (body: Uint8Array, id: readonly number[]) => body.length >= id.length && id.every((b, i) => body[i] === b);
 
 export function readJpegHeader(bytes: Uint8Array): JpegHeader {
-  const header: JpegHeader = { orientation: 1 };
+  const header: JpegHeader = { orientation: 1, rgb: false };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let sawExif = false;
+  let sawJfif = false;
+  let adobeTransform: number | null = null;
   for (let at = SOI_BYTES; at + 2 <= bytes.length; ) {
     if (bytes[at] !== 0xff) break;
     const marker = bytes[at + 1] as number;
@@ -44,8 +57,13 @@ export function readJpegHeader(bytes: Uint8Array): JpegHeader {
     if (marker === APP1 && !sawExif && startsWith(body, EXIF_ID)) {
       sawExif = true;
       header.orientation = exifOrientation(body.subarray(EXIF_ID.length));
+    } else if (marker === APP0 && startsWith(body, JFIF_ID)) {
+      sawJfif = true;
+    } else if (marker === APP14 && startsWith(body, ADOBE_ID) && body.length > ADOBE_TRANSFORM_AT) {
+      adobeTransform = body[ADOBE_TRANSFORM_AT] as number; // the last one counts, as in libjpeg
     }
     at += 2 + length;
   }
+  header.rgb = adobeTransform === 0 && !sawJfif;
   return header;
 }
