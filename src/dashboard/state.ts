@@ -22,6 +22,7 @@ import type { EpochMetrics } from '../coordinator/run-folder.js';
 import type { RunHistory } from '../coordinator/run.js';
 import type { WorkerInfo } from '../transports/ws/pool.js';
 import { smooth } from '../report/smooth.js';
+import { MAX_STEP_POINTS } from '../report/step-points.js';
 
 export interface WorkerStatus extends WorkerStats {
   /** Examples per second of compute time. */
@@ -61,7 +62,8 @@ export interface DashboardStatus {
   uptimeSec: number;
 }
 
-export const MAX_LOSS_POINTS = 600;
+/** The per-step chart's own bound (step-points.ts), so that the chart draws this curve as it is. */
+export const MAX_LOSS_POINTS = MAX_STEP_POINTS;
 
 export class DashboardState {
   private last: StepInfo | null = null;
@@ -126,7 +128,8 @@ export class DashboardState {
       before = line.step;
       return { ...line, steps };
     });
-    this.width = Math.max(this.width, ...lines.map((l) => l.steps));
+    // (a loop, not Math.max(...lines): a spread of ~100,000 lines overflowed the call stack)
+    for (const line of lines) this.width = Math.max(this.width, line.steps);
     for (const line of lines) this.addLoss(line.step, line.loss, line.steps);
     this.resumedAt = { epoch: h.epoch, step: h.globalStep };
   };

@@ -1,10 +1,11 @@
 /**
  * The charts that the report, the comparison page and the live dashboard
  * share, drawn by lineChart: loss per step (each run's raw per-step loss,
- * faint, under its smoothed curve, with a mark where each epoch ended) and
- * accuracy per epoch.
+ * faint, under its smoothed curve, with a mark where each epoch ended; at
+ * most MAX_STEP_POINTS buckets a run, see step-points.ts) and accuracy per
+ * epoch.
  */
-import { smooth } from './smooth.js';
+import { stepPoints } from './step-points.js';
 import { lineChart } from './svg-chart.js';
 
 export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
@@ -36,11 +37,10 @@ export function epochMarks(ends: readonly { epoch: number; step: number }[]): { 
 
 export function lossPerStepChart(o: { id: string; runs: readonly StepSeries[]; marks?: readonly { label: string; x: number }[]; width?: number; height?: number; title?: string }): string {
   const series = o.runs.flatMap((r) => {
-    const xs = r.steps.map((s) => s.step);
-    const raw = r.steps.map((s) => s.loss);
+    const { raw, smoothed } = stepPoints(r.steps);
     return [
-      { key: `${r.key}-raw`, label: '', color: r.color, values: raw, xs, dots: false, strokeWidth: 1, opacity: 0.3 },
-      { key: r.key, label: r.label, color: r.color, values: smooth(raw), xs, dots: false },
+      { key: `${r.key}-raw`, label: '', color: r.color, values: raw.map((p) => p.loss), xs: raw.map((p) => p.step), dots: false, strokeWidth: 1, opacity: 0.3 },
+      { key: r.key, label: r.label, color: r.color, values: smoothed.map((p) => p.loss), xs: smoothed.map((p) => p.step), dots: false },
     ];
   });
   return lineChart({

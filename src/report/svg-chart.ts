@@ -69,6 +69,23 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
 
 const fmt = (v: number) => Number(v.toFixed(2)).toString();
 
+/**
+ * The lowest and the highest finite value in `lists` ([Infinity, -Infinity] when there is none).
+ * A loop: Math.min(...values) passes each value as an argument, and past about 100,000 of them
+ * (a long run's per-step loss) overflowed the call stack.
+ */
+function extent(lists: readonly (readonly (number | null)[])[]): [number, number] {
+  let [lo, hi] = [Infinity, -Infinity];
+  for (const list of lists) {
+    for (const v of list) {
+      if (v === null || !Number.isFinite(v)) continue;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  return [lo, hi];
+}
+
 export function lineChart(c: ChartSpec): string {
   const width = c.width ?? 560;
   const height = c.height ?? 300;
@@ -76,18 +93,16 @@ export function lineChart(c: ChartSpec): string {
   const pw = width - m.left - m.right;
   const ph = height - m.top - m.bottom;
 
-  const finite = c.series.flatMap((s) => s.values.filter((v): v is number => v !== null && Number.isFinite(v)));
   const refs = c.references ?? [];
-  let [ylo, yhi] = c.yRange ?? [Math.min(...finite, ...refs.map((r) => r.y)), Math.max(...finite, ...refs.map((r) => r.y))];
+  let [ylo, yhi] = c.yRange ?? extent([...c.series.map((s) => s.values), refs.map((r) => r.y)]);
   if (!Number.isFinite(ylo) || !Number.isFinite(yhi)) [ylo, yhi] = [0, 1];
   if (yhi - ylo < 1e-12) [ylo, yhi] = [ylo - (Math.abs(ylo) || 1) * 0.1, yhi + (Math.abs(yhi) || 1) * 0.1];
   if (!c.yRange) {
     const pad = (yhi - ylo) * 0.05;
     [ylo, yhi] = [ylo - pad, yhi + pad];
   }
-  const allXs = [...c.xs, ...c.series.flatMap((s) => s.xs ?? [])];
-  const xlo = allXs.length ? Math.min(...allXs) : 0;
-  const xhi = allXs.length ? Math.max(...allXs) : 1;
+  let [xlo, xhi] = extent([c.xs, ...c.series.map((s) => s.xs ?? [])]);
+  if (!(xhi >= xlo)) [xlo, xhi] = [0, 1];
   const sx = (x: number) => m.left + (xhi > xlo ? ((x - xlo) / (xhi - xlo)) * pw : pw / 2);
   const sy = (y: number) => m.top + ph - ((y - ylo) / (yhi - ylo)) * ph;
 

@@ -1,0 +1,44 @@
+/** Run folders written as a training run leaves them, line by line, without training: a long run in a fraction of a second. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import type { EpochMetrics, StepMetrics } from '../../src/coordinator/run-folder.js';
+import { RunFolder } from '../../src/coordinator/run-folder.js';
+import { mergeConfig } from '../../src/shared/config.js';
+import { smallConfig } from '../helpers.js';
+
+export interface WrittenRun {
+  name: string;
+  epochs: number;
+  stepsPerEpoch: number;
+  /** Merged into smallConfig's config (run.name and train.epochs come from above). */
+  config?: object;
+  /** The loss logged at `step` (1-based) of `steps`; default a noisy fall from about 2 to about 0.75. */
+  loss?: (step: number, steps: number) => number;
+}
+
+const fallingLoss = (step: number, steps: number) => 0.5 + 1.5 * Math.exp(-step / steps) + 0.2 * (((step * 7919) % 13) / 13);
+
+/** DIR/runs/NAME: smallConfig's config.json, a metrics.jsonl line per epoch, a steps.jsonl line per step; returns the folder. */
+export async function writeRun(dir: string, r: WrittenRun): Promise<string> {
+  const config = smallConfig(dir, mergeConfig(r.config ?? {}, { run: { name: r.name }, train: { epochs: r.epochs } }) as object);
+  const folder = RunFolder.of(config);
+  await mkdir(folder.dir, { recursive: true });
+  await writeFile(folder.configFile, `${JSON.stringify(config, null, 2)}\n`);
+  const total = r.epochs * r.stepsPerEpoch;
+  const loss = r.loss ?? fallingLoss;
+  const steps: string[] = [];
+  for (let step = 1; step <= total; step++) {
+    const line: StepMetrics = { step, epoch: Math.ceil(step / r.stepsPerEpoch), loss: loss(step, total), imagesPerSec: 1000, lr: 0.05, workers: 1, elapsedSec: step / 10 };
+    steps.push(JSON.stringify(line));
+  }
+  await writeFile(folder.stepsFile, `${steps.join('\n')}\n`);
+  const epochs: string[] = [];
+  for (let epoch = 1; epoch <= r.epochs; epoch++) {
+    const step = epoch * r.stepsPerEpoch;
+    const line: EpochMetrics = {
+      epoch, step, trainLoss: loss(step, total), runningAcc: 0.5, trainAcc: 0.6, valAcc: 0.55, valLoss: 1, imagesPerSec: 1000, elapsedSec: step / 10, workers: 1, backends: ['wasm'],
+    };
+    epochs.push(JSON.stringify(line));
+  }
+  await writeFile(folder.metricsFile, `${epochs.join('\n')}\n`);
+  return folder.dir;
+}
