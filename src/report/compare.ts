@@ -33,6 +33,21 @@ export function configDifferences(runs: readonly RunRecord[]): { key: string; va
     .filter((d) => d.key !== 'run.name' && new Set(d.values).size > 1);
 }
 
+/**
+ * Where epochs ended, when every run that got to an epoch ended it at the same step; none when
+ * two runs disagree. The longest run's marks were drawn for all, at the wrong steps for a run of
+ * another batch size or class subset, whose epochs are longer or shorter.
+ */
+export function sharedEpochEnds(runs: readonly RunRecord[]): { epoch: number; step: number }[] {
+  const ends = new Map<number, number>();
+  for (const m of runs.flatMap((r) => r.metrics)) {
+    const step = ends.get(m.epoch);
+    if (step === undefined) ends.set(m.epoch, m.step);
+    else if (step !== m.step) return [];
+  }
+  return [...ends].map(([epoch, step]) => ({ epoch, step })).sort((a, b) => a.epoch - b.epoch);
+}
+
 export function renderComparison(runs: readonly RunRecord[], now = new Date()): string {
   const names = runs.map(nameOf);
   const color = runColor;
@@ -58,8 +73,12 @@ export function renderComparison(runs: readonly RunRecord[], now = new Date()): 
   parts.push('<h2>Curves</h2><div class="charts">');
   const stepped = runs.map((r, i) => ({ key: `run${i}`, label: names[i] as string, color: color(i), steps: r.steps })).filter((s) => s.steps.length > 0);
   if (stepped.length > 0) {
-    const longest = runs.reduce((a, b) => (b.metrics.length > a.metrics.length ? b : a));
-    parts.push(lossPerStepChart({ id: 'chart-steps', runs: stepped, marks: epochMarks(longest.metrics), width: 1140 }));
+    const drawn = runs.filter((r) => r.steps.length > 0);
+    const ends = sharedEpochEnds(drawn);
+    parts.push(lossPerStepChart({ id: 'chart-steps', runs: stepped, marks: epochMarks(ends), width: 1140 }));
+    if (ends.length === 0 && drawn.some((r) => r.metrics.length > 0)) {
+      parts.push('<p class="note" id="no-epoch-marks">No epoch marks: the runs\' epochs end at different steps (batch sizes or data differ).</p>');
+    }
   } else {
     parts.push('<p class="note">No steps.jsonl in these run folders: no per-step loss to compare.</p>');
   }
