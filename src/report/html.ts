@@ -72,9 +72,11 @@ export function redacted(config: Record<string, unknown>): Record<string, unknow
 
 export function renderReport(run: RunRecord, now = new Date()): string {
   const { config, metrics } = run;
-  const runCfg = (config.run ?? {}) as { name?: string };
-  const trainCfg = (config.train ?? {}) as { epochs?: number };
-  const title = `trainer report: ${runCfg.name ?? run.dir}`;
+  // config.json is read as it is, and a run folder may come from someone else: text is escaped,
+  // and a number is shown only when it is one (train.epochs "<img onerror=...>" was a live tag).
+  const name = (config.run as { name?: unknown } | undefined)?.name;
+  const epochs = (config.train as { epochs?: unknown } | undefined)?.epochs;
+  const title = `trainer report: ${typeof name === 'string' ? name : run.dir}`;
   const last = metrics.at(-1);
   const lastEval = [...metrics].reverse().find((m) => m.trainAcc !== null && m.valAcc !== null);
   const xs = metrics.map((m) => m.epoch);
@@ -85,7 +87,7 @@ export function renderReport(run: RunRecord, now = new Date()): string {
   parts.push(`<meta name="viewport" content="width=device-width, initial-scale=1"><style>${CSS}</style></head><body>`);
   parts.push(`<h1>${escapeHtml(title)}</h1>`);
   parts.push(
-    `<p class="sub">${escapeHtml(run.dir)} · ${metrics.length} of ${trainCfg.epochs ?? '?'} epochs` +
+    `<p class="sub">${escapeHtml(run.dir)} · ${metrics.length} of ${Number.isInteger(epochs) ? epochs : '?'} epochs` +
       `${last ? ` · ${last.step} steps · ${last.elapsedSec.toFixed(1)} s` : ''} · generated ${escapeHtml(now.toISOString())}</p>`,
   );
 
