@@ -1,11 +1,10 @@
 /** `trainer coordinator --config FILE`: train with remote WebSocket workers. */
 import { runTraining } from '../coordinator/run.js';
-import { RunFolder } from '../coordinator/run-folder.js';
 import { parseAllowedHosts } from '../dashboard/host-check.js';
 import { dashboardRun, dashboardUrlOf, parseStatusPort, startDashboard, type LiveDashboard } from '../dashboard/live.js';
 import { claimRunFolder, resolveRunConfig, runStart } from '../coordinator/run-config.js';
 import type { StepTiming } from '../coordinator/train-loop.js';
-import { TrainerError, isTrainerError } from '../shared/errors.js';
+import { TrainerError } from '../shared/errors.js';
 import { isLoopbackHost, MIN_NETWORK_TOKEN_CHARS, resolveToken } from '../transports/ws/auth.js';
 import { tlsMaterial } from '../transports/ws/server.js';
 import { downloadProgress, isOutputClosed, note, stopOnSignal, stoppedExit } from './output.js';
@@ -53,11 +52,9 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
   let progress: Progress | null = null;
   const stop = stopOnSignal(controller, () => progress?.done(), a.quiet);
   let dash: LiveDashboard | null = null;
-  let runDir: string | null = null;
   try {
     // The run's config without the secret (`token` above is what the workers are checked against).
     const config = await claimRunFolder(resolved, start, note(a.quiet));
-    runDir = RunFolder.of(config).dir;
     const live = createProgress({ stream: process.stderr, out: process.stdout, epochs: config.train.epochs, quiet: a.quiet, json: a.json, outClosed: isOutputClosed });
     progress = live;
     const { log } = live;
@@ -124,12 +121,6 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
         if (a.json) process.stdout.write(`${JSON.stringify(m)}\n`);
       },
     });
-  } catch (err) {
-    // Ctrl-C while waiting because all workers left mid-run is a stop, not a failure: the loop wrote
-    // a checkpoint at that step. (Waiting at the start is runTraining's 'not-started'.)
-    if (!(controller.signal.aborted && isTrainerError(err, 'E_NO_WORKERS') && runDir !== null)) throw err;
-    process.stderr.write(`stopped while waiting for workers; checkpoint in ${runDir}, continue with --resume\n`);
-    process.exitCode = stoppedExit();
   } finally {
     await dash?.close();
     progress?.done();

@@ -124,7 +124,8 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
       const t0 = performance.now();
       const next = planStep(plan, state.stepInEpoch + 1, config.train.microBatches);
       const before = { lossSum: state.epochLossSum, examples: state.epochExamples };
-      await trainStep(ctx, batch, next, [t0, performance.now()]).catch(checkpointThenThrow(o, clock));
+      const stepped = await trainStep(ctx, batch, next, [t0, performance.now()]).then(() => true, stopOrThrow(o, clock, firstStep));
+      if (!stepped) return state.globalStep === firstStep ? 'not-started' : 'stopped';
       if (state.globalStep === firstStep + 1) mixed.check(pool.stats());
       batch = next;
       o.onStep?.({
@@ -142,7 +143,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
         elapsedSec: clock.elapsedBase + clock.trainSec(),
       });
     }
-    await endEpoch(o, clock);
+    if (!(await endEpoch(o, clock))) return 'stopped';
     mixed.check(pool.stats());
   }
   return 'finished';
@@ -193,15 +194,17 @@ export async function trainStep(o: StepContext, batch: PlannedStep, next: Planne
 /**
  * The epoch's end: evaluation when due (every eval.every epochs and after the
  * last), the metrics line, then the state moves to the next epoch, so the
- * checkpoint (when due) records the epoch to continue with.
+ * checkpoint (when due) records the epoch to continue with. False: stopped
+ * during the evaluation (see stopOrThrow), checkpoint written.
  */
-async function endEpoch(o: TrainLoopOptions, clock: EpochClock): Promise<void> {
+async function endEpoch(o: TrainLoopOptions, clock: EpochClock): Promise<boolean> {
   const { config, state, pool } = o;
   const trainSec = clock.trainSec();
   const last = state.epoch + 1 === config.train.epochs;
   const due = last || (state.epoch + 1) % config.eval.every === 0;
   // Every step of the epoch is done: after a failed evaluation, a resume evaluates and goes on.
-  const evaluated = due ? await evaluate(o).catch(checkpointThenThrow(o, clock)) : null;
+  const evaluated = due ? await evaluate(o).catch(stopOrThrow(o, clock)) : null;
+  if (evaluated === false) return false;
   const metrics: EpochMetrics = {
     epoch: state.epoch + 1,
     step: state.globalStep,
@@ -227,6 +230,7 @@ async function endEpoch(o: TrainLoopOptions, clock: EpochClock): Promise<void> {
     await o.beforeCheckpoint?.();
     await saveCheckpoint(o.folder.checkpointFile, checkpointState(o));
   }
+  return true;
 }
 
 /** The evaluation the last epoch's line lacks (see TrainLoopOptions.unevaluated), its time added to the run's. */
@@ -283,6 +287,22 @@ function checkpointThenThrow(o: TrainLoopOptions, clock: EpochClock) {
       throw new TrainerError(err.code, `${err.message}; checkpoint at step ${o.state.globalStep} written in ${o.folder.dir}, continue with --resume`, { cause: err });
     }
     throw err;
+  };
+}
+
+/**
+ * As checkpointThenThrow, except for a pool that lost its workers after the stop was asked for
+ * (a scheduler signals every process of a job, local worker processes too; they left mid-step):
+ * that is the stop, at the last step boundary. False once that checkpoint is written (none while
+ * the state is still `firstStep`'s, where this process started: 'not-started'). It was
+ * E_NO_WORKERS, exit 1.
+ */
+function stopOrThrow(o: TrainLoopOptions, clock: EpochClock, firstStep: number | null = null) {
+  const orThrow = checkpointThenThrow(o, clock);
+  return async (err: unknown): Promise<false> => {
+    if (!(o.signal?.aborted && (isTrainerError(err, 'E_NO_WORKERS') || isTrainerError(err, 'E_WORKER_LOST')))) return orThrow(err);
+    if (o.state.globalStep !== firstStep) await checkpoint(o, clock);
+    return false;
   };
 }
 

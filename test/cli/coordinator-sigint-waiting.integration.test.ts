@@ -59,7 +59,7 @@ test('Ctrl-C while the coordinator waits because every worker left mid-run write
     coordinator.child.kill('SIGINT');
     assert.equal(await coordinator.exited, 130, coordinator.output());
     assert.ok(performance.now() - t0 < 5000, `took ${performance.now() - t0} ms`);
-    assert.match(coordinator.output(), /^stopped while waiting for workers; checkpoint in .*deserted, continue with --resume$/m);
+    assert.match(coordinator.output(), /^stopped at epoch \d+, step \d+; checkpoint written, continue with --resume$/m);
     const ck = await loadCheckpoint(new RunFolder(runDir).checkpointFile);
     assert.ok(ck.globalStep >= 7, `checkpoint at step ${ck.globalStep}`);
     assert.doesNotMatch(coordinator.output(), /E_INTERNAL|at .*\.js:\d+/);

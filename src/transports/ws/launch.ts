@@ -93,6 +93,9 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
     const abort = new AbortController();
     const signal = o.signal ? AbortSignal.any([o.signal, abort.signal]) : abort.signal;
     let failure: Error | null = null;
+    let made: WsPool | null = null;
+    /** Worker indices given up on (exited MAX_LOCAL_RESTARTS + 1 times mid-run). */
+    const givenUp = new Set<number>();
     const factory = wsPoolFactory({
       host: '127.0.0.1',
       port: 0,
@@ -101,13 +104,20 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
       signal,
       // The pool itself stops waiting on Ctrl-C only, not when a child failed (that is reported as such).
       extra: { onClose: reap, sharesCores: true, signal: o.signal ?? new AbortController().signal, ...(o.onRequest ? { onRequest: o.onRequest } : {}) },
-      ...(o.onPool ? { onPool: o.onPool } : {}),
+      onPool: (pool) => {
+        made = pool;
+        o.onPool?.(pool);
+      },
       onListening: (url) => {
         if (o.signal?.aborted) return; // stopped already: the wait ends at once
         const start = (i: number, restarts: number) => {
           const child = spawn(process.execPath, workerArgv(url, ctx, i, o), {
             env: { ...process.env, TRAINER_TOKEN: token },
             stdio: ['ignore', 'ignore', 'pipe'],
+            // A group of their own: Ctrl-C in a terminal (the foreground group) reached the workers
+            // too, they left mid-step, and the run ended E_NO_WORKERS, exit 1, instead of stopping
+            // at the next step. This process tells them to go when the pool closes.
+            detached: true,
           });
           let tail = '';
           // A worker's own error line before the run began is held: the run's error says it
@@ -133,7 +143,9 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
             }
             // Another worker's failure is the run's error already: this one's is the same, or follows from it.
             if (held !== null && (joined || failure === null)) ctx.log(`[worker ${i}] ${held}`);
-            if (joined && !closing && code !== 0) {
+            // A worker that left on a signal of the stop (a scheduler signals every process of the
+            // job) is not started again: the run stops at its step boundary.
+            if (joined && !closing && code !== 0 && !o.signal?.aborted) {
               // (Exit 0 is a worker told the run is done, before the pool's close began.)
               // Mid-run. Nobody else can join these runs (the token is this process's own): without a
               // new one, the run waited out cluster.noWorkerTimeoutMs once all were gone. Its
@@ -143,6 +155,13 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
                 start(i, restarts + 1);
               } else {
                 ctx.log(`${how} for the ${MAX_LOCAL_RESTARTS + 1}th time; not started again`);
+                givenUp.add(i);
+                // None left and none to come: it waited out cluster.noWorkerTimeoutMs (120 s), then
+                // said "no worker joined".
+                if (givenUp.size === n) {
+                  const last = tail.trim().split('\n').pop();
+                  made?.fail(new TrainerError('E_WORKER_LOST', `every local worker process exited ${MAX_LOCAL_RESTARTS + 1} times; the last, ${how}${last ? `: ${last}` : ''}`));
+                }
               }
             }
           });

@@ -348,6 +348,17 @@ export class WsPool implements WorkerPool, ConnHost {
     this.dispatch.fail(new TrainerError('E_NO_WORKERS', 'pool closed'));
   }
 
+  /**
+   * Ends the pool's work with `err`: the step or evaluation in progress fails with it, and so does
+   * every later one (the workers it waits for will not come: local worker processes given up on).
+   */
+  fail(err: TrainerError): void {
+    if (this.failure) return;
+    this.failure = err;
+    for (const w of this.readyWaiters.splice(0)) w();
+    this.dispatch.fail(err);
+  }
+
   // ------------------------------------------------------------ membership
 
   /**
@@ -367,12 +378,12 @@ export class WsPool implements WorkerPool, ConnHost {
   private checkRejections(now: number): void {
     const limitMs = this.o.config.cluster.noWorkerTimeoutMs;
     if (this.failure || this.size > 0 || this.welcomeRejections < WELCOME_REJECTIONS_TO_STOP || now - this.firstRejectionMs < limitMs) return;
-    this.failure = new TrainerError(
-      'E_PROTOCOL',
-      `${this.welcomeRejections} workers in a row rejected this coordinator's welcome over ${limitMs / 1000} s (cluster.noWorkerTimeoutMs) and none is ready: ${this.lastRejection}`,
+    this.fail(
+      new TrainerError(
+        'E_PROTOCOL',
+        `${this.welcomeRejections} workers in a row rejected this coordinator's welcome over ${limitMs / 1000} s (cluster.noWorkerTimeoutMs) and none is ready: ${this.lastRejection}`,
+      ),
     );
-    for (const w of this.readyWaiters.splice(0)) w();
-    this.dispatch.fail(this.failure);
   }
 
   /** Why a worker of backend `kind` may not take part now (cluster.verify > 0), or null. */
