@@ -114,9 +114,13 @@ function identityKey(config: Config, key: string, value: unknown): boolean {
   return firstDifference(identity(config), identity(mergeConfig(structuredClone(config), setting) as Config)) !== null;
 }
 
-/** Where the run is: run.dir and run.name from the flags, else the file, else the defaults. */
+/**
+ * Where the run is: run.dir and run.name from the flags, else the file, else the defaults. Only
+ * the run section is checked here: the rest is checked against the stored run's (resolveRunConfig).
+ */
 function locateRun(fromFile: unknown, overrides: Record<string, unknown>): Config['run'] {
-  return validateConfig(mergeConfig(mergeConfig(structuredClone(DEFAULT_CONFIG), fromFile), overrides)).run;
+  const merged = mergeConfig(mergeConfig(structuredClone(DEFAULT_CONFIG), fromFile), overrides) as { run?: unknown };
+  return validateConfig({ ...structuredClone(DEFAULT_CONFIG), run: merged.run }).run;
 }
 
 /**
@@ -187,6 +191,15 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
   } catch (err) {
     if (!isTrainerError(err, 'E_CONFIG')) throw err;
     storedFault = err.message;
+  }
+  // "raise train.microBatches", as a new run is told, is refused on resume (E_CHECKPOINT).
+  const workers = valueAt(o.overrides, 'cluster.workers');
+  const micro = valueAt(base, 'train.microBatches');
+  if (typeof workers === 'number' && typeof micro === 'number' && workers > micro) {
+    throw new TrainerError(
+      'E_CONFIG',
+      `${folder.dir} takes at most ${micro} workers, got ${workers}: its steps are ${micro} micro-batches (train.microBatches, fixed for the run)`,
+    );
   }
   let config: Config;
   try {

@@ -36,6 +36,8 @@ test('--auto-resume: the same command line starts the run, resumes it after a st
   assert.equal(done.code, 0, done.stderr);
   assert.match(done.stdout, /already finished its 4 epochs/);
   assert.equal(existsSync(join(dir, 'runs', 'exp-2')), false, 'never a numbered folder');
+  // It said "raise train.microBatches", which a resume refuses.
+  expectFailures([[['train', '--config', config, '--run.name', 'exp', '--resume', '--train.epochs', '5', '--threads', '5'], `error E_CONFIG: ${join(dir, 'runs', 'exp')} takes at most 4 workers, got 5: its steps are 4 micro-batches (train.microBatches, fixed for the run)\n`]]);
 });
 
 test('--auto-resume starts in the named folder even when a run killed before its first checkpoint left files there (eval says there is nothing to finish); refuses a model without a checkpoint', async () => {
