@@ -8,7 +8,9 @@
  * the dashboard, thread exits) while it costs nothing. A task that runs past
  * its deadline (cluster.stepTimeoutMs from its start) has its thread
  * terminated; a thread that exits loses its claimed task; either way a
- * replacement thread is started at its position.
+ * replacement thread is started at its position, and the options' log says
+ * so. The entry of a task past its deadline is retired until its thread has
+ * exited (whenReusable): until then the thread may still write its slot.
  */
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +54,8 @@ export interface BoardOptions {
   startupTimeoutMs: number;
   /** Called once every thread started is ready, and again after each replacement is: whether every ready thread ran the warm-up. */
   warmedUp?: (all: boolean) => void;
+  /** Where a thread stalled past its deadline, lost, or not replaced is told, one line each (the run's log). */
+  log?: (line: string) => void;
 }
 
 interface Thread {
@@ -68,6 +72,8 @@ interface Thread {
   warmedUp: boolean;
   /** Terminated by us (past a deadline, or closing): its exit is expected. */
   ending: boolean;
+  /** Settles once it has exited and its exit was handled: it writes nothing more into the board or the slots. */
+  exited: Promise<void>;
 }
 
 interface Posted {
@@ -87,7 +93,8 @@ const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 export class ThreadBoard {
   private readonly threads = new Map<number, Thread>();
   private readonly posted = new Map<number, Posted>();
-  private readonly retired = new Set<number>();
+  /** Entries whose thread was terminated while it computed there, until that thread has exited. */
+  private readonly retired = new Map<number, Promise<void>>();
   private nextId = 1;
   private watching = false;
   private closing = false;
@@ -148,9 +155,16 @@ export class ThreadBoard {
     return ready.length > 0 && ready.every((t) => t.warmedUp);
   }
 
-  /** Entries that may not be posted again: a thread was terminated while it computed there. */
-  isRetired(entry: number): boolean {
-    return this.retired.has(entry);
+  /**
+   * Calls `free` once `entry` (just settled) may be posted again: at once, or, when it was retired
+   * (its thread was terminated while it computed there), once that thread has exited. A hung
+   * thread may still be writing the entry's gradient slot until then; afterwards the entry is as
+   * good as new, so a long run survives any number of timeouts with the few spare entries it has.
+   */
+  whenReusable(entry: number, free: () => void): void {
+    const exited = this.retired.get(entry);
+    if (exited) void exited.then(free);
+    else free();
   }
 
   /**
@@ -274,7 +288,12 @@ export class ThreadBoard {
 
   /** A lost thread's replacement (BoardOptions.warmedUp once it is ready). */
   private respawn(position: number): void {
-    this.spawn(position).then(() => this.o.warmedUp?.(this.allWarmedUp()), () => {});
+    this.spawn(position).then(
+      () => this.o.warmedUp?.(this.allWarmedUp()),
+      (err: Error) => {
+        if (!this.closing) this.o.log?.(`the new thread at position ${position} did not start: ${err.message.split('\n')[0]}`);
+      },
+    );
   }
 
   /** Starts a thread at `position`; resolves once it is ready. */
@@ -282,7 +301,11 @@ export class ThreadBoard {
     const id = this.nextId++;
     const start: ThreadStart = { init: this.init, position, id };
     const worker = new Worker(WORKER_FILE, { workerData: start });
-    const t: Thread = { id, position, worker, threadId: worker.threadId, backend: '', core: null, ready: false, warmedUp: false, ending: false };
+    let exited = () => {};
+    const t: Thread = {
+      id, position, worker, threadId: worker.threadId, backend: '', core: null, ready: false, warmedUp: false, ending: false,
+      exited: new Promise<void>((resolve) => (exited = resolve)),
+    };
     // Its position's figures start again from zero: keep the old thread's.
     this.gone.used += this.stat(position, S.USED);
     this.gone.dropped += this.stat(position, S.DROPPED);
@@ -315,6 +338,7 @@ export class ThreadBoard {
         this.threads.delete(id);
         if (!t.ready) reject(failure ? new TrainerError(failureCode, failure) : new TrainerError('E_WORKER_LOST', `a compute thread exited with code ${code} while starting`));
         this.lost(t, `thread exited with code ${code}${failure ? ` (${failure.split('\n')[0]})` : ''}`);
+        exited();
       });
     });
   }
@@ -323,7 +347,10 @@ export class ThreadBoard {
   private lost(t: Thread, why: string): void {
     for (const entry of this.posted.keys()) this.fail(entry, STATE.CLAIMED + t.id, why);
     // A thread we terminated was replaced then; one that never started is not (the others finish the step, or none is left).
-    if (!this.closing && t.ready && !t.ending) this.respawn(t.position);
+    if (!this.closing && t.ready && !t.ending) {
+      this.o.log?.(`${threadName(t)} gone (${why}); another thread starts in its place`);
+      this.respawn(t.position);
+    }
     const { ctrl } = this.init.board;
     Atomics.add(ctrl, CTRL.EVENTS, 1);
     Atomics.notify(ctrl, CTRL.EVENTS);
@@ -402,19 +429,42 @@ export class ThreadBoard {
           next = nowMs(); // settled meanwhile: look again at once
           continue;
         }
-        // The thread may still write its slot until it is gone: the entry is never posted again.
-        this.retired.add(entry);
+        const err = new TrainerError('E_TIMEOUT', `${p.what} took longer than ${p.timeoutMs} ms (cluster.stepTimeoutMs${p.timeoutMs === this.o.timeoutMs ? '' : ', once per micro-batch of its images'})`);
+        // A thread still here may write the entry's slot until it has exited, however soon it is
+        // terminated: the entry is posted again only after that (whenReusable). One not here has exited.
+        if (t) this.retire(entry, t);
         this.posted.delete(entry);
-        p.reject(new TrainerError('E_TIMEOUT', `${p.what} took longer than ${p.timeoutMs} ms (cluster.stepTimeoutMs${p.timeoutMs === this.o.timeoutMs ? '' : ', once per micro-batch of its images'})`));
-        if (t && !t.ending) {
-          t.ending = true;
-          void t.worker.terminate();
-          if (!this.closing) this.respawn(t.position);
+        p.reject(err);
+        if (!t) continue;
+        if (t.ending) {
+          // Terminated already: it finished an earlier task past its deadline late, and claimed this one before it was gone.
+          if (!this.closing) this.o.log?.(`${threadName(t)} stalled: ${err.message}; it is being terminated already`);
+          continue;
         }
+        t.ending = true;
+        void t.worker.terminate();
+        if (this.closing) continue;
+        this.o.log?.(`${threadName(t)} stalled: ${err.message}; terminated, another thread starts in its place`);
+        this.respawn(t.position);
       }
     }
     return next;
   }
+
+  /** Keeps `entry` from being posted until `t` has exited. */
+  private retire(entry: number, t: Thread): void {
+    this.retired.set(
+      entry,
+      t.exited.then(() => {
+        this.retired.delete(entry);
+      }),
+    );
+  }
+}
+
+/** How the log names a thread: as the pool's worker table does, and where it runs. */
+function threadName(t: Thread): string {
+  return `thread-${t.threadId} (position ${t.position})`;
 }
 
 /** Milliseconds on the clock threads stamp with (performance.timeOrigin + now). */

@@ -122,8 +122,8 @@ export class ThreadEngine {
     try {
       return await f(slot);
     } finally {
-      // A slot whose thread was terminated mid-task is not used again.
-      if (!this.board.isRetired(slot)) this.free.push(slot);
+      // Free again: at once, or once a thread terminated mid-task there has exited (it may write the slot until then).
+      this.board.whenReusable(slot, () => this.free.push(slot));
       if (--this.running === 0) for (const wake of this.idle.splice(0)) wake();
     }
   }

@@ -12,7 +12,9 @@
  * fresh gradient slot, within the same step, and whichever thread is free
  * takes it; a lost thread is replaced. The gradient of a micro-batch does not
  * depend on which thread computes it, so the step's result stays
- * bit-identical.
+ * bit-identical. The slot of a task past its deadline is used again once its
+ * thread has exited (board.whenReusable), so SPARE_SLOTS bounds the timeouts
+ * at once, not those of a run.
  */
 import { taskTimeoutMs, type Config } from '../../shared/config.js';
 import { isTrainerError, TrainerError } from '../../shared/errors.js';
@@ -40,6 +42,8 @@ export interface ThreadPoolOptions {
   stepEndMin?: number;
   /** Tests only: ThreadInit.idlePauseMs. */
   idlePauseMs?: number;
+  /** Where a thread past its deadline or lost, and its replacement, are told (the run's log). */
+  log?: (line: string) => void;
 }
 
 /**
@@ -52,9 +56,11 @@ export class ThreadPool implements WorkerPool {
   readonly size: number;
   readonly sharesCores = true;
   private readonly maxAttempts: number;
-  /** Gradient slots (board entries 0..slotCount-1) free this step. A slot holding a result stays taken until the next step. */
-  private freeSlots: number[] = [];
-  /** Board entries for evaluation chunks. */
+  /** Gradient slots (board entries 0..slotCount-1) free now. */
+  private readonly freeSlots: number[];
+  /** Gradient slots holding a result of the last step: free again once the next one begins. */
+  private readonly heldSlots: number[] = [];
+  /** Board entries for evaluation chunks and step-end ranges free now. */
   private readonly freeEval: number[];
   private readonly perThread = new Map<number, WorkerStats>();
   /** The step whose micro-batches were hinted to the threads (the next one, when the loop knew it). */
@@ -75,6 +81,7 @@ export class ThreadPool implements WorkerPool {
   ) {
     this.size = opts.threads;
     this.maxAttempts = opts.maxAttempts ?? 4;
+    this.freeSlots = Array.from({ length: init.slotCount }, (_, i) => i).reverse();
     this.freeEval = Array.from({ length: evalEntries }, (_, i) => init.slotCount + i).reverse();
     // Listed from now on (the dashboard's worker table), with nothing done yet.
     for (const t of board.ready()) this.perThread.set(t.thread, { worker: `thread-${t.thread}`, backend: t.backend, microBatches: 0, examples: 0, computeMs: 0 });
@@ -88,6 +95,7 @@ export class ThreadPool implements WorkerPool {
       startupTimeoutMs: Math.max(config.cluster.stepTimeoutMs, STARTUP_TIMEOUT_MS),
       // The threads are ready (v8-wasm-flags.ts): once warmed up, V8 optimises the step loop over ten times as many steps.
       warmedUp: warmUpOver,
+      ...(opts.log ? { log: opts.log } : {}),
     });
     return new ThreadPool(board, init, modelSize, evalEntries, opts, taskTimeoutMs(config, config.eval.batchSize));
   }
@@ -152,7 +160,7 @@ export class ThreadPool implements WorkerPool {
             this.freeEval.push(entry);
             return o.correct === 1;
           } catch {
-            if (!this.board.isRetired(entry)) this.freeEval.push(entry);
+            this.board.whenReusable(entry, () => this.freeEval.push(entry));
           }
         }
         // No entry left, or its thread failed: the same range here (it reads only what no one writes now).
@@ -166,9 +174,11 @@ export class ThreadPool implements WorkerPool {
 
   async runStep(step: number, microBatches: readonly Int32Array[], hooks: StepHooks): Promise<MicroBatchResult[]> {
     const hinted = this.hintedStep === step;
-    // The previous step's gradients have been reduced: every live slot is free again.
-    this.freeSlots = [];
-    for (let s = this.init.slotCount - 1; s >= 0; s--) if (!this.board.isRetired(s)) this.freeSlots.push(s);
+    // The previous step's gradients have been reduced: their slots are free again. Lowest first, so
+    // that micro-batches go to board entries in their order, which is the order threads claim in
+    // (worker.ts claim): a thread takes the micro-batch it was hinted (its prefetched input) first.
+    this.freeSlots.push(...this.heldSlots.splice(0));
+    this.freeSlots.sort((a, b) => b - a);
     const half = this.init.indices.length / 2;
     const place = (mbs: readonly Int32Array[], base: number) => {
       let offset = base;
@@ -215,6 +225,7 @@ export class ThreadPool implements WorkerPool {
         // Hints go to positions 0..size-1 for micro-batches 0..size-1, each the first its thread prefers.
         if (hinted && m < this.size && this.board.positionOf(r.thread) !== m) this.stolen++;
         this.stepSlots[m] = slot;
+        this.heldSlots.push(slot);
         const gradient = this.init.slots.subarray(slot * this.modelSize, (slot + 1) * this.modelSize);
         // Threads stamp times as timeOrigin + now; this thread's clock has its own origin.
         const timing = {
@@ -225,8 +236,8 @@ export class ThreadPool implements WorkerPool {
         };
         return { lossSum: r.lossSum, correct: r.correct, count: r.count, gradient, worker: `thread-${r.thread}`, timing };
       } catch (err) {
-        // A slot whose thread was terminated mid-task is retired by the board; any other is free again.
-        if (!this.board.isRetired(slot)) this.freeSlots.push(slot);
+        // Free again: at once, or once a thread terminated mid-task there has exited (it may write the slot until then).
+        this.board.whenReusable(slot, () => this.freeSlots.push(slot));
         // A backend that failed (a WebGPU error) fails again on another try: the run stops with its error.
         if (isTrainerError(err, 'E_BACKEND')) throw err;
         failures.push((err as Error).message.split('\n')[0] ?? '');
@@ -253,7 +264,8 @@ export class ThreadPool implements WorkerPool {
     const feed = async () => {
       for (let i = next++; i < chunks.length; i = next++) out[i] = await this.evaluateChunk(version, split, i, chunks[i] as Int32Array);
     };
-    await Promise.all(Array.from({ length: Math.min(this.freeEval.length, chunks.length) }, feed));
+    // One at least: with every entry waiting for a hung thread to exit, none ran and `out` came back empty.
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(this.freeEval.length, chunks.length)) }, feed));
     return out;
   }
 
@@ -265,11 +277,11 @@ export class ThreadPool implements WorkerPool {
       const entry = this.freeEval.pop();
       if (entry === undefined) throw new TrainerError('E_WORKER_LOST', 'no evaluation entry left: too many worker threads hung');
       try {
-        const r = await this.board.run(entry, { kind: 'evaluate', version, split, offset: start, length: c.length }, `evaluation chunk ${i}`, this.evalTimeoutMs);
+        const r = await this.board.run(entry, { kind: 'evaluate', version, split, offset: start, length: c.length }, `${split} evaluation chunk ${i} after ${version} steps`, this.evalTimeoutMs);
         this.freeEval.push(entry);
         return { lossSum: r.lossSum, correct: r.correct, count: r.count };
       } catch (err) {
-        if (!this.board.isRetired(entry)) this.freeEval.push(entry);
+        this.board.whenReusable(entry, () => this.freeEval.push(entry));
         if (isTrainerError(err, 'E_BACKEND')) throw err;
         lastErr = err;
       }
@@ -302,8 +314,8 @@ export class ThreadPool implements WorkerPool {
 /** A new thread imports tfjs and loads its backend before its first task. */
 const STARTUP_TIMEOUT_MS = 60_000;
 
-/** Spare slots for attempts whose thread hung: a few, on top of one per micro-batch. */
-const SPARE_SLOTS = 4;
+/** Spare slots for attempts whose thread hung, until it has exited: a few, on top of one per micro-batch. */
+export const SPARE_SLOTS = 4;
 
 /** The threads pool for `trainer train --threads N` (cluster.transport threads). */
 export function threadPoolFactory(extra: Partial<ThreadPoolOptions> = {}): (ctx: PoolContext) => Promise<ThreadPool> {
@@ -331,7 +343,7 @@ export function threadPoolFactory(extra: Partial<ThreadPoolOptions> = {}): (ctx:
       pinCores: pinCores(threads),
     });
     if (extra.idlePauseMs !== undefined) init.idlePauseMs = extra.idlePauseMs;
-    const pool = await ThreadPool.start(config, init, model.size, evalEntries, { threads, ...extra });
+    const pool = await ThreadPool.start(config, init, model.size, evalEntries, { threads, log, ...extra });
     const inUse = pool.backends();
     const cores = pool.cores();
     log(

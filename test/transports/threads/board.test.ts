@@ -67,3 +67,30 @@ test('warmedUp says true once every thread ran the warm-up (wasm)', async () => 
     delete process.env['TRAINER_WARMUP_STEPS'];
   }
 });
+
+test('an entry whose thread was terminated past its deadline is reusable only once that thread has exited, and then is as good as new', async () => {
+  const init = threadInit({
+    backend: 'cpu', gpu: null, model: getModel('net'), normalization: ARTICLE_NORMALIZATION,
+    data: { train: everyByteDataset(8), val: everyByteDataset(2) }, indices: 64, slotCount: 4, evalEntries: 0, threads: 1, maxBatch: 16, warmUpSizes: [],
+  });
+  const lines: string[] = [];
+  const board = await ThreadBoard.start(init, { threads: 1, timeoutMs: 200, startupTimeoutMs: 60_000, log: (l) => lines.push(l) });
+  try {
+    board.publish(1, new Float32Array(getModel('net').size));
+    const [hung] = board.ready().map((t) => t.thread);
+    await assert.rejects(board.run(0, { kind: 'gradient', version: 1, offset: 0, length: 2, fault: 'hang' }, 'step 1 micro-batch 0'), /took longer than 200 ms/);
+    // Whether the hung thread was still here when the entry was given back (null: not given back yet).
+    let hungThreadHere: boolean | null = null;
+    board.whenReusable(0, () => (hungThreadHere = board.positionOf(hung as number) !== undefined));
+    assert.equal(hungThreadHere, null, 'not given back while the hung thread may still write its slot');
+    assert.throws(() => board.run(0, { kind: 'gradient', version: 1, offset: 0, length: 2 }, 'step 1 micro-batch 0'), /entry 0 is in use/);
+    for (let i = 0; i < 600 && hungThreadHere === null; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(hungThreadHere, false, 'given back once the hung thread has exited');
+    const r = await board.run(0, { kind: 'gradient', version: 1, offset: 0, length: 2 }, 'step 1 micro-batch 0', 60_000);
+    assert.equal(r.count, 2, 'and computed in again, by its replacement');
+    assert.notEqual(r.thread, hung);
+    assert.deepEqual(lines, [`thread-${hung} (position 0) stalled: step 1 micro-batch 0 took longer than 200 ms (cluster.stepTimeoutMs); terminated, another thread starts in its place`]);
+  } finally {
+    await board.close();
+  }
+});
