@@ -247,8 +247,13 @@ export class ThreadPool implements WorkerPool {
   }
 
   private record(r: TaskOutcome, examples: number): void {
-    const backend = this.board.ready().find((t) => t.thread === r.thread)?.backend ?? this.backends();
+    // A new thread may finish a task before its 'ready' is read here, and none else be ready then:
+    // its kind is the pool's (every thread loads the same backend). Unknown, it was '', and the
+    // epoch lines said "parity: mixed backends (, wasm)".
+    const backend =
+      this.board.ready().find((t) => t.thread === r.thread)?.backend || this.board.backends()[0] || [...this.perThread.values()].find((p) => p.backend !== '')?.backend || '';
     const s = this.perThread.get(r.thread) ?? { worker: `thread-${r.thread}`, backend, microBatches: 0, examples: 0, computeMs: 0 };
+    if (s.backend === '') s.backend = backend;
     s.microBatches++;
     s.examples += examples;
     s.computeMs += r.endedAtMs - r.startedAtMs;
