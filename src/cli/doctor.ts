@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RunFolder } from '../coordinator/run-folder.js';
 import { resolveConfig } from '../shared/config.js';
-import { TrainerError, describeError } from '../shared/errors.js';
+import { TrainerError, describeError, isTrainerError } from '../shared/errors.js';
 import { selectBackend } from '../worker/backend.js';
 import type { DoctorArgs } from './commands.js';
 
@@ -28,8 +28,21 @@ interface Probe {
   detail: string;
 }
 
+interface Candidate {
+  backend: string;
+  gpu: number | null;
+  gpuBackend: boolean;
+}
+
+export interface TrainingRun {
+  backend: string;
+  gpu: number | null;
+  /** A software adapter: trained on --software-limit images only. */
+  software: boolean;
+}
+
 /** One row of the table per (backend, --gpu) tried. */
-const CANDIDATES: { backend: string; gpu: number | null; gpuBackend: boolean }[] = [
+const CANDIDATES: Candidate[] = [
   { backend: 'tensorflow-gpu', gpu: 0, gpuBackend: true },
   { backend: 'webgpu', gpu: 0, gpuBackend: true },
   { backend: 'webgpu', gpu: null, gpuBackend: false },
@@ -37,6 +50,23 @@ const CANDIDATES: { backend: string; gpu: number | null; gpuBackend: boolean }[]
   { backend: 'wasm', gpu: null, gpuBackend: false },
   { backend: 'cpu', gpu: null, gpuBackend: false },
 ];
+
+/**
+ * What `doctor --train` trains on: every usable GPU backend and wasm, and webgpu without --gpu
+ * when it is a software adapter. A software adapter trains on --software-limit images wherever it
+ * is listed: with TRAINER_WEBGPU_ADAPTER naming one, `webgpu --gpu 0` is it too, and trained on
+ * all 10,000 images at tens a second it was "stopped after 150 s" (then it is trained once).
+ */
+export function trainingRuns(probed: readonly (readonly [Candidate, Pick<Probe, 'ok' | 'detail'>])[]): TrainingRun[] {
+  const runs: TrainingRun[] = [];
+  for (const [c, p] of probed) {
+    if (!p.ok) continue;
+    const software = /\(software\)$/.test(p.detail);
+    if (software && runs.some((r) => r.backend === c.backend && r.software)) continue;
+    if (c.gpuBackend || c.backend === 'wasm' || (c.backend === 'webgpu' && software)) runs.push({ backend: c.backend, gpu: c.gpu, software });
+  }
+  return runs;
+}
 
 /**
  * A probe's detail as the table's cell (what is wrong) and the fix listed under it: split at the
@@ -83,16 +113,15 @@ export async function doctorCommand(a: DoctorArgs): Promise<void> {
 
   const rows: string[][] = [];
   const fixes = new Set<string>();
-  const usable: { backend: string; gpu: number | null; software: boolean }[] = [];
+  const probed: [Candidate, Probe][] = [];
   for (const [i, c] of CANDIDATES.entries()) {
     const p = await (probes[i] as Promise<Probe>);
+    probed.push([c, p]);
     const [why, fix] = whyAndFix(p.detail);
     rows.push([c.gpu === null ? c.backend : `${c.backend} --gpu ${c.gpu}`, p.ok ? 'yes' : 'no', why]);
     if (!p.ok && fix !== null) fixes.add(fix);
-    if (p.ok && (c.gpuBackend || c.backend === 'wasm')) usable.push({ backend: c.backend, gpu: c.gpu, software: false });
-    // webgpu without --gpu is worth training on only when it is not the hardware adapter already listed.
-    if (p.ok && c.backend === 'webgpu' && c.gpu === null && /\(software\)$/.test(p.detail)) usable.push({ backend: 'webgpu', gpu: null, software: true });
   }
+  const usable = trainingRuns(probed);
   out(table(['backend', 'usable', 'detail'], rows));
   if (fixes.size > 0) out(`\nWhat the missing ones need:\n${[...fixes].map((f) => `- ${f}`).join('\n')}`);
 
@@ -160,7 +189,7 @@ function probeInChild(backend: string, gpu: number | null): Promise<Probe> {
   });
 }
 
-async function trainOnce(a: DoctorArgs, u: { backend: string; gpu: number | null; software: boolean }, dir: string, started: (child: ChildProcess) => void): Promise<string[]> {
+async function trainOnce(a: DoctorArgs, u: TrainingRun, dir: string, started: (child: ChildProcess) => void): Promise<string[]> {
   const name = `${u.backend}${u.gpu === null ? '' : `-gpu${u.gpu}`}${u.software ? '-software' : ''}`;
   const args = [MAIN_JS, 'train', '--config', a.config ?? DEMO_CONFIG, '--backend', u.backend, '--train.epochs', '1', '--run.dir', dir, '--run.name', name, '--json'];
   if (a.config === undefined) args.push('--data.path', join(dir, 'data')); // the demo's synthetic data: not into the caller's folder
@@ -209,7 +238,8 @@ async function dawnAdapters(): Promise<string> {
     const names = await listWebGpuAdapters();
     return names.length ? names.map((n) => JSON.stringify(n)).join(', ') : 'none (no Vulkan driver?)';
   } catch (err) {
-    return `webgpu package not loadable (${describeError(err)})`;
+    // Not a bug of ours (E_INTERNAL, as describeError calls any plain error): a package not installed.
+    return `webgpu package not loadable (${isTrainerError(err) ? describeError(err) : (err instanceof Error ? err.message : String(err)).split('\n')[0]})`;
   }
 }
 

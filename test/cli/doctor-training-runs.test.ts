@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { trainingRuns } from '../../src/cli/doctor.js';
+
+const gpu0 = { backend: 'webgpu', gpu: 0, gpuBackend: true };
+const webgpu = { backend: 'webgpu', gpu: null, gpuBackend: false };
+const wasm = { backend: 'wasm', gpu: null, gpuBackend: false };
+const cpu = { backend: 'cpu', gpu: null, gpuBackend: false };
+const lavapipe = { ok: true, detail: 'llvmpipe (LLVM 19.1.7, 256 bits) (software)' };
+const h200 = { ok: true, detail: 'NVIDIA H200' };
+const yes = { ok: true, detail: 'loaded' };
+
+test('doctor --train trains each usable GPU backend and wasm, a software adapter on --software-limit images and once (TRAINER_WEBGPU_ADAPTER made --gpu 0 a software one, trained on every image until it stopped after 150 s)', () => {
+  // A GPU: webgpu without --gpu is the same adapter, not trained twice.
+  assert.deepEqual(trainingRuns([[gpu0, h200], [webgpu, h200], [wasm, yes], [cpu, yes]]), [
+    { backend: 'webgpu', gpu: 0, software: false },
+    { backend: 'wasm', gpu: null, software: false },
+  ]);
+  // No GPU, lavapipe: --gpu 0 refuses it, webgpu runs on it.
+  assert.deepEqual(trainingRuns([[gpu0, { ok: false, detail: 'E_BACKEND: a software one' }], [webgpu, lavapipe], [wasm, yes]]), [
+    { backend: 'webgpu', gpu: null, software: true },
+    { backend: 'wasm', gpu: null, software: false },
+  ]);
+  // TRAINER_WEBGPU_ADAPTER=llvmpipe: --gpu 0 is the software adapter.
+  assert.deepEqual(trainingRuns([[gpu0, lavapipe], [webgpu, lavapipe], [wasm, yes]]), [
+    { backend: 'webgpu', gpu: 0, software: true },
+    { backend: 'wasm', gpu: null, software: false },
+  ]);
+});
