@@ -49,6 +49,8 @@ export type SessionEnd = { kind: 'leave'; reason: string } | { kind: 'dropped'; 
 
 type State =
   | { name: 'authenticating'; challenged: boolean }
+  /** Welcomed: loading the backend, the model, a cached dataset, compute threads (the coordinator waits for it). */
+  | { name: 'preparing' }
   | { name: 'joining'; dataset: DatasetInfo; proofNonce: Uint8Array; chunks: Buffer[]; bytes: number }
   | Ready;
 
@@ -183,6 +185,9 @@ export class WorkerSession {
       return this.fail(new TrainerError('E_AUTH', `the coordinator at ${this.o.url} does not hold our token`), CLOSE.authFailed);
     }
     this.heartbeatMs = m.heartbeatMs;
+    // Not waiting on the coordinator from here: with a cached dataset, compute threads starting for
+    // 10 s or more counted as its silence, and the worker dropped its link and started them again.
+    this.state = { name: 'preparing' };
     await this.compute.prepare(m);
     if (this.compute.holdsDataset(m.dataset.sha256)) return await this.becomeReady(m.dataset.sha256, m.proofNonce);
     this.state = { name: 'joining', dataset: m.dataset, proofNonce: m.proofNonce, chunks: [], bytes: 0 };

@@ -276,6 +276,8 @@ export class WorkerCompute {
   private computer: MicroBatchComputer | null = null;
   /** With several: the threads, for the run and dataset they were started for. */
   private engine: { engine: ThreadEngine; key: string } | null = null;
+  /** Threads being started: a session that dropped meanwhile and came back waits for them (it started a second set). */
+  private engineStart: { key: string; started: Promise<void> } | null = null;
   /** The run key and dataset this thread's computer has warmed up on. */
   private warmedUp = '';
   /** The gradient frame: computed into in place, its buffer reused once the socket has sent the last one. */
@@ -340,9 +342,20 @@ export class WorkerCompute {
       return;
     }
     if (this.engine?.key === key) return;
+    if (this.engineStart?.key === key) return this.engineStart.started;
+    const started = this.startEngine(key, run, data.sets);
+    this.engineStart = { key, started };
+    try {
+      await started;
+    } finally {
+      if (this.engineStart?.started === started) this.engineStart = null;
+    }
+  }
+
+  private async startEngine(key: string, run: RunSpec, sets: WireDatasets): Promise<void> {
     await this.engine?.engine.close();
     this.engine = null;
-    const engine = await ThreadEngine.start({ threads: this.o.threads, backend: run.backend, gpu: this.o.gpu, model: run.model, normalization: run.norm, data: data.sets, maxBatch: run.maxBatch, microBatch: run.microBatch });
+    const engine = await ThreadEngine.start({ threads: this.o.threads, backend: run.backend, gpu: this.o.gpu, model: run.model, normalization: run.norm, data: sets, maxBatch: run.maxBatch, microBatch: run.microBatch });
     this.engine = { engine, key };
     const cores = engine.cores();
     this.o.log(`${engine.threads} compute threads, backend ${engine.backendKind}${cores.length > 0 ? `, pinned to cores ${cores.join(', ')}` : ''}`);

@@ -155,6 +155,34 @@ test('joining: the dataset arrives in order and checked, then ready; weights and
   }
 });
 
+test('preparing: from the welcome until it asks for data or is ready (backend, a cached dataset, compute threads) the worker is not waiting on the coordinator, whose silence then does not count', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'trainer-session-'));
+  let open = () => {};
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  // Compute threads starting with a cached dataset took 10 s and more: the worker dropped its link as silent.
+  class SlowCompute extends WorkerCompute {
+    override async prepare(w: MessageOf<'welcome'>): Promise<void> {
+      await gate;
+      return super.prepare(w);
+    }
+  }
+  const compute = new SlowCompute({ backend: 'cpu', gpu: null, threads: 1, cacheDir: dir, log: () => {} });
+  const { link, sent } = fakeLink();
+  const session = new WorkerSession(compute, link, { url: 'ws://test', token: TOKEN, name: 'w', log: () => {}, onFatal: () => {} });
+  try {
+    await session.receive(encodeMessage({ type: 'challenge', protocol: PROTOCOL_VERSION, nonce: newNonce() }));
+    const welcomed = session.receive(encodeMessage(welcome((sent[0] as MessageOf<'hello'>).nonce)));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(session.stateName, 'preparing');
+    assert.equal(session.waitingOnCoordinator, false);
+    open();
+    await welcomed;
+    assert.equal(session.stateName, 'joining');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('joining: a chunk out of order, or more bytes than declared, ends the session before they are kept', async () => {
   const a = await setUp();
   const b = await setUp();
