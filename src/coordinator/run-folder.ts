@@ -14,7 +14,7 @@ import { TrainerError } from '../shared/errors.js';
 import { makeDir } from '../shared/make-dir.js';
 import type { WorkerStats } from '../transports/pool.js';
 import { loadCheckpoint } from './checkpoint.js';
-import { claimLock, lockOwner, releaseLock, type LockOwner } from './run-lock.js';
+import { claimLock, confirmLock, lockOwner, releaseLock, type LockOwner } from './run-lock.js';
 
 /** One line of metrics.jsonl: an epoch's results. */
 export interface EpochMetrics {
@@ -103,6 +103,14 @@ export class RunFolder {
       throw ioError(this.dir, err);
     });
     return claimLock(this.lockFile, made ? this.dir : null);
+  }
+
+  /**
+   * E_CHECKPOINT if this process claimed the folder and its lock is another's now (run-lock.ts,
+   * confirmLock): called before the run's files are written to.
+   */
+  async confirmClaim(): Promise<void> {
+    await confirmLock(this.lockFile);
   }
 
   /** Gives the folder up if this process holds it. */

@@ -1,10 +1,17 @@
 /**
  * One process trains a run at a time: `<run folder>/run.lock`, created exclusively, names the
- * process (pid, host) and is renewed (its mtime touched) every LOCK_RENEW_MS while it trains.
- * Another process takes a lock over only when it is stale: its process is gone from this machine
- * (killed), or, from any machine, it has not been renewed for LOCK_LEASE_MS (a node that died, a
- * pod that was killed: a rescheduled one resumes once the lease lapses). A takeover happens under
- * a second exclusive file, so that two takers cannot both win.
+ * process (pid, host and, where Linux's /proc tells them, the boot id and the process's start time)
+ * and is renewed (its mtime touched) every LOCK_RENEW_MS while it trains. Another process takes a
+ * lock over only when it is stale. On this machine that is whether its process is gone, never how
+ * long since it renewed: a process stopped (Ctrl-Z, SIGSTOP), in a paused VM or with its event loop
+ * blocked renews nothing, and trains on when it wakes, so a lease taken over by then made two
+ * processes train one folder. The start time and boot id tell a pid reused since (by another
+ * process, or after a reboot) from the lock's own process. From another machine, whose processes
+ * cannot be asked, only the lease tells: not renewed for LOCK_LEASE_MS (a node that died, a pod
+ * that was killed: a rescheduled one resumes once the lease lapses). A takeover happens under a
+ * second exclusive file, so that two takers cannot both win. A holder checks that its lock is still
+ * its own before it writes to the run (confirmLock): one paused past the lease, whose run another
+ * machine took over meanwhile, stops there instead of training on beside it.
  */
 import { readFileSync, rmdirSync, unlinkSync } from 'node:fs';
 import { open, readFile, rmdir, stat, unlink, utimes } from 'node:fs/promises';
@@ -17,6 +24,10 @@ export interface LockOwner {
   pid: number;
   host: string;
   ageMs: number;
+  /** /proc/sys/kernel/random/boot_id of its machine when it was taken; absent where there is none, or in a lock of an older version. */
+  bootId?: string;
+  /** Its process's start, in clock ticks after boot (/proc/<pid>/stat field 22); absent as bootId is. */
+  startTicks?: number;
 }
 
 /** A lock not renewed for this long is stale, from any machine. */
@@ -26,8 +37,11 @@ export const LOCK_RENEW_MS = 15_000;
 /** A takeover file older than this was left by a taker that died mid-takeover (which takes milliseconds). */
 const TAKEOVER_STALE_MS = 10_000;
 
-/** The locks this process holds, each with the folder it made to hold it (removed with the lock while still empty), or null. */
-const held = new Map<string, string | null>();
+/**
+ * The locks this process holds: the text it wrote (the lock is its own while the file holds that
+ * text) and the folder it made to hold the lock (removed with the lock while still empty), or null.
+ */
+const held = new Map<string, { text: string; madeDir: string | null }>();
 let renewal: NodeJS.Timeout | null = null;
 let exitHook = false;
 
@@ -38,8 +52,8 @@ let exitHook = false;
  */
 export async function claimLock(file: string, madeDir: string | null = null): Promise<LockOwner | null> {
   if (held.has(file)) return null;
-  const me = `${JSON.stringify({ pid: process.pid, host: hostname() })}\n`;
-  if (await createExclusive(file, me)) return hold(file, madeDir);
+  const me = `${JSON.stringify({ pid: process.pid, host: hostname(), ...self() })}\n`;
+  if (await createExclusive(file, me)) return hold(file, me, madeDir);
   const seen = await readOwner(file);
   if (seen === null) return claimLock(file, madeDir); // released meanwhile
   if (!isStale(seen.owner)) return seen.owner;
@@ -51,7 +65,7 @@ export async function claimLock(file: string, madeDir: string | null = null): Pr
     const now = await readOwner(file);
     if (now !== null && now.text !== seen.text) return now.owner;
     await unlink(file).catch(() => {});
-    if (await createExclusive(file, me)) return hold(file, madeDir);
+    if (await createExclusive(file, me)) return hold(file, me, madeDir);
     return (await readOwner(file))?.owner ?? seen.owner;
   } finally {
     await unlink(takeover).catch(() => {});
@@ -65,33 +79,63 @@ export async function lockOwner(file: string): Promise<LockOwner | null> {
   return seen === null || isStale(seen.owner) ? null : seen.owner;
 }
 
-/** Gives lock `file` up if this process holds it. */
+/**
+ * E_CHECKPOINT unless lock `file`, which this process took, is still its own: called before the run
+ * is written to. It is not once this process went a lease without renewing it (stopped, suspended,
+ * blocked) and a process on another machine took the run over, or once it was removed by hand; this
+ * process then stops, and its release leaves the lock to whoever holds it now. A lock this process
+ * never took is not checked.
+ */
+export async function confirmLock(file: string): Promise<void> {
+  const mine = held.get(file);
+  if (mine === undefined) return;
+  const now = await readOwner(file);
+  if (now?.text === mine.text) return;
+  if (now !== null && now.owner.host !== hostname()) {
+    throw new TrainerError(
+      'E_CHECKPOINT',
+      `${file} was taken over by process ${now.owner.pid} on ${now.owner.host}, which trains the run now: this process went more than ` +
+        `${LOCK_LEASE_MS / 1000} s without renewing it (stopped, suspended or blocked), and a lock from another machine is taken over then; ` +
+        'this process stops here and writes nothing more to the run',
+    );
+  }
+  const who = now === null ? 'it was removed' : `process ${now.owner.pid} on ${now.owner.host} holds it now`;
+  throw new TrainerError('E_CHECKPOINT', `${file} is no longer this process's: ${who}; this process stops here and writes nothing more to the run`);
+}
+
+/** Gives lock `file` up if this process holds it; a lock another process has taken over meanwhile stays its own. */
 export async function releaseLock(file: string): Promise<void> {
-  if (!held.has(file)) return;
-  const madeDir = held.get(file) ?? null;
+  const mine = held.get(file);
+  if (mine === undefined) return;
   held.delete(file);
   if (held.size === 0 && renewal !== null) {
     clearInterval(renewal);
     renewal = null;
   }
-  await unlink(file).catch(() => {});
-  if (madeDir !== null) await rmdir(madeDir).catch(() => {}); // kept unless empty
+  if ((await readFile(file, 'utf8').catch(() => null)) === mine.text) await unlink(file).catch(() => {});
+  if (mine.madeDir !== null) await rmdir(mine.madeDir).catch(() => {}); // kept unless empty
 }
 
-function hold(file: string, madeDir: string | null): null {
-  held.set(file, madeDir);
+function hold(file: string, text: string, madeDir: string | null): null {
+  held.set(file, { text, madeDir });
   renewal ??= setInterval(() => {
     const now = new Date();
-    for (const f of held.keys()) void utimes(f, now, now).catch(() => {});
+    for (const [f, mine] of held) {
+      // Not another process's lock: its lease is its own to renew.
+      void readFile(f, 'utf8')
+        .then((t) => (t === mine.text ? utimes(f, now, now) : undefined))
+        .catch(() => {});
+    }
   }, LOCK_RENEW_MS).unref();
   if (!exitHook) {
     exitHook = true;
-    // Whatever ends the process (an error, process.exit, a signal's exit): its locks go with it.
+    // Whatever ends the process (an error, process.exit, a signal's exit): its locks go with it
+    // (those still its own).
     process.on('exit', () => {
-      for (const [f, madeDir] of held) {
+      for (const [f, mine] of held) {
         try {
-          unlinkSync(f);
-          if (madeDir !== null) rmdirSync(madeDir);
+          if (readFileSync(f, 'utf8') === mine.text) unlinkSync(f);
+          if (mine.madeDir !== null) rmdirSync(mine.madeDir);
         } catch {
           // gone already, or the folder holds the run's files
         }
@@ -133,33 +177,73 @@ async function readOwner(file: string): Promise<{ text: string; owner: LockOwner
   if (text === null || st === null) return null;
   const ageMs = Math.max(0, Date.now() - st.mtimeMs);
   try {
-    const v = JSON.parse(text) as { pid?: unknown; host?: unknown };
-    if (typeof v.pid === 'number' && typeof v.host === 'string') return { text, owner: { pid: v.pid, host: v.host, ageMs } };
+    const v = JSON.parse(text) as { pid?: unknown; host?: unknown; bootId?: unknown; startTicks?: unknown };
+    // A pid that is no process's (0, negative: a process group to kill()) is a lock only its age can tell.
+    if (Number.isSafeInteger(v.pid) && (v.pid as number) > 0 && typeof v.host === 'string') {
+      const owner: LockOwner = { pid: v.pid as number, host: v.host, ageMs };
+      if (typeof v.bootId === 'string') owner.bootId = v.bootId;
+      if (Number.isSafeInteger(v.startTicks)) owner.startTicks = v.startTicks as number;
+      return { text, owner };
+    }
   } catch {
     // being written, or torn by a crash: only its age can tell
   }
   return { text, owner: { pid: 0, host: '?', ageMs } };
 }
 
-/** Not renewed for a lease, or its process is gone from this machine (or is this one, which does not hold it). */
+/**
+ * From another machine (or not yet written: no host to tell), not renewed for a lease. From this
+ * one, its process is gone: dead, a zombie, or its pid now another process's (another start time,
+ * or another boot); or it is this process, which does not hold it. Where /proc is absent, a live pid
+ * is taken for the lock's own process.
+ */
 function isStale(owner: LockOwner): boolean {
-  if (owner.ageMs > LOCK_LEASE_MS) return true;
-  if (owner.host !== hostname() || owner.pid === 0) return false;
+  if (owner.host !== hostname() || owner.pid === 0) return owner.ageMs > LOCK_LEASE_MS;
+  const me = self();
+  if (owner.bootId !== undefined && me.bootId !== undefined && owner.bootId !== me.bootId) return true;
   if (owner.pid === process.pid) return true;
   try {
     process.kill(owner.pid, 0);
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+    // EPERM: another user's live process (that pid may still be a reused one: /proc tells below).
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return true;
   }
-  return isZombie(owner.pid);
+  const now = procStat(owner.pid);
+  if (now === null) return false;
+  // A killed process its parent has not reaped yet still answers kill(pid, 0).
+  if (now.state === 'Z') return true;
+  return owner.startTicks !== undefined && now.startTicks !== owner.startTicks;
 }
 
-/** A killed process its parent has not reaped yet still answers kill(pid, 0); Linux's /proc says it is a zombie. */
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
-  } catch {
-    return false;
+let selfIdentity: Pick<LockOwner, 'bootId' | 'startTicks'> | undefined;
+
+/** This process's boot id and start time, for its locks; empty where /proc has neither. */
+function self(): Pick<LockOwner, 'bootId' | 'startTicks'> {
+  if (selfIdentity === undefined) {
+    selfIdentity = {};
+    const startTicks = procStat(process.pid)?.startTicks;
+    if (startTicks !== undefined) {
+      selfIdentity.startTicks = startTicks;
+      try {
+        selfIdentity.bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+      } catch {
+        // a start time alone still tells a reused pid, unless the machine rebooted since
+      }
+    }
   }
+  return selfIdentity;
+}
+
+/** Linux's /proc/<pid>/stat: the process's state (field 3) and start time (field 22); null without /proc or that process. */
+function procStat(pid: number): { state: string; startTicks: number } | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // After the command's name in parentheses, which may hold spaces and parentheses itself.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const startTicks = Number(fields[19]);
+  return Number.isSafeInteger(startTicks) ? { state: fields[0] ?? '', startTicks } : null;
 }

@@ -63,7 +63,11 @@ export class StepLog {
     this.examples = 0;
     this.seconds = 0;
     this.writing = this.writing.then(
-      () => this.folder.appendSteps([line]).catch((err: unknown) => void (this.failed ??= err)),
+      () =>
+        this.folder
+          .confirmClaim() // not into the run of a process that took it over while this one was stopped
+          .then(() => this.folder.appendSteps([line]))
+          .catch((err: unknown) => void (this.failed ??= err)),
     );
   }
 }

@@ -219,6 +219,8 @@ async function endEpoch(o: TrainLoopOptions, clock: EpochClock): Promise<boolean
     // With the kinds of the epoch's steps before a resume (none when it resumed at its start).
     backends: union(state.backends?.epoch ?? [], backendKinds(pool.stats())),
   };
+  // Still this process's run (its lock not taken over while it was stopped): its line, its checkpoint.
+  await o.folder.confirmClaim();
   await o.folder.appendMetrics(metrics);
   await o.folder.writeWorkers(pool.stats());
   (o.result ?? o.log)(epochLine(metrics));
@@ -243,6 +245,7 @@ async function evaluateFinished(o: TrainLoopOptions, line: EpochMetrics): Promis
     valLoss: evaluated.val.loss,
     elapsedSec: line.elapsedSec + evaluated.seconds,
   };
+  await o.folder.confirmClaim();
   await o.folder.replaceMetrics(metrics);
   (o.result ?? o.log)(epochLine(metrics));
   o.onEpoch?.(metrics);
@@ -268,6 +271,7 @@ class EpochClock {
 async function checkpoint(o: TrainLoopOptions, clock: EpochClock): Promise<void> {
   o.state.epochTrainSec = clock.trainSec();
   o.state.elapsedSec = clock.elapsedBase + o.state.epochTrainSec;
+  await o.folder.confirmClaim();
   await o.beforeCheckpoint?.();
   await saveCheckpoint(o.folder.checkpointFile, checkpointState(o));
 }
