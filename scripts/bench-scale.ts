@@ -47,6 +47,17 @@ import { median } from './stats.js';
 
 const SELF = fileURLToPath(import.meta.url);
 
+/**
+ * What failed in a child, from its stderr: the first error line (`error E_X: ...` as the scripts
+ * print one, or an uncaught `SomeError: ...`; the simulated workers' process writes there too and
+ * fails first), else the last line. The last line alone was Node's version banner after any
+ * uncaught error: every failed run said only "failed: Node.js v20.20.2".
+ */
+function failureLine(stderr: string, fallback = 'failed'): string {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /^(error E_[A-Z_]+:|[A-Za-z]*Error\b)/.test(l)) ?? lines.filter((l) => !/^Node\.js v\d/.test(l)).pop() ?? fallback;
+}
+
 function runChild(spec: RunSpec, timeoutS: number): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     execFile(
@@ -56,8 +67,7 @@ function runChild(spec: RunSpec, timeoutS: number): Promise<RunResult> {
       (err, stdout, stderr) => {
         const last = stdout.trim().split('\n').pop() ?? '';
         if (!err && last.startsWith('{')) return resolve(JSON.parse(last) as RunResult);
-        const why = err?.killed ? `killed after ${timeoutS} s` : (stderr.trim().split('\n').filter(Boolean).pop() ?? String(err?.message));
-        reject(new Error(why));
+        reject(new Error(err?.killed ? `killed after ${timeoutS} s` : failureLine(stderr, err?.message.split('\n')[0])));
       },
     );
   });

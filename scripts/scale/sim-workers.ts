@@ -18,14 +18,14 @@
  * gradient from one buffer of floats shared by all, with a small tail of its
  * own. The bytes on the wire are those of a real worker.
  */
-import { Packr } from 'msgpackr';
 import { authMac, checkMac, newNonce } from '../../src/transports/ws/auth.js';
 import { decodeMessage } from '../../src/transports/ws/decode.js';
-import { ArrayFrame, ARRAY_OFFSET, encodeMessage } from '../../src/transports/ws/encode.js';
+import { ARRAY_OFFSET, encodeMessage } from '../../src/transports/ws/encode.js';
 import { CLOSE, PROTOCOL_VERSION, type Message, type MessageOf } from '../../src/transports/ws/protocol.js';
 import { datasetBlob, datasetProof, sha256Hex } from '../../src/transports/ws/wire-dataset.js';
 import { loadRunData } from '../../src/coordinator/run.js';
 import { scaleDataConfig } from './coordinator.js';
+import { GradientTemplate } from './gradient-template.js';
 import { RawWsClient } from './ws-client.js';
 
 export interface SimOptions {
@@ -61,43 +61,6 @@ export interface SimResult {
 
 /** Messages larger than this are weights (checked by their key) and are counted, not read. */
 const KEEP_MAX_BYTES = 64 * 1024;
-
-/** A gradient frame cut in two: the shared head and floats, and a per-result tail of the other fields. */
-class GradientTemplate {
-  readonly prefix: Buffer;
-  private readonly packr = new Packr({ useRecords: false, moreTypes: false });
-
-  constructor(modelSize: number) {
-    // Small, finite, seeded values; the same for every task, so that any check that
-    // compares two workers' results for one task sees identical bits.
-    const frame = new ArrayFrame('gradient', modelSize);
-    const floats = frame.floats(false);
-    let s = 0x9e3779b9;
-    for (let i = 0; i < floats.length; i++) {
-      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-      floats[i] = (s / 2 ** 32 - 0.5) * 1e-3;
-    }
-    const whole = frame.finish(this.fields(1, 0, 0, 16, 1.5));
-    this.prefix = Buffer.from(whole.subarray(0, ARRAY_OFFSET + modelSize * 4));
-    // The frame must read back as a valid gradient through the coordinator's own decoder.
-    const check = decodeMessage(Buffer.concat([this.prefix, this.tail(1, 0, 0, 16, 1.5)]), 'worker');
-    if (check.type !== 'gradient' || check.gradient.length !== modelSize) throw new Error('sim: gradient template does not decode');
-  }
-
-  private fields(taskId: number, step: number, version: number, count: number, computeMs: number) {
-    // Deterministic in the task, as a real backend's result is.
-    return { type: 'gradient', taskId, step, version, lossSum: count * 2.302585, correct: Math.floor(count / 10), count, computeMs };
-  }
-
-  /** The fields after the floats: the packed map without its header (the prefix's fixmap counts them). */
-  tail(taskId: number, step: number, version: number, count: number, computeMs: number): Buffer {
-    const packed = this.packr.pack(this.fields(taskId, step, version, count, computeMs));
-    // msgpackr writes a map16 header or a fixmap, as in ArrayFrame.finish.
-    if (packed[0] === 0xde && packed.readUInt16BE(1) === 8) return packed.subarray(3);
-    if (packed[0] === 0x88) return packed.subarray(1);
-    throw new Error('sim: unexpected gradient field map');
-  }
-}
 
 type Task = MessageOf<'task'> | MessageOf<'evalTask'>;
 
@@ -191,7 +154,19 @@ class SimWorker {
       const finish = () => {
         this.running--;
         if (t.type === 'task') {
-          this.ws.send([this.template.prefix, this.template.tail(t.taskId, t.step, t.version, t.indices.length, performance.now() - t0)]);
+          // Deterministic in the task, as a real backend's result is; the times as a real worker gives them.
+          const count = t.indices.length;
+          const tail = this.template.tail({
+            taskId: t.taskId,
+            step: t.step,
+            version: t.version,
+            lossSum: count * 2.302585,
+            correct: Math.floor(count / 10),
+            count,
+            computeMs: performance.now() - t0,
+            startedAt: performance.timeOrigin + t0,
+          });
+          this.ws.send([this.template.prefix, tail]);
           this.gradients++;
         } else {
           this.send({ type: 'evalResult', taskId: t.taskId, version: t.version, lossSum: t.indices.length * 2.3, correct: 0, count: t.indices.length });
