@@ -18,14 +18,7 @@
  * is killed after --timeout-s; once --budget-min has passed, the remaining
  * runs are skipped and named. No test runs this and CI does not need it.
  *
- * Options: --models net,fc  --ks 1,2,4,8,16,32,64,128,256 (fc up to --fc-max-k)
- * --design-k 128 (workers of the design runs)  --delay-ms 20
- * --micro-batch-size 16  --rounds 2  --warmup 2  --min-steps 5
- * --min-seconds 3  --max-steps 200  --max-seconds 30  --timeout-s 240
- * --budget-min 45  --machine-threads 8  --fc-max-k 128  --max-rss-mb 6000
- * --compute-ms 10,100,1000 (micro-batch compute times the tables are given for)
- * --verify P (cluster.verify: that share of micro-batches is computed twice and compared)
- * --json FILE (raw results)  --no-spread (all workers from 127.0.0.1).
+ * Options: OPTIONS below (`--help` lists them with their defaults).
  */
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -33,8 +26,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import type { ModelName } from '../src/shared/config.js';
+import { MODELS, type ModelName } from '../src/shared/config.js';
 import { reduceGradients } from '../src/coordinator/optimizer.js';
 import { loadRunData } from '../src/coordinator/run.js';
 import { arrayFrameBytes } from '../src/transports/ws/protocol.js';
@@ -43,6 +35,7 @@ import { runCoordinator, runDirFor, scaleDataConfig, type RunResult, type RunSpe
 import { fitCostModel } from './scale/cost-model.js';
 import { fmt, printBeyond, printFit, printModel, printSaturation, printTable, sig, type Row } from './scale/report.js';
 import { runSimWorkers, type SimOptions } from './scale/sim-workers.js';
+import { choiceOption, intOption, listOption, numberOption, parseOptions, runMain } from './options.js';
 import { median } from './stats.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -55,7 +48,8 @@ const SELF = fileURLToPath(import.meta.url);
  */
 function failureLine(stderr: string, fallback = 'failed'): string {
   const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
-  return lines.find((l) => /^(error E_[A-Z_]+:|[A-Za-z]*Error\b)/.test(l)) ?? lines.filter((l) => !/^Node\.js v\d/.test(l)).pop() ?? fallback;
+  const error = lines.find((l) => /^(error E_[A-Z_]+:|[A-Za-z]*Error\b)/.test(l));
+  return error?.replace(/^error /, '') ?? lines.filter((l) => !/^Node\.js v\d/.test(l)).pop() ?? fallback;
 }
 
 function runChild(spec: RunSpec, timeoutS: number): Promise<RunResult> {
@@ -85,33 +79,62 @@ function yardstickMsPerMB(): number {
   return (cpu.user + cpu.system) / 1000 / 10 / ((n * 4) / 1e6);
 }
 
+const ABOUT = `npm run bench:scale -- [options]: how far one coordinator goes. A real coordinator drives K simulated
+workers (real protocol and sockets on 127.0.0.1, a fixed delay for the compute) for each K and model; each
+configuration runs in a process of its own, --rounds times, and the cost model is fitted to all runs.`;
+
+const OPTIONS = {
+  // The script runs itself as its children: a measured coordinator, and the simulated workers.
+  role: { type: 'string' },
+  spec: { type: 'string' },
+  models: { type: 'string', default: 'net,fc', arg: 'LIST', help: `models to run (${MODELS.join(', ')})` },
+  ks: { type: 'string', default: '1,2,4,8,16,32,64,128,256', arg: 'LIST', help: 'worker counts K (fc up to --fc-max-k); train.microBatches = K' },
+  'design-k': { type: 'string', default: '128', help: 'workers of the design runs (machines of --machine-threads threads, block sums)' },
+  'delay-ms': { type: 'string', default: '20', arg: 'MS', help: 'simulated compute time of one micro-batch' },
+  'micro-batch-size': { type: 'string', default: '16', help: 'examples per micro-batch' },
+  rounds: { type: 'string', default: '2', help: 'rounds; configurations alternate and medians over rounds are printed' },
+  warmup: { type: 'string', default: '2', help: 'steps before measuring' },
+  'min-steps': { type: 'string', default: '5', help: 'measured steps at least (with --min-seconds)' },
+  'min-seconds': { type: 'string', default: '3', arg: 'S', help: 'measured seconds at least (with --min-steps)' },
+  'max-steps': { type: 'string', default: '200', help: 'measured steps at most' },
+  'max-seconds': { type: 'string', default: '30', arg: 'S', help: 'measured seconds at most' },
+  'timeout-s': { type: 'string', default: '240', arg: 'S', help: 'a run is killed after this long' },
+  'budget-min': { type: 'string', default: '45', arg: 'MIN', help: 'after this long, the remaining runs are skipped and named' },
+  'machine-threads': { type: 'string', default: '8', help: 'compute threads of a machine in the design runs' },
+  'fc-max-k': { type: 'string', default: '128', help: 'largest K for fc' },
+  'max-rss-mb': { type: 'string', default: '6000', arg: 'MB', help: "a K whose coordinator would pass this peak RSS (twice the last K's) is not run" },
+  'compute-ms': { type: 'string', default: '10,100,1000', arg: 'LIST', help: 'micro-batch compute times the tables are given for' },
+  verify: { type: 'string', default: '0', arg: 'P', help: 'cluster.verify: that share of micro-batches is computed twice and compared' },
+  json: { type: 'string', arg: 'FILE', help: 'raw results to FILE (default: scale.json in the temporary folder)' },
+  'no-spread': { type: 'boolean', help: 'all workers from 127.0.0.1 (default: one loopback address each)' },
+} as const;
+
+/** The measuring options as numbers: E_USAGE for any that is not what its use needs. */
+function readOptions(v: ReturnType<typeof parseOptions<typeof OPTIONS>>) {
+  return {
+    models: listOption('models', v.models, (n, s) => choiceOption(n, s, MODELS)),
+    ks: listOption('ks', v.ks, (n, s) => intOption(n, s)),
+    designK: intOption('design-k', v['design-k']),
+    delayMs: numberOption('delay-ms', v['delay-ms']),
+    microBatchSize: intOption('micro-batch-size', v['micro-batch-size']),
+    rounds: intOption('rounds', v.rounds),
+    warmup: intOption('warmup', v.warmup, 0),
+    minSteps: intOption('min-steps', v['min-steps']),
+    minSeconds: numberOption('min-seconds', v['min-seconds']),
+    maxSteps: intOption('max-steps', v['max-steps']),
+    maxSeconds: numberOption('max-seconds', v['max-seconds'], { exclusiveMin: true }),
+    timeoutS: numberOption('timeout-s', v['timeout-s'], { exclusiveMin: true }),
+    budgetMin: numberOption('budget-min', v['budget-min'], { exclusiveMin: true }),
+    machineThreads: intOption('machine-threads', v['machine-threads']),
+    fcMaxK: intOption('fc-max-k', v['fc-max-k']),
+    maxRssMB: numberOption('max-rss-mb', v['max-rss-mb'], { exclusiveMin: true }),
+    computeMs: listOption('compute-ms', v['compute-ms'], (n, s) => numberOption(n, s, { exclusiveMin: true })),
+    verify: numberOption('verify', v.verify, { max: 1 }),
+  };
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      role: { type: 'string' },
-      spec: { type: 'string' },
-      models: { type: 'string', default: 'net,fc' },
-      ks: { type: 'string', default: '1,2,4,8,16,32,64,128,256' },
-      'design-k': { type: 'string', default: '128' },
-      'delay-ms': { type: 'string', default: '20' },
-      'micro-batch-size': { type: 'string', default: '16' },
-      rounds: { type: 'string', default: '2' },
-      warmup: { type: 'string', default: '2' },
-      'min-steps': { type: 'string', default: '5' },
-      'min-seconds': { type: 'string', default: '3' },
-      'max-steps': { type: 'string', default: '200' },
-      'max-seconds': { type: 'string', default: '30' },
-      'timeout-s': { type: 'string', default: '240' },
-      'budget-min': { type: 'string', default: '45' },
-      'machine-threads': { type: 'string', default: '8' },
-      'fc-max-k': { type: 'string', default: '128' },
-      'max-rss-mb': { type: 'string', default: '6000' },
-      json: { type: 'string' },
-      'no-spread': { type: 'boolean', default: false },
-      'compute-ms': { type: 'string', default: '10,100,1000' },
-      verify: { type: 'string', default: '0' },
-    },
-  });
+  const values = parseOptions(ABOUT, OPTIONS);
   if (values.role === 'coordinator') {
     process.stdout.write(`${JSON.stringify(await runCoordinator(JSON.parse(values.spec as string) as RunSpec))}\n`);
     process.exit(0);
@@ -123,25 +146,22 @@ async function main(): Promise<void> {
     process.exit(0);
   }
 
-  const num = (k: keyof typeof values) => Number(values[k]);
-  const computeMs = (values['compute-ms'] as string).split(',').map(Number);
-  const models = (values.models as string).split(',') as ModelName[];
-  const ks = (values.ks as string).split(',').map(Number);
-  const threads = num('machine-threads');
-  const designK = num('design-k');
+  const o = readOptions(values);
+  const { models, ks, computeMs, designK } = o;
+  const threads = o.machineThreads;
   const work = await mkdtemp(join(tmpdir(), 'trainer-scale-'));
   const dataDir = join(work, 'data');
   const base = {
-    microBatchSize: num('micro-batch-size'),
-    delayMs: num('delay-ms'),
-    warmupSteps: num('warmup'),
-    minSteps: num('min-steps'),
-    minSeconds: num('min-seconds'),
-    maxSteps: num('max-steps'),
-    maxSeconds: num('max-seconds'),
+    microBatchSize: o.microBatchSize,
+    delayMs: o.delayMs,
+    warmupSteps: o.warmup,
+    minSteps: o.minSteps,
+    minSeconds: o.minSeconds,
+    maxSteps: o.maxSteps,
+    maxSeconds: o.maxSeconds,
     dataDir,
     spreadAddresses: !values['no-spread'],
-    verify: num('verify'),
+    verify: o.verify,
   };
   // The data set once, outside the timed runs.
   await loadRunData(scaleDataConfig(dataDir));
@@ -162,25 +182,25 @@ async function main(): Promise<void> {
   });
   const plan: Omit<RunSpec, 'runDir'>[] = [];
   // Verification needs a second worker to compare with.
-  for (const k of ks) for (const model of models) if ((model !== 'fc' || k <= num('fc-max-k')) && (base.verify === 0 || k > 1)) plan.push(flat(model, k));
+  for (const k of ks) for (const model of models) if ((model !== 'fc' || k <= o.fcMaxK) && (base.verify === 0 || k > 1)) plan.push(flat(model, k));
   if (threads > 1 && designK % threads === 0 && designK > threads) {
-    for (const model of models) if (model !== 'fc' || designK <= num('fc-max-k')) plan.push(machines(model, designK), blocks(model, designK));
+    for (const model of models) if (model !== 'fc' || designK <= o.fcMaxK) plan.push(machines(model, designK), blocks(model, designK));
   }
 
   const cores = cpus().length;
   const yardstick = yardstickMsPerMB();
   console.log(
     `trainer bench:scale: ${models.join(', ')}; K = ${ks.join(', ')}; train.microBatches = K, ${base.microBatchSize} examples each; ` +
-      `simulated compute ${base.delayMs} ms per micro-batch; cluster.verify ${base.verify}; ${values.rounds} rounds; ${cores} cores (${cpus()[0]?.model ?? '?'}), ${fmt(totalmem() / 2 ** 30)} GiB, load ${fmt(loadavg()[0] as number, 1)}; ` +
+      `simulated compute ${base.delayMs} ms per micro-batch; cluster.verify ${base.verify}; ${o.rounds} rounds; ${cores} cores (${cpus()[0]?.model ?? '?'}), ${fmt(totalmem() / 2 ** 30)} GiB, load ${fmt(loadavg()[0] as number, 1)}; ` +
       `one reduction pass takes ${sig(yardstick)} CPU ms/MB here now`,
   );
   const t0 = Date.now();
-  const budgetMs = num('budget-min') * 60_000;
+  const budgetMs = o.budgetMin * 60_000;
   const rows = new Map<string, Row>();
   const skipped: string[] = [];
   /** Per model, the K at which flat runs stopped and why. */
   const stops = new Map<ModelName, string>();
-  for (let round = 0; round < num('rounds'); round++) {
+  for (let round = 0; round < o.rounds; round++) {
     for (const p of plan) {
       const k = p.connections * p.threads;
       const stop = stops.get(p.model);
@@ -191,14 +211,14 @@ async function main(): Promise<void> {
       }
       // Memory: the coordinator's RSS roughly doubles with K; skip what would pass the limit.
       const smaller = rows.get(`${p.model} ${k / 2}x1`)?.runs.map((r) => r.maxRssMB) ?? [];
-      if (p.threads === 1 && smaller.length && 2 * Math.max(...smaller) > num('max-rss-mb')) {
+      if (p.threads === 1 && smaller.length && 2 * Math.max(...smaller) > o.maxRssMB) {
         stops.set(p.model, `${k} (coordinator RSS at K=${k / 2} was ${fmt(Math.max(...smaller))} MB; twice that passes --max-rss-mb ${values['max-rss-mb']})`);
         continue;
       }
       const spec: RunSpec = { ...p, runDir: runDirFor(work, `${p.label} r${round}`) };
       const started = Date.now();
       try {
-        const r = await runChild(spec, num('timeout-s'));
+        const r = await runChild(spec, o.timeoutS);
         const key = `${p.model} ${p.connections}x${p.threads}${p.block ? ` b${p.block}` : ''}`;
         const row = rows.get(key) ?? { key, runs: [] };
         row.runs.push(r);
@@ -219,9 +239,9 @@ async function main(): Promise<void> {
     printTable(`${model}: one worker per connection`, all.filter((r) => r.key.startsWith(`${model} `) && r.key.endsWith('x1')).sort((a, b) => (a.runs[0] as RunResult).spec.connections - (b.runs[0] as RunResult).spec.connections));
     const stop = stops.get(model);
     if (stop) console.log(`\n${model}: stopped at K = ${stop}`);
-    const capped = model === 'fc' ? ks.filter((k) => k > num('fc-max-k')) : [];
+    const capped = model === 'fc' ? ks.filter((k) => k > o.fcMaxK) : [];
     const peak = (k: number) => median(rows.get(`${model} ${k}x1`)?.runs.map((r) => r.maxRssMB) ?? []);
-    const top = num('fc-max-k');
+    const top = o.fcMaxK;
     if (capped.length && rows.has(`fc ${top}x1`) && rows.has(`fc ${top / 2}x1`)) {
       const perWorker = (peak(top) - peak(top / 2)) / (top / 2);
       const at = Math.max(...capped);
@@ -260,4 +280,4 @@ async function main(): Promise<void> {
   if (!values.json) await rm(join(work, 'runs'), { recursive: true, force: true });
 }
 
-await main();
+await runMain(main);

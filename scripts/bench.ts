@@ -18,9 +18,7 @@
  * the cores it uses, and the bench says which BLAS it loaded: without OpenBLAS it runs the
  * reference BLAS and its `fc` figure means nothing.
  *
- * Options: --rounds N (default 5), --images N (default 6400), --epochs N (default 5),
- * --fc-images N (default 1280), --micro-batches M (adds "2 threads, M micro-batches": a tuned
- * variant), --no-torch, --memory (peak RSS with CIFAR-10-sized data, 1 and 4 threads).
+ * Options: OPTIONS below (`--help` lists them with their defaults).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -28,7 +26,6 @@ import { mkdtemp } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import * as tf from '../src/worker/tf.js';
 import { loadRunData, runTraining } from '../src/coordinator/run.js';
 import { resolveConfig, type Config } from '../src/shared/config.js';
@@ -36,6 +33,7 @@ import { createInProcessPool } from '../src/transports/in-process.js';
 import type { PoolFactory, WorkerPool, WorkerStats } from '../src/transports/pool.js';
 import { threadPoolFactory } from '../src/transports/threads/pool.js';
 import { procsPoolFactory } from '../src/transports/ws/launch.js';
+import { intOption, parseOptions, runMain } from './options.js';
 import { median } from './stats.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -238,38 +236,46 @@ function spread(xs: readonly number[], d = 2): string {
   return `${fmt(median(xs), d)} (${fmt(Math.min(...xs), d)}–${fmt(Math.max(...xs), d)})`;
 }
 
+const ABOUT = `npm run bench -- [options]: configs/cifar10.yaml as shipped (backend wasm, synthetic CIFAR-shaped images)
+with 1 and 2 worker threads, 1 and 2 ws worker processes and the fc model, against PyTorch on the same files;
+medians and spreads over rounds, ratios within a round. See README, Benchmark.`;
+
+const OPTIONS = {
+  // A run in a process of its own: the script runs itself.
+  child: { type: 'string' },
+  rounds: { type: 'string', default: '5', help: 'rounds; runs alternate their order and ratios are taken within a round' },
+  images: { type: 'string', default: '6400', help: 'synthetic training images (PyTorch reads the same files)' },
+  epochs: { type: 'string', default: '5', help: 'epochs of each net run (steady state: epochs 3 to the last)' },
+  'fc-images': { type: 'string', default: '1280', help: "training images of trainer's fc run (3 epochs)" },
+  'micro-batches': { type: 'string', arg: 'M', help: 'adds "2 threads, M micro-batches" (a tuned variant)' },
+  'no-torch': { type: 'boolean', help: 'no PyTorch runs' },
+  memory: { type: 'boolean', help: 'also peak RSS with CIFAR-10-sized data (50,000 images), 1 and 4 threads' },
+} as const;
+
 async function main(): Promise<void> {
   tf.enableProdMode(); // no debug checks, no console banners
-  const { values } = parseArgs({
-    options: {
-      child: { type: 'string' },
-      rounds: { type: 'string', default: '5' },
-      images: { type: 'string', default: '6400' },
-      epochs: { type: 'string', default: '5' },
-      'fc-images': { type: 'string', default: '1280' },
-      'micro-batches': { type: 'string' },
-      'no-torch': { type: 'boolean', default: false },
-      memory: { type: 'boolean', default: false },
-    },
-  });
+  const values = parseOptions(ABOUT, OPTIONS);
   if (values.child) {
     process.stdout.write(`${JSON.stringify(await child(JSON.parse(values.child) as ChildSpec))}\n`);
     return;
   }
-  const rounds = Number(values.rounds);
-  const images = Number(values.images);
-  const epochs = Number(values.epochs);
-  const fcImages = Number(values['fc-images']);
-  const tuned = values['micro-batches'] === undefined ? undefined : Number(values['micro-batches']);
+  const rounds = intOption('rounds', values.rounds);
+  const images = intOption('images', values.images);
+  const epochs = intOption('epochs', values.epochs);
+  const fcImages = intOption('fc-images', values['fc-images']);
+  const tuned = values['micro-batches'] === undefined ? undefined : intOption('micro-batches', values['micro-batches']);
+  const fcEpochs = 3;
   const work = await mkdtemp(join(tmpdir(), 'trainer-bench-'));
   const dataDir = join(work, 'data');
   const base = { images, epochs, dataDir, runDir: join(work, 'runs') };
   // Generate the data set once, outside the timed runs.
   const shipped = await configFor({ ...base, label: 'prep', transport: 'local', threads: 1 });
+  // The other runs' set-ups, checked now rather than by a child after minutes of runs.
+  await configFor({ ...base, images: fcImages, epochs: fcEpochs, label: 'fc', transport: 'threads', threads: 2, model: 'fc' });
+  if (tuned) await configFor({ ...base, label: 'tuned', transport: 'threads', threads: 2, microBatches: tuned });
   const data = await loadRunData(shipped);
   const torchDataDir = dirname(data.sourceDir);
   const py = values['no-torch'] ? null : torchPython();
-  const fcEpochs = 3;
 
   console.log(
     `trainer bench, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: configs/cifar10.yaml as shipped (model ${shipped.model.name}, ` +
@@ -370,4 +376,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+await runMain(main);

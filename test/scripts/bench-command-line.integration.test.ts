@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const BENCH = fileURLToPath(new URL('../../scripts/bench.js', import.meta.url));
+const BENCH_SCALE = fileURLToPath(new URL('../../scripts/bench-scale.js', import.meta.url));
+
+/** Runs a bench script with its temporary folders under a fresh TMPDIR; returns what it printed and what it left there. */
+function run(script: string, args: string[]): { code: number | null; stdout: string; stderr: string; left: string[] } {
+  const tmp = mkdtempSync(join(tmpdir(), 'trainer-bench-cli-'));
+  try {
+    // A bench the old code started anyway must not run for long.
+    const r = spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, TMPDIR: tmp } });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr, left: readdirSync(tmp) };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+test('bench --help lists every option with its default, one line each, and exits 0', () => {
+  const r = run(BENCH, ['--help']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  for (const line of [/^ {2}--rounds N +.*\(default 5\)$/m, /^ {2}--images N +.*\(default 6400\)$/m, /^ {2}--epochs N +.*\(default 5\)$/m, /^ {2}--fc-images N +.*\(default 1280\)$/m, /^ {2}--micro-batches M +\S/m, /^ {2}--no-torch +\S/m, /^ {2}--memory +\S/m, /^ {2}--help +\S/m]) {
+    assert.match(r.stdout, line);
+  }
+  assert.doesNotMatch(r.stdout, /--child/, 'the option the script gives its own children is not listed');
+});
+
+test('bench:scale --help lists every option with its default, one line each, and exits 0', () => {
+  const r = run(BENCH_SCALE, ['--help']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  for (const flag of ['models', 'ks', 'design-k', 'delay-ms', 'micro-batch-size', 'rounds', 'warmup', 'min-steps', 'min-seconds', 'max-steps', 'max-seconds', 'timeout-s', 'budget-min', 'machine-threads', 'fc-max-k', 'max-rss-mb', 'compute-ms', 'verify']) {
+    assert.match(r.stdout, new RegExp(`^ {2}--${flag} [A-Z]+ +.*\\(default [^)]+\\)$`, 'm'), flag);
+  }
+  assert.match(r.stdout, /^ {2}--rounds N +.*\(default 2\)$/m);
+  assert.doesNotMatch(r.stdout, /--role|--spec/, 'the options the script gives its own children are not listed');
+});
+
+const usage = (line: string) => ({ code: 2, stderr: `error E_USAGE: ${line} (see --help)\n`, stdout: '', left: [] });
+
+test('bench --rounds abc is one line error E_USAGE and exit 2, before anything runs', () => {
+  const r = run(BENCH, ['--rounds', 'abc']);
+  assert.deepEqual(r, usage('--rounds must be a positive integer, got "abc"'));
+});
+
+test('bench --epochs 0 is one line error E_USAGE and exit 2, before anything runs', () => {
+  const r = run(BENCH, ['--epochs', '0']);
+  assert.deepEqual(r, usage('--epochs must be a positive integer, got "0"'));
+});
+
+test("bench's other failures are one line error E_CODE with the TrainerError's exit status, no stack trace", () => {
+  const r = run(BENCH, ['--images', '3']);
+  assert.deepEqual({ code: r.code, stderr: r.stderr, stdout: r.stdout }, { code: 2, stderr: 'error E_CONFIG: data.synthetic.trainSize must be an integer of at least 5, got 3\n', stdout: '' });
+});
+
+test('bench:scale --rounds abc is one line error E_USAGE and exit 2, before anything runs', () => {
+  const r = run(BENCH_SCALE, ['--rounds', 'abc']);
+  assert.deepEqual(r, usage('--rounds must be a positive integer, got "abc"'));
+});
