@@ -21,8 +21,8 @@
  * Options: OPTIONS below (`--help` lists them with their defaults).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -142,7 +142,7 @@ function measured(cmd: string, args: string[], env?: NodeJS.ProcessEnv): { out: 
   const t0 = performance.now();
   const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26, ...(env ? { env } : {}) });
   const wall = (performance.now() - t0) / 1000;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.slice(0, 2).join(' ')} exited with ${r.status}`);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.slice(0, 2).join(' ')} exited with ${r.status ?? r.signal}`);
   const busy1 = machineBusySec();
   // The child's CPU time (this process's own is negligible meanwhile).
   const childCpu = childCpuSec();
@@ -173,13 +173,20 @@ function runChild(s: ChildSpec): Run<ChildResult> {
   return { value: JSON.parse(out.trim().split('\n').pop() as string) as ChildResult, othersCores, load: loadavg()[0] ?? 0 };
 }
 
-/** A python with torch: the one on PATH, or Debian's (python3-torch), which a pyenv shim may hide. */
-function torchPython(): string | null {
-  if (!existsSync(TORCH_REFERENCE)) return null;
+/**
+ * A python with torch: the one on PATH, or Debian's (python3-torch), which a pyenv shim may hide;
+ * else, in a few words, what was tried and why not (the bench says so: its PyTorch rows and
+ * ratios used to disappear without a word).
+ */
+function torchPython(): { py: string } | { missing: string } {
+  if (!existsSync(TORCH_REFERENCE)) return { missing: `its reference script ${TORCH_REFERENCE} is not there (shared/reference, beside the repository)` };
+  const tried: string[] = [];
   for (const py of ['python3', '/usr/bin/python3']) {
-    if (spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) return py;
+    const r = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+    if (r.status === 0) return { py };
+    tried.push(`${py}: ${r.error ? 'not found' : (r.stderr.trim().split('\n').pop() ?? `exit status ${r.status}`)}`);
   }
-  return null;
+  return { missing: `not found (tried ${tried.join('; ')}; to install: apt-get install python3-torch libopenblas0-pthread, see README, Benchmark)` };
 }
 
 /**
@@ -266,6 +273,37 @@ async function main(): Promise<void> {
   const tuned = values['micro-batches'] === undefined ? undefined : intOption('micro-batches', values['micro-batches']);
   const fcEpochs = 3;
   const work = await mkdtemp(join(tmpdir(), 'trainer-bench-'));
+  // The data set and the run folders (20-35 MB) go with the bench however it ends. A Ctrl-C or a
+  // kill is handled once the run in progress returns (spawnSync blocks the event loop); Ctrl-C
+  // reaches that run's child too (the terminal's process group), which ends it.
+  const stop = (signal: NodeJS.Signals) => {
+    rmSync(work, { recursive: true, force: true });
+    process.stderr.write(`bench: stopped by ${signal}\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', stop).once('SIGTERM', stop);
+  try {
+    await bench({ rounds, images, epochs, fcImages, fcEpochs, tuned, torch: !values['no-torch'], memory: values.memory }, work);
+  } finally {
+    // A Ctrl-C that ended the run in progress is handled while this waits: the bench says it stopped.
+    await rm(work, { recursive: true, force: true });
+    process.off('SIGINT', stop).off('SIGTERM', stop);
+  }
+}
+
+interface BenchOptions {
+  rounds: number;
+  images: number;
+  epochs: number;
+  fcImages: number;
+  fcEpochs: number;
+  tuned: number | undefined;
+  torch: boolean;
+  memory: boolean;
+}
+
+/** The bench's runs and tables, with its data and run folders under `work`. */
+async function bench({ rounds, images, epochs, fcImages, fcEpochs, tuned, torch: withTorch, memory }: BenchOptions, work: string): Promise<void> {
   const dataDir = join(work, 'data');
   const base = { images, epochs, dataDir, runDir: join(work, 'runs') };
   // Generate the data set once, outside the timed runs.
@@ -275,13 +313,15 @@ async function main(): Promise<void> {
   if (tuned) await configFor({ ...base, label: 'tuned', transport: 'threads', threads: 2, microBatches: tuned });
   const data = await loadRunData(shipped);
   const torchDataDir = dirname(data.sourceDir);
-  const py = values['no-torch'] ? null : torchPython();
+  const pytorch = withTorch ? torchPython() : { missing: 'not run (--no-torch)' };
+  const py = 'py' in pytorch ? pytorch.py : null;
 
   console.log(
     `trainer bench, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: configs/cifar10.yaml as shipped (model ${shipped.model.name}, ` +
       `batch ${shipped.train.batchSize} in ${shipped.train.microBatches} micro-batches, lr ${shipped.train.lr}, momentum ${shipped.train.momentum}), ` +
       `backend wasm, ${images} synthetic images, ${epochs} epochs; fc: ${fcImages} images, ${fcEpochs} epochs; ${rounds} rounds; node ${process.version}`,
   );
+  if ('missing' in pytorch) console.log(`PyTorch: ${pytorch.missing}; its rows and ratios are skipped`);
   if (py) {
     const blas = torchBlas(py);
     const openblas = /openblas/i.test(blas.library);
@@ -367,7 +407,7 @@ async function main(): Promise<void> {
       'Figures drift between rounds with the machine; compare ratios.',
   );
 
-  if (values.memory) {
+  if (memory) {
     console.log('\n| CIFAR-10-sized data (50,000 images), pool started | peak RSS MB |\n| --- | ---: |');
     for (const threads of [1, 4]) {
       const r = runChild({ ...base, images: 50_000, label: `memory ${threads}`, transport: 'threads', threads, startOnly: true });

@@ -59,6 +59,12 @@ test("bench's other failures are one line error E_CODE with the TrainerError's e
   assert.deepEqual({ code: r.code, stderr: r.stderr, stdout: r.stdout }, { code: 2, stderr: 'error E_CONFIG: data.synthetic.trainSize must be an integer of at least 5, got 3\n', stdout: '' });
 });
 
+test('bench leaves no temporary folder behind when it fails after making one', () => {
+  const r = run(BENCH, ['--images', '3']);
+  assert.match(r.stderr, /^error E_CONFIG: /);
+  assert.deepEqual(r.left, []);
+});
+
 test('bench:scale --rounds abc is one line error E_USAGE and exit 2, before anything runs', () => {
   const r = run(BENCH_SCALE, ['--rounds', 'abc']);
   assert.deepEqual(r, usage('--rounds must be a positive integer, got "abc"'));
