@@ -81,6 +81,7 @@ type JsonSchema = {
   minimum?: number;
   maximum?: number;
   exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
   minLength?: number;
   minItems?: number;
   pattern?: string;
@@ -88,7 +89,17 @@ type JsonSchema = {
 
 const SAFE_MAX = Number.MAX_SAFE_INTEGER;
 
+/**
+ * The schema keywords describeType renders, and those it leaves out on purpose. Another one (a
+ * bound zod gained) throws, so the table cannot leave a constraint out: `< 1` of train.momentum was,
+ * and the table said "number ≥ 0" while 1 was refused.
+ */
+const RENDERED = new Set(['type', 'enum', 'const', 'anyOf', 'properties', 'items', 'prefixItems', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'pattern']);
+const NOT_RENDERED = new Set(['$schema', 'description', 'default', 'additionalProperties', 'required', 'minLength', 'minItems', 'maxItems', 'format']);
+
 function describeType(s: JsonSchema): string {
+  const unknown = Object.keys(s).filter((k) => !RENDERED.has(k) && !NOT_RENDERED.has(k));
+  if (unknown.length > 0) throw new Error(`scripts/config-reference.ts cannot describe schema keyword(s) ${unknown.join(', ')} of ${JSON.stringify(s)}`);
   if (s.anyOf) return s.anyOf.map(describeType).join(' | ');
   if (s.const !== undefined) return JSON.stringify(s.const).replace(/"/g, "'");
   if (s.enum) return s.enum.map((v) => `'${String(v)}'`).join(' | ');
@@ -103,9 +114,13 @@ function describeType(s: JsonSchema): string {
     case 'integer':
     case 'number': {
       const what = s.type === 'integer' ? 'integer' : 'number';
-      const hasMax = s.maximum !== undefined && s.maximum < SAFE_MAX;
-      if (s.exclusiveMinimum === 0) return hasMax ? `${what} in (0, ${s.maximum}]` : `${what} > 0`;
-      if (s.minimum !== undefined) return hasMax ? `${what} in [${s.minimum}, ${s.maximum}]` : `${what} ≥ ${s.minimum}`;
+      // Each bound as zod states it, open or closed (train.momentum's `< 1` was left out: "number ≥ 0").
+      const low = s.exclusiveMinimum !== undefined ? { open: true, at: s.exclusiveMinimum } : s.minimum !== undefined ? { open: false, at: s.minimum } : null;
+      const high =
+        s.exclusiveMaximum !== undefined ? { open: true, at: s.exclusiveMaximum } : s.maximum !== undefined && s.maximum < SAFE_MAX ? { open: false, at: s.maximum } : null;
+      if (low && high) return `${what} in ${low.open ? '(' : '['}${low.at}, ${high.at}${high.open ? ')' : ']'}`;
+      if (low) return `${what} ${low.open ? '>' : '≥'} ${low.at}`;
+      if (high) return `${what} ${high.open ? '<' : '≤'} ${high.at}`;
       return what;
     }
     case 'array':
