@@ -182,7 +182,8 @@ export function renderReport(run: RunRecord, now = new Date()): string {
   }
 
   parts.push('<h2>Workers</h2>');
-  const kinds = run.metrics.at(-1)?.backends ?? [];
+  // Every epoch's kinds: a run resumed on another kind has one kind in its later epochs (only the last was read).
+  const kinds = [...new Set(run.metrics.flatMap((m) => m.backends))].sort();
   if (kinds.length > 1) {
     parts.push(`<p class="note" id="parity">parity: mixed backends (${escapeHtml(kinds.join(', '))}): the weights hash does not match a run on one backend.</p>`);
   }

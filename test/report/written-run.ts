@@ -13,6 +13,8 @@ export interface WrittenRun {
   config?: object;
   /** The loss logged at `step` (1-based) of `steps`; default a noisy fall from about 2 to about 0.75. */
   loss?: (step: number, steps: number) => number;
+  /** The backend kinds of each epoch's line (1-based); default ['wasm']. */
+  backends?: (epoch: number) => string[];
 }
 
 const fallingLoss = (step: number, steps: number) => 0.5 + 1.5 * Math.exp(-step / steps) + 0.2 * (((step * 7919) % 13) / 13);
@@ -35,7 +37,7 @@ export async function writeRun(dir: string, r: WrittenRun): Promise<string> {
   for (let epoch = 1; epoch <= r.epochs; epoch++) {
     const step = epoch * r.stepsPerEpoch;
     const line: EpochMetrics = {
-      epoch, step, trainLoss: loss(step, total), runningAcc: 0.5, trainAcc: 0.6, valAcc: 0.55, valLoss: 1, imagesPerSec: 1000, elapsedSec: step / 10, workers: 1, backends: ['wasm'],
+      epoch, step, trainLoss: loss(step, total), runningAcc: 0.5, trainAcc: 0.6, valAcc: 0.55, valLoss: 1, imagesPerSec: 1000, elapsedSec: step / 10, workers: 1, backends: r.backends?.(epoch) ?? ['wasm'],
     };
     epochs.push(JSON.stringify(line));
   }
