@@ -4,7 +4,6 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
-import { RunFolder } from '../../src/coordinator/run-folder.js';
 import { pidsWith, tempDir } from '../helpers.js';
 import { MAIN_JS } from '../../src/transports/ws/launch.js';
 import { spawnMain, waitFor, wsConfig, type Spawned } from '../transports/ws/helpers.js';
@@ -25,7 +24,7 @@ async function procsRun(name: string, args: string[], over: object = {}, detache
     url = /listening on (ws:\/\/[\d.:]+);/.exec(run.output())?.[1] ?? '';
     return url !== '' && /Epoch 1,/.test(run.output());
   });
-  return { run, url, folder: RunFolder.of(config) };
+  return { run, url };
 }
 
 function spawnDetached(args: string[], env: Record<string, string>): Spawned {
@@ -48,21 +47,6 @@ test('Ctrl-C in a terminal (SIGINT to the process group) stops trainer train --p
     process.kill(-(run.child.pid as number), 'SIGINT');
     assert.equal(await run.exited, 130, run.output());
     stoppedCleanly(run.output());
-  } finally {
-    run.child.kill('SIGKILL');
-  }
-});
-
-test('a scheduler\'s stop that signals every process of the job (the workers leave mid-step) is a stop at the last step boundary, exit 130', { skip: noProc }, async () => {
-  const { run, url, folder } = await procsRun('scancel', ['--procs', '2']);
-  try {
-    const workers = pidsWith(`--connect ${url}`);
-    assert.equal(workers.length, 2, run.output());
-    run.child.kill('SIGINT');
-    for (const pid of workers) process.kill(pid, 'SIGTERM');
-    assert.equal(await run.exited, 130, run.output());
-    stoppedCleanly(run.output());
-    assert.ok(existsSync(folder.checkpointFile));
   } finally {
     run.child.kill('SIGKILL');
   }

@@ -175,18 +175,19 @@ export class ThrottledLog {
   constructor(
     private readonly log: (line: string) => void,
     private readonly line: (count: number, lastDetail: string) => string,
+    private readonly everyMs = LOG_EVERY_MS,
   ) {}
 
   note(detail: string): void {
     this.count++;
     this.lastDetail = detail;
     const now = performance.now();
-    if (now - this.lastLogMs < LOG_EVERY_MS) {
+    if (now - this.lastLogMs < this.everyMs) {
       // The rest of a burst is told when its time comes, not only at the next event (which may never come).
       this.flush ??= setTimeout(() => {
         this.flush = null;
         if (this.count > 0) this.tell(performance.now());
-      }, this.lastLogMs + LOG_EVERY_MS - now).unref();
+      }, this.lastLogMs + this.everyMs - now).unref();
       return;
     }
     this.tell(now);
