@@ -229,6 +229,8 @@ async function endEpoch(o: TrainLoopOptions, clock: EpochClock): Promise<boolean
   state.backends = { run: union(state.backends?.run ?? [], metrics.backends), epoch: [] };
   Object.assign(state, { epoch: state.epoch + 1, stepInEpoch: 0, epochLossSum: 0, epochCorrect: 0, epochExamples: 0, epochTrainSec: 0, elapsedSec: metrics.elapsedSec });
   if (last || state.epoch % config.checkpoint.every === 0) {
+    // Again: onEpoch and the workers' file came between (the checkpoint was written after a takeover).
+    await o.folder.confirmClaim();
     await o.beforeCheckpoint?.();
     await saveCheckpoint(o.folder.checkpointFile, checkpointState(o));
   }
