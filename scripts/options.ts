@@ -6,7 +6,7 @@
  * than a stack trace (TRAINER_DEBUG=1 adds the stack, as for the CLI).
  */
 import { parseArgs } from 'node:util';
-import { TrainerError, describeError, isTrainerError } from '../src/shared/errors.js';
+import { TrainerError, fail } from '../src/shared/errors.js';
 
 export type OptionSpec =
   | {
@@ -104,16 +104,7 @@ export function choiceOption<T extends string>(name: string, text: string, allow
   return text as T;
 }
 
-/**
- * Runs a script's main: a failure ends the process with one line `error E_CODE: message` on
- * stderr and the TrainerError's exit status (1 for any other error), as the trainer CLI does.
- */
+/** Runs a script's main: a failure ends the process as the trainer CLI's does (shared/errors.ts fail). */
 export async function runMain(main: () => Promise<void>): Promise<void> {
-  try {
-    await main();
-  } catch (err) {
-    process.stderr.write(`error ${describeError(err)}\n`);
-    if (process.env.TRAINER_DEBUG === '1') process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
-    process.exit(isTrainerError(err) ? err.exitCode : 1);
-  }
+  await main().catch(fail);
 }

@@ -21,6 +21,17 @@ export function smallConfig(dir: string, over: object = {}): Config {
   return validateConfig(mergeConfig(base, over));
 }
 
+/**
+ * Trains `config` in this process and stops it as Ctrl-C does once step `step` is done: a run with
+ * a checkpoint there to resume. (The trainer is imported here, not by every test of this file.)
+ */
+export async function trainStoppedAt(config: Config, step: number) {
+  const { runTraining } = await import('../src/coordinator/run.js');
+  const { createInProcessPool } = await import('../src/transports/in-process.js');
+  const stop = new AbortController();
+  return runTraining({ config, resume: false, createPool: createInProcessPool, log: quietLog, signal: stop.signal, onStep: (s) => s.globalStep === step && stop.abort() });
+}
+
 /** Silences run logs unless TRAINER_TEST_LOG is set. */
 export const quietLog = (line: string) => {
   if (process.env.TRAINER_TEST_LOG) process.stderr.write(`${line}\n`);

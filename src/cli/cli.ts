@@ -3,11 +3,11 @@ import { createRequire } from 'node:module';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { extractConfigFlags, leafPaths } from '../shared/config.js';
-import { TrainerError } from '../shared/errors.js';
+import { TrainerError, fail } from '../shared/errors.js';
 import { closest } from '../shared/suggest.js';
 import { COMMANDS, ENV_HELP, type Command } from './commands.js';
 import { checkEnvironment } from './env.js';
-import { fail, watchOutput } from './output.js';
+import { watchOutput } from './output.js';
 
 const VERSION = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
 

@@ -1,14 +1,9 @@
 /** How the CLI talks to people: one-line errors and notes on stderr, progress only on a terminal, Ctrl-C. */
 import { constants as osConstants } from 'node:os';
-import { TrainerError, describeError, isTrainerError } from '../shared/errors.js';
+import { TrainerError, fail } from '../shared/errors.js';
 import { takeEarlyUsr1 } from './no-inspector.js';
 import type { DownloadProgress } from '../data/download.js';
 
-export function fail(err: unknown): never {
-  process.stderr.write(`error ${describeError(err)}\n`);
-  if (!isTrainerError(err) && process.env.TRAINER_DEBUG === '1') process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
-  process.exit(isTrainerError(err) ? err.exitCode : 1);
-}
 
 /**
  * A download bar on a terminal, unless --quiet; nothing otherwise. Its line is ended when the

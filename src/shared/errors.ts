@@ -56,3 +56,13 @@ export function describeError(err: unknown): string {
   if (err instanceof Error) return `E_INTERNAL: ${err.message.split('\n')[0] ?? ''}`;
   return `E_INTERNAL: ${String(err)}`;
 }
+
+/**
+ * How a command ends on an error (the CLI's, the bench scripts'): one line `error E_CODE: message`
+ * on stderr, the stack of an internal error too with TRAINER_DEBUG=1, and the error's exit status.
+ */
+export function fail(err: unknown): never {
+  process.stderr.write(`error ${describeError(err)}\n`);
+  if (!isTrainerError(err) && process.env.TRAINER_DEBUG === '1') process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+  process.exit(isTrainerError(err) ? err.exitCode : 1);
+}

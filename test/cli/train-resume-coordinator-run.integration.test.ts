@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { runTraining } from '../../src/coordinator/run.js';
 import { createInProcessPool } from '../../src/transports/in-process.js';
-import { quietLog, smallConfig, tempDir } from '../helpers.js';
+import { quietLog, smallConfig, tempDir, trainStoppedAt } from '../helpers.js';
 import { trainer } from './cli-helpers.js';
 
 test('trainer train --resume goes on with a run trained by trainer coordinator, in this process and to the same hash; a new run of a ws config is refused before anything starts', async () => {
@@ -12,15 +12,7 @@ test('trainer train --resume goes on with a run trained by trainer coordinator, 
   const over = (name: string) => ({ run: { name }, cluster: { transport: 'ws' } });
   // As `trainer coordinator` leaves it: cluster.transport ws in the checkpoint's config.
   const straight = await runTraining({ config: smallConfig(dir, over('straight')), resume: false, createPool: createInProcessPool, log: quietLog });
-  const stop = new AbortController();
-  const cut = await runTraining({
-    config: smallConfig(dir, over('coord')),
-    resume: false,
-    createPool: createInProcessPool,
-    log: quietLog,
-    signal: stop.signal,
-    onStep: (s) => s.globalStep === 3 && stop.abort(),
-  });
+  const cut = await trainStoppedAt(smallConfig(dir, over('coord')), 3);
   assert.equal(cut.outcome, 'stopped');
 
   // It loaded the data, then failed: E_CONFIG "workers connect to `trainer coordinator`".

@@ -4,7 +4,7 @@ import { runTraining } from '../../src/coordinator/run.js';
 import { RunFolder, type EpochMetrics } from '../../src/coordinator/run-folder.js';
 import { isTrainerError } from '../../src/shared/errors.js';
 import { createInProcessPool } from '../../src/transports/in-process.js';
-import { quietLog, smallConfig, tempDir } from '../helpers.js';
+import { quietLog, smallConfig, tempDir, trainStoppedAt } from '../helpers.js';
 
 // 300 examples, batch 64: 5 steps an epoch; 3 epochs = 15 steps.
 const over = (name: string, epochs = 3) => ({ run: { name }, data: { synthetic: { trainSize: 300 } }, train: { epochs } });
@@ -66,15 +66,7 @@ test('a run resumed with train.epochs lowered to its checkpoint evaluates that l
   const epochs: EpochMetrics[] = [];
   const whole = await runTraining({ config: smallConfig(dir, { ...over('whole', 1), ...oneEpoch }), resume: false, createPool: createInProcessPool, log: quietLog, onEpoch: (m) => epochs.push(m) });
   // Three epochs wanted, stopped at the end of the first (not evaluated: eval.every 5), then ended there.
-  const stop = new AbortController();
-  const cut = await runTraining({
-    config: smallConfig(dir, { ...over('cut', 3), ...oneEpoch }),
-    resume: false,
-    createPool: createInProcessPool,
-    log: quietLog,
-    signal: stop.signal,
-    onStep: (s) => s.globalStep === 5 && stop.abort(),
-  });
+  const cut = await trainStoppedAt(smallConfig(dir, { ...over('cut', 3), ...oneEpoch }), 5);
   assert.equal(cut.outcome, 'stopped');
   const folder = RunFolder.of(smallConfig(dir, over('cut', 1)));
   assert.equal((await folder.readMetrics())[0]?.trainAcc, null);

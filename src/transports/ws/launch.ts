@@ -159,7 +159,7 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
                 // None left and none to come: it waited out cluster.noWorkerTimeoutMs (120 s), then
                 // said "no worker joined".
                 if (givenUp.size === n) {
-                  const last = tail.trim().split('\n').pop();
+                  const last = lastLine(tail);
                   made?.fail(new TrainerError('E_WORKER_LOST', `every local worker process exited ${MAX_LOCAL_RESTARTS + 1} times; the last, ${how}${last ? `: ${last}` : ''}`));
                 }
               }
@@ -205,12 +205,15 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
  * so the run ends with that error and its status; as E_WORKER_LOST (exit 1) schedulers started it again.
  */
 export function startFailure(i: number, code: number | null, signal: NodeJS.Signals | null, stderrTail: string): TrainerError {
-  const last = stderrTail.trim().split('\n').pop() ?? '';
+  const last = lastLine(stderrTail);
   const own = /^error (E_[A-Z_]+): (.*)$/.exec(last);
   const ownCode = own?.[1] as ErrorCode | undefined;
   if (own && ownCode && STARTUP_CODES.has(ownCode)) return new TrainerError(ownCode, `worker process ${i}: ${own[2]}`);
   return new TrainerError('E_WORKER_LOST', `worker process ${i} exited (${signal ?? code}): ${last}`);
 }
+
+/** The last line a worker process wrote on stderr ('' for none). */
+const lastLine = (stderrTail: string) => stderrTail.trim().split('\n').pop() ?? '';
 
 /** A worker's own errors before it joined that are the run's error as they are (E_BACKEND: --gpu, or tensorflow without libtensorflow, was E_WORKER_LOST). */
 const STARTUP_CODES = new Set<ErrorCode>(['E_CONFIG', 'E_USAGE', 'E_BACKEND']);
