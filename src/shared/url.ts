@@ -14,6 +14,9 @@ export function hideCredentials(url: string): string {
     // Not a URL: a password with an unescaped / ? or # (`https://alice:pa#ss@host/…`) makes it
     // unparsable, and it was printed and stored as typed.
   }
+  // `https://alice:123/pw@host/…` parses, as host alice, port 123 and a path with an @ in it: a
+  // password that starts with digits and holds a / is in doubt too.
+  if (u !== null && u.username === '' && u.port !== '' && `${u.pathname}${u.search}${u.hash}`.includes('@')) u = null;
   if (u === null) {
     // Whatever stands between the scheme and the last @ may be a user and password: hidden, and
     // the host and path with it when in doubt.

@@ -22,6 +22,9 @@ test('hideCredentials shows a URL\'s user and password as ***, and leaves other 
   // A password with an unescaped # / or ? does not parse: it was shown (and stored) as typed.
   assert.equal(hideCredentials('https://alice:pa#ss42@127.0.0.1:8765/x.tar.gz'), 'https://***@127.0.0.1:8765/x.tar.gz');
   assert.equal(hideCredentials('https://alice:pa/ss?x@h/x'), 'https://***@h/x');
+  // One that starts with digits parses, as a port and a path with the rest: it was shown as typed.
+  assert.equal(hideCredentials('https://alice:123/pw@h/x'), 'https://***@h/x');
+  assert.equal(hideCredentials('https://example.com:8443/a/b.tar.gz'), 'https://example.com:8443/a/b.tar.gz');
   // Spellings the URL parser takes, and the download with it (a regular expression on :// missed them).
   assert.equal(hideCredentials('http:/alice:s3cret@127.0.0.1:8765/x'), 'http://***@127.0.0.1:8765/x');
   assert.equal(hideCredentials('  https://alice:s3cret@h/x'), 'https://***@h/x');

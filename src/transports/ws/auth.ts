@@ -43,9 +43,14 @@ export function isLoopbackHost(host: string): boolean {
 /** The shortest token a coordinator listening beyond loopback accepts (openssl rand -hex 24 makes 48). */
 export const MIN_NETWORK_TOKEN_CHARS = 16;
 
-/** The token: cluster.token, else TRAINER_TOKEN, else none. */
+/**
+ * The token: cluster.token, else TRAINER_TOKEN, else none; without the spaces and newlines around
+ * it (a token read from a file, or a Kubernetes Secret made with --from-file, ends with a newline
+ * that one side has and the other not), so a token of spaces only is none.
+ */
 export function resolveToken(configured: string | null, env: NodeJS.ProcessEnv = process.env): string | null {
-  if (configured !== null && configured !== '') return configured;
-  const t = env.TRAINER_TOKEN;
-  return t !== undefined && t !== '' ? t : null;
+  const given = configured?.trim() ?? '';
+  if (given !== '') return given;
+  const t = env.TRAINER_TOKEN?.trim() ?? '';
+  return t !== '' ? t : null;
 }
