@@ -12,6 +12,7 @@ import { withoutSecrets, type Config } from '../shared/config.js';
 import { ioError, removeOrphanTemps, writeFileAtomic } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
 import { makeDir } from '../shared/make-dir.js';
+import { shellWord } from '../shared/shell.js';
 import type { WorkerStats } from '../transports/pool.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { claimLock, confirmLock, lockOwner, releaseLock, type LockOwner } from './run-lock.js';
@@ -136,7 +137,7 @@ export class RunFolder {
     }
     return new TrainerError(
       'E_MODEL',
-      `${this.dir} has no model yet: the run stopped before its end; finish it with trainer train --run.dir ${dirname(this.dir)} --run.name ${basename(this.dir)} --resume`,
+      `${this.dir} has no model yet: the run stopped before its end; finish it with ${this.resumeCommand()}`,
     );
   }
 
@@ -153,8 +154,13 @@ export class RunFolder {
     const owner = await lockOwner(this.lockFile);
     const now = owner !== null
       ? `process ${owner.pid} on ${owner.host} is training it`
-      : `finish it with trainer train --run.dir ${dirname(this.dir)} --run.name ${basename(this.dir)} --resume`;
+      : `finish it with ${this.resumeCommand()}`;
     return `note: ${this.modelDir} is the model of the run's earlier end: the run was resumed for ${epochs} epochs and its checkpoint is in epoch ${ck.epoch + 1}; it writes a new model at its end (${now})`;
+  }
+
+  /** The command that finishes this run, its folder quoted for a shell (a space in a path split it). */
+  private resumeCommand(): string {
+    return `trainer train --run.dir ${shellWord(dirname(this.dir))} --run.name ${shellWord(basename(this.dir))} --resume`;
   }
 
   /** Whether the exported model is there (model.json and weights.bin; the export writes weights.bin first). */
