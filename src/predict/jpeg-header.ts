@@ -9,8 +9,9 @@ export interface JpegHeader {
   /** From the first APP1 Exif segment; 1 (upright) without one. */
   orientation: Orientation;
   /**
-   * Its components are red, green and blue, not YCbCr: an Adobe APP14 segment says transform 0 and
-   * no JFIF APP0 says YCbCr (libjpeg's rule, so what viewers show). `cjpeg -rgb` writes these.
+   * Its components are red, green and blue, not YCbCr, by libjpeg's rule (so what viewers show): no
+   * JFIF APP0 (which says YCbCr), and an Adobe APP14 segment of transform 0 or, without one,
+   * components named 'R', 'G' and 'B'. `cjpeg -rgb` writes these.
    */
   rgb: boolean;
 }
@@ -28,6 +29,13 @@ const JFIF_ID = [0x4a, 0x46, 0x49, 0x46, 0];
 const ADOBE_ID = [0x41, 0x64, 0x6f, 0x62, 0x65];
 const ADOBE_TRANSFORM_AT = 11;
 
+/** A frame's header (SOF0–SOF15 but DHT, JPG and DAC): precision, height, width, count, then 3 bytes a component. */
+const isFrame = (marker: number) => marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+const FRAME_COUNT_AT = 5;
+const FRAME_COMPONENT_BYTES = 3;
+/** 'R', 'G', 'B' as component ids. */
+const RGB_IDS = [0x52, 0x47, 0x42];
+
 /** Markers with no length and no body: TEM and RST0–RST7. */
 const standalone = (marker: number) => marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7);
 const startsWith = (body: Uint8Array, id: readonly number[]) => body.length >= id.length && id.every((b, i) => body[i] === b);
@@ -38,6 +46,7 @@ export function readJpegHeader(bytes: Uint8Array): JpegHeader {
   let sawExif = false;
   let sawJfif = false;
   let adobeTransform: number | null = null;
+  let componentIds: number[] = [];
   for (let at = SOI_BYTES; at + 2 <= bytes.length; ) {
     if (bytes[at] !== 0xff) break;
     const marker = bytes[at + 1] as number;
@@ -61,9 +70,14 @@ export function readJpegHeader(bytes: Uint8Array): JpegHeader {
       sawJfif = true;
     } else if (marker === APP14 && startsWith(body, ADOBE_ID) && body.length > ADOBE_TRANSFORM_AT) {
       adobeTransform = body[ADOBE_TRANSFORM_AT] as number; // the last one counts, as in libjpeg
+    } else if (isFrame(marker) && body.length > FRAME_COUNT_AT) {
+      const count = body[FRAME_COUNT_AT] as number;
+      const ids = body.subarray(FRAME_COUNT_AT + 1);
+      componentIds = Array.from({ length: Math.min(count, Math.floor(ids.length / FRAME_COMPONENT_BYTES)) }, (_, i) => ids[i * FRAME_COMPONENT_BYTES] as number);
     }
     at += 2 + length;
   }
-  header.rgb = adobeTransform === 0 && !sawJfif;
+  const named = componentIds.length === RGB_IDS.length && componentIds.every((id, i) => id === RGB_IDS[i]);
+  header.rgb = !sawJfif && (adobeTransform !== null ? adobeTransform === 0 : named);
   return header;
 }

@@ -48,6 +48,34 @@ test('an RGB JPEG (Adobe APP14 transform 0) decodes to its own colours (was: rea
   }
 });
 
+/** rgbJpeg without its JFIF and with its components named 'R', 'G', 'B' (ids 1, 2, 3 in jpeg-js), in the frame and the scan. */
+function namedRgbJpeg(withAdobe: number | null): Buffer {
+  const withJfif = rgbJpeg(false);
+  const afterJfif = 4 + withJfif.readUInt16BE(4);
+  const adobe = withAdobe === null ? [] : [segment(0xee, [...Buffer.from('Adobe'), 0, 100, 0, 0, 0, 0, withAdobe])];
+  const file = Buffer.concat([withJfif.subarray(0, 2), ...adobe, withJfif.subarray(afterJfif)]);
+  const sof = file.indexOf(Buffer.from([0xff, 0xc0]));
+  const sos = file.indexOf(Buffer.from([0xff, 0xda]));
+  assert.ok(sof > 0 && sos > sof && file[sof + 9] === 3 && file[sos + 4] === 3, 'one 3-component frame and scan');
+  for (let c = 0; c < 3; c++) {
+    assert.equal(file[sof + 10 + 3 * c], c + 1);
+    file[sof + 10 + 3 * c] = 'RGB'.charCodeAt(c);
+    assert.equal(file[sos + 5 + 2 * c], c + 1);
+    file[sos + 5 + 2 * c] = 'RGB'.charCodeAt(c);
+  }
+  return file;
+}
+
+test("a JPEG without JFIF or Adobe segments whose components are named 'R', 'G', 'B' is RGB (was: read as YCbCr)", () => {
+  const img = decodeImage(namedRgbJpeg(null), 'named.jpg');
+  assert.deepEqual(img.data, decodeImage(rgbJpeg(true), 'rgb.jpg').data);
+  // An Adobe segment decides over the names, as in libjpeg: transform 1 is YCbCr.
+  const ycc = decodeImage(namedRgbJpeg(1), 'named-ycc.jpg');
+  assert.notDeepEqual(ycc.data, img.data);
+  const first = [...ycc.data.subarray(0, 3)];
+  assert.ok(first.every((v, c) => Math.abs(v - [230, 190, 168][c]!) <= 3), `read as YCbCr: ${first}`);
+});
+
 test('a JPEG with a JFIF APP0 is YCbCr even beside an Adobe APP14 of transform 0 (as libjpeg reads it)', () => {
   const withJfif = rgbJpeg(false);
   const afterJfif = 4 + withJfif.readUInt16BE(4);
