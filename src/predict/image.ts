@@ -1,6 +1,6 @@
 /**
- * Image files into CIFAR records: decode a PNG or JPEG of any size, turn a
- * JPEG upright by its EXIF orientation, composite any transparency over white, and resize to 32×32 by area averaging (each
+ * Image files into CIFAR records: decode a PNG or JPEG of any size, turn it
+ * upright by its EXIF orientation, composite any transparency over white, and resize to 32×32 by area averaging (each
  * output pixel is the mean of the source area it covers, with fractional
  * weights at the edges), stretching to a square as the article's Resize((32,
  * 32)) does. The result is a CIFAR record (red, green, blue planes of bytes),
@@ -11,7 +11,7 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { IMAGE_BYTES, IMAGE_SIDE, PLANE_BYTES } from '../data/cifar-format.js';
 import { TrainerError } from '../shared/errors.js';
-import { applyOrientation } from './exif-orientation.js';
+import { applyOrientation, exifOrientation, type Orientation } from './exif-orientation.js';
 import { readJpegHeader } from './jpeg-header.js';
 
 /** Largest image accepted, in pixels (default 40 megapixels: 160 MB of RGBA; a JPEG needs up to 1.2 GB while decoding). */
@@ -57,7 +57,8 @@ export function decodeImage(bytes: Uint8Array, name: string, maxImagePixels = DE
       }
       checkPngData(bytes, name);
       const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-      return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
+      const data = new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength);
+      return applyOrientation({ width: png.width, height: png.height, data }, pngOrientation(bytes));
     }
     const header = readJpegHeader(bytes);
     const img = jpeg.decode(bytes, {
@@ -91,20 +92,15 @@ const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2,
  * other files on the command line). Errors it reports itself (bad header, CRC) are left to it.
  */
 function checkPngData(bytes: Uint8Array, name: string): void {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const idat: Uint8Array[] = [];
   let header: { width: number; height: number; depth: number; channels: number; interlaced: boolean } | null = null;
-  for (let at = 8; at + 8 <= bytes.length; ) {
-    const length = view.getUint32(at);
-    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
-    const body = bytes.subarray(at + 8, Math.min(at + 8 + length, bytes.length));
+  for (const { type, body } of pngChunks(bytes)) {
     if (type === 'IHDR' && body.length >= 13) {
       const channels = PNG_CHANNELS[body[9] as number];
       if (channels === undefined) return;
-      header = { width: view.getUint32(at + 8), height: view.getUint32(at + 12), depth: body[8] as number, channels, interlaced: body[12] === 1 };
+      const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+      header = { width: view.getUint32(0), height: view.getUint32(4), depth: body[8] as number, channels, interlaced: body[12] === 1 };
     } else if (type === 'IDAT') idat.push(body);
-    else if (type === 'IEND') break;
-    at += 12 + length;
   }
   if (header === null) return;
   const h = header;
@@ -128,6 +124,27 @@ function checkPngData(bytes: Uint8Array, name: string): void {
     const where = h.interlaced ? `${got} of ${expected} bytes` : `${Math.floor(got / rowBytes(h.width))} of ${h.height} rows`;
     throw damaged(`its image data ends after ${where}`);
   }
+}
+
+/** A PNG's chunks up to IEND, each body cut at the file's end (CRCs are pngjs's to check). */
+function* pngChunks(bytes: Uint8Array): Generator<{ type: string; body: Uint8Array }> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = PNG_MAGIC.length; at + 8 <= bytes.length; ) {
+    const length = view.getUint32(at);
+    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+    if (type === 'IEND') return;
+    yield { type, body: bytes.subarray(at + 8, Math.min(at + 8 + length, bytes.length)) };
+    at += 12 + length;
+  }
+}
+
+/**
+ * The orientation in a PNG's eXIf chunk (PNG's Exif block since 2017: the TIFF structure with no
+ * "Exif\0\0" before it), which browsers apply as they do a JPEG's; 1 without one.
+ */
+function pngOrientation(bytes: Uint8Array): Orientation {
+  for (const { type, body } of pngChunks(bytes)) if (type === 'eXIf') return exifOrientation(body);
+  return 1;
 }
 
 /** For each output index, the source indices it covers and their weights (summing to 1). */

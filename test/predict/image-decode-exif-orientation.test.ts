@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
 import { decodeImage, type RgbaImage } from '../../src/predict/image.js';
 
 /** 48×32, four quadrants of different colours: every one of the 8 orientations moves them differently. */
@@ -118,4 +119,42 @@ test('a damaged or meaningless Exif block is ignored: the JPEG decodes as stored
     const got = decodeImage(withApp1(plain, body), 'phone.jpg');
     assert.deepEqual([got.width, got.height, maxDifference(got, asStored)], [asStored.width, asStored.height, 0], why);
   }
+});
+
+/** CRC-32 as PNG chunks carry it (pngjs checks it). */
+function crc32(bytes: Buffer): number {
+  let c = 0xffffffff;
+  for (const byte of bytes) {
+    c ^= byte;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** `img` as a PNG with an eXIf chunk of `tiffBytes` after its IHDR. */
+function pngWithExif(img: RgbaImage, tiffBytes: Buffer): Buffer {
+  const png = new PNG({ width: img.width, height: img.height });
+  png.data = Buffer.from(img.data);
+  const file = PNG.sync.write(png);
+  const typed = Buffer.concat([Buffer.from('eXIf', 'latin1'), tiffBytes]);
+  const chunk = Buffer.alloc(12 + tiffBytes.length);
+  chunk.writeUInt32BE(tiffBytes.length, 0);
+  typed.copy(chunk, 4);
+  chunk.writeUInt32BE(crc32(typed), 8 + tiffBytes.length);
+  const afterIhdr = 8 + 12 + file.readUInt32BE(8);
+  return Buffer.concat([file.subarray(0, afterIhdr), chunk, file.subarray(afterIhdr)]);
+}
+
+test('a PNG is turned upright by the orientation in its eXIf chunk, as browsers show it (was: classified as stored)', () => {
+  const want = upright();
+  for (let orientation = 1; orientation <= 8; orientation++) {
+    for (const order of ['II', 'MM'] as const) {
+      const got = decodeImage(pngWithExif(stored(want, orientation), tiff(orientation, order)), 'screenshot.png');
+      assert.deepEqual([got.width, got.height, maxDifference(got, want)], [want.width, want.height, 0], `orientation ${orientation} ${order}`);
+    }
+  }
+  // A damaged block counts as upright, as in a JPEG.
+  const asStored = stored(want, 6);
+  const got = decodeImage(pngWithExif(asStored, tiff(6, 'MM').subarray(0, 6)), 'cut.png');
+  assert.deepEqual([got.width, got.height, maxDifference(got, asStored)], [asStored.width, asStored.height, 0]);
 });
