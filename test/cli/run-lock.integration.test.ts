@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
@@ -11,8 +11,8 @@ import { tempDir } from '../helpers.js';
 import { waitFor } from '../transports/ws/helpers.js';
 import { CLI, smallConfigFile, trainer } from './cli-helpers.js';
 
-/** Starts `trainer train`; resolves once its first epoch line is out, with the child and a promise of its exit. */
-function startUntilFirstEpoch(args: string[]) {
+/** Starts the CLI; `seen` resolves once its output matches `pattern`; with the child and a promise of its exit. */
+function startUntil(args: string[], pattern: RegExp) {
   const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const guard = setTimeout(() => child.kill('SIGKILL'), 120_000);
   let out = '';
@@ -22,25 +22,25 @@ function startUntilFirstEpoch(args: string[]) {
       resolve({ code, out });
     });
   });
-  const firstEpoch = new Promise<void>((resolve, reject) => {
+  const seen = new Promise<void>((resolve, reject) => {
     const onData = (s: string) => {
       out += s;
-      if (/Epoch 1,/.test(out)) resolve();
+      if (pattern.test(out)) resolve();
     };
     child.stdout.setEncoding('utf8').on('data', onData);
     child.stderr.setEncoding('utf8').on('data', onData);
-    void exited.then(() => reject(new Error(`exited before its first epoch: ${out}`)));
+    void exited.then(() => reject(new Error(`exited before its output matched ${pattern}: ${out}`)));
   });
-  return { child, exited, firstEpoch };
+  return { child, exited, seen };
 }
 
 test('one process trains a run at a time: run.lock names it; a new run of the same name goes elsewhere, --resume is refused while it lives, and taken over once it was killed', async () => {
   const dir = await tempDir();
   const config = await smallConfigFile(dir, 'r', 40);
   const size = ['--data.synthetic.trainSize', '2000'];
-  const live = startUntilFirstEpoch(['train', '--config', config, ...size]);
+  const live = startUntil(['train', '--config', config, ...size], /Epoch 1,/);
   try {
-    await live.firstEpoch;
+    await live.seen;
     const folder = new RunFolder(join(dir, 'runs', 'r'));
     await waitFor('its first checkpoint', () => existsSync(folder.checkpointFile));
     // Stopped once its first checkpoint is out, it lives on and holds its lock (however long it is
@@ -105,10 +105,13 @@ test('a lock from another machine: a new run goes elsewhere; --resume waits for 
   const first = trainer(['train', '--config', config]);
   assert.equal(first.code, 0, first.stderr);
   const folder = new RunFolder(join(dir, 'runs', 'moved'));
+  // Written whole and renamed into place, as a holder renews it: a reader never sees half a lock.
   const foreign = async (ageMs: number) => {
-    await writeFile(folder.lockFile, `${JSON.stringify({ pid: 4242, host: 'another-node' })}\n`);
+    const temp = `${folder.lockFile}.${process.pid}.tmp`;
+    await writeFile(temp, `${JSON.stringify({ pid: 4242, host: 'another-node' })}\n`);
     const t = new Date(Date.now() - ageMs);
-    await utimes(folder.lockFile, t, t);
+    await utimes(temp, t, t);
+    await rename(temp, folder.lockFile);
   };
 
   // Renewed 3 s ago: a new run of that name goes elsewhere, without waiting.
@@ -117,13 +120,28 @@ test('a lock from another machine: a new run goes elsewhere; --resume waits for 
   assert.equal(fresh.code, 0, fresh.stderr);
   assert.match(fresh.stderr, /runs\/moved already holds a run/);
 
-  // Renewed a lease less 3 s ago: --resume waits about 3 s for it to lapse, says so, then trains on.
+  // Renewed (3 s short of lapsing) until --resume says it waits, then no more: it waits about 3 s
+  // for it to lapse, then trains on. Renewed until then, however long the CLI takes to start.
   await foreign(LOCK_LEASE_MS - 3_000);
+  let renewing = true;
+  const renewals = (async () => {
+    while (renewing) {
+      await new Promise((r) => setTimeout(r, 100));
+      await foreign(LOCK_LEASE_MS - 3_000);
+    }
+  })();
+  const resumed = startUntil(['train', '--config', config, '--resume', '--train.epochs', '2'], /waiting up to \d+ s/);
+  try {
+    await resumed.seen;
+  } finally {
+    renewing = false;
+    await renewals;
+  }
   const t0 = performance.now();
-  const resumed = trainer(['train', '--config', config, '--resume', '--train.epochs', '2']);
-  assert.equal(resumed.code, 0, resumed.stderr);
-  assert.match(resumed.stderr, /run\.lock: process 4242 on another-node trains this run \(renewed \d+ s ago\); waiting up to \d+ s for it to end or its lock to lapse/);
-  assert.ok(performance.now() - t0 > 2_000, 'it waited');
+  const { code, out } = await resumed.exited;
+  assert.equal(code, 0, out);
+  assert.match(out, /run\.lock: process 4242 on another-node trains this run \(renewed \d+ s ago\); waiting up to \d+ s for it to end or its lock to lapse/);
+  assert.ok(performance.now() - t0 > 2_000, 'it waited for the lease');
   assert.equal(existsSync(folder.lockFile), false);
 
   // Lapsed long ago: taken over at once.
