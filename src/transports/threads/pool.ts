@@ -156,7 +156,7 @@ export class ThreadPool implements WorkerPool {
           try {
             const fault = this.opts.injectStepEndFault?.(step, r);
             const task = { kind: 'stepEnd' as const, version: step, offset: from, length: to - from, prefer: r % this.size, ...(fault ? { fault } : {}) };
-            const o = await this.board.run(entry, task, `step ${step} update of parameters ${from}..${to}`);
+            const o = await this.board.run(entry, task, `step ${step + 1} update of parameters ${from}..${to}`);
             this.freeEval.push(entry);
             return o.correct === 1;
           } catch {
@@ -220,7 +220,7 @@ export class ThreadPool implements WorkerPool {
       const fault = this.opts.injectFault?.(step, m, attempt);
       try {
         const task = { kind: 'gradient' as const, version: step, offset, length, prefer: m % this.size, ...(fault ? { fault } : {}) };
-        const r = await this.board.run(slot, task, `step ${step} micro-batch ${m}`);
+        const r = await this.board.run(slot, task, `step ${step + 1} micro-batch ${m}`);
         this.record(r, length);
         // Hints go to positions 0..size-1 for micro-batches 0..size-1, each the first its thread prefers.
         if (hinted && m < this.size && this.board.positionOf(r.thread) !== m) this.stolen++;
@@ -243,7 +243,7 @@ export class ThreadPool implements WorkerPool {
         failures.push((err as Error).message.split('\n')[0] ?? '');
       }
     }
-    throw new TrainerError('E_WORKER_LOST', `step ${step} micro-batch ${m} failed ${this.maxAttempts} times (${failures.join('; ')})`);
+    throw new TrainerError('E_WORKER_LOST', `step ${step + 1} micro-batch ${m} failed ${this.maxAttempts} times (${failures.join('; ')})`);
   }
 
   private record(r: TaskOutcome, examples: number): void {

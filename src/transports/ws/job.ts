@@ -117,9 +117,9 @@ export function enqueue(job: Job, part: Part): void {
 
 export type ResultMessage = MessageOf<'gradient'> | MessageOf<'evalResult'>;
 
-/** A part as the log names it. */
+/** A part as the log names it: steps counted from 1, as in steps.jsonl and the epoch lines (job.step counts from 0). */
 export function partName(job: Job, part: Part): string {
-  return job.kind === 'grad' ? `micro-batch ${part.index} of step ${job.step}` : `${job.split} evaluation chunk ${part.index}`;
+  return job.kind === 'grad' ? `micro-batch ${part.index} of step ${job.step + 1}` : `${job.split} evaluation chunk ${part.index}`;
 }
 
 /** The result `m` stands for, as an answer to `a`, or why it cannot be one. Its values are judged later (verdict.ts). */

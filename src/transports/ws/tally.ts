@@ -222,7 +222,7 @@ export class Tally {
           new TrainerError(
             'E_VERIFY',
             `worker ${conn.id} (${conn.name}) computes on ${conn.backend}, and the results workers agree on are of ${settled}: ` +
-              `${u.count} result(s) of it since step ${u.sinceStep} were used unverified (cluster.verify ${this.o.verify}), so the weights may mix ` +
+              `${u.count} result(s) of it since step ${u.sinceStep + 1} were used unverified (cluster.verify ${this.o.verify}), so the weights may mix ` +
               `other bits and the run stops without saving. Run every worker on one backend, and resume from a checkpoint of step ${u.sinceStep} or earlier`,
           ),
         );
@@ -248,7 +248,7 @@ export class Tally {
       job.reject(
         new TrainerError(
           'E_VERIFY',
-          `worker ${conn.id} (${conn.name}) was caught sending a wrong result (${why}), and ${u.count} result(s) of it since step ${u.sinceStep} ` +
+          `worker ${conn.id} (${conn.name}) was caught sending a wrong result (${why}), and ${u.count} result(s) of it since step ${u.sinceStep + 1} ` +
             `were used unverified (cluster.verify ${this.o.verify}): the weights may hold them, so the run stops without saving. ` +
             `Resume from a checkpoint of step ${u.sinceStep} or earlier, or start again with cluster.verify 1`,
         ),

@@ -56,7 +56,7 @@ test('more timeouts over a run than there are spare gradient slots: each is logg
   assert.ok(!hung.lines.some((l) => /mixed backends/.test(l)), hung.lines.join('\n'));
   for (const at of injected) {
     const [step, m] = at.split('/');
-    const said = new RegExp(`^thread-\\d+ \\(position [01]\\) stalled: step ${step} micro-batch ${m} took longer than ${STEP_TIMEOUT_MS} ms \\(cluster\\.stepTimeoutMs\\); terminated, another thread starts in its place$`);
+    const said = new RegExp(`^thread-\\d+ \\(position [01]\\) stalled: step ${Number(step) + 1} micro-batch ${m} took longer than ${STEP_TIMEOUT_MS} ms \\(cluster\\.stepTimeoutMs\\); terminated, another thread starts in its place$`);
     assert.ok(hung.lines.some((l) => said.test(l)), `a line for the timeout of ${at}:\n${hung.lines.join('\n')}`);
   }
 });

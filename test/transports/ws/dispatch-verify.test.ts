@@ -147,7 +147,7 @@ test('cluster.verify 1: every part computed twice, a wrong result goes to a thir
   }
   const [a, b, l] = conns as [FakeConn, FakeConn, FakeConn];
   assert.equal(l.closed?.code, 4403);
-  assert.match(l.closed?.reason ?? '', /verification mismatch on micro-batch \d of step 0/);
+  assert.match(l.closed?.reason ?? '', /verification mismatch on micro-batch \d of step 1/);
   assert.ok(log.some((x) => /^worker w-liar \(liar\) evicted and refused for the rest of the run: verification mismatch on micro-batch/.test(x)), log.join('\n'));
   assert.equal(a.closed, null);
   assert.equal(b.closed, null);
@@ -186,7 +186,7 @@ test('without verification, workers of two backend kinds answering one part of t
   const { results } = await step(0, 4);
   assert.ok(answered.has('a 0/1') && answered.has('b 0/1'), 'both answered part 1');
   assert.deepEqual(Array.from(results[1]?.gradient ?? []), Array.from(honest(0, 1)), "a's result, the first, is used");
-  assert.ok(log.some((x) => x === 'warning: worker w-b (b) and worker w-a (a) disagree on micro-batch 1 of step 0 (the first, unverified, was used)'), log.join('\n'));
+  assert.ok(log.some((x) => x === 'warning: worker w-b (b) and worker w-a (a) disagree on micro-batch 1 of step 1 (the first, unverified, was used)'), log.join('\n'));
   assert.ok(conns.every((c) => c.closed === null), 'nobody evicted');
   await step(1, 4);
 });
@@ -198,7 +198,7 @@ test('without verification, a huge gradient is suspect: recomputed elsewhere, it
   const { results } = await step(1);
   assert.deepEqual(results.map((r) => Array.from(r.gradient)), [0, 1, 2].map((i) => Array.from(honest(1, i))));
   assert.equal(conns[1]?.closed?.code, 4403);
-  assert.match(conns[1]?.closed?.reason ?? '', /a gradient norm .* times the step's median \(cluster.maxNormRatio 1000\) in its result for micro-batch \d of step 1/);
+  assert.match(conns[1]?.closed?.reason ?? '', /a gradient norm .* times the step's median \(cluster.maxNormRatio 1000\) in its result for micro-batch \d of step 2/);
   assert.equal(conns[0]?.closed, null);
   assert.ok(log.some((x) => /worker w-poisoner \(poisoner\) evicted/.test(x)));
 });
@@ -214,7 +214,7 @@ test('two workers agreeing on a NaN result is divergence (E_DIVERGED), and nobod
   const nan: Answer = (s, i, g) => (s === 1 && i === 2 ? g.fill(NaN) : g);
   const { conns, step } = setUp({ a: nan, b: nan }, 0);
   await step(0);
-  await assert.rejects(step(1), (e) => isTrainerError(e, 'E_DIVERGED') && /micro-batch 2 of step 1/.test(e.message));
+  await assert.rejects(step(1), (e) => isTrainerError(e, 'E_DIVERGED') && /micro-batch 2 of step 2/.test(e.message));
   assert.ok(conns.every((c) => c.closed === null));
 });
 
@@ -231,7 +231,7 @@ test('cluster.verify 0.5: a liar caught after results of it were used unverified
   await step(0);
   await assert.rejects(step(1), (e) => {
     assert.ok(isTrainerError(e, 'E_VERIFY'), String(e));
-    assert.match(e.message, /^worker w-liar \(liar\) was caught sending a wrong result .* and 1 result\(s\) of it since step 0 were used unverified \(cluster\.verify 0\.5\)/);
+    assert.match(e.message, /^worker w-liar \(liar\) was caught sending a wrong result .* and 1 result\(s\) of it since step 1 were used unverified \(cluster\.verify 0\.5\)/);
     return true;
   });
   assert.equal(conns[2]?.closed?.code, 4403);
@@ -244,7 +244,7 @@ test('a worker that never answers has its parts run again by an idle worker once
   const { results } = await step(1, 4);
   assert.ok(performance.now() - t0 < 2000);
   assert.deepEqual(results.map((r) => Array.from(r.gradient)), [0, 1, 2, 3].map((i) => Array.from(honest(1, i))));
-  assert.ok(log.some((x) => /micro-batch \d of step 1 is slow \(past \d+ ms\): also given to worker w-a \(a\)/.test(x)), log.join('\n'));
+  assert.ok(log.some((x) => /micro-batch \d of step 2 is slow \(past \d+ ms\): also given to worker w-a \(a\)/.test(x)), log.join('\n'));
   assert.equal(conns[1]?.closed, null, 'slow is not evicted (stepTimeoutMs does that)');
 });
 
@@ -258,7 +258,7 @@ test('a worker that becomes ready during a step is taken in when a wanted copy w
   setTimeout(() => waiting.push(['b', truthful]), 100);
   const { results } = await step(1, 4);
   assert.deepEqual(results.map((r) => Array.from(r.gradient)), [0, 1, 2, 3].map((i) => Array.from(honest(1, i))));
-  assert.ok(log.some((x) => /^micro-batch [02] of step 1 is slow \(past \d+ ms\): also given to worker w-a \(a\)$/.test(x)), log.join('\n'));
+  assert.ok(log.some((x) => /^micro-batch [02] of step 2 is slow \(past \d+ ms\): also given to worker w-a \(a\)$/.test(x)), log.join('\n'));
   assert.equal(conns.find((c) => c.name === 'b')?.tasks.length, 0, 'b computed the copy it was given');
   assert.ok(conns.some((c) => c.name === 'b'), 'b was taken in');
 });
@@ -300,13 +300,13 @@ test('workers with no result used yet cannot confirm a NaN: fresh ones agreeing 
 test('a micro-batch that no worker can compute (each closes with "bad task") ends the step with E_WORKER_LOST once every worker failed on it: it looped, workers reconnecting and failing again, for ever', async () => {
   const cannot: Answer = (_s, i, g) => (i === 1 ? 'fail' : g);
   const { step } = setUp({ a: cannot, b: cannot, c: cannot, d: cannot }, 0);
-  await assert.rejects(step(0), (e) => isTrainerError(e, 'E_WORKER_LOST') && /^micro-batch 1 of step 0 could not be computed: it failed 4 times on 4 worker\(s\), and no other is here: memory access out of bounds$/.test(e.message));
+  await assert.rejects(step(0), (e) => isTrainerError(e, 'E_WORKER_LOST') && /^micro-batch 1 of step 1 could not be computed: it failed 4 times on 4 worker\(s\), and no other is here: memory access out of bounds$/.test(e.message));
 });
 
 test('one worker that fails a micro-batch again each time it reconnects (the same process) ends the step after 3 failures: the job looped for ever with fewer than 3 worker processes', async () => {
   const cannot: Answer = (_s, i, g) => (i === 1 ? 'fail' : g);
   const { step } = setUp({ 'a#1': cannot, 'a#2': cannot, 'a#3': cannot }, 0);
-  await assert.rejects(step(0), (e) => isTrainerError(e, 'E_WORKER_LOST') && /^micro-batch 1 of step 0 could not be computed: it failed 3 times on 1 worker\(s\), and no other is here: memory access out of bounds$/.test(e.message));
+  await assert.rejects(step(0), (e) => isTrainerError(e, 'E_WORKER_LOST') && /^micro-batch 1 of step 1 could not be computed: it failed 3 times on 1 worker\(s\), and no other is here: memory access out of bounds$/.test(e.message));
 });
 
 test('cluster.verify 1 with a worker of another backend kind (other low bits): once two workers of one kind agree, it leaves, its votes on open parts are dropped, and every part ends with the agreed bits', async () => {

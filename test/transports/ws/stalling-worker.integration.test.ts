@@ -44,11 +44,11 @@ test('a worker that takes tasks and never answers holds no step up to its timeou
     const r = await runTraining({ config, resume: false, createPool, log });
     assert.equal(r.weightsSha256, expected);
     // Its tasks ran again on the honest worker once slow: the steps it held tasks of (0, and 4 after its
-    // return) were done before its stall timeout evicted it, not after.
+    // return; the log counts steps from 1) were done before its stall timeout evicted it, not after.
     const when = (re: RegExp) => [...at].find(([l]) => re.test(l))?.[1] ?? Number.NaN;
     assert.ok((stepEnd.get(0) as number) < when(/\(staller\) stalled: stall 1/), 'step 0 did not wait for the first stall');
     assert.ok((stepEnd.get(4) as number) < when(/\(staller\) stalled: refused/), 'step 4 did not wait for the second stall');
-    assert.ok(saw(/micro-batch \d of step 4 is slow \(past \d+ ms\): also given to worker \S+ \(honest\)/), lines.join('\n'));
+    assert.ok(saw(/micro-batch \d of step 5 is slow \(past \d+ ms\): also given to worker \S+ \(honest\)/), lines.join('\n'));
     assert.ok(saw(/\(staller\) stalled: stall 1 of 2: may rejoin in 300 ms/));
     assert.ok(saw(/\(staller\) refused: stalled 1 time\(s\): refused for another \d+ ms/), 'back too early: refused');
     await waitFor('the staller to give up', () => procs[1]?.child.exitCode !== null, 10_000);
