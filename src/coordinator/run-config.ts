@@ -16,11 +16,10 @@
  * the data lives); a change to the model, the data or the optimisation is an
  * E_CHECKPOINT naming the key.
  */
-import { hostname } from 'node:os';
 import { isAbsolute, normalize, resolve, sep } from 'node:path';
 import { loadCheckpoint } from './checkpoint.js';
 import { RunFolder } from './run-folder.js';
-import { LOCK_LEASE_MS, LOCK_RENEW_MS, lockOwner } from './run-lock.js';
+import { LOCK_LEASE_MS, LOCK_RENEW_MS, isLocal, lockOwner } from './run-lock.js';
 import { DEFAULT_CONFIG, leafPaths, mergeConfig, readConfigFile, resolveConfig, validateConfig, type Config } from '../shared/config.js';
 import { isTrainerError, TrainerError } from '../shared/errors.js';
 
@@ -275,7 +274,7 @@ export async function claimRun(folder: RunFolder, waitFor?: (line: string) => vo
   for (let noted = false; ; noted = true) {
     const owner = await folder.claim();
     if (owner === null) return;
-    if (waitFor === undefined || owner.host === hostname() || Date.now() > deadline) {
+    if (waitFor === undefined || isLocal(owner) || Date.now() > deadline) {
       throw new TrainerError(
         'E_CHECKPOINT',
         `${folder.dir} is being trained by process ${owner.pid} on ${owner.host}: wait for it to end or stop it ` +

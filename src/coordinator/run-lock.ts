@@ -1,19 +1,20 @@
 /**
  * One process trains a run at a time: `<run folder>/run.lock`, created exclusively, names the
- * process (pid, host and, where Linux's /proc tells them, the boot id and the process's start time)
+ * process (pid, host and, where Linux's /proc tells them, the boot id, the pid namespace and the process's start time)
  * and is renewed (its mtime touched) every LOCK_RENEW_MS while it trains. Another process takes a
  * lock over only when it is stale. On this machine that is whether its process is gone, never how
  * long since it renewed: a process stopped (Ctrl-Z, SIGSTOP), in a paused VM or with its event loop
  * blocked renews nothing, and trains on when it wakes, so a lease taken over by then made two
  * processes train one folder. The start time and boot id tell a pid reused since (by another
- * process, or after a reboot) from the lock's own process. From another machine, whose processes
- * cannot be asked, only the lease tells: not renewed for LOCK_LEASE_MS (a node that died, a pod
+ * process, or after a reboot) from the lock's own process. From another machine, or another pid
+ * namespace on this one (a container that shares the host's name, as with host networking), whose
+ * processes cannot be asked, only the lease tells: not renewed for LOCK_LEASE_MS (a node that died, a pod
  * that was killed: a rescheduled one resumes once the lease lapses). A takeover happens under a
  * second exclusive file, so that two takers cannot both win. A holder checks that its lock is still
  * its own before it writes to the run (confirmLock): one paused past the lease, whose run another
  * machine took over meanwhile, stops there instead of training on beside it.
  */
-import { readFileSync, rmdirSync, unlinkSync } from 'node:fs';
+import { readFileSync, readlinkSync, rmdirSync, unlinkSync } from 'node:fs';
 import { open, readFile, rmdir, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { ioError } from '../shared/atomic-file.js';
@@ -28,6 +29,8 @@ export interface LockOwner {
   bootId?: string;
   /** Its process's start, in clock ticks after boot (/proc/<pid>/stat field 22); absent as bootId is. */
   startTicks?: number;
+  /** Its pid namespace (/proc/self/ns/pid's link, `pid:[4026531836]`): its pid names a process only there. Absent as bootId is. */
+  pidNs?: string;
 }
 
 /** A lock not renewed for this long is stale, from any machine. */
@@ -91,11 +94,11 @@ export async function confirmLock(file: string): Promise<void> {
   if (mine === undefined) return;
   const now = await readOwner(file);
   if (now?.text === mine.text) return;
-  if (now !== null && now.owner.host !== hostname()) {
+  if (now !== null && !isLocal(now.owner)) {
     throw new TrainerError(
       'E_CHECKPOINT',
       `${file} was taken over by process ${now.owner.pid} on ${now.owner.host}, which trains the run now: this process went more than ` +
-        `${LOCK_LEASE_MS / 1000} s without renewing it (stopped, suspended or blocked), and a lock from another machine is taken over then; ` +
+        `${LOCK_LEASE_MS / 1000} s without renewing it (stopped, suspended or blocked), and a lock from another machine or container is taken over then; ` +
         'this process stops here and writes nothing more to the run',
     );
   }
@@ -177,12 +180,13 @@ async function readOwner(file: string): Promise<{ text: string; owner: LockOwner
   if (text === null || st === null) return null;
   const ageMs = Math.max(0, Date.now() - st.mtimeMs);
   try {
-    const v = JSON.parse(text) as { pid?: unknown; host?: unknown; bootId?: unknown; startTicks?: unknown };
+    const v = JSON.parse(text) as { pid?: unknown; host?: unknown; bootId?: unknown; startTicks?: unknown; pidNs?: unknown };
     // A pid that is no process's (0, negative: a process group to kill()) is a lock only its age can tell.
     if (Number.isSafeInteger(v.pid) && (v.pid as number) > 0 && typeof v.host === 'string') {
       const owner: LockOwner = { pid: v.pid as number, host: v.host, ageMs };
       if (typeof v.bootId === 'string') owner.bootId = v.bootId;
       if (Number.isSafeInteger(v.startTicks)) owner.startTicks = v.startTicks as number;
+      if (typeof v.pidNs === 'string') owner.pidNs = v.pidNs;
       return { text, owner };
     }
   } catch {
@@ -192,13 +196,23 @@ async function readOwner(file: string): Promise<{ text: string; owner: LockOwner
 }
 
 /**
- * From another machine (or not yet written: no host to tell), not renewed for a lease. From this
- * one, its process is gone: dead, a zombie, or its pid now another process's (another start time,
+ * Whether the lock's process is one this process can ask about: on this machine (its host name) and
+ * in this pid namespace (where both are known). Containers with the host's network share its name.
+ */
+export function isLocal(owner: LockOwner): boolean {
+  if (owner.host !== hostname() || owner.pid === 0) return false;
+  const mine = self().pidNs;
+  return owner.pidNs === undefined || mine === undefined || owner.pidNs === mine;
+}
+
+/**
+ * From another machine or pid namespace (or not yet written: no host to tell), not renewed for a
+ * lease. From this one, its process is gone: dead, a zombie, or its pid now another process's (another start time,
  * or another boot); or it is this process, which does not hold it. Where /proc is absent, a live pid
  * is taken for the lock's own process.
  */
 function isStale(owner: LockOwner): boolean {
-  if (owner.host !== hostname() || owner.pid === 0) return owner.ageMs > LOCK_LEASE_MS;
+  if (!isLocal(owner)) return owner.ageMs > LOCK_LEASE_MS;
   const me = self();
   if (owner.bootId !== undefined && me.bootId !== undefined && owner.bootId !== me.bootId) return true;
   if (owner.pid === process.pid) return true;
@@ -215,10 +229,10 @@ function isStale(owner: LockOwner): boolean {
   return owner.startTicks !== undefined && now.startTicks !== owner.startTicks;
 }
 
-let selfIdentity: Pick<LockOwner, 'bootId' | 'startTicks'> | undefined;
+let selfIdentity: Pick<LockOwner, 'bootId' | 'startTicks' | 'pidNs'> | undefined;
 
-/** This process's boot id and start time, for its locks; empty where /proc has neither. */
-function self(): Pick<LockOwner, 'bootId' | 'startTicks'> {
+/** This process's boot id, start time and pid namespace, for its locks; empty where /proc has none of them. */
+function self(): Pick<LockOwner, 'bootId' | 'startTicks' | 'pidNs'> {
   if (selfIdentity === undefined) {
     selfIdentity = {};
     const startTicks = procStat(process.pid)?.startTicks;
@@ -228,6 +242,11 @@ function self(): Pick<LockOwner, 'bootId' | 'startTicks'> {
         selfIdentity.bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
       } catch {
         // a start time alone still tells a reused pid, unless the machine rebooted since
+      }
+      try {
+        selfIdentity.pidNs = readlinkSync('/proc/self/ns/pid');
+      } catch {
+        // no namespaces to tell apart
       }
     }
   }

@@ -82,3 +82,27 @@ test('on this machine a run lock is its live process\'s however long since it wa
   await folder.release();
   assert.equal(existsSync(folder.lockFile), false);
 });
+
+test('a lock from another pid namespace under this host name (a container with the host\'s network) is judged by its lease, not by a pid that names another process here', { skip: !hasProc && 'no /proc here' }, async () => {
+  const dir = await tempDir();
+  const folder = new RunFolder(join(dir, 'r'));
+  await mkdir(folder.dir);
+  // Its pid is no process in this namespace, and may be any process: only the lease can tell.
+  const dead = spawn(process.execPath, ['-e', '']);
+  await new Promise((resolve) => dead.once('exit', resolve));
+  const bootId = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+  const lock = { pid: dead.pid, host: hostname(), bootId, startTicks: 1, pidNs: 'pid:[1]' };
+  await writeFile(folder.lockFile, `${JSON.stringify(lock)}\n`);
+  const someone = (err: unknown) => isTrainerError(err, 'E_CHECKPOINT') && err.message.startsWith(`${folder.dir} is being trained by process ${dead.pid} on ${hostname()}`);
+  // Renewed just now: refused (it was taken over at once: its pid is dead here).
+  await assert.rejects(claimRun(folder), someone);
+  assert.equal((await lockOwner(folder.lockFile))?.pid, dead.pid);
+  // --resume waits for its lease as for another machine's (it was refused at once as this machine's).
+  let waited = '';
+  await age(folder.lockFile, LOCK_LEASE_MS - 1_500);
+  await claimRun(folder, (line) => (waited = line));
+  assert.match(waited, /trains this run \(renewed \d+ s ago\); waiting up to \d+ s for it to end or its lock to lapse/);
+  assert.equal((JSON.parse(await readFile(folder.lockFile, 'utf8')) as { pid: number }).pid, process.pid, 'taken over once lapsed');
+  assert.match(await readFile(folder.lockFile, 'utf8'), /"pidNs":"pid:\[\d+\]"/, 'a lock names its pid namespace');
+  await folder.release();
+});

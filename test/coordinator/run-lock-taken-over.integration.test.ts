@@ -33,7 +33,7 @@ test('a run whose lock another machine took over while it was stopped (past the 
       isTrainerError(err, 'E_CHECKPOINT') &&
       err.message ===
         `${folder.lockFile} was taken over by process 4242 on another-node, which trains the run now: this process went more than 60 s without renewing it ` +
-          '(stopped, suspended or blocked), and a lock from another machine is taken over then; this process stops here and writes nothing more to the run',
+          '(stopped, suspended or blocked), and a lock from another machine or container is taken over then; this process stops here and writes nothing more to the run',
   );
   assert.deepEqual((await folder.readMetrics()).map((m) => m.epoch), [1], 'no line of epoch 2');
   assert.deepEqual((await folder.readSteps()).map((s) => s.epoch), [1, 1, 1, 1, 1], 'no steps line of epoch 2');
