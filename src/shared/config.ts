@@ -456,8 +456,26 @@ export async function readConfigFile(file: string): Promise<unknown> {
   }
   if (doc === null || doc === undefined) return {};
   if (!isPlain(doc)) throw new TrainerError('E_CONFIG', `config file ${file} must hold a mapping of sections`);
+  const loop = selfReference(doc);
+  if (loop !== null) throw new TrainerError('E_CONFIG', `config file ${file}: ${loop} holds an alias of itself (*name inside its own &name)`);
   checkSections(doc, DEFAULT_CONFIG, []);
   return doc;
+}
+
+/**
+ * The key path (`train.epochs`, `0` for a list's first item, '' for the value itself) of the first
+ * value that holds one of the values around it, or null. A YAML alias inside its own anchor
+ * (`train: &a {epochs: *a}`) parses to such a loop, which every later step (messages, merging,
+ * storing) would walk for ever or fail on with E_INTERNAL.
+ */
+function selfReference(v: unknown, around: readonly object[] = [], path: readonly string[] = []): string | null {
+  if (typeof v !== 'object' || v === null) return null;
+  if (around.includes(v)) return path.join('.');
+  for (const [k, x] of Object.entries(v)) {
+    const found = selfReference(x, [...around, v], [...path, k]);
+    if (found !== null) return found;
+  }
+  return null;
 }
 
 /**
@@ -525,6 +543,8 @@ export function extractConfigFlags(argv: readonly string[]): { rest: string[]; o
       } catch {
         value = text;
       }
+      const loop = selfReference(value);
+      if (loop !== null) throw new TrainerError('E_CONFIG', `--${[...keys, loop].filter(Boolean).join('.')} holds an alias of itself (*name inside its own &name)`);
       // Said here, where the number as typed is still known: validation sees it rounded.
       if (typeof value === 'number' && value > Number.MAX_SAFE_INTEGER && /^\+?\d+$/.test(text.trim())) {
         throw new TrainerError('E_CONFIG', `${keys.join('.')} ${TOO_LARGE}, got ${text.trim()}`);
