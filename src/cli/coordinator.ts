@@ -1,5 +1,5 @@
 /** `trainer coordinator --config FILE`: train with remote WebSocket workers. */
-import { runTraining } from '../coordinator/run.js';
+import { runTraining, type RunEnd } from '../coordinator/run.js';
 import { parseAllowedHosts } from '../dashboard/host-check.js';
 import { dashboardRun, dashboardUrlOf, parseStatusPort, startDashboard, type LiveDashboard } from '../dashboard/live.js';
 import { claimRunFolder, resolveRunConfig, runStart } from '../coordinator/run-config.js';
@@ -52,6 +52,8 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
   let progress: Progress | null = null;
   const stop = stopOnSignal(controller, () => progress?.done(), a.quiet);
   let dash: LiveDashboard | null = null;
+  // What the dashboard says at the end: an error thrown leaves it 'failed'.
+  let ended: RunEnd = 'failed';
   try {
     // The run's config without the secret (`token` above is what the workers are checked against).
     const config = await claimRunFolder(resolved, start, note(a.quiet));
@@ -94,11 +96,14 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
         },
       },
       ...(d ? { onPool: d.onPool, onHistory: d.onHistory } : {}),
+      // On the workers' port, the dashboard goes with the pool: an open page is shown the end first.
+      ...(d && !d.served ? { beforePoolClose: (how: RunEnd) => d.end(how) } : {}),
       log,
       result: live.result,
       signal: controller.signal,
       // The run is over: its status from now on, also for a signal (stop()).
       onOver: (outcome) => {
+        ended = outcome === 'finished' || outcome === 'already-finished' ? 'finished' : 'stopped';
         if (outcome === 'stopped' || outcome === 'not-started') process.exitCode = stoppedExit();
         stop();
       },
@@ -122,6 +127,8 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
       },
     });
   } finally {
+    // On the workers' port it was shown before the pool closed (beforePoolClose).
+    if (dash?.served) await dash.end(ended);
     await dash?.close();
     progress?.done();
     if (trace && a.trace !== undefined) await trace.write(a.trace);

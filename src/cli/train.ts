@@ -1,5 +1,5 @@
 /** `trainer train`: one machine, the coordinator's loop with a local pool. */
-import { runTraining } from '../coordinator/run.js';
+import { runTraining, type RunEnd } from '../coordinator/run.js';
 import type { StepTiming } from '../coordinator/train-loop.js';
 import { parseAllowedHosts } from '../dashboard/host-check.js';
 import { dashboardRun, parseStatusPort, startDashboard, type LiveDashboard } from '../dashboard/live.js';
@@ -72,6 +72,8 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
   let progress: Progress | null = null;
   const stop = stopOnSignal(controller, () => progress?.done(), a.quiet);
   let dash: LiveDashboard | null = null;
+  // What the dashboard says at the end: an error thrown leaves it 'failed'.
+  let ended: RunEnd = 'failed';
   try {
     // (Without cluster.token: a local run uses none, --procs makes its own.)
     const config = await claimRunFolder(resolved, start, note(a.quiet));
@@ -98,6 +100,7 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
       signal: controller.signal,
       // The run is over: its status from now on, also for a signal (stop()).
       onOver: (outcome) => {
+        ended = outcome === 'finished' || outcome === 'already-finished' ? 'finished' : 'stopped';
         if (outcome === 'stopped' || outcome === 'not-started') process.exitCode = stoppedExit();
         stop();
       },
@@ -122,6 +125,7 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
       },
     });
   } finally {
+    await dash?.end(ended);
     await dash?.close();
     progress?.done();
     if (trace && a.trace !== undefined) await trace.write(a.trace);

@@ -40,10 +40,18 @@ export interface RunOptions {
    * is released after).
    */
   onOver?: (outcome: RunResult['outcome']) => void;
+  /**
+   * Training is over (the pool still open: a dashboard on the workers' port is still served):
+   * awaited before the pool closes, so the dashboard can show how it ended.
+   */
+  beforePoolClose?: (how: RunEnd) => Promise<void>;
   /** A resumed run's past, once, before its first step: the epochs and loss lines it has, and where it resumes. */
   onHistory?: (h: RunHistory) => void;
   onStepTiming?: (t: StepTiming) => void;
 }
+
+/** How a run's training ended, as the dashboard says it. */
+export type RunEnd = 'finished' | 'stopped' | 'failed';
 
 export interface RunHistory {
   epochs: EpochMetrics[];
@@ -252,6 +260,7 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
   // Whether the run is over for its workers: done, or diverged (a resume would diverge again). A
   // stop or any other failure may be resumed, and remote workers wait for that.
   let over = false;
+  let how: RunEnd = 'failed';
   try {
     outcome = await trainLoop({
       config,
@@ -276,11 +285,13 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
       ...(o.onStepTiming ? { onStepTiming: o.onStepTiming } : {}),
     });
     over = outcome === 'finished';
+    how = over ? 'finished' : 'stopped';
   } catch (err) {
     over = isTrainerError(err, 'E_DIVERGED');
     await steps.close().catch(() => {}); // the loop's error is the one to report
     throw err;
   } finally {
+    await o.beforePoolClose?.(how);
     await pool.close(over ? 'finished' : 'stopped');
   }
   await steps.close();

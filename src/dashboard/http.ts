@@ -58,9 +58,11 @@ export function dashboardHandler(state: DashboardState, hostAllowed: HostCheck):
         return true;
       case '/status.json':
         send('application/json', JSON.stringify(state.snapshot()));
+        state.served(path);
         return true;
       case '/charts':
         send('text/html; charset=utf-8', dashboardCharts(state.snapshot()));
+        state.served(path);
         return true;
       case '/metrics':
         send('text/plain; version=0.0.4; charset=utf-8', prometheusText(state.snapshot()));

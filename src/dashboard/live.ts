@@ -6,7 +6,7 @@
  */
 import type { StepInfo, StepTiming } from '../coordinator/train-loop.js';
 import type { EpochMetrics } from '../coordinator/run-folder.js';
-import type { RunHistory } from '../coordinator/run.js';
+import type { RunEnd, RunHistory } from '../coordinator/run.js';
 import type { WorkerPool } from '../transports/pool.js';
 import type { WsPool } from '../transports/ws/pool.js';
 import type { RequestHandler } from '../transports/ws/server.js';
@@ -29,6 +29,8 @@ export interface LiveDashboard {
   onStepTiming(t: StepTiming): void;
   /** The run's pool, once built: its workers are listed from then on (a ws pool's from when it listens). */
   onPool(pool: WorkerPool): void;
+  /** The run is over; resolves once an open page has shown it (at most a few seconds), at once when none is open: close after. */
+  end(how: RunEnd): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -75,6 +77,10 @@ export async function startDashboard(o: LiveDashboardOptions): Promise<LiveDashb
       const ws = pool as WorkerPool & Partial<Pick<WsPool, 'workerInfo'>>;
       if (typeof ws.workerInfo === 'function') state.setWorkerSource(() => ws.workerInfo?.() ?? []);
       else state.setStatsSource(() => pool.stats());
+    },
+    end: (how) => {
+      state.end(how);
+      return state.shown();
     },
     close: async () => {
       await served?.close();

@@ -62,9 +62,12 @@ function row(cls, values) {
   return tr;
 }
 let chartsAt = -1;
+let endedAs = null;
+const ENDED = { finished: 'finished', stopped: 'stopped (a checkpoint to resume from)', failed: 'failed (see the trainer log)' };
 async function tick() {
   try {
     const st = await (await fetch('status.json', { cache: 'no-store' })).json();
+    endedAs = st.finished ? 'finished' : st.ended;
     document.title = 'trainer: ' + st.run;
     $('run').textContent = st.run;
     $('epoch').textContent = st.epoch;
@@ -75,10 +78,10 @@ async function tick() {
     const lastEval = st.epochsDone.filter((e) => e.valAcc !== null).pop();
     $('val-acc').textContent = lastEval ? lastEval.valAcc.toFixed(3) + ' (epoch ' + lastEval.epoch + ')' : '–';
     $('speed').textContent = Math.round(st.imagesPerSec);
-    $('eta').textContent = st.finished ? 'done' : duration(st.etaSec);
+    $('eta').textContent = st.finished ? 'done' : endedAs ? '–' : duration(st.etaSec);
     $('alive').textContent = st.workersAlive;
     $('wanted').textContent = st.workersWanted;
-    $('state').textContent = st.finished ? 'finished'
+    $('state').textContent = endedAs ? ENDED[endedAs]
       : (st.step === 0 && st.workersAlive < st.workersWanted ? 'waiting for workers (' + st.workersAlive + ' of ' + st.workersWanted + ')'
         : st.workersAlive === 0 ? 'waiting for workers' : 'training') + ', up ' + Math.round(st.uptimeSec) + ' s' +
       (st.backends.length > 1 ? ' · parity: mixed backends (' + st.backends.join(', ') + '): the weights hash will not match a run on one backend' : '');
@@ -86,13 +89,14 @@ async function tick() {
       w.microBatches, w.examples, Math.round(w.imagesPerSec), ago(w.lastWorkMsAgo), ago(w.lastHeartbeatMsAgo)])));
     $('epochs-table').tBodies[0].replaceChildren(...st.epochsDone.map((e) => row('epoch', [e.epoch, e.trainLoss.toFixed(4),
       fixed(e.trainAcc, 3), fixed(e.valAcc, 3), fixed(e.valLoss, 4), Math.round(e.imagesPerSec)])));
-    if (st.step !== chartsAt || st.finished) {
+    if (st.step !== chartsAt || endedAs) {
       chartsAt = st.step;
       // Drawn by this server from numbers and fixed labels only (see dashboard/charts.ts).
       $('charts').innerHTML = await (await fetch('charts', { cache: 'no-store' })).text();
     }
   } catch (e) {
-    $('state').textContent = 'trainer unreachable (' + e.message + ')';
+    // Once the run has ended, its trainer exits: that is no fault.
+    $('state').textContent = endedAs ? ENDED[endedAs] + '; the trainer has exited' : 'trainer unreachable (' + e.message + ')';
   }
 }
 tick();

@@ -19,7 +19,7 @@
 import type { WorkerStats } from '../transports/pool.js';
 import type { StepInfo, StepTiming } from '../coordinator/train-loop.js';
 import type { EpochMetrics } from '../coordinator/run-folder.js';
-import type { RunHistory } from '../coordinator/run.js';
+import type { RunEnd, RunHistory } from '../coordinator/run.js';
 import type { WorkerInfo } from '../transports/ws/pool.js';
 import { smooth } from '../report/smooth.js';
 import { MAX_STEP_POINTS } from '../report/step-points.js';
@@ -59,8 +59,13 @@ export interface DashboardStatus {
   /** The backend kinds of the workers listed; more than one: the weights hash will not match a one-backend run. */
   backends: string[];
   finished: boolean;
+  /** How the run ended, once it has (the page says so, and the server closes soon after); null while it runs. */
+  ended: RunEnd | null;
   uptimeSec: number;
 }
+
+/** A page that asked for its status this recently is open (it asks once a second). */
+const PAGE_OPEN_MS = 2_500;
 
 /** The per-step chart's own bound (step-points.ts), so that the chart draws this curve as it is. */
 export const MAX_LOSS_POINTS = MAX_STEP_POINTS;
@@ -81,6 +86,11 @@ export class DashboardState {
   /** Where a resumed run starts, until its first step. */
   private resumedAt: { epoch: number; step: number } | null = null;
   finished = false;
+  ended: RunEnd | null = null;
+  /** When a page last asked for its status; whether one has been sent the end's status, then its charts. */
+  private pageAskedAt = -Infinity;
+  private endShown: 'no' | 'status' | 'charts' = 'no';
+  private onEndShown: (() => void)[] = [];
 
   constructor(
     readonly run: string,
@@ -140,6 +150,34 @@ export class DashboardState {
     if (m.epoch === this.epochs) this.finished = true;
   };
 
+  /** The run is over: the page says how from its next poll. */
+  end(how: RunEnd): void {
+    this.ended ??= how;
+  }
+
+  /** The handler served `path` (the page's /status.json or /charts). */
+  served(path: string): void {
+    if (path === '/status.json') {
+      this.pageAskedAt = this.now();
+      if (this.ended !== null && this.endShown === 'no') this.endShown = 'status';
+    } else if (path === '/charts' && this.endShown === 'status') {
+      this.endShown = 'charts';
+      for (const wake of this.onEndShown.splice(0)) wake();
+    }
+  }
+
+  /**
+   * Resolves once an open page has been shown the end (its status, then its charts), after at most
+   * `capMs`, and at once when no page is open: the server closes after it. It closed 0.1–0.5 s after
+   * the end, and a page that polls once a second froze on its last poll, then said "unreachable".
+   */
+  async shown(capMs = PAGE_OPEN_MS): Promise<void> {
+    if (this.ended === null || this.endShown === 'charts' || this.now() - this.pageAskedAt > PAGE_OPEN_MS) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise<void>((resolve) => this.onEndShown.push(resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, capMs)))]);
+    clearTimeout(timer);
+  }
+
   readonly onStepTiming = (t: StepTiming): void => {
     const at = this.now();
     for (const w of t.workers) {
@@ -192,6 +230,7 @@ export class DashboardState {
       workers,
       backends: [...new Set(workers.map((w) => w.backend).filter((b) => b !== '?'))].sort(),
       finished: this.finished,
+      ended: this.ended,
       uptimeSec: (now - this.started) / 1000,
     };
   }

@@ -48,7 +48,9 @@ test('the dashboard on a real coordinator\'s port sees a real worker process joi
     assert.ok(!(await page.content()).includes(TOKEN), 'the page never holds the token');
     assert.ok(!(await (await fetch(`http://127.0.0.1:${port}/status.json`)).text()).includes(TOKEN));
 
+    // The page is shown the stop before the workers' port, and the dashboard with it, closes.
     coordinator.child.kill('SIGINT');
+    await page.waitForFunction('document.getElementById("state").textContent === "stopped (a checkpoint to resume from)"', undefined, { timeout: 30_000 });
     assert.equal(await coordinator.exited, 130, coordinator.output());
   } finally {
     await browser.close();

@@ -64,8 +64,14 @@ test('trainer train --threads 2 --status-port: the page lists both threads as "2
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     assert.match(metrics, /^trainer_workers_wanted 2$/m);
     assert.match(metrics, /^trainer_eta_seconds \d+(\.\d+)?(e[-+]?\d+)?$/m);
+    // The page says how the run ended (it froze on its last poll, then said "unreachable"): the
+    // trainer serves it until an open page has been shown the end.
     train.child.kill('SIGINT');
+    const state = (text: string) => `document.getElementById('state').textContent === ${JSON.stringify(text)}`;
+    await page.waitForFunction(state('stopped (a checkpoint to resume from)'), undefined, { timeout: 30_000 });
     assert.equal(await train.exited, 130, train.output());
+    await page.waitForFunction(state('stopped (a checkpoint to resume from); the trainer has exited'), undefined, { timeout: 10_000 });
+    assert.equal(await page.textContent('#eta'), '–');
   } finally {
     await browser.close();
     killAll([train]);
