@@ -37,6 +37,10 @@ const nonNeg = () =>
   z.number({ error: 'must be a non-negative number' }).min(0, { error: 'must be a non-negative number' }).finite();
 const bool = () => z.boolean({ error: 'must be true or false' });
 const str = () => z.string({ error: 'must be a string' }).min(1, { error: 'must be a non-empty string' });
+/** A path or file name: no NUL, which no file name can hold (it was E_IO or E_DATA, exit 1, once used). */
+const noNul = (s: string) => !s.includes('\0');
+const NUL_ERROR = { error: 'must not hold a NUL character (no path can)' };
+const pathStr = () => str().refine(noNul, NUL_ERROR);
 const triple = (what: string) =>
   z.tuple([z.number(), z.number(), z.number()], { error: `must be a list of 3 numbers (${what})` });
 
@@ -85,7 +89,7 @@ export const configSchema = z
     run: z
       .object({
         /** Run folder name under run.dir: one folder, so numbered ones (name-2) and every tool find it there. */
-        name: str()
+        name: pathStr()
           .refine((n) => !/[/\\]/.test(n) && n !== '.' && n !== '..', {
             error: 'must be a folder name, without / or \\ and not . or .. (run.dir says where run folders go)',
           })
@@ -94,7 +98,7 @@ export const configSchema = z
             error: `must be at most ${MAX_RUN_NAME_BYTES} bytes (a folder name, with room for -2, -3, ... of later runs of it)`,
           }),
         /** Parent folder of run folders. */
-        dir: str(),
+        dir: pathStr(),
         /** Seeds initialisation and the per-epoch permutation. */
         seed: nonNegInt(),
       })
@@ -103,7 +107,7 @@ export const configSchema = z
       .object({
         source: z.enum(['cifar10', 'synthetic'], { error: "must be 'cifar10' or 'synthetic'" }),
         /** Folder holding cifar-10-binary.tar.gz or cifar-10-batches-bin/. */
-        path: str(),
+        path: pathStr(),
         /** Download the CIFAR-10 tarball when it is absent. */
         download: bool(),
         url: str(),
@@ -184,7 +188,12 @@ export const configSchema = z
         dataChunkBytes: posInt().max(1 << 28, { error: 'must be a positive integer of at most 268435456' }),
         /** Tasks sent ahead to one worker, to hide the round trip; default 2. */
         tasksInFlight: posInt(),
-        tls: z.object({ cert: z.string().nullable(), key: z.string().nullable() }).strict(),
+        tls: z
+          .object({
+            cert: z.string({ error: 'must be a file name or null' }).refine(noNul, NUL_ERROR).nullable(),
+            key: z.string({ error: 'must be a file name or null' }).refine(noNul, NUL_ERROR).nullable(),
+          })
+          .strict(),
         /** Fraction of micro-batches and evaluation chunks computed by a second worker and compared bit for bit: 0 off, 1 all. */
         verify: z.number({ error: 'must be a number in [0, 1]' }).min(0, { error: 'must be a number in [0, 1]' }).max(1, { error: 'must be a number in [0, 1]' }),
         /** A gradient whose norm per example passes this multiple of the step's median is suspect. */
@@ -330,6 +339,12 @@ export function validateConfig(raw: unknown): Config {
     const path = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
       const key = [path, issue.keys[0]].filter(Boolean).join('.');
+      // `"train.epochs": 3` in a file: the flag's spelling of a real key, which a file nests.
+      const dotted = issue.keys[0]?.split('.') ?? [];
+      if (dotted.length > 1 && configKeys().includes(key)) {
+        const [section, ...rest] = dotted;
+        throw new TrainerError('E_CONFIG', `unknown config key "${key}": a file nests it (${section}: with ${rest.join('.')}: indented under it); the dotted name is the flag's (--${key})`);
+      }
       throw new TrainerError('E_CONFIG', `unknown config key ${key}${didYouMean(key, [...configKeys(), ...CONFIG_SECTIONS])}`);
     }
     // A section given a value (`train: 5`) got zod's own words, "Invalid input: expected object, received number".

@@ -24,6 +24,16 @@ test('train.lr 1e308 stops at the first step with E_DIVERGED, saving no checkpoi
   assert.equal(await exists(folder.modelDir), false);
 });
 
+test('a huge train.weightDecay diverges naming it beside train.lr (the hint said "lower train.lr?" alone)', async () => {
+  const dir = await tempDir();
+  const config = smallConfig(dir, { run: { name: 'decay-huge' }, train: { lr: 0.01, weightDecay: 1e40, momentum: 0 } });
+  await assert.rejects(runTraining({ config, resume: false, createPool: createInProcessPool as PoolFactory, log: quietLog }), (err) => {
+    assert.ok(isTrainerError(err, 'E_DIVERGED'), String(err));
+    assert.match(err.message, /^the update of step 1 makes weights non-finite \(train\.lr 0\.01, train\.weightDecay 1e\+40\): .* \(lower train\.lr or train\.weightDecay\?\)$/);
+    return true;
+  });
+});
+
 test('E_DIVERGED names steps as steps.jsonl counts them: the second step when the first went through (it said "step 1", steps.jsonl had step 1 done)', async () => {
   const dir = await tempDir();
   const config = smallConfig(dir, { run: { name: 'lr-big' }, train: { lr: 1e37, momentum: 0.9 }, log: { everySteps: 1 } });

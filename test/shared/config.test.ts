@@ -179,3 +179,13 @@ test('a section the file gives a value is named as such whatever flags set keys 
   assert.equal(c.train.epochs, 1);
   assert.deepEqual(c.data.normalize, { mean: [0, 0, 0], std: [1, 1, 1] });
 });
+
+test('paths with a NUL, a TLS file that is not text, and a file key spelt as its flag are one E_CONFIG line each (they were E_IO or E_DATA exit 1, zod\'s words, or a plain "unknown key")', async () => {
+  await rejectsWith(withOverride({ run: { name: 'a\0b' } }), 'run.name must not hold a NUL character (no path can), got "a\\u0000b"');
+  await rejectsWith(withOverride({ run: { dir: 'runs\0' } }), 'run.dir must not hold a NUL character (no path can), got "runs\\u0000"');
+  await rejectsWith(withOverride({ data: { path: '\0' } }), 'data.path must not hold a NUL character (no path can), got "\\u0000"');
+  await rejectsWith(withOverride({ cluster: { tls: { key: 'k\0' } } }), 'cluster.tls.key must not hold a NUL character (no path can), got "k\\u0000"');
+  await rejectsWith(withOverride({ cluster: { tls: { cert: 5 } } }), 'cluster.tls.cert must be a file name or null, got 5');
+  await rejectsWith(withOverride({ 'train.epochs': 3 }), 'unknown config key "train.epochs": a file nests it (train: with epochs: indented under it); the dotted name is the flag\'s (--train.epochs)');
+  await rejectsWith(withOverride({ 'train.epoch': 3 }), /^unknown config key train\.epoch; did you mean /);
+});
