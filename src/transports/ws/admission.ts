@@ -10,7 +10,12 @@
  *   - sockets that have not authenticated (every one, until a worker proves
  *     the token) are capped in all and per address, the excess closed at
  *     once, and each is cut after the handshake timeout, also one that never
- *     sends a byte (for a plain HTTP client, the timeout since its last request).
+ *     sends a byte;
+ *   - a plain HTTP client (a request came on its socket: the dashboard, a
+ *     probe) leaves those caps for caps of its own, of the same sizes, and
+ *     is cut after the handshake timeout since its last request: one that
+ *     keeps asking keeps its keep-alive socket, and never holds the slots
+ *     workers need to join (four addresses polling /healthz held them all).
  *
  * Refusals are logged at most once per LOG_EVERY_MS, with their count
  * (ThrottledLog, which pool.ts uses for failed authentications and refused workers too).
@@ -63,10 +68,39 @@ interface Pending {
   upgraded: boolean;
 }
 
-export class Admission {
-  /** Unauthenticated sockets by `address:port`, the key the raw and the TLS socket share. */
-  private readonly pending = new Map<string, Pending>();
+/** Sockets of one kind by `address:port` (the key the raw and the TLS socket share), and how many from each address. */
+class Tally {
+  readonly sockets = new Map<string, Pending>();
   private readonly perAddress = new Map<string, number>();
+
+  /** Why a socket from `address` does not fit, or null. */
+  full(address: string, limits: AdmissionLimits, what: string): string | null {
+    if (this.sockets.size >= limits.maxUnauthenticated) return `${this.sockets.size} ${what}, cluster.maxUnauthenticated`;
+    const n = this.perAddress.get(address) ?? 0;
+    return n >= limits.maxUnauthenticatedPerAddress ? `${n} ${what} from ${address}, cluster.maxUnauthenticatedPerAddress` : null;
+  }
+
+  add(key: string, p: Pending): void {
+    this.sockets.set(key, p);
+    this.perAddress.set(p.address, (this.perAddress.get(p.address) ?? 0) + 1);
+  }
+
+  remove(key: string): void {
+    const p = this.sockets.get(key);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.sockets.delete(key);
+    const n = (this.perAddress.get(p.address) ?? 1) - 1;
+    if (n > 0) this.perAddress.set(p.address, n);
+    else this.perAddress.delete(p.address);
+  }
+}
+
+export class Admission {
+  /** Sockets not authenticated, and not (yet) known as plain HTTP clients: what a worker's connection is until it proves the token. */
+  private readonly pending = new Tally();
+  /** Plain HTTP clients: a request came on the socket. */
+  private readonly http = new Tally();
   private readonly refusals: ThrottledLog;
   readonly budget: number;
 
@@ -81,7 +115,7 @@ export class Admission {
     // A plain HTTP client (the dashboard, a probe) that keeps asking keeps its socket: the cut
     // after handshakeTimeoutMs counts from its last request. A page polling every second over
     // keep-alive had its socket reset every 10 s, requests in flight with it.
-    server.on('request', (req: { socket: Socket }) => this.progressed(req.socket));
+    server.on('request', (req: { socket: Socket }) => this.asked(req.socket));
   }
 
   /** Sockets open now, across every guarded server of the process. */
@@ -90,22 +124,39 @@ export class Admission {
   }
 
   get unauthenticated(): number {
-    return this.pending.size;
+    return this.pending.sockets.size;
   }
 
   /** The WebSocket layer took the socket: it closes it with a close code at the handshake timeout, so the cut here waits a little longer. */
   upgraded(socket: Socket): void {
-    const p = this.pending.get(keyOf(socket));
+    const p = this.pending.sockets.get(keyOf(socket)) ?? this.http.sockets.get(keyOf(socket));
     if (p) p.upgraded = true;
   }
 
-  /** A request came on the socket: its time to be cut starts again (it still counts against the caps). */
-  private progressed(socket: Socket): void {
-    const p = this.pending.get(keyOf(socket));
-    if (!p || p.upgraded) return;
-    clearTimeout(p.timer);
-    p.timer = setTimeout(() => this.expire(socket, p), this.limits.handshakeTimeoutMs);
-    p.timer.unref();
+  /**
+   * A request came on the socket: a plain HTTP client, counted as one from its first request (past
+   * the caps for those, it is closed), whose time to be cut starts again at each.
+   */
+  private asked(socket: Socket): void {
+    const key = keyOf(socket);
+    let p = this.http.sockets.get(key);
+    if (p === undefined) {
+      const first = this.pending.sockets.get(key);
+      if (!first || first.upgraded) return;
+      this.pending.remove(key);
+      const why = this.http.full(first.address, this.limits, 'plain HTTP connections');
+      if (why !== null) {
+        socket.destroy();
+        return this.refusals.note(why);
+      }
+      p = { address: first.address, upgraded: false, timer: first.timer }; // (cleared: set again below)
+      this.http.add(key, p);
+    }
+    if (p.upgraded) return;
+    const q = p;
+    clearTimeout(q.timer);
+    q.timer = setTimeout(() => this.expire(socket, q), this.limits.handshakeTimeoutMs);
+    q.timer.unref();
   }
 
   /** The socket's peer proved the token: no longer capped or timed out here. */
@@ -124,19 +175,14 @@ export class Admission {
     const why =
       shared.open > this.budget
         ? `${shared.open - 1} sockets open, the most that fit under the open-file limit`
-        : this.pending.size >= this.limits.maxUnauthenticated
-          ? `${this.pending.size} unauthenticated connections, cluster.maxUnauthenticated`
-          : (this.perAddress.get(address) ?? 0) >= this.limits.maxUnauthenticatedPerAddress
-            ? `${this.perAddress.get(address)} unauthenticated connections from ${address}, cluster.maxUnauthenticatedPerAddress`
-            : null;
+        : this.pending.full(address, this.limits, 'unauthenticated connections');
     if (why !== null) {
       socket.destroy();
       return this.refusals.note(why);
     }
-    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     const p: Pending = { address, upgraded: false, timer: setTimeout(() => this.expire(socket, p), this.limits.handshakeTimeoutMs) };
     p.timer.unref();
-    this.pending.set(key, p);
+    this.pending.add(key, p);
   }
 
   private expire(socket: Socket, p: Pending): void {
@@ -150,13 +196,8 @@ export class Admission {
   }
 
   private release(key: string): void {
-    const p = this.pending.get(key);
-    if (!p) return;
-    clearTimeout(p.timer);
-    this.pending.delete(key);
-    const n = (this.perAddress.get(p.address) ?? 1) - 1;
-    if (n > 0) this.perAddress.set(p.address, n);
-    else this.perAddress.delete(p.address);
+    this.pending.remove(key);
+    this.http.remove(key);
   }
 
 }

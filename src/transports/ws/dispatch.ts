@@ -173,6 +173,10 @@ export class Dispatcher {
   requeue(member: Member, peerReason: string | null = null): void {
     const job = this.job;
     const bad = peerReason === null ? null : /^bad task (\d+): (.*)$/s.exec(peerReason);
+    // A worker ready meanwhile is present too, and may compute the part: "every worker present
+    // failed on it" counted members only, and held true once the last of them (one token holder's
+    // connections) had left.
+    if (bad) this.o.admitJoiners();
     let failed: { part: Part; why: string } | null = null;
     for (const a of member.inflight.values()) {
       a.part.running--;

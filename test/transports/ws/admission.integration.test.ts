@@ -96,3 +96,39 @@ test('a plain HTTP client that keeps asking keeps its keep-alive socket: the cut
     await pool.close();
   }
 });
+
+test('plain HTTP clients that keep asking never hold the slots workers need to join (keep-alive clients polling /healthz from a few addresses held them all, no token needed)', async () => {
+  const { request, Agent } = await import('node:http');
+  const dir = await tempDir();
+  const { pool, url } = await startBarePool(dir, { cluster: { handshakeTimeoutMs: 600, maxUnauthenticated: 2, maxUnauthenticatedPerAddress: 2 } });
+  const port = Number(new URL(url).port);
+  const agents = [new Agent({ keepAlive: true, maxSockets: 1 }), new Agent({ keepAlive: true, maxSockets: 1 })];
+  const get = (agent: InstanceType<typeof Agent>) =>
+    new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/healthz', agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  try {
+    // Both keep asking, every 200 ms, past the handshake timeout: both slots were theirs for good.
+    const polls = agents.map(async (agent) => {
+      for (let i = 0; i < 8; i++) {
+        assert.equal(await get(agent), 200);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    });
+    await new Promise((r) => setTimeout(r, 800));
+    const worker = idle(port, '127.0.0.1'); // a worker's connection, before its hello
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(worker.closedAt, null, 'admitted, waiting for its handshake (it was refused at once)');
+    await polls;
+    await waitFor('its cut at the handshake timeout', () => worker.closedAt !== null, 3000);
+    assert.ok((worker.closedAt ?? 0) > 500, `cut at ${worker.closedAt} ms, not refused`);
+  } finally {
+    for (const a of agents) a.destroy();
+    await pool.close();
+  }
+});

@@ -309,6 +309,20 @@ test('one worker that fails a micro-batch again each time it reconnects (the sam
   await assert.rejects(step(0), (e) => isTrainerError(e, 'E_WORKER_LOST') && /^micro-batch 1 of step 1 could not be computed: it failed 3 times on 1 worker\(s\), and no other is here: memory access out of bounds$/.test(e.message));
 });
 
+test('connections of one token holder that all say "bad task" do not end the step while a worker that became ready meanwhile can compute the part (its joiners were not counted as present)', async () => {
+  let go = false;
+  const blame: Answer = (_s, i, g) => (i === 0 ? (go ? 'fail' : 'wait') : g);
+  const { step, conns, waiting, d } = setUp({ 'l#1': blame, 'l#2': blame, 'l#3': blame }, 0);
+  setTimeout(() => {
+    waiting.push(['honest', truthful]);
+    d.joined(); // as the pool says it: nobody needs it yet, so it waits to be admitted
+    go = true;
+  }, 20);
+  const { results } = await step(0);
+  assert.deepEqual(results.map((r) => Array.from(r.gradient)), [0, 1, 2].map((i) => Array.from(honest(0, i))));
+  assert.equal(conns.find((c) => c.name === 'honest')?.closed, null);
+});
+
 test('cluster.verify 1 with a worker of another backend kind (other low bits): once two workers of one kind agree, it leaves, its votes on open parts are dropped, and every part ends with the agreed bits', async () => {
   const otherBits: Answer = (_s, _i, g) => g.map((x) => Math.fround(x * 1.0001));
   const { conns, step } = setUp({ a: truthful, c: otherBits, b: truthful }, 1);
