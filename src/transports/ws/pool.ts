@@ -322,6 +322,8 @@ export class WsPool implements WorkerPool, ConnHost {
     this.closing = true;
     this.closingEnd = end;
     clearInterval(this.timer);
+    // Before they are closed below: a worker connected now hears the end.
+    const connected = new Set([...this.conns].filter((c) => c.state !== 'auth').map((c) => c.identity));
     for (const c of [...this.conns]) {
       if (end === 'finished') {
         // Nothing but the challenge goes to a peer that has not proved the token.
@@ -337,8 +339,9 @@ export class WsPool implements WorkerPool, ConnHost {
     await new Promise((r) => setTimeout(r, 50));
     // A worker in a stall's back-off is not connected to hear the leave, and retried for ever once
     // the coordinator was gone (a Kubernetes Job never completed): it retries every 5 s at most, and
-    // a connection now is answered "done" (accept).
-    const waiting = end === 'finished' ? this.standing.inBackoff(performance.now()) : 0;
+    // a connection now is answered "done" (accept). So is one whose back-off ended but whose next try
+    // has not come yet.
+    const waiting = end === 'finished' ? this.standing.rejoining(performance.now(), RECONNECT_MAX_MS * 1.25, connected) : 0;
     if (waiting > 0) {
       this.o.log(`listening ${BACKOFF_LINGER_MS / 1000} s more to tell ${waiting} worker(s) in a stall's back-off that the run is over`);
       await new Promise((r) => setTimeout(r, BACKOFF_LINGER_MS));

@@ -59,9 +59,13 @@ export class Standing {
     if (!this.banned.has(name)) this.banned.set(name, why);
   }
 
-  /** Workers refused for now (a stall's back-off) but not for the run: they are still trying to rejoin. */
-  inBackoff(now: number): number {
-    return [...this.stalls].filter(([name, s]) => now < s.untilMs && !this.banned.has(name)).length;
+  /**
+   * Workers refused for a stall's back-off but not for the run, not `connected` now, whose back-off
+   * runs or ended less than `graceMs` ago: they are still trying to rejoin (a refused worker tries
+   * again within its reconnect delay, which may end after its back-off did).
+   */
+  rejoining(now: number, graceMs: number, connected: ReadonlySet<string>): number {
+    return [...this.stalls].filter(([name, s]) => now < s.untilMs + graceMs && !this.banned.has(name) && !connected.has(name)).length;
   }
 
   isBanned(name: string): boolean {

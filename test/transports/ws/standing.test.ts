@@ -23,3 +23,17 @@ test('a ban holds for the rest of the run and keeps its first reason', () => {
   s.ban('liar', 'something later');
   assert.deepEqual(s.refusal('liar', 0), { code: CLOSE.banned, reason: 'refused for the rest of the run: verification mismatch on micro-batch 1 of step 4' });
 });
+
+test('at the run\'s end, a stalled worker counts as rejoining in its back-off and for a reconnect delay after it, unless connected or banned (one whose back-off had just ended was left retrying for ever)', () => {
+  const s = new Standing({ stallBackoffMs: 1000, maxStalls: 3 });
+  s.stalled('w', 0); // back-off until 1000
+  const none = new Set<string>();
+  assert.equal(s.rejoining(500, 6250, none), 1, 'in its back-off');
+  assert.equal(s.rejoining(3000, 6250, none), 1, 'back-off over, its next try not come yet');
+  assert.equal(s.rejoining(7300, 6250, none), 0, 'past any reconnect delay: gone');
+  assert.equal(s.rejoining(3000, 6250, new Set(['w'])), 0, 'back and connected: it hears the end');
+  s.stalled('x', 0);
+  s.stalled('x', 2000);
+  s.stalled('x', 5000); // banned
+  assert.equal(s.rejoining(5500, 6250, none), 1, 'a banned worker is not waited for');
+});
