@@ -38,7 +38,7 @@ export interface ChartSpec {
   marks?: readonly { label: string; x: number }[];
   width?: number;
   height?: number;
-  /** Decimals of the y tick labels; default from the tick step. */
+  /** Least decimals of the y tick labels (more where a tick needs them to print exactly); default 0. */
   yDecimals?: number;
 }
 
@@ -69,6 +69,31 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
 
 const fmt = (v: number) => Number(v.toFixed(2)).toString();
 
+/** Past these, tick labels are in exponent form: "20000000000" did not fit the margin, and 1e-7 printed as "0.000000". */
+const MAX_FIXED_TICK = 1e5;
+const MAX_TICK_DECIMALS = 6;
+
+/**
+ * The labels of `ticks`, with the same decimals, and enough of them that each prints its tick
+ * exactly: decimals from the step's magnitude alone printed a 2.5 step's 0, 2.5, 5, 7.5 as
+ * "0, 3, 5, 8". Ticks are niceTicks', rounded to 12 significant digits, so a finite number of
+ * decimals (or of mantissa digits, in exponent form) prints each exactly.
+ */
+export function tickLabels(ticks: readonly number[], minDecimals = 0): string[] {
+  const exact = (d: number, f: (t: number, d: number) => string) => ticks.every((t) => Number(f(t, d)) === t);
+  const fixed = (t: number, d: number) => t.toFixed(d);
+  let d = minDecimals;
+  while (d <= MAX_TICK_DECIMALS && !exact(d, fixed)) d++;
+  if (d <= MAX_TICK_DECIMALS && ticks.every((t) => Math.abs(t) < MAX_FIXED_TICK)) return ticks.map((t) => fixed(t, d));
+  const exponent = (t: number, d: number) => t.toExponential(d).replace('e+', 'e');
+  let e = 0;
+  while (e < 12 && !exact(e, exponent)) e++;
+  return ticks.map((t) => (t === 0 ? '0' : exponent(t, e)));
+}
+
+/** About the width of a tick label at 11 px (digits are about 0.55 em). */
+const labelWidth = (s: string) => s.length * 6.2;
+
 /**
  * The lowest and the highest finite value in `lists` ([Infinity, -Infinity] when there is none).
  * A loop: Math.min(...values) passes each value as an argument, and past about 100,000 of them
@@ -89,10 +114,6 @@ function extent(lists: readonly (readonly (number | null)[])[]): [number, number
 export function lineChart(c: ChartSpec): string {
   const width = c.width ?? 560;
   const height = c.height ?? 300;
-  const m = { left: 60, right: 16, top: c.marks?.length ? 58 : 48, bottom: 44 };
-  const pw = width - m.left - m.right;
-  const ph = height - m.top - m.bottom;
-
   const refs = c.references ?? [];
   let [ylo, yhi] = c.yRange ?? extent([...c.series.map((s) => s.values), refs.map((r) => r.y)]);
   if (!Number.isFinite(ylo) || !Number.isFinite(yhi)) [ylo, yhi] = [0, 1];
@@ -103,6 +124,14 @@ export function lineChart(c: ChartSpec): string {
   }
   let [xlo, xhi] = extent([c.xs, ...c.series.map((s) => s.xs ?? [])]);
   if (!(xhi >= xlo)) [xlo, xhi] = [0, 1];
+
+  const yTicks = niceTicks(ylo, yhi);
+  const yLabels = tickLabels(yTicks, c.yDecimals);
+  // Wide enough for the longest tick label between the rotated axis label (about x 6..20) and the axis.
+  const left = Math.max(60, Math.ceil(26 + Math.max(0, ...yLabels.map(labelWidth))));
+  const m = { left, right: 16, top: c.marks?.length ? 58 : 48, bottom: 44 };
+  const pw = width - m.left - m.right;
+  const ph = height - m.top - m.bottom;
   const sx = (x: number) => m.left + (xhi > xlo ? ((x - xlo) / (xhi - xlo)) * pw : pw / 2);
   const sy = (y: number) => m.top + ph - ((y - ylo) / (yhi - ylo)) * ph;
 
@@ -113,14 +142,11 @@ export function lineChart(c: ChartSpec): string {
   parts.push(`<text x="${m.left}" y="18" class="title">${escapeHtml(c.title)}</text>`);
   parts.push(`<rect class="plot" x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#ccc"/>`);
 
-  const yTicks = niceTicks(ylo, yhi);
-  const ystep = yTicks.length > 1 ? (yTicks[1] as number) - (yTicks[0] as number) : 1;
-  const yDecimals = c.yDecimals ?? Math.max(0, Math.min(6, -Math.floor(Math.log10(ystep) + 1e-9)));
-  for (const t of yTicks) {
+  yTicks.forEach((t, i) => {
     const y = fmt(sy(t));
     parts.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${y}" y2="${y}" stroke="#eee"/>`);
-    parts.push(`<text x="${m.left - 6}" y="${y}" class="ytick" text-anchor="end" dominant-baseline="middle">${t.toFixed(yDecimals)}</text>`);
-  }
+    parts.push(`<text x="${m.left - 6}" y="${y}" class="ytick" text-anchor="end" dominant-baseline="middle">${yLabels[i]}</text>`);
+  });
   const xTicks = c.xs.length > 0 && c.xs.length <= 12 ? c.xs : niceTicks(xlo, xhi, 8).filter((x) => Number.isInteger(x));
   for (const t of xTicks) {
     parts.push(`<text x="${fmt(sx(t))}" y="${m.top + ph + 16}" class="xtick" text-anchor="middle">${t}</text>`);
