@@ -7,7 +7,7 @@
 import { basename } from 'node:path';
 import { epochMarks, lossPerStepChart, runColor } from './charts.js';
 import { CSS, pct, redacted } from './html.js';
-import type { RunRecord } from './read-run.js';
+import { progress, type RunRecord } from './read-run.js';
 import { escapeHtml, lineChart } from './svg-chart.js';
 
 /** The run's name for legends: config run.name, else the folder's name. */
@@ -61,11 +61,12 @@ export function renderComparison(runs: readonly RunRecord[], now = new Date()): 
   parts.push('<h2>Runs</h2><table id="runs"><tr><th>run</th><th>epochs</th><th>steps</th><th>last loss</th><th>train acc</th><th>val acc</th><th>images/s</th><th>elapsed s</th></tr>');
   runs.forEach((r, i) => {
     const last = r.metrics.at(-1);
+    const done = progress(r);
     const evald = [...r.metrics].reverse().find((m) => m.trainAcc !== null && m.valAcc !== null);
     parts.push(
       `<tr class="run"><td><span style="color:${color(i)}">■</span> ${escapeHtml(names[i] as string)}</td><td>${r.metrics.length}</td>` +
-        `<td>${last?.step ?? 0}</td><td>${last ? last.trainLoss.toFixed(4) : '–'}</td><td>${pct(evald?.trainAcc)}</td><td>${pct(evald?.valAcc)}</td>` +
-        `<td>${last ? Math.round(last.imagesPerSec) : '–'}</td><td>${last ? last.elapsedSec.toFixed(1) : '–'}</td></tr>`,
+        `<td>${done?.step ?? 0}</td><td>${last ? last.trainLoss.toFixed(4) : '–'}</td><td>${pct(evald?.trainAcc)}</td><td>${pct(evald?.valAcc)}</td>` +
+        `<td>${last ? Math.round(last.imagesPerSec) : '–'}</td><td>${done ? done.elapsedSec.toFixed(1) : '–'}</td></tr>`,
     );
   });
   parts.push('</table>');

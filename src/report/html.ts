@@ -4,8 +4,9 @@
  */
 import { stringify as toYaml } from 'yaml';
 import { hideCredentials } from '../shared/url.js';
+import type { EpochMetrics } from '../coordinator/run-folder.js';
 import type { WorkerStats } from '../transports/pool.js';
-import type { RunRecord } from './read-run.js';
+import { progress, type RunRecord } from './read-run.js';
 import { epochMarks, lossPerStepChart } from './charts.js';
 import { escapeHtml, lineChart } from './svg-chart.js';
 
@@ -70,6 +71,68 @@ export function redacted(config: Record<string, unknown>): Record<string, unknow
   return out;
 }
 
+/** Loss, accuracy and throughput per epoch. */
+function epochCharts(metrics: readonly EpochMetrics[], cifar3: boolean): string[] {
+  const xs = metrics.map((m) => m.epoch);
+  return [
+    lineChart({
+      id: 'chart-loss',
+      title: 'Loss per epoch',
+      xLabel: 'epoch',
+      yLabel: 'cross-entropy',
+      xs,
+      series: [
+        { key: 'trainLoss', label: 'training (running)', color: COLORS.train, values: metrics.map((m) => m.trainLoss) },
+        { key: 'valLoss', label: 'validation', color: COLORS.val, values: metrics.map((m) => m.valLoss) },
+      ],
+    }),
+    lineChart({
+      id: 'chart-accuracy',
+      title: 'Accuracy per epoch',
+      xLabel: 'epoch',
+      yLabel: 'accuracy',
+      xs,
+      yRange: [0, 1],
+      yDecimals: 1,
+      series: [
+        { key: 'runningAcc', label: 'running', color: COLORS.running, values: metrics.map((m) => m.runningAcc), dashed: true },
+        { key: 'trainAcc', label: 'train', color: COLORS.train, values: metrics.map((m) => m.trainAcc) },
+        { key: 'valAcc', label: 'validation', color: COLORS.val, values: metrics.map((m) => m.valAcc) },
+      ],
+      ...(cifar3
+        ? {
+            references: [
+              { label: `article train ${ARTICLE.trainAcc}`, y: ARTICLE.trainAcc, color: COLORS.train },
+              { label: `article val ${ARTICLE.valAcc}`, y: ARTICLE.valAcc, color: COLORS.val },
+            ],
+          }
+        : {}),
+    }),
+    lineChart({
+      id: 'chart-speed',
+      title: 'Throughput per epoch',
+      xLabel: 'epoch',
+      yLabel: 'images/s',
+      xs,
+      yDecimals: 0,
+      series: [{ key: 'imagesPerSec', label: 'images/s', color: COLORS.speed, values: metrics.map((m) => m.imagesPerSec) }],
+    }),
+  ];
+}
+
+function epochsTable(metrics: readonly EpochMetrics[]): string {
+  const rows = metrics.map(
+    (m) =>
+      `<tr><td>${m.epoch}</td><td>${m.step}</td><td>${m.trainLoss.toFixed(4)}</td><td>${pct(m.runningAcc)}</td>` +
+      `<td>${pct(m.trainAcc)}</td><td>${pct(m.valAcc)}</td><td>${m.valLoss === null ? '–' : m.valLoss.toFixed(4)}</td>` +
+      `<td>${Math.round(m.imagesPerSec)}</td><td>${m.workers}</td><td>${m.elapsedSec.toFixed(1)}</td></tr>`,
+  );
+  return (
+    '<h2>Epochs</h2><table id="epochs"><tr><th>epoch</th><th>step</th><th>train loss</th><th>running acc</th>' +
+    `<th>train acc</th><th>val acc</th><th>val loss</th><th>images/s</th><th>workers</th><th>elapsed s</th></tr>\n${rows.join('\n')}</table>`
+  );
+}
+
 export function renderReport(run: RunRecord, now = new Date()): string {
   const { config, metrics } = run;
   // config.json is read as it is, and a run folder may come from someone else: text is escaped,
@@ -77,9 +140,8 @@ export function renderReport(run: RunRecord, now = new Date()): string {
   const name = (config.run as { name?: unknown } | undefined)?.name;
   const epochs = (config.train as { epochs?: unknown } | undefined)?.epochs;
   const title = `trainer report: ${typeof name === 'string' ? name : run.dir}`;
-  const last = metrics.at(-1);
+  const done = progress(run);
   const lastEval = [...metrics].reverse().find((m) => m.trainAcc !== null && m.valAcc !== null);
-  const xs = metrics.map((m) => m.epoch);
   const cifar3 = isCifar3(config);
 
   const parts: string[] = [];
@@ -88,7 +150,7 @@ export function renderReport(run: RunRecord, now = new Date()): string {
   parts.push(`<h1>${escapeHtml(title)}</h1>`);
   parts.push(
     `<p class="sub">${escapeHtml(run.dir)} · ${metrics.length} of ${Number.isInteger(epochs) ? epochs : '?'} epochs` +
-      `${last ? ` · ${last.step} steps · ${last.elapsedSec.toFixed(1)} s` : ''} · generated ${escapeHtml(now.toISOString())}</p>`,
+      `${done ? ` · ${done.step} steps · ${done.elapsedSec.toFixed(1)} s` : ''} · generated ${escapeHtml(now.toISOString())}</p>`,
   );
 
   parts.push('<h2>Accuracy</h2>');
@@ -105,9 +167,8 @@ export function renderReport(run: RunRecord, now = new Date()): string {
     );
   }
 
-  if (metrics.length === 0) {
-    parts.push('<p class="note" id="no-epochs">No epoch has finished yet: nothing to plot.</p>');
-  } else {
+  // The per-step loss is drawn from the first step on: a run stopped before its first epoch ended has it.
+  if (run.steps.length > 0 || metrics.length > 0) {
     parts.push('<h2>Curves</h2><div class="charts">');
     if (run.steps.length > 0) {
       parts.push(
@@ -119,66 +180,13 @@ export function renderReport(run: RunRecord, now = new Date()): string {
         }),
       );
     }
-    parts.push(
-      lineChart({
-        id: 'chart-loss',
-        title: 'Loss per epoch',
-        xLabel: 'epoch',
-        yLabel: 'cross-entropy',
-        xs,
-        series: [
-          { key: 'trainLoss', label: 'training (running)', color: COLORS.train, values: metrics.map((m) => m.trainLoss) },
-          { key: 'valLoss', label: 'validation', color: COLORS.val, values: metrics.map((m) => m.valLoss) },
-        ],
-      }),
-    );
-    parts.push(
-      lineChart({
-        id: 'chart-accuracy',
-        title: 'Accuracy per epoch',
-        xLabel: 'epoch',
-        yLabel: 'accuracy',
-        xs,
-        yRange: [0, 1],
-        yDecimals: 1,
-        series: [
-          { key: 'runningAcc', label: 'running', color: COLORS.running, values: metrics.map((m) => m.runningAcc), dashed: true },
-          { key: 'trainAcc', label: 'train', color: COLORS.train, values: metrics.map((m) => m.trainAcc) },
-          { key: 'valAcc', label: 'validation', color: COLORS.val, values: metrics.map((m) => m.valAcc) },
-        ],
-        ...(cifar3
-          ? {
-              references: [
-                { label: `article train ${ARTICLE.trainAcc}`, y: ARTICLE.trainAcc, color: COLORS.train },
-                { label: `article val ${ARTICLE.valAcc}`, y: ARTICLE.valAcc, color: COLORS.val },
-              ],
-            }
-          : {}),
-      }),
-    );
-    parts.push(
-      lineChart({
-        id: 'chart-speed',
-        title: 'Throughput per epoch',
-        xLabel: 'epoch',
-        yLabel: 'images/s',
-        xs,
-        yDecimals: 0,
-        series: [{ key: 'imagesPerSec', label: 'images/s', color: COLORS.speed, values: metrics.map((m) => m.imagesPerSec) }],
-      }),
-    );
+    if (metrics.length > 0) parts.push(...epochCharts(metrics, cifar3));
     parts.push('</div>');
-
-    parts.push('<h2>Epochs</h2><table id="epochs"><tr><th>epoch</th><th>step</th><th>train loss</th><th>running acc</th>');
-    parts.push('<th>train acc</th><th>val acc</th><th>val loss</th><th>images/s</th><th>workers</th><th>elapsed s</th></tr>');
-    for (const m of metrics) {
-      parts.push(
-        `<tr><td>${m.epoch}</td><td>${m.step}</td><td>${m.trainLoss.toFixed(4)}</td><td>${pct(m.runningAcc)}</td>` +
-          `<td>${pct(m.trainAcc)}</td><td>${pct(m.valAcc)}</td><td>${m.valLoss === null ? '–' : m.valLoss.toFixed(4)}</td>` +
-          `<td>${Math.round(m.imagesPerSec)}</td><td>${m.workers}</td><td>${m.elapsedSec.toFixed(1)}</td></tr>`,
-      );
-    }
-    parts.push('</table>');
+  }
+  if (metrics.length === 0) {
+    parts.push(`<p class="note" id="no-epochs">No epoch has finished yet: ${run.steps.length > 0 ? 'no per-epoch curves or table' : 'nothing to plot'}.</p>`);
+  } else {
+    parts.push(epochsTable(metrics));
   }
 
   parts.push('<h2>Workers</h2>');

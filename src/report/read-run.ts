@@ -22,3 +22,14 @@ export async function readRun(dir: string): Promise<RunRecord> {
   const config = await folder.readConfig();
   return { dir, config, metrics: await folder.readMetrics(), steps: await folder.readSteps(), workers: await folder.readWorkers() };
 }
+
+/**
+ * How far the run got: its last steps.jsonl line when that is past the last finished epoch (a
+ * run stopped mid-epoch), else the last epoch line; null before any step. The last epoch line
+ * alone said "0 steps" for a run stopped at step 4, and step 32 for one that ran to step 54.
+ */
+export function progress(run: RunRecord): { step: number; elapsedSec: number } | null {
+  const [epoch, step] = [run.metrics.at(-1), run.steps.at(-1)];
+  const last = step && (!epoch || step.step > epoch.step) ? step : epoch;
+  return last ? { step: last.step, elapsedSec: last.elapsedSec } : null;
+}

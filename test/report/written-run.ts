@@ -9,6 +9,10 @@ export interface WrittenRun {
   name: string;
   epochs: number;
   stepsPerEpoch: number;
+  /** Epochs finished (a metrics line each), for a run stopped early; default all `epochs`. */
+  epochsDone?: number;
+  /** Steps logged after the last finished epoch, as by a run stopped mid-epoch; default 0. */
+  stepsAfter?: number;
   /** Merged into smallConfig's config (run.name and train.epochs come from above). */
   config?: object;
   /** The loss logged at `step` (1-based) of `steps`; default a noisy fall from about 2 to about 0.75. */
@@ -25,7 +29,8 @@ export async function writeRun(dir: string, r: WrittenRun): Promise<string> {
   const folder = RunFolder.of(config);
   await mkdir(folder.dir, { recursive: true });
   await writeFile(folder.configFile, `${JSON.stringify(config, null, 2)}\n`);
-  const total = r.epochs * r.stepsPerEpoch;
+  const done = r.epochsDone ?? r.epochs;
+  const total = done * r.stepsPerEpoch + (r.stepsAfter ?? 0);
   const loss = r.loss ?? fallingLoss;
   const steps: string[] = [];
   for (let step = 1; step <= total; step++) {
@@ -34,13 +39,13 @@ export async function writeRun(dir: string, r: WrittenRun): Promise<string> {
   }
   await writeFile(folder.stepsFile, `${steps.join('\n')}\n`);
   const epochs: string[] = [];
-  for (let epoch = 1; epoch <= r.epochs; epoch++) {
+  for (let epoch = 1; epoch <= done; epoch++) {
     const step = epoch * r.stepsPerEpoch;
     const line: EpochMetrics = {
       epoch, step, trainLoss: loss(step, total), runningAcc: 0.5, trainAcc: 0.6, valAcc: 0.55, valLoss: 1, imagesPerSec: 1000, elapsedSec: step / 10, workers: 1, backends: r.backends?.(epoch) ?? ['wasm'],
     };
     epochs.push(JSON.stringify(line));
   }
-  await writeFile(folder.metricsFile, `${epochs.join('\n')}\n`);
+  await writeFile(folder.metricsFile, epochs.map((l) => `${l}\n`).join(''));
   return folder.dir;
 }
