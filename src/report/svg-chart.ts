@@ -15,7 +15,7 @@ export interface Series {
   /** x of each value, when this series has its own (runs of different lengths on one chart); default the chart's xs. */
   xs?: readonly number[];
   dashed?: boolean;
-  /** A <circle> per value (default true); off for dense per-step series, which are lines only. */
+  /** A <circle> per value (default true); off for dense per-step series, which are lines only (but for a one-point series, which has its dot). */
   dots?: boolean;
   /** Line width (default 2); a faint raw series under its smoothed one is thinner. */
   strokeWidth?: number;
@@ -188,8 +188,10 @@ export function lineChart(c: ChartSpec): string {
           `${s.dashed ? ' stroke-dasharray="6 4"' : ''} points="${pts.map(([x, y]) => `${fmt(x)},${fmt(y)}`).join(' ')}"/>`,
       );
     }
-    if (s.dots === false) continue;
-    for (const [x, y] of pts) parts.push(`<circle class="point" data-series="${key}" cx="${fmt(x)}" cy="${fmt(y)}" r="3" fill="${s.color}"/>`);
+    // A line of one point draws nothing: it gets its dot even where dots are off (a run stopped at its first step).
+    if (s.dots === false && pts.length !== 1) continue;
+    const opacity = s.opacity !== undefined ? ` fill-opacity="${s.opacity}"` : '';
+    for (const [x, y] of pts) parts.push(`<circle class="point" data-series="${key}" cx="${fmt(x)}" cy="${fmt(y)}" r="3" fill="${s.color}"${opacity}/>`);
   }
 
   // legend: one row under the title, right-aligned
