@@ -111,9 +111,52 @@ function extent(lists: readonly (readonly (number | null)[])[]): [number, number
   return [lo, hi];
 }
 
+const LEGEND_ROW_PX = 16;
+/** The legend's left bound: rows are right-aligned and never start left of it. */
+const LEGEND_LEFT_PX = 8;
+/** About the width of a legend entry: its line, a gap, and the label at 11 px. */
+const legendWidth = (label: string) => 26 + label.length * 6.5;
+
+/**
+ * The labelled series' legend entries in rows of at most `rowPx`, in order; a label too long for
+ * a row of its own is cut short with "…". One row laid right to left ran off the left edge with
+ * three runs of long names, or seven of short ones, on a comparison.
+ */
+function legendRows(series: readonly Series[], rowPx: number): { s: Series; label: string; w: number }[][] {
+  const rows: { s: Series; label: string; w: number }[][] = [];
+  let used = Infinity;
+  for (const s of series) {
+    if (s.label === '') continue;
+    const fits = Math.max(1, Math.floor((rowPx - legendWidth('')) / 6.5));
+    const label = s.label.length > fits ? `${s.label.slice(0, fits - 1)}…` : s.label;
+    const w = legendWidth(label);
+    if (used + w > rowPx) {
+      rows.push([]);
+      used = 0;
+    }
+    rows.at(-1)?.push({ s, label, w });
+    used += w;
+  }
+  return rows;
+}
+
+/** The legend's markup: each row right-aligned at `rightX`, the first under the title. */
+function drawLegend(rows: readonly (readonly { s: Series; label: string; w: number }[])[], rightX: number): string[] {
+  return rows.flatMap((row, i) => {
+    let x = rightX - row.reduce((sum, item) => sum + item.w, 0);
+    const y = 32 + i * LEGEND_ROW_PX;
+    return row.map(({ s, label, w }) => {
+      const entry =
+        `<line x1="${fmt(x)}" x2="${fmt(x + 16)}" y1="${y}" y2="${y}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>` +
+        `<text x="${fmt(x + 20)}" y="${y + 4}" class="legend">${escapeHtml(label)}</text>`;
+      x += w;
+      return entry;
+    });
+  });
+}
+
 export function lineChart(c: ChartSpec): string {
   const width = c.width ?? 560;
-  const height = c.height ?? 300;
   const refs = c.references ?? [];
   let [ylo, yhi] = c.yRange ?? extent([...c.series.map((s) => s.values), refs.map((r) => r.y)]);
   if (!Number.isFinite(ylo) || !Number.isFinite(yhi)) [ylo, yhi] = [0, 1];
@@ -129,7 +172,12 @@ export function lineChart(c: ChartSpec): string {
   const yLabels = tickLabels(yTicks, c.yDecimals);
   // Wide enough for the longest tick label between the rotated axis label (about x 6..20) and the axis.
   const left = Math.max(60, Math.ceil(26 + Math.max(0, ...yLabels.map(labelWidth))));
-  const m = { left, right: 16, top: c.marks?.length ? 58 : 48, bottom: 44 };
+  const right = 16;
+  // Rows under the title; the plot moves down by the rows past the first and keeps its height.
+  const rows = legendRows(c.series, width - right - LEGEND_LEFT_PX);
+  const extra = Math.max(0, rows.length - 1) * LEGEND_ROW_PX;
+  const height = (c.height ?? 300) + extra;
+  const m = { left, right, top: (c.marks?.length ? 58 : 48) + extra, bottom: 44 };
   const pw = width - m.left - m.right;
   const ph = height - m.top - m.bottom;
   const sx = (x: number) => m.left + (xhi > xlo ? ((x - xlo) / (xhi - xlo)) * pw : pw / 2);
@@ -194,18 +242,7 @@ export function lineChart(c: ChartSpec): string {
     for (const [x, y] of pts) parts.push(`<circle class="point" data-series="${key}" cx="${fmt(x)}" cy="${fmt(y)}" r="3" fill="${s.color}"${opacity}/>`);
   }
 
-  // legend: one row under the title, right-aligned
-  let lx = width - m.right;
-  const legend: string[] = [];
-  for (const s of [...c.series].reverse().filter((x) => x.label !== '')) {
-    const w = 26 + s.label.length * 6.5;
-    lx -= w;
-    legend.push(
-      `<line x1="${fmt(lx)}" x2="${fmt(lx + 16)}" y1="32" y2="32" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>` +
-        `<text x="${fmt(lx + 20)}" y="36" class="legend">${escapeHtml(s.label)}</text>`,
-    );
-  }
-  parts.push(...legend.reverse());
+  parts.push(...drawLegend(rows, width - right));
   parts.push('</svg>');
   return parts.join('\n');
 }
