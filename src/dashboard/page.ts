@@ -19,7 +19,8 @@ h1 { font-size: 1.5em; margin: 0 0 0.2em; } h2 { font-size: 1.1em; margin: 1.4em
 #charts svg { background: #fff; border: 1px solid #e4e4e4; max-width: 100%; height: auto; }
 #charts svg .title { font-size: 14px; font-weight: 600; } #charts svg text { font-size: 11px; fill: #333; }
 #charts .empty { flex: 1 1 480px; color: #888; border: 1px dashed #ddd; padding: 2em; margin: 0; }
-.tables { display: flex; flex-wrap: wrap; gap: 2em; }
+.tables { display: flex; flex-wrap: wrap; gap: 2em; } .tables > div { min-width: 0; max-width: 100%; }
+.table-wrap { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; font-size: 0.92em; } td, th { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 </style></head><body>
@@ -37,9 +38,9 @@ th:first-child, td:first-child { text-align: left; }
 <div id="charts"></div>
 <div class="tables">
 <div><h2>Workers</h2>
-<table id="workers"><thead><tr><th>worker</th><th>address</th><th>backend</th><th>micro-batches</th><th>images</th><th>images/s computing</th><th>last result</th><th>last heartbeat</th></tr></thead><tbody></tbody></table></div>
+<div class="table-wrap"><table id="workers"><thead><tr><th>worker</th><th>address</th><th>backend</th><th>micro-batches</th><th>images</th><th>images/s computing</th><th>last result</th><th>last heartbeat</th></tr></thead><tbody></tbody></table></div></div>
 <div><h2>Epochs</h2>
-<table id="epochs-table"><thead><tr><th>epoch</th><th>train loss</th><th>train acc</th><th>val acc</th><th>val loss</th><th>images/s</th></tr></thead><tbody></tbody></table></div>
+<div class="table-wrap"><table id="epochs-table"><thead><tr><th>epoch</th><th>train loss</th><th>train acc</th><th>val acc</th><th>val loss</th><th>images/s</th></tr></thead><tbody></tbody></table></div></div>
 </div>
 <script>
 const $ = (id) => document.getElementById(id);

@@ -58,7 +58,7 @@ export function renderComparison(runs: readonly RunRecord[], now = new Date()): 
   parts.push(`<h1>${escapeHtml(title)}</h1>`);
   parts.push(`<p class="sub">${runs.map((r) => escapeHtml(r.dir)).join(' · ')} · generated ${escapeHtml(now.toISOString())}</p>`);
 
-  parts.push('<h2>Runs</h2><table id="runs"><tr><th>run</th><th>epochs</th><th>steps</th><th>last loss</th><th>train acc</th><th>val acc</th><th>images/s</th><th>elapsed s</th></tr>');
+  parts.push('<h2>Runs</h2><div class="table-wrap"><table id="runs"><tr><th>run</th><th>epochs</th><th>steps</th><th>last loss</th><th>train acc</th><th>val acc</th><th>images/s</th><th>elapsed s</th></tr>');
   runs.forEach((r, i) => {
     const last = r.metrics.at(-1);
     const done = progress(r);
@@ -69,7 +69,7 @@ export function renderComparison(runs: readonly RunRecord[], now = new Date()): 
         `<td>${last ? Math.round(last.imagesPerSec) : '–'}</td><td>${done ? done.elapsedSec.toFixed(1) : '–'}</td></tr>`,
     );
   });
-  parts.push('</table>');
+  parts.push('</table></div>');
 
   parts.push('<h2>Curves</h2><div class="charts">');
   const stepped = runs.map((r, i) => ({ key: `run${i}`, label: names[i] as string, color: color(i), steps: r.steps })).filter((s) => s.steps.length > 0);
@@ -115,9 +115,9 @@ export function renderComparison(runs: readonly RunRecord[], now = new Date()): 
   if (diffs.length === 0) {
     parts.push('<p class="note" id="no-differences">The runs have the same config (apart from their names).</p>');
   } else {
-    parts.push(`<table id="differences"><tr><th>key</th>${names.map((n) => `<th>${escapeHtml(n)}</th>`).join('')}</tr>`);
+    parts.push(`<div class="table-wrap"><table id="differences"><tr><th>key</th>${names.map((n) => `<th>${escapeHtml(n)}</th>`).join('')}</tr>`);
     for (const d of diffs) parts.push(`<tr class="difference"><td>${escapeHtml(d.key)}</td>${d.values.map((v) => `<td>${escapeHtml(v)}</td>`).join('')}</tr>`);
-    parts.push('</table>');
+    parts.push('</table></div>');
   }
   parts.push('</body></html>\n');
   return parts.join('\n');

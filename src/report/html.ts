@@ -22,6 +22,7 @@ h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { font-size: 1.15em; margin-to
 .charts { display: flex; flex-wrap: wrap; gap: 12px; }
 svg.chart { background: #fff; border: 1px solid #e4e4e4; max-width: 100%; height: auto; }
 svg .title { font-size: 14px; font-weight: 600; } svg text { font-size: 11px; fill: #333; }
+.table-wrap { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; font-size: 0.92em; } td, th { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 .bar { background: #dde7f3; height: 10px; width: 160px; } .bar > div { background: #1f77b4; height: 10px; }
@@ -54,8 +55,8 @@ function workersTable(workers: readonly WorkerStats[]): string {
     );
   });
   return (
-    '<table id="workers"><tr><th>worker</th><th>backend</th><th>micro-batches</th><th>share</th><th></th><th>images</th>' +
-    `<th>compute s</th><th>images/s computing</th></tr>\n${rows.join('\n')}</table>` +
+    '<div class="table-wrap"><table id="workers"><tr><th>worker</th><th>backend</th><th>micro-batches</th><th>share</th><th></th><th>images</th>' +
+    `<th>compute s</th><th>images/s computing</th></tr>\n${rows.join('\n')}</table></div>` +
     '<p class="note">Counted since the training process started (a resumed run counts from the resume).</p>'
   );
 }
@@ -128,8 +129,8 @@ function epochsTable(metrics: readonly EpochMetrics[]): string {
       `<td>${Math.round(m.imagesPerSec)}</td><td>${m.workers}</td><td>${m.elapsedSec.toFixed(1)}</td></tr>`,
   );
   return (
-    '<h2>Epochs</h2><table id="epochs"><tr><th>epoch</th><th>step</th><th>train loss</th><th>running acc</th>' +
-    `<th>train acc</th><th>val acc</th><th>val loss</th><th>images/s</th><th>workers</th><th>elapsed s</th></tr>\n${rows.join('\n')}</table>`
+    '<h2>Epochs</h2><div class="table-wrap"><table id="epochs"><tr><th>epoch</th><th>step</th><th>train loss</th><th>running acc</th>' +
+    `<th>train acc</th><th>val acc</th><th>val loss</th><th>images/s</th><th>workers</th><th>elapsed s</th></tr>\n${rows.join('\n')}</table></div>`
   );
 }
 
@@ -155,10 +156,10 @@ export function renderReport(run: RunRecord, now = new Date()): string {
 
   parts.push('<h2>Accuracy</h2>');
   parts.push(
-    '<table id="summary"><tr><th></th><th>train</th><th>validation</th></tr>' +
+    '<div class="table-wrap"><table id="summary"><tr><th></th><th>train</th><th>validation</th></tr>' +
       `<tr><td>this run${lastEval ? `, epoch ${lastEval.epoch}` : ''}</td><td id="final-train">${pct(lastEval?.trainAcc)}</td>` +
       `<td id="final-val">${pct(lastEval?.valAcc)}</td></tr>` +
-      `<tr><td>the article (PyTorch, CIFAR-3, ${ARTICLE.epochs} epochs)</td><td>${ARTICLE.trainAcc.toFixed(2)}</td><td>${ARTICLE.valAcc.toFixed(2)}</td></tr></table>`,
+      `<tr><td>the article (PyTorch, CIFAR-3, ${ARTICLE.epochs} epochs)</td><td>${ARTICLE.trainAcc.toFixed(2)}</td><td>${ARTICLE.valAcc.toFixed(2)}</td></tr></table></div>`,
   );
   if (!cifar3) {
     parts.push(
