@@ -35,7 +35,7 @@ async function fakeDashboard(asked: string[]): Promise<{ url: string; close: () 
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, close: () => server.close() };
 }
 
-test('the dashboard fits a 400 px wide window (its Workers table made the page 713 px wide)', { skip }, async () => {
+test('the dashboard fits a 400 px wide window (its Workers table made the page 713 px wide) and asks for no /favicon.ico (a 404 and a console error each load)', { skip }, async () => {
   const asked: string[] = [];
   const dashboard = await fakeDashboard(asked);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
@@ -43,7 +43,10 @@ test('the dashboard fits a 400 px wide window (its Workers table made the page 7
     const page = await browser.newPage({ viewport: { width: 400, height: 800 } });
     await page.goto(dashboard.url);
     await page.waitForFunction(`document.querySelectorAll('#workers tr.worker').length === 2 && document.querySelector('#charts svg') !== null`);
+    // Time for a favicon request, which starts after the load.
+    await page.waitForTimeout(300);
     assert.equal(await page.evaluate('document.documentElement.scrollWidth'), 400);
+    assert.deepEqual(asked.filter((p) => p === '/favicon.ico'), []);
   } finally {
     await browser.close();
     dashboard.close();
