@@ -35,11 +35,11 @@ export interface RunConfigOptions {
 
 /**
  * What a resumed run may not change: the run's identity (seed, data, model, optimisation). Where
- * the data is read or fetched from may change (data.path, data.download, data.url: a mirror);
- * the checkpoint's DataIdentity pins the images themselves (run.ts).
+ * the data is read or fetched from may change (data.path, data.download, data.url: a mirror, and
+ * data.md5, the mirror's archive); the checkpoint's DataIdentity pins the images themselves (run.ts).
  */
 export function identity(c: Config): unknown {
-  const { path: _path, download: _download, url: _url, ...data } = c.data;
+  const { path: _path, download: _download, url: _url, md5: _md5, ...data } = c.data;
   return { run: { seed: c.run.seed }, data, model: c.model, train: { ...c.train, epochs: undefined } };
 }
 
