@@ -20,7 +20,7 @@ import { isAbsolute, normalize, resolve, sep } from 'node:path';
 import { loadCheckpoint } from './checkpoint.js';
 import { RunFolder } from './run-folder.js';
 import { LOCK_LEASE_MS, LOCK_RENEW_MS, isLocal, lockOwner } from './run-lock.js';
-import { DEFAULT_CONFIG, leafPaths, mergeConfig, readConfigFile, resolveConfig, validateConfig, type Config } from '../shared/config.js';
+import { configSchema, DEFAULT_CONFIG, leafPaths, mergeConfig, readConfigFile, resolveConfig, validateConfig, type Config } from '../shared/config.js';
 import { isTrainerError, TrainerError } from '../shared/errors.js';
 
 export interface RunConfigOptions {
@@ -123,6 +123,20 @@ function locateRun(fromFile: unknown, overrides: Record<string, unknown>): Confi
 }
 
 /**
+ * E_CONFIG, as a new run with this file and these flags is told, for what the file gets wrong by
+ * itself: an unknown key (with the nearest one), a type or range, a data.url or data.classes. A
+ * resume took it all and named a mistyped key in a note with a flag that was refused. Not the
+ * checks across keys (cluster.workers against train.microBatches): a resumed run combines the
+ * stored config with the flags, not the file, and resolveRunConfig checks that.
+ */
+function checkFile(fromFile: unknown, overrides: Record<string, unknown>): void {
+  const merged = mergeConfig(mergeConfig(structuredClone(DEFAULT_CONFIG), fromFile), overrides);
+  if (!configSchema.safeParse(merged).success) validateConfig(merged);
+  // The data section's own checks past the schema involve no other section.
+  validateConfig({ ...structuredClone(DEFAULT_CONFIG), data: (merged as Config).data });
+}
+
+/**
  * How a command takes its run's folder: `new`, the next free name (name, name-2, ...); `resume`,
  * the run in run.dir/run.name from its checkpoint; `here` (`--auto-resume` where no checkpoint is),
  * a new run in run.dir/run.name itself, never another name, so that a scheduler restarting the
@@ -159,6 +173,7 @@ export async function runStart(o: RunStartOptions): Promise<RunStart> {
 export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
   if (!o.resume) return resolveConfig(o.file, o.overrides);
   const fromFile = o.file === undefined ? {} : await readConfigFile(o.file);
+  if (o.file !== undefined) checkFile(fromFile, o.overrides);
   const located = locateRun(fromFile, o.overrides);
   const folder = RunFolder.of({ run: located });
   if (!(await folder.hasCheckpoint())) {
