@@ -7,14 +7,15 @@
  * next free numbered folder (name-2, name-3, ...) and says so.
  *
  * A resumed run (`--resume`): the config stored in its checkpoint, then the
- * command line's flags. The YAML file is optional; when given it locates the
- * run (run.dir, run.name) like the flags do, but its other settings do not
- * replace the stored ones (a YAML file that says `epochs: 6` must not cut a
- * run started with `--train.epochs 10` short): each one that differs is
- * named, with the flag that would apply it. Flags may change what keeps the
- * run the same run (epochs, evaluation, checkpoints, backend, cluster, where
- * the data lives); a change to the model, the data or the optimisation is an
- * E_CHECKPOINT naming the key.
+ * command line's flags. The YAML file is optional; when given it is checked as
+ * a new run's is, locates the run (run.dir, run.name) like the flags do, and
+ * gives the secrets the stored config lacks (secretsOf), but its other
+ * settings do not replace the stored ones (a YAML file that says `epochs: 6`
+ * must not cut a run started with `--train.epochs 10` short): each one that
+ * differs is named, with the flag that would apply it. Flags may change what
+ * keeps the run the same run (epochs, evaluation, checkpoints, backend,
+ * cluster, where the data lives); a change to the model, the data or the
+ * optimisation is an E_CHECKPOINT naming the key.
  */
 import { isAbsolute, normalize, resolve, sep } from 'node:path';
 import { loadCheckpoint } from './checkpoint.js';
@@ -22,6 +23,7 @@ import { RunFolder } from './run-folder.js';
 import { LOCK_LEASE_MS, LOCK_RENEW_MS, isLocal, lockOwner } from './run-lock.js';
 import { configSchema, DEFAULT_CONFIG, leafPaths, mergeConfig, readConfigFile, resolveConfig, validateConfig, type Config } from '../shared/config.js';
 import { isTrainerError, TrainerError } from '../shared/errors.js';
+import { hideCredentials } from '../shared/url.js';
 
 export interface RunConfigOptions {
   /** `--config FILE`, if given. */
@@ -217,7 +219,7 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
   }
   let config: Config;
   try {
-    config = validateConfig(mergeConfig(mergeConfig(base, { run: { dir: located.dir, name: located.name } }), o.overrides));
+    config = validateConfig(mergeConfig(mergeConfig(base, { run: { dir: located.dir, name: located.name }, ...secretsOf(fromFile, base) }), o.overrides));
   } catch (err) {
     if (!(isTrainerError(err, 'E_CONFIG') && err.message === storedFault)) throw err;
     throw new TrainerError('E_CONFIG', `${folder.dir} stores a config this version refuses: ${err.message} (a flag may change what is not the run's data, model or optimisation)`);
@@ -225,19 +227,39 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
   checkResumable(storedFault === null ? validateConfig(base) : (base as Config), config, folder.dir);
   if (o.file !== undefined) {
     for (const key of leafPaths(fromFile)) {
-      if (key === 'run.dir' || key === 'run.name' || valueAt(o.overrides, key) !== undefined) continue;
+      // Taken from the file (locateRun, secretsOf); a flag given overrides it.
+      if (key === 'run.dir' || key === 'run.name' || key === 'cluster.token' || valueAt(o.overrides, key) !== undefined) continue;
       const given = valueAt(fromFile, key);
       // A path in the file is relative to this folder; the run keeps its paths absolute.
       const mine = (PATH_KEYS as readonly string[]).includes(key) && typeof given === 'string' ? resolve(given) : given;
       const kept = valueAt(config, key);
       if (JSON.stringify(mine) !== JSON.stringify(kept)) {
+        // Shown as in every message: data.url's user and password were printed, flag and all.
+        const show = (v: unknown) => JSON.stringify(key === 'data.url' && typeof v === 'string' ? hideCredentials(v) : v);
         // The flag is named only where a resume takes it: for train.lr it was refused (E_CHECKPOINT).
-        const how = identityKey(config, key, mine) ? 'a run keeps its data, model and optimisation: it cannot change on resume' : `--${key} ${JSON.stringify(mine)} changes it`;
-        o.log(`note: ${o.file} sets ${key} ${JSON.stringify(mine)}; the resumed run keeps its own ${JSON.stringify(kept)} (${how})`);
+        const how = identityKey(config, key, mine) ? 'a run keeps its data, model and optimisation: it cannot change on resume' : `--${key} ${show(mine)} changes it`;
+        o.log(`note: ${o.file} sets ${key} ${show(mine)}; the resumed run keeps its own ${show(kept)} (${how})`);
       }
     }
   }
   return config;
+}
+
+/**
+ * What a resumed run takes from its config file besides where the run is: the secrets its folder
+ * does not keep (withoutSecrets), as a new run with the file has them. cluster.token, which is not
+ * the run's identity: it was named in a note, never applied, and `trainer coordinator --resume
+ * --host 0.0.0.0` with a file that sets it refused to start for want of a token. data.url's user
+ * and password where the rest of the URL is the stored one: a resume that downloads needs them.
+ */
+function secretsOf(fromFile: unknown, stored: unknown): Record<string, unknown> {
+  const token = valueAt(fromFile, 'cluster.token');
+  const url = valueAt(fromFile, 'data.url');
+  const storedUrl = valueAt(stored, 'data.url');
+  return {
+    ...(token !== undefined ? { cluster: { token } } : {}),
+    ...(typeof url === 'string' && typeof storedUrl === 'string' && hideCredentials(url) === hideCredentials(storedUrl) ? { data: { url } } : {}),
+  };
 }
 
 /**
