@@ -5,12 +5,18 @@
  *
  *   - a result is suspect when a value is NaN or infinite, or when its
  *     gradient's norm per example is more than cluster.maxNormRatio times the
- *     median of the step's others: it is used only if other credible workers
- *     compute the very same bits (two more where there are three, one more
- *     with two; then it is genuine: a non-finite one means the run diverged);
+ *     norms of the other workers (tally.ts): it is used only if other credible
+ *     workers compute the very same bits (two more where there are three, one
+ *     more with two; then it is genuine: a non-finite one means the run
+ *     diverged);
+ *   - a norm that many times smaller than theirs is too small: harmless to
+ *     the weights, so usable, but tally.ts lets such a lone result evict no
+ *     one (with two workers, the one measured against a liar's tiny norms is
+ *     as suspect as a liar measured against its own);
  *   - a part needs `need` identical unsuspected results (2 when verified, else
- *     1); two that differ need a third to decide, and whoever sent a result
- *     other than the one used is a liar.
+ *     1); two that differ need a third to decide, a lone result never
+ *     outweighs two workers that agree on other finite bits, and whoever sent
+ *     a result other than the one used is a liar.
  *
  * Pure functions of the votes; dispatch.ts applies the decisions.
  */
@@ -92,12 +98,19 @@ export function suspicion(v: Vote<unknown>, reference: number | null, maxRatio: 
   return null;
 }
 
+/** Why a finite vote is too small, or null: a norm per example under `reference` / `maxRatio`. */
+export function smallness(v: Vote<unknown>, reference: number | null, maxRatio: number): string | null {
+  if (!v.finite || reference === null || !(reference > 0) || v.normPerExample * maxRatio >= reference) return null;
+  return `a gradient norm ${(v.normPerExample / reference).toExponential(1)} times the step's median (cluster.maxNormRatio ${maxRatio})`;
+}
+
 /**
  * What to do with a part that has `votes` and needs `need` identical
  * unsuspected results. A suspect result counts as genuine once `confirm`
  * credible workers sent its very bits (tally.ts: 3 where there are that many,
  * and only workers whose results were used before: fresh token holders
- * agreeing on NaN must not stop a run).
+ * agreeing on NaN must not stop a run). A lone result is never used over two
+ * or more that agree on other finite bits.
  */
 export function decide<W>(
   votes: readonly Vote<W>[],
@@ -122,6 +135,11 @@ export function decide<W>(
     return { kind: 'pending', wanted: Math.max(1, needed - best) };
   }
   const winner = usable.reduce((a, b) => (b.votes.length > a.votes.length ? b : a));
+  // Two workers agreeing on finite bits suspect only by norm (not confirmed yet) are not outweighed
+  // by one: a liar whose lone clean result beat them had them evicted. More results decide.
+  if (winner.votes.length === 1 && groups.some((g) => g !== winner && g.votes.length >= 2 && (g.votes[0] as Vote<W>).finite)) {
+    return { kind: 'pending', wanted: 1 };
+  }
   const first = winner.votes[0] as Vote<W>;
   if (!first.finite) return { kind: 'diverged', votes: winner.votes };
   return { kind: 'use', vote: first, verified: winner.votes.length >= 2, losers: votes.filter((v) => !winner.votes.includes(v)) };

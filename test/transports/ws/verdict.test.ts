@@ -65,3 +65,13 @@ test('a suspect result needs `confirm` credible workers to count as genuine: agr
   assert.equal(decide([...nans, a], 1, suspect, 2, (v) => v.from === 'a' || v.from === 'b').kind, 'pending');
   assert.equal(decide([...nans, a, b], 1, suspect, 2, (v) => v.from === 'a' || v.from === 'b').kind, 'diverged');
 });
+
+test('a lone result, however unsuspected, neither beats nor gets evicted two workers that agree on other finite bits: the part waits for more (a suspect pair lost to one clean lie)', () => {
+  const big = (v: Vote<string>) => (!v.finite ? 'not finite' : v.normPerExample > 1 ? 'too big' : null);
+  const h1 = vote('h1', 5, 5), h2 = vote('h2', 5, 5), lie = vote('x', 0.001, 0);
+  assert.deepEqual(decide([h1, lie, h2], 1, big, 3), { kind: 'pending', wanted: 1 });
+  assert.deepEqual(decide([h1, h2, lie], 2, big, 3), { kind: 'pending', wanted: 1 });
+  // Two that agree on NaN are no such pair: a finite result beats them (they are refused).
+  const n1 = vote('n1', NaN, 0), n2 = vote('n2', NaN, 0);
+  assert.deepEqual(decide([n1, n2, lie], 1, big, 3), { kind: 'use', vote: lie, verified: false, losers: [n1, n2] });
+});
