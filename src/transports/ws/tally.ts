@@ -6,16 +6,21 @@
  * evicted and refused for the run, and workers agreeing on a non-finite
  * result (3, or both of 2) end the job with E_DIVERGED.
  *
- * Norms are measured against the gradients used in the previous step and in
- * this one; in a run's first step there is no previous one, so its parts are
- * judged together once each has a result. With 0 < cluster.verify < 1, the
- * results used unverified are counted per worker: one caught lying after some
- * were used ends the job with E_VERIFY, since the weights may hold its lies.
+ * A gradient's norm is measured against the other workers' norms, one value
+ * per worker (see Tally.values), never against its sender's own: a liar whose
+ * results were most of a step's made the median, and an honest result a
+ * thousand times its tiny norms was "suspect" and its sender evicted; and
+ * the norms used in one step were the next one's reference, so a liar raised
+ * the bound ~1000 times a step. In a run's first step there is no previous
+ * one, so its parts are judged together once each has a result. With
+ * 0 < cluster.verify < 1, the results used unverified are counted per worker:
+ * one caught lying after some were used ends the job with E_VERIFY, since the
+ * weights may hold its lies.
  */
 import { TrainerError } from '../../shared/errors.js';
 import type { WorkerConn } from './connection.js';
 import { enqueue, partName, type Job, type Part } from './job.js';
-import { decide, median, sameResult, suspicion, type PartResult, type Vote } from './verdict.js';
+import { decide, sameResult, smallness, suspicion, type PartResult, type Vote } from './verdict.js';
 
 export interface TallyOptions {
   /** cluster.verify: results of unverified parts are counted per worker when above 0. */
@@ -42,17 +47,23 @@ interface Unverified {
   count: number;
 }
 
+/** The norm references a vote is measured against: above `maxNormRatio` times `upper` is suspect, below `lower` / `maxNormRatio` too small. */
+interface Reference {
+  upper: number;
+  lower: number;
+}
+
 export class Tally {
-  /** Norms per example of the gradients used in the previous step and in this one: what a suspect norm is measured against. */
-  private lastNorms: number[] = [];
-  private stepNorms: number[] = [];
-  /**
-   * lastNorms and stepNorms together, kept sorted as norms are used: the
-   * median a suspect is measured against in O(1), where sorting both for
-   * every result cost O(M log M) each, a third of the coordinator's CPU at
-   * 128 workers (bench:scale).
-   */
-  private referenceSorted: number[] = [];
+  /** Each worker's value (by identity) in the previous training step: where its value may be this step (see values). */
+  private last = new Map<string, number>();
+  /** Norms per example of each worker's finite gradients in this job, ascending. */
+  private norms = new Map<string, number[]>();
+  /** The workers' values now, and the same ascending; null when a vote or an eviction changed them. */
+  private table: { of: Map<string, number>; sorted: number[] } | null = null;
+  /** Workers evicted for a losing result (by identity): their norms are no reference. */
+  private readonly refused = new Set<string>();
+  /** Pairs of workers warned about: a too-small result beat the other's and nobody could tell which lied. */
+  private readonly undecided = new Set<string>();
   private readonly unverified = new WeakMap<WorkerConn, Unverified>();
   /** Workers a result of which was used: only they can confirm a suspect result. */
   private readonly record = new WeakSet<WorkerConn>();
@@ -70,19 +81,28 @@ export class Tally {
 
   /** A new job: its norms start afresh. */
   start(): void {
-    this.stepNorms = [];
-    this.referenceSorted = [...this.lastNorms].sort((a, b) => a - b);
+    this.norms = new Map();
+    this.table = null;
   }
 
-  /** A training step is done: its norms are the next step's reference. */
+  /** A training step is done: the values of the workers that sent gradients bound theirs in the next. */
   stepDone(): void {
-    if (this.stepNorms.length > 0) this.lastNorms = this.stepNorms;
+    const { of } = this.values();
+    const next = new Map([...of].filter(([identity]) => this.norms.has(identity)));
+    if (next.size > 0) this.last = next;
   }
 
   /** `vote` answers `part`: counted, or compared with what was used when the part is already decided. */
   add(job: Job, part: Part, vote: Vote<WorkerConn>): void {
     if (part.decided !== null || job.done) return this.late(job, part, vote);
     part.votes.push(vote);
+    if (job.kind === 'grad' && vote.finite && vote.result.count > 0) {
+      const identity = vote.from.identity;
+      const mine = this.norms.get(identity) ?? [];
+      insertSorted(mine, vote.normPerExample);
+      this.norms.set(identity, mine);
+      this.table = null;
+    }
     this.settle(job, part);
   }
 
@@ -116,7 +136,7 @@ export class Tally {
   }
 
   private holding(job: Job): boolean {
-    return job.kind === 'grad' && this.lastNorms.length === 0 && job.parts.length > 1;
+    return job.kind === 'grad' && this.last.size === 0 && job.parts.length > 1;
   }
 
   /**
@@ -142,13 +162,14 @@ export class Tally {
 
   private judgeVotes(job: Job, part: Part): void {
     if (part.votes.length === 0) return this.wantCopies(job, part, part.need);
-    const reference = (v: Vote<WorkerConn>) => this.reference(job, part, v);
+    const reference = (v: Vote<WorkerConn>) => this.reference(job, v);
+    const ratio = this.o.maxNormRatio;
     // Credible: a worker a result of which was used before; everyone while nobody present has such a record.
     const present = [...this.o.workers()];
     const recorded = present.filter((c) => this.record.has(c)).length;
     const credible = (v: Vote<WorkerConn>) => recorded === 0 || this.record.has(v.from);
     const confirm = Math.min(3, Math.max(2, recorded === 0 ? present.length : recorded));
-    const d = decide(part.votes, part.need, (v) => suspicion(v, reference(v), this.o.maxNormRatio), confirm, credible);
+    const d = decide(part.votes, part.need, (v) => suspicion(v, reference(v)?.upper ?? null, ratio), confirm, credible);
     switch (d.kind) {
       case 'pending':
         return this.wantCopies(job, part, d.wanted);
@@ -161,8 +182,13 @@ export class Tally {
         const why = (loser: Vote<WorkerConn>) =>
           d.verified
             ? `verification mismatch on ${partName(job, part)}: its result differs from the one ${agreeing} other workers computed${kind(loser)}`
-            : `${suspicion(loser, reference(loser), this.o.maxNormRatio) ?? 'a different result'} in its result for ${partName(job, part)}, which another worker computed otherwise`;
-        return this.use(job, part, d.vote, d.verified, d.losers.map((l) => ({ vote: l, why: why(l) })));
+            : `${suspicion(loser, reference(loser)?.upper ?? null, ratio) ?? 'a different result'} in its result for ${partName(job, part)}, which another worker computed otherwise`;
+        // One worker's too-small result is no proof against another's finite one: either may be the liar.
+        const small = d.verified ? null : smallness(d.vote, reference(d.vote)?.lower ?? null, ratio);
+        const unproven = small === null ? [] : d.losers.filter((l) => l.finite);
+        if (small !== null) this.unproven(job, part, d.vote, unproven, small);
+        const losers = d.losers.filter((l) => !unproven.includes(l));
+        return this.use(job, part, d.vote, d.verified, losers.map((l) => ({ vote: l, why: why(l) })));
       }
     }
   }
@@ -173,18 +199,68 @@ export class Tally {
   }
 
   /**
-   * The median norm to measure `v` against: of the previous step's and this
-   * one's used gradients, or in a first step of the other parts' first results.
+   * What `v`'s norm is measured against: the median of the values of the
+   * workers other than its sender, one each; of an even count, `upper` is the
+   * upper median and `lower` the lower one, so with honest workers the more,
+   * neither a liar's tiny norms make an honest result suspect nor its huge
+   * ones an honest result too small. Null with no other worker's value.
    */
-  private reference(job: Job, part: Part, v: Vote<WorkerConn>): number | null {
+  private reference(job: Job, v: Vote<WorkerConn>): Reference | null {
     if (job.kind !== 'grad' || v.result.count === 0) return null;
-    if (!this.holding(job)) return this.referenceSorted[Math.floor(this.referenceSorted.length / 2)] ?? null;
-    return median(
-      job.parts.flatMap((p) => {
-        const first = p.votes[0];
-        return p !== part && first && first.finite && first.result.count > 0 ? [first.normPerExample] : [];
-      }),
-    );
+    const { of, sorted } = this.values();
+    const own = of.get(v.from.identity);
+    // The others: `sorted` less one `own`, at index `skip`.
+    const skip = own === undefined ? sorted.length : lowerBound(sorted, own);
+    const n = sorted.length - (own === undefined ? 0 : 1);
+    if (n === 0) return null;
+    const at = (j: number) => sorted[j < skip ? j : j + 1] as number;
+    return { upper: at(Math.floor(n / 2)), lower: at(Math.floor((n - 1) / 2)) };
+  }
+
+  /**
+   * One value per worker (by identity, so a worker reconnecting is the same
+   * one; evicted ones left out): the lower median of its norms per example in
+   * this job, kept within a factor √maxNormRatio (32 at 1000; 2 at least) of
+   * its value in the previous step (one that sent nothing yet counts with
+   * that). So a worker's results count once however many it sent, and a
+   * liar's value moves 32× a step at most, not the bound's 1000×, and not at
+   * once: an honest worker's results are not made too small in the step a
+   * liar starts inflating its own. An honest value changing faster only lags:
+   * a norm is out of bounds 1000× away. Cached until a vote or an eviction:
+   * O(W log W) per change for W workers.
+   */
+  private values(): { of: Map<string, number>; sorted: number[] } {
+    if (this.table) return this.table;
+    const growth = Math.max(2, Math.sqrt(this.o.maxNormRatio));
+    const of = new Map<string, number>();
+    for (const identity of new Set([...this.last.keys(), ...this.norms.keys()])) {
+      if (this.refused.has(identity)) continue;
+      const mine = this.norms.get(identity);
+      const now = mine ? (mine[Math.floor((mine.length - 1) / 2)] as number) : undefined;
+      const before = this.last.get(identity);
+      const value = now === undefined ? before : before === undefined ? now : Math.min(before * growth, Math.max(before / growth, now));
+      if (value !== undefined) of.set(identity, value);
+    }
+    this.table = { of, sorted: [...of.values()].sort((a, b) => a - b) };
+    return this.table;
+  }
+
+  /**
+   * A lone too-small result beat others: it is used (it cannot harm the
+   * weights), and nobody is evicted, since nothing tells which worker lied
+   * (with two workers, each is out of bounds measured against the other).
+   * Warned about once per pair of workers.
+   */
+  private unproven(job: Job, part: Part, vote: Vote<WorkerConn>, losers: readonly Vote<WorkerConn>[], small: string): void {
+    for (const l of losers) {
+      const pair = `${vote.from.identity}\0\0${l.from.identity}`;
+      if (this.undecided.has(pair)) continue;
+      this.undecided.add(pair);
+      this.o.log(
+        `warning: worker ${vote.from.id} (${vote.from.name}) and worker ${l.from.id} (${l.from.name}) disagree on ${partName(job, part)}, the first with ${small}: ` +
+          'its result is used and neither is evicted, as no third worker tells which is wrong (warned once per pair)',
+      );
+    }
   }
 
   private use(job: Job, part: Part, vote: Vote<WorkerConn>, verified: boolean, losers: { vote: Vote<WorkerConn>; why: string }[]): void {
@@ -192,10 +268,6 @@ export class Tally {
     for (const l of losers) this.punish(job, l.vote.from, l.why);
     if (verified && this.kinds === null) this.settleKinds(job, part, vote);
     if (job.done) return;
-    if (job.kind === 'grad' && vote.result.count > 0) {
-      this.stepNorms.push(vote.normPerExample);
-      insertSorted(this.referenceSorted, vote.normPerExample);
-    }
     for (const v of part.votes) if (sameResult(v, vote)) this.record.add(v.from);
     if (!verified && this.o.verify > 0 && job.kind === 'grad') {
       const u = this.unverified.get(vote.from) ?? { sinceStep: job.step, count: 0 };
@@ -240,6 +312,8 @@ export class Tally {
     // Once: its other losing votes (parts decided after it left) tell nothing new.
     if (!this.punished.has(conn)) {
       this.punished.add(conn);
+      this.refused.add(conn.identity);
+      this.table = null;
       this.o.log(`worker ${conn.id} (${conn.name}) evicted and refused for the rest of the run: ${why}`);
       this.o.ban(conn, why);
     }
@@ -281,4 +355,16 @@ function insertSorted(a: number[], x: number): void {
     else hi = mid;
   }
   a.splice(lo, 0, x);
+}
+
+/** The first index of the ascending array `a` whose value is not below `x`. */
+function lowerBound(a: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((a[mid] as number) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

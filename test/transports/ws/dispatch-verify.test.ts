@@ -339,3 +339,51 @@ test('three workers that say "bad task" do not end the step while another is the
   assert.deepEqual(results.map((r) => Array.from(r.gradient)), [0, 1, 2].map((i) => Array.from(honest(0, i))));
   assert.equal(conns.find((c) => c.name === 'honest')?.closed, null);
 });
+
+test('without verification, a worker sending its gradients 1e4 times too small gets no honest worker evicted, in either order: the honest one was measured against the liar\'s norms, evicted and its parts left to the liar', async () => {
+  const small: Answer = (_s, _i, g) => g.map((x) => x * 1e-4);
+  for (const answers of [{ honest: truthful, small }, { small, honest: truthful }]) {
+    const { conns, log, step } = setUp(answers, 0);
+    for (const s of [0, 1, 2]) await step(s, 4);
+    assert.equal(conns.find((c) => c.name === 'honest')?.closed, null, log.join('\n'));
+    assert.ok(!log.some((l) => /\(honest\) evicted/.test(l)), log.join('\n'));
+  }
+});
+
+test('without verification, two honest workers and one sending gradients 1e4 times too small that answers first: no honest worker is evicted for its norms (they were measured against them)', async () => {
+  let answered = 0;
+  const small: Answer = (_s, _i, g) => (answered++, g.map((x) => x * 1e-4));
+  // The honest workers answer once the liar has answered 4 tasks of the step: its norms are most of the first ones.
+  const slow: Answer = (s, _i, g) => (answered < 4 * (s + 1) ? 'wait' : g);
+  const { conns, log, step } = setUp({ small, a: slow, b: slow }, 0);
+  for (const s of [0, 1]) await step(s, 6);
+  assert.deepEqual(conns.map((c) => c.closed?.code ?? null).slice(1), [null, null], log.join('\n'));
+});
+
+test('cluster.verify 1, a worker answering at once with tiny random gradients: the two honest workers agree, the liar is evicted and the run goes on (the honest ones were suspect against its norms, and 3 workers could not confirm them)', async () => {
+  let seed = 1;
+  const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5) * 1e-6;
+  const liar: Answer = (_s, _i, g) => g.map(() => Math.fround(random()));
+  let answered = 0;
+  const instant: Answer = (s, i, g) => (answered++, liar(s, i, g));
+  // The honest workers answer once the liar has answered 4 tasks: it is ready first and quick.
+  const slow: Answer = (_s, _i, g) => (answered < 4 ? 'wait' : g);
+  const { conns, log, step } = setUp({ liar: instant, a: slow, b: slow }, 1, [], 300);
+  for (const s of [0, 1]) {
+    const { results } = await step(s, 6);
+    assert.deepEqual(results.map((r) => Array.from(r.gradient)), [0, 1, 2, 3, 4, 5].map((i) => Array.from(honest(s, i))));
+  }
+  assert.deepEqual(conns.map((c) => c.closed?.code ?? null), [4403, null, null], log.join('\n'));
+  assert.match(conns[0]?.closed?.reason ?? '', /verification mismatch on micro-batch \d of step 1/);
+});
+
+test('without verification, two workers, one sending 3e38 from its first result: its results are never used and nobody is evicted, since each is out of bounds measured against the other (the mirror of one 1e4 times too small); a warning names them', async () => {
+  const huge: Answer = (_s, _i, g) => g.fill(3e38);
+  const { conns, log, step } = setUp({ poisoner: huge, a: truthful }, 0);
+  for (const s of [0, 1]) {
+    const { results } = await step(s, 4);
+    assert.deepEqual(results.map((r) => Array.from(r.gradient)), [0, 1, 2, 3].map((i) => Array.from(honest(s, i))));
+  }
+  assert.ok(conns.every((c) => c.closed === null), log.join('\n'));
+  assert.ok(log.some((l) => /^warning: worker w-a \(a\) and worker w-poisoner \(poisoner\) disagree on micro-batch \d of step 1, the first with a gradient norm .* neither is evicted/.test(l)), log.join('\n'));
+});

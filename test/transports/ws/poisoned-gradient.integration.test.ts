@@ -17,17 +17,20 @@ function observe() {
   };
 }
 
+// Two honest workers: with one, a poisoner lying from its first result cannot be told from an
+// honest worker measured against its norms (dispatch-verify.test.ts: neither is evicted then).
 test('without verification, a worker sending 3e38 everywhere is refused and named, and the run ends at the reference hash', async () => {
   const dir = await tempDir();
-  const config = wsConfig(dir, 'poisoned', { train: { epochs: 1 }, eval: { every: 1 } });
+  const base = wsConfig(dir, 'poisoned', { train: { epochs: 1 }, eval: { every: 1 } });
+  const config = { ...base, cluster: { ...base.cluster, workers: 3 } };
   const expected = await referenceSha(config);
   const procs: Spawned[] = [];
   const lines: string[] = [];
   const seen = observe();
   try {
     const r = await trainOverWs(config, {
-      minWorkers: 2,
-      spawn: (u) => procs.push(spawnWorker(u, dir, 'honest'), spawnRogue(u, dir, 'huge', 'poisoner')),
+      minWorkers: 3,
+      spawn: (u) => procs.push(spawnWorker(u, dir, 'honest'), spawnWorker(u, dir, 'honest2'), spawnRogue(u, dir, 'huge', 'poisoner')),
       log: (l) => lines.push(l),
       extra: { onEvent: seen.onEvent },
     });

@@ -133,7 +133,8 @@ test('a token holder that takes an honest worker\'s name and sends poison is ref
     minWorkers: 2,
     onListening: (u) => {
       url = u;
-      procs.push(spawnWorker(u, dir, 'b'), spawnRogue(u, dir, 'huge', 'a'));
+      // Poison from its 3rd result: from its first, with one other worker, nothing tells which of the two lies.
+      procs.push(spawnWorker(u, dir, 'b'), spawnRogue(u, dir, 'huge@2', 'a'));
     },
     extra: {
       onEvent: (e) => {
