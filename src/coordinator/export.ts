@@ -59,6 +59,25 @@ export async function exportLayersModel(dir: string, model: ModelSpec, params: F
   }
 }
 
+/**
+ * The float32 bytes a layers model's weightsManifest describes; null when it is not a list of
+ * groups of weights with shapes of sizes (a damaged one was E_INTERNAL, "flatMap is not a function").
+ */
+function describedBytes(manifest: unknown): number | null {
+  if (!Array.isArray(manifest)) return null;
+  let bytes = 0;
+  for (const group of manifest as unknown[]) {
+    const weights = (group as { weights?: unknown } | null)?.weights;
+    if (!Array.isArray(weights)) return null;
+    for (const w of weights as unknown[]) {
+      const shape = (w as { shape?: unknown } | null)?.shape;
+      if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) return null;
+      bytes += 4 * (shape as number[]).reduce((a, b) => a * b, 1);
+    }
+  }
+  return bytes;
+}
+
 export interface ExportedModel {
   modelName: string;
   params: Float32Array;
@@ -69,7 +88,7 @@ export interface ExportedModel {
 export async function readExportedModel(dir: string): Promise<ExportedModel> {
   let json: {
     userDefinedMetadata?: { trainer?: { model: string } & ExportMetadata };
-    weightsManifest?: { weights?: { shape?: number[] }[] }[];
+    weightsManifest?: unknown;
   } | null;
   let bin: Buffer;
   try {
@@ -81,7 +100,10 @@ export async function readExportedModel(dir: string): Promise<ExportedModel> {
   const meta = json?.userDefinedMetadata?.trainer;
   if (typeof meta !== 'object' || meta === null) throw new TrainerError('E_MODEL', `${dir}/model.json was not written by trainer`);
   // The bytes model.json describes (float32 weights): a shorter or longer weights.bin is damaged.
-  const described = (json?.weightsManifest ?? []).flatMap((m) => m.weights ?? []).reduce((sum, w) => sum + 4 * (w.shape ?? []).reduce((a, b) => a * b, 1), 0);
+  const described = describedBytes(json?.weightsManifest);
+  if (described === null) {
+    throw new TrainerError('E_MODEL', `${dir}/model.json: weightsManifest must be a list of {weights: [{shape: [sizes]}]}, got ${quote(json?.weightsManifest)}: damaged, or not written by trainer`);
+  }
   if (bin.length % 4 !== 0 || bin.length !== described) {
     throw new TrainerError('E_MODEL', `${dir}/weights.bin has ${bin.length} bytes where model.json describes ${described}: damaged, or not this model's`);
   }

@@ -23,6 +23,17 @@ test('a damaged model.json or weights.bin is E_MODEL naming what is wrong (it wa
     await writeFile(join(dir, 'model.json'), text);
     await assert.rejects(readExportedModel(dir), (e) => isTrainerError(e, 'E_MODEL') && /model\.json was not written by trainer/.test(e.message), text);
   }
+  // A damaged weightsManifest, or a shape in it, was E_INTERNAL ("flatMap is not a function", "reduce is not a function").
+  const parsed = JSON.parse(json.toString('utf8'));
+  const weights = parsed.weightsManifest[0].weights;
+  for (const manifest of [{ x: 1 }, 'w', [null], [{ weights: 3 }], [{ weights: [{ ...weights[0], shape: 5 }] }], [{ weights: [{ ...weights[0], shape: [3, -1] }] }]]) {
+    await writeFile(join(dir, 'model.json'), JSON.stringify({ ...parsed, weightsManifest: manifest }));
+    await assert.rejects(
+      readExportedModel(dir),
+      (e) => isTrainerError(e, 'E_MODEL') && e.message.startsWith(`${dir}/model.json: weightsManifest must be a list of {weights: [{shape: [sizes]}]}, got `),
+      JSON.stringify(manifest),
+    );
+  }
   await writeFile(join(dir, 'model.json'), json);
 });
 
