@@ -117,6 +117,47 @@ function emptyText(parsed: Record<string, unknown>, args: readonly string[]): st
   return null;
 }
 
+/** What stands in yargs' input for the i-th word after `--`: a positional that no option takes. */
+const literal = (i: number) => `\u0000${i}`;
+
+/**
+ * The command line with the words after `--` (`trainer predict --run R -- -x.png`) made positionals
+ * of the command's list of files or runs, as typed: yargs set them apart, so predict and report
+ * dropped them, exit 0, and `-- -x.png` alone was "not enough arguments". Those words stand in as
+ * literal(i) until `restoreLiterals`. A lone `-` (standard input) is refused: yargs dropped it
+ * without a word. A command without such a list takes no words after `--`.
+ */
+function literalArguments(command: string | undefined, args: readonly string[]): { args: string[]; words: string[] } {
+  const end = args.indexOf('--');
+  const typed = end < 0 ? [...args] : args.slice(0, end);
+  if (command !== undefined && typed.includes('-')) {
+    throw usageError(`"-" (standard input or output) is not read or written by trainer ${command}: name a file`, command, args);
+  }
+  const words = end < 0 ? [] : args.slice(end + 1);
+  if (words.length > 0 && (command === undefined || VARIADIC[command] === undefined)) {
+    throw usageError(`unexpected argument ${JSON.stringify(words[0])} after --`, command, args);
+  }
+  return { args: [...typed, ...words.map((_w, i) => literal(i))], words };
+}
+
+/** The command's list with each literal(i) back as the word typed. */
+function restoreLiterals(command: string | undefined, parsed: Record<string, unknown>, words: readonly string[]): void {
+  const list = command === undefined ? undefined : VARIADIC[command];
+  if (list === undefined || words.length === 0 || !Array.isArray(parsed[list])) return;
+  parsed[list] = (parsed[list] as unknown[]).map((v) => {
+    const i = words.findIndex((_w, k) => v === literal(k));
+    return i < 0 ? v : words[i];
+  });
+}
+
+/** The commands whose last argument is a list (`predict <images..>`, `report [runs..]`), and its name. */
+const VARIADIC: Record<string, string> = Object.fromEntries(
+  Object.entries(COMMANDS).flatMap(([name, c]) => {
+    const m = /\[(\w+)\.\.\]|<(\w+)\.\.>/.exec(c.spec);
+    return m ? [[name, (m[1] ?? m[2]) as string]] : [];
+  }),
+);
+
 /**
  * A config key the command does not take: eval, report, predict and the worker read a run's config
  * (or the coordinator's), and went on as if `--train.epochs 99` or `--data.classes [...]` had not
@@ -143,7 +184,8 @@ export async function main(argv: string[]): Promise<void> {
   }
   const unused = command === undefined ? null : unusedConfigKey(command, overrides);
   if (unused !== null) throw unused;
-  let y = yargs(rest)
+  const literals = literalArguments(command, rest);
+  let y = yargs(literals.args)
     .scriptName('trainer')
     .usage('$0 <command> [options]\n\nData-parallel training of CNNs on CIFAR with TensorFlow.js.');
   for (const c of Object.values(COMMANDS)) {
@@ -157,6 +199,7 @@ export async function main(argv: string[]): Promise<void> {
     .epilog(`trainer <command> --help lists a command's options. ${ENV_HELP}`)
     .strict()
     .middleware((a) => {
+      restoreLiterals(command, a, literals.words);
       const bad = badNumber(a, rest) ?? emptyText(a, rest) ?? (command === undefined ? null : givenTwice(command, a, rest));
       if (bad !== null) throw usageError(bad, command, rest);
     })

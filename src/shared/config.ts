@@ -528,6 +528,11 @@ export function extractConfigFlags(argv: readonly string[]): { rest: string[]; o
   const seen = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
+    // After `--`, every word is an argument as typed (a file named --train.x.png).
+    if (arg === '--') {
+      rest.push(...argv.slice(i));
+      break;
+    }
     const m = /^--([A-Za-z]\w*)\.([\w.]+)(?:=(.*))?$/s.exec(arg);
     if (!m || !(CONFIG_SECTIONS as string[]).includes(m[1] as string)) {
       rest.push(arg);
