@@ -3,7 +3,7 @@
  * under a trained model, the article's "Label: 1 – Class: automobile" on real
  * files.
  */
-import { access, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readExportedModel } from '../coordinator/export.js';
 import { RunFolder } from '../coordinator/run-folder.js';
@@ -12,6 +12,7 @@ import { BACKENDS, type BackendName } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { classifyRecords, type ClassScore } from '../predict/classify.js';
 import { decodeImage, toCifarRecord } from '../predict/image.js';
+import { readImageFile } from '../predict/image-file.js';
 import type { PredictArgs } from './commands.js';
 
 async function modelDir(run: string): Promise<string> {
@@ -39,15 +40,7 @@ export async function predictCommand(a: PredictArgs): Promise<void> {
   }
   // Every file is read and decoded before the model loads: a typo fails fast.
   const records: Uint8Array[] = [];
-  for (const file of a.images) {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(file);
-    } catch (err) {
-      throw new TrainerError('E_DATA', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-    }
-    records.push(toCifarRecord(decodeImage(bytes, file)));
-  }
+  for (const file of a.images) records.push(toCifarRecord(decodeImage(await readImageFile(file), file)));
   const exported = await readExportedModel(await modelDir(a.run)).catch(async (err: unknown) => {
     throw (await new RunFolder(a.run).unfinished()) ?? err;
   });

@@ -32,6 +32,8 @@ export interface RgbaImage {
 }
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+/** The bytes imageKind reads. */
+export const IMAGE_MAGIC_BYTES = PNG_MAGIC.length;
 
 export function imageKind(bytes: Uint8Array): 'png' | 'jpeg' | null {
   if (PNG_MAGIC.every((b, i) => bytes[i] === b)) return 'png';
