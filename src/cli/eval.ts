@@ -34,6 +34,10 @@ export async function evalCommand(a: EvalArgs, overrides: Record<string, unknown
   });
   const behind = await folder.modelBehind();
   if (behind !== null) process.stderr.write(`${behind}\n`);
+  // predict builds the model model.json names, eval the run's: they scored different models of one folder.
+  if (exported.modelName !== config.model.name) {
+    throw new TrainerError('E_MODEL', `${folder.modelDir}/model.json holds model ${JSON.stringify(exported.modelName)}, the run trains ${JSON.stringify(config.model.name)}: damaged, or not this run's model`);
+  }
   const model = getModel(config.model.name);
   if (exported.params.length !== model.size) throw new TrainerError('E_MODEL', `weights do not fit model ${model.name}`);
   const backend = await selectBackend((a.backend ?? config.backend) as BackendName, null);

@@ -4,7 +4,7 @@ import test from 'node:test';
 import { loadCheckpoint, saveCheckpoint } from '../../src/coordinator/checkpoint.js';
 import { tempDir } from '../helpers.js';
 import { smallConfigFile, trainer } from './cli-helpers.js';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { PNG } from 'pngjs';
 
 test('eval and predict say when the model is from before a resume for more epochs that has not ended (they used it without a word)', async () => {
@@ -19,6 +19,15 @@ test('eval and predict say when the model is from before a resume for more epoch
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, '', args[0]);
   }
+  // A model.json that names another model than the run's: predict built that one, eval the run's.
+  const modelJson = join(run, 'model', 'model.json');
+  const original = await readFile(modelJson, 'utf8');
+  const json = JSON.parse(original);
+  json.userDefinedMetadata.trainer.model = 'fc';
+  await writeFile(modelJson, JSON.stringify(json));
+  const other = trainer(['eval', run]);
+  assert.deepEqual([other.code, other.stderr], [1, `error E_MODEL: ${join(run, 'model')}/model.json holds model "fc", the run trains "net": damaged, or not this run's model\n`]);
+  await writeFile(modelJson, original);
   // What `--resume --train.epochs 3` stopped in its second epoch leaves: the checkpoint ahead of the model.
   const file = join(run, 'checkpoint', 'state.ckpt');
   const ck = await loadCheckpoint(file);
