@@ -5,9 +5,10 @@
  * configs differ: comparing runs is what people open TensorBoard for.
  */
 import { lstat, open, realpath, stat } from 'node:fs/promises';
+import { constants } from 'node:os';
 import { resolve } from 'node:path';
 import { RunFolder } from '../coordinator/run-folder.js';
-import { writeFileAtomic } from '../shared/atomic-file.js';
+import { removeTempsInFlight, writeFileAtomic } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
 import { renderComparison } from '../report/compare.js';
 import { renderReport } from '../report/html.js';
@@ -24,7 +25,18 @@ export async function reportCommand(a: ReportArgs): Promise<void> {
   const html = runs.length === 1 && only ? renderReport(only) : renderComparison(runs);
   const target = await pageFile(file);
   await refuseOverwriting(target);
-  await writeFileAtomic(target, Buffer.from(html));
+  // A signal mid-write leaves no temporary file beside --out (nothing else would remove it there).
+  const stop = (signal: NodeJS.Signals) => {
+    removeTempsInFlight();
+    process.exit(128 + (constants.signals[signal] ?? 0));
+  };
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const s of signals) process.once(s, stop);
+  try {
+    await writeFileAtomic(target, Buffer.from(html));
+  } finally {
+    for (const s of signals) process.off(s, stop);
+  }
   if (!a.quiet) process.stdout.write(`${file}\n`);
 }
 

@@ -6,10 +6,24 @@
  * the file, and the old file stays as it was.
  */
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { TrainerError, isTrainerError } from './errors.js';
 import { makeDir } from './make-dir.js';
+
+/** The temporary files being written now: a command stopped by a signal removes them (removeTempsInFlight). */
+const inFlight = new Set<string>();
+
+/**
+ * Removes the temporary files of the writes in progress, at once: for a command that exits on a
+ * signal mid-write (`trainer report` left `.report.html.PID.HEX.tmp` beside its --out, which
+ * nothing removes outside a run folder). Those writes then fail; the targets stay as they were.
+ */
+export function removeTempsInFlight(): void {
+  for (const tmp of inFlight) rmSync(tmp, { force: true });
+  inFlight.clear();
+}
 
 export async function writeFileAtomic(file: string, chunks: Uint8Array | readonly Uint8Array[]): Promise<void> {
   const dir = dirname(file);
@@ -17,6 +31,7 @@ export async function writeFileAtomic(file: string, chunks: Uint8Array | readonl
   const parts = chunks instanceof Uint8Array ? [chunks] : chunks;
   try {
     await makeDir(dir);
+    inFlight.add(tmp);
     const fh = await open(tmp, 'w');
     try {
       for (const part of parts) await writeAll(fh, part);
@@ -28,6 +43,8 @@ export async function writeFileAtomic(file: string, chunks: Uint8Array | readonl
   } catch (err) {
     await rm(tmp, { force: true }).catch(() => {});
     throw ioError(file, err);
+  } finally {
+    inFlight.delete(tmp);
   }
   try {
     const dh = await open(dir, 'r');
