@@ -41,7 +41,7 @@ export async function evalCommand(a: EvalArgs, overrides: Record<string, unknown
   const model = getModel(config.model.name);
   if (exported.params.length !== model.size) throw new TrainerError('E_MODEL', `weights do not fit model ${model.name}`);
   const backend = await selectBackend((a.backend ?? config.backend) as BackendName, null);
-  const data = await loadRunData(config);
+  const data = await loadRunData(config, { fixedSource: true });
   // Evaluation chunks only (microBatch 0): on webgpu, one too large for the adapter is refused naming eval.batchSize.
   refuseOversizeTasks(model, { microBatch: 0, maxBatch: config.eval.batchSize });
   const computer = new MicroBatchComputer(model, exported.meta.normalization, config.eval.batchSize);

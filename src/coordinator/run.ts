@@ -72,7 +72,15 @@ export interface RunResult {
   weightsSha256: string | null;
 }
 
-export async function loadRunData(config: Config, onProgress?: RunOptions['onDownloadProgress'], signal?: AbortSignal): Promise<LoadedData> {
+export interface RunDataOptions {
+  onProgress?: RunOptions['onDownloadProgress'];
+  signal?: AbortSignal;
+  /** The run's own data (eval): a message suggests no other source. */
+  fixedSource?: boolean;
+}
+
+export async function loadRunData(config: Config, o: RunDataOptions = {}): Promise<LoadedData> {
+  const { onProgress, signal } = o;
   const d = config.data;
   const data = await loadDatasets({
     source: d.source,
@@ -86,6 +94,7 @@ export async function loadRunData(config: Config, onProgress?: RunOptions['onDow
     synthetic: d.synthetic,
     ...(onProgress ? { onProgress } : {}),
     ...(signal ? { signal } : {}),
+    ...(o.fixedSource ? { fixedSource: true } : {}),
   });
   // None of the selected classes in the files (a 3-class subset of a small synthetic set, other
   // files than CIFAR-10's): training on nothing "finished" with loss NaN and accuracy 0.
@@ -206,7 +215,7 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
   };
   let data: LoadedData;
   try {
-    data = await loadRunData(config, o.onDownloadProgress, o.signal);
+    data = await loadRunData(config, { ...(o.onDownloadProgress ? { onProgress: o.onDownloadProgress } : {}), ...(o.signal ? { signal: o.signal } : {}) });
   } catch (err) {
     if (o.signal?.aborted && isTrainerError(err, 'E_DOWNLOAD')) return notStarted('while downloading the data');
     throw err;

@@ -30,6 +30,8 @@ export interface DataOptions {
   path: string;
   /** cifar10 only: download the archive when neither the folder nor the archive is there. */
   download: boolean;
+  /** The source is the run's own (eval): messages do not suggest another. */
+  fixedSource?: boolean;
   /** Default the official archive URL. http:// and https://, redirects followed. */
   url?: string;
   /** Default the published md5 of the official archive. */
@@ -119,7 +121,7 @@ async function ensureCifar10(opts: DataOptions): Promise<string> {
     throw new TrainerError(
       'E_DATA',
       `no CIFAR-10 data in ${dir}: put ${CIFAR10_TARBALL} (from ${hideCredentials(url)}) or ${BATCHES_DIR}/ there, ` +
-        `or pass --data.download true, or use --data.source synthetic`,
+        `or pass --data.download true${opts.fixedSource ? '' : ', or use --data.source synthetic'}`,
     );
   }
   // The folders a failed download removes again: those it makes, up to the first that was there.
