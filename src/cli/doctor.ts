@@ -92,6 +92,8 @@ export async function doctorCommand(a: DoctorArgs): Promise<void> {
   if (!Number.isInteger(a.softwareLimit) || a.softwareLimit < 1) {
     throw new TrainerError('E_USAGE', `--software-limit must be a positive integer (images), got ${JSON.stringify(a.softwareLimit)}`);
   }
+  // --config is what --train runs: alone it was taken and ignored.
+  if (a.config !== undefined && !a.train) throw new TrainerError('E_USAGE', '--config names the config --train runs: add --train (see trainer doctor --help)');
   if (a.train) {
     // Checked before the probes (half a minute): it used to fail only in the table, row by row, with exit 0.
     try {

@@ -168,7 +168,7 @@ export async function selectBackend(
       if (requested === 'tensorflow') {
         throw new TrainerError(
           'E_BACKEND',
-          `backend tensorflow: @tensorflow/tfjs-node did not load (${firstLine(err)}); it needs libtensorflow, ` +
+          `backend tensorflow: @tensorflow/tfjs-node did not load (${firstLine(err)}); @tensorflow/tfjs-node needs libtensorflow, ` +
             'which its installer downloads (see README, "offline installs"); use --backend wasm meanwhile',
         );
       }

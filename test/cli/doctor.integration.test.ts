@@ -44,6 +44,9 @@ test('doctor --train runs the package\'s demo config from any folder, writes not
     // Where Dawn has only a software adapter (lavapipe: tens of images/s), it trains on the first N images.
     if (/^webgpu\s+yes\s.*\(software\)$/m.test(r.stdout)) assert.match(r.stdout, /^webgpu\s+\d+\s+[0-9a-f]{64}\s+software adapter: the first 64 images only$/m);
     assert.deepEqual(await readdir(elsewhere), [], 'no data or runs left in the folder it ran from');
+    // --config is for --train: alone it was taken and ignored.
+    const alone = trainer(['doctor', '--config', join(elsewhere, 'nope.yaml')], elsewhere);
+    assert.deepEqual([alone.code, alone.stderr], [2, 'error E_USAGE: --config names the config --train runs: add --train (see trainer doctor --help)\n']);
     const missing = trainer(['doctor', '--train', '--config', join(elsewhere, 'nope.yaml')], elsewhere);
     assert.equal(missing.code, 2);
     assert.equal(missing.stderr, `error E_USAGE: --config ${join(elsewhere, 'nope.yaml')}: cannot read it (ENOENT)\n`);
