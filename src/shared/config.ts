@@ -196,7 +196,7 @@ export const configSchema = z
           .strict(),
         /** Fraction of micro-batches and evaluation chunks computed by a second worker and compared bit for bit: 0 off, 1 all. */
         verify: z.number({ error: 'must be a number in [0, 1]' }).min(0, { error: 'must be a number in [0, 1]' }).max(1, { error: 'must be a number in [0, 1]' }),
-        /** A gradient whose norm per example passes this multiple of the step's median is suspect. */
+        /** A gradient whose norm per example passes this multiple of the median of the other workers' norms is suspect (tally.ts). */
         maxNormRatio: z.number({ error: 'must be a number of at least 1' }).min(1, { error: 'must be a number of at least 1' }).finite(),
         /** A worker evicted for a stall may rejoin after this long, doubled for each further stall. */
         stallBackoffMs: posInt(),
