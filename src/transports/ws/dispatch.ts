@@ -279,7 +279,7 @@ export class Dispatcher {
       given = false;
       for (const member of members.values()) {
         if (member.inflight.size >= this.capacity(member) || member.conn.state !== 'ready') continue;
-        const i = job.queue.findIndex((p) => !p.tried.has(member.conn));
+        const i = job.queue.findIndex((p) => !tried(p, member.conn));
         if (i < 0) continue;
         const part = job.queue.splice(i, 1)[0] as Part;
         part.queued--;
@@ -305,7 +305,7 @@ export class Dispatcher {
    */
   private checkBlocked(job: Job): void {
     const members = [...this.o.members.keys()];
-    const blocked = job.queue.filter((p) => members.every((c) => p.tried.has(c)));
+    const blocked = job.queue.filter((p) => members.every((c) => tried(p, c)));
     // Another worker may be ready already, waiting for the next job: it was left waiting, and the
     // job with it until cluster.noWorkerTimeoutMs (E_NO_WORKERS).
     if (blocked.length > 0 && this.o.admitJoiners() > 0) return this.pump();
@@ -386,7 +386,7 @@ export class Dispatcher {
     slow.sort((a, b) => a.part.index - b.part.index);
     for (const member of idle) {
       while (member.inflight.size < this.capacity(member)) {
-        const open = (s: (typeof slow)[number]) => !s.part.tried.has(member.conn) && s.part.running === 1;
+        const open = (s: (typeof slow)[number]) => !tried(s.part, member.conn) && s.part.running === 1;
         let i = slow.findIndex((s) => s.kind === member.conn.backend && open(s));
         if (i < 0) i = slow.findIndex((s) => this.mayTakeCopyOf(member, s.kind) && open(s));
         if (i < 0) break;
@@ -412,7 +412,7 @@ export class Dispatcher {
       const at = this.fullUntilSlowMs(m);
       return at === null || now < at;
     });
-    return job.queue.some((p) => members.some((m) => !p.tried.has(m.conn)) && !takers.some((m) => !p.tried.has(m.conn)));
+    return job.queue.some((p) => members.some((m) => !tried(p, m.conn)) && !takers.some((m) => !tried(p, m.conn)));
   }
 
   /**
@@ -497,4 +497,17 @@ export function resultTiming(sentMs: number, receivedMs: number, startedMs: numb
   const startMs =
     startedMs >= sentMs && startedMs + computeMs <= receivedMs ? startedMs : sentMs + Math.max(0, receivedMs - sentMs - computeMs) / 2;
   return { sentMs, startMs, endMs: Math.min(receivedMs, startMs + computeMs), receivedMs };
+}
+
+/**
+ * Whether `conn` may not have `part`: it was given it, or the same worker (identity) has its result
+ * counted or holds it on another open connection. A copy that checks a result goes to another
+ * worker: a second connection under the same name took the verification copy of its own result
+ * and confirmed it, so one token holder verified its own lies. A worker that reconnects may still
+ * take again what its closed connection held but never answered (alone, it must).
+ */
+function tried(part: Part, conn: WorkerConn): boolean {
+  if (part.tried.has(conn) || part.votes.some((v) => v.from.identity === conn.identity)) return true;
+  for (const other of part.tried) if (other.identity === conn.identity && other.state !== 'closed') return true;
+  return false;
 }

@@ -323,6 +323,16 @@ test('connections of one token holder that all say "bad task" do not end the ste
   assert.equal(conns.find((c) => c.name === 'honest')?.closed, null);
 });
 
+test('cluster.verify 1: the copy that checks a result goes to another worker, not to a second connection of the same one (one token holder confirmed its own lies)', async () => {
+  const liar: Answer = (_s, _i, g) => g.map((x) => x + 1);
+  const { conns, step } = setUp({ 'l#1': liar, 'l#2': liar, a: truthful, b: truthful }, 1);
+  for (const s of [0, 1]) {
+    const { results } = await step(s, 4);
+    assert.deepEqual(results.map((r) => Array.from(r.gradient)), [0, 1, 2, 3].map((i) => Array.from(honest(s, i))), `step ${s}: the honest bits`);
+  }
+  assert.deepEqual(conns.map((c) => [c.name, c.closed?.code ?? null]), [['l#1', 4403], ['l#2', 4403], ['a', null], ['b', null]]);
+});
+
 test('cluster.verify 1 with a worker of another backend kind (other low bits): once two workers of one kind agree, it leaves, its votes on open parts are dropped, and every part ends with the agreed bits', async () => {
   const otherBits: Answer = (_s, _i, g) => g.map((x) => Math.fround(x * 1.0001));
   const { conns, step } = setUp({ a: truthful, c: otherBits, b: truthful }, 1);
