@@ -80,7 +80,7 @@ export interface DispatchOptions {
   noWorkerTimeoutMs: number;
   /** Fraction of parts computed by two workers and compared bit for bit (cluster.verify). */
   verify: number;
-  /** A gradient whose norm per example passes this multiple of the step's median is suspect (cluster.maxNormRatio). */
+  /** A gradient whose norm per example passes this multiple of the other workers' median is suspect (cluster.maxNormRatio). */
   maxNormRatio: number;
   /** Draws which parts are verified: a uniform number in [0, 1); crypto-random unless given (tests). */
   draw?: () => number;

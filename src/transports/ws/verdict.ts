@@ -93,7 +93,7 @@ export function median(xs: readonly number[]): number | null {
 export function suspicion(v: Vote<unknown>, reference: number | null, maxRatio: number): string | null {
   if (!v.finite) return 'a NaN or infinite value';
   if (reference !== null && reference > 0 && v.normPerExample > maxRatio * reference) {
-    return `a gradient norm ${(v.normPerExample / reference).toExponential(1)} times the step's median (cluster.maxNormRatio ${maxRatio})`;
+    return `a gradient norm ${(v.normPerExample / reference).toExponential(1)} times the other workers' median (cluster.maxNormRatio ${maxRatio})`;
   }
   return null;
 }
@@ -101,7 +101,7 @@ export function suspicion(v: Vote<unknown>, reference: number | null, maxRatio: 
 /** Why a finite vote is too small, or null: a norm per example under `reference` / `maxRatio`. */
 export function smallness(v: Vote<unknown>, reference: number | null, maxRatio: number): string | null {
   if (!v.finite || reference === null || !(reference > 0) || v.normPerExample * maxRatio >= reference) return null;
-  return `a gradient norm ${(v.normPerExample / reference).toExponential(1)} times the step's median (cluster.maxNormRatio ${maxRatio})`;
+  return `a gradient norm ${(v.normPerExample / reference).toExponential(1)} times the other workers' median (cluster.maxNormRatio ${maxRatio})`;
 }
 
 /**

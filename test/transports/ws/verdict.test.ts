@@ -45,7 +45,7 @@ test('a suspect result is used only when another worker computes its very bits; 
   const reference = 1;
   const suspect = (v: Vote<string>) => suspicion(v, reference, 1000);
   const huge = vote('l', 3e38, 3e38), honest = vote('h', 0.5, 0.5);
-  assert.match(suspect(huge) ?? '', /gradient norm .* times the step's median/);
+  assert.match(suspect(huge) ?? '', /gradient norm .* times the other workers' median/);
   assert.deepEqual(decide([huge], 1, suspect), { kind: 'pending', wanted: 1 });
   assert.deepEqual(decide([huge, honest], 1, suspect), { kind: 'use', vote: honest, verified: false, losers: [huge] });
   const huge2 = vote('h2', 3e38, 3e38);
