@@ -24,7 +24,9 @@ async function modelDir(run: string): Promise<string> {
 }
 
 /** "Label: 1 – Class: automobile" and the top classes, one per line. */
-export function formatPrediction(file: string, ranked: readonly ClassScore[], top: number): string {
+export function formatPrediction(path: string, ranked: readonly ClassScore[], top: number): string {
+  // A name with a newline or another control character split its line: such a name is quoted.
+  const file = /[\u0000-\u001f\u007f]/.test(path) ? JSON.stringify(path) : path;
   const best = ranked[0];
   if (!best) return `${file}: no classes\n`;
   const shown = ranked.slice(0, top);
