@@ -144,10 +144,7 @@ function literalArguments(command: string | undefined, args: readonly string[]):
 function restoreLiterals(command: string | undefined, parsed: Record<string, unknown>, words: readonly string[]): void {
   const list = command === undefined ? undefined : VARIADIC[command];
   if (list === undefined || words.length === 0 || !Array.isArray(parsed[list])) return;
-  parsed[list] = (parsed[list] as unknown[]).map((v) => {
-    const i = words.findIndex((_w, k) => v === literal(k));
-    return i < 0 ? v : words[i];
-  });
+  parsed[list] = (parsed[list] as unknown[]).map((v) => (typeof v === 'string' && v.startsWith('\u0000') ? (words[Number(v.slice(1))] ?? v) : v));
 }
 
 /** The commands whose last argument is a list (`predict <images..>`, `report [runs..]`), and its name. */

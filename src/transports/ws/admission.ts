@@ -64,12 +64,12 @@ function socketBudget(): number {
 
 interface Pending {
   address: string;
-  timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout | undefined;
   upgraded: boolean;
 }
 
 /** Sockets of one kind by `address:port` (the key the raw and the TLS socket share), and how many from each address. */
-class Tally {
+class Capped {
   readonly sockets = new Map<string, Pending>();
   private readonly perAddress = new Map<string, number>();
 
@@ -98,9 +98,9 @@ class Tally {
 
 export class Admission {
   /** Sockets not authenticated, and not (yet) known as plain HTTP clients: what a worker's connection is until it proves the token. */
-  private readonly pending = new Tally();
+  private readonly pending = new Capped();
   /** Plain HTTP clients: a request came on the socket. */
-  private readonly http = new Tally();
+  private readonly http = new Capped();
   private readonly refusals: ThrottledLog;
   readonly budget: number;
 
@@ -149,14 +149,17 @@ export class Admission {
         socket.destroy();
         return this.refusals.note(why);
       }
-      p = { address: first.address, upgraded: false, timer: first.timer }; // (cleared: set again below)
+      p = { address: first.address, upgraded: false, timer: undefined };
       this.http.add(key, p);
     }
-    if (p.upgraded) return;
-    const q = p;
-    clearTimeout(q.timer);
-    q.timer = setTimeout(() => this.expire(socket, q), this.limits.handshakeTimeoutMs);
-    q.timer.unref();
+    if (!p.upgraded) this.cutLater(socket, p);
+  }
+
+  /** The socket is cut handshakeTimeoutMs from now (unless released before): its earlier cut is called off. */
+  private cutLater(socket: Socket, p: Pending): void {
+    clearTimeout(p.timer);
+    p.timer = setTimeout(() => this.expire(socket, p), this.limits.handshakeTimeoutMs);
+    p.timer.unref();
   }
 
   /** The socket's peer proved the token: no longer capped or timed out here. */
@@ -180,8 +183,8 @@ export class Admission {
       socket.destroy();
       return this.refusals.note(why);
     }
-    const p: Pending = { address, upgraded: false, timer: setTimeout(() => this.expire(socket, p), this.limits.handshakeTimeoutMs) };
-    p.timer.unref();
+    const p: Pending = { address, upgraded: false, timer: undefined };
+    this.cutLater(socket, p);
     this.pending.add(key, p);
   }
 
