@@ -13,9 +13,10 @@
  *     sends a byte;
  *   - a plain HTTP client (a request came on its socket: the dashboard, a
  *     probe) leaves those caps for caps of its own, of the same sizes, and
- *     is cut after the handshake timeout since its last request: one that
- *     keeps asking keeps its keep-alive socket, and never holds the slots
- *     workers need to join (four addresses polling /healthz held them all).
+ *     is cut after the handshake timeout since its last answer, never while
+ *     a request is being answered: one that keeps asking keeps its
+ *     keep-alive socket, and never holds the slots workers need to join
+ *     (four addresses polling /healthz held them all).
  *
  * Refusals are logged at most once per LOG_EVERY_MS, with their count
  * (ThrottledLog, which pool.ts uses for failed authentications and refused workers too).
@@ -38,6 +39,8 @@ export const RESERVED_FDS = 64;
 /** A socket handed to the WebSocket layer gets this long past the handshake timeout to be closed there, with its close code. */
 const UPGRADED_GRACE_MS = 2000;
 const LOG_EVERY_MS = 10_000;
+/** A plain HTTP client's socket with a request still being answered is cut after this (or the handshake timeout, if longer). */
+const ANSWERING_MS = 30_000;
 
 /** The soft limit on open files and how many are open now, where the system tells (Linux /proc); null elsewhere. */
 export function fileDescriptors(): { limit: number; open: number } | null {
@@ -66,6 +69,8 @@ interface Pending {
   address: string;
   timer: NodeJS.Timeout | undefined;
   upgraded: boolean;
+  /** Requests on the socket not yet answered (a plain HTTP client's); it is not cut while there are any. */
+  answering: number;
 }
 
 /** Sockets of one kind by `address:port` (the key the raw and the TLS socket share), and how many from each address. */
@@ -113,9 +118,9 @@ export class Admission {
     this.budget = socketBudget();
     server.on('connection', (socket: Socket) => this.admit(socket));
     // A plain HTTP client (the dashboard, a probe) that keeps asking keeps its socket: the cut
-    // after handshakeTimeoutMs counts from its last request. A page polling every second over
+    // after handshakeTimeoutMs counts from its last answer. A page polling every second over
     // keep-alive had its socket reset every 10 s, requests in flight with it.
-    server.on('request', (req: { socket: Socket }) => this.asked(req.socket));
+    server.on('request', (req: { socket: Socket }, res: { once(event: 'close', f: () => void): unknown }) => this.asked(req.socket, res));
   }
 
   /** Sockets open now, across every guarded server of the process. */
@@ -135,9 +140,11 @@ export class Admission {
 
   /**
    * A request came on the socket: a plain HTTP client, counted as one from its first request (past
-   * the caps for those, it is closed), whose time to be cut starts again at each.
+   * the caps for those, it is closed). It is not cut while a request is being answered, and its
+   * time to be cut starts again when the last one has been (a slow answer under load, or a client
+   * that asks again at once, no longer meets a cut that its previous request started).
    */
-  private asked(socket: Socket): void {
+  private asked(socket: Socket, res: { once(event: 'close', f: () => void): unknown }): void {
     const key = keyOf(socket);
     let p = this.http.sockets.get(key);
     if (p === undefined) {
@@ -149,10 +156,18 @@ export class Admission {
         socket.destroy();
         return this.refusals.note(why);
       }
-      p = { address: first.address, upgraded: false, timer: undefined };
+      p = { address: first.address, upgraded: false, timer: undefined, answering: 0 };
       this.http.add(key, p);
     }
-    if (!p.upgraded) this.cutLater(socket, p);
+    const asking = p;
+    asking.answering++;
+    // A client that never reads its answer must not keep the socket for ever either.
+    clearTimeout(asking.timer);
+    asking.timer = setTimeout(() => this.expire(socket, asking), Math.max(this.limits.handshakeTimeoutMs, ANSWERING_MS));
+    asking.timer.unref();
+    res.once('close', () => {
+      if (--asking.answering === 0 && !asking.upgraded && !socket.destroyed) this.cutLater(socket, asking);
+    });
   }
 
   /** The socket is cut handshakeTimeoutMs from now (unless released before): its earlier cut is called off. */
@@ -183,7 +198,7 @@ export class Admission {
       socket.destroy();
       return this.refusals.note(why);
     }
-    const p: Pending = { address, upgraded: false, timer: undefined };
+    const p: Pending = { address, upgraded: false, timer: undefined, answering: 0 };
     this.cutLater(socket, p);
     this.pending.add(key, p);
   }
