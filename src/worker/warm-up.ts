@@ -25,7 +25,11 @@ import { initParams } from './model.js';
 
 const WARM_UP_STEPS = 400;
 const WARM_UP_MAX_MS = 3000;
-/** Evaluations of one chunk: the first records its kernel plan, the others replay it. */
+/**
+ * Evaluations of one chunk: the first records its kernel plan, the others replay it. Fewer when
+ * TRAINER_WARMUP_STEPS asks for fewer gradients than this (a short warm-up is short: the passes were
+ * most of a 2-gradient warm-up's time, an evaluation chunk being tens of micro-batches).
+ */
 const EVAL_PASSES = 3;
 
 /** The micro-batch sizes of a step of `batchSize` examples in `microBatches` parts, at most `maxBatch`. */
@@ -37,7 +41,7 @@ export function microBatchSizes(batchSize: number, microBatches: number, maxBatc
 
 /**
  * On the wasm backend, evaluates `data`'s first `evalSize` examples (the largest task, an
- * evaluation chunk) EVAL_PASSES times, then computes up to TRAINER_WARMUP_STEPS (default 400)
+ * evaluation chunk) EVAL_PASSES times (at most as many times as gradients), then computes up to TRAINER_WARMUP_STEPS (default 400)
  * gradients of the given sizes, in turn, on `data`'s first examples, for at most 3 s in all
  * (one gradient at the least); returns how many gradients it computed.
  */
@@ -60,7 +64,7 @@ export function warmUp(c: MicroBatchComputer, data: Dataset, sizes: readonly num
   // it away and V8 optimised it again over the next two epochs (2 threads, evaluation every epoch:
   // epochs 2-3 at 10,400-10,800 images/s against 13,000 before; with this, 12,300-13,400).
   const evalIndices = Int32Array.from({ length: Math.min(data.count, evalSize) }, (_, i) => i);
-  for (let k = 0; k < EVAL_PASSES && evalIndices.length > 0; k++) c.evaluate({ version: -1, flat: flats[0] as Float32Array }, data, evalIndices);
+  for (let k = 0; k < Math.min(EVAL_PASSES, steps) && evalIndices.length > 0; k++) c.evaluate({ version: -1, flat: flats[0] as Float32Array }, data, evalIndices);
   let done = 0;
   // One gradient at the least, whatever the evaluation passes took: on a loaded machine they
   // could use the whole budget, and the run's first step then compiled the kernels for its size.

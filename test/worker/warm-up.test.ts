@@ -54,6 +54,24 @@ describe('warm-up', () => {
     assert.equal(c.planning.recorded, recorded, 'its plan was recorded by the warm-up');
   });
 
+  it('a warm-up of fewer gradients than its evaluation passes evaluates as many times as it computes gradients (the passes were most of a short warm-up)', async () => {
+    await useBackend('wasm');
+    const weights = initParams(model, 3);
+    const chunk = Int32Array.from({ length: 20 }, (_, i) => i);
+    for (const [steps, passes] of [['1', 1], ['2', 2], ['5', 3]] as const) {
+      process.env['TRAINER_WARMUP_STEPS'] = steps;
+      const c = new MicroBatchComputer(model, NORMALIZATIONS[0]!, 20);
+      let evaluations = 0;
+      const evaluate = c.evaluate.bind(c);
+      c.evaluate = (...args) => (evaluations++, evaluate(...args));
+      assert.equal(warmUp(c, data, [16], 20), Number(steps));
+      assert.equal(evaluations, passes, `TRAINER_WARMUP_STEPS=${steps}`);
+      const recorded = c.planning.recorded;
+      c.evaluate(weights, data, chunk);
+      assert.equal(c.planning.recorded, recorded, 'one pass records the plan the run replays');
+    }
+  });
+
   it('only the wasm backend warms up', async () => {
     await useBackend('cpu');
     assert.equal(warmUp(new MicroBatchComputer(model, NORMALIZATIONS[0]!, 16), data, [16]), 0);
