@@ -4,13 +4,48 @@ import { parseAllowedHosts } from '../dashboard/host-check.js';
 import { dashboardRun, dashboardUrlOf, parseStatusPort, startDashboard, type LiveDashboard } from '../dashboard/live.js';
 import { claimRunFolder, resolveRunConfig, runStart } from '../coordinator/run-config.js';
 import type { StepTiming } from '../coordinator/train-loop.js';
-import { TrainerError } from '../shared/errors.js';
+import { TrainerError, isTrainerError } from '../shared/errors.js';
 import { isLoopbackHost, MIN_NETWORK_TOKEN_CHARS, resolveToken } from '../transports/ws/auth.js';
 import { tlsMaterial } from '../transports/ws/server.js';
 import { downloadProgress, isOutputClosed, note, stopOnSignal, stoppedExit } from './output.js';
 import { createProgress, type Progress } from './progress.js';
 import { traceTo } from './trace.js';
 import type { CoordinatorArgs } from './commands.js';
+import { VERIFY_NEEDS_WORKERS, type Config } from '../shared/config.js';
+
+/**
+ * The run's config, with cluster.workers raised to `--min-workers` where that is more and the
+ * micro-batches allow it (cluster.workers at most train.microBatches; more workers than that are
+ * spares, and cluster.workers stays): Slurm and Kubernetes give the task count as --min-workers,
+ * and the run said it was set up for cluster.workers' 1 (the dashboard's "n of N", /metrics'
+ * trainer_workers_wanted) while it waited for 3, and cluster.verify was refused for want of 2
+ * workers. A --cluster.workers flag is kept as given. The config is resolved once more for that,
+ * and only the config used says its notes.
+ */
+async function workersAtLeast(
+  minWorkers: number | undefined,
+  cluster: Record<string, unknown>,
+  resolve: (overrides: Record<string, unknown>, log: (line: string) => void) => Promise<Config>,
+  log: (line: string) => void,
+  over: Record<string, unknown>,
+): Promise<Config> {
+  const notes: string[] = [];
+  let config: Config;
+  try {
+    config = await resolve(over, (l) => notes.push(l));
+  } catch (err) {
+    // cluster.verify with --min-workers 3 was refused for want of 2 workers.
+    if (!(minWorkers !== undefined && minWorkers >= 2 && cluster.workers === undefined && isTrainerError(err, 'E_CONFIG') && err.message.endsWith(VERIFY_NEEDS_WORKERS))) throw err;
+    cluster.workers = minWorkers;
+    return resolve(over, log);
+  }
+  if (minWorkers !== undefined && cluster.workers === undefined && minWorkers > config.cluster.workers && minWorkers <= config.train.microBatches) {
+    cluster.workers = minWorkers;
+    return resolve(over, log);
+  }
+  for (const line of notes) log(line);
+  return config;
+}
 
 export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<string, unknown>): Promise<void> {
   const over: Record<string, unknown> = structuredClone(overrides);
@@ -25,11 +60,11 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
   const file = a.config !== undefined ? { file: a.config } : {};
   const start = await runStart({ ...file, overrides: over, resume: a.resume, autoResume: a.autoResume, log: note(a.quiet) });
   const resume = start === 'resume';
-  const resolved = await resolveRunConfig({ ...file, overrides: over, resume, log: note(a.quiet) });
-  const minWorkers = a.minWorkers ?? resolved.cluster.workers;
-  if (!Number.isInteger(minWorkers) || minWorkers < 1) {
+  if (a.minWorkers !== undefined && (!Number.isInteger(a.minWorkers) || a.minWorkers < 1)) {
     throw new TrainerError('E_USAGE', `--min-workers must be a positive integer, got ${JSON.stringify(a.minWorkers)}`);
   }
+  const resolved = await workersAtLeast(a.minWorkers, cluster, (overrides, log) => resolveRunConfig({ ...file, overrides, resume, log }), note(a.quiet), over);
+  const minWorkers = a.minWorkers ?? resolved.cluster.workers;
   const statusPort = parseStatusPort(a.statusPort);
   const allowedHosts = parseAllowedHosts(a.allowedHost);
   const token = resolveToken(resolved.cluster.token);
@@ -66,6 +101,8 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
     if (a.dashboard !== false) {
       dash = await startDashboard({
         ...dashboardRun(config),
+        // What it waits for, when that is more (spares past train.microBatches: workersAtLeast).
+        workersWanted: Math.max(config.cluster.workers, minWorkers),
         host: config.cluster.host,
         tls: config.cluster.tls,
         allowedHosts,

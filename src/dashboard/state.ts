@@ -289,7 +289,7 @@ export function prometheusText(st: DashboardStatus): string {
   metric('trainer_steps_total', 'counter', 'SGD steps done.', [['', st.step]]);
   metric('trainer_epoch', 'gauge', 'Epoch in progress (1-based).', [['', st.epoch]]);
   metric('trainer_workers', 'gauge', 'Workers computing now.', [['', st.workersAlive]]);
-  metric('trainer_workers_wanted', 'gauge', 'Workers the run is set up for (cluster.workers).', [['', st.workersWanted]]);
+  metric('trainer_workers_wanted', 'gauge', 'Workers the run is set up for (cluster.workers, or the coordinator\'s --min-workers if more).', [['', st.workersWanted]]);
   metric('trainer_images_per_second', 'gauge', 'Training throughput of the epoch so far.', [['', st.imagesPerSec]]);
   metric('trainer_train_loss', 'gauge', 'Running training loss of the epoch so far.', [['', st.loss ?? Number.NaN]]);
   metric('trainer_eta_seconds', 'gauge', 'Seconds to the end of the run at the pace so far.', [['', st.etaSec ?? Number.NaN]]);

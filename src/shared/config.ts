@@ -331,6 +331,9 @@ export function taskTimeoutMs(c: Pick<Config, 'cluster' | 'train'>, examples: nu
 }
 
 /** Validates a merged config; throws E_CONFIG with one line naming the key path and the value. */
+/** The end of the E_CONFIG message of cluster.verify with fewer than 2 workers (`trainer coordinator --min-workers` raises cluster.workers past it). */
+export const VERIFY_NEEDS_WORKERS = 'needs cluster.workers of at least 2: a result is checked by a second worker';
+
 export function validateConfig(raw: unknown): Config {
   const r = configSchema.safeParse(raw);
   if (!r.success) {
@@ -388,9 +391,7 @@ export function validateConfig(raw: unknown): Config {
     );
   }
   checkGpus(c);
-  if (c.cluster.verify > 0 && c.cluster.workers < 2) {
-    throw new TrainerError('E_CONFIG', `cluster.verify ${c.cluster.verify} needs cluster.workers of at least 2: a result is checked by a second worker`);
-  }
+  if (c.cluster.verify > 0 && c.cluster.workers < 2) throw new TrainerError('E_CONFIG', `cluster.verify ${c.cluster.verify} ${VERIFY_NEEDS_WORKERS}`);
   const perTask = Math.ceil(c.train.batchSize / c.train.microBatches);
   if (perTask > MAX_TASK_EXAMPLES) {
     throw new TrainerError(
