@@ -171,7 +171,9 @@ function unusedConfigKey(command: string, overrides: Record<string, unknown>): T
 
 export async function main(argv: string[]): Promise<void> {
   watchOutput();
-  checkEnvironment();
+  // The help lists the variables and the values they take: a mistyped one did not let it be read.
+  const typed = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  if (!typed.some((a) => a === '--help' || a === '-h' || a === '--version')) checkEnvironment();
   const { rest, overrides } = extractConfigFlags(argv);
   const first = rest[0];
   const command = first !== undefined && first in COMMANDS ? first : undefined;

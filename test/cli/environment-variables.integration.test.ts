@@ -25,6 +25,12 @@ test('a TRAINER_* switch or warm-up count trainer does not understand is E_USAGE
       assert.equal(r.code, 2);
     }
   }
+  // The help, which lists them and their values, and the version are shown all the same (they were E_USAGE too).
+  for (const args of [['--help'], ['train', '--help'], ['worker', '-h'], ['--version']]) {
+    const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, TRAINER_DEBUG: 'false' } });
+    assert.deepEqual([r.status, r.stderr], [0, ''], args.join(' '));
+    assert.match(r.stdout, args[0] === '--version' ? /^\d+\.\d+\.\d+\n$/ : /TRAINER_DEBUG/, args.join(' '));
+  }
   // 0 and 1 are taken, as are an empty value (as if unset) and a whole warm-up count.
   const ok = run({ TRAINER_WASM_SIMD: '1', TRAINER_WASM_FMA: '0', TRAINER_DEBUG: '', TRAINER_WARMUP_STEPS: '2' }, ['train', '-c', '/nonexistent.yaml']);
   assert.equal(ok.stderr, 'error E_CONFIG: cannot read config file /nonexistent.yaml: ENOENT\n');
