@@ -218,7 +218,7 @@ async function trainOnce(a: DoctorArgs, u: TrainingRun, dir: string, started: (c
     return [label, '', '', r.signal ? `stopped after ${TRAIN_LIMIT_MS / 1000} s` : errorLine];
   }
   const sha = createHash('sha256').update(readFileSync(weights)).digest('hex');
-  return [label, String(Math.round(epoch.imagesPerSec)), sha, u.software ? `software adapter: the first ${a.softwareLimit} images only` : ''];
+  return [label, String(Math.round(epoch.imagesPerSec)), sha, u.software ? `software adapter: the first ${a.softwareLimit} images at most` : ''];
 }
 
 function command(cmd: string, args: string[]): string | null {
