@@ -11,8 +11,11 @@ import { MAX_WORKER_NAME_CHARS, MAX_WORKER_THREADS, WORKER_NAME } from '../trans
 import { runWsWorker } from '../transports/ws/worker.js';
 import type { WorkerArgs } from './commands.js';
 
-/** HOST:PORT, [v6]:PORT or a ws(s) URL, as a URL. */
-export function coordinatorUrl(connect: string): string {
+/**
+ * HOST:PORT, [v6]:PORT or a ws(s) URL, as a URL; HOST:PORT is wss:// when `tls` (--ca: trust for
+ * TLS was asked for, and the worker went on in plain text, data, weights and gradients unencrypted).
+ */
+export function coordinatorUrl(connect: string, tls = false): string {
   const bad = (why = '') => new TrainerError('E_USAGE', `--connect must be HOST:PORT, ws://HOST:PORT or wss://HOST:PORT${why}, got ${JSON.stringify(connect)}`);
   if (/^wss?:\/\//i.test(connect)) {
     // Checked here: the socket library threw "Invalid URL" (E_INTERNAL) for these, and took port 0.
@@ -24,11 +27,14 @@ export function coordinatorUrl(connect: string): string {
     }
     if (url.hash !== '' || url.username !== '' || url.password !== '') throw bad(' (no #fragment or user:password@)');
     if (url.port === '0') throw bad(' (a port from 1 to 65535)');
+    if (tls && url.protocol === 'ws:') {
+      throw new TrainerError('E_USAGE', `--ca is trust for TLS, and ${connect} is plain text: connect with wss://, or leave --ca out`);
+    }
     return connect;
   }
   const m = /^(\[[^\]]+\]|[^:/\s]+):(\d{1,5})$/.exec(connect);
   if (!m || Number(m[2]) > 65535 || Number(m[2]) === 0) throw bad();
-  const url = `ws://${m[1]}:${m[2]}`;
+  const url = `${tls ? 'wss' : 'ws'}://${m[1]}:${m[2]}`;
   // A host the URL parser refuses ([zz], a|b) was E_INTERNAL "Invalid URL" from the socket library.
   if (!URL.canParse(url)) throw bad(' (not a host name or address)');
   return url;
@@ -84,7 +90,7 @@ export function threadsBackendRefusal(threads: number, backend: BackendName | un
 }
 
 export async function workerCommand(a: WorkerArgs): Promise<void> {
-  const url = coordinatorUrl(a.connect);
+  const url = coordinatorUrl(a.connect, a.ca !== undefined);
   if (a.retryForMs !== undefined && !(Number.isInteger(a.retryForMs) && a.retryForMs >= 0)) {
     throw new TrainerError('E_USAGE', `--retry-for-ms must be a non-negative integer, got ${JSON.stringify(a.retryForMs)}`);
   }

@@ -15,6 +15,10 @@ test('--connect takes HOST:PORT, [v6]:PORT or a ws/wss URL', () => {
   assert.equal(coordinatorUrl('gpu-box:9000'), 'ws://gpu-box:9000');
   assert.equal(coordinatorUrl('[::1]:9000'), 'ws://[::1]:9000');
   assert.equal(coordinatorUrl('wss://c.example:443'), 'wss://c.example:443');
+  // With --ca: TLS.
+  assert.equal(coordinatorUrl('gpu-box:9000', true), 'wss://gpu-box:9000');
+  assert.equal(coordinatorUrl('wss://c.example:443', true), 'wss://c.example:443');
+  assert.throws(() => coordinatorUrl('ws://c.example:9000', true), (e: unknown) => isTrainerError(e, 'E_USAGE') && /--ca is trust for TLS/.test(e.message));
   // The ws:// ones were E_INTERNAL "Invalid URL" from the socket library; port 0 was retried.
   // And HOST:PORT forms whose host no URL takes: E_INTERNAL "Invalid URL" from the socket library.
   for (const bad of ['9000', 'host', 'host:99999', 'host:port', 'http://x:1', 'host:0', 'ws://', 'ws://h:70000', 'ws://h:abc', 'ws://[::1', 'ws://h:1#frag', 'ws://h:0', 'wss://u:p@h:1', '[zz]:9136', '[1::2::3]:9136', 'ho%st:9136', 'a|b:9136', 'a<b:9136']) {

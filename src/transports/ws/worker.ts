@@ -175,7 +175,9 @@ const SILENCE_CHECK_MS = 1000;
 /** One connection: a socket and the session on it, until the socket closes (or the session fails for good). */
 function connectOnce(o: WsWorkerOptions, compute: WorkerCompute, name: string): Promise<LinkEnd> {
   return new Promise<LinkEnd>((resolve, reject) => {
-    const ws = new WebSocket(o.url, { ...WORKER_SOCKET_OPTIONS, ...(o.ca ? { ca: o.ca } : {}) });
+    // allowPartialTrustChain: the coordinator's own certificate trusted as given, also one a CA
+    // signed (the Slurm script passes the certificate itself; only a self-signed one was trusted).
+    const ws = new WebSocket(o.url, { ...WORKER_SOCKET_OPTIONS, ...(o.ca ? { ca: o.ca, allowPartialTrustChain: true } : {}) });
     let lastHeard = performance.now();
     let lastCheck = lastHeard;
     let silence: string | null = null;

@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 import { tempDir } from '../../helpers.js';
-import { killAll, spawnWorker, startBarePool, waitFor } from './helpers.js';
+import { killAll, spawnMain, spawnWorker, startBarePool, waitFor } from './helpers.js';
 
 function haveOpenssl(): boolean {
   try {
@@ -30,6 +30,31 @@ test('with cluster.tls the coordinator speaks wss, and a worker trusting its cer
     assert.match(untrusting.output(), /error E_TIMEOUT: no coordinator at wss:/);
     killAll([trusting]);
   } finally {
+    await pool.close();
+  }
+});
+
+test('a worker given the coordinator\'s own certificate, one a CA signed, trusts it, also dialled as HOST:PORT (it was "not trusted", and HOST:PORT with --ca went on in plain text)', { skip: !haveOpenssl() && 'no openssl' }, async () => {
+  const dir = await tempDir();
+  const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=test CA']);
+  run(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'req.csr', '-subj', '/CN=localhost']);
+  writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  run(['x509', '-req', '-in', 'req.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'cert.pem', '-days', '1', '-extfile', 'ext.cnf']);
+  const { pool, url } = await startBarePool(dir, { cluster: { tls: { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') } } });
+  const procs = [];
+  try {
+    procs.push(spawnWorker(url, dir, 'by-cert', ['--ca', join(dir, 'cert.pem')]));
+    await waitFor('the worker trusting the certificate', () => pool.size === 1);
+    procs.push(spawnWorker(url.replace(/^wss:\/\//, ''), dir, 'host-port', ['--ca', join(dir, 'ca.pem')]));
+    await waitFor('the worker dialling HOST:PORT with --ca', () => pool.size === 2);
+    // ws:// with --ca is a contradiction: refused at once.
+    const plain = spawnMain(['worker', '--connect', url.replace(/^wss:/, 'ws:'), '--ca', join(dir, 'ca.pem'), '--retry-for-ms', '300']);
+    procs.push(plain);
+    assert.equal(await plain.exited, 2);
+    assert.match(plain.output(), /error E_USAGE: --ca is trust for TLS, and ws:\/\/127\.0\.0\.1:\d+ is plain text: connect with wss:\/\/, or leave --ca out/);
+  } finally {
+    killAll(procs);
     await pool.close();
   }
 });
