@@ -4,6 +4,7 @@ import { parseAllowedHosts } from '../dashboard/host-check.js';
 import { dashboardRun, dashboardUrlOf, parseStatusPort, startDashboard, type LiveDashboard } from '../dashboard/live.js';
 import { claimRunFolder, resolveRunConfig, runStart } from '../coordinator/run-config.js';
 import type { StepTiming } from '../coordinator/train-loop.js';
+import { VERIFY_NEEDS_WORKERS, type Config } from '../shared/config.js';
 import { TrainerError, isTrainerError } from '../shared/errors.js';
 import { isLoopbackHost, MIN_NETWORK_TOKEN_CHARS, resolveToken } from '../transports/ws/auth.js';
 import { tlsMaterial } from '../transports/ws/server.js';
@@ -11,7 +12,6 @@ import { downloadProgress, isOutputClosed, note, stopOnSignal, stoppedExit } fro
 import { createProgress, type Progress } from './progress.js';
 import { traceTo } from './trace.js';
 import type { CoordinatorArgs } from './commands.js';
-import { VERIFY_NEEDS_WORKERS, type Config } from '../shared/config.js';
 
 /**
  * The run's config, with cluster.workers raised to `--min-workers` where that is more and the

@@ -330,10 +330,10 @@ export function taskTimeoutMs(c: Pick<Config, 'cluster' | 'train'>, examples: nu
   return c.cluster.stepTimeoutMs * Math.max(1, Math.ceil(examples / microBatch));
 }
 
-/** Validates a merged config; throws E_CONFIG with one line naming the key path and the value. */
 /** The end of the E_CONFIG message of cluster.verify with fewer than 2 workers (`trainer coordinator --min-workers` raises cluster.workers past it). */
 export const VERIFY_NEEDS_WORKERS = 'needs cluster.workers of at least 2: a result is checked by a second worker';
 
+/** Validates a merged config; throws E_CONFIG with one line naming the key path and the value. */
 export function validateConfig(raw: unknown): Config {
   const r = configSchema.safeParse(raw);
   if (!r.success) {
