@@ -18,33 +18,23 @@ import type { CoordinatorArgs } from './commands.js';
  * micro-batches allow it (cluster.workers at most train.microBatches; more workers than that are
  * spares, and cluster.workers stays): Slurm and Kubernetes give the task count as --min-workers,
  * and the run said it was set up for cluster.workers' 1 (the dashboard's "n of N", /metrics'
- * trainer_workers_wanted) while it waited for 3, and cluster.verify was refused for want of 2
- * workers. A --cluster.workers flag is kept as given. The config is resolved once more for that,
- * and only the config used says its notes.
+ * trainer_workers_wanted) while it waited for 3. Raising it breaks no rule of the config (the
+ * micro-batches' is checked here; the threads' is not a ws run's). cluster.verify, which needs 2,
+ * refused the config before it could be raised: that one is resolved again with the count given.
+ * A --cluster.workers flag is kept as given.
  */
-async function workersAtLeast(
-  minWorkers: number | undefined,
-  cluster: Record<string, unknown>,
-  resolve: (overrides: Record<string, unknown>, log: (line: string) => void) => Promise<Config>,
-  log: (line: string) => void,
-  over: Record<string, unknown>,
-): Promise<Config> {
-  const notes: string[] = [];
+async function workersAtLeast(minWorkers: number | undefined, over: Record<string, unknown>, resolve: (over: Record<string, unknown>) => Promise<Config>): Promise<Config> {
+  const cluster = over.cluster as Record<string, unknown>;
+  const raise = minWorkers !== undefined && cluster.workers === undefined ? minWorkers : undefined;
   let config: Config;
   try {
-    config = await resolve(over, (l) => notes.push(l));
+    config = await resolve(over);
   } catch (err) {
-    // cluster.verify with --min-workers 3 was refused for want of 2 workers.
-    if (!(minWorkers !== undefined && minWorkers >= 2 && cluster.workers === undefined && isTrainerError(err, 'E_CONFIG') && err.message.endsWith(VERIFY_NEEDS_WORKERS))) throw err;
-    cluster.workers = minWorkers;
-    return resolve(over, log);
+    if (!(raise !== undefined && raise >= 2 && isTrainerError(err, 'E_CONFIG') && err.message.endsWith(VERIFY_NEEDS_WORKERS))) throw err;
+    return resolve({ ...over, cluster: { ...cluster, workers: raise } });
   }
-  if (minWorkers !== undefined && cluster.workers === undefined && minWorkers > config.cluster.workers && minWorkers <= config.train.microBatches) {
-    cluster.workers = minWorkers;
-    return resolve(over, log);
-  }
-  for (const line of notes) log(line);
-  return config;
+  if (raise === undefined || raise <= config.cluster.workers || raise > config.train.microBatches) return config;
+  return { ...config, cluster: { ...config.cluster, workers: raise } };
 }
 
 export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<string, unknown>): Promise<void> {
@@ -63,7 +53,7 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
   if (a.minWorkers !== undefined && (!Number.isInteger(a.minWorkers) || a.minWorkers < 1)) {
     throw new TrainerError('E_USAGE', `--min-workers must be a positive integer, got ${JSON.stringify(a.minWorkers)}`);
   }
-  const resolved = await workersAtLeast(a.minWorkers, cluster, (overrides, log) => resolveRunConfig({ ...file, overrides, resume, log }), note(a.quiet), over);
+  const resolved = await workersAtLeast(a.minWorkers, over, (overrides) => resolveRunConfig({ ...file, overrides, resume, log: note(a.quiet) }));
   const minWorkers = a.minWorkers ?? resolved.cluster.workers;
   const statusPort = parseStatusPort(a.statusPort);
   const allowedHosts = parseAllowedHosts(a.allowedHost);
