@@ -102,6 +102,9 @@ export class WorkerConn {
   /** While joining: pings sent behind dataset chunks and not yet answered, oldest first. */
   private joinPings: number[] = [];
   private lastJoinPingMs = 0;
+  /** Whether the socket has closed (the worker answered the close, went away, or was cut off); and a promise of it. */
+  socketClosed = false;
+  readonly socketGone: Promise<void>;
 
   constructor(
     readonly id: string,
@@ -114,6 +117,12 @@ export class WorkerConn {
     ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     // The peer's close reason is its own words, and the pool logs it.
     ws.on('close', (code, reason) => this.closed(code, loggable(reason.toString()), true));
+    this.socketGone = new Promise((resolve) =>
+      ws.once('close', () => {
+        this.socketClosed = true;
+        resolve();
+      }),
+    );
     ws.on('error', () => this.close(CLOSE.protocolError, 'socket error'));
     this.send({ type: 'challenge', protocol: PROTOCOL_VERSION, nonce: this.nonce });
   }
@@ -163,13 +172,13 @@ export class WorkerConn {
     return this.ws.bufferedAmount;
   }
 
-  close(code: number, reason: string): void {
+  /** Closes with `code` and `reason`; a peer that does not answer the close handshake is cut off after `cutAfterMs`. */
+  close(code: number, reason: string, cutAfterMs = 2000): void {
     if (this.state === 'closed') return;
     // ws close reasons are at most 123 bytes.
     this.ws.close(code, closeReason(reason));
     this.closed(code, reason);
-    // A peer that never answers the close handshake is cut off.
-    setTimeout(() => this.ws.terminate(), 2000).unref();
+    setTimeout(() => this.ws.terminate(), cutAfterMs).unref();
   }
 
   private closed(code: number, reason: string, byPeer = false): void {

@@ -37,6 +37,11 @@ const WELCOME_REJECTIONS_TO_STOP = 3;
 const PAUSED_AFTER_MS = 2000;
 /** A worker's longest wait between attempts, its jitter and a second more. */
 const BACKOFF_LINGER_MS = RECONNECT_MAX_MS * 1.25 + 1000;
+/** How long workers have to answer the end of the run before the coordinator says it waits for them. */
+const ANSWER_GRACE_MS = 1000;
+
+/** A wait that does not hold the process (the pool's open port does while it waits). */
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)).unref());
 
 export class WsPool implements WorkerPool, ConnHost {
   readonly token: string | null;
@@ -323,32 +328,54 @@ export class WsPool implements WorkerPool, ConnHost {
     this.closingEnd = end;
     clearInterval(this.timer);
     // Before they are closed below: a worker connected now hears the end.
-    const connected = new Set([...this.conns].filter((c) => c.state !== 'auth').map((c) => c.identity));
+    const told = [...this.conns].filter((c) => c.state !== 'auth');
+    const connected = new Set(told.map((c) => c.identity));
     for (const c of [...this.conns]) {
       if (end === 'finished') {
         // Nothing but the challenge goes to a peer that has not proved the token.
         if (c.state !== 'auth') c.send({ type: 'leave', reason: 'coordinator done' });
-        c.close(CLOSE.shutdown, 'coordinator done');
+        c.close(CLOSE.shutdown, 'coordinator done', BACKOFF_LINGER_MS);
       } else {
         // Workers that were told "done" here exited, and a coordinator resumed (by hand, or
         // rescheduled by Kubernetes or Slurm) then waited for them for ever.
         c.close(CLOSE.stopped, 'coordinator stopped; it may resume');
       }
     }
+    if (end === 'finished') await this.tellTheEnd(told, connected);
     // Let the close frames leave before the sockets are cut.
-    await new Promise((r) => setTimeout(r, 50));
-    // A worker in a stall's back-off is not connected to hear the leave, and retried for ever once
-    // the coordinator was gone (a Kubernetes Job never completed): it retries every 5 s at most, and
-    // a connection now is answered "done" (accept). So is one whose back-off ended but whose next try
-    // has not come yet.
-    const waiting = end === 'finished' ? this.standing.rejoining(performance.now(), RECONNECT_MAX_MS * 1.25, connected) : 0;
-    if (waiting > 0) {
-      this.o.log(`listening ${BACKOFF_LINGER_MS / 1000} s more to tell ${waiting} worker(s) in a stall's back-off that the run is over`);
-      await new Promise((r) => setTimeout(r, BACKOFF_LINGER_MS));
-    }
+    else await sleep(50);
     await this.listening.close();
     await this.o.onClose?.();
     this.dispatch.fail(new TrainerError('E_NO_WORKERS', 'pool closed'));
+  }
+
+  /**
+   * After the last step: waits, up to BACKOFF_LINGER_MS, for the connected workers `told` (by
+   * identity, `connected`) to answer the close, and for workers in a stall's back-off to try again,
+   * with the port open; a connection now is answered "done" (accept).
+   * - A worker not reading its socket at the end (stopped: SIGSTOP, Ctrl-Z, a suspended VM) that
+   *   wrote once the coordinator had exited drew a reset, which discarded the "done" waiting unread:
+   *   it saw its link lost and retried for ever (a Kubernetes Job never completed).
+   * - A worker in a stall's back-off is not connected to hear the leave: it retries every 5 s at
+   *   most. So is one whose back-off ended but whose next try has not come yet.
+   * Live workers answer at once, and then nothing is waited for.
+   */
+  private async tellTheEnd(told: readonly WorkerConn[], connected: ReadonlySet<string>): Promise<void> {
+    const until = performance.now() + BACKOFF_LINGER_MS;
+    const answered = Promise.all(told.map((c) => c.socketGone));
+    const backingOff = this.standing.rejoining(performance.now(), RECONNECT_MAX_MS * 1.25, connected);
+    if (backingOff > 0) this.o.log(`listening ${BACKOFF_LINGER_MS / 1000} s more to tell ${backingOff} worker(s) in a stall's back-off that the run is over`);
+    await Promise.race([answered, sleep(ANSWER_GRACE_MS)]);
+    const silent = () => told.filter((c) => !c.socketClosed);
+    if (silent().length === 0 && backingOff === 0) return;
+    if (silent().length > 0) {
+      const seconds = Math.round((until - performance.now()) / 100) / 10;
+      this.o.log(`waiting up to ${seconds} s for ${silent().map((c) => `worker ${c.id} (${c.name})`).join(', ')} to read that the run is over (not reading: stopped?)`);
+    }
+    await Promise.race([backingOff > 0 ? new Promise<never>(() => {}) : answered, sleep(until - performance.now())]);
+    for (const c of silent()) {
+      this.o.log(`worker ${c.id} (${c.name}) did not read that the run is over: it retries until its --retry-for-ms ends (without it, for ever); stop it by hand`);
+    }
   }
 
   /**

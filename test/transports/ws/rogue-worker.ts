@@ -8,13 +8,16 @@
  * MODE: `honest`; `late:MS` (every result MS ms late); `stall` (takes tasks,
  * never answers them, answers pings); `huge` (every gradient value 3e38);
  * `zero` (zero gradients); `wrong` (gradients 1 % off); `eval` (every
- * evaluation chunk all correct); `squat` (leaves 300 ms after its ready). A
+ * evaluation chunk all correct); `squat` (leaves 300 ms after its ready); `busy`
+ * (before each result, blocks its event loop, reading nothing, as a long
+ * computation or a stopped process does, until the file ROGUE_UNBLOCK exists). A
  * suffix `@N` lies only from the Nth result on (`wrong@5`). TRAINER_TOKEN and
  * TRAINER_CACHE_DIR as for `trainer worker`; ROGUE_BACKEND: the backend kind it
  * claims in its ready (it computes on wasm whatever it says).
  * It reconnects after a drop, like a real worker, and exits when told to leave
  * or refused for good.
  */
+import { existsSync } from 'node:fs';
 import WebSocket from 'ws';
 import { decodeMessage } from '../../../src/transports/ws/decode.js';
 import { encodeMessage } from '../../../src/transports/ws/encode.js';
@@ -22,7 +25,13 @@ import type { Message } from '../../../src/transports/ws/protocol.js';
 import { WORKER_SOCKET_OPTIONS, WorkerCompute } from '../../../src/transports/ws/worker.js';
 import { WorkerSession, type SessionEnd } from '../../../src/transports/ws/worker-session.js';
 
-export type RogueMode = 'honest' | 'stall' | 'huge' | 'zero' | 'wrong' | 'eval' | 'squat' | `late:${number}`;
+export type RogueMode = 'honest' | 'stall' | 'huge' | 'zero' | 'wrong' | 'eval' | 'squat' | 'busy' | `late:${number}`;
+
+/** Blocks this thread, reading nothing, until `file` exists (checked every 50 ms). */
+function blockUntil(file: string): void {
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  while (!existsSync(file)) Atomics.wait(cell, 0, 0, 50);
+}
 
 /** The frame a rogue worker sends instead of `frame` (null: nothing). */
 export function alter(mode: string, frame: Uint8Array): Uint8Array | null {
@@ -67,8 +76,10 @@ async function main(): Promise<void> {
               }, 300);
             }
             if (type !== 'gradient' && type !== 'evalResult') return raw(frame);
-            const out = results++ >= from ? alter(mode, frame) : frame;
+            const altered = results++ >= from;
+            const out = altered ? alter(mode, frame) : frame;
             if (out === null) return;
+            if (altered && mode === 'busy') blockUntil(process.env.ROGUE_UNBLOCK ?? '');
             // The frame's buffer is reused for the next result: a late one goes out as a copy.
             if (lateMs > 0) {
               const copy = Uint8Array.from(out);

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import test from 'node:test';
 import { runTraining } from '../../../src/coordinator/run.js';
 import type { PoolFactory } from '../../../src/transports/pool.js';
@@ -90,6 +92,37 @@ test("a worker in a stall's back-off when the run ends is told so, and exits 0 (
     assert.match(sleeper.output(), /leaving: coordinator done/);
     // Said once, though each refusal names the milliseconds left.
     assert.equal(sleeper.output().match(/refused for another \d+ ms/g)?.length, 1, sleeper.output());
+  } finally {
+    killAll(procs);
+  }
+});
+
+test('a worker not reading its socket when the run ends (busy, or stopped) hears "done" once it reads again, and exits 0: the coordinator waits for it (it wrote to a coordinator gone, whose reset discarded the "done" unread, and retried for ever)', async () => {
+  const dir = await tempDir();
+  const config = wsConfig(dir, 'ended-while-busy', { train: { epochs: 2 } });
+  const unblock = join(dir, 'unblock');
+  const procs: Spawned[] = [];
+  const lines: string[] = [];
+  const saw = (re: RegExp) => lines.some((l) => re.test(l));
+  // From its 6th result on (of about 30), the busy worker reads nothing until the file exists.
+  const createPool = loopbackWsPool({
+    minWorkers: 2,
+    onListening: (u) => procs.push(spawnWorker(u, dir, 'honest'), spawnRogue(u, dir, 'busy@6', 'busy', { ROGUE_UNBLOCK: unblock })),
+  });
+  const log = (l: string) => {
+    lines.push(l);
+    // Once the coordinator waits for it (or, failing that, once it is gone): the worker reads again.
+    if (/waiting up to [\d.]+ s for worker \S+ \(busy\) to read that the run is over \(not reading: stopped\?\)$/.test(l)) writeFileSync(unblock, '');
+  };
+  try {
+    const r = await runTraining({ config, resume: false, createPool, log });
+    writeFileSync(unblock, '');
+    assert.equal(r.outcome, 'finished');
+    const busy = procs[1] as Spawned;
+    assert.equal(await Promise.race([busy.exited, new Promise((r) => setTimeout(() => r('still running'), 5000))]), 0, busy.output());
+    assert.doesNotMatch(busy.output(), /dropped/);
+    assert.ok(saw(/\(busy\) to read that the run is over/), lines.join('\n'));
+    assert.ok(!saw(/did not read that the run is over/), lines.join('\n'));
   } finally {
     killAll(procs);
   }
