@@ -4,10 +4,12 @@
  * errors (ECONNREFUSED, ENOTFOUND, certificate codes, OpenSSL's "wrong
  * version number" when a TLS client meets a plain server) and ws's own
  * "Unexpected server response" when something other than a WebSocket server
- * answers. One case it cannot tell alone: a plain ws:// client talking to a
+ * answers. Two cases it cannot tell alone: a plain ws:// client talking to a
  * TLS server just sees the connection reset, so the caller may ask
- * `speaksTls` before it says so.
+ * `speaksTls` before it says so; a TLS client's "wrong version number" may be
+ * a plain server, or something else: `speaksPlainHttp` tells.
  */
+import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 
 /** One line, without the URL (the caller names it), ending with what to do. */
@@ -41,15 +43,50 @@ export function describeConnectError(err: unknown, url: string): string {
     case 'CERT_NOT_YET_VALID':
       return `TLS certificate of ${hostPort} is not valid now (${message})${tag}`;
   }
-  if (secure && /wrong version number|packet length too long|unknown protocol|http request/i.test(message)) {
-    return `the server at ${hostPort} does not speak TLS${tag}: connect with ws://${hostPort}, or give the coordinator cluster.tls.cert and cluster.tls.key`;
-  }
+  if (secure && NOT_TLS.test(message)) return `${plainServerHint(url)}${tag}`;
   const http = /Unexpected server response: (\d+)/.exec(message);
   if (http) {
     return `${hostPort} answered HTTP ${http[1]}, not a WebSocket: not a trainer coordinator (protocol mismatch), or a proxy in between (check the port)`;
   }
   if (code === 'ECONNRESET') return `${hostPort} reset the connection${tag} before answering${secure ? '' : `; if it serves TLS, connect with wss://${hostPort}`}`;
   return `${message}${tag}`;
+}
+
+/** OpenSSL's words when a TLS client reads a plain server's answer as a record. */
+const NOT_TLS = /wrong version number|packet length too long|unknown protocol|http request/i;
+
+/** Whether a wss:// connection failed with `err` as it does against a plain server (`speaksPlainHttp` tells for sure). */
+export function metPlainServer(err: unknown, url: string): boolean {
+  return parts(url).secure && NOT_TLS.test((err as Error | null)?.message ?? '');
+}
+
+/** What a TLS client that met a plain server should be told. */
+export function plainServerHint(url: string): string {
+  const { hostPort } = parts(url);
+  return `the server at ${hostPort} does not speak TLS: connect with ws://${hostPort}, or give the coordinator cluster.tls.cert and cluster.tls.key`;
+}
+
+/**
+ * Whether HOST:PORT answers the start of a TLS handshake in plain HTTP, within `timeoutMs`: a
+ * plain server's "400 Bad Request" (a coordinator, or any Node HTTP server; one that answers no
+ * request it cannot route still answers bytes that are not HTTP).
+ */
+export function speaksPlainHttp(url: string, timeoutMs = 2000): Promise<boolean> {
+  const { host, port } = parts(url);
+  return new Promise((resolve) => {
+    const socket = netConnect({ host, port: Number(port) });
+    const done = (yes: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(yes);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    // A TLS record header (handshake, TLS 1.0) and a ClientHello's first bytes.
+    socket.once('connect', () => socket.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00, 0x0d, 0x0a, 0x0d, 0x0a])));
+    socket.once('data', (d: Buffer) => done(d.subarray(0, 7).toString('latin1') === 'HTTP/1.'));
+    socket.once('error', () => done(false));
+    socket.once('end', () => done(false));
+  });
 }
 
 /** What a plain client that met `speaksTls` should be told. */

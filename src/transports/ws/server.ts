@@ -13,12 +13,12 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, type TLSSocket } from 'node:tls';
 import { createRequire } from 'node:module';
 import type { WebSocket, WebSocketServer as WsServer } from 'ws';
 import { DEFAULT_CONFIG } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
-import { Admission, type AdmissionLimits } from './admission.js';
+import { Admission, ThrottledLog, type AdmissionLimits } from './admission.js';
 
 // ws is CommonJS: required, since importing it makes Node scan it for export names (~0.1 s of CPU a start).
 const { WebSocketServer } = createRequire(import.meta.url)('ws') as { WebSocketServer: typeof WsServer };
@@ -99,17 +99,25 @@ export function tlsMaterial(tls: { cert: string | null; key: string | null }): {
   const { cert, key } = tls;
   if ((cert === null) !== (key === null)) throw new TrainerError('E_CONFIG', 'cluster.tls needs both cert and key, or neither');
   if (cert === null || key === null) return null;
-  let material: { cert: Buffer; key: Buffer };
-  try {
-    material = { cert: readFileSync(cert), key: readFileSync(key) };
-  } catch (err) {
-    throw new TrainerError('E_CONFIG', `cannot read cluster.tls files: ${(err as Error).message}`);
-  }
+  // Each named: "cannot read cluster.tls files: EISDIR: illegal operation on a directory" said neither which nor what.
+  const read = (which: 'cert' | 'key', file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const why = e.code === 'EISDIR' ? 'it is a directory' : e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.message;
+      throw new TrainerError('E_CONFIG', `cannot read cluster.tls.${which} ${file}: ${why}`);
+    }
+  };
+  const material = { cert: read('cert', cert), key: read('key', key) };
   let x509: X509Certificate;
   try {
+    // X509Certificate reads DER too, which the TLS server does not: the key was blamed ("does not go with it").
+    if (!material.cert.includes('-----BEGIN CERTIFICATE-----')) throw new Error('not PEM');
     x509 = new X509Certificate(material.cert);
   } catch {
-    throw new TrainerError('E_CONFIG', `cluster.tls.cert ${cert} is not a PEM certificate (-----BEGIN CERTIFICATE-----)`);
+    const der = material.cert[0] === 0x30 ? ` (it looks like DER: openssl x509 -inform der -in ${cert} -out cert.pem)` : '';
+    throw new TrainerError('E_CONFIG', `cluster.tls.cert ${cert} is not a PEM certificate (-----BEGIN CERTIFICATE-----)${der}`);
   }
   try {
     createPrivateKey(material.key);
@@ -130,6 +138,21 @@ export function tlsMaterial(tls: { cert: string | null; key: string | null }): {
   if (Date.parse(x509.validTo) < now) throw new TrainerError('E_CONFIG', `cluster.tls.cert ${cert} expired on ${x509.validTo}: workers would refuse it`);
   if (Date.parse(x509.validFrom) > now) throw new TrainerError('E_CONFIG', `cluster.tls.cert ${cert} is not valid before ${x509.validFrom}: workers would refuse it`);
   return material;
+}
+
+/** Why a client's TLS handshake failed, in plain words (OpenSSL's alert names, the client's side). */
+export function handshakeFailure(err: Error & { code?: string }): string {
+  const m = err.message;
+  if (/alert (unknown ca|bad certificate|certificate unknown|unsupported certificate)/i.test(m)) {
+    return 'the worker does not trust this certificate (give it --ca with this certificate, or the CA that signed it)';
+  }
+  if (/alert certificate expired/i.test(m)) return 'the worker finds this certificate expired (cluster.tls.cert): renew it';
+  if (/http request|wrong version number|unknown protocol|unexpected message/i.test(m)) return 'not a TLS client (a ws:// worker? connect with wss://)';
+  // A Node client (a worker) that does not trust the certificate just hangs up: no alert says why.
+  if (err.code === 'ECONNRESET' || /socket hang up|disconnected before/i.test(m)) {
+    return 'the client closed the connection during the handshake (as a worker that does not trust this certificate does: give it --ca with this certificate, or the CA that signed it)';
+  }
+  return err.code ? `${m} (${err.code})` : m;
 }
 
 export async function listen(o: ListenOptions): Promise<Listening> {
@@ -163,6 +186,16 @@ export async function listen(o: ListenOptions): Promise<Listening> {
     handshakeTimeoutMs: c.handshakeTimeoutMs,
   };
   const admission = new Admission(server, limits, o.log ?? (() => {}));
+  if (material !== null) {
+    // A worker that does not trust the certificate (or finds it expired), or a plain ws:// client,
+    // failed its handshake without a word here: a run waiting for its workers gave no hint why.
+    // At most a line every few seconds: anyone who reaches the port can fail a handshake.
+    const failed = new ThrottledLog(o.log ?? (() => {}), (count, last) => `${count} TLS handshake(s) failed since the last such line, the last ${last}`);
+    server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+      const from = socket.remoteAddress === undefined ? '' : `from ${socket.remoteAddress.includes(':') ? `[${socket.remoteAddress}]` : socket.remoteAddress}: `;
+      failed.note(`${from}${handshakeFailure(err)}`);
+    });
+  }
   const wss = new WebSocketServer({ server, maxPayload: MAX_FRAME_BYTES_BEFORE_READY, perMessageDeflate: false, clientTracking: true });
   wss.on('connection', (ws: WebSocket) => fullFrameBytes.set(ws, o.maxPayloadBytes));
   // ws re-emits the server's errors here: unheard, a port in use was an uncaught exception. One

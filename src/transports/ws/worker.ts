@@ -19,7 +19,7 @@ import { selectBackend, type SelectedBackend } from '../../worker/backend.js';
 import { MicroBatchComputer, type BatchStats } from '../../worker/gradient.js';
 import { getModel, type ModelSpec } from '../../worker/model.js';
 import { ThreadEngine } from '../threads/engine.js';
-import { describeConnectError, speaksTls, tlsServerHint } from './connect-error.js';
+import { describeConnectError, metPlainServer, plainServerHint, speaksPlainHttp, speaksTls, tlsServerHint } from './connect-error.js';
 import { readCachedBlob, writeCachedBlob } from './dataset-cache.js';
 import { ArrayFrame, encodeMessage } from './encode.js';
 import { LARGE_FRAME_BYTES, tuneHeapGrowthForStreaming } from './heap-growth.js';
@@ -111,6 +111,10 @@ async function reconnecting(o: WsWorkerOptions, compute: WorkerCompute): Promise
       // workers retried for the whole of TRAINER_RETRY_FOR_MS).
       if (await speaksTls(o.url)) throw new TrainerError('E_USAGE', `cannot connect to ${o.url}: ${tlsServerHint(o.url)}`);
       cause = `cannot connect to ${o.url}: it reset the connection before answering (ECONNRESET): a coordinator refusing connections for now (too many unauthenticated ones: cluster.maxUnauthenticated, cluster.maxUnauthenticatedPerAddress), or not a coordinator`;
+    }
+    // The other way round: a wss:// worker and a plain coordinator, said once too.
+    if (!opened && metPlainServer(error, o.url) && (await speaksPlainHttp(o.url))) {
+      throw new TrainerError('E_USAGE', `cannot connect to ${o.url}: ${plainServerHint(o.url)}`);
     }
     const limit = o.retryForMs ?? (joined ? 0 : NEVER_JOINED_RETRY_MS);
     if (limit > 0 && performance.now() - lostSince > limit) {

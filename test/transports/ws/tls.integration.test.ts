@@ -15,12 +15,12 @@ function haveOpenssl(): boolean {
   }
 }
 
-test('with cluster.tls the coordinator speaks wss, and a worker trusting its certificate joins', { skip: !haveOpenssl() && 'no openssl' }, async () => {
+test('with cluster.tls the coordinator speaks wss, a worker trusting its certificate joins, and one that does not is named in its log (it said nothing)', { skip: !haveOpenssl() && 'no openssl' }, async () => {
   const dir = await tempDir();
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
-  const { pool, url } = await startBarePool(dir, { cluster: { tls: { cert, key } } });
+  const { pool, url, lines } = await startBarePool(dir, { cluster: { tls: { cert, key } } });
   try {
     assert.match(url, /^wss:\/\/127\.0\.0\.1:\d+$/);
     const untrusting = spawnWorker(url, dir, 'untrusting', ['--retry-for-ms', '300']);
@@ -28,6 +28,10 @@ test('with cluster.tls the coordinator speaks wss, and a worker trusting its cer
     await waitFor('the trusting worker', () => pool.size === 1);
     assert.equal(await untrusting.exited, 1);
     assert.match(untrusting.output(), /error E_TIMEOUT: no coordinator at wss:/);
+    assert.ok(
+      lines.some((l) => /^\d+ TLS handshake\(s\) failed since the last such line, the last (from 127\.0\.0\.1: )?the client closed the connection during the handshake \(as a worker that does not trust this certificate does: give it --ca with this certificate, or the CA that signed it\)$/.test(l)),
+      lines.join('\n'),
+    );
     killAll([trusting]);
   } finally {
     await pool.close();
@@ -81,6 +85,13 @@ test('bad cluster.tls files are E_CONFIG naming the file and the fault, before t
   refuses({ cert: garbage, key: a.key }, /^cluster\.tls\.cert .*garbage\.pem is not a PEM certificate/);
   refuses({ cert: a.cert, key: garbage }, /^cluster\.tls\.key .*garbage\.pem is not a PEM private key/);
   refuses({ cert: a.key, key: a.cert }, /is not a PEM certificate/);
+  // DER (X509Certificate reads it, the TLS server does not): the key was blamed, "does not go with it".
+  const der = join(dir, 'a.der');
+  execFileSync('openssl', ['x509', '-in', a.cert, '-outform', 'der', '-out', der], { stdio: 'ignore' });
+  refuses({ cert: der, key: a.key }, /^cluster\.tls\.cert .*a\.der is not a PEM certificate \(-----BEGIN CERTIFICATE-----\) \(it looks like DER: openssl x509 -inform der -in .*a\.der -out cert\.pem\)$/);
+  // Each file named, with what is wrong ("cannot read cluster.tls files: EISDIR: illegal operation on a directory, read").
+  refuses({ cert: dir, key: a.key }, new RegExp(`^cannot read cluster\\.tls\\.cert ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: it is a directory$`));
+  refuses({ cert: a.cert, key: join(dir, 'missing.key') }, /^cannot read cluster\.tls\.key .*missing\.key: no such file$/);
   // Encrypted with a passphrase (PKCS#8, and the older RSA form): a PEM private key it cannot use ("is not a PEM private key").
   const locked = join(dir, 'locked.key');
   execFileSync('openssl', ['pkey', '-in', a.key, '-aes128', '-passout', 'pass:secret', '-out', locked], { stdio: 'ignore' });
