@@ -52,6 +52,9 @@ export const defaultLoader: BackendLoader = {
   async loadNative(gpu) {
     // Specifiers in variables: both packages are optional and absent offline.
     const pkg = gpu ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+    // Found first (absent, as offline, it fails here): it takes classes of tfjs-layers from the bundle.
+    tf.requireTfjs.resolve(pkg);
+    tf.completeTfjs();
     tf.requireTfjs(pkg);
   },
   async loadWasm() {

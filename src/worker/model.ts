@@ -110,16 +110,17 @@ function netModel(): ModelSpec {
       return tf.add(tf.matMul(f1, p(w, 6) as tf.Tensor2D), p(w, 7)) as tf.Tensor2D;
     },
     buildLayers() {
-      return tf.sequential({
+      const { sequential, layers } = tf.tfLayers();
+      return sequential({
         name: 'net',
         layers: [
-          tf.layers.conv2d({ name: 'conv1', inputShape: [...IMAGE_SHAPE], filters: 16, kernelSize: 3, padding: 'same', activation: 'tanh' }),
-          tf.layers.maxPooling2d({ name: 'pool1', poolSize: 2, strides: 2 }),
-          tf.layers.conv2d({ name: 'conv2', filters: 8, kernelSize: 3, padding: 'same', activation: 'tanh' }),
-          tf.layers.maxPooling2d({ name: 'pool2', poolSize: 2, strides: 2 }),
-          tf.layers.flatten({ name: 'flatten' }),
-          tf.layers.dense({ name: 'fc1', units: 32, activation: 'tanh' }),
-          tf.layers.dense({ name: 'fc2', units: NUM_OUTPUTS }),
+          layers.conv2d({ name: 'conv1', inputShape: [...IMAGE_SHAPE], filters: 16, kernelSize: 3, padding: 'same', activation: 'tanh' }),
+          layers.maxPooling2d({ name: 'pool1', poolSize: 2, strides: 2 }),
+          layers.conv2d({ name: 'conv2', filters: 8, kernelSize: 3, padding: 'same', activation: 'tanh' }),
+          layers.maxPooling2d({ name: 'pool2', poolSize: 2, strides: 2 }),
+          layers.flatten({ name: 'flatten' }),
+          layers.dense({ name: 'fc1', units: 32, activation: 'tanh' }),
+          layers.dense({ name: 'fc2', units: NUM_OUTPUTS }),
         ],
       });
     },
@@ -154,12 +155,13 @@ function fcModel(): ModelSpec {
     forward: (w, x) => firstDense.rest(w.slice(1), tf.matMul(firstDense.flatten(x), p(w, 0) as tf.Tensor2D)),
     firstDense,
     buildLayers() {
-      return tf.sequential({
+      const { sequential, layers: l } = tf.tfLayers();
+      return sequential({
         name: 'fc',
         layers: [
-          tf.layers.flatten({ name: 'flatten', inputShape: [...IMAGE_SHAPE] }),
+          l.flatten({ name: 'flatten', inputShape: [...IMAGE_SHAPE] }),
           ...widths.slice(1).map((units, i) =>
-            tf.layers.dense({ name: `fc${i + 1}`, units, activation: i < layers - 1 ? 'tanh' : 'linear' }),
+            l.dense({ name: `fc${i + 1}`, units, activation: i < layers - 1 ? 'tanh' : 'linear' }),
           ),
         ],
       });

@@ -21,7 +21,74 @@ export type Tensor<R extends TF.Rank = TF.Rank> = TF.Tensor<R>;
 /** require() from here: for the other CommonJS packages of TensorFlow.js too (backends, tfjs-node), for the same reason. */
 export const requireTfjs = createRequire(import.meta.url);
 
-const tfjs = requireTfjs('@tensorflow/tfjs') as typeof TF;
+/**
+ * The parts of the bundle that trainer does not compute with: 4.9 of its 7.4 MB of JavaScript,
+ * which ran at every start of a process or compute thread (about 0.1 s of CPU, half of loading
+ * it). tfjs-layers builds the exported model; the converter (graph models), tf.data and webgl
+ * are not used at all. The bundle only re-exports them, so it is loaded with them stood in for by
+ * empty modules, and completed when they are wanted (`completeTfjs`).
+ */
+const DEFERRED = ['@tensorflow/tfjs-layers', '@tensorflow/tfjs-converter', '@tensorflow/tfjs-data', '@tensorflow/tfjs-backend-webgl'] as const;
+
+function loadBundle(): typeof TF {
+  const Module = requireTfjs('node:module') as { new (id: string): { filename: string; loaded: boolean; exports: object } };
+  const stood = DEFERRED.map((p) => requireTfjs.resolve(p)).filter((f) => requireTfjs.cache[f] === undefined);
+  for (const f of stood) {
+    const m = new Module(f);
+    m.filename = f;
+    m.loaded = true;
+    m.exports = {};
+    requireTfjs.cache[f] = m as unknown as NodeJS.Module;
+  }
+  try {
+    return requireTfjs('@tensorflow/tfjs') as typeof TF;
+  } finally {
+    // Whoever requires them from now on (completeTfjs, tfjs-node) gets the real modules.
+    for (const f of stood) delete requireTfjs.cache[f];
+  }
+}
+
+const tfjs = loadBundle();
+let completed = false;
+
+/**
+ * Makes the bundle what `require('@tensorflow/tfjs')` gives: the deferred packages' exports added
+ * as the bundle adds them (in its order, none over a name already there), its `data` and `version`.
+ * Before tfjs-node loads (it takes classes of tfjs-layers from the bundle) and for layers models.
+ */
+export function completeTfjs(): void {
+  if (completed) return;
+  completed = true;
+  const bundle = tfjs as unknown as Record<string, unknown> & { version: Record<string, string> };
+  const [layersPkg, converter, data, webgl] = DEFERRED.map((p) => requireTfjs(p) as Record<string, unknown>) as Record<string, unknown>[];
+  for (const pkg of [layersPkg, converter, webgl] as Record<string, unknown>[]) {
+    for (const k of Object.keys(pkg)) {
+      if (k !== 'default' && !Object.prototype.hasOwnProperty.call(bundle, k)) Object.defineProperty(bundle, k, { enumerable: true, get: () => pkg[k] });
+    }
+  }
+  // A namespace of tf.data, as the bundle makes it (its exports, and itself as `default`).
+  const dataNamespace: Record<string, unknown> = Object.create(null);
+  for (const k of Object.keys(data as object)) if (k !== 'default') Object.defineProperty(dataNamespace, k, { enumerable: true, get: () => (data as Record<string, unknown>)[k] });
+  dataNamespace.default = data;
+  Object.defineProperty(bundle, 'data', { enumerable: true, configurable: true, writable: true, value: Object.freeze(dataNamespace) });
+  Object.assign(bundle.version, {
+    'tfjs-backend-webgl': webgl?.version_webgl,
+    'tfjs-data': data?.version_data,
+    'tfjs-layers': layersPkg?.version_layers,
+    'tfjs-converter': converter?.version_converter,
+  });
+}
+
+/** The completed bundle: all of `require('@tensorflow/tfjs')`. */
+export function tfjsBundle(): typeof TF {
+  completeTfjs();
+  return tfjs;
+}
+
+/** tfjs-layers' layers models (the export, and its tests). */
+export function tfLayers(): Pick<typeof TF, 'layers' | 'sequential' | 'loadLayersModel' | 'version_layers'> {
+  return tfjsBundle();
+}
 
 export const {
   // Engine, backends, kernels and gradients.
@@ -33,6 +100,6 @@ export const {
   tensor, tensor1d, tensor2d, tensor4d, scalar, variable, zeros, ones, range, randomNormal, randomUniform, clone, cast, reshape, concat, stack,
   add, sub, mul, neg, square, tanh, matMul, conv2d, maxPool, sum, max, argMax, equal, oneHot, logSoftmax, losses,
   grad, grads, valueAndGrads, variableGrads,
-  // Namespaces, layers (export and its tests) and versions.
-  Tensor, backend_util, io, util, layers, sequential, loadLayersModel, version, version_layers,
+  // Namespaces and versions (layers: tfLayers).
+  Tensor, backend_util, io, util, version, version_core,
 } = tfjs;
