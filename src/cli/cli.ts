@@ -169,6 +169,18 @@ function unusedConfigKey(command: string, overrides: Record<string, unknown>): T
   return new TrainerError('E_USAGE', `trainer ${command} ${takes}, not --${key} (see trainer ${command} --help)`);
 }
 
+/**
+ * yargs renders a command's whole help text as the command's handler starts (its usage instance's
+ * cacheHelpMessage), for a showHelp() after the handler that trainer never calls: about 0.05 s of
+ * CPU at every start of every command. Skipped where the instance has it (an internal of yargs:
+ * without it nothing changes but the time).
+ */
+function skipHelpCache(y: Argv): void {
+  type Usage = { cacheHelpMessage?: () => void };
+  const usage = (y as unknown as { getInternalMethods?: () => { getUsageInstance?: () => Usage } }).getInternalMethods?.().getUsageInstance?.();
+  if (typeof usage?.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
+}
+
 export async function main(argv: string[]): Promise<void> {
   watchOutput();
   // The help lists the variables and the values they take: a mistyped one did not let it be read.
@@ -187,6 +199,7 @@ export async function main(argv: string[]): Promise<void> {
   let y = yargs(literals.args)
     .scriptName('trainer')
     .usage('$0 <command> [options]\n\nData-parallel training of CNNs on CIFAR with TensorFlow.js.');
+  skipHelpCache(y);
   for (const c of Object.values(COMMANDS)) {
     y = y.command(c.spec, c.describe, c.options, async (a) => {
       const [handler] = await Promise.all([c.load(), c.computes && import('../worker/tf.js').then((tf) => tf.enableProdMode())]); // no debug checks, no console banners
