@@ -10,8 +10,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
-import { configSchema, DEFAULT_CONFIG } from '../src/shared/config.js';
+import { configSchema, DEFAULT_CONFIG, zod } from '../src/shared/config.js';
 
 /** One sentence per key; the schema's comments say the same where it has them. */
 export const DESCRIPTIONS: Record<string, string> = {
@@ -150,7 +149,8 @@ function defaultAt(path: string): unknown {
 
 /** Every leaf key of the schema, in schema order. Throws when a key and the descriptions disagree. */
 export function configKeys(): KeyDoc[] {
-  const root = z.toJSONSchema(configSchema, { io: 'input' }) as JsonSchema;
+  // The zod that built the schema (its registry holds the descriptions).
+  const root = zod().toJSONSchema(configSchema(), { io: 'input' }) as JsonSchema;
   const out: KeyDoc[] = [];
   const walk = (s: JsonSchema, prefix: string) => {
     for (const [k, v] of Object.entries(s.properties ?? {})) {

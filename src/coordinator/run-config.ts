@@ -133,7 +133,7 @@ function locateRun(fromFile: unknown, overrides: Record<string, unknown>): Confi
  */
 function checkFile(fromFile: unknown, overrides: Record<string, unknown>): void {
   const merged = mergeConfig(mergeConfig(structuredClone(DEFAULT_CONFIG), fromFile), overrides);
-  if (!configSchema.safeParse(merged).success) validateConfig(merged);
+  if (!configSchema().safeParse(merged).success) validateConfig(merged);
   // The data section's own checks past the schema involve no other section.
   validateConfig({ ...structuredClone(DEFAULT_CONFIG), data: (merged as Config).data });
 }

@@ -4,13 +4,26 @@
  * bad value. The resolved config is stored with every run and checkpoint.
  */
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
+import type { z as Zod } from 'zod';
 import { CIFAR10_CLASSES } from '../data/cifar-format.js';
 import { TrainerError } from './errors.js';
 import { hideCredentials } from './url.js';
 import { didYouMean } from './suggest.js';
 import { takesGpu } from './gpu-backends.js';
+
+/**
+ * zod and yaml, required when first used (CommonJS, through require: one instance, whatever imports
+ * it): every command loads this module, and a worker, report or predict validates no config and
+ * reads no YAML (~0.2 s of CPU at each start).
+ */
+const requireHere = createRequire(import.meta.url);
+/** zod, once `configSchema()` has run (the helpers below are called only inside it). */
+let z: typeof Zod;
+export const zod = (): typeof Zod => (z ??= (requireHere('zod') as { z: typeof Zod }).z);
+const parseYaml = (text: string, options?: Yaml.ParseOptions & Yaml.DocumentOptions & Yaml.SchemaOptions & Yaml.ToJSOptions): unknown =>
+  (requireHere('yaml') as typeof Yaml).parse(text, options);
 
 /**
  * Synthetic images a split may have: 20 times CIFAR-10's training set, about 3 GB in memory (held
@@ -68,148 +81,156 @@ export const MAX_STEP_GRADIENT_BYTES = 4 * 2 ** 30;
 /** Parameters of each model (src/worker/model.ts builds them; a test checks the two agree), for config-time limits. */
 export const MODEL_PARAMETERS: Readonly<Record<ModelName, number>> = { net: 18_354, fc: 3_738_506 };
 
-const normalizeSchema = z.union(
-  [
-    z.literal('auto'),
-    z.literal('article'),
-    z
-      .object({
-        // Pixels are in [0, 1]: a mean of 1e40 overflowed float32 into NaN ("E_DIVERGED … lower train.lr?").
-        mean: triple('per-channel means').refine((m) => m.every((x) => Math.abs(x) <= 1e6), { error: 'must be 3 numbers from -1e6 to 1e6 (per-channel means of pixels in [0, 1])' }),
-        // Pixels are in [0, 1]: a std below 1e-6 scales them past float32 (1e-300 ran into NaN as "E_DIVERGED … lower train.lr?").
-        std: triple('per-channel stds').refine((s) => s.every((x) => x >= 1e-6), { error: 'must be 3 numbers of at least 1e-6 (per-channel stds)' }),
-      })
-      .strict(),
-  ],
-  { error: "must be 'auto', 'article' or {mean: [r, g, b], std: [r, g, b]}" },
-);
+/** The config's schema: zod is loaded first (the helpers above use it). */
+function buildSchema() {
+  zod();
+  const normalizeSchema = z.union(
+    [
+      z.literal('auto'),
+      z.literal('article'),
+      z
+        .object({
+          // Pixels are in [0, 1]: a mean of 1e40 overflowed float32 into NaN ("E_DIVERGED … lower train.lr?").
+          mean: triple('per-channel means').refine((m) => m.every((x) => Math.abs(x) <= 1e6), { error: 'must be 3 numbers from -1e6 to 1e6 (per-channel means of pixels in [0, 1])' }),
+          // Pixels are in [0, 1]: a std below 1e-6 scales them past float32 (1e-300 ran into NaN as "E_DIVERGED … lower train.lr?").
+          std: triple('per-channel stds').refine((s) => s.every((x) => x >= 1e-6), { error: 'must be 3 numbers of at least 1e-6 (per-channel stds)' }),
+        })
+        .strict(),
+    ],
+    { error: "must be 'auto', 'article' or {mean: [r, g, b], std: [r, g, b]}" },
+  );
 
-export const configSchema = z
-  .object({
-    run: z
-      .object({
-        /** Run folder name under run.dir: one folder, so numbered ones (name-2) and every tool find it there. */
-        name: pathStr()
-          .refine((n) => !/[/\\]/.test(n) && n !== '.' && n !== '..', {
-            error: 'must be a folder name, without / or \\ and not . or .. (run.dir says where run folders go)',
-          })
-          // File systems allow 255 bytes a name; a new run of a taken name goes to name-2, name-3, ...
-          .refine((n) => Buffer.byteLength(n) <= MAX_RUN_NAME_BYTES, {
-            error: `must be at most ${MAX_RUN_NAME_BYTES} bytes (a folder name, with room for -2, -3, ... of later runs of it)`,
-          }),
-        /** Parent folder of run folders. */
-        dir: pathStr(),
-        /** Seeds initialisation and the per-epoch permutation. */
-        seed: nonNegInt(),
-      })
-      .strict(),
-    data: z
-      .object({
-        source: z.enum(['cifar10', 'synthetic'], { error: "must be 'cifar10' or 'synthetic'" }),
-        /** Folder holding cifar-10-binary.tar.gz or cifar-10-batches-bin/. */
-        path: pathStr(),
-        /** Download the CIFAR-10 tarball when it is absent. */
-        download: bool(),
-        url: str(),
-        md5: z.string({ error: 'must be an md5 hex string' }).regex(/^[0-9a-f]{32}$/, { error: 'must be an md5 hex string' }),
-        /** Class names to keep, remapped to 0..k-1 in this order; null keeps all ten. */
-        classes: z.array(str(), { error: 'must be a list of class names or null' }).min(1).nullable(),
-        /** Per-channel normalisation: the article's figures, computed from the training set, or explicit. */
-        normalize: normalizeSchema,
-        /** Keep only the first N training / validation records (after class selection); null keeps all. */
-        limitTrain: posInt().nullable(),
-        limitVal: posInt().nullable(),
-        synthetic: z
-          .object({
-            /** At least 5: one record in each of data_batch_1..5.bin; at most MAX_SYNTHETIC_IMAGES, as is valSize. */
-            trainSize: posInt('an integer of at least 5')
-              .min(5, { error: 'must be an integer of at least 5' })
-              .max(MAX_SYNTHETIC_IMAGES, { error: SYNTHETIC_LIMIT }),
-            valSize: posInt().max(MAX_SYNTHETIC_IMAGES, { error: SYNTHETIC_LIMIT }),
-            seed: nonNegInt(),
-          })
-          .strict(),
-      })
-      .strict(),
-    model: z.object({ name: z.enum(MODELS, { error: "must be 'net' or 'fc'" }) }).strict(),
-    train: z
-      .object({
-        epochs: posInt(),
-        /** Global batch: examples per SGD step, whatever the number of workers. */
-        batchSize: posInt(),
-        /** Fixed micro-batches per step; the unit of work and of reduction order. */
-        microBatches: posInt().max(MAX_MICRO_BATCHES, { error: `must be a positive integer of at most ${MAX_MICRO_BATCHES}` }),
-        lr: z.number({ error: 'must be a positive number' }).positive({ error: 'must be a positive number' }).finite(),
-        momentum: nonNeg().lt(1, { error: 'must be in [0, 1)' }),
-        weightDecay: nonNeg(),
-      })
-      .strict(),
-    eval: z
-      .object({
-        /** Compute train and validation accuracy every N epochs (and always at the end). */
-        every: posInt(),
-        /** Images per evaluation task. */
-        batchSize: posInt().max(MAX_TASK_EXAMPLES, { error: `must be a positive integer of at most ${MAX_TASK_EXAMPLES} (${TASK_LIMIT_WHY})` }),
-      })
-      .strict(),
-    checkpoint: z.object({ every: posInt() }).strict(),
-    /** steps.jsonl: one line every N steps (loss, images/s, learning rate, workers). */
-    log: z.object({ everySteps: posInt() }).strict(),
-    backend: z.enum(BACKENDS, { error: `must be one of ${BACKENDS.join(', ')}` }),
-    /** The GPU: CUDA device for tensorflow-gpu, N-th hardware adapter for webgpu; null = no GPU asked for. */
-    gpu: nonNegInt().nullable(),
-    cluster: z
-      .object({
-        transport: z.enum(TRANSPORTS, { error: `must be one of ${TRANSPORTS.join(', ')}` }),
-        /** Worker threads, processes or remote workers to train with. */
-        workers: posInt(),
-        /** A micro-batch not back within this time is given to another worker. */
-        stepTimeoutMs: posInt(),
-        heartbeatMs: posInt(),
-        /** With no worker at all, wait this long, then checkpoint and stop. */
-        noWorkerTimeoutMs: posInt(),
-        /** A connection that has not authenticated within this time is closed (one that never sends a byte too). */
-        handshakeTimeoutMs: posInt(),
-        /** Connections not yet authenticated, in all: the excess is closed at once. */
-        maxUnauthenticated: posInt(),
-        /** Connections not yet authenticated from one address: the excess is closed at once. */
-        maxUnauthenticatedPerAddress: posInt(),
-        /** Shared secret of coordinator and workers (or TRAINER_TOKEN); null = none, loopback only. */
-        token: z.string({ error: 'must be a string or null' }).nullable(),
-        host: str(),
-        port: nonNegInt().max(65535, { error: 'must be a port number (0-65535)' }),
-        /** Largest frame accepted from a peer; 0 = sized from the model and data. */
-        maxPayloadBytes: nonNegInt(),
-        /** Frames one worker may send per second (burst of the same); past it the worker is dropped. Default 1000. */
-        maxMessagesPerSec: posInt(),
-        /** Bytes queued to one worker that does not read before it is dropped; 0 = 4 weights frames + 2 dataset chunks. */
-        maxPendingBytes: nonNegInt(),
-        /** Size of the dataset chunks sent to a joining worker; default 1 MiB. */
-        dataChunkBytes: posInt().max(1 << 28, { error: 'must be a positive integer of at most 268435456' }),
-        /** Tasks sent ahead to one worker, to hide the round trip; default 2. */
-        tasksInFlight: posInt(),
-        tls: z
-          .object({
-            cert: z.string({ error: 'must be a file name or null' }).refine(noNul, NUL_ERROR).nullable(),
-            key: z.string({ error: 'must be a file name or null' }).refine(noNul, NUL_ERROR).nullable(),
-          })
-          .strict(),
-        /** Fraction of micro-batches and evaluation chunks computed by a second worker and compared bit for bit: 0 off, 1 all. */
-        verify: z.number({ error: 'must be a number in [0, 1]' }).min(0, { error: 'must be a number in [0, 1]' }).max(1, { error: 'must be a number in [0, 1]' }),
-        /** A gradient whose norm per example passes this multiple of the median of the other workers' norms is suspect (tally.ts). */
-        maxNormRatio: z.number({ error: 'must be a number of at least 1' }).min(1, { error: 'must be a number of at least 1' }).finite(),
-        /** A worker evicted for a stall may rejoin after this long, doubled for each further stall. */
-        stallBackoffMs: posInt(),
-        /** Stalls after which a worker is refused for the rest of the run. */
-        maxStalls: posInt(),
-        /** `trainer train --procs`: CUDA device of each local worker process, round-robin; empty = the run's `gpu`. */
-        gpus: z.array(nonNegInt(), { error: 'must be a list of CUDA device indices, e.g. [0, 1]' }),
-      })
-      .strict(),
-  })
-  .strict();
+  return z
+    .object({
+      run: z
+        .object({
+          /** Run folder name under run.dir: one folder, so numbered ones (name-2) and every tool find it there. */
+          name: pathStr()
+            .refine((n) => !/[/\\]/.test(n) && n !== '.' && n !== '..', {
+              error: 'must be a folder name, without / or \\ and not . or .. (run.dir says where run folders go)',
+            })
+            // File systems allow 255 bytes a name; a new run of a taken name goes to name-2, name-3, ...
+            .refine((n) => Buffer.byteLength(n) <= MAX_RUN_NAME_BYTES, {
+              error: `must be at most ${MAX_RUN_NAME_BYTES} bytes (a folder name, with room for -2, -3, ... of later runs of it)`,
+            }),
+          /** Parent folder of run folders. */
+          dir: pathStr(),
+          /** Seeds initialisation and the per-epoch permutation. */
+          seed: nonNegInt(),
+        })
+        .strict(),
+      data: z
+        .object({
+          source: z.enum(['cifar10', 'synthetic'], { error: "must be 'cifar10' or 'synthetic'" }),
+          /** Folder holding cifar-10-binary.tar.gz or cifar-10-batches-bin/. */
+          path: pathStr(),
+          /** Download the CIFAR-10 tarball when it is absent. */
+          download: bool(),
+          url: str(),
+          md5: z.string({ error: 'must be an md5 hex string' }).regex(/^[0-9a-f]{32}$/, { error: 'must be an md5 hex string' }),
+          /** Class names to keep, remapped to 0..k-1 in this order; null keeps all ten. */
+          classes: z.array(str(), { error: 'must be a list of class names or null' }).min(1).nullable(),
+          /** Per-channel normalisation: the article's figures, computed from the training set, or explicit. */
+          normalize: normalizeSchema,
+          /** Keep only the first N training / validation records (after class selection); null keeps all. */
+          limitTrain: posInt().nullable(),
+          limitVal: posInt().nullable(),
+          synthetic: z
+            .object({
+              /** At least 5: one record in each of data_batch_1..5.bin; at most MAX_SYNTHETIC_IMAGES, as is valSize. */
+              trainSize: posInt('an integer of at least 5')
+                .min(5, { error: 'must be an integer of at least 5' })
+                .max(MAX_SYNTHETIC_IMAGES, { error: SYNTHETIC_LIMIT }),
+              valSize: posInt().max(MAX_SYNTHETIC_IMAGES, { error: SYNTHETIC_LIMIT }),
+              seed: nonNegInt(),
+            })
+            .strict(),
+        })
+        .strict(),
+      model: z.object({ name: z.enum(MODELS, { error: "must be 'net' or 'fc'" }) }).strict(),
+      train: z
+        .object({
+          epochs: posInt(),
+          /** Global batch: examples per SGD step, whatever the number of workers. */
+          batchSize: posInt(),
+          /** Fixed micro-batches per step; the unit of work and of reduction order. */
+          microBatches: posInt().max(MAX_MICRO_BATCHES, { error: `must be a positive integer of at most ${MAX_MICRO_BATCHES}` }),
+          lr: z.number({ error: 'must be a positive number' }).positive({ error: 'must be a positive number' }).finite(),
+          momentum: nonNeg().lt(1, { error: 'must be in [0, 1)' }),
+          weightDecay: nonNeg(),
+        })
+        .strict(),
+      eval: z
+        .object({
+          /** Compute train and validation accuracy every N epochs (and always at the end). */
+          every: posInt(),
+          /** Images per evaluation task. */
+          batchSize: posInt().max(MAX_TASK_EXAMPLES, { error: `must be a positive integer of at most ${MAX_TASK_EXAMPLES} (${TASK_LIMIT_WHY})` }),
+        })
+        .strict(),
+      checkpoint: z.object({ every: posInt() }).strict(),
+      /** steps.jsonl: one line every N steps (loss, images/s, learning rate, workers). */
+      log: z.object({ everySteps: posInt() }).strict(),
+      backend: z.enum(BACKENDS, { error: `must be one of ${BACKENDS.join(', ')}` }),
+      /** The GPU: CUDA device for tensorflow-gpu, N-th hardware adapter for webgpu; null = no GPU asked for. */
+      gpu: nonNegInt().nullable(),
+      cluster: z
+        .object({
+          transport: z.enum(TRANSPORTS, { error: `must be one of ${TRANSPORTS.join(', ')}` }),
+          /** Worker threads, processes or remote workers to train with. */
+          workers: posInt(),
+          /** A micro-batch not back within this time is given to another worker. */
+          stepTimeoutMs: posInt(),
+          heartbeatMs: posInt(),
+          /** With no worker at all, wait this long, then checkpoint and stop. */
+          noWorkerTimeoutMs: posInt(),
+          /** A connection that has not authenticated within this time is closed (one that never sends a byte too). */
+          handshakeTimeoutMs: posInt(),
+          /** Connections not yet authenticated, in all: the excess is closed at once. */
+          maxUnauthenticated: posInt(),
+          /** Connections not yet authenticated from one address: the excess is closed at once. */
+          maxUnauthenticatedPerAddress: posInt(),
+          /** Shared secret of coordinator and workers (or TRAINER_TOKEN); null = none, loopback only. */
+          token: z.string({ error: 'must be a string or null' }).nullable(),
+          host: str(),
+          port: nonNegInt().max(65535, { error: 'must be a port number (0-65535)' }),
+          /** Largest frame accepted from a peer; 0 = sized from the model and data. */
+          maxPayloadBytes: nonNegInt(),
+          /** Frames one worker may send per second (burst of the same); past it the worker is dropped. Default 1000. */
+          maxMessagesPerSec: posInt(),
+          /** Bytes queued to one worker that does not read before it is dropped; 0 = 4 weights frames + 2 dataset chunks. */
+          maxPendingBytes: nonNegInt(),
+          /** Size of the dataset chunks sent to a joining worker; default 1 MiB. */
+          dataChunkBytes: posInt().max(1 << 28, { error: 'must be a positive integer of at most 268435456' }),
+          /** Tasks sent ahead to one worker, to hide the round trip; default 2. */
+          tasksInFlight: posInt(),
+          tls: z
+            .object({
+              cert: z.string({ error: 'must be a file name or null' }).refine(noNul, NUL_ERROR).nullable(),
+              key: z.string({ error: 'must be a file name or null' }).refine(noNul, NUL_ERROR).nullable(),
+            })
+            .strict(),
+          /** Fraction of micro-batches and evaluation chunks computed by a second worker and compared bit for bit: 0 off, 1 all. */
+          verify: z.number({ error: 'must be a number in [0, 1]' }).min(0, { error: 'must be a number in [0, 1]' }).max(1, { error: 'must be a number in [0, 1]' }),
+          /** A gradient whose norm per example passes this multiple of the median of the other workers' norms is suspect (tally.ts). */
+          maxNormRatio: z.number({ error: 'must be a number of at least 1' }).min(1, { error: 'must be a number of at least 1' }).finite(),
+          /** A worker evicted for a stall may rejoin after this long, doubled for each further stall. */
+          stallBackoffMs: posInt(),
+          /** Stalls after which a worker is refused for the rest of the run. */
+          maxStalls: posInt(),
+          /** `trainer train --procs`: CUDA device of each local worker process, round-robin; empty = the run's `gpu`. */
+          gpus: z.array(nonNegInt(), { error: 'must be a list of CUDA device indices, e.g. [0, 1]' }),
+        })
+        .strict(),
+    })
+    .strict();
+}
 
-export type Config = z.infer<typeof configSchema>;
+let schema: ReturnType<typeof buildSchema> | null = null;
+/** The config's schema, built at its first use. */
+export const configSchema = (): ReturnType<typeof buildSchema> => (schema ??= buildSchema());
+
+export type Config = Zod.infer<ReturnType<typeof buildSchema>>;
 export type DataConfig = Config['data'];
 
 export const DEFAULT_CONFIG: Config = {
@@ -335,7 +356,7 @@ export const VERIFY_NEEDS_WORKERS = 'needs cluster.workers of at least 2: a resu
 
 /** Validates a merged config; throws E_CONFIG with one line naming the key path and the value. */
 export function validateConfig(raw: unknown): Config {
-  const r = configSchema.safeParse(raw);
+  const r = configSchema().safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0];
     if (!issue) throw new TrainerError('E_CONFIG', 'invalid config');
