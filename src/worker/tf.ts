@@ -101,5 +101,5 @@ export const {
   add, sub, mul, neg, square, tanh, matMul, conv2d, maxPool, sum, max, argMax, equal, oneHot, logSoftmax, losses,
   grad, grads, valueAndGrads, variableGrads,
   // Namespaces and versions (layers: tfLayers).
-  Tensor, backend_util, io, util, version, version_core,
+  Tensor, backend_util, io, util, version,
 } = tfjs;
