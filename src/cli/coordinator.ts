@@ -1,7 +1,7 @@
 /** `trainer coordinator --config FILE`: train with remote WebSocket workers. */
 import { runTraining, type RunEnd } from '../coordinator/run.js';
-import { parseAllowedHosts } from '../dashboard/host-check.js';
-import { dashboardRun, dashboardUrlOf, parseStatusPort, startDashboard, type LiveDashboard } from '../dashboard/live.js';
+import { parseAllowedHosts, parseStatusPort } from '../dashboard/host-check.js';
+import { dashboardRun, dashboardUrlOf, startDashboard, type LiveDashboard } from '../dashboard/live.js';
 import { claimRunFolder, resolveRunConfig, runStart } from '../coordinator/run-config.js';
 import type { StepTiming } from '../coordinator/train-loop.js';
 import { VERIFY_NEEDS_WORKERS, type Config } from '../shared/config.js';

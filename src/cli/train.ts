@@ -1,13 +1,13 @@
 /** `trainer train`: one machine, the coordinator's loop with a local pool. */
 import { runTraining, type RunEnd } from '../coordinator/run.js';
 import type { StepTiming } from '../coordinator/train-loop.js';
-import { parseAllowedHosts } from '../dashboard/host-check.js';
-import { dashboardRun, parseStatusPort, startDashboard, type LiveDashboard } from '../dashboard/live.js';
+import { parseAllowedHosts, parseStatusPort } from '../dashboard/host-check.js';
+import type { LiveDashboard } from '../dashboard/live.js';
 import { claimRunFolder, resolveRunConfig, runStart } from '../coordinator/run-config.js';
 import { RunFolder } from '../coordinator/run-folder.js';
 import type { Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
-import { parseGpuList } from '../transports/ws/launch.js';
+import { parseGpuList } from '../shared/gpu-backends.js';
 import { downloadProgress, isOutputClosed, note, stopOnSignal, stoppedExit } from './output.js';
 import { createProgress, type Progress } from './progress.js';
 import { traceTo } from './trace.js';
@@ -79,6 +79,8 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
     const config = await claimRunFolder(resolved, start, note(a.quiet));
     // Local runs only listen on loopback, and so does their dashboard.
     if (statusPort !== undefined) {
+      // Loaded here: a run without --status-port needs none of it (nor the ws server it serves on).
+      const { dashboardRun, startDashboard } = await import('../dashboard/live.js');
       dash = await startDashboard({ ...dashboardRun(config), host: '127.0.0.1', statusPort, tls: { cert: null, key: null }, allowedHosts });
     }
     const live = createProgress({ stream: process.stderr, out: process.stdout, epochs: config.train.epochs, quiet: a.quiet, json: a.json, outClosed: isOutputClosed });

@@ -85,3 +85,12 @@ export function parseAllowedHosts(v: unknown): string[] {
     return name.endsWith('.') ? name.slice(0, -1) : name;
   });
 }
+
+/** `--status-port` as a port number. */
+export function parseStatusPort(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) {
+    throw new TrainerError('E_USAGE', `--status-port must be a port number (0-65535), got ${JSON.stringify(v)}`);
+  }
+  return v;
+}

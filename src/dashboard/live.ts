@@ -52,15 +52,6 @@ export function dashboardRun(config: Pick<Config, 'run' | 'train' | 'cluster'>):
   return { run: config.run.name, epochs: config.train.epochs, workersWanted: config.cluster.workers };
 }
 
-/** `--status-port` as a port number. */
-export function parseStatusPort(v: unknown): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) {
-    throw new TrainerError('E_USAGE', `--status-port must be a port number (0-65535), got ${JSON.stringify(v)}`);
-  }
-  return v;
-}
-
 export async function startDashboard(o: LiveDashboardOptions): Promise<LiveDashboard> {
   const state = new DashboardState(o.run, o.epochs, undefined, o.workersWanted);
   const handler = dashboardHandler(state, hostCheck(o.host, o.allowedHosts));

@@ -4,10 +4,8 @@
  * (local worker processes over ws) or `ws` (remote workers connect).
  */
 import { TrainerError } from '../shared/errors.js';
-import { createInProcessPool } from './in-process.js';
 import type { PoolContext, WorkerPool } from './pool.js';
-import { threadPoolFactory } from './threads/pool.js';
-import { procsPoolFactory, wsPoolFactory, type WsFactoryOptions } from './ws/launch.js';
+import type { WsFactoryOptions } from './ws/launch.js';
 import type { WsPool } from './ws/pool.js';
 
 export interface PoolLaunch {
@@ -22,16 +20,19 @@ export interface PoolLaunch {
 export async function createPool(ctx: PoolContext, launch: PoolLaunch = {}): Promise<WorkerPool> {
   const transport = ctx.config.cluster.transport;
   const common = { ...(launch.signal ? { signal: launch.signal } : {}), ...(launch.onPool ? { onPool: launch.onPool } : {}) };
+  // Each transport loaded when it is the run's: a threads run needs no ws server, nor ws nor msgpackr.
   switch (transport) {
     case 'local':
-      return createInProcessPool(ctx);
+      return (await import('./in-process.js')).createInProcessPool(ctx);
     case 'threads':
-      return threadPoolFactory()(ctx);
+      return (await import('./threads/pool.js')).threadPoolFactory()(ctx);
     case 'procs':
-      return procsPoolFactory(common)(ctx);
-    case 'ws':
+      return (await import('./ws/launch.js')).procsPoolFactory(common)(ctx);
+    case 'ws': {
       if (!launch.ws) throw new TrainerError('E_CONFIG', 'cluster.transport ws: workers connect to `trainer coordinator`, not to `trainer train`');
-      return wsPoolFactory({ ...launch.ws, ...common })(ctx);
+      const ws = launch.ws;
+      return (await import('./ws/launch.js')).wsPoolFactory({ ...ws, ...common })(ctx);
+    }
     default: {
       const never: never = transport;
       throw new TrainerError('E_CONFIG', `unknown cluster.transport ${String(never)}`);

@@ -218,11 +218,3 @@ const lastLine = (stderrTail: string) => stderrTail.trim().split('\n').pop() ?? 
 /** A worker's own errors before it joined that are the run's error as they are (E_BACKEND: --gpu, or tensorflow without libtensorflow, was E_WORKER_LOST). */
 const STARTUP_CODES = new Set<ErrorCode>(['E_CONFIG', 'E_USAGE', 'E_BACKEND']);
 
-/** `--gpus 0,1` as device indices. */
-export function parseGpuList(text: string): number[] {
-  const parts = text.split(',').map((s) => s.trim());
-  if (parts.length === 0 || parts.some((p) => !/^\d+$/.test(p))) {
-    throw new TrainerError('E_USAGE', `--gpus must be a comma-separated list of device indices, e.g. 0,1; got ${JSON.stringify(text)}`);
-  }
-  return parts.map(Number);
-}
