@@ -21,7 +21,7 @@ import {
   readCifarBatches,
 } from './cifar-format.js';
 import type { Dataset } from './cifar-format.js';
-import { CIFAR10_MD5, CIFAR10_TARBALL, CIFAR10_URL, downloadFile, extractCifarTarball, type DownloadProgress } from './download.js';
+import type { DownloadProgress } from './download.js';
 import { checkSyntheticOptions, writeSyntheticCifar } from './synthetic.js';
 
 export interface DataOptions {
@@ -101,6 +101,8 @@ export function syntheticDirName(s: { trainSize: number; valSize: number; seed: 
 }
 
 async function ensureCifar10(opts: DataOptions): Promise<string> {
+  // Loaded for CIFAR-10 only (tar with it): a synthetic run needs neither.
+  const { CIFAR10_MD5, CIFAR10_TARBALL, CIFAR10_URL, downloadFile, extractCifarTarball } = await import('./download.js');
   const dir = resolve(opts.path);
   await removeStaleTemps(dir);
   const batches = join(dir, BATCHES_DIR);
