@@ -132,7 +132,8 @@ async function finished(job: Job): Promise<{ state: string; exitCode: number; ou
       spawnSync('scancel', [job.id], { env: slurmEnv() });
       assert.fail(`job ${job.id} still ${state} after ${JOB_LIMIT_MS} ms:\n${await output(job)}`);
     }
-    await new Promise((r) => setTimeout(r, 200));
+    // Each look is an scontrol process and an RPC to slurmctld: 5 a second, over 3 jobs at a time, cost CPU the jobs want.
+    await new Promise((r) => setTimeout(r, 500));
   }
 }
 
