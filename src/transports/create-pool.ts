@@ -28,11 +28,9 @@ export async function createPool(ctx: PoolContext, launch: PoolLaunch = {}): Pro
       return (await import('./threads/pool.js')).threadPoolFactory()(ctx);
     case 'procs':
       return (await import('./ws/launch.js')).procsPoolFactory(common)(ctx);
-    case 'ws': {
+    case 'ws':
       if (!launch.ws) throw new TrainerError('E_CONFIG', 'cluster.transport ws: workers connect to `trainer coordinator`, not to `trainer train`');
-      const ws = launch.ws;
-      return (await import('./ws/launch.js')).wsPoolFactory({ ...ws, ...common })(ctx);
-    }
+      return (await import('./ws/launch.js')).wsPoolFactory({ ...launch.ws, ...common })(ctx);
     default: {
       const never: never = transport;
       throw new TrainerError('E_CONFIG', `unknown cluster.transport ${String(never)}`);

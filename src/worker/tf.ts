@@ -79,15 +79,10 @@ export function completeTfjs(): void {
   });
 }
 
-/** The completed bundle: all of `require('@tensorflow/tfjs')`. */
+/** The completed bundle, all of `require('@tensorflow/tfjs')`: for tfjs-layers' layers models (the export, and its tests). */
 export function tfjsBundle(): typeof TF {
   completeTfjs();
   return tfjs;
-}
-
-/** tfjs-layers' layers models (the export, and its tests). */
-export function tfLayers(): Pick<typeof TF, 'layers' | 'sequential' | 'loadLayersModel' | 'version_layers'> {
-  return tfjsBundle();
 }
 
 export const {
@@ -100,6 +95,6 @@ export const {
   tensor, tensor1d, tensor2d, tensor4d, scalar, variable, zeros, ones, range, randomNormal, randomUniform, clone, cast, reshape, concat, stack,
   add, sub, mul, neg, square, tanh, matMul, conv2d, maxPool, sum, max, argMax, equal, oneHot, logSoftmax, losses,
   grad, grads, valueAndGrads, variableGrads,
-  // Namespaces and versions (layers: tfLayers).
+  // Namespaces and versions (layers: tfjsBundle).
   Tensor, backend_util, io, util, version,
 } = tfjs;

@@ -48,7 +48,7 @@ test('predict names the class the trained model gives the raw image, for PNG and
   await selectBackend('cpu', null);
   const json = JSON.parse(await readFile(join(runDir, 'model', 'model.json'), 'utf8'));
   const bin = await readFile(join(runDir, 'model', 'weights.bin'));
-  const layers = await tf.tfLayers().loadLayersModel(
+  const layers = await tf.tfjsBundle().loadLayersModel(
     tf.io.fromMemory({
       modelTopology: json.modelTopology,
       weightSpecs: json.weightsManifest[0].weights,

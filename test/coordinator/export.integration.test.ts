@@ -40,7 +40,7 @@ for (const modelName of ['net', 'fc'] as const) {
     assert.equal(json.format, 'layers-model');
     assert.deepEqual(json.userDefinedMetadata.trainer.classNames.length, 10);
 
-    const layers = await tf.tfLayers().loadLayersModel(fileHandler(modelDir));
+    const layers = await tf.tfjsBundle().loadLayersModel(fileHandler(modelDir));
     const data = await loadRunData(config);
     const norm = resolveNormalization(config.data.normalize, data.train);
     const n = 16;

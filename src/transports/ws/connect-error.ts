@@ -9,7 +9,7 @@
  * `speaksTls` before it says so; a TLS client's "wrong version number" may be
  * a plain server, or something else: `speaksPlainHttp` tells.
  */
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 
 /** One line, without the URL (the caller names it), ending with what to do. */
@@ -43,7 +43,7 @@ export function describeConnectError(err: unknown, url: string): string {
     case 'CERT_NOT_YET_VALID':
       return `TLS certificate of ${hostPort} is not valid now (${message})${tag}`;
   }
-  if (secure && NOT_TLS.test(message)) return `${plainServerHint(url)}${tag}`;
+  if (metPlainServer(err, url)) return `${plainServerHint(url)}${tag}`;
   const http = /Unexpected server response: (\d+)/.exec(message);
   if (http) {
     return `${hostPort} answered HTTP ${http[1]}, not a WebSocket: not a trainer coordinator (protocol mismatch), or a proxy in between (check the port)`;
@@ -73,19 +73,25 @@ export function plainServerHint(url: string): string {
  */
 export function speaksPlainHttp(url: string, timeoutMs = 2000): Promise<boolean> {
   const { host, port } = parts(url);
+  return probe(netConnect({ host, port: Number(port) }), timeoutMs, (socket, done) => {
+    // A TLS record header (handshake, TLS 1.0) and a ClientHello's first bytes.
+    socket.once('connect', () => socket.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00, 0x0d, 0x0a, 0x0d, 0x0a])));
+    socket.once('data', (d: Buffer) => done(d.subarray(0, 7).toString('latin1') === 'HTTP/1.'));
+    socket.once('end', () => done(false));
+  });
+}
+
+/** Whether `socket` shows what `watch` looks for (it calls `done`) within `timeoutMs`; an error is no. The socket goes with the answer. */
+function probe<S extends Socket>(socket: S, timeoutMs: number, watch: (socket: S, done: (yes: boolean) => void) => void): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = netConnect({ host, port: Number(port) });
     const done = (yes: boolean) => {
       clearTimeout(timer);
       socket.destroy();
       resolve(yes);
     };
     const timer = setTimeout(() => done(false), timeoutMs);
-    // A TLS record header (handshake, TLS 1.0) and a ClientHello's first bytes.
-    socket.once('connect', () => socket.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00, 0x0d, 0x0a, 0x0d, 0x0a])));
-    socket.once('data', (d: Buffer) => done(d.subarray(0, 7).toString('latin1') === 'HTTP/1.'));
     socket.once('error', () => done(false));
-    socket.once('end', () => done(false));
+    watch(socket, done);
   });
 }
 
@@ -98,17 +104,8 @@ export function tlsServerHint(url: string): string {
 /** Whether HOST:PORT completes a TLS handshake (any certificate), within `timeoutMs`. */
 export function speaksTls(url: string, timeoutMs = 2000): Promise<boolean> {
   const { host, port } = parts(url);
-  return new Promise((resolve) => {
-    const socket = tlsConnect({ host, port: Number(port), rejectUnauthorized: false, ...(/^[\d.:]+$/.test(host) ? {} : { servername: host }) });
-    const done = (yes: boolean) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(yes);
-    };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    socket.once('secureConnect', () => done(true));
-    socket.once('error', () => done(false));
-  });
+  const socket = tlsConnect({ host, port: Number(port), rejectUnauthorized: false, ...(/^[\d.:]+$/.test(host) ? {} : { servername: host }) });
+  return probe(socket, timeoutMs, (s, done) => s.once('secureConnect', () => done(true)));
 }
 
 function parts(url: string): { host: string; port: string; hostPort: string; secure: boolean } {

@@ -12,6 +12,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { WebSocket } from 'ws';
 import { taskTimeoutMs } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
@@ -41,7 +42,7 @@ const BACKOFF_LINGER_MS = RECONNECT_MAX_MS * 1.25 + 1000;
 const ANSWER_GRACE_MS = 1000;
 
 /** A wait that does not hold the process (the pool's open port does while it waits). */
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)).unref());
+const sleep = (ms: number) => delay(Math.max(0, ms), undefined, { ref: false });
 
 export class WsPool implements WorkerPool, ConnHost {
   readonly token: string | null;

@@ -141,7 +141,7 @@ export function tlsMaterial(tls: { cert: string | null; key: string | null }): {
 }
 
 /** Why a client's TLS handshake failed, in plain words (OpenSSL's alert names, the client's side). */
-export function handshakeFailure(err: Error & { code?: string }): string {
+function handshakeFailure(err: Error & { code?: string }): string {
   const m = err.message;
   if (/alert (unknown ca|bad certificate|certificate unknown|unsupported certificate)/i.test(m)) {
     return 'the worker does not trust this certificate (give it --ca with this certificate, or the CA that signed it)';
