@@ -7,12 +7,9 @@
  * result (3, or both of 2) end the job with E_DIVERGED.
  *
  * A gradient's norm is measured against the other workers' norms, one value
- * per worker (see Tally.values), never against its sender's own: a liar whose
- * results were most of a step's made the median, and an honest result a
- * thousand times its tiny norms was "suspect" and its sender evicted; and
- * the norms used in one step were the next one's reference, so a liar raised
- * the bound ~1000 times a step. In a run's first step there is no previous
- * one, so its parts are judged together once each has a result. With
+ * per worker, never against its sender's own (norm-reference.ts). In a run's
+ * first step there is no previous one, so its parts are judged together once
+ * each has a result. With
  * 0 < cluster.verify < 1, the results used unverified are counted per worker:
  * one caught lying after some were used ends the job with E_VERIFY, since the
  * weights may hold its lies.
@@ -20,6 +17,7 @@
 import { TrainerError } from '../../shared/errors.js';
 import type { WorkerConn } from './connection.js';
 import { enqueue, partName, type Job, type Part } from './job.js';
+import { NormReference, type Reference } from './norm-reference.js';
 import { decide, sameResult, smallness, suspicion, type PartResult, type Vote } from './verdict.js';
 
 export interface TallyOptions {
@@ -47,21 +45,9 @@ interface Unverified {
   count: number;
 }
 
-/** The norm references a vote is measured against: above `maxNormRatio` times `upper` is suspect, below `lower` / `maxNormRatio` too small. */
-interface Reference {
-  upper: number;
-  lower: number;
-}
-
 export class Tally {
-  /** Each worker's value (by identity) in the previous training step: where its value may be this step (see values). */
-  private last = new Map<string, number>();
-  /** Norms per example of each worker's finite gradients in this job, ascending. */
-  private norms = new Map<string, number[]>();
-  /** The workers' values now, and the same ascending; null when a vote or an eviction changed them. */
-  private table: { of: Map<string, number>; sorted: number[] } | null = null;
-  /** Workers evicted for a losing result (by identity): their norms are no reference. */
-  private readonly refused = new Set<string>();
+  /** What each gradient's norm is measured against: the other workers' norms. */
+  private readonly norms: NormReference;
   /** Pairs of workers warned about: a too-small result beat the other's and nobody could tell which lied. */
   private readonly undecided = new Set<string>();
   private readonly unverified = new WeakMap<WorkerConn, Unverified>();
@@ -72,7 +58,9 @@ export class Tally {
   /** The backend kinds whose bits agreed on the first verified part, once there was one. */
   private kinds: ReadonlySet<string> | null = null;
 
-  constructor(private readonly o: TallyOptions) {}
+  constructor(private readonly o: TallyOptions) {
+    this.norms = new NormReference(o.maxNormRatio);
+  }
 
   /** Whether two workers agreed on a verified part yet, which settles the run's backend kinds. */
   get kindsSettled(): boolean {
@@ -81,28 +69,19 @@ export class Tally {
 
   /** A new job: its norms start afresh. */
   start(): void {
-    this.norms = new Map();
-    this.table = null;
+    this.norms.start();
   }
 
   /** A training step is done: the values of the workers that sent gradients bound theirs in the next. */
   stepDone(): void {
-    const { of } = this.values();
-    const next = new Map([...of].filter(([identity]) => this.norms.has(identity)));
-    if (next.size > 0) this.last = next;
+    this.norms.stepDone();
   }
 
   /** `vote` answers `part`: counted, or compared with what was used when the part is already decided. */
   add(job: Job, part: Part, vote: Vote<WorkerConn>): void {
     if (part.decided !== null || job.done) return this.late(job, part, vote);
     part.votes.push(vote);
-    if (job.kind === 'grad' && vote.finite && vote.result.count > 0) {
-      const identity = vote.from.identity;
-      const mine = this.norms.get(identity) ?? [];
-      insertSorted(mine, vote.normPerExample);
-      this.norms.set(identity, mine);
-      this.table = null;
-    }
+    if (job.kind === 'grad' && vote.finite && vote.result.count > 0) this.norms.add(vote.from.identity, vote.normPerExample);
     this.settle(job, part);
   }
 
@@ -136,7 +115,7 @@ export class Tally {
   }
 
   private holding(job: Job): boolean {
-    return job.kind === 'grad' && this.last.size === 0 && job.parts.length > 1;
+    return job.kind === 'grad' && !this.norms.hasPreviousStep && job.parts.length > 1;
   }
 
   /**
@@ -198,51 +177,10 @@ export class Tally {
     for (let k = part.running + part.queued; k < count; k++) enqueue(job, part);
   }
 
-  /**
-   * What `v`'s norm is measured against: the median of the values of the
-   * workers other than its sender, one each; of an even count, `upper` is the
-   * upper median and `lower` the lower one, so with honest workers the more,
-   * neither a liar's tiny norms make an honest result suspect nor its huge
-   * ones an honest result too small. Null with no other worker's value.
-   */
+  /** What `v`'s norm is measured against (norm-reference.ts); null for an evaluation or an empty micro-batch. */
   private reference(job: Job, v: Vote<WorkerConn>): Reference | null {
     if (job.kind !== 'grad' || v.result.count === 0) return null;
-    const { of, sorted } = this.values();
-    const own = of.get(v.from.identity);
-    // The others: `sorted` less one `own`, at index `skip`.
-    const skip = own === undefined ? sorted.length : lowerBound(sorted, own);
-    const n = sorted.length - (own === undefined ? 0 : 1);
-    if (n === 0) return null;
-    const at = (j: number) => sorted[j < skip ? j : j + 1] as number;
-    return { upper: at(Math.floor(n / 2)), lower: at(Math.floor((n - 1) / 2)) };
-  }
-
-  /**
-   * One value per worker (by identity, so a worker reconnecting is the same
-   * one; evicted ones left out): the lower median of its norms per example in
-   * this job, kept within a factor √maxNormRatio (32 at 1000; 2 at least) of
-   * its value in the previous step (one that sent nothing yet counts with
-   * that). So a worker's results count once however many it sent, and a
-   * liar's value moves 32× a step at most, not the bound's 1000×, and not at
-   * once: an honest worker's results are not made too small in the step a
-   * liar starts inflating its own. An honest value changing faster only lags:
-   * a norm is out of bounds 1000× away. Cached until a vote or an eviction:
-   * O(W log W) per change for W workers.
-   */
-  private values(): { of: Map<string, number>; sorted: number[] } {
-    if (this.table) return this.table;
-    const growth = Math.max(2, Math.sqrt(this.o.maxNormRatio));
-    const of = new Map<string, number>();
-    for (const identity of new Set([...this.last.keys(), ...this.norms.keys()])) {
-      if (this.refused.has(identity)) continue;
-      const mine = this.norms.get(identity);
-      const now = mine ? (mine[Math.floor((mine.length - 1) / 2)] as number) : undefined;
-      const before = this.last.get(identity);
-      const value = now === undefined ? before : before === undefined ? now : Math.min(before * growth, Math.max(before / growth, now));
-      if (value !== undefined) of.set(identity, value);
-    }
-    this.table = { of, sorted: [...of.values()].sort((a, b) => a - b) };
-    return this.table;
+    return this.norms.around(v.from.identity);
   }
 
   /**
@@ -312,8 +250,7 @@ export class Tally {
     // Once: its other losing votes (parts decided after it left) tell nothing new.
     if (!this.punished.has(conn)) {
       this.punished.add(conn);
-      this.refused.add(conn.identity);
-      this.table = null;
+      this.norms.refuse(conn.identity);
       this.o.log(`worker ${conn.id} (${conn.name}) evicted and refused for the rest of the run: ${why}`);
       this.o.ban(conn, why);
     }
@@ -345,26 +282,3 @@ export class Tally {
   }
 }
 
-/** Inserts `x` into the ascending array `a`, keeping it ascending. */
-function insertSorted(a: number[], x: number): void {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((a[mid] as number) <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  a.splice(lo, 0, x);
-}
-
-/** The first index of the ascending array `a` whose value is not below `x`. */
-function lowerBound(a: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((a[mid] as number) < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
