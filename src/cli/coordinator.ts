@@ -1,16 +1,14 @@
 /** `trainer coordinator --config FILE`: train with remote WebSocket workers. */
-import { runTraining, type RunEnd } from '../coordinator/run.js';
 import { parseAllowedHosts, parseStatusPort } from '../dashboard/host-check.js';
-import { dashboardRun, dashboardUrlOf, startDashboard, type LiveDashboard } from '../dashboard/live.js';
-import { claimRunFolder, resolveRunConfig, runStart } from '../coordinator/run-config.js';
-import type { StepTiming } from '../coordinator/train-loop.js';
+import { dashboardRun, dashboardUrlOf, startDashboard } from '../dashboard/live.js';
+import { resolveRunConfig, runStart } from '../coordinator/run-config.js';
 import { VERIFY_NEEDS_WORKERS, type Config } from '../shared/config.js';
 import { TrainerError, isTrainerError } from '../shared/errors.js';
 import { isLoopbackHost, MIN_NETWORK_TOKEN_CHARS, resolveToken } from '../transports/ws/auth.js';
 import { tlsMaterial } from '../transports/ws/server.js';
-import { downloadProgress, isOutputClosed, note, stopOnSignal, stoppedExit } from './output.js';
-import { createProgress, type Progress } from './progress.js';
+import { note } from './output.js';
 import { traceTo } from './trace.js';
+import { trainWatched } from './watched-run.js';
 import type { CoordinatorArgs } from './commands.js';
 
 /**
@@ -71,94 +69,41 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
     );
   }
   tlsMaterial(resolved.cluster.tls); // checked before the run's folder and data: E_CONFIG for a bad file
-  const controller = new AbortController();
-  // Signals stop the run from before its folder is claimed: one that came between the claim and
-  // the handlers killed the process (exit 143) and left the claimed folder behind.
-  let progress: Progress | null = null;
-  const stop = stopOnSignal(controller, () => progress?.done(), a.quiet);
-  let dash: LiveDashboard | null = null;
-  // What the dashboard says at the end: an error thrown leaves it 'failed'.
-  let ended: RunEnd = 'failed';
-  try {
-    // The run's config without the secret (`token` above is what the workers are checked against).
-    const config = await claimRunFolder(resolved, start, note(a.quiet));
-    const live = createProgress({ stream: process.stderr, out: process.stdout, epochs: config.train.epochs, quiet: a.quiet, json: a.json, outClosed: isOutputClosed });
-    progress = live;
-    const { log } = live;
-    // The dashboard's address is for people: on stderr, also with --json.
-    const tell = note(a.quiet);
+  const tell = note(a.quiet);
+  await trainWatched({
+    resolved,
+    start,
+    quiet: a.quiet,
+    json: a.json,
+    trace,
+    traceFile: a.trace,
     // The dashboard binds where the coordinator does: its port, or a status port on the same host.
-    if (a.dashboard !== false) {
-      dash = await startDashboard({
-        ...dashboardRun(config),
-        // What it waits for, when that is more (spares past train.microBatches: workersAtLeast).
-        workersWanted: Math.max(config.cluster.workers, minWorkers),
+    dashboard: async (config) =>
+      a.dashboard === false
+        ? null
+        : startDashboard({
+            ...dashboardRun(config),
+            // What it waits for, when that is more (spares past train.microBatches: workersAtLeast).
+            workersWanted: Math.max(config.cluster.workers, minWorkers),
+            host: config.cluster.host,
+            tls: config.cluster.tls,
+            allowedHosts,
+            ...(statusPort !== undefined ? { statusPort } : {}),
+          }),
+    // The run's config is without the secret (`token` above is what the workers are checked against).
+    launch: (config, d) => ({
+      ws: {
         host: config.cluster.host,
-        tls: config.cluster.tls,
-        allowedHosts,
-        ...(statusPort !== undefined ? { statusPort } : {}),
-      });
-      // Asked for with --status-port: said with --quiet too (with port 0 nothing else says where it is).
-      if (dash.served) process.stderr.write(`dashboard on ${dash.served.url}\n`);
-    }
-    const d = dash;
-    const download = downloadProgress(a.quiet);
-    await runTraining({
-      config,
-      resume,
-      launch: {
-        signal: controller.signal,
-        ...(d ? { onPool: d.onPool } : {}),
-        ws: {
-          host: config.cluster.host,
-          port: config.cluster.port,
-          token,
-          minWorkers,
-          ...(d && !d.served ? { extra: { onRequest: d.handler } } : {}),
-          onListening: (url: string) => {
-            // --port 0 with --quiet: the port taken, which nothing else said (workers could not find it).
-            if (a.quiet && config.cluster.port === 0) process.stderr.write(`coordinator listening on ${url}\n`);
-            if (d && !d.served) tell(`dashboard on ${dashboardUrlOf(url)}`);
-          },
+        port: config.cluster.port,
+        token,
+        minWorkers,
+        ...(d && !d.served ? { extra: { onRequest: d.handler } } : {}),
+        onListening: (url: string) => {
+          // --port 0 with --quiet: the port taken, which nothing else said (workers could not find it).
+          if (a.quiet && config.cluster.port === 0) process.stderr.write(`coordinator listening on ${url}\n`);
+          if (d && !d.served) tell(`dashboard on ${dashboardUrlOf(url)}`);
         },
       },
-      ...(d ? { onPool: d.onPool, onHistory: d.onHistory } : {}),
-      // On the workers' port, the dashboard goes with the pool: an open page is shown the end first.
-      ...(d && !d.served ? { beforePoolClose: (how: RunEnd) => d.end(how) } : {}),
-      log,
-      result: live.result,
-      signal: controller.signal,
-      // The run is over: its status from now on, also for a signal (stop()).
-      onOver: (outcome) => {
-        ended = outcome === 'finished' || outcome === 'already-finished' ? 'finished' : 'stopped';
-        if (outcome === 'stopped' || outcome === 'not-started') process.exitCode = stoppedExit();
-        stop();
-      },
-      ...(download ? { onDownloadProgress: download } : {}),
-      onStep: (s) => {
-        live.onStep?.(s);
-        d?.onStep(s);
-      },
-      ...(trace || d
-        ? {
-            onStepTiming: (t: StepTiming) => {
-              trace?.onStepTiming(t);
-              d?.onStepTiming(t);
-            },
-          }
-        : {}),
-      onEpoch: (m) => {
-        trace?.onEpoch(m);
-        d?.onEpoch(m);
-        if (a.json) process.stdout.write(`${JSON.stringify(m)}\n`);
-      },
-    });
-  } finally {
-    // On the workers' port it was shown before the pool closed (beforePoolClose).
-    if (dash?.served) await dash.end(ended);
-    await dash?.close();
-    progress?.done();
-    if (trace && a.trace !== undefined) await trace.write(a.trace);
-    stop();
-  }
+    }),
+  });
 }

@@ -1,16 +1,13 @@
 /** `trainer train`: one machine, the coordinator's loop with a local pool. */
-import { runTraining, type RunEnd } from '../coordinator/run.js';
-import type { StepTiming } from '../coordinator/train-loop.js';
 import { parseAllowedHosts, parseStatusPort } from '../dashboard/host-check.js';
-import type { LiveDashboard } from '../dashboard/live.js';
-import { claimRunFolder, resolveRunConfig, runStart } from '../coordinator/run-config.js';
+import { resolveRunConfig, runStart } from '../coordinator/run-config.js';
 import { RunFolder } from '../coordinator/run-folder.js';
 import type { Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { parseGpuList } from '../shared/gpu-backends.js';
-import { downloadProgress, isOutputClosed, note, stopOnSignal, stoppedExit } from './output.js';
-import { createProgress, type Progress } from './progress.js';
+import { note } from './output.js';
 import { traceTo } from './trace.js';
+import { trainWatched } from './watched-run.js';
 import type { TrainArgs } from './commands.js';
 
 /** CLI flags that are shorthands for config keys, layered over the dotted overrides. */
@@ -65,72 +62,19 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
   const stored = await resolveRunConfig({ ...file, overrides: overs, resume, log: note(a.quiet) });
   const statusPort = parseStatusPort(a.statusPort);
   const allowedHosts = parseAllowedHosts(a.allowedHost);
-  const resolved = localTransport(stored, resume, a.quiet);
-  const controller = new AbortController();
-  // Signals stop the run from before its folder is claimed: one that came between the claim and
-  // the handlers killed the process (exit 143) and left the claimed folder behind.
-  let progress: Progress | null = null;
-  const stop = stopOnSignal(controller, () => progress?.done(), a.quiet);
-  let dash: LiveDashboard | null = null;
-  // What the dashboard says at the end: an error thrown leaves it 'failed'.
-  let ended: RunEnd = 'failed';
-  try {
-    // (Without cluster.token: a local run uses none, --procs makes its own.)
-    const config = await claimRunFolder(resolved, start, note(a.quiet));
-    // Local runs only listen on loopback, and so does their dashboard.
-    if (statusPort !== undefined) {
+  await trainWatched({
+    resolved: localTransport(stored, resume, a.quiet),
+    start,
+    quiet: a.quiet,
+    json: a.json,
+    trace,
+    traceFile: a.trace,
+    // Local runs only listen on loopback, and so does their dashboard (only with --status-port).
+    dashboard: async (config) => {
+      if (statusPort === undefined) return null;
       // Loaded here: a run without --status-port needs none of it (nor the ws server it serves on).
       const { dashboardRun, startDashboard } = await import('../dashboard/live.js');
-      dash = await startDashboard({ ...dashboardRun(config), host: '127.0.0.1', statusPort, tls: { cert: null, key: null }, allowedHosts });
-    }
-    const live = createProgress({ stream: process.stderr, out: process.stdout, epochs: config.train.epochs, quiet: a.quiet, json: a.json, outClosed: isOutputClosed });
-    progress = live;
-    // The dashboard's address is for people: on stderr, also with --json, and with --quiet too: it
-    // was asked for (with --status-port 0 nothing else says where it is).
-    if (dash?.served) process.stderr.write(`dashboard on ${dash.served.url}\n`);
-    const download = downloadProgress(a.quiet);
-    await runTraining({
-      config,
-      resume,
-      launch: {
-        signal: controller.signal,
-        ...(dash ? { onPool: dash.onPool } : {}),
-      },
-      ...(dash ? { onPool: dash.onPool, onHistory: dash.onHistory } : {}),
-      log: live.log,
-      result: live.result,
-      signal: controller.signal,
-      // The run is over: its status from now on, also for a signal (stop()).
-      onOver: (outcome) => {
-        ended = outcome === 'finished' || outcome === 'already-finished' ? 'finished' : 'stopped';
-        if (outcome === 'stopped' || outcome === 'not-started') process.exitCode = stoppedExit();
-        stop();
-      },
-      ...(download ? { onDownloadProgress: download } : {}),
-      onStep: (s) => {
-        live.onStep?.(s);
-        dash?.onStep(s);
-      },
-      // Only when someone reads it: the loop then asks the pool for its statistics every step.
-      ...(trace || dash
-        ? {
-            onStepTiming: (t: StepTiming) => {
-              trace?.onStepTiming(t);
-              dash?.onStepTiming(t);
-            },
-          }
-        : {}),
-      onEpoch: (m) => {
-        trace?.onEpoch(m);
-        dash?.onEpoch(m);
-        if (a.json) process.stdout.write(`${JSON.stringify(m)}\n`);
-      },
-    });
-  } finally {
-    await dash?.end(ended);
-    await dash?.close();
-    progress?.done();
-    if (trace && a.trace !== undefined) await trace.write(a.trace);
-    stop();
-  }
+      return startDashboard({ ...dashboardRun(config), host: '127.0.0.1', statusPort, tls: { cert: null, key: null }, allowedHosts });
+    },
+  });
 }

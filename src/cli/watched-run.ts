@@ -1,0 +1,102 @@
+/**
+ * What `trainer train` and `trainer coordinator` share once their flags are
+ * checked: the run's folder claimed, the run trained with its progress, its
+ * dashboard and its trace, stopped at a step boundary by a signal, and each
+ * of them told how it ended.
+ */
+import type { LiveDashboard } from '../dashboard/live.js';
+import { claimRunFolder, type RunStart } from '../coordinator/run-config.js';
+import { runTraining, type RunEnd } from '../coordinator/run.js';
+import type { StepTiming } from '../coordinator/train-loop.js';
+import type { Config } from '../shared/config.js';
+import type { PoolLaunch } from '../transports/create-pool.js';
+import { downloadProgress, isOutputClosed, note, stopOnSignal, stoppedExit } from './output.js';
+import { createProgress, type Progress } from './progress.js';
+import type { TraceRecorder } from './trace.js';
+
+export interface WatchedRun {
+  /** The run's config, its folder not yet claimed. */
+  resolved: Config;
+  start: RunStart;
+  quiet: boolean;
+  /** --json: each epoch's metrics as a line on stdout. */
+  json: boolean;
+  /** --trace FILE: the recorder, written to `traceFile` at the end. */
+  trace: TraceRecorder | undefined;
+  traceFile: string | undefined;
+  /** The run's dashboard, started once its folder is claimed; null for none. */
+  dashboard: (config: Config) => Promise<LiveDashboard | null>;
+  /** The transport's launch beyond the stop signal and the dashboard's hook (`trainer coordinator`'s ws). */
+  launch?: (config: Config, dash: LiveDashboard | null) => Omit<PoolLaunch, 'signal' | 'onPool'>;
+}
+
+export async function trainWatched(w: WatchedRun): Promise<void> {
+  const controller = new AbortController();
+  // Signals stop the run from before its folder is claimed: one that came between the claim and
+  // the handlers killed the process (exit 143) and left the claimed folder behind.
+  let progress: Progress | null = null;
+  const stop = stopOnSignal(controller, () => progress?.done(), w.quiet);
+  let dash: LiveDashboard | null = null;
+  // What the dashboard says at the end: an error thrown leaves it 'failed'.
+  let ended: RunEnd = 'failed';
+  const { trace } = w;
+  try {
+    const config = await claimRunFolder(w.resolved, w.start, note(w.quiet));
+    dash = await w.dashboard(config);
+    const d = dash;
+    const live = createProgress({ stream: process.stderr, out: process.stdout, epochs: config.train.epochs, quiet: w.quiet, json: w.json, outClosed: isOutputClosed });
+    progress = live;
+    // The dashboard's address is for people: on stderr, also with --json, and with --quiet too: it
+    // was asked for (with --status-port 0 nothing else says where it is). One on the workers' port
+    // is said once that port listens (the launch's onListening).
+    if (d?.served) process.stderr.write(`dashboard on ${d.served.url}\n`);
+    const download = downloadProgress(w.quiet);
+    await runTraining({
+      config,
+      resume: w.start === 'resume',
+      launch: {
+        signal: controller.signal,
+        ...(d ? { onPool: d.onPool } : {}),
+        ...w.launch?.(config, d),
+      },
+      ...(d ? { onPool: d.onPool, onHistory: d.onHistory } : {}),
+      // On the workers' port, the dashboard goes with the pool: an open page is shown the end first.
+      ...(d && !d.served ? { beforePoolClose: (how: RunEnd) => d.end(how) } : {}),
+      log: live.log,
+      result: live.result,
+      signal: controller.signal,
+      // The run is over: its status from now on, also for a signal (stop()).
+      onOver: (outcome) => {
+        ended = outcome === 'finished' || outcome === 'already-finished' ? 'finished' : 'stopped';
+        if (outcome === 'stopped' || outcome === 'not-started') process.exitCode = stoppedExit();
+        stop();
+      },
+      ...(download ? { onDownloadProgress: download } : {}),
+      onStep: (s) => {
+        live.onStep?.(s);
+        d?.onStep(s);
+      },
+      // Only when someone reads it: the loop then asks the pool for its statistics every step.
+      ...(trace || d
+        ? {
+            onStepTiming: (t: StepTiming) => {
+              trace?.onStepTiming(t);
+              d?.onStepTiming(t);
+            },
+          }
+        : {}),
+      onEpoch: (m) => {
+        trace?.onEpoch(m);
+        d?.onEpoch(m);
+        if (w.json) process.stdout.write(`${JSON.stringify(m)}\n`);
+      },
+    });
+  } finally {
+    // On the workers' port it was shown before the pool closed (beforePoolClose).
+    if (dash?.served) await dash.end(ended);
+    await dash?.close();
+    progress?.done();
+    if (trace && w.traceFile !== undefined) await trace.write(w.traceFile);
+    stop();
+  }
+}
