@@ -7,6 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import type * as TF from '@tensorflow/tfjs';
+import { withStandIns } from '../shared/stand-ins.js';
 
 export type * from '@tensorflow/tfjs';
 
@@ -26,29 +27,15 @@ export const requireTfjs = createRequire(import.meta.url);
  * which ran at every start of a process or compute thread (about 0.1 s of CPU, half of loading
  * it). tfjs-layers builds the exported model; the converter (graph models), tf.data and webgl
  * are not used at all. The bundle only re-exports them, so it is loaded with them stood in for by
- * empty modules, and completed when they are wanted (`completeTfjs`).
+ * empty modules (stand-ins.ts), and completed when they are wanted (`completeTfjs`).
  */
 const DEFERRED = ['@tensorflow/tfjs-layers', '@tensorflow/tfjs-converter', '@tensorflow/tfjs-data', '@tensorflow/tfjs-backend-webgl'] as const;
 
-function loadBundle(): typeof TF {
-  const Module = requireTfjs('node:module') as { new (id: string): { filename: string; loaded: boolean; exports: object } };
-  const stood = DEFERRED.map((p) => requireTfjs.resolve(p)).filter((f) => requireTfjs.cache[f] === undefined);
-  for (const f of stood) {
-    const m = new Module(f);
-    m.filename = f;
-    m.loaded = true;
-    m.exports = {};
-    requireTfjs.cache[f] = m as unknown as NodeJS.Module;
-  }
-  try {
-    return requireTfjs('@tensorflow/tfjs') as typeof TF;
-  } finally {
-    // Whoever requires them from now on (completeTfjs, tfjs-node) gets the real modules.
-    for (const f of stood) delete requireTfjs.cache[f];
-  }
-}
-
-const tfjs = loadBundle();
+// Whoever requires them from now on (completeTfjs, tfjs-node) gets the real modules.
+const tfjs = withStandIns(
+  DEFERRED.map((p) => requireTfjs.resolve(p)),
+  () => requireTfjs('@tensorflow/tfjs') as typeof TF,
+);
 let completed = false;
 
 /**
