@@ -45,7 +45,7 @@ export async function exportLayersModel(dir: string, model: ModelSpec, params: F
     });
     const json = {
       format: 'layers-model',
-      generatedBy: `TensorFlow.js tfjs-layers v${tf.tfjsBundle().version_layers}`,
+      generatedBy: `TensorFlow.js tfjs-layers v${tf.tfLayers().version_layers}`,
       convertedBy: null,
       modelTopology: artifacts.modelTopology,
       weightsManifest: [{ paths: ['weights.bin'], weights: specs }],

@@ -110,7 +110,7 @@ function netModel(): ModelSpec {
       return tf.add(tf.matMul(f1, p(w, 6) as tf.Tensor2D), p(w, 7)) as tf.Tensor2D;
     },
     buildLayers() {
-      const { sequential, layers } = tf.tfjsBundle();
+      const { sequential, layers } = tf.tfLayers();
       return sequential({
         name: 'net',
         layers: [
@@ -155,7 +155,7 @@ function fcModel(): ModelSpec {
     forward: (w, x) => firstDense.rest(w.slice(1), tf.matMul(firstDense.flatten(x), p(w, 0) as tf.Tensor2D)),
     firstDense,
     buildLayers() {
-      const { sequential, layers: l } = tf.tfjsBundle();
+      const { sequential, layers: l } = tf.tfLayers();
       return sequential({
         name: 'fc',
         layers: [

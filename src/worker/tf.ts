@@ -66,7 +66,16 @@ export function completeTfjs(): void {
   });
 }
 
-/** The completed bundle, all of `require('@tensorflow/tfjs')`: for tfjs-layers' layers models (the export, and its tests). */
+/**
+ * tfjs-layers alone, for the exported layers model (model.ts buildLayers, export.ts): the package the
+ * completed bundle takes these names from, without the converter, tf.data and webgl (~70 ms of
+ * CPU that completing the bundle costs more, at the end of every run).
+ */
+export function tfLayers(): Pick<typeof TF, 'sequential' | 'layers' | 'loadLayersModel' | 'version_layers'> {
+  return requireTfjs('@tensorflow/tfjs-layers') as typeof TF;
+}
+
+/** The completed bundle, all of `require('@tensorflow/tfjs')`: before tfjs-node loads, and for tests comparing it with the package. */
 export function tfjsBundle(): typeof TF {
   completeTfjs();
   return tfjs;
