@@ -21,6 +21,14 @@ test('TensorFlow.js loads without the layers, converter, data and webgl code it 
   assert.deepEqual(loaded, { before: [], after: ['@tensorflow/tfjs-layers', '@tensorflow/tfjs-converter', '@tensorflow/tfjs-data', '@tensorflow/tfjs-backend-webgl'] });
 });
 
+test('the exported model needs tfjs-layers alone: tfLayers() loads it and none of the converter, tf.data and webgl (~70 ms of CPU more at the end of every run)', () => {
+  const loaded = inFreshNode(`
+    const names = ['@tensorflow/tfjs-layers', '@tensorflow/tfjs-converter', '@tensorflow/tfjs-data', '@tensorflow/tfjs-backend-webgl'];
+    const l = tf.tfLayers();
+    console.log(JSON.stringify({ loaded: names.filter((n) => req.cache[req.resolve(n)] !== undefined), same: l.sequential === tf.tfjsBundle().sequential }));`);
+  assert.deepEqual(loaded, { loaded: ['@tensorflow/tfjs-layers'], same: true });
+});
+
 test('completed, the bundle is require("@tensorflow/tfjs"): every name, from the package the bundle takes it from, its data and versions (tfjs-node takes tfjs-layers classes from it)', () => {
   const r = inFreshNode(`
     const b = tf.tfjsBundle();
