@@ -18,7 +18,7 @@ import { TrainerError } from '../../shared/errors.js';
 import type { BatchStats } from '../../worker/gradient.js';
 import type { ModelSpec } from '../../worker/model.js';
 import { ThreadBoard } from './board.js';
-import type { ThreadInit } from './messages.js';
+import type { Fault, ThreadInit } from './messages.js';
 import { workerPinCores } from './pin.js';
 import { threadInit } from './shared-data.js';
 import { microBatchSizes } from '../../worker/warm-up.js';
@@ -36,14 +36,20 @@ export interface EngineOptions {
   microBatch: number;
   /** A task running longer than this has its thread terminated (and fails); default an hour. */
   taskTimeoutMs?: number;
+  /** Tests only: a fault for the n-th task (0 is the first). */
+  injectFault?: (task: number) => Fault | undefined;
 }
 
 export class ThreadEngine {
   readonly threads: number;
   private readonly free: number[];
   private published = -1;
+  /** Gradient tasks begun (injectFault's count). */
+  private tasks = 0;
   private running = 0;
   private readonly idle: (() => void)[] = [];
+  /** Tasks waiting for a slot (all were taken: see withSlot). */
+  private readonly slotWaiters: ((slot: number) => void)[] = [];
 
   private constructor(
     private readonly board: ThreadBoard,
@@ -52,6 +58,7 @@ export class ThreadEngine {
     /** The backend kind the threads compute on. */
     readonly backendKind: string,
     threads: number,
+    private readonly injectFault?: EngineOptions['injectFault'],
   ) {
     this.threads = threads;
     this.free = Array.from({ length: init.slotCount }, (_, i) => i);
@@ -75,7 +82,7 @@ export class ThreadEngine {
       pinCores: workerPinCores(o.threads),
     });
     const board = await ThreadBoard.start(init, { threads: o.threads, timeoutMs: o.taskTimeoutMs ?? 3_600_000, startupTimeoutMs: 60_000 });
-    return new ThreadEngine(board, init, o.model, board.backends().join(', '), o.threads);
+    return new ThreadEngine(board, init, o.model, board.backends().join(', '), o.threads, o.injectFault);
   }
 
   /** d(sum of losses)/d(params) of the examples at `indices` at weights `version`, into `out`. */
@@ -84,7 +91,8 @@ export class ThreadEngine {
     return this.withSlot(version, weights, async (slot) => {
       const offset = slot * this.init.maxBatch;
       this.init.indices.set(indices, offset);
-      const r = await this.board.run(slot, { kind: 'gradient', version, offset, length: indices.length }, `task of version ${version}`);
+      const fault = this.injectFault?.(this.tasks++);
+      const r = await this.board.run(slot, { kind: 'gradient', version, offset, length: indices.length, ...(fault ? { fault } : {}) }, `task of version ${version}`);
       out.set(this.init.slots.subarray(slot * this.model.size, (slot + 1) * this.model.size));
       return { lossSum: r.lossSum, correct: r.correct, count: r.count };
     });
@@ -116,14 +124,23 @@ export class ThreadEngine {
       this.board.publish(version, weights);
       this.published = version;
     }
-    const slot = this.free.pop();
-    if (slot === undefined) throw new TrainerError('E_INTERNAL', `more than ${this.threads} tasks at once`);
+    // Counted before it has a slot: a task of another version waits for this one to end, not only to start.
     this.running++;
     try {
-      return await f(slot);
+      // No slot free: one is held by a thread terminated mid-task (a task past its timeout) until that
+      // thread has exited. The task waits for it (it was E_INTERNAL, "more than N tasks at once").
+      const slot = this.free.pop() ?? (await new Promise<number>((resolve) => this.slotWaiters.push(resolve)));
+      try {
+        return await f(slot);
+      } finally {
+        // Free again: at once, or once a thread terminated mid-task there has exited (it may write the slot until then).
+        this.board.whenReusable(slot, () => {
+          const waiter = this.slotWaiters.shift();
+          if (waiter) waiter(slot);
+          else this.free.push(slot);
+        });
+      }
     } finally {
-      // Free again: at once, or once a thread terminated mid-task there has exited (it may write the slot until then).
-      this.board.whenReusable(slot, () => this.free.push(slot));
       if (--this.running === 0) for (const wake of this.idle.splice(0)) wake();
     }
   }
