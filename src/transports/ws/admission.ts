@@ -18,12 +18,12 @@
  *     keep-alive socket, and never holds the slots workers need to join
  *     (four addresses polling /healthz held them all).
  *
- * Refusals are logged at most once per LOG_EVERY_MS, with their count
- * (ThrottledLog, which pool.ts uses for failed authentications and refused workers too).
+ * Refusals are logged at most once per 10 s, with their count (throttled-log.ts).
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import type { Server } from 'node:net';
 import type { Socket } from 'node:net';
+import { ThrottledLog } from './throttled-log.js';
 
 export interface AdmissionLimits {
   /** Sockets not yet authenticated, in all (cluster.maxUnauthenticated). */
@@ -38,7 +38,6 @@ export interface AdmissionLimits {
 export const RESERVED_FDS = 64;
 /** A socket handed to the WebSocket layer gets this long past the handshake timeout to be closed there, with its close code. */
 const UPGRADED_GRACE_MS = 2000;
-const LOG_EVERY_MS = 10_000;
 /** A plain HTTP client's socket with a request still being answered is cut after this (or the handshake timeout, if longer). */
 const ANSWERING_MS = 30_000;
 
@@ -218,45 +217,6 @@ export class Admission {
     this.http.remove(key);
   }
 
-}
-
-/**
- * Events of one kind that anyone who reaches the port can cause (a refused connection, a failed
- * authentication) are logged at most once per LOG_EVERY_MS, as one line with how many there were
- * and the last one's detail: thousands a second must not flood the log.
- */
-export class ThrottledLog {
-  private count = 0;
-  private lastDetail = '';
-  private lastLogMs = Number.NEGATIVE_INFINITY;
-  private flush: NodeJS.Timeout | null = null;
-
-  constructor(
-    private readonly log: (line: string) => void,
-    private readonly line: (count: number, lastDetail: string) => string,
-    private readonly everyMs = LOG_EVERY_MS,
-  ) {}
-
-  note(detail: string): void {
-    this.count++;
-    this.lastDetail = detail;
-    const now = performance.now();
-    if (now - this.lastLogMs < this.everyMs) {
-      // The rest of a burst is told when its time comes, not only at the next event (which may never come).
-      this.flush ??= setTimeout(() => {
-        this.flush = null;
-        if (this.count > 0) this.tell(performance.now());
-      }, this.lastLogMs + this.everyMs - now).unref();
-      return;
-    }
-    this.tell(now);
-  }
-
-  private tell(now: number): void {
-    this.lastLogMs = now;
-    this.log(this.line(this.count, this.lastDetail));
-    this.count = 0;
-  }
 }
 
 function keyOf(socket: Socket): string {

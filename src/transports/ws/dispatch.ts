@@ -39,6 +39,7 @@ import type { PoolEvent } from './pool-types.js';
 import { Stragglers } from './stragglers.js';
 import { Tally } from './tally.js';
 import { voteOf } from './verdict.js';
+import { ThrottledLog } from './throttled-log.js';
 
 /** Workers a part may fail on (each closing with "bad task") before the job fails: the task is at fault. */
 const MIN_TASK_FAILURES = 3;
@@ -97,6 +98,9 @@ export interface DispatchOptions {
   signal?: AbortSignal;
 }
 
+/** At most one line a minute about slow parts given to a second worker (the first at once). */
+const SLOW_COPY_LOG_EVERY_MS = 60_000;
+
 export class Dispatcher {
   private version = -1;
   /** The weights of `version`, as the frame every worker gets; rewritten in place by publish. */
@@ -111,6 +115,12 @@ export class Dispatcher {
   private hint: { step: number; next: readonly Int32Array[] } | null = null;
   private readonly tally: Tally;
   private readonly stragglers = new Stragglers();
+  /**
+   * Slow parts given to a second worker, by the worker that was slow: its first said at once, then
+   * at most a line a minute with their count. On a busy machine (2 worker processes and the
+   * coordinator on 2 cores) contention made ~100 such lines in a 100-epoch run, results unchanged.
+   */
+  private readonly slowCopies = new WeakMap<WorkerConn, ThrottledLog>();
   private speculation: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: DispatchOptions) {
@@ -357,7 +367,7 @@ export class Dispatcher {
     const members = [...this.o.members.values()];
     // Idle: a compute thread free (a worker computes conn.threads copies at once).
     const idle = members.filter((m) => m.inflight.size < m.conn.threads && m.conn.state === 'ready');
-    const slow: { part: Part; kind: string; afterMs: number }[] = [];
+    const slow: { part: Part; kind: string; afterMs: number; holder: WorkerConn }[] = [];
     let nextCheckMs = Number.POSITIVE_INFINITY;
     for (const m of members) {
       const held = [...m.inflight.values()].filter((a) => a.job === job && a.part.decided === null && a.part.running === 1 && a.part.queued === 0);
@@ -366,7 +376,7 @@ export class Dispatcher {
       const afterMs = this.stragglers.slowAfterMs(`${m.conn.backend}/${job.kind}`, (held[0] as Assignment).part.indices.length);
       if (afterMs === null) continue;
       const slowAtMs = m.progressMs + afterMs;
-      if (now >= slowAtMs) slow.push(...held.map((a) => ({ part: a.part, kind: m.conn.backend, afterMs })));
+      if (now >= slowAtMs) slow.push(...held.map((a) => ({ part: a.part, kind: m.conn.backend, afterMs, holder: m.conn })));
       // Re-armed only for parts an idle worker could take.
       else if (idle.some((i) => this.mayTakeCopyOf(i, m.conn.backend))) nextCheckMs = Math.min(nextCheckMs, slowAtMs);
     }
@@ -390,8 +400,8 @@ export class Dispatcher {
         let i = slow.findIndex((s) => s.kind === member.conn.backend && open(s));
         if (i < 0) i = slow.findIndex((s) => this.mayTakeCopyOf(member, s.kind) && open(s));
         if (i < 0) break;
-        const { part, afterMs } = slow.splice(i, 1)[0] as (typeof slow)[number];
-        this.o.log(`${partName(job, part)} is slow (past ${Math.round(afterMs)} ms): also given to worker ${member.conn.id} (${member.conn.name})`);
+        const { part, afterMs, holder } = slow.splice(i, 1)[0] as (typeof slow)[number];
+        this.slowCopyLog(holder).note(`${partName(job, part)} is slow (past ${Math.round(afterMs)} ms on worker ${holder.id} (${holder.name})): also given to worker ${member.conn.id} (${member.conn.name})`);
         this.send(member, job, part, true);
       }
     }
@@ -401,6 +411,15 @@ export class Dispatcher {
       this.speculation = setTimeout(() => this.speculate(performance.now()), Math.max(1, nextCheckMs - now + 1));
       this.speculation.unref();
     }
+  }
+
+  private slowCopyLog(holder: WorkerConn): ThrottledLog {
+    let log = this.slowCopies.get(holder);
+    if (!log) {
+      log = new ThrottledLog(this.o.log, (count, line) => (count > 1 ? `${line} (${count} slow parts of it given to a second worker since the last such line)` : line), SLOW_COPY_LOG_EVERY_MS);
+      this.slowCopies.set(holder, log);
+    }
+    return log;
   }
 
   /** Whether a wanted copy waits for workers that are all full, each with a part held past its slow time (and some could take it: else checkBlocked). */

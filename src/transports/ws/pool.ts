@@ -28,7 +28,7 @@ import { datasetProof } from './wire-dataset.js';
 import { JoinOffer } from './offer.js';
 import type { WorkerInfo, WsPoolOptions } from './pool-types.js';
 import { listen, type Listening } from './server.js';
-import { ThrottledLog } from './admission.js';
+import { ThrottledLog } from './throttled-log.js';
 
 export type { PoolEvent, WorkerInfo, WsPoolOptions } from './pool-types.js';
 

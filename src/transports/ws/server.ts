@@ -18,7 +18,8 @@ import { createRequire } from 'node:module';
 import type { WebSocket, WebSocketServer as WsServer } from 'ws';
 import { DEFAULT_CONFIG } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
-import { Admission, ThrottledLog, type AdmissionLimits } from './admission.js';
+import { Admission, type AdmissionLimits } from './admission.js';
+import { ThrottledLog } from './throttled-log.js';
 
 // ws is CommonJS: required, since importing it makes Node scan it for export names (~0.1 s of CPU a start).
 const { WebSocketServer } = createRequire(import.meta.url)('ws') as { WebSocketServer: typeof WsServer };

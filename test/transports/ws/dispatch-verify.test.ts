@@ -244,7 +244,7 @@ test('a worker that never answers has its parts run again by an idle worker once
   const { results } = await step(1, 4);
   assert.ok(performance.now() - t0 < 2000);
   assert.deepEqual(results.map((r) => Array.from(r.gradient)), [0, 1, 2, 3].map((i) => Array.from(honest(1, i))));
-  assert.ok(log.some((x) => /micro-batch \d of step 2 is slow \(past \d+ ms\): also given to worker w-a \(a\)/.test(x)), log.join('\n'));
+  assert.ok(log.some((x) => /micro-batch \d of step 2 is slow \(past \d+ ms on worker w-staller \(staller\)\): also given to worker w-a \(a\)/.test(x)), log.join('\n'));
   assert.equal(conns[1]?.closed, null, 'slow is not evicted (stepTimeoutMs does that)');
 });
 
@@ -258,7 +258,7 @@ test('a worker that becomes ready during a step is taken in when a wanted copy w
   setTimeout(() => waiting.push(['b', truthful]), 100);
   const { results } = await step(1, 4);
   assert.deepEqual(results.map((r) => Array.from(r.gradient)), [0, 1, 2, 3].map((i) => Array.from(honest(1, i))));
-  assert.ok(log.some((x) => /^micro-batch [02] of step 2 is slow \(past \d+ ms\): also given to worker w-a \(a\)$/.test(x)), log.join('\n'));
+  assert.ok(log.some((x) => /^micro-batch [02] of step 2 is slow \(past \d+ ms on worker w-holder \(holder\)\): also given to worker w-a \(a\)$/.test(x)), log.join('\n'));
   assert.equal(conns.find((c) => c.name === 'b')?.tasks.length, 0, 'b computed the copy it was given');
   assert.ok(conns.some((c) => c.name === 'b'), 'b was taken in');
 });
@@ -396,4 +396,14 @@ test('without verification, two workers, one sending 3e38 from its first result:
   }
   assert.ok(conns.every((c) => c.closed === null), log.join('\n'));
   assert.ok(log.some((l) => /^warning: worker w-a \(a\) and worker w-poisoner \(poisoner\) disagree on micro-batch \d of step 1, the first with a gradient norm .* neither is evicted/.test(l)), log.join('\n'));
+});
+
+test('slow parts given to a second worker are said once, then at most a line a minute with their count (a busy 2-core machine logged ~100 such lines a run)', async () => {
+  const { log, step } = setUp({ a: truthful, staller: (s, _i, g) => (s === 0 ? g : null) }, 0);
+  await step(0);
+  const { results } = await step(1, 4);
+  assert.deepEqual(results.map((r) => Array.from(r.gradient)), [0, 1, 2, 3].map((i) => Array.from(honest(1, i))));
+  const slow = log.filter((x) => / is slow \(past \d+ ms on worker \S+ \(\w+\)\): also given to worker /.test(x));
+  assert.equal(slow.length, 1, log.join('\n'));
+  assert.match(slow[0] as string, /^micro-batch \d of step 2 is slow \(past \d+ ms on worker w-staller \(staller\)\): also given to worker w-a \(a\)$/);
 });

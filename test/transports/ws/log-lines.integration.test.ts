@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import WebSocket from 'ws';
-import { ThrottledLog } from '../../../src/transports/ws/admission.js';
+import { ThrottledLog } from '../../../src/transports/ws/throttled-log.js';
 import { authMac, newNonce } from '../../../src/transports/ws/auth.js';
 import { decodeMessage } from '../../../src/transports/ws/decode.js';
 import { encodeMessage } from '../../../src/transports/ws/encode.js';

@@ -50,7 +50,7 @@ test('a worker that takes tasks and never answers holds no step up to its timeou
     const when = (re: RegExp) => [...at].find(([l]) => re.test(l))?.[1] ?? Number.NaN;
     assert.ok((stepEnd.get(0) as number) < when(/\(staller\) stalled: stall 1/), 'step 0 did not wait for the first stall');
     assert.ok((stepEnd.get(4) as number) < when(/\(staller\) stalled: refused/), 'step 4 did not wait for the second stall');
-    assert.ok(saw(/micro-batch \d of step 5 is slow \(past \d+ ms\): also given to worker \S+ \(honest\)/), lines.join('\n'));
+    assert.ok(saw(/micro-batch \d of step 5 is slow \(past \d+ ms on worker \S+ \(staller\)\): also given to worker \S+ \(honest\)/), lines.join('\n'));
     assert.ok(saw(/\(staller\) stalled: stall 1 of 2: may rejoin in 300 ms/));
     assert.ok(saw(/\(staller\) refused: stalled 1 time\(s\): refused for another \d+ ms/), 'back too early: refused');
     await waitFor('the staller to give up', () => procs[1]?.child.exitCode !== null, 10_000);

@@ -174,7 +174,7 @@ test('without verification, a worker claiming a backend kind of its own that tak
     });
     assert.equal(r.weightsSha256, expected);
     // Its held micro-batches went to the honest worker as slow ones; no step waited 60 s for it.
-    assert.ok(lines.some((l) => / is slow \(past \d+ ms\): also given to worker \S+ \(a\)$/.test(l)), lines.join('\n'));
+    assert.ok(lines.some((l) => / is slow \(past \d+ ms on worker \S+ \(holder\)\): also given to worker \S+ \(a\)$/.test(l)), lines.join('\n'));
     assert.ok(!lines.some((l) => /no result within/.test(l)), lines.join('\n'));
   } finally {
     killAll(procs);
@@ -218,7 +218,7 @@ test('cluster.verify 0.5: a worker claiming a made-up backend that joins first a
         // with (or 2 s after the first is ready: the holder may hold only parts the first computed).
         // Come then, it waited (a joiner) while a verification copy waited for the holder, full, until
         // cluster.stepTimeoutMs (a CI run).
-        if (/ is slow \(past \d+ ms\): also given to worker \S+ \(a\)$/.test(l)) spawnB();
+        if (/ is slow \(past \d+ ms on worker \S+ \(holder\)\): also given to worker \S+ \(a\)$/.test(l)) spawnB();
       },
     });
     assert.equal(r.weightsSha256, expected);

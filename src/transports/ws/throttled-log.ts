@@ -1,0 +1,43 @@
+/**
+ * Events of one kind that may come by the thousand are logged at most once per interval, as one
+ * line with how many there were and the last one's detail; the first at once. Anyone who reaches
+ * the port can cause some (a refused connection, a failed authentication: thousands a second must
+ * not flood the log), contention others (a slow part given to a second worker, dispatch.ts).
+ */
+
+/** The interval of a ThrottledLog by default. */
+const LOG_EVERY_MS = 10_000;
+
+export class ThrottledLog {
+  private count = 0;
+  private lastDetail = '';
+  private lastLogMs = Number.NEGATIVE_INFINITY;
+  private flush: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly log: (line: string) => void,
+    private readonly line: (count: number, lastDetail: string) => string,
+    private readonly everyMs = LOG_EVERY_MS,
+  ) {}
+
+  note(detail: string): void {
+    this.count++;
+    this.lastDetail = detail;
+    const now = performance.now();
+    if (now - this.lastLogMs < this.everyMs) {
+      // The rest of a burst is told when its time comes, not only at the next event (which may never come).
+      this.flush ??= setTimeout(() => {
+        this.flush = null;
+        if (this.count > 0) this.tell(performance.now());
+      }, this.lastLogMs + this.everyMs - now).unref();
+      return;
+    }
+    this.tell(now);
+  }
+
+  private tell(now: number): void {
+    this.lastLogMs = now;
+    this.log(this.line(this.count, this.lastDetail));
+    this.count = 0;
+  }
+}
