@@ -119,8 +119,9 @@ export class Dispatcher {
    * Slow parts given to a second worker, by the worker that was slow: its first said at once, then
    * at most a line a minute with their count. On a busy machine (2 worker processes and the
    * coordinator on 2 cores) contention made ~100 such lines in a 100-epoch run, results unchanged.
+   * The count not told yet is told when that worker leaves, or the run ends (end).
    */
-  private readonly slowCopies = new WeakMap<WorkerConn, ThrottledLog>();
+  private readonly slowCopies = new Map<WorkerConn, ThrottledLog>();
   private speculation: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: DispatchOptions) {
@@ -170,6 +171,12 @@ export class Dispatcher {
     this.job?.reject(err);
   }
 
+  /** The pool closes: what the log has not told yet is told. */
+  end(): void {
+    for (const log of this.slowCopies.values()) log.flush();
+    this.slowCopies.clear();
+  }
+
   /**
    * A member left: its copies go back to the queue where their parts still want them, and on to
    * whoever is left. `peerReason`: why the worker closed, when it did ("bad task ID: why" from one
@@ -181,6 +188,8 @@ export class Dispatcher {
    * holders saying "bad task" stopped a run whose honest worker was there to compute it.
    */
   requeue(member: Member, peerReason: string | null = null): void {
+    this.slowCopies.get(member.conn)?.flush();
+    this.slowCopies.delete(member.conn);
     const job = this.job;
     const bad = peerReason === null ? null : /^bad task (\d+): (.*)$/s.exec(peerReason);
     // A worker ready meanwhile is present too, and may compute the part: "every worker present

@@ -347,6 +347,8 @@ export class WsPool implements WorkerPool, ConnHost {
     else await sleep(50);
     await this.listening.close();
     await this.o.onClose?.();
+    this.dispatch.end();
+    this.authFailures.flush();
     this.dispatch.fail(new TrainerError('E_NO_WORKERS', 'pool closed'));
   }
 

@@ -12,7 +12,7 @@ export class ThrottledLog {
   private count = 0;
   private lastDetail = '';
   private lastLogMs = Number.NEGATIVE_INFINITY;
-  private flush: NodeJS.Timeout | null = null;
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly log: (line: string) => void,
@@ -26,13 +26,20 @@ export class ThrottledLog {
     const now = performance.now();
     if (now - this.lastLogMs < this.everyMs) {
       // The rest of a burst is told when its time comes, not only at the next event (which may never come).
-      this.flush ??= setTimeout(() => {
-        this.flush = null;
+      this.timer ??= setTimeout(() => {
+        this.timer = null;
         if (this.count > 0) this.tell(performance.now());
       }, this.lastLogMs + this.everyMs - now).unref();
       return;
     }
     this.tell(now);
+  }
+
+  /** Tells the events not told yet now (the run or the connection they are about ends): none is lost. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.count > 0) this.tell(performance.now());
   }
 
   private tell(now: number): void {
