@@ -212,3 +212,23 @@ test('every pod meets the Pod Security "restricted" profile: non-root, no privil
     }
   }
 });
+
+test('the workers Job completes with the run (the first worker to exit 0), and only failures of its own count against backoffLimit', () => {
+  const spec = get('Job', 'trainer-workers').spec as Obj;
+  // Every index had to exit 0: a pod started after the coordinator ended failed until backoffLimit, and the Job ended Failed.
+  assert.deepEqual(spec.successPolicy, { rules: [{ succeededCount: 1 }] });
+  const pod = (spec.template as Obj).spec as Obj;
+  assert.equal(pod.restartPolicy, 'Never', 'podFailurePolicy needs it');
+  const rules = (spec.podFailurePolicy as Obj).rules as Obj[];
+  // Evictions, preemptions and drains are not the worker's failure (with OnFailure they used backoffLimit up).
+  assert.ok(rules.some((r) => r.action === 'Ignore' && JSON.stringify(r.onPodConditions) === JSON.stringify([{ type: 'DisruptionTarget', status: 'True' }])), JSON.stringify(rules));
+  // E_USAGE / E_CONFIG (exit 2, src/shared/errors.ts) fail the same way again.
+  assert.ok(rules.some((r) => r.action === 'FailJob' && JSON.stringify(r.onExitCodes) === JSON.stringify({ containerName: 'worker', operator: 'In', values: [2] })), JSON.stringify(rules));
+  assert.ok(containers(get('Job', 'trainer-workers')).some((c) => c.name === 'worker'));
+});
+
+test('no pod mounts a service-account token: none calls the Kubernetes API', () => {
+  for (const o of objs.filter((x) => x.kind === 'Job')) {
+    assert.equal((((o.spec as Obj).template as Obj).spec as Obj).automountServiceAccountToken, false, nameOf(o));
+  }
+});
