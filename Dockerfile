@@ -12,7 +12,10 @@
 # GPUs reach the container through the NVIDIA container toolkit (`docker run --gpus all`,
 # or the device plugin's nvidia.com/gpu on Kubernetes). WebGPU runs on Vulkan: the
 # toolkit mounts the driver's Vulkan ICD only when NVIDIA_DRIVER_CAPABILITIES includes
-# `graphics` (set below), and the Vulkan loader (libvulkan1) is installed here.
+# `graphics` (set below), and the Vulkan loader (libvulkan1) is installed here. Dawn
+# (dawn.node) needs glibc 2.34 or later: the CUDA 11.2 base (Ubuntu 20.04, glibc 2.31)
+# cannot load it, so the -cuda image computes on tfjs-node-gpu only; WebGPU workers on
+# NVIDIA GPUs use the Debian image (glibc 2.36).
 #
 # Both stages are built on BASE, so native addons (tfjs-node's binding, when it is
 # compiled rather than downloaded) link against the glibc they will run with.

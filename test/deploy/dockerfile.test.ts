@@ -91,3 +91,18 @@ test('.dockerignore keeps node_modules, build output, runs, data, git and the k8
     assert.ok(ignore.includes(p), `.dockerignore lists ${p}`);
   }
 });
+
+test("the glibc that the README and Dockerfile say Dawn needs is dawn.node's own (a webgpu upgrade that needs a newer one is noticed)", async (t) => {
+  let binary: Buffer;
+  try {
+    binary = await readFile(join(REPO, 'node_modules/webgpu/dist/linux-x64/dawn.node'));
+  } catch {
+    return t.skip('the webgpu package (an optional dependency) is not installed here');
+  }
+  // The versioned symbols it asks of glibc: the newest is the least glibc it loads with.
+  const versions = [...binary.toString('latin1').matchAll(/GLIBC_2\.(\d+)\b/g)].map((m) => Number(m[1]));
+  const needs = `2.${Math.max(...versions)}`;
+  const readme = await readFile(join(REPO, 'README.md'), 'utf8');
+  assert.match(readme, new RegExp(`\\(the \`webgpu\` package's \`dawn\\.node\`\\) needs glibc ${needs.replace('.', '\\.')} or later`));
+  assert.match(await dockerfile(), new RegExp(`Dawn\\s*\\n?#?\\s*\\(dawn\\.node\\) needs glibc ${needs.replace('.', '\\.')} or later`));
+});
