@@ -232,3 +232,18 @@ test('no pod mounts a service-account token: none calls the Kubernetes API', () 
     assert.equal((((o.spec as Obj).template as Obj).spec as Obj).automountServiceAccountToken, false, nameOf(o));
   }
 });
+
+test("the coordinator's extra flags (args=) are split on spaces but never expanded as file names", async () => {
+  const script = String((container(get('Job', 'trainer-coordinator'), 'coordinator').args as string[])[0]);
+  const bin = join(dir, 'bin-glob');
+  await mkdir(bin, { recursive: true });
+  await writeFile(join(bin, 'trainer'), '#!/bin/sh\nfor a in "$@"; do echo "<$a>"; done\n', { mode: 0o755 });
+  // A folder where `*` and `[ab]*` would match files.
+  const cwd = join(dir, 'glob-cwd');
+  await mkdir(cwd, { recursive: true });
+  await writeFile(join(cwd, 'a-file'), '');
+  const env = { PATH: `${bin}:${process.env.PATH ?? ''}`, TRAINER_STATE: '/state', TRAINER_WORKERS: '3', TRAINER_CONFIG: 'c.yaml', TRAINER_RUN: 'r', TRAINER_ARGS: '--x * --y [ab]*' };
+  const r = spawnSync('sh', ['-c', script], { encoding: 'utf8', env, cwd });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /<--x>\n<\*>\n<--y>\n<\[ab\]\*>\n$/);
+});
