@@ -68,7 +68,7 @@ export function coordinatorOptions<T>(y: Argv<T>) {
     .option('config', { alias: 'c', type: 'string', describe: 'YAML config file (defaults apply to keys it leaves out; optional with --resume)' })
     .option('host', { type: 'string', describe: 'address to listen on (cluster.host, default 127.0.0.1)' })
     .option('port', { type: 'number', describe: 'port to listen on (cluster.port, default 9000; 0 = any free port)' })
-    .option('min-workers', { type: 'number', describe: 'start with this many workers (default cluster.workers)' })
+    .option('min-workers', { type: 'number', describe: 'start with this many workers (default cluster.workers); a resumed run waits for them up to cluster.noWorkerTimeoutMs' })
     .option('backend', { type: 'string', describe: "the run's backend, for workers started without their own --backend (sets backend)" })
     .option('status-port', { type: 'number', describe: 'serve the dashboard on this port of the same host instead of the workers\' port (0 = any free port)' })
     .option('dashboard', { type: 'boolean', default: true, describe: 'serve the read-only, unauthenticated dashboard (--no-dashboard: none)' })

@@ -97,6 +97,7 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
         port: config.cluster.port,
         token,
         minWorkers,
+        resumed: resume,
         ...(d && !d.served ? { extra: { onRequest: d.handler } } : {}),
         onListening: (url: string) => {
           // --port 0 with --quiet: the port taken, which nothing else said (workers could not find it).

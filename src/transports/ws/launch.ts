@@ -16,6 +16,11 @@ export interface WsFactoryOptions {
   token: string | null;
   /** Workers to wait for before the first step. */
   minWorkers: number;
+  /**
+   * The run resumes: it waits for `minWorkers` up to cluster.noWorkerTimeoutMs, then goes on with
+   * those ready (at least one). A new run waits for all of them.
+   */
+  resumed?: boolean;
   /** Stops the wait for workers, at the start and whenever all of them left mid-run. */
   signal?: AbortSignal;
   /** Called once listening, with the bound URL (tests connect workers here). */
@@ -33,7 +38,14 @@ export function wsPoolFactory(f: WsFactoryOptions): PoolFactory {
     ctx.log(`coordinator listening on ${url}; waiting for ${f.minWorkers} worker(s)`);
     f.onListening?.(url, port);
     try {
-      await pool.waitForWorkers(f.minWorkers, f.signal);
+      const graceMs = f.resumed ? ctx.config.cluster.noWorkerTimeoutMs : undefined;
+      await pool.waitForWorkers(f.minWorkers, f.signal, graceMs);
+      if (pool.size < f.minWorkers) {
+        ctx.log(
+          `resuming with ${pool.size} of ${f.minWorkers} worker(s), all that came within cluster.noWorkerTimeoutMs (${(graceMs ?? 0) / 1000} s); ` +
+            'the others take micro-batches once they join',
+        );
+      }
     } catch (err) {
       await pool.close();
       throw err;

@@ -156,16 +156,26 @@ export class WsPool implements WorkerPool, ConnHost {
     return this.members.size + this.joiners.length;
   }
 
-  /** Resolves once `n` workers are ready. */
-  async waitForWorkers(n: number, signal?: AbortSignal): Promise<void> {
+  /**
+   * Resolves once `n` workers are ready; with `enoughAfterMs`, also once that long has passed with
+   * at least one ready (a resumed run whose workers cannot all come back: a lost node's pod that
+   * cannot be scheduled held it for ever).
+   */
+  async waitForWorkers(n: number, signal?: AbortSignal, enoughAfterMs?: number): Promise<void> {
+    const until = enoughAfterMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + enoughAfterMs;
     while (this.size < n) {
       if (this.failure) throw this.failure;
       if (signal?.aborted) throw new TrainerError('E_NO_WORKERS', `stopped while waiting for ${n} workers (${this.size} ready)`);
+      if (this.size > 0 && performance.now() >= until) return;
       // One abort listener per pass, removed when a worker's ready ends it (they piled up, one per
       // join: MaxListenersExceededWarning once 10 workers had joined a start-up wait).
       await new Promise<void>((resolve) => {
         const onAbort = () => resolve();
+        // With none ready, only a worker's ready or the signal ends the pass.
+        const timer = this.size > 0 && Number.isFinite(until) ? setTimeout(resolve, until - performance.now()) : null;
+        timer?.unref();
         this.readyWaiters.push(() => {
+          if (timer) clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
           resolve();
         });
