@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { listenError, tlsMaterial, type RequestHandler } from '../transports/ws/server.js';
 import { Admission } from '../transports/ws/admission.js';
 import { DEFAULT_CONFIG } from '../shared/config.js';
+import { urlHost } from '../shared/url.js';
 
 export interface ServedDashboard {
   /** http(s)://host:port/ with the port actually bound. */
@@ -49,7 +50,7 @@ export async function serveDashboard(
   });
   const bound = (server.address() as AddressInfo).port;
   return {
-    url: `${tls.cert !== null ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${bound}/`,
+    url: `${tls.cert !== null ? 'https' : 'http'}://${urlHost(host)}:${bound}/`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -30,3 +30,8 @@ export function hideCredentials(url: string): string {
 
 /** What hideCredentials puts in the user's place. */
 export const HIDDEN = '***';
+
+/** A host as a URL or an address with a port writes it: an IPv6 address in brackets. */
+export function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}

@@ -102,8 +102,7 @@ export class WorkerConn {
   /** While joining: pings sent behind dataset chunks and not yet answered, oldest first. */
   private joinPings: number[] = [];
   private lastJoinPingMs = 0;
-  /** Whether the socket has closed (the worker answered the close, went away, or was cut off); and a promise of it. */
-  socketClosed = false;
+  /** Resolves once the socket has closed: the worker answered the close, went away, or was cut off. */
   readonly socketGone: Promise<void>;
 
   constructor(
@@ -117,12 +116,7 @@ export class WorkerConn {
     ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     // The peer's close reason is its own words, and the pool logs it.
     ws.on('close', (code, reason) => this.closed(code, loggable(reason.toString()), true));
-    this.socketGone = new Promise((resolve) =>
-      ws.once('close', () => {
-        this.socketClosed = true;
-        resolve();
-      }),
-    );
+    this.socketGone = new Promise((resolve) => ws.once('close', () => resolve()));
     ws.on('error', () => this.close(CLOSE.protocolError, 'socket error'));
     this.send({ type: 'challenge', protocol: PROTOCOL_VERSION, nonce: this.nonce });
   }
@@ -170,6 +164,11 @@ export class WorkerConn {
   /** Bytes handed to the socket and not yet to the operating system. */
   get pendingBytes(): number {
     return this.ws.bufferedAmount;
+  }
+
+  /** Whether the socket has closed (socketGone has resolved). */
+  get socketClosed(): boolean {
+    return this.ws.readyState === this.ws.CLOSED;
   }
 
   /** Closes with `code` and `reason`; a peer that does not answer the close handshake is cut off after `cutAfterMs`. */

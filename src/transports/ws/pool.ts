@@ -29,6 +29,7 @@ import { JoinOffer } from './offer.js';
 import type { WorkerInfo, WsPoolOptions } from './pool-types.js';
 import { listen, type Listening } from './server.js';
 import { ThrottledLog } from './throttled-log.js';
+import { urlHost } from '../../shared/url.js';
 
 export type { PoolEvent, WorkerInfo, WsPoolOptions } from './pool-types.js';
 
@@ -472,7 +473,7 @@ export class WsPool implements WorkerPool, ConnHost {
       return this.closingEnd === 'finished' ? ws.close(CLOSE.shutdown, 'coordinator done') : ws.close(CLOSE.stopped, 'coordinator stopped; it may resume');
     }
     const { remoteAddress, remotePort } = req.socket;
-    const address = remoteAddress?.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress ?? '?'}:${remotePort ?? '?'}`;
+    const address = `${remoteAddress === undefined ? '?' : urlHost(remoteAddress)}:${remotePort ?? '?'}`;
     this.listening.admission.upgraded(req.socket);
     const conn = new WorkerConn(`w${this.nextConnId++}-${randomBytes(2).toString('hex')}`, address, ws, this);
     this.sockets.set(conn, req.socket);

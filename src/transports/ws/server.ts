@@ -20,6 +20,7 @@ import { DEFAULT_CONFIG } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
 import { Admission, type AdmissionLimits } from './admission.js';
 import { ThrottledLog } from './throttled-log.js';
+import { urlHost } from '../../shared/url.js';
 
 // ws is CommonJS: required, since importing it makes Node scan it for export names (~0.1 s of CPU a start).
 const { WebSocketServer } = createRequire(import.meta.url)('ws') as { WebSocketServer: typeof WsServer };
@@ -193,7 +194,7 @@ export async function listen(o: ListenOptions): Promise<Listening> {
     // At most a line every few seconds: anyone who reaches the port can fail a handshake.
     const failed = new ThrottledLog(o.log ?? (() => {}), (count, last) => `${count} TLS handshake(s) failed since the last such line, the last ${last}`);
     server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
-      const from = socket.remoteAddress === undefined ? '' : `from ${socket.remoteAddress.includes(':') ? `[${socket.remoteAddress}]` : socket.remoteAddress}: `;
+      const from = socket.remoteAddress === undefined ? '' : `from ${urlHost(socket.remoteAddress)}: `;
       failed.note(`${from}${handshakeFailure(err)}`);
     });
   }
@@ -214,7 +215,7 @@ export async function listen(o: ListenOptions): Promise<Listening> {
   });
   const port = (server.address() as AddressInfo).port;
   const scheme = material !== null ? 'wss' : 'ws';
-  const hostPart = o.host.includes(':') ? `[${o.host}]` : o.host;
+  const hostPart = urlHost(o.host);
   return {
     wss,
     server,
