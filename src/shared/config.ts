@@ -47,6 +47,15 @@ const SYNTHETIC_LIMIT = `must be at most ${MAX_SYNTHETIC_IMAGES} (about 3 GB of 
 const TOO_LARGE = `must be an integer of at most 2^53-1 (${Number.MAX_SAFE_INTEGER})`;
 const posInt = (what = 'a positive integer') =>
   z.number({ error: `must be ${what}` }).max(Number.MAX_SAFE_INTEGER, { error: TOO_LARGE }).int({ error: `must be ${what}` }).positive({ error: `must be ${what}` });
+/**
+ * The longest delay a Node.js timer keeps: 2^31-1 ms, about 24.8 days. A longer one fires after
+ * 1 ms (with a TimeoutOverflowWarning): `--cluster.stepTimeoutMs 10000000000`, meant as "never",
+ * failed every thread's start-up at once ("thread start-up took longer than 10000000000 ms").
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+/** A time limit in ms: a positive integer a timer keeps. */
+const durationMs = () =>
+  posInt().max(MAX_TIMER_MS, { error: `must be a positive integer of at most ${MAX_TIMER_MS} (about 24.8 days, the longest timer Node.js keeps)` });
 const nonNegInt = () =>
   z
     .number({ error: 'must be a non-negative integer' })
@@ -187,12 +196,12 @@ function buildSchema() {
           /** Worker threads, processes or remote workers to train with. */
           workers: posInt(),
           /** A micro-batch not back within this time is given to another worker. */
-          stepTimeoutMs: posInt(),
-          heartbeatMs: posInt(),
+          stepTimeoutMs: durationMs(),
+          heartbeatMs: durationMs(),
           /** With no worker at all, wait this long, then checkpoint and stop. */
-          noWorkerTimeoutMs: posInt(),
+          noWorkerTimeoutMs: durationMs(),
           /** A connection that has not authenticated within this time is closed (one that never sends a byte too). */
-          handshakeTimeoutMs: posInt(),
+          handshakeTimeoutMs: durationMs(),
           /** Connections not yet authenticated, in all: the excess is closed at once. */
           maxUnauthenticated: posInt(),
           /** Connections not yet authenticated from one address: the excess is closed at once. */

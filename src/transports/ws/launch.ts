@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { MAX_TIMER_MS } from '../../shared/config.js';
 import { TrainerError, type ErrorCode } from '../../shared/errors.js';
 import type { PoolContext, PoolFactory } from '../pool.js';
 import { WsPool, type WsPoolOptions } from './pool.js';
@@ -182,7 +183,8 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
         for (let i = 0; i < n; i++) start(i, 0);
       },
     });
-    const joinMs = Math.max(JOIN_DEADLINE_MS, 3 * ctx.config.cluster.handshakeTimeoutMs);
+    // At most a timer's longest delay (a longer one fires at once).
+    const joinMs = Math.min(MAX_TIMER_MS, Math.max(JOIN_DEADLINE_MS, 3 * ctx.config.cluster.handshakeTimeoutMs));
     const deadline = setTimeout(() => {
       failure ??= new TrainerError('E_TIMEOUT', `${n} local worker process(es) not ready within ${joinMs} ms`);
       abort.abort();
