@@ -4,10 +4,10 @@
  * selection and limits. Everything above this file sees only `LoadedData`.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { rmdir, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { removeOrphanTemps } from '../shared/atomic-file.js';
+import { basename, dirname, join, resolve } from 'node:path';
+import { diskFault, removeOrphanTemps } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
 import { makeDir } from '../shared/make-dir.js';
 import { hideCredentials } from '../shared/url.js';
@@ -17,6 +17,7 @@ import {
   IMAGE_BYTES,
   TEST_BATCH_FILE,
   TRAIN_BATCH_FILES,
+  errorText,
   pickRecords,
   readCifarBatches,
 } from './cifar-format.js';
@@ -107,17 +108,19 @@ async function ensureCifar10(opts: DataOptions): Promise<string> {
   await removeStaleTemps(dir);
   const batches = join(dir, BATCHES_DIR);
   const tarball = join(dir, CIFAR10_TARBALL);
-  if (await isDirectory(batches)) return batches;
-  if (await isFile(tarball)) return extractCifarTarball(tarball, dir);
+  // Outside in: a folder that cannot be looked into is named by the first look that fails.
+  const found = { dir: await kindOf(dir), batches: await kindOf(batches), tarball: await kindOf(tarball) };
+  if (found.batches === 'folder') return batches;
+  if (found.tarball === 'file') return extractCifarTarball(tarball, dir);
   // Something else in their place was "no CIFAR-10 data: put … there" (and a folder named like the
   // archive was downloaded over, failing only at the end with EISDIR).
-  const expected: [path: string, what: string, folder: boolean][] = [
-    [dir, 'a folder (holding the archive or the extracted batches)', true],
-    [batches, 'the folder of extracted batch files', true],
-    [tarball, 'the archive file', false],
+  const expected: [path: string, kind: Kind | null, what: string, folder: boolean][] = [
+    [dir, found.dir, 'a folder (holding the archive or the extracted batches)', true],
+    [batches, found.batches, 'the folder of extracted batch files', true],
+    [tarball, found.tarball, 'the archive file', false],
   ];
-  const misplaced = expected.find(([p, , folder]) => existsSync(p) && statSync(p).isDirectory() !== folder);
-  if (misplaced) throw new TrainerError('E_DATA', `${misplaced[0]} is not ${misplaced[1]}`);
+  const misplaced = expected.find(([, kind, , folder]) => kind !== null && (kind === 'folder') !== folder);
+  if (misplaced) throw new TrainerError('E_DATA', `${misplaced[0]} is not ${misplaced[2]}`);
   const url = opts.url ?? CIFAR10_URL;
   if (!opts.download) {
     throw new TrainerError(
@@ -150,10 +153,14 @@ async function ensureCifar10(opts: DataOptions): Promise<string> {
 
 async function ensureSynthetic(opts: DataOptions): Promise<string> {
   checkSyntheticOptions(opts.synthetic);
-  const dir = join(resolve(opts.path), syntheticDirName(opts.synthetic));
+  const root = resolve(opts.path);
+  const dir = join(root, syntheticDirName(opts.synthetic));
   await removeStaleTemps(dir);
   const batches = join(dir, BATCHES_DIR);
-  if (await isDirectory(batches)) return batches;
+  // Outside in, as for CIFAR-10: a set there but out of sight was generated again over it (E_INTERNAL).
+  await kindOf(root);
+  await kindOf(dir);
+  if ((await kindOf(batches)) === 'folder') return batches;
   try {
     await makeDir(dir);
   } catch (err) {
@@ -218,10 +225,20 @@ async function removeStaleTemps(dir: string): Promise<void> {
   await removeOrphanTemps(dir, { names: TEMP_NAME, untouchedMs: STALE_TEMP_MS });
 }
 
-async function isDirectory(p: string): Promise<boolean> {
-  return stat(p).then((s) => s.isDirectory(), () => false);
-}
+type Kind = 'folder' | 'file' | 'other';
 
-async function isFile(p: string): Promise<boolean> {
-  return stat(p).then((s) => s.isFile(), () => false);
+/**
+ * What is at `p`, or null for nothing (nor a folder above it). One that cannot be looked at (a
+ * folder of data.path this user may not read, on a shared mount) is E_DATA saying so: it was "no
+ * CIFAR-10 data in DIR: put … there" with the data in DIR, or, downloading, E_INTERNAL.
+ */
+async function kindOf(p: string): Promise<Kind | null> {
+  try {
+    const s = await stat(p);
+    return s.isDirectory() ? 'folder' : s.isFile() ? 'file' : 'other';
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    throw new TrainerError('E_DATA', `cannot look for ${basename(p)} in ${dirname(p)}: ${diskFault(err) ?? errorText(err)} (data.path and its folders must be readable)`, { cause: err });
+  }
 }

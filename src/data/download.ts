@@ -206,6 +206,10 @@ export async function extractCifarTarball(tarball: string, destDir: string): Pro
         },
       });
     } catch (err) {
+      // The archive itself unreadable (EACCES): "into DIR … the archive is not at fault" blamed the folder.
+      if ((err as NodeJS.ErrnoException).path === tarball) {
+        throw new TrainerError('E_DATA', `cannot read ${tarball}: ${diskFault(err) ?? errorText(err)}`, { cause: err });
+      }
       // The disk's fault (full, read-only): the archive, md5-checked when downloaded, is not the problem.
       const disk = diskFault(err);
       if (disk !== null) throw new TrainerError('E_DATA', `cannot extract ${tarball} into ${destDir}: ${disk} (the archive is not at fault: its files take about 180 MB)`, { cause: err });
