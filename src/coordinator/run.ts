@@ -75,7 +75,7 @@ export interface RunResult {
 export interface RunDataOptions {
   onProgress?: RunOptions['onDownloadProgress'];
   signal?: AbortSignal;
-  /** The run's own data (eval): a message suggests no other source. */
+  /** The run's own data (eval, a resumed run): a message suggests no other source. */
   fixedSource?: boolean;
 }
 
@@ -215,7 +215,12 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
   };
   let data: LoadedData;
   try {
-    data = await loadRunData(config, { ...(o.onDownloadProgress ? { onProgress: o.onDownloadProgress } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+    // A resumed run keeps its data.source: "or use --data.source synthetic" named a flag it refuses.
+    data = await loadRunData(config, {
+      ...(o.onDownloadProgress ? { onProgress: o.onDownloadProgress } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.resume ? { fixedSource: true } : {}),
+    });
   } catch (err) {
     if (o.signal?.aborted && isTrainerError(err, 'E_DOWNLOAD')) return notStarted('while downloading the data');
     throw err;

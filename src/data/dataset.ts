@@ -31,7 +31,7 @@ export interface DataOptions {
   path: string;
   /** cifar10 only: download the archive when neither the folder nor the archive is there. */
   download: boolean;
-  /** The source is the run's own (eval): messages do not suggest another. */
+  /** The source is the run's own (eval, a resumed run): messages do not suggest another. */
   fixedSource?: boolean;
   /** Default the official archive URL. http:// and https://, redirects followed. */
   url?: string;
