@@ -112,7 +112,10 @@ function badNumber(parsed: Record<string, unknown>, args: readonly string[]): st
 function emptyText(parsed: Record<string, unknown>, args: readonly string[]): string | null {
   for (const [key, value] of Object.entries(parsed)) {
     if (!(value === '' || (Array.isArray(value) && (value.length === 0 || value.includes(''))))) continue;
-    if (args.some((token) => token === `--${key}` || token === `--${key}=`)) return `--${key} needs a value`;
+    // A one-letter alias (`-c`, last on the line) is typed with one dash; named where it has no value.
+    const flag = key.length === 1 ? `-${key}` : `--${key}`;
+    const bare = (i: number) => args[i + 1] === undefined || args[i + 1] === '' || (args[i + 1] as string).startsWith('-');
+    if (args.some((token, i) => (token === flag && bare(i)) || token === `${flag}=`)) return `${flag} needs a value`;
   }
   return null;
 }

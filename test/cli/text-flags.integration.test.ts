@@ -41,6 +41,10 @@ test('a text option typed empty or without its value is a usage error naming it;
       // Was "cannot read config file : ENOENT".
       [['train', '--config', ''], usage('--config', 'train'), 2],
       [['train', '-c', config, '--config'], usage('--config', 'train'), 2],
+      // Its one-letter alias too (it was "cannot read config file : ENOENT" still).
+      [['train', '-c'], usage('-c', 'train'), 2],
+      [['train', '-c', ''], usage('-c', 'train'), 2],
+      [['coordinator', '-c'], usage('-c', 'coordinator'), 2],
       // Was "--trace : is a folder".
       [['train', '-c', config, '--trace='], usage('--trace', 'train'), 2],
       // Was E_IO "cannot write <cwd>: EISDIR".
