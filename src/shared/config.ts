@@ -70,6 +70,7 @@ const str = () => z.string({ error: 'must be a string' }).min(1, { error: 'must 
 const noNul = (s: string) => !s.includes('\0');
 const NUL_ERROR = { error: 'must not hold a NUL character (no path can)' };
 const pathStr = () => str().refine(noNul, NUL_ERROR);
+const MD5_ERROR = 'must be an md5: 32 hex digits in lower case, as md5sum prints them';
 const triple = (what: string) =>
   z.tuple([z.number(), z.number(), z.number()], { error: `must be a list of 3 numbers (${what})` });
 
@@ -143,7 +144,8 @@ function buildSchema() {
           /** Download the CIFAR-10 tarball when it is absent. */
           download: bool(),
           url: str(),
-          md5: z.string({ error: 'must be an md5 hex string' }).regex(/^[0-9a-f]{32}$/, { error: 'must be an md5 hex string' }),
+          // "must be an md5 hex string" refused an md5 in capitals (PowerShell's Get-FileHash) as if it were none.
+          md5: z.string({ error: MD5_ERROR }).regex(/^[0-9a-f]{32}$/, { error: MD5_ERROR }),
           /** Class names to keep, remapped to 0..k-1 in this order; null keeps all ten. */
           classes: z.array(str(), { error: 'must be a list of class names or null' }).min(1).nullable(),
           /** Per-channel normalisation: the article's figures, computed from the training set, or explicit. */
