@@ -380,14 +380,16 @@ export function validateConfig(raw: unknown): Config {
     if (!issue) throw new TrainerError('E_CONFIG', 'invalid config');
     const path = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
-      const key = [path, issue.keys[0]].filter(Boolean).join('.');
+      // An empty key (`"": 1`, or `~: 1`, a null key) is shown as "": it was left out ("unknown config key train").
+      const key = [path, issue.keys[0] === '' ? '""' : issue.keys[0]].filter(Boolean).join('.');
       // `"train.epochs": 3` in a file: the flag's spelling of a real key, which a file nests.
       const dotted = issue.keys[0]?.split('.') ?? [];
       if (dotted.length > 1 && configKeys().includes(key)) {
         const [section, ...rest] = dotted;
         throw new TrainerError('E_CONFIG', `unknown config key "${key}": a file nests it (${section}: with ${rest.join('.')}: indented under it); the dotted name is the flag's (--${key})`);
       }
-      throw new TrainerError('E_CONFIG', `unknown config key ${key}${didYouMean(key, [...configKeys(), ...CONFIG_SECTIONS])}`);
+      const near = issue.keys[0] === '' ? '' : didYouMean(key, [...configKeys(), ...CONFIG_SECTIONS]);
+      throw new TrainerError('E_CONFIG', `unknown config key ${key}${near}`);
     }
     // A section given a value (`train: 5`) got zod's own words, "Invalid input: expected object, received number".
     const message = issue.code === 'invalid_type' && issue.expected === 'object' ? 'must be a section of keys' : issue.message;

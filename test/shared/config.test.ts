@@ -42,6 +42,9 @@ test('an unknown key is named with its path, and the nearest known key is sugges
   await rejectsWith(withOverride({ trian: {} }), 'unknown config key trian; did you mean train?');
   await rejectsWith(withOverride({ cluster: { tls: { crt: 'x' } } }), 'unknown config key cluster.tls.crt; did you mean cluster.tls.cert?');
   await rejectsWith(withOverride({ nothing: {} }), 'unknown config key nothing');
+  // An empty key (YAML `"": 1`, or `~: 1`) was left out of the path: "unknown config key train", a known section.
+  await rejectsWith(withOverride({ train: { '': 1 } }), 'unknown config key train.""');
+  await rejectsWith(withOverride({ '': 1 }), 'unknown config key ""');
 });
 
 test('tfjs-node in several worker threads is a config error, before any data is read; one thread, or processes, are not', async () => {
