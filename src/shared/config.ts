@@ -498,12 +498,18 @@ function checkDataUrl(url: string): void {
 }
 
 export async function readConfigFile(file: string): Promise<unknown> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (err) {
     throw new TrainerError('E_CONFIG', `cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
   }
+  // Read as UTF-8, such a file was "must hold a mapping of sections" (Windows PowerShell's `>` writes UTF-16).
+  if (bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))) {
+    throw new TrainerError('E_CONFIG', `config file ${file} is UTF-16 text: save it as UTF-8`);
+  }
+  if (bytes.includes(0)) throw new TrainerError('E_CONFIG', `config file ${file} is not a text file (it holds NUL bytes): a YAML file is UTF-8 text`);
+  const text = bytes.toString('utf8');
   let doc: unknown;
   try {
     doc = parseYaml(text);
