@@ -55,7 +55,7 @@ export const DESCRIPTIONS: Record<string, string> = {
   'cluster.token': 'Shared secret of coordinator and workers (or the `TRAINER_TOKEN` environment variable); null means none, allowed on loopback only. `trainer coordinator` keeps it out of the stored config.',
   'cluster.host': 'Address the coordinator listens on; anything but `localhost` or a literal loopback address (127.0.0.0/8, ::1) needs a token.',
   'cluster.port': 'Port the coordinator listens on; 0 picks a free port.',
-  'cluster.maxPayloadBytes': 'Largest WebSocket frame accepted from a peer; 0 sizes it from the model and data.',
+  'cluster.maxPayloadBytes': 'Largest WebSocket frame accepted from a ready worker; 0 sizes it from the model. Otherwise at least a gradient frame of the model (4 bytes a parameter and 512: 73,928 for `net`), which every result is.',
   'cluster.maxMessagesPerSec': 'Frames one WebSocket worker may send per second (a burst of as many); a worker past it is dropped.',
   'cluster.maxPendingBytes': 'Bytes queued to a WebSocket worker that does not read before it is dropped; 0 sizes it as 4 weights frames plus 2 dataset chunks.',
   'cluster.dataChunkBytes': 'Size of the pieces the dataset is sent to a joining worker in (each one frame); at most 256 MiB.',

@@ -97,6 +97,8 @@ export const MAX_MICRO_BATCHES = 1024;
 export const MAX_STEP_GRADIENT_BYTES = 4 * 2 ** 30;
 /** Parameters of each model (src/worker/model.ts builds them; a test checks the two agree), for config-time limits. */
 export const MODEL_PARAMETERS: Readonly<Record<ModelName, number>> = { net: 18_354, fc: 3_738_506 };
+/** Bytes a WebSocket frame of weights or a gradient takes beyond its floats (transports/ws/protocol.ts arrayFrameBytes). */
+export const FRAME_OVERHEAD_BYTES = 512;
 
 /** The config's schema: zod is loaded first (the helpers above use it). */
 function buildSchema() {
@@ -450,6 +452,16 @@ export function validateConfig(raw: unknown): Config {
       'E_CONFIG',
       `train.microBatches (${c.train.microBatches}) with model ${c.model.name} holds ${(gradientBytes / 2 ** 30).toFixed(1)} GiB of gradients a step, ` +
         `at most ${MAX_STEP_GRADIENT_BYTES / 2 ** 30} GiB: at most ${Math.floor(MAX_STEP_GRADIENT_BYTES / (MODEL_PARAMETERS[c.model.name] * 4))} micro-batches`,
+    );
+  }
+  // Every result a worker sends is a gradient frame: below it, ws closed each worker at its first
+  // result (1009), the coordinator said "socket error", and the worker rejoined and did it again, for ever.
+  const resultFrameBytes = MODEL_PARAMETERS[c.model.name] * 4 + FRAME_OVERHEAD_BYTES;
+  const { maxPayloadBytes, transport } = c.cluster;
+  if ((transport === 'ws' || transport === 'procs') && maxPayloadBytes > 0 && maxPayloadBytes < resultFrameBytes) {
+    throw new TrainerError(
+      'E_CONFIG',
+      `cluster.maxPayloadBytes must be 0 (sized from the model) or at least ${resultFrameBytes}, a gradient frame of model ${c.model.name}, got ${maxPayloadBytes}`,
     );
   }
   return c;

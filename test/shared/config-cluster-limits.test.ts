@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { DEFAULT_CONFIG, resolveConfig } from '../../src/shared/config.js';
+import { DEFAULT_CONFIG, MODEL_PARAMETERS, MODELS, resolveConfig } from '../../src/shared/config.js';
 import { isTrainerError } from '../../src/shared/errors.js';
+import { ArrayFrame } from '../../src/transports/ws/encode.js';
+import { arrayFrameBytes } from '../../src/transports/ws/protocol.js';
 
 const rejects = (cluster: object, message: string) =>
   assert.rejects(resolveConfig(undefined, { cluster }), (err) => isTrainerError(err, 'E_CONFIG') && err.message === message);
@@ -32,4 +34,22 @@ test('cluster.dataChunkBytes must be a positive integer of at most 256 MiB', asy
 test('cluster.tasksInFlight must be a positive integer', async () => {
   await rejects({ tasksInFlight: 0 }, 'cluster.tasksInFlight must be a positive integer, got 0');
   await rejects({ tasksInFlight: '2' }, 'cluster.tasksInFlight must be a positive integer, got "2"');
+});
+
+test('cluster.maxPayloadBytes below a gradient frame of the model is E_CONFIG: every worker was closed at its first result (1009) and rejoined, for ever', async () => {
+  const ws = (over: object) => ({ transport: 'ws', ...over });
+  await rejects(ws({ maxPayloadBytes: 65536 }), 'cluster.maxPayloadBytes must be 0 (sized from the model) or at least 73928, a gradient frame of model net, got 65536');
+  await assert.rejects(resolveConfig(undefined, { model: { name: 'fc' }, cluster: ws({ maxPayloadBytes: 1 << 20 }) }), (err) => isTrainerError(err, 'E_CONFIG') && /at least 14954536, a gradient frame of model fc, got 1048576$/.test(err.message));
+  await rejects({ transport: 'procs', maxPayloadBytes: 1000 }, 'cluster.maxPayloadBytes must be 0 (sized from the model) or at least 73928, a gradient frame of model net, got 1000');
+  for (const maxPayloadBytes of [0, 73928]) assert.equal((await resolveConfig(undefined, { cluster: ws({ maxPayloadBytes }) })).cluster.maxPayloadBytes, maxPayloadBytes);
+  // Only a WebSocket pool reads it.
+  assert.equal((await resolveConfig(undefined, { cluster: { transport: 'threads', maxPayloadBytes: 1000 } })).cluster.maxPayloadBytes, 1000);
+  // The bound holds a real gradient frame, whatever its other fields.
+  for (const name of MODELS) {
+    const g = new Float32Array(MODEL_PARAMETERS[name]);
+    const frame = new ArrayFrame('gradient', g.length);
+    frame.floats(false).set(g);
+    const bytes = frame.finish({ type: 'gradient', taskId: 2 ** 32 - 1, step: Number.MAX_SAFE_INTEGER, version: Number.MAX_SAFE_INTEGER, lossSum: -Number.MAX_VALUE, correct: 4096, count: 4096, computeMs: 86_399_999.123, startedAt: 1e15 - 0.5 });
+    assert.ok(bytes.length <= arrayFrameBytes(g.length) && arrayFrameBytes(g.length) === MODEL_PARAMETERS[name] * 4 + 512, name);
+  }
 });

@@ -19,7 +19,7 @@
  * infinite (a worker reports what it computed, the coordinator judges it);
  * close codes `refused` and `banned`.
  */
-import { MAX_TASK_EXAMPLES, type BackendName, type ModelName } from '../../shared/config.js';
+import { FRAME_OVERHEAD_BYTES, MAX_TASK_EXAMPLES, type BackendName, type ModelName } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
 
 /**
@@ -181,8 +181,8 @@ export function assertNever(x: never): never {
   throw new TrainerError('E_INTERNAL', `unhandled case ${JSON.stringify(x)}`);
 }
 
-/** Bytes a frame of `m`'s shape takes beyond its arrays: for sizing ws maxPayload. */
-export const FRAME_OVERHEAD_BYTES = 512;
+/** Bytes a frame of `m`'s shape takes beyond its arrays: for sizing ws maxPayload (config.ts, which bounds cluster.maxPayloadBytes by it). */
+export { FRAME_OVERHEAD_BYTES };
 /** Largest weights or gradient frame of `floats` values: for ws maxPayload and pending-byte limits. */
 export function arrayFrameBytes(floats: number): number {
   return floats * 4 + FRAME_OVERHEAD_BYTES;
