@@ -117,7 +117,9 @@ export class WorkerConn {
     // The peer's close reason is its own words, and the pool logs it.
     ws.on('close', (code, reason) => this.closed(code, loggable(reason.toString()), true));
     this.socketGone = new Promise((resolve) => ws.once('close', () => resolve()));
-    ws.on('error', () => this.close(CLOSE.protocolError, 'socket error'));
+    // ws has closed already, with its own code (1009: a frame past the limit; 1002: a malformed
+    // frame): its words say which, where "socket error" alone left the operator guessing.
+    ws.on('error', (err) => this.close(CLOSE.protocolError, `socket error: ${err.message}`));
     this.send({ type: 'challenge', protocol: PROTOCOL_VERSION, nonce: this.nonce });
   }
 

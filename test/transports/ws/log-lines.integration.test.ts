@@ -75,3 +75,15 @@ test('a throttled burst: one line at once, and one with the rest of the count wh
   await waitFor('the rest of the burst told', () => lines.length === 2, 5000);
   assert.equal(lines[1], '49 since the last such line, the last #50');
 });
+
+test('a worker whose frame breaks the WebSocket rules is logged with what it broke, not just "socket error"', async () => {
+  const { pool, url, lines } = await startBarePool(await tempDir());
+  try {
+    // Authenticated and joining: a frame past the 1 kB allowed before a worker is ready.
+    await visit(url, TOKEN, { type: 'leave', reason: 'x'.repeat(2000) });
+    await waitFor('the close logged', () => lines.some((l) => /left while joining/.test(l)), 5000);
+    assert.match(lines.find((l) => /left while joining/.test(l)) as string, /\(4400 socket error: Max payload size exceeded\)$/);
+  } finally {
+    await pool.close();
+  }
+});
