@@ -88,7 +88,10 @@ export function listenError(what: string, host: string, port: number, err: NodeJ
         ? `not allowed to use port ${port} (ports below 1024 need privileges): choose another port`
         : err.code === 'EADDRNOTAVAIL'
           ? `${host} is not an address of this machine`
-          : (err.code ?? err.message);
+          : // The name did not resolve (the listen's own lookup): "ENOTFOUND" alone said neither what nor what to do.
+            err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN' || err.code === 'EAI_FAIL'
+            ? `${host} is not a name this machine resolves (${err.code}): give an address or name of this machine (0.0.0.0 for all its IPv4 addresses)`
+            : (err.code ?? err.message);
   return new TrainerError('E_CONFIG', `cannot ${what} on ${host}:${port}: ${why}`);
 }
 
