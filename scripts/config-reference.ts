@@ -57,7 +57,7 @@ export const DESCRIPTIONS: Record<string, string> = {
   'cluster.port': 'Port the coordinator listens on; 0 picks a free port.',
   'cluster.maxPayloadBytes': 'Largest WebSocket frame accepted from a ready worker; 0 sizes it from the model. Otherwise at least a gradient frame of the model (4 bytes a parameter and 512: 73,928 for `net`), which every result is.',
   'cluster.maxMessagesPerSec': 'Frames one WebSocket worker may send per second (a burst of as many); a worker past it is dropped.',
-  'cluster.maxPendingBytes': 'Bytes queued to a WebSocket worker that does not read before it is dropped; 0 sizes it as 4 weights frames plus 2 dataset chunks.',
+  'cluster.maxPendingBytes': 'Bytes queued to a WebSocket worker that does not read before it is dropped; 0 sizes it as 4 weights frames plus 2 dataset chunks. Otherwise at least one of each (each frame 512 bytes more than its floats or chunk), or a worker on a link slower than loopback is dropped at its first.',
   'cluster.dataChunkBytes': 'Size of the pieces the dataset is sent to a joining worker in (each one frame); at most 256 MiB.',
   'cluster.tasksInFlight': 'Micro-batches sent ahead to one WebSocket worker, so it never waits a round trip between them.',
   'cluster.tls.cert': 'PEM certificate file: with `cluster.tls.key`, the coordinator serves `wss://`.',

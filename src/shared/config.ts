@@ -457,11 +457,21 @@ export function validateConfig(raw: unknown): Config {
   // Every result a worker sends is a gradient frame: below it, ws closed each worker at its first
   // result (1009), the coordinator said "socket error", and the worker rejoined and did it again, for ever.
   const resultFrameBytes = MODEL_PARAMETERS[c.model.name] * 4 + FRAME_OVERHEAD_BYTES;
-  const { maxPayloadBytes, transport } = c.cluster;
+  const { maxPayloadBytes, maxPendingBytes, dataChunkBytes, transport } = c.cluster;
   if ((transport === 'ws' || transport === 'procs') && maxPayloadBytes > 0 && maxPayloadBytes < resultFrameBytes) {
     throw new TrainerError(
       'E_CONFIG',
       `cluster.maxPayloadBytes must be 0 (sized from the model) or at least ${resultFrameBytes}, a gradient frame of model ${c.model.name}, got ${maxPayloadBytes}`,
+    );
+  }
+  // A frame the coordinator sends is unread until the link carries it: below a weights frame and a
+  // dataset chunk, a worker on any link slower than loopback was dropped (4509) at its first
+  // weights or chunk, and rejoined, for ever (on loopback the kernel took the frame whole).
+  const sentFramesBytes = resultFrameBytes + dataChunkBytes + FRAME_OVERHEAD_BYTES;
+  if ((transport === 'ws' || transport === 'procs') && maxPendingBytes > 0 && maxPendingBytes < sentFramesBytes) {
+    throw new TrainerError(
+      'E_CONFIG',
+      `cluster.maxPendingBytes must be 0 (sized from the model) or at least ${sentFramesBytes}, a weights frame of model ${c.model.name} and a dataset chunk of cluster.dataChunkBytes, got ${maxPendingBytes}`,
     );
   }
   return c;

@@ -53,3 +53,15 @@ test('cluster.maxPayloadBytes below a gradient frame of the model is E_CONFIG: e
     assert.ok(bytes.length <= arrayFrameBytes(g.length) && arrayFrameBytes(g.length) === MODEL_PARAMETERS[name] * 4 + 512, name);
   }
 });
+
+test('cluster.maxPendingBytes below a weights frame and a dataset chunk is E_CONFIG: on any link slower than loopback every worker was dropped (4509) at its first weights or chunk, and rejoined, for ever', async () => {
+  const ws = (over: object) => ({ transport: 'ws', ...over });
+  // 73,928 (the weights of net) + 1 MiB + 512.
+  await rejects(ws({ maxPendingBytes: 1_000_000 }), 'cluster.maxPendingBytes must be 0 (sized from the model) or at least 1123016, a weights frame of model net and a dataset chunk of cluster.dataChunkBytes, got 1000000');
+  await rejects({ transport: 'procs', maxPendingBytes: 300_000, dataChunkBytes: 8 << 20 }, 'cluster.maxPendingBytes must be 0 (sized from the model) or at least 8463048, a weights frame of model net and a dataset chunk of cluster.dataChunkBytes, got 300000');
+  await assert.rejects(resolveConfig(undefined, { model: { name: 'fc' }, cluster: ws({ maxPendingBytes: 4_000_000 }) }), (err) => isTrainerError(err, 'E_CONFIG') && /at least 16003624, a weights frame of model fc/.test(err.message));
+  for (const maxPendingBytes of [0, 1_123_016]) assert.equal((await resolveConfig(undefined, { cluster: ws({ maxPendingBytes }) })).cluster.maxPendingBytes, maxPendingBytes);
+  assert.equal((await resolveConfig(undefined, { cluster: ws({ maxPendingBytes: 100_000, dataChunkBytes: 1000 }) })).cluster.maxPendingBytes, 100_000);
+  // Only a WebSocket pool reads it.
+  assert.equal((await resolveConfig(undefined, { cluster: { transport: 'threads', maxPendingBytes: 1000 } })).cluster.maxPendingBytes, 1000);
+});

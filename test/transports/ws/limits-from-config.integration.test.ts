@@ -66,17 +66,28 @@ test('cluster.dataChunkBytes sets the dataset chunks and cluster.tasksInFlight t
 test('cluster.maxPendingBytes drops a worker that stops reading with 4509', async () => {
   let evicted: ((code: number) => void) | null = null;
   const code = new Promise<number>((resolve) => (evicted = resolve));
-  const { pool, url } = await startBarePool(
-    await tempDir(),
-    // A chunk larger than the kernel takes in one write (net.ipv4.tcp_wmem caps it at a few MiB) stays queued here.
-    { ...cluster({ maxPendingBytes: 300_000, dataChunkBytes: 8 << 20 }), data: { synthetic: { trainSize: 4000, valSize: 100 } } },
-    { onEvent: (e) => e.kind === 'evicted' && evicted?.(e.code) },
-  );
+  // The least the config allows: a weights frame and a dataset chunk (1 MiB) with their framing.
+  const { pool, url } = await startBarePool(await tempDir(), cluster({ maxPendingBytes: 1_200_000 }), { onEvent: (e) => e.kind === 'evicted' && evicted?.(e.code) });
+  let step: Promise<unknown> | null = null;
   try {
-    const w = rawWorker(url, true);
+    const w = rawWorker(url);
+    await waitFor('the dataset', () => {
+      const info = w.welcome()?.dataset;
+      return info !== undefined && w.got.filter((m) => m.type === 'dataChunk').length === info.chunks;
+    });
+    const welcome = w.welcome() as MessageOf<'welcome'>;
+    const proof = datasetProof(Buffer.concat(w.got.flatMap((m) => (m.type === 'dataChunk' ? [m.bytes] : []))), welcome.proofNonce);
+    // 512 compute threads: 1,024 tasks at once, 16 MiB of them, more than the kernel takes (net.ipv4.tcp_wmem caps it at a few MiB).
+    w.ws.send(encodeMessage({ type: 'ready', sha256: welcome.dataset.sha256, backend: 'wasm', proof, threads: 512 }));
+    await waitFor('the worker to be ready', () => pool.size === 1);
+    // A peer that stops reading: what the coordinator sends piles up in its own buffer.
+    (w.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    await pool.publish(0, new Float32Array(welcome.modelSize));
+    step = pool.runStep(0, Array.from({ length: 1024 }, () => new Int32Array(4096)), { onResult: () => {} }).catch(() => null);
     assert.equal(await code, CLOSE.tooSlow);
     w.ws.terminate();
   } finally {
     await pool.close();
+    await step;
   }
 });
