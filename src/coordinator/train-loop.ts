@@ -200,6 +200,7 @@ export async function trainStep(o: StepContext, batch: PlannedStep, next: Planne
  */
 async function endEpoch(o: TrainLoopOptions, clock: EpochClock): Promise<boolean> {
   const { config, state, pool } = o;
+  clock.endTraining();
   const trainSec = clock.trainSec();
   const last = state.epoch + 1 === config.train.epochs;
   const due = last || (state.epoch + 1) % config.eval.every === 0;
@@ -257,7 +258,9 @@ async function evaluateFinished(o: TrainLoopOptions, line: EpochMetrics): Promis
 /** Training time of the epoch in progress, continued across a resume. */
 class EpochClock {
   private readonly startMs: number;
-  /** Run seconds before this epoch. */
+  /** When the epoch's last step ended; null while it has steps to do. */
+  private trainEndMs: number | null = null;
+  /** Run seconds before this epoch (and any time of it that was not training, such as an evaluation cut short). */
   readonly elapsedBase: number;
 
   constructor(state: TrainState) {
@@ -265,15 +268,29 @@ class EpochClock {
     this.elapsedBase = state.elapsedSec - state.epochTrainSec;
   }
 
+  /**
+   * Every step of the epoch is done: its training time stops here. An evaluation that a stop or a
+   * lost pool cuts short is checkpointed as run time, not training time: counted as training, it
+   * lowered the epoch's images/s after the resume (by a tenth for a --procs 2 demo stopped mid-way).
+   */
+  endTraining(): void {
+    this.trainEndMs ??= performance.now();
+  }
+
   trainSec(): number {
-    return (performance.now() - this.startMs) / 1000;
+    return ((this.trainEndMs ?? performance.now()) - this.startMs) / 1000;
+  }
+
+  /** Run seconds so far: the epochs before this one and all of this one's time, training or not. */
+  elapsedSec(): number {
+    return this.elapsedBase + (performance.now() - this.startMs) / 1000;
   }
 }
 
 /** A checkpoint at the current step boundary, mid-epoch. */
 async function checkpoint(o: TrainLoopOptions, clock: EpochClock): Promise<void> {
   o.state.epochTrainSec = clock.trainSec();
-  o.state.elapsedSec = clock.elapsedBase + o.state.epochTrainSec;
+  o.state.elapsedSec = clock.elapsedSec();
   await o.folder.confirmClaim();
   await o.beforeCheckpoint?.();
   await saveCheckpoint(o.folder.checkpointFile, checkpointState(o));
