@@ -409,9 +409,14 @@ function backendKinds(stats: readonly WorkerStats[]): string[] {
   return [...new Set(stats.filter((s) => s.microBatches > 0).map((s) => s.backend))].sort();
 }
 
-/** The article's per-epoch line, plus throughput and, when evaluated, accuracy; and a warning when backends were mixed. */
+/**
+ * The article's per-epoch line, plus throughput and, when evaluated, accuracy; and a warning when backends were mixed.
+ * Stamped in local time, as the article's datetime.now() and the shell's `date`: the line names no zone, and its UTC
+ * read as a clock hours off anywhere else.
+ */
 export function epochLine(m: EpochMetrics, now = new Date()): string {
-  const stamp = now.toISOString().replace('T', ' ').slice(0, 19);
+  const two = (n: number) => String(n).padStart(2, '0');
+  const stamp = `${now.getFullYear()}-${two(now.getMonth() + 1)}-${two(now.getDate())} ${two(now.getHours())}:${two(now.getMinutes())}:${two(now.getSeconds())}`;
   let line = `${stamp} Epoch ${m.epoch}, Training loss ${m.trainLoss.toFixed(4)}, ${Math.round(m.imagesPerSec)} images/s`;
   if (m.trainAcc !== null && m.valAcc !== null) line += `, train acc ${m.trainAcc.toFixed(3)}, val acc ${m.valAcc.toFixed(3)}`;
   if (m.backends.length > 1) line += `, parity: mixed backends (${m.backends.join(', ')})`;
