@@ -100,7 +100,10 @@ export class WorkerSession {
       await this.dispatch(decodeMessage(frame, 'coordinator'));
     } catch (err) {
       if (isTrainerError(err, 'E_PROTOCOL')) {
-        this.o.log(`protocol error from the coordinator: ${err.message}`);
+        // Another WebSocket service at that address said so only in msgpack's words, on every retry.
+        const s = this.state;
+        const foreign = s.name === 'authenticating' && !s.challenged ? ` (its first frame is not a trainer coordinator's: is ${this.o.url} the coordinator's address?)` : '';
+        this.o.log(`protocol error from the coordinator: ${err.message}${foreign}`);
         return this.link.close(CLOSE.protocolError, closeReason(err.message));
       }
       this.fail(isTrainerError(err) ? err : new TrainerError('E_INTERNAL', String((err as Error)?.message ?? err)), 1011);
