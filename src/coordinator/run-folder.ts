@@ -294,7 +294,7 @@ export class RunFolder {
   async readWorkers(): Promise<WorkerStats[]> {
     try {
       const w: unknown = JSON.parse(await readFile(this.workersFile, 'utf8'));
-      return Array.isArray(w) ? w.filter(isWorkerStats).map((s) => ({ ...s, backend: s.backend ?? '?' })) : [];
+      return Array.isArray(w) ? w.filter(isWorkerStats).map((s) => ({ ...s, backend: s.backend ?? '?', threads: s.threads ?? 1 })) : [];
     } catch {
       return [];
     }
@@ -325,9 +325,17 @@ function isStepMetrics(v: unknown): v is StepMetrics {
   return isObject(v) && num(v.step) && num(v.epoch) && num(v.loss) && num(v.imagesPerSec) && num(v.lr) && num(v.workers) && num(v.elapsedSec);
 }
 
-/** A workers.json row; rows written before `backend` existed read as backend '?'. */
-function isWorkerStats(v: unknown): v is WorkerStats {
-  return isObject(v) && typeof v.worker === 'string' && num(v.microBatches) && num(v.examples) && num(v.computeMs) && (v.backend === undefined || typeof v.backend === 'string');
+/** A workers.json row; rows written before `backend` existed read as backend '?', before `threads` as 1 thread. */
+function isWorkerStats(v: unknown): v is Omit<WorkerStats, 'backend' | 'threads'> & { backend?: string; threads?: number } {
+  return (
+    isObject(v) &&
+    typeof v.worker === 'string' &&
+    num(v.microBatches) &&
+    num(v.examples) &&
+    num(v.computeMs) &&
+    (v.backend === undefined || typeof v.backend === 'string') &&
+    (v.threads === undefined || (Number.isInteger(v.threads) && (v.threads as number) >= 1))
+  );
 }
 
 /** Metric lines in epoch order; a torn or foreign line (e.g. a crash mid-append) is skipped. */

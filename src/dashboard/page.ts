@@ -39,7 +39,7 @@ th:first-child, td:first-child { text-align: left; }
 <div id="charts"></div>
 <div class="tables">
 <div><h2>Workers</h2>
-<div class="table-wrap"><table id="workers"><thead><tr><th>worker</th><th>address</th><th>backend</th><th>micro-batches</th><th>images</th><th>images/s computing</th><th>last result</th><th>last heartbeat</th></tr></thead><tbody></tbody></table></div></div>
+<div class="table-wrap"><table id="workers"><thead><tr><th>worker</th><th>address</th><th>backend</th><th>micro-batches</th><th>images</th><th title="all the worker's compute threads at once">images/s computing</th><th>last result</th><th>last heartbeat</th></tr></thead><tbody></tbody></table></div></div>
 <div><h2>Epochs</h2>
 <div class="table-wrap"><table id="epochs-table"><thead><tr><th>epoch</th><th>train loss</th><th>train acc</th><th>val acc</th><th>val loss</th><th>images/s</th></tr></thead><tbody></tbody></table></div></div>
 </div>

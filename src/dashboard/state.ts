@@ -16,7 +16,7 @@
  * Read-only by construction: a snapshot is a copy, and nothing in it comes
  * from the config (so never the token).
  */
-import type { WorkerStats } from '../transports/pool.js';
+import { workerImagesPerSec, type WorkerStats } from '../transports/pool.js';
 import type { StepInfo, StepTiming } from '../coordinator/train-loop.js';
 import type { EpochMetrics } from '../coordinator/run-folder.js';
 import type { RunEnd, RunHistory } from '../coordinator/run.js';
@@ -25,7 +25,7 @@ import { smooth } from '../report/smooth.js';
 import { MAX_STEP_POINTS } from '../report/step-points.js';
 
 export interface WorkerStatus extends WorkerStats {
-  /** Examples per second of compute time. */
+  /** Images per second while computing, all the worker's threads at once (workerImagesPerSec). */
   imagesPerSec: number;
   /** ms since the worker last finished a micro-batch; null if it never did. */
   lastWorkMsAgo: number | null;
@@ -243,7 +243,8 @@ export class DashboardState {
         microBatches: w.microBatches,
         examples: w.examples,
         computeMs: w.computeMs,
-        imagesPerSec: speed(w),
+        threads: w.threads,
+        imagesPerSec: workerImagesPerSec(w),
         lastWorkMsAgo: w.lastResultMsAgo,
         address: w.address,
         backend: w.backend,
@@ -254,7 +255,7 @@ export class DashboardState {
       const seen = this.lastWork.get(w.worker);
       return {
         ...w,
-        imagesPerSec: speed(w),
+        imagesPerSec: workerImagesPerSec(w),
         lastWorkMsAgo: seen && w.microBatches > 0 ? Math.round(now - seen.at) : null,
         address: null,
         lastHeartbeatMsAgo: null,
@@ -273,9 +274,6 @@ function halve(curve: [number, number][]): [number, number][] {
   }
   return out;
 }
-
-/** Examples per second of compute time. */
-const speed = (w: WorkerStats) => (w.computeMs > 0 ? (w.examples / w.computeMs) * 1000 : 0);
 
 const escapeLabel = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
@@ -296,7 +294,8 @@ export function prometheusText(st: DashboardStatus): string {
   const per = (f: (w: WorkerStatus) => number): [string, number][] => st.workers.map((w) => [`{worker="${escapeLabel(w.worker)}"}`, f(w)]);
   metric('trainer_worker_micro_batches_total', 'counter', 'Micro-batches computed, per worker.', per((w) => w.microBatches));
   metric('trainer_worker_examples_total', 'counter', 'Examples computed, per worker.', per((w) => w.examples));
-  metric('trainer_worker_compute_seconds_total', 'counter', 'Compute time, per worker.', per((w) => w.computeMs / 1000));
+  metric('trainer_worker_compute_seconds_total', 'counter', 'Compute time, per worker, summed over its compute threads (passes wall time for a worker with several).', per((w) => w.computeMs / 1000));
+  metric('trainer_worker_threads', 'gauge', 'Compute threads of the worker (trainer worker --threads N), which compute at once.', per((w) => w.threads));
   const heard = st.workers.filter((w) => w.lastHeartbeatMsAgo !== null);
   if (heard.length > 0) {
     metric('trainer_worker_last_heard_seconds', 'gauge', 'Seconds since the last frame from a WebSocket worker.',

@@ -5,7 +5,7 @@
 import { stringify as toYaml } from 'yaml';
 import { hideCredentials } from '../shared/url.js';
 import type { EpochMetrics } from '../coordinator/run-folder.js';
-import type { WorkerStats } from '../transports/pool.js';
+import { workerImagesPerSec, type WorkerStats } from '../transports/pool.js';
 import { progress, type RunRecord } from './read-run.js';
 import { epochMarks, lossPerStepChart } from './charts.js';
 import { escapeHtml, lineChart } from './svg-chart.js';
@@ -47,7 +47,7 @@ function workersTable(workers: readonly WorkerStats[]): string {
   const total = workers.reduce((s, w) => s + w.microBatches, 0) || 1;
   const rows = workers.map((w) => {
     const share = w.microBatches / total;
-    const speed = w.computeMs > 0 ? (w.examples / w.computeMs) * 1000 : 0;
+    const speed = workerImagesPerSec(w);
     return (
       `<tr class="worker"><td>${escapeHtml(w.worker)}</td><td>${escapeHtml(w.backend ?? '')}</td><td>${w.microBatches}</td>` +
       `<td>${(share * 100).toFixed(1)} %</td><td><div class="bar"><div style="width:${(share * 100).toFixed(1)}%"></div></div></td>` +
@@ -57,7 +57,9 @@ function workersTable(workers: readonly WorkerStats[]): string {
   return (
     '<div class="table-wrap"><table id="workers"><tr><th>worker</th><th>backend</th><th>micro-batches</th><th>share</th><th></th><th>images</th>' +
     `<th>compute s</th><th>images/s computing</th></tr>\n${rows.join('\n')}</table></div>` +
-    '<p class="note">Counted since the training process started (a resumed run counts from the resume).</p>'
+    '<p class="note">Counted since the training process started (a resumed run counts from the resume). ' +
+    'A worker with several compute threads (<code>trainer worker --threads N</code>, named "(N threads)") is one row: ' +
+    'its compute s is summed over its threads, and its images/s computing is all its threads\' together.</p>'
   );
 }
 

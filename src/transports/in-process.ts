@@ -27,7 +27,7 @@ export class InProcessPool implements WorkerPool {
     maxMicroBatch: number,
     backendKind: string,
   ) {
-    this.counters = { worker: 'local', backend: backendKind, microBatches: 0, examples: 0, computeMs: 0 };
+    this.counters = { worker: 'local', backend: backendKind, threads: 1, microBatches: 0, examples: 0, computeMs: 0 };
     this.computer = new MicroBatchComputer(model, norm, maxMicroBatch);
     this.weights = new Float32Array(model.size);
   }

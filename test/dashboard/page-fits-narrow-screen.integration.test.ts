@@ -13,7 +13,7 @@ const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent: install Debi
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 const worker = (name: string, address: string | null) => ({
-  worker: name, backend: 'tensorflow-gpu', microBatches: 1234, examples: 123456, computeMs: 98765, imagesPerSec: 1250, lastWorkMsAgo: 120, address, lastHeartbeatMsAgo: 800,
+  worker: name, backend: 'tensorflow-gpu', threads: 1, microBatches: 1234, examples: 123456, computeMs: 98765, imagesPerSec: 1250, lastWorkMsAgo: 120, address, lastHeartbeatMsAgo: 800,
 });
 const STATUS: DashboardStatus = {
   run: 'narrow', epoch: 2, epochs: 3, step: 40, stepInEpoch: 8, stepsInEpoch: 16, workersAlive: 2, workersWanted: 2, imagesPerSec: 2500, loss: 1.2, smoothedLoss: 1.25,

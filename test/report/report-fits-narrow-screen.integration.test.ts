@@ -24,7 +24,7 @@ const PROBE = `(() => ({
 test('report.html and the comparison fit a 400 px wide window: their tables scroll inside the page (report.html was 795 px wide)', { skip }, async () => {
   const dir = await tempDir();
   const runDir = await writeRun(dir, { name: 'narrow', epochs: 3, stepsPerEpoch: 8 });
-  const workers = ['thread-1', 'ws://gpu-box-number-one.example.org:7000'].map((worker) => ({ worker, backend: 'tensorflow-gpu', microBatches: 1234, examples: 123456, computeMs: 98765 }));
+  const workers = ['thread-1', 'ws://gpu-box-number-one.example.org:7000'].map((worker) => ({ worker, backend: 'tensorflow-gpu', threads: 1, microBatches: 1234, examples: 123456, computeMs: 98765 }));
   await writeFile(join(runDir, 'workers.json'), `${JSON.stringify(workers)}\n`);
   const other = await writeRun(dir, { name: 'a-rather-long-run-name-number-2', epochs: 2, stepsPerEpoch: 8, config: { train: { batchSize: 32 } } });
   const report = join(dir, 'report.html');

@@ -84,7 +84,7 @@ export class ThreadPool implements WorkerPool {
     this.freeSlots = Array.from({ length: init.slotCount }, (_, i) => i).reverse();
     this.freeEval = Array.from({ length: evalEntries }, (_, i) => init.slotCount + i).reverse();
     // Listed from now on (the dashboard's worker table), with nothing done yet.
-    for (const t of board.ready()) this.perThread.set(t.thread, { worker: `thread-${t.thread}`, backend: t.backend, microBatches: 0, examples: 0, computeMs: 0 });
+    for (const t of board.ready()) this.perThread.set(t.thread, { worker: `thread-${t.thread}`, backend: t.backend, threads: 1, microBatches: 0, examples: 0, computeMs: 0 });
   }
 
   /** Starts every thread and waits until each has loaded its backend and model. */
@@ -252,7 +252,7 @@ export class ThreadPool implements WorkerPool {
     // epoch lines said "parity: mixed backends (, wasm)".
     const backend =
       this.board.ready().find((t) => t.thread === r.thread)?.backend || this.board.backends()[0] || [...this.perThread.values()].find((p) => p.backend !== '')?.backend || '';
-    const s = this.perThread.get(r.thread) ?? { worker: `thread-${r.thread}`, backend, microBatches: 0, examples: 0, computeMs: 0 };
+    const s = this.perThread.get(r.thread) ?? { worker: `thread-${r.thread}`, backend, threads: 1, microBatches: 0, examples: 0, computeMs: 0 };
     if (s.backend === '') s.backend = backend;
     s.microBatches++;
     s.examples += examples;

@@ -65,7 +65,7 @@ export function newMember(conn: WorkerConn): Member {
     version: -1,
     progressMs: performance.now(),
     lastResultMs: null,
-    stats: { worker: workerLabel(conn), backend: conn.backend, microBatches: 0, examples: 0, computeMs: 0 },
+    stats: { worker: workerLabel(conn), backend: conn.backend, threads: conn.threads, microBatches: 0, examples: 0, computeMs: 0 },
   };
 }
 

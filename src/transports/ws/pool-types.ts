@@ -31,8 +31,6 @@ export interface WorkerInfo extends WorkerStats {
   /** The peer's address:port as this end of the socket sees it. */
   address: string;
   backend: string;
-  /** Micro-batches it computes at once (compute threads behind one connection). */
-  threads: number;
   /** Tasks it holds now. */
   inflight: number;
   /** ms since its last result; null before its first. */

@@ -320,8 +320,7 @@ export class WsPool implements WorkerPool, ConnHost {
   workerInfo(): WorkerInfo[] {
     const now = performance.now();
     const info = (conn: WorkerConn, m: Member | undefined): WorkerInfo => ({
-      ...(m ? m.stats : { worker: workerLabel(conn), backend: conn.backend, microBatches: 0, examples: 0, computeMs: 0 }),
-      threads: conn.threads,
+      ...(m ? m.stats : { worker: workerLabel(conn), backend: conn.backend, threads: conn.threads, microBatches: 0, examples: 0, computeMs: 0 }),
       address: conn.address,
       backend: conn.backend,
       inflight: m ? m.inflight.size : 0,
