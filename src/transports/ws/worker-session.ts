@@ -5,7 +5,8 @@
  *   authenticating  challenge: check the protocol, answer with our proof (hello)
  *                   welcome: check the coordinator's proof, prepare backend and model,
  *                   then ready (dataset cached) or dataRequest
- *   joining         dataChunk*: the dataset, checked by size and sha256, then ready
+ *   joining         dataChunk*: the dataset; with the last one, preparing: checked by size
+ *                   and sha256, cached, then ready
  *   ready           weights, task, evalTask, prefetch: compute and answer
  *
  * Every frame passes the one decoder first; then one method per message, and
@@ -49,7 +50,7 @@ export type SessionEnd = { kind: 'leave'; reason: string } | { kind: 'dropped'; 
 
 type State =
   | { name: 'authenticating'; challenged: boolean }
-  /** Welcomed: loading the backend, the model, a cached dataset, compute threads (the coordinator waits for it). */
+  /** Welcomed: loading the backend, the model, a cached dataset (or checking and caching one received), compute threads (the coordinator waits for it). */
   | { name: 'preparing' }
   | { name: 'joining'; dataset: DatasetInfo; proofNonce: Uint8Array; chunks: Buffer[]; bytes: number }
   | Ready;
@@ -86,12 +87,14 @@ export class WorkerSession {
 
   /**
    * Whether this worker now waits on the coordinator, which must then answer or ping: before its
-   * welcome, and when ready with no task queued or computing. While it joins (the dataset, the
-   * backend, the warm-up) or computes, the coordinator sends nothing (it does not ping a busy worker).
+   * welcome, while the dataset comes in (chunks, and pings behind them), and when ready with no
+   * task queued or computing. While it prepares (the backend, checking and caching the dataset,
+   * the warm-up) or computes, the coordinator sends nothing (it does not ping a busy worker). A
+   * coordinator lost mid-download (no close: a lost host) held its worker in the join for ever.
    */
   get waitingOnCoordinator(): boolean {
     const s = this.state;
-    return s.name === 'authenticating' || (s.name === 'ready' && s.queue.length === 0 && s.running === 0);
+    return s.name === 'authenticating' || s.name === 'joining' || (s.name === 'ready' && s.queue.length === 0 && s.running === 0);
   }
 
   /** A frame from the coordinator, as it came off the socket; frames are handed over one at a time, in order. */
@@ -209,7 +212,8 @@ export class WorkerSession {
     s.chunks.push(Buffer.from(m.bytes));
     if (s.chunks.length < s.dataset.chunks) return;
     const blob = Buffer.concat(s.chunks);
-    s.chunks = [];
+    // Every chunk is in: from here the worker is busy (hash, cache, warm-up), not waiting on the coordinator.
+    this.state = { name: 'preparing' };
     if (blob.length !== s.dataset.bytes || sha256Hex(blob) !== s.dataset.sha256) throw new TrainerError('E_PROTOCOL', 'dataset sha256 mismatch');
     await this.compute.acceptDataset(s.dataset.sha256, blob);
     await this.becomeReady(s.dataset.sha256, s.proofNonce);

@@ -124,13 +124,13 @@ test('a welcome before the challenge, or a task before the join, is out of turn'
 test('joining: the dataset arrives in order and checked, then ready; weights and a task give a gradient', async () => {
   const s = await setUp();
   try {
-    // Waiting on the coordinator (its silence counts) before the welcome and when ready and idle; not while joining.
+    // Waiting on the coordinator (its silence counts) before the welcome, while the dataset comes in, and when ready and idle.
     assert.equal(s.session.waitingOnCoordinator, true);
     await s.feed({ type: 'challenge', protocol: PROTOCOL_VERSION, nonce: newNonce() });
     await s.feed(welcome((s.sent[0] as MessageOf<'hello'>).nonce));
     assert.equal(s.sent[1]?.type, 'dataRequest');
     assert.equal(s.session.stateName, 'joining');
-    assert.equal(s.session.waitingOnCoordinator, false);
+    assert.equal(s.session.waitingOnCoordinator, true);
     const half = Math.ceil(blob.length / 2);
     await s.feed({ type: 'dataChunk', index: 0, bytes: blob.subarray(0, half) });
     assert.equal(s.session.stateName, 'joining');
