@@ -318,6 +318,9 @@ export class WorkerSession {
 
   /** A task this worker cannot compute: the coordinator's fault (bad indices), or a backend that failed for good. */
   private computeFailed(m: WorkTask, err: unknown): void {
+    // A task cut short by the leave itself (Ctrl-C stops the compute threads under it) failed nothing:
+    // an interrupted --threads worker said "cannot compute task 755: thread exited with code 1".
+    if (this.leaving !== null) return;
     if (isTrainerError(err, 'E_BACKEND')) return this.fail(err, 1011);
     this.o.log(`cannot compute task ${m.taskId}: ${(err as Error).message}`);
     // The task's id and why: the coordinator counts the workers a task failed on (dispatch.ts).
