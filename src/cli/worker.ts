@@ -1,6 +1,7 @@
 /** `trainer worker --connect HOST:PORT`: compute micro-batches for a coordinator. */
 import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import { removeTempsInFlight } from '../shared/atomic-file.js';
 import { BACKENDS, type BackendName } from '../shared/config.js';
 import { takesGpu } from '../shared/gpu-backends.js';
 import { usableCpus } from '../shared/cpus.js';
@@ -110,7 +111,10 @@ export async function workerCommand(a: WorkerArgs): Promise<void> {
   let stoppedBy: number | null = null;
   const onSignal = (signal: NodeJS.Signals) => {
     const status = 128 + (osConstants.signals[signal] ?? 2);
-    if (controller.signal.aborted) process.exit(status); // a second signal: at once
+    if (controller.signal.aborted) {
+      removeTempsInFlight();
+      process.exit(status); // a second signal: at once
+    }
     stoppedBy = status;
     controller.abort();
   };
@@ -143,6 +147,9 @@ export async function workerCommand(a: WorkerArgs): Promise<void> {
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
   }
+  // A dataset still being written to the cache when a signal came is cut short by the exit: its
+  // temporary goes with it (a SIGTERM just after the download left 157 MB there, for 10 minutes).
+  if (stoppedBy !== null) removeTempsInFlight();
   // tfjs and timers of a finished session must not keep the process alive.
   process.exit(stoppedBy ?? 0);
 }
