@@ -132,6 +132,7 @@ export async function workerCommand(a: WorkerArgs): Promise<void> {
     await runWsWorker({
       url,
       token: resolveToken(a.token ?? null),
+      ...(a.token?.trim() ? { tokenFromFlag: true } : {}),
       ...(backend ? { backend } : {}),
       gpu: a.gpu ?? null,
       threads,

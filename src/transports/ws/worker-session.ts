@@ -39,6 +39,8 @@ export interface SessionOptions {
   /** The coordinator's URL, for messages. */
   url: string;
   token: string | null;
+  /** The token was given with --token, over TRAINER_TOKEN (for the message when it is refused). */
+  tokenFromFlag?: boolean;
   name: string;
   log: (line: string) => void;
   /** An error that must end the worker, not be retried (wrong token, protocol version, internal). */
@@ -129,7 +131,8 @@ export class WorkerSession {
         'E_AUTH',
         this.o.token === null
           ? `the coordinator at ${this.o.url} requires a token and this worker has none: set TRAINER_TOKEN or --token`
-          : `the coordinator at ${this.o.url} rejected our token: it holds another one (or none); give both the same TRAINER_TOKEN`,
+          : // Told to set TRAINER_TOKEN, a worker whose TRAINER_TOKEN was right and its --token stale pointed nowhere.
+            `the coordinator at ${this.o.url} rejected our token: it holds another one (or none); give both the same ${this.o.tokenFromFlag ? "token (this worker's is its --token, which overrides TRAINER_TOKEN)" : 'TRAINER_TOKEN'}`,
       );
     }
     // Stopped, to be resumed: a worker that got as far as its welcome counts as joined and waits for it.

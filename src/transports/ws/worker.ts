@@ -36,6 +36,8 @@ export interface WsWorkerOptions {
   /** ws://host:port or wss://host:port. */
   url: string;
   token: string | null;
+  /** The token was given with --token, over TRAINER_TOKEN. */
+  tokenFromFlag?: boolean;
   /** Backend to compute on; undefined takes the run's (from the coordinator). */
   backend?: BackendName;
   gpu: number | null;
@@ -219,7 +221,7 @@ function connectOnce(o: WsWorkerOptions, compute: WorkerCompute, name: string): 
           return ws.readyState === WebSocket.OPEN;
         },
       },
-      { url: o.url, token: o.token, name, log: o.log, onFatal: reject },
+      { url: o.url, token: o.token, ...(o.tokenFromFlag ? { tokenFromFlag: true } : {}), name, log: o.log, onFatal: reject },
     );
     const onAbort = () => session.leave('worker interrupted');
     o.signal?.addEventListener('abort', onAbort, { once: true });
