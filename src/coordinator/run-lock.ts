@@ -37,7 +37,7 @@ export interface LockOwner {
 export const LOCK_LEASE_MS = 60_000;
 /** How often a holder renews its locks. */
 export const LOCK_RENEW_MS = 15_000;
-/** A takeover file older than this was left by a taker that died mid-takeover (which takes milliseconds). */
+/** A takeover file older than this was left by a taker that died mid-takeover (which takes milliseconds); one of this machine, as soon as its process is gone. */
 const TAKEOVER_STALE_MS = 10_000;
 
 /**
@@ -61,8 +61,12 @@ export async function claimLock(file: string, madeDir: string | null = null): Pr
   if (seen === null) return claimLock(file, madeDir); // released meanwhile
   if (!isStale(seen.owner)) return seen.owner;
   const takeover = `${file}.takeover`;
-  const leftover = await stat(takeover).catch(() => null);
-  if (leftover !== null && Date.now() - leftover.mtimeMs > TAKEOVER_STALE_MS) await unlink(takeover).catch(() => {});
+  // A taker killed mid-takeover left its file: gone from this machine, it holds nothing (a resume
+  // right after the kill was refused for 10 s, naming the dead process of the lock); from another, its age tells.
+  const leftover = await readOwner(takeover).catch(() => null);
+  if (leftover !== null && (leftover.owner.ageMs > TAKEOVER_STALE_MS || (isLocal(leftover.owner) && isStale(leftover.owner)))) {
+    await unlink(takeover).catch(() => {});
+  }
   if (!(await createExclusive(takeover, me))) return seen.owner;
   try {
     const now = await readOwner(file);
