@@ -14,10 +14,12 @@
  * its own before it writes to the run (confirmLock): one paused past the lease, whose run another
  * machine took over meanwhile, stops there instead of training on beside it.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync, readlinkSync, rmdirSync, unlinkSync } from 'node:fs';
-import { open, readFile, rmdir, stat, unlink, utimes } from 'node:fs/promises';
+import { link, open, readFile, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { ioError } from '../shared/atomic-file.js';
+import { basename, dirname, join } from 'node:path';
+import { ioError, removeOrphanTemps } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
 
 /** Who holds a lock, and how long ago it was last renewed. */
@@ -39,6 +41,8 @@ export const LOCK_LEASE_MS = 60_000;
 export const LOCK_RENEW_MS = 15_000;
 /** A takeover file older than this was left by a taker that died mid-takeover (which takes milliseconds); one of this machine, as soon as its process is gone. */
 const TAKEOVER_STALE_MS = 10_000;
+/** link()'s errors on a file system without hard links (FAT, some FUSE and SMB mounts). */
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
 
 /**
  * The locks this process holds: the text it wrote (the lock is its own while the file holds that
@@ -56,17 +60,16 @@ let exitHook = false;
 export async function claimLock(file: string, madeDir: string | null = null): Promise<LockOwner | null> {
   if (held.has(file)) return null;
   const me = `${JSON.stringify({ pid: process.pid, host: hostname(), ...self() })}\n`;
-  if (await createExclusive(file, me)) return hold(file, me, madeDir);
+  const takeover = `${file}.takeover`;
+  if (await createExclusive(file, me)) {
+    // A taker killed after it removed the dead lock, before it made its own, left its file to nobody.
+    await dropLeftTakeover(takeover);
+    return hold(file, me, madeDir);
+  }
   const seen = await readOwner(file);
   if (seen === null) return claimLock(file, madeDir); // released meanwhile
   if (!isStale(seen.owner)) return seen.owner;
-  const takeover = `${file}.takeover`;
-  // A taker killed mid-takeover left its file: gone from this machine, it holds nothing (a resume
-  // right after the kill was refused for 10 s, naming the dead process of the lock); from another, its age tells.
-  const leftover = await readOwner(takeover).catch(() => null);
-  if (leftover !== null && (leftover.owner.ageMs > TAKEOVER_STALE_MS || (isLocal(leftover.owner) && isStale(leftover.owner)))) {
-    await unlink(takeover).catch(() => {});
-  }
+  await dropLeftTakeover(takeover);
   if (!(await createExclusive(takeover, me))) return seen.owner;
   try {
     const now = await readOwner(file);
@@ -75,6 +78,18 @@ export async function claimLock(file: string, madeDir: string | null = null): Pr
     if (await createExclusive(file, me)) return hold(file, me, madeDir);
     return (await readOwner(file))?.owner ?? seen.owner;
   } finally {
+    await unlink(takeover).catch(() => {});
+  }
+}
+
+/**
+ * Removes a takeover file left by a taker killed mid-takeover: at once when it is of this machine and its
+ * process is gone (a resume right after the kill was refused for 10 s, naming the dead process of the
+ * lock), else once TAKEOVER_STALE_MS old.
+ */
+async function dropLeftTakeover(takeover: string): Promise<void> {
+  const left = await readOwner(takeover).catch(() => null);
+  if (left !== null && (left.owner.ageMs > TAKEOVER_STALE_MS || (isLocal(left.owner) && isStale(left.owner)))) {
     await unlink(takeover).catch(() => {});
   }
 }
@@ -152,8 +167,29 @@ function hold(file: string, text: string, madeDir: string | null): null {
   return null;
 }
 
-/** Creates `file` holding `text` unless it exists; whether it did. */
+/**
+ * Creates `file` holding `text` unless it exists; whether it did. The text is written beside it and
+ * hard-linked into place, so that the lock appears whole: made empty by open('wx') and written after,
+ * a process killed between the two left an empty lock that only the lease could tell from one being
+ * written (a resume right after waited 60 s for "process 0 on ?"). A temporary left by a kill is
+ * removed by the next process that creates the lock. Where the file system has no hard links, open('wx') it is.
+ */
 async function createExclusive(file: string, text: string): Promise<boolean> {
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await writeFile(tmp, text);
+    await link(tmp, file);
+    // Those of processes killed here before (a finished run's resume removes no other temporaries).
+    const own = new RegExp(`^\\.${basename(file).replaceAll('.', '\\.')}\\.(\\d+)\\.[0-9a-f]{8}\\.tmp$`);
+    await removeOrphanTemps(dirname(file), { names: own });
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (!NO_LINKS.has(code ?? '')) throw ioError(file, err);
+  } finally {
+    await unlink(tmp).catch(() => {});
+  }
   let fh;
   try {
     fh = await open(file, 'wx');

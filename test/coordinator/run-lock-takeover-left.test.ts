@@ -49,3 +49,13 @@ test('a takeover in progress by a live process still holds the run', async () =>
     live.kill('SIGKILL');
   }
 });
+
+test('a takeover file left by a taker killed after it removed the dead lock goes with the next claim', async () => {
+  const dir = await tempDir();
+  const folder = new RunFolder(join(dir, 'r'));
+  await mkdir(folder.dir);
+  await writeFile(`${folder.lockFile}.takeover`, `${JSON.stringify({ pid: await deadPid(), host: hostname() })}\n`);
+  await claimRun(folder);
+  assert.equal(existsSync(`${folder.lockFile}.takeover`), false);
+  await folder.release();
+});
