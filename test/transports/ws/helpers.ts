@@ -11,9 +11,14 @@ import type { PoolFactory } from '../../../src/transports/pool.js';
 import { MAIN_JS, wsPoolFactory, type WsFactoryOptions } from '../../../src/transports/ws/launch.js';
 import type { Config } from '../../../src/shared/config.js';
 import { createInProcessPool } from '../../../src/transports/in-process.js';
-import { newNonce } from '../../../src/transports/ws/auth.js';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { authMac, newNonce } from '../../../src/transports/ws/auth.js';
+import { decodeMessage } from '../../../src/transports/ws/decode.js';
 import { encodeMessage } from '../../../src/transports/ws/encode.js';
-import { PROTOCOL_VERSION } from '../../../src/transports/ws/protocol.js';
+import { PROTOCOL_VERSION, type MessageOf } from '../../../src/transports/ws/protocol.js';
+import { sha256Hex } from '../../../src/transports/ws/wire-dataset.js';
+import { getModel } from '../../../src/worker/model.js';
 import { quietLog, smallConfig } from '../../helpers.js';
 
 export const TOKEN = 'test-token-0123456789';
@@ -238,6 +243,65 @@ export async function acceptByHand(server: Server) {
   const accept = createHash('sha1').update(key + WS_GUID).digest('base64');
   socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
   return { socket, readUntil };
+}
+
+/**
+ * A coordinator's welcome to a worker holding `token`, answering its hello's `nonce`: model net,
+ * `dataset`, micro-batches of 2 on cpu, heartbeats every second; `over` replaces fields.
+ */
+export function welcomeMessage(nonce: Uint8Array, dataset: MessageOf<'welcome'>['dataset'], over: Partial<MessageOf<'welcome'>> = {}, token: string | null = TOKEN): MessageOf<'welcome'> {
+  return {
+    type: 'welcome',
+    workerId: 'w1',
+    mac: authMac(token, 'coordinator', nonce),
+    model: 'net',
+    modelSize: getModel('net').size,
+    mean: [0.5, 0.5, 0.5],
+    std: [0.25, 0.25, 0.25],
+    backend: 'cpu',
+    maxBatch: 4,
+    microBatch: 2,
+    heartbeatMs: 1000,
+    dataset,
+    proofNonce: newNonce(),
+    ...over,
+  };
+}
+
+/**
+ * A coordinator by hand on 127.0.0.1, as far as the dataset, for a worker holding TOKEN: the
+ * challenge, a welcome of `blob` (the wire dataset of `trainCount` and `valCount` images) in
+ * `chunks.length` chunks, with `over`'s fields, then for the dataRequest the chunks (all, or only the first `send`).
+ */
+export async function datasetCoordinator(
+  blob: Uint8Array,
+  counts: { trainCount: number; valCount: number },
+  chunks: readonly Uint8Array[],
+  o: { send?: number; welcome?: Partial<MessageOf<'welcome'>> } = {},
+): Promise<{ address: string; close: () => void }> {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: 1 << 20 });
+  await once(server, 'listening');
+  const sockets: WebSocket[] = [];
+  server.on('connection', (ws) => {
+    sockets.push(ws);
+    ws.send(encodeMessage({ type: 'challenge', protocol: PROTOCOL_VERSION, nonce: newNonce() }));
+    ws.on('message', (data: Buffer) => {
+      const m = decodeMessage(data, 'worker');
+      if (m.type === 'hello') {
+        const dataset = { sha256: sha256Hex(blob), bytes: blob.length, ...counts, chunks: chunks.length };
+        ws.send(encodeMessage(welcomeMessage(m.nonce, dataset, o.welcome)));
+      } else if (m.type === 'dataRequest') {
+        chunks.slice(0, o.send ?? chunks.length).forEach((bytes, index) => ws.send(encodeMessage({ type: 'dataChunk', index, bytes })));
+      }
+    });
+  });
+  return {
+    address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => {
+      sockets.forEach((s) => s.terminate());
+      server.close();
+    },
+  };
 }
 
 /** The coordinator's first frame, as a server sends it (binary, unmasked). */

@@ -11,10 +11,11 @@ import { decodeMessage } from '../../../src/transports/ws/decode.js';
 import { encodeMessage } from '../../../src/transports/ws/encode.js';
 import { CLOSE, PROTOCOL_VERSION, type Message, type MessageOf } from '../../../src/transports/ws/protocol.js';
 import { datasetBlob, datasetProof, sha256Hex } from '../../../src/transports/ws/wire-dataset.js';
-import { WorkerCompute } from '../../../src/transports/ws/worker.js';
+import { WorkerCompute, type WorkTask } from '../../../src/transports/ws/worker.js';
 import { WorkerSession } from '../../../src/transports/ws/worker-session.js';
 import { getModel } from '../../../src/worker/model.js';
 import { everyByteDataset } from '../../worker/input-fixtures.js';
+import { welcomeMessage } from './helpers.js';
 
 const TOKEN = 'session-test-token';
 const PROOF_NONCE = new Uint8Array(32).fill(9);
@@ -36,11 +37,11 @@ function fakeLink() {
   };
 }
 
-async function setUp(token: string | null = TOKEN) {
+async function setUp(token: string | null = TOKEN, Compute: typeof WorkerCompute = WorkerCompute) {
   const dir = await mkdtemp(join(tmpdir(), 'trainer-session-'));
   const log: string[] = [];
   const fatal: TrainerError[] = [];
-  const compute = new WorkerCompute({ backend: 'cpu', gpu: null, threads: 1, cacheDir: dir, log: (l) => log.push(l) });
+  const compute = new Compute({ backend: 'cpu', gpu: null, threads: 1, cacheDir: dir, log: (l) => log.push(l) });
   const { link, sent, closes } = fakeLink();
   const session = new WorkerSession(compute, link, { url: 'ws://test', token, name: 'w', log: (l) => log.push(l), onFatal: (e) => fatal.push(e) });
   const feed = (m: Message) => session.receive(encodeMessage(m));
@@ -52,21 +53,7 @@ const blob = datasetBlob({ train: everyByteDataset(6), val: everyByteDataset(2) 
 const dataset = { sha256: sha256Hex(blob), bytes: blob.length, trainCount: 6, valCount: 2, chunks: 2 };
 
 function welcome(workerNonce: Uint8Array, token: string | null = TOKEN): Message {
-  return {
-    type: 'welcome',
-    workerId: 'w1',
-    mac: authMac(token, 'coordinator', workerNonce),
-    model: 'net',
-    modelSize: model.size,
-    mean: [0.5, 0.5, 0.5],
-    std: [0.25, 0.25, 0.25],
-    backend: 'cpu',
-    maxBatch: 4,
-    microBatch: 2,
-    heartbeatMs: 1000,
-    dataset,
-    proofNonce: PROOF_NONCE,
-  };
+  return welcomeMessage(workerNonce, dataset, { proofNonce: PROOF_NONCE }, token);
 }
 
 test('authenticating: a challenge is answered with a hello that proves the token; a second challenge is out of turn', async () => {
@@ -227,6 +214,39 @@ test('a worker refused for the rest of the run (4403) stops for good; one refuse
       wasReady: false,
       why: '4503 stalled 1 time(s): refused for another 900 ms',
     });
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('Ctrl-C while a task computes asynchronously (compute threads, webgpu): the task the leave cuts short is no "cannot compute task" line, and nothing more is sent', async () => {
+  let cut = (_err: Error) => {};
+  // As compute threads do: the result is a promise, which rejects when the threads are stopped under it.
+  class ThreadedCompute extends WorkerCompute {
+    override compute(_m: WorkTask, _weights: Float32Array, _reuse: boolean): Promise<Uint8Array> {
+      return new Promise<Uint8Array>((_resolve, reject) => (cut = reject));
+    }
+  }
+  const s = await setUp(TOKEN, ThreadedCompute);
+  try {
+    await s.feed({ type: 'challenge', protocol: PROTOCOL_VERSION, nonce: newNonce() });
+    await s.feed(welcome((s.sent[0] as MessageOf<'hello'>).nonce));
+    const half = Math.ceil(blob.length / 2);
+    await s.feed({ type: 'dataChunk', index: 0, bytes: blob.subarray(0, half) });
+    await s.feed({ type: 'dataChunk', index: 1, bytes: blob.subarray(half) });
+    assert.equal(s.session.stateName, 'ready');
+    await s.feed({ type: 'weights', version: 1, weights: new Float32Array(model.size) });
+    await s.feed({ type: 'task', taskId: 755, step: 1, version: 1, indices: Int32Array.of(0, 1) });
+
+    s.session.leave('worker interrupted');
+    const sentBefore = s.sent.length;
+    cut(new Error('thread exited with code 1'));
+    await new Promise((r) => setImmediate(r));
+
+    // It said "cannot compute task 755: thread exited with code 1" and closed its closed link again as a bad task.
+    assert.deepEqual(s.log.filter((l) => /cannot compute/.test(l)), []);
+    assert.equal(s.sent.length, sentBefore);
+    assert.deepEqual(s.closes, [{ code: 1000, reason: 'bye' }]);
   } finally {
     await s.cleanup();
   }
