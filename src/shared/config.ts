@@ -97,8 +97,15 @@ export const MAX_MICRO_BATCHES = 1024;
 export const MAX_STEP_GRADIENT_BYTES = 4 * 2 ** 30;
 /** Parameters of each model (src/worker/model.ts builds them; a test checks the two agree), for config-time limits. */
 export const MODEL_PARAMETERS: Readonly<Record<ModelName, number>> = { net: 18_354, fc: 3_738_506 };
-/** Bytes a WebSocket frame of weights or a gradient takes beyond its floats (transports/ws/protocol.ts arrayFrameBytes). */
+/** Bytes a WebSocket frame of weights or a gradient takes beyond its floats. */
 export const FRAME_OVERHEAD_BYTES = 512;
+/**
+ * Largest weights or gradient frame of `floats` values: for ws maxPayload and pending-byte limits,
+ * and the least cluster.maxPayloadBytes and maxPendingBytes may be (transports/ws/protocol.ts re-exports it).
+ */
+export function arrayFrameBytes(floats: number): number {
+  return floats * 4 + FRAME_OVERHEAD_BYTES;
+}
 
 /** The config's schema: zod is loaded first (the helpers above use it). */
 function buildSchema() {
@@ -456,7 +463,7 @@ export function validateConfig(raw: unknown): Config {
   }
   // Every result a worker sends is a gradient frame: below it, ws closed each worker at its first
   // result (1009), the coordinator said "socket error", and the worker rejoined and did it again, for ever.
-  const resultFrameBytes = MODEL_PARAMETERS[c.model.name] * 4 + FRAME_OVERHEAD_BYTES;
+  const resultFrameBytes = arrayFrameBytes(MODEL_PARAMETERS[c.model.name]);
   const { maxPayloadBytes, maxPendingBytes, dataChunkBytes, transport } = c.cluster;
   if ((transport === 'ws' || transport === 'procs') && maxPayloadBytes > 0 && maxPayloadBytes < resultFrameBytes) {
     throw new TrainerError(

@@ -19,7 +19,7 @@
  * infinite (a worker reports what it computed, the coordinator judges it);
  * close codes `refused` and `banned`.
  */
-import { FRAME_OVERHEAD_BYTES, MAX_TASK_EXAMPLES, type BackendName, type ModelName } from '../../shared/config.js';
+import { arrayFrameBytes, FRAME_OVERHEAD_BYTES, MAX_TASK_EXAMPLES, type BackendName, type ModelName } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
 
 /**
@@ -181,12 +181,8 @@ export function assertNever(x: never): never {
   throw new TrainerError('E_INTERNAL', `unhandled case ${JSON.stringify(x)}`);
 }
 
-/** Bytes a frame of `m`'s shape takes beyond its arrays: for sizing ws maxPayload (config.ts, which bounds cluster.maxPayloadBytes by it). */
-export { FRAME_OVERHEAD_BYTES };
-/** Largest weights or gradient frame of `floats` values: for ws maxPayload and pending-byte limits. */
-export function arrayFrameBytes(floats: number): number {
-  return floats * 4 + FRAME_OVERHEAD_BYTES;
-}
+/** A frame's bytes beyond its arrays, and the largest weights or gradient frame: config.ts bounds cluster.maxPayloadBytes and maxPendingBytes by them. */
+export { arrayFrameBytes, FRAME_OVERHEAD_BYTES };
 /** No legitimate array is larger than this (a 2^28-float gradient); ws maxPayload is the real limit. */
 export const MAX_ARRAY_BYTES = 1 << 30;
 /** A worker's name in its hello: printable ASCII (it goes into logs and metrics labels), at most this long. */
