@@ -14,12 +14,11 @@
  * its own before it writes to the run (confirmLock): one paused past the lease, whose run another
  * machine took over meanwhile, stops there instead of training on beside it.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync, readlinkSync, rmdirSync, unlinkSync } from 'node:fs';
 import { link, open, readFile, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { basename, dirname, join } from 'node:path';
-import { ioError, removeOrphanTemps } from '../shared/atomic-file.js';
+import { dirname } from 'node:path';
+import { ioError, removeOrphanTemps, tempFileFor, tempNamesOf } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
 
 /** Who holds a lock, and how long ago it was last renewed. */
@@ -175,13 +174,12 @@ function hold(file: string, text: string, madeDir: string | null): null {
  * removed by the next process that creates the lock. Where the file system has no hard links, open('wx') it is.
  */
 async function createExclusive(file: string, text: string): Promise<boolean> {
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = tempFileFor(file);
   try {
     await writeFile(tmp, text);
     await link(tmp, file);
     // Those of processes killed here before (a finished run's resume removes no other temporaries).
-    const own = new RegExp(`^\\.${basename(file).replaceAll('.', '\\.')}\\.(\\d+)\\.[0-9a-f]{8}\\.tmp$`);
-    await removeOrphanTemps(dirname(file), { names: own });
+    await removeOrphanTemps(dirname(file), { names: tempNamesOf(file) });
     return true;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

@@ -25,9 +25,19 @@ export function removeTempsInFlight(): void {
   inFlight.clear();
 }
 
+/** The temporary file a write of `file` goes through: beside it, hidden, named by this process and 8 random hex digits. */
+export function tempFileFor(file: string): string {
+  return join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/** The names of tempFileFor(file)'s files, any process's (removeOrphanTemps' `names`: the writer's id is its group). */
+export function tempNamesOf(file: string): RegExp {
+  return new RegExp(`^\\.${basename(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)\\.[0-9a-f]{8}\\.tmp$`);
+}
+
 export async function writeFileAtomic(file: string, chunks: Uint8Array | readonly Uint8Array[]): Promise<void> {
   const dir = dirname(file);
-  const tmp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = tempFileFor(file);
   const parts = chunks instanceof Uint8Array ? [chunks] : chunks;
   try {
     await makeDir(dir);
