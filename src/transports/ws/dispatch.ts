@@ -8,7 +8,8 @@
  *     when the worker holds another version; two copies of a part never go
  *     to the same worker;
  *   - a result is considered only when it answers a copy this worker holds
- *     and fits it (job.ts); anything else evicts the worker;
+ *     and fits it (job.ts); anything else evicts the worker (4422: a bad
+ *     result, which its standing counts, standing.ts);
  *   - results are tallied (tally.ts, by verdict.ts's rules): a part is used
  *     once it has the identical unsuspected results it needs, 1, or 2 for the
  *     fraction `cluster.verify` of parts; a suspect result (not finite, or an

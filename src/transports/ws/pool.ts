@@ -6,8 +6,9 @@
  *
  * A worker that closes, stays silent, overruns stepTimeoutMs or sends a
  * result that does not fit its task is evicted and its tasks go back to the
- * queue within the same call. A worker that becomes ready mid-call is
- * admitted at the next call (immediately if nobody is left).
+ * queue within the same call; the last three count against its standing
+ * (standing.ts). A worker that becomes ready mid-call is admitted at the next
+ * call (immediately if nobody is left).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
@@ -273,6 +274,10 @@ export class WsPool implements WorkerPool, ConnHost {
     if (code === CLOSE.timedOut && conn.closedWhile === 'ready') {
       this.o.log(`worker ${conn.id} (${conn.name}) stalled: ${this.standing.stalled(conn.identity, performance.now())}`);
     }
+    // Evicted by dispatch.ts: a peer closing with the code itself was not.
+    if (code === CLOSE.badResult && !conn.closedByPeer) {
+      this.o.log(`worker ${conn.id} (${conn.name}) sent a result that does not fit its task: ${this.standing.badResult(conn.identity, performance.now())}`);
+    }
     if (conn.closedWhile === 'joining' && conn.closedByPeer && code === CLOSE.protocolError) this.welcomeRejected(conn, reason);
     // A worker that proved the token and left before it was ready (its backend failed to load): the
     // coordinator said nothing, and only the worker's own log told why.
@@ -364,20 +369,20 @@ export class WsPool implements WorkerPool, ConnHost {
 
   /**
    * After the last step: waits, up to BACKOFF_LINGER_MS, for the connected workers `told` (by
-   * identity, `connected`) to answer the close, and for workers in a stall's back-off to try again,
-   * with the port open; a connection now is answered "done" (accept).
+   * identity, `connected`) to answer the close, and for workers in a back-off (a stall's or a bad
+   * result's) to try again, with the port open; a connection now is answered "done" (accept).
    * - A worker not reading its socket at the end (stopped: SIGSTOP, Ctrl-Z, a suspended VM) that
    *   wrote once the coordinator had exited drew a reset, which discarded the "done" waiting unread:
    *   it saw its link lost and retried for ever (a Kubernetes Job never completed).
-   * - A worker in a stall's back-off is not connected to hear the leave: it retries every 5 s at
-   *   most. So is one whose back-off ended but whose next try has not come yet.
+   * - A worker in a back-off is not connected to hear the leave: it retries every 5 s at most. So
+   *   is one whose back-off ended but whose next try has not come yet.
    * Live workers answer at once, and then nothing is waited for.
    */
   private async tellTheEnd(told: readonly WorkerConn[], connected: ReadonlySet<string>): Promise<void> {
     const until = performance.now() + BACKOFF_LINGER_MS;
     const answered = Promise.all(told.map((c) => c.socketGone));
     const backingOff = this.standing.rejoining(performance.now(), RECONNECT_MAX_MS * 1.25, connected);
-    if (backingOff > 0) this.o.log(`listening ${BACKOFF_LINGER_MS / 1000} s more to tell ${backingOff} worker(s) in a stall's back-off that the run is over`);
+    if (backingOff > 0) this.o.log(`listening ${BACKOFF_LINGER_MS / 1000} s more to tell ${backingOff} worker(s) in a back-off that the run is over`);
     await Promise.race([answered, sleep(ANSWER_GRACE_MS)]);
     const silent = () => told.filter((c) => !c.socketClosed);
     if (silent().length === 0 && backingOff === 0) return;

@@ -2,10 +2,17 @@
  * Where each worker stands with the coordinator for the rest of the run, by
  * who it is (WorkerConn.identity: the name it gives in its hello and its
  * process's random id): one evicted for a stall (a task past
- * cluster.stepTimeoutMs, or silence) may rejoin only after a backoff that
- * doubles with each stall, and after cluster.maxStalls stalls it is refused
- * for the run, like one caught sending wrong results. Checked right after the
- * token, before the worker gets a welcome.
+ * cluster.stepTimeoutMs, or silence) or for a bad result (one that does not
+ * fit its task: dispatch.ts) may rejoin only after a backoff that doubles with
+ * each eviction of that kind, and after cluster.maxStalls of one kind it is
+ * refused for the run, like one caught sending wrong results. Checked right
+ * after the token, before the worker gets a welcome.
+ *
+ * Bad results share the stall limits, since each eviction costs the run the
+ * same (a step's parts computed again, a welcome, a dataset proof), but are
+ * counted apart, so that each log line and ban says what the worker did. With
+ * no standing for them, a token holder answering every task with a bad result
+ * was evicted, rejoined at once and was evicted again, every step of the run.
  *
  * Who a worker is, it says itself: one holding the token can come back as
  * another process or under another name. The backoff and the ban bound what
@@ -15,19 +22,29 @@
 import { CLOSE } from './protocol.js';
 
 export interface StandingLimits {
-  /** Refusal after the first stall; doubled for each further one (cluster.stallBackoffMs). */
+  /** Refusal after the first stall or bad result; doubled for each further one of its kind (cluster.stallBackoffMs). */
   stallBackoffMs: number;
-  /** Stalls after which a worker is refused for the rest of the run (cluster.maxStalls). */
+  /** Stalls, or bad results, after which a worker is refused for the rest of the run (cluster.maxStalls). */
   maxStalls: number;
 }
+
+/** Why a worker was evicted, as its standing counts it. */
+type Offence = 'stall' | 'bad result';
 
 export interface Refusal {
   code: number;
   reason: string;
 }
 
+interface Strikes {
+  stalls: number;
+  badResults: number;
+  /** Refused until then (performance.now()). */
+  untilMs: number;
+}
+
 export class Standing {
-  private readonly stalls = new Map<string, { count: number; untilMs: number }>();
+  private readonly strikes = new Map<string, Strikes>();
   private readonly banned = new Map<string, string>();
 
   constructor(private readonly limits: StandingLimits) {}
@@ -36,23 +53,34 @@ export class Standing {
   refusal(name: string, now: number): Refusal | null {
     const ban = this.banned.get(name);
     if (ban !== undefined) return { code: CLOSE.banned, reason: `refused for the rest of the run: ${ban}` };
-    const s = this.stalls.get(name);
-    if (s && now < s.untilMs) return { code: CLOSE.refused, reason: `stalled ${s.count} time(s): refused for another ${Math.ceil(s.untilMs - now)} ms` };
-    return null;
+    const r = this.strikes.get(name);
+    if (!r || now >= r.untilMs) return null;
+    const what = [r.stalls > 0 ? `stalled ${r.stalls} time(s)` : '', r.badResults > 0 ? `sent ${r.badResults} bad result(s)` : ''].filter((s) => s !== '').join(' and ');
+    return { code: CLOSE.refused, reason: `${what}: refused for another ${Math.ceil(r.untilMs - now)} ms` };
   }
 
   /** A stall of `name`: returns what it now faces, for the log. */
   stalled(name: string, now: number): string {
-    const s = this.stalls.get(name) ?? { count: 0, untilMs: 0 };
-    s.count++;
-    this.stalls.set(name, s);
-    if (s.count >= this.limits.maxStalls) {
-      this.ban(name, `${s.count} stalls (cluster.maxStalls)`);
-      return `refused for the rest of the run after ${s.count} stalls`;
+    return this.evicted(name, 'stall', now);
+  }
+
+  /** A bad result of `name` (one that does not fit its task): returns what it now faces, for the log. */
+  badResult(name: string, now: number): string {
+    return this.evicted(name, 'bad result', now);
+  }
+
+  private evicted(name: string, offence: Offence, now: number): string {
+    const r = this.strikes.get(name) ?? { stalls: 0, badResults: 0, untilMs: 0 };
+    this.strikes.set(name, r);
+    const count = offence === 'stall' ? ++r.stalls : ++r.badResults;
+    if (count >= this.limits.maxStalls) {
+      this.ban(name, `${count} ${offence}s (cluster.maxStalls)`);
+      return `refused for the rest of the run after ${count} ${offence}s`;
     }
-    const backoffMs = this.limits.stallBackoffMs * 2 ** (s.count - 1);
-    s.untilMs = now + backoffMs;
-    return `stall ${s.count} of ${this.limits.maxStalls}: may rejoin in ${backoffMs} ms`;
+    const backoffMs = this.limits.stallBackoffMs * 2 ** (count - 1);
+    // A longer back-off of the other kind still runs.
+    r.untilMs = Math.max(r.untilMs, now + backoffMs);
+    return `${offence} ${count} of ${this.limits.maxStalls}: may rejoin in ${backoffMs} ms`;
   }
 
   ban(name: string, why: string): void {
@@ -60,12 +88,13 @@ export class Standing {
   }
 
   /**
-   * Workers refused for a stall's back-off but not for the run, not `connected` now, whose back-off
-   * runs or ended less than `graceMs` ago: they are still trying to rejoin (a refused worker tries
-   * again within its reconnect delay, which may end after its back-off did).
+   * Workers refused for a back-off (a stall's or a bad result's) but not for the run, not
+   * `connected` now, whose back-off runs or ended less than `graceMs` ago: they are still trying to
+   * rejoin (a refused worker tries again within its reconnect delay, which may end after its
+   * back-off did).
    */
   rejoining(now: number, graceMs: number, connected: ReadonlySet<string>): number {
-    return [...this.stalls].filter(([name, s]) => now < s.untilMs + graceMs && !this.banned.has(name) && !connected.has(name)).length;
+    return [...this.strikes].filter(([name, r]) => now < r.untilMs + graceMs && !this.banned.has(name) && !connected.has(name)).length;
   }
 
   isBanned(name: string): boolean {

@@ -8,7 +8,9 @@
  * MODE: `honest`; `late:MS` (every result MS ms late); `stall` (takes tasks,
  * never answers them, answers pings); `huge` (every gradient value 3e38);
  * `zero` (zero gradients); `wrong` (gradients 1 % off); `eval` (every
- * evaluation chunk all correct); `squat` (leaves 300 ms after its ready); `busy`
+ * evaluation chunk all correct); `misfit` (results that do not fit their task:
+ * every gradient one value short, every evaluation chunk one example more than
+ * it has); `squat` (leaves 300 ms after its ready); `busy`
  * (before each result, blocks its event loop, reading nothing, as a long
  * computation or a stopped process does, until the file ROGUE_UNBLOCK exists). A
  * suffix `@N` lies only from the Nth result on (`wrong@5`). TRAINER_TOKEN and
@@ -25,7 +27,7 @@ import type { Message } from '../../../src/transports/ws/protocol.js';
 import { WORKER_SOCKET_OPTIONS, WorkerCompute } from '../../../src/transports/ws/worker.js';
 import { WorkerSession, type SessionEnd } from '../../../src/transports/ws/worker-session.js';
 
-export type RogueMode = 'honest' | 'stall' | 'huge' | 'zero' | 'wrong' | 'eval' | 'squat' | 'busy' | `late:${number}`;
+export type RogueMode = 'honest' | 'stall' | 'huge' | 'zero' | 'wrong' | 'eval' | 'misfit' | 'squat' | 'busy' | `late:${number}`;
 
 /** Blocks this thread, reading nothing, until `file` exists (checked every 50 ms). */
 function blockUntil(file: string): void {
@@ -38,7 +40,11 @@ export function alter(mode: string, frame: Uint8Array): Uint8Array | null {
   const m = decodeMessage(frame, 'worker');
   if (m.type !== 'gradient' && m.type !== 'evalResult') return frame;
   if (mode === 'stall') return null;
-  if (m.type === 'evalResult') return mode === 'eval' ? encodeMessage({ ...m, correct: m.count }) : frame;
+  if (m.type === 'evalResult') {
+    if (mode === 'misfit') return encodeMessage({ ...m, count: m.count + 1 });
+    return mode === 'eval' ? encodeMessage({ ...m, correct: m.count }) : frame;
+  }
+  if (mode === 'misfit') return encodeMessage({ ...m, gradient: m.gradient.subarray(0, m.gradient.length - 1) });
   const g = Float32Array.from(m.gradient);
   if (mode === 'huge') g.fill(3e38);
   else if (mode === 'zero') g.fill(0);

@@ -86,7 +86,7 @@ test("a worker in a stall's back-off when the run ends is told so, and exits 0 (
   try {
     const r = await runTraining({ config, resume: false, createPool, log: (l) => lines.push(l) });
     assert.equal(r.outcome, 'finished');
-    assert.ok(saw(/^listening 7\.25 s more to tell 1 worker\(s\) in a stall's back-off that the run is over$/), lines.join('\n'));
+    assert.ok(saw(/^listening 7\.25 s more to tell 1 worker\(s\) in a back-off that the run is over$/), lines.join('\n'));
     const sleeper = procs[1] as Spawned;
     assert.equal(await Promise.race([sleeper.exited, new Promise((r) => setTimeout(() => r('still running'), 5000))]), 0, sleeper.output());
     assert.match(sleeper.output(), /leaving: coordinator done/);

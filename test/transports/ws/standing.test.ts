@@ -17,6 +17,29 @@ test('a stalling worker waits a doubling backoff to rejoin and is refused for th
   assert.deepEqual(s.refusal('w', 1e9), { code: CLOSE.banned, reason: 'refused for the rest of the run: 3 stalls (cluster.maxStalls)' });
 });
 
+test('a worker sending results that do not fit their tasks waits a doubling backoff to rejoin and is refused for the run after cluster.maxStalls of them, counted apart from its stalls', () => {
+  const s = new Standing({ stallBackoffMs: 1000, maxStalls: 3 });
+  assert.equal(s.badResult('w', 0), 'bad result 1 of 3: may rejoin in 1000 ms');
+  assert.deepEqual(s.refusal('w', 400), { code: CLOSE.refused, reason: 'sent 1 bad result(s): refused for another 600 ms' });
+  assert.equal(s.refusal('w', 1000), null);
+  assert.equal(s.stalled('w', 1000), 'stall 1 of 3: may rejoin in 1000 ms', 'a stall counts apart');
+  assert.equal(s.badResult('w', 1500), 'bad result 2 of 3: may rejoin in 2000 ms');
+  assert.deepEqual(s.refusal('w', 1600), { code: CLOSE.refused, reason: 'stalled 1 time(s) and sent 2 bad result(s): refused for another 1900 ms' });
+  assert.equal(s.stalled('w', 1600), 'stall 2 of 3: may rejoin in 2000 ms');
+  assert.equal(s.refusal('w', 3599)?.code, CLOSE.refused, 'the longer back-off holds');
+  assert.equal(s.refusal('w', 3600), null);
+  assert.equal(s.refusal('other', 1600), null, 'by name');
+  assert.equal(s.badResult('w', 9000), 'refused for the rest of the run after 3 bad results');
+  assert.deepEqual(s.refusal('w', 1e9), { code: CLOSE.banned, reason: 'refused for the rest of the run: 3 bad results (cluster.maxStalls)' });
+});
+
+test("a worker in a bad result's back-off at the run's end counts as rejoining, as a stalled one does", () => {
+  const s = new Standing({ stallBackoffMs: 1000, maxStalls: 3 });
+  s.badResult('w', 0);
+  assert.equal(s.rejoining(500, 6250, new Set()), 1);
+  assert.equal(s.rejoining(500, 6250, new Set(['w'])), 0);
+});
+
 test('a ban holds for the rest of the run and keeps its first reason', () => {
   const s = new Standing({ stallBackoffMs: 1000, maxStalls: 3 });
   s.ban('liar', 'verification mismatch on micro-batch 1 of step 4');
