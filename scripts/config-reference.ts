@@ -15,10 +15,10 @@ import { configSchema, DEFAULT_CONFIG, zod } from '../src/shared/config.js';
 /** One sentence per key; the schema's comments say the same where it has them. */
 export const DESCRIPTIONS: Record<string, string> = {
   'run.name': 'Run folder name under `run.dir`: one folder (no path separators, not `.` or `..`).',
-  'run.dir': 'Parent folder of run folders.',
+  'run.dir': 'Parent folder of run folders; a leading `~/` is the home folder.',
   'run.seed': 'Seeds the initial weights and the per-epoch permutation: with the same seed, any number of workers ends with the same weights.',
   'data.source': '`cifar10` reads the CIFAR-10 binary files; `synthetic` generates a seeded CIFAR-shaped set into `data.path` in the same format.',
-  'data.path': 'Folder holding `cifar-10-binary.tar.gz` or `cifar-10-batches-bin/` (and generated synthetic sets).',
+  'data.path': 'Folder holding `cifar-10-binary.tar.gz` or `cifar-10-batches-bin/` (and generated synthetic sets); a leading `~/` is the home folder.',
   'data.download': 'Download the CIFAR-10 tarball from `data.url` (md5-checked) when neither it nor the extracted folder is there.',
   'data.url': 'Where `data.download` fetches the tarball from (http or https, redirects followed). A user and password in it (`https://user:secret@host/…`) are used, and shown as `***` in messages, `config.json`, checkpoints and reports: a resume that must download again needs `--data.url` once more. It must parse as a URL (`E_CONFIG` otherwise): write `/ ? # @` in a user or password as `%2F %3F %23 %40`.',
   'data.md5': 'Expected md5 of the downloaded tarball.',
@@ -60,8 +60,8 @@ export const DESCRIPTIONS: Record<string, string> = {
   'cluster.maxPendingBytes': 'Bytes queued to a WebSocket worker that does not read before it is dropped; 0 sizes it as 4 weights frames plus 2 dataset chunks. Otherwise at least one of each (each frame 512 bytes more than its floats or chunk), or a worker on a link slower than loopback is dropped at its first.',
   'cluster.dataChunkBytes': 'Size of the pieces the dataset is sent to a joining worker in (each one frame); at most 256 MiB.',
   'cluster.tasksInFlight': 'Micro-batches sent ahead to one WebSocket worker, so it never waits a round trip between them.',
-  'cluster.tls.cert': 'PEM certificate file: with `cluster.tls.key`, the coordinator serves `wss://`.',
-  'cluster.tls.key': 'PEM private key file of `cluster.tls.cert`.',
+  'cluster.tls.cert': 'PEM certificate file: with `cluster.tls.key`, the coordinator serves `wss://`; a leading `~/` is the home folder.',
+  'cluster.tls.key': 'PEM private key file of `cluster.tls.cert`; a leading `~/` is the home folder.',
   'cluster.verify': 'Checks untrusted WebSocket workers by recomputation: this fraction of micro-batches and evaluation chunks, drawn at random, is also computed by a second worker and compared bit for bit (a mismatch goes to a third; the odd one is evicted and refused for the run). 0 checks nothing, 1 everything (twice the compute); needs one backend and `cluster.workers` ≥ 2. See Security.',
   'cluster.maxNormRatio': 'A WebSocket worker\'s gradient whose norm per example passes this multiple of the median of the other workers\' norms (one value per worker, moving at most √ of this a step) is suspect: it is used only if another worker computes the same bits, else its sender is evicted and refused for the run. One this many times smaller is used, but evicts nobody. See Security.',
   'cluster.stallBackoffMs': 'A worker evicted for a stall (a task past `cluster.stepTimeoutMs`, or silence), or for a result that does not fit its task, may rejoin after this long, doubled for each further eviction of that kind.',

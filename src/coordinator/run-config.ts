@@ -21,7 +21,7 @@ import { isAbsolute, normalize, resolve, sep } from 'node:path';
 import { loadCheckpoint } from './checkpoint.js';
 import { RunFolder } from './run-folder.js';
 import { LOCK_LEASE_MS, LOCK_RENEW_MS, isLocal, lockOwner } from './run-lock.js';
-import { configSchema, DEFAULT_CONFIG, leafPaths, mergeConfig, readConfigFile, resolveConfig, validateConfig, type Config } from '../shared/config.js';
+import { configSchema, DEFAULT_CONFIG, homePath, leafPaths, mergeConfig, readConfigFile, resolveConfig, validateConfig, type Config } from '../shared/config.js';
 import { isTrainerError, TrainerError } from '../shared/errors.js';
 import { hideCredentials } from '../shared/url.js';
 
@@ -230,8 +230,8 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
       // Taken from the file (locateRun, secretsOf); a flag given overrides it.
       if (key === 'run.dir' || key === 'run.name' || key === 'cluster.token' || valueAt(o.overrides, key) !== undefined) continue;
       const given = valueAt(fromFile, key);
-      // A path in the file is relative to this folder; the run keeps its paths absolute.
-      const mine = (PATH_KEYS as readonly string[]).includes(key) && typeof given === 'string' ? resolve(given) : given;
+      // A path in the file is relative to this folder (~ the home folder); the run keeps its paths absolute.
+      const mine = (PATH_KEYS as readonly string[]).includes(key) && typeof given === 'string' ? resolve(homePath(key, given)) : given;
       const kept = valueAt(config, key);
       if (JSON.stringify(mine) !== JSON.stringify(kept)) {
         // Shown as in every message: data.url's user and password were printed, flag and all.

@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type * as Yaml from 'yaml';
 import type { z as Zod } from 'zod';
@@ -381,6 +382,22 @@ export function taskTimeoutMs(c: Pick<Config, 'cluster' | 'train'>, examples: nu
 /** The end of the E_CONFIG message of cluster.verify with fewer than 2 workers (`trainer coordinator --min-workers` raises cluster.workers past it). */
 export const VERIFY_NEEDS_WORKERS = 'needs cluster.workers of at least 2: a result is checked by a second worker';
 
+/** Config keys that name a file or folder: a leading `~` in them is the home folder (homePath). */
+export const HOME_PATH_KEYS = ['run.dir', 'data.path', 'cluster.tls.cert', 'cluster.tls.key'] as const;
+
+/**
+ * A path of the config with a leading `~` or `~/` read as the home folder, as a shell reads it.
+ * Neither YAML nor a flag's `--data.path=~/cifar` goes through a shell, and the run made a folder
+ * named `~` in the working directory. `~user/` (another user's home) is refused, not guessed.
+ */
+export function homePath(key: string, path: string): string {
+  if (path === '~' || path.startsWith('~/')) return join(homedir(), path.slice(1));
+  if (path.startsWith('~')) {
+    throw new TrainerError('E_CONFIG', `${key} ${quote(path)}: only ~ and ~/ are read as the home folder; write the full path (or ./${path} for a folder of that name)`);
+  }
+  return path;
+}
+
 /** Validates a merged config; throws E_CONFIG with one line naming the key path and the value. */
 export function validateConfig(raw: unknown): Config {
   const r = configSchema().safeParse(raw);
@@ -402,9 +419,16 @@ export function validateConfig(raw: unknown): Config {
     }
     // A section given a value (`train: 5`) got zod's own words, "Invalid input: expected object, received number".
     const message = issue.code === 'invalid_type' && issue.expected === 'object' ? 'must be a section of keys' : issue.message;
-    throw new TrainerError('E_CONFIG', `${path} ${message}, got ${quote(valueAt(raw, issue.path))}`);
+    const got = valueAt(raw, issue.path);
+    // `data.path: ~` meant the home folder; YAML reads a bare ~ as null.
+    const tilde = got === null && (HOME_PATH_KEYS as readonly string[]).includes(path) ? ' (YAML reads a bare ~ as null: write "~" in quotes, or the full path)' : '';
+    throw new TrainerError('E_CONFIG', `${path} ${message}, got ${quote(got)}${tilde}`);
   }
   const c = r.data;
+  c.run.dir = homePath('run.dir', c.run.dir);
+  c.data.path = homePath('data.path', c.data.path);
+  if (c.cluster.tls.cert !== null) c.cluster.tls.cert = homePath('cluster.tls.cert', c.cluster.tls.cert);
+  if (c.cluster.tls.key !== null) c.cluster.tls.key = homePath('cluster.tls.key', c.cluster.tls.key);
   checkDataUrl(c.data.url);
   // Checked with the flags (it was E_DATA, exit 1, once the data loaded: a retryable failure to a scheduler).
   const classes = c.data.classes ?? [];

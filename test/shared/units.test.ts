@@ -6,6 +6,7 @@ import './config-alias-loop.unit.js';
 import './config-cluster-limits.unit.js';
 import './config-file-encoding.unit.js';
 import './config-gpus.unit.js';
+import './config-home-paths.unit.js';
 import './config-integer-bound.unit.js';
 import './config-md5.unit.js';
 import './config-normalize-empty-section.unit.js';
