@@ -1,6 +1,7 @@
 /** `trainer worker --connect HOST:PORT`: compute micro-batches for a coordinator. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { removeTempsInFlight } from '../shared/atomic-file.js';
 import { BACKENDS, type BackendName } from '../shared/config.js';
 import { takesGpu } from '../shared/gpu-backends.js';
@@ -90,6 +91,34 @@ export function threadsBackendRefusal(threads: number, backend: BackendName | un
     : `--gpu ${gpu} with --threads ${threads} needs --backend webgpu (it runs in threads): without --backend the threads take the run's backend, and auto would try tensorflow-gpu, which loads once per process; or ${perProcess}`;
 }
 
+/**
+ * E_USAGE when the dataset cache cannot be a folder: it, or a folder above it, is a file. The
+ * worker connected, was sent the whole dataset, then said "cannot cache the dataset: cannot write
+ * F/datasets/….bin: ENOTDIR", at every start, and never cached. Other failures to write it (a
+ * read-only home) stay a note at the write: training does not need the cache.
+ */
+export function checkCacheDir(dir: string, given: '--cache-dir' | 'TRAINER_CACHE_DIR' | 'the dataset cache'): void {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    let isDirectory: boolean | null = null;
+    try {
+      isDirectory = statSync(d).isDirectory();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') return; // unreadable: the write says why, if it fails
+    }
+    if (isDirectory === false) {
+      const give = `give a folder for the dataset cache${given === '--cache-dir' ? '' : ' with --cache-dir'} (a missing one is made)`;
+      throw new TrainerError(
+        'E_USAGE',
+        d === resolve(dir)
+          ? `${given} ${dir} is a file, not a folder: ${give}`
+          : `${given} ${dir} cannot be a folder: ${d} is a file; ${give}`,
+      );
+    }
+    if (isDirectory === true || dirname(d) === d) return;
+  }
+}
+
 export async function workerCommand(a: WorkerArgs): Promise<void> {
   const url = coordinatorUrl(a.connect, a.ca !== undefined);
   if (a.retryForMs !== undefined && !(Number.isInteger(a.retryForMs) && a.retryForMs >= 0)) {
@@ -129,6 +158,8 @@ export async function workerCommand(a: WorkerArgs): Promise<void> {
     }
     const threadsRefusal = threadsBackendRefusal(threads, backend, a.gpu);
     if (threadsRefusal !== null) throw new TrainerError('E_USAGE', threadsRefusal);
+    const cacheDir = a.cacheDir ?? defaultCacheDir();
+    checkCacheDir(cacheDir, a.cacheDir !== undefined ? '--cache-dir' : process.env.TRAINER_CACHE_DIR ? 'TRAINER_CACHE_DIR' : 'the dataset cache');
     await runWsWorker({
       url,
       token: resolveToken(a.token ?? null),
@@ -137,7 +168,7 @@ export async function workerCommand(a: WorkerArgs): Promise<void> {
       gpu: a.gpu ?? null,
       threads,
       ...(a.name ? { name: a.name } : {}),
-      cacheDir: a.cacheDir ?? defaultCacheDir(),
+      cacheDir,
       retryForMs: a.retryForMs ?? null,
       ...(a.ca ? { ca: readCa(a.ca) } : {}),
       log,
