@@ -80,12 +80,12 @@ async function tick() {
     const lastEval = st.epochsDone.filter((e) => e.valAcc !== null).pop();
     $('val-acc').textContent = lastEval ? lastEval.valAcc.toFixed(3) + ' (epoch ' + lastEval.epoch + ')' : '–';
     $('speed').textContent = Math.round(st.imagesPerSec);
-    $('eta').textContent = st.finished ? 'done' : endedAs ? '–' : duration(st.etaSec);
+    $('eta').textContent = st.finished ? 'done' : endedAs ? '–' : st.evaluating ? 'evaluating' + (st.etaSec === null ? '' : ', ~' + duration(st.etaSec)) : duration(st.etaSec);
     $('alive').textContent = st.workersAlive;
     $('wanted').textContent = st.workersWanted;
     $('state').textContent = endedAs ? ENDED[endedAs]
       : (st.step === 0 && st.workersAlive < st.workersWanted ? 'waiting for workers (' + st.workersAlive + ' of ' + st.workersWanted + ')'
-        : st.workersAlive === 0 ? 'waiting for workers' : 'training') + ', up ' + Math.round(st.uptimeSec) + ' s' +
+        : st.workersAlive === 0 ? 'waiting for workers' : st.evaluating ? 'final evaluation' : 'training') + ', up ' + Math.round(st.uptimeSec) + ' s' +
       (st.backends.length > 1 ? ' · parity: mixed backends (' + st.backends.join(', ') + '): the weights hash will not match a run on one backend' : '');
     $('workers').tBodies[0].replaceChildren(...st.workers.map((w) => row('worker', [w.worker, w.address ?? '–', w.backend ?? '–',
       w.microBatches, w.examples, Math.round(w.imagesPerSec), ago(w.lastWorkMsAgo), ago(w.lastHeartbeatMsAgo)])));

@@ -53,8 +53,14 @@ export interface DashboardStatus {
   /** [global step, that step's loss] (neighbours averaged once past MAX_LOSS_POINTS), in step order. */
   lossCurve: [number, number][];
   epochsDone: Pick<EpochMetrics, 'epoch' | 'step' | 'trainLoss' | 'runningAcc' | 'valLoss' | 'trainAcc' | 'valAcc' | 'imagesPerSec'>[];
-  /** Seconds to the end of the run at the pace so far (evaluation included); null until two steps are done. */
+  /**
+   * Seconds to the end of the run at the pace so far (evaluation included); null until two steps are
+   * done. During the final evaluation (`evaluating`): what is left of it if an earlier evaluation was
+   * timed, else null.
+   */
   etaSec: number | null;
+  /** Every step is done and the run's final evaluation (and checkpoint) is under way. */
+  evaluating: boolean;
   workers: WorkerStatus[];
   /** The backend kinds of the workers listed; more than one: the weights hash will not match a one-backend run. */
   backends: string[];
@@ -77,6 +83,9 @@ export class DashboardState {
   private width = 1;
   private pending = { step: 0, lossSum: 0, steps: 0 };
   private firstStep: { at: number; step: number } | null = null;
+  /** When the last step of an epoch ended, and how long the latest evaluated epoch's end (evaluation, checkpoint) took. */
+  private epochEndAt: number | null = null;
+  private evalSec: number | null = null;
   private statsSource: (() => WorkerStats[]) | null = null;
   private readonly epochsDone: DashboardStatus['epochsDone'] = [];
   private workers: WorkerStats[] = [];
@@ -104,6 +113,7 @@ export class DashboardState {
   readonly onStep = (s: StepInfo): void => {
     this.last = s;
     this.firstStep ??= { at: this.now(), step: s.globalStep };
+    this.epochEndAt = s.stepInEpoch === s.stepsInEpoch ? this.now() : null;
     this.addLoss(s.globalStep, s.stepLoss);
   };
 
@@ -147,6 +157,8 @@ export class DashboardState {
   readonly onEpoch = (m: EpochMetrics): void => {
     const { epoch, step, trainLoss, runningAcc, valLoss, trainAcc, valAcc, imagesPerSec } = m;
     this.epochsDone.push({ epoch, step, trainLoss, runningAcc, valLoss, trainAcc, valAcc, imagesPerSec });
+    if (valAcc !== null && this.epochEndAt !== null) this.evalSec = (this.now() - this.epochEndAt) / 1000;
+    this.epochEndAt = null;
     if (m.epoch === this.epochs) this.finished = true;
   };
 
@@ -197,7 +209,14 @@ export class DashboardState {
     this.statsSource = source;
   }
 
+  /** Every step of the run is done, and its last epoch's end (the final evaluation) is not. */
+  private evaluating(s: StepInfo | null): boolean {
+    return !this.finished && this.ended === null && s !== null && s.epoch + 1 === this.epochs && s.stepInEpoch === s.stepsInEpoch;
+  }
+
   private etaSec(s: StepInfo | null, now: number): number | null {
+    // No steps are left: the pace of steps said 0:00 for the whole final evaluation.
+    if (this.evaluating(s)) return this.evalSec === null || this.epochEndAt === null ? null : Math.max(0, this.evalSec - (now - this.epochEndAt) / 1000);
     const first = this.firstStep;
     if (!s || !first || s.globalStep - first.step < 1 || this.finished) return this.finished ? 0 : null;
     const perStep = (now - first.at) / 1000 / (s.globalStep - first.step);
@@ -227,6 +246,7 @@ export class DashboardState {
       lossCurve: curve,
       epochsDone: [...this.epochsDone],
       etaSec: this.etaSec(s, now),
+      evaluating: this.evaluating(s),
       workers,
       backends: [...new Set(workers.map((w) => w.backend).filter((b) => b !== '?'))].sort(),
       finished: this.finished,

@@ -2,6 +2,7 @@
 // serve sockets, and keep a process of their own): a process for each of these took ~0.3 s of CPU apiece.
 // Run one alone with node --test dist/test/dashboard/NAME.unit.js.
 import './end-shown.unit.js';
+import './final-evaluation-eta.unit.js';
 import './host-check.unit.js';
 import './loss-curve-per-step.unit.js';
 import './mixed-backends.unit.js';
