@@ -28,7 +28,9 @@ export async function evalCommand(a: EvalArgs, overrides: Record<string, unknown
   const base = storedPaths(mergeConfig(structuredClone(DEFAULT_CONFIG), await folder.readConfig()), folder.dir) as Record<string, Record<string, unknown>>;
   // Only where the data is and the evaluation's task size (main.ts checks the keys).
   const over = overrides as { data?: object; eval?: object };
-  const config = validateConfig({ ...base, data: { ...base.data, ...over.data }, eval: { ...base.eval, ...over.eval } });
+  // Its cluster section as the defaults: eval computes here, with none of the run's workers, and one
+  // a later version refuses (cluster.verify with threads, taken before) refused evaluating the run.
+  const config = validateConfig({ ...base, cluster: structuredClone(DEFAULT_CONFIG.cluster), data: { ...base.data, ...over.data }, eval: { ...base.eval, ...over.eval } });
   const exported = await readExportedModel(folder.modelDir).catch(async (err: unknown) => {
     throw (await folder.unfinished()) ?? err;
   });

@@ -465,6 +465,16 @@ export function validateConfig(raw: unknown): Config {
     );
   }
   checkGpus(c);
+  // Only a WebSocket pool (ws, procs) recomputes results: `trainer train --threads 4 --cluster.verify 1`
+  // was taken, checked nothing, and trained at the speed of a run that checks nothing (exit 0).
+  if (c.cluster.verify > 0 && (c.cluster.transport === 'threads' || c.cluster.transport === 'local')) {
+    throw new TrainerError(
+      'E_CONFIG',
+      `cluster.verify ${c.cluster.verify} checks WebSocket workers by recomputing their results, and cluster.transport ${c.cluster.transport} ` +
+        `${c.cluster.transport === 'threads' ? "runs this process's own threads" : 'computes in this process'}: there is nothing untrusted to check; ` +
+        'leave it out (--cluster.verify 0), or use worker processes (--procs N, or trainer coordinator)',
+    );
+  }
   if (c.cluster.verify > 0 && c.cluster.workers < 2) throw new TrainerError('E_CONFIG', `cluster.verify ${c.cluster.verify} ${VERIFY_NEEDS_WORKERS}`);
   const perTask = Math.ceil(c.train.batchSize / c.train.microBatches);
   if (perTask > MAX_TASK_EXAMPLES) {
