@@ -414,6 +414,12 @@ export function validateConfig(raw: unknown): Config {
         const [section, ...rest] = dotted;
         throw new TrainerError('E_CONFIG', `unknown config key "${key}": a file nests it (${section}: with ${rest.join('.')}: indented under it); the dotted name is the flag's (--${key})`);
       }
+      // YAML 1.1's merge key, which YAML 1.2 (what the file is read as) keeps as a key named "<<": it was
+      // "unknown config key train.<<; did you mean train.lr?". Not merged: every mapping here is a
+      // section of its own keys, so an anchor's holder would be an unknown key itself.
+      if (issue.keys[0] === '<<') {
+        throw new TrainerError('E_CONFIG', `${key}: YAML merge keys (<<: *name) are not supported in a config: write the keys out${path ? ` under ${path}` : ''}`);
+      }
       const near = issue.keys[0] === '' ? '' : didYouMean(key, [...configKeys(), ...CONFIG_SECTIONS]);
       throw new TrainerError('E_CONFIG', `unknown config key ${key}${near}`);
     }

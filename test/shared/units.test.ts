@@ -9,6 +9,7 @@ import './config-gpus.unit.js';
 import './config-home-paths.unit.js';
 import './config-integer-bound.unit.js';
 import './config-md5.unit.js';
+import './config-merge-key.unit.js';
 import './config-normalize-empty-section.unit.js';
 import './config-task-limits.unit.js';
 import './config-text-flags.unit.js';
