@@ -9,7 +9,7 @@ import { runTraining, type RunOptions } from '../../../src/coordinator/run.js';
 import type { WsPool } from '../../../src/transports/ws/pool.js';
 import type { PoolFactory } from '../../../src/transports/pool.js';
 import { MAIN_JS, wsPoolFactory, type WsFactoryOptions } from '../../../src/transports/ws/launch.js';
-import type { Config } from '../../../src/shared/config.js';
+import { mergeConfig, type Config } from '../../../src/shared/config.js';
 import { createInProcessPool } from '../../../src/transports/in-process.js';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -25,14 +25,16 @@ export const TOKEN = 'test-token-0123456789';
 
 /** 400 examples in batches of 64: 7 steps an epoch, the last one of 16; 4 micro-batches a step. */
 export function wsConfig(dir: string, name: string, over: object = {}): Config {
-  return smallConfig(dir, {
+  // Merged key by key: spread, a test's `cluster: { verify: 1 }` replaced the whole section, and its
+  // run went out as cluster.transport local (refused with verify) without these timeouts.
+  const ws = {
     run: { name },
     data: { synthetic: { trainSize: 400, valSize: 100 } },
     train: { epochs: 2, microBatches: 4 },
     eval: { every: 2, batchSize: 50 },
     cluster: { transport: 'ws', workers: 2, heartbeatMs: 500, stepTimeoutMs: 20_000, handshakeTimeoutMs: 2000, noWorkerTimeoutMs: 5000 },
-    ...over,
-  });
+  };
+  return smallConfig(dir, mergeConfig(ws, over) as object);
 }
 
 /** sha256 of the weights of the same run on the in-process pool. */
