@@ -41,7 +41,7 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('json', { type: 'boolean', default: false, describe: 'stdout: one JSON object per epoch (metrics.jsonl schema) and nothing else' })
     .option('trace', { type: 'string', describe: 'write a Chrome trace (Perfetto, chrome://tracing) of every step to this file' })
     .option('status-port', { type: 'number', describe: 'serve the live dashboard on 127.0.0.1:N (0 = any free port)' })
-    .option('allowed-host', { type: 'string', array: true, describe: 'with --status-port: a Host name the dashboard answers besides IP addresses, localhost and this machine\'s name (repeatable)' });
+    .option('allowed-host', { type: 'string', array: true, describe: 'with --status-port: a Host name the dashboard answers besides IP addresses, localhost and this machine\'s name (repeatable; .example.com admits subdomains)' });
 }
 
 export interface CoordinatorArgs {
