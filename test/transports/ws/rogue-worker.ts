@@ -10,7 +10,7 @@
  * `zero` (zero gradients); `wrong` (gradients 1 % off); `eval` (every
  * evaluation chunk all correct); `misfit` (results that do not fit their task:
  * every gradient one value short, every evaluation chunk one example more than
- * it has); `squat` (leaves 300 ms after its ready); `busy`
+ * it has); `squat` (leaves 300 ms after its ready; `squat:CODE` closes with CODE, not 1000); `busy`
  * (before each result, blocks its event loop, reading nothing, as a long
  * computation or a stopped process does, until the file ROGUE_UNBLOCK exists). A
  * suffix `@N` lies only from the Nth result on (`wrong@5`). TRAINER_TOKEN and
@@ -27,7 +27,7 @@ import type { Message } from '../../../src/transports/ws/protocol.js';
 import { WORKER_SOCKET_OPTIONS, WorkerCompute } from '../../../src/transports/ws/worker.js';
 import { WorkerSession, type SessionEnd } from '../../../src/transports/ws/worker-session.js';
 
-export type RogueMode = 'honest' | 'stall' | 'huge' | 'zero' | 'wrong' | 'eval' | 'misfit' | 'squat' | 'busy' | `late:${number}`;
+export type RogueMode = 'honest' | 'stall' | 'huge' | 'zero' | 'wrong' | 'eval' | 'misfit' | 'squat' | `squat:${number}` | 'busy' | `late:${number}`;
 
 /** Blocks this thread, reading nothing, until `file` exists (checked every 50 ms). */
 function blockUntil(file: string): void {
@@ -59,6 +59,7 @@ async function main(): Promise<void> {
   const [mode = 'honest', fromText] = modeArg.split('@');
   const from = fromText ? Number(fromText) : 0;
   const lateMs = mode.startsWith('late:') ? Number(mode.slice(5)) : 0;
+  const squatCode = mode === 'squat' ? 1000 : mode.startsWith('squat:') ? Number(mode.slice(6)) : null;
   const log = (line: string) => process.stderr.write(`[${name}] ${line}\n`);
   const compute = new WorkerCompute({ backend: 'wasm', gpu: null, threads: 1, cacheDir: process.env.TRAINER_CACHE_DIR ?? '/tmp/trainer-rogue', log });
   const claimed = process.env.ROGUE_BACKEND;
@@ -75,9 +76,9 @@ async function main(): Promise<void> {
         {
           send: (frame) => {
             const type = decodeMessage(frame, 'worker').type;
-            if (type === 'ready' && mode === 'squat') {
+            if (type === 'ready' && squatCode !== null) {
               setTimeout(() => {
-                ws.close(1000, 'bye');
+                ws.close(squatCode, 'bye');
                 process.exit(0);
               }, 300);
             }
