@@ -45,11 +45,16 @@ function localTransport(config: Config, resume: boolean, quiet: boolean): Config
   if (!resume) {
     throw new TrainerError('E_CONFIG', 'cluster.transport ws: workers connect to `trainer coordinator --config FILE`, not to `trainer train`; give --threads N or --procs N to train here');
   }
+  // cluster.verify recomputes WebSocket workers' results: in this process there are none to check,
+  // and the continuation's checkpoints store the config it ran with. Kept, it checked nothing and
+  // said nothing, and the next resume was refused (cluster.verify with cluster.transport local).
+  const verify = config.cluster.verify;
+  const off = verify > 0 ? `; cluster.verify ${verify} is off here, as nothing untrusted computes (\`trainer coordinator --resume --cluster.verify ${verify} --min-workers ${Math.max(2, config.cluster.workers)}\` checks workers again)` : '';
   note(quiet)(
     `note: ${RunFolder.of(config).dir} was trained by \`trainer coordinator\` (cluster.transport ws): it goes on in this process ` +
-      '(--threads N or --procs N for more workers here; `trainer coordinator --resume` to continue with WebSocket workers)',
+      `(--threads N or --procs N for more workers here; \`trainer coordinator --resume\` to continue with WebSocket workers)${off}`,
   );
-  return { ...config, cluster: { ...config.cluster, transport: 'local', workers: 1 } };
+  return { ...config, cluster: { ...config.cluster, transport: 'local', workers: 1, verify: 0 } };
 }
 
 export async function trainCommand(a: TrainArgs, overrides: Record<string, unknown>): Promise<void> {

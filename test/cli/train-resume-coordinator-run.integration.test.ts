@@ -28,3 +28,21 @@ test('trainer train --resume goes on with a run trained by trainer coordinator, 
   assert.equal(fresh.stderr, 'error E_CONFIG: cluster.transport ws: workers connect to `trainer coordinator --config FILE`, not to `trainer train`; give --threads N or --procs N to train here\n');
   await assert.rejects(access(join(dir, 'runs', 'fresh')));
 });
+
+test('trainer train --resume of a coordinator run with cluster.verify says verification is off in this process, and the run it leaves resumes again (it checked nothing and said nothing, and its checkpoint, cluster.verify with cluster.transport local, was refused)', async () => {
+  const dir = await tempDir();
+  const cut = await trainStoppedAt(smallConfig(dir, { run: { name: 'verified' }, cluster: { transport: 'ws', workers: 2, verify: 1 } }), 3);
+  assert.equal(cut.outcome, 'stopped');
+  const at = ['--run.dir', join(dir, 'runs'), '--run.name', 'verified', '--resume'];
+
+  const resumed = trainer(['train', ...at]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(
+    resumed.stderr,
+    /it goes on in this process \(.*\); cluster\.verify 1 is off here, as nothing untrusted computes \(`trainer coordinator --resume --cluster\.verify 1 --min-workers 2` checks workers again\)\n/,
+  );
+
+  const again = trainer(['train', ...at, '--train.epochs', '3']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /Epoch 3,/);
+});
