@@ -20,15 +20,22 @@ function blobPath(dir: string, sha256: string): string {
   return join(dir, 'datasets', `${sha256}.bin`);
 }
 
-/** The cached blob, if present and its content still hashes to its name. */
-export async function readCachedBlob(dir: string, sha256: string): Promise<Buffer | null> {
+/**
+ * The cached blob if present and its content still hashes to its name; `corrupt`: the file there
+ * does not (a flipped byte, a truncated copy), named so the worker says why it fetches the data
+ * again (it did so silently), and the fetched copy replaces it.
+ */
+export type CachedBlob = { blob: Buffer } | { corrupt: string } | null;
+
+export async function readCachedBlob(dir: string, sha256: string): Promise<CachedBlob> {
+  const file = blobPath(dir, sha256);
   let b: Buffer;
   try {
-    b = await readFile(blobPath(dir, sha256));
+    b = await readFile(file);
   } catch {
     return null;
   }
-  return sha256Hex(b) === sha256 ? b : null;
+  return sha256Hex(b) === sha256 ? { blob: b } : { corrupt: file };
 }
 
 /** Temporaries of a cache write older than this are a killed worker's (a write of the largest set takes seconds). */

@@ -327,8 +327,10 @@ export class WorkerCompute {
     }
     if (this.data?.sha256 !== w.dataset.sha256) {
       const cached = await readCachedBlob(this.o.cacheDir, w.dataset.sha256);
-      if (cached) {
-        this.data = { sha256: w.dataset.sha256, blob: cached, sets: parseDatasetBlob(cached) };
+      if (cached && 'corrupt' in cached) {
+        this.o.log(`dataset ${w.dataset.sha256.slice(0, 12)}: the cached copy ${cached.corrupt} does not match its sha256; fetching it again (it replaces the file)`);
+      } else if (cached) {
+        this.data = { sha256: w.dataset.sha256, blob: cached.blob, sets: parseDatasetBlob(cached.blob) };
         this.o.log(`dataset ${w.dataset.sha256.slice(0, 12)} from the cache`);
       }
     }

@@ -24,5 +24,5 @@ test("a cache write sweeps the temporaries of killed workers' writes untouched f
   const blob = Buffer.from('a dataset');
   await writeCachedBlob(dir, sha256Hex(blob), blob);
   assert.deepEqual((await readdir(datasets)).sort(), [names.killedJustNow, names.aLiveWriter, `${sha256Hex(blob)}.bin`].sort());
-  assert.deepEqual(await readCachedBlob(dir, sha256Hex(blob)), blob);
+  assert.deepEqual(await readCachedBlob(dir, sha256Hex(blob)), { blob });
 });
