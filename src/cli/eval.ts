@@ -1,5 +1,6 @@
 /** `trainer eval --run DIR` (or `trainer eval DIR`): train and validation accuracy of a saved model. */
 import { readExportedModel } from '../coordinator/export.js';
+import { dataIdentity, sameData, showData } from '../data/dataset.js';
 import { loadRunData } from '../coordinator/run.js';
 import { storedPaths } from '../coordinator/run-config.js';
 import { RunFolder } from '../coordinator/run-folder.js';
@@ -44,6 +45,13 @@ export async function evalCommand(a: EvalArgs, overrides: Record<string, unknown
   if (exported.params.length !== model.size) throw new TrainerError('E_MODEL', `weights do not fit model ${model.name}`);
   const backend = await selectBackend((a.backend ?? config.backend) as BackendName, null);
   const data = await loadRunData(config, { fixedSource: true });
+  // Scored on other images than the run's (files replaced at its data.path, another --data.path): said,
+  // not refused, as evaluating a model on other data is a fair question; it was said nowhere.
+  const trainedOn = await folder.trainedOn();
+  const now = dataIdentity(data);
+  if (trainedOn !== null && !sameData(trainedOn, now)) {
+    process.stderr.write(`note: the data read from ${data.sourceDir} (${showData(now)}) is not the data ${folder.dir} trained on (${showData(trainedOn)})\n`);
+  }
   // Evaluation chunks only (microBatch 0): on webgpu, one too large for the adapter is refused naming eval.batchSize.
   refuseOversizeTasks(model, { microBatch: 0, maxBatch: config.eval.batchSize });
   const computer = new MicroBatchComputer(model, exported.meta.normalization, config.eval.batchSize);

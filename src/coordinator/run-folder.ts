@@ -8,6 +8,7 @@
  */
 import { access, appendFile, open, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import type { DataIdentity } from '../data/dataset.js';
 import { withoutSecrets, type Config } from '../shared/config.js';
 import { ioError, removeOrphanTemps, writeFileAtomic } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
@@ -156,6 +157,13 @@ export class RunFolder {
       ? `process ${owner.pid} on ${owner.host} is training it`
       : `finish it with ${this.resumeCommand()}`;
     return `note: ${this.modelDir} is the model of the run's earlier end: the run was resumed for ${epochs} epochs and its checkpoint is in epoch ${ck.epoch + 1}; it writes a new model at its end (${now})`;
+  }
+
+  /** What the run trained on, from its checkpoint (null: no checkpoint, an unreadable one, or one from before it was kept). */
+  async trainedOn(): Promise<DataIdentity | null> {
+    if (!(await this.hasCheckpoint())) return null;
+    const ck = await loadCheckpoint(this.checkpointFile).catch(() => null);
+    return ck?.data ?? null;
   }
 
   /** The command that finishes this run, its folder quoted for a shell (a space in a path split it). */

@@ -2,7 +2,7 @@
  * One training run from a resolved config: the run folder, data, model,
  * worker pool, the step loop, and the exported model at the end.
  */
-import { dataIdentity, loadDatasets, type DataIdentity, type LoadedData } from '../data/dataset.js';
+import { dataIdentity, loadDatasets, sameData, showData, type DataIdentity, type LoadedData } from '../data/dataset.js';
 import { resolveNormalization } from '../data/normalize.js';
 import type { DownloadProgress } from '../data/download.js';
 import type { Config } from '../shared/config.js';
@@ -109,11 +109,10 @@ export async function loadRunData(config: Config, o: RunDataOptions = {}): Promi
 
 /** E_CHECKPOINT unless a resumed run reads the images it trained on. */
 function checkSameData(stored: DataIdentity, now: DataIdentity, runDir: string, sourceDir: string): void {
-  if (stored.sha256 === now.sha256 && stored.train === now.train && stored.val === now.val) return;
-  const show = (d: DataIdentity) => `${d.train} training and ${d.val} validation images, sha256 ${d.sha256.slice(0, 12)}…`;
+  if (sameData(stored, now)) return;
   throw new TrainerError(
     'E_CHECKPOINT',
-    `cannot resume ${runDir}: the data read from ${sourceDir} (${show(now)}) is not the data it trained on (${show(stored)}); ` +
+    `cannot resume ${runDir}: the data read from ${sourceDir} (${showData(now)}) is not the data it trained on (${showData(stored)}); ` +
       'point data.path at the run\'s data, or start a new run',
   );
 }

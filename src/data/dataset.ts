@@ -73,6 +73,16 @@ export interface DataIdentity {
   sha256: string;
 }
 
+/** Whether two identities are one set of images. */
+export function sameData(a: DataIdentity, b: DataIdentity): boolean {
+  return a.sha256 === b.sha256 && a.train === b.train && a.val === b.val;
+}
+
+/** An identity as messages show it. */
+export function showData(d: DataIdentity): string {
+  return `${d.train} training and ${d.val} validation images, sha256 ${d.sha256.slice(0, 12)}…`;
+}
+
 export function dataIdentity(d: LoadedData): DataIdentity {
   const hash = createHash('sha256');
   for (const set of [d.train, d.val]) hash.update(set.images.subarray(0, set.count * IMAGE_BYTES)).update(set.labels.subarray(0, set.count));
