@@ -6,17 +6,22 @@ import { sha256Hex } from '../../../src/transports/ws/wire-dataset.js';
 import { tempDir } from '../../helpers.js';
 import { killAll, spawnWorker, startBarePool, waitFor } from './helpers.js';
 
+/** A worker named "same" joins (and caches the dataset), then is SIGKILLed and gone from `pool`. */
+async function joinOnceAndDie(pool: { size: number }, url: string, dir: string): Promise<void> {
+  const first = spawnWorker(url, dir, 'same');
+  await waitFor('the first worker', () => pool.size === 1);
+  first.child.kill('SIGKILL');
+  await first.exited;
+  await waitFor('the pool to notice', () => pool.size === 0);
+}
+
 test('the dataset crosses the wire once: a worker that rejoins proves it holds it by sha256, from its cache', async () => {
   const dir = await tempDir();
   const { pool, lines, url } = await startBarePool(dir);
   const sent = () => lines.filter((l) => l.includes('dataset sent')).length;
   try {
-    const first = spawnWorker(url, dir, 'same');
-    await waitFor('the first worker', () => pool.size === 1);
+    await joinOnceAndDie(pool, url, dir);
     assert.equal(sent(), 1);
-    first.child.kill('SIGKILL');
-    await first.exited;
-    await waitFor('the pool to notice', () => pool.size === 0);
     const files = await readdir(join(dir, 'cache', 'same', 'datasets'));
     assert.equal(files.length, 1);
     assert.match(files[0] as string, /^[0-9a-f]{64}\.bin$/);
@@ -36,11 +41,7 @@ test('a cached dataset whose bytes no longer match its sha256 is fetched again, 
   const { pool, lines, url } = await startBarePool(dir);
   const sent = () => lines.filter((l) => l.includes('dataset sent')).length;
   try {
-    const first = spawnWorker(url, dir, 'same');
-    await waitFor('the first worker', () => pool.size === 1);
-    first.child.kill('SIGKILL');
-    await first.exited;
-    await waitFor('the pool to notice', () => pool.size === 0);
+    await joinOnceAndDie(pool, url, dir);
     const datasets = join(dir, 'cache', 'same', 'datasets');
     const [name] = await readdir(datasets);
     const file = join(datasets, name as string);

@@ -127,6 +127,34 @@ export function trainOverWs(config: Config, t: WsTraining) {
 }
 
 /**
+ * Trains `config` over a ws pool on 127.0.0.1 with a rogue worker (rogue-worker.ts `mode`, named
+ * `name`) spawned alone once the pool listens; the test adds honest workers at `url()` when it
+ * wants them. `gone` maps each worker's name to its close code, `lines` is the run's log.
+ */
+export function trainWithRogueFirst(config: Config, dir: string, o: { minWorkers: number; mode: string; name: string; env?: Record<string, string> }) {
+  const procs: Spawned[] = [];
+  const lines: string[] = [];
+  const names = new Map<string, string>();
+  const gone = new Map<string, number>();
+  let url = '';
+  const run = trainOverWs(config, {
+    minWorkers: o.minWorkers,
+    spawn: (u) => {
+      url = u;
+      procs.push(spawnRogue(u, dir, o.mode, o.name, o.env));
+    },
+    log: (l) => lines.push(l),
+    extra: {
+      onEvent: (e) => {
+        if (e.kind === 'ready') names.set(e.worker, e.name);
+        if (e.kind === 'evicted') gone.set(names.get(e.worker) ?? '?', e.code);
+      },
+    },
+  });
+  return { run, procs, lines, gone, url: () => url };
+}
+
+/**
  * Trains `config` over a ws pool on 127.0.0.1 with one real worker process per
  * name, spawned once the pool listens; `workers` fills in as they start, so
  * pool events can reach them (e.g. to kill one mid-step).

@@ -5,34 +5,16 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { tempDir } from '../../helpers.js';
-import { killAll, referenceSha, spawnRogue, spawnWorker, trainOverWs, waitFor, wsConfig, type Spawned } from './helpers.js';
+import { killAll, referenceSha, spawnWorker, trainWithRogueFirst, waitFor, wsConfig } from './helpers.js';
 
 test('a worker that closes its own connection with 4504 (timed out) is gone, not counted a stall', async () => {
   const dir = await tempDir();
   const config = wsConfig(dir, 'peer-4504', { train: { epochs: 1 } });
   const expected = await referenceSha(config);
-  const procs: Spawned[] = [];
-  const lines: string[] = [];
-  const names = new Map<string, string>();
-  const gone = new Map<string, number>();
-  let url = '';
+  const { run, procs, lines, gone, url } = trainWithRogueFirst(config, dir, { minWorkers: 1, mode: 'squat:4504', name: 'quitter' });
   try {
-    const run = trainOverWs(config, {
-      minWorkers: 1,
-      spawn: (u) => {
-        url = u;
-        procs.push(spawnRogue(u, dir, 'squat:4504', 'quitter'));
-      },
-      log: (l) => lines.push(l),
-      extra: {
-        onEvent: (e) => {
-          if (e.kind === 'ready') names.set(e.worker, e.name);
-          if (e.kind === 'evicted') gone.set(names.get(e.worker) ?? '?', e.code);
-        },
-      },
-    });
     await waitFor('the quitter to join and leave', () => gone.has('quitter'), 60_000);
-    procs.push(spawnWorker(url, dir, 'a'));
+    procs.push(spawnWorker(url(), dir, 'a'));
     const r = await run;
     assert.equal(r.weightsSha256, expected);
     assert.equal(gone.get('quitter'), 4504);

@@ -8,7 +8,7 @@ import { runTraining } from '../../../src/coordinator/run.js';
 import type { PoolFactory } from '../../../src/transports/pool.js';
 import { CLOSE } from '../../../src/transports/ws/protocol.js';
 import { tempDir } from '../../helpers.js';
-import { killAll, loopbackWsPool, referenceSha, spawnRogue, spawnWorker, trainOverWs, waitFor, withStepHooks, wsConfig, type Spawned } from './helpers.js';
+import { killAll, loopbackWsPool, referenceSha, spawnRogue, spawnWorker, trainOverWs, trainWithRogueFirst, waitFor, withStepHooks, wsConfig, type Spawned } from './helpers.js';
 
 const BOGUS = { ROGUE_BACKEND: 'made-up-backend' };
 
@@ -16,28 +16,10 @@ test('cluster.verify 1: a token holder claiming a made-up backend that joins fir
   const dir = await tempDir();
   const config = wsConfig(dir, 'squat', { train: { epochs: 1 }, cluster: { workers: 2, verify: 1 } });
   const expected = await referenceSha(config);
-  const procs: Spawned[] = [];
-  const lines: string[] = [];
-  const names = new Map<string, string>();
-  const gone = new Map<string, number>();
-  let url = '';
+  const { run, procs, lines, gone, url } = trainWithRogueFirst(config, dir, { minWorkers: 2, mode: 'squat', name: 'squatter', env: BOGUS });
   try {
-    const run = trainOverWs(config, {
-      minWorkers: 2,
-      spawn: (u) => {
-        url = u;
-        procs.push(spawnRogue(u, dir, 'squat', 'squatter', BOGUS));
-      },
-      log: (l) => lines.push(l),
-      extra: {
-        onEvent: (e) => {
-          if (e.kind === 'ready') names.set(e.worker, e.name);
-          if (e.kind === 'evicted') gone.set(names.get(e.worker) ?? '?', e.code);
-        },
-      },
-    });
     await waitFor('the squatter to join and leave', () => gone.has('squatter'), 60_000);
-    procs.push(spawnWorker(url, dir, 'a'), spawnWorker(url, dir, 'b'));
+    procs.push(spawnWorker(url(), dir, 'a'), spawnWorker(url(), dir, 'b'));
     const r = await run;
     assert.equal(r.weightsSha256, expected);
     assert.ok(!lines.some((l) => /^worker .* refused/.test(l)), lines.join('\n'));
