@@ -35,7 +35,7 @@ export async function evalCommand(a: EvalArgs, overrides: Record<string, unknown
   const exported = await readExportedModel(folder.modelDir).catch(async (err: unknown) => {
     throw (await folder.unfinished()) ?? err;
   });
-  const behind = await folder.modelBehind();
+  const behind = await folder.modelBehind(exported.params);
   if (behind !== null) process.stderr.write(`${behind}\n`);
   // predict builds the model model.json names, eval the run's: they scored different models of one folder.
   if (exported.modelName !== config.model.name) {

@@ -46,7 +46,7 @@ export async function predictCommand(a: PredictArgs): Promise<void> {
   const exported = await readExportedModel(await modelDir(a.run)).catch(async (err: unknown) => {
     throw (await new RunFolder(a.run).unfinished()) ?? err;
   });
-  const behind = await new RunFolder(a.run).modelBehind();
+  const behind = await new RunFolder(a.run).modelBehind(exported.params);
   if (behind !== null) process.stderr.write(`${behind}\n`);
   await selectBackend(a.backend as BackendName, null);
   const results = await classifyRecords(exported, records);

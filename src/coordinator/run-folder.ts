@@ -10,7 +10,7 @@ import { access, appendFile, open, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { DataIdentity } from '../data/dataset.js';
 import { withoutSecrets, type Config } from '../shared/config.js';
-import { ioError, removeOrphanTemps, writeFileAtomic } from '../shared/atomic-file.js';
+import { bytesOf, ioError, removeOrphanTemps, writeFileAtomic } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
 import { makeDir } from '../shared/make-dir.js';
 import { shellWord } from '../shared/shell.js';
@@ -145,13 +145,17 @@ export class RunFolder {
   /**
    * A note when the exported model is not where the run is: a finished run resumed for more epochs
    * (--train.epochs) keeps its earlier model until its new end, and eval and predict used it
-   * without a word. null when the model is the run's last word (or there is no checkpoint to tell).
+   * without a word. null when the model is the run's last word (or there is no checkpoint to tell):
+   * `modelParams` (the model's weights) are the checkpoint's. A run ended with `--resume
+   * --train.epochs` lowered to its checkpoint's epoch keeps the longer run's epochs in its checkpoint,
+   * and its model, written from that very checkpoint, was called "the model of the run's earlier end".
    */
-  async modelBehind(): Promise<string | null> {
+  async modelBehind(modelParams: Float32Array): Promise<string | null> {
     if (!(await this.hasModel()) || !(await this.hasCheckpoint())) return null;
     const ck = await loadCheckpoint(this.checkpointFile).catch(() => null);
     const epochs = ck?.config?.train?.epochs;
     if (ck === null || typeof epochs !== 'number' || ck.epoch >= epochs) return null;
+    if (Buffer.compare(bytesOf(ck.params), bytesOf(modelParams)) === 0) return null;
     const owner = await lockOwner(this.lockFile);
     const now = owner !== null
       ? `process ${owner.pid} on ${owner.host} is training it`

@@ -28,10 +28,11 @@ test('eval and predict say when the model is from before a resume for more epoch
   const other = trainer(['eval', run]);
   assert.deepEqual([other.code, other.stderr], [1, `error E_MODEL: ${join(run, 'model')}/model.json holds model "fc", the run trains "net": damaged, or not this run's model\n`]);
   await writeFile(modelJson, original);
-  // What `--resume --train.epochs 3` stopped in its second epoch leaves: the checkpoint ahead of the model.
+  // What `--resume --train.epochs 3` stopped in its second epoch leaves: the checkpoint ahead of the model (its weights moved on).
   const file = join(run, 'checkpoint', 'state.ckpt');
   const ck = await loadCheckpoint(file);
-  await saveCheckpoint(file, { ...ck, epoch: 1, stepInEpoch: 2, config: { ...ck.config, train: { ...ck.config.train, epochs: 3 } } });
+  const params = ck.params.map((p) => p * 0.5);
+  await saveCheckpoint(file, { ...ck, params, epoch: 1, stepInEpoch: 2, config: { ...ck.config, train: { ...ck.config.train, epochs: 3 } } });
   const note =
     `note: ${join(run, 'model')} is the model of the run's earlier end: the run was resumed for 3 epochs and its checkpoint is in epoch 2; ` +
     `it writes a new model at its end (finish it with trainer train --run.dir ${join(dir, 'runs')} --run.name more --resume)\n`;
