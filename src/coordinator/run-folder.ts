@@ -136,9 +136,15 @@ export class RunFolder {
       if (!(await this.hasConfig())) return null;
       return new TrainerError('E_MODEL', `${this.dir} has no model: its run stopped before its first checkpoint, so there is nothing to resume; train it again`);
     }
+    // A run that diverged (E_DIVERGED) diverges again on --resume, the one way out named: where its
+    // checkpoint is at an epoch's end, ending the run there writes that checkpoint's model.
+    const ck = await loadCheckpoint(this.checkpointFile).catch(() => null);
+    const atEpochEnd = ck !== null && ck.epoch >= 1 && ck.stepInEpoch === 0
+      ? ` (a run that stopped with E_DIVERGED diverges again; ${this.resumeCommand()} --train.epochs ${ck.epoch} ends it at its checkpoint, epoch ${ck.epoch}, and writes that model)`
+      : '';
     return new TrainerError(
       'E_MODEL',
-      `${this.dir} has no model yet: the run stopped before its end; finish it with ${this.resumeCommand()}`,
+      `${this.dir} has no model yet: the run stopped before its end; finish it with ${this.resumeCommand()}${atEpochEnd}`,
     );
   }
 
