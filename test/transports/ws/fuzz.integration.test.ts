@@ -129,7 +129,10 @@ async function hostile(url: string, rng: Rng, sent: { frames: number; replays: n
 
 test('1,200 malformed, oversize, out-of-order and replayed frames thrown at a live coordinator change nothing', async () => {
   const dir = await tempDir();
-  const config = wsConfig(dir, 'fuzzed', { train: { epochs: 2 }, cluster: { stepTimeoutMs: 3000 } });
+  // Heartbeats and handshakes at the defaults (5 s, 10 s), as this test was written for: with the ws
+  // tests' 0.5 s and 2 s, the silent worker could be dropped for silence before any step gave it work
+  // while the steps waited on the fuzz (wsConfig merges sections key by key since edc5524).
+  const config = wsConfig(dir, 'fuzzed', { train: { epochs: 2 }, cluster: { stepTimeoutMs: 3000, heartbeatMs: 5000, handshakeTimeoutMs: 10_000 } });
   const expected = await referenceSha(config);
   blob = datasetBlob(await loadRunData(config));
   const workers: Spawned[] = [];
