@@ -4,6 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG, mergeConfig, validateConfig, type Config } from '../src/shared/config.js';
+import type { PoolFactory, WorkerPool } from '../src/transports/pool.js';
 
 export async function tempDir(prefix = 'trainer-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
@@ -51,4 +52,33 @@ export function pidsWith(needle: string): number[] {
     }
   }
   return pids;
+}
+
+/**
+ * The in-process pool whose gradients from pool step `from` on are 3e38 everywhere (finite, but
+ * their sum is Infinity in float32): the run diverges at that step. `before` runs once, as the
+ * first poisoned step starts (the last good checkpoint is written by then).
+ */
+export function poisonedFrom(from: number, before: () => Promise<void> = async () => {}): PoolFactory {
+  return async (ctx) => {
+    const { createInProcessPool } = await import('../src/transports/in-process.js');
+    const pool = await createInProcessPool(ctx);
+    let poisoned = false;
+    const wrapped: WorkerPool = {
+      get size() {
+        return pool.size;
+      },
+      publish: (v, w) => pool.publish(v, w),
+      runStep: async (step, micro, hooks) => {
+        if (step < from) return pool.runStep(step, micro, hooks);
+        if (!poisoned) await before();
+        poisoned = true;
+        return pool.runStep(step, micro, { onResult: (m, r) => hooks.onResult(m, { ...r, gradient: r.gradient.fill(3e38) }) });
+      },
+      evaluate: (v, split, chunks) => pool.evaluate(v, split, chunks),
+      stats: () => pool.stats(),
+      close: (end) => pool.close(end),
+    };
+    return wrapped;
+  };
 }

@@ -67,6 +67,8 @@ export class RunFolder {
   readonly reportFile: string;
   /** Present while a process trains the run (claim, release). */
   readonly lockFile: string;
+  /** Written when the run stopped with E_DIVERGED, until it writes a model (markDiverged). */
+  readonly divergedFile: string;
 
   constructor(readonly dir: string) {
     this.configFile = join(dir, 'config.json');
@@ -77,6 +79,7 @@ export class RunFolder {
     this.modelDir = join(dir, 'model');
     this.reportFile = join(dir, 'report.html');
     this.lockFile = join(dir, 'run.lock');
+    this.divergedFile = join(dir, 'diverged.txt');
   }
 
   /** The folder of the run a config describes. */
@@ -138,14 +141,28 @@ export class RunFolder {
     }
     // A run that diverged (E_DIVERGED) diverges again on --resume, the one way out named: where its
     // checkpoint is at an epoch's end, ending the run there writes that checkpoint's model.
-    const ck = await loadCheckpoint(this.checkpointFile).catch(() => null);
+    const diverged = await access(this.divergedFile).then(() => true, () => false);
+    const ck = diverged ? await loadCheckpoint(this.checkpointFile).catch(() => null) : null;
     const atEpochEnd = ck !== null && ck.epoch >= 1 && ck.stepInEpoch === 0
-      ? ` (a run that stopped with E_DIVERGED diverges again; ${this.resumeCommand()} --train.epochs ${ck.epoch} ends it at its checkpoint, epoch ${ck.epoch}, and writes that model)`
+      ? ` (it stopped with E_DIVERGED, and diverges again from there; ${this.resumeCommand()} --train.epochs ${ck.epoch} ends it at its checkpoint, epoch ${ck.epoch}, and writes that model)`
       : '';
     return new TrainerError(
       'E_MODEL',
       `${this.dir} has no model yet: the run stopped before its end; finish it with ${this.resumeCommand()}${atEpochEnd}`,
     );
+  }
+
+  /**
+   * Records that the run stopped with E_DIVERGED (`message`, the error's), so that eval and predict
+   * of a run without a model name the way out that works (unfinished); removed once a model is
+   * written (forgetDiverged). Without it, a run stopped by Ctrl-C at an epoch's end was told the same.
+   */
+  async markDiverged(message: string): Promise<void> {
+    await writeFileAtomic(this.divergedFile, Buffer.from(`${message}\n`));
+  }
+
+  async forgetDiverged(): Promise<void> {
+    await rm(this.divergedFile, { force: true });
   }
 
   /**

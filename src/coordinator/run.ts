@@ -235,6 +235,7 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
   o.log(`model ${model.name}: ${model.size} parameters; batch ${config.train.batchSize} in ${config.train.microBatches} micro-batches`);
   const exportModel = async (params: Float32Array): Promise<RunResult> => {
     const sha = await exportLayersModel(folder.modelDir, model, params, { normalization, classNames: data.classNames });
+    await folder.forgetDiverged();
     result(`model saved to ${folder.modelDir} (weights sha256 ${sha})`);
     return { runDir, outcome: 'finished', weightsSha256: sha };
   };
@@ -302,6 +303,7 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
   } catch (err) {
     over = isTrainerError(err, 'E_DIVERGED');
     await steps.close().catch(() => {}); // the loop's error is the one to report
+    if (over) await folder.markDiverged((err as Error).message).catch(() => {});
     throw err;
   } finally {
     await o.beforePoolClose?.(how);

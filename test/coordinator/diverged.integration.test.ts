@@ -6,8 +6,8 @@ import { RunFolder } from '../../src/coordinator/run-folder.js';
 import { runTraining } from '../../src/coordinator/run.js';
 import { isTrainerError } from '../../src/shared/errors.js';
 import { createInProcessPool } from '../../src/transports/in-process.js';
-import type { PoolFactory, WorkerPool } from '../../src/transports/pool.js';
-import { quietLog, smallConfig, tempDir } from '../helpers.js';
+import type { PoolFactory } from '../../src/transports/pool.js';
+import { poisonedFrom, quietLog, smallConfig, tempDir } from '../helpers.js';
 
 const exists = (f: string) => access(f).then(() => true, () => false);
 
@@ -46,34 +46,19 @@ test('E_DIVERGED names steps as steps.jsonl counts them: the second step when th
   assert.deepEqual(steps, [1]);
 });
 
-test('a step whose gradients overflow in the sum is not applied: E_DIVERGED, and the last good checkpoint is kept byte for byte', async () => {
+test('a step whose gradients overflow in the sum is not applied: E_DIVERGED, and the last good checkpoint is kept byte for byte; the folder says the run diverged, for eval and predict', async () => {
   const dir = await tempDir();
   const config = smallConfig(dir, { run: { name: 'poisoned' }, train: { epochs: 2 } });
   const folder = RunFolder.of(config);
   let epoch1: Buffer | null = null;
-  // Finite results, each 3e38 everywhere: their sum is Infinity in float32.
-  const poisoning: PoolFactory = async (ctx) => {
-    const pool = await createInProcessPool(ctx);
-    const wrapped: WorkerPool = {
-      get size() {
-        return pool.size;
-      },
-      publish: (v, w) => pool.publish(v, w),
-      runStep: async (step, micro, hooks) => {
-        if (step < 12) return pool.runStep(step, micro, hooks);
-        epoch1 ??= await readFile(folder.checkpointFile);
-        return pool.runStep(step, micro, { onResult: (m, r) => hooks.onResult(m, { ...r, gradient: r.gradient.fill(3e38) }) });
-      },
-      evaluate: (v, split, chunks) => pool.evaluate(v, split, chunks),
-      stats: () => pool.stats(),
-      close: (end) => pool.close(end),
-    };
-    return wrapped;
-  };
+  const poisoning = poisonedFrom(12, async () => {
+    epoch1 = await readFile(folder.checkpointFile);
+  });
   await assert.rejects(runTraining({ config, resume: false, createPool: poisoning, log: quietLog }), (err) => isTrainerError(err, 'E_DIVERGED') && /step 13 /.test(err.message)); // pool step 12, the 13th step
   assert.ok(epoch1, 'the poison came after the first checkpoint');
   assert.deepEqual(await readFile(folder.checkpointFile), epoch1);
   assert.equal((await loadCheckpoint(folder.checkpointFile)).epoch, 1);
+  assert.match(await readFile(folder.divergedFile, 'utf8'), /^the update of step 13 makes weights non-finite/);
 });
 
 test('trainer train that diverges exits 2, as a config error does: a scheduler restarting it would diverge again (the Kubernetes Job fails on exit 2)', async () => {
