@@ -50,6 +50,9 @@ test('doctor --train runs the package\'s demo config from any folder, writes not
     const missing = trainer(['doctor', '--train', '--config', join(elsewhere, 'nope.yaml')], elsewhere);
     assert.equal(missing.code, 2);
     assert.equal(missing.stderr, `error E_USAGE: --config ${join(elsewhere, 'nope.yaml')}: cannot read it (ENOENT)\n`);
+    // -c, as train and coordinator take it (it was "Unknown argument: c").
+    const short = trainer(['doctor', '--train', '-c', join(elsewhere, 'nope.yaml')], elsewhere);
+    assert.deepEqual([short.code, short.stderr], [missing.code, missing.stderr]);
     // A config no backend can train: one E_CONFIG line before any probe (it was one per row, with exit 0, then 1).
     const { writeFile } = await import('node:fs/promises');
     const bad = join(elsewhere, 'bad.yaml');

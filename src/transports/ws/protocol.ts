@@ -29,7 +29,7 @@ import { TrainerError } from '../../shared/errors.js';
  * 5: welcome.microBatch (the size a worker warms up with).
  * 6: gradient.startedAt (the worker's clock when it started computing).
  * 7: tasks (welcome.maxBatch, a task's indices) hold at most 4,096 examples (config MAX_TASK_EXAMPLES).
- * 8: hello.instance (the worker process's random id: bans and stall back-offs hold it with the name).
+ * 8: hello.instance (the worker process's random id: bans and back-offs (stalls, bad results) hold it with the name).
  */
 export const PROTOCOL_VERSION = 8;
 
