@@ -35,7 +35,9 @@ export async function evalCommand(a: EvalArgs, overrides: Record<string, unknown
   const exported = await readExportedModel(folder.modelDir).catch(async (err: unknown) => {
     throw (await folder.unfinished()) ?? err;
   });
-  const behind = await folder.modelBehind(exported.params);
+  // Read once: for the model's place in the run and the data it trained on.
+  const ck = await folder.readCheckpoint();
+  const behind = await folder.modelBehind(exported.params, ck);
   if (behind !== null) process.stderr.write(`${behind}\n`);
   // predict builds the model model.json names, eval the run's: they scored different models of one folder.
   if (exported.modelName !== config.model.name) {
@@ -47,9 +49,10 @@ export async function evalCommand(a: EvalArgs, overrides: Record<string, unknown
   const data = await loadRunData(config, { fixedSource: true });
   // Scored on other images than the run's (files replaced at its data.path, another --data.path): said,
   // not refused, as evaluating a model on other data is a fair question; it was said nowhere.
-  const trainedOn = await folder.trainedOn();
-  const now = dataIdentity(data);
-  if (trainedOn !== null && !sameData(trainedOn, now)) {
+  // The images are hashed only when the checkpoint keeps what to compare with.
+  const trainedOn = ck?.data;
+  const now = trainedOn ? dataIdentity(data) : null;
+  if (trainedOn && now && !sameData(trainedOn, now)) {
     process.stderr.write(`note: the data read from ${data.sourceDir} (${showData(now)}) is not the data ${folder.dir} trained on (${showData(trainedOn)})\n`);
   }
   // Evaluation chunks only (microBatch 0): on webgpu, one too large for the adapter is refused naming eval.batchSize.

@@ -46,7 +46,8 @@ export async function predictCommand(a: PredictArgs): Promise<void> {
   const exported = await readExportedModel(await modelDir(a.run)).catch(async (err: unknown) => {
     throw (await new RunFolder(a.run).unfinished()) ?? err;
   });
-  const behind = await new RunFolder(a.run).modelBehind(exported.params);
+  const folder = new RunFolder(a.run);
+  const behind = await folder.modelBehind(exported.params, await folder.readCheckpoint());
   if (behind !== null) process.stderr.write(`${behind}\n`);
   await selectBackend(a.backend as BackendName, null);
   const results = await classifyRecords(exported, records);

@@ -8,14 +8,13 @@
  */
 import { access, appendFile, open, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { DataIdentity } from '../data/dataset.js';
 import { withoutSecrets, type Config } from '../shared/config.js';
 import { bytesOf, ioError, removeOrphanTemps, writeFileAtomic } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
 import { makeDir } from '../shared/make-dir.js';
 import { shellWord } from '../shared/shell.js';
 import type { WorkerStats } from '../transports/pool.js';
-import { loadCheckpoint } from './checkpoint.js';
+import { loadCheckpoint, type CheckpointState } from './checkpoint.js';
 import { claimLock, confirmLock, lockOwner, releaseLock, type LockOwner } from './run-lock.js';
 
 /** One line of metrics.jsonl: an epoch's results. */
@@ -142,7 +141,7 @@ export class RunFolder {
     // A run that diverged (E_DIVERGED) diverges again on --resume, the one way out named: where its
     // checkpoint is at an epoch's end, ending the run there writes that checkpoint's model.
     const diverged = await access(this.divergedFile).then(() => true, () => false);
-    const ck = diverged ? await loadCheckpoint(this.checkpointFile).catch(() => null) : null;
+    const ck = diverged ? await this.readCheckpoint() : null;
     const atEpochEnd = ck !== null && ck.epoch >= 1 && ck.stepInEpoch === 0
       ? ` (it stopped with E_DIVERGED, and diverges again from there; ${this.resumeCommand()} --train.epochs ${ck.epoch} ends it at its checkpoint, epoch ${ck.epoch}, and writes that model)`
       : '';
@@ -172,10 +171,10 @@ export class RunFolder {
    * `modelParams` (the model's weights) are the checkpoint's. A run ended with `--resume
    * --train.epochs` lowered to its checkpoint's epoch keeps the longer run's epochs in its checkpoint,
    * and its model, written from that very checkpoint, was called "the model of the run's earlier end".
+   * `ck`: the run's checkpoint (readCheckpoint), which the caller reads once for this and more.
    */
-  async modelBehind(modelParams: Float32Array): Promise<string | null> {
-    if (!(await this.hasModel()) || !(await this.hasCheckpoint())) return null;
-    const ck = await loadCheckpoint(this.checkpointFile).catch(() => null);
+  async modelBehind(modelParams: Float32Array, ck: CheckpointState | null): Promise<string | null> {
+    if (!(await this.hasModel())) return null;
     const epochs = ck?.config?.train?.epochs;
     if (ck === null || typeof epochs !== 'number' || ck.epoch >= epochs) return null;
     if (Buffer.compare(bytesOf(ck.params), bytesOf(modelParams)) === 0) return null;
@@ -186,11 +185,10 @@ export class RunFolder {
     return `note: ${this.modelDir} is the model of the run's earlier end: the run was resumed for ${epochs} epochs and its checkpoint is in epoch ${ck.epoch + 1}; it writes a new model at its end (${now})`;
   }
 
-  /** What the run trained on, from its checkpoint (null: no checkpoint, an unreadable one, or one from before it was kept). */
-  async trainedOn(): Promise<DataIdentity | null> {
+  /** The run's checkpoint; null when there is none or it cannot be read (the commands that train say why). */
+  async readCheckpoint(): Promise<CheckpointState | null> {
     if (!(await this.hasCheckpoint())) return null;
-    const ck = await loadCheckpoint(this.checkpointFile).catch(() => null);
-    return ck?.data ?? null;
+    return loadCheckpoint(this.checkpointFile).catch(() => null);
   }
 
   /** The command that finishes this run, its folder quoted for a shell (a space in a path split it). */
