@@ -21,7 +21,7 @@ import { isAbsolute, normalize, resolve, sep } from 'node:path';
 import { loadCheckpoint } from './checkpoint.js';
 import { RunFolder } from './run-folder.js';
 import { LOCK_LEASE_MS, LOCK_RENEW_MS, isLocal, lockOwner } from './run-lock.js';
-import { configSchema, DEFAULT_CONFIG, homePath, leafPaths, mergeConfig, readConfigFile, resolveConfig, validateConfig, type Config } from '../shared/config.js';
+import { configSchema, DEFAULT_CONFIG, HOME_PATH_KEYS, homePath, leafPaths, mergeConfig, readConfigFile, resolveConfig, validateConfig, type Config } from '../shared/config.js';
 import { isTrainerError, TrainerError } from '../shared/errors.js';
 import { hideCredentials } from '../shared/url.js';
 
@@ -45,8 +45,11 @@ export function identity(c: Config): unknown {
   return { run: { seed: c.run.seed }, data, model: c.model, train: { ...c.train, epochs: undefined } };
 }
 
-/** Config keys that name files: relative to the folder of the command that sets them. */
-const PATH_KEYS = ['data.path', 'cluster.tls.cert', 'cluster.tls.key'] as const;
+/**
+ * Config keys that name files: relative to the folder of the command that sets them. The path keys
+ * but run.dir, which locates the run folder itself (RunFolder.of resolves it).
+ */
+const PATH_KEYS = HOME_PATH_KEYS.filter((k) => k !== 'run.dir');
 
 /**
  * The config with its paths (PATH_KEYS) absolute, resolved against `base`. A run keeps them so

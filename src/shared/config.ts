@@ -382,7 +382,7 @@ export function taskTimeoutMs(c: Pick<Config, 'cluster' | 'train'>, examples: nu
 /** The end of the E_CONFIG message of cluster.verify with fewer than 2 workers (`trainer coordinator --min-workers` raises cluster.workers past it). */
 export const VERIFY_NEEDS_WORKERS = 'needs cluster.workers of at least 2: a result is checked by a second worker';
 
-/** Config keys that name a file or folder: a leading `~` in them is the home folder (homePath). */
+/** Config keys that name a file or folder: a leading `~` in them is the home folder (homePath); run-config.ts makes the others absolute. */
 export const HOME_PATH_KEYS = ['run.dir', 'data.path', 'cluster.tls.cert', 'cluster.tls.key'] as const;
 
 /**
