@@ -48,6 +48,18 @@ export function sharedEpochEnds(runs: readonly RunRecord[]): { epoch: number; st
   return [...ends].map(([epoch, step]) => ({ epoch, step })).sort((a, b) => a.epoch - b.epoch);
 }
 
+/**
+ * The run's last training loss: its last finished epoch's mean; for a run stopped before its first
+ * epoch ended, its last steps.jsonl line's (the mean of the steps logged there), marked with that
+ * step, since it is not an epoch's. Such a run showed "–", though it had logged its loss.
+ */
+function lastLoss(run: RunRecord): { text: string; ofSteps: boolean } {
+  const [epoch, step] = [run.metrics.at(-1), run.steps.at(-1)];
+  if (epoch) return { text: epoch.trainLoss.toFixed(4), ofSteps: false };
+  if (step) return { text: `${step.loss.toFixed(4)} (step ${step.step})`, ofSteps: true };
+  return { text: '–', ofSteps: false };
+}
+
 export function renderComparison(runs: readonly RunRecord[], now = new Date()): string {
   const names = runs.map(nameOf);
   const color = runColor;
@@ -65,11 +77,17 @@ export function renderComparison(runs: readonly RunRecord[], now = new Date()): 
     const evald = [...r.metrics].reverse().find((m) => m.trainAcc !== null && m.valAcc !== null);
     parts.push(
       `<tr class="run"><td><span style="color:${color(i)}">■</span> ${escapeHtml(names[i] as string)}</td><td>${r.metrics.length}</td>` +
-        `<td>${done?.step ?? 0}</td><td>${last ? last.trainLoss.toFixed(4) : '–'}</td><td>${pct(evald?.trainAcc)}</td><td>${pct(evald?.valAcc)}</td>` +
+        `<td>${done?.step ?? 0}</td><td>${lastLoss(r).text}</td><td>${pct(evald?.trainAcc)}</td><td>${pct(evald?.valAcc)}</td>` +
         `<td>${last ? Math.round(last.imagesPerSec) : '–'}</td><td>${done ? done.elapsedSec.toFixed(1) : '–'}</td></tr>`,
     );
   });
   parts.push('</table></div>');
+  if (runs.some((r) => lastLoss(r).ofSteps)) {
+    parts.push(
+      '<p class="note" id="step-loss">last loss: the mean training loss of the last finished epoch. "(step N)": the run stopped before ' +
+        'its first epoch ended, and this is its last line in steps.jsonl, the mean loss of the steps logged there (up to step N), not an epoch\'s.</p>',
+    );
+  }
 
   parts.push('<h2>Curves</h2><div class="charts">');
   const stepped = runs.map((r, i) => ({ key: `run${i}`, label: names[i] as string, color: color(i), steps: r.steps })).filter((s) => s.steps.length > 0);

@@ -2,6 +2,7 @@
 // serve sockets, and keep a process of their own): a process for each of these took ~0.3 s of CPU apiece.
 // Run one alone with node --test dist/test/report/NAME.unit.js.
 import './compare-epoch-marks.unit.js';
+import './compare-last-loss-before-first-epoch.unit.js';
 import './large-y-labels-fit.unit.js';
 import './legend-wraps.unit.js';
 import './one-point-series-dot.unit.js';
