@@ -6,6 +6,7 @@
  */
 import { basename } from 'node:path';
 import { epochMarks, lossPerStepChart, runColor } from './charts.js';
+import { storedPaths } from '../coordinator/run-config.js';
 import { CSS, pct, redacted } from './html.js';
 import { progress, type RunRecord } from './read-run.js';
 import { escapeHtml, lineChart } from './svg-chart.js';
@@ -24,13 +25,24 @@ function leaves(v: unknown, prefix = '', out = new Map<string, string>()): Map<s
   return out;
 }
 
-/** Config keys whose values are not the same in every run, with each run's value. */
+/**
+ * Keys that say where a run is, not how it trained (the page's top line names each run's folder).
+ * run.dir is kept as typed and relative to the folder the run was started in: runs side by side in
+ * one folder differed there as `runs`, `./runs`, an absolute path, or `.` from inside it.
+ */
+const LOCATION_KEYS: ReadonlySet<string> = new Set(['run.name', 'run.dir']);
+
+/**
+ * Config keys whose values are not the same in every run, with each run's value. File paths are
+ * compared as the files they name (storedPaths: a run kept before they were stored absolute has
+ * them relative to where it started).
+ */
 export function configDifferences(runs: readonly RunRecord[]): { key: string; values: string[] }[] {
-  const flat = runs.map((r) => leaves(redacted(r.config)));
-  const keys = [...new Set(flat.flatMap((f) => [...f.keys()]))].sort();
+  const flat = runs.map((r) => leaves(redacted(storedPaths(r.config, r.dir))));
+  const keys = [...new Set(flat.flatMap((f) => [...f.keys()]))].filter((k) => !LOCATION_KEYS.has(k)).sort();
   return keys
     .map((key) => ({ key, values: flat.map((f) => f.get(key) ?? '–') }))
-    .filter((d) => d.key !== 'run.name' && new Set(d.values).size > 1);
+    .filter((d) => new Set(d.values).size > 1);
 }
 
 /**
@@ -131,7 +143,7 @@ export function renderComparison(runs: readonly RunRecord[], now = new Date()): 
   const diffs = configDifferences(runs);
   parts.push('<h2>How the configs differ</h2>');
   if (diffs.length === 0) {
-    parts.push('<p class="note" id="no-differences">The runs have the same config (apart from their names).</p>');
+    parts.push('<p class="note" id="no-differences">The runs have the same config (apart from their names and folders).</p>');
   } else {
     parts.push(`<div class="table-wrap"><table id="differences"><tr><th>key</th>${names.map((n) => `<th>${escapeHtml(n)}</th>`).join('')}</tr>`);
     for (const d of diffs) parts.push(`<tr class="difference"><td>${escapeHtml(d.key)}</td>${d.values.map((v) => `<td>${escapeHtml(v)}</td>`).join('')}</tr>`);

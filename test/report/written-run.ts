@@ -15,6 +15,11 @@ export interface WrittenRun {
   stepsAfter?: number;
   /** Merged into smallConfig's config (run.name and train.epochs come from above). */
   config?: object;
+  /**
+   * config.json's run.dir, which the trainer keeps as typed, relative to the folder the run was
+   * started in (`runs`, `./runs`, `.`); default the absolute DIR/runs. The folder is DIR/runs/NAME.
+   */
+  runDirTyped?: string;
   /** The loss logged at `step` (1-based) of `steps`; default a noisy fall from about 2 to about 0.75. */
   loss?: (step: number, steps: number) => number;
   /** The backend kinds of each epoch's line (1-based); default ['wasm']. */
@@ -28,7 +33,8 @@ export async function writeRun(dir: string, r: WrittenRun): Promise<string> {
   const config = smallConfig(dir, mergeConfig(r.config ?? {}, { run: { name: r.name }, train: { epochs: r.epochs } }) as object);
   const folder = RunFolder.of(config);
   await mkdir(folder.dir, { recursive: true });
-  await writeFile(folder.configFile, `${JSON.stringify(config, null, 2)}\n`);
+  const stored = r.runDirTyped === undefined ? config : { ...config, run: { ...config.run, dir: r.runDirTyped } };
+  await writeFile(folder.configFile, `${JSON.stringify(stored, null, 2)}\n`);
   const done = r.epochsDone ?? r.epochs;
   const total = done * r.stepsPerEpoch + (r.stepsAfter ?? 0);
   const loss = r.loss ?? fallingLoss;
