@@ -160,6 +160,12 @@ export class RunFolder {
     await writeFileAtomic(this.divergedFile, Buffer.from(`${message}\n`));
   }
 
+  /** diverged.txt's message (markDiverged); null when the run did not diverge, or wrote a model since. */
+  async readDiverged(): Promise<string | null> {
+    const text = await readFile(this.divergedFile, 'utf8').catch(() => null);
+    return text === null ? null : text.trim();
+  }
+
   async forgetDiverged(): Promise<void> {
     await rm(this.divergedFile, { force: true });
   }

@@ -7,7 +7,7 @@
 import { basename } from 'node:path';
 import { epochMarks, lossPerStepChart, runColor } from './charts.js';
 import { storedPaths } from '../coordinator/run-config.js';
-import { CSS, pct, redacted } from './html.js';
+import { CSS, divergedNote, pct, redacted } from './html.js';
 import { progress, type RunRecord } from './read-run.js';
 import { escapeHtml, lineChart } from './svg-chart.js';
 
@@ -88,12 +88,16 @@ export function renderComparison(runs: readonly RunRecord[], now = new Date()): 
     const done = progress(r);
     const evald = [...r.metrics].reverse().find((m) => m.trainAcc !== null && m.valAcc !== null);
     parts.push(
-      `<tr class="run"><td><span style="color:${color(i)}">■</span> ${escapeHtml(names[i] as string)}</td><td>${r.metrics.length}</td>` +
+      `<tr class="run"><td><span style="color:${color(i)}">■</span> ${escapeHtml(names[i] as string)}` +
+        `${r.diverged === null ? '' : ' <span class="diverged">(diverged)</span>'}</td><td>${r.metrics.length}</td>` +
         `<td>${done?.step ?? 0}</td><td>${lastLoss(r).text}</td><td>${pct(evald?.trainAcc)}</td><td>${pct(evald?.valAcc)}</td>` +
         `<td>${last ? Math.round(last.imagesPerSec) : '–'}</td><td>${done ? done.elapsedSec.toFixed(1) : '–'}</td></tr>`,
     );
   });
   parts.push('</table></div>');
+  runs.forEach((r, i) => {
+    if (r.diverged !== null) parts.push(divergedNote(r.diverged, names[i] as string, `diverged-run${i}`));
+  });
   if (runs.some((r) => lastLoss(r).ofSteps)) {
     parts.push(
       '<p class="note" id="step-loss">last loss: the mean training loss of the last finished epoch. "(step N)": the run stopped before ' +

@@ -28,7 +28,16 @@ th:first-child, td:first-child { text-align: left; }
 .bar { background: #dde7f3; height: 10px; width: 160px; } .bar > div { background: #1f77b4; height: 10px; }
 pre { background: #f6f6f6; padding: 10px; overflow: auto; font-size: 0.85em; }
 .note { color: #666; font-size: 0.9em; }
+.diverged { color: #b00020; }
 `;
+
+/**
+ * That the run diverged, with the message it stopped with, as the CLI printed it: without it a
+ * diverged run's page read as one stopped by Ctrl-C, its last loss the last finite one.
+ */
+export function divergedNote(message: string, who: string, id: string): string {
+  return `<p class="diverged" id="${id}"><strong>${escapeHtml(who)} diverged.</strong> It stopped with error E_DIVERGED: ${escapeHtml(message)}</p>`;
+}
 
 export const pct = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toFixed(3));
 
@@ -155,6 +164,8 @@ export function renderReport(run: RunRecord, now = new Date()): string {
     `<p class="sub">${escapeHtml(run.dir)} · ${metrics.length} of ${Number.isInteger(epochs) ? epochs : '?'} epochs` +
       `${done ? ` · ${done.step} steps · ${done.elapsedSec.toFixed(1)} s` : ''} · generated ${escapeHtml(now.toISOString())}</p>`,
   );
+
+  if (run.diverged !== null) parts.push(divergedNote(run.diverged, 'This run', 'diverged'));
 
   parts.push('<h2>Accuracy</h2>');
   parts.push(

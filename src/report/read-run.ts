@@ -1,7 +1,7 @@
 /**
  * What a run folder says about a run, for the report: the resolved config,
- * one metrics line per finished epoch, the per-step lines, and the per-worker
- * counters that the step loop writes at each epoch end.
+ * one metrics line per finished epoch, the per-step lines, the per-worker
+ * counters that the step loop writes at each epoch end, and whether it diverged.
  */
 import { RunFolder, type EpochMetrics, type StepMetrics } from '../coordinator/run-folder.js';
 import type { WorkerStats } from '../transports/pool.js';
@@ -15,12 +15,21 @@ export interface RunRecord {
   steps: StepMetrics[];
   /** Empty when the run predates workers.json. */
   workers: WorkerStats[];
+  /** The E_DIVERGED message the run stopped with (diverged.txt); null when it did not diverge, or has written a model since. */
+  diverged: string | null;
 }
 
 export async function readRun(dir: string): Promise<RunRecord> {
   const folder = new RunFolder(dir);
   const config = await folder.readConfig();
-  return { dir, config, metrics: await folder.readMetrics(), steps: await folder.readSteps(), workers: await folder.readWorkers() };
+  return {
+    dir,
+    config,
+    metrics: await folder.readMetrics(),
+    steps: await folder.readSteps(),
+    workers: await folder.readWorkers(),
+    diverged: await folder.readDiverged(),
+  };
 }
 
 /**

@@ -11,6 +11,7 @@ import './read-run-skips-torn-lines.unit.js';
 import './report-before-first-epoch.unit.js';
 import './report-escapes-config.unit.js';
 import './report-mixed-backends.unit.js';
+import './report-says-diverged.unit.js';
 import './step-points.unit.js';
 import './steps-after-last-epoch.unit.js';
 import './svg-chart.unit.js';

@@ -20,6 +20,8 @@ export interface WrittenRun {
    * started in (`runs`, `./runs`, `.`); default the absolute DIR/runs. The folder is DIR/runs/NAME.
    */
   runDirTyped?: string;
+  /** The E_DIVERGED message of a run that stopped so (diverged.txt, as the trainer writes it); default none. */
+  diverged?: string;
   /** The loss logged at `step` (1-based) of `steps`; default a noisy fall from about 2 to about 0.75. */
   loss?: (step: number, steps: number) => number;
   /** The backend kinds of each epoch's line (1-based); default ['wasm']. */
@@ -53,5 +55,6 @@ export async function writeRun(dir: string, r: WrittenRun): Promise<string> {
     epochs.push(JSON.stringify(line));
   }
   await writeFile(folder.metricsFile, epochs.map((l) => `${l}\n`).join(''));
+  if (r.diverged !== undefined) await folder.markDiverged(r.diverged);
   return folder.dir;
 }
