@@ -22,16 +22,46 @@ export type ErrorCode =
   | 'E_USAGE' // bad command-line usage
   | 'E_INTERNAL'; // a bug: an invariant of the trainer itself broke
 
+/** The exit status of an error that the same command, run again unchanged, meets again. */
+export const EXIT_NO_RETRY = 2;
+/** The exit status of an error that another try may not meet (the world changed), and of a bug. */
+export const EXIT_MAY_RETRY = 1;
+
 /**
- * 2: another try with the same command fails the same way (a scheduler should not restart it: the
- * Kubernetes coordinator Job fails on exit 2). A diverged run is one: it diverges again from its
- * checkpoint (it exited 1, the Job restarted it, and the new pod waited for ever for workers the
- * run had told to leave). Everything else, 1.
+ * How a scheduler should take each code: EXIT_NO_RETRY where a restart of the same command fails
+ * the same way (the Kubernetes Jobs fail on it at once, deploy/k8s), EXIT_MAY_RETRY where the
+ * world may have changed by the next try (a network, a disk, a machine, a worker). E_CHECKPOINT
+ * exited 1, as E_INTERNAL does: a coordinator Job with --auto-resume whose checkpoint was corrupt
+ * restarted until its backoffLimit, each pod reading the same bytes (as E_DIVERGED did before it
+ * was 2: the new pod diverged again, or waited for ever for the workers the run had sent away).
  */
-const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
-  E_CONFIG: 2,
-  E_USAGE: 2,
-  E_DIVERGED: 2,
+export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
+  E_CONFIG: EXIT_NO_RETRY,
+  E_USAGE: EXIT_NO_RETRY,
+  // The files are read again as they are: a person fixes them (or copies the data in) first.
+  E_DATA: EXIT_NO_RETRY,
+  // Bytes that do not change, a config or data that differ from the run's, or a run another live
+  // process holds (a second trainer on the folder: restarted, it waits on it again).
+  E_CHECKPOINT: EXIT_NO_RETRY,
+  E_MODEL: EXIT_NO_RETRY,
+  // A worker and a coordinator of two builds: the same images meet again.
+  E_PROTOCOL: EXIT_NO_RETRY,
+  // The token comes from the same Secret or environment at every try.
+  E_AUTH: EXIT_NO_RETRY,
+  E_DIVERGED: EXIT_NO_RETRY,
+  // Unverified results may be in the latest checkpoint: a person chooses the one to resume from,
+  // where an automatic --auto-resume carried them on.
+  E_VERIFY: EXIT_NO_RETRY,
+  E_DOWNLOAD: EXIT_MAY_RETRY,
+  // Per node and per device (a driver, a device plugin, a device lost): a new pod may land on another.
+  E_BACKEND: EXIT_MAY_RETRY,
+  E_WORKER_LOST: EXIT_MAY_RETRY,
+  E_NO_WORKERS: EXIT_MAY_RETRY,
+  E_TIMEOUT: EXIT_MAY_RETRY,
+  // A full disk or a quota may be freed meanwhile.
+  E_IO: EXIT_MAY_RETRY,
+  // A bug may be a race: not known to fail again.
+  E_INTERNAL: EXIT_MAY_RETRY,
 };
 
 export class TrainerError extends Error {
@@ -42,7 +72,7 @@ export class TrainerError extends Error {
     super(message, options);
     this.name = 'TrainerError';
     this.code = code;
-    this.exitCode = EXIT_CODES[code] ?? 1;
+    this.exitCode = EXIT_CODES[code];
   }
 }
 
@@ -64,5 +94,5 @@ export function describeError(err: unknown): string {
 export function fail(err: unknown): never {
   process.stderr.write(`error ${describeError(err)}\n`);
   if (!isTrainerError(err) && process.env.TRAINER_DEBUG === '1') process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
-  process.exit(isTrainerError(err) ? err.exitCode : 1);
+  process.exit(isTrainerError(err) ? err.exitCode : EXIT_CODES.E_INTERNAL);
 }

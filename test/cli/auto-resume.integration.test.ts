@@ -47,11 +47,11 @@ test('--auto-resume starts in the named folder even when a run killed before its
   await mkdir(killed, { recursive: true });
   await writeFile(join(killed, 'config.json'), `${JSON.stringify(await resolveConfig(config, { run: { name: 'early' } }))}\n`);
   // Nothing to resume: said so (it was "check --run.name").
-  expectFailures([[['train', '--config', config, '--run.name', 'early', '--resume'], `error E_CHECKPOINT: ${killed} holds a run stopped before its first checkpoint: nothing to resume; start it again without --resume (--auto-resume does either)\n`, 1]]);
+  expectFailures([[['train', '--config', config, '--run.name', 'early', '--resume'], `error E_CHECKPOINT: ${killed} holds a run stopped before its first checkpoint: nothing to resume; start it again without --resume (--auto-resume does either)\n`]]);
   // Nothing to evaluate, and nothing to finish (it was a bare ENOENT of model.json).
   const early = trainer(['eval', killed]);
   assert.equal(early.stderr, `error E_MODEL: ${killed} has no model: its run stopped before its first checkpoint, so there is nothing to resume; train it again\n`);
-  assert.equal(early.code, 1);
+  assert.equal(early.code, 2);
   const r = trainer(['train', '--config', config, '--run.name', 'early', '--auto-resume']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, new RegExp(`${killed} holds a run killed in its first epoch: nothing to resume, so this run starts it again there`));
@@ -64,10 +64,9 @@ test('--auto-resume starts in the named folder even when a run killed before its
     [
       ['train', '--config', config, '--run.name', 'early', '--auto-resume'],
       `error E_CHECKPOINT: ${killed} holds a finished model but no checkpoint: --auto-resume has nothing to continue and will not overwrite it; choose another --run.name\n`,
-      1,
     ],
     // It said "stopped before its first checkpoint … start it again without --resume", which went to early-2.
-    [['train', '--config', config, '--run.name', 'early', '--resume'], `error E_CHECKPOINT: ${killed} holds a finished model but no checkpoint: nothing to resume (to train on, a new run: another --run.name)\n`, 1],
+    [['train', '--config', config, '--run.name', 'early', '--resume'], `error E_CHECKPOINT: ${killed} holds a finished model but no checkpoint: nothing to resume (to train on, a new run: another --run.name)\n`],
     [
       ['train', '--config', config, '--resume', '--auto-resume'],
       'error E_USAGE: --resume and --auto-resume: give one of them (--auto-resume resumes when the run has a checkpoint, else starts it)\n',

@@ -43,7 +43,7 @@ test('unknown options are usage errors with the nearest option; --help works on 
 test('missing CIFAR data offline is E_DATA naming the folder and the synthetic source', async () => {
   const dir = await tempDir();
   const r = trainer(['train', '--data.path', join(dir, 'nothing'), '--run.dir', join(dir, 'runs')]);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 2, 'the same command fails the same way');
   assert.match(r.stderr, /^error E_DATA: no CIFAR-10 data in .*nothing.*--data\.source synthetic/);
   assert.equal(r.stderr.trim().split('\n').length, 1);
 });

@@ -19,7 +19,7 @@ test('eval of a run that diverged after an epoch\'s checkpoint names, beside --r
   const resume = `trainer train --run.dir ${runs} --run.name div --resume`;
   const r = trainer(['eval', run]);
   assert.deepEqual([r.code, r.stdout, r.stderr], [
-    1,
+    2,
     '',
     `error E_MODEL: ${run} has no model yet: the run stopped before its end; finish it with ${resume} ` +
       `(it stopped with E_DIVERGED, and diverges again from there; ${resume} --train.epochs 1 ends it at its checkpoint, epoch 1, and writes that model)\n`,

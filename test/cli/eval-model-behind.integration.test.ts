@@ -26,7 +26,7 @@ test('eval and predict say when the model is from before a resume for more epoch
   json.userDefinedMetadata.trainer.model = 'fc';
   await writeFile(modelJson, JSON.stringify(json));
   const other = trainer(['eval', run]);
-  assert.deepEqual([other.code, other.stderr], [1, `error E_MODEL: ${join(run, 'model')}/model.json holds model "fc", the run trains "net": damaged, or not this run's model\n`]);
+  assert.deepEqual([other.code, other.stderr], [2, `error E_MODEL: ${join(run, 'model')}/model.json holds model "fc", the run trains "net": damaged, or not this run's model\n`]);
   await writeFile(modelJson, original);
   // What `--resume --train.epochs 3` stopped in its second epoch leaves: the checkpoint ahead of the model (its weights moved on).
   const file = join(run, 'checkpoint', 'state.ckpt');

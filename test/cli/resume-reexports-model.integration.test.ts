@@ -18,7 +18,7 @@ test('--resume of a finished run whose model is gone (deleted, a full disk at th
   await rm(join(run, 'model'), { recursive: true });
 
   const evalBefore = trainer(['eval', run]);
-  assert.equal(evalBefore.code, 1);
+  assert.equal(evalBefore.code, 2);
   assert.match(evalBefore.stderr, /has no model yet: .*--resume/);
 
   // It said "already finished its 2 epochs (model in …)" with exit 0, and the model stayed missing.

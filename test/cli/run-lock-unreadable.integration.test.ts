@@ -14,12 +14,12 @@ test('a run.lock that cannot be read (a folder in its place) is E_CHECKPOINT nam
   await mkdir(fresh, { recursive: true });
   const r = trainer(['train', '-c', config]);
   assert.equal(r.stderr, refusal(fresh));
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 2);
 
   assert.equal(trainer(['train', '-c', config, '--run.name', 'done']).code, 0);
   const done = join(dir, 'runs', 'done', 'run.lock');
   await mkdir(done);
   const resumed = trainer(['train', '-c', config, '--run.name', 'done', '--resume', '--train.epochs', '3']);
   assert.equal(resumed.stderr, refusal(done));
-  assert.equal(resumed.code, 1);
+  assert.equal(resumed.code, 2);
 });

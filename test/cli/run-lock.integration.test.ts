@@ -56,7 +56,7 @@ test('one process trains a run at a time: run.lock names it; a new run of the sa
     assert.equal(existsSync(join(dir, 'runs', 'r-2', 'run.lock')), false, 'released at the end');
 
     const resumed = trainer(['train', '--config', config, '--resume', ...size]);
-    assert.equal(resumed.code, 1);
+    assert.equal(resumed.code, 2);
     assert.equal(
       resumed.stderr,
       `error E_CHECKPOINT: ${folder.dir} is being trained by process ${live.child.pid} on ${hostname()}: wait for it to end or stop it (if no such run is in progress, remove ${folder.lockFile})\n`,
@@ -181,5 +181,5 @@ test('--resume of a run still in its first epoch (no checkpoint yet) names the p
   await writeFile(folder.lockFile, JSON.stringify({ pid: process.pid, host: hostname() }));
   const r = trainer(['train', '--config', config, '--resume']);
   assert.equal(r.stderr, `error E_CHECKPOINT: ${folder.dir} is being trained by process ${process.pid} on ${hostname()} and has no checkpoint yet: wait for it to end or stop it\n`);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 2);
 });

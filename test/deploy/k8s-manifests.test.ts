@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
+import { EXIT_CODES, EXIT_MAY_RETRY } from '../../src/shared/errors.js';
 import { tempDir } from '../helpers.js';
 import { validateObject } from './k8s-validate.js';
 import { containers, kustomizeBuild, podSpecs, type Obj } from './kustomize-subset.js';
@@ -222,9 +223,19 @@ test('the workers Job completes with the run (the first worker to exit 0), and o
   const rules = (spec.podFailurePolicy as Obj).rules as Obj[];
   // Evictions, preemptions and drains are not the worker's failure (with OnFailure they used backoffLimit up).
   assert.ok(rules.some((r) => r.action === 'Ignore' && JSON.stringify(r.onPodConditions) === JSON.stringify([{ type: 'DisruptionTarget', status: 'True' }])), JSON.stringify(rules));
-  // E_USAGE / E_CONFIG (exit 2, src/shared/errors.ts) fail the same way again.
+  // Exit 2 (src/shared/errors.ts): another try fails the same way.
   assert.ok(rules.some((r) => r.action === 'FailJob' && JSON.stringify(r.onExitCodes) === JSON.stringify({ containerName: 'worker', operator: 'In', values: [2] })), JSON.stringify(rules));
   assert.ok(containers(get('Job', 'trainer-workers')).some((c) => c.name === 'worker'));
+});
+
+test("both Jobs fail at once on exactly the exit statuses of errors that another try meets again, and restart on the others (E_CHECKPOINT exited 1, as a bug does: a damaged checkpoint was read again until backoffLimit)", () => {
+  const noRetry = [...new Set(Object.values(EXIT_CODES).filter((s) => s !== EXIT_MAY_RETRY))].sort();
+  assert.ok(EXIT_CODES.E_CHECKPOINT !== EXIT_MAY_RETRY && EXIT_CODES.E_INTERNAL === EXIT_MAY_RETRY);
+  for (const [job, name] of [['trainer-coordinator', 'coordinator'], ['trainer-workers', 'worker']] as const) {
+    const rules = ((get('Job', job).spec as Obj).podFailurePolicy as Obj).rules as Obj[];
+    const failing = rules.filter((r) => r.action === 'FailJob').map((r) => r.onExitCodes as Obj);
+    assert.deepEqual(failing, [{ containerName: name, operator: 'In', values: noRetry }], job);
+  }
 });
 
 test('no pod mounts a service-account token: none calls the Kubernetes API', () => {

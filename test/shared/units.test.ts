@@ -16,6 +16,7 @@ import './config-text-flags.unit.js';
 import './config-timer-limit.unit.js';
 import './config.unit.js';
 import './cpus.unit.js';
+import './exit-codes.unit.js';
 import './make-dir.unit.js';
 import './rng.unit.js';
 import './shell.unit.js';

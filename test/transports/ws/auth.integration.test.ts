@@ -111,7 +111,7 @@ test('a worker process with a bad token stops with one clear E_AUTH line', async
   const { pool, url } = await startBarePool(dir);
   try {
     const w = spawnWorker(url, dir, 'intruder', [], 'wrong');
-    assert.equal(await w.exited, 1);
+    assert.equal(await w.exited, 2, 'the same token is refused again: a scheduler should not restart it');
     assert.match(w.output(), /error E_AUTH: the coordinator at ws:\/\/127\.0\.0\.1:\d+ rejected our token/);
   } finally {
     await pool.close();
