@@ -8,6 +8,7 @@ import { closest } from '../shared/suggest.js';
 import { COMMANDS, ENV_HELP, type Command } from './commands.js';
 import { checkEnvironment } from './env.js';
 import { watchOutput } from './output.js';
+import { endStartSignals } from './start-signals.js';
 
 const VERSION = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
 
@@ -206,6 +207,7 @@ export async function main(argv: string[]): Promise<void> {
   for (const c of Object.values(COMMANDS)) {
     y = y.command(c.spec, c.describe, c.options, async (a) => {
       const [handler] = await Promise.all([c.load(), c.computes && import('../worker/tf.js').then((tf) => tf.enableProdMode())]); // no debug checks, no console banners
+      if (!c.takesSignals) endStartSignals();
       await handler(a as never, overrides);
     });
   }

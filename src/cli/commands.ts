@@ -213,6 +213,11 @@ export interface Command {
   load: () => Promise<Handler>;
   /** It computes with TensorFlow.js (set to production mode before the handler runs). */
   computes: boolean;
+  /**
+   * It answers SIGINT, SIGTERM and SIGHUP itself from some point on, and start-signals.ts's line
+   * until then; the others leave them to Node's default action once their handler runs.
+   */
+  takesSignals?: true;
   /** The dotted config keys (`--train.lr 0.1`) it takes: every key, these, or none (the default). */
   configKeys?: 'all' | readonly string[];
 }
@@ -227,6 +232,7 @@ export const COMMANDS: Record<string, Command> = {
     options: (y) => trainOptions(y).epilog(`${CONFIG_FLAG_HELP}\n\n${ENV_HELP}`),
     load: () => import('./train.js').then((m) => m.trainCommand as Handler),
     computes: true,
+    takesSignals: true,
     configKeys: 'all',
   },
   coordinator: {
@@ -235,6 +241,7 @@ export const COMMANDS: Record<string, Command> = {
     options: (y) => coordinatorOptions(y).epilog(`${CONFIG_FLAG_HELP}\n\n${ENV_HELP}`),
     load: () => import('./coordinator.js').then((m) => m.coordinatorCommand as Handler),
     computes: true,
+    takesSignals: true,
     configKeys: 'all',
   },
   worker: {
@@ -243,6 +250,7 @@ export const COMMANDS: Record<string, Command> = {
     options: (y) => workerOptions(y).epilog(ENV_HELP),
     load: () => import('./worker.js').then((m) => m.workerCommand as Handler),
     computes: true,
+    takesSignals: true,
   },
   eval: {
     spec: 'eval [RUN]',

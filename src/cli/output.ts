@@ -2,6 +2,7 @@
 import { constants as osConstants } from 'node:os';
 import { TrainerError, fail } from '../shared/errors.js';
 import { takeEarlyUsr1 } from './no-inspector.js';
+import { endStartSignals } from './start-signals.js';
 import type { DownloadProgress } from '../data/download.js';
 
 
@@ -104,6 +105,7 @@ export function stopOnSignal(controller: AbortController, beforeNote: () => void
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
+  endStartSignals();
   process.on('SIGUSR1', onUsr1);
   if (takeEarlyUsr1()) onUsr1();
   onOutputClosed = onClosed;

@@ -12,6 +12,7 @@ import { defaultCacheDir } from '../transports/ws/dataset-cache.js';
 import { MAX_WORKER_NAME_CHARS, MAX_WORKER_THREADS, WORKER_NAME } from '../transports/ws/protocol.js';
 import { runWsWorker } from '../transports/ws/worker.js';
 import type { WorkerArgs } from './commands.js';
+import { endStartSignals } from './start-signals.js';
 
 /**
  * HOST:PORT, [v6]:PORT or a ws(s) URL, as a URL; HOST:PORT is wss:// when `tls` (--ca: trust for
@@ -150,6 +151,7 @@ export async function workerCommand(a: WorkerArgs): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
+  endStartSignals();
   try {
     const backend = parseBackend(a.backend);
     // Said at once, not when a coordinator first answers (a worker started by a scheduler waited for one to learn it).

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { constants, existsSync } from 'node:fs';
+import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
 import { RunFolder } from '../../src/coordinator/run-folder.js';
@@ -69,6 +69,29 @@ test('SIGTERM the moment the run folder is claimed stops with exit 130 and leave
   train.child.kill('SIGTERM');
   assert.equal(await train.exited, 130, train.output());
   assert.equal(existsSync(join(dir, 'runs', 'claimed')), false, train.output());
+});
+
+test('a signal while the command starts (reading its config, before it takes signals over) says so in one line and ends by that signal as before (exit 143 for SIGTERM), writing nothing; it ended with not a word', { skip: spawnSync('mkfifo', ['--version']).error !== undefined && 'no mkfifo', timeout: 60_000 }, async (t) => {
+  const dir = await tempDir();
+  for (const [command, signal] of [['train', 'SIGTERM'], ['coordinator', 'SIGINT'], ['coordinator', 'SIGHUP']] as const) {
+    // A config from a pipe (as bash's `-c <(...)` gives) that nothing writes yet: the command waits in its start.
+    const fifo = join(dir, `${command}-${signal}.yaml`);
+    spawnSync('mkfifo', [fifo]);
+    const run = spawnMain([command, '--config', fifo, '--run.dir', join(dir, 'runs')]);
+    t.after(() => run.child.kill('SIGKILL'));
+    // Opening the pipe to write returns once the command has opened it to read.
+    const writer = open(fifo, 'w');
+    const timer = setTimeout(() => void open(fifo, constants.O_RDONLY | constants.O_NONBLOCK).then((fh) => fh.close()), 30_000); // unblocks the open if the command never reads
+    const fh = await writer;
+    clearTimeout(timer);
+    run.child.kill(signal);
+    // Ended by the signal, as before: a shell and a scheduler see 128 + its number.
+    const [code, by] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => (run.child.exitCode !== null || run.child.signalCode !== null ? r([run.child.exitCode, run.child.signalCode]) : run.child.once('exit', (c, s) => r([c, s]))));
+    assert.deepEqual([code, by], [null, signal], run.output());
+    assert.equal(run.output(), `stopped by ${signal} while starting; nothing written\n`);
+    await fh.close();
+  }
+  assert.equal(existsSync(join(dir, 'runs')), false);
 });
 
 test('once a run is over (its model saved), signals exit with the status the run has, not as killed (143: Node sets the default actions back while it ends)', { timeout: 60_000 }, async () => {
