@@ -39,7 +39,7 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('auto-resume', { type: 'boolean', default: false, describe: 'resume run.dir/run.name when it has a checkpoint, else start the run there (never name-2): for schedulers that restart the same command (Slurm --requeue, Kubernetes)' })
     .option('quiet', { type: 'boolean', default: false, describe: 'print only errors' })
     .option('json', { type: 'boolean', default: false, describe: 'stdout: one JSON object per epoch (metrics.jsonl schema) and nothing else' })
-    .option('trace', { type: 'string', describe: 'write a Chrome trace (Perfetto, chrome://tracing) of every step to this file' })
+    .option('trace', { type: 'string', describe: 'write a Chrome trace (Perfetto, chrome://tracing) of every step to this file, as the run goes: a killed run leaves it up to its last second' })
     .option('status-port', { type: 'number', describe: 'serve the live dashboard on 127.0.0.1:N (0 = any free port)' })
     .option('allowed-host', { type: 'string', array: true, describe: 'with --status-port: a Host name the dashboard answers besides IP addresses, localhost and this machine\'s name (repeatable; .example.com admits subdomains)' });
 }
@@ -77,7 +77,7 @@ export function coordinatorOptions<T>(y: Argv<T>) {
     .option('auto-resume', { type: 'boolean', default: false, describe: 'resume run.dir/run.name when it has a checkpoint, else start the run there (never name-2): for schedulers that restart the same command (Slurm --requeue, Kubernetes)' })
     .option('quiet', { type: 'boolean', default: false, describe: 'print only errors' })
     .option('json', { type: 'boolean', default: false, describe: 'stdout: one JSON object per epoch (metrics.jsonl schema) and nothing else' })
-    .option('trace', { type: 'string', describe: 'write a Chrome trace (Perfetto, chrome://tracing) of every step to this file' });
+    .option('trace', { type: 'string', describe: 'write a Chrome trace (Perfetto, chrome://tracing) of every step to this file, as the run goes: a killed run leaves it up to its last second' });
 }
 
 export interface WorkerArgs {

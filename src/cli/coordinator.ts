@@ -7,7 +7,7 @@ import { TrainerError, isTrainerError } from '../shared/errors.js';
 import { isLoopbackHost, MIN_NETWORK_TOKEN_CHARS, resolveToken } from '../transports/ws/auth.js';
 import { tlsMaterial } from '../transports/ws/server.js';
 import { note } from './output.js';
-import { traceTo } from './trace.js';
+import { checkTraceFile } from './trace.js';
 import { trainWatched } from './watched-run.js';
 import type { CoordinatorArgs } from './commands.js';
 
@@ -44,7 +44,7 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
   if (a.port !== undefined) cluster.port = a.port;
   if (a.backend !== undefined) over.backend = a.backend;
   // Flags checked before the run's folder is claimed or anything starts.
-  const trace = await traceTo(a.trace);
+  const trace = await checkTraceFile(a.trace);
   const file = a.config !== undefined ? { file: a.config } : {};
   const start = await runStart({ ...file, overrides: over, resume: a.resume, autoResume: a.autoResume, log: note(a.quiet) });
   const resume = start === 'resume';
@@ -76,7 +76,6 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
     quiet: a.quiet,
     json: a.json,
     trace,
-    traceFile: a.trace,
     // The dashboard binds where the coordinator does: its port, or a status port on the same host.
     dashboard: async (config) =>
       a.dashboard === false

@@ -1,6 +1,6 @@
 /**
- * `trainer train --trace FILE`: a Chrome trace (the JSON object format that
- * Perfetto and chrome://tracing open) of where the time goes. The coordinator's
+ * `trainer train --trace FILE`: a Chrome trace (the Trace Event Format that
+ * Perfetto and chrome://tracing open; trace-file.ts writes it) of where the time goes. The coordinator's
  * track has one `step` span per step, split into plan, dispatch-wait, reduce,
  * update and publish. Each worker has a track with, per micro-batch, a
  * `compute` span, then a `wait` span until the step's last result came back,
@@ -20,10 +20,13 @@
  * clock agrees), otherwise in the middle of the round trip. A pool that gives
  * no timing gets one compute span per worker and step, drawn from the moment
  * the step was dispatched.
+ *
+ * Each event goes to its sink as soon as it is placed (a TraceFile writes it as the run goes):
+ * the recorder keeps only its tracks, a few per worker, however long the run.
  */
 import { stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ioError, writeFileAtomic } from '../shared/atomic-file.js';
+import { ioError } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
 import type { WorkerStats } from '../transports/pool.js';
 import type { EpochMetrics } from '../coordinator/run-folder.js';
@@ -42,9 +45,9 @@ export interface TraceEvent {
   args?: Record<string, unknown>;
 }
 
-export interface ChromeTrace {
-  traceEvents: TraceEvent[];
-  displayTimeUnit: 'ms';
+/** Where a recorder's events go, in the order it places them. */
+export interface TraceSink {
+  append(event: TraceEvent): void;
 }
 
 /** The coordinator's phases of a step, between consecutive StepTiming marks ('update': the reduction's last pass with the SGD update). */
@@ -54,10 +57,6 @@ const PID = 1;
 const COORDINATOR_TID = 0;
 
 export class TraceRecorder {
-  private readonly events: TraceEvent[] = [
-    { name: 'process_name', ph: 'M', pid: PID, tid: COORDINATOR_TID, ts: 0, args: { name: 'trainer' } },
-    { name: 'thread_name', ph: 'M', pid: PID, tid: COORDINATOR_TID, ts: 0, args: { name: 'coordinator' } },
-  ];
   /** Per worker and kind, its tracks and where each one's last span ends. */
   private readonly lanes = new Map<string, { tid: number; lastEnd: number }[]>();
   private nextTid = 1;
@@ -65,12 +64,24 @@ export class TraceRecorder {
   private origin: number | null = null;
   private lastStepEnd: number | null = null;
 
-  constructor(private readonly now: () => number = () => performance.now()) {}
+  constructor(
+    private readonly sink: TraceSink,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    sink.append({ name: 'process_name', ph: 'M', pid: PID, tid: COORDINATOR_TID, ts: 0, args: { name: 'trainer' } });
+    sink.append({ name: 'thread_name', ph: 'M', pid: PID, tid: COORDINATOR_TID, ts: 0, args: { name: 'coordinator' } });
+  }
 
+  /** Workers' tracks and workers it keeps for the next step's spans: what it holds, whatever the run's length. */
+  held(): { tracks: number; workers: number } {
+    let tracks = 0;
+    for (const l of this.lanes.values()) tracks += l.length;
+    return { tracks, workers: this.last.size };
+  }
 
   private span(name: string, tid: number, fromMs: number, toMs: number, args?: Record<string, unknown>): void {
     const ts = (fromMs - (this.origin ?? fromMs)) * 1000;
-    this.events.push({ name, ph: 'X', pid: PID, tid, ts, dur: Math.max(0, (toMs - fromMs) * 1000), ...(args ? { args } : {}) });
+    this.sink.append({ name, ph: 'X', pid: PID, tid, ts, dur: Math.max(0, (toMs - fromMs) * 1000), ...(args ? { args } : {}) });
   }
 
   /** A span on the first of `worker`'s tracks of `kind` where it fits after the last one, opening a track if none does. */
@@ -84,7 +95,7 @@ export class TraceRecorder {
       lane = { tid: this.nextTid++, lastEnd: -Infinity };
       lanes.push(lane);
       const base = kind === 'compute' ? `worker ${worker}` : `worker ${worker} transfers`;
-      this.events.push({ name: 'thread_name', ph: 'M', pid: PID, tid: lane.tid, ts: 0, args: { name: lanes.length === 1 ? base : `${base} (${lanes.length})` } });
+      this.sink.append({ name: 'thread_name', ph: 'M', pid: PID, tid: lane.tid, ts: 0, args: { name: lanes.length === 1 ? base : `${base} (${lanes.length})` } });
     }
     lane.lastEnd = end;
     this.span(name, lane.tid, fromMs, end, args);
@@ -141,7 +152,7 @@ export class TraceRecorder {
   readonly onEpoch = (m: EpochMetrics): void => {
     const t = this.now();
     if (this.lastStepEnd !== null) this.span('evaluate', COORDINATOR_TID, this.lastStepEnd, t, { epoch: m.epoch });
-    this.events.push({
+    this.sink.append({
       name: `epoch ${m.epoch}`,
       ph: 'i',
       s: 'g',
@@ -151,25 +162,24 @@ export class TraceRecorder {
       args: { ...m },
     });
   };
-
-  toJSON(): ChromeTrace {
-    return { traceEvents: [...this.events], displayTimeUnit: 'ms' };
-  }
-
-  async write(file: string): Promise<void> {
-    await writeFileAtomic(file, Buffer.from(`${JSON.stringify(this.toJSON())}\n`));
-  }
 }
 
 /**
- * A recorder for `--trace FILE`, once FILE can be written: it is no folder, and a file can be
- * created beside it (tried: permission bits do not tell, e.g. under /proc or on a read-only mount
- * for root). Checked before training, so that a mistyped path does not surface only after the run.
+ * `--trace FILE` checked before training, so that a mistyped path does not surface only after
+ * the data loaded: FILE is no folder, nor a FIFO, socket or device (the trace is written as the
+ * run goes: opening a FIFO waited for ever for a reader), and a file can be created beside it
+ * (tried: permission bits do not tell, e.g. under /proc or on a read-only mount for root).
+ * Returns its absolute path; the file itself is replaced once the run's folder is claimed.
  */
-export async function traceTo(file: string | undefined): Promise<TraceRecorder | undefined> {
+export async function checkTraceFile(file: string | undefined): Promise<string | undefined> {
   if (file === undefined) return undefined;
   const target = resolve(file);
-  if ((await stat(target).catch(() => null))?.isDirectory()) throw new TrainerError('E_USAGE', `--trace ${file}: is a folder; name a file`);
+  const st = await stat(target).catch(() => null);
+  if (st?.isDirectory()) throw new TrainerError('E_USAGE', `--trace ${file}: is a folder; name a file`);
+  if (st && !st.isFile()) {
+    const what = st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device';
+    throw new TrainerError('E_USAGE', `--trace ${file}: is ${what}, not a file; name a file`);
+  }
   const probe = join(dirname(target), `.${basename(target)}.${process.pid}.probe`);
   try {
     await writeFile(probe, '', { flag: 'wx' });
@@ -177,5 +187,5 @@ export async function traceTo(file: string | undefined): Promise<TraceRecorder |
     throw new TrainerError('E_USAGE', `--trace ${file}: ${ioError(target, err).message}`);
   }
   await unlink(probe).catch(() => {});
-  return new TraceRecorder();
+  return target;
 }

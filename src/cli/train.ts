@@ -6,7 +6,7 @@ import type { Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { parseGpuList } from '../shared/gpu-backends.js';
 import { note } from './output.js';
-import { traceTo } from './trace.js';
+import { checkTraceFile } from './trace.js';
 import { trainWatched } from './watched-run.js';
 import type { TrainArgs } from './commands.js';
 
@@ -59,7 +59,7 @@ function localTransport(config: Config, resume: boolean, quiet: boolean): Config
 
 export async function trainCommand(a: TrainArgs, overrides: Record<string, unknown>): Promise<void> {
   // Flags checked before the run's folder is claimed or anything starts.
-  const trace = await traceTo(a.trace);
+  const trace = await checkTraceFile(a.trace);
   const file = a.config !== undefined ? { file: a.config } : {};
   const overs = flagOverrides(a, overrides);
   const start = await runStart({ ...file, overrides: overs, resume: a.resume, autoResume: a.autoResume, log: note(a.quiet) });
@@ -73,7 +73,6 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
     quiet: a.quiet,
     json: a.json,
     trace,
-    traceFile: a.trace,
     // Local runs only listen on loopback, and so does their dashboard (only with --status-port).
     dashboard: async (config) => {
       if (statusPort === undefined) return null;

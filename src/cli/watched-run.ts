@@ -12,7 +12,8 @@ import type { Config } from '../shared/config.js';
 import type { PoolLaunch } from '../transports/create-pool.js';
 import { downloadProgress, isOutputClosed, note, stopOnSignal, stoppedExit } from './output.js';
 import { createProgress, type Progress } from './progress.js';
-import type { TraceRecorder } from './trace.js';
+import { TraceRecorder } from './trace.js';
+import { TraceFile } from './trace-file.js';
 
 export interface WatchedRun {
   /** The run's config, its folder not yet claimed. */
@@ -21,9 +22,8 @@ export interface WatchedRun {
   quiet: boolean;
   /** --json: each epoch's metrics as a line on stdout. */
   json: boolean;
-  /** --trace FILE: the recorder, written to `traceFile` at the end. */
-  trace: TraceRecorder | undefined;
-  traceFile: string | undefined;
+  /** --trace FILE, checked (checkTraceFile): written as the run goes. */
+  trace: string | undefined;
   /** The run's dashboard, started once its folder is claimed; null for none. */
   dashboard: (config: Config) => Promise<LiveDashboard | null>;
   /** The transport's launch beyond the stop signal and the dashboard's hook (`trainer coordinator`'s ws). */
@@ -39,9 +39,20 @@ export async function trainWatched(w: WatchedRun): Promise<void> {
   let dash: LiveDashboard | null = null;
   // What the dashboard says at the end: an error thrown leaves it 'failed'.
   let ended: RunEnd = 'failed';
-  const { trace } = w;
+  let traceFile: TraceFile | null = null;
+  let trace: TraceRecorder | null = null;
   try {
     const config = await claimRunFolder(w.resolved, w.start, note(w.quiet));
+    if (w.trace !== undefined) {
+      // Also with --quiet: the run's exit status does not tell that the file it asked for stops here.
+      const onWriteError = (err: Error) => {
+        progress?.done();
+        process.stderr.write(`warning: --trace: ${err.message}; the file keeps the trace up to here, and the run goes on without the rest\n`);
+      };
+      traceFile = new TraceFile(w.trace, { onWriteError });
+      trace = new TraceRecorder(traceFile);
+    }
+    const tf = traceFile;
     dash = await w.dashboard(config);
     const d = dash;
     const live = createProgress({ stream: process.stderr, out: process.stdout, epochs: config.train.epochs, quiet: w.quiet, json: w.json, outClosed: isOutputClosed });
@@ -72,6 +83,8 @@ export async function trainWatched(w: WatchedRun): Promise<void> {
         stop();
       },
       ...(download ? { onDownloadProgress: download } : {}),
+      // Written and synced with each checkpoint: a process killed after one leaves the trace up to it.
+      ...(tf ? { beforeCheckpoint: () => tf.sync() } : {}),
       onStep: (s) => {
         live.onStep?.(s);
         d?.onStep(s);
@@ -87,6 +100,8 @@ export async function trainWatched(w: WatchedRun): Promise<void> {
         : {}),
       onEpoch: (m) => {
         trace?.onEpoch(m);
+        // The trace holds every epoch that metrics.jsonl does, checkpointed or not.
+        tf?.flush();
         d?.onEpoch(m);
         if (w.json) process.stdout.write(`${JSON.stringify(m)}\n`);
       },
@@ -96,7 +111,7 @@ export async function trainWatched(w: WatchedRun): Promise<void> {
     if (dash?.served) await dash.end(ended);
     await dash?.close();
     progress?.done();
-    if (trace && w.traceFile !== undefined) await trace.write(w.traceFile);
+    traceFile?.close();
     stop();
   }
 }

@@ -48,6 +48,8 @@ export interface RunOptions {
   /** A resumed run's past, once, before its first step: the epochs and loss lines it has, and where it resumes. */
   onHistory?: (h: RunHistory) => void;
   onStepTiming?: (t: StepTiming) => void;
+  /** Awaited before each checkpoint is written, after the step log's lines up to it (--trace: its events). */
+  beforeCheckpoint?: () => Promise<void>;
 }
 
 /** How a run's training ended, as the dashboard says it. */
@@ -293,7 +295,10 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
             onStep(s);
           }
         : steps.onStep,
-      beforeCheckpoint: () => steps.flush(),
+      beforeCheckpoint: async () => {
+        await steps.flush();
+        await o.beforeCheckpoint?.();
+      },
       ...(unevaluated ? { unevaluated } : {}),
       ...(o.onEpoch ? { onEpoch: o.onEpoch } : {}),
       ...(o.onStepTiming ? { onStepTiming: o.onStepTiming } : {}),

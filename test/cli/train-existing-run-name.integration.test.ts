@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
+import type { TraceEvent } from '../../src/cli/trace.js';
 import { tempDir } from '../helpers.js';
 import { smallConfigFile, trainer } from './cli-helpers.js';
 
@@ -45,7 +46,8 @@ test('a run killed before its first checkpoint left nothing to resume: the next 
   const dir = await tempDir();
   const config = await smallConfigFile(dir, 'early', 30);
   const folder = new RunFolder(join(dir, 'runs', 'early'));
-  const first = spawnMain(['train', '--config', config, '--checkpoint.every', '100']);
+  const traceFile = join(dir, 'trace.json');
+  const first = spawnMain(['train', '--config', config, '--checkpoint.every', '100', '--trace', traceFile]);
   try {
     await waitFor('two epochs', async () => (await folder.readMetrics()).length >= 2);
     first.child.kill('SIGKILL');
@@ -54,9 +56,34 @@ test('a run killed before its first checkpoint left nothing to resume: the next 
     first.child.kill('SIGKILL');
   }
   assert.equal(await folder.hasCheckpoint(), false);
+  // Its --trace holds every step of the epochs it logged (it was written only at the end, so a
+  // killed run left none): 320 images in batches of 64, 5 steps an epoch.
+  const events = eventsOfKilledTrace(await readFile(traceFile, 'utf8'));
+  const steps = events.filter((e) => e.name === 'step').map((e) => e.args?.step);
+  assert.ok(steps.length >= 5, `${steps.length} steps in the trace`);
+  assert.deepEqual(steps, [...steps.keys()], 'every step from the first, in order');
+  assert.ok(events.some((e) => e.name === 'epoch 1'), 'the end of epoch 1');
   const again = trainer(['train', '--config', config, '--train.epochs', '2']);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stderr, /runs\/early holds \d+ epoch\(s\) of a run killed before its first checkpoint: nothing to resume, so this run starts it again there/);
   assert.match(again.stdout, /model saved to .*runs\/early\/model /);
   assert.deepEqual((await folder.readMetrics()).map((m) => m.epoch), [1, 2]);
 });
+
+/**
+ * A killed process's trace (README, Timeline): whole JSON between its writes; one killed in the
+ * middle of a write left its last line cut short and no closing `]`: that line is dropped.
+ */
+function eventsOfKilledTrace(text: string): TraceEvent[] {
+  if (text.endsWith('\n]\n')) return JSON.parse(text) as TraceEvent[];
+  const events: TraceEvent[] = [];
+  // One event a line after the `[`: up to the first line that is not a whole one.
+  for (const line of text.split('\n').slice(1)) {
+    try {
+      events.push(JSON.parse(line.replace(/,$/, '')) as TraceEvent);
+    } catch {
+      break;
+    }
+  }
+  return events;
+}

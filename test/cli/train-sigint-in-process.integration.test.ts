@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import test from 'node:test';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { TraceEvent } from '../../src/cli/trace.js';
 import { loadCheckpoint } from '../../src/coordinator/checkpoint.js';
 import { RunFolder } from '../../src/coordinator/run-folder.js';
 import { tempDir } from '../helpers.js';
@@ -44,7 +46,8 @@ test('Ctrl-C on the in-process transport stops within a second at the next step,
   const dir = await tempDir();
   const config = await smallConfigFile(dir, 'cut', 2);
   // 3,200 images: 50 steps an epoch. No steps.jsonl writes in the epoch, so nothing but the step loop itself yields.
-  const args = ['--config', config, '--data.synthetic.trainSize', '3200', '--log.everySteps', '1000'];
+  const traceFile = join(dir, 'trace.json');
+  const args = ['--config', config, '--data.synthetic.trainSize', '3200', '--log.everySteps', '1000', '--trace', traceFile];
   const stopped = await interruptMidEpoch(['train', ...args], 200);
   assert.equal(stopped.code, 130, stopped.out);
   assert.ok(stopped.noteMs < 1000, `the stop note came ${Math.round(stopped.noteMs)} ms after SIGINT`);
@@ -52,6 +55,9 @@ test('Ctrl-C on the in-process transport stops within a second at the next step,
   assert.ok(step > 50 && step < 100, `stopped at step ${step}: inside epoch 2, not at its end`);
   const checkpoint = await loadCheckpoint(new RunFolder(join(dir, 'runs', 'cut')).checkpointFile);
   assert.deepEqual([checkpoint.globalStep, checkpoint.epoch, checkpoint.stepInEpoch], [step, 1, step - 50], 'the checkpoint is at that step');
+  // Its --trace, written as it went, is whole JSON with every step it took.
+  const trace = JSON.parse(await readFile(traceFile, 'utf8')) as TraceEvent[];
+  assert.deepEqual(trace.filter((e) => e.name === 'step').map((e) => e.args?.step), [...Array(step).keys()]);
   // (That a resumed run then ends bit-identical is train-sigint-resume's and coordinator/resume's to show.)
 });
 

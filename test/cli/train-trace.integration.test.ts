@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
-import type { ChromeTrace } from '../../src/cli/trace.js';
+import type { TraceEvent } from '../../src/cli/trace.js';
+import { loadCheckpoint } from '../../src/coordinator/checkpoint.js';
+import { RunFolder } from '../../src/coordinator/run-folder.js';
 import { tempDir } from '../helpers.js';
 import { freePort, killAll, spawnMain, spawnWorker } from '../transports/ws/helpers.js';
-import { smallConfigFile, trainer } from './cli-helpers.js';
+import { CLI, smallConfigFile, trainer } from './cli-helpers.js';
 
 test('--trace writes a Chrome trace with one step span per step, its phases, and per-worker compute spans', async () => {
   const dir = await tempDir();
@@ -14,7 +17,7 @@ test('--trace writes a Chrome trace with one step span per step, its phases, and
   // 320 images in batches of 64: 5 steps per epoch, 2 epochs; 2 worker threads
   const r = trainer(['train', '--config', await smallConfigFile(dir, 'trace', 2), '--threads', '2', '--trace', file, '--quiet']);
   assert.equal(r.code, 0, r.stderr);
-  const trace = JSON.parse(await readFile(file, 'utf8')) as ChromeTrace;
+  const trace = await readTrace(file);
   const spans = trace.traceEvents.filter((e) => e.ph === 'X');
   const named = (n: string) => spans.filter((e) => e.name === n);
   const steps = named('step');
@@ -43,6 +46,17 @@ test('--trace writes a Chrome trace with one step span per step, its phases, and
   assertTimedMicroBatches(trace, 40);
   assertNested(trace);
 });
+
+interface ChromeTrace {
+  traceEvents: TraceEvent[];
+}
+
+/** The file is the Trace Event Format's JSON Array Format: once the run ended, whole JSON. */
+async function readTrace(file: string): Promise<ChromeTrace> {
+  const events: unknown = JSON.parse(await readFile(file, 'utf8'));
+  assert.ok(Array.isArray(events), 'a JSON array of events');
+  return { traceEvents: events as TraceEvent[] };
+}
 
 /** The worker a track belongs to: its name without "worker ", " transfers" and a " (k)" lane number. */
 function workerOf(trace: ChromeTrace, tid: number): string {
@@ -115,7 +129,7 @@ test('--trace with WebSocket worker processes draws transfer and compute spans p
   const file = join(dir, 'trace.json');
   const r = trainer(['train', '--config', await smallConfigFile(dir, 'trace-ws', 1), '--procs', '2', '--trace', file, '--quiet']);
   assert.equal(r.code, 0, r.stderr);
-  const trace = JSON.parse(await readFile(file, 'utf8')) as ChromeTrace;
+  const trace = await readTrace(file);
   assertTimedMicroBatches(trace, 20);
   assertNested(trace);
   assertWorkerClock(trace);
@@ -129,13 +143,33 @@ test('trainer coordinator --trace writes the same trace for remote workers', asy
   const worker = spawnWorker(`127.0.0.1:${port}`, dir, 'traced', [], null);
   try {
     assert.equal(await coordinator.exited, 0, coordinator.output());
-    const trace = JSON.parse(await readFile(file, 'utf8')) as ChromeTrace;
+    const trace = await readTrace(file);
     assert.equal(trace.traceEvents.filter((e) => e.name === 'step').length, 5);
     assertTimedMicroBatches(trace, 20);
     assertNested(trace);
   } finally {
     killAll([coordinator, worker]);
   }
+});
+
+test('a trace that hits a file-size limit (ulimit -f) is said once and the run trains to its end; the file is whole JSON up to there', async () => {
+  const dir = await tempDir();
+  const file = join(dir, 'trace.json');
+  // 80 images in batches of 4, 8 epochs: 160 steps, about 140 KB of trace in a process limited
+  // to files of 96 KiB, where the data (49 KB a file), the checkpoint (plain SGD: 75 KB) and the
+  // model fit.
+  const args = ['train', '--config', await smallConfigFile(dir, 'trace-limit', 8), '--data.synthetic.trainSize', '80', '--data.synthetic.valSize', '16', '--train.batchSize', '4', '--train.momentum', '0', '--trace', file];
+  const r = spawnSync('bash', ['-c', `ulimit -f 96 && exec "$0" "$@"`, process.execPath, CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const warnings = r.stderr.split('\n').filter((l) => l.includes('--trace'));
+  assert.deepEqual(warnings, [
+    `warning: --trace: cannot write ${file}: file too large (a file-size limit, ulimit -f, or the file system) (EFBIG); the file keeps the trace up to here, and the run goes on without the rest`,
+  ]);
+  assert.match(r.stdout, /Epoch 8,.*\nmodel saved to /);
+  assert.equal((await loadCheckpoint(new RunFolder(join(dir, 'runs', 'trace-limit')).checkpointFile)).epoch, 8);
+  const steps = (await readTrace(file)).traceEvents.filter((e) => e.name === 'step').map((e) => e.args?.step);
+  assert.ok(steps.length >= 20 && steps.length < 160, `${steps.length} steps in the trace`);
+  assert.deepEqual(steps, [...steps.keys()], 'every step up to where it stopped, in order');
 });
 
 test('--trace to a path that cannot be written is E_USAGE before anything trains (it was E_INTERNAL after the run)', async () => {
@@ -148,6 +182,14 @@ test('--trace to a path that cannot be written is E_USAGE before anything trains
   const folder = trainer(['coordinator', '--config', config, '--trace', dir]);
   assert.equal(folder.code, 2);
   assert.equal(folder.stderr, `error E_USAGE: --trace ${dir}: is a folder; name a file\n`);
+  // The trace is written as the run goes: opening a FIFO waited for a reader for ever (it was
+  // replaced by a file at the end).
+  const fifo = join(dir, 'trace.fifo');
+  if (spawnSync('mkfifo', [fifo]).status === 0) {
+    const r = trainer(['train', '--config', config, '--trace', fifo]);
+    assert.equal(r.stderr, `error E_USAGE: --trace ${fifo}: is a FIFO, not a file; name a file\n`);
+    assert.equal(r.code, 2);
+  }
   // A folder whose permission bits allow writing but where no file can be made (root under /proc):
   // the run trained to its end and then failed with E_IO, exit 1.
   if (existsSync('/proc/self')) {
