@@ -66,7 +66,7 @@ export interface CoordinatorArgs {
 export function coordinatorOptions<T>(y: Argv<T>) {
   return y
     .option('config', { alias: 'c', type: 'string', describe: 'YAML config file (defaults apply to keys it leaves out; optional with --resume)' })
-    .option('host', { type: 'string', describe: 'address to listen on (cluster.host, default 127.0.0.1)' })
+    .option('host', { type: 'string', describe: 'address to listen on (cluster.host, default 127.0.0.1; all: every IPv6 and IPv4 address)' })
     .option('port', { type: 'number', describe: 'port to listen on (cluster.port, default 9000; 0 = any free port)' })
     .option('min-workers', { type: 'number', describe: 'start with this many workers (default cluster.workers); a resumed run waits for them up to cluster.noWorkerTimeoutMs' })
     .option('backend', { type: 'string', describe: "the run's backend, for workers started without their own --backend (sets backend)" })

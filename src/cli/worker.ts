@@ -36,6 +36,8 @@ export function coordinatorUrl(connect: string, tls = false): string {
     return connect;
   }
   const m = /^(\[[^\]]+\]|[^:/\s]+):(\d{1,5})$/.exec(connect);
+  // fd00::5:9000 cannot be split into an address and a port: the brackets are what tell them apart.
+  if (!m && !connect.includes('[') && connect.indexOf(':') !== connect.lastIndexOf(':')) throw bad(' (an IPv6 address goes in brackets: [fd00::5]:9000)');
   if (!m || Number(m[2]) > 65535 || Number(m[2]) === 0) throw bad();
   const url = `${tls ? 'wss' : 'ws'}://${m[1]}:${m[2]}`;
   // A host the URL parser refuses ([zz], a|b) was E_INTERNAL "Invalid URL" from the socket library.

@@ -19,6 +19,7 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { TrainerError } from '../shared/errors.js';
+import { ALL_ADDRESSES } from '../transports/ws/bind.js';
 
 /** True when a request with this Host header (undefined = none) may be answered. */
 export type HostCheck = (hostHeader: string | undefined) => boolean;
@@ -54,7 +55,8 @@ export function isAllowedHostName(name: string, extra: readonly string[]): boole
 
 /** The check for a server listening on `listenHost`, with this machine's hostname and `extra` names allowed too. */
 export function hostCheck(listenHost: string, extra: readonly string[] = [], machine: string = hostname()): HostCheck {
-  const names = [listenHost, machine, ...extra].filter((n) => n !== '');
+  // `all` is a way to listen (every address), not a name anyone reaches the page by.
+  const names = [listenHost, machine, ...extra].filter((n) => n !== '' && n !== ALL_ADDRESSES);
   return (header) => {
     if (header === undefined || header.trim() === '') return true;
     const name = hostOfHeader(header);

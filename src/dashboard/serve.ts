@@ -1,13 +1,14 @@
 /**
  * The dashboard on a port of its own (`--status-port`): a plain HTTP server,
- * or HTTPS with the coordinator's certificate, bound to the coordinator's host,
+ * or HTTPS with the coordinator's certificate, bound to the coordinator's host
+ * (`all`: every IPv6 and IPv4 address, as the workers' port),
  * answering the dashboard's paths and 404 to anything else.
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { listenError, tlsMaterial, type RequestHandler } from '../transports/ws/server.js';
 import { Admission } from '../transports/ws/admission.js';
+import { bindServer, type Bound } from '../transports/ws/bind.js';
 import { DEFAULT_CONFIG } from '../shared/config.js';
 import { urlHost } from '../shared/url.js';
 
@@ -44,15 +45,17 @@ export async function serveDashboard(
   // Idle and excess sockets are cut as on the workers' port: nobody authenticates here.
   const { maxUnauthenticated, maxUnauthenticatedPerAddress, handshakeTimeoutMs } = DEFAULT_CONFIG.cluster;
   new Admission(server, { maxUnauthenticated, maxUnauthenticatedPerAddress, handshakeTimeoutMs }, () => {});
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(listenError('serve the dashboard', host, port, err)));
-    server.listen(port, host, () => resolve());
-  });
-  const bound = (server.address() as AddressInfo).port;
+  let bound: Bound;
+  try {
+    bound = await bindServer(server, port, host);
+  } catch (err) {
+    throw listenError('serve the dashboard', host, port, err as NodeJS.ErrnoException);
+  }
   return {
-    url: `${tls.cert !== null ? 'https' : 'http'}://${urlHost(host)}:${bound}/`,
+    url: `${tls.cert !== null ? 'https' : 'http'}://${urlHost(bound.hosts[0] ?? host)}:${bound.port}/`,
     close: () =>
       new Promise<void>((resolve) => {
+        bound.closeExtra();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

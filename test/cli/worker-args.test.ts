@@ -27,6 +27,17 @@ test('--connect takes HOST:PORT, [v6]:PORT or a ws/wss URL', () => {
   }
 });
 
+test('--connect with an IPv6 address out of brackets says to put it in brackets (it said only HOST:PORT)', () => {
+  for (const bare of ['::1:9000', 'fd00::5:9000']) {
+    assert.throws(
+      () => coordinatorUrl(bare),
+      (e: unknown) => isTrainerError(e, 'E_USAGE') && e.message === `--connect must be HOST:PORT, ws://HOST:PORT or wss://HOST:PORT (an IPv6 address goes in brackets: [fd00::5]:9000), got ${JSON.stringify(bare)}`,
+      bare,
+    );
+  }
+  assert.equal(coordinatorUrl('[fd00::5]:9000'), 'ws://[fd00::5]:9000');
+});
+
 test('--backend is checked; --gpus is a list of device indices', () => {
   assert.equal(parseBackend('wasm'), 'wasm');
   assert.equal(parseBackend(undefined), undefined);

@@ -36,6 +36,14 @@ test('the Host check answers the listening host, the machine\'s hostname and con
   assert.equal(allowed('gpu1.lab.example:9100'), true, 'and its subdomains');
 });
 
+test('listening on all (every address), the Host check does not take "all" for a name of the machine (it answered Host: all)', () => {
+  const onAll = hostCheck('all', [], 'box');
+  assert.equal(onAll('all'), false);
+  assert.equal(onAll('all:9000'), false);
+  assert.equal(onAll('[::1]:9000'), true);
+  assert.equal(onAll('box:9000'), true);
+});
+
 test('a request without a Host header (HTTP/1.0), or with an empty one, is answered', () => {
   assert.equal(allowed(undefined), true);
   assert.equal(allowed(''), true);

@@ -35,8 +35,8 @@ export function wsPoolFactory(f: WsFactoryOptions): PoolFactory {
   return async (ctx: PoolContext) => {
     const pool = await WsPool.start({ ...ctx, token: f.token, ...(f.signal ? { signal: f.signal } : {}), ...f.extra }, f.host, f.port);
     f.onPool?.(pool);
-    const { url, port } = pool.listening;
-    ctx.log(`coordinator listening on ${url}; waiting for ${f.minWorkers} worker(s)`);
+    const { url, urls, port } = pool.listening;
+    ctx.log(`coordinator listening on ${urls.join(' and ')}; waiting for ${f.minWorkers} worker(s)`);
     f.onListening?.(url, port);
     try {
       const graceMs = f.resumed ? ctx.config.cluster.noWorkerTimeoutMs : undefined;

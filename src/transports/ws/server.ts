@@ -12,13 +12,13 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { createSecureContext, type TLSSocket } from 'node:tls';
 import { createRequire } from 'node:module';
 import type { WebSocket, WebSocketServer as WsServer } from 'ws';
 import { DEFAULT_CONFIG } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
 import { Admission, type AdmissionLimits } from './admission.js';
+import { ALL_ADDRESSES, bindServer, type Bound } from './bind.js';
 import { ThrottledLog } from './throttled-log.js';
 import { urlHost } from '../../shared/url.js';
 
@@ -70,8 +70,10 @@ export interface ListenOptions {
 export interface Listening {
   wss: WebSocketServer;
   server: Server;
-  /** ws://host:port or wss://host:port, with the port actually bound. */
+  /** ws://host:port or wss://host:port, with the port actually bound: the first of `urls`. */
   url: string;
+  /** One such URL per address listened on: `--host all` has ws://[::]:port and ws://0.0.0.0:port. */
+  urls: string[];
   admission: Admission;
   port: number;
   /** Largest frame of a ready worker. */
@@ -90,9 +92,10 @@ export function listenError(what: string, host: string, port: number, err: NodeJ
           ? `${host} is not an address of this machine`
           : // The name did not resolve (the listen's own lookup): "ENOTFOUND" alone said neither what nor what to do.
             err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN' || err.code === 'EAI_FAIL'
-            ? `${host} is not a name this machine resolves (${err.code}): give an address or name of this machine (0.0.0.0 for all its IPv4 addresses)`
+            ? `${host} is not a name this machine resolves (${err.code}): give an address or name of this machine (${ALL_ADDRESSES} for every address, IPv6 and IPv4)`
             : (err.code ?? err.message);
-  return new TrainerError('E_CONFIG', `cannot ${what} on ${host}:${port}: ${why}`);
+  const where = host === ALL_ADDRESSES ? `every address (${ALL_ADDRESSES}), port ${port}` : `${urlHost(host)}:${port}`;
+  return new TrainerError('E_CONFIG', `cannot ${what} on ${where}: ${why}`);
 }
 
 /**
@@ -208,27 +211,27 @@ export async function listen(o: ListenOptions): Promise<Listening> {
   wss.on('error', (err: Error) => {
     if (server.listening) o.log?.(`workers' port: ${err.message}`);
   });
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => reject(listenError('listen for workers', o.host, o.port, err));
-    server.once('error', onError);
-    server.listen(o.port, o.host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  let bound: Bound;
+  try {
+    bound = await bindServer(server, o.port, o.host);
+  } catch (err) {
+    throw listenError('listen for workers', o.host, o.port, err as NodeJS.ErrnoException);
+  }
+  const { port } = bound;
   const scheme = material !== null ? 'wss' : 'ws';
-  const hostPart = urlHost(o.host);
+  const urls = bound.hosts.map((h) => `${scheme}://${urlHost(h)}:${port}`);
   return {
     wss,
     server,
     admission,
     maxPayloadBytes: o.maxPayloadBytes,
-    url: `${scheme}://${hostPart}:${port}`,
+    url: urls[0] ?? '',
+    urls,
     port,
     close: () =>
       new Promise<void>((resolve) => {
         for (const c of wss.clients) c.terminate();
+        bound.closeExtra();
         wss.close(() => server.close(() => resolve()));
         server.closeAllConnections?.();
       }),
