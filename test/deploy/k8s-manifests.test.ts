@@ -13,6 +13,7 @@ import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
 import { EXIT_CODES, EXIT_MAY_RETRY } from '../../src/shared/errors.js';
+import { ALL_ADDRESSES } from '../../src/transports/ws/bind.js';
 import { tempDir } from '../helpers.js';
 import { validateObject } from './k8s-validate.js';
 import { containers, kustomizeBuild, podSpecs, type Obj } from './kustomize-subset.js';
@@ -91,7 +92,8 @@ test('the Service selects the coordinator pod and exposes the port it listens an
   assert.ok(cport, `the coordinator has a port named ${String(port?.targetPort)}`);
   assert.equal(cport.containerPort, port?.port);
   const script = String((c.args as string[])[0]);
-  assert.match(script, new RegExp(`--host 0\\.0\\.0\\.0 --port ${String(cport.containerPort)} `));
+  // Every address of both families: on an IPv6 cluster the pod's and the Service's addresses are IPv6 (0.0.0.0 is IPv4 only).
+  assert.match(script, new RegExp(`--host ${ALL_ADDRESSES} --port ${String(cport.containerPort)} `));
   const probe = (c.readinessProbe as Obj).httpGet as Obj;
   assert.deepEqual([probe.path, probe.port], ['/healthz', port?.targetPort]);
 });
@@ -189,7 +191,7 @@ test('the coordinator pod trains the run on the volume with --auto-resume: a res
   // (What --auto-resume does is test/cli/auto-resume.integration.test.ts.)
   assert.equal(
     r.stdout.trim(),
-    `coordinator --config configs/cifar3.yaml --host 0.0.0.0 --port 9000 --min-workers 3 --run.dir ${state}/runs --run.name cifar3 --data.path ${state}/data --auto-resume --data.download true`,
+    `coordinator --config configs/cifar3.yaml --host all --port 9000 --min-workers 3 --run.dir ${state}/runs --run.name cifar3 --data.path ${state}/data --auto-resume --data.download true`,
   );
   // The config the pod names is in the image (the Dockerfile copies configs/).
   await readFile(join(REPO, settings.config ?? ''));

@@ -306,7 +306,7 @@ describe('trainer.sbatch on a real Slurm', { concurrency: 3 }, () => {
     assert.equal(r.output.match(/stub worker --connect 127\.0\.0\.1:\d+ --retry-for-ms \d+ --name job\d+\.task\d@n\d --gpu 0 \(token set\)/g)?.length, 6);
   });
 
-  test('--gres gpu:2 with two tasks a node gives task i of the node --gpu i (each saw both devices and took the first); with a certificate the workers dial wss:// and trust it', { skip }, async () => {
+  test('--gres gpu:2 with two tasks a node gives task i of the node --gpu i (each saw both devices and took the first); with a certificate the workers dial wss:// and trust it; a head given by name has the coordinator on all addresses, IPv6 too (it was 0.0.0.0)', { skip }, async () => {
     const stub = join(dir, 'stub-gres.sh');
     await writeFile(stub, '#!/bin/sh\necho "stub $*" >&2\n[ "$1" = coordinator ] && sleep 1\nexit 0\n');
     await chmod(stub, 0o755);
@@ -315,16 +315,19 @@ describe('trainer.sbatch on a real Slurm', { concurrency: 3 }, () => {
     const job = await submit(
       ['--nodes', '2', '--ntasks-per-node', '2', '--gres', 'gpu:2'],
       ['--config', 'x.yaml', '--cluster.tls.cert', cert, '--cluster.tls.key', cert],
-      slurmEnv({ TRAINER_BIN: stub }),
+      // A name, which may resolve to an IPv6 address on the workers' nodes (the stubs dial nothing).
+      slurmEnv({ TRAINER_BIN: stub, TRAINER_HEAD_ADDR: 'head.example' }),
     );
     const r = await finished(job);
     assert.equal(r.state, 'COMPLETED', r.output);
+    assert.match(r.output, /coordinator on n1 listening on every IPv6 and IPv4 address, port (\d+), workers dial wss:\/\/head\.example:\1;/);
+    assert.match(r.output, /stub coordinator --host all --port \d+ --min-workers 4 --config x\.yaml/);
     const seen = new Map<string, string[]>();
     for (const m of r.output.matchAll(/task \d on (n\d): CUDA_VISIBLE_DEVICES=0,1 -> worker --gpu (\d)/g)) {
       seen.set(m[1] ?? '', [...(seen.get(m[1] ?? '') ?? []), m[2] ?? ''].sort());
     }
     assert.deepEqual(Object.fromEntries(seen), { n1: ['0', '1'], n2: ['0', '1'] }, r.output);
-    assert.equal(r.output.match(new RegExp(`stub worker --connect wss://127\\.0\\.0\\.1:\\d+ --retry-for-ms \\d+ --ca ${cert.replace(/[.]/g, '\\.')} --name`, 'g'))?.length, 4, r.output);
+    assert.equal(r.output.match(new RegExp(`stub worker --connect wss://head\\.example:\\d+ --retry-for-ms \\d+ --ca ${cert.replace(/[.]/g, '\\.')} --name`, 'g'))?.length, 4, r.output);
   });
 
   test('the script checks its environment and where it runs before starting anything', { skip }, async () => {
