@@ -45,11 +45,12 @@ function container(o: Obj, name: string): Obj {
 }
 const envOf = (c: Obj, name: string) => ((c.env as Obj[]) ?? []).find((e) => e.name === name);
 
-test('the kustomization renders the Secret, settings, volume, coordinator Job and Service, and workers Job', () => {
+test('the kustomization renders the Secret, settings, volume, coordinator Job and Service, workers Job, and the coordinator\'s NetworkPolicy', () => {
   assert.deepEqual(objs.map((o) => `${String(o.kind)}/${nameOf(o)}`).sort(), [
     'ConfigMap/trainer-settings',
     'Job/trainer-coordinator',
     'Job/trainer-workers',
+    'NetworkPolicy/trainer-coordinator',
     'PersistentVolumeClaim/trainer-state',
     'Secret/trainer-token',
     'Service/trainer-coordinator',
@@ -96,6 +97,51 @@ test('the Service selects the coordinator pod and exposes the port it listens an
   assert.match(script, new RegExp(`--host ${ALL_ADDRESSES} --port ${String(cport.containerPort)} `));
   const probe = (c.readinessProbe as Obj).httpGet as Obj;
   assert.deepEqual([probe.path, probe.port], ['/healthz', port?.targetPort]);
+});
+
+const podLabels = (o: Obj) => ((o.kind === 'Pod' ? o.metadata : ((o.spec as Obj).template as Obj).metadata) as Obj).labels as Record<string, string>;
+
+/** Whether a label selector selects a pod with these labels (matchLabels only: the manifests use no expressions). */
+function selects(selector: Obj, labels: Record<string, string>): boolean {
+  assert.deepEqual(Object.keys(selector), ['matchLabels'], 'a selector of matchLabels only');
+  const match = selector.matchLabels as Record<string, string>;
+  assert.ok(Object.keys(match).length > 0, 'an empty selector selects every pod');
+  return Object.entries(match).every(([k, v]) => labels[k] === v);
+}
+
+test("a NetworkPolicy lets the worker pods alone reach the coordinator's port, by the labels the pods have and the port the container listens on", async () => {
+  const policy = get('NetworkPolicy', 'trainer-coordinator');
+  const spec = policy.spec as Obj;
+  const coordinator = get('Job', 'trainer-coordinator');
+  const workers = get('Job', 'trainer-workers');
+  const reader = parse(await readFile(join(K8S, 'tools/state-reader.yaml'), 'utf8')) as Obj;
+  // It isolates the coordinator's pod, and only that one: the workers dial out and take no connection.
+  assert.equal(selects(spec.podSelector as Obj, podLabels(coordinator)), true, 'it selects the coordinator pod');
+  assert.equal(selects(spec.podSelector as Obj, podLabels(workers)), false, 'it leaves the workers alone');
+  assert.deepEqual(spec.policyTypes, ['Ingress']);
+  // One rule: from pods of this namespace with the workers' labels (no namespaceSelector: another
+  // namespace's pods with those labels stay out; no ipBlock), to one TCP port.
+  const rules = spec.ingress as Obj[];
+  assert.equal(rules.length, 1, JSON.stringify(rules));
+  const [rule] = rules as [Obj];
+  const peers = rule.from as Obj[];
+  assert.equal(peers.length, 1, JSON.stringify(peers));
+  assert.deepEqual(Object.keys(peers[0] as Obj), ['podSelector']);
+  const from = (peers[0] as Obj).podSelector as Obj;
+  assert.equal(selects(from, podLabels(workers)), true, 'it admits the worker pods');
+  assert.equal(selects(from, podLabels(coordinator)), false);
+  assert.equal(selects(from, podLabels(reader)), false, 'it does not admit the state reader');
+  // The port is where connections arrive at the pod: the container's (the Service's targetPort), not the Service's.
+  const ports = rule.ports as Obj[];
+  assert.equal(ports.length, 1, JSON.stringify(ports));
+  const [port] = ports as [Obj];
+  assert.equal(port.protocol, 'TCP');
+  const cport = ((container(coordinator, 'coordinator').ports as Obj[]) ?? []).find((p) => (typeof port.port === 'string' ? p.name : p.containerPort) === port.port);
+  assert.ok(cport, `the coordinator container has a port ${String(port.port)}`);
+  const svcPort = ((get('Service', 'trainer-coordinator').spec as Obj).ports as Obj[])[0] as Obj;
+  assert.ok(svcPort.targetPort === cport.name || svcPort.targetPort === cport.containerPort, 'the Service sends connections to that port');
+  // The workers' port is the readiness probe's and the dashboard's too: the probe comes from the node, which a NetworkPolicy never blocks.
+  assert.equal(((container(coordinator, 'coordinator').readinessProbe as Obj).httpGet as Obj).port, cport.name);
 });
 
 test('workers dial the Service by name and port, one GPU and --gpu 0 each, as an Indexed Job', () => {

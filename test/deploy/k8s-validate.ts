@@ -27,6 +27,7 @@ const MODELS: Record<string, [string, string]> = {
   'v1/PersistentVolumeClaim': ['kubernetes-models/v1/PersistentVolumeClaim', 'PersistentVolumeClaim'],
   'v1/Pod': ['kubernetes-models/v1/Pod', 'Pod'],
   'batch/v1/Job': ['kubernetes-models/batch/v1/Job', 'Job'],
+  'networking.k8s.io/v1/NetworkPolicy': ['kubernetes-models/networking.k8s.io/v1/NetworkPolicy', 'NetworkPolicy'],
 };
 
 /** Problems of `o`, as "path: what" lines; empty when it is valid. */
