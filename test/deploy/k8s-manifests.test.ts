@@ -243,6 +243,17 @@ test('the coordinator pod trains the run on the volume with --auto-resume: a res
   await readFile(join(REPO, settings.config ?? ''));
 });
 
+test('kustomization.yaml and the README ask for the same Kubernetes, one where every Job field used is on by default (kustomization.yaml said 1.26, the README 1.31)', async () => {
+  const header = /Needs Kubernetes >= 1\.(\d+)/.exec(await readFile(join(K8S, 'kustomization.yaml'), 'utf8'));
+  const readme = /Kubernetes 1\.(\d+) or later/.exec(await readFile(join(REPO, 'README.md'), 'utf8'));
+  assert.ok(header && readme, 'both state a minimum version');
+  assert.equal(header[1], readme[1]);
+  // podFailurePolicy is on by default from 1.26, a Job's successPolicy from 1.31 (off, the workers' Job failed after a finished run).
+  const jobs = objs.filter((o) => o.kind === 'Job').map((o) => o.spec as Obj);
+  const needs = Math.max(...jobs.map((j) => (j.successPolicy ? 31 : j.podFailurePolicy ? 26 : 0)));
+  assert.ok(Number(header[1]) >= needs, `1.${header[1]} < 1.${needs}`);
+});
+
 test('token.env stays out of git', async () => {
   assert.match(await readFile(join(K8S, '.gitignore'), 'utf8'), /^token\.env$/m);
   const tracked = spawnSync('git', ['ls-files', 'deploy/k8s'], { cwd: REPO, encoding: 'utf8' });
