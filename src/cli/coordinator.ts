@@ -2,7 +2,7 @@
 import { parseAllowedHosts, parseStatusPort } from '../dashboard/host-check.js';
 import { dashboardRun, dashboardUrlOf, startDashboard } from '../dashboard/live.js';
 import { resolveRunConfig, runStart } from '../coordinator/run-config.js';
-import { VERIFY_NEEDS_WORKERS, type Config } from '../shared/config.js';
+import { copyConfig, VERIFY_NEEDS_WORKERS, type Config } from '../shared/config.js';
 import { TrainerError, isTrainerError } from '../shared/errors.js';
 import { isLoopbackHost, MIN_NETWORK_TOKEN_CHARS, resolveToken } from '../transports/ws/auth.js';
 import { tlsMaterial } from '../transports/ws/server.js';
@@ -36,7 +36,7 @@ async function workersAtLeast(minWorkers: number | undefined, over: Record<strin
 }
 
 export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<string, unknown>): Promise<void> {
-  const over: Record<string, unknown> = structuredClone(overrides);
+  const over: Record<string, unknown> = copyConfig(overrides);
   const cluster = (over.cluster ??= {}) as Record<string, unknown>;
   cluster.transport = 'ws';
   // [::1] as in a URL: the address inside (it was "needs a shared token", not being a loopback address as written).

@@ -31,7 +31,7 @@ export async function evalCommand(a: EvalArgs, overrides: Record<string, unknown
   const over = overrides as { data?: object; eval?: object };
   // Its cluster section as the defaults: eval computes here, with none of the run's workers, and one
   // a later version refuses (cluster.verify with threads, taken before) refused evaluating the run.
-  const config = validateConfig({ ...base, cluster: structuredClone(DEFAULT_CONFIG.cluster), data: { ...base.data, ...over.data }, eval: { ...base.eval, ...over.eval } });
+  const config = validateConfig({ ...base, cluster: structuredClone(DEFAULT_CONFIG.cluster), data: mergeConfig(base.data, over.data), eval: mergeConfig(base.eval, over.eval) });
   const exported = await readExportedModel(folder.modelDir).catch(async (err: unknown) => {
     throw (await folder.unfinished()) ?? err;
   });

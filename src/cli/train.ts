@@ -2,7 +2,7 @@
 import { parseAllowedHosts, parseStatusPort } from '../dashboard/host-check.js';
 import { resolveRunConfig, runStart } from '../coordinator/run-config.js';
 import { RunFolder } from '../coordinator/run-folder.js';
-import type { Config } from '../shared/config.js';
+import { copyConfig, type Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { parseGpuList } from '../shared/gpu-backends.js';
 import { note } from './output.js';
@@ -12,7 +12,7 @@ import type { TrainArgs } from './commands.js';
 
 /** CLI flags that are shorthands for config keys, layered over the dotted overrides. */
 export function flagOverrides(a: Pick<TrainArgs, 'threads' | 'procs' | 'gpus' | 'backend' | 'gpu'>, overrides: Record<string, unknown>) {
-  const out: Record<string, unknown> = structuredClone(overrides);
+  const out: Record<string, unknown> = copyConfig(overrides);
   const section = (k: string) => (out[k] ??= {}) as Record<string, unknown>;
   if (a.threads !== undefined && a.procs !== undefined) {
     throw new TrainerError('E_USAGE', '--threads and --procs are two ways to run the workers: give one of them');

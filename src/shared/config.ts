@@ -15,6 +15,7 @@ import { hideCredentials } from './url.js';
 import { didYouMean } from './suggest.js';
 import { takesGpu } from './gpu-backends.js';
 import { withStandIns } from './stand-ins.js';
+import { copyWritten, keepsText, quoteWritten, recordWritten, setWritten, writtenAt, WrittenNumber } from './written-numbers.js';
 
 /**
  * zod and yaml, required when first used (CommonJS, through require: one instance, whatever imports
@@ -30,8 +31,30 @@ export const zod = (): typeof Zod => (z ??= (withStandIns([zodLocales()], () => 
  * re-exports as `z.locales`; its English messages come from their own file.
  */
 const zodLocales = (): string => join(dirname(requireHere.resolve('zod')), 'v4', 'locales', 'index.cjs');
-const parseYaml = (text: string, options?: Yaml.ParseOptions & Yaml.DocumentOptions & Yaml.SchemaOptions & Yaml.ToJSOptions): unknown =>
-  (requireHere('yaml') as typeof Yaml).parse(text, options);
+/**
+ * YAML text read as yaml's parse() reads it (its warnings, its first error thrown), in a holder,
+ * `{ value }`, so that a bare number's text has an object to be kept beside (written-numbers.ts):
+ * the text of each number a 64-bit float does not keep, for E_CONFIG's messages.
+ */
+function parseYaml(text: string, options: Yaml.DocumentOptions & Yaml.ParseOptions & Yaml.SchemaOptions & Yaml.ToJSOptions = {}): { value: unknown } {
+  const yaml = requireHere('yaml') as typeof Yaml;
+  const doc = yaml.parseDocument(text, options);
+  const logLevel = doc.options.logLevel;
+  if (logLevel === 'warn' || logLevel === 'debug') for (const warning of doc.warnings) process.emitWarning(warning);
+  if (doc.errors[0] !== undefined) throw doc.errors[0];
+  yaml.visit(doc, {
+    Scalar(_key, node, path) {
+      // Not in a mapping's key: that is made a string of the number (an unknown key, named as before).
+      const inKey = path.some((p, i) => yaml.isPair(p) && (path[i + 1] ?? node) === p.key);
+      if (typeof node.value === 'number' && node.source !== undefined && !inKey && !keepsText(node.source, node.value)) {
+        node.value = new WrittenNumber(node.value, node.source);
+      }
+    },
+  });
+  const holder = { value: doc.toJS(options) as unknown };
+  recordWritten(holder);
+  return holder;
+}
 
 /**
  * Synthetic images a split may have: 20 times CIFAR-10's training set, about 3 GB in memory (held
@@ -344,13 +367,27 @@ export function mergeConfig(base: unknown, over: unknown): unknown {
   if (isPlain(base) && over === null) return base;
   if (!isPlain(base) || !isPlain(over)) return over === undefined ? base : over;
   const out: Plain = { ...base };
+  copyWritten(base, out);
   for (const [k, v] of Object.entries(over)) {
     // Own keys only, defined rather than assigned: a key "__proto__" (YAML or a flag) had replaced the
     // object's prototype and slipped past validation, and `k in base` took inherited names for keys.
     const value = Object.hasOwn(base, k) ? mergeConfig(base[k], v) : v;
     Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
+    setWritten(out, k, writtenAt(over, k));
   }
   return out;
+}
+
+/**
+ * A deep copy of a config as read (sections, lists and scalars), with the text of its numbers as
+ * written (structuredClone drops it, and a flag's 1e-400 was quoted as 0).
+ */
+export function copyConfig<T>(v: T): T {
+  if (!isPlain(v) && !Array.isArray(v)) return v;
+  const out: Plain | unknown[] = Array.isArray(v) ? [] : {};
+  for (const [k, x] of Object.entries(v)) Object.defineProperty(out, k, { value: copyConfig(x), enumerable: true, writable: true, configurable: true });
+  copyWritten(v, out);
+  return out as T;
 }
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
@@ -359,13 +396,26 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
-/** A value for a one-line message: its JSON (NaN and Infinity as such), cut at 60 characters; `nothing` for none. */
+/**
+ * A value for a one-line message: its JSON (NaN and Infinity as such; a number inside it as the user
+ * wrote it, where it does not keep the text), cut at 60 characters; `nothing` for none.
+ */
 export function quote(v: unknown): string {
   if (v === undefined) return 'nothing';
   // JSON has no NaN or Infinity (YAML's .nan and .inf): it would print them as null, in a list too.
   if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
-  const s = JSON.stringify(v, (_k, x: unknown) => (typeof x === 'number' && !Number.isFinite(x) ? `\u0001${x}\u0001` : x)).replace(/"\\u0001(.*?)\\u0001"/g, '$1');
+  const s = JSON.stringify(v, function (this: unknown, k: string, x: unknown) {
+    const text = writtenAt(this, k) ?? (typeof x === 'number' && !Number.isFinite(x) ? String(x) : undefined);
+    return text === undefined ? x : `\u0001${text}\u0001`;
+  }).replace(/"\\u0001(.*?)\\u0001"/g, '$1');
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/** quote() of `holder[key]`: a number as the user wrote it, with what it reads as where that is not plain. */
+function quoteIn(holder: unknown, key: PropertyKey): string {
+  const v = isPlain(holder) || Array.isArray(holder) ? (holder as Plain)[key as string] : undefined;
+  const text = writtenAt(holder, key);
+  return text !== undefined && typeof v === 'number' ? quoteWritten(text, v) : quote(v);
 }
 
 /**
@@ -426,9 +476,10 @@ export function validateConfig(raw: unknown): Config {
     // A section given a value (`train: 5`) got zod's own words, "Invalid input: expected object, received number".
     const message = issue.code === 'invalid_type' && issue.expected === 'object' ? 'must be a section of keys' : issue.message;
     const got = valueAt(raw, issue.path);
+    const quoted = issue.path.length === 0 ? quote(got) : quoteIn(valueAt(raw, issue.path.slice(0, -1)), issue.path[issue.path.length - 1] as PropertyKey);
     // `data.path: ~` meant the home folder; YAML reads a bare ~ as null.
     const tilde = got === null && (HOME_PATH_KEYS as readonly string[]).includes(path) ? ' (YAML reads a bare ~ as null: write "~" in quotes, or the full path)' : '';
-    throw new TrainerError('E_CONFIG', `${path} ${message}, got ${quote(got)}${tilde}`);
+    throw new TrainerError('E_CONFIG', `${path} ${message}, got ${quoted}${tilde}`);
   }
   const c = r.data;
   c.run.dir = homePath('run.dir', c.run.dir);
@@ -581,7 +632,7 @@ export async function readConfigFile(file: string): Promise<unknown> {
   const text = bytes.toString('utf8');
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = parseYaml(text).value;
   } catch (err) {
     const first = ((err as Error).message.split('\n')[0] ?? '').replace(/:$/, ''); // its excerpt of the file follows the colon
     throw new TrainerError('E_CONFIG', `config file ${file} is not valid YAML: ${first}`);
@@ -621,7 +672,7 @@ function checkSections(doc: Plain, defaults: unknown, path: string[]): void {
     const d = Object.hasOwn(defaults, k) ? defaults[k] : undefined;
     if (!isPlain(d)) continue;
     if (isPlain(v)) checkSections(v, d, [...path, k]);
-    else if (v !== null) throw new TrainerError('E_CONFIG', `${[...path, k].join('.')} must be a section of keys, got ${quote(v)}`);
+    else if (v !== null) throw new TrainerError('E_CONFIG', `${[...path, k].join('.')} must be a section of keys, got ${quoteIn(doc, k)}`);
   }
 }
 
@@ -670,22 +721,18 @@ export function extractConfigFlags(argv: readonly string[]): { rest: string[]; o
     // An empty value would read as YAML null ("run.name must be a string, got null"); null is typed as null.
     if (text.trim() === '') throw new TrainerError('E_CONFIG', `--${m[1]}.${m[2]} needs a value`);
     const keys = [m[1] as string, ...(m[2] as string).split('.')];
-    let value: unknown;
+    let read: { value: unknown } = { value: text };
     if (TEXT_KEYS.has(keys.join('.'))) {
       // Text as typed: read as YAML, "exp #3" lost its "#3" (a comment), "~" became null, 007 the number 7.
-      value = text === 'null' && NULLABLE_TEXT_KEYS.has(keys.join('.')) ? null : text;
+      read = { value: text === 'null' && NULLABLE_TEXT_KEYS.has(keys.join('.')) ? null : text };
     } else {
       try {
-        value = parseYaml(text, { logLevel: 'error' }); // no YAMLWarning on stderr for "%x"
+        read = parseYaml(text, { logLevel: 'error' }); // no YAMLWarning on stderr for "%x"
       } catch {
-        value = text;
+        // read as the text itself
       }
-      const loop = selfReference(value);
+      const loop = selfReference(read.value);
       if (loop !== null) throw new TrainerError('E_CONFIG', `--${[...keys, loop].filter(Boolean).join('.')} holds an alias of itself (*name inside its own &name)`);
-      // Said here, where the number as typed is still known: validation sees it rounded.
-      if (typeof value === 'number' && value > Number.MAX_SAFE_INTEGER && /^\+?\d+$/.test(text.trim())) {
-        throw new TrainerError('E_CONFIG', `${keys.join('.')} ${TOO_LARGE}, got ${text.trim()}`);
-      }
     }
     // No config has these keys, and `--train.__proto__.epochs 3` walked into Object.prototype.
     const odd = keys.findIndex((k) => k === '__proto__' || k === 'constructor' || k === 'prototype');
@@ -695,7 +742,8 @@ export function extractConfigFlags(argv: readonly string[]): { rest: string[]; o
       if (!isPlain(node[k])) node[k] = {};
       node = node[k] as Plain;
     }
-    node[keys[keys.length - 1] as string] = value;
+    node[keys[keys.length - 1] as string] = read.value;
+    setWritten(node, keys[keys.length - 1] as string, writtenAt(read, 'value'));
   }
   return { rest, overrides };
 }

@@ -14,6 +14,7 @@ import './config-normalize-empty-section.unit.js';
 import './config-task-limits.unit.js';
 import './config-text-flags.unit.js';
 import './config-timer-limit.unit.js';
+import './config-written-numbers.unit.js';
 import './config.unit.js';
 import './cpus.unit.js';
 import './exit-codes.unit.js';
