@@ -27,6 +27,8 @@ side=$(mktemp)
 # about 250 folders, 700 MB, in /tmp, for good. The workers' dataset cache too: tests that start
 # `trainer worker` without --cache-dir read and wrote the user's ~/.cache/trainer.
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/trainer-test.XXXXXX")
+# As /tmp is: tests run as root run some children as nobody (permission tests), which mktemp's 0700 shut out.
+chmod 1777 "$scratch"
 trap 'rm -rf "$side" "$scratch"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
