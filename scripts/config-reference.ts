@@ -64,8 +64,8 @@ export const DESCRIPTIONS: Record<string, string> = {
   'cluster.tls.key': 'PEM private key file of `cluster.tls.cert`; a leading `~/` is the home folder.',
   'cluster.verify': 'Checks untrusted WebSocket workers by recomputation: this fraction of micro-batches and evaluation chunks, drawn at random, is also computed by a second worker and compared bit for bit (a mismatch goes to a third; the odd one is evicted and refused for the run). 0 checks nothing, 1 everything (twice the compute); needs one backend and `cluster.workers` ≥ 2, and worker processes (`trainer coordinator`, `trainer train --procs N`): threads and an in-process run are trusted, and refuse it. See Security.',
   'cluster.maxNormRatio': 'A WebSocket worker\'s gradient whose norm per example passes this multiple of the median of the other workers\' norms (one value per worker, moving at most √ of this a step) is suspect: it is used only if another worker computes the same bits, else its sender is evicted and refused for the run. One this many times smaller is used, but evicts nobody. See Security.',
-  'cluster.stallBackoffMs': 'A worker evicted for a stall (a task past `cluster.stepTimeoutMs`, or silence), or for a result that does not fit its task, may rejoin after this long, doubled for each further eviction of that kind.',
-  'cluster.maxStalls': 'Stalls after which a worker (by name) is refused for the rest of the run; so are results that do not fit their task, counted apart.',
+  'cluster.stallBackoffMs': 'A worker evicted for a stall (a task past `cluster.stepTimeoutMs`, or silence), or for a result that does not fit its task, may rejoin after this long, doubled for each further eviction of either kind.',
+  'cluster.maxStalls': 'Evictions for a stall or for a result that does not fit its task, counted together, after which a worker (by name) is refused for the rest of the run.',
   'cluster.gpus': 'With `cluster.transport: procs` (`trainer train --procs`): CUDA device of each local worker process, round-robin, e.g. `[0, 1]` for one process per GPU; empty gives every process the run\'s `gpu`. `--gpus 0,1` sets it.',
 };
 

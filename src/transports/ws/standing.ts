@@ -4,15 +4,18 @@
  * process's random id): one evicted for a stall (a task past
  * cluster.stepTimeoutMs, or silence) or for a bad result (one that does not
  * fit its task: dispatch.ts) may rejoin only after a backoff that doubles with
- * each eviction of that kind, and after cluster.maxStalls of one kind it is
- * refused for the run, like one caught sending wrong results. Checked right
- * after the token, before the worker gets a welcome.
+ * each eviction, and after cluster.maxStalls evictions it is refused for the
+ * run, like one caught sending wrong results. Checked right after the token,
+ * before the worker gets a welcome.
  *
  * Bad results share the stall limits, since each eviction costs the run the
- * same (a step's parts computed again, a welcome, a dataset proof), but are
- * counted apart, so that each log line and ban says what the worker did. With
- * no standing for them, a token holder answering every task with a bad result
- * was evicted, rejoined at once and was evicted again, every step of the run.
+ * same (a step's parts computed again, a welcome, a dataset proof), and one
+ * count of evictions of both kinds is held against them: counted apart, a
+ * worker that alternated stalls and bad results was refused only after
+ * 2 * cluster.maxStalls - 1 evictions (5 at the default 3). Each log line and
+ * ban still says which kinds the worker's evictions were. With no standing for
+ * bad results, a token holder answering every task with one was evicted,
+ * rejoined at once and was evicted again, every step of the run.
  *
  * Who a worker is, it says itself: one holding the token can come back as
  * another process or under another name. The backoff and the ban bound what
@@ -22,9 +25,9 @@
 import { CLOSE } from './protocol.js';
 
 export interface StandingLimits {
-  /** Refusal after the first stall or bad result; doubled for each further one of its kind (cluster.stallBackoffMs). */
+  /** Refusal after the first eviction (a stall or a bad result); doubled for each further one, of either kind (cluster.stallBackoffMs). */
   stallBackoffMs: number;
-  /** Stalls, or bad results, after which a worker is refused for the rest of the run (cluster.maxStalls). */
+  /** Evictions, stalls and bad results together, after which a worker is refused for the rest of the run (cluster.maxStalls). */
   maxStalls: number;
 }
 
@@ -72,15 +75,18 @@ export class Standing {
   private evicted(name: string, offence: Offence, now: number): string {
     const r = this.strikes.get(name) ?? { stalls: 0, badResults: 0, untilMs: 0 };
     this.strikes.set(name, r);
-    const count = offence === 'stall' ? ++r.stalls : ++r.badResults;
+    if (offence === 'stall') r.stalls++;
+    else r.badResults++;
+    const count = r.stalls + r.badResults;
+    const kinds = evictions(r);
     if (count >= this.limits.maxStalls) {
-      this.ban(name, `${count} ${offence}s (cluster.maxStalls)`);
-      return `refused for the rest of the run after ${count} ${offence}s`;
+      this.ban(name, `${kinds} (cluster.maxStalls)`);
+      return `refused for the rest of the run after ${kinds}`;
     }
     const backoffMs = this.limits.stallBackoffMs * 2 ** (count - 1);
-    // A longer back-off of the other kind still runs.
     r.untilMs = Math.max(r.untilMs, now + backoffMs);
-    return `${offence} ${count} of ${this.limits.maxStalls}: may rejoin in ${backoffMs} ms`;
+    const of = `${count} of ${this.limits.maxStalls}`;
+    return `${r.stalls === 0 || r.badResults === 0 ? `${offence} ${of}` : `eviction ${of} (${kinds})`}: may rejoin in ${backoffMs} ms`;
   }
 
   ban(name: string, why: string): void {
@@ -100,4 +106,10 @@ export class Standing {
   isBanned(name: string): boolean {
     return this.banned.has(name);
   }
+}
+
+/** "2 stalls", "1 bad result", "1 stall and 2 bad results". */
+function evictions(r: Strikes): string {
+  const of = (n: number, what: string) => (n === 0 ? [] : [`${n} ${what}${n > 1 ? 's' : ''}`]);
+  return [...of(r.stalls, 'stall'), ...of(r.badResults, 'bad result')].join(' and ');
 }

@@ -17,20 +17,34 @@ test('a stalling worker waits a doubling backoff to rejoin and is refused for th
   assert.deepEqual(s.refusal('w', 1e9), { code: CLOSE.banned, reason: 'refused for the rest of the run: 3 stalls (cluster.maxStalls)' });
 });
 
-test('a worker sending results that do not fit their tasks waits a doubling backoff to rejoin and is refused for the run after cluster.maxStalls of them, counted apart from its stalls', () => {
+test('a worker sending results that do not fit their tasks waits a doubling backoff to rejoin and is refused for the run after cluster.maxStalls of them', () => {
   const s = new Standing({ stallBackoffMs: 1000, maxStalls: 3 });
   assert.equal(s.badResult('w', 0), 'bad result 1 of 3: may rejoin in 1000 ms');
   assert.deepEqual(s.refusal('w', 400), { code: CLOSE.refused, reason: 'sent 1 bad result(s): refused for another 600 ms' });
   assert.equal(s.refusal('w', 1000), null);
-  assert.equal(s.stalled('w', 1000), 'stall 1 of 3: may rejoin in 1000 ms', 'a stall counts apart');
+  assert.equal(s.refusal('other', 400), null, 'by name');
   assert.equal(s.badResult('w', 1500), 'bad result 2 of 3: may rejoin in 2000 ms');
-  assert.deepEqual(s.refusal('w', 1600), { code: CLOSE.refused, reason: 'stalled 1 time(s) and sent 2 bad result(s): refused for another 1900 ms' });
-  assert.equal(s.stalled('w', 1600), 'stall 2 of 3: may rejoin in 2000 ms');
-  assert.equal(s.refusal('w', 3599)?.code, CLOSE.refused, 'the longer back-off holds');
-  assert.equal(s.refusal('w', 3600), null);
-  assert.equal(s.refusal('other', 1600), null, 'by name');
+  assert.equal(s.refusal('w', 3499)?.code, CLOSE.refused);
+  assert.equal(s.refusal('w', 3500), null);
   assert.equal(s.badResult('w', 9000), 'refused for the rest of the run after 3 bad results');
   assert.deepEqual(s.refusal('w', 1e9), { code: CLOSE.banned, reason: 'refused for the rest of the run: 3 bad results (cluster.maxStalls)' });
+});
+
+test('stalls and bad results count together against cluster.maxStalls: a worker alternating them is refused at its third eviction (counted apart, at its fifth), and its back-off doubles with each', () => {
+  const s = new Standing({ stallBackoffMs: 1000, maxStalls: 3 });
+  assert.equal(s.badResult('w', 0), 'bad result 1 of 3: may rejoin in 1000 ms');
+  assert.equal(s.stalled('w', 1000), 'eviction 2 of 3 (1 stall and 1 bad result): may rejoin in 2000 ms');
+  assert.deepEqual(s.refusal('w', 1600), { code: CLOSE.refused, reason: 'stalled 1 time(s) and sent 1 bad result(s): refused for another 1400 ms' });
+  assert.equal(s.refusal('w', 3000), null);
+  assert.equal(s.badResult('w', 3000), 'refused for the rest of the run after 1 stall and 2 bad results');
+  assert.deepEqual(s.refusal('w', 1e9), { code: CLOSE.banned, reason: 'refused for the rest of the run: 1 stall and 2 bad results (cluster.maxStalls)' });
+});
+
+test('with cluster.maxStalls 1 the first eviction of either kind refuses the worker for the run', () => {
+  const s = new Standing({ stallBackoffMs: 1000, maxStalls: 1 });
+  assert.equal(s.stalled('a', 0), 'refused for the rest of the run after 1 stall');
+  assert.equal(s.badResult('b', 0), 'refused for the rest of the run after 1 bad result');
+  assert.equal(s.refusal('b', 1e9)?.code, CLOSE.banned);
 });
 
 test("a worker in a bad result's back-off at the run's end counts as rejoining, as a stalled one does", () => {
