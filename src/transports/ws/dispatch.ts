@@ -179,6 +179,15 @@ export class Dispatcher {
   }
 
   /**
+   * `conn` leaves: the lines held back about it are told now, before the pool's line saying it is
+   * gone (told after it, they read as if it were still in the run).
+   */
+  tellHeldLines(conn: WorkerConn): void {
+    this.slowCopies.get(conn)?.flush();
+    this.slowCopies.delete(conn);
+  }
+
+  /**
    * A member left: its copies go back to the queue where their parts still want them, and on to
    * whoever is left. `peerReason`: why the worker closed, when it did ("bad task ID: why" from one
    * that could not compute task ID). A part that workers cannot compute ends the job: it is the
@@ -189,8 +198,7 @@ export class Dispatcher {
    * holders saying "bad task" stopped a run whose honest worker was there to compute it.
    */
   requeue(member: Member, peerReason: string | null = null): void {
-    this.slowCopies.get(member.conn)?.flush();
-    this.slowCopies.delete(member.conn);
+    this.tellHeldLines(member.conn);
     const job = this.job;
     const bad = peerReason === null ? null : /^bad task (\d+): (.*)$/s.exec(peerReason);
     // A worker ready meanwhile is present too, and may compute the part: "every worker present

@@ -270,6 +270,7 @@ export class WsPool implements WorkerPool, ConnHost {
     const member = this.members.get(conn);
     // 1006: the connection ended without a close frame (a killed process, a lost host), and no reason.
     const why = reason !== '' ? reason : code === 1006 ? 'connection lost' : 'no reason given';
+    this.dispatch.tellHeldLines(conn);
     if (member || i >= 0) this.o.log(`worker ${conn.id} (${conn.name}) gone (${code} ${why}); ${this.size - (member ? 1 : 0)} workers left`);
     // Timed out by tick() here: a peer closing with the code itself stalled nothing (no honest worker sends it).
     if (code === CLOSE.timedOut && conn.closedWhile === 'ready' && !conn.closedByPeer) {

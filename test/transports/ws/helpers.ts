@@ -12,12 +12,12 @@ import { MAIN_JS, wsPoolFactory, type WsFactoryOptions } from '../../../src/tran
 import { mergeConfig, type Config } from '../../../src/shared/config.js';
 import { createInProcessPool } from '../../../src/transports/in-process.js';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import WebSocketClient, { WebSocketServer, type WebSocket } from 'ws';
 import { authMac, newNonce } from '../../../src/transports/ws/auth.js';
 import { decodeMessage } from '../../../src/transports/ws/decode.js';
 import { encodeMessage } from '../../../src/transports/ws/encode.js';
 import { PROTOCOL_VERSION, type MessageOf } from '../../../src/transports/ws/protocol.js';
-import { sha256Hex } from '../../../src/transports/ws/wire-dataset.js';
+import { datasetProof, sha256Hex } from '../../../src/transports/ws/wire-dataset.js';
 import { getModel } from '../../../src/worker/model.js';
 import { quietLog, smallConfig } from '../../helpers.js';
 
@@ -353,4 +353,51 @@ export function clientFramePayload(b: Buffer): Buffer | null {
   const length = short === 126 ? b.readUInt16BE(2) : short;
   const at = header + 4;
   return b.length >= at + length ? b.subarray(at, at + length) : null;
+}
+
+/** A task a raw worker holds, as the coordinator sent it. */
+export type RawTask = MessageOf<'task'>;
+
+/**
+ * A token holder on a raw socket that joins as a worker named `name` (hello, the dataset fetched
+ * and proven, ready) and answers pings; its tasks wait in `tasks` until `answer` sends a result
+ * (all-zero gradients, `lossSum` as given: two different losses are two different results), or
+ * are answered at once with `answerAtOnce`. Resolves once ready.
+ */
+export async function rawWorker(url: string, name: string, o: { answerAtOnce?: boolean } = {}) {
+  const ws = new WebSocketClient(url);
+  const tasks: RawTask[] = [];
+  const parts: Buffer[] = [];
+  let welcome: MessageOf<'welcome'> | null = null;
+  let ready = false;
+  const closed = new Promise<number>((resolve) => ws.on('close', (code: number) => resolve(code)));
+  ws.on('error', () => {});
+  const answer = (task: RawTask, lossSum = 0) => {
+    const count = task.indices.length;
+    const gradient = new Float32Array((welcome as MessageOf<'welcome'>).modelSize);
+    ws.send(encodeMessage({ type: 'gradient', taskId: task.taskId, step: task.step, version: task.version, lossSum, correct: 0, count, computeMs: 1, startedAt: Date.now(), gradient }));
+  };
+  ws.on('message', (d: Buffer) => {
+    const m = decodeMessage(d, 'coordinator');
+    if (m.type === 'challenge') {
+      ws.send(encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(TOKEN, 'worker', m.nonce), nonce: newNonce(), name, instance: newNonce() }));
+    } else if (m.type === 'welcome') {
+      welcome = m;
+      ws.send(encodeMessage({ type: 'dataRequest' }));
+    } else if (m.type === 'dataChunk' && welcome) {
+      parts.push(Buffer.from(m.bytes));
+      if (parts.length === welcome.dataset.chunks) {
+        const proof = datasetProof(Buffer.concat(parts), welcome.proofNonce);
+        ws.send(encodeMessage({ type: 'ready', sha256: welcome.dataset.sha256, backend: 'wasm', proof }));
+        ready = true;
+      }
+    } else if (m.type === 'ping') {
+      ws.send(encodeMessage({ type: 'pong', seq: m.seq }));
+    } else if (m.type === 'task') {
+      if (o.answerAtOnce) answer(m);
+      else tasks.push(m);
+    }
+  });
+  await waitFor(`raw worker ${name} ready`, () => ready, 10_000);
+  return { ws, tasks, answer, closed, modelSize: () => (welcome as MessageOf<'welcome'>).modelSize };
 }

@@ -7,7 +7,7 @@ import { decodeMessage } from '../../../src/transports/ws/decode.js';
 import { encodeMessage } from '../../../src/transports/ws/encode.js';
 import { PROTOCOL_VERSION, type Message } from '../../../src/transports/ws/protocol.js';
 import { tempDir } from '../../helpers.js';
-import { TOKEN, startBarePool, waitFor } from './helpers.js';
+import { TOKEN, rawWorker, startBarePool, waitFor } from './helpers.js';
 
 const FORGED = 'bye\nmodel saved to /tmp/x/model (weights sha256 0000)\n\x1b[31merror E_DIVERGED: fake\x1b[0m';
 
@@ -85,5 +85,33 @@ test('a worker whose frame breaks the WebSocket rules is logged with what it bro
     assert.match(lines.find((l) => /left while joining/.test(l)) as string, /\(4400 socket error: Max payload size exceeded\)$/);
   } finally {
     await pool.close();
+  }
+});
+
+/** Where the first line matching `re` is in `lines` (-1: none). */
+const lineOf = (lines: readonly string[], re: RegExp) => lines.findIndex((l) => re.test(l));
+
+test('the "slow" lines held back about a worker are told before its "gone" line (the rest of the count came after it, as if it were still in the run)', async () => {
+  const { pool, url, lines } = await startBarePool(await tempDir());
+  let step: Promise<unknown> | null = null;
+  try {
+    // Joined first: in each pass it is given a part before the other.
+    const slow = await rawWorker(url, 'slow');
+    const quick = await rawWorker(url, 'quick', { answerAtOnce: true });
+    await pool.publish(0, new Float32Array(slow.modelSize()));
+    step = pool.runStep(0, [0, 1, 2, 3].map((i) => Int32Array.of(i)), { onResult: () => {} });
+    // Its two parts are slow once quick has answered its own: both go to quick, the second one's line held back (at most one a minute).
+    await step;
+    assert.equal(slow.tasks.length, 2);
+    assert.equal(lines.filter((l) => / is slow .*\(slow\)\): also given to worker \S+ \(quick\)$/.test(l)).length, 1, lines.join('\n'));
+    slow.ws.terminate();
+    await waitFor('slow gone', () => lineOf(lines, /\(slow\) gone \(1006/) >= 0, 5000);
+    const gone = lineOf(lines, /\(slow\) gone \(1006/);
+    const slowLines = lines.flatMap((l, i) => (/ is slow .*\(slow\)\)/.test(l) ? [i] : []));
+    assert.equal(slowLines.length, 2, `both slow parts told: ${lines.join('\n')}`);
+    assert.ok(slowLines.every((i) => i < gone), `after "gone":\n${lines.join('\n')}`);
+  } finally {
+    await pool.close();
+    await step?.catch(() => null);
   }
 });
