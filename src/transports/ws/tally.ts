@@ -251,7 +251,10 @@ export class Tally {
     if (!this.punished.has(conn)) {
       this.punished.add(conn);
       this.norms.refuse(conn.identity);
-      this.o.log(`worker ${conn.id} (${conn.name}) evicted and refused for the rest of the run: ${why}`);
+      // A worker gone before its result lost (a vote it left behind) is no longer in the run to be
+      // evicted from: its ban still counts, should it come back.
+      const what = conn.state === 'closed' ? ', gone already, is refused' : ' evicted and refused';
+      this.o.log(`worker ${conn.id} (${conn.name})${what} for the rest of the run: ${why}`);
       this.o.ban(conn, why);
     }
     const u = this.unverified.get(conn);

@@ -7,7 +7,7 @@ import { decodeMessage } from '../../../src/transports/ws/decode.js';
 import { encodeMessage } from '../../../src/transports/ws/encode.js';
 import { PROTOCOL_VERSION, type Message } from '../../../src/transports/ws/protocol.js';
 import { tempDir } from '../../helpers.js';
-import { TOKEN, rawWorker, startBarePool, waitFor } from './helpers.js';
+import { TOKEN, rawWorker, startBarePool, waitFor, type RawTask } from './helpers.js';
 
 const FORGED = 'bye\nmodel saved to /tmp/x/model (weights sha256 0000)\n\x1b[31merror E_DIVERGED: fake\x1b[0m';
 
@@ -110,6 +110,34 @@ test('the "slow" lines held back about a worker are told before its "gone" line 
     const slowLines = lines.flatMap((l, i) => (/ is slow .*\(slow\)\)/.test(l) ? [i] : []));
     assert.equal(slowLines.length, 2, `both slow parts told: ${lines.join('\n')}`);
     assert.ok(slowLines.every((i) => i < gone), `after "gone":\n${lines.join('\n')}`);
+  } finally {
+    await pool.close();
+    await step?.catch(() => null);
+  }
+});
+
+test('a worker that left before its result lost a verification is said to be gone and refused, not "evicted" (its line read as if it were still in the run)', async () => {
+  const { pool, url, lines } = await startBarePool(await tempDir(), { cluster: { verify: 1 } });
+  let step: Promise<unknown> | null = null;
+  try {
+    const liar = await rawWorker(url, 'liar');
+    const honest = await rawWorker(url, 'honest');
+    const third = await rawWorker(url, 'third');
+    await pool.publish(0, new Float32Array(liar.modelSize()));
+    step = pool.runStep(0, [Int32Array.of(0)], { onResult: () => {} });
+    await waitFor('both copies given', () => liar.tasks.length === 1 && honest.tasks.length === 1, 5000);
+    liar.answer(liar.tasks[0] as RawTask, 1);
+    liar.ws.terminate();
+    await waitFor('the liar gone', () => lineOf(lines, /\(liar\) gone/) >= 0, 5000);
+    // The two copies disagree: a third worker decides, against the liar.
+    honest.answer(honest.tasks[0] as RawTask, 2);
+    await waitFor('the third copy', () => third.tasks.length === 1, 5000);
+    third.answer(third.tasks[0] as RawTask, 2);
+    await step;
+    const after = lines.slice(lineOf(lines, /\(liar\) gone/) + 1).filter((l) => /\(liar\)/.test(l));
+    assert.equal(after.length, 1, lines.join('\n'));
+    assert.match(after[0] as string, /^worker \S+ \(liar\), gone already, is refused for the rest of the run: verification mismatch on micro-batch 0 of step 1: /);
+    assert.doesNotMatch(after[0] as string, /evicted/);
   } finally {
     await pool.close();
     await step?.catch(() => null);
