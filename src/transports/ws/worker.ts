@@ -89,9 +89,14 @@ async function reconnecting(o: WsWorkerOptions, compute: WorkerCompute): Promise
   let lostSince = performance.now();
   let joined = false;
   let told = '';
+  /** When retrying ends (Infinity: never): --retry-for-ms, or NEVER_JOINED_RETRY_MS before the first join, from when the link was lost. */
+  const giveUpAtMs = () => {
+    const limit = o.retryForMs ?? (joined ? 0 : NEVER_JOINED_RETRY_MS);
+    return limit > 0 ? lostSince + limit : Number.POSITIVE_INFINITY;
+  };
   for (;;) {
     if (o.signal?.aborted) return;
-    const { end, opened, error } = await connectOnce(o, compute, name);
+    const { end, opened, error } = await connectOnce(o, compute, name, giveUpAtMs());
     if (end.kind === 'leave') {
       o.log(`leaving: ${end.reason}`);
       const s = compute.staging();
@@ -119,17 +124,25 @@ async function reconnecting(o: WsWorkerOptions, compute: WorkerCompute): Promise
       throw new TrainerError('E_USAGE', `cannot connect to ${o.url}: ${plainServerHint(o.url)}`);
     }
     const limit = o.retryForMs ?? (joined ? 0 : NEVER_JOINED_RETRY_MS);
-    if (limit > 0 && performance.now() - lostSince > limit) {
+    const timedOut = () => {
       const longer = o.retryForMs === null ? `; --retry-for-ms N waits N ms (0: forever)` : '';
-      throw new TrainerError('E_TIMEOUT', `no coordinator at ${o.url} after ${seconds(limit)}: ${cause.replace(/^cannot connect to \S+: /, '')}${longer}`);
-    }
+      return new TrainerError('E_TIMEOUT', `no coordinator at ${o.url} after ${seconds(limit)}: ${cause.replace(/^cannot connect to \S+: /, '')}${longer}`);
+    };
+    const deadline = giveUpAtMs();
+    if (performance.now() >= deadline) throw timedOut();
     // Without its figures: a refusal's "for another 58001 ms" changes at every try.
     if (cause.replace(/\d+ ms\b/g, 'N ms') !== told) {
       const until = limit > 0 ? `for up to ${seconds(limit)}${o.retryForMs === null ? ' (--retry-for-ms 0: forever)' : ''}` : 'until it answers';
       o.log(`${cause}; retrying ${until}`);
       told = cause.replace(/\d+ ms\b/g, 'N ms');
     }
-    await sleep(backoff * (0.75 + Math.random() / 2), o.signal);
+    // The limit ends the wait for the next try: checked only after that try, it fired up to a
+    // backoff (6.25 s) late, and 3.5 s late at --retry-for-ms 3500.
+    const waitMs = backoff * (0.75 + Math.random() / 2);
+    const leftMs = deadline - performance.now();
+    await sleep(Math.min(waitMs, leftMs), o.signal);
+    if (o.signal?.aborted) return;
+    if (leftMs <= waitMs) throw timedOut();
     backoff = Math.min(RECONNECT_MAX_MS, backoff * 2);
   }
 }
@@ -179,7 +192,7 @@ const SILENT_JOINED_MIN_MS = 10_000;
 const SILENCE_CHECK_MS = 1000;
 
 /** One connection: a socket and the session on it, until the socket closes (or the session fails for good). */
-function connectOnce(o: WsWorkerOptions, compute: WorkerCompute, name: string): Promise<LinkEnd> {
+function connectOnce(o: WsWorkerOptions, compute: WorkerCompute, name: string, giveUpAtMs: number): Promise<LinkEnd> {
   return new Promise<LinkEnd>((resolve, reject) => {
     // allowPartialTrustChain: the coordinator's own certificate trusted as given, also one a CA
     // signed (the Slurm script passes the certificate itself; only a self-signed one was trusted).
@@ -189,24 +202,44 @@ function connectOnce(o: WsWorkerOptions, compute: WorkerCompute, name: string): 
     let silence: string | null = null;
     let socket: Socket | null = null;
     let bytesSeen = 0;
+    /** When bytes from the coordinator were last seen arriving (null: none yet). */
+    let lastBytesMs: number | null = null;
+    const readBytes = (now: number) => {
+      if (socket === null || socket.bytesRead === bytesSeen) return;
+      bytesSeen = socket.bytesRead;
+      lastHeard = lastBytesMs = now;
+    };
     const watch = setInterval(() => {
       const now = performance.now();
-      if (socket !== null && socket.bytesRead !== bytesSeen) {
-        bytesSeen = socket.bytesRead;
-        lastHeard = now;
-      }
+      readBytes(now);
       // This worker is joining or computing (the coordinator says nothing meanwhile), or this thread was
       // busy (a warm-up, a long task) and frames may be waiting unread: the silence is not the coordinator's.
       if (!session.waitingOnCoordinator || now - lastCheck > 2 * SILENCE_CHECK_MS) lastHeard = now;
       lastCheck = now;
-      // Before the welcome, no longer than --retry-for-ms either (at least 2 s, for a slow TLS handshake).
-      const beforeWelcome = o.retryForMs ? Math.min(SILENT_BEFORE_WELCOME_MS, Math.max(2000, o.retryForMs)) : SILENT_BEFORE_WELCOME_MS;
+      // Before the welcome, no longer than --retry-for-ms either (nor past its end: giveUp below).
+      const beforeWelcome = o.retryForMs ? Math.min(SILENT_BEFORE_WELCOME_MS, o.retryForMs) : SILENT_BEFORE_WELCOME_MS;
       const limit = session.heartbeatMs === null ? beforeWelcome : Math.max(SILENT_JOINED_MIN_MS, SILENT_HEARTBEATS * session.heartbeatMs);
       if (now - lastHeard > limit) {
         silence = `no word from the coordinator for ${seconds(limit)}`;
         ws.terminate();
       }
     }, SILENCE_CHECK_MS);
+    const attemptMs = performance.now();
+    // Retrying ends at giveUpAtMs, and so does this attempt if it has had no welcome by then and
+    // hears nothing: left to the check above (its limit counted from the attempt's start, on a 1 s
+    // timer), a silent server held the worker's E_TIMEOUT up to a limit and a second past its end.
+    // Bytes arriving within the last check's interval are a coordinator talking (a frame on a slow
+    // link): the silence rule goes on.
+    const giveUp = Number.isFinite(giveUpAtMs)
+      ? setTimeout(() => {
+          const now = performance.now();
+          readBytes(now);
+          const talking = lastBytesMs !== null && now - lastBytesMs <= SILENCE_CHECK_MS;
+          if (session.heartbeatMs !== null || talking || ws.readyState === WebSocket.CLOSED) return;
+          silence = `no word from the coordinator for ${seconds(now - (lastBytesMs ?? attemptMs))}`;
+          ws.terminate();
+        }, Math.max(0, giveUpAtMs - performance.now()))
+      : null;
     const session = new WorkerSession(
       compute,
       {
@@ -228,7 +261,7 @@ function connectOnce(o: WsWorkerOptions, compute: WorkerCompute, name: string): 
     // Frames are handled strictly in order, even across the awaits of the join.
     let chain = Promise.resolve();
     ws.on('message', (data: Buffer) => {
-      lastHeard = performance.now();
+      lastHeard = lastBytesMs = performance.now();
       chain = chain.then(() => session.receive(data));
     });
     // Bytes of a frame still arriving are a word too: one large frame on a slow link (the fc model's
@@ -241,6 +274,7 @@ function connectOnce(o: WsWorkerOptions, compute: WorkerCompute, name: string): 
     ws.on('error', (err) => void (error ??= err)); // 'close' follows and decides.
     ws.on('close', (code, reasonBuf) => {
       clearInterval(watch);
+      if (giveUp) clearTimeout(giveUp);
       o.signal?.removeEventListener('abort', onAbort);
       try {
         const end = session.ended(code, reasonBuf.toString());

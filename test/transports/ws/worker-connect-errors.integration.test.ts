@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import test from 'node:test';
 import { WebSocketServer } from 'ws';
@@ -56,6 +56,32 @@ test('a worker that cannot connect says why once (refused, host not found), retr
 
   const unknown = await attempt('ws://no-such-host.invalid:9000', { retryForMs: 300 });
   assert.match((unknown.err as Error).message, /host not found: no-such-host\.invalid/);
+});
+
+test('a worker gives up when --retry-for-ms ends, not at its next try after it: nothing listening, and a server that accepts but never answers (E_TIMEOUT came up to a backoff late, 3.5 s at 3500)', async () => {
+  const LIMIT_MS = 1500;
+  const refused = await attempt(`ws://127.0.0.1:${await freePort()}`, { retryForMs: LIMIT_MS });
+  assert.ok(isTrainerError(refused.err, 'E_TIMEOUT'), String(refused.err));
+  assert.ok(refused.ms >= LIMIT_MS && refused.ms < LIMIT_MS + 400, `E_TIMEOUT after ${Math.round(refused.ms)} ms`);
+
+  // Refused at first (the port closed), then a server that takes the connection and says nothing:
+  // the try under way when the limit comes ends with it (it held the worker up to a whole limit more).
+  const port = await freePort();
+  const sockets: Socket[] = [];
+  const silent = createNetServer((s) => void sockets.push(s));
+  // Tries at about 0, 0.2, 0.6 and 1.4 s (each ±25 %): the third or the fourth meets it.
+  setTimeout(() => silent.listen(port, '127.0.0.1'), 300);
+  const SILENT_LIMIT_MS = 2500;
+  try {
+    const r = await attempt(`ws://127.0.0.1:${port}`, { retryForMs: SILENT_LIMIT_MS });
+    assert.ok(isTrainerError(r.err, 'E_TIMEOUT'), String(r.err));
+    assert.ok(sockets.length > 0, 'a try reached the silent server');
+    assert.match((r.err as Error).message, /no word from the coordinator for \d/);
+    assert.ok(r.ms >= SILENT_LIMIT_MS && r.ms < SILENT_LIMIT_MS + 400, `E_TIMEOUT after ${Math.round(r.ms)} ms`);
+  } finally {
+    sockets.forEach((s) => s.destroy());
+    silent.close();
+  }
 });
 
 test('by default a worker that never joined gives up after a minute and says how to wait longer', async () => {
