@@ -362,7 +362,8 @@ export type RawTask = MessageOf<'task'>;
  * A token holder on a raw socket that joins as a worker named `name` (hello, the dataset fetched
  * and proven, ready) and answers pings; its tasks wait in `tasks` until `answer` sends a result
  * (all-zero gradients, `lossSum` as given: two different losses are two different results), or
- * are answered at once with `answerAtOnce`. Resolves once ready.
+ * are answered at once with `answerAtOnce`. Resolves once its ready is sent (the pool counts it a
+ * moment later: wait for pool.size).
  */
 export async function rawWorker(url: string, name: string, o: { answerAtOnce?: boolean } = {}) {
   const ws = new WebSocketClient(url);

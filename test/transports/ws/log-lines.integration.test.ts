@@ -97,7 +97,9 @@ test('the "slow" lines held back about a worker are told before its "gone" line 
   try {
     // Joined first: in each pass it is given a part before the other.
     const slow = await rawWorker(url, 'slow');
+    await waitFor('slow ready', () => pool.size === 1, 5000);
     const quick = await rawWorker(url, 'quick', { answerAtOnce: true });
+    await waitFor('quick ready', () => pool.size === 2, 5000);
     await pool.publish(0, new Float32Array(slow.modelSize()));
     step = pool.runStep(0, [0, 1, 2, 3].map((i) => Int32Array.of(i)), { onResult: () => {} });
     // Its two parts are slow once quick has answered its own: both go to quick, the second one's line held back (at most one a minute).
@@ -123,6 +125,7 @@ test('a worker that left before its result lost a verification is said to be gon
     const liar = await rawWorker(url, 'liar');
     const honest = await rawWorker(url, 'honest');
     const third = await rawWorker(url, 'third');
+    await waitFor('all three ready', () => pool.size === 3, 5000);
     await pool.publish(0, new Float32Array(liar.modelSize()));
     step = pool.runStep(0, [Int32Array.of(0)], { onResult: () => {} });
     await waitFor('both copies given', () => liar.tasks.length === 1 && honest.tasks.length === 1, 5000);
