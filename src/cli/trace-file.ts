@@ -15,7 +15,8 @@
  * written over the previous write's `]`, so that between writes the file is whole JSON, which a
  * JSON parser and Perfetto (whose importer reports an array without its `]` as an incomplete
  * file) read as well. Only a process killed in the middle of a write (microseconds in a second)
- * leaves a last line cut short and no `]`: drop that line and add one.
+ * leaves a last line cut short and no `]`: drop that line and add one. A reader that opens the file
+ * while the run writes may likewise catch a write half done: read it again.
  *
  * Writes are synchronous: what waits is bounded by `flushBytes` without dropping an event, a
  * write of that much to the page cache takes microseconds between two steps, and the process's
