@@ -182,6 +182,12 @@ interface LinkEnd {
  * such a worker waited for ever, whatever --retry-for-ms said.
  */
 const SILENT_BEFORE_WELCOME_MS = 30_000;
+/**
+ * What an attempt is given to hear from the coordinator, however short --retry-for-ms is (a slow
+ * TLS handshake, a loaded machine): `--retry-for-ms 1`, one try, cut its one attempt at 1 ms and
+ * ended with E_TIMEOUT before the coordinator could answer.
+ */
+const ATTEMPT_MIN_MS = 2000;
 const SILENT_HEARTBEATS = 4;
 /**
  * And never less than this once joined: a coordinator busy for a moment (its epoch's end, a
@@ -217,7 +223,7 @@ function connectOnce(o: WsWorkerOptions, compute: WorkerCompute, name: string, g
       if (!session.waitingOnCoordinator || now - lastCheck > 2 * SILENCE_CHECK_MS) lastHeard = now;
       lastCheck = now;
       // Before the welcome, no longer than --retry-for-ms either (nor past its end: giveUp below).
-      const beforeWelcome = o.retryForMs ? Math.min(SILENT_BEFORE_WELCOME_MS, o.retryForMs) : SILENT_BEFORE_WELCOME_MS;
+      const beforeWelcome = o.retryForMs ? Math.min(SILENT_BEFORE_WELCOME_MS, Math.max(ATTEMPT_MIN_MS, o.retryForMs)) : SILENT_BEFORE_WELCOME_MS;
       const limit = session.heartbeatMs === null ? beforeWelcome : Math.max(SILENT_JOINED_MIN_MS, SILENT_HEARTBEATS * session.heartbeatMs);
       if (now - lastHeard > limit) {
         silence = `no word from the coordinator for ${seconds(limit)}`;
@@ -229,7 +235,8 @@ function connectOnce(o: WsWorkerOptions, compute: WorkerCompute, name: string, g
     // hears nothing: left to the check above (its limit counted from the attempt's start, on a 1 s
     // timer), a silent server held the worker's E_TIMEOUT up to a limit and a second past its end.
     // Bytes arriving within the last check's interval are a coordinator talking (a frame on a slow
-    // link): the silence rule goes on.
+    // link): the silence rule goes on. An attempt is given ATTEMPT_MIN_MS all the same: one started
+    // just before the limit on a silent server may end up to that long after it.
     const giveUp = Number.isFinite(giveUpAtMs)
       ? setTimeout(() => {
           const now = performance.now();
@@ -238,7 +245,7 @@ function connectOnce(o: WsWorkerOptions, compute: WorkerCompute, name: string, g
           if (session.heartbeatMs !== null || talking || ws.readyState === WebSocket.CLOSED) return;
           silence = `no word from the coordinator for ${seconds(now - (lastBytesMs ?? attemptMs))}`;
           ws.terminate();
-        }, Math.max(0, giveUpAtMs - performance.now()))
+        }, Math.max(0, Math.max(giveUpAtMs, attemptMs + ATTEMPT_MIN_MS) - performance.now()))
       : null;
     const session = new WorkerSession(
       compute,
