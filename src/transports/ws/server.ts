@@ -12,6 +12,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { Socket } from 'node:net';
 import { createSecureContext, type TLSSocket } from 'node:tls';
 import { createRequire } from 'node:module';
 import type { WebSocket, WebSocketServer as WsServer } from 'ws';
@@ -199,8 +200,20 @@ export async function listen(o: ListenOptions): Promise<Listening> {
     // failed its handshake without a word here: a run waiting for its workers gave no hint why.
     // At most a line every few seconds: anyone who reaches the port can fail a handshake.
     const failed = new ThrottledLog(o.log ?? (() => {}), (count, last) => `${count} TLS handshake(s) failed since the last such line, the last ${last}`);
+    // The peer's address as the connection is accepted. A client that hangs up mid-handshake (a
+    // worker that does not trust the certificate: the failure seen most) has left by the time
+    // tlsClientError reports it, and its TLS socket no longer knows the address: every such line
+    // said where from only for clients still connected, never for those. Node keeps the accepted
+    // socket as the TLS socket's `_parent` (not a documented field: without it the line names no
+    // address, and the TLS test fails).
+    const peers = new WeakMap<Socket, string>();
+    server.on('connection', (raw: Socket) => {
+      if (raw.remoteAddress !== undefined) peers.set(raw, raw.remoteAddress);
+    });
     server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
-      const from = socket.remoteAddress === undefined ? '' : `from ${urlHost(socket.remoteAddress)}: `;
+      const parent = (socket as TLSSocket & { _parent?: unknown })._parent;
+      const address = socket.remoteAddress ?? (parent instanceof Socket ? peers.get(parent) : undefined);
+      const from = address === undefined ? '' : `from ${urlHost(address)}: `;
       failed.note(`${from}${handshakeFailure(err)}`);
     });
   }
