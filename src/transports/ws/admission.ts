@@ -182,13 +182,19 @@ export class Admission {
   }
 
   private admit(socket: Socket): void {
+    // Reset by its peer before it was accepted (a burst of them while this process was busy): no
+    // address is left to read, and it closes on its own. Counted, they were all from the address
+    // "?" under one key: one closing as the next came in released the next one's entry, which left
+    // the count of "?" one too high for good, and bursts were logged as "refused … unauthenticated
+    // connections from ?, cluster.maxUnauthenticatedPerAddress".
+    if (socket.remoteAddress === undefined) return void socket.destroy();
     shared.open++;
     const key = keyOf(socket);
     socket.once('close', () => {
       shared.open--;
       this.release(key);
     });
-    const address = socket.remoteAddress ?? '?';
+    const address = socket.remoteAddress;
     const why =
       shared.open > this.budget
         ? `${shared.open - 1} sockets open, the most that fit under the open-file limit`

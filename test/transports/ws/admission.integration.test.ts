@@ -136,3 +136,29 @@ test('plain HTTP clients that keep asking never hold the slots workers need to j
     await pool.close();
   }
 });
+
+test('connections reset before they were accepted are dropped uncounted: a burst of them refuses nothing (they counted as from one address, "?", and each that closed as the next came left that count one higher for good)', async () => {
+  const { spawnSync } = await import('node:child_process');
+  // One per address: two of the burst counted at once as from "?" were a refusal.
+  const { pool, url, lines } = await startBarePool(await tempDir(), { cluster: { maxUnauthenticatedPerAddress: 1 } });
+  const port = Number(new URL(url).port);
+  try {
+    // Ten connections reset as soon as they are made, by another process while this one is held
+    // (spawnSync): the kernel queues each, its reset with it, so none has an address when accepted.
+    const burst = `const net = require('node:net'); let left = 10;
+      for (let i = 0; i < 10; i++) { const s = net.connect(${port}, '127.0.0.1');
+        s.on('connect', () => s.resetAndDestroy()); s.on('error', () => {}); s.on('close', () => --left || process.exit(0)); }`;
+    assert.equal(spawnSync(process.execPath, ['-e', burst], { timeout: 30_000 }).status, 0);
+    // Accepted after the burst (the queue is in order), this one's challenge means the burst was seen.
+    const ws = new WebSocket(url);
+    const got: Message[] = [];
+    ws.on('message', (d: Buffer) => got.push(decodeMessage(d, 'coordinator')));
+    ws.on('error', () => {});
+    await waitFor('the challenge', () => got.length > 0, 10_000);
+    assert.equal(got[0]?.type, 'challenge');
+    ws.close();
+    assert.deepEqual(lines.filter((l) => /^refused/.test(l)), []);
+  } finally {
+    await pool.close();
+  }
+});
