@@ -2,7 +2,7 @@
 import { createRequire } from 'node:module';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { extractConfigFlags, leafPaths } from '../shared/config.js';
+import { configKeys, extractConfigFlags, leafPaths } from '../shared/config.js';
 import { TrainerError, fail } from '../shared/errors.js';
 import { closest } from '../shared/suggest.js';
 import { COMMANDS, ENV_HELP, type Command } from './commands.js';
@@ -17,6 +17,7 @@ interface DeclaredOption {
   alias?: string | string[];
   type?: string;
   array?: boolean;
+  describe?: string;
 }
 
 /** The options a command's builder declares, read by running it on a recorder. */
@@ -78,12 +79,42 @@ function usageError(msg: string, command: string | undefined, args: readonly str
       // A word the command takes no place for (`trainer doctor extra`) is not an option.
       if (args.includes(name)) return `unexpected argument ${JSON.stringify(name)}`;
       const flag = (n: string) => (n.length === 1 ? `-${n}` : `--${n}`);
-      const near = closest(name, known);
+      const near = closest(name, known) ?? configKeyNamed(name, command);
       return near === null ? `unknown option ${flag(name)}` : `unknown option ${flag(name)}; did you mean ${flag(near)}?`;
     });
     return new TrainerError('E_USAGE', `${parts.join('; ')} (see ${help})`);
   }
+  // yargs' "Missing required argument: connect" names no flag: said as typed, with what it is.
+  const missing = /^Missing required arguments?: (.+)$/.exec(msg);
+  if (missing && command) {
+    const declared = declaredOptions((COMMANDS[command] as Command).options);
+    const parts = (missing[1] as string).split(', ').map((name) => {
+      const what = declared.find((o) => o.name === name)?.describe;
+      return `missing --${name}${what ? `: ${what}` : ''}`;
+    });
+    return new TrainerError('E_USAGE', `${parts.join('; ')} (see ${help})`);
+  }
+  // "Not enough non-option arguments: got 0, need at least 1": the command's words say which.
+  if (/^Not enough non-option arguments/.test(msg) && command) {
+    const spec = (COMMANDS[command] as Command).spec;
+    const names = [...spec.matchAll(/<(\w+)(?:\.\.)?>/g)].map((m) => m[1]).join(', ');
+    return new TrainerError('E_USAGE', `missing ${names}: trainer ${spec} (see ${help})`);
+  }
   return new TrainerError('E_USAGE', `${msg} (see ${help})`);
+}
+
+/**
+ * The dotted config key a bare option meant (`--epochs 3`: `--train.epochs`, `--lr`: `--train.lr`),
+ * matched on the key's last part, when one key of those the command takes has it: `--seed` is
+ * run.seed or data.synthetic.seed, so no guess.
+ */
+function configKeyNamed(name: string, command: string): string | null {
+  const taken = COMMANDS[command]?.configKeys ?? [];
+  const keys = taken === 'all' ? configKeys() : taken;
+  const last = (key: string) => key.slice(key.lastIndexOf('.') + 1);
+  const near = closest(name, new Set(keys.map(last))) ?? (keys.some((k) => last(k) === name) ? name : null);
+  const meant = near === null ? [] : keys.filter((k) => last(k) === near);
+  return meant.length === 1 ? (meant[0] as string) : null;
 }
 
 /**

@@ -35,6 +35,16 @@ test('unknown options are usage errors with the nearest option; --help works on 
   // Each named once (yargs also lists the camel-case spelling: "--max-retries; unknown option --maxRetries").
   const w = trainer(['worker', '--connect', '127.0.0.1:9', '--max-retries', '3', '--bogusThing', '1']);
   assert.equal(w.stderr, 'error E_USAGE: unknown option --max-retries; unknown option --bogusThing (see trainer worker --help)\n');
+  // A config key typed without its section is named with it, when one key the command takes ends so.
+  const e = trainer(['train', '--epochs', '3']);
+  assert.equal(e.stderr, 'error E_USAGE: unknown option --epochs; did you mean --train.epochs? (see trainer train --help)\n');
+  assert.equal(trainer(['train', '--seed', '3']).stderr, 'error E_USAGE: unknown option --seed (see trainer train --help)\n', 'run.seed or data.synthetic.seed: no guess');
+  assert.equal(trainer(['eval', '--epochs', '3']).stderr, 'error E_USAGE: unknown option --epochs (see trainer eval --help)\n', 'eval takes no train.epochs');
+  // yargs' "Missing required argument: connect" and "Not enough non-option arguments" named no flag.
+  const c = trainer(['worker', '--gpu', '0']);
+  assert.equal(c.code, 2);
+  assert.equal(c.stderr, 'error E_USAGE: missing --connect: coordinator HOST:PORT (or ws://..., wss://...) (see trainer worker --help)\n');
+  assert.equal(trainer(['predict', '--run', 'r']).stderr, 'error E_USAGE: missing images: trainer predict <images..> (see trainer predict --help)\n');
   const h = trainer(['eval', '--help']);
   assert.equal(h.code, 0);
   assert.match(h.stdout, /run folder/);
