@@ -191,7 +191,14 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+/**
+ * Polls `cond` every 25 ms until it holds; past `timeoutMs`, fails naming `what`. The default is
+ * for what a worker process started mid-test takes to be ready (load TensorFlow.js, the data, warm
+ * up): 2-4 s beside other tests here, 19-23 s with the test at nice 12 beside three busy loops on
+ * its core, 39-56 s at nice 15, where 30 s (the default this had) failed with "timed out waiting
+ * for liar-zero ready". A wait for a quick thing gives its own bound; a file has 240 s in all.
+ */
+export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 120_000): Promise<void> {
   const t0 = Date.now();
   while (!(await cond())) {
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
