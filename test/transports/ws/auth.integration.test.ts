@@ -10,7 +10,7 @@ import { CLOSE, PROTOCOL_VERSION, type Message } from '../../../src/transports/w
 import { encodeMessage } from '../../../src/transports/ws/encode.js';
 import { authMac, newNonce } from '../../../src/transports/ws/auth.js';
 import { tempDir } from '../../helpers.js';
-import { TOKEN, spawnWorker, startBarePool, wsConfig } from './helpers.js';
+import { TOKEN, spawnWorker, startBarePool, waitFor, wsConfig } from './helpers.js';
 
 /** A raw client: the frames it got and how it was closed. */
 function client(url: string) {
@@ -56,6 +56,9 @@ test('the right token gets a welcome whose proof checks out; another protocol ve
   try {
     const good = client(url);
     good.ws.send(hello(await good.first, TOKEN));
+    // The welcome waited for, then 200 ms for anything after it: 200 ms from the hello were the
+    // welcome's whole time, short for a loaded machine.
+    await waitFor('the welcome', () => good.got.length >= 2, 10_000);
     await new Promise((r) => setTimeout(r, 200));
     assert.deepEqual(good.got.map((m) => m.type), ['challenge', 'welcome']);
     good.ws.close();
