@@ -87,7 +87,18 @@ async function configFor(s: Pick<ChildSpec, 'label' | 'transport' | 'threads' | 
 async function child(s: ChildSpec): Promise<ChildResult> {
   const t0 = performance.now();
   const config = await configFor(s);
-  const factory: PoolFactory = s.transport === 'local' ? createInProcessPool : s.transport === 'threads' ? threadPoolFactory() : procsPoolFactory({});
+  // Ctrl-C reaches this child, but not its ws worker processes (each leads a process group of its
+  // own): dying by the signal left them retrying a gone coordinator for 10 s. Stopped as the CLI stops
+  // a run instead: at the next step, the workers closed with the pool.
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`bench child ${s.label}: stopped by ${signal}\n`);
+    process.exitCode = signal === 'SIGINT' ? 130 : 143;
+    stop.abort();
+  };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  const factory: PoolFactory =
+    s.transport === 'local' ? createInProcessPool : s.transport === 'threads' ? threadPoolFactory() : procsPoolFactory({ signal: stop.signal });
   let pool: WorkerPool | undefined;
   if (s.startOnly) {
     const data = await loadRunData(config);
@@ -104,6 +115,7 @@ async function child(s: ChildSpec): Promise<ChildResult> {
   await runTraining({
     config,
     resume: false,
+    signal: stop.signal,
     log: () => {},
     createPool: async (ctx) => {
       pool = await factory(ctx);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
@@ -68,4 +68,49 @@ test('bench leaves no temporary folder behind when it fails after making one', (
 test('bench:scale --rounds abc is one line error E_USAGE and exit 2, before anything runs', () => {
   const r = run(BENCH_SCALE, ['--rounds', 'abc']);
   assert.deepEqual(r, usage('--rounds must be a positive integer, got "abc"'));
+});
+
+/** The pids whose parent is `pid` (from /proc). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // "pid (comm) state ppid ...": comm may hold spaces, so the fields after its last ')'.
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+
+test("Ctrl-C of a bench run on ws worker processes ends those processes with it (they lead process groups of their own: Ctrl-C missed them, and they retried a gone coordinator for 10 s)", { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'trainer-bench-stop-'));
+  const spec = { images: 640, epochs: 500, dataDir: join(tmp, 'data'), runDir: join(tmp, 'runs'), label: '2 ws', transport: 'procs', threads: 2 };
+  const bench = spawn(process.execPath, [BENCH, '--child', JSON.stringify(spec)], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TMPDIR: tmp } });
+  let stderr = '';
+  bench.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<number | null>((resolve) => bench.once('exit', (code) => resolve(code)));
+  try {
+    let workers: number[] = [];
+    for (let i = 0; i < 1200 && workers.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      workers = childrenOf(bench.pid as number);
+    }
+    assert.equal(workers.length, 2, `the run's two worker processes: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 1000));
+    bench.kill('SIGINT');
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /^bench child 2 ws: stopped by SIGINT$/m);
+    const until = Date.now() + 5000;
+    while (workers.some(alive) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(workers.filter(alive), [], 'worker processes still running 5 s after the bench stopped');
+  } finally {
+    bench.kill('SIGKILL');
+    rmSync(tmp, { recursive: true, force: true });
+  }
 });
