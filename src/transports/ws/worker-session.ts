@@ -20,7 +20,7 @@ import { decodeMessage } from './decode.js';
 import { encodeMessage } from './encode.js';
 import { CLOSE, closeReason, PROTOCOL_VERSION, assertNever, type DatasetInfo, type Message, type MessageOf } from './protocol.js';
 import { sha256Hex } from './wire-dataset.js';
-import type { WorkTask, WorkerCompute } from './worker.js';
+import type { WorkTask, WorkerCompute } from './worker-compute.js';
 
 /** This process's id in every hello it sends, the same on every reconnection (protocol.ts hello.instance). */
 const PROCESS_INSTANCE = randomBytes(16);

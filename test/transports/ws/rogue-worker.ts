@@ -24,7 +24,8 @@ import WebSocket from 'ws';
 import { decodeMessage } from '../../../src/transports/ws/decode.js';
 import { encodeMessage } from '../../../src/transports/ws/encode.js';
 import type { Message } from '../../../src/transports/ws/protocol.js';
-import { WORKER_SOCKET_OPTIONS, WorkerCompute } from '../../../src/transports/ws/worker.js';
+import { WORKER_SOCKET_OPTIONS } from '../../../src/transports/ws/worker.js';
+import { WorkerCompute } from '../../../src/transports/ws/worker-compute.js';
 import { WorkerSession, type SessionEnd } from '../../../src/transports/ws/worker-session.js';
 
 export type RogueMode = 'honest' | 'stall' | 'huge' | 'zero' | 'wrong' | 'eval' | 'misfit' | 'squat' | `squat:${number}` | 'busy' | `late:${number}`;

@@ -11,7 +11,7 @@ import { decodeMessage } from '../../../src/transports/ws/decode.js';
 import { encodeMessage } from '../../../src/transports/ws/encode.js';
 import { CLOSE, PROTOCOL_VERSION, type Message, type MessageOf } from '../../../src/transports/ws/protocol.js';
 import { datasetBlob, datasetProof, sha256Hex } from '../../../src/transports/ws/wire-dataset.js';
-import { WorkerCompute, type WorkTask } from '../../../src/transports/ws/worker.js';
+import { WorkerCompute, type WorkTask } from '../../../src/transports/ws/worker-compute.js';
 import { WorkerSession } from '../../../src/transports/ws/worker-session.js';
 import { getModel } from '../../../src/worker/model.js';
 import { everyByteDataset } from '../../worker/input-fixtures.js';
