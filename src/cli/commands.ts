@@ -144,7 +144,7 @@ export function reportOptions<T>(y: Argv<T>) {
   return y
     .positional('runs', { type: 'string', array: true, default: undefined, describe: 'run folders: one gets RUN/report.html, several one page comparing them' })
     .option('run', { type: 'string', array: true, describe: 'a run folder (repeatable), as the positional form' })
-    .option('out', { type: 'string', describe: `file to write (default RUN/report.html for one run, ./${COMPARISON_FILE} for several)` })
+    .option('out', { type: 'string', describe: `file to write, or a folder to write it in (default RUN/report.html for one run, ./${COMPARISON_FILE} for several)` })
     .option('quiet', { type: 'boolean', default: false, describe: 'do not print the report path' });
 }
 

@@ -6,7 +6,7 @@
  */
 import { lstat, open, realpath, stat } from 'node:fs/promises';
 import { constants } from 'node:os';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { RunFolder } from '../coordinator/run-folder.js';
 import { removeTempsInFlight, writeFileAtomic } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
@@ -21,7 +21,7 @@ export async function reportCommand(a: ReportArgs): Promise<void> {
   if (dirs.length === 0) throw new TrainerError('E_USAGE', 'name a run folder: trainer report runs/NAME, or several to compare them (see trainer report --help)');
   const runs = await Promise.all(dirs.map((d) => readRun(d)));
   const [only] = runs;
-  const file = resolve(a.out ?? (runs.length === 1 ? new RunFolder(dirs[0] as string).reportFile : COMPARISON_FILE));
+  const file = await outFile(a.out, runs.length === 1 ? new RunFolder(dirs[0] as string).reportFile : COMPARISON_FILE);
   const html = runs.length === 1 && only ? renderReport(only) : renderComparison(runs);
   const target = await pageFile(file);
   await refuseOverwriting(target);
@@ -38,6 +38,16 @@ export async function reportCommand(a: ReportArgs): Promise<void> {
     for (const s of signals) process.off(s, stop);
   }
   if (!a.quiet) process.stdout.write(`${file}\n`);
+}
+
+/**
+ * The page's path: `--out` as given, or the default page's name inside it when it names a folder
+ * (as `cp` does; it was E_IO EISDIR), by an existing folder or a trailing slash.
+ */
+async function outFile(out: string | undefined, defaultFile: string): Promise<string> {
+  if (out === undefined) return resolve(defaultFile);
+  const folder = /[/\\]$/.test(out) || (await stat(out).then((st) => st.isDirectory(), () => false));
+  return folder ? resolve(out, basename(defaultFile)) : resolve(out);
 }
 
 /**
