@@ -49,6 +49,7 @@ export const DESCRIPTIONS: Record<string, string> = {
   'cluster.stepTimeoutMs': 'A micro-batch not back within this time is given to another worker (a thread is restarted, a WebSocket worker dropped). An evaluation chunk gets it once per micro-batch of its images (`eval.batchSize` of 500 in micro-batches of 16: 32 times).',
   'cluster.heartbeatMs': 'Ping interval to WebSocket workers; one silent for 3 intervals is dropped and its micro-batches reassigned.',
   'cluster.noWorkerTimeoutMs': 'With no worker at all, wait this long, then checkpoint and stop.',
+  'cluster.startTimeoutMs': '`trainer coordinator`: a new run whose `cluster.workers` (or `--min-workers`) have not all joined within this time, or a resumed run with none, gives up: `E_NO_WORKERS`, exit 1, nothing written. It says every 30 s that it waits. 0 waits for ever. (`--procs` runs have their own deadline for their local workers.)',
   'cluster.handshakeTimeoutMs': 'A connection that has not authenticated within this time is closed, also one that never sends a byte.',
   'cluster.maxUnauthenticated': 'Connections to the coordinator\'s port (workers not yet authenticated, dashboard requests) open at once; the excess is closed as it connects. Every socket also counts against the open-file limit (`ulimit -n`) less 64 descriptors kept for the run\'s files.',
   'cluster.maxUnauthenticatedPerAddress': 'The same, from one address.',

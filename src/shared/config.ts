@@ -80,6 +80,9 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 /** A time limit in ms: a positive integer a timer keeps. */
 const durationMs = () =>
   posInt().max(MAX_TIMER_MS, { error: `must be a positive integer of at most ${MAX_TIMER_MS} (about 24.8 days, the longest timer Node.js keeps)` });
+/** A time limit in ms where 0 means none (waits for ever). */
+const durationOrZeroMs = () =>
+  nonNegInt().max(MAX_TIMER_MS, { error: `must be 0 (no limit) or a positive integer of at most ${MAX_TIMER_MS} (about 24.8 days, the longest timer Node.js keeps)` });
 const nonNegInt = () =>
   z
     .number({ error: 'must be a non-negative integer' })
@@ -235,6 +238,10 @@ function buildSchema() {
           heartbeatMs: durationMs(),
           /** With no worker at all, wait this long, then checkpoint and stop. */
           noWorkerTimeoutMs: durationMs(),
+          /**
+           * A coordinator run whose workers have not joined within this time gives up (E_NO_WORKERS, exit 1): a resumed run with none, a new one with fewer than it waits for. 0 = waits for ever.
+           */
+          startTimeoutMs: durationOrZeroMs(),
           /** A connection that has not authenticated within this time is closed (one that never sends a byte too). */
           handshakeTimeoutMs: durationMs(),
           /** Connections not yet authenticated, in all: the excess is closed at once. */
@@ -311,6 +318,7 @@ export const DEFAULT_CONFIG: Config = {
     stepTimeoutMs: 60_000,
     heartbeatMs: 5_000,
     noWorkerTimeoutMs: 120_000,
+    startTimeoutMs: 1_800_000,
     handshakeTimeoutMs: 10_000,
     maxUnauthenticated: 64,
     maxUnauthenticatedPerAddress: 16,

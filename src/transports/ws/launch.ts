@@ -22,6 +22,13 @@ export interface WsFactoryOptions {
    * those ready (at least one). A new run waits for all of them.
    */
   resumed?: boolean;
+  /**
+   * Gives up the start when the workers have not joined within this long (0: waits for ever);
+   * default cluster.startTimeoutMs. `--procs` passes 0: its own join deadline governs.
+   */
+  startTimeoutMs?: number;
+  /** How often the wait says so (default WAITING_LINE_EVERY_MS; tests). */
+  waitingLineEveryMs?: number;
   /** Stops the wait for workers, at the start and whenever all of them left mid-run. */
   signal?: AbortSignal;
   /** Called once listening, with the bound URL (tests connect workers here). */
@@ -40,7 +47,27 @@ export function wsPoolFactory(f: WsFactoryOptions): PoolFactory {
     f.onListening?.(url, port);
     try {
       const graceMs = f.resumed ? ctx.config.cluster.noWorkerTimeoutMs : undefined;
-      await pool.waitForWorkers(f.minWorkers, f.signal, graceMs);
+      const limitMs = f.startTimeoutMs ?? ctx.config.cluster.startTimeoutMs;
+      const t0 = performance.now();
+      // A wait of minutes says it is still waiting, and how long it will (a scheduler's log showed one line, then nothing).
+      const progress = setInterval(() => {
+        const gives = limitMs > 0 ? ` (gives up after ${spokenMs(limitMs)}: cluster.startTimeoutMs)` : '';
+        ctx.log(`waiting for workers: ${pool.size} of ${f.minWorkers} joined after ${spokenMs(performance.now() - t0)}${gives}`);
+      }, f.waitingLineEveryMs ?? WAITING_LINE_EVERY_MS);
+      progress.unref();
+      let enough: boolean;
+      try {
+        enough = await pool.waitForWorkers(f.minWorkers, f.signal, graceMs, limitMs > 0 ? limitMs : undefined);
+      } finally {
+        clearInterval(progress);
+      }
+      if (!enough && !(f.resumed && pool.size > 0)) {
+        throw new TrainerError(
+          'E_NO_WORKERS',
+          `${pool.size} of ${f.minWorkers} worker(s) joined within cluster.startTimeoutMs (${spokenMs(limitMs)}): ` +
+            'start the workers (trainer worker --connect HOST:PORT), or raise cluster.startTimeoutMs (0 waits for ever)',
+        );
+      }
       if (pool.size < f.minWorkers) {
         ctx.log(
           `resuming with ${pool.size} of ${f.minWorkers} worker(s), all that came within cluster.noWorkerTimeoutMs (${(graceMs ?? 0) / 1000} s); ` +
@@ -53,6 +80,17 @@ export function wsPoolFactory(f: WsFactoryOptions): PoolFactory {
     }
     return pool;
   };
+}
+
+/** How often a coordinator waiting for its workers says so. */
+const WAITING_LINE_EVERY_MS = 30_000;
+
+/** 1500 -> "1.5 s", 90_000 -> "90 s", 1_800_000 -> "30 min", 7_200_000 -> "2 h". */
+export function spokenMs(ms: number): string {
+  if (ms < 10_000) return `${Number((ms / 1000).toFixed(1))} s`;
+  if (ms < 180_000) return `${Math.round(ms / 1000)} s`;
+  if (ms < 3 * 3_600_000) return `${Math.round(ms / 60_000)} min`;
+  return `${Number((ms / 3_600_000).toFixed(1))} h`;
 }
 
 /** dist/src/cli/main.js, beside this file's folder. */
@@ -114,6 +152,7 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
       port: 0,
       token,
       minWorkers: n,
+      startTimeoutMs: 0,
       signal,
       // The pool itself stops waiting on Ctrl-C only, not when a child failed (that is reported as such).
       extra: { onClose: reap, sharesCores: true, signal: o.signal ?? new AbortController().signal, ...(o.onRequest ? { onRequest: o.onRequest } : {}) },

@@ -15,7 +15,7 @@ import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { WebSocket } from 'ws';
-import { taskTimeoutMs } from '../../shared/config.js';
+import { MAX_TIMER_MS, taskTimeoutMs } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
 import type { BatchStats } from '../../worker/gradient.js';
 import type { ModelSpec } from '../../worker/model.js';
@@ -159,22 +159,28 @@ export class WsPool implements WorkerPool, ConnHost {
   }
 
   /**
-   * Resolves once `n` workers are ready; with `enoughAfterMs`, also once that long has passed with
-   * at least one ready (a resumed run whose workers cannot all come back: a lost node's pod that
-   * cannot be scheduled held it for ever).
+   * Resolves true once `n` workers are ready; with `enoughAfterMs`, also once that long has passed
+   * with at least one ready (a resumed run whose workers cannot all come back: a lost node's pod
+   * that cannot be scheduled held it for ever). With `giveUpAfterMs`, resolves false once that long
+   * has passed without enough (the caller says so: cluster.startTimeoutMs).
    */
-  async waitForWorkers(n: number, signal?: AbortSignal, enoughAfterMs?: number): Promise<void> {
-    const until = enoughAfterMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + enoughAfterMs;
+  async waitForWorkers(n: number, signal?: AbortSignal, enoughAfterMs?: number, giveUpAfterMs?: number): Promise<boolean> {
+    const t0 = performance.now();
+    const until = enoughAfterMs === undefined ? Number.POSITIVE_INFINITY : t0 + enoughAfterMs;
+    const giveUpAt = giveUpAfterMs === undefined ? Number.POSITIVE_INFINITY : t0 + giveUpAfterMs;
     while (this.size < n) {
       if (this.failure) throw this.failure;
       if (signal?.aborted) throw new TrainerError('E_NO_WORKERS', `stopped while waiting for ${n} workers (${this.size} ready)`);
-      if (this.size > 0 && performance.now() >= until) return;
+      const now = performance.now();
+      if (this.size > 0 && now >= until) return true;
+      if (now >= giveUpAt) return false;
       // One abort listener per pass, removed when a worker's ready ends it (they piled up, one per
       // join: MaxListenersExceededWarning once 10 workers had joined a start-up wait).
       await new Promise<void>((resolve) => {
         const onAbort = () => resolve();
-        // With none ready, only a worker's ready or the signal ends the pass.
-        const timer = this.size > 0 && Number.isFinite(until) ? setTimeout(resolve, until - performance.now()) : null;
+        // With none ready, only a worker's ready, the signal or giving up ends the pass.
+        const wakeAt = Math.min(this.size > 0 ? until : Number.POSITIVE_INFINITY, giveUpAt);
+        const timer = Number.isFinite(wakeAt) ? setTimeout(resolve, Math.min(MAX_TIMER_MS, Math.max(0, wakeAt - performance.now()))) : null;
         timer?.unref();
         this.readyWaiters.push(() => {
           if (timer) clearTimeout(timer);
@@ -184,6 +190,7 @@ export class WsPool implements WorkerPool, ConnHost {
         signal?.addEventListener('abort', onAbort, { once: true });
       });
     }
+    return true;
   }
 
   // ------------------------------------------------------------ ConnHost
