@@ -24,7 +24,7 @@
  * Each event goes to its sink as soon as it is placed (a TraceFile writes it as the run goes):
  * the recorder keeps only its tracks, a few per worker, however long the run.
  */
-import { stat, unlink, writeFile } from 'node:fs/promises';
+import { open, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ioError } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
@@ -168,7 +168,9 @@ export class TraceRecorder {
  * `--trace FILE` checked before training, so that a mistyped path does not surface only after
  * the data loaded: FILE is no folder, nor a FIFO, socket or device (the trace is written as the
  * run goes: opening a FIFO waited for ever for a reader), and a file can be created beside it
- * (tried: permission bits do not tell, e.g. under /proc or on a read-only mount for root).
+ * (tried: permission bits do not tell, e.g. under /proc or on a read-only mount for root). An
+ * existing file is replaced only when it is a trace (isTraceHead): `--trace config.yaml`, a slip
+ * of the shell's completion, emptied the config the run was about to read.
  * Returns its absolute path; the file itself is replaced once the run's folder is claimed.
  */
 export async function checkTraceFile(file: string | undefined): Promise<string | undefined> {
@@ -180,6 +182,9 @@ export async function checkTraceFile(file: string | undefined): Promise<string |
     const what = st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device';
     throw new TrainerError('E_USAGE', `--trace ${file}: is ${what}, not a file; name a file`);
   }
+  if (st && st.size > 0 && !isTraceHead(await readHead(target))) {
+    throw new TrainerError('E_USAGE', `--trace ${file}: exists and is not a trace: a trace does not replace it (name another file)`);
+  }
   const probe = join(dirname(target), `.${basename(target)}.${process.pid}.probe`);
   try {
     await writeFile(probe, '', { flag: 'wx' });
@@ -188,4 +193,29 @@ export async function checkTraceFile(file: string | undefined): Promise<string |
   }
   await unlink(probe).catch(() => {});
   return target;
+}
+
+/** The first bytes of `file`, as text ('' when it cannot be read: the probe or the write says why). */
+async function readHead(file: string): Promise<string> {
+  const fh = await open(file, 'r').catch(() => null);
+  if (!fh) return '';
+  try {
+    const buf = Buffer.alloc(256);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return buf.toString('utf8', 0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Whether a file starting with `head` is a trace: the Trace Event Format's array form (trace-file.ts
+ * writes `[` then events, or `]`; a run killed mid-write leaves the events without it), its first
+ * event within the head (every event has a "ph"), or its object form (`{"traceEvents": ...`, which
+ * other tools and earlier versions wrote). A config, a checkpoint, a source file or a JSON list of
+ * something else starts otherwise.
+ */
+export function isTraceHead(head: string): boolean {
+  if (head === '' || /^\s*\[\s*(\]|$)/.test(head) || /^\s*\{\s*"traceEvents"\s*:/.test(head)) return true;
+  return /^\s*\[\s*\{/.test(head) && /"ph"\s*:/.test(head);
 }

@@ -199,3 +199,20 @@ test('--trace to a path that cannot be written is E_USAGE before anything trains
   }
   assert.equal(existsSync(join(dir, 'runs')), false, 'nothing started');
 });
+
+test('--trace naming a file that is not a trace (the config itself, a slip of the completion) is E_USAGE and leaves it as it was (it was emptied); an earlier trace is replaced', async () => {
+  const dir = await tempDir();
+  const config = await smallConfigFile(dir, 'own-config', 1);
+  const before = await readFile(config);
+  const r = trainer(['train', '--config', config, '--trace', config]);
+  assert.equal(r.stderr, `error E_USAGE: --trace ${config}: exists and is not a trace: a trace does not replace it (name another file)\n`);
+  assert.equal(r.code, 2);
+  assert.deepEqual(await readFile(config), before);
+  assert.equal(existsSync(join(dir, 'runs')), false, 'nothing started');
+  const file = join(dir, 'trace.json');
+  for (const name of ['first', 'second']) {
+    const t = trainer(['train', '--config', config, '--run.name', name, '--trace', file]);
+    assert.equal(t.code, 0, t.stderr);
+  }
+  assert.ok((await readTrace(file)).traceEvents.some((e) => e.name === 'step'));
+});

@@ -3,3 +3,4 @@
 import './trace-file-flushes.unit.js';
 import './trace-memory-bounded.unit.js';
 import './trace-write-error.unit.js';
+import './trace-replaces-only-traces.unit.js';
