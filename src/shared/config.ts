@@ -611,18 +611,36 @@ function checkGpus(c: Config): void {
 /**
  * E_CONFIG unless data.url is an http(s) URL, shown without its credentials: one with a password
  * holding an unescaped # / or ? did not parse, and was refused only at download time, printed,
- * and stored (config.json, checkpoint, report) as typed.
+ * and stored (config.json, checkpoint, report) as typed. So are a port 0 and a host name no
+ * resolver takes (an empty label, `a..b`; a label over 63 characters or starting or ending with
+ * `-`; over 253 in all): they parse, and failed only once the download began, as E_DOWNLOAD,
+ * exit 1, which a scheduler retries.
  */
 function checkDataUrl(url: string): void {
-  let protocol = '';
+  let parsed: URL | null = null;
   try {
-    protocol = new URL(url).protocol;
+    parsed = new URL(url);
   } catch {
     // refused below
   }
-  if (protocol !== 'http:' && protocol !== 'https:') {
+  if (parsed === null || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
     throw new TrainerError('E_CONFIG', `data.url must be an http:// or https:// URL, got ${quote(hideCredentials(url))} (in a user or password, write / ? # @ as %2F %3F %23 %40)`);
   }
+  const why = parsed.port === '0' ? 'port 0 is no port to connect to' : hostNameFault(parsed.hostname);
+  if (why !== null) throw new TrainerError('E_CONFIG', `data.url ${quote(hideCredentials(url))}: ${why}`);
+}
+
+/** What is wrong with a URL's host name, or null (IP addresses pass: the URL parser checked them). */
+function hostNameFault(host: string): string | null {
+  if (host.startsWith('[') || /^[\d.]+$/.test(host)) return null;
+  const name = host.endsWith('.') ? host.slice(0, -1) : host;
+  if (name.length > 253) return `the host name has ${name.length} characters, over the 253 a name may have`;
+  for (const label of name.split('.')) {
+    if (label === '') return `the host name ${quote(host)} has an empty part (two dots in a row, or a leading dot)`;
+    if (label.length > 63) return `the host name's part ${quote(label.slice(0, 20) + '…')} has ${label.length} characters, over the 63 a part may have`;
+    if (label.startsWith('-') || label.endsWith('-')) return `the host name's part ${quote(label)} starts or ends with '-'`;
+  }
+  return null;
 }
 
 export async function readConfigFile(file: string): Promise<unknown> {

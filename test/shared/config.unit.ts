@@ -161,6 +161,29 @@ test('data.url must be an http(s) URL, named without its credentials (a password
   assert.equal((await withOverride({ data: { url: 'https://alice:pa%23ss@h/x.tar.gz' } })).data.url, 'https://alice:pa%23ss@h/x.tar.gz');
 });
 
+test('data.url with port 0 or a host name no resolver takes is E_CONFIG at once (it was E_DOWNLOAD, exit 1, once the download began); addresses and valid names pass', async () => {
+  const long = 'a'.repeat(64);
+  const bad: [string, string][] = [
+    ['http://mirror:0/c.tgz', 'port 0 is no port to connect to'],
+    ['http://bad..example/c.tgz', 'the host name "bad..example" has an empty part (two dots in a row, or a leading dot)'],
+    ['http://.example/c.tgz', 'the host name ".example" has an empty part (two dots in a row, or a leading dot)'],
+    ['http://-mirror.example/c.tgz', 'the host name\'s part "-mirror" starts or ends with \'-\''],
+    ['http://mirror-.example/c.tgz', 'the host name\'s part "mirror-" starts or ends with \'-\''],
+    [`http://${long}.example/c.tgz`, `the host name's part "${'a'.repeat(20)}…" has 64 characters, over the 63 a part may have`],
+    [`http://${Array(64).fill('abc').join('.')}/c.tgz`, 'the host name has 255 characters, over the 253 a name may have'],
+    ['https://alice:secret@mirror:0/c.tgz', 'port 0 is no port to connect to'],
+  ];
+  for (const [url, why] of bad) {
+    // Long values are cut short in messages (quote): the URL's head is named, and the fault whole.
+    const shown = JSON.stringify(url.replace('alice:secret', '***')).slice(0, 40).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const fault = why.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    await rejectsWith(withOverride({ data: { url } }), new RegExp(`^data\\.url ${shown}.*: ${fault}$`));
+  }
+  await assert.rejects(withOverride({ data: { url: 'https://alice:secret@mirror:0/c.tgz' } }), (e: Error) => !e.message.includes('secret'));
+  const good = ['http://127.0.0.1:8080/c.tgz', 'http://[::1]:8080/c.tgz', 'https://mirror.example.org./c.tgz', 'http://localhost/c.tgz', 'http://my_mirror/c.tgz', 'https://a-b.example:65535/c.tgz', `http://${'a'.repeat(63)}.example/c.tgz`];
+  for (const url of good) assert.equal((await withOverride({ data: { url } })).data.url, url);
+});
+
 test('a section the file gives a value is named as such whatever flags set keys of it (the flag replaced the value, and the error named another key, or none)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'cfg-'));
   const cases: [string, object, string][] = [
