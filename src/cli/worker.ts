@@ -35,10 +35,15 @@ export function coordinatorUrl(connect: string, tls = false): string {
     }
     return connect;
   }
+  // Said by name: these had the IPv6 hint below (http://h:9000, u:p@h:9000) or none (h:0).
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(connect);
+  if (scheme) throw bad(` (the scheme is ws:// or wss://, not ${scheme[1]}://: the coordinator's port speaks WebSocket)`);
+  if (connect.includes('@')) throw bad(' (no user:password@: the token goes in --token or TRAINER_TOKEN)');
   const m = /^(\[[^\]]+\]|[^:/\s]+):(\d{1,5})$/.exec(connect);
   // fd00::5:9000 cannot be split into an address and a port: the brackets are what tell them apart.
   if (!m && !connect.includes('[') && connect.indexOf(':') !== connect.lastIndexOf(':')) throw bad(' (an IPv6 address goes in brackets: [fd00::5]:9000)');
-  if (!m || Number(m[2]) > 65535 || Number(m[2]) === 0) throw bad();
+  if (m && (Number(m[2]) > 65535 || Number(m[2]) === 0)) throw bad(' (a port from 1 to 65535)');
+  if (!m) throw bad();
   const url = `${tls ? 'wss' : 'ws'}://${m[1]}:${m[2]}`;
   // A host the URL parser refuses ([zz], a|b) was E_INTERNAL "Invalid URL" from the socket library.
   if (!URL.canParse(url)) throw bad(' (not a host name or address)');

@@ -38,6 +38,32 @@ test('--connect with an IPv6 address out of brackets says to put it in brackets 
   assert.equal(coordinatorUrl('[fd00::5]:9000'), 'ws://[fd00::5]:9000');
 });
 
+test('--connect names what is wrong with a wrong scheme, a user:password@ or a port out of range (they had the IPv6 hint, or none)', () => {
+  const cases: [string, string][] = [
+    ['http://h:9000', " (the scheme is ws:// or wss://, not http://: the coordinator's port speaks WebSocket)"],
+    ['HTTPS://h:9000', " (the scheme is ws:// or wss://, not HTTPS://: the coordinator's port speaks WebSocket)"],
+    ['u:p@h:9000', ' (no user:password@: the token goes in --token or TRAINER_TOKEN)'],
+    ['u@h:9000', ' (no user:password@: the token goes in --token or TRAINER_TOKEN)'],
+    ['h:0', ' (a port from 1 to 65535)'],
+    ['h:65536', ' (a port from 1 to 65535)'],
+    ['[::1]:99999', ' (a port from 1 to 65535)'],
+    ['h:1:2', ' (an IPv6 address goes in brackets: [fd00::5]:9000)'],
+    ['h:', ''],
+    [':9000', ''],
+    ['h :9000', ''],
+    ['[::1]', ''],
+  ];
+  for (const [connect, why] of cases) {
+    assert.throws(
+      () => coordinatorUrl(connect),
+      (e: unknown) => isTrainerError(e, 'E_USAGE') && e.message === `--connect must be HOST:PORT, ws://HOST:PORT or wss://HOST:PORT${why}, got ${JSON.stringify(connect)}`,
+      connect,
+    );
+  }
+  // A ws(s) URL keeps its own forms: no port (the scheme's, as behind an ingress on 443), a path, a query.
+  for (const ok of ['ws://h', 'wss://h', 'ws://h:9000/p', 'ws://h:9000/?x=1', 'ws://[::1]:9000']) assert.equal(coordinatorUrl(ok), ok);
+});
+
 test('--backend is checked; --gpus is a list of device indices', () => {
   assert.equal(parseBackend('wasm'), 'wasm');
   assert.equal(parseBackend(undefined), undefined);
