@@ -102,6 +102,9 @@ const MAX_LOCAL_RESTARTS = 3;
 /** How long local worker processes get to start, load a backend and join. */
 const JOIN_DEADLINE_MS = 60_000;
 
+/** How long a local worker process that has not joined gets to leave on SIGTERM when the start fails. */
+const START_GRACE_MS = 1000;
+
 export interface ProcsOptions {
   signal?: AbortSignal;
   /** Extra worker flags (tests). */
@@ -109,6 +112,8 @@ export interface ProcsOptions {
   /** Plain HTTP requests on the pool's port (the dashboard). */
   onRequest?: WsPoolOptions['onRequest'];
   onPool?: (pool: WsPool) => void;
+  /** How long the local workers get to join (tests; default JOIN_DEADLINE_MS, or 3 handshakes if longer). */
+  joinDeadlineMs?: number;
 }
 
 /** Worker i's command line (without the node binary). */
@@ -136,8 +141,10 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
       // These workers serve this process only: after a finished run they leave by themselves, after a
       // stop they would wait for a resume (as remote workers do), so they are told to go (SIGTERM: they
       // leave cleanly), and killed if they have not within 5 s.
+      // Before every one joined (a start that failed or timed out), 1 s: the error waited out the
+      // 5 s of a worker that never would (a stopped or hung process), and the run said nothing meanwhile.
       children.forEach((c) => c.kill('SIGTERM'));
-      const t = setTimeout(() => children.forEach((c) => c.kill('SIGKILL')), 5000);
+      const t = setTimeout(() => children.forEach((c) => c.kill('SIGKILL')), joined ? 5000 : START_GRACE_MS);
       await Promise.all(exits);
       clearTimeout(t);
     };
@@ -223,7 +230,7 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
       },
     });
     // At most a timer's longest delay (a longer one fires at once).
-    const joinMs = Math.min(MAX_TIMER_MS, Math.max(JOIN_DEADLINE_MS, 3 * ctx.config.cluster.handshakeTimeoutMs));
+    const joinMs = o.joinDeadlineMs ?? Math.min(MAX_TIMER_MS, Math.max(JOIN_DEADLINE_MS, 3 * ctx.config.cluster.handshakeTimeoutMs));
     const deadline = setTimeout(() => {
       failure ??= new TrainerError('E_TIMEOUT', `${n} local worker process(es) not ready within ${joinMs} ms`);
       abort.abort();
