@@ -330,6 +330,10 @@ export class WorkerConn {
       if (this.state !== 'joining') return;
       const frame = encodeMessage({ type: 'dataChunk', index: i, bytes: this.host.datasetChunk(i) });
       const ok = await new Promise<boolean>((resolve) => this.sendFrame(frame, (err) => resolve(!err)));
+      // A chunk's write completes once its bytes reach the operating system, also when the link
+      // closed meanwhile (the worker's close frame, its leave, a timeout here): the dataset was then
+      // not sent, and the log said it was, after "left while joining".
+      if (this.state !== 'joining' || this.ws.readyState !== this.ws.OPEN) return;
       if (!ok) return this.close(CLOSE.protocolError, 'dataset send failed');
       this.joinMovedMs = performance.now();
     }
