@@ -98,9 +98,10 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
         minWorkers,
         resumed: resume,
         ...(d && !d.served ? { extra: { onRequest: d.handler } } : {}),
-        onListening: (url: string) => {
-          // --port 0 with --quiet: the port taken, which nothing else said (workers could not find it).
-          if (a.quiet && config.cluster.port === 0) process.stderr.write(`coordinator listening on ${url}\n`);
+        onListening: (url: string, _port: number, urls: string[]) => {
+          // --port 0 with --quiet: the port taken, which nothing else said (workers could not find it);
+          // every address, as the log line says them (--host all said [::] only, not 0.0.0.0).
+          if (a.quiet && config.cluster.port === 0) process.stderr.write(`coordinator listening on ${urls.join(' and ')}\n`);
           if (d && !d.served) tell(`dashboard on ${dashboardUrlOf(url)}`);
         },
       },

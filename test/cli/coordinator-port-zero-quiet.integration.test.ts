@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import { tempDir } from '../helpers.js';
-import { spawnMain, waitFor, wsConfig } from '../transports/ws/helpers.js';
+import { killAll, spawnMain, TOKEN, waitFor, wsConfig } from '../transports/ws/helpers.js';
+import { smallConfigFile } from './cli-helpers.js';
 
 test('trainer coordinator --port 0 --quiet says the address it took, and a worker trains there (it said nothing: no worker could find it)', async () => {
   const dir = await tempDir();
@@ -20,5 +22,25 @@ test('trainer coordinator --port 0 --quiet says the address it took, and a worke
   } finally {
     coordinator.child.kill('SIGKILL');
     worker.w?.child.kill('SIGKILL');
+  }
+});
+
+test('trainer coordinator --host all --port 0 --quiet says every address it listens on, and each answers (it said [::] only)', async () => {
+  const dir = await tempDir();
+  const hasV6Loopback = Object.values(networkInterfaces()).some((list) => list?.some((i) => i.address === '::1'));
+  const coordinator = spawnMain(['coordinator', '-c', await smallConfigFile(dir), '--host', 'all', '--port', '0', '--quiet'], { TRAINER_TOKEN: TOKEN });
+  try {
+    let port = '';
+    await waitFor('the addresses', () => (port = /^coordinator listening on \S+:(\d+)/.exec(coordinator.output())?.[1] ?? '') !== '', 60_000);
+    await waitFor('the whole line', () => coordinator.output().endsWith('\n'), 60_000);
+    const said = hasV6Loopback ? `ws://[::]:${port} and ws://0.0.0.0:${port}` : `ws://0.0.0.0:${port}`;
+    assert.equal(coordinator.output(), `coordinator listening on ${said}\n`, 'only the addresses, with --quiet');
+    for (const host of hasV6Loopback ? ['127.0.0.1', '[::1]'] : ['127.0.0.1']) {
+      assert.equal((await fetch(`http://${host}:${port}/healthz`)).status, 200, host);
+    }
+    coordinator.child.kill('SIGINT');
+    assert.equal(await coordinator.exited, 130, coordinator.output());
+  } finally {
+    killAll([coordinator]);
   }
 });

@@ -31,8 +31,11 @@ export interface WsFactoryOptions {
   waitingLineEveryMs?: number;
   /** Stops the wait for workers, at the start and whenever all of them left mid-run. */
   signal?: AbortSignal;
-  /** Called once listening, with the bound URL (tests connect workers here). */
-  onListening?: (url: string, port: number) => void;
+  /**
+   * Called once listening, with the bound URL (tests connect workers here), its port, and every
+   * URL it listens on (`all`: IPv6 and IPv4, on the one port).
+   */
+  onListening?: (url: string, port: number, urls: string[]) => void;
   /** Called once the pool exists (the dashboard reads its workers). */
   onPool?: (pool: WsPool) => void;
   extra?: Partial<WsPoolOptions>;
@@ -44,7 +47,7 @@ export function wsPoolFactory(f: WsFactoryOptions): PoolFactory {
     f.onPool?.(pool);
     const { url, urls, port } = pool.listening;
     ctx.log(`coordinator listening on ${urls.join(' and ')}; waiting for ${f.minWorkers} worker(s)`);
-    f.onListening?.(url, port);
+    f.onListening?.(url, port, urls);
     try {
       const graceMs = f.resumed ? ctx.config.cluster.noWorkerTimeoutMs : undefined;
       const limitMs = f.startTimeoutMs ?? ctx.config.cluster.startTimeoutMs;
