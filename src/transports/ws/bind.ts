@@ -32,10 +32,17 @@ export interface Bound {
 const FAMILY_MISSING = new Set(['EAFNOSUPPORT', 'EPROTONOSUPPORT', 'EADDRNOTAVAIL']);
 
 /** Tries for a port both families have free, for `all` on port 0: the kernel picks the IPv6 one alone. */
-const MAX_FREE_PORT_TRIES = 8;
+export const MAX_FREE_PORT_TRIES = 8;
 
-/** Binds `server` to `host` and `port` (0: a free one); rejects with the listen error, as server.listen emits it. */
-export async function bindServer(server: Server, port: number, host: string): Promise<Bound> {
+/** How a server is put to listen: server.listen, as a promise (a parameter so tests can play a machine without one family). */
+export type Listen = (server: Server, options: { port: number; host: string; ipv6Only?: boolean }) => Promise<void>;
+
+/**
+ * Binds `server` to `host` and `port` (0: a free one); rejects with the listen error, as
+ * server.listen emits it (`all` on port 0 with no port free on both families in
+ * MAX_FREE_PORT_TRIES tries: EADDRINUSE).
+ */
+export async function bindServer(server: Server, port: number, host: string, listenOn: Listen = listenServer): Promise<Bound> {
   if (host !== ALL_ADDRESSES) {
     await listenOn(server, { port, host });
     return { port: boundPort(server), hosts: [host], closeExtra: () => {} };
@@ -66,7 +73,8 @@ export async function bindServer(server: Server, port: number, host: string): Pr
   }
 }
 
-function listenOn(server: Server, options: { port: number; host: string; ipv6Only?: boolean }): Promise<void> {
+/** The real Listen: server.listen, resolved once listening, rejected with its error. */
+export const listenServer: Listen = (server, options) => {
   return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options, () => {
@@ -74,7 +82,7 @@ function listenOn(server: Server, options: { port: number; host: string; ipv6Onl
       resolve();
     });
   });
-}
+};
 
 function boundPort(server: Server): number {
   return (server.address() as AddressInfo).port;

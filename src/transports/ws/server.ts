@@ -19,7 +19,7 @@ import type { WebSocket, WebSocketServer as WsServer } from 'ws';
 import { DEFAULT_CONFIG } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
 import { Admission, type AdmissionLimits } from './admission.js';
-import { ALL_ADDRESSES, bindServer, type Bound } from './bind.js';
+import { ALL_ADDRESSES, bindServer, MAX_FREE_PORT_TRIES, type Bound } from './bind.js';
 import { ThrottledLog } from './throttled-log.js';
 import { urlHost } from '../../shared/url.js';
 
@@ -86,7 +86,10 @@ export interface Listening {
 export function listenError(what: string, host: string, port: number, err: NodeJS.ErrnoException): TrainerError {
   const why =
     err.code === 'EADDRINUSE'
-      ? `port ${port} is in use (another coordinator or dashboard?): choose another port`
+      ? port === 0
+        ? // all on port 0 (bind.ts): each port the IPv6 socket got was taken on IPv4.
+          `no port was free on both IPv6 and IPv4 in ${MAX_FREE_PORT_TRIES} tries: give a port`
+        : `port ${port} is in use (another coordinator or dashboard?): choose another port`
       : err.code === 'EACCES'
         ? `not allowed to use port ${port} (ports below 1024 need privileges): choose another port`
         : err.code === 'EADDRNOTAVAIL'
