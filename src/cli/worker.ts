@@ -20,16 +20,29 @@ import { endStartSignals } from './start-signals.js';
  */
 export function coordinatorUrl(connect: string, tls = false): string {
   const bad = (why = '') => new TrainerError('E_USAGE', `--connect must be HOST:PORT, ws://HOST:PORT or wss://HOST:PORT${why}, got ${JSON.stringify(connect)}`);
+  // Each said by name (they had the general line alone, or the IPv6 hint): a variable left empty
+  // in a script (`$HOST:$PORT`) and a pasted space are the usual ones.
+  if (connect.trim() === '') throw bad(' (it is empty)');
+  if (/\s/.test(connect)) throw bad(' (no spaces)');
+  const PORT_RANGE = ' (a port from 1 to 65535)';
+  const V6_HINT = ' (an IPv6 address goes in brackets: [fd00::5]:9000)';
+  const NO_CREDENTIALS = ' (no user:password@: the token goes in --token or TRAINER_TOKEN)';
   if (/^wss?:\/\//i.test(connect)) {
     // Checked here: the socket library threw "Invalid URL" (E_INTERNAL) for these, and took port 0.
+    const authority = /^wss?:\/\/([^/?#]*)/i.exec(connect)?.[1] ?? '';
+    if (authority.includes('@')) throw bad(NO_CREDENTIALS);
+    if (!authority.startsWith('[') && authority.indexOf(':') !== authority.lastIndexOf(':')) throw bad(V6_HINT);
+    const hostPort = /^(\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(authority);
+    if (!hostPort?.[1]) throw bad(' (no host)');
+    if (hostPort[2] === '') throw bad(' (no port after the colon)');
+    if (hostPort[2] !== undefined && !(/^\d{1,5}$/.test(hostPort[2]) && Number(hostPort[2]) >= 1 && Number(hostPort[2]) <= 65535)) throw bad(PORT_RANGE);
     let url: URL;
     try {
       url = new URL(connect);
     } catch {
-      throw bad();
+      throw bad(' (not a host name or address)');
     }
-    if (url.hash !== '' || url.username !== '' || url.password !== '') throw bad(' (no #fragment or user:password@)');
-    if (url.port === '0') throw bad(' (a port from 1 to 65535)');
+    if (url.hash !== '') throw bad(' (no #fragment)');
     if (tls && url.protocol === 'ws:') {
       throw new TrainerError('E_USAGE', `--ca is trust for TLS, and ${connect} is plain text: connect with wss://, or leave --ca out`);
     }
@@ -38,12 +51,23 @@ export function coordinatorUrl(connect: string, tls = false): string {
   // Said by name: these had the IPv6 hint below (http://h:9000, u:p@h:9000) or none (h:0).
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(connect);
   if (scheme) throw bad(` (the scheme is ws:// or wss://, not ${scheme[1]}://: the coordinator's port speaks WebSocket)`);
-  if (connect.includes('@')) throw bad(' (no user:password@: the token goes in --token or TRAINER_TOKEN)');
-  const m = /^(\[[^\]]+\]|[^:/\s]+):(\d{1,5})$/.exec(connect);
-  // fd00::5:9000 cannot be split into an address and a port: the brackets are what tell them apart.
-  if (!m && !connect.includes('[') && connect.indexOf(':') !== connect.lastIndexOf(':')) throw bad(' (an IPv6 address goes in brackets: [fd00::5]:9000)');
-  if (m && (Number(m[2]) > 65535 || Number(m[2]) === 0)) throw bad(' (a port from 1 to 65535)');
-  if (!m) throw bad();
+  // ws:/h:9000, ws:h:9000 (ws:9000 is a host named ws).
+  if (/^wss?:(?!\d+$)/i.test(connect)) throw bad(' (a URL starts ws:// or wss://)');
+  if (connect.includes('@')) throw bad(NO_CREDENTIALS);
+  const m = /^(\[[^\]]+\]|[^:/]+):(\d{1,5})$/.exec(connect);
+  if (!m) {
+    // fd00::5:9000 cannot be split into an address and a port: the brackets are what tell them apart.
+    if (!connect.includes('[') && connect.indexOf(':') !== connect.lastIndexOf(':')) {
+      throw bad(/^[\da-f:.]+$/i.test(connect) ? V6_HINT : ' (one colon, before the port; an IPv6 address goes in brackets: [fd00::5]:9000)');
+    }
+    const colon = connect.lastIndexOf(':');
+    if (colon < 0 || connect.endsWith(']')) throw bad(' (no port)');
+    if (colon === connect.length - 1) throw bad(' (no port after the colon)');
+    if (colon === 0) throw bad(' (no host before the colon)');
+    if (connect.includes('/')) throw bad(' (a path goes in a URL: ws://HOST:PORT/PATH)');
+    throw bad(PORT_RANGE);
+  }
+  if (Number(m[2]) > 65535 || Number(m[2]) === 0) throw bad(PORT_RANGE);
   const url = `${tls ? 'wss' : 'ws'}://${m[1]}:${m[2]}`;
   // A host the URL parser refuses ([zz], a|b) was E_INTERNAL "Invalid URL" from the socket library.
   if (!URL.canParse(url)) throw bad(' (not a host name or address)');

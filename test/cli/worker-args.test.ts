@@ -38,20 +38,46 @@ test('--connect with an IPv6 address out of brackets says to put it in brackets 
   assert.equal(coordinatorUrl('[fd00::5]:9000'), 'ws://[fd00::5]:9000');
 });
 
-test('--connect names what is wrong with a wrong scheme, a user:password@ or a port out of range (they had the IPv6 hint, or none)', () => {
+test('--connect says what is wrong with each malformed form, in one E_USAGE line (many had the general line alone, or the IPv6 hint)', () => {
+  const V6 = ' (an IPv6 address goes in brackets: [fd00::5]:9000)';
+  const PORT = ' (a port from 1 to 65535)';
+  const CREDENTIALS = ' (no user:password@: the token goes in --token or TRAINER_TOKEN)';
   const cases: [string, string][] = [
+    ['', ' (it is empty)'],
+    ['  ', ' (it is empty)'],
+    ['h:', ' (no port after the colon)'],
+    ['[::1]:', ' (no port after the colon)'],
+    [':9000', ' (no host before the colon)'],
+    ['h', ' (no port)'],
+    ['[::1]', ' (no port)'],
+    ['h:1:2', ' (one colon, before the port; an IPv6 address goes in brackets: [fd00::5]:9000)'],
+    ['host:port:extra', ' (one colon, before the port; an IPv6 address goes in brackets: [fd00::5]:9000)'],
+    ['fd00::5:9000', V6],
+    ['h:0', PORT],
+    ['h:65536', PORT],
+    ['[::1]:99999', PORT],
+    ['h:abc', PORT],
+    ['h:+9000', PORT],
+    ['h :9000', ' (no spaces)'],
+    [' h:9000', ' (no spaces)'],
+    ['h:9000/x', ' (a path goes in a URL: ws://HOST:PORT/PATH)'],
+    ['u:p@h:9000', CREDENTIALS],
+    ['u@h:9000', CREDENTIALS],
     ['http://h:9000', " (the scheme is ws:// or wss://, not http://: the coordinator's port speaks WebSocket)"],
     ['HTTPS://h:9000', " (the scheme is ws:// or wss://, not HTTPS://: the coordinator's port speaks WebSocket)"],
-    ['u:p@h:9000', ' (no user:password@: the token goes in --token or TRAINER_TOKEN)'],
-    ['u@h:9000', ' (no user:password@: the token goes in --token or TRAINER_TOKEN)'],
-    ['h:0', ' (a port from 1 to 65535)'],
-    ['h:65536', ' (a port from 1 to 65535)'],
-    ['[::1]:99999', ' (a port from 1 to 65535)'],
-    ['h:1:2', ' (an IPv6 address goes in brackets: [fd00::5]:9000)'],
-    ['h:', ''],
-    [':9000', ''],
-    ['h :9000', ''],
-    ['[::1]', ''],
+    ['ws:/h:9000', ' (a URL starts ws:// or wss://)'],
+    ['ws:h:9000', ' (a URL starts ws:// or wss://)'],
+    ['ws://', ' (no host)'],
+    ['wss://', ' (no host)'],
+    ['ws://:9000', ' (no host)'],
+    ['ws://h:', ' (no port after the colon)'],
+    ['ws://h:0', PORT],
+    ['ws://h:65536', PORT],
+    ['ws://h:abc', PORT],
+    ['ws://::1:9000', V6],
+    ['ws://u:p@h:9000', CREDENTIALS],
+    ['ws://h:9000#top', ' (no #fragment)'],
+    ['ws://h:9000/a b', ' (no spaces)'],
   ];
   for (const [connect, why] of cases) {
     assert.throws(
@@ -60,8 +86,19 @@ test('--connect names what is wrong with a wrong scheme, a user:password@ or a p
       connect,
     );
   }
-  // A ws(s) URL keeps its own forms: no port (the scheme's, as behind an ingress on 443), a path, a query.
-  for (const ok of ['ws://h', 'wss://h', 'ws://h:9000/p', 'ws://h:9000/?x=1', 'ws://[::1]:9000']) assert.equal(coordinatorUrl(ok), ok);
+  // A ws(s) URL keeps its own forms: no port (the scheme's, 80 or 443, as behind an ingress), a path, a query.
+  const taken: [string, string][] = [
+    ['ws://h', 'ws://h'],
+    ['wss://h', 'wss://h'],
+    ['ws://h:9000/p', 'ws://h:9000/p'],
+    ['ws://h:9000/?x=1', 'ws://h:9000/?x=1'],
+    ['ws://[::1]:9000', 'ws://[::1]:9000'],
+    ['ws://[::1]', 'ws://[::1]'],
+    ['h:1', 'ws://h:1'],
+    ['h:65535', 'ws://h:65535'],
+    ['ws:9000', 'ws://ws:9000'],
+  ];
+  for (const [connect, url] of taken) assert.equal(coordinatorUrl(connect), url, connect);
 });
 
 test('--backend is checked; --gpus is a list of device indices', () => {
