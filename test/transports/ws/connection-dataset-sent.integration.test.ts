@@ -7,9 +7,8 @@ import { WorkerConn, type ConnHost, type Welcome } from '../../../src/transports
 import { decodeMessage } from '../../../src/transports/ws/decode.js';
 import { encodeMessage } from '../../../src/transports/ws/encode.js';
 import { PROTOCOL_VERSION } from '../../../src/transports/ws/protocol.js';
-import { waitFor } from './helpers.js';
+import { TOKEN, waitFor, welcomeMessage } from './helpers.js';
 
-const TOKEN = 'dataset-sent-test-token';
 /** Larger than loopback's socket buffers hold: the second chunk is still being written when the worker reads the first. */
 const CHUNK_BYTES = 32 << 20;
 
@@ -20,23 +19,21 @@ const CHUNK_BYTES = 32 << 20;
 async function transfer(closeAfter: number | null): Promise<{ lines: string[]; closed: Promise<void>; end: () => void }> {
   const lines: string[] = [];
   const chunk = new Uint8Array(CHUNK_BYTES);
-  const welcome: Welcome = {
-    model: 'fc',
-    modelSize: 1,
-    mean: [0, 0, 0],
-    std: [1, 1, 1],
-    backend: 'wasm',
-    maxBatch: 8,
-    microBatch: 8,
-    heartbeatMs: 60_000,
-    dataset: { sha256: '0'.repeat(64), bytes: 2 * CHUNK_BYTES, trainCount: 1, valCount: 1, chunks: 2 },
-  };
+  // The welcome less what the connection adds (its id, its proof, its dataset-proof nonce).
+  const { type: _type, workerId: _id, mac: _mac, proofNonce: _proof, ...welcome } = welcomeMessage(newNonce(), {
+    sha256: '0'.repeat(64),
+    bytes: 2 * CHUNK_BYTES,
+    trainCount: 1,
+    valCount: 1,
+    chunks: 2,
+  });
+
   let closedResolve!: () => void;
   const closed = new Promise<void>((resolve) => (closedResolve = resolve));
   const host: ConnHost = {
     token: TOKEN,
     limits: { handshakeTimeoutMs: 60_000, heartbeatMs: 60_000, stepTimeoutMs: 60_000, maxMessagesPerSec: 100, maxPendingBytes: 1 << 30 },
-    welcome: () => welcome,
+    welcome: (): Welcome => welcome,
     datasetChunk: () => chunk,
     checkDatasetProof: () => false,
     authenticationFailed: () => {},
