@@ -27,11 +27,18 @@ export function coordinatorUrl(connect: string, tls = false): string {
   const PORT_RANGE = ' (a port from 1 to 65535)';
   const V6_HINT = ' (an IPv6 address goes in brackets: [fd00::5]:9000)';
   const NO_CREDENTIALS = ' (no user:password@: the token goes in --token or TRAINER_TOKEN)';
+  // fd00::5:9000 cannot be split into an address and a port: the brackets are what tell them apart.
+  const manyColons = (hostPort: string) =>
+    bad(/^[\da-f:.]+$/i.test(hostPort) ? V6_HINT : ' (one colon, before the port; an IPv6 address goes in brackets: [fd00::5]:9000)');
+  // [fd00::5]9000, [::1]x:9000: said as a bad port (the part after the last colon) before.
+  const afterBracket = (hostPort: string) => /^\[[^\]]*\][^:]/.test(hostPort);
+  const BRACKET_COLON = ' (a colon between the ] and the port: [fd00::5]:9000)';
   if (/^wss?:\/\//i.test(connect)) {
     // Checked here: the socket library threw "Invalid URL" (E_INTERNAL) for these, and took port 0.
     const authority = /^wss?:\/\/([^/?#]*)/i.exec(connect)?.[1] ?? '';
     if (authority.includes('@')) throw bad(NO_CREDENTIALS);
-    if (!authority.startsWith('[') && authority.indexOf(':') !== authority.lastIndexOf(':')) throw bad(V6_HINT);
+    if (!authority.startsWith('[') && authority.indexOf(':') !== authority.lastIndexOf(':')) throw manyColons(authority);
+    if (afterBracket(authority)) throw bad(BRACKET_COLON);
     const hostPort = /^(\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(authority);
     if (!hostPort?.[1]) throw bad(' (no host)');
     if (hostPort[2] === '') throw bad(' (no port after the colon)');
@@ -56,10 +63,8 @@ export function coordinatorUrl(connect: string, tls = false): string {
   if (connect.includes('@')) throw bad(NO_CREDENTIALS);
   const m = /^(\[[^\]]+\]|[^:/]+):(\d{1,5})$/.exec(connect);
   if (!m) {
-    // fd00::5:9000 cannot be split into an address and a port: the brackets are what tell them apart.
-    if (!connect.includes('[') && connect.indexOf(':') !== connect.lastIndexOf(':')) {
-      throw bad(/^[\da-f:.]+$/i.test(connect) ? V6_HINT : ' (one colon, before the port; an IPv6 address goes in brackets: [fd00::5]:9000)');
-    }
+    if (!connect.includes('[') && connect.indexOf(':') !== connect.lastIndexOf(':')) throw manyColons(connect);
+    if (afterBracket(connect)) throw bad(BRACKET_COLON);
     const colon = connect.lastIndexOf(':');
     if (colon < 0 || connect.endsWith(']')) throw bad(' (no port)');
     if (colon === connect.length - 1) throw bad(' (no port after the colon)');
