@@ -59,8 +59,9 @@ export async function trainWatched(w: WatchedRun): Promise<void> {
     progress = live;
     // The dashboard's address is for people: on stderr, also with --json, and with --quiet too: it
     // was asked for (with --status-port 0 nothing else says where it is). One on the workers' port
-    // is said once that port listens (the launch's onListening).
-    if (d?.served) process.stderr.write(`dashboard on ${d.served.url}\n`);
+    // is said once that port listens (the launch's onListening). Every address, as the coordinator's
+    // line says them (--host all said [::] only).
+    if (d?.served) process.stderr.write(`dashboard on ${d.served.urls.join(' and ')}\n`);
     const download = downloadProgress(w.quiet);
     await runTraining({
       config,

@@ -15,6 +15,8 @@ import { urlHost } from '../shared/url.js';
 export interface ServedDashboard {
   /** http(s)://host:port/ with the port actually bound. */
   url: string;
+  /** Every address it listens on (`all`: IPv6 and IPv4, on the one port), `url` first. */
+  urls: string[];
   close(): Promise<void>;
 }
 
@@ -51,8 +53,11 @@ export async function serveDashboard(
   } catch (err) {
     throw listenError('serve the dashboard', host, port, err as NodeJS.ErrnoException);
   }
+  const at = (h: string) => `${tls.cert !== null ? 'https' : 'http'}://${urlHost(h)}:${bound.port}/`;
+  const urls = bound.hosts.map(at);
   return {
-    url: `${tls.cert !== null ? 'https' : 'http'}://${urlHost(bound.hosts[0] ?? host)}:${bound.port}/`,
+    url: urls[0] ?? at(host),
+    urls,
     close: () =>
       new Promise<void>((resolve) => {
         bound.closeExtra();

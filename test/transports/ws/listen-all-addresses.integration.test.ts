@@ -124,6 +124,7 @@ test('--status-port on all addresses serves the dashboard on 127.0.0.1 and ::1',
   try {
     const port = Number(new URL(served.url).port);
     assert.equal(served.url, hasV6Loopback ? `http://[::]:${port}/` : `http://0.0.0.0:${port}/`);
+    assert.deepEqual(served.urls, hasV6Loopback ? [`http://[::]:${port}/`, `http://0.0.0.0:${port}/`] : [`http://0.0.0.0:${port}/`]);
     assert.equal(await status(`http://127.0.0.1:${port}/`), 200);
     if (hasV6Loopback) assert.equal(await status(`http://[::1]:${port}/`), 200);
   } finally {
