@@ -135,12 +135,13 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
     const n = ctx.config.cluster.workers;
     const token = randomBytes(24).toString('hex');
     const children: ChildProcess[] = [];
+    /** Each child's end: it exited and its stderr ended (its last lines may come after its exit). */
+    const ends: Promise<void>[] = [];
     // Set once every worker joined (a child that dies later is started again), and when the pool closes.
     let joined = false;
     let closing = false;
     const reap = async () => {
       closing = true;
-      const exits = children.map((c) => (c.exitCode !== null || c.signalCode !== null ? null : new Promise((r) => c.once('exit', r))));
       // These workers serve this process only: after a finished run they leave by themselves, after a
       // stop they would wait for a resume (as remote workers do), so they are told to go (SIGTERM: they
       // leave cleanly), and killed if they have not within 5 s.
@@ -148,7 +149,8 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
       // 5 s of a worker that never would (a stopped or hung process), and the run said nothing meanwhile.
       children.forEach((c) => c.kill('SIGTERM'));
       const t = setTimeout(() => children.forEach((c) => c.kill('SIGKILL')), joined ? 5000 : START_GRACE_MS);
-      await Promise.all(exits);
+      // Their output, not only their exit: the pool tells its lines about them leaving after this.
+      await Promise.all(ends);
       clearTimeout(t);
     };
     const abort = new AbortController();
@@ -228,6 +230,7 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
             }
           });
           children.push(child);
+          ends.push(new Promise((resolve) => child.once('close', () => resolve())));
         };
         for (let i = 0; i < n; i++) start(i, 0);
       },

@@ -15,7 +15,10 @@ export interface WsPoolOptions extends PoolContext {
   onRequest?: RequestHandler;
   /** Observer for tests and metrics. */
   onEvent?: (e: PoolEvent) => void;
-  /** Runs after the pool closed (e.g. reaps local worker processes). */
+  /**
+   * Runs after the pool closed: reaps local worker processes, and ends once their output relayed to
+   * the log has. The pool's lines about workers that leave during its close are told after it.
+   */
   onClose?: () => Promise<void>;
   /** The workers are processes on this machine (`--procs`): WorkerPool.sharesCores. */
   sharesCores?: boolean;

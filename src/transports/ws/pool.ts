@@ -87,6 +87,13 @@ export class WsPool implements WorkerPool, ConnHost {
   /** What workers that left had computed (workers.json counts since the start; they vanished from it). */
   private readonly departed: WorkerStats[] = [];
   private closing = false;
+  /**
+   * While a pool with onClose closes, its lines about workers leaving, held until onClose ended:
+   * --procs relays its local workers' stderr to the same log, and a worker's "leaving: coordinator
+   * done", which comes before its socket closes, was printed after the pool's "gone" line for it.
+   * null: told as they come.
+   */
+  private leavingLines: string[] | null = null;
   /** How the run ended, for connections that arrive while the pool closes. */
   private closingEnd: 'finished' | 'stopped' = 'stopped';
   /** Bytes of closed connections, for bytes-per-step figures. */
@@ -277,15 +284,18 @@ export class WsPool implements WorkerPool, ConnHost {
     const member = this.members.get(conn);
     // 1006: the connection ended without a close frame (a killed process, a lost host), and no reason.
     const why = reason !== '' ? reason : code === 1006 ? 'connection lost' : 'no reason given';
+    // The lines held back about it are of earlier events: told now, before its own output ends.
     this.dispatch.tellHeldLines(conn);
-    if (member || i >= 0) this.o.log(`worker ${conn.id} (${conn.name}) gone (${code} ${why}); ${this.size - (member ? 1 : 0)} workers left`);
+    const held = this.leavingLines;
+    const say = held ? (line: string) => void held.push(line) : (line: string) => this.o.log(line);
+    if (member || i >= 0) say(`worker ${conn.id} (${conn.name}) gone (${code} ${why}); ${this.size - (member ? 1 : 0)} workers left`);
     // Timed out by tick() here: a peer closing with the code itself stalled nothing (no honest worker sends it).
     if (code === CLOSE.timedOut && conn.closedWhile === 'ready' && !conn.closedByPeer) {
-      this.o.log(`worker ${conn.id} (${conn.name}) stalled: ${this.standing.stalled(conn.identity, performance.now())}`);
+      say(`worker ${conn.id} (${conn.name}) stalled: ${this.standing.stalled(conn.identity, performance.now())}`);
     }
     // Evicted by dispatch.ts: a peer closing with the code itself was not.
     if (code === CLOSE.badResult && !conn.closedByPeer) {
-      this.o.log(`worker ${conn.id} (${conn.name}) sent a result that does not fit its task: ${this.standing.badResult(conn.identity, performance.now())}`);
+      say(`worker ${conn.id} (${conn.name}) sent a result that does not fit its task: ${this.standing.badResult(conn.identity, performance.now())}`);
     }
     if (conn.closedWhile === 'joining' && conn.closedByPeer && code === CLOSE.protocolError) this.welcomeRejected(conn, reason);
     // A worker that proved the token and left before it was ready (its backend failed to load): the
@@ -352,6 +362,7 @@ export class WsPool implements WorkerPool, ConnHost {
     this.closing = true;
     this.closingEnd = end;
     clearInterval(this.timer);
+    if (this.o.onClose) this.leavingLines = [];
     // Before they are closed below: a worker connected now hears the end.
     const told = [...this.conns].filter((c) => c.state !== 'auth');
     const connected = new Set(told.map((c) => c.identity));
@@ -370,7 +381,12 @@ export class WsPool implements WorkerPool, ConnHost {
     // Let the close frames leave before the sockets are cut.
     else await sleep(50);
     await this.listening.close();
-    await this.o.onClose?.();
+    try {
+      await this.o.onClose?.();
+    } finally {
+      for (const line of this.leavingLines ?? []) this.o.log(line);
+      this.leavingLines = null;
+    }
     this.dispatch.end();
     this.authFailures.flush();
     this.dispatch.fail(new TrainerError('E_NO_WORKERS', 'pool closed'));
