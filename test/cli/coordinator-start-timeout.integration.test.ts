@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { MAX_TIMER_MS } from '../../src/shared/config.js';
 import { tempDir } from '../helpers.js';
+import { TOKEN, freePort, killAll, spawnMain, spawnWorker, waitFor, wsConfig, type Spawned } from '../transports/ws/helpers.js';
 import { smallConfigFile, trainer } from './cli-helpers.js';
 
 test('trainer coordinator whose workers never come gives up after cluster.startTimeoutMs: exit 1 (a scheduler may try again), one error line, no run folder left (it waited for ever)', async () => {
@@ -17,4 +20,25 @@ test('trainer coordinator whose workers never come gives up after cluster.startT
     'error E_NO_WORKERS: 0 of 2 worker(s) joined within cluster.startTimeoutMs (1.5 s): start the workers (trainer worker --connect HOST:PORT), or raise cluster.startTimeoutMs (0 waits for ever)',
   );
   assert.deepEqual(await readdir(join(dir, 'runs')).catch(() => []), []);
+});
+
+test('trainer coordinator whose worker joins within cluster.startTimeoutMs trains; the longest value a timer keeps (2^31-1 ms) does not give up at once (a longer timer fires at once)', async () => {
+  const dir = await tempDir();
+  const file = join(dir, 'c.yaml');
+  await writeFile(file, JSON.stringify(wsConfig(dir, 'joined', { cluster: { workers: 1 } })));
+  const port = await freePort();
+  const procs: Spawned[] = [];
+  try {
+    const c = spawnMain(['coordinator', '--config', file, '--port', String(port), '--cluster.startTimeoutMs', String(MAX_TIMER_MS)], { TRAINER_TOKEN: TOKEN });
+    procs.push(c);
+    await waitFor('the coordinator listening', () => /waiting for 1 worker\(s\)/.test(c.output()));
+    // Past the moment a timer that fired at once would have given up.
+    await delay(1000);
+    procs.push(spawnWorker(`127.0.0.1:${port}`, dir, 'w'));
+    assert.equal(await c.exited, 0, c.output());
+    assert.match(c.output(), /model saved to .* \(weights sha256 [0-9a-f]{64}\)/);
+    assert.doesNotMatch(c.output(), /E_NO_WORKERS/);
+  } finally {
+    killAll(procs);
+  }
 });
