@@ -44,6 +44,8 @@ export const CLOSED_OUTPUT_EXIT = 141;
 
 let outputClosed = false;
 let onOutputClosed: (() => void) | null = null;
+/** The SIGINT, SIGTERM or SIGHUP that asked the run to stop (stopOnSignal), or null for none. */
+let stopSignal: NodeJS.Signals | null = null;
 
 /**
  * Standard output and error closed by their reader (`trainer train | head -1`): Node reports EPIPE
@@ -80,11 +82,15 @@ export function stopOnSignal(controller: AbortController, beforeNote: () => void
     beforeNote();
     if (!quiet) process.stderr.write(text);
   };
+  stopSignal = null;
   // A second SIGINT, SIGTERM or SIGHUP quits at once (128 + its number); a SIGUSR1 before them does not count.
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) process.exit(128 + (osConstants.signals[signal] ?? 2));
+    if (signalled) process.exit(signalExit(signal));
     signalled = true;
+    // Also after a SIGUSR1 began the stop: scancel's SIGTERM reaches the coordinator beside the
+    // SIGUSR1 that trainer.sbatch passes on, in either order, and the status is the SIGTERM's.
+    stopSignal = signal;
     const again = signal === 'SIGINT' ? 'Ctrl-C again' : 'a second signal';
     if (controller.signal.aborted) return note(`\nalready stopping at the next step (${again} to quit at once)\n`);
     note(`\nstopping at the next step (${again} to quit at once)\n`);
@@ -126,7 +132,25 @@ export function stopOnSignal(controller: AbortController, beforeNote: () => void
   };
 }
 
-/** The exit status of a run that stopped before its end: 130 after Ctrl-C, CLOSED_OUTPUT_EXIT after its output closed. */
-export function stoppedExit(): number {
-  return outputClosed ? CLOSED_OUTPUT_EXIT : 130;
+/**
+ * The exit status of a run that stopped before its end. After its output closed: CLOSED_OUTPUT_EXIT.
+ * Stopped by a signal before its first step (`not-started`: loading or downloading the data,
+ * waiting for workers), when nothing was trained or written: 128 + the signal's number (130 for
+ * SIGINT, 143 for SIGTERM, 129 for SIGHUP), as the same signal a moment earlier, in the command's
+ * start (start-signals.ts), ends it by the signal itself. A SIGUSR1 is a request to stop, which
+ * never ends the process: no death to mirror, 130.
+ * Stopped at a step boundary with its checkpoint written: 130, whatever signal asked for the stop.
+ * That status says "stopped cleanly, checkpoint written, --resume continues it": trainer.sbatch
+ * (deploy/slurm) tells it from a death by a signal and says so, where 143 reads as killed by a
+ * SIGTERM before it could stop; and a SIGTERM is how Slurm's scancel and Kubernetes ask for it.
+ */
+export function stoppedExit(outcome: 'stopped' | 'not-started'): number {
+  if (outputClosed) return CLOSED_OUTPUT_EXIT;
+  if (outcome === 'not-started' && stopSignal !== null) return signalExit(stopSignal);
+  return 130;
+}
+
+/** The status a shell reports for a process ended by `signal`: 128 + its number. */
+function signalExit(signal: NodeJS.Signals): number {
+  return 128 + (osConstants.signals[signal] ?? 2);
 }

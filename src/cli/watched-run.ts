@@ -80,7 +80,7 @@ export async function trainWatched(w: WatchedRun): Promise<void> {
       // The run is over: its status from now on, also for a signal (stop()).
       onOver: (outcome) => {
         ended = outcome === 'finished' || outcome === 'already-finished' ? 'finished' : 'stopped';
-        if (outcome === 'stopped' || outcome === 'not-started') process.exitCode = stoppedExit();
+        if (outcome === 'stopped' || outcome === 'not-started') process.exitCode = stoppedExit(outcome);
         stop();
       },
       ...(download ? { onDownloadProgress: download } : {}),

@@ -44,6 +44,21 @@ test('Ctrl-C while the coordinator waits for its workers ends the wait at once a
   }
 });
 
+test('SIGTERM (scancel, a pod evicted) while the coordinator waits for its first workers exits 143, as a signal death, with one line and nothing written (it was 130, the status of a stop with a checkpoint)', async () => {
+  const procs: Spawned[] = [];
+  try {
+    const { coordinator, runDir } = await coordinatorFor('cancelled', 2);
+    procs.push(coordinator);
+    coordinator.child.kill('SIGTERM');
+    assert.equal(await coordinator.exited, 143, coordinator.output());
+    assert.equal(coordinator.output().match(/^stopped while waiting for workers; nothing trained yet, no checkpoint written$/gm)?.length, 1, coordinator.output());
+    assert.doesNotMatch(coordinator.output(), /error E_/);
+    assert.equal(await exists(runDir), false, 'nothing written: the run folder it made is gone');
+  } finally {
+    killAll(procs);
+  }
+});
+
 test('Ctrl-C while the coordinator waits because every worker left mid-run writes a checkpoint at that step and exits 130 at once', async () => {
   const procs: Spawned[] = [];
   try {

@@ -11,7 +11,7 @@ import { spawnMain, waitFor } from '../transports/ws/helpers.js';
 import { CLI, smallConfigFile } from './cli-helpers.js';
 
 
-test('Ctrl-C during the CIFAR download stops at once with exit 130: the download is dropped, nothing trained, no checkpoint', { timeout: 60_000 }, async (t) => {
+test('a signal during the CIFAR download stops at once with 128 + its number, as a signal death (Ctrl-C 130, SIGTERM 143, SIGHUP 129; all were 130; a SIGUSR1, a request, 130): the download is dropped, nothing trained, no checkpoint', { timeout: 120_000 }, async (t) => {
   const dir = await tempDir();
   // 64 KB of a 160 MB archive, then nothing more: only a stop ends this download (the idle timeout is a minute).
   const server = await serve((_req, res) => {
@@ -19,21 +19,24 @@ test('Ctrl-C during the CIFAR download stops at once with exit 130: the download
     res.write(Buffer.alloc(65_536));
   });
   t.after(server.close);
-  const config = await smallConfigFile(dir, 'fetching');
-  const data = join(dir, 'cifar');
-  const train = spawnMain(['train', '-c', config, '--data.source', 'cifar10', '--data.path', data, '--data.download', 'true', '--data.url', server.url('/cifar.tar.gz')]);
-  t.after(() => train.child.kill('SIGKILL'));
-  await waitFor('the download to start', async () => server.requests.length > 0 && (await readdir(data).catch(() => [])).length > 0);
-  const t0 = performance.now();
-  train.child.kill('SIGINT');
-  assert.equal(await train.exited, 130, train.output());
-  assert.ok(performance.now() - t0 < 5000, `took ${Math.round(performance.now() - t0)} ms`);
-  assert.match(train.output(), /^stopped while downloading the data; nothing trained yet, no checkpoint written$/m);
-  assert.doesNotMatch(train.output(), /error E_/);
-  assert.equal(existsSync(data), false, 'neither the archive nor a partial download is left, nor the folder made for them');
-  const folder = new RunFolder(join(dir, 'runs', 'fetching'));
-  assert.equal(await folder.hasCheckpoint(), false);
-  assert.equal(existsSync(folder.dir), false, 'nothing written: the run folder it made is gone');
+  for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129], ['SIGUSR1', 130]] as const) {
+    const config = await smallConfigFile(dir, `fetching-${signal}`);
+    const data = join(dir, 'cifar');
+    const requests = server.requests.length;
+    const train = spawnMain(['train', '-c', config, '--data.source', 'cifar10', '--data.path', data, '--data.download', 'true', '--data.url', server.url('/cifar.tar.gz')]);
+    t.after(() => train.child.kill('SIGKILL'));
+    await waitFor('the download to start', async () => server.requests.length > requests && (await readdir(data).catch(() => [])).length > 0);
+    const t0 = performance.now();
+    train.child.kill(signal);
+    assert.equal(await train.exited, status, `${signal}: ${train.output()}`);
+    assert.ok(performance.now() - t0 < 5000, `${signal}: took ${Math.round(performance.now() - t0)} ms`);
+    assert.equal(train.output().match(/^stopped while downloading the data; nothing trained yet, no checkpoint written$/gm)?.length, 1, train.output());
+    assert.doesNotMatch(train.output(), /error E_/);
+    assert.equal(existsSync(data), false, 'neither the archive nor a partial download is left, nor the folder made for them');
+    const folder = new RunFolder(join(dir, 'runs', `fetching-${signal}`));
+    assert.equal(await folder.hasCheckpoint(), false);
+    assert.equal(existsSync(folder.dir), false, 'nothing written: the run folder it made is gone');
+  }
 });
 
 test('Ctrl-C while --procs workers start stops with exit 130 within seconds, and no worker process is left', { skip: !existsSync('/proc/self') && 'no /proc here', timeout: 90_000 }, async (t) => {
@@ -56,7 +59,7 @@ test('Ctrl-C while --procs workers start stops with exit 130 within seconds, and
   assert.equal(existsSync(join(dir, 'runs', 'starting')), false, 'nothing written: the run folder it made is gone');
 });
 
-test('SIGTERM the moment the run folder is claimed stops with exit 130 and leaves no folder (it was 143, with the lock left behind)', { timeout: 60_000 }, async (t) => {
+test('SIGTERM the moment the run folder is claimed stops with exit 143 and leaves no folder (it was 143 by the signal, with the lock left behind)', { timeout: 60_000 }, async (t) => {
   const dir = await tempDir();
   const config = await smallConfigFile(dir, 'claimed');
   const lock = join(dir, 'runs', 'claimed', 'run.lock');
@@ -67,7 +70,8 @@ test('SIGTERM the moment the run folder is claimed stops with exit 130 and leave
   while (!existsSync(lock) && train.child.exitCode === null && Date.now() < deadline) await new Promise((r) => setImmediate(r));
   assert.ok(existsSync(lock), train.output());
   train.child.kill('SIGTERM');
-  assert.equal(await train.exited, 130, train.output());
+  assert.equal(await train.exited, 143, train.output());
+  assert.match(train.output(), /^stopped before the first step; nothing trained yet, no checkpoint written$/m);
   assert.equal(existsSync(join(dir, 'runs', 'claimed')), false, train.output());
 });
 
