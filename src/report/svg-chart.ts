@@ -5,6 +5,7 @@
  * A null value (e.g. validation accuracy of an epoch that was not evaluated) is
  * no point; the line joins the points on either side.
  */
+import { cutToWidth, textWidth } from './text-width.js';
 
 export interface Series {
   /** Stable id, in data-series. */
@@ -91,8 +92,8 @@ export function tickLabels(ticks: readonly number[], minDecimals = 0): string[] 
   return ticks.map((t) => (t === 0 ? '0' : exponent(t, e)));
 }
 
-/** About the width of a tick label at 11 px (digits are about 0.55 em). */
-const labelWidth = (s: string) => s.length * 6.2;
+/** The width of a tick label at 11 px. */
+const labelWidth = (s: string) => textWidth(s);
 
 /**
  * The lowest and the highest finite value in `lists` ([Infinity, -Infinity] when there is none).
@@ -114,8 +115,12 @@ function extent(lists: readonly (readonly (number | null)[])[]): [number, number
 const LEGEND_ROW_PX = 16;
 /** The legend's left bound: rows are right-aligned and never start left of it. */
 const LEGEND_LEFT_PX = 8;
-/** About the width of a legend entry: its line, a gap, and the label at 11 px. */
-const legendWidth = (label: string) => 26 + label.length * 6.5;
+/** A legend entry's line, and the gap between it and its label. */
+const LEGEND_LINE_PX = 20;
+/** The gap after a label, before the next entry's line. */
+const LEGEND_GAP_PX = 12;
+/** The width of a legend entry: its line, a gap, the label at 11 px, and the gap before the next. */
+const legendWidth = (label: string) => LEGEND_LINE_PX + textWidth(label) + LEGEND_GAP_PX;
 
 /**
  * The labelled series' legend entries in rows of at most `rowPx`, in order; a label too long for
@@ -127,8 +132,7 @@ function legendRows(series: readonly Series[], rowPx: number): { s: Series; labe
   let used = Infinity;
   for (const s of series) {
     if (s.label === '') continue;
-    const fits = Math.max(1, Math.floor((rowPx - legendWidth('')) / 6.5));
-    const label = s.label.length > fits ? `${s.label.slice(0, fits - 1)}…` : s.label;
+    const label = cutToWidth(s.label, rowPx - legendWidth(''));
     const w = legendWidth(label);
     if (used + w > rowPx) {
       rows.push([]);
@@ -148,7 +152,7 @@ function drawLegend(rows: readonly (readonly { s: Series; label: string; w: numb
     return row.map(({ s, label, w }) => {
       const entry =
         `<line x1="${fmt(x)}" x2="${fmt(x + 16)}" y1="${y}" y2="${y}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>` +
-        `<text x="${fmt(x + 20)}" y="${y + 4}" class="legend">${escapeHtml(label)}</text>`;
+        `<text x="${fmt(x + LEGEND_LINE_PX)}" y="${y + 4}" class="legend">${escapeHtml(label)}</text>`;
       x += w;
       return entry;
     });

@@ -3,6 +3,7 @@ import test from 'node:test';
 import { renderComparison } from '../../src/report/compare.js';
 import { readRun } from '../../src/report/read-run.js';
 import { lineChart } from '../../src/report/svg-chart.js';
+import { textWidth } from '../../src/report/text-width.js';
 import { tempDir } from '../helpers.js';
 import { writeRun } from './written-run.js';
 
@@ -19,13 +20,16 @@ function legendOf(svg: string) {
   return { entries, plotTop, width };
 }
 
-/** Every entry inside the chart, above the plot, and clear of the next one in its row (about 6.5 px a character). */
+/**
+ * Every entry inside the chart, above the plot, and clear of the next one in its row, by the widths
+ * the layout counts (text-width.ts; chart-text-in-chromium checks them against what Chromium draws).
+ */
 function assertLaidOut(svg: string, labels: string[]): void {
   const { entries, plotTop, width } = legendOf(svg);
   assert.equal(entries.length, labels.length, 'one entry per series');
   entries.forEach((e, i) => assert.ok(e.label === labels[i] || (e.label.endsWith('…') && labels[i]?.startsWith(e.label.slice(0, -1))), `entry ${i}: ${e.label}`));
   for (const [i, e] of entries.entries()) {
-    const end = e.textX + e.label.length * 6.5;
+    const end = e.textX + textWidth(e.label);
     assert.ok(e.x >= 0 && end <= width, `"${e.label}" from ${e.x} to ${end} in a chart ${width} wide`);
     assert.ok(e.y + 4 < plotTop, `"${e.label}" at y ${e.y} is above the plot (top ${plotTop})`);
     const next = entries[i + 1];
