@@ -21,7 +21,7 @@ import type { StepInfo, StepTiming } from '../coordinator/train-loop.js';
 import type { EpochMetrics } from '../coordinator/run-folder.js';
 import type { RunEnd, RunHistory } from '../coordinator/run.js';
 import type { WorkerInfo } from '../transports/ws/pool.js';
-import { smooth } from '../report/smooth.js';
+import { smooth, stepWidths } from '../report/smooth.js';
 import { MAX_STEP_POINTS } from '../report/step-points.js';
 
 export interface WorkerStatus extends WorkerStats {
@@ -242,7 +242,7 @@ export class DashboardState {
       workersWanted: this.workersWanted,
       imagesPerSec: s?.imagesPerSec ?? 0,
       loss: s && s.examples > 0 ? s.lossSum / s.examples : null,
-      smoothedLoss: smooth(curve.map((p) => p[1])).at(-1) ?? null,
+      smoothedLoss: smooth(curve.map((p) => p[1]), undefined, stepWidths(curve.map((p) => p[0]))).at(-1) ?? null,
       lossCurve: curve,
       epochsDone: [...this.epochsDone],
       etaSec: this.etaSec(s, now),

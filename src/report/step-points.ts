@@ -7,12 +7,12 @@
  * columns are), and each bucket is drawn with
  * - for the loss as logged: its lowest and its highest line, in step order, so that the faint line
  *   still spans the noise that was logged, a single spike included (a mean would hide both);
- * - for the smoothed loss: the curve smoothed over every line, as before, taken at the bucket's
- *   last line, so that each vertex lies on the full-resolution curve.
+ * - for the smoothed loss: the curve smoothed over every line (each weighed by the steps it is the
+ *   mean of), taken at the bucket's last line, so that each vertex lies on the full-resolution curve.
  * The live dashboard keeps at most as many points (MAX_LOSS_POINTS is this), so its curve, already
  * means of equal numbers of steps, is drawn as it is.
  */
-import { smooth } from './smooth.js';
+import { smooth, stepWidths } from './smooth.js';
 
 /** Buckets of a per-step chart: about one per two pixels of the widest chart (1140 px). Even: the dashboard halves its curve in pairs. */
 export const MAX_STEP_POINTS = 600;
@@ -25,7 +25,7 @@ export interface StepPoint {
 /** `steps` (in step order) as at most `buckets` smoothed points and 2 × `buckets` raw ones; all of them when there are no more than `buckets`. */
 export function stepPoints(steps: readonly StepPoint[], buckets = MAX_STEP_POINTS): { raw: StepPoint[]; smoothed: StepPoint[] } {
   const losses = steps.map((s) => s.loss);
-  const smoothedLosses = smooth(losses);
+  const smoothedLosses = smooth(losses, undefined, stepWidths(steps.map((s) => s.step)));
   const point = (i: number, loss: number): StepPoint => ({ step: (steps[i] as StepPoint).step, loss });
   if (steps.length <= buckets) {
     return { raw: steps.map((s, i) => point(i, s.loss)), smoothed: smoothedLosses.map((loss, i) => point(i, loss)) };

@@ -31,3 +31,21 @@ test('a longer one is cut into buckets of equal steps: its lowest and highest li
   assert.equal(flat.raw.length, 10, 'a bucket whose lines are all equal is one point');
   assert.equal(flat.smoothed.length, 10);
 });
+
+test('a line of fewer steps than the usual weighs less in the smoothed curve: an epoch\'s last line, one step of a short batch, pulled the demo\'s curve down by 0.2', () => {
+  // 100 lines of 10 steps at loss 1, but for one line of 1 step at loss 0 after step 470 (an epoch's
+  // end, as the demo's 10,000 images in batches of 64 log: 470, 471, 480).
+  const steps: { step: number; loss: number }[] = [];
+  for (let step = 10; step <= 470; step += 10) steps.push({ step, loss: 1 });
+  steps.push({ step: 471, loss: 0 });
+  for (let step = 480; step <= 1000; step += 10) steps.push({ step, loss: 1 });
+  const { smoothed } = stepPoints(steps);
+  const at471 = smoothed.find((p) => p.step === 471)?.loss as number;
+  // Span 3 lines (alpha 0.5): as one of the usual 10-step lines it weighed 0.5 (1 → 0.5); as one step of ten, 1 - 0.5^0.1.
+  assert.ok(Math.abs(at471 - 0.5 ** 0.1) < 1e-12, `smoothed at the short line: ${at471}`);
+  assert.ok(at471 > 0.9, `a one-step line moves the curve by less than a tenth: ${at471}`);
+
+  // Lines of equal width smooth as before (the plain EMA), whatever the width.
+  const even = series(200, (s) => 2 - s / 100 + (s % 3) * 0.1).map((p) => ({ step: p.step * 10, loss: p.loss }));
+  assert.deepEqual(stepPoints(even).smoothed.map((p) => p.loss), smooth(even.map((p) => p.loss)));
+});
