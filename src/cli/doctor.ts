@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RunFolder } from '../coordinator/run-folder.js';
 import { resolveConfig } from '../shared/config.js';
+import { fsFaultText } from '../shared/atomic-file.js';
 import { TrainerError, describeError, isTrainerError } from '../shared/errors.js';
 import { selectBackend } from '../worker/backend.js';
 import type { DoctorArgs } from './commands.js';
@@ -99,7 +100,7 @@ export async function doctorCommand(a: DoctorArgs): Promise<void> {
     try {
       readFileSync(a.config ?? DEMO_CONFIG);
     } catch (err) {
-      throw new TrainerError('E_USAGE', `--config ${a.config ?? DEMO_CONFIG}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+      throw new TrainerError('E_USAGE', `--config ${a.config ?? DEMO_CONFIG}: cannot read it: ${fsFaultText(err)}`);
     }
     // A config no backend can train is one E_CONFIG line now, not one per row after the probes.
     await resolveConfig(a.config ?? DEMO_CONFIG, {});

@@ -2,7 +2,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { removeTempsInFlight } from '../shared/atomic-file.js';
+import { fsFaultText, removeTempsInFlight } from '../shared/atomic-file.js';
 import { BACKENDS, type BackendName } from '../shared/config.js';
 import { takesGpu } from '../shared/gpu-backends.js';
 import { usableCpus } from '../shared/cpus.js';
@@ -85,7 +85,7 @@ export function readCa(file: string): Buffer {
   try {
     pem = readFileSync(file);
   } catch (err) {
-    throw new TrainerError('E_USAGE', `--ca ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw new TrainerError('E_USAGE', `--ca ${file}: cannot read it: ${fsFaultText(err)}`);
   }
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
     throw new TrainerError('E_USAGE', `--ca ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----): give the coordinator's certificate or its CA's, in PEM`);

@@ -18,7 +18,7 @@ import { readFileSync, readlinkSync, rmdirSync, unlinkSync } from 'node:fs';
 import { link, open, readFile, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
-import { ioError, removeOrphanTemps, tempFileFor, tempNamesOf } from '../shared/atomic-file.js';
+import { fsFaultText, ioError, removeOrphanTemps, tempFileFor, tempNamesOf } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
 
 /** Who holds a lock, and how long ago it was last renewed. */
@@ -211,8 +211,7 @@ async function createExclusive(file: string, text: string): Promise<boolean> {
 async function readOwner(file: string): Promise<{ text: string; owner: LockOwner } | null> {
   const gone = (err: unknown) => {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new TrainerError('E_CHECKPOINT', `cannot read the run's lock ${file} (${code}): it is not trainer's, or another user's; remove it if no run is in progress`, { cause: err });
+    throw new TrainerError('E_CHECKPOINT', `cannot read the run's lock ${file}: ${fsFaultText(err)}; it is not trainer's, or another user's; remove it if no run is in progress`, { cause: err });
   };
   const [text, st] = await Promise.all([readFile(file, 'utf8').catch(gone), stat(file).catch(gone)]);
   if (text === null || st === null) return null;

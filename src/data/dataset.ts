@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { diskFault, removeOrphanTemps } from '../shared/atomic-file.js';
+import { fsFault, removeOrphanTemps } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
 import { makeDir } from '../shared/make-dir.js';
 import { hideCredentials } from '../shared/url.js';
@@ -249,6 +249,6 @@ async function kindOf(p: string): Promise<Kind | null> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-    throw new TrainerError('E_DATA', `cannot look for ${basename(p)} in ${dirname(p)}: ${diskFault(err) ?? errorText(err)} (data.path and its folders must be readable)`, { cause: err });
+    throw new TrainerError('E_DATA', `cannot look for ${basename(p)} in ${dirname(p)}: ${fsFault(err) ?? errorText(err)} (data.path and its folders must be readable)`, { cause: err });
   }
 }

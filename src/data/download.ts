@@ -19,7 +19,7 @@ import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
-import { diskFault } from '../shared/atomic-file.js';
+import { diskFault, fsFault } from '../shared/atomic-file.js';
 import { HIDDEN, hideCredentials } from '../shared/url.js';
 import { TrainerError } from '../shared/errors.js';
 import { BATCHES_DIR, META_FILE, TEST_BATCH_FILE, TRAIN_BATCH_FILES, errorText } from './cifar-format.js';
@@ -190,7 +190,7 @@ export async function extractCifarTarball(tarball: string, destDir: string): Pro
   // A name no user file has: removeStaleTemps sweeps it. A read-only data.path (a shared mount
   // holding the archive) was E_INTERNAL here.
   const tmp = await mkdtemp(join(destDir, `.${BATCHES_DIR}.extract-${process.pid}-`)).catch((err: unknown) => {
-    throw new TrainerError('E_DATA', `cannot extract ${tarball} into ${destDir}: ${diskFault(err) ?? errorText(err)} (data.path must be writable: extract the archive there by hand, or give a writable data.path holding a copy)`, { cause: err });
+    throw new TrainerError('E_DATA', `cannot extract ${tarball} into ${destDir}: ${fsFault(err) ?? errorText(err)} (data.path must be writable: extract the archive there by hand, or give a writable data.path holding a copy)`, { cause: err });
   });
   try {
     try {
@@ -208,7 +208,7 @@ export async function extractCifarTarball(tarball: string, destDir: string): Pro
     } catch (err) {
       // The archive itself unreadable (EACCES): "into DIR … the archive is not at fault" blamed the folder.
       if ((err as NodeJS.ErrnoException).path === tarball) {
-        throw new TrainerError('E_DATA', `cannot read ${tarball}: ${diskFault(err) ?? errorText(err)}`, { cause: err });
+        throw new TrainerError('E_DATA', `cannot read ${tarball}: ${fsFault(err) ?? errorText(err)}`, { cause: err });
       }
       // The disk's fault (full, read-only): the archive, md5-checked when downloaded, is not the problem.
       const disk = diskFault(err);

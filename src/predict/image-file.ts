@@ -1,5 +1,6 @@
 /** Image files as predict reads them: what is there is checked before it is read. */
 import { open, stat } from 'node:fs/promises';
+import { fsFaultText } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
 import { IMAGE_MAGIC_BYTES, imageKind } from './image.js';
 
@@ -15,11 +16,11 @@ const MAX_IMAGE_FILE_BYTES = 512 * 2 ** 20;
  * a FIFO hung, and a 1.5 GB non-image took 16 s and 1.6 GB to be called one.
  */
 export async function readImageFile(file: string): Promise<Uint8Array> {
-  const failed = (err: unknown) => new TrainerError('E_DATA', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  const failed = (err: unknown) => new TrainerError('E_DATA', `cannot read ${file}: ${fsFaultText(err)}`);
   const st = await stat(file).catch((err: unknown) => {
     throw failed(err);
   });
-  if (st.isDirectory()) throw new TrainerError('E_DATA', `cannot read ${file}: EISDIR`);
+  if (st.isDirectory()) throw new TrainerError('E_DATA', `cannot read ${file}: ${fsFaultText({ code: 'EISDIR' })}`);
   if (!st.isFile()) throw new TrainerError('E_DATA', `${file} is not a regular file (a device, FIFO or socket): name an image file`);
   if (st.size > MAX_IMAGE_FILE_BYTES) throw new TrainerError('E_DATA', `${file} has ${st.size} bytes, more than an image of at most 40 megapixels can (${MAX_IMAGE_FILE_BYTES})`);
   const fh = await open(file, 'r').catch((err: unknown) => {

@@ -89,17 +89,45 @@ const WHY: Record<string, string> = {
   EPERM: 'operation not permitted',
 };
 
+/** The other faults of a path, in words: messages said "EISDIR" or "ENOTDIR" alone. */
+const PATH_WHY: Record<string, string> = {
+  ENOENT: 'no such file or folder',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EISDIR: 'a folder, not a file',
+  EEXIST: 'something of that name is there already',
+  ELOOP: 'a loop of symbolic links',
+  ENAMETOOLONG: 'a name too long for the file system',
+  EMFILE: 'this process has too many files open (ulimit -n)',
+  ENFILE: 'the system has too many files open',
+  EBUSY: 'the file or device is busy',
+  ETXTBSY: 'the file is a running program',
+  EIO: 'the device failed to read or write (an input/output error)',
+  ENODEV: 'no such device',
+  ENXIO: 'no such device or address (a FIFO with no reader, a device gone)',
+};
+
 /** What went wrong with this machine's disk, in words (a full disk, a quota, a read-only mount); null for any other fault. */
 export function diskFault(err: unknown): string | null {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return code !== undefined && Object.hasOwn(WHY, code) ? `${WHY[code]} (${code})` : null;
 }
 
+/** What a file operation's error says, in words with its code ('a folder, not a file (EISDIR)'); null for an error of no code this knows. */
+export function fsFault(err: unknown): string | null {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== undefined && Object.hasOwn(PATH_WHY, code)) return `${PATH_WHY[code]} (${code})`;
+  return diskFault(err);
+}
+
+/** fsFault's words, else the error's code, else the first line of its message. */
+export function fsFaultText(err: unknown): string {
+  return fsFault(err) ?? (err as NodeJS.ErrnoException | undefined)?.code ?? String((err as Error)?.message ?? err).split('\n')[0] ?? '';
+}
+
 /** E_IO for a file that could not be written, naming it and what the system said. */
 export function ioError(file: string, err: unknown): TrainerError {
   if (isTrainerError(err)) return err;
-  const code = (err as NodeJS.ErrnoException)?.code;
-  const why = diskFault(err) ?? code ?? String((err as Error)?.message ?? err).split('\n')[0];
+  const why = fsFaultText(err);
   return new TrainerError('E_IO', `cannot write ${file}: ${why}`, { cause: err });
 }
 

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import type * as Yaml from 'yaml';
 import type { z as Zod } from 'zod';
 import { CIFAR10_CLASSES } from '../data/cifar-format.js';
+import { fsFaultText } from './atomic-file.js';
 import { TrainerError } from './errors.js';
 import { hideCredentials } from './url.js';
 import { didYouMean } from './suggest.js';
@@ -648,7 +649,7 @@ export async function readConfigFile(file: string): Promise<unknown> {
   try {
     bytes = await readFile(file);
   } catch (err) {
-    throw new TrainerError('E_CONFIG', `cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    throw new TrainerError('E_CONFIG', `cannot read config file ${file}: ${fsFaultText(err)}`);
   }
   // Read as UTF-8, such a file was "must hold a mapping of sections" (Windows PowerShell's `>` writes UTF-16).
   if (bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))) {

@@ -49,7 +49,7 @@ test('doctor --train runs the package\'s demo config from any folder, writes not
     assert.deepEqual([alone.code, alone.stderr], [2, 'error E_USAGE: --config names the config --train runs: add --train (see trainer doctor --help)\n']);
     const missing = trainer(['doctor', '--train', '--config', join(elsewhere, 'nope.yaml')], elsewhere);
     assert.equal(missing.code, 2);
-    assert.equal(missing.stderr, `error E_USAGE: --config ${join(elsewhere, 'nope.yaml')}: cannot read it (ENOENT)\n`);
+    assert.equal(missing.stderr, `error E_USAGE: --config ${join(elsewhere, 'nope.yaml')}: cannot read it: no such file or folder (ENOENT)\n`);
     // -c, as train and coordinator take it (it was "Unknown argument: c").
     const short = trainer(['doctor', '--train', '-c', join(elsewhere, 'nope.yaml')], elsewhere);
     assert.deepEqual([short.code, short.stderr], [missing.code, missing.stderr]);

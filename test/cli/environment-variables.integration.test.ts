@@ -33,7 +33,7 @@ test('a TRAINER_* switch or warm-up count trainer does not understand is E_USAGE
   }
   // 0 and 1 are taken, as are an empty value (as if unset) and a whole warm-up count.
   const ok = run({ TRAINER_WASM_SIMD: '1', TRAINER_WASM_FMA: '0', TRAINER_DEBUG: '', TRAINER_WARMUP_STEPS: '2' }, ['train', '-c', '/nonexistent.yaml']);
-  assert.equal(ok.stderr, 'error E_CONFIG: cannot read config file /nonexistent.yaml: ENOENT\n');
+  assert.equal(ok.stderr, 'error E_CONFIG: cannot read config file /nonexistent.yaml: no such file or folder (ENOENT)\n');
 });
 
 test("the help's list of environment variables has every one the README documents, and eval's --backend says how it picks a GPU without --gpu", async () => {

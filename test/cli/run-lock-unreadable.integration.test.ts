@@ -5,7 +5,7 @@ import test from 'node:test';
 import { tempDir } from '../helpers.js';
 import { smallConfigFile, trainer } from './cli-helpers.js';
 
-const refusal = (lock: string) => `error E_CHECKPOINT: cannot read the run's lock ${lock} (EISDIR): it is not trainer's, or another user's; remove it if no run is in progress\n`;
+const refusal = (lock: string) => `error E_CHECKPOINT: cannot read the run's lock ${lock}: a folder, not a file (EISDIR); it is not trainer's, or another user's; remove it if no run is in progress\n`;
 
 test('a run.lock that cannot be read (a folder in its place) is E_CHECKPOINT naming it, for a new run and for --resume; it used to spin for ever', async () => {
   const dir = await tempDir();

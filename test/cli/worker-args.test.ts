@@ -154,7 +154,7 @@ test('--ca must be a readable file of PEM certificates: E_USAGE otherwise (a mis
     const pem = join(dir, 'ca.pem');
     await writeFile(pem, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
     assert.equal(readCa(pem).toString().startsWith('-----BEGIN CERTIFICATE-----'), true);
-    for (const [file, re] of [[join(dir, 'missing.pem'), /cannot read it \(ENOENT\)/], [dir, /cannot read it \(EISDIR\)/], [junk, /holds no PEM certificate/]] as const) {
+    for (const [file, re] of [[join(dir, 'missing.pem'), /cannot read it: no such file or folder \(ENOENT\)$/m], [dir, /cannot read it: a folder, not a file \(EISDIR\)$/m], [junk, /holds no PEM certificate/]] as const) {
       assert.throws(() => readCa(file), (e: unknown) => isTrainerError(e, 'E_USAGE') && re.test(e.message), file);
     }
   } finally {

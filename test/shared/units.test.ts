@@ -18,6 +18,7 @@ import './config-written-numbers.unit.js';
 import './config.unit.js';
 import './cpus.unit.js';
 import './exit-codes.unit.js';
+import './fs-fault.unit.js';
 import './make-dir.unit.js';
 import './rng.unit.js';
 import './shell.unit.js';
