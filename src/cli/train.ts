@@ -3,7 +3,7 @@ import { parseAllowedHosts, parseStatusPort } from '../dashboard/host-check.js';
 import { resolveRunConfig, runStart } from '../coordinator/run-config.js';
 import { RunFolder } from '../coordinator/run-folder.js';
 import { copyConfig, type Config } from '../shared/config.js';
-import { TrainerError } from '../shared/errors.js';
+import { TrainerError, isTrainerError } from '../shared/errors.js';
 import { parseGpuList } from '../shared/gpu-backends.js';
 import { note } from './output.js';
 import { checkTraceFile } from './trace.js';
@@ -36,6 +36,20 @@ export function flagOverrides(a: Pick<TrainArgs, 'threads' | 'procs' | 'gpus' | 
 }
 
 /**
+ * A config error about cluster.workers that --threads N or --procs N set names the flag:
+ * `--threads 99` was answered about cluster.workers alone, a key the user never typed.
+ */
+function namingFlag(a: Pick<TrainArgs, 'threads' | 'procs'>): (err: unknown) => never {
+  return (err) => {
+    const flag = a.threads !== undefined ? `--threads ${a.threads}` : a.procs !== undefined ? `--procs ${a.procs}` : null;
+    if (flag !== null && isTrainerError(err, 'E_CONFIG') && err.message.startsWith('cluster.workers')) {
+      throw new TrainerError('E_CONFIG', `${flag}: ${err.message}`, { cause: err });
+    }
+    throw err;
+  };
+}
+
+/**
  * `trainer train` runs its workers here: a config for WebSocket workers is `trainer coordinator`'s
  * (said before anything starts; it was said after the data had loaded), and a run that
  * `trainer coordinator` trained goes on in this process unless --threads or --procs says otherwise.
@@ -62,9 +76,9 @@ export async function trainCommand(a: TrainArgs, overrides: Record<string, unkno
   const trace = await checkTraceFile(a.trace);
   const file = a.config !== undefined ? { file: a.config } : {};
   const overs = flagOverrides(a, overrides);
-  const start = await runStart({ ...file, overrides: overs, resume: a.resume, autoResume: a.autoResume, log: note(a.quiet) });
+  const start = await runStart({ ...file, overrides: overs, resume: a.resume, autoResume: a.autoResume, log: note(a.quiet) }).catch(namingFlag(a));
   const resume = start === 'resume';
-  const stored = await resolveRunConfig({ ...file, overrides: overs, resume, log: note(a.quiet) });
+  const stored = await resolveRunConfig({ ...file, overrides: overs, resume, log: note(a.quiet) }).catch(namingFlag(a));
   const statusPort = parseStatusPort(a.statusPort);
   const allowedHosts = parseAllowedHosts(a.allowedHost);
   await trainWatched({

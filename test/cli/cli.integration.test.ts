@@ -19,6 +19,18 @@ test('a bad config value is one line naming the key and value, exit code 2', () 
   assert.equal(r.stderr, 'error E_CONFIG: train.batchSize must be a positive integer, got -3\n');
 });
 
+test('--threads N or --procs N past what the config allows is named in the error, not only the cluster.workers it sets', () => {
+  const tail = 'cluster.workers (9) must not exceed train.microBatches (4): each worker needs at least one micro-batch per step; raise train.microBatches\n';
+  for (const flag of ['--threads', '--procs']) {
+    const r = trainer(['train', flag, '9']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr, `error E_CONFIG: ${flag} 9: ${tail}`);
+  }
+  // Set as the key itself, it is said as before.
+  const k = trainer(['train', '--cluster.transport', 'threads', '--cluster.workers', '9']);
+  assert.equal(k.stderr, `error E_CONFIG: ${tail}`);
+});
+
 test('an unknown config key and a missing config file are E_CONFIG', () => {
   const a = trainer(['train', '--train.epoch', '3']);
   assert.equal(a.code, 2);
