@@ -26,7 +26,7 @@
  */
 import { open, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ioError } from '../shared/atomic-file.js';
+import { fsFaultText } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
 import type { WorkerStats } from '../transports/pool.js';
 import type { EpochMetrics } from '../coordinator/run-folder.js';
@@ -189,7 +189,7 @@ export async function checkTraceFile(file: string | undefined): Promise<string |
   try {
     await writeFile(probe, '', { flag: 'wx' });
   } catch (err) {
-    throw new TrainerError('E_USAGE', `--trace ${file}: ${ioError(target, err).message}`);
+    throw new TrainerError('E_USAGE', `--trace ${file}: cannot write it: ${fsFaultText(err)}`);
   }
   await unlink(probe).catch(() => {});
   return target;

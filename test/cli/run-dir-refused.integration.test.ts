@@ -12,7 +12,7 @@ test('a run folder the file system refuses (under /proc) is E_IO at once: the ru
     const config = await smallConfigFile(dir);
     const r = trainer(['train', '-c', config, '--run.dir', '/proc/trainer-no-such']);
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, 'error E_IO: cannot write /proc/trainer-no-such/run: ENOENT\n');
+    assert.equal(r.stderr, 'error E_IO: cannot write /proc/trainer-no-such/run: no such file or folder (ENOENT)\n');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -178,7 +178,7 @@ test('--trace to a path that cannot be written is E_USAGE before anything trains
   const missing = join(dir, 'no-such-folder', 't.json');
   const r = trainer(['train', '--config', config, '--trace', missing]);
   assert.equal(r.code, 2);
-  assert.equal(r.stderr, `error E_USAGE: --trace ${missing}: cannot write ${missing}: ENOENT\n`);
+  assert.equal(r.stderr, `error E_USAGE: --trace ${missing}: cannot write it: no such file or folder (ENOENT)\n`);
   const folder = trainer(['coordinator', '--config', config, '--trace', dir]);
   assert.equal(folder.code, 2);
   assert.equal(folder.stderr, `error E_USAGE: --trace ${dir}: is a folder; name a file\n`);
@@ -194,7 +194,7 @@ test('--trace to a path that cannot be written is E_USAGE before anything trains
   // the run trained to its end and then failed with E_IO, exit 1.
   if (existsSync('/proc/self')) {
     const proc = trainer(['train', '--config', config, '--trace', '/proc/trainer-trace.json']);
-    assert.equal(proc.stderr, 'error E_USAGE: --trace /proc/trainer-trace.json: cannot write /proc/trainer-trace.json: ENOENT\n');
+    assert.equal(proc.stderr, 'error E_USAGE: --trace /proc/trainer-trace.json: cannot write it: no such file or folder (ENOENT)\n');
     assert.equal(proc.code, 2);
   }
   assert.equal(existsSync(join(dir, 'runs')), false, 'nothing started');
