@@ -16,6 +16,7 @@ import { checkResumable, claimRun } from './run-config.js';
 import { RunFolder, type EpochMetrics, type StepMetrics } from './run-folder.js';
 import { StepLog } from './step-log.js';
 import { trainLoop, type StepInfo, type StepTiming, type TrainOutcome, type TrainState } from './train-loop.js';
+import { plural } from '../shared/plural.js';
 
 export interface RunOptions {
   config: Config;
@@ -325,9 +326,4 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
     return { runDir, outcome, weightsSha256: null };
   }
   return exportModel(state.params);
-}
-
-/** `1 epoch`, `2 epochs`. */
-function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }

@@ -43,7 +43,7 @@ test('idle sockets far past the open-file limit are refused while the coordinato
   try {
     await waitFor('the coordinator to listen', () => out.includes('listening'));
     procs.push(spawnWorker(`127.0.0.1:${port}`, dir, 'a'));
-    await waitFor('the worker', () => /ready; 1 workers/.test(out));
+    await waitFor('the worker', () => /ready; 1 worker$/m.test(out));
     for (let i = 0; i < SOCKETS; i++) open(i);
     const code = await exited;
     flooding = false;

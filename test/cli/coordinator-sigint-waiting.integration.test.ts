@@ -27,7 +27,7 @@ test('Ctrl-C while the coordinator waits for its workers ends the wait at once a
     procs.push(coordinator);
     const worker = spawnWorker(url, dir, 'early');
     procs.push(worker);
-    await waitFor('one worker ready', () => coordinator.output().includes('ready; 1 workers'));
+    await waitFor('one worker ready', () => /ready; 1 worker$/m.test(coordinator.output()));
     const t0 = performance.now();
     coordinator.child.kill('SIGINT');
     assert.equal(await coordinator.exited, 130, coordinator.output());

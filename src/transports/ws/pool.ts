@@ -31,6 +31,7 @@ import type { WorkerInfo, WsPoolOptions } from './pool-types.js';
 import { listen, type Listening } from './server.js';
 import { ThrottledLog } from './throttled-log.js';
 import { urlHost } from '../../shared/url.js';
+import { plural } from '../../shared/plural.js';
 
 export type { PoolEvent, WorkerInfo, WsPoolOptions } from './pool-types.js';
 
@@ -247,7 +248,7 @@ export class WsPool implements WorkerPool, ConnHost {
       return conn.close(refusal.code, refusal.why);
     }
     this.welcomeRejections = 0;
-    this.o.log(`worker ${conn.id} (${conn.name}, backend ${conn.backend}${conn.threads > 1 ? `, ${conn.threads} threads` : ''}) ready; ${this.size + 1} workers`);
+    this.o.log(`worker ${conn.id} (${conn.name}, backend ${conn.backend}${conn.threads > 1 ? `, ${conn.threads} threads` : ''}) ready; ${plural(this.size + 1, 'worker')}`);
     const asked = this.o.config.backend;
     if (conn.backend.split(' ')[0] !== asked && asked !== 'auto') {
       this.o.log(`warning: worker ${conn.id} runs backend ${conn.backend}, the run asks for ${asked}: results are bit-exact only within one backend`);
@@ -288,7 +289,7 @@ export class WsPool implements WorkerPool, ConnHost {
     this.dispatch.tellHeldLines(conn);
     const held = this.leavingLines;
     const say = held ? (line: string) => void held.push(line) : (line: string) => this.o.log(line);
-    if (member || i >= 0) say(`worker ${conn.id} (${conn.name}) gone (${code} ${why}); ${this.size - (member ? 1 : 0)} workers left`);
+    if (member || i >= 0) say(`worker ${conn.id} (${conn.name}) gone (${code} ${why}); ${plural(this.size - (member ? 1 : 0), 'worker')} left`);
     // Timed out by tick() here: a peer closing with the code itself stalled nothing (no honest worker sends it).
     if (code === CLOSE.timedOut && conn.closedWhile === 'ready' && !conn.closedByPeer) {
       say(`worker ${conn.id} (${conn.name}) stalled: ${this.standing.stalled(conn.identity, performance.now())}`);

@@ -30,7 +30,7 @@ test('a worker SIGKILLed mid-step loses its micro-batches to the other, and the 
     });
     assert.equal(killedAtStep, 3);
     // A killed process sends no close frame and no reason: it read "gone (1006 )".
-    assert.ok(lines.some((l) => /^worker \S+ \(b\) gone \(1006 connection lost\); 1 workers left$/.test(l)), lines.join('\n'));
+    assert.ok(lines.some((l) => /^worker \S+ \(b\) gone \(1006 connection lost\); 1 worker left$/.test(l)), lines.join('\n'));
     assert.equal(r.weightsSha256, expected);
     const evicted = events.findIndex((e) => e.kind === 'evicted' && names.get(e.worker) === 'b');
     assert.ok(evicted > 0, 'b was noticed gone');
