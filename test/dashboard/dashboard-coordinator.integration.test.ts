@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
-import { chromium } from 'playwright-core';
+import { chromiumSkip, launchChromium } from '../browser.js';
 import { tempDir } from '../helpers.js';
 import { TOKEN, freePort, killAll, spawnMain, spawnWorker, waitFor, wsConfig, type Spawned } from '../transports/ws/helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium) to run the dashboard's browser test`;
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const skip = chromiumSkip("the dashboard's");
 
 test('the dashboard on a real coordinator\'s port sees a real worker process join (address, backend) and the step advance, and never shows the token', { skip }, async () => {
   const dir = await tempDir();
@@ -19,7 +16,7 @@ test('the dashboard on a real coordinator\'s port sees a real worker process joi
   await writeFile(file, JSON.stringify(config));
   const port = await freePort();
   const procs: Spawned[] = [];
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  const browser = await launchChromium();
   try {
     const coordinator = spawnMain(['coordinator', '--config', file, '--port', String(port), '--min-workers', '1'], { TRAINER_TOKEN: TOKEN });
     procs.push(coordinator);

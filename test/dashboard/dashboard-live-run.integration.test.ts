@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import test from 'node:test';
-import { chromium } from 'playwright-core';
+import { chromiumSkip, launchChromium } from '../browser.js';
 import { smallConfigFile } from '../cli/cli-helpers.js';
 import { tempDir } from '../helpers.js';
 import { freePort, killAll, spawnMain, waitFor } from '../transports/ws/helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium) to run the dashboard's browser test`;
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const skip = chromiumSkip("the dashboard's");
 
 /** Runs in the page (this project compiles without DOM types, so it is plain JavaScript). */
 const CHART_PROBE = `(() => {
@@ -33,7 +30,7 @@ test('trainer train --threads 2 --status-port: the page lists both threads as "2
   const config = await smallConfigFile(dir, 'watched', 20);
   const port = await freePort();
   const train = spawnMain(['train', '--config', config, '--threads', '2', '--data.synthetic.trainSize', '2000', '--status-port', String(port)]);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  const browser = await launchChromium();
   try {
     await waitFor('the dashboard line', () => train.output().includes(`dashboard on http://127.0.0.1:${port}/`));
     const page = await browser.newPage();

@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import test from 'node:test';
-import { chromium } from 'playwright-core';
+import { chromiumSkip, launchChromium } from '../browser.js';
 import { dashboardCharts } from '../../src/dashboard/charts.js';
 import { DASHBOARD_PAGE } from '../../src/dashboard/page.js';
 import type { DashboardStatus } from '../../src/dashboard/state.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium) to run the dashboard's browser test`;
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const skip = chromiumSkip("the dashboard's");
 
 const worker = (name: string, address: string | null) => ({
   worker: name, backend: 'tensorflow-gpu', threads: 1, microBatches: 1234, examples: 123456, computeMs: 98765, imagesPerSec: 1250, lastWorkMsAgo: 120, address, lastHeartbeatMsAgo: 800,
@@ -38,7 +35,7 @@ async function fakeDashboard(asked: string[]): Promise<{ url: string; close: () 
 test('the dashboard fits a 400 px wide window (its Workers table made the page 713 px wide) and asks for no /favicon.ico (a 404 and a console error each load)', { skip }, async () => {
   const asked: string[] = [];
   const dashboard = await fakeDashboard(asked);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 400, height: 800 } });
     await page.goto(dashboard.url);

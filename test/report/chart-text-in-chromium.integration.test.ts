@@ -1,21 +1,16 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import test from 'node:test';
-import { chromium } from 'playwright-core';
+import { chromiumSkip, launchChromium } from '../browser.js';
 import { renderComparison } from '../../src/report/compare.js';
 import { renderReport } from '../../src/report/html.js';
 import { readRun } from '../../src/report/read-run.js';
 import { tempDir } from '../helpers.js';
 import { writeRun, type WrittenRun } from './written-run.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium) to run the report's browser test`;
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const skip = chromiumSkip("the report's");
 
 interface Box {
   left: number;
@@ -75,7 +70,7 @@ test('chart legends and y tick labels do not touch or overlap, as Chromium draws
     // Y tick labels of many digits beside the rotated axis label.
     ['large losses', renderReport(await run({ name: 'mmmmmmmm', epochs: 2, stepsPerEpoch: 5, loss: (step) => 10_000_000_000 + step * 50 }))],
   ];
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     for (const [name, html] of pages) {

@@ -1,19 +1,16 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import test from 'node:test';
-import { chromium } from 'playwright-core';
+import { chromiumSkip, launchChromium } from '../browser.js';
 import { renderComparison } from '../../src/report/compare.js';
 import { renderReport } from '../../src/report/html.js';
 import { readRun } from '../../src/report/read-run.js';
 import { tempDir } from '../helpers.js';
 import { writeRun } from './written-run.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium) to run the report's browser test`;
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const skip = chromiumSkip("the report's");
 
 /** The page's width, and the tables wider than the window that no box of their own scrolls (none should be). */
 const PROBE = `(() => ({
@@ -32,7 +29,7 @@ test('report.html and the comparison fit a 400 px wide window: their tables scro
   await writeFile(report, renderReport(await readRun(runDir)));
   await writeFile(compare, renderComparison([await readRun(runDir), await readRun(other)]));
 
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 400, height: 800 } });
     for (const file of [report, compare]) {

@@ -1,19 +1,14 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import test from 'node:test';
-import { chromium } from 'playwright-core';
+import { chromiumSkip, launchChromium } from '../browser.js';
 import { parseMetrics } from '../../src/coordinator/run-folder.js';
 import { smallConfigFile, trainer } from '../cli/cli-helpers.js';
 import { tempDir } from '../helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium) to run the report's browser test`;
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const skip = chromiumSkip("the report's");
 
 interface Probe {
   series: Record<string, { points: number; line: number; inside: boolean; increasingX: boolean }>;
@@ -63,7 +58,7 @@ test('report.html opens offline in headless Chromium with one drawn point per ep
   const metrics = parseMetrics(await readFile(join(runDir, 'metrics.jsonl'), 'utf8'));
   assert.equal(metrics.length, 3);
 
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     const requests: string[] = [];
