@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import test from 'node:test';
-import { resolveConfig } from '../src/shared/config.js';
+import { resolveConfig } from '../src/shared/config-file.js';
 
 const CONFIGS = fileURLToPath(new URL('../../configs/', import.meta.url));
 

@@ -2,7 +2,8 @@
 import { createRequire } from 'node:module';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { configKeys, extractConfigFlags, leafPaths } from '../shared/config.js';
+import { extractConfigFlags } from '../shared/config-file.js';
+import { configKeys, leafPaths } from '../shared/config.js';
 import { TrainerError, fail } from '../shared/errors.js';
 import { closest } from '../shared/suggest.js';
 import { COMMANDS, ENV_HELP, type Command } from './commands.js';

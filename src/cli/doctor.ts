@@ -14,7 +14,7 @@ import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RunFolder } from '../coordinator/run-folder.js';
-import { resolveConfig } from '../shared/config.js';
+import { resolveConfig } from '../shared/config-file.js';
 import { fsFaultText } from '../shared/atomic-file.js';
 import { TrainerError, describeError, isTrainerError } from '../shared/errors.js';
 import { selectBackend } from '../worker/backend.js';

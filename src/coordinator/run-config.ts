@@ -21,7 +21,8 @@ import { isAbsolute, normalize, resolve, sep } from 'node:path';
 import { loadCheckpoint } from './checkpoint.js';
 import { RunFolder } from './run-folder.js';
 import { LOCK_LEASE_MS, LOCK_RENEW_MS, isLocal, lockOwner } from './run-lock.js';
-import { configSchema, DEFAULT_CONFIG, HOME_PATH_KEYS, homePath, leafPaths, mergeConfig, readConfigFile, resolveConfig, validateConfig, type Config } from '../shared/config.js';
+import { readConfigFile, resolveConfig } from '../shared/config-file.js';
+import { configSchema, DEFAULT_CONFIG, HOME_PATH_KEYS, homePath, leafPaths, mergeConfig, validateConfig, type Config } from '../shared/config.js';
 import { isTrainerError, TrainerError } from '../shared/errors.js';
 import { hideCredentials } from '../shared/url.js';
 

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
-import { resolveConfig } from '../../src/shared/config.js';
+import { resolveConfig } from '../../src/shared/config-file.js';
 import { tempDir } from '../helpers.js';
 import { expectFailures, smallConfigFile, trainer } from './cli-helpers.js';
 

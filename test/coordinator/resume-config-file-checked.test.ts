@@ -5,7 +5,7 @@ import test from 'node:test';
 import { saveCheckpoint } from '../../src/coordinator/checkpoint.js';
 import { resolveRunConfig } from '../../src/coordinator/run-config.js';
 import { RunFolder } from '../../src/coordinator/run-folder.js';
-import { resolveConfig } from '../../src/shared/config.js';
+import { resolveConfig } from '../../src/shared/config-file.js';
 import { isTrainerError } from '../../src/shared/errors.js';
 import { tempDir } from '../helpers.js';
 import { sampleCheckpoint } from './checkpoint-fixtures.js';

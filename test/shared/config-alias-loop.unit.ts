@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
-import { extractConfigFlags, resolveConfig } from '../../src/shared/config.js';
+import { extractConfigFlags, resolveConfig } from '../../src/shared/config-file.js';
 import { isTrainerError } from '../../src/shared/errors.js';
 
 const configError = (message: string) => (err: unknown) => isTrainerError(err, 'E_CONFIG') && err.message === message;

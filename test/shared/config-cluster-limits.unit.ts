@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { DEFAULT_CONFIG, MODEL_PARAMETERS, MODELS, resolveConfig } from '../../src/shared/config.js';
+import { resolveConfig } from '../../src/shared/config-file.js';
+import { DEFAULT_CONFIG, MODEL_PARAMETERS, MODELS } from '../../src/shared/config.js';
 import { isTrainerError } from '../../src/shared/errors.js';
 import { ArrayFrame } from '../../src/transports/ws/encode.js';
 import { arrayFrameBytes } from '../../src/transports/ws/protocol.js';

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
-import { readConfigFile } from '../../src/shared/config.js';
+import { readConfigFile } from '../../src/shared/config-file.js';
 import { isTrainerError } from '../../src/shared/errors.js';
 
 test('a config file in UTF-16 (Windows PowerShell\'s `>`) or with NUL bytes says so: it was "must hold a mapping of sections"', async (t) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { resolveConfig } from '../../src/shared/config.js';
+import { resolveConfig } from '../../src/shared/config-file.js';
 import { isTrainerError } from '../../src/shared/errors.js';
 
 const rejects = (overrides: object, message: string) =>

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
-import { extractConfigFlags, resolveConfig } from '../../src/shared/config.js';
+import { extractConfigFlags, resolveConfig } from '../../src/shared/config-file.js';
 import { isTrainerError } from '../../src/shared/errors.js';
 
 test('a path key starting with ~ or ~/ is the home folder, in a file and in a flag: the run made a folder named ~ where it ran', async (t) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { extractConfigFlags, resolveConfig } from '../../src/shared/config.js';
+import { extractConfigFlags, resolveConfig } from '../../src/shared/config-file.js';
 import { isTrainerError } from '../../src/shared/errors.js';
 
 const BOUND = 'must be an integer of at most 2^53-1 (9007199254740991)';

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
-import { DEFAULT_CONFIG, resolveConfig } from '../../src/shared/config.js';
+import { resolveConfig } from '../../src/shared/config-file.js';
+import { DEFAULT_CONFIG } from '../../src/shared/config.js';
 import { isTrainerError } from '../../src/shared/errors.js';
 import { tempDir } from '../helpers.js';
 

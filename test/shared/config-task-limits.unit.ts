@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { MAX_TASK_EXAMPLES, MODEL_PARAMETERS, MODELS, resolveConfig } from '../../src/shared/config.js';
+import { resolveConfig } from '../../src/shared/config-file.js';
+import { MAX_TASK_EXAMPLES, MODEL_PARAMETERS, MODELS } from '../../src/shared/config.js';
 import { isTrainerError } from '../../src/shared/errors.js';
 import { MAX_TASK_INDICES } from '../../src/transports/ws/protocol.js';
 import { getModel } from '../../src/worker/model.js';

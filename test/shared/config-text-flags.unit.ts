@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { extractConfigFlags } from '../../src/shared/config.js';
+import { extractConfigFlags } from '../../src/shared/config-file.js';
 
 test('dotted flags of text keys keep the text as typed; the others are read as YAML', () => {
   const { overrides } = extractConfigFlags([
@@ -22,7 +22,8 @@ test('dotted flags of text keys keep the text as typed; the others are read as Y
 });
 
 test('run.name is at most 200 bytes: a 254-byte name trained once, and its second run failed with ENAMETOOLONG on name-2', async () => {
-  const { resolveConfig, MAX_RUN_NAME_BYTES } = await import('../../src/shared/config.js');
+  const { MAX_RUN_NAME_BYTES } = await import('../../src/shared/config.js');
+  const { resolveConfig } = await import('../../src/shared/config-file.js');
   const { isTrainerError } = await import('../../src/shared/errors.js');
   assert.equal((await resolveConfig(undefined, { run: { name: 'd'.repeat(MAX_RUN_NAME_BYTES) } })).run.name.length, 200);
   // Bytes, not characters: 100 two-byte letters fit, 101 do not.

@@ -3,7 +3,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
-import { DEFAULT_CONFIG, MAX_SYNTHETIC_IMAGES, extractConfigFlags, resolveConfig, validateConfig } from '../../src/shared/config.js';
+import { extractConfigFlags, resolveConfig } from '../../src/shared/config-file.js';
+import { DEFAULT_CONFIG, MAX_SYNTHETIC_IMAGES, validateConfig } from '../../src/shared/config.js';
 import { isTrainerError } from '../../src/shared/errors.js';
 
 const withOverride = (o: object) => resolveConfig(undefined, o);
