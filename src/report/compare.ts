@@ -4,7 +4,7 @@
  * epoch, a table of where each ended, and the config keys on which they
  * differ. Self-contained like report.html: inline CSS and SVG, no script.
  */
-import { basename } from 'node:path';
+import { basename, resolve, sep } from 'node:path';
 import { epochMarks, lossPerStepChart, runColor } from './charts.js';
 import { storedPaths } from '../coordinator/run-config.js';
 import { CSS, divergedNote, pct, redacted } from './html.js';
@@ -15,6 +15,35 @@ import { escapeHtml, lineChart } from './svg-chart.js';
 function nameOf(run: RunRecord): string {
   const r = run.config.run as { name?: unknown } | undefined;
   return typeof r?.name === 'string' ? r.name : basename(run.dir);
+}
+
+/**
+ * Each run's label on the page: its name, or where two runs share one (the same config run in two
+ * run.dirs, on two machines, or a folder copied), the fewest last parts of their folders' paths
+ * that tell them apart (`a/runs/demo`, `b/runs/demo`); a folder given twice gets `#2`. Three runs
+ * called "demo" were three legend entries and table rows of that one name.
+ */
+export function runLabels(runs: readonly RunRecord[]): string[] {
+  const names = runs.map(nameOf);
+  const labels = [...names];
+  for (const name of new Set(names)) {
+    const group = names.flatMap((n, i) => (n === name ? [i] : []));
+    if (group.length < 2) continue;
+    const parts = group.map((i) => resolve((runs[i] as RunRecord).dir).split(sep).filter(Boolean));
+    // As many last parts as it takes to tell the folders apart (a folder given twice stays one).
+    const folders = new Set(parts.map((p) => p.join('/'))).size;
+    let k = 1;
+    const tail = (p: string[]) => p.slice(-k).join('/');
+    while (new Set(parts.map(tail)).size < folders) k++;
+    const seen = new Map<string, number>();
+    group.forEach((i, j) => {
+      const t = tail(parts[j] as string[]);
+      const n = (seen.get(t) ?? 0) + 1;
+      seen.set(t, n);
+      labels[i] = n === 1 ? t : `${t} #${n}`;
+    });
+  }
+  return labels;
 }
 
 const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -73,7 +102,7 @@ function lastLoss(run: RunRecord): { text: string; ofSteps: boolean } {
 }
 
 export function renderComparison(runs: readonly RunRecord[], now = new Date()): string {
-  const names = runs.map(nameOf);
+  const names = runLabels(runs);
   const color = runColor;
   const parts: string[] = [];
   const title = `trainer: ${names.join(' vs ')}`;

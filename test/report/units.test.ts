@@ -4,6 +4,7 @@
 import './compare-epoch-marks.unit.js';
 import './compare-last-loss-before-first-epoch.unit.js';
 import './compare-same-folder-spelled-twice.unit.js';
+import './compare-same-name.unit.js';
 import './large-y-labels-fit.unit.js';
 import './legend-wraps.unit.js';
 import './one-point-series-dot.unit.js';
