@@ -54,6 +54,17 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
   const resolved = await workersAtLeast(a.minWorkers, over, (overrides) => resolveRunConfig({ ...file, overrides, resume, log: note(a.quiet) }));
   const minWorkers = a.minWorkers ?? resolved.cluster.workers;
   const statusPort = parseStatusPort(a.statusPort);
+  // Its own port for the dashboard, the workers' port: it failed after the data had loaded, as "in use
+  // (another coordinator or dashboard?)", by its own dashboard.
+  if (statusPort !== undefined && a.dashboard === false) {
+    throw new TrainerError('E_USAGE', `--status-port ${statusPort} asks for the dashboard that --no-dashboard turns off: give one of them`);
+  }
+  if (statusPort !== undefined && statusPort !== 0 && statusPort === resolved.cluster.port) {
+    throw new TrainerError(
+      'E_USAGE',
+      `--status-port ${statusPort} is the workers' port (cluster.port): the dashboard is served there already; leave --status-port out, or give it another port`,
+    );
+  }
   const allowedHosts = parseAllowedHosts(a.allowedHost);
   const token = resolveToken(resolved.cluster.token);
   const host = resolved.cluster.host;
