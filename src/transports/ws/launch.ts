@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as delay } from 'node:timers/promises';
 import { MAX_TIMER_MS } from '../../shared/config.js';
 import { TrainerError, type ErrorCode } from '../../shared/errors.js';
 import type { PoolContext, PoolFactory } from '../pool.js';
@@ -105,6 +106,9 @@ const MAX_LOCAL_RESTARTS = 3;
 /** How long local worker processes get to start, load a backend and join. */
 const JOIN_DEADLINE_MS = 60_000;
 
+/** How long local worker processes told the run is done get to exit by themselves before SIGTERM. */
+const FINISHED_EXIT_WAIT_MS = 2000;
+
 /** How long a local worker process that has not joined gets to leave on SIGTERM when the start fails. */
 const START_GRACE_MS = 1000;
 
@@ -140,8 +144,12 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
     // Set once every worker joined (a child that dies later is started again), and when the pool closes.
     let joined = false;
     let closing = false;
-    const reap = async () => {
+    const reap = async (end: 'finished' | 'stopped') => {
       closing = true;
+      // Told the run is done, they exit by themselves within milliseconds: a SIGTERM at once raced
+      // that exit, and a worker caught between its socket's close and its line said "leaving:
+      // interrupted" instead of "leaving: coordinator done".
+      if (end === 'finished' && joined) await Promise.race([Promise.all(ends), delay(FINISHED_EXIT_WAIT_MS, undefined, { ref: false })]);
       // These workers serve this process only: after a finished run they leave by themselves, after a
       // stop they would wait for a resume (as remote workers do), so they are told to go (SIGTERM: they
       // leave cleanly), and killed if they have not within 5 s.

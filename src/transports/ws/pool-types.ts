@@ -18,8 +18,9 @@ export interface WsPoolOptions extends PoolContext {
   /**
    * Runs after the pool closed: reaps local worker processes, and ends once their output relayed to
    * the log has. The pool's lines about workers that leave during its close are told after it.
+   * `end`: 'finished' when the workers were told the run is done (they leave by themselves).
    */
-  onClose?: () => Promise<void>;
+  onClose?: (end: 'finished' | 'stopped') => Promise<void>;
   /** The workers are processes on this machine (`--procs`): WorkerPool.sharesCores. */
   sharesCores?: boolean;
 }

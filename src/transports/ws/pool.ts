@@ -383,7 +383,7 @@ export class WsPool implements WorkerPool, ConnHost {
     else await sleep(50);
     await this.listening.close();
     try {
-      await this.o.onClose?.();
+      await this.o.onClose?.(end);
     } finally {
       for (const line of this.leavingLines ?? []) this.o.log(line);
       this.leavingLines = null;
