@@ -101,6 +101,17 @@ function lastLoss(run: RunRecord): { text: string; ofSteps: boolean } {
   return { text: '–', ofSteps: false };
 }
 
+/**
+ * The run's speed, as its last loss is taken: its last finished epoch's images/s; before its first
+ * epoch ended, its last steps.jsonl line's (the rate over the steps logged there), marked so.
+ */
+function lastSpeed(run: RunRecord): string {
+  const [epoch, step] = [run.metrics.at(-1), run.steps.at(-1)];
+  if (epoch) return String(Math.round(epoch.imagesPerSec));
+  if (step && Number.isFinite(step.imagesPerSec)) return `${Math.round(step.imagesPerSec)} (step ${step.step})`;
+  return '–';
+}
+
 export function renderComparison(runs: readonly RunRecord[], now = new Date()): string {
   const names = runLabels(runs);
   const color = runColor;
@@ -113,14 +124,13 @@ export function renderComparison(runs: readonly RunRecord[], now = new Date()): 
 
   parts.push('<h2>Runs</h2><div class="table-wrap"><table id="runs"><tr><th>run</th><th>epochs</th><th>steps</th><th>last loss</th><th>train acc</th><th>val acc</th><th>images/s</th><th>elapsed s</th></tr>');
   runs.forEach((r, i) => {
-    const last = r.metrics.at(-1);
     const done = progress(r);
     const evald = [...r.metrics].reverse().find((m) => m.trainAcc !== null && m.valAcc !== null);
     parts.push(
       `<tr class="run"><td><span style="color:${color(i)}">■</span> ${escapeHtml(names[i] as string)}` +
         `${r.diverged === null ? '' : ' <span class="diverged">(diverged)</span>'}</td><td>${r.metrics.length}</td>` +
         `<td>${done?.step ?? 0}</td><td>${lastLoss(r).text}</td><td>${pct(evald?.trainAcc)}</td><td>${pct(evald?.valAcc)}</td>` +
-        `<td>${last ? Math.round(last.imagesPerSec) : '–'}</td><td>${done ? done.elapsedSec.toFixed(1) : '–'}</td></tr>`,
+        `<td>${lastSpeed(r)}</td><td>${done ? done.elapsedSec.toFixed(1) : '–'}</td></tr>`,
     );
   });
   parts.push('</table></div>');
@@ -130,7 +140,8 @@ export function renderComparison(runs: readonly RunRecord[], now = new Date()): 
   if (runs.some((r) => lastLoss(r).ofSteps)) {
     parts.push(
       '<p class="note" id="step-loss">last loss: the mean training loss of the last finished epoch. "(step N)": the run stopped before ' +
-        'its first epoch ended, and this is its last line in steps.jsonl, the mean loss of the steps logged there (up to step N), not an epoch\'s.</p>',
+        'its first epoch ended, and this is its last line in steps.jsonl, the mean loss of the steps logged there (up to step N), not an epoch\'s; ' +
+        'its images/s is that line\'s too, the rate over those steps.</p>',
     );
   }
 

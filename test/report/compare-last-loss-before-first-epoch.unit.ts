@@ -22,3 +22,12 @@ test('the comparison shows the last logged loss of a run stopped before its firs
   assert.deepEqual(lastLosses(together), ['1.6800', '1.6800']);
   assert.doesNotMatch(together, /id="step-loss"/, 'no note when no run\'s loss is a step\'s');
 });
+
+test('the comparison shows the images/s of a run stopped before its first epoch ended from its last steps.jsonl line, marked as a step\'s (it showed "–")', async () => {
+  const dir = await tempDir();
+  const early = await readRun(await writeRun(dir, { name: 'early', epochs: 3, epochsDone: 0, stepsPerEpoch: 16, stepsAfter: 4 }));
+  const finished = await readRun(await writeRun(dir, { name: 'finished', epochs: 2, stepsPerEpoch: 16 }));
+  // The seventh cell: run, epochs, steps, last loss, train acc, val acc, images/s (writeRun logs 1000 images/s everywhere).
+  const speeds = [...renderComparison([early, finished]).matchAll(/<tr class="run">(?:<td>.*?<\/td>){6}<td>(.*?)<\/td>/g)].map((m) => m[1]);
+  assert.deepEqual(speeds, ['1000 (step 4)', '1000']);
+});
