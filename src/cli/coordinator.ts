@@ -54,11 +54,12 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
   const resolved = await workersAtLeast(a.minWorkers, over, (overrides) => resolveRunConfig({ ...file, overrides, resume, log: note(a.quiet) }));
   const minWorkers = a.minWorkers ?? resolved.cluster.workers;
   const statusPort = parseStatusPort(a.statusPort);
-  // Its own port for the dashboard, the workers' port: it failed after the data had loaded, as "in use
-  // (another coordinator or dashboard?)", by its own dashboard.
+  // Ignored without a word, before.
   if (statusPort !== undefined && a.dashboard === false) {
     throw new TrainerError('E_USAGE', `--status-port ${statusPort} asks for the dashboard that --no-dashboard turns off: give one of them`);
   }
+  // The workers' port as the dashboard's own: it failed after the data had loaded, as "in use
+  // (another coordinator or dashboard?)", taken by its own dashboard.
   if (statusPort !== undefined && statusPort !== 0 && statusPort === resolved.cluster.port) {
     throw new TrainerError(
       'E_USAGE',
