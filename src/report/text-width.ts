@@ -15,27 +15,27 @@ const ASCII_HUNDREDTHS = [
   64, 62, 64, 64, 40, 53, 40, 64, 60, 82, 60, 60, 53, 64, 34, 64, 84,
 ];
 
-/** A character past ASCII: an em for the wide scripts (CJK, Hangul, full-width forms), else a wide Latin letter's 0.8. */
-function otherEm(code: number): number {
-  return code >= 0x1100 ? 1 : 0.8;
+/** A character's width in em: ASCII from the table; past it, an em for "…" (measured) and the wide scripts (CJK, Hangul, full-width forms), else a wide Latin letter's 0.8. */
+function charEm(ch: string): number {
+  const code = ch.codePointAt(0) as number;
+  const ascii = code >= 32 && code <= 126 ? ASCII_HUNDREDTHS[code - 32] : undefined;
+  return ascii !== undefined ? ascii / 100 : code >= 0x1100 || code === 0x2026 ? 1 : 0.8;
 }
 
 /** About the width in px of `text` drawn at `sizePx` (an upper bound for the usual sans-serif fonts). */
 export function textWidth(text: string, sizePx = 11): number {
   let em = 0;
-  for (const ch of text) {
-    const code = ch.codePointAt(0) as number;
-    const ascii = code >= 32 && code <= 126 ? ASCII_HUNDREDTHS[code - 32] : undefined;
-    em += ascii !== undefined ? ascii / 100 : otherEm(code);
-  }
+  for (const ch of text) em += charEm(ch);
   return em * sizePx;
 }
 
 /** `text`, or as much of it as fits in `px` with "…" after it (at least its first character). */
 export function cutToWidth(text: string, px: number, sizePx = 11): string {
   if (textWidth(text, sizePx) <= px) return text;
+  const room = px / sizePx - charEm('…');
   const chars = [...text];
-  let n = chars.length - 1;
-  while (n > 1 && textWidth(`${chars.slice(0, n).join('')}…`, sizePx) > px) n--;
+  let n = 1;
+  let em = charEm(chars[0] as string);
+  while (n < chars.length && em + charEm(chars[n] as string) <= room) em += charEm(chars[n++] as string);
   return `${chars.slice(0, n).join('')}…`;
 }
