@@ -106,7 +106,7 @@ export class RunFolder {
     const made = await makeDir(this.dir).catch((err: unknown) => {
       throw ioError(this.dir, err);
     });
-    return claimLock(this.lockFile, made ? this.dir : null);
+    return claimLock(this.lockFile, made);
   }
 
   /**

@@ -45,28 +45,30 @@ const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK'])
 
 /**
  * The locks this process holds: the text it wrote (the lock is its own while the file holds that
- * text) and the folder it made to hold the lock (removed with the lock while still empty), or null.
+ * text) and the folders made to hold the lock, top down (removed with the lock, deepest first,
+ * while still empty).
  */
-const held = new Map<string, { text: string; madeDir: string | null }>();
+const held = new Map<string, { text: string; madeDirs: readonly string[] }>();
 let renewal: NodeJS.Timeout | null = null;
 let exitHook = false;
 
 /**
  * Takes lock `file` for this process. Returns null once this process holds it (again: a process
- * may claim what it holds), else its live owner. `madeDir`: the folder made to hold the lock, to be
- * removed with it if nothing else was written there (a run that failed before it began).
+ * may claim what it holds), else its live owner. `madeDirs`: the folders made to hold the lock (top
+ * down, as makeDir says), removed with it while nothing else was written there (a run that failed
+ * before it began leaves no empty `runs/` behind).
  */
-export async function claimLock(file: string, madeDir: string | null = null): Promise<LockOwner | null> {
+export async function claimLock(file: string, madeDirs: readonly string[] = []): Promise<LockOwner | null> {
   if (held.has(file)) return null;
   const me = `${JSON.stringify({ pid: process.pid, host: hostname(), ...self() })}\n`;
   const takeover = `${file}.takeover`;
   if (await createExclusive(file, me)) {
     // A taker killed after it removed the dead lock, before it made its own, left its file to nobody.
     await dropLeftTakeover(takeover);
-    return hold(file, me, madeDir);
+    return hold(file, me, madeDirs);
   }
   const seen = await readOwner(file);
-  if (seen === null) return claimLock(file, madeDir); // released meanwhile
+  if (seen === null) return claimLock(file, madeDirs); // released meanwhile
   if (!isStale(seen.owner)) return seen.owner;
   await dropLeftTakeover(takeover);
   if (!(await createExclusive(takeover, me))) return seen.owner;
@@ -74,7 +76,7 @@ export async function claimLock(file: string, madeDir: string | null = null): Pr
     const now = await readOwner(file);
     if (now !== null && now.text !== seen.text) return now.owner;
     await unlink(file).catch(() => {});
-    if (await createExclusive(file, me)) return hold(file, me, madeDir);
+    if (await createExclusive(file, me)) return hold(file, me, madeDirs);
     return (await readOwner(file))?.owner ?? seen.owner;
   } finally {
     await unlink(takeover).catch(() => {});
@@ -134,11 +136,12 @@ export async function releaseLock(file: string): Promise<void> {
     renewal = null;
   }
   if ((await readFile(file, 'utf8').catch(() => null)) === mine.text) await unlink(file).catch(() => {});
-  if (mine.madeDir !== null) await rmdir(mine.madeDir).catch(() => {}); // kept unless empty
+  // Kept unless empty, and so is each folder above it.
+  for (const d of [...mine.madeDirs].reverse()) if (!(await rmdir(d).then(() => true, () => false))) break;
 }
 
-function hold(file: string, text: string, madeDir: string | null): null {
-  held.set(file, { text, madeDir });
+function hold(file: string, text: string, madeDirs: readonly string[]): null {
+  held.set(file, { text, madeDirs });
   renewal ??= setInterval(() => {
     const now = new Date();
     for (const [f, mine] of held) {
@@ -156,7 +159,7 @@ function hold(file: string, text: string, madeDir: string | null): null {
       for (const [f, mine] of held) {
         try {
           if (readFileSync(f, 'utf8') === mine.text) unlinkSync(f);
-          if (mine.madeDir !== null) rmdirSync(mine.madeDir);
+          for (const d of [...mine.madeDirs].reverse()) rmdirSync(d);
         } catch {
           // gone already, or the folder holds the run's files
         }

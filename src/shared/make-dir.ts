@@ -7,10 +7,24 @@
 import { mkdir, readlink, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
-/** Makes `dir` and any missing parents; whether `dir` itself was made (false: it was there). */
-export async function makeDir(dir: string): Promise<boolean> {
+/**
+ * Makes `dir` and any missing parents; the folders it made, top down (none: `dir` was there). A
+ * parent seen there and removed before its child was made (another run that failed before it began
+ * takes back the folders it made) is made again, a few times at most.
+ */
+export async function makeDir(dir: string): Promise<string[]> {
+  for (let attempt = 1; ; attempt++) {
+    const made = await makeMissing(resolve(dir)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' && attempt < 3) return null;
+      throw err;
+    });
+    if (made !== null) return made;
+  }
+}
+
+async function makeMissing(dir: string): Promise<string[]> {
   const missing: string[] = [];
-  for (let d = resolve(dir); ; ) {
+  for (let d = dir; ; ) {
     const found = await stat(d).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return null;
       throw err;
@@ -24,15 +38,20 @@ export async function makeDir(dir: string): Promise<boolean> {
     if (up === d) break;
     d = up;
   }
-  for (const d of [...missing].reverse()) {
-    await mkdir(d).catch(async (err: NodeJS.ErrnoException) => {
-      // Made meanwhile by someone else (several worker processes share a cache): fine if a folder.
-      if (err.code === 'EEXIST' && (await stat(d).catch(() => null))?.isDirectory()) return;
-      // A symbolic link to nothing: stat says missing, mkdir says there (it was a bare "EEXIST").
-      const target = err.code === 'EEXIST' ? await readlink(d).catch(() => null) : null;
-      if (target !== null) throw Object.assign(new Error(`a link to ${target}, which does not exist`), { path: d });
-      throw err;
-    });
+  const made: string[] = [];
+  for (const d of missing.reverse()) {
+    const mine = await mkdir(d).then(
+      () => true,
+      async (err: NodeJS.ErrnoException) => {
+        // Made meanwhile by someone else (several worker processes share a cache): fine if a folder.
+        if (err.code === 'EEXIST' && (await stat(d).catch(() => null))?.isDirectory()) return false;
+        // A symbolic link to nothing: stat says missing, mkdir says there (it was a bare "EEXIST").
+        const target = err.code === 'EEXIST' ? await readlink(d).catch(() => null) : null;
+        if (target !== null) throw Object.assign(new Error(`a link to ${target}, which does not exist`), { path: d });
+        throw err;
+      },
+    );
+    if (mine) made.push(d);
   }
-  return missing.length > 0;
+  return made;
 }

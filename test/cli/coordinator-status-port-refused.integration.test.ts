@@ -18,6 +18,6 @@ test('coordinator --status-port that is the workers\' port, or beside --no-dashb
     const r = trainer(['coordinator', '--config', file, ...flags]);
     assert.equal(r.code, 2, `${flags.join(' ')}: ${r.stderr}`);
     assert.equal(r.stderr, `error E_USAGE: ${line}\n`);
-    assert.equal(existsSync(join(dir, 'runs', 'ports')), false, 'no run folder');
+    assert.equal(existsSync(join(dir, 'runs')), false, 'no run folder');
   }
 });

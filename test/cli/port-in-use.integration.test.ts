@@ -21,7 +21,7 @@ test('a port in use is one E_CONFIG line saying so, for the workers\' port and t
     const dashboard = trainer(['train', '-c', config, '--status-port', String(port), '--run.name', 'dash']);
     assert.equal(dashboard.stderr, `error E_CONFIG: cannot serve the dashboard on 127.0.0.1:${port}: port ${port} is in use (another coordinator or dashboard?): choose another port\n`);
     assert.equal(dashboard.code, 2);
-    assert.equal(existsSync(join(dir, 'runs', 'dash')), false, 'a run that never began leaves no folder');
+    assert.equal(existsSync(join(dir, 'runs')), false, 'a run that never began leaves no folder, nor the runs/ folder made for it');
   } finally {
     taken.close();
     await rm(dir, { recursive: true, force: true });

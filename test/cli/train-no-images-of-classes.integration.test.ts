@@ -16,5 +16,5 @@ test('data.classes that select no training or no validation image are E_DATA nam
   const noVal = trainer(['train', '-c', config, '--data.synthetic.trainSize', '20', '--data.synthetic.valSize', '5', '--data.classes', '[truck, ship]']);
   assert.equal(noVal.code, 2);
   assert.match(noVal.stderr, /^error E_DATA: no validation images of data\.classes \[truck, ship\] in /);
-  assert.equal(existsSync(join(dir, 'runs', 'none')), false, 'no run folder left behind');
+  assert.equal(existsSync(join(dir, 'runs')), false, 'no run folder left behind, nor the runs/ folder made for it');
 });

@@ -10,12 +10,14 @@ test('makeDir makes every missing folder, leaves existing ones, and refuses a fi
   const dir = await mkdtemp(join(tmpdir(), 'trainer-make-dir-'));
   try {
     const deep = join(dir, 'a', 'b', 'c');
-    await makeDir(deep);
+    // The folders it made, top down: a run that fails before it begins takes them back (run-lock.ts).
+    assert.deepEqual(await makeDir(deep), [join(dir, 'a'), join(dir, 'a', 'b'), deep]);
     assert.ok(statSync(deep).isDirectory());
-    await makeDir(deep); // already there
-    await makeDir(`${join(dir, 'a')}/./b/../b`);
-    // Several processes making the same cache folder at once all succeed.
-    await Promise.all(Array.from({ length: 8 }, () => makeDir(join(dir, 'x', 'y', 'z'))));
+    assert.deepEqual(await makeDir(deep), []); // already there
+    assert.deepEqual(await makeDir(`${join(dir, 'a')}/./b/../b`), []);
+    // Several processes making the same cache folder at once all succeed; each folder is one's.
+    const made = await Promise.all(Array.from({ length: 8 }, () => makeDir(join(dir, 'x', 'y', 'z'))));
+    assert.deepEqual(made.flat().sort(), [join(dir, 'x'), join(dir, 'x', 'y'), join(dir, 'x', 'y', 'z')]);
     assert.ok(statSync(join(dir, 'x', 'y', 'z')).isDirectory());
     await writeFile(join(dir, 'file'), 'not a folder');
     await assert.rejects(makeDir(join(dir, 'file', 'sub')), (e: NodeJS.ErrnoException) => e.code === 'ENOTDIR');
