@@ -6,10 +6,10 @@
  * is spelled here and nowhere else: the loop writes through it, and run,
  * report, eval and predict read through it.
  */
-import { access, appendFile, open, readFile, rm } from 'node:fs/promises';
+import { access, appendFile, open, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { withoutSecrets, type Config } from '../shared/config.js';
-import { bytesOf, ioError, removeOrphanTemps, writeFileAtomic } from '../shared/atomic-file.js';
+import { bytesOf, fsFaultText, ioError, removeOrphanTemps, writeFileAtomic } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
 import { makeDir } from '../shared/make-dir.js';
 import { shellWord } from '../shared/shell.js';
@@ -232,13 +232,22 @@ export class RunFolder {
     await writeFileAtomic(this.configFile, Buffer.from(`${JSON.stringify(withoutSecrets(config), null, 2)}\n`));
   }
 
-  /** config.json as stored; E_USAGE when the folder holds none. */
+  /** config.json as stored; E_USAGE, saying why, when the folder holds none. */
   async readConfig(): Promise<Record<string, unknown>> {
+    let text: string;
+    try {
+      text = await readFile(this.configFile, 'utf8');
+    } catch (err) {
+      // A mistyped path is the usual case: said as such, not as a folder without its config.
+      const folder = await stat(this.dir).then((s) => (s.isDirectory() ? null : 'a file, not a folder'), fsFaultText);
+      const why = folder ?? ((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no config.json in it' : `cannot read its config.json: ${fsFaultText(err)}`);
+      throw new TrainerError('E_USAGE', `${this.dir} is not a run folder: ${why}`);
+    }
     let config: unknown;
     try {
-      config = JSON.parse(await readFile(this.configFile, 'utf8'));
-    } catch {
-      throw new TrainerError('E_USAGE', `${this.dir} is not a run folder (no readable config.json)`);
+      config = JSON.parse(text);
+    } catch (err) {
+      throw new TrainerError('E_USAGE', `${this.configFile} is not valid JSON: ${(err as Error).message}`);
     }
     if (!isObject(config)) throw new TrainerError('E_USAGE', `${this.configFile} is not a trainer config`);
     return config;

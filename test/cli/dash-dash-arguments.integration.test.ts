@@ -28,7 +28,7 @@ test('words after -- are files (and runs) as typed, a lone "-" is refused, and a
   const dash = trainer(['predict', '--run', modelDir, 'a.png', '-'], dir);
   assert.deepEqual([dash.code, dash.stdout, dash.stderr], [2, '', 'error E_USAGE: "-" (standard input or output) is not read or written by trainer predict: name a file (see trainer predict --help)\n']);
   const report = trainer(['report', '--', join(dir, 'no-such-run')], dir);
-  assert.deepEqual([report.code, report.stderr], [2, `error E_USAGE: ${join(dir, 'no-such-run')} is not a run folder (no readable config.json)\n`]);
+  assert.deepEqual([report.code, report.stderr], [2, `error E_USAGE: ${join(dir, 'no-such-run')} is not a run folder: no such file or folder (ENOENT)\n`]);
   const doctor = trainer(['doctor', '--', 'x'], dir);
   assert.deepEqual([doctor.code, doctor.stderr], [2, 'error E_USAGE: unexpected argument "x" after -- (see trainer doctor --help)\n']);
 });

@@ -22,3 +22,20 @@ test('a run folder is read in epoch order, skipping a torn metrics line; a folde
   await mkdir(empty);
   await assert.rejects(readRun(empty), (e) => isTrainerError(e, 'E_USAGE') && /not a run folder/.test(e.message));
 });
+
+test('a path that is not a run folder says why: no such folder (a mistyped path), a file, no config.json, a config.json that is not JSON', async () => {
+  const dir = await tempDir();
+  const said = async (path: string) => {
+    const err = await readRun(path).then(() => null, (e: unknown) => e);
+    assert.ok(isTrainerError(err, 'E_USAGE'), String(err));
+    return err.message;
+  };
+  assert.equal(await said(join(dir, 'nope')), `${join(dir, 'nope')} is not a run folder: no such file or folder (ENOENT)`);
+  await writeFile(join(dir, 'file'), 'x');
+  assert.equal(await said(join(dir, 'file')), `${join(dir, 'file')} is not a run folder: a file, not a folder`);
+  await mkdir(join(dir, 'empty'));
+  assert.equal(await said(join(dir, 'empty')), `${join(dir, 'empty')} is not a run folder: no config.json in it`);
+  await mkdir(join(dir, 'torn'));
+  await writeFile(join(dir, 'torn', 'config.json'), '{"run": {');
+  assert.match(await said(join(dir, 'torn')), new RegExp(`^${join(dir, 'torn', 'config.json')} is not valid JSON: `));
+});
