@@ -85,10 +85,7 @@ export class WorkerCompute {
       this.computer = null;
     }
     if (this.o.threads === 1) {
-      if (!this.backend) {
-        this.backend = await selectBackend(this.run.backend, this.o.gpu);
-        this.o.log(`backend: ${this.backend.name}${this.backend.detail ? ` (${this.backend.detail})` : ''}`);
-      }
+      if (!this.backend) await this.loadBackend(this.run.backend);
       this.computer ??= new MicroBatchComputer(this.run.model, this.run.norm, this.run.maxBatch);
     }
     if (this.data?.sha256 !== w.dataset.sha256) {
@@ -100,6 +97,21 @@ export class WorkerCompute {
         this.o.log(`dataset ${w.dataset.sha256.slice(0, 12)} from the cache`);
       }
     }
+  }
+
+  /**
+   * A backend given by the worker's own flag (--backend), loaded at start where it computes in this
+   * thread: one that cannot load (no libtensorflow, no such GPU) is said before any coordinator is
+   * looked for. It was said once a coordinator answered: a worker a scheduler started before its
+   * coordinator retried for minutes, then failed in its join.
+   */
+  async loadGivenBackend(): Promise<void> {
+    if (this.o.threads === 1 && this.o.backend !== undefined && !this.backend) await this.loadBackend(this.o.backend);
+  }
+
+  private async loadBackend(name: BackendName): Promise<void> {
+    this.backend = await selectBackend(name, this.o.gpu);
+    this.o.log(`backend: ${this.backend.name}${this.backend.detail ? ` (${this.backend.detail})` : ''}`);
   }
 
   /** Before saying ready: with several threads, they start (once per run and dataset) and load their backend. */

@@ -68,6 +68,7 @@ const BACKOFF_MIN_MS = 200;
 export async function runWsWorker(o: WsWorkerOptions): Promise<void> {
   const compute = new WorkerCompute({ ...(o.backend ? { backend: o.backend } : {}), gpu: o.gpu, threads: o.threads ?? 1, cacheDir: o.cacheDir, log: o.log });
   try {
+    await compute.loadGivenBackend();
     await reconnecting(o, compute);
   } finally {
     await compute.close();

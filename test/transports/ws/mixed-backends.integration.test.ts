@@ -1,10 +1,11 @@
 // A run whose workers compute on different backends is allowed, and says so: the coordinator's
 // log when such a worker joins, the epoch line, and metrics.jsonl's backends.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import test from 'node:test';
 import { RunFolder } from '../../../src/coordinator/run-folder.js';
 import { tempDir } from '../../helpers.js';
-import { killAll, spawnRogue, spawnWorker, startBarePool, trainOverWs, waitFor, wsConfig, type Spawned } from './helpers.js';
+import { TOKEN, killAll, spawnMain, spawnRogue, spawnWorker, startBarePool, trainOverWs, waitFor, wsConfig, type Spawned } from './helpers.js';
 
 test('a wasm worker and a cpu worker train together, and the run says "parity: mixed backends"', async () => {
   const dir = await tempDir();
@@ -49,7 +50,8 @@ test('workers of two backend kinds whose results are both used: the epoch line a
 
 test('with cluster.verify, a worker on another backend than the two there is refused for now and retries (the kind is settled by results: verify-kinds test)', async () => {
   const dir = await tempDir();
-  const { pool, url, lines } = await startBarePool(dir, { cluster: { ...wsConfig(dir, 'x').cluster, workers: 2, verify: 0.5 } });
+  // The run's backend is webgpu (each worker here but the last names its own): see `broken` below.
+  const { pool, url, lines } = await startBarePool(dir, { backend: 'webgpu', cluster: { ...wsConfig(dir, 'x').cluster, workers: 2, verify: 0.5 } });
   const spawned: Spawned[] = [];
   try {
     spawned.push(spawnWorker(url, dir, 'first', ['--backend', 'wasm']), spawnWorker(url, dir, 'second', ['--backend', 'wasm']));
@@ -63,8 +65,13 @@ test('with cluster.verify, a worker on another backend than the two there is ref
     assert.equal(other.child.exitCode, null, 'it is still trying');
     assert.equal(pool.size, 2);
 
-    // A worker whose backend fails to load once welcomed (a GPU asked of a machine without one) is named in the coordinator's log.
-    const broken = spawnWorker(url, dir, 'broken', ['--backend', 'webgpu', '--gpu', '7', '--retry-for-ms', '1']);
+    // A worker whose backend fails to load once welcomed (the run's webgpu, on a GPU 7 this machine
+    // lacks) is named in the coordinator's log. (A worker's own --backend fails at start, before it
+    // connects: worker-backend-at-start.)
+    const broken = spawnMain(['worker', '--connect', url.replace(/^ws:\/\//, ''), '--name', 'broken', '--gpu', '7', '--retry-for-ms', '1'], {
+      TRAINER_CACHE_DIR: join(dir, 'cache', 'broken'),
+      TRAINER_TOKEN: TOKEN,
+    });
     spawned.push(broken);
     assert.notEqual(await broken.exited, 0, broken.output());
     assert.match(broken.output(), /E_BACKEND/);
