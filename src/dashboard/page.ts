@@ -28,7 +28,7 @@ th:first-child, td:first-child { text-align: left; }
 <h1>trainer: <span id="run">…</span></h1>
 <p id="state">connecting…</p>
 <div class="figures">
-<div class="figure"><span class="label">epoch</span><b><span id="epoch">0</span> / <span id="epochs">0</span></b><div class="bar"><div id="epoch-bar"></div></div></div>
+<div class="figure"><span class="label">epoch</span><b><span id="epoch">0</span> / <span id="epochs">0</span></b><div class="bar" title="this epoch's steps done"><div id="epoch-bar"></div></div><span class="label" id="epoch-steps"></span></div>
 <div class="figure"><span class="label">step</span><b id="step">0</b></div>
 <div class="figure"><span class="label">loss (smoothed)</span><b id="loss">–</b></div>
 <div class="figure"><span class="label">validation accuracy</span><b id="val-acc">–</b></div>
@@ -75,6 +75,8 @@ async function tick() {
     $('epoch').textContent = st.epoch;
     $('epochs').textContent = st.epochs;
     $('epoch-bar').style.width = (st.stepsInEpoch > 0 ? 100 * st.stepInEpoch / st.stepsInEpoch : 0) + '%';
+    // The bar is the epoch's, not the run's (that is "time left (run)"): said under it.
+    $('epoch-steps').textContent = st.stepsInEpoch > 0 ? 'this epoch: step ' + st.stepInEpoch + ' of ' + st.stepsInEpoch : '';
     $('step').textContent = st.step;
     $('loss').textContent = fixed(st.smoothedLoss, 4);
     const lastEval = st.epochsDone.filter((e) => e.valAcc !== null).pop();

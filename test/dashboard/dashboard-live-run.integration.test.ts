@@ -45,6 +45,8 @@ test('trainer train --threads 2 --status-port: the page lists both threads as "2
     const first = await step();
     await page.waitForFunction(`Number(document.getElementById('step').textContent) > ${first}`, undefined, { timeout: 30_000 });
     assert.match((await page.textContent('#eta')) ?? '', /^\d+:\d\d$/, 'time left for the run');
+    // The bar under "epoch N / M" is the epoch's progress, and says so (it read as the run's).
+    assert.match((await page.textContent('#epoch-steps')) ?? '', /^this epoch: step \d+ of 32$/);
     assert.ok(Number(await page.textContent('#speed')) > 0, 'images/s');
 
     // After the first epoch: its mark on the loss chart, its accuracy, its row.
