@@ -125,13 +125,31 @@ async function tensorflowGpu(gpu: number | null, loader: BackendLoader, env: Nod
   return { name: 'tensorflow-gpu', tfBackend: 'tensorflow', detail, kind: 'tensorflow-gpu' };
 }
 
+/** E_BACKEND for webgpu failing to load, with what it needs unless the error says all there is to say. */
+async function webGpuError(err: unknown): Promise<TrainerError> {
+  const { WEBGPU_REQUIREMENTS, isCompleteWebGpuError } = await import('./webgpu.js');
+  return new TrainerError('E_BACKEND', `webgpu: ${firstLine(err)}${isCompleteWebGpuError(err) ? '' : `; ${WEBGPU_REQUIREMENTS}`}`);
+}
+
+/**
+ * For worker threads that each load webgpu once welcomed: E_BACKEND now, from this thread, where
+ * Dawn does not load or --gpu N names no adapter it sees (webgpu.ts checkWebGpu).
+ */
+export async function checkWebGpuForThreads(gpu: number | null): Promise<void> {
+  try {
+    const { checkWebGpu } = await import('./webgpu.js');
+    await checkWebGpu(gpu, process.env.TRAINER_WEBGPU_ADAPTER || undefined);
+  } catch (err) {
+    throw await webGpuError(err);
+  }
+}
+
 async function webgpu(gpu: number | null, loader: BackendLoader): Promise<SelectedBackend> {
   let a: WebGpuAdapter;
   try {
     a = await loader.loadWebGpu(gpu);
   } catch (err) {
-    const { WEBGPU_REQUIREMENTS, isCompleteWebGpuError } = await import('./webgpu.js');
-    throw new TrainerError('E_BACKEND', `webgpu: ${firstLine(err)}${isCompleteWebGpuError(err) ? '' : `; ${WEBGPU_REQUIREMENTS}`}`);
+    throw await webGpuError(err);
   }
   const detail = `${a.description}${a.software ? ' (software)' : ''}`;
   return { name: 'webgpu', tfBackend: 'webgpu', detail, kind: `webgpu ${a.device}` };

@@ -101,6 +101,16 @@ export async function listWebGpuAdapters(): Promise<string[]> {
 }
 
 /**
+ * What loadWebGpu checks before it takes an adapter: Dawn loads, and --gpu N names a hardware
+ * adapter it sees (unless an adapter is named). For a worker whose threads each load webgpu: said
+ * once, at start, taking no adapter or device in this thread.
+ */
+export async function checkWebGpu(gpu: number | null, adapterName: string | undefined): Promise<void> {
+  await importDawn();
+  if (adapterName === undefined && gpu !== null) chooseHardwareAdapter(await listWebGpuAdapters(), gpu);
+}
+
+/**
  * Which adapter name to ask Dawn for: the N-th hardware adapter. Dawn can only
  * select by name, first match, so the N-th of several identical GPUs cannot be
  * told apart from the first: that is an error saying how to isolate GPUs.

@@ -8,7 +8,7 @@
 import type { Normalization } from '../../data/normalize.js';
 import type { BackendName } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
-import { selectBackend, type SelectedBackend } from '../../worker/backend.js';
+import { checkWebGpuForThreads, selectBackend, type SelectedBackend } from '../../worker/backend.js';
 import { MicroBatchComputer, type BatchStats } from '../../worker/gradient.js';
 import { getModel, type ModelSpec } from '../../worker/model.js';
 import { microBatchSizes, warmUp } from '../../worker/warm-up.js';
@@ -103,10 +103,14 @@ export class WorkerCompute {
    * A backend given by the worker's own flag (--backend), loaded at start where it computes in this
    * thread: one that cannot load (no libtensorflow, no such GPU) is said before any coordinator is
    * looked for. It was said once a coordinator answered: a worker a scheduler started before its
-   * coordinator retried for minutes, then failed in its join.
+   * coordinator retried for minutes, then failed in its join. With several threads (each loads its
+   * own once welcomed) webgpu is checked as far as it can be without taking a GPU here: Dawn loads,
+   * and --gpu N is an adapter it sees.
    */
   async loadGivenBackend(): Promise<void> {
-    if (this.o.threads === 1 && this.o.backend !== undefined && !this.backend) await this.loadBackend(this.o.backend);
+    if (this.o.backend === undefined || this.backend) return;
+    if (this.o.threads === 1) await this.loadBackend(this.o.backend);
+    else if (this.o.backend === 'webgpu') await checkWebGpuForThreads(this.o.gpu);
   }
 
   private async loadBackend(name: BackendName): Promise<void> {
