@@ -240,7 +240,12 @@ export class RunFolder {
     } catch (err) {
       // A mistyped path is the usual case: said as such, not as a folder without its config.
       const folder = await stat(this.dir).then((s) => (s.isDirectory() ? null : 'a file, not a folder'), fsFaultText);
-      const why = folder ?? ((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no config.json in it' : `cannot read its config.json: ${fsFaultText(err)}`);
+      const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+      // A run's model/ (given where its run was meant): which folder is wanted instead.
+      const model = missing && folder === null && (await exists(join(this.dir, 'model.json')));
+      const why =
+        folder ??
+        (model ? 'it holds an exported model (model.json); give the run folder that holds it as model/' : missing ? 'no config.json in it' : `cannot read its config.json: ${fsFaultText(err)}`);
       throw new TrainerError('E_USAGE', `${this.dir} is not a run folder: ${why}`);
     }
     let config: unknown;

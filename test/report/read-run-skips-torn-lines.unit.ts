@@ -23,7 +23,7 @@ test('a run folder is read in epoch order, skipping a torn metrics line; a folde
   await assert.rejects(readRun(empty), (e) => isTrainerError(e, 'E_USAGE') && /not a run folder/.test(e.message));
 });
 
-test('a path that is not a run folder says why: no such folder (a mistyped path), a file, no config.json, a config.json that is not JSON', async () => {
+test('a path that is not a run folder says why: no such folder (a mistyped path), a file, no config.json, a model folder, a config.json that is not JSON', async () => {
   const dir = await tempDir();
   const said = async (path: string) => {
     const err = await readRun(path).then(() => null, (e: unknown) => e);
@@ -35,6 +35,10 @@ test('a path that is not a run folder says why: no such folder (a mistyped path)
   assert.equal(await said(join(dir, 'file')), `${join(dir, 'file')} is not a run folder: a file, not a folder`);
   await mkdir(join(dir, 'empty'));
   assert.equal(await said(join(dir, 'empty')), `${join(dir, 'empty')} is not a run folder: no config.json in it`);
+  // A run's model/ given where the run was meant.
+  await mkdir(join(dir, 'model'));
+  await writeFile(join(dir, 'model', 'model.json'), '{}');
+  assert.equal(await said(join(dir, 'model')), `${join(dir, 'model')} is not a run folder: it holds an exported model (model.json); give the run folder that holds it as model/`);
   await mkdir(join(dir, 'torn'));
   await writeFile(join(dir, 'torn', 'config.json'), '{"run": {');
   assert.match(await said(join(dir, 'torn')), new RegExp(`^${join(dir, 'torn', 'config.json')} is not valid JSON: `));
