@@ -132,9 +132,13 @@ async function reconnecting(o: WsWorkerOptions, compute: WorkerCompute): Promise
     // backoff (6.25 s) late, and 3.5 s late at --retry-for-ms 3500.
     const waitMs = backoff * (0.75 + Math.random() / 2);
     const leftMs = deadline - performance.now();
-    await sleep(Math.min(waitMs, leftMs), o.signal);
+    if (leftMs <= waitMs) {
+      await sleepUntil(deadline, o.signal);
+      if (o.signal?.aborted) return;
+      throw timedOut();
+    }
+    await sleep(waitMs, o.signal);
     if (o.signal?.aborted) return;
-    if (leftMs <= waitMs) throw timedOut();
     backoff = Math.min(RECONNECT_MAX_MS, backoff * 2);
   }
 }
@@ -157,6 +161,15 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/**
+ * Waits until performance.now() reaches `at`, or until `signal` aborts. A timer may fire up to a
+ * millisecond before its delay by performance.now() (libuv counts whole milliseconds from its loop's
+ * cached time): --retry-for-ms 1500 gave up after 1,499 ms.
+ */
+export async function sleepUntil(at: number, signal?: AbortSignal): Promise<void> {
+  for (let left = at - performance.now(); left > 0 && !signal?.aborted; left = at - performance.now()) await sleep(Math.ceil(left), signal);
 }
 
 /** How one connection ended: the session's end, whether the socket ever opened, and the socket's first error. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { WebSocketServer } from 'ws';
 import { isTrainerError } from '../../../src/shared/errors.js';
-import { runWsWorker } from '../../../src/transports/ws/worker.js';
+import { runWsWorker, sleep, sleepUntil } from '../../../src/transports/ws/worker.js';
 import { tempDir } from '../../helpers.js';
 import { freePort, startBarePool } from './helpers.js';
 
@@ -56,6 +56,27 @@ test('a worker that cannot connect says why once (refused, host not found), retr
 
   const unknown = await attempt('ws://no-such-host.invalid:9000', { retryForMs: 300 });
   assert.match((unknown.err as Error).message, /host not found: no-such-host\.invalid/);
+});
+
+test('the wait for --retry-for-ms\'s end is not cut short by a timer that fires early (CI: E_TIMEOUT after 1,499 ms at 1500): sleepUntil never returns before its time', async () => {
+  // A plain timer, for comparison: most of these fire before their fractional delay by performance.now().
+  let early = 0;
+  for (let i = 0; i < 40; i++) {
+    const at = performance.now() + 2 + Math.random() * 3;
+    await sleep(at - performance.now());
+    if (performance.now() < at) early++;
+  }
+  for (let i = 0; i < 40; i++) {
+    const at = performance.now() + 2 + Math.random() * 3;
+    await sleepUntil(at);
+    assert.ok(performance.now() >= at, `returned ${(at - performance.now()).toFixed(3)} ms early (a plain timer: ${early} of 40 early)`);
+  }
+  // Aborted: at once.
+  const stop = new AbortController();
+  stop.abort();
+  const t0 = performance.now();
+  await sleepUntil(t0 + 60_000, stop.signal);
+  assert.ok(performance.now() - t0 < 1000);
 });
 
 test('a worker gives up when --retry-for-ms ends, not at its next try after it: nothing listening, and a server that accepts but never answers (E_TIMEOUT came up to a backoff late, 3.5 s at 3500)', async () => {
