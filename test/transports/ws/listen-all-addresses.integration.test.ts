@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { createServer, type Server } from 'node:net';
@@ -74,6 +75,10 @@ test('a WebSocket over IPv4 reaches the workers\' server of an all-addresses coo
   l.wss.on('connection', (_ws, req) => seen.push(req.socket.remoteAddress ?? '?'));
   const clients = [new WebSocket(`ws://127.0.0.1:${l.port}`), ...(hasV6Loopback ? [new WebSocket(`ws://[::1]:${l.port}`)] : [])];
   try {
+    // Each client's own open too, not only the server's connection: one still connecting when
+    // terminated emits "closed before the connection was established", an uncaught error (a loaded
+    // machine ran the server's side and this wait's poll before the client read its 101).
+    await Promise.all(clients.map((c) => once(c, 'open')));
     await waitFor('both connections', () => seen.length === clients.length, 5000);
     assert.deepEqual(seen.sort(), hasV6Loopback ? ['127.0.0.1', '::1'] : ['127.0.0.1']);
     // Admission counted them (it caps and times out sockets that have not authenticated).
