@@ -238,15 +238,7 @@ export class RunFolder {
     try {
       text = await readFile(this.configFile, 'utf8');
     } catch (err) {
-      // A mistyped path is the usual case: said as such, not as a folder without its config.
-      const folder = await stat(this.dir).then((s) => (s.isDirectory() ? null : 'a file, not a folder'), fsFaultText);
-      const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-      // A run's model/ (given where its run was meant): which folder is wanted instead.
-      const model = missing && folder === null && (await exists(join(this.dir, 'model.json')));
-      const why =
-        folder ??
-        (model ? 'it holds an exported model (model.json); give the run folder that holds it as model/' : missing ? 'no config.json in it' : `cannot read its config.json: ${fsFaultText(err)}`);
-      throw new TrainerError('E_USAGE', `${this.dir} is not a run folder: ${why}`);
+      throw new TrainerError('E_USAGE', `${this.dir} is not a run folder: ${await this.whyNoConfig(err)}`);
     }
     let config: unknown;
     try {
@@ -256,6 +248,17 @@ export class RunFolder {
     }
     if (!isObject(config)) throw new TrainerError('E_USAGE', `${this.configFile} is not a trainer config`);
     return config;
+  }
+
+  /** Why config.json could not be read (`err`), as a user who gave this folder needs it said. */
+  private async whyNoConfig(err: unknown): Promise<string> {
+    // A mistyped path is the usual case: said as such, not as a folder without its config.
+    const folder = await stat(this.dir).then((s) => (s.isDirectory() ? null : 'a file, not a folder'), fsFaultText);
+    if (folder !== null) return folder;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return `cannot read its config.json: ${fsFaultText(err)}`;
+    // A run's model/ (given where its run was meant): which folder is wanted instead.
+    if (await exists(join(this.dir, 'model.json'))) return 'it holds an exported model (model.json); give the run folder that holds it as model/';
+    return 'no config.json in it';
   }
 
   /** One epoch's line, on the disk (fsync) before the checkpoint that follows it: a power loss kept the checkpoint and lost the line. */
