@@ -112,6 +112,9 @@ const FINISHED_EXIT_WAIT_MS = 2000;
 /** How long a local worker process that has not joined gets to leave on SIGTERM when the start fails. */
 const START_GRACE_MS = 1000;
 
+/** How long a local worker process's stderr gets after its exit to give its last lines and close. */
+const STDERR_AFTER_EXIT_MS = 1000;
+
 export interface ProcsOptions {
   signal?: AbortSignal;
   /** Extra worker flags (tests). */
@@ -139,8 +142,8 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
     const n = ctx.config.cluster.workers;
     const token = randomBytes(24).toString('hex');
     const children: ChildProcess[] = [];
-    /** Each child's end: it exited and its stderr ended (its last lines may come after its exit). */
-    const ends: Promise<void>[] = [];
+    /** Each child's end: it exited and its stderr ended (exitAndStderr). */
+    const ends: Promise<unknown>[] = [];
     // Set once every worker joined (a child that dies later is started again), and when the pool closes.
     let joined = false;
     let closing = false;
@@ -205,8 +208,8 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
               else ctx.log(`[worker ${i}] ${line}`);
             }
           });
-          // On close, not exit: its last stderr lines (its error) may come after its exit.
-          child.once('close', (code, sig) => {
+          const end = exitAndStderr(child);
+          void end.then(([code, sig]) => {
             const how = `worker process ${i} exited (${sig ?? code})`;
             if (!joined && code !== 0 && failure === null) {
               failure = startFailure(i, code, sig, tail);
@@ -238,7 +241,7 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
             }
           });
           children.push(child);
-          ends.push(new Promise((resolve) => child.once('close', () => resolve())));
+          ends.push(end);
         };
         for (let i = 0; i < n; i++) start(i, 0);
       },
@@ -271,6 +274,29 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
       o.signal?.removeEventListener('abort', onStop);
     }
   };
+}
+
+/**
+ * `child`'s exit code and signal once it exited and its stderr closed, or STDERR_AFTER_EXIT_MS after
+ * its exit (then the pipe is destroyed). Its last lines, its error, may come after its exit, so the
+ * exit alone is too early; 'close' alone waits for every holder of the pipe: a process the worker
+ * started that outlived it inherited its stderr, and a worker SIGKILLed mid-run was never started
+ * again, and the run hung at its end.
+ */
+function exitAndStderr(child: ChildProcess): Promise<[number | null, NodeJS.Signals | null]> {
+  return new Promise((resolve) => {
+    child.once('exit', (code, sig) => {
+      const late = setTimeout(() => {
+        child.stderr?.destroy();
+        resolve([code, sig]);
+      }, STDERR_AFTER_EXIT_MS);
+      // Attached at the exit: 'close' may follow it in the same tick.
+      child.once('close', () => {
+        clearTimeout(late);
+        resolve([code, sig]);
+      });
+    });
+  });
 }
 
 /**
