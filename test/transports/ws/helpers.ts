@@ -52,13 +52,13 @@ export interface Spawned {
 }
 
 /** `trainer worker` as a real child process. */
-export function spawnWorker(url: string, dir: string, name: string, extra: string[] = [], token: string | null = TOKEN): Spawned {
+export function spawnWorker(url: string, dir: string, name: string, extra: string[] = [], token: string | null = TOKEN, o: Parameters<typeof spawnMain>[2] = {}): Spawned {
   const retry = extra.includes('--retry-for-ms') ? [] : ['--retry-for-ms', '15000'];
   const backend = extra.includes('--backend') ? [] : ['--backend', 'wasm'];
   return spawnMain(['worker', '--connect', url.replace(/^ws:\/\//, ''), ...backend, '--name', name, ...retry, ...extra], {
     TRAINER_CACHE_DIR: join(dir, 'cache', name),
     ...(token !== null ? { TRAINER_TOKEN: token } : {}),
-  });
+  }, o);
 }
 
 const ROGUE_JS = new URL('./rogue-worker.js', import.meta.url).pathname;
@@ -78,8 +78,16 @@ export function spawnRogue(url: string, dir: string, mode: string, name: string,
   return { child, output: () => out, exited };
 }
 
-export function spawnMain(args: string[], env: Record<string, string> = {}): Spawned {
-  const child = spawn(process.execPath, [MAIN_JS, ...args], { env: { ...process.env, TRAINER_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * `trainer ARGS` as a real child process. `o.through`: a command that runs it (`ip netns exec NS`,
+ * which execs it: the child's pid is trainer's).
+ */
+export function spawnMain(args: string[], env: Record<string, string> = {}, o: { through?: string[] } = {}): Spawned {
+  const [command, ...before] = [...(o.through ?? []), process.execPath];
+  const child = spawn(command as string, [...before, MAIN_JS, ...args], {
+    env: { ...process.env, TRAINER_TOKEN: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   const onData = (s: string) => {
     out += s;
