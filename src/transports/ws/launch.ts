@@ -209,10 +209,10 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
             }
           });
           const end = exitAndStderr(child);
-          void end.then(([code, sig]) => {
-            const how = `worker process ${i} exited (${sig ?? code})`;
+          void end.then(([code, sig, notStarted]) => {
+            const how = notStarted ? `worker process ${i} could not be started (${notStarted.message})` : `worker process ${i} exited (${sig ?? code})`;
             if (!joined && code !== 0 && failure === null) {
-              failure = startFailure(i, code, sig, tail);
+              failure = notStarted ? new TrainerError('E_WORKER_LOST', how) : startFailure(i, code, sig, tail);
               abort.abort();
               return;
             }
@@ -281,10 +281,16 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
  * its exit (then the pipe is destroyed). Its last lines, its error, may come after its exit, so the
  * exit alone is too early; 'close' alone waits for every holder of the pipe: a process the worker
  * started that outlived it inherited its stderr, and a worker SIGKILLed mid-run was never started
- * again, and the run hung at its end.
+ * again, and the run hung at its end. A process that could not be started (its program gone, as
+ * after an upgrade of Node during a run, or no process left to the user) never exits: its spawn
+ * error, third, ends it; unheard, that error ended the coordinator with a stack trace.
  */
-function exitAndStderr(child: ChildProcess): Promise<[number | null, NodeJS.Signals | null]> {
+function exitAndStderr(child: ChildProcess): Promise<[number | null, NodeJS.Signals | null, Error?]> {
   return new Promise((resolve) => {
+    child.on('error', (err) => {
+      if (child.pid === undefined) resolve([null, null, err]);
+      // Else a signal that could not be sent: the process is there, and its exit will come.
+    });
     child.once('exit', (code, sig) => {
       const late = setTimeout(() => {
         child.stderr?.destroy();

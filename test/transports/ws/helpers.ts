@@ -80,10 +80,10 @@ export function spawnRogue(url: string, dir: string, mode: string, name: string,
 
 /**
  * `trainer ARGS` as a real child process. `o.through`: a command that runs it (`ip netns exec NS`,
- * which execs it: the child's pid is trainer's).
+ * which execs it: the child's pid is trainer's); `o.node`: the Node.js binary (this process's).
  */
-export function spawnMain(args: string[], env: Record<string, string> = {}, o: { through?: string[] } = {}): Spawned {
-  const [command, ...before] = [...(o.through ?? []), process.execPath];
+export function spawnMain(args: string[], env: Record<string, string> = {}, o: { through?: string[]; node?: string } = {}): Spawned {
+  const [command, ...before] = [...(o.through ?? []), o.node ?? process.execPath];
   const child = spawn(command as string, [...before, MAIN_JS, ...args], {
     env: { ...process.env, TRAINER_TOKEN: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
