@@ -11,7 +11,7 @@ WAITING="dist/test/deploy/slurm.integration.test.js
 dist/test/transports/ws/stalling-worker.integration.test.js
 dist/test/transports/ws/admission.integration.test.js
 dist/test/transports/ws/worker-silent-coordinator.integration.test.js
-dist/test/transports/ws/network-partition.integration.test.js
+dist/test/transports/ws/network-faults.integration.test.js
 dist/test/transports/ws/joining-timeout.integration.test.js
 dist/test/transports/ws/resume-fewer-workers.integration.test.js
 dist/test/transports/ws/worker-connect-errors.integration.test.js

@@ -1,12 +1,15 @@
 /**
- * A real network partition, made by the kernel: the coordinator and its worker processes run in a
- * network namespace of this test's own (its loopback only: nothing leaves it), and nft drops every
- * packet of the workers' connections for a while, as a cut cable or a dead switch would. Unlike a
- * stopped process (worker-silent-coordinator's SIGSTOP, whose kernel still acknowledges and accepts
- * connections), nothing answers: writes stay unacknowledged in the socket, no close arrives, and a
- * new connection's SYN goes unanswered until the link heals.
+ * A real network's faults, made by the kernel: the coordinator and its worker processes run in a
+ * network namespace of the test's own (its loopback only: nothing leaves it).
+ * - A partition: nft drops every packet of the workers' connections for a while, as a cut cable or
+ *   a dead switch would. Unlike a stopped process (worker-silent-coordinator's SIGSTOP, whose
+ *   kernel still acknowledges and accepts connections), nothing answers: writes stay
+ *   unacknowledged in the socket, no close arrives, and a new connection's SYN goes unanswered
+ *   until the link heals.
+ * - A slow, lossy link: the loopback shaped to 8 Mbit/s (tc's token bucket) with Ethernet's MTU,
+ *   and nft dropping 3 % of the packets each way, which TCP sends again.
  *
- * Needs root (a namespace, nft): skipped, saying why, where it cannot make them.
+ * Needs root (a namespace, tc, nft): skipped, saying why, where it cannot make them.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -29,12 +32,18 @@ const PARTITION = `table inet partition {
 }
 `;
 
-/** A fresh network namespace with its loopback up, or why none can be made here. */
+/** Drops 3 % of the packets to and from the coordinator's port, counting them. */
+const LOSSY = `table inet lossy {
+  chain out { type filter hook output priority 0; tcp dport ${PORT} numgen random mod 100 < 3 counter drop; tcp sport ${PORT} numgen random mod 100 < 3 counter drop; }
+}
+`;
+
+/** A fresh network namespace with its loopback up (with Ethernet's MTU), or why none can be made here. */
 function makeNamespace(name: string): string | null {
   const run = (args: string[], input?: string) => spawnSync(args[0] as string, args.slice(1), { encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
   const made = run(['ip', 'netns', 'add', name]);
   if (made.error || made.status !== 0) return `cannot make a network namespace (ip netns add: ${made.error?.message ?? made.stderr.trim()}): needs root and iproute2`;
-  const up = run(['ip', 'netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up']);
+  const up = run(['ip', 'netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up', 'mtu', '1500']);
   const nft = run(['ip', 'netns', 'exec', name, 'nft', 'list', 'ruleset']);
   if (up.status !== 0 || nft.error || nft.status !== 0) {
     run(['ip', 'netns', 'del', name]);
@@ -98,7 +107,7 @@ async function partitionedRun(ns: string, stepTimeoutMs: number, expected: strin
 }
 
 // Each waits on the cut (25 s or so): side by side, each in its own namespace.
-describe('a real network partition', { concurrency: true }, () => {
+describe('a real network', { concurrency: true }, () => {
   const namespaces: string[] = [];
   /** A namespace for one test, or why there can be none (the test then skips). */
   const namespace = (t: TestContext, suffix: string): string | null => {
@@ -119,8 +128,10 @@ describe('a real network partition', { concurrency: true }, () => {
    * tests start: in this process two wasm backends starting at once fail.
    */
   let expected = '';
+  let expectedSlow = '';
   before(async () => {
     expected = await referenceSha(partitionConfig(await tempDir(), 60_000));
+    expectedSlow = await referenceSha(wsConfig(await tempDir(), 'slow'));
   });
 
   test('every worker cut off mid-run (packets dropped, no close, SYNs unanswered), past its task\'s limit: the coordinator drops them, they drop their link and rejoin once it heals, and the run ends bit-identical', async (t) => {
@@ -145,5 +156,39 @@ describe('a real network partition', { concurrency: true }, () => {
     // 4 more epochs take 2-4 s here; the task limit would have held the run 45 s more.
     assert.ok(r.endedAfterHealMs < 30_000, `ended ${Math.round(r.endedAfterHealMs)} ms after the heal:\n${r.coordinator}`);
     t.diagnostic(`cut for ${Math.round(r.cutMs)} ms; the run ended ${Math.round(r.endedAfterHealMs)} ms after the link healed`);
+  });
+
+  test('a slow, lossy link (8 Mbit/s, 3 % of packets lost each way): the workers join, train and leave, and the run ends bit-identical', async (t) => {
+    const ns = namespace(t, 'slow');
+    if (ns === null) return;
+    const tc = spawnSync('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'tbf', 'rate', '8mbit', 'burst', '32kb', 'latency', '2s'], { encoding: 'utf8' });
+    if (tc.error || tc.status !== 0) return t.skip(`cannot shape the link (tc qdisc tbf: ${tc.error?.message ?? tc.stderr.trim()})`);
+    nft(ns, ['-f', '-'], LOSSY);
+    const dir = await tempDir();
+    const config = wsConfig(dir, 'slow');
+    const file = join(dir, 'config.yaml');
+    await writeFile(file, JSON.stringify(config));
+    const through = ['ip', 'netns', 'exec', ns];
+    const procs: Spawned[] = [];
+    try {
+      const coordinator = spawnMain(['coordinator', '--config', file, '--port', String(PORT)], { TRAINER_TOKEN: TOKEN }, { through });
+      procs.push(coordinator);
+      await waitFor('the coordinator to listen', () => coordinator.output().includes('listening'));
+      const workers = ['a', 'b'].map((name) => spawnWorker(`127.0.0.1:${PORT}`, dir, name, ['--retry-for-ms', '60000'], TOKEN, { through }));
+      procs.push(...workers);
+      assert.equal(await coordinator.exited, 0, coordinator.output());
+      for (const w of workers) assert.equal(await w.exited, 0, w.output());
+      const sha = createHash('sha256').update(await readFile(join(config.run.dir, config.run.name, 'model', 'weights.bin'))).digest('hex');
+      assert.equal(sha, expectedSlow);
+      // The link was what it says: a step's 440 kB at 1 MB/s, about 140 images/s (thousands unshaped).
+      const rates = [...coordinator.output().matchAll(/Epoch \d+, Training loss [\d.]+, (\d+) images\/s/g)].map((m) => Number(m[1]));
+      assert.equal(rates.length, 2, coordinator.output());
+      assert.ok(rates.every((r) => r < 400), `images/s ${rates.join(', ')}`);
+      const lost = [...nft(ns, ['list', 'table', 'inet', 'lossy']).toString().matchAll(/packets (\d+)/g)].map((m) => Number(m[1]));
+      assert.ok(lost.every((n) => n > 0), `packets dropped each way: ${lost.join(', ')}`);
+      t.diagnostic(`images/s ${rates.join(', ')}; packets dropped each way ${lost.join(', ')}`);
+    } finally {
+      killAll(procs);
+    }
   });
 });
