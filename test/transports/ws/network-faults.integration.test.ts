@@ -44,7 +44,8 @@ function makeNamespace(name: string): string | null {
   const made = run(['ip', 'netns', 'add', name]);
   if (made.error || made.status !== 0) return `cannot make a network namespace (ip netns add: ${made.error?.message ?? made.stderr.trim()}): needs root and iproute2`;
   const up = run(['ip', 'netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up', 'mtu', '1500']);
-  const nft = run(['ip', 'netns', 'exec', name, 'nft', 'list', 'ruleset']);
+  // Both tables, loaded and taken out again: a kernel without what they use skips here, not mid-run.
+  const nft = run(['ip', 'netns', 'exec', name, 'nft', '-f', '-'], `${PARTITION}${LOSSY}delete table inet partition\ndelete table inet lossy\n`);
   if (up.status !== 0 || nft.error || nft.status !== 0) {
     run(['ip', 'netns', 'del', name]);
     return `cannot run nft in a network namespace (${nft.error?.message ?? (nft.stderr.trim() || up.stderr.trim())}): needs the nftables package`;
