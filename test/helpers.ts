@@ -1,6 +1,7 @@
 /** Shared set-up for tests: small synthetic runs in temporary folders. */
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG, mergeConfig, validateConfig, type Config } from '../src/shared/config.js';
@@ -52,6 +53,22 @@ export function pidsWith(needle: string): number[] {
     }
   }
   return pids;
+}
+
+/** SIGKILLs each of `pids` still there (one gone meanwhile is no error: a test's clean-up must not throw). */
+export function killPids(pids: readonly number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+}
+
+/** sha256 of the weights a run exported (`runDir`/model/weights.bin), as the run's last line prints it. */
+export async function modelSha(runDir: string): Promise<string> {
+  return createHash('sha256').update(await readFile(join(runDir, 'model', 'weights.bin'))).digest('hex');
 }
 
 /**

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import test from 'node:test';
 import { loadCheckpoint } from '../../src/coordinator/checkpoint.js';
 import { RunFolder } from '../../src/coordinator/run-folder.js';
 import { MAIN_JS } from '../../src/transports/ws/launch.js';
-import { tempDir } from '../helpers.js';
+import { modelSha, tempDir } from '../helpers.js';
 import { TOKEN, freePort, killAll, referenceSha, spawnWorker, waitFor, wsConfig, type Spawned } from '../transports/ws/helpers.js';
 
 const FILE_LIMIT = 160;
@@ -52,7 +51,7 @@ test('idle sockets far past the open-file limit are refused while the coordinato
     assert.match(out, /refused \d+ connection\(s\) since the last such line/);
     const runDir = join(config.run.dir, config.run.name);
     assert.equal((await loadCheckpoint(new RunFolder(runDir).checkpointFile)).epoch, 3);
-    const sha = createHash('sha256').update(await readFile(join(runDir, 'model', 'weights.bin'))).digest('hex');
+    const sha = await modelSha(runDir);
     assert.equal(sha, expected);
   } finally {
     flooding = false;

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { access, readFile, writeFile } from 'node:fs/promises';
+import { access, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
 import { RunFolder } from '../../src/coordinator/run-folder.js';
-import { tempDir } from '../helpers.js';
+import { modelSha, tempDir } from '../helpers.js';
 import { TOKEN, freePort, killAll, referenceSha, spawnMain, spawnWorker, waitFor, wsConfig, type Spawned } from '../transports/ws/helpers.js';
 
 /** A 3-epoch ws run `name` with its reference hash, and how to start its coordinator (again, with --resume) on one port. */
@@ -39,7 +38,7 @@ test('a coordinator SIGKILLed mid-run and restarted with --resume gets its worke
     procs.push(second);
     assert.equal(await second.exited, 0, second.output());
     assert.match(second.output(), /resuming .* at epoch 2/);
-    const sha = createHash('sha256').update(await readFile(join(runDir, 'model', 'weights.bin'))).digest('hex');
+    const sha = await modelSha(runDir);
     assert.equal(sha, expected);
     // The same two worker processes carried on: they reconnected rather than being replaced.
     assert.equal(second.output().match(/ready; \d workers?$/gm)?.length, 2);
@@ -68,7 +67,7 @@ test('a coordinator stopped by SIGTERM (a pod evicted, a job preempted) leaves i
     const second = coordinator(true);
     procs.push(second);
     assert.equal(await second.exited, 0, second.output());
-    const sha = createHash('sha256').update(await readFile(join(runDir, 'model', 'weights.bin'))).digest('hex');
+    const sha = await modelSha(runDir);
     assert.equal(sha, expected);
     // At the end of the run the workers are told it is done, and exit 0.
     for (const w of workers) assert.equal(await w.exited, 0, w.output());

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { copyFile, link, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
-import { pidsWith, tempDir } from '../helpers.js';
+import { killPids, pidsWith, tempDir } from '../helpers.js';
 import { referenceSha, spawnMain, waitFor, wsConfig } from '../transports/ws/helpers.js';
 
 test('trainer train --procs 2 whose worker process cannot be started again (its Node.js binary gone mid-run, as in an upgrade): it says so, gives that worker up after its tries, and the run ends on the other one, bit-identical (the spawn error ended the coordinator with a stack trace, leaving the other worker behind)', async () => {
@@ -38,6 +38,6 @@ test('trainer train --procs 2 whose worker process cannot be started again (its 
   } finally {
     run.child.kill('SIGKILL');
     // A worker left behind (the old code's crash left one): bounded, it would retry for 10 s.
-    for (const pid of url !== '' ? pidsWith(`--connect ${url}`) : []) process.kill(pid, 'SIGKILL');
+    if (url !== '') killPids(pidsWith(`--connect ${url}`));
   }
 });

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
-import { pidsWith, tempDir } from '../helpers.js';
+import { killPids, pidsWith, tempDir } from '../helpers.js';
 import { spawnMain, waitFor, wsConfig } from '../transports/ws/helpers.js';
 
 /** How long each worker process's own child lives (holding the worker's stderr): past every bound below. */
@@ -21,16 +21,6 @@ if (process.argv.includes('worker')) {
   c.unref();
 }
 `;
-
-const killAll = (pids: number[]) => {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone already
-    }
-  }
-};
 
 test('trainer train --procs 2 whose worker processes started a process that holds their stderr: one SIGKILLed mid-run is started again at once, and the run exits at its end (it was started again only once that process ended, and the run hung at its end until then)', { skip: !existsSync('/proc/self') && 'no /proc here' }, async (t) => {
   const dir = await tempDir();
@@ -65,7 +55,7 @@ test('trainer train --procs 2 whose worker processes started a process that hold
     t.diagnostic(`started again ${Math.round(restartMs)} ms after the SIGKILL; exited ${Math.round(performance.now() - last)} ms after the last epoch`);
   } finally {
     run.child.kill('SIGKILL');
-    if (url !== '') killAll(pidsWith(`--connect ${url}`));
-    killAll(existsSync(pidFile) ? readFileSync(pidFile, 'utf8').split('\n').filter(Boolean).map(Number) : []);
+    if (url !== '') killPids(pidsWith(`--connect ${url}`));
+    killPids(existsSync(pidFile) ? readFileSync(pidFile, 'utf8').split('\n').filter(Boolean).map(Number) : []);
   }
 });

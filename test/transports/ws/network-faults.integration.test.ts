@@ -13,11 +13,11 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import { tempDir } from '../../helpers.js';
+import type { Config } from '../../../src/shared/config.js';
+import { modelSha, tempDir } from '../../helpers.js';
 import { TOKEN, killAll, referenceSha, spawnMain, spawnWorker, waitFor, wsConfig, type Spawned } from './helpers.js';
 
 const PORT = 9000;
@@ -55,6 +55,22 @@ function makeNamespace(name: string): string | null {
 
 const nft = (ns: string, args: string[], input?: string) => execFileSync('ip', ['netns', 'exec', ns, 'nft', ...args], { ...(input !== undefined ? { input } : {}) });
 
+/**
+ * `config`'s run (its folder `dir`) in namespace `ns`: a coordinator on PORT, then two worker
+ * processes, a and b, once it listens. Their processes go in `procs` (the caller kills what is left).
+ */
+async function startInNamespace(ns: string, dir: string, config: Config, procs: Spawned[]): Promise<{ coordinator: Spawned; workers: Spawned[] }> {
+  const file = join(dir, 'config.yaml');
+  await writeFile(file, JSON.stringify(config));
+  const through = ['ip', 'netns', 'exec', ns];
+  const coordinator = spawnMain(['coordinator', '--config', file, '--port', String(PORT)], { TRAINER_TOKEN: TOKEN }, { through });
+  procs.push(coordinator);
+  await waitFor('the coordinator to listen', () => coordinator.output().includes('listening'));
+  const workers = ['a', 'b'].map((name) => spawnWorker(`127.0.0.1:${PORT}`, dir, name, ['--retry-for-ms', '60000'], TOKEN, { through }));
+  procs.push(...workers);
+  return { coordinator, workers };
+}
+
 /** 2,000 examples: 32 steps an epoch, 0.3-0.6 s an epoch here: the cut lands after epoch 1, well before the end. */
 function partitionConfig(dir: string, stepTimeoutMs: number) {
   return wsConfig(dir, 'partition', {
@@ -77,14 +93,7 @@ async function partitionedRun(ns: string, stepTimeoutMs: number, expected: strin
   try {
     const dir = await tempDir();
     const config = partitionConfig(dir, stepTimeoutMs);
-    const file = join(dir, 'config.yaml');
-    await writeFile(file, JSON.stringify(config));
-    const through = ['ip', 'netns', 'exec', ns];
-    const coordinator = spawnMain(['coordinator', '--config', file, '--port', String(PORT)], { TRAINER_TOKEN: TOKEN }, { through });
-    procs.push(coordinator);
-    await waitFor('the coordinator to listen', () => coordinator.output().includes('listening'));
-    const workers = ['a', 'b'].map((name) => spawnWorker(`127.0.0.1:${PORT}`, dir, name, ['--retry-for-ms', '60000'], TOKEN, { through }));
-    procs.push(...workers);
+    const { coordinator, workers } = await startInNamespace(ns, dir, config, procs);
     await waitFor('epoch 1 to end', () => / Epoch 1, /.test(coordinator.output()));
 
     nft(ns, ['-f', '-'], PARTITION);
@@ -97,9 +106,7 @@ async function partitionedRun(ns: string, stepTimeoutMs: number, expected: strin
 
     assert.equal(await coordinator.exited, 0, coordinator.output());
     const endedAfterHealMs = performance.now() - healedAt;
-    const runDir = join(config.run.dir, config.run.name);
-    const sha = createHash('sha256').update(await readFile(join(runDir, 'model', 'weights.bin'))).digest('hex');
-    assert.equal(sha, expected);
+    assert.equal(await modelSha(join(config.run.dir, config.run.name)), expected);
     for (const w of workers) assert.equal(await w.exited, 0, w.output());
     return { coordinator: coordinator.output(), endedAfterHealMs, cutMs: healedAt - cutAt };
   } finally {
@@ -167,20 +174,12 @@ describe('a real network', { concurrency: true }, () => {
     nft(ns, ['-f', '-'], LOSSY);
     const dir = await tempDir();
     const config = wsConfig(dir, 'slow');
-    const file = join(dir, 'config.yaml');
-    await writeFile(file, JSON.stringify(config));
-    const through = ['ip', 'netns', 'exec', ns];
     const procs: Spawned[] = [];
     try {
-      const coordinator = spawnMain(['coordinator', '--config', file, '--port', String(PORT)], { TRAINER_TOKEN: TOKEN }, { through });
-      procs.push(coordinator);
-      await waitFor('the coordinator to listen', () => coordinator.output().includes('listening'));
-      const workers = ['a', 'b'].map((name) => spawnWorker(`127.0.0.1:${PORT}`, dir, name, ['--retry-for-ms', '60000'], TOKEN, { through }));
-      procs.push(...workers);
+      const { coordinator, workers } = await startInNamespace(ns, dir, config, procs);
       assert.equal(await coordinator.exited, 0, coordinator.output());
       for (const w of workers) assert.equal(await w.exited, 0, w.output());
-      const sha = createHash('sha256').update(await readFile(join(config.run.dir, config.run.name, 'model', 'weights.bin'))).digest('hex');
-      assert.equal(sha, expectedSlow);
+      assert.equal(await modelSha(join(config.run.dir, config.run.name)), expectedSlow);
       // The link was what it says: a step's 440 kB at 1 MB/s, about 140 images/s (thousands unshaped).
       const rates = [...coordinator.output().matchAll(/Epoch \d+, Training loss [\d.]+, (\d+) images\/s/g)].map((m) => Number(m[1]));
       assert.equal(rates.length, 2, coordinator.output());

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { getEventListeners, once } from 'node:events';
-import { readFile, access, writeFile } from 'node:fs/promises';
+import { access, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -11,7 +10,7 @@ import { isTrainerError } from '../../../src/shared/errors.js';
 import { datasetBlob } from '../../../src/transports/ws/wire-dataset.js';
 import { decodeMessage } from '../../../src/transports/ws/decode.js';
 import { runWsWorker, sleep } from '../../../src/transports/ws/worker.js';
-import { tempDir } from '../../helpers.js';
+import { modelSha, tempDir } from '../../helpers.js';
 import { everyByteDataset } from '../../worker/input-fixtures.js';
 import { TOKEN, acceptByHand, challengeFrame, clientFramePayload, datasetCoordinator, freePort, killAll, referenceSha, spawnMain, spawnWorker, waitFor, wsConfig, type Spawned } from './helpers.js';
 
@@ -110,7 +109,7 @@ describe('a worker and a silent coordinator', { concurrency: true }, () => {
       await whileStopped(worker);
       coordinator.child.kill('SIGCONT');
       assert.equal(await coordinator.exited, 0, coordinator.output());
-      const sha = createHash('sha256').update(await readFile(join(runDir, 'model', 'weights.bin'))).digest('hex');
+      const sha = await modelSha(runDir);
       assert.equal(sha, expected);
       assert.equal(await worker.exited, 0, worker.output());
       return { coordinator: coordinator.output(), worker: worker.output() };
