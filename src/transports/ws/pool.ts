@@ -54,7 +54,7 @@ export class WsPool implements WorkerPool, ConnHost {
   /** Ready workers not yet taking part (they join at the next call). */
   private readonly joiners: WorkerConn[] = [];
   private readonly conns = new Set<WorkerConn>();
-  /** Each connection's TCP (or TLS) socket, for admission.ts. */
+  /** Each connection's TCP (or TLS) socket, for admission.ts and for seeing a worker answer the end (endAnswered). */
   private readonly sockets = new WeakMap<WorkerConn, Socket>();
   private readonly offer: JoinOffer;
   private readonly dispatch: Dispatcher;
@@ -406,11 +406,11 @@ export class WsPool implements WorkerPool, ConnHost {
    */
   private async tellTheEnd(told: readonly WorkerConn[], connected: ReadonlySet<string>): Promise<void> {
     const until = performance.now() + BACKOFF_LINGER_MS;
-    const answered = Promise.all(told.map((c) => c.socketGone));
+    const answered = Promise.all(told.map((c) => this.endAnswered(c)));
     const backingOff = this.standing.rejoining(performance.now(), RECONNECT_MAX_MS * 1.25, connected);
     if (backingOff > 0) this.o.log(`listening ${BACKOFF_LINGER_MS / 1000} s more to tell ${backingOff} worker(s) in a back-off that the run is over`);
     await Promise.race([answered, sleep(ANSWER_GRACE_MS)]);
-    const silent = () => told.filter((c) => !c.socketClosed);
+    const silent = () => told.filter((c) => !c.socketClosed && !this.sockets.get(c)?.writableFinished);
     if (silent().length === 0 && backingOff === 0) return;
     if (silent().length > 0) {
       const seconds = Math.round((until - performance.now()) / 100) / 10;
@@ -420,6 +420,21 @@ export class WsPool implements WorkerPool, ConnHost {
     for (const c of silent()) {
       this.o.log(`worker ${c.id} (${c.name}) did not read that the run is over: it retries until its --retry-for-ms ends (without it, for ever); stop it by hand`);
     }
+  }
+
+  /**
+   * Resolves once `c`'s worker has answered the end of the run: its close frame came (ws then ends
+   * this side of the socket, and its writable side finishes; the close frame follows the leave, so
+   * the worker read both), or the socket closed. Not the socket's close alone: that waits for the
+   * worker's FIN, and on a slow, lossy link a FIN resent after a backed-off timeout came past
+   * BACKOFF_LINGER_MS: a worker that had read "done" and exited 0 was logged as one that did not
+   * ("stop it by hand"), after the coordinator had waited for it the whole 7.25 s.
+   */
+  private endAnswered(c: WorkerConn): Promise<void> {
+    const socket = this.sockets.get(c);
+    if (!socket) return c.socketGone;
+    if (socket.writableFinished) return Promise.resolve();
+    return Promise.race([c.socketGone, new Promise<void>((resolve) => socket.once('finish', () => resolve()))]);
   }
 
   /**
