@@ -403,23 +403,37 @@ export class WsPool implements WorkerPool, ConnHost {
    * - A worker in a back-off is not connected to hear the leave: it retries every 5 s at most. So
    *   is one whose back-off ended but whose next try has not come yet.
    * Live workers answer at once, and then nothing is waited for.
+   * - A stop signal (Ctrl-C, SIGTERM) ends the wait: the run is over, its model not yet written (the
+   *   loop exports it once the pool has closed). Ctrl-C there was answered "stopping at the next
+   *   step" and the wait went on; pressed again, it quit at once, and a run that had trained every
+   *   epoch exited 130 without its model.
    */
   private async tellTheEnd(told: readonly WorkerConn[], connected: ReadonlySet<string>): Promise<void> {
     const until = performance.now() + BACKOFF_LINGER_MS;
     const answered = Promise.all(told.map((c) => this.endAnswered(c)));
+    const stopped = this.stopRequested();
     const backingOff = this.standing.rejoining(performance.now(), RECONNECT_MAX_MS * 1.25, connected);
     if (backingOff > 0) this.o.log(`listening ${BACKOFF_LINGER_MS / 1000} s more to tell ${backingOff} worker(s) in a back-off that the run is over`);
-    await Promise.race([answered, sleep(ANSWER_GRACE_MS)]);
+    await Promise.race([answered, sleep(ANSWER_GRACE_MS), stopped]);
     const silent = () => told.filter((c) => !c.socketClosed && !this.sockets.get(c)?.writableFinished);
     if (silent().length === 0 && backingOff === 0) return;
-    if (silent().length > 0) {
+    if (silent().length > 0 && !this.o.signal?.aborted) {
       const seconds = Math.round((until - performance.now()) / 100) / 10;
       this.o.log(`waiting up to ${seconds} s for ${silent().map((c) => `worker ${c.id} (${c.name})`).join(', ')} to read that the run is over (not reading: stopped?)`);
     }
-    await Promise.race([backingOff > 0 ? new Promise<never>(() => {}) : answered, sleep(until - performance.now())]);
+    await Promise.race([backingOff > 0 ? new Promise<never>(() => {}) : answered, sleep(until - performance.now()), stopped]);
+    if (this.o.signal?.aborted) this.o.log('stopped waiting for workers to read that the run is over (a stop signal)');
     for (const c of silent()) {
       this.o.log(`worker ${c.id} (${c.name}) did not read that the run is over: it retries until its --retry-for-ms ends (without it, for ever); stop it by hand`);
     }
+  }
+
+  /** Resolves once the pool's stop signal has fired (never without one). */
+  private stopRequested(): Promise<void> {
+    const signal = this.o.signal;
+    if (!signal) return new Promise<never>(() => {});
+    if (signal.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   }
 
   /**
