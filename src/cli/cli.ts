@@ -138,6 +138,27 @@ function badNumber(parsed: Record<string, unknown>, args: readonly string[]): st
 }
 
 /**
+ * A flag typed with a value other than true or false (`--resume=1`, `--auto-resume=yes`): yargs
+ * reads any such value as false, so `--resume=1` started a new run in the next numbered folder,
+ * exit 0, and `--json=1` printed text. Named here as typed. Dotted config keys are checked apart.
+ */
+function badFlag(command: string, args: readonly string[]): string | null {
+  const end = args.indexOf('--');
+  const typed = end < 0 ? args : args.slice(0, end);
+  for (const o of declaredOptions((COMMANDS[command] as Command).options)) {
+    if (o.type !== 'boolean') continue;
+    const spellings = [o.name, camel(o.name)].map((n) => `--${n}=`);
+    for (const token of typed) {
+      const prefix = spellings.find((s) => token.startsWith(s));
+      if (prefix === undefined) continue;
+      const value = token.slice(prefix.length);
+      if (value !== 'true' && value !== 'false') return `--${o.name} is given alone, or as --${o.name}=true or --${o.name}=false; got ${JSON.stringify(token)}`;
+    }
+  }
+  return null;
+}
+
+/**
  * A text option typed with an empty value or none (`--out ""`, `--config` last on the line): yargs
  * makes it "" (or [] for a repeatable one, which then counted as not given), and each command
  * went on to say something odd about an empty path ("cannot read config file : ENOENT").
@@ -249,7 +270,7 @@ export async function main(argv: string[]): Promise<void> {
     .strict()
     .middleware((a) => {
       restoreLiterals(command, a, literals.words);
-      const bad = badNumber(a, rest) ?? emptyText(a, rest) ?? (command === undefined ? null : givenTwice(command, a, rest));
+      const bad = badNumber(a, rest) ?? emptyText(a, rest) ?? (command === undefined ? null : (badFlag(command, rest) ?? givenTwice(command, a, rest)));
       if (bad !== null) throw usageError(bad, command, rest);
     })
     .help()
