@@ -145,7 +145,7 @@ async function ensureCifar10(opts: DataOptions): Promise<string> {
   try {
     await makeDir(dir);
   } catch (err) {
-    throw new TrainerError('E_DOWNLOAD', `cannot create data folder ${dir}: ${(err as Error).message}`, { cause: err });
+    throw new TrainerError('E_DOWNLOAD', `cannot create data folder ${dir}: ${fsFault(err) ?? errorText(err)}`, { cause: err });
   }
   try {
     await downloadFile(url, tarball, {
@@ -168,13 +168,15 @@ async function ensureSynthetic(opts: DataOptions): Promise<string> {
   await removeStaleTemps(dir);
   const batches = join(dir, BATCHES_DIR);
   // Outside in, as for CIFAR-10: a set there but out of sight was generated again over it (E_INTERNAL).
-  await kindOf(root);
+  const rootKind = await kindOf(root);
+  // A file there was "ENOTDIR: not a directory, stat '<root>/synthetic-…'", Node's words.
+  if (rootKind !== null && rootKind !== 'folder') throw new TrainerError('E_DATA', `${root} is not a folder (data.path: where the synthetic data set is generated)`);
   await kindOf(dir);
   if ((await kindOf(batches)) === 'folder') return batches;
   try {
     await makeDir(dir);
   } catch (err) {
-    throw new TrainerError('E_DATA', `cannot create synthetic data folder ${dir}: ${(err as Error).message}`, { cause: err });
+    throw new TrainerError('E_DATA', `cannot create synthetic data folder ${dir}: ${fsFault(err) ?? errorText(err)}`, { cause: err });
   }
   return writeSyntheticCifar(dir, opts.synthetic);
 }

@@ -15,6 +15,7 @@ import { rename, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import * as tar from 'tar';
+import { diskFault } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
 import { makeDir } from '../shared/make-dir.js';
 import {
@@ -22,6 +23,7 @@ import {
   CIFAR10_CLASSES,
   IMAGE_BYTES,
   META_FILE,
+  RECORD_BYTES,
   TEST_BATCH_FILE,
   TRAIN_BATCH_FILES,
   allocateDataset,
@@ -77,6 +79,14 @@ export async function writeSyntheticCifar(dir: string, opts: SyntheticOptions): 
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
     }
   } catch (err) {
+    // The disk's fault: named with the folder and the room the set takes, not a temporary file of it.
+    const fault = err instanceof TrainerError ? err.cause : err;
+    const disk = diskFault(fault);
+    if (disk !== null) {
+      const mb = Math.ceil(((opts.trainSize + opts.valSize) * RECORD_BYTES) / 1e6);
+      const room = ['ENOSPC', 'EDQUOT', 'EFBIG'].includes((fault as NodeJS.ErrnoException).code ?? '') ? ` (the set takes about ${mb} MB)` : '';
+      throw new TrainerError('E_DATA', `cannot write the synthetic data set into ${dir}: ${disk}${room}`, { cause: err });
+    }
     if (err instanceof TrainerError) throw err;
     throw new TrainerError('E_DATA', `cannot write synthetic dataset into ${dir}: ${(err as Error).message}`, { cause: err });
   } finally {
