@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '../worker/tf.js';
-import { bytesOf, writeFileAtomic } from '../shared/atomic-file.js';
+import { bytesOf, fsFaultText, writeFileAtomic } from '../shared/atomic-file.js';
 import type { Normalization } from '../data/normalize.js';
 import { quote } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
@@ -91,11 +91,15 @@ export async function readExportedModel(dir: string): Promise<ExportedModel> {
     weightsManifest?: unknown;
   } | null;
   let bin: Buffer;
+  let file = join(dir, 'model.json');
   try {
-    json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
-    bin = await readFile(join(dir, 'weights.bin'));
+    json = JSON.parse(await readFile(file, 'utf8'));
+    file = join(dir, 'weights.bin');
+    bin = await readFile(file);
   } catch (err) {
-    throw new TrainerError('E_MODEL', `cannot read exported model in ${dir}: ${(err as Error).message.split('\n')[0]}`);
+    // Node's "ENOENT: no such file or directory, open '…'" said in words, naming the file.
+    if (err instanceof SyntaxError) throw new TrainerError('E_MODEL', `${file} is not valid JSON: damaged, or not written by trainer`);
+    throw new TrainerError('E_MODEL', `cannot read ${file}: ${fsFaultText(err)}`);
   }
   const meta = json?.userDefinedMetadata?.trainer;
   if (typeof meta !== 'object' || meta === null) throw new TrainerError('E_MODEL', `${dir}/model.json was not written by trainer`);

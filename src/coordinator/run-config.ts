@@ -189,7 +189,7 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
       throw new TrainerError('E_CHECKPOINT', `${folder.dir} is being trained by process ${owner.pid} on ${owner.host} and has no checkpoint yet: wait for it to end or stop it`);
     }
     // A finished run whose checkpoint was deleted: "start it again without --resume" went to NAME-2.
-    if (await folder.hasModel()) {
+    if (await folder.hasModelFile()) {
       throw new TrainerError('E_CHECKPOINT', `${folder.dir} holds a finished model but no checkpoint: nothing to resume (to train on, a new run: another --run.name)`);
     }
     if (await folder.hasConfig()) {
@@ -281,7 +281,7 @@ export async function claimRunFolder(resolved: Config, start: RunStart, log: (li
   if (start === 'here') {
     const folder = RunFolder.of(config);
     // No checkpoint (runStart looked): a model alone is a finished run nothing can continue.
-    if (await folder.hasModel()) {
+    if (await folder.hasModelFile()) {
       throw new TrainerError(
         'E_CHECKPOINT',
         `${folder.dir} holds a finished model but no checkpoint: --auto-resume has nothing to continue and will not overwrite it; choose another --run.name`,

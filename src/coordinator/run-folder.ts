@@ -202,8 +202,17 @@ export class RunFolder {
     return `trainer train --run.dir ${shellWord(dirname(this.dir))} --run.name ${shellWord(basename(this.dir))} --resume`;
   }
 
-  /** Whether the exported model is there (model.json and weights.bin; the export writes weights.bin first). */
+  /**
+   * Whether the exported model is there (model.json and weights.bin; the export writes weights.bin
+   * first). model.json alone (weights.bin deleted, or left out of a copy) was taken for a model:
+   * --resume said "already finished (model in …)" and wrote nothing, and eval met ENOENT.
+   */
   async hasModel(): Promise<boolean> {
+    return (await this.hasModelFile()) && (await exists(join(this.modelDir, 'weights.bin')));
+  }
+
+  /** Whether model.json is there, whole model or not: a folder with one is a run's, never a new run's. */
+  async hasModelFile(): Promise<boolean> {
     return exists(join(this.modelDir, 'model.json'));
   }
 
@@ -215,7 +224,7 @@ export class RunFolder {
    * ... at every restart, and never resumed).
    */
   async holdsRun(): Promise<boolean> {
-    return (await this.hasCheckpoint()) || (await this.hasModel());
+    return (await this.hasCheckpoint()) || (await this.hasModelFile());
   }
 
   /** Whether config.json is there: a run started here (it is written once the run can train). */
