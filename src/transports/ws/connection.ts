@@ -12,7 +12,7 @@ import { randomInt } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { isTrainerError } from '../../shared/errors.js';
 import { decodeMessage } from './decode.js';
-import { CLOSE, closeReason, PROTOCOL_VERSION, type Message, type MessageOf } from './protocol.js';
+import { CLOSE, closeReason, PROTOCOL_VERSION, versionInMismatch, type Message, type MessageOf } from './protocol.js';
 import { encodeMessage } from './encode.js';
 import { authMac, checkMac, newNonce } from './auth.js';
 import { allowFullFrames } from './server.js';
@@ -93,6 +93,8 @@ export class WorkerConn {
   /** The state the connection was in when it closed, and whether the worker closed it (else this side did). */
   closedWhile: ConnState = 'auth';
   closedByPeer = false;
+  /** The protocol version the peer speaks when it is another than ours, as its hello or its hang-up on the challenge said; null: ours, or not said. */
+  peerProtocol: number | null = null;
   private tokens: number;
   private lastRefillMs = performance.now();
   private sendingData = false;
@@ -115,7 +117,11 @@ export class WorkerConn {
     this.tokens = host.limits.maxMessagesPerSec;
     ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     // The peer's close reason is its own words, and the pool logs it.
-    ws.on('close', (code, reason) => this.closed(code, loggable(reason.toString()), true));
+    ws.on('close', (code, reason) => {
+      // A worker of another version hangs up on the challenge, before its hello: its words are all that tell its version.
+      if (code === CLOSE.versionMismatch && this.state === 'auth') this.peerProtocol = versionInMismatch(reason.toString());
+      this.closed(code, loggable(reason.toString()), true);
+    });
     this.socketGone = new Promise((resolve) => ws.once('close', () => resolve()));
     // ws has closed already, with its own code (1009: a frame past the limit; 1002: a malformed
     // frame): its words say which, where "socket error" alone left the operator guessing.
@@ -307,6 +313,8 @@ export class WorkerConn {
       return this.close(CLOSE.authFailed, 'E_AUTH: bad token');
     }
     if (m.protocol !== PROTOCOL_VERSION) {
+      this.name = m.name;
+      this.peerProtocol = m.protocol;
       return this.close(CLOSE.versionMismatch, `E_PROTOCOL: protocol ${m.protocol}, coordinator speaks ${PROTOCOL_VERSION}`);
     }
     this.name = m.name;

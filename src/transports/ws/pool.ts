@@ -19,7 +19,7 @@ import { MAX_TIMER_MS, taskTimeoutMs } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
 import type { BatchStats } from '../../worker/gradient.js';
 import type { ModelSpec } from '../../worker/model.js';
-import { arrayFrameBytes, CLOSE, RECONNECT_MAX_MS, type Message, type Split } from './protocol.js';
+import { arrayFrameBytes, CLOSE, PROTOCOL_VERSION, RECONNECT_MAX_MS, type Message, type Split } from './protocol.js';
 import type { MicroBatchResult, StepHooks, WorkerPool, WorkerStats } from '../pool.js';
 import { WorkerConn, type ConnHost, type ConnLimits, type Welcome } from './connection.js';
 import { tuneHeapGrowthForStreaming } from './heap-growth.js';
@@ -80,6 +80,8 @@ export class WsPool implements WorkerPool, ConnHost {
   /** Refusals of each worker (WorkerConn.identity), and failed authentications: logged at most every 10 s, with their count. */
   private readonly refusalLogs = new Map<string, ThrottledLog>();
   private readonly authFailures: ThrottledLog;
+  /** Workers of another protocol version: anyone who reaches the port can close with that code, so throttled like authentication. */
+  private readonly versionMismatches: ThrottledLog;
   private readonly timer: NodeJS.Timeout;
   private readonly readyWaiters: (() => void)[] = [];
   private lastTickMs = performance.now();
@@ -107,6 +109,7 @@ export class WsPool implements WorkerPool, ConnHost {
     const c = o.config.cluster;
     this.token = o.token;
     this.authFailures = new ThrottledLog(o.log, (count, from) => `${count} connection(s) failed authentication since the last such line, the last from ${from}`);
+    this.versionMismatches = new ThrottledLog(o.log, (count, line) => (count > 1 ? `${line} (${count} connections of another protocol version since the last such line)` : line));
     this.offer = new JoinOffer(o.config, o.model, o.data, o.normalization);
     this.limits = this.offer.limits;
     this.standing = new Standing({ stallBackoffMs: c.stallBackoffMs, maxStalls: c.maxStalls });
@@ -298,6 +301,8 @@ export class WsPool implements WorkerPool, ConnHost {
     if (code === CLOSE.badResult && !conn.closedByPeer) {
       say(`worker ${conn.id} (${conn.name}) sent a result that does not fit its task: ${this.standing.badResult(conn.identity, performance.now())}`);
     }
+    // Only the worker said E_PROTOCOL: the operator here saw nothing of a worker left on another version.
+    if (code === CLOSE.versionMismatch && conn.closedWhile === 'auth') this.versionMismatches.note(versionMismatchLine(conn));
     if (conn.closedWhile === 'joining' && conn.closedByPeer && code === CLOSE.protocolError) this.welcomeRejected(conn, reason);
     // A worker that proved the token and left before it was ready (its backend failed to load): the
     // coordinator said nothing, and only the worker's own log told why.
@@ -390,6 +395,7 @@ export class WsPool implements WorkerPool, ConnHost {
     }
     this.dispatch.end();
     this.authFailures.flush();
+    this.versionMismatches.flush();
     this.dispatch.fail(new TrainerError('E_NO_WORKERS', 'pool closed'));
   }
 
@@ -579,4 +585,11 @@ export class WsPool implements WorkerPool, ConnHost {
     }
     this.dispatch.tick(now);
   }
+}
+
+/** The coordinator's line on a worker that closed, or was closed, on another protocol version. */
+function versionMismatchLine(conn: WorkerConn): string {
+  const who = conn.name === '?' ? `a worker at ${conn.address}` : `worker ${conn.name} at ${conn.address}`;
+  const speaks = conn.peerProtocol === null ? 'speaks another protocol version (it did not say which)' : `speaks protocol ${conn.peerProtocol}`;
+  return `${who} ${speaks}, this coordinator ${PROTOCOL_VERSION}: it cannot join until both run the same trainer version`;
 }

@@ -68,6 +68,21 @@ export function closeReason(text: string): string {
   return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 120);
 }
 
+/**
+ * A worker's close reason when it hangs up on a challenge of another version (CLOSE.versionMismatch),
+ * worded the same since version 1: the coordinator reads the worker's version back from it
+ * (versionInMismatch), as nothing else tells it (the worker sends no hello).
+ */
+export function versionMismatchReason(coordinator: number, worker: number): string {
+  return `coordinator speaks protocol ${coordinator}, this worker ${worker}`;
+}
+
+/** The worker's version in a versionMismatchReason; null for any other words (an unauthenticated peer's: only a number of them is taken). */
+export function versionInMismatch(reason: string): number | null {
+  const m = /^coordinator speaks protocol \d{1,10}, this worker (\d{1,10})$/.exec(reason);
+  return m ? Number(m[1]) : null;
+}
+
 export interface DatasetInfo {
   /** sha256 (hex) of the dataset blob (see wire-dataset.ts). */
   sha256: string;

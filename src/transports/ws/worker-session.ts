@@ -18,7 +18,7 @@ import { TrainerError, isTrainerError } from '../../shared/errors.js';
 import { checkMac, authMac, newNonce } from './auth.js';
 import { decodeMessage } from './decode.js';
 import { encodeMessage } from './encode.js';
-import { CLOSE, closeReason, PROTOCOL_VERSION, assertNever, type DatasetInfo, type Message, type MessageOf } from './protocol.js';
+import { CLOSE, closeReason, PROTOCOL_VERSION, assertNever, versionMismatchReason, type DatasetInfo, type Message, type MessageOf } from './protocol.js';
 import { sha256Hex } from './wire-dataset.js';
 import type { WorkTask, WorkerCompute } from './worker-compute.js';
 
@@ -181,7 +181,7 @@ export class WorkerSession {
     const s = this.state;
     if (s.name !== 'authenticating' || s.challenged) throw this.outOfTurn(m);
     if (m.protocol !== PROTOCOL_VERSION) {
-      return this.fail(new TrainerError('E_PROTOCOL', `coordinator speaks protocol ${m.protocol}, this worker ${PROTOCOL_VERSION}`), CLOSE.versionMismatch);
+      return this.fail(new TrainerError('E_PROTOCOL', versionMismatchReason(m.protocol, PROTOCOL_VERSION)), CLOSE.versionMismatch);
     }
     s.challenged = true;
     this.send({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(this.o.token, 'worker', m.nonce), nonce: this.nonce, name: this.o.name, instance: PROCESS_INSTANCE });
