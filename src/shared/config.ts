@@ -64,6 +64,15 @@ const nonNegInt = () =>
     .min(0, { error: 'must be a non-negative integer' });
 const nonNeg = () =>
   z.number({ error: 'must be a non-negative number' }).min(0, { error: 'must be a non-negative number' }).finite();
+/**
+ * Bounds of the floats the SGD step computes with (coordinator/optimizer.ts rounds lr·gradient and
+ * momentum·buffer to float32): the least positive float32, as printed (1.4e-45 rounds to it, not to
+ * 0), and the largest below 1 (with a momentum of 0.99999999, momentum·buffer rounds back to the
+ * buffer, as with 1, which is refused).
+ */
+const FLOAT32_LEAST = 1.4e-45;
+const FLOAT32_BELOW_ONE = 0.99999994;
+const FLOAT32_WHY = 'the SGD step computes in float32';
 const bool = () => z.boolean({ error: 'must be true or false' });
 const str = () => z.string({ error: 'must be a string' }).min(1, { error: 'must be a non-empty string' });
 /** A path or file name: no NUL, which no file name can hold (it was E_IO or E_DATA, exit 1, once used). */
@@ -182,8 +191,17 @@ function buildSchema() {
           batchSize: posInt(),
           /** Fixed micro-batches per step; the unit of work and of reduction order. */
           microBatches: posInt().max(MAX_MICRO_BATCHES, { error: `must be a positive integer of at most ${MAX_MICRO_BATCHES}` }),
-          lr: z.number({ error: 'must be a positive number' }).positive({ error: 'must be a positive number' }).finite(),
-          momentum: nonNeg().lt(1, { error: 'must be in [0, 1)' }),
+          // The step rounds lr·gradient and momentum·buffer to float32: an lr of 1e-320 made every update 0,
+          // and the run trained nothing, silently. (An lr or weightDecay past float32's range is let
+          // through: its updates overflow, and E_DIVERGED says to lower it.)
+          lr: z
+            .number({ error: 'must be a positive number' })
+            .positive({ error: 'must be a positive number' })
+            .finite()
+            .min(FLOAT32_LEAST, { error: `must be a positive number of at least ${FLOAT32_LEAST}, the least float32 (${FLOAT32_WHY}, where a smaller lr moves no weight)` }),
+          momentum: nonNeg()
+            .lt(1, { error: 'must be in [0, 1)' })
+            .max(FLOAT32_BELOW_ONE, { error: `must be in [0, 1) and at most ${FLOAT32_BELOW_ONE}, the largest float32 below 1 (${FLOAT32_WHY})` }),
           weightDecay: nonNeg(),
         })
         .strict(),

@@ -5,6 +5,7 @@ import './atomic-file-temps-in-flight.unit.js';
 import './config-alias-loop.unit.js';
 import './config-cluster-limits.unit.js';
 import './config-file-encoding.unit.js';
+import './config-float32-step.unit.js';
 import './config-gpus.unit.js';
 import './config-home-paths.unit.js';
 import './config-integer-bound.unit.js';
