@@ -193,7 +193,9 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
       throw new TrainerError('E_CHECKPOINT', `${folder.dir} holds a finished model but no checkpoint: nothing to resume (to train on, a new run: another --run.name)`);
     }
     if (await folder.hasConfig()) {
-      throw new TrainerError('E_CHECKPOINT', `${folder.dir} holds a run stopped before its first checkpoint: nothing to resume; start it again without --resume (--auto-resume does either)`);
+      const past = await folder.recordsPastCheckpoint();
+      const what = past === null ? 'holds a run stopped before its first checkpoint' : `has no checkpoint and no model, though ${past}`;
+      throw new TrainerError('E_CHECKPOINT', `${folder.dir} ${what}: nothing to resume; start it again without --resume (--auto-resume does either)`);
     }
     throw new TrainerError(
       'E_CHECKPOINT',

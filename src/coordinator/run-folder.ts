@@ -12,6 +12,7 @@ import { withoutSecrets, type Config } from '../shared/config.js';
 import { bytesOf, fsFaultText, ioError, removeOrphanTemps, writeFileAtomic } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
 import { makeDir } from '../shared/make-dir.js';
+import { plural } from '../shared/plural.js';
 import { shellWord } from '../shared/shell.js';
 import type { WorkerStats } from '../transports/pool.js';
 import { loadCheckpoint, type CheckpointState } from './checkpoint.js';
@@ -136,6 +137,8 @@ export class RunFolder {
     if (!(await this.hasCheckpoint())) {
       // A run folder (its config is there) of a run stopped in its first epoch: nothing to finish.
       if (!(await this.hasConfig())) return null;
+      const past = await this.recordsPastCheckpoint();
+      if (past !== null) return new TrainerError('E_MODEL', `${this.dir} has no checkpoint and no model, though ${past}: nothing to resume; train it again`);
       return new TrainerError('E_MODEL', `${this.dir} has no model: its run stopped before its first checkpoint, so there is nothing to resume; train it again`);
     }
     // A run that diverged (E_DIVERGED) diverges again on --resume, the one way out named: where its
@@ -225,6 +228,27 @@ export class RunFolder {
    */
   async holdsRun(): Promise<boolean> {
     return (await this.hasCheckpoint()) || (await this.hasModelFile());
+  }
+
+  /**
+   * For a folder without a checkpoint: what metrics.jsonl records of its run when that reaches a
+   * checkpoint's epoch (checkpoint.every, or the last of train.epochs, from config.json), or null
+   * when it stops before one (the run stopped before its first checkpoint, as far as its files
+   * show). A finished run whose checkpoint and model were deleted was said to have "stopped before
+   * its first checkpoint". Only what the files hold: a run killed between an epoch's metrics line
+   * and its checkpoint looks the same as one whose checkpoint was deleted.
+   */
+  async recordsPastCheckpoint(): Promise<string | null> {
+    const config = await this.readConfig().catch(() => null);
+    const train = config?.train;
+    const checkpoint = config?.checkpoint;
+    const epochs = isObject(train) && typeof train.epochs === 'number' ? train.epochs : null;
+    const every = isObject(checkpoint) && typeof checkpoint.every === 'number' ? checkpoint.every : 1;
+    const recorded = Math.max(0, ...(await this.readMetrics()).map((m) => m.epoch));
+    if (epochs !== null && recorded >= epochs) return `its metrics.jsonl records ${epochs === 1 ? 'the one epoch' : `all ${epochs} epochs`} of the run`;
+    const of = epochs === null ? plural(recorded, 'epoch') : `${recorded} of its ${epochs} epochs`;
+    if (recorded >= every) return `its metrics.jsonl records ${of}, and its first checkpoint was due after epoch ${every}`;
+    return null;
   }
 
   /** Whether config.json is there: a run started here (it is written once the run can train). */

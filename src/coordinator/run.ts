@@ -193,7 +193,9 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
       );
     }
     const leftover = (await folder.readMetrics()).length;
-    if (leftover > 0) o.log(`${runDir} holds ${leftover} epoch(s) of a run killed before its first checkpoint: nothing to resume, so this run starts it again there`);
+    const past = await folder.recordsPastCheckpoint();
+    if (past !== null) o.log(`${runDir} has no checkpoint and no model, though ${past}: nothing to resume, so this run starts it again there`);
+    else if (leftover > 0) o.log(`${runDir} holds ${leftover} epoch(s) of a run killed before its first checkpoint: nothing to resume, so this run starts it again there`);
     else if (await folder.hasConfig()) o.log(`${runDir} holds a run killed in its first epoch: nothing to resume, so this run starts it again there`);
     state = {
       params: initParams(model, config.run.seed),
