@@ -227,7 +227,7 @@ describe('trainer.sbatch on a real Slurm', { concurrency: 3 }, () => {
     await run('scancel', ['--batch', '--signal=USR1', first.id], { env: slurmEnv(), timeout: 10_000 });
     const r1 = await finished(first);
     assert.equal(r1.exitCode, 130, r1.output);
-    assert.match(r1.output, /time limit near: asking the coordinator to stop/);
+    assert.match(r1.output, /USR1 \(the time limit is near, or scancel -b -s USR1\): asking the coordinator to stop/);
     assert.match(r1.output, /stopped at epoch \d, step \d+; checkpoint written/);
     assert.match(r1.output, /trainer\.sbatch: error: the coordinator stopped early \(exit 130\).*resubmit with --resume/);
     const second = await submit(['--nodes', '3', '--ntasks-per-node', '1'], [...flags, '--resume'], slurmEnv());
