@@ -44,8 +44,8 @@ const BACKOFF_LINGER_MS = RECONNECT_MAX_MS * 1.25 + 1000;
 /** How long workers have to answer the end of the run before the coordinator says it waits for them. */
 const ANSWER_GRACE_MS = 1000;
 
-/** A wait that does not hold the process (the pool's open port does while it waits). */
-const sleep = (ms: number) => delay(Math.max(0, ms), undefined, { ref: false });
+/** A wait that does not hold the process (the pool's open port does while it waits); it ends early when `signal` aborts. */
+const sleep = (ms: number, signal?: AbortSignal) => delay(Math.max(0, ms), undefined, { ref: false, ...(signal ? { signal } : {}) }).catch(() => {});
 
 export class WsPool implements WorkerPool, ConnHost {
   readonly token: string | null;
@@ -417,29 +417,20 @@ export class WsPool implements WorkerPool, ConnHost {
   private async tellTheEnd(told: readonly WorkerConn[], connected: ReadonlySet<string>): Promise<void> {
     const until = performance.now() + BACKOFF_LINGER_MS;
     const answered = Promise.all(told.map((c) => this.endAnswered(c)));
-    const stopped = this.stopRequested();
     const backingOff = this.standing.rejoining(performance.now(), RECONNECT_MAX_MS * 1.25, connected);
     if (backingOff > 0) this.o.log(`listening ${BACKOFF_LINGER_MS / 1000} s more to tell ${backingOff} worker(s) in a back-off that the run is over`);
-    await Promise.race([answered, sleep(ANSWER_GRACE_MS), stopped]);
-    const silent = () => told.filter((c) => !c.socketClosed && !this.sockets.get(c)?.writableFinished);
+    await Promise.race([answered, sleep(ANSWER_GRACE_MS, this.o.signal)]);
+    const silent = () => told.filter((c) => !this.answeredEnd(c));
     if (silent().length === 0 && backingOff === 0) return;
     if (silent().length > 0 && !this.o.signal?.aborted) {
       const seconds = Math.round((until - performance.now()) / 100) / 10;
       this.o.log(`waiting up to ${seconds} s for ${silent().map((c) => `worker ${c.id} (${c.name})`).join(', ')} to read that the run is over (not reading: stopped?)`);
     }
-    await Promise.race([backingOff > 0 ? new Promise<never>(() => {}) : answered, sleep(until - performance.now()), stopped]);
+    await Promise.race([backingOff > 0 ? new Promise<never>(() => {}) : answered, sleep(until - performance.now(), this.o.signal)]);
     if (this.o.signal?.aborted) this.o.log('stopped waiting for workers to read that the run is over (a stop signal)');
     for (const c of silent()) {
       this.o.log(`worker ${c.id} (${c.name}) did not read that the run is over: it retries until its --retry-for-ms ends (without it, for ever); stop it by hand`);
     }
-  }
-
-  /** Resolves once the pool's stop signal has fired (never without one). */
-  private stopRequested(): Promise<void> {
-    const signal = this.o.signal;
-    if (!signal) return new Promise<never>(() => {});
-    if (signal.aborted) return Promise.resolve();
-    return new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   }
 
   /**
@@ -453,8 +444,13 @@ export class WsPool implements WorkerPool, ConnHost {
   private endAnswered(c: WorkerConn): Promise<void> {
     const socket = this.sockets.get(c);
     if (!socket) return c.socketGone;
-    if (socket.writableFinished) return Promise.resolve();
+    if (this.answeredEnd(c)) return Promise.resolve();
     return Promise.race([c.socketGone, new Promise<void>((resolve) => socket.once('finish', () => resolve()))]);
+  }
+
+  /** Whether endAnswered has resolved for `c` by now. */
+  private answeredEnd(c: WorkerConn): boolean {
+    return c.socketClosed || this.sockets.get(c)?.writableFinished === true;
   }
 
   /**
