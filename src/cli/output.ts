@@ -70,42 +70,60 @@ export function isOutputClosed(): boolean {
   return outputClosed;
 }
 
+/** What stopOnSignal is told as the run ends. */
+export interface RunSignals {
+  /**
+   * Training is finished, its model saved; closing the pool is left (a ws pool may wait seconds
+   * for workers to read the end). A signal now ends that wait; a second quits at once with the
+   * command's status, as over's does: there is no next step to stop at, nor anything to lose.
+   */
+  finished(): void;
+  /** The run is over (more than once is once): a signal from now on exits at once, with the status the command set. */
+  over(): void;
+}
+
 /**
  * Ctrl-C (or SIGTERM, or SIGHUP: the terminal or SSH session went away), or standard output
  * closed (watchOutput): stop at the next step boundary, with a checkpoint; a second Ctrl-C quits
- * at once. Returns the function that ends this once the run is over (more than once is once): a
- * signal after it exits at once, with the status the command set.
+ * at once. Returns what ends this as the run ends (RunSignals).
  */
-export function stopOnSignal(controller: AbortController, beforeNote: () => void = () => {}, quiet = false): () => void {
+export function stopOnSignal(controller: AbortController, beforeNote: () => void = () => {}, quiet = false): RunSignals {
   // --quiet prints only errors: the notes go, the stop is the same.
   const note = (text: string) => {
     beforeNote();
     if (!quiet) process.stderr.write(text);
   };
   stopSignal = null;
-  // A second SIGINT, SIGTERM or SIGHUP quits at once (128 + its number); a SIGUSR1 before them does not count.
+  // A second SIGINT, SIGTERM or SIGHUP quits at once (128 + its number; once trained, the command's
+  // status); a SIGUSR1 before them does not count.
   let signalled = false;
+  // After the last step, "stopping at the next step" was said of a run that had none left.
+  let trained = false;
+  const stopping = (already = false) => {
+    const a = already ? 'already ' : '';
+    return trained ? `training is finished, its model saved: ${a}ending` : `${a}stopping at the next step`;
+  };
   const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) process.exit(signalExit(signal));
+    if (signalled) process.exit(trained ? (process.exitCode ?? 0) : signalExit(signal));
     signalled = true;
     // Also after a SIGUSR1 began the stop: scancel's SIGTERM reaches the coordinator beside the
     // SIGUSR1 that trainer.sbatch passes on, in either order, and the status is the SIGTERM's.
     stopSignal = signal;
     const again = signal === 'SIGINT' ? 'Ctrl-C again' : 'a second signal';
-    if (controller.signal.aborted) return note(`\nalready stopping at the next step (${again} to quit at once)\n`);
-    note(`\nstopping at the next step (${again} to quit at once)\n`);
+    if (controller.signal.aborted) return note(`\n${stopping(true)} (${again} to quit at once)\n`);
+    note(`\n${stopping()} (${again} to quit at once)\n`);
     controller.abort();
   };
   // SIGUSR1 asks for a stop and never quits at once: Slurm's "time limit near", and the batch
   // script's way to pass on a SIGTERM (scancel -b) that may have reached this process as well.
   const onUsr1 = () => {
     if (controller.signal.aborted) return;
-    note('\nSIGUSR1: stopping at the next step\n');
+    note(`\nSIGUSR1: ${stopping()}\n`);
     controller.abort();
   };
   const onClosed = () => {
     if (controller.signal.aborted) return;
-    note('\nstandard output was closed: stopping at the next step\n');
+    note(`\nstandard output was closed: ${stopping()}\n`);
     controller.abort();
   };
   process.on('SIGINT', onSignal);
@@ -116,7 +134,7 @@ export function stopOnSignal(controller: AbortController, beforeNote: () => void
   if (takeEarlyUsr1()) onUsr1();
   onOutputClosed = onClosed;
   let ended = false;
-  return () => {
+  const over = () => {
     if (ended) return;
     ended = true;
     // The run is over, only its files and the exit are left: a signal now ends the process with the
@@ -130,6 +148,10 @@ export function stopOnSignal(controller: AbortController, beforeNote: () => void
     process.off('SIGUSR1', onUsr1);
     if (onOutputClosed === onClosed) onOutputClosed = null;
   };
+  const finished = () => {
+    trained = true;
+  };
+  return { finished, over };
 }
 
 /**

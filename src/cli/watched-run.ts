@@ -35,7 +35,7 @@ export async function trainWatched(w: WatchedRun): Promise<void> {
   // Signals stop the run from before its folder is claimed: one that came between the claim and
   // the handlers killed the process (exit 143) and left the claimed folder behind.
   let progress: Progress | null = null;
-  const stop = stopOnSignal(controller, () => progress?.done(), w.quiet);
+  const signals = stopOnSignal(controller, () => progress?.done(), w.quiet);
   let dash: LiveDashboard | null = null;
   // What the dashboard says at the end: an error thrown leaves it 'failed'.
   let ended: RunEnd = 'failed';
@@ -72,16 +72,19 @@ export async function trainWatched(w: WatchedRun): Promise<void> {
         ...w.launch?.(config, d),
       },
       ...(d ? { onPool: d.onPool, onHistory: d.onHistory } : {}),
-      // On the workers' port, the dashboard goes with the pool: an open page is shown the end first.
-      ...(d && !d.served ? { beforePoolClose: (how: RunEnd) => d.end(how) } : {}),
+      beforePoolClose: async (how: RunEnd) => {
+        if (how === 'finished') signals.finished();
+        // On the workers' port, the dashboard goes with the pool: an open page is shown the end first.
+        if (d && !d.served) await d.end(how);
+      },
       log: live.log,
       result: live.result,
       signal: controller.signal,
-      // The run is over: its status from now on, also for a signal (stop()).
+      // The run is over: its status from now on, also for a signal (signals.over()).
       onOver: (outcome) => {
         ended = outcome === 'finished' || outcome === 'already-finished' ? 'finished' : 'stopped';
         if (outcome === 'stopped' || outcome === 'not-started') process.exitCode = stoppedExit(outcome);
-        stop();
+        signals.over();
       },
       ...(download ? { onDownloadProgress: download } : {}),
       // Written and synced with each checkpoint: a process killed after one leaves the trace up to it.
@@ -113,6 +116,6 @@ export async function trainWatched(w: WatchedRun): Promise<void> {
     await dash?.close();
     progress?.done();
     traceFile?.close();
-    stop();
+    signals.over();
   }
 }

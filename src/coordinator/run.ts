@@ -38,12 +38,13 @@ export interface RunOptions {
   /**
    * The run is over (its model saved, or stopped): called at once, with nothing awaited after the
    * outcome's line, so that a signal from then on cannot make it look interrupted (the folder's lock
-   * is released after).
+   * is released after). A finished run's line comes before its pool closes, with beforePoolClose.
    */
   onOver?: (outcome: RunResult['outcome']) => void;
   /**
    * Training is over (the pool still open: a dashboard on the workers' port is still served):
-   * awaited before the pool closes, so the dashboard can show how it ended.
+   * awaited before the pool closes, so the dashboard can show how it ended. `finished`: the model
+   * is saved (its line written); closing may still wait seconds for workers to read the end.
    */
   beforePoolClose?: (how: RunEnd) => Promise<void>;
   /** A resumed run's past, once, before its first step: the epochs and loss lines it has, and where it resumes. */
@@ -276,10 +277,12 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
   const steps = new StepLog(folder, config.log.everySteps, config.train.lr);
   const onStep = o.onStep;
   let outcome: TrainOutcome;
-  // Whether the run is over for its workers: done, or diverged (a resume would diverge again). A
-  // stop or any other failure may be resumed, and remote workers wait for that.
+  // Whether the run is over for its workers: done (its model written or not: a resume writes it
+  // without them), or diverged (a resume would diverge again). A stop or any other failure may be
+  // resumed, and remote workers wait for that.
   let over = false;
   let how: RunEnd = 'failed';
+  let exported: RunResult | null = null;
   try {
     outcome = await trainLoop({
       config,
@@ -307,25 +310,28 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
       ...(o.onStepTiming ? { onStepTiming: o.onStepTiming } : {}),
     });
     over = outcome === 'finished';
+    // Before the pool closes: a ws pool then waits up to 7.25 s for workers to read that the run is
+    // over, and a coordinator killed in that wait (SIGKILL, Slurm, the machine) left a run that had
+    // trained every epoch without its model.
+    if (over) exported = await exportModel(state.params);
     how = over ? 'finished' : 'stopped';
   } catch (err) {
-    over = isTrainerError(err, 'E_DIVERGED');
-    await steps.close().catch(() => {}); // the loop's error is the one to report
-    if (over) await folder.markDiverged((err as Error).message).catch(() => {});
+    const diverged = isTrainerError(err, 'E_DIVERGED');
+    over ||= diverged; // a failed export leaves the run over: its resume needs no workers
+    await steps.close().catch(() => {}); // this error is the one to report
+    if (diverged) await folder.markDiverged((err as Error).message).catch(() => {});
     throw err;
   } finally {
     await o.beforePoolClose?.(how);
     await pool.close(over ? 'finished' : 'stopped');
   }
   await steps.close();
+  if (exported) return exported;
   if (outcome === 'not-started') {
     // What a new run wrote before its first step goes, so that the claim leaves no folder.
     if (!o.resume) await folder.forgetUnstarted();
     return notStarted('before the first step');
   }
-  if (outcome === 'stopped') {
-    result(`stopped at epoch ${state.epoch + 1}, step ${state.globalStep}; checkpoint written, continue with --resume`);
-    return { runDir, outcome, weightsSha256: null };
-  }
-  return exportModel(state.params);
+  result(`stopped at epoch ${state.epoch + 1}, step ${state.globalStep}; checkpoint written, continue with --resume`);
+  return { runDir, outcome: 'stopped', weightsSha256: null };
 }

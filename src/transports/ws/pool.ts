@@ -409,10 +409,10 @@ export class WsPool implements WorkerPool, ConnHost {
    * - A worker in a back-off is not connected to hear the leave: it retries every 5 s at most. So
    *   is one whose back-off ended but whose next try has not come yet.
    * Live workers answer at once, and then nothing is waited for.
-   * - A stop signal (Ctrl-C, SIGTERM) ends the wait: the run is over, its model not yet written (the
-   *   loop exports it once the pool has closed). Ctrl-C there was answered "stopping at the next
-   *   step" and the wait went on; pressed again, it quit at once, and a run that had trained every
-   *   epoch exited 130 without its model.
+   * - A stop signal (Ctrl-C, SIGTERM) ends the wait: the run is over, its model written (before the
+   *   pool closes). Ctrl-C there was answered "stopping at the next step" and the wait went on;
+   *   pressed again, it quit at once, and a run that had trained every epoch exited 130 without
+   *   its model.
    */
   private async tellTheEnd(told: readonly WorkerConn[], connected: ReadonlySet<string>): Promise<void> {
     const until = performance.now() + BACKOFF_LINGER_MS;
