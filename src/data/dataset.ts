@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { fsFault, removeOrphanTemps } from '../shared/atomic-file.js';
+import { fsFault, outOfRoom, removeOrphanTemps } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
 import { makeDir } from '../shared/make-dir.js';
 import { hideCredentials } from '../shared/url.js';
@@ -145,7 +145,7 @@ async function ensureCifar10(opts: DataOptions): Promise<string> {
   try {
     await makeDir(dir);
   } catch (err) {
-    throw new TrainerError('E_DOWNLOAD', `cannot create data folder ${dir}: ${fsFault(err) ?? errorText(err)}`, { cause: err });
+    throw new TrainerError(outOfRoom(err) ? 'E_IO' : 'E_DOWNLOAD', `cannot create data folder ${dir}: ${fsFault(err) ?? errorText(err)}`, { cause: err });
   }
   try {
     await downloadFile(url, tarball, {
@@ -176,7 +176,7 @@ async function ensureSynthetic(opts: DataOptions): Promise<string> {
   try {
     await makeDir(dir);
   } catch (err) {
-    throw new TrainerError('E_DATA', `cannot create synthetic data folder ${dir}: ${fsFault(err) ?? errorText(err)}`, { cause: err });
+    throw new TrainerError(outOfRoom(err) ? 'E_IO' : 'E_DATA', `cannot create synthetic data folder ${dir}: ${fsFault(err) ?? errorText(err)}`, { cause: err });
   }
   return writeSyntheticCifar(dir, opts.synthetic);
 }

@@ -19,7 +19,7 @@ import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
-import { diskFault, fsFault } from '../shared/atomic-file.js';
+import { diskFault, fsFault, outOfRoom } from '../shared/atomic-file.js';
 import { HIDDEN, hideCredentials } from '../shared/url.js';
 import { TrainerError } from '../shared/errors.js';
 import { BATCHES_DIR, META_FILE, TEST_BATCH_FILE, TRAIN_BATCH_FILES, errorText } from './cifar-format.js';
@@ -95,7 +95,7 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
       // This machine's disk, not the network: "broke off" blamed the server.
       const disk = diskFault(err);
       if (disk !== null) {
-        throw new TrainerError('E_DOWNLOAD', `download of ${shown} stopped after ${received}${of} bytes: cannot write in ${dirname(dest)}: ${disk}`, { cause: err });
+        throw new TrainerError(outOfRoom(err) ? 'E_IO' : 'E_DOWNLOAD', `download of ${shown} stopped after ${received}${of} bytes: cannot write in ${dirname(dest)}: ${disk}`, { cause: err });
       }
       throw new TrainerError('E_DOWNLOAD', `download of ${shown} broke off after ${received}${of} bytes: ${errorText(err)}`, { cause: err });
     }
@@ -212,7 +212,7 @@ export async function extractCifarTarball(tarball: string, destDir: string): Pro
       }
       // The disk's fault (full, read-only): the archive, md5-checked when downloaded, is not the problem.
       const disk = diskFault(err);
-      if (disk !== null) throw new TrainerError('E_DATA', `cannot extract ${tarball} into ${destDir}: ${disk} (the archive is not at fault: its files take about 180 MB)`, { cause: err });
+      if (disk !== null) throw new TrainerError(outOfRoom(err) ? 'E_IO' : 'E_DATA', `cannot extract ${tarball} into ${destDir}: ${disk} (the archive is not at fault: its files take about 180 MB)`, { cause: err });
       throw new TrainerError('E_DATA', `cannot extract ${tarball}: ${errorText(err)} (delete it to download again)`, { cause: err });
     }
     for (const file of [...TRAIN_BATCH_FILES, TEST_BATCH_FILE, META_FILE]) {

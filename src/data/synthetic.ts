@@ -15,7 +15,7 @@ import { rename, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import * as tar from 'tar';
-import { diskFault } from '../shared/atomic-file.js';
+import { diskFault, outOfRoom } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
 import { makeDir } from '../shared/make-dir.js';
 import {
@@ -84,8 +84,8 @@ export async function writeSyntheticCifar(dir: string, opts: SyntheticOptions): 
     const disk = diskFault(fault);
     if (disk !== null) {
       const mb = Math.ceil(((opts.trainSize + opts.valSize) * RECORD_BYTES) / 1e6);
-      const room = ['ENOSPC', 'EDQUOT', 'EFBIG'].includes((fault as NodeJS.ErrnoException).code ?? '') ? ` (the set takes about ${mb} MB)` : '';
-      throw new TrainerError('E_DATA', `cannot write the synthetic data set into ${dir}: ${disk}${room}`, { cause: err });
+      const room = outOfRoom(fault) ? ` (the set takes about ${mb} MB)` : '';
+      throw new TrainerError(outOfRoom(fault) ? 'E_IO' : 'E_DATA', `cannot write the synthetic data set into ${dir}: ${disk}${room}`, { cause: err });
     }
     if (err instanceof TrainerError) throw err;
     throw new TrainerError('E_DATA', `cannot write synthetic dataset into ${dir}: ${(err as Error).message}`, { cause: err });

@@ -112,6 +112,15 @@ export function diskFault(err: unknown): string | null {
   return code !== undefined && Object.hasOwn(WHY, code) ? `${WHY[code]} (${code})` : null;
 }
 
+/**
+ * Whether the error is a disk out of room: full, a quota, a file-size limit. Such a write is E_IO
+ * wherever it happens (the data's too, not only a checkpoint's): the room may be freed by the next try.
+ */
+export function outOfRoom(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG';
+}
+
 /** What a file operation's error says, in words with its code ('a folder, not a file (EISDIR)'); null for an error of no code this knows. */
 export function fsFault(err: unknown): string | null {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
