@@ -22,7 +22,7 @@ export const DESCRIPTIONS: Record<string, string> = {
   'data.download': 'Download the CIFAR-10 tarball from `data.url` (md5-checked) when neither it nor the extracted folder is there.',
   'data.url': 'Where `data.download` fetches the tarball from (http or https, redirects followed). A user and password in it (`https://user:secret@host/…`) are used, and shown as `***` in messages, `config.json`, checkpoints and reports: a resume that must download again needs `--data.url` once more. It must parse as a URL (`E_CONFIG` otherwise): write `/ ? # @` in a user or password as `%2F %3F %23 %40`.',
   'data.md5': 'Expected md5 of the downloaded tarball.',
-  'data.classes': 'CIFAR-10 class names to keep, each once, relabelled 0..k-1 in this order (CIFAR-3 is `[airplane, automobile, ship]`); null keeps all ten.',
+  'data.classes': 'CIFAR-10 class names to keep, at least two, each once, relabelled 0..k-1 in this order (CIFAR-3 is `[airplane, automobile, ship]`); null keeps all ten.',
   'data.normalize':
     "Per-channel normalisation: `article` (the article's mean 0.4914/0.4822/0.4465, std 0.2470/0.2435/0.2616), `auto` (computed from the selected training set) or explicit (means from -1e6 to 1e6, stds of at least 1e-6).",
   'data.limitTrain': 'Keep only the first N training records (after class selection); null keeps all.',

@@ -164,8 +164,8 @@ function buildSchema() {
           url: str(),
           // "must be an md5 hex string" refused an md5 in capitals (PowerShell's Get-FileHash) as if it were none.
           md5: z.string({ error: MD5_ERROR }).regex(/^[0-9a-f]{32}$/, { error: MD5_ERROR }),
-          /** Class names to keep, remapped to 0..k-1 in this order; null keeps all ten. */
-          classes: z.array(str(), { error: 'must be a list of class names or null' }).min(1).nullable(),
+          /** Class names to keep, at least two, remapped to 0..k-1 in this order; null keeps all ten. */
+          classes: z.array(str(), { error: 'must be a list of class names or null' }).nullable(),
           /** Per-channel normalisation: the article's figures, computed from the training set, or explicit. */
           normalize: normalizeSchema,
           /** Keep only the first N training / validation records (after class selection); null keeps all. */
@@ -489,6 +489,11 @@ export function validateConfig(raw: unknown): Config {
       throw new TrainerError('E_CONFIG', `data.classes: unknown class ${JSON.stringify(name)}${didYouMean(name, CIFAR10_CLASSES)} (the classes: ${CIFAR10_CLASSES.join(', ')})`);
     }
     if (classes.indexOf(name) !== i) throw new TrainerError('E_CONFIG', `data.classes lists ${name} twice`);
+  }
+  // One class trained a model with nothing to tell apart, to its end, and called it a run. After the
+  // names: `[zebra]` is told zebra is no class first.
+  if (c.data.classes !== null && classes.length < 2) {
+    throw new TrainerError('E_CONFIG', `data.classes must name at least 2 classes (one is nothing to tell apart), or be null for all ten, got ${quote(classes)}`);
   }
   if (c.cluster.workers > c.train.microBatches) {
     throw new TrainerError(

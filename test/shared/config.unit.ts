@@ -123,6 +123,14 @@ test('data.classes names CIFAR-10 classes, each once: E_CONFIG with the flags (i
   await rejectsWith(withOverride({ data: { classes: ['ship', 'airplane', 'ship'] } }), 'data.classes lists ship twice');
 });
 
+test('data.classes names at least 2 classes: one trained a model with nothing to tell apart, to its end', async () => {
+  const rule = 'data.classes must name at least 2 classes (one is nothing to tell apart), or be null for all ten';
+  await rejectsWith(withOverride({ data: { classes: ['airplane'] } }), `${rule}, got ["airplane"]`);
+  await rejectsWith(withOverride({ data: { classes: [] } }), `${rule}, got []`);
+  await rejectsWith(withOverride(extractConfigFlags(['--data.classes', '[airplane]']).overrides), `${rule}, got ["airplane"]`);
+  assert.deepEqual((await withOverride({ data: { classes: ['airplane', 'ship'] } })).data.classes, ['airplane', 'ship']);
+});
+
 test('__proto__, constructor and prototype are unknown keys, in a flag or a file, and change no object', async () => {
   for (const flag of ['--train.__proto__.epochs', '--train.__proto__', '--data.constructor.x']) {
     assert.throws(() => extractConfigFlags([flag, '3']), (e) => isTrainerError(e, 'E_CONFIG') && e.message === `unknown config key ${flag.slice(2).replace(/\.(epochs|x)$/, '')}`);
