@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { DataIdentity } from '../data/dataset.js';
+import { currentKind } from '../shared/backend-kind.js';
 import { withoutSecrets, type Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { bytesOf, writeFileAtomic } from '../shared/atomic-file.js';
@@ -156,5 +157,5 @@ export function progressOf(p: Progress): Progress {
 function backendHistoryOf(v: unknown): BackendHistory | undefined {
   const strings = (a: unknown): a is string[] => Array.isArray(a) && a.every((k) => typeof k === 'string');
   const b = v as Partial<BackendHistory> | null | undefined;
-  return b && strings(b.run) && strings(b.epoch) ? { run: b.run, epoch: b.epoch } : undefined;
+  return b && strings(b.run) && strings(b.epoch) ? { run: b.run.map(currentKind), epoch: b.epoch.map(currentKind) } : undefined;
 }

@@ -11,6 +11,7 @@
  */
 import * as tf from './tf.js';
 import type { BackendName } from '../shared/config.js';
+import { webGpuKind } from '../shared/backend-kind.js';
 import { takesGpu } from '../shared/gpu-backends.js';
 import { TrainerError } from '../shared/errors.js';
 import type { WebGpuAdapter } from './webgpu.js';
@@ -152,7 +153,7 @@ async function webgpu(gpu: number | null, loader: BackendLoader): Promise<Select
     throw await webGpuError(err);
   }
   const detail = `${a.description}${a.software ? ' (software)' : ''}`;
-  return { name: 'webgpu', tfBackend: 'webgpu', detail, kind: `webgpu ${a.device}` };
+  return { name: 'webgpu', tfBackend: 'webgpu', detail, kind: webGpuKind(a.device) };
 }
 
 export async function selectBackend(

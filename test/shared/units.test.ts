@@ -2,6 +2,7 @@
 // serve sockets, and keep a process of their own): a process for each of these took ~0.3 s of CPU apiece.
 // Run one alone with node --test dist/test/shared/NAME.unit.js.
 import './atomic-file-temps-in-flight.unit.js';
+import './backend-kind.unit.js';
 import './config-alias-loop.unit.js';
 import './config-cluster-limits.unit.js';
 import './config-file-encoding.unit.js';

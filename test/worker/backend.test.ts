@@ -13,7 +13,7 @@ function fakeLoader(o: { native?: boolean; gpu?: boolean; usingGpu?: boolean; wa
       const software = o.webgpu === 'software';
       if (gpu !== null && software) throw new Error(`--gpu ${gpu}: Dawn sees 0 hardware adapter(s)`);
       return software
-        ? { description: 'llvmpipe: Mesa 25.0.7', device: 'llvmpipe-llvm-15', vendor: 'mesa', software }
+        ? { description: 'llvmpipe: Mesa 25.0.7', device: 'llvmpipe-llvm-15-0-6-256-bits-', vendor: 'mesa', software }
         : { description: 'NVIDIA H200', device: 'nvidia-h200', vendor: 'nvidia', software };
     },
     async loadNative(gpu) {
@@ -78,6 +78,8 @@ test('a software WebGPU adapter is used only when webgpu is asked for by name, a
   const { loader, calls } = fakeLoader({ webgpu: 'software', wasm: true });
   const b = await selectBackend('webgpu', null, loader, {});
   assert.equal(b.detail, 'llvmpipe: Mesa 25.0.7 (software)');
+  // Dawn's device name ends in a dash where lavapipe's ends in a bracket: the kind did too.
+  assert.equal(b.kind, 'webgpu llvmpipe-llvm-15-0-6-256-bits');
   await assert.rejects(selectBackend('webgpu', 0, loader, {}), (e) => isTrainerError(e, 'E_BACKEND') && /0 hardware adapter/.test(e.message));
   await assert.rejects(selectBackend('auto', 0, loader, {}), (e) => isTrainerError(e, 'E_BACKEND'));
   assert.ok(!calls.includes('load:wasm'), 'never a CPU fallback for a GPU asked for');
