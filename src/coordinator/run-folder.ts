@@ -200,9 +200,14 @@ export class RunFolder {
     return loadCheckpoint(this.checkpointFile).catch(() => null);
   }
 
-  /** The command that finishes this run, its folder quoted for a shell (a space in a path split it). */
+  /**
+   * The command that finishes this run, its folder quoted for a shell (a space in a path split it).
+   * A folder given as `.` or `..` (`trainer eval .` inside it) is spelled out from the root: it gave
+   * `--run.dir . --run.name .`, which train refuses (run.name is not . or ..).
+   */
   private resumeCommand(): string {
-    return `trainer train --run.dir ${shellWord(dirname(this.dir))} --run.name ${shellWord(basename(this.dir))} --resume`;
+    const dir = ['.', '..'].includes(basename(this.dir)) ? resolve(this.dir) : this.dir;
+    return `trainer train --run.dir ${shellWord(dirname(dir))} --run.name ${shellWord(basename(dir))} --resume`;
   }
 
   /**

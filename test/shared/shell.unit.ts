@@ -25,3 +25,18 @@ test('the command that finishes a stopped run can be pasted when its folder has 
   assert.ok(err !== null);
   assert.equal(err.message, `${folder.dir} has no model yet: the run stopped before its end; finish it with trainer train --run.dir '${runs}' --run.name 'cut 1' --resume`);
 });
+
+test('the command that finishes a stopped run names its folder when it was given as . or .. (trainer eval . inside it)', async (t) => {
+  const dir = await tempDir();
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const runs = join(dir, 'runs');
+  const run = join(runs, 'live');
+  await mkdir(join(run, 'checkpoint'), { recursive: true });
+  await writeFile(join(run, 'checkpoint', 'state.ckpt'), 'a checkpoint');
+  // `--run.dir . --run.name .` and `--run.name ..` are refused by train: run.name is a folder's own name.
+  for (const given of [`${run}/.`, `${run}/checkpoint/..`]) {
+    const err = await new RunFolder(given).unfinished();
+    assert.ok(err !== null);
+    assert.equal(err.message, `${given} has no model yet: the run stopped before its end; finish it with trainer train --run.dir ${shellWord(runs)} --run.name live --resume`);
+  }
+});
