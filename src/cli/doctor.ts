@@ -133,7 +133,10 @@ export async function doctorCommand(a: DoctorArgs): Promise<void> {
     return;
   }
   out(`\nOne epoch of ${a.config ?? DEMO_CONFIG} on each:`);
-  const dir = await mkdtemp(join(tmpdir(), 'trainer-doctor-'));
+  // A TMPDIR that is gone or read-only (a batch job's, a container's) was E_INTERNAL, a bug of ours.
+  const dir = await mkdtemp(join(tmpdir(), 'trainer-doctor-')).catch((err: unknown) => {
+    throw new TrainerError('E_IO', `cannot make a folder for the training runs in ${tmpdir()} (TMPDIR, else /tmp): ${fsFaultText(err)}`, { cause: err });
+  });
   const trained: string[][] = [];
   // A stop (Ctrl-C, SIGTERM, SIGHUP) ends the training child and removes the folder: doctor waited
   // in spawnSync, the signal killed it alone, and the child trained on in a folder left behind.
