@@ -58,18 +58,16 @@ async function outFile(out: string | undefined, defaultFile: string): Promise<st
 async function pageFile(file: string): Promise<string> {
   const link = await lstat(file).catch(() => null);
   if (link === null) return file; // a new file (or an unwritable folder: the write says why)
-  let target = file;
-  if (link.isSymbolicLink()) {
-    target = await realpath(file).catch(() => {
-      throw new TrainerError('E_USAGE', `--out ${file} is a symbolic link to nothing: a report is written to a file (name one)`);
-    });
-  }
-  const st = await stat(target);
+  // What the link leads to is asked before its path: `--out /dev/stdout | less` leads to a pipe,
+  // which has no path (realpath fails), and it was called "a symbolic link to nothing".
+  const st = await stat(file).catch(() => {
+    throw new TrainerError('E_USAGE', `--out ${file} is a symbolic link to nothing: a report is written to a file (name one)`);
+  });
   if (!st.isFile() && !st.isDirectory()) {
     const what = st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device';
     throw new TrainerError('E_USAGE', `--out ${file} is ${what}, not a file: a report is written to a file (name one)`);
   }
-  return target;
+  return link.isSymbolicLink() ? realpath(file) : file;
 }
 
 /**

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { lstat, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
 import { tempDir } from '../helpers.js';
-import { smallConfigFile, trainer } from './cli-helpers.js';
+import { CLI, smallConfigFile, trainer } from './cli-helpers.js';
 
 test('report --out never replaces a file that is not an HTML page (it replaced the run\'s checkpoint); it replaces an earlier report', async () => {
   const dir = await tempDir();
@@ -49,4 +49,9 @@ test('report --out through a symbolic link writes the file it names and keeps th
   }
   assert.ok((await lstat(fifo)).isFIFO());
   assert.ok((await lstat(dangling)).isSymbolicLink());
+
+  // `--out /dev/stdout | less`: a link to a pipe, which has no path; it was called a link to nothing.
+  const piped = spawnSync('bash', ['-c', '"$@" | cat; exit "${PIPESTATUS[0]}"', 'bash', process.execPath, CLI, 'report', run, '--out', '/dev/stdout'], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(piped.stderr, 'error E_USAGE: --out /dev/stdout is a FIFO, not a file: a report is written to a file (name one)\n');
+  assert.equal(piped.status, 2);
 });
