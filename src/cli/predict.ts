@@ -3,11 +3,12 @@
  * under a trained model, the article's "Label: 1 – Class: automobile" on real
  * files.
  */
-import { access } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readExportedModel } from '../coordinator/export.js';
 import { RunFolder } from '../coordinator/run-folder.js';
 import { selectBackend } from '../worker/backend.js';
+import { fsFaultText } from '../shared/atomic-file.js';
 import { BACKENDS, type BackendName } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { classifyRecords, type ClassScore } from '../predict/classify.js';
@@ -17,10 +18,11 @@ import type { PredictArgs } from './commands.js';
 
 async function modelDir(run: string): Promise<string> {
   const nested = new RunFolder(run).modelDir;
-  return access(join(nested, 'model.json')).then(
-    () => nested,
-    () => run,
-  );
+  if (await access(join(nested, 'model.json')).then(() => true, () => false)) return nested;
+  // A mistyped --run was "cannot read runs/dmeo/model.json: … (ENOENT)": a file in a folder that is not there.
+  const notFolder = await stat(run).then((st) => (st.isDirectory() ? null : 'a file, not a folder'), fsFaultText);
+  if (notFolder !== null) throw new TrainerError('E_USAGE', `--run ${run} is not a run or model folder: ${notFolder}`);
+  return run;
 }
 
 /** "Label: 1 – Class: automobile" and the top classes, one per line. */
