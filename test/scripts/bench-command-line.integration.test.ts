@@ -65,6 +65,19 @@ test('bench leaves no temporary folder behind when it fails after making one', (
   assert.deepEqual(r.left, []);
 });
 
+test('a small bench runs every row and ratio, two 1-thread runs at once among them, and leaves nothing behind', () => {
+  const r = run(BENCH, ['--rounds', '1', '--images', '320', '--epochs', '3', '--fc-images', '64', '--no-torch']);
+  assert.equal(r.code, 0, r.stderr);
+  for (const label of ['1 thread', '2 threads', 'two 1-thread runs at once', '2 ws worker processes', '1 ws worker process', 'fc, 2 threads']) {
+    // Every column a figure: a run that failed to report would print "-" or NaN.
+    assert.match(r.stdout, new RegExp(`^\\| ${label} \\|( [\\d,.]+( \\([\\d,.]+–[\\d,.]+\\))?( %)? \\|){7}$`, 'm'), label);
+  }
+  for (const ratio of ['2 threads / 1 thread', 'two 1-thread runs at once / 1 thread', '2 threads / two 1-thread runs at once', '2 ws worker processes / 2 threads']) {
+    assert.match(r.stdout, new RegExp(`^${ratio}, steady state +\\d+\\.\\d\\d \\(`, 'm'), ratio);
+  }
+  assert.deepEqual(r.left, []);
+});
+
 test('bench:scale --rounds abc is one line error E_USAGE and exit 2, before anything runs', () => {
   const r = run(BENCH_SCALE, ['--rounds', 'abc']);
   assert.deepEqual(r, usage('--rounds must be a positive integer, got "abc"'));
