@@ -119,20 +119,41 @@ function configKeyNamed(name: string, command: string): string | null {
 }
 
 /**
- * A number option given something that is not a number, or nothing: yargs makes it NaN, which
- * each command would report as "got null" or "got NaN", or leaves it unset, so that the run went
- * on without it. Named here as typed, with what was given.
+ * A number option given something that is not a number: yargs makes it NaN, which each command
+ * would report as "got null" or "got NaN". Named here as typed, with what was given.
  */
 function badNumber(parsed: Record<string, unknown>, args: readonly string[]): string | null {
   for (const [key, value] of Object.entries(parsed)) {
-    if (!(value === undefined || (typeof value === 'number' && Number.isNaN(value)))) continue;
+    if (!(typeof value === 'number' && Number.isNaN(value))) continue;
     for (let i = 0; i < args.length; i++) {
       const token = args[i] as string;
       const given = token === `--${key}` ? (args[i + 1] ?? '') : token.startsWith(`--${key}=`) ? token.slice(key.length + 3) : null;
-      if (given === null) continue;
-      if (value === undefined) return `--${key} needs a number`;
-      return `--${key} must be a number, got ${JSON.stringify(given)}`;
+      if (given !== null) return `--${key} must be a number, got ${JSON.stringify(given)}`;
     }
+  }
+  return null;
+}
+
+/** A word yargs reads as a negative number, not as a flag (yargs-parser's own test): `--gpu -1`. */
+const NEGATIVE = /^-([0-9]+(\.[0-9]+)?|\.[0-9]+)$/;
+
+/**
+ * A number option typed with no number: last on the line or before another flag (`--top`), or
+ * empty (`--top=`, `--top ""`). yargs left a bare one at its default or unset, and read an empty
+ * one as 0, so `--top` listed 3 classes, `--port=` listened on any free port, `--retry-for-ms=`
+ * retried forever and `--threads=` was "got 0". Named here as declared.
+ */
+function noNumber(command: string, args: readonly string[]): string | null {
+  const end = args.indexOf('--');
+  const typed = end < 0 ? args : args.slice(0, end);
+  for (const o of declaredOptions((COMMANDS[command] as Command).options)) {
+    if (o.type !== 'number') continue;
+    const spellings = [o.name, camel(o.name), ...[o.alias ?? []].flat()].map((n) => (n.length === 1 ? `-${n}` : `--${n}`));
+    const none = (value: string) => value.trim() === '';
+    const bare = (next: string | undefined) => next === undefined || none(next) || (next.startsWith('-') && !NEGATIVE.test(next));
+    const missing = (token: string, i: number) =>
+      spellings.some((s) => (token === s && bare(typed[i + 1])) || (token.startsWith(`${s}=`) && none(token.slice(s.length + 1))));
+    if (typed.some(missing)) return `--${o.name} needs a number`;
   }
   return null;
 }
@@ -270,7 +291,11 @@ export async function main(argv: string[]): Promise<void> {
     .strict()
     .middleware((a) => {
       restoreLiterals(command, a, literals.words);
-      const bad = badNumber(a, rest) ?? emptyText(a, rest) ?? (command === undefined ? null : (badFlag(command, rest) ?? givenTwice(command, a, rest)));
+      const bad =
+        (command === undefined ? null : noNumber(command, rest)) ??
+        badNumber(a, rest) ??
+        emptyText(a, rest) ??
+        (command === undefined ? null : (badFlag(command, rest) ?? givenTwice(command, a, rest)));
       if (bad !== null) throw usageError(bad, command, rest);
     })
     .help()
