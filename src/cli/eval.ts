@@ -4,7 +4,7 @@ import { dataIdentity, sameData, showData } from '../data/dataset.js';
 import { loadRunData } from '../coordinator/run.js';
 import { storedPaths } from '../coordinator/run-config.js';
 import { RunFolder } from '../coordinator/run-folder.js';
-import { selectBackend } from '../worker/backend.js';
+import { backendLine, selectBackend } from '../worker/backend.js';
 import { BACKENDS, DEFAULT_CONFIG, mergeConfig, validateConfig, type BackendName } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { chunks, MicroBatchComputer } from '../worker/gradient.js';
@@ -46,6 +46,9 @@ export async function evalCommand(a: EvalArgs, overrides: Record<string, unknown
   const model = getModel(config.model.name);
   if (exported.params.length !== model.size) throw new TrainerError('E_MODEL', `weights do not fit model ${model.name}`);
   const backend = await selectBackend((a.backend ?? config.backend) as BackendName, null);
+  // As train's start-up line: a run trained on webgpu was evaluated on a slower one without a word.
+  // --json has it in its object, and its stderr stays for notes that something is off.
+  if (!a.json) process.stderr.write(`${backendLine(backend)}\n`);
   const data = await loadRunData(config, { fixedSource: true });
   // Scored on other images than the run's (files replaced at its data.path, another --data.path): said,
   // not refused, as evaluating a model on other data is a fair question; it was said nowhere.

@@ -47,6 +47,9 @@ export interface SelectedBackend {
   kind: string;
 }
 
+/** The start-up line naming the backend that computes: `backend: wasm (tfjs-node not available)`. */
+export const backendLine = (b: SelectedBackend): string => `backend: ${b.name}${b.detail ? ` (${b.detail})` : ''}`;
+
 const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
 
 export const defaultLoader: BackendLoader = {

@@ -14,10 +14,10 @@ test('eval and predict say when the model is from before a resume for more epoch
   const image = join(dir, 'x.png');
   await writeFile(image, PNG.sync.write(new PNG({ width: 8, height: 8 })));
   // Finished: the model is the run's.
-  for (const args of [['eval', run], ['predict', '--run', run, image]]) {
-    const r = trainer(args);
+  for (const [args, stderr] of [[['eval', run], 'backend: wasm\n'], [['predict', '--run', run, image], '']] as const) {
+    const r = trainer([...args]);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stderr, '', args[0]);
+    assert.equal(r.stderr, stderr, args[0]);
   }
   // A model.json that names another model than the run's: predict built that one, eval the run's.
   const modelJson = join(run, 'model', 'model.json');

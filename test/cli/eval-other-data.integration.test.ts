@@ -11,7 +11,7 @@ test("eval says in one line when the images at the run's data path are not those
   const run = join(dir, 'runs', 'changed');
   const same = trainer(['eval', run]);
   assert.equal(same.code, 0, same.stderr);
-  assert.equal(same.stderr, '');
+  assert.equal(same.stderr, 'backend: wasm\n');
 
   // Another image in the first training batch: its first record's pixels, not its label.
   const [set] = await readdir(join(dir, 'data'));
@@ -25,7 +25,7 @@ test("eval says in one line when the images at the run's data path are not those
   assert.equal(other.code, 0, other.stderr);
   assert.match(
     other.stderr,
-    new RegExp(`^note: the data read from ${lit(batches)} \\(320 training and 64 validation images, sha256 [0-9a-f]{12}…\\) is not the data ${lit(run)} trained on \\(320 training and 64 validation images, sha256 [0-9a-f]{12}…\\)\\n$`),
+    new RegExp(`^backend: wasm\\nnote: the data read from ${lit(batches)} \\(320 training and 64 validation images, sha256 [0-9a-f]{12}…\\) is not the data ${lit(run)} trained on \\(320 training and 64 validation images, sha256 [0-9a-f]{12}…\\)\\n$`),
   );
   assert.match(other.stdout, /^Accuracy train: [\d.]+\nAccuracy val: [\d.]+\n$/);
 });
