@@ -18,6 +18,14 @@ import { readJpegHeader } from './jpeg-header.js';
 export const DEFAULT_MAX_IMAGE_PIXELS = 40_000_000;
 
 /**
+ * Widest and tallest image accepted, in pixels: the most a JPEG's header can say (16 bits a side),
+ * which no camera's photo reaches. A PNG's header allows 32 bits a side, and pngjs spends ~240 bytes
+ * of heap a row: a 1×20,000,000 PNG, under the pixel limit, took 62 s and 15 GB to decode (V8 died of
+ * out-of-memory where less memory was free).
+ */
+export const MAX_IMAGE_SIDE_PX = 65_535;
+
+/**
  * What jpeg-js counts against its memory limit per pixel, at most: 4 components (CMYK) of 64-entry
  * Int32 blocks (16 bytes), their sample lines (4), the interleaved data (4) and the RGBA result (4),
  * plus MCU padding. With 8 (as before), JPEGs above about 18 megapixels were refused.
@@ -46,6 +54,9 @@ export function decodeImage(bytes: Uint8Array, name: string, maxImagePixels = DE
   const kind = imageKind(bytes);
   if (kind === null) throw new TrainerError('E_DATA', `${name} is not a PNG or JPEG file`);
   const tooLarge = (w: number, h: number) => {
+    if (w > MAX_IMAGE_SIDE_PX || h > MAX_IMAGE_SIDE_PX) {
+      throw new TrainerError('E_DATA', `${name} is ${w}×${h} pixels, more than the limit of ${MAX_IMAGE_SIDE_PX} on a side`);
+    }
     if (w * h > maxImagePixels) {
       throw new TrainerError('E_DATA', `${name} is ${w}×${h} pixels, more than the limit of ${maxImagePixels} (maxImagePixels)`);
     }
