@@ -88,9 +88,24 @@ export function decodeImage(bytes: Uint8Array, name: string, maxImagePixels = DE
     return applyOrientation({ width: img.width, height: img.height, data: img.data }, header.orientation);
   } catch (err) {
     if (err instanceof TrainerError) throw err;
-    const why = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-    throw new TrainerError('E_DATA', `cannot decode ${name} as ${kind.toUpperCase()}: ${why}`);
+    const why = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+    throw new TrainerError('E_DATA', `cannot decode ${name} as ${kind.toUpperCase()}: ${kind === 'jpeg' ? jpegFault(bytes, why) : why}`);
   }
+}
+
+/** jpeg-js's words for a JPEG it can read but will not: a limit of ours, or a kind it does not decode. */
+const JPEG_REFUSAL = /limit exceeded|supported|allocate/i;
+const EOI_MARKER = [0xff, 0xd9];
+
+/**
+ * Why jpeg-js failed on `bytes` (`why`, its message), said as a user reads it: a JPEG cut short, even
+ * by only its 2-byte end marker, was "marker was not found" (or "unknown JPEG marker ff"), which
+ * did not say the file was at fault.
+ */
+function jpegFault(bytes: Uint8Array, why: string): string {
+  if (JPEG_REFUSAL.test(why)) return why;
+  const ended = EOI_MARKER.every((b, i) => bytes[bytes.length - EOI_MARKER.length + i] === b);
+  return ended ? `the file is damaged (jpeg-js: ${why})` : `the file is truncated: it does not end with a JPEG's end marker, FF D9 (jpeg-js: ${why})`;
 }
 
 /** Channels per pixel of each PNG colour type (grey, RGB, palette, grey + alpha, RGBA). */
