@@ -16,13 +16,18 @@ import { decodeImage, toCifarRecord } from '../predict/image.js';
 import { readImageFile } from '../predict/image-file.js';
 import type { PredictArgs } from './commands.js';
 
+const hasFile = (file: string) => access(file).then(() => true, () => false);
+
 async function modelDir(run: string): Promise<string> {
-  const nested = new RunFolder(run).modelDir;
-  if (await access(join(nested, 'model.json')).then(() => true, () => false)) return nested;
+  const folder = new RunFolder(run);
+  if (await folder.hasModelFile()) return folder.modelDir;
   // A mistyped --run was "cannot read runs/dmeo/model.json: … (ENOENT)": a file in a folder that is not there.
   const notFolder = await stat(run).then((st) => (st.isDirectory() ? null : 'a file, not a folder'), fsFaultText);
   if (notFolder !== null) throw new TrainerError('E_USAGE', `--run ${run} is not a run or model folder: ${notFolder}`);
-  return run;
+  if (await hasFile(join(run, 'model.json'))) return run;
+  // A run with no model yet says why (unfinished). Another folder (runs/, where runs/NAME was meant)
+  // was "cannot read runs/model.json: … (ENOENT)", as if it were a model's folder missing its file.
+  throw (await folder.unfinished()) ?? new TrainerError('E_USAGE', `--run ${run} is not a run or model folder: no model.json in it nor in its model/`);
 }
 
 /** "Label: 1 – Class: automobile" and the top classes, one per line. */
