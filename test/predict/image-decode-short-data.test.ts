@@ -1,35 +1,8 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { deflateSync } from 'node:zlib';
 import { isTrainerError } from '../../src/shared/errors.js';
 import { decodeImage } from '../../src/predict/image.js';
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-const crc32 = (b: Buffer) => (b.reduce((c, x) => CRC_TABLE[(c ^ x) & 0xff]! ^ (c >>> 8), 0xffffffff) ^ 0xffffffff) >>> 0;
-
-function chunk(type: string, body: Buffer): Buffer {
-  const head = Buffer.alloc(4);
-  head.writeUInt32BE(body.length);
-  const tail = Buffer.alloc(4);
-  tail.writeUInt32BE(crc32(Buffer.concat([Buffer.from(type, 'latin1'), body])));
-  return Buffer.concat([head, Buffer.from(type, 'latin1'), body, tail]);
-}
-
-/** A PNG of `raw` (filtered rows, as a PNG stores them), deflated into `idat` (null: no IDAT chunk). */
-function png(width: number, height: number, raw: Buffer | null, o: { colorType?: number; depth?: number; interlace?: number; idat?: (z: Buffer) => Buffer } = {}): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([o.depth ?? 8, o.colorType ?? 2, 0, 0, o.interlace ?? 0], 8);
-  const parts = [Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr)];
-  if (raw !== null) parts.push(chunk('IDAT', (o.idat ?? ((z) => z))(deflateSync(raw))));
-  parts.push(chunk('IEND', Buffer.alloc(0)));
-  return Buffer.concat(parts);
-}
+import { png } from './png-bytes.js';
 
 /** Rows of one filter byte (none) and the pixels, every byte of them `value`. */
 const rows = (count: number, rowBytes: number, value = 200) => Buffer.concat(Array.from({ length: count }, () => Buffer.from([0, ...new Array(rowBytes).fill(value)])));
