@@ -35,6 +35,19 @@ export function epochMarks(ends: readonly { epoch: number; step: number }[]): { 
   return ends.filter((e) => e.epoch % every === 0).map((e) => ({ label: `e${e.epoch}`, x: e.step }));
 }
 
+/**
+ * The ratio of the highest loss to the lowest past which the per-step chart's y axis is logarithmic.
+ * A diverging run's loss reaches 1e10 within steps, and on a linear axis every other run of a
+ * comparison (and its own first steps) lay flat on 0; a run that trains well spans under 1000 (2.3
+ * to above 0.0023), and keeps the linear axis that TensorBoard also starts with.
+ */
+export const LOG_LOSS_RATIO = 1000;
+
+/** Whether losses from `lo` to `hi` are drawn on a log axis (cross-entropy is never negative; a 0 is no point on one). */
+function logLoss(lo: number, hi: number): boolean {
+  return lo > 0 && hi / lo > LOG_LOSS_RATIO;
+}
+
 export function lossPerStepChart(o: { id: string; runs: readonly StepSeries[]; marks?: readonly { label: string; x: number }[]; width?: number; height?: number; title?: string }): string {
   const series = o.runs.flatMap((r) => {
     const { raw, smoothed } = stepPoints(r.steps);
@@ -43,13 +56,18 @@ export function lossPerStepChart(o: { id: string; runs: readonly StepSeries[]; m
       { key: r.key, label: r.label, color: r.color, values: smoothed.map((p) => p.loss), xs: smoothed.map((p) => p.step), dots: false },
     ];
   });
+  // The faint lines hold each bucket's lowest and highest loss: the chart's whole range.
+  let [lo, hi] = [Infinity, -Infinity];
+  for (const s of series) for (const v of s.values) if (Number.isFinite(v)) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
+  const log = logLoss(lo, hi);
   return lineChart({
     id: o.id,
     title: o.title ?? 'Training loss per step (smoothed; faint: as logged)',
     xLabel: 'step',
-    yLabel: 'cross-entropy',
+    yLabel: log ? 'cross-entropy (log scale)' : 'cross-entropy',
     xs: [],
     series,
+    ...(log ? { yLog: true } : {}),
     ...(o.marks ? { marks: o.marks } : {}),
     ...(o.width ? { width: o.width } : {}),
     ...(o.height ? { height: o.height } : {}),

@@ -41,6 +41,8 @@ export interface ChartSpec {
   height?: number;
   /** Least decimals of the y tick labels (more where a tick needs them to print exactly); default 0. */
   yDecimals?: number;
+  /** A logarithmic y axis, ticks at powers of ten (a value of 0 or less is no point); default linear. */
+  yLog?: boolean;
 }
 
 export function escapeHtml(s: string): string {
@@ -67,6 +69,27 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
   while (out.length < Math.min(3, count) && i > 0) out = ticksAt(steps[--i] as number);
   return out;
 }
+
+/**
+ * Ticks of a logarithmic axis over [lo, hi] (log10 of the values): the powers of ten inside, every
+ * second or third one where more than `count` are; 1, 2 and 5 times them where no two are inside.
+ */
+export function logTicks(lo: number, hi: number, count = 6): number[] {
+  const [first, last] = [Math.floor(lo), Math.ceil(hi)];
+  const inside = (e: number) => e >= lo - 1e-9 && e <= hi + 1e-9;
+  const powers: number[] = [];
+  for (let e = first; e <= last; e++) if (inside(e)) powers.push(e);
+  if (powers.length < 2) {
+    const out: number[] = [];
+    for (let e = first; e <= last; e++) for (const m of [1, 2, 5]) if (inside(e + Math.log10(m))) out.push(e + Math.log10(m));
+    return out;
+  }
+  const every = Math.ceil(powers.length / count);
+  return powers.filter((e) => (e - (powers[0] as number)) % every === 0);
+}
+
+/** The value at log10 `e`, rounded to 12 significant digits as niceTicks' ticks are (10 ** -2 is 0.010000000000000002 in binary). */
+const fromLog = (e: number) => Number((10 ** e).toPrecision(12));
 
 const fmt = (v: number) => Number(v.toFixed(2)).toString();
 
@@ -161,8 +184,11 @@ function drawLegend(rows: readonly (readonly { s: Series; label: string; w: numb
 
 export function lineChart(c: ChartSpec): string {
   const width = c.width ?? 560;
-  const refs = c.references ?? [];
-  let [ylo, yhi] = c.yRange ?? extent([...c.series.map((s) => s.values), refs.map((r) => r.y)]);
+  // On a log axis everything is placed by its log10 (ty), and a value of 0 or less is no point.
+  const ty = c.yLog ? (v: number) => (v > 0 ? Math.log10(v) : Number.NaN) : (v: number) => v;
+  const refs = (c.references ?? []).map((r) => ({ ...r, y: ty(r.y) }));
+  const seriesY = c.yLog ? c.series.map((s) => s.values.map((v) => (v === null ? null : ty(v)))) : c.series.map((s) => s.values);
+  let [ylo, yhi] = c.yRange ? [ty(c.yRange[0]), ty(c.yRange[1])] : extent([...seriesY, refs.map((r) => r.y)]);
   if (!Number.isFinite(ylo) || !Number.isFinite(yhi)) [ylo, yhi] = [0, 1];
   if (yhi - ylo < 1e-12) [ylo, yhi] = [ylo - (Math.abs(ylo) || 1) * 0.1, yhi + (Math.abs(yhi) || 1) * 0.1];
   if (!c.yRange) {
@@ -172,8 +198,8 @@ export function lineChart(c: ChartSpec): string {
   let [xlo, xhi] = extent([c.xs, ...c.series.map((s) => s.xs ?? [])]);
   if (!(xhi >= xlo)) [xlo, xhi] = [0, 1];
 
-  const yTicks = niceTicks(ylo, yhi);
-  const yLabels = tickLabels(yTicks, c.yDecimals);
+  const yTicks = c.yLog ? logTicks(ylo, yhi) : niceTicks(ylo, yhi);
+  const yLabels = tickLabels(c.yLog ? yTicks.map(fromLog) : yTicks, c.yDecimals);
   // Wide enough for the longest tick label between the rotated axis label (about x 6..20) and the axis.
   const left = Math.max(60, Math.ceil(26 + Math.max(0, ...yLabels.map(labelWidth))));
   const right = 16;
@@ -225,10 +251,10 @@ export function lineChart(c: ChartSpec): string {
     );
   }
 
-  for (const s of c.series) {
+  for (const [k, s] of c.series.entries()) {
     const pts: [number, number][] = [];
     const xs = s.xs ?? c.xs;
-    s.values.forEach((v, i) => {
+    (seriesY[k] as readonly (number | null)[]).forEach((v, i) => {
       const x = xs[i];
       if (v !== null && Number.isFinite(v) && x !== undefined) pts.push([sx(x), sy(v)]);
     });
