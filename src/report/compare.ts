@@ -112,6 +112,18 @@ function lastSpeed(run: RunRecord): string {
   return '–';
 }
 
+/**
+ * The run's accuracies: its last evaluated epoch's, marked with that epoch when it is not the run's
+ * last finished one (eval.every, and a run stopped before its next evaluation). A run stopped at
+ * epoch 3 of `eval.every: 2` showed epoch 2's accuracies beside epoch 3's loss, as if they were its.
+ */
+function lastAccuracy(run: RunRecord): { train: string; val: string; earlier: boolean } {
+  const evald = [...run.metrics].reverse().find((m) => m.trainAcc !== null && m.valAcc !== null);
+  const earlier = evald !== undefined && evald.epoch !== run.metrics.at(-1)?.epoch;
+  const mark = earlier ? ` (epoch ${evald.epoch})` : '';
+  return { train: `${pct(evald?.trainAcc)}${mark}`, val: `${pct(evald?.valAcc)}${mark}`, earlier };
+}
+
 export function renderComparison(runs: readonly RunRecord[], now = new Date()): string {
   const names = runLabels(runs);
   const color = runColor;
@@ -125,11 +137,11 @@ export function renderComparison(runs: readonly RunRecord[], now = new Date()): 
   parts.push('<h2>Runs</h2><div class="table-wrap"><table id="runs"><tr><th>run</th><th>epochs</th><th>steps</th><th>last loss</th><th>train acc</th><th>val acc</th><th>images/s</th><th>elapsed s</th></tr>');
   runs.forEach((r, i) => {
     const done = progress(r);
-    const evald = [...r.metrics].reverse().find((m) => m.trainAcc !== null && m.valAcc !== null);
+    const acc = lastAccuracy(r);
     parts.push(
       `<tr class="run"><td><span style="color:${color(i)}">■</span> ${escapeHtml(names[i] as string)}` +
         `${r.diverged === null ? '' : ' <span class="diverged">(diverged)</span>'}</td><td>${r.metrics.length}</td>` +
-        `<td>${done?.step ?? 0}</td><td>${lastLoss(r).text}</td><td>${pct(evald?.trainAcc)}</td><td>${pct(evald?.valAcc)}</td>` +
+        `<td>${done?.step ?? 0}</td><td>${lastLoss(r).text}</td><td>${acc.train}</td><td>${acc.val}</td>` +
         `<td>${lastSpeed(r)}</td><td>${done ? done.elapsedSec.toFixed(1) : '–'}</td></tr>`,
     );
   });
@@ -142,6 +154,12 @@ export function renderComparison(runs: readonly RunRecord[], now = new Date()): 
       '<p class="note" id="step-loss">last loss: the mean training loss of the last finished epoch. "(step N)": the run stopped before ' +
         'its first epoch ended, and this is its last line in steps.jsonl, the mean loss of the steps logged there (up to step N), not an epoch\'s; ' +
         'its images/s is that line\'s too, the rate over those steps.</p>',
+    );
+  }
+  if (runs.some((r) => lastAccuracy(r).earlier)) {
+    parts.push(
+      '<p class="note" id="earlier-accuracy">train acc, val acc: those of the last evaluated epoch. "(epoch N)": the run\'s later ' +
+        'epochs were not evaluated (<code>eval.every</code>; it stopped before its next evaluation), and these are epoch N\'s.</p>',
     );
   }
 

@@ -1,6 +1,7 @@
 // This folder's unit tests in one process (tests of other files spawn processes, set globals or
 // serve sockets, and keep a process of their own): a process for each of these took ~0.3 s of CPU apiece.
 // Run one alone with node --test dist/test/report/NAME.unit.js.
+import './compare-accuracy-epoch.unit.js';
 import './compare-diverged-loss-log-axis.unit.js';
 import './compare-epoch-marks.unit.js';
 import './compare-last-loss-before-first-epoch.unit.js';

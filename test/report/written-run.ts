@@ -24,6 +24,8 @@ export interface WrittenRun {
   diverged?: string;
   /** The loss logged at `step` (1-based) of `steps`; default a noisy fall from about 2 to about 0.75. */
   loss?: (step: number, steps: number) => number;
+  /** Epochs evaluated (eval.every): the others' lines have no train or validation accuracy or loss; default 1 (every epoch). */
+  evalEvery?: number;
   /** The backend kinds of each epoch's line (1-based); default ['wasm']. */
   backends?: (epoch: number) => string[];
 }
@@ -49,8 +51,10 @@ export async function writeRun(dir: string, r: WrittenRun): Promise<string> {
   const epochs: string[] = [];
   for (let epoch = 1; epoch <= done; epoch++) {
     const step = epoch * r.stepsPerEpoch;
+    const evaluated = epoch % (r.evalEvery ?? 1) === 0;
     const line: EpochMetrics = {
-      epoch, step, trainLoss: loss(step, total), runningAcc: 0.5, trainAcc: 0.6, valAcc: 0.55, valLoss: 1, imagesPerSec: 1000, elapsedSec: step / 10, workers: 1, backends: r.backends?.(epoch) ?? ['wasm'],
+      epoch, step, trainLoss: loss(step, total), runningAcc: 0.5, trainAcc: evaluated ? 0.6 : null, valAcc: evaluated ? 0.55 : null, valLoss: evaluated ? 1 : null,
+      imagesPerSec: 1000, elapsedSec: step / 10, workers: 1, backends: r.backends?.(epoch) ?? ['wasm'],
     };
     epochs.push(JSON.stringify(line));
   }
