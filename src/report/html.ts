@@ -3,6 +3,7 @@
  * fonts, no links out), so it opens from disk anywhere, offline.
  */
 import { stringify as toYaml } from 'yaml';
+import { plural } from '../shared/plural.js';
 import { hideCredentials } from '../shared/url.js';
 import type { EpochMetrics } from '../coordinator/run-folder.js';
 import { workerImagesPerSec, type WorkerStats } from '../transports/pool.js';
@@ -162,7 +163,7 @@ export function renderReport(run: RunRecord, now = new Date()): string {
   parts.push(`<h1>${escapeHtml(title)}</h1>`);
   parts.push(
     `<p class="sub">${escapeHtml(run.dir)} · ${metrics.length} of ${Number.isInteger(epochs) ? epochs : '?'} epochs` +
-      `${done ? ` · ${done.step} steps · ${done.elapsedSec.toFixed(1)} s` : ''} · generated ${escapeHtml(now.toISOString())}</p>`,
+      `${done ? ` · ${plural(done.step, 'step')} · ${done.elapsedSec.toFixed(1)} s` : ''} · generated ${escapeHtml(now.toISOString())}</p>`,
   );
 
   if (run.diverged !== null) parts.push(divergedNote(run.diverged, 'This run', 'diverged'));

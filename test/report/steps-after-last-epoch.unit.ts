@@ -25,3 +25,9 @@ test('the report and the comparison count the steps done after the last finished
   assert.match(renderReport(midEpoch), /<p class="sub">[^<]* · 2 of 3 epochs · 54 steps · 5\.4 s · /);
   assert.match(renderReport(early), /<p class="sub">[^<]* · 0 of 3 epochs · 4 steps · 0\.4 s · /);
 });
+
+test("the report's top line says '1 step' of a run stopped after its first step, not '1 steps'", async () => {
+  const dir = await tempDir();
+  const one = await readRun(await writeRun(dir, { name: 'one-step', epochs: 3, epochsDone: 0, stepsPerEpoch: 16, stepsAfter: 1 }));
+  assert.match(renderReport(one), /<p class="sub">[^<]* · 0 of 3 epochs · 1 step · 0\.1 s · /);
+});
