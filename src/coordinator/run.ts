@@ -55,7 +55,7 @@ export interface RunOptions {
 }
 
 /** How a run's training ended, as the dashboard says it. */
-export type RunEnd = 'finished' | 'stopped' | 'failed';
+export type RunEnd = 'finished' | 'stopped' | 'diverged' | 'failed';
 
 export interface RunHistory {
   epochs: EpochMetrics[];
@@ -319,7 +319,10 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
     const diverged = isTrainerError(err, 'E_DIVERGED');
     over ||= diverged; // a failed export leaves the run over: its resume needs no workers
     await steps.close().catch(() => {}); // this error is the one to report
-    if (diverged) await folder.markDiverged((err as Error).message).catch(() => {});
+    if (diverged) {
+      how = 'diverged';
+      await folder.markDiverged((err as Error).message).catch(() => {});
+    }
     throw err;
   } finally {
     await o.beforePoolClose?.(how);

@@ -65,7 +65,12 @@ function row(cls, values) {
 }
 let chartsAt = -1;
 let endedAs = null;
-const ENDED = { finished: 'finished', stopped: 'stopped (a checkpoint to resume from)', failed: 'failed (see the trainer log)' };
+const ENDED = {
+  finished: 'finished',
+  stopped: 'stopped (a checkpoint to resume from)',
+  diverged: 'diverged: the loss or the weights were no longer finite (see the trainer log; a resume would diverge again)',
+  failed: 'failed (see the trainer log)',
+};
 async function tick() {
   try {
     const st = await (await fetch('status.json', { cache: 'no-store' })).json();
