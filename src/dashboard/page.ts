@@ -12,6 +12,7 @@ export const DASHBOARD_PAGE = `<!doctype html>
 body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1180px; padding: 0 1em; color: #222; }
 h1 { font-size: 1.5em; margin: 0 0 0.2em; } h2 { font-size: 1.1em; margin: 1.4em 0 0.4em; border-bottom: 1px solid #ddd; }
 #state { color: #666; margin: 0 0 1em; }
+h1, h2, p { overflow-wrap: anywhere; } /* a run's name with no hyphen or space ran off a phone's screen */
 .figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 10px; }
 .figure { background: #f6f8fa; border-radius: 6px; padding: 8px 12px; }
 .figure .label { color: #666; font-size: 0.85em; } .figure b { display: block; font-size: 1.5em; font-weight: 600; }

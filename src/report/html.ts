@@ -20,6 +20,7 @@ export const CSS = `
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto; max-width: 1180px; color: #222; padding: 0 1em; }
 h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { font-size: 1.15em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
 .sub { color: #666; margin-top: 0; }
+h1, h2, p { overflow-wrap: anywhere; } /* a run's name or folder with no hyphen or space ran off a phone's screen */
 .charts { display: flex; flex-wrap: wrap; gap: 12px; }
 svg.chart { background: #fff; border: 1px solid #e4e4e4; max-width: 100%; height: auto; }
 svg .title { font-size: 14px; font-weight: 600; } svg text { font-size: 11px; fill: #333; }

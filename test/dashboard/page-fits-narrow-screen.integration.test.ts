@@ -13,7 +13,8 @@ const worker = (name: string, address: string | null) => ({
   worker: name, backend: 'tensorflow-gpu', threads: 1, microBatches: 1234, examples: 123456, computeMs: 98765, imagesPerSec: 1250, lastWorkMsAgo: 120, address, lastHeartbeatMsAgo: 800,
 });
 const STATUS: DashboardStatus = {
-  run: 'narrow', epoch: 2, epochs: 3, step: 40, stepInEpoch: 8, stepsInEpoch: 16, workersAlive: 2, workersWanted: 2, imagesPerSec: 2500, loss: 1.2, smoothedLoss: 1.25,
+  // A run name with no hyphen or space to break at: the page's title line ran off the side.
+  run: 'cifar3x100epochsfromthearticlesvaluesonfourthreadsofthebigbox', epoch: 2, epochs: 3, step: 40, stepInEpoch: 8, stepsInEpoch: 16, workersAlive: 2, workersWanted: 2, imagesPerSec: 2500, loss: 1.2, smoothedLoss: 1.25,
   lossCurve: Array.from({ length: 40 }, (_, i) => [i + 1, 2 - i / 40] as [number, number]),
   epochsDone: [{ epoch: 1, step: 16, trainLoss: 1.5, runningAcc: 0.4, valLoss: 1.4, trainAcc: 0.45, valAcc: 0.44, imagesPerSec: 2400 }],
   etaSec: 30, evaluating: false, workers: [worker('ws-worker-on-gpu-box-1', '203.0.113.17:51234'), worker('thread-1', null)], backends: ['tensorflow-gpu'], finished: false, ended: null, uptimeSec: 20,
