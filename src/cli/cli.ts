@@ -95,8 +95,11 @@ function usageError(msg: string, command: string | undefined, args: readonly str
     });
     return new TrainerError('E_USAGE', `${parts.join('; ')} (see ${help})`);
   }
-  // "Not enough non-option arguments: got 0, need at least 1": the command's words say which.
+  // "Not enough non-option arguments: got 0, need at least 1": the command's words say which; unless
+  // a number option took the missing word as its value (`predict --top x.png`): that is the mistake.
   if (/^Not enough non-option arguments/.test(msg) && command) {
+    const took = wordForNumber(command, args);
+    if (took !== null) return new TrainerError('E_USAGE', `${took} (see ${help})`);
     const spec = (COMMANDS[command] as Command).spec;
     const names = [...spec.matchAll(/<(\w+)(?:\.\.)?>/g)].map((m) => m[1]).join(', ');
     return new TrainerError('E_USAGE', `missing ${names}: trainer ${spec} (see ${help})`);
@@ -154,6 +157,20 @@ function noNumber(command: string, args: readonly string[]): string | null {
     const missing = (token: string, i: number) =>
       spellings.some((s) => (token === s && bare(typed[i + 1])) || (token.startsWith(`${s}=`) && none(token.slice(s.length + 1))));
     if (typed.some(missing)) return `--${o.name} needs a number`;
+  }
+  return null;
+}
+
+/** A number option that took a word which is no number as its value (`--top x.png`), said as badNumber says it; null if none. */
+function wordForNumber(command: string, args: readonly string[]): string | null {
+  const end = args.indexOf('--');
+  const typed = end < 0 ? args : args.slice(0, end);
+  for (const o of declaredOptions((COMMANDS[command] as Command).options)) {
+    if (o.type !== 'number') continue;
+    const spellings = [o.name, camel(o.name), ...[o.alias ?? []].flat()].map((n) => (n.length === 1 ? `-${n}` : `--${n}`));
+    const at = typed.findIndex((t) => spellings.includes(t));
+    const word = at < 0 ? undefined : typed[at + 1];
+    if (word !== undefined && !word.startsWith('-') && Number.isNaN(Number(word))) return `--${o.name} must be a number, got ${JSON.stringify(word)}`;
   }
   return null;
 }
