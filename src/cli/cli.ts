@@ -53,8 +53,7 @@ function optionNames(options: Command['options']): string[] {
  * counted. Flags (booleans) and repeatable options may come twice.
  */
 function givenTwice(command: string, parsed: Record<string, unknown>, args: readonly string[]): string | null {
-  const end = args.indexOf('--');
-  const typed = end < 0 ? args : args.slice(0, end);
+  const typed = typedWords(args);
   const twice = declaredOptions((COMMANDS[command] as Command).options).find((o) => {
     if (o.type === 'boolean' || o.array === true) return false;
     const spellings = [o.name, camel(o.name), ...[o.alias ?? []].flat()].map((n) => (n.length === 1 ? `-${n}` : `--${n}`));
@@ -147,15 +146,12 @@ const NEGATIVE = /^-([0-9]+(\.[0-9]+)?|\.[0-9]+)$/;
  * retried forever and `--threads=` was "got 0". Named here as declared.
  */
 function noNumber(command: string, args: readonly string[]): string | null {
-  const end = args.indexOf('--');
-  const typed = end < 0 ? args : args.slice(0, end);
-  for (const o of declaredOptions((COMMANDS[command] as Command).options)) {
-    if (o.type !== 'number') continue;
-    const spellings = [o.name, camel(o.name), ...[o.alias ?? []].flat()].map((n) => (n.length === 1 ? `-${n}` : `--${n}`));
+  const typed = typedWords(args);
+  for (const o of numberOptions(command)) {
     const none = (value: string) => value.trim() === '';
     const bare = (next: string | undefined) => next === undefined || none(next) || (next.startsWith('-') && !NEGATIVE.test(next));
     const missing = (token: string, i: number) =>
-      spellings.some((s) => (token === s && bare(typed[i + 1])) || (token.startsWith(`${s}=`) && none(token.slice(s.length + 1))));
+      o.spellings.some((s) => (token === s && bare(typed[i + 1])) || (token.startsWith(`${s}=`) && none(token.slice(s.length + 1))));
     if (typed.some(missing)) return `--${o.name} needs a number`;
   }
   return null;
@@ -163,16 +159,26 @@ function noNumber(command: string, args: readonly string[]): string | null {
 
 /** A number option that took a word which is no number as its value (`--top x.png`), said as badNumber says it; null if none. */
 function wordForNumber(command: string, args: readonly string[]): string | null {
-  const end = args.indexOf('--');
-  const typed = end < 0 ? args : args.slice(0, end);
-  for (const o of declaredOptions((COMMANDS[command] as Command).options)) {
-    if (o.type !== 'number') continue;
-    const spellings = [o.name, camel(o.name), ...[o.alias ?? []].flat()].map((n) => (n.length === 1 ? `-${n}` : `--${n}`));
-    const at = typed.findIndex((t) => spellings.includes(t));
+  const typed = typedWords(args);
+  for (const o of numberOptions(command)) {
+    const at = typed.findIndex((t) => o.spellings.includes(t));
     const word = at < 0 ? undefined : typed[at + 1];
     if (word !== undefined && !word.startsWith('-') && Number.isNaN(Number(word))) return `--${o.name} must be a number, got ${JSON.stringify(word)}`;
   }
   return null;
+}
+
+/** The words typed before `--` (after it, every word is an argument). */
+function typedWords(args: readonly string[]): readonly string[] {
+  const end = args.indexOf('--');
+  return end < 0 ? args : args.slice(0, end);
+}
+
+/** The command's number options, each with the ways it may be typed (--top-k, --topK, -k). */
+function numberOptions(command: string): { name: string; spellings: string[] }[] {
+  return declaredOptions((COMMANDS[command] as Command).options)
+    .filter((o) => o.type === 'number')
+    .map((o) => ({ name: o.name, spellings: [o.name, camel(o.name), ...[o.alias ?? []].flat()].map((n) => (n.length === 1 ? `-${n}` : `--${n}`)) }));
 }
 
 /**
@@ -181,8 +187,7 @@ function wordForNumber(command: string, args: readonly string[]): string | null 
  * exit 0, and `--json=1` printed text. Named here as typed. Dotted config keys are checked apart.
  */
 function badFlag(command: string, args: readonly string[]): string | null {
-  const end = args.indexOf('--');
-  const typed = end < 0 ? args : args.slice(0, end);
+  const typed = typedWords(args);
   for (const o of declaredOptions((COMMANDS[command] as Command).options)) {
     if (o.type !== 'boolean') continue;
     const spellings = [o.name, camel(o.name)].map((n) => `--${n}=`);
