@@ -158,12 +158,19 @@ function measured(cmd: string, args: string[], env?: NodeJS.ProcessEnv): { out: 
   const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26, ...(env ? { env } : {}) });
   const wall = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`${cmd} ${args.slice(0, 2).join(' ')} exited with ${r.status ?? r.signal}`);
+  return { out: r.stdout, othersCores: othersCoresSince(busy0, wall) };
+}
+
+/**
+ * The cores the rest of the machine used over the last `wall` seconds, from the machine's busy time
+ * when they began (`busy0`) less the children's CPU time meanwhile (this process's own is negligible).
+ */
+function othersCoresSince(busy0: number | null, wall: number): number | null {
   const busy1 = machineBusySec();
-  // The child's CPU time (this process's own is negligible meanwhile).
   const childCpu = childCpuSec();
   const mine = childCpu - lastChildCpu;
   lastChildCpu = childCpu;
-  return { out: r.stdout, othersCores: busy0 === null || busy1 === null ? null : Math.max(0, (busy1 - busy0 - mine) / wall) };
+  return busy0 === null || busy1 === null ? null : Math.max(0, (busy1 - busy0 - mine) / wall);
 }
 
 let lastChildCpu = 0;
@@ -215,11 +222,7 @@ async function runPair(s: ChildSpec): Promise<Run<ChildResult>> {
   const busy0 = machineBusySec();
   const t0 = performance.now();
   const [a, b] = await Promise.all([startChild({ ...s, label: `${s.label} a` }), startChild({ ...s, label: `${s.label} b` })]);
-  const wall = (performance.now() - t0) / 1000;
-  const busy1 = machineBusySec();
-  const childCpu = childCpuSec();
-  const mine = childCpu - lastChildCpu;
-  lastChildCpu = childCpu;
+  const othersCores = othersCoresSince(busy0, (performance.now() - t0) / 1000);
   const epochs = a.epochs.map((x, i) => x + (b.epochs[i] ?? 0));
   const value: ChildResult = {
     label: s.label,
@@ -230,7 +233,7 @@ async function runPair(s: ChildSpec): Promise<Run<ChildResult>> {
     maxRssMB: a.maxRssMB + b.maxRssMB,
     startupSec: Math.max(a.startupSec, b.startupSec),
   };
-  return { value, othersCores: busy0 === null || busy1 === null ? null : Math.max(0, (busy1 - busy0 - mine) / wall), load: loadavg()[0] ?? 0 };
+  return { value, othersCores, load: loadavg()[0] ?? 0 };
 }
 
 /**

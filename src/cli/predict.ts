@@ -3,10 +3,10 @@
  * under a trained model, the article's "Label: 1 – Class: automobile" on real
  * files.
  */
-import { access, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readExportedModel } from '../coordinator/export.js';
-import { RunFolder } from '../coordinator/run-folder.js';
+import { exists, RunFolder } from '../coordinator/run-folder.js';
 import { selectBackend } from '../worker/backend.js';
 import { fsFaultText } from '../shared/atomic-file.js';
 import { BACKENDS, type BackendName } from '../shared/config.js';
@@ -16,15 +16,13 @@ import { decodeImage, toCifarRecord } from '../predict/image.js';
 import { readImageFile } from '../predict/image-file.js';
 import type { PredictArgs } from './commands.js';
 
-const hasFile = (file: string) => access(file).then(() => true, () => false);
-
 async function modelDir(run: string): Promise<string> {
   const folder = new RunFolder(run);
   if (await folder.hasModelFile()) return folder.modelDir;
   // A mistyped --run was "cannot read runs/dmeo/model.json: … (ENOENT)": a file in a folder that is not there.
   const notFolder = await stat(run).then((st) => (st.isDirectory() ? null : 'a file, not a folder'), fsFaultText);
   if (notFolder !== null) throw new TrainerError('E_USAGE', `--run ${run} is not a run or model folder: ${notFolder}`);
-  if (await hasFile(join(run, 'model.json'))) return run;
+  if (await exists(join(run, 'model.json'))) return run;
   // A run with no model yet says why (unfinished). Another folder (runs/, where runs/NAME was meant)
   // was "cannot read runs/model.json: … (ENOENT)", as if it were a model's folder missing its file.
   throw (await folder.unfinished()) ?? new TrainerError('E_USAGE', `--run ${run} is not a run or model folder: no model.json in it nor in its model/`);

@@ -9,7 +9,6 @@ import { claimRunFolder, type RunStart } from '../coordinator/run-config.js';
 import { runTraining, type RunEnd } from '../coordinator/run.js';
 import type { StepTiming } from '../coordinator/train-loop.js';
 import type { Config } from '../shared/config.js';
-import { isTrainerError } from '../shared/errors.js';
 import type { PoolLaunch } from '../transports/create-pool.js';
 import { downloadProgress, isOutputClosed, note, stopOnSignal, stoppedExit } from './output.js';
 import { createProgress, type Progress } from './progress.js';
@@ -74,6 +73,8 @@ export async function trainWatched(w: WatchedRun): Promise<void> {
       },
       ...(d ? { onPool: d.onPool, onHistory: d.onHistory } : {}),
       beforePoolClose: async (how: RunEnd) => {
+        // How training ended, diverged included (the page said "failed (see the trainer log)" of it).
+        ended = how;
         if (how === 'finished') signals.finished();
         // On the workers' port, the dashboard goes with the pool: an open page is shown the end first.
         if (d && !d.served) await d.end(how);
@@ -111,10 +112,6 @@ export async function trainWatched(w: WatchedRun): Promise<void> {
         if (w.json) process.stdout.write(`${JSON.stringify(m)}\n`);
       },
     });
-  } catch (err) {
-    // A diverged run's page said "failed (see the trainer log)", as of a bug or a lost disk.
-    if (isTrainerError(err, 'E_DIVERGED')) ended = 'diverged';
-    throw err;
   } finally {
     // On the workers' port it was shown before the pool closed (beforePoolClose).
     if (dash?.served) await dash.end(ended);

@@ -143,7 +143,7 @@ export class RunFolder {
     }
     // A run that diverged (E_DIVERGED) diverges again on --resume, the one way out named: where its
     // checkpoint is at an epoch's end, ending the run there writes that checkpoint's model.
-    const diverged = await access(this.divergedFile).then(() => true, () => false);
+    const diverged = await exists(this.divergedFile);
     const ck = diverged ? await this.readCheckpoint() : null;
     const atEpochEnd = ck !== null && ck.epoch >= 1 && ck.stepInEpoch === 0
       ? ` (it stopped with E_DIVERGED, and diverges again from there; ${this.resumeCommand()} --train.epochs ${ck.epoch} ends it at its checkpoint, epoch ${ck.epoch}, and writes that model)`
@@ -455,7 +455,7 @@ function parseJsonLines<T>(text: string, is: (v: unknown) => v is T): T[] {
 }
 
 /** Whether `path` is there (any kind of file). */
-function exists(path: string): Promise<boolean> {
+export function exists(path: string): Promise<boolean> {
   return access(path).then(
     () => true,
     () => false,

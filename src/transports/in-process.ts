@@ -5,7 +5,7 @@
  */
 import type { LoadedData } from '../data/dataset.js';
 import type { Normalization } from '../data/normalize.js';
-import { selectBackend } from '../worker/backend.js';
+import { backendLine, selectBackend } from '../worker/backend.js';
 import { MicroBatchComputer, type BatchStats } from '../worker/gradient.js';
 import type { ModelSpec } from '../worker/model.js';
 import { refuseOversizeTasks } from '../worker/webgpu-errors.js';
@@ -85,7 +85,7 @@ export class InProcessPool implements WorkerPool {
 
 export const createInProcessPool: PoolFactory = async ({ config, model, data, normalization, log }) => {
   const b = await selectBackend(config.backend, config.gpu);
-  log(`backend: ${b.name}${b.detail ? ` (${b.detail})` : ''}`);
+  log(backendLine(b));
   refuseOversizeTasks(model, { microBatch: Math.ceil(config.train.batchSize / config.train.microBatches), maxBatch: maxTaskBatch(config) });
   return new InProcessPool(model, normalization, data, maxTaskBatch(config), b.kind);
 };

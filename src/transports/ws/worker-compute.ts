@@ -8,7 +8,7 @@
 import type { Normalization } from '../../data/normalize.js';
 import type { BackendName } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
-import { checkWebGpuForThreads, selectBackend, type SelectedBackend } from '../../worker/backend.js';
+import { backendLine, checkWebGpuForThreads, selectBackend, type SelectedBackend } from '../../worker/backend.js';
 import { MicroBatchComputer, type BatchStats } from '../../worker/gradient.js';
 import { getModel, type ModelSpec } from '../../worker/model.js';
 import { microBatchSizes, warmUp } from '../../worker/warm-up.js';
@@ -115,7 +115,7 @@ export class WorkerCompute {
 
   private async loadBackend(name: BackendName): Promise<void> {
     this.backend = await selectBackend(name, this.o.gpu);
-    this.o.log(`backend: ${this.backend.name}${this.backend.detail ? ` (${this.backend.detail})` : ''}`);
+    this.o.log(backendLine(this.backend));
   }
 
   /** Before saying ready: with several threads, they start (once per run and dataset) and load their backend. */
