@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
 import type { TraceEvent } from '../../src/cli/trace.js';
+import { balanceOf } from '../../scripts/trace-balance.js';
 import { loadCheckpoint } from '../../src/coordinator/checkpoint.js';
 import { RunFolder } from '../../src/coordinator/run-folder.js';
 import { tempDir } from '../helpers.js';
@@ -45,6 +46,11 @@ test('--trace writes a Chrome trace with one step span per step, its phases, and
   assert.ok(names.includes('coordinator'));
   assertTimedMicroBatches(trace, 40);
   assertNested(trace);
+  // scripts/trace-balance.ts reads what a run writes: every step, its 4 micro-batches
+  const balance = balanceOf(trace.traceEvents, 0);
+  assert.ok(balance !== null);
+  assert.equal(balance.steps, 10);
+  for (const split of Object.keys(balance.splits)) assert.equal(split.split('/').reduce((a, n) => a + Number(n), 0), 4, split);
 });
 
 interface ChromeTrace {
