@@ -193,6 +193,7 @@ export const ENV_HELP =
   'Environment: TRAINER_TOKEN (shared token of coordinator and workers), TRAINER_CACHE_DIR (a worker\'s dataset cache), ' +
   'TRAINER_WEBGPU_ADAPTER=NAME (webgpu: the first adapter whose name contains NAME, over --gpu), ' +
   'TRAINER_WARMUP_STEPS=N (wasm: at most N warm-up gradients, within 3 s, per thread or worker before the first step; default 400, 0 none). ' +
+  'TRAINER_STOP_WITH_PID=PID (train, coordinator: stop at the next step, with a checkpoint, once process PID has gone; trainer.sbatch sets it to its batch shell). ' +
   'Switches, 0 (off) or 1 (on, the default but for TRAINER_DEBUG), anything else refused: ' +
   'TRAINER_DEBUG=1 (stack traces of internal errors), TRAINER_WASM_SIMD=0 (stock wasm kernels), ' +
   'TRAINER_WASM_FMA=0 (wasm: multiply and add rounded separately, as on a CPU without FMA: the same last bits on every CPU), ' +

@@ -6,6 +6,7 @@
  * threads inherit the environment of the command that checked it.
  */
 import { TrainerError } from '../shared/errors.js';
+import { launcherPid } from './launcher-watch.js';
 
 /** Switches: 0 turns one off, 1 (or empty, or unset) leaves it as it is by default. */
 const SWITCHES = [
@@ -31,4 +32,5 @@ export function checkEnvironment(env: NodeJS.ProcessEnv = process.env): void {
   if (steps !== undefined && !/^\d+$/.test(steps)) {
     throw new TrainerError('E_USAGE', `TRAINER_WARMUP_STEPS must be a whole number of warm-up gradients (0: none), got ${JSON.stringify(steps)}`);
   }
+  launcherPid(env);
 }

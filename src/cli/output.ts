@@ -1,6 +1,7 @@
 /** How the CLI talks to people: one-line errors and notes on stderr, progress only on a terminal, Ctrl-C. */
 import { constants as osConstants } from 'node:os';
 import { TrainerError, fail } from '../shared/errors.js';
+import { STOP_WITH_PID, watchLauncher } from './launcher-watch.js';
 import { takeEarlyUsr1 } from './no-inspector.js';
 import { endStartSignals } from './start-signals.js';
 import type { DownloadProgress } from '../data/download.js';
@@ -126,6 +127,11 @@ export function stopOnSignal(controller: AbortController, beforeNote: () => void
     note(`\nstandard output was closed: ${stopping()}\n`);
     controller.abort();
   };
+  const endLauncherWatch = watchLauncher((pid) => {
+    if (controller.signal.aborted) return;
+    note(`\nthe process that launched it (pid ${pid}, ${STOP_WITH_PID}) is gone: ${stopping()}\n`);
+    controller.abort();
+  });
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
@@ -137,6 +143,7 @@ export function stopOnSignal(controller: AbortController, beforeNote: () => void
   const over = () => {
     if (ended) return;
     ended = true;
+    endLauncherWatch();
     // The run is over, only its files and the exit are left: a signal now ends the process with the
     // status it has (Node's default action made a finished run, model saved, exit 143).
     const onLate = () => process.exit(process.exitCode ?? 0);

@@ -284,6 +284,21 @@ describe('trainer.sbatch on a real Slurm', { concurrency: 3 }, () => {
     assert.deepEqual(pidsWith('--run.name batch-only'), [], 'no coordinator or worker left once the job has ended');
   });
 
+  test('scancel -b -s KILL (the batch shell killed outright): the coordinator, in a session of its own, stops at the next step with a checkpoint (it trained on outside the job)', { skip }, async () => {
+    const job = await submit(['--nodes', '1'], runFlags('killed-shell', 40, 1024), slurmEnv());
+    const deadline = performance.now() + JOB_LIMIT_MS;
+    while (!/Epoch 1,/.test(await output(job)) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await run('scancel', ['-b', '-s', 'KILL', job.id], { env: slurmEnv(), timeout: 10_000 });
+    await finished(job);
+    // The job has ended; its coordinator writes on into the job's output file until it has stopped.
+    while (pidsWith('--run.name killed-shell').length > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(pidsWith('--run.name killed-shell'), [], 'no coordinator left');
+    const out = await output(job);
+    assert.match(out, /the process that launched it \(pid \d+, TRAINER_STOP_WITH_PID\) is gone: stopping at the next step/);
+    assert.match(out, /stopped at epoch \d+, step \d+; checkpoint written/);
+    assert.doesNotMatch(out, /Epoch 40,/);
+  });
+
   test('--gpus-per-task 1 gives each task its own CUDA_VISIBLE_DEVICES and each worker --gpu 0', { skip }, async () => {
     // A stand-in trainer: no GPU backend can load here, and the choice is made before it would.
     const stub = join(dir, 'stub-trainer.sh');

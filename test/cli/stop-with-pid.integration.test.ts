@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'node:test';
+import { tempDir } from '../helpers.js';
+import { CLI, expectFailures, smallConfigFile } from './cli-helpers.js';
+
+test('TRAINER_STOP_WITH_PID: once that process is killed, trainer train stops at the next step with its checkpoint (exit 130); a value that is no process id is E_USAGE', async () => {
+  const dir = await tempDir();
+  const config = await smallConfigFile(dir, 'run', 50);
+  // The launcher: what trainer.sbatch's batch shell is to its coordinator.
+  const launcher = spawn('sleep', ['600'], { stdio: 'ignore' });
+  const launcherGone = new Promise((r) => launcher.once('exit', r));
+  const child = spawn(process.execPath, [CLI, 'train', '--config', config, '--run.name', 'orphan', '--data.synthetic.trainSize', '2000'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TRAINER_STOP_WITH_PID: String(launcher.pid) },
+  });
+  let out = '';
+  let killedAt = 0;
+  const onData = (s: string) => {
+    out += s;
+    if (killedAt === 0 && /Epoch 1,/.test(out)) {
+      killedAt = Date.now();
+      launcher.kill('SIGKILL');
+    }
+  };
+  child.stdout.setEncoding('utf8').on('data', onData);
+  child.stderr.setEncoding('utf8').on('data', onData);
+  const guard = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  clearTimeout(guard);
+  launcher.kill('SIGKILL');
+  await launcherGone;
+  assert.equal(code, 130, out);
+  assert.ok(killedAt > 0, out);
+  assert.match(out, new RegExp(`the process that launched it \\(pid ${launcher.pid}, TRAINER_STOP_WITH_PID\\) is gone: stopping at the next step`));
+  assert.match(out, /stopped at epoch \d+, step \d+; checkpoint written, continue with --resume/);
+  assert.ok(Date.now() - killedAt < 20_000, `stopped ${Date.now() - killedAt} ms after its launcher was killed`);
+  assert.ok(existsSync(join(dir, 'runs', 'orphan', 'checkpoint', 'state.ckpt')), 'the checkpoint is there');
+
+  process.env.TRAINER_STOP_WITH_PID = 'abc';
+  try {
+    expectFailures([[['train', '--config', config], 'error E_USAGE: TRAINER_STOP_WITH_PID must be a process id (a whole number from 1), got "abc"\n']]);
+  } finally {
+    delete process.env.TRAINER_STOP_WITH_PID;
+  }
+});
