@@ -87,7 +87,8 @@ async function tick() {
     $('loss').textContent = fixed(st.smoothedLoss, 4);
     const lastEval = st.epochsDone.filter((e) => e.valAcc !== null).pop();
     $('val-acc').textContent = lastEval ? lastEval.valAcc.toFixed(3) + ' (epoch ' + lastEval.epoch + ')' : '–';
-    $('speed').textContent = Math.round(st.imagesPerSec);
+    // Before the first step's report there is no speed yet: 0 read as a stalled run.
+    $('speed').textContent = st.stepsInEpoch > 0 ? Math.round(st.imagesPerSec) : '–';
     $('eta').textContent = st.finished ? 'done' : endedAs ? '–' : st.evaluating ? 'evaluating' + (st.etaSec === null ? '' : ', ~' + duration(st.etaSec)) : duration(st.etaSec);
     $('alive').textContent = st.workersAlive;
     $('wanted').textContent = st.workersWanted;

@@ -25,6 +25,7 @@ test('the dashboard on a real coordinator\'s port sees a real worker process joi
     await page.goto(`http://127.0.0.1:${port}/`);
     await page.waitForFunction('document.getElementById("state").textContent.startsWith("waiting for workers")', undefined, { timeout: 10_000 });
     assert.equal(await page.locator('#workers tr.worker').count(), 0);
+    assert.equal(await page.textContent('#speed'), '–', 'no images/s before a step has run (it said 0)');
 
     procs.push(spawnWorker(`127.0.0.1:${port}`, dir, 'watched-worker'));
     await page.waitForFunction('document.querySelectorAll("#workers tr.worker").length === 1', undefined, { timeout: 30_000 });
