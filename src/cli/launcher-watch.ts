@@ -7,6 +7,7 @@
  * outside the job for minutes, holding its port and its run's lock against a requeued job's resume.
  */
 import { TrainerError } from '../shared/errors.js';
+import { isRunning } from '../shared/processes.js';
 
 export const STOP_WITH_PID = 'TRAINER_STOP_WITH_PID';
 
@@ -28,20 +29,10 @@ export function watchLauncher(onGone: (pid: number) => void, env: NodeJS.Process
   const pid = launcherPid(env);
   if (pid === null) return () => {};
   const timer = setInterval(() => {
-    if (alive(pid)) return;
+    if (isRunning(pid)) return;
     clearInterval(timer);
     onGone(pid);
   }, POLL_MS);
   timer.unref();
   return () => clearInterval(timer);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it is there, another user's.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

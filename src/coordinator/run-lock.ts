@@ -20,6 +20,7 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { fsFaultText, ioError, removeOrphanTemps, tempFileFor, tempNamesOf } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
+import { procStat } from '../shared/processes.js';
 
 /** Who holds a lock, and how long ago it was last renewed. */
 export interface LockOwner {
@@ -293,16 +294,3 @@ function self(): Pick<LockOwner, 'bootId' | 'startTicks' | 'pidNs'> {
   return selfIdentity;
 }
 
-/** Linux's /proc/<pid>/stat: the process's state (field 3) and start time (field 22); null without /proc or that process. */
-function procStat(pid: number): { state: string; startTicks: number } | null {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-  // After the command's name in parentheses, which may hold spaces and parentheses itself.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const startTicks = Number(fields[19]);
-  return Number.isSafeInteger(startTicks) ? { state: fields[0] ?? '', startTicks } : null;
-}

@@ -11,6 +11,7 @@ import { open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promis
 import { basename, dirname, join } from 'node:path';
 import { TrainerError, isTrainerError } from './errors.js';
 import { makeDir } from './make-dir.js';
+import { isRunning } from './processes.js';
 
 /** The temporary files being written now: a command stopped by a signal removes them (removeTempsInFlight). */
 const inFlight = new Set<string>();
@@ -173,15 +174,6 @@ export async function removeOrphanTemps(dir: string, o: { names?: RegExp; untouc
     removed.push(name);
   }
   return removed;
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Bytes of a typed array's window (no copy). */
