@@ -131,11 +131,12 @@ async function ensureCifar10(opts: DataOptions): Promise<string> {
   ];
   const misplaced = expected.find(([, kind, , folder]) => kind !== null && (kind === 'folder') !== folder);
   if (misplaced) throw new TrainerError('E_DATA', `${misplaced[0]} is not ${misplaced[2]}`);
+  await checkLooseBatches(dir, batches);
   const url = opts.url ?? CIFAR10_URL;
   if (!opts.download) {
     throw new TrainerError(
       'E_DATA',
-      `no CIFAR-10 data in ${dir}: put ${CIFAR10_TARBALL} (from ${hideCredentials(url)}) or ${BATCHES_DIR}/ there, ` +
+      `no CIFAR-10 data in ${dir}${await pythonVersionNote(dir)}: put ${CIFAR10_TARBALL} (from ${hideCredentials(url)}) or ${BATCHES_DIR}/ there, ` +
         `or pass --data.download true${opts.fixedSource ? '' : ', or use --data.source synthetic'}`,
     );
   }
@@ -159,6 +160,30 @@ async function ensureCifar10(opts: DataOptions): Promise<string> {
     throw err;
   }
   return extractCifarTarball(tarball, dir);
+}
+
+/**
+ * E_DATA when data.path holds the batch files themselves: given the extracted folder (the path
+ * ending in cifar-10-batches-bin, as a user points at the data), it was "no CIFAR-10 data in
+ * DIR: put cifar-10-batches-bin/ there" with the data in DIR, and with data.download the archive
+ * was downloaded and extracted inside it.
+ */
+async function checkLooseBatches(dir: string, batches: string): Promise<void> {
+  if ((await kindOf(join(dir, TRAIN_BATCH_FILES[0] as string))) !== 'file') return;
+  throw new TrainerError(
+    'E_DATA',
+    basename(dir) === BATCHES_DIR
+      ? `${dir} is the extracted folder itself: data.path is the folder holding it, --data.path ${dirname(dir)}`
+      : `${dir} holds the batch files themselves: data.path is the folder holding them in ${BATCHES_DIR}/ (move them to ${batches})`,
+  );
+}
+
+/** The Python version's folder or archive in `dir`, named: it is CIFAR-10, and taken for it. */
+async function pythonVersionNote(dir: string): Promise<string> {
+  for (const name of ['cifar-10-batches-py', 'cifar-10-python.tar.gz']) {
+    if ((await kindOf(join(dir, name))) !== null) return ` (${name} there is CIFAR-10's Python version: trainer reads the binary version)`;
+  }
+  return '';
 }
 
 async function ensureSynthetic(opts: DataOptions): Promise<string> {
