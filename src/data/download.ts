@@ -132,7 +132,7 @@ async function openFollowingRedirects(
     if (REDIRECTS.has(status) && res.headers.location !== undefined) {
       res.resume();
       if (hop >= maxRedirects) throw new TrainerError('E_DOWNLOAD', `download of ${shown} failed: more than ${maxRedirects} redirects`);
-      current = new URL(res.headers.location, current).toString();
+      current = redirectTarget(shown, status, res.headers.location, current);
       continue;
     }
     if (status !== 200) {
@@ -144,6 +144,25 @@ async function openFollowingRedirects(
     }
     return res;
   }
+}
+
+/**
+ * Where a redirect leads, resolved against the URL it answered. One to a URL that does not parse,
+ * or to another scheme (ftp://, file://), was "failed: Invalid URL" or "download URL must be
+ * http:// or https://, got ftp://…" with data.url an https:// URL: it named neither the redirect
+ * nor the data.url it came from.
+ */
+function redirectTarget(shown: string, status: number, location: string, current: string): string {
+  let next: URL | null = null;
+  try {
+    next = new URL(location, current);
+  } catch {
+    // refused below
+  }
+  if (next === null || (next.protocol !== 'http:' && next.protocol !== 'https:')) {
+    throw new TrainerError('E_DOWNLOAD', `download of ${shown} failed: HTTP ${status} redirects to ${JSON.stringify(hideCredentials(location))}, which is not an http:// or https:// URL`);
+  }
+  return next.toString();
 }
 
 function get(url: string, idleTimeoutMs: number, signal: AbortSignal | undefined, stopped: () => TrainerError): Promise<IncomingMessage> {

@@ -46,3 +46,26 @@ test('a redirect loop stops after a bounded number of hops with E_DOWNLOAD', { t
   });
   assert.equal(server.requests.length, 6, 'the first request plus 5 redirects');
 });
+
+test('a redirect to a URL that does not parse, or to another scheme, is E_DOWNLOAD naming data.url and the redirect (it was "Invalid URL", or "download URL must be http://" naming the redirect alone)', { timeout: 15_000 }, async (t) => {
+  const { dir: work, cleanup } = await tempDir();
+  t.after(cleanup);
+  const server = await serve((req, res) => {
+    res.writeHead(302, { location: req.url === '/ftp' ? 'ftp://mirror.example/cifar-10-binary.tar.gz' : 'http://[bad' });
+    res.end();
+  });
+  t.after(server.close);
+
+  const cases: [string, string][] = [
+    ['/ftp', '"ftp://mirror.example/cifar-10-binary.tar.gz"'],
+    ['/bad', '"http://[bad"'],
+  ];
+  for (const [path, shown] of cases) {
+    await assert.rejects(loadDatasets(options(join(work, 'data'), { download: true, url: server.url(path) })), (err) => {
+      assert.ok(isTrainerError(err, 'E_DOWNLOAD'), String(err));
+      assert.equal(err.message, `download of ${server.url(path)} failed: HTTP 302 redirects to ${shown}, which is not an http:// or https:// URL`);
+      return true;
+    });
+  }
+  assert.deepEqual(server.requests, ['/ftp', '/bad']);
+});
