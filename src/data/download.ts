@@ -211,6 +211,8 @@ export async function extractCifarTarball(tarball: string, destDir: string): Pro
   const tmp = await mkdtemp(join(destDir, `.${BATCHES_DIR}.extract-${process.pid}-`)).catch((err: unknown) => {
     throw new TrainerError('E_DATA', `cannot extract ${tarball} into ${destDir}: ${fsFault(err) ?? errorText(err)} (data.path must be writable: extract the archive there by hand, or give a writable data.path holding a copy)`, { cause: err });
   });
+  // What else the archive holds, at its top: a foreign archive (the Python version, CIFAR-100) is named by it.
+  const tops = new Set<string>();
   try {
     try {
       await tar.x({
@@ -221,7 +223,9 @@ export async function extractCifarTarball(tarball: string, destDir: string): Pro
         filter: (path, entry) => {
           const type = 'type' in entry ? entry.type : 'File';
           const clean = path.replace(/^\.\//, '');
-          return (type === 'File' || type === 'Directory') && (clean === BATCHES_DIR || clean.startsWith(`${BATCHES_DIR}/`));
+          const ours = clean === BATCHES_DIR || clean.startsWith(`${BATCHES_DIR}/`);
+          if (!ours && tops.size < 3) tops.add(clean.replace(/\/.*$/s, '/'));
+          return (type === 'File' || type === 'Directory') && ours;
         },
       });
     } catch (err) {
@@ -237,7 +241,9 @@ export async function extractCifarTarball(tarball: string, destDir: string): Pro
     for (const file of [...TRAIN_BATCH_FILES, TEST_BATCH_FILE, META_FILE]) {
       const ok = await stat(join(tmp, BATCHES_DIR, file)).then((s) => s.isFile(), () => false);
       if (!ok) {
-        throw new TrainerError('E_DATA', `${tarball} does not contain ${BATCHES_DIR}/${file}: not the CIFAR-10 binary archive?`);
+        // It was left in data.path, and each run extracted it again with this message: say what to do.
+        const holds = tops.size === 0 ? '' : ` (it holds ${[...tops].join(', ')})`;
+        throw new TrainerError('E_DATA', `${tarball} does not contain ${BATCHES_DIR}/${file}${holds}: not the CIFAR-10 binary archive? (delete it to download again)`);
       }
     }
     try {
