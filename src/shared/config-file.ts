@@ -61,10 +61,11 @@ export async function readConfigFile(file: string): Promise<unknown> {
     doc = parseYaml(text).value;
   } catch (err) {
     const first = ((err as Error).message.split('\n')[0] ?? '').replace(/:$/, ''); // its excerpt of the file follows the colon
-    throw new TrainerError('E_CONFIG', `config file ${file} is not valid YAML: ${first}`);
+    const line = (err as { linePos?: { line: number }[] }).linePos?.[0]?.line;
+    throw new TrainerError('E_CONFIG', `config file ${file} is not valid YAML: ${first}${line === undefined ? '' : spaceAfterColon(text.split(/\r?\n/)[line - 1])}`);
   }
   if (doc === null || doc === undefined) return {};
-  if (!isPlain(doc)) throw new TrainerError('E_CONFIG', `config file ${file} must hold a mapping of sections`);
+  if (!isPlain(doc)) throw new TrainerError('E_CONFIG', `config file ${file} must hold a mapping of sections${spaceAfterColon(doc)}`);
   const loop = selfReference(doc);
   if (loop !== null) throw new TrainerError('E_CONFIG', `config file ${file}: ${loop} holds an alias of itself (*name inside its own &name)`);
   checkSections(doc, DEFAULT_CONFIG, []);
@@ -98,8 +99,19 @@ function checkSections(doc: Plain, defaults: unknown, path: string[]): void {
     const d = Object.hasOwn(defaults, k) ? defaults[k] : undefined;
     if (!isPlain(d)) continue;
     if (isPlain(v)) checkSections(v, d, [...path, k]);
-    else if (v !== null) throw new TrainerError('E_CONFIG', `${[...path, k].join('.')} must be a section of keys, got ${quoteIn(doc, k)}`);
+    else if (v !== null) throw new TrainerError('E_CONFIG', `${[...path, k].join('.')} must be a section of keys, got ${quoteIn(doc, k)}${spaceAfterColon(v)}`);
   }
+}
+
+/**
+ * A hint where a line reads `key:value`: YAML takes that for one word, not a key and its value, and
+ * `epochs:1` under `train:` was "train must be a section of keys, got "epochs:1"" (`backend:cpu`
+ * alone: "must hold a mapping of sections"; beside other keys, "Implicit map keys need to be
+ * followed by map values"), none of which says what is wrong.
+ */
+function spaceAfterColon(text: unknown): string {
+  const m = typeof text === 'string' ? /^\s*([A-Za-z][\w.]*):([^\s/\\].*)$/.exec(text) : null;
+  return m === null ? '' : ` (YAML needs a space after a key's colon: ${m[1]}: ${m[2]})`;
 }
 
 /**
