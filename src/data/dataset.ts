@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { fsFault, outOfRoom, removeOrphanTemps } from '../shared/atomic-file.js';
-import { TrainerError } from '../shared/errors.js';
+import { diskFault, fsFault, outOfRoom, removeOrphanTemps } from '../shared/atomic-file.js';
+import { TrainerError, isTrainerError } from '../shared/errors.js';
 import { makeDir } from '../shared/make-dir.js';
 import { hideCredentials } from '../shared/url.js';
 import {
@@ -157,9 +157,19 @@ async function ensureCifar10(opts: DataOptions): Promise<string> {
   } catch (err) {
     // A failed or stopped download writes nothing: not even the folders made for it (rmdir: only when empty).
     for (const d of made) await rmdir(d).catch(() => {});
-    throw err;
+    throw withoutDownload(err, tarball, opts.signal);
   }
   return extractCifarTarball(tarball, dir);
+}
+
+/**
+ * A download the network or the server failed, with the way round it: on a machine without
+ * internet access ("getaddrinfo ENOTFOUND www.cs.toronto.edu") or behind a proxy that answers 403,
+ * the message named the URL and nothing to do. A stop or this machine's disk is left as it is.
+ */
+function withoutDownload(err: unknown, tarball: string, signal: AbortSignal | undefined): unknown {
+  if (!isTrainerError(err, 'E_DOWNLOAD') || signal?.aborted || diskFault(err.cause) !== null) return err;
+  return new TrainerError('E_DOWNLOAD', `${err.message} (without a download: put the archive, fetched another way, at ${tarball})`, { cause: err.cause });
 }
 
 /**

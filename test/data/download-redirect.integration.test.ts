@@ -63,7 +63,10 @@ test('a redirect to a URL that does not parse, or to another scheme, is E_DOWNLO
   for (const [path, shown] of cases) {
     await assert.rejects(loadDatasets(options(join(work, 'data'), { download: true, url: server.url(path) })), (err) => {
       assert.ok(isTrainerError(err, 'E_DOWNLOAD'), String(err));
-      assert.equal(err.message, `download of ${server.url(path)} failed: HTTP 302 redirects to ${shown}, which is not an http:// or https:// URL`);
+      assert.equal(
+        err.message,
+        `download of ${server.url(path)} failed: HTTP 302 redirects to ${shown}, which is not an http:// or https:// URL (without a download: put the archive, fetched another way, at ${join(work, 'data', 'cifar-10-binary.tar.gz')})`,
+      );
       return true;
     });
   }
