@@ -185,12 +185,16 @@ export class RunFolder {
   async modelBehind(modelParams: Float32Array, ck: CheckpointState | null): Promise<string | null> {
     if (!(await this.hasModel())) return null;
     const epochs = ck?.config?.train?.epochs;
-    if (ck === null || typeof epochs !== 'number' || ck.epoch >= epochs) return null;
+    if (ck === null || typeof epochs !== 'number') return null;
     if (Buffer.compare(bytesOf(ck.params), bytesOf(modelParams)) === 0) return null;
     const owner = await lockOwner(this.lockFile);
     const now = owner !== null
       ? `process ${owner.pid} on ${owner.host} is training it`
       : `finish it with ${this.resumeCommand()}`;
+    if (ck.epoch >= epochs) {
+      // Its final checkpoint is written, its model is not (killed or a full disk in between).
+      return `note: ${this.modelDir} is the model of the run's earlier end: the run has trained its ${plural(epochs, 'epoch')} but did not write its model (${owner !== null ? now : `${this.resumeCommand()} writes it`})`;
+    }
     return `note: ${this.modelDir} is the model of the run's earlier end: the run was resumed for ${epochs} epochs and its checkpoint is in epoch ${ck.epoch + 1}; it writes a new model at its end (${now})`;
   }
 
@@ -217,6 +221,17 @@ export class RunFolder {
    */
   async hasModel(): Promise<boolean> {
     return (await this.hasModelFile()) && (await exists(join(this.modelDir, 'weights.bin')));
+  }
+
+  /**
+   * Whether the exported model is whole and its weights are `params` (a final checkpoint's). An
+   * extended run (--resume --train.epochs) killed between its final checkpoint and its export keeps
+   * the model of its earlier end: --resume said "already finished" and eval used that model.
+   */
+  async modelHolds(params: Float32Array): Promise<boolean> {
+    if (!(await this.hasModelFile())) return false;
+    const bin = await readFile(join(this.modelDir, 'weights.bin')).catch(() => null);
+    return bin !== null && Buffer.compare(bin, bytesOf(params)) === 0;
   }
 
   /** Whether model.json is there, whole model or not: a folder with one is a run's, never a new run's. */

@@ -154,7 +154,7 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
     if (ck.epoch > epochs || (ck.epoch === epochs && ck.stepInEpoch > 0)) {
       throw new TrainerError('E_CHECKPOINT', `cannot resume ${runDir} with train.epochs ${epochs}: it has trained into epoch ${ck.epoch + (ck.stepInEpoch > 0 ? 1 : 0)}`);
     }
-    if (ck.epoch === epochs && (await folder.hasModel())) {
+    if (ck.epoch === epochs && (await folder.modelHolds(ck.params))) {
       result(`${runDir} already finished its ${plural(epochs, 'epoch')} (model in ${folder.modelDir}); --train.epochs N with N > ${epochs} trains it on`);
       return { runDir, outcome: 'already-finished', weightsSha256: null };
     }
@@ -182,7 +182,8 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
       // epoch is evaluated first if eval.every skipped it (the last epoch of every run is).
       unevaluated = past.find((m) => m.epoch === epochs && m.trainAcc === null);
       const evaluating = unevaluated ? ', after evaluating its last epoch' : '';
-      o.log(`${runDir} finished its ${plural(epochs, 'epoch')} but has no model in ${folder.modelDir}: writing it from the final checkpoint${evaluating}`);
+      const model = (await folder.hasModel()) ? `its model in ${folder.modelDir} is of an earlier end` : `has no model in ${folder.modelDir}`;
+      o.log(`${runDir} finished its ${plural(epochs, 'epoch')} but ${model}: writing it from the final checkpoint${evaluating}`);
     } else {
       o.log(`resuming ${runDir} at epoch ${ck.epoch + 1} of ${epochs}, step ${ck.globalStep}`);
     }
