@@ -270,6 +270,8 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
     await folder.writeConfig(config);
     await folder.keepMetricsThrough(o.resume ? state.epoch : 0);
     await folder.keepStepsThrough(o.resume ? state.globalStep : 0);
+    // A new run where one diverged before its first checkpoint: that message is not this run's (eval and report said it diverged).
+    if (!o.resume) await folder.forgetDiverged();
   } catch (err) {
     await pool.close();
     throw err;
