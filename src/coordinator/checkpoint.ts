@@ -111,7 +111,8 @@ export async function loadCheckpoint(file: string): Promise<CheckpointState> {
   } catch (err) {
     throw new TrainerError('E_CHECKPOINT', `no checkpoint to resume from: cannot read ${file} (${(err as NodeJS.ErrnoException).code})`);
   }
-  const bad = (why: string) => new TrainerError('E_CHECKPOINT', `checkpoint ${file} is unusable: ${why}`);
+  // Said with what can be done: no run continues from it, and a new run of the name goes to NAME-2 beside it.
+  const bad = (why: string) => new TrainerError('E_CHECKPOINT', `checkpoint ${file} is unusable: ${why} (damaged: restore it from a copy, or train the run again as a new run)`);
   const magic = buf.length >= 12 ? buf.toString('latin1', 0, 8) : '';
   if (magic !== MAGIC && magic !== MAGIC_V1) throw bad('not a trainer checkpoint');
   const trailer = magic === MAGIC ? HASH_BYTES : 0;

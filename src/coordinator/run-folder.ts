@@ -141,11 +141,13 @@ export class RunFolder {
       if (past !== null) return new TrainerError('E_MODEL', `${this.dir} has no checkpoint and no model, though ${past}: nothing to resume; train it again`);
       return new TrainerError('E_MODEL', `${this.dir} has no model: its run stopped before its first checkpoint, so there is nothing to resume; train it again`);
     }
+    // A damaged checkpoint: "finish it with --resume" named a command that refuses it.
+    const ck = await loadCheckpoint(this.checkpointFile).catch((err: unknown) => err as Error);
+    if (ck instanceof Error) return new TrainerError('E_MODEL', `${this.dir} has no model, and ${ck.message}`);
     // A run that diverged (E_DIVERGED) diverges again on --resume, the one way out named: where its
     // checkpoint is at an epoch's end, ending the run there writes that checkpoint's model.
     const diverged = await exists(this.divergedFile);
-    const ck = diverged ? await this.readCheckpoint() : null;
-    const atEpochEnd = ck !== null && ck.epoch >= 1 && ck.stepInEpoch === 0
+    const atEpochEnd = diverged && ck.epoch >= 1 && ck.stepInEpoch === 0
       ? ` (it stopped with E_DIVERGED, and diverges again from there; ${this.resumeCommand()} --train.epochs ${ck.epoch} ends it at its checkpoint, epoch ${ck.epoch}, and writes that model)`
       : '';
     return new TrainerError(

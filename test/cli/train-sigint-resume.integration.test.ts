@@ -35,7 +35,7 @@ test('Ctrl-C on trainer train --threads 2 checkpoints at the next step; --resume
   bytes.writeUInt8(bytes.readUInt8(mid) ^ 0xff, mid);
   await writeFile(ckpt, bytes);
   const pod = trainer(['coordinator', '--config', config, '--run.name', 'damaged', '--auto-resume', '--port', '0', '--quiet']);
-  assert.deepEqual([pod.code, pod.stderr], [2, `error E_CHECKPOINT: checkpoint ${ckpt} is unusable: checksum mismatch\n`]);
+  assert.deepEqual([pod.code, pod.stderr], [2, `error E_CHECKPOINT: checkpoint ${ckpt} is unusable: checksum mismatch (damaged: restore it from a copy, or train the run again as a new run)\n`]);
 
   const resumed = trainer(['train', '--config', config, '--threads', '2', '--run.name', 'cut', '--resume', ...size]);
   assert.equal(resumed.code, 0, resumed.stderr);

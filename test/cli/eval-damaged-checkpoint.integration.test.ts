@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import test from 'node:test';
+import { RunFolder } from '../../src/coordinator/run-folder.js';
+import { smallConfig, tempDir, trainStoppedAt } from '../helpers.js';
+import { trainer } from './cli-helpers.js';
+
+// eval and predict of a stopped run whose checkpoint is damaged (a flipped bit, a copy cut short)
+// said "finish it with trainer train ... --resume", which then refused the checkpoint, saying no
+// more than "is unusable: checksum mismatch".
+test('eval of a stopped run whose checkpoint is damaged says so, and --resume says what can be done', async (t) => {
+  const dir = await tempDir();
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const config = smallConfig(dir, { run: { name: 'flipped' } });
+  assert.equal((await trainStoppedAt(config, 4)).outcome, 'stopped');
+  const folder = RunFolder.of(config);
+  const bytes = await readFile(folder.checkpointFile);
+  bytes.writeUInt8(bytes.readUInt8(bytes.length >> 1) ^ 0x04, bytes.length >> 1);
+  await writeFile(folder.checkpointFile, bytes);
+
+  const unusable = `checkpoint ${folder.checkpointFile} is unusable: checksum mismatch (damaged: restore it from a copy, or train the run again as a new run)`;
+  const e = trainer(['eval', folder.dir]);
+  assert.deepEqual([e.code, e.stdout, e.stderr], [2, '', `error E_MODEL: ${folder.dir} has no model, and ${unusable}\n`]);
+  const r = trainer(['train', '--run.dir', config.run.dir, '--run.name', 'flipped', '--resume']);
+  assert.deepEqual([r.code, r.stderr], [2, `error E_CHECKPOINT: ${unusable}\n`]);
+});
