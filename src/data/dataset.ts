@@ -137,7 +137,8 @@ async function ensureCifar10(opts: DataOptions): Promise<string> {
     throw new TrainerError(
       'E_DATA',
       `no CIFAR-10 data in ${dir}${await pythonVersionNote(dir)}: put ${CIFAR10_TARBALL} (from ${hideCredentials(url)}) or ${BATCHES_DIR}/ there, ` +
-        `or pass --data.download true${opts.fixedSource ? '' : ', or use --data.source synthetic'}`,
+        // A run's own data was there once: moved since (the run folder copied to another machine), --data.path finds it.
+        `or pass --data.download true${opts.fixedSource ? ', or --data.path where the run\'s data is now' : ', or use --data.source synthetic'}`,
     );
   }
   // The folders a failed download removes again: those it makes, up to the first that was there.

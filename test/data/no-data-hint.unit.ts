@@ -19,7 +19,7 @@ test('without CIFAR-10 files, train is told it may use synthetic data, eval (whi
       (err: unknown) => (isTrainerError(err, 'E_DATA') ? err.message.replace(/^.* or pass /, '') : String(err)),
     );
   assert.equal(await hint(false), '--data.download true, or use --data.source synthetic');
-  assert.equal(await hint(true), '--data.download true');
+  assert.equal(await hint(true), '--data.download true, or --data.path where the run\'s data is now');
 });
 
 test('a resumed run whose CIFAR-10 files are gone is not told to use synthetic data: a resume refuses another data.source', async (t) => {
@@ -32,6 +32,6 @@ test('a resumed run whose CIFAR-10 files are gone is not told to use synthetic d
   await rm(data, { recursive: true });
   await assert.rejects(
     runTraining({ config, resume: true, createPool: createInProcessPool, log: quietLog }),
-    (err) => isTrainerError(err, 'E_DATA') && err.message.endsWith(' or pass --data.download true'),
+    (err) => isTrainerError(err, 'E_DATA') && err.message.endsWith(' or pass --data.download true, or --data.path where the run\'s data is now'),
   );
 });
