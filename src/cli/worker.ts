@@ -66,6 +66,8 @@ export function coordinatorUrl(connect: string, tls = false): string {
     if (!connect.includes('[') && connect.indexOf(':') !== connect.lastIndexOf(':')) throw manyColons(connect);
     if (afterBracket(connect)) throw bad(BRACKET_COLON);
     const colon = connect.lastIndexOf(':');
+    // `--connect 9000` (the port alone) read as a host named 9000 with "no port", which it has.
+    if (/^\d+$/.test(connect)) throw bad(` (a port alone: give the coordinator's host too, HOST:${connect})`);
     if (colon < 0 || connect.endsWith(']')) throw bad(' (no port)');
     if (colon === connect.length - 1) throw bad(' (no port after the colon)');
     if (colon === 0) throw bad(' (no host before the colon)');

@@ -49,6 +49,7 @@ test('--connect says what is wrong with each malformed form, in one E_USAGE line
     ['[::1]:', ' (no port after the colon)'],
     [':9000', ' (no host before the colon)'],
     ['h', ' (no port)'],
+    ['9000', " (a port alone: give the coordinator's host too, HOST:9000)"],
     ['[::1]', ' (no port)'],
     ['h:1:2', ' (one colon, before the port; an IPv6 address goes in brackets: [fd00::5]:9000)'],
     ['host:port:extra', ' (one colon, before the port; an IPv6 address goes in brackets: [fd00::5]:9000)'],
