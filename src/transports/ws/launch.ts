@@ -89,11 +89,12 @@ export function wsPoolFactory(f: WsFactoryOptions): PoolFactory {
 /** How often a coordinator waiting for its workers says so. */
 const WAITING_LINE_EVERY_MS = 30_000;
 
-/** 1500 -> "1.5 s", 90_000 -> "90 s", 1_800_000 -> "30 min", 7_200_000 -> "2 h". */
+/** 1500 -> "1.5 s", 90_000 -> "90 s", 210_000 -> "3.5 min", 1_800_000 -> "30 min", 10_800_000 -> "3 h". */
 export function spokenMs(ms: number): string {
   if (ms < 10_000) return `${Number((ms / 1000).toFixed(1))} s`;
   if (ms < 180_000) return `${Math.round(ms / 1000)} s`;
-  if (ms < 3 * 3_600_000) return `${Math.round(ms / 60_000)} min`;
+  // Tenths, not whole minutes: the wait's lines come every 30 s, and rounded to the minute two in a row said the same time.
+  if (ms < 3 * 3_600_000) return `${Number((ms / 60_000).toFixed(1))} min`;
   return `${Number((ms / 3_600_000).toFixed(1))} h`;
 }
 
