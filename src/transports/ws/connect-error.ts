@@ -48,6 +48,8 @@ export function describeConnectError(err: unknown, url: string): string {
   if (http) {
     return `${hostPort} answered HTTP ${http[1]}, not a WebSocket: not a trainer coordinator (protocol mismatch), or a proxy in between (check the port)`;
   }
+  // Node's HTTP parser on an answer that is not HTTP at all (an SSH or SMTP banner, a database's port).
+  if (code.startsWith('HPE_')) return `${hostPort} answered, but not in HTTP${tag}: not a trainer coordinator, another service on that port (check the port)`;
   if (code === 'ECONNRESET') return `${hostPort} reset the connection${tag} before answering${secure ? '' : `; if it serves TLS, connect with wss://${hostPort}`}`;
   return `${message}${tag}`;
 }
