@@ -429,7 +429,9 @@ export class WsPool implements WorkerPool, ConnHost {
     await Promise.race([backingOff > 0 ? new Promise<never>(() => {}) : answered, sleep(until - performance.now(), this.o.signal)]);
     if (this.o.signal?.aborted) this.o.log('stopped waiting for workers to read that the run is over (a stop signal)');
     for (const c of silent()) {
-      this.o.log(`worker ${c.id} (${c.name}) did not read that the run is over: it retries until its --retry-for-ms ends (without it, for ever); stop it by hand`);
+      // Not "did not read": one stopped for a while may still read it once it runs again, where it has not
+      // written to the closed socket first (a worker stopped 20 s read it and exited 0).
+      this.o.log(`worker ${c.id} (${c.name}) did not answer that the run is over: if it never reads it (one stopped for long loses its link), it retries until its --retry-for-ms ends (without it, for ever); then stop it by hand`);
     }
   }
 

@@ -60,7 +60,7 @@ test('a worker that answered the end of the run, its FIN still on its way, is no
     assert.equal(await Promise.race([worker.exited, new Promise((r) => setTimeout(() => r('still running'), 5000))]), 0, worker.output());
     assert.match(worker.output(), /leaving: coordinator done/);
     assert.ok(!lines.some((l) => /to read that the run is over/.test(l)), lines.join('\n'));
-    assert.ok(!lines.some((l) => /did not read that the run is over/.test(l)), lines.join('\n'));
+    assert.ok(!lines.some((l) => /did not answer that the run is over/.test(l)), lines.join('\n'));
     // Its answer came within milliseconds; waiting for the FIN held the end BACKOFF_LINGER_MS, 7.25 s.
     assert.ok(closedInMs < 3000, `the pool closed ${Math.round(closedInMs)} ms after telling the worker`);
     t.diagnostic(`the pool closed ${Math.round(closedInMs)} ms after telling the worker`);

@@ -124,7 +124,7 @@ test('a worker not reading its socket when the run ends (busy, or stopped) hears
     assert.equal(await Promise.race([busy.exited, new Promise((r) => setTimeout(() => r('still running'), 5000))]), 0, busy.output());
     assert.doesNotMatch(busy.output(), /dropped/);
     assert.ok(saw(/\(busy\) to read that the run is over/), lines.join('\n'));
-    assert.ok(!saw(/did not read that the run is over/), lines.join('\n'));
+    assert.ok(!saw(/did not answer that the run is over/), lines.join('\n'));
   } finally {
     killAll(procs);
   }
