@@ -162,6 +162,10 @@ export async function doctorCommand(a: DoctorArgs): Promise<void> {
     return;
   }
   out(table(['backend', 'images/s', 'weights sha256', 'note'], trained));
+  // The rows quote trainer train, whose advice for missing data is its flags: doctor refuses them.
+  if (trained.some((row) => /^error E_(DATA|DOWNLOAD):/.test(row[3] ?? ''))) {
+    out(`\n(doctor takes no config keys: set data.path, data.download: true or data.source: synthetic in ${a.config ?? DEMO_CONFIG}, or try them on trainer train first)`);
+  }
   // A backend that loads but cannot train is a failure a script must see.
   if (trained.some((row) => row[1] === '')) process.exitCode = 1;
 }

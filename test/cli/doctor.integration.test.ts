@@ -67,6 +67,8 @@ test('doctor --train runs the package\'s demo config from any folder, writes not
     const cannot = trainer(['doctor', '--train', '--config', nodata], elsewhere);
     assert.equal(cannot.code, 1, cannot.stdout);
     assert.match(cannot.stdout, /^wasm\s+error E_DATA: no CIFAR-10 data in /m);
+    // Its rows quote train's advice (--data.download true), a flag doctor refuses: said once below them.
+    assert.ok(cannot.stdout.includes(`(doctor takes no config keys: set data.path, data.download: true or data.source: synthetic in ${nodata}, or try them on trainer train first)`), cannot.stdout);
   } finally {
     await rm(elsewhere, { recursive: true, force: true });
   }
