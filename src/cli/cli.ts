@@ -79,6 +79,12 @@ function usageError(msg: string, command: string | undefined, args: readonly str
       // A word the command takes no place for (`trainer doctor extra`) is not an option.
       if (args.includes(name)) return `unexpected argument ${JSON.stringify(name)}`;
       const flag = (n: string) => (n.length === 1 ? `-${n}` : `--${n}`);
+      // A config key under a misspelt section (--trian.lr): yargs names the section alone.
+      const dotted = dottedKeyTyped(name, args);
+      if (dotted !== null) {
+        const near = closest(dotted, configKeysOf(command));
+        return `unknown option --${dotted}${near === null ? '' : `; did you mean --${near}?`}`;
+      }
       const near = closest(name, known) ?? configKeyNamed(name, command);
       return near === null ? `unknown option ${flag(name)}` : `unknown option ${flag(name)}; did you mean ${flag(near)}?`;
     });
@@ -112,12 +118,23 @@ function usageError(msg: string, command: string | undefined, args: readonly str
  * run.seed or data.synthetic.seed, so no guess.
  */
 function configKeyNamed(name: string, command: string): string | null {
-  const taken = COMMANDS[command]?.configKeys ?? [];
-  const keys = taken === 'all' ? configKeys() : taken;
+  const keys = configKeysOf(command);
   const last = (key: string) => key.slice(key.lastIndexOf('.') + 1);
   const near = closest(name, new Set(keys.map(last))) ?? (keys.some((k) => last(k) === name) ? name : null);
   const meant = near === null ? [] : keys.filter((k) => last(k) === near);
   return meant.length === 1 ? (meant[0] as string) : null;
+}
+
+/** The dotted config keys `command` takes as flags. */
+function configKeysOf(command: string): readonly string[] {
+  const taken = COMMANDS[command]?.configKeys ?? [];
+  return taken === 'all' ? configKeys() : taken;
+}
+
+/** The dotted key typed under `section` (`--trian.lr 0.1`, `--trian.lr=0.1`: trian.lr), or null. */
+function dottedKeyTyped(section: string, args: readonly string[]): string | null {
+  const token = typedWords(args).find((t) => t.startsWith(`--${section}.`));
+  return token === undefined ? null : (token.slice(2).split('=')[0] as string);
 }
 
 /**

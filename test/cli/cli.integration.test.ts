@@ -51,6 +51,9 @@ test('unknown options are usage errors with the nearest option; --help works on 
   const e = trainer(['train', '--epochs', '3']);
   assert.equal(e.stderr, 'error E_USAGE: unknown option --epochs; did you mean --train.epochs? (see trainer train --help)\n');
   assert.equal(trainer(['train', '--seed', '3']).stderr, 'error E_USAGE: unknown option --seed (see trainer train --help)\n', 'run.seed or data.synthetic.seed: no guess');
+  // A config key under a misspelt section: yargs named the section alone ("unknown option --trian").
+  assert.equal(trainer(['train', '--trian.lr', '0.1']).stderr, 'error E_USAGE: unknown option --trian.lr; did you mean --train.lr? (see trainer train --help)\n');
+  assert.equal(trainer(['train', '--dat.path=x']).stderr, 'error E_USAGE: unknown option --dat.path; did you mean --data.path? (see trainer train --help)\n');
   assert.equal(trainer(['eval', '--epochs', '3']).stderr, 'error E_USAGE: unknown option --epochs (see trainer eval --help)\n', 'eval takes no train.epochs');
   // yargs' "Missing required argument: connect" and "Not enough non-option arguments" named no flag.
   const c = trainer(['worker', '--gpu', '0']);
