@@ -474,7 +474,7 @@ export function validateConfig(raw: unknown): Config {
     const quoted = issue.path.length === 0 ? quote(got) : quoteIn(valueAt(raw, issue.path.slice(0, -1)), issue.path[issue.path.length - 1] as PropertyKey);
     // `data.path: ~` meant the home folder; YAML reads a bare ~ as null.
     const tilde = got === null && (HOME_PATH_KEYS as readonly string[]).includes(path) ? ' (YAML reads a bare ~ as null: write "~" in quotes, or the full path)' : '';
-    throw new TrainerError('E_CONFIG', `${path} ${message}, got ${quoted}${tilde}`);
+    throw new TrainerError('E_CONFIG', `${path} ${message}, got ${quoted}${tilde}${path === 'data.classes' ? listHint(got) : ''}`);
   }
   const c = r.data;
   c.run.dir = homePath('run.dir', c.run.dir);
@@ -575,6 +575,16 @@ export function validateConfig(raw: unknown): Config {
   return c;
 }
 
+
+/**
+ * data.classes written as the names alone (`--data.classes airplane,ship`): a string, which YAML
+ * does not split. Said as the list it meant.
+ */
+function listHint(got: unknown): string {
+  const names = typeof got === 'string' ? got.split(/[\s,]+/).filter(Boolean) : [];
+  // One name alone gets none: a list of one class is refused as well (data.classes needs two).
+  return names.length < 2 ? '' : ` (a YAML list: [${names.join(', ')}])`;
+}
 
 /**
  * A GPU asked for that the run could not use. cluster.gpus outside `procs` was ignored and the run

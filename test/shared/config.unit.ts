@@ -29,6 +29,9 @@ test('a bad value names the key path and quotes the value', async () => {
   await rejectsWith(withOverride({ backend: 'tpu' }), /^backend must be one of auto, tensorflow-gpu, tensorflow, webgpu, wasm, cpu, got "tpu"$/);
   await rejectsWith(withOverride({ train: { epochs: 1.5 } }), 'train.epochs must be a positive integer, got 1.5');
   await rejectsWith(withOverride({ data: { classes: 'ship' } }), /^data\.classes must be a list of class names or null, got "ship"$/);
+  // The names alone (--data.classes airplane,ship): YAML does not split a string.
+  await rejectsWith(withOverride({ data: { classes: 'airplane,ship' } }), 'data.classes must be a list of class names or null, got "airplane,ship" (a YAML list: [airplane, ship])');
+  await rejectsWith(withOverride({ data: { classes: 'airplane ship' } }), 'data.classes must be a list of class names or null, got "airplane ship" (a YAML list: [airplane, ship])');
 });
 
 test('run.name is one folder under run.dir: a path in it would put the run elsewhere, or its numbered folders inside it', async () => {
