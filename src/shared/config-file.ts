@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type * as Yaml from 'yaml';
 import { fsFaultText } from './atomic-file.js';
-import { CONFIG_SECTIONS, DEFAULT_CONFIG, isPlain, mergeConfig, quoteIn, validateConfig, type Config, type Plain } from './config.js';
+import { CONFIG_SECTIONS, DEFAULT_CONFIG, isPlain, mergeConfig, quoteIn, slashComment, validateConfig, type Config, type Plain } from './config.js';
 import { TrainerError } from './errors.js';
 import { keepsText, recordWritten, setWritten, writtenAt, WrittenNumber } from './written-numbers.js';
 
@@ -62,7 +62,8 @@ export async function readConfigFile(file: string): Promise<unknown> {
   } catch (err) {
     const first = ((err as Error).message.split('\n')[0] ?? '').replace(/:$/, ''); // its excerpt of the file follows the colon
     const line = (err as { linePos?: { line: number }[] }).linePos?.[0]?.line;
-    throw new TrainerError('E_CONFIG', `config file ${file} is not valid YAML: ${first}${line === undefined ? '' : spaceAfterColon(text.split(/\r?\n/)[line - 1])}`);
+    const at = line === undefined ? undefined : text.split(/\r?\n/)[line - 1];
+    throw new TrainerError('E_CONFIG', `config file ${file} is not valid YAML: ${first}${slashComment(at) || spaceAfterColon(at)}`);
   }
   if (doc === null || doc === undefined) return {};
   if (!isPlain(doc)) throw new TrainerError('E_CONFIG', `config file ${file} must hold a mapping of sections${spaceAfterColon(doc)}`);

@@ -466,7 +466,7 @@ export function validateConfig(raw: unknown): Config {
         throw new TrainerError('E_CONFIG', `${key}: YAML merge keys (<<: *name) are not supported in a config: write the keys out${path ? ` under ${path}` : ''}`);
       }
       const near = issue.keys[0] === '' ? '' : didYouMean(key, [...configKeys(), ...CONFIG_SECTIONS]);
-      throw new TrainerError('E_CONFIG', `unknown config key ${key}${near}`);
+      throw new TrainerError('E_CONFIG', `unknown config key ${key}${slashComment(issue.keys[0]) || near}`);
     }
     // A section given a value (`train: 5`) got zod's own words, "Invalid input: expected object, received number".
     const message = issue.code === 'invalid_type' && issue.expected === 'object' ? 'must be a section of keys' : issue.message;
@@ -584,6 +584,11 @@ function listHint(got: unknown): string {
   const names = typeof got === 'string' ? got.split(/[\s,]+/).filter(Boolean) : [];
   // One name alone gets none: a list of one class is refused as well (data.classes needs two).
   return names.length < 2 ? '' : ` (a YAML list: [${names.join(', ')}])`;
+}
+
+/** A hint where a line is a `//` comment, which YAML (and so a JSON config, read as YAML) does not have. */
+export function slashComment(text: unknown): string {
+  return typeof text === 'string' && text.trimStart().startsWith('//') ? ' (a comment in a config starts with #: // is not one)' : '';
 }
 
 /**

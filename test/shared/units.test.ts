@@ -13,6 +13,7 @@ import './config-integer-bound.unit.js';
 import './config-md5.unit.js';
 import './config-merge-key.unit.js';
 import './config-normalize-empty-section.unit.js';
+import './config-slash-comment.unit.js';
 import './config-space-after-colon.unit.js';
 import './config-task-limits.unit.js';
 import './config-text-flags.unit.js';
