@@ -12,7 +12,7 @@
 // or a finished worker helping with another's: intra-op parallelism), before its own costs.
 import { readFileSync } from 'node:fs';
 import type { TraceEvent } from '../src/cli/trace.js';
-import { median } from './stats.js';
+import { mean, median, quantile } from './stats.js';
 
 export interface Balance {
   steps: number;
@@ -35,13 +35,6 @@ export function readTrace(text: string): TraceEvent[] {
   const parsed = JSON.parse(body.endsWith(']') ? body : `${body.replace(/,\s*$/, '')}]`) as TraceEvent[] | { traceEvents: TraceEvent[] };
   return Array.isArray(parsed) ? parsed : parsed.traceEvents;
 }
-
-function quantile(xs: readonly number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : (s[Math.min(s.length - 1, Math.floor(q * s.length))] as number);
-}
-
-const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** The worker a track belongs to: its name without " (2)", a further track of the same worker. */
 function workersByTrack(events: readonly TraceEvent[]): Map<number, string> {

@@ -231,9 +231,12 @@ export class RunFolder {
    * the model of its earlier end: --resume said "already finished" and eval used that model.
    */
   async modelHolds(params: Float32Array): Promise<boolean> {
-    if (!(await this.hasModelFile())) return false;
-    const bin = await readFile(join(this.modelDir, 'weights.bin')).catch(() => null);
-    return bin !== null && Buffer.compare(bin, bytesOf(params)) === 0;
+    if (!(await this.hasModel())) return false;
+    // Read as eval and predict read it (model.json's manifest checked), not as raw bytes; loaded here
+    // only: export.ts brings tfjs, which the run folder's other readers (report, dashboard) do without.
+    const { readExportedModel } = await import('./export.js');
+    const model = await readExportedModel(this.modelDir).catch(() => null);
+    return model !== null && Buffer.compare(bytesOf(model.params), bytesOf(params)) === 0;
   }
 
   /** Whether model.json is there, whole model or not: a folder with one is a run's, never a new run's. */
