@@ -1,5 +1,5 @@
 /** Running the built CLI as a child process (pipes, never a terminal) on small synthetic runs. */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -47,16 +47,24 @@ export function expectFailures(cases: readonly (readonly [string[], string, numb
 
 /** Runs the CLI (`trainer train ...`) and sends SIGINT once the first epoch line is out; resolves with its exit code and output (stdout and stderr). */
 export function trainUntilInterrupted(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return trainActingAtEpoch1(args, (child) => child.kill('SIGINT'));
+}
+
+/**
+ * Runs the CLI (`trainer train ...`) with `env` added to the environment, calls `act` once the first
+ * epoch line is out, and resolves with its exit code and output (stdout and stderr). Killed after 120 s.
+ */
+export function trainActingAtEpoch1(args: string[], act: (child: ChildProcess) => void, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stderr = '';
-    let sent = false;
+    let acted = false;
     const guard = setTimeout(() => child.kill('SIGKILL'), 120_000);
     const onData = (s: string) => {
       stderr += s;
-      if (!sent && /Epoch 1,/.test(stderr)) {
-        sent = true;
-        child.kill('SIGINT');
+      if (!acted && /Epoch 1,/.test(stderr)) {
+        acted = true;
+        act(child);
       }
     };
     child.stdout.setEncoding('utf8').on('data', onData);

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 import { tempDir } from '../helpers.js';
-import { CLI, expectFailures, smallConfigFile } from './cli-helpers.js';
+import { expectFailures, smallConfigFile, trainActingAtEpoch1 } from './cli-helpers.js';
 
 test('TRAINER_STOP_WITH_PID: once that process is killed, trainer train stops at the next step with its checkpoint (exit 130); a value that is no process id is E_USAGE', async () => {
   const dir = await tempDir();
@@ -12,24 +12,15 @@ test('TRAINER_STOP_WITH_PID: once that process is killed, trainer train stops at
   // The launcher: what trainer.sbatch's batch shell is to its coordinator.
   const launcher = spawn('sleep', ['600'], { stdio: 'ignore' });
   const launcherGone = new Promise((r) => launcher.once('exit', r));
-  const child = spawn(process.execPath, [CLI, 'train', '--config', config, '--run.name', 'orphan', '--data.synthetic.trainSize', '2000'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, TRAINER_STOP_WITH_PID: String(launcher.pid) },
-  });
-  let out = '';
   let killedAt = 0;
-  const onData = (s: string) => {
-    out += s;
-    if (killedAt === 0 && /Epoch 1,/.test(out)) {
+  const { code, stderr: out } = await trainActingAtEpoch1(
+    ['train', '--config', config, '--run.name', 'orphan', '--data.synthetic.trainSize', '2000'],
+    () => {
       killedAt = Date.now();
       launcher.kill('SIGKILL');
-    }
-  };
-  child.stdout.setEncoding('utf8').on('data', onData);
-  child.stderr.setEncoding('utf8').on('data', onData);
-  const guard = setTimeout(() => child.kill('SIGKILL'), 120_000);
-  const code = await new Promise<number | null>((r) => child.once('exit', r));
-  clearTimeout(guard);
+    },
+    { TRAINER_STOP_WITH_PID: String(launcher.pid) },
+  );
   launcher.kill('SIGKILL');
   await launcherGone;
   assert.equal(code, 130, out);
