@@ -127,3 +127,27 @@ test("Ctrl-C of a bench run on ws worker processes ends those processes with it 
     rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+const BENCH_BARRIER = fileURLToPath(new URL('../../scripts/bench-barrier.js', import.meta.url));
+
+test('bench:barrier --help lists every option with its default, one line each, and exits 0', () => {
+  const r = run(BENCH_BARRIER, ['--help']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  for (const line of [/^ {2}--rounds N +.*\(default 5\)$/m, /^ {2}--seconds N +.*\(default 4\)$/m, /^ {2}--start-s S +.*\(default 6\)$/m, /^ {2}--micro-batch N +.*\(default 16\)$/m, /^ {2}--every N +.*\(default 2\)$/m]) {
+    assert.match(r.stdout, line);
+  }
+  assert.doesNotMatch(r.stdout, /--child/, 'the option the script gives its own children is not listed');
+});
+
+test('bench:barrier --every 0 is one line error E_USAGE and exit 2, before anything runs', () => {
+  const r = run(BENCH_BARRIER, ['--every', '0']);
+  assert.deepEqual(r, usage('--every must be a positive integer, got "0"'));
+});
+
+test('bench:barrier says so when its threads were not ready before the window opened, instead of a rate over a window they did not measure', () => {
+  const r = run(BENCH_BARRIER, ['--rounds', '1', '--seconds', '0.2', '--start-s', '0.01']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^error E_USAGE: free: a compute thread was ready \d+\.\d s after the window opened \(loading and warming up took longer than --start-s 0\.01\): raise --start-s\n$/);
+  assert.doesNotMatch(r.stdout, /micro-batches\/s/);
+});
