@@ -21,6 +21,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { TrainerError } from '../src/shared/errors.js';
+import { machineBusySec } from './machine-load.js';
 import { intOption, numberOption, parseOptions, runMain } from './options.js';
 import { median } from './stats.js';
 
@@ -168,25 +169,47 @@ interface ModeResult {
   /** Per micro-batch: time inside the gradient call, and CPU time (null where unknown). */
   computeMs: number;
   cpuMs: number | null;
+  /** Cores the rest of the machine used over the window (null where unknown). */
+  othersCores: number | null;
 }
 
-async function runMode(mode: Mode, o: { startS: number; seconds: number; microBatch: number; every: number }): Promise<ModeResult> {
+/** A round of a mode that measured nothing comparable: a thread was ready this late (ms) after the window opened. */
+interface Late {
+  lateMs: number;
+}
+
+const sleepUntil = (t: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, t - Date.now())));
+
+async function runMode(mode: Mode, o: { startS: number; seconds: number; microBatch: number; every: number }): Promise<ModeResult | Late> {
   const base = { startAt: Date.now() + o.startS * 1000, windowMs: o.seconds * 1000, microBatch: o.microBatch, every: o.every };
   const timeoutMs = (o.startS + o.seconds) * 1000 + 60_000;
   const wait: Wait = mode === 'barrier' ? 'sleep' : mode === 'spin' ? 'spin' : 'none';
+  // The machine's busy time over the window, less the threads' own: what else ran meanwhile.
+  const busy = (async () => {
+    await sleepUntil(base.startAt);
+    const b0 = machineBusySec();
+    await sleepUntil(base.startAt + base.windowMs);
+    const b1 = machineBusySec();
+    return b0 === null || b1 === null ? null : b1 - b0;
+  })();
   const parts =
     mode === 'processes'
       ? await Promise.all([runChild({ ...base, wait, threads: 1 }, timeoutMs), runChild({ ...base, wait, threads: 1 }, timeoutMs)])
       : [await runChild({ ...base, wait, threads: 2 }, timeoutMs)];
   const all = parts.flat();
   // A thread that opened its window late measured less than the window, and not beside the others.
-  const late = Math.max(...all.map((r) => r.lateMs));
-  if (late > o.seconds * 50) {
-    throw new TrainerError('E_USAGE', `${mode}: a compute thread was ready ${(late / 1000).toFixed(1)} s after the window opened (loading and warming up took longer than --start-s ${o.startS}): raise --start-s`);
-  }
+  const lateMs = Math.max(...all.map((r) => r.lateMs));
+  if (lateMs > o.seconds * 50) return { lateMs };
   const n = all.reduce((s, r) => s + r.microBatches, 0);
-  const cpu = all.every((r) => r.cpuMs !== null) ? all.reduce((s, r) => s + (r.cpuMs as number), 0) / n : null;
-  return { rate: n / o.seconds, computeMs: all.reduce((s, r) => s + r.computeMs, 0) / n, cpuMs: cpu };
+  const cpuKnown = all.every((r) => r.cpuMs !== null);
+  const cpuSum = all.reduce((s, r) => s + (r.cpuMs ?? 0), 0);
+  const busySec = await busy;
+  return {
+    rate: n / o.seconds,
+    computeMs: all.reduce((s, r) => s + r.computeMs, 0) / n,
+    cpuMs: cpuKnown ? cpuSum / n : null,
+    othersCores: busySec === null || !cpuKnown ? null : Math.max(0, (busySec - cpuSum / 1000) / o.seconds),
+  };
 }
 
 const ABOUT = `npm run bench:barrier -- [options]: two compute threads on the CNN's gradients (wasm), free, meeting at a barrier
@@ -214,25 +237,45 @@ async function main(): Promise<void> {
     every: intOption('every', values.every),
   };
   console.log(`bench:barrier: ${rounds} rounds of ${MODES.join(', ')}; micro-batches of ${o.microBatch}, a barrier every ${o.every}; ${o.seconds} s each; node ${process.version}`);
-  const byMode = new Map<Mode, ModeResult[]>(MODES.map((m) => [m, []]));
+  const byMode = new Map<Mode, (ModeResult | null)[]>(MODES.map((m) => [m, []]));
+  let latest: Late | null = null;
   for (let r = 0; r < rounds; r++) {
     for (const mode of MODES) {
       const res = await runMode(mode, o);
+      if ('lateMs' in res) {
+        latest = res;
+        byMode.get(mode)?.push(null);
+        console.log(`round ${r + 1} ${mode}: not measured: a compute thread was ready ${(res.lateMs / 1000).toFixed(1)} s after the window opened`);
+        continue;
+      }
       byMode.get(mode)?.push(res);
-      console.log(`round ${r + 1} ${mode}: ${res.rate.toFixed(0)} micro-batches/s, ${res.computeMs.toFixed(3)} ms computing and ${res.cpuMs?.toFixed(3) ?? '?'} ms CPU a micro-batch`);
+      const others = res.othersCores === null ? '' : `; the rest of the machine ${res.othersCores.toFixed(2)} cores`;
+      console.log(`round ${r + 1} ${mode}: ${res.rate.toFixed(0)} micro-batches/s, ${res.computeMs.toFixed(3)} ms computing and ${res.cpuMs?.toFixed(3) ?? '?'} ms CPU a micro-batch${others}`);
     }
   }
-  const rows = (m: Mode) => byMode.get(m) ?? [];
-  console.log('\n| mode (medians over rounds, min–max) | micro-batches/s | ms computing a micro-batch | ms CPU a micro-batch |');
-  console.log('| --- | ---: | ---: | ---: |');
-  for (const m of MODES) {
-    const cpu = rows(m).map((x) => x.cpuMs).filter((x): x is number => x !== null);
-    console.log(`| ${m} | ${spread(rows(m).map((x) => x.rate), 0)} | ${spread(rows(m).map((x) => x.computeMs), 3)} | ${cpu.length ? spread(cpu, 3) : '?'} |`);
+  const measured = (m: Mode) => (byMode.get(m) ?? []).filter((x): x is ModeResult => x !== null);
+  const unmeasured = MODES.filter((m) => measured(m).length === 0);
+  if (unmeasured.length > 0 && latest !== null) {
+    throw new TrainerError('E_USAGE', `${unmeasured.join(', ')}: no round measured: a compute thread was ready ${(latest.lateMs / 1000).toFixed(1)} s after the window opened (loading and warming up took longer than --start-s ${o.startS}): raise --start-s`);
   }
-  const ratio = (m: Mode) => rows(m).map((x, i) => x.rate / (rows('free')[i] as ModeResult).rate);
+  console.log('\n| mode (medians over rounds, min–max) | micro-batches/s | ms computing a micro-batch | ms CPU a micro-batch | rounds |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  for (const m of MODES) {
+    const rows = measured(m);
+    const cpu = rows.map((x) => x.cpuMs).filter((x): x is number => x !== null);
+    console.log(`| ${m} | ${spread(rows.map((x) => x.rate), 0)} | ${spread(rows.map((x) => x.computeMs), 3)} | ${cpu.length ? spread(cpu, 3) : '?'} | ${rows.length} |`);
+  }
+  // Within each round where both were measured: the machine's speed drifts between rounds.
+  const ratio = (m: Mode) => {
+    const free = byMode.get('free') ?? [];
+    return (byMode.get(m) ?? []).flatMap((x, i) => (x && free[i] ? [x.rate / (free[i] as ModeResult).rate] : []));
+  };
   console.log('\n| ratio within each round (median, min–max) | micro-batches/s |');
   console.log('| --- | ---: |');
-  for (const m of ['barrier', 'spin', 'processes'] as const) console.log(`| ${m} / free | ${spread(ratio(m))} |`);
+  for (const m of ['barrier', 'spin', 'processes'] as const) {
+    const xs = ratio(m);
+    console.log(`| ${m} / free | ${xs.length ? spread(xs) : '?'} |`);
+  }
 }
 
 if (isMainThread) {

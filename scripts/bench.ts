@@ -37,6 +37,7 @@ import type { PoolFactory, WorkerPool, WorkerStats } from '../src/transports/poo
 import { threadPoolFactory } from '../src/transports/threads/pool.js';
 import { procsPoolFactory } from '../src/transports/ws/launch.js';
 import { intOption, parseOptions, runMain } from './options.js';
+import { machineBusySec } from './machine-load.js';
 import { median } from './stats.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -138,17 +139,6 @@ async function child(s: ChildSpec): Promise<ChildResult> {
   const wallMs = epochSec.slice(from).reduce((a, b) => a + b, 0) * 1000;
   const overheadShare = 1 - (computeMs(statsAt[statsAt.length - 1] ?? []) - computeMs(statsAt[from] ?? [])) / (s.threads * wallMs);
   return { label: s.label, images: s.images, epochs, epochSec, overheadShare, maxRssMB: process.resourceUsage().maxRSS / 1024, startupSec };
-}
-
-/** CPU seconds the whole machine spent busy so far (all cores, from /proc/stat); null off Linux. */
-function machineBusySec(): number | null {
-  try {
-    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
-    const idle = (f[3] ?? 0) + (f[4] ?? 0);
-    return (f.reduce((a, b) => a + b, 0) - idle) / 100;
-  } catch {
-    return null;
-  }
 }
 
 /** Runs `cmd` and returns its stdout with the CPU cores the rest of the machine used meanwhile. */

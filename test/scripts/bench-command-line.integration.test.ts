@@ -148,6 +148,7 @@ test('bench:barrier --every 0 is one line error E_USAGE and exit 2, before anyth
 test('bench:barrier says so when its threads were not ready before the window opened, instead of a rate over a window they did not measure', () => {
   const r = run(BENCH_BARRIER, ['--rounds', '1', '--seconds', '0.2', '--start-s', '0.01']);
   assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr, /^error E_USAGE: free: a compute thread was ready \d+\.\d s after the window opened \(loading and warming up took longer than --start-s 0\.01\): raise --start-s\n$/);
+  assert.match(r.stderr, /^error E_USAGE: free, barrier, spin, processes: no round measured: a compute thread was ready \d+\.\d s after the window opened \(loading and warming up took longer than --start-s 0\.01\): raise --start-s\n$/);
+  assert.match(r.stdout, /^round 1 free: not measured: a compute thread was ready \d+\.\d s after the window opened$/m);
   assert.doesNotMatch(r.stdout, /micro-batches\/s/);
 });
