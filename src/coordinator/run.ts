@@ -12,7 +12,7 @@ import type { PoolFactory, WorkerPool } from '../transports/pool.js';
 import { getModel, initParams, type ModelSpec } from '../worker/model.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { exportLayersModel } from './export.js';
-import { checkResumable, claimRun } from './run-config.js';
+import { checkResumable, claimRun, firstDifference, identity } from './run-config.js';
 import { RunFolder, type EpochMetrics, type StepMetrics } from './run-folder.js';
 import { StepLog } from './step-log.js';
 import { trainLoop, type StepInfo, type StepTiming, type TrainOutcome, type TrainState } from './train-loop.js';
@@ -121,6 +121,35 @@ function checkSameData(stored: DataIdentity, now: DataIdentity, runDir: string, 
   );
 }
 
+/**
+ * What a new run's folder holds of an earlier run that left no checkpoint and no model, said as the
+ * new run takes it ("… so this run starts it again there"); null for a folder no run started in.
+ */
+async function earlierRun(folder: RunFolder, config: Config): Promise<string | null> {
+  const again = 'nothing to resume, so this run starts it again there';
+  // A run that diverged was said to have been "killed in its first epoch", and a user who reused its
+  // name with the same config learnt nothing of why it ended, nor that it will end so again.
+  const diverged = await folder.readDiverged();
+  if (diverged !== null) return divergedRun(folder, config, diverged, again);
+  const past = await folder.recordsPastCheckpoint();
+  if (past !== null) return `has no checkpoint and no model, though ${past}: ${again}`;
+  const leftover = (await folder.readMetrics()).length;
+  if (leftover > 0) return `holds ${leftover} epoch(s) of a run killed before its first checkpoint: ${again}`;
+  if (await folder.hasConfig()) return `holds a run killed in its first epoch: ${again}`;
+  return null;
+}
+
+/** The earlier run that diverged (`message`, its diverged.txt), and what to do when this one is that run again. */
+async function divergedRun(folder: RunFolder, config: Config, message: string, again: string): Promise<string> {
+  const step = /\bstep (\d+)\b/.exec(message)?.[1];
+  const at = step === undefined ? '' : ` at step ${step}`;
+  const said = `holds a run that diverged${at} (E_DIVERGED) before its first checkpoint: ${again}`;
+  const stored = await folder.readConfig().catch(() => null);
+  // A run's steps are determined by its data, model and optimisation: the same ones diverge again.
+  if (stored === null || firstDifference(identity(stored as unknown as Config), identity(config)) !== null) return said;
+  return `${said}, with that run's data, model and optimisation, so it diverges again${at}: stop it and start it with a lower train.lr`;
+}
+
 export async function runTraining(o: RunOptions): Promise<RunResult> {
   const folder = RunFolder.of(o.config);
   const model = getModel(o.config.model.name);
@@ -194,11 +223,8 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
         `run folder ${runDir} already holds a run; pass --resume to continue it or choose another --run.name`,
       );
     }
-    const leftover = (await folder.readMetrics()).length;
-    const past = await folder.recordsPastCheckpoint();
-    if (past !== null) o.log(`${runDir} has no checkpoint and no model, though ${past}: nothing to resume, so this run starts it again there`);
-    else if (leftover > 0) o.log(`${runDir} holds ${leftover} epoch(s) of a run killed before its first checkpoint: nothing to resume, so this run starts it again there`);
-    else if (await folder.hasConfig()) o.log(`${runDir} holds a run killed in its first epoch: nothing to resume, so this run starts it again there`);
+    const earlier = await earlierRun(folder, config);
+    if (earlier !== null) o.log(`${runDir} ${earlier}`);
     state = {
       params: initParams(model, config.run.seed),
       sgd: { momentum: null },
