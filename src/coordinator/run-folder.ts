@@ -159,7 +159,8 @@ export class RunFolder {
   /**
    * Records that the run stopped with E_DIVERGED (`message`, the error's), so that eval and predict
    * of a run without a model name the way out that works (unfinished); removed once a model is
-   * written (forgetDiverged). Without it, a run stopped by Ctrl-C at an epoch's end was told the same.
+   * written (forgetDiverged) or a new run takes the folder (forgetEarlierRun). Without it, a run
+   * stopped by Ctrl-C at an epoch's end was told the same.
    */
   async markDiverged(message: string): Promise<void> {
     await writeFileAtomic(this.divergedFile, Buffer.from(`${message}\n`));
@@ -359,6 +360,20 @@ export class RunFolder {
   async replaceMetrics(m: EpochMetrics): Promise<void> {
     const lines = (await this.readMetrics()).map((old) => (old.epoch === m.epoch ? m : old));
     await writeFileAtomic(this.metricsFile, Buffer.from(lines.map((l) => `${JSON.stringify(l)}\n`).join('')));
+  }
+
+  /**
+   * For a new run taking the folder of one that left no checkpoint and no model: removes that run's
+   * files this run writes only later, or never (workers.json at its first epoch's end, report.html
+   * on `trainer report`, diverged.txt). Kept until then, the report and eval read them as this run's:
+   * the earlier run's workers, and "This run diverged".
+   */
+  async forgetEarlierRun(): Promise<void> {
+    for (const f of [this.divergedFile, this.workersFile, this.reportFile]) {
+      await rm(f, { force: true }).catch((err: unknown) => {
+        throw ioError(f, err);
+      });
+    }
   }
 
   /** Removes the files a new run writes before its first step (config.json and its empty logs). */

@@ -293,11 +293,11 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
   // The run's files are written once it can train: a fresh run that fails or is stopped before (bad
   // data, no backend, no workers, Ctrl-C) leaves its folder empty, and the claim removes it.
   try {
+    // Before this run's config.json: a reader never sees it with the earlier run's files.
+    if (!o.resume) await folder.forgetEarlierRun();
     await folder.writeConfig(config);
     await folder.keepMetricsThrough(o.resume ? state.epoch : 0);
     await folder.keepStepsThrough(o.resume ? state.globalStep : 0);
-    // A new run where one diverged before its first checkpoint: that message is not this run's (eval and report said it diverged).
-    if (!o.resume) await folder.forgetDiverged();
   } catch (err) {
     await pool.close();
     throw err;
