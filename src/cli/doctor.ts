@@ -4,7 +4,8 @@
  * and tfjs-node loads once per process); with --train, configs/demo.yaml
  * trains one epoch on each usable GPU backend and on wasm, and the table
  * gives images/s and the weights hash of each. Exits 0 with the table where
- * a backend is missing (a row says why), and 1 where one that loads cannot train.
+ * a backend is missing (a row says why), and 1 where one that loads cannot train;
+ * a config or its data that no backend can train with is one error before any probe.
  */
 import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -15,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RunFolder } from '../coordinator/run-folder.js';
 import { resolveConfig } from '../shared/config-file.js';
+import type { Config } from '../shared/config.js';
 import { fsFaultText } from '../shared/atomic-file.js';
 import { TrainerError, describeError, isTrainerError } from '../shared/errors.js';
 import { selectBackend } from '../worker/backend.js';
@@ -103,7 +105,7 @@ export async function doctorCommand(a: DoctorArgs): Promise<void> {
       throw new TrainerError('E_USAGE', `--config ${a.config ?? DEMO_CONFIG}: cannot read it: ${fsFaultText(err)}`);
     }
     // A config no backend can train is one E_CONFIG line now, not one per row after the probes.
-    await resolveConfig(a.config ?? DEMO_CONFIG, {});
+    await checkData(await resolveConfig(a.config ?? DEMO_CONFIG, {}), a.config ?? DEMO_CONFIG);
   }
   const probes = CANDIDATES.map((c) => probeInChild(c.backend, c.gpu));
   const out = (line = '') => process.stdout.write(`${line}\n`);
@@ -163,11 +165,31 @@ export async function doctorCommand(a: DoctorArgs): Promise<void> {
   }
   out(table(['backend', 'images/s', 'weights sha256', 'note'], trained));
   // The rows quote trainer train, whose advice for missing data is its flags: doctor refuses them.
-  if (trained.some((row) => /^error E_(DATA|DOWNLOAD):/.test(row[3] ?? ''))) {
-    out(`\n(doctor takes no config keys: set data.path, data.download: true or data.source: synthetic in ${a.config ?? DEMO_CONFIG}, or try them on trainer train first)`);
-  }
+  if (trained.some((row) => /^error E_(DATA|DOWNLOAD):/.test(row[3] ?? ''))) out(`\n(${dataKeys(a.config ?? DEMO_CONFIG)})`);
   // A backend that loads but cannot train is a failure a script must see.
   if (trained.some((row) => row[1] === '')) process.exitCode = 1;
+}
+
+/** What to change where a training run's data fails: train's message names its flags, which doctor refuses. */
+function dataKeys(file: string): string {
+  return `doctor takes no config keys: set data.path, data.download: true or data.source: synthetic in ${file}, or try them on trainer train first`;
+}
+
+/**
+ * E_DATA, said once before the probes, where `config` (from `file`) reads CIFAR-10 data that is not
+ * there or cannot be read: every training row failed with it, after the probes, each quoting train's
+ * flags. Data to be downloaded (the first run fetches it) or generated is not made here.
+ */
+async function checkData(config: Config, file: string): Promise<void> {
+  if (config.data.source !== 'cifar10' || config.data.download) return;
+  // Imported here only: the run's modules (pools, model, export) are of no use to each probe's process, which loads this file too.
+  const { loadRunData } = await import('../coordinator/run.js');
+  try {
+    await loadRunData(config);
+  } catch (err) {
+    if (!isTrainerError(err, 'E_DATA')) throw err;
+    throw new TrainerError('E_DATA', `${err.message} (${dataKeys(file)})`, { cause: err });
+  }
 }
 
 /** The backend in this process: one JSON line {ok, detail}. */

@@ -61,14 +61,14 @@ test('doctor --train runs the package\'s demo config from any folder, writes not
     assert.equal(failed.code, 2, failed.stdout);
     assert.equal(failed.stderr, 'error E_CONFIG: train.batchSize must be a positive integer, got 0\n');
     assert.equal(failed.stdout, '', 'nothing probed');
-    // A config that validates but cannot train (no data there): the rows say why, and the exit status says it failed (it was 0).
+    // A config that validates but cannot train (no data there): one E_DATA line before any probe (it was one per row, with exit 0, then 1).
     const nodata = join(elsewhere, 'nodata.yaml');
     await writeFile(nodata, `data: {source: cifar10, path: ${join(elsewhere, 'none')}}\n`);
     const cannot = trainer(['doctor', '--train', '--config', nodata], elsewhere);
-    assert.equal(cannot.code, 1, cannot.stdout);
-    assert.match(cannot.stdout, /^wasm\s+error E_DATA: no CIFAR-10 data in /m);
-    // Its rows quote train's advice (--data.download true), a flag doctor refuses: said once below them.
-    assert.ok(cannot.stdout.includes(`(doctor takes no config keys: set data.path, data.download: true or data.source: synthetic in ${nodata}, or try them on trainer train first)`), cannot.stdout);
+    assert.equal(cannot.code, 2, cannot.stdout);
+    assert.match(cannot.stderr, /^error E_DATA: no CIFAR-10 data in /m);
+    // It quotes train's advice (--data.download true), a flag doctor refuses: said with it.
+    assert.ok(cannot.stderr.includes(`(doctor takes no config keys: set data.path, data.download: true or data.source: synthetic in ${nodata}, or try them on trainer train first)`), cannot.stderr);
   } finally {
     await rm(elsewhere, { recursive: true, force: true });
   }
