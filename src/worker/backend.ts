@@ -112,6 +112,12 @@ function deterministicTensorflow(env: NodeJS.ProcessEnv): void {
   env.TF_CUDNN_DETERMINISTIC ??= '1';
 }
 
+const nativeGpuDidNotLoad = (err: unknown) =>
+  new TrainerError('E_BACKEND', `tensorflow-gpu: @tensorflow/tfjs-node-gpu did not load (${firstLine(err)}); ${GPU_REQUIREMENTS}`);
+
+/** What auto says when GPU `gpu` was asked for and each GPU backend said why not. */
+const noGpuBackend = (gpu: number, whyNot: readonly string[]) => new TrainerError('E_BACKEND', `--gpu ${gpu}: no GPU backend is usable. ${whyNot.join(' | ')}`);
+
 async function tensorflowGpu(gpu: number | null, loader: BackendLoader, env: NodeJS.ProcessEnv): Promise<SelectedBackend> {
   if (gpu !== null) gpuEnvironment(gpu, env);
   else deterministicTensorflow(env);
@@ -119,7 +125,7 @@ async function tensorflowGpu(gpu: number | null, loader: BackendLoader, env: Nod
   try {
     await loader.loadNative(true);
   } catch (err) {
-    throw new TrainerError('E_BACKEND', `tensorflow-gpu: @tensorflow/tfjs-node-gpu did not load (${firstLine(err)}); ${GPU_REQUIREMENTS}`);
+    throw nativeGpuDidNotLoad(err);
   }
   if (!(await loader.setBackend('tensorflow'))) {
     throw new TrainerError('E_BACKEND', `tensorflow-gpu: the tensorflow backend did not initialise; ${GPU_REQUIREMENTS}`);
@@ -146,6 +152,38 @@ export async function checkWebGpuForThreads(gpu: number | null): Promise<void> {
   } catch (err) {
     throw await webGpuError(err);
   }
+}
+
+/**
+ * For a worker given --gpu N and no --backend, whose backend (the run's: auto, tensorflow-gpu or
+ * webgpu) comes with the coordinator's welcome: E_BACKEND now, auto's line, where no GPU backend
+ * can take GPU N. It was said once a coordinator answered: a worker a scheduler started first
+ * retried for minutes, then failed in its join. Nothing is loaded, so a usable GPU is taken as
+ * before, at the join: tensorflow-gpu passes when its package is there (whether TensorFlow sees
+ * the GPU is known only once it loads), webgpu when Dawn sees a hardware adapter N.
+ */
+export async function checkGpuBackends(gpu: number, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const whyNot: string[] = [];
+  try {
+    gpuEnvironment(gpu, { ...env }); // a copy: the join sets what TensorFlow reads, once
+  } catch (err) {
+    whyNot.push(firstLine(err));
+  }
+  if (whyNot.length === 0) {
+    try {
+      tf.requireTfjs.resolve('@tensorflow/tfjs-node-gpu');
+      return;
+    } catch (err) {
+      whyNot.push(nativeGpuDidNotLoad(err).message);
+    }
+  }
+  try {
+    await checkWebGpuForThreads(gpu);
+    return;
+  } catch (err) {
+    whyNot.push(firstLine(err));
+  }
+  throw noGpuBackend(gpu, whyNot);
 }
 
 async function webgpu(gpu: number | null, loader: BackendLoader): Promise<SelectedBackend> {
@@ -180,7 +218,7 @@ export async function selectBackend(
         whyNot.push(firstLine(err));
       }
     }
-    throw new TrainerError('E_BACKEND', `--gpu ${gpu}: no GPU backend is usable. ${whyNot.join(' | ')}`);
+    throw noGpuBackend(gpu, whyNot);
   }
 
   if (requested === 'tensorflow' || requested === 'auto') {

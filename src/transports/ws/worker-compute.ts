@@ -8,7 +8,7 @@
 import type { Normalization } from '../../data/normalize.js';
 import type { BackendName } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
-import { backendLine, checkWebGpuForThreads, selectBackend, type SelectedBackend } from '../../worker/backend.js';
+import { backendLine, checkGpuBackends, checkWebGpuForThreads, selectBackend, type SelectedBackend } from '../../worker/backend.js';
 import { MicroBatchComputer, type BatchStats } from '../../worker/gradient.js';
 import { getModel, type ModelSpec } from '../../worker/model.js';
 import { microBatchSizes, warmUp } from '../../worker/warm-up.js';
@@ -105,10 +105,15 @@ export class WorkerCompute {
    * looked for. It was said once a coordinator answered: a worker a scheduler started before its
    * coordinator retried for minutes, then failed in its join. With several threads (each loads its
    * own once welcomed) webgpu is checked as far as it can be without taking a GPU here: Dawn loads,
-   * and --gpu N is an adapter it sees.
+   * and --gpu N is an adapter it sees. --gpu N without --backend is checked too (checkGpuBackends):
+   * whatever GPU backend the run names, one must be able to take GPU N.
    */
   async loadGivenBackend(): Promise<void> {
-    if (this.o.backend === undefined || this.backend) return;
+    if (this.backend) return;
+    if (this.o.backend === undefined) {
+      if (this.o.gpu !== null) await checkGpuBackends(this.o.gpu);
+      return;
+    }
     if (this.o.threads === 1) await this.loadBackend(this.o.backend);
     else if (this.o.backend === 'webgpu') await checkWebGpuForThreads(this.o.gpu);
   }

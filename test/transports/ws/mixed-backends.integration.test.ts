@@ -65,12 +65,13 @@ test('with cluster.verify, a worker on another backend than the two there is ref
     assert.equal(other.child.exitCode, null, 'it is still trying');
     assert.equal(pool.size, 2);
 
-    // A worker whose backend fails to load once welcomed (the run's webgpu, on a GPU 7 this machine
-    // lacks) is named in the coordinator's log. (A worker's own --backend fails at start, before it
-    // connects: worker-backend-at-start.)
-    const broken = spawnMain(['worker', '--connect', url.replace(/^ws:\/\//, ''), '--name', 'broken', '--gpu', '7', '--retry-for-ms', '1'], {
+    // A worker whose backend fails to load once welcomed (the run's webgpu, on an adapter this
+    // machine lacks) is named in the coordinator's log. (A worker's own --backend, or a --gpu no GPU
+    // backend can take, fails at start, before it connects: worker-backend-at-start.)
+    const broken = spawnMain(['worker', '--connect', url.replace(/^ws:\/\//, ''), '--name', 'broken', '--retry-for-ms', '1'], {
       TRAINER_CACHE_DIR: join(dir, 'cache', 'broken'),
       TRAINER_TOKEN: TOKEN,
+      TRAINER_WEBGPU_ADAPTER: 'no-such-gpu',
     });
     spawned.push(broken);
     assert.notEqual(await broken.exited, 0, broken.output());
