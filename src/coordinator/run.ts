@@ -287,7 +287,7 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
     throw err;
   }
   if (o.signal?.aborted) {
-    await pool.close();
+    await pool.close(o.resume ? 'stopped' : 'not-started');
     return notStarted('before the first step');
   }
   // The run's files are written once it can train: a fresh run that fails or is stopped before (bad
@@ -305,7 +305,7 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
   o.onPool?.(pool);
   const steps = new StepLog(folder, config.log.everySteps, config.train.lr);
   const onStep = o.onStep;
-  let outcome: TrainOutcome;
+  let outcome: TrainOutcome | null = null;
   // Whether the run is over for its workers: done (its model written or not: a resume writes it
   // without them), or diverged (a resume would diverge again). A stop or any other failure may be
   // resumed, and remote workers wait for that.
@@ -355,7 +355,8 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
     throw err;
   } finally {
     await o.beforePoolClose?.(how);
-    await pool.close(over ? 'finished' : 'stopped');
+    // A new run stopped before its first step leaves nothing (below): its workers have nothing to wait for.
+    await pool.close(over ? 'finished' : outcome === 'not-started' && !o.resume ? 'not-started' : 'stopped');
   }
   await steps.close();
   if (exported) return exported;

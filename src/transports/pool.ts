@@ -128,11 +128,15 @@ export interface WorkerPool {
   /** Per-worker work done so far. */
   stats(): WorkerStats[];
   /**
-   * Ends the pool. `finished`: the run is over (done, or diverged), remote workers exit; otherwise
-   * (stopped, failed, the default) they keep retrying for a coordinator that resumes the run.
+   * Ends the pool. `finished`: the run is over (done, or diverged), remote workers exit;
+   * `not-started`: stopped before the run began, nothing of it written, remote workers exit with an
+   * error; otherwise (stopped, failed, the default) they keep retrying for a coordinator that resumes the run.
    */
-  close(end?: 'finished' | 'stopped'): Promise<void>;
+  close(end?: PoolEnd): Promise<void>;
 }
+
+/** How a pool ends, as its remote workers are told (WorkerPool.close). */
+export type PoolEnd = 'finished' | 'stopped' | 'not-started';
 
 /** What every transport is given to build its pool: the run as resolved. */
 export interface PoolContext {

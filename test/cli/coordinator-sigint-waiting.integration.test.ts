@@ -15,12 +15,15 @@ async function coordinatorFor(name: string, workers: number, over: object = {}) 
   const file = join(dir, 'config.yaml');
   await writeFile(file, JSON.stringify(config));
   const port = await freePort();
-  const coordinator = spawnMain(['coordinator', '--config', file, '--port', String(port)], { TRAINER_TOKEN: TOKEN });
-  await waitFor('the coordinator to listen', () => coordinator.output().includes('listening'));
-  return { dir, coordinator, url: `127.0.0.1:${port}`, runDir: join(config.run.dir, config.run.name) };
+  const start = async (...flags: string[]) => {
+    const coordinator = spawnMain(['coordinator', '--config', file, '--port', String(port), ...flags], { TRAINER_TOKEN: TOKEN });
+    await waitFor('the coordinator to listen', () => coordinator.output().includes('listening'));
+    return coordinator;
+  };
+  return { dir, coordinator: await start(), url: `127.0.0.1:${port}`, runDir: join(config.run.dir, config.run.name), start };
 }
 
-test('Ctrl-C while the coordinator waits for its workers ends the wait at once and exits 130 with one line; the worker already there waits for it to come back', async () => {
+test('Ctrl-C while a new run\'s coordinator waits for its workers ends the wait at once and exits 130 with one line; the worker already there is told the run never began and exits 1 at once', async () => {
   const procs: Spawned[] = [];
   try {
     const { dir, coordinator, url, runDir } = await coordinatorFor('waiting', 2);
@@ -34,11 +37,12 @@ test('Ctrl-C while the coordinator waits for its workers ends the wait at once a
     assert.ok(performance.now() - t0 < 5000, `took ${performance.now() - t0} ms`);
     assert.match(coordinator.output(), /^stopped while waiting for workers; nothing trained yet, no checkpoint written$/m);
     assert.equal(await exists(new RunFolder(runDir).checkpointFile), false);
-    // A stop is not the end of the run: the worker retries (it used to be told "coordinator done" and exit).
-    await waitFor('the worker to retry', () => /lost \(4001 coordinator stopped; it may resume\); retrying/.test(worker.output()));
-    assert.equal(worker.child.exitCode, null);
-    worker.child.kill('SIGTERM');
-    assert.equal(await worker.exited, 143, worker.output());
+    // Nothing of the run exists: the worker has nothing to wait for. It was told "it may resume" and
+    // retried for its --retry-for-ms (15 s here, 10 min under trainer.sbatch, for ever by default once joined).
+    assert.equal(await worker.exited, 1, worker.output());
+    assert.ok(performance.now() - t0 < 5000, `the worker took ${Math.round(performance.now() - t0)} ms`);
+    assert.match(worker.output(), /^error E_WORKER_LOST: the coordinator at ws:\/\/127\.0\.0\.1:\d+ stopped before the run began \(nothing trained, nothing written\): no run to wait for; start the workers again with the coordinator$/m);
+    assert.doesNotMatch(worker.output(), /retrying/);
   } finally {
     killAll(procs);
   }
@@ -62,7 +66,7 @@ test('SIGTERM (scancel, a pod evicted) while the coordinator waits for its first
 test('Ctrl-C while the coordinator waits because every worker left mid-run writes a checkpoint at that step and exits 130 at once', async () => {
   const procs: Spawned[] = [];
   try {
-    const { dir, coordinator, url, runDir } = await coordinatorFor('deserted', 1, { train: { epochs: 30 } });
+    const { dir, coordinator, url, runDir, start } = await coordinatorFor('deserted', 1, { train: { epochs: 30 } });
     procs.push(coordinator);
     const worker = spawnWorker(url, dir, 'only');
     procs.push(worker);
@@ -78,6 +82,21 @@ test('Ctrl-C while the coordinator waits because every worker left mid-run write
     const ck = await loadCheckpoint(new RunFolder(runDir).checkpointFile);
     assert.ok(ck.globalStep >= 7, `checkpoint at step ${ck.globalStep}`);
     assert.doesNotMatch(coordinator.output(), /E_INTERNAL|at .*\.js:\d+/);
+
+    // Resumed, and stopped again while it waits for its workers: the run exists (its checkpoint),
+    // so a worker there keeps waiting for it to come back.
+    const resumed = await start('--resume', '--min-workers', '2');
+    procs.push(resumed);
+    const waiting = spawnWorker(url, dir, 'again');
+    procs.push(waiting);
+    await waitFor('the worker ready', () => /ready; 1 worker$/m.test(resumed.output()));
+    resumed.child.kill('SIGINT');
+    assert.equal(await resumed.exited, 130, resumed.output());
+    assert.match(resumed.output(), /^stopped while waiting for workers; checkpoint in .*, continue with --resume$/m);
+    await waitFor('the worker to retry', () => /lost \(4001 coordinator stopped; it may resume\); retrying/.test(waiting.output()));
+    assert.equal(waiting.child.exitCode, null);
+    waiting.child.kill('SIGTERM');
+    assert.equal(await waiting.exited, 143, waiting.output());
   } finally {
     killAll(procs);
   }

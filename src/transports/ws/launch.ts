@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { MAX_TIMER_MS } from '../../shared/config.js';
 import { TrainerError, type ErrorCode } from '../../shared/errors.js';
-import type { PoolContext, PoolFactory } from '../pool.js';
+import type { PoolContext, PoolEnd, PoolFactory } from '../pool.js';
 import { WsPool, type WsPoolOptions } from './pool.js';
 
 export interface WsFactoryOptions {
@@ -79,7 +79,8 @@ export function wsPoolFactory(f: WsFactoryOptions): PoolFactory {
         );
       }
     } catch (err) {
-      await pool.close();
+      // Stopped while waiting for the first workers of a new run: nothing of it exists to resume.
+      await pool.close(f.signal?.aborted && !f.resumed ? 'not-started' : 'stopped');
       throw err;
     }
     return pool;
@@ -148,7 +149,7 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
     // Set once every worker joined (a child that dies later is started again), and when the pool closes.
     let joined = false;
     let closing = false;
-    const reap = async (end: 'finished' | 'stopped') => {
+    const reap = async (end: PoolEnd) => {
       closing = true;
       // Told the run is done, they exit by themselves within milliseconds: a SIGTERM at once raced
       // that exit, and a worker caught between its socket's close and its line said "leaving:

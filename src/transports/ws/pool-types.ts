@@ -3,7 +3,7 @@
  * HTTP handler for its port) and what it tells its observers: events for
  * tests, and a row per ready worker for the dashboard.
  */
-import type { PoolContext, WorkerStats } from '../pool.js';
+import type { PoolContext, PoolEnd, WorkerStats } from '../pool.js';
 import type { RequestHandler } from './server.js';
 
 export interface WsPoolOptions extends PoolContext {
@@ -18,9 +18,10 @@ export interface WsPoolOptions extends PoolContext {
   /**
    * Runs after the pool closed: reaps local worker processes, and ends once their output relayed to
    * the log has. The pool's lines about workers that leave during its close are told after it.
-   * `end`: 'finished' when the workers were told the run is done (they leave by themselves).
+   * `end`: 'finished' when the workers were told the run is done (they leave by themselves). Its
+   * workers are told a plain stop also where the run never began ('not-started').
    */
-  onClose?: (end: 'finished' | 'stopped') => Promise<void>;
+  onClose?: (end: PoolEnd) => Promise<void>;
   /** The workers are processes on this machine (`--procs`): WorkerPool.sharesCores. */
   sharesCores?: boolean;
 }

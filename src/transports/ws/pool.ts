@@ -20,7 +20,7 @@ import { TrainerError } from '../../shared/errors.js';
 import type { BatchStats } from '../../worker/gradient.js';
 import type { ModelSpec } from '../../worker/model.js';
 import { arrayFrameBytes, CLOSE, PROTOCOL_VERSION, RECONNECT_MAX_MS, type Message, type Split } from './protocol.js';
-import type { MicroBatchResult, StepHooks, WorkerPool, WorkerStats } from '../pool.js';
+import type { MicroBatchResult, PoolEnd, StepHooks, WorkerPool, WorkerStats } from '../pool.js';
 import { WorkerConn, type ConnHost, type ConnLimits, type Welcome } from './connection.js';
 import { tuneHeapGrowthForStreaming } from './heap-growth.js';
 import { Dispatcher, newMember, workerLabel, type Member } from './dispatch.js';
@@ -32,6 +32,10 @@ import { listen, type Listening } from './server.js';
 import { ThrottledLog } from './throttled-log.js';
 import { urlHost } from '../../shared/url.js';
 import { plural } from '../../shared/plural.js';
+
+/** Close reasons of a stop (CLOSE.stopped, CLOSE.stoppedBeforeRun). */
+const STOPPED = 'coordinator stopped; it may resume';
+const STOPPED_BEFORE_RUN = 'coordinator stopped before the run began; nothing to resume';
 
 export type { PoolEvent, WorkerInfo, WsPoolOptions } from './pool-types.js';
 
@@ -98,7 +102,7 @@ export class WsPool implements WorkerPool, ConnHost {
    */
   private leavingLines: string[] | null = null;
   /** How the run ended, for connections that arrive while the pool closes. */
-  private closingEnd: 'finished' | 'stopped' = 'stopped';
+  private closingEnd: PoolEnd = 'stopped';
   /** Bytes of closed connections, for bytes-per-step figures. */
   private closedBytes = { in: 0, out: 0 };
 
@@ -363,10 +367,12 @@ export class WsPool implements WorkerPool, ConnHost {
     ];
   }
 
-  async close(end: 'finished' | 'stopped' = 'stopped'): Promise<void> {
+  async close(end: PoolEnd = 'stopped'): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    this.closingEnd = end;
+    // Workers that onClose stops (--procs) are told a plain stop: each one's error line for a run
+    // that never began would follow the run's own line, and they are signalled to go anyway.
+    this.closingEnd = end === 'not-started' && this.o.onClose ? 'stopped' : end;
     clearInterval(this.timer);
     if (this.o.onClose) this.leavingLines = [];
     // Before they are closed below: a worker connected now hears the end.
@@ -380,7 +386,7 @@ export class WsPool implements WorkerPool, ConnHost {
       } else {
         // Workers that were told "done" here exited, and a coordinator resumed (by hand, or
         // rescheduled by Kubernetes or Slurm) then waited for them for ever.
-        c.close(CLOSE.stopped, 'coordinator stopped; it may resume');
+        this.closeStopped(c);
       }
     }
     if (end === 'finished') await this.tellTheEnd(told, connected);
@@ -512,6 +518,16 @@ export class WsPool implements WorkerPool, ConnHost {
     return { code: CLOSE.refused, why: `cluster.verify: this run computes on ${this.provisionalKind} so far (settled when two workers agree); retrying` };
   }
 
+  /**
+   * A stop: the worker retries for a coordinator that resumes the run, unless nothing of the run
+   * exists yet (a new run stopped before its first step): then it has nothing to wait for, and a
+   * worker that joined (which retries for ever) held its node until someone killed it.
+   */
+  private closeStopped(c: WorkerConn): void {
+    if (this.closingEnd === 'not-started') c.close(CLOSE.stoppedBeforeRun, STOPPED_BEFORE_RUN);
+    else c.close(CLOSE.stopped, STOPPED);
+  }
+
   /** Two workers agreed on a part's bits: their kinds are the run's for good, and workers of others leave. */
   private kindsSettled(kinds: ReadonlySet<string>): void {
     if (this.settledKinds !== null) return;
@@ -533,7 +549,8 @@ export class WsPool implements WorkerPool, ConnHost {
   private accept(ws: WebSocket, req: IncomingMessage): void {
     if (this.closing) {
       // After a stop the worker keeps trying, for a coordinator resumed; after the end it leaves.
-      return this.closingEnd === 'finished' ? ws.close(CLOSE.shutdown, 'coordinator done') : ws.close(CLOSE.stopped, 'coordinator stopped; it may resume');
+      if (this.closingEnd === 'finished') return ws.close(CLOSE.shutdown, 'coordinator done');
+      return this.closingEnd === 'not-started' ? ws.close(CLOSE.stoppedBeforeRun, STOPPED_BEFORE_RUN) : ws.close(CLOSE.stopped, STOPPED);
     }
     const { remoteAddress, remotePort } = req.socket;
     const address = `${remoteAddress === undefined ? '?' : urlHost(remoteAddress)}:${remotePort ?? '?'}`;

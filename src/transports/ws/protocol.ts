@@ -42,6 +42,12 @@ export const CLOSE = {
    * is written): the worker keeps retrying, for the coordinator restarted with --resume.
    */
   stopped: 4001,
+  /**
+   * The coordinator stopped before its run began (a new run, no step taken, nothing written): there
+   * is nothing to resume, and the worker exits non-zero at once (workers of older builds take it as a
+   * dropped link and retry).
+   */
+  stoppedBeforeRun: 4002,
   protocolError: 4400,
   authFailed: 4401,
   handshakeTimeout: 4408,

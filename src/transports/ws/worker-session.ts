@@ -137,6 +137,11 @@ export class WorkerSession {
     }
     // Stopped, to be resumed: a worker that got as far as its welcome counts as joined and waits for it.
     if (code === CLOSE.stopped) return { kind: 'dropped', wasReady: this.state.name === 'ready', why: `${code} ${reason || 'coordinator stopped'}` };
+    // Non-zero, at once: a scheduler then sees workers that did no work (an exit 0 completed the
+    // worker Job in Kubernetes, and let a Slurm afterok job go on), and retrying waits for no one.
+    if (code === CLOSE.stoppedBeforeRun) {
+      throw new TrainerError('E_WORKER_LOST', `the coordinator at ${this.o.url} stopped before the run began (nothing trained, nothing written): no run to wait for; start the workers again with the coordinator`);
+    }
     if (code === CLOSE.versionMismatch) throw new TrainerError('E_PROTOCOL', reason);
     if (code === CLOSE.banned) throw new TrainerError('E_WORKER_LOST', `the coordinator refuses this worker for the rest of the run (${reason})`);
     return { kind: 'dropped', wasReady: this.state.name === 'ready' && this.state.weights !== null, why: `${code}${reason ? ` ${reason}` : code === 1006 ? ' connection lost' : ''}` };
