@@ -132,9 +132,14 @@ export class WorkerCompute {
       // Once per run and dataset, as the threads do (worker/warm-up.ts): the first epoch at full speed.
       if (this.computer && this.warmedUp !== key) {
         const t0 = performance.now();
+        const cpu0 = process.cpuUsage();
         const n = warmUp(this.computer, data.sets.train, microBatchSizes(run.microBatch, 1, run.maxBatch), run.maxBatch);
         this.warmedUp = key;
-        if (n > 0) this.o.log(`warmed up: ${n} gradients of ${run.microBatch} examples in ${Math.round(performance.now() - t0)} ms`);
+        // The process's CPU time beside the wall time: a worker stopped (SIGSTOP, Ctrl-Z, a debugger)
+        // or starved by other processes meanwhile said that time as its warm-up's. (Process-wide:
+        // V8's compiler threads work for the warm-up too; getrusage, a few microseconds.)
+        const { user, system } = process.cpuUsage(cpu0);
+        if (n > 0) this.o.log(`warmed up: ${n} gradients of ${run.microBatch} examples in ${Math.round(performance.now() - t0)} ms (${Math.round((user + system) / 1000)} ms of CPU)`);
       }
       return;
     }
