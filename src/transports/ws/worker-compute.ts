@@ -8,6 +8,7 @@
 import type { Normalization } from '../../data/normalize.js';
 import type { BackendName } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
+import { plural } from '../../shared/plural.js';
 import { backendLine, checkGpuBackends, checkWebGpuForThreads, selectBackend, type SelectedBackend } from '../../worker/backend.js';
 import { MicroBatchComputer, type BatchStats } from '../../worker/gradient.js';
 import { getModel, type ModelSpec } from '../../worker/model.js';
@@ -139,7 +140,7 @@ export class WorkerCompute {
         // or starved by other processes meanwhile said that time as its warm-up's. (Process-wide:
         // V8's compiler threads work for the warm-up too; getrusage, a few microseconds.)
         const { user, system } = process.cpuUsage(cpu0);
-        if (n > 0) this.o.log(`warmed up: ${n} gradients of ${run.microBatch} examples in ${Math.round(performance.now() - t0)} ms (${Math.round((user + system) / 1000)} ms of CPU)`);
+        if (n > 0) this.o.log(`warmed up: ${plural(n, 'gradient')} of ${run.microBatch} examples in ${Math.round(performance.now() - t0)} ms (${Math.round((user + system) / 1000)} ms of CPU)`);
       }
       return;
     }

@@ -26,9 +26,11 @@ test('a worker SIGSTOPped during its warm-up says the CPU time of the warm-up be
     await new Promise((resolve) => setTimeout(resolve, STOPPED_MS));
     worker.child.kill('SIGCONT');
     await waitFor('the warm-up line', () => /warmed up: /.test(worker.output()), 30_000);
-    const m = /^warmed up: \d+ gradients of \d+ examples in (\d+) ms \((\d+) ms of CPU\)$/m.exec(worker.output());
+    const m = /^warmed up: (\d+) (gradients?) of \d+ examples in (\d+) ms \((\d+) ms of CPU\)$/m.exec(worker.output());
     assert.ok(m, worker.output());
-    const [wallMs, cpuMs] = [Number(m[1]), Number(m[2])];
+    // One gradient is "1 gradient" (the stopped warm-up often gets one in): it said "1 gradients".
+    assert.equal(m[2], m[1] === '1' ? 'gradient' : 'gradients', m[0]);
+    const [wallMs, cpuMs] = [Number(m[3]), Number(m[4])];
     assert.ok(wallMs >= STOPPED_MS, `wall ${wallMs} ms`);
     assert.ok(cpuMs < wallMs - STOPPED_MS / 2, `CPU ${cpuMs} ms of ${wallMs} ms, ${STOPPED_MS} ms of them stopped`);
     await waitFor('the worker ready', () => pool.size === 1, 30_000);
