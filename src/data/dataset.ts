@@ -120,7 +120,10 @@ async function ensureCifar10(opts: DataOptions): Promise<string> {
   const tarball = join(dir, CIFAR10_TARBALL);
   // Outside in: a folder that cannot be looked into is named by the first look that fails.
   const found = { dir: await kindOf(dir), batches: await kindOf(batches), tarball: await kindOf(tarball) };
-  if (found.batches === 'folder') return batches;
+  if (found.batches === 'folder') {
+    if (found.tarball === 'file') await checkBesideArchive(batches, tarball);
+    return batches;
+  }
   if (found.tarball === 'file') return extractCifarTarball(tarball, dir);
   // Something else in their place was "no CIFAR-10 data: put … there" (and a folder named like the
   // archive was downloaded over, failing only at the end with EISDIR).
@@ -186,6 +189,22 @@ async function checkLooseBatches(dir: string, batches: string): Promise<void> {
     basename(dir) === BATCHES_DIR
       ? `${dir} is the extracted folder itself: data.path is the folder holding it, --data.path ${dirname(dir)}`
       : `${dir} holds the batch files themselves: data.path is the folder holding them in ${BATCHES_DIR}/ (move them to ${batches})`,
+  );
+}
+
+/**
+ * E_DATA when cifar-10-batches-bin/ lacks batch files and the archive is beside it: the folder is
+ * read first, and the error was "missing file …/data_batch_1.bin" with the archive that holds it
+ * unnamed. Only hands make such a folder (an extraction puts a complete one in place at once), so
+ * it is the user's to remove: named, never removed or overwritten here.
+ */
+async function checkBesideArchive(batches: string, tarball: string): Promise<void> {
+  const missing: string[] = [];
+  for (const file of [...TRAIN_BATCH_FILES, TEST_BATCH_FILE]) if ((await kindOf(join(batches, file))) === null) missing.push(file);
+  if (missing.length === 0) return;
+  throw new TrainerError(
+    'E_DATA',
+    `${batches} lacks ${missing.join(', ')}, and the archive ${tarball} is beside it: remove or move that folder, and the next run extracts the archive`,
   );
 }
 

@@ -11,6 +11,7 @@ import './dataset-extract-existing-tarball.unit.js';
 import './dataset-foreign-tarball.unit.js';
 import './dataset-limits.unit.js';
 import './dataset-missing-no-download.unit.js';
+import './dataset-partial-folder-beside-archive.unit.js';
 import './dataset-path-is-batches-folder.unit.js';
 import './dataset-reads-batches-in-order.unit.js';
 import './dataset-unknown-class.unit.js';
