@@ -143,11 +143,13 @@ function dottedKeyTyped(section: string, args: readonly string[]): string | null
  */
 function badNumber(parsed: Record<string, unknown>, args: readonly string[]): string | null {
   for (const [key, value] of Object.entries(parsed)) {
-    if (!(typeof value === 'number' && Number.isNaN(value))) continue;
+    // Infinity too (`--threads 1e400`, `--top Infinity`): every number option counts something, and the checks said "got null".
+    if (!(typeof value === 'number' && !Number.isFinite(value))) continue;
+    const what = Number.isNaN(value) ? 'a number' : 'a finite number';
     for (let i = 0; i < args.length; i++) {
       const token = args[i] as string;
       const given = token === `--${key}` ? (args[i + 1] ?? '') : token.startsWith(`--${key}=`) ? token.slice(key.length + 3) : null;
-      if (given !== null) return `--${key} must be a number, got ${JSON.stringify(given)}`;
+      if (given !== null) return `--${key} must be ${what}, got ${JSON.stringify(given)}`;
     }
   }
   return null;
@@ -155,6 +157,32 @@ function badNumber(parsed: Record<string, unknown>, args: readonly string[]): st
 
 /** A word yargs reads as a negative number, not as a flag (yargs-parser's own test): `--gpu -1`. */
 const NEGATIVE = /^-([0-9]+(\.[0-9]+)?|\.[0-9]+)$/;
+
+/** A word that is no flag but a value with a minus sign: no flag starts with a digit or a dot. */
+const DASHED_VALUE = /^-(?:\.?[0-9]|Infinity$)/;
+
+/**
+ * An option's value typed with a minus sign in a form yargs takes for short flags: `--threads -1e3`
+ * was "unknown option -1; unknown option -e" (and `--threads -5x` "unknown option -5"), so the value
+ * never reached the option's own check. Such a word after an option that takes a value is joined to
+ * it, `--threads=-1e3`, as yargs reads it: the option's check then says what is wrong with it.
+ */
+function dashedValuesJoined(command: string, args: readonly string[]): string[] {
+  const taking = declaredOptions((COMMANDS[command] as Command).options)
+    .filter((o) => o.type !== 'boolean')
+    .flatMap((o) => [o.name, camel(o.name), ...[o.alias ?? []].flat()].map((n) => (n.length === 1 ? `-${n}` : `--${n}`)));
+  const end = args.includes('--') ? args.indexOf('--') : args.length;
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const token = args[i] as string;
+    const next = args[i + 1];
+    if (i + 1 < end && taking.includes(token) && next !== undefined && DASHED_VALUE.test(next) && !NEGATIVE.test(next)) {
+      out.push(`${token}=${next}`);
+      i++;
+    } else out.push(token);
+  }
+  return out;
+}
 
 /**
  * A number option typed with no number: last on the line or before another flag (`--top`), or
@@ -303,9 +331,10 @@ export async function main(argv: string[]): Promise<void> {
   // The help lists the variables and the values they take: a mistyped one did not let it be read.
   const typed = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
   if (!typed.some((a) => a === '--help' || a === '-h' || a === '--version')) checkEnvironment();
-  const { rest, overrides } = extractConfigFlags(argv);
-  const first = rest[0];
+  const { rest: words, overrides } = extractConfigFlags(argv);
+  const first = words[0];
   const command = first !== undefined && first in COMMANDS ? first : undefined;
+  const rest = command === undefined ? words : dashedValuesJoined(command, words);
   if (first !== undefined && !first.startsWith('-') && command === undefined) {
     const near = closest(first, Object.keys(COMMANDS));
     throw new TrainerError('E_USAGE', `unknown command ${JSON.stringify(first)}${near ? `; did you mean ${near}?` : ''} (see trainer --help)`);

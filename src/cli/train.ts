@@ -19,13 +19,13 @@ export function flagOverrides(a: Pick<TrainArgs, 'threads' | 'procs' | 'gpus' | 
   }
   if (a.threads !== undefined) {
     if (!Number.isInteger(a.threads) || a.threads < 1) {
-      throw new TrainerError('E_CONFIG', `--threads must be a positive integer, got ${JSON.stringify(a.threads)}`);
+      throw new TrainerError('E_USAGE', `--threads must be a positive integer, got ${JSON.stringify(a.threads)}`);
     }
     Object.assign(section('cluster'), { transport: 'threads', workers: a.threads });
   }
   if (a.procs !== undefined) {
     if (!Number.isInteger(a.procs) || a.procs < 1) {
-      throw new TrainerError('E_CONFIG', `--procs must be a positive integer, got ${JSON.stringify(a.procs)}`);
+      throw new TrainerError('E_USAGE', `--procs must be a positive integer, got ${JSON.stringify(a.procs)}`);
     }
     Object.assign(section('cluster'), { transport: 'procs', workers: a.procs });
   }

@@ -29,8 +29,8 @@ test('a number option typed with no number, bare or empty, is a usage error nami
       // --top took the only image as its value: the mistake is --top's, not "missing images".
       [['predict', '--run', join(dir, 'runs', 'run'), '--top', 'cat.png'], 'error E_USAGE: --top must be a number, got "cat.png" (see trainer predict --help)\n'],
       // Numbers typed, negative and 0 among them, reach the command's own checks as numbers.
-      [['train', '-c', config, '--threads=-1'], 'error E_CONFIG: --threads must be a positive integer, got -1\n'],
-      [['train', '-c', config, '--threads', '-1'], 'error E_CONFIG: --threads must be a positive integer, got -1\n'],
+      [['train', '-c', config, '--threads=-1'], 'error E_USAGE: --threads must be a positive integer, got -1\n'],
+      [['train', '-c', config, '--threads', '-1'], 'error E_USAGE: --threads must be a positive integer, got -1\n'],
       [['doctor', '--software-limit', '0'], 'error E_USAGE: --software-limit must be a positive integer (images), got 0\n'],
     ];
     for (const [args, stderr] of cases) {
