@@ -20,7 +20,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import { diskFault, fsFault, outOfRoom } from '../shared/atomic-file.js';
-import { HIDDEN, hideCredentials } from '../shared/url.js';
+import { HIDDEN, NOT_HTTP_URL, hideCredentials, httpUrl } from '../shared/url.js';
 import { TrainerError } from '../shared/errors.js';
 import { BATCHES_DIR, META_FILE, TEST_BATCH_FILE, TRAIN_BATCH_FILES, errorText } from './cifar-format.js';
 
@@ -153,31 +153,20 @@ async function openFollowingRedirects(
  * nor the data.url it came from.
  */
 function redirectTarget(shown: string, status: number, location: string, current: string): string {
-  let next: URL | null = null;
-  try {
-    next = new URL(location, current);
-  } catch {
-    // refused below
-  }
-  if (next === null || (next.protocol !== 'http:' && next.protocol !== 'https:')) {
-    throw new TrainerError('E_DOWNLOAD', `download of ${shown} failed: HTTP ${status} redirects to ${JSON.stringify(hideCredentials(location))}, which is not an http:// or https:// URL`);
+  const next = httpUrl(location, current);
+  if (next === null) {
+    throw new TrainerError('E_DOWNLOAD', `download of ${shown} failed: HTTP ${status} redirects to ${JSON.stringify(hideCredentials(location))}, which is ${NOT_HTTP_URL}`);
   }
   return next.toString();
 }
 
 function get(url: string, idleTimeoutMs: number, signal: AbortSignal | undefined, stopped: () => TrainerError): Promise<IncomingMessage> {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return Promise.reject(new TrainerError('E_DOWNLOAD', `download URL is not a valid URL: ${hideCredentials(url)}`));
-  }
+  // Only downloadFile's own URL meets this test here: redirectTarget tested where each redirect leads.
+  const parsed = httpUrl(url);
+  if (parsed === null) return Promise.reject(new TrainerError('E_DOWNLOAD', `download of ${hideCredentials(url)} failed: ${NOT_HTTP_URL}`));
   // A stored URL's hidden user is not sent as one (the server would see "***" as a name).
   if (parsed.username === HIDDEN && parsed.password === '') parsed.username = '';
-  const client = parsed.protocol === 'https:' ? https : parsed.protocol === 'http:' ? http : null;
-  if (client === null) {
-    return Promise.reject(new TrainerError('E_DOWNLOAD', `download URL must be http:// or https://, got ${hideCredentials(url)}`));
-  }
+  const client = parsed.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     let response: IncomingMessage | null = null;
     // agent: false -> one connection per request, nothing kept alive after the download.

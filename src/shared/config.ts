@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import type { z as Zod } from 'zod';
 import { CIFAR10_CLASSES } from '../data/cifar-format.js';
 import { TrainerError } from './errors.js';
-import { hideCredentials } from './url.js';
+import { hideCredentials, httpUrl } from './url.js';
 import { didYouMean } from './suggest.js';
 import { takesGpu } from './gpu-backends.js';
 import { withStandIns } from './stand-ins.js';
@@ -624,13 +624,8 @@ function checkGpus(c: Config): void {
  * exit 1, which a scheduler retries.
  */
 function checkDataUrl(url: string): void {
-  let parsed: URL | null = null;
-  try {
-    parsed = new URL(url);
-  } catch {
-    // refused below
-  }
-  if (parsed === null || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+  const parsed = httpUrl(url);
+  if (parsed === null) {
     throw new TrainerError('E_CONFIG', `data.url must be an http:// or https:// URL, got ${quote(hideCredentials(url))} (in a user or password, write / ? # @ as %2F %3F %23 %40)`);
   }
   const why = parsed.port === '0' ? 'port 0 is no port to connect to' : hostNameFault(parsed.hostname);

@@ -28,6 +28,24 @@ export function hideCredentials(url: string): string {
   return u.toString();
 }
 
+/**
+ * `url`, resolved against `base` where given, parsed, if it is an http:// or https:// URL; null
+ * for another scheme (ftp://, file://) and for text that does not parse: the one test of data.url,
+ * of the URL a download opens and of where a redirect leads.
+ */
+export function httpUrl(url: string, base?: string): URL | null {
+  let u: URL;
+  try {
+    u = new URL(url, base);
+  } catch {
+    return null;
+  }
+  return u.protocol === 'http:' || u.protocol === 'https:' ? u : null;
+}
+
+/** How a message says what httpUrl refuses. */
+export const NOT_HTTP_URL = 'not an http:// or https:// URL';
+
 /** What hideCredentials puts in the user's place. */
 export const HIDDEN = '***';
 

@@ -44,8 +44,21 @@ test('a body over maxDownloadBytes is E_DOWNLOAD, whether announced or not', { t
   assert.deepEqual(await readdir(dir), []);
 });
 
-test('a URL that is not http or https is E_DOWNLOAD', async (t) => {
+test('a URL that is not http or https, or no URL at all, is E_DOWNLOAD in the words a redirect to one gets, credentials hidden', async (t) => {
   const { dir, cleanup } = await tempDir();
   t.after(cleanup);
-  await assert.rejects(downloadFile('ftp://example.invalid/x.tar.gz', join(dir, 'x'), { md5: '' }), (err) => isTrainerError(err, 'E_DOWNLOAD') && /http/.test(err.message));
+  const cases: [string, string][] = [
+    ['ftp://example.invalid/x.tar.gz', 'ftp://example.invalid/x.tar.gz'],
+    ['file:///tmp/x.tar.gz', 'file:///tmp/x.tar.gz'],
+    ['http://[bad', 'http://[bad'],
+    ['ftp://alice:secret@example.invalid/x.tar.gz', 'ftp://***@example.invalid/x.tar.gz'],
+  ];
+  for (const [url, shown] of cases) {
+    await assert.rejects(downloadFile(url, join(dir, 'x'), { md5: '' }), (err) => {
+      assert.ok(isTrainerError(err, 'E_DOWNLOAD'), String(err));
+      assert.equal(err.message, `download of ${shown} failed: not an http:// or https:// URL`);
+      return true;
+    });
+  }
+  assert.deepEqual(await readdir(dir), []);
 });
