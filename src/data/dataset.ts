@@ -150,7 +150,8 @@ async function ensureCifar10(opts: DataOptions): Promise<string> {
   try {
     await makeDir(dir);
   } catch (err) {
-    throw new TrainerError(outOfRoom(err) ? 'E_IO' : 'E_DOWNLOAD', `cannot create data folder ${dir}: ${fsFault(err) ?? errorText(err)}`, { cause: err });
+    // As for the synthetic set's folder: no download has begun, and a rerun meets the same file system.
+    throw new TrainerError(outOfRoom(err) ? 'E_IO' : 'E_DATA', `cannot create data folder ${dir}: ${fsFault(err) ?? errorText(err)}`, { cause: err });
   }
   try {
     await downloadFile(url, tarball, {

@@ -10,8 +10,9 @@
  * good data.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { once } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
@@ -53,7 +54,8 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /**
  * Downloads `url` to `dest`. Any failure (connection, HTTP status other than
  * 200, size limit, timeout, md5 mismatch) throws E_DOWNLOAD and leaves no
- * temporary file behind; `dest` is only ever created complete and verified.
+ * temporary file behind; `dest` is only ever created complete and verified. A folder
+ * that takes no file is E_DATA (E_IO when full), before anything is fetched.
  */
 export async function downloadFile(url: string, dest: string, opts: DownloadOptions): Promise<void> {
   // Messages never show the URL's user or password.
@@ -63,7 +65,9 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
   if (opts.signal?.aborted) throw stopped();
   // What was received of what total: a progress bar ends with the download, however it ends.
   const progress = { received: -1, total: null as number | null };
+  let out: WriteStream | null = null;
   try {
+    out = await openTemp(tmp, shown);
     const res = await openFollowingRedirects(url, opts.maxRedirects ?? 5, opts.idleTimeoutMs ?? 60_000, opts.signal, stopped);
     const totalHeader = Number(res.headers['content-length']);
     const total = Number.isSafeInteger(totalHeader) && totalHeader >= 0 ? totalHeader : null;
@@ -88,7 +92,7 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
       },
     });
     try {
-      await pipeline(res, meter, createWriteStream(tmp));
+      await pipeline(res, meter, out);
     } catch (err) {
       if (err instanceof TrainerError) throw err;
       const of = total === null ? '' : ` of ${total}`;
@@ -108,11 +112,30 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
     }
     await rename(tmp, dest);
   } catch (err) {
+    out?.destroy();
     await rm(tmp, { force: true });
     if (err instanceof TrainerError) throw err;
     throw new TrainerError('E_DOWNLOAD', `download of ${shown} failed: ${errorText(err)}`, { cause: err });
   } finally {
     if (progress.received >= 0) opts.onProgress?.(progress.received, progress.total, true);
+  }
+}
+
+/**
+ * The download's temporary file, opened before a byte is fetched: a data.path this process may not
+ * write in (a read-only mount, another user's folder) was met at the first write, with the archive
+ * on its way, as E_DOWNLOAD "stopped after N bytes", which a scheduler retries. E_DATA, as an
+ * extraction into that folder is (a rerun meets the same folder); E_IO for a full disk or quota.
+ */
+async function openTemp(tmp: string, shown: string): Promise<WriteStream> {
+  const out = createWriteStream(tmp);
+  try {
+    await once(out, 'open');
+    return out;
+  } catch (err) {
+    const full = outOfRoom(err);
+    const hint = diskFault(err) !== null && !full ? ' (data.path must be writable: put the archive there, fetched another way, or give a writable data.path)' : '';
+    throw new TrainerError(full ? 'E_IO' : 'E_DATA', `cannot download ${shown} into ${dirname(tmp)}: ${fsFault(err) ?? errorText(err)}${hint}`, { cause: err });
   }
 }
 
