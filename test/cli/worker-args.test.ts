@@ -116,7 +116,7 @@ test('--backend is checked; --gpus is a list of device indices', () => {
 
 test('--procs N sets transport procs and N workers', () => {
   assert.deepEqual(flagOverrides({ procs: 3 }, {}), { cluster: { transport: 'procs', workers: 3 } });
-  assert.throws(() => flagOverrides({ procs: 0 }, {}), (e: unknown) => isTrainerError(e, 'E_CONFIG'));
+  assert.throws(() => flagOverrides({ procs: 0 }, {}), (e: unknown) => isTrainerError(e, 'E_USAGE'));
   // Two ways to run the workers: neither wins silently.
   assert.throws(() => flagOverrides({ procs: 2, threads: 2 }, {}), (e: unknown) => isTrainerError(e, 'E_USAGE'));
 });
