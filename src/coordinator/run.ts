@@ -11,6 +11,7 @@ import { createPool, type PoolLaunch } from '../transports/create-pool.js';
 import type { PoolFactory, WorkerPool } from '../transports/pool.js';
 import { getModel, initParams, type ModelSpec } from '../worker/model.js';
 import { loadCheckpoint } from './checkpoint.js';
+import { atStep, lowerToConverge } from './diverged.js';
 import { exportLayersModel } from './export.js';
 import { checkResumable, claimRun, firstDifference, identity } from './run-config.js';
 import { RunFolder, type EpochMetrics, type StepMetrics } from './run-folder.js';
@@ -141,13 +142,12 @@ async function earlierRun(folder: RunFolder, config: Config): Promise<string | n
 
 /** The earlier run that diverged (`message`, its diverged.txt), and what to do when this one is that run again. */
 async function divergedRun(folder: RunFolder, config: Config, message: string, again: string): Promise<string> {
-  const step = /\bstep (\d+)\b/.exec(message)?.[1];
-  const at = step === undefined ? '' : ` at step ${step}`;
+  const at = atStep(message);
   const said = `holds a run that diverged${at} (E_DIVERGED) before its first checkpoint: ${again}`;
   const stored = await folder.readConfig().catch(() => null);
   // A run's steps are determined by its data, model and optimisation: the same ones diverge again.
   if (stored === null || firstDifference(identity(stored as unknown as Config), identity(config)) !== null) return said;
-  return `${said}, with that run's data, model and optimisation, so it diverges again${at}: stop it and start it with a lower train.lr`;
+  return `${said}, with that run's data, model and optimisation, so it diverges again${at}: stop it and start it with a lower ${lowerToConverge(config.train)}`;
 }
 
 export async function runTraining(o: RunOptions): Promise<RunResult> {

@@ -13,6 +13,7 @@ import { TrainerError, isTrainerError } from '../shared/errors.js';
 import type { MicroBatchResult, WorkerPool, WorkerStats } from '../transports/pool.js';
 import { chunks, type BatchStats } from '../worker/gradient.js';
 import type { ModelSpec } from '../worker/model.js';
+import { divergedError } from './diverged.js';
 import { progressOf, saveCheckpoint, type BackendHistory, type Progress } from './checkpoint.js';
 import { OrderedReduction, type SgdState } from './optimizer.js';
 import { planEpoch, splitMicroBatches, type EpochPlan } from './plan.js';
@@ -171,13 +172,13 @@ export async function trainStep(o: StepContext, batch: PlannedStep, next: Planne
   const t2 = performance.now();
   const loss = results.reduce((sum, r) => sum + r.lossSum, 0);
   // Steps counted as steps.jsonl and "stopped at ..., step N" count them: the first is step 1.
-  if (!Number.isFinite(loss)) throw diverged(`the training loss of step ${state.globalStep + 1} is ${loss}`, o.config.train);
+  if (!Number.isFinite(loss)) throw divergedError(`the training loss of step ${state.globalStep + 1} is ${loss}`, o.config.train);
   // The rest of the reduction and the update, in one pass over the parameters: by the workers
   // where they can (the pool's own storage then holds the new parameters), else here.
   const inPool = pool.sharesCores && pool.finishStep ? await pool.finishStep(state.globalStep, state.params, batch.size, o.config.train) : null;
   if (!(inPool ? inPool.finite : reduction.finishStep(state.params, state.sgd, o.config.train))) {
     const decay = o.config.train.weightDecay > 0 ? `, train.weightDecay ${o.config.train.weightDecay}` : '';
-    throw diverged(`the update of step ${state.globalStep + 1} makes weights non-finite (train.lr ${o.config.train.lr}${decay})`, o.config.train);
+    throw divergedError(`the update of step ${state.globalStep + 1} makes weights non-finite (train.lr ${o.config.train.lr}${decay})`, o.config.train);
   }
   if (inPool) state.params = inPool.params;
   const t3 = performance.now();
@@ -328,12 +329,6 @@ function stopOrThrow(o: TrainLoopOptions, clock: EpochClock, firstStep: number |
     if (o.state.globalStep !== firstStep) await checkpoint(o, clock);
     return false;
   };
-}
-
-/** `train.weightDecay` is named beside train.lr when it is set: a huge one diverges as surely (the hint named train.lr alone). */
-function diverged(what: string, train: Config['train']): TrainerError {
-  const lower = train.weightDecay > 0 ? 'train.lr or train.weightDecay' : 'train.lr';
-  return new TrainerError('E_DIVERGED', `${what}: the run diverged and stops; nothing of this step is applied or saved, the last checkpoint stays as it was (lower ${lower}?)`);
 }
 
 function checkpointState(o: TrainLoopOptions) {
