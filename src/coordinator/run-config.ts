@@ -19,6 +19,7 @@
  */
 import { isAbsolute, normalize, resolve, sep } from 'node:path';
 import { loadCheckpoint } from './checkpoint.js';
+import { atStep, lowerToConverge } from './diverged.js';
 import { RunFolder } from './run-folder.js';
 import { LOCK_LEASE_MS, LOCK_RENEW_MS, isLocal, lockOwner } from './run-lock.js';
 import { readConfigFile, resolveConfig } from '../shared/config-file.js';
@@ -193,6 +194,8 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
       throw new TrainerError('E_CHECKPOINT', `${folder.dir} holds a finished model but no checkpoint: nothing to resume (to train on, a new run: another --run.name)`);
     }
     if (await folder.hasConfig()) {
+      const diverged = await folder.readDiverged();
+      if (diverged !== null) throw await divergedUnresumable(folder, diverged);
       const past = await folder.recordsPastCheckpoint();
       const what = past === null ? 'holds a run stopped before its first checkpoint' : `has no checkpoint and no model, though ${past}`;
       throw new TrainerError('E_CHECKPOINT', `${folder.dir} ${what}: nothing to resume; start it again without --resume (--auto-resume does either)`);
@@ -249,6 +252,20 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
     }
   }
   return config;
+}
+
+/**
+ * E_CHECKPOINT for a run that diverged before its first checkpoint: "stopped before its first
+ * checkpoint: start it again without --resume" hid why it stopped, and that it stops so again.
+ */
+async function divergedUnresumable(folder: RunFolder, message: string): Promise<TrainerError> {
+  const train = valueAt(await folder.readConfig().catch(() => null), 'train');
+  const decay = isPlain(train) && typeof train.weightDecay === 'number' ? train.weightDecay : 0;
+  return new TrainerError(
+    'E_CHECKPOINT',
+    `${folder.dir} holds a run that diverged${atStep(message)} (E_DIVERGED) before its first checkpoint: nothing to resume; ` +
+      `start a new run without --resume, with a lower ${lowerToConverge({ weightDecay: decay })} (the same one diverges again)`,
+  );
 }
 
 /**
