@@ -259,13 +259,17 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
  * checkpoint: start it again without --resume" hid why it stopped, and that it stops so again.
  */
 async function divergedUnresumable(folder: RunFolder, message: string): Promise<TrainerError> {
-  const train = valueAt(await folder.readConfig().catch(() => null), 'train');
-  const decay = isPlain(train) && typeof train.weightDecay === 'number' ? train.weightDecay : 0;
   return new TrainerError(
     'E_CHECKPOINT',
     `${folder.dir} holds a run that diverged${atStep(message)} (E_DIVERGED) before its first checkpoint: nothing to resume; ` +
-      `start a new run without --resume, with a lower ${lowerToConverge({ weightDecay: decay })} (the same one diverges again)`,
+      `start a new run without --resume, with a lower ${await storedLowerToConverge(folder)} (the same one diverges again)`,
   );
+}
+
+/** lowerToConverge for the run in `folder`, from its config.json (train.lr alone where it cannot be read). */
+async function storedLowerToConverge(folder: RunFolder): Promise<string> {
+  const decay = valueAt(await folder.readConfig().catch(() => null), 'train.weightDecay');
+  return lowerToConverge({ weightDecay: typeof decay === 'number' ? decay : 0 });
 }
 
 /**
@@ -314,13 +318,27 @@ export async function claimRunFolder(resolved: Config, start: RunStart, log: (li
   const name = await RunFolder.claimUnused(config);
   if (name === config.run.name) return config;
   const taken = RunFolder.of(config);
+  const diverged = await taken.readDiverged();
   const why = (await taken.hasCheckpoint())
-    ? 'already holds a run (--resume continues it)'
+    ? diverged === null
+      ? 'already holds a run (--resume continues it)'
+      : await divergedResumable(taken, diverged)
     : (await taken.holdsRun())
       ? 'already holds a run'
       : `is being trained by another process (${taken.lockFile})`;
   log(`${taken.dir} ${why}; this new run goes to ${RunFolder.of({ run: { ...config.run, name } }).dir}`);
   return { ...config, run: { ...config.run, name } };
+}
+
+/**
+ * Why a new run does not take the folder of a run that diverged after a checkpoint: "--resume
+ * continues it" named a resume that diverges again at the same step (the same data, model and
+ * optimisation), and a resume refuses a lower train.lr (checkResumable).
+ */
+async function divergedResumable(folder: RunFolder, message: string): Promise<string> {
+  const at = atStep(message);
+  return `already holds a run that diverged${at} (E_DIVERGED): --resume diverges again${at === '' ? '' : ' there'}, ` +
+    `as a resumed run keeps its optimisation (a lower ${await storedLowerToConverge(folder)} is a new run)`;
 }
 
 /**
