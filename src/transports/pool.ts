@@ -129,7 +129,7 @@ export interface WorkerPool {
   stats(): WorkerStats[];
   /**
    * Ends the pool. `finished`: the run is over (done, or diverged), remote workers exit;
-   * `not-started`: stopped before the run began, nothing of it written, remote workers exit with an
+   * `not-started`: stopped or given up before the run began, nothing of it written, remote workers exit with an
    * error; otherwise (stopped, failed, the default) they keep retrying for a coordinator that resumes the run.
    */
   close(end?: PoolEnd): Promise<void>;

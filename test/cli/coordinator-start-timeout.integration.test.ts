@@ -43,3 +43,34 @@ test('trainer coordinator whose worker joins within cluster.startTimeoutMs train
     killAll(procs);
   }
 });
+
+test('a new run\'s coordinator that gives up on too few workers sends the one that joined away: it exits 1 at once, saying why, instead of retrying for its --retry-for-ms', async () => {
+  const dir = await tempDir();
+  const file = join(dir, 'c.yaml');
+  // Long enough for a worker to join on a busy machine; the test waits this long.
+  await writeFile(file, JSON.stringify(wsConfig(dir, 'short', { cluster: { workers: 2, startTimeoutMs: 8000 } })));
+  const port = await freePort();
+  const procs: Spawned[] = [];
+  try {
+    const c = spawnMain(['coordinator', '--config', file, '--port', String(port)], { TRAINER_TOKEN: TOKEN });
+    procs.push(c);
+    await waitFor('the coordinator listening', () => /waiting for 2 worker\(s\)/.test(c.output()));
+    const worker = spawnWorker(`127.0.0.1:${port}`, dir, 'early');
+    procs.push(worker);
+    await waitFor('one worker ready', () => /ready; 1 worker$/m.test(c.output()));
+    assert.equal(await c.exited, 1, c.output());
+    const t0 = performance.now();
+    assert.match(c.output(), /^error E_NO_WORKERS: 1 of 2 worker\(s\) joined within cluster\.startTimeoutMs \(8 s\): /m);
+    // Nothing of the run exists: told "it may resume", the worker retried for its --retry-for-ms
+    // (15 s here, 10 min under trainer.sbatch, for ever by default once joined).
+    assert.equal(await worker.exited, 1, worker.output());
+    assert.ok(performance.now() - t0 < 5000, `the worker took ${Math.round(performance.now() - t0)} ms`);
+    assert.match(
+      worker.output(),
+      /^error E_WORKER_LOST: the coordinator at ws:\/\/127\.0\.0\.1:\d+ gave up before the run began \(nothing trained, nothing written\): 1 of 2 worker\(s\) joined within cluster\.startTimeoutMs \(8 s\); no run to wait for; start the workers again with the coordinator$/m,
+    );
+    assert.doesNotMatch(worker.output(), /retrying/);
+  } finally {
+    killAll(procs);
+  }
+});

@@ -11,6 +11,7 @@ import { MAX_TIMER_MS } from '../../shared/config.js';
 import { TrainerError, type ErrorCode } from '../../shared/errors.js';
 import type { PoolContext, PoolEnd, PoolFactory } from '../pool.js';
 import { WsPool, type WsPoolOptions } from './pool.js';
+import { gaveUpReason } from './protocol.js';
 
 export interface WsFactoryOptions {
   host: string;
@@ -49,6 +50,8 @@ export function wsPoolFactory(f: WsFactoryOptions): PoolFactory {
     const { url, urls, port } = pool.listening;
     ctx.log(`coordinator listening on ${urls.join(' and ')}; waiting for ${f.minWorkers} worker(s)`);
     f.onListening?.(url, port, urls);
+    // Why a new run's start was given up, in its workers' words (the error's adds what to do here).
+    let gaveUp: string | null = null;
     try {
       const graceMs = f.resumed ? ctx.config.cluster.noWorkerTimeoutMs : undefined;
       const limitMs = f.startTimeoutMs ?? ctx.config.cluster.startTimeoutMs;
@@ -66,11 +69,8 @@ export function wsPoolFactory(f: WsFactoryOptions): PoolFactory {
         clearInterval(progress);
       }
       if (!enough && !(f.resumed && pool.size > 0)) {
-        throw new TrainerError(
-          'E_NO_WORKERS',
-          `${pool.size} of ${f.minWorkers} worker(s) joined within cluster.startTimeoutMs (${spokenMs(limitMs)}): ` +
-            'start the workers (trainer worker --connect HOST:PORT), or raise cluster.startTimeoutMs (0 waits for ever)',
-        );
+        gaveUp = `${pool.size} of ${f.minWorkers} worker(s) joined within cluster.startTimeoutMs (${spokenMs(limitMs)})`;
+        throw new TrainerError('E_NO_WORKERS', `${gaveUp}: start the workers (trainer worker --connect HOST:PORT), or raise cluster.startTimeoutMs (0 waits for ever)`);
       }
       if (pool.size < f.minWorkers) {
         ctx.log(
@@ -79,8 +79,10 @@ export function wsPoolFactory(f: WsFactoryOptions): PoolFactory {
         );
       }
     } catch (err) {
-      // Stopped while waiting for the first workers of a new run: nothing of it exists to resume.
-      await pool.close(f.signal?.aborted && !f.resumed ? 'not-started' : 'stopped');
+      // A new run stopped or given up while waiting for its first workers: nothing of it exists to
+      // resume. Told "it may resume", its workers retried for their --retry-for-ms (for ever once joined).
+      if (f.resumed) await pool.close('stopped');
+      else await pool.close('not-started', f.signal?.aborted ? undefined : gaveUpReason(gaveUp ?? String((err as Error)?.message ?? err)));
       throw err;
     }
     return pool;

@@ -19,7 +19,7 @@ import { MAX_TIMER_MS, taskTimeoutMs } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
 import type { BatchStats } from '../../worker/gradient.js';
 import type { ModelSpec } from '../../worker/model.js';
-import { arrayFrameBytes, CLOSE, PROTOCOL_VERSION, RECONNECT_MAX_MS, type Message, type Split } from './protocol.js';
+import { arrayFrameBytes, CLOSE, closeReason, PROTOCOL_VERSION, RECONNECT_MAX_MS, type Message, type Split } from './protocol.js';
 import type { MicroBatchResult, PoolEnd, StepHooks, WorkerPool, WorkerStats } from '../pool.js';
 import { WorkerConn, type ConnHost, type ConnLimits, type Welcome } from './connection.js';
 import { tuneHeapGrowthForStreaming } from './heap-growth.js';
@@ -103,6 +103,8 @@ export class WsPool implements WorkerPool, ConnHost {
   private leavingLines: string[] | null = null;
   /** How the run ended, for connections that arrive while the pool closes. */
   private closingEnd: PoolEnd = 'stopped';
+  /** What a stop's close says (closeStopped). */
+  private stopReason = STOPPED;
   /** Bytes of closed connections, for bytes-per-step figures. */
   private closedBytes = { in: 0, out: 0 };
 
@@ -367,12 +369,14 @@ export class WsPool implements WorkerPool, ConnHost {
     ];
   }
 
-  async close(end: PoolEnd = 'stopped'): Promise<void> {
+  /** `why`: what a 'not-started' end tells its workers (a close reason), where the run was not stopped but given up. */
+  async close(end: PoolEnd = 'stopped', why?: string): Promise<void> {
     if (this.closing) return;
     this.closing = true;
     // Workers that onClose stops (--procs) are told a plain stop: each one's error line for a run
     // that never began would follow the run's own line, and they are signalled to go anyway.
     this.closingEnd = end === 'not-started' && this.o.onClose ? 'stopped' : end;
+    if (this.closingEnd === 'not-started') this.stopReason = why ?? STOPPED_BEFORE_RUN;
     clearInterval(this.timer);
     if (this.o.onClose) this.leavingLines = [];
     // Before they are closed below: a worker connected now hears the end.
@@ -520,12 +524,11 @@ export class WsPool implements WorkerPool, ConnHost {
 
   /**
    * A stop: the worker retries for a coordinator that resumes the run, unless nothing of the run
-   * exists yet (a new run stopped before its first step): then it has nothing to wait for, and a
+   * exists yet (a new run stopped or given up before its first step): then it has nothing to wait for, and a
    * worker that joined (which retries for ever) held its node until someone killed it.
    */
   private closeStopped(c: WorkerConn): void {
-    if (this.closingEnd === 'not-started') c.close(CLOSE.stoppedBeforeRun, STOPPED_BEFORE_RUN);
-    else c.close(CLOSE.stopped, STOPPED);
+    c.close(this.closingEnd === 'not-started' ? CLOSE.stoppedBeforeRun : CLOSE.stopped, this.stopReason);
   }
 
   /** Two workers agreed on a part's bits: their kinds are the run's for good, and workers of others leave. */
@@ -550,7 +553,7 @@ export class WsPool implements WorkerPool, ConnHost {
     if (this.closing) {
       // After a stop the worker keeps trying, for a coordinator resumed; after the end it leaves.
       if (this.closingEnd === 'finished') return ws.close(CLOSE.shutdown, 'coordinator done');
-      return this.closingEnd === 'not-started' ? ws.close(CLOSE.stoppedBeforeRun, STOPPED_BEFORE_RUN) : ws.close(CLOSE.stopped, STOPPED);
+      return ws.close(this.closingEnd === 'not-started' ? CLOSE.stoppedBeforeRun : CLOSE.stopped, closeReason(this.stopReason));
     }
     const { remoteAddress, remotePort } = req.socket;
     const address = `${remoteAddress === undefined ? '?' : urlHost(remoteAddress)}:${remotePort ?? '?'}`;

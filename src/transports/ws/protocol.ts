@@ -75,6 +75,21 @@ export function closeReason(text: string): string {
 }
 
 /**
+ * A coordinator's close reason (CLOSE.stoppedBeforeRun) for a new run it gave up before its first
+ * step (too few workers within cluster.startTimeoutMs, a failure): the worker's line says why.
+ */
+export function gaveUpReason(why: string): string {
+  return closeReason(`${GAVE_UP}${why}`);
+}
+
+/** The why in a gaveUpReason; null for other words (a stop's). */
+export function whyGaveUp(reason: string): string | null {
+  return reason.startsWith(GAVE_UP) && reason.length > GAVE_UP.length ? closeReason(reason.slice(GAVE_UP.length)) : null;
+}
+
+const GAVE_UP = 'coordinator gave up before the run began: ';
+
+/**
  * A worker's close reason when it hangs up on a challenge of another version (CLOSE.versionMismatch),
  * worded the same since version 1: the coordinator reads the worker's version back from it
  * (versionInMismatch), as nothing else tells it (the worker sends no hello).

@@ -18,7 +18,7 @@ import { TrainerError, isTrainerError } from '../../shared/errors.js';
 import { checkMac, authMac, newNonce } from './auth.js';
 import { decodeMessage } from './decode.js';
 import { encodeMessage } from './encode.js';
-import { CLOSE, closeReason, PROTOCOL_VERSION, assertNever, versionMismatchReason, type DatasetInfo, type Message, type MessageOf } from './protocol.js';
+import { CLOSE, closeReason, PROTOCOL_VERSION, assertNever, versionMismatchReason, whyGaveUp, type DatasetInfo, type Message, type MessageOf } from './protocol.js';
 import { sha256Hex } from './wire-dataset.js';
 import type { WorkTask, WorkerCompute } from './worker-compute.js';
 
@@ -140,7 +140,9 @@ export class WorkerSession {
     // Non-zero, at once: a scheduler then sees workers that did no work (an exit 0 completed the
     // worker Job in Kubernetes, and let a Slurm afterok job go on), and retrying waits for no one.
     if (code === CLOSE.stoppedBeforeRun) {
-      throw new TrainerError('E_WORKER_LOST', `the coordinator at ${this.o.url} stopped before the run began (nothing trained, nothing written): no run to wait for; start the workers again with the coordinator`);
+      const why = whyGaveUp(reason);
+      const how = why === null ? 'stopped before the run began (nothing trained, nothing written):' : `gave up before the run began (nothing trained, nothing written): ${why};`;
+      throw new TrainerError('E_WORKER_LOST', `the coordinator at ${this.o.url} ${how} no run to wait for; start the workers again with the coordinator`);
     }
     if (code === CLOSE.versionMismatch) throw new TrainerError('E_PROTOCOL', reason);
     if (code === CLOSE.banned) throw new TrainerError('E_WORKER_LOST', `the coordinator refuses this worker for the rest of the run (${reason})`);
