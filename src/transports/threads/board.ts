@@ -266,6 +266,13 @@ export class ThreadBoard {
     return { used, dropped };
   }
 
+  /** The times the threads spun while the others finished a step (worker.ts spinWhileOthersCompute); also once closed. */
+  barrierSpins(): number {
+    let spins = 0;
+    for (let p = 0; p < this.init.board.positions; p++) spins += this.stat(p, S.SPUN);
+    return spins;
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     const { ctrl } = this.init.board;

@@ -155,7 +155,8 @@ export const H = { SERIAL: 0, OFFSET: 1, LENGTH: 2, VERSION: 3 } as const;
 export const HINT_INTS = 4;
 
 /** Per-thread figures: tf.memory().numTensors after its last task, prefetched inputs used and dropped, its thread id. */
-export const S = { TENSORS: 0, USED: 1, DROPPED: 2, THREAD: 3 } as const;
+/** SPUN: the times the thread spun while the others finished a step (worker.ts spinWhileOthersCompute). */
+export const S = { TENSORS: 0, USED: 1, DROPPED: 2, THREAD: 3, SPUN: 4 } as const;
 /** One cache line per position: each thread writes its own after every task. */
 export const STAT_STRIDE = 16;
 

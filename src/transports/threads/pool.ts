@@ -311,6 +311,11 @@ export class ThreadPool implements WorkerPool {
     return { ...this.board.staging(), stolen: this.stolen };
   }
 
+  /** The times the threads spun while the others finished a step, instead of sleeping (worker.ts spinWhileOthersCompute). */
+  barrierSpins(): number {
+    return this.board.barrierSpins();
+  }
+
   async close(): Promise<void> {
     await this.board.close();
   }

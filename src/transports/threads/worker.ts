@@ -19,6 +19,7 @@ import { getModel } from '../../worker/model.js';
 import { refuseOversizeTasks } from '../../worker/webgpu-errors.js';
 import { warmUp } from '../../worker/warm-up.js';
 import { pinThisThread } from './pin.js';
+import { envVar } from '../../worker/kernels/wasm-heap.js';
 import { adoptStepMemory } from './shared-data.js';
 import { plainStepEnd } from '../../coordinator/optimizer.js';
 import { CTRL, E, ENTRY_INTS, ERROR_BYTES, FAULT_CODE, H, HINT_INTS, KIND, R, RESULT_FLOATS, S, STAT_STRIDE, STATE, type ThreadMessage, type ThreadStart } from './messages.js';
@@ -52,10 +53,15 @@ const encoder = new TextEncoder();
 let stagedHint = 0;
 const hintIndices = new Int32Array(init.maxBatch);
 const pauseCell = new Int32Array(new SharedArrayBuffer(4));
+/** The longest a thread spins while the others finish a step (spinWhileOthersCompute): a hung one is not waited for on a busy core. */
+const BARRIER_SPIN_MS = 10;
 
 stats[position * STAT_STRIDE + S.THREAD] = threadId;
 const core = init.pinCores?.[position] ?? null;
-post({ kind: 'ready', backend: backendKind, core: core !== null && pinThisThread(core) ? core : null, warmedUp });
+const pinned = core !== null && pinThisThread(core);
+/** Whether this thread spins while the others finish a step (spinWhileOthersCompute): only on a core of its own. */
+const spinAtBarrier = pinned && envVar('TRAINER_BARRIER_SPIN') !== '0';
+post({ kind: 'ready', backend: backendKind, core: pinned ? core : null, warmedUp });
 await loop();
 
 async function loop(): Promise<void> {
@@ -74,6 +80,7 @@ async function loop(): Promise<void> {
     }
     if (init.idlePauseMs !== undefined) Atomics.wait(pauseCell, 0, 0, init.idlePauseMs);
     if (prefetch(null)) continue;
+    if (spinAtBarrier && spinWhileOthersCompute(seq)) continue;
     Atomics.wait(ctrl, CTRL.SEQ, seq);
   }
 }
@@ -167,6 +174,27 @@ function stepEnd(published: Float32Array, offset: number, length: number): { los
   const next = init.weights[published === init.weights[0] ? 1 : 0] as Float32Array;
   const finite = plainStepEnd(parts, ints[1] as number, lr[0] as number, published, next, offset, offset + length);
   return { lossSum: 0, correct: finite ? 1 : 0, count: length };
+}
+
+/**
+ * A thread that has finished its share of a step while another still computes spins until the
+ * step's last task is settled (or tasks are posted), at most BARRIER_SPIN_MS, instead of sleeping
+ * at once; true when tasks were posted meanwhile (look again), false to sleep. Only pinned threads
+ * spin: each then has a core of its own, which would idle anyway, and the coordinator's thread needs
+ * a core only once the step's last task is settled. A sleeping thread's virtual CPU halts, and on the
+ * 2-core machine a step's compute ran slower after it: 2 threads, configs/cifar10.yaml, 22
+ * alternating pairs of 5 s of steady state (2026-12-04 16:5x-17:1x), spinning faster in 16, +6 % at
+ * the median (-22 to +35 %: this machine's swings); in `npm run bench:barrier` two threads meeting
+ * at a barrier made 0.88 of their free rate spinning, 0.80 sleeping. TRAINER_BARRIER_SPIN=0 turns
+ * it off. Counted in S.SPUN.
+ */
+function spinWhileOthersCompute(seq: number): boolean {
+  if (!inFlight()) return false;
+  const until = performance.now() + BARRIER_SPIN_MS;
+  let posted = false;
+  while (!(posted = Atomics.load(ctrl, CTRL.SEQ) !== seq) && inFlight() && performance.now() < until);
+  stats[position * STAT_STRIDE + S.SPUN] = (stats[position * STAT_STRIDE + S.SPUN] as number) + 1;
+  return posted;
 }
 
 /** Whether an entry is pending or claimed. */
