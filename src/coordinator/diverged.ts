@@ -18,6 +18,11 @@ export function divergedError(what: string, train: Config['train']): TrainerErro
   );
 }
 
+/** "a run that diverged at step N (E_DIVERGED)", as every line about a diverged run's folder names it (`message`: its diverged.txt). */
+export function divergedRun(message: string): string {
+  return `a run that diverged${atStep(message)} (E_DIVERGED)`;
+}
+
 /** ` at step N` for the step a diverged run's message (its diverged.txt) names; '' when it names none. */
 export function atStep(message: string): string {
   const step = /\bstep (\d+)\b/.exec(message)?.[1];

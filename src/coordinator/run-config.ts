@@ -19,7 +19,7 @@
  */
 import { isAbsolute, normalize, resolve, sep } from 'node:path';
 import { loadCheckpoint } from './checkpoint.js';
-import { atStep, lowerToConverge } from './diverged.js';
+import { atStep, divergedRun, lowerToConverge } from './diverged.js';
 import { RunFolder } from './run-folder.js';
 import { LOCK_LEASE_MS, LOCK_RENEW_MS, isLocal, lockOwner } from './run-lock.js';
 import { readConfigFile, resolveConfig } from '../shared/config-file.js';
@@ -261,7 +261,7 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
 async function divergedUnresumable(folder: RunFolder, message: string): Promise<TrainerError> {
   return new TrainerError(
     'E_CHECKPOINT',
-    `${folder.dir} holds a run that diverged${atStep(message)} (E_DIVERGED) before its first checkpoint: nothing to resume; ` +
+    `${folder.dir} holds ${divergedRun(message)} before its first checkpoint: nothing to resume; ` +
       `start a new run without --resume, with a lower ${await storedLowerToConverge(folder)} (the same one diverges again)`,
   );
 }
@@ -337,7 +337,7 @@ export async function claimRunFolder(resolved: Config, start: RunStart, log: (li
  */
 async function divergedResumable(folder: RunFolder, message: string): Promise<string> {
   const at = atStep(message);
-  return `already holds a run that diverged${at} (E_DIVERGED): --resume diverges again${at === '' ? '' : ' there'}, ` +
+  return `already holds ${divergedRun(message)}: --resume diverges again${at === '' ? '' : ' there'}, ` +
     `as a resumed run keeps its optimisation (a lower ${await storedLowerToConverge(folder)} is a new run)`;
 }
 

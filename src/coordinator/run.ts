@@ -11,7 +11,7 @@ import { createPool, type PoolLaunch } from '../transports/create-pool.js';
 import type { PoolFactory, WorkerPool } from '../transports/pool.js';
 import { getModel, initParams, type ModelSpec } from '../worker/model.js';
 import { loadCheckpoint } from './checkpoint.js';
-import { atStep, lowerToConverge } from './diverged.js';
+import { atStep, divergedRun, lowerToConverge } from './diverged.js';
 import { exportLayersModel } from './export.js';
 import { checkResumable, claimRun, firstDifference, identity } from './run-config.js';
 import { RunFolder, type EpochMetrics, type StepMetrics } from './run-folder.js';
@@ -131,7 +131,7 @@ async function earlierRun(folder: RunFolder, config: Config): Promise<string | n
   // A run that diverged was said to have been "killed in its first epoch", and a user who reused its
   // name with the same config learnt nothing of why it ended, nor that it will end so again.
   const diverged = await folder.readDiverged();
-  if (diverged !== null) return divergedRun(folder, config, diverged, again);
+  if (diverged !== null) return divergedEarlier(folder, config, diverged, again);
   const past = await folder.recordsPastCheckpoint();
   if (past !== null) return `has no checkpoint and no model, though ${past}: ${again}`;
   const leftover = (await folder.readMetrics()).length;
@@ -141,9 +141,9 @@ async function earlierRun(folder: RunFolder, config: Config): Promise<string | n
 }
 
 /** The earlier run that diverged (`message`, its diverged.txt), and what to do when this one is that run again. */
-async function divergedRun(folder: RunFolder, config: Config, message: string, again: string): Promise<string> {
+async function divergedEarlier(folder: RunFolder, config: Config, message: string, again: string): Promise<string> {
   const at = atStep(message);
-  const said = `holds a run that diverged${at} (E_DIVERGED) before its first checkpoint: ${again}`;
+  const said = `holds ${divergedRun(message)} before its first checkpoint: ${again}`;
   const stored = await folder.readConfig().catch(() => null);
   // A run's steps are determined by its data, model and optimisation: the same ones diverge again.
   if (stored === null || firstDifference(identity(stored as unknown as Config), identity(config)) !== null) return said;

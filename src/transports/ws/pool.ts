@@ -528,7 +528,12 @@ export class WsPool implements WorkerPool, ConnHost {
    * worker that joined (which retries for ever) held its node until someone killed it.
    */
   private closeStopped(c: WorkerConn): void {
-    c.close(this.closingEnd === 'not-started' ? CLOSE.stoppedBeforeRun : CLOSE.stopped, this.stopReason);
+    c.close(this.stopCode(), this.stopReason);
+  }
+
+  /** The close code of a stop (closeStopped): the run never began, or it may resume. */
+  private stopCode(): number {
+    return this.closingEnd === 'not-started' ? CLOSE.stoppedBeforeRun : CLOSE.stopped;
   }
 
   /** Two workers agreed on a part's bits: their kinds are the run's for good, and workers of others leave. */
@@ -553,7 +558,7 @@ export class WsPool implements WorkerPool, ConnHost {
     if (this.closing) {
       // After a stop the worker keeps trying, for a coordinator resumed; after the end it leaves.
       if (this.closingEnd === 'finished') return ws.close(CLOSE.shutdown, 'coordinator done');
-      return ws.close(this.closingEnd === 'not-started' ? CLOSE.stoppedBeforeRun : CLOSE.stopped, closeReason(this.stopReason));
+      return ws.close(this.stopCode(), closeReason(this.stopReason));
     }
     const { remoteAddress, remotePort } = req.socket;
     const address = `${remoteAddress === undefined ? '?' : urlHost(remoteAddress)}:${remotePort ?? '?'}`;
