@@ -25,7 +25,7 @@ import * as tf from './tf.js';
 
 /** The adapter in use, as Dawn describes it. */
 export interface WebGpuAdapter {
-  /** e.g. "NVIDIA H200" or "llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)". */
+  /** The adapter's name and Dawn's description of it (adapterDescription), e.g. "NVIDIA H200: 580.159.04 580.159.4.0". */
   description: string;
   /** Dawn's normalised device name, e.g. "llvmpipe-llvm-15-0-6-256-bits-". */
   device: string;
@@ -168,6 +168,20 @@ export function webGpuDevice(): DeviceLike | null {
   return held?.device ?? null;
 }
 
+/**
+ * How the start-up line and doctor show an adapter: its Vulkan device name with Dawn's
+ * description. Dawn's description is the driver's ("NVIDIA: 580.159.04 580.159.4.0" on an H200,
+ * "llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)" on lavapipe), which names no GPU model; its leading
+ * vendor word gives way to the name when the name begins with it.
+ */
+export function adapterDescription(name: string | undefined, description: string): string {
+  if (name === undefined || name === '' || description.includes(name)) return description || (name ?? '');
+  if (description === '') return name;
+  const vendor = /^([^:]+): (.+)$/.exec(description);
+  if (vendor !== null && name.toLowerCase().startsWith((vendor[1] as string).toLowerCase())) return `${name}: ${vendor[2] as string}`;
+  return `${name} (${description})`;
+}
+
 /** Loads Dawn and tfjs-backend-webgpu on the chosen adapter and makes webgpu the tfjs backend. */
 export async function loadWebGpu(o: WebGpuOptions): Promise<WebGpuAdapter> {
   const dawn = await importDawn();
@@ -190,8 +204,11 @@ export async function loadWebGpu(o: WebGpuOptions): Promise<WebGpuAdapter> {
   }
   if (adapter === null) throw new Error('Dawn found no Vulkan adapter');
   const i = adapter.info;
+  // Dawn's adapter info has the name only normalised ("nvidia-h200"); its list has it as the driver says.
+  const named = (n: string | undefined): boolean => n !== undefined && normaliseDeviceName(n) === i.device;
+  const shown = named(name) ? name : (await listWebGpuAdapters().catch(() => [])).find(named);
   const info: WebGpuAdapter = {
-    description: i.description || i.device,
+    description: adapterDescription(shown, i.description) || i.device,
     device: i.device,
     vendor: i.vendor,
     software: i.isFallbackAdapter === true || i.architecture === 'software' || SOFTWARE_NAME.test(i.description),

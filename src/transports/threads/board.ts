@@ -90,6 +90,23 @@ interface Posted {
 type WaitAsync = (a: Int32Array, i: number, v: number, t?: number) => { async: boolean; value: Promise<string> | string };
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
+/** How long a stopped webgpu thread has to release its device and end by itself. */
+const GPU_THREAD_END_MS = 5_000;
+
+/** Resolves once `worker` has exited: by itself within `ms` ('ended'), else terminated then. */
+async function endedWithin(worker: Worker, ms: number): Promise<'ended' | 'terminated'> {
+  const exited = new Promise<'ended'>((resolve) => worker.once('exit', () => resolve('ended')));
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
+  try {
+    if ((await Promise.race([exited, late])) === 'ended') return 'ended';
+    await worker.terminate();
+    return 'terminated';
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export class ThreadBoard {
   private readonly threads = new Map<number, Thread>();
   private readonly posted = new Map<number, Posted>();
@@ -104,6 +121,7 @@ export class ThreadBoard {
   /** Staging figures of threads that are gone. */
   private readonly gone = { used: 0, dropped: 0 };
   private readonly decoder = new TextDecoder();
+  private readonly ends = { ended: 0, terminated: 0 };
 
   private constructor(
     private readonly init: ThreadInit,
@@ -273,6 +291,16 @@ export class ThreadBoard {
     return spins;
   }
 
+  /**
+   * How the threads closed so far went: ended by themselves (webgpu's) or terminated; and the
+   * positions whose thread released its webgpu device on the way out.
+   */
+  closedThreads(): { ended: number; terminated: number; released: number } {
+    let released = 0;
+    for (let p = 0; p < this.init.board.positions; p++) released += this.stat(p, S.RELEASED);
+    return { ...this.ends, released };
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     const { ctrl } = this.init.board;
@@ -281,7 +309,12 @@ export class ThreadBoard {
     Atomics.notify(ctrl, CTRL.SEQ);
     const all = [...this.threads.values()];
     for (const t of all) t.ending = true;
-    await Promise.all(all.map((t) => t.worker.terminate()));
+    // A webgpu thread releases its device and ends by itself once it sees STOP (worker.ts); it is
+    // terminated only if it has not within GPU_THREAD_END_MS (a hung task). Others go at once.
+    const how = await Promise.all(
+      all.map(async (t) => (t.backend.startsWith('webgpu') ? endedWithin(t.worker, GPU_THREAD_END_MS) : (await t.worker.terminate(), 'terminated' as const))),
+    );
+    for (const h of how) this.ends[h]++;
     this.threads.clear();
     for (const [entry, p] of this.posted) {
       this.posted.delete(entry);

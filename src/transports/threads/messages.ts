@@ -156,7 +156,7 @@ export const HINT_INTS = 4;
 
 /** Per-thread figures: tf.memory().numTensors after its last task, prefetched inputs used and dropped, its thread id. */
 /** SPUN: the times the thread spun while the others finished a step (worker.ts spinWhileOthersCompute). */
-export const S = { TENSORS: 0, USED: 1, DROPPED: 2, THREAD: 3, SPUN: 4 } as const;
+export const S = { TENSORS: 0, USED: 1, DROPPED: 2, THREAD: 3, SPUN: 4, RELEASED: 5 } as const;
 /** One cache line per position: each thread writes its own after every task. */
 export const STAT_STRIDE = 16;
 

@@ -316,6 +316,11 @@ export class ThreadPool implements WorkerPool {
     return this.board.barrierSpins();
   }
 
+  /** How the closed threads went: ended by themselves (webgpu's) or terminated, and how many released their webgpu device. */
+  closedThreads(): { ended: number; terminated: number; released: number } {
+    return this.board.closedThreads();
+  }
+
   async close(): Promise<void> {
     await this.board.close();
   }

@@ -14,6 +14,7 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import * as tf from '../../worker/tf.js';
 import { selectBackend } from '../../worker/backend.js';
+import { releaseWebGpu } from '../../worker/webgpu.js';
 import { MicroBatchComputer } from '../../worker/gradient.js';
 import { getModel } from '../../worker/model.js';
 import { refuseOversizeTasks } from '../../worker/webgpu-errors.js';
@@ -63,6 +64,13 @@ const pinned = core !== null && pinThisThread(core);
 const spinAtBarrier = pinned && envVar('TRAINER_BARRIER_SPIN') !== '0';
 post({ kind: 'ready', backend: backendKind, core: pinned ? core : null, warmedUp });
 await loop();
+// Stopped (ThreadBoard.close): the Dawn device goes before the thread does, and the thread ends by
+// itself. Terminated with its device alive, a thread crashed the process on NVIDIA's driver after
+// the model was saved (SIGSEGV, exit 139, --threads 2 on an H200).
+if (backendKind.startsWith('webgpu')) {
+  releaseWebGpu();
+  stats[position * STAT_STRIDE + S.RELEASED] = 1;
+}
 
 async function loop(): Promise<void> {
   for (;;) {
