@@ -22,6 +22,7 @@
  *   (SplitK) for good, so results are bit-identical run to run.
  */
 import * as tf from './tf.js';
+import { useOwnWebGpuKernels } from './webgpu-kernels.js';
 
 /** The adapter in use, as Dawn describes it. */
 export interface WebGpuAdapter {
@@ -225,6 +226,8 @@ export async function loadWebGpu(o: WebGpuOptions): Promise<WebGpuAdapter> {
 
   const backendPkg = '@tensorflow/tfjs-backend-webgpu';
   const { WebGPUBackend } = tf.requireTfjs(backendPkg) as { WebGPUBackend: new (device: DeviceLike, info: object) => tf.KernelBackend };
+  // tfjs's filter gradient sums a whole micro-batch in one thread per weight (webgpu-kernels.ts).
+  useOwnWebGpuKernels();
   if (tf.findBackendFactory('webgpu') !== null) tf.removeBackend('webgpu');
   tf.registerBackend(
     'webgpu',
