@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const BENCH = fileURLToPath(new URL('../../scripts/bench.js', import.meta.url));
 const BENCH_SCALE = fileURLToPath(new URL('../../scripts/bench-scale.js', import.meta.url));
+const BENCH_WEBGPU = fileURLToPath(new URL('../../scripts/bench-webgpu.js', import.meta.url));
 
 /** Runs a bench script with its temporary folders under a fresh TMPDIR; returns what it printed and what it left there. */
 function run(script: string, args: string[]): { code: number | null; stdout: string; stderr: string; left: string[] } {
@@ -151,4 +152,13 @@ test('bench:barrier says so when its threads were not ready before the window op
   assert.match(r.stderr, /^error E_USAGE: free, barrier, spin, processes: no round measured: a compute thread was ready \d+\.\d s after the window opened \(loading and warming up took longer than --start-s 0\.01\): raise --start-s\n$/);
   assert.match(r.stdout, /^round 1 free: not measured: a compute thread was ready \d+\.\d s after the window opened$/m);
   assert.doesNotMatch(r.stdout, /micro-batches\/s/);
+});
+
+test('bench:webgpu --help lists its options with their defaults; a bad --reps, --batches or --gpu is one line E_USAGE and exit 2, before any backend loads', () => {
+  const help = run(BENCH_WEBGPU, ['--help']);
+  assert.equal(help.code, 0, help.stderr);
+  for (const line of [/^ {2}--gpu N +\S/m, /^ {2}--batches LIST +.*\(default 16,64,256,1024\)$/m, /^ {2}--reps N +.*\(default 7\)$/m]) assert.match(help.stdout, line);
+  assert.deepEqual(run(BENCH_WEBGPU, ['--reps', '0']), usage('--reps must be a positive integer, got "0"'));
+  assert.deepEqual(run(BENCH_WEBGPU, ['--batches', '16,x']), usage('--batches item must be a positive integer, got "x"'));
+  assert.deepEqual(run(BENCH_WEBGPU, ['--gpu', 'x']), usage('--gpu must be a non-negative integer, got "x"'));
 });
