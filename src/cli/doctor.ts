@@ -181,17 +181,24 @@ function dataKeys(file: string): string {
 /**
  * E_DATA, said once before the probes, where `config` (from `file`) reads CIFAR-10 data that is not
  * there or cannot be read: every training row failed with it, after the probes, each quoting train's
- * flags. Data to be downloaded (the first run fetches it) or generated is not made here.
+ * flags. Data the config downloads is fetched here, once (each row tried the download, and failed
+ * alike with no network: E_DOWNLOAD, said once now); synthetic data is made by each run.
  */
 async function checkData(config: Config, file: string): Promise<void> {
-  if (config.data.source !== 'cifar10' || config.data.download) return;
+  if (config.data.source !== 'cifar10') return;
   // Imported here only: the run's modules (pools, model, export) are of no use to each probe's process, which loads this file too.
   const { loadRunData } = await import('../coordinator/run.js');
+  let told = false;
+  const onProgress = (_received: number, _total: number | null, ended?: boolean) => {
+    if (told || ended) return;
+    told = true;
+    process.stderr.write(`doctor: downloading the data of ${file} once, into ${config.data.path}, before the training runs\n`);
+  };
   try {
-    await loadRunData(config);
+    await loadRunData(config, { onProgress });
   } catch (err) {
-    if (!isTrainerError(err, 'E_DATA')) throw err;
-    throw new TrainerError('E_DATA', `${err.message} (${dataKeys(file)})`, { cause: err });
+    if (isTrainerError(err, 'E_DATA')) throw new TrainerError('E_DATA', `${err.message} (${dataKeys(file)})`, { cause: err });
+    throw err;
   }
 }
 
