@@ -177,7 +177,7 @@ export interface DoctorArgs {
 
 export function doctorOptions<T>(y: Argv<T>) {
   return y
-    .option('train', { type: 'boolean', default: false, describe: 'also train one epoch of --config on each usable GPU backend and on wasm' })
+    .option('train', { type: 'boolean', default: false, describe: 'also train one epoch of --config on each usable GPU backend and on wasm (webgpu on a GPU also on 2 threads, which must give the same weights)' })
     .option('config', { alias: 'c', type: 'string', describe: "the config --train runs (default: the package's configs/demo.yaml)" })
     .option('software-limit', { type: 'number', default: 512, describe: 'with --train on a software adapter (lavapipe), train on at most this many images, the first of the set' })
     .option('probe', { type: 'string', hidden: true })

@@ -42,6 +42,8 @@ export interface TrainingRun {
   gpu: number | null;
   /** A software adapter: trained on --software-limit images only. */
   software: boolean;
+  /** Compute threads (--threads); absent: in-process. Its weights must be the in-process run's. */
+  threads?: number;
 }
 
 /** One row of the table per (backend, --gpu) tried. */
@@ -59,6 +61,9 @@ const CANDIDATES: Candidate[] = [
  * when it is a software adapter. A software adapter trains on --software-limit images wherever it
  * is listed: with TRAINER_WEBGPU_ADAPTER naming one, `webgpu --gpu 0` is it too, and trained on
  * all 10,000 images at tens a second it was "stopped after 150 s" (then it is trained once).
+ * webgpu on a GPU trains once more on 2 compute threads, each with a device of its own: the
+ * weights must be the in-process run's, and the process must exit 0 (on an H200 it crashed at
+ * exit, SIGSEGV, once the model was saved; lavapipe never did, so only a GPU shows it).
  */
 export function trainingRuns(probed: readonly (readonly [Candidate, Pick<Probe, 'ok' | 'detail'>])[]): TrainingRun[] {
   const runs: TrainingRun[] = [];
@@ -67,8 +72,20 @@ export function trainingRuns(probed: readonly (readonly [Candidate, Pick<Probe, 
     const software = /\(software\)$/.test(p.detail);
     if (software && runs.some((r) => r.backend === c.backend && r.software)) continue;
     if (c.gpuBackend || c.backend === 'wasm' || (c.backend === 'webgpu' && software)) runs.push({ backend: c.backend, gpu: c.gpu, software });
+    if (c.gpuBackend && c.backend === 'webgpu' && !software) runs.push({ backend: c.backend, gpu: c.gpu, software, threads: 2 });
   }
   return runs;
+}
+
+/** `row`'s note where a threads row's weights are not its in-process row's (the rows as trainOnce makes them). */
+export function parityBroken(rows: readonly (readonly string[])[]): string[][] {
+  return rows.map((row) => {
+    const threads = / --threads \d+$/.exec(row[0] ?? '');
+    if (threads === null || row[2] === '' || row[2] === undefined) return [...row];
+    const alone = rows.find((r) => r[0] === (row[0] as string).slice(0, threads.index));
+    if (alone === undefined || alone[2] === '' || alone[2] === row[2]) return [...row];
+    return [row[0] as string, row[1] as string, row[2], `parity broken: not the weights of ${alone[0]} in-process`];
+  });
 }
 
 /**
@@ -166,11 +183,12 @@ export async function doctorCommand(a: DoctorArgs): Promise<void> {
     process.exitCode = 128 + (osConstants.signals[run.stopped] ?? 2);
     return;
   }
-  out(table(['backend', 'images/s', 'weights sha256', 'note'], trained));
+  const checked = parityBroken(trained);
+  out(table(['backend', 'images/s', 'weights sha256', 'note'], checked));
   // The rows quote trainer train, whose advice for missing data is its flags: doctor refuses them.
   if (trained.some((row) => /^error E_(DATA|DOWNLOAD):/.test(row[3] ?? ''))) out(`\n(${dataKeys(a.config ?? DEMO_CONFIG)})`);
   // A backend that loads but cannot train is a failure a script must see.
-  if (trained.some((row) => row[1] === '')) process.exitCode = 1;
+  if (trained.some((row) => row[1] === '') || checked.some((row) => (row[3] ?? '').startsWith('parity broken'))) process.exitCode = 1;
 }
 
 /** What to change where a training run's data fails: train's message names its flags, which doctor refuses. */
@@ -245,12 +263,13 @@ export function trainingNote(u: TrainingRun, softwareLimit: number, microBatch: 
 }
 
 async function trainOnce(a: DoctorArgs, u: TrainingRun, dir: string, started: (child: ChildProcess) => void, microBatch: number): Promise<string[]> {
-  const name = `${u.backend}${u.gpu === null ? '' : `-gpu${u.gpu}`}${u.software ? '-software' : ''}`;
+  const name = `${u.backend}${u.gpu === null ? '' : `-gpu${u.gpu}`}${u.software ? '-software' : ''}${u.threads === undefined ? '' : `-threads${u.threads}`}`;
   const args = [MAIN_JS, 'train', '--config', a.config ?? DEMO_CONFIG, '--backend', u.backend, '--train.epochs', '1', '--run.dir', dir, '--run.name', name, '--json'];
   if (a.config === undefined) args.push('--data.path', join(dir, 'data')); // the demo's synthetic data: not into the caller's folder
   if (u.gpu !== null) args.push('--gpu', String(u.gpu));
+  if (u.threads !== undefined) args.push('--threads', String(u.threads));
   if (u.software) args.push('--data.limitTrain', String(a.softwareLimit), '--data.limitVal', String(Math.min(a.softwareLimit, 256)));
-  const label = u.gpu === null ? u.backend : `${u.backend} --gpu ${u.gpu}`;
+  const label = `${u.gpu === null ? u.backend : `${u.backend} --gpu ${u.gpu}`}${u.threads === undefined ? '' : ` --threads ${u.threads}`}`;
   const r = await new Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => {
     const child = execFile(process.execPath, args, { encoding: 'utf8', timeout: TRAIN_LIMIT_MS, killSignal: 'SIGKILL', maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       const e = err as (Error & { code?: unknown; signal?: NodeJS.Signals | null }) | null;
@@ -268,7 +287,9 @@ async function trainOnce(a: DoctorArgs, u: TrainingRun, dir: string, started: (c
   const weights = join(new RunFolder(join(dir, name)).modelDir, 'weights.bin');
   if (r.status !== 0 || !epoch || !existsSync(weights)) {
     const errorLine = (r.stderr ?? '').split('\n').find((l) => l.startsWith('error ')) ?? `exit ${r.status}`;
-    return [label, '', '', r.signal ? `stopped after ${TRAIN_LIMIT_MS / 1000} s` : errorLine];
+    // SIGKILL is the limit's; another signal is the run's own end (a crash: SIGSEGV, SIGABRT).
+    const signalled = r.signal === 'SIGKILL' ? `stopped after ${TRAIN_LIMIT_MS / 1000} s` : `ended by ${r.signal}${existsSync(weights) ? ' after saving its model' : ''}`;
+    return [label, '', '', r.signal ? signalled : errorLine];
   }
   const sha = createHash('sha256').update(readFileSync(weights)).digest('hex');
   return [label, String(Math.round(epoch.imagesPerSec)), sha, trainingNote(u, a.softwareLimit, microBatch)];

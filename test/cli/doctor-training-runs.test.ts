@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { GPU_MICRO_BATCH, trainingNote, trainingRuns } from '../../src/cli/doctor.js';
+import { GPU_MICRO_BATCH, parityBroken, trainingNote, trainingRuns } from '../../src/cli/doctor.js';
 
 const gpu0 = { backend: 'webgpu', gpu: 0, gpuBackend: true };
 const webgpu = { backend: 'webgpu', gpu: null, gpuBackend: false };
@@ -12,8 +12,10 @@ const yes = { ok: true, detail: 'loaded' };
 
 test('doctor --train trains each usable GPU backend and wasm, a software adapter on --software-limit images and once (TRAINER_WEBGPU_ADAPTER made --gpu 0 a software one, trained on every image until it stopped after 150 s)', () => {
   // A GPU: webgpu without --gpu is the same adapter, not trained twice.
+  // On 2 compute threads too (parityBroken compares them).
   assert.deepEqual(trainingRuns([[gpu0, h200], [webgpu, h200], [wasm, yes], [cpu, yes]]), [
     { backend: 'webgpu', gpu: 0, software: false },
+    { backend: 'webgpu', gpu: 0, software: false, threads: 2 },
     { backend: 'wasm', gpu: null, software: false },
   ]);
   // No GPU, lavapipe: --gpu 0 refuses it, webgpu runs on it.
@@ -35,4 +37,19 @@ test("doctor --train's note: a GPU's row trained on small micro-batches says so 
   assert.equal(trainingNote(gpu, 512, GPU_MICRO_BATCH), '');
   assert.equal(trainingNote({ backend: 'wasm', gpu: null, software: false }, 512, 16), '');
   assert.equal(trainingNote({ backend: 'webgpu', gpu: null, software: true }, 512, 16), 'software adapter: the first 512 images at most');
+});
+
+test('doctor --train: a GPU row on 2 threads must have its in-process weights; other weights say "parity broken" (the table then exits 1), a failed row is left as it is', () => {
+  const a = 'a'.repeat(64);
+  const b = 'b'.repeat(64);
+  const rows = [
+    ['webgpu --gpu 0', '1300', a, ''],
+    ['webgpu --gpu 0 --threads 2', '1700', a, ''],
+    ['wasm', '3300', b, ''],
+  ];
+  assert.deepEqual(parityBroken(rows), rows);
+  const broken = parityBroken([rows[0] as string[], ['webgpu --gpu 0 --threads 2', '1700', b, ''], rows[2] as string[]]);
+  assert.deepEqual(broken[1], ['webgpu --gpu 0 --threads 2', '1700', b, 'parity broken: not the weights of webgpu --gpu 0 in-process']);
+  const failed = [rows[0] as string[], ['webgpu --gpu 0 --threads 2', '', '', 'ended by SIGSEGV after saving its model']];
+  assert.deepEqual(parityBroken(failed), failed);
 });
