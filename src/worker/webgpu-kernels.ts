@@ -32,8 +32,9 @@ interface BackendLike {
 
 const WORKGROUP = 64;
 /**
- * The most partial sums one gradient writes: 16 MB, and at most 65,536 workgroups of 64 in a
- * dispatch's one dimension (WebGPU's limit is 65,535). Below it, each group is one image.
+ * The most partial sums one gradient writes: 16 MB, in 62,500 workgroups of 64, under WebGPU's
+ * 65,535 in a dispatch's one dimension. Below it, each group is one image; a filter of more
+ * weights than this (no model of ours) goes to tfjs's kernel.
  */
 export const MAX_PARTIALS = 4_000_000;
 
@@ -119,7 +120,7 @@ function conv2DBackpropFilterByImages(stock: (args: KernelArgs) => tf.TensorInfo
   return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
     const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
     const a = args.attrs as unknown as { strides: [number, number] | number; pad: 'valid' | 'same' | number | tf.ExplicitPadding; dataFormat: 'NHWC' | 'NCHW'; dimRoundingMode?: 'floor' | 'round' | 'ceil'; filterShape: [number, number, number, number] };
-    if (a.dataFormat === 'NCHW' || x.dtype !== 'float32') return stock(args);
+    if (a.dataFormat === 'NCHW' || x.dtype !== 'float32' || a.filterShape.reduce((p, d) => p * d, 1) > maxPartials) return stock(args);
     const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
     const weights = a.filterShape.reduce((p, d) => p * d, 1);
     const perGroup = imagesPerGroup(info.batchSize, weights, maxPartials);

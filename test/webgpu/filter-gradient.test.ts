@@ -45,9 +45,16 @@ test("webgpu filter gradient: tfjs's within float rounding, the same bits twice,
   assert.ok(keys.some((k) => k.startsWith('trainerConv2DDerFilterPartial_3_3_16_8_3')), keys.join(', '));
   assert.deepEqual(await filter(), grouped, 'the same bits twice');
 
+  // A filter of more weights than partial sums allowed (1,152 > 1,000) goes to tfjs's program.
+  useOwnWebGpuKernels(true, 1000);
+  keys.length = 0;
+  const fallback = await filter();
+  assert.ok(!keys.some((k) => k.startsWith('trainer')) && keys.some((k) => k.startsWith('conv2DDerFilter')), keys.join(', '));
+
   useOwnWebGpuKernels(false);
   keys.length = 0;
   const stock = await filter();
+  assert.deepEqual(fallback, stock, "the fallback is tfjs's kernel");
   assert.ok(!keys.some((k) => k.startsWith('trainer')), "tfjs's kernel is back");
   const scale = Math.max(...stock.map(Math.abs));
   for (const [name, v] of [['by image', own], ['by 3 images', grouped]] as const) {
