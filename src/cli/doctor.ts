@@ -4,7 +4,7 @@
  * and tfjs-node loads once per process); with --train, configs/demo.yaml
  * trains one epoch on each usable GPU backend and on wasm, and the table
  * gives images/s and the weights hash of each. Exits 0 with the table where
- * a backend is missing (a row says why), and 1 where one that loads cannot train;
+ * a backend is missing (a row says why), and 1 where one that loads cannot train or breaks parity;
  * a config or its data that no backend can train with is one error before any probe.
  */
 import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
@@ -77,13 +77,16 @@ export function trainingRuns(probed: readonly (readonly [Candidate, Pick<Probe, 
   return runs;
 }
 
-/** `row`'s note where a threads row's weights are not its in-process row's (the rows as trainOnce makes them). */
-export function parityBroken(rows: readonly (readonly string[])[]): string[][] {
-  return rows.map((row) => {
-    const threads = / --threads \d+$/.exec(row[0] ?? '');
-    if (threads === null || row[2] === '' || row[2] === undefined) return [...row];
-    const alone = rows.find((r) => r[0] === (row[0] as string).slice(0, threads.index));
-    if (alone === undefined || alone[2] === '' || alone[2] === row[2]) return [...row];
+/**
+ * The rows (trainOnce's, one per run of `runs`, in order), a threads run's note saying so where its
+ * weights are not those of the in-process run of its backend and GPU. A failed row stays as it is.
+ */
+export function parityBroken(runs: readonly TrainingRun[], rows: readonly (readonly string[])[]): string[][] {
+  return rows.map((row, i) => {
+    const u = runs[i];
+    if (u?.threads === undefined || !row[2]) return [...row];
+    const alone = rows[runs.findIndex((r) => r.threads === undefined && r.backend === u.backend && r.gpu === u.gpu)];
+    if (alone === undefined || !alone[2] || alone[2] === row[2]) return [...row];
     return [row[0] as string, row[1] as string, row[2], `parity broken: not the weights of ${alone[0]} in-process`];
   });
 }
@@ -183,7 +186,7 @@ export async function doctorCommand(a: DoctorArgs): Promise<void> {
     process.exitCode = 128 + (osConstants.signals[run.stopped] ?? 2);
     return;
   }
-  const checked = parityBroken(trained);
+  const checked = parityBroken(usable, trained);
   out(table(['backend', 'images/s', 'weights sha256', 'note'], checked));
   // The rows quote trainer train, whose advice for missing data is its flags: doctor refuses them.
   if (trained.some((row) => /^error E_(DATA|DOWNLOAD):/.test(row[3] ?? ''))) out(`\n(${dataKeys(a.config ?? DEMO_CONFIG)})`);

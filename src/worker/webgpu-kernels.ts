@@ -120,9 +120,9 @@ function conv2DBackpropFilterByImages(stock: (args: KernelArgs) => tf.TensorInfo
   return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
     const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
     const a = args.attrs as unknown as { strides: [number, number] | number; pad: 'valid' | 'same' | number | tf.ExplicitPadding; dataFormat: 'NHWC' | 'NCHW'; dimRoundingMode?: 'floor' | 'round' | 'ceil'; filterShape: [number, number, number, number] };
-    if (a.dataFormat === 'NCHW' || x.dtype !== 'float32' || a.filterShape.reduce((p, d) => p * d, 1) > maxPartials) return stock(args);
-    const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
     const weights = a.filterShape.reduce((p, d) => p * d, 1);
+    if (a.dataFormat === 'NCHW' || x.dtype !== 'float32' || weights > maxPartials) return stock(args);
+    const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
     const perGroup = imagesPerGroup(info.batchSize, weights, maxPartials);
     const groups = Math.ceil(info.batchSize / perGroup);
     const backend = args.backend as BackendLike;
