@@ -8,7 +8,9 @@ import { trainer } from './cli-helpers.js';
 test('cluster.stepTimeoutMs is a micro-batch\'s: an evaluation chunk of eval.batchSize images gets it per micro-batch of its images, on threads and worker processes (threads failed every run, processes evicted their workers as stalled for ever)', async () => {
   const dir = await tempDir();
   const config = join(dir, 'c.yaml');
-  // Micro-batches of 16 in well under 300 ms; evaluation chunks of 4,096 images take longer than that.
+  // The fully connected model: its micro-batches of 16 take about 20 ms, far under 1,000 ms even on a
+  // loaded machine (with the CNN's 3 ms against 300 ms, one stalled past it under a heavy CI), while
+  // an evaluation chunk of 4,096 images takes about 3 s, longer than one micro-batch's timeout.
   await writeFile(
     config,
     [
@@ -16,7 +18,8 @@ test('cluster.stepTimeoutMs is a micro-batch\'s: an evaluation chunk of eval.bat
       `data: {source: synthetic, path: ${JSON.stringify(join(dir, 'data'))}, synthetic: {trainSize: 320, valSize: 4096, seed: 1}}`,
       'train: {epochs: 1, batchSize: 64, microBatches: 4, lr: 0.05}',
       'eval: {batchSize: 4096}',
-      'cluster: {stepTimeoutMs: 300, noWorkerTimeoutMs: 20000}',
+      'cluster: {stepTimeoutMs: 1000, noWorkerTimeoutMs: 20000}',
+      'model: {name: fc}',
       'backend: wasm',
       '',
     ].join('\n'),
