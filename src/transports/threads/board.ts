@@ -8,8 +8,9 @@
  * the dashboard, thread exits) while it costs nothing. A task that runs past
  * its deadline (cluster.stepTimeoutMs from its start) has its thread
  * terminated; a thread that exits loses its claimed task; either way a
- * replacement thread is started at its position, and the options' log says
- * so. The entry of a task past its deadline is retired until its thread has
+ * replacement thread is started at its position (at most
+ * MAX_THREAD_REPLACEMENTS times a position), and the options' log says so.
+ * The entry of a task past its deadline is retired until its thread has
  * exited (whenReusable): until then the thread may still write its slot.
  */
 import { Worker } from 'node:worker_threads';
@@ -54,6 +55,8 @@ export interface BoardOptions {
   startupTimeoutMs: number;
   /** Called once every thread started is ready, and again after each replacement is: whether every ready thread ran the warm-up. */
   warmedUp?: (all: boolean) => void;
+  /** Threads started in a row in place of lost ones at one position, at most; default MAX_THREAD_REPLACEMENTS. */
+  maxReplacements?: number;
   /** Where a thread stalled past its deadline, lost, or not replaced is told, one line each (the run's log). */
   log?: (line: string) => void;
 }
@@ -93,6 +96,21 @@ const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 /** How long a stopped webgpu thread has to release its device and end by itself. */
 const GPU_THREAD_END_MS = 5_000;
 
+/**
+ * How many times in a row a position's thread is replaced (lost, or terminated past its deadline),
+ * as `--procs` starts a local worker process again at most 3 times. Without a limit, a thread that
+ * died for a systematic reason after each task (a development bug did) was replaced at every step:
+ * the run went on at the pace of thread start-ups, a line a step, and never ended by itself. Past
+ * it the position stays empty and the others take its tasks; with none left, the step fails
+ * (E_WORKER_LOST) and the run stops with its checkpoint. In a row: the count starts again with a
+ * thread lost after computing PROVEN_TASKS tasks, so that a long run survives a loss now and then
+ * (a machine suspended past cluster.stepTimeoutMs stalls every thread at once).
+ */
+export const MAX_THREAD_REPLACEMENTS = 3;
+
+/** A thread lost after computing this many tasks or more starts its position's replacements in a row from zero. */
+export const PROVEN_TASKS = 20;
+
 /** Resolves once `worker` has exited: by itself within `ms` ('ended'), else terminated then. */
 async function endedWithin(worker: Worker, ms: number): Promise<'ended' | 'terminated'> {
   const exited = new Promise<'ended'>((resolve) => worker.once('exit', () => resolve('ended')));
@@ -122,6 +140,10 @@ export class ThreadBoard {
   private readonly gone = { used: 0, dropped: 0 };
   private readonly decoder = new TextDecoder();
   private readonly ends = { ended: 0, terminated: 0 };
+  /** Threads started in a row in place of lost ones, by position (MAX_THREAD_REPLACEMENTS). */
+  private readonly replaced = new Map<number, number>();
+  /** The last line saying a thread was lost and not replaced, for the error once none is left. */
+  private lastGivenUp = '';
 
   private constructor(
     private readonly init: ThreadInit,
@@ -326,6 +348,21 @@ export class ThreadBoard {
     return this.init.board.stats[position * STAT_STRIDE + field] as number;
   }
 
+  /** Starts a thread in place of lost `t` unless its position had its replacements in a row; the log gets `line` and which. */
+  private replace(t: Thread, line: string): void {
+    // Read before the replacement starts: it clears the position's figures. A thread that proved itself starts the row again.
+    const times = this.stat(t.position, S.DONE) >= PROVEN_TASKS ? 0 : (this.replaced.get(t.position) ?? 0);
+    const most = this.o.maxReplacements ?? MAX_THREAD_REPLACEMENTS;
+    if (times >= most) {
+      this.lastGivenUp = `${line}; not replaced: the thread at position ${t.position} was lost ${times + 1} times in a row`;
+      this.o.log?.(this.lastGivenUp);
+      return;
+    }
+    this.replaced.set(t.position, times + 1);
+    this.o.log?.(`${line}; another thread starts in its place (${times + 1} of ${most} in a row)`);
+    this.respawn(t.position);
+  }
+
   /** A lost thread's replacement (BoardOptions.warmedUp once it is ready). */
   private respawn(position: number): void {
     this.spawn(position).then(
@@ -387,10 +424,7 @@ export class ThreadBoard {
   private lost(t: Thread, why: string): void {
     for (const entry of this.posted.keys()) this.fail(entry, STATE.CLAIMED + t.id, why);
     // A thread we terminated was replaced then; one that never started is not (the others finish the step, or none is left).
-    if (!this.closing && t.ready && !t.ending) {
-      this.o.log?.(`${threadName(t)} gone (${why}); another thread starts in its place`);
-      this.respawn(t.position);
-    }
+    if (!this.closing && t.ready && !t.ending) this.replace(t, `${threadName(t)} gone (${why})`);
     const { ctrl } = this.init.board;
     Atomics.add(ctrl, CTRL.EVENTS, 1);
     Atomics.notify(ctrl, CTRL.EVENTS);
@@ -419,7 +453,7 @@ export class ThreadBoard {
         if (this.threads.size === 0) {
           for (const [entry, p] of this.posted) {
             this.posted.delete(entry);
-            p.reject(new TrainerError('E_WORKER_LOST', `${p.what}: no compute thread is left`));
+            p.reject(new TrainerError('E_WORKER_LOST', `${p.what}: no compute thread is left${this.lastGivenUp ? ` (the last: ${this.lastGivenUp})` : ''}`));
           }
           break;
         }
@@ -484,8 +518,7 @@ export class ThreadBoard {
         t.ending = true;
         void t.worker.terminate();
         if (this.closing) continue;
-        this.o.log?.(`${threadName(t)} stalled: ${err.message}; terminated, another thread starts in its place`);
-        this.respawn(t.position);
+        this.replace(t, `${threadName(t)} stalled: ${err.message}; terminated`);
       }
     }
     return next;

@@ -156,13 +156,15 @@ export const HINT_INTS = 4;
 
 /** Per-thread figures: tf.memory().numTensors after its last task, prefetched inputs used and dropped, its thread id. */
 /** SPUN: the times the thread spun while the others finished a step (worker.ts spinWhileOthersCompute). */
-export const S = { TENSORS: 0, USED: 1, DROPPED: 2, THREAD: 3, SPUN: 4, RELEASED: 5 } as const;
+/** DONE: the tasks it computed, counted before each is settled (so exact once the thread has exited; board.ts PROVEN_TASKS). */
+export const S = { TENSORS: 0, USED: 1, DROPPED: 2, THREAD: 3, SPUN: 4, RELEASED: 5, DONE: 6 } as const;
 /** One cache line per position: each thread writes its own after every task. */
 export const STAT_STRIDE = 16;
 
 /** Test-only faults, injected by the pool's `injectFault` option. */
-export type Fault = 'exit' | 'throw' | 'hang';
-export const FAULT_CODE: Record<Fault, number> = { exit: 1, throw: 2, hang: 3 };
+export type Fault = 'exit' | 'throw' | 'hang' | 'exitAfter';
+/** exitAfter: the thread settles its task, then exits (as one that dies for a systematic reason after every task). */
+export const FAULT_CODE: Record<Fault, number> = { exit: 1, throw: 2, hang: 3, exitAfter: 4 };
 
 /** What a compute thread is started with (its workerData). */
 export interface ThreadStart {

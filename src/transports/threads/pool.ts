@@ -42,6 +42,8 @@ export interface ThreadPoolOptions {
   stepEndMin?: number;
   /** Tests only: ThreadInit.idlePauseMs. */
   idlePauseMs?: number;
+  /** Tests only: BoardOptions.maxReplacements (threads started in a row at one position). */
+  maxReplacements?: number;
   /** Where a thread past its deadline or lost, and its replacement, are told (the run's log). */
   log?: (line: string) => void;
 }
@@ -96,6 +98,7 @@ export class ThreadPool implements WorkerPool {
       // The threads are ready (v8-wasm-flags.ts): once warmed up, V8 optimises the step loop over ten times as many steps.
       warmedUp: warmUpOver,
       ...(opts.log ? { log: opts.log } : {}),
+      ...(opts.maxReplacements !== undefined ? { maxReplacements: opts.maxReplacements } : {}),
     });
     return new ThreadPool(board, init, modelSize, evalEntries, opts, taskTimeoutMs(config, config.eval.batchSize));
   }
@@ -243,7 +246,8 @@ export class ThreadPool implements WorkerPool {
         failures.push((err as Error).message.split('\n')[0] ?? '');
       }
     }
-    throw new TrainerError('E_WORKER_LOST', `step ${step + 1} micro-batch ${m} failed ${this.maxAttempts} times (${failures.join('; ')})`);
+    // Each reason once: with no thread left, every attempt fails the same way at once.
+    throw new TrainerError('E_WORKER_LOST', `step ${step + 1} micro-batch ${m} failed ${this.maxAttempts} times (${[...new Set(failures)].join('; ')})`);
   }
 
   private record(r: TaskOutcome, examples: number): void {

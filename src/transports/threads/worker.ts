@@ -163,12 +163,14 @@ async function run(e: number): Promise<number> {
     encoder.encodeInto(typeof code === 'string' && /^E_[A-Z_]+$/.test(code) ? `${code}: ${line}` : line, text);
   }
   results[r + R.END] = performance.timeOrigin + performance.now();
+  if (settled === STATE.DONE) stats[position * STAT_STRIDE + S.DONE] = (stats[position * STAT_STRIDE + S.DONE] ?? 0) + 1;
   report(true);
   // Lost when the feeder has failed the entry meanwhile (past its deadline): the result is dropped.
   Atomics.compareExchange(entries, at + E.STATE, claimed, settled);
   Atomics.add(ctrl, CTRL.EVENTS, 1);
   // Of threads finishing at once, the last to settle sees nothing in flight: someone wakes the feeder.
   if (settled === STATE.FAILED || Atomics.load(ctrl, CTRL.NOTIFY_EACH) === 1 || !inFlight()) Atomics.notify(ctrl, CTRL.EVENTS);
+  if (entries[at + E.FAULT] === FAULT_CODE.exitAfter) process.exit(1);
   return version;
 }
 

@@ -326,12 +326,15 @@ export class WorkerSession {
     s.hint = null;
   }
 
-  /** A task this worker cannot compute: the coordinator's fault (bad indices), or a backend that failed for good. */
+  /** A task this worker cannot compute: the coordinator's fault (bad indices), or a backend or compute threads that failed for good. */
   private computeFailed(m: WorkTask, err: unknown): void {
     // A task cut short by the leave itself (Ctrl-C stops the compute threads under it) failed nothing:
     // an interrupted --threads worker said "cannot compute task 755: thread exited with code 1".
     if (this.leaving !== null) return;
-    if (isTrainerError(err, 'E_BACKEND')) return this.fail(err, 1011);
+    // E_WORKER_LOST: every compute thread of `--threads N` was lost and not replaced (board.ts
+    // MAX_THREAD_REPLACEMENTS). The worker ends, so that whoever started it (--procs, a scheduler)
+    // sees it; joined again, it failed each task it was given at once.
+    if (isTrainerError(err, 'E_BACKEND') || isTrainerError(err, 'E_WORKER_LOST')) return this.fail(err, 1011);
     this.o.log(`cannot compute task ${m.taskId}: ${(err as Error).message}`);
     // The task's id and why: the coordinator counts the workers a task failed on (dispatch.ts).
     this.link.close(CLOSE.protocolError, closeReason(`bad task ${m.taskId}: ${(err as Error).message}`));

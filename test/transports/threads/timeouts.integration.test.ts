@@ -42,6 +42,9 @@ test('more timeouts over a run than there are spare gradient slots: each is logg
     dir,
     'hung',
     threadPoolFactory({
+      // Three hangs at each position by design, and a loaded machine may add a timeout of its own:
+      // the limit on replacements in a row (board.ts, tested in replacement-limit) is not this test's.
+      maxReplacements: 10,
       injectFault: (step, m, attempt) => {
         if (attempt !== 0 || step < 1 || m > 1) return undefined;
         injected.push(`${step}/${m}`);
@@ -56,7 +59,7 @@ test('more timeouts over a run than there are spare gradient slots: each is logg
   assert.ok(!hung.lines.some((l) => /mixed backends/.test(l)), hung.lines.join('\n'));
   for (const at of injected) {
     const [step, m] = at.split('/');
-    const said = new RegExp(`^thread-\\d+ \\(position [01]\\) stalled: step ${Number(step) + 1} micro-batch ${m} took longer than ${STEP_TIMEOUT_MS} ms \\(cluster\\.stepTimeoutMs\\); terminated, another thread starts in its place$`);
+    const said = new RegExp(`^thread-\\d+ \\(position [01]\\) stalled: step ${Number(step) + 1} micro-batch ${m} took longer than ${STEP_TIMEOUT_MS} ms \\(cluster\\.stepTimeoutMs\\); terminated; another thread starts in its place \\(\\d+ of 10 in a row\\)$`);
     assert.ok(hung.lines.some((l) => said.test(l)), `a line for the timeout of ${at}:\n${hung.lines.join('\n')}`);
   }
 });

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { isTrainerError, type TrainerError } from '../../../src/shared/errors.js';
+import { isTrainerError, TrainerError } from '../../../src/shared/errors.js';
 import { authMac, newNonce } from '../../../src/transports/ws/auth.js';
 import { decodeMessage } from '../../../src/transports/ws/decode.js';
 import { encodeMessage } from '../../../src/transports/ws/encode.js';
@@ -249,5 +249,41 @@ test('Ctrl-C while a task computes asynchronously (compute threads, webgpu): the
     assert.deepEqual(s.closes, [{ code: 1000, reason: 'bye' }]);
   } finally {
     await s.cleanup();
+  }
+});
+
+test('a worker whose compute threads were all lost (E_WORKER_LOST) ends with that error; a task that failed otherwise closes the link as a bad task and the worker goes on', async () => {
+  const fails: Error[] = [
+    new TrainerError('E_WORKER_LOST', 'task of version 1: no compute thread is left (the last: thread-5 (position 0) gone (thread exited with code 1); not replaced: the thread at position 0 was lost 4 times in a row)'),
+    new Error('thread exited with code 1'),
+  ];
+  for (const failure of fails) {
+    class FailingCompute extends WorkerCompute {
+      override compute(_m: WorkTask, _weights: Float32Array, _reuse: boolean): Promise<Uint8Array> {
+        return Promise.reject(failure);
+      }
+    }
+    const s = await setUp(TOKEN, FailingCompute);
+    try {
+      await s.feed({ type: 'challenge', protocol: PROTOCOL_VERSION, nonce: newNonce() });
+      await s.feed(welcome((s.sent[0] as MessageOf<'hello'>).nonce));
+      const half = Math.ceil(blob.length / 2);
+      await s.feed({ type: 'dataChunk', index: 0, bytes: blob.subarray(0, half) });
+      await s.feed({ type: 'dataChunk', index: 1, bytes: blob.subarray(half) });
+      await s.feed({ type: 'weights', version: 1, weights: new Float32Array(model.size) });
+      await s.feed({ type: 'task', taskId: 7, step: 1, version: 1, indices: Int32Array.of(0, 1) });
+      await new Promise((r) => setImmediate(r));
+      if (failure instanceof TrainerError) {
+        assert.deepEqual(s.fatal.map((e) => e.code), ['E_WORKER_LOST']);
+        assert.equal(s.closes[0]?.code, 1011);
+        assert.match(s.closes[0]?.reason ?? '', /no compute thread is left/);
+      } else {
+        assert.equal(s.fatal.length, 0, 'one lost thread is replaced: the worker goes on');
+        assert.equal(s.closes[0]?.code, CLOSE.protocolError);
+        assert.match(s.closes[0]?.reason ?? '', /^bad task 7: thread exited with code 1/);
+      }
+    } finally {
+      await s.cleanup();
+    }
   }
 });
