@@ -219,6 +219,18 @@ test('a worker refused for the rest of the run (4403) stops for good; one refuse
   }
 });
 
+/** Authenticates, joins with the whole dataset, then gets weights and task `taskId`. */
+async function readyWithTask(s: Awaited<ReturnType<typeof setUp>>, taskId: number): Promise<void> {
+  await s.feed({ type: 'challenge', protocol: PROTOCOL_VERSION, nonce: newNonce() });
+  await s.feed(welcome((s.sent[0] as MessageOf<'hello'>).nonce));
+  const half = Math.ceil(blob.length / 2);
+  await s.feed({ type: 'dataChunk', index: 0, bytes: blob.subarray(0, half) });
+  await s.feed({ type: 'dataChunk', index: 1, bytes: blob.subarray(half) });
+  assert.equal(s.session.stateName, 'ready');
+  await s.feed({ type: 'weights', version: 1, weights: new Float32Array(model.size) });
+  await s.feed({ type: 'task', taskId, step: 1, version: 1, indices: Int32Array.of(0, 1) });
+}
+
 test('Ctrl-C while a task computes asynchronously (compute threads, webgpu): the task the leave cuts short is no "cannot compute task" line, and nothing more is sent', async () => {
   let cut = (_err: Error) => {};
   // As compute threads do: the result is a promise, which rejects when the threads are stopped under it.
@@ -229,14 +241,7 @@ test('Ctrl-C while a task computes asynchronously (compute threads, webgpu): the
   }
   const s = await setUp(TOKEN, ThreadedCompute);
   try {
-    await s.feed({ type: 'challenge', protocol: PROTOCOL_VERSION, nonce: newNonce() });
-    await s.feed(welcome((s.sent[0] as MessageOf<'hello'>).nonce));
-    const half = Math.ceil(blob.length / 2);
-    await s.feed({ type: 'dataChunk', index: 0, bytes: blob.subarray(0, half) });
-    await s.feed({ type: 'dataChunk', index: 1, bytes: blob.subarray(half) });
-    assert.equal(s.session.stateName, 'ready');
-    await s.feed({ type: 'weights', version: 1, weights: new Float32Array(model.size) });
-    await s.feed({ type: 'task', taskId: 755, step: 1, version: 1, indices: Int32Array.of(0, 1) });
+    await readyWithTask(s, 755);
 
     s.session.leave('worker interrupted');
     const sentBefore = s.sent.length;
@@ -265,13 +270,7 @@ test('a worker whose compute threads were all lost (E_WORKER_LOST) ends with tha
     }
     const s = await setUp(TOKEN, FailingCompute);
     try {
-      await s.feed({ type: 'challenge', protocol: PROTOCOL_VERSION, nonce: newNonce() });
-      await s.feed(welcome((s.sent[0] as MessageOf<'hello'>).nonce));
-      const half = Math.ceil(blob.length / 2);
-      await s.feed({ type: 'dataChunk', index: 0, bytes: blob.subarray(0, half) });
-      await s.feed({ type: 'dataChunk', index: 1, bytes: blob.subarray(half) });
-      await s.feed({ type: 'weights', version: 1, weights: new Float32Array(model.size) });
-      await s.feed({ type: 'task', taskId: 7, step: 1, version: 1, indices: Int32Array.of(0, 1) });
+      await readyWithTask(s, 7);
       await new Promise((r) => setImmediate(r));
       if (failure instanceof TrainerError) {
         assert.deepEqual(s.fatal.map((e) => e.code), ['E_WORKER_LOST']);
