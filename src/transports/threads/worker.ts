@@ -130,8 +130,9 @@ async function run(e: number): Promise<number> {
   results[r + R.THREAD] = threadId;
   let settled: number = STATE.DONE;
   const version = entries[at + E.VERSION] as number;
+  // Read now: once settled, the entry may hold the feeder's next task.
+  const fault = entries[at + E.FAULT] as number;
   try {
-    const fault = entries[at + E.FAULT] as number;
     if (fault !== 0) injectFault(fault);
     const publishedVersion = Atomics.load(ctrl, CTRL.VERSION);
     if (publishedVersion !== version) throw new Error(`task wants weights version ${version}, version ${publishedVersion} is published`);
@@ -170,7 +171,7 @@ async function run(e: number): Promise<number> {
   Atomics.add(ctrl, CTRL.EVENTS, 1);
   // Of threads finishing at once, the last to settle sees nothing in flight: someone wakes the feeder.
   if (settled === STATE.FAILED || Atomics.load(ctrl, CTRL.NOTIFY_EACH) === 1 || !inFlight()) Atomics.notify(ctrl, CTRL.EVENTS);
-  if (entries[at + E.FAULT] === FAULT_CODE.exitAfter) process.exit(1);
+  if (fault === FAULT_CODE.exitAfter) process.exit(1);
   return version;
 }
 
