@@ -218,8 +218,10 @@ describe('trainer.sbatch on a real Slurm', { concurrency: 3 }, () => {
   });
 
   test('near the time limit the coordinator checkpoints, and a job submitted with --resume ends with the same sha256', { skip }, async () => {
-    const flags = runFlags('resumed', 3, 1024);
-    const expected = referenceSha(runFlags('ref-3x1024', 3, 1024));
+    // 10 epochs: the signal must land mid-run. With 3, under a loaded CI the run ended in the 2.5 s
+    // between its first epoch line and the USR1 reaching the coordinator (exit 0, not 130).
+    const flags = runFlags('resumed', 10, 1024);
+    const expected = referenceSha(runFlags('ref-10x1024', 10, 1024));
     const first = await submit(['--nodes', '3', '--ntasks-per-node', '1'], flags, slurmEnv());
     const deadline = performance.now() + JOB_LIMIT_MS;
     while (!/Epoch 1,/.test(await output(first)) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
