@@ -240,8 +240,9 @@ describe('trainer.sbatch on a real Slurm', { concurrency: 3 }, () => {
   });
 
   test('sbatch --requeue with --auto-resume: a requeued job resumes its run and ends with the same sha256 (it started NAME-2)', { skip }, async () => {
-    const flags = [...runFlags('requeued', 3, 1024), '--auto-resume'];
-    const expected = referenceSha(runFlags('ref-3x1024', 3, 1024));
+    // 10 epochs, so that the requeue lands mid-run (see 'near the time limit').
+    const flags = [...runFlags('requeued', 10, 1024), '--auto-resume'];
+    const expected = referenceSha(runFlags('ref-10x1024', 10, 1024));
     // --open-mode append: the output of both attempts, in one file.
     const job = await submit(['--nodes', '3', '--ntasks-per-node', '1', '--requeue', '--open-mode', 'append'], flags, slurmEnv());
     const deadline = performance.now() + JOB_LIMIT_MS;
