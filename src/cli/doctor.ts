@@ -19,7 +19,7 @@ import { resolveConfig } from '../shared/config-file.js';
 import type { Config } from '../shared/config.js';
 import { fsFaultText } from '../shared/atomic-file.js';
 import { TrainerError, describeError, isTrainerError } from '../shared/errors.js';
-import { selectBackend } from '../worker/backend.js';
+import { gpuMicroBatchNote, selectBackend } from '../worker/backend.js';
 import type { DoctorArgs } from './commands.js';
 
 const MAIN_JS = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -252,17 +252,11 @@ function probeInChild(backend: string, gpu: number | null): Promise<Probe> {
   });
 }
 
-/** A micro-batch smaller than this leaves a GPU mostly waiting: on an H200, 16 images took 21 ms, 1,024 took 44 (webgpu, 2026-12-04). */
-export const GPU_MICRO_BATCH = 128;
-
 /** The note of a training row: a software adapter's image limit, or a GPU given small micro-batches (its figure is no GPU's best). */
 export function trainingNote(u: TrainingRun, softwareLimit: number, microBatch: number): string {
   if (u.software) return `software adapter: the first ${softwareLimit} images at most`;
   const gpu = u.gpu !== null || u.backend === 'tensorflow-gpu' || u.backend === 'webgpu';
-  if (gpu && microBatch > 0 && microBatch < GPU_MICRO_BATCH) {
-    return `micro-batches of ${microBatch} images leave a GPU mostly waiting: it does better with ${GPU_MICRO_BATCH} or more (configs/cifar3-gpu.yaml; README, GPU workers and micro-batches)`;
-  }
-  return '';
+  return (gpu && gpuMicroBatchNote(microBatch)) || '';
 }
 
 async function trainOnce(a: DoctorArgs, u: TrainingRun, dir: string, started: (child: ChildProcess) => void, microBatch: number): Promise<string[]> {

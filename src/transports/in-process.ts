@@ -5,7 +5,7 @@
  */
 import type { LoadedData } from '../data/dataset.js';
 import type { Normalization } from '../data/normalize.js';
-import { backendLine, selectBackend } from '../worker/backend.js';
+import { backendLine, gpuMicroBatchNote, selectBackend } from '../worker/backend.js';
 import { MicroBatchComputer, type BatchStats } from '../worker/gradient.js';
 import type { ModelSpec } from '../worker/model.js';
 import { refuseOversizeTasks } from '../worker/webgpu-errors.js';
@@ -86,6 +86,9 @@ export class InProcessPool implements WorkerPool {
 export const createInProcessPool: PoolFactory = async ({ config, model, data, normalization, log }) => {
   const b = await selectBackend(config.backend, config.gpu);
   log(backendLine(b));
-  refuseOversizeTasks(model, { microBatch: Math.ceil(config.train.batchSize / config.train.microBatches), maxBatch: maxTaskBatch(config) });
+  const microBatch = Math.ceil(config.train.batchSize / config.train.microBatches);
+  const note = b.gpu ? gpuMicroBatchNote(microBatch) : null;
+  if (note) log(`note: ${note}`);
+  refuseOversizeTasks(model, { microBatch, maxBatch: maxTaskBatch(config) });
   return new InProcessPool(model, normalization, data, maxTaskBatch(config), b.kind);
 };

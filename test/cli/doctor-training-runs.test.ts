@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { GPU_MICRO_BATCH, parityBroken, trainingNote, trainingRuns } from '../../src/cli/doctor.js';
+import { parityBroken, trainingNote, trainingRuns } from '../../src/cli/doctor.js';
+import { GPU_MICRO_BATCH } from '../../src/worker/backend.js';
 
 const gpu0 = { backend: 'webgpu', gpu: 0, gpuBackend: true };
 const webgpu = { backend: 'webgpu', gpu: null, gpuBackend: false };

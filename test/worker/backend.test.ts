@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { selectBackend, type BackendLoader } from '../../src/worker/backend.js';
+import { GPU_MICRO_BATCH, gpuMicroBatchNote, selectBackend, type BackendLoader } from '../../src/worker/backend.js';
 import { isTrainerError } from '../../src/shared/errors.js';
 
 /** A loader whose packages load or fail as told, recording what was tried. */
@@ -111,4 +111,18 @@ test('--gpu with a CPU backend is a config error', async () => {
 test('an explicit tensorflow backend that cannot load says so', async () => {
   const { loader } = fakeLoader({ wasm: true });
   await assert.rejects(selectBackend('tensorflow', null, loader, {}), (e) => isTrainerError(e, 'E_BACKEND') && /tfjs-node did not load/.test(e.message));
+});
+
+test('a backend says whether it computes on a GPU (tensorflow-gpu, webgpu on a hardware adapter), and a GPU given micro-batches under 128 images gets a note', async () => {
+  const on = async (requested: Parameters<typeof selectBackend>[0], gpu: number | null, o: Parameters<typeof fakeLoader>[0]) => (await selectBackend(requested, gpu, fakeLoader(o).loader, {})).gpu;
+  assert.equal(await on('auto', 0, { gpu: true, usingGpu: true }), true, 'tensorflow-gpu');
+  assert.equal(await on('webgpu', 0, { webgpu: 'hardware' }), true, 'webgpu on an H200');
+  assert.equal(await on('webgpu', null, { webgpu: 'software' }), false, 'webgpu on lavapipe');
+  assert.equal(await on('auto', null, { native: true }), false, 'tensorflow');
+  assert.equal(await on('auto', null, { wasm: true }), false, 'wasm');
+  assert.equal(await on('auto', null, {}), false, 'cpu');
+  assert.match(gpuMicroBatchNote(16) ?? '', /^micro-batches of 16 images leave a GPU mostly waiting: it does better with 128 or more \(configs\/cifar3-gpu\.yaml/);
+  assert.equal(gpuMicroBatchNote(GPU_MICRO_BATCH - 1)?.startsWith('micro-batches of 127 images'), true);
+  assert.equal(gpuMicroBatchNote(GPU_MICRO_BATCH), null);
+  assert.equal(gpuMicroBatchNote(0), null);
 });

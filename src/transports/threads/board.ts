@@ -68,6 +68,8 @@ interface Thread {
   /** node:worker_threads id. */
   threadId: number;
   backend: string;
+  /** It computes on a GPU (SelectedBackend.gpu). */
+  gpu: boolean;
   /** The core it is pinned to (pin.ts), null if none. */
   core: number | null;
   ready: boolean;
@@ -182,6 +184,11 @@ export class ThreadBoard {
   positionOf(thread: number): number | undefined {
     for (const t of this.threads.values()) if (t.threadId === thread) return t.position;
     return undefined;
+  }
+
+  /** Whether a ready thread computes on a GPU. */
+  onGpu(): boolean {
+    return [...this.threads.values()].some((t) => t.ready && t.gpu);
   }
 
   /** The backend kinds the threads compute on. */
@@ -380,7 +387,7 @@ export class ThreadBoard {
     const worker = new Worker(WORKER_FILE, { workerData: start });
     let exited = () => {};
     const t: Thread = {
-      id, position, worker, threadId: worker.threadId, backend: '', core: null, ready: false, warmedUp: false, ending: false,
+      id, position, worker, threadId: worker.threadId, backend: '', gpu: false, core: null, ready: false, warmedUp: false, ending: false,
       exited: new Promise<void>((resolve) => (exited = resolve)),
     };
     // Its position's figures start again from zero: keep the old thread's.
@@ -403,6 +410,7 @@ export class ThreadBoard {
           return;
         }
         t.backend = m.backend;
+        t.gpu = m.gpu;
         t.warmedUp = m.warmedUp;
         t.core = m.core;
         t.ready = true;

@@ -177,4 +177,5 @@ export interface ThreadStart {
 
 /** The one message a thread sends: when it is ready to claim tasks, or why it cannot start. */
 /** `warmedUp`: it ran the warm-up (worker/warm-up.ts: wasm, TRAINER_WARMUP_STEPS not 0). */
-export type ThreadMessage = { kind: 'ready'; backend: string; core: number | null; warmedUp: boolean } | { kind: 'failed'; code: string | null; message: string };
+/** ready: `gpu`, it computes on a GPU (SelectedBackend.gpu). */
+export type ThreadMessage = { kind: 'ready'; backend: string; gpu: boolean; core: number | null; warmedUp: boolean } | { kind: 'failed'; code: string | null; message: string };

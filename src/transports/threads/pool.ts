@@ -21,6 +21,7 @@ import { isTrainerError, TrainerError } from '../../shared/errors.js';
 import type { BatchStats } from '../../worker/gradient.js';
 import { maxTaskBatch, type MicroBatchResult, type PoolContext, type StepHooks, type WorkerPool, type WorkerStats } from '../pool.js';
 import { microBatchSizes } from '../../worker/warm-up.js';
+import { gpuMicroBatchNote } from '../../worker/backend.js';
 import { ThreadBoard, type TaskOutcome } from './board.js';
 import type { Fault, ThreadInit } from './messages.js';
 import { pinCores } from './pin.js';
@@ -101,6 +102,11 @@ export class ThreadPool implements WorkerPool {
       ...(opts.maxReplacements !== undefined ? { maxReplacements: opts.maxReplacements } : {}),
     });
     return new ThreadPool(board, init, modelSize, evalEntries, opts, taskTimeoutMs(config, config.eval.batchSize));
+  }
+
+  /** Whether the threads compute on a GPU. */
+  onGpu(): boolean {
+    return this.board.onGpu();
   }
 
   /** The backend kinds the threads compute on. */
@@ -369,6 +375,8 @@ export function threadPoolFactory(extra: Partial<ThreadPoolOptions> = {}): (ctx:
       `workers: ${threads} thread${threads > 1 ? 's' : ''}, backend ${inUse}${backend === config.backend ? '' : ` (${config.backend} resolves to ${backend} in threads)`}` +
         (cores.length > 0 ? `, pinned to cores ${cores.join(', ')}` : ''),
     );
+    const note = pool.onGpu() ? gpuMicroBatchNote(Math.ceil(batchSize / microBatches)) : null;
+    if (note) log(`note: ${note}`);
     return pool;
   };
 }

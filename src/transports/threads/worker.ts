@@ -34,10 +34,12 @@ const { ctrl, entries, results, errors, hints, stats } = init.board;
 const post = (m: ThreadMessage) => parentPort?.postMessage(m);
 let computer: MicroBatchComputer;
 let backendKind: string;
+let onGpu: boolean;
 let warmedUp: boolean;
 try {
   const selected = await selectBackend(init.backend, init.gpu);
   backendKind = selected.kind;
+  onGpu = selected.gpu;
   // The largest micro-batch is the largest size warmed up with (warm-up.ts microBatchSizes).
   refuseOversizeTasks(getModel(init.model), { microBatch: Math.max(0, ...init.warmUpSizes), maxBatch: init.maxBatch });
   computer = new MicroBatchComputer(getModel(init.model), init.normalization, init.maxBatch);
@@ -62,7 +64,7 @@ const core = init.pinCores?.[position] ?? null;
 const pinned = core !== null && pinThisThread(core);
 /** Whether this thread spins while the others finish a step (spinWhileOthersCompute): only on a core of its own. */
 const spinAtBarrier = pinned && envVar('TRAINER_BARRIER_SPIN') !== '0';
-post({ kind: 'ready', backend: backendKind, core: pinned ? core : null, warmedUp });
+post({ kind: 'ready', backend: backendKind, gpu: onGpu, core: pinned ? core : null, warmedUp });
 await loop();
 // Stopped (ThreadBoard.close): the Dawn device goes before the thread does, and the thread ends by
 // itself. Terminated with its device alive, a thread crashed the process on NVIDIA's driver after

@@ -9,7 +9,7 @@ import type { Normalization } from '../../data/normalize.js';
 import type { BackendName } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
 import { plural } from '../../shared/plural.js';
-import { backendLine, checkGpuBackends, checkWebGpuForThreads, selectBackend, type SelectedBackend } from '../../worker/backend.js';
+import { backendLine, checkGpuBackends, checkWebGpuForThreads, gpuMicroBatchNote, selectBackend, type SelectedBackend } from '../../worker/backend.js';
 import { MicroBatchComputer, type BatchStats } from '../../worker/gradient.js';
 import { getModel, type ModelSpec } from '../../worker/model.js';
 import { microBatchSizes, warmUp } from '../../worker/warm-up.js';
@@ -132,6 +132,9 @@ export class WorkerCompute {
     if (this.o.threads === 1) {
       // Once per run and dataset, as the threads do (worker/warm-up.ts): the first epoch at full speed.
       if (this.computer && this.warmedUp !== key) {
+        // The run's micro-batch size is known from here on: a GPU given small ones is told once a run.
+        const note = this.backend?.gpu ? gpuMicroBatchNote(run.microBatch) : null;
+        if (note) this.o.log(`note: ${note}`);
         const t0 = performance.now();
         const cpu0 = process.cpuUsage();
         const n = warmUp(this.computer, data.sets.train, microBatchSizes(run.microBatch, 1, run.maxBatch), run.maxBatch);
