@@ -108,6 +108,11 @@ export class ThreadEngine {
     });
   }
 
+  /** Whether the threads compute on a GPU. */
+  onGpu(): boolean {
+    return this.board.onGpu();
+  }
+
   /** The cores the threads are pinned to (pin.ts); empty when they are not. */
   cores(): number[] {
     return this.board.cores();

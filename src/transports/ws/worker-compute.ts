@@ -165,6 +165,8 @@ export class WorkerCompute {
     this.engine = { engine, key };
     const cores = engine.cores();
     this.o.log(`${engine.threads} compute threads, backend ${engine.backendKind}${cores.length > 0 ? `, pinned to cores ${cores.join(', ')}` : ''}`);
+    const note = engine.onGpu() ? gpuMicroBatchNote(run.microBatch) : null;
+    if (note) this.o.log(`note: ${note}`);
   }
 
   holdsDataset(sha256: string): boolean {
