@@ -19,7 +19,7 @@ import { resolveConfig } from '../shared/config-file.js';
 import type { Config } from '../shared/config.js';
 import { fsFaultText } from '../shared/atomic-file.js';
 import { TrainerError, describeError, isTrainerError } from '../shared/errors.js';
-import { gpuMicroBatchNote, selectBackend } from '../worker/backend.js';
+import { selectBackend } from '../worker/backend.js';
 import type { DoctorArgs } from './commands.js';
 
 const MAIN_JS = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -117,7 +117,6 @@ export async function doctorCommand(a: DoctorArgs): Promise<void> {
   }
   // --config is what --train runs: alone it was taken and ignored.
   if (a.config !== undefined && !a.train) throw new TrainerError('E_USAGE', '--config names the config --train runs: add --train (see trainer doctor --help)');
-  let microBatch = 0;
   if (a.train) {
     // Checked before the probes (half a minute): it used to fail only in the table, row by row, with exit 0.
     try {
@@ -128,7 +127,6 @@ export async function doctorCommand(a: DoctorArgs): Promise<void> {
     // A config no backend can train is one E_CONFIG line now, not one per row after the probes.
     const config = await resolveConfig(a.config ?? DEMO_CONFIG, {});
     await checkData(config, a.config ?? DEMO_CONFIG);
-    microBatch = Math.ceil(config.train.batchSize / config.train.microBatches);
   }
   const probes = CANDIDATES.map((c) => probeInChild(c.backend, c.gpu));
   const out = (line = '') => process.stdout.write(`${line}\n`);
@@ -175,7 +173,7 @@ export async function doctorCommand(a: DoctorArgs): Promise<void> {
   try {
     for (const u of usable) {
       if (run.stopped !== null) break;
-      trained.push(await trainOnce(a, u, dir, (child) => (run.child = child), microBatch));
+      trained.push(await trainOnce(a, u, dir, (child) => (run.child = child)));
     }
   } finally {
     for (const signal of signals) process.off(signal, onSignal);
@@ -252,14 +250,17 @@ function probeInChild(backend: string, gpu: number | null): Promise<Probe> {
   });
 }
 
-/** The note of a training row: a software adapter's image limit, or a GPU given small micro-batches (its figure is no GPU's best). */
-export function trainingNote(u: TrainingRun, softwareLimit: number, microBatch: number): string {
+/**
+ * The note of a training row: a software adapter's image limit, or what the run itself said at its
+ * start of a GPU given small micro-batches (gpuMicroBatchNote: its figure is no GPU's best), so that
+ * the GPU check shows that line works where only a GPU can show it.
+ */
+export function trainingNote(u: TrainingRun, softwareLimit: number, stderr: string): string {
   if (u.software) return `software adapter: the first ${softwareLimit} images at most`;
-  const gpu = u.gpu !== null || u.backend === 'tensorflow-gpu' || u.backend === 'webgpu';
-  return (gpu && gpuMicroBatchNote(microBatch)) || '';
+  return /^note: (micro-batches .*)$/m.exec(stderr)?.[1] ?? '';
 }
 
-async function trainOnce(a: DoctorArgs, u: TrainingRun, dir: string, started: (child: ChildProcess) => void, microBatch: number): Promise<string[]> {
+async function trainOnce(a: DoctorArgs, u: TrainingRun, dir: string, started: (child: ChildProcess) => void): Promise<string[]> {
   const name = `${u.backend}${u.gpu === null ? '' : `-gpu${u.gpu}`}${u.software ? '-software' : ''}${u.threads === undefined ? '' : `-threads${u.threads}`}`;
   const args = [MAIN_JS, 'train', '--config', a.config ?? DEMO_CONFIG, '--backend', u.backend, '--train.epochs', '1', '--run.dir', dir, '--run.name', name, '--json'];
   if (a.config === undefined) args.push('--data.path', join(dir, 'data')); // the demo's synthetic data: not into the caller's folder
@@ -289,7 +290,7 @@ async function trainOnce(a: DoctorArgs, u: TrainingRun, dir: string, started: (c
     return [label, '', '', r.signal ? signalled : errorLine];
   }
   const sha = createHash('sha256').update(readFileSync(weights)).digest('hex');
-  return [label, String(Math.round(epoch.imagesPerSec)), sha, trainingNote(u, a.softwareLimit, microBatch)];
+  return [label, String(Math.round(epoch.imagesPerSec)), sha, trainingNote(u, a.softwareLimit, r.stderr ?? '')];
 }
 
 function command(cmd: string, args: string[]): string | null {

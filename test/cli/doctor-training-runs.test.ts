@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { parityBroken, trainingNote, trainingRuns } from '../../src/cli/doctor.js';
-import { GPU_MICRO_BATCH } from '../../src/worker/backend.js';
+import { GPU_MICRO_BATCH, gpuMicroBatchNote } from '../../src/worker/backend.js';
 
 const gpu0 = { backend: 'webgpu', gpu: 0, gpuBackend: true };
 const webgpu = { backend: 'webgpu', gpu: null, gpuBackend: false };
@@ -31,13 +31,14 @@ test('doctor --train trains each usable GPU backend and wasm, a software adapter
   ]);
 });
 
-test("doctor --train's note: a GPU's row trained on small micro-batches says so (on an H200 demo.yaml's 16 images made webgpu 954 images/s against wasm's 3,319); a software adapter's row names its image limit", () => {
+test("doctor --train's note: a GPU's row says what its run said of small micro-batches (on an H200 demo.yaml's 16 images made webgpu 954 images/s against wasm's 3,319); a software adapter's row names its image limit", () => {
   const gpu = { backend: 'webgpu', gpu: 0, software: false };
-  assert.match(trainingNote(gpu, 512, 16), /^micro-batches of 16 images leave a GPU mostly waiting: it does better with 128 or more \(configs\/cifar3-gpu.yaml/);
-  assert.match(trainingNote({ backend: 'tensorflow-gpu', gpu: null, software: false }, 512, 16), /micro-batches of 16 images/);
-  assert.equal(trainingNote(gpu, 512, GPU_MICRO_BATCH), '');
-  assert.equal(trainingNote({ backend: 'wasm', gpu: null, software: false }, 512, 16), '');
-  assert.equal(trainingNote({ backend: 'webgpu', gpu: null, software: true }, 512, 16), 'software adapter: the first 512 images at most');
+  const said = (microBatch: number) => `backend: webgpu (NVIDIA H200: 580.159.04)\n${gpuMicroBatchNote(microBatch) ? `note: ${gpuMicroBatchNote(microBatch)}\n` : ''}`;
+  assert.match(trainingNote(gpu, 512, said(16)), /^micro-batches of 16 images leave a GPU mostly waiting: it does better with 128 or more \(configs\/cifar3-gpu.yaml/);
+  assert.match(trainingNote({ backend: 'tensorflow-gpu', gpu: null, software: false }, 512, said(16)), /^micro-batches of 16 images/);
+  assert.equal(trainingNote(gpu, 512, said(GPU_MICRO_BATCH)), '');
+  assert.equal(trainingNote({ backend: 'wasm', gpu: null, software: false }, 512, 'backend: wasm\n'), '');
+  assert.equal(trainingNote({ backend: 'webgpu', gpu: null, software: true }, 512, said(16)), 'software adapter: the first 512 images at most');
 });
 
 test('doctor --train: a GPU row on 2 threads must have its in-process weights; other weights say "parity broken" (the table then exits 1), a failed row is left as it is', () => {
