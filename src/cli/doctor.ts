@@ -125,8 +125,7 @@ export async function doctorCommand(a: DoctorArgs): Promise<void> {
       throw new TrainerError('E_USAGE', `--config ${a.config ?? DEMO_CONFIG}: cannot read it: ${fsFaultText(err)}`);
     }
     // A config no backend can train is one E_CONFIG line now, not one per row after the probes.
-    const config = await resolveConfig(a.config ?? DEMO_CONFIG, {});
-    await checkData(config, a.config ?? DEMO_CONFIG);
+    await checkData(await resolveConfig(a.config ?? DEMO_CONFIG, {}), a.config ?? DEMO_CONFIG);
   }
   const probes = CANDIDATES.map((c) => probeInChild(c.backend, c.gpu));
   const out = (line = '') => process.stdout.write(`${line}\n`);

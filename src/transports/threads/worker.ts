@@ -166,7 +166,7 @@ async function run(e: number): Promise<number> {
     encoder.encodeInto(typeof code === 'string' && /^E_[A-Z_]+$/.test(code) ? `${code}: ${line}` : line, text);
   }
   results[r + R.END] = performance.timeOrigin + performance.now();
-  if (settled === STATE.DONE) stats[position * STAT_STRIDE + S.DONE] = (stats[position * STAT_STRIDE + S.DONE] ?? 0) + 1;
+  if (settled === STATE.DONE) stats[position * STAT_STRIDE + S.DONE] = (stats[position * STAT_STRIDE + S.DONE] as number) + 1;
   report(true);
   // Lost when the feeder has failed the entry meanwhile (past its deadline): the result is dropped.
   Atomics.compareExchange(entries, at + E.STATE, claimed, settled);
