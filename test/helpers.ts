@@ -4,7 +4,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_CONFIG, mergeConfig, validateConfig, type Config } from '../src/shared/config.js';
+import { DEFAULT_CONFIG, type Config } from '../src/shared/config.js';
+import { mergeConfig } from '../src/shared/config-values.js';
+import { validateConfig } from '../src/shared/config-validate.js';
 import type { PoolFactory, WorkerPool } from '../src/transports/pool.js';
 
 export async function tempDir(prefix = 'trainer-'): Promise<string> {

@@ -2,7 +2,9 @@
 import { parseAllowedHosts, parseStatusPort } from '../dashboard/host-check.js';
 import { dashboardRun, dashboardUrlOf, startDashboard } from '../dashboard/live.js';
 import { resolveRunConfig, runStart } from '../coordinator/run-config.js';
-import { copyConfig, VERIFY_NEEDS_WORKERS, type Config } from '../shared/config.js';
+import { type Config } from '../shared/config.js';
+import { copyConfig } from '../shared/config-values.js';
+import { VERIFY_NEEDS_WORKERS } from '../shared/config-validate.js';
 import { TrainerError, isTrainerError } from '../shared/errors.js';
 import { isLoopbackHost, MIN_NETWORK_TOKEN_CHARS, resolveToken } from '../transports/ws/auth.js';
 import { tlsMaterial } from '../transports/ws/server.js';

@@ -2,7 +2,8 @@
 import { parseAllowedHosts, parseStatusPort } from '../dashboard/host-check.js';
 import { resolveRunConfig, runStart } from '../coordinator/run-config.js';
 import { RunFolder } from '../coordinator/run-folder.js';
-import { copyConfig, type Config } from '../shared/config.js';
+import { type Config } from '../shared/config.js';
+import { copyConfig } from '../shared/config-values.js';
 import { TrainerError, isTrainerError } from '../shared/errors.js';
 import { parseGpuList } from '../shared/gpu-backends.js';
 import { note } from './output.js';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import * as tf from '../worker/tf.js';
 import { bytesOf, fsFaultText, writeFileAtomic } from '../shared/atomic-file.js';
 import type { Normalization } from '../data/normalize.js';
-import { quote } from '../shared/config.js';
+import { quote } from '../shared/config-values.js';
 import { TrainerError } from '../shared/errors.js';
 import { NUM_OUTPUTS, type ModelSpec } from '../worker/model.js';
 

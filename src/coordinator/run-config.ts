@@ -23,7 +23,9 @@ import { atStep, divergedRun, lowerToConverge } from './diverged.js';
 import { RunFolder } from './run-folder.js';
 import { LOCK_LEASE_MS, LOCK_RENEW_MS, isLocal, lockOwner } from './run-lock.js';
 import { readConfigFile, resolveConfig } from '../shared/config-file.js';
-import { configSchema, DEFAULT_CONFIG, HOME_PATH_KEYS, homePath, leafPaths, mergeConfig, validateConfig, type Config } from '../shared/config.js';
+import { configSchema, DEFAULT_CONFIG, type Config } from '../shared/config.js';
+import { leafPaths, mergeConfig } from '../shared/config-values.js';
+import { HOME_PATH_KEYS, homePath, validateConfig } from '../shared/config-validate.js';
 import { isTrainerError, TrainerError } from '../shared/errors.js';
 import { hideCredentials } from '../shared/url.js';
 

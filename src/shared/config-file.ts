@@ -1,13 +1,15 @@
 /**
  * The config as a user writes it: the YAML file (read, checked to be text, a mapping of sections,
  * free of alias loops) and the dotted flags (`--train.epochs 2`, values read as YAML but for the
- * text keys), merged over the defaults and validated by config.ts.
+ * text keys), merged over the defaults (config-values.ts) and validated by config-validate.ts.
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type * as Yaml from 'yaml';
 import { fsFaultText } from './atomic-file.js';
-import { CONFIG_SECTIONS, DEFAULT_CONFIG, isPlain, mergeConfig, quoteIn, slashComment, validateConfig, type Config, type Plain } from './config.js';
+import { CONFIG_SECTIONS, DEFAULT_CONFIG, type Config } from './config.js';
+import { isPlain, mergeConfig, quoteIn, type Plain } from './config-values.js';
+import { slashComment, validateConfig } from './config-validate.js';
 import { TrainerError } from './errors.js';
 import { keepsText, recordWritten, setWritten, writtenAt, WrittenNumber } from './written-numbers.js';
 

@@ -7,7 +7,7 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { loadRunData } from '../../src/coordinator/run.js';
 import { selectBackend } from '../../src/worker/backend.js';
-import { validateConfig } from '../../src/shared/config.js';
+import { validateConfig } from '../../src/shared/config-validate.js';
 import { IMAGE_BYTES, PLANE_BYTES } from '../../src/data/cifar-format.js';
 import { normalizeBatch, type Normalization } from '../../src/data/normalize.js';
 import { tempDir } from '../helpers.js';

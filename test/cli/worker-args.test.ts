@@ -139,7 +139,9 @@ test('--gpus 0,1 sets cluster.gpus; each local worker process then gets its own 
 });
 
 test('cluster.gpus in a config file is a list of device indices', async () => {
-  const { validateConfig, mergeConfig, DEFAULT_CONFIG } = await import('../../src/shared/config.js');
+  const { DEFAULT_CONFIG } = await import('../../src/shared/config.js');
+  const { mergeConfig } = await import('../../src/shared/config-values.js');
+  const { validateConfig } = await import('../../src/shared/config-validate.js');
   const withGpus = (gpus: unknown) => validateConfig(mergeConfig(structuredClone(DEFAULT_CONFIG), { cluster: { transport: 'procs', gpus } }));
   assert.deepEqual(withGpus([1, 0]).cluster.gpus, [1, 0]);
   for (const bad of [[-1], ['0'], 1, [0.5]]) {

@@ -2,7 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import type { EpochMetrics, StepMetrics } from '../../src/coordinator/run-folder.js';
 import { RunFolder } from '../../src/coordinator/run-folder.js';
-import { mergeConfig } from '../../src/shared/config.js';
+import { mergeConfig } from '../../src/shared/config-values.js';
 import { smallConfig } from '../helpers.js';
 
 export interface WrittenRun {

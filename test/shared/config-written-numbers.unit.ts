@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import { extractConfigFlags, resolveConfig } from '../../src/shared/config-file.js';
-import { copyConfig } from '../../src/shared/config.js';
+import { copyConfig } from '../../src/shared/config-values.js';
 import { isTrainerError } from '../../src/shared/errors.js';
 
 const BOUND = 'must be an integer of at most 2^53-1 (9007199254740991)';

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import { extractConfigFlags, resolveConfig } from '../../src/shared/config-file.js';
-import { DEFAULT_CONFIG, MAX_SYNTHETIC_IMAGES, validateConfig } from '../../src/shared/config.js';
+import { DEFAULT_CONFIG, MAX_SYNTHETIC_IMAGES } from '../../src/shared/config.js';
+import { validateConfig } from '../../src/shared/config-validate.js';
 import { isTrainerError } from '../../src/shared/errors.js';
 
 const withOverride = (o: object) => resolveConfig(undefined, o);

@@ -217,7 +217,7 @@ export function assertNever(x: never): never {
   throw new TrainerError('E_INTERNAL', `unhandled case ${JSON.stringify(x)}`);
 }
 
-/** A frame's bytes beyond its arrays, and the largest weights or gradient frame: config.ts bounds cluster.maxPayloadBytes and maxPendingBytes by them. */
+/** A frame's bytes beyond its arrays, and the largest weights or gradient frame: config-validate.ts bounds cluster.maxPayloadBytes and maxPendingBytes by them. */
 export { arrayFrameBytes, FRAME_OVERHEAD_BYTES };
 /** No legitimate array is larger than this (a 2^28-float gradient); ws maxPayload is the real limit. */
 export const MAX_ARRAY_BYTES = 1 << 30;
