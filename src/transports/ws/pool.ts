@@ -13,18 +13,19 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { WebSocket } from 'ws';
 import { MAX_TIMER_MS, taskTimeoutMs } from '../../shared/config.js';
 import { TrainerError } from '../../shared/errors.js';
 import type { BatchStats } from '../../worker/gradient.js';
 import type { ModelSpec } from '../../worker/model.js';
-import { arrayFrameBytes, CLOSE, closeReason, PROTOCOL_VERSION, RECONNECT_MAX_MS, type Message, type Split } from './protocol.js';
+import { arrayFrameBytes, CLOSE, closeReason, PROTOCOL_VERSION, type Message, type Split } from './protocol.js';
 import type { MicroBatchResult, PoolEnd, StepHooks, WorkerPool, WorkerStats } from '../pool.js';
 import { WorkerConn, type ConnHost, type ConnLimits, type Welcome } from './connection.js';
 import { tuneHeapGrowthForStreaming } from './heap-growth.js';
 import { Dispatcher, newMember, workerLabel, type Member } from './dispatch.js';
 import { Standing } from './standing.js';
+import { BACKOFF_LINGER_MS, sleep, tellTheEnd } from './end-of-run.js';
+import { VerifyKinds, type KindRefusal } from './verify-kinds.js';
 import { datasetProof } from './wire-dataset.js';
 import { JoinOffer } from './offer.js';
 import type { WorkerInfo, WsPoolOptions } from './pool-types.js';
@@ -43,13 +44,6 @@ export type { PoolEvent, WorkerInfo, WsPoolOptions } from './pool-types.js';
 const WELCOME_REJECTIONS_TO_STOP = 3;
 /** Ticks this far apart (at least): the coordinator itself was paused, not its workers silent. */
 const PAUSED_AFTER_MS = 2000;
-/** A worker's longest wait between attempts, its jitter and a second more. */
-const BACKOFF_LINGER_MS = RECONNECT_MAX_MS * 1.25 + 1000;
-/** How long workers have to answer the end of the run before the coordinator says it waits for them. */
-const ANSWER_GRACE_MS = 1000;
-
-/** A wait that does not hold the process (the pool's open port does while it waits); it ends early when `signal` aborts. */
-const sleep = (ms: number, signal?: AbortSignal) => delay(Math.max(0, ms), undefined, { ref: false, ...(signal ? { signal } : {}) }).catch(() => {});
 
 export class WsPool implements WorkerPool, ConnHost {
   readonly token: string | null;
@@ -63,16 +57,8 @@ export class WsPool implements WorkerPool, ConnHost {
   private readonly offer: JoinOffer;
   private readonly dispatch: Dispatcher;
   private readonly standing: Standing;
-  /**
-   * cluster.verify > 0 compares results bit for bit, and bits agree among workers of one backend
-   * kind only. The kinds are settled by results, not by what workers say: by the first part two
-   * workers agree on (`settledKinds`, their kinds; others are refused for the run from then on).
-   * Until then the longest-present ready worker's kind is provisional: while two workers of it are
-   * here (they can verify each other), others wait (refused, they retry). A worker's kind is its own
-   * claim: one that claimed a made-up kind and left locked every honest worker out for good.
-   */
-  private settledKinds: ReadonlySet<string> | null = null;
-  private provisionalKind: string | null = null;
+  /** Who may take part when cluster.verify > 0 (verify-kinds.ts). */
+  private readonly kinds = new VerifyKinds();
   /** Workers in a row that closed on the welcome, while none was ready: they reject what this coordinator offers. */
   private welcomeRejections = 0;
   /** When the first of those came, and the last one's reason. */
@@ -393,7 +379,9 @@ export class WsPool implements WorkerPool, ConnHost {
         this.closeStopped(c);
       }
     }
-    if (end === 'finished') await this.tellTheEnd(told, connected);
+    if (end === 'finished') {
+      await tellTheEnd(told, connected, { socketOf: (c) => this.sockets.get(c), standing: this.standing, log: this.o.log, signal: this.o.signal });
+    }
     // Let the close frames leave before the sockets are cut.
     else await sleep(50);
     await this.listening.close();
@@ -407,62 +395,6 @@ export class WsPool implements WorkerPool, ConnHost {
     this.authFailures.flush();
     this.versionMismatches.flush();
     this.dispatch.fail(new TrainerError('E_NO_WORKERS', 'pool closed'));
-  }
-
-  /**
-   * After the last step: waits, up to BACKOFF_LINGER_MS, for the connected workers `told` (by
-   * identity, `connected`) to answer the close, and for workers in a back-off (a stall's or a bad
-   * result's) to try again, with the port open; a connection now is answered "done" (accept).
-   * - A worker not reading its socket at the end (stopped: SIGSTOP, Ctrl-Z, a suspended VM) that
-   *   wrote once the coordinator had exited drew a reset, which discarded the "done" waiting unread:
-   *   it saw its link lost and retried for ever (a Kubernetes Job never completed).
-   * - A worker in a back-off is not connected to hear the leave: it retries every 5 s at most. So
-   *   is one whose back-off ended but whose next try has not come yet.
-   * Live workers answer at once, and then nothing is waited for.
-   * - A stop signal (Ctrl-C, SIGTERM) ends the wait: the run is over, its model written (before the
-   *   pool closes). Ctrl-C there was answered "stopping at the next step" and the wait went on;
-   *   pressed again, it quit at once, and a run that had trained every epoch exited 130 without
-   *   its model.
-   */
-  private async tellTheEnd(told: readonly WorkerConn[], connected: ReadonlySet<string>): Promise<void> {
-    const until = performance.now() + BACKOFF_LINGER_MS;
-    const answered = Promise.all(told.map((c) => this.endAnswered(c)));
-    const backingOff = this.standing.rejoining(performance.now(), RECONNECT_MAX_MS * 1.25, connected);
-    if (backingOff > 0) this.o.log(`listening ${BACKOFF_LINGER_MS / 1000} s more to tell ${backingOff} worker(s) in a back-off that the run is over`);
-    await Promise.race([answered, sleep(ANSWER_GRACE_MS, this.o.signal)]);
-    const silent = () => told.filter((c) => !this.answeredEnd(c));
-    if (silent().length === 0 && backingOff === 0) return;
-    if (silent().length > 0 && !this.o.signal?.aborted) {
-      const seconds = Math.round((until - performance.now()) / 100) / 10;
-      this.o.log(`waiting up to ${seconds} s for ${silent().map((c) => `worker ${c.id} (${c.name})`).join(', ')} to read that the run is over (not reading: stopped?)`);
-    }
-    await Promise.race([backingOff > 0 ? new Promise<never>(() => {}) : answered, sleep(until - performance.now(), this.o.signal)]);
-    if (this.o.signal?.aborted) this.o.log('stopped waiting for workers to read that the run is over (a stop signal)');
-    for (const c of silent()) {
-      // Not "did not read": one stopped for a while may still read it once it runs again, where it has not
-      // written to the closed socket first (a worker stopped 20 s read it and exited 0).
-      this.o.log(`worker ${c.id} (${c.name}) did not answer that the run is over: if it never reads it (one stopped for long loses its link), it retries until its --retry-for-ms ends (without it, for ever); then stop it by hand`);
-    }
-  }
-
-  /**
-   * Resolves once `c`'s worker has answered the end of the run: its close frame came (ws then ends
-   * this side of the socket, and its writable side finishes; the close frame follows the leave, so
-   * the worker read both), or the socket closed. Not the socket's close alone: that waits for the
-   * worker's FIN, and on a slow, lossy link a FIN resent after a backed-off timeout came past
-   * BACKOFF_LINGER_MS: a worker that had read "done" and exited 0 was logged as one that did not
-   * ("stop it by hand"), after the coordinator had waited for it the whole 7.25 s.
-   */
-  private endAnswered(c: WorkerConn): Promise<void> {
-    const socket = this.sockets.get(c);
-    if (!socket) return c.socketGone;
-    if (this.answeredEnd(c)) return Promise.resolve();
-    return Promise.race([c.socketGone, new Promise<void>((resolve) => socket.once('finish', () => resolve()))]);
-  }
-
-  /** Whether endAnswered has resolved for `c` by now. */
-  private answeredEnd(c: WorkerConn): boolean {
-    return c.socketClosed || this.sockets.get(c)?.writableFinished === true;
   }
 
   /**
@@ -504,22 +436,8 @@ export class WsPool implements WorkerPool, ConnHost {
   }
 
   /** Why a worker of backend `kind` may not take part now (cluster.verify > 0), or null. */
-  private kindRefusal(kind: string): { code: number; why: string } | null {
-    const bitForBit = 'cluster.verify compares results bit for bit';
-    if (this.settledKinds !== null) {
-      if (this.settledKinds.has(kind)) return null;
-      // For good: the worker exits rather than retry for nothing.
-      return { code: CLOSE.banned, why: `${bitForBit}: this run computes on ${[...this.settledKinds].join(', ')}, this worker on ${kind}` };
-    }
-    // In the order they joined: the kind for now is the longest-present worker's, so one that
-    // leaves and comes straight back (a new process, no back-off) does not take it from them.
-    const ready = [...this.members.keys(), ...this.joiners].filter((c) => c.state === 'ready');
-    if (!ready.some((c) => c.backend === this.provisionalKind)) this.provisionalKind = ready[0]?.backend ?? kind;
-    if (kind === this.provisionalKind) return null;
-    // Others wait only while that kind can verify on its own (two workers of it): a lone worker's
-    // claim must not keep out those who can, and whoever agrees with whom settles the kind.
-    if (ready.filter((c) => c.backend === this.provisionalKind).length < 2) return null;
-    return { code: CLOSE.refused, why: `cluster.verify: this run computes on ${this.provisionalKind} so far (settled when two workers agree); retrying` };
+  private kindRefusal(kind: string): KindRefusal | null {
+    return this.kinds.refusal(kind, [...this.members.keys(), ...this.joiners].filter((c) => c.state === 'ready').map((c) => c.backend));
   }
 
   /**
@@ -538,8 +456,7 @@ export class WsPool implements WorkerPool, ConnHost {
 
   /** Two workers agreed on a part's bits: their kinds are the run's for good, and workers of others leave. */
   private kindsSettled(kinds: ReadonlySet<string>): void {
-    if (this.settledKinds !== null) return;
-    this.settledKinds = kinds;
+    if (!this.kinds.settle(kinds)) return;
     this.o.log(`cluster.verify: results agree on backend ${[...kinds].join(', ')}; workers on another backend are refused for the rest of the run`);
     for (const conn of [...this.members.keys(), ...this.joiners]) {
       const refusal = this.kindRefusal(conn.backend);
