@@ -1,5 +1,6 @@
 // The webgpu backend on this machine's GPU: one micro-batch's gradient of the `net` model (what a
-// worker computes, read back to the host) and the convolutions' filter gradients alone, with
+// worker computes, read back to the host) through tfjs's engine and replayed from a GPU command
+// plan (worker/webgpu-plan.ts), and the convolutions' filter gradients alone, with
 // tfjs-backend-webgpu's Conv2DBackpropFilter ("stock") and trainer's (worker/webgpu-kernels.ts),
 // alternating in the same run, medians over --reps. Each filter gradient of trainer's is compared
 // with tfjs's (relative difference: float sums in another order).
@@ -16,7 +17,8 @@ import { median } from './stats.js';
 
 const ABOUT =
   "npm run bench:webgpu -- [options]: one micro-batch's gradient of the net model and the convolutions' filter gradients on webgpu,\n" +
-  "tfjs-backend-webgpu's Conv2DBackpropFilter against trainer's (worker/webgpu-kernels.ts), interleaved; medians in ms.";
+  "tfjs-backend-webgpu's Conv2DBackpropFilter against trainer's (worker/webgpu-kernels.ts), and the gradient through tfjs's engine\n" +
+  "against its GPU command plan (worker/webgpu-plan.ts), interleaved; medians in ms.";
 const OPTIONS = {
   gpu: { type: 'string', help: "the N-th hardware adapter (as trainer's --gpu); without it Dawn's first adapter, a software one included" },
   batches: { type: 'string', default: '16,64,256,1024', arg: 'LIST', help: 'micro-batch sizes' },
@@ -37,10 +39,16 @@ async function main(): Promise<void> {
   for (const batch of batches) {
     const data = generateSynthetic(batch, 7);
     const idx = Int32Array.from({ length: batch }, (_, i) => i);
-    const c = new MicroBatchComputer(model, ARTICLE_NORMALIZATION, batch);
+    // Through tfjs's engine for both kernels: a GPU plan replays the kernels it was recorded with.
+    const engine = new MicroBatchComputer(model, ARTICLE_NORMALIZATION, batch);
+    engine.usePlans = false;
     const out = new Float32Array(model.size);
-    const step = await alternate(reps, () => c.gradientAsync(weights, data, idx, out));
-    rows.push(`| ${batch} | gradient of a micro-batch | ${step.stock.toFixed(1)} | ${step.own.toFixed(1)} | ${(step.stock / step.own).toFixed(2)} | ${Math.round((batch / step.own) * 1000)} | |`);
+    const step = await alternate(reps, () => engine.gradientAsync(weights, data, idx, out));
+    rows.push(`| ${batch} | gradient of a micro-batch, engine | ${step.stock.toFixed(1)} | ${step.own.toFixed(1)} | ${(step.stock / step.own).toFixed(2)} | ${Math.round((batch / step.own) * 1000)} | |`);
+    // trainer's kernels, through the engine ("tfjs" column) and replayed from a GPU plan ("trainer").
+    const planned = new MicroBatchComputer(model, ARTICLE_NORMALIZATION, batch);
+    const plan = await alternate(reps, (replay) => (replay ? planned : engine).gradientAsync(weights, data, idx, out), () => {});
+    rows.push(`| ${batch} | the same, engine / GPU plan | ${plan.stock.toFixed(1)} | ${plan.own.toFixed(1)} | ${(plan.stock / plan.own).toFixed(2)} | ${Math.round((batch / plan.own) * 1000)} | |`);
     for (const [size, ci, co] of [[32, 3, 16], [16, 16, 8]] as const) {
       const x = tf.randomNormal([batch, size, size, ci], 0, 1, 'float32', 1);
       const dy = tf.randomNormal([batch, size, size, co], 0, 1, 'float32', 2);
@@ -68,12 +76,13 @@ async function main(): Promise<void> {
 /**
  * Median ms of `run` with tfjs's kernel and with trainer's (each read back), the two alternating
  * `reps` times after one untimed call of each, so that both see the same minutes of the machine.
+ * `choose` sets which kernel runs (by default; another pair of variants gives its own).
  */
-async function alternate(reps: number, run: (own: boolean) => Promise<unknown>): Promise<{ stock: number; own: number }> {
+async function alternate(reps: number, run: (own: boolean) => Promise<unknown>, choose: (own: boolean) => void = useOwnWebGpuKernels): Promise<{ stock: number; own: number }> {
   const ms = { stock: [] as number[], own: [] as number[] };
   for (let r = -1; r < reps; r++) {
     for (const own of [false, true]) {
-      useOwnWebGpuKernels(own);
+      choose(own);
       const t0 = performance.now();
       await run(own);
       if (r >= 0) ms[own ? 'own' : 'stock'].push(performance.now() - t0);

@@ -199,7 +199,7 @@ export const ENV_HELP =
   'TRAINER_WASM_FMA=0 (wasm: multiply and add rounded separately, as on a CPU without FMA: the same last bits on every CPU), ' +
   'TRAINER_GC_TUNING=0 (V8\'s own heap growth), TRAINER_PIN_THREADS=0 (--threads N: leave the threads\' cores to the OS), ' +
   'TRAINER_BARRIER_SPIN=0 (--threads N, pinned: a thread done with its share of a step sleeps at once, not spinning while the others finish), ' +
-  'TRAINER_KERNEL_PLAN=0 (wasm: each gradient through tfjs\'s engine, not a replay of its recorded kernel calls; same results, slower), ' +
+  'TRAINER_KERNEL_PLAN=0 (wasm and webgpu: each gradient through tfjs\'s engine, not a replay of its recorded kernel calls or GPU commands; same results, slower), ' +
   'TRAINER_STEP_MEMORY=0 (--threads N: weights and gradient slots in plain SharedArrayBuffers, not one shared wasm memory where the step end runs in place; same results, slower), ' +
   'TRAINER_WASM_EAGER=0 (V8 optimises wasm in the background as it runs, not when it loads), ' +
   'TRAINER_JS_EAGER=0 (V8 optimises JavaScript after its default budget throughout: not sooner during the warm-up, nor later once --threads are warm).';

@@ -17,6 +17,7 @@ import { NUM_OUTPUTS, paramTensors, type ModelSpec } from './model.js';
 import { TrainerError } from '../shared/errors.js';
 import { webGpuFailure } from './webgpu.js';
 import { refuseOversizeTasks, webGpuTask } from './webgpu-errors.js';
+import { recordGpuPlan, type GpuPlan } from './webgpu-plan.js';
 
 export interface BatchStats {
   /** Sum of per-example cross-entropy losses (float32 result, widened). */
@@ -64,6 +65,8 @@ export class MicroBatchComputer {
   private plans = new Map<string, KernelPlan | null>();
   /** How the plans fared (for tests): replays, plans recorded, and why any was refused. */
   readonly planning = { replays: 0, recorded: 0, refused: [] as string[] };
+  /** GPU command plans of the gradient on webgpu by micro-batch size (webgpu-plan.ts); null where none could be made. */
+  private gpuPlans = new Map<number, GpuPlan | null>();
 
   constructor(
     readonly model: ModelSpec,
@@ -171,17 +174,58 @@ export class MicroBatchComputer {
     if (this.readsBackSync) return this.gradient(weights, data, indices, out);
     const n = indices.length;
     if (n === 0) return this.emptyGradient(out);
-    const v = await webGpuTask('gradient', n, this.model, () => {
-      const b = this.backward(weights, data, indices);
-      try {
-        return readBack(tf.tidy(() => tf.concat([...b.grads.map((g) => tf.reshape(g, [-1])), tf.reshape(b.value, [1]), tf.reshape(tf.cast(b.correct, 'float32'), [1])])));
-      } finally {
-        b.dispose();
-      }
-    });
+    const v = await webGpuTask('gradient', n, this.model, () => this.gpuGradient(weights, data, indices));
     const size = this.model.size;
     out.set(v.subarray(0, size));
     return { lossSum: v[size] as number, correct: v[size + 1] as number, count: n };
+  }
+
+  /**
+   * The gradients, then the loss sum and the correct count, on webgpu, read back at once: by
+   * replaying the GPU command plan of this micro-batch size, recorded the first time (through
+   * tfjs's engine, as when plans are off or none could be made).
+   */
+  private async gpuGradient(weights: WeightsInput, data: Dataset, indices: ArrayLike<number>): Promise<Float32Array> {
+    const n = indices.length;
+    const plan = this.usePlans ? this.gpuPlans.get(n) : null;
+    if (plan === null) {
+      const b = this.backward(weights, data, indices);
+      try {
+        return readBack(tf.tidy(() => this.gradientVector(b.value, b.correct, b.grads)));
+      } finally {
+        b.dispose();
+      }
+    }
+    const { x, y } = this.input(data, indices);
+    const flat = weights instanceof Float32Array ? weights : weights.flat;
+    try {
+      if (plan !== undefined) {
+        this.planning.replays++;
+        return await plan.replay([x.dataSync(), y.dataSync(), ...this.model.params.map((p) => flat.subarray(p.offset, p.offset + p.size))]);
+      }
+      const params = paramTensors(this.model, flat);
+      try {
+        const made = await recordGpuPlan([x, y, ...params], () =>
+          tf.tidy(() => {
+            const [value, correct, ...grads] = valueCorrectGrads((ws) => this.model.forward(ws, x), y, params) as [tf.Scalar, tf.Scalar, ...tf.Tensor[]];
+            return this.gradientVector(value, correct, grads);
+          }),
+        );
+        this.gpuPlans.set(n, made.plan);
+        if (made.plan === null) this.planning.refused.push(`gpu:${n}: ${made.reason}`);
+        else this.planning.recorded++;
+        return made.values;
+      } finally {
+        tf.dispose(params);
+      }
+    } finally {
+      tf.dispose([x, y]);
+    }
+  }
+
+  /** The gradients, loss sum and correct count as one float32 vector, for one readback. */
+  private gradientVector(value: tf.Tensor, correct: tf.Tensor, grads: tf.Tensor[]): tf.Tensor1D {
+    return tf.concat([...grads.map((g) => tf.reshape(g, [-1])), tf.reshape(value, [1]), tf.reshape(tf.cast(correct, 'float32'), [1])]) as tf.Tensor1D;
   }
 
   /**
@@ -264,6 +308,8 @@ export class MicroBatchComputer {
   dropPlans(): void {
     for (const plan of this.plans.values()) plan?.dispose();
     this.plans.clear();
+    for (const plan of this.gpuPlans.values()) plan?.dispose();
+    this.gpuPlans.clear();
   }
 
   private emptyGradient(out: Float32Array): BatchStats {
