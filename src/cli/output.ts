@@ -83,10 +83,14 @@ export interface RunSignals {
   over(): void;
 }
 
+/** The same signal again within this long of the first is the same stop, not a second one (stopOnSignal). */
+export const REPEAT_IS_SAME_MS = 300;
+
 /**
  * Ctrl-C (or SIGTERM, or SIGHUP: the terminal or SSH session went away), or standard output
  * closed (watchOutput): stop at the next step boundary, with a checkpoint; a second Ctrl-C quits
- * at once. Returns what ends this as the run ends (RunSignals).
+ * at once (the same signal within REPEAT_IS_SAME_MS is the first one delivered twice). Returns what
+ * ends this as the run ends (RunSignals).
  */
 export function stopOnSignal(controller: AbortController, beforeNote: () => void = () => {}, quiet = false): RunSignals {
   // --quiet prints only errors: the notes go, the stop is the same.
@@ -104,9 +108,16 @@ export function stopOnSignal(controller: AbortController, beforeNote: () => void
     const a = already ? 'already ' : '';
     return trained ? `training is finished, its model saved: ${a}ending` : `${a}stopping at the next step`;
   };
+  let firstSignalMs = 0;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) process.exit(trained ? (process.exitCode ?? 0) : signalExit(signal));
+    if (signalled) {
+      // One stop delivered twice: a forwarder (timeout(1), a supervisor) signals this process and
+      // its process group, and both reached it. Taken as "again", it quit at once with no checkpoint.
+      if (signal === stopSignal && performance.now() - firstSignalMs < REPEAT_IS_SAME_MS) return;
+      process.exit(trained ? (process.exitCode ?? 0) : signalExit(signal));
+    }
     signalled = true;
+    firstSignalMs = performance.now();
     // Also after a SIGUSR1 began the stop: scancel's SIGTERM reaches the coordinator beside the
     // SIGUSR1 that trainer.sbatch passes on, in either order, and the status is the SIGTERM's.
     stopSignal = signal;
