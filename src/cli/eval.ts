@@ -38,7 +38,12 @@ export async function evalCommand(a: EvalArgs, overrides: Record<string, unknown
     throw (await folder.unfinished()) ?? err;
   });
   // Read once: for the model's place in the run and the data it trained on.
-  const ck = await folder.readCheckpoint();
+  // Damaged beside a model that is not (a flipped bit, a copy cut short): the model is scored, and the
+  // run cannot go on from its checkpoint; said nowhere until --resume refused it.
+  const ck = await folder.readCheckpoint((err) => {
+    const why = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`note: ${why}; its model is evaluated all the same, but the run cannot be resumed or trained further\n`);
+  });
   const behind = await folder.modelBehind(exported.params, ck);
   if (behind !== null) process.stderr.write(`${behind}\n`);
   // predict builds the model model.json names, eval the run's: they scored different models of one folder.

@@ -201,10 +201,13 @@ export class RunFolder {
     return `note: ${this.modelDir} is the model of the run's earlier end: the run was resumed for ${epochs} epochs and its checkpoint is in epoch ${ck.epoch + 1}; it writes a new model at its end (${now})`;
   }
 
-  /** The run's checkpoint; null when there is none or it cannot be read (the commands that train say why). */
-  async readCheckpoint(): Promise<CheckpointState | null> {
+  /** The run's checkpoint; null when there is none or it cannot be read (`unusable` hears why; the commands that train refuse it). */
+  async readCheckpoint(unusable: (err: unknown) => void = () => {}): Promise<CheckpointState | null> {
     if (!(await this.hasCheckpoint())) return null;
-    return loadCheckpoint(this.checkpointFile).catch(() => null);
+    return loadCheckpoint(this.checkpointFile).catch((err: unknown) => {
+      unusable(err);
+      return null;
+    });
   }
 
   /**

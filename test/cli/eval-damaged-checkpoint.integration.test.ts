@@ -24,3 +24,20 @@ test('eval of a stopped run whose checkpoint is damaged says so, and --resume sa
   const r = trainer(['train', '--run.dir', config.run.dir, '--run.name', 'flipped', '--resume']);
   assert.deepEqual([r.code, r.stderr], [2, `error E_CHECKPOINT: ${unusable}\n`]);
 });
+
+// A finished run whose model is whole and whose checkpoint is damaged: eval scored the model and said
+// nothing, and the README says eval tells of an unusable checkpoint (--resume to extend it refuses it).
+test('eval of a finished run with a damaged checkpoint scores its model and notes that the run cannot go on from its checkpoint', async (t) => {
+  const dir = await tempDir();
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const config = smallConfig(dir, { run: { name: 'done' }, train: { epochs: 1 } });
+  assert.equal((await trainStoppedAt(config, -1)).outcome, 'finished');
+  const folder = RunFolder.of(config);
+  const bytes = await readFile(folder.checkpointFile);
+  await writeFile(folder.checkpointFile, bytes.subarray(0, bytes.length - 9));
+
+  const e = trainer(['eval', folder.dir]);
+  assert.equal(e.code, 0, e.stderr);
+  assert.match(e.stdout, /^Accuracy train: \d\.\d{4}\nAccuracy val: \d\.\d{4}\n$/);
+  assert.match(e.stderr, new RegExp(`^note: checkpoint ${folder.checkpointFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is unusable: .+; its model is evaluated all the same, but the run cannot be resumed or trained further$`, 'm'));
+});
