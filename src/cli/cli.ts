@@ -77,8 +77,9 @@ function usageError(msg: string, command: string | undefined, args: readonly str
     const listed = (unknown[1] as string).split(', ');
     const names = listed.filter((n) => !listed.some((m) => m !== n && m.includes('-') && camel(m) === n));
     const parts = names.map((name) => {
-      // A word the command takes no place for (`trainer doctor extra`) is not an option.
-      if (args.includes(name)) return `unexpected argument ${JSON.stringify(name)}`;
+      // A word the command takes no place for (`trainer doctor extra`) is not an option. Not the
+      // command's own word: `trainer train --train 5` was "unexpected argument "train"".
+      if (args.slice(args[0] === command ? 1 : 0).includes(name)) return `unexpected argument ${JSON.stringify(name)}`;
       const flag = (n: string) => (n.length === 1 ? `-${n}` : `--${n}`);
       // A config key under a misspelt section (--trian.lr): yargs names the section alone.
       const dotted = dottedKeyTyped(name, args);

@@ -24,6 +24,10 @@ test('an option that takes one value, given twice, is a usage error naming it; n
       // Were "unknown option --runs/b" and "unknown option --extra".
       [['eval', 'runs/a', 'runs/b'], 'error E_USAGE: unexpected argument "runs/b" (see trainer eval --help)\n'],
       [['doctor', 'extra'], 'error E_USAGE: unexpected argument "extra" (see trainer doctor --help)\n'],
+      // A flag named as the command: it was "unexpected argument", as if the command word were one.
+      [['train', '--train', '5'], 'error E_USAGE: unknown option --train (see trainer train --help)\n'],
+      [['doctor', '--doctor'], 'error E_USAGE: unknown option --doctor (see trainer doctor --help)\n'],
+      [['doctor', 'doctor'], 'error E_USAGE: unexpected argument "doctor" (see trainer doctor --help)\n'],
     ];
     expectFailures(cases);
     assert.equal(existsSync(join(dir, 'runs')), false, 'no run was started');
