@@ -18,6 +18,12 @@ export function flagOverrides(a: Pick<TrainArgs, 'threads' | 'procs' | 'gpus' | 
   if (a.threads !== undefined && a.procs !== undefined) {
     throw new TrainerError('E_USAGE', '--threads and --procs are two ways to run the workers: give one of them');
   }
+  // --threads 1 --cluster.workers 3 trained on 1, silently: the shorthand set the key over the key.
+  const workers = (out['cluster'] as Record<string, unknown> | undefined)?.['workers'];
+  const count = a.threads ?? a.procs;
+  if (count !== undefined && workers !== undefined && workers !== count) {
+    throw new TrainerError('E_USAGE', `${a.threads !== undefined ? '--threads' : '--procs'} ${count} and --cluster.workers ${JSON.stringify(workers)} both say how many workers: give one of them`);
+  }
   if (a.threads !== undefined) {
     if (!Number.isInteger(a.threads) || a.threads < 1) {
       throw new TrainerError('E_USAGE', `--threads must be a positive integer, got ${JSON.stringify(a.threads)}`);

@@ -122,6 +122,15 @@ export function validateConfig(raw: unknown): Config {
     );
   }
   if (c.cluster.verify > 0 && c.cluster.workers < 2) throw new TrainerError('E_CONFIG', `cluster.verify ${c.cluster.verify} ${VERIFY_NEEDS_WORKERS}`);
+  // The local transport computes in this process, on one worker: `--cluster.workers 2` trained on one,
+  // said nothing, and stored 2 in the run's config.
+  if (c.cluster.transport === 'local' && c.cluster.workers > 1) {
+    throw new TrainerError(
+      'E_CONFIG',
+      `cluster.workers ${c.cluster.workers} with cluster.transport local: it computes in this process, on one worker; ` +
+        `give --threads ${c.cluster.workers} (or --procs ${c.cluster.workers}) for more, or leave cluster.workers at 1`,
+    );
+  }
   const perTask = Math.ceil(c.train.batchSize / c.train.microBatches);
   if (perTask > MAX_TASK_EXAMPLES) {
     throw new TrainerError(

@@ -28,6 +28,8 @@ test('an option that takes one value, given twice, is a usage error naming it; n
       [['train', '--train', '5'], 'error E_USAGE: unknown option --train (see trainer train --help)\n'],
       [['doctor', '--doctor'], 'error E_USAGE: unknown option --doctor (see trainer doctor --help)\n'],
       [['doctor', 'doctor'], 'error E_USAGE: unexpected argument "doctor" (see trainer doctor --help)\n'],
+      // The shorthand set the key over the key: 1 thread, silently.
+      [['train', '--threads', '1', '--cluster.workers', '3'], 'error E_USAGE: --threads 1 and --cluster.workers 3 both say how many workers: give one of them\n'],
     ];
     expectFailures(cases);
     assert.equal(existsSync(join(dir, 'runs')), false, 'no run was started');

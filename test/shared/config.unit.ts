@@ -77,6 +77,14 @@ test('more workers than micro-batches is a config error', async () => {
   await rejectsWith(withOverride({ cluster: { workers: 5 }, train: { microBatches: 4 } }), /cluster\.workers \(5\) must not exceed train\.microBatches \(4\)/);
 });
 
+test('more than one worker on the local transport is a config error: it trained on one, said nothing, and stored the count', async () => {
+  await rejectsWith(
+    withOverride({ cluster: { workers: 2 } }),
+    'cluster.workers 2 with cluster.transport local: it computes in this process, on one worker; give --threads 2 (or --procs 2) for more, or leave cluster.workers at 1',
+  );
+  for (const transport of ['threads', 'procs', 'ws'] as const) assert.equal((await withOverride({ cluster: { transport, workers: 2 } })).cluster.workers, 2);
+});
+
 test('YAML over defaults, flags over YAML', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'cfg-'));
   const file = join(dir, 'c.yaml');
