@@ -56,6 +56,9 @@ export interface StepMetrics {
   elapsedSec: number;
 }
 
+/** Faults of a run folder's path itself (a file on the way, a name too long, a loop of links): no retry makes the folder. */
+const NO_FOLDER_THERE = new Set(['ENOTDIR', 'ENAMETOOLONG', 'ELOOP']);
+
 export class RunFolder {
   readonly configFile: string;
   readonly metricsFile: string;
@@ -105,6 +108,11 @@ export class RunFolder {
   /** Takes the folder for this process (run-lock.ts): null once it holds it, else the live owner. */
   async claim(): Promise<LockOwner | null> {
     const made = await makeDir(this.dir).catch((err: unknown) => {
+      // A path no folder can ever be made at: the same command meets it again (it was E_IO, exit 1,
+      // which a scheduler retries). Permissions and read-only mounts stay E_IO: someone may fix them.
+      if (NO_FOLDER_THERE.has((err as NodeJS.ErrnoException).code ?? '')) {
+        throw new TrainerError('E_CONFIG', `run.dir: cannot make the run folder ${this.dir}: ${fsFaultText(err)}`, { cause: err });
+      }
       throw ioError(this.dir, err);
     });
     return claimLock(this.lockFile, made);
@@ -150,6 +158,12 @@ export class RunFolder {
     const atEpochEnd = diverged && ck.epoch >= 1 && ck.stepInEpoch === 0
       ? ` (it stopped with E_DIVERGED, and diverges again from there; ${this.resumeCommand()} --train.epochs ${ck.epoch} ends it at its checkpoint, epoch ${ck.epoch}, and writes that model)`
       : '';
+    // Its last checkpoint is the end's: the model was removed, or the process killed as it wrote it
+    // (it said "the run stopped before its end", of a run that had trained every epoch).
+    const epochs = ck.config?.train?.epochs;
+    if (typeof epochs === 'number' && ck.epoch >= epochs) {
+      return new TrainerError('E_MODEL', `${this.dir} finished its ${plural(epochs, 'epoch')} but has no model (removed, or not written to its end); ${this.resumeCommand()} writes it from the final checkpoint`);
+    }
     return new TrainerError(
       'E_MODEL',
       `${this.dir} has no model yet: the run stopped before its end; finish it with ${this.resumeCommand()}${atEpochEnd}`,
@@ -494,8 +508,11 @@ function parseJsonLines<T>(text: string, is: (v: unknown) => v is T): T[] {
 
 /** Whether `path` is there (any kind of file). */
 export function exists(path: string): Promise<boolean> {
+  // Only what is not there is false: a file that cannot be reached (a folder on its path without
+  // permission, a loop of links) is there, and reading it says why. As absent, a checkpoint folder
+  // of mode 000 made a stopped run "a finished model but no checkpoint: nothing to resume".
   return access(path).then(
     () => true,
-    () => false,
+    (err: NodeJS.ErrnoException) => err.code !== 'ENOENT' && err.code !== 'ENOTDIR',
   );
 }

@@ -41,3 +41,19 @@ test('eval of a finished run with a damaged checkpoint scores its model and note
   assert.match(e.stdout, /^Accuracy train: \d\.\d{4}\nAccuracy val: \d\.\d{4}\n$/);
   assert.match(e.stderr, new RegExp(`^note: checkpoint ${folder.checkpointFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is unusable: .+; its model is evaluated all the same, but the run cannot be resumed or trained further$`, 'm'));
 });
+
+// A finished run whose model folder was removed was "has no model yet: the run stopped before its end".
+test('eval of a finished run without its model says it finished, and the --resume it names writes the model', async (t) => {
+  const dir = await tempDir();
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const config = smallConfig(dir, { run: { name: 'gone' }, train: { epochs: 1 } });
+  assert.equal((await trainStoppedAt(config, -1)).outcome, 'finished');
+  const folder = RunFolder.of(config);
+  await rm(folder.modelDir, { recursive: true });
+  const resume = `trainer train --run.dir ${config.run.dir} --run.name gone --resume`;
+  const e = trainer(['eval', folder.dir]);
+  assert.deepEqual([e.code, e.stdout, e.stderr], [2, '', `error E_MODEL: ${folder.dir} finished its 1 epoch but has no model (removed, or not written to its end); ${resume} writes it from the final checkpoint\n`]);
+  const r = trainer(resume.split(' ').slice(1));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(trainer(['eval', folder.dir]).code, 0);
+});
