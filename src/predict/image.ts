@@ -54,11 +54,13 @@ export function decodeImage(bytes: Uint8Array, name: string, maxImagePixels = DE
   const kind = imageKind(bytes);
   if (kind === null) throw new TrainerError('E_DATA', `${name} is not a PNG or JPEG file`);
   const tooLarge = (w: number, h: number) => {
+    // A 0×0 PNG was "cannot decode NAME as PNG: bad png - invalid inflate data response" (pngjs's words).
+    if (w === 0 || h === 0) throw new TrainerError('E_DATA', `${name} is ${w}×${h} pixels: an image of no pixels has nothing to classify`);
     if (w > MAX_IMAGE_SIDE_PX || h > MAX_IMAGE_SIDE_PX) {
       throw new TrainerError('E_DATA', `${name} is ${w}×${h} pixels, more than the limit of ${MAX_IMAGE_SIDE_PX} on a side`);
     }
     if (w * h > maxImagePixels) {
-      throw new TrainerError('E_DATA', `${name} is ${w}×${h} pixels, more than the limit of ${maxImagePixels} (maxImagePixels)`);
+      throw new TrainerError('E_DATA', `${name} is ${w}×${h} pixels, more than the limit of ${maxImagePixels} pixels`);
     }
   };
   try {
