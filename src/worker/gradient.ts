@@ -201,7 +201,9 @@ export class MicroBatchComputer {
     try {
       if (plan !== undefined) {
         this.planning.replays++;
-        return await plan.replay([x.dataSync(), y.dataSync(), ...this.model.params.map((p) => flat.subarray(p.offset, p.offset + p.size))]);
+        return await plan.replay([x.dataSync(), y.dataSync(), ...this.model.params.map((p) => flat.subarray(p.offset, p.offset + p.size))]).catch((err: unknown) => {
+          throw readBackFailed(err);
+        });
       }
       const params = paramTensors(this.model, flat);
       try {
@@ -479,10 +481,15 @@ async function readBack(t: tf.Tensor): Promise<Float32Array> {
   try {
     return (await t.data()) as Float32Array;
   } catch (err) {
-    throw new TrainerError('E_BACKEND', `reading results back failed: ${webGpuFailure() ?? ((err as Error).message || String(err))}`);
+    throw readBackFailed(err);
   } finally {
     t.dispose();
   }
+}
+
+/** E_BACKEND for a failed readback (an engine's or a GPU plan's), with why the device stopped where it is known. */
+function readBackFailed(err: unknown): TrainerError {
+  return new TrainerError('E_BACKEND', `reading results back failed: ${webGpuFailure() ?? ((err as Error).message || String(err))}`);
 }
 
 /** Whether `indices` is exactly staged[0, n). */
