@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import test from 'node:test';
+import test, { type TestContext } from 'node:test';
 import { RunFolder } from '../../src/coordinator/run-folder.js';
 import { smallConfig, tempDir, trainStoppedAt } from '../helpers.js';
 import { trainer } from './cli-helpers.js';
@@ -25,14 +25,19 @@ test('eval of a stopped run whose checkpoint is damaged says so, and --resume sa
   assert.deepEqual([r.code, r.stderr], [2, `error E_CHECKPOINT: ${unusable}\n`]);
 });
 
+/** A run of one epoch trained to its end, in a folder removed after the test. */
+async function finishedRun(t: TestContext, name: string) {
+  const dir = await tempDir();
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const config = smallConfig(dir, { run: { name }, train: { epochs: 1 } });
+  assert.equal((await trainStoppedAt(config, -1)).outcome, 'finished');
+  return { config, folder: RunFolder.of(config) };
+}
+
 // A finished run whose model is whole and whose checkpoint is damaged: eval scored the model and said
 // nothing, and the README says eval tells of an unusable checkpoint (--resume to extend it refuses it).
 test('eval of a finished run with a damaged checkpoint scores its model and notes that the run cannot go on from its checkpoint', async (t) => {
-  const dir = await tempDir();
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const config = smallConfig(dir, { run: { name: 'done' }, train: { epochs: 1 } });
-  assert.equal((await trainStoppedAt(config, -1)).outcome, 'finished');
-  const folder = RunFolder.of(config);
+  const { folder } = await finishedRun(t, 'done');
   const bytes = await readFile(folder.checkpointFile);
   await writeFile(folder.checkpointFile, bytes.subarray(0, bytes.length - 9));
 
@@ -44,11 +49,7 @@ test('eval of a finished run with a damaged checkpoint scores its model and note
 
 // A finished run whose model folder was removed was "has no model yet: the run stopped before its end".
 test('eval of a finished run without its model says it finished, and the --resume it names writes the model', async (t) => {
-  const dir = await tempDir();
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const config = smallConfig(dir, { run: { name: 'gone' }, train: { epochs: 1 } });
-  assert.equal((await trainStoppedAt(config, -1)).outcome, 'finished');
-  const folder = RunFolder.of(config);
+  const { config, folder } = await finishedRun(t, 'gone');
   await rm(folder.modelDir, { recursive: true });
   const resume = `trainer train --run.dir ${config.run.dir} --run.name gone --resume`;
   const e = trainer(['eval', folder.dir]);
