@@ -65,7 +65,10 @@ export interface PlanDevice {
 interface Version {
   size: number;
   usage: number;
-  /** input: rewritten from the caller's arrays at each replay; host: written once, when the plan is made; gpu: written by the commands. */
+  /**
+   * input: rewritten from the caller's arrays at each replay; host: written once, when the plan is
+   * made; gpu: written by the commands (over the host's bytes of the version before it, if any).
+   */
   kind: 'input' | 'host' | 'gpu';
   input: number;
   writes: { offset: number; bytes: Uint8Array }[];
@@ -198,7 +201,8 @@ export class PlanRecorder {
       return -1;
     }
     if (v?.kind === 'gpu') return at as number;
-    const fresh = this.add({ size: b.size, usage: b.usage, kind: 'gpu', input: -1, writes: [], readByGpu: false });
+    // The host's bytes stay where the GPU does not write (a copy into part of the buffer), as they did when recorded.
+    const fresh = this.add({ size: b.size, usage: b.usage, kind: 'gpu', input: -1, writes: v?.writes.slice() ?? [], readByGpu: false });
     this.current.set(b, fresh);
     return fresh;
   }
