@@ -228,9 +228,10 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
       `${folder.dir} takes at most ${micro} workers, got ${workers}: its steps are ${micro} micro-batches (train.microBatches, fixed for the run)`,
     );
   }
+  const merged = verifyOffOnThreads(mergeConfig(mergeConfig(base, { run: { dir: located.dir, name: located.name }, ...secretsOf(fromFile, base) }), o.overrides), base, o);
   let config: Config;
   try {
-    config = validateConfig(mergeConfig(mergeConfig(base, { run: { dir: located.dir, name: located.name }, ...secretsOf(fromFile, base) }), o.overrides));
+    config = validateConfig(merged);
   } catch (err) {
     if (!(isTrainerError(err, 'E_CONFIG') && err.message === storedFault)) throw err;
     throw new TrainerError('E_CONFIG', `${folder.dir} stores a config this version refuses: ${err.message} (a flag may change what is not the run's data, model or optimisation)`);
@@ -254,6 +255,25 @@ export async function resolveRunConfig(o: RunConfigOptions): Promise<Config> {
     }
   }
   return config;
+}
+
+/**
+ * A run checked by cluster.verify (a coordinator's) going on in this process's threads
+ * (`--resume --threads N`): nothing untrusted computes there, so the check is off, with a note, as it
+ * is when such a run goes on in one process (train.ts). It was refused (E_CONFIG "there is nothing
+ * untrusted to check"), though the note of a plain --resume names --threads N. A --cluster.verify
+ * given is the user's, and is validated as given.
+ */
+function verifyOffOnThreads(merged: unknown, stored: unknown, o: Pick<RunConfigOptions, 'overrides' | 'log'>): unknown {
+  const verify = valueAt(merged, 'cluster.verify');
+  if (typeof verify !== 'number' || verify <= 0 || valueAt(merged, 'cluster.transport') !== 'threads' || valueAt(o.overrides, 'cluster.verify') !== undefined) return merged;
+  // The coordinator's workers, not these threads: what its resume waits for.
+  const workers = valueAt(stored, 'cluster.workers');
+  o.log(
+    `note: cluster.verify ${verify} is off on this process's threads, as nothing untrusted computes ` +
+      `(\`trainer coordinator --resume --cluster.verify ${verify} --min-workers ${Math.max(2, typeof workers === 'number' ? workers : 2)}\` checks workers again)`,
+  );
+  return mergeConfig(merged, { cluster: { verify: 0 } });
 }
 
 /**

@@ -46,3 +46,21 @@ test('trainer train --resume of a coordinator run with cluster.verify says verif
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /Epoch 3,/);
 });
+
+test('trainer train --resume --threads N of a coordinator run with cluster.verify goes on on those threads with it off, said once, to the same hash (it was E_CONFIG "nothing untrusted to check", though the plain resume\'s note names --threads N)', async () => {
+  const dir = await tempDir();
+  const over = (name: string) => ({ run: { name }, cluster: { transport: 'ws', workers: 2, verify: 1 } });
+  const straight = await runTraining({ config: smallConfig(dir, over('straight')), resume: false, createPool: createInProcessPool, log: quietLog });
+  assert.equal((await trainStoppedAt(smallConfig(dir, over('verified')), 3)).outcome, 'stopped');
+  const at = ['--run.dir', join(dir, 'runs'), '--run.name', 'verified', '--resume'];
+
+  const resumed = trainer(['train', ...at, '--threads', '2']);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.equal(
+    resumed.stderr.match(/^note: .*$/gm)?.join('\n'),
+    "note: cluster.verify 1 is off on this process's threads, as nothing untrusted computes (`trainer coordinator --resume --cluster.verify 1 --min-workers 2` checks workers again)",
+  );
+  assert.match(resumed.stdout, new RegExp(`weights sha256 ${straight.weightsSha256}`));
+  // Given as a flag, it is the user's: refused as before.
+  assert.match(trainer(['train', ...at, '--threads', '2', '--cluster.verify', '1']).stderr, /^error E_CONFIG: cluster\.verify 1 checks WebSocket workers by recomputing their results, and cluster\.transport threads/);
+});
