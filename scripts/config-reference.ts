@@ -47,7 +47,7 @@ export const DESCRIPTIONS: Record<string, string> = {
     "`local`: the coordinator's own thread; `threads`: worker threads (`--threads N`); `procs`: local worker processes over WebSocket (`--procs N`); `ws`: remote workers (`trainer coordinator`).",
   'cluster.workers': 'Worker threads, processes or remote workers to train with.',
   'cluster.stepTimeoutMs': 'A micro-batch not back within this time is given to another worker (a thread is restarted, a WebSocket worker dropped). An evaluation chunk gets it once per micro-batch of its images (`eval.batchSize` of 500 in micro-batches of 16: 32 times).',
-  'cluster.heartbeatMs': 'Ping interval to WebSocket workers; one silent for 3 intervals is dropped and its micro-batches reassigned.',
+  'cluster.heartbeatMs': 'Ping interval to idle WebSocket workers; one silent for 3 intervals is dropped. A worker holding a micro-batch is not pinged: it is timed out by `cluster.stepTimeoutMs`, and its micro-batches reassigned.',
   'cluster.noWorkerTimeoutMs': 'With no worker at all, wait this long, then checkpoint and stop.',
   'cluster.startTimeoutMs': '`trainer coordinator`: a new run whose `cluster.workers` (or `--min-workers`) have not all joined within this time, or a resumed run with none, gives up: `E_NO_WORKERS`, exit 1, nothing written. It says every 30 s that it waits. 0 waits for ever. (`--procs` runs have their own deadline for their local workers.)',
   'cluster.handshakeTimeoutMs': 'A connection that has not authenticated within this time is closed, also one that never sends a byte.',
