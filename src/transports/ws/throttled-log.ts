@@ -7,10 +7,14 @@
 
 /** The interval of a ThrottledLog by default. */
 const LOG_EVERY_MS = 10_000;
+/** An event flushed this long after it came says how long ago it was. */
+const HELD_SAID_MS = 1_000;
 
 export class ThrottledLog {
   private count = 0;
   private lastDetail = '';
+  /** When the last event came: one held back and told later says how long ago. */
+  private lastNoteMs = 0;
   private lastLogMs = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | null = null;
 
@@ -24,6 +28,7 @@ export class ThrottledLog {
     this.count++;
     this.lastDetail = detail;
     const now = performance.now();
+    this.lastNoteMs = now;
     if (now - this.lastLogMs < this.everyMs) {
       // The rest of a burst is told when its time comes, not only at the next event (which may never come).
       this.timer ??= setTimeout(() => {
@@ -39,12 +44,16 @@ export class ThrottledLog {
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.count > 0) this.tell(performance.now());
+    if (this.count > 0) this.tell(performance.now(), true);
   }
 
-  private tell(now: number): void {
+  /** `flushed`: told because what it is about ends, maybe long after it came (not at its interval's end). */
+  private tell(now: number, flushed = false): void {
     this.lastLogMs = now;
-    this.log(this.line(this.count, this.lastDetail));
+    // Held back a while and flushed (a run's end tells what a minute's interval held): it read as
+    // happening now, about a worker that had left by then.
+    const age = now - this.lastNoteMs;
+    this.log(`${this.line(this.count, this.lastDetail)}${flushed && age >= HELD_SAID_MS ? ` (${Math.round(age / 1000)} s ago)` : ''}`);
     this.count = 0;
   }
 }

@@ -76,6 +76,18 @@ test('a throttled burst: one line at once, and one with the rest of the count wh
   assert.equal(lines[1], '49 since the last such line, the last #50');
 });
 
+test('an event held back and told a while later (flushed at the end of a run) says how long ago it came; one told at once does not', async () => {
+  const lines: string[] = [];
+  const log = new ThrottledLog((l) => lines.push(l), (count, last) => `${count}: ${last}`, 60_000);
+  log.note('first');
+  log.note('slow part 4 on worker w1');
+  await new Promise((resolve) => setTimeout(resolve, 1600));
+  log.flush();
+  assert.equal(lines.length, 2, lines.join('\n'));
+  assert.equal(lines[0], '1: first');
+  assert.match(lines[1] as string, /^1: slow part 4 on worker w1 \([2-9] s ago\)$/);
+});
+
 test('a worker whose frame breaks the WebSocket rules is logged with what it broke, not just "socket error"', async () => {
   const { pool, url, lines } = await startBarePool(await tempDir());
   try {
