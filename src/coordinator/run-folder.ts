@@ -161,7 +161,7 @@ export class RunFolder {
     // Its last checkpoint is the end's: the model was removed, or the process killed as it wrote it
     // (it said "the run stopped before its end", of a run that had trained every epoch).
     const epochs = ck.config?.train?.epochs;
-    if (typeof epochs === 'number' && ck.epoch >= epochs) {
+    if (typeof epochs === 'number' && ck.epoch >= epochs && ck.stepInEpoch === 0) {
       return new TrainerError('E_MODEL', `${this.dir} finished its ${plural(epochs, 'epoch')} but has no model (removed, or not written to its end); ${this.resumeCommand()} writes it from the final checkpoint`);
     }
     return new TrainerError(

@@ -22,7 +22,7 @@ test('a finished run whose weights.bin is gone (model.json left) is not taken as
     for (const args of [['eval', run], ['predict', '--run', run, image]]) {
       const r = trainer(args);
       assert.equal(r.code, 2, args[0]);
-      assert.match(r.stderr, /^error E_MODEL: .* has no model yet: .*--run\.name half --resume\n$/, args[0]);
+      assert.match(r.stderr, /^error E_MODEL: .* finished its 1 epoch but has no model \(removed, or not written to its end\); trainer train .*--run\.name half --resume writes it from the final checkpoint\n$/, args[0]);
     }
     // Was "already finished its 1 epoch (model in …/model)", exit 0, and weights.bin stayed missing.
     const resumed = trainer(['train', '--run.dir', join(dir, 'runs'), '--run.name', 'half', '--resume']);

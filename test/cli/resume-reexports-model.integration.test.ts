@@ -19,7 +19,7 @@ test('--resume of a finished run whose model is gone (deleted, a full disk at th
 
   const evalBefore = trainer(['eval', run]);
   assert.equal(evalBefore.code, 2);
-  assert.match(evalBefore.stderr, /has no model yet: .*--resume/);
+  assert.match(evalBefore.stderr, /finished its 2 epochs but has no model \(removed, or not written to its end\); trainer train .*--resume writes it from the final checkpoint/);
 
   // It said "already finished its 2 epochs (model in …)" with exit 0, and the model stayed missing.
   const resumed = trainer(['train', '--run.dir', join(dir, 'runs'), '--run.name', 'lost', '--resume']);
