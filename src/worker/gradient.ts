@@ -8,8 +8,7 @@
  */
 import * as tf from './tf.js';
 import { IMAGE_BYTES, type Dataset } from '../data/cifar-format.js';
-import { normalizationTable, normalizeBatchFromTable, type Normalization } from '../data/normalize.js';
-import { normalizedImagesOnWasm } from './kernels/normalize-images.js';
+import { type Normalization } from '../data/normalize.js';
 import { WASM_BACKEND, copyFloatsInto } from './kernels/wasm-heap.js';
 import { productFromFloats, transposedProductInto } from './kernels/batch-mat-mul.js';
 import { KernelPlan, type Replayed } from './kernel-plan.js';
@@ -18,6 +17,7 @@ import { TrainerError } from '../shared/errors.js';
 import { webGpuFailure } from './webgpu.js';
 import { refuseOversizeTasks, webGpuTask } from './webgpu-errors.js';
 import { recordGpuPlan, type GpuPlan } from './webgpu-plan.js';
+import { InputStager, type Input } from './gradient-input.js';
 
 export interface BatchStats {
   /** Sum of per-example cross-entropy losses (float32 result, widened). */
@@ -35,23 +35,9 @@ export interface BatchStats {
  */
 export type WeightsInput = Float32Array | { version: number; flat: Float32Array };
 
-/** A micro-batch's input on the backend: images [n, 32, 32, 3] float32, labels [n] int32. */
-interface Input {
-  x: tf.Tensor4D;
-  y: tf.Tensor1D;
-}
-
 export class MicroBatchComputer {
-  /** normalizePixel for every byte and channel, built on first use (which checks the norm). */
-  private table: Float32Array | null = null;
-  /** Host-side images, only for backends the wasm kernel does not serve. */
-  private images: Float32Array | null = null;
-  private labelBuf: Int32Array;
-  /** What stage() prepared, and for which examples (stagedIndices[0, n)). */
-  private staged: (Input & { data: Dataset; n: number }) | null = null;
-  private stagedIndices: Int32Array;
-  /** How staged inputs fared: used by the call they were staged for, or dropped (for traces and tests). */
-  readonly staging = { used: 0, dropped: 0 };
+  /** The micro-batches' inputs, prepared at the call or staged ahead of it (gradient-input.ts). */
+  private readonly inputs: InputStager;
   /** The parameter tensors of the last versioned weights. */
   private kept: { version: number; flat: Float32Array; tensors: (tf.Tensor | null)[] } | null = null;
   /** Whether gradient() forms a first dense layer's weight gradient itself on wasm (ModelSpec.firstDense); tests compare. */
@@ -76,69 +62,27 @@ export class MicroBatchComputer {
     // On webgpu, tasks of maxBatch examples must fit the adapter's buffer bindings (callers that
     // know which of the config's sizes is which refuse first, naming the key to change).
     refuseOversizeTasks(model, { maxBatch });
-    this.labelBuf = new Int32Array(maxBatch);
-    this.stagedIndices = new Int32Array(maxBatch);
+    this.inputs = new InputStager(norm, maxBatch);
   }
 
-  /**
-   * Prepares now the input of a coming gradient() or evaluate() call for the examples of `data`
-   * at `indices`, so that a worker can do it while it waits for the step's weights: the input
-   * does not depend on them, and turning bytes into a tensor then leaves the critical path.
-   * The next gradient(), evaluate() or logits() call takes it: gradient() and evaluate() use it
-   * if they are given the same `data` object and element-wise equal indices (the indices are
-   * copied here, so the caller may reuse its array), and otherwise drop it (its tensors are
-   * disposed) and prepare their input as usual. Results are bit-identical either way: the
-   * staged tensors hold exactly what the call would have prepared. Staging again replaces the
-   * previous staged input; staging no indices only drops it. Throws E_INTERNAL, staging
-   * nothing, if an index is not a record of `data`.
-   */
+  /** How staged inputs fared: used by the call they were staged for, or dropped (for traces and tests). */
+  get staging(): { used: number; dropped: number } {
+    return this.inputs.staging;
+  }
+
+  /** Prepares now the input of a coming call for the examples of `data` at `indices` (InputStager.stage). */
   stage(data: Dataset, indices: ArrayLike<number>): void {
-    this.discardStaged();
-    const n = indices.length;
-    if (n === 0) return;
-    const { x, y } = this.prepare(data, indices);
-    if (this.stagedIndices.length < n) this.stagedIndices = new Int32Array(n);
-    for (let i = 0; i < n; i++) this.stagedIndices[i] = indices[i] as number;
-    // Kept: a stage() inside tf.tidy must not lose its tensors when the scope ends.
-    this.staged = { data, n, x: tf.keep(x), y: tf.keep(y) };
+    this.inputs.stage(data, indices);
   }
 
   /** Drops what stage() prepared, if anything (e.g. when the staged step will not come). */
   discardStaged(): void {
-    const s = this.staged;
-    this.staged = null;
-    if (s === null) return;
-    this.staging.dropped++;
-    tf.dispose([s.x, s.y]);
+    this.inputs.discard();
   }
 
   /** The staged input if it was made for exactly these examples, else a fresh one. */
   private input(data: Dataset, indices: ArrayLike<number>): Input {
-    const s = this.staged;
-    if (s !== null && s.data === data && sameIndices(this.stagedIndices, s.n, indices)) {
-      this.staged = null;
-      this.staging.used++;
-      return s;
-    }
-    this.discardStaged();
-    return this.prepare(data, indices);
-  }
-
-  private prepare(data: Dataset, indices: ArrayLike<number>): Input {
-    const n = indices.length;
-    const table = (this.table ??= normalizationTable(this.norm));
-    let x = normalizedImagesOnWasm(data, indices, table);
-    if (x === null) {
-      if (this.images === null || this.images.length < n * IMAGE_BYTES) {
-        this.images = new Float32Array(Math.max(n, this.maxBatch) * IMAGE_BYTES);
-      }
-      normalizeBatchFromTable(data, indices, table, this.images);
-      x = tf.tensor4d(this.images.subarray(0, n * IMAGE_BYTES), [n, 32, 32, 3]);
-    }
-    if (this.labelBuf.length < n) this.labelBuf = new Int32Array(n);
-    for (let i = 0; i < n; i++) this.labelBuf[i] = data.labels[indices[i] as number] as number;
-    const y = tf.tensor1d(this.labelBuf.subarray(0, n), 'int32');
-    return { x, y };
+    return this.inputs.take(data, indices);
   }
 
   /**
@@ -490,13 +434,6 @@ async function readBack(t: tf.Tensor): Promise<Float32Array> {
 /** E_BACKEND for a failed readback (an engine's or a GPU plan's), with why the device stopped where it is known. */
 function readBackFailed(err: unknown): TrainerError {
   return new TrainerError('E_BACKEND', `reading results back failed: ${webGpuFailure() ?? ((err as Error).message || String(err))}`);
-}
-
-/** Whether `indices` is exactly staged[0, n). */
-function sameIndices(staged: Int32Array, n: number, indices: ArrayLike<number>): boolean {
-  if (indices.length !== n) return false;
-  for (let i = 0; i < n; i++) if (staged[i] !== indices[i]) return false;
-  return true;
 }
 
 /** Evaluation indices in chunks of `size`: [0, size), [size, 2·size), ... */
