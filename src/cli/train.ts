@@ -1,6 +1,6 @@
 /** `trainer train`: one machine, the coordinator's loop with a local pool. */
 import { parseAllowedHosts, parseStatusPort } from '../dashboard/host-check.js';
-import { resolveRunConfig, runStart } from '../coordinator/run-config.js';
+import { resolveRunConfig, runStart, verifyOff } from '../coordinator/run-config.js';
 import { RunFolder } from '../coordinator/run-folder.js';
 import { type Config } from '../shared/config.js';
 import { copyConfig } from '../shared/config-values.js';
@@ -70,7 +70,7 @@ function localTransport(config: Config, resume: boolean, quiet: boolean): Config
   // and the continuation's checkpoints store the config it ran with. Kept, it checked nothing and
   // said nothing, and the next resume was refused (cluster.verify with cluster.transport local).
   const verify = config.cluster.verify;
-  const off = verify > 0 ? `; cluster.verify ${verify} is off here, as nothing untrusted computes (\`trainer coordinator --resume --cluster.verify ${verify} --min-workers ${Math.max(2, config.cluster.workers)}\` checks workers again)` : '';
+  const off = verify > 0 ? `; ${verifyOff(verify, config.cluster.workers, 'here')}` : '';
   note(quiet)(
     `note: ${RunFolder.of(config).dir} was trained by \`trainer coordinator\` (cluster.transport ws): it goes on in this process ` +
       `(--threads N or --procs N for more workers here; \`trainer coordinator --resume\` to continue with WebSocket workers)${off}`,

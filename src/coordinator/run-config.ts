@@ -24,7 +24,7 @@ import { RunFolder } from './run-folder.js';
 import { LOCK_LEASE_MS, LOCK_RENEW_MS, isLocal, lockOwner } from './run-lock.js';
 import { readConfigFile, resolveConfig } from '../shared/config-file.js';
 import { configSchema, DEFAULT_CONFIG, type Config } from '../shared/config.js';
-import { leafPaths, mergeConfig } from '../shared/config-values.js';
+import { isPlain, leafPaths, mergeConfig, valueAt } from '../shared/config-values.js';
 import { HOME_PATH_KEYS, homePath, validateConfig } from '../shared/config-validate.js';
 import { isTrainerError, TrainerError } from '../shared/errors.js';
 import { hideCredentials } from '../shared/url.js';
@@ -269,11 +269,16 @@ function verifyOffOnThreads(merged: unknown, stored: unknown, o: Pick<RunConfigO
   if (typeof verify !== 'number' || verify <= 0 || valueAt(merged, 'cluster.transport') !== 'threads' || valueAt(o.overrides, 'cluster.verify') !== undefined) return merged;
   // The coordinator's workers, not these threads: what its resume waits for.
   const workers = valueAt(stored, 'cluster.workers');
-  o.log(
-    `note: cluster.verify ${verify} is off on this process's threads, as nothing untrusted computes ` +
-      `(\`trainer coordinator --resume --cluster.verify ${verify} --min-workers ${Math.max(2, typeof workers === 'number' ? workers : 2)}\` checks workers again)`,
-  );
+  o.log(`note: ${verifyOff(verify, typeof workers === 'number' ? workers : 2, "on this process's threads")}`);
   return mergeConfig(merged, { cluster: { verify: 0 } });
+}
+
+/**
+ * What a resume in this process says of the cluster.verify it turns off (where: "here", "on this
+ * process's threads"), and how the coordinator's resume, with `workers`, checks workers again.
+ */
+export function verifyOff(verify: number, workers: number, where: string): string {
+  return `cluster.verify ${verify} is off ${where}, as nothing untrusted computes (\`trainer coordinator --resume --cluster.verify ${verify} --min-workers ${Math.max(2, workers)}\` checks workers again)`;
 }
 
 /**
@@ -391,11 +396,4 @@ export async function claimRun(folder: RunFolder, waitFor?: (line: string) => vo
   }
 }
 
-const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function valueAt(root: unknown, path: string): unknown {
-  let v = root;
-  for (const k of path.split('.')) v = isPlain(v) ? v[k] : undefined;
-  return v;
-}
 

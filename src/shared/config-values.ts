@@ -45,10 +45,10 @@ export function copyConfig<T>(v: T): T {
   return out as T;
 }
 
-/** The value at a key path of a nested object (sections and lists), or undefined. */
-export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+/** The value at a key path of a nested object (sections and lists), given as keys or dotted (`train.lr`), or undefined. */
+export function valueAt(root: unknown, path: readonly PropertyKey[] | string): unknown {
   let v = root;
-  for (const k of path) v = isPlain(v) || Array.isArray(v) ? (v as Plain)[k as string] : undefined;
+  for (const k of typeof path === 'string' ? path.split('.') : path) v = isPlain(v) || Array.isArray(v) ? (v as Plain)[k as string] : undefined;
   return v;
 }
 
