@@ -262,9 +262,8 @@ export class GpuPlan {
   private readonly inputBuffers: GpuBuffer[];
   private readonly groups: unknown[];
   private readonly readback: GpuBuffer;
-  private busy: Promise<unknown> = Promise.resolve();
-  /** Replays so far (for tests). */
-  replays = 0;
+  /** Whether a replay waits for its readback (the readback buffer is mapped then). */
+  private running = false;
 
   constructor(
     private readonly device: PlanDevice,
@@ -286,26 +285,20 @@ export class GpuPlan {
     this.readback = device.createBuffer({ size: (versions[output] as Version).size, usage: MAP_READ | COPY_DST });
   }
 
-  /** Dispatches recorded. */
-  get dispatches(): number {
-    return this.ops.filter((o) => o.kind === 'dispatch').length;
-  }
-
-  /** The output's floats for `inputs` (the recording's inputs, in order, each the size it had). Replays run one at a time. */
-  replay(inputs: readonly ArrayBufferView[]): Promise<Float32Array> {
-    // Copied now: the caller may reuse its arrays before a replay in progress ends.
-    const held = inputs.map(copyOf);
-    const run = this.busy.then(() => this.run(held));
-    this.busy = run.catch(() => {});
-    return run;
-  }
-
-  private async run(inputs: readonly ArrayBufferView[]): Promise<Float32Array> {
+  /**
+   * The output's floats for `inputs` (the recording's inputs, in order, each the size it had),
+   * written to the GPU before this returns its promise. One replay at a time, as a worker computes
+   * one micro-batch at a time on a computer: a second while one waits for its readback throws.
+   */
+  async replay(inputs: readonly ArrayBufferView[]): Promise<Float32Array> {
+    if (this.running) throw new Error('GPU plan replayed while a replay of it is in progress');
     const { device } = this;
     inputs.forEach((data, k) => {
       const b = this.inputBuffers[k] as GpuBuffer;
       if (data.byteLength !== b.size) throw new Error(`GPU plan input ${k}: ${data.byteLength} bytes, the recording had ${b.size}`);
-      device.queue.writeBuffer(b, 0, data);
+      // Shared memory (the weights of --threads) is copied first: given to Dawn as it is, the process
+      // crashed (SIGSEGV) when the thread released its device.
+      device.queue.writeBuffer(b, 0, data.buffer instanceof SharedArrayBuffer ? copyOf(data) : data);
     });
     const encoder = device.createCommandEncoder();
     let pass: PassEncoder | null = null;
@@ -325,12 +318,16 @@ export class GpuPlan {
     const out = this.buffers[this.output] as GpuBuffer;
     encoder.copyBufferToBuffer(out, 0, this.readback, 0, out.size);
     device.queue.submit([encoder.finish()]);
-    await this.readback.mapAsync(MAP_READ);
+    this.running = true;
     try {
-      this.replays++;
-      return new Float32Array(this.readback.getMappedRange().slice(0));
+      await this.readback.mapAsync(MAP_READ);
+      try {
+        return new Float32Array(this.readback.getMappedRange().slice(0));
+      } finally {
+        this.readback.unmap();
+      }
     } finally {
-      this.readback.unmap();
+      this.running = false;
     }
   }
 
@@ -397,6 +394,5 @@ export async function recordGpuPlan(inputs: readonly tf.Tensor[], run: () => tf.
     made.plan.dispose();
     return { values, plan: null, reason: 'its replay gave other bits than the engine' };
   }
-  made.plan.replays = 0;
   return { values, plan: made.plan, reason: '' };
 }
