@@ -32,6 +32,8 @@ test('under cluster.verify 1 each worker is told the part it gets first, a copy 
   try {
     const r = await trainWithWorkers(config, dir, ['a', 'b'], workers);
     assert.equal(r.weightsSha256, expected);
+    // Their last lines, the prefetch counts among them, are out once they have exited.
+    assert.deepEqual(await Promise.all([...workers.values()].map((w) => w.exited)), [0, 0]);
     for (const w of workers.values()) {
       const m = /prefetched inputs: (\d+) used by their task, (\d+) dropped/.exec(w.output());
       assert.ok(m, `a worker reports its prefetches:\n${w.output()}`);
