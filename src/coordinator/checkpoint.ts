@@ -19,7 +19,7 @@ import type { DataIdentity } from '../data/dataset.js';
 import { currentKind } from '../shared/backend-kind.js';
 import { withoutSecrets, type Config } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
-import { bytesOf, writeFileAtomic } from '../shared/atomic-file.js';
+import { bytesOf, fsFaultText, writeFileAtomic } from '../shared/atomic-file.js';
 
 const MAGIC = 'TRAINCK2';
 const MAGIC_V1 = 'TRAINCK1';
@@ -109,7 +109,10 @@ export async function loadCheckpoint(file: string): Promise<CheckpointState> {
   try {
     buf = await readFile(file);
   } catch (err) {
-    throw new TrainerError('E_CHECKPOINT', `no checkpoint to resume from: cannot read ${file} (${(err as NodeJS.ErrnoException).code})`);
+    // Only a missing file is "no checkpoint": one there but unreadable (a folder in its place, a
+    // permission, a failing disk) was said to be absent too, with a bare "(EIO)".
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new TrainerError('E_CHECKPOINT', `${missing ? 'no checkpoint to resume from: ' : ''}cannot read ${missing ? '' : 'checkpoint '}${file}: ${fsFaultText(err)}`);
   }
   // Said with what can be done: no run continues from it, and a new run of the name goes to NAME-2 beside it.
   const bad = (why: string) => new TrainerError('E_CHECKPOINT', `checkpoint ${file} is unusable: ${why} (damaged: restore it from a copy, or train the run again as a new run)`);
