@@ -319,7 +319,10 @@ export function startFailure(i: number, code: number | null, signal: NodeJS.Sign
   const own = /^error (E_[A-Z_]+): (.*)$/.exec(last);
   const ownCode = own?.[1] as ErrorCode | undefined;
   if (own && ownCode && STARTUP_CODES.has(ownCode)) return new TrainerError(ownCode, `worker process ${i}: ${own[2]}`);
-  return new TrainerError('E_WORKER_LOST', `worker process ${i} exited (${signal ?? code}): ${last}`);
+  // Its last line is quoted as such, not as the reason: a worker killed from outside (the OOM
+  // killer, an operator) was said to have "exited (SIGKILL): dataset 9837d462ed17 from the cache".
+  const how = signal !== null ? `was ended by ${signal}` : `exited with status ${code}`;
+  return new TrainerError('E_WORKER_LOST', `worker process ${i} ${how} before it joined${last ? ` (its last line: ${last})` : ''}`);
 }
 
 /** The last line a worker process wrote on stderr ('' for none). */
