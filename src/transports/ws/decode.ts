@@ -50,10 +50,16 @@ class Reader {
     return v;
   }
 
-  /** Any number, NaN and infinities included (a result's loss: the coordinator judges it, not the decoder). */
-  number(key: string): number {
+  /**
+   * Any number of float32's range, NaN and infinities included: a result's loss, which workers
+   * compute in float32 (the coordinator judges non-finite ones, not the decoder). A finite value
+   * past that range comes from no worker, and the coordinator's float64 sums of values within it
+   * never overflow: two losses of 1e308 made a step's loss Infinity, and one token holder stopped
+   * the run with E_DIVERGED, which results of newcomers alone must never bring about.
+   */
+  float32(key: string): number {
     const v = this.get(key);
-    if (typeof v !== 'number') throw this.bad(key, 'a number');
+    if (typeof v !== 'number' || (Number.isFinite(v) && Math.abs(v) > FLOAT32_MAX)) throw this.bad(key, "a number of float32's range or non-finite");
     return v;
   }
 
@@ -126,6 +132,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 const U32 = 0xffffffff;
+/** The largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const NAME = WORKER_NAME;
 
@@ -220,7 +228,7 @@ function readFields(r: Reader, type: MessageType): Message {
         taskId: r.int('taskId', 0, U32),
         step: r.int('step'),
         version: r.int('version'),
-        lossSum: r.number('lossSum'),
+        lossSum: r.float32('lossSum'),
         correct: r.int('correct', 0, MAX_TASK_INDICES),
         count: r.int('count', 0, MAX_TASK_INDICES),
         // Times the run's statistics add up (workers.json, the report): a day of compute at most, a
@@ -235,7 +243,7 @@ function readFields(r: Reader, type: MessageType): Message {
         type,
         taskId: r.int('taskId', 0, U32),
         version: r.int('version'),
-        lossSum: r.number('lossSum'),
+        lossSum: r.float32('lossSum'),
         correct: r.int('correct', 0, MAX_TASK_INDICES),
         count: r.int('count', 0, MAX_TASK_INDICES),
       };

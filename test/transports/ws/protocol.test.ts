@@ -206,3 +206,15 @@ test('since protocol 4: a result may carry a NaN or infinite loss (the coordinat
     }
   }
 });
+
+test("a result's finite loss must lie within float32's range, as every worker's does: two of 1e308 summed to an Infinity that stopped a run", () => {
+  for (const m of [SAMPLES.gradient, SAMPLES.evalResult] as Message[]) {
+    for (const lossSum of [1e308, -1e308, 3.5e38]) {
+      assert.throws(() => decodeMessage(encodeMessage({ ...m, lossSum } as Message), 'worker'), (e) => isTrainerError(e, 'E_PROTOCOL') && /lossSum must be a number of float32's range/.test(e.message));
+    }
+    for (const lossSum of [3.4028234663852886e38, -3.4028234663852886e38, 1e-45, 0]) {
+      const back = decodeMessage(encodeMessage({ ...m, lossSum } as Message), 'worker');
+      assert.ok('lossSum' in back && back.lossSum === lossSum, `${m.type} ${lossSum}`);
+    }
+  }
+});

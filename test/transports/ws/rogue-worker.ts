@@ -10,7 +10,7 @@
  * `zero` (zero gradients); `wrong` (gradients 1 % off); `eval` (every
  * evaluation chunk all correct); `misfit` (results that do not fit their task:
  * every gradient one value short, every evaluation chunk one example more than
- * it has); `squat` (leaves 300 ms after its ready; `squat:CODE` closes with CODE, not 1000); `busy`
+ * it has); `hugeloss` (every result's loss 1e308, past float32's range, gradients true); `squat` (leaves 300 ms after its ready; `squat:CODE` closes with CODE, not 1000); `busy`
  * (before each result, blocks its event loop, reading nothing, as a long
  * computation or a stopped process does, until the file ROGUE_UNBLOCK exists). A
  * suffix `@N` lies only from the Nth result on (`wrong@5`). TRAINER_TOKEN and
@@ -28,7 +28,7 @@ import { WORKER_SOCKET_OPTIONS } from '../../../src/transports/ws/worker.js';
 import { WorkerCompute } from '../../../src/transports/ws/worker-compute.js';
 import { WorkerSession, type SessionEnd } from '../../../src/transports/ws/worker-session.js';
 
-export type RogueMode = 'honest' | 'stall' | 'huge' | 'zero' | 'wrong' | 'eval' | 'misfit' | 'squat' | `squat:${number}` | 'busy' | `late:${number}`;
+export type RogueMode = 'honest' | 'stall' | 'hugeloss' | 'huge' | 'zero' | 'wrong' | 'eval' | 'misfit' | 'squat' | `squat:${number}` | 'busy' | `late:${number}`;
 
 /** Blocks this thread, reading nothing, until `file` exists (checked every 50 ms). */
 function blockUntil(file: string): void {
@@ -41,6 +41,7 @@ export function alter(mode: string, frame: Uint8Array): Uint8Array | null {
   const m = decodeMessage(frame, 'worker');
   if (m.type !== 'gradient' && m.type !== 'evalResult') return frame;
   if (mode === 'stall') return null;
+  if (mode === 'hugeloss') return encodeMessage({ ...m, lossSum: 1e308 });
   if (m.type === 'evalResult') {
     if (mode === 'misfit') return encodeMessage({ ...m, count: m.count + 1 });
     return mode === 'eval' ? encodeMessage({ ...m, correct: m.count }) : frame;
