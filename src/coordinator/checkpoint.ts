@@ -111,8 +111,9 @@ export async function loadCheckpoint(file: string): Promise<CheckpointState> {
   } catch (err) {
     // Only a missing file is "no checkpoint": one there but unreadable (a folder in its place, a
     // permission, a failing disk) was said to be absent too, with a bare "(EIO)".
+    const why = fsFaultText(err);
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new TrainerError('E_CHECKPOINT', `${missing ? 'no checkpoint to resume from: ' : ''}cannot read ${missing ? '' : 'checkpoint '}${file}: ${fsFaultText(err)}`);
+    throw new TrainerError('E_CHECKPOINT', missing ? `no checkpoint to resume from: cannot read ${file}: ${why}` : `cannot read checkpoint ${file}: ${why}`);
   }
   // Said with what can be done: no run continues from it, and a new run of the name goes to NAME-2 beside it.
   const bad = (why: string) => new TrainerError('E_CHECKPOINT', `checkpoint ${file} is unusable: ${why} (damaged: restore it from a copy, or train the run again as a new run)`);
