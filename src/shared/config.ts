@@ -259,9 +259,9 @@ function buildSchema() {
           verify: z.number({ error: 'must be a number in [0, 1]' }).min(0, { error: 'must be a number in [0, 1]' }).max(1, { error: 'must be a number in [0, 1]' }),
           /** A gradient whose norm per example passes this multiple of the median of the other workers' norms is suspect (tally.ts). */
           maxNormRatio: z.number({ error: 'must be a number of at least 1' }).min(1, { error: 'must be a number of at least 1' }).finite(),
-          /** A worker evicted for a stall, or for a result that does not fit its task, may rejoin after this long, doubled for each further eviction of either kind. */
+          /** A worker evicted for a stall, for a result that does not fit its task, or for breaking the protocol once ready, may rejoin after this long, doubled for each further eviction of any kind. */
           stallBackoffMs: posInt(),
-          /** Evictions for stalls and for results that do not fit their task, counted together, after which a worker is refused for the rest of the run. */
+          /** Evictions for stalls, for results that do not fit their task and for protocol errors once ready, counted together, after which a worker is refused for the rest of the run. */
           maxStalls: posInt(),
           /** `trainer train --procs`: CUDA device of each local worker process, round-robin; empty = the run's `gpu`. */
           gpus: z.array(nonNegInt(), { error: 'must be a list of CUDA device indices, e.g. [0, 1]' }),

@@ -4,10 +4,10 @@
  * heartbeats) and what the dashboard sees. Who computes which task is
  * dispatch.ts's business.
  *
- * A worker that closes, stays silent, overruns stepTimeoutMs or sends a
- * result that does not fit its task is evicted and its tasks go back to the
- * queue within the same call; the last three count against its standing
- * (standing.ts). A worker that becomes ready mid-call is admitted at the next
+ * A worker that closes, stays silent, overruns stepTimeoutMs, sends a
+ * result that does not fit its task or breaks the protocol is evicted and its
+ * tasks go back to the queue within the same call; all but the first count
+ * against its standing (standing.ts). A worker that becomes ready mid-call is admitted at the next
  * call (immediately if nobody is left).
  */
 import type { IncomingMessage } from 'node:http';
@@ -292,6 +292,11 @@ export class WsPool implements WorkerPool, ConnHost {
     // Evicted by dispatch.ts: a peer closing with the code itself was not.
     if (code === CLOSE.badResult && !conn.closedByPeer) {
       say(`worker ${conn.id} (${conn.name}) sent a result that does not fit its task: ${this.standing.badResult(conn.identity, performance.now())}`);
+    }
+    // Closed by this side for breaking the protocol once ready (a frame the decoder refuses, a message
+    // out of turn): a token holder doing so after taking tasks rejoined at once, time after time.
+    if (code === CLOSE.protocolError && !conn.closedByPeer && conn.closedWhile === 'ready') {
+      say(`worker ${conn.id} (${conn.name}) broke the protocol: ${this.standing.protocolError(conn.identity, performance.now())}`);
     }
     // Only the worker said E_PROTOCOL: the operator here saw nothing of a worker left on another version.
     if (code === CLOSE.versionMismatch && conn.closedWhile === 'auth') this.versionMismatches.note(versionMismatchLine(conn));

@@ -17,6 +17,11 @@
  * bad results, a token holder answering every task with one was evicted,
  * rejoined at once and was evicted again, every step of the run.
  *
+ * A worker that took part (it was ready) and then broke the protocol (a frame
+ * the decoder refuses, a message out of turn: the coordinator closes it with
+ * 4400) counts the same: each costs the run its tasks computed again and a
+ * welcome, and without it such a token holder rejoined at once, every time.
+ *
  * Who a worker is, it says itself: one holding the token can come back as
  * another process or under another name. The backoff and the ban bound what
  * one identity costs; what any identity can do is bounded by verification and
@@ -27,12 +32,12 @@ import { CLOSE } from './protocol.js';
 export interface StandingLimits {
   /** Refusal after the first eviction (a stall or a bad result); doubled for each further one, of either kind (cluster.stallBackoffMs). */
   stallBackoffMs: number;
-  /** Evictions, stalls and bad results together, after which a worker is refused for the rest of the run (cluster.maxStalls). */
+  /** Evictions (stalls, bad results, protocol errors) together, after which a worker is refused for the rest of the run (cluster.maxStalls). */
   maxStalls: number;
 }
 
 /** Why a worker was evicted, as its standing counts it. */
-type Offence = 'stall' | 'bad result';
+type Offence = 'stall' | 'bad result' | 'protocol error';
 
 export interface Refusal {
   code: number;
@@ -42,6 +47,7 @@ export interface Refusal {
 interface Strikes {
   stalls: number;
   badResults: number;
+  protocolErrors: number;
   /** Refused until then (performance.now()). */
   untilMs: number;
 }
@@ -58,7 +64,13 @@ export class Standing {
     if (ban !== undefined) return { code: CLOSE.banned, reason: `refused for the rest of the run: ${ban}` };
     const r = this.strikes.get(name);
     if (!r || now >= r.untilMs) return null;
-    const what = [r.stalls > 0 ? `stalled ${r.stalls} time(s)` : '', r.badResults > 0 ? `sent ${r.badResults} bad result(s)` : ''].filter((s) => s !== '').join(' and ');
+    const what = [
+      r.stalls > 0 ? `stalled ${r.stalls} time(s)` : '',
+      r.badResults > 0 ? `sent ${r.badResults} bad result(s)` : '',
+      r.protocolErrors > 0 ? `broke the protocol ${r.protocolErrors} time(s)` : '',
+    ]
+      .filter((s) => s !== '')
+      .join(' and ');
     return { code: CLOSE.refused, reason: `${what}: refused for another ${Math.ceil(r.untilMs - now)} ms` };
   }
 
@@ -72,12 +84,18 @@ export class Standing {
     return this.evicted(name, 'bad result', now);
   }
 
+  /** A protocol error of `name` after it was ready (closed with 4400 by this side): returns what it now faces, for the log. */
+  protocolError(name: string, now: number): string {
+    return this.evicted(name, 'protocol error', now);
+  }
+
   private evicted(name: string, offence: Offence, now: number): string {
-    const r = this.strikes.get(name) ?? { stalls: 0, badResults: 0, untilMs: 0 };
+    const r = this.strikes.get(name) ?? { stalls: 0, badResults: 0, protocolErrors: 0, untilMs: 0 };
     this.strikes.set(name, r);
     if (offence === 'stall') r.stalls++;
-    else r.badResults++;
-    const count = r.stalls + r.badResults;
+    else if (offence === 'bad result') r.badResults++;
+    else r.protocolErrors++;
+    const count = r.stalls + r.badResults + r.protocolErrors;
     const kinds = evictions(r);
     if (count >= this.limits.maxStalls) {
       this.ban(name, `${kinds} (cluster.maxStalls)`);
@@ -86,7 +104,8 @@ export class Standing {
     const backoffMs = this.limits.stallBackoffMs * 2 ** (count - 1);
     r.untilMs = Math.max(r.untilMs, now + backoffMs);
     const of = `${count} of ${this.limits.maxStalls}`;
-    return `${r.stalls === 0 || r.badResults === 0 ? `${offence} ${of}` : `eviction ${of} (${kinds})`}: may rejoin in ${backoffMs} ms`;
+    const oneKind = [r.stalls, r.badResults, r.protocolErrors].filter((n) => n > 0).length === 1;
+    return `${oneKind ? `${offence} ${of}` : `eviction ${of} (${kinds})`}: may rejoin in ${backoffMs} ms`;
   }
 
   ban(name: string, why: string): void {
@@ -108,8 +127,9 @@ export class Standing {
   }
 }
 
-/** "2 stalls", "1 bad result", "1 stall and 2 bad results". */
+/** "2 stalls", "1 bad result", "1 stall and 2 bad results", "1 stall, 1 bad result and 1 protocol error". */
 function evictions(r: Strikes): string {
   const of = (n: number, what: string) => (n === 0 ? [] : [`${n} ${what}${n > 1 ? 's' : ''}`]);
-  return [...of(r.stalls, 'stall'), ...of(r.badResults, 'bad result')].join(' and ');
+  const parts = [...of(r.stalls, 'stall'), ...of(r.badResults, 'bad result'), ...of(r.protocolErrors, 'protocol error')];
+  return parts.length > 2 ? `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}` : parts.join(' and ');
 }

@@ -15,7 +15,7 @@ test("a worker whose losses lie past float32's range is dropped at its first res
   const { run, procs, lines, gone, url } = trainWithRogueFirst(config, dir, { minWorkers: 1, mode: 'hugeloss', name: 'liar' });
   try {
     await waitFor('the liar to be dropped', () => gone.has('liar'), 60_000);
-    // Read now: the liar rejoins at once and, at the run's end, leaves again with the coordinator's 4000.
+    // Read now: once its back-off is over the liar rejoins and, at the run's end, may leave again with the coordinator's 4000.
     const firstClose = gone.get('liar');
     procs.push(spawnWorker(url(), dir, 'honest'));
     const r = await run;

@@ -74,3 +74,17 @@ test('at the run\'s end, a stalled worker counts as rejoining in its back-off an
   s.stalled('x', 5000); // banned
   assert.equal(s.rejoining(5500, 6250, none), 1, 'a banned worker is not waited for');
 });
+
+test('a worker closed for breaking the protocol once ready waits a doubling back-off to rejoin, and such evictions count with stalls and bad results against cluster.maxStalls (it used to rejoin at once, every time)', () => {
+  const s = new Standing({ stallBackoffMs: 1000, maxStalls: 3 });
+  assert.equal(s.protocolError('w', 0), 'protocol error 1 of 3: may rejoin in 1000 ms');
+  assert.deepEqual(s.refusal('w', 400), { code: CLOSE.refused, reason: 'broke the protocol 1 time(s): refused for another 600 ms' });
+  assert.equal(s.refusal('w', 1000), null);
+  assert.equal(s.stalled('w', 1000), 'eviction 2 of 3 (1 stall and 1 protocol error): may rejoin in 2000 ms');
+  assert.deepEqual(s.refusal('w', 1500), { code: CLOSE.refused, reason: 'stalled 1 time(s) and broke the protocol 1 time(s): refused for another 1500 ms' });
+  assert.equal(s.badResult('w', 3000), 'refused for the rest of the run after 1 stall, 1 bad result and 1 protocol error');
+  assert.deepEqual(s.refusal('w', 1e9), { code: CLOSE.banned, reason: 'refused for the rest of the run: 1 stall, 1 bad result and 1 protocol error (cluster.maxStalls)' });
+  assert.equal(s.protocolError('x', 0), 'protocol error 1 of 3: may rejoin in 1000 ms');
+  assert.equal(s.protocolError('x', 2000), 'protocol error 2 of 3: may rejoin in 2000 ms');
+  assert.equal(s.protocolError('x', 5000), 'refused for the rest of the run after 3 protocol errors');
+});
