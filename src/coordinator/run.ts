@@ -342,7 +342,10 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
     // Before the pool closes: a ws pool then waits up to 7.25 s for workers to read that the run is
     // over, and a coordinator killed in that wait (SIGKILL, Slurm, the machine) left a run that had
     // trained every epoch without its model.
-    if (over) exported = await exportModel(state.params);
+    if (over) {
+      pool.tellHeldLines?.();
+      exported = await exportModel(state.params);
+    }
     how = over ? 'finished' : 'stopped';
   } catch (err) {
     const diverged = isTrainerError(err, 'E_DIVERGED');

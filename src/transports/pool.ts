@@ -128,6 +128,11 @@ export interface WorkerPool {
   /** Per-worker work done so far. */
   stats(): WorkerStats[];
   /**
+   * The training is over: lines held back about its steps (throttled) are told now, before the
+   * run's last line (its model saved), not when the pool closes after it. Absent: none are held.
+   */
+  tellHeldLines?(): void;
+  /**
    * Ends the pool. `finished`: the run is over (done, or diverged), remote workers exit;
    * `not-started`: stopped or given up before the run began, nothing of it written, remote workers exit with an
    * error; otherwise (stopped, failed, the default) they keep retrying for a coordinator that resumes the run.

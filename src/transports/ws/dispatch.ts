@@ -172,7 +172,7 @@ export class Dispatcher {
     this.job?.reject(err);
   }
 
-  /** The pool closes: what the log has not told yet is told. */
+  /** The training is over, or the pool closes: what the log has not told yet is told. */
   end(): void {
     for (const log of this.slowCopies.values()) log.flush();
     this.slowCopies.clear();

@@ -327,6 +327,10 @@ export class WsPool implements WorkerPool, ConnHost {
     return this.dispatch.evaluate(version, split, chunks);
   }
 
+  tellHeldLines(): void {
+    this.dispatch.end();
+  }
+
   /** Bytes received from and sent to workers so far, closed connections included. */
   wireBytes(): { in: number; out: number } {
     let bytesIn = this.closedBytes.in;
