@@ -64,6 +64,12 @@ export interface ConnHost {
   /** Why this worker (its name and process) may not join now (a ban, a stall backoff), or null; logged by the host. */
   refusal(conn: WorkerConn): { code: number; reason: string } | null;
   log(line: string): void;
+  /**
+   * A line about a join that ends before the worker is ready (it leaves, fails its dataset proof):
+   * one holding the token can make thousands a second, so the host tells them past a burst as one
+   * line an interval.
+   */
+  joinLog(line: string): void;
   /** The worker proved the token (its socket is no longer capped as unauthenticated). */
   onAuthenticated(conn: WorkerConn): void;
   onReady(conn: WorkerConn): void;
@@ -284,7 +290,9 @@ export class WorkerConn {
   private handle(m: Message): void {
     if (m.type === 'leave') {
       // Before the token is proven, the peer's words do not reach the log at all.
-      if (this.state !== 'auth') this.host.log(`worker ${this.id} (${this.name}) leaves: ${loggable(m.reason)}`);
+      const line = `worker ${this.id} (${this.name}) leaves: ${loggable(m.reason)}`;
+      if (this.state === 'joining') this.host.joinLog(line);
+      else if (this.state !== 'auth') this.host.log(line);
       return this.close(1000, 'bye');
     }
     switch (this.state) {
@@ -355,7 +363,7 @@ export class WorkerConn {
     }
     // The sha256 is in the welcome: only the proof shows the worker holds the bytes.
     if (!this.host.checkDatasetProof(this.proofNonce, m.proof)) {
-      this.host.log(`worker ${this.id} (${this.name}) claims the dataset without proof of holding it`);
+      this.host.joinLog(`worker ${this.id} (${this.name}) claims the dataset without proof of holding it`);
       return this.close(CLOSE.protocolError, 'ready without proof of holding the dataset');
     }
     this.backend = m.backend;

@@ -42,6 +42,14 @@ export type { PoolEvent, WorkerInfo, WsPoolOptions } from './pool-types.js';
 
 /** Workers in a row rejecting the welcome, with none ready, that stop the pool (over cluster.noWorkerTimeoutMs at least). */
 const WELCOME_REJECTIONS_TO_STOP = 3;
+/**
+ * Lines about joins that end before the worker is ready: the first JOIN_LINES_BURST of each
+ * JOIN_LINES_EVERY_MS told as they come, the rest counted and told as one line. A token holder joining and leaving in a loop made 1,500 lines
+ * a second (one client, one connection at a time), while honest workers make a few (a backend that
+ * fails to load, a welcome rejected).
+ */
+const JOIN_LINES_BURST = 20;
+const JOIN_LINES_EVERY_MS = 10_000;
 /** Ticks this far apart (at least): the coordinator itself was paused, not its workers silent. */
 const PAUSED_AFTER_MS = 2000;
 
@@ -70,6 +78,8 @@ export class WsPool implements WorkerPool, ConnHost {
   /** Refusals of each worker (WorkerConn.identity), and failed authentications: logged at most every 10 s, with their count. */
   private readonly refusalLogs = new Map<string, ThrottledLog>();
   private readonly authFailures: ThrottledLog;
+  /** Lines about joins that ended before the worker was ready (ConnHost.joinLog). */
+  private readonly joinLines: ThrottledLog;
   /** Workers of another protocol version: anyone who reaches the port can close with that code, so throttled like authentication. */
   private readonly versionMismatches: ThrottledLog;
   private readonly timer: NodeJS.Timeout;
@@ -101,6 +111,12 @@ export class WsPool implements WorkerPool, ConnHost {
     const c = o.config.cluster;
     this.token = o.token;
     this.authFailures = new ThrottledLog(o.log, (count, from) => `${count} connection(s) failed authentication since the last such line, the last from ${from}`);
+    this.joinLines = new ThrottledLog(
+      o.log,
+      (count, line) => (count > 1 ? `${line} (and ${count - 1} more such lines about joins that did not finish, held back)` : line),
+      JOIN_LINES_EVERY_MS,
+      JOIN_LINES_BURST,
+    );
     this.versionMismatches = new ThrottledLog(o.log, (count, line) => (count > 1 ? `${line} (${count} connections of another protocol version since the last such line)` : line));
     this.offer = new JoinOffer(o.config, o.model, o.data, o.normalization);
     this.limits = this.offer.limits;
@@ -231,6 +247,10 @@ export class WsPool implements WorkerPool, ConnHost {
     this.o.log(line);
   }
 
+  joinLog(line: string): void {
+    this.joinLines.note(line);
+  }
+
   onAuthenticated(conn: WorkerConn): void {
     const socket = this.sockets.get(conn);
     if (socket) this.listening.admission.authenticated(socket);
@@ -303,7 +323,7 @@ export class WsPool implements WorkerPool, ConnHost {
     if (conn.closedWhile === 'joining' && conn.closedByPeer && code === CLOSE.protocolError) this.welcomeRejected(conn, reason);
     // A worker that proved the token and left before it was ready (its backend failed to load): the
     // coordinator said nothing, and only the worker's own log told why.
-    else if (conn.closedWhile === 'joining' && !this.closing) this.o.log(`worker ${conn.id} (${conn.name}) left while joining (${code} ${why})`);
+    else if (conn.closedWhile === 'joining' && !this.closing) this.joinLines.note(`worker ${conn.id} (${conn.name}) left while joining (${code} ${why})`);
     this.o.onEvent?.({ kind: 'evicted', worker: conn.id, code, reason });
     if (!member) return;
     this.members.delete(conn);
@@ -401,6 +421,7 @@ export class WsPool implements WorkerPool, ConnHost {
       this.leavingLines = null;
     }
     this.dispatch.end();
+    this.joinLines.flush();
     this.authFailures.flush();
     this.versionMismatches.flush();
     this.dispatch.fail(new TrainerError('E_NO_WORKERS', 'pool closed'));
@@ -429,7 +450,7 @@ export class WsPool implements WorkerPool, ConnHost {
   private welcomeRejected(conn: WorkerConn, reason: string): void {
     if (this.welcomeRejections++ === 0) this.firstRejectionMs = performance.now();
     this.lastRejection = reason || 'no reason given';
-    this.o.log(`worker ${conn.id} (${conn.name}) rejected this coordinator's welcome: ${this.lastRejection}`);
+    this.joinLines.note(`worker ${conn.id} (${conn.name}) rejected this coordinator's welcome: ${this.lastRejection}`);
     this.checkRejections(performance.now());
   }
 

@@ -39,6 +39,7 @@ async function transfer(closeAfter: number | null): Promise<{ lines: string[]; c
     authenticationFailed: () => {},
     refusal: () => null,
     log: (line) => lines.push(line),
+    joinLog: (line) => lines.push(line),
     onAuthenticated: () => {},
     onReady: () => {},
     onMessage: () => {},

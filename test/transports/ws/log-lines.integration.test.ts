@@ -76,6 +76,25 @@ test('a throttled burst: one line at once, and one with the rest of the count wh
   assert.equal(lines[1], '49 since the last such line, the last #50');
 });
 
+test('a throttled log with a burst of 3 tells the first 3 of an interval at once, holds the rest and tells their count when its time comes, then starts a burst again after a quiet interval', async () => {
+  const lines: string[] = [];
+  const log = new ThrottledLog((l) => lines.push(l), (count, last) => `${count}: ${last}`, 300, 3);
+  for (let i = 1; i <= 10; i++) log.note(`#${i}`);
+  assert.deepEqual(lines, ['1: #1', '1: #2', '1: #3']);
+  await waitFor('the rest of the burst told', () => lines.length === 4, 5000);
+  assert.equal(lines[3], '7: #10');
+  // Within the interval that line began: held again.
+  log.note('#11');
+  assert.equal(lines.length, 4);
+  await waitFor('#11 told', () => lines.length === 5, 5000);
+  assert.equal(lines[4], '1: #11');
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  log.note('#12');
+  log.note('#13');
+  assert.deepEqual(lines.slice(5), ['1: #12', '1: #13'], 'a quiet interval: told at once again');
+  log.flush();
+});
+
 test('an event held back and told a while later (flushed at the end of a run) says how long ago it came; one told at once does not', async () => {
   const lines: string[] = [];
   const log = new ThrottledLog((l) => lines.push(l), (count, last) => `${count}: ${last}`, 60_000);
