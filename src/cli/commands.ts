@@ -91,6 +91,8 @@ export interface WorkerArgs {
   retryForMs?: number;
   ca?: string;
   quiet: boolean;
+  /** Internal (`trainer train --procs`): standard input is a pipe from the process that started this worker. */
+  parentPipe?: boolean;
 }
 
 export function workerOptions<T>(y: Argv<T>) {
@@ -107,7 +109,8 @@ export function workerOptions<T>(y: Argv<T>) {
       describe: `give up after this long without a coordinator; 0 = never (default: ${NEVER_JOINED_RETRY_MS / 1000} s until the first join, then never)`,
     })
     .option('ca', { type: 'string', describe: 'CA certificate (PEM) to trust for wss://' })
-    .option('quiet', { type: 'boolean', default: false, describe: 'print only errors' });
+    .option('quiet', { type: 'boolean', default: false, describe: 'print only errors' })
+    .option('parent-pipe', { type: 'boolean', hidden: true });
 }
 
 export interface EvalArgs {

@@ -158,6 +158,34 @@ export function checkCacheDir(dir: string, given: '--cache-dir' | 'TRAINER_CACHE
   }
 }
 
+/** What a `--parent-pipe` worker says when the process that started it is gone. */
+export const PARENT_GONE = 'leaving: the trainer process that started this worker is gone';
+
+/**
+ * `--parent-pipe` (`trainer train --procs` passes it): standard input is a pipe whose other end only
+ * the process that started this worker holds, so its end is that process gone, by any death: a
+ * `trainer train` killed outright (SIGKILL, the OOM killer) cannot reap its workers, and they
+ * retried its coordinator, gone with it, for their --retry-for-ms (10 s). The worker leaves at once, as on a second signal (its dataset temporary
+ * removed), with the status a hangup gives (128 + SIGHUP): what it served is gone. A kernel closes
+ * the pipe at any exit, on Linux and macOS alike; a pid to poll could be reused meanwhile.
+ */
+function leaveWithParent(): void {
+  const gone = () => {
+    // Also with --quiet: an end this process did not choose.
+    process.stderr.write(`${PARENT_GONE}\n`);
+    removeTempsInFlight();
+    process.exit(128 + osConstants.signals.SIGHUP);
+  };
+  const stdin = process.stdin;
+  stdin.once('end', gone);
+  stdin.once('close', gone);
+  stdin.once('error', gone);
+  // Read and dropped: nothing is sent on it, and reading is what sees its end.
+  stdin.on('data', () => {});
+  // The pipe alone keeps no process alive: when this worker is done stays its own to decide.
+  (stdin as { unref?: () => void }).unref?.();
+}
+
 export async function workerCommand(a: WorkerArgs): Promise<void> {
   const url = coordinatorUrl(a.connect, a.ca !== undefined);
   if (a.retryForMs !== undefined && !(Number.isInteger(a.retryForMs) && a.retryForMs >= 0)) {
@@ -190,6 +218,7 @@ export async function workerCommand(a: WorkerArgs): Promise<void> {
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
   endStartSignals();
+  if (a.parentPipe) leaveWithParent();
   try {
     const backend = parseBackend(a.backend);
     // Said at once, not when a coordinator first answers (a worker started by a scheduler waited for one to learn it).

@@ -132,7 +132,8 @@ export interface ProcsOptions {
 
 /** Worker i's command line (without the node binary). */
 export function workerArgv(url: string, ctx: PoolContext, i: number, o: ProcsOptions): string[] {
-  const argv = [MAIN_JS, 'worker', '--connect', url, '--name', `proc${i}`, '--retry-for-ms', '10000'];
+  // --parent-pipe: the worker leaves once this process is gone (its stdin, a pipe from here, ends).
+  const argv = [MAIN_JS, 'worker', '--connect', url, '--name', `proc${i}`, '--retry-for-ms', '10000', '--parent-pipe'];
   const gpus = ctx.config.cluster.gpus;
   const gpu = gpus.length > 0 ? gpus[i % gpus.length] : ctx.config.gpu;
   if (gpu !== null && gpu !== undefined) argv.push('--gpu', String(gpu));
@@ -192,12 +193,17 @@ export function procsPoolFactory(o: ProcsOptions): PoolFactory {
         const start = (i: number, restarts: number) => {
           const child = spawn(process.execPath, workerArgv(url, ctx, i, o), {
             env: { ...process.env, TRAINER_TOKEN: token },
-            stdio: ['ignore', 'ignore', 'pipe'],
+            // Standard input: a pipe only this process holds the other end of. Killed outright
+            // (SIGKILL, the OOM killer), it cannot reap them: they read its end and leave at once,
+            // where they retried its coordinator, gone with it, for 10 s (--retry-for-ms).
+            stdio: ['pipe', 'ignore', 'pipe'],
             // A group of their own: Ctrl-C in a terminal (the foreground group) reached the workers
             // too, they left mid-step, and the run ended E_NO_WORKERS, exit 1, instead of stopping
             // at the next step. This process tells them to go when the pool closes.
             detached: true,
           });
+          // Nothing is written to it: an error here (the worker gone) is its exit's to report.
+          child.stdin?.on('error', () => {});
           let tail = '';
           // A worker's own error line before the run began is held: the run's error says it
           // once (long E_BACKEND texts were printed three times, with the [worker i] lines).
