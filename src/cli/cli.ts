@@ -8,7 +8,7 @@ import { leafPaths } from '../shared/config-values.js';
 import { TrainerError, fail } from '../shared/errors.js';
 import { closest } from '../shared/suggest.js';
 import { COMMANDS, ENV_HELP, type Command } from './commands.js';
-import { checkEnvironment } from './env.js';
+import { checkEnvironment, checkWorkingFolder } from './env.js';
 import { watchOutput } from './output.js';
 import { endStartSignals } from './start-signals.js';
 
@@ -330,6 +330,7 @@ function skipHelpCache(y: Argv): void {
 
 export async function main(argv: string[]): Promise<void> {
   watchOutput();
+  checkWorkingFolder();
   // The help lists the variables and the values they take: a mistyped one did not let it be read.
   const typed = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
   if (!typed.some((a) => a === '--help' || a === '-h' || a === '--version')) checkEnvironment();

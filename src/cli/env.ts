@@ -5,6 +5,7 @@
  * and TRAINER_WARMUP_STEPS=abc or -5 ran no warm-up, without a word. Worker processes and
  * threads inherit the environment of the command that checked it.
  */
+import { existsSync } from 'node:fs';
 import { TrainerError } from '../shared/errors.js';
 import { launcherPid } from './launcher-watch.js';
 
@@ -34,4 +35,23 @@ export function checkEnvironment(env: NodeJS.ProcessEnv = process.env): void {
     throw new TrainerError('E_USAGE', `TRAINER_WARMUP_STEPS must be a whole number of warm-up gradients (0: none), got ${JSON.stringify(steps)}`);
   }
   launcherPid(env);
+}
+
+/**
+ * The folder the command was started in, which relative paths (`runs/`, `data/`, `-c cfg.yaml`) are
+ * read against. One deleted while a shell stayed in it (a clone removed and made again from another
+ * terminal, a CI workspace cleaned under a job) made every command, `--version` included, a bug of
+ * ours: `error E_INTERNAL: ENOENT: no such file or directory, uv_cwd` (yargs asks for it first).
+ */
+export function checkWorkingFolder(env: NodeJS.ProcessEnv = process.env): void {
+  try {
+    process.cwd();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
+    const named = env.PWD !== undefined && env.PWD !== '' ? env.PWD : null;
+    const folder = named === null ? 'the current folder' : `the current folder ${named}`;
+    // A folder of that name made again since is another folder than the one the shell is in.
+    const act = named !== null && existsSync(named) ? ` and made again since: cd to it anew (cd ${JSON.stringify(named)})` : ': cd to a folder that exists';
+    throw new TrainerError('E_IO', `${folder} was deleted (${code})${act}`);
+  }
 }
