@@ -44,6 +44,8 @@ export const note = (quiet: boolean) => (quiet ? () => {} : (line: string) => vo
 export const CLOSED_OUTPUT_EXIT = 141;
 
 let outputClosed = false;
+/** The code of the error that a write to standard output met, other than its reader closing it (watchOutput). */
+let outputError: string | null = null;
 let onOutputClosed: (() => void) | null = null;
 /** The SIGINT, SIGTERM or SIGHUP that asked the run to stop (stopOnSignal), or null for none. */
 let stopSignal: NodeJS.Signals | null = null;
@@ -57,13 +59,28 @@ let stopSignal: NodeJS.Signals | null = null;
  */
 export function watchOutput(): void {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') fail(new TrainerError('E_IO', `cannot write standard output: ${err.code ?? err.message}`));
+    if (err.code !== 'EPIPE') {
+      // In a training run, a write that fails (ENOSPC: `> log` on a full disk) stops it as a closed
+      // pipe does, with a checkpoint, then ends it with E_IO (outputWriteError): it ended the process
+      // at once, and the epoch just printed, whose checkpoint was next, was lost.
+      if (onOutputClosed === null) fail(new TrainerError('E_IO', `cannot write standard output: ${err.code ?? err.message}`));
+      outputError ??= err.code ?? err.message;
+    }
     if (outputClosed) return;
     outputClosed = true;
     if (onOutputClosed) onOutputClosed();
     else process.exit(CLOSED_OUTPUT_EXIT);
   });
   process.stderr.on('error', () => {});
+}
+
+/**
+ * The E_IO of a training run stopped because its standard output could not be written (not closed
+ * by its reader: a full disk, an I/O error), said once the run has stopped; null for none.
+ */
+export function outputWriteError(): TrainerError | null {
+  if (outputError === null) return null;
+  return new TrainerError('E_IO', `cannot write standard output: ${outputError}; the run stopped at a step boundary, its checkpoint written: --resume continues it`);
 }
 
 /** Whether standard output was closed by its reader (watchOutput). */
@@ -135,7 +152,7 @@ export function stopOnSignal(controller: AbortController, beforeNote: () => void
   };
   const onClosed = () => {
     if (controller.signal.aborted) return;
-    note(`\nstandard output was closed: ${stopping()}\n`);
+    note(`\nstandard output ${outputError === null ? 'was closed' : `cannot be written (${outputError})`}: ${stopping()}\n`);
     controller.abort();
   };
   const endLauncherWatch = watchLauncher((pid) => {

@@ -10,7 +10,7 @@ import { runTraining, type RunEnd } from '../coordinator/run.js';
 import type { StepTiming } from '../coordinator/train-loop.js';
 import type { Config } from '../shared/config.js';
 import type { PoolLaunch } from '../transports/create-pool.js';
-import { downloadProgress, isOutputClosed, note, stopOnSignal, stoppedExit } from './output.js';
+import { downloadProgress, isOutputClosed, note, outputWriteError, stopOnSignal, stoppedExit } from './output.js';
 import { createProgress, type Progress } from './progress.js';
 import { TraceRecorder } from './trace.js';
 import { TraceFile } from './trace-file.js';
@@ -41,6 +41,8 @@ export async function trainWatched(w: WatchedRun): Promise<void> {
   let ended: RunEnd = 'failed';
   let traceFile: TraceFile | null = null;
   let trace: TraceRecorder | null = null;
+  // Stopped because standard output could not be written: that error ends the command, once stopped.
+  let stoppedByOutput = false;
   try {
     const config = await claimRunFolder(w.resolved, w.start, note(w.quiet));
     if (w.trace !== undefined) {
@@ -86,6 +88,7 @@ export async function trainWatched(w: WatchedRun): Promise<void> {
       onOver: (outcome) => {
         ended = outcome === 'finished' || outcome === 'already-finished' ? 'finished' : 'stopped';
         if (outcome === 'stopped' || outcome === 'not-started') process.exitCode = stoppedExit(outcome);
+        stoppedByOutput = outcome === 'stopped' && outputWriteError() !== null;
         signals.over();
       },
       ...(download ? { onDownloadProgress: download } : {}),
@@ -112,6 +115,8 @@ export async function trainWatched(w: WatchedRun): Promise<void> {
         if (w.json) process.stdout.write(`${JSON.stringify(m)}\n`);
       },
     });
+    const unwritten = outputWriteError();
+    if (stoppedByOutput && unwritten !== null) throw unwritten;
   } finally {
     // On the workers' port it was shown before the pool closed (beforePoolClose).
     if (dash?.served) await dash.end(ended);
