@@ -7,8 +7,15 @@
  * them over.
  */
 import './no-inspector.js';
+import { fail, openFilesError } from '../shared/errors.js';
 import { answerStartSignals } from './start-signals.js';
 
 answerStartSignals();
 
-await import('./cli.js');
+try {
+  await import('./cli.js');
+} catch (err) {
+  // Node loads the modules' files many at once: a low `ulimit -n` met here was a stack trace.
+  if (openFilesError(err) === null) throw err;
+  fail(err);
+}

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /**
  * One error type for everything a user can get wrong or the world can break.
  * The code is stable (tests and scripts match on it); the message is one line
@@ -80,6 +82,33 @@ export function isTrainerError(err: unknown, code?: ErrorCode): err is TrainerEr
   return err instanceof TrainerError && (code === undefined || err.code === code);
 }
 
+/** The soft limit on open files of this process (`ulimit -n`), from Linux's /proc; null where unknown. */
+function openFilesLimit(): number | null {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * E_IO for a process out of file descriptors, from the error (or a thread's first line) that met it;
+ * null for any other error. A low `ulimit -n` (a container's, a CI runner's, a shell's) stopped any
+ * command with a Node stack trace while its modules loaded, `E_BACKEND: EMFILE ...` while the
+ * compute threads did, and E_INTERNAL later: none said that the limit was what to change.
+ */
+export function openFilesError(err: unknown): TrainerError | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  const text = typeof err === 'string' ? err : err instanceof Error ? err.message : '';
+  const which = code === 'EMFILE' || /^(?:E_\w+: )?EMFILE\b/.test(text) ? 'EMFILE' : code === 'ENFILE' || /^(?:E_\w+: )?ENFILE\b/.test(text) ? 'ENFILE' : null;
+  if (which === null) return null;
+  if (which === 'ENFILE') return new TrainerError('E_IO', 'too many open files on this machine (ENFILE: the system-wide limit is reached): close other programs, or raise fs.file-max');
+  const limit = openFilesLimit();
+  const now = limit === null ? '' : ` of ${limit}`;
+  return new TrainerError('E_IO', `too many open files (EMFILE): this process reached its limit${now} (ulimit -n); raise it, e.g. ulimit -n 4096, and run again`);
+}
+
 /** One line for a person: `E_CODE: message`, or the first line of an unknown error. */
 export function describeError(err: unknown): string {
   if (err instanceof TrainerError) return `${err.code}: ${err.message}`;
@@ -92,6 +121,12 @@ export function describeError(err: unknown): string {
  * on stderr, the stack of an internal error too with TRAINER_DEBUG=1, and the error's exit status.
  */
 export function fail(err: unknown): never {
+  const limit = isTrainerError(err) ? null : openFilesError(err);
+  if (limit !== null) {
+    process.stderr.write(`error ${describeError(limit)}\n`);
+    if (process.env.TRAINER_DEBUG === '1') process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+    process.exit(limit.exitCode);
+  }
   process.stderr.write(`error ${describeError(err)}\n`);
   if (!isTrainerError(err) && process.env.TRAINER_DEBUG === '1') process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
   process.exit(isTrainerError(err) ? err.exitCode : EXIT_CODES.E_INTERNAL);
