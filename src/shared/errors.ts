@@ -109,6 +109,41 @@ export function openFilesError(err: unknown): TrainerError | null {
   return new TrainerError('E_IO', `too many open files (EMFILE): this process reached its limit${now} (ulimit -n); raise it, e.g. ulimit -n 4096, and run again`);
 }
 
+/** The soft limit on this process's address space (`ulimit -v`) in bytes, from Linux's /proc; null where unlimited or unknown. */
+export function addressSpaceLimit(): number | null {
+  try {
+    const m = /^Max address space\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What a limit on the address space (`ulimit -v`: SGE's h_vmem, a login's limits.conf) does to
+ * WebAssembly, said where a wasm memory could not be made: V8 reserves about 10 GB of address space
+ * for each (its guard regions), several in each compute thread, whatever the run's size. Empty where
+ * no limit is set.
+ */
+export function addressSpaceNote(): string {
+  const limit = addressSpaceLimit();
+  if (limit === null) return '';
+  const gb = (limit / 2 ** 30).toFixed(limit < 2 ** 30 ? 2 : 0);
+  return `this process may use only ${gb} GiB of address space (ulimit -v ${Math.floor(limit / 1024)}), and WebAssembly reserves about 10 GiB of it for each memory, several in each compute thread: remove the limit (ulimit -v unlimited) or raise it`;
+}
+
+/**
+ * E_BACKEND for a WebAssembly memory that could not be made (`WebAssembly.Memory(): could not
+ * allocate memory`, `Out of memory: Cannot allocate Wasm memory`), with the address-space limit
+ * that caused it where one is set; null for any other error. It was E_INTERNAL, a bug of ours.
+ */
+export function wasmMemoryError(err: unknown): TrainerError | null {
+  const text = typeof err === 'string' ? err : err instanceof Error ? err.message : '';
+  if (!/WebAssembly\.\w+\(\): (?:could not allocate memory|Out of memory)/.test(text)) return null;
+  const why = addressSpaceNote();
+  return new TrainerError('E_BACKEND', `WebAssembly could not reserve its memory (${text.split('\n')[0]}): ${why || 'this machine is out of memory'}`);
+}
+
 /** One line for a person: `E_CODE: message`, or the first line of an unknown error. */
 export function describeError(err: unknown): string {
   if (err instanceof TrainerError) return `${err.code}: ${err.message}`;
@@ -121,7 +156,7 @@ export function describeError(err: unknown): string {
  * on stderr, the stack of an internal error too with TRAINER_DEBUG=1, and the error's exit status.
  */
 export function fail(err: unknown): never {
-  const limit = isTrainerError(err) ? null : openFilesError(err);
+  const limit = isTrainerError(err) ? null : (openFilesError(err) ?? wasmMemoryError(err));
   if (limit !== null) {
     process.stderr.write(`error ${describeError(limit)}\n`);
     if (process.env.TRAINER_DEBUG === '1') process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);

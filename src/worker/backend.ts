@@ -13,7 +13,7 @@ import * as tf from './tf.js';
 import type { BackendName } from '../shared/config.js';
 import { webGpuKind } from '../shared/backend-kind.js';
 import { takesGpu } from '../shared/gpu-backends.js';
-import { TrainerError } from '../shared/errors.js';
+import { TrainerError, addressSpaceNote, wasmMemoryError } from '../shared/errors.js';
 import type { WebGpuAdapter } from './webgpu.js';
 import { wasmSimdOff } from './kernels/wasm-heap.js';
 
@@ -254,9 +254,12 @@ export async function selectBackend(
     try {
       await loader.loadWasm();
       if (await loader.setBackend('wasm')) return { name: 'wasm', tfBackend: 'wasm', detail: nativeNote, kind: wasmKind(), gpu: false };
-      throw new Error('the wasm backend did not initialise');
+      // tfjs prints why on its own ("failed to asynchronously prepare wasm: RangeError: ... Out of
+      // memory") and only says false here: an address-space limit is the usual cause, and is named.
+      const limited = addressSpaceNote();
+      throw new Error(`the wasm backend did not initialise${limited ? `; ${limited}` : ''}`);
     } catch (err) {
-      if (requested === 'wasm') throw new TrainerError('E_BACKEND', `backend wasm did not load: ${firstLine(err)}`);
+      if (requested === 'wasm') throw wasmMemoryError(err) ?? new TrainerError('E_BACKEND', `backend wasm did not load: ${firstLine(err)}`);
     }
   }
 

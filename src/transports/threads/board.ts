@@ -15,7 +15,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import { TrainerError, openFilesError, type ErrorCode } from '../../shared/errors.js';
+import { TrainerError, openFilesError, wasmMemoryError, type ErrorCode } from '../../shared/errors.js';
 import { CTRL, E, ENTRY_INTS, ERROR_BYTES, FAULT_CODE, H, HINT_INTS, KIND, R, RESULT_FLOATS, S, STAT_STRIDE, STATE, type Fault, type ThreadInit, type ThreadMessage, type ThreadStart } from './messages.js';
 
 /** The thread entry. */
@@ -422,7 +422,7 @@ export class ThreadBoard {
         clearTimeout(timer);
         this.threads.delete(id);
         // A thread out of file descriptors (it opens its modules' files) is the limit's E_IO, not the backend's.
-        if (!t.ready) reject(failure ? (openFilesError(failure) ?? new TrainerError(failureCode, failure)) : new TrainerError('E_WORKER_LOST', `a compute thread exited with code ${code} while starting`));
+        if (!t.ready) reject(failure ? (openFilesError(failure) ?? wasmMemoryError(failure) ?? new TrainerError(failureCode, failure)) : new TrainerError('E_WORKER_LOST', `a compute thread exited with code ${code} while starting`));
         this.lost(t, `thread exited with code ${code}${failure ? ` (${failure.split('\n')[0]})` : ''}`);
         exited();
       });
