@@ -86,6 +86,11 @@ export interface ProgressOptions {
   json: boolean;
   /** Whether `out` was closed by its reader: result lines then go to `stream`, so the run's end is still told. */
   outClosed?: () => boolean;
+  /**
+   * A terminal that takes no escape sequences (default: TERM=dumb, as Emacs' shell and compilation
+   * buffers and some CI log viewers set it): the bar is cleared by overwriting it with spaces.
+   */
+  plain?: boolean;
   /** Least time between two redraws of the bar, ms (default 100: at most ~10 per second). */
   minRedrawMs?: number;
   now?: () => number;
@@ -112,8 +117,12 @@ export function createProgress(o: ProgressOptions): Progress {
   const now = o.now ?? (() => performance.now());
   let shown = false;
   let lastDraw = -Infinity;
+  // On TERM=dumb, CLEAR_LINE's escape sequence was shown as it is (`^[[2K` before every redraw).
+  const plain = o.plain ?? process.env.TERM === 'dumb';
+  let drawnLength = 0;
+  const erase = () => (plain ? `\r${' '.repeat(drawnLength)}\r` : CLEAR_LINE);
   const clear = () => {
-    if (shown) stream.write(CLEAR_LINE);
+    if (shown) stream.write(erase());
     shown = false;
   };
   const to = (s: ProgressStream) => (line: string) => {
@@ -132,7 +141,9 @@ export function createProgress(o: ProgressOptions): Progress {
           // The epoch's last step is drawn regardless, so the bar ends full.
           if (t - lastDraw < minRedrawMs && s.stepInEpoch !== s.stepsInEpoch) return;
           lastDraw = t;
-          stream.write(`${shown ? CLEAR_LINE : ''}${renderProgress(progressView(s, o.epochs), stream.columns || 80)}`);
+          const line = renderProgress(progressView(s, o.epochs), stream.columns || 80);
+          stream.write(`${shown ? erase() : ''}${line}`);
+          drawnLength = line.length;
           shown = true;
         }
       : undefined,
