@@ -170,15 +170,21 @@ const DASHED_VALUE = /^-(?:\.?[0-9]|Infinity$)/;
  * it, `--threads=-1e3`, as yargs reads it: the option's check then says what is wrong with it.
  */
 function dashedValuesJoined(command: string, args: readonly string[]): string[] {
-  const taking = declaredOptions((COMMANDS[command] as Command).options)
-    .filter((o) => o.type !== 'boolean')
-    .flatMap((o) => [o.name, camel(o.name), ...[o.alias ?? []].flat()].map((n) => (n.length === 1 ? `-${n}` : `--${n}`)));
+  const declared = declaredOptions((COMMANDS[command] as Command).options);
+  const spellings = (o: DeclaredOption) => [o.name, camel(o.name), ...[o.alias ?? []].flat()].map((n) => (n.length === 1 ? `-${n}` : `--${n}`));
+  const taking = declared.filter((o) => o.type !== 'boolean').flatMap(spellings);
+  // A name or path that starts with a dash (`--run -dash`, `-c -h.yaml`) was read as short flags:
+  // `-dash` as -d -a -s -h, so `trainer eval --run -dash --json` printed the help, exit 0, and
+  // `--run -xyz` was "unknown option -x; ...". A word after an option that takes a value is that
+  // value, as getopt takes it, unless it is itself one of the command's one-letter flags (`-h`).
+  const short = new Set(['-h', ...declared.flatMap(spellings).filter((s) => !s.startsWith('--'))]);
+  const isValue = (next: string) => (DASHED_VALUE.test(next) && !NEGATIVE.test(next)) || (/^-[^-]./.test(next) && !short.has(next) && !NEGATIVE.test(next));
   const end = args.includes('--') ? args.indexOf('--') : args.length;
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const token = args[i] as string;
     const next = args[i + 1];
-    if (i + 1 < end && taking.includes(token) && next !== undefined && DASHED_VALUE.test(next) && !NEGATIVE.test(next)) {
+    if (i + 1 < end && taking.includes(token) && next !== undefined && isValue(next)) {
       out.push(`${token}=${next}`);
       i++;
     } else out.push(token);
