@@ -41,8 +41,8 @@ export async function coordinatorCommand(a: CoordinatorArgs, overrides: Record<s
   const over: Record<string, unknown> = copyConfig(overrides);
   const cluster = (over.cluster ??= {}) as Record<string, unknown>;
   cluster.transport = 'ws';
-  // [::1] as in a URL: the address inside (it was "needs a shared token", not being a loopback address as written).
-  if (a.host !== undefined) cluster.host = a.host.replace(/^\[(.+)\]$/, '$1');
+  // [::1] as in a URL is taken as the address inside by the config's validation (clusterHost).
+  if (a.host !== undefined) cluster.host = a.host;
   if (a.port !== undefined) cluster.port = a.port;
   if (a.backend !== undefined) over.backend = a.backend;
   // Flags checked before the run's folder is claimed or anything starts.

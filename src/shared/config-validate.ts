@@ -3,6 +3,7 @@
  * schema of single keys cannot make): each refusal is one E_CONFIG line naming the key path and
  * quoting the bad value, made with the flags, before any data loads or worker starts.
  */
+import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { CIFAR10_CLASSES } from '../data/cifar-format.js';
@@ -71,6 +72,7 @@ export function validateConfig(raw: unknown): Config {
   if (c.cluster.tls.cert !== null) c.cluster.tls.cert = homePath('cluster.tls.cert', c.cluster.tls.cert);
   if (c.cluster.tls.key !== null) c.cluster.tls.key = homePath('cluster.tls.key', c.cluster.tls.key);
   checkDataUrl(c.data.url);
+  c.cluster.host = clusterHost(c.cluster.host);
   // Checked with the flags (it was E_DATA, exit 1, once the data loaded: a retryable failure to a scheduler).
   const classes = c.data.classes ?? [];
   for (const [i, name] of classes.entries()) {
@@ -227,6 +229,35 @@ function checkDataUrl(url: string): void {
   }
   const why = parsed.port === '0' ? 'port 0 is no port to connect to' : hostNameFault(parsed.hostname);
   if (why !== null) throw new TrainerError('E_CONFIG', `data.url ${quote(hideCredentials(url))}: ${why}`);
+}
+
+/**
+ * cluster.host as the listen call takes it: an IPv6 address in brackets (`[::1]`, as a URL and a
+ * worker's --connect write it) without them, and E_CONFIG for a value that is no address or name.
+ * Given as a config key (YAML, --cluster.host), `[::1]` was "needs a shared token" (not seen as
+ * loopback), and with a token "cannot listen for workers on [[::1]]:0: ... ENOTFOUND"; a port or
+ * a scheme in it (`hostA:9000`, `ws://127.0.0.1`) was also called a name that does not resolve,
+ * once the data had loaded, or "needs a shared token", neither saying the port goes in cluster.port.
+ */
+function clusterHost(host: string): string {
+  const inBrackets = /^\[(.+)\]$/.exec(host)?.[1];
+  if (inBrackets !== undefined && isIP(inBrackets) === 6) return inBrackets;
+  if (isIP(host) !== 0) return host;
+  const fault = (why: string) => new TrainerError('E_CONFIG', `cluster.host ${quote(host)} ${why}`);
+  const url = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(host);
+  const authority = url?.[1] ?? host;
+  const withPort = /^(\[[^\]]*\]|[^:[\]]*):(\d+)$/.exec(authority);
+  const name = withPort?.[1] ?? authority;
+  const alone = `${name !== '' ? `--host ${name} ` : ''}and the port in cluster.port (--port${withPort ? ` ${withPort[2]}` : ''})`;
+  if (url !== null) throw fault(`is a URL: give the address or name to listen on alone, ${alone}`);
+  if (withPort !== null) throw fault(`holds a port: give the address or name alone, ${alone}`);
+  // A name of letters, digits, '-', '_' and dots (or an IPv4-looking one, which the listen call judges).
+  if (!/^[a-z0-9_.-]+$/i.test(host)) {
+    throw fault('is not an IP address or a host name (an IPv6 address goes bare or in brackets: ::1 or [::1]; all for every address)');
+  }
+  const why = hostNameFault(host);
+  if (why !== null) throw new TrainerError('E_CONFIG', `cluster.host ${quote(host)}: ${why}`);
+  return host;
 }
 
 /** What is wrong with a URL's host name, or null (IP addresses pass: the URL parser checked them). */

@@ -4,6 +4,7 @@
 import './atomic-file-temps-in-flight.unit.js';
 import './backend-kind.unit.js';
 import './config-alias-loop.unit.js';
+import './config-cluster-host.unit.js';
 import './config-cluster-limits.unit.js';
 import './config-file-encoding.unit.js';
 import './config-float32-step.unit.js';
