@@ -12,8 +12,12 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 
-/** One line, without the URL (the caller names it), ending with what to do. */
-export function describeConnectError(err: unknown, url: string): string {
+/**
+ * One line, without the URL (the caller names it), ending with what to do. `caGiven`: the worker
+ * has --ca, so an untrusted certificate is not one it lacks trust for but one its --ca does not
+ * vouch for (it was told to give --ca FILE, which it had).
+ */
+export function describeConnectError(err: unknown, url: string, caGiven = false): string {
   const { host, hostPort, secure } = parts(url);
   const e = err as (Error & { code?: unknown }) | null | undefined;
   const code = typeof e?.code === 'string' ? e.code : '';
@@ -36,7 +40,9 @@ export function describeConnectError(err: unknown, url: string): string {
     case 'UNABLE_TO_GET_ISSUER_CERT':
     case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
     case 'CERT_UNTRUSTED':
-      return `TLS certificate not trusted (${message})${tag}: give the coordinator's certificate, or the CA that signed it, with --ca FILE`;
+      return caGiven
+        ? `TLS certificate not trusted (${message})${tag}: the --ca given is neither this certificate nor the CA that signed it (another coordinator's, or an older one?): give the coordinator's cluster.tls.cert, or its CA's`
+        : `TLS certificate not trusted (${message})${tag}: give the coordinator's certificate, or the CA that signed it, with --ca FILE`;
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
       return `TLS certificate does not name ${host}${tag}: connect with a name or address listed in its subjectAltName, or reissue it with this one`;
     case 'CERT_HAS_EXPIRED':

@@ -103,7 +103,7 @@ async function reconnecting(o: WsWorkerOptions, compute: WorkerCompute): Promise
     }
     if (o.signal?.aborted) return;
     // Said once per cause: the same refusal every 5 s tells nothing new.
-    let cause = opened ? `link to ${o.url} lost (${end.why})` : `cannot connect to ${o.url}: ${describeConnectError(error, o.url)}`;
+    let cause = opened ? `link to ${o.url} lost (${end.why})` : `cannot connect to ${o.url}: ${describeConnectError(error, o.url, o.ca !== undefined)}`;
     if (!opened && (error as { code?: unknown } | null)?.code === 'ECONNRESET' && o.url.startsWith('ws:')) {
       // A plain server that resets a new connection at once is a coordinator refusing it for now.
       // A TLS server answers ws:// the same way every time: said once, not retried (a Slurm job's
