@@ -106,6 +106,13 @@ export class Admission {
   /** Plain HTTP clients: a request came on the socket. */
   private readonly http = new Capped();
   private readonly refusals: ThrottledLog;
+  /**
+   * Sockets this side cut, and why: a TLS socket whose raw socket is cut mid-handshake reports it
+   * as a failed handshake (the peer "closed the connection"), which the workers' port logged as a
+   * worker that does not trust the certificate, naming --ca, for a socket refused at a cap (logged
+   * as such already) or one cut for sending no handshake in time (a port scan, a stalled client).
+   */
+  private readonly cut = new WeakMap<Socket, 'refused' | 'timed out'>();
   readonly budget: number;
 
   constructor(
@@ -120,6 +127,11 @@ export class Admission {
     // after handshakeTimeoutMs counts from its last answer. A page polling every second over
     // keep-alive had its socket reset every 10 s, requests in flight with it.
     server.on('request', (req: { socket: Socket }, res: { once(event: 'close', f: () => void): unknown }) => this.asked(req.socket, res));
+  }
+
+  /** Whether this side cut `socket` (the raw socket a connection was accepted as): refused at a cap, or timed out. */
+  cutHere(socket: Socket): 'refused' | 'timed out' | undefined {
+    return this.cut.get(socket);
   }
 
   /** Sockets open now, across every guarded server of the process. */
@@ -152,6 +164,7 @@ export class Admission {
       this.pending.remove(key);
       const why = this.http.full(first.address, this.limits, 'plain HTTP connections');
       if (why !== null) {
+        this.cut.set(socket, 'refused');
         socket.destroy();
         return this.refusals.note(why);
       }
@@ -200,6 +213,7 @@ export class Admission {
         ? `${shared.open - 1} sockets open, the most that fit under the open-file limit`
         : this.pending.full(address, this.limits, 'unauthenticated connections');
     if (why !== null) {
+      this.cut.set(socket, 'refused');
       socket.destroy();
       return this.refusals.note(why);
     }
@@ -215,6 +229,7 @@ export class Admission {
       p.timer.unref();
       return;
     }
+    this.cut.set(socket, 'timed out');
     socket.destroy();
   }
 

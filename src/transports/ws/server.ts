@@ -215,9 +215,18 @@ export async function listen(o: ListenOptions): Promise<Listening> {
     });
     server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
       const parent = (socket as TLSSocket & { _parent?: unknown })._parent;
-      const address = socket.remoteAddress ?? (parent instanceof Socket ? peers.get(parent) : undefined);
+      const raw = parent instanceof Socket ? parent : socket;
+      // Cut here, not failed by the client: one refused at a cap is logged as refused already, and
+      // one cut at the handshake timeout was blamed on a worker that does not trust the certificate.
+      const cut = admission.cutHere(raw);
+      if (cut === 'refused') return;
+      const address = socket.remoteAddress ?? peers.get(raw);
       const from = address === undefined ? '' : `from ${urlHost(address)}: `;
-      failed.note(`${from}${handshakeFailure(err)}`);
+      const why =
+        cut === 'timed out'
+          ? `no handshake within cluster.handshakeTimeoutMs (${limits.handshakeTimeoutMs} ms), so cut here (a client that connects and sends nothing, or too little: a port scan, a stalled link)`
+          : handshakeFailure(err);
+      failed.note(`${from}${why}`);
     });
   }
   const wss = new WebSocketServer({ server, maxPayload: MAX_FRAME_BYTES_BEFORE_READY, perMessageDeflate: false, clientTracking: true });
