@@ -101,7 +101,7 @@ export function workerOptions<T>(y: Argv<T>) {
     .option('gpu', { type: 'number', describe: 'GPU to compute on: CUDA device for tensorflow-gpu, N-th hardware adapter for webgpu (auto tries both)' })
     .option('threads', { type: 'string', describe: 'compute threads behind this one connection, or auto (one per CPU this process may use, within a container\'s CPU quota): one copy of the dataset and weights per machine (default 1)' })
     .option('backend', { type: 'string', describe: `${BACKENDS.join(' | ')} (default: the run's backend, once a coordinator answers; one given here loads at start)` })
-    .option('token', { type: 'string', describe: 'shared token (default TRAINER_TOKEN)' })
+    .option('token', { type: 'string', describe: 'shared token (default TRAINER_TOKEN; a flag is visible to every user of the machine in ps, the variable is not)' })
     .option('name', { type: 'string', describe: 'name in the coordinator log (default host:pid)' })
     .option('cache-dir', { type: 'string', describe: 'dataset cache (default $TRAINER_CACHE_DIR, else $XDG_CACHE_HOME/trainer, else ~/.cache/trainer)' })
     .option('retry-for-ms', {
