@@ -4,8 +4,9 @@
  * (`all`: every IPv6 and IPv4 address, as the workers' port),
  * answering the dashboard's paths and 404 to anything else.
  */
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
 import { listenError, tlsMaterial, type RequestHandler } from '../transports/ws/server.js';
 import { Admission } from '../transports/ws/admission.js';
 import { bindServer, type Bound } from '../transports/ws/bind.js';
@@ -44,6 +45,14 @@ export async function serveDashboard(
   } else {
     server = createHttpServer(onRequest);
   }
+  // A worker pointed at this port (the dashboard's number given as the workers'): a WebSocket
+  // request got the page, 200, and the worker said "answered HTTP 200, not a WebSocket: not a
+  // trainer coordinator (protocol mismatch)". 421 (this server is not the one for it) is what it
+  // names as this mix-up (connect-error.ts).
+  server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
+    const body = 'trainer dashboard: this is the dashboard\'s own port (--status-port); workers connect to the coordinator\'s port (cluster.port)\n';
+    socket.end(`HTTP/1.1 421 Misdirected Request\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
   // Idle and excess sockets are cut as on the workers' port: nobody authenticates here.
   const { maxUnauthenticated, maxUnauthenticatedPerAddress, handshakeTimeoutMs } = DEFAULT_CONFIG.cluster;
   new Admission(server, { maxUnauthenticated, maxUnauthenticatedPerAddress, handshakeTimeoutMs }, () => {});

@@ -51,6 +51,9 @@ export function describeConnectError(err: unknown, url: string, caGiven = false)
   }
   if (metPlainServer(err, url)) return `${plainServerHint(url)}${tag}`;
   const http = /Unexpected server response: (\d+)/.exec(message);
+  if (http?.[1] === '421') {
+    return `${hostPort} answered HTTP 421 (misdirected), as a trainer dashboard's own port (--status-port) does: connect to the coordinator's workers' port (cluster.port, --port) instead`;
+  }
   if (http) {
     return `${hostPort} answered HTTP ${http[1]}, not a WebSocket: not a trainer coordinator (protocol mismatch), or a proxy in between (check the port)`;
   }
