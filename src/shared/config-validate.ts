@@ -257,7 +257,8 @@ function clusterHost(host: string): string {
   }
   const why = hostNameFault(host);
   if (why !== null) throw new TrainerError('E_CONFIG', `cluster.host ${quote(host)}: ${why}`);
-  return host;
+  // Names are case-blind: LOCALHOST (or ALL) was a name to resolve, and without a token "needs a shared token".
+  return host.toLowerCase();
 }
 
 /** What is wrong with a URL's host name, or null (IP addresses pass: the URL parser checked them). */

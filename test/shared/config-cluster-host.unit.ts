@@ -8,7 +8,10 @@ const hostOf = async (host: string) => (await resolveConfig(undefined, { cluster
 test('cluster.host takes an IPv6 address in brackets as the address inside, as --host does; as a config key it was kept as written', async () => {
   assert.equal(await hostOf('[::1]'), '::1');
   assert.equal(await hostOf('[fd00::5]'), 'fd00::5');
-  for (const kept of ['::1', '::', '127.0.0.1', '0.0.0.0', 'all', 'localhost', 'hostA', 'node-1.example.com', 'host_a']) assert.equal(await hostOf(kept), kept);
+  // In any case, as a resolver reads a name: LOCALHOST was not loopback ("needs a shared token"), ALL not every address.
+  assert.equal(await hostOf('LOCALHOST'), 'localhost');
+  assert.equal(await hostOf('All'), 'all');
+  for (const kept of ['::1', '::', '127.0.0.1', '0.0.0.0', 'all', 'localhost', 'hosta', 'node-1.example.com', 'host_a']) assert.equal(await hostOf(kept), kept);
 });
 
 test('cluster.host with a port or a scheme is E_CONFIG saying the port goes in cluster.port; it was a name that does not resolve, or "needs a shared token"', async () => {
