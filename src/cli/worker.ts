@@ -33,15 +33,29 @@ export function coordinatorUrl(connect: string, tls = false): string {
   // [fd00::5]9000, [::1]x:9000: said as a bad port (the part after the last colon) before.
   const afterBracket = (hostPort: string) => /^\[[^\]]*\][^:]/.test(hostPort);
   const BRACKET_COLON = ' (a colon between the ] and the port: [fd00::5]:9000)';
+  // `[::1:9000`, `[::1`: said as a bad port (the part after the last colon), or no port.
+  const UNCLOSED = ' (a ] closes the IPv6 address: [fd00::5]:9000)';
+  const unclosed = (hostPort: string) => hostPort.startsWith('[') && !hostPort.includes(']');
+  // `all` is a coordinator's way to listen on every address (--host all), not a name to dial: it was
+  // looked up, "host not found: all", and retried for a minute.
+  const refuseAll = (host: string) => {
+    if (host.toLowerCase() !== 'all') return;
+    throw new TrainerError(
+      'E_USAGE',
+      `--connect ${connect}: all is how a coordinator listens on every address (--host all), not an address to reach it at: give the name or address of the coordinator's machine`,
+    );
+  };
   if (/^wss?:\/\//i.test(connect)) {
     // Checked here: the socket library threw "Invalid URL" (E_INTERNAL) for these, and took port 0.
     const authority = /^wss?:\/\/([^/?#]*)/i.exec(connect)?.[1] ?? '';
     if (authority.includes('@')) throw bad(NO_CREDENTIALS);
     if (!authority.startsWith('[') && authority.indexOf(':') !== authority.lastIndexOf(':')) throw manyColons(authority);
     if (afterBracket(authority)) throw bad(BRACKET_COLON);
+    if (unclosed(authority)) throw bad(UNCLOSED);
     const hostPort = /^(\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(authority);
     if (!hostPort?.[1]) throw bad(' (no host)');
     if (hostPort[2] === '') throw bad(' (no port after the colon)');
+    refuseAll(hostPort[1]);
     if (hostPort[2] !== undefined && !(/^\d{1,5}$/.test(hostPort[2]) && Number(hostPort[2]) >= 1 && Number(hostPort[2]) <= 65535)) throw bad(PORT_RANGE);
     let url: URL;
     try {
@@ -65,6 +79,7 @@ export function coordinatorUrl(connect: string, tls = false): string {
   if (!m) {
     if (!connect.includes('[') && connect.indexOf(':') !== connect.lastIndexOf(':')) throw manyColons(connect);
     if (afterBracket(connect)) throw bad(BRACKET_COLON);
+    if (unclosed(connect)) throw bad(UNCLOSED);
     const colon = connect.lastIndexOf(':');
     // `--connect 9000` (the port alone) read as a host named 9000 with "no port", which it has.
     if (/^\d+$/.test(connect)) throw bad(` (a port alone: give the coordinator's host too, HOST:${connect})`);
@@ -75,6 +90,7 @@ export function coordinatorUrl(connect: string, tls = false): string {
     throw bad(PORT_RANGE);
   }
   if (Number(m[2]) > 65535 || Number(m[2]) === 0) throw bad(PORT_RANGE);
+  refuseAll(m[1] ?? '');
   const url = `${tls ? 'wss' : 'ws'}://${m[1]}:${m[2]}`;
   // A host the URL parser refuses ([zz], a|b) was E_INTERNAL "Invalid URL" from the socket library.
   if (!URL.canParse(url)) throw bad(' (not a host name or address)');
