@@ -96,6 +96,11 @@ export interface RunSignals {
    * command's status, as over's does: there is no next step to stop at, nor anything to lose.
    */
   finished(): void;
+  /**
+   * The run's last step is done: its evaluation and model are left, and a stop now does not stop
+   * it (there is no step boundary left to stop at): it finishes, in seconds.
+   */
+  lastStep(): void;
   /** The run is over (more than once is once): a signal from now on exits at once, with the status the command set. */
   over(): void;
 }
@@ -121,9 +126,13 @@ export function stopOnSignal(controller: AbortController, beforeNote: () => void
   let signalled = false;
   // After the last step, "stopping at the next step" was said of a run that had none left.
   let trained = false;
+  let lastStepDone = false;
   const stopping = (already = false) => {
     const a = already ? 'already ' : '';
-    return trained ? `training is finished, its model saved: ${a}ending` : `${a}stopping at the next step`;
+    if (trained) return `training is finished, its model saved: ${a}ending`;
+    // It then finished and exited 0, model saved, after saying it would stop at a step it never took.
+    if (lastStepDone) return `the last step is done: ${a}finishing (its last evaluation and the model are left)`;
+    return `${a}stopping at the next step`;
   };
   let firstSignalMs = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -186,7 +195,10 @@ export function stopOnSignal(controller: AbortController, beforeNote: () => void
   const finished = () => {
     trained = true;
   };
-  return { finished, over };
+  const lastStep = () => {
+    lastStepDone = true;
+  };
+  return { finished, lastStep, over };
 }
 
 /**

@@ -95,6 +95,7 @@ export async function trainWatched(w: WatchedRun): Promise<void> {
       // Written and synced with each checkpoint: a process killed after one leaves the trace up to it.
       ...(tf ? { beforeCheckpoint: () => tf.sync() } : {}),
       onStep: (s) => {
+        if (s.epoch + 1 === config.train.epochs && s.stepInEpoch === s.stepsInEpoch) signals.lastStep();
         live.onStep?.(s);
         d?.onStep(s);
       },
