@@ -17,7 +17,7 @@ import WebSocketClient, { WebSocketServer, type WebSocket } from 'ws';
 import { authMac, newNonce } from '../../../src/transports/ws/auth.js';
 import { decodeMessage } from '../../../src/transports/ws/decode.js';
 import { encodeMessage } from '../../../src/transports/ws/encode.js';
-import { PROTOCOL_VERSION, type MessageOf } from '../../../src/transports/ws/protocol.js';
+import { CLOSE, PROTOCOL_VERSION, type Message, type MessageOf } from '../../../src/transports/ws/protocol.js';
 import { datasetProof, sha256Hex } from '../../../src/transports/ws/wire-dataset.js';
 import { getModel } from '../../../src/worker/model.js';
 import { quietLog, smallConfig } from '../../helpers.js';
@@ -417,4 +417,67 @@ export async function rawWorker(url: string, name: string, o: { answerAtOnce?: b
   });
   await waitFor(`raw worker ${name} ready`, () => ready, 10_000);
   return { ws, tasks, answer, closed, modelSize: () => (welcome as MessageOf<'welcome'>).modelSize };
+}
+
+/**
+ * Connects, answers the challenge with a hello as `name` under `token` (null: no hello), then sends
+ * `then` (on the challenge without a token, on the welcome with one; a function of the welcome may
+ * use what it says; null: closes); resolves when the connection is closed.
+ */
+export function visit(url: string, token: string | null, then: Message | ((welcome: MessageOf<'welcome'>) => Message) | null, name = 'visitor'): Promise<void> {
+  return new Promise((resolve) => {
+    const ws = new WebSocketClient(url);
+    ws.on('error', () => {});
+    ws.on('close', () => resolve());
+    ws.on('message', (d: Buffer) => {
+      const m = decodeMessage(d, 'coordinator');
+      if (m.type === 'challenge' && token !== null) {
+        ws.send(encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(token, 'worker', m.nonce), nonce: newNonce(), name, instance: newNonce() }));
+      }
+      if ((m.type === 'challenge' && token === null) || m.type === 'welcome') {
+        const message = typeof then === 'function' ? (m.type === 'welcome' ? then(m) : null) : then;
+        if (message) ws.send(encodeMessage(message));
+        else ws.close();
+      }
+    });
+  });
+}
+
+/** Evictions the schedule of trainWithRepeatOffender waits for (its config's cluster.maxStalls). */
+export const REPEAT_OFFENCES = 3;
+
+/**
+ * Trains `config` (cluster.maxStalls REPEAT_OFFENCES) over an honest worker and a rogue in `mode`
+ * named `name`, which is evicted with `code` at its first tasks and each time it is back: steps
+ * wait (outside their timing) for its turns, evicted, back after its back-off and evicted again,
+ * back once more and evicted for the last time, however fast the machine. The caller kills `procs`.
+ */
+export async function trainWithRepeatOffender(config: Config, dir: string, o: { mode: string; name: string; code: number }) {
+  const procs: Spawned[] = [];
+  const lines: string[] = [];
+  const names = new Map<string, string>();
+  const closes: { name: string; code: number }[] = [];
+  let rogueReady = 0;
+  const evictions = () => closes.filter((c) => c.name === o.name && c.code === o.code).length;
+  const ws = loopbackWsPool({
+    minWorkers: 2,
+    onListening: (u) => procs.push(spawnWorker(u, dir, 'honest'), spawnRogue(u, dir, o.mode, o.name)),
+    extra: {
+      onEvent: (e) => {
+        if (e.kind === 'ready') names.set(e.worker, e.name);
+        if (e.kind === 'ready' && e.name === o.name) rogueReady++;
+        if (e.kind === 'evicted' && e.code !== CLOSE.shutdown) closes.push({ name: names.get(e.worker) ?? '?', code: e.code });
+      },
+    },
+  });
+  const createPool: PoolFactory = async (ctx) =>
+    withStepHooks(await ws(ctx), async (step) => {
+      if (step === 2) await waitFor('the first eviction', () => evictions() >= 1);
+      if (step === 3) await waitFor(`${o.name} back`, () => rogueReady >= 2);
+      if (step === 5) await waitFor('the second eviction', () => evictions() >= 2);
+      if (step === 6) await waitFor(`${o.name} back again`, () => rogueReady >= 3);
+      if (step === 9) await waitFor('the last eviction', () => evictions() >= REPEAT_OFFENCES);
+    });
+  const run = runTraining({ config, resume: false, createPool, log: (l) => lines.push(l) });
+  return { run, procs, lines, closes, evictions };
 }

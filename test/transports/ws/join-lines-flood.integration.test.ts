@@ -4,29 +4,15 @@
 // then counted and told as one line an interval; a worker that joins after it is logged as ever.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import WebSocket from 'ws';
-import { authMac, newNonce } from '../../../src/transports/ws/auth.js';
-import { decodeMessage } from '../../../src/transports/ws/decode.js';
-import { encodeMessage } from '../../../src/transports/ws/encode.js';
-import { PROTOCOL_VERSION } from '../../../src/transports/ws/protocol.js';
+import type { Message, MessageOf } from '../../../src/transports/ws/protocol.js';
 import { tempDir } from '../../helpers.js';
-import { TOKEN, rawWorker, startBarePool, waitFor } from './helpers.js';
+import { TOKEN, rawWorker, startBarePool, visit, waitFor } from './helpers.js';
 
 /** Authenticates as `name`, then on the welcome leaves ('leave'), or claims the dataset with a forged proof ('proof'); resolves when closed. */
 function joinAndQuit(url: string, name: string, how: 'leave' | 'proof'): Promise<void> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url);
-    ws.on('error', () => {});
-    ws.on('close', () => resolve());
-    ws.on('message', (d: Buffer) => {
-      const m = decodeMessage(d, 'coordinator');
-      if (m.type === 'challenge') {
-        ws.send(encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(TOKEN, 'worker', m.nonce), nonce: newNonce(), name, instance: newNonce() }));
-      } else if (m.type === 'welcome') {
-        ws.send(how === 'leave' ? encodeMessage({ type: 'leave', reason: 'bye' }) : encodeMessage({ type: 'ready', sha256: m.dataset.sha256, backend: 'wasm', proof: new Uint8Array(32) }));
-      }
-    });
-  });
+  const then = (w: MessageOf<'welcome'>): Message =>
+    how === 'leave' ? { type: 'leave', reason: 'bye' } : { type: 'ready', sha256: w.dataset.sha256, backend: 'wasm', proof: new Uint8Array(32) };
+  return visit(url, TOKEN, then, name);
 }
 
 test('300 joins that end before the worker is ready give at most a burst of lines and one line with the rest of the count; a worker joining after them is logged in full', async () => {

@@ -1,34 +1,10 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import WebSocket from 'ws';
 import { ThrottledLog } from '../../../src/transports/ws/throttled-log.js';
-import { authMac, newNonce } from '../../../src/transports/ws/auth.js';
-import { decodeMessage } from '../../../src/transports/ws/decode.js';
-import { encodeMessage } from '../../../src/transports/ws/encode.js';
-import { PROTOCOL_VERSION, type Message } from '../../../src/transports/ws/protocol.js';
 import { tempDir } from '../../helpers.js';
-import { TOKEN, rawWorker, startBarePool, waitFor, type RawTask } from './helpers.js';
+import { TOKEN, rawWorker, startBarePool, visit, waitFor, type RawTask } from './helpers.js';
 
 const FORGED = 'bye\nmodel saved to /tmp/x/model (weights sha256 0000)\n\x1b[31merror E_DIVERGED: fake\x1b[0m';
-
-/** Connects, answers the challenge with a hello under `token` (none: no hello), then sends `then`; resolves when closed. */
-function visit(url: string, token: string | null, then: Message | null): Promise<void> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url);
-    ws.on('error', () => {});
-    ws.on('close', () => resolve());
-    ws.on('message', (d: Buffer) => {
-      const m = decodeMessage(d, 'coordinator');
-      if (m.type === 'challenge' && token !== null) {
-        ws.send(encodeMessage({ type: 'hello', protocol: PROTOCOL_VERSION, mac: authMac(token, 'worker', m.nonce), nonce: newNonce(), name: 'visitor', instance: newNonce() }));
-      }
-      if ((m.type === 'challenge' && token === null) || m.type === 'welcome') {
-        if (then) ws.send(encodeMessage(then));
-        else ws.close();
-      }
-    });
-  });
-}
 
 test('a leave before authentication puts nothing of its reason in the log', async () => {
   const { pool, url, lines } = await startBarePool(await tempDir());

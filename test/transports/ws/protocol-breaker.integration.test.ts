@@ -3,13 +3,9 @@
 // a ready worker now counts against its standing as stalls and bad results do.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { runTraining } from '../../../src/coordinator/run.js';
-import type { PoolFactory } from '../../../src/transports/pool.js';
 import { CLOSE } from '../../../src/transports/ws/protocol.js';
 import { tempDir } from '../../helpers.js';
-import { killAll, loopbackWsPool, referenceSha, spawnRogue, spawnWorker, waitFor, withStepHooks, wsConfig, type Spawned } from './helpers.js';
-
-const MAX_STALLS = 3;
+import { REPEAT_OFFENCES as MAX_STALLS, killAll, referenceSha, trainWithRepeatOffender, waitFor, wsConfig, type Spawned } from './helpers.js';
 
 test('a worker that breaks the protocol after taking tasks rejoins only after a growing back-off and is refused for the run after cluster.maxStalls such evictions; the honest worker is never evicted and the run ends at the reference hash', async () => {
   const dir = await tempDir();
@@ -19,36 +15,10 @@ test('a worker that breaks the protocol after taking tasks rejoins only after a 
     cluster: { stallBackoffMs: 1000, maxStalls: MAX_STALLS },
   });
   const expected = await referenceSha(config);
-  const procs: Spawned[] = [];
-  const lines: string[] = [];
+  const { run, procs, lines, closes, evictions } = await trainWithRepeatOffender(config, dir, { mode: 'hugeloss', name: 'breaker', code: CLOSE.protocolError });
   const saw = (re: RegExp) => lines.some((l) => re.test(l));
-  const names = new Map<string, string>();
-  const closes: { name: string; code: number }[] = [];
-  let breakerReady = 0;
-  const evictions = () => closes.filter((c) => c.name === 'breaker' && c.code === CLOSE.protocolError).length;
-  const ws = loopbackWsPool({
-    minWorkers: 2,
-    onListening: (u) => procs.push(spawnWorker(u, dir, 'honest'), spawnRogue(u, dir, 'hugeloss', 'breaker')),
-    extra: {
-      onEvent: (e) => {
-        if (e.kind === 'ready') names.set(e.worker, e.name);
-        if (e.kind === 'ready' && e.name === 'breaker') breakerReady++;
-        if (e.kind === 'evicted' && e.code !== CLOSE.shutdown) closes.push({ name: names.get(e.worker) ?? '?', code: e.code });
-      },
-    },
-  });
-  // Steps wait (outside their timing) for the breaker's turns: dropped at its first result, back
-  // after its back-off and dropped again, back once more and dropped for the last time.
-  const createPool: PoolFactory = async (ctx) =>
-    withStepHooks(await ws(ctx), async (step) => {
-      if (step === 2) await waitFor('the first drop', () => evictions() >= 1);
-      if (step === 3) await waitFor('the breaker back', () => breakerReady >= 2);
-      if (step === 5) await waitFor('the second drop', () => evictions() >= 2);
-      if (step === 6) await waitFor('the breaker back again', () => breakerReady >= 3);
-      if (step === 9) await waitFor('the third drop', () => evictions() >= MAX_STALLS);
-    });
   try {
-    const r = await runTraining({ config, resume: false, createPool, log: (l) => lines.push(l) });
+    const r = await run;
     assert.equal(r.weightsSha256, expected);
     assert.equal(evictions(), MAX_STALLS, `the breaker was dropped for breaking the protocol ${evictions()} times in 20 steps:\n${lines.join('\n')}`);
     assert.ok(!closes.some((c) => c.name === 'honest'), `closed: ${JSON.stringify(closes)}`);
