@@ -275,6 +275,11 @@ async function train(o: RunOptions, folder: RunFolder, model: ModelSpec): Promis
 
   if (state.epoch === config.train.epochs && !unevaluated) {
     await folder.writeConfig(config);
+    // Ended at its checkpoint (train.epochs lowered to it, after a kill or E_DIVERGED past it): the
+    // lines past the checkpoint are of a training this model never had, and `trainer report` drew
+    // them ("1 of 1 epochs · 26 steps", a diverged epoch 2's losses), as a resume that trains drops them.
+    await folder.keepMetricsThrough(state.epoch);
+    await folder.keepStepsThrough(state.globalStep);
     return exportModel(state.params);
   }
 
