@@ -16,6 +16,7 @@ import { plural } from '../shared/plural.js';
 import { shellWord } from '../shared/shell.js';
 import type { WorkerStats } from '../transports/pool.js';
 import { loadCheckpoint, type CheckpointState } from './checkpoint.js';
+import { atStep } from './diverged.js';
 import { claimLock, confirmLock, lockOwner, releaseLock, type LockOwner } from './run-lock.js';
 
 /** One line of metrics.jsonl: an epoch's results. */
@@ -156,7 +157,7 @@ export class RunFolder {
     // checkpoint is at an epoch's end, ending the run there writes that checkpoint's model.
     const diverged = await exists(this.divergedFile);
     const atEpochEnd = diverged && ck.epoch >= 1 && ck.stepInEpoch === 0
-      ? ` (it stopped with E_DIVERGED, and diverges again from there; ${this.resumeCommand()} --train.epochs ${ck.epoch} ends it at its checkpoint, epoch ${ck.epoch}, and writes that model)`
+      ? ` (it stopped with E_DIVERGED, and diverges again from there${this.endAtCheckpoint(ck, '; ')})`
       : '';
     // Its last checkpoint is the end's: the model was removed, or the process killed as it wrote it
     // (it said "the run stopped before its end", of a run that had trained every epoch).
@@ -203,8 +204,18 @@ export class RunFolder {
     if (!(await this.hasModel())) return null;
     const epochs = ck?.config?.train?.epochs;
     if (ck === null || typeof epochs !== 'number') return null;
-    if (Buffer.compare(bytesOf(ck.params), bytesOf(modelParams)) === 0) return null;
+    // diverged.txt beside a model: the run diverged after that model was written (writing one
+    // removes it), so when resumed for more epochs. Its --resume diverges again: "finish it with
+    // --resume" named the one command that cannot, and a model of the checkpoint itself got no word.
+    const diverged = await this.readDiverged();
     const owner = await lockOwner(this.lockFile);
+    const same = Buffer.compare(bytesOf(ck.params), bytesOf(modelParams)) === 0;
+    if (diverged !== null && owner === null) {
+      const how = `the run diverged${atStep(diverged)} (E_DIVERGED), and diverges again from`;
+      if (same) return `note: ${this.modelDir} is the model of the run's end at epoch ${ck.epoch}: resumed for more epochs, ${how} there`;
+      return `note: ${this.modelDir} is the model of the run's earlier end: resumed for ${plural(epochs, 'epoch')}, ${how} its checkpoint${this.endAtCheckpoint(ck, '; ')}`;
+    }
+    if (same) return null;
     const now = owner !== null
       ? `process ${owner.pid} on ${owner.host} is training it`
       : `finish it with ${this.resumeCommand()}`;
@@ -222,6 +233,15 @@ export class RunFolder {
       unusable(err);
       return null;
     });
+  }
+
+  /**
+   * `sep` and the command that ends a diverged run at its checkpoint and writes that model, where the
+   * checkpoint is at an epoch's end; '' where it is not (there is no model to end it with).
+   */
+  private endAtCheckpoint(ck: CheckpointState, sep: string): string {
+    if (ck.epoch < 1 || ck.stepInEpoch !== 0) return '';
+    return `${sep}${this.resumeCommand()} --train.epochs ${ck.epoch} ends it at its checkpoint, epoch ${ck.epoch}, and writes that model`;
   }
 
   /**
