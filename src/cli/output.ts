@@ -37,6 +37,39 @@ export function downloadProgress(quiet: boolean, stream: NodeJS.WriteStream = pr
   };
 }
 
+/**
+ * Where stderr is no terminal (a scheduler's log, `2> log`), unless --quiet: a line as the download
+ * starts (`what`: the URL and the folder), one every `everyMs` while it goes on, and one when it is
+ * complete. There the bar draws nothing, and a run downloading CIFAR-10's 163 MB wrote not a line
+ * until its data line, minutes later: a job's log could not tell a download from a hang. A
+ * download that fails says nothing more here: its error line follows.
+ */
+export function downloadLines(
+  quiet: boolean,
+  what: string,
+  stream: { write(s: string): unknown } = process.stderr,
+  everyMs = 30_000,
+  now: () => number = Date.now,
+): DownloadProgress | undefined {
+  if (quiet) return undefined;
+  const mb = (x: number) => (x / 1e6).toFixed(1);
+  let started: number | null = null;
+  let last = 0;
+  return (received, total, ended = false) => {
+    const t = now();
+    if (started === null) {
+      started = last = t;
+      stream.write(`downloading ${what}${total === null ? '' : ` (${mb(total)} MB)`}\n`);
+    }
+    if (ended) {
+      if (total === null || received >= total) stream.write(`downloaded ${mb(received)} MB in ${((t - started) / 1000).toFixed(1)} s\n`);
+    } else if (t - last >= everyMs && (total === null || received < total)) {
+      last = t;
+      stream.write(`downloading: ${mb(received)}${total === null ? '' : ` of ${mb(total)}`} MB\n`);
+    }
+  };
+}
+
 /** A line for people on stderr, unless --quiet. */
 export const note = (quiet: boolean) => (quiet ? () => {} : (line: string) => void process.stderr.write(`${line}\n`));
 

@@ -9,8 +9,9 @@ import { claimRunFolder, type RunStart } from '../coordinator/run-config.js';
 import { runTraining, type RunEnd } from '../coordinator/run.js';
 import type { StepTiming } from '../coordinator/train-loop.js';
 import type { Config } from '../shared/config.js';
+import { hideCredentials } from '../shared/url.js';
 import type { PoolLaunch } from '../transports/create-pool.js';
-import { downloadProgress, isOutputClosed, note, outputWriteError, stopOnSignal, stoppedExit } from './output.js';
+import { downloadLines, downloadProgress, isOutputClosed, note, outputWriteError, stopOnSignal, stoppedExit } from './output.js';
 import { createProgress, type Progress } from './progress.js';
 import { TraceRecorder } from './trace.js';
 import { TraceFile } from './trace-file.js';
@@ -64,7 +65,7 @@ export async function trainWatched(w: WatchedRun): Promise<void> {
     // is said once that port listens (the launch's onListening). Every address, as the coordinator's
     // line says them (--host all said [::] only).
     if (d?.served) process.stderr.write(`dashboard on ${d.served.urls.join(' and ')}\n`);
-    const download = downloadProgress(w.quiet);
+    const download = downloadProgress(w.quiet) ?? downloadLines(w.quiet, `${hideCredentials(config.data.url)} into ${config.data.path}`);
     await runTraining({
       config,
       resume: w.start === 'resume',
