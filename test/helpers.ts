@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { DEFAULT_CONFIG, type Config } from '../src/shared/config.js';
 import { mergeConfig } from '../src/shared/config-values.js';
 import { validateConfig } from '../src/shared/config-validate.js';
+import type { StepInfo } from '../src/coordinator/train-loop.js';
 import type { PoolFactory, WorkerPool } from '../src/transports/pool.js';
 
 export async function tempDir(prefix = 'trainer-'): Promise<string> {
@@ -27,13 +28,24 @@ export function smallConfig(dir: string, over: object = {}): Config {
 
 /**
  * Trains `config` in this process and stops it as Ctrl-C does once step `step` is done: a run with
- * a checkpoint there to resume. (The trainer is imported here, not by every test of this file.)
+ * a checkpoint there to resume. `onStep` sees every step before that. (The trainer is imported
+ * here, not by every test of this file.)
  */
-export async function trainStoppedAt(config: Config, step: number) {
+export async function trainStoppedAt(config: Config, step: number, onStep: (s: StepInfo) => void = () => {}) {
   const { runTraining } = await import('../src/coordinator/run.js');
   const { createInProcessPool } = await import('../src/transports/in-process.js');
   const stop = new AbortController();
-  return runTraining({ config, resume: false, createPool: createInProcessPool, log: quietLog, signal: stop.signal, onStep: (s) => s.globalStep === step && stop.abort() });
+  return runTraining({
+    config,
+    resume: false,
+    createPool: createInProcessPool,
+    log: quietLog,
+    signal: stop.signal,
+    onStep: (s) => {
+      onStep(s);
+      if (s.globalStep === step) stop.abort();
+    },
+  });
 }
 
 /** Silences run logs unless TRAINER_TEST_LOG is set. */

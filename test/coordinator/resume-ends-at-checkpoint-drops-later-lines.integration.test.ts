@@ -4,7 +4,7 @@ import test from 'node:test';
 import { RunFolder } from '../../src/coordinator/run-folder.js';
 import { runTraining } from '../../src/coordinator/run.js';
 import { createInProcessPool } from '../../src/transports/in-process.js';
-import { quietLog, smallConfig, tempDir } from '../helpers.js';
+import { quietLog, smallConfig, tempDir, trainStoppedAt } from '../helpers.js';
 
 // 300 examples, batch 64: 5 steps an epoch; a line every 2 steps; a checkpoint at each epoch's end.
 const over = { run: { name: 'ends' }, data: { synthetic: { trainSize: 300 } }, train: { epochs: 3, lr: 0.05 }, log: { everySteps: 2 } };
@@ -14,21 +14,10 @@ test('a run ended at its checkpoint (--resume --train.epochs N, nothing trained)
   const config = smallConfig(dir, over);
   const folder = new RunFolder(`${config.run.dir}/ends`);
   const saved = `${dir}/epoch1.ckpt`;
-  const stop = new AbortController();
   // A process killed in epoch 3 with its checkpoint still at epoch 1 (as a run that diverged in
   // epoch 2 leaves it, or a kill while a later checkpoint was written): the epoch-1 checkpoint is
   // kept aside at step 6 and put back after the stop.
-  const part = await runTraining({
-    config,
-    resume: false,
-    createPool: createInProcessPool,
-    log: quietLog,
-    signal: stop.signal,
-    onStep: (s) => {
-      if (s.globalStep === 6) copyFileSync(folder.checkpointFile, saved);
-      if (s.globalStep === 12) stop.abort();
-    },
-  });
+  const part = await trainStoppedAt(config, 12, (s) => s.globalStep === 6 && copyFileSync(folder.checkpointFile, saved));
   assert.equal(part.outcome, 'stopped');
   copyFileSync(saved, folder.checkpointFile);
   assert.deepEqual((await folder.readMetrics()).map((m) => m.epoch), [1, 2], 'the lines the process wrote past the checkpoint');

@@ -4,7 +4,7 @@ import { RunFolder } from '../../src/coordinator/run-folder.js';
 import { runTraining } from '../../src/coordinator/run.js';
 import type { StepInfo } from '../../src/coordinator/train-loop.js';
 import { createInProcessPool } from '../../src/transports/in-process.js';
-import { quietLog, smallConfig, tempDir } from '../helpers.js';
+import { quietLog, smallConfig, tempDir, trainStoppedAt } from '../helpers.js';
 
 // 300 examples, batch 64: 5 steps an epoch (the last of 44), 3 epochs; a line every 2 steps.
 const over = { run: { name: 'steps' }, data: { synthetic: { trainSize: 300 } }, train: { epochs: 3, lr: 0.05 }, log: { everySteps: 2 } };
@@ -13,18 +13,7 @@ test('steps.jsonl has a line every log.everySteps steps (mean loss and images/s 
   const dir = await tempDir();
   const config = smallConfig(dir, over);
   const seen: StepInfo[] = [];
-  const stop = new AbortController();
-  const part = await runTraining({
-    config,
-    resume: false,
-    createPool: createInProcessPool,
-    log: quietLog,
-    signal: stop.signal,
-    onStep: (s) => {
-      seen.push(s);
-      if (s.globalStep === 7) stop.abort();
-    },
-  });
+  const part = await trainStoppedAt(config, 7, (s) => seen.push(s));
   assert.equal(part.outcome, 'stopped');
   await runTraining({ config, resume: true, createPool: createInProcessPool, log: quietLog });
 
