@@ -53,7 +53,7 @@ export const DESCRIPTIONS: Record<string, string> = {
   'cluster.handshakeTimeoutMs': 'A connection that has not authenticated within this time is closed, also one that never sends a byte.',
   'cluster.maxUnauthenticated': 'Connections to the coordinator\'s port (workers not yet authenticated, dashboard requests) open at once; the excess is closed as it connects. Every socket also counts against the open-file limit (`ulimit -n`) less 64 descriptors kept for the run\'s files.',
   'cluster.maxUnauthenticatedPerAddress': 'The same, from one address.',
-  'cluster.token': 'Shared secret of coordinator and workers (or the `TRAINER_TOKEN` environment variable); null means none, allowed on loopback only. `trainer coordinator` keeps it out of the stored config.',
+  'cluster.token': 'Shared secret of coordinator and workers (or the `TRAINER_TOKEN` environment variable); null means none (then `TRAINER_TOKEN` is read), allowed on loopback only; a blank one is `E_CONFIG`. `trainer coordinator` keeps it out of the stored config.',
   'cluster.host': 'Address the coordinator listens on; `all` for every IPv6 and IPv4 address (`0.0.0.0` is IPv4 only); an IPv6 address bare or in brackets (`[fd00::5]`). A port or a scheme in it (`hostA:9000`, `ws://…`) is `E_CONFIG`: the port goes in `cluster.port`. Anything but `localhost` or a literal loopback address (127.0.0.0/8, ::1) needs a token.',
   'cluster.port': 'Port the coordinator listens on; 0 picks a free port.',
   'cluster.maxPayloadBytes': 'Largest WebSocket frame accepted from a ready worker; 0 sizes it from the model. Otherwise at least a gradient frame of the model (4 bytes a parameter and 512: 73,928 for `net`), which every result is.',

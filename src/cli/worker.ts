@@ -214,6 +214,10 @@ export async function workerCommand(a: WorkerArgs): Promise<void> {
     // Checked here: the coordinator refused the hello (4400) and the worker retried until its limit.
     throw new TrainerError('E_USAGE', `--name must be at most ${MAX_WORKER_NAME_CHARS} printable ASCII characters, got ${JSON.stringify(a.name.length > 40 ? `${a.name.slice(0, 40)}...` : a.name)}`);
   }
+  if (a.token !== undefined && a.token.trim() === '') {
+    // It was none, and TRAINER_TOKEN stood in for it without a word (`--token "$TOKEN"` with TOKEN unset or blank).
+    throw new TrainerError('E_USAGE', `--token is blank, got ${JSON.stringify(a.token)}: give the token, or leave --token out to use TRAINER_TOKEN`);
+  }
   const threads = parseThreads(a.threads);
   const log = a.quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
   const controller = new AbortController();
@@ -248,7 +252,7 @@ export async function workerCommand(a: WorkerArgs): Promise<void> {
     await runWsWorker({
       url,
       token: resolveToken(a.token ?? null),
-      ...(a.token?.trim() ? { tokenFromFlag: true } : {}),
+      ...(a.token !== undefined ? { tokenFromFlag: true } : {}),
       ...(backend ? { backend } : {}),
       gpu: a.gpu ?? null,
       threads,

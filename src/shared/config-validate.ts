@@ -73,6 +73,11 @@ export function validateConfig(raw: unknown): Config {
   if (c.cluster.tls.key !== null) c.cluster.tls.key = homePath('cluster.tls.key', c.cluster.tls.key);
   checkDataUrl(c.data.url);
   c.cluster.host = clusterHost(c.cluster.host);
+  // A blank token was none: TRAINER_TOKEN stood in for it, or nothing, without a word (`token: ""`
+  // in a YAML file meant as none, `--cluster.token "$TOKEN"` with TOKEN a line of spaces).
+  if (c.cluster.token !== null && c.cluster.token.trim() === '') {
+    throw new TrainerError('E_CONFIG', `cluster.token is blank, got ${quote(c.cluster.token)}: give the token, or null for none (TRAINER_TOKEN is then read)`);
+  }
   // Checked with the flags (it was E_DATA, exit 1, once the data loaded: a retryable failure to a scheduler).
   const classes = c.data.classes ?? [];
   for (const [i, name] of classes.entries()) {

@@ -6,6 +6,7 @@ import './backend-kind.unit.js';
 import './config-alias-loop.unit.js';
 import './config-cluster-host.unit.js';
 import './config-cluster-limits.unit.js';
+import './config-cluster-token.unit.js';
 import './config-file-encoding.unit.js';
 import './config-float32-step.unit.js';
 import './config-gpus.unit.js';
