@@ -355,8 +355,10 @@ export async function main(argv: string[]): Promise<void> {
     .scriptName('trainer')
     .usage('$0 <command> [options]\n\nData-parallel training of CNNs on CIFAR with TensorFlow.js.');
   skipHelpCache(y);
+  let ran = false;
   for (const c of Object.values(COMMANDS)) {
     y = y.command(c.spec, c.describe, c.options, async (a) => {
+      ran = true;
       const [handler] = await Promise.all([c.load(), c.computes && import('../worker/tf.js').then((tf) => tf.enableProdMode())]); // no debug checks, no console banners
       if (!c.takesSignals) endStartSignals();
       await handler(a as never, overrides);
@@ -378,6 +380,10 @@ export async function main(argv: string[]): Promise<void> {
     .help()
     .alias('h', 'help')
     .version(VERSION)
+    // yargs exited at once after the help or the version, before a failed write to stdout (ENOSPC:
+    // `> /dev/full`, a full disk) was heard: exit 0 with nothing written. The process now ends as any
+    // other command's does, and such a write is E_IO.
+    .exitProcess(false)
     .fail((msg, err) => {
       if (err) throw err;
       throw usageError(msg, command, rest);
@@ -386,7 +392,7 @@ export async function main(argv: string[]): Promise<void> {
   // A training run is over (stopOnSignal's end): exit now, with its status. Left to drain, Node sets
   // the signals back to their default actions some 50 ms before the process ends, and a scheduler's
   // SIGTERM then made a finished run, model saved, exit 143.
-  if (command === 'train' || command === 'coordinator') {
+  if (ran && (command === 'train' || command === 'coordinator')) {
     // Output still queued (pipes are asynchronous on macOS) goes first; a closed one is not waited for.
     const queued = [process.stdout, process.stderr].filter((s) => s.writableLength > 0 && !s.destroyed);
     const drained = Promise.all(queued.map((s) => new Promise((r) => s.once('drain', r))));
