@@ -20,7 +20,10 @@ export async function readImageFile(file: string): Promise<Uint8Array> {
   const st = await stat(file).catch((err: unknown) => {
     throw failed(err);
   });
-  if (st.isDirectory()) throw new TrainerError('E_DATA', `cannot read ${file}: ${fsFaultText({ code: 'EISDIR' })}`);
+  // predict takes many files: a folder given for its images is told how to name them.
+  if (st.isDirectory()) {
+    throw new TrainerError('E_DATA', `cannot read ${file}: ${fsFaultText({ code: 'EISDIR' })}; name the images in it, as ${file.replace(/\/+$/, '')}/*.png`);
+  }
   if (!st.isFile()) throw new TrainerError('E_DATA', `${file} is not a regular file (a device, FIFO or socket): name an image file`);
   if (st.size > MAX_IMAGE_FILE_BYTES) throw new TrainerError('E_DATA', `${file} has ${st.size} bytes, more than an image of at most 40 megapixels can (${MAX_IMAGE_FILE_BYTES})`);
   const fh = await open(file, 'r').catch((err: unknown) => {

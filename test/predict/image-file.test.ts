@@ -33,6 +33,7 @@ test('an image file is checked before it is read whole: a device, a FIFO, a file
   await writeFile(join(dir, 'notes.png'), 'not an image at all');
   await assert.rejects(readImageFile(join(dir, 'notes.png')), dataError(`${join(dir, 'notes.png')} is not a PNG or JPEG file`));
   await mkdir(join(dir, 'folder.png'));
-  await assert.rejects(readImageFile(join(dir, 'folder.png')), dataError(`cannot read ${join(dir, 'folder.png')}: a folder, not a file (EISDIR)`));
+  await assert.rejects(readImageFile(join(dir, 'folder.png')), dataError(`cannot read ${join(dir, 'folder.png')}: a folder, not a file (EISDIR); name the images in it, as ${join(dir, 'folder.png')}/*.png`));
+  await assert.rejects(readImageFile(`${dir}/`), dataError(`cannot read ${dir}/: a folder, not a file (EISDIR); name the images in it, as ${dir}/*.png`));
   await assert.rejects(readImageFile(join(dir, 'missing.png')), dataError(`cannot read ${join(dir, 'missing.png')}: no such file or folder (ENOENT)`));
 });
