@@ -6,7 +6,7 @@
  */
 import { lstat, open, realpath, stat } from 'node:fs/promises';
 import { constants } from 'node:os';
-import { basename, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { RunFolder } from '../coordinator/run-folder.js';
 import { removeTempsInFlight, writeFileAtomic } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
@@ -56,7 +56,10 @@ async function outFile(out: string | undefined, defaultFile: string): Promise<st
  * command for ever (it opened it to read), and as root `--out /dev/stdout` replaced the device's link.
  */
 async function pageFile(file: string): Promise<string> {
-  const link = await lstat(file).catch(() => null);
+  const link = await lstat(file).catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOTDIR') throw await fileInTheWay(file);
+    return null;
+  });
   if (link === null) return file; // a new file (or an unwritable folder: the write says why)
   // What the link leads to is asked before its path: `--out /dev/stdout | less` leads to a pipe,
   // which has no path (realpath fails), and it was called "a symbolic link to nothing".
@@ -68,6 +71,16 @@ async function pageFile(file: string): Promise<string> {
     throw new TrainerError('E_USAGE', `--out ${file} is ${what}, not a file: a report is written to a file (name one)`);
   }
   return link.isSymbolicLink() ? realpath(file) : file;
+}
+
+/**
+ * `--out` under a file (`--out notes.txt/page.html`) is the argument's fault, as a --cache-dir
+ * under one is: it was E_IO "a part of the path is a file" (exit 1, worth a retry), the file unnamed.
+ */
+async function fileInTheWay(file: string): Promise<TrainerError> {
+  let d = dirname(file);
+  while (dirname(d) !== d && !(await stat(d).then((st) => !st.isDirectory(), () => false))) d = dirname(d);
+  return new TrainerError('E_USAGE', `--out ${file} cannot be written: ${d} is a file, not a folder (name a page in a folder)`);
 }
 
 /**
