@@ -70,6 +70,12 @@ export interface ConnHost {
    * line an interval.
    */
   joinLog(line: string): void;
+  /**
+   * A line of a worker's join as it goes (its dataset sent), as its ready and gone lines are: a
+   * client getting to ready and quitting in a loop makes them by the hundred a second, so the host
+   * tells them past a burst as one line an interval.
+   */
+  churnLog(line: string): void;
   /** The worker proved the token (its socket is no longer capped as unauthenticated). */
   onAuthenticated(conn: WorkerConn): void;
   onReady(conn: WorkerConn): void;
@@ -354,7 +360,7 @@ export class WorkerConn {
       this.joinMovedMs = performance.now();
     }
     this.allDataSent = true;
-    this.host.log(`worker ${this.id} (${this.name}): dataset sent in ${Math.round(performance.now() - t0)} ms`);
+    this.host.churnLog(`worker ${this.id} (${this.name}): dataset sent in ${Math.round(performance.now() - t0)} ms`);
   }
 
   private onWorkerReady(m: MessageOf<'ready'>): void {

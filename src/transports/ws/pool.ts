@@ -50,6 +50,13 @@ const WELCOME_REJECTIONS_TO_STOP = 3;
  */
 const JOIN_LINES_BURST = 20;
 const JOIN_LINES_EVERY_MS = 10_000;
+/**
+ * Lines of workers that became ready and of workers gone: the first CHURN_LINES_BURST of each
+ * JOIN_LINES_EVERY_MS told as they come, the rest counted and told as one line. A client that got
+ * to ready and quit in a loop (a crash-looping worker, a buggy client) made 150 lines a second;
+ * a cluster's start (a line a worker) and its faults stay well under the burst.
+ */
+const CHURN_LINES_BURST = 200;
 /** Ticks this far apart (at least): the coordinator itself was paused, not its workers silent. */
 const PAUSED_AFTER_MS = 2000;
 
@@ -80,6 +87,7 @@ export class WsPool implements WorkerPool, ConnHost {
   private readonly authFailures: ThrottledLog;
   /** Lines about joins that ended before the worker was ready (ConnHost.joinLog). */
   private readonly joinLines: ThrottledLog;
+  private readonly churnLines: ThrottledLog;
   /** Workers of another protocol version: anyone who reaches the port can close with that code, so throttled like authentication. */
   private readonly versionMismatches: ThrottledLog;
   private readonly timer: NodeJS.Timeout;
@@ -116,6 +124,12 @@ export class WsPool implements WorkerPool, ConnHost {
       (count, line) => (count > 1 ? `${line} (and ${count - 1} more such lines about joins that did not finish, held back)` : line),
       JOIN_LINES_EVERY_MS,
       JOIN_LINES_BURST,
+    );
+    this.churnLines = new ThrottledLog(
+      o.log,
+      (count, line) => (count > 1 ? `${line} (and ${count - 1} more lines about workers ready and gone, held back)` : line),
+      JOIN_LINES_EVERY_MS,
+      CHURN_LINES_BURST,
     );
     this.versionMismatches = new ThrottledLog(o.log, (count, line) => (count > 1 ? `${line} (${count} connections of another protocol version since the last such line)` : line));
     this.offer = new JoinOffer(o.config, o.model, o.data, o.normalization);
@@ -251,6 +265,10 @@ export class WsPool implements WorkerPool, ConnHost {
     this.joinLines.note(line);
   }
 
+  churnLog(line: string): void {
+    this.churnLines.note(line);
+  }
+
   onAuthenticated(conn: WorkerConn): void {
     const socket = this.sockets.get(conn);
     if (socket) this.listening.admission.authenticated(socket);
@@ -263,7 +281,7 @@ export class WsPool implements WorkerPool, ConnHost {
       return conn.close(refusal.code, refusal.why);
     }
     this.welcomeRejections = 0;
-    this.o.log(`worker ${conn.id} (${conn.name}, backend ${conn.backend}${conn.threads > 1 ? `, ${conn.threads} threads` : ''}) ready; ${plural(this.size + 1, 'worker')}`);
+    this.churnLines.note(`worker ${conn.id} (${conn.name}, backend ${conn.backend}${conn.threads > 1 ? `, ${conn.threads} threads` : ''}) ready; ${plural(this.size + 1, 'worker')}`);
     const asked = this.o.config.backend;
     if (conn.backend.split(' ')[0] !== asked && asked !== 'auto') {
       this.o.log(`warning: worker ${conn.id} runs backend ${conn.backend}, the run asks for ${asked}: results are bit-exact only within one backend`);
@@ -304,7 +322,8 @@ export class WsPool implements WorkerPool, ConnHost {
     this.dispatch.tellHeldLines(conn);
     const held = this.leavingLines;
     const say = held ? (line: string) => void held.push(line) : (line: string) => this.o.log(line);
-    if (member || i >= 0) say(`worker ${conn.id} (${conn.name}) gone (${code} ${why}); ${plural(this.size - (member ? 1 : 0), 'worker')} left`);
+    const gone = `worker ${conn.id} (${conn.name}) gone (${code} ${why}); ${plural(this.size - (member ? 1 : 0), 'worker')} left`;
+    if (member || i >= 0) (held ? say(gone) : this.churnLines.note(gone));
     // Timed out by tick() here: a peer closing with the code itself stalled nothing (no honest worker sends it).
     if (code === CLOSE.timedOut && conn.closedWhile === 'ready' && !conn.closedByPeer) {
       say(`worker ${conn.id} (${conn.name}) stalled: ${this.standing.stalled(conn.identity, performance.now())}`);
@@ -422,6 +441,7 @@ export class WsPool implements WorkerPool, ConnHost {
     }
     this.dispatch.end();
     this.joinLines.flush();
+    this.churnLines.flush();
     this.authFailures.flush();
     this.versionMismatches.flush();
     this.dispatch.fail(new TrainerError('E_NO_WORKERS', 'pool closed'));

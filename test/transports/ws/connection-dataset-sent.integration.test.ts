@@ -40,6 +40,7 @@ async function transfer(closeAfter: number | null): Promise<{ lines: string[]; c
     refusal: () => null,
     log: (line) => lines.push(line),
     joinLog: (line) => lines.push(line),
+    churnLog: (line) => lines.push(line),
     onAuthenticated: () => {},
     onReady: () => {},
     onMessage: () => {},
