@@ -10,6 +10,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { RunFolder } from '../coordinator/run-folder.js';
 import { removeTempsInFlight, writeFileAtomic } from '../shared/atomic-file.js';
 import { TrainerError } from '../shared/errors.js';
+import { fileInTheWay } from '../shared/make-dir.js';
 import { renderComparison } from '../report/compare.js';
 import { renderReport } from '../report/html.js';
 import { readRun } from '../report/read-run.js';
@@ -57,7 +58,7 @@ async function outFile(out: string | undefined, defaultFile: string): Promise<st
  */
 async function pageFile(file: string): Promise<string> {
   const link = await lstat(file).catch(async (err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOTDIR') throw await fileInTheWay(file);
+    if (err.code === 'ENOTDIR') throw outUnderFile(file);
     return null;
   });
   if (link === null) return file; // a new file (or an unwritable folder: the write says why)
@@ -77,9 +78,8 @@ async function pageFile(file: string): Promise<string> {
  * `--out` under a file (`--out notes.txt/page.html`) is the argument's fault, as a --cache-dir
  * under one is: it was E_IO "a part of the path is a file" (exit 1, worth a retry), the file unnamed.
  */
-async function fileInTheWay(file: string): Promise<TrainerError> {
-  let d = dirname(file);
-  while (dirname(d) !== d && !(await stat(d).then((st) => !st.isDirectory(), () => false))) d = dirname(d);
+function outUnderFile(file: string): TrainerError {
+  const d = fileInTheWay(dirname(file)) ?? dirname(file);
   return new TrainerError('E_USAGE', `--out ${file} cannot be written: ${d} is a file, not a folder (name a page in a folder)`);
 }
 

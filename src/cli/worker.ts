@@ -1,8 +1,9 @@
 /** `trainer worker --connect HOST:PORT`: compute micro-batches for a coordinator. */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fsFaultText, removeTempsInFlight } from '../shared/atomic-file.js';
+import { fileInTheWay } from '../shared/make-dir.js';
 import { BACKENDS, type BackendName } from '../shared/config.js';
 import { takesGpu } from '../shared/gpu-backends.js';
 import { usableCpus } from '../shared/cpus.js';
@@ -153,25 +154,13 @@ export function threadsBackendRefusal(threads: number, backend: BackendName | un
  * read-only home) stay a note at the write: training does not need the cache.
  */
 export function checkCacheDir(dir: string, given: '--cache-dir' | 'TRAINER_CACHE_DIR' | 'the dataset cache'): void {
-  for (let d = resolve(dir); ; d = dirname(d)) {
-    let isDirectory: boolean | null = null;
-    try {
-      isDirectory = statSync(d).isDirectory();
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') return; // unreadable: the write says why, if it fails
-    }
-    if (isDirectory === false) {
-      const give = `give a folder for the dataset cache${given === '--cache-dir' ? '' : ' with --cache-dir'} (a missing one is made)`;
-      throw new TrainerError(
-        'E_USAGE',
-        d === resolve(dir)
-          ? `${given} ${dir} is a file, not a folder: ${give}`
-          : `${given} ${dir} cannot be a folder: ${d} is a file; ${give}`,
-      );
-    }
-    if (isDirectory === true || dirname(d) === d) return;
-  }
+  const file = fileInTheWay(dir);
+  if (file === null) return;
+  const give = `give a folder for the dataset cache${given === '--cache-dir' ? '' : ' with --cache-dir'} (a missing one is made)`;
+  throw new TrainerError(
+    'E_USAGE',
+    file === resolve(dir) ? `${given} ${dir} is a file, not a folder: ${give}` : `${given} ${dir} cannot be a folder: ${file} is a file; ${give}`,
+  );
 }
 
 /** What a `--parent-pipe` worker says when the process that started it is gone. */

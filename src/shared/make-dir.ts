@@ -4,8 +4,24 @@
  * under /proc, say): it spun a core and the run never started, nor stopped on SIGTERM. Here each
  * missing folder, from the top down, is made once, and the first refusal is thrown as it came.
  */
+import { statSync } from 'node:fs';
 import { mkdir, readlink, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+
+/**
+ * What keeps `path` from being a folder: `path` itself or the nearest path above it that is there,
+ * when that is a file; null when it is a folder, or cannot be read (a write there says why).
+ */
+export function fileInTheWay(path: string): string | null {
+  for (let d = resolve(path); ; d = dirname(d)) {
+    try {
+      return statSync(d).isDirectory() ? null : d;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || dirname(d) === d) return null;
+    }
+  }
+}
 
 /**
  * Makes `dir` and any missing parents; the folders it made, top down (none: `dir` was there). A

@@ -53,7 +53,7 @@ const JOIN_LINES_EVERY_MS = 10_000;
 /**
  * Lines of workers that became ready and of workers gone: the first CHURN_LINES_BURST of each
  * JOIN_LINES_EVERY_MS told as they come, the rest counted and told as one line. A client that got
- * to ready and quit in a loop (a crash-looping worker, a buggy client) made 150 lines a second;
+ * to ready and quit in a loop (a crash-looping worker, a buggy client) made 450 lines in 7.8 s;
  * a cluster's start (a line a worker) and its faults stay well under the burst.
  */
 const CHURN_LINES_BURST = 200;
@@ -87,6 +87,7 @@ export class WsPool implements WorkerPool, ConnHost {
   private readonly authFailures: ThrottledLog;
   /** Lines about joins that ended before the worker was ready (ConnHost.joinLog). */
   private readonly joinLines: ThrottledLog;
+  /** Lines of workers ready and gone, and of their datasets sent (ConnHost.churnLog). */
   private readonly churnLines: ThrottledLog;
   /** Workers of another protocol version: anyone who reaches the port can close with that code, so throttled like authentication. */
   private readonly versionMismatches: ThrottledLog;
@@ -322,8 +323,12 @@ export class WsPool implements WorkerPool, ConnHost {
     this.dispatch.tellHeldLines(conn);
     const held = this.leavingLines;
     const say = held ? (line: string) => void held.push(line) : (line: string) => this.o.log(line);
-    const gone = `worker ${conn.id} (${conn.name}) gone (${code} ${why}); ${plural(this.size - (member ? 1 : 0), 'worker')} left`;
-    if (member || i >= 0) (held ? say(gone) : this.churnLines.note(gone));
+    if (member || i >= 0) {
+      const gone = `worker ${conn.id} (${conn.name}) gone (${code} ${why}); ${plural(this.size - (member ? 1 : 0), 'worker')} left`;
+      // At the run's end every worker goes: those lines are held for after the pool's close, as ever.
+      if (held) held.push(gone);
+      else this.churnLines.note(gone);
+    }
     // Timed out by tick() here: a peer closing with the code itself stalled nothing (no honest worker sends it).
     if (code === CLOSE.timedOut && conn.closedWhile === 'ready' && !conn.closedByPeer) {
       say(`worker ${conn.id} (${conn.name}) stalled: ${this.standing.stalled(conn.identity, performance.now())}`);
